@@ -1,0 +1,3 @@
+from pingmos.cli import main
+
+raise SystemExit(main())

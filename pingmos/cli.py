@@ -1,0 +1,124 @@
+"""The command line: ``pingmos report`` (headless), and the sub-commands of the other front ends."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pingmos.engine.network import NoPermission
+from pingmos.engine.resolve import ResolveError, resolve_target
+from pingmos.engine.tracer import MAX_INTERVAL_S, MIN_INTERVAL_S, TraceSettings
+from pingmos.report.formats import FORMATTERS
+from pingmos.scoring import pingplotter
+
+EXIT_USAGE = 2
+EXIT_NO_PERMISSION = 77  # EX_NOPERM from sysexits.h
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad option is one line on stderr (no usage dump) and exit status 2."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _ranged(kind, lo, hi, what):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a number, not {text!r}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{what} must be within {lo} and {hi}, not {text}")
+        return value
+
+    return parse
+
+
+def _add_report(sub) -> None:
+    p = sub.add_parser(
+        "report",
+        help="trace a host for N rounds and print one row per hop",
+        description="Trace TARGET for N rounds and print per hop: loss, latency, jitter, R and MOS.",
+    )
+    p.add_argument("target", help="host name or IPv4 address to trace")
+    p.add_argument("--count", "-c", type=_ranged(int, 1, 1_000_000, "count"), default=10, help="rounds (10)")
+    p.add_argument(
+        "--interval",
+        "-i",
+        type=_ranged(float, MIN_INTERVAL_S, MAX_INTERVAL_S, "interval"),
+        default=1.0,
+        help="seconds between rounds, 0.1 to 60 (1.0)",
+    )
+    p.add_argument(
+        "--window",
+        type=_ranged(int, 1, 10_000_000, "window"),
+        default=None,
+        help="samples to include: the last N samples of each hop (default: every sample of the run)",
+    )
+    p.add_argument("--protocol", choices=("icmp", "udp"), default="icmp", help="probe protocol (icmp)")
+    p.add_argument("--max-ttl", type=_ranged(int, 1, 64, "max TTL"), default=30, help="highest TTL (30)")
+    p.add_argument(
+        "--timeout",
+        type=_ranged(float, 0.01, 300.0, "timeout"),
+        default=None,
+        help="seconds a probe may take before it counts as lost (default: 3 or the interval if larger)",
+    )
+    p.add_argument("--no-dns", action="store_true", help="show addresses only: no reverse DNS at all")
+    p.add_argument("--format", choices=tuple(FORMATTERS), default="table", help="output format (table)")
+    p.set_defaults(handler=_cmd_report)
+
+
+def _pingplotter_scorer(stats):
+    return pingplotter.score(stats.avg_ms, stats.jitter_ms, stats.loss_pct)
+
+
+def _cmd_report(args) -> int:
+    from pingmos.report.runner import run_report
+
+    try:
+        address = resolve_target(args.target)
+    except ResolveError as exc:
+        print(f"pingmos report: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    settings = TraceSettings(
+        address=address,
+        protocol=args.protocol,
+        interval_s=args.interval,
+        max_ttl=args.max_ttl,
+        timeout_s=args.timeout,
+        rounds=args.count,
+    )
+    try:
+        snapshot, interrupted = run_report(
+            args.target,
+            settings,
+            args.window,
+            _pingplotter_scorer,
+            pingplotter.NAME,
+            use_dns=not args.no_dns,
+        )
+    except NoPermission as exc:
+        print(f"pingmos: {exc}", file=sys.stderr)
+        return EXIT_NO_PERMISSION
+    sys.stdout.write(FORMATTERS[args.format](snapshot))
+    return 130 if interrupted else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="pingmos",
+        description="Trace the route to a host, probe every hop, and estimate per hop the VoIP call quality.",
+    )
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    _add_report(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "handler", None) is None:
+        parser.print_help()
+        return EXIT_USAGE
+    return args.handler(args)

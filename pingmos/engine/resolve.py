@@ -1,0 +1,68 @@
+"""Name resolution: the target's address before a trace, and reverse DNS of responders in the background.
+
+Reverse lookups run in a small thread pool and are cached; asking for a name never blocks (it returns what is
+known now and starts a lookup), so DNS never delays probing.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+
+
+class ResolveError(Exception):
+    """The target has no IPv4 address; the message is meant for the user."""
+
+
+def resolve_target(target: str) -> str:
+    """The IPv4 address of ``target`` (a literal address is returned as it is, without any DNS query)."""
+    try:
+        return socket.inet_ntoa(socket.inet_aton(target))
+    except OSError:
+        pass
+    try:
+        infos = socket.getaddrinfo(target, None, socket.AF_INET, socket.SOCK_RAW)
+    except (socket.gaierror, UnicodeError) as exc:
+        reason = exc.strerror if isinstance(exc, socket.gaierror) else str(exc)
+        raise ResolveError(f"cannot resolve {target!r}: {reason}") from None
+    if not infos:
+        raise ResolveError(f"cannot resolve {target!r}: no IPv4 address")
+    return infos[0][4][0]
+
+
+class ReverseDNS:
+    """Background PTR lookups with a cache. ``name(addr)`` returns the name, or None while unknown/absent."""
+
+    def __init__(self, workers: int = 4):
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pingmos-rdns")
+        self._lock = threading.Lock()
+        self._names: dict[str, str | None] = {}
+        self._pending: dict[str, Future] = {}
+
+    def name(self, addr: str) -> str | None:
+        with self._lock:
+            if addr in self._names:
+                return self._names[addr]
+            if addr not in self._pending:
+                self._pending[addr] = self._pool.submit(self._lookup, addr)
+        return None
+
+    def _lookup(self, addr: str) -> None:
+        try:
+            name = socket.gethostbyaddr(addr)[0]
+        except (OSError, UnicodeError):
+            name = None
+        with self._lock:
+            self._names[addr] = name
+            self._pending.pop(addr, None)
+
+    def wait(self, timeout_s: float) -> None:
+        """Wait up to ``timeout_s`` for the lookups under way (the report does, once probing is over)."""
+        with self._lock:
+            pending = list(self._pending.values())
+        if pending:
+            wait(pending, timeout=timeout_s)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

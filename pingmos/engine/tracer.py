@@ -1,0 +1,164 @@
+"""The trace loop: receive, expire, send, over and over, emitting one Sample per probe.
+
+Receives are handled before sends in every turn of the loop so a reply is stamped and matched before we spend
+time sending; the kernel's receive timestamp makes the latency independent of when Python got round to it.
+The loop runs in the caller's thread (the report) or in a thread of its own (the GUI); ``stop()`` is safe from
+any thread.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pingmos.engine.events import Sample
+from pingmos.engine.matcher import Matcher, Outstanding
+from pingmos.engine.network import Network, reserve_udp_port, source_address_for
+from pingmos.engine.packets import IcmpEchoTemplate, UdpTemplate, parse_reply
+from pingmos.engine.scheduler import RoundScheduler
+
+MIN_INTERVAL_S = 0.1
+MAX_INTERVAL_S = 60.0
+DEFAULT_TIMEOUT_FLOOR_S = 3.0
+
+
+@dataclass(frozen=True)
+class TraceSettings:
+    """What to trace and how. ``timeout_s`` None = the default: 3 s or the interval, whichever is larger."""
+
+    address: str  # the resolved destination
+    protocol: str = "icmp"  # "icmp" or "udp"
+    interval_s: float = 1.0
+    max_ttl: int = 30
+    timeout_s: float | None = None
+    rounds: int | None = None  # None = until stopped
+
+    @property
+    def effective_timeout_s(self) -> float:
+        if self.timeout_s is not None:
+            return self.timeout_s
+        return max(DEFAULT_TIMEOUT_FLOOR_S, self.interval_s)
+
+    def validate(self) -> None:
+        """Raise ValueError with a user-facing message for settings out of range."""
+        if self.protocol not in ("icmp", "udp"):
+            raise ValueError(f"protocol must be icmp or udp, not {self.protocol!r}")
+        if not MIN_INTERVAL_S <= self.interval_s <= MAX_INTERVAL_S:
+            raise ValueError(f"interval must be within {MIN_INTERVAL_S} and {MAX_INTERVAL_S} s")
+        if not 1 <= self.max_ttl <= 255:
+            raise ValueError("max TTL must be within 1 and 255")
+        if self.timeout_s is not None and not 0.01 <= self.timeout_s <= 300:
+            raise ValueError("timeout must be within 0.01 and 300 s")
+        if self.rounds is not None and self.rounds < 1:
+            raise ValueError("count must be at least 1")
+
+
+class Clock:
+    """Monotonic time for pacing and deadlines; the wall clock lives in the network (kernel stamps)."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+def process_icmp_ident() -> int:
+    """An ICMP identifier for this process: its pid, mixed so that two runs rarely share one even when the pid's
+    low 16 bits match. Replies to anyone else's probes then never match ours."""
+    return (os.getpid() ^ random.getrandbits(16)) & 0xFFFF or 1
+
+
+class Tracer:
+    def __init__(
+        self,
+        settings: TraceSettings,
+        network: Network,
+        on_sample: Callable[[Sample], None],
+        clock: Clock | None = None,
+        source: str | None = None,
+    ):
+        settings.validate()
+        self.settings = settings
+        self._network = network
+        self._on_sample = on_sample
+        self._clock = clock or Clock()
+        self._stop = threading.Event()
+        self._udp_port_socket = None
+        src = source or source_address_for(settings.address)
+        if settings.protocol == "icmp":
+            self._template = IcmpEchoTemplate(src, settings.address, process_icmp_ident())
+        else:
+            self._udp_port_socket = reserve_udp_port()
+            self._template = UdpTemplate(src, settings.address, self._udp_port_socket.getsockname()[1])
+        self.matcher = Matcher(settings.address)
+        self._seq = random.randrange(1, 0xFFFF)
+        self.probes_sent = 0
+        self.scheduler: RoundScheduler | None = None
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def destination_ttl(self) -> int | None:
+        return self.scheduler.destination_ttl if self.scheduler else None
+
+    def _next_seq(self) -> int:
+        # 16-bit sequence, never 0, never one still outstanding (at 300 probes/s it wraps in ~3.6 minutes).
+        for _ in range(0x10000):
+            self._seq = self._seq % 0xFFFF + 1
+            if not self.matcher.is_outstanding(self._template.key(self._seq)):
+                return self._seq
+        raise RuntimeError("no free probe sequence number")
+
+    def _emit(self, sample: Sample) -> None:
+        dest_ttl = self.scheduler.destination_ttl if self.scheduler else None
+        if dest_ttl is not None and sample.ttl > dest_ttl:
+            return  # a probe sent before we knew where the destination was: not a hop
+        self._on_sample(sample)
+
+    def _handle(self, packets: list[tuple[bytes, float]]) -> None:
+        for data, received_at in packets:
+            reply = parse_reply(data)
+            if reply is None:
+                continue
+            sample = self.matcher.match(reply, received_at)
+            if sample is None:
+                continue
+            if sample.reached:
+                self.scheduler.set_destination_ttl(sample.ttl)
+                self.matcher.drop_beyond(self.scheduler.destination_ttl)
+            self._emit(sample)
+
+    def run(self) -> None:
+        """Trace until the configured rounds are done and their probes answered or timed out, or until stop()."""
+        clock = self._clock
+        timeout_s = self.settings.effective_timeout_s
+        self.scheduler = scheduler = RoundScheduler(
+            self.settings.interval_s, self.settings.max_ttl, clock.monotonic(), self.settings.rounds
+        )
+        try:
+            while not self._stop.is_set():
+                now = clock.monotonic()
+                wake = [t for t in (scheduler.next_due(), self.matcher.next_deadline()) if t is not None]
+                if not wake:
+                    break  # every round sent and every probe settled
+                # Short waits so stop() is honoured promptly even at a 60 s interval.
+                self._handle(self._network.recv(min(max(0.0, min(wake) - now), 0.25)))
+                now = clock.monotonic()
+                for sample in self.matcher.expire(now):
+                    self._emit(sample)
+                scheduler.skip_to(now)
+                for round_no, ttl in scheduler.due(now):
+                    seq = self._next_seq()
+                    packet = self._template.packet(ttl, seq)
+                    sent_at = self._network.send(packet, self.settings.address)
+                    self.matcher.add(
+                        self._template.key(seq),
+                        Outstanding(round_no, ttl, seq, sent_at, clock.monotonic() + timeout_s),
+                    )
+                    self.probes_sent += 1
+        finally:
+            if self._udp_port_socket is not None:
+                self._udp_port_socket.close()

@@ -1,0 +1,46 @@
+"""The plain data every front end consumes: one HopReport per hop, in one TraceSnapshot per update."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class HopReport:
+    """One hop's numbers over the window. Latencies in ms, loss in percent; None where nothing was measured."""
+
+    ttl: int
+    address: str | None  # the address that answered most often; None if no probe to this TTL was answered
+    name: str | None
+    responders: dict[str, int]  # address -> replies, several where load balancers answer from several routers
+    sent: int
+    received: int
+    loss_pct: float | None
+    loss_ci_pct: tuple[float, float] | None
+    last_ms: float | None
+    avg_ms: float | None
+    min_ms: float | None
+    max_ms: float | None
+    stdev_ms: float | None
+    jitter_ms: float | None
+    r: float | None
+    mos: float | None
+    score_detail: dict[str, float] = field(default_factory=dict)
+    score_error: str | None = None  # why the model could not score this hop (a broken user script)
+
+
+@dataclass(frozen=True)
+class TraceSnapshot:
+    """The state of one trace at one moment, as a report or the GUI shows it."""
+
+    target: str
+    address: str
+    protocol: str
+    interval_s: float
+    window: int | None  # samples to include; None = every sample of the run
+    rounds: int  # rounds whose probes have all been settled (answered or lost)
+    model: str
+    destination_reached: bool
+    hops: tuple[HopReport, ...]
+    probes_sent: int = 0
+    unmatched_replies: int = 0  # replies that matched no probe of ours (other programs', late ones): ignored

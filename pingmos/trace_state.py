@@ -1,0 +1,120 @@
+"""The state of one trace, built only from Sample events, and snapshots of it as HopReports.
+
+``apply`` is the one function that changes the state; everything shown (windows, statistics, scores) is derived
+from the raw samples at snapshot time, so a different window or scoring model re-scores the whole history.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pingmos.engine.events import Sample
+from pingmos.hop_report import HopReport, TraceSnapshot
+from pingmos.scoring import Score
+from pingmos.stats import WindowStats, window_stats
+
+# A scorer turns a hop's window into a Score, None (nothing to score), or a string saying why it failed.
+Scorer = Callable[[WindowStats], "Score | str | None"]
+
+
+@dataclass
+class HopHistory:
+    """Every settled sample of one TTL, ordered by round (replies settle out of order; the window must not)."""
+
+    rounds: list[int] = field(default_factory=list)
+    rtts_ms: list[float | None] = field(default_factory=list)
+    responders: list[str | None] = field(default_factory=list)
+
+    def add(self, sample: Sample) -> None:
+        i = bisect.bisect(self.rounds, sample.round)
+        self.rounds.insert(i, sample.round)
+        self.rtts_ms.insert(i, sample.rtt_ms)
+        self.responders.insert(i, sample.responder)
+
+    def window(self, n: int | None) -> slice:
+        return slice(0, len(self.rounds)) if n is None else slice(max(0, len(self.rounds) - n), len(self.rounds))
+
+
+class TraceState:
+    def __init__(self, target: str, address: str, protocol: str, interval_s: float):
+        self.target = target
+        self.address = address
+        self.protocol = protocol
+        self.interval_s = interval_s
+        self.hops: dict[int, HopHistory] = {}
+        self.destination_ttl: int | None = None
+
+    def apply(self, sample: Sample) -> None:
+        if sample.reached and (self.destination_ttl is None or sample.ttl < self.destination_ttl):
+            self.destination_ttl = sample.ttl
+        self.hops.setdefault(sample.ttl, HopHistory()).add(sample)
+
+    def visible_ttls(self) -> list[int]:
+        """The TTLs a user should see: up to the destination once it answered; otherwise up to the last hop
+        that answered and one silent TTL after it (a row of ??? standing for the rest, as traceroute users
+        expect), never 30 rows of nothing."""
+        if not self.hops:
+            return []
+        if self.destination_ttl is not None:
+            last = self.destination_ttl
+        else:
+            answered = [t for t, h in self.hops.items() if any(r is not None for r in h.responders)]
+            last = min(max(self.hops), (max(answered) + 1) if answered else 1)
+        return list(range(1, last + 1))
+
+    def snapshot(
+        self,
+        window: int | None,
+        scorer: Scorer,
+        model_name: str,
+        names: Callable[[str], str | None] = lambda addr: None,
+        probes_sent: int = 0,
+        unmatched_replies: int = 0,
+    ) -> TraceSnapshot:
+        hops = []
+        for ttl in self.visible_ttls():
+            history = self.hops.get(ttl, HopHistory())
+            part = history.window(window)
+            stats = window_stats(history.rtts_ms[part])
+            responders = Counter(r for r in history.responders[part] if r is not None)
+            address = responders.most_common(1)[0][0] if responders else None
+            result = scorer(stats)
+            score = result if isinstance(result, Score) else None
+            hops.append(
+                HopReport(
+                    ttl=ttl,
+                    address=address,
+                    name=names(address) if address else None,
+                    responders=dict(responders),
+                    sent=stats.sent,
+                    received=stats.received,
+                    loss_pct=stats.loss_pct,
+                    loss_ci_pct=stats.loss_ci_pct,
+                    last_ms=stats.last_ms,
+                    avg_ms=stats.avg_ms,
+                    min_ms=stats.min_ms,
+                    max_ms=stats.max_ms,
+                    stdev_ms=stats.stdev_ms,
+                    jitter_ms=stats.jitter_ms,
+                    r=score.r if score else None,
+                    mos=score.mos if score else None,
+                    score_detail=dict(score.detail) if score else {},
+                    score_error=result if isinstance(result, str) else None,
+                )
+            )
+        return TraceSnapshot(
+            target=self.target,
+            address=self.address,
+            protocol=self.protocol,
+            interval_s=self.interval_s,
+            window=window,
+            rounds=max((len(h.rounds) for h in self.hops.values()), default=0),
+            model=model_name,
+            destination_reached=self.destination_ttl is not None,
+            hops=tuple(hops),
+            probes_sent=probes_sent,
+            unmatched_replies=unmatched_replies,
+        )

@@ -70,9 +70,7 @@ def jitter_mean_abs_diff(received_ms: Sequence[float]) -> float | None:
     """
     if len(received_ms) < 2:
         return None
-    return math.fsum(abs(b - a) for a, b in zip(received_ms, received_ms[1:], strict=False)) / (
-        len(received_ms) - 1
-    )
+    return math.fsum(abs(b - a) for a, b in zip(received_ms, received_ms[1:], strict=False)) / (len(received_ms) - 1)
 
 
 def jitter_rfc3550(received_ms: Sequence[float]) -> float | None:
@@ -120,7 +118,10 @@ def wilson_interval_pct(lost: int, sent: int, z: float = Z_95) -> tuple[float, f
     denom = 1.0 + z2 / sent
     centre = (p + z2 / (2 * sent)) / denom
     half = z * math.sqrt(p * (1 - p) / sent + z2 / (4 * sent * sent)) / denom
-    return (max(0.0, centre - half) * 100.0, min(1.0, centre + half) * 100.0)
+    # At 0 and 100 % observed the bound is exactly 0 / 100; say so rather than print 6.9e-16 of rounding.
+    low = 0.0 if lost == 0 else max(0.0, centre - half) * 100.0
+    high = 100.0 if lost == sent else min(1.0, centre + half) * 100.0
+    return (low, high)
 
 
 def window_stats(samples_ms: Sequence[float | None]) -> WindowStats:

@@ -1,0 +1,140 @@
+"""The whole tracer on a simulated path, in virtual time: pacing, matching, loss, destination detection."""
+
+import pytest
+
+from pingmos.engine.fake_network import FakeClock, FakeHop, FakeNetwork
+from pingmos.engine.packets import IcmpEchoTemplate, build_destination_reply, build_time_exceeded
+from pingmos.engine.tracer import Tracer, TraceSettings
+
+SRC, DST = "198.18.0.1", "198.18.0.99"
+
+
+def trace(hops, rounds=20, protocol="icmp", interval_s=1.0, max_ttl=30, timeout_s=None, seed=1, setup=None):
+    clock = FakeClock()
+    net = FakeNetwork(hops, clock, seed=seed)
+    samples = []
+    settings = TraceSettings(DST, protocol, interval_s, max_ttl, timeout_s, rounds)
+    tracer = Tracer(settings, net, samples.append, clock=clock, source=SRC)
+    if setup:
+        setup(tracer, net)
+    tracer.run()
+    return tracer, net, samples
+
+
+def by_ttl(samples):
+    out = {}
+    for s in samples:
+        out.setdefault(s.ttl, []).append(s)
+    return out
+
+
+PATH = [
+    FakeHop("198.18.0.2", 2.0),
+    FakeHop("198.18.0.3", 4.0),
+    FakeHop("198.18.0.4", 6.0),
+    FakeHop(DST, 8.0),
+]
+
+
+@pytest.mark.parametrize("protocol", ["icmp", "udp"])
+def test_every_round_gives_one_sample_per_hop_with_exact_rtts(protocol):
+    tracer, net, samples = trace(PATH, rounds=10, protocol=protocol)
+    hops = by_ttl(samples)
+    assert sorted(hops) == [1, 2, 3, 4]
+    for ttl, expected in zip((1, 2, 3, 4), (2.0, 4.0, 6.0, 8.0), strict=True):
+        assert len(hops[ttl]) == 10
+        assert sorted(s.round for s in hops[ttl]) == list(range(10))
+        assert all(s.rtt_ms == pytest.approx(expected, abs=1e-3) for s in hops[ttl])
+        assert all(s.responder == PATH[ttl - 1].address for s in hops[ttl])
+    assert all(s.reached for s in hops[4]) and not any(s.reached for s in hops[3])
+    assert tracer.destination_ttl == 4
+
+
+def test_no_ttl_beyond_the_destination_once_it_answered():
+    _, net, samples = trace(PATH, rounds=5)
+    ttls = [ttl for ttl, _ in net.sent]
+    # The first round's TTLs are spread over 1 s (33 ms apart); the destination answers TTL 4 in 8 ms,
+    # so TTL 5 and beyond are never sent.
+    assert max(ttls) == 4
+    assert len(ttls) == 5 * 4
+
+
+def test_probes_beyond_the_destination_sent_before_it_was_known_are_not_hops():
+    # At 0.1 s and 30 TTLs, TTLs are 3.3 ms apart: TTLs 5-6 leave before the 8 ms echo reply is back.
+    _, net, samples = trace(PATH, rounds=3, interval_s=0.1)
+    assert max(ttl for ttl, _ in net.sent) > 4
+    assert max(s.ttl for s in samples) == 4
+
+
+def test_silent_router_is_lost_every_time_and_later_hops_are_fine():
+    path = [FakeHop("198.18.0.2", 2.0), FakeHop(None, 4.0), FakeHop("198.18.0.4", 6.0), FakeHop(DST, 8.0)]
+    _, _, samples = trace(path, rounds=8)
+    hops = by_ttl(samples)
+    assert [s.rtt_ms for s in hops[2]] == [None] * 8
+    assert all(s.rtt_ms == pytest.approx(6.0, abs=1e-3) for s in hops[3])
+    assert len(hops[4]) == 8
+
+
+def test_loss_is_counted_as_lost_samples_never_zero_ms():
+    path = PATH[:3] + [FakeHop(DST, 8.0, loss_pct=30.0)]
+    _, _, samples = trace(path, rounds=200, seed=7)
+    dest = by_ttl(samples)[4]
+    lost = sum(s.rtt_ms is None for s in dest)
+    assert len(dest) == 200
+    assert 30 < lost < 90  # binomial(200, 0.3): mean 60, sd 6.5
+    assert all(s.rtt_ms is None or s.rtt_ms == pytest.approx(8.0, abs=1e-3) for s in dest)
+
+
+def test_replies_after_the_timeout_are_lost_not_late_samples():
+    path = PATH[:3] + [FakeHop(DST, 1500.0)]
+    _, _, samples = trace(path, rounds=3, timeout_s=1.0)
+    # The destination never answers in time, so it is never "found"; its TTL shows as lost.
+    assert all(s.rtt_ms is None for s in by_ttl(samples)[4])
+
+
+def test_jitter_reaches_the_samples():
+    path = PATH[:3] + [FakeHop(DST, 8.0, jitter_ms=4.0)]
+    _, _, samples = trace(path, rounds=50)
+    rtts = [s.rtt_ms for s in by_ttl(samples)[4]]
+    assert min(rtts) >= 7.999 and max(rtts) <= 12.001 and max(rtts) - min(rtts) > 2.0
+
+
+def test_other_programs_replies_are_ignored():
+    def inject_foreign(tracer, net):
+        # Another pinger (identifier differs) on the same host: its replies reach our raw socket too.
+        other = IcmpEchoTemplate(SRC, DST, ident=(tracer._template.ident + 1) & 0xFFFF)
+        for seq in range(1, 200):
+            net.inject(build_destination_reply(other.packet(64, seq)), delay_s=seq * 0.01)
+            net.inject(build_time_exceeded(other.packet(1, seq), "198.18.0.2"), delay_s=seq * 0.01)
+
+    tracer, _, samples = trace(PATH, rounds=5, setup=inject_foreign)
+    assert tracer.matcher.unmatched == 2 * 199
+    assert len(samples) == 5 * 4
+
+
+def test_stop_from_another_thread_ends_the_run():
+    import threading
+
+    clock = FakeClock()
+    net = FakeNetwork(PATH, clock)
+    tracer = Tracer(TraceSettings(DST, rounds=None), net, lambda s: None, clock=clock, source=SRC)
+    t = threading.Thread(target=tracer.run)
+    t.start()
+    tracer.stop()
+    t.join(timeout=5)
+    assert not t.is_alive()
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"interval_s": 0.05}, {"interval_s": 61}, {"protocol": "tcp"}, {"max_ttl": 0}, {"rounds": 0}],
+)
+def test_settings_out_of_range_are_refused(kwargs):
+    with pytest.raises(ValueError):
+        TraceSettings(DST, **kwargs).validate()
+
+
+def test_default_timeout_is_3s_or_the_interval():
+    assert TraceSettings(DST, interval_s=1.0).effective_timeout_s == 3.0
+    assert TraceSettings(DST, interval_s=10.0).effective_timeout_s == 10.0
+    assert TraceSettings(DST, timeout_s=0.5).effective_timeout_s == 0.5

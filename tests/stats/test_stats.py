@@ -1,0 +1,120 @@
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pingmos.stats import (
+    jitter_mean_abs_diff,
+    jitter_rfc3550,
+    jitter_stdev,
+    percentile,
+    sample_stdev,
+    wilson_interval_pct,
+    window_stats,
+)
+
+SEED_EXAMPLE = [136.0, 184.0, 115.0, 148.0, 125.0]
+
+
+def test_seed_example_mean_and_jitter():
+    # PingPlotter's article: diffs 48, 69, 33, 23 -> 173 / 4 = 43.25; mean 708 / 5 = 141.6.
+    s = window_stats(SEED_EXAMPLE)
+    assert s.avg_ms == pytest.approx(141.6)
+    assert s.jitter_ms == pytest.approx(43.25)
+    assert (s.min_ms, s.max_ms, s.last_ms) == (115.0, 184.0, 125.0)
+    assert (s.sent, s.received, s.loss_pct) == (5, 5, 0.0)
+
+
+def test_stdev_is_sample_stdev():
+    # sum of squared deviations from 141.6: 31.36 + 1797.76 + 707.56 + 40.96 + 275.56 = 2853.2; / 4 = 713.3
+    assert window_stats(SEED_EXAMPLE).stdev_ms == pytest.approx(math.sqrt(713.3))
+
+
+def test_lost_samples_count_as_loss_and_are_skipped_for_latency():
+    s = window_stats([136.0, None, 184.0, None])
+    assert (s.sent, s.received, s.lost) == (4, 2, 2)
+    assert s.loss_pct == 50.0
+    assert s.avg_ms == pytest.approx(160.0)
+    assert s.jitter_ms == pytest.approx(48.0)  # between the received samples on either side of the loss
+    assert s.received_ms == (136.0, 184.0)
+
+
+def test_no_samples_claims_nothing():
+    s = window_stats([])
+    assert (s.sent, s.received) == (0, 0)
+    assert s.loss_pct is None and s.loss_ci_pct is None
+    assert s.avg_ms is None and s.jitter_ms is None and s.stdev_ms is None and s.last_ms is None
+
+
+def test_all_lost():
+    s = window_stats([None, None, None])
+    assert s.loss_pct == 100.0
+    assert s.avg_ms is None and s.min_ms is None and s.jitter_ms is None
+    low, high = s.loss_ci_pct
+    assert high == 100.0 and 0 < low < 100
+
+
+def test_one_received_sample_jitter_undefined_not_zero():
+    s = window_stats([None, 12.5])
+    assert s.avg_ms == 12.5 and s.last_ms == 12.5
+    assert s.jitter_ms is None
+    assert s.stdev_ms is None
+
+
+def test_wilson_interval_known_values():
+    # 1 lost of 50: p = 0.02, z = 1.96: centre (0.02 + 0.038415) / 1.076829 = 0.054247,
+    # half = 1.96 * sqrt(0.02 * 0.98 / 50 + 3.8415 / 10000) / 1.076829 = 0.050712 -> 0.35 % .. 10.50 %
+    low, high = wilson_interval_pct(1, 50)
+    assert low == pytest.approx(0.354, abs=0.01)
+    assert high == pytest.approx(10.50, abs=0.01)
+    # 2 % of 50 is not distinguishable from 4 %: the interval holds both.
+    assert low < 4.0 < high
+    assert wilson_interval_pct(0, 0) is None
+    low0, high0 = wilson_interval_pct(0, 50)
+    assert low0 == 0.0 and high0 == pytest.approx(7.13, abs=0.01)
+
+
+def test_jitter_definitions():
+    assert jitter_mean_abs_diff([10.0]) is None
+    # RFC 3550 from J=0: |D| = 48, 69, 33, 23 -> 3, 3 + 66/16 = 7.125, 7.125 + 25.875/16 = 8.7421875,
+    # 8.7421875 + 14.2578125/16 = 9.63330078125
+    assert jitter_rfc3550(SEED_EXAMPLE) == pytest.approx(9.63330078125)
+    # stdev of 48, 69, 33, 23: mean 43.25, squares 22.5625 + 663.0625 + 105.0625 + 410.0625 = 1200.75 / 3
+    assert jitter_stdev(SEED_EXAMPLE) == pytest.approx(math.sqrt(400.25))
+    assert jitter_stdev([1.0, 2.0]) is None
+
+
+def test_percentile():
+    assert percentile([], 50) is None
+    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
+    assert percentile([5.0], 99) == 5.0
+    assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 100) == 5.0
+    with pytest.raises(ValueError):
+        percentile([1.0], 101)
+
+
+def test_sample_stdev_edges():
+    assert sample_stdev([]) is None
+    assert sample_stdev([3.0]) is None
+    assert sample_stdev([3.0, 3.0]) == 0.0
+
+
+samples = st.lists(st.one_of(st.none(), st.floats(0.0, 10_000.0)), max_size=60)
+
+
+@given(samples)
+def test_window_stats_invariants(window):
+    s = window_stats(window)
+    assert s.sent == len(window)
+    assert s.received == sum(x is not None for x in window)
+    if s.sent:
+        assert 0.0 <= s.loss_pct <= 100.0
+        low, high = s.loss_ci_pct
+        assert 0.0 <= low <= s.loss_pct + 1e-9 and s.loss_pct - 1e-9 <= high <= 100.0
+    if s.received:
+        assert s.min_ms <= s.avg_ms + 1e-6 and s.avg_ms <= s.max_ms + 1e-6
+    if s.received >= 2:
+        assert 0.0 <= s.jitter_ms <= (s.max_ms - s.min_ms) + 1e-6
+    else:
+        assert s.jitter_ms is None

@@ -1,0 +1,50 @@
+"""Sessions: a trace run kept on disk (SQLite), mtr output opened as one, and replay into a TraceState.
+
+open_session(path)             -> Session (a pingmos session file, an mtr --json report or an mtr --raw log)
+SessionRecorder(path, info)    records a running trace: .record(sample), .record_event(e), .close()
+save_session(path, info, samples, events, names)   writes a whole session at once (Save As)
+session.snapshot(window, scorer, model_name, time_range)  re-scores it without probing
+"""
+
+from __future__ import annotations
+
+import os
+
+from pingmos.session.model import HopSummary, RouteEntry, SessionError, SessionEvent, SessionInfo
+from pingmos.session.mtr_import import read_mtr
+from pingmos.session.replay import MemorySession, Session, TimeRange
+from pingmos.session.store import SessionRecorder, StoredSession, is_sqlite, save_session
+
+__all__ = [
+    "HopSummary",
+    "MemorySession",
+    "RouteEntry",
+    "Session",
+    "SessionError",
+    "SessionEvent",
+    "SessionInfo",
+    "SessionRecorder",
+    "StoredSession",
+    "TimeRange",
+    "open_session",
+    "save_session",
+]
+
+
+def open_session(path: str | os.PathLike, interval_s: float = 1.0, target: str | None = None) -> Session:
+    """Open a session file of any kind we read, recognised by its content, not its name.
+
+    ``interval_s`` and ``target`` only matter for an mtr --raw log, which records neither. Raises SessionError
+    (with a message for the user) for a missing, unreadable, damaged, truncated or foreign file.
+    """
+    p = os.fspath(path)
+    try:
+        with open(p, "rb") as f:
+            head = f.read(16)
+    except OSError as exc:
+        raise SessionError(f"{p}: cannot open the file: {exc.strerror or exc}") from None
+    if not head:
+        raise SessionError(f"{p}: the file is empty")
+    if is_sqlite(head):
+        return StoredSession(p)
+    return read_mtr(p, interval_s=interval_s, target=target)

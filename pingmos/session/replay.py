@@ -1,0 +1,225 @@
+"""Sessions as a trace: replay the stored Samples into a TraceState (or anything with ``apply``) and snapshot.
+
+Every number a reopened session shows is recomputed here from its raw samples with the window and model the user
+picks now, so "what would this hour have scored with G.729?" needs no probing. An imported mtr --json report has
+only per-hop aggregates; its snapshot scores those aggregates as summary windows (see ``summary_snapshot``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Protocol
+
+from pingmos.engine.events import Sample
+from pingmos.hop_report import HopReport, TraceSnapshot
+from pingmos.scoring import Score
+from pingmos.session.model import HopSummary, RouteEntry, SessionError, SessionEvent, SessionInfo
+from pingmos.stats import WindowStats, wilson_interval_pct
+from pingmos.trace_state import Scorer, TraceState
+
+TimeRange = tuple[float, float]  # wall-clock seconds since the epoch, both ends included
+
+
+class Sink(Protocol):
+    def apply(self, sample: Sample) -> None: ...
+
+
+class Session:
+    """The read side every session kind offers (a recorded SQLite file, an mtr import)."""
+
+    path: str
+    info: SessionInfo
+
+    def samples(self, time_range: TimeRange | None = None) -> Iterator[Sample]:
+        """The raw samples in the order they were recorded, those sent within ``time_range`` if given."""
+        raise NotImplementedError
+
+    def summaries(self) -> tuple[HopSummary, ...]:
+        """Per-hop aggregates of an imported mtr --json report; () for a session with raw samples."""
+        return ()
+
+    def events(self) -> list[SessionEvent]:
+        return []
+
+    def names(self) -> dict[str, str]:
+        """Reverse-DNS names known when the session was recorded: address -> name."""
+        return {}
+
+    def route(self) -> list[RouteEntry]:
+        """Every responder seen at every TTL, with when it was first and last seen."""
+        return []
+
+    def time_span(self) -> TimeRange | None:
+        """Send times of the first and last sample (None without samples)."""
+        first = last = None
+        for s in self.samples():
+            first = s.sent_at if first is None else min(first, s.sent_at)
+            last = s.sent_at if last is None else max(last, s.sent_at)
+        return None if first is None else (first, last)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- derived ---------------------------------------------------------------------------------------
+
+    def replay(self, into: Sink, time_range: TimeRange | None = None) -> int:
+        """Apply every sample (within ``time_range``) to ``into`` in recorded order; returns how many."""
+        n = 0
+        for sample in self.samples(time_range):
+            into.apply(sample)
+            n += 1
+        return n
+
+    def trace_state(self, time_range: TimeRange | None = None) -> TraceState:
+        info = self.info
+        state = TraceState(info.target, info.address, info.protocol, info.interval_s)
+        self.replay(state, time_range)
+        return state
+
+    def snapshot(
+        self,
+        window: int | None,
+        scorer: Scorer,
+        model_name: str,
+        time_range: TimeRange | None = None,
+    ) -> TraceSnapshot:
+        """Per-hop statistics and scores of the session, recomputed now with this window and model.
+
+        For an mtr --json import (aggregates only) a window or a time range cannot be applied: SessionError.
+        """
+        summaries = self.summaries()
+        if summaries:
+            if window is not None or time_range is not None:
+                raise SessionError(
+                    f"{self.path}: an mtr --json report holds only mtr's totals per hop, so a window or a time "
+                    "range cannot be applied; record with mtr --raw (or pingmos) to keep every sample"
+                )
+            return summary_snapshot(self.info, summaries, scorer, model_name)
+        names = self.names()
+        return self.trace_state(time_range).snapshot(window, scorer, model_name, names=names.get)
+
+
+def summary_snapshot(
+    info: SessionInfo, summaries: tuple[HopSummary, ...], scorer: Scorer, model_name: str
+) -> TraceSnapshot:
+    """A snapshot from another tool's per-hop aggregates: the numbers are that tool's, scored as summary windows
+    (a model needing raw samples falls back as ``pingmos.scoring.hop.hop_from_window`` documents)."""
+    hops = []
+    for s in summaries:
+        received = s.received if s.avg_ms is not None else 0
+        window = WindowStats(
+            sent=s.sent,
+            received=received,
+            loss_pct=s.loss_pct,
+            loss_ci_pct=wilson_interval_pct(s.sent - received, s.sent) if s.sent else None,
+            last_ms=s.last_ms,
+            avg_ms=s.avg_ms,
+            min_ms=s.min_ms,
+            max_ms=s.max_ms,
+            stdev_ms=s.stdev_ms,
+            jitter_ms=s.jitter_ms,
+            samples_ms=(),
+        )
+        result = scorer(window) if received else None
+        score = result if isinstance(result, Score) else None
+        error = None if score is not None or result is None else str(result)
+        hops.append(
+            HopReport(
+                ttl=s.ttl,
+                address=s.address,
+                name=s.name,
+                responders={s.address: received} if s.address and received else {},
+                sent=s.sent,
+                received=received,
+                loss_pct=s.loss_pct,
+                loss_ci_pct=window.loss_ci_pct,
+                last_ms=s.last_ms,
+                avg_ms=s.avg_ms,
+                min_ms=s.min_ms,
+                max_ms=s.max_ms,
+                stdev_ms=s.stdev_ms,
+                jitter_ms=s.jitter_ms,
+                r=score.r if score else None,
+                mos=score.mos if score else None,
+                score_detail=dict(score.detail) if score else {},
+                score_error=error,
+            )
+        )
+    last = summaries[-1] if summaries else None
+    return TraceSnapshot(
+        target=info.target,
+        address=info.address,
+        protocol=info.protocol,
+        interval_s=info.interval_s,
+        window=None,
+        rounds=max((s.sent for s in summaries), default=0),
+        model=model_name,
+        destination_reached=bool(last and last.received),  # mtr lists hops up to the destination
+        hops=tuple(hops),
+    )
+
+
+def sample_filter(time_range: TimeRange | None) -> Callable[[Sample], bool]:
+    if time_range is None:
+        return lambda s: True
+    lo, hi = time_range
+    return lambda s: lo <= s.sent_at <= hi
+
+
+class MemorySession(Session):
+    """A session held in memory (an mtr import, or a test)."""
+
+    def __init__(
+        self,
+        path: str,
+        info: SessionInfo,
+        samples: list[Sample] | tuple[Sample, ...] = (),
+        summaries: tuple[HopSummary, ...] = (),
+        events: list[SessionEvent] | None = None,
+        names: dict[str, str] | None = None,
+    ):
+        self.path = path
+        self.info = info
+        self._samples = tuple(samples)
+        self._summaries = tuple(summaries)
+        self._events = list(events or [])
+        self._names = dict(names or {})
+
+    def samples(self, time_range: TimeRange | None = None) -> Iterator[Sample]:
+        keep = sample_filter(time_range)
+        return (s for s in self._samples if keep(s))
+
+    def summaries(self) -> tuple[HopSummary, ...]:
+        return self._summaries
+
+    def events(self) -> list[SessionEvent]:
+        return list(self._events)
+
+    def names(self) -> dict[str, str]:
+        return dict(self._names)
+
+    def route(self) -> list[RouteEntry]:
+        return route_of(self._samples)
+
+
+def route_of(samples) -> list[RouteEntry]:
+    """Responders per TTL with first/last time seen, from samples (sorted by TTL, then first seen)."""
+    seen: dict[tuple[int, str], list] = {}
+    for s in samples:
+        if s.responder is None:
+            continue
+        entry = seen.get((s.ttl, s.responder))
+        if entry is None:
+            seen[(s.ttl, s.responder)] = [s.sent_at, s.sent_at, 1]
+        else:
+            entry[0] = min(entry[0], s.sent_at)
+            entry[1] = max(entry[1], s.sent_at)
+            entry[2] += 1
+    out = [RouteEntry(ttl, addr, f, la, n) for (ttl, addr), (f, la, n) in seen.items()]
+    return sorted(out, key=lambda e: (e.ttl, e.first_seen, e.responder))

@@ -1,0 +1,423 @@
+"""Sessions on disk: one SQLite file per trace, written incrementally while the trace runs, read back as events.
+
+Why SQLite: one self-contained file, transactions, and WAL mode, in which a commit is one append to the
+write-ahead log. The recorder batches the samples of about a second into one transaction from a thread of its
+own, so the engine never waits on the disk, a crash or a killed process loses at most the last batch, and memory
+stays flat however long the trace runs (the disk holds the history).
+
+What is stored are events, never aggregates: the settings, every raw Sample (a lost one with rtt_ms NULL,
+never 0), the reverse-DNS names, the route (which responder answered at which TTL, first and last seen) and an
+event log (alerts fired and cleared). Reading a session never runs code from the file: only our own SELECTs on
+our own tables, on a read-only connection with ``trusted_schema`` off, so a crafted file's views or triggers do
+nothing; a damaged, truncated or foreign file raises SessionError with a message for the user.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from pingmos.engine.events import Sample
+from pingmos.session.model import RouteEntry, SessionError, SessionEvent, SessionInfo
+from pingmos.session.replay import Session, TimeRange
+
+FORMAT_NAME = "pingmos-session"
+FORMAT_VERSION = 1
+APPLICATION_ID = 0x706D6F73  # "pmos": lets `file` and we ourselves tell a pingmos session from other SQLite files
+SQLITE_MAGIC = b"SQLite format 3\x00"
+DEFAULT_FLUSH_INTERVAL_S = 1.0
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE addresses (id INTEGER PRIMARY KEY, address TEXT NOT NULL UNIQUE, name TEXT);
+CREATE TABLE samples (
+    id INTEGER PRIMARY KEY,
+    round INTEGER NOT NULL,
+    ttl INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    sent_at REAL NOT NULL,
+    rtt_ms REAL,
+    responder INTEGER REFERENCES addresses(id),
+    reached INTEGER NOT NULL
+);
+CREATE INDEX samples_by_time ON samples(sent_at);
+CREATE TABLE route (
+    ttl INTEGER NOT NULL,
+    responder INTEGER NOT NULL REFERENCES addresses(id),
+    first_seen REAL NOT NULL,
+    last_seen REAL NOT NULL,
+    replies INTEGER NOT NULL,
+    PRIMARY KEY (ttl, responder)
+);
+CREATE TABLE events (id INTEGER PRIMARY KEY, at REAL NOT NULL, kind TEXT NOT NULL, data TEXT NOT NULL);
+"""
+
+
+def _connect_new(path: Path, overwrite: bool) -> sqlite3.Connection:
+    if path.exists():
+        if not overwrite:
+            raise SessionError(f"{path}: the file exists already; choose another name")
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+    try:
+        conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode: a commit survives the process being killed; only a power cut can cost the last ones.
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+        conn.executescript("BEGIN;" + _SCHEMA + "COMMIT;")
+    except sqlite3.Error as exc:
+        raise SessionError(f"{path}: cannot create the session file: {exc}") from exc
+    return conn
+
+
+class _Writer:
+    """The SQL side of writing a session; used by one thread at a time (the recorder holds a lock)."""
+
+    def __init__(self, conn: sqlite3.Connection, info: SessionInfo):
+        self.conn = conn
+        self._address_ids: dict[str, int] = {}
+        self._route: dict[tuple[int, int], list] = {}
+        conn.execute("BEGIN")
+        conn.executemany(
+            "INSERT INTO meta(key, value) VALUES (?, ?)",
+            [("format", FORMAT_NAME), ("version", str(FORMAT_VERSION)), ("info", json.dumps(info.to_json()))],
+        )
+        conn.execute("COMMIT")
+
+    def set_info(self, info: SessionInfo) -> None:
+        self.conn.execute("UPDATE meta SET value = ? WHERE key = 'info'", (json.dumps(info.to_json()),))
+
+    def address_id(self, address: str) -> int:
+        i = self._address_ids.get(address)
+        if i is None:
+            self.conn.execute("INSERT OR IGNORE INTO addresses(address) VALUES (?)", (address,))
+            (i,) = self.conn.execute("SELECT id FROM addresses WHERE address = ?", (address,)).fetchone()
+            self._address_ids[address] = i
+        return i
+
+    def write(self, samples: list[Sample], events: list[SessionEvent], names: dict[str, str]) -> None:
+        """One transaction for one batch."""
+        conn = self.conn
+        conn.execute("BEGIN")
+        try:
+            rows = []
+            route: dict[tuple[int, int], list] = {}
+            for s in samples:
+                rid = None if s.responder is None else self.address_id(s.responder)
+                rows.append((s.round, s.ttl, s.seq, s.sent_at, s.rtt_ms, rid, int(s.reached)))
+                if rid is not None:
+                    r = route.get((s.ttl, rid))
+                    if r is None:
+                        route[(s.ttl, rid)] = [s.sent_at, s.sent_at, 1]
+                    else:
+                        r[0], r[1], r[2] = min(r[0], s.sent_at), max(r[1], s.sent_at), r[2] + 1
+            conn.executemany(
+                "INSERT INTO samples(round, ttl, seq, sent_at, rtt_ms, responder, reached) VALUES (?,?,?,?,?,?,?)",
+                rows,
+            )
+            conn.executemany(
+                "INSERT INTO route(ttl, responder, first_seen, last_seen, replies) VALUES (?,?,?,?,?) "
+                "ON CONFLICT(ttl, responder) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), "
+                "last_seen = max(last_seen, excluded.last_seen), replies = replies + excluded.replies",
+                [(ttl, rid, f, la, n) for (ttl, rid), (f, la, n) in route.items()],
+            )
+            conn.executemany(
+                "INSERT INTO events(at, kind, data) VALUES (?, ?, ?)",
+                [(e.at, e.kind, json.dumps(e.data)) for e in events],
+            )
+            for address, name in names.items():
+                rid = self.address_id(address)
+                conn.execute("UPDATE addresses SET name = ? WHERE id = ?", (name, rid))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        # Fold the log into the main file so a closed session is one self-contained file.
+        try:
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self.conn.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            self.conn.close()
+
+
+class SessionRecorder:
+    """Records a trace to a new session file while it runs.
+
+    ``record(sample)``, ``record_event(event)`` and ``record_name(address, name)`` are cheap and safe from any
+    thread (the engine thread, the GUI thread): they append to a buffer. A writer thread commits the buffer every
+    ``flush_interval_s`` (0 = no thread: the caller calls ``flush()``). ``close()`` writes what is left and
+    makes the file self-contained. A write failure (disk full, file removed) stops recording and is kept in
+    ``error`` as a sentence for the user; the trace itself goes on and nothing in memory is lost.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        info: SessionInfo,
+        flush_interval_s: float = DEFAULT_FLUSH_INTERVAL_S,
+        overwrite: bool = False,
+    ):
+        self.path = Path(path)
+        self._lock = threading.Lock()  # guards the buffers
+        self._write_lock = threading.Lock()  # one batch at a time
+        self._samples: list[Sample] = []
+        self._events: list[SessionEvent] = []
+        self._names: dict[str, str] = {}
+        self._info: SessionInfo | None = None
+        self.error: str | None = None
+        self.samples_written = 0
+        self._closed = False
+        self._writer = _Writer(_connect_new(self.path, overwrite), info)
+        self._stop = threading.Event()
+        self._thread = None
+        if flush_interval_s > 0:
+            self._interval_s = flush_interval_s
+            self._thread = threading.Thread(target=self._run, name="pingmos-session-writer", daemon=True)
+            self._thread.start()
+
+    def record(self, sample: Sample) -> None:
+        with self._lock:
+            if not self._closed:
+                self._samples.append(sample)
+
+    __call__ = record  # a recorder can be passed wherever an on_sample callback is expected
+
+    def record_event(self, event: SessionEvent) -> None:
+        with self._lock:
+            if not self._closed:
+                self._events.append(event)
+
+    def record_name(self, address: str, name: str) -> None:
+        with self._lock:
+            if not self._closed:
+                self._names[address] = name
+
+    def set_info(self, info: SessionInfo) -> None:
+        """Replace the settings record (the address is known only once the target is resolved)."""
+        with self._lock:
+            self._info = info
+
+    def flush(self) -> None:
+        """Write everything recorded so far in one transaction (called by the writer thread every interval)."""
+        with self._write_lock:
+            with self._lock:
+                samples, self._samples = self._samples, []
+                events, self._events = self._events, []
+                names, self._names = self._names, {}
+                info, self._info = self._info, None
+            if self.error is not None or not (samples or events or names or info):
+                return
+            try:
+                if info is not None:
+                    self._writer.set_info(info)
+                self._writer.write(samples, events, names)
+                self.samples_written += len(samples)
+            except sqlite3.Error as exc:
+                self.error = f"recording to {self.path} stopped: {exc}. The trace goes on; its data stays in memory."
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval_s):
+            self.flush()
+
+    def close(self) -> None:
+        """Write what is left, stop the writer thread and close the file. Idempotent."""
+        if self._closed:
+            return
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.flush()
+        with self._lock:
+            self._closed = True
+        with self._write_lock:
+            try:
+                self._writer.close()
+            except sqlite3.Error as exc:
+                self.error = self.error or f"closing {self.path} failed: {exc}"
+
+    def __enter__(self) -> SessionRecorder:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def save_session(
+    path: str | os.PathLike,
+    info: SessionInfo,
+    samples: Iterable[Sample],
+    events: Iterable[SessionEvent] = (),
+    names: dict[str, str] | None = None,
+    overwrite: bool = False,
+) -> int:
+    """Write a whole session at once (Save As, an mtr import kept as a session); returns the samples written."""
+    rec = SessionRecorder(path, info, flush_interval_s=0, overwrite=overwrite)
+    try:
+        batch = []
+        for s in samples:
+            batch.append(s)
+            if len(batch) >= 10_000:
+                for b in batch:
+                    rec.record(b)
+                rec.flush()
+                batch = []
+        for b in batch:
+            rec.record(b)
+        for e in events:
+            rec.record_event(e)
+        for address, name in (names or {}).items():
+            rec.record_name(address, name)
+    finally:
+        rec.close()
+    if rec.error:
+        raise SessionError(rec.error)
+    return rec.samples_written
+
+
+def is_sqlite(head: bytes) -> bool:
+    return head.startswith(SQLITE_MAGIC)
+
+
+class StoredSession(Session):
+    """A recorded session file, read-only. Opening checks that the file is a pingmos session of a version we
+    read and that SQLite finds it intact; every later read error is a SessionError too."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = str(path)
+        try:
+            conn = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise SessionError(f"{self.path}: cannot open the session file: {exc}") from exc
+        self._conn = conn
+        try:
+            self._check()
+        except BaseException:
+            conn.close()
+            raise
+
+    def _fail(self, what: str, exc: Exception | None = None) -> SessionError:
+        detail = f" ({exc})" if exc is not None else ""
+        return SessionError(f"{self.path}: {what}{detail}")
+
+    def _check(self) -> None:
+        conn = self._conn
+        try:
+            conn.execute("PRAGMA trusted_schema=OFF")
+            (app_id,) = conn.execute("PRAGMA application_id").fetchone()
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except sqlite3.DatabaseError as exc:
+            raise self._fail("is not a pingmos session or is damaged beyond reading", exc) from exc
+        if app_id != APPLICATION_ID or not {"meta", "samples", "addresses", "events", "route"} <= tables:
+            raise self._fail("is an SQLite database, but not a pingmos session")
+        try:
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            (check,) = conn.execute("PRAGMA quick_check(1)").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise self._fail("is damaged (SQLite cannot read it)", exc) from exc
+        if check != "ok":
+            raise self._fail(f"is damaged, perhaps truncated (SQLite says: {check})")
+        if meta.get("format") != FORMAT_NAME:
+            raise self._fail("is an SQLite database, but not a pingmos session")
+        try:
+            version = int(meta.get("version", ""))
+        except ValueError:
+            raise self._fail(f"has an unreadable format version {meta.get('version')!r}") from None
+        if version > FORMAT_VERSION:
+            raise self._fail(
+                f"was written by a newer pingmos (session format {version}; this one reads up to {FORMAT_VERSION})"
+            )
+        try:
+            self.info = SessionInfo.from_json(json.loads(meta.get("info", "")))
+        except ValueError as exc:
+            raise self._fail(f"has a damaged settings record: {exc}") from None
+
+    def _rows(self, sql: str, args=()) -> Iterator[tuple]:
+        try:
+            cur = self._conn.execute(sql, args)
+            while True:
+                rows = cur.fetchmany(4096)
+                if not rows:
+                    return
+                yield from rows
+        except sqlite3.DatabaseError as exc:
+            raise self._fail("is damaged (reading it failed)", exc) from exc
+
+    def _addresses(self) -> dict[int, str]:
+        return {i: a for i, a, _ in self._rows("SELECT id, address, name FROM addresses")}
+
+    def samples(self, time_range: TimeRange | None = None) -> Iterator[Sample]:
+        addresses = self._addresses()
+        sql = "SELECT id, round, ttl, seq, sent_at, rtt_ms, responder, reached FROM samples"
+        args: tuple = ()
+        if time_range is not None:
+            sql += " WHERE sent_at BETWEEN ? AND ?"
+            args = (float(time_range[0]), float(time_range[1]))
+        for row in self._rows(sql + " ORDER BY id", args):
+            yield self._sample(row, addresses)
+
+    def _sample(self, row: tuple, addresses: dict[int, str]) -> Sample:
+        rid, round_no, ttl, seq, sent_at, rtt_ms, responder, reached = row
+        ok = (
+            all(isinstance(v, int) for v in (round_no, ttl, seq, reached))
+            and isinstance(sent_at, float | int)
+            and math.isfinite(sent_at)
+            and 1 <= ttl <= 255
+            and (rtt_ms is None or (isinstance(rtt_ms, float | int) and math.isfinite(rtt_ms) and rtt_ms >= 0))
+            and (responder is None or responder in addresses)
+            and (rtt_ms is None) == (responder is None)
+        )
+        if not ok:
+            raise self._fail(f"is damaged: sample {rid} is not a valid probe result {row!r:.200}")
+        return Sample(
+            round_no,
+            ttl,
+            seq,
+            float(sent_at),
+            None if rtt_ms is None else float(rtt_ms),
+            None if responder is None else addresses[responder],
+            bool(reached),
+        )
+
+    def sample_count(self) -> int:
+        return next(self._rows("SELECT count(*) FROM samples"))[0]
+
+    def time_span(self) -> TimeRange | None:
+        lo, hi = next(self._rows("SELECT min(sent_at), max(sent_at) FROM samples"))
+        return None if lo is None else (float(lo), float(hi))
+
+    def events(self) -> list[SessionEvent]:
+        out = []
+        for rid, at, kind, data in self._rows("SELECT id, at, kind, data FROM events ORDER BY id"):
+            try:
+                doc = json.loads(data)
+                if not isinstance(doc, dict) or not isinstance(kind, str):
+                    raise ValueError("not an object")
+                out.append(SessionEvent(float(at), kind, doc))
+            except (TypeError, ValueError) as exc:
+                raise self._fail(f"is damaged: event {rid} is unreadable", exc) from exc
+        return out
+
+    def names(self) -> dict[str, str]:
+        return {a: n for _, a, n in self._rows("SELECT id, address, name FROM addresses") if isinstance(n, str)}
+
+    def route(self) -> list[RouteEntry]:
+        addresses = self._addresses()
+        out = []
+        for ttl, rid, first, last, n in self._rows(
+            "SELECT ttl, responder, first_seen, last_seen, replies FROM route ORDER BY ttl, first_seen"
+        ):
+            if rid not in addresses:
+                raise self._fail(f"is damaged: the route names an unknown responder {rid!r}")
+            out.append(RouteEntry(ttl, addresses[rid], float(first), float(last), n))
+        return out
+
+    def close(self) -> None:
+        self._conn.close()

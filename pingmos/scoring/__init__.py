@@ -1,5 +1,92 @@
-"""Scoring models: map a hop's window of samples to an R factor and a MOS."""
+"""Scoring models: turn one hop's window of samples into an R factor and a MOS, and say why.
 
+The public API (the report, the CLI and the GUI use only these names):
+
+``HopWindow``
+    One hop's window (frozen): ``rtts_ms`` oldest first with None for a lost sample, and derived ``sent``,
+    ``received``, ``loss_pct``, ``avg_ms``, ``median_ms``, ``min_ms``, ``max_ms``, ``last_ms``, ``stdev_ms``; methods
+    ``percentile_ms(p)``, ``jitter_ms_for(definition)``, ``jitter_stdev_ms_for(definition)``,
+    ``jitter_percentile_ms_for(p, definition)``, ``loss_transitions()`` (Markov p, q). Build it with
+    ``HopWindow.from_rtts([136, 184, None, 148])``, ``HopWindow.from_stats(window_stats)`` or
+    ``HopWindow.from_summary(avg_ms, jitter_ms, loss_pct)``. Jitter definitions (``JITTER_DEFINITIONS``):
+    ``pingplotter`` (mean |difference| of consecutive received samples), ``rfc3550`` (J += (|D| - J) / 16),
+    ``stdev`` (of the RTTs).
+``available_models() -> list[ModelInfo]``
+    Every model: built-ins, the user's scoring folder, installed packages (entry-point group ``pingmos.scoring``).
+    ``ModelInfo``: ``name``, ``title``, ``settings`` (``Setting``: ``name``, ``kind`` float/int/choice,
+    ``default``, ``min``, ``max``, ``choices``, ``allow_auto``, ``help``, ``describe()``, ``parse(text)``),
+    ``origin`` (``built-in``, ``user``, ``entry point <dist>``), ``path``, ``error`` (ModelError or None).
+    Never runs code (settings are read from the files' text); fast enough for the GUI thread.
+``load_model(name="pingplotter", settings=None, *, raising=False) -> Model``
+    ``settings`` maps names to strings as typed (``{"codec": "g729a", "burst_r": "auto"}``) or typed values.
+    Raises ``UnknownModel`` (a ValueError) for an unknown name, ValueError for a bad setting: one line each.
+``Model``
+    ``model.name``, ``model.info``, ``model.settings`` (effective, defaults filled in);
+    ``model.score(window) -> Score | ModelError | None`` and ``model.score_many(windows) -> list[...]``: None for
+    a window with nothing received, never an exception for a broken formula (except with ``raising=True``:
+    ``ModelFailure``). ``model(window_stats)`` is ``model.score``, so a model is a ``TraceState`` scorer.
+    ``model.close()`` ends a user script's worker process (also done when the model is garbage collected).
+``Score(r, mos, detail)``
+    R (0-100; up to 129 on the wideband scale), MOS (1-4.5), ``detail``: named intermediate terms (ms, R points).
+``ModelError(file, line, message, fallback)``
+    Why a hop could not be scored; ``str()`` gives ``file:line: message``. ``fallback``: the score of the last
+    version of the file that worked, while the current one is broken (show it beside the error, never as the
+    score).
+``user_scoring_dir()``, ``create_user_copy(name="pingplotter") -> Path``
+    The user's scoring folder: ``$PINGMOS_CONFIG_DIR/scoring`` if that variable is set, else
+    ``platformdirs.user_config_dir("pingmos")/scoring``. "Edit the formula" = ``create_user_copy()``, then open
+    the returned file in an editor; it becomes the model ``my_pingplotter``.
+
+Threads and blocking: built-in models run in-process and take microseconds. A user's or an installed package's
+formula runs in a worker process (``script_model.py``): ``score``/``score_many`` block up to 1 s per window when
+a formula hangs (the first call also waits for the worker to start, ~0.1-0.5 s). A GUI therefore calls
+``score_many`` from a worker thread (one batch per update) and never from the GUI thread; a model is thread-safe.
+A changed formula file is picked up by the next call (hot reload); a broken one gives ModelErrors.
+
+Loading a saved trace or a settings file never runs code: settings are parsed as numbers or fixed choices, and a
+model name only selects a formula from the places above.
+"""
+
+from pingmos.scoring.jitter import DEFAULT_JITTER, JITTER_DEFINITIONS
+from pingmos.scoring.model import Model, ModelError, ModelFailure, ModelInfo, Result
+from pingmos.scoring.registry import (
+    CONFIG_DIR_ENV,
+    DEFAULT_MODEL,
+    ENTRY_POINT_GROUP,
+    UnknownModel,
+    available_models,
+    config_dir,
+    create_user_copy,
+    find_model,
+    load_model,
+    user_scoring_dir,
+)
 from pingmos.scoring.score import Score, r_to_mos
+from pingmos.scoring.settings import Setting, parse_assignments
+from pingmos.scoring.window import Hop, HopWindow
 
-__all__ = ["Score", "r_to_mos"]
+__all__ = [
+    "CONFIG_DIR_ENV",
+    "DEFAULT_JITTER",
+    "DEFAULT_MODEL",
+    "ENTRY_POINT_GROUP",
+    "JITTER_DEFINITIONS",
+    "Hop",
+    "HopWindow",
+    "Model",
+    "ModelError",
+    "ModelFailure",
+    "ModelInfo",
+    "Result",
+    "Score",
+    "Setting",
+    "UnknownModel",
+    "available_models",
+    "config_dir",
+    "create_user_copy",
+    "find_model",
+    "load_model",
+    "parse_assignments",
+    "r_to_mos",
+    "user_scoring_dir",
+]

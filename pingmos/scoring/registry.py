@@ -1,0 +1,204 @@
+"""Where models come from: the built-ins, the user's scoring folder, installed packages; and loading one by name.
+
+- Built-ins: formula files in this package (``BUILTINS``), run in-process.
+- The user's scoring folder (``user_scoring_dir()``): every ``*.py`` file there is a model named after the file
+  (names starting with ``_`` are skipped). ``create_user_copy`` puts an editable copy of a model there.
+- Installed packages: an entry point in the group ``pingmos.scoring`` whose value is a module holding a formula
+  file (``[project.entry-points."pingmos.scoring"] mymos = "mypkg.mymos"``); the name is the entry point's.
+
+Listing never runs code from any of them: titles and settings are read from the files' text.
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.metadata
+import importlib.util
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import platformdirs
+
+from pingmos.scoring.builtin_model import BuiltinModel
+from pingmos.scoring.model import Model, ModelError, ModelInfo
+from pingmos.scoring.script_model import SCRIPT_TIMEOUT_S, ScriptModel
+from pingmos.scoring.script_source import Declared, read_declared
+from pingmos.scoring.settings import resolve_settings
+
+DEFAULT_MODEL = "pingplotter"
+ENTRY_POINT_GROUP = "pingmos.scoring"
+CONFIG_DIR_ENV = "PINGMOS_CONFIG_DIR"
+ORIGIN_BUILTIN = "built-in"
+ORIGIN_USER = "user"
+ORIGIN_ENTRY_POINT = "entry point"
+
+# Model name -> module. The modules are formula files (see script_api) that a user can copy and edit.
+BUILTINS = {
+    "pingplotter": "pingmos.scoring.pingplotter",
+}
+
+# create_user_copy cuts a built-in file at this line: what follows is pingmos's own, not the formula.
+INTERNAL_MARKER = "# ---- pingmos internal"
+
+
+class UnknownModel(ValueError):
+    """No model of that name; the message lists the known ones."""
+
+
+def config_dir() -> Path:
+    """pingmos's configuration folder: ``$PINGMOS_CONFIG_DIR`` if set (tests, portable installs), else the
+    platform's user config folder (``~/.config/pingmos`` on Linux)."""
+    env = os.environ.get(CONFIG_DIR_ENV)
+    return Path(env) if env else Path(platformdirs.user_config_dir("pingmos"))
+
+
+def user_scoring_dir() -> Path:
+    """The user's scoring folder (``<config dir>/scoring``); it may not exist yet."""
+    return config_dir() / "scoring"
+
+
+def _info(name: str, origin: str, path: str | None, module: str | None, text: str | None, error: str = "") -> ModelInfo:
+    if text is None:
+        return ModelInfo(name, "", (), origin, path, ModelError(path or name, None, error or "cannot read"), "", module)
+    declared = read_declared(path or name, text)
+    if isinstance(declared, ModelError):
+        return ModelInfo(name, "", (), origin, path, declared, "", module)
+    assert isinstance(declared, Declared)
+    failure = ModelError(path or name, None, error) if error else None
+    return ModelInfo(name, declared.title, declared.settings, origin, path, failure, declared.description, module)
+
+
+def _read(path: Path) -> tuple[str | None, str]:
+    try:
+        return path.read_text(encoding="utf-8"), ""
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, f"cannot read the formula file: {exc}"
+
+
+def _builtin_infos() -> list[ModelInfo]:
+    infos = []
+    for name, module in BUILTINS.items():
+        spec = importlib.util.find_spec(module)
+        assert spec is not None and spec.origin is not None, module
+        text, err = _read(Path(spec.origin))
+        infos.append(_info(name, ORIGIN_BUILTIN, spec.origin, module, text, err))
+    return infos
+
+
+def _user_infos(taken: set[str]) -> list[ModelInfo]:
+    folder = user_scoring_dir()
+    if not folder.is_dir():
+        return []
+    infos = []
+    for path in sorted(folder.glob("*.py")):
+        name = path.stem
+        if name.startswith("_"):
+            continue
+        text, err = _read(path)
+        if name in taken:
+            err = f"a model named {name!r} exists already ({ORIGIN_BUILTIN}); rename this file"
+        infos.append(_info(name, ORIGIN_USER, str(path), None, text, err))
+    return infos
+
+
+def _module_file(module: str) -> str | None:
+    """The file of ``module`` without importing it or its packages (importing would run their code)."""
+    search = None
+    spec = None
+    parts = module.split(".")
+    for i in range(len(parts)):
+        spec = importlib.machinery.PathFinder.find_spec(".".join(parts[: i + 1]), search)
+        if spec is None:
+            return None
+        search = spec.submodule_search_locations
+    return spec.origin if spec is not None and spec.has_location else None
+
+
+def _entry_point_infos(taken: set[str]) -> list[ModelInfo]:
+    infos = []
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = getattr(getattr(ep, "dist", None), "name", None)
+        origin = f"{ORIGIN_ENTRY_POINT} {dist}" if dist else ORIGIN_ENTRY_POINT
+        module = ep.module
+        path = _module_file(module)
+        if path is None:
+            infos.append(_info(ep.name, origin, None, module, None, f"cannot find the module {module!r}"))
+            continue
+        text, err = _read(Path(path))
+        if ep.name in taken:
+            err = f"a model named {ep.name!r} exists already; the package's one is not used"
+        infos.append(_info(ep.name, origin, path, module, text, err))
+    return infos
+
+
+def available_models() -> list[ModelInfo]:
+    """Every model: built-ins, then the user's folder (by file name), then installed packages (by name).
+
+    Never runs code. A model that cannot be used (unreadable SETTINGS, a name already taken) is listed with its
+    ``error``. Reads a few small files: cheap, but not free (do not call it per packet).
+    """
+    infos = _builtin_infos()
+    taken = {i.name for i in infos}
+    user = _user_infos(taken)
+    taken |= {i.name for i in user}
+    return infos + user + _entry_point_infos(taken)
+
+
+def find_model(name: str) -> ModelInfo:
+    """The ModelInfo of ``name``; UnknownModel (a ValueError) listing the known names when there is none."""
+    infos = available_models()
+    for info in infos:
+        if info.name == name and not (info.error and "exists already" in info.error.message):
+            return info
+    known = ", ".join(i.name for i in infos)
+    raise UnknownModel(f"no scoring model named {name!r} (known: {known})")
+
+
+def load_model(
+    name: str = DEFAULT_MODEL,
+    settings: Mapping[str, object] | None = None,
+    *,
+    raising: bool = False,
+    timeout_s: float = SCRIPT_TIMEOUT_S,
+) -> Model:
+    """The model ``name`` with ``settings`` (strings as typed, or typed values) over its defaults.
+
+    Raises UnknownModel for an unknown name and ValueError (one line, naming the model) for an unknown setting or
+    a bad value, when the model's settings can be read. Never runs a user's code: a user or installed formula
+    runs only when it scores (see ``ScriptModel``), and a broken one gives ModelErrors then, not an exception.
+    """
+    info = find_model(name)
+    if info.origin == ORIGIN_BUILTIN:
+        return BuiltinModel(info, resolve_settings(name, info.settings, settings), raising=raising)
+    if info.error is None:
+        resolve_settings(name, info.settings, settings)  # a bad --set is the caller's error: say so now
+    return ScriptModel(info, settings, raising=raising, timeout_s=timeout_s)
+
+
+def create_user_copy(name: str = DEFAULT_MODEL) -> Path:
+    """Copy model ``name``'s formula file into the user's scoring folder, for editing; returns the new file.
+
+    The copy is named ``my_<name>.py`` (``my_<name>_2.py``, ... if taken: never overwrites) and becomes the
+    model ``my_<name>``. A built-in's pingmos-internal tail (after ``INTERNAL_MARKER``) is left out.
+    """
+    info = find_model(name)
+    if info.path is None:
+        raise ValueError(f"model {name!r} has no file to copy")
+    text = Path(info.path).read_text(encoding="utf-8")
+    cut = text.find("\n" + INTERNAL_MARKER)
+    if cut >= 0:
+        text = text[: cut + 1].rstrip() + "\n"
+    folder = user_scoring_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = "my_" + "".join(c if c.isalnum() else "_" for c in name.removeprefix("my_"))
+    target = folder / f"{stem}.py"
+    n = 2
+    while True:
+        try:
+            with open(target, "x", encoding="utf-8") as out:  # "x": never overwrite a user's file
+                out.write(text)
+            return target
+        except FileExistsError:
+            target = folder / f"{stem}_{n}.py"
+            n += 1

@@ -36,6 +36,9 @@ ORIGIN_ENTRY_POINT = "entry point"
 # Model name -> module. The modules are formula files (see script_api) that a user can copy and edit.
 BUILTINS = {
     "pingplotter": "pingmos.scoring.pingplotter",
+    "asterisk": "pingmos.scoring.asterisk",
+    "g107": "pingmos.scoring.g107",
+    "g107-playout": "pingmos.scoring.g107_playout",
 }
 
 # create_user_copy cuts a built-in file at this line: what follows is pingmos's own, not the formula.

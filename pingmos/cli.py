@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
+from pingmos.engine.mode import MODES, choose_mode
 from pingmos.engine.network import NoPermission
+from pingmos.engine.packets import family_of
 from pingmos.engine.resolve import ResolveError, resolve_target
-from pingmos.engine.tracer import MAX_INTERVAL_S, MIN_INTERVAL_S, TraceSettings
+from pingmos.engine.tracer import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, PROTOCOLS, TraceSettings
 from pingmos.report.formats import FORMATTERS
 from pingmos.scoring import pingplotter
 
@@ -41,7 +44,7 @@ def _add_report(sub) -> None:
         help="trace a host for N rounds and print one row per hop",
         description="Trace TARGET for N rounds and print per hop: loss, latency, jitter, R and MOS.",
     )
-    p.add_argument("target", help="host name or IPv4 address to trace")
+    p.add_argument("target", help="host name, IPv4 or IPv6 address to trace")
     p.add_argument("--count", "-c", type=_ranged(int, 1, 1_000_000, "count"), default=10, help="rounds (10)")
     p.add_argument(
         "--interval",
@@ -56,7 +59,31 @@ def _add_report(sub) -> None:
         default=None,
         help="samples to include: the last N samples of each hop (default: every sample of the run)",
     )
-    p.add_argument("--protocol", choices=("icmp", "udp"), default="icmp", help="probe protocol (icmp)")
+    p.add_argument("--protocol", choices=PROTOCOLS, default="icmp", help="probe protocol (icmp)")
+    p.add_argument(
+        "--port",
+        type=_ranged(int, 1, 65535, "port"),
+        default=None,
+        help="UDP/TCP destination port (UDP 33434, TCP 80); the destination counts as reached on a TCP SYN-ACK "
+        "or RST, or a UDP port unreachable",
+    )
+    family = p.add_mutually_exclusive_group()
+    family.add_argument("-4", dest="ip_version", action="store_const", const=4, help="IPv4 only")
+    family.add_argument("-6", dest="ip_version", action="store_const", const=6, help="IPv6 only")
+    p.add_argument(
+        "--mode",
+        choices=MODES,
+        default="auto",
+        help="how to send probes: raw sockets (root or cap_net_raw), unprivileged ICMP sockets, the pingmos-probe "
+        "helper, or auto: the best available (auto)",
+    )
+    p.add_argument(
+        "--flows",
+        type=_ranged(int, 1, MAX_FLOWS, "flows"),
+        default=1,
+        help=f"1 keeps one fixed flow so load balancers send every probe one way (Paris traceroute); 2 to "
+        f"{MAX_FLOWS} cycle through that many flows round by round to discover parallel paths (1)",
+    )
     p.add_argument("--max-ttl", type=_ranged(int, 1, 64, "max TTL"), default=30, help="highest TTL (30)")
     p.add_argument(
         "--timeout",
@@ -73,11 +100,24 @@ def _pingplotter_scorer(stats):
     return pingplotter.score(stats.avg_ms, stats.jitter_ms, stats.loss_pct)
 
 
+def _resolve(target: str, ip_version: int | None) -> str:
+    """-4 / -6 as asked; without either, IPv4 where the name has it, else IPv6."""
+    if ip_version is not None:
+        return resolve_target(target, ip_version)
+    try:
+        return resolve_target(target, 4)
+    except ResolveError as first:
+        try:
+            return resolve_target(target, 6)
+        except ResolveError:
+            raise first from None
+
+
 def _cmd_report(args) -> int:
     from pingmos.report.runner import run_report
 
     try:
-        address = resolve_target(args.target)
+        address = _resolve(args.target, args.ip_version)
     except ResolveError as exc:
         print(f"pingmos report: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -88,8 +128,11 @@ def _cmd_report(args) -> int:
         max_ttl=args.max_ttl,
         timeout_s=args.timeout,
         rounds=args.count,
+        port=args.port,
+        flows=args.flows,
     )
     try:
+        mode = choose_mode(args.mode, family_of(address), args.protocol)
         snapshot, interrupted = run_report(
             args.target,
             settings,
@@ -97,7 +140,9 @@ def _cmd_report(args) -> int:
             _pingplotter_scorer,
             pingplotter.NAME,
             use_dns=not args.no_dns,
+            network_factory=mode.open,
         )
+        snapshot = dataclasses.replace(snapshot, mode=mode.description)
     except NoPermission as exc:
         print(f"pingmos: {exc}", file=sys.stderr)
         return EXIT_NO_PERMISSION

@@ -44,3 +44,4 @@ class TraceSnapshot:
     hops: tuple[HopReport, ...]
     probes_sent: int = 0
     unmatched_replies: int = 0  # replies that matched no probe of ours (other programs', late ones): ignored
+    mode: str | None = None  # how the probes were sent ("raw sockets", "unprivileged ICMP sockets", ...)

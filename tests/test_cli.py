@@ -21,7 +21,7 @@ ROOT = os.geteuid() == 0
         ["report", "127.0.0.1", "--interval", "fast"],
         ["report", "127.0.0.1", "--count", "0"],
         ["report", "127.0.0.1", "--max-ttl", "0"],
-        ["report", "127.0.0.1", "--protocol", "tcp"],
+        ["report", "127.0.0.1", "--protocol", "sctp"],
         ["report", "127.0.0.1", "--window", "-3"],
         ["report", "127.0.0.1", "--format", "xml"],
         ["report"],

@@ -12,7 +12,7 @@ import itertools
 import random
 from dataclasses import dataclass
 
-from pingmos.engine.packets import build_destination_reply, build_time_exceeded
+from pingmos.engine.packets import build_destination_reply, build_time_exceeded, probe_ttl
 
 WALL_EPOCH = 1_700_000_000.0  # virtual wall clock = this + virtual monotonic time
 
@@ -51,7 +51,7 @@ class FakeNetwork:
         heapq.heappush(self._queue, (self.clock.now + delay_s, next(self._tie), packet))
 
     def send(self, packet: bytes, dst: str) -> float:
-        ttl = packet[8]
+        ttl = probe_ttl(packet)
         self.sent.append((ttl, packet))
         hop = self.hops[min(ttl, len(self.hops)) - 1]
         is_destination = ttl >= len(self.hops)

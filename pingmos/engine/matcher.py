@@ -1,6 +1,6 @@
 """The reply matcher: pairs each reply with the probe it quotes, and declares probes lost at their deadline.
 
-Replies are matched by what they quote (ICMP identifier and sequence, UDP ports and IP id), never by arrival
+Replies are matched by what they quote (ICMP identifier and sequence, UDP/TCP ports and sequence), never by arrival
 order. A reply that matches no outstanding probe (another program's, a duplicate, or one that came after its
 probe's timeout) is counted in ``unmatched`` and otherwise ignored.
 """
@@ -49,7 +49,7 @@ class Matcher:
         if probe is None:
             self.unmatched += 1
             return None
-        reached = reply.kind is ReplyKind.ECHO_REPLY or (
+        reached = reply.kind in (ReplyKind.ECHO_REPLY, ReplyKind.TCP_ANSWER) or (
             reply.kind is ReplyKind.UNREACHABLE and reply.responder == self.destination
         )
         # A clock step between send and receive could make this negative; 0 is the honest floor.

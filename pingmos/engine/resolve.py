@@ -12,23 +12,39 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 
 class ResolveError(Exception):
-    """The target has no IPv4 address; the message is meant for the user."""
+    """The target has no address of the wanted family; the message is meant for the user."""
 
 
-def resolve_target(target: str) -> str:
-    """The IPv4 address of ``target`` (a literal address is returned as it is, without any DNS query)."""
+def _literal(target: str, ip_version: int | None) -> str | None:
+    """``target`` in canonical form if it is an address literal of an allowed version, else None."""
+    for version, family in ((4, socket.AF_INET), (6, socket.AF_INET6)):
+        try:
+            packed = socket.inet_pton(family, target)
+        except OSError:
+            continue
+        if ip_version not in (None, version):
+            raise ResolveError(f"{target!r} is an IPv{version} address, but IPv{ip_version} was asked for")
+        return socket.inet_ntop(family, packed)
+    return None
+
+
+def resolve_target(target: str, ip_version: int | None = 4) -> str:
+    """The address of ``target``: IPv4 (``ip_version`` 4, the default), IPv6 (6), or either (None: the first
+    address the resolver gives, which follows the system's RFC 6724 preference). A literal address is returned
+    in canonical form, without any DNS query."""
+    literal = _literal(target, ip_version)
+    if literal is not None:
+        return literal
+    family = {4: socket.AF_INET, 6: socket.AF_INET6, None: socket.AF_UNSPEC}[ip_version]
     try:
-        return socket.inet_ntoa(socket.inet_aton(target))
-    except OSError:
-        pass
-    try:
-        infos = socket.getaddrinfo(target, None, socket.AF_INET, socket.SOCK_RAW)
+        infos = socket.getaddrinfo(target, None, family, socket.SOCK_RAW)
     except (socket.gaierror, UnicodeError) as exc:
         reason = exc.strerror if isinstance(exc, socket.gaierror) else str(exc)
         raise ResolveError(f"cannot resolve {target!r}: {reason}") from None
+    infos = [i for i in infos if i[0] in (socket.AF_INET, socket.AF_INET6)]
     if not infos:
-        raise ResolveError(f"cannot resolve {target!r}: no IPv4 address")
-    return infos[0][4][0]
+        raise ResolveError(f"cannot resolve {target!r}: no IPv{ip_version or '4/6'} address")
+    return infos[0][4][0].split("%")[0]
 
 
 class ReverseDNS:

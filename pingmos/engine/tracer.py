@@ -17,25 +17,46 @@ from dataclasses import dataclass
 
 from pingmos.engine.events import Sample
 from pingmos.engine.matcher import Matcher, Outstanding
-from pingmos.engine.network import Network, reserve_udp_port, source_address_for
-from pingmos.engine.packets import IcmpEchoTemplate, UdpTemplate, parse_reply
+from pingmos.engine.network import Network, reserve_port, source_address_for
+from pingmos.engine.packets import (
+    TCP_DEFAULT_PORT,
+    UDP_BASE_PORT,
+    IcmpEchoTemplate,
+    TcpSynTemplate,
+    UdpTemplate,
+    family_of,
+    parse_reply,
+)
 from pingmos.engine.scheduler import RoundScheduler
 
 MIN_INTERVAL_S = 0.1
 MAX_INTERVAL_S = 60.0
 DEFAULT_TIMEOUT_FLOOR_S = 3.0
+PROTOCOLS = ("icmp", "udp", "tcp")
+MAX_FLOWS = 16
 
 
 @dataclass(frozen=True)
 class TraceSettings:
     """What to trace and how. ``timeout_s`` None = the default: 3 s or the interval, whichever is larger."""
 
-    address: str  # the resolved destination
-    protocol: str = "icmp"  # "icmp" or "udp"
+    address: str  # the resolved destination, IPv4 or IPv6
+    protocol: str = "icmp"  # "icmp", "udp" or "tcp"
     interval_s: float = 1.0
     max_ttl: int = 30
     timeout_s: float | None = None
     rounds: int | None = None  # None = until stopped
+    port: int | None = None  # UDP/TCP destination port; None = 33434 (UDP) or 80 (TCP)
+    # Flows the probes cycle through, round by round: 1 = one fixed flow (Paris traceroute: every hop stays one
+    # router behind load balancers); N > 1 = N flows (different source ports, or ICMP checksums) to discover
+    # the parallel paths.
+    flows: int = 1
+
+    @property
+    def effective_port(self) -> int:
+        if self.port is not None:
+            return self.port
+        return TCP_DEFAULT_PORT if self.protocol == "tcp" else UDP_BASE_PORT
 
     @property
     def effective_timeout_s(self) -> float:
@@ -45,8 +66,12 @@ class TraceSettings:
 
     def validate(self) -> None:
         """Raise ValueError with a user-facing message for settings out of range."""
-        if self.protocol not in ("icmp", "udp"):
-            raise ValueError(f"protocol must be icmp or udp, not {self.protocol!r}")
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be icmp, udp or tcp, not {self.protocol!r}")
+        if self.port is not None and not 1 <= self.port <= 65535:
+            raise ValueError("port must be within 1 and 65535")
+        if not 1 <= self.flows <= MAX_FLOWS:
+            raise ValueError(f"flows must be within 1 and {MAX_FLOWS}")
         if not MIN_INTERVAL_S <= self.interval_s <= MAX_INTERVAL_S:
             raise ValueError(f"interval must be within {MIN_INTERVAL_S} and {MAX_INTERVAL_S} s")
         if not 1 <= self.max_ttl <= 255:
@@ -85,13 +110,18 @@ class Tracer:
         self._on_sample = on_sample
         self._clock = clock or Clock()
         self._stop = threading.Event()
-        self._udp_port_socket = None
+        self._port_sockets = []
         src = source or source_address_for(settings.address)
+        dst, dport = settings.address, settings.effective_port
         if settings.protocol == "icmp":
-            self._template = IcmpEchoTemplate(src, settings.address, process_icmp_ident())
+            # Ping sockets choose the identifier themselves (their port); a raw socket lets us pick one.
+            ident = getattr(network, "icmp_ident", None) or process_icmp_ident()
+            self._templates = [IcmpEchoTemplate(src, dst, ident, flow=f) for f in range(settings.flows)]
         else:
-            self._udp_port_socket = reserve_udp_port()
-            self._template = UdpTemplate(src, settings.address, self._udp_port_socket.getsockname()[1])
+            template = TcpSynTemplate if settings.protocol == "tcp" else UdpTemplate
+            self._port_sockets = [reserve_port(settings.protocol, family_of(dst)) for _ in range(settings.flows)]
+            self._templates = [template(src, dst, s.getsockname()[1], dport) for s in self._port_sockets]
+        self._template = self._templates[0]
         self.matcher = Matcher(settings.address)
         self._seq = random.randrange(1, 0xFFFF)
         self.probes_sent = 0
@@ -104,11 +134,11 @@ class Tracer:
     def destination_ttl(self) -> int | None:
         return self.scheduler.destination_ttl if self.scheduler else None
 
-    def _next_seq(self) -> int:
+    def _next_seq(self, template) -> int:
         # 16-bit sequence, never 0, never one still outstanding (at 300 probes/s it wraps in ~3.6 minutes).
         for _ in range(0x10000):
             self._seq = self._seq % 0xFFFF + 1
-            if not self.matcher.is_outstanding(self._template.key(self._seq)):
+            if not self.matcher.is_outstanding(template.key(self._seq)):
                 return self._seq
         raise RuntimeError("no free probe sequence number")
 
@@ -151,14 +181,15 @@ class Tracer:
                     self._emit(sample)
                 scheduler.skip_to(now)
                 for round_no, ttl in scheduler.due(now):
-                    seq = self._next_seq()
-                    packet = self._template.packet(ttl, seq)
+                    template = self._templates[round_no % len(self._templates)]
+                    seq = self._next_seq(template)
+                    packet = template.packet(ttl, seq)
                     sent_at = self._network.send(packet, self.settings.address)
                     self.matcher.add(
-                        self._template.key(seq),
+                        template.key(seq),
                         Outstanding(round_no, ttl, seq, sent_at, clock.monotonic() + timeout_s),
                     )
                     self.probes_sent += 1
         finally:
-            if self._udp_port_socket is not None:
-                self._udp_port_socket.close()
+            for s in self._port_sockets:
+                s.close()

@@ -63,6 +63,8 @@ def to_json(snap: TraceSnapshot) -> str:
         "unmatched_replies": snap.unmatched_replies,
         "hops": [hop_dict(h) for h in snap.hops],
     }
+    if snap.mode is not None:
+        doc["mode"] = snap.mode
     return json.dumps(doc, indent=2) + "\n"
 
 
@@ -94,6 +96,7 @@ def to_table(snap: TraceSnapshot) -> str:
     lines = [
         f"pingmos report: {snap.target} ({snap.address}), {snap.protocol}, {snap.rounds} rounds every "
         f"{snap.interval_s:g} s, window {window}, model {snap.model}"
+        + ("" if snap.mode is None else f", via {snap.mode}")
         + ("" if snap.destination_reached else ", destination not reached"),
     ]
     header = (

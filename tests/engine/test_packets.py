@@ -65,9 +65,9 @@ def test_things_that_are_not_replies_to_probes():
     assert parse_reply(t.packet(1, 1)) is None  # an echo request (ours, looped back)
     assert parse_reply(b"\x45" + bytes(10)) is None  # truncated
     assert parse_reply(bytes(IP(src=ROUTER, dst=SRC) / UDP(sport=1, dport=2))) is None  # not ICMP
-    # A time-exceeded quoting a TCP segment is somebody else's.
-    tcp_quote = bytes(IP(src=SRC, dst=DST, proto=6)) + struct.pack("!HHI", 1, 2, 3)
-    assert parse_reply(bytes(IP(src=ROUTER, dst=SRC) / ICMP(type=11) / tcp_quote)) is None
+    # A time-exceeded quoting an SCTP packet is somebody else's (TCP quotes are ours since TCP SYN probes).
+    sctp_quote = bytes(IP(src=SRC, dst=DST, proto=132)) + struct.pack("!HHI", 1, 2, 3)
+    assert parse_reply(bytes(IP(src=ROUTER, dst=SRC) / ICMP(type=11) / sctp_quote)) is None
     # A time-exceeded quoting only a truncated header.
     assert parse_reply(bytes(IP(src=ROUTER, dst=SRC) / ICMP(type=11) / bytes(10))) is None
 

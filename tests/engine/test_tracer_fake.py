@@ -127,7 +127,7 @@ def test_stop_from_another_thread_ends_the_run():
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"interval_s": 0.05}, {"interval_s": 61}, {"protocol": "tcp"}, {"max_ttl": 0}, {"rounds": 0}],
+    [{"interval_s": 0.05}, {"interval_s": 61}, {"protocol": "sctp"}, {"max_ttl": 0}, {"rounds": 0}],
 )
 def test_settings_out_of_range_are_refused(kwargs):
     with pytest.raises(ValueError):

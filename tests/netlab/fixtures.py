@@ -23,8 +23,8 @@ def lab_factory() -> Iterator[LabFactory]:
     cleanup_stale_labs()  # labs left by killed runs; live labs of parallel runs are kept
     labs: list[Lab] = []
 
-    def make(routers: Sequence[RouterSpec], links: Sequence[LinkSpec], seed: int = 0) -> Lab:
-        lab = Lab.build(routers, links, seed=seed)
+    def make(routers: Sequence[RouterSpec], links: Sequence[LinkSpec], seed: int = 0, **options) -> Lab:
+        lab = Lab.build(routers, links, seed=seed, **options)  # options: ipv6, ecmp_router (Lab.build)
         labs.append(lab)
         return lab
 

@@ -140,7 +140,14 @@ class Lab:
     build the lab from a thread that outlives it (normally the main thread).
     """
 
-    def __init__(self, routers: Sequence[RouterSpec], links: Sequence[LinkSpec], seed: int = 0) -> None:
+    def __init__(
+        self,
+        routers: Sequence[RouterSpec],
+        links: Sequence[LinkSpec],
+        seed: int = 0,
+        ipv6: bool = False,
+        ecmp_router: int | None = None,
+    ) -> None:
         if len(links) != len(routers) + 1:
             raise ValueError(f"{len(routers)} routers need {len(routers) + 1} links, got {len(links)}")
         if len(routers) > MAX_ROUTERS:
@@ -165,6 +172,7 @@ class Lab:
             self.names[f"198.18.{k - 1}.2"] = f"r{k}.{ZONE}"
             self.names[f"198.18.{k}.1"] = f"r{k}.{ZONE}"  # far side: same name, as PTR for every address
         self.names[self.target_addr] = f"target.{ZONE}"
+        self._init_reach(ipv6, ecmp_router)
         self.state_dir = STATE_ROOT / self.prefix
         self.etc_dir = NETNS_ETC / self.client_ns
         self.control_socket = self.state_dir / "control.sock"
@@ -176,10 +184,18 @@ class Lab:
     # -- construction ------------------------------------------------------------------------------
 
     @classmethod
-    def build(cls, routers: Sequence[RouterSpec], links: Sequence[LinkSpec], seed: int = 0) -> Lab:
+    def build(
+        cls,
+        routers: Sequence[RouterSpec],
+        links: Sequence[LinkSpec],
+        seed: int = 0,
+        ipv6: bool = False,
+        ecmp_router: int | None = None,
+    ) -> Lab:
         """Create namespaces, devices, addresses, routes, DNS and the relay. links[0] is client-r1,
-        links[-1] is rN-target. On any failure everything already created is removed and LabError raised."""
-        lab = cls(routers, links, seed)
+        links[-1] is rN-target. On any failure everything already created is removed and LabError raised.
+        ipv6 / ecmp_router: see `_init_reach` (both off by default)."""
+        lab = cls(routers, links, seed, ipv6=ipv6, ecmp_router=ecmp_router)
         atexit.register(lab.close)
         try:
             lab._build()
@@ -245,7 +261,7 @@ class Lab:
         if ns == self.client_ns:
             # Lets unprivileged ICMP datagram sockets (SOCK_DGRAM, IPPROTO_ICMP) work in the client.
             s.append("net.ipv4.ping_group_range=0 2147483647")
-        return s
+        return s + self._reach_sysctls(ns)
 
     def _make_silent(self, ns: str) -> None:
         ruleset = (
@@ -277,7 +293,95 @@ class Lab:
             # Directly attached ends are covered by the peer routes; every other link's /24 goes left or right.
             cmds += [f"route add 198.18.{j}.0/24 dev link{node - 1}" for j in range(0, node - 1)]
             cmds += [f"route add 198.18.{j}.0/24 dev link{node}" for j in range(node + 1, n + 1)]
+        cmds += self._reach_ip_cmds(node)
         return "\n".join(cmds) + "\n"
+
+    # -- IPv6 chain and ECMP router (both off by default) -----------------------------------------------
+
+    def _init_reach(self, ipv6: bool, ecmp_router: int | None) -> None:
+        """ipv6: also give every link IPv6 addresses from the documentation prefix: link i is 2001:db8:i::/64,
+        client-side end 2001:db8:i::1, target-side end 2001:db8:i::2 (so hop k answers from 2001:db8:(k-1)::2,
+        the target is 2001:db8:N::2; see `hop_addrs6`). No reverse DNS for them.
+
+        ecmp_router=k (1 <= k < N): router k gets a second, parallel link `link{k}b` to node k+1 (same
+        impairment as link k, addresses 198.19.k.1 / 198.19.k.2) and a multipath route with both as equal-cost
+        next hops for everything beyond, hashed on the 5-tuple (fib_multipath_hash_policy=1). Node k+1 answers
+        from the address of the link a probe came in on, so hop k+1 has two responders, `ecmp_addrs`, and the
+        one a probe meets depends on its flow (UDP/TCP ports)."""
+        n = len(self.routers)
+        self.ipv6 = ipv6
+        self.client_addr6 = "2001:db8:0::1" if ipv6 else None
+        self.target_addr6 = f"2001:db8:{n:x}::2" if ipv6 else None
+        self.hop_addrs6 = [f"2001:db8:{k - 1:x}::2" for k in range(1, n + 2)] if ipv6 else []
+        if ecmp_router is not None and not 1 <= ecmp_router < n:
+            raise ValueError(f"ecmp_router must be within 1 and {n - 1} (a router before the last), not {ecmp_router}")
+        self.ecmp_router = ecmp_router
+        k = ecmp_router
+        self.ecmp_addrs = (f"198.18.{k}.2", f"198.19.{k}.2") if k is not None else ()
+
+    def _reach_sysctls(self, ns: str) -> list[str]:
+        s = []
+        if self.ipv6:
+            s += [
+                "net.ipv6.conf.all.disable_ipv6=0",
+                "net.ipv6.conf.default.disable_ipv6=0",
+                # Usable at once (no duplicate address detection) and quiet: no link-local addresses, so no
+                # router solicitations or MLD reports cross the relay.
+                "net.ipv6.conf.default.accept_dad=0",
+                "net.ipv6.conf.default.addr_gen_mode=1",
+                "net.ipv6.conf.default.router_solicitations=0",
+                "net.ipv6.conf.default.accept_ra=0",
+                # The default (1000 ms per destination) would throttle time-exceededs and unreachables.
+                "net.ipv6.icmp.ratelimit=0",
+                f"net.ipv6.conf.all.forwarding={1 if ns in self.router_ns else 0}",
+            ]
+        if self.ecmp_router is not None and ns == self.router_ns[self.ecmp_router - 1]:
+            s.append("net.ipv4.fib_multipath_hash_policy=1")
+        return s
+
+    def _reach_ip_cmds(self, node: int) -> list[str]:
+        n = len(self.routers)
+        cmds = []
+        if self.ipv6:
+            if node > 0:
+                i = node - 1
+                cmds.append(f"addr add 2001:db8:{i:x}::2 peer 2001:db8:{i:x}::1 dev link{i}")
+            if node <= n:
+                cmds.append(f"addr add 2001:db8:{node:x}::1 peer 2001:db8:{node:x}::2 dev link{node}")
+            if node == 0:
+                cmds.append("route add ::/0 dev link0")
+            elif node == n + 1:
+                cmds.append(f"route add 2001:db8::/32 dev link{n}")
+            else:
+                cmds += [f"route add 2001:db8:{j:x}::/64 dev link{node - 1}" for j in range(0, node - 1)]
+                cmds += [f"route add 2001:db8:{j:x}::/64 dev link{node}" for j in range(node + 1, n + 1)]
+        k = self.ecmp_router
+        if k is not None and node in (k, k + 1):
+            near, far = ("1", "2") if node == k else ("2", "1")
+            cmds += [f"link set link{k}b up", f"addr add 198.19.{k}.{near} peer 198.19.{k}.{far} dev link{k}b"]
+            if node == k:
+                for j in range(k + 1, n + 1):
+                    cmds += [
+                        f"route del 198.18.{j}.0/24",
+                        f"route add 198.18.{j}.0/24 nexthop via 198.18.{k}.2 dev link{k} "
+                        f"nexthop via 198.19.{k}.2 dev link{k}b",
+                    ]
+        return cmds
+
+    def _extra_relay_links(self) -> list[dict]:
+        k = self.ecmp_router
+        if k is None:
+            return []
+        spec = self.links[k]
+        nodes = self.namespaces
+        return [
+            {
+                "left": {"ns": nodes[k], "dev": f"link{k}b"},
+                "right": {"ns": nodes[k + 1], "dev": f"link{k}b"},
+                "fwd": spec.fwd.to_json(),
+                "rev": spec.rev.to_json(),
+            }
+        ]
 
     def _start_relay(self) -> None:
         nodes = self.namespaces
@@ -293,7 +397,8 @@ class Lab:
                     "rev": spec.rev.to_json(),
                 }
                 for i, spec in enumerate(self.links)
-            ],
+            ]
+            + self._extra_relay_links(),
             "dns": {
                 "ns": self.client_ns,
                 "host": "127.0.0.1",

@@ -1,0 +1,192 @@
+"""Tracing without privileges: unprivileged ICMP ("ping") sockets, as ``ping`` itself uses on Linux and macOS.
+
+A ``socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)`` (ICMPv6 alike) needs no root where the system allows it (Linux:
+the user's group within ``net.ipv4.ping_group_range``, a per-network-namespace sysctl that covers IPv6 too).
+What differs from raw sockets, and how this module hides it behind the ``Network`` interface:
+
+- We send only the ICMP message; the TTL (hop limit) is a socket option, set before each send that needs a new
+  one. The kernel fills in the checksum and replaces the echo identifier with the socket's port, so the tracer
+  must use ``icmp_ident`` (the port) as its identifier: that is what every reply quotes.
+- Echo replies arrive without an IP header; the source comes from ``recvmsg``.
+- A router's time-exceeded (or an unreachable) never reaches a ping socket as a packet: with ``IP_RECVERR`` the
+  kernel queues it on the socket's error queue (``MSG_ERRQUEUE``) as a ``sock_extended_err`` naming the ICMP
+  type, code and the offender's address, with our quoted echo request as the data and the kernel's receive
+  timestamp. A pending error also makes one ordinary ``recvmsg`` fail with its errno; that is expected and skipped.
+
+Both kinds are rebuilt into the IP packets ``packets.parse_reply`` reads (checksums 0: nothing checks them), so the
+tracer and matcher are the same as with raw sockets. UDP and TCP probes need raw sockets (or the helper).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import select
+import socket
+import struct
+import time
+
+from pingmos.engine.network import SO_TIMESTAMPNS, NoPermission, kernel_stamp, source_address_for
+from pingmos.engine.packets import (
+    PROTO_ICMP,
+    PROTO_ICMPV6,
+    icmp_error_packet,
+    ip_header_length,
+    probe_ttl,
+    with_ip_header,
+)
+
+# <linux/in.h>, <linux/in6.h>, <linux/errqueue.h>; not all exported by Python's socket module.
+SOL_IP = 0
+SOL_IPV6 = 41
+IP_RECVERR = 11
+IPV6_RECVERR = 25
+IPV6_UNICAST_HOPS = 16
+MSG_ERRQUEUE = 0x2000
+SO_EE_ORIGIN_ICMP = 2
+SO_EE_ORIGIN_ICMP6 = 3
+_EXTENDED_ERR = struct.Struct("=IBBBBII")  # ee_errno, ee_origin, ee_type, ee_code, ee_pad, ee_info, ee_data
+
+PING_GROUP_RANGE = "/proc/sys/net/ipv4/ping_group_range"
+MAX_READS_PER_CALL = 256  # per queue and call, so a flood of foreign traffic cannot keep recv() from returning
+
+
+def ping_group_range() -> tuple[int, int] | None:
+    """The (low, high) group ids allowed to open ping sockets in this network namespace; None if unreadable."""
+    try:
+        with open(PING_GROUP_RANGE) as f:
+            low, high = f.read().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return None
+
+
+def ping_socket_help() -> str:
+    """What the user can do when ping sockets are refused, with this system's actual numbers."""
+    rng = ping_group_range()
+    now = f" (now '{rng[0]} {rng[1]}')" if rng else ""
+    return (
+        f"unprivileged ICMP sockets are not allowed for your groups (gid {os.getgid()}) by "
+        f"net.ipv4.ping_group_range{now}. Allow them for every group with "
+        "'sudo sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"' (make it permanent in /etc/sysctl.d/)"
+    )
+
+
+def open_ping_socket(family: socket.AddressFamily) -> socket.socket:
+    """An unprivileged ICMP socket; NoPermission (with what to do) when the system refuses it."""
+    proto = PROTO_ICMPV6 if family == socket.AF_INET6 else PROTO_ICMP
+    try:
+        return socket.socket(family, socket.SOCK_DGRAM, proto)
+    except OSError as exc:
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            raise NoPermission(ping_socket_help()) from exc
+        if exc.errno in (errno.EAFNOSUPPORT, errno.EPROTONOSUPPORT, errno.ESOCKTNOSUPPORT):
+            raise NoPermission(f"this system has no unprivileged ICMP sockets ({exc.strerror})") from exc
+        raise
+
+
+class PingSocketNetwork:
+    """One ping socket for the life of a trace, for ``family`` (AF_INET or AF_INET6); ICMP echo probes only."""
+
+    def __init__(self, family: socket.AddressFamily = socket.AF_INET) -> None:
+        self._v6 = family == socket.AF_INET6
+        self._sock = open_ping_socket(family)
+        try:
+            self._sock.bind(("::" if self._v6 else "0.0.0.0", 0))
+            # The kernel picked the identifier (the "port"); echo replies are delivered to us by it alone.
+            self.icmp_ident: int = self._sock.getsockname()[1]
+            if self._v6:
+                self._sock.setsockopt(SOL_IPV6, IPV6_RECVERR, 1)
+            else:
+                self._sock.setsockopt(SOL_IP, IP_RECVERR, 1)
+            self._sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+            self._sock.setblocking(False)
+        except BaseException:
+            self._sock.close()
+            raise
+        self._poll = select.poll()
+        self._poll.register(self._sock, select.POLLIN | select.POLLERR)
+        self._cmsg_size = socket.CMSG_SPACE(512)
+        self._ttl: int | None = None
+        self._local: dict[str, str] = {}  # destination -> our source address towards it
+
+    def _set_ttl(self, ttl: int) -> None:
+        if ttl != self._ttl:
+            if self._v6:
+                self._sock.setsockopt(SOL_IPV6, IPV6_UNICAST_HOPS, ttl)
+            else:
+                self._sock.setsockopt(SOL_IP, socket.IP_TTL, ttl)
+            self._ttl = ttl
+
+    def send(self, packet: bytes, dst: str) -> float:
+        if dst not in self._local:
+            self._local[dst] = source_address_for(dst)
+        self._set_ttl(probe_ttl(packet))
+        message = packet[ip_header_length(packet) :]
+        sent_at = time.time()
+        self._sock.sendto(message, (dst, 0))
+        return sent_at
+
+    def recv(self, timeout_s: float) -> list[tuple[bytes, float]]:
+        out: list[tuple[bytes, float]] = []
+        if not self._poll.poll(max(0.0, timeout_s) * 1000.0):
+            return out
+        self._read_errors(out)
+        self._read_replies(out)
+        return out
+
+    def _local_for(self, dst: str) -> str:
+        local = self._local.get(dst)
+        return local if local is not None else ("::" if self._v6 else "0.0.0.0")
+
+    def _read_errors(self, out: list[tuple[bytes, float]]) -> None:
+        proto = PROTO_ICMPV6 if self._v6 else PROTO_ICMP
+        origin = SO_EE_ORIGIN_ICMP6 if self._v6 else SO_EE_ORIGIN_ICMP
+        level, ctype = (SOL_IPV6, IPV6_RECVERR) if self._v6 else (SOL_IP, IP_RECVERR)
+        for _ in range(MAX_READS_PER_CALL):
+            try:
+                data, ancdata, _flags, addr = self._sock.recvmsg(4096, self._cmsg_size, MSG_ERRQUEUE)
+            except (BlockingIOError, InterruptedError):
+                return
+            for lvl, typ, cdata in ancdata:
+                if lvl != level or typ != ctype or len(cdata) < _EXTENDED_ERR.size + 8:
+                    continue
+                _errno, ee_origin, ee_type, ee_code, _pad, _info, _data = _EXTENDED_ERR.unpack_from(cdata)
+                if ee_origin != origin:
+                    continue  # a local error (e.g. EMSGSIZE), not an answer from the network
+                offender = self._offender(cdata[_EXTENDED_ERR.size :])
+                if offender is None:
+                    continue
+                dst = addr[0].split("%")[0]
+                packet = icmp_error_packet(offender, self._local_for(dst), dst, ee_type, ee_code, proto, data)
+                stamp = kernel_stamp(ancdata)
+                out.append((packet, stamp if stamp is not None else time.time()))
+
+    def _offender(self, sockaddr: bytes) -> str | None:
+        """The address in the SO_EE_OFFENDER sockaddr that follows the extended error."""
+        (fam,) = struct.unpack_from("=H", sockaddr)
+        if fam == socket.AF_INET and len(sockaddr) >= 8:
+            return socket.inet_ntop(socket.AF_INET, sockaddr[4:8])
+        if fam == socket.AF_INET6 and len(sockaddr) >= 24:
+            return socket.inet_ntop(socket.AF_INET6, sockaddr[8:24])
+        return None
+
+    def _read_replies(self, out: list[tuple[bytes, float]]) -> None:
+        proto = PROTO_ICMPV6 if self._v6 else PROTO_ICMP
+        for _ in range(MAX_READS_PER_CALL):
+            try:
+                data, ancdata, _flags, addr = self._sock.recvmsg(4096, socket.CMSG_SPACE(16))
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                # The errno of an ICMP error already read from the error queue (EHOSTUNREACH for a
+                # time-exceeded): reported once by the next ordinary read. Nothing was lost.
+                continue
+            src = addr[0].split("%")[0]
+            stamp = kernel_stamp(ancdata)
+            packet = with_ip_header(src, self._local_for(src), proto, data)
+            out.append((packet, stamp if stamp is not None else time.time()))
+
+    def close(self) -> None:
+        self._sock.close()

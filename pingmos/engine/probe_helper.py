@@ -1,0 +1,284 @@
+"""``pingmos-probe``: the privileged probe helper. It holds the raw sockets so the GUI/report need not.
+
+It is started by the front end (through ``sudo``/``pkexec``, or as a Python given ``cap_net_raw``), opens its raw
+sockets, drops root (to the invoking user) if it has it, and then only sends the probes it is asked for and
+reports the replies to them. No file access, no command execution, no arbitrary packets: it builds every packet
+itself from validated fields, with the same templates as the tracer (``packets``).
+
+Line protocol (ASCII, one message per line, fields separated by single spaces, at most 512 bytes a line)
+
+Helper -> client, first line: ``ready version=1`` once the sockets are open, or ``fatal <message>`` (then it
+exits with status 77 when it lacks the rights, 1 otherwise).
+
+Client -> helper, a probe request::
+
+    <token> probe proto=icmp dst=<address> ttl=<1-255> seq=<0-65535> ident=<0-65535> flow=<0-65535>
+    <token> probe proto=udp|tcp dst=<address> ttl=<1-255> seq=<0-65535> sport=<1-65535> dport=<1-65535>
+
+``token`` is 1-10 decimal digits chosen by the client; ``dst`` an IPv4 or IPv6 unicast literal (no names, no
+multicast/broadcast/unspecified). Every field is required, none may repeat, nothing else is accepted.
+
+Helper -> client answers, with the request's token::
+
+    <token> sent at=<wall-clock seconds>            the probe left (kernel send time as close as we can)
+    <token> invalid <reason>                         the request was refused; nothing was sent
+    <token> error <reason>                           the send failed (e.g. network unreachable)
+    <token> reply at=<wall-clock seconds> packet=<hex>
+
+A ``reply`` is the received IP packet (as ``packets.parse_reply`` reads it) that answers the probe with that token,
+stamped with the kernel's receive time; replies to anything else the host receives are never passed on. A probe
+that has no answer within 310 s is forgotten. An unparseable line gets ``0 invalid <reason>``.
+
+Lifetime: the helper exits when its stdin ends (the client closed the pipe or died) and, through
+``PR_SET_PDEATHSIG``, when its parent process dies. It sends at most ``MAX_PROBES_PER_S`` probes a second.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ipaddress
+import os
+import select
+import signal
+import socket
+import sys
+import time
+
+from pingmos.engine.network import NoPermission, RawSocketNetwork, source_address_for
+from pingmos.engine.packets import IcmpEchoTemplate, TcpSynTemplate, UdpTemplate, parse_reply
+
+VERSION = 1
+MAX_LINE = 512
+MAX_PROBES_PER_S = 1000.0  # a token bucket: the tracer's worst case is 300/s (30 TTLs every 0.1 s)
+MAX_OUTSTANDING = 65536
+PROBE_MEMORY_S = 310.0  # longer than the longest probe timeout the tracer allows (300 s)
+PR_SET_PDEATHSIG = 1
+EXIT_NO_PERMISSION = 77
+
+_FIELDS = {
+    "icmp": ("proto", "dst", "ttl", "seq", "ident", "flow"),
+    "udp": ("proto", "dst", "ttl", "seq", "sport", "dport"),
+    "tcp": ("proto", "dst", "ttl", "seq", "sport", "dport"),
+}
+_RANGES = {
+    "ttl": (1, 255),
+    "seq": (0, 0xFFFF),
+    "ident": (0, 0xFFFF),
+    "flow": (0, 0xFFFF),
+    "sport": (1, 0xFFFF),
+    "dport": (1, 0xFFFF),
+}
+
+
+class Invalid(ValueError):
+    """A request that is refused; the message is the reason sent back."""
+
+
+def _number(name: str, text: str) -> int:
+    if not text.isdigit() or not text.isascii() or len(text) > 5:
+        raise Invalid(f"{name} must be a decimal number")
+    value = int(text)
+    lo, hi = _RANGES[name]
+    if not lo <= value <= hi:
+        raise Invalid(f"{name} must be within {lo} and {hi}")
+    return value
+
+
+def _address(text: str) -> str:
+    try:
+        addr = ipaddress.ip_address(text)
+    except ValueError:
+        raise Invalid("dst must be an IPv4 or IPv6 address literal") from None
+    if addr.is_multicast or addr.is_unspecified or str(addr) == "255.255.255.255":
+        raise Invalid("dst must be a unicast address")
+    return str(addr)
+
+
+def parse_request(line: str) -> tuple[str, dict]:
+    """(token, fields) of a probe request; Invalid with the reason otherwise. Pure: tested without sockets."""
+    if len(line) > MAX_LINE:
+        raise Invalid("line too long")
+    parts = line.split(" ")
+    if len(parts) < 3 or not parts[0].isdigit() or not parts[0].isascii() or len(parts[0]) > 10:
+        raise Invalid("expected '<token> probe key=value ...'")
+    token, verb, args = parts[0], parts[1], parts[2:]
+    if verb != "probe":
+        raise Invalid(f"unknown request {verb[:20]!r}: only 'probe' is accepted")
+    raw: dict[str, str] = {}
+    for arg in args:
+        key, sep, value = arg.partition("=")
+        if not sep or not key or not value:
+            raise Invalid(f"malformed field {arg[:30]!r}")
+        if key in raw:
+            raise Invalid(f"field {key[:20]} given twice")
+        raw[key] = value
+    proto = raw.get("proto")
+    if proto not in _FIELDS:
+        raise Invalid("proto must be icmp, udp or tcp")
+    expected = set(_FIELDS[proto])
+    if set(raw) != expected:
+        missing, extra = sorted(expected - set(raw)), sorted(set(raw) - expected)
+        raise Invalid(f"fields for {proto}: missing {missing}, unexpected {[e[:20] for e in extra]}")
+    fields: dict = {"proto": proto, "dst": _address(raw["dst"])}
+    for name in _FIELDS[proto][2:]:
+        fields[name] = _number(name, raw[name])
+    return token, fields
+
+
+class TokenBucket:
+    def __init__(self, rate_per_s: float, burst: float, now: float):
+        self.rate, self.burst, self.tokens, self.t = rate_per_s, burst, burst, now
+
+    def take(self, now: float) -> bool:
+        self.tokens = min(self.burst, self.tokens + (now - self.t) * self.rate)
+        self.t = now
+        if self.tokens < 1.0:
+            return False
+        self.tokens -= 1.0
+        return True
+
+
+def _drop_root() -> None:
+    """Once the sockets are open, root is no longer needed: become the user who asked for us."""
+    if os.geteuid() != 0:
+        return
+    uid = os.environ.get("SUDO_UID") or os.environ.get("PKEXEC_UID")
+    if not uid or not uid.isdigit() or int(uid) == 0:
+        return  # really started by root: nothing to give back
+    gid = os.environ.get("SUDO_GID")
+    os.setgroups([])
+    os.setgid(int(gid) if gid and gid.isdigit() else 65534)
+    os.setuid(int(uid))
+
+
+def _die_with_parent(parent: int) -> None:
+    # Set after any credential change: changing the effective uid clears the parent-death signal.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the prctl took effect
+        sys.exit(0)
+
+
+class Helper:
+    def __init__(self, out) -> None:
+        self.out = out
+        self.networks: dict[socket.AddressFamily, RawSocketNetwork] = {}
+        self.sources: dict[str, str] = {}
+        self.outstanding: dict[tuple, tuple[str, float]] = {}  # probe key -> (token, forget at, monotonic)
+        self.bucket = TokenBucket(MAX_PROBES_PER_S, MAX_PROBES_PER_S, time.monotonic())
+
+    def open(self) -> None:
+        """Raw sockets for IPv4 (required) and IPv6 (when the host has it), every protocol."""
+        self.networks[socket.AF_INET] = RawSocketNetwork(socket.AF_INET, "tcp")
+        with contextlib.suppress(OSError):  # no IPv6 on this host: IPv6 probes get an error answer
+            self.networks[socket.AF_INET6] = RawSocketNetwork(socket.AF_INET6, "tcp")
+
+    def say(self, line: str) -> None:
+        self.out.write(line + "\n")
+        self.out.flush()
+
+    def handle_line(self, line: str) -> None:
+        line = line.rstrip("\n")
+        try:
+            token, fields = parse_request(line)
+        except Invalid as exc:
+            token = line.split(" ", 1)[0]
+            token = token if token.isdigit() and token.isascii() and len(token) <= 10 else "0"
+            self.say(f"{token} invalid {exc}")
+            return
+        self.probe(token, fields)
+
+    def probe(self, token: str, f: dict) -> None:
+        dst = f["dst"]
+        family = socket.AF_INET6 if ":" in dst else socket.AF_INET
+        net = self.networks.get(family)
+        if net is None:
+            self.say(f"{token} error no IPv{6 if family == socket.AF_INET6 else 4} sockets in the helper")
+            return
+        now = time.monotonic()
+        if len(self.outstanding) >= MAX_OUTSTANDING:
+            self._forget(now)
+            if len(self.outstanding) >= MAX_OUTSTANDING:
+                self.say(f"{token} invalid too many probes outstanding")
+                return
+        if not self.bucket.take(now):
+            self.say(f"{token} invalid rate limit of {MAX_PROBES_PER_S:g} probes/s exceeded")
+            return
+        try:
+            src = self.sources.get(dst) or self.sources.setdefault(dst, source_address_for(dst))
+            if f["proto"] == "icmp":
+                template = IcmpEchoTemplate(src, dst, f["ident"], flow=f["flow"])
+            elif f["proto"] == "udp":
+                template = UdpTemplate(src, dst, f["sport"], f["dport"])
+            else:
+                template = TcpSynTemplate(src, dst, f["sport"], f["dport"])
+            packet = template.packet(f["ttl"], f["seq"])
+            self.outstanding[template.key(f["seq"])] = (token, now + PROBE_MEMORY_S)
+            sent_at = net.send(packet, dst)
+        except OSError as exc:
+            self.say(f"{token} error {exc.strerror or exc}")
+            return
+        self.say(f"{token} sent at={sent_at:.9f}")
+
+    def _forget(self, now: float) -> None:
+        for key in [k for k, (_t, until) in self.outstanding.items() if until <= now]:
+            del self.outstanding[key]
+
+    def pump(self, timeout_s: float) -> None:
+        """Pass on replies to our probes that arrived within ``timeout_s``."""
+        for net in self.networks.values():
+            for data, received_at in net.recv(timeout_s):
+                reply = parse_reply(data)
+                entry = self.outstanding.pop(reply.key, None) if reply is not None else None
+                if entry is not None:
+                    self.say(f"{entry[0]} reply at={received_at:.9f} packet={data.hex()}")
+            timeout_s = 0.0
+
+    def fds(self) -> list:
+        return [s for net in self.networks.values() for s in net._rx]
+
+
+def main() -> int:
+    parent = os.getppid()
+    out = sys.stdout
+    helper = Helper(out)
+    try:
+        helper.open()
+    except NoPermission as exc:
+        helper.say(f"fatal {exc}")
+        return EXIT_NO_PERMISSION
+    except OSError as exc:
+        helper.say(f"fatal cannot open sockets: {exc}")
+        return 1
+    _drop_root()
+    _die_with_parent(parent)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    helper.say(f"ready version={VERSION}")
+    stdin = sys.stdin.buffer.raw if hasattr(sys.stdin.buffer, "raw") else sys.stdin.buffer
+    poller = select.poll()
+    poller.register(stdin.fileno(), select.POLLIN)
+    for fd in helper.fds():
+        poller.register(fd, select.POLLIN)
+    pending = b""
+    while True:
+        events = poller.poll(1000)
+        helper.pump(0.0)
+        if not any(fd == stdin.fileno() for fd, _ in events):
+            helper._forget(time.monotonic())
+            continue
+        chunk = os.read(stdin.fileno(), 65536)
+        if not chunk:
+            return 0  # stdin closed: the client is gone
+        pending += chunk
+        while b"\n" in pending:
+            line, pending = pending.split(b"\n", 1)
+            helper.handle_line(line.decode("ascii", "replace"))
+            helper.pump(0.0)
+        if len(pending) > MAX_LINE:
+            pending = b""
+            helper.say("0 invalid line too long")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

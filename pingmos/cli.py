@@ -12,7 +12,7 @@ from pingmos.engine.packets import family_of
 from pingmos.engine.resolve import ResolveError, resolve_target
 from pingmos.engine.tracer import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, PROTOCOLS, TraceSettings
 from pingmos.report.formats import FORMATTERS
-from pingmos.scoring import pingplotter
+from pingmos.scoring import DEFAULT_MODEL, load_model, parse_assignments
 
 EXIT_USAGE = 2
 EXIT_NO_PERMISSION = 77  # EX_NOPERM from sysexits.h
@@ -93,11 +93,102 @@ def _add_report(sub) -> None:
     )
     p.add_argument("--no-dns", action="store_true", help="show addresses only: no reverse DNS at all")
     p.add_argument("--format", choices=tuple(FORMATTERS), default="table", help="output format (table)")
+    _add_model_options(p)
     p.set_defaults(handler=_cmd_report)
 
 
-def _pingplotter_scorer(stats):
-    return pingplotter.score(stats.avg_ms, stats.jitter_ms, stats.loss_pct)
+def _add_model_options(p) -> None:
+    p.add_argument("--model", default=DEFAULT_MODEL, help=f"scoring model; pingmos models lists them ({DEFAULT_MODEL})")
+    p.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting of the model, e.g. --set codec=g729a (repeatable; pingmos models lists them)",
+    )
+
+
+def _load_model(args, command: str):
+    """The model of --model/--set, or None after a one-line error on stderr (the caller exits 2)."""
+    try:
+        return load_model(args.model, parse_assignments(args.settings))
+    except ValueError as exc:
+        print(f"pingmos {command}: error: {exc}", file=sys.stderr)
+        return None
+
+
+def _add_score(sub) -> None:
+    p = sub.add_parser(
+        "score",
+        help="the calculator: R and MOS of given latency, jitter and loss, or of a list of samples",
+        description="Score one hop by hand: from summary numbers (--latency --jitter --loss) or from samples "
+        "(--samples 136,184,x,148, x = lost). Shows how a model arrives at its number with --verbose.",
+    )
+    _add_model_options(p)
+    given = p.add_mutually_exclusive_group(required=True)
+    given.add_argument("--latency", type=_ranged(float, 0.0, 1e6, "latency"), help="average round-trip time, ms")
+    given.add_argument("--samples", help="round-trip times in ms, oldest first, x for a lost sample: 136,184,x,148")
+    p.add_argument("--jitter", type=_ranged(float, 0.0, 1e6, "jitter"), default=None, help="jitter, ms (0)")
+    p.add_argument("--jitter-stdev", type=_ranged(float, 0.0, 1e6, "jitter stdev"), default=None, help="ms")
+    p.add_argument("--loss", type=_ranged(float, 0.0, 100.0, "loss"), default=None, help="packet loss, % (0)")
+    p.add_argument("--verbose", "-v", action="store_true", help="show the input numbers and every detail term")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="output format (text)")
+    p.set_defaults(handler=_cmd_score)
+
+
+def _cmd_score(args) -> int:
+    from pingmos.scoring import HopWindow, Score
+    from pingmos.scoring.calculator import parse_samples, score_json, score_text
+
+    if args.samples is not None and (args.jitter, args.jitter_stdev, args.loss) != (None, None, None):
+        print("pingmos score: error: --samples gives jitter and loss itself; drop --jitter/--loss", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        if args.samples is not None:
+            window = parse_samples(args.samples)
+        else:
+            window = HopWindow.from_summary(args.latency, args.jitter or 0.0, args.loss or 0.0, args.jitter_stdev)
+    except ValueError as exc:
+        print(f"pingmos score: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    model = _load_model(args, "score")
+    if model is None:
+        return EXIT_USAGE
+    with model:
+        result = model.score(window)
+        if args.format == "json":
+            sys.stdout.write(score_json(model.name, model.settings, window, result))
+        else:
+            sys.stdout.write(score_text(model.name, model.settings, window, result, args.verbose))
+    return 0 if isinstance(result, Score) else 1
+
+
+def _add_models(sub) -> None:
+    p = sub.add_parser(
+        "models",
+        help="list the scoring models, their settings, and where each was loaded from",
+        description="List the scoring models: built-in, in your scoring folder, and from installed packages.",
+    )
+    p.add_argument("--format", choices=("text", "json"), default="text", help="output format (text)")
+    p.add_argument("--copy", metavar="NAME", help="copy model NAME into your scoring folder to edit; print its path")
+    p.set_defaults(handler=_cmd_models)
+
+
+def _cmd_models(args) -> int:
+    from pingmos.scoring import available_models, create_user_copy, user_scoring_dir
+    from pingmos.scoring.calculator import models_json, models_text
+
+    if args.copy:
+        try:
+            print(create_user_copy(args.copy))
+        except (ValueError, OSError) as exc:
+            print(f"pingmos models: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        return 0
+    infos, folder = available_models(), str(user_scoring_dir())
+    sys.stdout.write(models_json(infos, folder) if args.format == "json" else models_text(infos, folder))
+    return 0
 
 
 def _resolve(target: str, ip_version: int | None) -> str:
@@ -116,6 +207,9 @@ def _resolve(target: str, ip_version: int | None) -> str:
 def _cmd_report(args) -> int:
     from pingmos.report.runner import run_report
 
+    model = _load_model(args, "report")
+    if model is None:
+        return EXIT_USAGE
     try:
         address = _resolve(args.target, args.ip_version)
     except ResolveError as exc:
@@ -137,8 +231,8 @@ def _cmd_report(args) -> int:
             args.target,
             settings,
             args.window,
-            _pingplotter_scorer,
-            pingplotter.NAME,
+            model,
+            model.name,
             use_dns=not args.no_dns,
             network_factory=mode.open,
         )
@@ -157,6 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     _add_report(sub)
+    _add_score(sub)
+    _add_models(sub)
     return parser
 
 

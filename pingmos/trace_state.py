@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 
 from pingmos.engine.events import Sample
 from pingmos.hop_report import HopReport, TraceSnapshot
-from pingmos.scoring import Score
+from pingmos.scoring import ModelError, Score, error_text, score_all
 from pingmos.stats import WindowStats, window_stats
 
-# A scorer turns a hop's window into a Score, None (nothing to score), or a string saying why it failed.
-Scorer = Callable[[WindowStats], "Score | str | None"]
+# A scorer turns a hop's window into a Score, None (nothing to score), or why it failed (a scoring.ModelError or a
+# string). A scoring.Model is one; its score_many is then used to score all hops of a snapshot in one batch.
+Scorer = Callable[[WindowStats], "Score | ModelError | str | None"]
 
 
 @dataclass
@@ -74,14 +75,17 @@ class TraceState:
         probes_sent: int = 0,
         unmatched_replies: int = 0,
     ) -> TraceSnapshot:
-        hops = []
+        rows = []
         for ttl in self.visible_ttls():
             history = self.hops.get(ttl, HopHistory())
             part = history.window(window)
-            stats = window_stats(history.rtts_ms[part])
+            rows.append((ttl, history, part, window_stats(history.rtts_ms[part])))
+        # One batch per snapshot: a user's formula runs in a worker process, one round trip for all hops.
+        results = score_all(scorer, [stats for *_, stats in rows])
+        hops = []
+        for (ttl, history, part, stats), result in zip(rows, results, strict=True):
             responders = Counter(r for r in history.responders[part] if r is not None)
             address = responders.most_common(1)[0][0] if responders else None
-            result = scorer(stats)
             score = result if isinstance(result, Score) else None
             hops.append(
                 HopReport(
@@ -102,7 +106,7 @@ class TraceState:
                     r=score.r if score else None,
                     mos=score.mos if score else None,
                     score_detail=dict(score.detail) if score else {},
-                    score_error=result if isinstance(result, str) else None,
+                    score_error=error_text(result),
                 )
             )
         return TraceSnapshot(

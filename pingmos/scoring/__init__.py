@@ -32,6 +32,9 @@ The public API (the report, the CLI and the GUI use only these names):
     Why a hop could not be scored; ``str()`` gives ``file:line: message``. ``fallback``: the score of the last
     version of the file that worked, while the current one is broken (show it beside the error, never as the
     score).
+``score_all(scorer, windows)``, ``error_text(result)``
+    Score a batch with a Model (one ``score_many``) or any one-window callable; the text to show for a failed
+    hop (``file:line: message``) or None. ``TraceState.snapshot`` uses both.
 ``user_scoring_dir()``, ``create_user_copy(name="pingplotter") -> Path``
     The user's scoring folder: ``$PINGMOS_CONFIG_DIR/scoring`` if that variable is set, else
     ``platformdirs.user_config_dir("pingmos")/scoring``. "Edit the formula" = ``create_user_copy()``, then open
@@ -48,7 +51,7 @@ model name only selects a formula from the places above.
 """
 
 from pingmos.scoring.jitter import DEFAULT_JITTER, JITTER_DEFINITIONS
-from pingmos.scoring.model import Model, ModelError, ModelFailure, ModelInfo, Result
+from pingmos.scoring.model import Model, ModelError, ModelFailure, ModelInfo, Result, error_text, score_all
 from pingmos.scoring.registry import (
     CONFIG_DIR_ENV,
     DEFAULT_MODEL,
@@ -84,9 +87,11 @@ __all__ = [
     "available_models",
     "config_dir",
     "create_user_copy",
+    "error_text",
     "find_model",
     "load_model",
     "parse_assignments",
     "r_to_mos",
+    "score_all",
     "user_scoring_dir",
 ]

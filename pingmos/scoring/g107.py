@@ -113,7 +113,7 @@ def delay_impairment(ro, no, ta_ms, t_ms, tr_ms):
     terv = TELR - 40.0 * math.log10((1.0 + t_ms / 10.0) / (1.0 + t_ms / 150.0)) + 6.0 * math.exp(-0.3 * t_ms**2)
     roe = -1.5 * (no - RLR)
     re = 80.0 + 2.5 * (terv - 14.0)
-    idte = ((roe - re) / 2.0 + math.sqrt((roe - re) ** 2 / 4.0 + 100.0) - 1.0) * (1.0 - math.exp(-t_ms))
+    idte = ((roe - re) / 2.0 + math.sqrt((roe - re) ** 2 / 4.0 + 100.0) - 1.0) * (1.0 - math.exp(-t_ms)) + 0.0
     rle = 10.5 * (WEPL + 7.0) * (tr_ms + 1.0) ** (-0.25)
     idle = (ro - rle) / 2.0 + math.sqrt((ro - rle) ** 2 / 4.0 + 169.0)
     if ta_ms <= 100.0:

@@ -178,3 +178,20 @@ class Model:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def score_all(scorer: object, windows: Sequence[WindowStats | HopWindow]) -> list[object]:
+    """Score a batch of windows with a Model (one ``score_many`` call: one worker round trip for a user script)
+    or with any callable taking one window. Results are whatever the scorer gives (Score, ModelError, str, None).
+    """
+    score_many = getattr(scorer, "score_many", None)
+    if callable(score_many):
+        return list(score_many(windows))
+    return [scorer(w) for w in windows]  # type: ignore[operator]
+
+
+def error_text(result: object) -> str | None:
+    """What to show for a failed hop (``file:line: message``), or None when the result is not an error."""
+    if isinstance(result, ModelError | str):
+        return str(result)
+    return None

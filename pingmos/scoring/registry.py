@@ -91,10 +91,12 @@ def _builtin_infos() -> list[ModelInfo]:
 
 def _user_infos(taken: set[str]) -> list[ModelInfo]:
     folder = user_scoring_dir()
-    if not folder.is_dir():
-        return []
+    try:
+        paths = sorted(folder.glob("*.py")) if folder.is_dir() else []
+    except OSError:
+        paths = []  # an unreadable config folder must not stop the built-ins (or a report) from working
     infos = []
-    for path in sorted(folder.glob("*.py")):
+    for path in paths:
         name = path.stem
         if name.startswith("_"):
             continue

@@ -1,0 +1,146 @@
+"""The calculator and the model list of the command line (``pingmos score``, ``pingmos models``): parsing their
+input and turning their results into text or JSON. Pure functions; ``pingmos/cli.py`` wires them to argparse.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+
+from pingmos.scoring.model import ModelError, ModelInfo, Result
+from pingmos.scoring.score import Score
+from pingmos.scoring.window import HopWindow
+
+LOST_MARKS = frozenset({"x", "X", "-", "*", "?"})
+
+
+def parse_samples(text: str) -> HopWindow:
+    """``"136,184,x,148"`` (ms, oldest first; ``x`` for a lost sample) to a window; ValueError saying what is wrong."""
+    items = [item.strip() for item in text.replace(";", ",").split(",")]
+    if not text.strip() or any(item == "" for item in items):
+        raise ValueError(f"--samples takes numbers separated by commas, x for a lost sample, not {text!r}")
+    rtts: list[float | None] = []
+    for item in items:
+        if item in LOST_MARKS:
+            rtts.append(None)
+            continue
+        try:
+            value = float(item)
+        except ValueError:
+            raise ValueError(f"--samples: {item!r} is neither a latency in ms nor x (lost)") from None
+        if not math.isfinite(value) or value < 0.0:
+            raise ValueError(f"--samples: {item!r} is not a latency (a number >= 0 ms)")
+        rtts.append(value)
+    return HopWindow.from_rtts(rtts)
+
+
+def _round(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def window_summary(window: HopWindow, definition: str) -> dict[str, object]:
+    """The input numbers a user checks a formula against (ms, %), rounded to microseconds."""
+    out: dict[str, object] = {} if window.is_summary else {"sent": window.sent, "received": window.received}
+    out |= {
+        "loss_pct": _round(window.loss_pct),
+        "avg_ms": _round(window.avg_ms),
+        "median_ms": _round(window.median_ms),
+        "jitter_definition": definition,
+        "jitter_ms": _round(window.jitter_ms_for(definition)),
+        "jitter_stdev_ms": _round(window.jitter_stdev_ms_for(definition)),
+    }
+    if window.rtts_ms:
+        out["samples_ms"] = list(window.rtts_ms)
+    return out
+
+
+def score_json(name: str, settings: dict[str, object], window: HopWindow, result: Result) -> str:
+    """``pingmos score --format json``: model, settings, input, and r/mos/detail or error."""
+    doc: dict[str, object] = {
+        "model": name,
+        "settings": settings,
+        "input": window_summary(window, str(settings.get("jitter", "pingplotter"))),
+    }
+    if isinstance(result, Score):
+        detail = {k: round(v, 6) for k, v in result.detail.items()}
+        doc.update(r=round(result.r, 3), mos=round(result.mos, 3), detail=detail)
+    elif isinstance(result, ModelError):
+        doc.update(r=None, mos=None, error={"file": result.file, "line": result.line, "message": result.message})
+    else:
+        message = "no sample received: nothing to score"
+        doc.update(r=None, mos=None, error={"file": None, "line": None, "message": message})
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def score_text(name: str, settings: dict[str, object], window: HopWindow, result: Result, verbose: bool) -> str:
+    """``pingmos score``: one line with R and MOS; with ``verbose`` the input numbers and every detail term."""
+    lines = []
+    if verbose:
+        shown = ", ".join(f"{k}={v}" for k, v in settings.items()) or "no settings"
+        lines.append(f"model {name} ({shown})")
+        for key, value in window_summary(window, str(settings.get("jitter", "pingplotter"))).items():
+            lines.append(f"  {key:<18} {_fmt(value)}")
+    if isinstance(result, Score):
+        lines.append(f"R {result.r:.3f}  MOS {result.mos:.3f}")
+        if verbose:
+            width = max((len(k) for k in result.detail), default=0)
+            lines += [f"  {key:<{width}}  {value:.6g}" for key, value in result.detail.items()]
+    elif isinstance(result, ModelError):
+        lines.append(f"model failed: {result}")
+    else:
+        lines.append("no sample received: nothing to score")
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, list):
+        return ",".join("x" if v is None else f"{v:g}" for v in value)
+    if value is None:
+        return "-"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def models_json(infos: Sequence[ModelInfo], folder: str) -> str:
+    """``pingmos models --format json``."""
+    doc = {
+        "user_scoring_dir": folder,
+        "models": [
+            {
+                "name": i.name,
+                "title": i.title,
+                "origin": i.origin,
+                "path": i.path,
+                "error": str(i.error) if i.error else None,
+                "settings": [
+                    {
+                        "name": s.name,
+                        "type": s.kind,
+                        "default": s.default,
+                        "min": s.min,
+                        "max": s.max,
+                        "choices": list(s.choices),
+                        "auto": s.allow_auto,
+                        "help": s.help,
+                    }
+                    for s in i.settings
+                ],
+            }
+            for i in infos
+        ],
+    }
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def models_text(infos: Sequence[ModelInfo], folder: str) -> str:
+    """``pingmos models``: each model, where it was loaded from, and its settings with type, range and default."""
+    lines = []
+    for info in infos:
+        lines.append(f"{info.name}  ({info.origin})  {info.title}")
+        lines.append(f"    from {info.path or '?'}")
+        if info.error:
+            lines.append(f"    cannot be used: {info.error}")
+        for s in info.settings:
+            lines.append(f"    --set {s.name}=...  {s.describe()}" + (f"  {s.help}" if s.help else ""))
+    lines.append(f"your scoring folder: {folder}  (pingmos models --copy NAME puts an editable copy there)")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,501 @@
+"""Alert rules: "MOS below X for Y minutes", "loss above X % over Y minutes", "latency or jitter above X".
+
+The rule engine is pure (no threads, no I/O, no clock of its own): feed it Samples, call ``evaluate(now)`` at
+your own pace, and it returns the fire and clear events with the values that caused them. Each rule is a small
+state machine per episode: it fires once when its condition has held for ``for_s``, and clears once when the
+value is back beyond ``clear_at`` for ``clear_for_s``. The clear level sits on the good side of the threshold
+(hysteresis), so a value wobbling around the threshold never makes an alert flap.
+
+How a value is measured: over the samples of one hop (the destination unless the rule names a TTL) sent in the
+last ``window_s`` seconds, with at least ``min_samples`` of them (fewer: the value is unknown and nothing
+changes). Loss in percent of the probes, latency the mean round trip (ms), jitter by the stats module's
+definition (ms), MOS by the scorer the caller passes (the current model). When every probe of the window was
+lost there is no latency to score, yet no call would get through either: the MOS value is then 1, the floor.
+
+Defaults from the seeds (001: "Average MOS < 3.5 for 5 minutes", "Packet loss > 1% sustained"): MOS of the last
+minute below 3.5 for 5 minutes, clearing at 3.7; loss of the last minute above 1 % for 5 minutes, clearing at
+0.5 %. Rules live in a settings file (JSON or TOML, never code; see ``load_rules``). A rule may name a command
+to run when it fires or clears: ``CommandRunner`` runs it off the caller's thread, with a timeout, the values in
+PINGMOS_ALERT_* environment variables and no shell.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import math
+import os
+import shlex
+import subprocess
+import threading
+import time
+import tomllib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from pingmos.engine.events import Sample
+from pingmos.scoring import Score
+from pingmos.session.model import SessionEvent
+from pingmos.stats import WindowStats, window_stats
+
+METRICS = {"mos": "below", "loss_pct": "above", "latency_ms": "above", "jitter_ms": "above"}
+UNITS = {"mos": "", "loss_pct": " %", "latency_ms": " ms", "jitter_ms": " ms"}
+LABELS = {"mos": "MOS", "loss_pct": "loss", "latency_ms": "latency", "jitter_ms": "jitter"}
+FIRE, CLEAR = "fire", "clear"
+
+Scorer = Callable[[WindowStats], "Score | str | None"]
+
+
+class RulesError(Exception):
+    """A rules file or rule is invalid; the message names the file, the rule and what is wrong."""
+
+
+def _default_clear(metric: str, threshold: float) -> float:
+    if metric == "mos":
+        return threshold + 0.2
+    if metric == "loss_pct":
+        return threshold / 2.0
+    return threshold * 0.8
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    """One rule. ``threshold`` is in the metric's unit (MOS, %, ms); the rule is bad when the value is below it
+    (MOS) or above it (the others). ``clear_at`` None = the default hysteresis (MOS + 0.2, half the loss, 80 %
+    of latency or jitter). ``ttl`` None = the destination; ``target`` None = every target. ``command`` is an
+    argv list run when the rule fires and when it clears (empty = none)."""
+
+    name: str
+    metric: str
+    threshold: float
+    window_s: float = 60.0
+    for_s: float = 0.0
+    clear_at: float | None = None
+    clear_for_s: float = 0.0
+    ttl: int | None = None
+    target: str | None = None
+    min_samples: int = 10
+    command: tuple[str, ...] = ()
+    command_timeout_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.metric not in METRICS:
+            raise ValueError(f"metric must be one of {', '.join(METRICS)}, not {self.metric!r}")
+        for name in ("threshold", "window_s", "for_s", "clear_for_s", "command_timeout_s"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise ValueError(f"{name} must be a number, not {value!r}")
+        if self.window_s <= 0 or self.for_s < 0 or self.clear_for_s < 0 or self.command_timeout_s <= 0:
+            raise ValueError("window_s and command_timeout_s must be positive, for_s and clear_for_s not negative")
+        if self.metric == "mos" and not 1.0 <= self.threshold <= 4.5:
+            raise ValueError(f"a MOS threshold must be within 1 and 4.5, not {self.threshold}")
+        if self.metric == "loss_pct" and not 0.0 <= self.threshold < 100.0:
+            raise ValueError(f"a loss threshold must be within 0 and 100 %, not {self.threshold}")
+        if self.threshold < 0:
+            raise ValueError("a threshold cannot be negative")
+        clear = self.clear
+        if (self.direction == "below" and clear < self.threshold) or (
+            self.direction == "above" and clear > self.threshold
+        ):
+            raise ValueError(
+                f"clear_at {clear} must be on the good side of the threshold {self.threshold} "
+                f"({'at or above' if self.direction == 'below' else 'at or below'} it)"
+            )
+        if self.ttl is not None and not 1 <= self.ttl <= 255:
+            raise ValueError(f"ttl must be within 1 and 255, not {self.ttl}")
+        if self.min_samples < 1:
+            raise ValueError("min_samples must be at least 1")
+
+    @property
+    def direction(self) -> str:
+        return METRICS[self.metric]
+
+    @property
+    def clear(self) -> float:
+        return _default_clear(self.metric, self.threshold) if self.clear_at is None else self.clear_at
+
+    def describe(self) -> str:
+        hop = "the destination" if self.ttl is None else f"hop {self.ttl}"
+        held = f" for {_duration(self.for_s)}" if self.for_s else ""
+        return (
+            f"{LABELS[self.metric]} of {hop} over {_duration(self.window_s)} {self.direction} "
+            f"{self.threshold:g}{UNITS[self.metric]}{held}"
+        )
+
+
+DEFAULT_RULES = (
+    AlertRule("MOS below 3.5 for 5 minutes", "mos", 3.5, window_s=60.0, for_s=300.0),
+    AlertRule("loss above 1 % for 5 minutes", "loss_pct", 1.0, window_s=60.0, for_s=300.0),
+)
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 60 and seconds % 60 == 0:
+        minutes = int(seconds // 60)
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{seconds:g} s"
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    """A rule fired or cleared at wall-clock time ``at`` (s), with the value (None when unknown) that caused it
+    measured over ``samples`` probes of hop ``ttl`` (address ``address``)."""
+
+    rule: str
+    kind: str  # FIRE or CLEAR
+    at: float
+    target: str
+    ttl: int
+    address: str | None
+    metric: str
+    value: float | None
+    threshold: float
+    window_s: float
+    samples: int
+
+    @property
+    def message(self) -> str:
+        what = "fired" if self.kind == FIRE else "cleared"
+        value = "unknown" if self.value is None else f"{self.value:.2f}{UNITS[self.metric]}"
+        where = f"hop {self.ttl}" + (f" ({self.address})" if self.address else "")
+        return (
+            f"{self.rule} {what} for {self.target}: {LABELS[self.metric]} {value} at {where} over the last "
+            f"{_duration(self.window_s)} ({self.samples} probes; threshold {self.threshold:g}{UNITS[self.metric]})"
+        )
+
+    def to_json(self) -> dict:
+        return {
+            "rule": self.rule,
+            "kind": self.kind,
+            "at": self.at,
+            "target": self.target,
+            "ttl": self.ttl,
+            "address": self.address,
+            "metric": self.metric,
+            "value": self.value,
+            "threshold": self.threshold,
+            "window_s": self.window_s,
+            "samples": self.samples,
+            "message": self.message,
+        }
+
+    def to_session_event(self) -> SessionEvent:
+        """The entry for the session's event log (kind "alert-fire" or "alert-clear")."""
+        data = self.to_json()
+        data.pop("at")
+        return SessionEvent(self.at, f"alert-{self.kind}", data)
+
+    def environment(self) -> dict[str, str]:
+        """The PINGMOS_ALERT_* variables a rule's command gets."""
+        return {
+            "PINGMOS_ALERT_RULE": self.rule,
+            "PINGMOS_ALERT_STATE": self.kind,
+            "PINGMOS_ALERT_TIME": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.at)),
+            "PINGMOS_ALERT_TIMESTAMP": f"{self.at:.3f}",
+            "PINGMOS_ALERT_TARGET": self.target,
+            "PINGMOS_ALERT_TTL": str(self.ttl),
+            "PINGMOS_ALERT_ADDRESS": self.address or "",
+            "PINGMOS_ALERT_METRIC": self.metric,
+            "PINGMOS_ALERT_VALUE": "" if self.value is None else f"{self.value:.3f}",
+            "PINGMOS_ALERT_THRESHOLD": f"{self.threshold:g}",
+            "PINGMOS_ALERT_WINDOW_S": f"{self.window_s:g}",
+            "PINGMOS_ALERT_SAMPLES": str(self.samples),
+            "PINGMOS_ALERT_MESSAGE": self.message,
+        }
+
+
+@dataclass
+class _RuleState:
+    firing: bool = False
+    bad_since: float | None = None
+    good_since: float | None = None
+
+
+@dataclass
+class _HopSamples:
+    sent_at: list[float] = field(default_factory=list)
+    rtt_ms: list[float | None] = field(default_factory=list)
+    responder: list[str | None] = field(default_factory=list)
+
+
+class AlertEngine:
+    """Evaluates rules for one target. ``feed`` may be called from the engine thread while another thread calls
+    ``evaluate``: a lock guards the samples (held for list operations only, never while scoring)."""
+
+    def __init__(self, rules: Iterable[AlertRule], target: str, scorer: Scorer):
+        self.rules = tuple(r for r in rules if r.target is None or r.target == target)
+        self.target = target
+        self._scorer = scorer
+        self._state = {r.name: _RuleState() for r in self.rules}
+        if len(self._state) != len(self.rules):
+            raise ValueError("two alert rules have the same name")
+        self._hops: dict[int, _HopSamples] = {}
+        self._destination_ttl: int | None = None
+        self._keep_s = max((r.window_s for r in self.rules), default=0.0)
+        self._lock = threading.Lock()
+
+    def feed(self, sample: Sample) -> None:
+        with self._lock:
+            if sample.reached and (self._destination_ttl is None or sample.ttl < self._destination_ttl):
+                self._destination_ttl = sample.ttl
+            hop = self._hops.setdefault(sample.ttl, _HopSamples())
+            i = bisect.bisect_right(hop.sent_at, sample.sent_at)
+            hop.sent_at.insert(i, sample.sent_at)
+            hop.rtt_ms.insert(i, sample.rtt_ms)
+            hop.responder.insert(i, sample.responder)
+
+    def firing(self) -> list[str]:
+        """Names of the rules in an episode now."""
+        return [name for name, st in self._state.items() if st.firing]
+
+    def _window(self, ttl: int, lo: float, hi: float) -> tuple[list[float | None], str | None]:
+        with self._lock:
+            hop = self._hops.get(ttl)
+            if hop is None:
+                return [], None
+            a = bisect.bisect_left(hop.sent_at, lo)
+            b = bisect.bisect_right(hop.sent_at, hi)
+            responders = [r for r in hop.responder[a:b] if r is not None]
+            return hop.rtt_ms[a:b], (max(set(responders), key=responders.count) if responders else None)
+
+    def _prune(self, now: float) -> None:
+        with self._lock:
+            for hop in self._hops.values():
+                cut = bisect.bisect_left(hop.sent_at, now - self._keep_s)
+                if cut:
+                    del hop.sent_at[:cut], hop.rtt_ms[:cut], hop.responder[:cut]
+
+    def value(self, rule: AlertRule, rtts: Sequence[float | None]) -> float | None:
+        """The rule's metric over a window of RTTs (None = lost); None when it cannot be measured."""
+        if len(rtts) < rule.min_samples:
+            return None
+        stats = window_stats(rtts)
+        if rule.metric == "loss_pct":
+            return stats.loss_pct
+        if rule.metric == "latency_ms":
+            return stats.avg_ms
+        if rule.metric == "jitter_ms":
+            return stats.jitter_ms
+        if stats.received == 0:
+            return 1.0  # nothing got through: no call possible, the floor of the scale
+        result = self._scorer(stats)
+        return result.mos if isinstance(result, Score) else None
+
+    def evaluate(self, now: float) -> list[AlertEvent]:
+        """Events of the rules that fired or cleared at wall-clock time ``now`` (s). Call it regularly (every
+        second or so); ``for_s`` and ``clear_for_s`` are measured between calls."""
+        events = []
+        with self._lock:
+            destination = self._destination_ttl
+        for rule in self.rules:
+            ttl = rule.ttl if rule.ttl is not None else destination
+            if ttl is None:
+                continue
+            rtts, address = self._window(ttl, now - rule.window_s, now)
+            value = self.value(rule, rtts)
+            if value is None:
+                continue
+            st = self._state[rule.name]
+            below = rule.direction == "below"
+            bad = value < rule.threshold if below else value > rule.threshold
+            good = value >= rule.clear if below else value <= rule.clear
+            if not st.firing:
+                st.good_since = None
+                if not bad:
+                    st.bad_since = None
+                    continue
+                st.bad_since = now if st.bad_since is None else st.bad_since
+                if now - st.bad_since >= rule.for_s:
+                    st.firing, st.bad_since = True, None
+                    events.append(self._event(rule, FIRE, now, ttl, address, value, len(rtts)))
+            else:
+                if not good:
+                    st.good_since = None
+                    continue
+                st.good_since = now if st.good_since is None else st.good_since
+                if now - st.good_since >= rule.clear_for_s:
+                    st.firing, st.good_since = False, None
+                    events.append(self._event(rule, CLEAR, now, ttl, address, value, len(rtts)))
+        self._prune(now)
+        return events
+
+    def _event(self, rule, kind, now, ttl, address, value, n) -> AlertEvent:
+        return AlertEvent(
+            rule.name, kind, now, self.target, ttl, address, rule.metric, value, rule.threshold, rule.window_s, n
+        )
+
+
+def evaluate_samples(
+    rules: Iterable[AlertRule], target: str, scorer: Scorer, samples: Iterable[Sample], step_s: float = 1.0
+) -> list[AlertEvent]:
+    """Run the rules over recorded samples (a session) as if live, evaluating every ``step_s`` seconds of send
+    time; returns every event. A sample is fed once its send time has passed, as it would have been."""
+    ordered = sorted(samples, key=lambda s: s.sent_at)
+    engine = AlertEngine(rules, target, scorer)
+    events: list[AlertEvent] = []
+    if not ordered:
+        return events
+    t = ordered[0].sent_at
+    i = 0
+    end = ordered[-1].sent_at + step_s
+    while t <= end:
+        while i < len(ordered) and ordered[i].sent_at <= t:
+            engine.feed(ordered[i])
+            i += 1
+        events += engine.evaluate(t)
+        t += step_s
+    return events
+
+
+# -- the rules file ------------------------------------------------------------------------------------------
+
+_RULE_KEYS = {
+    "name", "metric", "threshold", "below", "above", "window_s", "for_s", "clear_at", "clear_for_s", "ttl",
+    "target", "min_samples", "command", "command_timeout_s",
+}  # fmt: skip
+
+
+def rules_from_data(doc: object, where: str = "rules") -> list[AlertRule]:
+    """Rules from parsed JSON/TOML: ``{"rules": [{...}, ...]}``. RulesError names the rule and the problem.
+
+    Per rule: ``metric`` (mos, loss_pct, latency_ms, jitter_ms); the threshold as ``below = X`` (MOS) or
+    ``above = X`` (the others) or ``threshold = X``; optional ``name``, ``window_s``, ``for_s``, ``clear_at``,
+    ``clear_for_s``, ``ttl``, ``target``, ``min_samples``, ``command`` (a list of arguments, or one string split
+    like a shell would, but never run by one) and ``command_timeout_s``.
+    """
+    if not isinstance(doc, Mapping) or not isinstance(doc.get("rules"), list):
+        raise RulesError(f"{where}: expected a list named 'rules' ([[rules]] in TOML, \"rules\": [...] in JSON)")
+    out = []
+    for i, raw in enumerate(doc["rules"], start=1):
+        label = f"{where}: rule {i}"
+        if not isinstance(raw, Mapping):
+            raise RulesError(f"{label}: each rule must be a table/object")
+        unknown = set(raw) - _RULE_KEYS
+        if unknown:
+            raise RulesError(f"{label}: unknown setting(s) {', '.join(sorted(unknown))}")
+        metric = raw.get("metric")
+        if metric not in METRICS:
+            raise RulesError(f"{label}: metric must be one of {', '.join(METRICS)}, not {metric!r}")
+        given = [k for k in ("threshold", "below", "above") if k in raw]
+        if len(given) != 1:
+            raise RulesError(f"{label}: give exactly one of threshold, below, above")
+        if given[0] != "threshold" and given[0] != METRICS[metric]:
+            raise RulesError(f"{label}: {metric} alerts when it is {METRICS[metric]} a threshold, not {given[0]}")
+        command = raw.get("command") or ()
+        if command == ():
+            pass
+        elif isinstance(command, str):
+            command = tuple(shlex.split(command))
+        elif isinstance(command, list) and all(isinstance(c, str) for c in command):
+            command = tuple(command)
+        else:
+            raise RulesError(f"{label}: command must be a list of strings or one string")
+        ttl = raw.get("ttl")
+        target = raw.get("target")
+        if target is not None and not isinstance(target, str):
+            raise RulesError(f"{label}: target must be a host name or address")
+        if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int)):
+            raise RulesError(f"{label}: ttl must be a whole number")
+        min_samples = raw.get("min_samples", 10)
+        if isinstance(min_samples, bool) or not isinstance(min_samples, int):
+            raise RulesError(f"{label}: min_samples must be a whole number")
+        threshold = raw[given[0]]
+        name = raw.get("name") or f"{LABELS[metric]} {METRICS[metric]} {threshold}"
+        try:
+            out.append(
+                AlertRule(
+                    name=str(name),
+                    metric=metric,
+                    threshold=threshold,
+                    window_s=raw.get("window_s", 60.0),
+                    for_s=raw.get("for_s", 0.0),
+                    clear_at=raw.get("clear_at"),
+                    clear_for_s=raw.get("clear_for_s", 0.0),
+                    ttl=ttl,
+                    target=target,
+                    min_samples=min_samples,
+                    command=command,
+                    command_timeout_s=raw.get("command_timeout_s", 10.0),
+                )
+            )
+        except (TypeError, ValueError) as exc:
+            raise RulesError(f"{label} ({name}): {exc}") from None
+    names = [r.name for r in out]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise RulesError(f"{where}: rule names must be unique: {', '.join(dupes)}")
+    return out
+
+
+def load_rules(path: str | os.PathLike) -> list[AlertRule]:
+    """Read a rules file: TOML when the name ends in .toml, JSON otherwise. Never runs anything from it."""
+    p = os.fspath(path)
+    try:
+        with open(p, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        raise RulesError(f"{p}: cannot read the rules file: {exc.strerror or exc}") from None
+    try:
+        doc = tomllib.loads(data.decode()) if p.endswith(".toml") else json.loads(data)
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError) as exc:
+        raise RulesError(f"{p}: not valid {'TOML' if p.endswith('.toml') else 'JSON'}: {exc}") from None
+    return rules_from_data(doc, p)
+
+
+# -- running the user's command ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    argv: tuple[str, ...]
+    returncode: int | None  # None when it could not start or timed out
+    error: str | None  # a sentence for the user; None when it ran and exited 0
+    output: str = ""
+
+
+class CommandRunner:
+    """Runs rule commands in threads of their own, never in the caller's; each one is killed after its
+    timeout. Results go to ``on_result`` (from the runner's thread) and are kept in ``results``."""
+
+    def __init__(self, on_result: Callable[[CommandResult], None] | None = None):
+        self._on_result = on_result
+        self._threads: list[threading.Thread] = []
+        self.results: list[CommandResult] = []
+
+    def run(self, argv: Sequence[str], env: Mapping[str, str], timeout_s: float) -> None:
+        thread = threading.Thread(
+            target=self._run, args=(tuple(argv), dict(env), timeout_s), daemon=True, name="pingmos-alert-command"
+        )
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
+
+    def dispatch(self, rules: Iterable[AlertRule], events: Iterable[AlertEvent]) -> None:
+        """Start the command of each event's rule, if it has one."""
+        by_name = {r.name: r for r in rules}
+        for event in events:
+            rule = by_name.get(event.rule)
+            if rule is not None and rule.command:
+                self.run(rule.command, event.environment(), rule.command_timeout_s)
+
+    def _run(self, argv: tuple[str, ...], env: dict[str, str], timeout_s: float) -> None:
+        try:
+            r = subprocess.run(
+                argv, env={**os.environ, **env}, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                timeout=timeout_s, errors="replace",
+            )  # fmt: skip
+            error = None if r.returncode == 0 else f"alert command {argv[0]} exited with status {r.returncode}"
+            result = CommandResult(argv, r.returncode, error, (r.stdout + r.stderr)[-2000:])
+        except subprocess.TimeoutExpired:
+            result = CommandResult(argv, None, f"alert command {argv[0]} was killed after {timeout_s:g} s")
+        except OSError as exc:
+            result = CommandResult(argv, None, f"alert command {argv[0]} could not run: {exc.strerror or exc}")
+        self.results.append(result)
+        if self._on_result is not None:
+            self._on_result(result)
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Wait for every command started so far (tests, shutdown); True when all are done."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        for t in list(self._threads):
+            t.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return not any(t.is_alive() for t in self._threads)

@@ -1,0 +1,217 @@
+"""Alert rules on scripted sample feeds: they fire, they clear, once per episode, and never flap."""
+
+import json
+import os
+import random
+import sys
+import time
+
+import pytest
+
+from pingmos.alerts import (
+    CLEAR,
+    DEFAULT_RULES,
+    FIRE,
+    AlertEngine,
+    AlertRule,
+    CommandRunner,
+    RulesError,
+    evaluate_samples,
+    load_rules,
+)
+from pingmos.engine.events import Sample
+from pingmos.scoring import pingplotter
+
+DST = "198.18.2.2"
+
+
+def scorer(w):
+    return pingplotter.score(w.avg_ms, w.jitter_ms, w.loss_pct)
+
+
+def feed(loss_at, seconds, rtt_at=lambda t: 20.0, start=0.0, seed=1, interval_s=1.0, ttl=3):
+    """One destination sample per interval; loss_at(t) is the loss probability (0..1) at time t."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(int(seconds / interval_s)):
+        t = start + i * interval_s
+        lost = rng.random() < loss_at(t)
+        responder = None if lost else (DST if ttl == 3 else f"198.18.{ttl - 1}.2")
+        out.append(Sample(i, ttl, i, t, None if lost else rtt_at(t), responder, not lost and ttl == 3))
+    return out
+
+
+def run(rules, samples, step_s=1.0):
+    return evaluate_samples(rules, "target", scorer, samples, step_s)
+
+
+def test_the_defaults_are_the_seeds_rules():
+    mos, loss = DEFAULT_RULES
+    assert (mos.metric, mos.threshold, mos.for_s, mos.direction) == ("mos", 3.5, 300.0, "below")
+    assert (loss.metric, loss.threshold, loss.for_s, loss.direction) == ("loss_pct", 1.0, 300.0, "above")
+
+
+def test_loss_fires_once_within_its_window_and_clears_once():
+    rule = AlertRule("loss", "loss_pct", 5.0, window_s=30.0)
+    # Clean for 2 minutes, 30 % loss for 3 minutes, clean again for 3 minutes.
+    samples = feed(lambda t: 0.3 if 120 <= t < 300 else 0.0, 480)
+    events = run([rule], samples)
+    assert [e.kind for e in events] == [FIRE, CLEAR]
+    fire, clear = events
+    assert 120 < fire.at <= 150 and fire.value > 5.0 and fire.ttl == 3 and fire.address == DST
+    assert 300 < clear.at <= 330 and clear.value <= 2.5
+    assert "loss" in fire.message and "fired" in fire.message
+
+
+def every_nth_lost(n, seconds):
+    return [
+        Sample(i, 3, i, float(i), None, None) if i % n == 0 else Sample(i, 3, i, float(i), 20.0, DST, True)
+        for i in range(seconds)
+    ]
+
+
+def test_a_value_wobbling_around_the_threshold_does_not_flap():
+    # One probe in 17 lost: a 60 s window holds 3 or 4 losses, 5.0 % or 6.7 %, across the 5 % threshold and
+    # back for 20 minutes, but never down to the clear level (2.5 %).
+    rule = AlertRule("loss", "loss_pct", 5.0, window_s=60.0)
+    assert [e.kind for e in run([rule], every_nth_lost(17, 1200))] == [FIRE]
+
+
+def test_without_hysteresis_it_would_flap():
+    # The same feed with the clear level at the threshold itself flaps: what the default hysteresis prevents.
+    rule = AlertRule("loss", "loss_pct", 5.0, window_s=60.0, clear_at=5.0)
+    assert len(run([rule], every_nth_lost(17, 1200))) > 10
+
+
+def test_mos_below_for_minutes_needs_the_whole_duration():
+    rule = AlertRule("mos", "mos", 3.5, window_s=30.0, for_s=120.0)
+    # High latency makes the MOS bad without loss: PingPlotter R = 93.2 - (600 + 10 - 120) / 10 -> MOS ~ 2.
+    short = feed(lambda t: 0.0, 600, rtt_at=lambda t: 600.0 if 100 <= t < 200 else 20.0)
+    assert run([rule], short) == []  # bad for 100 s < 120 s
+    long = feed(lambda t: 0.0, 900, rtt_at=lambda t: 600.0 if 100 <= t < 400 else 20.0)
+    events = run([rule], long)
+    assert [e.kind for e in events] == [FIRE, CLEAR]
+    assert 220 <= events[0].at <= 260 and events[0].value < 3.5
+    assert events[1].value >= 3.7
+
+
+def test_a_total_outage_scores_the_floor():
+    rule = AlertRule("mos", "mos", 3.5, window_s=20.0)
+    engine = AlertEngine([rule], "target", scorer)
+    assert engine.value(rule, [None] * 20) == 1.0
+    assert engine.value(rule, [None] * 9) is None  # below min_samples: unknown
+    events = run([rule], feed(lambda t: 1.0 if t >= 60 else 0.0, 120))
+    assert [e.kind for e in events] == [FIRE] and 60 < events[0].at < 70
+
+
+def test_latency_and_jitter_rules_and_a_named_hop():
+    rules = [
+        AlertRule("lat", "latency_ms", 100.0, window_s=10.0, ttl=2),
+        AlertRule("jit", "jitter_ms", 30.0, window_s=10.0, min_samples=5),
+    ]
+    hop2 = feed(lambda t: 0.0, 100, rtt_at=lambda t: 150.0 if t >= 50 else 10.0, ttl=2)
+    rng = random.Random(2)
+    dest = feed(lambda t: 0.0, 100, rtt_at=lambda t: 20 + (rng.uniform(0, 150) if t >= 30 else 0.0))
+    events = run(rules, hop2 + dest)
+    assert {(e.rule, e.kind, e.ttl) for e in events} == {("lat", FIRE, 2), ("jit", FIRE, 3)}
+
+
+def test_too_few_samples_change_nothing_and_rules_for_other_targets_are_ignored():
+    rules = [AlertRule("loss", "loss_pct", 1.0, window_s=5.0), AlertRule("x", "loss_pct", 1.0, target="other")]
+    engine = AlertEngine(rules, "target", scorer)
+    assert [r.name for r in engine.rules] == ["loss"]
+    for s in feed(lambda t: 1.0, 5):
+        engine.feed(s)
+    assert engine.evaluate(5.0) == []  # five lost probes (< min_samples 10): unknown, not an alert
+    assert engine.firing() == []
+
+
+def test_out_of_order_samples_are_windowed_by_send_time():
+    rule = AlertRule("loss", "loss_pct", 10.0, window_s=20.0)
+    engine = AlertEngine([rule], "target", scorer)
+    samples = feed(lambda t: 0.0, 40)
+    lost = [Sample(s.round, s.ttl, s.seq, s.sent_at, None, None) if s.round % 3 == 0 else s for s in samples]
+    for s in reversed(lost):
+        engine.feed(s)
+    events = engine.evaluate(40.0)
+    assert events and events[0].samples == 20 and events[0].value == pytest.approx(35.0)
+
+
+def test_events_become_session_events_and_environment():
+    rule = AlertRule("loss", "loss_pct", 5.0, window_s=30.0)
+    fire = run([rule], feed(lambda t: 0.5, 60))[0]
+    ev = fire.to_session_event()
+    assert ev.kind == "alert-fire" and ev.at == fire.at and ev.data["value"] == fire.value
+    json.dumps(ev.data)
+    env = fire.environment()
+    assert env["PINGMOS_ALERT_STATE"] == "fire" and env["PINGMOS_ALERT_RULE"] == "loss"
+    assert float(env["PINGMOS_ALERT_VALUE"]) == pytest.approx(fire.value, abs=1e-3)
+
+
+def test_the_command_runs_off_the_callers_thread_with_the_values_and_a_timeout(tmp_path):
+    out = tmp_path / "out.json"
+    script = (
+        "import json, os, sys; "
+        "json.dump({k: v for k, v in os.environ.items() if k.startswith('PINGMOS_')}, open(sys.argv[1], 'w'))"
+    )
+    rule = AlertRule("loss", "loss_pct", 5.0, window_s=30.0, command=(sys.executable, "-c", script, str(out)))
+    fire = run([rule], feed(lambda t: 0.5, 60))[0]
+    runner = CommandRunner()
+    t0 = time.monotonic()
+    runner.dispatch([rule], [fire])
+    assert time.monotonic() - t0 < 0.5  # returns at once
+    assert runner.wait(30)
+    assert runner.results[0].error is None
+    env = json.loads(out.read_text())
+    assert env["PINGMOS_ALERT_RULE"] == "loss" and env["PINGMOS_ALERT_STATE"] == "fire"
+    slow = CommandRunner()
+    slow.run([sys.executable, "-c", "import time; time.sleep(30)"], {}, timeout_s=0.5)
+    assert slow.wait(20)
+    assert "killed after 0.5 s" in slow.results[0].error
+    missing = CommandRunner()
+    missing.run([str(tmp_path / "no-such-program")], {}, timeout_s=5)
+    assert missing.wait(10) and "could not run" in missing.results[0].error
+
+
+def test_rules_files_in_toml_and_json(tmp_path):
+    toml = tmp_path / "rules.toml"
+    toml.write_text(
+        '[[rules]]\nname = "voice"\nmetric = "mos"\nbelow = 3.5\nwindow_s = 60\nfor_s = 300\n'
+        "command = \"notify-send 'pingmos alert'\"\n\n"
+        '[[rules]]\nmetric = "loss_pct"\nabove = 1\ntarget = "voip.example"\nttl = 4\n'
+    )
+    rules = load_rules(toml)
+    assert rules[0] == AlertRule("voice", "mos", 3.5, 60, 300, command=("notify-send", "pingmos alert"))
+    assert (rules[1].metric, rules[1].threshold, rules[1].target, rules[1].ttl) == ("loss_pct", 1, "voip.example", 4)
+    js = tmp_path / "rules.json"
+    js.write_text(json.dumps({"rules": [{"metric": "jitter_ms", "threshold": 30, "clear_at": 20}]}))
+    assert load_rules(js)[0].clear == 20
+
+
+@pytest.mark.parametrize(
+    "doc,match",
+    [
+        ({"rules": [{"metric": "mos", "above": 3}]}, "mos alerts when it is below"),
+        ({"rules": [{"metric": "cpu", "above": 3}]}, "metric must be one of"),
+        ({"rules": [{"metric": "mos", "below": 9}]}, "within 1 and 4.5"),
+        ({"rules": [{"metric": "loss_pct", "above": 1, "clear_at": 5}]}, "good side"),
+        ({"rules": [{"metric": "loss_pct", "above": 1, "window_s": -1}]}, "positive"),
+        ({"rules": [{"metric": "loss_pct", "above": 1, "exec": "rm -rf /"}]}, "unknown setting"),
+        ({"rules": [{"metric": "loss_pct", "above": "x"}]}, "must be a number"),
+        ({"rules": [{"metric": "mos", "below": 3}, {"metric": "mos", "below": 3}]}, "unique"),
+        ({"rule": []}, "a list named 'rules'"),
+    ],
+)
+def test_a_bad_rules_file_says_which_rule_and_what(tmp_path, doc, match):
+    p = tmp_path / "r.json"
+    p.write_text(json.dumps(doc))
+    with pytest.raises(RulesError, match=match):
+        load_rules(p)
+
+
+def test_a_rules_file_is_never_code(tmp_path):
+    p = tmp_path / "r.toml"
+    p.write_text("import os\nos.system('touch pwned')\n")
+    with pytest.raises(RulesError, match="not valid TOML"):
+        load_rules(p)
+    assert not os.path.exists("pwned")

@@ -1,0 +1,96 @@
+"""Export: the hop table (the report's CSV/JSON, same field names), the raw samples of one hop or all, and the
+event log, each a pure function to text.
+
+Raw samples keep what was measured: a lost probe has an empty ``rtt_ms`` cell in CSV and ``null`` in JSON (never
+0), and send times are wall-clock seconds since the epoch plus an ISO 8601 UTC form for people.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from pingmos.engine.events import Sample
+from pingmos.hop_report import TraceSnapshot
+from pingmos.report.formats import to_csv as hops_to_csv
+from pingmos.report.formats import to_json as hops_to_json
+from pingmos.session.model import SessionEvent
+
+SAMPLE_FIELDS = ("round", "ttl", "seq", "sent_at", "sent_at_utc", "rtt_ms", "lost", "responder", "reached")
+EVENT_FIELDS = ("at", "at_utc", "kind", "data")
+
+__all__ = [
+    "EVENT_FIELDS",
+    "SAMPLE_FIELDS",
+    "events_to_csv",
+    "events_to_json",
+    "hop_table",
+    "samples_to_csv",
+    "samples_to_json",
+]
+
+
+def _utc(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def hop_table(snap: TraceSnapshot, fmt: str) -> str:
+    """The hop table as ``pingmos report --format csv|json`` writes it (the same function)."""
+    if fmt == "csv":
+        return hops_to_csv(snap)
+    if fmt == "json":
+        return hops_to_json(snap)
+    raise ValueError(f"format must be csv or json, not {fmt!r}")
+
+
+def _sample_row(s: Sample) -> dict:
+    return {
+        "round": s.round,
+        "ttl": s.ttl,
+        "seq": s.seq,
+        "sent_at": s.sent_at,
+        "sent_at_utc": _utc(s.sent_at),
+        "rtt_ms": s.rtt_ms,
+        "lost": s.rtt_ms is None,
+        "responder": s.responder,
+        "reached": s.reached,
+    }
+
+
+def _select(samples: Iterable[Sample], ttl: int | None) -> Iterable[Sample]:
+    return samples if ttl is None else (s for s in samples if s.ttl == ttl)
+
+
+def samples_to_csv(samples: Iterable[Sample], ttl: int | None = None) -> str:
+    """Raw samples (of hop ``ttl`` only, if given) as CSV with a header; empty cells where JSON has null."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(SAMPLE_FIELDS)
+    for s in _select(samples, ttl):
+        row = _sample_row(s)
+        w.writerow(["" if row[f] is None else (str(row[f]).lower() if isinstance(row[f], bool) else row[f])
+                    for f in SAMPLE_FIELDS])  # fmt: skip
+    return buf.getvalue()
+
+
+def samples_to_json(samples: Iterable[Sample], ttl: int | None = None) -> str:
+    """Raw samples (of hop ``ttl`` only, if given) as a JSON list of objects, lost RTTs as null."""
+    return json.dumps([_sample_row(s) for s in _select(samples, ttl)], indent=1) + "\n"
+
+
+def events_to_csv(events: Iterable[SessionEvent]) -> str:
+    """The event log as CSV: time, kind, and the values as a JSON object in one cell."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(EVENT_FIELDS)
+    for e in events:
+        w.writerow([e.at, _utc(e.at), e.kind, json.dumps(e.data, sort_keys=True)])
+    return buf.getvalue()
+
+
+def events_to_json(events: Iterable[SessionEvent]) -> str:
+    return json.dumps([{"at": e.at, "at_utc": _utc(e.at), "kind": e.kind, "data": e.data} for e in events],
+                      indent=1) + "\n"  # fmt: skip

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from pingmos.engine.events import Sample
 from pingmos.hop_report import HopReport, TraceSnapshot
-from pingmos.scoring import Score
+from pingmos.scoring import Score, error_text, score_all
 from pingmos.session.model import HopSummary, RouteEntry, SessionError, SessionEvent, SessionInfo
 from pingmos.stats import WindowStats, wilson_interval_pct
 from pingmos.trace_state import Scorer, TraceState
@@ -110,33 +110,39 @@ def summary_snapshot(
 ) -> TraceSnapshot:
     """A snapshot from another tool's per-hop aggregates: the numbers are that tool's, scored as summary windows
     (a model needing raw samples falls back as ``pingmos.scoring.hop.hop_from_window`` documents)."""
-    hops = []
+    windows = []
     for s in summaries:
         received = s.received if s.avg_ms is not None else 0
-        window = WindowStats(
-            sent=s.sent,
-            received=received,
-            loss_pct=s.loss_pct,
-            loss_ci_pct=wilson_interval_pct(s.sent - received, s.sent) if s.sent else None,
-            last_ms=s.last_ms,
-            avg_ms=s.avg_ms,
-            min_ms=s.min_ms,
-            max_ms=s.max_ms,
-            stdev_ms=s.stdev_ms,
-            jitter_ms=s.jitter_ms,
-            samples_ms=(),
+        windows.append(
+            WindowStats(
+                sent=s.sent,
+                received=received,
+                loss_pct=s.loss_pct,
+                loss_ci_pct=wilson_interval_pct(s.sent - received, s.sent) if s.sent else None,
+                last_ms=s.last_ms,
+                avg_ms=s.avg_ms,
+                min_ms=s.min_ms,
+                max_ms=s.max_ms,
+                stdev_ms=s.stdev_ms,
+                jitter_ms=s.jitter_ms,
+                samples_ms=(),
+            )
         )
-        result = scorer(window) if received else None
+    # One batch, as TraceState does: a user's formula answers all hops in one round trip to its worker.
+    results = score_all(scorer, windows)
+    hops = []
+    for s, window, result in zip(summaries, windows, results, strict=True):
+        if not window.received:
+            result = None
         score = result if isinstance(result, Score) else None
-        error = None if score is not None or result is None else str(result)
         hops.append(
             HopReport(
                 ttl=s.ttl,
                 address=s.address,
                 name=s.name,
-                responders={s.address: received} if s.address and received else {},
+                responders={s.address: window.received} if s.address and window.received else {},
                 sent=s.sent,
-                received=received,
+                received=window.received,
                 loss_pct=s.loss_pct,
                 loss_ci_pct=window.loss_ci_pct,
                 last_ms=s.last_ms,
@@ -148,7 +154,7 @@ def summary_snapshot(
                 r=score.r if score else None,
                 mos=score.mos if score else None,
                 score_detail=dict(score.detail) if score else {},
-                score_error=error,
+                score_error=None if result is None else error_text(result),
             )
         )
     last = summaries[-1] if summaries else None

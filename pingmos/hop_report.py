@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pingmos.diagnosis import Diagnosis
 
 
 @dataclass(frozen=True)
@@ -45,3 +49,6 @@ class TraceSnapshot:
     probes_sent: int = 0
     unmatched_replies: int = 0  # replies that matched no probe of ours (other programs', late ones): ignored
     mode: str | None = None  # how the probes were sent ("raw sockets", "unprivileged ICMP sockets", ...)
+    # Where the problem is (pingmos.diagnosis.Diagnosis), when the producer computed one with extra evidence (echo
+    # witnesses); None = the formats derive it from the hops themselves.
+    diagnosis: Diagnosis | None = None

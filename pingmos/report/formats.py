@@ -6,6 +6,7 @@ import csv
 import io
 import json
 
+from pingmos.diagnosis import Diagnosis, diagnose
 from pingmos.hop_report import HopReport, TraceSnapshot
 
 HOP_FIELDS = (
@@ -28,6 +29,11 @@ HOP_FIELDS = (
 )
 # Numbers are rounded for output only; microseconds and thousandths of a MOS point are below any honest precision.
 _DECIMALS = 3
+
+
+def _diagnosis(snap: TraceSnapshot) -> Diagnosis:
+    """The producer's diagnosis (it may hold echo-witness evidence), else one derived from the hops."""
+    return snap.diagnosis if snap.diagnosis is not None else diagnose(snap)
 
 
 def _num(value: float | None) -> float | None:
@@ -65,6 +71,7 @@ def to_json(snap: TraceSnapshot) -> str:
     }
     if snap.mode is not None:
         doc["mode"] = snap.mode
+    doc["diagnosis"] = _diagnosis(snap).to_json()
     return json.dumps(doc, indent=2) + "\n"
 
 
@@ -119,6 +126,7 @@ def to_table(snap: TraceSnapshot) -> str:
     errors = [f"hop {h.ttl}: {h.score_error}" for h in snap.hops if h.score_error]
     if errors:
         lines.append("scoring failed: " + "; ".join(errors))
+    lines.append("diagnosis: " + _diagnosis(snap).verdict)
     return "\n".join(lines) + "\n"
 
 

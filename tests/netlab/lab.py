@@ -476,6 +476,11 @@ class Lab:
             raise LabError(f"probe failed: {r.stderr.strip()}")
         return {int(k): v for k, v in json.loads(r.stdout)["ttls"].items()}
 
+    def capture(self, dev: str = "link0", ns: str | None = None) -> Capture:
+        """Start capturing on `dev` in `ns` (default: the client's link into the lab); see capture.py.
+        Use as a context manager, or call stop(); the records are then in `.packets`."""
+        return Capture(self, dev, ns)
+
     # -- configuration and counters ----------------------------------------------------------------
 
     def path_rtt_ms(self, ttl: int) -> float:
@@ -580,6 +585,92 @@ class Lab:
         for i, link in enumerate(self.links):
             lines.append(f"  link{i}: fwd {link.fwd}  rev {link.rev}")
         return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class CapturedProbe:
+    """One probe seen on the wire: sent at tx_ns, answered at rx_ns (None: no reply was captured) by
+    `responder` with ICMP `reply_type`. Times are kernel wall-clock stamps in ns."""
+
+    key: tuple
+    ttl: int
+    tx_ns: int
+    rx_ns: int | None
+    responder: str | None
+    reply_type: int | None
+
+    @property
+    def rtt_ms(self) -> float | None:
+        return None if self.rx_ns is None else (self.rx_ns - self.tx_ns) / 1e6
+
+
+class Capture:
+    """A running `python -m tests.netlab.capture` in a lab namespace (see capture.py)."""
+
+    def __init__(self, lab: Lab, dev: str, ns: str | None) -> None:
+        self.packets: list[dict] = []
+        self.dropped = 0
+        self._proc = lab.popen(
+            [sys.executable, "-m", "tests.netlab.capture", dev],
+            ns=ns,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        line = self._proc.stdout.readline()
+        if line.strip() != b"READY":
+            self._proc.kill()
+            _, err = self._proc.communicate(timeout=10)
+            raise LabError(f"capture did not start: {(line + err).decode(errors='replace').strip()}")
+
+    def stop(self) -> Capture:
+        """Stop capturing and collect the records (idempotent)."""
+        if self._proc.returncode is None:
+            self._proc.terminate()
+            out, err = self._proc.communicate(timeout=30)
+            if self._proc.returncode != 0:
+                raise LabError(f"capture failed ({self._proc.returncode}): {err.decode(errors='replace')}")
+            doc = json.loads(out)
+            self.packets, self.dropped = doc["packets"], doc["dropped"]
+        return self
+
+    def __enter__(self) -> Capture:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def probes(self) -> list[CapturedProbe]:
+        """Every probe the captured side sent (ICMP echo request or UDP), in sending order, each paired with
+        the first reply quoting it (echo reply, time-exceeded or unreachable). A key that is reused (a
+        16-bit sequence wrapping) pairs a reply with the latest request of that key sent before it."""
+        sent: list[dict] = []
+        latest: dict[tuple, int] = {}  # key -> index into sent
+        replies: dict[int, dict] = {}
+        for rec in sorted(self.packets, key=lambda r: r["t_ns"]):
+            key = tuple(rec["key"]) if rec["key"] else None
+            if key is None:
+                continue
+            is_request = rec["out"] and (rec["proto"] == 17 or rec.get("type") == 8)
+            if is_request:
+                latest[key] = len(sent)
+                sent.append(rec)
+            elif not rec["out"] and key in latest and latest[key] not in replies:
+                replies[latest[key]] = rec
+        out = []
+        for i, req in enumerate(sent):
+            rep = replies.get(i)
+            out.append(
+                CapturedProbe(
+                    key=tuple(req["key"]),
+                    ttl=req["ttl"],
+                    tx_ns=req["t_ns"],
+                    rx_ns=rep["t_ns"] if rep else None,
+                    responder=rep["src"] if rep else None,
+                    reply_type=rep.get("type") if rep else None,
+                )
+            )
+        return out
 
 
 def cleanup_stale_labs() -> list[str]:

@@ -1,0 +1,131 @@
+"""The scoring parts of the command line: pingmos score (the calculator), pingmos models, report --model/--set."""
+
+import json
+import os
+
+import pytest
+
+from pingmos.cli import main
+
+ROOT = os.geteuid() == 0
+
+
+@pytest.fixture(autouse=True)
+def config_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("PINGMOS_CONFIG_DIR", str(tmp_path / "config"))
+    return tmp_path / "config"
+
+
+def run(argv, capsys):
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_score_samples_verbose_shows_input_and_detail(capsys):
+    code, out, err = run(["score", "--samples", "136,184,115,148,125", "--verbose"], capsys)
+    assert code == 0 and err == ""
+    assert "R 81.390  MOS 4.075" in out  # the seed example: 93.2 - (238.1 - 120) / 10
+    assert "effective_latency_ms  238.1" in out and "jitter_ms          43.25" in out
+
+
+def test_score_summary_json_g107(capsys):
+    code, out, _ = run(
+        ["score", "--model", "g107", "--set", "codec=g729a", "--latency", "0", "--format", "json"], capsys
+    )
+    doc = json.loads(out)
+    assert code == 0 and doc["model"] == "g107" and doc["settings"]["codec"] == "g729a"
+    assert (doc["r"], doc["mos"]) == (82.206, 4.105)
+    assert doc["detail"]["ie"] == 11.0
+
+
+def test_score_lost_samples_and_loss(capsys):
+    # 136, 184, x, 148: loss 25 %, avg 156, jitter (48 + 36) / 2 = 42: effective 156 + 84 + 10 = 250
+    # R = 93.2 - 13 - 62.5 = 17.7
+    code, out, _ = run(["score", "--samples", "136,184,x,148", "--format", "json"], capsys)
+    doc = json.loads(out)
+    assert doc["input"]["loss_pct"] == 25.0 and doc["input"]["samples_ms"] == [136.0, 184.0, None, 148.0]
+    assert doc["r"] == pytest.approx(17.7)
+
+
+def test_score_nothing_received_exits_1(capsys):
+    code, out, _ = run(["score", "--samples", "x,x"], capsys)
+    assert code == 1 and "nothing to score" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["score", "--model", "nope", "--latency", "10"],
+        ["score", "--set", "jitter=wobbly", "--latency", "10"],
+        ["score", "--set", "codec", "--latency", "10"],
+        ["score", "--model", "g107", "--set", "burst_r=0.5", "--latency", "10"],
+        ["score", "--samples", "1,two,3"],
+        ["score", "--samples", "1,,3"],
+        ["score", "--samples", "1,2", "--loss", "3"],
+        ["score", "--latency", "10", "--loss", "120"],
+        ["score", "--latency", "-1"],
+        ["score", "--jitter", "3"],
+        ["report", "127.0.0.1", "--model", "nope"],
+        ["report", "127.0.0.1", "--set", "codec=g711"],
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(argv, capsys):
+    try:
+        code = main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "error:" in err, err
+
+
+def test_models_lists_builtins_user_files_and_settings(capsys, config_dir):
+    (config_dir / "scoring").mkdir(parents=True)
+    (config_dir / "scoring" / "mine.py").write_text('"""Mine."""\ndef score_hop(hop):\n    return 50, 2\n')
+    code, out, _ = run(["models"], capsys)
+    assert code == 0
+    assert "pingplotter  (built-in)" in out and "mine  (user)  Mine." in out
+    assert "--set codec=...  g711|g711-noplc|g729a|g723.1|gsm-efr (default g711)" in out
+    assert "--set burst_r=...  float 1..100 or auto (default 1)" in out
+    code, out, _ = run(["models", "--format", "json"], capsys)
+    doc = json.loads(out)
+    names = [m["name"] for m in doc["models"]]
+    assert names == ["pingplotter", "asterisk", "g107", "g107-playout", "mine"]
+    assert doc["user_scoring_dir"] == str(config_dir / "scoring")
+    g107 = doc["models"][2]
+    assert g107["path"].endswith("pingmos/scoring/g107.py") and g107["origin"] == "built-in"
+
+
+def test_models_copy_then_score_with_the_copy(capsys, config_dir):
+    code, out, _ = run(["models", "--copy", "pingplotter"], capsys)
+    assert code == 0 and out.strip() == str(config_dir / "scoring" / "my_pingplotter.py")
+    code, out, _ = run(["score", "--model", "my_pingplotter", "--samples", "136,184,115,148,125"], capsys)
+    assert code == 0 and "R 81.390  MOS 4.075" in out
+    code, _, err = run(["models", "--copy", "nope"], capsys)
+    assert code == 2 and "no scoring model" in err
+
+
+def test_score_with_a_broken_user_formula_says_where(capsys, config_dir):
+    (config_dir / "scoring").mkdir(parents=True)
+    path = config_dir / "scoring" / "broken.py"
+    path.write_text("def score_hop(hop):\n    return 1 / 0\n")
+    code, out, _ = run(["score", "--model", "broken", "--latency", "10"], capsys)
+    assert code == 1 and f"model failed: {path}:2: ZeroDivisionError" in out
+
+
+@pytest.mark.skipif(not ROOT, reason="raw sockets need root")
+def test_report_scores_every_hop_with_the_chosen_model(capsys, config_dir):
+    argv = ["report", "127.0.0.1", "-c", "3", "-i", "0.1", "--no-dns", "--format", "json"]
+    code, out, _ = run(argv + ["--model", "g107", "--set", "codec=g729a"], capsys)
+    doc = json.loads(out)
+    assert code == 0 and doc["model"] == "g107"
+    (hop,) = doc["hops"]
+    # loopback: RTT well under 1 ms, no loss: R is G.729A's 82.206 give or take the sub-millisecond delay terms
+    assert hop["r"] == pytest.approx(82.206, abs=0.1)
+    (config_dir / "scoring").mkdir(parents=True)
+    (config_dir / "scoring" / "broken.py").write_text("def score_hop(hop):\n    raise ValueError('bad')\n")
+    code, out, _ = run(argv + ["--model", "broken"], capsys)
+    doc = json.loads(out)
+    (hop,) = doc["hops"]
+    assert code == 0 and doc["model"] == "broken" and hop["mos"] is None and hop["received"] == 3
+    assert hop["score_error"].endswith("broken.py:2: ValueError: bad")

@@ -44,7 +44,7 @@ def _add_report(sub) -> None:
         help="trace a host for N rounds and print one row per hop",
         description="Trace TARGET for N rounds and print per hop: loss, latency, jitter, R and MOS.",
     )
-    p.add_argument("target", help="host name, IPv4 or IPv6 address to trace")
+    p.add_argument("target", nargs="?", help="host name, IPv4 or IPv6 address to trace (not with --session)")
     p.add_argument("--count", "-c", type=_ranged(int, 1, 1_000_000, "count"), default=10, help="rounds (10)")
     p.add_argument(
         "--interval",
@@ -94,7 +94,41 @@ def _add_report(sub) -> None:
     p.add_argument("--no-dns", action="store_true", help="show addresses only: no reverse DNS at all")
     p.add_argument("--format", choices=tuple(FORMATTERS), default="table", help="output format (table)")
     _add_model_options(p)
+    _add_evidence_options(p)
     p.set_defaults(handler=_cmd_report)
+
+
+def _add_evidence_options(p) -> None:
+    g = p.add_argument_group("sessions, diagnosis and alerts")
+    g.add_argument(
+        "--session",
+        metavar="FILE",
+        help="re-score a saved session, an mtr --json report or an mtr --raw log instead of tracing: no probe is "
+        "sent, --model/--set/--window/--from/--to apply (for an mtr --raw log, --interval places its rounds)",
+    )
+    g.add_argument(
+        "--from",
+        dest="time_from",
+        metavar="TIME",
+        help="with --session: start of the range to score "
+        "(ISO date and time, seconds since the epoch, or +90 / +15m / +2h from the session's start)",
+    )
+    g.add_argument("--to", dest="time_to", metavar="TIME", help="with --session: end of the range (as --from)")
+    g.add_argument("--record", metavar="FILE", help="record the trace to a new session file (every raw sample)")
+    g.add_argument(
+        "--witness",
+        type=_ranged(int, 0, 1000, "witness"),
+        default=0,
+        metavar="N",
+        help="after the trace, send N echo probes to each hop whose loss or latency may be ICMP rate limiting, "
+        "and let the answers settle the diagnosis (0 = off, the default)",
+    )
+    g.add_argument(
+        "--alerts",
+        metavar="RULES",
+        help="run the alert rules of this TOML/JSON file ('default' = MOS < 3.5 and loss > 1 %% for 5 minutes) "
+        "over the measured samples and print each fire and clear on stderr",
+    )
 
 
 def _add_model_options(p) -> None:
@@ -204,11 +238,75 @@ def _resolve(target: str, ip_version: int | None) -> str:
             raise first from None
 
 
+def _load_alert_rules(args):
+    """The rules of --alerts (None without it), or False after a one-line error on stderr."""
+    from pingmos.alerts import DEFAULT_RULES, RulesError, load_rules
+
+    if args.alerts is None:
+        return None
+    if args.alerts == "default":
+        return list(DEFAULT_RULES)
+    try:
+        return load_rules(args.alerts)
+    except RulesError as exc:
+        print(f"pingmos report: error: {exc}", file=sys.stderr)
+        return False
+
+
+def _print_alerts(events) -> None:
+    import time
+
+    for e in events:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.at))
+        print(f"pingmos: alert {when}: {e.message}", file=sys.stderr)
+
+
+def _cmd_report_session(args, model, rules) -> int:
+    import os
+
+    from pingmos.alerts import evaluate_samples
+    from pingmos.session import SessionError, open_session
+    from pingmos.session.rescore import time_range
+
+    if args.target or args.record or args.witness:
+        print("pingmos report: error: --session re-scores a saved trace; it takes no TARGET, --record or --witness",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_USAGE
+    try:
+        with open_session(args.session, interval_s=args.interval) as session:
+            span = session.time_span()
+            selected = time_range(span, args.time_from, args.time_to)
+            snapshot = session.snapshot(args.window, model, model.name, selected)
+            where = f"{session.info.source} session {os.path.basename(args.session)}"
+            snapshot = dataclasses.replace(snapshot, mode=where)
+            if rules:
+                _print_alerts(evaluate_samples(rules, session.info.target, model, session.samples(selected)))
+    except (SessionError, ValueError) as exc:
+        print(f"pingmos report: error: {exc}", file=sys.stderr)
+        return 1
+    sys.stdout.write(FORMATTERS[args.format](snapshot))
+    return 0
+
+
 def _cmd_report(args) -> int:
     from pingmos.report.runner import run_report
 
+    if args.target is None and not args.session:
+        # A usage error like argparse's own (TARGET is optional only because --session replaces it).
+        print("pingmos report: error: give a TARGET to trace, or --session FILE to re-score a saved trace",
+              file=sys.stderr)  # fmt: skip
+        raise SystemExit(EXIT_USAGE)
     model = _load_model(args, "report")
     if model is None:
+        return EXIT_USAGE
+    rules = _load_alert_rules(args)
+    if rules is False:
+        return EXIT_USAGE
+    if args.session:
+        return _cmd_report_session(args, model, rules)
+    if args.time_from or args.time_to:
+        print("pingmos report: error: --from/--to select part of a saved trace: use them with --session",
+              file=sys.stderr)  # fmt: skip
         return EXIT_USAGE
     try:
         address = _resolve(args.target, args.ip_version)
@@ -225,6 +323,13 @@ def _cmd_report(args) -> int:
         port=args.port,
         flows=args.flows,
     )
+    from pingmos.session.evidence import Evidence
+
+    try:
+        evidence = Evidence(args.target, settings, args.record, rules)
+    except ValueError as exc:
+        print(f"pingmos report: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         mode = choose_mode(args.mode, family_of(address), args.protocol)
         snapshot, interrupted = run_report(
@@ -235,11 +340,21 @@ def _cmd_report(args) -> int:
             model.name,
             use_dns=not args.no_dns,
             network_factory=mode.open,
+            observer=evidence.observe,
         )
         snapshot = dataclasses.replace(snapshot, mode=mode.description)
+        if args.witness and not interrupted:
+            from pingmos.witness import diagnose_with_witness
+
+            diagnosis, _ = diagnose_with_witness(snapshot, mode.open, count=args.witness)
+            snapshot = dataclasses.replace(snapshot, diagnosis=diagnosis)
     except NoPermission as exc:
+        evidence.close(None, model)
         print(f"pingmos: {exc}", file=sys.stderr)
         return EXIT_NO_PERMISSION
+    _print_alerts(evidence.close(snapshot, model))
+    if evidence.error:
+        print(f"pingmos: {evidence.error}", file=sys.stderr)
     sys.stdout.write(FORMATTERS[args.format](snapshot))
     return 130 if interrupted else 0
 

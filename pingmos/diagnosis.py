@@ -47,6 +47,9 @@ class Thresholds:
     relaxed_delay_factor: float = 0.8
 
 
+DEFAULT_THRESHOLDS = Thresholds()
+
+
 @dataclass(frozen=True)
 class EchoWitness:
     """Direct echo probes to one hop's own address: RTTs in ms, None for a lost probe (oldest first)."""
@@ -96,7 +99,7 @@ def _lost(hop: HopReport) -> int:
     return hop.sent - hop.received
 
 
-def degraded(hop: HopReport, th: Thresholds = Thresholds(), relaxed: bool = False) -> dict[str, str]:
+def degraded(hop: HopReport, th: Thresholds = DEFAULT_THRESHOLDS, relaxed: bool = False) -> dict[str, str]:
     """The thresholds ``hop`` breaks, metric -> the value in words; {} when it is fine or has no data."""
     out: dict[str, str] = {}
     if hop.sent == 0:
@@ -116,7 +119,7 @@ def degraded(hop: HopReport, th: Thresholds = Thresholds(), relaxed: bool = Fals
     return out
 
 
-def witness_clears(witness: EchoWitness, th: Thresholds = Thresholds()) -> bool:
+def witness_clears(witness: EchoWitness, th: Thresholds = DEFAULT_THRESHOLDS) -> bool:
     """True when direct echo to the hop shows none of the loss/latency/jitter problems (at least 5 probes)."""
     if witness.sent < 5:
         return False
@@ -146,7 +149,7 @@ def _judged_hops(snap: TraceSnapshot) -> list[HopReport]:
     return judged
 
 
-def candidates_for_witness(snap: TraceSnapshot, th: Thresholds = Thresholds()) -> list[HopReport]:
+def candidates_for_witness(snap: TraceSnapshot, th: Thresholds = DEFAULT_THRESHOLDS) -> list[HopReport]:
     """The hops an echo witness would help judge: every degraded hop short of the destination (rate-limit
     suspects, and a deterioration candidate that may only be rate limiting in front of real loss further on)."""
     judged = _judged_hops(snap)
@@ -159,7 +162,7 @@ def candidates_for_witness(snap: TraceSnapshot, th: Thresholds = Thresholds()) -
 
 def diagnose(
     snap: TraceSnapshot,
-    th: Thresholds = Thresholds(),
+    th: Thresholds = DEFAULT_THRESHOLDS,
     witnesses: Mapping[int, EchoWitness] | None = None,
 ) -> Diagnosis:
     """Find where quality deteriorates and which hops only rate-limit (see the module docstring).

@@ -23,14 +23,19 @@ def run_report(
     model_name: str,
     use_dns: bool = True,
     network_factory: Callable[[], Network] = RawSocketNetwork,
+    observer: Callable[[Sample], None] | None = None,
 ) -> tuple[TraceSnapshot, bool]:
-    """Trace and return the final snapshot, and whether the run was interrupted (Ctrl-C) before its end."""
+    """Trace and return the final snapshot, and whether the run was interrupted (Ctrl-C) before its end.
+
+    ``observer`` also gets every sample (a SessionRecorder recording the run, alert rules)."""
     network = network_factory()
     rdns = ReverseDNS() if use_dns else None
     state = TraceState(target, settings.address, settings.protocol, settings.interval_s)
 
     def on_sample(sample: Sample) -> None:
         state.apply(sample)
+        if observer is not None:
+            observer(sample)
         if rdns is not None and sample.responder is not None:
             rdns.name(sample.responder)  # starts the lookup in the background the first time
 

@@ -1,0 +1,100 @@
+"""`pingmos report --session FILE` re-scores without probing; `--record` and `--alerts` through the runner."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pingmos.alerts import AlertRule
+from pingmos.cli import main
+from pingmos.engine.fake_network import FakeClock, FakeHop, FakeNetwork
+from pingmos.engine.tracer import Tracer, TraceSettings
+from pingmos.report import runner
+from pingmos.scoring import load_model
+from pingmos.session import SessionError, open_session
+from pingmos.session.evidence import Evidence
+from pingmos.session.rescore import parse_time, time_range
+
+DATA = Path(__file__).parent / "data"
+DST = "198.18.0.99"
+
+
+def report(capsys, *argv):
+    rc = main(["report", *argv])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_an_mtr_raw_log_is_rescored_with_any_model(capsys):
+    rc, out, _ = report(capsys, "--session", str(DATA / "lab3.mtr.raw"), "--format", "json")
+    assert rc == 0
+    pp = json.loads(out)
+    rc, out, _ = report(capsys, "--session", str(DATA / "lab3.mtr.raw"), "--model", "g107", "--set", "codec=g729a",
+                        "--format", "json")  # fmt: skip
+    g729 = json.loads(out)
+    assert rc == 0 and g729["model"] == "g107" and pp["model"] == "pingplotter"
+    assert [h["loss_pct"] for h in g729["hops"]] == [h["loss_pct"] for h in pp["hops"]] == [0.0, 40.0, 20.0]
+    assert g729["hops"][0]["mos"] < pp["hops"][0]["mos"]  # G.729's ceiling is below the PingPlotter formula's
+    assert pp["mode"] == "mtr --raw session lab3.mtr.raw"
+    assert set(pp["diagnosis"]) >= {"deteriorates_at_ttl", "rate_limited_ttls", "verdict"}
+
+
+def test_a_window_and_time_range_on_a_session(capsys, tmp_path):
+    rc, out, _ = report(capsys, "--session", str(DATA / "lab3.mtr.raw"), "--window", "2", "--format", "json")
+    assert rc == 0 and [h["sent"] for h in json.loads(out)["hops"]] == [2, 2, 2]
+    # The raw log's five rounds are placed 0.2 s apart: +0.3 .. +0.7 holds rounds 2 and 3.
+    rc, out, _ = report(capsys, "--session", str(DATA / "lab3.mtr.raw"), "--interval", "0.2", "--from", "+0.3",
+                        "--to", "+0.7", "--format", "json")  # fmt: skip
+    assert rc == 0 and [h["sent"] for h in json.loads(out)["hops"]] == [2, 2, 2]
+
+
+@pytest.mark.parametrize(
+    "argv,match",
+    [
+        (["--session", "FILE", "--window", "3"], "window or a time range"),
+        (["--session", "MISSING"], "cannot open"),
+        (["--session", "RAW", "--from", "yesterday"], "cannot read the time"),
+        (["--session", "FILE", "--from", "+1"], "has no samples"),
+        (["--session", "FILE", "127.0.0.1"], "takes no TARGET"),
+        (["127.0.0.1", "--from", "+5"], "use them with --session"),
+    ],
+)
+def test_session_errors_are_one_line(capsys, argv, match):
+    files = {"FILE": str(DATA / "lab3.mtr.json"), "RAW": str(DATA / "lab3.mtr.raw")}
+    argv = [files.get(a, a) for a in argv]
+    rc, out, err = report(capsys, *argv)
+    assert rc in (1, 2) and out == "" and match in err and err.count("\n") == 1
+
+
+def test_times_in_the_users_words():
+    assert parse_time("+90", 1000.0) == 1090.0 and parse_time("+15m", 0.0) == 900.0 and parse_time("+2h", 0) == 7200
+    assert parse_time("1795430705.5", 0) == 1795430705.5
+    assert parse_time("2026-11-23T10:00:00Z", 0) == 1795428000.0
+    assert time_range((100.0, 200.0), None, None) is None
+    assert time_range((100.0, 200.0), "+10", None) == (110.0, 200.0)
+    with pytest.raises(SessionError, match="holds no samples"):
+        time_range((100.0, 200.0), "+500", None)
+    with pytest.raises(SessionError, match="before"):
+        time_range((100.0, 200.0), "+50", "+10")
+
+
+def test_record_and_alerts_of_a_report_run(tmp_path, monkeypatch):
+    path = [FakeHop("198.18.0.2", 2.0), FakeHop(DST, 10.0, loss_pct=50.0)]
+    clock = FakeClock()
+    # The runner's tracer on the simulated path, in virtual time.
+    monkeypatch.setattr(runner, "Tracer", lambda s, n, cb: Tracer(s, n, cb, clock, "198.18.0.1"))
+    settings = TraceSettings(DST, rounds=40, interval_s=1.0)
+    rules = [AlertRule("loss", "loss_pct", 5.0, window_s=20.0)]
+    evidence = Evidence("target.lab.test", settings, str(tmp_path / "run.pm"), rules)
+    model = load_model("pingplotter")
+    snap, interrupted = runner.run_report(
+        "target.lab.test", settings, None, model, model.name, use_dns=False,
+        network_factory=lambda: FakeNetwork(path, clock, seed=2), observer=evidence.observe,
+    )  # fmt: skip
+    events = evidence.close(snap, model)
+    assert not interrupted and [e.kind for e in events] == ["fire"] and events[0].ttl == 2
+    with open_session(tmp_path / "run.pm") as s:
+        assert s.info.target == "target.lab.test" and s.info.extra["rounds"] == 40
+        assert s.snapshot(None, model, model.name).hops == snap.hops  # the recording re-scores to the same table
+        assert [e.kind for e in s.events()] == ["alert-fire"]
+        assert s.events()[0].data["rule"] == "loss"

@@ -1,0 +1,235 @@
+"""The hop table: one row per hop, MOS and loss cells coloured by quality band, sortable, copyable as text."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+
+from pingmos.gui.quality import BAND_COLOURS, Thresholds, loss_band, mos_band
+from pingmos.hop_report import HopReport
+
+COLUMNS = ("Hop", "Count", "Address", "Name", "Avg", "Min", "Max", "Cur", "Loss %", "Jitter", "R", "MOS")
+TOOLTIPS = (
+    "TTL of the probes",
+    "probes in the window (sent)",
+    "the address that answered most often (??? = never answered)",
+    "reverse-DNS name",
+    "average round-trip time over the window, ms",
+    "fastest round trip, ms",
+    "slowest round trip, ms",
+    "latest round trip, ms",
+    "lost probes, percent of the window",
+    "jitter (mean difference between consecutive round trips), ms",
+    "R factor from the scoring model (0-100)",
+    "estimated MOS (1-4.5) from the scoring model",
+)
+COL_HOP, COL_COUNT, COL_ADDRESS, COL_NAME, COL_AVG, COL_MIN, COL_MAX, COL_CUR = range(8)
+COL_LOSS, COL_JITTER, COL_R, COL_MOS = range(8, 12)
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+UNANSWERED = "???"
+
+
+def _ms(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"
+
+
+def cell_text(hop: HopReport, column: int) -> str:
+    """What a cell shows. Numbers nothing was measured for are blank (never 0)."""
+    if column == COL_HOP:
+        return str(hop.ttl)
+    if column == COL_COUNT:
+        return str(hop.sent)
+    if column == COL_ADDRESS:
+        if hop.address is None:
+            return UNANSWERED
+        extra = len(hop.responders) - 1
+        return hop.address + (f" (+{extra})" if extra > 0 else "")
+    if column == COL_NAME:
+        return hop.name or ""
+    if column == COL_AVG:
+        return _ms(hop.avg_ms)
+    if column == COL_MIN:
+        return _ms(hop.min_ms)
+    if column == COL_MAX:
+        return _ms(hop.max_ms)
+    if column == COL_CUR:
+        return _ms(hop.last_ms)
+    if column == COL_LOSS:
+        return "" if hop.loss_pct is None else f"{hop.loss_pct:.1f}"
+    if column == COL_JITTER:
+        return _ms(hop.jitter_ms)
+    if column == COL_R:
+        return "" if hop.r is None else f"{hop.r:.1f}"
+    if column == COL_MOS:
+        if hop.score_error is not None:
+            return "error"
+        return "" if hop.mos is None else f"{hop.mos:.2f}"
+    raise IndexError(column)
+
+
+def _sort_key(hop: HopReport, column: int):
+    numbers = {
+        COL_HOP: hop.ttl,
+        COL_COUNT: hop.sent,
+        COL_AVG: hop.avg_ms,
+        COL_MIN: hop.min_ms,
+        COL_MAX: hop.max_ms,
+        COL_CUR: hop.last_ms,
+        COL_LOSS: hop.loss_pct,
+        COL_JITTER: hop.jitter_ms,
+        COL_R: hop.r,
+        COL_MOS: hop.mos,
+    }
+    if column in numbers:
+        value = numbers[column]
+        return math.inf if value is None else float(value)  # unmeasured sorts after every number
+    return cell_text(hop, column)
+
+
+class HopTableModel(QAbstractTableModel):
+    def __init__(self, thresholds: Thresholds | None = None, parent=None):
+        super().__init__(parent)
+        self.hops: tuple[HopReport, ...] = ()
+        self.thresholds = thresholds or Thresholds()
+        self.marked_ttl: int | None = None
+
+    def set_hops(self, hops: tuple[HopReport, ...], marked_ttl: int | None) -> None:
+        if len(hops) != len(self.hops):
+            self.beginResetModel()
+            self.hops = hops
+            self.marked_ttl = marked_ttl
+            self.endResetModel()
+            return
+        # Same rows: update in place so selection, scroll position and sorting survive each refresh.
+        self.hops = hops
+        self.marked_ttl = marked_ttl
+        if hops:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(hops) - 1, len(COLUMNS) - 1))
+
+    def set_thresholds(self, thresholds: Thresholds) -> None:
+        self.thresholds = thresholds
+        if self.hops:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self.hops) - 1, len(COLUMNS) - 1))
+
+    def rowCount(self, parent=QModelIndex()):  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self.hops)
+
+    def columnCount(self, parent=QModelIndex()):  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal:
+            if role == Qt.ItemDataRole.DisplayRole:
+                return COLUMNS[section]
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return TOOLTIPS[section]
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        hop = self.hops[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return cell_text(hop, col)
+        if role == SORT_ROLE:
+            return _sort_key(hop, col)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            if col in (COL_ADDRESS, COL_NAME):
+                return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.BackgroundRole:
+            band = None
+            if col == COL_MOS:
+                band = mos_band(hop.mos, self.thresholds)
+            elif col == COL_LOSS and hop.address is not None:
+                # A router that never answers shows 100 % "loss" that says nothing about the path: no colour.
+                band = loss_band(hop.loss_pct, self.thresholds)
+            return QBrush(QColor(BAND_COLOURS[band])) if band else None
+        if role == Qt.ItemDataRole.ForegroundRole and (col in (COL_MOS, COL_LOSS) or hop.address is None):
+            # Band backgrounds are light: keep their text black whatever the palette; ??? rows are greyed.
+            return QBrush(QColor("#000000" if hop.address is not None else "#808080"))
+        if role == Qt.ItemDataRole.FontRole and hop.ttl == self.marked_ttl and col in (COL_HOP, COL_MOS):
+            font = QFont()
+            font.setBold(True)
+            return font
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if col == COL_MOS and hop.score_error:
+                return f"the scoring model failed: {hop.score_error}"
+            if col == COL_MOS and hop.score_detail:
+                return "\n".join(f"{k} = {v:.4g}" for k, v in hop.score_detail.items())
+            if col == COL_LOSS and hop.loss_ci_pct is not None:
+                lo, hi = hop.loss_ci_pct
+                return f"{hop.sent - hop.received} of {hop.sent} lost; 95 % interval {lo:.1f}-{hi:.1f} %"
+            if col == COL_ADDRESS and len(hop.responders) > 1:
+                return "answered from:\n" + "\n".join(f"{a}: {n}" for a, n in hop.responders.items())
+            if col == COL_HOP and hop.ttl == self.marked_ttl:
+                return "MOS falls below the poor band here and stays down to the destination"
+        return None
+
+
+def table_as_text(model: HopTableModel, rows: list[int] | None = None) -> str:
+    """The table (or the given source rows) as aligned plain text, header first, for the clipboard."""
+    hops = model.hops if rows is None else [model.hops[r] for r in rows]
+    cells = [list(COLUMNS)] + [[cell_text(h, c) for c in range(len(COLUMNS))] for h in hops]
+    widths = [max(len(row[c]) for row in cells) for c in range(len(COLUMNS))]
+    lines = []
+    for row in cells:
+        parts = [
+            row[c].ljust(widths[c]) if c in (COL_ADDRESS, COL_NAME) else row[c].rjust(widths[c])
+            for c in range(len(COLUMNS))
+        ]
+        lines.append("  ".join(parts).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+class HopTableView(QTableView):
+    """The view: sorting through a proxy, whole-row selection (several rows for the timeline), Ctrl+C copies."""
+
+    def __init__(self, model: HopTableModel, parent=None):
+        super().__init__(parent)
+        self.source_model = model
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(model)
+        self.proxy.setSortRole(SORT_ROLE)
+        self.setModel(self.proxy)
+        self.setSortingEnabled(True)
+        self.sortByColumn(COL_HOP, Qt.SortOrder.AscendingOrder)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setAlternatingRowColors(True)
+        self.verticalHeader().setVisible(False)
+        self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(36)
+        self.setWordWrap(False)
+
+    def selected_ttls(self) -> list[int]:
+        rows = sorted({self.proxy.mapToSource(i).row() for i in self.selectionModel().selectedRows()})
+        return [self.source_model.hops[r].ttl for r in rows if r < len(self.source_model.hops)]
+
+    def select_ttl(self, ttl: int) -> None:
+        for row, hop in enumerate(self.source_model.hops):
+            if hop.ttl == ttl:
+                self.selectRow(self.proxy.mapFromSource(self.source_model.index(row, 0)).row())
+                return
+
+    def copy_text(self) -> str:
+        """Copy the selected rows (every row when none is selected) to the clipboard; returns the text."""
+        # In the order on screen (sorted as the user sorted it).
+        order = [self.proxy.mapToSource(self.proxy.index(r, 0)).row() for r in range(self.proxy.rowCount())]
+        selected = {self.proxy.mapToSource(i).row() for i in self.selectionModel().selectedRows()}
+        text = table_as_text(self.source_model, [r for r in order if r in selected] if selected else order)
+        QGuiApplication.clipboard().setText(text)
+        return text
+
+    def keyPressEvent(self, event):
+        if event.matches(QKeySequence.StandardKey.Copy):
+            self.copy_text()
+            return
+        super().keyPressEvent(event)

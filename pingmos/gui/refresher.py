@@ -1,0 +1,160 @@
+"""Everything an update needs that could be slow, computed off the GUI thread: the snapshot (statistics and
+scores of every hop), the status, and the selected hops' series and MOS over time.
+
+The main window asks for one update at a time from a single worker thread and picks the result up on its timer;
+it never waits for it. Scoring models are loaded in that worker too (a user script means reading a file and maybe
+starting a process), and kept while name and settings stay the same. No Qt here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from pingmos.gui import models
+from pingmos.gui.timeline import HopTimeline
+from pingmos.hop_report import TraceSnapshot
+from pingmos.live_trace import BatchScorer, LiveTrace, TraceStatus
+from pingmos.stats import window_stats
+
+MOS_POINTS = 240  # MOS-over-time points per hop: enough for a smooth curve, cheap to score
+MIN_MOS_WINDOW = 10  # with "all" samples, each MOS point scores at least this many samples
+
+
+@dataclass(frozen=True)
+class Request:
+    trace: LiveTrace
+    window: int | None
+    model_name: str
+    model_settings: tuple[tuple[str, object], ...]
+    focus: tuple[float, float] | None
+    timeline_ttls: tuple[int, ...]
+    labels: tuple[tuple[int, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Update:
+    request: Request
+    snapshot: TraceSnapshot
+    status: TraceStatus
+    timelines: list[HopTimeline]
+    model_error: str | None  # the model could not be loaded (unknown name, bad setting): the scores are blank
+    compute_ms: float
+
+
+def mos_over_time(
+    t: np.ndarray, rtt_ms: np.ndarray, window: int | None, scorer: BatchScorer, points: int = MOS_POINTS
+) -> tuple[np.ndarray, np.ndarray]:
+    """MOS at up to ``points`` moments evenly spread over the series: each scores the ``window`` samples that
+    end there (with "all" samples, the samples since the previous point, at least MIN_MOS_WINDOW), so the
+    curve shows what the table would have said at that time. NaN where nothing could be scored."""
+    n = len(t)
+    if n == 0:
+        return np.array([]), np.array([])
+    ends = np.unique(np.linspace(1, n, min(points, n)).round().astype(np.int64))
+    step = max(1, n // max(1, len(ends)))
+    width = window if window is not None else max(MIN_MOS_WINDOW, step)
+    windows = []
+    for end in ends:
+        part = rtt_ms[max(0, end - width) : end]
+        windows.append(window_stats([None if math.isnan(v) else float(v) for v in part]))
+    results = scorer(windows)
+    mos = np.array([r.mos if hasattr(r, "mos") else np.nan for r in results], dtype=float)
+    return t[ends - 1], mos
+
+
+class _ModelCache:
+    """The loaded model for the current name and settings; only the worker thread touches it."""
+
+    def __init__(self) -> None:
+        self.key = None
+        self.model = None
+        self.error: str | None = None
+
+    def get(self, name: str, settings: tuple[tuple[str, object], ...]):
+        key = (name, settings, models.generation(name))
+        if key != self.key:
+            self.key = key
+            if self.model is not None:
+                self.model.close()  # a user script's worker process goes with it
+            try:
+                self.model = models.load_model(name, dict(settings))
+                self.error = None
+            except (ValueError, OSError) as exc:
+                self.model = None
+                self.error = str(exc)
+        return self.model, self.error
+
+
+def compute(request: Request, cache: _ModelCache) -> Update:
+    start = time.perf_counter()
+    model, error = cache.get(request.model_name, request.model_settings)
+
+    def scorer(windows: Sequence) -> list:
+        if model is None:
+            return [None] * len(windows)
+        return model.score_many(windows)
+
+    snapshot = request.trace.snapshot(request.window, scorer, request.model_name, time_range=request.focus)
+    labels = dict(request.labels)
+    timelines = []
+    for ttl in request.timeline_ttls:
+        series = request.trace.series(ttl)
+        t = np.frombuffer(series.sent_at, dtype=float) if len(series.sent_at) else np.array([])
+        y = np.frombuffer(series.rtt_ms, dtype=float) if len(series.rtt_ms) else np.array([])
+        mos_t, mos = mos_over_time(t, y, request.window, scorer)
+        timelines.append(HopTimeline(ttl, labels.get(ttl, f"hop {ttl}"), t, y, mos_t, mos))
+    return Update(
+        request=request,
+        snapshot=snapshot,
+        status=request.trace.status(),
+        timelines=timelines,
+        model_error=error,
+        compute_ms=(time.perf_counter() - start) * 1000.0,
+    )
+
+
+class Refresher:
+    """One background worker computing updates; ``submit`` never blocks, ``poll`` returns a finished update."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pingmos-refresh")
+        self._cache = _ModelCache()
+        self._future: Future | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._future is not None and not self._future.done()
+
+    def submit(self, request: Request) -> bool:
+        """Start computing ``request`` unless one is still under way (then False: ask again later)."""
+        if self.busy:
+            return False
+        self._future = self._pool.submit(compute, request, self._cache)
+        return True
+
+    def poll(self) -> Update | BaseException | None:
+        """The finished update (or the exception it raised) once, then None until the next one finishes."""
+        future = self._future
+        if future is None or not future.done():
+            return None
+        self._future = None
+        exc = future.exception()
+        return exc if exc is not None else future.result()
+
+    def wait(self, timeout_s: float) -> None:
+        """Tests and shutdown only: wait for the update under way."""
+        future = self._future
+        if future is not None:
+            # poll() hands any exception over; here we only wait.
+            with contextlib.suppress(Exception):
+                future.result(timeout_s)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

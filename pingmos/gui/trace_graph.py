@@ -1,0 +1,154 @@
+"""The trace graph (PingPlotter's picture): hop by hop along the route, latency (average with min-max), loss,
+and MOS, with the hop where quality falls apart marked."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+
+from pingmos.gui.quality import BAND_COLOURS, BAND_PENS, Thresholds, mos_band
+from pingmos.hop_report import HopReport
+
+LATENCY_PEN = "#1f77b4"
+LOSS_BRUSH = (214, 39, 40, 110)
+MARK_PEN = "#c62828"
+
+
+def _nan(value: float | None) -> float:
+    return np.nan if value is None else float(value)
+
+
+class TraceGraph(pg.GraphicsLayoutWidget):
+    """Top: latency per hop (average line, min-max bars) with loss bars on a right-hand 0-100 % axis.
+    Bottom: MOS per hop over the quality bands. Both share the hop axis."""
+
+    def __init__(self, thresholds: Thresholds | None = None, parent=None):
+        super().__init__(parent)
+        self.thresholds = thresholds or Thresholds()
+        self.setBackground("w")
+        self.marked_ttl: int | None = None
+        self.ci.setSpacing(0)
+
+        self.latency = self.addPlot(row=0, col=0)
+        self.latency.setLabel("left", "latency (ms)")
+        self.latency.showGrid(x=True, y=True, alpha=0.25)
+        self.latency.setMouseEnabled(x=False, y=False)
+        self.latency.hideButtons()
+        self.latency.getAxis("bottom").setStyle(showValues=False)
+        self.loss_view = pg.ViewBox()
+        self.loss_view.setMouseEnabled(x=False, y=False)
+        self.latency.showAxis("right")
+        self.latency.scene().addItem(self.loss_view)
+        self.latency.getAxis("right").linkToView(self.loss_view)
+        self.latency.getAxis("right").setLabel("loss (%)", color="#b71c1c")
+        self.loss_view.setXLink(self.latency)
+        self.loss_view.setYRange(0, 100, padding=0)
+        self.latency.vb.sigResized.connect(self._sync_views)
+
+        self.loss_bars = pg.BarGraphItem(x=[], height=[], width=0.5, brush=pg.mkBrush(*LOSS_BRUSH), pen=None)
+        self.loss_view.addItem(self.loss_bars)
+        self.range_bars = pg.ErrorBarItem(beam=0.25, pen=pg.mkPen("#7aa6d6", width=2))
+        self.latency.addItem(self.range_bars)
+        self.avg_line = pg.PlotDataItem(
+            pen=pg.mkPen(LATENCY_PEN, width=2), symbol="o", symbolSize=6, symbolBrush=LATENCY_PEN, connect="finite"
+        )
+        self.latency.addItem(self.avg_line)
+
+        self.mos = self.addPlot(row=1, col=0)
+        self.mos.setLabel("left", "MOS")
+        self.mos.setLabel("bottom", "hop")
+        self.mos.setXLink(self.latency)
+        self.mos.setMouseEnabled(x=False, y=False)
+        self.mos.hideButtons()
+        self.mos.setYRange(1.0, 4.5, padding=0.02)
+        self.mos.showAxis("right")
+        self.mos.getAxis("right").setStyle(showValues=False)
+        self.band_items: list[pg.LinearRegionItem] = []
+        self.mos_line = pg.PlotDataItem(pen=pg.mkPen("#404040", width=1.5), connect="finite")
+        self.mos_points = pg.ScatterPlotItem(size=10, pen=pg.mkPen("#303030"))
+        self.mos.addItem(self.mos_line)
+        self.mos.addItem(self.mos_points)
+        self.ci.layout.setRowStretchFactor(0, 3)
+        self.ci.layout.setRowStretchFactor(1, 2)
+
+        self.mark_lines = [
+            pg.InfiniteLine(angle=90, pen=pg.mkPen(MARK_PEN, width=2, style=Qt.PenStyle.DashLine)) for _ in range(2)
+        ]
+        self.mark_label = pg.TextItem(color=MARK_PEN, anchor=(0, 0), fill=pg.mkBrush(255, 255, 255, 220))
+        self.latency.addItem(self.mark_lines[0], ignoreBounds=True)
+        self.mos.addItem(self.mark_lines[1], ignoreBounds=True)
+        self.mos.addItem(self.mark_label, ignoreBounds=True)
+        for line in self.mark_lines:
+            line.hide()
+        self.mark_label.hide()
+        for plot in (self.latency, self.mos):
+            for axis in ("left", "bottom", "right"):
+                plot.getAxis(axis).setTextPen("#202020")
+                plot.getAxis(axis).setPen("#606060")
+            plot.getAxis("left").setWidth(52)
+        self.set_thresholds(self.thresholds)
+
+    def _sync_views(self) -> None:
+        self.loss_view.setGeometry(self.latency.vb.sceneBoundingRect())
+        self.loss_view.linkedViewChanged(self.latency.vb, self.loss_view.XAxis)
+
+    def set_thresholds(self, thresholds: Thresholds) -> None:
+        self.thresholds = thresholds
+        for item in self.band_items:
+            self.mos.removeItem(item)
+        t = thresholds
+        bands = [(1.0, t.mos_poor, "bad"), (t.mos_poor, t.mos_acceptable, "poor")]
+        bands += [(t.mos_acceptable, t.mos_good, "acceptable"), (t.mos_good, 4.5, "good")]
+        self.band_items = []
+        for lo, hi, band in bands:
+            colour = pg.mkColor(BAND_COLOURS[band])
+            colour.setAlpha(110)
+            item = pg.LinearRegionItem(
+                values=(lo, hi), orientation="horizontal", movable=False, brush=pg.mkBrush(colour), pen=pg.mkPen(None)
+            )
+            item.setZValue(-20)
+            self.mos.addItem(item, ignoreBounds=True)
+            self.band_items.append(item)
+
+    def set_hops(self, hops: tuple[HopReport, ...], marked_ttl: int | None) -> None:
+        """Draw one snapshot's hops; ``marked_ttl`` is the hop where quality falls apart (None: none)."""
+        x = np.array([h.ttl for h in hops], dtype=float)
+        avg = np.array([_nan(h.avg_ms) for h in hops])
+        lo = np.array([_nan(h.min_ms) for h in hops])
+        hi = np.array([_nan(h.max_ms) for h in hops])
+        # No loss bar for a router that never answered: its 100 % says nothing about the path through it.
+        loss = np.array([(h.loss_pct or 0.0) if h.address is not None else 0.0 for h in hops])
+        mos = np.array([_nan(h.mos) for h in hops])
+        self.avg_line.setData(x, avg)
+        ok = ~np.isnan(avg)
+        if ok.any():
+            self.range_bars.setData(x=x[ok], y=avg[ok], top=hi[ok] - avg[ok], bottom=avg[ok] - lo[ok])
+        else:
+            self.range_bars.setData(x=np.array([]), y=np.array([]), top=np.array([]), bottom=np.array([]))
+        self.loss_bars.setOpts(x=x, height=loss, width=0.5)
+        self.mos_line.setData(x, mos)
+        scored = ~np.isnan(mos)
+        brushes = [pg.mkBrush(BAND_PENS[mos_band(m, self.thresholds)]) for m in mos[scored]]
+        self.mos_points.setData(x=x[scored], y=mos[scored], brush=brushes)
+        if len(x):
+            self.latency.setXRange(0.5, x.max() + 0.5, padding=0)
+            self.latency.getAxis("bottom").setTicks([[(v, str(int(v))) for v in x]])
+            self.mos.getAxis("bottom").setTicks([[(v, str(int(v))) for v in x]])
+            top = np.nanmax(hi) if ok.any() else 1.0
+            self.latency.setYRange(0, max(1.0, top) * 1.1, padding=0)
+        self.marked_ttl = marked_ttl
+        if marked_ttl is None:
+            for line in self.mark_lines:
+                line.hide()
+            self.mark_label.hide()
+        else:
+            for line in self.mark_lines:
+                line.setValue(marked_ttl - 0.4)
+                line.show()
+            self.mark_label.setText(f"MOS drops from hop {marked_ttl}")
+            # Left of the line when the marked hop is near the right edge, so the label is never clipped.
+            right_half = len(x) and marked_ttl > (x.max() + 1) / 2
+            self.mark_label.setAnchor((1, 0) if right_half else (0, 0))
+            self.mark_label.setPos(marked_ttl - 0.45 if right_half else marked_ttl - 0.35, 4.45)
+            self.mark_label.show()

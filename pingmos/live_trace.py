@@ -1,0 +1,452 @@
+"""A trace that runs while someone watches it: the real engine in a background thread, its samples kept in a
+compact per-hop history, and snapshots of that history on demand (any window, any time range). No Qt here.
+
+Why not ``TraceState``: a GUI trace may run for a day. 24 hours at one round a second over 30 hops is 2.6 million
+samples; as Python lists of floats, ints and strings that is several hundred MB. Here a sample costs 22 bytes
+(round, send time, RTT in ``array`` buffers, responder as an index into a small address table), about 57 MB for
+that day, and the arrays hand themselves to numpy without copying for drawing. The history also keeps each
+sample's send time, which a time-range ("focus") snapshot needs and ``TraceState`` does not store.
+
+Threads: the engine thread calls ``apply`` for every sample; any other thread calls ``snapshot``/``series``/
+``status``. One lock guards the history; it is held only to copy array slices, never while statistics or
+scoring run, so the engine is never held up by a slow formula and the caller never waits on the network.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import threading
+import time
+from array import array
+from collections import Counter
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+
+from pingmos.engine.events import Sample
+from pingmos.engine.mode import choose_mode
+from pingmos.engine.network import Network, NoPermission
+from pingmos.engine.packets import family_of
+from pingmos.engine.resolve import ResolveError, ReverseDNS, resolve_target
+from pingmos.engine.tracer import Tracer, TraceSettings
+from pingmos.hop_report import HopReport, TraceSnapshot
+from pingmos.scoring import Score
+from pingmos.stats import WindowStats, window_stats
+
+NAN = math.nan
+NO_RESPONDER = 0  # responder index for a lost sample; real addresses start at 1
+
+# Scores every hop's window of one update at once (a user script is then asked once per update, not once per
+# hop). Each result is a Score, None (nothing to score: no received sample) or a message saying why it failed.
+BatchScorer = Callable[[Sequence[WindowStats]], "list[Score | str | None]"]
+
+
+class HopSeries:
+    """Every settled sample of one TTL, ordered by round. Lost samples are NaN in ``rtt_ms``.
+
+    Replies settle out of order (a lost probe settles at its timeout, after later rounds answered), so a sample
+    is inserted at its round's place; that is almost always at or near the end, where ``array.insert`` is cheap.
+    """
+
+    __slots__ = ("rounds", "sent_at", "rtt_ms", "responder")
+
+    def __init__(self) -> None:
+        self.rounds = array("I")
+        self.sent_at = array("d")  # wall clock, seconds since the epoch
+        self.rtt_ms = array("d")
+        self.responder = array("H")  # index into LiveTrace's address table, NO_RESPONDER when lost
+
+    def add(self, round_no: int, sent_at: float, rtt_ms: float | None, responder: int) -> None:
+        rtt = NAN if rtt_ms is None else rtt_ms
+        if not self.rounds or round_no >= self.rounds[-1]:
+            self.rounds.append(round_no)
+            self.sent_at.append(sent_at)
+            self.rtt_ms.append(rtt)
+            self.responder.append(responder)
+            return
+        i = bisect.bisect(self.rounds, round_no)
+        self.rounds.insert(i, round_no)
+        self.sent_at.insert(i, sent_at)
+        self.rtt_ms.insert(i, rtt)
+        self.responder.insert(i, responder)
+
+    def __len__(self) -> int:
+        return len(self.rounds)
+
+    def bounds(self, window: int | None, time_range: tuple[float, float] | None) -> tuple[int, int]:
+        """The index range [lo, hi) of a snapshot: the samples sent within ``time_range`` (wall-clock seconds,
+        both ends included) if one is given, else the last ``window`` samples (None = all of them)."""
+        n = len(self.rounds)
+        if time_range is not None:
+            # Send times follow rounds except for sub-ms reordering within a round; bisect is exact enough.
+            return bisect.bisect_left(self.sent_at, time_range[0]), bisect.bisect_right(self.sent_at, time_range[1])
+        return (0 if window is None else max(0, n - window)), n
+
+    def nbytes(self) -> int:
+        return sum(a.itemsize * len(a) for a in (self.rounds, self.sent_at, self.rtt_ms, self.responder))
+
+
+@dataclass(frozen=True)
+class HopSamples:
+    """A copy of one hop's samples over a range, for the timeline: send times (s), RTTs (ms, NaN = lost)."""
+
+    ttl: int
+    sent_at: array
+    rtt_ms: array
+
+
+@dataclass(frozen=True)
+class TraceStatus:
+    """What the status bar shows. ``error`` is a sentence for the user (None when all is well)."""
+
+    target: str
+    address: str | None
+    protocol: str
+    interval_s: float
+    running: bool
+    rounds: int
+    probes_sent: int
+    elapsed_s: float
+    error: str | None
+    samples: int
+    history_bytes: int
+    probe_mode: str = ""  # how probes are sent ("raw sockets", "unprivileged ICMP sockets", ...); "" = not yet
+
+    @property
+    def mode(self) -> str:
+        """The probing mode in words."""
+        kind = {"icmp": "ICMP echo", "udp": "UDP", "tcp": "TCP SYN"}.get(self.protocol, self.protocol.upper())
+        return f"{kind} every {self.interval_s:g} s" + (f", {self.probe_mode}" if self.probe_mode else "")
+
+
+class LiveTrace:
+    """One trace: ``start()`` resolves the target and runs the engine in a thread until ``stop()``.
+
+    Nothing here blocks its caller on the network or DNS: resolution, socket setup and probing all happen in
+    the engine thread, and a failure there (unknown host, no permission for raw sockets) ends up as
+    ``status().error`` with everything measured so far kept.
+
+    ``network_factory`` builds the network in the engine thread (tests pass a FakeNetwork; None = the best probe
+    mode this process is allowed: raw sockets, unprivileged ICMP sockets or the helper); ``names`` gives
+    reverse-DNS names (None = addresses only); ``thread_context`` is entered by the engine thread for its whole
+    life (the lab test enters the lab's client network namespace there); ``source`` is the local address to
+    probe from (None = what the kernel would use).
+    """
+
+    def __init__(
+        self,
+        target: str,
+        protocol: str = "icmp",
+        interval_s: float = 1.0,
+        max_ttl: int = 30,
+        network_factory: Callable[[], Network] | None = None,
+        mode_description: str = "",
+        names: ReverseDNS | None = None,
+        thread_context: Callable[[], AbstractContextManager] = nullcontext,
+        tracer_clock=None,
+        source: str | None = None,
+        rounds: int | None = None,
+    ):
+        self.target = target
+        self.protocol = protocol
+        self.interval_s = interval_s
+        self.max_ttl = max_ttl
+        self._network_factory = network_factory
+        self._mode_description = mode_description
+        self._names = names
+        self._thread_context = thread_context
+        self._tracer_clock = tracer_clock
+        self._source = source
+        self._rounds_limit = rounds
+        self._lock = threading.Lock()
+        self._hops: dict[int, HopSeries] = {}
+        self._addresses: list[str | None] = [None]  # index NO_RESPONDER = lost
+        self._address_index: dict[str, int] = {}
+        self._destination_ttl: int | None = None
+        self._samples = 0
+        self._address: str | None = None
+        self._error: str | None = None
+        self._tracer: Tracer | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._started_mono: float | None = None
+        self._stopped_mono: float | None = None
+        self._probes_sent_before = 0  # probes of earlier runs of this trace (Stop, then Start again)
+
+    # -- the engine side ----------------------------------------------------------------------------
+
+    def apply(self, sample: Sample) -> None:
+        """Add one sample (the engine thread calls this; tests and benchmarks feed samples directly)."""
+        with self._lock:
+            if sample.responder is None:
+                index = NO_RESPONDER
+            else:
+                index = self._address_index.get(sample.responder, 0)
+                if not index:
+                    index = len(self._addresses)
+                    if index > 0xFFFF:  # a 16-bit index; 65535 distinct responders is not a route any more
+                        index = NO_RESPONDER
+                    else:
+                        self._addresses.append(sample.responder)
+                        self._address_index[sample.responder] = index
+            if sample.reached and (self._destination_ttl is None or sample.ttl < self._destination_ttl):
+                self._destination_ttl = sample.ttl
+            series = self._hops.get(sample.ttl)
+            if series is None:
+                series = self._hops[sample.ttl] = HopSeries()
+            series.add(sample.round, sample.sent_at, sample.rtt_ms, index)
+            self._samples += 1
+        if self._names is not None and sample.responder is not None:
+            self._names.name(sample.responder)  # starts the lookup in the background the first time
+
+    def start(self) -> None:
+        """Start (or resume after stop()) probing in a background thread; returns at once."""
+        if self.running:
+            return
+        self._stop.clear()
+        with self._lock:
+            self._error = None
+        self._started_mono = self._started_mono or time.monotonic()
+        self._stopped_mono = None
+        self._thread = threading.Thread(target=self._run, name="pingmos-engine", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Ask the engine to stop; returns at once. Everything measured stays."""
+        self._stop.set()
+        tracer = self._tracer
+        if tracer is not None:
+            tracer.stop()
+
+    def join(self, timeout_s: float | None = None) -> bool:
+        """Wait for the engine thread to end (tests, shutdown); True when it has."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout_s)
+            return not thread.is_alive()
+        return True
+
+    def close(self) -> None:
+        self.stop()
+        if self._names is not None:
+            self._names.close()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _fail(self, message: str) -> None:
+        with self._lock:
+            self._error = message
+
+    def _run(self) -> None:
+        try:
+            with self._thread_context():
+                self._run_engine()
+        except Exception as exc:  # the last line of defence: the user sees what broke, the window stays
+            self._fail(f"the trace stopped because of an internal error: {type(exc).__name__}: {exc}")
+        finally:
+            if self._tracer is not None:
+                self._probes_sent_before += self._tracer.probes_sent
+            self._tracer = None
+            self._stopped_mono = time.monotonic()
+
+    def _run_engine(self) -> None:
+        try:
+            address = resolve_target(self.target, None)  # IPv4 or IPv6, as the resolver prefers
+        except ResolveError as exc:
+            self._fail(f"{exc}. Check the host name, or enter an IP address.")
+            return
+        with self._lock:
+            self._address = address
+        try:
+            settings = TraceSettings(
+                address=address,
+                protocol=self.protocol,
+                interval_s=self.interval_s,
+                max_ttl=self.max_ttl,
+                rounds=self._rounds_limit,
+            )
+            settings.validate()
+        except ValueError as exc:
+            self._fail(f"cannot trace with these settings: {exc}")
+            return
+        try:
+            if self._network_factory is None:
+                mode = choose_mode("auto", family_of(address), self.protocol)
+                self._mode_description = mode.description
+                network = mode.open()
+            else:
+                network = self._network_factory()
+        except NoPermission as exc:
+            self._fail(str(exc))
+            return
+        except OSError as exc:
+            self._fail(f"cannot open the network sockets: {exc}")
+            return
+        try:
+            # Round numbers continue after a Stop/Start so the history stays ordered by round.
+            first_round = self._next_round()
+            on_sample = self.apply if first_round == 0 else (lambda s: self.apply(_renumber(s, first_round)))
+            try:
+                tracer = Tracer(settings, network, on_sample, clock=self._tracer_clock, source=self._source)
+            except OSError as exc:
+                self._fail(f"cannot reach {address}: {exc}")
+                return
+            self._tracer = tracer
+            if self._stop.is_set():
+                return
+            try:
+                tracer.run()
+            except OSError as exc:
+                self._fail(f"sending probes failed: {exc}. Measured data is kept; press Start to try again.")
+        finally:
+            network.close()
+
+    def _next_round(self) -> int:
+        with self._lock:
+            return max((s.rounds[-1] + 1 for s in self._hops.values() if len(s)), default=0)
+
+    # -- the watcher side ---------------------------------------------------------------------------
+
+    def status(self) -> TraceStatus:
+        tracer = self._tracer
+        with self._lock:
+            rounds = max((len(s) for s in self._hops.values()), default=0)
+            samples = self._samples
+            error = self._error
+            address = self._address
+            history_bytes = sum(s.nbytes() for s in self._hops.values())
+        now = self._stopped_mono if self._stopped_mono is not None else time.monotonic()
+        return TraceStatus(
+            target=self.target,
+            address=address,
+            protocol=self.protocol,
+            interval_s=self.interval_s,
+            running=self.running,
+            rounds=rounds,
+            probes_sent=self._probes_sent_before + (tracer.probes_sent if tracer else 0),
+            elapsed_s=(now - self._started_mono) if self._started_mono is not None else 0.0,
+            error=error,
+            samples=samples,
+            history_bytes=history_bytes,
+            probe_mode=self._mode_description,
+        )
+
+    def _visible_ttls(self) -> list[int]:
+        # The same rule as TraceState.visible_ttls: up to the destination, or up to one silent TTL after the last
+        # answering hop, so a silent tail is one row of ??? and not 30.
+        if not self._hops:
+            return []
+        if self._destination_ttl is not None:
+            last = self._destination_ttl
+        else:
+            answered = [t for t, s in self._hops.items() if any(s.responder)]
+            last = min(max(self._hops), (max(answered) + 1) if answered else 1)
+        return list(range(1, last + 1))
+
+    def time_span(self) -> tuple[float, float] | None:
+        """Wall-clock send times of the first and the last sample (None before any sample)."""
+        with self._lock:
+            firsts = [s.sent_at[0] for s in self._hops.values() if len(s)]
+            lasts = [s.sent_at[-1] for s in self._hops.values() if len(s)]
+        return (min(firsts), max(lasts)) if firsts else None
+
+    def snapshot(
+        self,
+        window: int | None,
+        scorer: BatchScorer,
+        model_name: str,
+        time_range: tuple[float, float] | None = None,
+    ) -> TraceSnapshot:
+        """Per-hop statistics and scores over the last ``window`` samples (None = all), or over the samples sent
+        within ``time_range`` (wall-clock seconds) when one is given (the window is then ignored).
+
+        Runs statistics and the scorer in the calling thread, outside the lock: call it off the GUI thread.
+        A hop with no sample in the range gets a row with sent 0 and every number None.
+        """
+        rows = []
+        with self._lock:
+            ttls = self._visible_ttls()
+            for ttl in ttls:
+                series = self._hops.get(ttl)
+                if series is None:
+                    rows.append((ttl, array("d"), array("H")))
+                    continue
+                lo, hi = series.bounds(window, time_range)
+                rows.append((ttl, series.rtt_ms[lo:hi], series.responder[lo:hi]))
+            addresses = list(self._addresses)
+            destination_reached = self._destination_ttl is not None
+            rounds = max((len(s) for s in self._hops.values()), default=0)
+            address = self._address or ""
+        windows = [window_stats([None if v != v else v for v in rtts]) for _, rtts, _ in rows]
+        results = scorer(windows) if windows else []
+        hops = []
+        for (ttl, _, responders), stats, result in zip(rows, windows, results, strict=True):
+            counts = Counter(responders)
+            counts.pop(NO_RESPONDER, None)
+            by_address = {addresses[i]: n for i, n in counts.most_common()}
+            best = next(iter(by_address), None)
+            score = result if isinstance(result, Score) else None
+            hops.append(
+                HopReport(
+                    ttl=ttl,
+                    address=best,
+                    name=self._names.name(best) if (best and self._names is not None) else None,
+                    responders=by_address,
+                    sent=stats.sent,
+                    received=stats.received,
+                    loss_pct=stats.loss_pct,
+                    loss_ci_pct=stats.loss_ci_pct,
+                    last_ms=stats.last_ms,
+                    avg_ms=stats.avg_ms,
+                    min_ms=stats.min_ms,
+                    max_ms=stats.max_ms,
+                    stdev_ms=stats.stdev_ms,
+                    jitter_ms=stats.jitter_ms,
+                    r=score.r if score else None,
+                    mos=score.mos if score else None,
+                    score_detail=dict(score.detail) if score else {},
+                    score_error=result if isinstance(result, str) else None,
+                )
+            )
+        tracer = self._tracer
+        return TraceSnapshot(
+            target=self.target,
+            address=address,
+            protocol=self.protocol,
+            interval_s=self.interval_s,
+            window=window,
+            rounds=rounds,
+            model=model_name,
+            destination_reached=destination_reached,
+            hops=tuple(hops),
+            probes_sent=self._probes_sent_before + (tracer.probes_sent if tracer else 0),
+            unmatched_replies=tracer.matcher.unmatched if tracer else 0,
+        )
+
+    def series(self, ttl: int, time_range: tuple[float, float] | None = None) -> HopSamples:
+        """A copy of one hop's send times and RTTs (NaN = lost), all of them or those within ``time_range``."""
+        with self._lock:
+            s = self._hops.get(ttl)
+            if s is None:
+                return HopSamples(ttl, array("d"), array("d"))
+            lo, hi = s.bounds(None, time_range)
+            return HopSamples(ttl, s.sent_at[lo:hi], s.rtt_ms[lo:hi])
+
+    def destination_ttl(self) -> int | None:
+        with self._lock:
+            return self._destination_ttl
+
+
+def _renumber(sample: Sample, offset: int) -> Sample:
+    return Sample(
+        sample.round + offset,
+        sample.ttl,
+        sample.seq,
+        sample.sent_at,
+        sample.rtt_ms,
+        sample.responder,
+        sample.reached,
+    )

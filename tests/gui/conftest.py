@@ -1,0 +1,102 @@
+"""GUI test fixtures: QSettings in a temporary directory, and traces on the engine's simulated path."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QSettings  # noqa: E402
+
+from pingmos.engine.fake_network import FakeClock, FakeHop, FakeNetwork  # noqa: E402
+from pingmos.gui.main_window import MainWindow  # noqa: E402
+from pingmos.gui.settings_store import SettingsStore  # noqa: E402
+from pingmos.live_trace import LiveTrace  # noqa: E402
+
+SRC, DST = "198.18.0.1", "198.18.0.99"
+
+# A path whose quality falls apart from hop 3 on: 40 % loss there and beyond.
+LOSSY_PATH = [
+    FakeHop("198.18.0.2", 2.0, jitter_ms=1.0),
+    FakeHop(None, 0.0),  # a router that never answers: a ??? row
+    FakeHop("198.18.0.4", 30.0, jitter_ms=4.0, loss_pct=40.0),
+    FakeHop("198.18.0.5", 32.0, jitter_ms=4.0, loss_pct=40.0),
+    FakeHop(DST, 35.0, jitter_ms=4.0, loss_pct=40.0),
+]
+
+
+class PacedFakeNetwork(FakeNetwork):
+    """FakeNetwork whose virtual time also passes in real time, ``speedup`` times faster: an endless trace then
+    behaves like a real one (a steady trickle of samples) instead of hogging the CPU."""
+
+    def __init__(self, hops, clock, seed=1, speedup=50.0):
+        super().__init__(hops, clock, seed)
+        self.speedup = speedup
+
+    def recv(self, timeout_s):
+        time.sleep(min(timeout_s, 0.25) / self.speedup)
+        return super().recv(timeout_s)
+
+
+def fake_factory(path=LOSSY_PATH, rounds=60, seed=3, speedup=None):
+    """A trace factory for MainWindow: the real Tracer on FakeNetwork in virtual time, ``rounds`` rounds (None =
+    until stopped; give a ``speedup`` then, so that it runs paced)."""
+    made: list[LiveTrace] = []
+
+    def network(clock):
+        if speedup is None:
+            return FakeNetwork(path, clock, seed=seed)
+        return PacedFakeNetwork(path, clock, seed=seed, speedup=speedup)
+
+    def make(target: str, protocol: str, interval_s: float) -> LiveTrace:
+        clock = FakeClock()
+        trace = LiveTrace(
+            target,
+            protocol=protocol,
+            interval_s=interval_s,
+            network_factory=lambda: network(clock),
+            mode_description="simulated network",
+            tracer_clock=clock,
+            source=SRC,
+            rounds=rounds,
+        )
+        made.append(trace)
+        return trace
+
+    make.made = made
+    return make
+
+
+@pytest.fixture
+def settings_store(tmp_path):
+    q = QSettings(str(tmp_path / "pingmos.ini"), QSettings.Format.IniFormat)
+    return SettingsStore(q)
+
+
+@pytest.fixture
+def make_window(qtbot, settings_store):
+    """make_window(factory=None) -> MainWindow using the temporary settings and a fast refresh."""
+
+    def make(factory=None, store=None):
+        window = MainWindow(store or settings_store, trace_factory=factory or fake_factory(), refresh_ms=20)
+        qtbot.addWidget(window)
+        return window
+
+    return make
+
+
+def settle(qtbot, window, timeout_ms=5000):
+    """Wait until the trace has ended and the window shows an update computed after that."""
+    trace = window.trace
+    assert trace is not None
+    assert trace.join(timeout_ms / 1000.0)
+
+    def shown():
+        u = window.last_update
+        return u is not None and not u.status.running and u.status.samples == trace.status().samples
+
+    window._mark_dirty()
+    qtbot.waitUntil(shown, timeout=timeout_ms)

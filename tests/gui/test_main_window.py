@@ -1,0 +1,235 @@
+"""The main window driven like a user would, on the engine's simulated path (virtual time, no root)."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QColor, QGuiApplication
+
+from pingmos.engine.network import NoPermission
+from pingmos.gui.hop_table import COL_COUNT, COL_LOSS, COL_MOS, COLUMNS, UNANSWERED
+from pingmos.gui.main_window import MainWindow, parse_window
+from pingmos.gui.quality import BAND_COLOURS, Thresholds
+from pingmos.gui.settings_store import SettingsStore
+from pingmos.live_trace import LiveTrace
+from tests.gui.conftest import DST, LOSSY_PATH, fake_factory, settle
+
+
+def start_by_enter(qtbot, window, target=DST):
+    window.target_combo.setCurrentText(target)
+    qtbot.keyClick(window.target_combo.lineEdit(), Qt.Key.Key_Return)
+
+
+def cell(window, row, col, role=Qt.ItemDataRole.DisplayRole):
+    model = window.table.proxy
+    return model.data(model.index(row, col), role)
+
+
+def test_enter_in_the_target_starts_and_the_table_fills(qtbot, make_window):
+    window = make_window()
+    start_by_enter(qtbot, window)
+    assert window.trace is not None and window.trace.target == DST
+    settle(qtbot, window)
+    assert window.table.proxy.rowCount() == 5
+    assert [cell(window, r, 0) for r in range(5)] == ["1", "2", "3", "4", "5"]
+    assert cell(window, 1, 2) == UNANSWERED  # the silent router stays as a row
+    assert cell(window, 0, 2) == LOSSY_PATH[0].address
+    assert cell(window, 0, COL_COUNT) == "60"
+    assert float(cell(window, 0, COL_MOS)) > 4.0
+    assert float(cell(window, 4, COL_MOS)) < 3.1
+    assert "rounds 60" in window.status_label.text() and "ICMP echo" in window.status_label.text()
+    assert window.start_action.text() == "Start"  # the 60-round fake trace ended by itself
+    assert not window.error_banner.isVisible()
+
+
+def test_mos_and_loss_cells_are_coloured_by_band_and_the_bad_hop_is_marked(qtbot, make_window):
+    window = make_window()
+    start_by_enter(qtbot, window)
+    settle(qtbot, window)
+    good = cell(window, 0, COL_MOS, Qt.ItemDataRole.BackgroundRole).color()
+    bad = cell(window, 4, COL_MOS, Qt.ItemDataRole.BackgroundRole).color()
+    assert good == QColor(BAND_COLOURS["good"]) and bad == QColor(BAND_COLOURS["bad"])
+    assert cell(window, 3, COL_LOSS, Qt.ItemDataRole.BackgroundRole).color() == QColor(BAND_COLOURS["bad"])
+    assert cell(window, 1, COL_LOSS, Qt.ItemDataRole.BackgroundRole) is None  # ??? rows are not "loss"
+    assert window.marked_ttl == 3
+    assert window.trace_graph.marked_ttl == 3 and window.trace_graph.mark_lines[0].isVisible()
+    assert "hop 3" in window.trace_graph.mark_label.toPlainText()
+    # Thresholds are settings: with "poor" from 1.0 nothing is below poor, and hop 5's MOS turns "poor".
+    window.set_thresholds(Thresholds(mos_good=4.0, mos_acceptable=3.6, mos_poor=1.0))
+    settle(qtbot, window)
+    assert window.marked_ttl is None and not window.trace_graph.mark_lines[0].isVisible()
+    assert cell(window, 4, COL_MOS, Qt.ItemDataRole.BackgroundRole).color() == QColor(BAND_COLOURS["poor"])
+
+
+def test_samples_to_include_rescores_at_once(qtbot, make_window):
+    window = make_window()
+    start_by_enter(qtbot, window)
+    settle(qtbot, window)
+    for text, count in (("10", "10"), ("all", "60"), ("25", "25")):
+        window.window_combo.setCurrentText(text)
+        qtbot.waitUntil(lambda c=count: cell(window, 0, COL_COUNT) == c, timeout=3000)
+    window.window_combo.setCurrentText("zero")  # not a number: the last good window stays
+    assert window.window_size == 25 and "whole number" in window.window_combo.toolTip()
+    assert parse_window(" ALL ") is None
+    with pytest.raises(ValueError):
+        parse_window("0")
+
+
+def test_sorting_and_copy_as_text(qtbot, make_window):
+    window = make_window()
+    start_by_enter(qtbot, window)
+    settle(qtbot, window)
+    window.table.sortByColumn(COL_MOS, Qt.SortOrder.AscendingOrder)
+    mos = [cell(window, r, COL_MOS) for r in range(5)]
+    numbers = [float(m) for m in mos if m]
+    assert numbers == sorted(numbers) and mos[-1] == ""  # the unscored ??? row sorts last
+    window.table.clearSelection()
+    text = window.table.copy_text()
+    lines = text.splitlines()
+    assert lines[0].replace("Loss %", "Loss%").split() == [c.replace(" ", "") for c in COLUMNS]
+    assert len(lines) == 6 and UNANSWERED in lines[-1]  # in the order on screen: MOS ascending, ??? last
+    assert QGuiApplication.clipboard().text() == text
+    window.table.selectRow(0)
+    assert len(window.table.copy_text().splitlines()) == 2
+
+
+def test_timeline_shows_the_destination_then_the_selected_hops(qtbot, make_window):
+    window = make_window()
+    start_by_enter(qtbot, window)
+    settle(qtbot, window)
+    qtbot.waitUntil(lambda: [h.ttl for h in window.timeline._data] == [5], timeout=3000)
+    hop5 = window.timeline._data[0]
+    assert len(hop5.t) == 60 and np.isnan(hop5.rtt_ms).sum() > 0  # lost samples are in the series
+    latency, lost, mos = window.timeline._curves[5]
+    assert len(lost.data) == np.isnan(hop5.rtt_ms).sum()  # each lost sample marked
+    assert np.nanmax(mos.yData) <= 4.5 and np.nanmin(mos.yData) >= 1.0
+    window.table.selectRow(0)
+    window.table.selectionModel().select(
+        window.table.proxy.index(2, 0),
+        window.table.selectionModel().SelectionFlag.Select | window.table.selectionModel().SelectionFlag.Rows,
+    )
+    qtbot.waitUntil(lambda: [h.ttl for h in window.timeline._data] == [1, 3], timeout=3000)
+    assert "hop 1" in window.timeline.caption.text() and "hop 3" in window.timeline.caption.text()
+
+
+def test_focus_range_limits_the_table_and_clearing_returns_to_live(qtbot, make_window):
+    window = make_window()
+    start_by_enter(qtbot, window)
+    settle(qtbot, window)
+    t = window.trace.series(1).sent_at
+    window.timeline.set_focus(t[10] - 0.01, t[19] + 0.01)
+    qtbot.waitUntil(lambda: cell(window, 0, COL_COUNT) == "10", timeout=3000)
+    assert "Focus" in window.range_label.text()
+    window.timeline.focus_button.setChecked(False)
+    qtbot.waitUntil(lambda: cell(window, 0, COL_COUNT) == "60", timeout=3000)
+    assert window.focus is None and "Live" in window.range_label.text()
+    # The button puts a range over part of the current view.
+    window.timeline.focus_button.setChecked(True)
+    assert window.focus is not None
+    qtbot.waitUntil(lambda: 0 < int(cell(window, 0, COL_COUNT)) < 60, timeout=3000)
+
+
+def test_stop_keeps_the_data_and_a_new_target_starts_a_new_trace(qtbot, make_window):
+    window = make_window(fake_factory(rounds=None, speedup=50))
+    start_by_enter(qtbot, window)
+    assert window.start_action.text() == "Stop"
+    qtbot.waitUntil(lambda: window.table.proxy.rowCount() == 5, timeout=3000)
+    window.start_action.trigger()  # Stop
+    assert window.start_action.text() == "Start"
+    first = window.trace
+    assert first.join(5)
+    settle(qtbot, window)
+    assert window.table.proxy.rowCount() == 5  # still on screen
+    window.target_combo.setCurrentText("198.18.0.98")
+    window.start_action.trigger()
+    assert window.trace is not first and window.trace.target == "198.18.0.98"
+    window.stop()
+    window.trace.join(5)
+
+
+def test_protocol_and_interval_reach_the_engine(qtbot, make_window):
+    factory = fake_factory(rounds=5)
+    window = make_window(factory)
+    window.protocol_combo.setCurrentIndex(window.protocol_combo.findData("udp"))
+    window.interval_spin.setValue(0.5)
+    start_by_enter(qtbot, window)
+    settle(qtbot, window)
+    trace = factory.made[-1]
+    assert (trace.protocol, trace.interval_s) == ("udp", 0.5)
+    assert "UDP every 0.5 s" in window.status_label.text()
+    assert float(cell(window, 0, COL_MOS)) > 4.0  # UDP probes were answered and scored
+
+
+def test_model_combo_lists_the_models_and_scores_with_the_chosen_one(qtbot, make_window):
+    window = make_window()
+    names = [window.model_combo.itemData(i) for i in range(window.model_combo.count())]
+    assert "pingplotter" in names
+    start_by_enter(qtbot, window)
+    settle(qtbot, window)
+    assert window.last_update.snapshot.model == window.model_name
+
+
+def test_an_error_is_shown_in_words_and_the_window_is_not_blank(qtbot, make_window):
+    def denied_factory(target, protocol, interval_s):
+        def denied():
+            raise NoPermission("pingmos needs permission to open raw sockets to send its probes.")
+
+        return LiveTrace(target, protocol, interval_s, network_factory=denied)
+
+    window = make_window(denied_factory)
+    start_by_enter(qtbot, window)
+    qtbot.waitUntil(lambda: not window.error_banner.isHidden(), timeout=3000)
+    assert "permission to open raw sockets" in window.error_banner.text()
+    assert window.start_action.text() == "Start"
+    assert not window.table.isHidden() and not window.timeline.isHidden()
+    start_by_enter(qtbot, window, "")
+    assert "Enter a host name" in window.error_banner.text()
+
+
+def test_settings_persist_between_runs(qtbot, tmp_path):
+    path = str(tmp_path / "persist.ini")
+    store = SettingsStore(QSettings(path, QSettings.Format.IniFormat))
+    window = MainWindow(store, trace_factory=fake_factory(rounds=3), refresh_ms=20)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.resize(711, 533)
+    window.interval_spin.setValue(2.5)
+    window.window_combo.setCurrentText("200")
+    window.protocol_combo.setCurrentIndex(window.protocol_combo.findData("udp"))
+    window.set_thresholds(Thresholds(mos_good=4.1, mos_acceptable=3.7, mos_poor=3.2, loss_bad_pct=7.0))
+    start_by_enter(qtbot, window, "198.18.0.97")
+    window.trace.join(5)
+    start_by_enter(qtbot, window, DST)
+    window.trace.join(5)
+    window.close()
+
+    again = MainWindow(SettingsStore(QSettings(path, QSettings.Format.IniFormat)), trace_factory=fake_factory())
+    qtbot.addWidget(again)
+    again.show()
+    qtbot.waitExposed(again)
+    assert (again.size().width(), again.size().height()) == (711, 533)
+    assert again.interval_spin.value() == 2.5
+    assert again.window_combo.currentText() == "200" and again.window_size == 200
+    assert again.protocol_combo.currentData() == "udp"
+    assert again.thresholds == Thresholds(mos_good=4.1, mos_acceptable=3.7, mos_poor=3.2, loss_bad_pct=7.0)
+    assert [again.target_combo.itemText(i) for i in range(again.target_combo.count())] == [DST, "198.18.0.97"]
+    assert again.model_name == "pingplotter"
+    again.close()
+
+
+def test_one_update_in_flight_at_most_so_fast_traces_do_not_pile_up(qtbot, make_window):
+    window = make_window(fake_factory(rounds=None, speedup=20))
+    start_by_enter(qtbot, window)
+    submitted = []
+    original = window.refresher.submit
+
+    def counting(request):
+        ok = original(request)
+        submitted.append(ok)
+        return ok
+
+    window.refresher.submit = counting
+    qtbot.wait(300)
+    assert all(submitted)  # never asked while one was still being computed
+    window.stop()
+    window.trace.join(5)

@@ -222,8 +222,11 @@ class AlertEngine:
     """Evaluates rules for one target. ``feed`` may be called from the engine thread while another thread calls
     ``evaluate``: a lock guards the samples (held for list operations only, never while scoring)."""
 
-    def __init__(self, rules: Iterable[AlertRule], target: str, scorer: Scorer):
+    def __init__(self, rules: Iterable[AlertRule], target: str, scorer: Scorer, settle_s: float = 0.0):
+        """``settle_s``: how long a probe may take before it counts as lost (the trace's timeout). A live window
+        ends that long before ``now``, so probes whose fate is still open never make the loss look smaller."""
         self.rules = tuple(r for r in rules if r.target is None or r.target == target)
+        self.settle_s = settle_s
         self.target = target
         self._scorer = scorer
         self._state = {r.name: _RuleState() for r in self.rules}
@@ -231,7 +234,7 @@ class AlertEngine:
             raise ValueError("two alert rules have the same name")
         self._hops: dict[int, _HopSamples] = {}
         self._destination_ttl: int | None = None
-        self._keep_s = max((r.window_s for r in self.rules), default=0.0)
+        self._keep_s = max((r.window_s for r in self.rules), default=0.0) + settle_s
         self._lock = threading.Lock()
 
     def feed(self, sample: Sample) -> None:
@@ -291,7 +294,8 @@ class AlertEngine:
             ttl = rule.ttl if rule.ttl is not None else destination
             if ttl is None:
                 continue
-            rtts, address = self._window(ttl, now - rule.window_s, now)
+            end = now - self.settle_s
+            rtts, address = self._window(ttl, end - rule.window_s, end)
             value = self.value(rule, rtts)
             if value is None:
                 continue

@@ -127,7 +127,8 @@ def _add_evidence_options(p) -> None:
         "--alerts",
         metavar="RULES",
         help="run the alert rules of this TOML/JSON file ('default' = MOS < 3.5 and loss > 1 %% for 5 minutes) "
-        "over the measured samples and print each fire and clear on stderr",
+        "while tracing, print each fire and clear on stderr as it happens and run the rule's command; with "
+        "--session, over the saved samples (no command is run)",
     )
 
 
@@ -326,7 +327,7 @@ def _cmd_report(args) -> int:
     from pingmos.session.evidence import Evidence
 
     try:
-        evidence = Evidence(args.target, settings, args.record, rules)
+        evidence = Evidence(args.target, settings, args.record, rules, model, on_event=lambda e: _print_alerts([e]))
     except ValueError as exc:
         print(f"pingmos report: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -349,10 +350,10 @@ def _cmd_report(args) -> int:
             diagnosis, _ = diagnose_with_witness(snapshot, mode.open, count=args.witness)
             snapshot = dataclasses.replace(snapshot, diagnosis=diagnosis)
     except NoPermission as exc:
-        evidence.close(None, model)
+        evidence.close(None)
         print(f"pingmos: {exc}", file=sys.stderr)
         return EXIT_NO_PERMISSION
-    _print_alerts(evidence.close(snapshot, model))
+    evidence.close(snapshot)  # alerts were printed as they happened
     if evidence.error:
         print(f"pingmos: {evidence.error}", file=sys.stderr)
     sys.stdout.write(FORMATTERS[args.format](snapshot))

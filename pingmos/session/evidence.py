@@ -1,14 +1,17 @@
 """What a headless report run keeps besides its final table: the session recording and the alert episodes.
 
-``Evidence.observe`` is the report runner's per-sample hook; ``close`` (after the run) evaluates the alert rules
-over the run's samples as if live, writes the events and the reverse-DNS names into the session, and closes it.
+``Evidence.observe`` is the report runner's per-sample hook. It records the sample and runs the alert rules live:
+each fire and clear is reported the moment it happens (``on_event``), written to the session's event log, and
+starts the rule's command in the background. ``close`` (after the run) takes a last look at the rules, writes
+the reverse-DNS names and closes the session.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
-from pingmos.alerts import AlertEvent, AlertRule, Scorer, evaluate_samples
+from pingmos.alerts import AlertEngine, AlertEvent, AlertRule, CommandRunner, Scorer
 from pingmos.engine.events import Sample
 from pingmos.engine.tracer import TraceSettings
 from pingmos.hop_report import TraceSnapshot
@@ -35,15 +38,35 @@ def info_for(target: str, settings: TraceSettings, started_at: float | None = No
 
 
 class Evidence:
-    """ValueError from the constructor when the session file cannot be created (message for the user)."""
+    """ValueError from the constructor when the session file cannot be created (message for the user).
 
-    def __init__(self, target: str, settings: TraceSettings, record_path: str | None, rules: list[AlertRule] | None):
+    Alert rules are evaluated in the thread that calls ``observe`` (the trace's), at most once per interval;
+    windows end one probe timeout before now, so an open probe never counts (see ``AlertEngine``)."""
+
+    def __init__(
+        self,
+        target: str,
+        settings: TraceSettings,
+        record_path: str | None,
+        rules: list[AlertRule] | None,
+        scorer: Scorer | None = None,
+        on_event: Callable[[AlertEvent], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
         self.target = target
         self.interval_s = settings.interval_s
-        self.rules = rules or []
-        self.samples: list[Sample] = []
+        self.events: list[AlertEvent] = []
         self.error: str | None = None
         self.recorder = None
+        self.commands = CommandRunner()
+        self._on_event = on_event
+        self._clock = clock
+        self._last_eval = None
+        self.alerts = None
+        if rules:
+            if scorer is None:
+                raise ValueError("alert rules need a scorer")
+            self.alerts = AlertEngine(rules, target, scorer, settle_s=settings.effective_timeout_s)
         if record_path:
             try:
                 self.recorder = SessionRecorder(record_path, info_for(target, settings))
@@ -53,20 +76,33 @@ class Evidence:
     def observe(self, sample: Sample) -> None:
         if self.recorder is not None:
             self.recorder.record(sample)
-        if self.rules:
-            self.samples.append(sample)
+        if self.alerts is not None:
+            self.alerts.feed(sample)
+            now = self._clock()
+            if self._last_eval is None or now - self._last_eval >= self.interval_s:
+                self._last_eval = now
+                self._handle(self.alerts.evaluate(now))
 
-    def close(self, snapshot: TraceSnapshot | None, scorer: Scorer) -> list[AlertEvent]:
-        """Alert events of the run (also written to the session), then the session closed."""
-        events = []
-        if self.rules and self.samples:
-            events = evaluate_samples(self.rules, self.target, scorer, self.samples, step_s=self.interval_s)
-        if self.recorder is not None:
-            for e in events:
+    def _handle(self, events: list[AlertEvent]) -> None:
+        for e in events:
+            self.events.append(e)
+            if self.recorder is not None:
                 self.recorder.record_event(e.to_session_event())
+            if self._on_event is not None:
+                self._on_event(e)
+        if self.alerts is not None:
+            self.commands.dispatch(self.alerts.rules, events)
+
+    def close(self, snapshot: TraceSnapshot | None, command_wait_s: float = 10.0) -> list[AlertEvent]:
+        """Every alert event of the run; the session written and closed; running commands given a moment."""
+        if self.alerts is not None:
+            # Every probe has settled now: a last look with the settle time spent.
+            self._handle(self.alerts.evaluate(self._clock() + self.alerts.settle_s))
+            self.commands.wait(command_wait_s)
+        if self.recorder is not None:
             for hop in snapshot.hops if snapshot is not None else ():
                 if hop.address and hop.name:
                     self.recorder.record_name(hop.address, hop.name)
             self.recorder.close()
             self.error = self.recorder.error
-        return events
+        return self.events

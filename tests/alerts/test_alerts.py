@@ -215,3 +215,20 @@ def test_a_rules_file_is_never_code(tmp_path):
     with pytest.raises(RulesError, match="not valid TOML"):
         load_rules(p)
     assert not os.path.exists("pwned")
+
+
+def test_a_live_window_ends_one_timeout_before_now():
+    # From t = 10 two probes in three are lost. At t = 20 every reply is in, but a lost probe is known only at its
+    # timeout (3 s), so the losses of the last 3 s are still open. Without settling, the window counts the
+    # answered probes of that stretch and not their lost neighbours, and understates the loss.
+    def loss_at_20(settle_s):
+        engine = AlertEngine([AlertRule("loss", "loss_pct", 1.0, window_s=8.0, min_samples=5)], "t", scorer, settle_s)
+        for i in range(20):
+            lost = i >= 10 and i % 3 != 0
+            if lost and i + 3.0 > 20.0:
+                continue  # its timeout has not passed yet: not reported
+            engine.feed(Sample(i, 3, i, float(i), None if lost else 5.0, None if lost else DST, not lost))
+        return engine.evaluate(20.0)[0].value
+
+    assert loss_at_20(0.0) == pytest.approx(100.0 * 4 / 7)  # 12..19 without 19: understated
+    assert loss_at_20(3.0) == pytest.approx(100.0 * 6 / 9)  # 9..17, every fate known: the true 2 in 3

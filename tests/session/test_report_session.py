@@ -85,14 +85,20 @@ def test_record_and_alerts_of_a_report_run(tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "Tracer", lambda s, n, cb: Tracer(s, n, cb, clock, "198.18.0.1"))
     settings = TraceSettings(DST, rounds=40, interval_s=1.0)
     rules = [AlertRule("loss", "loss_pct", 5.0, window_s=20.0)]
-    evidence = Evidence("target.lab.test", settings, str(tmp_path / "run.pm"), rules)
     model = load_model("pingplotter")
+    net = FakeNetwork(path, clock, seed=2)
+    seen = []
+    evidence = Evidence("target.lab.test", settings, str(tmp_path / "run.pm"), rules, model, on_event=seen.append,
+                        clock=lambda: net.wall(clock.now))  # fmt: skip
     snap, interrupted = runner.run_report(
         "target.lab.test", settings, None, model, model.name, use_dns=False,
-        network_factory=lambda: FakeNetwork(path, clock, seed=2), observer=evidence.observe,
+        network_factory=lambda: net, observer=evidence.observe,
     )  # fmt: skip
-    events = evidence.close(snap, model)
+    assert [e.kind for e in seen] == ["fire"]  # reported live, during the run
+    events = evidence.close(snap)
     assert not interrupted and [e.kind for e in events] == ["fire"] and events[0].ttl == 2
+    # Live: the window ends one timeout (3 s) before now, so the fire came 3 s into the run at the earliest.
+    assert events[0].at >= net.wall(1000.0) + 3.0
     with open_session(tmp_path / "run.pm") as s:
         assert s.info.target == "target.lab.test" and s.info.extra["rounds"] == 40
         assert s.snapshot(None, model, model.name).hops == snap.hops  # the recording re-scores to the same table

@@ -310,9 +310,13 @@ class Lab:
         one a probe meets depends on its flow (UDP/TCP ports)."""
         n = len(self.routers)
         self.ipv6 = ipv6
-        self.client_addr6 = "2001:db8:0::1" if ipv6 else None
-        self.target_addr6 = f"2001:db8:{n:x}::2" if ipv6 else None
-        self.hop_addrs6 = [f"2001:db8:{k - 1:x}::2" for k in range(1, n + 2)] if ipv6 else []
+
+        def v6(link: int, end: int) -> str:  # canonical text, as every tool prints it (2001:db8::1)
+            return socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, f"2001:db8:{link:x}::{end}"))
+
+        self.client_addr6 = v6(0, 1) if ipv6 else None
+        self.target_addr6 = v6(n, 2) if ipv6 else None
+        self.hop_addrs6 = [v6(k - 1, 2) for k in range(1, n + 2)] if ipv6 else []
         if ecmp_router is not None and not 1 <= ecmp_router < n:
             raise ValueError(f"ecmp_router must be within 1 and {n - 1} (a router before the last), not {ecmp_router}")
         self.ecmp_router = ecmp_router

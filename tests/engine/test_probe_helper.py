@@ -1,0 +1,177 @@
+"""The probe helper: its request validation (pure), and the process itself: malformed requests are refused,
+real probes answered, and it ends with its input or its parent."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from pingmos.engine.mode import raw_sockets_allowed
+from pingmos.engine.packets import ReplyKind, parse_reply
+from pingmos.engine.probe_helper import Invalid, TokenBucket, parse_request
+
+GOOD_ICMP = "7 probe proto=icmp dst=127.0.0.1 ttl=5 seq=100 ident=4242 flow=0"
+
+
+def test_valid_requests_are_parsed_into_typed_fields():
+    assert parse_request(GOOD_ICMP) == (
+        "7",
+        {"proto": "icmp", "dst": "127.0.0.1", "ttl": 5, "seq": 100, "ident": 4242, "flow": 0},
+    )
+    token, f = parse_request("123 probe proto=tcp dst=2001:db8:0::2 ttl=255 seq=65535 sport=40000 dport=80")
+    assert token == "123" and f["dst"] == "2001:db8::2" and f["dport"] == 80 and f["ttl"] == 255
+    assert parse_request("1 probe dport=9 sport=1 seq=0 ttl=1 dst=::1 proto=udp")[1]["proto"] == "udp"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "",
+        "7",
+        "hello",
+        "x probe proto=icmp dst=127.0.0.1 ttl=5 seq=1 ident=1 flow=0",  # token not a number
+        "12345678901 probe proto=icmp dst=127.0.0.1 ttl=5 seq=1 ident=1 flow=0",  # token too long
+        "7 open /etc/shadow",  # only probes are accepted
+        "7 exec sh -c id",
+        "7 probe proto=raw dst=127.0.0.1 ttl=5 seq=1 ident=1 flow=0",
+        "7 probe proto=icmp dst=127.0.0.1 ttl=5 seq=1 ident=1",  # missing field
+        "7 probe proto=icmp dst=127.0.0.1 ttl=5 seq=1 ident=1 flow=0 payload=41414141",  # extra field
+        "7 probe proto=icmp dst=127.0.0.1 ttl=5 ttl=6 seq=1 ident=1 flow=0",  # repeated field
+        "7 probe proto=icmp dst=127.0.0.1 ttl=0 seq=1 ident=1 flow=0",
+        "7 probe proto=icmp dst=127.0.0.1 ttl=256 seq=1 ident=1 flow=0",
+        "7 probe proto=icmp dst=127.0.0.1 ttl=-1 seq=1 ident=1 flow=0",
+        "7 probe proto=icmp dst=127.0.0.1 ttl=5 seq=65536 ident=1 flow=0",
+        "7 probe proto=icmp dst=127.0.0.1 ttl=٣ seq=1 ident=1 flow=0",  # a non-ASCII digit
+        "7 probe proto=udp dst=127.0.0.1 ttl=5 seq=1 sport=0 dport=80",
+        "7 probe proto=icmp dst=example.org ttl=5 seq=1 ident=1 flow=0",  # names are not resolved here
+        "7 probe proto=icmp dst=224.0.0.1 ttl=5 seq=1 ident=1 flow=0",  # multicast
+        "7 probe proto=icmp dst=255.255.255.255 ttl=5 seq=1 ident=1 flow=0",  # broadcast
+        "7 probe proto=icmp dst=0.0.0.0 ttl=5 seq=1 ident=1 flow=0",
+        "7 probe proto=icmp dst=ff02::1 ttl=5 seq=1 ident=1 flow=0",
+        "7 probe proto=icmp  dst=127.0.0.1 ttl=5 seq=1 ident=1 flow=0",  # an empty field
+        "7 probe proto=icmp dst=127.0.0.1 ttl=5 seq=1 ident=1 flow=0 " + "x" * 600,
+    ],
+)
+def test_malformed_requests_are_refused(line):
+    with pytest.raises(Invalid):
+        parse_request(line)
+
+
+def test_token_bucket_limits_the_probe_rate():
+    bucket = TokenBucket(10.0, 5.0, now=0.0)
+    assert sum(bucket.take(0.0) for _ in range(20)) == 5
+    assert sum(bucket.take(1.0) for _ in range(20)) == 5  # refilled to the burst, not beyond
+    assert not bucket.take(1.0) and bucket.take(1.1)
+
+
+needs_raw = pytest.mark.skipif(not raw_sockets_allowed(), reason="the helper needs raw sockets (root/cap_net_raw)")
+HELPER = [sys.executable, "-m", "pingmos.engine.probe_helper"]
+
+
+def _start(**kw):
+    proc = subprocess.Popen(HELPER, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1, **kw)
+    assert proc.stdout.readline().strip() == "ready version=1"
+    return proc
+
+
+def _ask(proc, line, want):
+    """Send one line; return the answers (skipping replies unless wanted) until one of kind ``want``."""
+    proc.stdin.write(line + "\n")
+    proc.stdin.flush()
+    seen = []
+    while True:
+        answer = proc.stdout.readline().strip()
+        assert answer, f"helper ended; saw {seen}"
+        seen.append(answer)
+        if answer.split(" ")[1] == want:
+            return answer, seen
+
+
+def _gone(pid, within_s=3.0):
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@needs_raw
+def test_the_helper_refuses_bad_lines_and_keeps_serving():
+    proc = _start()
+    try:
+        answer, _ = _ask(proc, "7 exec /bin/sh", "invalid")
+        assert answer.startswith("7 invalid unknown request 'exec'")
+        answer, _ = _ask(proc, "garbage", "invalid")
+        assert answer.startswith("0 invalid")
+        answer, _ = _ask(proc, "8 probe proto=icmp dst=127.0.0.1 ttl=5 seq=1 ident=1 flow=0 x=1", "invalid")
+        assert answer.startswith("8 invalid")
+        # Still alive and serving: a real probe to loopback is sent and its echo reply passed on.
+        sent, seen = _ask(proc, "9 probe proto=icmp dst=127.0.0.1 ttl=5 seq=77 ident=4242 flow=0", "sent")
+        assert float(sent.split("at=")[1]) == pytest.approx(time.time(), abs=5)
+        _, more = _ask(proc, "10 probe proto=tcp dst=127.0.0.1 ttl=5 seq=78 sport=40999 dport=9", "sent")
+        lines = [line for line in seen + more if line.split(" ")[1] == "reply"]
+        while len(lines) < 2:
+            lines.append(proc.stdout.readline().strip())
+        replies = {}
+        for line in lines:
+            token, kind, rest = line.split(" ", 2)
+            assert kind == "reply"
+            replies[token] = parse_reply(bytes.fromhex(rest.split("packet=")[1]))
+        assert replies["9"].kind is ReplyKind.ECHO_REPLY and replies["9"].key == ("icmp", 4242, 77)
+        assert replies["10"].kind is ReplyKind.TCP_ANSWER and replies["10"].key == ("tcp", 40999, 9, 78)  # RST
+    finally:
+        proc.stdin.close()
+        assert proc.wait(5) == 0  # end of input ends it
+
+
+@needs_raw
+def test_the_helper_ends_when_its_parent_dies_even_with_input_open():
+    read_end, write_end = os.pipe()  # we keep the write end open: no end of input for the helper
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys, time\n"
+            f"p = subprocess.Popen({HELPER!r}, stdin={read_end}, stdout=subprocess.PIPE)\n"
+            "print(p.pid, p.stdout.readline().decode().strip(), flush=True)\n"
+            "time.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        pass_fds=(read_end,),
+    )
+    try:
+        pid, ready = parent.stdout.readline().split(" ", 1)
+        assert ready.strip() == "ready version=1"
+        pid = int(pid)
+        assert not _gone(pid, 0.3)  # it waits while the parent lives
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(5)
+        assert _gone(pid), "the helper outlived its parent"
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+        if parent.poll() is None:
+            parent.kill()
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/usr/bin/setpriv"), reason="needs root and setpriv")
+def test_without_rights_the_helper_says_so_and_exits_77():
+    r = subprocess.run(
+        ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--inh-caps=-all", *HELPER],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd="/",
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
+    if "Permission denied" in r.stderr and "fatal" not in r.stdout:
+        pytest.skip(f"the checkout is not readable by nobody: {r.stderr.strip()[-200:]}")
+    assert r.returncode == 77
+    assert r.stdout.startswith("fatal ") and "cap_net_raw" in r.stdout

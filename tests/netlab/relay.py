@@ -216,6 +216,7 @@ class Relay:
         # dispatch costs ~50 us here, which would otherwise be added to every delivery.
         self.spin_ns = int(config.get("spin_us", 60) * 1000)
         self.dns_sock: socket.socket | None = None
+        self.dns_fd = -1
         self.dns_ptr: dict[str, str] = {}
         self.dns_a: dict[str, str] = {}
         self.dns_zone = ""
@@ -252,6 +253,7 @@ class Relay:
                 self.dns_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                 self.dns_sock.bind((d.get("host", "127.0.0.1"), d.get("port", 53)))
             self.dns_sock.setblocking(False)
+            self.dns_fd = self.dns_sock.fileno()
             self.dns_ptr = {dns.reverse_name(addr): name.lower() for addr, name in d["ptr"].items()}
             self.dns_a = {name.lower(): addr for name, addr in d["a"].items()}
             self.dns_zone = d.get("zone", "").lower()
@@ -270,22 +272,22 @@ class Relay:
     # -- main loop ---------------------------------------------------------------------------------
 
     def run(self) -> None:
-        timer_fd = self.timer.fd
-        dns_fd = self.dns_sock.fileno() if self.dns_sock else -1
-        ctl_fd = self.ctl_sock.fileno()
         while True:
             self.timer.arm(self.heap[0][0] - self.spin_ns if self.heap else None)
-            events = self.ep.poll()  # no timeout: the timerfd wakes us when the next packet is due
-            for fd, _ in events:
-                if fd == timer_fd:
-                    self.timer.clear()
-                elif fd in self.routes:
-                    self._read_packets(fd)
-                elif fd == dns_fd:
-                    self._serve_dns()
-                elif fd == ctl_fd:
-                    self._serve_control()
+            # No timeout: the timerfd wakes us spin_us before the next packet is due.
+            self._dispatch(self.ep.poll())
             self._deliver_due()
+
+    def _dispatch(self, events: list[tuple[int, int]]) -> None:
+        for fd, _ in events:
+            if fd == self.timer.fd:
+                self.timer.clear()
+            elif fd in self.routes:
+                self._read_packets(fd)
+            elif fd == self.dns_fd:
+                self._serve_dns()
+            elif fd == self.ctl_sock.fileno():
+                self._serve_control()
 
     def _read_packets(self, fd: int) -> None:
         link, direction, out_fd = self.routes[fd]
@@ -320,9 +322,11 @@ class Relay:
             if due > now:
                 if due - now > spin_ns:
                     return
-                # Close enough: spinning a few tens of microseconds beats another sleep/wake-up cycle.
-                while now < due:
-                    now = time.monotonic_ns()
+                # Close enough: spinning a few tens of microseconds beats another sleep/wake-up cycle. Spin on
+                # a non-blocking poll, so that packets arriving meanwhile are read (and their delay starts)
+                # now rather than after this delivery: on a busy lab that wait would add to every hop.
+                self._dispatch(self.ep.poll(0))
+                continue
             due, _, link, direction, out_fd, packet = heapq.heappop(heap)
             link.queued[direction.name] -= 1
             late_ms = (now - due) / 1e6

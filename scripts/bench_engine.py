@@ -1,0 +1,307 @@
+#!/usr/bin/env python3
+"""Benchmark the probe engine against mtr on the network lab (as root): `.venv/bin/python scripts/bench_engine.py`.
+
+Not a test: it prints figures.
+
+1. Side by side: a 6-hop lab path (5 routers, 2 ms per link and direction). `pingmos report` and `mtr` run at the
+   same time in the client namespace at 10 rounds/s. Per hop: each tool's average and their difference, and each
+   tool's own probes as a kernel-stamped capture on the client's link saw them ("wire": what the network really
+   took), so a difference can be pinned on the tool that has it. Then CPU seconds per 1000 probes of each (user +
+   system, from wait4() of each process; mtr's figure includes mtr-packet), total and marginal (a 1-round run
+   subtracted, which removes start-up: Python imports for pingmos), and their ratio.
+2. Sustained rate: a 30-hop lab path (29 routers, 0.5 ms per link and direction) at 10 rounds/s for ~20 s, pingmos
+   and mtr at once: the probe rate pingmos sustained and how far its rounds fell behind schedule (both from the
+   capture), per-hop averages of both tools, and the drift of pingmos's own probes between the first and the last
+   quarter of the run.
+
+mtr runs under SCHED_FIFO (`chrt -f 5`): it stamps replies in user space, and on a busy 2-core machine its
+figures would otherwise carry its own wake-up latency (see tests/lab/test_mtr_crosscheck.py). pingmos runs as a
+normal process: it uses the kernel's receive stamps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from tests.netlab import Lab, LinkSpec, lab_unavailable_reason, uniform_chain  # noqa: E402
+from tests.netlab.lab import CapturedProbe  # noqa: E402
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+@dataclass
+class Finished:
+    returncode: int
+    stdout: str
+    stderr: str
+    cpu_s: float  # user + system of the process and every descendant we could account for
+    pids: list[int]  # the process and the descendants seen while it ran
+
+
+class Child:
+    """A process in the lab whose CPU time we account exactly: wait4() on it, and on its descendants, which are
+    reparented to us (we are a child subreaper) if it does not reap them itself."""
+
+    def __init__(self, lab: Lab, argv: list[str]):
+        # Files, not pipes: nobody reads a pipe while we sit in wait4(). They live as long as this Child.
+        self._out = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
+        self._err = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
+        self.proc = lab.popen(argv, stdin=subprocess.DEVNULL, stdout=self._out, stderr=self._err, text=True)
+        self.descendants: set[int] = set()
+
+    def look_for_descendants(self) -> None:
+        todo = [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            try:
+                kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            except OSError:
+                continue
+            for kid in map(int, kids):
+                if kid not in self.descendants:
+                    self.descendants.add(kid)
+                todo.append(kid)
+
+    def wait(self) -> Finished:
+        _, status, usage = os.wait4(self.proc.pid, 0)
+        self.proc.returncode = os.waitstatus_to_exitcode(status)
+        cpu = usage.ru_utime + usage.ru_stime
+        for pid in self.descendants:
+            try:  # an orphan reparented to us; one its parent reaped is already in the parent's rusage
+                _, _, usage = os.wait4(pid, 0)
+            except ChildProcessError:
+                continue
+            cpu += usage.ru_utime + usage.ru_stime
+        self._out.seek(0)
+        self._err.seek(0)
+        pids = [self.proc.pid, *self.descendants]
+        return Finished(self.proc.returncode, self._out.read(), self._err.read(), cpu, pids)
+
+    def running(self) -> bool:
+        # WNOWAIT: look without reaping, so wait4() still gets the rusage (Popen.poll() would reap it).
+        return os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None
+
+
+def run_together(lab: Lab, argvs: list[list[str]]) -> list[Finished]:
+    """Start every argv in the client namespace at once; wait for all; CPU of each."""
+    children = [Child(lab, argv) for argv in argvs]
+    while any(c.running() for c in children):
+        for c in children:
+            c.look_for_descendants()
+        time.sleep(0.05)
+    return [c.wait() for c in children]
+
+
+def pingmos_argv(target: str, count: int, interval_s: float, timeout_s: float) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "pingmos",
+        "report",
+        target,
+        "-c",
+        str(count),
+        "-i",
+        str(interval_s),
+        "--timeout",
+        str(timeout_s),
+        "--no-dns",
+        "--format",
+        "json",
+    ]
+
+
+def mtr_argv(target: str, count: int, interval_s: float, max_ttl: int = 30) -> list[str]:
+    return ["chrt", "-f", "5", "mtr", "-n", "--json", "-c", str(count), "-i", str(interval_s), "-G", "1"] + [
+        "-m",
+        str(max_ttl),
+        target,
+    ]
+
+
+def by_tool(probes: list[CapturedProbe], mtr_pids: list[int]) -> tuple[list[CapturedProbe], list[CapturedProbe]]:
+    """(pingmos's probes, mtr's probes): mtr-packet uses its pid as the ICMP identifier."""
+    mtr_idents = {pid & 0xFFFF for pid in mtr_pids}
+    pm = [p for p in probes if p.key[0] == "icmp" and p.key[1] not in mtr_idents]
+    mtr = [p for p in probes if p.key[0] == "icmp" and p.key[1] in mtr_idents]
+    return pm, mtr
+
+
+def wire_avg(probes: list[CapturedProbe], ttl: int) -> float | None:
+    rtts = [p.rtt_ms for p in probes if p.ttl == ttl and p.rtt_ms is not None]
+    return statistics.fmean(rtts) if rtts else None
+
+
+def fmt(value: float | None, width: int = 8, decimals: int = 3) -> str:
+    return f"{'-':>{width}}" if value is None else f"{value:>{width}.{decimals}f}"
+
+
+def diff(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
+
+
+def side_by_side(lab: Lab, rounds: int, interval_s: float) -> tuple[dict, dict, list[CapturedProbe], list, list]:
+    """pingmos and mtr at once; returns pingmos's JSON, mtr's JSON, the capture and both Finished."""
+    target = lab.target_addr
+    with lab.capture() as cap:
+        argvs = [pingmos_argv(target, rounds, interval_s, 1.0), mtr_argv(target, rounds, interval_s)]
+        pm, mtr = run_together(lab, argvs)
+    for name, f in (("pingmos", pm), ("mtr", mtr)):
+        if f.returncode != 0:
+            raise SystemExit(f"{name} failed ({f.returncode}): {f.stderr.strip()[-2000:]}")
+    if cap.dropped:
+        print(f"warning: the capture dropped {cap.dropped} packets", file=sys.stderr)
+    return json.loads(pm.stdout), json.loads(mtr.stdout), cap.probes(), pm, mtr
+
+
+def print_hops(lab: Lab, doc: dict, mtr_doc: dict, pm_wire: list, mtr_wire: list) -> list[float]:
+    hubs = {i: h for i, h in enumerate(mtr_doc["report"]["hubs"], start=1)}
+    print(
+        f"{'hop':>3}  {'address':<13} {'config':>7} {'pingmos':>8} {'mtr':>8} {'pm-mtr':>8} | "
+        f"{'wire pm':>8} {'wire mtr':>8} {'pm-wire':>8} {'mtr-wire':>8} | {'loss pm':>7} {'loss mtr':>8}"
+    )
+    diffs = []
+    for hop in doc["hops"]:
+        ttl = hop["ttl"]
+        m = hubs.get(ttl, {})
+        w_pm, w_mtr = wire_avg(pm_wire, ttl), wire_avg(mtr_wire, ttl)
+        d = diff(hop["avg_ms"], m.get("Avg"))
+        if d is not None:
+            diffs.append(d)
+        print(
+            f"{ttl:>3}  {hop['address'] or '???':<13} {lab.path_rtt_ms(ttl):>7.1f} {fmt(hop['avg_ms'])} "
+            f"{fmt(m.get('Avg'))} {fmt(d)} | {fmt(w_pm)} {fmt(w_mtr)} {fmt(diff(hop['avg_ms'], w_pm))} "
+            f"{fmt(diff(m.get('Avg'), w_mtr))} | {fmt(hop['loss_pct'], 7, 1)} {fmt(m.get('Loss%'), 8, 1)}"
+        )
+    return diffs
+
+
+def cpu_line(label: str, pm_cpu: float, pm_probes: int, mtr_cpu: float, mtr_probes: int) -> None:
+    pm_k = 1000 * pm_cpu / pm_probes if pm_probes else float("nan")
+    mtr_k = 1000 * mtr_cpu / mtr_probes if mtr_probes else float("nan")
+    print(
+        f"  {label:<34} pingmos {pm_k:7.3f} s ({pm_cpu:6.2f} s / {pm_probes:5d} probes)   "
+        f"mtr {mtr_k:7.3f} s ({mtr_cpu:6.2f} s / {mtr_probes:5d} probes)   ratio pingmos/mtr {pm_k / mtr_k:6.1f}"
+    )
+
+
+def part1(rounds: int) -> tuple[float, int, float, int]:
+    print(f"== 1. side by side: 6 hops, 2 ms per link and direction, {rounds} rounds at 0.1 s, at the same time ==")
+    with Lab.build(*uniform_chain(5, LinkSpec.symmetric(2.0))) as lab:
+        doc, mtr_doc, probes, pm, mtr = side_by_side(lab, rounds, 0.1)
+        pm_wire, mtr_wire = by_tool(probes, mtr.pids)
+        diffs = print_hops(lab, doc, mtr_doc, pm_wire, mtr_wire)
+        worst, mean = max(map(abs, diffs)), statistics.fmean(diffs)
+        print(f"  per-hop avg, pingmos - mtr: max |diff| {worst:.3f} ms, mean {mean:+.3f} ms")
+        # Start-up cost: the same with one round; the difference is the cost of the extra probes alone.
+        _, _, probes1, pm1, mtr1 = side_by_side(lab, 1, 0.1)
+        pm_wire1, mtr_wire1 = by_tool(probes1, mtr1.pids)
+    print("CPU seconds per 1000 probes (user + system; mtr includes mtr-packet):")
+    cpu_line("whole run", pm.cpu_s, len(pm_wire), mtr.cpu_s, len(mtr_wire))
+    cpu_line("one-round run (start-up)", pm1.cpu_s, len(pm_wire1), mtr1.cpu_s, len(mtr_wire1))
+    cpu_line(
+        "marginal (whole - one-round)",
+        pm.cpu_s - pm1.cpu_s,
+        len(pm_wire) - len(pm_wire1),
+        mtr.cpu_s - mtr1.cpu_s,
+        len(mtr_wire) - len(mtr_wire1),
+    )
+    return pm1.cpu_s, len(pm_wire1), mtr1.cpu_s, len(mtr_wire1)
+
+
+def part2(rounds: int, startup: tuple[float, int, float, int] | None) -> None:
+    routers = 29
+    print()
+    print(f"== 2. sustained rate: 30 hops, 0.5 ms per link and direction, {rounds} rounds at 0.1 s, with mtr ==")
+    with Lab.build(*uniform_chain(routers, LinkSpec.symmetric(0.5))) as lab:
+        started = time.monotonic()
+        doc, mtr_doc, probes, pm, mtr = side_by_side(lab, rounds, 0.1)
+        wall_s = time.monotonic() - started
+        relay = lab.relay_stats()
+        pm_wire, mtr_wire = by_tool(probes, mtr.pids)
+        diffs = print_hops(lab, doc, mtr_doc, pm_wire, mtr_wire)
+    tx = sorted(p.tx_ns for p in pm_wire)
+    span_s = (tx[-1] - tx[0]) / 1e9
+    firsts = sorted(p.tx_ns for p in pm_wire if p.ttl == 1)  # one per round
+    lags_ms = [(t - firsts[0]) / 1e6 - r * 100.0 for r, t in enumerate(firsts)]
+    print(
+        f"pingmos sent {len(pm_wire)} probes in {span_s:.2f} s: {len(pm_wire) / span_s:.1f} probes/s, "
+        f"{(len(firsts) - 1) / ((firsts[-1] - firsts[0]) / 1e9):.3f} rounds/s (asked: 10); round start behind "
+        f"schedule: max {max(lags_ms):+.2f} ms, last round {lags_ms[-1]:+.2f} ms"
+    )
+    mtr_tx = sorted(p.tx_ns for p in mtr_wire)
+    print(f"mtr sent {len(mtr_wire)} probes in {(mtr_tx[-1] - mtr_tx[0]) / 1e9:.2f} s (both runs took {wall_s:.1f} s)")
+    wire_replies = sum(1 for p in pm_wire if p.rtt_ms is not None and p.ttl <= len(doc["hops"]))
+    print(
+        f"pingmos counted {sum(h['received'] for h in doc['hops'])} replies, the wire saw {wire_replies} to its "
+        f"probes up to the destination; it set aside {doc['unmatched_replies']} replies to mtr's probes"
+    )
+    worst, mean = max(map(abs, diffs)), statistics.fmean(diffs)
+    print(f"per-hop avg, pingmos - mtr: max |diff| {worst:.3f} ms, mean {mean:+.3f} ms")
+    # Drift: quarter by quarter of the run, the two tools' probes to each hop as the wire saw them. Each tool's
+    # report is its wire figure plus its own (constant) measurement error, shown above as pm-wire / mtr-wire.
+    n_hops = len(doc["hops"])
+    print("quarter by quarter: pingmos's probes - mtr's probes to the same hop, as the wire saw them (ms)")
+    edges = [tx[0] + (tx[-1] - tx[0]) * q // 4 for q in range(5)]
+    for q in range(4):
+        pm_q = [p for p in pm_wire if edges[q] <= p.tx_ns <= edges[q + 1]]
+        mtr_q = [p for p in mtr_wire if edges[q] <= p.tx_ns <= edges[q + 1]]
+        ds = [diff(wire_avg(pm_q, t), wire_avg(mtr_q, t)) for t in range(1, n_hops + 1)]
+        ds = [d for d in ds if d is not None]
+        print(
+            f"  quarter {q + 1}: max |diff| {max(map(abs, ds)):.3f}, mean {statistics.fmean(ds):+.3f}; "
+            f"pingmos's probes to hop {n_hops} took {fmt(wire_avg(pm_q, n_hops), 0)} ms on the wire"
+        )
+    late_max = max(max(s["fwd"]["lateness_max_ms"], s["rev"]["lateness_max_ms"]) for s in relay)
+    link_hops = sum(s["fwd"]["packets_in"] + s["rev"]["packets_in"] for s in relay)
+    print(f"relay: worst delivery lateness {late_max:.2f} ms over {link_hops} packet-link traversals")
+    print("CPU seconds per 1000 probes (user + system; mtr includes mtr-packet):")
+    cpu_line("whole run", pm.cpu_s, len(pm_wire), mtr.cpu_s, len(mtr_wire))
+    if startup is not None:
+        pm1, pm1_probes, mtr1, mtr1_probes = startup
+        cpu_line(
+            "minus part 1's one-round run",
+            pm.cpu_s - pm1,
+            len(pm_wire) - pm1_probes,
+            mtr.cpu_s - mtr1,
+            len(mtr_wire) - mtr1_probes,
+        )
+    print(f"  pingmos used {100 * pm.cpu_s / wall_s:.1f} % of one CPU, mtr {100 * mtr.cpu_s / wall_s:.1f} %")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--rounds", type=int, default=100, help="rounds of part 1 (100, i.e. 10 s)")
+    p.add_argument("--sustain-rounds", type=int, default=200, help="rounds of part 2 (200, i.e. 20 s)")
+    args = p.parse_args(argv)
+    reason = lab_unavailable_reason()
+    if reason:
+        print(f"bench_engine: {reason}", file=sys.stderr)
+        return 2
+    for tool in ("mtr", "chrt"):
+        if shutil.which(tool) is None:
+            print(f"bench_engine: {tool} is not installed (bash scripts/setup_env installs it)", file=sys.stderr)
+            return 2
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    os.environ.setdefault("PYTHONPATH", str(REPO_ROOT))
+    startup = part1(args.rounds)
+    part2(args.sustain_rounds, startup)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

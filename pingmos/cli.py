@@ -360,6 +360,54 @@ def _cmd_report(args) -> int:
     return 130 if interrupted else 0
 
 
+def _add_export(sub) -> None:
+    p = sub.add_parser(
+        "export",
+        help="write a saved session's hop table, raw samples or event log as CSV or JSON",
+        description="Export from a saved session (or an mtr --json report / --raw log): the hop table (the same "
+        "fields as pingmos report), the raw samples of one hop or all (lost ones empty/null, never 0), or the "
+        "event log (alerts fired and cleared).",
+    )
+    p.add_argument("session", metavar="FILE", help="a pingmos session, an mtr --json report or an mtr --raw log")
+    p.add_argument("--what", choices=("hops", "samples", "events"), default="hops", help="what to export (hops)")
+    p.add_argument("--ttl", type=_ranged(int, 1, 255, "ttl"), default=None, help="samples of this hop only")
+    p.add_argument("--format", choices=("csv", "json"), default="csv", help="output format (csv)")
+    p.add_argument(
+        "--window", type=_ranged(int, 1, 10_000_000, "window"), default=None, help="hops: samples to include"
+    )
+    p.add_argument("--from", dest="time_from", metavar="TIME", help="start of the range (as report --from)")
+    p.add_argument("--to", dest="time_to", metavar="TIME", help="end of the range (as report --to)")
+    p.add_argument("--interval", type=_ranged(float, 0.01, 3600.0, "interval"), default=1.0,
+                   help="an mtr --raw log only: seconds between its rounds (1.0)")  # fmt: skip
+    _add_model_options(p)
+    p.set_defaults(handler=_cmd_export)
+
+
+def _cmd_export(args) -> int:
+    from pingmos.export import events_to_csv, events_to_json, hop_table, samples_to_csv, samples_to_json
+    from pingmos.session import SessionError, open_session
+    from pingmos.session.rescore import time_range
+
+    model = _load_model(args, "export") if args.what == "hops" else None
+    if args.what == "hops" and model is None:
+        return EXIT_USAGE
+    try:
+        with open_session(args.session, interval_s=args.interval) as session:
+            selected = time_range(session.time_span(), args.time_from, args.time_to)
+            if args.what == "hops":
+                text = hop_table(session.snapshot(args.window, model, model.name, selected), args.format)
+            elif args.what == "samples":
+                to_text = samples_to_csv if args.format == "csv" else samples_to_json
+                text = to_text(session.samples(selected), args.ttl)
+            else:
+                text = (events_to_csv if args.format == "csv" else events_to_json)(session.events())
+    except (SessionError, ValueError) as exc:
+        print(f"pingmos export: error: {exc}", file=sys.stderr)
+        return 1
+    sys.stdout.write(text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="pingmos",
@@ -369,6 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report(sub)
     _add_score(sub)
     _add_models(sub)
+    _add_export(sub)
     return parser
 
 

@@ -104,3 +104,18 @@ def test_record_and_alerts_of_a_report_run(tmp_path, monkeypatch):
         assert s.snapshot(None, model, model.name).hops == snap.hops  # the recording re-scores to the same table
         assert [e.kind for e in s.events()] == ["alert-fire"]
         assert s.events()[0].data["rule"] == "loss"
+
+
+def test_export_of_a_session(capsys, tmp_path):
+    raw = str(DATA / "lab3.mtr.raw")
+    assert main(["export", raw, "--what", "samples", "--ttl", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("round,ttl,seq,sent_at") and len(lines) == 6
+    assert ",,true,," in lines[2]  # the lost probe: no RTT, no responder
+    assert main(["export", raw, "--format", "json", "--model", "g107"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["model"] == "g107" and len(doc["hops"]) == 3
+    assert main(["export", raw, "--what", "events", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert main(["export", str(tmp_path / "missing")]) == 1
+    assert "cannot open" in capsys.readouterr().err

@@ -431,6 +431,32 @@ def rules_from_data(doc: object, where: str = "rules") -> list[AlertRule]:
     return out
 
 
+def rules_to_data(rules: Iterable[AlertRule]) -> dict:
+    """The document ``rules_from_data`` reads back to the same rules (what a rules dialog saves)."""
+    out = []
+    for r in rules:
+        doc: dict = {"name": r.name, "metric": r.metric, r.direction: r.threshold, "window_s": r.window_s}
+        for key, default in (("for_s", 0.0), ("clear_at", None), ("clear_for_s", 0.0), ("ttl", None),
+                             ("target", None), ("min_samples", 10), ("command_timeout_s", 10.0)):  # fmt: skip
+            value = getattr(r, key)
+            if value != default:
+                doc[key] = value
+        if r.command:
+            doc["command"] = list(r.command)
+        out.append(doc)
+    return {"rules": out}
+
+
+def save_rules(path: str | os.PathLike, rules: Iterable[AlertRule]) -> None:
+    """Write rules as JSON (atomically: a crash never leaves half a file)."""
+    p = os.fspath(path)
+    tmp = p + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(rules_to_data(rules), f, indent=2)
+        f.write("\n")
+    os.replace(tmp, p)
+
+
 def load_rules(path: str | os.PathLike) -> list[AlertRule]:
     """Read a rules file: TOML when the name ends in .toml, JSON otherwise. Never runs anything from it."""
     p = os.fspath(path)
@@ -444,6 +470,34 @@ def load_rules(path: str | os.PathLike) -> list[AlertRule]:
     except (UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError) as exc:
         raise RulesError(f"{p}: not valid {'TOML' if p.endswith('.toml') else 'JSON'}: {exc}") from None
     return rules_from_data(doc, p)
+
+
+@dataclass(frozen=True)
+class AlertEpisode:
+    """One rule's time in alert: from its fire event to its clear event (``end`` None: still firing)."""
+
+    rule: str
+    start: float
+    end: float | None
+    fire: SessionEvent
+    clear: SessionEvent | None
+
+
+def episodes(events: Iterable[SessionEvent]) -> list[AlertEpisode]:
+    """Alert episodes from a session's event log (for a timeline), in order of their start."""
+    open_: dict[str, SessionEvent] = {}
+    out = []
+    for e in sorted(events, key=lambda e: e.at):
+        rule = e.data.get("rule")
+        if not isinstance(rule, str):
+            continue
+        if e.kind == f"alert-{FIRE}" and rule not in open_:
+            open_[rule] = e
+        elif e.kind == f"alert-{CLEAR}" and rule in open_:
+            fire = open_.pop(rule)
+            out.append(AlertEpisode(rule, fire.at, e.at, fire, e))
+    out += [AlertEpisode(rule, fire.at, None, fire, None) for rule, fire in open_.items()]
+    return sorted(out, key=lambda ep: ep.start)
 
 
 # -- running the user's command ------------------------------------------------------------------------------

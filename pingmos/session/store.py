@@ -227,6 +227,27 @@ class SessionRecorder:
         while not self._stop.wait(self._interval_s):
             self.flush()
 
+    def save_as(self, path: str | os.PathLike, overwrite: bool = False) -> None:
+        """Write a consistent copy of everything recorded so far to ``path`` (File > Save As while recording);
+        recording goes on into the original file. SessionError when the copy cannot be written."""
+        dest = Path(path)
+        if dest.exists() and not overwrite:
+            raise SessionError(f"{dest}: the file exists already; choose another name")
+        self.flush()
+        with self._write_lock:
+            try:
+                tmp = dest.with_name(dest.name + ".partial")
+                tmp.unlink(missing_ok=True)
+                out = sqlite3.connect(str(tmp))
+                try:
+                    self._writer.conn.backup(out)
+                    out.execute("PRAGMA journal_mode=DELETE")
+                finally:
+                    out.close()
+                os.replace(tmp, dest)
+            except (sqlite3.Error, OSError) as exc:
+                raise SessionError(f"{dest}: cannot save the session: {exc}") from exc
+
     def close(self) -> None:
         """Write what is left, stop the writer thread and close the file. Idempotent."""
         if self._closed:

@@ -232,3 +232,25 @@ def test_a_live_window_ends_one_timeout_before_now():
 
     assert loss_at_20(0.0) == pytest.approx(100.0 * 4 / 7)  # 12..19 without 19: understated
     assert loss_at_20(3.0) == pytest.approx(100.0 * 6 / 9)  # 9..17, every fate known: the true 2 in 3
+
+
+def test_rules_saved_by_a_dialog_load_back_the_same(tmp_path):
+    from pingmos.alerts import save_rules
+
+    rules = [
+        *DEFAULT_RULES,
+        AlertRule("jit", "jitter_ms", 30.0, clear_at=20.0, ttl=4, target="x", command=("a", "b c")),
+    ]
+    save_rules(tmp_path / "rules.json", rules)
+    assert load_rules(tmp_path / "rules.json") == rules
+
+
+def test_episodes_for_a_timeline():
+    from pingmos.alerts import episodes
+
+    rule = AlertRule("loss", "loss_pct", 5.0, window_s=30.0)
+    samples = feed(lambda t: 0.3 if 120 <= t < 300 or t >= 400 else 0.0, 480)
+    log = [e.to_session_event() for e in run([rule], samples)]
+    eps = episodes(log)
+    assert [(ep.rule, ep.end is None) for ep in eps] == [("loss", False), ("loss", True)]
+    assert 120 < eps[0].start < eps[0].end < 400 < eps[1].start

@@ -214,3 +214,20 @@ def test_a_session_from_a_newer_pingmos_or_with_bad_rows_is_refused(tmp_path):
         conn.execute("UPDATE meta SET value = ? WHERE key = 'info'", (json.dumps({"target": 1}),))
     with pytest.raises(SessionError, match="settings record"):
         open_session(p)
+
+
+def test_save_as_while_recording_copies_what_is_recorded(tmp_path):
+    samples = traced_samples(rounds=10)
+    rec = SessionRecorder(tmp_path / "live", INFO, flush_interval_s=0)
+    try:
+        for s in samples[:20]:
+            rec.record(s)
+        rec.save_as(tmp_path / "copy")
+        with pytest.raises(SessionError, match="exists already"):
+            rec.save_as(tmp_path / "copy")
+        for s in samples[20:]:
+            rec.record(s)
+    finally:
+        rec.close()
+    assert list(open_session(tmp_path / "copy").samples()) == samples[:20]
+    assert list(open_session(tmp_path / "live").samples()) == samples

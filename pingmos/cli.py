@@ -421,8 +421,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _gui_target(argv: list[str], parser: argparse.ArgumentParser) -> tuple[bool, str | None]:
+    """``pingmos`` alone opens the GUI, and so does ``pingmos TARGET`` (one word that is no sub-command)."""
+    if not argv:
+        return True, None
+    commands = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            commands |= set(action.choices)
+    if len(argv) == 1 and not argv[0].startswith("-") and argv[0] not in commands:
+        return True, argv[0]
+    return False, None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    gui, target = _gui_target(argv, parser)
+    if gui:
+        from pingmos.gui.app import run
+
+        return run(target)
     args = parser.parse_args(argv)
     if getattr(args, "handler", None) is None:
         parser.print_help()

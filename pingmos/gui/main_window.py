@@ -149,6 +149,7 @@ class MainWindow(QMainWindow):
         self._build_central()
         self._build_status_bar()
         self._load_models()
+        self.model_combo.currentIndexChanged.connect(self._model_changed)
 
         geometry = self.settings.geometry()
         if geometry is None or not self.restoreGeometry(geometry):
@@ -311,19 +312,34 @@ class MainWindow(QMainWindow):
 
     # -- scoring model ----------------------------------------------------------------------------
 
-    def _load_models(self) -> None:
-        self.model_infos = {m.name: m for m in models.available_models()}
+    def _load_models(self, select: str | None = None) -> None:
+        """Fill the model list (reads the scoring folder: a few small files) and select ``select`` or the saved
+        model (the default model if that is gone)."""
+        try:
+            infos = models.available_models()
+        except (OSError, ValueError) as exc:
+            infos = []
+            self._show_error(f"cannot list the scoring models: {exc}")
+        self.model_infos = {m.name: m for m in infos}
         self.model_combo.blockSignals(True)
         self.model_combo.clear()
         for info in self.model_infos.values():
             self.model_combo.addItem(info.name, info.name)
-            self.model_combo.setItemData(self.model_combo.count() - 1, info.description, Qt.ItemDataRole.ToolTipRole)
-        wanted = self.settings.model()
-        index = self.model_combo.findData(wanted)
-        self.model_combo.setCurrentIndex(index if index >= 0 else 0)
+            tip = info.description + (f" ({info.origin})" if info.origin != "built-in" else "")
+            self.model_combo.setItemData(self.model_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        index = self.model_combo.findData(select or self.settings.model())
+        if index < 0:
+            index = max(0, self.model_combo.findData(models.DEFAULT_MODEL))
+        self.model_combo.setCurrentIndex(index)
         self.model_combo.blockSignals(False)
-        self.model_combo.currentIndexChanged.connect(self._model_changed)
         self._build_model_settings()
+
+    def use_model(self, name: str) -> None:
+        """Score with model ``name`` (a formula the editor just saved may be new: the list is read again)."""
+        if name != self.model_name or self.model_combo.findData(name) < 0:
+            self._load_models(select=name)
+            self.settings.set_model(self.model_name)
+            self._mark_dirty()
 
     @property
     def model_name(self) -> str:
@@ -591,6 +607,9 @@ class MainWindow(QMainWindow):
     # -- lifetime ---------------------------------------------------------------------------------
 
     def closeEvent(self, event) -> None:
+        if event.spontaneous() and self.formula_editor is not None and not self.formula_editor.confirm_discard():
+            event.ignore()
+            return
         self.settings.set_geometry(self.saveGeometry())
         self.settings.set_splitter_state("main_splitter", self.main_splitter.saveState())
         self.settings.set_splitter_state("top_splitter", self.top_splitter.saveState())

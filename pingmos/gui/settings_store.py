@@ -24,7 +24,11 @@ def _float(value, default: float) -> float:
 
 class SettingsStore:
     def __init__(self, qsettings: QSettings | None = None):
-        self.q = qsettings if qsettings is not None else QSettings("pingmos", "pingmos")
+        if qsettings is None:
+            # INI in the user's configuration folder (~/.config/pingmos/pingmos.ini on Linux); tests redirect it
+            # with QSettings.setPath(IniFormat, UserScope, folder).
+            qsettings = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "pingmos", "pingmos")
+        self.q = qsettings
 
     def sync(self) -> None:
         self.q.sync()

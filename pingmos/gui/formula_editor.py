@@ -1,0 +1,247 @@
+"""The formula editor: the user's copy of the current model's script, with Check, Save and Revert to built-in.
+
+Check and Save never run the formula on the GUI thread: Check scores in a worker thread (which talks to the
+scoring worker process with its deadline) and the window polls for the result.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QTextBrowser,
+    QVBoxLayout,
+)
+
+from pingmos.gui import models
+from pingmos.gui.code_editor import CodeEditor
+
+POLL_MS = 50
+
+
+class FormulaEditor(QDialog):
+    def __init__(self, main_window):
+        super().__init__(main_window)
+        self.main_window = main_window
+        self.setWindowTitle("Formula")
+        self.setModal(False)
+        self.resize(860, 720)
+        self.model_name: str | None = None  # the model whose file is open (the user's copy)
+        self.path: Path | None = None
+        self._saved_text = ""
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pingmos-check")
+        self._check: Future | None = None
+
+        self.heading = QLabel()
+        self.heading.setWordWrap(True)
+        self.heading.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.editor = CodeEditor()
+        self.editor.textChanged.connect(self._text_changed)
+        self.result = QTextBrowser()
+        self.result.setMaximumHeight(150)
+        self.result.setOpenLinks(False)
+        self.result.anchorClicked.connect(lambda url: self.editor.set_error_line(int(url.fragment() or "0") or None))
+
+        self.check_button = QPushButton("Check")
+        self.check_button.setToolTip("compile the formula and score the selected hop with it, without saving")
+        self.check_button.clicked.connect(self.check)
+        self.save_button = QPushButton("Save")
+        self.save_button.setToolTip("save the formula; the hop table uses it from the next update (Ctrl+S)")
+        self.save_button.clicked.connect(self.save)
+        self.revert_button = QPushButton("Revert to built-in")
+        self.revert_button.setToolTip("replace this formula by the one pingmos ships, and save")
+        self.revert_button.clicked.connect(self.revert)
+        close = QPushButton("Close")
+        close.clicked.connect(self.request_close)
+        QShortcut(QKeySequence.StandardKey.Save, self, activated=self.save)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.check_button)
+        buttons.addWidget(self.save_button)
+        buttons.addWidget(self.revert_button)
+        buttons.addStretch(1)
+        buttons.addWidget(close)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.editor, 1)
+        layout.addWidget(self.result)
+        layout.addLayout(buttons)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(POLL_MS)
+        self.timer.timeout.connect(self._poll_check)
+
+    # -- opening --------------------------------------------------------------------------------------
+
+    def set_model(self, name: str) -> None:
+        """Open the formula of model ``name``: its own file for a user's model, else the user's copy of it
+        (made on first use; the shipped file is never edited)."""
+        if self.path is not None and self.is_modified() and name != self.model_name:
+            self._show_message("The open formula has unsaved changes; save or revert it before switching models.")
+            return
+        try:
+            model_name, path = models.formula_for_editing(name)
+            text = path.read_text(encoding="utf-8")
+        except (OSError, ValueError) as exc:
+            self.model_name, self.path = None, None
+            self.editor.setPlainText("")
+            self.editor.setReadOnly(True)
+            self.heading.setText(f"<b>{name}</b> has no formula file to edit: {exc}")
+            self._enable(False)
+            return
+        self.model_name, self.path = model_name, path
+        self.editor.setReadOnly(False)
+        self._saved_text = text
+        self.editor.setPlainText(text)
+        self.editor.set_error_line(None)
+        copied = "" if model_name == name else f" (your copy of <b>{name}</b>)"
+        self.heading.setText(
+            f"Model <b>{model_name}</b>{copied}<br>File: <code>{path}</code><br>"
+            "Change a number or a line of <code>score_hop</code>, press <b>Check</b> to try it on the selected hop, "
+            "<b>Save</b> to use it for every hop."
+        )
+        self.revert_button.setEnabled(models.builtin_text(model_name) is not None)
+        self._enable(True)
+        self.result.setHtml("")
+        self._update_title()
+
+    def _enable(self, on: bool) -> None:
+        self.check_button.setEnabled(on)
+        self.save_button.setEnabled(on)
+        self.revert_button.setEnabled(on and self.revert_button.isEnabled())
+
+    def is_modified(self) -> bool:
+        return self.editor.toPlainText() != self._saved_text
+
+    def _text_changed(self) -> None:
+        self._update_title()
+
+    def _update_title(self) -> None:
+        star = " *" if self.is_modified() else ""
+        self.setWindowTitle(f"Formula: {self.model_name or ''}{star}")
+
+    def _show_message(self, html: str) -> None:
+        self.result.setHtml(html)
+
+    # -- Check ----------------------------------------------------------------------------------------
+
+    def check(self) -> None:
+        """Score the selected hop (the destination if none) with the text as it is now, in the background."""
+        if self.path is None or (self._check is not None and not self._check.done()):
+            return
+        hop, rtts = self.main_window.selected_window_samples()
+        if hop is None:
+            self._show_message("Nothing to score yet: start a trace and let a few rounds come in.")
+            return
+        settings = dict(self.main_window.model_settings())
+        self._checked_hop = hop
+        self._show_message(f"Checking with hop {hop.ttl}…")
+        self._check = self._pool.submit(models.check_formula, self.editor.toPlainText(), str(self.path), settings, rtts)
+        self.check_button.setEnabled(False)
+        self.timer.start()
+
+    def wait_for_check(self, timeout_s: float = 10.0) -> None:
+        """Tests only: wait for the check under way and show its result."""
+        if self._check is not None:
+            self._check.result(timeout_s)
+        self._poll_check()
+
+    def _poll_check(self) -> None:
+        if self._check is None or not self._check.done():
+            return
+        self.timer.stop()
+        self.check_button.setEnabled(self.path is not None)
+        future, self._check = self._check, None
+        try:
+            outcome = future.result()
+        except Exception as exc:  # a bug in pingmos, not in the formula: still say what happened
+            self.editor.set_error_line(None)
+            self._show_message(f"<span style='color:#b71c1c'>Check failed: {type(exc).__name__}: {exc}</span>")
+            return
+        self.show_check(outcome)
+
+    def show_check(self, outcome: models.CheckResult) -> None:
+        hop = self._checked_hop
+        where = f"hop {hop.ttl} ({hop.name or hop.address or '???'}), {outcome.received} of {outcome.sent} received"
+        if outcome.error:
+            self.editor.set_error_line(outcome.line)
+            line = f" <a href='#{outcome.line}'>line {outcome.line}</a>" if outcome.line else ""
+            self._show_message(
+                f"<b style='color:#b71c1c'>Error</b>{line} - {_escape(outcome.error)}<br><small>{where}</small>"
+            )
+            return
+        self.editor.set_error_line(None)
+        score = outcome.score
+        rows = outcome.detail.items()
+        detail = "".join(f"<tr><td>{_escape(k)}</td><td align=right>{v:.4g}</td></tr>" for k, v in rows)
+        self._show_message(
+            f"<b style='color:#1b5e20'>OK</b> - {where}: <b>R {score.r:.1f}, MOS {score.mos:.2f}</b>"
+            f"<table cellspacing=0 cellpadding=2>{detail}</table>"
+        )
+
+    # -- Save / Revert --------------------------------------------------------------------------------
+
+    def save(self) -> None:
+        """Write the formula and score every hop with it from the next update."""
+        if self.path is None:
+            return
+        text = self.editor.toPlainText()
+        try:
+            models.save_formula(self.path, text)
+        except OSError as exc:
+            self._show_message(f"<span style='color:#b71c1c'>Cannot save {self.path}: {_escape(str(exc))}</span>")
+            return
+        self._saved_text = text
+        self._update_title()
+        self.main_window.use_model(self.model_name)
+        self.main_window.formula_saved()
+        self._show_message(f"Saved. Every hop is now scored with <b>{self.model_name}</b>.")
+
+    def revert(self) -> None:
+        """Put back the formula pingmos ships (for a copy: the one it was copied from) and save it."""
+        if self.path is None:
+            return
+        text = models.builtin_text(self.model_name or "")
+        if text is None:
+            return
+        self.editor.setPlainText(text)
+        self.save()
+        self._show_message(f"Reverted to the built-in formula and saved. <b>{self.model_name}</b> scores as shipped.")
+
+    def confirm_discard(self) -> bool:
+        """True when there is nothing unsaved, or the user agrees to lose it."""
+        if not self.is_modified():
+            return True
+        answer = QMessageBox.question(
+            self,
+            "Unsaved formula",
+            "The formula has changes that are not saved. Close anyway and lose them?",
+            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Discard
+
+    def request_close(self) -> None:
+        if self.confirm_discard():
+            self.editor.setPlainText(self._saved_text)
+            self.close()
+
+    def closeEvent(self, event) -> None:
+        # Asked only when the user closes the window itself (title bar); Close asks in request_close, and the
+        # main window asks before it goes.
+        if event.spontaneous() and not self.confirm_discard():
+            event.ignore()
+            return
+        self.timer.stop()
+        super().closeEvent(event)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,47 @@
+"""`pingmos` with no sub-command (or with one target word) opens the main window."""
+
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+from pingmos import cli
+from pingmos.gui import app as gui_app
+from pingmos.gui.main_window import MainWindow
+
+
+@pytest.mark.parametrize(
+    ("argv", "target"), [([], None), (["198.18.0.9"], "198.18.0.9"), (["host.lab.test"], "host.lab.test")]
+)
+def test_no_sub_command_opens_the_gui(monkeypatch, argv, target):
+    opened = []
+    monkeypatch.setattr(gui_app, "run", lambda t=None: opened.append(t) or 0)
+    assert cli.main(argv) == 0
+    assert opened == [target]
+
+
+def test_sub_commands_and_options_do_not_open_it(monkeypatch, capsys):
+    monkeypatch.setattr(gui_app, "run", lambda t=None: pytest.fail("the GUI opened"))
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    with pytest.raises(SystemExit):
+        cli.main(["report"])  # a sub-command without its target: a usage error, not a window
+    capsys.readouterr()
+
+
+def test_run_opens_the_main_window_and_starts_the_target(qapp, monkeypatch, tmp_path):
+    # The default QSettings would write to the user's real configuration: point it at a temporary directory.
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path))
+    started = []
+    monkeypatch.setattr(MainWindow, "start", lambda self: started.append(self.target_combo.currentText()))
+    windows = []
+
+    def exec_once():
+        windows.extend(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible())
+        for w in windows:
+            w.close()
+        return 0
+
+    monkeypatch.setattr(qapp, "exec", exec_once)
+    assert gui_app.run("127.0.0.1") == 0
+    assert started == ["127.0.0.1"] and len(windows) == 1
+    assert [p.name for p in tmp_path.rglob("*.ini")] == ["pingmos.ini"]  # the settings went to the temporary folder

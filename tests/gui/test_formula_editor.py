@@ -1,0 +1,107 @@
+"""The formula editor: Ctrl+E opens the user's copy, Check scores the selected hop, Save re-scores every hop,
+Revert puts the shipped formula back. The user's scoring folder is a temporary directory."""
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence
+
+from pingmos.gui import models
+from pingmos.gui.hop_table import COL_MOS
+from pingmos.scoring import CONFIG_DIR_ENV
+from tests.gui.conftest import DST, settle
+
+
+@pytest.fixture
+def window(qtbot, make_window, tmp_path, monkeypatch):
+    monkeypatch.setenv(CONFIG_DIR_ENV, str(tmp_path / "config"))
+    w = make_window()
+    w.target_combo.setCurrentText(DST)
+    qtbot.keyClick(w.target_combo.lineEdit(), Qt.Key.Key_Return)
+    settle(qtbot, w)
+    return w
+
+
+def mos_of(window, ttl):
+    hop = next(h for h in window.last_update.snapshot.hops if h.ttl == ttl)
+    return hop.mos
+
+
+def test_ctrl_e_opens_the_users_copy_with_line_numbers_and_highlighting(window, tmp_path):
+    assert window.edit_formula_action.shortcut() == QKeySequence("Ctrl+E")
+    window.edit_formula_action.trigger()
+    editor = window.formula_editor
+    assert editor is not None and editor.isVisible()
+    assert editor.model_name == "my_pingplotter"
+    assert editor.path == tmp_path / "config" / "scoring" / "my_pingplotter.py"
+    assert "def score_hop" in editor.editor.toPlainText()
+    assert "pingmos internal" not in editor.editor.toPlainText()
+    assert editor.editor.line_number_width() > 0 and editor.editor.viewportMargins().left() > 0
+    block = editor.editor.document().findBlockByNumber(0)
+    assert block.layout().formats()  # the docstring line is coloured
+    assert window.model_name == "pingplotter"  # opening does not change the scoring yet
+
+
+def test_check_scores_the_selected_hop_and_shows_an_error_with_its_line(window, qtbot):
+    window.open_formula_editor()
+    editor = window.formula_editor
+    window.table.selectRow(0)
+    editor.check()
+    editor.wait_for_check()
+    text = editor.result.toPlainText()
+    assert "OK" in text and "hop 1" in text
+    assert f"MOS {mos_of(window, 1):.2f}" in text  # the same number the table shows for that hop
+    assert "effective_latency_ms" in text
+
+    source = editor.editor.toPlainText()
+    broken = source.replace("    mos = r_to_mos(r)", "    mos = r_to_mos(r) / 0")
+    assert broken != source
+    editor.editor.setPlainText(broken)
+    editor.check()
+    editor.wait_for_check()
+    line = broken.splitlines().index("    mos = r_to_mos(r) / 0") + 1
+    assert "ZeroDivisionError" in editor.result.toPlainText()
+    assert f"line {line}" in editor.result.toPlainText()
+    assert editor.editor.error_line == line
+    assert "*" in editor.windowTitle()  # not saved: the table still scores with the shipped formula
+    assert window.model_name == "pingplotter"
+
+    editor.editor.setPlainText(source.replace("def score_hop(hop):", "def score_hop(hop)"))
+    editor.check()
+    editor.wait_for_check()
+    assert "syntax error" in editor.result.toPlainText()
+
+
+def test_save_applies_at_once_and_revert_restores_the_shipped_formula(window, qtbot):
+    before = mos_of(window, 5)
+    window.open_formula_editor()
+    editor = window.formula_editor
+    source = editor.editor.toPlainText()
+    assert "LOSS_PENALTY_PER_PCT = 2.5" in source
+    editor.editor.setPlainText(source.replace("LOSS_PENALTY_PER_PCT = 2.5", "LOSS_PENALTY_PER_PCT = 0.0"))
+    editor.save_button.click()
+    assert window.model_name == "my_pingplotter"
+    assert editor.path.read_text().count("LOSS_PENALTY_PER_PCT = 0.0") == 1
+    qtbot.waitUntil(lambda: window.last_update.snapshot.model == "my_pingplotter", timeout=10000)
+    qtbot.waitUntil(lambda: mos_of(window, 5) > 4.0, timeout=10000)  # loss no longer costs anything
+    assert before < 3.1
+    table_mos = window.table.proxy.data(window.table.proxy.index(4, COL_MOS))
+    assert float(table_mos) > 4.0
+
+    editor.revert_button.click()
+    assert editor.editor.toPlainText() == models.builtin_text("pingplotter")
+    assert not editor.is_modified()
+    window._mark_dirty()
+    qtbot.waitUntil(lambda: mos_of(window, 5) == pytest.approx(before), timeout=10000)
+
+
+def test_a_broken_saved_formula_shows_the_error_and_keeps_the_data(window, qtbot):
+    window.open_formula_editor()
+    editor = window.formula_editor
+    source = editor.editor.toPlainText()
+    editor.editor.setPlainText(source.replace("    mos = r_to_mos(r)", "    mos = r_to_mos(r) / 0"))
+    editor.save()
+    qtbot.waitUntil(lambda: not window.error_banner.isHidden(), timeout=10000)
+    assert "ZeroDivisionError" in window.error_banner.text() and "my_pingplotter.py" in window.error_banner.text()
+    assert window.table.proxy.rowCount() == 5
+    assert window.table.proxy.data(window.table.proxy.index(0, COL_MOS)) == "error"
+    assert window.table.proxy.data(window.table.proxy.index(0, 4))  # latency still shown

@@ -179,10 +179,16 @@ def diagnose(
     relaxed = {h.ttl: degraded(h, th, relaxed=True) for h in judged}
     problems = {t: tuple(p.values()) for t, p in strict.items() if p}
     end = judged[-1]
+    # The destination is judged by the trace's own echo probes; a witness can clear any other hop, the last one
+    # that answers included (when the destination is silent, nothing else can tell).
+    end_is_destination = snap.destination_reached and end.ttl == snap.hops[-1].ttl
     cleared = tuple(
         h.ttl
         for h in judged
-        if strict[h.ttl] and h.ttl in witnesses and h is not end and witness_clears(witnesses[h.ttl], th)
+        if strict[h.ttl]
+        and h.ttl in witnesses
+        and not (h is end and end_is_destination)
+        and witness_clears(witnesses[h.ttl], th)
     )
 
     def carries_on(i: int) -> bool:

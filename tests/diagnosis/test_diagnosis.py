@@ -138,3 +138,19 @@ def test_to_json_has_the_documented_fields():
     doc = diagnose(snapshot([(2, 0), (4, 60), (6, 0)])).to_json()
     assert doc == {"deteriorates_at_ttl": None, "rate_limited_ttls": [2], "verdict": doc["verdict"]}
     assert isinstance(doc["verdict"], str) and doc["verdict"].endswith(".")
+
+
+def test_an_echo_witness_settles_the_last_hop_that_answers_when_the_destination_is_silent():
+    snap = snapshot([(2, 0), (4, 0), (6, 60), None], reached=False)
+    assert diagnose(snap).deteriorates_at_ttl == 3
+    assert [h.ttl for h in candidates_for_witness(snap)] == [3]
+    d = diagnose(snap, witnesses={3: EchoWitness(addr(3), tuple([6.0] * 20))})
+    assert d.deteriorates_at_ttl is None and d.rate_limited_ttls == (3,)
+    assert d.verdict.startswith("No problem found up to hop 3") and "direct echo" in d.verdict
+
+
+def test_the_destination_is_never_cleared_by_a_witness():
+    snap = snapshot([(2, 0), (4, 0), (6, 30)])
+    assert candidates_for_witness(snap) == []
+    d = diagnose(snap, witnesses={3: EchoWitness(addr(3), tuple([6.0] * 20))})
+    assert d.deteriorates_at_ttl == 3

@@ -305,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     os.environ.setdefault("PYTHONPATH", str(REPO_ROOT))
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"machine: {os.cpu_count()} CPUs, load average {load} (load delays pingmos's wake-ups, not its stamps)")
     startup = part1(args.rounds)
     part2(args.sustain_rounds, startup)
     return 0

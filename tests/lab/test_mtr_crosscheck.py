@@ -1,12 +1,12 @@
 """An independent measuring stick: mtr in the same client namespace, over the same path, at the same time.
 
-mtr-packet stamps its probes in user space (gettimeofday after select() wakes it), pingmos with the kernel's
-receive stamp; both ride the same relay at the same moment, so what the lab adds is the same for both. On a
-busy 2-core machine mtr's stamps lag the kernel's by up to half a millisecond (seen with a capture on the
-client link: mtr's own probes took no longer on the wire than pingmos's), so mtr runs under SCHED_FIFO
-(`chrt -f`) to make it as good a reference as it can be. Jitter is left out here: with it, the two tools'
-averages differ by the sampling noise of different packets; the engine's handling of jitter is checked
-probe by probe against a capture in test_accuracy.
+mtr-packet stamps replies in user space (gettimeofday right after recvfrom, packet/probe_unix.c), pingmos
+with the kernel's receive stamp; both ride the same relay at the same moment, so what the lab adds is the
+same for both. On a busy 2-core machine mtr's stamps lag the kernel's by up to a few milliseconds (seen with
+a capture on the client link: mtr's own probes took no longer on the wire than pingmos's), so mtr runs under
+SCHED_FIFO (`chrt -f`) to make it as good a reference as it can be. Jitter is left out here: with it, the
+two tools' averages differ by the sampling noise of different packets; the engine's handling of jitter is
+checked probe by probe against a capture in test_accuracy.
 """
 
 from __future__ import annotations

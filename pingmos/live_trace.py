@@ -233,6 +233,11 @@ class LiveTrace:
             self._names.close()
 
     @property
+    def sample_count(self) -> int:
+        """Samples applied so far (cheap: front ends poll it to see whether anything changed)."""
+        return self._samples
+
+    @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 

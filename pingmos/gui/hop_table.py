@@ -89,28 +89,71 @@ def _sort_key(hop: HopReport, column: int):
     return cell_text(hop, column)
 
 
+_LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_BRUSHES: dict[str, QBrush] = {}
+_BLACK: QBrush | None = None
+_GREY: QBrush | None = None
+_BOLD: QFont | None = None
+
+
+def _init_styles() -> None:
+    global _BLACK, _GREY, _BOLD
+    if _BOLD is None:  # made once a QApplication exists
+        _BRUSHES.update({band: QBrush(QColor(colour)) for band, colour in BAND_COLOURS.items()})
+        _BLACK = QBrush(QColor("#000000"))
+        _GREY = QBrush(QColor("#808080"))
+        _BOLD = QFont()
+        _BOLD.setBold(True)
+
+
 class HopTableModel(QAbstractTableModel):
     def __init__(self, thresholds: Thresholds | None = None, parent=None):
         super().__init__(parent)
+        _init_styles()
         self.hops: tuple[HopReport, ...] = ()
+        self._texts: list[list[str]] = []
+        self._keys: list[list] = []
+        self._backgrounds: list[dict[int, QBrush]] = []
         self.thresholds = thresholds or Thresholds()
         self.marked_ttl: int | None = None
 
     def set_hops(self, hops: tuple[HopReport, ...], marked_ttl: int | None) -> None:
+        # Every cell's text, colour and sort key is worked out once per update here: the view asks data() for
+        # each cell and role on every paint, and a Python call per cell per role adds up (30 rows x 12 columns).
+        texts = [[cell_text(h, c) for c in range(len(COLUMNS))] for h in hops]
+        keys = [[_sort_key(h, c) for c in range(len(COLUMNS))] for h in hops]
         if len(hops) != len(self.hops):
             self.beginResetModel()
-            self.hops = hops
-            self.marked_ttl = marked_ttl
+            self._set(hops, marked_ttl, texts, keys)
             self.endResetModel()
             return
         # Same rows: update in place so selection, scroll position and sorting survive each refresh.
-        self.hops = hops
-        self.marked_ttl = marked_ttl
+        self._set(hops, marked_ttl, texts, keys)
         if hops:
             self.dataChanged.emit(self.index(0, 0), self.index(len(hops) - 1, len(COLUMNS) - 1))
 
+    def _set(self, hops, marked_ttl, texts, keys) -> None:
+        self.hops = hops
+        self.marked_ttl = marked_ttl
+        self._texts = texts
+        self._keys = keys
+        self._backgrounds = [self._row_backgrounds(h) for h in hops]
+
+    def _row_backgrounds(self, hop: HopReport) -> dict[int, QBrush]:
+        out = {}
+        band = mos_band(hop.mos, self.thresholds)
+        if band:
+            out[COL_MOS] = _BRUSHES[band]
+        # A router that never answers shows 100 % "loss" that says nothing about the path: no colour.
+        band = loss_band(hop.loss_pct, self.thresholds) if hop.address is not None else None
+        if band:
+            out[COL_LOSS] = _BRUSHES[band]
+        return out
+
     def set_thresholds(self, thresholds: Thresholds) -> None:
         self.thresholds = thresholds
+        self._backgrounds = [self._row_backgrounds(h) for h in self.hops]
         if self.hops:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self.hops) - 1, len(COLUMNS) - 1))
 
@@ -131,31 +174,22 @@ class HopTableModel(QAbstractTableModel):
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
-        hop = self.hops[index.row()]
+        row = index.row()
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return cell_text(hop, col)
+            return self._texts[row][col]
         if role == SORT_ROLE:
-            return _sort_key(hop, col)
+            return self._keys[row][col]
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            if col in (COL_ADDRESS, COL_NAME):
-                return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return _LEFT if col in (COL_ADDRESS, COL_NAME) else _RIGHT
+        hop = self.hops[row]
         if role == Qt.ItemDataRole.BackgroundRole:
-            band = None
-            if col == COL_MOS:
-                band = mos_band(hop.mos, self.thresholds)
-            elif col == COL_LOSS and hop.address is not None:
-                # A router that never answers shows 100 % "loss" that says nothing about the path: no colour.
-                band = loss_band(hop.loss_pct, self.thresholds)
-            return QBrush(QColor(BAND_COLOURS[band])) if band else None
+            return self._backgrounds[row].get(col)
         if role == Qt.ItemDataRole.ForegroundRole and (col in (COL_MOS, COL_LOSS) or hop.address is None):
             # Band backgrounds are light: keep their text black whatever the palette; ??? rows are greyed.
-            return QBrush(QColor("#000000" if hop.address is not None else "#808080"))
+            return _BLACK if hop.address is not None else _GREY
         if role == Qt.ItemDataRole.FontRole and hop.ttl == self.marked_ttl and col in (COL_HOP, COL_MOS):
-            font = QFont()
-            font.setBold(True)
-            return font
+            return _BOLD
         if role == Qt.ItemDataRole.ToolTipRole:
             if col == COL_MOS and hop.score_error:
                 return f"the scoring model failed: {hop.score_error}"
@@ -204,10 +238,24 @@ class HopTableView(QTableView):
         self.verticalHeader().setVisible(False)
         self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         header = self.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Column widths follow the contents, but are measured only when the longest text of a column changes
+        # (ResizeToContents would measure every cell on every update).
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
         header.setMinimumSectionSize(36)
+        self._widest: tuple[int, ...] = ()
+        model.modelReset.connect(self.fit_columns)
+        model.dataChanged.connect(self.fit_columns)
         self.setWordWrap(False)
+
+    def fit_columns(self, *_) -> None:
+        texts = self.source_model._texts
+        widest = tuple(max((len(row[c]) for row in texts), default=0) for c in range(len(COLUMNS)))
+        if widest != self._widest:
+            self._widest = widest
+            for c in range(len(COLUMNS)):
+                if c != COL_NAME:
+                    self.resizeColumnToContents(c)
 
     def selected_ttls(self) -> list[int]:
         rows = sorted({self.proxy.mapToSource(i).row() for i in self.selectionModel().selectedRows()})

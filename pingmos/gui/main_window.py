@@ -141,6 +141,7 @@ class MainWindow(QMainWindow):
         self.formula_editor = None
         self._dirty = True
         self._last_submit = 0.0
+        self._last_samples = -1
         self.refresher = Refresher()
         self.setWindowTitle("pingmos")
 
@@ -569,11 +570,14 @@ class MainWindow(QMainWindow):
         if self.trace is None or self.refresher.busy:
             return
         now = time.monotonic()
-        if self._dirty or self.trace.running or now - self._last_submit >= IDLE_REFRESH_S:
+        samples = self.trace.sample_count
+        changed = samples != self._last_samples or self.trace.running
+        if self._dirty or changed or now - self._last_submit >= IDLE_REFRESH_S:
             request = self.request()
             if request is not None and self.refresher.submit(request):
                 self._dirty = False
                 self._last_submit = now
+                self._last_samples = samples
 
     def apply_update(self, update: Update) -> None:
         if update.request.trace is not self.trace:

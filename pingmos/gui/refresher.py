@@ -25,6 +25,8 @@ from pingmos.stats import window_stats
 
 MOS_POINTS = 240  # MOS-over-time points per hop: enough for a smooth curve, cheap to score
 MIN_MOS_WINDOW = 10  # with "all" samples, each MOS point scores at least this many samples
+SETTLING_SAMPLES = 64  # the newest samples of a hop can still move (late replies settle out of order)
+MOS_CACHE_MAX = 50_000
 
 
 @dataclass(frozen=True)
@@ -49,24 +51,54 @@ class Update:
 
 
 def mos_over_time(
-    t: np.ndarray, rtt_ms: np.ndarray, window: int | None, scorer: BatchScorer, points: int = MOS_POINTS
+    t: np.ndarray,
+    rtt_ms: np.ndarray,
+    window: int | None,
+    scorer: BatchScorer,
+    points: int = MOS_POINTS,
+    cache: dict | None = None,
+    cache_key: tuple = (),
 ) -> tuple[np.ndarray, np.ndarray]:
-    """MOS at up to ``points`` moments evenly spread over the series: each scores the ``window`` samples that
-    end there (with "all" samples, the samples since the previous point, at least MIN_MOS_WINDOW), so the
-    curve shows what the table would have said at that time. NaN where nothing could be scored."""
+    """MOS at up to ``points`` moments spread evenly over the series, plus the newest sample: each scores the
+    ``window`` samples that end there (with "all" samples, the samples since the previous point, at least
+    MIN_MOS_WINDOW), so the curve shows what the table would have said at that time. NaN where nothing could be
+    scored.
+
+    The moments are multiples of a power-of-two step, so they stay put while the trace grows (until it doubles)
+    and ``cache`` (a dict the caller keeps; ``cache_key`` names the hop, window and model) can keep the scores of
+    moments that are settled, instead of scoring a day of history again four times a second.
+    """
     n = len(t)
     if n == 0:
         return np.array([]), np.array([])
-    ends = np.unique(np.linspace(1, n, min(points, n)).round().astype(np.int64))
-    step = max(1, n // max(1, len(ends)))
+    step = 1
+    while n / step > points:
+        step *= 2
+    ends = list(range(step, n + 1, step))
+    if not ends or ends[-1] != n:
+        ends.append(n)
     width = window if window is not None else max(MIN_MOS_WINDOW, step)
+    settled = n - SETTLING_SAMPLES  # later samples may still be reordered by late replies: never cached
+    mos = np.full(len(ends), np.nan)
+    todo = []
+    for i, end in enumerate(ends):
+        key = (*cache_key, width, end)
+        if cache is not None and key in cache:
+            mos[i] = cache[key]
+        else:
+            todo.append(i)
     windows = []
-    for end in ends:
-        part = rtt_ms[max(0, end - width) : end]
+    for i in todo:
+        part = rtt_ms[max(0, ends[i] - width) : ends[i]]
         windows.append(window_stats([None if math.isnan(v) else float(v) for v in part]))
-    results = scorer(windows)
-    mos = np.array([r.mos if hasattr(r, "mos") else np.nan for r in results], dtype=float)
-    return t[ends - 1], mos
+    results = scorer(windows) if windows else []
+    for i, result in zip(todo, results, strict=True):
+        mos[i] = result.mos if hasattr(result, "mos") else np.nan
+        if cache is not None and ends[i] <= settled:
+            cache[(*cache_key, width, ends[i])] = mos[i]
+    if cache is not None and len(cache) > MOS_CACHE_MAX:
+        cache.clear()
+    return t[np.asarray(ends) - 1], mos
 
 
 class _ModelCache:
@@ -76,11 +108,14 @@ class _ModelCache:
         self.key = None
         self.model = None
         self.error: str | None = None
+        self.mos: dict = {}  # MOS-over-time points already scored (see mos_over_time)
+        self.trace = None  # the trace those points belong to (held, so that its id is never reused meanwhile)
 
     def get(self, name: str, settings: tuple[tuple[str, object], ...]):
         key = (name, settings, models.generation(name))
         if key != self.key:
             self.key = key
+            self.mos.clear()
             if self.model is not None:
                 self.model.close()  # a user script's worker process goes with it
             try:
@@ -95,6 +130,9 @@ class _ModelCache:
 def compute(request: Request, cache: _ModelCache) -> Update:
     start = time.perf_counter()
     model, error = cache.get(request.model_name, request.model_settings)
+    if cache.trace is not request.trace:
+        cache.trace = request.trace
+        cache.mos.clear()
 
     def scorer(windows: Sequence) -> list:
         if model is None:
@@ -108,7 +146,7 @@ def compute(request: Request, cache: _ModelCache) -> Update:
         series = request.trace.series(ttl)
         t = np.frombuffer(series.sent_at, dtype=float) if len(series.sent_at) else np.array([])
         y = np.frombuffer(series.rtt_ms, dtype=float) if len(series.rtt_ms) else np.array([])
-        mos_t, mos = mos_over_time(t, y, request.window, scorer)
+        mos_t, mos = mos_over_time(t, y, request.window, scorer, cache=cache.mos, cache_key=(id(request.trace), ttl))
         timelines.append(HopTimeline(ttl, labels.get(ttl, f"hop {ttl}"), t, y, mos_t, mos))
     return Update(
         request=request,

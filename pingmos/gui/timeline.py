@@ -157,28 +157,30 @@ class TimelineWidget(QWidget):
         wanted = {h.ttl for h in hops}
         for ttl in list(self._curves):
             if ttl not in wanted:
-                latency, lost, mos = self._curves.pop(ttl)
+                latency, lost, mos, _ = self._curves.pop(ttl)
                 self.plot.removeItem(latency)
                 self.plot.removeItem(lost)
                 self.mos_view.removeItem(mos)
         self._data = hops
-        for i, hop in enumerate(hops):
+        for hop in hops:
             if hop.ttl not in self._curves:
-                colour = HOP_COLOURS[i % len(HOP_COLOURS)]
+                used = {c for *_, c in self._curves.values()}
+                colour = next((c for c in HOP_COLOURS if c not in used), HOP_COLOURS[len(used) % len(HOP_COLOURS)])
                 latency = pg.PlotDataItem(pen=pg.mkPen(colour, width=1.5))
                 lost = pg.ScatterPlotItem(symbol="t1", size=9, pen=pg.mkPen(LOST_COLOUR), brush=pg.mkBrush(LOST_COLOUR))
                 mos = pg.PlotDataItem(pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine))
                 self.plot.addItem(latency)
                 self.plot.addItem(lost)
                 self.mos_view.addItem(mos)
-                self._curves[hop.ttl] = (latency, lost, mos)
-        self.caption.setText(
-            "selected: "
-            + ", ".join(h.label for h in hops)
-            + "   -   latency (solid, left axis), MOS (dashed, right axis), red triangles = lost"
-            if hops
-            else "select hops in the table to see them over time"
-        )
+                self._curves[hop.ttl] = (latency, lost, mos, colour)
+        if hops:
+            names = ", ".join(f'<b style="color:{self._curves[h.ttl][3]}">{h.label}</b>' for h in hops)
+            self.caption.setText(
+                f"{names}: latency (solid line, left axis), MOS (dashed, right axis), "
+                f'<span style="color:{LOST_COLOUR}">&#9650; lost</span>'
+            )
+        else:
+            self.caption.setText("select hops in the table to see them over time")
         if self._follow:
             self._fit_all()
         self._redraw_curves()
@@ -189,7 +191,7 @@ class TimelineWidget(QWidget):
             items = self._curves.get(hop.ttl)
             if items is None:
                 continue
-            latency, lost, mos = items
+            latency, lost, mos, _ = items
             part = visible_slice(hop.t, x0, x1)
             t, y = hop.t[part], hop.rtt_ms[part]
             lost_mask = np.isnan(y)

@@ -75,18 +75,18 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         self.mark_lines = [
             pg.InfiniteLine(angle=90, pen=pg.mkPen(MARK_PEN, width=2, style=Qt.PenStyle.DashLine)) for _ in range(2)
         ]
-        self.mark_label = pg.TextItem(color=MARK_PEN, anchor=(0, 0), fill=pg.mkBrush(255, 255, 255, 220))
+        self.mark_text = ""  # what the title says about the marked hop ("" = nothing marked)
         self.latency.addItem(self.mark_lines[0], ignoreBounds=True)
         self.mos.addItem(self.mark_lines[1], ignoreBounds=True)
-        self.mos.addItem(self.mark_label, ignoreBounds=True)
         for line in self.mark_lines:
             line.hide()
-        self.mark_label.hide()
+        self._set_title()
         for plot in (self.latency, self.mos):
             for axis in ("left", "bottom", "right"):
                 plot.getAxis(axis).setTextPen("#202020")
                 plot.getAxis(axis).setPen("#606060")
             plot.getAxis("left").setWidth(52)
+            plot.getAxis("right").setWidth(48)  # both plots equally wide, so the hops line up
         self.set_thresholds(self.thresholds)
 
     def _sync_views(self) -> None:
@@ -138,17 +138,17 @@ class TraceGraph(pg.GraphicsLayoutWidget):
             top = np.nanmax(hi) if ok.any() else 1.0
             self.latency.setYRange(0, max(1.0, top) * 1.1, padding=0)
         self.marked_ttl = marked_ttl
-        if marked_ttl is None:
-            for line in self.mark_lines:
-                line.hide()
-            self.mark_label.hide()
+        for line in self.mark_lines:
+            line.setValue((marked_ttl or 0) - 0.4)
+            line.setVisible(marked_ttl is not None)
+        self.mark_text = "" if marked_ttl is None else f"MOS drops from hop {marked_ttl} on"
+        self._set_title()
+
+    def _set_title(self) -> None:
+        # A title line is always there (the plots do not jump when a hop gets marked) and never covers data;
+        # short, so that it never widens the plot beyond a narrow pane.
+        if self.mark_text:
+            title = f"<span style='color:{MARK_PEN}'><b>{self.mark_text}</b></span>"
         else:
-            for line in self.mark_lines:
-                line.setValue(marked_ttl - 0.4)
-                line.show()
-            self.mark_label.setText(f"MOS drops from hop {marked_ttl}")
-            # Left of the line when the marked hop is near the right edge, so the label is never clipped.
-            right_half = len(x) and marked_ttl > (x.max() + 1) / 2
-            self.mark_label.setAnchor((1, 0) if right_half else (0, 0))
-            self.mark_label.setPos(marked_ttl - 0.45 if right_half else marked_ttl - 0.35, 4.45)
-            self.mark_label.show()
+            title = "<span style='color:#404040'>latency, loss and MOS along the route</span>"
+        self.latency.setTitle(title, size="10pt")

@@ -60,5 +60,5 @@ def test_gui_marks_the_hop_behind_the_lossy_link(qtbot, make_window, lab_factory
         assert float(model.data(model.index(row, COL_MOS))) < 3.1
     assert window.marked_ttl == 3
     assert window.trace_graph.marked_ttl == 3
-    assert "hop 3" in window.trace_graph.mark_label.toPlainText()
+    assert "hop 3" in window.trace_graph.mark_text
     assert [h.ttl for h in window.timeline._data] == [4]  # the destination, by default

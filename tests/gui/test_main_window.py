@@ -52,7 +52,7 @@ def test_mos_and_loss_cells_are_coloured_by_band_and_the_bad_hop_is_marked(qtbot
     assert cell(window, 1, COL_LOSS, Qt.ItemDataRole.BackgroundRole) is None  # ??? rows are not "loss"
     assert window.marked_ttl == 3
     assert window.trace_graph.marked_ttl == 3 and window.trace_graph.mark_lines[0].isVisible()
-    assert "hop 3" in window.trace_graph.mark_label.toPlainText()
+    assert "hop 3" in window.trace_graph.mark_text
     # Thresholds are settings: with "poor" from 1.0 nothing is below poor, and hop 5's MOS turns "poor".
     window.set_thresholds(Thresholds(mos_good=4.0, mos_acceptable=3.6, mos_poor=1.0))
     settle(qtbot, window)
@@ -99,7 +99,7 @@ def test_timeline_shows_the_destination_then_the_selected_hops(qtbot, make_windo
     qtbot.waitUntil(lambda: [h.ttl for h in window.timeline._data] == [5], timeout=3000)
     hop5 = window.timeline._data[0]
     assert len(hop5.t) == 60 and np.isnan(hop5.rtt_ms).sum() > 0  # lost samples are in the series
-    latency, lost, mos = window.timeline._curves[5]
+    latency, lost, mos, _ = window.timeline._curves[5]
     assert len(lost.data) == np.isnan(hop5.rtt_ms).sum()  # each lost sample marked
     assert np.nanmax(mos.yData) <= 4.5 and np.nanmin(mos.yData) >= 1.0
     window.table.selectRow(0)

@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""Benchmark the GUI without the network: `QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/bench_gui.py`.
+
+Not a test: it prints figures.
+
+1. A long trace: 24 hours at one round a second over 30 hops (2.6 million samples) fed into a LiveTrace as the
+   engine would feed it (``apply`` per sample). Prints the memory it costs (the history's own bytes and the
+   process's resident set), how long an update takes to compute in the background (snapshot of every hop plus the
+   destination's series and MOS over time; window 100 and "all"), and how long the GUI thread takes to draw it
+   (table, trace graph, timeline, and the window painted), also with the timeline zoomed to the last 10 minutes.
+2. A fast trace: 30 hops at 10 rounds a second fed live for a few seconds while the window refreshes on its
+   timer. Prints the redraw times and the longest gap between two timer ticks (how smooth the window stays).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QElapsedTimer, QSettings, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from pingmos.engine.events import Sample  # noqa: E402
+from pingmos.gui.main_window import MainWindow  # noqa: E402
+from pingmos.gui.refresher import Request, _ModelCache, compute  # noqa: E402
+from pingmos.gui.settings_store import SettingsStore  # noqa: E402
+from pingmos.live_trace import LiveTrace  # noqa: E402
+
+HOPS = 30
+T0 = 1_700_000_000.0
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def path_sample(rng: random.Random, rnd: int, ttl: int, sent_at: float) -> Sample:
+    """Hop ttl of a made-up 30-hop path: 1.5 ms more per hop, some jitter, 0.5 % loss, 3 % from hop 20 on."""
+    loss = 3.0 if ttl >= 20 else 0.5
+    if rng.random() * 100.0 < loss:
+        return Sample(rnd, ttl, rnd & 0xFFFF, sent_at, None, None)
+    rtt = 1.5 * ttl + rng.uniform(0.0, 0.4 * ttl)
+    return Sample(rnd, ttl, rnd & 0xFFFF, sent_at, rtt, f"10.{ttl}.0.1", reached=ttl == HOPS)
+
+
+def timed_ms(fn, repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - start) * 1000.0)
+    return out
+
+
+def fmt(ms: list[float]) -> str:
+    return f"median {statistics.median(ms):7.1f} ms, max {max(ms):7.1f} ms ({len(ms)} runs)"
+
+
+def draw(window: MainWindow, update) -> None:
+    """What the GUI thread does per update: take the update into the widgets, and paint the window now."""
+    window.apply_update(update)
+    window.repaint()
+
+
+def long_trace(app: QApplication, window: MainWindow, hours: float) -> None:
+    rounds = int(hours * 3600)
+    print(f"1. {hours:g} h at 1 round/s, {HOPS} hops: {rounds * HOPS:,} samples")
+    before = rss_mb()
+    trace = LiveTrace("bench.example", names=None)
+    rng = random.Random(1)
+    start = time.perf_counter()
+    for rnd in range(rounds):
+        sent_at = T0 + rnd
+        for ttl in range(1, HOPS + 1):
+            trace.apply(path_sample(rng, rnd, ttl, sent_at + ttl * 0.03))
+    feed_s = time.perf_counter() - start
+    status = trace.status()
+    after = rss_mb()
+    print(f"   fed in {feed_s:.1f} s ({rounds * HOPS / feed_s / 1000:.0f} k samples/s)")
+    print(
+        f"   memory: history {status.history_bytes / 2**20:.1f} MB ({status.history_bytes / status.samples:.0f} "
+        f"bytes/sample); process RSS {before:.0f} -> {after:.0f} MB (+{after - before:.0f} MB)"
+    )
+    window.trace = trace
+    cache = _ModelCache()
+    for window_size in (100, None):
+        request = Request(trace, window_size, "pingplotter", (), None, (HOPS,), ((HOPS, f"hop {HOPS}"),))
+        update = compute(request, cache)  # warm: the model loads once
+        compute_ms = timed_ms(lambda r=request: compute(r, cache), 3)
+        label = "all" if window_size is None else str(window_size)
+        print(f"   update computed in the background (window {label:>3}): {fmt(compute_ms)}")
+        draw(window, update)  # first draw builds the curves
+        redraw = timed_ms(lambda u=update: draw(window, u), 5)
+        print(f"   GUI thread redraw, whole trace in view (window {label:>3}):{fmt(redraw)}")
+    span = trace.time_span()
+    window.timeline._follow = False
+    window.timeline.plot.setXRange(span[1] - 600, span[1], padding=0)
+    zoomed = timed_ms(lambda: draw(window, update), 5)
+    print(f"   GUI thread redraw, last 10 minutes in view:          {fmt(zoomed)}")
+    three = Request(trace, 100, "pingplotter", (), None, (1, 20, HOPS), ())
+    update3 = compute(three, cache)
+    window.timeline.follow_live()
+    draw(window, update3)
+    print(f"   GUI thread redraw, 3 hops in the timeline:           {fmt(timed_ms(lambda: draw(window, update3), 5))}")
+    print(f"   process RSS after drawing: {rss_mb():.0f} MB")
+    window.trace = None
+
+
+def fast_trace(app: QApplication, window: MainWindow, seconds: float) -> None:
+    print(f"2. {HOPS} hops at 10 rounds/s for {seconds:g} s, fed live; the window refreshes on its 250 ms timer")
+    trace = LiveTrace("fast.example", interval_s=0.1, names=None)
+    stop = threading.Event()
+
+    def feed():
+        rng = random.Random(2)
+        rnd = 0
+        t_start = time.time()
+        while not stop.is_set():
+            for ttl in range(1, HOPS + 1):
+                trace.apply(path_sample(rng, rnd, ttl, time.time()))
+            rnd += 1
+            time.sleep(max(0.0, t_start + rnd * 0.1 - time.time()))
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    window.trace = trace
+    draws: list[float] = []
+    original = window.apply_update
+
+    def timed_apply(update):
+        start = time.perf_counter()
+        original(update)
+        window.repaint()
+        draws.append((time.perf_counter() - start) * 1000.0)
+
+    window.apply_update = timed_apply
+    gaps: list[float] = []
+    clock = QElapsedTimer()
+    clock.start()
+    last = [0]
+
+    def tick_watch():
+        now = clock.elapsed()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    watch = QTimer()
+    watch.setInterval(10)
+    watch.timeout.connect(tick_watch)
+    watch.start()
+    feeder.start()
+    QTimer.singleShot(int(seconds * 1000), app.quit)
+    app.exec()
+    stop.set()
+    feeder.join()
+    watch.stop()
+    window.apply_update = original
+    print(f"   {trace.status().samples:,} samples, {len(draws)} redraws ({len(draws) / seconds:.1f}/s)")
+    print(f"   GUI thread redraw: {fmt(draws)}")
+    print(f"   longest gap between two 10 ms ticks of the event loop: {max(gaps[1:]):.0f} ms")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hours", type=float, default=24.0, help="length of the long trace (24)")
+    parser.add_argument("--seconds", type=float, default=6.0, help="length of the fast live trace (6)")
+    args = parser.parse_args()
+    app = QApplication(sys.argv[:1])
+    tmp = tempfile.mkdtemp(prefix="pingmos-bench-")  # the user's settings stay untouched
+    settings = QSettings(os.path.join(tmp, "bench.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(SettingsStore(settings))
+    window.resize(1500, 980)
+    window.show()
+    app.processEvents()
+    long_trace(app, window, args.hours)
+    fast_trace(app, window, args.seconds)
+    window.close()
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -25,7 +25,9 @@ The public API (the report, the CLI and the GUI use only these names):
     ``model.score(window) -> Score | ModelError | None`` and ``model.score_many(windows) -> list[...]``: None for
     a window with nothing received, never an exception for a broken formula (except with ``raising=True``:
     ``ModelFailure``). ``model(window_stats)`` is ``model.score``, so a model is a ``TraceState`` scorer.
-    ``model.close()`` ends a user script's worker process (also done when the model is garbage collected).
+    ``model.check() -> ModelError | None`` re-reads a user's file without running it (a syntax error shows
+    right after a save; ``model.info`` follows the file's title and settings). ``model.close()`` ends a user
+    script's worker process (also done when the model is garbage collected).
 ``Score(r, mos, detail)``
     R (0-100; up to 129 on the wideband scale), MOS (1-4.5), ``detail``: named intermediate terms (ms, R points).
 ``ModelError(file, line, message, fallback)``

@@ -170,6 +170,11 @@ class Model:
 
     __call__ = score
 
+    def check(self) -> ModelError | None:
+        """Why the model cannot score, as far as known without scoring (a user's file re-read: a syntax error
+        shows at once after a save); None if nothing is known to be wrong. Never blocks on a formula."""
+        return None
+
     def close(self) -> None:
         """Release what the model holds (a user script's worker process). Scoring again restarts it."""
 

@@ -8,10 +8,11 @@
 
 How to change this formula
 --------------------------
-This file is a copy you may edit (pingmos made it with "Edit the formula" or ``pingmos models --edit``). Change a
-number below or a line of ``score_hop``, save the file, and the next update of pingmos uses it: no restart. If
-something is wrong (a typo, a division by zero, a result that is not a number), the hops show the file, the line
-and what went wrong, and nothing measured is lost. Lines starting with # are comments: pingmos ignores them.
+This file is a copy you may edit (pingmos made it with "Edit the formula" or ``pingmos models --copy
+pingplotter``). Change a number below or a line of ``score_hop``, save the file, and the next update of pingmos
+uses it: no restart. If something is wrong (a typo, a division by zero, a result that is not a number), the
+hops show the file, the line and what went wrong, and nothing measured is lost. Lines starting with # are
+comments: pingmos ignores them.
 
 What the formula is given (``hop``), all latencies round-trip in milliseconds as measured:
     hop.avg_ms          average latency of the received samples

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
 import hashlib
 import json
 import queue
@@ -184,14 +185,19 @@ class ScriptModel(Model):
         declared = read_declared(self.path, text)
         if isinstance(declared, ModelError):
             self._error = declared
+            self.info = dataclasses.replace(self.info, error=declared)
             return
+        self.info = dataclasses.replace(
+            self.info, title=declared.title, description=declared.description, settings=declared.settings, error=None
+        )
         try:
             self.settings = resolve_settings(self.name, declared.settings, self._given)
         except ValueError as exc:
             self._error = ModelError(self.path, None, str(exc))
 
-    def reload_error(self) -> ModelError | None:
-        """Re-read the file and say why it cannot score, if known without running it (None: it may be fine)."""
+    def check(self) -> ModelError | None:
+        """Re-read the file (updating ``info``: title, settings) and say why it cannot score, as far as known
+        without running it or from its last run (None: it may be fine). Cheap: no worker round trip."""
         with self._lock:
             self._refresh()
             return self._error

@@ -292,3 +292,17 @@ def test_entry_point_models_are_found_and_run(models, tmp_path, monkeypatch):
     assert info.origin == "entry point" and info.path == str(pkg / "fakemos" / "formula.py")
     assert info.title == "Fake vendor MOS." and info.settings[0].default == 70.0
     assert models("vendor", {"base": "60"}).score(SEED) == Score(60.0, 3.5, {})
+
+
+def test_check_sees_a_save_at_once_without_running_the_file(models):
+    path = write("mine", GOOD)
+    model = models("mine")
+    assert model.check() is None and model.info.settings == ()
+    path.write_text(HEADER + 'SETTINGS = {"k": setting(1.0)}\n\n' + GOOD)
+    assert model.check() is None
+    assert [s.name for s in model.info.settings] == ["k"] and model.settings == {"k": 1.0}
+    path.write_text(HEADER + "def score_hop(hop:\n")
+    error = model.check()
+    assert isinstance(error, ModelError) and error.line == 4 and model.info.error == error
+    assert worker_pid(model) is None  # nothing ran
+    assert load_model("g107").check() is None

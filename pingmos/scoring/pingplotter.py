@@ -82,7 +82,7 @@ def score(avg_ms, jitter_ms, loss_pct):
 
     if avg_ms is None:
         return None
-    hop = Hop(avg_ms=avg_ms, jitter_ms=jitter_ms, loss_pct=loss_pct or 0.0)
+    hop = Hop(sent=1, received=1, avg_ms=avg_ms, given_jitter_ms=jitter_ms, loss_pct=loss_pct or 0.0)
     r, mos, detail = score_hop(hop)
     del detail["jitter_ms"]
     return Score(r=r, mos=mos, detail=detail)

@@ -50,6 +50,8 @@ class HopWindow:
     stdev_ms: float | None = None
     given_jitter_ms: float | None = None
     given_jitter_stdev_ms: float | None = None
+    # Jitter by definition, computed once: a 24-hour window holds 86 400 samples per hop.
+    _jitter_cache: dict[str, float | None] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_rtts(cls, rtts_ms: Sequence[float | None]) -> HopWindow:
@@ -73,9 +75,28 @@ class HopWindow:
     @classmethod
     def from_stats(cls, window: stats.WindowStats) -> HopWindow:
         """The window of a ``WindowStats`` (its raw ``samples_ms``; summary numbers if it has none)."""
-        if window.samples_ms or window.sent == 0:
+        if window.sent == 0:
+            return cls()
+        if not window.samples_ms:
+            return cls.from_summary(window.avg_ms, window.jitter_ms, window.loss_pct or 0.0)
+        if any(v is not None and math.isnan(v) for v in window.samples_ms):
             return cls.from_rtts(window.samples_ms)
-        return cls.from_summary(window.avg_ms, window.jitter_ms, window.loss_pct or 0.0)
+        # The summary numbers are computed already (the same definitions): reuse them, sort only for the median.
+        received = window.received_ms
+        made = cls(
+            rtts_ms=tuple(window.samples_ms),
+            sent=window.sent,
+            received=window.received,
+            loss_pct=window.loss_pct or 0.0,
+            avg_ms=window.avg_ms,
+            median_ms=stats.percentile(received, 50.0),
+            min_ms=window.min_ms,
+            max_ms=window.max_ms,
+            last_ms=window.last_ms,
+            stdev_ms=window.stdev_ms,
+        )
+        made._jitter_cache["pingplotter"] = window.jitter_ms
+        return made
 
     @classmethod
     def from_summary(
@@ -125,7 +146,11 @@ class HopWindow:
     @property
     def received_ms(self) -> tuple[float, ...]:
         """The received RTTs (ms) in the order they were sent."""
-        return tuple(v for v in self.rtts_ms if v is not None)
+        cached = self._jitter_cache.get("_received")
+        if cached is None:
+            cached = tuple(v for v in self.rtts_ms if v is not None)
+            self._jitter_cache["_received"] = cached  # type: ignore[assignment]
+        return cached  # type: ignore[return-value]
 
     def percentile_ms(self, pct: float) -> float | None:
         """The pct-th percentile (0-100) of the received RTTs, linear interpolation; the average in a summary."""
@@ -137,7 +162,9 @@ class HopWindow:
         """Jitter (ms) by the named definition (see ``pingmos.scoring.jitter``); None below 2 received samples."""
         if self.is_summary:
             return self.given_jitter_ms
-        return jitter_ms(self.received_ms, definition)
+        if definition not in self._jitter_cache:
+            self._jitter_cache[definition] = jitter_ms(self.received_ms, definition)
+        return self._jitter_cache[definition]
 
     def jitter_series_ms_for(self, definition: str = DEFAULT_JITTER) -> list[float]:
         """Per-packet jitter values (ms) by the named definition; [] below 2 received samples or in a summary."""
@@ -149,7 +176,10 @@ class HopWindow:
         """Sample standard deviation (ms) of the per-packet jitter series; None with fewer than 2 values."""
         if self.is_summary:
             return self.given_jitter_stdev_ms
-        return jitter_stdev_ms(self.received_ms, definition)
+        key = "_stdev_" + definition
+        if key not in self._jitter_cache:
+            self._jitter_cache[key] = jitter_stdev_ms(self.received_ms, definition)
+        return self._jitter_cache[key]
 
     def jitter_percentile_ms_for(self, pct: float, definition: str = DEFAULT_JITTER) -> float | None:
         """The pct-th percentile of the per-packet jitter series (ms); the given jitter in a summary window."""
@@ -178,7 +208,7 @@ class HopWindow:
 
     def to_dict(self) -> dict[str, object]:
         """Plain JSON-able data (lists, numbers, None): how a window travels to the script worker process."""
-        data = {f.name: getattr(self, f.name) for f in fields(HopWindow)}
+        data = {f.name: getattr(self, f.name) for f in fields(HopWindow) if not f.name.startswith("_")}
         data["rtts_ms"] = list(self.rtts_ms)
         return data
 
@@ -192,14 +222,8 @@ class HopWindow:
     def for_model(self, settings: Mapping[str, object]) -> Hop:
         """This window as a formula sees it, jitter by ``settings["jitter"]`` (default pingplotter)."""
         definition = str(settings.get("jitter", DEFAULT_JITTER))
-        values = {f.name: getattr(self, f.name) for f in fields(HopWindow)}
-        return Hop(
-            **values,
-            settings=dict(settings),
-            jitter_definition=definition,
-            jitter_ms=self.jitter_ms_for(definition),
-            jitter_stdev_ms=self.jitter_stdev_ms_for(definition),
-        )
+        values = {f.name: getattr(self, f.name) for f in fields(HopWindow)}  # the jitter cache is shared
+        return Hop(**values, settings=dict(settings), jitter_definition=definition)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -217,8 +241,16 @@ class Hop(HopWindow):
 
     settings: Mapping[str, object] = field(default_factory=dict)
     jitter_definition: str = DEFAULT_JITTER
-    jitter_ms: float | None = None
-    jitter_stdev_ms: float | None = None
+
+    @property
+    def jitter_ms(self) -> float | None:
+        """Jitter (ms) by this hop's jitter definition; None below 2 received samples."""
+        return self.jitter_ms_for(self.jitter_definition)
+
+    @property
+    def jitter_stdev_ms(self) -> float | None:
+        """Standard deviation (ms) of this hop's per-packet jitter series; None below 2 values."""
+        return self.jitter_stdev_ms_for(self.jitter_definition)
 
     def jitter_series_ms(self) -> list[float]:
         """Per-packet jitter values (ms) by this hop's jitter definition."""

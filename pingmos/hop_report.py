@@ -31,6 +31,9 @@ class HopReport:
     mos: float | None
     score_detail: dict[str, float] = field(default_factory=dict)
     score_error: str | None = None  # why the model could not score this hop (a broken user script)
+    # The responder changes (route_changes.RouteChange) within the window: the route moved, so the numbers above
+    # mix two paths from that round on; ``responders`` says how many replies came from each.
+    route_changes: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class TraceSnapshot:
     probes_sent: int = 0
     unmatched_replies: int = 0  # replies that matched no probe of ours (other programs', late ones): ignored
     mode: str | None = None  # how the probes were sent ("raw sockets", "unprivileged ICMP sockets", ...)
+    route_changes: tuple = ()  # every route_changes.RouteChange of the visible hops, by round: for the timeline
     # Where the problem is (pingmos.diagnosis.Diagnosis), when the producer computed one with extra evidence (echo
     # witnesses); None = the formats derive it from the hops themselves.
     diagnosis: Diagnosis | None = None

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from pingmos.engine.events import Sample
 from pingmos.hop_report import HopReport, TraceSnapshot
+from pingmos.route_changes import find_route_changes
 from pingmos.scoring import ModelError, Score, error_text, score_all
 from pingmos.stats import WindowStats, window_stats
 
@@ -28,23 +29,26 @@ class HopHistory:
     rounds: list[int] = field(default_factory=list)
     rtts_ms: list[float | None] = field(default_factory=list)
     responders: list[str | None] = field(default_factory=list)
+    sent_ats: list[float] = field(default_factory=list)
 
     def add(self, sample: Sample) -> None:
         i = bisect.bisect(self.rounds, sample.round)
         self.rounds.insert(i, sample.round)
         self.rtts_ms.insert(i, sample.rtt_ms)
         self.responders.insert(i, sample.responder)
+        self.sent_ats.insert(i, sample.sent_at)
 
     def window(self, n: int | None) -> slice:
         return slice(0, len(self.rounds)) if n is None else slice(max(0, len(self.rounds) - n), len(self.rounds))
 
 
 class TraceState:
-    def __init__(self, target: str, address: str, protocol: str, interval_s: float):
+    def __init__(self, target: str, address: str, protocol: str, interval_s: float, flows: int = 1):
         self.target = target
         self.address = address
         self.protocol = protocol
         self.interval_s = interval_s
+        self.flows = flows  # TraceSettings.flows: route changes are followed per flow (route_changes.py)
         self.hops: dict[int, HopHistory] = {}
         self.destination_ttl: int | None = None
 
@@ -83,8 +87,12 @@ class TraceState:
         # One batch per snapshot: a user's formula runs in a worker process, one round trip for all hops.
         results = score_all(scorer, [stats for *_, stats in rows])
         hops = []
+        all_changes = []
         for (ttl, history, part, stats), result in zip(rows, results, strict=True):
             responders = Counter(r for r in history.responders[part] if r is not None)
+            changes = find_route_changes(ttl, history.rounds, history.responders, history.sent_ats, self.flows)
+            all_changes += changes
+            first_round = history.rounds[part][0] if history.rounds[part] else None
             address = responders.most_common(1)[0][0] if responders else None
             score = result if isinstance(result, Score) else None
             hops.append(
@@ -107,6 +115,7 @@ class TraceState:
                     mos=score.mos if score else None,
                     score_detail=dict(score.detail) if score else {},
                     score_error=error_text(result),
+                    route_changes=tuple(c for c in changes if first_round is not None and c.round >= first_round),
                 )
             )
         return TraceSnapshot(
@@ -121,4 +130,5 @@ class TraceState:
             hops=tuple(hops),
             probes_sent=probes_sent,
             unmatched_replies=unmatched_replies,
+            route_changes=tuple(sorted(all_changes, key=lambda c: (c.round, c.ttl))),
         )

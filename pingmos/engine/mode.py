@@ -85,10 +85,9 @@ def helper_command() -> list[str] | None:
 
 def _what_to_do(protocol: str) -> str:
     steps = [
-        f"run as root (e.g. 'sudo {os.path.basename(sys.argv[0]) or 'pingmos'} ...')",
+        "run pingmos as root (sudo)",
         f"give this Python raw-socket rights once: 'sudo setcap cap_net_raw+ep {os.path.realpath(sys.executable)}'",
-        f"or point {HELPER_ENV} at a command that starts 'python -m {HELPER_MODULE}' with those rights "
-        "(and use --mode helper)",
+        f"or point {HELPER_ENV} at a command that starts 'python -m {HELPER_MODULE}' with those rights",
     ]
     if protocol == "icmp":
         steps.append("or allow unprivileged ICMP sockets: 'sudo sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"'")

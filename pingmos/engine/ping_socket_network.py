@@ -11,7 +11,8 @@ What differs from raw sockets, and how this module hides it behind the ``Network
 - A router's time-exceeded (or an unreachable) never reaches a ping socket as a packet: with ``IP_RECVERR`` the
   kernel queues it on the socket's error queue (``MSG_ERRQUEUE``) as a ``sock_extended_err`` naming the ICMP
   type, code and the offender's address, with our quoted echo request as the data and the kernel's receive
-  timestamp. A pending error also makes one ordinary ``recvmsg`` fail with its errno; that is expected and skipped.
+  timestamp. The error is also left pending on the socket and makes the next ``recvmsg`` or ``sendto`` fail once
+  with its errno; that is expected: the read is skipped, the send repeated.
 
 Both kinds are rebuilt into the IP packets ``packets.parse_reply`` reads (checksums 0: nothing checks them), so the
 tracer and matcher are the same as with raw sockets. UDP and TCP probes need raw sockets (or the helper).
@@ -49,6 +50,21 @@ _EXTENDED_ERR = struct.Struct("=IBBBBII")  # ee_errno, ee_origin, ee_type, ee_co
 
 PING_GROUP_RANGE = "/proc/sys/net/ipv4/ping_group_range"
 MAX_READS_PER_CALL = 256  # per queue and call, so a flood of foreign traffic cannot keep recv() from returning
+# What an ICMP error from the network turns into (icmp_err_convert in the kernel, time-exceeded = EHOSTUNREACH).
+_NETWORK_ERRNOS = frozenset(
+    (
+        errno.EHOSTUNREACH,
+        errno.ENETUNREACH,
+        errno.ECONNREFUSED,
+        errno.EHOSTDOWN,
+        errno.ENONET,
+        errno.ENOPROTOOPT,
+        errno.EMSGSIZE,
+        errno.EOPNOTSUPP,
+        errno.EPROTO,
+        errno.EACCES,
+    )
+)
 
 
 def ping_group_range() -> tuple[int, int] | None:
@@ -124,8 +140,16 @@ class PingSocketNetwork:
             self._local[dst] = source_address_for(dst)
         self._set_ttl(probe_ttl(packet))
         message = packet[ip_header_length(packet) :]
-        sent_at = time.time()
-        self._sock.sendto(message, (dst, 0))
+        try:
+            sent_at = time.time()
+            self._sock.sendto(message, (dst, 0))
+        except OSError as exc:
+            # An ICMP error for an earlier probe also sets the socket's pending error, which the next send reports
+            # (and clears) instead of sending. The error itself waits in the error queue; send again.
+            if exc.errno not in _NETWORK_ERRNOS:
+                raise
+            sent_at = time.time()
+            self._sock.sendto(message, (dst, 0))
         return sent_at
 
     def recv(self, timeout_s: float) -> list[tuple[bytes, float]]:

@@ -71,6 +71,11 @@ def to_json(snap: TraceSnapshot) -> str:
     }
     if snap.mode is not None:
         doc["mode"] = snap.mode
+    if snap.route_changes:
+        doc["route_changes"] = [
+            {"ttl": c.ttl, "round": c.round, "sent_at": c.sent_at, "flow": c.flow, "from": c.old, "to": c.new}
+            for c in snap.route_changes
+        ]
     doc["diagnosis"] = _diagnosis(snap).to_json()
     return json.dumps(doc, indent=2) + "\n"
 
@@ -123,6 +128,9 @@ def to_table(snap: TraceSnapshot) -> str:
             f"{ci:>11} {_cell(hop.last_ms):>7} {_cell(hop.avg_ms):>7} {_cell(hop.min_ms):>7} "
             f"{_cell(hop.max_ms):>7} {_cell(hop.stdev_ms):>6} {_cell(hop.jitter_ms):>6} {_cell(hop.r):>5} {mos:>4}"
         )
+    if snap.route_changes:
+        moves = [f"hop {c.ttl} round {c.round}: {c.old} -> {c.new}" for c in snap.route_changes]
+        lines.append(f"route changes ({len(moves)}): " + "; ".join(moves[:10]) + ("; ..." if len(moves) > 10 else ""))
     errors = [f"hop {h.ttl}: {h.score_error}" for h in snap.hops if h.score_error]
     if errors:
         lines.append("scoring failed: " + "; ".join(errors))

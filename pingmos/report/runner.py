@@ -30,7 +30,7 @@ def run_report(
     ``observer`` also gets every sample (a SessionRecorder recording the run, alert rules)."""
     network = network_factory()
     rdns = ReverseDNS() if use_dns else None
-    state = TraceState(target, settings.address, settings.protocol, settings.interval_s)
+    state = TraceState(target, settings.address, settings.protocol, settings.interval_s, settings.flows)
 
     def on_sample(sample: Sample) -> None:
         state.apply(sample)

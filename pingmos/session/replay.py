@@ -78,7 +78,8 @@ class Session:
 
     def trace_state(self, time_range: TimeRange | None = None) -> TraceState:
         info = self.info
-        state = TraceState(info.target, info.address, info.protocol, info.interval_s)
+        # Route changes are followed per flow, so the flow count recorded with the session matters (route_changes).
+        state = TraceState(info.target, info.address, info.protocol, info.interval_s, int(info.extra.get("flows") or 1))
         self.replay(state, time_range)
         return state
 

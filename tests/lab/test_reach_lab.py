@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 
 import pytest
@@ -159,3 +160,60 @@ def test_ecmp_stable_flow_sees_one_router_per_hop_and_varying_flows_see_both(lab
     assert sum(hop2["responders"].values()) == hop2["received"] == 16
     for hop in (varied["hops"][0], varied["hops"][2], varied["hops"][3]):
         assert len(hop["responders"]) == 1, hop
+    # Each flow kept its path: load balancing is not reported as a route change.
+    assert "route_changes" not in stable and "route_changes" not in varied
+
+
+def test_a_route_change_during_a_trace_is_recorded_not_mixed_silently(lab_factory):
+    lab = lab_factory(*uniform_chain(3, LinkSpec.symmetric(0.5)), ecmp_router=1)
+    r1 = lab.router_ns[0]
+
+    def route_via(link: str, gateway: str) -> None:
+        for j in (2, 3):
+            r = lab.run(["ip", "route", "replace", f"198.18.{j}.0/24", "via", gateway, "dev", link], ns=r1)
+            assert r.returncode == 0, r.stderr
+
+    route_via("link1", "198.18.1.2")  # one path to begin with: hop 2 answers from 198.18.1.2
+    argv = [sys.executable, "-m", "pingmos", "report", lab.target_addr, *FAST, "-c", "30", "--mode", "raw"]
+    proc = lab.popen(argv, cwd="/", env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(2.0)  # ~1.5 s of probing at 0.1 s per round after start-up
+        route_via("link1b", "198.19.1.2")  # the route moves to the parallel link
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    doc = doc_of(subprocess.CompletedProcess(argv, proc.returncode, out, err))
+    assert doc["destination_reached"] is True
+    hop2 = doc["hops"][1]
+    # Both responders are kept with their counts, and the move is an event, once, at hop 2 only.
+    assert set(hop2["responders"]) == {"198.18.1.2", "198.19.1.2"}, hop2
+    assert sum(hop2["responders"].values()) == hop2["received"] == 30
+    changes = doc["route_changes"]
+    assert [(c["ttl"], c["from"], c["to"]) for c in changes] == [(2, "198.18.1.2", "198.19.1.2")], changes
+    assert 0 < changes[0]["round"] < 30
+    assert hop2["responders"]["198.18.1.2"] == changes[0]["round"]  # every round before the move, none after
+
+
+PENDING_ERROR_SCRIPT = """
+import socket, sys, time
+from pingmos.engine.packets import IcmpEchoTemplate, ReplyKind, parse_reply
+from pingmos.engine.ping_socket_network import PingSocketNetwork
+dst, src = sys.argv[1], sys.argv[2]
+net = PingSocketNetwork(socket.AF_INET)
+t = IcmpEchoTemplate(src, dst, net.icmp_ident)
+net.send(t.packet(1, 1), dst)
+time.sleep(0.3)  # the time-exceeded arrives and leaves an error pending on the socket: nothing reads it yet
+net.send(t.packet(1, 2), dst)  # must be sent, not fail with that pending error
+got, deadline = [], time.monotonic() + 2
+while len(got) < 2 and time.monotonic() < deadline:
+    got += [parse_reply(p) for p, _ in net.recv(0.2)]
+print(sorted((r.kind.value, r.key[2]) for r in got if r is not None))
+"""
+
+
+def test_a_pending_icmp_error_does_not_fail_the_next_unprivileged_send(lab_factory, nobody_can_run):
+    lab = lab_factory(*uniform_chain(1, LinkSpec.symmetric(1.0)))
+    r = lab.run([*AS_NOBODY, sys.executable, "-c", PENDING_ERROR_SCRIPT, lab.target_addr, lab.client_addr], cwd="/")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip() == "[('time-exceeded', 1), ('time-exceeded', 2)]"

@@ -1,0 +1,49 @@
+"""Route changes: the router answering at a TTL changed during the trace.
+
+Derived from a hop's samples at snapshot time (never stored on their own), so a replayed session shows the same
+changes. Only answered samples count: a lost probe says nothing about the route. With one stable flow (the
+default, Paris-traceroute style) a hop's responder changes only when the route does. With several flows
+(``TraceSettings.flows`` = N) round r uses flow r % N and every flow is followed on its own: two flows meeting the
+two routers of a load balancer is not a change; one flow moving from one router to another is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RouteChange:
+    """At ``ttl``, flow ``flow`` was answered by ``old`` and, from round ``round`` on, by ``new``."""
+
+    ttl: int
+    round: int  # the first round answered by the new responder
+    sent_at: float  # wall clock (s) of that round's probe: where the change goes on a timeline
+    flow: int
+    old: str
+    new: str
+
+
+def find_route_changes(
+    ttl: int,
+    rounds: Sequence[int],
+    responders: Sequence[str | None],
+    sent_ats: Sequence[float],
+    flows: int = 1,
+) -> list[RouteChange]:
+    """Every responder change of one hop, oldest first. ``rounds``, ``responders`` and ``sent_ats`` are the hop's
+    samples in round order (None = lost). No samples, or no answered one, gives no change."""
+    if flows < 1:
+        raise ValueError("flows must be at least 1")
+    last: dict[int, str] = {}  # flow -> the responder of its latest answered sample
+    changes = []
+    for round_no, responder, sent_at in zip(rounds, responders, sent_ats, strict=True):
+        if responder is None:
+            continue
+        flow = round_no % flows
+        before = last.get(flow)
+        if before is not None and before != responder:
+            changes.append(RouteChange(ttl, round_no, sent_at, flow, before, responder))
+        last[flow] = responder
+    return changes

@@ -29,11 +29,16 @@ def _error_dict(error) -> dict[str, object]:
 
 
 def main() -> None:
-    # The protocol gets its own copy of stdout; fd 1 and sys.stdout go to stderr, so that a print() in a
-    # formula (or a C library writing to fd 1) cannot corrupt it.
+    # The protocol gets its own copies of stdin and stdout; fd 1 and sys.stdout go to stderr and fd 0 reads
+    # nothing, so that a print() or an input() in a formula (or a C library using fd 0/1) cannot corrupt it.
     proto = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    requests = os.fdopen(os.dup(0), "r", encoding="utf-8")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 - for the life of the process
 
     from pingmos.scoring.model import ModelError
     from pingmos.scoring.script_loader import load_script
@@ -45,7 +50,7 @@ def main() -> None:
 
     loaded: OrderedDict[str, object] = OrderedDict()
     send({"ready": True, "pid": os.getpid()})
-    for line in sys.stdin:
+    for line in requests:
         msg = json.loads(line)
         timeout_s = float(msg.get("timeout_s", 1.0))
         if msg["op"] == "load":

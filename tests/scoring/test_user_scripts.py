@@ -177,6 +177,9 @@ def test_exit_and_crash_of_the_worker(models):
 def test_print_in_a_formula_does_not_break_the_protocol(models):
     write("chatty", "def score_hop(hop):\n    print('hello', hop.avg_ms)\n    return 60.0, 3.0\n")
     assert models("chatty").score(SEED) == Score(60.0, 3.0, {})
+    write("asks", "def score_hop(hop):\n    return float(input('R? ')), 3.0\n")
+    result = models("asks").score_many([SEED, SEED])
+    assert all(isinstance(r, ModelError) and "EOFError" in r.message for r in result), result
 
 
 def test_user_settings_declared_checked_and_used(models):

@@ -175,3 +175,26 @@ def test_without_rights_the_helper_says_so_and_exits_77():
         pytest.skip(f"the checkout is not readable by nobody: {r.stderr.strip()[-200:]}")
     assert r.returncode == 77
     assert r.stdout.startswith("fatal ") and "cap_net_raw" in r.stdout
+
+
+def _uids(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/status") as f:
+        line = next(line for line in f if line.startswith("Uid:"))
+    return [int(x) for x in line.split()[1:]]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root: the helper drops root only when it has it")
+def test_started_through_sudo_the_helper_drops_root_once_its_sockets_are_open():
+    # sudo sets SUDO_UID/SUDO_GID to the invoking user; the helper gives root back to that user and keeps working
+    # with the raw sockets it already holds.
+    env = {**os.environ, "SUDO_UID": "65534", "SUDO_GID": "65534"}
+    proc = _start(env=env, cwd="/")
+    try:
+        assert _uids(proc.pid) == [65534] * 4
+        _ask(proc, "1 probe proto=icmp dst=127.0.0.1 ttl=3 seq=5 ident=777 flow=0", "sent")
+        line = proc.stdout.readline().strip()
+        assert line.startswith("1 reply ")
+        assert parse_reply(bytes.fromhex(line.split("packet=")[1])).key == ("icmp", 777, 5)
+    finally:
+        proc.stdin.close()
+        assert proc.wait(5) == 0

@@ -7,7 +7,7 @@ import dataclasses
 import sys
 
 from pingmos.engine.mode import MODES, choose_mode
-from pingmos.engine.network import NoPermission
+from pingmos.engine.network import NoPermission, source_address_for
 from pingmos.engine.packets import family_of
 from pingmos.engine.resolve import ResolveError, resolve_target
 from pingmos.engine.tracer import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, PROTOCOLS, TraceSettings
@@ -311,8 +311,12 @@ def _cmd_report(args) -> int:
         return EXIT_USAGE
     try:
         address = _resolve(args.target, args.ip_version)
+        source_address_for(address)  # no route (e.g. a host without IPv6) fails here, before anything is sent
     except ResolveError as exc:
         print(f"pingmos report: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"pingmos report: error: no route to {address} from this host ({exc.strerror})", file=sys.stderr)
         return EXIT_USAGE
     settings = TraceSettings(
         address=address,

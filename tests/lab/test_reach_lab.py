@@ -217,3 +217,13 @@ def test_a_pending_icmp_error_does_not_fail_the_next_unprivileged_send(lab_facto
     r = lab.run([*AS_NOBODY, sys.executable, "-c", PENDING_ERROR_SCRIPT, lab.target_addr, lab.client_addr], cwd="/")
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.strip() == "[('time-exceeded', 1), ('time-exceeded', 2)]"
+
+
+def test_ipv6_on_a_host_without_ipv6_is_one_clear_line(lab_factory):
+    lab = lab_factory(*uniform_chain(1, LinkSpec.symmetric(1.0)))  # IPv6 is disabled in this lab
+    r = report(lab, "2001:db8:5::2", "--mode", "raw")
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.startswith("pingmos report: error: no route to 2001:db8:5::2 from this host"), r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    r = report(lab, lab.target_addr, "-6")
+    assert r.returncode == 2 and "is an IPv4 address, but IPv6 was asked for" in r.stderr

@@ -102,10 +102,15 @@ class _Worker:
         except queue.Empty:
             self.kill()
             raise _WorkerGone(self._failure(path, what, limit_s, died=False)) from None
-        if line is None:
-            self.kill()
-            raise _WorkerGone(self._failure(path, what, limit_s, died=True))
-        return json.loads(line)
+        try:
+            if line is not None:
+                answer = json.loads(line)
+                if isinstance(answer, dict):
+                    return answer
+        except ValueError:
+            pass
+        self.kill()  # it died, or said something that is not the protocol (it was dying): either way, gone
+        raise _WorkerGone(self._failure(path, what, limit_s, died=True))
 
     def _failure(self, path: str, what: str, limit_s: float, died: bool) -> ModelError:
         self._err.join(0.5)  # the watchdog's dump may still be on its way through the pipe
@@ -163,7 +168,6 @@ class ScriptModel(Model):
         self._worker: _Worker | None = None
         self._text: str | None = None
         self._error: ModelError | None = None  # why the current text cannot score (declare/settings/load/overrun)
-        self._loaded = False  # the current text is loaded in the worker
         self._good: tuple[str, str, dict[str, object]] | None = None  # (key, text, settings) that last worked
         self._refresh()
 
@@ -181,7 +185,6 @@ class ScriptModel(Model):
             return
         self._text = text
         self._error = None
-        self._loaded = False
         declared = read_declared(self.path, text)
         if isinstance(declared, ModelError):
             self._error = declared
@@ -209,7 +212,6 @@ class ScriptModel(Model):
                 self._worker.kill()
             worker = _Worker()
             self._worker = worker
-            self._loaded = False
             hello = worker.receive(STARTUP_TIMEOUT_S, self.path, "starting", STARTUP_TIMEOUT_S)
             if not hello.get("ready"):
                 raise _WorkerGone(ModelError(self.path, None, f"the scoring process said {hello!r:.80}"))
@@ -258,7 +260,7 @@ class ScriptModel(Model):
                     self._error = self._load(worker, key, self._text)
                     if self._error is None:
                         results = self._run(key, self.settings, windows)
-                        if not any(isinstance(r, ModelError) for r in results):
+                        if any(isinstance(r, Score) for r in results):  # it loads and scores: a version to fall back to
                             self._good = (key, self._text, dict(self.settings))
                         return results
                 except _WorkerGone as gone:

@@ -1,7 +1,8 @@
 """How this process may send probes, best first: raw sockets, unprivileged ICMP sockets, or the privileged helper.
 
 - ``raw``: raw sockets (root, or ``cap_net_raw`` on the Python interpreter). Every protocol, IPv4 and IPv6.
-- ``unprivileged``: ICMP "ping" sockets, allowed to the groups in ``net.ipv4.ping_group_range``. ICMP only.
+- ``unprivileged``: ICMP "ping" sockets, allowed to the groups in ``net.ipv4.ping_group_range``, and for UDP
+  ordinary UDP sockets with ICMP errors from the error queue (any user). No TCP.
 - ``helper``: the small ``pingmos-probe`` process (``probe_helper``) holds the raw sockets and this process stays
   an ordinary user process. It is started by a command the user configured (``PINGMOS_PROBE``, e.g. a Python that
   was given ``cap_net_raw``), by ``sudo -n`` where sudo needs no password, or by ``pkexec`` in a desktop session.
@@ -91,8 +92,8 @@ def _what_to_do(protocol: str) -> str:
     ]
     if protocol == "icmp":
         steps.append("or allow unprivileged ICMP sockets: 'sudo sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"'")
-    else:
-        steps.append("or probe with ICMP (--protocol icmp), which can work without privileges")
+    elif protocol == "tcp":
+        steps.append("or probe with ICMP or UDP (--protocol icmp / udp), which can work without privileges")
     return "; ".join(steps)
 
 
@@ -100,7 +101,11 @@ def _raw(family: socket.AddressFamily, protocol: str) -> ProbeMode:
     return ProbeMode("raw", "raw sockets", lambda: RawSocketNetwork(family, protocol))
 
 
-def _unprivileged(family: socket.AddressFamily) -> ProbeMode:
+def _unprivileged(family: socket.AddressFamily, protocol: str) -> ProbeMode:
+    if protocol == "udp":
+        from pingmos.engine.udp_socket_network import UdpSocketNetwork
+
+        return ProbeMode("unprivileged", "unprivileged UDP sockets", lambda: UdpSocketNetwork(family))
     from pingmos.engine.ping_socket_network import PingSocketNetwork
 
     return ProbeMode("unprivileged", "unprivileged ICMP sockets", lambda: PingSocketNetwork(family))
@@ -120,13 +125,15 @@ def choose_mode(requested: str, family: socket.AddressFamily, protocol: str) -> 
         return _raw(family, protocol)
     if requested == "raw":
         raise NoProbeMode(f"raw sockets are not allowed for this process. You can: {_what_to_do(protocol)}")
-    if requested in ("auto", "unprivileged") and protocol == "icmp" and ping_sockets_allowed(family):
-        return _unprivileged(family)
+    if requested in ("auto", "unprivileged") and (
+        protocol == "udp" or (protocol == "icmp" and ping_sockets_allowed(family))
+    ):
+        return _unprivileged(family, protocol)
     if requested == "unprivileged":
-        if protocol != "icmp":
+        if protocol == "tcp":
             raise NoProbeMode(
-                f"unprivileged mode sends ICMP only; {protocol.upper()} probes need raw sockets: use "
-                "--protocol icmp, or --mode raw / --mode helper"
+                "unprivileged mode sends ICMP and UDP only; TCP probes need raw sockets: use --protocol icmp or "
+                "udp, or --mode raw / --mode helper"
             )
         from pingmos.engine.ping_socket_network import ping_socket_help
 

@@ -321,23 +321,32 @@ def parse_reply(data: bytes) -> Reply | None:
     return None
 
 
-def with_ip_header(src: str, dst: str, proto: int, payload: bytes, ttl: int = 64) -> bytes:
+def with_ip_header(src: str, dst: str, proto: int, payload: bytes, ttl: int = 64, ip_id: int = 0) -> bytes:
     """``payload`` behind a minimal IP header (checksums left 0): how a network whose sockets deliver no IP
-    header (ping sockets, raw IPv6 sockets, the error queue) hands packets to ``parse_reply``."""
+    header (ping sockets, raw IPv6 sockets, the error queue) hands packets to ``parse_reply``. ``ip_id`` is the
+    IPv4 identification field (IPv6 has none)."""
     if is_ipv6(src):
         head = struct.pack("!IHBB", 6 << 28, len(payload), proto, ttl)
         return head + socket.inet_pton(socket.AF_INET6, src) + socket.inet_pton(socket.AF_INET6, dst) + payload
-    head = struct.pack("!BBHHHBBH", 0x45, 0, IPV4_HEADER + len(payload), 0, 0, ttl, proto, 0)
+    head = struct.pack("!BBHHHBBH", 0x45, 0, IPV4_HEADER + len(payload), ip_id, 0, ttl, proto, 0)
     return head + socket.inet_aton(src) + socket.inet_aton(dst) + payload
 
 
 def icmp_error_packet(
-    offender: str, local: str, probe_dst: str, icmp_type: int, icmp_code: int, quoted_proto: int, quoted: bytes
+    offender: str,
+    local: str,
+    probe_dst: str,
+    icmp_type: int,
+    icmp_code: int,
+    quoted_proto: int,
+    quoted: bytes,
+    quoted_ip_id: int = 0,
 ) -> bytes:
     """The ICMP error ``offender`` sent about a probe from ``local`` to ``probe_dst``, rebuilt from what a socket
-    error queue reports: the type and code, and the probe's transport header + payload (``quoted``)."""
+    error queue reports: the type and code, and the probe's transport header + payload (``quoted``); IPv4 only:
+    the identification field of the quoted header (``quoted_ip_id``)."""
     proto = PROTO_ICMPV6 if is_ipv6(offender) else PROTO_ICMP
-    inner = with_ip_header(local, probe_dst, quoted_proto, quoted)
+    inner = with_ip_header(local, probe_dst, quoted_proto, quoted, ip_id=quoted_ip_id)
     return with_ip_header(offender, local, proto, struct.pack("!BBHI", icmp_type, icmp_code, 0, 0) + inner)
 
 

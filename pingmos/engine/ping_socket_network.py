@@ -26,6 +26,7 @@ import select
 import socket
 import struct
 import time
+from dataclasses import dataclass
 
 from pingmos.engine.network import SO_TIMESTAMPNS, NoPermission, kernel_stamp, source_address_for
 from pingmos.engine.packets import (
@@ -47,6 +48,7 @@ MSG_ERRQUEUE = 0x2000
 SO_EE_ORIGIN_ICMP = 2
 SO_EE_ORIGIN_ICMP6 = 3
 _EXTENDED_ERR = struct.Struct("=IBBBBII")  # ee_errno, ee_origin, ee_type, ee_code, ee_pad, ee_info, ee_data
+_ERR_CMSG_SIZE = socket.CMSG_SPACE(512)  # the extended error + offender address, and the timestamp
 
 PING_GROUP_RANGE = "/proc/sys/net/ipv4/ping_group_range"
 MAX_READS_PER_CALL = 256  # per queue and call, so a flood of foreign traffic cannot keep recv() from returning
@@ -101,6 +103,87 @@ def open_ping_socket(family: socket.AddressFamily) -> socket.socket:
         raise
 
 
+@dataclass(frozen=True)
+class QueuedError:
+    """One ICMP error from a socket's error queue: what the router said about which of our datagrams."""
+
+    icmp_type: int
+    icmp_code: int
+    offender: str  # the router (or destination) that sent it
+    dst: str  # where our datagram was going
+    dport: int  # its destination port (ping sockets: the identifier)
+    data: bytes  # what the router quoted of our datagram beyond its transport header (ping: the ICMP message)
+    received_at: float  # kernel receive time, wall clock (s)
+
+
+def set_hop_limit(sock: socket.socket, v6: bool, ttl: int, current: int | None) -> int:
+    """Set the TTL / hop limit for the next sends unless it already is ``ttl``; returns it."""
+    if ttl != current:
+        if v6:
+            sock.setsockopt(SOL_IPV6, IPV6_UNICAST_HOPS, ttl)
+        else:
+            sock.setsockopt(SOL_IP, socket.IP_TTL, ttl)
+    return ttl
+
+
+def enable_error_queue(sock: socket.socket, v6: bool) -> None:
+    """ICMP errors to the error queue (IP_RECVERR), kernel receive stamps, a roomy buffer, non-blocking."""
+    sock.setsockopt(*((SOL_IPV6, IPV6_RECVERR) if v6 else (SOL_IP, IP_RECVERR)), 1)
+    sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    sock.setblocking(False)
+
+
+def send_past_pending_error(sock: socket.socket, message: bytes, address: tuple) -> float:
+    """sendto, returning the wall-clock send time. An ICMP error for an earlier probe also leaves the socket's
+    pending error set, which the next send reports (and clears) instead of sending; the error itself waits in the
+    error queue, so the send is simply repeated."""
+    try:
+        sent_at = time.time()
+        sock.sendto(message, address)
+    except OSError as exc:
+        if exc.errno not in _NETWORK_ERRNOS:
+            raise
+        sent_at = time.time()
+        sock.sendto(message, address)
+    return sent_at
+
+
+def _offender(sockaddr: bytes) -> str | None:
+    """The address in the SO_EE_OFFENDER sockaddr that follows the extended error."""
+    if len(sockaddr) < 2:
+        return None
+    (fam,) = struct.unpack_from("=H", sockaddr)
+    if fam == socket.AF_INET and len(sockaddr) >= 8:
+        return socket.inet_ntop(socket.AF_INET, sockaddr[4:8])
+    if fam == socket.AF_INET6 and len(sockaddr) >= 24:
+        return socket.inet_ntop(socket.AF_INET6, sockaddr[8:24])
+    return None
+
+
+def read_error_queue(sock: socket.socket, v6: bool) -> list[QueuedError]:
+    """Every ICMP error waiting in ``sock``'s error queue (at most MAX_READS_PER_CALL); local errors skipped."""
+    origin = SO_EE_ORIGIN_ICMP6 if v6 else SO_EE_ORIGIN_ICMP
+    level, ctype = (SOL_IPV6, IPV6_RECVERR) if v6 else (SOL_IP, IP_RECVERR)
+    out = []
+    for _ in range(MAX_READS_PER_CALL):
+        try:
+            data, ancdata, _flags, addr = sock.recvmsg(4096, _ERR_CMSG_SIZE, MSG_ERRQUEUE)
+        except (BlockingIOError, InterruptedError):
+            break
+        for lvl, typ, cdata in ancdata:
+            if lvl != level or typ != ctype or len(cdata) < _EXTENDED_ERR.size:
+                continue
+            _errno, ee_origin, ee_type, ee_code, _pad, _info, _data = _EXTENDED_ERR.unpack_from(cdata)
+            offender = _offender(cdata[_EXTENDED_ERR.size :])
+            if ee_origin != origin or offender is None:
+                continue  # a local error (e.g. EMSGSIZE), not an answer from the network
+            stamp = kernel_stamp(ancdata)
+            dst = addr[0].split("%")[0]
+            out.append(QueuedError(ee_type, ee_code, offender, dst, addr[1], data, stamp or time.time()))
+    return out
+
+
 class PingSocketNetwork:
     """One ping socket for the life of a trace, for ``family`` (AF_INET or AF_INET6); ICMP echo probes only."""
 
@@ -111,90 +194,37 @@ class PingSocketNetwork:
             self._sock.bind(("::" if self._v6 else "0.0.0.0", 0))
             # The kernel picked the identifier (the "port"); echo replies are delivered to us by it alone.
             self.icmp_ident: int = self._sock.getsockname()[1]
-            if self._v6:
-                self._sock.setsockopt(SOL_IPV6, IPV6_RECVERR, 1)
-            else:
-                self._sock.setsockopt(SOL_IP, IP_RECVERR, 1)
-            self._sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-            self._sock.setblocking(False)
+            enable_error_queue(self._sock, self._v6)
         except BaseException:
             self._sock.close()
             raise
         self._poll = select.poll()
         self._poll.register(self._sock, select.POLLIN | select.POLLERR)
-        self._cmsg_size = socket.CMSG_SPACE(512)
         self._ttl: int | None = None
         self._local: dict[str, str] = {}  # destination -> our source address towards it
-
-    def _set_ttl(self, ttl: int) -> None:
-        if ttl != self._ttl:
-            if self._v6:
-                self._sock.setsockopt(SOL_IPV6, IPV6_UNICAST_HOPS, ttl)
-            else:
-                self._sock.setsockopt(SOL_IP, socket.IP_TTL, ttl)
-            self._ttl = ttl
 
     def send(self, packet: bytes, dst: str) -> float:
         if dst not in self._local:
             self._local[dst] = source_address_for(dst)
-        self._set_ttl(probe_ttl(packet))
-        message = packet[ip_header_length(packet) :]
-        try:
-            sent_at = time.time()
-            self._sock.sendto(message, (dst, 0))
-        except OSError as exc:
-            # An ICMP error for an earlier probe also sets the socket's pending error, which the next send reports
-            # (and clears) instead of sending. The error itself waits in the error queue; send again.
-            if exc.errno not in _NETWORK_ERRNOS:
-                raise
-            sent_at = time.time()
-            self._sock.sendto(message, (dst, 0))
-        return sent_at
+        self._ttl = set_hop_limit(self._sock, self._v6, probe_ttl(packet), self._ttl)
+        return send_past_pending_error(self._sock, packet[ip_header_length(packet) :], (dst, 0))
 
     def recv(self, timeout_s: float) -> list[tuple[bytes, float]]:
         out: list[tuple[bytes, float]] = []
         if not self._poll.poll(max(0.0, timeout_s) * 1000.0):
             return out
-        self._read_errors(out)
+        proto = PROTO_ICMPV6 if self._v6 else PROTO_ICMP
+        for e in read_error_queue(self._sock, self._v6):
+            packet = icmp_error_packet(
+                e.offender, self._local_for(e.dst), e.dst, e.icmp_type, e.icmp_code, proto, e.data
+            )
+            out.append((packet, e.received_at))
         self._read_replies(out)
         return out
 
     def _local_for(self, dst: str) -> str:
         local = self._local.get(dst)
         return local if local is not None else ("::" if self._v6 else "0.0.0.0")
-
-    def _read_errors(self, out: list[tuple[bytes, float]]) -> None:
-        proto = PROTO_ICMPV6 if self._v6 else PROTO_ICMP
-        origin = SO_EE_ORIGIN_ICMP6 if self._v6 else SO_EE_ORIGIN_ICMP
-        level, ctype = (SOL_IPV6, IPV6_RECVERR) if self._v6 else (SOL_IP, IP_RECVERR)
-        for _ in range(MAX_READS_PER_CALL):
-            try:
-                data, ancdata, _flags, addr = self._sock.recvmsg(4096, self._cmsg_size, MSG_ERRQUEUE)
-            except (BlockingIOError, InterruptedError):
-                return
-            for lvl, typ, cdata in ancdata:
-                if lvl != level or typ != ctype or len(cdata) < _EXTENDED_ERR.size + 8:
-                    continue
-                _errno, ee_origin, ee_type, ee_code, _pad, _info, _data = _EXTENDED_ERR.unpack_from(cdata)
-                if ee_origin != origin:
-                    continue  # a local error (e.g. EMSGSIZE), not an answer from the network
-                offender = self._offender(cdata[_EXTENDED_ERR.size :])
-                if offender is None:
-                    continue
-                dst = addr[0].split("%")[0]
-                packet = icmp_error_packet(offender, self._local_for(dst), dst, ee_type, ee_code, proto, data)
-                stamp = kernel_stamp(ancdata)
-                out.append((packet, stamp if stamp is not None else time.time()))
-
-    def _offender(self, sockaddr: bytes) -> str | None:
-        """The address in the SO_EE_OFFENDER sockaddr that follows the extended error."""
-        (fam,) = struct.unpack_from("=H", sockaddr)
-        if fam == socket.AF_INET and len(sockaddr) >= 8:
-            return socket.inet_ntop(socket.AF_INET, sockaddr[4:8])
-        if fam == socket.AF_INET6 and len(sockaddr) >= 24:
-            return socket.inet_ntop(socket.AF_INET6, sockaddr[8:24])
-        return None
 
     def _read_replies(self, out: list[tuple[bytes, float]]) -> None:
         proto = PROTO_ICMPV6 if self._v6 else PROTO_ICMP

@@ -28,8 +28,8 @@ def caps(monkeypatch):
     [
         (True, True, ["h"], "icmp", "raw"),
         (False, True, ["h"], "icmp", "unprivileged"),
-        (False, True, ["h"], "udp", "helper"),  # ping sockets send ICMP only
-        (False, True, ["h"], "tcp", "helper"),
+        (False, False, ["h"], "udp", "unprivileged"),  # ordinary UDP sockets: no sysctl needed
+        (False, True, ["h"], "tcp", "helper"),  # nothing unprivileged sends TCP
         (False, False, ["h"], "icmp", "helper"),
         (True, False, None, "tcp", "raw"),
     ],
@@ -55,7 +55,7 @@ def test_none_available_says_exactly_what_to_do(caps):
 def test_none_available_for_tcp_suggests_icmp_not_the_sysctl(caps):
     caps()
     text = str(pytest.raises(NoProbeMode, choose_mode, "auto", V4, "tcp").value)
-    assert "--protocol icmp" in text and "ping_group_range" not in text
+    assert "--protocol icmp / udp" in text and "ping_group_range" not in text
 
 
 def test_explicit_modes_are_honoured_or_refused_with_the_reason(caps):
@@ -64,8 +64,9 @@ def test_explicit_modes_are_honoured_or_refused_with_the_reason(caps):
     assert choose_mode("helper", V4, "icmp").name == "helper"
     with pytest.raises(NoProbeMode, match="raw sockets are not allowed"):
         choose_mode("raw", V4, "icmp")
-    with pytest.raises(NoProbeMode, match="ICMP only"):
-        choose_mode("unprivileged", V4, "udp")
+    with pytest.raises(NoProbeMode, match="ICMP and UDP only"):
+        choose_mode("unprivileged", V4, "tcp")
+    assert choose_mode("unprivileged", V4, "udp").description == "unprivileged UDP sockets"
     caps(raw=True, ping=False, helper=None)
     with pytest.raises(NoProbeMode, match="ping_group_range"):
         choose_mode("unprivileged", V4, "icmp")

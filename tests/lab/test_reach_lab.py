@@ -86,15 +86,35 @@ def test_unprivileged_icmp_as_a_plain_user(lab_factory, nobody_can_run):
     assert doc_of(report(lab, lab.target_addr, as_nobody=True))["mode"] == "unprivileged ICMP sockets"
 
 
+@pytest.mark.parametrize("ipv6", [False, True], ids=["ipv4", "ipv6"])
+def test_unprivileged_udp_as_a_plain_user_even_without_ping_sockets(lab_factory, nobody_can_run, ipv6):
+    lab = lab_factory(*uniform_chain(2, LinkSpec.symmetric(1.0)), ipv6=ipv6)
+    lab.run(["sysctl", "-q", "-w", "net.ipv4.ping_group_range=1 0"])  # UDP sockets need no sysctl
+    target, hops = (lab.target_addr6, lab.hop_addrs6) if ipv6 else (lab.target_addr, lab.hop_addrs)
+    doc = doc_of(report(lab, target, "--protocol", "udp", as_nobody=True))
+    assert doc["mode"] == "unprivileged UDP sockets"
+    assert_clean_path(doc, hops)
+
+
+def test_unprivileged_udp_flows_through_an_ecmp_router(lab_factory, nobody_can_run):
+    lab = lab_factory(*uniform_chain(3, LinkSpec.symmetric(0.5)), ecmp_router=1)
+    options = ("--protocol", "udp", "--mode", "unprivileged", "-c", "16")
+    stable = doc_of(report(lab, lab.target_addr, *options, as_nobody=True))
+    assert all(len(hop["responders"]) == 1 and hop["received"] == 16 for hop in stable["hops"]), stable["hops"]
+    varied = doc_of(report(lab, lab.target_addr, *options, "--flows", "16", as_nobody=True))
+    assert set(varied["hops"][1]["responders"]) == set(lab.ecmp_addrs), varied["hops"][1]
+    assert "route_changes" not in stable and "route_changes" not in varied
+
+
 def test_a_plain_user_without_any_way_is_told_what_to_do(lab_factory, nobody_can_run):
     lab = lab_factory(*uniform_chain(1, LinkSpec.symmetric(1.0)))
     lab.run(["sysctl", "-q", "-w", "net.ipv4.ping_group_range=1 0"])
     r = report(lab, lab.target_addr, as_nobody=True)
     assert r.returncode == 77 and r.stdout == ""
     assert "ping_group_range" in r.stderr and "setcap cap_net_raw+ep" in r.stderr
-    # UDP never works unprivileged: asking for it says so.
-    r = report(lab, lab.target_addr, "--protocol", "udp", "--mode", "unprivileged", as_nobody=True)
-    assert r.returncode == 77 and "ICMP only" in r.stderr
+    # TCP never works unprivileged: asking for it says so.
+    r = report(lab, lab.target_addr, "--protocol", "tcp", "--mode", "unprivileged", as_nobody=True)
+    assert r.returncode == 77 and "ICMP and UDP only" in r.stderr
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,13 @@ LOSSY_PATH = [
     FakeHop(DST, 35.0, jitter_ms=4.0, loss_pct=40.0),
 ]
 
+# A path with much jitter and no loss: jitter definitions then give clearly different MOS.
+JITTERY_PATH = [
+    FakeHop("198.18.0.2", 2.0, jitter_ms=1.0),
+    FakeHop("198.18.0.3", 60.0, jitter_ms=80.0),
+    FakeHop(DST, 80.0, jitter_ms=120.0),
+]
+
 
 class PacedFakeNetwork(FakeNetwork):
     """FakeNetwork whose virtual time also passes in real time, ``speedup`` times faster: an endless trace then

@@ -7,11 +7,11 @@ from PySide6.QtGui import QColor, QGuiApplication
 
 from pingmos.engine.network import NoPermission
 from pingmos.gui.hop_table import COL_COUNT, COL_LOSS, COL_MOS, COLUMNS, UNANSWERED
-from pingmos.gui.main_window import MainWindow, parse_window
+from pingmos.gui.main_window import MainWindow, ThresholdsDialog, parse_window
 from pingmos.gui.quality import BAND_COLOURS, Thresholds
 from pingmos.gui.settings_store import SettingsStore
 from pingmos.live_trace import LiveTrace
-from tests.gui.conftest import DST, LOSSY_PATH, fake_factory, settle
+from tests.gui.conftest import DST, JITTERY_PATH, LOSSY_PATH, fake_factory, settle
 
 
 def start_by_enter(qtbot, window, target=DST):
@@ -233,3 +233,72 @@ def test_one_update_in_flight_at_most_so_fast_traces_do_not_pile_up(qtbot, make_
     assert all(submitted)  # never asked while one was still being computed
     window.stop()
     window.trace.join(5)
+
+
+def test_model_settings_and_another_model_rescore_every_hop(qtbot, make_window):
+    window = make_window(fake_factory(rounds=60, path=JITTERY_PATH))
+    start_by_enter(qtbot, window)
+    settle(qtbot, window)
+    jitter = window.model_setting_widgets["jitter"]
+    before = window.last_update.snapshot.hops[-1]
+    jitter.setCurrentText("stdev")
+    assert ("jitter", "stdev") in window.model_settings()
+    qtbot.waitUntil(lambda: window.last_update.snapshot.hops[-1].mos != before.mos, timeout=5000)
+    assert window.settings.model_settings("pingplotter")["jitter"] == "stdev"
+    other = next(n for n in (window.model_combo.itemData(i) for i in range(window.model_combo.count()))
+                 if n != "pingplotter")  # fmt: skip
+    window.model_combo.setCurrentIndex(window.model_combo.findData(other))
+    qtbot.waitUntil(lambda: window.last_update.snapshot.model == other, timeout=5000)
+    assert window.settings.model() == other
+    assert all(h.mos is not None for h in window.last_update.snapshot.hops if h.address)
+
+
+def test_thresholds_dialog_checks_its_values(qtbot):
+    dialog = ThresholdsDialog(Thresholds())
+    qtbot.addWidget(dialog)
+    dialog.spins["mos_poor"].setValue(3.9)  # above "acceptable": refused with a message
+    dialog._accept()
+    assert dialog.result_thresholds is None and "must rise" in dialog.error.text()
+    dialog.spins["mos_poor"].setValue(3.0)
+    dialog._accept()
+    assert dialog.result_thresholds == Thresholds(mos_poor=3.0)
+
+
+def test_timeline_pan_zoom_and_follow_live(qtbot, make_window):
+    window = make_window()
+    start_by_enter(qtbot, window)
+    settle(qtbot, window)
+    qtbot.waitUntil(lambda: bool(window.timeline._data), timeout=3000)
+    t = window.timeline._data[0].t
+    window.timeline.plot.vb.setXRange(t[10], t[20], padding=0)
+    window.timeline._user_moved()
+    window._mark_dirty()
+    qtbot.wait(100)
+    (x0, x1), _ = window.timeline.plot.vb.viewRange()
+    assert (x0, x1) == pytest.approx((t[10], t[20]))  # an update does not undo the user's zoom
+    window.timeline.live_button.click()
+    (x0, x1), _ = window.timeline.plot.vb.viewRange()
+    assert x0 <= t[0] and x1 >= t[-1]
+
+
+def test_reverse_dns_names_fill_the_name_column(qtbot, make_window):
+    class Names:
+        def name(self, addr):
+            return {"198.18.0.2": "r1.lab.test", DST: "target.lab.test"}.get(addr)
+
+        def close(self):
+            pass
+
+    factory = fake_factory()
+
+    def with_names(target, protocol, interval_s):
+        trace = factory(target, protocol, interval_s)
+        trace._names = Names()
+        return trace
+
+    window = make_window(with_names)
+    start_by_enter(qtbot, window)
+    settle(qtbot, window)
+    assert cell(window, 0, 3) == "r1.lab.test" and cell(window, 4, 3) == "target.lab.test"
+    assert cell(window, 2, 3) == ""
+    qtbot.waitUntil(lambda: "hop 5 (target.lab.test)" in window.timeline.caption.text(), timeout=3000)

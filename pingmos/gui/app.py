@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 
 GUI_MISSING = (
@@ -13,6 +14,7 @@ GUI_MISSING = (
 def run(target: str | None = None) -> int:
     """Open the main window (and start tracing ``target`` when given); returns the exit status."""
     try:
+        from PySide6.QtCore import QTimer
         from PySide6.QtWidgets import QApplication
 
         from pingmos.gui.main_window import MainWindow
@@ -25,6 +27,12 @@ def run(target: str | None = None) -> int:
     app.setOrganizationName("pingmos")
     window = MainWindow()
     window.show()
+    # Ctrl+C in the terminal closes the window as the close button would (settings saved, trace stopped). Python
+    # runs signal handlers only between bytecodes, so a timer lets the interpreter in now and then.
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    wake = QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(200)
     if target:
         window.target_combo.setCurrentText(target)
         window.start()

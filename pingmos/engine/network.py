@@ -23,6 +23,15 @@ SOL_RAW = 255
 ICMP_FILTER = 1
 _TIMESPEC = struct.Struct("@qq")
 ICMP6_FILTER = 1  # level IPPROTO_ICMPV6, <netinet/icmp6.h>
+# Kernel send timestamps (<linux/net_tstamp.h>): the driver stamps each packet as it leaves, and the stamp comes
+# back on the socket's error queue tagged with a per-socket packet counter (OPT_ID).
+SO_TIMESTAMPING = getattr(socket, "SO_TIMESTAMPING", 37)
+SOF_TIMESTAMPING_TX_SOFTWARE = 1 << 1
+SOF_TIMESTAMPING_SOFTWARE = 1 << 4
+SOF_TIMESTAMPING_OPT_ID = 1 << 7
+SOF_TIMESTAMPING_OPT_TSONLY = 1 << 11
+_RECVERR = {(socket.IPPROTO_IP, 11), (socket.IPPROTO_IPV6, 25)}  # IP_RECVERR, IPV6_RECVERR cmsgs
+_EE_DATA = struct.Struct("@I")  # sock_extended_err.ee_data, at offset 12: the OPT_ID packet counter
 
 RAW_SOCKET_HELP = (
     "pingmos needs permission to open raw sockets to send its probes. Run it as root (for example "
@@ -105,12 +114,60 @@ class RawSocketNetwork:
             self._poll.register(s, select.POLLIN)
         self._protos = [PROTO_ICMPV6, PROTO_TCP] if v6 else []
         self._cmsg_size = socket.CMSG_SPACE(_TIMESPEC.size)
+        # A user-space stamp taken before sendto() is late by whatever runs in between (a garbage collection, the
+        # scheduler giving the CPU away): milliseconds on a busy machine. So ask the kernel for the time each packet
+        # really left; the user-space stamp stays as the fallback when no kernel stamp comes back.
+        self._tx_counter = 0
+        self.kernel_send_stamps = 0  # how many sends used the kernel's stamp (tests and benchmarks read it)
+        try:
+            flags = (
+                SOF_TIMESTAMPING_TX_SOFTWARE
+                | SOF_TIMESTAMPING_SOFTWARE
+                | SOF_TIMESTAMPING_OPT_ID
+                | SOF_TIMESTAMPING_OPT_TSONLY
+            )
+            self._tx.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPING, flags)
+            self._tx_stamps = True
+        except OSError:
+            self._tx_stamps = False
+        self._errq_cmsg_size = socket.CMSG_SPACE(3 * _TIMESPEC.size) + socket.CMSG_SPACE(64)
 
     def send(self, packet: bytes, dst: str) -> float:
-        # Stamp as close to the send as Python allows; the kernel's receive stamp uses the same wall clock.
+        # The user-space stamp pairs with the kernel's wall-clock receive stamp; it is replaced by the kernel's own
+        # send stamp when that comes back.
+        address = (dst, 0)
         sent_at = time.time()
-        self._tx.sendto(packet, (dst, 0))
+        self._tx.sendto(packet, address)
+        if self._tx_stamps:
+            counter = self._tx_counter
+            self._tx_counter = (counter + 1) & 0xFFFFFFFF
+            stamp = self._kernel_send_stamp(counter)
+            if stamp is not None:
+                self.kernel_send_stamps += 1
+                return stamp
         return sent_at
+
+    def _kernel_send_stamp(self, counter: int) -> float | None:
+        """The kernel's send time (wall clock, s) of the packet with OPT_ID ``counter``, if it is already on the
+        error queue (drivers stamp synchronously in sendto on this path); stale stamps of earlier packets whose
+        stamp came late are drained and dropped."""
+        while True:
+            try:
+                _data, ancdata, _flags, _addr = self._tx.recvmsg(
+                    0, self._errq_cmsg_size, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT
+                )
+            except OSError:  # BlockingIOError: not stamped yet, or nothing left to drain
+                return None
+            stamp = packet_id = None
+            for level, ctype, cdata in ancdata:
+                if level == socket.SOL_SOCKET and ctype == SO_TIMESTAMPING and len(cdata) >= _TIMESPEC.size:
+                    sec, nsec = _TIMESPEC.unpack_from(cdata)  # [0] is the software stamp
+                    if sec or nsec:
+                        stamp = sec + nsec * 1e-9
+                elif (level, ctype) in _RECVERR and len(cdata) >= 16:
+                    (packet_id,) = _EE_DATA.unpack_from(cdata, 12)
+            if packet_id == counter and stamp is not None:
+                return stamp
 
     def recv(self, timeout_s: float) -> list[tuple[bytes, float]]:
         out: list[tuple[bytes, float]] = []

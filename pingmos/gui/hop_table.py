@@ -6,7 +6,14 @@ import math
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+)
 
 from pingmos.gui.quality import BAND_COLOURS, Thresholds, loss_band, mos_band
 from pingmos.hop_report import HopReport
@@ -220,6 +227,22 @@ def table_as_text(model: HopTableModel, rows: list[int] | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
+class BandCellDelegate(QStyledItemDelegate):
+    """MOS and loss cells keep their band colour when their row is selected: drawn as unselected, with the
+    selection colour laid over them translucently (Qt would otherwise paint the selection over the band)."""
+
+    def paint(self, painter, option, index):
+        if not (option.state & QStyle.StateFlag.State_Selected) or index.data(Qt.ItemDataRole.BackgroundRole) is None:
+            super().paint(painter, option, index)
+            return
+        plain = QStyleOptionViewItem(option)
+        plain.state &= ~QStyle.StateFlag.State_Selected
+        super().paint(painter, plain, index)
+        tint = QColor(option.palette.highlight().color())
+        tint.setAlpha(90)
+        painter.fillRect(option.rect, tint)
+
+
 class HopTableView(QTableView):
     """The view: sorting through a proxy, whole-row selection (several rows for the timeline), Ctrl+C copies."""
 
@@ -247,6 +270,9 @@ class HopTableView(QTableView):
         model.modelReset.connect(self.fit_columns)
         model.dataChanged.connect(self.fit_columns)
         self.setWordWrap(False)
+        self.band_delegate = BandCellDelegate(self)
+        self.setItemDelegateForColumn(COL_MOS, self.band_delegate)
+        self.setItemDelegateForColumn(COL_LOSS, self.band_delegate)
 
     def fit_columns(self, *_) -> None:
         texts = self.source_model._texts

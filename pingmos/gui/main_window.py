@@ -350,8 +350,8 @@ class MainWindow(QMainWindow):
         self.settings.set_model(self.model_name)
         self._build_model_settings()
         self._mark_dirty()
-        if self.formula_editor is not None:
-            self.formula_editor.set_model(self.model_name)
+        if self.formula_editor is not None and self.formula_editor.isVisible():
+            self.formula_editor.set_model(self.model_name)  # (a hidden editor opens the right one when shown)
 
     def _build_model_settings(self) -> None:
         while self.model_settings_layout.count():

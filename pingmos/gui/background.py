@@ -1,0 +1,65 @@
+"""Disk and network work off the GUI thread: run a function in a worker thread, get its result back in the GUI
+thread as a callback.
+
+Opening a session, saving, exporting and the echo witness all read or write files or wait on the network; the
+GUI thread only starts them and later shows what they returned. The result (or the exception) crosses threads
+through a queued Qt signal, so the callback always runs in the thread that owns this object (the GUI thread).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from PySide6.QtCore import QObject, Signal
+
+
+class Background(QObject):
+    """``run(fn, *args, on_done=cb)``: ``fn(*args)`` in a worker; ``cb(result)`` later in the GUI thread, or
+    ``on_error(exc)`` when it raised (without ``on_error`` the exception goes to ``cb`` as the result).
+    Jobs run one after another, in the order they were started (a save then an export of the same file)."""
+
+    _finished = Signal(object, object, object)
+
+    def __init__(self, name: str, parent: QObject | None = None):
+        super().__init__(parent)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"pingmos-{name}")
+        self._finished.connect(self._deliver)
+        self.pending = 0
+
+    def run(
+        self,
+        fn: Callable,
+        *args,
+        on_done: Callable[[object], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> Future:
+        self.pending += 1
+
+        def done(future: Future) -> None:
+            exc = future.exception()
+            self._finished.emit(on_done, on_error, exc if exc is not None else _Ok(future.result()))
+
+        future = self._pool.submit(fn, *args)
+        future.add_done_callback(done)
+        return future
+
+    def _deliver(self, on_done, on_error, outcome) -> None:
+        self.pending -= 1
+        if isinstance(outcome, _Ok):
+            if on_done is not None:
+                on_done(outcome.value)
+        elif on_error is not None:
+            on_error(outcome)
+        elif on_done is not None:
+            on_done(outcome)
+
+    def close(self, wait: bool = False) -> None:
+        self._pool.shutdown(wait=wait)
+
+
+class _Ok:
+    __slots__ = ("value",)
+
+    def __init__(self, value: object):
+        self.value = value

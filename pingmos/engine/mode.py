@@ -74,7 +74,8 @@ def helper_command() -> list[str] | None:
     configured = os.environ.get(HELPER_ENV, "").strip()
     if configured:
         return shlex.split(configured)
-    own = [sys.executable, "-m", HELPER_MODULE]
+    # -I (isolated): the helper may run as root, so never import from the user's directory or PYTHONPATH.
+    own = [sys.executable, "-I", "-m", HELPER_MODULE]
     if os.geteuid() == 0:
         return own
     if _passwordless_sudo():

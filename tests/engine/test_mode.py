@@ -104,3 +104,10 @@ def test_the_real_checks_agree_with_what_the_sockets_say():
     except OSError:
         expected = False
     assert mode_mod.raw_sockets_allowed(V4) is expected
+
+
+def test_the_helper_runs_isolated_from_the_users_directory_and_pythonpath(monkeypatch):
+    # It may run as root: `python -I` never imports from the working directory, PYTHONPATH or user site.
+    monkeypatch.delenv(mode_mod.HELPER_ENV, raising=False)
+    monkeypatch.setattr(mode_mod.os, "geteuid", lambda: 0)
+    assert mode_mod.helper_command() == [mode_mod.sys.executable, "-I", "-m", "pingmos.engine.probe_helper"]

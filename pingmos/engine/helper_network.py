@@ -119,7 +119,10 @@ class HelperNetwork:
         try:
             proc.wait(2.0)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(2.0)
+            # A helper started through sudo/pkexec runs as root: we may not be allowed to signal it. It still
+            # ends by itself (end of input, parent death); do not hang or fail the caller over it.
+            with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+                proc.kill()
+                proc.wait(2.0)
         if proc.stdout:
             proc.stdout.close()

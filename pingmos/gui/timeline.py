@@ -15,7 +15,7 @@ from pingmos.gui.decimate import envelope, thin_markers, visible_slice
 HOP_COLOURS = ("#1f77b4", "#9467bd", "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#2ca02c")
 LOST_COLOUR = "#d62728"
 MAX_BUCKETS = 1200  # per curve and view: about one min/max pair per pixel column of a wide window
-MAX_LOST_MARKERS = 1500
+MAX_LOST_MARKERS = 500  # one per ~2-3 pixels: more would overlap, and scatter points cost Python time
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,11 @@ def to_table(snap: TraceSnapshot) -> str:
             f"{ci:>11} {_cell(hop.last_ms):>7} {_cell(hop.avg_ms):>7} {_cell(hop.min_ms):>7} "
             f"{_cell(hop.max_ms):>7} {_cell(hop.stdev_ms):>6} {_cell(hop.jitter_ms):>6} {_cell(hop.r):>5} {mos:>4}"
         )
+    for hop in snap.hops:
+        if len(hop.responders) > 1:  # the "+N" of the table, spelled out: each address with its share of replies
+            total = sum(hop.responders.values())
+            shares = sorted(hop.responders.items(), key=lambda kv: -kv[1])
+            lines.append(f"hop {hop.ttl} responders: " + ", ".join(f"{a} {100.0 * n / total:.0f}%" for a, n in shares))
     if snap.route_changes:
         moves = [f"hop {c.ttl} round {c.round}: {c.old} -> {c.new}" for c in snap.route_changes]
         lines.append(f"route changes ({len(moves)}): " + "; ".join(moves[:10]) + ("; ..." if len(moves) > 10 else ""))

@@ -90,6 +90,12 @@ def test_sorting_and_copy_as_text(qtbot, make_window):
     assert QGuiApplication.clipboard().text() == text
     window.table.selectRow(0)
     assert len(window.table.copy_text().splitlines()) == 2
+    QGuiApplication.clipboard().clear()
+    qtbot.keyClick(window.table, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)  # Ctrl+C in the table
+    assert len(QGuiApplication.clipboard().text().splitlines()) == 2
+    window.table.clearSelection()
+    window.copy_action.trigger()  # Edit > Copy table as text
+    assert len(QGuiApplication.clipboard().text().splitlines()) == 6
 
 
 def test_timeline_shows_the_destination_then_the_selected_hops(qtbot, make_window):

@@ -1,0 +1,51 @@
+"""-4 / -6: which address of a name is traced (getaddrinfo is monkeypatched: no DNS query is ever sent)."""
+
+import socket
+
+import pytest
+
+from pingmos.cli import _resolve
+from pingmos.engine.resolve import ResolveError, resolve_target
+
+NAMES = {
+    "dual.lab.test": ["198.18.3.2", "2001:db8:3::2"],
+    "v6only.lab.test": ["2001:db8:3::2"],
+    "v4only.lab.test": ["198.18.3.2"],
+}
+
+
+@pytest.fixture(autouse=True)
+def fake_dns(monkeypatch):
+    def getaddrinfo(host, port, family=0, type=0, *rest):
+        addrs = [a for a in NAMES.get(host, []) if family == 0 or (family == socket.AF_INET6) == (":" in a)]
+        if not addrs:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return [
+            (socket.AF_INET6 if ":" in a else socket.AF_INET, type, 0, "", (a, 0) if ":" not in a else (a, 0, 0, 0))
+            for a in addrs
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+def test_a_name_with_both_gives_ipv4_by_default_and_ipv6_with_dash_6():
+    assert _resolve("dual.lab.test", None) == "198.18.3.2"
+    assert _resolve("dual.lab.test", 4) == "198.18.3.2"
+    assert _resolve("dual.lab.test", 6) == "2001:db8:3::2"
+
+
+def test_a_name_with_one_family_is_traced_over_it_unless_the_other_is_demanded():
+    assert _resolve("v6only.lab.test", None) == "2001:db8:3::2"
+    with pytest.raises(ResolveError, match="no IPv4 address|not known"):
+        _resolve("v6only.lab.test", 4)
+    with pytest.raises(ResolveError):
+        _resolve("v4only.lab.test", 6)
+    with pytest.raises(ResolveError, match="not known"):
+        _resolve("nothing.lab.test", None)  # the IPv4 error is the one reported
+
+
+def test_literals_are_canonical_and_checked_against_the_family_without_dns():
+    assert resolve_target("2001:DB8:0:0::2", None) == "2001:db8::2"
+    assert resolve_target("198.18.0.1", None) == "198.18.0.1"
+    with pytest.raises(ResolveError, match="is an IPv6 address, but IPv4 was asked for"):
+        resolve_target("2001:db8::2", 4)

@@ -16,7 +16,8 @@ Client -> helper, a probe request::
     <token> probe proto=udp|tcp dst=<address> ttl=<1-255> seq=<0-65535> sport=<1-65535> dport=<1-65535>
 
 ``token`` is 1-10 decimal digits chosen by the client; ``dst`` an IPv4 or IPv6 unicast literal (no names, no
-multicast/broadcast/unspecified). Every field is required, none may repeat, nothing else is accepted.
+multicast/broadcast/unspecified); ``sport`` at least 1024 (never a system service's port). Every field is
+required, none may repeat, nothing else is accepted. The payload is always pingmos's own fixed bytes.
 
 Helper -> client answers, with the request's token::
 
@@ -52,6 +53,7 @@ VERSION = 1
 MAX_LINE = 512
 MAX_PROBES_PER_S = 1000.0  # a token bucket: the tracer's worst case is 300/s (30 TTLs every 0.1 s)
 MAX_OUTSTANDING = 65536
+MAX_DESTINATIONS = 4096
 PROBE_MEMORY_S = 310.0  # longer than the longest probe timeout the tracer allows (300 s)
 PR_SET_PDEATHSIG = 1
 EXIT_NO_PERMISSION = 77
@@ -66,7 +68,8 @@ _RANGES = {
     "seq": (0, 0xFFFF),
     "ident": (0, 0xFFFF),
     "flow": (0, 0xFFFF),
-    "sport": (1, 0xFFFF),
+    # Never a privileged source port: a request cannot make the helper speak as a system service (DNS, NTP ...).
+    "sport": (1024, 0xFFFF),
     "dport": (1, 0xFFFF),
 }
 
@@ -165,7 +168,7 @@ class Helper:
         self.out = out
         self.networks: dict[socket.AddressFamily, RawSocketNetwork] = {}
         self.sources: dict[str, str] = {}
-        self.outstanding: dict[tuple, tuple[str, float]] = {}  # probe key -> (token, forget at, monotonic)
+        self.outstanding: dict[tuple, tuple[str, float]] = {}  # probe key -> (token, monotonic time to forget it)
         self.bucket = TokenBucket(MAX_PROBES_PER_S, MAX_PROBES_PER_S, time.monotonic())
 
     def open(self) -> None:
@@ -206,6 +209,8 @@ class Helper:
             self.say(f"{token} invalid rate limit of {MAX_PROBES_PER_S:g} probes/s exceeded")
             return
         try:
+            if len(self.sources) > MAX_DESTINATIONS:
+                self.sources.clear()  # a cache, not a record: keeps a client from growing it without bound
             src = self.sources.get(dst) or self.sources.setdefault(dst, source_address_for(dst))
             if f["proto"] == "icmp":
                 template = IcmpEchoTemplate(src, dst, f["ident"], flow=f["flow"])

@@ -23,7 +23,7 @@ def test_valid_requests_are_parsed_into_typed_fields():
     )
     token, f = parse_request("123 probe proto=tcp dst=2001:db8:0::2 ttl=255 seq=65535 sport=40000 dport=80")
     assert token == "123" and f["dst"] == "2001:db8::2" and f["dport"] == 80 and f["ttl"] == 255
-    assert parse_request("1 probe dport=9 sport=1 seq=0 ttl=1 dst=::1 proto=udp")[1]["proto"] == "udp"
+    assert parse_request("1 probe dport=9 sport=1024 seq=0 ttl=1 dst=::1 proto=udp")[1]["proto"] == "udp"
 
 
 @pytest.mark.parametrize(
@@ -46,6 +46,7 @@ def test_valid_requests_are_parsed_into_typed_fields():
         "7 probe proto=icmp dst=127.0.0.1 ttl=5 seq=65536 ident=1 flow=0",
         "7 probe proto=icmp dst=127.0.0.1 ttl=٣ seq=1 ident=1 flow=0",  # a non-ASCII digit
         "7 probe proto=udp dst=127.0.0.1 ttl=5 seq=1 sport=0 dport=80",
+        "7 probe proto=udp dst=127.0.0.1 ttl=5 seq=1 sport=53 dport=53",  # a system service's source port
         "7 probe proto=icmp dst=example.org ttl=5 seq=1 ident=1 flow=0",  # names are not resolved here
         "7 probe proto=icmp dst=224.0.0.1 ttl=5 seq=1 ident=1 flow=0",  # multicast
         "7 probe proto=icmp dst=255.255.255.255 ttl=5 seq=1 ident=1 flow=0",  # broadcast

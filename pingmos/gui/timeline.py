@@ -70,6 +70,7 @@ class TimelineWidget(QWidget):
         self._curves: dict[int, tuple] = {}
         self._data: list[HopTimeline] = []
         self._follow = True  # keep the newest data in view until the user pans or zooms
+        self._refitting = False
         self.plot.vb.sigRangeChangedManually.connect(self._user_moved)
 
         self.focus_button = QPushButton("Focus range")
@@ -150,7 +151,8 @@ class TimelineWidget(QWidget):
             self.plot.setXRange(t0, max(t1, t0 + 1.0), padding=0.02)
 
     def _view_changed(self, *_) -> None:
-        self._redraw_curves()
+        if not self._refitting:
+            self._redraw_curves()
 
     def set_data(self, hops: list[HopTimeline]) -> None:
         """Replace the drawn hops (the selected ones) and redraw what is in view."""
@@ -182,7 +184,11 @@ class TimelineWidget(QWidget):
         else:
             self.caption.setText("select hops in the table to see them over time")
         if self._follow:
-            self._fit_all()
+            self._refitting = True  # one redraw below, not a second one from the range change
+            try:
+                self._fit_all()
+            finally:
+                self._refitting = False
         self._redraw_curves()
 
     def _redraw_curves(self) -> None:

@@ -28,6 +28,7 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         self.thresholds = thresholds or Thresholds()
         self.setBackground("w")
         self.marked_ttl: int | None = None
+        self._ticks_for: tuple = ()
         self.ci.setSpacing(0)
 
         self.latency = self.addPlot(row=0, col=0)
@@ -131,10 +132,12 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         scored = ~np.isnan(mos)
         brushes = [pg.mkBrush(BAND_PENS[mos_band(m, self.thresholds)]) for m in mos[scored]]
         self.mos_points.setData(x=x[scored], y=mos[scored], brush=brushes)
-        if len(x):
+        if len(x) and tuple(x) != self._ticks_for:
+            self._ticks_for = tuple(x)  # axes re-layout on every setTicks: only when the hops change
             self.latency.setXRange(0.5, x.max() + 0.5, padding=0)
             self.latency.getAxis("bottom").setTicks([[(v, str(int(v))) for v in x]])
             self.mos.getAxis("bottom").setTicks([[(v, str(int(v))) for v in x]])
+        if len(x):
             top = np.nanmax(hi) if ok.any() else 1.0
             self.latency.setYRange(0, max(1.0, top) * 1.1, padding=0)
         self.marked_ttl = marked_ttl

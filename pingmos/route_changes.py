@@ -9,6 +9,7 @@ two routers of a load balancer is not a change; one flow moving from one router 
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -47,3 +48,39 @@ def find_route_changes(
             changes.append(RouteChange(ttl, round_no, sent_at, flow, before, responder))
         last[flow] = responder
     return changes
+
+
+class RouteChangeTracker:
+    """``find_route_changes`` kept up to date sample by sample, for traces that run for a day.
+
+    Answered samples nearly always settle in round order (a lost one settles a timeout later, but says nothing
+    about the route); each is then one step. An answered sample that settles behind a later round (reordering
+    beyond an interval) makes it recompute the hop from its answered samples, which is rare.
+    """
+
+    def __init__(self, ttl: int, flows: int = 1):
+        if flows < 1:
+            raise ValueError("flows must be at least 1")
+        self.ttl = ttl
+        self.flows = flows
+        self._answered: list[tuple[int, str, float]] = []  # (round, responder, sent_at), in round order
+        self._last: dict[int, str] = {}
+        self.changes: list[RouteChange] = []
+
+    def add(self, round_no: int, responder: str | None, sent_at: float) -> None:
+        if responder is None:
+            return
+        if self._answered and round_no < self._answered[-1][0]:
+            bisect.insort(self._answered, (round_no, responder, sent_at))
+            rounds, responders, sent_ats = zip(*self._answered, strict=True)
+            self.changes = find_route_changes(self.ttl, rounds, responders, sent_ats, self.flows)
+            self._last = {}
+            for r, who, _t in self._answered:
+                self._last[r % self.flows] = who
+            return
+        self._answered.append((round_no, responder, sent_at))
+        flow = round_no % self.flows
+        before = self._last.get(flow)
+        if before is not None and before != responder:
+            self.changes.append(RouteChange(self.ttl, round_no, sent_at, flow, before, responder))
+        self._last[flow] = responder

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from pingmos.engine.events import Sample
 from pingmos.hop_report import HopReport, TraceSnapshot
-from pingmos.route_changes import find_route_changes
+from pingmos.route_changes import RouteChangeTracker
 from pingmos.scoring import ModelError, Score, error_text, score_all
 from pingmos.stats import WindowStats, window_stats
 
@@ -29,14 +29,15 @@ class HopHistory:
     rounds: list[int] = field(default_factory=list)
     rtts_ms: list[float | None] = field(default_factory=list)
     responders: list[str | None] = field(default_factory=list)
-    sent_ats: list[float] = field(default_factory=list)
+    route: RouteChangeTracker | None = None  # the hop's route changes, kept up to date by add()
 
     def add(self, sample: Sample) -> None:
         i = bisect.bisect(self.rounds, sample.round)
         self.rounds.insert(i, sample.round)
         self.rtts_ms.insert(i, sample.rtt_ms)
         self.responders.insert(i, sample.responder)
-        self.sent_ats.insert(i, sample.sent_at)
+        if self.route is not None:
+            self.route.add(sample.round, sample.responder, sample.sent_at)
 
     def window(self, n: int | None) -> slice:
         return slice(0, len(self.rounds)) if n is None else slice(max(0, len(self.rounds) - n), len(self.rounds))
@@ -55,7 +56,10 @@ class TraceState:
     def apply(self, sample: Sample) -> None:
         if sample.reached and (self.destination_ttl is None or sample.ttl < self.destination_ttl):
             self.destination_ttl = sample.ttl
-        self.hops.setdefault(sample.ttl, HopHistory()).add(sample)
+        history = self.hops.get(sample.ttl)
+        if history is None:
+            history = self.hops[sample.ttl] = HopHistory(route=RouteChangeTracker(sample.ttl, self.flows))
+        history.add(sample)
 
     def visible_ttls(self) -> list[int]:
         """The TTLs a user should see: up to the destination once it answered; otherwise up to the last hop
@@ -90,7 +94,7 @@ class TraceState:
         all_changes = []
         for (ttl, history, part, stats), result in zip(rows, results, strict=True):
             responders = Counter(r for r in history.responders[part] if r is not None)
-            changes = find_route_changes(ttl, history.rounds, history.responders, history.sent_ats, self.flows)
+            changes = list(history.route.changes) if history.route is not None else []
             all_changes += changes
             first_round = history.rounds[part][0] if history.rounds[part] else None
             address = responders.most_common(1)[0][0] if responders else None

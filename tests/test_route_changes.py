@@ -3,10 +3,12 @@
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pingmos.engine.events import Sample
 from pingmos.report.formats import to_json, to_table
-from pingmos.route_changes import RouteChange, find_route_changes
+from pingmos.route_changes import RouteChange, RouteChangeTracker, find_route_changes
 from pingmos.scoring import pingplotter
 from pingmos.trace_state import TraceState
 
@@ -74,3 +76,20 @@ def test_formats_show_route_changes_only_when_there_are_some():
     assert "route_changes" not in json.loads(to_json(steady)) and "route changes" not in to_table(steady)
     balanced = _trace([A, B, A, B], flows=2).snapshot(None, scorer, "pingplotter")
     assert balanced.route_changes == () and "+1" in to_table(balanced)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from([A, B, C, None]), min_size=0, max_size=40),
+    st.integers(1, 3),
+    st.randoms(use_true_random=False),
+)
+def test_the_incremental_tracker_agrees_with_the_whole_history_whatever_the_settling_order(responders, flows, rnd):
+    rounds = list(range(len(responders)))
+    order = rounds[:]
+    rnd.shuffle(order)  # replies and timeouts settle out of round order
+    tracker = RouteChangeTracker(4, flows)
+    for r in order:
+        tracker.add(r, responders[r], 1000.0 + r)
+    expected = find_route_changes(4, rounds, responders, [1000.0 + r for r in rounds], flows)
+    assert tracker.changes == expected

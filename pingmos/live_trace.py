@@ -107,7 +107,7 @@ class TraceStatus:
     running: bool
     rounds: int
     probes_sent: int
-    elapsed_s: float
+    elapsed_s: float  # time spent probing, over every run of this trace (a pause between Stop and Start not counted)
     error: str | None
     samples: int
     history_bytes: int
@@ -170,9 +170,10 @@ class LiveTrace:
         self._tracer: Tracer | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        self._started_mono: float | None = None
-        self._stopped_mono: float | None = None
+        self._started_mono: float | None = None  # when the current run started (None: not running)
+        self._elapsed_before_s = 0.0  # probing time of earlier runs of this trace (Stop, then Start again)
         self._probes_sent_before = 0  # probes of earlier runs of this trace (Stop, then Start again)
+        self._observers: list[Callable[[Sample], None]] = []
 
     # -- the engine side ----------------------------------------------------------------------------
 
@@ -199,6 +200,18 @@ class LiveTrace:
             self._samples += 1
         if self._names is not None and sample.responder is not None:
             self._names.name(sample.responder)  # starts the lookup in the background the first time
+        for observer in self._observers:
+            observer(sample)
+
+    def add_observer(self, observer: Callable[[Sample], None]) -> None:
+        """Also hand every later sample to ``observer`` (a session recorder, alert rules), in the engine thread,
+        after it is in the history. It must be quick and must not raise: it holds up the engine."""
+        self._observers.append(observer)
+
+    def set_address(self, address: str) -> None:
+        """The target's address when it is known without resolving (a trace replayed from a session)."""
+        with self._lock:
+            self._address = address
 
     def start(self) -> None:
         """Start (or resume after stop()) probing in a background thread; returns at once."""
@@ -207,8 +220,7 @@ class LiveTrace:
         self._stop.clear()
         with self._lock:
             self._error = None
-        self._started_mono = self._started_mono or time.monotonic()
-        self._stopped_mono = None
+        self._started_mono = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="pingmos-engine", daemon=True)
         self._thread.start()
 
@@ -255,7 +267,9 @@ class LiveTrace:
             if self._tracer is not None:
                 self._probes_sent_before += self._tracer.probes_sent
             self._tracer = None
-            self._stopped_mono = time.monotonic()
+            if self._started_mono is not None:
+                self._elapsed_before_s += time.monotonic() - self._started_mono
+            self._started_mono = None
 
     def _run_engine(self) -> None:
         try:
@@ -323,7 +337,8 @@ class LiveTrace:
             error = self._error
             address = self._address
             history_bytes = sum(s.nbytes() for s in self._hops.values())
-        now = self._stopped_mono if self._stopped_mono is not None else time.monotonic()
+        started = self._started_mono
+        elapsed_s = self._elapsed_before_s + ((time.monotonic() - started) if started is not None else 0.0)
         return TraceStatus(
             target=self.target,
             address=address,
@@ -332,7 +347,7 @@ class LiveTrace:
             running=self.running,
             rounds=rounds,
             probes_sent=self._probes_sent_before + (tracer.probes_sent if tracer else 0),
-            elapsed_s=(now - self._started_mono) if self._started_mono is not None else 0.0,
+            elapsed_s=elapsed_s,
             error=error,
             samples=samples,
             history_bytes=history_bytes,

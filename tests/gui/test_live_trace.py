@@ -1,6 +1,7 @@
 """LiveTrace: the real tracer on the simulated path in a thread, the compact history, snapshots and errors."""
 
 import math
+import time
 
 import pytest
 
@@ -111,3 +112,16 @@ def test_stop_then_start_resumes_with_later_rounds():
     series = trace.series(1)
     assert len(series.sent_at) == 10
     assert trace.status().rounds == 10 and trace.status().probes_sent >= 50
+
+
+def test_elapsed_counts_probing_time_not_the_pause_between_runs():
+    trace = fake_factory(rounds=5)(DST, "icmp", 1.0)
+    assert trace.status().elapsed_s == 0.0
+    trace.start()
+    assert trace.join(5)
+    first = trace.status().elapsed_s
+    time.sleep(0.3)
+    assert trace.status().elapsed_s == first  # stopped: the clock stands still
+    trace.start()
+    assert trace.join(5)
+    assert first < trace.status().elapsed_s < first + 0.3

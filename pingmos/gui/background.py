@@ -8,6 +8,7 @@ through a queued Qt signal, so the callback always runs in the thread that owns 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -38,7 +39,9 @@ class Background(QObject):
 
         def done(future: Future) -> None:
             exc = future.exception()
-            self._finished.emit(on_done, on_error, exc if exc is not None else _Ok(future.result()))
+            # RuntimeError: the window (and this object) went away while the job ran; nobody is left to tell.
+            with contextlib.suppress(RuntimeError):
+                self._finished.emit(on_done, on_error, exc if exc is not None else _Ok(future.result()))
 
         future = self._pool.submit(fn, *args)
         future.add_done_callback(done)

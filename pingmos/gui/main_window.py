@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from pingmos.engine.resolve import ReverseDNS
 from pingmos.engine.tracer import MAX_INTERVAL_S, MIN_INTERVAL_S
 from pingmos.gui import models
+from pingmos.gui.evidence import WindowEvidence
 from pingmos.gui.hop_table import HopTableModel, HopTableView
 from pingmos.gui.quality import Thresholds, first_bad_hop
 from pingmos.gui.refresher import Refresher, Request, Update
@@ -151,6 +152,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._load_models()
         self.model_combo.currentIndexChanged.connect(self._model_changed)
+        self.evidence = WindowEvidence(self)  # sessions, export, verdict line, alerts and their event log
 
         geometry = self.settings.geometry()
         if geometry is None or not self.restoreGeometry(geometry):
@@ -413,10 +415,12 @@ class MainWindow(QMainWindow):
             protocol,
             interval_s,
         )
+        same = same and not self.evidence.is_replay(self.trace)  # a session opened from a file is never resumed
         if not same:
             if self.trace is not None:
                 self.trace.close()
             self.trace = self.trace_factory(target, protocol, interval_s)
+            self.evidence.trace_created(self.trace)
             self.last_update = None
             self.focus = None
             self.timeline.clear_focus()
@@ -598,6 +602,7 @@ class MainWindow(QMainWindow):
         script_errors = {h.score_error for h in snapshot.hops if h.score_error}
         errors += [f"the scoring formula failed: {e}" for e in sorted(script_errors)][:1]
         self._show_error("\n".join(errors) if errors else None)
+        self.evidence.update_shown(update)
 
     def _show_error(self, message: str | None) -> None:
         if message:
@@ -622,6 +627,7 @@ class MainWindow(QMainWindow):
         if self.trace is not None:
             self.trace.close()
         self.refresher.close()
+        self.evidence.close()
         if self.formula_editor is not None:
             self.formula_editor.close()
         super().closeEvent(event)

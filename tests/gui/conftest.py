@@ -77,6 +77,13 @@ def fake_factory(path=LOSSY_PATH, rounds=60, seed=3, speedup=None):
     return make
 
 
+@pytest.fixture(autouse=True)
+def session_data_dir(tmp_path, monkeypatch):
+    """Recorded sessions (on by default) go to the test's directory, never the user's data folder."""
+    monkeypatch.setenv("PINGMOS_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
 @pytest.fixture
 def settings_store(tmp_path):
     q = QSettings(str(tmp_path / "pingmos.ini"), QSettings.Format.IniFormat)

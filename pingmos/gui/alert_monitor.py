@@ -1,0 +1,191 @@
+"""Alert rules on the live trace: the rule engine (``pingmos.alerts``) fed by the trace, evaluated once a second
+in a worker thread (a MOS rule calls the scoring model, which may be a user's script in a worker process: never
+in the GUI thread), and the fire/clear events handed to the GUI thread as a signal.
+
+Rules come from ``<config dir>/alerts.json`` (``$PINGMOS_CONFIG_DIR`` when set); without that file the seeds'
+defaults apply (MOS below 3.5 for 5 minutes; loss above 1 % for 5 minutes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from pingmos.alerts import DEFAULT_RULES, AlertEngine, AlertEvent, AlertRule, CommandRunner, load_rules, save_rules
+from pingmos.engine.events import Sample
+from pingmos.engine.tracer import TraceSettings
+from pingmos.gui import models
+from pingmos.gui.background import Background
+from pingmos.live_trace import LiveTrace
+from pingmos.scoring.registry import config_dir
+
+EVALUATE_MS = 1000
+RULES_FILE = "alerts.json"
+
+
+def rules_path() -> Path:
+    return config_dir() / RULES_FILE
+
+
+def read_rules(path: Path) -> tuple[list[AlertRule], str | None]:
+    """The rules in ``path`` (worker thread), or the defaults when there is no such file. A broken file keeps
+    the defaults and says why (RulesError's message names the file and the rule)."""
+    if not path.exists():
+        return list(DEFAULT_RULES), None
+    try:
+        return load_rules(path), None
+    except Exception as exc:  # RulesError, or an OSError the loader did not wrap
+        return list(DEFAULT_RULES), f"{exc}; using the default rules"
+
+
+class AlertMonitor(QObject):
+    """``trace_created(trace)`` starts watching a live trace (None: nothing to watch, e.g. a replayed session).
+    ``fired`` carries each evaluation's list of AlertEvents (never empty); ``command_done`` a CommandResult."""
+
+    fired = Signal(list)
+    command_done = Signal(object)
+    rules_changed = Signal()
+
+    def __init__(
+        self,
+        model: Callable[[], tuple[str, tuple]],
+        clock: Callable[[], float] = time.time,
+        evaluate_ms: int = EVALUATE_MS,
+        parent: QObject | None = None,
+    ):
+        super().__init__(parent)
+        self._model_of = model  # the window's current model name and settings (read in the GUI thread)
+        self.clock = clock
+        self.rules: list[AlertRule] = list(DEFAULT_RULES)
+        self.rules_error: str | None = None
+        self.rules_loaded = False
+        self.engine: AlertEngine | None = None
+        self.trace: LiveTrace | None = None
+        self.worker = Background("alerts", self)
+        self.runner = CommandRunner(on_result=self._command_result)
+        self._busy = False
+        self._model_key = None
+        self._model = None  # touched by the worker thread only
+        self.timer = QTimer(self)
+        self.timer.setInterval(evaluate_ms)
+        self.timer.timeout.connect(lambda: self.check())
+        self.timer.start()
+        self.worker.run(read_rules, rules_path(), on_done=self._rules_read)
+
+    def _rules_read(self, result) -> None:
+        if isinstance(result, BaseException):
+            result = (list(DEFAULT_RULES), f"cannot read the alert rules: {result}")
+        rules, error = result
+        self.rules_error = error
+        self.rules_loaded = True
+        self.set_rules(rules, save=False)
+
+    def set_rules(self, rules: list[AlertRule], save: bool = True) -> None:
+        """Use ``rules`` from now on (the watched trace gets a fresh engine: it judges once its windows fill)."""
+        self.rules = list(rules)
+        if save:
+            path = rules_path()
+
+            def write() -> None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                save_rules(path, self.rules)
+
+            self.worker.run(write, on_error=lambda exc: self._note(f"cannot save the alert rules to {path}: {exc}"))
+        if self.trace is not None:
+            self.engine = self._engine_for(self.trace)
+        self.rules_changed.emit()
+
+    def _note(self, text: str) -> None:
+        self.rules_error = text
+        self.rules_changed.emit()
+
+    def _engine_for(self, trace: LiveTrace) -> AlertEngine:
+        # A probe may settle up to its timeout after it was sent: windows end that long before now.
+        settle_s = TraceSettings(address="", protocol=trace.protocol, interval_s=trace.interval_s).effective_timeout_s
+        return AlertEngine(self.rules, trace.target, self._score, settle_s=settle_s)
+
+    def trace_created(self, trace: LiveTrace | None) -> None:
+        self.trace = trace
+        self.engine = None
+        if trace is not None:
+            self.engine = self._engine_for(trace)
+            trace.add_observer(lambda sample, t=trace: self._feed(t, sample))
+
+    def _feed(self, trace: LiveTrace, sample: Sample) -> None:  # engine thread
+        engine = self.engine
+        if engine is not None and trace is self.trace:
+            engine.feed(sample)
+
+    def firing(self) -> list[str]:
+        return self.engine.firing() if self.engine is not None else []
+
+    # -- evaluation (worker thread) --------------------------------------------------------------------------
+
+    def _score(self, window):
+        model = self._model
+        if model is None:
+            return None
+        return model.score_many([window])[0]
+
+    def _evaluate(self, engine: AlertEngine, now: float, model_name: str, settings: tuple) -> list[AlertEvent]:
+        key = (model_name, settings, models.generation(model_name))
+        if key != self._model_key:
+            if self._model is not None:
+                self._model.close()
+            self._model_key = key
+            try:
+                self._model = models.load_model(model_name, dict(settings))
+            except (ValueError, OSError):
+                self._model = None  # MOS rules cannot be judged; the window shows the model's error already
+        return engine.evaluate(now)
+
+    def check(self, now: float | None = None) -> bool:
+        """Evaluate the rules once (in the worker); False when there is nothing to watch or one is under way."""
+        engine = self.engine
+        if engine is None or self._busy:
+            return False
+        self._busy = True
+        name, settings = self._model_of()
+        self.worker.run(
+            self._evaluate,
+            engine,
+            self.clock() if now is None else now,
+            name,
+            settings,
+            on_done=lambda events, e=engine: self._evaluated(e, events),
+        )
+        return True
+
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    def _evaluated(self, engine: AlertEngine, events) -> None:
+        self._busy = False
+        if isinstance(events, BaseException):
+            self._note(f"evaluating the alert rules failed: {type(events).__name__}: {events}")
+            return
+        if engine is not self.engine or not events:
+            return  # a trace or rule set since replaced
+        self.runner.dispatch(engine.rules, events)
+        self.fired.emit(list(events))
+
+    def _command_result(self, result) -> None:  # the runner's thread: the signal queues it to the GUI thread
+        with contextlib.suppress(RuntimeError):  # the window is gone
+            self.command_done.emit(result)
+
+    def close(self) -> None:
+        self.timer.stop()
+        self.trace = None
+        self.engine = None
+        self.worker.run(self._close_model)
+        self.worker.close(wait=False)
+
+    def _close_model(self) -> None:
+        if self._model is not None:
+            self._model.close()
+            self._model = None

@@ -1,0 +1,122 @@
+"""The event log dock: every alert that fired or cleared (with the values that caused it), newest at the bottom,
+and notes such as a rule command's failure. What a session's event log holds is what this shows; an opened
+session shows its recorded events. Export goes through File > Export > Event log."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDockWidget,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from pingmos.session import SessionEvent
+
+FIRE_COLOUR = "#f8d0cc"
+CLEAR_COLOUR = "#d7eed3"
+NOTE_COLOUR = "#ececec"
+COLUMNS = ("time", "event", "what happened")
+
+
+def event_text(event: SessionEvent) -> str:
+    """The sentence for one event: an alert's own message, else its data in words."""
+    message = event.data.get("message")
+    if isinstance(message, str) and message:
+        return message
+    return ", ".join(f"{k} {v}" for k, v in sorted(event.data.items())) or event.kind
+
+
+def kind_text(kind: str) -> str:
+    return {"alert-fire": "alert fired", "alert-clear": "alert cleared"}.get(kind, kind)
+
+
+class EventLogDock(QDockWidget):
+    """``add(event)`` for a session event (recorded); ``add_note(text)`` for a line that is only shown."""
+
+    def __init__(self, parent=None):
+        super().__init__("Event log", parent)
+        self.setObjectName("event_log_dock")
+        self._events: list[SessionEvent] = []
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.summary = QLabel("No alerts yet.")
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("save the event log as CSV or JSON")
+        self.rules_button = QPushButton("Alert rules…")
+        bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.addWidget(self.summary, 1)
+        bar.addWidget(self.rules_button)
+        bar.addWidget(self.export_button)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.setSpacing(2)
+        layout.addLayout(bar)
+        layout.addWidget(self.table, 1)
+        self.setWidget(body)
+
+    def session_events(self) -> list[SessionEvent]:
+        """The events of the session shown, oldest first (notes are not among them)."""
+        return list(self._events)
+
+    def clear(self) -> None:
+        self._events = []
+        self.table.setRowCount(0)
+        self.summary.setText("No alerts yet.")
+
+    def set_events(self, events) -> None:
+        self.clear()
+        for event in events:
+            self.add(event)
+
+    def add(self, event: SessionEvent) -> None:
+        self._events.append(event)
+        colour = FIRE_COLOUR if event.kind == "alert-fire" else CLEAR_COLOUR if event.kind == "alert-clear" else ""
+        self._row(event.at, kind_text(event.kind), event_text(event), colour)
+        fired = sum(e.kind == "alert-fire" for e in self._events)
+        cleared = sum(e.kind == "alert-clear" for e in self._events)
+        self.summary.setText(f"{fired} fired, {cleared} cleared")
+
+    def add_note(self, text: str, at: float | None = None) -> None:
+        self._row(time.time() if at is None else at, "note", text, NOTE_COLOUR)
+
+    def _row(self, at: float, kind: str, text: str, colour: str) -> None:
+        row = self.table.rowCount()
+        self.table.insertRow(row)
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
+        for col, value in enumerate((stamp, kind, text)):
+            item = QTableWidgetItem(value)
+            item.setToolTip(text)
+            if colour:
+                item.setBackground(QColor(colour))
+            if col < 2:
+                item.setTextAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+            self.table.setItem(row, col, item)
+        self.table.scrollToBottom()
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        """What the table shows (tests, copy)."""
+        out = []
+        for r in range(self.table.rowCount()):
+            out.append(tuple(self.table.item(r, c).text() for c in range(len(COLUMNS))))
+        return out

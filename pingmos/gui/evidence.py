@@ -1,0 +1,261 @@
+"""From a live number to evidence, in the main window: the session recording and File menu
+(``session_actions``), the verdict line and diagnosis marks (``verdict_bar``), the alert rules (``alert_monitor``,
+``alerts_dialog``), the event log dock and the alert episodes on the timeline.
+
+The main window calls four hooks: ``trace_created`` (a new live trace), ``update_shown`` (after each drawn
+update), ``is_replay`` (Start never resumes a trace read from a file) and ``close``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction, QIcon
+from PySide6.QtWidgets import QLabel, QStyle, QSystemTrayIcon
+
+from pingmos import alerts
+from pingmos.alerts import AlertEvent
+from pingmos.engine.mode import choose_mode
+from pingmos.engine.packets import family_of
+from pingmos.gui.alert_monitor import AlertMonitor
+from pingmos.gui.alerts_dialog import AlertsDialog
+from pingmos.gui.background import Background
+from pingmos.gui.episode_shading import EpisodeShading
+from pingmos.gui.event_log import EventLogDock
+from pingmos.gui.session_actions import OpenedSession, SessionActions
+from pingmos.gui.verdict_bar import WITNESS_COUNT, DiagnosisMarks, VerdictBar, diagnosis_thresholds
+from pingmos.hop_report import TraceSnapshot
+from pingmos.live_trace import LiveTrace
+from pingmos.session import SessionInfo
+from pingmos.witness import diagnose_with_witness
+
+
+class WindowEvidence(QObject):
+    def __init__(self, window, alert_clock=time.time):
+        super().__init__(window)
+        self.window = window
+        self._closed = False
+        self.summary: TraceSnapshot | None = None  # an opened mtr --json report's scored totals
+        self.event_log = EventLogDock(window)
+        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.event_log)
+        window.resizeDocks([self.event_log], [130], Qt.Orientation.Vertical)
+        self.verdict_bar = VerdictBar()
+        left = window.table.parentWidget().layout()
+        left.insertWidget(left.indexOf(window.table), self.verdict_bar)
+        self.marks = DiagnosisMarks(window.trace_graph)
+        self.episodes = EpisodeShading(window.timeline)
+        self.sessions = SessionActions(window, self)
+        self.alerts = AlertMonitor(lambda: (window.model_name, window.model_settings()), clock=alert_clock, parent=self)
+        self.alerts.fired.connect(self._alerts_fired)
+        self.alerts.command_done.connect(self._command_done)
+        self.alerts.rules_changed.connect(self._rules_changed)
+        self.witness_worker = Background("witness", self)
+        self.verdict_bar.witness_runner = self._run_witness
+        self.firing_label = QLabel("")
+        window.statusBar().addPermanentWidget(self.firing_label)
+        self.event_log.export_button.clicked.connect(lambda: self.sessions.export_dialog("events", ""))
+        self.event_log.rules_button.clicked.connect(self.edit_rules)
+        self.tray = self._tray()
+        self._build_menu()
+        window.model_combo.currentIndexChanged.connect(lambda _: self._model_changed())
+        self._rules_changed()
+
+    def _build_menu(self) -> None:
+        menu = self.window.menuBar().addMenu("&Alerts")
+        self.rules_action = QAction("Alert &rules…", self.window)
+        self.rules_action.triggered.connect(self.edit_rules)
+        menu.addAction(self.rules_action)
+        log = self.event_log.toggleViewAction()
+        log.setText("&Event log")
+        menu.addAction(log)
+
+    def _tray(self) -> QSystemTrayIcon | None:
+        if not QSystemTrayIcon.isSystemTrayAvailable():
+            return None  # offscreen, or a desktop without a tray: the status bar and the log still say it
+        icon = self.window.windowIcon()
+        if icon.isNull():
+            icon = self.window.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+        tray = QSystemTrayIcon(QIcon(icon), self)
+        tray.setToolTip("pingmos")
+        tray.show()
+        return tray
+
+    # -- hooks the main window calls ---------------------------------------------------------------------
+
+    def trace_created(self, trace: LiveTrace) -> None:
+        """A new live trace (not a resumed one): record it, watch it with the alert rules."""
+        w = self.window
+        self.summary = None
+        info = SessionInfo(
+            target=trace.target,
+            address="",  # known once the engine thread resolved the target (update_shown fills it in)
+            protocol=trace.protocol,
+            interval_s=trace.interval_s,
+            max_ttl=trace.max_ttl,
+            started_at=time.time(),
+            extra={"model": w.model_name, "window": w.window_size},
+        )
+        self.sessions.trace_created(trace, info)
+        self.alerts.trace_created(trace)
+        self.event_log.clear()
+        self.episodes.show([], 0.0)
+        self.verdict_bar.clear()
+        self.verdict_bar.witness_runner = self._run_witness
+        self.marks.show(None)
+        self._enable_window_and_focus(True)
+        self._rules_changed()
+
+    def is_replay(self, trace: LiveTrace | None) -> bool:
+        return trace is not None and id(trace) in self.sessions.replays
+
+    def update_shown(self, update) -> None:
+        snapshot = update.snapshot
+        d = self.verdict_bar.show_snapshot(snapshot, self.window.thresholds)
+        self.marks.show(d)
+        self.sessions.update_shown(snapshot, update.status.address)
+        if self.is_replay(update.request.trace):
+            o = self.sessions.opened
+            span = update.request.trace.time_span()
+            if o is not None and span:
+                t0, t1 = (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) for t in span)
+                self.window.status_label.setText(
+                    f"session {Path(o.path).name}  |  {t0} to {t1}  |  rounds {update.status.rounds}  |  "
+                    f"{update.status.mode}"
+                )
+            now = span[1] if span else time.time()
+        else:
+            now = time.time()
+            rec = self.sessions.recording
+            if rec is not None and rec.problem:
+                self.firing_label.setText("not recording (see File)")
+                self.firing_label.setToolTip(rec.problem)
+        self.episodes.show(alerts.episodes(self.event_log.session_events()), now)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.alerts.close()
+        self.sessions.close()
+        self.witness_worker.close()
+        if self.tray is not None:
+            self.tray.hide()
+
+    # -- opened sessions -----------------------------------------------------------------------------------
+
+    def show_opened(self, opened: OpenedSession) -> None:
+        """Show a session read from a file instead of the trace on screen (which stops; its recording closes)."""
+        w = self.window
+        if w.trace is not None:
+            w.trace.close()
+        w.trace = opened.trace
+        w.last_update = None
+        w.timeline.clear_focus()
+        w.set_focus(None)
+        w.table_model.set_hops((), None)
+        w.table.clearSelection()
+        w.start_action.setText("Start")
+        w.setWindowTitle(f"pingmos - {opened.info.target} - {Path(opened.path).name}")
+        w.target_combo.setCurrentText(opened.info.target)  # Start then traces the same target live, anew
+        self.alerts.trace_created(None)  # rules judge live traffic; the file's own events are in the log
+        self.event_log.set_events(opened.events)
+        self.episodes.show([], 0.0)
+        self.verdict_bar.clear()
+        self.verdict_bar.witness_runner = None  # the routers of then cannot be asked now
+        self.marks.show(None)
+        self._rules_changed()
+        self.summary = opened.summary
+        self._enable_window_and_focus(opened.summary is None)
+        if opened.summary is not None:
+            self.show_summary(opened.summary)
+            w.status_label.setText(f"mtr report {Path(opened.path).name}  |  {opened.summary.rounds} probes per hop")
+        else:
+            w._mark_dirty()
+
+    def show_summary(self, snapshot: TraceSnapshot) -> None:
+        """An mtr --json report's hops, scored with the current model (no window, no focus, no timeline)."""
+        w = self.window
+        self.summary = snapshot
+        d = self.verdict_bar.show_snapshot(snapshot, w.thresholds)
+        marked = d.deteriorates_at_ttl
+        w.table_model.set_hops(snapshot.hops, marked)
+        w.trace_graph.set_hops(snapshot.hops, marked)
+        w.timeline.set_data([])
+        self.marks.show(d)
+
+    def shown_snapshot(self) -> TraceSnapshot | None:
+        w = self.window
+        if w.trace is None:
+            return self.summary
+        return w.last_update.snapshot if w.last_update is not None else None
+
+    def _enable_window_and_focus(self, on: bool) -> None:
+        tip = "" if on else "an mtr --json report holds only mtr's totals per hop"
+        for widget in (self.window.window_combo, self.window.timeline.focus_button):
+            widget.setEnabled(on)
+            if tip:
+                widget.setToolTip(tip)
+
+    def _model_changed(self) -> None:
+        if self.window.trace is None and self.summary is not None:
+            self.sessions.rescore_summary(self.window.model_name, dict(self.window.model_settings()))
+
+    # -- alerts -----------------------------------------------------------------------------------------------
+
+    def _alerts_fired(self, events: list[AlertEvent]) -> None:
+        for event in events:
+            session_event = event.to_session_event()
+            self.sessions.record_event(session_event)
+            self.event_log.add(session_event)
+            self.window.statusBar().showMessage(event.message, 30000)
+            if self.tray is not None:
+                icon = (
+                    QSystemTrayIcon.MessageIcon.Warning
+                    if event.kind == alerts.FIRE
+                    else QSystemTrayIcon.MessageIcon.Information
+                )
+                self.tray.showMessage(f"pingmos: {event.rule}", event.message, icon, 10000)
+        self.episodes.show(alerts.episodes(self.event_log.session_events()), time.time())
+        self._rules_changed()
+
+    def _command_done(self, result) -> None:
+        if result.error:
+            self.event_log.add_note(result.error + (f": {result.output.strip()[-300:]}" if result.output else ""))
+
+    def _rules_changed(self) -> None:
+        firing = self.alerts.firing()
+        if firing:
+            self.firing_label.setText(f"⚠ alert: {', '.join(firing)}")
+            self.firing_label.setStyleSheet("QLabel { color: white; background: #c62828; padding: 1px 6px; }")
+        else:
+            watching = self.alerts.engine is not None
+            n = len(self.alerts.engine.rules) if watching else 0
+            self.firing_label.setText(f"alerts: {n} rule{'s' if n != 1 else ''} watching" if watching else "")
+            self.firing_label.setStyleSheet("")
+        self.firing_label.setToolTip("\n".join(r.describe() for r in self.alerts.rules))
+        if self.alerts.rules_error:
+            self.event_log.add_note(self.alerts.rules_error)
+            self.alerts.rules_error = None
+
+    def edit_rules(self) -> None:
+        dialog = AlertsDialog(self.alerts.rules, parent=self.window)
+        if dialog.exec() and dialog.result_rules is not None:
+            self.alerts.set_rules(dialog.result_rules)
+
+    # -- the echo witness ------------------------------------------------------------------------------------
+
+    def _run_witness(self, snapshot: TraceSnapshot, done) -> None:
+        th = diagnosis_thresholds(self.window.thresholds)
+        address = snapshot.address
+
+        def ask():
+            mode = choose_mode("auto", family_of(address), "icmp")
+            return diagnose_with_witness(snapshot, mode.open, count=WITNESS_COUNT, th=th)
+
+        self.witness_worker.run(
+            ask,
+            on_done=lambda result: done(*result),
+            on_error=lambda exc: done(None, f"asking the routers failed: {exc}"),
+        )

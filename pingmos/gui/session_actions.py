@@ -1,0 +1,632 @@
+"""The File menu's sessions and exports: recording every trace, Open…, Save As… (Ctrl+S), recent sessions, and
+export of the hop table, the raw samples, the event log and the graphs.
+
+Recording is on by default, into ``<user data dir>/sessions`` (``$PINGMOS_DATA_DIR/sessions`` when set). A
+network engineer reaches for the history after the fact: the complaint arrives an hour after the bad call, and
+an alert fires while nobody watches. A trace that was not recorded cannot be proved afterwards, so the default
+keeps it; "Record every trace" in the File menu turns it off (remembered), and the status bar names the file.
+A sample costs about 40 bytes on disk (30 hops at one round a second: about 100 MB a day).
+
+The GUI thread never touches the disk here: the session file is created, written (SessionRecorder's writer
+thread), closed, opened, replayed, copied and exported in worker threads (``Background``); only the file
+dialogs run in the GUI thread, as they must.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import platformdirs
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
+
+from pingmos import export
+from pingmos.engine.events import Sample
+from pingmos.gui import models
+from pingmos.gui.background import Background
+from pingmos.hop_report import TraceSnapshot
+from pingmos.live_trace import LiveTrace
+from pingmos.session import SessionError, SessionEvent, SessionInfo, SessionRecorder, open_session
+from pingmos.session.replay import Session
+
+DATA_DIR_ENV = "PINGMOS_DATA_DIR"
+SESSION_SUFFIX = ".pingmos"
+RECENT_KEY = "sessions/recent"
+RECORD_KEY = "sessions/record"
+RECENT_MAX = 8
+OPEN_FILTER = "pingmos sessions (*.pingmos);;mtr reports (*.json *.txt *.raw *.log);;All files (*)"
+
+
+def sessions_dir() -> Path:
+    """Where recordings go: ``$PINGMOS_DATA_DIR/sessions`` if set (tests, portable installs), else the
+    platform's user data folder (``~/.local/share/pingmos/sessions`` on Linux). It may not exist yet."""
+    env = os.environ.get(DATA_DIR_ENV)
+    return (Path(env) if env else Path(platformdirs.user_data_dir("pingmos"))) / "sessions"
+
+
+def session_file_name(target: str, started_at: float) -> str:
+    """``<target>-YYYYmmdd-HHMMSS.pingmos`` in local time; characters a file name should not hold become '_'."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", target).strip("._") or "trace"
+    return f"{safe[:60]}-{time.strftime('%Y%m%d-%H%M%S', time.localtime(started_at))}{SESSION_SUFFIX}"
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` atomically (a reader sees the old file or the new one, never half)."""
+    p = os.fspath(path)
+    tmp = p + ".partial"
+    with open(tmp, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+    os.replace(tmp, p)
+
+
+class KnownNames:
+    """Reverse-DNS names recorded with a session, in the shape LiveTrace asks names of (no lookups are made)."""
+
+    def __init__(self, names: dict[str, str]):
+        self._names = dict(names)
+
+    def name(self, address: str) -> str | None:
+        return self._names.get(address)
+
+    def close(self) -> None:
+        pass
+
+
+class Recording:
+    """One live trace's session file. ``record`` (the trace's observer, engine thread), ``record_event``,
+    ``record_name`` and ``set_info`` only append to memory; ``open`` creates the file and ``close`` finishes
+    it, both in a worker. Samples that arrive before the file exists wait here and are written first."""
+
+    def __init__(self, path: Path, info: SessionInfo):
+        self.path = path
+        self.info = info
+        self.recorder: SessionRecorder | None = None
+        self.error: str | None = None
+        self.closed = False
+        self._lock = threading.Lock()
+        self._samples: list[Sample] = []
+        self._events: list[SessionEvent] = []
+        self._names: dict[str, str] = {}
+
+    def open(self) -> None:
+        """Create the file (worker thread). A failure is kept in ``error``; the trace goes on unrecorded."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            rec = SessionRecorder(self.path, self.info)
+        except (SessionError, OSError) as exc:
+            with self._lock:
+                self.error = f"cannot record the session: {exc}"
+                self._samples, self._events, self._names = [], [], {}
+            return
+        with self._lock:
+            for s in self._samples:
+                rec.record(s)
+            for e in self._events:
+                rec.record_event(e)
+            for address, name in self._names.items():
+                rec.record_name(address, name)
+            rec.set_info(self.info)
+            self._samples, self._events, self._names = [], [], {}
+            self.recorder = rec
+            closed = self.closed
+        if closed:
+            rec.close()
+
+    def record(self, sample: Sample) -> None:
+        rec = self.recorder
+        if rec is not None:
+            rec.record(sample)
+            return
+        with self._lock:
+            if self.recorder is not None:
+                self.recorder.record(sample)
+            elif self.error is None and not self.closed:
+                self._samples.append(sample)
+
+    def record_event(self, event: SessionEvent) -> None:
+        with self._lock:
+            if self.recorder is not None:
+                self.recorder.record_event(event)
+            elif self.error is None:
+                self._events.append(event)
+
+    def record_name(self, address: str, name: str) -> None:
+        with self._lock:
+            if self.recorder is not None:
+                self.recorder.record_name(address, name)
+            elif self.error is None:
+                self._names[address] = name
+
+    def set_info(self, info: SessionInfo) -> None:
+        with self._lock:
+            self.info = info
+            if self.recorder is not None:
+                self.recorder.set_info(info)
+
+    @property
+    def problem(self) -> str | None:
+        """Why recording stopped or never started (None while all is well)."""
+        rec = self.recorder
+        return self.error or (rec.error if rec is not None else None)
+
+    def close(self) -> None:
+        """Write what is left and close the file (worker thread; after ``open``). Idempotent."""
+        with self._lock:
+            self.closed = True
+            rec = self.recorder
+        if rec is not None:
+            rec.close()
+
+    def flush(self) -> None:
+        rec = self.recorder
+        if rec is not None:
+            rec.flush()
+
+
+@dataclass(frozen=True)
+class OpenedSession:
+    """A session file as the window shows it. Raw samples are replayed into ``trace`` (never started), so the
+    table, graphs, focus range and re-scoring work as they do live. An mtr --json report has only mtr's totals:
+    ``trace`` is None, ``session`` is kept to re-score them, ``summary`` is their snapshot."""
+
+    path: str
+    info: SessionInfo
+    trace: LiveTrace | None
+    session: Session | None
+    summary: TraceSnapshot | None
+    events: tuple[SessionEvent, ...]
+    samples: int
+
+
+def summary_of(session: Session, model_name: str, model_settings: dict) -> TraceSnapshot:
+    """An mtr --json report's totals scored with a model (worker thread: loading may start a worker process)."""
+    model = models.load_model(model_name, model_settings)
+    try:
+        return session.snapshot(None, model, model_name)
+    finally:
+        model.close()
+
+
+def load_session(path: str, model_name: str, model_settings: dict) -> OpenedSession:
+    """Open and replay a session file (worker thread). SessionError with the message for the user."""
+    session = open_session(path)
+    try:
+        info = session.info
+        if session.summaries():
+            return OpenedSession(
+                path, info, None, session, summary_of(session, model_name, model_settings), tuple(session.events()), 0
+            )
+        trace = LiveTrace(
+            info.target,
+            protocol=info.protocol,
+            interval_s=info.interval_s,
+            max_ttl=info.max_ttl or 30,
+            names=KnownNames(session.names()),  # type: ignore[arg-type]  (duck-typed: name() and close())
+        )
+        if info.address:
+            trace.set_address(info.address)
+        n = session.replay(trace)
+        if n == 0:
+            raise SessionError(f"{path}: the session holds no samples (the trace was stopped before any reply)")
+        return OpenedSession(path, info, trace, None, None, tuple(session.events()), n)
+    finally:
+        session.close()
+
+
+def _samples_text(path: str, time_range, ttl: int | None, fmt: str) -> str:
+    with open_session(path) as session:
+        if session.summaries():
+            raise SessionError(f"{path} is an mtr --json report: it holds mtr's totals per hop, not raw samples")
+        samples = session.samples(time_range)
+        return export.samples_to_json(samples, ttl) if fmt == "json" else export.samples_to_csv(samples, ttl)
+
+
+def _format_of(path: str, selected_filter: str = "") -> str:
+    ext = Path(path).suffix.lower().lstrip(".")
+    if ext in ("csv", "json", "png", "svg"):
+        return ext
+    return "json" if "json" in selected_filter.lower() else ("svg" if "svg" in selected_filter.lower() else "")
+
+
+class SessionActions(QObject):
+    """File-menu actions of one MainWindow. ``owner`` is the window's evidence hub (``pingmos.gui.evidence``):
+    it is told when a session opens and knows the event log."""
+
+    def __init__(self, window, owner):
+        super().__init__(window)
+        self.window = window
+        self.owner = owner
+        self.worker = Background("sessions", self)
+        self.recording: Recording | None = None
+        self.opened: OpenedSession | None = None
+        self.replays: set[int] = set()  # ids of traces replayed from files: Start never resumes them
+        self.message_box: QMessageBox | None = None
+        self.last_message = ""
+        self._recorded_names: dict[str, str] = {}
+        self._build_menu()
+
+    # -- menu -----------------------------------------------------------------------------------------
+
+    def _action(self, text: str, slot: Callable, shortcut=None, tip: str = "") -> QAction:
+        action = QAction(text, self.window)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+        action.triggered.connect(lambda *_: slot())
+        return action
+
+    def _build_menu(self) -> None:
+        menu: QMenu = self.window.file_menu
+        first = menu.actions()[0] if menu.actions() else None  # Quit stays last
+        self.open_action = self._action("&Open session…", self.open_dialog, QKeySequence.StandardKey.Open,
+                                        "open a recorded session or an mtr --json / --raw report")  # fmt: skip
+        self.recent_menu = QMenu("Open &recent", self.window)
+        self.save_action = self._action("&Save session as…", self.save_as_dialog, "Ctrl+S",
+                                        "save a copy of the session shown (Ctrl+S)")  # fmt: skip
+        self.record_action = QAction("&Record every trace", self.window)
+        self.record_action.setCheckable(True)
+        self.record_action.setChecked(self.record_enabled())
+        self.record_action.setToolTip(f"record each trace's raw samples and events in {sessions_dir()}")
+        self.record_action.toggled.connect(lambda on: self.window.settings.q.setValue(RECORD_KEY, bool(on)))
+        export_menu = QMenu("&Export", self.window)
+        self.export_actions = {
+            "hops_csv": self._action("Hop table as CSV…", lambda: self.export_dialog("hops", "csv")),
+            "hops_json": self._action("Hop table as JSON…", lambda: self.export_dialog("hops", "json")),
+            "samples_all": self._action("Raw samples of all hops…", lambda: self.export_dialog("samples", "")),
+            "samples_hop": self._action("Raw samples of the selected hop…", lambda: self.export_dialog("hop", "")),
+            "events": self._action("Event log…", lambda: self.export_dialog("events", "")),
+            "trace_graph": self._action("Trace graph image…", lambda: self.export_dialog("trace_graph", "")),
+            "timeline": self._action("Timeline image…", lambda: self.export_dialog("timeline", "")),
+        }
+        for key, action in self.export_actions.items():
+            if key in ("samples_all", "events", "trace_graph"):
+                export_menu.addSeparator()
+            export_menu.addAction(action)
+        for item in (self.open_action, self.recent_menu, self.save_action, self.record_action, None, export_menu):
+            if item is None:
+                menu.insertSeparator(first) if first else menu.addSeparator()
+            elif isinstance(item, QMenu):
+                menu.insertMenu(first, item) if first else menu.addMenu(item)
+            else:
+                menu.insertAction(first, item) if first else menu.addAction(item)
+        if first is not None:
+            menu.insertSeparator(first)
+        self._fill_recent()
+        self.refresh_actions()
+
+    def record_enabled(self) -> bool:
+        value = self.window.settings.q.value(RECORD_KEY, True)
+        return value not in (False, "false", "0", 0)
+
+    def recent(self) -> list[str]:
+        value = self.window.settings.q.value(RECENT_KEY, [])
+        if isinstance(value, str):  # QSettings' INI format gives a one-element list back as a string
+            value = [value]
+        return [v for v in value or [] if isinstance(v, str) and v]
+
+    def _add_recent(self, path: str) -> None:
+        paths = [path] + [p for p in self.recent() if p != path]
+        self.window.settings.q.setValue(RECENT_KEY, paths[:RECENT_MAX])
+        self._fill_recent()
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self.recent():
+            action = self.recent_menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.triggered.connect(lambda *_, p=path: self.open_path(p))
+        self.recent_menu.setEnabled(bool(self.recent_menu.actions()))
+
+    def session_path(self) -> str | None:
+        """The file behind what the window shows: the live recording or the opened session."""
+        if self.opened is not None and self._showing_opened():
+            return self.opened.path
+        if self.recording is not None and self.recording.problem is None:
+            return str(self.recording.path)
+        return None
+
+    def _showing_opened(self) -> bool:
+        o = self.opened
+        return o is not None and (self.window.trace is o.trace if o.trace is not None else self.window.trace is None)
+
+    def refresh_actions(self) -> None:
+        has_session = self.session_path() is not None
+        self.save_action.setEnabled(has_session)
+        for key in ("samples_all", "samples_hop"):
+            self.export_actions[key].setEnabled(has_session and not (self._showing_opened() and self.opened.summary))
+
+    def _say(self, message: str, error: bool = False) -> None:
+        self.last_message = message
+        self.window.statusBar().showMessage(message, 15000)
+        if error:
+            box = QMessageBox(QMessageBox.Icon.Warning, "pingmos", message, QMessageBox.StandardButton.Ok, self.window)
+            box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            box.open()  # not exec(): nothing waits on the user, the trace keeps being drawn
+            self.message_box = box
+
+    # -- recording --------------------------------------------------------------------------------------
+
+    def trace_created(self, trace: LiveTrace, info: SessionInfo) -> None:
+        """A new live trace: the previous recording is finished, a new one starts (when recording is on)."""
+        self.finish_recording()
+        self._recorded_names = {}
+        if self.record_action.isChecked():
+            rec = Recording(sessions_dir() / session_file_name(info.target, info.started_at or time.time()), info)
+            trace.add_observer(rec.record)
+            self.recording = rec
+            self.worker.run(rec.open, on_done=lambda _: self._recording_opened(rec))
+        self.refresh_actions()
+
+    def _recording_opened(self, rec: Recording) -> None:
+        if rec.problem:
+            self._say(rec.problem, error=True)
+        elif rec is self.recording:
+            self._add_recent(str(rec.path))
+        self.refresh_actions()
+
+    def finish_recording(self) -> None:
+        if self.recording is not None:
+            rec, self.recording = self.recording, None
+            self.worker.run(rec.close)
+
+    def update_shown(self, snapshot: TraceSnapshot, address: str | None) -> None:
+        """After each drawn update: names and the resolved address go into the recording."""
+        rec = self.recording
+        if rec is None or self.window.trace is None or id(self.window.trace) in self.replays:
+            return
+        if address and rec.info.address != address:
+            rec.set_info(replace(rec.info, address=address))
+        for hop in snapshot.hops:
+            if hop.address and hop.name and self._recorded_names.get(hop.address) != hop.name:
+                self._recorded_names[hop.address] = hop.name
+                rec.record_name(hop.address, hop.name)
+
+    def record_event(self, event: SessionEvent) -> None:
+        if self.recording is not None:
+            self.recording.record_event(event)
+
+    # -- opening ----------------------------------------------------------------------------------------
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open session", str(sessions_dir()), OPEN_FILTER)
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path: str) -> None:
+        """Open ``path`` in a worker; the window shows it when it is read, or a message says why it cannot."""
+        self._say(f"opening {path}…")
+        rec = self.recording
+        recording_it = rec is not None and Path(path).resolve() == rec.path.resolve()
+
+        def load(path: str, model_name: str, model_settings: dict) -> OpenedSession:
+            if recording_it:
+                rec.flush()  # the file being recorded: everything measured so far, not only the last batch
+            return load_session(path, model_name, model_settings)
+
+        self.worker.run(
+            load,
+            path,
+            self.window.model_name,
+            dict(self.window.model_settings()),
+            on_done=self._opened,
+            on_error=lambda exc: self._open_failed(path, exc),
+        )
+
+    def _open_failed(self, path: str, exc: BaseException) -> None:
+        if isinstance(exc, SessionError):
+            message = str(exc)
+        else:  # anything else is our bug; the user still gets a sentence and the window stays
+            message = f"{path}: cannot open the session ({type(exc).__name__}: {exc})"
+        self._say(message, error=True)
+
+    def _opened(self, opened: OpenedSession) -> None:
+        self.finish_recording()
+        self.opened = opened
+        if opened.trace is not None:
+            self.replays.add(id(opened.trace))
+        self.owner.show_opened(opened)
+        if opened.trace is not None:
+            span = opened.trace.time_span()
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(span[0])) if span else "?"
+            self._say(f"opened {opened.path}: {opened.samples} samples from {when}")
+        else:
+            self._say(f"opened {opened.path}: an mtr --json report (mtr's totals per hop; no window or focus range)")
+        self._add_recent(opened.path)
+        self.refresh_actions()
+
+    def rescore_summary(self, model_name: str, model_settings: dict) -> None:
+        """Score an opened mtr --json report again with another model (worker thread)."""
+        opened = self.opened
+        if opened is None or opened.session is None:
+            return
+        self.worker.run(
+            summary_of,
+            opened.session,
+            model_name,
+            model_settings,
+            on_done=lambda snap: self._rescored(opened, snap),
+            on_error=lambda exc: self._say(f"cannot score the report with {model_name}: {exc}", error=True),
+        )
+
+    def _rescored(self, opened: OpenedSession, snapshot: TraceSnapshot) -> None:
+        if self.opened is opened and self._showing_opened():
+            self.opened = replace(opened, summary=snapshot)
+            self.owner.show_summary(snapshot)
+
+    # -- saving -----------------------------------------------------------------------------------------
+
+    def save_as_dialog(self) -> None:
+        source = self.session_path()
+        if source is None:
+            self._say("There is no session to save yet: start a trace with recording on, or open one.")
+            return
+        start = str(sessions_dir() / Path(source).name)
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save session as", start, OPEN_FILTER)
+        if path:
+            self.save_as(path)
+
+    def save_as(self, path: str) -> None:
+        """Copy the session shown to ``path`` (a recording keeps going into its own file)."""
+        source = self.session_path()
+        if source is None:
+            self._say("There is no session to save yet: start a trace with recording on, or open one.")
+            return
+        rec = self.recording if self.recording is not None and str(self.recording.path) == source else None
+
+        def save() -> None:
+            if Path(path).resolve() == Path(source).resolve():
+                return
+            if rec is not None and rec.recorder is not None:
+                rec.recorder.save_as(path, overwrite=True)
+            else:
+                try:
+                    shutil.copyfile(source, path + ".partial")
+                    os.replace(path + ".partial", path)
+                except OSError as exc:
+                    raise SessionError(f"{path}: cannot save the session: {exc.strerror or exc}") from None
+
+        self.worker.run(
+            save,
+            on_done=lambda _: (self._say(f"saved the session as {path}"), self._add_recent(path)),
+            on_error=lambda exc: self._say(str(exc), error=True),
+        )
+
+    # -- export -----------------------------------------------------------------------------------------
+
+    def export_dialog(self, what: str, fmt: str) -> None:
+        filters = {
+            "hops": "CSV (*.csv)" if fmt == "csv" else "JSON (*.json)",
+            "samples": "CSV (*.csv);;JSON (*.json)",
+            "hop": "CSV (*.csv);;JSON (*.json)",
+            "events": "CSV (*.csv);;JSON (*.json)",
+            "trace_graph": "PNG image (*.png);;SVG drawing (*.svg)",
+            "timeline": "PNG image (*.png);;SVG drawing (*.svg)",
+        }[what]
+        target = self.window.trace.target if self.window.trace is not None else "pingmos"
+        default = f"{re.sub(r'[^A-Za-z0-9._-]+', '_', target)}-{what}.{fmt or filters.split('*.')[1][:3]}"
+        path, chosen = QFileDialog.getSaveFileName(self.window, "Export", str(Path.home() / default), filters)
+        if path:
+            fmt = fmt or _format_of(path, chosen)
+            self.export(what, path, fmt)
+
+    def export(self, what: str, path: str, fmt: str = "") -> None:
+        """Write an export to ``path``: ``what`` is hops, samples, hop (the selected hop's samples), events,
+        trace_graph or timeline; ``fmt`` csv/json (png/svg for images), by default from the file's suffix."""
+        fmt = fmt or _format_of(path)
+        try:
+            job = self._export_job(what, path, fmt)
+        except ValueError as exc:
+            self._say(str(exc), error=True)
+            return
+        self.worker.run(
+            job,
+            on_done=lambda _: self._say(f"exported to {path}"),
+            on_error=lambda exc: self._say(f"export to {path} failed: {exc}", error=True),
+        )
+
+    def _export_job(self, what: str, path: str, fmt: str) -> Callable[[], None]:
+        """Collect what the export needs in the GUI thread (cheap, in memory); the returned job writes it."""
+        if what in ("trace_graph", "timeline"):
+            if fmt not in ("png", "svg"):
+                raise ValueError("an image is exported as .png or .svg")
+            widget = self.window.trace_graph if what == "trace_graph" else self.window.timeline.graphics
+            return render_job(widget, path, fmt)
+        if fmt not in ("csv", "json"):
+            raise ValueError("export as .csv or .json")
+        if what == "hops":
+            snapshot = self.owner.shown_snapshot()
+            if snapshot is None:
+                raise ValueError("There is no hop table to export yet.")
+            text = export.hop_table(snapshot, fmt)
+            return lambda: write_text(path, text)
+        if what == "events":
+            events = self.owner.event_log.session_events()
+            text = export.events_to_json(events) if fmt == "json" else export.events_to_csv(events)
+            return lambda: write_text(path, text)
+        source = self.session_path()
+        if source is None:
+            raise ValueError("Raw samples come from a session: turn on File > Record every trace, or open one.")
+        ttl = None
+        if what == "hop":
+            ttls = self.window.table.selected_ttls()
+            if not ttls:
+                raise ValueError("Select a hop in the table first.")
+            ttl = ttls[0]
+        rec = self.recording if self.recording is not None and str(self.recording.path) == source else None
+        focus = self.window.focus
+
+        def job() -> None:
+            if rec is not None:
+                rec.flush()  # what the window shows is on disk before it is read back
+            write_text(path, _samples_text(source, focus, ttl, fmt))
+
+        return job
+
+    def close(self) -> None:
+        """The window closes: finish the recording (a non-daemon worker: it completes before the process ends)."""
+        self.finish_recording()
+        self.worker.close(wait=False)
+
+
+def render_job(widget, path: str, fmt: str) -> Callable[[], None]:
+    """Render a pyqtgraph scene now (GUI thread, in memory) and return the job that writes it."""
+    import pyqtgraph.exporters as exporters
+
+    scene = widget.scene()
+    if fmt == "svg":
+        try:
+            data = exporters.SVGExporter(scene).export(toBytes=True)
+            data = data if isinstance(data, bytes) else bytes(data)
+        except ValueError:
+            # pyqtgraph 0.14's SVG exporter cannot parse the closed paths ("... Z") newer Qt writes
+            # (pyqtgraph issue 3495); Qt's own SVG generator draws the widget instead, still as vectors.
+            data = _qt_svg(widget)
+
+        def write_svg() -> None:
+            with open(path + ".partial", "wb") as f:
+                f.write(data)
+            os.replace(path + ".partial", path)
+
+        return write_svg
+    image = exporters.ImageExporter(scene).export(toBytes=True)
+    if image is None or image.isNull():
+        image = widget.grab().toImage()
+
+    def write_png() -> None:
+        if not image.save(path + ".partial", "PNG"):
+            raise OSError(f"cannot write {path}")
+        os.replace(path + ".partial", path)
+
+    return write_png
+
+
+def _qt_svg(widget) -> bytes:
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRect
+    from PySide6.QtGui import QPainter
+    from PySide6.QtSvg import QSvgGenerator
+
+    out = QByteArray()
+    buffer = QBuffer(out)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    generator = QSvgGenerator()
+    generator.setOutputDevice(buffer)
+    generator.setSize(widget.size())
+    generator.setViewBox(QRect(0, 0, widget.width(), widget.height()))
+    generator.setTitle("pingmos")
+    painter = QPainter(generator)
+    try:
+        widget.render(painter)
+    finally:
+        painter.end()
+    buffer.close()
+    return bytes(out.data())

@@ -1,0 +1,173 @@
+"""Where is the problem? The diagnosis of the snapshot shown (``pingmos.diagnosis``) as a one-line verdict a
+user can copy into a ticket, marks in the trace graph (where quality really deteriorates; which hops only
+rate-limit their ICMP), and a button that asks the suspect routers directly (the echo witness).
+
+The diagnosis is pure and takes well under a millisecond for 30 hops, so it runs in the GUI thread with each
+drawn update; the witness sends probes and waits, so it runs in a worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+
+from pingmos.diagnosis import DEFAULT_THRESHOLDS, Diagnosis, EchoWitness, candidates_for_witness, diagnose
+from pingmos.diagnosis import Thresholds as DiagnosisThresholds
+from pingmos.gui.quality import Thresholds
+from pingmos.hop_report import TraceSnapshot
+
+STARTS_COLOUR = "#b71c1c"
+RATE_LIMITED_COLOUR = "#6d6d6d"
+WITNESS_COUNT = 20
+
+
+def diagnosis_thresholds(t: Thresholds) -> DiagnosisThresholds:
+    """The diagnosis judges with the window's bands: a hop is degraded below the "acceptable" MOS band and
+    above the loss warning (3.6 and 1 % by default, the diagnosis's own defaults too)."""
+    return dataclasses.replace(DEFAULT_THRESHOLDS, mos_below=t.mos_acceptable, loss_pct_above=t.loss_warn_pct)
+
+
+def problems_text(d: Diagnosis) -> str:
+    """Per degraded hop, what it breaks, one line each (the tooltip)."""
+    lines = []
+    for ttl, problems in sorted(d.problems.items()):
+        tag = ""
+        if ttl == d.deteriorates_at_ttl:
+            tag = " (problem starts here)"
+        elif ttl in d.rate_limited_ttls:
+            tag = " (does not carry on: rate limiting)"
+        lines.append(f"hop {ttl}: {', '.join(problems)}{tag}")
+    return "\n".join(lines) or "no hop breaks a threshold"
+
+
+class DiagnosisMarks:
+    """Marks in the trace graph's loss view (its y axis is fixed at 0-100 %, so the marks keep their place):
+    a red "problem starts" flag over the hop where quality deteriorates, grey "rate-limited" over flagged
+    hops; each with the hop's problems as a tooltip."""
+
+    def __init__(self, graph):
+        self.view = graph.loss_view
+        self.items: list[pg.TextItem] = []
+
+    def show(self, d: Diagnosis | None) -> None:
+        for item in self.items:
+            self.view.removeItem(item)
+        self.items = []
+        if d is None:
+            return
+        marks = []
+        if d.deteriorates_at_ttl is not None:
+            marks.append((d.deteriorates_at_ttl, "▼ problem starts", STARTS_COLOUR, 99.0))
+        marks += [(ttl, "rate-limited", RATE_LIMITED_COLOUR, 92.0) for ttl in d.rate_limited_ttls]
+        for ttl, text, colour, y in marks:
+            item = pg.TextItem(text, color=colour, anchor=(0.5, 0.0))
+            font = item.textItem.font()
+            font.setBold(colour == STARTS_COLOUR)
+            item.setFont(font)
+            item.setPos(ttl, y)
+            item.setToolTip(f"hop {ttl}: " + ", ".join(d.problems.get(ttl, ())))
+            self.view.addItem(item)
+            self.items.append(item)
+
+    def texts(self) -> list[str]:
+        return [item.textItem.toPlainText() for item in self.items]
+
+
+class VerdictBar(QWidget):
+    """One line: the verdict (selectable), Copy, and "Ask the routers" (the echo witness).
+
+    ``witness_runner(snapshot, done)`` is set by the owner: it starts the witness in a worker and calls
+    ``done(diagnosis, witnesses)`` or ``done(None, message)``; None hides the button (a replayed session:
+    the routers of then cannot be asked now)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.diagnosis: Diagnosis | None = None
+        self.snapshot: TraceSnapshot | None = None
+        self.witnesses: dict[int, EchoWitness] = {}
+        self.witness_runner: Callable | None = None
+        self.thresholds = Thresholds()
+        self.label = QLabel("")
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.copy_button = QPushButton("Copy")
+        self.copy_button.setToolTip("copy the verdict, e.g. into a ticket to your provider")
+        self.copy_button.clicked.connect(self.copy)
+        self.witness_button = QPushButton("Ask the routers")
+        self.witness_button.setToolTip(
+            f"send {WITNESS_COUNT} echo requests to each hop that looks bad: a router that answers them without "
+            "loss but drops the trace's replies is rate limiting, not losing traffic"
+        )
+        self.witness_button.clicked.connect(self.run_witness)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.copy_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.witness_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.clear()
+
+    def clear(self) -> None:
+        self.diagnosis = None
+        self.snapshot = None
+        self.witnesses = {}
+        self.label.setText("Verdict: waiting for the first measurements.")
+        self.label.setToolTip("")
+        self.setStyleSheet("")
+        self.copy_button.setEnabled(False)
+        self.witness_button.setEnabled(False)
+
+    def show_snapshot(
+        self, snapshot: TraceSnapshot, thresholds: Thresholds, witnesses: Mapping[int, EchoWitness] | None = None
+    ) -> Diagnosis:
+        """Diagnose ``snapshot`` (the producer's own diagnosis when it has one) and show the verdict."""
+        if witnesses is not None:
+            self.witnesses = dict(witnesses)
+        self.thresholds = thresholds
+        th = diagnosis_thresholds(thresholds)
+        d = snapshot.diagnosis or diagnose(snapshot, th, self.witnesses)
+        self.diagnosis = d
+        self.snapshot = snapshot
+        bad = d.deteriorates_at_ttl is not None
+        colour = "#fde0dc" if bad else ("#fff4c2" if d.rate_limited_ttls else "#e3f2e1")
+        self.label.setText(f"<b>Verdict:</b> {_html(d.verdict)}")
+        self.label.setToolTip(problems_text(d))
+        self.setStyleSheet(f"VerdictBar {{ background: {colour}; }} QLabel {{ padding: 3px; }}")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.copy_button.setEnabled(True)
+        can_ask = self.witness_runner is not None and bool(candidates_for_witness(snapshot, th))
+        self.witness_button.setVisible(self.witness_runner is not None)
+        self.witness_button.setEnabled(can_ask and self.witness_button.text() == "Ask the routers")
+        return d
+
+    def verdict(self) -> str:
+        return self.diagnosis.verdict if self.diagnosis is not None else ""
+
+    def copy(self) -> None:
+        if self.diagnosis is not None:
+            QGuiApplication.clipboard().setText(self.diagnosis.verdict)
+
+    def run_witness(self) -> None:
+        if self.witness_runner is None or self.snapshot is None:
+            return
+        self.witness_button.setEnabled(False)
+        self.witness_button.setText("Asking…")
+        self.witness_runner(self.snapshot, self._witness_done)
+
+    def _witness_done(self, diagnosis: Diagnosis | None, result) -> None:
+        self.witness_button.setText("Ask the routers")
+        self.witness_button.setEnabled(True)
+        if diagnosis is None:
+            self.label.setText(f"<b>Verdict:</b> {_html(self.verdict())}<br><i>{_html(str(result))}</i>")
+            return
+        self.witnesses = dict(result)  # later updates keep this evidence (same trace)
+        if self.snapshot is not None:
+            self.show_snapshot(dataclasses.replace(self.snapshot, diagnosis=diagnosis), self.thresholds)
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,200 @@
+"""Sessions in the window: every trace recorded, opened again with the same table, re-scored with another model,
+mtr --json opened, damaged files, Save As and every export; on the engine's simulated path (no root)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pingmos import export
+from pingmos.gui import models
+from pingmos.gui.hop_table import COL_MOS
+from pingmos.session import open_session
+from tests.gui.conftest import DST, settle
+
+DATA = Path(__file__).resolve().parent.parent / "session" / "data"
+
+
+@pytest.fixture(autouse=True)
+def config_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("PINGMOS_CONFIG_DIR", str(tmp_path / "config"))
+
+
+def table_rows(window):
+    m = window.table.proxy
+    return [[m.data(m.index(r, c)) for c in range(m.columnCount())] for r in range(m.rowCount())]
+
+
+def start(window, target=DST):
+    window.target_combo.setCurrentText(target)
+    window.start()
+
+
+def recorded(qtbot, window):
+    """Trace to the end and wait until the recording holds every sample; returns its path."""
+    start(window)
+    settle(qtbot, window)
+    rec = window.evidence.sessions.recording
+    qtbot.waitUntil(lambda: rec.recorder is not None, timeout=3000)
+    rec.flush()
+    assert rec.recorder.samples_written == window.trace.sample_count >= 60 * 5
+    return str(rec.path)
+
+
+def shown_replay(qtbot, window):
+    ev = window.evidence
+    qtbot.waitUntil(lambda: ev.is_replay(window.trace), timeout=5000)
+    qtbot.waitUntil(lambda: window.last_update is not None and window.last_update.request.trace is window.trace)
+
+
+def test_a_recorded_trace_opens_with_the_table_seen_live(qtbot, make_window, session_data_dir):
+    window = make_window()
+    path = recorded(qtbot, window)
+    assert Path(path).parent == session_data_dir / "sessions" and path.endswith(".pingmos")
+    live = table_rows(window)
+    live_verdict = window.evidence.verdict_bar.verdict()
+    assert window.evidence.verdict_bar.diagnosis.deteriorates_at_ttl == 3  # 40 % loss from hop 3 on
+    assert "problem starts" in " ".join(window.evidence.marks.texts())
+
+    window.evidence.sessions.open_path(path)
+    shown_replay(qtbot, window)
+    assert table_rows(window) == live
+    assert window.evidence.verdict_bar.verdict() == live_verdict
+    assert "session " + Path(path).name in window.status_label.text()
+    assert window.evidence.sessions.recent()[0] == path
+    assert window.evidence.sessions.save_action.isEnabled()
+
+    # The focus range works on the replay as live: the table then counts only the samples in it.
+    span = window.trace.time_span()
+    window.timeline.set_focus(span[0], span[0] + (span[1] - span[0]) / 2)
+    qtbot.waitUntil(lambda: window.last_update.request.focus is not None, timeout=3000)
+    assert 0 < window.last_update.snapshot.hops[0].sent < 60
+
+    # Start traces the target anew, live, into a new recording; the opened file is never resumed.
+    start(window)
+    assert not window.evidence.is_replay(window.trace)
+    assert str(window.evidence.sessions.recording.path) != path
+    settle(qtbot, window)
+
+
+def test_an_opened_session_is_rescored_with_another_model(qtbot, make_window):
+    window = make_window()
+    path = recorded(qtbot, window)
+    window.evidence.sessions.open_path(path)
+    shown_replay(qtbot, window)
+    before = [row[COL_MOS] for row in table_rows(window)]
+    window.model_combo.setCurrentIndex(window.model_combo.findData("g107"))
+    qtbot.waitUntil(lambda: window.last_update.request.model_name == "g107", timeout=5000)
+    model = models.load_model("g107", dict(window.model_settings()))
+    try:
+        with open_session(path) as session:
+            expected = session.snapshot(window.window_size, model, "g107")
+    finally:
+        model.close()
+    after = [row[COL_MOS] for row in table_rows(window)]
+    assert after != before
+    for cell, hop in zip(after, expected.hops, strict=True):
+        if hop.mos is None:
+            assert cell in ("", None, "-")
+        else:
+            assert float(cell) == pytest.approx(hop.mos, abs=0.006)
+
+
+def test_damaged_truncated_and_foreign_files_give_a_message(qtbot, make_window, tmp_path):
+    window = make_window()
+    path = recorded(qtbot, window)
+    data = Path(path).read_bytes()
+    trace = window.trace
+    cases = {
+        "truncated.pingmos": data[: len(data) // 2],
+        "garbage.pingmos": b"SQLite format 3\x00" + bytes(range(256)) * 8,
+        "notes.txt": b"just some text\n",
+        "empty.pingmos": b"",
+    }
+    sessions = window.evidence.sessions
+    for name, content in cases.items():
+        bad = tmp_path / name
+        bad.write_bytes(content)
+        sessions.message_box = None
+        sessions.open_path(str(bad))
+        qtbot.waitUntil(lambda: sessions.message_box is not None, timeout=5000)
+        text = sessions.message_box.text()
+        assert str(bad) in text and "Error" not in text.split(":")[0], text
+        sessions.message_box.close()
+        assert window.trace is trace  # what was shown stays
+    assert "damaged" in sessions.last_message or "not" in sessions.last_message
+
+
+def test_an_mtr_json_report_opens_without_window_or_focus_and_rescores(qtbot, make_window):
+    window = make_window()
+    ev = window.evidence
+    ev.sessions.open_path(str(DATA / "lab3.mtr.json"))
+    qtbot.waitUntil(lambda: ev.summary is not None, timeout=5000)
+    hubs = json.loads((DATA / "lab3.mtr.json").read_text())["report"]["hubs"]
+    assert window.trace is None and window.table.proxy.rowCount() == len(hubs)
+    assert not window.window_combo.isEnabled() and not window.timeline.focus_button.isEnabled()
+    assert ev.verdict_bar.verdict()
+    first = ev.summary
+    window.model_combo.setCurrentIndex(window.model_combo.findData("g107"))
+    qtbot.waitUntil(lambda: ev.summary is not first, timeout=5000)
+    assert ev.summary.model == "g107"
+    assert [h.mos for h in ev.summary.hops] != [h.mos for h in first.hops]
+    start(window)  # a live trace gives the window and the focus range back
+    assert window.window_combo.isEnabled() and window.timeline.focus_button.isEnabled()
+    settle(qtbot, window)
+
+
+def test_save_as_and_every_export_write_their_files(qtbot, make_window, tmp_path):
+    window = make_window()
+    recorded(qtbot, window)
+    sessions = window.evidence.sessions
+    snapshot = window.last_update.snapshot
+    out = {
+        "hops": tmp_path / "hops.csv",
+        "hops_json": tmp_path / "hops.json",
+        "samples": tmp_path / "samples.csv",
+        "hop": tmp_path / "hop1.json",
+        "events": tmp_path / "events.csv",
+        "trace_png": tmp_path / "trace.png",
+        "trace_svg": tmp_path / "trace.svg",
+        "timeline": tmp_path / "timeline.png",
+    }
+    window.table.select_ttl(1)
+    sessions.export("hops", str(out["hops"]))
+    sessions.export("hops", str(out["hops_json"]))
+    sessions.export("samples", str(out["samples"]))
+    sessions.export("hop", str(out["hop"]))
+    sessions.export("events", str(out["events"]))
+    sessions.export("trace_graph", str(out["trace_png"]))
+    sessions.export("trace_graph", str(out["trace_svg"]))
+    sessions.export("timeline", str(out["timeline"]))
+    saved = tmp_path / "copy.pingmos"
+    sessions.save_as(str(saved))
+    qtbot.waitUntil(lambda: saved.exists() and all(p.exists() for p in out.values()), timeout=10000)
+
+    assert out["hops"].read_text() == export.hop_table(snapshot, "csv")
+    assert json.loads(out["hops_json"].read_text())["hops"][0]["ttl"] == 1
+    lines = out["samples"].read_text().splitlines()
+    assert lines[0].split(",") == list(export.SAMPLE_FIELDS) and len(lines) == 1 + window.trace.sample_count
+    hop1 = json.loads(out["hop"].read_text())
+    assert len(hop1) == 60 and {s["ttl"] for s in hop1} == {1}
+    assert out["events"].read_text().splitlines() == [",".join(export.EVENT_FIELDS)]
+    assert out["trace_png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out["timeline"].stat().st_size > 1000
+    assert b"<svg" in out["trace_svg"].read_bytes()
+    with open_session(saved) as copy:
+        assert copy.sample_count() == window.trace.sample_count and copy.info.target == DST and copy.info.address == DST
+
+    sessions.export("hops", str(tmp_path / "hops.txt"))  # neither csv nor json: a message, no file
+    assert "csv or .json" in sessions.last_message and not (tmp_path / "hops.txt").exists()
+    sessions.message_box.close()
+
+
+def test_recording_can_be_turned_off(qtbot, make_window, session_data_dir):
+    window = make_window()
+    window.evidence.sessions.record_action.setChecked(False)
+    start(window)
+    settle(qtbot, window)
+    assert window.evidence.sessions.recording is None
+    assert not window.evidence.sessions.save_action.isEnabled()
+    assert not (session_data_dir / "sessions").exists()
+    assert window.settings.q.value("sessions/record") in (False, "false")

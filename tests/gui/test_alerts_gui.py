@@ -1,0 +1,174 @@
+"""Alert rules in the window, on scripted sample feeds in virtual time: rules fire and clear once per episode (no
+flapping), the event shows in the status bar, the event log dock and the timeline, goes into the session and
+runs the rule's command; the rules dialog checks what it saves."""
+
+import sys
+
+import pytest
+
+from pingmos.alerts import DEFAULT_RULES, AlertRule, load_rules
+from pingmos.engine.events import Sample
+from pingmos.engine.network import NoPermission
+from pingmos.gui.alert_monitor import rules_path
+from pingmos.gui.alerts_dialog import AlertsDialog
+from pingmos.live_trace import LiveTrace
+from pingmos.session import open_session
+
+TARGET = "198.18.0.99"
+ROUTER = "198.18.0.2"
+T0 = 1_700_000_000.0
+
+
+@pytest.fixture(autouse=True)
+def config_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("PINGMOS_CONFIG_DIR", str(tmp_path / "config"))
+    return tmp_path / "config"
+
+
+def unprobed(target, protocol, interval_s):
+    """A trace whose engine cannot open a network (nothing is ever sent): the test feeds its samples."""
+
+    def no_network():
+        raise NoPermission("tests feed this trace by hand")
+
+    return LiveTrace(target, protocol=protocol, interval_s=interval_s, network_factory=no_network)
+
+
+def feed(trace, start_s, seconds, lost_every=None):
+    """One round per second from T0 + start_s: hop 1 answers, hop 2 is the destination; with ``lost_every`` N,
+    every Nth probe to the destination is lost."""
+    for i in range(start_s, start_s + seconds):
+        trace.apply(Sample(i, 1, 2 * i, T0 + i, 1.0, ROUTER))
+        lost = lost_every is not None and i % lost_every == 0
+        trace.apply(Sample(i, 2, 2 * i + 1, T0 + i, None if lost else 20.0, None if lost else TARGET, not lost))
+
+
+def evaluate(qtbot, monitor, start_s, seconds):
+    for i in range(start_s, start_s + seconds):
+        assert monitor.check(T0 + i)
+        qtbot.waitUntil(lambda: not monitor.busy, timeout=3000)
+
+
+@pytest.fixture
+def watched(qtbot, make_window, tmp_path, monkeypatch):
+    """A window tracing TARGET (fed by hand) under a loss rule (with a command) and a MOS rule."""
+    out = tmp_path / "command.out"
+    monkeypatch.setenv("ALERT_OUT", str(out))
+    command = (sys.executable, "-c", "import os; open(os.environ['ALERT_OUT'], 'a').write("
+               "os.environ['PINGMOS_ALERT_STATE'] + ' ' + os.environ['PINGMOS_ALERT_VALUE'] + '\\n')")  # fmt: skip
+    rules = [
+        AlertRule("loss", "loss_pct", 10.0, window_s=28, for_s=3, clear_for_s=2, min_samples=5, command=command),
+        AlertRule("voice", "mos", 3.5, window_s=10, min_samples=5),
+    ]
+    window = make_window(factory=unprobed)
+    monitor = window.evidence.alerts
+    monitor.timer.stop()  # the test says when "now" is
+    qtbot.waitUntil(lambda: monitor.rules_loaded, timeout=3000)
+    monitor.set_rules(rules, save=False)
+    window.target_combo.setCurrentText(TARGET)
+    window.start()
+    return window, monitor, out
+
+
+def fired(window):
+    return [(kind, text.split(" ")[0]) for _, kind, text in window.evidence.event_log.rows() if kind != "note"]
+
+
+def test_rules_fire_once_hold_through_a_wobble_and_clear_once(qtbot, watched):
+    window, monitor, out = watched
+    trace = window.trace
+    feed(trace, 0, 30)
+    evaluate(qtbot, monitor, 0, 30)
+    assert fired(window) == [] and monitor.firing() == []
+    assert "2 rules watching" in window.evidence.firing_label.text()
+
+    feed(trace, 30, 30, lost_every=2)  # 50 % loss at the destination
+    evaluate(qtbot, monitor, 30, 30)
+    assert fired(window) == [("alert fired", "voice"), ("alert fired", "loss")]
+    assert sorted(monitor.firing()) == ["loss", "voice"]
+    assert "loss" in window.evidence.firing_label.text()
+    assert "cleared" not in window.statusBar().currentMessage() and "fired" in window.statusBar().currentMessage()
+    assert len(window.evidence.episodes.items) == 2  # shaded on the timeline, still open
+
+    # One probe in 14 lost: 2 or 3 in the 29 probes of a 28 s window, 7 to 10 %, above the clear level (5 %).
+    feed(trace, 60, 30, lost_every=14)
+    evaluate(qtbot, monitor, 60, 30)
+    assert ("alert cleared", "loss") not in fired(window)
+    assert [k for k, rule in fired(window) if rule == "loss"] == ["alert fired"]  # no flapping, no second fire
+
+    feed(trace, 90, 30)
+    evaluate(qtbot, monitor, 90, 30)
+    events = fired(window)
+    assert events.count(("alert fired", "loss")) == 1 and events.count(("alert cleared", "loss")) == 1
+    assert monitor.firing() == []
+    for rule in ("loss", "voice"):  # a rule never fires twice in one episode: fired and cleared alternate
+        kinds = [kind for kind, r in events if r == rule]
+        assert kinds and kinds == ["alert fired", "alert cleared"] * (len(kinds) // 2)
+    assert "alerts: 2 rules watching" in window.evidence.firing_label.text()
+
+    # The rule's command ran for the fire and the clear, with the values in its environment.
+    qtbot.waitUntil(lambda: out.exists() and len(out.read_text().splitlines()) == 2, timeout=5000)
+    states = sorted(line.split()[0] for line in out.read_text().splitlines())
+    assert states == ["clear", "fire"]
+    fire_value = next(float(line.split()[1]) for line in out.read_text().splitlines() if line.startswith("fire"))
+    assert fire_value > 10.0
+
+    # The session file holds the events with their values; opened again, they are in the log and on the timeline.
+    sessions = window.evidence.sessions
+    path = str(sessions.recording.path)
+    sessions.finish_recording()
+    qtbot.waitUntil(lambda: sessions.worker.pending == 0, timeout=5000)
+    with open_session(path) as session:
+        kinds = [(e.kind, e.data["rule"]) for e in session.events()]
+        assert kinds.count(("alert-fire", "loss")) == 1 and kinds.count(("alert-clear", "loss")) == 1
+        assert (
+            next(e for e in session.events() if e.kind == "alert-fire" and e.data["rule"] == "loss").data["value"]
+            > 10.0
+        )
+    sessions.open_path(path)
+    qtbot.waitUntil(lambda: window.evidence.is_replay(window.trace), timeout=5000)
+    assert fired(window) == events
+    qtbot.waitUntil(lambda: window.last_update is not None and window.last_update.request.trace is window.trace)
+    assert len(window.evidence.episodes.items) == 2 and window.evidence.alerts.engine is None
+
+
+def test_the_rules_dialog_checks_and_saves_rules(qtbot, watched, config_dir):
+    window, monitor, _ = watched
+    dialog = AlertsDialog(DEFAULT_RULES, parent=window)
+    qtbot.addWidget(dialog)
+    assert dialog.rules() == list(DEFAULT_RULES)
+    dialog.set_cell(0, "threshold", "abc")
+    dialog._accept()
+    assert dialog.result_rules is None and "rule 1" in dialog.error.text() and "number" in dialog.error.text()
+    dialog.set_cell(0, "threshold", "7")
+    dialog._accept()
+    assert "within 1 and 4.5" in dialog.error.text()
+    dialog.set_cell(0, "threshold", "3.2")
+    dialog.set_cell(1, "name", dialog.cell(0, "name"))
+    dialog._accept()
+    assert "same name" in dialog.error.text()
+    dialog.set_cell(1, "name", "latency")
+    dialog.set_metric(1, "latency_ms")
+    dialog.set_cell(1, "threshold", "150")
+    dialog.set_cell(1, "ttl", "1")
+    dialog.set_cell(1, "command", "notify-send 'pingmos alert'")
+    dialog._accept()
+    rules = dialog.result_rules
+    assert rules[0].threshold == 3.2 and rules[1].metric == "latency_ms" and rules[1].ttl == 1
+    assert rules[1].command == ("notify-send", "pingmos alert")
+
+    monitor.set_rules(rules)
+    qtbot.waitUntil(lambda: rules_path().exists(), timeout=3000)
+    assert rules_path().parent == config_dir and load_rules(rules_path()) == rules
+    assert [r.name for r in monitor.engine.rules] == [r.name for r in rules]  # the trace is watched by them
+
+
+def test_a_broken_rules_file_is_a_note_and_the_defaults_apply(qtbot, make_window, config_dir):
+    config_dir.mkdir(parents=True)
+    (config_dir / "alerts.json").write_text('{"rules": [{"metric": "mos", "below": 9}]}')
+    window = make_window(factory=unprobed)
+    monitor = window.evidence.alerts
+    qtbot.waitUntil(lambda: monitor.rules_loaded, timeout=3000)
+    assert monitor.rules == list(DEFAULT_RULES)
+    notes = [text for _, kind, text in window.evidence.event_log.rows() if kind == "note"]
+    assert len(notes) == 1 and "alerts.json" in notes[0] and "default rules" in notes[0]

@@ -24,6 +24,7 @@ from pingmos.gui.alerts_dialog import AlertsDialog
 from pingmos.gui.background import Background
 from pingmos.gui.episode_shading import EpisodeShading
 from pingmos.gui.event_log import EventLogDock
+from pingmos.gui.quality import first_bad_hop
 from pingmos.gui.session_actions import OpenedSession, SessionActions
 from pingmos.gui.verdict_bar import WITNESS_COUNT, DiagnosisMarks, VerdictBar, diagnosis_thresholds
 from pingmos.hop_report import TraceSnapshot
@@ -52,12 +53,14 @@ class WindowEvidence(QObject):
         self.alerts.command_done.connect(self._command_done)
         self.alerts.rules_changed.connect(self._rules_changed)
         self.witness_worker = Background("witness", self)
+        # address -> a function opening the network the echo probes go out on (tests put a fake one here)
+        self.witness_network = lambda address: choose_mode("auto", family_of(address), "icmp").open
         self.verdict_bar.witness_runner = self._run_witness
         self.firing_label = QLabel("")
         window.statusBar().addPermanentWidget(self.firing_label)
         self.event_log.export_button.clicked.connect(lambda: self.sessions.export_dialog("events", ""))
         self.event_log.rules_button.clicked.connect(self.edit_rules)
-        self.tray = self._tray()
+        self.tray: QSystemTrayIcon | None = None  # made at the first alert: no tray icon for a trace without one
         self._build_menu()
         window.model_combo.currentIndexChanged.connect(lambda _: self._model_changed())
         self._rules_changed()
@@ -72,14 +75,15 @@ class WindowEvidence(QObject):
         menu.addAction(log)
 
     def _tray(self) -> QSystemTrayIcon | None:
-        if not QSystemTrayIcon.isSystemTrayAvailable():
-            return None  # offscreen, or a desktop without a tray: the status bar and the log still say it
+        if self.tray is not None or not QSystemTrayIcon.isSystemTrayAvailable():
+            return self.tray  # offscreen, or a desktop without a tray: the status bar and the log still say it
         icon = self.window.windowIcon()
         if icon.isNull():
             icon = self.window.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
         tray = QSystemTrayIcon(QIcon(icon), self)
         tray.setToolTip("pingmos")
         tray.show()
+        self.tray = tray
         return tray
 
     # -- hooks the main window calls ---------------------------------------------------------------------
@@ -179,7 +183,7 @@ class WindowEvidence(QObject):
         w = self.window
         self.summary = snapshot
         d = self.verdict_bar.show_snapshot(snapshot, w.thresholds)
-        marked = d.deteriorates_at_ttl
+        marked = first_bad_hop(snapshot.hops, w.thresholds)  # the window's own mark, as for a live trace
         w.table_model.set_hops(snapshot.hops, marked)
         w.trace_graph.set_hops(snapshot.hops, marked)
         w.timeline.set_data([])
@@ -210,13 +214,14 @@ class WindowEvidence(QObject):
             self.sessions.record_event(session_event)
             self.event_log.add(session_event)
             self.window.statusBar().showMessage(event.message, 30000)
-            if self.tray is not None:
+            tray = self._tray()
+            if tray is not None:
                 icon = (
                     QSystemTrayIcon.MessageIcon.Warning
                     if event.kind == alerts.FIRE
                     else QSystemTrayIcon.MessageIcon.Information
                 )
-                self.tray.showMessage(f"pingmos: {event.rule}", event.message, icon, 10000)
+                tray.showMessage(f"pingmos: {event.rule}", event.message, icon, 10000)
         self.episodes.show(alerts.episodes(self.event_log.session_events()), time.time())
         self._rules_changed()
 
@@ -251,8 +256,7 @@ class WindowEvidence(QObject):
         address = snapshot.address
 
         def ask():
-            mode = choose_mode("auto", family_of(address), "icmp")
-            return diagnose_with_witness(snapshot, mode.open, count=WITNESS_COUNT, th=th)
+            return diagnose_with_witness(snapshot, self.witness_network(address), count=WITNESS_COUNT, th=th)
 
         self.witness_worker.run(
             ask,

@@ -100,6 +100,11 @@ class Recording:
         """Create the file (worker thread). A failure is kept in ``error``; the trace goes on unrecorded."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            n = 1
+            stem = self.path.stem
+            while self.path.exists():  # two traces started within one second
+                n += 1
+                self.path = self.path.with_name(f"{stem}-{n}{self.path.suffix}")
             rec = SessionRecorder(self.path, self.info)
         except (SessionError, OSError) as exc:
             with self._lock:
@@ -484,13 +489,14 @@ class SessionActions(QObject):
         rec = self.recording if self.recording is not None and str(self.recording.path) == source else None
 
         def save() -> None:
-            if Path(path).resolve() == Path(source).resolve():
+            src = str(rec.path) if rec is not None else source  # the recording's final name is chosen when opened
+            if Path(path).resolve() == Path(src).resolve():
                 return
             if rec is not None and rec.recorder is not None:
                 rec.recorder.save_as(path, overwrite=True)
             else:
                 try:
-                    shutil.copyfile(source, path + ".partial")
+                    shutil.copyfile(src, path + ".partial")
                     os.replace(path + ".partial", path)
                 except OSError as exc:
                     raise SessionError(f"{path}: cannot save the session: {exc.strerror or exc}") from None
@@ -566,9 +572,11 @@ class SessionActions(QObject):
         focus = self.window.focus
 
         def job() -> None:
+            src = source
             if rec is not None:
                 rec.flush()  # what the window shows is on disk before it is read back
-            write_text(path, _samples_text(source, focus, ttl, fmt))
+                src = str(rec.path)
+            write_text(path, _samples_text(src, focus, ttl, fmt))
 
         return job
 

@@ -198,3 +198,32 @@ def test_recording_can_be_turned_off(qtbot, make_window, session_data_dir):
     assert not window.evidence.sessions.save_action.isEnabled()
     assert not (session_data_dir / "sessions").exists()
     assert window.settings.q.value("sessions/record") in (False, "false")
+
+
+def test_ask_the_routers_runs_the_echo_witness_in_a_worker_and_keeps_its_evidence(qtbot, make_window, monkeypatch):
+    import threading
+
+    from pingmos.diagnosis import Diagnosis, EchoWitness
+
+    asked = {}
+
+    def fake_witness(snapshot, network_factory, count, th):
+        asked.update(thread=threading.current_thread(), count=count, factory=network_factory)
+        witnesses = {3: EchoWitness("198.18.0.4", (30.0,) * count)}
+        return Diagnosis(4, (3,), "hop 3 answers echo without loss.", {3: ("loss 40 %",)}, (3,)), witnesses
+
+    monkeypatch.setattr("pingmos.gui.evidence.diagnose_with_witness", fake_witness)
+    window = make_window()
+    window.evidence.witness_network = lambda address: lambda: f"network to {address}"
+    recorded(qtbot, window)
+    bar = window.evidence.verdict_bar
+    assert bar.witness_button.isEnabled() and bar.diagnosis.rate_limited_ttls == ()
+    bar.witness_button.click()
+    qtbot.waitUntil(lambda: bool(bar.witnesses), timeout=5000)
+    assert asked["thread"] is not threading.main_thread() and asked["count"] == 20
+    assert asked["factory"]() == f"network to {DST}"
+    # Later updates diagnose with the witness's evidence: hop 3 cleared by direct echo, flagged as rate limiting.
+    window._mark_dirty()
+    qtbot.waitUntil(lambda: 3 in bar.diagnosis.rate_limited_ttls and "direct echo" in bar.verdict(), timeout=5000)
+    assert "rate-limited" in window.evidence.marks.texts()
+    assert bar.diagnosis.deteriorates_at_ttl == 4

@@ -172,3 +172,41 @@ def test_a_broken_rules_file_is_a_note_and_the_defaults_apply(qtbot, make_window
     assert monitor.rules == list(DEFAULT_RULES)
     notes = [text for _, kind, text in window.evidence.event_log.rows() if kind == "note"]
     assert len(notes) == 1 and "alerts.json" in notes[0] and "default rules" in notes[0]
+
+
+@pytest.mark.lab
+def test_on_the_lab_loss_switched_on_mid_trace_fires_in_the_window(qtbot, make_window, lab_factory):
+    """The real engine in the lab's client namespace, the rule watching the live trace in wall-clock time."""
+    import time
+
+    from tests.netlab import LinkSpec, RouterSpec
+    from tests.netlab.relay import in_netns
+
+    clean, lossy = LinkSpec.symmetric(1.0), LinkSpec.symmetric(1.0, loss_pct=30.0)  # ~51 % round-trip loss
+    lab = lab_factory([RouterSpec()] * 2, [clean] * 3)
+
+    def factory(target, protocol, interval_s):
+        return LiveTrace(target, protocol, interval_s, thread_context=lambda: in_netns(lab.client_ns))
+
+    window = make_window(factory)
+    monitor = window.evidence.alerts
+    qtbot.waitUntil(lambda: monitor.rules_loaded, timeout=3000)
+    rule = AlertRule("loss", "loss_pct", 5.0, window_s=1.0, min_samples=5)
+    monitor.set_rules([rule], save=False)
+    window.interval_spin.setValue(0.1)
+    window.target_combo.setCurrentText(lab.target_addr)
+    window.start()
+    qtbot.waitUntil(lambda: window.trace.sample_count > 30, timeout=10_000)
+    qtbot.wait(500)
+    assert fired(window) == []
+    on_at = time.time()
+    lab.set_link(2, lossy)  # the last link: the destination (hop 3) loses
+    qtbot.waitUntil(lambda: fired(window) == [("alert fired", "loss")], timeout=10_000)
+    window.stop()
+    event = window.evidence.event_log.session_events()[0]
+    settle_s = monitor.engine.settle_s  # the live window ends one probe timeout (3 s here) before now
+    print(f"fired {event.at - on_at:.2f} s after loss on ({event.data['value']:.1f} %), settle {settle_s:g} s")
+    # Within the rule's window of the switch, plus the settle time and one evaluation tick (1 s).
+    assert on_at < event.at <= on_at + rule.window_s + settle_s + 1.0, event.at - on_at
+    assert event.data["value"] > 5.0 and event.data["ttl"] == 3 and event.data["address"] == lab.target_addr
+    assert "loss fired" in window.statusBar().currentMessage()

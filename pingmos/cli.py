@@ -166,7 +166,7 @@ def _add_score(sub) -> None:
     given.add_argument("--samples", help="round-trip times in ms, oldest first, x for a lost sample: 136,184,x,148")
     p.add_argument("--jitter", type=_ranged(float, 0.0, 1e6, "jitter"), default=None, help="jitter, ms (0)")
     p.add_argument("--jitter-stdev", type=_ranged(float, 0.0, 1e6, "jitter stdev"), default=None, help="ms")
-    p.add_argument("--loss", type=_ranged(float, 0.0, 100.0, "loss"), default=None, help="packet loss, % (0)")
+    p.add_argument("--loss", type=_ranged(float, 0.0, 100.0, "loss"), default=None, help="packet loss, %% (0)")
     p.add_argument("--verbose", "-v", action="store_true", help="show the input numbers and every detail term")
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format (text)")
     p.set_defaults(handler=_cmd_score)

@@ -8,8 +8,6 @@ scoring worker's deadline: call it from a worker thread, never from the GUI thre
 from __future__ import annotations
 
 import os
-import re
-import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,8 +18,6 @@ from pingmos.scoring import ModelError, Score
 from pingmos.stats import WindowStats, window_stats
 
 DEFAULT_MODEL = scoring.DEFAULT_MODEL
-# A built-in formula file ends with pingmos-internal code after this line; a user's copy leaves it out.
-INTERNAL_MARKER = "# ---- pingmos internal"
 
 
 @dataclass(frozen=True)
@@ -114,37 +110,20 @@ def formula_saved(name: str) -> None:
 # -- the formula file ----------------------------------------------------------------------------------------
 
 
-def base_model_of(name: str) -> str:
-    """The model a user's copy was made from: my_pingplotter and my_pingplotter_2 come from pingplotter."""
-    match = re.fullmatch(r"my_(.+?)(?:_\d+)?", name)
-    return match.group(1) if match else name
-
-
 def builtin_text(name: str) -> str | None:
-    """The shipped formula ``name`` (or, for a user's copy, the one it was copied from) as a copy starts out:
-    without the pingmos-internal tail. None when there is no shipped file to go back to."""
-    infos = {i.name: i for i in available_models()}
-    for candidate in (name, base_model_of(name)):
-        info = infos.get(candidate)
-        if info is not None and info.origin != "user" and info.path:
-            text = Path(info.path).read_text(encoding="utf-8")
-            cut = text.find("\n" + INTERNAL_MARKER)
-            return text[: cut + 1].rstrip() + "\n" if cut >= 0 else text
-    return None
+    """The formula model ``name`` (or, for a user's copy, the one it was copied from) as a copy starts out:
+    what Revert puts back. None when there is nothing to go back to (a user's formula written from scratch)."""
+    try:
+        return scoring.editable_source(name)
+    except (OSError, ValueError):
+        return None
 
 
 def formula_for_editing(name: str) -> tuple[str, Path]:
     """The model whose file "Edit formula…" opens for model ``name``, and that file: a user's model is its own
-    file; for a built-in, the user's existing copy ``my_<name>`` or a new one (the built-in itself is never
-    edited). ValueError when the model has no file."""
-    infos = {i.name: i for i in available_models()}
-    info = infos.get(name)
-    if info is not None and info.origin == "user" and info.path:
-        return name, Path(info.path)
-    copy = infos.get(f"my_{name}")
-    if copy is not None and copy.origin == "user" and copy.path:
-        return copy.name, Path(copy.path)
-    path = scoring.create_user_copy(name)
+    file; for a built-in, the user's existing copy of it or a new one (the built-in itself is never edited).
+    ValueError when the model has no file."""
+    path = scoring.user_copy_of(name) or scoring.create_user_copy(name)
     return path.stem, path
 
 
@@ -173,45 +152,13 @@ class CheckResult:
 
 
 def check_formula(text: str, shown_path: str, settings: dict[str, object], rtts_ms: list[float | None]) -> CheckResult:
-    """Compile the formula ``text`` and score one window with it, without saving anything.
-
-    The text runs the way a saved formula would: in the scoring worker process, with its deadline. Errors name
-    ``shown_path`` (the file the user edits) and the line. Blocks up to the deadline: not on the GUI thread.
-    """
-    from pingmos.scoring.model import ModelInfo as ScoringModelInfo
-    from pingmos.scoring.script_model import ScriptModel
-    from pingmos.scoring.script_source import read_declared
-
+    """Score one window (``rtts_ms``, None = lost) with the formula ``text`` as if saved as ``shown_path``, without
+    saving anything (``scoring.check_formula``: the worker process with its deadline). Errors name
+    ``shown_path`` and the line. Blocks up to the deadline: not on the GUI thread."""
     window = window_stats(rtts_ms)
-    folder = tempfile.mkdtemp(prefix="pingmos-check-")
-    try:
-        path = os.path.join(folder, Path(shown_path).name)
-        Path(path).write_text(text, encoding="utf-8")
-
-        def fix(error: ModelError) -> CheckResult:
-            message = error.message.replace(path, shown_path).replace(folder, str(Path(shown_path).parent))
-            return CheckResult(error=message, line=error.line, received=window.received, sent=window.sent)
-
-        declared = read_declared(path, text)
-        if isinstance(declared, ModelError):
-            return fix(declared)
-        info = ScoringModelInfo(
-            name=Path(shown_path).stem, title=declared.title, settings=declared.settings, origin="user", path=path
-        )
-        known = {s.name for s in declared.settings}
-        given = {k: v for k, v in settings.items() if k in known and v not in ("", None)}
-        try:
-            model = ScriptModel(info, given)
-        except ValueError as exc:
-            return CheckResult(error=str(exc), received=window.received, sent=window.sent)
-        try:
-            result = model.score(window)
-        finally:
-            model.close()
-        if isinstance(result, ModelError):
-            return fix(result)
-        if result is None:
-            return CheckResult(error="the selected hop has no received sample to score", sent=window.sent)
-        return CheckResult(score=result, received=window.received, sent=window.sent, detail=dict(result.detail))
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    result = scoring.check_formula(text, shown_path, window, settings)
+    if isinstance(result, ModelError):
+        return CheckResult(error=result.message, line=result.line, received=window.received, sent=window.sent)
+    if result is None:
+        return CheckResult(error="the selected hop has no received sample to score", sent=window.sent)
+    return CheckResult(score=result, received=window.received, sent=window.sent, detail=dict(result.detail))

@@ -41,6 +41,13 @@ The public API (the report, the CLI and the GUI use only these names):
     The user's scoring folder: ``$PINGMOS_CONFIG_DIR/scoring`` if that variable is set, else
     ``platformdirs.user_config_dir("pingmos")/scoring``. "Edit the formula" = ``create_user_copy()``, then open
     the returned file in an editor; it becomes the model ``my_pingplotter``.
+``editable_source(name) -> str``, ``user_copy_of(name) -> Path | None``, ``copied_from(name) -> str | None``
+    A model's editable text (what a copy starts as, and what "Revert" goes back to; for a user's copy, the text
+    of the model it was copied from); the user's existing copy of a model (None: none yet); the model a user's
+    copy was made from (None: not a copy). Never run code.
+``check_formula(text, path, window, settings=None) -> Score | ModelError | None``
+    Dry-run a formula given as text (an editor's unsaved buffer) on one window, in the worker process with the
+    deadline, as if saved as ``path``: errors name ``path`` and the line. Nothing is written to ``path``.
 
 Threads and blocking: built-in models run in-process and take microseconds. A user's or an installed package's
 formula runs in a worker process (``script_model.py``): ``score``/``score_many`` block up to 1 s per window when
@@ -52,6 +59,7 @@ Loading a saved trace or a settings file never runs code: settings are parsed as
 model name only selects a formula from the places above.
 """
 
+from pingmos.scoring.formula_check import check_formula
 from pingmos.scoring.jitter import DEFAULT_JITTER, JITTER_DEFINITIONS
 from pingmos.scoring.model import Model, ModelError, ModelFailure, ModelInfo, Result, error_text, score_all
 from pingmos.scoring.registry import (
@@ -61,9 +69,12 @@ from pingmos.scoring.registry import (
     UnknownModel,
     available_models,
     config_dir,
+    copied_from,
     create_user_copy,
+    editable_source,
     find_model,
     load_model,
+    user_copy_of,
     user_scoring_dir,
 )
 from pingmos.scoring.score import Score, r_to_mos
@@ -87,13 +98,17 @@ __all__ = [
     "Setting",
     "UnknownModel",
     "available_models",
+    "check_formula",
     "config_dir",
+    "copied_from",
     "create_user_copy",
+    "editable_source",
     "error_text",
     "find_model",
     "load_model",
     "parse_assignments",
     "r_to_mos",
     "score_all",
+    "user_copy_of",
     "user_scoring_dir",
 ]

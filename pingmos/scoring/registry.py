@@ -43,6 +43,8 @@ BUILTINS = {
 
 # create_user_copy cuts a built-in file at this line: what follows is pingmos's own, not the formula.
 INTERNAL_MARKER = "# ---- pingmos internal"
+# The first line of a user's copy names the model it was copied from (what Revert goes back to).
+COPY_MARKER = "# pingmos: a copy of the model"
 
 
 class UnknownModel(ValueError):
@@ -181,22 +183,89 @@ def load_model(
     return ScriptModel(info, settings, raising=raising, timeout_s=timeout_s)
 
 
-def create_user_copy(name: str = DEFAULT_MODEL) -> Path:
-    """Copy model ``name``'s formula file into the user's scoring folder, for editing; returns the new file.
+def _copy_stem(name: str) -> str:
+    """The file name stem a copy of model ``name`` gets: ``my_`` and the name with anything but letters and
+    digits as ``_`` (``g107-playout`` -> ``my_g107_playout``)."""
+    return "my_" + "".join(c if c.isalnum() else "_" for c in name.removeprefix("my_"))
 
-    The copy is named ``my_<name>.py`` (``my_<name>_2.py``, ... if taken: never overwrites) and becomes the
-    model ``my_<name>``. A built-in's pingmos-internal tail (after ``INTERNAL_MARKER``) is left out.
+
+def copied_from(name: str) -> str | None:
+    """The model a user's model ``name`` was copied from (``pingmos models --copy``, the GUI's formula editor),
+    or None for a model that is no user's copy (a built-in, a formula the user wrote from scratch).
+
+    Read from the copy's first line (``COPY_MARKER``); a copy made before pingmos wrote that line is recognised
+    by its file name (``my_<name>.py``, ``my_<name>_2.py``, ...). Never runs code.
+    """
+    infos = available_models()
+    info = next((i for i in infos if i.name == name), None)
+    if info is None or info.origin != ORIGIN_USER or info.path is None:
+        return None
+    text, _ = _read(Path(info.path))
+    known = {i.name for i in infos if i.origin != ORIGIN_USER}
+    for line in (text or "").splitlines()[:5]:
+        if line.startswith(COPY_MARKER):
+            origin = line[len(COPY_MARKER) :].strip()
+            return origin if origin in known else None
+    for origin in sorted(known):
+        stem = _copy_stem(origin)
+        if name == stem or (name.startswith(stem + "_") and name[len(stem) + 1 :].isdigit()):
+            return origin
+    return None
+
+
+def user_copy_of(name: str) -> Path | None:
+    """The user's editable copy of model ``name`` (``my_<name>.py`` first when there are several), or None when
+    the user has none. For a user's own model, that model's file."""
+    infos = available_models()
+    for info in infos:
+        if info.name == name and info.origin == ORIGIN_USER and info.path:
+            return Path(info.path)
+    copies = [i for i in infos if i.origin == ORIGIN_USER and i.path and copied_from(i.name) == name]
+    if not copies:
+        return None
+    stem = _copy_stem(name)
+    copies.sort(key=lambda i: (i.name != stem, len(i.name), i.name))  # my_x before my_x_2 before my_x_10
+    return Path(copies[0].path)  # type: ignore[arg-type]
+
+
+def editable_source(name: str = DEFAULT_MODEL) -> str:
+    """The text a user's copy of model ``name`` starts as: its formula file without pingmos's internal tail
+    (after ``INTERNAL_MARKER``), under a first line saying what it is a copy of. For a user's copy, the text of
+    the model it was copied from (what "Revert" goes back to).
+
+    Raises UnknownModel for an unknown name, ValueError when there is no file to start from (a user's formula
+    written from scratch, an installed model whose module has no file) and OSError when it cannot be read.
     """
     info = find_model(name)
+    if info.origin == ORIGIN_USER:
+        origin = copied_from(name)
+        if origin is None:
+            raise ValueError(f"model {name!r} is your own formula, not a copy of one pingmos knows")
+        info = find_model(origin)
     if info.path is None:
-        raise ValueError(f"model {name!r} has no file to copy")
+        raise ValueError(f"model {info.name!r} has no file to copy")
     text = Path(info.path).read_text(encoding="utf-8")
     cut = text.find("\n" + INTERNAL_MARKER)
     if cut >= 0:
         text = text[: cut + 1].rstrip() + "\n"
+    return f"{COPY_MARKER} {info.name}\n{text}"
+
+
+def create_user_copy(name: str = DEFAULT_MODEL) -> Path:
+    """Copy model ``name``'s formula file into the user's scoring folder, for editing; returns the new file.
+
+    The copy is named ``my_<name>.py`` (``my_<name>_2.py``, ... if taken: never overwrites) and becomes the
+    model ``my_<name>``. Its text is ``editable_source(name)`` (a built-in's pingmos-internal tail is left out);
+    a copy of a user's model is its file as it is now (with its edits).
+    """
+    info = find_model(name)
+    if info.origin == ORIGIN_USER and info.path is not None:
+        text = Path(info.path).read_text(encoding="utf-8")
+    else:
+        text = editable_source(name)
     folder = user_scoring_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    stem = "my_" + "".join(c if c.isalnum() else "_" for c in name.removeprefix("my_"))
+    stem = _copy_stem(name)
     target = folder / f"{stem}.py"
     n = 2
     while True:

@@ -105,3 +105,24 @@ def test_a_broken_saved_formula_shows_the_error_and_keeps_the_data(window, qtbot
     assert window.table.proxy.rowCount() == 5
     assert window.table.proxy.data(window.table.proxy.index(0, COL_MOS)) == "error"
     assert window.table.proxy.data(window.table.proxy.index(0, 4))  # latency still shown
+
+
+def test_a_built_in_with_a_dash_opens_its_one_copy_and_reverts_to_it(window, tmp_path):
+    window.use_model("g107-playout")
+    window.open_formula_editor()
+    editor = window.formula_editor
+    folder = tmp_path / "config" / "scoring"
+    assert editor.model_name == "my_g107_playout" and editor.path == folder / "my_g107_playout.py"
+    assert editor.revert_button.isEnabled()
+    # Saving switches the table to the copy; opening the editor again opens that copy, not a new one.
+    editor.save()
+    assert window.model_name == "my_g107_playout"
+    editor.close()
+    window.use_model("g107-playout")
+    window.open_formula_editor()
+    assert editor.path == folder / "my_g107_playout.py" and sorted(p.name for p in folder.glob("*.py")) == [
+        "my_g107_playout.py"
+    ]
+    editor.editor.setPlainText("broken")
+    editor.revert_button.click()
+    assert editor.editor.toPlainText() == models.builtin_text("g107-playout") and not editor.is_modified()

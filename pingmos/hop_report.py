@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pingmos.diagnosis import Diagnosis
+    from pingmos.scoring.score import Score
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,9 @@ class HopReport:
     mos: float | None
     score_detail: dict[str, float] = field(default_factory=dict)
     score_error: str | None = None  # why the model could not score this hop (a broken user script)
+    # While ``score_error`` says the user's formula file is broken, what the last version of it that worked gives
+    # for this hop (scoring.ModelError.fallback): shown beside the error, marked as such; ``r``/``mos`` stay None.
+    score_fallback: Score | None = None
     # The responder changes (route_changes.RouteChange) within the window: the route moved, so the numbers above
     # mix two paths from that round on; ``responders`` says how many replies came from each.
     route_changes: tuple = ()

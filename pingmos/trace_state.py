@@ -119,6 +119,7 @@ class TraceState:
                     mos=score.mos if score else None,
                     score_detail=dict(score.detail) if score else {},
                     score_error=error_text(result),
+                    score_fallback=result.fallback if isinstance(result, ModelError) else None,
                     route_changes=tuple(c for c in changes if first_round is not None and c.round >= first_round),
                 )
             )

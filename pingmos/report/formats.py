@@ -52,6 +52,10 @@ def hop_dict(hop: HopReport) -> dict:
         out[name] = value
     if hop.score_error:
         out["score_error"] = hop.score_error
+    if hop.score_fallback is not None:
+        # The last working version's numbers beside the error; "r" and "mos" stay null: they are not this
+        # formula's score.
+        out["score_fallback"] = {"r": _num(hop.score_fallback.r), "mos": _num(hop.score_fallback.mos)}
     return out
 
 
@@ -102,8 +106,107 @@ def _cell(value: float | None, decimals: int = 1) -> str:
     return "-" if value is None else f"{value:.{decimals}f}"
 
 
+# The table's columns: header, alignment, and the least width (what an IPv4 trace needs, so that its layout stays
+# put from run to run); a column grows to its longest cell (IPv6 addresses, long names, latencies of 10 s).
+_COLUMNS = (
+    ("HOP", ">", 3),
+    ("ADDRESS", "<", 15),
+    ("NAME", "<", 24),
+    ("SENT", ">", 4),
+    ("RECV", ">", 4),
+    ("LOSS%", ">", 5),
+    ("LOSS CI95", ">", 11),
+    ("LAST", ">", 7),
+    ("AVG", ">", 7),
+    ("MIN", ">", 7),
+    ("MAX", ">", 7),
+    ("STDEV", ">", 6),
+    ("JITTER", ">", 6),
+    ("R", ">", 5),
+    ("MOS", ">", 4),
+)
+# Marks R and MOS taken from the last working version of a broken formula (HopReport.score_fallback).
+FALLBACK_MARK = "*"
+
+
+def _row_cells(hop: HopReport) -> list[str]:
+    ci = "-" if hop.loss_ci_pct is None else f"{hop.loss_ci_pct[0]:.0f}-{hop.loss_ci_pct[1]:.0f}"
+    address = hop.address or "???"
+    if len(hop.responders) > 1:
+        address += f" +{len(hop.responders) - 1}"
+    r, mos = _cell(hop.r), _cell(hop.mos, 2)
+    if hop.score_error:
+        fallback = hop.score_fallback
+        r = _cell(fallback.r) + FALLBACK_MARK if fallback else "-"
+        mos = _cell(fallback.mos, 2) + FALLBACK_MARK if fallback else "ERR"
+    return [
+        str(hop.ttl),
+        address,
+        hop.name or "",
+        str(hop.sent),
+        str(hop.received),
+        _cell(hop.loss_pct),
+        ci,
+        _cell(hop.last_ms),
+        _cell(hop.avg_ms),
+        _cell(hop.min_ms),
+        _cell(hop.max_ms),
+        _cell(hop.stdev_ms),
+        _cell(hop.jitter_ms),
+        r,
+        mos,
+    ]
+
+
+def _aligned(rows: list[list[str]]) -> list[str]:
+    """Rows of cells as text lines, every column as wide as its widest cell (at least its least width)."""
+    widths = [max([least] + [len(row[i]) for row in rows]) for i, (_, _, least) in enumerate(_COLUMNS)]
+    lines = []
+    for row in rows:
+        cells = [f"{cell:{align}{width}}" for cell, (_, align, _), width in zip(row, _COLUMNS, widths, strict=True)]
+        lines.append(cells[0] + "  " + " ".join(cells[1:]))  # two spaces after HOP, as mtr --report
+    return lines
+
+
+def _ttl_ranges(ttls: list[int]) -> str:
+    """``[1, 2, 3, 5]`` -> ``1-3, 5``."""
+    parts: list[str] = []
+    start = prev = ttls[0]
+    for ttl in ttls[1:] + [None]:
+        if ttl is not None and ttl == prev + 1:
+            prev = ttl
+            continue
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+        if ttl is not None:
+            start = prev = ttl
+    return ", ".join(parts)
+
+
+def _scoring_errors(hops: tuple[HopReport, ...]) -> list[str]:
+    """One line per distinct error (a broken formula fails every hop alike), naming its hops."""
+    by_error: dict[str, list[int]] = {}
+    for hop in hops:
+        if hop.score_error:
+            by_error.setdefault(hop.score_error, []).append(hop.ttl)
+    lines = []
+    for error, ttls in by_error.items():
+        hop_word = "hop" if len(ttls) == 1 else "hops"
+        lines.append(f"scoring failed at {hop_word} {_ttl_ranges(ttls)}: {error}")
+    if any(h.score_error and h.score_fallback is not None for h in hops):
+        lines.append(
+            f"R and MOS marked {FALLBACK_MARK} are from the last version of the formula that worked, "
+            "until the error above is fixed"
+        )
+    return lines
+
+
 def to_table(snap: TraceSnapshot) -> str:
-    """An mtr --report style table, one row per hop, with a header line saying what was measured."""
+    """An mtr --report style table, one row per hop, with a header line saying what was measured.
+
+    Columns are as wide as their widest cell (an IPv6 address, a long name), never narrower than an IPv4 trace
+    needs. A hop the model could not score shows ``ERR`` as its MOS, or, while the user's formula file is
+    broken, the last working version's R and MOS marked ``*``; lines below the table say why.
+    """
     window = "all samples" if snap.window is None else f"last {snap.window} samples"
     lines = [
         f"pingmos report: {snap.target} ({snap.address}), {snap.protocol}, {snap.rounds} rounds every "
@@ -111,23 +214,7 @@ def to_table(snap: TraceSnapshot) -> str:
         + ("" if snap.mode is None else f", via {snap.mode}")
         + ("" if snap.destination_reached else ", destination not reached"),
     ]
-    header = (
-        f"{'HOP':>3}  {'ADDRESS':<15} {'NAME':<24} {'SENT':>4} {'RECV':>4} {'LOSS%':>5} {'LOSS CI95':>11} "
-        f"{'LAST':>7} {'AVG':>7} {'MIN':>7} {'MAX':>7} {'STDEV':>6} {'JITTER':>6} {'R':>5} {'MOS':>4}"
-    )
-    lines.append(header)
-    for hop in snap.hops:
-        ci = "-" if hop.loss_ci_pct is None else f"{hop.loss_ci_pct[0]:.0f}-{hop.loss_ci_pct[1]:.0f}"
-        address = hop.address or "???"
-        if len(hop.responders) > 1:
-            address += f" +{len(hop.responders) - 1}"
-        name = (hop.name or "")[:24]
-        mos = _cell(hop.mos, 2) if not hop.score_error else "ERR"
-        lines.append(
-            f"{hop.ttl:>3}  {address:<15} {name:<24} {hop.sent:>4} {hop.received:>4} {_cell(hop.loss_pct):>5} "
-            f"{ci:>11} {_cell(hop.last_ms):>7} {_cell(hop.avg_ms):>7} {_cell(hop.min_ms):>7} "
-            f"{_cell(hop.max_ms):>7} {_cell(hop.stdev_ms):>6} {_cell(hop.jitter_ms):>6} {_cell(hop.r):>5} {mos:>4}"
-        )
+    lines += _aligned([[header for header, _, _ in _COLUMNS]] + [_row_cells(hop) for hop in snap.hops])
     for hop in snap.hops:
         if len(hop.responders) > 1:  # the "+N" of the table, spelled out: each address with its share of replies
             total = sum(hop.responders.values())
@@ -136,9 +223,7 @@ def to_table(snap: TraceSnapshot) -> str:
     if snap.route_changes:
         moves = [f"hop {c.ttl} round {c.round}: {c.old} -> {c.new}" for c in snap.route_changes]
         lines.append(f"route changes ({len(moves)}): " + "; ".join(moves[:10]) + ("; ..." if len(moves) > 10 else ""))
-    errors = [f"hop {h.ttl}: {h.score_error}" for h in snap.hops if h.score_error]
-    if errors:
-        lines.append("scoring failed: " + "; ".join(errors))
+    lines += _scoring_errors(snap.hops)
     lines.append("diagnosis: " + _diagnosis(snap).verdict)
     return "\n".join(lines) + "\n"
 

@@ -14,6 +14,7 @@ from pingmos.engine.tracer import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, PRO
 from pingmos.report.formats import FORMATTERS
 from pingmos.scoring import DEFAULT_MODEL, load_model, parse_assignments
 
+EXIT_TRACE_FAILED = 1  # the network failed mid-trace: the partial report is printed, the error on stderr
 EXIT_USAGE = 2
 EXIT_NO_PERMISSION = 77  # EX_NOPERM from sysexits.h
 
@@ -290,7 +291,7 @@ def _cmd_report_session(args, model, rules) -> int:
 
 
 def _cmd_report(args) -> int:
-    from pingmos.report.runner import run_report
+    from pingmos.report.runner import TraceFailed, network_error_text, run_report
 
     if args.target is None and not args.session:
         # A usage error like argparse's own (TARGET is optional only because --session replaces it).
@@ -335,6 +336,7 @@ def _cmd_report(args) -> int:
     except ValueError as exc:
         print(f"pingmos report: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    failure = None  # one line for stderr when the network failed mid-trace; the partial report is still printed
     try:
         mode = choose_mode(args.mode, family_of(address), args.protocol)
         snapshot, interrupted = run_report(
@@ -351,16 +353,38 @@ def _cmd_report(args) -> int:
         if args.witness and not interrupted:
             from pingmos.witness import diagnose_with_witness
 
-            diagnosis, _ = diagnose_with_witness(snapshot, mode.open, count=args.witness)
-            snapshot = dataclasses.replace(snapshot, diagnosis=diagnosis)
+            try:
+                diagnosis, _ = diagnose_with_witness(snapshot, mode.open, count=args.witness)
+                snapshot = dataclasses.replace(snapshot, diagnosis=diagnosis)
+            except OSError as exc:  # the report stands without the witness's evidence
+                failure = f"the echo witness stopped: {network_error_text(exc, address)}"
     except NoPermission as exc:
         evidence.close(None)
         print(f"pingmos: {exc}", file=sys.stderr)
         return EXIT_NO_PERMISSION
+    except TraceFailed as exc:
+        snapshot, interrupted = dataclasses.replace(exc.snapshot, mode=mode.description), False
+        rounds = f"{snapshot.rounds} round" + ("" if snapshot.rounds == 1 else "s")
+        failure = (
+            f"the trace stopped after {exc.probes_sent} probes in {rounds}: {exc.reason}"
+            if exc.probes_sent
+            else f"cannot send probes: {exc.reason}"
+        )
+    except OSError as exc:  # opening the probe sockets failed for a reason other than permissions
+        evidence.close(None)
+        print(f"pingmos report: error: cannot start probing: {network_error_text(exc, address)}", file=sys.stderr)
+        return EXIT_TRACE_FAILED
     evidence.close(snapshot)  # alerts were printed as they happened
     if evidence.error:
         print(f"pingmos: {evidence.error}", file=sys.stderr)
+    if failure is not None and snapshot.probes_sent == 0:
+        print(f"pingmos report: error: {failure}", file=sys.stderr)
+        return EXIT_TRACE_FAILED
     sys.stdout.write(FORMATTERS[args.format](snapshot))
+    if failure is not None:
+        sys.stdout.flush()  # the report first, then the error as its last line on a terminal
+        print(f"pingmos report: error: {failure}", file=sys.stderr)
+        return EXIT_TRACE_FAILED
     return 130 if interrupted else 0
 
 

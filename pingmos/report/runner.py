@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 
 from pingmos.engine.events import Sample
@@ -13,6 +14,36 @@ from pingmos.trace_state import Scorer, TraceState
 
 # Once probing is over, how long the report waits for reverse-DNS answers still under way.
 DNS_GRACE_S = 2.0
+
+
+class TraceFailed(Exception):
+    """The network failed in the middle of a trace (a send or receive error: the probe helper died, the route to
+    the target went away, the kernel's buffers ran full, a firewall rule refused a probe).
+
+    ``snapshot`` holds everything measured before (the rounds whose probes were all settled); ``reason`` is one
+    line for the user; ``probes_sent`` how many probes went out before it happened.
+    """
+
+    def __init__(self, snapshot: TraceSnapshot, reason: str, probes_sent: int) -> None:
+        super().__init__(reason)
+        self.snapshot = snapshot
+        self.reason = reason
+        self.probes_sent = probes_sent
+
+
+def network_error_text(exc: OSError, address: str) -> str:
+    """One line saying what a send/receive error means for a trace to ``address`` and what to look at."""
+    what = exc.strerror or str(exc) or type(exc).__name__
+    code = exc.errno
+    if code in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL, errno.ENETDOWN):
+        return f"no route to {address} any more ({what}): a network interface went down or the routes changed"
+    if code == errno.ENOBUFS:
+        return f"the kernel's send buffers ran full ({what}): the interface cannot keep up; try a longer --interval"
+    if code in (errno.EPERM, errno.EACCES):
+        return f"the kernel refused to send a probe ({what}): a firewall rule on this host may drop pingmos's packets"
+    if code is None:
+        return what  # a HelperError says itself what happened ("the probe helper has exited")
+    return f"sending or receiving a probe failed ({what})"
 
 
 def run_report(
@@ -27,7 +58,8 @@ def run_report(
 ) -> tuple[TraceSnapshot, bool]:
     """Trace and return the final snapshot, and whether the run was interrupted (Ctrl-C) before its end.
 
-    ``observer`` also gets every sample (a SessionRecorder recording the run, alert rules)."""
+    ``observer`` also gets every sample (a SessionRecorder recording the run, alert rules). A network error in
+    the middle of the trace raises TraceFailed holding the snapshot of what was measured until then."""
     network = network_factory()
     rdns = ReverseDNS() if use_dns else None
     state = TraceState(target, settings.address, settings.protocol, settings.interval_s, settings.flows)
@@ -41,12 +73,19 @@ def run_report(
 
     tracer = Tracer(settings, network, on_sample)
     interrupted = False
+    failure: OSError | None = None
     try:
         tracer.run()
     except KeyboardInterrupt:
         interrupted = True
+    except OSError as exc:  # what was measured so far is still reported (TraceFailed below), never a traceback
+        failure = exc
     finally:
-        network.close()
+        try:
+            network.close()
+        except OSError:
+            if failure is None:
+                raise
     try:
         if rdns is not None:
             rdns.wait(DNS_GRACE_S)
@@ -61,4 +100,7 @@ def run_report(
     finally:
         if rdns is not None:
             rdns.close()
+    if failure is not None:
+        reason = network_error_text(failure, settings.address)
+        raise TraceFailed(snapshot, reason, tracer.probes_sent) from failure
     return snapshot, interrupted

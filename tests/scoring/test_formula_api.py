@@ -110,3 +110,26 @@ def test_check_formula_stops_an_endless_loop_at_the_deadline():
                           timeout_s=0.3)  # fmt: skip
     assert isinstance(error, ModelError) and "ran longer than 0.3 s" in error.message and error.line in (3, 4)
     assert time.monotonic() - started < 10.0
+
+
+def test_a_broken_edit_keeps_the_last_working_score_beside_the_error_in_the_report():
+    from pingmos.engine.events import Sample
+    from pingmos.report.formats import to_json, to_table
+    from pingmos.trace_state import TraceState
+
+    path = create_user_copy()
+    state = TraceState("t", "198.18.0.9", "icmp", 1.0)
+    for r, rtt in enumerate([136.0, 184.0, None, 115.0, 148.0]):
+        state.apply(Sample(r, 1, r, 1700000000.0 + r, rtt, "198.18.0.9" if rtt else None, rtt is not None))
+    with load_model("my_pingplotter") as model:
+        good = state.snapshot(None, model, model.name).hops[0]
+        assert good.mos is not None and good.score_fallback is None
+        text = path.read_text()
+        path.write_text(text.replace("def score_hop(hop):", "def score_hop(hop)"))  # a save half-way through an edit
+        snap = state.snapshot(None, model, model.name)
+    hop = snap.hops[0]
+    line = text.splitlines().index("def score_hop(hop):") + 1
+    assert hop.mos is None and hop.score_error == f"{path}:{line}: syntax error: expected ':'"
+    assert (hop.score_fallback.r, hop.score_fallback.mos) == (good.r, good.mos)
+    assert f"{good.mos:.2f}*" in to_table(snap)
+    assert '"score_fallback": {' in to_json(snap)

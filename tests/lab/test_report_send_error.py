@@ -1,0 +1,35 @@
+"""A firewall rule that appears on the client in the middle of a trace makes the kernel refuse sends (EPERM):
+`pingmos report` prints what it measured until then, one error line saying what happened, and exits 1."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+
+import pytest
+
+from tests.lab.run_report import finish, start_report
+from tests.netlab import LinkSpec, uniform_chain
+
+pytestmark = pytest.mark.lab
+
+# Output ICMP dropped in the client namespace only (nftables drop on the output hook: sendto() gets EPERM).
+BLOCK_ICMP = "table ip pmlab_block {\n  chain output {\n    type filter hook output priority 0; policy accept;\n" \
+             "    ip protocol icmp drop\n  }\n}\n"  # fmt: skip
+
+
+@pytest.mark.skipif(shutil.which("nft") is None, reason="needs nftables (nft)")
+def test_a_firewall_rule_mid_trace_ends_with_the_partial_report_and_one_error_line(lab_factory):
+    lab = lab_factory(*uniform_chain(2, LinkSpec.symmetric(1.0)))
+    run = start_report(lab, lab.target_addr, "-c", "100", "-i", "0.1", "--timeout", "0.3", "--no-dns")
+    time.sleep(1.0)
+    lab.run(["nft", "-f", "-"], input=BLOCK_ICMP, text=True, check=True, capture_output=True)
+    rc, out, err = finish(run, timeout_s=30.0)
+    assert rc == 1, err
+    assert "Traceback" not in err and err.count("\n") == 1
+    assert err.startswith("pingmos report: error: the trace stopped after ")
+    assert "(Operation not permitted): a firewall rule on this host may drop" in err
+    doc = json.loads(out)
+    assert 3 <= doc["rounds"] < 100 and doc["destination_reached"]
+    assert [h["received"] for h in doc["hops"]] == [h["sent"] for h in doc["hops"]]  # nothing lost before the rule

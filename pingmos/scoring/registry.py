@@ -198,29 +198,34 @@ def copied_from(name: str) -> str | None:
     """
     infos = available_models()
     info = next((i for i in infos if i.name == name), None)
-    if info is None or info.origin != ORIGIN_USER or info.path is None:
+    return None if info is None else _copied_from(info, {i.name for i in infos if i.origin != ORIGIN_USER})
+
+
+def _copied_from(info: ModelInfo, known: set[str]) -> str | None:
+    """``copied_from`` for one listed model; ``known``: the names of the models a copy can come from."""
+    if info.origin != ORIGIN_USER or info.path is None:
         return None
     text, _ = _read(Path(info.path))
-    known = {i.name for i in infos if i.origin != ORIGIN_USER}
     for line in (text or "").splitlines()[:5]:
         if line.startswith(COPY_MARKER):
             origin = line[len(COPY_MARKER) :].strip()
             return origin if origin in known else None
     for origin in sorted(known):
         stem = _copy_stem(origin)
-        if name == stem or (name.startswith(stem + "_") and name[len(stem) + 1 :].isdigit()):
+        if info.name == stem or (info.name.startswith(stem + "_") and info.name[len(stem) + 1 :].isdigit()):
             return origin
     return None
 
 
 def user_copy_of(name: str) -> Path | None:
     """The user's editable copy of model ``name`` (``my_<name>.py`` first when there are several), or None when
-    the user has none. For a user's own model, that model's file."""
+    the user has none. For a user's own model, that model's file. Reads the user's folder; never runs code."""
     infos = available_models()
     for info in infos:
         if info.name == name and info.origin == ORIGIN_USER and info.path:
             return Path(info.path)
-    copies = [i for i in infos if i.origin == ORIGIN_USER and i.path and copied_from(i.name) == name]
+    known = {i.name for i in infos if i.origin != ORIGIN_USER}
+    copies = [i for i in infos if i.path and _copied_from(i, known) == name]
     if not copies:
         return None
     stem = _copy_stem(name)

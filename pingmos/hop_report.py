@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from pingmos.diagnosis import Diagnosis
     from pingmos.scoring.score import Score
+    from pingmos.stats import WindowStats
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,47 @@ class HopReport:
     # The responder changes (route_changes.RouteChange) within the window: the route moved, so the numbers above
     # mix two paths from that round on; ``responders`` says how many replies came from each.
     route_changes: tuple = ()
+
+
+def scored_hop(
+    ttl: int,
+    address: str | None,
+    name: str | None,
+    responders: dict[str, int],
+    stats: WindowStats,
+    result: object,
+    **extra,
+) -> HopReport:
+    """One hop's HopReport from its window statistics and what the scoring model answered for that window: a
+    ``Score``; a ``scoring.ModelError`` (the hop shows the error, plus the last working version's score as
+    ``score_fallback``) or an error text; or None (nothing to score). ``extra``: further HopReport fields
+    (``route_changes``). Every producer of snapshots (live trace, saved session, report) builds its hops here, so a
+    field added to HopReport is filled the same way everywhere."""
+    from pingmos.scoring import ModelError, Score, error_text  # scoring imports nothing of ours; kept lazy anyway
+
+    score = result if isinstance(result, Score) else None
+    return HopReport(
+        ttl=ttl,
+        address=address,
+        name=name,
+        responders=responders,
+        sent=stats.sent,
+        received=stats.received,
+        loss_pct=stats.loss_pct,
+        loss_ci_pct=stats.loss_ci_pct,
+        last_ms=stats.last_ms,
+        avg_ms=stats.avg_ms,
+        min_ms=stats.min_ms,
+        max_ms=stats.max_ms,
+        stdev_ms=stats.stdev_ms,
+        jitter_ms=stats.jitter_ms,
+        r=score.r if score else None,
+        mos=score.mos if score else None,
+        score_detail=dict(score.detail) if score else {},
+        score_error=error_text(result),
+        score_fallback=result.fallback if isinstance(result, ModelError) else None,
+        **extra,
+    )
 
 
 @dataclass(frozen=True)

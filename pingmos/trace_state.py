@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pingmos.engine.events import Sample
-from pingmos.hop_report import HopReport, TraceSnapshot
+from pingmos.hop_report import TraceSnapshot, scored_hop
 from pingmos.route_changes import RouteChangeTracker
-from pingmos.scoring import ModelError, Score, error_text, score_all
+from pingmos.scoring import ModelError, Score, score_all
 from pingmos.stats import WindowStats, window_stats
 
 # A scorer turns a hop's window into a Score, None (nothing to score), or why it failed (a scoring.ModelError or a
@@ -98,28 +98,14 @@ class TraceState:
             all_changes += changes
             first_round = history.rounds[part][0] if history.rounds[part] else None
             address = responders.most_common(1)[0][0] if responders else None
-            score = result if isinstance(result, Score) else None
             hops.append(
-                HopReport(
-                    ttl=ttl,
-                    address=address,
-                    name=names(address) if address else None,
-                    responders=dict(responders),
-                    sent=stats.sent,
-                    received=stats.received,
-                    loss_pct=stats.loss_pct,
-                    loss_ci_pct=stats.loss_ci_pct,
-                    last_ms=stats.last_ms,
-                    avg_ms=stats.avg_ms,
-                    min_ms=stats.min_ms,
-                    max_ms=stats.max_ms,
-                    stdev_ms=stats.stdev_ms,
-                    jitter_ms=stats.jitter_ms,
-                    r=score.r if score else None,
-                    mos=score.mos if score else None,
-                    score_detail=dict(score.detail) if score else {},
-                    score_error=error_text(result),
-                    score_fallback=result.fallback if isinstance(result, ModelError) else None,
+                scored_hop(
+                    ttl,
+                    address,
+                    names(address) if address else None,
+                    dict(responders),
+                    stats,
+                    result,
                     route_changes=tuple(c for c in changes if first_round is not None and c.round >= first_round),
                 )
             )

@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from pingmos.engine.events import Sample
-from pingmos.hop_report import HopReport, TraceSnapshot
-from pingmos.scoring import Score, error_text, score_all
+from pingmos.hop_report import TraceSnapshot, scored_hop
+from pingmos.scoring import score_all
 from pingmos.session.model import HopSummary, RouteEntry, SessionError, SessionEvent, SessionInfo
 from pingmos.stats import WindowStats, wilson_interval_pct
 from pingmos.trace_state import Scorer, TraceState
@@ -135,29 +135,8 @@ def summary_snapshot(
     for s, window, result in zip(summaries, windows, results, strict=True):
         if not window.received:
             result = None
-        score = result if isinstance(result, Score) else None
-        hops.append(
-            HopReport(
-                ttl=s.ttl,
-                address=s.address,
-                name=s.name,
-                responders={s.address: window.received} if s.address and window.received else {},
-                sent=s.sent,
-                received=window.received,
-                loss_pct=s.loss_pct,
-                loss_ci_pct=window.loss_ci_pct,
-                last_ms=s.last_ms,
-                avg_ms=s.avg_ms,
-                min_ms=s.min_ms,
-                max_ms=s.max_ms,
-                stdev_ms=s.stdev_ms,
-                jitter_ms=s.jitter_ms,
-                r=score.r if score else None,
-                mos=score.mos if score else None,
-                score_detail=dict(score.detail) if score else {},
-                score_error=None if result is None else error_text(result),
-            )
-        )
+        responders = {s.address: window.received} if s.address and window.received else {}
+        hops.append(scored_hop(s.ttl, s.address, s.name, responders, window, result))
     last = summaries[-1] if summaries else None
     return TraceSnapshot(
         target=info.target,

@@ -25,13 +25,14 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from pingmos.engine.events import Sample
-from pingmos.engine.mode import choose_mode
+from pingmos.engine.mode import NoProbeMode, choose_mode
 from pingmos.engine.network import Network, NoPermission
 from pingmos.engine.packets import family_of
 from pingmos.engine.resolve import ResolveError, ReverseDNS, resolve_target
 from pingmos.engine.tracer import Tracer, TraceSettings
 from pingmos.hop_report import HopReport, TraceSnapshot
-from pingmos.scoring import Score
+from pingmos.route_changes import RouteChange, find_route_changes
+from pingmos.scoring import ModelError, Score, error_text
 from pingmos.stats import WindowStats, window_stats
 
 NAN = math.nan
@@ -49,27 +50,44 @@ class HopSeries:
     is inserted at its round's place; that is almost always at or near the end, where ``array.insert`` is cheap.
     """
 
-    __slots__ = ("rounds", "sent_at", "rtt_ms", "responder")
+    __slots__ = ("rounds", "sent_at", "rtt_ms", "responder", "version", "changes", "_last_answered")
 
     def __init__(self) -> None:
         self.rounds = array("I")
         self.sent_at = array("d")  # wall clock, seconds since the epoch
         self.rtt_ms = array("d")
         self.responder = array("H")  # index into LiveTrace's address table, NO_RESPONDER when lost
+        self.version = 0  # counts every change: a snapshot cache knows the hop's samples are the same
+        # Route changes (route_changes.RouteChange) as responder indexes: (round, sent_at, old, new), oldest
+        # first, kept up to date per sample without storing anything per sample (one stable flow per trace).
+        self.changes: list[tuple[int, float, int, int]] = []
+        self._last_answered: tuple[int, int] | None = None  # (round, responder) of the latest answered sample
 
     def add(self, round_no: int, sent_at: float, rtt_ms: float | None, responder: int) -> None:
         rtt = NAN if rtt_ms is None else rtt_ms
+        self.version += 1
         if not self.rounds or round_no >= self.rounds[-1]:
             self.rounds.append(round_no)
             self.sent_at.append(sent_at)
             self.rtt_ms.append(rtt)
             self.responder.append(responder)
+        else:
+            i = bisect.bisect(self.rounds, round_no)
+            self.rounds.insert(i, round_no)
+            self.sent_at.insert(i, sent_at)
+            self.rtt_ms.insert(i, rtt)
+            self.responder.insert(i, responder)
+        if responder == NO_RESPONDER:
+            return  # a lost probe says nothing about the route
+        last = self._last_answered
+        if last is None or round_no >= last[0]:
+            if last is not None and last[1] != responder:
+                self.changes.append((round_no, sent_at, last[1], responder))
+            self._last_answered = (round_no, responder)
             return
-        i = bisect.bisect(self.rounds, round_no)
-        self.rounds.insert(i, round_no)
-        self.sent_at.insert(i, sent_at)
-        self.rtt_ms.insert(i, rtt)
-        self.responder.insert(i, responder)
+        # An answer settled behind a later answered round (rare): work the hop's changes out again.
+        found = find_route_changes(0, self.rounds, [r or None for r in self.responder], self.sent_at)
+        self.changes = [(c.round, c.sent_at, c.old, c.new) for c in found]
 
     def __len__(self) -> int:
         return len(self.rounds)
@@ -112,12 +130,18 @@ class TraceStatus:
     samples: int
     history_bytes: int
     probe_mode: str = ""  # how probes are sent ("raw sockets", "unprivileged ICMP sockets", ...); "" = not yet
+    port: int | None = None  # UDP/TCP destination port; None = the engine's default
 
     @property
     def mode(self) -> str:
-        """The probing mode in words."""
+        """The probing mode in words: protocol (and port), interval, and how probes are sent once that is known."""
         kind = {"icmp": "ICMP echo", "udp": "UDP", "tcp": "TCP SYN"}.get(self.protocol, self.protocol.upper())
-        return f"{kind} every {self.interval_s:g} s" + (f", {self.probe_mode}" if self.probe_mode else "")
+        if self.protocol in ("udp", "tcp"):
+            port = self.port
+            if port is None:  # the engine's default, named so the user knows what is probed
+                port = TraceSettings(address="", protocol=self.protocol).effective_port
+            kind += f" to port {port}"
+        return f"{kind} every {self.interval_s:g} s" + (f", via {self.probe_mode}" if self.probe_mode else "")
 
 
 class LiveTrace:
@@ -147,9 +171,11 @@ class LiveTrace:
         tracer_clock=None,
         source: str | None = None,
         rounds: int | None = None,
+        port: int | None = None,
     ):
         self.target = target
         self.protocol = protocol
+        self.port = port  # UDP/TCP destination port (None = the engine's default); read at start()
         self.interval_s = interval_s
         self.max_ttl = max_ttl
         self._network_factory = network_factory
@@ -286,6 +312,7 @@ class LiveTrace:
                 interval_s=self.interval_s,
                 max_ttl=self.max_ttl,
                 rounds=self._rounds_limit,
+                port=self.port if self.protocol != "icmp" else None,
             )
             settings.validate()
         except ValueError as exc:
@@ -298,6 +325,9 @@ class LiveTrace:
                 network = mode.open()
             else:
                 network = self._network_factory()
+        except NoProbeMode as exc:
+            self._fail(in_window_words(str(exc)))
+            return
         except NoPermission as exc:
             self._fail(str(exc))
             return
@@ -352,6 +382,7 @@ class LiveTrace:
             samples=samples,
             history_bytes=history_bytes,
             probe_mode=self._mode_description,
+            port=self.port,
         )
 
     def _visible_ttls(self) -> list[int]:
@@ -379,12 +410,18 @@ class LiveTrace:
         scorer: BatchScorer,
         model_name: str,
         time_range: tuple[float, float] | None = None,
+        cache: dict | None = None,
     ) -> TraceSnapshot:
         """Per-hop statistics and scores over the last ``window`` samples (None = all), or over the samples sent
         within ``time_range`` (wall-clock seconds) when one is given (the window is then ignored).
 
         Runs statistics and the scorer in the calling thread, outside the lock: call it off the GUI thread.
         A hop with no sample in the range gets a row with sent 0 and every number None.
+
+        ``cache``: a dict the caller keeps for one scorer (clear it when the model or its settings change). A hop
+        whose samples did not change since the last snapshot with the same window or range keeps its statistics
+        and score from there instead of computing them again (a stopped trace, an opened session, a selection
+        change: a day of "all" samples is then milliseconds, not seconds).
         """
         rows = []
         with self._lock:
@@ -392,23 +429,51 @@ class LiveTrace:
             for ttl in ttls:
                 series = self._hops.get(ttl)
                 if series is None:
-                    rows.append((ttl, array("d"), array("H")))
+                    rows.append((ttl, None, array("d"), array("H"), []))
+                    continue
+                key = (series.version, window, time_range)
+                hit = cache.get(ttl) if cache is not None else None
+                if hit is not None and hit[0] == key:
+                    rows.append((ttl, hit, None, None, list(series.changes)))
                     continue
                 lo, hi = series.bounds(window, time_range)
-                rows.append((ttl, series.rtt_ms[lo:hi], series.responder[lo:hi]))
+                rows.append((ttl, key, series.rtt_ms[lo:hi], series.responder[lo:hi], list(series.changes)))
+                if lo < hi:
+                    first = series.rounds[lo], series.sent_at[lo], series.sent_at[hi - 1]
+                    rows[-1] = (*rows[-1], first)
             addresses = list(self._addresses)
             destination_reached = self._destination_ttl is not None
             rounds = max((len(s) for s in self._hops.values()), default=0)
             address = self._address or ""
-        windows = [window_stats([None if v != v else v for v in rtts]) for _, rtts, _ in rows]
-        results = scorer(windows) if windows else []
-        hops = []
-        for (ttl, _, responders), stats, result in zip(rows, windows, results, strict=True):
+        computed: dict[int, tuple] = {}
+        todo = []
+        for row in rows:
+            ttl, key, rtts, responders = row[:4]
+            if rtts is None:
+                computed[ttl] = key[1:]  # (stats, result, responder counts, window extent) from the cache
+                continue
             counts = Counter(responders)
             counts.pop(NO_RESPONDER, None)
+            stats = window_stats([None if v != v else v for v in rtts])
+            computed[ttl] = (stats, None, counts, row[5] if len(row) > 5 else None)
+            todo.append(ttl)
+            time.sleep(0)  # let the GUI thread draw between hops: a day of samples per hop holds the GIL otherwise
+        results = scorer([computed[t][0] for t in todo]) if todo else []
+        for ttl, result in zip(todo, results, strict=True):
+            stats, _, counts, extent = computed[ttl]
+            computed[ttl] = (stats, result, counts, extent)
+            key = next(r[1] for r in rows if r[0] == ttl)
+            if cache is not None and key is not None:
+                cache[ttl] = (key, stats, result, counts, extent)
+        hops = []
+        all_changes: list[RouteChange] = []
+        for ttl, _key, _rtts, _responders, changes, *_ in rows:
+            stats, result, counts, extent = computed[ttl]
             by_address = {addresses[i]: n for i, n in counts.most_common()}
             best = next(iter(by_address), None)
             score = result if isinstance(result, Score) else None
+            hop_changes = [RouteChange(ttl, r, t, 0, addresses[a], addresses[b]) for r, t, a, b in changes]
+            all_changes += hop_changes
             hops.append(
                 HopReport(
                     ttl=ttl,
@@ -428,7 +493,12 @@ class LiveTrace:
                     r=score.r if score else None,
                     mos=score.mos if score else None,
                     score_detail=dict(score.detail) if score else {},
-                    score_error=result if isinstance(result, str) else None,
+                    score_error=error_text(result),
+                    score_fallback=result.fallback if isinstance(result, ModelError) else None,
+                    # The changes within the window (as TraceState: from its first round on) or the focus range.
+                    route_changes=tuple(
+                        c for c in hop_changes if extent is not None and c.round >= extent[0] and c.sent_at <= extent[2]
+                    ),
                 )
             )
         tracer = self._tracer
@@ -444,6 +514,8 @@ class LiveTrace:
             hops=tuple(hops),
             probes_sent=self._probes_sent_before + (tracer.probes_sent if tracer else 0),
             unmatched_replies=tracer.matcher.unmatched if tracer else 0,
+            mode=self._mode_description or None,
+            route_changes=tuple(sorted(all_changes, key=lambda c: (c.round, c.ttl))),
         )
 
     def series(self, ttl: int, time_range: tuple[float, float] | None = None) -> HopSamples:
@@ -458,6 +530,14 @@ class LiveTrace:
     def destination_ttl(self) -> int | None:
         with self._lock:
             return self._destination_ttl
+
+
+def in_window_words(message: str) -> str:
+    """NoProbeMode's advice with the command-line option a window user has no use for put in the window's words
+    (the rest of the advice, sudo/setcap/sysctl commands, is the same for both)."""
+    return message.replace("(--protocol icmp / udp)", "(the Protocol box in the toolbar)").replace(
+        "--protocol icmp or udp", "ICMP or UDP in the Protocol box"
+    )
 
 
 def _renumber(sample: Sample, offset: int) -> Sample:

@@ -22,9 +22,17 @@ from pingmos.gui import models
 from pingmos.gui.background import Background
 from pingmos.live_trace import LiveTrace
 from pingmos.scoring.registry import config_dir
+from pingmos.session import SessionEvent
 
 EVALUATE_MS = 1000
 RULES_FILE = "alerts.json"
+
+
+def _carry_over(old: AlertEngine, new: AlertEngine, names: list[str]) -> None:
+    """The firing state of rules ``names`` (unchanged between the engines) goes on in ``new``: they stay in their
+    episode and clear by their own rule. AlertEngine keeps that state per rule name; it has no public setter."""
+    for name in names:
+        new._state[name] = old._state[name]
 
 
 def rules_path() -> Path:
@@ -44,9 +52,12 @@ def read_rules(path: Path) -> tuple[list[AlertRule], str | None]:
 
 class AlertMonitor(QObject):
     """``trace_created(trace)`` starts watching a live trace (None: nothing to watch, e.g. a replayed session).
-    ``fired`` carries each evaluation's list of AlertEvents (never empty); ``command_done`` a CommandResult."""
+    ``fired`` carries each evaluation's list of AlertEvents (never empty); ``command_done`` a CommandResult;
+    ``ended`` a list of "alert-clear" SessionEvents for episodes that end because the rules can no longer judge
+    them (the trace stopped, the rule was changed or removed), each saying why in its message."""
 
     fired = Signal(list)
+    ended = Signal(list)
     command_done = Signal(object)
     rules_changed = Signal()
 
@@ -85,19 +96,60 @@ class AlertMonitor(QObject):
         self.set_rules(rules, save=False)
 
     def set_rules(self, rules: list[AlertRule], save: bool = True) -> None:
-        """Use ``rules`` from now on (the watched trace gets a fresh engine: it judges once its windows fill)."""
+        """Use ``rules`` from now on. The watched trace gets a fresh engine (it judges once its windows fill) unless
+        nothing changed. An episode of a rule kept exactly as it was carries on (it clears when its values are good
+        again, as before); an episode of a rule changed or removed ends now, with a note saying so."""
+        if list(rules) == self.rules:  # (OK in the dialog without a change): every episode goes on
+            if save:
+                self._save()
+            self.rules_changed.emit()
+            return
+        old = self.engine
         self.rules = list(rules)
         if save:
-            path = rules_path()
-
-            def write() -> None:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                save_rules(path, self.rules)
-
-            self.worker.run(write, on_error=lambda exc: self._note(f"cannot save the alert rules to {path}: {exc}"))
+            self._save()
         if self.trace is not None:
-            self.engine = self._engine_for(self.trace)
+            new = self._engine_for(self.trace)
+            if old is not None:
+                kept = {r.name for r in old.rules} & {r.name for r in new.rules if r in old.rules}
+                carried = [name for name in old.firing() if name in kept]
+                _carry_over(old, new, carried)
+                self._end_episodes(
+                    old, [n for n in old.firing() if n not in carried], "its rule was changed or removed"
+                )
+            self.engine = new
         self.rules_changed.emit()
+
+    def _save(self) -> None:
+        path = rules_path()
+        rules = list(self.rules)
+
+        def write() -> None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save_rules(path, rules)
+
+        self.worker.run(write, on_error=lambda exc: self._note(f"cannot save the alert rules to {path}: {exc}"))
+
+    def trace_stopped(self, trace: LiveTrace | None) -> None:
+        """The watched trace stopped probing (Stop, an error, a count reached): nothing measures it any more, so a
+        firing rule could never clear. Its episode ends now with a note; a resumed trace is judged anew."""
+        engine = self.engine
+        if engine is None or trace is not self.trace:
+            return
+        self._end_episodes(engine, engine.firing(), "the trace stopped, so nothing measures it any more")
+        self.engine = self._engine_for(trace)
+        self.rules_changed.emit()
+
+    def _end_episodes(self, engine: AlertEngine, names: list[str], reason: str) -> None:
+        if not names:
+            return
+        now = self.clock()
+        events = []
+        for name in names:
+            text = f"{name}: alert ended for {engine.target} without clearing: {reason}"
+            data = {"rule": name, "kind": "clear", "target": engine.target, "value": None, "reason": reason}
+            events.append(SessionEvent(now, "alert-clear", {**data, "message": text}))
+        self.ended.emit(events)
 
     def _note(self, text: str) -> None:
         self.rules_error = text

@@ -50,6 +50,7 @@ class WindowEvidence(QObject):
         self.sessions = SessionActions(window, self)
         self.alerts = AlertMonitor(lambda: (window.model_name, window.model_settings()), clock=alert_clock, parent=self)
         self.alerts.fired.connect(self._alerts_fired)
+        self.alerts.ended.connect(self._episodes_ended)
         self.alerts.command_done.connect(self._command_done)
         self.alerts.rules_changed.connect(self._rules_changed)
         self.witness_worker = Background("witness", self)
@@ -177,6 +178,7 @@ class WindowEvidence(QObject):
             w.status_label.setText(f"mtr report {Path(opened.path).name}  |  {opened.summary.rounds} probes per hop")
         else:
             w._mark_dirty()
+        w._update_range_label()  # names the file and its time span instead of "Live"
 
     def show_summary(self, snapshot: TraceSnapshot) -> None:
         """An mtr --json report's hops, scored with the current model (no window, no focus, no timeline)."""
@@ -187,6 +189,7 @@ class WindowEvidence(QObject):
         w.table_model.set_hops(snapshot.hops, marked)
         w.trace_graph.set_hops(snapshot.hops, marked)
         w.timeline.set_data([])
+        w.timeline.set_route_changes(())
         self.marks.show(d)
 
     def shown_snapshot(self) -> TraceSnapshot | None:
@@ -224,6 +227,20 @@ class WindowEvidence(QObject):
                 tray.showMessage(f"pingmos: {event.rule}", event.message, icon, 10000)
         self.episodes.show(alerts.episodes(self.event_log.session_events()), time.time())
         self._rules_changed()
+
+    def _episodes_ended(self, events) -> None:
+        """Episodes the rules can no longer judge (the trace stopped, a rule changed): ended in the log, the
+        session and on the timeline, with the reason."""
+        for event in events:
+            self.sessions.record_event(event)
+            self.event_log.add(event)
+            self.window.statusBar().showMessage(event.data["message"], 30000)
+        self.episodes.show(alerts.episodes(self.event_log.session_events()), time.time())
+        self._rules_changed()
+
+    def trace_stopped(self, trace) -> None:
+        """The main window's trace stopped probing (Stop pressed, or the engine ended by itself)."""
+        self.alerts.trace_stopped(trace)
 
     def _command_done(self, result) -> None:
         if result.error:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication, QKeySequence
@@ -22,7 +23,8 @@ COLUMNS = ("Hop", "Count", "Address", "Name", "Avg", "Min", "Max", "Cur", "Loss 
 TOOLTIPS = (
     "TTL of the probes",
     "probes in the window (sent)",
-    "the address that answered most often (??? = never answered)",
+    "the address that answered most often (??? = never answered); +N: N more addresses answered at this hop; "
+    "a blue cell: the route changed within the window",
     "reverse-DNS name",
     "average round-trip time over the window, ms",
     "fastest round trip, ms",
@@ -37,6 +39,28 @@ COL_HOP, COL_COUNT, COL_ADDRESS, COL_NAME, COL_AVG, COL_MIN, COL_MAX, COL_CUR = 
 COL_LOSS, COL_JITTER, COL_R, COL_MOS = range(8, 12)
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 UNANSWERED = "???"
+ROUTE_CHANGED_COLOUR = "#cfe0fc"  # the address cell of a hop whose route changed within the window
+
+
+def responders_text(hop: HopReport) -> str:
+    """Each address that answered at this hop with its share of the replies, most first; then the route changes
+    within the window (the numbers of such a hop mix two paths)."""
+    total = sum(hop.responders.values())
+    lines = []
+    if len(hop.responders) > 1:
+        lines.append("answered from:")
+        for address, n in sorted(hop.responders.items(), key=lambda kv: -kv[1]):
+            lines.append(f"  {address}: {n} of {total} replies ({100.0 * n / total:.0f} %)")
+    if hop.route_changes:
+        lines.append(
+            f"route changed {len(hop.route_changes)} time{'s' if len(hop.route_changes) != 1 else ''} "
+            "within the window; the numbers of this hop mix the paths:"
+        )
+        for c in hop.route_changes[-5:]:
+            lines.append(f"  {time.strftime('%H:%M:%S', time.localtime(c.sent_at))} {c.old} \u2192 {c.new}")
+        if len(hop.route_changes) > 5:
+            lines.append(f"  ({len(hop.route_changes) - 5} earlier changes not listed)")
+    return "\n".join(lines)
 
 
 def _ms(value: float | None) -> str:
@@ -53,7 +77,7 @@ def cell_text(hop: HopReport, column: int) -> str:
         if hop.address is None:
             return UNANSWERED
         extra = len(hop.responders) - 1
-        return hop.address + (f" (+{extra})" if extra > 0 else "")
+        return hop.address + (f" +{extra}" if extra > 0 else "")
     if column == COL_NAME:
         return hop.name or ""
     if column == COL_AVG:
@@ -108,6 +132,7 @@ def _init_styles() -> None:
     global _BLACK, _GREY, _BOLD
     if _BOLD is None:  # made once a QApplication exists
         _BRUSHES.update({band: QBrush(QColor(colour)) for band, colour in BAND_COLOURS.items()})
+        _BRUSHES["route-changed"] = QBrush(QColor(ROUTE_CHANGED_COLOUR))
         _BLACK = QBrush(QColor("#000000"))
         _GREY = QBrush(QColor("#808080"))
         _BOLD = QFont()
@@ -156,6 +181,8 @@ class HopTableModel(QAbstractTableModel):
         band = loss_band(hop.loss_pct, self.thresholds) if hop.address is not None else None
         if band:
             out[COL_LOSS] = _BRUSHES[band]
+        if hop.route_changes:
+            out[COL_ADDRESS] = _BRUSHES["route-changed"]
         return out
 
     def set_thresholds(self, thresholds: Thresholds) -> None:
@@ -192,7 +219,9 @@ class HopTableModel(QAbstractTableModel):
         hop = self.hops[row]
         if role == Qt.ItemDataRole.BackgroundRole:
             return self._backgrounds[row].get(col)
-        if role == Qt.ItemDataRole.ForegroundRole and (col in (COL_MOS, COL_LOSS) or hop.address is None):
+        if role == Qt.ItemDataRole.ForegroundRole and (
+            col in (COL_MOS, COL_LOSS) or hop.address is None or (col == COL_ADDRESS and hop.route_changes)
+        ):
             # Band backgrounds are light: keep their text black whatever the palette; ??? rows are greyed.
             return _BLACK if hop.address is not None else _GREY
         if role == Qt.ItemDataRole.FontRole and hop.ttl == self.marked_ttl and col in (COL_HOP, COL_MOS):
@@ -205,8 +234,8 @@ class HopTableModel(QAbstractTableModel):
             if col == COL_LOSS and hop.loss_ci_pct is not None:
                 lo, hi = hop.loss_ci_pct
                 return f"{hop.sent - hop.received} of {hop.sent} lost; 95 % interval {lo:.1f}-{hi:.1f} %"
-            if col == COL_ADDRESS and len(hop.responders) > 1:
-                return "answered from:\n" + "\n".join(f"{a}: {n}" for a, n in hop.responders.items())
+            if col == COL_ADDRESS and (len(hop.responders) > 1 or hop.route_changes):
+                return responders_text(hop)
             if col == COL_HOP and hop.ttl == self.marked_ttl:
                 return "MOS falls below the poor band here and stays down to the destination"
         return None
@@ -273,6 +302,7 @@ class HopTableView(QTableView):
         self.band_delegate = BandCellDelegate(self)
         self.setItemDelegateForColumn(COL_MOS, self.band_delegate)
         self.setItemDelegateForColumn(COL_LOSS, self.band_delegate)
+        self.setItemDelegateForColumn(COL_ADDRESS, self.band_delegate)
 
     def fit_columns(self, *_) -> None:
         texts = self.source_model._texts

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from html import escape
+from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
@@ -23,6 +25,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QSizePolicy,
+    QSpinBox,
     QSplitter,
     QToolBar,
     QVBoxLayout,
@@ -30,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from pingmos.engine.resolve import ReverseDNS
-from pingmos.engine.tracer import MAX_INTERVAL_S, MIN_INTERVAL_S
+from pingmos.engine.tracer import MAX_INTERVAL_S, MIN_INTERVAL_S, TraceSettings
 from pingmos.gui import models
 from pingmos.gui.evidence import WindowEvidence
 from pingmos.gui.hop_table import HopTableModel, HopTableView
@@ -183,7 +186,7 @@ class MainWindow(QMainWindow):
         self.target_combo.setMinimumContentsLength(22)
         self.target_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.target_combo.addItems(self.settings.recent_targets())
-        self.target_combo.lineEdit().setPlaceholderText("host name or IPv4 address")
+        self.target_combo.lineEdit().setPlaceholderText("host name, IPv4 or IPv6 address")
         self.target_combo.lineEdit().returnPressed.connect(self.start)
         self.target_combo.setToolTip("host to trace; press Enter to start")
         bar.addWidget(self.target_combo)
@@ -223,10 +226,20 @@ class MainWindow(QMainWindow):
         self.protocol_combo.addItem("TCP", "tcp")
         self.protocol_combo.setCurrentIndex(max(0, self.protocol_combo.findData(self.settings.protocol())))
         self.protocol_combo.setToolTip("probe protocol; a change starts a new trace at the next Start")
-        self.protocol_combo.currentIndexChanged.connect(
-            lambda _: self.settings.set_protocol(self.protocol_combo.currentData())
-        )
+        self.protocol_combo.currentIndexChanged.connect(lambda _: self._protocol_changed())
         bar.addWidget(self.protocol_combo)
+        self.port_label = QLabel(" Port ")
+        bar.addWidget(self.port_label)
+        self.port_spin = QSpinBox()
+        self.port_spin.setRange(1, 65535)
+        self.port_spin.setToolTip(
+            "destination port of the UDP or TCP probes; a change starts a new trace at the next Start"
+        )
+        self.port_spin.valueChanged.connect(
+            lambda value: self.settings.set_port(self.protocol_combo.currentData(), value)
+        )
+        bar.addWidget(self.port_spin)
+        self._protocol_changed()
         bar.addSeparator()
 
         bar.addWidget(QLabel(" Model "))
@@ -244,6 +257,22 @@ class MainWindow(QMainWindow):
         self.edit_formula_action.setToolTip("open the current model's formula in an editor (Ctrl+E)")
         self.edit_formula_action.triggered.connect(self.open_formula_editor)
         bar.addAction(self.edit_formula_action)
+
+    def _protocol_changed(self) -> None:
+        protocol = self.protocol_combo.currentData()
+        self.settings.set_protocol(protocol)
+        on = protocol in ("udp", "tcp")
+        self.port_spin.setEnabled(on)
+        self.port_label.setEnabled(on)
+        self.port_spin.blockSignals(True)
+        if on:  # each protocol keeps its own port (TCP 80 or 443, UDP traceroute's 33434 or a service's)
+            port = self.settings.port(protocol)
+            self.port_spin.setValue(port or TraceSettings(address="", protocol=protocol).effective_port)
+        self.port_spin.blockSignals(False)
+
+    def port(self) -> int | None:
+        """The destination port the next UDP/TCP trace probes (None for ICMP)."""
+        return self.port_spin.value() if self.protocol_combo.currentData() in ("udp", "tcp") else None
 
     def _build_menus(self) -> None:
         # The File menu is where sessions (open/save, Ctrl+S) go; until they exist it only quits.
@@ -406,27 +435,32 @@ class MainWindow(QMainWindow):
         goes); the same ones resume the stopped trace, keeping its history."""
         target = self.target_combo.currentText().strip()
         if not target:
-            self._show_error("Enter a host name or IPv4 address to trace.")
+            self._show_error("Enter a host name, IPv4 or IPv6 address to trace.")
             return
         protocol = self.protocol_combo.currentData()
         interval_s = round(self.interval_spin.value(), 3)
-        same = self.trace is not None and (self.trace.target, self.trace.protocol, self.trace.interval_s) == (
-            target,
-            protocol,
-            interval_s,
-        )
+        port = self.port()
+        same = self.trace is not None and (
+            self.trace.target,
+            self.trace.protocol,
+            self.trace.interval_s,
+            self.trace.port,
+        ) == (target, protocol, interval_s, port)
         same = same and not self.evidence.is_replay(self.trace)  # a session opened from a file is never resumed
         if not same:
             if self.trace is not None:
                 self.trace.close()
             self.trace = self.trace_factory(target, protocol, interval_s)
+            self.trace.port = port  # read when the engine starts
             self.evidence.trace_created(self.trace)
             self.last_update = None
             self.focus = None
             self.timeline.clear_focus()
             self.table_model.set_hops((), None)
             self.table.clearSelection()
+            self.timeline.set_route_changes(())
         self._show_error(None)
+        self._update_range_label()
         self.trace.start()
         self.start_action.setText("Stop")
         recent = self.settings.add_recent_target(target)
@@ -442,6 +476,7 @@ class MainWindow(QMainWindow):
         """Stop probing; everything measured stays on screen."""
         if self.trace is not None:
             self.trace.stop()
+            self.evidence.trace_stopped(self.trace)
         self.start_action.setText("Start")
         self._mark_dirty()
 
@@ -531,8 +566,33 @@ class MainWindow(QMainWindow):
             self.range_label.setStyleSheet("QLabel { background: #fff4c2; padding: 3px; }")
         else:
             what = "every sample" if self.window_size is None else f"the last {self.window_size} samples"
-            self.range_label.setText(f"Live: statistics over {what} of each hop.")
+            opened = self._opened_session()
+            if opened is not None:
+                path, span = opened
+                if span is None:
+                    text = f"<b>mtr report {escape(path.name)}</b>: mtr's own totals per hop, scored with the model."
+                else:
+                    t0, t1 = (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) for t in span)
+                    when = f"{t0} to {t1[11:] if t0[:10] == t1[:10] else t1}"
+                    text = f"<b>Session {escape(path.name)}</b> ({when}): statistics over {what} of each hop."
+                self.range_label.setText(text)
+                self.range_label.setToolTip(str(path))
+            else:
+                self.range_label.setText(f"Live: statistics over {what} of each hop.")
+                self.range_label.setToolTip("")
             self.range_label.setStyleSheet("QLabel { padding: 3px; }")
+
+    def _opened_session(self):
+        """(file, time span or None) of the session read from a file that is shown, else None (a live trace)."""
+        evidence = getattr(self, "evidence", None)  # (the label is first set before the evidence exists)
+        if evidence is None:
+            return None
+        opened = evidence.sessions.opened
+        if opened is not None and self.trace is None and evidence.summary is not None:
+            return Path(opened.path), None  # an mtr --json report: totals, no times
+        if opened is None or not evidence.is_replay(self.trace):
+            return None
+        return Path(opened.path), self.trace.time_span()
 
     def _timeline_ttls(self) -> tuple[int, ...]:
         ttls = self.table.selected_ttls()
@@ -592,12 +652,14 @@ class MainWindow(QMainWindow):
         self.table_model.set_hops(snapshot.hops, self.marked_ttl)
         self.trace_graph.set_hops(snapshot.hops, self.marked_ttl)
         self.timeline.set_data(update.timelines)
+        self.timeline.set_route_changes(snapshot.route_changes)
         if update.request.timeline_ttls != self._timeline_ttls() or update.request.labels != self._labels():
             self._mark_dirty()  # the first update of a trace had no hops to choose from yet
         status = update.status
         self.status_label.setText(status_text(status))
         if not status.running and self.start_action.text() == "Stop":
             self.start_action.setText("Start")  # the engine ended by itself (an error, or a count reached)
+            self.evidence.trace_stopped(self.trace)
         errors = [e for e in (status.error, update.model_error) if e]
         script_errors = {h.score_error for h in snapshot.hops if h.score_error}
         errors += [f"the scoring formula failed: {e}" for e in sorted(script_errors)][:1]

@@ -109,6 +109,7 @@ class _ModelCache:
         self.model = None
         self.error: str | None = None
         self.mos: dict = {}  # MOS-over-time points already scored (see mos_over_time)
+        self.hops: dict = {}  # per-hop statistics and scores of the last snapshot (LiveTrace.snapshot's cache)
         self.trace = None  # the trace those points belong to (held, so that its id is never reused meanwhile)
 
     def get(self, name: str, settings: tuple[tuple[str, object], ...]):
@@ -116,6 +117,7 @@ class _ModelCache:
         if key != self.key:
             self.key = key
             self.mos.clear()
+            self.hops.clear()
             if self.model is not None:
                 self.model.close()  # a user script's worker process goes with it
             try:
@@ -133,13 +135,16 @@ def compute(request: Request, cache: _ModelCache) -> Update:
     if cache.trace is not request.trace:
         cache.trace = request.trace
         cache.mos.clear()
+        cache.hops.clear()
 
     def scorer(windows: Sequence) -> list:
         if model is None:
             return [None] * len(windows)
         return model.score_many(windows)
 
-    snapshot = request.trace.snapshot(request.window, scorer, request.model_name, time_range=request.focus)
+    snapshot = request.trace.snapshot(
+        request.window, scorer, request.model_name, time_range=request.focus, cache=cache.hops
+    )
     labels = dict(request.labels)
     timelines = []
     for ttl in request.timeline_ttls:

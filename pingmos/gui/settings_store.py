@@ -91,6 +91,17 @@ class SettingsStore:
     def set_protocol(self, value: str) -> None:
         self.q.setValue("trace/protocol", value)
 
+    def port(self, protocol: str) -> int | None:
+        """The UDP or TCP destination port last used with ``protocol`` (None = the engine's default)."""
+        try:
+            value = int(self.q.value(f"trace/{protocol}_port", 0))
+        except (TypeError, ValueError):
+            return None
+        return value if 1 <= value <= 65535 else None
+
+    def set_port(self, protocol: str, port: int | None) -> None:
+        self.q.setValue(f"trace/{protocol}_port", port or 0)
+
     # -- scoring --------------------------------------------------------------------------------
 
     def model(self) -> str:

@@ -3,6 +3,7 @@ range the user drags to make the table show statistics over that time only."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,14 @@ HOP_COLOURS = ("#1f77b4", "#9467bd", "#17becf", "#8c564b", "#e377c2", "#7f7f7f",
 LOST_COLOUR = "#d62728"
 MAX_BUCKETS = 1200  # per curve and view: about one min/max pair per pixel column of a wide window
 MAX_LOST_MARKERS = 500  # one per ~2-3 pixels: more would overlap, and scatter points cost Python time
+ROUTE_COLOUR = "#1565c0"
+MAX_ROUTE_MARKERS = 100  # a flapping route: the newest ones (each is a line item; hundreds would bury the curves)
+
+
+def route_change_text(change) -> str:
+    """The tooltip of one route change marker: 'hop K: a → b' and when."""
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(change.sent_at))
+    return f"hop {change.ttl}: {change.old} \u2192 {change.new}\nroute changed at {when} (round {change.round})"
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,8 @@ class TimelineWidget(QWidget):
         self.region.sigRegionChangeFinished.connect(self._region_moved)
         self.plot.sigXRangeChanged.connect(self._view_changed)
         self._curves: dict[int, tuple] = {}
+        self.route_markers: list[pg.InfiniteLine] = []
+        self._route_shown: tuple = ()
         self._data: list[HopTimeline] = []
         self._follow = True  # keep the newest data in view until the user pans or zooms
         self._refitting = False
@@ -154,6 +165,22 @@ class TimelineWidget(QWidget):
         if not self._refitting:
             self._redraw_curves()
 
+    def _update_caption(self) -> None:
+        hops = self._data
+        routes = (
+            f', <span style="color:{ROUTE_COLOUR}">&#9482; route changed ({len(self._route_shown)})</span>'
+            if self._route_shown
+            else ""
+        )
+        if hops:
+            names = ", ".join(f'<b style="color:{self._curves[h.ttl][3]}">{h.label}</b>' for h in hops)
+            self.caption.setText(
+                f"{names}: latency (solid line, left axis), MOS (dashed, right axis), "
+                f'<span style="color:{LOST_COLOUR}">&#9650; lost</span>{routes}'
+            )
+        else:
+            self.caption.setText("select hops in the table to see them over time" + routes)
+
     def set_data(self, hops: list[HopTimeline]) -> None:
         """Replace the drawn hops (the selected ones) and redraw what is in view."""
         wanted = {h.ttl for h in hops}
@@ -175,14 +202,7 @@ class TimelineWidget(QWidget):
                 self.plot.addItem(lost)
                 self.mos_view.addItem(mos)
                 self._curves[hop.ttl] = (latency, lost, mos, colour)
-        if hops:
-            names = ", ".join(f'<b style="color:{self._curves[h.ttl][3]}">{h.label}</b>' for h in hops)
-            self.caption.setText(
-                f"{names}: latency (solid line, left axis), MOS (dashed, right axis), "
-                f'<span style="color:{LOST_COLOUR}">&#9650; lost</span>'
-            )
-        else:
-            self.caption.setText("select hops in the table to see them over time")
+        self._update_caption()
         if self._follow:
             self._refitting = True  # one redraw below, not a second one from the range change
             try:
@@ -190,6 +210,25 @@ class TimelineWidget(QWidget):
             finally:
                 self._refitting = False
         self._redraw_curves()
+
+    def set_route_changes(self, changes) -> None:
+        """Mark each route change (route_changes.RouteChange, any hop) with a vertical line at its time; its
+        tooltip says 'hop K: a → b'. The newest MAX_ROUTE_MARKERS only."""
+        shown = tuple(changes[-MAX_ROUTE_MARKERS:])
+        if shown == self._route_shown:
+            return
+        for line in self.route_markers:
+            self.plot.removeItem(line)
+        self.route_markers = []
+        pen = pg.mkPen(ROUTE_COLOUR, width=1.5, style=Qt.PenStyle.DashDotLine)
+        for change in shown:
+            line = pg.InfiniteLine(pos=change.sent_at, angle=90, movable=False, pen=pen)
+            line.setToolTip(route_change_text(change))
+            line.setZValue(-20)
+            self.plot.addItem(line, ignoreBounds=True)
+            self.route_markers.append(line)
+        self._route_shown = shown
+        self._update_caption()
 
     def _redraw_curves(self) -> None:
         (x0, x1), _ = self.plot.vb.viewRange()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 
 import pytest
@@ -75,6 +76,16 @@ def fake_factory(path=LOSSY_PATH, rounds=60, seed=3, speedup=None):
 
     make.made = made
     return make
+
+
+@pytest.fixture(autouse=True)
+def collect_in_the_gui_thread():
+    """Collect each test's garbage here, in the GUI thread, after its widgets closed. Left to the cyclic GC, a
+    window's wrappers (held in cycles by its lambdas) may be freed by whichever thread allocates next, a
+    refresher or alert worker, and a Qt object destroyed there can deadlock with the GUI thread (seen as a test
+    hanging with both threads idle)."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from pingmos.alerts import DEFAULT_RULES, AlertRule, load_rules
+from pingmos.alerts import episodes as alert_episodes
 from pingmos.engine.events import Sample
 from pingmos.engine.network import NoPermission
 from pingmos.gui.alert_monitor import rules_path
@@ -67,6 +68,9 @@ def watched(qtbot, make_window, tmp_path, monkeypatch):
     monitor.set_rules(rules, save=False)
     window.target_combo.setCurrentText(TARGET)
     window.start()
+    # The engine cannot open a network, so the trace stops at once; wait for the window to see that (the rules
+    # then judge it anew), so that no sample the test feeds goes to an engine about to be replaced.
+    qtbot.waitUntil(lambda: window.start_action.text() == "Start", timeout=5000)
     return window, monitor, out
 
 
@@ -130,6 +134,55 @@ def test_rules_fire_once_hold_through_a_wobble_and_clear_once(qtbot, watched):
     assert fired(window) == events
     qtbot.waitUntil(lambda: window.last_update is not None and window.last_update.request.trace is window.trace)
     assert len(window.evidence.episodes.items) == 2 and window.evidence.alerts.engine is None
+
+
+def test_changing_the_rules_while_firing_carries_kept_rules_over_and_ends_changed_ones(qtbot, watched):
+    window, monitor, _ = watched
+    trace = window.trace
+    feed(trace, 0, 30, lost_every=2)
+    evaluate(qtbot, monitor, 0, 30)
+    assert sorted(monitor.firing()) == ["loss", "voice"]
+    loss, voice = monitor.rules
+
+    monitor.set_rules(list(monitor.rules), save=False)  # OK without a change: nothing happens
+    assert sorted(monitor.firing()) == ["loss", "voice"] and len(fired(window)) == 2
+
+    # The MOS rule changes (another threshold), the loss rule stays as it was.
+    changed = AlertRule("voice", "mos", 3.0, window_s=10, min_samples=5)
+    monitor.set_rules([loss, changed], save=False)
+    assert monitor.firing() == ["loss"]  # its episode goes on in the new engine
+    events = window.evidence.event_log.session_events()
+    assert [(e.kind, e.data["rule"]) for e in events][-1] == ("alert-clear", "voice")
+    assert "rule was changed or removed" in events[-1].data["message"]
+    assert [ep.rule for ep in alert_episodes(events) if ep.end is None] == ["loss"]  # the timeline's open one
+
+    # The carried-over loss episode clears by its own rule once the path is good again, and never fires twice.
+    feed(trace, 30, 40)
+    evaluate(qtbot, monitor, 30, 40)
+    kinds = [k for k, rule in fired(window) if rule == "loss"]
+    assert kinds == ["alert fired", "alert cleared"] and monitor.firing() == []
+
+
+def test_a_rule_firing_when_the_trace_stops_ends_with_a_note(qtbot, watched):
+    window, monitor, _ = watched
+    feed(window.trace, 0, 30, lost_every=2)
+    evaluate(qtbot, monitor, 0, 30)
+    assert sorted(monitor.firing()) == ["loss", "voice"]
+    window.stop()
+    assert monitor.firing() == []
+    ended = window.evidence.event_log.session_events()[-2:]
+    assert {e.data["rule"] for e in ended} == {"loss", "voice"} and {e.kind for e in ended} == {"alert-clear"}
+    assert all("the trace stopped" in e.data["message"] for e in ended)
+    assert "the trace stopped" in window.statusBar().currentMessage()
+    assert "watching" in window.evidence.firing_label.text()
+    assert all(ep.end is not None for ep in alert_episodes(window.evidence.event_log.session_events()))
+    # The recorded session holds the ends too: opened later, no episode is left open.
+    sessions = window.evidence.sessions
+    path = str(sessions.recording.path)
+    sessions.finish_recording()
+    qtbot.waitUntil(lambda: sessions.worker.pending == 0, timeout=5000)
+    with open_session(path) as session:
+        assert all(ep.end is not None for ep in alert_episodes(session.events()))
 
 
 def test_the_rules_dialog_checks_and_saves_rules(qtbot, watched, config_dir):
@@ -202,11 +255,14 @@ def test_on_the_lab_loss_switched_on_mid_trace_fires_in_the_window(qtbot, make_w
     on_at = time.time()
     lab.set_link(2, lossy)  # the last link: the destination (hop 3) loses
     qtbot.waitUntil(lambda: fired(window) == [("alert fired", "loss")], timeout=10_000)
+    assert "loss fired" in window.statusBar().currentMessage()
     window.stop()
+    # Stopped, nothing measures the path any more: the episode ends with a note instead of firing forever.
+    assert fired(window) == [("alert fired", "loss"), ("alert cleared", "loss:")]
+    assert "the trace stopped" in window.statusBar().currentMessage() and monitor.firing() == []
     event = window.evidence.event_log.session_events()[0]
     settle_s = monitor.engine.settle_s  # the live window ends one probe timeout (3 s here) before now
     print(f"fired {event.at - on_at:.2f} s after loss on ({event.data['value']:.1f} %), settle {settle_s:g} s")
     # Within the rule's window of the switch, plus the settle time and one evaluation tick (1 s).
     assert on_at < event.at <= on_at + rule.window_s + settle_s + 1.0, event.at - on_at
     assert event.data["value"] > 5.0 and event.data["ttl"] == 3 and event.data["address"] == lab.target_addr
-    assert "loss fired" in window.statusBar().currentMessage()

@@ -161,8 +161,43 @@ def test_protocol_and_interval_reach_the_engine(qtbot, make_window):
     settle(qtbot, window)
     trace = factory.made[-1]
     assert (trace.protocol, trace.interval_s) == ("udp", 0.5)
-    assert "UDP every 0.5 s" in window.status_label.text()
+    assert "UDP to port 33434 every 0.5 s, via simulated network" in window.status_label.text()
     assert float(cell(window, 0, COL_MOS)) > 4.0  # UDP probes were answered and scored
+
+
+def test_tcp_probes_go_to_the_port_chosen_in_the_toolbar(qtbot, make_window, settings_store):
+    networks = []
+    factory = fake_factory(rounds=5)
+
+    def make(target, protocol, interval_s):
+        trace = factory(target, protocol, interval_s)
+        opener = trace._network_factory
+        trace._network_factory = lambda: networks.append(opener()) or networks[-1]
+        return trace
+
+    window = make_window(make)
+    assert not window.port_spin.isEnabled()  # ICMP has no port
+    window.protocol_combo.setCurrentIndex(window.protocol_combo.findData("tcp"))
+    assert window.port_spin.isEnabled() and window.port_spin.value() == 80  # the engine's TCP default
+    window.port_spin.setValue(8443)
+    start_by_enter(qtbot, window)
+    settle(qtbot, window)
+    assert window.trace.port == 8443
+    assert "TCP SYN to port 8443 every 1 s" in window.status_label.text()
+    dports = {int.from_bytes(packet[22:24], "big") for _ttl, packet in networks[-1].sent}
+    assert dports == {8443}  # every probe's TCP destination port (IPv4 header: 20 bytes)
+    assert float(cell(window, 0, COL_MOS)) > 4.0
+    # Another port is another trace; each protocol remembers its own port.
+    window.port_spin.setValue(443)
+    first = window.trace
+    window.start()
+    assert window.trace is not first and window.trace.port == 443
+    window.stop()
+    window.trace.join(5)
+    window.protocol_combo.setCurrentIndex(window.protocol_combo.findData("udp"))
+    assert window.port_spin.value() == 33434
+    window.protocol_combo.setCurrentIndex(window.protocol_combo.findData("tcp"))
+    assert window.port_spin.value() == 443 and settings_store.port("tcp") == 443
 
 
 def test_model_combo_lists_the_models_and_scores_with_the_chosen_one(qtbot, make_window):

@@ -2,6 +2,7 @@
 mtr --json opened, damaged files, Save As and every export; on the engine's simulated path (no root)."""
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,15 @@ def test_a_recorded_trace_opens_with_the_table_seen_live(qtbot, make_window, ses
     assert table_rows(window) == live
     assert window.evidence.verdict_bar.verdict() == live_verdict
     assert "session " + Path(path).name in window.status_label.text()
+    # The range label names the file and its time span, never "Live".
+    span = window.trace.time_span()
+    label = window.range_label.text()
+    assert f"Session {Path(path).name}" in label and "Live" not in label
+    assert time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(span[0])) in label
+    assert time.strftime("%H:%M:%S", time.localtime(span[1])) in label
+    window.window_combo.setCurrentText("10")
+    assert "the last 10 samples" in window.range_label.text() and "Session" in window.range_label.text()
+    window.window_combo.setCurrentText("all")
     assert window.evidence.sessions.recent()[0] == path
     assert window.evidence.sessions.save_action.isEnabled()
 
@@ -73,7 +83,9 @@ def test_a_recorded_trace_opens_with_the_table_seen_live(qtbot, make_window, ses
     # Start traces the target anew, live, into a new recording; the opened file is never resumed.
     start(window)
     assert not window.evidence.is_replay(window.trace)
-    assert str(window.evidence.sessions.recording.path) != path
+    rec = window.evidence.sessions.recording
+    qtbot.waitUntil(lambda: rec.recorder is not None, timeout=3000)  # (a name taken is changed when the file opens)
+    assert str(rec.path) != path
     settle(qtbot, window)
 
 
@@ -132,6 +144,7 @@ def test_an_mtr_json_report_opens_without_window_or_focus_and_rescores(qtbot, ma
     qtbot.waitUntil(lambda: ev.summary is not None, timeout=5000)
     hubs = json.loads((DATA / "lab3.mtr.json").read_text())["report"]["hubs"]
     assert window.trace is None and window.table.proxy.rowCount() == len(hubs)
+    assert "mtr report lab3.mtr.json" in window.range_label.text() and "Live" not in window.range_label.text()
     assert not window.window_combo.isEnabled() and not window.timeline.focus_button.isEnabled()
     assert ev.verdict_bar.verdict()
     first = ev.summary
@@ -141,6 +154,7 @@ def test_an_mtr_json_report_opens_without_window_or_focus_and_rescores(qtbot, ma
     assert [h.mos for h in ev.summary.hops] != [h.mos for h in first.hops]
     start(window)  # a live trace gives the window and the focus range back
     assert window.window_combo.isEnabled() and window.timeline.focus_button.isEnabled()
+    assert window.range_label.text().startswith("Live")
     settle(qtbot, window)
 
 

@@ -231,7 +231,8 @@ class MainWindow(QMainWindow):
         self.port_label = QLabel(" Port ")
         bar.addWidget(self.port_label)
         self.port_spin = QSpinBox()
-        self.port_spin.setRange(1, 65535)
+        self.port_spin.setRange(0, 65535)
+        self.port_spin.setSpecialValueText("-")  # 0: no port (ICMP), or the engine's default port
         self.port_spin.setToolTip(
             "destination port of the UDP or TCP probes; a change starts a new trace at the next Start"
         )
@@ -268,11 +269,15 @@ class MainWindow(QMainWindow):
         if on:  # each protocol keeps its own port (TCP 80 or 443, UDP traceroute's 33434 or a service's)
             port = self.settings.port(protocol)
             self.port_spin.setValue(port or TraceSettings(address="", protocol=protocol).effective_port)
+        else:
+            self.port_spin.setValue(0)
         self.port_spin.blockSignals(False)
 
     def port(self) -> int | None:
         """The destination port the next UDP/TCP trace probes (None for ICMP)."""
-        return self.port_spin.value() if self.protocol_combo.currentData() in ("udp", "tcp") else None
+        if self.protocol_combo.currentData() not in ("udp", "tcp"):
+            return None
+        return self.port_spin.value() or None  # 0 = the engine's default
 
     def _build_menus(self) -> None:
         # The File menu is where sessions (open/save, Ctrl+S) go; until they exist it only quits.

@@ -176,7 +176,8 @@ def test_tcp_probes_go_to_the_port_chosen_in_the_toolbar(qtbot, make_window, set
         return trace
 
     window = make_window(make)
-    assert not window.port_spin.isEnabled()  # ICMP has no port
+    assert not window.port_spin.isEnabled() and window.port_spin.text() == "-"  # ICMP has no port
+    assert window.port() is None
     window.protocol_combo.setCurrentIndex(window.protocol_combo.findData("tcp"))
     assert window.port_spin.isEnabled() and window.port_spin.value() == 80  # the engine's TCP default
     window.port_spin.setValue(8443)

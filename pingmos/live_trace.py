@@ -50,18 +50,20 @@ class HopSeries:
     is inserted at its round's place; that is almost always at or near the end, where ``array.insert`` is cheap.
     """
 
-    __slots__ = ("rounds", "sent_at", "rtt_ms", "responder", "version", "changes", "_last_answered")
+    __slots__ = ("rounds", "sent_at", "rtt_ms", "responder", "version", "changes", "flows", "_last_answered")
 
-    def __init__(self) -> None:
+    def __init__(self, flows: int = 1) -> None:
         self.rounds = array("I")
         self.sent_at = array("d")  # wall clock, seconds since the epoch
         self.rtt_ms = array("d")
         self.responder = array("H")  # index into LiveTrace's address table, NO_RESPONDER when lost
         self.version = 0  # counts every change: a snapshot cache knows the hop's samples are the same
-        # Route changes (route_changes.RouteChange) as responder indexes: (round, sent_at, old, new), oldest
-        # first, kept up to date per sample without storing anything per sample (one stable flow per trace).
-        self.changes: list[tuple[int, float, int, int]] = []
-        self._last_answered: tuple[int, int] | None = None  # (round, responder) of the latest answered sample
+        # Route changes (route_changes.RouteChange) as responder indexes: (round, sent_at, flow, old, new), oldest
+        # first, kept up to date per sample without storing anything per sample. Round r used flow r % flows
+        # (TraceSettings.flows); each flow is followed on its own, as route_changes.find_route_changes does.
+        self.changes: list[tuple[int, float, int, int, int]] = []
+        self.flows = flows
+        self._last_answered: dict[int, tuple[int, int]] = {}  # flow -> (round, responder) of its latest answer
 
     def add(self, round_no: int, sent_at: float, rtt_ms: float | None, responder: int) -> None:
         rtt = NAN if rtt_ms is None else rtt_ms
@@ -79,15 +81,16 @@ class HopSeries:
             self.responder.insert(i, responder)
         if responder == NO_RESPONDER:
             return  # a lost probe says nothing about the route
-        last = self._last_answered
+        flow = round_no % self.flows
+        last = self._last_answered.get(flow)
         if last is None or round_no >= last[0]:
             if last is not None and last[1] != responder:
-                self.changes.append((round_no, sent_at, last[1], responder))
-            self._last_answered = (round_no, responder)
+                self.changes.append((round_no, sent_at, flow, last[1], responder))
+            self._last_answered[flow] = (round_no, responder)
             return
-        # An answer settled behind a later answered round (rare): work the hop's changes out again.
-        found = find_route_changes(0, self.rounds, [r or None for r in self.responder], self.sent_at)
-        self.changes = [(c.round, c.sent_at, c.old, c.new) for c in found]
+        # An answer settled behind a later answered round of its flow (rare): work the hop's changes out again.
+        found = find_route_changes(0, self.rounds, [r or None for r in self.responder], self.sent_at, self.flows)
+        self.changes = [(c.round, c.sent_at, c.flow, c.old, c.new) for c in found]
 
     def __len__(self) -> int:
         return len(self.rounds)
@@ -172,10 +175,12 @@ class LiveTrace:
         source: str | None = None,
         rounds: int | None = None,
         port: int | None = None,
+        flows: int = 1,
     ):
         self.target = target
         self.protocol = protocol
         self.port = port  # UDP/TCP destination port (None = the engine's default); read at start()
+        self.flows = flows  # TraceSettings.flows (a replayed session's); route changes are followed per flow
         self.interval_s = interval_s
         self.max_ttl = max_ttl
         self._network_factory = network_factory
@@ -221,7 +226,7 @@ class LiveTrace:
                 self._destination_ttl = sample.ttl
             series = self._hops.get(sample.ttl)
             if series is None:
-                series = self._hops[sample.ttl] = HopSeries()
+                series = self._hops[sample.ttl] = HopSeries(self.flows)
             series.add(sample.round, sample.sent_at, sample.rtt_ms, index)
             self._samples += 1
         if self._names is not None and sample.responder is not None:
@@ -313,6 +318,7 @@ class LiveTrace:
                 max_ttl=self.max_ttl,
                 rounds=self._rounds_limit,
                 port=self.port if self.protocol != "icmp" else None,
+                flows=self.flows,
             )
             settings.validate()
         except ValueError as exc:
@@ -472,7 +478,7 @@ class LiveTrace:
             by_address = {addresses[i]: n for i, n in counts.most_common()}
             best = next(iter(by_address), None)
             score = result if isinstance(result, Score) else None
-            hop_changes = [RouteChange(ttl, r, t, 0, addresses[a], addresses[b]) for r, t, a, b in changes]
+            hop_changes = [RouteChange(ttl, r, t, f, addresses[a], addresses[b]) for r, t, f, a, b in changes]
             all_changes += hop_changes
             hops.append(
                 HopReport(

@@ -100,7 +100,7 @@ class WindowEvidence(QObject):
             interval_s=trace.interval_s,
             max_ttl=trace.max_ttl,
             started_at=time.time(),
-            extra={"model": w.model_name, "window": w.window_size},
+            extra={"model": w.model_name, "window": w.window_size, "port": trace.port, "flows": trace.flows},
         )
         self.sessions.trace_created(trace, info)
         self.alerts.trace_created(trace)

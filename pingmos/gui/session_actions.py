@@ -67,6 +67,11 @@ def write_text(path: str | os.PathLike, text: str) -> None:
     os.replace(tmp, p)
 
 
+def _int_or_none(value) -> int | None:
+    """A whole number from a session's settings record (a foreign or damaged file may hold anything)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
 class KnownNames:
     """Reverse-DNS names recorded with a session, in the shape LiveTrace asks names of (no lookups are made)."""
 
@@ -215,6 +220,8 @@ def load_session(path: str, model_name: str, model_settings: dict) -> OpenedSess
             interval_s=info.interval_s,
             max_ttl=info.max_ttl or 30,
             names=KnownNames(session.names()),  # type: ignore[arg-type]  (duck-typed: name() and close())
+            port=_int_or_none(info.extra.get("port")),
+            flows=_int_or_none(info.extra.get("flows")) or 1,  # route changes are followed per flow
         )
         if info.address:
             trace.set_address(info.address)

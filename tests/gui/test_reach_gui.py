@@ -187,3 +187,14 @@ def test_the_status_bar_names_the_probe_mode_and_without_one_the_banner_says_wha
     qtbot.waitUntil(lambda: bool(opened) and window.start_action.text() == "Start", timeout=5000)
     shown(qtbot, window, 0)
     assert "ICMP echo every 1 s, via unprivileged ICMP sockets" in window.status_label.text()
+
+
+def test_with_several_flows_each_flow_is_followed_on_its_own():
+    # Two flows meet the two routers of a load balancer at hop 1: not a change. From round 20 flow 1 moves.
+    trace = LiveTrace(DST, flows=2, network_factory=None)
+    for r in range(40):
+        who = R1 if r % 2 == 0 else (R1B if r < 20 else R2B)
+        trace.apply(Sample(r, 1, r, T0 + r, 1.0, who))
+    snap = trace.snapshot(None, lambda ws: [None] * len(ws), "none")
+    assert [(c.round, c.flow, c.old, c.new) for c in snap.route_changes] == [(21, 1, R1B, R2B)]
+    assert snap.hops[0].responders == {R1: 20, R1B: 10, R2B: 10}

@@ -57,9 +57,12 @@ def test_a_recorded_trace_opens_with_the_table_seen_live(qtbot, make_window, ses
     assert window.evidence.verdict_bar.diagnosis.deteriorates_at_ttl == 3  # 40 % loss from hop 3 on
     assert "problem starts" in " ".join(window.evidence.marks.texts())
 
+    with open_session(path) as session:  # the settings a replay needs to follow route changes per flow
+        assert session.info.extra["flows"] == 1 and session.info.extra["port"] is None
     window.evidence.sessions.open_path(path)
     shown_replay(qtbot, window)
     assert table_rows(window) == live
+    assert window.trace.flows == 1
     assert window.evidence.verdict_bar.verdict() == live_verdict
     assert "session " + Path(path).name in window.status_label.text()
     # The range label names the file and its time span, never "Live".

@@ -28,6 +28,7 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         self.thresholds = thresholds or Thresholds()
         self.setBackground("w")
         self.marked_ttl: int | None = None
+        self._brushes: dict = {}  # band -> its brush for the MOS points (see _brush)
         self._ticks_for: tuple = ()
         self.ci.setSpacing(0)
 
@@ -112,6 +113,13 @@ class TraceGraph(pg.GraphicsLayoutWidget):
             self.mos.addItem(item, ignoreBounds=True)
             self.band_items.append(item)
 
+    def _brush(self, band: str | None):
+        # One brush per band, made once: the scatter plot renders a point's symbol again for every new brush.
+        brush = self._brushes.get(band)
+        if brush is None:
+            brush = self._brushes[band] = pg.mkBrush(BAND_PENS[band])
+        return brush
+
     def set_hops(self, hops: tuple[HopReport, ...], marked_ttl: int | None) -> None:
         """Draw one snapshot's hops; ``marked_ttl`` is the hop where quality falls apart (None: none)."""
         x = np.array([h.ttl for h in hops], dtype=float)
@@ -130,7 +138,7 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         self.loss_bars.setOpts(x=x, height=loss, width=0.5)
         self.mos_line.setData(x, mos)
         scored = ~np.isnan(mos)
-        brushes = [pg.mkBrush(BAND_PENS[mos_band(m, self.thresholds)]) for m in mos[scored]]
+        brushes = [self._brush(mos_band(m, self.thresholds)) for m in mos[scored]]
         self.mos_points.setData(x=x[scored], y=mos[scored], brush=brushes)
         if len(x) and tuple(x) != self._ticks_for:
             self._ticks_for = tuple(x)  # axes re-layout on every setTicks: only when the hops change

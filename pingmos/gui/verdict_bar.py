@@ -53,24 +53,28 @@ class DiagnosisMarks:
     def __init__(self, graph):
         self.view = graph.loss_view
         self.items: list[pg.TextItem] = []
+        self._shown: list[tuple] = []
 
     def show(self, d: Diagnosis | None) -> None:
+        marks = []
+        if d is not None:
+            if d.deteriorates_at_ttl is not None:
+                marks.append((d.deteriorates_at_ttl, "▼ problem starts", STARTS_COLOUR, 99.0))
+            marks += [(ttl, "rate-limited", RATE_LIMITED_COLOUR, 92.0) for ttl in d.rate_limited_ttls]
+            marks = [(*m, f"hop {m[0]}: " + ", ".join(d.problems.get(m[0], ()))) for m in marks]
+        if marks == self._shown:
+            return  # the same marks as drawn (most updates): text items are costly to make, a few ms each
         for item in self.items:
             self.view.removeItem(item)
         self.items = []
-        if d is None:
-            return
-        marks = []
-        if d.deteriorates_at_ttl is not None:
-            marks.append((d.deteriorates_at_ttl, "▼ problem starts", STARTS_COLOUR, 99.0))
-        marks += [(ttl, "rate-limited", RATE_LIMITED_COLOUR, 92.0) for ttl in d.rate_limited_ttls]
-        for ttl, text, colour, y in marks:
+        self._shown = marks
+        for ttl, text, colour, y, tip in marks:
             item = pg.TextItem(text, color=colour, anchor=(0.5, 0.0))
             font = item.textItem.font()
             font.setBold(colour == STARTS_COLOUR)
             item.setFont(font)
             item.setPos(ttl, y)
-            item.setToolTip(f"hop {ttl}: " + ", ".join(d.problems.get(ttl, ())))
+            item.setToolTip(tip)
             self.view.addItem(item)
             self.items.append(item)
 

@@ -30,17 +30,18 @@ from pingmos.engine.network import Network, NoPermission
 from pingmos.engine.packets import family_of
 from pingmos.engine.resolve import ResolveError, ReverseDNS, resolve_target
 from pingmos.engine.tracer import Tracer, TraceSettings
-from pingmos.hop_report import HopReport, TraceSnapshot
+from pingmos.hop_report import TraceSnapshot, scored_hop
 from pingmos.route_changes import RouteChange, find_route_changes
-from pingmos.scoring import ModelError, Score, error_text
+from pingmos.scoring import ModelError, Score
 from pingmos.stats import WindowStats, window_stats
 
 NAN = math.nan
 NO_RESPONDER = 0  # responder index for a lost sample; real addresses start at 1
 
 # Scores every hop's window of one update at once (a user script is then asked once per update, not once per
-# hop). Each result is a Score, None (nothing to score: no received sample) or a message saying why it failed.
-BatchScorer = Callable[[Sequence[WindowStats]], "list[Score | str | None]"]
+# hop). Each result is a Score, None (nothing to score: no received sample), a ModelError (with the last working
+# version's score) or a message saying why it failed.
+BatchScorer = Callable[[Sequence[WindowStats]], "list[Score | ModelError | str | None]"]
 
 
 class HopSeries:
@@ -477,30 +478,16 @@ class LiveTrace:
             stats, result, counts, extent = computed[ttl]
             by_address = {addresses[i]: n for i, n in counts.most_common()}
             best = next(iter(by_address), None)
-            score = result if isinstance(result, Score) else None
             hop_changes = [RouteChange(ttl, r, t, f, addresses[a], addresses[b]) for r, t, f, a, b in changes]
             all_changes += hop_changes
             hops.append(
-                HopReport(
-                    ttl=ttl,
-                    address=best,
-                    name=self._names.name(best) if (best and self._names is not None) else None,
-                    responders=by_address,
-                    sent=stats.sent,
-                    received=stats.received,
-                    loss_pct=stats.loss_pct,
-                    loss_ci_pct=stats.loss_ci_pct,
-                    last_ms=stats.last_ms,
-                    avg_ms=stats.avg_ms,
-                    min_ms=stats.min_ms,
-                    max_ms=stats.max_ms,
-                    stdev_ms=stats.stdev_ms,
-                    jitter_ms=stats.jitter_ms,
-                    r=score.r if score else None,
-                    mos=score.mos if score else None,
-                    score_detail=dict(score.detail) if score else {},
-                    score_error=error_text(result),
-                    score_fallback=result.fallback if isinstance(result, ModelError) else None,
+                scored_hop(
+                    ttl,
+                    best,
+                    self._names.name(best) if (best and self._names is not None) else None,
+                    by_address,
+                    stats,
+                    result,
                     # The changes within the window (as TraceState: from its first round on) or the focus range.
                     route_changes=tuple(
                         c for c in hop_changes if extent is not None and c.round >= extent[0] and c.sent_at <= extent[2]

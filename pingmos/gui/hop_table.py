@@ -92,9 +92,14 @@ def cell_text(hop: HopReport, column: int) -> str:
         return "" if hop.loss_pct is None else f"{hop.loss_pct:.1f}"
     if column == COL_JITTER:
         return _ms(hop.jitter_ms)
+    fallback = hop.score_fallback if hop.score_error is not None else None
     if column == COL_R:
+        if fallback is not None:  # the last working version of the user's formula, marked as such
+            return f"{fallback.r:.1f}*"
         return "" if hop.r is None else f"{hop.r:.1f}"
     if column == COL_MOS:
+        if fallback is not None:
+            return f"{fallback.mos:.2f}* error"
         if hop.score_error is not None:
             return "error"
         return "" if hop.mos is None else f"{hop.mos:.2f}"
@@ -227,6 +232,11 @@ class HopTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.FontRole and hop.ttl == self.marked_ttl and col in (COL_HOP, COL_MOS):
             return _BOLD
         if role == Qt.ItemDataRole.ToolTipRole:
+            if col in (COL_MOS, COL_R) and hop.score_error and hop.score_fallback is not None:
+                return (
+                    f"the scoring model failed: {hop.score_error}\n* R {hop.score_fallback.r:.1f}, MOS "
+                    f"{hop.score_fallback.mos:.2f} from the last version of the formula that worked"
+                )
             if col == COL_MOS and hop.score_error:
                 return f"the scoring model failed: {hop.score_error}"
             if col == COL_MOS and hop.score_detail:

@@ -67,10 +67,10 @@ def available_models() -> list[ModelInfo]:
     return out
 
 
-def result_for_hop(result: object) -> Score | str | None:
-    """A model's result as the live trace stores it: the Score, an error's text (``file:line: message``), or
-    None (nothing to score)."""
-    if isinstance(result, Score) or result is None:
+def result_for_hop(result: object) -> Score | scoring.ModelError | str | None:
+    """A model's result as the live trace stores it: the Score, the ModelError (kept whole: it carries the last
+    working version's score, shown beside the error), another error as text, or None (nothing to score)."""
+    if isinstance(result, Score | scoring.ModelError) or result is None:
         return result
     return scoring.error_text(result) or str(result)
 
@@ -83,7 +83,7 @@ class LoadedModel:
         self._model = scoring.load_model(name, {k: v for k, v in settings.items() if v not in ("", None)})
         self.settings = dict(self._model.settings)
 
-    def score_many(self, windows: Sequence[WindowStats]) -> list[Score | str | None]:
+    def score_many(self, windows: Sequence[WindowStats]) -> list[Score | scoring.ModelError | str | None]:
         return [result_for_hop(r) for r in self._model.score_many(windows)]
 
     def close(self) -> None:

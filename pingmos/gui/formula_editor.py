@@ -1,7 +1,9 @@
 """The formula editor: the user's copy of the current model's script, with Check, Save and Revert to built-in.
 
 Check and Save never run the formula on the GUI thread: Check scores in a worker thread (which talks to the
-scoring worker process with its deadline) and the window polls for the result.
+scoring worker process with its deadline) and the window polls for the result; Save writes the file in a worker
+thread too (a slow or network-mounted home folder must not freeze the window) and switches the model when the
+write is done.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from pingmos.gui import models
+from pingmos.gui.background import Background
 from pingmos.gui.code_editor import CodeEditor
 
 POLL_MS = 50
@@ -39,6 +42,7 @@ class FormulaEditor(QDialog):
         self._saved_text = ""
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pingmos-check")
         self._check: Future | None = None
+        self._disk = Background("formula-save", self)
 
         self.heading = QLabel()
         self.heading.setWordWrap(True)
@@ -190,20 +194,29 @@ class FormulaEditor(QDialog):
     # -- Save / Revert --------------------------------------------------------------------------------
 
     def save(self) -> None:
-        """Write the formula and score every hop with it from the next update."""
+        """Write the formula (in a worker thread) and score every hop with it from the next update."""
         if self.path is None:
             return
-        text = self.editor.toPlainText()
-        try:
-            models.save_formula(self.path, text)
-        except OSError as exc:
-            self._show_message(f"<span style='color:#b71c1c'>Cannot save {self.path}: {_escape(str(exc))}</span>")
-            return
-        self._saved_text = text
-        self._update_title()
-        self.main_window.use_model(self.model_name)
-        self.main_window.formula_saved()
-        self._show_message(f"Saved. Every hop is now scored with <b>{self.model_name}</b>.")
+        text, path, model_name = self.editor.toPlainText(), self.path, self.model_name
+        self.save_button.setEnabled(False)
+
+        def saved(_result) -> None:
+            self.save_button.setEnabled(self.path is not None)
+            self._saved_text = text
+            self._update_title()
+            self.main_window.use_model(model_name)
+            self.main_window.formula_saved()
+            self._show_message(f"Saved. Every hop is now scored with <b>{model_name}</b>.")
+
+        def failed(exc: BaseException) -> None:
+            self.save_button.setEnabled(self.path is not None)
+            self._show_message(f"<span style='color:#b71c1c'>Cannot save {path}: {_escape(str(exc))}</span>")
+
+        self._disk.run(models.save_formula, path, text, on_done=saved, on_error=failed)
+
+    def wait_for_save(self, qtbot, timeout_ms: int = 5000) -> None:
+        """Tests only: wait until every save started has been written and applied."""
+        qtbot.waitUntil(lambda: self._disk.pending == 0, timeout=timeout_ms)
 
     def revert(self) -> None:
         """Put back the formula pingmos ships (for a copy: the one it was copied from) and save it."""
@@ -214,7 +227,7 @@ class FormulaEditor(QDialog):
             return
         self.editor.setPlainText(text)
         self.save()
-        self._show_message(f"Reverted to the built-in formula and saved. <b>{self.model_name}</b> scores as shipped.")
+        self._show_message(f"Reverted to the built-in formula; saving. <b>{self.model_name}</b> scores as shipped.")
 
     def confirm_discard(self) -> bool:
         """True when there is nothing unsaved, or the user agrees to lose it."""

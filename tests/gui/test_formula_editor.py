@@ -79,6 +79,7 @@ def test_save_applies_at_once_and_revert_restores_the_shipped_formula(window, qt
     assert "LOSS_PENALTY_PER_PCT = 2.5" in source
     editor.editor.setPlainText(source.replace("LOSS_PENALTY_PER_PCT = 2.5", "LOSS_PENALTY_PER_PCT = 0.0"))
     editor.save_button.click()
+    editor.wait_for_save(qtbot)  # the file is written in a worker thread, then the model switches
     assert window.model_name == "my_pingplotter"
     assert editor.path.read_text().count("LOSS_PENALTY_PER_PCT = 0.0") == 1
     qtbot.waitUntil(lambda: window.last_update.snapshot.model == "my_pingplotter", timeout=10000)
@@ -88,6 +89,7 @@ def test_save_applies_at_once_and_revert_restores_the_shipped_formula(window, qt
     assert float(table_mos) > 4.0
 
     editor.revert_button.click()
+    editor.wait_for_save(qtbot)
     assert editor.editor.toPlainText() == models.builtin_text("pingplotter")
     assert not editor.is_modified()
     window._mark_dirty()
@@ -107,7 +109,7 @@ def test_a_broken_saved_formula_shows_the_error_and_keeps_the_data(window, qtbot
     assert window.table.proxy.data(window.table.proxy.index(0, 4))  # latency still shown
 
 
-def test_a_built_in_with_a_dash_opens_its_one_copy_and_reverts_to_it(window, tmp_path):
+def test_a_built_in_with_a_dash_opens_its_one_copy_and_reverts_to_it(window, tmp_path, qtbot):
     window.use_model("g107-playout")
     window.open_formula_editor()
     editor = window.formula_editor
@@ -116,6 +118,7 @@ def test_a_built_in_with_a_dash_opens_its_one_copy_and_reverts_to_it(window, tmp
     assert editor.revert_button.isEnabled()
     # Saving switches the table to the copy; opening the editor again opens that copy, not a new one.
     editor.save()
+    editor.wait_for_save(qtbot)
     assert window.model_name == "my_g107_playout"
     editor.close()
     window.use_model("g107-playout")
@@ -125,4 +128,26 @@ def test_a_built_in_with_a_dash_opens_its_one_copy_and_reverts_to_it(window, tmp
     ]
     editor.editor.setPlainText("broken")
     editor.revert_button.click()
+    editor.wait_for_save(qtbot)
     assert editor.editor.toPlainText() == models.builtin_text("g107-playout") and not editor.is_modified()
+
+
+def test_save_writes_off_the_gui_thread(window, qtbot, monkeypatch):
+    import threading
+    import time
+
+    window.open_formula_editor()
+    editor = window.formula_editor
+    writers = []
+
+    def slow_save(path, text):  # a slow disk: the window must not wait for it
+        writers.append(threading.current_thread() is threading.main_thread())
+        time.sleep(0.5)
+
+    monkeypatch.setattr(models, "save_formula", slow_save)
+    started = time.monotonic()
+    editor.save()
+    assert time.monotonic() - started < 0.2
+    assert not editor.save_button.isEnabled()  # one save at a time, visibly under way
+    editor.wait_for_save(qtbot)
+    assert writers == [False] and editor.save_button.isEnabled()

@@ -1,9 +1,10 @@
 """The formula editor: the user's copy of the current model's script, with Check, Save and Revert to built-in.
 
-Check and Save never run the formula on the GUI thread: Check scores in a worker thread (which talks to the
-scoring worker process with its deadline) and the window polls for the result; Save writes the file in a worker
-thread too (a slow or network-mounted home folder must not freeze the window) and switches the model when the
-write is done.
+Opening, Check and Save never run the formula or touch the disk on the GUI thread: Check scores in a worker
+thread (which talks to the scoring worker process with its deadline) and the window polls for the result; Save
+writes the file in a worker thread too (a slow or network-mounted home folder must not freeze the window) and
+switches the model when the write is done; opening finds, copies and reads the file in that same worker (jobs run
+in order).
 """
 
 from __future__ import annotations
@@ -87,20 +88,29 @@ class FormulaEditor(QDialog):
 
     def set_model(self, name: str) -> None:
         """Open the formula of model ``name``: its own file for a user's model, else the user's copy of it
-        (made on first use; the shipped file is never edited)."""
+        (made on first use; the shipped file is never edited). Finding, copying and reading the file happen in a
+        worker thread; the editor fills in when they are done."""
         if self.path is not None and self.is_modified() and name != self.model_name:
             self._show_message("The open formula has unsaved changes; save or revert it before switching models.")
             return
-        try:
+
+        def load() -> tuple[str, Path, str, bool]:
             model_name, path = models.formula_for_editing(name)
-            text = path.read_text(encoding="utf-8")
-        except (OSError, ValueError) as exc:
+            return model_name, path, path.read_text(encoding="utf-8"), models.builtin_text(model_name) is not None
+
+        self._disk.run(load, on_done=lambda loaded: self._show_formula(name, *loaded), on_error=self._no_formula(name))
+
+    def _no_formula(self, name: str):
+        def show(exc: BaseException) -> None:
             self.model_name, self.path = None, None
             self.editor.setPlainText("")
             self.editor.setReadOnly(True)
-            self.heading.setText(f"<b>{name}</b> has no formula file to edit: {exc}")
+            self.heading.setText(f"<b>{name}</b> has no formula file to edit: {_escape(str(exc))}")
             self._enable(False)
-            return
+
+        return show
+
+    def _show_formula(self, name: str, model_name: str, path: Path, text: str, revertible: bool) -> None:
         self.model_name, self.path = model_name, path
         self.editor.setReadOnly(False)
         self._saved_text = text
@@ -112,7 +122,7 @@ class FormulaEditor(QDialog):
             "Change a number or a line of <code>score_hop</code>, press <b>Check</b> to try it on the selected hop, "
             "<b>Save</b> to use it for every hop."
         )
-        self.revert_button.setEnabled(models.builtin_text(model_name) is not None)
+        self.revert_button.setEnabled(revertible)
         self._enable(True)
         self.result.setHtml("")
         self._update_title()
@@ -214,8 +224,8 @@ class FormulaEditor(QDialog):
 
         self._disk.run(models.save_formula, path, text, on_done=saved, on_error=failed)
 
-    def wait_for_save(self, qtbot, timeout_ms: int = 5000) -> None:
-        """Tests only: wait until every save started has been written and applied."""
+    def wait_for_disk(self, qtbot, timeout_ms: int = 5000) -> None:
+        """Tests only: wait until every formula opened or saved has been read or written, and shown or applied."""
         qtbot.waitUntil(lambda: self._disk.pending == 0, timeout=timeout_ms)
 
     def revert(self) -> None:

@@ -26,10 +26,11 @@ def mos_of(window, ttl):
     return hop.mos
 
 
-def test_ctrl_e_opens_the_users_copy_with_line_numbers_and_highlighting(window, tmp_path):
+def test_ctrl_e_opens_the_users_copy_with_line_numbers_and_highlighting(window, tmp_path, qtbot):
     assert window.edit_formula_action.shortcut() == QKeySequence("Ctrl+E")
     window.edit_formula_action.trigger()
     editor = window.formula_editor
+    editor.wait_for_disk(qtbot)
     assert editor is not None and editor.isVisible()
     assert editor.model_name == "my_pingplotter"
     assert editor.path == tmp_path / "config" / "scoring" / "my_pingplotter.py"
@@ -44,6 +45,7 @@ def test_ctrl_e_opens_the_users_copy_with_line_numbers_and_highlighting(window, 
 def test_check_scores_the_selected_hop_and_shows_an_error_with_its_line(window, qtbot):
     window.open_formula_editor()
     editor = window.formula_editor
+    editor.wait_for_disk(qtbot)
     window.table.selectRow(0)
     editor.check()
     editor.wait_for_check()
@@ -75,11 +77,12 @@ def test_save_applies_at_once_and_revert_restores_the_shipped_formula(window, qt
     before = mos_of(window, 5)
     window.open_formula_editor()
     editor = window.formula_editor
+    editor.wait_for_disk(qtbot)
     source = editor.editor.toPlainText()
     assert "LOSS_PENALTY_PER_PCT = 2.5" in source
     editor.editor.setPlainText(source.replace("LOSS_PENALTY_PER_PCT = 2.5", "LOSS_PENALTY_PER_PCT = 0.0"))
     editor.save_button.click()
-    editor.wait_for_save(qtbot)  # the file is written in a worker thread, then the model switches
+    editor.wait_for_disk(qtbot)  # the file is written in a worker thread, then the model switches
     assert window.model_name == "my_pingplotter"
     assert editor.path.read_text().count("LOSS_PENALTY_PER_PCT = 0.0") == 1
     qtbot.waitUntil(lambda: window.last_update.snapshot.model == "my_pingplotter", timeout=10000)
@@ -89,7 +92,7 @@ def test_save_applies_at_once_and_revert_restores_the_shipped_formula(window, qt
     assert float(table_mos) > 4.0
 
     editor.revert_button.click()
-    editor.wait_for_save(qtbot)
+    editor.wait_for_disk(qtbot)
     assert editor.editor.toPlainText() == models.builtin_text("pingplotter")
     assert not editor.is_modified()
     window._mark_dirty()
@@ -99,6 +102,7 @@ def test_save_applies_at_once_and_revert_restores_the_shipped_formula(window, qt
 def test_a_broken_saved_formula_shows_the_error_and_keeps_the_data(window, qtbot):
     window.open_formula_editor()
     editor = window.formula_editor
+    editor.wait_for_disk(qtbot)
     source = editor.editor.toPlainText()
     editor.editor.setPlainText(source.replace("    mos = r_to_mos(r)", "    mos = r_to_mos(r) / 0"))
     editor.save()
@@ -113,22 +117,24 @@ def test_a_built_in_with_a_dash_opens_its_one_copy_and_reverts_to_it(window, tmp
     window.use_model("g107-playout")
     window.open_formula_editor()
     editor = window.formula_editor
+    editor.wait_for_disk(qtbot)
     folder = tmp_path / "config" / "scoring"
     assert editor.model_name == "my_g107_playout" and editor.path == folder / "my_g107_playout.py"
     assert editor.revert_button.isEnabled()
     # Saving switches the table to the copy; opening the editor again opens that copy, not a new one.
     editor.save()
-    editor.wait_for_save(qtbot)
+    editor.wait_for_disk(qtbot)
     assert window.model_name == "my_g107_playout"
     editor.close()
     window.use_model("g107-playout")
     window.open_formula_editor()
+    editor.wait_for_disk(qtbot)
     assert editor.path == folder / "my_g107_playout.py" and sorted(p.name for p in folder.glob("*.py")) == [
         "my_g107_playout.py"
     ]
     editor.editor.setPlainText("broken")
     editor.revert_button.click()
-    editor.wait_for_save(qtbot)
+    editor.wait_for_disk(qtbot)
     assert editor.editor.toPlainText() == models.builtin_text("g107-playout") and not editor.is_modified()
 
 
@@ -138,6 +144,7 @@ def test_save_writes_off_the_gui_thread(window, qtbot, monkeypatch):
 
     window.open_formula_editor()
     editor = window.formula_editor
+    editor.wait_for_disk(qtbot)
     writers = []
 
     def slow_save(path, text):  # a slow disk: the window must not wait for it
@@ -149,5 +156,5 @@ def test_save_writes_off_the_gui_thread(window, qtbot, monkeypatch):
     editor.save()
     assert time.monotonic() - started < 0.2
     assert not editor.save_button.isEnabled()  # one save at a time, visibly under way
-    editor.wait_for_save(qtbot)
+    editor.wait_for_disk(qtbot)
     assert writers == [False] and editor.save_button.isEnabled()

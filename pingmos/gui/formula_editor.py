@@ -232,12 +232,19 @@ class FormulaEditor(QDialog):
         """Put back the formula pingmos ships (for a copy: the one it was copied from) and save it."""
         if self.path is None:
             return
-        text = models.builtin_text(self.model_name or "")
-        if text is None:
-            return
-        self.editor.setPlainText(text)
-        self.save()
-        self._show_message(f"Reverted to the built-in formula; saving. <b>{self.model_name}</b> scores as shipped.")
+
+        def put_back(text: str | None) -> None:
+            if text is None:
+                return
+            self.editor.setPlainText(text)
+            self.save()
+            self._show_message(f"Reverted to the built-in formula; saving. <b>{self.model_name}</b> scores as shipped.")
+
+        self._disk.run(models.builtin_text, self.model_name or "", on_done=put_back, on_error=self._save_failed)
+
+    def _save_failed(self, exc: BaseException) -> None:
+        self.save_button.setEnabled(self.path is not None)
+        self._show_message(f"<span style='color:#b71c1c'>Cannot save {self.path}: {_escape(str(exc))}</span>")
 
     def confirm_discard(self) -> bool:
         """True when there is nothing unsaved, or the user agrees to lose it."""

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from pingmos.engine.resolve import ReverseDNS
 from pingmos.engine.tracer import MAX_INTERVAL_S, MIN_INTERVAL_S, TraceSettings
 from pingmos.gui import models
+from pingmos.gui.background import Background
 from pingmos.gui.evidence import WindowEvidence
 from pingmos.gui.hop_table import HopTableModel, HopTableView
 from pingmos.gui.quality import Thresholds, first_bad_hop
@@ -147,6 +148,8 @@ class MainWindow(QMainWindow):
         self._last_submit = 0.0
         self._last_samples = -1
         self.refresher = Refresher()
+        self.model_list_jobs = Background("models", self)  # reads the scoring folder off the GUI thread
+        self.model_infos: dict = {}  # name -> ModelInfo, once the list has been read
         self.setWindowTitle("pingmos")
 
         self._build_toolbar()
@@ -350,13 +353,24 @@ class MainWindow(QMainWindow):
     # -- scoring model ----------------------------------------------------------------------------
 
     def _load_models(self, select: str | None = None) -> None:
-        """Fill the model list (reads the scoring folder: a few small files) and select ``select`` or the saved
-        model (the default model if that is gone)."""
-        try:
-            infos = models.available_models()
-        except (OSError, ValueError) as exc:
-            infos = []
-            self._show_error(f"cannot list the scoring models: {exc}")
+        """Select ``select`` (or the saved model) at once, and fill the model list when a worker thread has read the
+        scoring folder (user formulas are parsed there): the window never waits on the disk for it. A saved model
+        that is gone falls back to the default model when the list arrives."""
+        name = select or self.settings.model() or models.DEFAULT_MODEL
+        self.model_combo.blockSignals(True)
+        if self.model_combo.findData(name) < 0:
+            self.model_combo.addItem(name, name)
+        self.model_combo.setCurrentIndex(self.model_combo.findData(name))
+        self.model_combo.blockSignals(False)
+        self.model_list_jobs.run(
+            models.available_models,
+            on_done=lambda infos: self._fill_models(infos, name),
+            on_error=lambda exc: self._fill_models([], name, f"cannot list the scoring models: {exc}"),
+        )
+
+    def _fill_models(self, infos: list, name: str, error: str | None = None) -> None:
+        if error:
+            self._show_error(error)
         self.model_infos = {m.name: m for m in infos}
         self.model_combo.blockSignals(True)
         self.model_combo.clear()
@@ -364,11 +378,14 @@ class MainWindow(QMainWindow):
             self.model_combo.addItem(info.name, info.name)
             tip = info.description + (f" ({info.origin})" if info.origin != "built-in" else "")
             self.model_combo.setItemData(self.model_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
-        index = self.model_combo.findData(select or self.settings.model())
+        index = self.model_combo.findData(name)
         if index < 0:
             index = max(0, self.model_combo.findData(models.DEFAULT_MODEL))
         self.model_combo.setCurrentIndex(index)
         self.model_combo.blockSignals(False)
+        if self.model_name != name:
+            self.settings.set_model(self.model_name)
+            self._mark_dirty()
         self._build_model_settings()
 
     def use_model(self, name: str) -> None:

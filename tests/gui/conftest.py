@@ -108,6 +108,8 @@ def make_window(qtbot, settings_store):
     def make(factory=None, store=None):
         window = MainWindow(store or settings_store, trace_factory=factory or fake_factory(), refresh_ms=20)
         qtbot.addWidget(window)
+        # The model list is read in a worker thread; tests start from a window that has it.
+        qtbot.waitUntil(lambda: window.model_list_jobs.pending == 0, timeout=5000)
         return window
 
     return make

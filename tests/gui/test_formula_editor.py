@@ -158,3 +158,28 @@ def test_save_writes_off_the_gui_thread(window, qtbot, monkeypatch):
     assert not editor.save_button.isEnabled()  # one save at a time, visibly under way
     editor.wait_for_disk(qtbot)
     assert writers == [False] and editor.save_button.isEnabled()
+
+
+def test_the_model_list_is_read_off_the_gui_thread(settings_store, qtbot, monkeypatch):
+    import threading
+    import time
+
+    from pingmos.gui.main_window import MainWindow
+    from tests.gui.conftest import fake_factory
+
+    real = models.available_models
+    readers = []
+
+    def slow_list():  # a slow scoring folder: the window must come up without waiting for it
+        readers.append(threading.current_thread() is threading.main_thread())
+        time.sleep(0.5)
+        return real()
+
+    monkeypatch.setattr(models, "available_models", slow_list)
+    started = time.monotonic()
+    window = MainWindow(settings_store, trace_factory=fake_factory(), refresh_ms=20)
+    qtbot.addWidget(window)
+    assert time.monotonic() - started < 0.4
+    assert window.model_name == "pingplotter"  # usable at once with the saved (here: the default) model
+    qtbot.waitUntil(lambda: window.model_list_jobs.pending == 0, timeout=5000)
+    assert readers == [False] and window.model_combo.count() >= 4

@@ -424,11 +424,16 @@ def rules_from_data(doc: object, where: str = "rules") -> list[AlertRule]:
             )
         except (TypeError, ValueError) as exc:
             raise RulesError(f"{label} ({name}): {exc}") from None
-    names = [r.name for r in out]
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    dupes = duplicate_rule_names(out)
     if dupes:
         raise RulesError(f"{where}: rule names must be unique: {', '.join(dupes)}")
     return out
+
+
+def duplicate_rule_names(rules: Iterable[AlertRule]) -> list[str]:
+    """The names given to more than one rule, sorted (a rule's name is its key in the state and the event log)."""
+    names = [r.name for r in rules]
+    return sorted({n for n in names if names.count(n) > 1})
 
 
 def rules_to_data(rules: Iterable[AlertRule]) -> dict:

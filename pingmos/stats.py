@@ -70,7 +70,7 @@ def jitter_mean_abs_diff(received_ms: Sequence[float]) -> float | None:
     """
     if len(received_ms) < 2:
         return None
-    return math.fsum(abs(b - a) for a, b in zip(received_ms, received_ms[1:], strict=False)) / (len(received_ms) - 1)
+    return math.fsum(successive_diffs_ms(received_ms)) / (len(received_ms) - 1)
 
 
 def jitter_rfc3550(received_ms: Sequence[float]) -> float | None:
@@ -78,18 +78,28 @@ def jitter_rfc3550(received_ms: Sequence[float]) -> float | None:
 
     Starts from J = 0 as RTP stacks do, so it needs many samples to settle. None for fewer than 2 samples.
     """
-    if len(received_ms) < 2:
-        return None
+    series = jitter_rfc3550_series(received_ms)
+    return series[-1] if series else None
+
+
+def successive_diffs_ms(received_ms: Sequence[float]) -> list[float]:
+    """|D| between consecutive received latencies (ms): the steps every jitter definition starts from."""
+    return [abs(b - a) for a, b in zip(received_ms, received_ms[1:], strict=False)]
+
+
+def jitter_rfc3550_series(received_ms: Sequence[float]) -> list[float]:
+    """RFC 3550's J after each step (J += (|D| - J) / 16 from J = 0); [] for fewer than 2 samples."""
+    series = []
     j = 0.0
-    for a, b in zip(received_ms, received_ms[1:], strict=False):
-        j += (abs(b - a) - j) / 16.0
-    return j
+    for d in successive_diffs_ms(received_ms):
+        j += (d - j) / 16.0
+        series.append(j)
+    return series
 
 
 def jitter_stdev(received_ms: Sequence[float]) -> float | None:
     """Standard deviation of the successive differences |D| (how unsteady the jitter is); None below 3 samples."""
-    diffs = [abs(b - a) for a, b in zip(received_ms, received_ms[1:], strict=False)]
-    return sample_stdev(diffs)
+    return sample_stdev(successive_diffs_ms(received_ms))
 
 
 def percentile(values: Sequence[float], pct: float) -> float | None:

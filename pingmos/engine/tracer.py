@@ -121,7 +121,6 @@ class Tracer:
             template = TcpSynTemplate if settings.protocol == "tcp" else UdpTemplate
             self._port_sockets = [reserve_port(settings.protocol, family_of(dst)) for _ in range(settings.flows)]
             self._templates = [template(src, dst, s.getsockname()[1], dport) for s in self._port_sockets]
-        self._template = self._templates[0]
         self.matcher = Matcher(settings.address)
         self._seq = random.randrange(1, 0xFFFF)
         self.probes_sent = 0

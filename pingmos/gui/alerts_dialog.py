@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from pingmos.alerts import DEFAULT_RULES, LABELS, METRICS, AlertRule
+from pingmos.alerts import DEFAULT_RULES, LABELS, METRICS, AlertRule, duplicate_rule_names
 
 COLUMNS = (
     ("name", "name"),
@@ -182,8 +182,7 @@ class AlertsDialog(QDialog):
                 )
             except ValueError as exc:
                 raise ValueError(f"rule {row + 1} ({name or 'no name'}): {exc}") from None
-        names = [r.name for r in out]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        dupes = duplicate_rule_names(out)
         if dupes:
             raise ValueError(f"two rules have the same name: {', '.join(dupes)}")
         return out

@@ -24,10 +24,6 @@ DEFAULT_JITTER = "pingplotter"
 JITTER_DEFINITIONS = ("pingplotter", "rfc3550", "stdev")
 
 
-def _diffs(received_ms: Sequence[float]) -> list[float]:
-    return [abs(b - a) for a, b in zip(received_ms, received_ms[1:], strict=False)]
-
-
 def jitter_ms(received_ms: Sequence[float], definition: str = DEFAULT_JITTER) -> float | None:
     """The hop's jitter (ms) by the named definition; None for fewer than 2 received samples."""
     if definition == "pingplotter":
@@ -44,14 +40,9 @@ def jitter_series_ms(received_ms: Sequence[float], definition: str = DEFAULT_JIT
     if len(received_ms) < 2:
         return []
     if definition == "pingplotter":
-        return _diffs(received_ms)
+        return stats.successive_diffs_ms(received_ms)
     if definition == "rfc3550":
-        series = []
-        j = 0.0
-        for d in _diffs(received_ms):
-            j += (d - j) / 16.0
-            series.append(j)
-        return series
+        return stats.jitter_rfc3550_series(received_ms)
     if definition == "stdev":
         m = math.fsum(received_ms) / len(received_ms)
         return [abs(v - m) for v in received_ms]

@@ -102,7 +102,7 @@ def test_jitter_reaches_the_samples():
 def test_other_programs_replies_are_ignored():
     def inject_foreign(tracer, net):
         # Another pinger (identifier differs) on the same host: its replies reach our raw socket too.
-        other = IcmpEchoTemplate(SRC, DST, ident=(tracer._template.ident + 1) & 0xFFFF)
+        other = IcmpEchoTemplate(SRC, DST, ident=(tracer._templates[0].ident + 1) & 0xFFFF)
         for seq in range(1, 200):
             net.inject(build_destination_reply(other.packet(64, seq)), delay_s=seq * 0.01)
             net.inject(build_time_exceeded(other.packet(1, seq), "198.18.0.2"), delay_s=seq * 0.01)

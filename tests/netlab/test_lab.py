@@ -81,10 +81,10 @@ def test_lab_dns_answers_ptr_and_a_and_refuses_other_names(lab_factory):
     r = lab.run(["getent", "ahostsv4", "target.lab.test"])
     assert r.returncode == 0 and r.stdout.split()[0] == lab.target_addr
     # Outside the lab's zone: NXDOMAIN from the lab server, not an answer from anywhere else.
-    r = lab.run(["getent", "hosts", "example.com"])
+    r = lab.run(["getent", "hosts", "outside.invalid"])
     assert r.returncode == 2
     names = [q["name"] for q in lab.dns_queries()]
-    assert "2.0.18.198.in-addr.arpa" in names and "target.lab.test" in names and "example.com" in names
+    assert "2.0.18.198.in-addr.arpa" in names and "target.lab.test" in names and "outside.invalid" in names
 
 
 def test_close_removes_namespaces_and_files(lab_factory):

@@ -39,6 +39,16 @@ class HopReport:
     # The responder changes (route_changes.RouteChange) within the window: the route moved, so the numbers above
     # mix two paths from that round on; ``responders`` says how many replies came from each.
     route_changes: tuple = ()
+    # The window's probes to this hop, round by round (for per-round judgements such as "are the rounds lost here
+    # lost further on too?"): ``window_rounds`` the round numbers ascending (numpy int64), ``window_rtts_ms`` the
+    # RTTs aligned with them (numpy float64, NaN = lost). None when the producer has no per-round data (a saved mtr
+    # summary).
+    window_rounds: object = field(default=None, compare=False, repr=False)
+    window_rtts_ms: object = field(default=None, compare=False, repr=False)
+    # 95 % interval of the MOS from the sampling uncertainty of its inputs; None where no MOS or too few samples.
+    mos_ci: tuple[float, float] | None = None
+    # The path ends at this hop with an ICMP destination-unreachable, in words ("admin prohibited, from 198.18.2.2").
+    unreachable: str | None = None
 
 
 def scored_hop(

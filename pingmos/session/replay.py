@@ -133,8 +133,8 @@ def summary_snapshot(
     results = score_all(scorer, windows)
     hops = []
     for s, window, result in zip(summaries, windows, results, strict=True):
-        if not window.received:
-            result = None
+        if not window.sent:
+            result = None  # nothing sent: nothing to score (all sent and lost is the worst score, ALL_LOST)
         responders = {s.address: window.received} if s.address and window.received else {}
         hops.append(scored_hop(s.ttl, s.address, s.name, responders, window, result))
     last = summaries[-1] if summaries else None

@@ -135,7 +135,8 @@ class Model:
 
     ``score``/``score_many`` take ``HopWindow``s (or ``WindowStats``) and give per window a Score, a ModelError,
     ALL_LOST (R 0, MOS 1) when every probe was lost, or None (nothing sent: nothing to score). Calling the model
-    itself (``model(stats)``) is ``score``: a model is a ``Scorer`` for ``TraceState.snapshot``. Thread-safe; may block (user scripts: see ScriptModel).
+    itself (``model(stats)``) is ``score``: a model is a ``Scorer`` for ``TraceState.snapshot``. Thread-safe;
+    may block (user scripts: see ScriptModel).
     """
 
     def __init__(self, info: ModelInfo, settings: Mapping[str, object], raising: bool = False) -> None:

@@ -366,8 +366,9 @@ class Agent:
         )
 
     def reload(self, config: AgentConfig) -> tuple[int, int, int]:
-        """Apply a new configuration: (targets kept, started (new or changed), removed). Targets with unchanged settings keep running with
-        their samples, counters and alert episodes; a changed one is restarted; a removed one stops."""
+        """Apply a new configuration: (targets kept, started (new or changed), removed). Targets with unchanged
+        settings keep running with their samples, counters and alert episodes; a changed one is restarted; a
+        removed one stops."""
         old = self.runners
         new_by_name = {t.name: t for t in config.targets}
         kept = [n for n, r in old.items() if new_by_name.get(n) == r.cfg]

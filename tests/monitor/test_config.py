@@ -75,7 +75,7 @@ def test_a_full_configuration_is_read(tmp_path):
         ("[[target]]\nname = 'a'\n", 1, "host is missing"),
         ("[[target]]\nhost = 'a'\n[[target]]\nhost = 'a'\n", 4, "two targets are named 'a'"),
         ("[[target]]\nhost = 'a'\n[[target.alert]]\nmetric = 'mos'\nabove = 3\n", 3, "mos alerts when it is below"),
-        ("[[alert]]\nmetric = 'mos'\nbelow = 3\n[[alert]]\nmetric = 'volume'\n[[target]]\nhost='a'\n", 4, "metric must be"),
+        ("[[alert]]\nmetric = 'mos'\nbelow = 3\n[[alert]]\nmetric = 'volume'\n[[target]]\nhost='a'\n", 4, "metric"),
         ("[agent]\nmax_probes_per_s = 50\n[[target]]\nhost = 'a'\n[[target]]\nhost = 'b'\n", 2, "60 probes/s"),
         ("[agent]\n", 1, "no targets"),
         ("[[target]]\nhost = 'sip:a:99999'\n", 2, "SIP port"),
@@ -94,10 +94,16 @@ def test_the_command_says_it_in_one_line_and_exits_2(tmp_path):
     path = write(tmp_path, "[[target]]\nhost = 'a'\n\n[[target]]\nhost = 'b'\nwindow = -1\n")
     r = subprocess.run([sys.executable, "-m", "pingmos", "monitor", path], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2
-    assert r.stderr.strip() == f"pingmos monitor: error: {path}:6: target 2 (b): window must be a whole number " \
+    assert (
+        r.stderr.strip() == f"pingmos monitor: error: {path}:6: target 2 (b): window must be a whole number "
         "within 1 and 1e+06, not -1"
-    missing = subprocess.run([sys.executable, "-m", "pingmos", "monitor", str(tmp_path / "none.toml")],
-                             capture_output=True, text=True, timeout=60)
+    )
+    missing = subprocess.run(
+        [sys.executable, "-m", "pingmos", "monitor", str(tmp_path / "none.toml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "cannot read" in missing.stderr
 
 

@@ -113,8 +113,10 @@ class Matcher:
         rtt_ms = max(0.0, (received_at - probe.sent_at) * 1000.0)
         code = reply.icmp_code if reply.kind is ReplyKind.UNREACHABLE else None
         responder = canonical_address(reply.responder)
-        reached = self._reached(reply)
-        sample = Sample(probe.round, probe.ttl, probe.seq, probe.sent_at, rtt_ms, responder, reached, reply.kind.value, code)
+        kind = reply.kind.value
+        sample = Sample(
+            probe.round, probe.ttl, probe.seq, probe.sent_at, rtt_ms, responder, self._reached(reply), kind, code
+        )
         if not claimed:
             del self._outstanding[key]
             if self.hold_end_claims and ends_path(sample):

@@ -282,7 +282,7 @@ def _cmd_report_session(args, model, rules) -> int:
     try:
         # TARGET with --session: the destination address of an mtr --raw log (which does not record it).
         with open_session(args.session, interval_s=args.interval, target=args.target) as session:
-            _print_notes("report", session)
+            notes = _notes(session)
             span = session.time_span()
             selected = time_range(span, args.time_from, args.time_to)
             snapshot = session.snapshot(args.window, model, model.name, selected)
@@ -293,6 +293,7 @@ def _cmd_report_session(args, model, rules) -> int:
     except (SessionError, ValueError) as exc:
         print(f"pingmos report: error: {_one_line(exc)}", file=sys.stderr)
         return 1
+    _print_notes("report", notes)
     sys.stdout.write(FORMATTERS[args.format](snapshot))
     return 0
 
@@ -304,13 +305,18 @@ def _one_line(exc: Exception) -> str:
     return terminal_safe(" ".join(str(exc).split()))[:500]
 
 
-def _print_notes(command: str, session) -> None:
-    """What an importer noticed (a cut last line, probes in flight, skipped records): one line each, on stderr."""
+def _notes(session) -> list[str]:
+    """What an importer noticed (a cut last line, probes in flight, skipped records)."""
+    notes = session.info.extra.get("notes") if isinstance(session.info.extra, dict) else None
+    return [str(n) for n in notes] if isinstance(notes, list) else []
+
+
+def _print_notes(command: str, notes: list[str]) -> None:
+    """The importer's notes, one terminal-safe line each, on stderr (only when the command succeeds)."""
     from pingmos.report.formats import terminal_safe
 
-    notes = session.info.extra.get("notes") if isinstance(session.info.extra, dict) else None
-    for note in notes if isinstance(notes, list) else []:
-        print(f"pingmos {command}: note: {terminal_safe(str(note))[:300]}", file=sys.stderr)
+    for note in notes:
+        print(f"pingmos {command}: note: {terminal_safe(note)[:300]}", file=sys.stderr)
 
 
 def _cmd_report(args) -> int:
@@ -444,7 +450,7 @@ def _cmd_export(args) -> int:
         return EXIT_USAGE
     try:
         with open_session(args.session, interval_s=args.interval) as session:
-            _print_notes("export", session)
+            notes = _notes(session)
             selected = time_range(session.time_span(), args.time_from, args.time_to)
             if args.what == "hops":
                 text = hop_table(session.snapshot(args.window, model, model.name, selected), args.format)
@@ -456,6 +462,7 @@ def _cmd_export(args) -> int:
     except (SessionError, ValueError) as exc:
         print(f"pingmos export: error: {_one_line(exc)}", file=sys.stderr)
         return 1
+    _print_notes("export", notes)
     sys.stdout.write(text)
     return 0
 

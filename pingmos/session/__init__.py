@@ -55,5 +55,7 @@ def open_session(path: str | os.PathLike, interval_s: float = 1.0, target: str |
     if not head:
         raise SessionError(f"{p}: the file is empty")
     if is_sqlite(head):
+        if target is not None:
+            raise SessionError(f"{p}: a pingmos session knows its target; a TARGET is only for an mtr --raw log")
         return StoredSession(p)
     return read_mtr(p, interval_s=interval_s, target=target)

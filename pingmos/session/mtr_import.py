@@ -420,6 +420,8 @@ def read_mtr(path: str | os.PathLike, interval_s: float = 1.0, target: str | Non
     except OSError as exc:
         raise SessionError(f"{p}: cannot read the file: {exc.strerror or exc}") from None
     if text.lstrip().startswith("{"):
+        if target is not None:
+            raise SessionError(f"{p}: an mtr --json report names its target; a TARGET is only for an mtr --raw log")
         return parse_mtr_json(text, p)
     if looks_like_mtr_raw(text):
         # Place the run so it ends at the file's modification time (when mtr finished writing it).

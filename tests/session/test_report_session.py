@@ -55,7 +55,7 @@ def test_a_window_and_time_range_on_a_session(capsys, tmp_path):
         (["--session", "MISSING"], "cannot open"),
         (["--session", "RAW", "--from", "yesterday"], "cannot read the time"),
         (["--session", "FILE", "--from", "+1"], "has no samples"),
-        (["--session", "FILE", "127.0.0.1"], "takes no TARGET"),
+        (["--session", "FILE", "127.0.0.1"], "a TARGET is only for an mtr --raw log"),
         (["127.0.0.1", "--from", "+5"], "use them with --session"),
     ],
 )

@@ -506,6 +506,14 @@ def diagnose(
             return ctx.result(PROBLEM, start, rl, None, _problem_text(ctx, end, start, primary))
         need = _rounds(ctx, [s for _, s in blockers])
         return ctx.result(UNDECIDED, None, (), need, _unlocated_text(ctx, end, primary, blockers, need))
+    if end.avg_ms is None and end.received > 0:
+        # A summary without latency fields (mtr -o LS): loss is known, quality is not; say no more than that.
+        text = (
+            f"Undecided: the destination answers on {_where(ctx.snap)} with "
+            f"{end_metrics[LOSS].words if LOSS in end_metrics else 'unknown loss'} over {ctx.snap.rounds} rounds; "
+            "no latency was recorded, so its quality cannot be judged"
+        )
+        return ctx.result(UNDECIDED, None, (), None, text)
     if not unsure:
         rl = _rate_limited(ctx, before, None)
         return ctx.result(NO_PROBLEM, None, rl, None, _fine_text(ctx, end, rl))
@@ -700,7 +708,7 @@ def _fine_text(ctx, end, rl) -> str:
 
 
 def _not_reached(ctx: _Context, end: HopReport, bad: list[str]) -> Diagnosis:
-    dest = ctx.snap.address or ctx.snap.target
+    dest = ctx.snap.address or ctx.snap.target or "address unknown"
     before = ctx.judged[:-1]
     if bad:
         words = ", ".join(ctx.verdicts[end.ttl][m].words for m in bad)

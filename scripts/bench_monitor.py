@@ -120,6 +120,10 @@ def main() -> int:
             lab.reset_relay_stats()
             cpu0, wall0 = cpu_seconds(agent.pid), time.monotonic()
             rss_series = []
+            # An independent reference under the same lab load: a one-socket, single-threaded prober with kernel
+            # receive stamps (tests/netlab/probe.py) at a few TTLs, while the agent runs.
+            ref_ttls = sorted({1, (hops + 1) // 2, hops})
+            reference = lab.probe(ref_ttls, count=40, interval_ms=50.0, timeout_ms=1000.0)
             while time.monotonic() - wall0 < args.duration:
                 time.sleep(min(5.0, args.duration - (time.monotonic() - wall0)) or 0.01)
                 rss_series.append(rss_mb(agent.pid)[0])
@@ -159,6 +163,17 @@ def main() -> int:
             q = statistics.quantiles(err_ms, n=20)
             print(f"per-hop mean RTT - configured ({len(err_ms)} hops): mean {statistics.fmean(err_ms):+.2f} ms, "
                   f"median {statistics.median(err_ms):+.2f}, p95 {q[-1]:+.2f}, max {max(err_ms):+.2f} ms")  # fmt: skip
+        by_ttl: dict[int, list[float]] = {}
+        for name, lb, v in after:
+            if name == "pingmos_hop_latency_seconds" and v == v:
+                by_ttl.setdefault(int(lb["hop"]), []).append(v * 1000.0)
+        for ttl in ref_ttls:
+            ref = [r["rtt_ms"] for r in reference[ttl]["replies"] if r.get("rtt_ms") is not None]
+            if ref and by_ttl.get(ttl):
+                ours = statistics.fmean(by_ttl[ttl])
+                print(f"hop {ttl:2d}: configured {lab.path_rtt_ms(ttl):5.1f} ms, reference prober "
+                      f"{statistics.fmean(ref):5.1f} ms ({len(ref)} replies), pingmos mean over targets {ours:5.1f} ms "
+                      f"({ours - statistics.fmean(ref):+.1f} vs the reference)")  # fmt: skip
         if loss:
             print(f"per-hop loss (configured 0): mean {statistics.fmean(loss):.2%}, max {max(loss):.2%}")
         lateness = [d["lateness_mean_ms"] for link in relay for d in (link["fwd"], link["rev"])]

@@ -71,6 +71,7 @@ def to_json(snap: TraceSnapshot) -> str:
         "destination_reached": snap.destination_reached,
         "probes_sent": snap.probes_sent,
         "unmatched_replies": snap.unmatched_replies,
+        "suspicious_replies": snap.suspicious_replies,
         "hops": [hop_dict(h) for h in snap.hops],
     }
     if snap.mode is not None:

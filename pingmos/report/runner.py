@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 from collections.abc import Callable
 
@@ -97,6 +98,7 @@ def run_report(
             probes_sent=tracer.probes_sent,
             unmatched_replies=tracer.matcher.unmatched,
         )
+        snapshot = dataclasses.replace(snapshot, suspicious_replies=tracer.suspicious_replies)
     finally:
         if rdns is not None:
             rdns.close()

@@ -534,6 +534,7 @@ class LiveTrace:
             hops=tuple(hops),
             probes_sent=self._probes_sent_before + (tracer.probes_sent if tracer else 0),
             unmatched_replies=tracer.matcher.unmatched if tracer else 0,
+            suspicious_replies=tracer.suspicious_replies if tracer else 0,
             mode=self._mode_description or None,
             route_changes=tuple(sorted(all_changes, key=lambda c: (c.round, c.ttl))),
         )

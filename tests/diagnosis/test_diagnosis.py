@@ -7,7 +7,7 @@ import pytest
 from pingmos.diagnosis import EchoWitness, Thresholds, candidates_for_witness, degraded, diagnose
 from pingmos.engine.events import Sample
 from pingmos.scoring import pingplotter
-from pingmos.trace_state import TraceState
+from pingmos.state import TraceState
 
 ROUNDS = 100
 

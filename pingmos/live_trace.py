@@ -102,6 +102,7 @@ class LiveTrace:
         rounds: int | None = None,
         port: int | None = None,
         flows: int = 1,
+        keep_samples: int | None = None,
     ):
         self.target = target
         self.protocol = protocol
@@ -117,7 +118,9 @@ class LiveTrace:
         self._source = source
         self._rounds_limit = rounds
         self._lock = threading.Lock()
-        self.history = TraceHistory(flows)  # every sample of every run of this trace
+        # Every sample of every run of this trace; with keep_samples, at most about that many per hop stay in memory
+        # (memory stays flat however long it runs).
+        self.history = TraceHistory(flows, keep_samples)
         self._address: str | None = None
         self._error: str | None = None
         self._tracer: Tracer | None = None

@@ -152,11 +152,23 @@ class HopHistory:
             return int(np.searchsorted(sent, time_range[0], "left")), int(np.searchsorted(sent, time_range[1], "right"))
         return (0 if window is None else max(0, n - window)), n
 
+    def trim(self, keep: int) -> None:
+        """Forget all but the last ``keep`` samples (a monitoring agent keeps only its window in memory; the
+        session file holds the rest). Route changes before the first kept round go too."""
+        cut = self.n - keep
+        if cut <= 0:
+            return
+        first = int(self.rounds[cut])
+        self._cut(cut)
+        self.changes = [c for c in self.changes if c[0] >= first]
+
     def drop_before(self, sent_at: float) -> None:
         """Forget the samples sent before ``sent_at`` (an alert engine keeps only its longest window)."""
         cut = int(np.searchsorted(self.sent_at[: self.n], sent_at, "left"))
-        if not cut:
-            return
+        if cut:
+            self._cut(cut)
+
+    def _cut(self, cut: int) -> None:
         for a in (self.rounds, self.sent_at, self.rtt_ms, self.responder, self.kind, self.code):
             a[: self.n - cut] = a[cut : self.n]
         self.n -= cut
@@ -206,10 +218,12 @@ class Selection:
 
 class TraceHistory:
     """The fold of one trace's samples (see the module docstring). ``flows``: TraceSettings.flows (route changes
-    are followed per flow)."""
+    are followed per flow). ``keep_samples``: at most about this many samples per hop stay in memory (None = all;
+    a monitoring agent's memory then stays flat however long it runs)."""
 
-    def __init__(self, flows: int = 1) -> None:
+    def __init__(self, flows: int = 1, keep_samples: int | None = None) -> None:
         self.flows = flows
+        self.keep_samples = keep_samples
         self.hops: dict[int, HopHistory] = {}
         self.addresses: list[str | None] = [None]  # index NO_RESPONDER = lost
         self._index: dict[str, int] = {}
@@ -238,6 +252,9 @@ class TraceHistory:
             rtt = np.nan if sample.rtt_ms is None or index == NO_RESPONDER else sample.rtt_ms
             code = sample.icmp_code if sample.icmp_code is not None and 0 <= sample.icmp_code < NO_CODE else NO_CODE
             hop.add(sample.round, sample.sent_at, rtt, index, kind_code(sample) if index else LOST, code)
+            keep = self.keep_samples
+            if keep is not None and hop.n >= keep + max(64, keep // 4):
+                hop.trim(keep)  # in steps, so the arrays are not shifted on every sample
             self.samples += 1
 
     def drop_before(self, sent_at: float) -> None:

@@ -181,3 +181,12 @@ def test_live_and_a_saved_session_give_the_same_snapshot(tmp_path, window):
     for a, b in zip(replayed.hops, shown.hops, strict=True):
         assert a.window_rounds.tolist() == b.window_rounds.tolist()
         assert np.array_equal(a.window_rtts_ms, b.window_rtts_ms, equal_nan=True)
+
+
+def test_keep_samples_bounds_each_hop_and_keeps_the_latest():
+    h = TraceHistory(keep_samples=100)
+    for r in range(1000):
+        h.apply(probe(r, 1, 1))
+    hop = h.hops[1]
+    assert 100 <= hop.n < 100 + 64 and hop.rounds[hop.n - 1] == 999
+    assert h.destination_ttl() == 1

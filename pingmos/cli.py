@@ -45,7 +45,12 @@ def _add_report(sub) -> None:
         help="trace a host for N rounds and print one row per hop",
         description="Trace TARGET for N rounds and print per hop: loss, latency, jitter, R and MOS.",
     )
-    p.add_argument("target", nargs="?", help="host name, IPv4 or IPv6 address to trace (not with --session)")
+    p.add_argument(
+        "target",
+        nargs="?",
+        help="host name, IPv4 or IPv6 address to trace; with --session, the destination address of an mtr --raw "
+        "log (which does not record it)",
+    )
     p.add_argument("--count", "-c", type=_ranged(int, 1, 1_000_000, "count"), default=10, help="rounds (10)")
     p.add_argument(
         "--interval",
@@ -270,12 +275,14 @@ def _cmd_report_session(args, model, rules) -> int:
     from pingmos.session import SessionError, open_session
     from pingmos.session.rescore import time_range
 
-    if args.target or args.record or args.witness:
-        print("pingmos report: error: --session re-scores a saved trace; it takes no TARGET, --record or --witness",
+    if args.record or args.witness:
+        print("pingmos report: error: --session re-scores a saved trace; it takes no --record or --witness",
               file=sys.stderr)  # fmt: skip
         return EXIT_USAGE
     try:
-        with open_session(args.session, interval_s=args.interval) as session:
+        # TARGET with --session: the destination address of an mtr --raw log (which does not record it).
+        with open_session(args.session, interval_s=args.interval, target=args.target) as session:
+            notes = _notes(session)
             span = session.time_span()
             selected = time_range(span, args.time_from, args.time_to)
             snapshot = session.snapshot(args.window, model, model.name, selected)
@@ -284,10 +291,32 @@ def _cmd_report_session(args, model, rules) -> int:
             if rules:
                 _print_alerts(evaluate_samples(rules, session.info.target, model, session.samples(selected)))
     except (SessionError, ValueError) as exc:
-        print(f"pingmos report: error: {exc}", file=sys.stderr)
+        print(f"pingmos report: error: {_one_line(exc)}", file=sys.stderr)
         return 1
+    _print_notes("report", notes)
     sys.stdout.write(FORMATTERS[args.format](snapshot))
     return 0
+
+
+def _one_line(exc: Exception) -> str:
+    """An error about a file as one terminal-safe line (the file's text may hold escape sequences)."""
+    from pingmos.report.formats import terminal_safe
+
+    return terminal_safe(" ".join(str(exc).split()))[:500]
+
+
+def _notes(session) -> list[str]:
+    """What an importer noticed (a cut last line, probes in flight, skipped records)."""
+    notes = session.info.extra.get("notes") if isinstance(session.info.extra, dict) else None
+    return [str(n) for n in notes] if isinstance(notes, list) else []
+
+
+def _print_notes(command: str, notes: list[str]) -> None:
+    """The importer's notes, one terminal-safe line each, on stderr (only when the command succeeds)."""
+    from pingmos.report.formats import terminal_safe
+
+    for note in notes:
+        print(f"pingmos {command}: note: {terminal_safe(note)[:300]}", file=sys.stderr)
 
 
 def _cmd_report(args) -> int:
@@ -421,6 +450,7 @@ def _cmd_export(args) -> int:
         return EXIT_USAGE
     try:
         with open_session(args.session, interval_s=args.interval) as session:
+            notes = _notes(session)
             selected = time_range(session.time_span(), args.time_from, args.time_to)
             if args.what == "hops":
                 text = hop_table(session.snapshot(args.window, model, model.name, selected), args.format)
@@ -430,8 +460,9 @@ def _cmd_export(args) -> int:
             else:
                 text = (events_to_csv if args.format == "csv" else events_to_json)(session.events())
     except (SessionError, ValueError) as exc:
-        print(f"pingmos export: error: {exc}", file=sys.stderr)
+        print(f"pingmos export: error: {_one_line(exc)}", file=sys.stderr)
         return 1
+    _print_notes("export", notes)
     sys.stdout.write(text)
     return 0
 

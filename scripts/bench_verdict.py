@@ -34,7 +34,7 @@ import pingmos.engine.tracer  # noqa: E402
 from pingmos.diagnosis import NO_PROBLEM, PROBLEM, UNDECIDED, diagnose  # noqa: E402
 from pingmos.live_trace import LiveTrace  # noqa: E402
 from pingmos.scoring import load_model  # noqa: E402
-from pingmos.trace_state import TraceState  # noqa: E402
+from pingmos.state import TraceState  # noqa: E402
 from tests.netlab import Lab, LabError, LinkSpec, RouterSpec, lab_unavailable_reason  # noqa: E402
 from tests.netlab.lab import Direction  # noqa: E402
 from tests.netlab.relay import in_netns  # noqa: E402

@@ -77,3 +77,34 @@ def test_an_admin_prohibited_router_is_named_live_and_from_the_saved_session(tmp
     with open_session(path_file) as session:
         saved_d = diagnose(session.snapshot(None, model, "pingplotter"))
     assert saved_d.verdict == live_d.verdict and saved_d.status == PROBLEM
+
+
+def test_an_echo_witness_kept_in_the_session_is_weighed_when_it_is_opened(tmp_path):
+    from pingmos.diagnosis import EchoWitness
+    from pingmos.session.evidence import witness_event, witnesses_from_events
+
+    samples = lab_samples(300, seed=9)
+    path = tmp_path / "w.pingmos"
+    rec = SessionRecorder(path, SessionInfo(DST, DST, "icmp", 1.0, 30, 1000.0), flush_interval_s=0)
+    for s in samples:
+        rec.record(s)
+    witness = {3: EchoWitness("198.18.2.2", (3.0,) * 199 + (None,), round=300, taken_at=2000.0)}
+    rec.record_event(witness_event(witness))
+    rec.close()
+    model = load_model("pingplotter")
+    with open_session(path) as session:
+        events = session.events()
+        snap = session.snapshot(None, model, "pingplotter")
+    assert witnesses_from_events(events) == witness
+    assert "hop 3 (198.18.2.2): 1 of 200 lost" in events[-1].data["message"]
+    # The report of the saved session weighs it: the verdict names the echo and its time.
+    import contextlib
+    import io
+
+    from pingmos import cli
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert cli.main(["report", "--session", str(path), "--format", "json"]) == 0
+    d = json.loads(out.getvalue())["diagnosis"]
+    assert d == diagnose(snap, witnesses=witness).to_json() and "direct echo to hop 3" in d["verdict"]

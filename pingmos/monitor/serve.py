@@ -15,9 +15,9 @@ EXIT_USAGE = 2
 EXIT_LISTEN = 1
 
 
-def run_monitor(config_path: str, listen: str | None = None, use_dns: bool = True) -> int:
-    """Run until SIGTERM/SIGINT. Exit status: 0 after a signal, 2 for a bad configuration or --listen, 1 when the
-    metrics port cannot be opened."""
+def run_monitor(config_path: str, listen: str | None = None, use_dns: bool = True, window: bool = False) -> int:
+    """Run until SIGTERM/SIGINT (or, with ``window``, until the summary window closes). Exit status: 0 after a
+    signal, 2 for a bad configuration or --listen, 1 when the metrics port cannot be opened or there is no GUI."""
     from prometheus_client import CollectorRegistry, start_http_server
 
     from pingmos.monitor.agent import Agent
@@ -30,6 +30,13 @@ def run_monitor(config_path: str, listen: str | None = None, use_dns: bool = Tru
     except (ConfigError, ValueError) as exc:
         print(f"pingmos monitor: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if window:
+        try:
+            import PySide6.QtWidgets  # noqa: F401
+        except ImportError as exc:
+            print(f"pingmos monitor: error: --window needs PySide6 ({exc}); run without it for metrics only",
+                  file=sys.stderr)  # fmt: skip
+            return 1
     agent = Agent(config, use_dns=use_dns)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(AgentCollector(agent.views, agent.health, config.vantage))
@@ -54,13 +61,38 @@ def run_monitor(config_path: str, listen: str | None = None, use_dns: bool = Tru
     signal.signal(signal.SIGINT, lambda *_: agent.stop())
     try:
         agent.start()
-        agent.run(reread)
+        if window:
+            _run_window(agent, reread)
+        else:
+            agent.run(reread)
     finally:
         agent.close()
         server.shutdown()
         server.server_close()
     print("pingmos monitor: stopped; session files closed", file=sys.stderr)
     return 0
+
+
+def _run_window(agent, reread) -> None:
+    """The summary window of the targets (gui/summary.py); the agent's loop runs in a thread of the window."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from pingmos.gui.summary import SummaryWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("pingmos")
+    app.setOrganizationName("pingmos")
+    agent_run = agent.run
+    agent.run = lambda: agent_run(reread)  # the window starts the loop; a SIGHUP reloads as without a window
+    win = SummaryWindow(agent)
+    win.show()
+    signal.signal(signal.SIGINT, lambda *_: win.close())
+    signal.signal(signal.SIGTERM, lambda *_: win.close())
+    wake = QTimer()  # lets Python run signal handlers while Qt waits
+    wake.timeout.connect(lambda: None)
+    wake.start(200)
+    app.exec()
 
 
 def _with_listen(config, listen: str):

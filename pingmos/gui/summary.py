@@ -10,11 +10,13 @@ the agent's own running trace: closing it leaves the agent tracing.
 from __future__ import annotations
 
 import math
+import signal
+import sys
 import threading
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QMainWindow, QTableView
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QHeaderView, QLabel, QMainWindow, QTableView
 
 from pingmos.gui.quality import BAND_COLOURS, Thresholds, loss_band, mos_band
 from pingmos.monitor.metrics import TargetView
@@ -158,10 +160,12 @@ class SharedTrace:
 
 class SummaryWindow(QMainWindow):
     """One row per target of ``agent`` (a ``pingmos.monitor.agent.Agent``, started by the caller). ``run_loop``:
-    run the agent's loop in a thread of this window (False: the caller ticks the agent, as tests do)."""
+    run the agent's loop in a thread of this window (False: the caller ticks the agent, as tests do); ``reread``:
+    how that loop reads the configuration again on SIGHUP; ``settings``: the SettingsStore of the main windows
+    opened from rows (None = the user's)."""
 
     def __init__(self, agent, run_loop: bool = True, refresh_ms: int = 1000, thresholds: Thresholds | None = None,
-                 settings=None):  # fmt: skip
+                 settings=None, reread=None):  # fmt: skip
         super().__init__()
         self.agent = agent
         self.settings = settings  # the main windows' SettingsStore (None = the user's)
@@ -188,7 +192,7 @@ class SummaryWindow(QMainWindow):
         self.windows: dict[str, QMainWindow] = {}  # target name -> its open main window
         self._thread = None
         if run_loop:
-            self._thread = threading.Thread(target=agent.run, name="pingmos-agent", daemon=True)
+            self._thread = threading.Thread(target=agent.run, args=(reread,), name="pingmos-agent", daemon=True)
             self._thread.start()
         self.timer = QTimer(self)
         self.timer.setInterval(refresh_ms)
@@ -246,3 +250,19 @@ class SummaryWindow(QMainWindow):
         if self._thread is not None:
             self._thread.join(5)
         super().closeEvent(event)
+
+
+def run_summary(agent, reread) -> None:
+    """``pingmos monitor --window``: show the summary window of ``agent``'s targets (started by the caller) until it
+    closes; the agent's loop runs in a thread of the window and reloads with ``reread`` on SIGHUP."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("pingmos")
+    app.setOrganizationName("pingmos")
+    win = SummaryWindow(agent, reread=reread)
+    win.show()
+    signal.signal(signal.SIGINT, lambda *_: win.close())
+    signal.signal(signal.SIGTERM, lambda *_: win.close())
+    wake = QTimer()  # lets Python run signal handlers while Qt waits
+    wake.timeout.connect(lambda: None)
+    wake.start(200)
+    app.exec()

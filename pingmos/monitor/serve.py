@@ -31,11 +31,11 @@ def run_monitor(config_path: str, listen: str | None = None, use_dns: bool = Tru
         print(f"pingmos monitor: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if window:
-        try:
-            import PySide6.QtWidgets  # noqa: F401
-        except ImportError as exc:
-            print(f"pingmos monitor: error: --window needs PySide6 ({exc}); run without it for metrics only",
-                  file=sys.stderr)  # fmt: skip
+        import importlib.util
+
+        if importlib.util.find_spec("PySide6") is None:
+            print("pingmos monitor: error: --window needs PySide6 (pip install 'pingmos[gui]'); run without it for "
+                  "metrics only", file=sys.stderr)  # fmt: skip
             return 1
     agent = Agent(config, use_dns=use_dns)
     registry = CollectorRegistry(auto_describe=False)
@@ -62,7 +62,9 @@ def run_monitor(config_path: str, listen: str | None = None, use_dns: bool = Tru
     try:
         agent.start()
         if window:
-            _run_window(agent, reread)
+            from pingmos.gui.summary import run_summary
+
+            run_summary(agent, reread)
         else:
             agent.run(reread)
     finally:
@@ -71,28 +73,6 @@ def run_monitor(config_path: str, listen: str | None = None, use_dns: bool = Tru
         server.server_close()
     print("pingmos monitor: stopped; session files closed", file=sys.stderr)
     return 0
-
-
-def _run_window(agent, reread) -> None:
-    """The summary window of the targets (gui/summary.py); the agent's loop runs in a thread of the window."""
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
-
-    from pingmos.gui.summary import SummaryWindow
-
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("pingmos")
-    app.setOrganizationName("pingmos")
-    agent_run = agent.run
-    agent.run = lambda: agent_run(reread)  # the window starts the loop; a SIGHUP reloads as without a window
-    win = SummaryWindow(agent)
-    win.show()
-    signal.signal(signal.SIGINT, lambda *_: win.close())
-    signal.signal(signal.SIGTERM, lambda *_: win.close())
-    wake = QTimer()  # lets Python run signal handlers while Qt waits
-    wake.timeout.connect(lambda: None)
-    wake.start(200)
-    app.exec()
 
 
 def _with_listen(config, listen: str):

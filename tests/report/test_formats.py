@@ -13,7 +13,7 @@ from pingmos.engine.events import Sample
 from pingmos.report import formats
 from pingmos.report.formats import CSV_FIELDS, FORMATTERS, HOP_FIELDS
 from pingmos.scoring import ModelError, pingplotter
-from pingmos.trace_state import TraceState
+from pingmos.state import TraceState
 
 GOLDEN = Path(__file__).parent / "golden"
 

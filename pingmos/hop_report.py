@@ -112,3 +112,6 @@ class TraceSnapshot:
     # Where the problem is (pingmos.diagnosis.Diagnosis), when the producer computed one with extra evidence (echo
     # witnesses); None = the formats derive it from the hops themselves.
     diagnosis: Diagnosis | None = None
+    # The model's effective settings, (name, value) pairs: what the MOS assumed rather than measured (codec, jitter
+    # buffer, one-way share; ITU-T P.564 asks that assumed values be reported beside the score). () = not given.
+    model_settings: tuple = ()

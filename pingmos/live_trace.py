@@ -33,9 +33,12 @@ from pingmos.engine.tracer import Tracer, TraceSettings
 from pingmos.hop_report import TraceSnapshot, scored_hop
 from pingmos.route_changes import RouteChange, find_route_changes
 from pingmos.scoring import ModelError, Score
+from pingmos.scoring.interval import MosIntervals, mos_intervals
 from pingmos.stats import WindowStats, window_stats
 
 NAN = math.nan
+# Where snapshot() keeps its MOS-interval cache in the caller's ``cache`` dict (beside the per-TTL entries).
+MOS_INTERVALS_KEY = "mos_intervals"
 NO_RESPONDER = 0  # responder index for a lost sample; real addresses start at 1
 
 # Scores every hop's window of one update at once (a user script is then asked once per update, not once per
@@ -472,6 +475,14 @@ class LiveTrace:
             key = next(r[1] for r in rows if r[0] == ttl)
             if cache is not None and key is not None:
                 cache[ttl] = (key, stats, result, counts, extent)
+        # The MOS's 95 % interval (bootstrap), refreshed at a bounded cost per update (scoring.interval).
+        interval_cache = cache.setdefault(MOS_INTERVALS_KEY, MosIntervals()) if cache is not None else None
+        scored = [(ttl, computed[ttl][0].samples_ms) for ttl, *_ in rows if isinstance(computed[ttl][1], Score)]
+        if interval_cache is not None:
+            found = interval_cache.update(scorer, (model_name, window, time_range), scored)
+        else:
+            found = mos_intervals(scorer, [rtts for _, rtts in scored])
+        interval_of = {ttl: ci for (ttl, _), ci in zip(scored, found, strict=True)}
         hops = []
         all_changes: list[RouteChange] = []
         for ttl, _key, _rtts, _responders, changes, *_ in rows:
@@ -492,6 +503,7 @@ class LiveTrace:
                     route_changes=tuple(
                         c for c in hop_changes if extent is not None and c.round >= extent[0] and c.sent_at <= extent[2]
                     ),
+                    mos_ci=interval_of.get(ttl),
                 )
             )
         tracer = self._tracer

@@ -15,6 +15,7 @@ from pingmos.engine.events import Sample
 from pingmos.hop_report import TraceSnapshot, scored_hop
 from pingmos.route_changes import RouteChangeTracker
 from pingmos.scoring import ModelError, Score, score_all
+from pingmos.scoring.interval import mos_intervals
 from pingmos.stats import WindowStats, window_stats
 
 # A scorer turns a hop's window into a Score, None (nothing to score), or why it failed (a scoring.ModelError or a
@@ -90,9 +91,14 @@ class TraceState:
             rows.append((ttl, history, part, window_stats(history.rtts_ms[part])))
         # One batch per snapshot: a user's formula runs in a worker process, one round trip for all hops.
         results = score_all(scorer, [stats for *_, stats in rows])
+        # The MOS's 95 % interval: a bootstrap of each scored window through the same scorer, in one batch.
+        intervals = mos_intervals(
+            lambda batch: score_all(scorer, batch),
+            [stats.samples_ms if isinstance(result, Score) else None for (*_, stats), result in zip(rows, results)],
+        )
         hops = []
         all_changes = []
-        for (ttl, history, part, stats), result in zip(rows, results, strict=True):
+        for (ttl, history, part, stats), result, interval in zip(rows, results, intervals, strict=True):
             responders = Counter(r for r in history.responders[part] if r is not None)
             changes = list(history.route.changes) if history.route is not None else []
             all_changes += changes
@@ -107,6 +113,7 @@ class TraceState:
                     stats,
                     result,
                     route_changes=tuple(c for c in changes if first_round is not None and c.round >= first_round),
+                    mos_ci=interval,
                 )
             )
         return TraceSnapshot(

@@ -26,6 +26,7 @@ HOP_FIELDS = (
     "jitter_ms",
     "r",
     "mos",
+    "mos_ci",
 )
 # Numbers are rounded for output only; microseconds and thousandths of a MOS point are below any honest precision.
 _DECIMALS = 3
@@ -45,7 +46,7 @@ def hop_dict(hop: HopReport) -> dict:
     out = {}
     for name in HOP_FIELDS:
         value = getattr(hop, name)
-        if name == "loss_ci_pct":
+        if name in ("loss_ci_pct", "mos_ci"):
             value = None if value is None else [_num(value[0]), _num(value[1])]
         elif isinstance(value, float):
             value = _num(value)
@@ -68,6 +69,7 @@ def to_json(snap: TraceSnapshot) -> str:
         "window": snap.window,
         "rounds": snap.rounds,
         "model": snap.model,
+        "model_settings": dict(snap.model_settings),
         "destination_reached": snap.destination_reached,
         "probes_sent": snap.probes_sent,
         "unmatched_replies": snap.unmatched_replies,
@@ -84,7 +86,12 @@ def to_json(snap: TraceSnapshot) -> str:
     return json.dumps(doc, indent=2) + "\n"
 
 
-CSV_FIELDS = tuple(f for f in HOP_FIELDS if f != "loss_ci_pct") + ("loss_ci_low_pct", "loss_ci_high_pct")
+CSV_FIELDS = tuple(f for f in HOP_FIELDS if f not in ("loss_ci_pct", "mos_ci")) + (
+    "loss_ci_low_pct",
+    "loss_ci_high_pct",
+    "mos_ci_low",
+    "mos_ci_high",
+)
 
 
 def to_csv(snap: TraceSnapshot) -> str:
@@ -98,6 +105,8 @@ def to_csv(snap: TraceSnapshot) -> str:
         ci = row.pop("loss_ci_pct")
         row["responders"] = ";".join(f"{a}:{n}" for a, n in row["responders"].items())
         row["loss_ci_low_pct"], row["loss_ci_high_pct"] = ci if ci else (None, None)
+        mos_ci = row.pop("mos_ci")
+        row["mos_ci_low"], row["mos_ci_high"] = mos_ci if mos_ci else (None, None)
         writer.writerow(["" if row[f] is None else row[f] for f in CSV_FIELDS])
     return buf.getvalue()
 
@@ -135,6 +144,8 @@ def _row_cells(hop: HopReport) -> list[str]:
     if len(hop.responders) > 1:
         address += f" +{len(hop.responders) - 1}"
     r, mos = _cell(hop.r), _cell(hop.mos, 2)
+    if hop.mos is not None and hop.mos_ci is not None:  # the MOS's 95 % interval beside it: "3.92 (3.61-4.08)"
+        mos += f" ({hop.mos_ci[0]:.2f}-{hop.mos_ci[1]:.2f})"
     if hop.score_error:
         fallback = hop.score_fallback
         r = _cell(fallback.r) + FALLBACK_MARK if fallback else "-"
@@ -200,17 +211,23 @@ def _scoring_errors(hops: tuple[HopReport, ...]) -> list[str]:
     return lines
 
 
+def _settings_text(settings: tuple) -> str:
+    return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in settings)
+
+
 def to_table(snap: TraceSnapshot) -> str:
     """An mtr --report style table, one row per hop, with a header line saying what was measured.
 
     Columns are as wide as their widest cell (an IPv6 address, a long name), never narrower than an IPv4 trace
     needs. A hop the model could not score shows ``ERR`` as its MOS, or, while the user's formula file is
-    broken, the last working version's R and MOS marked ``*``; lines below the table say why.
+    broken, the last working version's R and MOS marked ``*``; lines below the table say why. The MOS cell holds
+    the 95 % interval in brackets where there is one; the header names the model's assumed settings.
     """
     window = "all samples" if snap.window is None else f"last {snap.window} samples"
     lines = [
         f"pingmos report: {snap.target} ({snap.address}), {snap.protocol}, {snap.rounds} rounds every "
         f"{snap.interval_s:g} s, window {window}, model {snap.model}"
+        + (f" (assumed {_settings_text(snap.model_settings)})" if snap.model_settings else "")
         + ("" if snap.mode is None else f", via {snap.mode}")
         + ("" if snap.destination_reached else ", destination not reached"),
     ]

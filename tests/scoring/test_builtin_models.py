@@ -213,7 +213,7 @@ def test_g107_playout_jitter_matters_and_single_sample():
 # -- common ---------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["pingplotter", "asterisk", "g107", "g107-playout"])
+@pytest.mark.parametrize("name", ["pingplotter", "asterisk", "g107", "g107-playout", "g107-jb"])
 def test_nothing_received_gives_no_score(name):
     model = load_model(name)
     assert model.score(HopWindow.from_rtts([None, None])) is None

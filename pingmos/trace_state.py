@@ -94,7 +94,7 @@ class TraceState:
         # The MOS's 95 % interval: a bootstrap of each scored window through the same scorer, in one batch.
         intervals = mos_intervals(
             lambda batch: score_all(scorer, batch),
-            [stats.samples_ms if isinstance(result, Score) else None for (*_, stats), result in zip(rows, results)],
+            [stats.samples_ms if isinstance(result, Score) else None for (*_, stats), result in zip(rows, results, strict=True)],
         )
         hops = []
         all_changes = []

@@ -7,8 +7,9 @@ two listeners: each leg is mu-law coded in 20 ms frames, sent through its direct
 fixed (``FIXED_DEPTH_MS`` beyond the base delay) and by the adaptive buffer (``buffers``), concealed (``plc``) and
 scored (``truth``). The truth of a condition and buffer is the conversational MOS of the legs' mean calibrated
 listening R and mean mouth-to-ear delay: a ping cannot tell the directions apart, so the quality it can predict is
-that of the call as both parties hear it. Every model (``pingmos.scoring.available_models()``, by its public API) scores the probe view;
-``g107-jb`` with the buffer of the truth it is compared with, the others with their defaults.
+that of the call as both parties hear it. Every model (``pingmos.scoring.available_models()``, by its public
+API) scores the probe view; ``g107-jb`` with the buffer of the truth it is compared with, the others with their
+defaults.
 
 Conditions are split, by their order, into training (2 of 3) and held-out (1 of 3); the constants of ``g107-jb``
 were fitted on training conditions only (``fit``).
@@ -148,7 +149,7 @@ def simulate(condition: Condition, refs: Sequence[Reference], calls: int, seed: 
     ta: dict[str, list[float]] = {b: [] for b in BUFFERS}
     played: dict[str, list[float]] = {b: [] for b in BUFFERS}
     for c in range(calls):
-        for leg, (direction, one_way) in enumerate(legs.items()):
+        for leg, one_way in enumerate(legs.values()):
             ref = refs[(2 * c + leg) % len(refs)]
             nf = len(ref.frames)
             start = int(rng.integers(warmup, slots - nf))

@@ -92,7 +92,8 @@ class TraceState:
         # One batch per snapshot: a user's formula runs in a worker process, one round trip for all hops.
         results = score_all(scorer, [stats for *_, stats in rows])
         # The MOS's 95 % interval: a bootstrap of each scored window through the same scorer, in one batch.
-        samples = [row[-1].samples_ms if isinstance(result, Score) else None for row, result in zip(rows, results)]
+        scored = zip(rows, results, strict=True)
+        samples = [row[-1].samples_ms if isinstance(result, Score) else None for row, result in scored]
         intervals = mos_intervals(lambda batch: score_all(scorer, batch), samples)
         hops = []
         all_changes = []

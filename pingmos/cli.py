@@ -45,7 +45,12 @@ def _add_report(sub) -> None:
         help="trace a host for N rounds and print one row per hop",
         description="Trace TARGET for N rounds and print per hop: loss, latency, jitter, R and MOS.",
     )
-    p.add_argument("target", nargs="?", help="host name, IPv4 or IPv6 address to trace (not with --session)")
+    p.add_argument(
+        "target",
+        nargs="?",
+        help="host name, IPv4 or IPv6 address to trace; with --session, the destination address of an mtr --raw "
+        "log (which does not record it)",
+    )
     p.add_argument("--count", "-c", type=_ranged(int, 1, 1_000_000, "count"), default=10, help="rounds (10)")
     p.add_argument(
         "--interval",
@@ -275,12 +280,14 @@ def _cmd_report_session(args, model, rules) -> int:
     from pingmos.session import SessionError, open_session
     from pingmos.session.rescore import time_range
 
-    if args.target or args.record or args.witness:
-        print("pingmos report: error: --session re-scores a saved trace; it takes no TARGET, --record or --witness",
+    if args.record or args.witness:
+        print("pingmos report: error: --session re-scores a saved trace; it takes no --record or --witness",
               file=sys.stderr)  # fmt: skip
         return EXIT_USAGE
     try:
-        with open_session(args.session, interval_s=args.interval) as session:
+        # TARGET with --session: the destination address of an mtr --raw log (which does not record it).
+        with open_session(args.session, interval_s=args.interval, target=args.target) as session:
+            notes = _notes(session)
             span = session.time_span()
             selected = time_range(span, args.time_from, args.time_to)
             snapshot = session.snapshot(args.window, model, model.name, selected)
@@ -289,10 +296,32 @@ def _cmd_report_session(args, model, rules) -> int:
             if rules:
                 _print_alerts(evaluate_samples(rules, session.info.target, model, session.samples(selected)))
     except (SessionError, ValueError) as exc:
-        print(f"pingmos report: error: {exc}", file=sys.stderr)
+        print(f"pingmos report: error: {_one_line(exc)}", file=sys.stderr)
         return 1
+    _print_notes("report", notes)
     sys.stdout.write(FORMATTERS[args.format](_with_model(snapshot, model)))
     return 0
+
+
+def _one_line(exc: Exception) -> str:
+    """An error about a file as one terminal-safe line (the file's text may hold escape sequences)."""
+    from pingmos.report.formats import terminal_safe
+
+    return terminal_safe(" ".join(str(exc).split()))[:500]
+
+
+def _notes(session) -> list[str]:
+    """What an importer noticed (a cut last line, probes in flight, skipped records)."""
+    notes = session.info.extra.get("notes") if isinstance(session.info.extra, dict) else None
+    return [str(n) for n in notes] if isinstance(notes, list) else []
+
+
+def _print_notes(command: str, notes: list[str]) -> None:
+    """The importer's notes, one terminal-safe line each, on stderr (only when the command succeeds)."""
+    from pingmos.report.formats import terminal_safe
+
+    for note in notes:
+        print(f"pingmos {command}: note: {terminal_safe(note)[:300]}", file=sys.stderr)
 
 
 def _cmd_report(args) -> int:
@@ -426,6 +455,7 @@ def _cmd_export(args) -> int:
         return EXIT_USAGE
     try:
         with open_session(args.session, interval_s=args.interval) as session:
+            notes = _notes(session)
             selected = time_range(session.time_span(), args.time_from, args.time_to)
             if args.what == "hops":
                 snapshot = _with_model(session.snapshot(args.window, model, model.name, selected), model)
@@ -436,10 +466,33 @@ def _cmd_export(args) -> int:
             else:
                 text = (events_to_csv if args.format == "csv" else events_to_json)(session.events())
     except (SessionError, ValueError) as exc:
-        print(f"pingmos export: error: {exc}", file=sys.stderr)
+        print(f"pingmos export: error: {_one_line(exc)}", file=sys.stderr)
         return 1
+    _print_notes("export", notes)
     sys.stdout.write(text)
     return 0
+
+
+def _add_monitor(sub) -> None:
+    p = sub.add_parser(
+        "monitor",
+        help="trace many targets around the clock and serve Prometheus metrics at /metrics",
+        description="Trace every [[target]] of CONFIG.toml indefinitely: per hop loss, latency, jitter, R and MOS as "
+        "Prometheus metrics, each target recorded to its own sessions, alert rules as in the report. SIGHUP reloads "
+        "the configuration; targets whose settings did not change keep their samples. See the README's "
+        "'Monitoring' section for the file's settings.",
+    )
+    p.add_argument("config", metavar="CONFIG.toml", help="the agent's configuration (TOML)")
+    p.add_argument("--listen", metavar="ADDR:PORT", help="serve /metrics here (default: [agent] listen, else "
+                   "127.0.0.1:9813)")  # fmt: skip
+    p.add_argument("--no-dns", action="store_true", help="no reverse DNS: the hop info carries addresses only")
+    p.set_defaults(handler=_cmd_monitor)
+
+
+def _cmd_monitor(args) -> int:
+    from pingmos.monitor.serve import run_monitor
+
+    return run_monitor(args.config, args.listen, use_dns=not args.no_dns)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -452,6 +505,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_score(sub)
     _add_models(sub)
     _add_export(sub)
+    _add_monitor(sub)
     return parser
 
 

@@ -219,7 +219,13 @@ def _verdict(snap, th, judged, at, rate_limited, strict, cleared, witnesses) -> 
     dest_reached = snap.destination_reached and end.ttl == snap.hops[-1].ttl
     parts = []
     if at is None:
-        if dest_reached:
+        if dest_reached and end.avg_ms is None:
+            # A summary without latency fields (mtr -o LS): loss is known, quality is not; say no more than that.
+            parts.append(
+                f"The destination answers on {_where(snap)} with loss {_pct(end.loss_pct)} over {snap.rounds} "
+                "rounds; no latency was recorded, so its quality cannot be judged"
+            )
+        elif dest_reached:
             d = end
             parts.append(
                 f"No path problem on {_where(snap)}: the destination is within thresholds "
@@ -228,7 +234,7 @@ def _verdict(snap, th, judged, at, rate_limited, strict, cleared, witnesses) -> 
         else:
             parts.append(
                 f"No problem found up to {_label(end)}, the last hop that answers; the destination "
-                f"({snap.address or snap.target}) did not answer"
+                f"({snap.address or snap.target or 'address unknown'}) did not answer"
             )
     else:
         before = [h for h in judged if h.ttl < at.ttl and (not strict[h.ttl] or h.ttl in cleared)]

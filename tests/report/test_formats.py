@@ -1,6 +1,7 @@
 """Golden-file tests of the output formats. Regenerate after an intended change with UPDATE_GOLDEN=1."""
 
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -26,7 +27,7 @@ def snapshot():
             st.apply(Sample(r, ttl, r * 10 + ttl, 1700000000.0 + r, rtt, responder, ttl == 3 and rtt is not None))
     st.apply(Sample(5, 1, 99, 1700000005.0, 1.5, "198.18.0.7"))  # a second responder at hop 1
     names = {"198.18.0.2": "r1.lab.test", "198.18.0.9": "target.lab.test"}.get
-    return st.snapshot(
+    snap = st.snapshot(
         None,
         lambda s: pingplotter.score(s.avg_ms, s.jitter_ms, s.loss_pct),
         "pingplotter",
@@ -34,6 +35,7 @@ def snapshot():
         probes_sent=17,
         unmatched_replies=2,
     )
+    return dataclasses.replace(snap, time_range=(1700000000.0, 1700000005.0))
 
 
 @pytest.mark.parametrize("fmt,suffix", [("table", "txt"), ("json", "json"), ("csv", "csv")])

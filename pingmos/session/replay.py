@@ -148,8 +148,10 @@ def summary_snapshot(
     results = score_all(scorer, windows)
     hops = []
     for s, window, result in zip(summaries, windows, results, strict=True):
-        if not window.received or window.avg_ms is None:
-            result = None  # nothing measured to score (a silent hop, or a report without latency fields)
+        if not window.sent or (window.received and window.avg_ms is None):
+            # Nothing sent, or a report without latency fields: nothing measured to score. Sent and all lost is
+            # the worst score (scoring.ALL_LOST), as everywhere.
+            result = None
         responders = {s.address: window.received} if s.address and window.received else {}
         hops.append(scored_hop(s.ttl, s.address, s.name, responders, window, result))
     return TraceSnapshot(

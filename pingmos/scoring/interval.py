@@ -21,13 +21,12 @@ than a tenth of the resamples. Cost: ``RESAMPLES`` model evaluations per hop (bu
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from pingmos.scoring.score import Score
-from pingmos.stats import WindowStats, wilson_interval_pct
+from pingmos.stats import WindowStats, window_stats
 
 RESAMPLES = 200
 MIN_SAMPLES = 10
@@ -68,41 +67,9 @@ def resampled_windows(rtts_ms: object, resamples: int = RESAMPLES, seed: int = 0
 
 
 def _windows(rows: np.ndarray) -> list[WindowStats]:
-    """The rows (NaN = lost) as WindowStats, their summary numbers computed for all rows at once with numpy (the
-    definitions of ``stats.window_stats``, sums in floating point rather than math.fsum): what every scorer takes,
-    a Model as well as a snapshot builder's one-window callable."""
-    n = rows.shape[1]
-    got = ~np.isnan(rows)
-    received = got.sum(axis=1)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-lost row: its NaN numbers are not used
-        avg = np.nanmean(rows, axis=1)
-        low = np.nanmin(rows, axis=1)
-        high = np.nanmax(rows, axis=1)
-        stdev = np.nanstd(rows, axis=1, ddof=1)
-    out = []
-    for i, row in enumerate(rows):
-        k = int(received[i])
-        values = row[got[i]]
-        samples = tuple(None if v != v else v for v in row.tolist())
-        some = k > 0
-        out.append(
-            WindowStats(
-                sent=n,
-                received=k,
-                loss_pct=100.0 * (n - k) / n,
-                loss_ci_pct=wilson_interval_pct(n - k, n),
-                last_ms=float(values[-1]) if some else None,
-                avg_ms=float(avg[i]) if some else None,
-                min_ms=float(low[i]) if some else None,
-                max_ms=float(high[i]) if some else None,
-                stdev_ms=float(stdev[i]) if k >= 2 else None,
-                # PingPlotter's jitter: mean |difference| of consecutive received samples.
-                jitter_ms=float(np.abs(np.diff(values)).mean()) if k >= 2 else None,
-                samples_ms=samples,
-            )
-        )
-    return out
+    """The rows (NaN = lost) as WindowStats: what every scorer takes, a Model as well as a snapshot builder's
+    one-window callable (``stats.window_stats`` is vectorised: microseconds per window)."""
+    return [window_stats(row) for row in rows]
 
 
 def mos_intervals(
@@ -190,3 +157,33 @@ class MosIntervals:
             self._entries[key] = (model_key, 0 if rtts is None else len(rtts), now, ci)  # type: ignore[arg-type]
             out[i] = ci
         return out
+
+
+# Where a snapshot builder keeps its MosIntervals in the caller's snapshot cache dict (beside its per-TTL rows).
+MOS_INTERVALS_KEY = "mos_intervals"
+
+
+def snapshot_intervals(
+    score_batch: BatchScorer,
+    keys: Sequence[object],
+    windows: Sequence[WindowStats],
+    scored: Sequence[bool],
+    model_key: object,
+    cache: dict | None = None,
+) -> list[tuple[float, float] | None]:
+    """The hook for a snapshot builder: the MOS interval of each hop (``keys`` name them, e.g. TTLs; ``windows``
+    their WindowStats with raw ``samples_ms``; ``scored`` whether the model gave the hop a Score).
+
+    Without ``cache`` (a report, a saved session): every interval is computed, in one batch. With the builder's
+    ``cache`` dict (a live view updating every second): a ``MosIntervals`` kept in it under ``MOS_INTERVALS_KEY``
+    bounds the cost per update (see MosIntervals); ``model_key`` names the model, its settings and the window.
+    """
+    samples = [w.rtts_ms if ok and len(w.rtts_ms) else None for w, ok in zip(windows, scored, strict=True)]
+    if cache is None:
+        return mos_intervals(score_batch, samples)
+    live = cache.get(MOS_INTERVALS_KEY)
+    if not isinstance(live, MosIntervals):
+        live = cache[MOS_INTERVALS_KEY] = MosIntervals()
+    found = live.update(score_batch, model_key, [(k, s) for k, s in zip(keys, samples, strict=True) if s is not None])
+    it = iter(found)
+    return [next(it) if s is not None else None for s in samples]

@@ -7,7 +7,7 @@ from pingmos.engine.events import Sample
 from pingmos.report.formats import to_json, to_table
 from pingmos.scoring import load_model
 from pingmos.scoring.interval import MIN_SAMPLES, MosIntervals, mos_interval, mos_intervals, resampled_windows
-from pingmos.trace_state import TraceState
+from pingmos.state import TraceState
 
 
 def path_rtts(n, seed=1, loss=0.03):

@@ -174,6 +174,15 @@ def test_a_port_unreachable_from_another_address_of_the_target_counts_as_reached
     assert tracer.destination_ttl == 4 and max(s.ttl for s in samples) == 4
 
 
+def test_a_routers_firewall_rejecting_with_port_unreachable_is_a_refusal_not_the_destination():
+    # iptables REJECT answers port unreachable by default: from router 3, which answered TTL 3 itself.
+    hops = path(4, 5)
+    hops[2] = FakeHop(hops[2].address, hops[2].rtt_ms, refuse_code=3)
+    tracer, _, samples = run(hops, "udp", rounds=5)
+    assert rows(samples)[4] == Counter({("198.18.2.2", "dest_unreachable", 3, False): 5})
+    assert tracer.destination_ttl == 4 and not tracer.destination_reached and max(s.ttl for s in samples) == 4
+
+
 # --- Forgeries: replies that do not prove themselves ------------------------------------------------------
 
 

@@ -362,7 +362,8 @@ def to_table(snap: TraceSnapshot) -> str:
         moves = [f"hop {c.ttl} round {c.round}: {c.old} -> {c.new}" for c in snap.route_changes]
         lines.append(f"route changes ({len(moves)}): " + "; ".join(moves[:10]) + ("; ..." if len(moves) > 10 else ""))
     lines += _scoring_errors(snap.hops)
-    lines.append("diagnosis: " + _diagnosis(snap).verdict)
+    d = _diagnosis(snap)
+    lines.append(f"diagnosis ({d.status}): {d.verdict}")
     return "\n".join(terminal_safe(line) for line in lines) + "\n"
 
 

@@ -11,7 +11,7 @@ from pingmos.engine.network import Network, RawSocketNetwork
 from pingmos.engine.resolve import ReverseDNS
 from pingmos.engine.tracer import Tracer, TraceSettings
 from pingmos.hop_report import TraceSnapshot
-from pingmos.trace_state import Scorer, TraceState
+from pingmos.state import Scorer, TraceState
 
 # Once probing is over, how long the report waits for reverse-DNS answers still under way.
 DNS_GRACE_S = 2.0

@@ -24,6 +24,7 @@ formula stuck in C, or one that catches ``Overrun`` anyway, is killed by the par
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import faulthandler
@@ -47,7 +48,8 @@ LIFETIME_CPU_S = 3600
 # Imported before the worker gives up root (when started by root): afterwards the interpreter's own library may be
 # out of its reach (an interpreter under /root), and a formula may use any of these.
 PRELOAD = (
-    "encodings.ascii", "encodings.latin_1", "encodings.utf_8", "linecache", "tokenize", "math", "cmath", "statistics", "decimal", "fractions", "functools", "itertools", "collections", "bisect",
+    "encodings.ascii", "encodings.latin_1", "encodings.utf_8", "linecache", "tokenize", "math", "cmath",
+    "statistics", "decimal", "fractions", "functools", "itertools", "collections", "bisect",
     "heapq", "random", "dataclasses", "typing", "numpy", "pingmos.scoring.script_api", "pingmos.scoring.g107",
     "pingmos.scoring.g107_playout", "pingmos.scoring.pingplotter", "pingmos.scoring.asterisk",
 )  # fmt: skip
@@ -106,16 +108,12 @@ def limit_resources() -> None:
     if vm:
         limits.append((resource.RLIMIT_AS, vm + ADDRESS_SPACE_HEADROOM_BYTES))
     for which, value in limits:
-        try:
+        with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(which, (value, value))
-        except (ValueError, OSError):
-            pass
     used = resource.getrusage(resource.RUSAGE_SELF)
     cpu_now = int(used.ru_utime + used.ru_stime) + 1
-    try:
+    with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_CPU, (cpu_now + LIFETIME_CPU_S, cpu_now + LIFETIME_CPU_S))
-    except (ValueError, OSError):
-        pass
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-big file write fails with an error instead of a kill
 
 
@@ -202,10 +200,8 @@ def main(fd: int, uid: int = -1, gid: int = -1) -> None:
     from pingmos.scoring.window import HopWindow
 
     for name in PRELOAD:
-        try:
+        with contextlib.suppress(ImportError):
             importlib.import_module(name)
-        except ImportError:
-            pass
     if os.geteuid() == 0 or uid >= 0:
         if uid <= 0 or gid <= 0:
             raise SystemExit("the scoring process was started as root without a user to run as")

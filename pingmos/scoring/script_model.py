@@ -53,7 +53,7 @@ from pingmos.scoring.window import HopWindow
 SCRIPT_TIMEOUT_S = 1.0
 # CPU time the parent allows beyond the deadline before it kills the worker (the worker's own timer stops a
 # Python loop at the deadline and says where; this is for a formula stuck in C or one that ignores the timer).
-KILL_GRACE_S = 0.5
+KILL_GRACE_S = 0.2
 # Starting a Python process can take seconds on a loaded machine; that is not the formula's fault.
 STARTUP_TIMEOUT_S = 30.0
 # Back-off for a version that overran or killed its worker: skip 2**(n-1) - 1 updates after its n-th time.
@@ -136,6 +136,7 @@ class _Worker:
         self._inbox = bytearray()
         self._outbox = bytearray()
         self._eof = False
+        self._killed = False
         self._reap_lock = threading.Lock()
         self._reaped = False
         self._finalizer = weakref.finalize(self, _release, self.proc, self.sock, self.diag, self._reap_lock)
@@ -151,10 +152,11 @@ class _Worker:
             return None
 
     def alive(self) -> bool:
-        return not self._eof and self.proc.poll() is None
+        return not self._eof and not self._killed and self.proc.poll() is None
 
     def terminate(self) -> None:
         """Kill the worker's process group now (any thread); the descriptors stay until ``release``."""
+        self._killed = True
         _kill_group(self.proc, self._reap_lock)
 
     def release(self) -> None:
@@ -241,8 +243,9 @@ class _Worker:
             self._pump(min(_POLL_S, wall_limit_s - waited))
 
     def _gone(self, path: str, message: str) -> _WorkerGone:
+        """The worker broke the protocol: something in it wrote on the socket (a formula can reach it)."""
         self.terminate()
-        return _WorkerGone(ModelError(path, None, message))
+        return _WorkerGone(ModelError(path, None, message), overrun=True)
 
     def _tail(self) -> str:
         self._drain_diag()

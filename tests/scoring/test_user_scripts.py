@@ -149,7 +149,7 @@ def test_bad_results_are_errors(models, body, words):
 
 def test_endless_loop_is_stopped_after_its_cpu_time_and_retried_with_back_off(models):
     path = write("loop", "def score_hop(hop):\n    while True:\n        pass\n")
-    model = models("loop", timeout_s=0.3)
+    model = models("loop", timeout_s=0.3, wall_limit_s=30.0)  # the CPU-time limit, however busy the machine
     model.score(HopWindow.from_rtts([None]))  # nothing to score: nothing runs
     results = model.score_many([SEED, SEED, HopWindow.from_rtts([None])])
     error = results[0]
@@ -185,7 +185,7 @@ def test_hang_in_c_code_and_at_top_level_are_stopped(models):
     assert isinstance(result, ModelError) and "longer than 1.3 s (wall clock" in result.message, result
     assert "waiting" in result.message and result.line == 7  # where it waited (the worker's stack dump)
     write("bigpow", "def score_hop(hop):\n    return 10 ** 10 ** 10, 3.0\n")
-    result = models("bigpow", timeout_s=0.3).score(SEED)
+    result = models("bigpow", timeout_s=0.3, wall_limit_s=30.0).score(SEED)
     assert isinstance(result, ModelError) and "(CPU time)" in result.message, result
     write("toplevel", "while True:\n    pass\n\n" + GOOD)
     result = models("toplevel", timeout_s=0.3).score(SEED)

@@ -174,8 +174,9 @@ def load_model(
 
     Raises UnknownModel for an unknown name and ValueError (one line, naming the model) for an unknown setting or
     a bad value, when the model's settings can be read. ``timeout_s`` (CPU time) and ``wall_limit_s`` (wall
-    clock; default from ``script_model.wall_limit_for``) bound a user's formula per hop. Never runs a user's code: a user or installed formula
-    runs only when it scores (see ``ScriptModel``), and a broken one gives ModelErrors then, not an exception.
+    clock; default from ``script_model.wall_limit_for``) bound a user's formula per hop. Never runs a user's code:
+    a user or installed formula runs only when it scores (see ``ScriptModel``), and a broken one gives ModelErrors
+    then, not an exception.
     """
     info = find_model(name)
     if info.origin == ORIGIN_BUILTIN:

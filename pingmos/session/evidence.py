@@ -45,8 +45,8 @@ class Evidence:
     Alert rules are evaluated at most once per interval (by ``clock``, as ``observe`` sees samples arrive), in a
     thread of their own (``pingmos-alerts``), never in the thread that calls ``observe`` (the trace's): an MOS rule
     scores with the user's formula, which may take up to its deadline, and the probes must keep their pace. When
-    the evaluations fall behind (a slow formula), only the latest one asked for waits (``MAX_PENDING``). Windows end one probe
-    timeout before now, so an open probe never counts (see ``AlertEngine``)."""
+    the evaluations fall behind (a slow formula), only the latest one asked for waits (``MAX_PENDING``). Windows
+    end one probe timeout before now, so an open probe never counts (see ``AlertEngine``)."""
 
     MAX_PENDING = 1
 

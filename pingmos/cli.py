@@ -436,6 +436,28 @@ def _cmd_export(args) -> int:
     return 0
 
 
+def _add_monitor(sub) -> None:
+    p = sub.add_parser(
+        "monitor",
+        help="trace many targets around the clock and serve Prometheus metrics at /metrics",
+        description="Trace every [[target]] of CONFIG.toml indefinitely: per hop loss, latency, jitter, R and MOS as "
+        "Prometheus metrics, each target recorded to its own sessions, alert rules as in the report. SIGHUP reloads "
+        "the configuration; targets whose settings did not change keep their samples. See the README's "
+        "'Monitoring' section for the file's settings.",
+    )
+    p.add_argument("config", metavar="CONFIG.toml", help="the agent's configuration (TOML)")
+    p.add_argument("--listen", metavar="ADDR:PORT", help="serve /metrics here (default: [agent] listen, else "
+                   "127.0.0.1:9813)")  # fmt: skip
+    p.add_argument("--no-dns", action="store_true", help="no reverse DNS: the hop info carries addresses only")
+    p.set_defaults(handler=_cmd_monitor)
+
+
+def _cmd_monitor(args) -> int:
+    from pingmos.monitor.serve import run_monitor
+
+    return run_monitor(args.config, args.listen, use_dns=not args.no_dns)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="pingmos",
@@ -446,6 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_score(sub)
     _add_models(sub)
     _add_export(sub)
+    _add_monitor(sub)
     return parser
 
 

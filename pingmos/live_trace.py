@@ -105,6 +105,18 @@ class HopSeries:
             return bisect.bisect_left(self.sent_at, time_range[0]), bisect.bisect_right(self.sent_at, time_range[1])
         return (0 if window is None else max(0, n - window)), n
 
+    def trim(self, keep: int) -> None:
+        """Forget all but the last ``keep`` samples (a monitoring agent keeps only its window in memory; the
+        session file holds the rest). Route changes before the first kept round go too."""
+        cut = len(self.rounds) - keep
+        if cut <= 0:
+            return
+        first = self.rounds[cut]
+        for a in (self.rounds, self.sent_at, self.rtt_ms, self.responder):
+            del a[:cut]
+        self.changes = [c for c in self.changes if c[0] >= first]
+        self.version += 1
+
     def nbytes(self) -> int:
         return sum(a.itemsize * len(a) for a in (self.rounds, self.sent_at, self.rtt_ms, self.responder))
 
@@ -177,8 +189,11 @@ class LiveTrace:
         rounds: int | None = None,
         port: int | None = None,
         flows: int = 1,
+        keep_samples: int | None = None,
     ):
         self.target = target
+        # At most this many samples per hop stay in memory (None = all): memory stays flat however long it runs.
+        self._keep = keep_samples
         self.protocol = protocol
         self.port = port  # UDP/TCP destination port (None = the engine's default); read at start()
         self.flows = flows  # TraceSettings.flows (a replayed session's); route changes are followed per flow
@@ -229,6 +244,8 @@ class LiveTrace:
             if series is None:
                 series = self._hops[sample.ttl] = HopSeries(self.flows)
             series.add(sample.round, sample.sent_at, sample.rtt_ms, index)
+            if self._keep is not None and len(series) >= self._keep + max(64, self._keep // 4):
+                series.trim(self._keep)  # in steps, so the arrays are not shifted on every sample
             self._samples += 1
         if self._names is not None and sample.responder is not None:
             self._names.name(sample.responder)  # starts the lookup in the background the first time

@@ -12,7 +12,7 @@ import itertools
 import random
 from dataclasses import dataclass
 
-from pingmos.engine.packets import build_destination_reply, build_time_exceeded, probe_ttl
+from pingmos.engine.wire import build_destination_reply, build_time_exceeded, build_unreachable, probe_ttl
 
 WALL_EPOCH = 1_700_000_000.0  # virtual wall clock = this + virtual monotonic time
 
@@ -31,6 +31,12 @@ class FakeHop:
     rtt_ms: float
     jitter_ms: float = 0.0  # each reply is delayed by rtt_ms + uniform(0, jitter_ms)
     loss_pct: float = 0.0
+    # A router that refuses to forward: probes it would pass on get this ICMP destination-unreachable code
+    # (1 host unreachable, 13 administratively prohibited, ...) from it instead of going further.
+    refuse_code: int | None = None
+    # The destination (last hop) only: the address its replies come from, when not the one probed (a host with
+    # several addresses answering an error from another of them).
+    answer_from: str | None = None
 
 
 class FakeNetwork:
@@ -53,11 +59,19 @@ class FakeNetwork:
     def send(self, packet: bytes, dst: str) -> float:
         ttl = probe_ttl(packet)
         self.sent.append((ttl, packet))
-        hop = self.hops[min(ttl, len(self.hops)) - 1]
-        is_destination = ttl >= len(self.hops)
+        # ``hops`` may be replaced between sends (a route change).
+        hops = self.hops
+        index = min(ttl, len(hops)) - 1
+        refuser = next((i for i in range(index) if hops[i].refuse_code is not None), None)
+        hop = hops[index if refuser is None else refuser]
         if hop.address is not None and self._rng.random() * 100.0 >= hop.loss_pct:
             delay_s = (hop.rtt_ms + self._rng.uniform(0.0, hop.jitter_ms)) / 1000.0
-            reply = build_destination_reply(packet) if is_destination else build_time_exceeded(packet, hop.address)
+            if refuser is not None:
+                reply = build_unreachable(packet, hop.address, hop.refuse_code)
+            elif ttl >= len(hops):
+                reply = build_destination_reply(packet, hop.answer_from)
+            else:
+                reply = build_time_exceeded(packet, hop.address)
             self.inject(reply, delay_s)
         return self.wall(self.clock.now)
 

@@ -14,7 +14,7 @@ import subprocess
 import time
 
 from pingmos.engine.network import NoPermission
-from pingmos.engine.packets import probe_fields
+from pingmos.engine.wire import probe_fields
 
 START_TIMEOUT_S = 60.0  # pkexec or sudo may be waiting for the user to type a password
 SEND_TIMEOUT_S = 5.0

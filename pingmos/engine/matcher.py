@@ -1,8 +1,19 @@
-"""The reply matcher: pairs each reply with the probe it quotes, and declares probes lost at their deadline.
+"""The reply matcher: pairs each reply with the probe it quotes, checks that the reply proves it, and declares probes
+lost at their deadline.
 
 Replies are matched by what they quote (ICMP identifier and sequence, UDP/TCP ports and sequence), never by arrival
 order. A reply that matches no outstanding probe (another program's, a duplicate, or one that came after its
 probe's timeout) is counted in ``unmatched`` and otherwise ignored.
+
+A reply that names one of our probes must also prove it (anyone can put our identifier and sequence in a packet):
+- an echo reply, SYN-ACK or RST counts only from the address probed;
+- an ICMP error counts only when the probe header it quotes has our source and the probe's destination.
+A reply that fails its proof is counted in ``suspicious`` and leaves the probe outstanding, so the genuine answer
+can still match it.
+
+Whether an answer ends the path (the destination answered, or a router refused with destination unreachable) is
+the tracer's question (``path_end``); with ``hold_end_claims`` the matcher keeps such a probe aside ("claimed")
+until the tracer has judged the claim, so that a second, genuine answer to it can still be matched.
 """
 
 from __future__ import annotations
@@ -11,7 +22,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from pingmos.engine.events import Sample
-from pingmos.engine.packets import ProbeKey, Reply, ReplyKind
+from pingmos.engine.wire import TCP_ANSWERS, ProbeKey, Reply, ReplyKind, canonical_address, is_port_unreachable
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,38 +34,110 @@ class Outstanding:
     deadline: float  # monotonic clock, seconds
 
 
+def ends_path(sample: Sample) -> bool:
+    """True when ``sample`` says the path ends at its TTL: the destination answered, or a destination unreachable
+    came back (from the destination or from a router refusing to forward)."""
+    return sample.reached or sample.reply == ReplyKind.UNREACHABLE.value
+
+
 class Matcher:
-    def __init__(self, destination: str):
-        self.destination = destination
+    """Matches replies to outstanding probes to ``destination`` sent from ``source``.
+
+    ``destination`` "" matches replies from any address (the echo witness probes several); ``source`` None skips
+    the check of a quoted source (tests that build probes by hand).
+    """
+
+    def __init__(self, destination: str, source: str | None = None):
+        self.destination = canonical_address(destination) if destination else ""
+        self.source = canonical_address(source) if source else None
+        self._ipv6 = ":" in destination
         self._outstanding: dict[ProbeKey, Outstanding] = {}
         # Deadlines grow with send time (the timeout is fixed), so a FIFO holds them in order.
         self._by_deadline: deque[ProbeKey] = deque()
+        self._claimed: dict[ProbeKey, Outstanding] = {}
+        self.hold_end_claims = False
         self.unmatched = 0
+        self.suspicious = 0  # replies naming a probe of ours that failed their proof (forged or misdirected)
 
     def __len__(self) -> int:
         return len(self._outstanding)
 
     def is_outstanding(self, key: ProbeKey) -> bool:
-        return key in self._outstanding
+        return key in self._outstanding or key in self._claimed
 
     def add(self, key: ProbeKey, probe: Outstanding) -> None:
-        if key in self._outstanding:
+        if key in self._outstanding or key in self._claimed:
             raise ValueError(f"probe key {key} is still outstanding")
         self._outstanding[key] = probe
         self._by_deadline.append(key)
 
+    def _proves(self, reply: Reply) -> bool:
+        """Does ``reply`` prove it answers a probe of ours to the destination (see the module doc)?"""
+        dest = self.destination
+        if not dest:
+            return True
+        if reply.kind is ReplyKind.ECHO_REPLY or reply.kind in TCP_ANSWERS:
+            return canonical_address(reply.responder) == dest
+        if reply.quoted_dst is None or canonical_address(reply.quoted_dst) != dest:
+            return False
+        return self.source is None or canonical_address(reply.quoted_src or "") == self.source
+
+    def _reached(self, reply: Reply) -> bool:
+        if reply.kind is ReplyKind.ECHO_REPLY or reply.kind in TCP_ANSWERS:
+            return True
+        if reply.kind is not ReplyKind.UNREACHABLE:
+            return False
+        # A port unreachable is sent only by the host the datagram is addressed to, whichever of its addresses it
+        # answers from (a multi-homed target); any other unreachable ends the path at a router unless the
+        # destination itself sent it.
+        if self.destination and is_port_unreachable(reply.kind, reply.icmp_code, self._ipv6):
+            return True
+        return canonical_address(reply.responder) == self.destination
+
     def match(self, reply: Reply, received_at: float) -> Sample | None:
-        """The sample for ``reply`` received at wall-clock ``received_at``, or None if it is not ours."""
-        probe = self._outstanding.pop(reply.key, None)
-        if probe is None:
-            self.unmatched += 1
+        """The sample for ``reply`` received at wall-clock ``received_at``; None if it is not ours (``unmatched``)
+        or does not prove it (``suspicious``). A reply to a claimed probe (see ``hold_end_claims``) is returned
+        too: the tracer compares it with the claim."""
+        key = reply.key
+        probe = self._outstanding.get(key)
+        claimed = probe is None
+        if claimed:
+            probe = self._claimed.get(key)
+            if probe is None:
+                self.unmatched += 1
+                return None
+        if not self._proves(reply):
+            self.suspicious += 1
             return None
-        reached = reply.kind in (ReplyKind.ECHO_REPLY, ReplyKind.TCP_ANSWER) or (
-            reply.kind is ReplyKind.UNREACHABLE and reply.responder == self.destination
-        )
         # A clock step between send and receive could make this negative; 0 is the honest floor.
         rtt_ms = max(0.0, (received_at - probe.sent_at) * 1000.0)
-        return Sample(probe.round, probe.ttl, probe.seq, probe.sent_at, rtt_ms, reply.responder, reached)
+        code = reply.icmp_code if reply.kind is ReplyKind.UNREACHABLE else None
+        responder = canonical_address(reply.responder)
+        kind = reply.kind.value
+        sample = Sample(
+            probe.round, probe.ttl, probe.seq, probe.sent_at, rtt_ms, responder, self._reached(reply), kind, code
+        )
+        if not claimed:
+            del self._outstanding[key]
+            if self.hold_end_claims and ends_path(sample):
+                self._claimed[key] = probe
+        return sample
+
+    def resolve(self, key: ProbeKey) -> None:
+        """The tracer has judged the claim on ``key``'s probe: forget it (further replies to it are unmatched)."""
+        self._claimed.pop(key, None)
+
+    def rearm(self, key: ProbeKey, now_mono: float) -> Sample | None:
+        """The claim on ``key``'s probe was refused: wait for a genuine answer until its deadline again; the lost
+        sample when the deadline has already passed."""
+        probe = self._claimed.pop(key, None)
+        if probe is None:
+            return None
+        if probe.deadline <= now_mono:
+            return Sample(probe.round, probe.ttl, probe.seq, probe.sent_at, None, None)
+        self._outstanding[key] = probe
+        self._by_deadline.append(key)  # slightly out of deadline order: it expires at most one timeout late
+        return None
 
     def expire(self, now_mono: float) -> list[Sample]:
         """Samples for every probe whose deadline has passed without a reply: lost."""
@@ -80,6 +163,6 @@ class Matcher:
         return self._outstanding[queue[0]].deadline if queue else None
 
     def drop_beyond(self, ttl: int) -> None:
-        """Forget probes sent beyond the destination's TTL: they are not hops and are not reported as lost."""
+        """Forget probes sent beyond the path's end: they are not hops and are not reported as lost."""
         for key in [k for k, p in self._outstanding.items() if p.ttl > ttl]:
             del self._outstanding[key]

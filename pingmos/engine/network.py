@@ -15,7 +15,7 @@ import struct
 import time
 from typing import Protocol
 
-from pingmos.engine.packets import PROTO_ICMPV6, PROTO_TCP, family_of, with_ip_header
+from pingmos.engine.wire import PROTO_ICMPV6, PROTO_TCP, family_of, with_ip_header
 
 # Not exported by Python's socket module on every version; values from <asm-generic/socket.h> and <linux/icmp.h>.
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
@@ -53,7 +53,7 @@ class Network(Protocol):
         """Send a complete IPv4 or IPv6 packet; return the wall-clock time (s) it was handed to the kernel."""
 
     def recv(self, timeout_s: float) -> list[tuple[bytes, float]]:
-        """Wait up to ``timeout_s`` for packets; return each as a complete IP packet (``packets.parse_reply``
+        """Wait up to ``timeout_s`` for packets; return each as a complete IP packet (``wire.parse_reply``
         reads it) with its wall-clock receive time (s)."""
 
     def close(self) -> None: ...

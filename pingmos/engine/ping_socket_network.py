@@ -14,7 +14,7 @@ What differs from raw sockets, and how this module hides it behind the ``Network
   timestamp. The error is also left pending on the socket and makes the next ``recvmsg`` or ``sendto`` fail once
   with its errno; that is expected: the read is skipped, the send repeated.
 
-Both kinds are rebuilt into the IP packets ``packets.parse_reply`` reads (checksums 0: nothing checks them), so the
+Both kinds are rebuilt into the IP packets ``wire.parse_reply`` reads (checksums 0: nothing checks them), so the
 tracer and matcher are the same as with raw sockets. UDP and TCP probes need raw sockets (or the helper).
 """
 
@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass
 
 from pingmos.engine.network import SO_TIMESTAMPNS, NoPermission, kernel_stamp, source_address_for
-from pingmos.engine.packets import (
+from pingmos.engine.wire import (
     PROTO_ICMP,
     PROTO_ICMPV6,
     icmp_error_packet,

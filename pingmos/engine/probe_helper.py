@@ -47,7 +47,7 @@ import sys
 import time
 
 from pingmos.engine.network import NoPermission, RawSocketNetwork, source_address_for
-from pingmos.engine.packets import IcmpEchoTemplate, TcpSynTemplate, UdpTemplate, parse_reply
+from pingmos.engine.packets import IcmpEchoTemplate, TcpSynTemplate, UdpTemplate, load_template_builder, parse_reply
 
 VERSION = 1
 MAX_LINE = 512
@@ -256,6 +256,7 @@ def main() -> int:
     except OSError as exc:
         helper.say(f"fatal cannot open sockets: {exc}")
         return 1
+    load_template_builder()  # scapy is imported lazily; after dropping root its files may be out of reach
     _drop_root()
     _die_with_parent(parent)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

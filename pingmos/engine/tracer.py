@@ -18,16 +18,10 @@ from dataclasses import dataclass
 from pingmos.engine.events import Sample
 from pingmos.engine.matcher import Matcher, Outstanding
 from pingmos.engine.network import Network, reserve_port, source_address_for
-from pingmos.engine.packets import (
-    TCP_DEFAULT_PORT,
-    UDP_BASE_PORT,
-    IcmpEchoTemplate,
-    TcpSynTemplate,
-    UdpTemplate,
-    family_of,
-    parse_reply,
-)
+from pingmos.engine.packets import TCP_DEFAULT_PORT, UDP_BASE_PORT, IcmpEchoTemplate, TcpSynTemplate, UdpTemplate
+from pingmos.engine.path_end import Decision, PathEnd
 from pingmos.engine.scheduler import RoundScheduler
+from pingmos.engine.wire import family_of, parse_reply
 
 MIN_INTERVAL_S = 0.1
 MAX_INTERVAL_S = 60.0
@@ -121,7 +115,9 @@ class Tracer:
             template = TcpSynTemplate if settings.protocol == "tcp" else UdpTemplate
             self._port_sockets = [reserve_port(settings.protocol, family_of(dst)) for _ in range(settings.flows)]
             self._templates = [template(src, dst, s.getsockname()[1], dport) for s in self._port_sockets]
-        self.matcher = Matcher(settings.address)
+        self.matcher = Matcher(settings.address, src)
+        self.matcher.hold_end_claims = True
+        self.path = PathEnd(settings.max_ttl)
         self._seq = random.randrange(1, 0xFFFF)
         self.probes_sent = 0
         self.scheduler: RoundScheduler | None = None
@@ -131,7 +127,19 @@ class Tracer:
 
     @property
     def destination_ttl(self) -> int | None:
-        return self.scheduler.destination_ttl if self.scheduler else None
+        """The TTL where the path ends now (the destination, or a router's unreachable); None while unknown."""
+        return self.path.end_ttl
+
+    @property
+    def destination_reached(self) -> bool:
+        """True when the path ends at the destination itself, False when unknown or at a refusing router."""
+        return self.path.end_ttl is not None and self.path.end_reached
+
+    @property
+    def suspicious_replies(self) -> int:
+        """Replies that named a probe of ours but did not prove it (wrong address, a quote of another packet),
+        plus answers that claimed the end of the path against the other TTLs' answers."""
+        return self.matcher.suspicious + self.path.suspicious
 
     def _next_seq(self, template) -> int:
         # 16-bit sequence, never 0, never one still outstanding (at 300 probes/s it wraps in ~3.6 minutes).
@@ -141,11 +149,25 @@ class Tracer:
                 return self._seq
         raise RuntimeError("no free probe sequence number")
 
-    def _emit(self, sample: Sample) -> None:
-        dest_ttl = self.scheduler.destination_ttl if self.scheduler else None
-        if dest_ttl is not None and sample.ttl > dest_ttl:
-            return  # a probe sent before we knew where the destination was: not a hop
-        self._on_sample(sample)
+    def _apply(self, decision: Decision) -> None:
+        """Carry out what the path's judge decided: matcher bookkeeping, the schedule's last TTL, the samples."""
+        matcher = self.matcher
+        for key in decision.resolve:
+            matcher.resolve(key)
+        late = []
+        for key in decision.rearm:
+            lost = matcher.rearm(key, self._clock.monotonic())
+            if lost is not None:
+                late.append(lost)
+        end = self.path.end_ttl
+        if self.scheduler is not None and end != self.scheduler.destination_ttl:
+            self.scheduler.destination_ttl = end
+            if end is not None:
+                matcher.drop_beyond(end)
+        for sample in decision.emit:
+            self._on_sample(sample)
+        for lost in late:
+            self._apply(self.path.on_sample(lost, None))
 
     def _handle(self, packets: list[tuple[bytes, float]]) -> None:
         for data, received_at in packets:
@@ -155,10 +177,7 @@ class Tracer:
             sample = self.matcher.match(reply, received_at)
             if sample is None:
                 continue
-            if sample.reached:
-                self.scheduler.set_destination_ttl(sample.ttl)
-                self.matcher.drop_beyond(self.scheduler.destination_ttl)
-            self._emit(sample)
+            self._apply(self.path.on_sample(sample, reply.key))
 
     def run(self) -> None:
         """Trace until the configured rounds are done and their probes answered or timed out, or until stop()."""
@@ -177,7 +196,7 @@ class Tracer:
                 self._handle(self._network.recv(min(max(0.0, min(wake) - now), 0.25)))
                 now = clock.monotonic()
                 for sample in self.matcher.expire(now):
-                    self._emit(sample)
+                    self._apply(self.path.on_sample(sample, None))
                 scheduler.skip_to(now)
                 for round_no, ttl in scheduler.due(now):
                     template = self._templates[round_no % len(self._templates)]
@@ -189,6 +208,7 @@ class Tracer:
                         Outstanding(round_no, ttl, seq, sent_at, clock.monotonic() + timeout_s),
                     )
                     self.probes_sent += 1
+                    self._apply(self.path.on_sent(round_no, ttl))
         finally:
             for s in self._port_sockets:
                 s.close()

@@ -24,19 +24,19 @@ import struct
 import time
 
 from pingmos.engine.network import source_address_for
-from pingmos.engine.packets import (
-    PROTO_UDP,
-    icmp_error_packet,
-    ip_header_length,
-    probe_destination,
-    probe_fields,
-)
 from pingmos.engine.ping_socket_network import (
     MAX_READS_PER_CALL,
     enable_error_queue,
     read_error_queue,
     send_past_pending_error,
     set_hop_limit,
+)
+from pingmos.engine.wire import (
+    PROTO_UDP,
+    icmp_error_packet,
+    ip_header_length,
+    probe_destination,
+    probe_fields,
 )
 
 MAX_SOCKETS = 64  # one per source port of the tracer (flows); more means something is wrong

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from pingmos.engine.events import Sample
+from pingmos.engine.events import REPLY_KINDS, Sample
 from pingmos.session.model import RouteEntry, SessionError, SessionEvent, SessionInfo
 from pingmos.session.replay import Session, TimeRange
 
@@ -43,7 +43,9 @@ CREATE TABLE samples (
     sent_at REAL NOT NULL,
     rtt_ms REAL,
     responder INTEGER REFERENCES addresses(id),
-    reached INTEGER NOT NULL
+    reached INTEGER NOT NULL,
+    reply TEXT,  -- events.REPLY_KINDS, NULL when lost (and in files written before it was kept)
+    icmp_code INTEGER  -- a destination unreachable's ICMP code
 );
 CREATE INDEX samples_by_time ON samples(sent_at);
 CREATE TABLE route (
@@ -110,7 +112,7 @@ class _Writer:
             route: dict[tuple[int, int], list] = {}
             for s in samples:
                 rid = None if s.responder is None else self.address_id(s.responder)
-                rows.append((s.round, s.ttl, s.seq, s.sent_at, s.rtt_ms, rid, int(s.reached)))
+                rows.append((s.round, s.ttl, s.seq, s.sent_at, s.rtt_ms, rid, int(s.reached), s.reply, s.icmp_code))
                 if rid is not None:
                     r = route.get((s.ttl, rid))
                     if r is None:
@@ -118,7 +120,8 @@ class _Writer:
                     else:
                         r[0], r[1], r[2] = min(r[0], s.sent_at), max(r[1], s.sent_at), r[2] + 1
             conn.executemany(
-                "INSERT INTO samples(round, ttl, seq, sent_at, rtt_ms, responder, reached) VALUES (?,?,?,?,?,?,?)",
+                "INSERT INTO samples(round, ttl, seq, sent_at, rtt_ms, responder, reached, reply, icmp_code) "
+                "VALUES (?,?,?,?,?,?,?,?,?)",
                 rows,
             )
             conn.executemany(
@@ -376,7 +379,10 @@ class StoredSession(Session):
 
     def samples(self, time_range: TimeRange | None = None) -> Iterator[Sample]:
         addresses = self._addresses()
-        sql = "SELECT id, round, ttl, seq, sent_at, rtt_ms, responder, reached FROM samples"
+        # Files written before reply kinds were kept have no such columns: their samples read with None.
+        columns = {r[1] for r in self._rows("PRAGMA table_info(samples)")}
+        kinds = "reply, icmp_code" if {"reply", "icmp_code"} <= columns else "NULL, NULL"
+        sql = f"SELECT id, round, ttl, seq, sent_at, rtt_ms, responder, reached, {kinds} FROM samples"
         args: tuple = ()
         if time_range is not None:
             sql += " WHERE sent_at BETWEEN ? AND ?"
@@ -385,7 +391,7 @@ class StoredSession(Session):
             yield self._sample(row, addresses)
 
     def _sample(self, row: tuple, addresses: dict[int, str]) -> Sample:
-        rid, round_no, ttl, seq, sent_at, rtt_ms, responder, reached = row
+        rid, round_no, ttl, seq, sent_at, rtt_ms, responder, reached, reply, icmp_code = row
         ok = (
             all(isinstance(v, int) for v in (round_no, ttl, seq, reached))
             and isinstance(sent_at, float | int)
@@ -394,6 +400,8 @@ class StoredSession(Session):
             and (rtt_ms is None or (isinstance(rtt_ms, float | int) and math.isfinite(rtt_ms) and rtt_ms >= 0))
             and (responder is None or responder in addresses)
             and (rtt_ms is None) == (responder is None)
+            and (reply is None or (reply in REPLY_KINDS and rtt_ms is not None))
+            and (icmp_code is None or (isinstance(icmp_code, int) and 0 <= icmp_code <= 255))
         )
         if not ok:
             raise self._fail(f"is damaged: sample {rid} is not a valid probe result {row!r:.200}")
@@ -405,6 +413,8 @@ class StoredSession(Session):
             None if rtt_ms is None else float(rtt_ms),
             None if responder is None else addresses[responder],
             bool(reached),
+            reply,
+            icmp_code,
         )
 
     def sample_count(self) -> int:

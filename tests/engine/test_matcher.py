@@ -4,6 +4,11 @@ from pingmos.engine.packets import Reply, ReplyKind
 DST = "198.18.0.9"
 
 
+def _error(kind, responder, key, code=0):
+    """An ICMP error about a probe to DST: it quotes the probe's header (source unchecked: no source given)."""
+    return Reply(kind, responder, key, code, "198.18.0.1", DST)
+
+
 def _probe(round_no, ttl, seq, sent_at=100.0, deadline=10.0):
     return Outstanding(round_no, ttl, seq, sent_at, deadline)
 
@@ -13,8 +18,8 @@ def test_match_by_key_not_by_order():
     m.add(("icmp", 7, 1), _probe(0, 1, 1, sent_at=100.000))
     m.add(("icmp", 7, 2), _probe(0, 2, 2, sent_at=100.010))
     # The reply to the second probe arrives first.
-    s2 = m.match(Reply(ReplyKind.TIME_EXCEEDED, "198.18.0.3", ("icmp", 7, 2)), 100.030)
-    s1 = m.match(Reply(ReplyKind.TIME_EXCEEDED, "198.18.0.2", ("icmp", 7, 1)), 100.031)
+    s2 = m.match(_error(ReplyKind.TIME_EXCEEDED, "198.18.0.3", ("icmp", 7, 2)), 100.030)
+    s1 = m.match(_error(ReplyKind.TIME_EXCEEDED, "198.18.0.2", ("icmp", 7, 1)), 100.031)
     assert (s2.ttl, s2.responder, round(s2.rtt_ms, 6)) == (2, "198.18.0.3", 20.0)
     assert (s1.ttl, s1.responder, round(s1.rtt_ms, 6)) == (1, "198.18.0.2", 31.0)
     assert not s1.reached and not s2.reached
@@ -38,7 +43,7 @@ def test_expire_in_deadline_order_and_next_deadline():
     m = Matcher(DST)
     for seq in range(1, 5):
         m.add(("icmp", 1, seq), _probe(0, seq, seq, deadline=float(seq)))
-    m.match(Reply(ReplyKind.TIME_EXCEEDED, "198.18.0.2", ("icmp", 1, 1)), 100.0)
+    m.match(_error(ReplyKind.TIME_EXCEEDED, "198.18.0.2", ("icmp", 1, 1)), 100.0)
     assert m.next_deadline() == 2.0
     assert [s.seq for s in m.expire(3.5)] == [2, 3]
     assert m.next_deadline() == 4.0
@@ -49,8 +54,8 @@ def test_unreachable_from_destination_counts_as_reached_but_not_from_a_router():
     m = Matcher(DST)
     m.add(("udp", 4000, 33434, 1), _probe(0, 5, 1))
     m.add(("udp", 4000, 33434, 2), _probe(0, 2, 2))
-    assert m.match(Reply(ReplyKind.UNREACHABLE, DST, ("udp", 4000, 33434, 1), 3), 100.01).reached
-    assert not m.match(Reply(ReplyKind.UNREACHABLE, "198.18.0.3", ("udp", 4000, 33434, 2), 1), 100.01).reached
+    assert m.match(_error(ReplyKind.UNREACHABLE, DST, ("udp", 4000, 33434, 1), 3), 100.01).reached
+    assert not m.match(_error(ReplyKind.UNREACHABLE, "198.18.0.3", ("udp", 4000, 33434, 2), 1), 100.01).reached
 
 
 def test_drop_beyond_forgets_probes_past_the_destination():

@@ -125,7 +125,7 @@ def test_the_helper_refuses_bad_lines_and_keeps_serving():
             assert kind == "reply"
             replies[token] = parse_reply(bytes.fromhex(rest.split("packet=")[1]))
         assert replies["9"].kind is ReplyKind.ECHO_REPLY and replies["9"].key == ("icmp", 4242, 77)
-        assert replies["10"].kind is ReplyKind.TCP_ANSWER and replies["10"].key == ("tcp", 40999, 9, 78)  # RST
+        assert replies["10"].kind is ReplyKind.TCP_RST and replies["10"].key == ("tcp", 40999, 9, 78)  # RST
     finally:
         proc.stdin.close()
         assert proc.wait(5) == 0  # end of input ends it

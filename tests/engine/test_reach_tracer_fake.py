@@ -36,7 +36,8 @@ def test_every_protocol_and_family_finds_every_hop_and_reaches_the_destination(v
         assert s.responder == hops[s.ttl - 1].address
         assert s.rtt_ms == pytest.approx(hops[s.ttl - 1].rtt_ms, abs=1e-3)
         assert s.reached is (s.ttl == 3)
-    assert max(ttl for ttl, _ in net.sent) == 3
+    sent_ttls = [ttl for ttl, _ in net.sent]
+    assert max(sent_ttls) == 4 and sent_ttls.count(4) == 1  # one probe beyond proves the first "reached"
 
 
 def test_tcp_goes_to_port_80_by_default_and_to_the_chosen_port():
@@ -54,10 +55,11 @@ def test_one_flow_keeps_every_header_a_load_balancer_hashes_on():
 def test_several_flows_cycle_round_by_round():
     net, samples = trace(4, "udp", rounds=6, flows=3)
     sports = Counter(probe_fields(p)["sport"] for _, p in net.sent)
-    assert len(sports) == 3 and set(sports.values()) == {6}  # 6 rounds x 3 TTLs over 3 flows
+    # 6 rounds x 3 TTLs over 3 flows, and the first round's one probe beyond the destination
+    assert len(sports) == 3 and sorted(sports.values()) == [6, 6, 7]
     assert len(samples) == 18 and all(s.rtt_ms is not None for s in samples)
     net, _ = trace(4, "icmp", rounds=4, flows=2)
-    assert Counter(probe_fields(p)["flow"] for _, p in net.sent) == {0: 6, 1: 6}
+    assert Counter(probe_fields(p)["flow"] for _, p in net.sent) == {0: 7, 1: 6}
 
 
 def test_the_networks_icmp_identifier_is_used_when_it_has_one():

@@ -64,12 +64,14 @@ ERRORS = [
 
 @pytest.mark.parametrize("error,words", ERRORS, ids=[e.strerror or str(e) for e, _ in ERRORS])
 def test_a_send_error_mid_trace_prints_the_partial_report_and_one_error_line(fake_trace, capsys, error, words):
-    made = fake_trace(3 * 4 + 1, error)  # rounds 0-3 sent (3 hops each), then the second probe of round 4 fails
+    # Rounds 0-3 sent (3 hops each, and in round 0 one probe beyond the destination that proves it), then the
+    # second probe of round 4 fails.
+    made = fake_trace(3 * 4 + 1 + 1, error)
     code = cli.main(["report", DST, "-c", "10", "-i", "1", "--no-dns", "--format", "json"])
     out, err = capsys.readouterr()
     assert code == cli.EXIT_TRACE_FAILED == 1
     assert "Traceback" not in err and err.count("\n") == 1
-    assert err.startswith("pingmos report: error: the trace stopped after 13 probes in 5 rounds: ")
+    assert err.startswith("pingmos report: error: the trace stopped after 14 probes in 5 rounds: ")
     assert words in err
     doc = json.loads(out)  # the partial report, as valid JSON
     assert doc["rounds"] == 5 and doc["destination_reached"] and doc["mode"] == "a simulated path"
@@ -78,11 +80,11 @@ def test_a_send_error_mid_trace_prints_the_partial_report_and_one_error_line(fak
 
 
 def test_the_partial_table_comes_before_the_error(fake_trace, capsys):
-    fake_trace(7, OSError(errno.ENOBUFS, "No buffer space available"))
+    fake_trace(8, OSError(errno.ENOBUFS, "No buffer space available"))  # 4 + 3, then round 2's second
     assert cli.main(["report", DST, "-c", "5", "-i", "0.5", "--no-dns"]) == 1
     out, err = capsys.readouterr()
     assert out.startswith(f"pingmos report: {DST} ({DST}), icmp, 3 rounds every 0.5 s") and "diagnosis:" in out
-    assert "after 7 probes in 3 rounds" in err and "try a longer --interval" in err
+    assert "after 8 probes in 3 rounds" in err and "try a longer --interval" in err
 
 
 def test_a_failure_at_the_first_probe_is_only_the_error(fake_trace, capsys):
@@ -115,13 +117,14 @@ def test_a_network_that_cannot_open_is_one_line(monkeypatch, capsys):
 def test_run_report_raises_trace_failed_with_what_was_measured(monkeypatch):
     clock = FakeClock()
     monkeypatch.setattr(runner, "Tracer", lambda s, n, cb: Tracer(s, n, cb, clock, "198.18.0.1"))
-    net = FailingNetwork(clock, 9, HelperError("the probe helper did not answer"))
+    # 3 rounds of 3 hops, and round 0's probe beyond the destination that proves it.
+    net = FailingNetwork(clock, 10, HelperError("the probe helper did not answer"))
     seen = []
     with load_model("pingplotter") as model, pytest.raises(runner.TraceFailed) as failed:
         runner.run_report("t", TraceSettings(DST, rounds=10), None, model, model.name, use_dns=False,
                           network_factory=lambda: net, observer=seen.append)  # fmt: skip
     snap = failed.value.snapshot
-    assert failed.value.reason == "the probe helper did not answer" and failed.value.probes_sent == 9
-    assert snap.rounds == 3 and snap.probes_sent == 9 and len(seen) == 9
+    assert failed.value.reason == "the probe helper did not answer" and failed.value.probes_sent == 10
+    assert snap.rounds == 3 and snap.probes_sent == 10 and len(seen) == 9
     assert all(h.mos is not None for h in snap.hops) and net.closed
     assert isinstance(failed.value.__cause__, HelperError)

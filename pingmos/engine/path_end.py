@@ -1,0 +1,178 @@
+"""Where the path ends, following the latest answers both ways, and which samples are hops (pure: no sockets).
+
+The path ends at the destination (it answered: echo reply, TCP SYN-ACK/RST, port unreachable, or any unreachable
+from the destination's own address) or at a router that refused to forward (a destination unreachable: net/host
+unreachable, administratively prohibited, ...). Probes beyond the end are not sent and their samples are not hops.
+
+The end moves **up** as soon as a router answers time-exceeded at or beyond it (the route got longer, or the
+refusing router forwards again): the tracer then probes up to the maximum TTL again. It moves **down** only when
+the claim proves consistent with the other TTLs: an answer that ends the path at TTL k in round r is a *claim*,
+held back (with every later sample beyond k) until the probes of round r at TTLs k+1 .. max(k+1, the old end) have
+settled. If any of them, or a second answer to the claimed probe itself, is a router's time-exceeded, the claim
+contradicts the path (a forged or misrouted "reached" at a low TTL, RFC 5927-style blind forgery): it is counted
+in ``suspicious`` and the path is left as it was. Otherwise the path ends at k.
+
+``Decision`` lists what the tracer must do: samples to emit (in order), claimed probes to forget or to re-arm in
+the matcher (``matcher.Matcher.resolve``/``rearm``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pingmos.engine.events import Sample
+from pingmos.engine.matcher import ends_path
+from pingmos.engine.wire import ProbeKey, ReplyKind
+
+_TIME_EXCEEDED = ReplyKind.TIME_EXCEEDED.value
+
+
+@dataclass
+class Decision:
+    emit: list[Sample] = field(default_factory=list)
+    resolve: list[ProbeKey] = field(default_factory=list)
+    rearm: list[ProbeKey] = field(default_factory=list)
+
+
+@dataclass
+class _Claim:
+    sample: Sample
+    key: ProbeKey
+    verify_to: int  # TTLs sample.ttl+1 .. verify_to of the claim's round must settle without a time-exceeded
+    settled: set[int] = field(default_factory=set)
+    held: list[tuple[Sample, ProbeKey]] = field(default_factory=list)
+    contradicted: bool = False
+    alternative: Sample | None = None
+
+
+def _transit(sample: Sample) -> bool:
+    return sample.reply == _TIME_EXCEEDED
+
+
+class PathEnd:
+    """The end of the path (``end_ttl``, None = not known: probe up to ``max_ttl``) and whether it is the
+    destination (``end_reached``) or a router's unreachable; ``suspicious`` counts refused claims."""
+
+    def __init__(self, max_ttl: int):
+        self.max_ttl = max_ttl
+        self.end_ttl: int | None = None
+        self.end_reached = False
+        self._end_round = -1
+        self.suspicious = 0
+        self._claim: _Claim | None = None
+        self._sent_upto: dict[int, int] = {}  # round -> highest TTL sent in it (the last few rounds)
+        self._sending_round = -1
+
+    @property
+    def pending(self) -> bool:
+        return self._claim is not None
+
+    def on_sent(self, round_no: int, ttl: int) -> Decision:
+        """A probe of ``round_no`` at ``ttl`` went out; a new round may settle a pending claim."""
+        if round_no != self._sending_round:
+            self._sending_round = round_no
+            for r in [r for r in self._sent_upto if r < round_no - 8]:
+                del self._sent_upto[r]
+        self._sent_upto[round_no] = max(ttl, self._sent_upto.get(round_no, 0))
+        out = Decision()
+        self._decide(out)
+        return out
+
+    def on_sample(self, sample: Sample, key: ProbeKey | None) -> Decision:
+        """Judge one matched or lost sample (``key``: its probe's key, None for a lost one)."""
+        out = Decision()
+        self._take(sample, key, out)
+        self._decide(out)
+        return out
+
+    def _take(self, s: Sample, key: ProbeKey | None, out: Decision) -> None:
+        c = self._claim
+        if c is not None:
+            if key is not None and key == c.key:  # a second answer to the claimed probe
+                if _transit(s):
+                    c.contradicted = True
+                    c.alternative = c.alternative or s
+                return
+            if s.round >= c.sample.round and s.ttl >= c.sample.ttl:
+                c.held.append((s, key))
+                if _transit(s) and s.ttl > c.sample.ttl:
+                    c.contradicted = True
+                elif s.round == c.sample.round and c.sample.ttl < s.ttl <= c.verify_to:
+                    c.settled.add(s.ttl)
+                return
+        if s.rtt_ms is not None and ends_path(s):
+            self._take_end(s, key, out)
+            return
+        if _transit(s) and self.end_ttl is not None and s.ttl >= self.end_ttl and s.round >= self._end_round:
+            # A router forwarded (or expired) a probe at or past the end: the path is longer now.
+            self.end_ttl = None
+            self.end_reached = False
+        if self.end_ttl is None or s.ttl <= self.end_ttl:
+            out.emit.append(s)
+
+    def _take_end(self, s: Sample, key: ProbeKey | None, out: Decision) -> None:
+        end = self.end_ttl
+        c = self._claim
+        if end is not None and s.ttl >= end and c is None:
+            if key is not None:
+                out.resolve.append(key)
+            if s.ttl == end:  # consistent with the path as known
+                self.end_reached = s.reached
+                out.emit.append(s)
+            return  # beyond the end: not a hop
+        if c is not None:
+            if s.round < c.sample.round:
+                # A late answer of an older round: it settles nothing; a hop if within the known path.
+                if key is not None:
+                    out.resolve.append(key)
+                if end is None or s.ttl <= end:
+                    out.emit.append(s)
+                return
+            # A lower claim in the same or a later round replaces the pending one, which it then holds.
+            old = c
+            self._claim = self._new_claim(s, key, max(old.verify_to, s.ttl + 1))
+            self._claim.held = [(old.sample, old.key), *old.held]  # all at TTLs above the new claim's
+            for h, _k in self._claim.held:
+                if h.round == s.round and s.ttl < h.ttl <= self._claim.verify_to and not _transit(h):
+                    self._claim.settled.add(h.ttl)
+                if _transit(h) and h.ttl > s.ttl:
+                    self._claim.contradicted = True
+            return
+        self._claim = self._new_claim(s, key, max(s.ttl + 1, end or 0))
+
+    def _new_claim(self, s: Sample, key: ProbeKey | None, verify_to: int) -> _Claim:
+        return _Claim(s, key, min(verify_to, self.max_ttl))
+
+    def _decide(self, out: Decision) -> None:
+        c = self._claim
+        if c is None:
+            return
+        k, r = c.sample.ttl, c.sample.round
+        if c.contradicted:
+            self._claim = None
+            self.suspicious += 1
+            if c.key is not None:
+                if c.alternative is not None:
+                    out.resolve.append(c.key)
+                    self._take(c.alternative, None, out)
+                else:
+                    out.rearm.append(c.key)
+            self._replay(c.held, out)
+            return
+        upto = c.verify_to
+        if r < self._sending_round:  # the round is sent: only what it sent can settle
+            upto = min(upto, self._sent_upto.get(r, k))
+        if any(t not in c.settled for t in range(k + 1, upto + 1)):
+            return
+        # Consistent with every other TTL: the path ends at k.
+        self._claim = None
+        self.end_ttl, self.end_reached, self._end_round = k, c.sample.reached, r
+        if c.key is not None:
+            out.resolve.append(c.key)
+        out.emit.append(c.sample)
+        self._replay(c.held, out)
+
+    def _replay(self, held: list[tuple[Sample, ProbeKey | None]], out: Decision) -> None:
+        for s, key in held:
+            self._take(s, key, out)
+            self._decide(out)

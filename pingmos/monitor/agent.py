@@ -1,0 +1,509 @@
+"""The monitoring agent: many targets traced indefinitely, each recorded to its own sessions, alerts as in the report,
+and the state of all of them for /metrics.
+
+One ``TargetRunner`` per target: a ``LiveTrace`` (the engine in a thread of its own, the history kept to the
+target's window: older samples live only in the session files) with three observers: the per-sample counters
+(``metrics.TargetCounters``), the session recorder and the alert rules. The agent's loop (``tick``, once a
+second) evaluates the alert rules, restarts traces that stopped on an error (a network that went away comes back),
+and every ``refresh_s`` recomputes each target's window snapshot and diagnosis, rolls session files and applies the
+retention. ``reload`` applies a new configuration: a target whose settings did not change keeps running with every
+sample; changed ones restart; removed ones stop and their series leave /metrics.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+
+from pingmos.alerts import AlertEngine, AlertEvent, CommandRunner
+from pingmos.diagnosis import diagnose
+from pingmos.engine.events import Sample
+from pingmos.engine.network import Network
+from pingmos.engine.resolve import ReverseDNS
+from pingmos.engine.tracer import TraceSettings
+from pingmos.hop_report import TraceSnapshot
+from pingmos.live_trace import LiveTrace
+from pingmos.monitor.config import AgentConfig, TargetConfig
+from pingmos.monitor.metrics import AgentHealth, TargetCounters, TargetView
+from pingmos.session.evidence import info_for
+from pingmos.session.model import SessionError
+from pingmos.session.store import SessionRecorder
+
+SESSION_SUFFIX = ".pingmos"
+RESTART_AFTER_S = 30.0  # a trace stopped by an error is started again this long after
+PENDING_LIMIT = 100_000  # samples kept for the first session file while the target's address is not known yet
+Log = Callable[[str], None]
+
+
+def _log_stderr(line: str) -> None:
+    print(f"pingmos monitor: {line}", file=sys.stderr, flush=True)
+
+
+def folder_name(target: str) -> str:
+    """A target's folder under the data directory: its name with anything but letters, digits, '.', '-' and '_'
+    replaced, never empty, never '.' or '..'."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", target).strip(".") or "target"
+    return safe[:100]
+
+
+def diagnosis_state(snapshot: TraceSnapshot, diagnosis) -> tuple[str, int | None]:
+    """(problem / no_problem / undecided, the TTL it names). Uses the diagnosis's own status when it has one."""
+    status = getattr(diagnosis, "status", None)
+    ttl = diagnosis.deteriorates_at_ttl
+    if isinstance(status, str):
+        status = status.replace("-", "_")
+        if status in ("problem", "no_problem", "undecided"):
+            return status, ttl
+    if ttl is not None:
+        return "problem", ttl
+    answered = any(h.received for h in snapshot.hops)
+    return ("no_problem" if answered else "undecided"), None
+
+
+class TargetRunner:
+    """One target: its trace, counters, sessions and alerts. The agent calls ``tick``/``refresh`` from its loop."""
+
+    def __init__(
+        self,
+        cfg: TargetConfig,
+        model,
+        data_dir: str | None,
+        session_hours: float,
+        names: ReverseDNS | None,
+        network_factory: Callable[[], Network] | None,
+        thread_context: Callable[[], AbstractContextManager],
+        tracer_clock,
+        on_error: Callable[[str], None],
+        log: Log,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.cfg = cfg
+        self.model = model
+        self.counters = TargetCounters(cfg.interval_s, cfg.flows)
+        self._data_dir = Path(data_dir) / folder_name(cfg.name) if data_dir else None
+        self._session_s = session_hours * 3600.0
+        self._on_error = on_error
+        self._log = log
+        self._clock = clock
+        self._lock = threading.Lock()  # guards the recorder and the pending samples
+        self.recorder: SessionRecorder | None = None
+        self._recorder_since = 0.0
+        self._pending: list[Sample] = []
+        self._recording_failed = False
+        settle = TraceSettings(address="", protocol=cfg.protocol, interval_s=cfg.interval_s, timeout_s=cfg.timeout_s)
+        self._settle_s = settle.effective_timeout_s
+        self.alerts = AlertEngine(
+            [dataclasses.replace(r, target=None) for r in cfg.rules], cfg.name, model, settle_s=self._settle_s
+        )
+        self.commands = CommandRunner(on_result=self._command_result)
+        self.events: list[AlertEvent] = []
+        self.trace = LiveTrace(
+            cfg.host,
+            protocol=cfg.protocol,
+            interval_s=cfg.interval_s,
+            max_ttl=cfg.max_ttl,
+            network_factory=network_factory,
+            names=names,
+            thread_context=thread_context,
+            tracer_clock=tracer_clock,
+            port=cfg.port,
+            flows=cfg.flows,
+            keep_samples=cfg.window,
+        )
+        self.trace.add_observer(self._observe)
+        self._cache: dict = {}
+        self.snapshot: TraceSnapshot | None = None
+        self.diagnosis: tuple[str, int | None] | None = None
+        self._stopped_at: float | None = None
+        self._error_seen: str | None = None
+        self.sip = None
+        if cfg.sip is not None:
+            from pingmos.monitor.sip import SipProber
+
+            self.sip = SipProber(
+                cfg.sip.host,
+                cfg.sip.port,
+                cfg.interval_s,
+                cfg.window,
+                self._settle_s,
+                thread_context=thread_context,
+                on_result=self._sip_result,
+            )
+
+    # -- engine thread ------------------------------------------------------------------------------------
+
+    def _observe(self, sample: Sample) -> None:
+        self.counters.observe(sample)
+        self.alerts.feed(sample)
+        with self._lock:
+            if self.recorder is not None:
+                self.recorder.record(sample)
+            elif self._data_dir is not None and not self._recording_failed and len(self._pending) < PENDING_LIMIT:
+                self._pending.append(sample)
+
+    def _sip_result(self, event) -> None:
+        with self._lock:
+            if self.recorder is not None:
+                self.recorder.record_event(event)
+
+    def _command_result(self, result) -> None:
+        if result.error:
+            self._on_error("alert_command")
+            self._log(f"{self.cfg.name}: {result.error}")
+
+    # -- the agent's loop ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.trace.start()
+        if self.sip is not None:
+            self.sip.start()
+
+    def tick(self, now: float) -> None:
+        """Once a second: alert rules, and a trace that stopped on an error is started again after a while."""
+        for event in self.alerts.evaluate(now):
+            self.events.append(event)
+            self._log(event.message)
+            with self._lock:
+                if self.recorder is not None:
+                    self.recorder.record_event(event.to_session_event())
+            self.commands.dispatch(self.alerts.rules, [event])
+        status = self.trace.status()
+        if status.error and not status.running:
+            if self._error_seen != status.error or self._stopped_at is None:
+                self._error_seen = status.error
+                self._stopped_at = time.monotonic()
+                self._on_error("trace")
+                self._log(f"{self.cfg.name}: {status.error} (trying again in {RESTART_AFTER_S:g} s)")
+            elif time.monotonic() - self._stopped_at >= RESTART_AFTER_S:
+                self._stopped_at = None
+                self.trace.start()
+
+    def refresh(self, now: float) -> None:
+        """Recompute the window snapshot and diagnosis; open, roll or close the session file."""
+        snap = self.trace.snapshot(self.cfg.window, self.model.score_many, self.model.name, cache=self._cache)
+        self.snapshot = snap
+        if any(h.score_error for h in snap.hops):
+            self._on_error("scoring")
+        self.diagnosis = diagnosis_state(snap, diagnose(snap))
+        self._roll_session(now)
+
+    def _roll_session(self, now: float) -> None:
+        if self._data_dir is None or self._recording_failed:
+            return
+        address = self.trace.status().address
+        if address is None:
+            return
+        with self._lock:
+            old = self.recorder
+            if old is not None and now - self._recorder_since < self._session_s and old.error is None:
+                return
+        if old is not None and old.error is not None:
+            self._on_error("session")
+            self._log(f"{self.cfg.name}: recording stopped: {old.error}")
+        settings = TraceSettings(
+            address=address,
+            protocol=self.cfg.protocol,
+            interval_s=self.cfg.interval_s,
+            max_ttl=self.cfg.max_ttl,
+            timeout_s=self.cfg.timeout_s,
+            port=self.cfg.port,
+            flows=self.cfg.flows,
+        )
+        info = dataclasses.replace(
+            info_for(self.cfg.name, settings, now),
+            extra={
+                **info_for(self.cfg.name, settings, now).extra,
+                "model": self.model.name,
+                "window": self.cfg.window,
+                "labels": dict(self.cfg.labels),
+                "host": self.cfg.host,
+            },
+        )
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
+        try:
+            self._data_dir.mkdir(parents=True, exist_ok=True)
+            path = self._data_dir / f"{stamp}{SESSION_SUFFIX}"
+            n = 1
+            while path.exists():
+                n += 1
+                path = self._data_dir / f"{stamp}-{n}{SESSION_SUFFIX}"
+            new = SessionRecorder(path, info)
+        except (OSError, SessionError) as exc:
+            self._on_error("session")
+            self._log(f"{self.cfg.name}: cannot record to {self._data_dir}: {exc}; the target is still monitored")
+            with self._lock:
+                self._recording_failed = old is None
+            return
+        with self._lock:
+            self.recorder, self._recorder_since = new, now
+            for s in self._pending:
+                new.record(s)
+            self._pending = []
+        if old is not None:
+            old.close()
+
+    def open_session_path(self) -> Path | None:
+        with self._lock:
+            return self.recorder.path if self.recorder is not None else None
+
+    def view(self) -> TargetView:
+        status = self.trace.status()
+        diag = self.diagnosis
+        firing = set(self.alerts.firing())
+        return TargetView(
+            name=self.cfg.name,
+            labels=self.cfg.labels,
+            model=self.model.name,
+            up=status.running and status.error is None,
+            counters=self.counters.copy(),
+            snapshot=self.snapshot,
+            diagnosis_status=diag[0] if diag else None,
+            diagnosis_ttl=diag[1] if diag else None,
+            alerts={r.name: r.name in firing for r in self.alerts.rules},
+            sip=self.sip.view() if self.sip is not None else None,
+        )
+
+    def stop(self) -> None:
+        self.trace.stop()
+        if self.sip is not None:
+            self.sip.stop()
+
+    def close(self, join_s: float = 5.0) -> None:
+        """Stop probing, wait for the engine thread, write what is left and close the session file."""
+        self.stop()
+        self.trace.join(join_s)
+        if self.sip is not None:
+            self.sip.join(join_s)
+        with self._lock:
+            recorder, self.recorder = self.recorder, None
+        if recorder is not None:
+            snap = self.snapshot
+            for hop in snap.hops if snap is not None else ():
+                if hop.address and hop.name:
+                    recorder.record_name(hop.address, hop.name)
+            recorder.close()
+
+
+class Agent:
+    """Every target of a configuration. ``run`` loops until ``stop``; tests call ``tick``/``refresh`` themselves.
+
+    ``network_factory``/``tracer_clock``/``thread_context`` go to every target's LiveTrace (tests pass a
+    FakeNetwork; the lab benchmark enters a lab namespace); None = the best probe mode this process may use."""
+
+    def __init__(
+        self,
+        config: AgentConfig,
+        network_factory: Callable[[TargetConfig], Callable[[], Network]] | None = None,
+        tracer_clock_factory: Callable[[TargetConfig], object] | None = None,
+        thread_context: Callable[[], AbstractContextManager] = nullcontext,
+        use_dns: bool = True,
+        log: Log = _log_stderr,
+    ):
+        from pingmos.scoring import load_model
+
+        self.config = config
+        self._load_model = load_model
+        self._network_factory = network_factory
+        self._clock_factory = tracer_clock_factory
+        self._thread_context = thread_context
+        self._log = log
+        self.names = ReverseDNS() if use_dns else None
+        self._models: dict = {}
+        self.runners: dict[str, TargetRunner] = {}
+        self._lock = threading.Lock()  # guards runners (the HTTP thread reads them on every scrape)
+        self.errors: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._last_refresh: float | None = None
+        self._samples_at_refresh: tuple[float, int] | None = None
+        self.probes_per_s = 0.0
+        self._reload_requested = threading.Event()
+
+    # -- targets ---------------------------------------------------------------------------------------------
+
+    def _model(self, cfg: TargetConfig):
+        key = (cfg.model, cfg.model_settings)
+        model = self._models.get(key)
+        if model is None:
+            model = self._models[key] = self._load_model(cfg.model, dict(cfg.model_settings))
+        return model
+
+    def count_error(self, kind: str) -> None:
+        with self._lock:
+            self.errors[kind] = self.errors.get(kind, 0) + 1
+
+    def _runner(self, cfg: TargetConfig) -> TargetRunner:
+        return TargetRunner(
+            cfg,
+            self._model(cfg),
+            self.config.data_dir,
+            self.config.session_hours,
+            self.names,
+            self._network_factory(cfg) if self._network_factory else None,
+            self._thread_context,
+            self._clock_factory(cfg) if self._clock_factory else None,
+            self.count_error,
+            self._log,
+        )
+
+    def start(self) -> None:
+        """Start every target (returns at once; probing runs in the targets' threads)."""
+        for cfg in self.config.targets:
+            runner = self._runner(cfg)
+            with self._lock:
+                self.runners[cfg.name] = runner
+            runner.start()
+        self._log(
+            f"monitoring {len(self.runners)} target(s)"
+            + (f", recording to {self.config.data_dir}" if self.config.data_dir else ", not recording")
+        )
+
+    def reload(self, config: AgentConfig) -> tuple[int, int, int]:
+        """Apply a new configuration: (targets kept, started (new or changed), removed). Targets with unchanged
+        settings keep running with their samples, counters and alert episodes; a changed one is restarted; a
+        removed one stops."""
+        old = self.runners
+        new_by_name = {t.name: t for t in config.targets}
+        kept = [n for n, r in old.items() if new_by_name.get(n) == r.cfg]
+        gone = [r for n, r in old.items() if n not in kept]
+        self.config = config
+        fresh = {cfg.name: self._runner(cfg) for cfg in config.targets if cfg.name not in kept}
+        with self._lock:
+            self.runners = {cfg.name: old[cfg.name] if cfg.name in kept else fresh[cfg.name] for cfg in config.targets}
+        for runner in gone:
+            runner.close()
+        for runner in fresh.values():
+            runner.start()
+        used = {(t.model, t.model_settings) for t in config.targets}
+        for key in [k for k in self._models if k not in used]:
+            self._models.pop(key).close()
+        removed = len([n for n in old if n not in new_by_name])
+        self._log(
+            f"configuration reloaded: {len(kept)} target(s) kept, {len(fresh)} started "
+            f"({len(gone) - removed} of them changed), {removed} removed"
+        )
+        return len(kept), len(fresh), removed
+
+    # -- the loop ------------------------------------------------------------------------------------------
+
+    def tick(self, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        for runner in list(self.runners.values()):
+            runner.tick(now)
+
+    def refresh(self, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        mono = time.monotonic()
+        for runner in list(self.runners.values()):
+            try:
+                runner.refresh(now)
+            except Exception as exc:  # one target's failure must not stop the others' metrics
+                self.count_error("scoring")
+                self._log(f"{runner.cfg.name}: the window could not be computed: {type(exc).__name__}: {exc}")
+        samples = sum(r.counters.samples for r in self.runners.values())
+        if self._samples_at_refresh is not None:
+            t0, n0 = self._samples_at_refresh
+            if mono > t0:
+                self.probes_per_s = max(0.0, (samples - n0) / (mono - t0))
+        self._samples_at_refresh = (mono, samples)
+        if self.config.data_dir:
+            apply_retention(
+                self.config.data_dir,
+                self.config.retention_days * 86400.0,
+                self.config.retention_mb * 1e6,
+                self._open_paths(),
+                now,
+                self._log,
+            )
+
+    def _open_paths(self) -> set[Path]:
+        return {p for r in self.runners.values() if (p := r.open_session_path()) is not None}
+
+    def request_reload(self) -> None:
+        """Ask the loop to reload the configuration file (safe from a signal handler)."""
+        self._reload_requested.set()
+
+    def run(self, reload_config: Callable[[], AgentConfig] | None = None) -> None:
+        """Tick every second and refresh every ``refresh_s`` until ``stop()``; a requested reload reads the
+        configuration again with ``reload_config`` (a bad file is logged and the running configuration kept)."""
+        next_refresh = time.monotonic() + min(2.0, self.config.refresh_s)
+        while not self._stop.wait(max(0.0, 1.0 - (time.time() % 1.0))):
+            if self._reload_requested.is_set():
+                self._reload_requested.clear()
+                if reload_config is not None:
+                    try:
+                        self.reload(reload_config())
+                    except Exception as exc:  # ConfigError, or a model that cannot load any more
+                        self.count_error("config")
+                        self._log(f"reload refused, the running configuration stays: {exc}")
+            self.tick()
+            if time.monotonic() >= next_refresh:
+                self.refresh()
+                next_refresh = time.monotonic() + self.config.refresh_s
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def close(self) -> None:
+        for runner in list(self.runners.values()):
+            runner.stop()
+        for runner in list(self.runners.values()):
+            runner.close()
+        for model in self._models.values():
+            model.close()
+        if self.names is not None:
+            self.names.close()
+
+    # -- for /metrics ------------------------------------------------------------------------------------
+
+    def views(self) -> list[TargetView]:
+        with self._lock:
+            runners = list(self.runners.values())
+        return [r.view() for r in runners]
+
+    def health(self) -> AgentHealth:
+        with self._lock:
+            errors = dict(self.errors)
+            targets = len(self.runners)
+        return AgentHealth(self.probes_per_s, errors, targets, resident_bytes())
+
+
+def resident_bytes() -> int | None:
+    """Resident set size of this process (Linux /proc), None elsewhere."""
+    with contextlib.suppress(OSError, ValueError, IndexError), open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    return None
+
+
+def apply_retention(
+    data_dir: str, max_age_s: float, max_bytes: float, open_paths: set[Path], now: float, log: Log
+) -> list[Path]:
+    """Delete closed session files older than ``max_age_s``, then the oldest closed ones while all session files
+    together are larger than ``max_bytes``. Files being written are never deleted. Returns what was deleted."""
+    files = []
+    for path in Path(data_dir).glob(f"*/*{SESSION_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            st = path.stat()
+            files.append((st.st_mtime, st.st_size, path))
+    files.sort()
+    total = sum(size for _, size, _ in files)
+    deleted = []
+    for mtime, size, path in files:
+        if path in open_paths:
+            continue
+        if now - mtime > max_age_s or total > max_bytes:
+            try:
+                path.unlink()
+            except OSError as exc:
+                log(f"retention: cannot delete {path}: {exc.strerror or exc}")
+                continue
+            total -= size
+            deleted.append(path)
+    return deleted

@@ -1,0 +1,419 @@
+"""Prometheus metrics of the monitoring agent: what is counted per sample, and what /metrics shows.
+
+Naming follows the Prometheus conventions (https://prometheus.io/docs/practices/naming/) and the exporters people
+already run: names start with ``pingmos_``, base units (seconds, ratios 0..1), ``_total`` counters, RTT as a
+histogram in seconds (smokeping_prober), a hop position label and a path identifier (mtr-exporter).
+
+Two kinds of series:
+
+- **Counted per sample** (``HopCounters``, updated in each trace's engine thread): RTT histogram, probes sent and
+  received, route changes. Their labels are stable (``target``, ``hop`` = the TTL, the user's labels,
+  ``vantage``) so ``rate()`` and ``histogram_quantile()`` work across route changes; a counter whose labels changed
+  with the responder would restart from zero every time the route moved.
+- **Over the target's window** (gauges from the latest ``TraceSnapshot``, recomputed every ``refresh_s``): loss
+  ratio, mean latency, jitter, R and MOS (with a ``model`` label), with the responder ``address`` and the hop
+  ``position`` (first / intermediate / last) as labels, plus ``pingmos_hop_info`` to join them with the counters.
+
+A hop that never answers still has every series (loss ratio 1, no latency: NaN). The last hop of a target where
+nothing got through has MOS 1 and R 0, the floor of the scale, as the alert rules of ``pingmos.alerts`` count it:
+no call would get through, so "MOS below 3.5 for 5 minutes" fires for a silent target too.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import threading
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    InfoMetricFamily,
+    Metric,
+    StateSetMetricFamily,
+)
+from prometheus_client.registry import Collector
+
+from pingmos.engine.events import Sample
+from pingmos.hop_report import TraceSnapshot
+
+# RTT bucket bounds in seconds: 0.1 ms (loopback, a LAN) to 2 s (a satellite hop under load), ~2.5x apart, with
+# finer steps around 100-300 ms where one-way delay starts to hurt a call (ITU-T G.114).
+RTT_BUCKETS_S = (
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.075,
+    0.1,
+    0.15,
+    0.2,
+    0.25,
+    0.3,
+    0.4,
+    0.5,
+    0.75,
+    1.0,
+    1.5,
+    2.0,
+)
+POSITIONS = ("first", "intermediate", "last")
+DIAGNOSIS_STATES = ("problem", "no_problem", "undecided")
+# A round counts as late when its first probe left more than this share of the interval after it was due.
+LATE_SHARE = 0.1
+LATE_MIN_S = 0.05
+
+
+class HopCounters:
+    """One hop's per-sample counters. Not locked: the owner (``TargetCounters``) holds the lock."""
+
+    __slots__ = ("sent", "received", "buckets", "rtt_sum_s", "route_changes")
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self.received = 0
+        self.buckets = [0] * (len(RTT_BUCKETS_S) + 1)  # per bucket (not cumulative); the last is +Inf
+        self.rtt_sum_s = 0.0
+        self.route_changes = 0
+
+
+class TargetCounters:
+    """What is counted per sample for one target: ``observe`` is the trace's observer (engine thread, quick)."""
+
+    def __init__(self, interval_s: float, flows: int = 1) -> None:
+        self.interval_s = interval_s
+        self.flows = flows
+        self._lock = threading.Lock()
+        self.hops: dict[int, HopCounters] = {}
+        self._last_answer: dict[tuple[int, int], tuple[int, str]] = {}  # (ttl, flow) -> (round, responder)
+        self.samples = 0
+        self.late_rounds = 0
+        self._anchor: tuple[int, float] | None = None  # (round, send time) the schedule is measured from
+
+    def observe(self, sample: Sample) -> None:
+        with self._lock:
+            hop = self.hops.get(sample.ttl)
+            if hop is None:
+                hop = self.hops[sample.ttl] = HopCounters()
+            hop.sent += 1
+            self.samples += 1
+            if sample.rtt_ms is not None:
+                hop.received += 1
+                rtt_s = sample.rtt_ms / 1000.0
+                hop.rtt_sum_s += rtt_s
+                hop.buckets[bisect.bisect_left(RTT_BUCKETS_S, rtt_s)] += 1
+            if sample.responder is not None:
+                # A route change: the responder of this TTL changed within one flow (route_changes.py's rule),
+                # counted as answers arrive; an answer that settles behind a later one of its flow is skipped.
+                key = (sample.ttl, sample.round % self.flows)
+                last = self._last_answer.get(key)
+                if last is None or sample.round >= last[0]:
+                    if last is not None and last[1] != sample.responder:
+                        hop.route_changes += 1
+                    self._last_answer[key] = (sample.round, sample.responder)
+            if sample.ttl == 1:
+                self._check_schedule(sample)
+
+    def _check_schedule(self, sample: Sample) -> None:
+        # The TTL-1 probe opens its round; round r is due interval_s * r after the anchor. A late round moves the
+        # anchor (the scheduler, too, starts again from "now" after a stall instead of sending a backlog).
+        if self._anchor is None or sample.round < self._anchor[0]:
+            self._anchor = (sample.round, sample.sent_at)
+            return
+        r0, t0 = self._anchor
+        late_s = sample.sent_at - (t0 + (sample.round - r0) * self.interval_s)
+        if late_s > max(LATE_MIN_S, LATE_SHARE * self.interval_s):
+            self.late_rounds += 1
+            self._anchor = (sample.round, sample.sent_at)
+        elif late_s < 0:
+            self._anchor = (sample.round, sample.sent_at)  # the clock stepped back, or the anchor was late itself
+
+    def copy(self) -> tuple[dict[int, tuple[int, int, list[int], float, int]], int, int]:
+        """({ttl: (sent, received, buckets, rtt_sum_s, route_changes)}, samples, late_rounds), consistent."""
+        with self._lock:
+            hops = {
+                t: (h.sent, h.received, list(h.buckets), h.rtt_sum_s, h.route_changes) for t, h in self.hops.items()
+            }
+            return hops, self.samples, self.late_rounds
+
+
+@dataclass(frozen=True)
+class SipView:
+    """SIP OPTIONS results of one target: counters since the start, window figures (None: nothing measured)."""
+
+    sent: int
+    answered: int
+    codes: dict[int, int]  # response code -> responses
+    buckets: list[int]
+    rtt_sum_s: float
+    window_loss_ratio: float | None
+    window_rtt_s: float | None
+    last_code: int | None
+
+
+@dataclass(frozen=True)
+class TargetView:
+    """Everything /metrics shows of one target at one moment (built by the agent from its trace)."""
+
+    name: str
+    labels: tuple[tuple[str, str], ...]  # the user's labels
+    model: str
+    up: bool  # the trace runs without error
+    counters: tuple  # TargetCounters.copy()
+    snapshot: TraceSnapshot | None  # None until the first refresh
+    diagnosis_status: str | None  # one of DIAGNOSIS_STATES
+    diagnosis_ttl: int | None
+    alerts: dict[str, bool] = field(default_factory=dict)  # rule name -> firing
+    sip: SipView | None = None
+
+
+@dataclass(frozen=True)
+class AgentHealth:
+    probes_per_s: float
+    errors: dict[str, int]  # kind -> count since the start
+    targets: int
+    rss_bytes: int | None
+
+
+def path_id(snapshot: TraceSnapshot) -> int:
+    """A number that changes when the path changes: CRC-32 of the visible hops' main responders in TTL order
+    ("?" for a silent hop). Equal paths give equal ids on every agent (mtr-exporter's path hash)."""
+    text = " ".join(h.address or "?" for h in snapshot.hops)
+    return zlib.crc32(text.encode())
+
+
+def position(i: int, n: int) -> str:
+    """first / intermediate / last of hop ``i`` of ``n`` visible hops. A path of one hop is "last": the hop
+    stands for the destination (or, when nothing answered, for the silence up to it), which alerts look at."""
+    return "last" if i == n - 1 else ("first" if i == 0 else "intermediate")
+
+
+def _nan(v: float | None, scale: float = 1.0) -> float:
+    return math.nan if v is None else v * scale
+
+
+class AgentCollector(Collector):
+    """A prometheus_client collector: every scrape builds the families from the agent's current views, so a
+    target removed by a reload disappears from /metrics at once and nothing is cached twice."""
+
+    def __init__(self, views: Callable[[], Iterable[TargetView]], health: Callable[[], AgentHealth], vantage: str):
+        self._views = views
+        self._health = health
+        self.vantage = vantage
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())  # no fixed series: the registry then never calls collect() at registration
+
+    def collect(self) -> Iterator[Metric]:
+        views = list(self._views())
+        user_keys = sorted({k for v in views for k, _ in v.labels})
+        base = ["target", *user_keys, "vantage"]
+
+        def lv(view: TargetView, *extra: str) -> list[str]:
+            own = dict(view.labels)
+            return [view.name, *(own.get(k, "") for k in user_keys), self.vantage, *extra]
+
+        hop_labels = [*base, "hop"]
+        sent = CounterMetricFamily(
+            "pingmos_hop_probes_sent",
+            "Probes sent to this TTL whose fate is known (answered or timed out).",
+            labels=hop_labels,
+        )
+        received = CounterMetricFamily(
+            "pingmos_hop_probes_received", "Probes to this TTL that were answered.", labels=hop_labels
+        )
+        rtt = HistogramMetricFamily(
+            "pingmos_hop_rtt_seconds", "Round-trip time of answered probes to this TTL.", labels=hop_labels
+        )
+        changes = CounterMetricFamily(
+            "pingmos_hop_route_changes", "Times the responder at this TTL changed within one flow.", labels=hop_labels
+        )
+        win_labels = [*hop_labels, "address", "position"]
+        info = InfoMetricFamily(
+            "pingmos_hop",
+            "The hop's main responder over the window: address, reverse-DNS name, position on the path.",
+            labels=hop_labels,
+        )
+        loss = GaugeMetricFamily("pingmos_hop_loss_ratio", "Lost probes over the window (0..1).", labels=win_labels)
+        latency = GaugeMetricFamily(
+            "pingmos_hop_latency_seconds", "Mean round-trip time over the window.", labels=win_labels
+        )
+        jitter = GaugeMetricFamily(
+            "pingmos_hop_jitter_seconds",
+            "Jitter over the window (the model's definition; PingPlotter's mean successive difference by default).",
+            labels=win_labels,
+        )
+        window_n = GaugeMetricFamily(
+            "pingmos_hop_window_probes", "Probes in the window the gauges are computed over.", labels=win_labels
+        )
+        r_fac = GaugeMetricFamily(
+            "pingmos_hop_r_factor",
+            "E-model R factor over the window (0..100; 129 wideband).",
+            labels=[*win_labels, "model"],
+        )
+        mos = GaugeMetricFamily(
+            "pingmos_hop_mos", "Estimated MOS (1..4.5) over the window.", labels=[*win_labels, "model"]
+        )
+        up = GaugeMetricFamily("pingmos_target_up", "1 while the target's trace runs without error.", labels=base)
+        reached = GaugeMetricFamily(
+            "pingmos_target_destination_reached", "1 once the destination answered.", labels=base
+        )
+        hops_n = GaugeMetricFamily("pingmos_target_hops", "Visible hops of the path (TTL of the last).", labels=base)
+        path = GaugeMetricFamily(
+            "pingmos_target_path_id", "CRC-32 of the path's responders: changes when the path does.", labels=base
+        )
+        diag = StateSetMetricFamily(
+            "pingmos_target_diagnosis", "Where quality deteriorates: problem, no_problem or undecided.", labels=base
+        )
+        diag_hop = GaugeMetricFamily(
+            "pingmos_target_diagnosis_hop", "TTL of the hop where quality deteriorates (0: none found).", labels=base
+        )
+        late = CounterMetricFamily(
+            "pingmos_target_late_rounds",
+            "Rounds whose first probe left late (more than 10 % of the interval, at least 50 ms).",
+            labels=base,
+        )
+        alert = GaugeMetricFamily(
+            "pingmos_alert_firing", "1 while the alert rule is in an episode.", labels=[*base, "rule"]
+        )
+        sip_sent = CounterMetricFamily(
+            "pingmos_sip_options_sent", "SIP OPTIONS requests sent (answered or timed out).", labels=base
+        )
+        sip_resp = CounterMetricFamily(
+            "pingmos_sip_responses", "Final SIP responses to OPTIONS, by status code.", labels=[*base, "code"]
+        )
+        sip_rtt = HistogramMetricFamily(
+            "pingmos_sip_response_seconds", "Time from an OPTIONS request to its final response.", labels=base
+        )
+        sip_loss = GaugeMetricFamily(
+            "pingmos_sip_loss_ratio", "OPTIONS requests without a response over the window (0..1).", labels=base
+        )
+        sip_time = GaugeMetricFamily(
+            "pingmos_sip_response_time_seconds", "Mean response time over the window.", labels=base
+        )
+        sip_code = GaugeMetricFamily(
+            "pingmos_sip_last_response_code", "Status code of the latest final response (0: none yet).", labels=base
+        )
+
+        for view in views:
+            hops, _samples, late_rounds = view.counters
+            for ttl in sorted(hops):
+                n_sent, n_recv, buckets, rtt_sum, n_changes = hops[ttl]
+                h = lv(view, str(ttl))
+                sent.add_metric(h, n_sent)
+                received.add_metric(h, n_recv)
+                changes.add_metric(h, n_changes)
+                rtt.add_metric(h, _cumulative(buckets), rtt_sum)
+            up.add_metric(lv(view), 1.0 if view.up else 0.0)
+            late.add_metric(lv(view), late_rounds)
+            for rule, firing in sorted(view.alerts.items()):
+                alert.add_metric(lv(view, rule), 1.0 if firing else 0.0)
+            snap = view.snapshot
+            if snap is not None:
+                reached.add_metric(lv(view), 1.0 if snap.destination_reached else 0.0)
+                hops_n.add_metric(lv(view), len(snap.hops))
+                path.add_metric(lv(view), path_id(snap))
+                n = len(snap.hops)
+                for i, hop in enumerate(snap.hops):
+                    where = position(i, n)
+                    labels = lv(view, str(hop.ttl), hop.address or "", where)
+                    info.add_metric(
+                        lv(view, str(hop.ttl)),
+                        {"address": hop.address or "", "name": hop.name or "", "position": where},
+                    )
+                    nothing_through = hop.sent > 0 and hop.received == 0
+                    loss.add_metric(labels, _nan(hop.loss_pct, 0.01))
+                    latency.add_metric(labels, _nan(hop.avg_ms, 0.001))
+                    jitter.add_metric(labels, _nan(hop.jitter_ms, 0.001))
+                    window_n.add_metric(labels, hop.sent)
+                    floor = nothing_through and where == "last"  # no call gets through: the scale's floor
+                    r_fac.add_metric([*labels, view.model], 0.0 if floor else _nan(hop.r))
+                    mos.add_metric([*labels, view.model], 1.0 if floor else _nan(hop.mos))
+            if view.diagnosis_status is not None:
+                diag.add_metric(lv(view), {s: s == view.diagnosis_status for s in DIAGNOSIS_STATES})
+                diag_hop.add_metric(lv(view), view.diagnosis_ttl or 0)
+            if view.sip is not None:
+                s = view.sip
+                sip_sent.add_metric(lv(view), s.sent)
+                for code, count in sorted(s.codes.items()):
+                    sip_resp.add_metric(lv(view, str(code)), count)
+                sip_rtt.add_metric(lv(view), _cumulative(s.buckets), s.rtt_sum_s)
+                sip_loss.add_metric(lv(view), _nan(s.window_loss_ratio))
+                sip_time.add_metric(lv(view), _nan(s.window_rtt_s))
+                sip_code.add_metric(lv(view), s.last_code or 0)
+        yield from (
+            sent,
+            received,
+            rtt,
+            changes,
+            info,
+            loss,
+            latency,
+            jitter,
+            window_n,
+            r_fac,
+            mos,
+            up,
+            reached,
+            hops_n,
+            path,
+            diag,
+            diag_hop,
+            late,
+            alert,
+            sip_sent,
+            sip_resp,
+            sip_rtt,
+            sip_loss,
+            sip_time,
+            sip_code,
+        )
+        yield from self._agent_families()
+
+    def _agent_families(self) -> Iterator[Metric]:
+        health = self._health()
+        v = [self.vantage]
+        rate = GaugeMetricFamily(
+            "pingmos_agent_probes_per_second",
+            "Probes settled per second, all targets, over the last refresh.",
+            labels=["vantage"],
+        )
+        rate.add_metric(v, health.probes_per_s)
+        targets = GaugeMetricFamily("pingmos_agent_targets", "Targets configured.", labels=["vantage"])
+        targets.add_metric(v, health.targets)
+        errors = CounterMetricFamily(
+            "pingmos_agent_errors",
+            "Errors by kind: trace (a trace stopped and is "
+            "restarted), session (a session file could not be written), alert_command, "
+            "scoring (a hop could not be scored), config (a reload was refused).",
+            labels=["vantage", "kind"],
+        )
+        for kind in ERROR_KINDS:
+            errors.add_metric([*v, kind], health.errors.get(kind, 0))
+        yield from (rate, targets, errors)
+        if health.rss_bytes is not None:
+            rss = GaugeMetricFamily(
+                "pingmos_agent_resident_memory_bytes", "Resident memory of the agent process.", labels=["vantage"]
+            )
+            rss.add_metric(v, health.rss_bytes)
+            yield rss
+
+
+ERROR_KINDS = ("trace", "session", "alert_command", "scoring", "config")
+
+
+def _cumulative(buckets: list[int]) -> list[tuple[str, float]]:
+    out, total = [], 0
+    for bound, n in zip((*RTT_BUCKETS_S, math.inf), buckets, strict=True):
+        total += n
+        out.append(("+Inf" if bound == math.inf else repr(bound), total))
+    return out

@@ -1,0 +1,73 @@
+"""The ``pingmos monitor`` command: load the configuration, start the agent and the /metrics server, handle signals.
+
+SIGHUP reloads the configuration (targets whose settings did not change keep their samples); SIGTERM and SIGINT
+stop the agent, which closes every session file before it exits.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+from pingmos.monitor.config import ConfigError, load_config, parse_listen
+
+EXIT_USAGE = 2
+EXIT_LISTEN = 1
+
+
+def run_monitor(config_path: str, listen: str | None = None, use_dns: bool = True) -> int:
+    """Run until SIGTERM/SIGINT. Exit status: 0 after a signal, 2 for a bad configuration or --listen, 1 when the
+    metrics port cannot be opened."""
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    from pingmos.monitor.agent import Agent
+    from pingmos.monitor.metrics import AgentCollector
+
+    try:
+        config = load_config(config_path)
+        if listen is not None:
+            config = _with_listen(config, listen)
+    except (ConfigError, ValueError) as exc:
+        print(f"pingmos monitor: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    agent = Agent(config, use_dns=use_dns)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(AgentCollector(agent.views, agent.health, config.vantage))
+    host, port = config.listen
+    try:
+        server, _thread = start_http_server(port, addr=host, registry=registry)
+    except OSError as exc:
+        print(
+            f"pingmos monitor: error: cannot serve metrics on {host}:{port}: {exc.strerror or exc}"
+            " (another program uses the port? choose one with --listen ADDR:PORT)",
+            file=sys.stderr,
+        )
+        return EXIT_LISTEN
+    print(f"pingmos monitor: metrics at http://{_url_host(host)}:{port}/metrics", file=sys.stderr, flush=True)
+
+    def reread():
+        cfg = load_config(config_path)
+        return _with_listen(cfg, listen) if listen is not None else cfg
+
+    signal.signal(signal.SIGHUP, lambda *_: agent.request_reload())
+    signal.signal(signal.SIGTERM, lambda *_: agent.stop())
+    signal.signal(signal.SIGINT, lambda *_: agent.stop())
+    try:
+        agent.start()
+        agent.run(reread)
+    finally:
+        agent.close()
+        server.shutdown()
+        server.server_close()
+    print("pingmos monitor: stopped; session files closed", file=sys.stderr)
+    return 0
+
+
+def _with_listen(config, listen: str):
+    import dataclasses
+
+    return dataclasses.replace(config, listen=parse_listen(listen))
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

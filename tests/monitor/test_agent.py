@@ -1,0 +1,233 @@
+"""The agent on the engine's simulated path: metrics from real traces, reload keeping unchanged targets, sessions,
+retention, and promtool's verdict on what /metrics serves."""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import subprocess
+import time
+import tomllib
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from pingmos.engine.fake_network import WALL_EPOCH, FakeClock, FakeHop, FakeNetwork
+from pingmos.monitor.agent import Agent, apply_retention
+from pingmos.monitor.config import config_from_data
+from pingmos.monitor.metrics import RTT_BUCKETS_S, AgentCollector
+from pingmos.session import open_session
+
+DST = "198.18.0.99"
+PATHS = {
+    DST: [FakeHop("198.18.0.2", 2.0, jitter_ms=1.0), FakeHop("198.18.0.3", 20.0, 4.0, loss_pct=30.0),
+          FakeHop(DST, 22.0, 4.0, loss_pct=30.0)],
+    "198.18.7.7": [FakeHop(None, 0.0)] * 3,  # nothing answers at all
+}  # fmt: skip
+
+CONFIG = f"""
+[agent]
+vantage = "lab"
+window = 40
+[[alert]]
+metric = "loss_pct"
+above = 1.0
+window_s = 20
+[[target]]
+host = "{DST}"
+name = "provider"
+labels = {{ site = "berlin" }}
+[[target]]
+host = "198.18.7.7"
+name = "silent"
+"""
+
+
+class PacedFakeNetwork(FakeNetwork):
+    """Virtual time that also passes in real time, ``speedup`` times faster: an endless trace trickles."""
+
+    speedup = 100.0
+
+    def recv(self, timeout_s):
+        time.sleep(min(timeout_s, 0.25) / self.speedup)
+        return super().recv(timeout_s)
+
+
+def make_agent(text: str, data_dir=None) -> tuple[Agent, dict]:
+    doc = tomllib.loads(text)
+    if data_dir is not None:
+        doc["agent"]["data_dir"] = str(data_dir)
+    clocks: dict[str, FakeClock] = {}
+
+    def network(cfg):
+        clock = clocks.setdefault(cfg.name, FakeClock())
+        return lambda: PacedFakeNetwork(PATHS[cfg.host], clock, seed=7)
+
+    agent = Agent(config_from_data(doc), network, lambda cfg: clocks.setdefault(cfg.name, FakeClock()),
+                  use_dns=False, log=lambda line: None)  # fmt: skip
+    return agent, clocks
+
+
+def wait_for(agent: Agent, name: str, samples: int, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while agent.runners[name].counters.samples < samples:
+        assert time.monotonic() < deadline, f"{name}: only {agent.runners[name].counters.samples} samples"
+        time.sleep(0.05)
+
+
+def scrape(agent: Agent) -> dict[str, list]:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(AgentCollector(agent.views, agent.health, agent.config.vantage))
+    text = generate_latest(registry).decode()
+    out: dict[str, list] = {"__text__": text}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out.setdefault(s.name, []).append(s)
+    return out
+
+
+def one(metrics, name, **labels):
+    found = [s for s in metrics.get(name, []) if all(s.labels.get(k) == v for k, v in labels.items())]
+    assert len(found) == 1, (name, labels, found)
+    return found[0].value
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory):
+    data = tmp_path_factory.mktemp("data")
+    agent, clocks = make_agent(CONFIG, data)
+    agent.start()
+    try:
+        wait_for(agent, "provider", 3 * 60)
+        wait_for(agent, "silent", 3 * 20)
+        agent.refresh(WALL_EPOCH + clocks["provider"].now)
+        yield agent, clocks, data
+    finally:
+        agent.close()
+
+
+def test_per_hop_series_follow_the_conventions_and_the_samples(running):
+    agent, _, _ = running
+    m = scrape(agent)
+    snap = agent.runners["provider"].snapshot
+    assert [h.ttl for h in snap.hops] == [1, 2, 3] and snap.destination_reached
+    for hop, where in zip(snap.hops, ("first", "intermediate", "last"), strict=True):
+        labels = dict(target="provider", hop=str(hop.ttl), site="berlin", vantage="lab", address=hop.address,
+                      position=where)  # fmt: skip
+        assert one(m, "pingmos_hop_loss_ratio", **labels) == pytest.approx(hop.loss_pct / 100)
+        assert one(m, "pingmos_hop_latency_seconds", **labels) == pytest.approx(hop.avg_ms / 1000)
+        assert one(m, "pingmos_hop_jitter_seconds", **labels) == pytest.approx(hop.jitter_ms / 1000)
+        assert one(m, "pingmos_hop_mos", model="pingplotter", **labels) == pytest.approx(hop.mos)
+        assert one(m, "pingmos_hop_r_factor", model="pingplotter", **labels) == pytest.approx(hop.r)
+        assert one(m, "pingmos_hop_window_probes", **labels) == hop.sent == 40
+    assert snap.hops[0].loss_pct == 0 and 10 < snap.hops[2].loss_pct < 60  # the fake path's 30 % loss
+    assert snap.hops[2].mos < snap.hops[0].mos
+    # Counters: every settled probe, received ones in the histogram (hop 1 answers in 2-3 ms).
+    sent = one(m, "pingmos_hop_probes_sent_total", target="provider", hop="1")
+    got = one(m, "pingmos_hop_probes_received_total", target="provider", hop="1")
+    assert sent >= 60 and got == sent
+    assert one(m, "pingmos_hop_rtt_seconds_count", target="provider", hop="1") == got
+    assert one(m, "pingmos_hop_rtt_seconds_bucket", target="provider", hop="1", le="0.001") == 0
+    assert one(m, "pingmos_hop_rtt_seconds_bucket", target="provider", hop="1", le="0.005") == got
+    assert len([s for s in m["pingmos_hop_rtt_seconds_bucket"] if s.labels["hop"] == "1"
+                and s.labels["target"] == "provider"]) == len(RTT_BUCKETS_S) + 1  # fmt: skip
+    lost3 = one(m, "pingmos_hop_probes_sent_total", target="provider", hop="3") - one(
+        m, "pingmos_hop_probes_received_total", target="provider", hop="3")  # fmt: skip
+    assert lost3 > 0
+    assert one(m, "pingmos_hop_info", target="provider", hop="3", address=DST, position="last") == 1
+    assert one(m, "pingmos_target_destination_reached", target="provider") == 1
+    assert one(m, "pingmos_target_up", target="provider") == 1
+    assert one(m, "pingmos_target_hops", target="provider") == 3
+    assert one(m, "pingmos_hop_route_changes_total", target="provider", hop="2") == 0
+    assert one(m, "pingmos_target_path_id", target="provider") > 0
+    states = {s.labels["pingmos_target_diagnosis"]: s.value for s in m["pingmos_target_diagnosis"]
+              if s.labels["target"] == "provider"}  # fmt: skip
+    assert sum(states.values()) == 1 and set(states) == {"problem", "no_problem", "undecided"}
+    assert one(m, "pingmos_agent_targets") == 2
+    assert {s.labels["kind"] for s in m["pingmos_agent_errors_total"]} >= {"trace", "session", "scoring"}
+
+
+def test_a_target_where_nothing_answers_still_has_series_and_is_alertable(running):
+    agent, _, _ = running
+    m = scrape(agent)
+    last = dict(target="silent", hop="1", position="last", address="")
+    assert one(m, "pingmos_hop_loss_ratio", **last) == 1.0
+    assert math.isnan(one(m, "pingmos_hop_latency_seconds", **last))
+    assert one(m, "pingmos_hop_mos", **last) == 1.0 and one(m, "pingmos_hop_r_factor", **last) == 0.0
+    assert one(m, "pingmos_hop_probes_received_total", target="silent", hop="1") == 0
+    assert one(m, "pingmos_hop_probes_sent_total", target="silent", hop="1") > 0
+    assert one(m, "pingmos_target_destination_reached", target="silent") == 0
+    assert one(m, "pingmos_alert_firing", target="silent", rule="loss above 1.0") == 0  # not yet evaluated
+
+
+def test_alert_rules_run_as_in_the_report(running):
+    agent, clocks, _ = running
+    runner = agent.runners["provider"]
+    runner.tick(WALL_EPOCH + clocks["provider"].now)
+    assert runner.alerts.firing() == ["loss above 1.0"]  # the destination loses ~30 %
+    m = scrape(agent)
+    assert one(m, "pingmos_alert_firing", target="provider", rule="loss above 1.0") == 1
+
+
+def test_promtool_finds_nothing_to_complain_about(running):
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool is not installed (Debian package prometheus; scripts/setup_env installs it as root)")
+    text = scrape(running[0])["__text__"]
+    r = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and not (r.stdout + r.stderr).strip(), r.stdout + r.stderr
+
+
+def test_reload_keeps_unchanged_targets_with_their_samples(running):
+    agent, _, _ = running
+    kept = agent.runners["provider"]
+    before = kept.counters.samples
+    changed = CONFIG.replace('name = "silent"', 'name = "silent"\ninterval_s = 2.0')
+    doc = tomllib.loads(changed)
+    doc["agent"]["data_dir"] = agent.config.data_dir
+    silent_before = agent.runners["silent"]
+    assert agent.reload(config_from_data(doc)) == (1, 1, 0)
+    assert agent.runners["provider"] is kept and kept.trace.running and kept.counters.samples >= before
+    assert agent.runners["silent"] is not silent_before and agent.runners["silent"].cfg.interval_s == 2.0
+    doc["target"] = doc["target"][:1]
+    assert agent.reload(config_from_data(doc)) == (1, 0, 1)
+    m = scrape(agent)
+    assert {s.labels["target"] for s in m["pingmos_hop_probes_sent_total"]} == {"provider"}
+    assert one(m, "pingmos_agent_targets") == 1
+
+
+def test_every_target_is_recorded_to_its_own_session(tmp_path):
+    agent, clocks = make_agent(CONFIG, tmp_path)
+    agent.start()
+    try:
+        wait_for(agent, "provider", 30)
+        agent.refresh(WALL_EPOCH + clocks["provider"].now)
+        wait_for(agent, "provider", 60)
+        agent.tick(WALL_EPOCH + clocks["provider"].now)
+    finally:
+        agent.close()
+    files = sorted(p.relative_to(tmp_path).parts[0] for p in tmp_path.glob("*/*.pingmos"))
+    assert files == ["provider", "silent"]
+    with open_session(next(tmp_path.glob("provider/*.pingmos"))) as s:
+        assert s.info.target == "provider" and s.info.address == DST
+        assert s.info.extra["labels"] == {"site": "berlin"} and s.info.extra["window"] == 40
+        # Every sample the counters saw, the ones before the file was opened too.
+        assert s.sample_count() == agent.runners["provider"].counters.samples
+        assert [e.kind for e in s.events()] == ["alert-fire"]
+
+
+def test_retention_deletes_old_files_then_the_oldest_while_too_large(tmp_path):
+    now = time.time()
+    paths = []
+    for i, age_days in enumerate((10, 3, 2, 1, 0)):
+        p = tmp_path / "t" / f"{i}.pingmos"
+        p.parent.mkdir(exist_ok=True)
+        p.write_bytes(b"x" * 1000)
+        os.utime(p, (now - age_days * 86400, now - age_days * 86400))
+        paths.append(p)
+    deleted = apply_retention(str(tmp_path), 7 * 86400, 2500, {paths[1]}, now, lambda line: None)
+    # 10 days: too old. Then 4000 bytes > 2500: the oldest closed ones go (paths[1] is open and stays).
+    assert deleted == [paths[0], paths[2], paths[3]]
+    assert [p.exists() for p in paths] == [False, True, False, False, True]

@@ -1,0 +1,125 @@
+"""The agent's TOML configuration: what it accepts, and one line naming file, line and key for what it refuses."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from pingmos.monitor.config import ConfigError, find_line, load_config, parse_listen, parse_sip
+
+GOOD = """\
+[agent]
+listen = "127.0.0.1:9999"
+data_dir = "/tmp/x"
+vantage = "office"
+window = 30
+
+[[alert]]
+metric = "mos"
+below = 3.5
+for_s = 300
+
+[[target]]
+host = "198.18.0.9"
+
+[[target]]
+host = "sip:198.18.1.2:5080"
+name = "pbx"
+protocol = "udp"
+port = 33434
+interval_s = 2
+model = "g107"
+model_settings = { codec = "g729a" }
+labels = { site = "berlin" }
+[[target.alert]]
+metric = "loss_pct"
+above = 1.0
+for_s = 300
+"""
+
+
+def write(tmp_path, text):
+    p = tmp_path / "agent.toml"
+    p.write_text(text)
+    return str(p)
+
+
+def test_a_full_configuration_is_read(tmp_path):
+    cfg = load_config(write(tmp_path, GOOD))
+    assert cfg.listen == ("127.0.0.1", 9999) and cfg.vantage == "office" and cfg.data_dir == "/tmp/x"
+    plain, pbx = cfg.targets
+    assert plain.name == "198.18.0.9" and plain.window == 30 and plain.protocol == "icmp" and plain.sip is None
+    assert [r.name for r in plain.rules] == ["MOS below 3.5"]
+    assert pbx.name == "pbx" and pbx.host == "198.18.1.2" and pbx.sip.port == 5080 and pbx.port == 33434
+    assert pbx.interval_s == 2.0 and pbx.model == "g107" and pbx.model_settings == (("codec", "g729a"),)
+    assert pbx.labels == (("site", "berlin"),)
+    assert [r.metric for r in pbx.rules] == ["mos", "loss_pct"]
+    # Equal settings compare equal: what a reload uses to keep a target running.
+    assert load_config(write(tmp_path, GOOD)).targets == cfg.targets
+
+
+@pytest.mark.parametrize(
+    "text, line, words",
+    [
+        ("[agent]\nlisten = \n", 2, "not valid TOML"),
+        ("[agent]\nvantage = 'x'\nlisten = 'nope'\n[[target]]\nhost='a'\n", 3, "listen must be ADDR:PORT"),
+        ("[[target]]\nhost = 'a'\n\n[[target]]\nhost = 'b'\ninterval_s = 0\n", 6, "interval_s must be"),
+        ("[[target]]\nhost = 'a'\n[[target]]\nhost = 'b'\ncolour = 'red'\n", 5, "unknown setting 'colour'"),
+        ("[[target]]\nhost = 'a'\nprotocol = 'sctp'\n", 3, "protocol must be one of"),
+        ("[[target]]\nhost = 'a'\nport = 80\n", 3, "port applies to protocol udp or tcp"),
+        ("[[target]]\nhost = 'a'\nmodel = 'nosuch'\n", 3, "nosuch"),
+        ("[[target]]\nhost = 'a'\n[target.labels]\nsite = 'x'\ntarget = 'y'\n", 5, "pingmos's own"),
+        ("[[target]]\nhost = 'a'\nlabels = { 'bad-name' = 'x' }\n", 3, "not a Prometheus label name"),
+        ("[[target]]\nname = 'a'\n", 1, "host is missing"),
+        ("[[target]]\nhost = 'a'\n[[target]]\nhost = 'a'\n", 4, "two targets are named 'a'"),
+        ("[[target]]\nhost = 'a'\n[[target.alert]]\nmetric = 'mos'\nabove = 3\n", 3, "mos alerts when it is below"),
+        ("[[alert]]\nmetric = 'mos'\nbelow = 3\n[[alert]]\nmetric = 'volume'\n[[target]]\nhost='a'\n", 4, "metric"),
+        ("[agent]\nmax_probes_per_s = 50\n[[target]]\nhost = 'a'\n[[target]]\nhost = 'b'\n", 2, "60 probes/s"),
+        ("[agent]\n", 1, "no targets"),
+        ("[[target]]\nhost = 'sip:a:99999'\n", 2, "SIP port"),
+    ],
+)
+def test_a_bad_configuration_names_file_line_and_key(tmp_path, text, line, words):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as exc:
+        load_config(path)
+    message = str(exc.value)
+    assert message.startswith(f"{path}:{line}: "), message
+    assert words in message and "\n" not in message
+
+
+def test_the_command_says_it_in_one_line_and_exits_2(tmp_path):
+    path = write(tmp_path, "[[target]]\nhost = 'a'\n\n[[target]]\nhost = 'b'\nwindow = -1\n")
+    r = subprocess.run([sys.executable, "-m", "pingmos", "monitor", path], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert (
+        r.stderr.strip() == f"pingmos monitor: error: {path}:6: target 2 (b): window must be a whole number "
+        "within 1 and 1e+06, not -1"
+    )
+    missing = subprocess.run(
+        [sys.executable, "-m", "pingmos", "monitor", str(tmp_path / "none.toml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "cannot read" in missing.stderr
+
+
+def test_listen_and_sip_addresses():
+    assert parse_listen("0.0.0.0:9813") == ("0.0.0.0", 9813)
+    assert parse_listen("[::1]:9813") == ("::1", 9813)
+    for bad in ("9813", "host.example:9813", "127.0.0.1:0", "[::1]"):
+        with pytest.raises(ValueError):
+            parse_listen(bad)
+    assert parse_sip("sip:pbx.lab.test") == parse_sip("sip:pbx.lab.test:5060")
+    assert parse_sip("sip:[2001:db8::1]:5070").host == "2001:db8::1"
+
+
+def test_find_line_looks_in_the_right_table():
+    text = "[agent]\nwindow = 1\n[[target]]\nhost = 'a'\nwindow = 2\n[[target]]\nhost = 'b'\n[target.labels]\nx = 1\n"
+    assert find_line(text, "agent", None, "window") == 2
+    assert find_line(text, "target", 1, "window") == 5
+    assert find_line(text, "target", 2, "window") == 6  # not there: the table's header
+    assert find_line(text, "target", 2, "x", "labels") == 9

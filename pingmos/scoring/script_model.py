@@ -10,8 +10,9 @@ sandboxed worker process (``script_worker``) with a deadline, reloaded when the 
   process over a socket pair this process made for it alone, and its stdout/stderr go to a pipe drained by the
   same loop: nothing here blocks on a read or a write, and no thread reads while another closes.
 - Deadlines count the worker's CPU time (``timeout_s``, default 1 s, per window: a busy machine does not make a
-  formula late), with a wall-clock ceiling (``wall_limit_s``, default 2 s) for a formula that waits instead (a
-  sleep, a lock); the message says which limit it hit.
+  formula late), with a wall-clock ceiling (``wall_limit_s``, default 3 s) for a formula that waits instead (a
+  sleep, a lock); time the worker spent queued for a CPU is not counted against the ceiling (the kernel's
+  scheduler statistics say how long), up to ``HARD_WALL_FACTOR`` times it. The message says which limit it hit.
 - Every failure becomes a ModelError for the hop (file, line, message): a syntax error, no ``score_hop``, an
   exception, a NaN, infinite, out-of-range or wrongly typed result, ``sys.exit``, ``os._exit``, a worker killed by
   a signal, an overrun. A version that overran or killed its worker is retried on the next update, then with
@@ -54,6 +55,8 @@ SCRIPT_TIMEOUT_S = 1.0
 # CPU time the parent allows beyond the deadline before it kills the worker (the worker's own timer stops a
 # Python loop at the deadline and says where; this is for a formula stuck in C or one that ignores the timer).
 KILL_GRACE_S = 0.2
+# However busy the machine, a formula is stopped after this many times its wall-clock ceiling.
+HARD_WALL_FACTOR = 4.0
 # Starting a Python process can take seconds on a loaded machine; that is not the formula's fault.
 STARTUP_TIMEOUT_S = 30.0
 # Back-off for a version that overran or killed its worker: skip 2**(n-1) - 1 updates after its n-th time.
@@ -142,8 +145,21 @@ class _Worker:
         self._finalizer = weakref.finalize(self, _release, self.proc, self.sock, self.diag, self._reap_lock)
 
     # -- the process ---------------------------------------------------------------------------------------
+    def sched_s(self) -> tuple[float, float] | None:
+        """CPU time the worker has used and time it spent ready to run but waiting for a CPU (s), from the
+        kernel's scheduler statistics; None when they cannot be read (no schedstat, not Linux, gone)."""
+        try:
+            with open(f"/proc/{self.proc.pid}/schedstat", "rb") as f:
+                cpu_ns, delay_ns = f.read().split()[:2]
+            return int(cpu_ns) / 1e9, int(delay_ns) / 1e9
+        except (OSError, ValueError):
+            return None
+
     def cpu_s(self) -> float | None:
         """CPU time the worker has used (user + system, s); None when it cannot be read (not Linux, gone)."""
+        sched = self.sched_s()
+        if sched is not None:
+            return sched[0]
         try:
             with open(f"/proc/{self.proc.pid}/stat", "rb") as f:
                 fields = f.read().rsplit(b")", 1)[1].split()
@@ -212,7 +228,8 @@ class _Worker:
         """The next answer. Raises _WorkerGone (and kills the worker) when it has used ``cpu_limit_s`` of CPU
         time or ``wall_limit_s`` of wall-clock time without answering, died, or broke the protocol."""
         start_wall = time.monotonic()
-        start_cpu = self.cpu_s()
+        start = self.sched_s()
+        start_cpu = start[0] if start is not None else self.cpu_s()
         while True:
             end = self._inbox.find(b"\n")
             if end >= 0:
@@ -230,16 +247,21 @@ class _Worker:
             if self._eof or self.proc.poll() is not None:
                 raise self._died(path, what)
             waited = time.monotonic() - start_wall
-            cpu = self.cpu_s()
+            sched = self.sched_s()
+            cpu = sched[0] if sched is not None else self.cpu_s()
             used = cpu - start_cpu if cpu is not None and start_cpu is not None else waited
+            # Time spent queued for a CPU (a busy machine) is nobody's fault: the ceiling counts the rest, up to
+            # an absolute ceiling of HARD_WALL_FACTOR times it.
+            queued = sched[1] - start[1] if sched is not None and start is not None else 0.0
             if used > cpu_limit_s:
                 raise self._overrun(path, what, cpu_limit_s - KILL_GRACE_S, "CPU time")
-            if waited > wall_limit_s:
+            if waited - queued > wall_limit_s or waited > HARD_WALL_FACTOR * wall_limit_s:
+                limit = wall_limit_s if waited - queued > wall_limit_s else HARD_WALL_FACTOR * wall_limit_s
                 if used < 0.5 * (cpu_limit_s - KILL_GRACE_S):
                     detail = f"wall clock; it used {used:.2f} s of CPU: it was waiting, e.g. a sleep or a lock"
                 else:
                     detail = f"wall clock; it used {used:.2f} s of CPU: a slow formula on a busy machine"
-                raise self._overrun(path, what, wall_limit_s, detail)
+                raise self._overrun(path, what, limit, detail)
             self._pump(min(_POLL_S, wall_limit_s - waited))
 
     def _gone(self, path: str, message: str) -> _WorkerGone:

@@ -39,13 +39,23 @@ def _ranged(kind, lo, hi, what):
     return parse
 
 
+def _witness_count(text: str):
+    """``--witness``: "auto" (-1: as many echoes as the loss in question needs) or a count 0-1000."""
+    return -1 if text == "auto" else _ranged(int, 0, 1000, "witness (a count or 'auto')")(text)
+
+
 def _add_report(sub) -> None:
     p = sub.add_parser(
         "report",
         help="trace a host for N rounds and print one row per hop",
         description="Trace TARGET for N rounds and print per hop: loss, latency, jitter, R and MOS.",
     )
-    p.add_argument("target", nargs="?", help="host name, IPv4 or IPv6 address to trace (not with --session)")
+    p.add_argument(
+        "target",
+        nargs="?",
+        help="host name, IPv4 or IPv6 address to trace; with --session, the destination address of an mtr --raw "
+        "log (which does not record it)",
+    )
     p.add_argument("--count", "-c", type=_ranged(int, 1, 1_000_000, "count"), default=10, help="rounds (10)")
     p.add_argument(
         "--interval",
@@ -118,11 +128,12 @@ def _add_evidence_options(p) -> None:
     g.add_argument("--record", metavar="FILE", help="record the trace to a new session file (every raw sample)")
     g.add_argument(
         "--witness",
-        type=_ranged(int, 0, 1000, "witness"),
+        type=_witness_count,
         default=0,
         metavar="N",
-        help="after the trace, send N echo probes to each hop whose loss or latency may be ICMP rate limiting, "
-        "and let the answers settle the diagnosis (0 = off, the default)",
+        help="after the trace, send N echo probes to each router whose own loss may be ICMP rate limiting and "
+        "combine the answers with the trace's per-round evidence; 'auto' sends as many as it takes to tell that "
+        "router's loss from none, and says how many (0 = off, the default)",
     )
     g.add_argument(
         "--alerts",
@@ -270,12 +281,14 @@ def _cmd_report_session(args, model, rules) -> int:
     from pingmos.session import SessionError, open_session
     from pingmos.session.rescore import time_range
 
-    if args.target or args.record or args.witness:
-        print("pingmos report: error: --session re-scores a saved trace; it takes no TARGET, --record or --witness",
+    if args.record or args.witness:
+        print("pingmos report: error: --session re-scores a saved trace; it takes no --record or --witness",
               file=sys.stderr)  # fmt: skip
         return EXIT_USAGE
     try:
-        with open_session(args.session, interval_s=args.interval) as session:
+        # TARGET with --session: the destination address of an mtr --raw log (which does not record it).
+        with open_session(args.session, interval_s=args.interval, target=args.target) as session:
+            notes = _notes(session)
             span = session.time_span()
             selected = time_range(span, args.time_from, args.time_to)
             snapshot = session.snapshot(args.window, model, model.name, selected)
@@ -284,10 +297,32 @@ def _cmd_report_session(args, model, rules) -> int:
             if rules:
                 _print_alerts(evaluate_samples(rules, session.info.target, model, session.samples(selected)))
     except (SessionError, ValueError) as exc:
-        print(f"pingmos report: error: {exc}", file=sys.stderr)
+        print(f"pingmos report: error: {_one_line(exc)}", file=sys.stderr)
         return 1
+    _print_notes("report", notes)
     sys.stdout.write(FORMATTERS[args.format](snapshot))
     return 0
+
+
+def _one_line(exc: Exception) -> str:
+    """An error about a file as one terminal-safe line (the file's text may hold escape sequences)."""
+    from pingmos.report.formats import terminal_safe
+
+    return terminal_safe(" ".join(str(exc).split()))[:500]
+
+
+def _notes(session) -> list[str]:
+    """What an importer noticed (a cut last line, probes in flight, skipped records)."""
+    notes = session.info.extra.get("notes") if isinstance(session.info.extra, dict) else None
+    return [str(n) for n in notes] if isinstance(notes, list) else []
+
+
+def _print_notes(command: str, notes: list[str]) -> None:
+    """The importer's notes, one terminal-safe line each, on stderr (only when the command succeeds)."""
+    from pingmos.report.formats import terminal_safe
+
+    for note in notes:
+        print(f"pingmos {command}: note: {terminal_safe(note)[:300]}", file=sys.stderr)
 
 
 def _cmd_report(args) -> int:
@@ -351,10 +386,14 @@ def _cmd_report(args) -> int:
         )
         snapshot = dataclasses.replace(snapshot, mode=mode.description)
         if args.witness and not interrupted:
-            from pingmos.witness import diagnose_with_witness
+            from pingmos.witness import diagnose_with_witness, planned_count
 
+            if args.witness < 0:
+                _, why = planned_count(snapshot)
+                print(f"pingmos: echo witness: {why}", file=sys.stderr)
             try:
-                diagnosis, _ = diagnose_with_witness(snapshot, mode.open, count=args.witness)
+                count = args.witness if args.witness > 0 else None
+                diagnosis, _ = diagnose_with_witness(snapshot, mode.open, count=count)
                 snapshot = dataclasses.replace(snapshot, diagnosis=diagnosis)
             except OSError as exc:  # the report stands without the witness's evidence
                 failure = f"the echo witness stopped: {network_error_text(exc, address)}"
@@ -421,6 +460,7 @@ def _cmd_export(args) -> int:
         return EXIT_USAGE
     try:
         with open_session(args.session, interval_s=args.interval) as session:
+            notes = _notes(session)
             selected = time_range(session.time_span(), args.time_from, args.time_to)
             if args.what == "hops":
                 text = hop_table(session.snapshot(args.window, model, model.name, selected), args.format)
@@ -430,8 +470,9 @@ def _cmd_export(args) -> int:
             else:
                 text = (events_to_csv if args.format == "csv" else events_to_json)(session.events())
     except (SessionError, ValueError) as exc:
-        print(f"pingmos export: error: {exc}", file=sys.stderr)
+        print(f"pingmos export: error: {_one_line(exc)}", file=sys.stderr)
         return 1
+    _print_notes("export", notes)
     sys.stdout.write(text)
     return 0
 

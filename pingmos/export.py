@@ -3,6 +3,9 @@ event log, each a pure function to text.
 
 Raw samples keep what was measured: a lost probe has an empty ``rtt_ms`` cell in CSV and ``null`` in JSON (never
 0), and send times are wall-clock seconds since the epoch plus an ISO 8601 UTC form for people.
+
+Every CSV cell goes through ``report.formats.csv_safe`` (text that a spreadsheet would take for a formula is
+prefixed with ``'``), and JSON is always valid (``allow_nan=False``; a non-finite number becomes null).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from datetime import UTC, datetime
 
 from pingmos.engine.events import Sample
 from pingmos.hop_report import TraceSnapshot
+from pingmos.input_files import finite_json
+from pingmos.report.formats import csv_row
 from pingmos.report.formats import to_csv as hops_to_csv
 from pingmos.report.formats import to_json as hops_to_json
 from pingmos.session.model import SessionEvent
@@ -33,8 +38,15 @@ __all__ = [
 ]
 
 
-def _utc(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+def _utc(t: float) -> str | None:
+    try:
+        return datetime.fromtimestamp(t, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    except (OverflowError, OSError, ValueError):
+        return None  # not a time a calendar holds (a damaged file); the seconds stay in the other column
+
+
+def _json(doc: object) -> str:
+    return json.dumps(finite_json(doc, {}), indent=1, allow_nan=False) + "\n"
 
 
 def hop_table(snap: TraceSnapshot, fmt: str) -> str:
@@ -71,14 +83,13 @@ def samples_to_csv(samples: Iterable[Sample], ttl: int | None = None) -> str:
     w.writerow(SAMPLE_FIELDS)
     for s in _select(samples, ttl):
         row = _sample_row(s)
-        w.writerow(["" if row[f] is None else (str(row[f]).lower() if isinstance(row[f], bool) else row[f])
-                    for f in SAMPLE_FIELDS])  # fmt: skip
+        w.writerow(csv_row(row[f] for f in SAMPLE_FIELDS))
     return buf.getvalue()
 
 
 def samples_to_json(samples: Iterable[Sample], ttl: int | None = None) -> str:
     """Raw samples (of hop ``ttl`` only, if given) as a JSON list of objects, lost RTTs as null."""
-    return json.dumps([_sample_row(s) for s in _select(samples, ttl)], indent=1) + "\n"
+    return _json([_sample_row(s) for s in _select(samples, ttl)])
 
 
 def events_to_csv(events: Iterable[SessionEvent]) -> str:
@@ -87,10 +98,10 @@ def events_to_csv(events: Iterable[SessionEvent]) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(EVENT_FIELDS)
     for e in events:
-        w.writerow([e.at, _utc(e.at), e.kind, json.dumps(e.data, sort_keys=True)])
+        data = json.dumps(finite_json(e.data, {}), sort_keys=True, allow_nan=False)
+        w.writerow(csv_row([e.at, _utc(e.at), e.kind, data]))
     return buf.getvalue()
 
 
 def events_to_json(events: Iterable[SessionEvent]) -> str:
-    return json.dumps([{"at": e.at, "at_utc": _utc(e.at), "kind": e.kind, "data": e.data} for e in events],
-                      indent=1) + "\n"  # fmt: skip
+    return _json([{"at": e.at, "at_utc": _utc(e.at), "kind": e.kind, "data": e.data} for e in events])

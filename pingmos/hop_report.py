@@ -103,7 +103,7 @@ class TraceSnapshot:
     window: int | None  # samples to include; None = every sample of the run
     rounds: int  # rounds whose probes have all been settled (answered or lost)
     model: str
-    destination_reached: bool
+    destination_reached: bool | None  # None: the source cannot tell (an mtr --json report naming hosts by name)
     hops: tuple[HopReport, ...]
     probes_sent: int = 0
     unmatched_replies: int = 0  # replies that matched no probe of ours (other programs', late ones): ignored
@@ -112,3 +112,7 @@ class TraceSnapshot:
     # Where the problem is (pingmos.diagnosis.Diagnosis), when the producer computed one with extra evidence (echo
     # witnesses); None = the formats derive it from the hops themselves.
     diagnosis: Diagnosis | None = None
+    # Send times (wall clock, s since the epoch) of the first and last sample the snapshot was built from; None
+    # when unknown (a live snapshot, an mtr --json summary). Exports print it so a file says when it measured.
+    # Not compared: two snapshots with the same numbers are equal whichever clock placed them.
+    time_range: tuple[float, float] | None = field(default=None, compare=False)

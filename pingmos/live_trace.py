@@ -24,6 +24,8 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
+import numpy as np
+
 from pingmos.engine.events import Sample
 from pingmos.engine.mode import NoProbeMode, choose_mode
 from pingmos.engine.network import Network, NoPermission
@@ -448,6 +450,7 @@ class LiveTrace:
         change: a day of "all" samples is then milliseconds, not seconds).
         """
         rows = []
+        per_round: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # ttl -> the window's rounds and RTTs (NaN lost)
         with self._lock:
             ttls = self._visible_ttls()
             for ttl in ttls:
@@ -455,6 +458,11 @@ class LiveTrace:
                 if series is None:
                     rows.append((ttl, None, array("d"), array("H"), []))
                     continue
+                lo, hi = series.bounds(window, time_range)
+                per_round[ttl] = (
+                    np.array(series.rounds[lo:hi], dtype=np.int64),
+                    np.array(series.rtt_ms[lo:hi], dtype=np.float64),
+                )
                 key = (series.version, window, time_range)
                 hit = cache.get(ttl) if cache is not None else None
                 if hit is not None and hit[0] == key:
@@ -509,6 +517,8 @@ class LiveTrace:
                     route_changes=tuple(
                         c for c in hop_changes if extent is not None and c.round >= extent[0] and c.sent_at <= extent[2]
                     ),
+                    window_rounds=per_round.get(ttl, (np.zeros(0, np.int64),))[0],
+                    window_rtts_ms=per_round.get(ttl, (None, np.zeros(0)))[1],
                 )
             )
         tracer = self._tracer

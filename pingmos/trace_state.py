@@ -11,6 +11,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from pingmos.engine.events import Sample
 from pingmos.hop_report import TraceSnapshot, scored_hop
 from pingmos.route_changes import RouteChangeTracker
@@ -97,7 +99,11 @@ class TraceState:
             changes = list(history.route.changes) if history.route is not None else []
             all_changes += changes
             first_round = history.rounds[part][0] if history.rounds[part] else None
-            address = responders.most_common(1)[0][0] if responders else None
+            if not responders:  # silent in the window: the address it answered from before (a destination gone quiet)
+                responders_ever = Counter(r for r in history.responders if r is not None)
+                address = responders_ever.most_common(1)[0][0] if responders_ever else None
+            else:
+                address = responders.most_common(1)[0][0]
             hops.append(
                 scored_hop(
                     ttl,
@@ -107,6 +113,9 @@ class TraceState:
                     stats,
                     result,
                     route_changes=tuple(c for c in changes if first_round is not None and c.round >= first_round),
+                    # Per-round data for the diagnosis ("are the rounds lost here lost further on too?").
+                    window_rounds=np.asarray(history.rounds[part], dtype=np.int64),
+                    window_rtts_ms=np.array([np.nan if v is None else v for v in history.rtts_ms[part]], dtype=float),
                 )
             )
         return TraceSnapshot(

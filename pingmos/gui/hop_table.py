@@ -247,7 +247,7 @@ class HopTableModel(QAbstractTableModel):
             if col == COL_ADDRESS and (len(hop.responders) > 1 or hop.route_changes):
                 return responders_text(hop)
             if col == COL_HOP and hop.ttl == self.marked_ttl:
-                return "MOS falls below the poor band here and stays down to the destination"
+                return "the diagnosis: quality deteriorates here and it carries on to the destination (see the verdict)"
         return None
 
 

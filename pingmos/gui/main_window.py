@@ -38,7 +38,7 @@ from pingmos.gui import models
 from pingmos.gui.background import Background
 from pingmos.gui.evidence import WindowEvidence
 from pingmos.gui.hop_table import HopTableModel, HopTableView
-from pingmos.gui.quality import Thresholds, first_bad_hop
+from pingmos.gui.quality import Thresholds
 from pingmos.gui.refresher import Refresher, Request, Update
 from pingmos.gui.settings_store import SettingsStore
 from pingmos.gui.timeline import TimelineWidget
@@ -670,9 +670,12 @@ class MainWindow(QMainWindow):
             return  # an update of a trace already replaced
         self.last_update = update
         snapshot = update.snapshot
-        self.marked_ttl = first_bad_hop(snapshot.hops, self.thresholds)
+        # The one diagnosis (pingmos.diagnosis, via the verdict line): the table's mark, the graph's title and
+        # marker and the verdict line all show it.
+        diagnosis = self.evidence.diagnosis_for(snapshot)
+        self.marked_ttl = diagnosis.deteriorates_at_ttl
         self.table_model.set_hops(snapshot.hops, self.marked_ttl)
-        self.trace_graph.set_hops(snapshot.hops, self.marked_ttl)
+        self.trace_graph.set_hops(snapshot.hops, self.marked_ttl, diagnosis.short)
         self.timeline.set_data(update.timelines)
         self.timeline.set_route_changes(snapshot.route_changes)
         if update.request.timeline_ttls != self._timeline_ttls() or update.request.labels != self._labels():

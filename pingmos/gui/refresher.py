@@ -113,6 +113,7 @@ class _ModelCache:
 
     def __init__(self) -> None:
         self.key = None
+        self.generation = 0
         self.model = None
         self.error: str | None = None
         self.mos: dict = {}  # MOS-over-time points already scored (see mos_over_time)
@@ -120,9 +121,14 @@ class _ModelCache:
         self.trace = None  # the trace those points belong to (held, so that its id is never reused meanwhile)
 
     def get(self, name: str, settings: tuple[tuple[str, object], ...]):
-        key = (name, settings, models.generation(name))
+        # A saved formula keeps the loaded model: a user's script re-reads its file at each scoring and keeps the
+        # last version that worked, which the table shows (marked *) while the saved one is broken. Only the
+        # scores computed with the old text are dropped.
+        key = (name, settings)
+        generation = models.generation(name)
         if key != self.key:
             self.key = key
+            self.generation = generation
             self.mos.clear()
             self.hops.clear()
             if self.model is not None:
@@ -133,6 +139,10 @@ class _ModelCache:
             except (ValueError, OSError) as exc:
                 self.model = None
                 self.error = str(exc)
+        elif generation != self.generation:
+            self.generation = generation
+            self.mos.clear()
+            self.hops.clear()
         return self.model, self.error
 
 

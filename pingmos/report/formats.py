@@ -1,13 +1,34 @@
-"""Output formats: each a pure function from a TraceSnapshot to text. Field names are stable: scripts read them."""
+"""Output formats: each a pure function from a TraceSnapshot to text. Field names are stable: scripts read them.
+
+- JSON carries ``schema_version`` (raised when a field changes meaning or goes away; new fields may appear within
+  a version) and is always valid JSON: a non-finite number is written as null and the reason is listed under
+  ``null_reasons`` by its path (``hops[2].avg_ms``).
+- CSV: one line per hop; the columns after the hop's own say which run the row belongs to (``CSV_CONTEXT_FIELDS``:
+  target, address, first and last send time in UTC, model, window, destination reached), repeated on every row so
+  a row pasted elsewhere still says what it measured. Every text cell is neutralised against spreadsheet formula
+  injection (OWASP "CSV Injection"): a cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
+  is prefixed with a single quote ``'``, so a spreadsheet shows it as text and runs nothing. Numbers are
+  written as numbers (a negative number is no formula).
+- The table shows loss with as many decimals as it takes for a non-zero loss never to read 0.0 (nor a partial
+  loss 100.0), and the loss interval at the precision where it cannot read 0-0 beside a non-zero loss. Text from
+  files and the network (targets, names, addresses) has its control characters replaced, so nothing a PTR record
+  or a crafted file holds can move the cursor or ring the terminal.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import math
+import re
+from datetime import UTC, datetime
 
 from pingmos.diagnosis import Diagnosis, diagnose
 from pingmos.hop_report import HopReport, TraceSnapshot
+from pingmos.input_files import finite_json
+
+SCHEMA_VERSION = 1
 
 HOP_FIELDS = (
     "ttl",
@@ -40,13 +61,23 @@ def _num(value: float | None) -> float | None:
     return None if value is None else round(value, _DECIMALS)
 
 
+def _num_nonzero(value: float | None) -> float | None:
+    """As ``_num``, but a non-zero value keeps three significant digits rather than rounding to 0 (a loss of 1 in
+    a million is 0.0001 %, not 0.0)."""
+    if value is None or value == 0 or not math.isfinite(value) or round(value, _DECIMALS) != 0:
+        return _num(value)
+    return float(f"{value:.3g}")
+
+
 def hop_dict(hop: HopReport) -> dict:
     """One hop as the JSON object of ``pingmos report --format json``."""
     out = {}
     for name in HOP_FIELDS:
         value = getattr(hop, name)
         if name == "loss_ci_pct":
-            value = None if value is None else [_num(value[0]), _num(value[1])]
+            value = None if value is None else [_num_nonzero(value[0]), _num_nonzero(value[1])]
+        elif name == "loss_pct":
+            value = _num_nonzero(value)
         elif isinstance(value, float):
             value = _num(value)
         out[name] = value
@@ -59,8 +90,20 @@ def hop_dict(hop: HopReport) -> dict:
     return out
 
 
+def utc_text(t: float | None) -> str | None:
+    """Seconds since the epoch as ISO 8601 UTC (``2026-11-30T21:00:00.000Z``); None for None or an impossible time."""
+    if t is None or not math.isfinite(t):
+        return None
+    try:
+        return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 def to_json(snap: TraceSnapshot) -> str:
+    """The snapshot as a JSON document (see the module docstring: schema_version, nulls for non-finite values)."""
     doc = {
+        "schema_version": SCHEMA_VERSION,
         "target": snap.target,
         "address": snap.address,
         "protocol": snap.protocol,
@@ -71,6 +114,14 @@ def to_json(snap: TraceSnapshot) -> str:
         "destination_reached": snap.destination_reached,
         "probes_sent": snap.probes_sent,
         "unmatched_replies": snap.unmatched_replies,
+        "time_range": None
+        if snap.time_range is None
+        else {
+            "from": snap.time_range[0],
+            "to": snap.time_range[1],
+            "from_utc": utc_text(snap.time_range[0]),
+            "to_utc": utc_text(snap.time_range[1]),
+        },
         "hops": [hop_dict(h) for h in snap.hops],
     }
     if snap.mode is not None:
@@ -81,29 +132,109 @@ def to_json(snap: TraceSnapshot) -> str:
             for c in snap.route_changes
         ]
     doc["diagnosis"] = _diagnosis(snap).to_json()
-    return json.dumps(doc, indent=2) + "\n"
+    reasons: dict[str, str] = {}
+    doc = finite_json(doc, reasons)
+    if reasons:
+        doc["null_reasons"] = reasons
+    return json.dumps(doc, indent=2, allow_nan=False) + "\n"
 
 
-CSV_FIELDS = tuple(f for f in HOP_FIELDS if f != "loss_ci_pct") + ("loss_ci_low_pct", "loss_ci_high_pct")
+CSV_HOP_FIELDS = tuple(f for f in HOP_FIELDS if f != "loss_ci_pct") + ("loss_ci_low_pct", "loss_ci_high_pct")
+# Which run every row belongs to (the same on every row; see the module docstring).
+CSV_CONTEXT_FIELDS = ("target", "target_address", "from_utc", "to_utc", "model", "window", "destination_reached")
+CSV_FIELDS = CSV_HOP_FIELDS + CSV_CONTEXT_FIELDS
+
+# OWASP's list of cell starts a spreadsheet may take for a formula (or a DDE command).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: object) -> object:
+    """A CSV cell value that a spreadsheet shows as written: text starting like a formula gets a leading ``'``
+    (OWASP CSV injection advice); None becomes an empty cell; numbers and booleans pass as they are."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def csv_row(values) -> list:
+    return [csv_safe(v) for v in values]
+
+
+def csv_context(snap: TraceSnapshot) -> dict:
+    span = snap.time_range or (None, None)
+    return {
+        "target": snap.target,
+        "target_address": snap.address,
+        "from_utc": utc_text(span[0]),
+        "to_utc": utc_text(span[1]),
+        "model": snap.model,
+        "window": "all" if snap.window is None else snap.window,
+        "destination_reached": "unknown" if snap.destination_reached is None else snap.destination_reached,
+    }
 
 
 def to_csv(snap: TraceSnapshot) -> str:
     """One line per hop with a header; responders as ``addr:count`` joined by ``;``, the loss interval as two
-    columns, empty cells where JSON has null."""
+    columns, empty cells where JSON has null, then the run's context columns; every cell ``csv_safe``."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
+    context = csv_context(snap)
     for hop in snap.hops:
         row = hop_dict(hop)
         ci = row.pop("loss_ci_pct")
         row["responders"] = ";".join(f"{a}:{n}" for a, n in row["responders"].items())
         row["loss_ci_low_pct"], row["loss_ci_high_pct"] = ci if ci else (None, None)
-        writer.writerow(["" if row[f] is None else row[f] for f in CSV_FIELDS])
+        row.update(context)
+        writer.writerow(csv_row(_finite_or_none(row[f]) for f in CSV_FIELDS))
     return buf.getvalue()
 
 
+def _finite_or_none(value):
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every control character (ESC sequences, BEL, newlines, C1 codes) replaced by '?'."""
+    return _CONTROL.sub("?", text)
+
+
+def loss_text(loss_pct: float | None, lost: int, sent: int) -> str:
+    """Loss in percent with the fewest decimals (at least one) that show a non-zero loss as non-zero and a partial
+    loss as below 100: 1 lost of 3000 is "0.03", not "0.0"."""
+    if loss_pct is None or not math.isfinite(loss_pct):
+        return "-"
+    decimals = 1
+    while decimals < 6 and (
+        (lost > 0 and round(loss_pct, decimals) == 0.0) or (sent - lost > 0 and round(loss_pct, decimals) >= 100.0)
+    ):
+        decimals += 1
+    return f"{loss_pct:.{decimals}f}"
+
+
+def loss_ci_text(ci: tuple[float, float] | None, lost: int, sent: int) -> str:
+    """The loss interval with no decimals where that is honest, more where whole percent would read "0-0" beside
+    a non-zero loss (or "100-100" beside a partial one): 2 lost of 2000 gives "0.0-0.4", not "0-0"."""
+    if ci is None or not all(math.isfinite(v) for v in ci):
+        return "-"
+    lo, hi = ci
+    decimals = 0
+    while decimals < 6 and (
+        (lost > 0 and round(hi, decimals) == 0.0) or (sent - lost > 0 and round(lo, decimals) >= 100.0)
+    ):
+        decimals += 1
+    return f"{lo:.{decimals}f}-{hi:.{decimals}f}"
+
+
 def _cell(value: float | None, decimals: int = 1) -> str:
-    return "-" if value is None else f"{value:.{decimals}f}"
+    return "-" if value is None or not math.isfinite(value) else f"{value:.{decimals}f}"
 
 
 # The table's columns: header, alignment, and the least width (what an IPv4 trace needs, so that its layout stays
@@ -130,7 +261,8 @@ FALLBACK_MARK = "*"
 
 
 def _row_cells(hop: HopReport) -> list[str]:
-    ci = "-" if hop.loss_ci_pct is None else f"{hop.loss_ci_pct[0]:.0f}-{hop.loss_ci_pct[1]:.0f}"
+    lost = hop.sent - hop.received
+    ci = loss_ci_text(hop.loss_ci_pct, lost, hop.sent)
     address = hop.address or "???"
     if len(hop.responders) > 1:
         address += f" +{len(hop.responders) - 1}"
@@ -145,7 +277,7 @@ def _row_cells(hop: HopReport) -> list[str]:
         hop.name or "",
         str(hop.sent),
         str(hop.received),
-        _cell(hop.loss_pct),
+        loss_text(hop.loss_pct, lost, hop.sent),
         ci,
         _cell(hop.last_ms),
         _cell(hop.avg_ms),
@@ -208,11 +340,16 @@ def to_table(snap: TraceSnapshot) -> str:
     broken, the last working version's R and MOS marked ``*``; lines below the table say why.
     """
     window = "all samples" if snap.window is None else f"last {snap.window} samples"
+    if not snap.target:
+        who = "target unknown"
+    else:
+        who = f"{snap.target} ({snap.address})" if snap.address else snap.target
+    reached = {True: "", False: ", destination not reached", None: ", destination reached: unknown"}
     lines = [
-        f"pingmos report: {snap.target} ({snap.address}), {snap.protocol}, {snap.rounds} rounds every "
+        f"pingmos report: {who}, {snap.protocol}, {snap.rounds} rounds every "
         f"{snap.interval_s:g} s, window {window}, model {snap.model}"
         + ("" if snap.mode is None else f", via {snap.mode}")
-        + ("" if snap.destination_reached else ", destination not reached"),
+        + reached[snap.destination_reached],
     ]
     lines += _aligned([[header for header, _, _ in _COLUMNS]] + [_row_cells(hop) for hop in snap.hops])
     for hop in snap.hops:
@@ -224,8 +361,9 @@ def to_table(snap: TraceSnapshot) -> str:
         moves = [f"hop {c.ttl} round {c.round}: {c.old} -> {c.new}" for c in snap.route_changes]
         lines.append(f"route changes ({len(moves)}): " + "; ".join(moves[:10]) + ("; ..." if len(moves) > 10 else ""))
     lines += _scoring_errors(snap.hops)
-    lines.append("diagnosis: " + _diagnosis(snap).verdict)
-    return "\n".join(lines) + "\n"
+    d = _diagnosis(snap)
+    lines.append(f"diagnosis ({d.status}): {d.verdict}")
+    return "\n".join(terminal_safe(line) for line in lines) + "\n"
 
 
 FORMATTERS = {"table": to_table, "json": to_json, "csv": to_csv}

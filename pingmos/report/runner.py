@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 from collections.abc import Callable
 
@@ -64,8 +65,14 @@ def run_report(
     rdns = ReverseDNS() if use_dns else None
     state = TraceState(target, settings.address, settings.protocol, settings.interval_s, settings.flows)
 
+    sent_span: list[float] = []  # first and last send time: the report says when it measured
+
     def on_sample(sample: Sample) -> None:
         state.apply(sample)
+        if not sent_span:
+            sent_span.extend((sample.sent_at, sample.sent_at))
+        else:
+            sent_span[0], sent_span[1] = min(sent_span[0], sample.sent_at), max(sent_span[1], sample.sent_at)
         if observer is not None:
             observer(sample)
         if rdns is not None and sample.responder is not None:
@@ -97,6 +104,8 @@ def run_report(
             probes_sent=tracer.probes_sent,
             unmatched_replies=tracer.matcher.unmatched,
         )
+        if sent_span:
+            snapshot = dataclasses.replace(snapshot, time_range=(sent_span[0], sent_span[1]))
     finally:
         if rdns is not None:
             rdns.close()

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import os
 
+from pingmos.input_files import InputError, open_regular
 from pingmos.session.model import HopSummary, RouteEntry, SessionError, SessionEvent, SessionInfo
 from pingmos.session.mtr_import import read_mtr
 from pingmos.session.replay import MemorySession, Session, TimeRange
 from pingmos.session.store import SessionRecorder, StoredSession, is_sqlite, save_session
+
+# A session records about 40 bytes a probe: 8 GiB is a month of a 30-hop trace every 0.1 s.
+MAX_SESSION_BYTES = 8 * 1024**3
 
 __all__ = [
     "HopSummary",
@@ -39,12 +43,19 @@ def open_session(path: str | os.PathLike, interval_s: float = 1.0, target: str |
     """
     p = os.fspath(path)
     try:
-        with open(p, "rb") as f:
+        # Regular files only (a FIFO or /dev/zero is refused at once), of a bounded size.
+        fd = open_regular(p, MAX_SESSION_BYTES, "session")
+    except InputError as exc:
+        raise SessionError(str(exc)) from None
+    try:
+        with os.fdopen(fd, "rb") as f:
             head = f.read(16)
     except OSError as exc:
         raise SessionError(f"{p}: cannot open the file: {exc.strerror or exc}") from None
     if not head:
         raise SessionError(f"{p}: the file is empty")
     if is_sqlite(head):
+        if target is not None:
+            raise SessionError(f"{p}: a pingmos session knows its target; a TARGET is only for an mtr --raw log")
         return StoredSession(p)
     return read_mtr(p, interval_s=interval_s, target=target)

@@ -61,18 +61,23 @@ class SessionInfo:
             return value
 
         interval_s = float(get("interval_s", (int, float)))
-        if not interval_s > 0:
-            raise ValueError(f"the settings field 'interval_s' must be positive, not {interval_s}")
+        if not 0 < interval_s <= 86_400:
+            raise ValueError(f"the settings field 'interval_s' must be within 0 and 86400 s, not {interval_s:g}")
         extra = doc.get("extra") or {}
         if not isinstance(extra, dict):
             raise ValueError("the settings field 'extra' is not an object")
         started_at = get("started_at", (int, float), required=False)
+        if started_at is not None and not 0 <= started_at <= 253_402_300_799:
+            raise ValueError(f"the settings field 'started_at' is not a time ({started_at:g})")
+        max_ttl = get("max_ttl", int, required=False)
+        if max_ttl is not None and not 1 <= max_ttl <= 255:
+            raise ValueError(f"the settings field 'max_ttl' must be within 1 and 255, not {max_ttl}")
         return cls(
             target=get("target", str),
             address=get("address", str),
             protocol=get("protocol", str),
             interval_s=interval_s,
-            max_ttl=get("max_ttl", int, required=False),
+            max_ttl=max_ttl,
             started_at=None if started_at is None else float(started_at),
             source=get("source", str, required=False, default="pingmos"),
             extra=extra,

@@ -1,204 +1,429 @@
 """Open mtr's output as a session, so a run made elsewhere can be scored with any pingmos model.
 
-``mtr --raw`` logs are event streams, one line per event (mtr 0.95):
-    x POS SEQ        a probe was sent to TTL POS+1 with sequence SEQ
-    h POS ADDR       the host answering at TTL POS+1
-    d POS NAME       its reverse-DNS name
-    p POS USEC SEQ   the reply to probe SEQ came after USEC microseconds
-They become raw Samples exactly: a probe with a reply is a sample with that RTT, a probe without one is lost
-(as mtr itself counts it, including the last probes of a run that mtr stopped waiting for). A raw log has no
-times, so send times are placed ``interval_s`` apart per round from ``started_at``: durations and order are right,
-the time of day only as good as ``started_at``. Probes beyond the destination's TTL are dropped, as pingmos does.
+``mtr --raw`` logs are event streams, one record a line (mtr's FORMATS file; ``pos`` is TTL - 1):
 
-``mtr --json`` reports hold only mtr's per-hop totals (Snt, Loss%, Last, Avg, Best, Wrst, StDev and, when mtr
-was asked for them with -o, Rcv and Javg). No samples are made up from them: the session carries those
-aggregates as HopSummary rows and a report scores them as summary windows. So a window or a time range cannot
-be applied to such a session, and jitter is mtr's Javg when present, otherwise unknown (None).
+    x POS SEQ                       a probe was sent to TTL POS+1 with sequence SEQ ("xmitline")
+    h POS ADDR                      the host (an IP address) answering at TTL POS+1 ("hostline")
+    d POS NAME                      its reverse-DNS name ("dnsline")
+    p POS USEC SEQ                  the reply to probe SEQ came after USEC microseconds ("pingline")
+    t POS PINGTIME TIMESTAMP        a timestamp ("timestampline"; FORMATS: not implemented by mtr): skipped
+    m POS LABEL TC BOTTOM TTL       an MPLS label of the hop's reply (-e, "mplsline"): skipped
+
+A record of any other letter (a later mtr's) is skipped and counted in a note. The records become raw Samples:
+
+- a reply belongs to the most recent probe sent with its sequence number before it (mtr reuses sequence numbers
+  in long runs), so a lost probe never takes an earlier probe's reply, and a reply to no outstanding probe is
+  counted as unmatched, not given to anyone;
+- the last probe to each TTL that has no reply when the log ends was still in flight (mtr is normally stopped by
+  being killed): its outcome is unknown, so it is left out, not counted as lost (mtr's own ``net_loss``
+  subtracts the probes in transit in the same way), and a note says how many;
+- a last line without its end of line (the writer died mid-line) is ignored with a note: the valid prefix is kept;
+- the destination is the host that answers at the highest TTL *and* at the TTL below it (a router answers only at
+  its own TTL; the target answers every TTL from its distance on, and mtr's first round probes beyond it). A log
+  cut short by ``-m`` has no such host: its target is unknown and it is not "reached". A ``target`` given by the
+  caller overrides this. Probes beyond the destination's TTL are dropped, as pingmos does.
+
+A raw log has no times, so send times are placed ``interval_s`` apart per round from ``started_at``: durations
+and order are right, the time of day only as good as ``started_at``.
+
+``mtr --json`` reports hold only mtr's per-hop totals, with the fields chosen by ``-o`` (Loss%, Drop, Rcv, Snt,
+Last, Best, Avg, Wrst, StDev, Gmean, Jttr, Javg, Jmax, Jint). Versions differ: mtr up to 0.92 prints ``count``
+and ``tests`` as strings; 0.93 on (jansson) as numbers. Both are read. No samples are made up: the session carries
+HopSummary rows and a report scores them as summary windows (so no window or time range applies). Counts come
+from whichever of Snt, Rcv, Drop and Loss% the report has; what it lacks is None (shown as "-"), never 0; a
+report without latency fields (``-o LS``) has loss but nothing to score. mtr's Javg is not pingmos's jitter: mtr
+counts the first reply as a jitter of 0, so Javg = (n-1)/n x the mean absolute difference of consecutive RTTs
+(PingPlotter's jitter, pingmos's default); it is converted back with n = the replies received. Whether the
+destination was reached is decided from mtr's ``dst`` against the hosts listed, never from the last row; when
+the report names hosts by name and ``dst`` matches none, it is unknown (None).
+
+Impossible values (Rcv > Snt, a TTL beyond 255, negative or absurd times) are refused with one line naming the
+file, the hop and the field.
 """
 
 from __future__ import annotations
 
-import json
+import ipaddress
 import math
 import os
+import re
 
 from pingmos.engine.events import Sample
+from pingmos.input_files import InputError, loads_json, read_text
 from pingmos.session.model import HopSummary, SessionError, SessionInfo
 from pingmos.session.replay import MemorySession
 
-MAX_IMPORT_BYTES = 512 * 1024 * 1024
+MAX_IMPORT_BYTES = 256 * 1024 * 1024
+MAX_TTL = 255
+MAX_RTT_MS = 3_600_000.0  # an hour: no reply is waited for longer; a bigger time is damage, not a measurement
+MAX_COUNT = 10**9  # probes per hop: years of probing at mtr's fastest rate
+MAX_TEXT = 255  # a host name is at most 253 characters (RFC 1035); longer text is not a name
+RAW_RECORDS = frozenset("xhdptm")
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def clean_text(text: str, limit: int = MAX_TEXT) -> str:
+    """Text from a file made safe to show: control characters replaced by '?', at most ``limit`` characters."""
+    return _CONTROL.sub("?", text[:limit])
 
 
 def looks_like_mtr_raw(text: str) -> bool:
     first = next((line for line in text.splitlines() if line.strip()), "")
     parts = first.split()
-    return len(parts) >= 3 and parts[0] in ("x", "h", "d", "p", "t") and parts[1].isdigit()
+    return len(parts) >= 3 and len(parts[0]) == 1 and parts[0].isalpha() and parts[1].isdigit()
+
+
+# -- mtr --json --------------------------------------------------------------------------------------------------
+
+
+def _value(hub: dict, key: str, lo: float, hi: float) -> float | None:
+    """A numeric field of a hub (a number, or a string holding one as mtr <= 0.92 wrote), None when absent."""
+    value = hub.get(key)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value.strip().rstrip("%"))
+        except ValueError:
+            raise ValueError(f"{key} is {clean_text(value, 40)!r}, not a number") from None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{key} is a {type(value).__name__}, not a number")
+    value = float(value)
+    if not math.isfinite(value) or not lo <= value <= hi:
+        raise ValueError(f"{key} {value:g} is out of range ({lo:g} to {hi:g})")
+    return value
+
+
+def _count(hub: dict, key: str) -> int | None:
+    value = _value(hub, key, 0, MAX_COUNT)
+    if value is not None and value != int(value):
+        raise ValueError(f"{key} {value:g} is not a whole number")
+    return None if value is None else int(value)
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _host(host: str) -> tuple[str | None, str | None]:
+    """mtr's ``host`` column as (address, name): an address (-n), a name, or "name (address)" (-b); "???" silent."""
+    host = clean_text(host.strip())
+    if host in ("???", ""):
+        return None, None
+    m = re.fullmatch(r"(\S+) \(([0-9A-Fa-f:.]+)\)", host)
+    if m and _is_ip(m.group(2)):
+        return m.group(2), m.group(1)
+    return host, None  # an address, or a name mtr showed instead of one: the hop's identity either way
+
+
+def _same_host(a: str, b: str) -> bool:
+    if _is_ip(a) and _is_ip(b):
+        return ipaddress.ip_address(a) == ipaddress.ip_address(b)
+    return a.rstrip(".").lower() == b.rstrip(".").lower()
+
+
+def _hub(hub: object, tests: int | None, notes: set[str]) -> HopSummary:
+    if not isinstance(hub, dict):
+        raise ValueError("the hop is not an object")
+    ttl = _count(hub, "count")
+    if ttl is None:
+        raise ValueError("it has no count (hop number)")
+    if not 1 <= ttl <= MAX_TTL:
+        raise ValueError(f"count {ttl} is not a hop number (1 to {MAX_TTL})")
+    host = hub.get("host")
+    if not isinstance(host, str):
+        raise ValueError("host is missing or not text")
+    address, name = _host(host)
+    sent, rcv, drop = _count(hub, "Snt"), _count(hub, "Rcv"), _count(hub, "Drop")
+    loss_pct = _value(hub, "Loss%", 0.0, 100.0)
+    if sent is None and rcv is not None and drop is not None:
+        sent = rcv + drop
+    if sent is None and tests is not None:
+        # In report mode every listed hop gets one probe per cycle, so its Snt is the report's "tests".
+        sent = tests
+        notes.add(f"the report has no Snt column: each hop's probes are taken as the report's tests ({tests})")
+    if sent is None:
+        raise ValueError("it has no probe count (Snt, or Rcv and Drop); run mtr with -o including S")
+    for key, value in (("Rcv", rcv), ("Drop", drop)):
+        if value is not None and value > sent:
+            raise ValueError(f"{key} {value} is more than Snt {sent}")
+    if rcv is not None:
+        received = rcv
+    elif drop is not None:
+        received = sent - drop
+    elif loss_pct is not None:
+        received = round(sent * (1.0 - loss_pct / 100.0))
+    else:
+        raise ValueError("it has neither Loss% nor Rcv nor Drop, so its loss is unknown")
+    if loss_pct is None:
+        loss_pct = 100.0 * (sent - received) / sent if sent else None
+    if address is None and received:
+        raise ValueError(f"host ??? received {received} replies")
+    times = {k: _value(hub, k, 0.0, MAX_RTT_MS) for k in ("Last", "Avg", "Best", "Wrst", "StDev", "Javg")}
+    if received == 0:
+        times = dict.fromkeys(times)  # mtr prints 0.00 for a hop that never answered: no measurement
+    elif times["Avg"] is None:
+        notes.add("the report has no latency fields (Avg), so no hop can be scored: run mtr with -o including A")
+    jitter_ms = None
+    if times["Javg"] is not None and received >= 2:
+        # mtr's Javg averages |RTT difference| over n replies with the first counted as 0: scale to n - 1.
+        jitter_ms = times["Javg"] * received / (received - 1)
+    return HopSummary(
+        ttl=ttl,
+        address=address,
+        name=name,
+        sent=sent,
+        received=received,
+        loss_pct=loss_pct,
+        last_ms=times["Last"],
+        avg_ms=times["Avg"],
+        min_ms=times["Best"],
+        max_ms=times["Wrst"],
+        stdev_ms=times["StDev"] if received >= 2 else None,
+        jitter_ms=jitter_ms,
+    )
 
 
 def parse_mtr_json(text: str, path: str = "<mtr json>") -> MemorySession:
-    """An ``mtr --json`` report as a session of per-hop aggregates; SessionError when it is not one."""
+    """An ``mtr --json`` report as a session of per-hop aggregates; SessionError (one line) when it is not one."""
     try:
-        doc = json.loads(text)
-        report = doc["report"]
-        head = report["mtr"]
-        hubs = report["hubs"]
-        if not isinstance(hubs, list) or not isinstance(head, dict):
-            raise TypeError("hubs is not a list")
-    except (ValueError, KeyError, TypeError) as exc:
-        raise SessionError(f"{path}: not an mtr --json report ({exc})") from None
-    summaries = []
+        doc = loads_json(text, path)
+    except InputError as exc:
+        raise SessionError(str(exc)) from None
+    report = doc.get("report") if isinstance(doc, dict) else None
+    head = report.get("mtr") if isinstance(report, dict) else None
+    hubs = report.get("hubs") if isinstance(report, dict) else None
+    if not isinstance(head, dict) or not isinstance(hubs, list):
+        raise SessionError(f"{path}: not an mtr --json report (no report.mtr object and report.hubs list)")
+    try:
+        tests = _count(head, "tests")
+    except ValueError as exc:
+        raise SessionError(f"{path}: the report's header is unreadable ({exc})") from None
+    notes: set[str] = set()
+    summaries: dict[int, HopSummary] = {}
     for i, hub in enumerate(hubs):
         try:
-            summaries.append(_hub(hub))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise SessionError(f"{path}: hop {i + 1} of the mtr report is unreadable ({exc})") from None
-    summaries.sort(key=lambda s: s.ttl)
-    dst = str(head.get("dst", ""))
+            s = _hub(hub, tests, notes)
+        except ValueError as exc:
+            raise SessionError(f"{path}: hop {i + 1} of the mtr report is unreadable: {exc}") from None
+        if s.ttl in summaries:
+            raise SessionError(f"{path}: hop {i + 1} of the mtr report repeats hop number (count) {s.ttl}")
+        summaries[s.ttl] = s
+    ordered = tuple(summaries[t] for t in sorted(summaries))
+    dst = head.get("dst")
+    dst = clean_text(dst.strip()) if isinstance(dst, str) else ""
+    reached = _reached(dst, ordered)
+    if reached is None:
+        notes.add(
+            f"the report names its target {dst or '(none)'} but no hop by that name or address, so whether the "
+            "destination was reached is unknown (mtr -b shows names and addresses)"
+        )
+    extra: dict = {"mtr": {k: clean_text(str(v), 80) for k, v in head.items() if isinstance(v, str | int | float)}}
+    extra["destination_reached"] = reached
+    if any(s.jitter_ms is not None for s in ordered):
+        extra["jitter"] = "from mtr's Javg x n/(n-1) (PingPlotter's mean absolute difference)"
+    if notes:
+        extra["notes"] = sorted(notes)
     info = SessionInfo(
         target=dst,
         address=dst,
         protocol="udp" if head.get("udp") else "icmp",
         interval_s=1.0,  # mtr's report does not say; its default
         source="mtr --json",
-        extra={"mtr": {k: v for k, v in head.items() if isinstance(v, str | int | float)}},
+        extra=extra,
     )
-    return MemorySession(path, info, summaries=tuple(summaries))
+    return MemorySession(path, info, summaries=ordered)
 
 
-def _number(hub: dict, key: str) -> float | None:
-    value = hub.get(key)
-    if value is None:
+def _reached(dst: str, summaries: tuple[HopSummary, ...]) -> bool | None:
+    """Was ``dst`` among the hosts that answered? False when it is an address and absent; None when mtr showed
+    names and ``dst`` matches none of them (the target's reverse name need not be the name typed)."""
+    if not dst:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"{key} is {value!r}, not a number")
-    return float(value)
+    answered = [s for s in summaries if s.received]
+    for s in answered:
+        if any(x and _same_host(x, dst) for x in (s.address, s.name)):
+            return True
+    if _is_ip(dst):
+        return False
+    # dst is a name: only when every answering hop is shown by address could a match have been seen... and a
+    # name is not an address, so it is unknown either way.
+    return None
 
 
-def _hub(hub: dict) -> HopSummary:
-    ttl = int(hub["count"])
-    host = str(hub["host"])
-    sent = int(hub["Snt"])
-    loss_pct = _number(hub, "Loss%")
-    if sent < 0 or loss_pct is None or not 0.0 <= loss_pct <= 100.0:
-        raise ValueError(f"Snt {sent} / Loss% {loss_pct} out of range")
-    received = hub.get("Rcv")
-    received = int(received) if isinstance(received, int) else round(sent * (1.0 - loss_pct / 100.0))
-    silent = host == "???" or received == 0
-    address = None if host == "???" else host
-    return HopSummary(
-        ttl=ttl,
-        address=address,
-        name=None,  # mtr shows a name or an address in one column (host); it is kept as the address
-        sent=sent,
-        received=0 if silent else received,
-        loss_pct=loss_pct,
-        last_ms=None if silent else _number(hub, "Last"),
-        avg_ms=None if silent else _number(hub, "Avg"),
-        min_ms=None if silent else _number(hub, "Best"),
-        max_ms=None if silent else _number(hub, "Wrst"),
-        stdev_ms=None if silent or received < 2 else _number(hub, "StDev"),
-        jitter_ms=None if silent or received < 2 else _number(hub, "Javg"),
-    )
+# -- mtr --raw ---------------------------------------------------------------------------------------------------
+
+
+class _RawLog:
+    """The records of an mtr --raw log, read line by line (see the module docstring)."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.probes: list[list] = []  # [pos, seq, rtt_ms or None, responder or None] in sending order
+        self.hosts: dict[int, str] = {}  # pos -> the host mtr last named there
+        self.answered_at: dict[str, set[int]] = {}  # host -> positions where it answered
+        self.names: dict[str, str] = {}
+        self.skipped: dict[str, int] = {}
+        self.unmatched = 0
+        self._outstanding: dict[int, int] = {}  # seq -> index of the latest probe sent with it, unanswered
+        self.notes: list[str] = []
+
+    def feed(self, n: int, line: str) -> None:
+        parts = line.split()
+        if not parts:
+            return
+        kind = parts[0]
+        if kind not in RAW_RECORDS:
+            if len(kind) == 1 and kind.isalpha():
+                self.skipped[kind] = self.skipped.get(kind, 0) + 1
+                return
+            raise ValueError(f"{clean_text(kind, 20)!r} is not a record type")
+        if kind in "tm":
+            return
+        if len(parts) < 3:
+            raise ValueError("too few fields")
+        pos = int(parts[1])
+        if not 0 <= pos < MAX_TTL:
+            raise ValueError(f"position {pos} is beyond TTL {MAX_TTL}")
+        if kind == "x":
+            seq = int(parts[2])
+            self._outstanding[seq] = len(self.probes)
+            self.probes.append([pos, seq, None, None])
+        elif kind == "h":
+            if not _is_ip(parts[2]):
+                raise ValueError(f"host {clean_text(parts[2], 60)!r} is not an IP address")
+            self.hosts[pos] = parts[2]
+        elif kind == "d":
+            if pos in self.hosts:
+                self.names[self.hosts[pos]] = clean_text(" ".join(parts[2:]))
+        elif kind == "p":
+            if len(parts) < 4:
+                raise ValueError("too few fields")
+            usec, seq = int(parts[2]), int(parts[3])
+            if not 0 <= usec <= MAX_RTT_MS * 1000:
+                raise ValueError(f"round-trip time {usec} us is {'negative' if usec < 0 else 'beyond an hour'}")
+            i = self._outstanding.get(seq)
+            host = self.hosts.get(pos)
+            if i is None or self.probes[i][0] != pos or host is None:
+                self.unmatched += 1  # no outstanding probe of ours (or no host named): nobody's reply
+                return
+            del self._outstanding[seq]
+            self.probes[i][2] = usec / 1000.0
+            self.probes[i][3] = host
+            self.answered_at.setdefault(host, set()).add(pos)
+
+    def destination(self) -> str | None:
+        """The host answering at the highest position and the one below it (see the module docstring)."""
+        if not self.answered_at:
+            return None
+        top = max(max(ps) for ps in self.answered_at.values())
+        for host, ps in self.answered_at.items():
+            if top in ps and top - 1 in ps:
+                return host
+        return None
 
 
 def parse_mtr_raw(
     text: str,
     path: str = "<mtr raw>",
     interval_s: float = 1.0,
-    started_at: float = 0.0,
+    started_at: float | None = 0.0,
     target: str | None = None,
+    ended_at: float | None = None,
 ) -> MemorySession:
     """An ``mtr --raw`` log as a session of raw samples (see the module docstring); SessionError if unreadable.
 
-    ``target`` is the destination address when known (a raw log does not name it); otherwise the host answering
-    at the highest TTL is taken as the destination.
-    """
-    sent: list[tuple[int, int]] = []  # (pos, seq) in sending order
-    replies: dict[int, float] = {}  # seq -> rtt_ms
-    hosts: dict[int, str] = {}  # pos -> the last host mtr named there
-    reply_host: dict[int, str] = {}  # seq -> host at its pos when the reply came
-    pos_of: dict[int, int] = {}
-    names: dict[str, str] = {}
-    for n, line in enumerate(text.splitlines(), start=1):
-        parts = line.split()
-        if not parts:
-            continue
+    ``target`` is the destination address when known (a raw log does not name it). Send times start at
+    ``started_at``, or are placed so that the last round ends at ``ended_at`` when that is given."""
+    log = _RawLog(path)
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    elif lines and lines[-1].strip():
+        cut = lines.pop()
+        log.notes.append(f"the last line ({clean_text(cut, 40)!r}) is incomplete (no end of line): ignored")
+    for n, line in enumerate(lines, start=1):
         try:
-            kind, pos = parts[0], int(parts[1])
-            if not 0 <= pos < 255:
-                raise ValueError(f"position {pos} out of range")
-            if kind == "x":
-                seq = int(parts[2])
-                sent.append((pos, seq))
-                pos_of[seq] = pos
-            elif kind == "h":
-                hosts[pos] = parts[2]
-            elif kind == "d":
-                if pos in hosts:
-                    names[hosts[pos]] = parts[2]
-            elif kind == "p":
-                usec, seq = int(parts[2]), int(parts[3])
-                if usec < 0:
-                    raise ValueError("negative round-trip time")
-                replies[seq] = usec / 1000.0
-                if pos in hosts:
-                    reply_host[seq] = hosts[pos]
-            elif kind == "t":
-                continue  # a timestamp line of some mtr versions; send times are placed by round instead
-            else:
-                raise ValueError(f"unknown record type {kind!r}")
+            log.feed(n, line)
         except (IndexError, ValueError) as exc:
-            raise SessionError(f"{path}: line {n} is not an mtr --raw record ({exc}): {line[:80]!r}") from None
-    if not sent:
+            raise SessionError(
+                f"{path}: line {n} is not an mtr --raw record ({exc}): {clean_text(line, 80)!r}"
+            ) from None
+    if not log.probes:
         raise SessionError(f"{path}: the mtr --raw log holds no probes")
-    if target is None:
-        answered = [p for p in hosts if any(pos_of.get(s) == p for s in reply_host)]
-        target = hosts[max(answered)] if answered else ""
-    dest_pos = min((p for p, h in hosts.items() if h == target), default=None)
-    samples = []
+    if target is not None and not _is_ip(target):
+        raise SessionError(f"{path}: the target {clean_text(target, 60)!r} given for the log is not an IP address")
+    dest = target if target is not None else log.destination()
+    dest_pos = min(log.answered_at.get(dest, ()), default=None) if dest else None
+    # The last probe to each position, unanswered at the end of the log, was in flight: outcome unknown.
+    last_at: dict[int, int] = {}
+    for i, (pos, *_rest) in enumerate(log.probes):
+        last_at[pos] = i
+    in_flight = {i for i in last_at.values() if log.probes[i][2] is None}
+    kept = [p for i, p in enumerate(log.probes) if i not in in_flight and (dest_pos is None or p[0] <= dest_pos)]
+    counted = sum(1 for i in in_flight if dest_pos is None or log.probes[i][0] <= dest_pos)
     rounds: dict[int, int] = {}
-    for pos, seq in sent:
-        if dest_pos is not None and pos > dest_pos:
-            continue  # sent before mtr knew where the destination was: not a hop
+    placed = []
+    for pos, seq, rtt, responder in kept:
         round_no = rounds.get(pos, 0)
         rounds[pos] = round_no + 1
-        sent_at = started_at + round_no * interval_s
-        rtt = replies.get(seq)
-        responder = reply_host.get(seq) if rtt is not None else None
-        if rtt is not None and responder is None:
-            rtt = None  # a reply whose host mtr never named cannot be placed; count it as mtr would not: lost
-        samples.append(Sample(round_no, pos + 1, seq, sent_at, rtt, responder, responder == target))
+        placed.append((round_no, pos, seq, rtt, responder))
+    last_round = max(rounds.values(), default=1) - 1
+    if ended_at is not None:
+        started_at = ended_at - last_round * interval_s
+    start = started_at or 0.0
+    samples = [
+        Sample(r, pos + 1, seq, start + r * interval_s, rtt, responder, dest is not None and responder == dest)
+        for r, pos, seq, rtt, responder in placed
+    ]
+    notes = list(log.notes)
+    if counted:
+        notes.append(f"{counted} probe(s) still in flight when the log ends: not counted (outcome unknown)")
+    if log.unmatched:
+        notes.append(f"{log.unmatched} reply line(s) matched no outstanding probe: ignored")
+    if log.skipped:
+        kinds = ", ".join(f"{k!r} x{v}" for k, v in sorted(log.skipped.items()))
+        notes.append(f"record types this reader does not know were skipped: {kinds}")
+    if dest is None:
+        notes.append(
+            "an mtr --raw log does not name its target and no host answers as a destination does (at two TTLs), "
+            "so the target is unknown and the destination counts as not reached"
+        )
+    extra: dict = {"times": "placed by round; mtr --raw records no time"}
+    if notes:
+        extra["notes"] = notes
     info = SessionInfo(
-        target=target,
-        address=target,
+        target=dest or "",
+        address=dest or "",
         protocol="icmp",
         interval_s=interval_s,
         started_at=started_at,
         source="mtr --raw",
-        extra={"times": "placed by round; mtr --raw records no time"},
+        extra=extra,
     )
-    return MemorySession(path, info, samples=samples, names=names)
+    return MemorySession(path, info, samples=samples, names=log.names)
 
 
 def read_mtr(path: str | os.PathLike, interval_s: float = 1.0, target: str | None = None) -> MemorySession:
     """Read an mtr --json report or --raw log from a file; SessionError when it is neither."""
     p = os.fspath(path)
     try:
-        size = os.path.getsize(p)
-        if size > MAX_IMPORT_BYTES:
-            raise SessionError(f"{p}: {size} bytes is too large for an mtr report or log")
-        with open(p, encoding="utf-8") as f:
-            text = f.read()
+        text = read_text(p, MAX_IMPORT_BYTES, "mtr report or log")
         mtime = os.path.getmtime(p)
-    except UnicodeDecodeError:
-        raise SessionError(f"{p}: not a text file, so neither an mtr --json report nor an mtr --raw log") from None
+    except InputError as exc:
+        raise SessionError(str(exc)) from None
     except OSError as exc:
         raise SessionError(f"{p}: cannot read the file: {exc.strerror or exc}") from None
     if text.lstrip().startswith("{"):
+        if target is not None:
+            raise SessionError(f"{p}: an mtr --json report names its target; a TARGET is only for an mtr --raw log")
         return parse_mtr_json(text, p)
     if looks_like_mtr_raw(text):
-        session = parse_mtr_raw(text, p, interval_s=interval_s, target=target)
         # Place the run so it ends at the file's modification time (when mtr finished writing it).
-        rounds = max((s.round for s in session.samples()), default=0)
-        return parse_mtr_raw(text, p, interval_s=interval_s, started_at=mtime - rounds * interval_s, target=target)
+        return parse_mtr_raw(text, p, interval_s=interval_s, started_at=None, target=target, ended_at=mtime)
     raise SessionError(f"{p}: not a pingmos session, an mtr --json report or an mtr --raw log")

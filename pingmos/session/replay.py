@@ -7,6 +7,7 @@ only per-hop aggregates; its snapshot scores those aggregates as summary windows
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
@@ -68,10 +69,17 @@ class Session:
 
     # -- derived ---------------------------------------------------------------------------------------
 
+    def samples_by_round(self, time_range: TimeRange | None = None) -> Iterator[Sample]:
+        """The samples ordered by round (recorded order within a round), whatever order the file keeps them in."""
+        return iter(sorted(self.samples(time_range), key=lambda s: s.round))
+
     def replay(self, into: Sink, time_range: TimeRange | None = None) -> int:
-        """Apply every sample (within ``time_range``) to ``into`` in recorded order; returns how many."""
+        """Apply every sample (within ``time_range``) to ``into`` round by round; returns how many.
+
+        Round order keeps the replay O(n log n) for a file whose rows are in any order: the fold inserts a sample
+        that arrives after a later round's by shifting what follows it (quadratic for rows stored backwards)."""
         n = 0
-        for sample in self.samples(time_range):
+        for sample in self.samples_by_round(time_range):
             into.apply(sample)
             n += 1
         return n
@@ -79,7 +87,10 @@ class Session:
     def trace_state(self, time_range: TimeRange | None = None) -> TraceState:
         info = self.info
         # Route changes are followed per flow, so the flow count recorded with the session matters (route_changes).
-        state = TraceState(info.target, info.address, info.protocol, info.interval_s, int(info.extra.get("flows") or 1))
+        flows = info.extra.get("flows")
+        # A file's settings record is data: anything but a sensible flow count means one flow.
+        flows = flows if isinstance(flows, int) and not isinstance(flows, bool) and 1 <= flows <= 64 else 1
+        state = TraceState(info.target, info.address, info.protocol, info.interval_s, flows)
         self.replay(state, time_range)
         return state
 
@@ -103,7 +114,11 @@ class Session:
                 )
             return summary_snapshot(self.info, summaries, scorer, model_name)
         names = self.names()
-        return self.trace_state(time_range).snapshot(window, scorer, model_name, names=names.get)
+        snap = self.trace_state(time_range).snapshot(window, scorer, model_name, names=names.get)
+        span = self.time_span()
+        if span is not None and time_range is not None:
+            span = (max(span[0], time_range[0]), min(span[1], time_range[1]))
+        return dataclasses.replace(snap, time_range=span if span and span[0] <= span[1] else None)
 
 
 def summary_snapshot(
@@ -113,7 +128,7 @@ def summary_snapshot(
     (a model needing raw samples falls back as ``pingmos.scoring.hop.hop_from_window`` documents)."""
     windows = []
     for s in summaries:
-        received = s.received if s.avg_ms is not None else 0
+        received = s.received  # from the report's counts, whether or not it has latency fields
         windows.append(
             WindowStats(
                 sent=s.sent,
@@ -133,11 +148,12 @@ def summary_snapshot(
     results = score_all(scorer, windows)
     hops = []
     for s, window, result in zip(summaries, windows, results, strict=True):
-        if not window.received:
+        if not window.sent or (window.received and window.avg_ms is None):
+            # Nothing sent, or a report without latency fields: nothing measured to score. Sent and all lost is
+            # the worst score (scoring.ALL_LOST), as everywhere.
             result = None
         responders = {s.address: window.received} if s.address and window.received else {}
         hops.append(scored_hop(s.ttl, s.address, s.name, responders, window, result))
-    last = summaries[-1] if summaries else None
     return TraceSnapshot(
         target=info.target,
         address=info.address,
@@ -146,7 +162,9 @@ def summary_snapshot(
         window=None,
         rounds=max((s.sent for s in summaries), default=0),
         model=model_name,
-        destination_reached=bool(last and last.received),  # mtr lists hops up to the destination
+        # Decided by the importer from the report's target address, never from the last row (a report cut short
+        # by mtr -m ends at a router); None = the report cannot tell.
+        destination_reached=info.extra.get("destination_reached", False),
         hops=tuple(hops),
     )
 

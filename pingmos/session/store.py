@@ -15,7 +15,6 @@ nothing; a damaged, truncated or foreign file raises SessionError with a message
 from __future__ import annotations
 
 import json
-import math
 import os
 import sqlite3
 import threading
@@ -23,6 +22,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from pingmos.engine.events import REPLY_KINDS, Sample
+from pingmos.input_files import loads_json
 from pingmos.session.model import RouteEntry, SessionError, SessionEvent, SessionInfo
 from pingmos.session.replay import Session, TimeRange
 
@@ -31,6 +31,7 @@ FORMAT_VERSION = 1
 APPLICATION_ID = 0x706D6F73  # "pmos": lets `file` and we ourselves tell a pingmos session from other SQLite files
 SQLITE_MAGIC = b"SQLite format 3\x00"
 DEFAULT_FLUSH_INTERVAL_S = 1.0
+MAX_EVENT_BYTES = 1024 * 1024  # one event's data or the settings record: JSON text of at most this size
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -141,6 +142,10 @@ class _Writer:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        # Fold the log into the main file after every batch (about once a second): after a crash, or for a copy
+        # taken while recording, the .pmos file alone is a valid session missing at most the last batch. PASSIVE
+        # never waits for readers; what it cannot fold now, the next batch's checkpoint does.
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def close(self) -> None:
         # Fold the log into the main file so a closed session is one self-contained file.
@@ -306,6 +311,16 @@ def save_session(
     return rec.samples_written
 
 
+# Bounds of what a session may hold: a reply later than an hour is damage, not a measurement; times are seconds
+# since the epoch within years 1970-9999 (what datetime and the window's clock can show).
+MAX_RTT_MS = 3_600_000.0
+MAX_TIME_S = 253_402_300_799.0
+
+
+def _is_time(value: object) -> bool:
+    return isinstance(value, float | int) and not isinstance(value, bool) and 0.0 <= value <= MAX_TIME_S
+
+
 def is_sqlite(head: bytes) -> bool:
     return head.startswith(SQLITE_MAGIC)
 
@@ -359,7 +374,10 @@ class StoredSession(Session):
                 f"was written by a newer pingmos (session format {version}; this one reads up to {FORMAT_VERSION})"
             )
         try:
-            self.info = SessionInfo.from_json(json.loads(meta.get("info", "")))
+            info = meta.get("info", "")
+            if not isinstance(info, str) or len(info) > MAX_EVENT_BYTES:
+                raise ValueError("the settings record is not text of a sensible size")
+            self.info = SessionInfo.from_json(loads_json(info, "the settings record"))
         except ValueError as exc:
             raise self._fail(f"has a damaged settings record: {exc}") from None
 
@@ -378,6 +396,13 @@ class StoredSession(Session):
         return {i: a for i, a, _ in self._rows("SELECT id, address, name FROM addresses")}
 
     def samples(self, time_range: TimeRange | None = None) -> Iterator[Sample]:
+        return self._samples_ordered("id", time_range)
+
+    def samples_by_round(self, time_range: TimeRange | None = None) -> Iterator[Sample]:
+        """As ``samples`` but ordered by round (SQLite sorts: O(n log n) for rows stored in any order)."""
+        return self._samples_ordered("round, id", time_range)
+
+    def _samples_ordered(self, order: str, time_range: TimeRange | None) -> Iterator[Sample]:
         addresses = self._addresses()
         # Files written before reply kinds were kept have no such columns: their samples read with None.
         columns = {r[1] for r in self._rows("PRAGMA table_info(samples)")}
@@ -387,17 +412,17 @@ class StoredSession(Session):
         if time_range is not None:
             sql += " WHERE sent_at BETWEEN ? AND ?"
             args = (float(time_range[0]), float(time_range[1]))
-        for row in self._rows(sql + " ORDER BY id", args):
+        for row in self._rows(f"{sql} ORDER BY {order}", args):
             yield self._sample(row, addresses)
 
     def _sample(self, row: tuple, addresses: dict[int, str]) -> Sample:
         rid, round_no, ttl, seq, sent_at, rtt_ms, responder, reached, reply, icmp_code = row
         ok = (
             all(isinstance(v, int) for v in (round_no, ttl, seq, reached))
-            and isinstance(sent_at, float | int)
-            and math.isfinite(sent_at)
+            and round_no >= 0
+            and _is_time(sent_at)
             and 1 <= ttl <= 255
-            and (rtt_ms is None or (isinstance(rtt_ms, float | int) and math.isfinite(rtt_ms) and rtt_ms >= 0))
+            and (rtt_ms is None or (isinstance(rtt_ms, float | int) and 0 <= rtt_ms <= MAX_RTT_MS))
             and (responder is None or responder in addresses)
             and (rtt_ms is None) == (responder is None)
             and (reply is None or (reply in REPLY_KINDS and rtt_ms is not None))
@@ -428,8 +453,12 @@ class StoredSession(Session):
         out = []
         for rid, at, kind, data in self._rows("SELECT id, at, kind, data FROM events ORDER BY id"):
             try:
-                doc = json.loads(data)
-                if not isinstance(doc, dict) or not isinstance(kind, str):
+                if not _is_time(at):
+                    raise ValueError(f"its time {at!r:.40} is not a time")
+                if not isinstance(data, str) or not isinstance(kind, str) or len(data) > MAX_EVENT_BYTES:
+                    raise ValueError("its kind or data is not text of a sensible size")
+                doc = loads_json(data, "event data")
+                if not isinstance(doc, dict):
                     raise ValueError("not an object")
                 out.append(SessionEvent(float(at), kind, doc))
             except (TypeError, ValueError) as exc:
@@ -446,7 +475,9 @@ class StoredSession(Session):
             "SELECT ttl, responder, first_seen, last_seen, replies FROM route ORDER BY ttl, first_seen"
         ):
             if rid not in addresses:
-                raise self._fail(f"is damaged: the route names an unknown responder {rid!r}")
+                raise self._fail(f"is damaged: the route names an unknown responder {rid!r:.40}")
+            if not (_is_time(first) and _is_time(last) and isinstance(ttl, int) and isinstance(n, int)):
+                raise self._fail(f"is damaged: a route entry of hop {ttl!r:.20} is not valid")
             out.append(RouteEntry(ttl, addresses[rid], float(first), float(last), n))
         return out
 

@@ -1,6 +1,7 @@
 """Golden-file tests of the output formats. Regenerate after an intended change with UPDATE_GOLDEN=1."""
 
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -26,7 +27,7 @@ def snapshot():
             st.apply(Sample(r, ttl, r * 10 + ttl, 1700000000.0 + r, rtt, responder, ttl == 3 and rtt is not None))
     st.apply(Sample(5, 1, 99, 1700000005.0, 1.5, "198.18.0.7"))  # a second responder at hop 1
     names = {"198.18.0.2": "r1.lab.test", "198.18.0.9": "target.lab.test"}.get
-    return st.snapshot(
+    snap = st.snapshot(
         None,
         lambda s: pingplotter.score(s.avg_ms, s.jitter_ms, s.loss_pct),
         "pingplotter",
@@ -34,6 +35,7 @@ def snapshot():
         probes_sent=17,
         unmatched_replies=2,
     )
+    return dataclasses.replace(snap, time_range=(1700000000.0, 1700000005.0))
 
 
 @pytest.mark.parametrize("fmt,suffix", [("table", "txt"), ("json", "json"), ("csv", "csv")])
@@ -63,7 +65,8 @@ def test_json_has_the_documented_fields_and_nulls():
         assert set(HOP_FIELDS) <= set(hop)
     silent = doc["hops"][1]
     assert silent["address"] is None and silent["loss_pct"] == 100.0 and silent["avg_ms"] is None
-    assert silent["mos"] is None and silent["jitter_ms"] is None
+    # Sent and every probe lost: the worst score (R 0, MOS 1), never null (null only when nothing was sent).
+    assert silent["mos"] == 1.0 and silent["r"] == 0.0 and silent["jitter_ms"] is None
     dest = doc["hops"][2]
     # The seed's example with one loss: mean 141.6, jitter 43.25, loss 1/6.
     assert dest["avg_ms"] == 141.6 and dest["jitter_ms"] == 43.25 and dest["loss_pct"] == 16.667

@@ -23,6 +23,7 @@ from pingmos.scoring import (
     registry,
     user_scoring_dir,
 )
+from pingmos.scoring.score import ALL_LOST
 from pingmos.scoring.script_model import ScriptModel, worker_pid
 
 SEED = HopWindow.from_rtts([136, 184, 115, 148, 125])
@@ -155,7 +156,7 @@ def test_endless_loop_is_stopped_after_its_cpu_time_and_retried_with_back_off(mo
     error = results[0]
     assert isinstance(error, ModelError) and "0.3 s (CPU time)" in error.message and "endless loop" in error.message
     assert error.file == str(path) and error.line in (5, 6)  # where the worker's timer found it
-    assert results[1] == error and results[2] is None  # the next window is not run: the version is stopped
+    assert results[1] == error and results[2] == ALL_LOST  # the next window is not run; all lost: the worst score
     # Retried on the next update (the CPU spike may have passed), then with back-off: 1 update skipped, then 3.
     ran = []
     for _ in range(7):

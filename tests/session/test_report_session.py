@@ -33,7 +33,7 @@ def test_an_mtr_raw_log_is_rescored_with_any_model(capsys):
                         "--format", "json")  # fmt: skip
     g729 = json.loads(out)
     assert rc == 0 and g729["model"] == "g107" and pp["model"] == "pingplotter"
-    assert [h["loss_pct"] for h in g729["hops"]] == [h["loss_pct"] for h in pp["hops"]] == [0.0, 40.0, 20.0]
+    assert [h["loss_pct"] for h in g729["hops"]] == [h["loss_pct"] for h in pp["hops"]] == [0.0, 25.0, 20.0]
     assert g729["hops"][0]["mos"] < pp["hops"][0]["mos"]  # G.729's ceiling is below the PingPlotter formula's
     assert pp["mode"] == "mtr --raw session lab3.mtr.raw"
     assert set(pp["diagnosis"]) >= {"deteriorates_at_ttl", "rate_limited_ttls", "verdict"}
@@ -55,7 +55,7 @@ def test_a_window_and_time_range_on_a_session(capsys, tmp_path):
         (["--session", "MISSING"], "cannot open"),
         (["--session", "RAW", "--from", "yesterday"], "cannot read the time"),
         (["--session", "FILE", "--from", "+1"], "has no samples"),
-        (["--session", "FILE", "127.0.0.1"], "takes no TARGET"),
+        (["--session", "FILE", "127.0.0.1"], "a TARGET is only for an mtr --raw log"),
         (["127.0.0.1", "--from", "+5"], "use them with --session"),
     ],
 )
@@ -111,7 +111,8 @@ def test_export_of_a_session(capsys, tmp_path):
     raw = str(DATA / "lab3.mtr.raw")
     assert main(["export", raw, "--what", "samples", "--ttl", "2"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("round,ttl,seq,sent_at") and len(lines) == 6
+    # Four probes: the fifth was still in flight when the log ends (not counted).
+    assert lines[0].startswith("round,ttl,seq,sent_at") and len(lines) == 5
     assert ",,true,," in lines[2]  # the lost probe: no RTT, no responder
     assert main(["export", raw, "--format", "json", "--model", "g107"]) == 0
     doc = json.loads(capsys.readouterr().out)

@@ -1,0 +1,149 @@
+"""Reading files a user hands us (sessions, mtr/Trippy/RIPE Atlas results, alert rules): bounded and strict.
+
+Every reader goes through here so that no input can make pingmos hang, run out of memory or print a traceback:
+
+- regular files only: a FIFO, a device (``/dev/zero``), a directory or a socket is refused at once. The file is
+  opened with O_NONBLOCK, so opening a FIFO does not wait for a writer;
+- a size limit per kind of file, checked on the open descriptor and enforced while reading (a file that grows
+  while being read is still cut off at the limit);
+- text strictly UTF-8;
+- JSON with bounded nesting, no ``NaN``/``Infinity`` constants, and numbers that fit a float (``1e400`` and a
+  5000-digit integer are refused, not turned into inf or an OverflowError later).
+
+Each failure is an ``InputError`` whose message is one line naming the file and what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import stat
+from itertools import accumulate
+
+MAX_JSON_DEPTH = 64
+# Integers beyond this are no count, time or TTL any tool writes; they would overflow a float.
+MAX_JSON_INT = 2**63
+
+
+class InputError(ValueError):
+    """A file we were asked to read is not acceptable; the message is one line naming the file."""
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def open_regular(path: str | os.PathLike, max_bytes: int, what: str = "file") -> int:
+    """An O_RDONLY descriptor of ``path``, a regular file of at most ``max_bytes``; InputError otherwise.
+
+    The caller closes the descriptor. ``what`` names the kind of file in messages ("session", "alert rules")."""
+    p = os.fspath(path)
+    try:
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise InputError(f"{p}: cannot open the {what}: {exc.strerror or exc}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError(f"{p}: is {_kind(st.st_mode)}, not a {what} file; give a regular file")
+        if st.st_size > max_bytes:
+            raise InputError(f"{p}: {st.st_size} bytes is more than a {what} may hold ({max_bytes} bytes)")
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def check_regular(path: str | os.PathLike, max_bytes: int, what: str = "file") -> None:
+    """InputError unless ``path`` is a readable regular file of at most ``max_bytes`` (nothing is read)."""
+    os.close(open_regular(path, max_bytes, what))
+
+
+def read_bytes(path: str | os.PathLike, max_bytes: int, what: str = "file") -> bytes:
+    """The whole content of a regular file of at most ``max_bytes``; InputError otherwise."""
+    p = os.fspath(path)
+    fd = open_regular(p, max_bytes, what)
+    try:
+        with os.fdopen(fd, "rb", closefd=True) as f:
+            data = f.read(max_bytes + 1)
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read the {what}: {exc.strerror or exc}") from None
+    if len(data) > max_bytes:
+        raise InputError(f"{p}: more than {max_bytes} bytes is more than a {what} may hold")
+    return data
+
+
+def read_text(path: str | os.PathLike, max_bytes: int, what: str = "file") -> str:
+    """The content of a regular UTF-8 text file of at most ``max_bytes``; InputError otherwise."""
+    data = read_bytes(path, max_bytes, what)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{os.fspath(path)}: not UTF-8 text (byte {exc.start}), so not a {what}") from None
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is too large")
+    return value
+
+
+def _int(text: str) -> int:
+    if len(text) > 20:
+        raise ValueError(f"the number {text[:40]}... is too large")
+    value = int(text)
+    if abs(value) > MAX_JSON_INT:
+        raise ValueError(f"the number {text} is too large")
+    return value
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+_NOT_BRACKETS = str.maketrans("", "", "".join(chr(c) for c in range(128) if chr(c) not in "[]{}"))
+
+
+def _depth(text: str) -> int:
+    """Deepest nesting of [ and { outside strings: a scan at C speed (regex, translate, accumulate), so that the
+    json module never recurses deeper than we allow."""
+    brackets = _JSON_STRING.sub("", text).translate(_NOT_BRACKETS)
+    brackets = "".join(ch for ch in brackets if ch in _BRACKET_STEP) if not brackets.isascii() else brackets
+    return max(accumulate(map(_BRACKET_STEP.__getitem__, brackets)), default=0)
+
+
+def loads_json(text: str, where: str) -> object:
+    """Parse JSON strictly (see the module docstring); InputError naming ``where`` and the fault otherwise."""
+    if _depth(text) > MAX_JSON_DEPTH:
+        raise InputError(f"{where}: JSON nested deeper than {MAX_JSON_DEPTH} levels; not a file we read")
+    try:
+        return json.loads(text, parse_constant=_no_constant, parse_float=_float, parse_int=_int)
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"{where}: not valid JSON ({str(exc)[:120]})") from None
+
+
+def finite_json(value: object, reasons: dict[str, str], path: str = "") -> object:
+    """``value`` with every non-finite float replaced by None, the reason recorded in ``reasons`` under its
+    JSON path (``hops[2].avg_ms``): so that output JSON is always valid JSON (``allow_nan=False`` then holds)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        reasons[path or "$"] = f"not a finite number ({value})"
+        return None
+    if isinstance(value, dict):
+        return {k: finite_json(v, reasons, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_json(v, reasons, f"{path}[{i}]") for i, v in enumerate(value)]
+    return value

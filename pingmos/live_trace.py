@@ -337,6 +337,7 @@ class LiveTrace:
             names=(lambda a: self._names.name(a)) if self._names is not None else (lambda a: None),
             probes_sent=self._probes_sent_before + (tracer.probes_sent if tracer else 0),
             unmatched_replies=tracer.matcher.unmatched if tracer else 0,
+            suspicious_replies=tracer.suspicious_replies if tracer else 0,
             mode=self._mode_description or None,
         )
 

@@ -422,7 +422,10 @@ class SessionActions(QObject):
             self.open_path(path)
 
     def open_path(self, path: str) -> None:
-        """Open ``path`` in a worker; the window shows it when it is read, or a message says why it cannot."""
+        """Open ``path`` in a worker; the window shows it when it is read, or a message says why it cannot. While a
+        trace runs, the user is asked first (opening a file stops it)."""
+        if not self.window.confirm_replace_trace(f"open {Path(path).name}"):
+            return
         self._say(f"opening {path}…")
         rec = self.recording
         recording_it = rec is not None and Path(path).resolve() == rec.path.resolve()

@@ -104,6 +104,7 @@ def run_report(
             probes_sent=tracer.probes_sent,
             unmatched_replies=tracer.matcher.unmatched,
         )
+        snapshot = dataclasses.replace(snapshot, suspicious_replies=tracer.suspicious_replies)
         if sent_span:
             snapshot = dataclasses.replace(snapshot, time_range=(sent_span[0], sent_span[1]))
     finally:

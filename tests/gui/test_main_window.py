@@ -101,8 +101,13 @@ def test_sorting_and_copy_as_text(qtbot, make_window):
     qtbot.keyClick(window.table, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)  # Ctrl+C in the table
     assert len(QGuiApplication.clipboard().text().splitlines()) == 2
     window.table.clearSelection()
-    window.copy_action.trigger()  # Edit > Copy table as text
-    assert len(QGuiApplication.clipboard().text().splitlines()) == 6
+    window.copy_action.trigger()  # Edit > Copy table with its context
+    copied = QGuiApplication.clipboard().text().splitlines()
+    context = [line for line in copied if line.startswith("# ")]
+    assert len(copied) - len(context) == 6
+    assert context[0] == f"# pingmos: {DST} ({DST})" and "model: pingplotter" in "\n".join(context)
+    assert "statistics over: the last 100 samples of each hop" in "\n".join(context)
+    assert any(line.startswith("# trace from ") for line in context)
 
 
 def test_timeline_shows_the_destination_then_the_selected_hops(qtbot, make_window):

@@ -35,7 +35,7 @@ def snapshot():
         probes_sent=17,
         unmatched_replies=2,
     )
-    return dataclasses.replace(snap, time_range=(1700000000.0, 1700000005.0))
+    return dataclasses.replace(snap, time_range=(1700000000.0, 1700000005.0), suspicious_replies=1)
 
 
 @pytest.mark.parametrize("fmt,suffix", [("table", "txt"), ("json", "json"), ("csv", "csv")])

@@ -91,6 +91,8 @@ class MainWindow(QMainWindow):
         self._load_models()
         self.model_combo.currentIndexChanged.connect(self._model_changed)
         self.evidence = WindowEvidence(self)  # sessions, export, verdict line, alerts and their event log
+        self.evidence.alerts.mail = self.settings.mail()
+        self.evidence.alerts.note.connect(self.evidence.event_log.add_note)
         self.hop_menu = HopMenu(self)  # the hop table's right-click menu
         self.actions.set_tab_order()
 

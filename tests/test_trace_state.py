@@ -2,7 +2,7 @@ import pytest
 
 from pingmos.engine.events import Sample
 from pingmos.scoring import pingplotter
-from pingmos.trace_state import TraceState
+from pingmos.state import TraceState
 
 DST = "198.18.0.9"
 

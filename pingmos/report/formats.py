@@ -114,6 +114,7 @@ def to_json(snap: TraceSnapshot) -> str:
         "destination_reached": snap.destination_reached,
         "probes_sent": snap.probes_sent,
         "unmatched_replies": snap.unmatched_replies,
+        "suspicious_replies": snap.suspicious_replies,
         "time_range": None
         if snap.time_range is None
         else {

@@ -15,8 +15,8 @@ from pingmos.engine.events import Sample
 from pingmos.hop_report import TraceSnapshot, scored_hop
 from pingmos.scoring import score_all
 from pingmos.session.model import HopSummary, RouteEntry, SessionError, SessionEvent, SessionInfo
+from pingmos.state import Scorer, TraceState
 from pingmos.stats import WindowStats, wilson_interval_pct
-from pingmos.trace_state import Scorer, TraceState
 
 TimeRange = tuple[float, float]  # wall-clock seconds since the epoch, both ends included
 
@@ -141,7 +141,6 @@ def summary_snapshot(
                 max_ms=s.max_ms,
                 stdev_ms=s.stdev_ms,
                 jitter_ms=s.jitter_ms,
-                samples_ms=(),
             )
         )
     # One batch, as TraceState does: a user's formula answers all hops in one round trip to its worker.

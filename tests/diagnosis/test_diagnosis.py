@@ -21,7 +21,7 @@ from pingmos.diagnosis import (
 from pingmos.engine.events import Sample
 from pingmos.scoring import load_model, pingplotter
 from pingmos.session import open_session
-from pingmos.trace_state import TraceState
+from pingmos.state import TraceState
 
 DATA = Path(__file__).parent / "data"
 

@@ -13,7 +13,7 @@ from pingmos.engine.events import Sample
 from pingmos.report import formats
 from pingmos.report.formats import CSV_FIELDS, FORMATTERS, HOP_FIELDS
 from pingmos.scoring import ModelError, pingplotter
-from pingmos.trace_state import TraceState
+from pingmos.state import TraceState
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -35,7 +35,7 @@ def snapshot():
         probes_sent=17,
         unmatched_replies=2,
     )
-    return dataclasses.replace(snap, time_range=(1700000000.0, 1700000005.0))
+    return dataclasses.replace(snap, time_range=(1700000000.0, 1700000005.0), suspicious_replies=1)
 
 
 @pytest.mark.parametrize("fmt,suffix", [("table", "txt"), ("json", "json"), ("csv", "csv")])

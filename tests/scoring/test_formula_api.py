@@ -117,7 +117,7 @@ def test_check_formula_stops_an_endless_loop_at_the_deadline():
 def test_a_broken_edit_keeps_the_last_working_score_beside_the_error_in_the_report():
     from pingmos.engine.events import Sample
     from pingmos.report.formats import to_json, to_table
-    from pingmos.trace_state import TraceState
+    from pingmos.state import TraceState
 
     path = create_user_copy()
     state = TraceState("t", "198.18.0.9", "icmp", 1.0)

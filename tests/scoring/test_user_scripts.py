@@ -239,7 +239,7 @@ def test_a_user_file_cannot_take_a_builtin_name(models):
 
 def test_broken_model_loses_nothing_else(models):
     from pingmos.engine.events import Sample
-    from pingmos.trace_state import TraceState
+    from pingmos.state import TraceState
 
     write("boom", "def score_hop(hop):\n    raise RuntimeError('no')\n")
     state = TraceState("t", "198.18.0.9", "icmp", 1.0)

@@ -490,13 +490,15 @@ def _add_monitor(sub) -> None:
     p.add_argument("--listen", metavar="ADDR:PORT", help="serve /metrics here (default: [agent] listen, else "
                    "127.0.0.1:9813)")  # fmt: skip
     p.add_argument("--no-dns", action="store_true", help="no reverse DNS: the hop info carries addresses only")
+    p.add_argument("--window", action="store_true", help="also show the summary window: one row per target, "
+                   "double-click to open its trace")  # fmt: skip
     p.set_defaults(handler=_cmd_monitor)
 
 
 def _cmd_monitor(args) -> int:
     from pingmos.monitor.serve import run_monitor
 
-    return run_monitor(args.config, args.listen, use_dns=not args.no_dns)
+    return run_monitor(args.config, args.listen, use_dns=not args.no_dns, window=args.window)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -91,6 +91,7 @@ def build_snapshot(
     names: Callable[[str], str | None] = lambda addr: None,
     probes_sent: int = 0,
     unmatched_replies: int = 0,
+    suspicious_replies: int = 0,
     mode: str | None = None,
     cache: dict | None = None,
 ) -> TraceSnapshot:
@@ -164,6 +165,7 @@ def build_snapshot(
         hops=tuple(hops),
         probes_sent=probes_sent,
         unmatched_replies=unmatched_replies,
+        suspicious_replies=suspicious_replies,
         mode=mode,
         route_changes=tuple(sorted(all_changes, key=lambda c: (c.round, c.ttl))),
     )

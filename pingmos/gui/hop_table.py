@@ -40,6 +40,8 @@ COL_LOSS, COL_JITTER, COL_R, COL_MOS = range(8, 12)
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 UNANSWERED = "???"
 ROUTE_CHANGED_COLOUR = "#cfe0fc"  # the address cell of a hop whose route changed within the window
+# Hidden in this order when the table is too narrow for every column (Hop, Address, Avg, Loss, Jitter, MOS stay).
+OPTIONAL_COLUMNS = (COL_NAME, COL_COUNT, COL_MIN, COL_MAX, COL_CUR, COL_R)
 
 
 def responders_text(hop: HopReport) -> str:
@@ -61,6 +63,15 @@ def responders_text(hop: HopReport) -> str:
         if len(hop.route_changes) > 5:
             lines.append(f"  ({len(hop.route_changes) - 5} earlier changes not listed)")
     return "\n".join(lines)
+
+
+ASSUMED_MARK = "\u2020"  # after a MOS scored with an input the data does not have (jitter taken as 0)
+
+
+def jitter_unknown(hop: HopReport) -> bool:
+    """Replies were measured but the jitter was not (an mtr report without its J fields, or one reply): the
+    models score such a window with jitter 0, which the table says instead of hiding it."""
+    return hop.received > 0 and hop.avg_ms is not None and hop.jitter_ms is None
 
 
 def _ms(value: float | None) -> str:
@@ -91,6 +102,8 @@ def cell_text(hop: HopReport, column: int) -> str:
     if column == COL_LOSS:
         return "" if hop.loss_pct is None else f"{hop.loss_pct:.1f}"
     if column == COL_JITTER:
+        if hop.jitter_ms is None and jitter_unknown(hop):
+            return "unknown"
         return _ms(hop.jitter_ms)
     fallback = hop.score_fallback if hop.score_error is not None else None
     if column == COL_R:
@@ -102,7 +115,9 @@ def cell_text(hop: HopReport, column: int) -> str:
             return f"{fallback.mos:.2f}* error"
         if hop.score_error is not None:
             return "error"
-        return "" if hop.mos is None else f"{hop.mos:.2f}"
+        if hop.mos is None:
+            return ""
+        return f"{hop.mos:.2f}" + (ASSUMED_MARK if jitter_unknown(hop) else "")
     raise IndexError(column)
 
 
@@ -239,8 +254,19 @@ class HopTableModel(QAbstractTableModel):
                 )
             if col == COL_MOS and hop.score_error:
                 return f"the scoring model failed: {hop.score_error}"
+            assumed = (
+                "\nscored with the jitter taken as 0 ms (\u2020): the data has no jitter for this hop "
+                "(an mtr report without its jitter fields, or a single reply); a real jitter gives a lower MOS "
+                "with the built-in models"
+                if jitter_unknown(hop)
+                else ""
+            )
             if col == COL_MOS and hop.score_detail:
-                return "\n".join(f"{k} = {v:.4g}" for k, v in hop.score_detail.items())
+                return "\n".join(f"{k} = {v:.4g}" for k, v in hop.score_detail.items()) + assumed
+            if col == COL_MOS and assumed:
+                return assumed.strip()
+            if col == COL_JITTER and jitter_unknown(hop):
+                return "not measured: the data has no jitter for this hop; the MOS takes it as 0 ms (\u2020)"
             if col == COL_LOSS and hop.loss_ci_pct is not None:
                 lo, hi = hop.loss_ci_pct
                 return f"{hop.sent - hop.received} of {hop.sent} lost; 95 % interval {lo:.1f}-{hi:.1f} %"
@@ -308,6 +334,7 @@ class HopTableView(QTableView):
         header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
         header.setMinimumSectionSize(36)
         self._widest: tuple[int, ...] = ()
+        self.hidden_columns: tuple[int, ...] = ()
         model.modelReset.connect(self.fit_columns)
         model.dataChanged.connect(self.fit_columns)
         self.setWordWrap(False)
@@ -324,6 +351,35 @@ class HopTableView(QTableView):
             for c in range(len(COLUMNS)):
                 if c != COL_NAME:
                     self.resizeColumnToContents(c)
+            self.fit_to_width()
+
+    def fit_to_width(self) -> None:
+        """A narrow table hides its least needed columns (OPTIONAL_COLUMNS, first to go first) instead of
+        scrolling Loss and MOS out of sight; they come back when there is room. Hidden ones are named in the
+        header's tooltip."""
+        header = self.horizontalHeader()
+        room = self.viewport().width()
+        if room <= 0:
+            return
+        minimum = header.minimumSectionSize()
+        needed = {c: max(minimum, self.sizeHintForColumn(c), header.sectionSizeHint(c)) for c in range(len(COLUMNS))}
+        needed[COL_NAME] = max(minimum, min(needed[COL_NAME], 120))
+        shown = set(range(len(COLUMNS)))
+        hidden = []
+        for c in OPTIONAL_COLUMNS:
+            if sum(needed[k] for k in shown) <= room:
+                break
+            shown.discard(c)
+            hidden.append(c)
+        for c in range(len(COLUMNS)):
+            self.setColumnHidden(c, c not in shown)
+        self.hidden_columns = tuple(sorted(hidden))
+        names = ", ".join(COLUMNS[c] for c in self.hidden_columns)
+        self.setToolTip(f"too narrow for every column: {names} hidden (widen the table to see them)" if names else "")
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self.fit_to_width()
 
     def selected_ttls(self) -> list[int]:
         rows = sorted({self.proxy.mapToSource(i).row() for i in self.selectionModel().selectedRows()})

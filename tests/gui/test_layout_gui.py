@@ -28,7 +28,7 @@ def traced(qtbot, make_window, width, height, factory=None):
     qtbot.waitExposed(window)
     window.target_combo.setCurrentText(DST)
     window.start()
-    settle(qtbot, window)
+    settle(qtbot, window, timeout_ms=20000)  # (the machine may be busy)
     qtbot.wait(50)
     return window
 
@@ -125,3 +125,31 @@ def test_opening_a_file_or_another_target_while_tracing_asks_first(qtbot, make_w
         window.start()  # another target: asked too
         assert len(questions) == 2 and window.trace is trace and trace.running
     window.stop()
+
+
+def test_the_table_shows_loss_and_mos_intervals_and_a_latency_sparkline(qtbot, make_window):
+    import numpy as np
+
+    from pingmos.gui.hop_table import COL_LOSS_CI, COL_MOS_CI, COL_SPARK, SPARK_POINTS, SPARK_ROLE
+
+    window = traced(qtbot, make_window, 1600, 900)
+    hop = window.last_update.snapshot.hops[-1]
+    model = window.table_model
+    row = len(model.hops) - 1
+    lo, hi = hop.loss_ci_pct
+    assert model.data(model.index(row, COL_LOSS_CI)) == f"{lo:.1f}-{hi:.1f}" and lo < hop.loss_pct < hi
+    with_ci = dataclasses.replace(hop, mos_ci=(hop.mos - 0.1, hop.mos + 0.05))
+    assert cell_text(with_ci, COL_MOS_CI) == f"{hop.mos - 0.1:.2f}-{hop.mos + 0.05:.2f}"
+    assert cell_text(dataclasses.replace(hop, mos_ci=None), COL_MOS_CI) == ""  # not computed: blank, never 0
+    spark = model.data(model.index(row, COL_SPARK), SPARK_ROLE)
+    window_rtts = np.asarray(hop.window_rtts_ms, dtype=float)
+    assert len(spark) == min(SPARK_POINTS, len(window_rtts))
+    np.testing.assert_array_equal(spark, window_rtts[-len(spark) :])
+    # Drawn: the sparkline cell holds the line's blue and the lost samples' red.
+    table = window.table
+    index = table.proxy.mapFromSource(model.index(row, COL_SPARK))
+    rect = table.visualRect(index)
+    image = table.viewport().grab(rect).toImage()
+    colours = {image.pixelColor(x, y).name() for x in range(image.width()) for y in range(image.height())}
+    assert "#1f77b4" in colours or any(c.startswith("#1f7") or c.startswith("#2") for c in colours)
+    assert any(int(c[1:3], 16) > 180 and int(c[3:5], 16) < 90 for c in colours)  # a red tick (40 % loss)

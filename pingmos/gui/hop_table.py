@@ -462,7 +462,10 @@ class HopTableView(QTableView):
         needed[COL_SPARK] = SPARK_WIDTH
         shown = set(range(len(COLUMNS)))
         hidden = []
-        for c in OPTIONAL_COLUMNS:
+        texts = self.source_model._texts
+        # Columns with nothing in them (no names resolved, no MOS interval computed) go first.
+        empty = [c for c in OPTIONAL_COLUMNS if c != COL_SPARK and texts and not any(row[c] for row in texts)]
+        for c in empty + [c for c in OPTIONAL_COLUMNS if c not in empty]:
             if sum(needed[k] for k in shown) <= room:
                 break
             shown.discard(c)

@@ -21,11 +21,10 @@ from pingmos.engine.tracer import TraceSettings
 from pingmos.gui import models
 from pingmos.gui.background import Background
 from pingmos.live_trace import LiveTrace
-from pingmos.scoring.registry import config_dir
+from pingmos.paths import alert_rules_file
 from pingmos.session import SessionEvent
 
 EVALUATE_MS = 1000
-RULES_FILE = "alerts.json"
 
 
 def _carry_over(old: AlertEngine, new: AlertEngine, names: list[str]) -> None:
@@ -36,7 +35,7 @@ def _carry_over(old: AlertEngine, new: AlertEngine, names: list[str]) -> None:
 
 
 def rules_path() -> Path:
-    return config_dir() / RULES_FILE
+    return alert_rules_file()
 
 
 def read_rules(path: Path) -> tuple[list[AlertRule], str | None]:

@@ -23,7 +23,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import platformdirs
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
@@ -35,22 +34,15 @@ from pingmos.gui.background import Background
 from pingmos.gui.image_export import image_job
 from pingmos.hop_report import TraceSnapshot
 from pingmos.live_trace import LiveTrace
+from pingmos.paths import sessions_dir
 from pingmos.session import SessionError, SessionEvent, SessionInfo, SessionRecorder, open_session
 from pingmos.session.replay import Session
 
-DATA_DIR_ENV = "PINGMOS_DATA_DIR"
 SESSION_SUFFIX = ".pingmos"
 RECENT_KEY = "sessions/recent"
 RECORD_KEY = "sessions/record"
 RECENT_MAX = 8
 OPEN_FILTER = "pingmos sessions (*.pingmos);;mtr reports (*.json *.txt *.raw *.log);;All files (*)"
-
-
-def sessions_dir() -> Path:
-    """Where recordings go: ``$PINGMOS_DATA_DIR/sessions`` if set (tests, portable installs), else the
-    platform's user data folder (``~/.local/share/pingmos/sessions`` on Linux). It may not exist yet."""
-    env = os.environ.get(DATA_DIR_ENV)
-    return (Path(env) if env else Path(platformdirs.user_data_dir("pingmos"))) / "sessions"
 
 
 def session_file_name(target: str, started_at: float) -> str:

@@ -17,11 +17,11 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from pingmos.alerts import DEFAULT_RULES, AlertEngine, AlertEvent, AlertRule, CommandRunner, load_rules, save_rules
 from pingmos.engine.events import Sample
-from pingmos.engine.tracer import TraceSettings
 from pingmos.gui import models
 from pingmos.gui.background import Background
 from pingmos.live_trace import LiveTrace
 from pingmos.paths import alert_rules_file
+from pingmos.run import default_timeout_s
 from pingmos.session import SessionEvent
 
 EVALUATE_MS = 1000
@@ -156,7 +156,7 @@ class AlertMonitor(QObject):
 
     def _engine_for(self, trace: LiveTrace) -> AlertEngine:
         # A probe may settle up to its timeout after it was sent: windows end that long before now.
-        settle_s = TraceSettings(address="", protocol=trace.protocol, interval_s=trace.interval_s).effective_timeout_s
+        settle_s = default_timeout_s(trace.interval_s)
         return AlertEngine(self.rules, trace.target, self._score, settle_s=settle_s)
 
     def trace_created(self, trace: LiveTrace | None) -> None:

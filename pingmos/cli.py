@@ -12,6 +12,7 @@ from pingmos.engine.packets import family_of
 from pingmos.engine.resolve import ResolveError
 from pingmos.engine.tracer import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, PROTOCOLS, TraceSettings
 from pingmos.report.formats import FORMATTERS
+from pingmos.run import default_window, resolve
 from pingmos.scoring import DEFAULT_MODEL, load_model, parse_assignments
 
 EXIT_TRACE_FAILED = 1  # the network failed mid-trace: the partial report is printed, the error on stderr

@@ -9,9 +9,10 @@ import sys
 from pingmos.engine.mode import MODES, choose_mode
 from pingmos.engine.network import NoPermission, source_address_for
 from pingmos.engine.packets import family_of
-from pingmos.engine.resolve import ResolveError, resolve_target
+from pingmos.engine.resolve import ResolveError
 from pingmos.engine.tracer import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, PROTOCOLS, TraceSettings
 from pingmos.report.formats import FORMATTERS
+from pingmos.run import default_window, resolve
 from pingmos.scoring import DEFAULT_MODEL, load_model, parse_assignments
 
 EXIT_TRACE_FAILED = 1  # the network failed mid-trace: the partial report is printed, the error on stderr
@@ -244,16 +245,8 @@ def _cmd_models(args) -> int:
 
 
 def _resolve(target: str, ip_version: int | None) -> str:
-    """-4 / -6 as asked; without either, IPv4 where the name has it, else IPv6."""
-    if ip_version is not None:
-        return resolve_target(target, ip_version)
-    try:
-        return resolve_target(target, 4)
-    except ResolveError as first:
-        try:
-            return resolve_target(target, 6)
-        except ResolveError:
-            raise first from None
+    """-4 / -6 as asked; without either, the family policy every front end shares (pingmos.run.resolve)."""
+    return resolve(target, ip_version)
 
 
 def _load_alert_rules(args):
@@ -387,7 +380,7 @@ def _cmd_report(args) -> int:
         snapshot, interrupted = run_report(
             args.target,
             settings,
-            args.window,
+            args.window if args.window is not None else default_window(args.count),
             model,
             model.name,
             use_dns=not args.no_dns,

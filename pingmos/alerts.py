@@ -39,7 +39,7 @@ import numpy as np
 
 from pingmos.engine.events import Sample
 from pingmos.scoring import Score
-from pingmos.session.model import SessionEvent
+from pingmos.session_event import SessionEvent
 from pingmos.state.history import TraceHistory
 from pingmos.stats import WindowStats, window_stats
 

@@ -452,8 +452,12 @@ def _cmd_report(args) -> int:
         return EXIT_TRACE_FAILED
     _close_all(list(opened))  # the witness's, when it did not run
     evidence.close(snapshot)  # alerts were printed as they happened
-    if evidence.error:
-        print(f"pingmos: {evidence.error}", file=sys.stderr)
+    if evidence.error and (failure is None or evidence.error not in failure):
+        # A recording that could not be written is a failed run (exit 1), never a silent success.
+        if failure is None:
+            failure = evidence.error
+        else:
+            print(f"pingmos report: error: {evidence.error}", file=sys.stderr)
     if failure is not None and snapshot.probes_sent == 0:
         print(f"pingmos report: error: {failure}", file=sys.stderr)
         return EXIT_TRACE_FAILED

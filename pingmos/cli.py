@@ -573,6 +573,10 @@ def _gui_target(argv: list[str], parser: argparse.ArgumentParser) -> tuple[bool,
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    if argv is None:  # the command itself (not a caller embedding it): what it writes is private
+        from pingmos.privileges import use_private_umask
+
+        use_private_umask()
     argv = sys.argv[1:] if argv is None else list(argv)
     gui, target = _gui_target(argv, parser)
     if gui:

@@ -173,3 +173,22 @@ def drop_after_open(environ: Mapping[str, str] | None = None) -> Account | None:
     if account is not None:
         drop_privileges(account)
     return account
+
+
+PRIVATE_UMASK = 0o077
+_original_umask: int | None = None
+
+
+def use_private_umask() -> None:
+    """From now on files this process creates are 0600 and folders 0700 (sessions, exports, formula copies,
+    settings: they tell where and when someone's traffic went). Children that are not pingmos's own (alert
+    commands) get the umask pingmos was started with (``original_umask``)."""
+    global _original_umask
+    old = os.umask(PRIVATE_UMASK)
+    if _original_umask is None:
+        _original_umask = old
+
+
+def original_umask() -> int | None:
+    """The umask pingmos was started with, when ``use_private_umask`` changed it; else None."""
+    return _original_umask

@@ -94,3 +94,28 @@ def test_a_user_who_could_not_run_pingmos_is_refused_in_one_line(shared_dir):
     assert r.returncode == 77, r
     assert r.stderr.count("\n") == 1 and "cannot run as nobody" in r.stderr and "Traceback" not in r.stderr
     assert not out.exists()
+
+
+def test_what_pingmos_writes_is_private(tmp_path):
+    """Folders 0700, files 0600: the formula copy (and its folders) made by the command, a session it records."""
+    env = {**os.environ, "PINGMOS_CONFIG_DIR": str(tmp_path / "config" / "pingmos")}
+    r = subprocess.run([sys.executable, "-m", "pingmos", "models", "--copy", "pingplotter"], capture_output=True,
+                       text=True, timeout=60, env=env, cwd=ROOT)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    copy = Path(r.stdout.strip())
+    assert oct(copy.stat().st_mode & 0o777) == oct(0o600)
+    for folder in (copy.parent, tmp_path / "config" / "pingmos", tmp_path / "config"):
+        assert oct(folder.stat().st_mode & 0o777) == oct(0o700), folder
+
+
+def test_the_private_umask_is_not_passed_on_to_alert_commands(tmp_path):
+    from pingmos.alerts import run_command
+
+    old = os.umask(0o022)
+    try:
+        privileges.use_private_umask()
+        result = run_command(["/bin/sh", "-c", "umask"], {}, timeout_s=10.0)
+    finally:
+        os.umask(old)
+        privileges._original_umask = None
+    assert result.output.strip() == "0022"

@@ -1,4 +1,5 @@
-"""What a headless report run keeps besides its final table: the session recording and the alert episodes.
+"""What a headless report run keeps besides its final table: the session recording, the alert episodes and the
+echo witness's answers (an event "echo-witness", so an opened session diagnoses with the same evidence).
 
 ``Evidence.observe`` is the report runner's per-sample hook. It records the sample and runs the alert rules live:
 each fire and clear is reported the moment it happens (``on_event``), written to the session's event log, and
@@ -14,11 +15,44 @@ import time
 from collections.abc import Callable
 
 from pingmos.alerts import AlertEngine, AlertEvent, AlertRule, CommandRunner, Scorer
+from pingmos.diagnosis import EchoWitness
 from pingmos.engine.events import Sample
 from pingmos.engine.tracer import TraceSettings
 from pingmos.hop_report import TraceSnapshot
-from pingmos.session.model import SessionError, SessionInfo
+from pingmos.session.model import SessionError, SessionEvent, SessionInfo
 from pingmos.session.store import SessionRecorder
+
+WITNESS_EVENT = "echo-witness"
+
+
+def witness_event(witnesses: dict[int, EchoWitness]) -> SessionEvent:
+    """The echo witness's answers as one session event: per TTL the address, RTTs in ms (null = lost), the round
+    it was taken at and its time."""
+    taken = min((w.taken_at for w in witnesses.values()), default=time.time())
+    data = {
+        str(ttl): {"address": w.address, "rtts_ms": list(w.rtts_ms), "round": w.round, "taken_at": w.taken_at}
+        for ttl, w in witnesses.items()
+    }
+    message = "echo witness: " + "; ".join(
+        f"hop {ttl} ({w.address}): {w.lost} of {w.sent} lost" for ttl, w in sorted(witnesses.items())
+    )
+    return SessionEvent(taken, WITNESS_EVENT, {"message": message, "hops": data})
+
+
+def witnesses_from_events(events: list[SessionEvent]) -> dict[int, EchoWitness]:
+    """The latest echo witness per TTL recorded in a session's events ({} when none; malformed entries are
+    skipped: a session file is data, not trusted)."""
+    out: dict[int, EchoWitness] = {}
+    for e in events:
+        if e.kind != WITNESS_EVENT or not isinstance(e.data.get("hops"), dict):
+            continue
+        for ttl, w in e.data["hops"].items():
+            try:
+                rtts = tuple(None if r is None else float(r) for r in w["rtts_ms"])
+                out[int(ttl)] = EchoWitness(str(w["address"]), rtts, int(w["round"]), float(w["taken_at"]))
+            except (KeyError, TypeError, ValueError):
+                continue
+    return out
 
 
 def info_for(target: str, settings: TraceSettings, started_at: float | None = None) -> SessionInfo:
@@ -130,6 +164,11 @@ class Evidence:
         """Wait until the evaluations asked for so far are done (tests, shutdown); True when they are."""
         with self._cond:
             return self._cond.wait_for(lambda: not self._pending and not self._busy, timeout_s)
+
+    def record_witness(self, witnesses: dict[int, EchoWitness]) -> None:
+        """Keep the echo witness's answers in the session (nothing without a recording or a witness)."""
+        if self.recorder is not None and witnesses:
+            self.recorder.record_event(witness_event(witnesses))
 
     def _handle(self, events: list[AlertEvent]) -> None:
         for e in events:

@@ -9,10 +9,10 @@ from PySide6.QtCore import QByteArray, QSettings
 
 from pingmos.engine.tracer import MAX_INTERVAL_S, MIN_INTERVAL_S
 from pingmos.gui.quality import Thresholds
+from pingmos.scoring import DEFAULT_MODEL  # noqa: F401 - the GUI's default is the scoring default
 
 MAX_RECENT_TARGETS = 15
 DEFAULT_WINDOW = 100
-DEFAULT_MODEL = "pingplotter"
 
 
 def _float(value, default: float) -> float:

@@ -9,9 +9,10 @@ import sys
 from pingmos.engine.mode import MODES, choose_mode
 from pingmos.engine.network import NoPermission, source_address_for
 from pingmos.engine.packets import family_of
-from pingmos.engine.resolve import ResolveError, resolve_target
+from pingmos.engine.resolve import ResolveError
 from pingmos.engine.tracer import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, PROTOCOLS, TraceSettings
 from pingmos.report.formats import FORMATTERS
+from pingmos.run import default_window, resolve
 from pingmos.scoring import DEFAULT_MODEL, load_model, parse_assignments
 
 EXIT_TRACE_FAILED = 1  # the network failed mid-trace: the partial report is printed, the error on stderr
@@ -244,16 +245,8 @@ def _cmd_models(args) -> int:
 
 
 def _resolve(target: str, ip_version: int | None) -> str:
-    """-4 / -6 as asked; without either, IPv4 where the name has it, else IPv6."""
-    if ip_version is not None:
-        return resolve_target(target, ip_version)
-    try:
-        return resolve_target(target, 4)
-    except ResolveError as first:
-        try:
-            return resolve_target(target, 6)
-        except ResolveError:
-            raise first from None
+    """-4 / -6 as asked; without either, the family policy every front end shares (pingmos.run.resolve)."""
+    return resolve(target, ip_version)
 
 
 def _load_alert_rules(args):
@@ -283,7 +276,9 @@ def _cmd_report_session(args, model, rules) -> int:
     import os
 
     from pingmos.alerts import evaluate_samples
+    from pingmos.diagnosis import diagnose
     from pingmos.session import SessionError, open_session
+    from pingmos.session.evidence import witnesses_from_events
     from pingmos.session.rescore import time_range
 
     if args.record or args.witness:
@@ -299,6 +294,9 @@ def _cmd_report_session(args, model, rules) -> int:
             snapshot = session.snapshot(args.window, model, model.name, selected)
             where = f"{session.info.source} session {os.path.basename(args.session)}"
             snapshot = dataclasses.replace(snapshot, mode=where)
+            witnesses = witnesses_from_events(session.events())
+            if witnesses:  # the echo witness of the recorded run, weighed as it was (and stale as it is now)
+                snapshot = dataclasses.replace(snapshot, diagnosis=diagnose(snapshot, witnesses=witnesses))
             if rules:
                 _print_alerts(evaluate_samples(rules, session.info.target, model, session.samples(selected)))
     except (SessionError, ValueError) as exc:
@@ -382,7 +380,7 @@ def _cmd_report(args) -> int:
         snapshot, interrupted = run_report(
             args.target,
             settings,
-            args.window,
+            args.window if args.window is not None else default_window(args.count),
             model,
             model.name,
             use_dns=not args.no_dns,
@@ -398,8 +396,9 @@ def _cmd_report(args) -> int:
                 print(f"pingmos: echo witness: {why}", file=sys.stderr)
             try:
                 count = args.witness if args.witness > 0 else None
-                diagnosis, _ = diagnose_with_witness(snapshot, mode.open, count=count)
+                diagnosis, witnesses = diagnose_with_witness(snapshot, mode.open, count=count)
                 snapshot = dataclasses.replace(snapshot, diagnosis=diagnosis)
+                evidence.record_witness(witnesses)
             except OSError as exc:  # the report stands without the witness's evidence
                 failure = f"the echo witness stopped: {network_error_text(exc, address)}"
     except NoPermission as exc:
@@ -496,13 +495,15 @@ def _add_monitor(sub) -> None:
     p.add_argument("--listen", metavar="ADDR:PORT", help="serve /metrics here (default: [agent] listen, else "
                    "127.0.0.1:9813)")  # fmt: skip
     p.add_argument("--no-dns", action="store_true", help="no reverse DNS: the hop info carries addresses only")
+    p.add_argument("--window", action="store_true", help="also show the summary window: one row per target, "
+                   "double-click to open its trace")  # fmt: skip
     p.set_defaults(handler=_cmd_monitor)
 
 
 def _cmd_monitor(args) -> int:
     from pingmos.monitor.serve import run_monitor
 
-    return run_monitor(args.config, args.listen, use_dns=not args.no_dns)
+    return run_monitor(args.config, args.listen, use_dns=not args.no_dns, window=args.window)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -30,6 +30,7 @@ from pingmos.gui.verdict_bar import DiagnosisMarks, VerdictBar, diagnosis_thresh
 from pingmos.hop_report import TraceSnapshot
 from pingmos.live_trace import LiveTrace
 from pingmos.session import SessionInfo
+from pingmos.session.evidence import witness_event, witnesses_from_events
 from pingmos.witness import diagnose_with_witness, planned_count
 
 
@@ -173,6 +174,8 @@ class WindowEvidence(QObject):
         self.episodes.show([], 0.0)
         self.verdict_bar.clear()
         self.verdict_bar.witness_runner = None  # the routers of then cannot be asked now
+        # The echo witness recorded with the session is weighed as it was (and goes stale as it did).
+        self.verdict_bar.witnesses = witnesses_from_events(opened.events)
         self.marks.show(None)
         self._rules_changed()
         self.summary = opened.summary
@@ -216,11 +219,13 @@ class WindowEvidence(QObject):
     # -- alerts -----------------------------------------------------------------------------------------------
 
     def _alerts_fired(self, events: list[AlertEvent]) -> None:
+        d = self.verdict_bar.diagnosis  # the one diagnosis of the window shown, beside what the rule measured
+        where = f" ({d.short})" if d is not None and event_kinds_fire(events) else ""
         for event in events:
             session_event = event.to_session_event()
             self.sessions.record_event(session_event)
             self.event_log.add(session_event)
-            self.window.statusBar().showMessage(event.message, 30000)
+            self.window.statusBar().showMessage(event.message + where, 30000)
             tray = self._tray()
             if tray is not None:
                 icon = (
@@ -228,7 +233,7 @@ class WindowEvidence(QObject):
                     if event.kind == alerts.FIRE
                     else QSystemTrayIcon.MessageIcon.Information
                 )
-                tray.showMessage(f"pingmos: {event.rule}", event.message, icon, 10000)
+                tray.showMessage(f"pingmos: {event.rule}", event.message + where, icon, 10000)
         self.episodes.show(alerts.episodes(self.event_log.session_events()), time.time())
         self._rules_changed()
 
@@ -282,8 +287,21 @@ class WindowEvidence(QObject):
         def ask():
             return diagnose_with_witness(snapshot, self.witness_network(address), count=count, th=th)
 
+        def answered(result) -> None:
+            diagnosis, witnesses = result
+            if witnesses:  # kept in the recording, so the reopened session weighs the same evidence
+                session_event = witness_event(witnesses)
+                self.sessions.record_event(session_event)
+                self.event_log.add(session_event)
+            done(diagnosis, witnesses)
+
         self.witness_worker.run(
             ask,
-            on_done=lambda result: done(*result),
+            on_done=answered,
             on_error=lambda exc: done(None, f"asking the routers failed: {exc}"),
         )
+
+
+def event_kinds_fire(events: list[AlertEvent]) -> bool:
+    """True when any of ``events`` is a rule firing (a clear needs no diagnosis beside it)."""
+    return any(e.kind == alerts.FIRE for e in events)

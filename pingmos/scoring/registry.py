@@ -14,12 +14,10 @@ from __future__ import annotations
 import importlib.machinery
 import importlib.metadata
 import importlib.util
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
-import platformdirs
-
+from pingmos.paths import CONFIG_DIR_ENV, config_dir, scoring_dir  # noqa: F401 (re-exported: pingmos.scoring API)
 from pingmos.scoring.builtin_model import BuiltinModel
 from pingmos.scoring.model import Model, ModelError, ModelInfo
 from pingmos.scoring.script_model import SCRIPT_TIMEOUT_S, ScriptModel
@@ -28,7 +26,6 @@ from pingmos.scoring.settings import resolve_settings
 
 DEFAULT_MODEL = "g107-jb"  # chosen by the validation study (README, "Does the MOS predict a call?")
 ENTRY_POINT_GROUP = "pingmos.scoring"
-CONFIG_DIR_ENV = "PINGMOS_CONFIG_DIR"
 ORIGIN_BUILTIN = "built-in"
 ORIGIN_USER = "user"
 ORIGIN_ENTRY_POINT = "entry point"
@@ -52,16 +49,9 @@ class UnknownModel(ValueError):
     """No model of that name; the message lists the known ones."""
 
 
-def config_dir() -> Path:
-    """pingmos's configuration folder: ``$PINGMOS_CONFIG_DIR`` if set (tests, portable installs), else the
-    platform's user config folder (``~/.config/pingmos`` on Linux)."""
-    env = os.environ.get(CONFIG_DIR_ENV)
-    return Path(env) if env else Path(platformdirs.user_config_dir("pingmos"))
-
-
 def user_scoring_dir() -> Path:
-    """The user's scoring folder (``<config dir>/scoring``); it may not exist yet."""
-    return config_dir() / "scoring"
+    """The user's scoring folder (``<config dir>/scoring``, see pingmos.paths); it may not exist yet."""
+    return scoring_dir()
 
 
 def _info(name: str, origin: str, path: str | None, module: str | None, text: str | None, error: str = "") -> ModelInfo:
@@ -169,19 +159,22 @@ def load_model(
     *,
     raising: bool = False,
     timeout_s: float = SCRIPT_TIMEOUT_S,
+    wall_limit_s: float | None = None,
 ) -> Model:
     """The model ``name`` with ``settings`` (strings as typed, or typed values) over its defaults.
 
     Raises UnknownModel for an unknown name and ValueError (one line, naming the model) for an unknown setting or
-    a bad value, when the model's settings can be read. Never runs a user's code: a user or installed formula
-    runs only when it scores (see ``ScriptModel``), and a broken one gives ModelErrors then, not an exception.
+    a bad value, when the model's settings can be read. ``timeout_s`` (CPU time) and ``wall_limit_s`` (wall
+    clock; default from ``script_model.wall_limit_for``) bound a user's formula per hop. Never runs a user's code:
+    a user or installed formula runs only when it scores (see ``ScriptModel``), and a broken one gives ModelErrors
+    then, not an exception.
     """
     info = find_model(name)
     if info.origin == ORIGIN_BUILTIN:
         return BuiltinModel(info, resolve_settings(name, info.settings, settings), raising=raising)
     if info.error is None:
         resolve_settings(name, info.settings, settings)  # a bad --set is the caller's error: say so now
-    return ScriptModel(info, settings, raising=raising, timeout_s=timeout_s)
+    return ScriptModel(info, settings, raising=raising, timeout_s=timeout_s, wall_limit_s=wall_limit_s)
 
 
 def _copy_stem(name: str) -> str:

@@ -2,7 +2,9 @@
 flapping), the event shows in the status bar, the event log dock and the timeline, goes into the session and
 runs the rule's command; the rules dialog checks what it saves."""
 
-import sys
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -53,10 +55,12 @@ def evaluate(qtbot, monitor, start_s, seconds):
 @pytest.fixture
 def watched(qtbot, make_window, tmp_path, monkeypatch):
     """A window tracing TARGET (fed by hand) under a loss rule (with a command) and a MOS rule."""
-    out = tmp_path / "command.out"
+    # Started from root (the test suite), the command runs as another user: it writes where anyone may.
+    shared = Path(tempfile.mkdtemp(prefix="pingmos-test-"))
+    shared.chmod(0o777)
+    out = shared / "command.out"
     monkeypatch.setenv("ALERT_OUT", str(out))
-    command = (sys.executable, "-c", "import os; open(os.environ['ALERT_OUT'], 'a').write("
-               "os.environ['PINGMOS_ALERT_STATE'] + ' ' + os.environ['PINGMOS_ALERT_VALUE'] + '\\n')")  # fmt: skip
+    command = ("/bin/sh", "-c", 'echo "$PINGMOS_ALERT_STATE $PINGMOS_ALERT_VALUE" >> "$ALERT_OUT"')
     rules = [
         AlertRule("loss", "loss_pct", 10.0, window_s=28, for_s=3, clear_for_s=2, min_samples=5, command=command),
         AlertRule("voice", "mos", 3.5, window_s=10, min_samples=5),
@@ -71,7 +75,8 @@ def watched(qtbot, make_window, tmp_path, monkeypatch):
     # The engine cannot open a network, so the trace stops at once; wait for the window to see that (the rules
     # then judge it anew), so that no sample the test feeds goes to an engine about to be replaced.
     qtbot.waitUntil(lambda: window.start_action.text() == "Start", timeout=5000)
-    return window, monitor, out
+    yield window, monitor, out
+    shutil.rmtree(shared, ignore_errors=True)
 
 
 def fired(window):

@@ -88,7 +88,9 @@ class EventLogDock(QDockWidget):
             self.body.setMaximumHeight(16777215)
             window = self.parentWidget()
             if hasattr(window, "resizeDocks") and not self.isFloating():
-                window.resizeDocks([self], [ROWS_HEIGHT], Qt.Orientation.Vertical)  # room for a few rows
+                # Room for a few rows, but never more than a fifth of the window (800 x 500: the table first).
+                height = min(ROWS_HEIGHT, max(60, window.height() // 5))
+                window.resizeDocks([self], [height], Qt.Orientation.Vertical)
 
     def session_events(self) -> list[SessionEvent]:
         """The events of the session shown, oldest first (notes are not among them)."""

@@ -171,3 +171,12 @@ def test_the_problem_starts_label_stays_inside_the_graph_at_the_last_hop(qtbot, 
     ]
     first, second = rate[-2:]
     assert not first.intersects(second)  # neighbouring labels do not overlap
+
+
+def test_long_status_texts_do_not_set_the_window_minimum_width(qtbot, make_window):
+    window = traced(qtbot, make_window, 800, 500)
+    window.evidence.firing_label.setText("⚠ alert: " + ", ".join(f"a rule with a long name {n}" for n in range(6)))
+    window.timeline.caption.setText("hop 6 (a.very.long.reverse.dns.name.of.the.destination.example): " * 3)
+    window.resize(800, 500)
+    qtbot.wait(50)
+    assert window.minimumSizeHint().width() <= 800 and window.width() == 800

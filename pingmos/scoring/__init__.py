@@ -17,7 +17,7 @@ The public API (the report, the CLI and the GUI use only these names):
     ``default``, ``min``, ``max``, ``choices``, ``allow_auto``, ``help``, ``describe()``, ``parse(text)``),
     ``origin`` (``built-in``, ``user``, ``entry point <dist>``), ``path``, ``error`` (ModelError or None).
     Never runs code (settings are read from the files' text); fast enough for the GUI thread.
-``load_model(name="pingplotter", settings=None, *, raising=False) -> Model``
+``load_model(name=DEFAULT_MODEL, settings=None, *, raising=False) -> Model``
     ``settings`` maps names to strings as typed (``{"codec": "g729a", "burst_r": "auto"}``) or typed values.
     Raises ``UnknownModel`` (a ValueError) for an unknown name, ValueError for a bad setting: one line each.
 ``Model``
@@ -38,7 +38,7 @@ The public API (the report, the CLI and the GUI use only these names):
 ``score_all(scorer, windows)``, ``error_text(result)``
     Score a batch with a Model (one ``score_many``) or any one-window callable; the text to show for a failed
     hop (``file:line: message``) or None. ``TraceState.snapshot`` uses both.
-``user_scoring_dir()``, ``create_user_copy(name="pingplotter") -> Path``
+``user_scoring_dir()``, ``create_user_copy(name=DEFAULT_MODEL) -> Path``
     The user's scoring folder: ``$PINGMOS_CONFIG_DIR/scoring`` if that variable is set, else
     ``platformdirs.user_config_dir("pingmos")/scoring``. "Edit the formula" = ``create_user_copy()``, then open
     the returned file in an editor; it becomes the model ``my_pingplotter``.

@@ -103,7 +103,10 @@ class EventLogDock(QDockWidget):
     def _row(self, at: float, kind: str, text: str, colour: str) -> None:
         row = self.table.rowCount()
         self.table.insertRow(row)
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
+        try:
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
+        except (OverflowError, OSError, ValueError):  # a time no calendar holds (a crafted file): show, never raise
+            stamp = "?"
         for col, value in enumerate((stamp, kind, text)):
             item = QTableWidgetItem(value)
             item.setToolTip(text)

@@ -194,6 +194,8 @@ SEEDS = {
     "lab3.mtr.json": (DATA / "lab3.mtr.json").read_bytes(),
     "lab3.mtr.raw": (DATA / "lab3.mtr.raw").read_bytes(),
     "t1_javg.json": (DATA / "cases" / "t1_javg.json").read_bytes(),
+    "trippy_report.json": (DATA / "trippy_report.json").read_bytes(),
+    "atlas_traceroute.json": (DATA / "atlas_traceroute.json").read_bytes(),
 }
 TOKENS = [b"1e400", b"Infinity", b"-1", b"99999999999999999999999", b"[[[[[[", b"\x1b[2J", b'"', b"\n", b"\xff", b"}"]
 
@@ -216,7 +218,7 @@ def mutations(draw):
     return name, bytes(data)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(mutations())
 def test_mutated_and_truncated_imports_never_raise(tmp_path, case):
     name, data = case

@@ -21,7 +21,6 @@ PINGMOS_ALERT_* environment variables and no shell.
 
 from __future__ import annotations
 
-import bisect
 import json
 import math
 import os
@@ -31,11 +30,14 @@ import threading
 import time
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+import numpy as np
 
 from pingmos.engine.events import Sample
 from pingmos.scoring import Score
 from pingmos.session.model import SessionEvent
+from pingmos.state.history import TraceHistory
 from pingmos.stats import WindowStats, window_stats
 
 METRICS = {"mos": "below", "loss_pct": "above", "latency_ms": "above", "jitter_ms": "above"}
@@ -223,13 +225,6 @@ class _RuleState:
     good_since: float | None = None
 
 
-@dataclass
-class _HopSamples:
-    sent_at: list[float] = field(default_factory=list)
-    rtt_ms: list[float | None] = field(default_factory=list)
-    responder: list[str | None] = field(default_factory=list)
-
-
 class AlertEngine:
     """Evaluates rules for one target. ``feed`` may be called from the engine thread while another thread calls
     ``evaluate``: a lock guards the samples (held for list operations only, never while scoring)."""
@@ -244,44 +239,31 @@ class AlertEngine:
         self._state = {r.name: _RuleState() for r in self.rules}
         if len(self._state) != len(self.rules):
             raise ValueError("two alert rules have the same name")
-        self._hops: dict[int, _HopSamples] = {}
-        self._destination_ttl: int | None = None
+        # The trace's samples folded as every front end folds them (pingmos.state), pruned to the longest window: the
+        # destination's row follows the path through a reroute the same way the report's and the window's do.
+        self._history = TraceHistory()
         self._keep_s = max((r.window_s for r in self.rules), default=0.0) + settle_s
-        self._lock = threading.Lock()
 
     def feed(self, sample: Sample) -> None:
-        with self._lock:
-            if sample.reached and (self._destination_ttl is None or sample.ttl < self._destination_ttl):
-                self._destination_ttl = sample.ttl
-            hop = self._hops.setdefault(sample.ttl, _HopSamples())
-            i = bisect.bisect_right(hop.sent_at, sample.sent_at)
-            hop.sent_at.insert(i, sample.sent_at)
-            hop.rtt_ms.insert(i, sample.rtt_ms)
-            hop.responder.insert(i, sample.responder)
+        self._history.apply(sample)
 
     def firing(self) -> list[str]:
         """Names of the rules in an episode now."""
         return [name for name, st in self._state.items() if st.firing]
 
-    def _window(self, ttl: int, lo: float, hi: float) -> tuple[list[float | None], str | None]:
-        with self._lock:
-            hop = self._hops.get(ttl)
-            if hop is None:
-                return [], None
-            a = bisect.bisect_left(hop.sent_at, lo)
-            b = bisect.bisect_right(hop.sent_at, hi)
-            responders = [r for r in hop.responder[a:b] if r is not None]
-            return hop.rtt_ms[a:b], (max(set(responders), key=responders.count) if responders else None)
+    def _window(self, ttl: int, lo: float, hi: float) -> tuple[np.ndarray, str | None]:
+        row = self._history.row(ttl, (lo, hi))
+        answered = row.responder[row.responder != 0]
+        if not len(answered):
+            return row.rtt_ms, None
+        values, counts = np.unique(answered, return_counts=True)
+        return row.rtt_ms, self._history.addresses[int(values[np.argmax(counts)])]
 
     def _prune(self, now: float) -> None:
-        with self._lock:
-            for hop in self._hops.values():
-                cut = bisect.bisect_left(hop.sent_at, now - self._keep_s)
-                if cut:
-                    del hop.sent_at[:cut], hop.rtt_ms[:cut], hop.responder[:cut]
+        self._history.drop_before(now - self._keep_s)
 
-    def value(self, rule: AlertRule, rtts: Sequence[float | None]) -> float | None:
-        """The rule's metric over a window of RTTs (None = lost); None when it cannot be measured."""
+    def value(self, rule: AlertRule, rtts: Sequence[float | None] | np.ndarray) -> float | None:
+        """The rule's metric over a window of RTTs (None or NaN = lost); None when it cannot be measured."""
         if len(rtts) < rule.min_samples:
             return None
         stats = window_stats(rtts)
@@ -300,8 +282,7 @@ class AlertEngine:
         """Events of the rules that fired or cleared at wall-clock time ``now`` (s). Call it regularly (every
         second or so); ``for_s`` and ``clear_for_s`` are measured between calls."""
         events = []
-        with self._lock:
-            destination = self._destination_ttl
+        destination = self._history.destination_ttl()
         for rule in self.rules:
             ttl = rule.ttl if rule.ttl is not None else destination
             if ttl is None:

@@ -39,6 +39,11 @@ def _ranged(kind, lo, hi, what):
     return parse
 
 
+def _witness_count(text: str):
+    """``--witness``: "auto" (-1: as many echoes as the loss in question needs) or a count 0-1000."""
+    return -1 if text == "auto" else _ranged(int, 0, 1000, "witness (a count or 'auto')")(text)
+
+
 def _add_report(sub) -> None:
     p = sub.add_parser(
         "report",
@@ -124,11 +129,12 @@ def _add_evidence_options(p) -> None:
     g.add_argument("--record", metavar="FILE", help="record the trace to a new session file (every raw sample)")
     g.add_argument(
         "--witness",
-        type=_ranged(int, 0, 1000, "witness"),
+        type=_witness_count,
         default=0,
         metavar="N",
-        help="after the trace, send N echo probes to each hop whose loss or latency may be ICMP rate limiting, "
-        "and let the answers settle the diagnosis (0 = off, the default)",
+        help="after the trace, send N echo probes to each router whose own loss may be ICMP rate limiting and "
+        "combine the answers with the trace's per-round evidence; 'auto' sends as many as it takes to tell that "
+        "router's loss from none, and says how many (0 = off, the default)",
     )
     g.add_argument(
         "--alerts",
@@ -381,10 +387,14 @@ def _cmd_report(args) -> int:
         )
         snapshot = dataclasses.replace(snapshot, mode=mode.description)
         if args.witness and not interrupted:
-            from pingmos.witness import diagnose_with_witness
+            from pingmos.witness import diagnose_with_witness, planned_count
 
+            if args.witness < 0:
+                _, why = planned_count(snapshot)
+                print(f"pingmos: echo witness: {why}", file=sys.stderr)
             try:
-                diagnosis, _ = diagnose_with_witness(snapshot, mode.open, count=args.witness)
+                count = args.witness if args.witness > 0 else None
+                diagnosis, _ = diagnose_with_witness(snapshot, mode.open, count=count)
                 snapshot = dataclasses.replace(snapshot, diagnosis=diagnosis)
             except OSError as exc:  # the report stands without the witness's evidence
                 failure = f"the echo witness stopped: {network_error_text(exc, address)}"

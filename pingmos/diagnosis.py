@@ -1,50 +1,90 @@
-"""Where is the problem? What the eye does in PingPlotter, done for the user: pure, from one TraceSnapshot.
+"""Where is the problem? One diagnosis of one TraceSnapshot, judged on confidence intervals: pure, no I/O.
 
-A hop's loss or latency matters only if it carries on to the destination. Routers often rate-limit or
-deprioritise the ICMP they generate themselves (time-exceeded for our probes), so an intermediate hop can show
-loss or a high latency while every later hop is fine: traffic *through* it is not hurt. So:
+Every front end (the window's verdict line, graph marks and table mark, ``pingmos report``'s footer and JSON,
+alerts, an opened session) shows the result of ``diagnose``; nothing else decides where quality deteriorates.
 
-- a hop is *degraded* when it breaks a threshold (MOS below the band, loss, latency or jitter above their limits);
-- the problem starts at the first degraded hop whose degradation *carries on*: every later hop that answers, up
-  to the destination, is degraded in at least one of the same ways (judged with relaxed thresholds, so noise on
-  a later hop does not break the chain);
-- a degraded intermediate hop whose degradation does not carry on is flagged as rate limiting, not a path problem;
-- a second witness can settle what the path alone cannot (the suspect is the last hop that answers, or rate
-  limiting hides real loss further on): direct echo probes to the suspect's own address. A router that answers
-  echo without loss but drops time-exceeded replies is rate limiting, not losing traffic (the kernel's
-  icmp_ratelimit covers ICMP errors by default, icmp_ratemask, not echo replies). See
-  ``pingmos.engine.echo_witness`` for the probes.
+How it decides (the README has a worked example):
+
+1. **The destination first.** What a call gets is what the destination (the end of the path) shows. Each metric
+   of the end hop is judged against its threshold on a 95 % interval: *bad* when the whole interval is beyond the
+   threshold, *fine* when the whole interval is within it, *unsure* otherwise.
+
+   - loss: the Wilson score interval of lost/sent (``pingmos.stats.wilson_interval_pct``; the LOSS CI95 column);
+   - mean RTT and jitter: the normal (Wald) interval of the mean, mean ± 1.96 s/sqrt(n), over the received RTTs
+     (jitter: over the successive differences |D| whose mean is PingPlotter's jitter);
+   - MOS: ``HopReport.mos_ci`` when the model gave one; without it a MOS below the threshold is only *unsure*
+     (it is a function of loss, latency and jitter, which are judged on their own intervals).
+
+   All fine: **no-problem** (hops before it that break a threshold only rate-limit or deprioritise the ICMP
+   they generate themselves). Any bad: a **problem**, located in step 2. Otherwise **undecided**, with
+   ``rounds_needed``: how many more rounds at the current rate would most likely settle it (the point estimates
+   held fixed while the interval narrows as 1/sqrt(n)).
+2. **Where it starts: judged per round.** For loss, the destination's lost rounds are held against *the same
+   rounds* at each earlier hop: if the destination's loss arises at or before hop k, a round lost at the
+   destination is lost at hop k too. The share of the destination's lost rounds also lost at hop k, beyond hop
+   k's loss in the destination's good rounds, is ``t = (q - b) / (1 - b)`` (q: hop k lost | destination lost,
+   b: hop k lost | destination answered). With Wilson intervals on q and b: the loss is *present* at hop k when
+   q's lower bound exceeds b's upper bound, *absent* when t's upper bound is below ``carry_share`` (most of the
+   destination's lost rounds got through hop k), unsure otherwise. Walking back from the destination, the problem
+   starts at the first hop of the run of hops where it is present, named only when the hop before that run shows
+   it credibly absent. A hop's own loss that the destination does not share in the same rounds is ICMP rate
+   limiting or deprioritisation at that router (``rate_limited_ttls``), however high its percentage.
+   A source without per-round data (an mtr --json summary) falls back to counts: present when the hop's loss
+   interval is above the threshold, absent when below, and the verdict says so. Latency and jitter accumulate
+   along the path, so for them "present at hop k" is hop k's own interval above the threshold.
+   Limit: independent per-packet drops on a link (no burst spans a round) leave no trace in the same rounds
+   further on, and then look like rate limiting followed by loss nearer the destination; the echo witness
+   (below) tells these apart.
+3. **An ICMP destination-unreachable ends the path** (``HopReport.unreachable``): a problem at that hop, named.
+4. **The echo witness** (direct echo requests to a suspect router, ``EchoWitness``) is evidence for step 2 at
+   that hop, never a verdict of its own: echo loss credibly above the threshold supports "present", credibly
+   below the destination's loss supports "absent"; where it contradicts the per-round data the hop stays unsure.
+   It carries the round it was taken at and is ignored once ``stale_after_rounds`` newer rounds arrived.
+   ``witness_count`` sizes it to the loss it must tell apart.
 
 Hops that never answered in the window (a silent router, "???") say nothing either way and are skipped.
-Default thresholds come from the seeds: MOS below 3.6 is "poor" (Obkio), loss above 1 % is what operators alert
-on (seed 001), 150 ms one-way delay is ITU-T G.114's ceiling (300 ms round trip here, since we measure round
-trips) and jitter above 30 ms is audible (Obkio). A hop needs at least ``min_lost`` lost probes before its loss
-counts: one lost probe of ten is 10 %, but it is not evidence.
+Default thresholds: MOS below 3.6 is "poor" (Obkio), loss above 1 % is what operators alert on, 150 ms one-way
+delay is ITU-T G.114's ceiling (300 ms round trip here, since we measure round trips) and jitter above 30 ms is
+audible (Obkio).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from pingmos.hop_report import HopReport, TraceSnapshot
+from pingmos.stats import Z_95, wilson_interval_pct
 
 LOSS, MOS, LATENCY, JITTER = "loss", "MOS", "latency", "jitter"
+PROBLEM, NO_PROBLEM, UNDECIDED = "problem", "no-problem", "undecided"
+BAD, FINE, UNSURE = "bad", "fine", "unsure"
+PRESENT, ABSENT, SKIP = "present", "absent", "skip"
+# Beyond this many rounds "more rounds" is no answer: the value sits on its threshold.
+MAX_ROUNDS_NEEDED = 100_000
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    """When a hop counts as degraded. Latency is the round-trip average (ms); loss in percent."""
+    """When a hop counts as degraded. Latency and jitter in ms (round trip), loss in percent.
+
+    ``carry_share``: the share of the destination's lost rounds that must be lost at an earlier hop too (beyond
+    chance) for the loss to be called present there; below it, credibly, the loss is absent there.
+    ``stale_after_rounds``: an echo witness older than this many rounds is ignored."""
 
     mos_below: float = 3.6
     loss_pct_above: float = 1.0
     latency_ms_above: float = 300.0
     jitter_ms_above: float = 30.0
+    carry_share: float = 0.5
+    stale_after_rounds: int = 60
+    # A single lost probe is no evidence of a loss problem, whatever its interval (1 of 10 has a Wilson lower
+    # bound of 1.8 %): a hop's loss, and a loss shared in the same rounds, needs at least this many.
     min_lost: int = 2
-    # How much laxer the "does it carry on" test is than the "is it degraded" test (see the module docstring).
-    relaxed_loss_factor: float = 0.5
-    relaxed_mos_margin: float = 0.3
-    relaxed_delay_factor: float = 0.8
 
 
 DEFAULT_THRESHOLDS = Thresholds()
@@ -52,10 +92,14 @@ DEFAULT_THRESHOLDS = Thresholds()
 
 @dataclass(frozen=True)
 class EchoWitness:
-    """Direct echo probes to one hop's own address: RTTs in ms, None for a lost probe (oldest first)."""
+    """Direct echo probes to one hop's own address: RTTs in ms, None for a lost probe (oldest first).
+    ``round``: the trace's settled rounds when the echoes were sent (the witness goes stale from there);
+    ``taken_at``: wall-clock time (s) of the first echo."""
 
     address: str
     rtts_ms: tuple[float | None, ...]
+    round: int = 0
+    taken_at: float = field(default_factory=time.time)
 
     @property
     def sent(self) -> int:
@@ -66,8 +110,16 @@ class EchoWitness:
         return sum(r is not None for r in self.rtts_ms)
 
     @property
+    def lost(self) -> int:
+        return self.sent - self.received
+
+    @property
     def loss_pct(self) -> float | None:
-        return None if not self.rtts_ms else 100.0 * (self.sent - self.received) / self.sent
+        return None if not self.rtts_ms else 100.0 * self.lost / self.sent
+
+    @property
+    def loss_ci_pct(self) -> tuple[float, float] | None:
+        return wilson_interval_pct(self.lost, self.sent)
 
     @property
     def avg_ms(self) -> float | None:
@@ -77,58 +129,293 @@ class EchoWitness:
 
 @dataclass(frozen=True)
 class Diagnosis:
-    """``deteriorates_at_ttl``: the hop where quality really deteriorates (None: nowhere, or no data);
-    ``rate_limited_ttls``: degraded hops whose numbers do not carry on; ``verdict``: one sentence for a ticket;
-    ``problems``: per degraded hop, the broken thresholds in words; ``witnessed``: hops an echo witness cleared."""
+    """The one answer to "where does quality deteriorate?".
+
+    ``status``: PROBLEM (``deteriorates_at_ttl`` names the hop where it starts), NO_PROBLEM (the destination's
+    intervals rule a problem out), UNDECIDED (the intervals cannot tell yet). ``rounds_needed``: for UNDECIDED,
+    about how many more rounds at the current rate would settle it; None otherwise, and None when more rounds
+    cannot settle it (the destination does not answer; the window is too short: see the verdict).
+    ``rate_limited_ttls``: hops that break a threshold on their own but whose numbers do not carry on.
+    ``problems``: per hop that breaks a threshold credibly, the broken thresholds in words. ``witnessed``: hops
+    where an echo witness was taken into account. ``per_round``: the loss was judged round by round (False: from
+    counts only, a source without per-round data). ``verdict``: one sentence for a ticket."""
 
     deteriorates_at_ttl: int | None
     rate_limited_ttls: tuple[int, ...]
     verdict: str
     problems: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
     witnessed: tuple[int, ...] = ()
+    status: str = UNDECIDED
+    rounds_needed: int | None = None
+    per_round: bool = True
+    unsure_ttls: tuple[int, ...] = ()
 
     def to_json(self) -> dict:
         return {
+            "status": self.status,
             "deteriorates_at_ttl": self.deteriorates_at_ttl,
             "rate_limited_ttls": list(self.rate_limited_ttls),
+            "rounds_needed": self.rounds_needed,
+            "per_round": self.per_round,
             "verdict": self.verdict,
         }
+
+    @property
+    def short(self) -> str:
+        """A few words for a graph title: "problem starts at hop 4", "no problem", "not enough samples yet"."""
+        if self.status == PROBLEM:
+            return f"problem starts at hop {self.deteriorates_at_ttl}"
+        if self.status == NO_PROBLEM:
+            return "no path problem"
+        if self.rounds_needed is not None:
+            return f"not enough samples yet: about {self.rounds_needed} more rounds"
+        return "undecided"
+
+
+# -- intervals -----------------------------------------------------------------------------------------------------
 
 
 def _lost(hop: HopReport) -> int:
     return hop.sent - hop.received
 
 
-def degraded(hop: HopReport, th: Thresholds = DEFAULT_THRESHOLDS, relaxed: bool = False) -> dict[str, str]:
-    """The thresholds ``hop`` breaks, metric -> the value in words; {} when it is fine or has no data."""
-    out: dict[str, str] = {}
+def _loss_ci(hop: HopReport) -> tuple[float, float] | None:
+    return hop.loss_ci_pct if hop.loss_ci_pct is not None else wilson_interval_pct(_lost(hop), hop.sent)
+
+
+def _received_rtts(hop: HopReport) -> np.ndarray | None:
+    if hop.window_rtts_ms is None:
+        return None
+    rtts = np.asarray(hop.window_rtts_ms, dtype=float)
+    return rtts[~np.isnan(rtts)]
+
+
+def mean_interval(values: Sequence[float] | np.ndarray) -> tuple[float, float, float, int] | None:
+    """(mean, low, high, n) of the normal interval of the mean, mean ± 1.96 s / sqrt(n); None below 2 values."""
+    v = np.asarray(values, dtype=float)
+    if v.size < 2:
+        return None
+    m = float(v.mean())
+    half = Z_95 * float(v.std(ddof=1)) / math.sqrt(v.size)
+    return m, max(0.0, m - half), m + half, int(v.size)  # times are never negative
+
+
+def _latency_interval(hop: HopReport) -> tuple[float, float, float, int] | None:
+    rtts = _received_rtts(hop)
+    if rtts is not None:
+        return mean_interval(rtts)
+    if hop.avg_ms is None or hop.stdev_ms is None or hop.received < 2:
+        return None
+    half = Z_95 * hop.stdev_ms / math.sqrt(hop.received)
+    return hop.avg_ms, max(0.0, hop.avg_ms - half), hop.avg_ms + half, hop.received
+
+
+def _jitter_interval(hop: HopReport) -> tuple[float, float, float, int] | None:
+    rtts = _received_rtts(hop)
+    if rtts is None or rtts.size < 3:
+        return None
+    return mean_interval(np.abs(np.diff(rtts)))
+
+
+def _side(low: float, high: float, threshold: float, above_is_bad: bool = True) -> str:
+    if above_is_bad:
+        return BAD if low > threshold else FINE if high <= threshold else UNSURE
+    return BAD if high < threshold else FINE if low >= threshold else UNSURE
+
+
+def wilson_bound_samples(p: float, threshold: float, z: float = Z_95) -> int:
+    """How many trials a Wilson interval around the proportion ``p`` needs before it excludes ``threshold``
+    (both 0-1): the lower bound above it for p > threshold, the upper bound at or below it otherwise.
+    MAX_ROUNDS_NEEDED when p sits on the threshold."""
+    if p == threshold or not 0.0 < threshold < 1.0:
+        return MAX_ROUNDS_NEEDED
+
+    def settled(n: int) -> bool:
+        z2 = z * z
+        centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+        half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+        return centre - half > threshold if p > threshold else centre + half <= threshold
+
+    lo, hi = 1, 1
+    while not settled(hi):
+        lo, hi = hi, hi * 2
+        if hi > MAX_ROUNDS_NEEDED:
+            return MAX_ROUNDS_NEEDED
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if settled(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return hi
+
+
+def _mean_samples(interval: tuple[float, float, float, int], threshold: float) -> int:
+    m, _, hi, n = interval
+    half = hi - m
+    if m == threshold:
+        return MAX_ROUNDS_NEEDED
+    return min(MAX_ROUNDS_NEEDED, math.ceil(n * (half / abs(m - threshold)) ** 2) + 1)
+
+
+@dataclass(frozen=True)
+class _Judged:
+    """One metric of one hop against its threshold: BAD/FINE/UNSURE, its words, and for UNSURE the number of
+    samples its interval would most likely need (MAX_ROUNDS_NEEDED: cannot tell)."""
+
+    side: str
+    words: str
+    samples_needed: int = 0
+
+
+def judge_hop(hop: HopReport, th: Thresholds = DEFAULT_THRESHOLDS) -> dict[str, _Judged]:
+    """Each metric of ``hop`` that can be judged, against its threshold on its 95 % interval (module docstring,
+    step 1). {} for a hop with nothing sent."""
+    out: dict[str, _Judged] = {}
     if hop.sent == 0:
         return out
-    loss_limit = th.loss_pct_above * (th.relaxed_loss_factor if relaxed else 1.0)
-    min_lost = 1 if relaxed else th.min_lost
-    if hop.loss_pct is not None and hop.loss_pct > loss_limit and _lost(hop) >= min_lost:
-        out[LOSS] = f"loss {hop.loss_pct:.1f} %"
-    mos_limit = th.mos_below + (th.relaxed_mos_margin if relaxed else 0.0)
-    if hop.mos is not None and hop.mos < mos_limit:
-        out[MOS] = f"MOS {hop.mos:.2f}"
-    delay_factor = th.relaxed_delay_factor if relaxed else 1.0
-    if hop.avg_ms is not None and hop.avg_ms > th.latency_ms_above * delay_factor:
-        out[LATENCY] = f"latency {hop.avg_ms:.0f} ms"
-    if hop.jitter_ms is not None and hop.jitter_ms > th.jitter_ms_above * delay_factor:
-        out[JITTER] = f"jitter {hop.jitter_ms:.1f} ms"
+    ci = _loss_ci(hop)
+    if ci is not None and hop.loss_pct is not None:
+        side = _side(ci[0], ci[1], th.loss_pct_above)
+        if side == BAD and _lost(hop) < th.min_lost:
+            side = UNSURE
+        need = 0
+        if side == UNSURE:
+            p = _lost(hop) / hop.sent
+            need = wilson_bound_samples(p, th.loss_pct_above / 100.0)
+            if p > th.loss_pct_above / 100.0:
+                need = max(need, math.ceil(th.min_lost / p))
+        out[LOSS] = _Judged(side, f"loss {hop.loss_pct:.1f} % (95 % CI {ci[0]:.1f}-{ci[1]:.1f})", need)
+    lat = _latency_interval(hop)
+    if lat is not None:
+        side = _side(lat[1], lat[2], th.latency_ms_above)
+        need = _mean_samples(lat, th.latency_ms_above) if side == UNSURE else 0
+        out[LATENCY] = _Judged(side, f"latency {lat[0]:.0f} ms (95 % CI {lat[1]:.0f}-{lat[2]:.0f})", need)
+    jit = _jitter_interval(hop)
+    if jit is not None:
+        side = _side(jit[1], jit[2], th.jitter_ms_above)
+        need = _mean_samples(jit, th.jitter_ms_above) if side == UNSURE else 0
+        out[JITTER] = _Judged(side, f"jitter {jit[0]:.1f} ms (95 % CI {jit[1]:.1f}-{jit[2]:.1f})", need)
+    elif hop.jitter_ms is not None and hop.jitter_ms > th.jitter_ms_above:
+        out[JITTER] = _Judged(UNSURE, f"jitter {hop.jitter_ms:.1f} ms", MAX_ROUNDS_NEEDED)
+    if hop.mos is not None:
+        if hop.mos_ci is not None:
+            lo, hi = hop.mos_ci
+            side = _side(lo, hi, th.mos_below, above_is_bad=False)
+            need = 0
+            if side == UNSURE:
+                half = (hi - lo) / 2
+                gap = abs(hop.mos - th.mos_below)
+                need = MAX_ROUNDS_NEEDED if gap == 0 else math.ceil(hop.sent * (half / gap) ** 2) + 1
+            out[MOS] = _Judged(side, f"MOS {hop.mos:.2f} (95 % CI {lo:.2f}-{hi:.2f})", need)
+        else:
+            # Without an interval a MOS below the band cannot name a hop; its inputs are judged on their own.
+            side = FINE if hop.mos >= th.mos_below else UNSURE
+            out[MOS] = _Judged(side, f"MOS {hop.mos:.2f} (no interval)", 0)
+    elif hop.received == 0:
+        out[MOS] = _Judged(BAD, "nothing got through (MOS 1)")
     return out
 
 
-def witness_clears(witness: EchoWitness, th: Thresholds = DEFAULT_THRESHOLDS) -> bool:
-    """True when direct echo to the hop shows none of the loss/latency/jitter problems (at least 5 probes)."""
-    if witness.sent < 5:
-        return False
-    loss = witness.loss_pct or 0.0
-    lost = witness.sent - witness.received
-    if loss > th.loss_pct_above and lost >= th.min_lost:
-        return False
-    avg = witness.avg_ms
-    return avg is not None and avg <= th.latency_ms_above
+def degraded(hop: HopReport, th: Thresholds = DEFAULT_THRESHOLDS) -> dict[str, str]:
+    """The thresholds ``hop`` credibly breaks (the whole 95 % interval beyond), metric -> the value in words;
+    {} when none or no data."""
+    return {m: j.words for m, j in judge_hop(hop, th).items() if j.side == BAD}
+
+
+# -- per-round presence of the destination's loss --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Presence:
+    side: str  # PRESENT, ABSENT, UNSURE, or SKIP (the hop loses too much of its own to tell)
+    words: str
+    rounds_total: int = 0  # for UNSURE: the trace's rounds it would most likely need in all
+
+
+def _aligned_loss(hop: HopReport, end: HopReport) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per round probed at both: (hop lost, end lost) as boolean arrays; None without per-round data."""
+    if hop.window_rounds is None or end.window_rounds is None:
+        return None
+    if hop.window_rtts_ms is None or end.window_rtts_ms is None:
+        return None
+    _, ih, ie = np.intersect1d(
+        np.asarray(hop.window_rounds), np.asarray(end.window_rounds), assume_unique=False, return_indices=True
+    )
+    return (
+        np.isnan(np.asarray(hop.window_rtts_ms, dtype=float)[ih]),
+        np.isnan(np.asarray(end.window_rtts_ms, dtype=float)[ie]),
+    )
+
+
+def loss_presence(hop: HopReport, end: HopReport, th: Thresholds = DEFAULT_THRESHOLDS) -> _Presence:
+    """Is the end hop's loss already present at ``hop``? Judged on the same rounds (module docstring, step 2);
+    falls back to ``hop``'s own loss interval against the threshold without per-round data."""
+    pair = _aligned_loss(hop, end)
+    hop_ci, end_ci = _loss_ci(hop), _loss_ci(end)
+    # Fewer lost rounds in all than carry_share of the destination's, credibly: they cannot hold that share.
+    below = hop_ci is not None and end_ci is not None and hop_ci[1] < th.carry_share * end_ci[0]
+    if pair is None:
+        j = judge_hop(hop, th).get(LOSS)
+        if j is None:
+            return _Presence(UNSURE, "no loss data", MAX_ROUNDS_NEEDED)
+        side = ABSENT if below else {BAD: PRESENT, FINE: ABSENT}.get(j.side, UNSURE)
+        return _Presence(side, j.words + " (from counts)", j.samples_needed)
+    hop_lost, end_lost = pair
+    n = int(end_lost.sum())
+    c = int((hop_lost & end_lost).sum())
+    m = int((~end_lost).sum())
+    b = int((hop_lost & ~end_lost).sum())
+    words = f"{c} of the destination's {n} lost rounds lost here too"
+    if n == 0:
+        return _Presence(UNSURE, words, MAX_ROUNDS_NEEDED)
+    q_lo, q_hi = (x / 100.0 for x in wilson_interval_pct(c, n))
+    if m:
+        b_lo, b_hi = (x / 100.0 for x in wilson_interval_pct(b, m))
+        base = b / m
+    else:
+        b_lo = b_hi = base = 0.0  # the end lost every round: no baseline, chance co-loss taken as none
+    if q_lo > b_hi and c >= th.min_lost:
+        return _Presence(PRESENT, words)
+    if base > th.carry_share:
+        # The hop answers fewer than half the rounds the destination answers: its silence in the destination's
+        # lost rounds says little either way (a heavily rate-limiting router), like a silent router's.
+        return _Presence(SKIP, words)
+    t_hi = (q_hi - b_lo) / (1.0 - b_lo) if b_lo < 1.0 else 1.0
+    if t_hi < th.carry_share or below:
+        return _Presence(ABSENT, words)
+    # Unsure: how many destination lost rounds until one side settles, the shares held fixed.
+    q = c / n
+    absent_at = base + th.carry_share * (1.0 - base)
+    need = wilson_bound_samples(q, absent_at) if q < absent_at else wilson_bound_samples(q, min(0.999, base + 1e-9))
+    rate = n / len(end_lost)
+    more = MAX_ROUNDS_NEEDED if need >= MAX_ROUNDS_NEEDED else math.ceil(max(0, need - n) / rate)
+    return _Presence(UNSURE, words, end.sent + more)
+
+
+def _witness_presence(w: EchoWitness, end: HopReport, th: Thresholds) -> str:
+    ci = w.loss_ci_pct
+    if ci is None:
+        return UNSURE
+    if ci[0] > th.loss_pct_above:
+        return PRESENT
+    end_ci = _loss_ci(end)
+    if end_ci is not None and ci[1] < end_ci[0]:
+        return ABSENT
+    return UNSURE
+
+
+def witness_count(loss_pct: float, th: Thresholds = DEFAULT_THRESHOLDS, most: int = 1000) -> int:
+    """Echo requests needed to tell a hop's loss of ``loss_pct`` (what its TTL probes or the destination show)
+    from none: enough that, with no echo lost, the Wilson upper bound falls below ``loss_pct``, and with
+    ``loss_pct`` lost, the lower bound stays above the loss threshold. At least 20, at most ``most``."""
+    p = max(loss_pct, th.loss_pct_above * 1.5) / 100.0
+    clear = wilson_bound_samples(0.0, p)
+    confirm = wilson_bound_samples(p, th.loss_pct_above / 100.0)
+    return max(20, min(most, max(clear, confirm)))
+
+
+# -- the diagnosis ---------------------------------------------------------------------------------------------------
 
 
 def _label(hop: HopReport) -> str:
@@ -140,24 +427,37 @@ def _label(hop: HopReport) -> str:
 
 
 def _judged_hops(snap: TraceSnapshot) -> list[HopReport]:
-    """The hops that can witness anything: those that answered in the window, and the destination row even when
-    it went silent (then it is 100 % loss, the worst degradation there is)."""
+    """The hops that can witness anything: those that answered in the window, the row that ends the path with
+    an unreachable, and the destination row even when it went silent (then 100 % loss, the worst there is)."""
     rows = [h for h in snap.hops if h.sent > 0]
-    judged = [h for h in rows if h.received > 0]
-    if snap.destination_reached and rows and rows[-1].received == 0:
+    judged = [h for h in rows if h.received > 0 or h.unreachable]
+    if snap.destination_reached and rows and rows[-1].received == 0 and rows[-1] not in judged:
         judged.append(rows[-1])
     return judged
 
 
+def _fresh_witnesses(snap: TraceSnapshot, witnesses: Mapping[int, EchoWitness], th: Thresholds):
+    fresh = {t: w for t, w in witnesses.items() if snap.rounds - w.round <= th.stale_after_rounds}
+    stale = {t: w for t, w in witnesses.items() if t not in fresh}
+    return fresh, stale
+
+
 def candidates_for_witness(snap: TraceSnapshot, th: Thresholds = DEFAULT_THRESHOLDS) -> list[HopReport]:
-    """The hops an echo witness would help judge: every degraded hop short of the destination (rate-limit
-    suspects, and a deterioration candidate that may only be rate limiting in front of real loss further on)."""
+    """The hops an echo witness would help judge: routers (not the destination) whose own loss is credibly
+    above the threshold, or whose share of the destination's loss cannot be told yet."""
     judged = _judged_hops(snap)
-    if not judged:
+    if len(judged) < 2:
         return []
     end = judged[-1]
-    last_is_destination = snap.destination_reached and end.ttl == snap.hops[-1].ttl
-    return [h for h in judged if h.address and degraded(h, th) and (h is not end or not last_is_destination)]
+    reached = snap.destination_reached and end.ttl == snap.hops[-1].ttl
+    out = []
+    for h in judged if not reached else judged[:-1]:
+        if not h.address or h.unreachable:
+            continue
+        loss = judge_hop(h, th).get(LOSS)
+        if loss is not None and loss.side == BAD:
+            out.append(h)
+    return out
 
 
 def diagnose(
@@ -165,119 +465,262 @@ def diagnose(
     th: Thresholds = DEFAULT_THRESHOLDS,
     witnesses: Mapping[int, EchoWitness] | None = None,
 ) -> Diagnosis:
-    """Find where quality deteriorates and which hops only rate-limit (see the module docstring).
-
-    With no hop that answered: no finding, a verdict saying so. ``witnesses`` maps TTL to direct echo results.
-    """
-    witnesses = witnesses or {}
+    """The diagnosis of ``snap`` (module docstring). ``witnesses`` maps TTL to direct echo results; stale ones
+    (older than ``th.stale_after_rounds`` rounds) are ignored and said so. No hop answered: UNDECIDED."""
+    fresh, stale = _fresh_witnesses(snap, witnesses or {}, th)
     judged = _judged_hops(snap)
     if not judged:
         return Diagnosis(
-            None, (), f"No hop answered in the measured window, so nothing can be said about {_where(snap)}."
+            None,
+            (),
+            f"Not enough samples yet: no hop answered in the measured window, so nothing can be said about "
+            f"{_where(snap)}.",
+            status=UNDECIDED,
         )
-    strict = {h.ttl: degraded(h, th) for h in judged}
-    relaxed = {h.ttl: degraded(h, th, relaxed=True) for h in judged}
-    problems = {t: tuple(p.values()) for t, p in strict.items() if p}
+    verdicts = {h.ttl: judge_hop(h, th) for h in judged}
+    problems = {t: tuple(j.words for j in v.values() if j.side == BAD) for t, v in verdicts.items()}
+    problems = {t: p for t, p in problems.items() if p}
     end = judged[-1]
-    # The destination is judged by the trace's own echo probes; a witness can clear any other hop, the last one
-    # that answers included (when the destination is silent, nothing else can tell).
-    end_is_destination = snap.destination_reached and end.ttl == snap.hops[-1].ttl
-    cleared = tuple(
-        h.ttl
-        for h in judged
-        if strict[h.ttl]
-        and h.ttl in witnesses
-        and not (h is end and end_is_destination)
-        and witness_clears(witnesses[h.ttl], th)
-    )
+    reached = snap.destination_reached and end.ttl == snap.hops[-1].ttl and not end.unreachable
+    per_round = all(h.window_rounds is not None for h in judged)
+    before = judged[:-1]
+    ctx = _Context(snap, th, judged, verdicts, problems, fresh, stale, per_round)
 
-    def carries_on(i: int) -> bool:
-        kinds = set(strict[judged[i].ttl])
-        return all(kinds & set(relaxed[later.ttl]) for later in judged[i + 1 :])
+    if end.unreachable:
+        start, notes = _locate(ctx, end, (LOSS,)) if LOSS in problems.get(end.ttl, {}) else (end, [])
+        at = start if start is not None else end
+        rl = _rate_limited(ctx, before, at)
+        return ctx.result(PROBLEM, at, rl, None, _blocked_text(ctx, end, at))
 
-    at: HopReport | None = None
-    rate_limited: list[int] = []
-    for i, hop in enumerate(judged):
-        if not strict[hop.ttl]:
-            continue
-        if hop.ttl in cleared:
-            rate_limited.append(hop.ttl)
-        elif at is None and carries_on(i):
-            at = hop
-        elif at is None and hop is not end:
-            rate_limited.append(hop.ttl)
-    verdict = _verdict(snap, th, judged, at, rate_limited, strict, cleared, witnesses)
-    return Diagnosis(at.ttl if at else None, tuple(rate_limited), verdict, problems, cleared)
+    end_metrics = verdicts[end.ttl]
+    bad = [m for m, j in end_metrics.items() if j.side == BAD]
+    unsure = [m for m, j in end_metrics.items() if j.side == UNSURE]
+    if not reached:
+        return _not_reached(ctx, end, bad)
+    if bad:
+        # MOS follows from loss, latency and jitter: locate by those when they explain it.
+        primary = [m for m in bad if m != MOS] or bad
+        start, blockers = _locate(ctx, end, primary)
+        if start is not None:
+            rl = _rate_limited(ctx, before, start)
+            return ctx.result(PROBLEM, start, rl, None, _problem_text(ctx, end, start, primary))
+        need = _rounds(ctx, [s for _, s in blockers])
+        return ctx.result(UNDECIDED, None, (), need, _unlocated_text(ctx, end, primary, blockers, need))
+    if end.avg_ms is None and end.received > 0:
+        # A summary without latency fields (mtr -o LS): loss is known, quality is not; say no more than that.
+        text = (
+            f"Undecided: the destination answers on {_where(ctx.snap)} with "
+            f"{end_metrics[LOSS].words if LOSS in end_metrics else 'unknown loss'} over {ctx.snap.rounds} rounds; "
+            "no latency was recorded, so its quality cannot be judged"
+        )
+        return ctx.result(UNDECIDED, None, (), None, text)
+    if not unsure:
+        rl = _rate_limited(ctx, before, None)
+        return ctx.result(NO_PROBLEM, None, rl, None, _fine_text(ctx, end, rl))
+    # A MOS without an interval cannot be settled by rounds; its inputs' intervals can.
+    need = _rounds(ctx, [end_metrics[m].samples_needed for m in unsure if end_metrics[m].samples_needed])
+    return ctx.result(UNDECIDED, None, (), need, _unsure_text(ctx, end, unsure, need), unsure=(end.ttl,))
+
+
+@dataclass
+class _Context:
+    snap: TraceSnapshot
+    th: Thresholds
+    judged: list[HopReport]
+    verdicts: dict[int, dict[str, _Judged]]
+    problems: dict[int, tuple[str, ...]]
+    fresh: Mapping[int, EchoWitness]
+    stale: Mapping[int, EchoWitness]
+    per_round: bool
+    used_witness: set = field(default_factory=set)
+
+    def result(self, status, at, rl, need, text, unsure=()) -> Diagnosis:
+        text = text + self._rl_text(rl) + self._witness_text() + self._source_text()
+        return Diagnosis(
+            deteriorates_at_ttl=at.ttl if at is not None else None,
+            rate_limited_ttls=tuple(rl),
+            verdict=text + ".",
+            problems=self.problems,
+            witnessed=tuple(sorted(self.used_witness)),
+            status=status,
+            rounds_needed=need,
+            per_round=self.per_round,
+            unsure_ttls=tuple(unsure),
+        )
+
+    def _rl_text(self, rl) -> str:
+        if not rl:
+            return ""
+        hops = [h for h in self.judged if h.ttl in rl]
+        shown = " and ".join(f"{_label(h)} shows {', '.join(self.problems.get(h.ttl, ()))}" for h in hops)
+        one = len(hops) == 1
+        return (
+            f"; {shown}, which {'does' if one else 'do'} not carry on to the destination in the same rounds: "
+            f"ICMP rate limiting or deprioritisation at {'that router' if one else 'those routers'}, not a path "
+            "problem"
+        )
+
+    def _witness_text(self) -> str:
+        parts = []
+        for t in sorted(self.used_witness):
+            w = self.fresh[t]
+            lo, hi = w.loss_ci_pct
+            when = time.strftime("%H:%M:%S", time.localtime(w.taken_at))
+            parts.append(f"direct echo to hop {t} at {when}: {w.lost} of {w.sent} lost (95 % CI {lo:.1f}-{hi:.1f} %)")
+        for t, w in sorted(self.stale.items()):
+            parts.append(f"the echo witness of hop {t} is stale ({self.snap.rounds - w.round} rounds old), ignored")
+        return ("; " + "; ".join(parts)) if parts else ""
+
+    def _source_text(self) -> str:
+        return "" if self.per_round else " (judged from loss counts: this source has no per-round data)"
+
+
+def _presence(ctx: _Context, hop: HopReport, end: HopReport, metric: str) -> _Presence:
+    if metric == LOSS:
+        p = loss_presence(hop, end, ctx.th)
+        w = ctx.fresh.get(hop.ttl)
+        if w is not None and w.address == hop.address:
+            ws = _witness_presence(w, end, ctx.th)
+            if ws != UNSURE:
+                ctx.used_witness.add(hop.ttl)
+                if p.side in (UNSURE, SKIP):
+                    return _Presence(ws, p.words + f"; echo {w.lost} of {w.sent} lost")
+                if p.side != ws:  # the two witnesses disagree: neither wins
+                    return _Presence(UNSURE, p.words + f"; but echo {w.lost} of {w.sent} lost", MAX_ROUNDS_NEEDED)
+        return p
+    j = ctx.verdicts[hop.ttl].get(metric)
+    if j is None:
+        return _Presence(UNSURE, f"no {metric} data", MAX_ROUNDS_NEEDED)
+    return _Presence({BAD: PRESENT, FINE: ABSENT}.get(j.side, UNSURE), j.words, j.samples_needed)
+
+
+def _locate(ctx: _Context, end: HopReport, metrics: Sequence[str]) -> tuple[HopReport | None, list]:
+    """Where the end hop's ``metrics`` problems start (module docstring, step 2): the hop, or None with the
+    blocking (hop, samples needed) pairs. Several metrics: the earliest start, when every one is located."""
+    starts = []
+    blockers = []
+    for metric in metrics:
+        start = end
+        for hop in reversed(ctx.judged[:-1]):
+            p = _presence(ctx, hop, end, metric)
+            if p.side == SKIP:
+                continue
+            if p.side == PRESENT:
+                start = hop
+                continue
+            if p.side == UNSURE:
+                blockers.append((hop, p.rounds_total))
+                start = None
+            break
+        if start is not None:
+            starts.append(start)
+    if blockers:
+        return None, blockers
+    return min(starts, key=lambda h: h.ttl), []
+
+
+def _rate_limited(ctx: _Context, before: list[HopReport], start: HopReport | None) -> tuple[int, ...]:
+    limit = start.ttl if start is not None else math.inf
+    return tuple(h.ttl for h in before if h.ttl < limit and ctx.problems.get(h.ttl))
+
+
+def _rounds(ctx: _Context, totals: list[int]) -> int | None:
+    """More rounds needed for the largest of ``totals`` (rounds in all, about one sample per hop and round);
+    None when the window cannot hold them."""
+    if not totals:
+        return None
+    end = ctx.judged[-1]
+    total = max(totals)
+    if total >= MAX_ROUNDS_NEEDED:
+        return MAX_ROUNDS_NEEDED
+    if ctx.snap.window is not None and total > ctx.snap.window:
+        return None
+    return max(1, total - end.sent)
 
 
 def _where(snap: TraceSnapshot) -> str:
     return f"the path to {snap.target}" + (f" ({snap.address})" if snap.address and snap.address != snap.target else "")
 
 
-def _verdict(snap, th, judged, at, rate_limited, strict, cleared, witnesses) -> str:
-    end = judged[-1]
-    dest_reached = snap.destination_reached and end.ttl == snap.hops[-1].ttl
-    parts = []
-    if at is None:
-        if dest_reached and end.avg_ms is None:
-            # A summary without latency fields (mtr -o LS): loss is known, quality is not; say no more than that.
-            parts.append(
-                f"The destination answers on {_where(snap)} with loss {_pct(end.loss_pct)} over {snap.rounds} "
-                "rounds; no latency was recorded, so its quality cannot be judged"
-            )
-        elif dest_reached:
-            d = end
-            parts.append(
-                f"No path problem on {_where(snap)}: the destination is within thresholds "
-                f"(loss {_pct(d.loss_pct)}, {_mos(d)}avg {_ms(d.avg_ms)}) over {snap.rounds} rounds"
-            )
-        else:
-            parts.append(
-                f"No problem found up to {_label(end)}, the last hop that answers; the destination "
-                f"({snap.address or snap.target or 'address unknown'}) did not answer"
-            )
-    else:
-        before = [h for h in judged if h.ttl < at.ttl and (not strict[h.ttl] or h.ttl in cleared)]
-        seg = f"between {_label(before[-1])} and {_label(at)}" if before else f"at or before {_label(at)}"
-        if at is end and dest_reached:
-            what = f"Quality deteriorates at the destination, {_label(at)}: {', '.join(strict[at.ttl].values())}"
-            parts.append(what + (f"; the hops before it are fine, so look {seg}" if before else ""))
-        elif at is end:
-            parts.append(
-                f"Quality deteriorates at {_label(at)} ({', '.join(strict[at.ttl].values())}), the last hop that "
-                f"answers; the destination did not answer, so it cannot be seen whether this carries on"
-            )
-        else:
-            d = end
-            parts.append(
-                f"Quality deteriorates at {_label(at)} ({', '.join(strict[at.ttl].values())}) and stays bad through "
-                f"the {'destination' if dest_reached else 'last hop that answers'}, {_label(d)} "
-                f"({', '.join(strict[d.ttl].values()) or 'degraded'}), so the problem lies {seg}"
-            )
-    if rate_limited:
-        flagged = [h for h in judged if h.ttl in rate_limited]
-        shown = " and ".join(f"{_label(h)} shows {', '.join(strict[h.ttl].values())}" for h in flagged)
-        one = len(flagged) == 1
-        sentence = (
-            f"{shown}, which {'does' if one else 'do'} not carry on to later hops: ICMP rate limiting or "
-            f"deprioritisation at {'that router' if one else 'those routers'}, not a path problem"
+def _segment(ctx: _Context, at: HopReport) -> str:
+    earlier = [h for h in ctx.judged if h.ttl < at.ttl]
+    return f"between {_label(earlier[-1])} and {_label(at)}" if earlier else f"at or before {_label(at)}"
+
+
+def _problem_text(ctx: _Context, end: HopReport, at: HopReport, metrics: Sequence[str]) -> str:
+    words = ", ".join(ctx.verdicts[end.ttl][m].words for m in metrics)
+    if at is end:
+        return f"Quality deteriorates at the destination, {_label(end)}: {words}; look {_segment(ctx, at)}"
+    own = ", ".join(ctx.problems.get(at.ttl, ())) or ", ".join(_presence(ctx, at, end, m).words for m in metrics)
+    return (
+        f"Quality deteriorates at {_label(at)} ({own}) and it carries on to the destination, {_label(end)} "
+        f"({words}), so the problem lies {_segment(ctx, at)}"
+    )
+
+
+def _blocked_text(ctx: _Context, end: HopReport, at: HopReport) -> str:
+    text = f"The path is blocked at {_label(end)}: unreachable ({end.unreachable})"
+    if at is not end:
+        text += f"; before that, quality deteriorates at {_label(at)}"
+    return text
+
+
+def _more(need: int | None, snap: TraceSnapshot) -> str:
+    if need is None and snap.window is None:
+        return "more rounds alone will not settle it"
+    if need is None:
+        return f"the window of {snap.window} samples is too short to settle it: widen it"
+    if need >= MAX_ROUNDS_NEEDED:
+        return "the numbers sit on the threshold, so many more rounds would be needed"
+    secs = need * snap.interval_s
+    span = f"{secs:.0f} s" if secs < 120 else f"{secs / 60:.0f} min"
+    return f"about {need} more rounds (~{span})"
+
+
+def _unlocated_text(ctx, end, metrics, blockers, need) -> str:
+    words = ", ".join(ctx.verdicts[end.ttl][m].words for m in metrics)
+    hops = ", ".join(f"hop {h.ttl}" for h, _ in blockers)
+    return (
+        f"Not enough samples yet to say where it starts: the destination, {_label(end)}, shows {words}, but "
+        f"whether {hops} already {'shares' if len(blockers) == 1 else 'share'} it cannot be told yet; "
+        + _more(need, ctx.snap)
+    )
+
+
+def _unsure_text(ctx, end, unsure, need) -> str:
+    words = ", ".join(ctx.verdicts[end.ttl][m].words for m in unsure)
+    th = ctx.th
+    limits = {LOSS: f"{th.loss_pct_above:g} %", LATENCY: f"{th.latency_ms_above:g} ms"}
+    limits |= {JITTER: f"{th.jitter_ms_above:g} ms", MOS: f"{th.mos_below:g}"}
+    against = ", ".join(f"{m} {limits[m]}" for m in unsure)
+    return (
+        f"Not enough samples yet: at the destination, {_label(end)}, {words} cannot be told apart from the "
+        f"thresholds ({against}); " + _more(need, ctx.snap)
+    )
+
+
+def _fine_text(ctx, end, rl) -> str:
+    words = ", ".join(j.words for j in ctx.verdicts[end.ttl].values())
+    return (
+        f"No path problem on {_where(ctx.snap)}: at the destination, {_label(end)}, every interval is within "
+        f"the thresholds ({words}) over {ctx.snap.rounds} rounds"
+    )
+
+
+def _not_reached(ctx: _Context, end: HopReport, bad: list[str]) -> Diagnosis:
+    dest = ctx.snap.address or ctx.snap.target or "address unknown"
+    before = ctx.judged[:-1]
+    if bad:
+        words = ", ".join(ctx.verdicts[end.ttl][m].words for m in bad)
+        text = (
+            f"Undecided: {_label(end)}, the last hop that answers, shows {words}; the destination ({dest}) did "
+            "not answer, so it cannot be seen whether this carries on (ask the routers, or trace with another "
+            "protocol)"
         )
-        if cleared:
-            w = "; ".join(
-                f"hop {t}: {witnesses[t].sent - witnesses[t].received} of {witnesses[t].sent} lost" for t in cleared
-            )
-            sentence += f" (direct echo to {'it' if len(cleared) == 1 else 'them'} confirms: {w})"
-        parts.append(sentence)
-    return "; ".join(parts) + "."
-
-
-def _pct(v: float | None) -> str:
-    return "-" if v is None else f"{v:.1f} %"
-
-
-def _ms(v: float | None) -> str:
-    return "-" if v is None else f"{v:.1f} ms"
-
-
-def _mos(h: HopReport) -> str:
-    return "" if h.mos is None else f"MOS {h.mos:.2f}, "
+        return ctx.result(UNDECIDED, None, (), None, text, unsure=(end.ttl,))
+    rl = _rate_limited(ctx, before, None)
+    text = (
+        f"Undecided: no problem found up to {_label(end)}, the last hop that answers; the destination ({dest}) "
+        "did not answer, so nothing can be said about the rest of the path"
+    )
+    return ctx.result(UNDECIDED, None, rl, None, text)

@@ -107,6 +107,9 @@ class TraceSnapshot:
     hops: tuple[HopReport, ...]
     probes_sent: int = 0
     unmatched_replies: int = 0  # replies that matched no probe of ours (other programs', late ones): ignored
+    # Replies that named a probe of ours but did not prove it (wrong address, a quote of another packet, an early
+    # "reached" contradicted by the other TTLs): forged or misrouted, ignored (engine.matcher, engine.path_end).
+    suspicious_replies: int = 0
     mode: str | None = None  # how the probes were sent ("raw sockets", "unprivileged ICMP sockets", ...)
     route_changes: tuple = ()  # every route_changes.RouteChange of the visible hops, by round: for the timeline
     # Where the problem is (pingmos.diagnosis.Diagnosis), when the producer computed one with extra evidence (echo

@@ -46,10 +46,10 @@ def test_lower_layers_do_not_import_higher_ones():
             "pingmos.scoring",
             "pingmos.report",
             "pingmos.stats",
-            "pingmos.trace_state",
+            "pingmos.state",
         ),
         "stats.py": ("pingmos.engine", "pingmos.gui", "pingmos.scoring", "pingmos.report"),
-        "scoring/": ("pingmos.engine", "pingmos.gui", "pingmos.report", "pingmos.trace_state"),
+        "scoring/": ("pingmos.engine", "pingmos.gui", "pingmos.report", "pingmos.state"),
     }
     bad = []
     for module, names in modules():

@@ -2,7 +2,7 @@ import pytest
 
 from pingmos.engine.events import Sample
 from pingmos.scoring import pingplotter
-from pingmos.trace_state import TraceState
+from pingmos.state import TraceState
 
 DST = "198.18.0.9"
 
@@ -41,7 +41,7 @@ def test_hops_stop_at_the_destination_and_silent_hops_stay_visible():
     assert [h.ttl for h in snap.hops] == [1, 2, 3]
     assert snap.destination_reached and snap.rounds == 3
     silent = snap.hops[1]
-    assert (silent.address, silent.loss_pct, silent.avg_ms, silent.mos) == (None, 100.0, None, None)
+    assert (silent.address, silent.loss_pct, silent.avg_ms, silent.mos) == (None, 100.0, None, 1.0)
     assert snap.hops[0].name == "r1.lab.test"
     assert snap.hops[2].mos == pytest.approx(scorer_mos(3.0, 0.0, 0.0))
 

@@ -2,6 +2,10 @@
 
 It answers the packets the tracer sends with real reply bytes (built by ``packets``) as routers would: each hop
 has an address (None = never answers), a round-trip time, jitter and loss; the last hop is the destination.
+A hop's ``loss_pct`` is its own (a router dropping the replies it should generate: ICMP rate limiting); its
+``link_loss_pct`` is forwarding loss on the link into it, in bursts: the link is down in that share of
+``burst_s``-long stretches of time, and every probe to that hop or beyond sent then is lost (loss that carries on,
+lost in the same rounds further on, as congestion loss is).
 Time is a ``FakeClock`` that ``recv`` advances, so a 100-round trace at 1 s runs in milliseconds.
 """
 
@@ -37,6 +41,8 @@ class FakeHop:
     # The destination (last hop) only: the address its replies come from, when not the one probed (a host with
     # several addresses answering an error from another of them).
     answer_from: str | None = None
+    link_loss_pct: float = 0.0  # the link into this hop is down this share of the time, in bursts of burst_s
+    burst_s: float = 1.0
 
 
 class FakeNetwork:
@@ -48,6 +54,14 @@ class FakeNetwork:
         self._queue: list[tuple[float, int, bytes]] = []
         self._tie = itertools.count()
         self.closed = False
+        self._seed = seed
+
+    def _link_down(self, index: int, now: float) -> bool:
+        hop = self.hops[index]
+        if hop.link_loss_pct <= 0.0:
+            return False
+        stretch = int(now // hop.burst_s)  # the same draw for every probe sent within one stretch
+        return random.Random(f"{self._seed}/{index}/{stretch}").random() * 100.0 < hop.link_loss_pct
 
     def wall(self, mono: float) -> float:
         return WALL_EPOCH + mono
@@ -64,7 +78,9 @@ class FakeNetwork:
         index = min(ttl, len(hops)) - 1
         refuser = next((i for i in range(index) if hops[i].refuse_code is not None), None)
         hop = hops[index if refuser is None else refuser]
-        if hop.address is not None and self._rng.random() * 100.0 >= hop.loss_pct:
+        reach = index if refuser is None else refuser
+        forwarded = not any(self._link_down(i, self.clock.now) for i in range(min(reach, len(hops) - 1) + 1))
+        if forwarded and hop.address is not None and self._rng.random() * 100.0 >= hop.loss_pct:
             delay_s = (hop.rtt_ms + self._rng.uniform(0.0, hop.jitter_ms)) / 1000.0
             if refuser is not None:
                 reply = build_unreachable(packet, hop.address, hop.refuse_code)

@@ -72,15 +72,16 @@ class Matcher:
         self._by_deadline.append(key)
 
     def _proves(self, reply: Reply) -> bool:
-        """Does ``reply`` prove it answers a probe of ours to the destination (see the module doc)?"""
+        """Does ``reply`` prove it answers a probe of ours to the destination (see the module doc)? Addresses
+        compare as text: ``wire.parse_reply`` writes them canonically (inet_ntop), as ours are kept."""
         dest = self.destination
         if not dest:
             return True
         if reply.kind is ReplyKind.ECHO_REPLY or reply.kind in TCP_ANSWERS:
-            return canonical_address(reply.responder) == dest
-        if reply.quoted_dst is None or canonical_address(reply.quoted_dst) != dest:
+            return reply.responder == dest
+        if reply.quoted_dst != dest:
             return False
-        return self.source is None or canonical_address(reply.quoted_src or "") == self.source
+        return self.source is None or reply.quoted_src == self.source
 
     def _reached(self, reply: Reply) -> bool:
         if reply.kind is ReplyKind.ECHO_REPLY or reply.kind in TCP_ANSWERS:
@@ -92,7 +93,7 @@ class Matcher:
         # destination itself sent it.
         if self.destination and is_port_unreachable(reply.kind, reply.icmp_code, self._ipv6):
             return True
-        return canonical_address(reply.responder) == self.destination
+        return reply.responder == self.destination
 
     def match(self, reply: Reply, received_at: float) -> Sample | None:
         """The sample for ``reply`` received at wall-clock ``received_at``; None if it is not ours (``unmatched``)
@@ -112,7 +113,7 @@ class Matcher:
         # A clock step between send and receive could make this negative; 0 is the honest floor.
         rtt_ms = max(0.0, (received_at - probe.sent_at) * 1000.0)
         code = reply.icmp_code if reply.kind is ReplyKind.UNREACHABLE else None
-        responder = canonical_address(reply.responder)
+        responder = reply.responder
         kind = reply.kind.value
         sample = Sample(
             probe.round, probe.ttl, probe.seq, probe.sent_at, rtt_ms, responder, self._reached(reply), kind, code

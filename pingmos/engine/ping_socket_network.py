@@ -134,19 +134,23 @@ def enable_error_queue(sock: socket.socket, v6: bool) -> None:
     sock.setblocking(False)
 
 
+PENDING_ERROR_TRIES = 8
+
+
 def send_past_pending_error(sock: socket.socket, message: bytes, address: tuple) -> float:
     """sendto, returning the wall-clock send time. An ICMP error for an earlier probe also leaves the socket's
     pending error set, which the next send reports (and clears) instead of sending; the error itself waits in the
-    error queue, so the send is simply repeated."""
-    try:
-        sent_at = time.time()
-        sock.sendto(message, address)
-    except OSError as exc:
-        if exc.errno not in _NETWORK_ERRNOS:
-            raise
-        sent_at = time.time()
-        sock.sendto(message, address)
-    return sent_at
+    error queue, so the send is simply repeated. More errors can arrive between two tries (a busy agent's socket
+    gets dozens a second), so it is repeated a few times before the error counts."""
+    for attempt in range(PENDING_ERROR_TRIES):
+        try:
+            sent_at = time.time()
+            sock.sendto(message, address)
+            return sent_at
+        except OSError as exc:
+            if exc.errno not in _NETWORK_ERRNOS or attempt == PENDING_ERROR_TRIES - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _offender(sockaddr: bytes) -> str | None:

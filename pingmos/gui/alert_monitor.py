@@ -184,7 +184,7 @@ class AlertMonitor(QObject):
         return model.score_many([window])[0]
 
     def _evaluate(self, engine: AlertEngine, now: float, model_name: str, settings: tuple) -> list[AlertEvent]:
-        key = (model_name, settings, models.generation(model_name))
+        key = (model_name, settings)  # kept across saves of its formula: a script re-reads its file (refresher)
         if key != self._model_key:
             if self._model is not None:
                 self._model.close()

@@ -31,9 +31,11 @@ class CodeEditor(QPlainTextEdit):
         self.highlighter = PythonHighlighter(self.document())
         self.line_numbers = _LineNumbers(self)
         self.error_line: int | None = None
+        self._error_text = ""  # the error line's text when it was marked: an edit of that line clears the mark
         self.blockCountChanged.connect(self._update_margin)
         self.updateRequest.connect(self._update_numbers)
         self.cursorPositionChanged.connect(self._highlight_lines)
+        self.textChanged.connect(self._clear_fixed_error)
         self._update_margin()
         self._highlight_lines()
 
@@ -77,14 +79,28 @@ class CodeEditor(QPlainTextEdit):
     def set_error_line(self, line: int | None) -> None:
         """Mark ``line`` (1-based) as the one an error points at, and move the cursor there; None clears it."""
         self.error_line = line
+        self._error_text = ""
         if line is not None:
             block = self.document().findBlockByNumber(line - 1)
+            self._error_text = block.text() if block.isValid() else ""
             if block.isValid():
                 cursor = QTextCursor(block)
                 self.setTextCursor(cursor)
                 self.centerCursor()
         self._highlight_lines()
         self.line_numbers.update()
+
+    def _clear_fixed_error(self) -> None:
+        """The mark points at the text the error was found in: once that line is edited (or gone), it no longer
+        says anything true, so it goes (Check or Save marks a line again if the error remains)."""
+        if self.error_line is None:
+            return
+        block = self.document().findBlockByNumber(self.error_line - 1)
+        if not block.isValid() or block.text() != self._error_text:
+            self.error_line = None
+            self._error_text = ""
+            self._highlight_lines()
+            self.line_numbers.update()
 
     def _highlight_lines(self) -> None:
         selections = []

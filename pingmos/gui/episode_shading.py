@@ -12,21 +12,37 @@ EPISODE_BRUSH = (229, 57, 53, 45)
 
 class EpisodeShading:
     def __init__(self, timeline):
+        self.timeline = timeline
         self.plot = timeline.plot
         self.items: list[pg.LinearRegionItem] = []
         self.shown: list[tuple[str, float, float]] = []
+        self._episodes: list[AlertEpisode] = []
+        timeline.origin_listeners.append(self._replace)
+
+    def _replace(self) -> None:
+        """The timeline's origin moved: the bands go where their times now are."""
+        shown, self.shown = self.shown, []
+        if shown:
+            self._draw(self._episodes, shown)
 
     def show(self, episodes: list[AlertEpisode], now: float) -> None:
         """Draw ``episodes``; an open one ends at ``now`` (wall-clock seconds)."""
         wanted = [(ep.rule, ep.start, ep.end if ep.end is not None else max(now, ep.start)) for ep in episodes]
         if wanted == self.shown:
             return
+        self._episodes = list(episodes)
+        self._draw(episodes, wanted)
+
+    def _draw(self, episodes, wanted) -> None:
         for item in self.items:
             self.plot.removeItem(item)
         self.items = []
         for ep, (rule, start, end) in zip(episodes, wanted, strict=True):
             item = pg.LinearRegionItem(
-                values=(start, end), movable=False, brush=pg.mkBrush(*EPISODE_BRUSH), pen=pg.mkPen(None)
+                values=(self.timeline.to_x(start), self.timeline.to_x(end)),
+                movable=False,
+                brush=pg.mkBrush(*EPISODE_BRUSH),
+                pen=pg.mkPen(None),
             )
             item.setZValue(-30)  # behind the focus range and the curves
             state = "cleared" if ep.end is not None else "still firing"

@@ -74,6 +74,17 @@ class EventLogDock(QDockWidget):
         layout.addLayout(bar)
         layout.addWidget(self.table, 1)
         self.setWidget(body)
+        self.body = body
+        self._compact(True)
+
+    def _compact(self, empty: bool) -> None:
+        """An empty log is one line (what it would show, and its buttons), not a blank table taking the room the
+        hop table and timeline need; the table appears with the first row."""
+        self.table.setVisible(not empty)
+        if empty:
+            self.body.setMaximumHeight(self.body.layout().itemAt(0).sizeHint().height() + 6)
+        else:
+            self.body.setMaximumHeight(16777215)
 
     def session_events(self) -> list[SessionEvent]:
         """The events of the session shown, oldest first (notes are not among them)."""
@@ -83,6 +94,7 @@ class EventLogDock(QDockWidget):
         self._events = []
         self.table.setRowCount(0)
         self.summary.setText("No alerts yet.")
+        self._compact(True)
 
     def set_events(self, events) -> None:
         self.clear()
@@ -102,6 +114,8 @@ class EventLogDock(QDockWidget):
 
     def _row(self, at: float, kind: str, text: str, colour: str) -> None:
         row = self.table.rowCount()
+        if row == 0:
+            self._compact(False)
         self.table.insertRow(row)
         try:
             stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))

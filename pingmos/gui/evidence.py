@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QLabel, QStyle, QSystemTrayIcon
 
 from pingmos import alerts
 from pingmos.alerts import AlertEvent
+from pingmos.diagnosis import Diagnosis
 from pingmos.engine.mode import choose_mode
 from pingmos.engine.packets import family_of
 from pingmos.gui.alert_monitor import AlertMonitor
@@ -24,13 +25,12 @@ from pingmos.gui.alerts_dialog import AlertsDialog
 from pingmos.gui.background import Background
 from pingmos.gui.episode_shading import EpisodeShading
 from pingmos.gui.event_log import EventLogDock
-from pingmos.gui.quality import first_bad_hop
 from pingmos.gui.session_actions import OpenedSession, SessionActions
-from pingmos.gui.verdict_bar import WITNESS_COUNT, DiagnosisMarks, VerdictBar, diagnosis_thresholds
+from pingmos.gui.verdict_bar import DiagnosisMarks, VerdictBar, diagnosis_thresholds
 from pingmos.hop_report import TraceSnapshot
 from pingmos.live_trace import LiveTrace
 from pingmos.session import SessionInfo
-from pingmos.witness import diagnose_with_witness
+from pingmos.witness import diagnose_with_witness, planned_count
 
 
 class WindowEvidence(QObject):
@@ -115,6 +115,10 @@ class WindowEvidence(QObject):
     def is_replay(self, trace: LiveTrace | None) -> bool:
         return trace is not None and id(trace) in self.sessions.replays
 
+    def diagnosis_for(self, snapshot: TraceSnapshot) -> Diagnosis:
+        """The one diagnosis of ``snapshot`` that the table mark, the graph and the verdict line all show."""
+        return self.verdict_bar.diagnose(snapshot, self.window.thresholds)
+
     def update_shown(self, update) -> None:
         snapshot = update.snapshot
         d = self.verdict_bar.show_snapshot(snapshot, self.window.thresholds)
@@ -185,9 +189,9 @@ class WindowEvidence(QObject):
         w = self.window
         self.summary = snapshot
         d = self.verdict_bar.show_snapshot(snapshot, w.thresholds)
-        marked = first_bad_hop(snapshot.hops, w.thresholds)  # the window's own mark, as for a live trace
-        w.table_model.set_hops(snapshot.hops, marked)
-        w.trace_graph.set_hops(snapshot.hops, marked)
+        w.marked_ttl = d.deteriorates_at_ttl  # the one diagnosis, as for a live trace
+        w.table_model.set_hops(snapshot.hops, d.deteriorates_at_ttl)
+        w.trace_graph.set_hops(snapshot.hops, d.deteriorates_at_ttl, d.short)
         w.timeline.set_data([])
         w.timeline.set_route_changes(())
         self.marks.show(d)
@@ -272,8 +276,11 @@ class WindowEvidence(QObject):
         th = diagnosis_thresholds(self.window.thresholds)
         address = snapshot.address
 
+        count, why = planned_count(snapshot, th)
+        self.window.statusBar().showMessage(f"asking the routers: {why}", 30000)
+
         def ask():
-            return diagnose_with_witness(snapshot, self.witness_network(address), count=WITNESS_COUNT, th=th)
+            return diagnose_with_witness(snapshot, self.witness_network(address), count=count, th=th)
 
         self.witness_worker.run(
             ask,

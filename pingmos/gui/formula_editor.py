@@ -29,6 +29,8 @@ from pingmos.gui.background import Background
 from pingmos.gui.code_editor import CodeEditor
 
 POLL_MS = 50
+TRIAL_RTT_MS = 20.0  # the window a formula is tried on at Save when no hop has samples yet
+TRIAL_SAMPLES = 20
 
 
 class FormulaEditor(QDialog):
@@ -44,6 +46,7 @@ class FormulaEditor(QDialog):
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pingmos-check")
         self._check: Future | None = None
         self._disk = Background("formula-save", self)
+        self.last_save: models.CheckResult | None = None  # what the formula gave when last saved
 
         self.heading = QLabel()
         self.heading.setWordWrap(True)
@@ -204,43 +207,92 @@ class FormulaEditor(QDialog):
     # -- Save / Revert --------------------------------------------------------------------------------
 
     def save(self) -> None:
-        """Write the formula (in a worker thread) and score every hop with it from the next update."""
+        """Write the formula and try it (both in a worker thread). A formula that works scores every hop from the
+        next update; one that does not is still saved (it is the user's file), the error is shown here with its
+        line, and the hop table keeps the last working version of the formula, its numbers marked ``*``."""
         if self.path is None:
             return
         text, path, model_name = self.editor.toPlainText(), self.path, self.model_name
+        settings = dict(self.main_window.model_settings())
+        hop, rtts = self.main_window.selected_window_samples()
+        if not rtts or all(v is None for v in rtts):
+            # Nothing measured yet: the formula is still run once, on a clean window, to find what breaks it;
+            # the numbers it gives are never shown.
+            hop, rtts = None, [TRIAL_RTT_MS] * TRIAL_SAMPLES
         self.save_button.setEnabled(False)
 
-        def saved(_result) -> None:
+        def write_and_try() -> models.CheckResult:
+            models.save_formula(path, text)
+            return models.check_formula(text, str(path), settings, rtts)
+
+        def saved(outcome: models.CheckResult) -> None:
             self.save_button.setEnabled(self.path is not None)
             self._saved_text = text
             self._update_title()
-            self.main_window.use_model(model_name)
-            self.main_window.formula_saved()
-            self._show_message(f"Saved. Every hop is now scored with <b>{model_name}</b>.")
+            self.last_save = outcome
+            if outcome.error is None:
+                self.editor.set_error_line(None)
+                self.main_window.use_model(model_name)
+                self.main_window.formula_saved()
+                self._show_message(f"Saved. Every hop is now scored with <b>{_escape(model_name)}</b>.")
+                return
+            self.editor.set_error_line(outcome.line)
+            line = f" <a href='#{outcome.line}'>line {outcome.line}</a>" if outcome.line else ""
+            if self.main_window.model_name == model_name:
+                self.main_window.formula_saved()
+                keeps = (
+                    "The hop table keeps the last version that worked, its numbers marked <b>*</b>, until you fix it "
+                    "and save again."
+                )
+            else:  # never used yet: the table goes on with the model it has
+                keeps = (
+                    f"The hop table goes on scoring with <b>{_escape(self.main_window.model_name)}</b> until this "
+                    "formula works."
+                )
+            on = f" on hop {hop.ttl}" if hop is not None else ""
+            self._show_message(
+                f"<b style='color:#b71c1c'>Saved, but the formula does not work</b>{line}{on} - "
+                f"{_escape(outcome.error)}<br>{keeps}"
+            )
 
         def failed(exc: BaseException) -> None:
             self.save_button.setEnabled(self.path is not None)
             self._show_message(f"<span style='color:#b71c1c'>Cannot save {path}: {_escape(str(exc))}</span>")
 
-        self._disk.run(models.save_formula, path, text, on_done=saved, on_error=failed)
+        self._disk.run(write_and_try, on_done=saved, on_error=failed)
 
     def wait_for_disk(self, qtbot, timeout_ms: int = 5000) -> None:
         """Tests only: wait until every formula opened or saved has been read or written, and shown or applied."""
         qtbot.waitUntil(lambda: self._disk.pending == 0, timeout=timeout_ms)
 
     def revert(self) -> None:
-        """Put back the formula pingmos ships (for a copy: the one it was copied from) and save it."""
+        """Put back the formula pingmos ships (for a copy: the one it was copied from) and save it, after asking
+        when that would throw away the user's own text (saved or not)."""
         if self.path is None:
             return
 
         def put_back(text: str | None) -> None:
             if text is None:
                 return
+            if text != self.editor.toPlainText() and not self.confirm_revert():
+                self._show_message("Not reverted: your formula is as it was.")
+                return
             self.editor.setPlainText(text)
             self.save()
             self._show_message(f"Reverted to the built-in formula; saving. <b>{self.model_name}</b> scores as shipped.")
 
         self._disk.run(models.builtin_text, self.model_name or "", on_done=put_back, on_error=self._save_failed)
+
+    def confirm_revert(self) -> bool:
+        """Ask before the shipped formula replaces the user's (tests replace this)."""
+        answer = QMessageBox.question(
+            self,
+            "Revert to built-in",
+            "Replace your formula by the one pingmos ships? Your changes, saved or not, are lost.",
+            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Discard
 
     def _save_failed(self, exc: BaseException) -> None:
         self.save_button.setEnabled(self.path is not None)

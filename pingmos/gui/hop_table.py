@@ -247,12 +247,13 @@ class HopTableModel(QAbstractTableModel):
             if col == COL_ADDRESS and (len(hop.responders) > 1 or hop.route_changes):
                 return responders_text(hop)
             if col == COL_HOP and hop.ttl == self.marked_ttl:
-                return "MOS falls below the poor band here and stays down to the destination"
+                return "the diagnosis: quality deteriorates here and it carries on to the destination (see the verdict)"
         return None
 
 
-def table_as_text(model: HopTableModel, rows: list[int] | None = None) -> str:
-    """The table (or the given source rows) as aligned plain text, header first, for the clipboard."""
+def table_as_text(model: HopTableModel, rows: list[int] | None = None, context: list[str] | None = None) -> str:
+    """The table (or the given source rows) as aligned plain text, header first, for the clipboard; ``context``
+    lines (target, time range, model...) go above it, each starting with '# '."""
     hops = model.hops if rows is None else [model.hops[r] for r in rows]
     cells = [list(COLUMNS)] + [[cell_text(h, c) for c in range(len(COLUMNS))] for h in hops]
     widths = [max(len(row[c]) for row in cells) for c in range(len(COLUMNS))]
@@ -263,7 +264,8 @@ def table_as_text(model: HopTableModel, rows: list[int] | None = None) -> str:
             for c in range(len(COLUMNS))
         ]
         lines.append("  ".join(parts).rstrip())
-    return "\n".join(lines) + "\n"
+    head = [f"# {line}" for line in context or ()]
+    return "\n".join(head + lines) + "\n"
 
 
 class BandCellDelegate(QStyledItemDelegate):
@@ -333,12 +335,13 @@ class HopTableView(QTableView):
                 self.selectRow(self.proxy.mapFromSource(self.source_model.index(row, 0)).row())
                 return
 
-    def copy_text(self) -> str:
-        """Copy the selected rows (every row when none is selected) to the clipboard; returns the text."""
+    def copy_text(self, context: list[str] | None = None) -> str:
+        """Copy the selected rows (every row when none is selected), under the ``context`` lines, to the
+        clipboard; returns the text."""
         # In the order on screen (sorted as the user sorted it).
         order = [self.proxy.mapToSource(self.proxy.index(r, 0)).row() for r in range(self.proxy.rowCount())]
         selected = {self.proxy.mapToSource(i).row() for i in self.selectionModel().selectedRows()}
-        text = table_as_text(self.source_model, [r for r in order if r in selected] if selected else order)
+        text = table_as_text(self.source_model, [r for r in order if r in selected] if selected else order, context)
         QGuiApplication.clipboard().setText(text)
         return text
 

@@ -13,39 +13,27 @@ from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (
-    QComboBox,
-    QDialog,
-    QDialogButtonBox,
-    QDoubleSpinBox,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QMainWindow,
-    QSizePolicy,
-    QSpinBox,
-    QSplitter,
-    QToolBar,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
 from pingmos.engine.resolve import ReverseDNS
-from pingmos.engine.tracer import MAX_INTERVAL_S, MIN_INTERVAL_S, TraceSettings
 from pingmos.gui import models
 from pingmos.gui.background import Background
 from pingmos.gui.evidence import WindowEvidence
+from pingmos.gui.hop_menu import HopMenu
 from pingmos.gui.hop_table import HopTableModel, HopTableView
-from pingmos.gui.quality import Thresholds, first_bad_hop
+from pingmos.gui.quality import Thresholds
 from pingmos.gui.refresher import Refresher, Request, Update
 from pingmos.gui.settings_store import SettingsStore
+from pingmos.gui.thresholds_dialog import ThresholdsDialog
 from pingmos.gui.timeline import TimelineWidget
 from pingmos.gui.trace_graph import TraceGraph
+from pingmos.gui.trace_toolbar import WINDOW_CHOICES, WINDOW_TIP, ScoringRow, TraceToolbar, parse_window
+from pingmos.gui.window_actions import WindowActions
 from pingmos.live_trace import LiveTrace, TraceStatus
 
-WINDOW_CHOICES = ("10", "50", "100", "200", "500", "all")
+__all__ = ["WINDOW_CHOICES", "MainWindow", "ThresholdsDialog", "parse_window", "status_text"]
+
 REFRESH_MS = 250
 IDLE_REFRESH_S = 2.0  # a stopped trace is recomputed this often (reverse-DNS names still arrive)
 
@@ -55,20 +43,6 @@ TraceFactory = Callable[[str, str, float], LiveTrace]
 def default_trace_factory(target: str, protocol: str, interval_s: float) -> LiveTrace:
     """The real thing: the best probe mode allowed, and reverse DNS in the background."""
     return LiveTrace(target, protocol=protocol, interval_s=interval_s, names=ReverseDNS())
-
-
-def parse_window(text: str) -> int | None:
-    """'all' -> None, a whole number >= 1 -> that number; ValueError with a message otherwise."""
-    text = text.strip().lower()
-    if text == "all":
-        return None
-    try:
-        n = int(text)
-    except ValueError:
-        raise ValueError(f"samples to include must be a whole number or 'all', not {text!r}") from None
-    if n < 1:
-        raise ValueError("samples to include must be at least 1")
-    return n
 
 
 def format_elapsed(seconds: float) -> str:
@@ -82,49 +56,6 @@ def status_text(status: TraceStatus) -> str:
         f"{state}  |  rounds {status.rounds}  |  probes sent {status.probes_sent}  |  "
         f"elapsed {format_elapsed(status.elapsed_s)}  |  {status.mode}"
     )
-
-
-class ThresholdsDialog(QDialog):
-    """Edit the MOS band and loss thresholds."""
-
-    def __init__(self, thresholds: Thresholds, parent=None):
-        super().__init__(parent)
-        self.setWindowTitle("Quality thresholds")
-        form = QFormLayout(self)
-        self.spins: dict[str, QDoubleSpinBox] = {}
-        rows = (
-            ("mos_good", "MOS good from", 1.0, 4.5, 2),
-            ("mos_acceptable", "MOS acceptable from", 1.0, 4.5, 2),
-            ("mos_poor", "MOS poor from (below: bad)", 1.0, 4.5, 2),
-            ("loss_warn_pct", "loss warning above (%)", 0.0, 100.0, 1),
-            ("loss_bad_pct", "loss bad above (%)", 0.0, 100.0, 1),
-        )
-        for key, label, lo, hi, decimals in rows:
-            spin = QDoubleSpinBox()
-            spin.setRange(lo, hi)
-            spin.setDecimals(decimals)
-            spin.setSingleStep(0.1)
-            spin.setValue(getattr(thresholds, key))
-            form.addRow(label, spin)
-            self.spins[key] = spin
-        self.error = QLabel("")
-        self.error.setStyleSheet("color: #b71c1c")
-        form.addRow(self.error)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self._accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
-        self.result_thresholds: Thresholds | None = None
-
-    def _accept(self) -> None:
-        t = Thresholds(**{k: s.value() for k, s in self.spins.items()})
-        try:
-            t.validate()
-        except ValueError as exc:
-            self.error.setText(str(exc))
-            return
-        self.result_thresholds = t
-        self.accept()
 
 
 class MainWindow(QMainWindow):
@@ -144,6 +75,7 @@ class MainWindow(QMainWindow):
         self.last_update: Update | None = None
         self.marked_ttl: int | None = None
         self.formula_editor = None
+        self.paused = False  # the display is frozen (the trace goes on); see pause_display
         self._dirty = True
         self._last_submit = 0.0
         self._last_samples = -1
@@ -153,12 +85,14 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("pingmos")
 
         self._build_toolbar()
-        self._build_menus()
         self._build_central()
         self._build_status_bar()
+        self.actions = WindowActions(self)  # menus, shortcuts and the tab order
         self._load_models()
         self.model_combo.currentIndexChanged.connect(self._model_changed)
         self.evidence = WindowEvidence(self)  # sessions, export, verdict line, alerts and their event log
+        self.hop_menu = HopMenu(self)  # the hop table's right-click menu
+        self.actions.set_tab_order()
 
         geometry = self.settings.geometry()
         if geometry is None or not self.restoreGeometry(geometry):
@@ -176,132 +110,35 @@ class MainWindow(QMainWindow):
     # -- building ---------------------------------------------------------------------------------
 
     def _build_toolbar(self) -> None:
-        bar = QToolBar("Trace")
-        bar.setObjectName("trace_toolbar")
-        bar.setMovable(False)
+        bar = TraceToolbar(self.settings, self.window_size, self)
         self.addToolBar(bar)
         self.toolbar = bar
-
-        bar.addWidget(QLabel(" Target "))
-        self.target_combo = QComboBox()
-        self.target_combo.setEditable(True)
-        self.target_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.target_combo.setMinimumContentsLength(22)
-        self.target_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.target_combo.addItems(self.settings.recent_targets())
-        self.target_combo.lineEdit().setPlaceholderText("host name, IPv4 or IPv6 address")
+        # The widgets under the names the rest of the window (and its tests) use.
+        self.target_combo = bar.target_combo
+        self.start_action = bar.start_action
+        self.interval_spin = bar.interval_spin
+        self.window_combo = bar.window_combo
+        self.protocol_combo = bar.protocol_combo
+        self.port_spin = bar.port_spin
+        self.port_label = bar.port_label
         self.target_combo.lineEdit().returnPressed.connect(self.start)
-        self.target_combo.setToolTip("host to trace; press Enter to start")
-        bar.addWidget(self.target_combo)
-
-        self.start_action = QAction("Start", self)
-        self.start_action.setToolTip("start tracing the target (Enter in the target field); again to stop")
         self.start_action.triggered.connect(self.toggle_running)
-        bar.addAction(self.start_action)
-        bar.addSeparator()
-
-        bar.addWidget(QLabel(" Interval "))
-        self.interval_spin = QDoubleSpinBox()
-        self.interval_spin.setRange(MIN_INTERVAL_S, MAX_INTERVAL_S)
-        self.interval_spin.setDecimals(1)
-        self.interval_spin.setSingleStep(0.5)
-        self.interval_spin.setSuffix(" s")
-        self.interval_spin.setValue(self.settings.interval_s())
-        self.interval_spin.setToolTip("seconds between rounds; a change starts a new trace at the next Start")
-        self.interval_spin.valueChanged.connect(self.settings.set_interval_s)
-        bar.addWidget(self.interval_spin)
-
-        bar.addWidget(QLabel(" Samples "))
-        self.window_combo = QComboBox()
-        self.window_combo.setEditable(True)
-        self.window_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.window_combo.addItems(WINDOW_CHOICES)
-        self.window_combo.setCurrentText("all" if self.window_size is None else str(self.window_size))
-        self.window_combo.setMinimumContentsLength(5)
-        self.window_combo.setToolTip("samples to include: the last N samples of each hop, or all of them")
         self.window_combo.currentTextChanged.connect(self._window_text_changed)
-        bar.addWidget(self.window_combo)
 
-        bar.addWidget(QLabel(" Protocol "))
-        self.protocol_combo = QComboBox()
-        self.protocol_combo.addItem("ICMP", "icmp")
-        self.protocol_combo.addItem("UDP", "udp")
-        self.protocol_combo.addItem("TCP", "tcp")
-        self.protocol_combo.setCurrentIndex(max(0, self.protocol_combo.findData(self.settings.protocol())))
-        self.protocol_combo.setToolTip("probe protocol; a change starts a new trace at the next Start")
-        self.protocol_combo.currentIndexChanged.connect(lambda _: self._protocol_changed())
-        bar.addWidget(self.protocol_combo)
-        self.port_label = QLabel(" Port ")
-        bar.addWidget(self.port_label)
-        self.port_spin = QSpinBox()
-        self.port_spin.setRange(0, 65535)
-        self.port_spin.setSpecialValueText("-")  # 0: no port (ICMP), or the engine's default port
-        self.port_spin.setToolTip(
-            "destination port of the UDP or TCP probes; a change starts a new trace at the next Start"
-        )
-        self.port_spin.valueChanged.connect(
-            lambda value: self.settings.set_port(self.protocol_combo.currentData(), value)
-        )
-        bar.addWidget(self.port_spin)
-        self._protocol_changed()
-        bar.addSeparator()
-
-        bar.addWidget(QLabel(" Model "))
-        self.model_combo = QComboBox()
-        self.model_combo.setToolTip("scoring model that turns each hop's window into R and MOS")
-        bar.addWidget(self.model_combo)
-        self.model_settings_box = QWidget()
-        self.model_settings_layout = QHBoxLayout(self.model_settings_box)
-        self.model_settings_layout.setContentsMargins(4, 0, 4, 0)
-        bar.addWidget(self.model_settings_box)
-        self.model_setting_widgets: dict[str, QWidget] = {}
-
-        self.edit_formula_action = QAction("Edit formula…", self)
-        self.edit_formula_action.setShortcut(QKeySequence("Ctrl+E"))
-        self.edit_formula_action.setToolTip("open the current model's formula in an editor (Ctrl+E)")
+        self.scoring_row = ScoringRow()
+        self.model_combo = self.scoring_row.model_combo
+        self.model_settings_box = self.scoring_row.settings_box
+        self.model_settings_box.changed.connect(self._model_setting_changed)
+        self.edit_formula_action = self.scoring_row.edit_formula_action
         self.edit_formula_action.triggered.connect(self.open_formula_editor)
-        bar.addAction(self.edit_formula_action)
 
-    def _protocol_changed(self) -> None:
-        protocol = self.protocol_combo.currentData()
-        self.settings.set_protocol(protocol)
-        on = protocol in ("udp", "tcp")
-        self.port_spin.setEnabled(on)
-        self.port_label.setEnabled(on)
-        self.port_spin.blockSignals(True)
-        if on:  # each protocol keeps its own port (TCP 80 or 443, UDP traceroute's 33434 or a service's)
-            port = self.settings.port(protocol)
-            self.port_spin.setValue(port or TraceSettings(address="", protocol=protocol).effective_port)
-        else:
-            self.port_spin.setValue(0)
-        self.port_spin.blockSignals(False)
+    @property
+    def model_setting_widgets(self) -> dict:
+        return self.model_settings_box.widgets
 
     def port(self) -> int | None:
         """The destination port the next UDP/TCP trace probes (None for ICMP)."""
-        if self.protocol_combo.currentData() not in ("udp", "tcp"):
-            return None
-        return self.port_spin.value() or None  # 0 = the engine's default
-
-    def _build_menus(self) -> None:
-        # The File menu is where sessions (open/save, Ctrl+S) go; until they exist it only quits.
-        self.file_menu = self.menuBar().addMenu("&File")
-        quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        self.file_menu.addAction(quit_action)
-
-        edit = self.menuBar().addMenu("&Edit")
-        self.copy_action = QAction("&Copy table as text", self)
-        self.copy_action.setShortcut(QKeySequence("Ctrl+Shift+C"))
-        self.copy_action.triggered.connect(lambda: self.table.copy_text())
-        edit.addAction(self.copy_action)
-        thresholds = QAction("Quality &thresholds…", self)
-        thresholds.triggered.connect(self.edit_thresholds)
-        edit.addAction(thresholds)
-
-        trace = self.menuBar().addMenu("&Trace")
-        trace.addAction(self.start_action)
-        trace.addAction(self.edit_formula_action)
+        return self.toolbar.port()
 
     def _build_central(self) -> None:
         self.table_model = HopTableModel(self.thresholds)
@@ -330,6 +167,8 @@ class MainWindow(QMainWindow):
         self.top_splitter.setStretchFactor(0, 3)
         self.top_splitter.setStretchFactor(1, 2)
         self.top_splitter.setSizes([780, 500])
+        self.top_splitter.setChildrenCollapsible(False)
+        left.setMinimumWidth(320)
 
         self.timeline = TimelineWidget()
         self.timeline.focus_changed.connect(self.set_focus)
@@ -339,12 +178,18 @@ class MainWindow(QMainWindow):
         self.main_splitter.setStretchFactor(0, 3)
         self.main_splitter.setStretchFactor(1, 2)
         self.main_splitter.setSizes([480, 320])
-        self.setCentralWidget(self.main_splitter)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.scoring_row)
+        layout.addWidget(self.main_splitter, 1)
+        self.setCentralWidget(central)
         self._update_range_label()
 
     def _build_status_bar(self) -> None:
-        self.status_label = QLabel("Enter a host and press Start.")
-        self.status_label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.status_label = QLabel("Enter a host and press Start (F5).")
+        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.error_label = QLabel("")
         self.error_label.setStyleSheet("color: #b71c1c")
         self.statusBar().addWidget(self.status_label, 1)
@@ -407,38 +252,16 @@ class MainWindow(QMainWindow):
             self.formula_editor.set_model(self.model_name)  # (a hidden editor opens the right one when shown)
 
     def _build_model_settings(self) -> None:
-        while self.model_settings_layout.count():
-            item = self.model_settings_layout.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
-        self.model_setting_widgets = {}
         info = self.model_infos.get(self.model_name)
-        saved = self.settings.model_settings(self.model_name)
-        for spec in info.settings if info else ():
-            label = QLabel(spec.name)
-            label.setToolTip(spec.help)
-            self.model_settings_layout.addWidget(label)
-            value = saved.get(spec.name, str(spec.default))
-            if spec.choices:
-                widget = QComboBox()
-                widget.addItems(spec.choices)
-                widget.setCurrentText(value if value in spec.choices else str(spec.default))
-                widget.currentTextChanged.connect(lambda text, key=spec.name: self._model_setting_changed(key, text))
-            else:
-                widget = QLineEdit(value)
-                widget.setMaximumWidth(70)
-                widget.editingFinished.connect(
-                    lambda key=spec.name, w=widget: self._model_setting_changed(key, w.text())
-                )
-            widget.setToolTip(spec.help)
-            self.model_settings_layout.addWidget(widget)
-            self.model_setting_widgets[spec.name] = widget
+        self.model_settings_box.show_settings(
+            info.settings if info else (), self.settings.model_settings(self.model_name)
+        )
+        actions = getattr(self, "actions", None)
+        if actions is not None:
+            actions.set_tab_order()
 
     def model_settings(self) -> tuple[tuple[str, object], ...]:
-        values = []
-        for key, widget in self.model_setting_widgets.items():
-            values.append((key, widget.currentText() if isinstance(widget, QComboBox) else widget.text()))
-        return tuple(values)
+        return self.model_settings_box.values()
 
     def _model_setting_changed(self, key: str, value: str) -> None:
         self.settings.set_model_setting(self.model_name, key, value)
@@ -469,6 +292,8 @@ class MainWindow(QMainWindow):
             self.trace.port,
         ) == (target, protocol, interval_s, port)
         same = same and not self.evidence.is_replay(self.trace)  # a session opened from a file is never resumed
+        if not same and not self.confirm_replace_trace(f"trace {target}"):
+            return
         if not same:
             if self.trace is not None:
                 self.trace.close()
@@ -494,6 +319,62 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"pingmos - {target}")
         self._mark_dirty()
 
+    def confirm_replace_trace(self, what: str) -> bool:
+        """True when nothing is being traced, or the user agrees to stop the running trace to ``what`` (its
+        measurements stay in its recorded session)."""
+        if self.trace is None or not self.trace.running:
+            return True
+        return self.ask(
+            "Stop the trace?",
+            f"pingmos is tracing {self.trace.target}. Stop it to {what}? What it measured stays in its recorded "
+            "session (File > Open recent).",
+        )
+
+    def ask(self, title: str, text: str) -> bool:
+        """A yes/no question (tests replace this)."""
+        answer = QMessageBox.question(
+            self,
+            title,
+            text,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def pause_display(self, on: bool) -> None:
+        """Freeze what is shown (the trace goes on measuring and recording), or follow it again."""
+        self.paused = on
+        if self.actions.pause_action.isChecked() != on:
+            self.actions.pause_action.setChecked(on)
+        self.statusBar().showMessage("display paused: F6 to follow the trace again" if on else "", 0 if on else 1)
+        self._mark_dirty()
+
+    def copy_window_image(self) -> None:
+        QGuiApplication.clipboard().setImage(self.grab().toImage())
+        self.statusBar().showMessage("a picture of the window is on the clipboard", 5000)
+
+    def table_context(self) -> list[str]:
+        """What the hop table shows, in words, for a copy or an export: target, time range, model, window."""
+        snapshot = self.evidence.shown_snapshot() if hasattr(self, "evidence") else None
+        if snapshot is None:
+            return []
+        lines = [f"pingmos: {snapshot.target}" + (f" ({snapshot.address})" if snapshot.address else "")]
+        lines.append(f"probes: {snapshot.protocol.upper()} every {snapshot.interval_s:g} s, {snapshot.rounds} rounds")
+        settings = ", ".join(f"{k}={v}" for k, v in self.model_settings())
+        lines.append(f"model: {snapshot.model}" + (f" ({settings})" if settings else ""))
+        if self.focus is not None:
+            t0, t1 = (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) for t in self.focus)
+            lines.append(f"statistics over: the focus range {t0} to {t1}")
+        else:
+            what = "every sample" if snapshot.window is None else f"the last {snapshot.window} samples"
+            lines.append(f"statistics over: {what} of each hop")
+            span = self.trace.time_span() if self.trace is not None else None
+            if span:
+                t0, t1 = (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) for t in span)
+                lines.append(f"trace from {t0} to {t1}")
+        lines.append(f"copied at {time.strftime('%Y-%m-%d %H:%M:%S')}")
+        return lines
+
     def stop(self) -> None:
         """Stop probing; everything measured stays on screen."""
         if self.trace is not None:
@@ -516,7 +397,7 @@ class MainWindow(QMainWindow):
             self.window_combo.setStyleSheet("QComboBox { color: #b71c1c; }")
             return
         self.window_combo.setStyleSheet("")
-        self.window_combo.setToolTip("samples to include: the last N samples of each hop, or all of them")
+        self.window_combo.setToolTip(WINDOW_TIP)
         self.settings.set_window(self.window_size)
         self._update_range_label()
         self._mark_dirty()
@@ -648,6 +529,8 @@ class MainWindow(QMainWindow):
 
     def tick(self) -> None:
         """Draw a finished update, if any, and ask for the next one when something may have changed."""
+        if self.paused:
+            return
         result = self.refresher.poll()
         if isinstance(result, Update):
             self.apply_update(result)
@@ -670,9 +553,12 @@ class MainWindow(QMainWindow):
             return  # an update of a trace already replaced
         self.last_update = update
         snapshot = update.snapshot
-        self.marked_ttl = first_bad_hop(snapshot.hops, self.thresholds)
+        # The one diagnosis (pingmos.diagnosis, via the verdict line): the table's mark, the graph's title and
+        # marker and the verdict line all show it.
+        diagnosis = self.evidence.diagnosis_for(snapshot)
+        self.marked_ttl = diagnosis.deteriorates_at_ttl
         self.table_model.set_hops(snapshot.hops, self.marked_ttl)
-        self.trace_graph.set_hops(snapshot.hops, self.marked_ttl)
+        self.trace_graph.set_hops(snapshot.hops, self.marked_ttl, diagnosis.short)
         self.timeline.set_data(update.timelines)
         self.timeline.set_route_changes(snapshot.route_changes)
         if update.request.timeline_ttls != self._timeline_ttls() or update.request.labels != self._labels():
@@ -711,6 +597,7 @@ class MainWindow(QMainWindow):
         if self.trace is not None:
             self.trace.close()
         self.refresher.close()
+        self.hop_menu.close()
         self.evidence.close()
         if self.formula_editor is not None:
             self.formula_editor.close()

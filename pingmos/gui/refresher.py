@@ -9,8 +9,6 @@ starting a process), and kept while name and settings stay the same. No Qt here.
 from __future__ import annotations
 
 import contextlib
-import math
-import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,12 +26,6 @@ MOS_POINTS = 240  # MOS-over-time points per hop: enough for a smooth curve, che
 MIN_MOS_WINDOW = 10  # with "all" samples, each MOS point scores at least this many samples
 SETTLING_SAMPLES = 64  # the newest samples of a hop can still move (late replies settle out of order)
 MOS_CACHE_MAX = 50_000
-# The worker computes in Python while the GUI thread draws: both need the GIL. A thread that gives it up (Qt calls
-# from Python do, hundreds of times per redraw) waits up to the switch interval to get it back, 5 ms by default.
-# Measured on a 24 h x 30 hop trace with "all" samples computing in the background (one new round per update): a
-# redraw that takes 30-40 ms idle took 3.4 s (median) at 5 ms, 0.63 s at 1 ms, 0.25 s at 0.2 ms and 0.18 s at
-# 0.1 ms, with as many updates computed per second at each setting.
-GUI_SWITCH_INTERVAL_S = 0.0001
 
 
 @dataclass(frozen=True)
@@ -97,7 +89,7 @@ def mos_over_time(
     windows = []
     for i in todo:
         part = rtt_ms[max(0, ends[i] - width) : ends[i]]
-        windows.append(window_stats([None if math.isnan(v) else float(v) for v in part]))
+        windows.append(window_stats(part))
     results = scorer(windows) if windows else []
     for i, result in zip(todo, results, strict=True):
         mos[i] = result.mos if hasattr(result, "mos") else np.nan
@@ -113,6 +105,7 @@ class _ModelCache:
 
     def __init__(self) -> None:
         self.key = None
+        self.generation = 0
         self.model = None
         self.error: str | None = None
         self.mos: dict = {}  # MOS-over-time points already scored (see mos_over_time)
@@ -120,9 +113,14 @@ class _ModelCache:
         self.trace = None  # the trace those points belong to (held, so that its id is never reused meanwhile)
 
     def get(self, name: str, settings: tuple[tuple[str, object], ...]):
-        key = (name, settings, models.generation(name))
+        # A saved formula keeps the loaded model: a user's script re-reads its file at each scoring and keeps the
+        # last version that worked, which the table shows (marked *) while the saved one is broken. Only the
+        # scores computed with the old text are dropped.
+        key = (name, settings)
+        generation = models.generation(name)
         if key != self.key:
             self.key = key
+            self.generation = generation
             self.mos.clear()
             self.hops.clear()
             if self.model is not None:
@@ -133,6 +131,10 @@ class _ModelCache:
             except (ValueError, OSError) as exc:
                 self.model = None
                 self.error = str(exc)
+        elif generation != self.generation:
+            self.generation = generation
+            self.mos.clear()
+            self.hops.clear()
         return self.model, self.error
 
 
@@ -156,8 +158,7 @@ def compute(request: Request, cache: _ModelCache) -> Update:
     timelines = []
     for ttl in request.timeline_ttls:
         series = request.trace.series(ttl)
-        t = np.frombuffer(series.sent_at, dtype=float) if len(series.sent_at) else np.array([])
-        y = np.frombuffer(series.rtt_ms, dtype=float) if len(series.rtt_ms) else np.array([])
+        t, y = series.sent_at, series.rtt_ms
         mos_t, mos = mos_over_time(t, y, request.window, scorer, cache=cache.mos, cache_key=(id(request.trace), ttl))
         timelines.append(HopTimeline(ttl, labels.get(ttl, f"hop {ttl}"), t, y, mos_t, mos))
     return Update(
@@ -174,8 +175,6 @@ class Refresher:
     """One background worker computing updates; ``submit`` never blocks, ``poll`` returns a finished update."""
 
     def __init__(self) -> None:
-        if sys.getswitchinterval() > GUI_SWITCH_INTERVAL_S:  # (process-wide; only ever lowered)
-            sys.setswitchinterval(GUI_SWITCH_INTERVAL_S)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pingmos-refresh")
         self._cache = _ModelCache()
         self._future: Future | None = None

@@ -32,6 +32,7 @@ from pingmos import export
 from pingmos.engine.events import Sample
 from pingmos.gui import models
 from pingmos.gui.background import Background
+from pingmos.gui.image_export import image_job
 from pingmos.hop_report import TraceSnapshot
 from pingmos.live_trace import LiveTrace
 from pingmos.session import SessionError, SessionEvent, SessionInfo, SessionRecorder, open_session
@@ -299,6 +300,12 @@ class SessionActions(QObject):
             "events": self._action("Event log…", lambda: self.export_dialog("events", "")),
             "trace_graph": self._action("Trace graph image…", lambda: self.export_dialog("trace_graph", "")),
             "timeline": self._action("Timeline image…", lambda: self.export_dialog("timeline", "")),
+            "window": self._action(
+                "Whole window image…",
+                lambda: self.export_dialog("window", ""),
+                "Ctrl+Shift+P",
+                "the whole window as one PNG or SVG picture, e.g. for a ticket",
+            ),
         }
         for key, action in self.export_actions.items():
             if key in ("samples_all", "events", "trace_graph"):
@@ -415,7 +422,10 @@ class SessionActions(QObject):
             self.open_path(path)
 
     def open_path(self, path: str) -> None:
-        """Open ``path`` in a worker; the window shows it when it is read, or a message says why it cannot."""
+        """Open ``path`` in a worker; the window shows it when it is read, or a message says why it cannot. While a
+        trace runs, the user is asked first (opening a file stops it)."""
+        if not self.window.confirm_replace_trace(f"open {Path(path).name}"):
+            return
         self._say(f"opening {path}…")
         rec = self.recording
         recording_it = rec is not None and Path(path).resolve() == rec.path.resolve()
@@ -527,6 +537,7 @@ class SessionActions(QObject):
             "events": "CSV (*.csv);;JSON (*.json)",
             "trace_graph": "PNG image (*.png);;SVG drawing (*.svg)",
             "timeline": "PNG image (*.png);;SVG drawing (*.svg)",
+            "window": "PNG image (*.png);;SVG drawing (*.svg)",
         }[what]
         target = self.window.trace.target if self.window.trace is not None else "pingmos"
         default = f"{re.sub(r'[^A-Za-z0-9._-]+', '_', target)}-{what}.{fmt or filters.split('*.')[1][:3]}"
@@ -552,11 +563,15 @@ class SessionActions(QObject):
 
     def _export_job(self, what: str, path: str, fmt: str) -> Callable[[], None]:
         """Collect what the export needs in the GUI thread (cheap, in memory); the returned job writes it."""
-        if what in ("trace_graph", "timeline"):
+        if what in ("trace_graph", "timeline", "window"):
             if fmt not in ("png", "svg"):
                 raise ValueError("an image is exported as .png or .svg")
-            widget = self.window.trace_graph if what == "trace_graph" else self.window.timeline.graphics
-            return render_job(widget, path, fmt)
+            widget = {
+                "trace_graph": self.window.trace_graph,
+                "timeline": self.window.timeline.graphics,
+                "window": self.window,
+            }[what]
+            return image_job(widget, path, fmt)
         if fmt not in ("csv", "json"):
             raise ValueError("export as .csv or .json")
         if what == "hops":
@@ -594,57 +609,3 @@ class SessionActions(QObject):
         """The window closes: finish the recording (a non-daemon worker: it completes before the process ends)."""
         self.finish_recording()
         self.worker.close(wait=False)
-
-
-def render_job(widget, path: str, fmt: str) -> Callable[[], None]:
-    """Render a pyqtgraph scene now (GUI thread, in memory) and return the job that writes it."""
-    import pyqtgraph.exporters as exporters
-
-    scene = widget.scene()
-    if fmt == "svg":
-        try:
-            data = exporters.SVGExporter(scene).export(toBytes=True)
-            data = data if isinstance(data, bytes) else bytes(data)
-        except ValueError:
-            # pyqtgraph 0.14's SVG exporter cannot parse the closed paths ("... Z") newer Qt writes
-            # (pyqtgraph issue 3495); Qt's own SVG generator draws the widget instead, still as vectors.
-            data = _qt_svg(widget)
-
-        def write_svg() -> None:
-            with open(path + ".partial", "wb") as f:
-                f.write(data)
-            os.replace(path + ".partial", path)
-
-        return write_svg
-    image = exporters.ImageExporter(scene).export(toBytes=True)
-    if image is None or image.isNull():
-        image = widget.grab().toImage()
-
-    def write_png() -> None:
-        if not image.save(path + ".partial", "PNG"):
-            raise OSError(f"cannot write {path}")
-        os.replace(path + ".partial", path)
-
-    return write_png
-
-
-def _qt_svg(widget) -> bytes:
-    from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRect
-    from PySide6.QtGui import QPainter
-    from PySide6.QtSvg import QSvgGenerator
-
-    out = QByteArray()
-    buffer = QBuffer(out)
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    generator = QSvgGenerator()
-    generator.setOutputDevice(buffer)
-    generator.setSize(widget.size())
-    generator.setViewBox(QRect(0, 0, widget.width(), widget.height()))
-    generator.setTitle("pingmos")
-    painter = QPainter(generator)
-    try:
-        widget.render(painter)
-    finally:
-        painter.end()
-    buffer.close()
-    return bytes(out.data())

@@ -1,15 +1,24 @@
 """The timeline: latency over time of the selected hops, lost samples marked, MOS on its own axis, and a focus
-range the user drags to make the table show statistics over that time only."""
+range the user drags to make the table show statistics over that time only.
+
+Mouse: a plain drag selects a focus range; Shift+drag (or the middle button) pans; the wheel zooms. The view
+stays within the trace (no panning to before it began). Hovering shows the values under the pointer.
+
+The plot's x is seconds since ``origin`` (a minute boundary at or before the first sample), not since the epoch:
+an SVG stores coordinates with about six significant digits, which cannot tell the seconds of 1.7e9 apart. The
+public interface (``set_data``, ``set_focus``, ``focus_range``, route changes, ``to_x``) speaks wall-clock seconds.
+"""
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from pingmos.gui.decimate import envelope, thin_markers, visible_slice
 
@@ -19,6 +28,71 @@ MAX_BUCKETS = 1200  # per curve and view: about one min/max pair per pixel colum
 MAX_LOST_MARKERS = 500  # one per ~2-3 pixels: more would overlap, and scatter points cost Python time
 ROUTE_COLOUR = "#1565c0"
 MAX_ROUTE_MARKERS = 100  # a flapping route: the newest ones (each is a line item; hundreds would bury the curves)
+# Focus range presets: (label, minutes back from the newest sample; None = the whole trace).
+PRESETS = (("last 5 min", 5), ("last 10 min", 10), ("last 60 min", 60), ("whole trace", None))
+TICK_STEPS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
+MIN_TICK_PX = 90  # "HH:MM:SS" needs about this much room
+
+
+def tick_step_s(span_s: float, width_px: float) -> int:
+    """The smallest step from TICK_STEPS_S giving at most one tick per MIN_TICK_PX pixels (whole seconds: the
+    axis never reads '43.599')."""
+    most = max(1.0, width_px / MIN_TICK_PX)
+    for step in TICK_STEPS_S:
+        if span_s / step <= most:
+            return step
+    return TICK_STEPS_S[-1] * max(1, math.ceil(span_s / most / TICK_STEPS_S[-1]))
+
+
+def clock_text(t: float, step_s: float) -> str:
+    """A tick's label in local clock time: HH:MM:SS, HH:MM for steps of a minute or more, the date at days."""
+    lt = time.localtime(t)
+    if step_s >= 86400:
+        return time.strftime("%m-%d", lt)
+    return time.strftime("%H:%M" if step_s >= 60 else "%H:%M:%S", lt)
+
+
+class ClockAxis(pg.AxisItem):
+    """A time axis over plot x = seconds since ``origin``, labelled in local clock time at whole-second steps."""
+
+    def __init__(self, timeline: TimelineWidget, **kw):
+        super().__init__(orientation="bottom", **kw)
+        self.timeline = timeline
+
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802 - pyqtgraph's name
+        origin = self.timeline.origin
+        if origin is None or maxVal <= minVal:
+            return []
+        step = tick_step_s(maxVal - minVal, size)
+        utc_offset = time.localtime(origin + minVal).tm_gmtoff  # steps of hours and days fall on local midnight
+        first = math.ceil((origin + minVal + utc_offset) / step) * step - utc_offset
+        values = [v - origin for v in np.arange(first, origin + maxVal + 1e-9, step)]
+        return [(step, values)]
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802
+        origin = self.timeline.origin or 0.0
+        return [clock_text(origin + v, spacing) for v in values]
+
+
+class SelectingViewBox(pg.ViewBox):
+    """A plain left drag selects a time range (``timeline.drag_select``); Shift/Ctrl+drag or the middle button
+    pans as pyqtgraph does."""
+
+    def __init__(self, timeline: TimelineWidget, **kw):
+        super().__init__(**kw)
+        self.timeline = timeline
+
+    def mouseDragEvent(self, ev, axis=None):  # noqa: N802 - pyqtgraph's name
+        plain = ev.button() == Qt.MouseButton.LeftButton and not (
+            ev.modifiers() & (Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.ControlModifier)
+        )
+        if not plain:
+            super().mouseDragEvent(ev, axis)
+            return
+        ev.accept()
+        x0 = self.mapSceneToView(ev.buttonDownScenePos()).x()
+        x1 = self.mapSceneToView(ev.scenePos()).x()
+        self.timeline.drag_select(x0, x1, finished=ev.isFinish())
 
 
 def route_change_text(change) -> str:
@@ -49,9 +123,11 @@ class TimelineWidget(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         pg.setConfigOptions(antialias=False)
+        self.origin: float | None = None  # wall-clock second that plot x = 0 stands for (see the module doc)
+        self.origin_listeners: list = []  # called after the origin moved (items placed in plot x redraw)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
-        self.plot = self.graphics.addPlot(axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
+        self.plot = self.graphics.addPlot(viewBox=SelectingViewBox(self), axisItems={"bottom": ClockAxis(self)})
         self.plot.setLabel("left", "latency", units="ms")
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.plot.showGrid(x=True, y=True, alpha=0.25)
@@ -76,6 +152,7 @@ class TimelineWidget(QWidget):
         self.plot.addItem(self.region)
         self.region.sigRegionChangeFinished.connect(self._region_moved)
         self.plot.sigXRangeChanged.connect(self._view_changed)
+        self._focus_abs: tuple[float, float] | None = None  # the focus in wall-clock seconds (survives origin moves)
         self._curves: dict[int, tuple] = {}
         self.route_markers: list[pg.InfiniteLine] = []
         self._route_shown: tuple = ()
@@ -83,47 +160,115 @@ class TimelineWidget(QWidget):
         self._follow = True  # keep the newest data in view until the user pans or zooms
         self._refitting = False
         self.plot.vb.sigRangeChangedManually.connect(self._user_moved)
+        self.hover_line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#9e9e9e", width=1))
+        self.hover_line.hide()
+        self.plot.addItem(self.hover_line, ignoreBounds=True)
+        self.hover_text = ""  # the values under the pointer, as the hover label shows them
+        self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
 
         self.focus_button = QPushButton("Focus range")
         self.focus_button.setCheckable(True)
         self.focus_button.setToolTip(
-            "Drag the yellow range over the time you want: the table then shows statistics over that time only"
+            "Statistics over a time range only: drag over the timeline to choose it (Shift+drag pans), or use "
+            "the presets beside"
         )
         self.focus_button.toggled.connect(self._focus_toggled)
+        self.preset_combo = QComboBox()
+        self.preset_combo.addItem("range…", None)
+        for label, minutes in PRESETS:
+            self.preset_combo.addItem(label, minutes if minutes is not None else 0)
+        self.preset_combo.setToolTip("focus on the last minutes of the trace, or all of it")
+        self.preset_combo.activated.connect(self._preset_chosen)
         self.live_button = QPushButton("Follow live")
         self.live_button.setToolTip("Zoom out to the whole trace and keep the newest samples in view")
         self.live_button.clicked.connect(self.follow_live)
         self.caption = QLabel("")
         self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.hover_label = QLabel("")
+        self.hover_label.setStyleSheet("QLabel { color: #303030; }")
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 0, 4, 0)
         bar.addWidget(self.caption, 1)
         bar.addWidget(self.focus_button)
+        bar.addWidget(self.preset_combo)
         bar.addWidget(self.live_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addLayout(bar)
         layout.addWidget(self.graphics, 1)
+        layout.addWidget(self.hover_label)
+
+    # -- plot x <-> wall clock --------------------------------------------------------------------
+
+    def to_x(self, t):
+        """Plot x of wall-clock time(s) ``t`` (float or array). Sets the origin from the first time asked."""
+        if self.origin is None:
+            first = float(np.min(t)) if np.ndim(t) else float(t)
+            self._set_origin(math.floor(first / 60.0) * 60.0)
+        return t - self.origin
+
+    def to_t(self, x: float) -> float:
+        return float(x) + (self.origin or 0.0)
+
+    def _set_origin(self, origin: float) -> None:
+        self.origin = origin
+        for listener in list(self.origin_listeners):
+            listener()
+
+    def _rebase(self, first_t: float) -> None:
+        """Data of another time (a new trace, an opened session): move the origin near it, keep every item."""
+        if self.origin is not None and abs(first_t - self.origin) < 86400.0:
+            return
+        focus = self._focus_abs
+        self.origin = None
+        self.to_x(first_t)
+        self._place_route_markers(self._route_shown)
+        if focus is not None and self.region.isVisible():
+            self._show_region(*focus)
+
+    def view_range(self) -> tuple[float, float]:
+        """The time in view, wall-clock seconds."""
+        (x0, x1), _ = self.plot.vb.viewRange()
+        return self.to_t(x0), self.to_t(x1)
+
+    def set_view(self, t0: float, t1: float) -> None:
+        """Show [t0, t1] (wall-clock seconds), as a user's zoom does: it stays until Follow live."""
+        self._follow = False
+        self.plot.setXRange(self.to_x(t0), self.to_x(t1), padding=0)
+
+    def data_span(self) -> tuple[float, float] | None:
+        spans = [(d.t[0], d.t[-1]) for d in self._data if len(d.t)]
+        if not spans:
+            return None
+        return float(min(s[0] for s in spans)), float(max(s[1] for s in spans))
 
     # -- focus range ------------------------------------------------------------------------------
 
     def focus_range(self) -> tuple[float, float] | None:
-        return tuple(self.region.getRegion()) if self.region.isVisible() else None  # type: ignore[return-value]
+        return self._focus_abs if self.region.isVisible() else None
+
+    def _show_region(self, t0: float, t1: float) -> None:
+        self._focus_abs = (float(min(t0, t1)), float(max(t0, t1)))
+        self.region.blockSignals(True)
+        self.region.setRegion((self.to_x(self._focus_abs[0]), self.to_x(self._focus_abs[1])))
+        self.region.blockSignals(False)
+        self.region.show()
 
     def set_focus(self, t0: float, t1: float) -> None:
         """Show the focus range over [t0, t1] (wall-clock seconds) and announce it."""
         self.focus_button.blockSignals(True)
         self.focus_button.setChecked(True)
         self.focus_button.blockSignals(False)
-        self.region.setRegion((t0, t1))
-        self.region.show()
-        self._region_moved()
+        self._show_region(t0, t1)
+        self.focus_changed.emit(self._focus_abs)
 
     def clear_focus(self) -> None:
         self.focus_button.blockSignals(True)
         self.focus_button.setChecked(False)
         self.focus_button.blockSignals(False)
+        self.preset_combo.setCurrentIndex(0)
+        self._focus_abs = None
         if self.region.isVisible():
             self.region.hide()
             self.focus_changed.emit(None)
@@ -132,14 +277,82 @@ class TimelineWidget(QWidget):
         if not on:
             self.clear_focus()
             return
-        (x0, x1), _ = self.plot.vb.viewRange()
-        width = x1 - x0
-        self.set_focus(x0 + 0.6 * width, x0 + 0.9 * width)
+        t0, t1 = self.view_range()
+        width = t1 - t0
+        self.set_focus(t0 + 0.6 * width, t0 + 0.9 * width)
 
     def _region_moved(self) -> None:
         if self.region.isVisible():
-            t0, t1 = self.region.getRegion()
-            self.focus_changed.emit((float(t0), float(t1)))
+            x0, x1 = self.region.getRegion()
+            self._focus_abs = (self.to_t(x0), self.to_t(x1))
+            self.preset_combo.setCurrentIndex(0)
+            self.focus_changed.emit(self._focus_abs)
+
+    def drag_select(self, x0: float, x1: float, finished: bool) -> None:
+        """A plain drag from plot x ``x0`` to ``x1``: the yellow range follows it, and becomes the focus when the
+        button is released (a drag of no width selects nothing). Kept within the trace."""
+        span = self.data_span()
+        t0, t1 = sorted((self.to_t(x0), self.to_t(x1)))
+        if span is not None:
+            t0, t1 = max(t0, span[0]), min(t1, span[1])
+        if t1 <= t0:
+            return
+        if not finished:
+            self._show_region(t0, t1)
+            return
+        self.preset_combo.setCurrentIndex(0)
+        self.set_focus(t0, t1)
+
+    def preset(self, minutes: int | None) -> None:
+        """Focus on the last ``minutes`` of the trace (None: the whole trace)."""
+        span = self.data_span()
+        if span is None:
+            return
+        t0 = span[0] if minutes is None else max(span[0], span[1] - 60.0 * minutes)
+        self.set_focus(t0, span[1])
+        index = next((i for i, (_, m) in enumerate(PRESETS) if m == minutes), None)
+        self.preset_combo.setCurrentIndex(0 if index is None else index + 1)
+
+    def _preset_chosen(self, index: int) -> None:
+        minutes = self.preset_combo.itemData(index)
+        if minutes is None:
+            return
+        self.preset(minutes or None)
+
+    # -- hover ------------------------------------------------------------------------------------
+
+    def _mouse_moved(self, pos) -> None:
+        if not self.plot.vb.sceneBoundingRect().contains(pos) or not self._data:
+            self.hover_line.hide()
+            return
+        x = self.plot.vb.mapSceneToView(pos).x()
+        self.show_values_at(self.to_t(x))
+
+    def show_values_at(self, t: float) -> str:
+        """Show the values of each drawn hop at the sample nearest to wall-clock time ``t``; returns the text."""
+        parts = []
+        for hop in self._data:
+            if not len(hop.t):
+                continue
+            i = int(np.clip(np.searchsorted(hop.t, t), 1, len(hop.t) - 1)) if len(hop.t) > 1 else 0
+            if i > 0 and abs(hop.t[i - 1] - t) <= abs(hop.t[i] - t):
+                i -= 1
+            rtt = hop.rtt_ms[i]
+            latency = "lost" if math.isnan(rtt) else f"{rtt:.1f} ms"
+            text = f"hop {hop.ttl}: {latency}"
+            if len(hop.mos_t):
+                j = int(np.searchsorted(hop.mos_t, hop.t[i], side="right")) - 1
+                if j >= 0 and not math.isnan(hop.mos[j]):
+                    text += f", MOS {hop.mos[j]:.2f}"
+            parts.append(text)
+        if not parts:
+            return ""
+        when = time.strftime("%H:%M:%S", time.localtime(t))
+        self.hover_text = f"{when}   " + ";   ".join(parts)
+        self.hover_label.setText(self.hover_text)
+        self.hover_line.setValue(self.to_x(t))
+        self.hover_line.show()
+        return self.hover_text
 
     # -- drawing ----------------------------------------------------------------------------------
 
@@ -155,11 +368,20 @@ class TimelineWidget(QWidget):
         self._fit_all()
 
     def _fit_all(self) -> None:
-        spans = [(d.t[0], d.t[-1]) for d in self._data if len(d.t)]
-        if spans:
-            t0 = min(s[0] for s in spans)
-            t1 = max(s[1] for s in spans)
-            self.plot.setXRange(t0, max(t1, t0 + 1.0), padding=0.02)
+        span = self.data_span()
+        if span is not None:
+            t0, t1 = span
+            self.plot.setXRange(self.to_x(t0), self.to_x(max(t1, t0 + 1.0)), padding=0.02)
+
+    def _limit_view(self) -> None:
+        """No panning or zooming out to before the trace began or far past its newest sample."""
+        span = self.data_span()
+        if span is None:
+            self.plot.vb.setLimits(xMin=None, xMax=None)
+            return
+        t0, t1 = span
+        margin = max(1.0, 0.05 * (t1 - t0))
+        self.plot.vb.setLimits(xMin=self.to_x(t0 - margin), xMax=self.to_x(t1 + margin))
 
     def _view_changed(self, *_) -> None:
         if not self._refitting:
@@ -174,15 +396,19 @@ class TimelineWidget(QWidget):
         )
         if hops:
             names = ", ".join(f'<b style="color:{self._curves[h.ttl][3]}">{h.label}</b>' for h in hops)
+            lost = "&#9650; lost" if len(hops) == 1 else "&#9650; lost (filled in the hop's colour)"
             self.caption.setText(
                 f"{names}: latency (solid line, left axis), MOS (dashed, right axis), "
-                f'<span style="color:{LOST_COLOUR}">&#9650; lost</span>{routes}'
+                f'<span style="color:{LOST_COLOUR}">{lost}</span>{routes}'
             )
         else:
             self.caption.setText("select hops in the table to see them over time" + routes)
 
     def set_data(self, hops: list[HopTimeline]) -> None:
         """Replace the drawn hops (the selected ones) and redraw what is in view."""
+        firsts = [float(h.t[0]) for h in hops if len(h.t)]
+        if firsts:
+            self._rebase(min(firsts))
         wanted = {h.ttl for h in hops}
         for ttl in list(self._curves):
             if ttl not in wanted:
@@ -196,13 +422,17 @@ class TimelineWidget(QWidget):
                 used = {c for *_, c in self._curves.values()}
                 colour = next((c for c in HOP_COLOURS if c not in used), HOP_COLOURS[len(used) % len(HOP_COLOURS)])
                 latency = pg.PlotDataItem(pen=pg.mkPen(colour, width=1.5))
-                lost = pg.ScatterPlotItem(symbol="t1", size=9, pen=pg.mkPen(LOST_COLOUR), brush=pg.mkBrush(LOST_COLOUR))
+                lost = pg.ScatterPlotItem(symbol="t1", size=9, pen=pg.mkPen(LOST_COLOUR))
                 mos = pg.PlotDataItem(pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine))
                 self.plot.addItem(latency)
                 self.plot.addItem(lost)
                 self.mos_view.addItem(mos)
                 self._curves[hop.ttl] = (latency, lost, mos, colour)
+        # One hop: lost samples are red; several: each hop's are filled in its own colour (red outline).
+        for _line, lost, _mos, colour in self._curves.values():
+            lost.setBrush(pg.mkBrush(LOST_COLOUR if len(self._curves) == 1 else colour))
         self._update_caption()
+        self._limit_view()
         if self._follow:
             self._refitting = True  # one redraw below, not a second one from the range change
             try:
@@ -217,32 +447,38 @@ class TimelineWidget(QWidget):
         shown = tuple(changes[-MAX_ROUTE_MARKERS:])
         if shown == self._route_shown:
             return
+        self._place_route_markers(shown)
+        self._route_shown = shown
+        self._update_caption()
+
+    def _place_route_markers(self, shown) -> None:
         for line in self.route_markers:
             self.plot.removeItem(line)
         self.route_markers = []
         pen = pg.mkPen(ROUTE_COLOUR, width=1.5, style=Qt.PenStyle.DashDotLine)
         for change in shown:
-            line = pg.InfiniteLine(pos=change.sent_at, angle=90, movable=False, pen=pen)
+            line = pg.InfiniteLine(pos=self.to_x(change.sent_at), angle=90, movable=False, pen=pen)
+            line.sent_at = change.sent_at
             line.setToolTip(route_change_text(change))
             line.setZValue(-20)
             self.plot.addItem(line, ignoreBounds=True)
             self.route_markers.append(line)
-        self._route_shown = shown
-        self._update_caption()
 
     def _redraw_curves(self) -> None:
-        (x0, x1), _ = self.plot.vb.viewRange()
+        if self.origin is None:
+            return
+        t0, t1 = self.view_range()
         for hop in self._data:
             items = self._curves.get(hop.ttl)
             if items is None:
                 continue
             latency, lost, mos, _ = items
-            part = visible_slice(hop.t, x0, x1)
+            part = visible_slice(hop.t, t0, t1)
             t, y = hop.t[part], hop.rtt_ms[part]
             lost_mask = np.isnan(y)
             # The line joins the received samples; a lost one is a marker on the axis, not a gap in the line.
             t_line, y_line = envelope(t[~lost_mask], y[~lost_mask], MAX_BUCKETS)
-            latency.setData(t_line, y_line)
+            latency.setData(self.to_x(t_line), y_line)
             lost_t = thin_markers(t[lost_mask], MAX_LOST_MARKERS)
-            lost.setData(lost_t, np.zeros(len(lost_t)))
-            mos.setData(hop.mos_t, hop.mos, connect="finite")
+            lost.setData(self.to_x(lost_t), np.zeros(len(lost_t)))
+            mos.setData(self.to_x(hop.mos_t), hop.mos, connect="finite")

@@ -50,6 +50,8 @@ class TraceGraph(pg.GraphicsLayoutWidget):
 
         self.loss_bars = pg.BarGraphItem(x=[], height=[], width=0.5, brush=pg.mkBrush(*LOSS_BRUSH), pen=None)
         self.loss_view.addItem(self.loss_bars)
+        self.loss_ci = pg.ErrorBarItem(beam=0.15, pen=pg.mkPen("#7f1d1d", width=1))
+        self.loss_view.addItem(self.loss_ci)
         self.range_bars = pg.ErrorBarItem(beam=0.25, pen=pg.mkPen("#7aa6d6", width=2))
         self.latency.addItem(self.range_bars)
         self.avg_line = pg.PlotDataItem(
@@ -120,15 +122,17 @@ class TraceGraph(pg.GraphicsLayoutWidget):
             brush = self._brushes[band] = pg.mkBrush(BAND_PENS[band])
         return brush
 
-    def set_hops(self, hops: tuple[HopReport, ...], marked_ttl: int | None) -> None:
-        """Draw one snapshot's hops; ``marked_ttl`` is the hop where quality falls apart (None: none)."""
+    def set_hops(self, hops: tuple[HopReport, ...], marked_ttl: int | None, title: str | None = None) -> None:
+        """Draw one snapshot's hops; ``marked_ttl`` is the hop where quality falls apart (None: none) and
+        ``title`` the diagnosis in a few words (``Diagnosis.short``), both from the one diagnosis."""
         x = np.array([h.ttl for h in hops], dtype=float)
         avg = np.array([_nan(h.avg_ms) for h in hops])
         lo = np.array([_nan(h.min_ms) for h in hops])
         hi = np.array([_nan(h.max_ms) for h in hops])
         # No loss bar for a router that never answered: its 100 % says nothing about the path through it.
         loss = np.array([(h.loss_pct or 0.0) if h.address is not None else 0.0 for h in hops])
-        mos = np.array([_nan(h.mos) for h in hops])
+        # A router that never answered has no MOS to draw either (its all-lost score says nothing of the path).
+        mos = np.array([_nan(h.mos) if h.address is not None else np.nan for h in hops])
         self.avg_line.setData(x, avg)
         ok = ~np.isnan(avg)
         if ok.any():
@@ -136,6 +140,16 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         else:
             self.range_bars.setData(x=np.array([]), y=np.array([]), top=np.array([]), bottom=np.array([]))
         self.loss_bars.setOpts(x=x, height=loss, width=0.5)
+        # The loss's 95 % interval (Wilson) as a whisker on each answering hop's bar: what the diagnosis judges.
+        ci = [(h.ttl, h.loss_pct, h.loss_ci_pct) for h in hops if h.address is not None and h.loss_ci_pct]
+        if ci:
+            cx = np.array([c[0] for c in ci], dtype=float)
+            cy = np.array([c[1] for c in ci], dtype=float)
+            self.loss_ci.setData(
+                x=cx, y=cy, top=np.array([c[2][1] for c in ci]) - cy, bottom=cy - np.array([c[2][0] for c in ci])
+            )
+        else:
+            self.loss_ci.setData(x=np.array([]), y=np.array([]), top=np.array([]), bottom=np.array([]))
         self.mos_line.setData(x, mos)
         scored = ~np.isnan(mos)
         brushes = [self._brush(mos_band(m, self.thresholds)) for m in mos[scored]]
@@ -152,14 +166,17 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         for line in self.mark_lines:
             line.setValue((marked_ttl or 0) - 0.4)
             line.setVisible(marked_ttl is not None)
-        self.mark_text = "" if marked_ttl is None else f"MOS drops from hop {marked_ttl} on"
+        if title is None:
+            title = "" if marked_ttl is None else f"problem starts at hop {marked_ttl}"
+        self.mark_text = title
         self._set_title()
 
     def _set_title(self) -> None:
         # A title line is always there (the plots do not jump when a hop gets marked) and never covers data;
         # short, so that it never widens the plot beyond a narrow pane.
         if self.mark_text:
-            title = f"<span style='color:{MARK_PEN}'><b>{self.mark_text}</b></span>"
+            colour = MARK_PEN if self.marked_ttl is not None else "#404040"
+            title = f"<span style='color:{colour}'><b>{self.mark_text}</b></span>"
         else:
             title = "<span style='color:#404040'>latency, loss and MOS along the route</span>"
         self.latency.setTitle(title, size="10pt")

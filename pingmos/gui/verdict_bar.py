@@ -2,8 +2,9 @@
 user can copy into a ticket, marks in the trace graph (where quality really deteriorates; which hops only
 rate-limit their ICMP), and a button that asks the suspect routers directly (the echo witness).
 
-The diagnosis is pure and takes well under a millisecond for 30 hops, so it runs in the GUI thread with each
-drawn update; the witness sends probes and waits, so it runs in a worker.
+``VerdictBar.diagnose`` is the window's one call of ``pingmos.diagnosis.diagnose`` per drawn update: the table's
+mark, the graph's title and marks and this line all show its result. The diagnosis is pure and takes about a
+millisecond for 30 hops, so it runs in the GUI thread; the witness sends probes and waits, so it runs in a worker.
 """
 
 from __future__ import annotations
@@ -16,14 +17,24 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
-from pingmos.diagnosis import DEFAULT_THRESHOLDS, Diagnosis, EchoWitness, candidates_for_witness, diagnose
+from pingmos.diagnosis import (
+    DEFAULT_THRESHOLDS,
+    NO_PROBLEM,
+    PROBLEM,
+    Diagnosis,
+    EchoWitness,
+    candidates_for_witness,
+    diagnose,
+)
 from pingmos.diagnosis import Thresholds as DiagnosisThresholds
 from pingmos.gui.quality import Thresholds
 from pingmos.hop_report import TraceSnapshot
 
 STARTS_COLOUR = "#b71c1c"
 RATE_LIMITED_COLOUR = "#6d6d6d"
-WITNESS_COUNT = 20
+# Verdict line backgrounds: problem, no problem, undecided (not enough samples yet).
+STATUS_COLOURS = {PROBLEM: "#fde0dc", NO_PROBLEM: "#e3f2e1"}
+UNDECIDED_COLOUR = "#ececec"
 
 
 def diagnosis_thresholds(t: Thresholds) -> DiagnosisThresholds:
@@ -34,7 +45,7 @@ def diagnosis_thresholds(t: Thresholds) -> DiagnosisThresholds:
 
 def problems_text(d: Diagnosis) -> str:
     """Per degraded hop, what it breaks, one line each (the tooltip)."""
-    lines = []
+    lines = [f"status: {d.status}" + (f", about {d.rounds_needed} more rounds" if d.rounds_needed else "")]
     for ttl, problems in sorted(d.problems.items()):
         tag = ""
         if ttl == d.deteriorates_at_ttl:
@@ -42,7 +53,9 @@ def problems_text(d: Diagnosis) -> str:
         elif ttl in d.rate_limited_ttls:
             tag = " (does not carry on: rate limiting)"
         lines.append(f"hop {ttl}: {', '.join(problems)}{tag}")
-    return "\n".join(lines) or "no hop breaks a threshold"
+    if len(lines) == 1:
+        lines.append("no hop breaks a threshold beyond its 95 % interval")
+    return "\n".join(lines)
 
 
 class DiagnosisMarks:
@@ -104,8 +117,8 @@ class VerdictBar(QWidget):
         self.copy_button.clicked.connect(self.copy)
         self.witness_button = QPushButton("Ask the routers")
         self.witness_button.setToolTip(
-            f"send {WITNESS_COUNT} echo requests to each hop that looks bad: a router that answers them without "
-            "loss but drops the trace's replies is rate limiting, not losing traffic"
+            "send echo requests to each router that loses its own replies, as many as it takes to tell its loss "
+            "from none: evidence combined with the trace's, stale after a while"
         )
         self.witness_button.clicked.connect(self.run_witness)
         layout = QHBoxLayout(self)
@@ -125,20 +138,32 @@ class VerdictBar(QWidget):
         self.copy_button.setEnabled(False)
         self.witness_button.setEnabled(False)
 
+    def diagnose(self, snapshot: TraceSnapshot, thresholds: Thresholds) -> Diagnosis:
+        """THE diagnosis of ``snapshot`` for this window: the producer's own when it has one, else
+        ``pingmos.diagnosis.diagnose`` with the window's thresholds and the echo witnesses taken so far (each
+        goes stale as new rounds arrive). The same snapshot gives the same object (one call per update)."""
+        cached = getattr(self, "_cached", None)
+        if cached is not None and cached[0] is snapshot and cached[1] == thresholds and cached[2] == self.witnesses:
+            return cached[3]
+        d = snapshot.diagnosis or diagnose(snapshot, diagnosis_thresholds(thresholds), self.witnesses)
+        self._cached = (snapshot, thresholds, dict(self.witnesses), d)
+        return d
+
     def show_snapshot(
         self, snapshot: TraceSnapshot, thresholds: Thresholds, witnesses: Mapping[int, EchoWitness] | None = None
     ) -> Diagnosis:
-        """Diagnose ``snapshot`` (the producer's own diagnosis when it has one) and show the verdict."""
+        """Show the verdict of ``snapshot`` (``diagnose``)."""
         if witnesses is not None:
             self.witnesses = dict(witnesses)
         self.thresholds = thresholds
         th = diagnosis_thresholds(thresholds)
-        d = snapshot.diagnosis or diagnose(snapshot, th, self.witnesses)
+        d = self.diagnose(snapshot, thresholds)
         self.diagnosis = d
         self.snapshot = snapshot
-        bad = d.deteriorates_at_ttl is not None
-        colour = "#fde0dc" if bad else ("#fff4c2" if d.rate_limited_ttls else "#e3f2e1")
-        self.label.setText(f"<b>Verdict:</b> {_html(d.verdict)}")
+        colour = STATUS_COLOURS.get(d.status, UNDECIDED_COLOUR)
+        if d.status == NO_PROBLEM and d.rate_limited_ttls:
+            colour = "#fff4c2"
+        self.label.setText(f"<b>Verdict ({d.status}):</b> {_html(d.verdict)}")
         self.label.setToolTip(problems_text(d))
         self.setStyleSheet(f"VerdictBar {{ background: {colour}; }} QLabel {{ padding: 3px; }}")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)

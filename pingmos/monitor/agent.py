@@ -26,7 +26,9 @@ from pathlib import Path
 from pingmos.alerts import AlertEngine, AlertEvent, CommandRunner
 from pingmos.diagnosis import diagnose
 from pingmos.engine.events import Sample
+from pingmos.engine.mode import NoProbeMode, ProbeMode, choose_mode
 from pingmos.engine.network import Network
+from pingmos.engine.packets import family_of
 from pingmos.engine.resolve import ReverseDNS
 from pingmos.engine.tracer import TraceSettings
 from pingmos.hop_report import TraceSnapshot
@@ -38,13 +40,32 @@ from pingmos.session.model import SessionError
 from pingmos.session.store import SessionRecorder
 
 SESSION_SUFFIX = ".pingmos"
-RESTART_AFTER_S = 30.0  # a trace stopped by an error is started again this long after
+# A trace stopped by an error is started again after 1 s, then 2, 4 ... up to a minute while it keeps failing; a
+# trace that ran for a minute counts as well again.
+RESTART_MAX_S = 60.0
 PENDING_LIMIT = 100_000  # samples kept for the first session file while the target's address is not known yet
 Log = Callable[[str], None]
 
 
 def _log_stderr(line: str) -> None:
     print(f"pingmos monitor: {line}", file=sys.stderr, flush=True)
+
+
+def monitor_mode(protocol: str, family, requested: str = "auto") -> ProbeMode:
+    """How an agent sends probes: unprivileged ICMP/UDP sockets wherever they work, even as root, then what
+    ``choose_mode("auto")`` picks (raw sockets, the helper). Why: every raw ICMP socket receives a copy of every
+    ICMP packet the host gets, so N targets on raw sockets parse N times all replies; ping sockets and UDP sockets
+    are handed only their own replies by the kernel, so the cost per target stays the same however many there are.
+    Another ``requested`` mode (raw, unprivileged, helper) is used as asked. Raises NoProbeMode (a NoPermission)
+    with what the user can do when nothing works."""
+    if requested != "auto":
+        return choose_mode(requested, family, protocol)
+    if protocol in ("icmp", "udp"):
+        try:
+            return choose_mode("unprivileged", family, protocol)
+        except NoProbeMode:
+            pass
+    return choose_mode("auto", family, protocol)
 
 
 def folder_name(target: str) -> str:
@@ -84,8 +105,10 @@ class TargetRunner:
         on_error: Callable[[str], None],
         log: Log,
         clock: Callable[[], float] = time.time,
+        probe_mode: str = "auto",
     ):
         self.cfg = cfg
+        self._probe_mode = probe_mode
         self.model = model
         self.counters = TargetCounters(cfg.interval_s, cfg.flows)
         self._data_dir = Path(data_dir) / folder_name(cfg.name) if data_dir else None
@@ -105,6 +128,9 @@ class TargetRunner:
         )
         self.commands = CommandRunner(on_result=self._command_result)
         self.events: list[AlertEvent] = []
+        self.probe_mode = ""
+        if network_factory is None:
+            network_factory = self._open_network
         self.trace = LiveTrace(
             cfg.host,
             protocol=cfg.protocol,
@@ -124,6 +150,8 @@ class TargetRunner:
         self.diagnosis: tuple[str, int | None] | None = None
         self._stopped_at: float | None = None
         self._error_seen: str | None = None
+        self._failures = 0  # errors in a row (the restart delay doubles with each)
+        self._started_at = time.monotonic()
         self.sip = None
         if cfg.sip is not None:
             from pingmos.monitor.sip import SipProber
@@ -139,6 +167,14 @@ class TargetRunner:
             )
 
     # -- engine thread ------------------------------------------------------------------------------------
+
+    def _open_network(self) -> Network:
+        # Called by the trace's engine thread once the target is resolved.
+        mode = monitor_mode(self.cfg.protocol, family_of(self.trace.status().address), self._probe_mode)
+        if mode.description != self.probe_mode:
+            self.probe_mode = mode.description
+            self._log(f"{self.cfg.name}: probing via {mode.description}")
+        return mode.open()
 
     def _observe(self, sample: Sample) -> None:
         self.counters.observe(sample)
@@ -176,15 +212,24 @@ class TargetRunner:
                     self.recorder.record_event(event.to_session_event())
             self.commands.dispatch(self.alerts.rules, [event])
         status = self.trace.status()
+        mono = time.monotonic()
+        if status.running and self._failures and mono - self._started_at >= RESTART_MAX_S:
+            self._failures = 0
         if status.error and not status.running:
-            if self._error_seen != status.error or self._stopped_at is None:
-                self._error_seen = status.error
-                self._stopped_at = time.monotonic()
+            if self._stopped_at is None:
+                self._stopped_at = mono
+                self._failures += 1
                 self._on_error("trace")
-                self._log(f"{self.cfg.name}: {status.error} (trying again in {RESTART_AFTER_S:g} s)")
-            elif time.monotonic() - self._stopped_at >= RESTART_AFTER_S:
+                if status.error != self._error_seen or self._failures == 1:
+                    self._log(f"{self.cfg.name}: {status.error} (trying again in {self._restart_delay():g} s)")
+                self._error_seen = status.error
+            elif mono - self._stopped_at >= self._restart_delay():
                 self._stopped_at = None
+                self._started_at = mono
                 self.trace.start()
+
+    def _restart_delay(self) -> float:
+        return min(RESTART_MAX_S, 2.0 ** max(0, self._failures - 1))
 
     def refresh(self, now: float) -> None:
         """Recompute the window snapshot and diagnosis; open, roll or close the session file."""
@@ -351,6 +396,7 @@ class Agent:
             self._clock_factory(cfg) if self._clock_factory else None,
             self.count_error,
             self._log,
+            probe_mode=self.config.probe_mode,
         )
 
     def start(self) -> None:

@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pingmos.alerts import AlertRule, RulesError, rules_from_data
+from pingmos.engine.mode import MODES
 from pingmos.engine.tracer import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, PROTOCOLS
 
 DEFAULT_LISTEN = ("127.0.0.1", 9813)
@@ -127,6 +128,7 @@ class AgentConfig:
     max_probes_per_s: float = 3000.0
     vantage: str = ""
     refresh_s: float = 5.0  # how often the window gauges are recomputed (and the retention checked)
+    probe_mode: str = "auto"  # auto = unprivileged sockets where they work, else raw, else the helper
     targets: tuple[TargetConfig, ...] = field(default_factory=tuple)
 
 
@@ -194,6 +196,7 @@ _AGENT_KEYS = {
     "max_probes_per_s",
     "vantage",
     "refresh_s",
+    "probe_mode",
     "window",
     "model",
     "model_settings",
@@ -346,6 +349,10 @@ def config_from_data(doc: dict, path: str = "<config>", text: str = "") -> Agent
         max_probes_per_s=float(r.number(agent, "max_probes_per_s", 1, 1e6, w, 3000.0, "agent")),
         refresh_s=float(r.number(agent, "refresh_s", 0.2, 600, w, 5.0, "agent")),
     )
+    probe_mode = r.string(agent, "probe_mode", w, "auto", "agent")
+    if probe_mode not in MODES:
+        r.fail(f"{w}probe_mode must be one of {', '.join(MODES)}, not {probe_mode!r}", "agent", None, "probe_mode")
+    cfg_args["probe_mode"] = probe_mode
     vantage = agent.get("vantage", "")
     if not isinstance(vantage, str):
         r.fail(f"{w}vantage must be a string (where this agent probes from)", "agent", None, "vantage")

@@ -114,6 +114,7 @@ def to_json(snap: TraceSnapshot) -> str:
         "destination_reached": snap.destination_reached,
         "probes_sent": snap.probes_sent,
         "unmatched_replies": snap.unmatched_replies,
+        "suspicious_replies": snap.suspicious_replies,
         "time_range": None
         if snap.time_range is None
         else {
@@ -363,7 +364,8 @@ def to_table(snap: TraceSnapshot) -> str:
         moves = [f"hop {c.ttl} round {c.round}: {c.old} -> {c.new}" for c in snap.route_changes]
         lines.append(f"route changes ({len(moves)}): " + "; ".join(moves[:10]) + ("; ..." if len(moves) > 10 else ""))
     lines += _scoring_errors(snap.hops)
-    lines.append("diagnosis: " + _diagnosis(snap).verdict)
+    d = _diagnosis(snap)
+    lines.append(f"diagnosis ({d.status}): {d.verdict}")
     return "\n".join(terminal_safe(line) for line in lines) + "\n"
 
 

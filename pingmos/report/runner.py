@@ -11,7 +11,7 @@ from pingmos.engine.network import Network, RawSocketNetwork
 from pingmos.engine.resolve import ReverseDNS
 from pingmos.engine.tracer import Tracer, TraceSettings
 from pingmos.hop_report import TraceSnapshot
-from pingmos.trace_state import Scorer, TraceState
+from pingmos.state import Scorer, TraceState
 
 # Once probing is over, how long the report waits for reverse-DNS answers still under way.
 DNS_GRACE_S = 2.0
@@ -104,6 +104,7 @@ def run_report(
             probes_sent=tracer.probes_sent,
             unmatched_replies=tracer.matcher.unmatched,
         )
+        snapshot = dataclasses.replace(snapshot, suspicious_replies=tracer.suspicious_replies)
         if sent_span:
             snapshot = dataclasses.replace(snapshot, time_range=(sent_span[0], sent_span[1]))
     finally:

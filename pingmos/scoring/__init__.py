@@ -23,8 +23,9 @@ The public API (the report, the CLI and the GUI use only these names):
 ``Model``
     ``model.name``, ``model.info``, ``model.settings`` (effective, defaults filled in);
     ``model.score(window) -> Score | ModelError | None`` and ``model.score_many(windows) -> list[...]``: None for
-    a window with nothing received, never an exception for a broken formula (except with ``raising=True``:
-    ``ModelFailure``). ``model(window_stats)`` is ``model.score``, so a model is a ``TraceState`` scorer.
+    a window with nothing sent, ``ALL_LOST`` (R 0, MOS 1) for one whose probes were all lost, never an
+    exception for a broken formula (except with ``raising=True``: ``ModelFailure``). ``model(window_stats)`` is
+    ``model.score``, so a model is a ``TraceState`` scorer.
     ``model.check() -> ModelError | None`` re-reads a user's file without running it (a syntax error shows
     right after a save; ``model.info`` follows the file's title and settings). ``model.close()`` ends a user
     script's worker process (also done when the model is garbage collected).

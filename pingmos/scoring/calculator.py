@@ -68,7 +68,7 @@ def score_json(name: str, settings: dict[str, object], window: HopWindow, result
     elif isinstance(result, ModelError):
         doc.update(r=None, mos=None, error={"file": result.file, "line": result.line, "message": result.message})
     else:
-        message = "no sample received: nothing to score"
+        message = "no probe sent: nothing to score"
         doc.update(r=None, mos=None, error={"file": None, "line": None, "message": message})
     return json.dumps(doc, indent=2) + "\n"
 
@@ -89,7 +89,7 @@ def score_text(name: str, settings: dict[str, object], window: HopWindow, result
     elif isinstance(result, ModelError):
         lines.append(f"model failed: {result}")
     else:
-        lines.append("no sample received: nothing to score")
+        lines.append("no probe sent: nothing to score")
     return "\n".join(lines) + "\n"
 
 

@@ -15,8 +15,9 @@ All take the received latencies oldest first (lost samples skipped) and give Non
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
+
+import numpy as np
 
 from pingmos import stats
 
@@ -44,8 +45,8 @@ def jitter_series_ms(received_ms: Sequence[float], definition: str = DEFAULT_JIT
     if definition == "rfc3550":
         return stats.jitter_rfc3550_series(received_ms)
     if definition == "stdev":
-        m = math.fsum(received_ms) / len(received_ms)
-        return [abs(v - m) for v in received_ms]
+        values = np.asarray(received_ms, dtype=np.float64)
+        return np.abs(values - values.mean()).tolist()
     raise ValueError(f"unknown jitter definition {definition!r} (known: {', '.join(JITTER_DEFINITIONS)})")
 
 

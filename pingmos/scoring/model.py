@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from pingmos.scoring.score import Score
+from pingmos.scoring.score import ALL_LOST, Score, all_lost
 from pingmos.scoring.settings import Setting
 from pingmos.scoring.window import HopWindow
 from pingmos.stats import WindowStats
@@ -134,8 +134,9 @@ class Model:
     """A loaded model with its effective settings. See ``pingmos.scoring`` for the contract.
 
     ``score``/``score_many`` take ``HopWindow``s (or ``WindowStats``) and give per window a Score, a ModelError,
-    or None (nothing received: nothing to score). Calling the model itself (``model(stats)``) is ``score``: a
-    model is a ``Scorer`` for ``TraceState.snapshot``. Thread-safe; may block (user scripts: see ScriptModel).
+    ALL_LOST (R 0, MOS 1) when every probe was lost, or None (nothing sent: nothing to score). Calling the model
+    itself (``model(stats)``) is ``score``: a model is a ``Scorer`` for ``TraceState.snapshot``. Thread-safe;
+    may block (user scripts: see ScriptModel).
     """
 
     def __init__(self, info: ModelInfo, settings: Mapping[str, object], raising: bool = False) -> None:
@@ -151,10 +152,11 @@ class Model:
         raise NotImplementedError
 
     def score_many(self, windows: Sequence[HopWindow | WindowStats]) -> list[Result]:
-        """Score every window; None for a window with nothing received. Raises only with ``raising=True``."""
+        """Score every window: ``ALL_LOST`` (R 0, MOS 1) for a window whose probes were all lost, None for a window
+        with nothing sent, the model's answer otherwise. Raises only with ``raising=True``."""
         hop_windows = [as_window(w) for w in windows]
         todo = [i for i, w in enumerate(hop_windows) if w.received > 0]
-        results: list[Result] = [None] * len(hop_windows)
+        results: list[Result] = [ALL_LOST if all_lost(w) else None for w in hop_windows]
         if todo:
             for i, result in zip(todo, self._score_hops([hop_windows[i] for i in todo]), strict=True):
                 results[i] = result
@@ -192,7 +194,7 @@ def score_all(scorer: object, windows: Sequence[WindowStats | HopWindow]) -> lis
     score_many = getattr(scorer, "score_many", None)
     if callable(score_many):
         return list(score_many(windows))
-    return [scorer(w) for w in windows]  # type: ignore[operator]
+    return [ALL_LOST if all_lost(w) else scorer(w) for w in windows]  # type: ignore[operator]
 
 
 def error_text(result: object) -> str | None:

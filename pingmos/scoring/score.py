@@ -14,6 +14,16 @@ class Score:
     detail: dict[str, float] = field(default_factory=dict)
 
 
+# A window whose probes were sent and every one lost: no call gets through, the worst score there is (R 0, MOS 1),
+# the same in every model, report, export, window and alert. Only a window with nothing sent has no score (None).
+ALL_LOST = Score(r=0.0, mos=1.0, detail={"loss_pct": 100.0})
+
+
+def all_lost(window: object) -> bool:
+    """True for a window (WindowStats or HopWindow) with probes sent and none received."""
+    return getattr(window, "sent", 0) > 0 and getattr(window, "received", 0) == 0
+
+
 def r_to_mos(r: float) -> float:
     """ITU-T G.107 Annex B: MOS = 1 + 0.035 R + 7e-6 R (R - 60)(100 - R).
 

@@ -260,8 +260,19 @@ class ScriptModel(Model):
                     self._error = self._load(worker, key, self._text)
                     if self._error is None:
                         results = self._run(key, self.settings, windows)
-                        if any(isinstance(r, Score) for r in results):  # it loads and scores: a version to fall back to
-                            self._good = (key, self._text, dict(self.settings))
+                        failed = [isinstance(r, ModelError) for r in results]
+                        if not any(failed) and any(isinstance(r, Score) for r in results):
+                            self._good = (key, self._text, dict(self.settings))  # a version to fall back to
+                        elif any(failed) and self._good is not None and self._good[1] != self._text:
+                            # It loads but score_hop raises: the hops it fails for show the last good version's
+                            # score beside the error, as for a version that does not load.
+                            old = self._fallback(windows, next(r for r in results if isinstance(r, ModelError)))
+                            results = [
+                                dataclasses.replace(r, fallback=o.fallback)
+                                if isinstance(r, ModelError) and isinstance(o, ModelError)
+                                else r
+                                for r, o in zip(results, old, strict=True)
+                            ]
                         return results
                 except _WorkerGone as gone:
                     # Not run again until the file changes: one deadline per broken version, not one per update.

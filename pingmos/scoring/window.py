@@ -18,6 +18,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 
+import numpy as np
+
 from pingmos import stats
 from pingmos.scoring.jitter import DEFAULT_JITTER, jitter_ms, jitter_series_ms, jitter_stdev_ms
 
@@ -77,14 +79,13 @@ class HopWindow:
         """The window of a ``WindowStats`` (its raw ``samples_ms``; summary numbers if it has none)."""
         if window.sent == 0:
             return cls()
-        if not window.samples_ms:
+        if not len(window.rtts_ms):
             return cls.from_summary(window.avg_ms, window.jitter_ms, window.loss_pct or 0.0)
-        if any(v is not None and math.isnan(v) for v in window.samples_ms):
-            return cls.from_rtts(window.samples_ms)
-        # The summary numbers are computed already (the same definitions): reuse them, sort only for the median.
-        received = window.received_ms
+        # The summary numbers are computed already (the same definitions): reuse them, and hand the samples over
+        # as a view of the window's array (a day of samples is not turned into a tuple of 86 400 objects).
+        received = window.received_array
         made = cls(
-            rtts_ms=tuple(window.samples_ms),
+            rtts_ms=window.samples_ms,
             sent=window.sent,
             received=window.received,
             loss_pct=window.loss_pct or 0.0,
@@ -96,6 +97,7 @@ class HopWindow:
             stdev_ms=window.stdev_ms,
         )
         made._jitter_cache["pingplotter"] = window.jitter_ms
+        made._jitter_cache["_received_array"] = received  # type: ignore[assignment]
         return made
 
     @classmethod
@@ -148,29 +150,39 @@ class HopWindow:
         """The received RTTs (ms) in the order they were sent."""
         cached = self._jitter_cache.get("_received")
         if cached is None:
-            cached = tuple(v for v in self.rtts_ms if v is not None)
+            cached = tuple(self.received_array.tolist())
             self._jitter_cache["_received"] = cached  # type: ignore[assignment]
+        return cached  # type: ignore[return-value]
+
+    @property
+    def received_array(self):
+        """The received RTTs (ms) in the order they were sent, as a numpy float64 array."""
+        cached = self._jitter_cache.get("_received_array")
+        if cached is None:
+            cached = stats.as_rtts(self.rtts_ms)
+            cached = cached[~np.isnan(cached)]
+            self._jitter_cache["_received_array"] = cached  # type: ignore[assignment]
         return cached  # type: ignore[return-value]
 
     def percentile_ms(self, pct: float) -> float | None:
         """The pct-th percentile (0-100) of the received RTTs, linear interpolation; the average in a summary."""
         if self.is_summary:
             return self.avg_ms
-        return stats.percentile(self.received_ms, pct)
+        return stats.percentile(self.received_array, pct)
 
     def jitter_ms_for(self, definition: str = DEFAULT_JITTER) -> float | None:
         """Jitter (ms) by the named definition (see ``pingmos.scoring.jitter``); None below 2 received samples."""
         if self.is_summary:
             return self.given_jitter_ms
         if definition not in self._jitter_cache:
-            self._jitter_cache[definition] = jitter_ms(self.received_ms, definition)
+            self._jitter_cache[definition] = jitter_ms(self.received_array, definition)
         return self._jitter_cache[definition]
 
     def jitter_series_ms_for(self, definition: str = DEFAULT_JITTER) -> list[float]:
         """Per-packet jitter values (ms) by the named definition; [] below 2 received samples or in a summary."""
         if self.is_summary:
             return []
-        return jitter_series_ms(self.received_ms, definition)
+        return jitter_series_ms(self.received_array, definition)
 
     def jitter_stdev_ms_for(self, definition: str = DEFAULT_JITTER) -> float | None:
         """Sample standard deviation (ms) of the per-packet jitter series; None with fewer than 2 values."""
@@ -178,7 +190,7 @@ class HopWindow:
             return self.given_jitter_stdev_ms
         key = "_stdev_" + definition
         if key not in self._jitter_cache:
-            self._jitter_cache[key] = jitter_stdev_ms(self.received_ms, definition)
+            self._jitter_cache[key] = jitter_stdev_ms(self.received_array, definition)
         return self._jitter_cache[key]
 
     def jitter_percentile_ms_for(self, pct: float, definition: str = DEFAULT_JITTER) -> float | None:

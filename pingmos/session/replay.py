@@ -15,8 +15,8 @@ from pingmos.engine.events import Sample
 from pingmos.hop_report import TraceSnapshot, scored_hop
 from pingmos.scoring import score_all
 from pingmos.session.model import HopSummary, RouteEntry, SessionError, SessionEvent, SessionInfo
+from pingmos.state import Scorer, TraceState
 from pingmos.stats import WindowStats, wilson_interval_pct
-from pingmos.trace_state import Scorer, TraceState
 
 TimeRange = tuple[float, float]  # wall-clock seconds since the epoch, both ends included
 
@@ -141,15 +141,16 @@ def summary_snapshot(
                 max_ms=s.max_ms,
                 stdev_ms=s.stdev_ms,
                 jitter_ms=s.jitter_ms,
-                samples_ms=(),
             )
         )
     # One batch, as TraceState does: a user's formula answers all hops in one round trip to its worker.
     results = score_all(scorer, windows)
     hops = []
     for s, window, result in zip(summaries, windows, results, strict=True):
-        if not window.received or window.avg_ms is None:
-            result = None  # nothing measured to score (a silent hop, or a report without latency fields)
+        if not window.sent or (window.received and window.avg_ms is None):
+            # Nothing sent, or a report without latency fields: nothing measured to score. Sent and all lost is
+            # the worst score (scoring.ALL_LOST), as everywhere.
+            result = None
         responders = {s.address: window.received} if s.address and window.received else {}
         hops.append(scored_hop(s.ttl, s.address, s.name, responders, window, result))
     return TraceSnapshot(

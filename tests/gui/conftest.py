@@ -19,13 +19,14 @@ from pingmos.live_trace import LiveTrace  # noqa: E402
 
 SRC, DST = "198.18.0.1", "198.18.0.99"
 
-# A path whose quality falls apart from hop 3 on: 40 % loss there and beyond.
+# A path whose quality falls apart from hop 3 on: the link into hop 3 is down 40 % of the time (in bursts), so
+# 40 % of the probes to hop 3 and beyond are lost, in the same rounds.
 LOSSY_PATH = [
     FakeHop("198.18.0.2", 2.0, jitter_ms=1.0),
     FakeHop(None, 0.0),  # a router that never answers: a ??? row
-    FakeHop("198.18.0.4", 30.0, jitter_ms=4.0, loss_pct=40.0),
-    FakeHop("198.18.0.5", 32.0, jitter_ms=4.0, loss_pct=40.0),
-    FakeHop(DST, 35.0, jitter_ms=4.0, loss_pct=40.0),
+    FakeHop("198.18.0.4", 30.0, jitter_ms=4.0, link_loss_pct=40.0),
+    FakeHop("198.18.0.5", 32.0, jitter_ms=4.0),
+    FakeHop(DST, 35.0, jitter_ms=4.0),
 ]
 
 # A path with much jitter and no loss: jitter definitions then give clearly different MOS.

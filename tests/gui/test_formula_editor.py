@@ -11,6 +11,14 @@ from pingmos.scoring import CONFIG_DIR_ENV
 from tests.gui.conftest import DST, settle
 
 
+@pytest.fixture(autouse=True)
+def revert_without_asking(monkeypatch):
+    """Revert asks before it throws the user's formula away; tests that do not test the question say yes."""
+    from pingmos.gui.formula_editor import FormulaEditor
+
+    monkeypatch.setattr(FormulaEditor, "confirm_revert", lambda self: True)
+
+
 @pytest.fixture
 def window(qtbot, make_window, tmp_path, monkeypatch):
     monkeypatch.setenv(CONFIG_DIR_ENV, str(tmp_path / "config"))
@@ -99,18 +107,88 @@ def test_save_applies_at_once_and_revert_restores_the_shipped_formula(window, qt
     qtbot.waitUntil(lambda: mos_of(window, 5) == pytest.approx(before), timeout=10000)
 
 
-def test_a_broken_saved_formula_shows_the_error_and_keeps_the_data(window, qtbot):
+def test_a_broken_saved_formula_says_so_and_the_table_keeps_the_last_working_version(window, qtbot):
     window.open_formula_editor()
     editor = window.formula_editor
     editor.wait_for_disk(qtbot)
     source = editor.editor.toPlainText()
-    editor.editor.setPlainText(source.replace("    mos = r_to_mos(r)", "    mos = r_to_mos(r) / 0"))
+    working = source.replace("LOSS_PENALTY_PER_PCT = 2.5", "LOSS_PENALTY_PER_PCT = 2.0")
+    editor.editor.setPlainText(working)
     editor.save()
-    qtbot.waitUntil(lambda: not window.error_banner.isHidden(), timeout=10000)
-    assert "ZeroDivisionError" in window.error_banner.text() and "my_pingplotter.py" in window.error_banner.text()
-    assert window.table.proxy.rowCount() == 5
-    assert window.table.proxy.data(window.table.proxy.index(0, COL_MOS)) == "error"
-    assert window.table.proxy.data(window.table.proxy.index(0, 4))  # latency still shown
+    editor.wait_for_disk(qtbot)
+    assert "Saved. Every hop" in editor.result.toPlainText()
+    assert window.model_name == "my_pingplotter"
+    qtbot.waitUntil(lambda: window.last_update.snapshot.model == "my_pingplotter", timeout=10000)
+    good = mos_of(window, 5)
+
+    broken = working.replace("    mos = r_to_mos(r)", "    mos = r_to_mos(r) / 0")
+    editor.editor.setPlainText(broken)
+    editor.save()
+    editor.wait_for_disk(qtbot)
+    text = editor.result.toPlainText()
+    line = broken.splitlines().index("    mos = r_to_mos(r) / 0") + 1
+    assert "Saved, but the formula does not work" in text and "Every hop is now scored" not in text
+    assert f"line {line}" in text and "ZeroDivisionError" in text
+    assert editor.editor.error_line == line  # the error is shown where it is, in the editor
+    assert editor.path.read_text() == broken  # the user's file is kept as typed
+    # The table shows the last working version, marked *, not "error" in every cell.
+    qtbot.waitUntil(
+        lambda: window.table.proxy.data(window.table.proxy.index(4, COL_MOS)).endswith("* error"), timeout=10000
+    )
+    cell = window.table.proxy.data(window.table.proxy.index(4, COL_MOS))
+    assert cell.startswith(f"{good:.2f}*")
+    assert window.table.proxy.rowCount() == 5 and window.table.proxy.data(window.table.proxy.index(0, 4))
+    assert "ZeroDivisionError" in window.error_banner.text()
+
+    # Fixing the line clears its mark at once; saving the fix scores with it again.
+    cursor = editor.editor.textCursor()
+    block = editor.editor.document().findBlockByNumber(line - 1)
+    cursor.setPosition(block.position() + block.length() - 1)
+    cursor.deletePreviousChar()
+    cursor.deletePreviousChar()
+    cursor.deletePreviousChar()
+    cursor.deletePreviousChar()
+    assert editor.editor.toPlainText() == working
+    assert editor.editor.error_line is None
+    colours = [sel.format.background().color().name() for sel in editor.editor.extraSelections()]
+    assert "#fde0dc" not in colours  # the red line is gone
+    editor.save()
+    editor.wait_for_disk(qtbot)
+    assert "Saved. Every hop" in editor.result.toPlainText()
+    qtbot.waitUntil(lambda: "*" not in window.table.proxy.data(window.table.proxy.index(4, COL_MOS)), timeout=10000)
+
+
+def test_a_broken_first_save_of_a_copy_keeps_the_model_in_use(window, qtbot):
+    before = mos_of(window, 5)
+    window.open_formula_editor()
+    editor = window.formula_editor
+    editor.wait_for_disk(qtbot)
+    source = editor.editor.toPlainText()
+    editor.editor.setPlainText(source.replace("def score_hop(hop):", "def score_hop(hop)"))
+    editor.save()
+    editor.wait_for_disk(qtbot)
+    assert "Saved, but the formula does not work" in editor.result.toPlainText()
+    assert "syntax error" in editor.result.toPlainText()
+    assert window.model_name == "pingplotter"  # not switched to a formula that cannot score
+    assert mos_of(window, 5) == before
+
+
+def test_revert_asks_before_discarding_the_users_formula(window, qtbot, monkeypatch):
+    window.open_formula_editor()
+    editor = window.formula_editor
+    editor.wait_for_disk(qtbot)
+    mine = editor.editor.toPlainText().replace("LOSS_PENALTY_PER_PCT = 2.5", "LOSS_PENALTY_PER_PCT = 1.5")
+    editor.editor.setPlainText(mine)
+    asked = []
+    monkeypatch.setattr(editor, "confirm_revert", lambda: asked.append(1) or False)
+    editor.revert_button.click()
+    editor.wait_for_disk(qtbot)
+    assert asked == [1] and editor.editor.toPlainText() == mine  # Cancel: nothing lost
+    assert "Not reverted" in editor.result.toPlainText()
+    monkeypatch.setattr(editor, "confirm_revert", lambda: asked.append(2) or True)
+    editor.revert_button.click()
+    editor.wait_for_disk(qtbot)
+    assert asked == [1, 2] and editor.editor.toPlainText() == models.builtin_text("pingplotter")
 
 
 def test_a_built_in_with_a_dash_opens_its_one_copy_and_reverts_to_it(window, tmp_path, qtbot):
@@ -169,17 +247,19 @@ def test_the_model_list_is_read_off_the_gui_thread(settings_store, qtbot, monkey
 
     real = models.available_models
     readers = []
+    release = threading.Event()
 
     def slow_list():  # a slow scoring folder: the window must come up without waiting for it
         readers.append(threading.current_thread() is threading.main_thread())
-        time.sleep(0.5)
+        release.wait(10)
         return real()
 
     monkeypatch.setattr(models, "available_models", slow_list)
     started = time.monotonic()
     window = MainWindow(settings_store, trace_factory=fake_factory(), refresh_ms=20)
     qtbot.addWidget(window)
-    assert time.monotonic() - started < 0.4
+    assert time.monotonic() - started < 8  # it did not wait for the list (which waits 10 s for us)
     assert window.model_name == "pingplotter"  # usable at once with the saved (here: the default) model
+    release.set()
     qtbot.waitUntil(lambda: window.model_list_jobs.pending == 0, timeout=5000)
     assert readers == [False] and window.model_combo.count() >= 4

@@ -19,8 +19,9 @@ ROUNDS = 40
 
 def test_gui_marks_the_hop_behind_the_lossy_link(qtbot, make_window, lab_factory):
     clean = LinkSpec.symmetric(delay_ms=1.0)
-    # Link 2 joins r2 and r3: 40 % of the probes towards r3 and beyond are dropped (replies pass).
-    lossy = LinkSpec(fwd=Direction(delay_ms=1.0, loss_pct=40.0), rev=Direction(delay_ms=1.0))
+    # Link 2 joins r2 and r3: it is down 40 % of the time in bursts, so 40 % of the probes towards r3 and beyond
+    # are dropped, in the same rounds (replies pass).
+    lossy = LinkSpec(fwd=Direction(delay_ms=1.0, loss_pct=40.0, burst_ms=300.0), rev=Direction(delay_ms=1.0))
     lab = lab_factory([RouterSpec()] * 3, [clean, clean, lossy, clean], seed=7)
 
     def factory(target: str, protocol: str, interval_s: float) -> LiveTrace:

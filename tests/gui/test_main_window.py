@@ -53,11 +53,16 @@ def test_mos_and_loss_cells_are_coloured_by_band_and_the_bad_hop_is_marked(qtbot
     assert window.marked_ttl == 3
     assert window.trace_graph.marked_ttl == 3 and window.trace_graph.mark_lines[0].isVisible()
     assert "hop 3" in window.trace_graph.mark_text
-    # Thresholds are settings: with "poor" from 1.0 nothing is below poor, and hop 5's MOS turns "poor".
+    # Thresholds are settings, and the diagnosis judges with them: with "poor" from 1.0 hop 5's MOS turns "poor";
+    # with the loss warning at 90 % and "acceptable" from 1.1, 40 % loss is no longer a problem to name.
     window.set_thresholds(Thresholds(mos_good=4.0, mos_acceptable=3.6, mos_poor=1.0))
     settle(qtbot, window)
-    assert window.marked_ttl is None and not window.trace_graph.mark_lines[0].isVisible()
     assert cell(window, 4, COL_MOS, Qt.ItemDataRole.BackgroundRole).color() == QColor(BAND_COLOURS["poor"])
+    window.set_thresholds(Thresholds(mos_good=4.0, mos_acceptable=1.1, mos_poor=1.0, loss_warn_pct=90.0,
+                                     loss_bad_pct=95.0))  # fmt: skip
+    settle(qtbot, window)
+    assert window.marked_ttl is None and not window.trace_graph.mark_lines[0].isVisible()
+    assert window.evidence.verdict_bar.diagnosis.deteriorates_at_ttl is None
 
 
 def test_samples_to_include_rescores_at_once(qtbot, make_window):
@@ -81,12 +86,14 @@ def test_sorting_and_copy_as_text(qtbot, make_window):
     window.table.sortByColumn(COL_MOS, Qt.SortOrder.AscendingOrder)
     mos = [cell(window, r, COL_MOS) for r in range(5)]
     numbers = [float(m) for m in mos if m]
-    assert numbers == sorted(numbers) and mos[-1] == ""  # the unscored ??? row sorts last
+    # The ??? row was sent probes and lost them all: the worst score, MOS 1, like every all-lost window.
+    assert numbers == sorted(numbers) and len(numbers) == 5
     window.table.clearSelection()
     text = window.table.copy_text()
     lines = text.splitlines()
     assert lines[0].replace("Loss %", "Loss%").split() == [c.replace(" ", "") for c in COLUMNS]
-    assert len(lines) == 6 and UNANSWERED in lines[-1]  # in the order on screen: MOS ascending, ??? last
+    assert len(lines) == 6 and "4.40" in lines[-1]  # in the order on screen: MOS ascending, the good hop last
+    assert any(UNANSWERED in line for line in lines)
     assert QGuiApplication.clipboard().text() == text
     window.table.selectRow(0)
     assert len(window.table.copy_text().splitlines()) == 2
@@ -94,8 +101,13 @@ def test_sorting_and_copy_as_text(qtbot, make_window):
     qtbot.keyClick(window.table, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)  # Ctrl+C in the table
     assert len(QGuiApplication.clipboard().text().splitlines()) == 2
     window.table.clearSelection()
-    window.copy_action.trigger()  # Edit > Copy table as text
-    assert len(QGuiApplication.clipboard().text().splitlines()) == 6
+    window.copy_action.trigger()  # Edit > Copy table with its context
+    copied = QGuiApplication.clipboard().text().splitlines()
+    context = [line for line in copied if line.startswith("# ")]
+    assert len(copied) - len(context) == 6
+    assert context[0] == f"# pingmos: {DST} ({DST})" and "model: pingplotter" in "\n".join(context)
+    assert "statistics over: the last 100 samples of each hop" in "\n".join(context)
+    assert any(line.startswith("# trace from ") for line in context)
 
 
 def test_timeline_shows_the_destination_then_the_selected_hops(qtbot, make_window):
@@ -312,14 +324,12 @@ def test_timeline_pan_zoom_and_follow_live(qtbot, make_window):
     settle(qtbot, window)
     qtbot.waitUntil(lambda: bool(window.timeline._data), timeout=3000)
     t = window.timeline._data[0].t
-    window.timeline.plot.vb.setXRange(t[10], t[20], padding=0)
-    window.timeline._user_moved()
+    window.timeline.set_view(t[10], t[20])
     window._mark_dirty()
     qtbot.wait(100)
-    (x0, x1), _ = window.timeline.plot.vb.viewRange()
-    assert (x0, x1) == pytest.approx((t[10], t[20]))  # an update does not undo the user's zoom
+    assert window.timeline.view_range() == pytest.approx((t[10], t[20]))  # an update does not undo the user's zoom
     window.timeline.live_button.click()
-    (x0, x1), _ = window.timeline.plot.vb.viewRange()
+    x0, x1 = window.timeline.view_range()
     assert x0 <= t[0] and x1 >= t[-1]
 
 

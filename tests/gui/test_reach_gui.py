@@ -2,6 +2,7 @@
 the probing mode and what to do when there is none, IPv6 addresses, and the snapshot cache that keeps a day of
 "all" samples from being computed again when nothing changed."""
 
+import pytest
 from PySide6.QtCore import Qt
 
 from pingmos.engine import mode
@@ -87,7 +88,7 @@ def test_a_route_change_is_marked_on_the_timeline_and_flagged_in_the_table(qtbot
     assert address_cell(window, 0, Qt.ItemDataRole.BackgroundRole) is None  # hop 1 did not change
 
     markers = window.timeline.route_markers
-    assert len(markers) == 1 and markers[0].value() == T0 + 30
+    assert len(markers) == 1 and window.timeline.to_t(markers[0].value()) == pytest.approx(T0 + 30)
     assert markers[0].toolTip().startswith(f"hop 2: {R2} \u2192 {R2B}")
     assert route_change_text(snapshot.route_changes[0]) == markers[0].toolTip()
     assert "route changed (1)" in window.timeline.caption.text()

@@ -221,12 +221,14 @@ def test_ask_the_routers_runs_the_echo_witness_in_a_worker_and_keeps_its_evidenc
     import threading
 
     from pingmos.diagnosis import Diagnosis, EchoWitness
+    from pingmos.gui.verdict_bar import diagnosis_thresholds
+    from pingmos.witness import planned_count
 
     asked = {}
 
     def fake_witness(snapshot, network_factory, count, th):
-        asked.update(thread=threading.current_thread(), count=count, factory=network_factory)
-        witnesses = {3: EchoWitness("198.18.0.4", (30.0,) * count)}
+        asked.update(thread=threading.current_thread(), count=count, factory=network_factory, snapshot=snapshot)
+        witnesses = {3: EchoWitness("198.18.0.4", (30.0,) * count, round=snapshot.rounds)}
         return Diagnosis(4, (3,), "hop 3 answers echo without loss.", {3: ("loss 40 %",)}, (3,)), witnesses
 
     monkeypatch.setattr("pingmos.gui.evidence.diagnose_with_witness", fake_witness)
@@ -237,13 +239,16 @@ def test_ask_the_routers_runs_the_echo_witness_in_a_worker_and_keeps_its_evidenc
     assert bar.witness_button.isEnabled() and bar.diagnosis.rate_limited_ttls == ()
     bar.witness_button.click()
     qtbot.waitUntil(lambda: bool(bar.witnesses), timeout=5000)
-    assert asked["thread"] is not threading.main_thread() and asked["count"] == 20
+    assert asked["thread"] is not threading.main_thread()
+    # As many echoes as it takes to tell hop 3's loss from none, not a fixed number.
+    assert asked["count"] == planned_count(asked["snapshot"], diagnosis_thresholds(window.thresholds))[0] >= 20
     assert asked["factory"]() == f"network to {DST}"
-    # Later updates diagnose with the witness's evidence: hop 3 cleared by direct echo, flagged as rate limiting.
+    # Later updates diagnose with the witness's evidence combined with the trace's: the same rounds lost at hop 3
+    # and at the destination say the loss is there; the clean echo says it is not: neither wins, and the
+    # verdict never moves the problem on to hop 4.
     window._mark_dirty()
-    qtbot.waitUntil(lambda: 3 in bar.diagnosis.rate_limited_ttls and "direct echo" in bar.verdict(), timeout=5000)
-    assert "rate-limited" in window.evidence.marks.texts()
-    assert bar.diagnosis.deteriorates_at_ttl == 4
+    qtbot.waitUntil(lambda: 3 in bar.diagnosis.witnessed and "direct echo to hop 3" in bar.verdict(), timeout=5000)
+    assert bar.diagnosis.deteriorates_at_ttl != 4 and bar.diagnosis.status in ("problem", "undecided")
 
 
 def test_a_crafted_event_time_is_refused_in_the_worker_and_the_open_ends(qtbot, make_window, tmp_path):

@@ -52,20 +52,28 @@ class LabError(RuntimeError):
 class Direction:
     """Impairment of one direction of a link. delay_ms is the mean one-way delay added by the relay;
     each packet gets delay_ms + uniform(-jitter_ms, +jitter_ms), never below 0 (so jitter > delay skews the
-    mean upwards). loss_pct is the independent drop probability in percent (0..100)."""
+    mean upwards). loss_pct is the drop probability in percent (0..100): independent per packet, or with
+    burst_ms > 0 the share of time the direction is down, in down periods of mean burst_ms (exponential; a
+    two-state Gilbert-Elliott channel in time), dropping every packet then, as congestion loss comes in bursts."""
 
     delay_ms: float = 0.0
     jitter_ms: float = 0.0
     loss_pct: float = 0.0
+    burst_ms: float = 0.0
 
     def __post_init__(self) -> None:
         if self.delay_ms < 0 or self.jitter_ms < 0:
             raise ValueError(f"delay and jitter must be >= 0, got {self}")
         if not 0 <= self.loss_pct <= 100:
             raise ValueError(f"loss_pct must be within 0..100, got {self.loss_pct}")
+        if self.burst_ms < 0:
+            raise ValueError(f"burst_ms must be >= 0, got {self.burst_ms}")
 
     def to_json(self) -> dict:
-        return {"delay_ms": self.delay_ms, "jitter_ms": self.jitter_ms, "loss_pct": self.loss_pct}
+        out = {"delay_ms": self.delay_ms, "jitter_ms": self.jitter_ms, "loss_pct": self.loss_pct}
+        if self.burst_ms:
+            out["burst_ms"] = self.burst_ms
+        return out
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,10 @@ How it works
   /dev/net/tun, issues TUNSETIFF and goes back. The device stays in the namespace it was created in, and
   the file descriptor keeps working from here. The devices are not persistent: they vanish when this
   process exits.
-* One epoll loop and a timer heap. A packet read from one side is dropped with probability loss_pct/100,
-  otherwise scheduled for delivery to the other side at now + delay + uniform(-jitter, +jitter), clamped
+* One epoll loop and a timer heap. A packet read from one side is dropped with probability loss_pct/100
+  (or, with burst_ms > 0, when the direction is in a down period: down periods of mean burst_ms alternate
+  with up periods of mean burst_ms * (100 - loss_pct) / loss_pct, both exponential), otherwise scheduled
+  for delivery to the other side at now + delay + uniform(-jitter, +jitter), clamped
   at "now" (never negative). As with netem, jitter can reorder packets; without jitter, order is kept.
 * Precision: epoll's own timeout has millisecond resolution, which is too coarse. The loop therefore
   blocks on a timerfd armed with the absolute (CLOCK_MONOTONIC, nanosecond) due time of the earliest
@@ -152,6 +154,9 @@ class Direction:
     delay_ms: float = 0.0
     jitter_ms: float = 0.0
     loss_pct: float = 0.0
+    burst_ms: float = 0.0
+    down: bool = False
+    next_change_ns: int = 0
     packets_in: int = 0
     dropped: int = 0
     delivered: int = 0
@@ -165,6 +170,28 @@ class Direction:
         self.delay_ms = float(spec.get("delay_ms", 0.0))
         self.jitter_ms = float(spec.get("jitter_ms", 0.0))
         self.loss_pct = float(spec.get("loss_pct", 0.0))
+        self.burst_ms = float(spec.get("burst_ms", 0.0))
+        self.down, self.next_change_ns = False, 0
+
+    def lost(self, now_ns: int) -> bool:
+        """Whether a packet arriving now is dropped (see the module docstring)."""
+        if self.loss_pct <= 0:
+            return False
+        if self.burst_ms <= 0:
+            return self.rng.random() * 100.0 < self.loss_pct
+        if self.loss_pct >= 100:
+            return True
+        if self.next_change_ns == 0:  # the first packet: start in the stationary state
+            self.down = self.rng.random() * 100.0 < self.loss_pct
+            self.next_change_ns = now_ns + self._period_ns()
+        while now_ns >= self.next_change_ns:
+            self.down = not self.down
+            self.next_change_ns += self._period_ns()
+        return self.down
+
+    def _period_ns(self) -> int:
+        mean_ms = self.burst_ms if self.down else self.burst_ms * (100.0 - self.loss_pct) / self.loss_pct
+        return max(1, int(self.rng.expovariate(1.0 / mean_ms) * 1_000_000))
 
     def reset(self) -> None:
         self.packets_in = self.dropped = self.delivered = self.overflow = self.write_errors = 0
@@ -299,7 +326,7 @@ class Relay:
             now = time.monotonic_ns()
             direction.packets_in += 1
             rng = direction.rng
-            if direction.loss_pct > 0 and rng.random() * 100.0 < direction.loss_pct:
+            if direction.lost(now):
                 direction.dropped += 1
                 continue
             if len(self.heap) >= MAX_QUEUED:

@@ -13,7 +13,7 @@ from pingmos.engine.events import Sample
 from pingmos.report import formats
 from pingmos.report.formats import CSV_FIELDS, FORMATTERS, HOP_FIELDS
 from pingmos.scoring import ModelError, pingplotter
-from pingmos.trace_state import TraceState
+from pingmos.state import TraceState
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -35,7 +35,7 @@ def snapshot():
         probes_sent=17,
         unmatched_replies=2,
     )
-    return dataclasses.replace(snap, time_range=(1700000000.0, 1700000005.0))
+    return dataclasses.replace(snap, time_range=(1700000000.0, 1700000005.0), suspicious_replies=1)
 
 
 @pytest.mark.parametrize("fmt,suffix", [("table", "txt"), ("json", "json"), ("csv", "csv")])
@@ -65,7 +65,8 @@ def test_json_has_the_documented_fields_and_nulls():
         assert set(HOP_FIELDS) <= set(hop)
     silent = doc["hops"][1]
     assert silent["address"] is None and silent["loss_pct"] == 100.0 and silent["avg_ms"] is None
-    assert silent["mos"] is None and silent["jitter_ms"] is None
+    # Sent and every probe lost: the worst score (R 0, MOS 1), never null (null only when nothing was sent).
+    assert silent["mos"] == 1.0 and silent["r"] == 0.0 and silent["jitter_ms"] is None
     dest = doc["hops"][2]
     # The seed's example with one loss: mean 141.6, jitter 43.25, loss 1/6.
     assert dest["avg_ms"] == 141.6 and dest["jitter_ms"] == 43.25 and dest["loss_pct"] == 16.667

@@ -83,7 +83,7 @@ def test_the_partial_table_comes_before_the_error(fake_trace, capsys):
     fake_trace(8, OSError(errno.ENOBUFS, "No buffer space available"))  # 4 + 3, then round 2's second
     assert cli.main(["report", DST, "-c", "5", "-i", "0.5", "--no-dns"]) == 1
     out, err = capsys.readouterr()
-    assert out.startswith(f"pingmos report: {DST} ({DST}), icmp, 3 rounds every 0.5 s") and "diagnosis:" in out
+    assert out.startswith(f"pingmos report: {DST} ({DST}), icmp, 3 rounds every 0.5 s") and "\ndiagnosis (" in out
     assert "after 8 probes in 3 rounds" in err and "try a longer --interval" in err
 
 

@@ -5,6 +5,7 @@ import math
 import pytest
 
 from pingmos.scoring import HopWindow, ModelError, Score, load_model, pingplotter
+from pingmos.scoring.score import ALL_LOST
 
 
 def mos_of(r):
@@ -214,9 +215,9 @@ def test_g107_playout_jitter_matters_and_single_sample():
 
 
 @pytest.mark.parametrize("name", ["pingplotter", "asterisk", "g107", "g107-playout"])
-def test_nothing_received_gives_no_score(name):
+def test_all_lost_is_the_worst_score_and_nothing_sent_no_score(name):
     model = load_model(name)
-    assert model.score(HopWindow.from_rtts([None, None])) is None
+    assert model.score(HopWindow.from_rtts([None, None])) == ALL_LOST and (ALL_LOST.r, ALL_LOST.mos) == (0.0, 1.0)
     assert model.score(HopWindow.from_rtts([])) is None
 
 

@@ -48,9 +48,11 @@ def test_score_lost_samples_and_loss(capsys):
     assert doc["r"] == pytest.approx(17.7)
 
 
-def test_score_nothing_received_exits_1(capsys):
-    code, out, _ = run(["score", "--samples", "x,x"], capsys)
-    assert code == 1 and "nothing to score" in out
+def test_score_all_lost_is_the_worst_score(capsys):
+    # Every probe lost is the worst call there is (R 0, MOS 1), as at 99.9 % loss: not "nothing to score".
+    for argv in (["score", "--samples", "x,x"], ["score", "--latency", "40", "--loss", "100"]):
+        code, out, _ = run(argv, capsys)
+        assert code == 0 and out.strip() == "R 0.000  MOS 1.000"
 
 
 @pytest.mark.parametrize(

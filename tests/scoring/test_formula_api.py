@@ -19,6 +19,7 @@ from pingmos.scoring import (
     user_copy_of,
     user_scoring_dir,
 )
+from pingmos.scoring.score import ALL_LOST
 
 SEED = HopWindow.from_rtts([136, 184, 115, 148, 125])
 
@@ -85,7 +86,8 @@ def test_check_formula_scores_the_text_as_the_saved_model_would():
     # Settings the text declares apply; others (of the model being edited) are ignored; "" means the default.
     assert check_formula(text, shown, SEED, {"jitter": "stdev", "codec": "g729a"}).r != result.r
     assert check_formula(text, shown, SEED, {"jitter": ""}).r == result.r
-    assert check_formula(text, shown, HopWindow.from_rtts([None, None])) is None
+    assert check_formula(text, shown, HopWindow.from_rtts([None, None])) == ALL_LOST
+    assert check_formula(text, shown, HopWindow.from_rtts([])) is None
 
 
 def test_check_formula_errors_name_the_users_file_and_line():
@@ -115,7 +117,7 @@ def test_check_formula_stops_an_endless_loop_at_the_deadline():
 def test_a_broken_edit_keeps_the_last_working_score_beside_the_error_in_the_report():
     from pingmos.engine.events import Sample
     from pingmos.report.formats import to_json, to_table
-    from pingmos.trace_state import TraceState
+    from pingmos.state import TraceState
 
     path = create_user_copy()
     state = TraceState("t", "198.18.0.9", "icmp", 1.0)

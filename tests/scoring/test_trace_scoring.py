@@ -6,7 +6,7 @@ import pytest
 from pingmos.engine.fake_network import FakeClock, FakeHop, FakeNetwork
 from pingmos.engine.tracer import Tracer, TraceSettings
 from pingmos.scoring import load_model
-from pingmos.trace_state import TraceState
+from pingmos.state import TraceState
 
 SRC, DST = "198.18.0.1", "198.18.0.99"
 PATH = [FakeHop("198.18.0.2", 20.0), FakeHop("198.18.0.3", 300.0), FakeHop(DST, 300.0, loss_pct=50.0)]

@@ -21,6 +21,7 @@ from pingmos.scoring import (
     registry,
     user_scoring_dir,
 )
+from pingmos.scoring.score import ALL_LOST
 from pingmos.scoring.script_model import ScriptModel, worker_pid
 
 SEED = HopWindow.from_rtts([136, 184, 115, 148, 125])
@@ -146,7 +147,7 @@ def test_endless_loop_is_stopped_within_about_a_second_and_not_rerun(models):
     error = results[0]
     assert isinstance(error, ModelError) and "endless loop" in error.message
     assert error.file == str(path) and error.line in (5, 6)  # where the watchdog found it
-    assert results[1] == error and results[2] is None
+    assert results[1] == error and results[2] == ALL_LOST  # all lost: the worst score, the formula not asked
     t0 = time.monotonic()
     assert model.score(SEED) == error  # the same version is not run again
     assert time.monotonic() - t0 < 0.2
@@ -238,7 +239,7 @@ def test_a_user_file_cannot_take_a_builtin_name(models):
 
 def test_broken_model_loses_nothing_else(models):
     from pingmos.engine.events import Sample
-    from pingmos.trace_state import TraceState
+    from pingmos.state import TraceState
 
     write("boom", "def score_hop(hop):\n    raise RuntimeError('no')\n")
     state = TraceState("t", "198.18.0.9", "icmp", 1.0)

@@ -9,7 +9,7 @@ from pingmos.export import SAMPLE_FIELDS, events_to_csv, events_to_json, hop_tab
 from pingmos.report.formats import to_csv, to_json
 from pingmos.scoring import pingplotter
 from pingmos.session import SessionEvent
-from pingmos.trace_state import TraceState
+from pingmos.state import TraceState
 
 SAMPLES = [
     Sample(0, 1, 11, 1700000000.25, 1.5, "198.18.0.2"),

@@ -23,7 +23,7 @@ from pingmos.session import (
     save_session,
 )
 from pingmos.session.store import FORMAT_VERSION
-from pingmos.trace_state import TraceState
+from pingmos.state import TraceState
 
 DST = "198.18.0.99"
 INFO = SessionInfo(target="target.lab.test", address=DST, protocol="icmp", interval_s=1.0, max_ttl=30)

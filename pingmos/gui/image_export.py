@@ -1,0 +1,100 @@
+"""Pictures of the window for a report or a ticket: a graph, or the whole window, as PNG (pixels) or SVG
+(vectors).
+
+Both are drawn by Qt from the widget as it is on screen, in the GUI thread (widgets can only be painted there;
+it takes milliseconds); the file is written by the returned job, which the caller runs in a worker.
+
+SVG needs two things pyqtgraph's own exporter does not give with current Qt (pyqtgraph issue 3495: it cannot
+parse the paths Qt writes, and its fallback scrambled lines and axes):
+- the generator's resolution set to the widget's, or Qt scales text and pixel-sized items (axes, markers)
+  differently from the data, and the plots fall apart;
+- pyqtgraph items in "export mode", so that scatter symbols are drawn one by one as vectors instead of as
+  fragments of a cached pixmap atlas (which an SVG cannot hold).
+Plot coordinates must also stay small (the timeline plots seconds since an origin, not since 1970): an SVG keeps
+about six significant digits of each coordinate.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPoint, QRect
+from PySide6.QtGui import QImage, QPainter
+from PySide6.QtSvg import QSvgGenerator
+from PySide6.QtWidgets import QGraphicsView, QWidget
+
+FORMATS = ("png", "svg")
+
+
+@contextmanager
+def _export_mode(widget: QWidget) -> Iterator[None]:
+    """Every pyqtgraph item in ``widget`` (or its children) draws for export while inside."""
+    views = [widget] if isinstance(widget, QGraphicsView) else []
+    views += widget.findChildren(QGraphicsView)
+    items = [
+        item
+        for view in views
+        if view.scene() is not None
+        for item in view.scene().items()
+        if hasattr(item, "setExportMode")
+    ]
+    for item in items:
+        item.setExportMode(True, {"antialias": True, "resolutionScale": 1.0})
+    try:
+        yield
+    finally:
+        for item in items:
+            item.setExportMode(False)
+
+
+def svg_bytes(widget: QWidget, title: str = "pingmos") -> bytes:
+    """``widget`` as drawn on screen, as an SVG document of the widget's size in pixels (GUI thread)."""
+    out = QByteArray()
+    buffer = QBuffer(out)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    generator = QSvgGenerator()
+    generator.setOutputDevice(buffer)
+    generator.setSize(widget.size())
+    generator.setViewBox(QRect(0, 0, widget.width(), widget.height()))
+    generator.setResolution(widget.logicalDpiX())
+    generator.setTitle(title)
+    with _export_mode(widget):
+        painter = QPainter(generator)
+        try:
+            # QWidget's render (a QGraphicsView's own render() draws its scene, not the widget)
+            QWidget.render(widget, painter, QPoint(0, 0))
+        finally:
+            painter.end()
+    buffer.close()
+    return bytes(out.data())
+
+
+def png_image(widget: QWidget) -> QImage:
+    """``widget`` as drawn on screen, in pixels (GUI thread). At the screen's device pixel ratio."""
+    return widget.grab().toImage()
+
+
+def _atomic_write(path: str, data: bytes) -> None:
+    with open(path + ".partial", "wb") as f:
+        f.write(data)
+    os.replace(path + ".partial", path)
+
+
+def image_job(widget: QWidget, path: str, fmt: str) -> Callable[[], None]:
+    """Draw ``widget`` now (GUI thread) as ``fmt`` (png or svg) and return the job that writes it to ``path``
+    (worker thread; OSError when it cannot). ValueError for another format."""
+    if fmt == "svg":
+        data = svg_bytes(widget)
+        return lambda: _atomic_write(path, data)
+    if fmt == "png":
+        image = png_image(widget)  # a QImage (not a QPixmap) may be encoded in another thread
+
+        def write_png() -> None:
+            if not image.save(path + ".partial", "PNG"):
+                raise OSError(f"cannot write {path}")
+            os.replace(path + ".partial", path)
+
+        return write_png
+    raise ValueError(f"an image is exported as .png or .svg, not .{fmt}")

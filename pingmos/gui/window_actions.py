@@ -1,0 +1,129 @@
+"""The main window's menus, keyboard shortcuts and tab order: every command has a menu entry (which shows its
+shortcut), and the keyboard reaches every field in the order the eye reads them.
+
+Shortcuts: F5 or Ctrl+Enter Start/Stop, F6 (or Pause) freezes the display, Ctrl+L the target, Ctrl+M the model,
+Ctrl+1/2/3 the hop table, the trace graph and the timeline, Ctrl+E the formula, Ctrl+Shift+C copies the table
+with its context, Ctrl+Shift+P exports the whole window. The hop table never keeps Tab to itself (Tab leaves it;
+arrow keys move within it), and its right-click menu opens with the Menu key or Shift+F10 too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QWidget
+
+from pingmos.gui.timeline import PRESETS
+
+
+class WindowActions(QObject):
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self._build()
+
+    def _action(self, text: str, slot: Callable, keys=(), tip: str = "", checkable: bool = False) -> QAction:
+        action = QAction(text, self.window)
+        if isinstance(keys, str | QKeySequence.StandardKey):
+            keys = (keys,)
+        action.setShortcuts([QKeySequence(k) for k in keys])
+        if tip:
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+        action.setCheckable(checkable)
+        if checkable:
+            action.toggled.connect(slot)
+        else:
+            action.triggered.connect(lambda *_: slot())
+        self.window.addAction(action)  # the shortcut works wherever the focus is in the window
+        return action
+
+    def _build(self) -> None:
+        w = self.window
+        bar = w.menuBar()
+        # File: sessions and exports are added by session_actions before Quit.
+        w.file_menu = bar.addMenu("&File")
+        quit_action = self._action("&Quit", w.close, QKeySequence.StandardKey.Quit)
+        w.file_menu.addAction(quit_action)
+
+        edit = bar.addMenu("&Edit")
+        w.copy_action = self._action(
+            "&Copy table with its context",
+            lambda: w.table.copy_text(w.table_context()),
+            "Ctrl+Shift+C",
+            "the hop table as text, with target, time range, model and window above it",
+        )
+        edit.addAction(w.copy_action)
+        self.copy_image_action = self._action(
+            "Copy window &image", w.copy_window_image, "Ctrl+Shift+I", "a picture of the whole window, to paste"
+        )
+        edit.addAction(self.copy_image_action)
+        edit.addSeparator()
+        edit.addAction(self._action("Quality &thresholds…", w.edit_thresholds))
+
+        view = bar.addMenu("&View")
+        self.goto = {
+            "target": self._action("Go to &target", lambda: self._focus(w.target_combo, select=True), "Ctrl+L"),
+            "model": self._action("Go to &model", lambda: self._focus(w.model_combo), "Ctrl+M"),
+            "table": self._action("Go to hop &table", lambda: self._focus(w.table), "Ctrl+1"),
+            "graph": self._action("Go to trace &graph", lambda: self._focus(w.trace_graph), "Ctrl+2"),
+            "timeline": self._action("Go to time&line", lambda: self._focus(w.timeline.focus_button), "Ctrl+3"),
+        }
+        for action in self.goto.values():
+            view.addAction(action)
+        view.addSeparator()
+        self.pause_action = self._action(
+            "&Pause display",
+            w.pause_display,
+            ("F6", "Pause"),
+            "freeze what is shown to read it; the trace goes on measuring (F6 again to follow it)",
+            checkable=True,
+        )
+        view.addAction(self.pause_action)
+        self.follow_action = self._action("&Follow live", w.timeline.follow_live, "Ctrl+0")
+        view.addAction(self.follow_action)
+        focus_menu = view.addMenu("Focus &range")
+        self.preset_actions = []
+        for n, (label, minutes) in enumerate(PRESETS, start=5):
+            action = self._action(f"Focus on the {label}", lambda m=minutes: w.timeline.preset(m), f"Ctrl+{n}")
+            focus_menu.addAction(action)
+            self.preset_actions.append(action)
+        self.clear_focus_action = self._action("&Clear focus range (live window)", w.timeline.clear_focus, "Ctrl+9")
+        focus_menu.addAction(self.clear_focus_action)
+
+        trace = bar.addMenu("&Trace")
+        trace.addAction(w.start_action)
+        w.addAction(w.start_action)
+        trace.addAction(w.edit_formula_action)
+        w.addAction(w.edit_formula_action)
+        self.trace_menu = trace
+
+        table = w.table
+        table.setTabKeyNavigation(False)  # Tab leaves the table: arrows move within it (no keyboard trap)
+        table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        w.trace_graph.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        w.timeline.graphics.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # its buttons take the focus instead
+
+    def _focus(self, widget: QWidget, select: bool = False) -> None:
+        widget.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        if select and hasattr(widget, "lineEdit") and widget.lineEdit() is not None:
+            widget.lineEdit().selectAll()
+
+    def set_tab_order(self) -> None:
+        """Toolbar left to right, the scoring row, the verdict's buttons, the table, the graph, the timeline's
+        buttons, the event log. Called again when the model's settings (fields) change."""
+        w = self.window
+        chain: list[QWidget] = [*w.toolbar.fields(), *w.scoring_row.fields()]
+        evidence = getattr(w, "evidence", None)
+        if evidence is not None:
+            bar = evidence.verdict_bar
+            chain += [b for b in bar.findChildren(QWidget) if b.focusPolicy() & Qt.FocusPolicy.TabFocus]
+        chain += [w.table, w.trace_graph, w.timeline.focus_button, w.timeline.preset_combo, w.timeline.live_button]
+        if evidence is not None:
+            log = evidence.event_log
+            chain += [b for b in log.findChildren(QWidget) if b.focusPolicy() & Qt.FocusPolicy.TabFocus]
+        chain = [c for c in chain if c is not None]
+        for a, b in zip(chain, chain[1:], strict=False):
+            QWidget.setTabOrder(a, b)

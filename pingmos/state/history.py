@@ -1,0 +1,486 @@
+"""The one history of a trace: a fold of the engine's ``Sample`` stream into per-hop numpy arrays.
+
+``TraceHistory.apply(sample)`` is the only thing that changes it. Per TTL it keeps, in round order, each probe's
+round, wall-clock send time, RTT (ms, NaN = lost), responder (an index into one address table; 0 = lost), reply
+kind (with a "reached the destination" bit) and ICMP code: 24 bytes a sample, so a day at one round a second over
+30 hops (2.6 million samples) costs about 62 MB, and statistics run on the arrays without a Python loop.
+
+Besides the samples it keeps, incrementally: every hop's route changes (route_changes.py's rule, per flow) and,
+per TTL, the latest answer of each kind, from which the destination's TTL is found. That TTL follows the path
+both ways (``destination_ttl``): it is the lowest TTL whose latest answer came from the destination. After a route
+gets longer, the TTL that used to reach the destination is answered by a router again and the destination moves
+out; after a transient shortening, the longer path's TTL answers again and the destination moves back.
+
+Threads: the engine thread calls ``apply``; any other thread calls ``select`` (which copies what a snapshot needs
+under the lock and returns) and the small queries. The lock is never held while statistics or scoring run.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pingmos.engine.events import REPLY_KINDS, Sample
+from pingmos.route_changes import find_route_changes
+
+NO_RESPONDER = 0  # responder index of a lost sample; real addresses start at 1
+# Reply kind per sample (uint8): 0 = lost; 1..len(REPLY_KINDS) = that kind; ANSWERED_UNKNOWN = answered by a session
+# recorded before kinds were kept. The REACHED bit is set when the answer came from the destination.
+LOST = 0
+KIND_CODE = {kind: i + 1 for i, kind in enumerate(REPLY_KINDS)}
+ANSWERED_UNKNOWN = 7
+KIND_MASK = 0x07
+REACHED = 0x08
+UNREACHABLE = KIND_CODE["dest_unreachable"]
+NO_CODE = 255  # icmp_code of a sample that is not a destination-unreachable
+
+TimeRange = tuple[float, float]  # wall-clock seconds since the epoch, both ends included
+
+
+def kind_code(sample: Sample) -> int:
+    """The uint8 kind of a sample (see LOST, KIND_CODE, ANSWERED_UNKNOWN, REACHED)."""
+    if sample.responder is None or sample.rtt_ms is None:
+        return LOST
+    code = KIND_CODE.get(sample.reply, ANSWERED_UNKNOWN) if sample.reply else ANSWERED_UNKNOWN
+    return code | (REACHED if sample.reached else 0)
+
+
+class HopHistory:
+    """Every settled sample of one TTL, ordered by round, in growable numpy arrays (``n`` of them are used).
+
+    Replies settle out of order (a lost probe settles at its timeout, after later rounds answered), so a sample is
+    inserted at its round's place; that is almost always at or near the end, where the shift is cheap.
+    """
+
+    __slots__ = (
+        "ttl",
+        "n",
+        "rounds",
+        "sent_at",
+        "rtt_ms",
+        "responder",
+        "kind",
+        "code",
+        "version",
+        "flows",
+        "changes",
+        "reached",
+        "routers",
+        "last",
+        "_last_answered",
+    )
+
+    def __init__(self, ttl: int, flows: int = 1, capacity: int = 64) -> None:
+        self.ttl = ttl
+        self.n = 0
+        self.rounds = np.empty(capacity, np.uint32)  # 4 bytes: 13 years at 10 rounds a second
+        self.sent_at = np.empty(capacity, np.float64)  # wall clock, seconds since the epoch
+        self.rtt_ms = np.empty(capacity, np.float64)  # NaN = lost
+        self.responder = np.empty(capacity, np.uint16)  # index into TraceHistory.addresses, NO_RESPONDER = lost
+        self.kind = np.empty(capacity, np.uint8)
+        self.code = np.empty(capacity, np.uint8)
+        self.version = 0  # counts every change: a snapshot cache knows the hop's samples are the same
+        self.flows = flows
+        # Route changes as responder indexes: (round, sent_at, flow, old, new), oldest first (route_changes.py).
+        self.changes: list[tuple[int, float, int, int, int]] = []
+        self.reached = 0  # samples answered by the destination
+        self.routers = 0  # samples answered by anything else (TTL exceeded, an unreachable from a router)
+        # The latest answer of each kind: "reached", "router", "unreachable" -> (round, responder, icmp code).
+        self.last: dict[str, tuple[int, int, int]] = {}
+        self._last_answered: dict[int, tuple[int, int]] = {}  # flow -> (round, responder) of its latest answer
+
+    def __len__(self) -> int:
+        return self.n
+
+    def _grow(self) -> None:
+        size = max(64, 2 * len(self.rounds))
+        for name in ("rounds", "sent_at", "rtt_ms", "responder", "kind", "code"):
+            old = getattr(self, name)
+            new = np.empty(size, old.dtype)
+            new[: self.n] = old[: self.n]
+            setattr(self, name, new)
+
+    def add(self, round_no: int, sent_at: float, rtt_ms: float, responder: int, kind: int, code: int) -> None:
+        if self.n == len(self.rounds):
+            self._grow()
+        n = self.n
+        if n == 0 or round_no >= self.rounds[n - 1]:
+            i = n
+        else:
+            i = int(np.searchsorted(self.rounds[:n], round_no, side="right"))
+            for a in (self.rounds, self.sent_at, self.rtt_ms, self.responder, self.kind, self.code):
+                a[i + 1 : n + 1] = a[i:n]
+        self.rounds[i] = round_no
+        self.sent_at[i] = sent_at
+        self.rtt_ms[i] = rtt_ms
+        self.responder[i] = responder
+        self.kind[i] = kind
+        self.code[i] = code
+        self.n = n + 1
+        self.version += 1
+        if responder == NO_RESPONDER:
+            return  # a lost probe says nothing about the route
+        role = "reached" if kind & REACHED else ("unreachable" if kind & KIND_MASK == UNREACHABLE else "router")
+        if role == "reached":
+            self.reached += 1
+        else:
+            self.routers += 1
+        if role not in self.last or round_no >= self.last[role][0]:
+            self.last[role] = (round_no, responder, code)
+        flow = round_no % self.flows
+        last = self._last_answered.get(flow)
+        if last is None or round_no >= last[0]:
+            if last is not None and last[1] != responder:
+                self.changes.append((round_no, sent_at, flow, last[1], responder))
+            self._last_answered[flow] = (round_no, responder)
+            return
+        # An answer settled behind a later answered round of its flow (rare): work the hop's changes out again.
+        m = self.n
+        who = [int(r) or None for r in self.responder[:m]]
+        found = find_route_changes(0, self.rounds[:m].tolist(), who, self.sent_at[:m].tolist(), self.flows)
+        self.changes = [(c.round, c.sent_at, c.flow, c.old, c.new) for c in found]
+
+    def bounds(self, window: int | None, time_range: TimeRange | None) -> tuple[int, int]:
+        """The index range [lo, hi) of a selection: the samples sent within ``time_range`` (wall-clock seconds,
+        both ends included) if one is given, else the last ``window`` samples (None = all of them)."""
+        n = self.n
+        if time_range is not None:
+            # Send times follow rounds except for sub-ms reordering within a round; a binary search is exact enough.
+            sent = self.sent_at[:n]
+            return int(np.searchsorted(sent, time_range[0], "left")), int(np.searchsorted(sent, time_range[1], "right"))
+        return (0 if window is None else max(0, n - window)), n
+
+    def trim(self, keep: int) -> None:
+        """Forget all but the last ``keep`` samples (a monitoring agent keeps only its window in memory; the
+        session file holds the rest). Route changes before the first kept round go too."""
+        cut = self.n - keep
+        if cut <= 0:
+            return
+        first = int(self.rounds[cut])
+        self._cut(cut)
+        self.changes = [c for c in self.changes if c[0] >= first]
+
+    def drop_before(self, sent_at: float) -> None:
+        """Forget the samples sent before ``sent_at`` (an alert engine keeps only its longest window)."""
+        cut = int(np.searchsorted(self.sent_at[: self.n], sent_at, "left"))
+        if cut:
+            self._cut(cut)
+
+    def _cut(self, cut: int) -> None:
+        for a in (self.rounds, self.sent_at, self.rtt_ms, self.responder, self.kind, self.code):
+            a[: self.n - cut] = a[cut : self.n]
+        self.n -= cut
+        self.version += 1
+
+    def nbytes(self) -> int:
+        return self.n * sum(
+            a.itemsize for a in (self.rounds, self.sent_at, self.rtt_ms, self.responder, self.kind, self.code)
+        )
+
+
+@dataclass(frozen=True)
+class RowData:
+    """One visible hop's samples over a selection, copied out of the history (safe to use without the lock).
+
+    ``rounds`` int64 ascending, ``sent_at`` wall-clock s, ``rtt_ms`` float64 (NaN = lost), ``responder`` indexes
+    into ``Selection.addresses``. ``role`` is "router" (replies of the routers at this TTL: a destination's reply
+    that came back at this TTL while the path was shorter belongs to the destination's row) or "destination" (the
+    destination's replies, at this TTL and, while the path was shorter, at lower TTLs: one per round).
+    ``unreachable`` is (responder index, ICMP code) when the path ends here with a destination-unreachable from a
+    router. ``key`` identifies the data (hop versions, selection) for a snapshot cache.
+    """
+
+    ttl: int
+    role: str
+    rounds: np.ndarray
+    sent_at: np.ndarray
+    rtt_ms: np.ndarray
+    responder: np.ndarray
+    changes: tuple[tuple[int, float, int, int, int], ...]
+    last_responder: int  # the latest responder of this TTL before or within the selection (0 = never answered)
+    unreachable: tuple[int, int] | None
+    key: tuple
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What one snapshot is built from: the visible rows and the trace's own counts, copied under the lock."""
+
+    rows: tuple[RowData, ...]
+    addresses: tuple[str | None, ...]
+    destination_ttl: int | None  # where the destination's row is (None: not reached within the selection)
+    rounds: int  # settled samples of the busiest hop: rounds whose probes have all been settled
+    samples: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+class TraceHistory:
+    """The fold of one trace's samples (see the module docstring). ``flows``: TraceSettings.flows (route changes
+    are followed per flow). ``keep_samples``: at most about this many samples per hop stay in memory (None = all;
+    a monitoring agent's memory then stays flat however long it runs)."""
+
+    def __init__(self, flows: int = 1, keep_samples: int | None = None) -> None:
+        self.flows = flows
+        self.keep_samples = keep_samples
+        self.hops: dict[int, HopHistory] = {}
+        self.addresses: list[str | None] = [None]  # index NO_RESPONDER = lost
+        self._index: dict[str, int] = {}
+        self.samples = 0
+        self.lock = threading.Lock()
+
+    # -- the fold -----------------------------------------------------------------------------------
+
+    def apply(self, sample: Sample) -> None:
+        """Add one settled sample (answered or lost). Any thread; the caller's order does not matter."""
+        with self.lock:
+            if sample.responder is None or sample.rtt_ms is None:
+                index = NO_RESPONDER
+            else:
+                index = self._index.get(sample.responder, 0)
+                if not index:
+                    index = len(self.addresses)
+                    if index > 0xFFFF:  # a 16-bit index; 65535 distinct responders is not a route any more
+                        index = NO_RESPONDER
+                    else:
+                        self.addresses.append(sample.responder)
+                        self._index[sample.responder] = index
+            hop = self.hops.get(sample.ttl)
+            if hop is None:
+                hop = self.hops[sample.ttl] = HopHistory(sample.ttl, self.flows)
+            rtt = np.nan if sample.rtt_ms is None or index == NO_RESPONDER else sample.rtt_ms
+            code = sample.icmp_code if sample.icmp_code is not None and 0 <= sample.icmp_code < NO_CODE else NO_CODE
+            hop.add(sample.round, sample.sent_at, rtt, index, kind_code(sample) if index else LOST, code)
+            keep = self.keep_samples
+            if keep is not None and hop.n >= keep + max(64, keep // 4):
+                hop.trim(keep)  # in steps, so the arrays are not shifted on every sample
+            self.samples += 1
+
+    def drop_before(self, sent_at: float) -> None:
+        with self.lock:
+            for hop in self.hops.values():
+                hop.drop_before(sent_at)
+
+    # -- small queries ------------------------------------------------------------------------------
+
+    def destination_ttl(self) -> int | None:
+        """The destination's TTL after every sample so far (see the module docstring); None before it answered."""
+        with self.lock:
+            return _path_end({t: h.last for t, h in self.hops.items()})[0]
+
+    def rounds(self) -> int:
+        with self.lock:
+            return max((h.n for h in self.hops.values()), default=0)
+
+    def next_round(self) -> int:
+        """One more than the highest round seen (a trace that starts again continues its numbering)."""
+        with self.lock:
+            return max((int(h.rounds[h.n - 1]) + 1 for h in self.hops.values() if h.n), default=0)
+
+    def nbytes(self) -> int:
+        with self.lock:
+            return sum(h.nbytes() for h in self.hops.values())
+
+    def time_span(self) -> TimeRange | None:
+        """Wall-clock send times of the first and the last sample (None before any sample)."""
+        with self.lock:
+            firsts = [float(h.sent_at[0]) for h in self.hops.values() if h.n]
+            lasts = [float(h.sent_at[h.n - 1]) for h in self.hops.values() if h.n]
+        return (min(firsts), max(lasts)) if firsts else None
+
+    def series(self, ttl: int, time_range: TimeRange | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """A copy of one TTL's send times (s) and RTTs (ms, NaN = lost), all of them or those within the range."""
+        with self.lock:
+            hop = self.hops.get(ttl)
+            if hop is None:
+                return np.array([]), np.array([])
+            lo, hi = hop.bounds(None, time_range)
+            return hop.sent_at[lo:hi].copy(), hop.rtt_ms[lo:hi].copy()
+
+    # -- what a snapshot is built from --------------------------------------------------------------
+
+    def select(
+        self, window: int | None = None, time_range: TimeRange | None = None, cached: dict | None = None
+    ) -> Selection:
+        """The visible rows over the last ``window`` samples of each hop (None = all) or over the samples sent
+        within ``time_range`` (the window is then ignored).
+
+        Which rows are visible: up to the destination's row; or, where a router answered with a
+        destination-unreachable as its latest answer, up to that router's row (the path ends there); or, while
+        the destination has not answered, up to the last answering TTL and one silent TTL after it (a row of ???
+        standing for the rest, as traceroute users expect), never 30 rows of nothing. All judged from the answers
+        within the selection, so a replayed time range and the same range of a live trace agree.
+
+        ``cached``: ttl -> key of rows the caller already has numbers for; such a row comes back with empty arrays
+        and the same ``key`` (its data did not change), so nothing is copied for it.
+        """
+        with self.lock:
+            spans = {t: h.bounds(window, time_range) for t, h in self.hops.items()}
+            lasts = {t: self._latest(h, *spans[t]) for t, h in self.hops.items()}
+            destination, blocked = _path_end(lasts)
+            if blocked is not None and (destination is None or blocked < destination):
+                last_ttl, destination = blocked, None
+            elif destination is not None:
+                last_ttl = destination
+            elif self.hops:
+                answered = [t for t, h in self.hops.items() if lasts[t]]
+                last_ttl = min(max(self.hops), (max(answered) + 1) if answered else 1)
+            else:
+                last_ttl = 0
+            rows = []
+            for ttl in range(1, last_ttl + 1):
+                role = "destination" if ttl == destination else "router"
+                rows.append(self._row(ttl, role, spans, lasts, window, time_range, cached, blocked))
+            return Selection(
+                rows=tuple(rows),
+                addresses=tuple(self.addresses),
+                destination_ttl=destination,
+                rounds=max((h.n for h in self.hops.values()), default=0),
+                samples=self.samples,
+            )
+
+    def row(self, ttl: int, time_range: TimeRange | None = None, window: int | None = None) -> RowData:
+        """One TTL's row over a selection, whether or not it is visible: the destination's row (its replies at
+        every TTL, see ``select``) when ``ttl`` is where the destination is after every sample so far, a router's
+        row otherwise. What an alert rule on "the destination" or on a named hop measures."""
+        with self.lock:
+            spans = {t: h.bounds(window, time_range) for t, h in self.hops.items()}
+            lasts = {t: self._latest(h, *spans[t]) for t, h in self.hops.items()}
+            destination = _path_end({t: h.last for t, h in self.hops.items()})[0]
+            role = "destination" if ttl == destination else "router"
+            return self._row(ttl, role, spans, lasts, window, time_range, None, None)
+
+    @classmethod
+    def _latest(cls, hop: HopHistory, lo: int, hi: int) -> dict[str, tuple[int, int, int]]:
+        """The latest answers of each kind within [lo, hi); for a TTL silent all through it, those before it (a
+        destination silent for the whole window is still the destination, 100 % lost, not a row of ???)."""
+        found = cls._last_within(hop, lo, hi)
+        if not found and lo < hi and lo > 0:
+            found = cls._last_within(hop, 0, hi)
+        return found
+
+    @staticmethod
+    def _last_within(hop: HopHistory, lo: int, hi: int) -> dict[str, tuple[int, int, int]]:
+        """``hop.last`` (latest answer of each kind) restricted to the samples [lo, hi)."""
+        if lo >= hi:
+            return {}
+        first_round = hop.rounds[lo]
+        if hi == hop.n:  # the usual case (a window ending now): the latest answers are the hop's own, if inside
+            return {k: v for k, v in hop.last.items() if v[0] >= first_round}
+        out: dict[str, tuple[int, int, int]] = {}
+        kinds = hop.kind[lo:hi]
+        for role, mask in (
+            ("reached", (kinds & REACHED) != 0),
+            ("unreachable", ((kinds & REACHED) == 0) & ((kinds & KIND_MASK) == UNREACHABLE)),
+            ("router", ((kinds & REACHED) == 0) & (kinds != LOST) & ((kinds & KIND_MASK) != UNREACHABLE)),
+        ):
+            hits = np.flatnonzero(mask)
+            if len(hits):
+                i = lo + int(hits[-1])
+                out[role] = (int(hop.rounds[i]), int(hop.responder[i]), int(hop.code[i]))
+        return out
+
+    def _row(self, ttl, role, spans, lasts, window, time_range, cached, blocked) -> RowData:
+        hop = self.hops.get(ttl)
+        # The lower TTLs whose destination replies (a shorter path for a while) belong to the destination's row.
+        merged = []
+        if role == "destination":
+            merged = [t for t, h in self.hops.items() if t < ttl and h.reached and spans[t][0] < spans[t][1]]
+        versions = tuple((t, self.hops[t].version) for t in [ttl, *merged] if t in self.hops)
+        key = (role, versions, window, time_range, ttl == blocked)
+        unreachable = None
+        if ttl == blocked and "unreachable" in lasts.get(ttl, {}):
+            _round, who, code = lasts[ttl]["unreachable"]
+            unreachable = (who, code)
+        last_responder = self._last_responder(ttl, role, merged, lasts)
+        changes = tuple(hop.changes) if hop is not None else ()
+        empty = np.empty(0)
+        if cached is not None and cached.get(ttl) == key:
+            return RowData(
+                ttl, role, empty.astype(np.int64), empty, empty, empty.astype(np.uint16), changes,
+                last_responder, unreachable, key,
+            )  # fmt: skip
+        if hop is not None:
+            lo, hi = spans[ttl]
+            rounds, sent, rtt, who, kind = (
+                hop.rounds[lo:hi].astype(np.int64),
+                hop.sent_at[lo:hi].copy(),
+                hop.rtt_ms[lo:hi].copy(),
+                hop.responder[lo:hi].copy(),
+                hop.kind[lo:hi].copy(),
+            )
+        else:
+            rounds, sent, rtt = empty.astype(np.int64), empty, empty
+            who, kind = empty.astype(np.uint16), empty.astype(np.uint8)
+        if role == "router" and hop is not None and hop.reached:
+            keep = (kind & REACHED) == 0  # the destination's replies at this TTL belong to the destination's row
+            rounds, sent, rtt, who = rounds[keep], sent[keep], rtt[keep], who[keep]
+        elif role == "destination":
+            if hop is not None and hop.routers:
+                # Another address's TTL-exceeded (or unreachable) here: the path was longer then; not the
+                # destination's. (A reply from the destination's own address counts, whatever its kind.)
+                reached = (kind & REACHED) != 0
+                keep = (kind == LOST) | reached | np.isin(who, np.unique(who[reached]))
+                rounds, sent, rtt, who, kind = rounds[keep], sent[keep], rtt[keep], who[keep], kind[keep]
+            if merged:
+                parts = [(rounds, sent, rtt, who, kind, np.full(len(rounds), ttl))]
+                for t in merged:
+                    h = self.hops[t]
+                    a, b = spans[t]
+                    mask = (h.kind[a:b] & REACHED) != 0
+                    part = (h.rounds, h.sent_at, h.rtt_ms, h.responder, h.kind)
+                    rounds_t, *rest = (x[a:b][mask] for x in part)
+                    parts.append((rounds_t.astype(np.int64), *rest, np.full(int(mask.sum()), t)))
+                rounds, sent, rtt, who, kind, ttls = (np.concatenate(p) for p in zip(*parts, strict=True))
+                # One sample per round: the destination's reply at the lowest TTL it came back from that round, a
+                # loss only where no TTL of the round reached it.
+                answered_first = np.where((kind & REACHED) != 0, 0, 1)
+                order = np.lexsort((ttls, answered_first, rounds))
+                rounds, sent, rtt, who = rounds[order], sent[order], rtt[order], who[order]
+                first = np.ones(len(rounds), bool)
+                first[1:] = rounds[1:] != rounds[:-1]
+                rounds, sent, rtt, who = rounds[first], sent[first], rtt[first], who[first]
+                if window is not None and time_range is None:
+                    rounds, sent, rtt, who = rounds[-window:], sent[-window:], rtt[-window:], who[-window:]
+        return RowData(ttl, role, rounds, sent, rtt, who, changes, last_responder, unreachable, key)
+
+    def _last_responder(self, ttl: int, role: str, merged: list[int], lasts: dict) -> int:
+        """The latest responder of this row's kind within the selection, else the latest known before it (a hop
+        silent for the whole window still has an address); 0 when none ever answered."""
+        wanted = ("reached",) if role == "destination" else ("router", "unreachable")
+        for source in (lasts, {t: h.last for t, h in self.hops.items()}):
+            found = [source.get(t, {}).get(k) for t in [ttl, *merged] for k in wanted]
+            found = [f for f in found if f is not None]
+            if found:
+                return max(found)[1]
+        return 0
+
+
+def _path_end(lasts: dict[int, dict[str, tuple[int, int, int]]]) -> tuple[int | None, int | None]:
+    """(destination TTL, blocked TTL) from each TTL's latest answers by kind (round, responder, code).
+
+    The destination's TTL is the lowest TTL whose latest answer came from the destination. When none does any
+    more but one did (the route got longer and the TTLs beyond have not been answered by it yet), it is one past
+    the highest TTL answered at all: where the destination must now be. The blocked TTL is the lowest whose latest
+    answer is a destination-unreachable from a router (the path ends there), None when there is none.
+    """
+    destination = blocked = None
+    ever_reached = False
+    highest_answer = 0
+    for ttl in sorted(lasts):
+        last = lasts[ttl]
+        if not last:
+            continue
+        highest_answer = ttl
+        latest = max(last.values())[0]
+        reached = last.get("reached")
+        ever_reached = ever_reached or reached is not None
+        if destination is None and reached is not None and reached[0] >= latest:
+            destination = ttl
+        unreachable = last.get("unreachable")
+        if blocked is None and unreachable is not None and unreachable[0] >= latest:
+            blocked = ttl
+    if destination is None and ever_reached:
+        destination = highest_answer + 1
+    return destination, blocked

@@ -1,0 +1,186 @@
+"""The one function that turns a trace's history into the ``TraceSnapshot`` every front end shows.
+
+The report, a replayed session, the window and the alert rules all build their numbers here, from a
+``TraceHistory`` selection, so the same samples give the same snapshot whichever way they arrived.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from pingmos.hop_report import HopReport, TraceSnapshot, scored_hop
+from pingmos.route_changes import RouteChange
+from pingmos.scoring import score_all
+from pingmos.state.history import NO_RESPONDER, RowData, Selection, TimeRange, TraceHistory
+from pingmos.stats import WindowStats, window_stats
+
+# A scorer turns hops' windows into Scores: a scoring.Model (its ``score_many`` scores all hops of a snapshot in
+# one batch: one worker round trip for a user's formula) or any callable taking one WindowStats and giving a
+# Score, None (nothing to score), a scoring.ModelError or an error text.
+Scorer = Callable[[WindowStats], object]
+
+# ICMP destination-unreachable codes in words (RFC 792 / RFC 1812 for IPv4; RFC 4443 for IPv6).
+UNREACHABLE_V4 = {
+    0: "net unreachable",
+    1: "host unreachable",
+    2: "protocol unreachable",
+    3: "port unreachable",
+    4: "fragmentation needed",
+    5: "source route failed",
+    6: "destination network unknown",
+    7: "destination host unknown",
+    9: "network administratively prohibited",
+    10: "host administratively prohibited",
+    11: "network unreachable for TOS",
+    12: "host unreachable for TOS",
+    13: "admin prohibited",
+    14: "host precedence violation",
+    15: "precedence cutoff",
+}
+UNREACHABLE_V6 = {
+    0: "no route to destination",
+    1: "admin prohibited",
+    2: "beyond scope of source address",
+    3: "address unreachable",
+    4: "port unreachable",
+    5: "source address failed ingress/egress policy",
+    6: "reject route to destination",
+}
+
+
+def unreachable_words(code: int | None, responder: str | None) -> str:
+    """A destination-unreachable in words: ``"admin prohibited, from 198.18.2.2"``. ``code`` is the ICMP code
+    (None or 255: not known, as in sessions recorded before codes were kept); the family follows the address."""
+    table = UNREACHABLE_V6 if responder and ":" in responder else UNREACHABLE_V4
+    what = table.get(code, f"code {code}") if code is not None and code != 255 else "destination unreachable"
+    return f"{what}, from {responder}" if responder else what
+
+
+@dataclass(frozen=True)
+class _Row:
+    ttl: int
+    stats: WindowStats
+    counts: dict[int, int]  # responder index -> replies
+    rounds: np.ndarray
+    rtt_ms: np.ndarray
+    extent: tuple[int, float, float] | None  # (first round, first and last send time) of the row's samples
+
+
+def _compute(row: RowData) -> _Row:
+    counts: dict[int, int] = {}
+    if len(row.responder):
+        idx, n = np.unique(row.responder, return_counts=True)
+        counts = {int(i): int(c) for i, c in zip(idx, n, strict=True) if i != NO_RESPONDER}
+    extent = (int(row.rounds[0]), float(row.sent_at[0]), float(row.sent_at[-1])) if len(row.rounds) else None
+    return _Row(row.ttl, window_stats(row.rtt_ms), counts, row.rounds, row.rtt_ms, extent)
+
+
+def build_snapshot(
+    selection: Selection,
+    scorer: Scorer,
+    *,
+    target: str,
+    address: str,
+    protocol: str,
+    interval_s: float,
+    window: int | None,
+    model_name: str,
+    names: Callable[[str], str | None] = lambda addr: None,
+    probes_sent: int = 0,
+    unmatched_replies: int = 0,
+    mode: str | None = None,
+    cache: dict | None = None,
+) -> TraceSnapshot:
+    """The TraceSnapshot of a selection (``TraceHistory.select``): per visible hop its window statistics, the
+    model's score, responders with their counts, the route changes within the window, its per-round data
+    (``window_rounds`` / ``window_rtts_ms``) and, where the path ends at a router's destination-unreachable, that
+    in words (``unreachable``).
+
+    A hop's address is the responder that answered most often within the window; a hop silent for the whole
+    window keeps the address that answered it last before (its numbers stay those of the window: 100 % loss).
+    ``cache``: a dict the caller keeps for one scorer (clear it when the model or its settings change); rows the
+    selection reports unchanged (pass the same dict as ``select``'s ``cached``... see ``TraceHistory.snapshot``)
+    keep their statistics and score. The scorer runs once for all hops that need it.
+    """
+    computed: dict[int, tuple[_Row, object]] = {}
+    todo: list[_Row] = []
+    for row in selection.rows:
+        hit = cache.get(row.ttl) if cache is not None else None
+        if hit is not None and hit[0] == row.key:
+            computed[row.ttl] = hit[1]
+            continue
+        todo.append(_compute(row))
+    results = score_all(scorer, [r.stats for r in todo]) if todo else []
+    for r, result in zip(todo, results, strict=True):
+        computed[r.ttl] = (r, result)
+    if cache is not None:
+        cache.clear()
+        for row in selection.rows:
+            cache[row.ttl] = (row.key, computed[row.ttl])
+    addresses = selection.addresses
+    hops: list[HopReport] = []
+    all_changes: list[RouteChange] = []
+    for row in selection.rows:
+        r, result = computed[row.ttl]
+        by_address = {addresses[i]: n for i, n in sorted(r.counts.items(), key=lambda kv: (-kv[1], kv[0]))}
+        best = next(iter(by_address), None)
+        if best is None and row.last_responder:
+            best = addresses[row.last_responder]
+        hop_changes = [RouteChange(row.ttl, rd, t, f, addresses[a], addresses[b]) for rd, t, f, a, b in row.changes]
+        all_changes += hop_changes
+        extent = r.extent
+        unreachable = None
+        if row.unreachable is not None:
+            unreachable = unreachable_words(row.unreachable[1], addresses[row.unreachable[0]])
+        hops.append(
+            scored_hop(
+                row.ttl,
+                best,
+                names(best) if best else None,
+                by_address,
+                r.stats,
+                result,
+                # The changes within the window (from its first round on) or the time range.
+                route_changes=tuple(
+                    c for c in hop_changes if extent is not None and c.round >= extent[0] and c.sent_at <= extent[2]
+                ),
+                window_rounds=r.rounds,
+                window_rtts_ms=r.rtt_ms,
+                unreachable=unreachable,
+            )
+        )
+    return TraceSnapshot(
+        target=target,
+        address=address,
+        protocol=protocol,
+        interval_s=interval_s,
+        window=window,
+        rounds=selection.rounds,
+        model=model_name,
+        destination_reached=selection.destination_ttl is not None,
+        hops=tuple(hops),
+        probes_sent=probes_sent,
+        unmatched_replies=unmatched_replies,
+        mode=mode,
+        route_changes=tuple(sorted(all_changes, key=lambda c: (c.round, c.ttl))),
+    )
+
+
+def snapshot_of(
+    history: TraceHistory,
+    scorer: Scorer,
+    *,
+    window: int | None,
+    time_range: TimeRange | None = None,
+    cache: dict | None = None,
+    **fields,
+) -> TraceSnapshot:
+    """``build_snapshot`` of ``history.select(window, time_range)``; ``fields`` are build_snapshot's keywords
+    (target, address, protocol, interval_s, model_name, names, probes_sent, ...). With a ``cache``, rows whose
+    samples did not change since the last call with that cache are neither copied nor recomputed."""
+    cached = {ttl: hit[0] for ttl, hit in cache.items()} if cache is not None else None
+    selection = history.select(window, time_range, cached)
+    return build_snapshot(selection, scorer, window=window, cache=cache, **fields)

@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""One `pingmos monitor` agent against many targets on the network lab: CPU share, memory, late rounds, per-hop
+accuracy against the lab's configured delays. Needs root (the lab builds network namespaces).
+
+    sudo .venv/bin/python scripts/bench_monitor.py [--targets 100] [--routers 30] [--interval 1] [--duration 60]
+
+The lab is one chain of --routers routers; every target traces through all of it to the lab's destination (so a
+target has routers + 1 hops), half of them with ICMP echo, half with UDP to a port of their own (distinct flows;
+the agent sends each target's probes from its own socket). The agent runs as its own process inside the lab's
+client namespace, exactly as `pingmos monitor` runs anywhere, recording sessions to a temporary directory; the
+figures come from /proc (CPU time, resident memory) and from its /metrics (probes, late rounds, per-hop latency).
+
+What limits the figures on a small machine is often the lab, not the agent: every probe to hop k crosses k
+user-space relay links there and back. The relay's own lateness is printed beside the agent's accuracy, so an
+error can be told apart from the lab's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.netlab import LinkSpec, uniform_chain  # noqa: E402
+from tests.netlab.lab import Lab, lab_unavailable_reason  # noqa: E402
+from tests.netlab.relay import in_netns  # noqa: E402
+
+LISTEN = "127.0.0.1:9813"
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+_SAMPLE = re.compile(r"^([a-z_]+)\{([^}]*)\} (\S+)$", re.MULTILINE)
+
+
+def scrape(ns: str) -> list[tuple[str, dict, float]]:
+    with in_netns(ns), _OPENER.open(f"http://{LISTEN}/metrics", timeout=30) as r:
+        text = r.read().decode()
+    out = []
+    for name, labels, value in _SAMPLE.findall(text):
+        out.append((name, dict(re.findall(r'(\w+)="([^"]*)"', labels)), float(value)))
+    return out
+
+
+def total(samples, name: str) -> float:
+    return sum(v for n, _, v in samples if n == name)
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> tuple[float, float]:
+    status = Path(f"/proc/{pid}/status").read_text()
+    get = lambda key: int(re.search(rf"^{key}:\s+(\d+) kB", status, re.MULTILINE).group(1)) / 1024  # noqa: E731
+    return get("VmRSS"), get("VmHWM")
+
+
+def config(lab: Lab, targets: int, interval_s: float, window: int, data_dir: str, mode: str) -> str:
+    lines = [
+        "[agent]",
+        f'probe_mode = "{mode}"',
+        f'data_dir = "{data_dir}"',
+        'vantage = "bench"',
+        f"window = {window}",
+        f"interval_s = {interval_s}",
+        f"max_ttl = {len(lab.routers) + 1}",
+        "max_probes_per_s = 1000000",
+        "refresh_s = 5",
+    ]
+    for i in range(targets):
+        lines += ["[[target]]", f'host = "{lab.target_addr}"', f'name = "t{i:03d}"']
+        if i % 2:
+            lines += ['protocol = "udp"', f"port = {40000 + i}"]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--targets", type=int, default=100)
+    ap.add_argument("--routers", type=int, default=30)
+    ap.add_argument("--interval", type=float, default=1.0, help="seconds between a target's rounds (1)")
+    ap.add_argument("--delay", type=float, default=1.0, help="one-way delay per link, ms (1)")
+    ap.add_argument("--warmup", type=float, default=20.0, help="seconds before measuring (20)")
+    ap.add_argument("--duration", type=float, default=60.0, help="seconds measured (60)")
+    ap.add_argument("--window", type=int, default=30, help="samples per hop in the gauges (30)")
+    ap.add_argument("--mode", default="auto", help="[agent] probe_mode: auto (unprivileged sockets first), raw ...")
+    args = ap.parse_args()
+    reason = lab_unavailable_reason()
+    if reason:
+        print(f"bench_monitor: {reason}", file=sys.stderr)
+        return 2
+    t0 = time.monotonic()
+    with Lab.build(*uniform_chain(args.routers, LinkSpec.symmetric(args.delay))) as lab, \
+            tempfile.TemporaryDirectory(prefix="pingmos-bench-") as tmp:  # fmt: skip
+        print(
+            f"lab: {args.routers} routers, {args.delay:g} ms per link each way, built in {time.monotonic() - t0:.1f} s"
+        )
+        cfg = Path(tmp) / "agent.toml"
+        cfg.write_text(config(lab, args.targets, args.interval, args.window, str(Path(tmp) / "data"), args.mode))
+        hops = args.routers + 1
+        print(f"agent: {args.targets} targets x {hops} hops every {args.interval:g} s "
+              f"(up to {args.targets * hops / args.interval:.0f} probes/s), window {args.window}")  # fmt: skip
+        agent = lab.popen([sys.executable, "-m", "pingmos", "monitor", str(cfg), "--listen", LISTEN, "--no-dns"],
+                          cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        try:
+            time.sleep(args.warmup)
+            if agent.poll() is not None:
+                print(agent.stderr.read(), file=sys.stderr)
+                return 1
+            before = scrape(lab.client_ns)
+            lab.reset_relay_stats()
+            cpu0, wall0 = cpu_seconds(agent.pid), time.monotonic()
+            rss_series = []
+            # An independent reference under the same lab load: a one-socket, single-threaded prober with kernel
+            # receive stamps (tests/netlab/probe.py) at a few TTLs, while the agent runs.
+            ref_ttls = sorted({1, (hops + 1) // 2, hops})
+            reference = lab.probe(ref_ttls, count=40, interval_ms=50.0, timeout_ms=1000.0)
+            while time.monotonic() - wall0 < args.duration:
+                time.sleep(min(5.0, args.duration - (time.monotonic() - wall0)) or 0.01)
+                rss_series.append(rss_mb(agent.pid)[0])
+            cpu1, wall1 = cpu_seconds(agent.pid), time.monotonic()
+            after = scrape(lab.client_ns)
+            relay = lab.relay_stats()
+        finally:
+            agent.terminate()
+            try:
+                _, err = agent.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                agent.kill()
+                _, err = agent.communicate()
+        wall = wall1 - wall0
+        sent = total(after, "pingmos_hop_probes_sent_total") - total(before, "pingmos_hop_probes_sent_total")
+        rounds = sum(v for n, lb, v in after if n == "pingmos_hop_probes_sent_total" and lb["hop"] == "1") - sum(
+            v for n, lb, v in before if n == "pingmos_hop_probes_sent_total" and lb["hop"] == "1"
+        )
+        late = total(after, "pingmos_target_late_rounds_total") - total(before, "pingmos_target_late_rounds_total")
+        errors = {lb["kind"]: v for n, lb, v in after if n == "pingmos_agent_errors_total" and v}
+        rss, hwm = rss_mb(agent.pid) if agent.poll() is None else (rss_series[-1], max(rss_series))
+        print(f"measured {wall:.0f} s after {args.warmup:g} s of warm-up")
+        print(f"probes settled: {sent / wall:.0f}/s ({sent:.0f}); rounds {rounds:.0f}, late {late:.0f} "
+              f"({100 * late / max(rounds, 1):.2f} %)")  # fmt: skip
+        print(f"CPU: {(cpu1 - cpu0) / wall:.1%} of one core ({1e6 * (cpu1 - cpu0) / max(sent, 1):.0f} us per probe)")
+        print(f"memory: resident {rss_series[0]:.0f} -> {rss_series[-1]:.0f} MB over the run (samples every 5 s: "
+              f"{', '.join(f'{x:.0f}' for x in rss_series)}), peak {max(hwm, max(rss_series)):.0f} MB")  # fmt: skip
+        print(f"errors: {errors or 'none'}")
+        # Per-hop accuracy: the window's mean RTT against the configured round trip to that hop.
+        err_ms, loss = [], []
+        for name, lb, v in after:
+            if name == "pingmos_hop_latency_seconds" and v == v:
+                err_ms.append(v * 1000.0 - lab.path_rtt_ms(int(lb["hop"])))
+            if name == "pingmos_hop_loss_ratio" and v == v:
+                loss.append(v)
+        if err_ms:
+            q = statistics.quantiles(err_ms, n=20)
+            print(f"per-hop mean RTT - configured ({len(err_ms)} hops): mean {statistics.fmean(err_ms):+.2f} ms, "
+                  f"median {statistics.median(err_ms):+.2f}, p95 {q[-1]:+.2f}, max {max(err_ms):+.2f} ms")  # fmt: skip
+        by_ttl: dict[int, list[float]] = {}
+        for name, lb, v in after:
+            if name == "pingmos_hop_latency_seconds" and v == v:
+                by_ttl.setdefault(int(lb["hop"]), []).append(v * 1000.0)
+        for ttl in ref_ttls:
+            ref = [r["rtt_ms"] for r in reference[ttl]["replies"] if r.get("rtt_ms") is not None]
+            if ref and by_ttl.get(ttl):
+                ours = statistics.fmean(by_ttl[ttl])
+                print(f"hop {ttl:2d}: configured {lab.path_rtt_ms(ttl):5.1f} ms, reference prober "
+                      f"{statistics.fmean(ref):5.1f} ms ({len(ref)} replies), pingmos mean over targets {ours:5.1f} ms "
+                      f"({ours - statistics.fmean(ref):+.1f} vs the reference)")  # fmt: skip
+        if loss:
+            print(f"per-hop loss (configured 0): mean {statistics.fmean(loss):.2%}, max {max(loss):.2%}")
+        lateness = [d["lateness_mean_ms"] for link in relay for d in (link["fwd"], link["rev"])]
+        overflow = sum(d["overflow"] + d["write_errors"] for link in relay for d in (link["fwd"], link["rev"]))
+        print(f"the lab's relay: mean lateness per link {statistics.fmean(lateness):.2f} ms (x {2 * hops} link "
+              f"crossings to the last hop = {statistics.fmean(lateness) * 2 * hops:.1f} ms), overflow/write errors "
+              f"{overflow}")  # fmt: skip
+        problems = sorted(
+            {
+                re.sub(r"\bt\d{3}\b", "tNNN", line)
+                for line in err.splitlines()
+                if "probing via" not in line
+                and "reloaded" not in line
+                and "metrics at" not in line
+                and "monitoring" not in line
+            }
+        )
+        for line in problems[:10]:
+            print(f"agent log: {line}")
+        if "Traceback" in err:
+            print(err[-3000:], file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""The window without a mouse: Tab never gets stuck in the hop table, Start is in the tab order, shortcuts start
+and stop, pause the display and jump to the target; every menu command shows its shortcut; the hop menu opens
+from the keyboard."""
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QContextMenuEvent
+from PySide6.QtWidgets import QApplication
+
+from tests.gui.conftest import DST, fake_factory, settle
+
+
+@pytest.fixture
+def shown(qtbot, make_window):
+    window = make_window(fake_factory(rounds=None, speedup=20.0))
+    window.show()
+    window.activateWindow()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=3000)
+    return window
+
+
+def focused():
+    return QApplication.focusWidget()
+
+
+def test_tab_leaves_the_hop_table(qtbot, shown):
+    window = shown
+    window.target_combo.setCurrentText(DST)
+    window.start()
+    qtbot.waitUntil(lambda: window.table_model.rowCount() >= 3, timeout=5000)
+    window.stop()
+    for key, modifier in (
+        (Qt.Key.Key_Tab, Qt.KeyboardModifier.NoModifier),
+        (Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier),
+    ):
+        window.table.setFocus()
+        window.table.setCurrentIndex(window.table.proxy.index(1, 2))
+        qtbot.waitUntil(lambda: focused() is window.table, timeout=2000)
+        qtbot.keyClick(focused(), key, modifier)
+        assert focused() is not window.table  # one key press and the focus is out
+    assert not window.table.tabKeyNavigation()
+
+
+def test_start_is_in_the_tab_order_after_the_target(qtbot, shown):
+    window = shown
+    window.target_combo.setFocus()
+    qtbot.waitUntil(lambda: focused() is window.target_combo, timeout=2000)
+    qtbot.keyClick(focused(), Qt.Key.Key_Tab)
+    assert focused() is window.toolbar.start_button
+    qtbot.keyClick(focused(), Qt.Key.Key_Tab)
+    assert focused() is window.interval_spin or focused().parent() is window.interval_spin
+    # Walking on with Tab reaches the model, the table, the graph and the timeline's buttons, and comes back.
+    seen = set()
+    for _ in range(60):
+        qtbot.keyClick(focused(), Qt.Key.Key_Tab)
+        seen.add(focused())
+    for widget in (window.model_combo, window.table, window.timeline.focus_button, window.timeline.live_button):
+        assert widget in seen or any(w is not None and w.parent() is widget for w in seen), widget
+
+
+def test_shortcuts_start_stop_pause_and_jump_to_the_target(qtbot, shown):
+    window = shown
+    window.target_combo.setCurrentText(DST)
+    window.table.setFocus()
+    qtbot.keyClick(window.table, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: window.trace is not None and window.trace.running, timeout=3000)
+    assert window.start_action.text() == "Stop"
+    qtbot.waitUntil(lambda: window.last_update is not None and window.last_update.status.rounds >= 2, timeout=5000)
+
+    qtbot.keyClick(focused(), Qt.Key.Key_F6)  # pause: the display stays as it is while the trace goes on
+    assert window.paused and window.actions.pause_action.isChecked()
+    frozen = window.last_update
+    rounds = window.trace.status().rounds
+    qtbot.waitUntil(lambda: window.trace.status().rounds >= rounds + 3, timeout=5000)
+    assert window.last_update is frozen
+    qtbot.keyClick(focused(), Qt.Key.Key_F6)
+    qtbot.waitUntil(lambda: window.last_update is not frozen, timeout=3000)
+
+    qtbot.keyClick(focused(), Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert focused() is window.target_combo and window.target_combo.lineEdit().selectedText() == DST
+    qtbot.keyClick(focused(), Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # Ctrl+Enter: Stop
+    qtbot.waitUntil(lambda: not window.trace.running, timeout=3000)
+    assert window.start_action.text() == "Start"
+
+
+def test_every_menu_command_shows_a_shortcut_where_one_is_needed(shown):
+    window = shown
+    menus = {m.title().replace("&", ""): m for m in (a.menu() for a in window.menuBar().actions()) if m}
+    assert {"File", "Edit", "View", "Trace", "Alerts"} <= set(menus)
+    for name in ("View", "Trace"):
+        for action in menus[name].actions():
+            if action.isSeparator() or action.menu() is not None:
+                continue
+            assert not action.shortcut().isEmpty(), action.text()
+    keys = {a.text().replace("&", ""): a.shortcut().toString() for m in menus.values() for a in m.actions()}
+    assert keys["Go to target"] == "Ctrl+L" and keys["Start"] == "F5" and keys["Pause display"] == "F6"
+    assert keys["Edit formula…"] == "Ctrl+E" and keys["Copy table with its context"] == "Ctrl+Shift+C"
+
+
+def test_the_hop_menu_opens_from_the_keyboard(qtbot, shown):
+    window = shown
+    window.target_combo.setCurrentText(DST)
+    window.start()
+    qtbot.waitUntil(lambda: window.table_model.rowCount() >= 3, timeout=5000)
+    window.stop()
+    settle(qtbot, window)
+    window.table.setFocus()
+    window.table.setCurrentIndex(window.table.proxy.index(0, 0))
+    qtbot.waitUntil(lambda: focused() is window.table, timeout=2000)
+    qtbot.keyClick(window.table, Qt.Key.Key_F10, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: window.hop_menu.menu is not None and window.hop_menu.menu.isVisible(), timeout=2000)
+    texts = [a.text() for a in window.hop_menu.menu.actions()]
+    assert "Copy address 198.18.0.2" in texts
+    window.hop_menu.menu.close()
+    # The Menu key: the platform sends the table a context menu event from the keyboard.
+    window.hop_menu.menu = None
+    window.table.setCurrentIndex(window.table.proxy.index(1, 0))  # hop 2, the router that never answers
+    event = QContextMenuEvent(QContextMenuEvent.Reason.Keyboard, QPoint(0, 0), window.table.mapToGlobal(QPoint(0, 0)))
+    QApplication.sendEvent(window.table, event)
+    qtbot.waitUntil(lambda: window.hop_menu.menu is not None and window.hop_menu.menu.isVisible(), timeout=2000)
+    actions = {a.text(): a for a in window.hop_menu.menu.actions()}
+    assert "Copy address ???" in actions and not actions["Copy address ???"].isEnabled()
+    window.hop_menu.menu.close()

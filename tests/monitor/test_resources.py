@@ -1,0 +1,72 @@
+"""The shipped Prometheus and Grafana files: promtool checks the rules and the example configuration and runs the
+rules' own unit tests; the dashboard names only series the agent serves."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+
+from pingmos.monitor.metrics import AgentCollector, AgentHealth
+
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+PROMETHEUS = RESOURCES / "prometheus"
+DASHBOARD = RESOURCES / "grafana" / "pingmos.json"
+
+
+def promtool(*args: str) -> subprocess.CompletedProcess:
+    tool = shutil.which("promtool")
+    if tool is None:
+        pytest.skip("promtool is not installed (Debian package prometheus; scripts/setup_env installs it as root)")
+    return subprocess.run([tool, *args], capture_output=True, text=True, timeout=60, cwd=PROMETHEUS)
+
+
+def served_names() -> set[str]:
+    """Every series name the agent's /metrics can hold (histograms with their _bucket/_sum/_count)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(AgentCollector(lambda: [], lambda: AgentHealth(0.0, {}, 0, 1), "v"))
+    names = set()
+    for name, kind in re.findall(r"^# TYPE (\S+) (\S+)$", generate_latest(registry).decode(), re.MULTILINE):
+        names |= {name} if kind != "histogram" else {f"{name}_bucket", f"{name}_sum", f"{name}_count"}
+    return names
+
+
+def dashboard_exprs() -> list[str]:
+    doc = json.loads(DASHBOARD.read_text())
+    exprs = [t["expr"] for p in doc["panels"] for t in p["targets"]]
+    exprs += [a["expr"] for a in doc["annotations"]["list"]]
+    exprs += [v["definition"] for v in doc["templating"]["list"] if "definition" in v]
+    return exprs
+
+
+def test_alert_rules_pass_promtool_and_their_unit_tests():
+    r = promtool("check", "rules", "pingmos.rules.yml")
+    assert r.returncode == 0 and "SUCCESS: 4 rules found" in r.stdout, r.stdout + r.stderr
+    t = promtool("test", "rules", "pingmos.rules.test.yml")
+    assert t.returncode == 0 and "SUCCESS" in t.stdout, t.stdout + t.stderr
+
+
+def test_the_example_scrape_configuration_is_valid():
+    r = promtool("check", "config", "prometheus.yml")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_the_dashboard_uses_only_series_the_agent_serves():
+    served = served_names()
+    doc = json.loads(DASHBOARD.read_text())
+    assert doc["uid"] and len(doc["panels"]) >= 8
+    titles = " ".join(p["title"] for p in doc["panels"]).lower()
+    for wanted in ("mos at the destination", "mos per hop", "loss per hop", "latency per hop", "route changes",
+                   "alerts"):  # fmt: skip
+        assert wanted in titles
+    assert any(p["type"] == "heatmap" for p in doc["panels"])
+    used = {n for e in dashboard_exprs() for n in re.findall(r"\bpingmos_[a-z_]+\b", e)}
+    assert used and used <= served, used - served
+    rules = (PROMETHEUS / "pingmos.rules.yml").read_text()
+    used_by_rules = set(re.findall(r"\bpingmos_[a-z_]+\b", rules))
+    assert used_by_rules <= served, used_by_rules - served

@@ -157,6 +157,11 @@ def _add_model_options(p) -> None:
     )
 
 
+def _with_model(snapshot, model):
+    """The snapshot with the model's effective settings: what its MOS assumed (shown in the header and JSON)."""
+    return dataclasses.replace(snapshot, model_settings=tuple(sorted(model.settings.items())))
+
+
 def _load_model(args, command: str):
     """The model of --model/--set, or None after a one-line error on stderr (the caller exits 2)."""
     try:
@@ -301,7 +306,7 @@ def _cmd_report_session(args, model, rules) -> int:
         print(f"pingmos report: error: {_one_line(exc)}", file=sys.stderr)
         return 1
     _print_notes("report", notes)
-    sys.stdout.write(FORMATTERS[args.format](snapshot))
+    sys.stdout.write(FORMATTERS[args.format](_with_model(snapshot, model)))
     return 0
 
 
@@ -420,7 +425,7 @@ def _cmd_report(args) -> int:
     if failure is not None and snapshot.probes_sent == 0:
         print(f"pingmos report: error: {failure}", file=sys.stderr)
         return EXIT_TRACE_FAILED
-    sys.stdout.write(FORMATTERS[args.format](snapshot))
+    sys.stdout.write(FORMATTERS[args.format](_with_model(snapshot, model)))
     if failure is not None:
         sys.stdout.flush()  # the report first, then the error as its last line on a terminal
         print(f"pingmos report: error: {failure}", file=sys.stderr)
@@ -465,7 +470,8 @@ def _cmd_export(args) -> int:
             notes = _notes(session)
             selected = time_range(session.time_span(), args.time_from, args.time_to)
             if args.what == "hops":
-                text = hop_table(session.snapshot(args.window, model, model.name, selected), args.format)
+                snapshot = _with_model(session.snapshot(args.window, model, model.name, selected), model)
+                text = hop_table(snapshot, args.format)
             elif args.what == "samples":
                 to_text = samples_to_csv if args.format == "csv" else samples_to_json
                 text = to_text(session.samples(selected), args.ttl)
@@ -492,13 +498,15 @@ def _add_monitor(sub) -> None:
     p.add_argument("--listen", metavar="ADDR:PORT", help="serve /metrics here (default: [agent] listen, else "
                    "127.0.0.1:9813)")  # fmt: skip
     p.add_argument("--no-dns", action="store_true", help="no reverse DNS: the hop info carries addresses only")
+    p.add_argument("--window", action="store_true", help="also show the summary window: one row per target, "
+                   "double-click to open its trace")  # fmt: skip
     p.set_defaults(handler=_cmd_monitor)
 
 
 def _cmd_monitor(args) -> int:
     from pingmos.monitor.serve import run_monitor
 
-    return run_monitor(args.config, args.listen, use_dns=not args.no_dns)
+    return run_monitor(args.config, args.listen, use_dns=not args.no_dns, window=args.window)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -119,3 +119,6 @@ class TraceSnapshot:
     # when unknown (a live snapshot, an mtr --json summary). Exports print it so a file says when it measured.
     # Not compared: two snapshots with the same numbers are equal whichever clock placed them.
     time_range: tuple[float, float] | None = field(default=None, compare=False)
+    # The model's effective settings, (name, value) pairs: what the MOS assumed rather than measured (codec, jitter
+    # buffer, one-way share; ITU-T P.564 asks that assumed values be reported beside the score). () = not given.
+    model_settings: tuple = ()

@@ -26,16 +26,21 @@ from pingmos.hop_report import TraceSnapshot
 
 
 def planned_count(snap: TraceSnapshot, th: Thresholds = DEFAULT_THRESHOLDS, most: int = 1000) -> tuple[int, str]:
-    """How many echo requests each suspect hop gets, and why in words: enough to tell the smallest loss in
-    question (a suspect's own loss) from none (``diagnosis.witness_count``). (0, reason) without suspects."""
+    """How many echo requests each suspect hop gets, and why in words (``diagnosis.witness_count``): enough to
+    tell from none the loss in question, which is the destination's (at 80 % of the lower end of its interval:
+    whether that loss is already there at the suspect) when the destination loses, else the suspect's own.
+    (0, reason) without suspects."""
     hops = candidates_for_witness(snap, th)
     if not hops:
         return 0, "no hop needs a second witness"
-    smallest = min(hops, key=lambda h: h.loss_pct or 0.0)
-    count = max(witness_count(h.loss_pct or 0.0, th, most) for h in hops)
+    end = snap.hops[-1]
+    what, loss = "its own", min(h.loss_pct or 0.0 for h in hops)
+    if snap.destination_reached and end.loss_ci_pct is not None and end.loss_ci_pct[0] > th.loss_pct_above:
+        what, loss = "the destination's", min(loss, 0.8 * end.loss_ci_pct[0])
+    count = witness_count(loss, th, most)
     return count, (
-        f"{count} echo requests to {', '.join(f'hop {h.ttl}' for h in hops)}: enough to tell hop {smallest.ttl}'s "
-        f"{smallest.loss_pct:.1f} % loss from none"
+        f"{count} echo requests to {', '.join(f'hop {h.ttl}' for h in hops)}: enough to tell a loss of "
+        f"{loss:.1f} % ({what}) from none"
     )
 
 

@@ -149,8 +149,10 @@ def main() -> int:
         print(f"probes settled: {sent / wall:.0f}/s ({sent:.0f}); rounds {rounds:.0f}, late {late:.0f} "
               f"({100 * late / max(rounds, 1):.2f} %)")  # fmt: skip
         print(f"CPU: {(cpu1 - cpu0) / wall:.1%} of one core ({1e6 * (cpu1 - cpu0) / max(sent, 1):.0f} us per probe)")
-        print(f"memory: resident {rss_series[0]:.0f} -> {rss_series[-1]:.0f} MB over the run (samples every 5 s: "
-              f"{', '.join(f'{x:.0f}' for x in rss_series)}), peak {max(hwm, max(rss_series)):.0f} MB")  # fmt: skip
+        step = max(1, len(rss_series) // 12)
+        shown = ", ".join(f"{x:.0f}" for x in rss_series[::step])
+        print(f"memory: resident {rss_series[0]:.0f} -> {rss_series[-1]:.0f} MB over the run (every {5 * step} s: "
+              f"{shown}), peak {max(hwm, max(rss_series)):.0f} MB")  # fmt: skip
         print(f"errors: {errors or 'none'}")
         # Per-hop accuracy: the window's mean RTT against the configured round trip to that hop.
         err_ms, loss = [], []

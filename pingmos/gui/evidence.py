@@ -216,11 +216,13 @@ class WindowEvidence(QObject):
     # -- alerts -----------------------------------------------------------------------------------------------
 
     def _alerts_fired(self, events: list[AlertEvent]) -> None:
+        d = self.verdict_bar.diagnosis  # the one diagnosis of the window shown, beside what the rule measured
+        where = f" ({d.short})" if d is not None and event_kinds_fire(events) else ""
         for event in events:
             session_event = event.to_session_event()
             self.sessions.record_event(session_event)
             self.event_log.add(session_event)
-            self.window.statusBar().showMessage(event.message, 30000)
+            self.window.statusBar().showMessage(event.message + where, 30000)
             tray = self._tray()
             if tray is not None:
                 icon = (
@@ -228,7 +230,7 @@ class WindowEvidence(QObject):
                     if event.kind == alerts.FIRE
                     else QSystemTrayIcon.MessageIcon.Information
                 )
-                tray.showMessage(f"pingmos: {event.rule}", event.message, icon, 10000)
+                tray.showMessage(f"pingmos: {event.rule}", event.message + where, icon, 10000)
         self.episodes.show(alerts.episodes(self.event_log.session_events()), time.time())
         self._rules_changed()
 
@@ -287,3 +289,8 @@ class WindowEvidence(QObject):
             on_done=lambda result: done(*result),
             on_error=lambda exc: done(None, f"asking the routers failed: {exc}"),
         )
+
+
+def event_kinds_fire(events: list[AlertEvent]) -> bool:
+    """True when any of ``events`` is a rule firing (a clear needs no diagnosis beside it)."""
+    return any(e.kind == alerts.FIRE for e in events)

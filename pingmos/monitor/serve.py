@@ -15,9 +15,9 @@ EXIT_USAGE = 2
 EXIT_LISTEN = 1
 
 
-def run_monitor(config_path: str, listen: str | None = None, use_dns: bool = True) -> int:
-    """Run until SIGTERM/SIGINT. Exit status: 0 after a signal, 2 for a bad configuration or --listen, 1 when the
-    metrics port cannot be opened."""
+def run_monitor(config_path: str, listen: str | None = None, use_dns: bool = True, window: bool = False) -> int:
+    """Run until SIGTERM/SIGINT (or, with ``window``, until the summary window closes). Exit status: 0 after a
+    signal, 2 for a bad configuration or --listen, 1 when the metrics port cannot be opened or there is no GUI."""
     from prometheus_client import CollectorRegistry, start_http_server
 
     from pingmos.monitor.agent import Agent
@@ -30,6 +30,13 @@ def run_monitor(config_path: str, listen: str | None = None, use_dns: bool = Tru
     except (ConfigError, ValueError) as exc:
         print(f"pingmos monitor: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if window:
+        import importlib.util
+
+        if importlib.util.find_spec("PySide6") is None:
+            print("pingmos monitor: error: --window needs PySide6 (pip install 'pingmos[gui]'); run without it for "
+                  "metrics only", file=sys.stderr)  # fmt: skip
+            return 1
     agent = Agent(config, use_dns=use_dns)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(AgentCollector(agent.views, agent.health, config.vantage))
@@ -54,7 +61,12 @@ def run_monitor(config_path: str, listen: str | None = None, use_dns: bool = Tru
     signal.signal(signal.SIGINT, lambda *_: agent.stop())
     try:
         agent.start()
-        agent.run(reread)
+        if window:
+            from pingmos.gui.summary import run_summary
+
+            run_summary(agent, reread)
+        else:
+            agent.run(reread)
     finally:
         agent.close()
         server.shutdown()

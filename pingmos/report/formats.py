@@ -47,6 +47,7 @@ HOP_FIELDS = (
     "jitter_ms",
     "r",
     "mos",
+    "mos_ci",
 )
 # Numbers are rounded for output only; microseconds and thousandths of a MOS point are below any honest precision.
 _DECIMALS = 3
@@ -74,7 +75,9 @@ def hop_dict(hop: HopReport) -> dict:
     out = {}
     for name in HOP_FIELDS:
         value = getattr(hop, name)
-        if name == "loss_ci_pct":
+        if name == "mos_ci":
+            value = None if value is None else [_num(value[0]), _num(value[1])]
+        elif name == "loss_ci_pct":
             value = None if value is None else [_num_nonzero(value[0]), _num_nonzero(value[1])]
         elif name == "loss_pct":
             value = _num_nonzero(value)
@@ -111,6 +114,7 @@ def to_json(snap: TraceSnapshot) -> str:
         "window": snap.window,
         "rounds": snap.rounds,
         "model": snap.model,
+        "model_settings": dict(snap.model_settings),
         "destination_reached": snap.destination_reached,
         "probes_sent": snap.probes_sent,
         "unmatched_replies": snap.unmatched_replies,
@@ -140,7 +144,12 @@ def to_json(snap: TraceSnapshot) -> str:
     return json.dumps(doc, indent=2, allow_nan=False) + "\n"
 
 
-CSV_HOP_FIELDS = tuple(f for f in HOP_FIELDS if f != "loss_ci_pct") + ("loss_ci_low_pct", "loss_ci_high_pct")
+CSV_HOP_FIELDS = tuple(f for f in HOP_FIELDS if f not in ("loss_ci_pct", "mos_ci")) + (
+    "loss_ci_low_pct",
+    "loss_ci_high_pct",
+    "mos_ci_low",
+    "mos_ci_high",
+)
 # Which run every row belongs to (the same on every row; see the module docstring).
 CSV_CONTEXT_FIELDS = ("target", "target_address", "from_utc", "to_utc", "model", "window", "destination_reached")
 CSV_FIELDS = CSV_HOP_FIELDS + CSV_CONTEXT_FIELDS
@@ -200,6 +209,8 @@ def to_csv(snap: TraceSnapshot) -> str:
         ci = row.pop("loss_ci_pct")
         row["responders"] = ";".join(f"{a}:{n}" for a, n in row["responders"].items())
         row["loss_ci_low_pct"], row["loss_ci_high_pct"] = ci if ci else (None, None)
+        mos_ci = row.pop("mos_ci")
+        row["mos_ci_low"], row["mos_ci_high"] = mos_ci if mos_ci else (None, None)
         row.update(context)
         writer.writerow(csv_row(_finite_or_none(row[f]) for f in CSV_FIELDS))
     return buf.getvalue()
@@ -270,6 +281,8 @@ def _row_cells(hop: HopReport) -> list[str]:
     if len(hop.responders) > 1:
         address += f" +{len(hop.responders) - 1}"
     r, mos = _cell(hop.r), _cell(hop.mos, 2)
+    if hop.mos is not None and hop.mos_ci is not None:  # the MOS's 95 % interval beside it: "3.92 (3.61-4.08)"
+        mos += f" ({hop.mos_ci[0]:.2f}-{hop.mos_ci[1]:.2f})"
     if hop.score_error:
         fallback = hop.score_fallback
         r = _cell(fallback.r) + FALLBACK_MARK if fallback else "-"
@@ -335,12 +348,17 @@ def _scoring_errors(hops: tuple[HopReport, ...]) -> list[str]:
     return lines
 
 
+def _settings_text(settings: tuple) -> str:
+    return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in settings)
+
+
 def to_table(snap: TraceSnapshot) -> str:
     """An mtr --report style table, one row per hop, with a header line saying what was measured.
 
     Columns are as wide as their widest cell (an IPv6 address, a long name), never narrower than an IPv4 trace
     needs. A hop the model could not score shows ``ERR`` as its MOS, or, while the user's formula file is
-    broken, the last working version's R and MOS marked ``*``; lines below the table say why.
+    broken, the last working version's R and MOS marked ``*``; lines below the table say why. The MOS cell holds
+    the 95 % interval in brackets where there is one; the header names the model's assumed settings.
     """
     window = "all samples" if snap.window is None else f"last {snap.window} samples"
     if not snap.target:
@@ -351,6 +369,7 @@ def to_table(snap: TraceSnapshot) -> str:
     lines = [
         f"pingmos report: {who}, {snap.protocol}, {snap.rounds} rounds every "
         f"{snap.interval_s:g} s, window {window}, model {snap.model}"
+        + (f" (assumed {_settings_text(snap.model_settings)})" if snap.model_settings else "")
         + ("" if snap.mode is None else f", via {snap.mode}")
         + reached[snap.destination_reached],
     ]

@@ -135,8 +135,9 @@ def burst_ratio(hop):
     return max(1.0, 1.0 / (p + q)), p, q
 
 
-def e_model(hop, ta_ms, extra_loss_pct=0.0):
-    """R, MOS and the detail terms for one-way delay ``ta_ms`` and the hop's loss plus ``extra_loss_pct``."""
+def e_model(hop, ta_ms, extra_loss_pct=0.0, loss_pct=None):
+    """R, MOS and the detail terms for one-way delay ``ta_ms`` and the hop's loss plus ``extra_loss_pct`` (or, when
+    given, ``loss_pct`` in place of the hop's loss: a model that derives the packet loss the codec sees itself)."""
     s = hop.settings
     ie, bpl = CODECS[s.get("codec", "g711")]
     loss_constant = 95.0
@@ -151,7 +152,7 @@ def e_model(hop, ta_ms, extra_loss_pct=0.0):
             ie += WIDEBAND_OFFSET
             loss_constant += WIDEBAND_OFFSET
     idte, idle, idd = delay_impairment(ro, no, ta_ms, t_ms, tr_ms)
-    ppl = min(100.0, hop.loss_pct + extra_loss_pct)
+    ppl = min(100.0, (hop.loss_pct if loss_pct is None else loss_pct) + extra_loss_pct)
     burst_r, p, q = burst_ratio(hop)
     ie_eff = ie + (loss_constant - ie) * ppl / (ppl / burst_r + bpl)
     advantage = float(s.get("advantage", 0.0))

@@ -39,6 +39,7 @@ BUILTINS = {
     "asterisk": "pingmos.scoring.asterisk",
     "g107": "pingmos.scoring.g107",
     "g107-playout": "pingmos.scoring.g107_playout",
+    "g107-jb": "pingmos.scoring.g107_jb",
 }
 
 # create_user_copy cuts a built-in file at this line: what follows is pingmos's own, not the formula.

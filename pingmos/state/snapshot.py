@@ -13,7 +13,8 @@ import numpy as np
 
 from pingmos.hop_report import HopReport, TraceSnapshot, scored_hop
 from pingmos.route_changes import RouteChange
-from pingmos.scoring import score_all
+from pingmos.scoring import Score, score_all
+from pingmos.scoring.interval import MOS_INTERVALS_KEY, snapshot_intervals
 from pingmos.state.history import NO_RESPONDER, RowData, Selection, TimeRange, TraceHistory
 from pingmos.stats import WindowStats, window_stats
 
@@ -91,6 +92,7 @@ def build_snapshot(
     names: Callable[[str], str | None] = lambda addr: None,
     probes_sent: int = 0,
     unmatched_replies: int = 0,
+    suspicious_replies: int = 0,
     mode: str | None = None,
     cache: dict | None = None,
 ) -> TraceSnapshot:
@@ -116,14 +118,26 @@ def build_snapshot(
     results = score_all(scorer, [r.stats for r in todo]) if todo else []
     for r, result in zip(todo, results, strict=True):
         computed[r.ttl] = (r, result)
+    # The MOS's 95 % interval of every scored hop (a bootstrap through the same scorer; scoring.interval).
+    intervals = snapshot_intervals(
+        lambda batch: score_all(scorer, batch),
+        [row.ttl for row in selection.rows],
+        [computed[row.ttl][0].stats for row in selection.rows],
+        [isinstance(computed[row.ttl][1], Score) for row in selection.rows],
+        (model_name, window),
+        cache,
+    )
     if cache is not None:
+        live_intervals = cache.get(MOS_INTERVALS_KEY)
         cache.clear()
         for row in selection.rows:
             cache[row.ttl] = (row.key, computed[row.ttl])
+        if live_intervals is not None:
+            cache[MOS_INTERVALS_KEY] = live_intervals
     addresses = selection.addresses
     hops: list[HopReport] = []
     all_changes: list[RouteChange] = []
-    for row in selection.rows:
+    for row, interval in zip(selection.rows, intervals, strict=True):
         r, result = computed[row.ttl]
         by_address = {addresses[i]: n for i, n in sorted(r.counts.items(), key=lambda kv: (-kv[1], kv[0]))}
         best = next(iter(by_address), None)
@@ -150,6 +164,7 @@ def build_snapshot(
                 window_rounds=r.rounds,
                 window_rtts_ms=r.rtt_ms,
                 unreachable=unreachable,
+                mos_ci=interval,
             )
         )
     return TraceSnapshot(
@@ -164,6 +179,7 @@ def build_snapshot(
         hops=tuple(hops),
         probes_sent=probes_sent,
         unmatched_replies=unmatched_replies,
+        suspicious_replies=suspicious_replies,
         mode=mode,
         route_changes=tuple(sorted(all_changes, key=lambda c: (c.round, c.ttl))),
     )
@@ -181,6 +197,6 @@ def snapshot_of(
     """``build_snapshot`` of ``history.select(window, time_range)``; ``fields`` are build_snapshot's keywords
     (target, address, protocol, interval_s, model_name, names, probes_sent, ...). With a ``cache``, rows whose
     samples did not change since the last call with that cache are neither copied nor recomputed."""
-    cached = {ttl: hit[0] for ttl, hit in cache.items()} if cache is not None else None
+    cached = {ttl: hit[0] for ttl, hit in cache.items() if ttl != MOS_INTERVALS_KEY} if cache is not None else None
     selection = history.select(window, time_range, cached)
     return build_snapshot(selection, scorer, window=window, cache=cache, **fields)

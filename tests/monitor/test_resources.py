@@ -70,3 +70,30 @@ def test_the_dashboard_uses_only_series_the_agent_serves():
     rules = (PROMETHEUS / "pingmos.rules.yml").read_text()
     used_by_rules = set(re.findall(r"\bpingmos_[a-z_]+\b", rules))
     assert used_by_rules <= served, used_by_rules - served
+
+
+def test_the_service_files_fit_the_command():
+    from pingmos.cli import build_parser
+    from pingmos.monitor.config import load_config
+
+    unit = (RESOURCES / "systemd" / "pingmos-monitor.service").read_text()
+    exec_start = re.search(r"^ExecStart=\S+/pingmos (.+)$", unit, re.MULTILINE).group(1).split()
+    assert build_parser().parse_args(exec_start).command == "monitor"
+    assert "ExecReload=/bin/kill -HUP $MAINPID" in unit and "User=pingmos" in unit
+    assert re.search(r"^CapabilityBoundingSet=$", unit, re.MULTILINE)  # no capability unless TCP is wanted
+    cfg = load_config(str(RESOURCES / "systemd" / "agent.toml"))
+    assert cfg.data_dir == "/var/lib/pingmos" and cfg.targets[0].sip is not None
+    sysctl = (RESOURCES / "systemd" / "99-pingmos-ping.conf").read_text()
+    assert re.search(r"^net\.ipv4\.ping_group_range = \d+ \d+$", sysctl, re.MULTILINE)
+
+
+def test_systemd_accepts_the_unit(tmp_path):
+    tool = shutil.which("systemd-analyze")
+    if tool is None:
+        pytest.skip("systemd-analyze is not installed")
+    unit = (RESOURCES / "systemd" / "pingmos-monitor.service").read_text()
+    # The unit names /opt/pingmos/bin/pingmos, absent here; verify checks that the command exists.
+    (tmp_path / "pingmos-monitor.service").write_text(unit.replace("/opt/pingmos/bin/pingmos", "/bin/true"))
+    r = subprocess.run([tool, "verify", str(tmp_path / "pingmos-monitor.service")], capture_output=True, text=True,
+                       timeout=60)  # fmt: skip
+    assert r.returncode == 0 and not r.stderr.strip(), r.stderr

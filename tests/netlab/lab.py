@@ -84,9 +84,11 @@ class LinkSpec:
     rev: Direction = field(default_factory=Direction)
 
     @classmethod
-    def symmetric(cls, delay_ms: float = 0.0, jitter_ms: float = 0.0, loss_pct: float = 0.0) -> LinkSpec:
+    def symmetric(
+        cls, delay_ms: float = 0.0, jitter_ms: float = 0.0, loss_pct: float = 0.0, burst_ms: float = 0.0
+    ) -> LinkSpec:
         """The same impairment both ways (so the round trip over this link adds 2 * delay_ms)."""
-        d = Direction(delay_ms, jitter_ms, loss_pct)
+        d = Direction(delay_ms, jitter_ms, loss_pct, burst_ms)
         return cls(d, d)
 
 

@@ -214,7 +214,7 @@ def test_g107_playout_jitter_matters_and_single_sample():
 # -- common ---------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["pingplotter", "asterisk", "g107", "g107-playout"])
+@pytest.mark.parametrize("name", ["pingplotter", "asterisk", "g107", "g107-playout", "g107-jb"])
 def test_all_lost_is_the_worst_score_and_nothing_sent_no_score(name):
     model = load_model(name)
     assert model.score(HopWindow.from_rtts([None, None])) == ALL_LOST and (ALL_LOST.r, ALL_LOST.mos) == (0.0, 1.0)

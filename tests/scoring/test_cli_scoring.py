@@ -92,7 +92,7 @@ def test_models_lists_builtins_user_files_and_settings(capsys, config_dir):
     code, out, _ = run(["models", "--format", "json"], capsys)
     doc = json.loads(out)
     names = [m["name"] for m in doc["models"]]
-    assert names == ["pingplotter", "asterisk", "g107", "g107-playout", "mine"]
+    assert names == ["pingplotter", "asterisk", "g107", "g107-playout", "g107-jb", "mine"]
     assert doc["user_scoring_dir"] == str(config_dir / "scoring")
     g107 = doc["models"][2]
     assert g107["path"].endswith("pingmos/scoring/g107.py") and g107["origin"] == "built-in"

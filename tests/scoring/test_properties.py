@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 
 from pingmos.scoring import HopWindow, Score, load_model
 
-BUILTINS = ["pingplotter", "asterisk", "g107", "g107-playout"]
+BUILTINS = ["pingplotter", "asterisk", "g107", "g107-playout", "g107-jb"]
 MODELS = {name: load_model(name, raising=True) for name in BUILTINS}
 MODELS["g107 bursty"] = load_model("g107", {"burst_r": 4, "codec": "g729a"}, raising=True)
 MODELS["g107 wideband"] = load_model("g107", {"r0": "129"}, raising=True)

@@ -1,0 +1,84 @@
+"""``python -m pingmos.validation`` (``bash scripts/validate_mos``): run the MOS validation study and print the
+table; writes ``results.json``, ``scatter.png`` and ``per_factor.png`` to ``--out`` (resources/validation/)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+DEFAULT_OUT = Path(__file__).resolve().parents[2] / "resources" / "validation"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="validate_mos", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a few conditions, one call each (the test suite's)")
+    parser.add_argument("--seed", type=int, default=10, help="random seed (default 10)")
+    parser.add_argument("--conditions", type=int, default=None, help="number of path conditions (default 60)")
+    parser.add_argument("--calls", type=int, default=None, help="calls per condition (default 6)")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument("--out", type=Path, default=None, help="folder for results and plots")
+    parser.add_argument("--fit", action="store_true", help="also fit g107-jb's constants on the training set")
+    parser.add_argument(
+        "--rescore", type=Path, metavar="RESULTS_JSON", help="score a saved study's probe views again (no simulation)"
+    )
+    args = parser.parse_args(argv)
+    for what in ("conditions", "calls", "jobs"):
+        value = getattr(args, what)
+        if value is not None and value < 1:
+            print(f"validate_mos: --{what} must be at least 1, not {value}", file=sys.stderr)
+            return 2
+    count = args.conditions or (6 if args.quick else 60)
+    calls = args.calls or (1 if args.quick else 6)
+    out = args.out or DEFAULT_OUT
+    try:
+        from pingmos.validation import plots, speech, study
+    except ImportError as exc:
+        print(
+            f"validate_mos: {exc.name} is missing: run 'bash scripts/setup_env' (installs the validate extra)",
+            file=sys.stderr,
+        )
+        return 2
+    started = time.monotonic()
+    if args.rescore is not None:
+        try:
+            doc = json.loads(args.rescore.read_text())
+            outcomes = study.from_json(doc)
+            args.seed, calls, count = doc["seed"], doc["calls_per_condition"], len(outcomes)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            print(f"validate_mos: cannot read {args.rescore} as a study's results.json: {exc}", file=sys.stderr)
+            return 2
+    else:
+        try:
+            refs = [study.Reference(label, pcm) for label, pcm in speech.references(2 if args.quick else 5)]
+        except speech.SpeechError as exc:
+            print(f"validate_mos: {exc}", file=sys.stderr)
+            return 2
+        outcomes = study.run(args.seed, count, calls, refs, jobs=args.jobs)
+    study.predict(outcomes, study.model_names())
+    rows = study.table(outcomes)
+    elapsed = time.monotonic() - started
+    print(f"validate_mos: {count} conditions x {calls} calls, seed {args.seed}, {elapsed:.0f} s")
+    print(study.format_table(rows))
+    if args.fit:
+        from pingmos.validation import fit
+
+        print(fit.report(outcomes))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        suffix = "_quick" if args.quick else ""
+        results = out / f"results{suffix}.json"
+        results.write_text(json.dumps(study.to_json(outcomes, rows, args.seed, calls), indent=1) + "\n")
+        written = [results, plots.scatter(outcomes, out / f"scatter{suffix}.png")]
+        written.append(plots.per_factor(outcomes, out / f"per_factor{suffix}.png"))
+    except OSError as exc:
+        print(f"validate_mos: cannot write to {out}: {exc.strerror}", file=sys.stderr)
+        return 1
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

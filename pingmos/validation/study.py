@@ -1,0 +1,354 @@
+"""The validation study: path conditions, simulated calls, the probe view, every model's prediction, the table.
+
+For each condition (``conditions(seed)``): the path's two directions are drawn for ``PATH_S`` seconds of 20 ms
+slots; the probe view is ``PROBES`` round trips one second apart (``paths.probe_rtts``); ``calls`` G.711 calls
+(references in turn) start at random slots, each after ``WARMUP_S`` of stream the buffers learn from. A call has
+two listeners: each leg is mu-law coded in 20 ms frames, sent through its direction of the path, played out by the
+fixed (``FIXED_DEPTH_MS`` beyond the base delay) and by the adaptive buffer (``buffers``), concealed (``plc``) and
+scored (``truth``). The truth of a condition and buffer is the conversational MOS of the legs' mean calibrated
+listening R and mean mouth-to-ear delay: a ping cannot tell the directions apart, so the quality it can predict is
+that of the call as both parties hear it. Every model (``pingmos.scoring.available_models()``, by its public
+API) scores the probe view; ``g107-jb`` with the buffer of the truth it is compared with, the others with their
+defaults.
+
+Conditions are split, by their order, into training (2 of 3) and held-out (1 of 3); the constants of ``g107-jb``
+were fitted on training conditions only (``fit``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pingmos.validation import buffers, g711, plc, truth
+from pingmos.validation.paths import Condition, Direction, probe_rtts
+
+PATH_S = 300
+PROBES = 300
+WARMUP_S = 30
+FIXED_DEPTH_MS = 60.0
+SLOTS_PER_S = 50
+BUFFERS = ("fixed", "adaptive")
+BUFFERED_MODEL = "g107-jb"  # the model whose ``buffer`` setting follows the truth's buffer
+
+
+@dataclass
+class Reference:
+    """A reference signal prepared once: samples, frames, talkspurt starts, clean calibrated R."""
+
+    label: str
+    pcm: np.ndarray
+    frames: np.ndarray = field(init=False)
+    coded: np.ndarray = field(init=False)
+    talkspurt_start: np.ndarray = field(init=False)
+    r_clean: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.frames = g711.frames(self.pcm)
+        self.coded = g711.decode(g711.encode(self.frames)).astype(np.float64)
+        self.talkspurt_start = buffers.talkspurts(self.frames)
+        clean = self.coded.reshape(-1)[: len(self.pcm)]
+        self.r_clean = truth.mos_to_r(truth.pesq_mos(self.pcm, clean))
+
+
+@dataclass
+class Outcome:
+    """One condition's result: the truth per buffer, what each probe view gave, every model's MOS."""
+
+    condition: Condition
+    split: str  # "training" or "held-out"
+    truth_mos: dict[str, float]  # buffer -> conversational MOS
+    ta_ms: dict[str, float]  # buffer -> mean mouth-to-ear delay
+    played_pct: dict[str, float]  # buffer -> share of frames played
+    rtts_ms: list[float | None]
+    predicted: dict[str, dict[str, float]] = field(default_factory=dict)  # model -> buffer -> MOS
+
+
+def _d(**kw) -> Direction:
+    return Direction(**kw)
+
+
+def conditions(seed: int, count: int) -> list[Condition]:
+    """``count`` path conditions covering the factors (loss model and rate, delay-variation kind and size, base
+    delay 0-400 ms, asymmetry), drawn from ``seed``; the first few are fixed anchors."""
+    rng = np.random.default_rng(seed)
+    anchors = [
+        Condition("clean, 10 ms", _d(base_ms=10.0), _d(base_ms=10.0)),
+        Condition("clean, 250 ms", _d(base_ms=250.0), _d(base_ms=250.0)),
+        Condition(
+            "iid 20 ms, 1 % random, 40 ms",
+            _d(base_ms=40.0, jitter_kind="iid", jitter_ms=20.0, loss_model="random", loss_pct=1.0),
+            _d(base_ms=40.0, jitter_kind="iid", jitter_ms=20.0, loss_model="random", loss_pct=1.0),
+        ),
+        Condition(
+            "gilbert 3 % burst 4, 80 ms",
+            _d(base_ms=80.0, loss_model="gilbert", loss_pct=3.0, burst_packets=4.0),
+            _d(base_ms=80.0, loss_model="gilbert", loss_pct=3.0, burst_packets=4.0),
+        ),
+    ]
+    out = list(anchors[:count])
+    while len(out) < count:
+        loss_model = str(rng.choice(["none", "random", "random", "gilbert", "gilbert"]))
+        loss_pct = 0.0 if loss_model == "none" else float(rng.choice([0.5, 1.0, 2.0, 3.0, 5.0, 8.0]))
+        burst = float(rng.choice([2.0, 3.0, 5.0, 8.0]))
+        kind = str(rng.choice(["none", "iid", "correlated", "pareto", "iid", "correlated", "pareto"]))
+        jitter_ms = 0.0 if kind == "none" else float(rng.choice([2.0, 5.0, 10.0, 15.0, 25.0, 40.0]))
+        base = float(rng.choice([0.0, 10.0, 25.0, 50.0, 100.0, 150.0, 200.0, 300.0, 400.0]))
+        asym = str(rng.choice(["symmetric", "symmetric", "symmetric", "forward", "reverse"]))
+        impaired = Direction(
+            base_ms=base,
+            jitter_kind=kind,
+            jitter_ms=jitter_ms,
+            loss_model=loss_model,
+            loss_pct=loss_pct,
+            burst_packets=burst,
+        )
+        if asym == "symmetric":
+            fwd, rev = impaired, impaired
+        else:
+            # One direction holds the impairments, the other is clean (and, on some, shorter: routes differ).
+            other_base = float(rng.choice([base, base * 0.5, base * 1.5]))
+            clean = Direction(base_ms=other_base)
+            fwd, rev = (impaired, clean) if asym == "forward" else (clean, impaired)
+        loss_txt = "no loss" if loss_model == "none" else f"{loss_model} {loss_pct:g} %"
+        if loss_model == "gilbert":
+            loss_txt += f" burst {burst:g}"
+        jit_txt = "no jitter" if kind == "none" else f"{kind} {jitter_ms:g} ms"
+        name = f"{loss_txt}, {jit_txt}, base {base:g} ms, {asym}"
+        tags = {"loss": loss_model, "jitter": kind, "base": f"{base:g}", "asymmetry": asym}
+        out.append(Condition(name, fwd, rev, tags))
+    for c in out[: len(anchors)]:
+        f = c.forward
+        c.tags.update(
+            {"loss": f.loss_model, "jitter": f.jitter_kind, "base": f"{f.base_ms:g}", "asymmetry": "symmetric"}
+        )
+    return out
+
+
+def split_of(index: int) -> str:
+    """Training for 2 of every 3 conditions, held-out for the third."""
+    return "held-out" if index % 3 == 2 else "training"
+
+
+def simulate(condition: Condition, refs: Sequence[Reference], calls: int, seed: int) -> Outcome:
+    """One condition: the probe view and the truth for both buffers (see the module docstring)."""
+    rng = np.random.default_rng(seed)
+    slots = PATH_S * SLOTS_PER_S
+    path = condition.draw(slots, rng)
+    rtts = probe_rtts(path, PROBES)
+    legs = {
+        "forward": np.where(path["fwd_lost"], np.nan, path["fwd_ms"]),
+        "reverse": np.where(path["rev_lost"], np.nan, path["rev_ms"]),
+    }
+    warmup = WARMUP_S * SLOTS_PER_S
+    r_listen: dict[str, list[float]] = {b: [] for b in BUFFERS}
+    ta: dict[str, list[float]] = {b: [] for b in BUFFERS}
+    played: dict[str, list[float]] = {b: [] for b in BUFFERS}
+    for c in range(calls):
+        for leg, one_way in enumerate(legs.values()):
+            ref = refs[(2 * c + leg) % len(refs)]
+            nf = len(ref.frames)
+            start = int(rng.integers(warmup, slots - nf))
+            delays = one_way[start - warmup : start + nf]
+            talk = np.concatenate([np.zeros(warmup, dtype=bool), ref.talkspurt_start])
+            talk[:warmup:SLOTS_PER_S] = True  # the call so far: a talkspurt every second
+            for name in BUFFERS:
+                if name == "fixed":
+                    out = buffers.fixed(delays, warmup, FIXED_DEPTH_MS)
+                else:
+                    out = buffers.adaptive(delays, warmup, talk)
+                out = out.scored(warmup)
+                heard = plc.conceal(ref.coded, out.played)[: len(ref.pcm)]
+                mos = truth.pesq_mos(ref.pcm, np.clip(heard, -32768, 32767))
+                r_listen[name].append(truth.mos_to_r(mos) * truth.clean_r() / ref.r_clean)
+                ta[name].append(float(np.mean(out.delay_ms)) + truth.PACKETISATION_MS)
+                played[name].append(100.0 * float(np.mean(out.played)))
+    truth_mos = {b: truth.conversational_mos(float(np.mean(r_listen[b])), float(np.mean(ta[b])))[1] for b in BUFFERS}
+    return Outcome(
+        condition=condition,
+        split="",
+        truth_mos=truth_mos,
+        ta_ms={b: float(np.mean(ta[b])) for b in BUFFERS},
+        played_pct={b: float(np.mean(played[b])) for b in BUFFERS},
+        rtts_ms=rtts,
+    )
+
+
+def model_names() -> list[str]:
+    """Every model the scoring API offers that loads without an error."""
+    from pingmos.scoring import available_models
+
+    return [m.name for m in available_models() if m.error is None]
+
+
+def predict(outcomes: Sequence[Outcome], names: Sequence[str]) -> None:
+    """Fill ``outcome.predicted[model][buffer]`` from the probe view, through ``pingmos.scoring``."""
+    from pingmos.scoring import HopWindow, Score, load_model
+
+    windows = [HopWindow.from_rtts(o.rtts_ms) for o in outcomes]
+    for name in names:
+        for buffer in BUFFERS:
+            settings = {"buffer": buffer, "buffer_ms": str(FIXED_DEPTH_MS)} if name == BUFFERED_MODEL else {}
+            model = load_model(name, settings)
+            try:
+                results = model.score_many(windows)
+            finally:
+                model.close()
+            for o, res in zip(outcomes, results, strict=True):
+                mos = res.mos if isinstance(res, Score) else 1.0  # nothing received: no call either
+                o.predicted.setdefault(name, {})[buffer] = mos
+
+
+def _job(args):
+    condition, refs, calls, seed = args
+    return simulate(condition, refs, calls, seed)
+
+
+def run(seed: int, count: int, calls: int, refs: Sequence[Reference], jobs: int = 1) -> list[Outcome]:
+    """Simulate ``count`` conditions (``calls`` calls each) and return their outcomes, in order, split set."""
+    conds = conditions(seed, count)
+    seeds = np.random.SeedSequence(seed).generate_state(len(conds)).tolist()
+    work = [(c, refs, calls, s) for c, s in zip(conds, seeds, strict=True)]
+    if jobs > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            outcomes = list(pool.map(_job, work))
+    else:
+        outcomes = [_job(w) for w in work]
+    for i, o in enumerate(outcomes):
+        o.split = split_of(i)
+    return outcomes
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """How one model's predictions agree with the truth on a set of conditions."""
+
+    n: int
+    spearman: float
+    pearson: float
+    mae: float
+    max_error: float
+
+
+def agreement(predicted: Sequence[float], actual: Sequence[float]) -> Agreement:
+    """Spearman's rho, Pearson's r, mean and largest absolute error (MOS) of predictions against the truth."""
+    from scipy.stats import pearsonr, spearmanr
+
+    p = np.asarray(predicted, dtype=np.float64)
+    a = np.asarray(actual, dtype=np.float64)
+    err = np.abs(p - a)
+    constant = len(p) < 3 or np.ptp(p) == 0.0 or np.ptp(a) == 0.0
+    rho = math.nan if constant else float(spearmanr(p, a).statistic)
+    r = math.nan if constant else float(pearsonr(p, a).statistic)
+    return Agreement(len(p), rho, r, float(err.mean()) if len(p) else math.nan, float(err.max()) if len(p) else 0.0)
+
+
+def table(outcomes: Sequence[Outcome]) -> list[tuple[str, str, str, Agreement]]:
+    """(model, buffer, split, Agreement) for every model and buffer, on training and held-out conditions."""
+    rows = []
+    names = list(outcomes[0].predicted) if outcomes else []
+    for name in names:
+        for buffer in BUFFERS:
+            for split in ("training", "held-out"):
+                chosen = [o for o in outcomes if o.split == split]
+                if not chosen:
+                    continue
+                rows.append(
+                    (
+                        name,
+                        buffer,
+                        split,
+                        agreement([o.predicted[name][buffer] for o in chosen], [o.truth_mos[buffer] for o in chosen]),
+                    )
+                )
+    return rows
+
+
+def format_table(rows) -> str:
+    """The validation table as text (one line per model, buffer and split)."""
+    lines = [
+        f"{'model':<14} {'buffer':<9} {'set':<9} {'n':>3} {'spearman':>8} {'pearson':>8} {'MAE':>6} {'max err':>7}"
+    ]
+    for name, buffer, split, a in rows:
+        lines.append(
+            f"{name:<14} {buffer:<9} {split:<9} {a.n:>3} {a.spearman:>8.3f} {a.pearson:>8.3f} "
+            f"{a.mae:>6.3f} {a.max_error:>7.3f}"
+        )
+    return "\n".join(lines)
+
+
+def format_markdown(rows) -> str:
+    """The held-out part of the table, as Markdown: per model, each buffer's rho / r / MAE / max error."""
+    held = [r for r in rows if r[2] == "held-out"]
+    names = list(dict.fromkeys(r[0] for r in held))
+    out = [
+        "| model | fixed 60 ms buffer: Spearman / Pearson / MAE / max err | adaptive buffer: Spearman / Pearson / MAE"
+        " / max err |",
+        "| --- | --- | --- |",
+    ]
+    for name in names:
+        cells = []
+        for buffer in BUFFERS:
+            a = next(r[3] for r in held if r[0] == name and r[1] == buffer)
+            cells.append(f"{a.spearman:.2f} / {a.pearson:.2f} / {a.mae:.2f} / {a.max_error:.2f}")
+        out.append(f"| {name} | {cells[0]} | {cells[1]} |")
+    return "\n".join(out)
+
+
+def to_json(outcomes: Sequence[Outcome], rows, seed: int, calls: int) -> dict:
+    """Everything the study measured, as plain data (results.json)."""
+    return {
+        "seed": seed,
+        "calls_per_condition": calls,
+        "fixed_depth_ms": FIXED_DEPTH_MS,
+        "table": [
+            {
+                "model": m,
+                "buffer": b,
+                "set": s,
+                "n": a.n,
+                "spearman": a.spearman,
+                "pearson": a.pearson,
+                "mae": a.mae,
+                "max_error": a.max_error,
+            }
+            for m, b, s, a in rows
+        ],
+        "conditions": [
+            {
+                "name": o.condition.name,
+                "set": o.split,
+                "tags": o.condition.tags,
+                "truth_mos": o.truth_mos,
+                "mouth_to_ear_ms": o.ta_ms,
+                "played_pct": o.played_pct,
+                "probe_loss_pct": 100.0 * sum(v is None for v in o.rtts_ms) / len(o.rtts_ms),
+                "probe_rtts_ms": [None if v is None else round(v, 3) for v in o.rtts_ms],
+                "predicted_mos": o.predicted,
+            }
+            for o in outcomes
+        ],
+    }
+
+
+def from_json(doc: dict) -> list[Outcome]:
+    """Outcomes back from ``to_json`` (for re-scoring the same probe views with changed models: ``--rescore``);
+    the conditions keep their names and tags, not their path parameters."""
+    outcomes = []
+    for c in doc["conditions"]:
+        condition = Condition(c["name"], Direction(), Direction(), dict(c["tags"]))
+        outcomes.append(
+            Outcome(
+                condition=condition,
+                split=c["set"],
+                truth_mos=dict(c["truth_mos"]),
+                ta_ms=dict(c["mouth_to_ear_ms"]),
+                played_pct=dict(c["played_pct"]),
+                rtts_ms=list(c["probe_rtts_ms"]),
+            )
+        )
+    return outcomes

@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""How often is the verdict right, undecided or wrong? Scenarios on the network lab, many runs each (as root).
+
+    sudo .venv/bin/python scripts/bench_verdict.py --runs 10 --interval 0.03
+
+Each scenario builds one lab (tests/netlab: client -> r1 .. r5 -> target, 1 ms per link and direction) and traces
+the target ``--runs`` times for the largest round count; the diagnosis (``pingmos.diagnosis.diagnose``, default
+thresholds, no echo witness) is taken over the first 30, 100 and 300 rounds of each run, from the same per-round
+snapshot builder a session replay uses. A run is *right* when the status and the hop named are the scenario's
+truth, *undecided* when the diagnosis says "not enough samples yet" (or cannot tell), *wrong* otherwise
+(a problem named at another hop, "no problem" where there is one, or a problem where there is none).
+
+Hop k is router k (hop 6 the target); loss or delay on link i (link 0: client - r1) first shows at hop i + 1.
+Forwarding loss is bursty (the link is down for stretches of about one round, as congestion loss is): the
+per-round judgement of pingmos needs a loss to be lost in the same rounds further on (see pingmos/diagnosis.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+import pingmos.engine.tracer  # noqa: E402
+from pingmos.diagnosis import NO_PROBLEM, PROBLEM, UNDECIDED, diagnose  # noqa: E402
+from pingmos.live_trace import LiveTrace  # noqa: E402
+from pingmos.scoring import load_model  # noqa: E402
+from pingmos.state import TraceState  # noqa: E402
+from tests.netlab import Lab, LabError, LinkSpec, RouterSpec, lab_unavailable_reason  # noqa: E402
+from tests.netlab.lab import Direction  # noqa: E402
+from tests.netlab.relay import in_netns  # noqa: E402
+
+ROUTERS = 5
+BASE_MS = 1.0
+
+
+@dataclass
+class Scenario:
+    name: str
+    truth: str  # PROBLEM or NO_PROBLEM
+    at_ttl: int | None  # the hop a right PROBLEM names
+    links: dict[int, LinkSpec] = field(default_factory=dict)  # link index -> its impairment (others clean)
+    routers: dict[int, RouterSpec] = field(default_factory=dict)  # router k (1-based) -> its spec
+    nft: dict[int, str] = field(default_factory=dict)  # router k -> an nftables ruleset loaded into it
+    ecmp_router: int | None = None
+    reroute: bool = False  # halfway through, router ecmp_router moves the path to its second link
+
+
+def bursty(loss_pct: float, burst_ms: float) -> LinkSpec:
+    """Forwarding loss on a link, client -> target only, in bursts of about ``burst_ms``."""
+    return LinkSpec(fwd=Direction(BASE_MS, 0.0, loss_pct, burst_ms), rev=Direction(BASE_MS))
+
+
+def scenarios(interval_s: float, target: str) -> list[Scenario]:
+    burst = interval_s * 1000.0  # a down stretch of about one round
+    ratelimit = RouterSpec(icmp_ratelimit_ms=max(1, int(interval_s * 2000)))  # answers about every other probe
+    reject = (
+        "table ip pmbench {\n  chain fw {\n    type filter hook forward priority 0; policy accept;\n"
+        f"    ip daddr {target} reject with icmp type admin-prohibited\n  }}\n}}\n"
+    )
+    return [
+        Scenario("5 % loss at hop 4", PROBLEM, 4, links={3: bursty(5.0, burst)}),
+        Scenario("2 % loss at hop 4", PROBLEM, 4, links={3: bursty(2.0, burst)}),
+        Scenario("latency +150 ms at hop 4", PROBLEM, 4, links={3: LinkSpec.symmetric(BASE_MS + 150.0)}),
+        Scenario("rate-limited router (hop 2)", NO_PROBLEM, None, routers={2: ratelimit}),
+        Scenario("rate-limited + lossy (hop 4)", PROBLEM, 4, links={3: bursty(5.0, burst)}, routers={4: ratelimit}),
+        Scenario("loss on the target's link", PROBLEM, 6, links={5: bursty(5.0, burst)}),
+        Scenario("reroute mid-trace (hop 3)", NO_PROBLEM, None, ecmp_router=2, reroute=True),
+        Scenario("admin-prohibited at r3", PROBLEM, 4, nft={3: reject}),
+    ]
+
+
+def classify(d, sc: Scenario) -> str:
+    if d.status == UNDECIDED:
+        return "undecided"
+    if sc.truth == PROBLEM:
+        return "right" if d.status == PROBLEM and d.deteriorates_at_ttl == sc.at_ttl else "wrong"
+    return "right" if d.status == NO_PROBLEM else "wrong"
+
+
+def build_lab(sc: Scenario, seed: int) -> Lab:
+    routers = [sc.routers.get(k, RouterSpec()) for k in range(1, ROUTERS + 1)]
+    links = [sc.links.get(i, LinkSpec.symmetric(BASE_MS)) for i in range(ROUTERS + 1)]
+    lab = Lab.build(routers, links, seed=seed, ecmp_router=sc.ecmp_router)
+    for k, ruleset in sc.nft.items():
+        subprocess.run(["ip", "netns", "exec", lab.router_ns[k - 1], "nft", "-f", "-"], input=ruleset, text=True,
+                       check=True)  # fmt: skip
+    return lab
+
+
+def route_via(lab: Lab, second: bool) -> None:
+    """Everything beyond the ECMP router over one of its two links (a route change for hop k + 1)."""
+    k = lab.ecmp_router
+    via = f"via 198.19.{k}.2 dev link{k}b" if second else f"via 198.18.{k}.2 dev link{k}"
+    batch = "".join(f"route replace 198.18.{j}.0/24 {via}\n" for j in range(k + 1, ROUTERS + 1))
+    subprocess.run(["ip", "-n", lab.router_ns[k - 1], "-batch", "-"], input=batch, text=True, check=True)
+
+
+def one_run(lab: Lab, sc: Scenario, rounds: int, interval_s: float) -> list:
+    samples = []
+    if sc.reroute:
+        route_via(lab, second=False)
+    trace = LiveTrace(
+        lab.target_addr, "icmp", interval_s, rounds=rounds, thread_context=lambda: in_netns(lab.client_ns)
+    )
+    trace.add_observer(samples.append)
+    timer = threading.Timer(rounds * interval_s / 2, route_via, (lab, True)) if sc.reroute else None
+    trace.start()
+    if timer is not None:
+        timer.start()
+    trace.join()
+    if timer is not None:
+        timer.join()
+    status = trace.status()
+    trace.close()
+    if status.error:
+        raise RuntimeError(f"{sc.name}: the trace failed: {status.error}")
+    return samples
+
+
+def diagnosis_at(samples: list, n_rounds: int, target: str, interval_s: float, model):
+    """The diagnosis over the run's first ``n_rounds`` rounds, built as a session replay builds it."""
+    st = TraceState(target, target, "icmp", interval_s)
+    for s in samples:
+        if s.round < n_rounds:
+            st.apply(s)
+    return diagnose(st.snapshot(None, model, "pingplotter"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--runs", type=int, default=10, help="runs per scenario (10)")
+    p.add_argument("--interval", type=float, default=0.03, help="seconds between rounds (0.03)")
+    p.add_argument("--rounds", default="30,100,300", help="round counts to judge at (30,100,300)")
+    p.add_argument("--only", action="append", default=[], help="run only scenarios whose name contains this")
+    p.add_argument("--seed", type=int, default=1)
+    args = p.parse_args(argv)
+    counts = sorted({int(x) for x in args.rounds.split(",")})
+    # The product's floor (0.1 s) keeps a user from flooding a path; this bench probes only its own lab and needs
+    # hundreds of rounds per run, so it lowers the floor for its own traces.
+    pingmos.engine.tracer.MIN_INTERVAL_S = min(pingmos.engine.tracer.MIN_INTERVAL_S, args.interval)
+    reason = lab_unavailable_reason()
+    if reason:
+        print(f"bench_verdict: {reason}", file=sys.stderr)
+        return 2
+    model = load_model("pingplotter")
+    probe_target = f"198.18.{ROUTERS}.2"
+    table: dict[tuple[str, int], Counter] = {}
+    chosen = [s for s in scenarios(args.interval, probe_target) if not args.only or any(o in s.name for o in args.only)]
+    started = time.monotonic()
+    for i, sc in enumerate(chosen):
+        try:
+            lab = build_lab(sc, seed=args.seed + i)
+        except (LabError, subprocess.CalledProcessError) as exc:
+            print(f"bench_verdict: {sc.name}: cannot build the lab: {exc}", file=sys.stderr)
+            return 1
+        try:
+            for run in range(args.runs):
+                samples = one_run(lab, sc, max(counts), args.interval)
+                for n in counts:
+                    d = diagnosis_at(samples, n, lab.target_addr, args.interval, model)
+                    outcome = classify(d, sc)
+                    table.setdefault((sc.name, n), Counter())[outcome] += 1
+                    if outcome == "wrong":
+                        print(f"  WRONG {sc.name} run {run} @ {n}: {d.status} {d.deteriorates_at_ttl}: {d.verdict}",
+                              file=sys.stderr)  # fmt: skip
+        finally:
+            lab.close()
+        print(f"{sc.name}: done ({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
+    print(f"bench_verdict: {args.runs} runs per scenario, interval {args.interval:g} s, right / undecided / wrong")
+    width = max(len(s.name) for s in chosen)
+    print(f"{'scenario':<{width}}  " + "  ".join(f"{n:>4} rounds (R/U/W)" for n in counts))
+    for sc in chosen:
+        cells = []
+        for n in counts:
+            c = table.get((sc.name, n), Counter())
+            cells.append(f"{c['right']:>6}/{c['undecided']:>3}/{c['wrong']:>3}    ")
+        print(f"{sc.name:<{width}}  " + "  ".join(cells))
+    wrong = sum(c["wrong"] for c in table.values())
+    print(f"wrong in all: {wrong}")
+    return 1 if wrong else 0
+
+
+if __name__ == "__main__":
+    if os.environ.get("PYTHONPATH") is None:
+        os.environ["PYTHONPATH"] = str(REPO_ROOT)  # the relay runs as `python -m tests.netlab.relay`
+    sys.exit(main())

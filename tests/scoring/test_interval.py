@@ -1,0 +1,98 @@
+"""The MOS interval: a bootstrap of the window through the model (pingmos.scoring.interval)."""
+
+import numpy as np
+import pytest
+
+from pingmos.engine.events import Sample
+from pingmos.report.formats import to_json, to_table
+from pingmos.scoring import load_model
+from pingmos.scoring.interval import MIN_SAMPLES, MosIntervals, mos_interval, mos_intervals, resampled_windows
+from pingmos.state import TraceState
+
+
+def path_rtts(n, seed=1, loss=0.03):
+    rng = np.random.default_rng(seed)
+    x = 30.0 + rng.exponential(8.0, n)
+    x[rng.random(n) < loss] = np.nan
+    return x
+
+
+def test_interval_holds_the_score_and_narrows_as_samples_accumulate():
+    model = load_model("pingplotter")
+    widths = []
+    for n in (30, 300):
+        x = path_rtts(n)
+        low, high = mos_interval(model, x)
+        from pingmos.scoring import HopWindow
+
+        mos = model.score(HopWindow.from_rtts(x.tolist())).mos
+        assert low <= mos <= high
+        widths.append(high - low)
+    assert widths[1] < widths[0] / 2  # ten times the samples: about a third of the width
+
+
+def test_no_loss_seen_still_admits_some():
+    # 60 replies, none lost: the plain bootstrap would say exactly 0 % loss; the Jeffreys draw admits a little,
+    # so the interval reaches below the score (pingplotter takes 2.5 R points per % of loss)
+    model = load_model("pingplotter")
+    x = np.full(60, 20.0)
+    low, high = mos_interval(model, x)
+    assert high == pytest.approx(model.score_many([_stats(x)])[0].mos)
+    assert low < high - 0.02
+    lost = [int(np.isnan(np.array([np.nan if v is None else v for v in w.samples_ms])).sum()) for w in
+            resampled_windows(x)]  # fmt: skip
+    assert max(lost) >= 1 and np.mean(lost) < 3
+
+
+def _stats(x):
+    from pingmos.stats import window_stats
+
+    return window_stats([None if np.isnan(v) else float(v) for v in x])
+
+
+def test_too_few_samples_and_determinism():
+    model = load_model("g107-jb")
+    assert mos_interval(model, path_rtts(MIN_SAMPLES - 1)) is None
+    assert mos_interval(model, [None] * 20 + [30.0]) is None  # one reply: nothing to resample
+    x = path_rtts(100)
+    assert mos_interval(model, x) == mos_interval(model, x)
+    assert mos_intervals(model.score_many, [None, x])[0] is None
+
+
+def test_live_cache_bounds_the_work_and_refreshes():
+    calls = []
+    model = load_model("pingplotter")
+
+    def batch(windows):
+        calls.append(len(windows))
+        return model.score_many(windows)
+
+    now = [0.0]
+    cache = MosIntervals(resamples=50, refresh_s=10.0, budget=100, clock=lambda: now[0])
+    hops = [(ttl, path_rtts(100, seed=ttl)) for ttl in range(1, 6)]
+    first = cache.update(batch, "m", hops)
+    assert calls == [100]  # two hops per update within the budget, the others wait their turn
+    assert sum(ci is not None for ci in first) == 2
+    cache.update(batch, "m", hops)
+    cache.update(batch, "m", hops)
+    assert all(ci is not None for ci in cache.update(batch, "m", hops))
+    calls.clear()
+    now[0] = 5.0
+    cache.update(batch, "m", hops)  # nothing stale: nothing computed
+    assert calls == []
+    now[0] = 11.0
+    assert None not in cache.update(batch, "m", hops)  # all stale: the old ones shown while two are redone
+    assert calls == [100]
+    assert cache.update(batch, "other", hops).count(None) == 3  # another model: the old intervals are void
+
+
+def test_snapshot_table_and_json_carry_the_interval():
+    st = TraceState("t", "198.18.0.9", "icmp", 1.0)
+    for r, rtt in enumerate(path_rtts(40).tolist()):
+        rtt = None if rtt != rtt else rtt
+        st.apply(Sample(r, 1, r, 1700000000.0 + r, rtt, None if rtt is None else "198.18.0.9", rtt is not None))
+    snap = st.snapshot(None, load_model("g107-jb"), "g107-jb")
+    hop = snap.hops[0]
+    assert hop.mos_ci is not None and hop.mos_ci[0] <= hop.mos <= hop.mos_ci[1]
+    assert f"{hop.mos:.2f} ({hop.mos_ci[0]:.2f}-{hop.mos_ci[1]:.2f})" in to_table(snap)
+    assert '"mos_ci": [' in to_json(snap)

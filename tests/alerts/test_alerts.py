@@ -4,7 +4,6 @@ import json
 import os
 import random
 import sys
-import time
 
 import pytest
 
@@ -150,16 +149,20 @@ def test_events_become_session_events_and_environment():
 
 def test_the_command_runs_off_the_callers_thread_with_the_values_and_a_timeout(tmp_path):
     out = tmp_path / "out.json"
+    go = tmp_path / "go"
+    # The command waits for the test's go-ahead before it writes: dispatch returning before the file exists proves
+    # it did not wait for the command, with no clock to lose to a loaded machine.
     script = (
-        "import json, os, sys; "
+        "import json, os, sys, time; "
+        "[time.sleep(0.01) for _ in range(3000) if not os.path.exists(sys.argv[2])]; "
         "json.dump({k: v for k, v in os.environ.items() if k.startswith('PINGMOS_')}, open(sys.argv[1], 'w'))"
     )
-    rule = AlertRule("loss", "loss_pct", 5.0, window_s=30.0, command=(sys.executable, "-c", script, str(out)))
+    rule = AlertRule("loss", "loss_pct", 5.0, window_s=30.0, command=(sys.executable, "-c", script, str(out), str(go)))
     fire = run([rule], feed(lambda t: 0.5, 60))[0]
     runner = CommandRunner()
-    t0 = time.monotonic()
     runner.dispatch([rule], [fire])
-    assert time.monotonic() - t0 < 0.5  # returns at once
+    assert not out.exists()  # returned at once, the command still waiting
+    go.touch()
     assert runner.wait(30)
     assert runner.results[0].error is None
     env = json.loads(out.read_text())

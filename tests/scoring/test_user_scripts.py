@@ -143,14 +143,16 @@ def test_endless_loop_is_stopped_within_about_a_second_and_not_rerun(models):
     t0 = time.monotonic()
     results = model.score_many([SEED, SEED, HopWindow.from_rtts([None])])
     took = time.monotonic() - t0
-    assert took < 2.0, took
+    # The watchdog's deadline is 1 s; killing and restarting the worker on a loaded 2-core machine can take some
+    # seconds more. The fault guarded against is a hang without end, so a generous bound loses nothing.
+    assert took < 6.0, took
     error = results[0]
     assert isinstance(error, ModelError) and "endless loop" in error.message
     assert error.file == str(path) and error.line in (5, 6)  # where the watchdog found it
     assert results[1] == error and results[2] == ALL_LOST  # all lost: the worst score, the formula not asked
     t0 = time.monotonic()
     assert model.score(SEED) == error  # the same version is not run again
-    assert time.monotonic() - t0 < 0.2
+    assert time.monotonic() - t0 < 0.9  # running it would take the watchdog's whole 1 s deadline
     path.write_text(HEADER + GOOD)  # fixed: scores again
     assert model.score(SEED).r == 90.0
 

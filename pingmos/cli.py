@@ -275,9 +275,15 @@ def _load_alert_rules(args):
 def _print_alerts(events) -> None:
     import time
 
+    from pingmos.report.formats import terminal_safe
+
     for e in events:
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.at))
-        print(f"pingmos: alert {when}: {e.message}", file=sys.stderr)
+        try:
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.at))
+        except (OverflowError, OSError, ValueError):
+            when = "?"
+        # The message holds names and addresses from files and the network: no escape sequence reaches the terminal.
+        print(f"pingmos: alert {when}: {terminal_safe(e.message)}", file=sys.stderr)
 
 
 def _cmd_report_session(args, model, rules) -> int:

@@ -58,6 +58,7 @@ MAX_RTT_MS = 3_600_000.0  # an hour: no reply is waited for longer; a bigger tim
 MAX_COUNT = 10**9  # probes per hop: years of probing at mtr's fastest rate
 MAX_TEXT = 255  # a host name is at most 253 characters (RFC 1035); longer text is not a name
 RAW_RECORDS = frozenset("xhdptm")
+MAX_SEQ = 2**31 - 1  # mtr's are 16-bit; anything beyond a 32-bit integer is damage
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -296,6 +297,8 @@ class _RawLog:
             raise ValueError(f"position {pos} is beyond TTL {MAX_TTL}")
         if kind == "x":
             seq = int(parts[2])
+            if not 0 <= seq <= MAX_SEQ:
+                raise ValueError(f"sequence number {seq} is out of range")
             self._outstanding[seq] = len(self.probes)
             self.probes.append([pos, seq, None, None])
         elif kind == "h":

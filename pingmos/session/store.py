@@ -318,6 +318,7 @@ def save_session(
 # since the epoch within years 1970-9999 (what datetime and the window's clock can show).
 MAX_RTT_MS = 3_600_000.0
 MAX_TIME_S = 253_402_300_799.0
+MAX_ROUND = 2**32 - 1  # the state keeps rounds as uint32: 13 years at 10 rounds a second
 
 
 _NUMBER = (float, int)
@@ -429,7 +430,7 @@ class StoredSession(Session):
             and type(ttl) is int
             and type(seq) is int
             and type(reached) is int
-            and round_no >= 0
+            and 0 <= round_no <= MAX_ROUND
             and type(sent_at) in _NUMBER
             and 0.0 <= sent_at <= MAX_TIME_S
             and 1 <= ttl <= 255

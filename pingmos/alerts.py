@@ -21,11 +21,14 @@ PINGMOS_ALERT_* environment variables and no shell.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import shlex
+import signal
 import subprocess
+import tempfile
 import threading
 import time
 import tomllib
@@ -36,7 +39,7 @@ import numpy as np
 
 from pingmos.engine.events import Sample
 from pingmos.scoring import Score
-from pingmos.session.model import SessionEvent
+from pingmos.session_event import SessionEvent
 from pingmos.state.history import TraceHistory
 from pingmos.stats import WindowStats, window_stats
 
@@ -523,9 +526,51 @@ class CommandResult:
     output: str = ""
 
 
+def run_command(argv: Sequence[str], env: Mapping[str, str], timeout_s: float) -> CommandResult:
+    """Run one rule command and wait for it (at most ``timeout_s``): no shell, stdin ``/dev/null``, the values in
+    ``env`` added to the environment; its output (stdout and stderr, the last 2,000 characters) is kept.
+
+    The command runs in a session and process group of its own; on timeout the whole group is killed (whatever it
+    started too, not only the command). Output goes to a temporary file, not a pipe, so a descendant that keeps
+    it open cannot make this wait. Started from a root process, it runs as the invoking user or ``nobody``,
+    never as root (``privileges.untrusted_account``)."""
+    from pingmos.privileges import PrivilegeError, child_options
+
+    name = argv[0] if argv else "?"
+    try:
+        options = child_options()
+    except PrivilegeError as exc:
+        return CommandResult(tuple(argv), None, f"alert command {name} was not run: {exc}")
+    full_env = {**dict(options.pop("env", os.environ)), **env}  # type: ignore[arg-type]
+    with tempfile.TemporaryFile() as out:
+        try:
+            proc = subprocess.Popen(
+                list(argv), env=full_env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True, close_fds=True, **options,  # type: ignore[arg-type]
+            )  # fmt: skip
+        except (OSError, subprocess.SubprocessError) as exc:
+            reason = getattr(exc, "strerror", None) or exc
+            return CommandResult(tuple(argv), None, f"alert command {name} could not run: {reason}")
+        try:
+            code: int | None = proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            code = None
+        if code is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)  # the group: the command and all it started
+            proc.wait()
+        out.seek(0)
+        output = out.read()[-8000:].decode("utf-8", "replace")[-2000:]
+    if code is None:
+        return CommandResult(tuple(argv), None, f"alert command {name} was killed after {timeout_s:g} s", output)
+    error = None if code == 0 else f"alert command {name} exited with status {code}"
+    return CommandResult(tuple(argv), code, error, output)
+
+
 class CommandRunner:
-    """Runs rule commands in threads of their own, never in the caller's; each one is killed after its
-    timeout. Results go to ``on_result`` (from the runner's thread) and are kept in ``results``."""
+    """Runs rule commands (``run_command``) in threads of their own, never in the caller's; each one is killed,
+    with all it started, after its timeout. Results go to ``on_result`` (from the runner's thread) and are kept
+    in ``results``."""
 
     def __init__(self, on_result: Callable[[CommandResult], None] | None = None):
         self._on_result = on_result
@@ -548,17 +593,7 @@ class CommandRunner:
                 self.run(rule.command, event.environment(), rule.command_timeout_s)
 
     def _run(self, argv: tuple[str, ...], env: dict[str, str], timeout_s: float) -> None:
-        try:
-            r = subprocess.run(
-                argv, env={**os.environ, **env}, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                timeout=timeout_s, errors="replace",
-            )  # fmt: skip
-            error = None if r.returncode == 0 else f"alert command {argv[0]} exited with status {r.returncode}"
-            result = CommandResult(argv, r.returncode, error, (r.stdout + r.stderr)[-2000:])
-        except subprocess.TimeoutExpired:
-            result = CommandResult(argv, None, f"alert command {argv[0]} was killed after {timeout_s:g} s")
-        except OSError as exc:
-            result = CommandResult(argv, None, f"alert command {argv[0]} could not run: {exc.strerror or exc}")
+        result = run_command(argv, env, timeout_s)
         self.results.append(result)
         if self._on_result is not None:
             self._on_result(result)

@@ -290,7 +290,9 @@ def _cmd_report_session(args, model, rules) -> int:
     import os
 
     from pingmos.alerts import evaluate_samples
+    from pingmos.diagnosis import diagnose
     from pingmos.session import SessionError, open_session
+    from pingmos.session.evidence import witnesses_from_events
     from pingmos.session.rescore import time_range
 
     if args.record or args.witness:
@@ -306,6 +308,9 @@ def _cmd_report_session(args, model, rules) -> int:
             snapshot = session.snapshot(args.window, model, model.name, selected)
             where = f"{session.info.source} session {os.path.basename(args.session)}"
             snapshot = dataclasses.replace(snapshot, mode=where)
+            witnesses = witnesses_from_events(session.events())
+            if witnesses:  # the echo witness of the recorded run, weighed as it was (and stale as it is now)
+                snapshot = dataclasses.replace(snapshot, diagnosis=diagnose(snapshot, witnesses=witnesses))
             if rules:
                 _print_alerts(evaluate_samples(rules, session.info.target, model, session.samples(selected)))
     except (SessionError, ValueError) as exc:
@@ -405,8 +410,9 @@ def _cmd_report(args) -> int:
                 print(f"pingmos: echo witness: {why}", file=sys.stderr)
             try:
                 count = args.witness if args.witness > 0 else None
-                diagnosis, _ = diagnose_with_witness(snapshot, mode.open, count=count)
+                diagnosis, witnesses = diagnose_with_witness(snapshot, mode.open, count=count)
                 snapshot = dataclasses.replace(snapshot, diagnosis=diagnosis)
+                evidence.record_witness(witnesses)
             except OSError as exc:  # the report stands without the witness's evidence
                 failure = f"the echo witness stopped: {network_error_text(exc, address)}"
     except NoPermission as exc:

@@ -596,22 +596,31 @@ def _presence(ctx: _Context, hop: HopReport, end: HopReport, metric: str) -> _Pr
 
 def _locate(ctx: _Context, end: HopReport, metrics: Sequence[str]) -> tuple[HopReport | None, list]:
     """Where the end hop's ``metrics`` problems start (module docstring, step 2): the hop, or None with the
-    blocking (hop, samples needed) pairs. Several metrics: the earliest start, when every one is located."""
+    blocking (hop, rounds needed in all) pairs. Several metrics: the earliest start, when every one is located.
+
+    A hop that answers too few rounds to tell (SKIP) right before the run of hops that share the problem leaves
+    the start open: the problem may begin there or just after it. More rounds do not settle that (its blocking
+    rounds are None); an echo witness to it can."""
     starts = []
     blockers = []
     for metric in metrics:
-        start = end
+        start: HopReport | None = end
+        skipped: list[HopReport] = []
         for hop in reversed(ctx.judged[:-1]):
             p = _presence(ctx, hop, end, metric)
             if p.side == SKIP:
+                skipped.append(hop)
                 continue
             if p.side == PRESENT:
-                start = hop
+                start, skipped = hop, []
                 continue
             if p.side == UNSURE:
                 blockers.append((hop, p.rounds_total))
                 start = None
             break
+        if start is not None and skipped:
+            blockers += [(hop, None) for hop in skipped]
+            start = None
         if start is not None:
             starts.append(start)
     if blockers:
@@ -627,7 +636,7 @@ def _rate_limited(ctx: _Context, before: list[HopReport], start: HopReport | Non
 def _rounds(ctx: _Context, totals: list[int]) -> int | None:
     """More rounds needed for the largest of ``totals`` (rounds in all, about one sample per hop and round);
     None when the window cannot hold them."""
-    if not totals:
+    if not totals or any(t is None for t in totals):
         return None
     end = ctx.judged[-1]
     total = max(totals)
@@ -680,11 +689,18 @@ def _more(need: int | None, snap: TraceSnapshot) -> str:
 def _unlocated_text(ctx, end, metrics, blockers, need) -> str:
     words = ", ".join(ctx.verdicts[end.ttl][m].words for m in metrics)
     hops = ", ".join(f"hop {h.ttl}" for h, _ in blockers)
-    return (
+    text = (
         f"Not enough samples yet to say where it starts: the destination, {_label(end)}, shows {words}, but "
         f"whether {hops} already {'shares' if len(blockers) == 1 else 'share'} it cannot be told yet; "
-        + _more(need, ctx.snap)
     )
+    quiet = [h for h, rounds in blockers if rounds is None]
+    if quiet:
+        names = ", ".join(f"hop {h.ttl}" for h in quiet)
+        return text + (
+            f"{names} {'answers' if len(quiet) == 1 else 'answer'} too few of its own probes for more rounds to "
+            "tell (ask the routers: direct echo settles it)"
+        )
+    return text + _more(need, ctx.snap)
 
 
 def _unsure_text(ctx, end, unsure, need) -> str:

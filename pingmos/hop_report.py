@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pingmos.diagnosis import Diagnosis
     from pingmos.scoring.score import Score
     from pingmos.stats import WindowStats
 
@@ -112,9 +111,10 @@ class TraceSnapshot:
     suspicious_replies: int = 0
     mode: str | None = None  # how the probes were sent ("raw sockets", "unprivileged ICMP sockets", ...)
     route_changes: tuple = ()  # every route_changes.RouteChange of the visible hops, by round: for the timeline
-    # Where the problem is (pingmos.diagnosis.Diagnosis), when the producer computed one with extra evidence (echo
-    # witnesses); None = the formats derive it from the hops themselves.
-    diagnosis: Diagnosis | None = None
+    # Where the problem is (a pingmos.diagnosis.Diagnosis), when the producer computed one with extra evidence (echo
+    # witnesses); None = the formats derive it from the hops themselves. Typed loosely on purpose: diagnosis is
+    # computed from these snapshots, so naming its type here would make the two modules import each other.
+    diagnosis: object | None = None
     # Send times (wall clock, s since the epoch) of the first and last sample the snapshot was built from; None
     # when unknown (a live snapshot, an mtr --json summary). Exports print it so a file says when it measured.
     # Not compared: two snapshots with the same numbers are equal whichever clock placed them.

@@ -148,7 +148,9 @@ def jitter_mean_abs_diff(received_ms: Sequence[float] | np.ndarray) -> float | N
     """
     if len(received_ms) < 2:
         return None
-    return float(np.mean(np.abs(np.diff(_array(received_ms)))))
+    values = _array(received_ms)
+    steps = np.subtract(values[1:], values[:-1])
+    return float(np.abs(steps, out=steps).mean())
 
 
 def jitter_rfc3550(received_ms: Sequence[float] | np.ndarray) -> float | None:

@@ -37,6 +37,7 @@ from pingmos.gui.main_window import MainWindow  # noqa: E402
 from pingmos.gui.refresher import Request, _ModelCache, compute  # noqa: E402
 from pingmos.gui.settings_store import SettingsStore  # noqa: E402
 from pingmos.live_trace import LiveTrace  # noqa: E402
+from pingmos.scoring import load_model  # noqa: E402
 
 HOPS = 30
 T0 = 1_700_000_000.0
@@ -98,6 +99,12 @@ def long_trace(app: QApplication, window: MainWindow, hours: float) -> None:
         f"bytes/sample); process RSS {before:.0f} -> {after:.0f} MB (+{after - before:.0f} MB)"
     )
     window.trace = trace
+    model = load_model("pingplotter")
+    for window_size in (100, None):
+        label = "all" if window_size is None else str(window_size)
+        # No cache: every hop's statistics and score computed again, as when new samples arrive at every hop.
+        whole = timed_ms(lambda w=window_size: trace.snapshot(w, model.score_many, "pingplotter"), 3)
+        print(f"   per-hop snapshot, uncached (window {label:>3}):          {fmt([ms / HOPS for ms in whole])}")
     cache = _ModelCache()
     for window_size in (100, None):
         request = Request(trace, window_size, "pingplotter", (), None, (HOPS,), ((HOPS, f"hop {HOPS}"),))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -152,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     if reason:
         print(f"bench_verdict: {reason}", file=sys.stderr)
         return 2
+    # SIGTERM ends the bench as Ctrl-C does: the lab of the scenario running is torn down.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
     model = load_model("pingplotter")
     probe_target = f"198.18.{ROUTERS}.2"
     table: dict[tuple[str, int], Counter] = {}

@@ -57,3 +57,12 @@ def test_lower_layers_do_not_import_higher_ones():
             if module.startswith(prefix):
                 bad += [(module, n) for n in names for f in forbidden if uses({n}, f)]
     assert bad == []
+
+
+def test_alert_rules_load_without_the_session_store():
+    import subprocess
+    import sys
+
+    code = "import sys, pingmos.alerts; print([m for m in sys.modules if m.split('.')[:2] == ['pingmos', 'session']])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -56,6 +56,9 @@ class Matcher:
         self._by_deadline: deque[ProbeKey] = deque()
         self._claimed: dict[ProbeKey, Outstanding] = {}
         self.hold_end_claims = False
+        # Addresses that answered time-exceeded: routers of this path (bounded: a path has at most 255 hops, a
+        # few per hop behind load balancers).
+        self._routers: set[str] = set()
         self.unmatched = 0
         self.suspicious = 0  # replies naming a probe of ours that failed their proof (forged or misdirected)
 
@@ -88,10 +91,16 @@ class Matcher:
             return True
         if reply.kind is not ReplyKind.UNREACHABLE:
             return False
-        # A port unreachable is sent only by the host the datagram is addressed to, whichever of its addresses it
-        # answers from (a multi-homed target); any other unreachable ends the path at a router unless the
+        # A port unreachable is sent by the host the datagram is addressed to, whichever of its addresses it
+        # answers from (a multi-homed target, icmp_errors_use_inbound_ifaddr), but also by a router's firewall
+        # rejecting what it would forward (iptables REJECT's default): from an address already seen answering
+        # time-exceeded, it is that router's refusal. Any other unreachable ends the path at a router unless the
         # destination itself sent it.
-        if self.destination and is_port_unreachable(reply.kind, reply.icmp_code, self._ipv6):
+        if (
+            self.destination
+            and is_port_unreachable(reply.kind, reply.icmp_code, self._ipv6)
+            and reply.responder not in self._routers
+        ):
             return True
         return reply.responder == self.destination
 
@@ -115,6 +124,8 @@ class Matcher:
         code = reply.icmp_code if reply.kind is ReplyKind.UNREACHABLE else None
         responder = reply.responder
         kind = reply.kind.value
+        if reply.kind is ReplyKind.TIME_EXCEEDED and len(self._routers) < 4096:
+            self._routers.add(responder)
         sample = Sample(
             probe.round, probe.ttl, probe.seq, probe.sent_at, rtt_ms, responder, self._reached(reply), kind, code
         )

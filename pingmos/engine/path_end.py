@@ -78,6 +78,14 @@ class PathEnd:
         self._decide(out)
         return out
 
+    def finish(self) -> Decision:
+        """The trace is over (its rounds are done, or it was stopped): judge a pending claim on what came in, so
+        that no sample stays held back."""
+        self._sending_round = 1 << 62
+        out = Decision()
+        self._decide(out, final=True)
+        return out
+
     def on_sample(self, sample: Sample, key: ProbeKey | None) -> Decision:
         """Judge one matched or lost sample (``key``: its probe's key, None for a lost one)."""
         out = Decision()
@@ -143,7 +151,7 @@ class PathEnd:
     def _new_claim(self, s: Sample, key: ProbeKey | None, verify_to: int) -> _Claim:
         return _Claim(s, key, min(verify_to, self.max_ttl))
 
-    def _decide(self, out: Decision) -> None:
+    def _decide(self, out: Decision, final: bool = False) -> None:
         c = self._claim
         if c is None:
             return
@@ -162,7 +170,7 @@ class PathEnd:
         upto = c.verify_to
         if r < self._sending_round:  # the round is sent: only what it sent can settle
             upto = min(upto, self._sent_upto.get(r, k))
-        if any(t not in c.settled for t in range(k + 1, upto + 1)):
+        if not final and any(t not in c.settled for t in range(k + 1, upto + 1)):
             return
         # Consistent with every other TTL: the path ends at k.
         self._claim = None
@@ -175,4 +183,4 @@ class PathEnd:
     def _replay(self, held: list[tuple[Sample, ProbeKey | None]], out: Decision) -> None:
         for s, key in held:
             self._take(s, key, out)
-            self._decide(out)
+            self._decide(out, final=self._sending_round == 1 << 62)

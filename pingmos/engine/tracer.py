@@ -210,5 +210,8 @@ class Tracer:
                     self.probes_sent += 1
                     self._apply(self.path.on_sent(round_no, ttl))
         finally:
+            # A claim still waiting for its proof (the last round, a stop): judged on what came in, so that the
+            # samples it holds back are not lost.
+            self._apply(self.path.finish())
             for s in self._port_sockets:
                 s.close()

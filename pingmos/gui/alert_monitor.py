@@ -19,6 +19,7 @@ from pingmos.alerts import DEFAULT_RULES, AlertEngine, AlertEvent, AlertRule, Co
 from pingmos.engine.events import Sample
 from pingmos.engine.tracer import TraceSettings
 from pingmos.gui import models
+from pingmos.gui.alert_mail import MailSettings, send_events
 from pingmos.gui.background import Background
 from pingmos.live_trace import LiveTrace
 from pingmos.scoring.registry import config_dir
@@ -60,6 +61,7 @@ class AlertMonitor(QObject):
     ended = Signal(list)
     command_done = Signal(object)
     rules_changed = Signal()
+    note = Signal(str)  # a line for the event log: an alert e-mail sent, or why it could not be
 
     def __init__(
         self,
@@ -78,6 +80,8 @@ class AlertMonitor(QObject):
         self.trace: LiveTrace | None = None
         self.worker = Background("alerts", self)
         self.runner = CommandRunner(on_result=self._command_result)
+        self.mail = MailSettings()  # where alert e-mail goes (the window sets it from its settings)
+        self.mailer = Background("alert-mail", self)  # a slow mail server never delays the rules
         self._busy = False
         self._model_key = None
         self._model = None  # touched by the worker thread only
@@ -225,6 +229,24 @@ class AlertMonitor(QObject):
             return  # a trace or rule set since replaced
         self.runner.dispatch(engine.rules, events)
         self.fired.emit(list(events))
+        self.send_mail(list(events))
+
+    def send_mail(self, events: list[AlertEvent]) -> None:
+        """E-mail ``events`` when the user set it up (worker thread); the event log says how it went."""
+        mail = self.mail
+        if not mail.enabled or not events:
+            return
+        problem = mail.problem()
+        if problem:
+            self.note.emit(f"alert e-mail not sent: {problem}")
+            return
+        self.mailer.run(
+            send_events,
+            mail,
+            events,
+            on_done=self.note.emit,
+            on_error=lambda exc: self.note.emit(f"alert e-mail to {', '.join(mail.recipients)} failed: {exc}"),
+        )
 
     def _command_result(self, result) -> None:  # the runner's thread: the signal queues it to the GUI thread
         with contextlib.suppress(RuntimeError):  # the window is gone
@@ -236,6 +258,7 @@ class AlertMonitor(QObject):
         self.engine = None
         self.worker.run(self._close_model)
         self.worker.close(wait=False)
+        self.mailer.close(wait=False)
 
     def _close_model(self) -> None:
         if self._model is not None:

@@ -1,26 +1,93 @@
 """The alert rules dialog: one row per rule (what is measured, the threshold, over which window, for how long,
-when it clears, which hop and target, and an optional command). OK checks every rule the way the rules file
-is checked (``AlertRule``'s messages) and keeps the dialog open, the bad cell named, until all are valid."""
+when it clears, which hop and target, and an optional command), what the selected rule does in words, and where
+alert e-mail goes. OK checks every rule the way the rules file is checked (``AlertRule``'s messages), and a MOS
+rule against the scoring model in use: its clear level must be one the model can give on a clean path
+(``mos_ceiling``), or the rule could never clear. An empty clear level that the model cannot reach is set to one it
+can (half-way between the threshold and the model's best), and the dialog says so."""
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
+import time
 
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QPushButton,
+    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
 )
 
-from pingmos.alerts import DEFAULT_RULES, LABELS, METRICS, AlertRule, duplicate_rule_names
+from pingmos.alerts import (
+    DEFAULT_RULES,
+    FIRE,
+    LABELS,
+    METRICS,
+    UNITS,
+    AlertEvent,
+    AlertRule,
+    duplicate_rule_names,
+)
+from pingmos.gui import models
+from pingmos.gui.alert_mail import MailSettings, parse_recipients, send_events
+from pingmos.gui.background import Background
+from pingmos.stats import window_stats
+
+# The path a clear level must be reachable on: CLEAN_RTT_MS round trips, no loss, no jitter (a good LAN or metro
+# path). A model's MOS at 0 ms is a number no real path gives; a clear level above what this path gets would
+# keep the rule firing for ever on a perfect network.
+CLEAN_RTT_MS = 10.0
+CLEAN_SAMPLES = 20
+
+
+def mos_ceiling(model_name: str, settings: dict) -> float:
+    """The MOS ``model_name`` gives a clean path (CLEAN_RTT_MS, no loss, no jitter): the highest a clear level
+    can usefully be. Worker thread (a user's formula runs). ValueError when the model cannot score."""
+    model = models.load_model(model_name, settings)
+    try:
+        (result,) = model.score_many([window_stats([CLEAN_RTT_MS] * CLEAN_SAMPLES)])
+    finally:
+        model.close()
+    mos = getattr(result, "mos", None)
+    if mos is None:
+        raise ValueError(f"{model_name} gives no MOS for a clean path: {result}")
+    return float(mos)
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{seconds / 60:g} min"
+    return f"{seconds:g} s"
+
+
+def explain(rule: AlertRule) -> str:
+    """What the rule does, in words, with its hysteresis."""
+    unit = UNITS[rule.metric]
+    what = LABELS[rule.metric]
+    hop = "the destination" if rule.ttl is None else f"hop {rule.ttl}"
+    worse, better = ("below", "at or above") if rule.direction == "below" else ("above", "at or below")
+    held = f" for {_duration(rule.for_s)}" if rule.for_s else ""
+    clear_held = f" for {_duration(rule.clear_for_s)}" if rule.clear_for_s else ""
+    default = " (the default)" if rule.clear_at is None else ""
+    return (
+        f"<b>{rule.name}</b>: fires when the {what} of {hop}, measured over the last {_duration(rule.window_s)}, "
+        f"stays {worse} {rule.threshold:g}{unit}{held}. It clears when the {what} is back {better} "
+        f"{rule.clear:g}{unit}{default}{clear_held}. The gap between {rule.threshold:g} and {rule.clear:g} is the "
+        "hysteresis: a value wobbling around the threshold does not fire and clear again and again."
+    )
+
 
 COLUMNS = (
     ("name", "name"),
@@ -40,7 +107,7 @@ TIPS = {
     "window_s": "the value is measured over the samples sent in this many seconds",
     "for_s": "the value must stay bad this long before the rule fires (0: at once)",
     "clear_at": "the rule clears when the value is back beyond this (empty: MOS + 0.2, half the loss, 80 % of "
-    "latency or jitter)",
+    "latency or jitter); a MOS clear level must be one the scoring model gives on a clean path",
     "clear_for_s": "the value must stay good this long before the rule clears",
     "ttl": "the hop measured; empty: the destination",
     "target": "only for this target; empty: every target",
@@ -63,8 +130,13 @@ class AlertsDialog(QDialog):
     def __init__(self, rules, problem: str | None = None, parent=None):
         super().__init__(parent)
         self.setWindowTitle("Alert rules")
-        self.resize(1100, 320)
+        self.resize(1100, 560)
         self.result_rules: list[AlertRule] | None = None
+        self.result_mail: MailSettings | None = None
+        self.ceiling: float | None = None  # the model's MOS on a clean path (None: not known yet, or cannot)
+        self.ceiling_error: str | None = None
+        self.model_name = getattr(parent, "model_name", models.DEFAULT_MODEL)
+        self.jobs = Background("alert-rules", self)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels([label for _, label in COLUMNS])
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -92,14 +164,160 @@ class AlertsDialog(QDialog):
         self.error = QLabel(problem or "")
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #b71c1c")
+        self.explanation = QLabel("")
+        self.explanation.setWordWrap(True)
+        self.table.itemSelectionChanged.connect(self._explain_selected)
+        self.table.itemChanged.connect(lambda _: self._explain_selected())
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self._accept)
         buttons.rejected.connect(self.reject)
+        self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok_button.setEnabled(False)  # until the model's reach is known (a few ms; a user's formula: longer)
+        self.ok_button.setToolTip("checking what the scoring model can reach…")
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)
         layout.addLayout(row)
+        layout.addWidget(self.explanation)
+        layout.addWidget(self._mail_box(getattr(getattr(parent, "settings", None), "mail", MailSettings)()))
         layout.addWidget(self.error)
         layout.addWidget(buttons)
+        settings = dict(parent.model_settings()) if hasattr(parent, "model_settings") else {}
+        self.jobs.run(
+            mos_ceiling, self.model_name, settings, on_done=self._ceiling_known, on_error=self._ceiling_unknown
+        )
+        if self.table.rowCount():
+            self.table.selectRow(0)
+
+    # -- the model's reach -------------------------------------------------------------------------------------
+
+    def _ceiling_known(self, mos: float) -> None:
+        self.ceiling = mos
+        self.ok_button.setEnabled(True)
+        self.ok_button.setToolTip("")
+        self._explain_selected()
+
+    def _ceiling_unknown(self, exc: BaseException) -> None:
+        self.ceiling_error = f"cannot check the clear levels against {self.model_name}: {exc}"
+        self.ok_button.setEnabled(True)
+        self.ok_button.setToolTip(self.ceiling_error)
+
+    def wait_for_model(self, qtbot, timeout_ms: int = 10000) -> None:
+        """Tests only: wait until the model's reach is known."""
+        qtbot.waitUntil(lambda: self.jobs.pending == 0, timeout=timeout_ms)
+
+    def reachable(self, rules: list[AlertRule]) -> tuple[list[AlertRule], list[str]]:
+        """MOS rules checked against the model's ceiling: an empty clear level above it is lowered (a note
+        says so); a threshold or explicit clear level above it is an error (ValueError naming the rule)."""
+        top = self.ceiling
+        if top is None:
+            return rules, []
+        out, notes = [], []
+        for n, rule in enumerate(rules, start=1):
+            if rule.metric == "mos" and rule.clear > top:
+                where = f"rule {n} ({rule.name})"
+                reach = f"{self.model_name} gives at most {top:.2f} on a clean path ({CLEAN_RTT_MS:g} ms, no loss)"
+                if rule.threshold >= top:
+                    raise ValueError(f"{where}: MOS below {rule.threshold:g} would never clear: {reach}")
+                if rule.clear_at is not None:
+                    raise ValueError(
+                        f"{where}: it would never clear at MOS {rule.clear_at:g}: {reach}; give a clear level "
+                        f"between {rule.threshold:g} and {top:.2f}"
+                    )
+                clear = round((rule.threshold + top) / 2.0, 2)
+                rule = dataclasses.replace(rule, clear_at=clear)
+                notes.append(
+                    f"{where}: clears at {clear:g} ({reach}; the default {rule.threshold + 0.2:g} never would)"
+                )
+            out.append(rule)
+        return out, notes
+
+    def _explain_selected(self) -> None:
+        rows = sorted({i.row() for i in self.table.selectedIndexes()}) or ([0] if self.table.rowCount() else [])
+        if not rows:
+            self.explanation.setText("")
+            return
+        try:
+            rule = self._rule(rows[0])
+        except ValueError as exc:
+            self.explanation.setText(str(exc))
+            return
+        text = explain(rule)
+        if rule.metric == "mos" and self.ceiling is not None:
+            text += f" {self.model_name} gives at most {self.ceiling:.2f} on a clean path."
+        self.explanation.setText(text)
+
+    # -- e-mail ----------------------------------------------------------------------------------------------
+
+    def _mail_box(self, mail: MailSettings) -> QGroupBox:
+        box = QGroupBox("When a rule fires or clears: e-mail (besides the event log, the desktop notification "
+                        "and the rule's command)")  # fmt: skip
+        form = QFormLayout(box)
+        self.mail_to = QLineEdit(", ".join(mail.recipients))
+        self.mail_to.setPlaceholderText("empty: no e-mail; several addresses separated by commas")
+        self.mail_host = QLineEdit(mail.host)
+        self.mail_host.setPlaceholderText("your mail relay, e.g. smtp.example.net")
+        self.mail_port = QSpinBox()
+        self.mail_port.setRange(1, 65535)
+        self.mail_port.setValue(mail.port)
+        self.mail_tls = QCheckBox("STARTTLS (port 587 usually)")
+        self.mail_tls.setChecked(mail.starttls)
+        self.mail_user = QLineEdit(mail.user)
+        self.mail_password = QLineEdit(mail.password)
+        self.mail_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.mail_password.setToolTip("kept as it is in pingmos.ini; leave empty for a relay that needs no login")
+        self.mail_from = QLineEdit(mail.sender)
+        self.mail_from.setPlaceholderText("pingmos@<this host>")
+        server = QHBoxLayout()
+        server.addWidget(self.mail_host, 1)
+        server.addWidget(QLabel("port"))
+        server.addWidget(self.mail_port)
+        server.addWidget(self.mail_tls)
+        login = QHBoxLayout()
+        login.addWidget(self.mail_user, 1)
+        login.addWidget(QLabel("password"))
+        login.addWidget(self.mail_password, 1)
+        self.test_mail_button = QPushButton("Send a test e-mail")
+        self.test_mail_button.clicked.connect(self.send_test_mail)
+        self.mail_status = QLabel("")
+        self.mail_status.setWordWrap(True)
+        test = QHBoxLayout()
+        test.addWidget(self.test_mail_button)
+        test.addWidget(self.mail_status, 1)
+        form.addRow("send to", self.mail_to)
+        form.addRow("SMTP server", server)
+        form.addRow("user", login)
+        form.addRow("from", self.mail_from)
+        form.addRow(test)
+        return box
+
+    def mail(self) -> MailSettings:
+        return MailSettings(
+            host=self.mail_host.text().strip(),
+            port=self.mail_port.value(),
+            starttls=self.mail_tls.isChecked(),
+            user=self.mail_user.text().strip(),
+            password=self.mail_password.text(),
+            sender=self.mail_from.text().strip(),
+            recipients=parse_recipients(self.mail_to.text()),
+        )
+
+    def send_test_mail(self) -> None:
+        """Send one made-up alert with the settings as typed (worker thread); the line beside says how it went."""
+        mail = self.mail()
+        problem = mail.problem() or (None if mail.enabled else "give an address to send to and the SMTP server")
+        if problem:
+            self.mail_status.setText(problem)
+            return
+        now = time.time()
+        event = AlertEvent("test", FIRE, now, "pingmos test", 1, None, "mos", None, 3.5, 60.0, 0)
+        self.mail_status.setText("sending…")
+        self.test_mail_button.setEnabled(False)
+
+        def done(text: str) -> None:
+            self.test_mail_button.setEnabled(True)
+            self.mail_status.setText(text)
+
+        self.jobs.run(send_events, mail, [event], on_done=done, on_error=lambda exc: done(f"failed: {exc}"))
 
     def _new_name(self) -> str:
         names = {self.table.item(r, COL["name"]).text() for r in range(self.table.rowCount())}
@@ -152,36 +370,35 @@ class AlertsDialog(QDialog):
         combo = self.table.cellWidget(row, COL["metric"])
         combo.setCurrentIndex(combo.findData(metric))
 
+    def _rule(self, row: int) -> AlertRule:
+        name = self.cell(row, "name")
+        try:
+            if not name:
+                raise ValueError("give the rule a name")
+            extra = self.table.item(row, COL["name"]).data(256) or (10, 10.0)
+            clear_at = self.cell(row, "clear_at")
+            ttl = self.cell(row, "ttl")
+            command = self.cell(row, "command")
+            return AlertRule(
+                name=name,
+                metric=self.table.cellWidget(row, COL["metric"]).currentData(),
+                threshold=_number(self.cell(row, "threshold"), "the threshold"),
+                window_s=_number(self.cell(row, "window_s"), "the window"),
+                for_s=_number(self.cell(row, "for_s"), "'for'"),
+                clear_at=_number(clear_at, "'clears at'") if clear_at else None,
+                clear_for_s=_number(self.cell(row, "clear_for_s"), "'clear for'"),
+                ttl=_number(ttl, "the hop", whole=True) if ttl else None,
+                target=self.cell(row, "target") or None,
+                min_samples=int(extra[0]),
+                command=tuple(shlex.split(command)) if command else (),
+                command_timeout_s=float(extra[1]),
+            )
+        except ValueError as exc:
+            raise ValueError(f"rule {row + 1} ({name or 'no name'}): {exc}") from None
+
     def rules(self) -> list[AlertRule]:
         """The rules as the table has them; ValueError naming the rule and what is wrong."""
-        out = []
-        for row in range(self.table.rowCount()):
-            name = self.cell(row, "name")
-            try:
-                if not name:
-                    raise ValueError("give the rule a name")
-                extra = self.table.item(row, COL["name"]).data(256) or (10, 10.0)
-                clear_at = self.cell(row, "clear_at")
-                ttl = self.cell(row, "ttl")
-                command = self.cell(row, "command")
-                out.append(
-                    AlertRule(
-                        name=name,
-                        metric=self.table.cellWidget(row, COL["metric"]).currentData(),
-                        threshold=_number(self.cell(row, "threshold"), "the threshold"),
-                        window_s=_number(self.cell(row, "window_s"), "the window"),
-                        for_s=_number(self.cell(row, "for_s"), "'for'"),
-                        clear_at=_number(clear_at, "'clears at'") if clear_at else None,
-                        clear_for_s=_number(self.cell(row, "clear_for_s"), "'clear for'"),
-                        ttl=_number(ttl, "the hop", whole=True) if ttl else None,
-                        target=self.cell(row, "target") or None,
-                        min_samples=int(extra[0]),
-                        command=tuple(shlex.split(command)) if command else (),
-                        command_timeout_s=float(extra[1]),
-                    )
-                )
-            except ValueError as exc:
-                raise ValueError(f"rule {row + 1} ({name or 'no name'}): {exc}") from None
+        out = [self._rule(row) for row in range(self.table.rowCount())]
         dupes = duplicate_rule_names(out)
         if dupes:
             raise ValueError(f"two rules have the same name: {', '.join(dupes)}")
@@ -189,9 +406,28 @@ class AlertsDialog(QDialog):
 
     def _accept(self) -> None:
         try:
-            rules = self.rules()
+            rules, notes = self.reachable(self.rules())
+            mail = self.mail()
+            problem = mail.problem()
+            if problem:
+                raise ValueError(f"alert e-mail: {problem}")
         except ValueError as exc:
             self.error.setText(str(exc))
             return
+        if notes:  # shown once; a second OK accepts the adjusted rules
+            for rule in rules:
+                row = next(r for r in range(self.table.rowCount()) if self.cell(r, "name") == rule.name)
+                if rule.clear_at is not None and not self.cell(row, "clear_at"):
+                    self.set_cell(row, "clear_at", f"{rule.clear_at:g}")
+            self.error.setText("Adjusted: " + "; ".join(notes) + ". Press OK to keep it.")
+            return
         self.result_rules = rules
+        self.result_mail = mail
+        parent = self.parent()
+        settings = getattr(parent, "settings", None)
+        if settings is not None and hasattr(settings, "set_mail"):
+            settings.set_mail(mail)
+            monitor = getattr(getattr(parent, "evidence", None), "alerts", None)
+            if monitor is not None:
+                monitor.mail = mail
         self.accept()

@@ -30,6 +30,7 @@ from pingmos.gui.verdict_bar import DiagnosisMarks, VerdictBar, diagnosis_thresh
 from pingmos.hop_report import TraceSnapshot
 from pingmos.live_trace import LiveTrace
 from pingmos.session import SessionInfo
+from pingmos.session.evidence import witness_event, witnesses_from_events
 from pingmos.witness import diagnose_with_witness, planned_count
 
 
@@ -173,6 +174,8 @@ class WindowEvidence(QObject):
         self.episodes.show([], 0.0)
         self.verdict_bar.clear()
         self.verdict_bar.witness_runner = None  # the routers of then cannot be asked now
+        # The echo witness recorded with the session is weighed as it was (and goes stale as it did).
+        self.verdict_bar.witnesses = witnesses_from_events(opened.events)
         self.marks.show(None)
         self._rules_changed()
         self.summary = opened.summary
@@ -284,9 +287,17 @@ class WindowEvidence(QObject):
         def ask():
             return diagnose_with_witness(snapshot, self.witness_network(address), count=count, th=th)
 
+        def answered(result) -> None:
+            diagnosis, witnesses = result
+            if witnesses:  # kept in the recording, so the reopened session weighs the same evidence
+                session_event = witness_event(witnesses)
+                self.sessions.record_event(session_event)
+                self.event_log.add(session_event)
+            done(diagnosis, witnesses)
+
         self.witness_worker.run(
             ask,
-            on_done=lambda result: done(*result),
+            on_done=answered,
             on_error=lambda exc: done(None, f"asking the routers failed: {exc}"),
         )
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 import time
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication, QKeySequence
+import numpy as np
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPointF, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication, QKeySequence, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -19,7 +20,24 @@ from PySide6.QtWidgets import (
 from pingmos.gui.quality import BAND_COLOURS, Thresholds, loss_band, mos_band
 from pingmos.hop_report import HopReport
 
-COLUMNS = ("Hop", "Count", "Address", "Name", "Avg", "Min", "Max", "Cur", "Loss %", "Jitter", "R", "MOS")
+SPARK_POINTS = 60  # samples in a hop's sparkline
+COLUMNS = (
+    "Hop",
+    "Count",
+    "Address",
+    "Name",
+    "Avg",
+    "Min",
+    "Max",
+    "Cur",
+    "Loss %",
+    "Jitter",
+    "R",
+    "MOS",
+    "Loss 95 %",
+    "MOS 95 %",
+    "Latency",
+)
 TOOLTIPS = (
     "TTL of the probes",
     "probes in the window (sent)",
@@ -34,12 +52,28 @@ TOOLTIPS = (
     "jitter (mean difference between consecutive round trips), ms",
     "R factor from the scoring model (0-100)",
     "estimated MOS (1-4.5) from the scoring model",
+    "95 % interval of the loss (Wilson): the true loss rate is within it, given the probes sent",
+    "95 % interval of the MOS from the sampling uncertainty of its inputs (blank: not computed)",
+    f"round-trip times of the last {SPARK_POINTS} samples of the window (a red tick: lost)",
 )
 COL_HOP, COL_COUNT, COL_ADDRESS, COL_NAME, COL_AVG, COL_MIN, COL_MAX, COL_CUR = range(8)
 COL_LOSS, COL_JITTER, COL_R, COL_MOS = range(8, 12)
+COL_LOSS_CI, COL_MOS_CI, COL_SPARK = range(12, 15)
+# Where the columns show (logical numbers above stay; the intervals sit beside their values, the sparkline
+# beside the name).
+VISUAL_ORDER = (
+    COL_HOP, COL_COUNT, COL_ADDRESS, COL_NAME, COL_SPARK, COL_AVG, COL_MIN, COL_MAX, COL_CUR,
+    COL_LOSS, COL_LOSS_CI, COL_JITTER, COL_R, COL_MOS, COL_MOS_CI,
+)  # fmt: skip
+SPARK_ROLE = Qt.ItemDataRole.UserRole + 2
+SPARK_WIDTH = 90
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 UNANSWERED = "???"
 ROUTE_CHANGED_COLOUR = "#cfe0fc"  # the address cell of a hop whose route changed within the window
+# Hidden in this order when the table is too narrow for every column (Hop, Address, Avg, Loss, Jitter, MOS stay).
+OPTIONAL_COLUMNS = (
+    COL_NAME, COL_COUNT, COL_MIN, COL_MAX, COL_CUR, COL_MOS_CI, COL_LOSS_CI, COL_R, COL_SPARK,
+)  # fmt: skip
 
 
 def responders_text(hop: HopReport) -> str:
@@ -61,6 +95,23 @@ def responders_text(hop: HopReport) -> str:
         if len(hop.route_changes) > 5:
             lines.append(f"  ({len(hop.route_changes) - 5} earlier changes not listed)")
     return "\n".join(lines)
+
+
+ASSUMED_MARK = "\u2020"  # after a MOS scored with an input the data does not have (jitter taken as 0)
+
+
+def jitter_unknown(hop: HopReport) -> bool:
+    """Replies were measured but the jitter was not (an mtr report without its J fields, or one reply): the
+    models score such a window with jitter 0, which the table says instead of hiding it."""
+    return hop.received > 0 and hop.avg_ms is not None and hop.jitter_ms is None
+
+
+def spark_series(hop: HopReport) -> np.ndarray:
+    """The last SPARK_POINTS round-trip times of the hop's window (ms, NaN = lost); empty when unknown."""
+    rtts = hop.window_rtts_ms
+    if rtts is None:
+        return np.empty(0)
+    return np.asarray(rtts, dtype=float)[-SPARK_POINTS:]
 
 
 def _ms(value: float | None) -> str:
@@ -91,7 +142,15 @@ def cell_text(hop: HopReport, column: int) -> str:
     if column == COL_LOSS:
         return "" if hop.loss_pct is None else f"{hop.loss_pct:.1f}"
     if column == COL_JITTER:
+        if hop.jitter_ms is None and jitter_unknown(hop):
+            return "unknown"
         return _ms(hop.jitter_ms)
+    if column == COL_LOSS_CI:
+        return "" if hop.loss_ci_pct is None else f"{hop.loss_ci_pct[0]:.1f}-{hop.loss_ci_pct[1]:.1f}"
+    if column == COL_MOS_CI:
+        return "" if hop.mos_ci is None or hop.mos is None else f"{hop.mos_ci[0]:.2f}-{hop.mos_ci[1]:.2f}"
+    if column == COL_SPARK:
+        return ""
     fallback = hop.score_fallback if hop.score_error is not None else None
     if column == COL_R:
         if fallback is not None:  # the last working version of the user's formula, marked as such
@@ -102,7 +161,9 @@ def cell_text(hop: HopReport, column: int) -> str:
             return f"{fallback.mos:.2f}* error"
         if hop.score_error is not None:
             return "error"
-        return "" if hop.mos is None else f"{hop.mos:.2f}"
+        if hop.mos is None:
+            return ""
+        return f"{hop.mos:.2f}" + (ASSUMED_MARK if jitter_unknown(hop) else "")
     raise IndexError(column)
 
 
@@ -118,6 +179,9 @@ def _sort_key(hop: HopReport, column: int):
         COL_JITTER: hop.jitter_ms,
         COL_R: hop.r,
         COL_MOS: hop.mos,
+        COL_LOSS_CI: hop.loss_ci_pct[1] if hop.loss_ci_pct else None,
+        COL_MOS_CI: hop.mos_ci[0] if hop.mos_ci and hop.mos is not None else None,
+        COL_SPARK: hop.avg_ms,
     }
     if column in numbers:
         value = numbers[column]
@@ -152,6 +216,7 @@ class HopTableModel(QAbstractTableModel):
         self._texts: list[list[str]] = []
         self._keys: list[list] = []
         self._backgrounds: list[dict[int, QBrush]] = []
+        self._sparks: list[np.ndarray] = []
         self.thresholds = thresholds or Thresholds()
         self.marked_ttl: int | None = None
 
@@ -176,6 +241,7 @@ class HopTableModel(QAbstractTableModel):
         self._texts = texts
         self._keys = keys
         self._backgrounds = [self._row_backgrounds(h) for h in hops]
+        self._sparks = [spark_series(h) for h in hops]
 
     def _row_backgrounds(self, hop: HopReport) -> dict[int, QBrush]:
         out = {}
@@ -219,6 +285,8 @@ class HopTableModel(QAbstractTableModel):
             return self._texts[row][col]
         if role == SORT_ROLE:
             return self._keys[row][col]
+        if role == SPARK_ROLE:
+            return self._sparks[row] if col == COL_SPARK else None
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return _LEFT if col in (COL_ADDRESS, COL_NAME) else _RIGHT
         hop = self.hops[row]
@@ -239,8 +307,19 @@ class HopTableModel(QAbstractTableModel):
                 )
             if col == COL_MOS and hop.score_error:
                 return f"the scoring model failed: {hop.score_error}"
+            assumed = (
+                "\nscored with the jitter taken as 0 ms (\u2020): the data has no jitter for this hop "
+                "(an mtr report without its jitter fields, or a single reply); a real jitter gives a lower MOS "
+                "with the built-in models"
+                if jitter_unknown(hop)
+                else ""
+            )
             if col == COL_MOS and hop.score_detail:
-                return "\n".join(f"{k} = {v:.4g}" for k, v in hop.score_detail.items())
+                return "\n".join(f"{k} = {v:.4g}" for k, v in hop.score_detail.items()) + assumed
+            if col == COL_MOS and assumed:
+                return assumed.strip()
+            if col == COL_JITTER and jitter_unknown(hop):
+                return "not measured: the data has no jitter for this hop; the MOS takes it as 0 ms (\u2020)"
             if col == COL_LOSS and hop.loss_ci_pct is not None:
                 lo, hi = hop.loss_ci_pct
                 return f"{hop.sent - hop.received} of {hop.sent} lost; 95 % interval {lo:.1f}-{hi:.1f} %"
@@ -255,13 +334,14 @@ def table_as_text(model: HopTableModel, rows: list[int] | None = None, context: 
     """The table (or the given source rows) as aligned plain text, header first, for the clipboard; ``context``
     lines (target, time range, model...) go above it, each starting with '# '."""
     hops = model.hops if rows is None else [model.hops[r] for r in rows]
-    cells = [list(COLUMNS)] + [[cell_text(h, c) for c in range(len(COLUMNS))] for h in hops]
-    widths = [max(len(row[c]) for row in cells) for c in range(len(COLUMNS))]
+    columns = [c for c in VISUAL_ORDER if c != COL_SPARK]  # a picture has no text
+    cells = [[COLUMNS[c] for c in columns]] + [[cell_text(h, c) for c in columns] for h in hops]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
     lines = []
     for row in cells:
         parts = [
-            row[c].ljust(widths[c]) if c in (COL_ADDRESS, COL_NAME) else row[c].rjust(widths[c])
-            for c in range(len(COLUMNS))
+            row[i].ljust(widths[i]) if c in (COL_ADDRESS, COL_NAME) else row[i].rjust(widths[i])
+            for i, c in enumerate(columns)
         ]
         lines.append("  ".join(parts).rstrip())
     head = [f"# {line}" for line in context or ()]
@@ -282,6 +362,41 @@ class BandCellDelegate(QStyledItemDelegate):
         tint = QColor(option.palette.highlight().color())
         tint.setAlpha(90)
         painter.fillRect(option.rect, tint)
+
+
+class SparklineDelegate(QStyledItemDelegate):
+    """A hop's recent round-trip times as a small line (scaled to their own range), lost samples as red ticks."""
+
+    def paint(self, painter, option, index):
+        super().paint(painter, option, index)  # background and selection
+        rtts = index.data(SPARK_ROLE)
+        if rtts is None or len(rtts) == 0:
+            return
+        rect = option.rect.adjusted(3, 3, -3, -3)
+        n = len(rtts)
+        ok = ~np.isnan(rtts)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        step = rect.width() / max(1, SPARK_POINTS - 1)
+        x0 = rect.left() + rect.width() - step * (n - 1)  # the newest sample at the right edge
+        if ok.any():
+            lo, hi = float(np.nanmin(rtts)), float(np.nanmax(rtts))
+            span = max(hi - lo, 1.0)  # a flat line for a steady hop, not noise blown up to full height
+            points = [
+                QPointF(x0 + i * step, rect.bottom() - 3 - (rect.height() - 6) * (v - lo) / span)
+                for i, v in enumerate(rtts)
+                if not math.isnan(v)
+            ]
+            painter.setPen(QPen(QColor("#1f77b4"), 1.2))
+            if len(points) > 1:
+                painter.drawPolyline(points)
+            else:
+                painter.drawEllipse(points[0], 1.5, 1.5)
+        painter.setPen(QPen(QColor("#d62728"), 1.5))
+        for i in np.flatnonzero(~ok):
+            x = x0 + i * step
+            painter.drawLine(QPointF(x, rect.bottom()), QPointF(x, rect.bottom() - 5))
+        painter.restore()
 
 
 class HopTableView(QTableView):
@@ -308,6 +423,7 @@ class HopTableView(QTableView):
         header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
         header.setMinimumSectionSize(36)
         self._widest: tuple[int, ...] = ()
+        self.hidden_columns: tuple[int, ...] = ()
         model.modelReset.connect(self.fit_columns)
         model.dataChanged.connect(self.fit_columns)
         self.setWordWrap(False)
@@ -315,6 +431,12 @@ class HopTableView(QTableView):
         self.setItemDelegateForColumn(COL_MOS, self.band_delegate)
         self.setItemDelegateForColumn(COL_LOSS, self.band_delegate)
         self.setItemDelegateForColumn(COL_ADDRESS, self.band_delegate)
+        self.spark_delegate = SparklineDelegate(self)
+        self.setItemDelegateForColumn(COL_SPARK, self.spark_delegate)
+        for visual, logical in enumerate(VISUAL_ORDER):
+            header.moveSection(header.visualIndex(logical), visual)
+        header.setSectionResizeMode(COL_SPARK, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(COL_SPARK, SPARK_WIDTH)
 
     def fit_columns(self, *_) -> None:
         texts = self.source_model._texts
@@ -322,8 +444,41 @@ class HopTableView(QTableView):
         if widest != self._widest:
             self._widest = widest
             for c in range(len(COLUMNS)):
-                if c != COL_NAME:
+                if c not in (COL_NAME, COL_SPARK):
                     self.resizeColumnToContents(c)
+            self.fit_to_width()
+
+    def fit_to_width(self) -> None:
+        """A narrow table hides its least needed columns (OPTIONAL_COLUMNS, first to go first) instead of
+        scrolling Loss and MOS out of sight; they come back when there is room. Hidden ones are named in the
+        header's tooltip."""
+        header = self.horizontalHeader()
+        room = self.viewport().width()
+        if room <= 0:
+            return
+        minimum = header.minimumSectionSize()
+        needed = {c: max(minimum, self.sizeHintForColumn(c), header.sectionSizeHint(c)) for c in range(len(COLUMNS))}
+        needed[COL_NAME] = max(minimum, min(needed[COL_NAME], 120))
+        needed[COL_SPARK] = SPARK_WIDTH
+        shown = set(range(len(COLUMNS)))
+        hidden = []
+        texts = self.source_model._texts
+        # Columns with nothing in them (no names resolved, no MOS interval computed) go first.
+        empty = [c for c in OPTIONAL_COLUMNS if c != COL_SPARK and texts and not any(row[c] for row in texts)]
+        for c in empty + [c for c in OPTIONAL_COLUMNS if c not in empty]:
+            if sum(needed[k] for k in shown) <= room:
+                break
+            shown.discard(c)
+            hidden.append(c)
+        for c in range(len(COLUMNS)):
+            self.setColumnHidden(c, c not in shown)
+        self.hidden_columns = tuple(sorted(hidden))
+        names = ", ".join(COLUMNS[c] for c in self.hidden_columns)
+        self.setToolTip(f"too narrow for every column: {names} hidden (widen the table to see them)" if names else "")
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self.fit_to_width()
 
     def selected_ttls(self) -> list[int]:
         rows = sorted({self.proxy.mapToSource(i).row() for i in self.selectionModel().selectedRows()})

@@ -21,7 +21,7 @@ from pingmos.gui import models
 from pingmos.gui.background import Background
 from pingmos.gui.evidence import WindowEvidence
 from pingmos.gui.hop_menu import HopMenu
-from pingmos.gui.hop_table import HopTableModel, HopTableView
+from pingmos.gui.hop_table import HopTableModel, HopTableView, jitter_unknown
 from pingmos.gui.quality import Thresholds
 from pingmos.gui.refresher import Refresher, Request, Update
 from pingmos.gui.settings_store import SettingsStore
@@ -50,11 +50,14 @@ def format_elapsed(seconds: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
-def status_text(status: TraceStatus) -> str:
+def status_text(status: TraceStatus, other_replies: int = 0) -> str:
+    """The status line. ``other_replies``: replies that answered no probe of this trace (another program's ping
+    or traceroute on the machine, or ours arriving after their timeout): ignored, and said so in words."""
     state = "running" if status.running else "stopped"
+    others = f"  |  other programs' replies ignored: {other_replies}" if other_replies else ""
     return (
         f"{state}  |  rounds {status.rounds}  |  probes sent {status.probes_sent}  |  "
-        f"elapsed {format_elapsed(status.elapsed_s)}  |  {status.mode}"
+        f"elapsed {format_elapsed(status.elapsed_s)}  |  {status.mode}{others}"
     )
 
 
@@ -91,6 +94,8 @@ class MainWindow(QMainWindow):
         self._load_models()
         self.model_combo.currentIndexChanged.connect(self._model_changed)
         self.evidence = WindowEvidence(self)  # sessions, export, verdict line, alerts and their event log
+        self.evidence.alerts.mail = self.settings.mail()
+        self.evidence.alerts.note.connect(self.evidence.event_log.add_note)
         self.hop_menu = HopMenu(self)  # the hop table's right-click menu
         self.actions.set_tab_order()
 
@@ -474,6 +479,9 @@ class MainWindow(QMainWindow):
                 path, span = opened
                 if span is None:
                     text = f"<b>mtr report {escape(path.name)}</b>: mtr's own totals per hop, scored with the model."
+                    summary = self.evidence.summary
+                    if summary is not None and any(jitter_unknown(h) for h in summary.hops):
+                        text += " It has no jitter: the MOS takes jitter as 0 ms (marked \u2020)."
                 else:
                     t0, t1 = (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) for t in span)
                     when = f"{t0} to {t1[11:] if t0[:10] == t1[:10] else t1}"
@@ -564,7 +572,13 @@ class MainWindow(QMainWindow):
         if update.request.timeline_ttls != self._timeline_ttls() or update.request.labels != self._labels():
             self._mark_dirty()  # the first update of a trace had no hops to choose from yet
         status = update.status
-        self.status_label.setText(status_text(status))
+        self.status_label.setText(status_text(status, snapshot.unmatched_replies))
+        self.status_label.setToolTip(
+            "replies that matched no probe of this trace (another program's ping or traceroute, or late ones "
+            "of ours) are counted and ignored: they change no number"
+            if snapshot.unmatched_replies
+            else ""
+        )
         if not status.running and self.start_action.text() == "Stop":
             self.start_action.setText("Start")  # the engine ended by itself (an error, or a count reached)
             self.evidence.trace_stopped(self.trace)

@@ -40,10 +40,16 @@ class Thresholds:
             raise ValueError("loss thresholds must rise: 0 <= warning < bad <= 100")
 
 
+MOS_DECIMALS = 2  # as the table shows a MOS
+LOSS_DECIMALS = 1  # as the table shows a loss percentage
+
+
 def mos_band(mos: float | None, t: Thresholds) -> str | None:
-    """The band of a MOS value; None when there is no MOS (nothing received, or the model failed)."""
+    """The band of a MOS value as shown (two decimals: 3.996 shows as 4.00 and is good, never "acceptable" beside
+    a 4.00); None when there is no MOS (nothing received, or the model failed)."""
     if mos is None:
         return None
+    mos = round(mos, MOS_DECIMALS)
     if mos >= t.mos_good:
         return GOOD
     if mos >= t.mos_acceptable:
@@ -54,9 +60,11 @@ def mos_band(mos: float | None, t: Thresholds) -> str | None:
 
 
 def loss_band(loss_pct: float | None, t: Thresholds) -> str | None:
-    """GOOD for no loss up to the warning threshold, POOR above it, BAD above the bad threshold; None unmeasured."""
+    """GOOD for no loss up to the warning threshold, POOR above it, BAD above the bad threshold, judged on the value
+    as shown (one decimal); None unmeasured."""
     if loss_pct is None:
         return None
+    loss_pct = round(loss_pct, LOSS_DECIMALS)
     if loss_pct > t.loss_bad_pct:
         return BAD
     if loss_pct > t.loss_warn_pct:

@@ -1,11 +1,6 @@
-"""The File menu's sessions and exports: recording every trace, Open…, Save As… (Ctrl+S), recent sessions, and
-export of the hop table, the raw samples, the event log and the graphs.
-
-Recording is on by default, into ``<user data dir>/sessions`` (``$PINGMOS_DATA_DIR/sessions`` when set). A
-network engineer reaches for the history after the fact: the complaint arrives an hour after the bad call, and
-an alert fires while nobody watches. A trace that was not recorded cannot be proved afterwards, so the default
-keeps it; "Record every trace" in the File menu turns it off (remembered), and the status bar names the file.
-A sample costs about 40 bytes on disk (30 hops at one round a second: about 100 MB a day).
+"""The File menu's sessions and exports: recording every trace (``recording``), Open… (``session_files``),
+Save As… (Ctrl+S), recent sessions, and export of the hop table, the raw samples, the event log, the graphs and
+the whole window (``image_export``). "Record every trace" in the File menu turns recording off (remembered).
 
 The GUI thread never touches the disk here: the session file is created, written (SessionRecorder's writer
 thread), closed, opened, replayed, copied and exported in worker threads (``Background``); only the file
@@ -17,236 +12,31 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
-import platformdirs
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
 from pingmos import export
-from pingmos.engine.events import Sample
-from pingmos.gui import models
 from pingmos.gui.background import Background
+from pingmos.gui.hop_table import table_as_text
 from pingmos.gui.image_export import image_job
+from pingmos.gui.recording import Recording, session_file_name, sessions_dir, write_text
+from pingmos.gui.session_files import OpenedSession, format_of, load_session, samples_text, summary_of
 from pingmos.hop_report import TraceSnapshot
 from pingmos.live_trace import LiveTrace
-from pingmos.session import SessionError, SessionEvent, SessionInfo, SessionRecorder, open_session
-from pingmos.session.replay import Session
+from pingmos.session import SessionError, SessionEvent, SessionInfo
 
-DATA_DIR_ENV = "PINGMOS_DATA_DIR"
-SESSION_SUFFIX = ".pingmos"
 RECENT_KEY = "sessions/recent"
 RECORD_KEY = "sessions/record"
 RECENT_MAX = 8
 OPEN_FILTER = "pingmos sessions (*.pingmos);;mtr reports (*.json *.txt *.raw *.log);;All files (*)"
 
-
-def sessions_dir() -> Path:
-    """Where recordings go: ``$PINGMOS_DATA_DIR/sessions`` if set (tests, portable installs), else the
-    platform's user data folder (``~/.local/share/pingmos/sessions`` on Linux). It may not exist yet."""
-    env = os.environ.get(DATA_DIR_ENV)
-    return (Path(env) if env else Path(platformdirs.user_data_dir("pingmos"))) / "sessions"
-
-
-def session_file_name(target: str, started_at: float) -> str:
-    """``<target>-YYYYmmdd-HHMMSS.pingmos`` in local time; characters a file name should not hold become '_'."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", target).strip("._") or "trace"
-    return f"{safe[:60]}-{time.strftime('%Y%m%d-%H%M%S', time.localtime(started_at))}{SESSION_SUFFIX}"
-
-
-def write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` atomically (a reader sees the old file or the new one, never half)."""
-    p = os.fspath(path)
-    tmp = p + ".partial"
-    with open(tmp, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-    os.replace(tmp, p)
-
-
-def _int_or_none(value) -> int | None:
-    """A whole number from a session's settings record (a foreign or damaged file may hold anything)."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
-
-
-class KnownNames:
-    """Reverse-DNS names recorded with a session, in the shape LiveTrace asks names of (no lookups are made)."""
-
-    def __init__(self, names: dict[str, str]):
-        self._names = dict(names)
-
-    def name(self, address: str) -> str | None:
-        return self._names.get(address)
-
-    def close(self) -> None:
-        pass
-
-
-class Recording:
-    """One live trace's session file. ``record`` (the trace's observer, engine thread), ``record_event``,
-    ``record_name`` and ``set_info`` only append to memory; ``open`` creates the file and ``close`` finishes
-    it, both in a worker. Samples that arrive before the file exists wait here and are written first."""
-
-    def __init__(self, path: Path, info: SessionInfo):
-        self.path = path
-        self.info = info
-        self.recorder: SessionRecorder | None = None
-        self.error: str | None = None
-        self.closed = False
-        self._lock = threading.Lock()
-        self._samples: list[Sample] = []
-        self._events: list[SessionEvent] = []
-        self._names: dict[str, str] = {}
-
-    def open(self) -> None:
-        """Create the file (worker thread). A failure is kept in ``error``; the trace goes on unrecorded."""
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            n = 1
-            stem = self.path.stem
-            while self.path.exists():  # two traces started within one second
-                n += 1
-                self.path = self.path.with_name(f"{stem}-{n}{self.path.suffix}")
-            rec = SessionRecorder(self.path, self.info)
-        except (SessionError, OSError) as exc:
-            with self._lock:
-                self.error = f"cannot record the session: {exc}"
-                self._samples, self._events, self._names = [], [], {}
-            return
-        with self._lock:
-            for s in self._samples:
-                rec.record(s)
-            for e in self._events:
-                rec.record_event(e)
-            for address, name in self._names.items():
-                rec.record_name(address, name)
-            rec.set_info(self.info)
-            self._samples, self._events, self._names = [], [], {}
-            self.recorder = rec
-            closed = self.closed
-        if closed:
-            rec.close()
-
-    def record(self, sample: Sample) -> None:
-        rec = self.recorder
-        if rec is not None:
-            rec.record(sample)
-            return
-        with self._lock:
-            if self.recorder is not None:
-                self.recorder.record(sample)
-            elif self.error is None and not self.closed:
-                self._samples.append(sample)
-
-    def record_event(self, event: SessionEvent) -> None:
-        with self._lock:
-            if self.recorder is not None:
-                self.recorder.record_event(event)
-            elif self.error is None:
-                self._events.append(event)
-
-    def record_name(self, address: str, name: str) -> None:
-        with self._lock:
-            if self.recorder is not None:
-                self.recorder.record_name(address, name)
-            elif self.error is None:
-                self._names[address] = name
-
-    def set_info(self, info: SessionInfo) -> None:
-        with self._lock:
-            self.info = info
-            if self.recorder is not None:
-                self.recorder.set_info(info)
-
-    @property
-    def problem(self) -> str | None:
-        """Why recording stopped or never started (None while all is well)."""
-        rec = self.recorder
-        return self.error or (rec.error if rec is not None else None)
-
-    def close(self) -> None:
-        """Write what is left and close the file (worker thread; after ``open``). Idempotent."""
-        with self._lock:
-            self.closed = True
-            rec = self.recorder
-        if rec is not None:
-            rec.close()
-
-    def flush(self) -> None:
-        rec = self.recorder
-        if rec is not None:
-            rec.flush()
-
-
-@dataclass(frozen=True)
-class OpenedSession:
-    """A session file as the window shows it. Raw samples are replayed into ``trace`` (never started), so the
-    table, graphs, focus range and re-scoring work as they do live. An mtr --json report has only mtr's totals:
-    ``trace`` is None, ``session`` is kept to re-score them, ``summary`` is their snapshot."""
-
-    path: str
-    info: SessionInfo
-    trace: LiveTrace | None
-    session: Session | None
-    summary: TraceSnapshot | None
-    events: tuple[SessionEvent, ...]
-    samples: int
-
-
-def summary_of(session: Session, model_name: str, model_settings: dict) -> TraceSnapshot:
-    """An mtr --json report's totals scored with a model (worker thread: loading may start a worker process)."""
-    model = models.load_model(model_name, model_settings)
-    try:
-        return session.snapshot(None, model, model_name)
-    finally:
-        model.close()
-
-
-def load_session(path: str, model_name: str, model_settings: dict) -> OpenedSession:
-    """Open and replay a session file (worker thread). SessionError with the message for the user."""
-    session = open_session(path)
-    try:
-        info = session.info
-        if session.summaries():
-            return OpenedSession(
-                path, info, None, session, summary_of(session, model_name, model_settings), tuple(session.events()), 0
-            )
-        trace = LiveTrace(
-            info.target,
-            protocol=info.protocol,
-            interval_s=info.interval_s,
-            max_ttl=info.max_ttl or 30,
-            names=KnownNames(session.names()),  # type: ignore[arg-type]  (duck-typed: name() and close())
-            port=_int_or_none(info.extra.get("port")),
-            flows=_int_or_none(info.extra.get("flows")) or 1,  # route changes are followed per flow
-        )
-        if info.address:
-            trace.set_address(info.address)
-        n = session.replay(trace)
-        if n == 0:
-            raise SessionError(f"{path}: the session holds no samples (the trace was stopped before any reply)")
-        return OpenedSession(path, info, trace, None, None, tuple(session.events()), n)
-    finally:
-        session.close()
-
-
-def _samples_text(path: str, time_range, ttl: int | None, fmt: str) -> str:
-    with open_session(path) as session:
-        if session.summaries():
-            raise SessionError(f"{path} is an mtr --json report: it holds mtr's totals per hop, not raw samples")
-        samples = session.samples(time_range)
-        return export.samples_to_json(samples, ttl) if fmt == "json" else export.samples_to_csv(samples, ttl)
-
-
-def _format_of(path: str, selected_filter: str = "") -> str:
-    ext = Path(path).suffix.lower().lstrip(".")
-    if ext in ("csv", "json", "png", "svg"):
-        return ext
-    return "json" if "json" in selected_filter.lower() else ("svg" if "svg" in selected_filter.lower() else "")
+__all__ = ["OpenedSession", "SessionActions", "load_session", "sessions_dir"]
 
 
 class SessionActions(QObject):
@@ -295,6 +85,11 @@ class SessionActions(QObject):
         self.export_actions = {
             "hops_csv": self._action("Hop table as CSV…", lambda: self.export_dialog("hops", "csv")),
             "hops_json": self._action("Hop table as JSON…", lambda: self.export_dialog("hops", "json")),
+            "hops_text": self._action(
+                "Hop table as text with its context…",
+                lambda: self.export_dialog("hops", "txt"),
+                tip="the table as the window shows it, with target, time range, model and window above it",
+            ),
             "samples_all": self._action("Raw samples of all hops…", lambda: self.export_dialog("samples", "")),
             "samples_hop": self._action("Raw samples of the selected hop…", lambda: self.export_dialog("hop", "")),
             "events": self._action("Event log…", lambda: self.export_dialog("events", "")),
@@ -531,7 +326,7 @@ class SessionActions(QObject):
 
     def export_dialog(self, what: str, fmt: str) -> None:
         filters = {
-            "hops": "CSV (*.csv)" if fmt == "csv" else "JSON (*.json)",
+            "hops": {"csv": "CSV (*.csv)", "json": "JSON (*.json)"}.get(fmt, "Text (*.txt)"),
             "samples": "CSV (*.csv);;JSON (*.json)",
             "hop": "CSV (*.csv);;JSON (*.json)",
             "events": "CSV (*.csv);;JSON (*.json)",
@@ -543,13 +338,13 @@ class SessionActions(QObject):
         default = f"{re.sub(r'[^A-Za-z0-9._-]+', '_', target)}-{what}.{fmt or filters.split('*.')[1][:3]}"
         path, chosen = QFileDialog.getSaveFileName(self.window, "Export", str(Path.home() / default), filters)
         if path:
-            fmt = fmt or _format_of(path, chosen)
+            fmt = fmt or format_of(path, chosen)
             self.export(what, path, fmt)
 
     def export(self, what: str, path: str, fmt: str = "") -> None:
         """Write an export to ``path``: ``what`` is hops, samples, hop (the selected hop's samples), events,
         trace_graph or timeline; ``fmt`` csv/json (png/svg for images), by default from the file's suffix."""
-        fmt = fmt or _format_of(path)
+        fmt = fmt or format_of(path)
         try:
             job = self._export_job(what, path, fmt)
         except ValueError as exc:
@@ -572,8 +367,13 @@ class SessionActions(QObject):
                 "window": self.window,
             }[what]
             return image_job(widget, path, fmt)
+        if what == "hops" and fmt == "txt":
+            if not self.window.table_model.hops:
+                raise ValueError("There is no hop table to export yet.")
+            text = table_as_text(self.window.table_model, None, self.window.table_context())
+            return lambda: write_text(path, text)
         if fmt not in ("csv", "json"):
-            raise ValueError("export as .csv or .json")
+            raise ValueError("export as .csv or .json (the hop table also as .txt)")
         if what == "hops":
             snapshot = self.owner.shown_snapshot()
             if snapshot is None:
@@ -601,7 +401,7 @@ class SessionActions(QObject):
             if rec is not None:
                 rec.flush()  # what the window shows is on disk before it is read back
                 src = str(rec.path)
-            write_text(path, _samples_text(src, focus, ttl, fmt))
+            write_text(path, samples_text(src, focus, ttl, fmt))
 
         return job
 

@@ -1,5 +1,6 @@
 """What the GUI remembers between runs, in QSettings: geometry, recent targets, interval, samples to include,
-protocol, scoring model and its settings, quality thresholds. Bad or missing values fall back to defaults."""
+protocol, scoring model and its settings, quality thresholds, where alert e-mail goes. Bad or missing values
+fall back to defaults."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import asdict, fields
 from PySide6.QtCore import QByteArray, QSettings
 
 from pingmos.engine.tracer import MAX_INTERVAL_S, MIN_INTERVAL_S
+from pingmos.gui.alert_mail import MailSettings, parse_recipients
 from pingmos.gui.quality import Thresholds
 
 MAX_RECENT_TARGETS = 15
@@ -135,3 +137,34 @@ class SettingsStore:
         t.validate()
         for key, value in asdict(t).items():
             self.q.setValue(f"quality/{key}", float(value))
+
+    # -- alert e-mail ---------------------------------------------------------------------------
+
+    def mail(self) -> MailSettings:
+        """Where alert e-mail goes (nothing set: no e-mail). The password is kept in this INI file as it is."""
+        q = self.q
+        try:
+            port = int(q.value("alerts/mail/port", 25))
+        except (TypeError, ValueError):
+            port = 25
+        return MailSettings(
+            host=str(q.value("alerts/mail/host", "")),
+            port=port,
+            starttls=str(q.value("alerts/mail/starttls", "false")).lower() in ("true", "1"),
+            user=str(q.value("alerts/mail/user", "")),
+            password=str(q.value("alerts/mail/password", "")),
+            sender=str(q.value("alerts/mail/sender", "")),
+            recipients=parse_recipients(str(q.value("alerts/mail/recipients", ""))),
+        )
+
+    def set_mail(self, m: MailSettings) -> None:
+        for key, value in (
+            ("host", m.host),
+            ("port", m.port),
+            ("starttls", "true" if m.starttls else "false"),
+            ("user", m.user),
+            ("password", m.password),
+            ("sender", m.sender),
+            ("recipients", ", ".join(m.recipients)),
+        ):
+            self.q.setValue(f"alerts/mail/{key}", value)

@@ -58,7 +58,7 @@ class TraceToolbar(QToolBar):
         self.target_combo = QComboBox()
         self.target_combo.setEditable(True)
         self.target_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.target_combo.setMinimumContentsLength(22)
+        self.target_combo.setMinimumContentsLength(18)
         self.target_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.target_combo.addItems(settings.recent_targets())
         self.target_combo.lineEdit().setPlaceholderText("host name, IPv4 or IPv6 address")

@@ -169,19 +169,22 @@ def load_model(
     *,
     raising: bool = False,
     timeout_s: float = SCRIPT_TIMEOUT_S,
+    wall_limit_s: float | None = None,
 ) -> Model:
     """The model ``name`` with ``settings`` (strings as typed, or typed values) over its defaults.
 
     Raises UnknownModel for an unknown name and ValueError (one line, naming the model) for an unknown setting or
-    a bad value, when the model's settings can be read. Never runs a user's code: a user or installed formula
-    runs only when it scores (see ``ScriptModel``), and a broken one gives ModelErrors then, not an exception.
+    a bad value, when the model's settings can be read. ``timeout_s`` (CPU time) and ``wall_limit_s`` (wall
+    clock; default from ``script_model.wall_limit_for``) bound a user's formula per hop. Never runs a user's code:
+    a user or installed formula runs only when it scores (see ``ScriptModel``), and a broken one gives ModelErrors
+    then, not an exception.
     """
     info = find_model(name)
     if info.origin == ORIGIN_BUILTIN:
         return BuiltinModel(info, resolve_settings(name, info.settings, settings), raising=raising)
     if info.error is None:
         resolve_settings(name, info.settings, settings)  # a bad --set is the caller's error: say so now
-    return ScriptModel(info, settings, raising=raising, timeout_s=timeout_s)
+    return ScriptModel(info, settings, raising=raising, timeout_s=timeout_s, wall_limit_s=wall_limit_s)
 
 
 def _copy_stem(name: str) -> str:

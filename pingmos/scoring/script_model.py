@@ -1,152 +1,362 @@
 """Models whose formula is a file pingmos does not ship (the user's scoring folder, installed packages): run in a
-worker process with a deadline, reloaded when the file changes.
+sandboxed worker process (``script_worker``) with a deadline, reloaded when the file changes.
 
 - Each ``score_many`` first re-reads the file (a few kB; comparing the text, not the mtime, so two saves within
   the file system's timestamp granularity are never missed). A changed text is declared again (``script_source``,
   without running it), its settings resolved, and loaded into the worker: the next update uses it.
-- Every failure becomes a ModelError for the hops (file, line, message): a syntax error, no ``score_hop``, an
-  exception, a NaN or out-of-range result, a worker that died, and a formula that runs longer than ``timeout_s``
-  (default 1 s), reported from the worker's own traceback dump with the line it was stuck on. A version that
-  overran or killed its worker is not run again until the file changes, so a loop costs one deadline, not one
-  per update. While the current version fails, the last version that worked still scores, and its result rides
-  along as ``ModelError.fallback``.
-- Calls block for up to ``timeout_s`` per window (the first call also waits for the worker to start, about
-  0.1-0.5 s): front ends call from a worker thread. The model is thread-safe (one lock).
+- The worker: its own session and process group (killed as a group: nothing it started survives it), never root
+  (``privileges.untrusted_account``), resource limits set before any formula runs (no processes or threads, an
+  address-space ceiling, few files, CPU time; see ``script_worker``), stdin ``/dev/null``. It talks to this
+  process over a socket pair this process made for it alone, and its stdout/stderr go to a pipe drained by the
+  same loop: nothing here blocks on a read or a write, and no thread reads while another closes.
+- Deadlines count the worker's CPU time (``timeout_s``, default 1 s, per window: a busy machine does not make a
+  formula late), with a wall-clock ceiling (``wall_limit_s``, default 3 s) for a formula that waits instead (a
+  sleep, a lock); time the worker spent queued for a CPU is not counted against the ceiling (the kernel's
+  scheduler statistics say how long), up to ``HARD_WALL_FACTOR`` times it. The message says which limit it hit.
+- Every failure becomes a ModelError for the hop (file, line, message): a syntax error, no ``score_hop``, an
+  exception, a NaN, infinite, out-of-range or wrongly typed result, ``sys.exit``, ``os._exit``, a worker killed by
+  a signal, an overrun. A version that overran or killed its worker is retried on the next update, then with
+  back-off (skipping 1, 3, 7 ... up to ``MAX_SKIPPED_UPDATES`` updates), so a loop costs a deadline now and then,
+  not one per update. For a hop the current version fails on, the last earlier version that scores that hop gives
+  its result as ``ModelError.fallback`` (shown marked, never as the score).
+- Calls block for up to the deadlines per window (the first call also waits for the worker to start, about
+  0.1-0.5 s): front ends call from a worker thread. The model is thread-safe (one lock); ``close`` from another
+  thread kills the worker at once and does not wait for a running call.
 """
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import dataclasses
 import hashlib
 import json
-import queue
+import os
 import re
+import select
+import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from pingmos.privileges import PrivilegeError, untrusted_account
 from pingmos.scoring.model import Model, ModelError, ModelInfo, check_result
 from pingmos.scoring.score import Score
 from pingmos.scoring.script_source import read_declared
+from pingmos.scoring.script_worker import SINGLE_THREAD_ENV
 from pingmos.scoring.settings import resolve_settings
 from pingmos.scoring.window import HopWindow
 
 SCRIPT_TIMEOUT_S = 1.0
-# Extra time the parent gives the worker's own watchdog to report before killing it.
-KILL_GRACE_S = 0.5
+# CPU time the parent allows beyond the deadline before it kills the worker (the worker's own timer stops a
+# Python loop at the deadline and says where; this is for a formula stuck in C or one that ignores the timer).
+KILL_GRACE_S = 0.2
+# However busy the machine, a formula is stopped after this many times its wall-clock ceiling.
+HARD_WALL_FACTOR = 4.0
 # Starting a Python process can take seconds on a loaded machine; that is not the formula's fault.
 STARTUP_TIMEOUT_S = 30.0
+# Back-off for a version that overran or killed its worker: skip 2**(n-1) - 1 updates after its n-th time.
+MAX_SKIPPED_UPDATES = 63
+# Earlier versions that scored, kept to fall back on.
+KEEP_GOOD_VERSIONS = 3
+# A worker that has used this much CPU time is replaced (its lifetime RLIMIT_CPU is script_worker.LIFETIME_CPU_S).
+WORKER_CPU_RETIRE_S = 1800.0
+# An answer line longer than this is not the protocol: the worker is killed.
+MAX_ANSWER_BYTES = 8 << 20
+STDERR_TAIL_BYTES = 64 << 10
+_POLL_S = 0.05
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
-_BOOT = f"import sys; sys.path[0] = {_PACKAGE_ROOT!r}\nfrom pingmos.scoring.script_worker import main\nmain()\n"
+_BOOT = (
+    f"import sys; sys.path[0] = {_PACKAGE_ROOT!r}\n"
+    "from pingmos.scoring.script_worker import main\nmain(*(int(a) for a in sys.argv[1:4]))\n"
+)
 _DUMP_LINE = re.compile(r'File "(?P<file>.*)", line (?P<line>\d+)')
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def wall_limit_for(timeout_s: float) -> float:
+    """The wall-clock ceiling that goes with a CPU-time deadline: three times it (a formula on a busy machine
+    gets a fraction of a core), at least one second more."""
+    return max(3.0 * timeout_s, timeout_s + 1.0)
 
 
 class _WorkerGone(Exception):
     """The worker did not answer in time or died; ``error`` says which, for the hops."""
 
-    def __init__(self, error: ModelError) -> None:
+    def __init__(self, error: ModelError, overrun: bool = False, closed: bool = False) -> None:
         super().__init__(str(error))
         self.error = error
+        self.overrun = overrun  # the formula's doing (an overrun, a death while it ran): the version backs off
+        self.closed = closed  # the model was closed from another thread
 
 
 class _Worker:
-    """One worker process, its pipes, and threads draining them (portable: no select() on pipes)."""
+    """One sandboxed worker process and the two descriptors this process keeps for it (see the module docstring)."""
 
     def __init__(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", _BOOT],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        self.lines: queue.Queue[bytes | None] = queue.Queue()
-        self.stderr_tail: collections.deque[bytes] = collections.deque(maxlen=200)
-        self._out = threading.Thread(target=self._drain_stdout, daemon=True)
-        self._err = threading.Thread(target=self._drain_stderr, daemon=True)
-        self._out.start()
-        self._err.start()
+        ours, theirs = socket.socketpair()
+        diag_r, diag_w = os.pipe()
+        # Started by root, the worker gives up root itself before it reads a request (script_worker.become): as
+        # another user it might not even reach the interpreter (one under /root), nor the modules it preloads.
+        account = untrusted_account()
+        env = dict(os.environ)
+        if account is not None:
+            env.update(HOME=account.home, USER=account.name, LOGNAME=account.name)
+        env.update(SINGLE_THREAD_ENV)
+        ids = [str(account.uid), str(account.gid)] if account is not None else []
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-I", "-c", _BOOT, str(theirs.fileno()), *ids],
+                stdin=subprocess.DEVNULL,
+                stdout=diag_w,
+                stderr=diag_w,
+                pass_fds=(theirs.fileno(),),
+                close_fds=True,
+                start_new_session=True,  # its own session and process group: killed as a group
+                cwd="/",
+                env=env,
+            )
+        except BaseException:
+            for fd in (diag_r,):
+                os.close(fd)
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+            os.close(diag_w)
+        self.sock = ours
+        self.sock.setblocking(False)
+        self.diag = diag_r
+        self._diag_open = True  # until the worker closes its end (it may close its stdout/stderr)
+        os.set_blocking(diag_r, False)
+        self.stderr_tail = bytearray()
         self.loaded: set[str] = set()
-        self._finalizer = weakref.finalize(self, _kill, self.proc)
+        self.closed_by_owner = False
+        self._inbox = bytearray()
+        self._outbox = bytearray()
+        self._eof = False
+        self._killed = False
+        self._reap_lock = threading.Lock()
+        self._reaped = False
+        self._finalizer = weakref.finalize(self, _release, self.proc, self.sock, self.diag, self._reap_lock)
 
-    def _drain_stdout(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def _drain_stderr(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.stderr_tail.append(line)
-
-    def send(self, msg: Mapping[str, object]) -> None:
-        assert self.proc.stdin is not None
+    # -- the process ---------------------------------------------------------------------------------------
+    def sched_s(self) -> tuple[float, float] | None:
+        """CPU time the worker has used and time it spent ready to run but waiting for a CPU (s), from the
+        kernel's scheduler statistics; None when they cannot be read (no schedstat, not Linux, gone)."""
         try:
-            self.proc.stdin.write(json.dumps(msg).encode() + b"\n")
-            self.proc.stdin.flush()
-        except OSError:
-            pass  # it died; the read that follows says so
+            with open(f"/proc/{self.proc.pid}/schedstat", "rb") as f:
+                cpu_ns, delay_ns = f.read().split()[:2]
+            return int(cpu_ns) / 1e9, int(delay_ns) / 1e9
+        except (OSError, ValueError):
+            return None
 
-    def receive(self, timeout_s: float, path: str, what: str, limit_s: float) -> dict[str, object]:
-        """The next answer, or _WorkerGone after ``timeout_s`` (the worker is then killed) or when it died.
-
-        ``what`` names the step for the message ("running score_hop()"), ``limit_s`` is the deadline to report.
-        """
+    def cpu_s(self) -> float | None:
+        """CPU time the worker has used (user + system, s); None when it cannot be read (not Linux, gone)."""
+        sched = self.sched_s()
+        if sched is not None:
+            return sched[0]
         try:
-            line = self.lines.get(timeout=timeout_s)
-        except queue.Empty:
-            self.kill()
-            raise _WorkerGone(self._failure(path, what, limit_s, died=False)) from None
-        try:
-            if line is not None:
-                answer = json.loads(line)
-                if isinstance(answer, dict):
-                    return answer
-        except ValueError:
-            pass
-        self.kill()  # it died, or said something that is not the protocol (it was dying): either way, gone
-        raise _WorkerGone(self._failure(path, what, limit_s, died=True))
-
-    def _failure(self, path: str, what: str, limit_s: float, died: bool) -> ModelError:
-        self._err.join(0.5)  # the watchdog's dump may still be on its way through the pipe
-        text = b"".join(self.stderr_tail).decode("utf-8", "replace")
-        line = None
-        if "Timeout (" in text or not died:
-            if "Timeout (" in text:
-                # faulthandler lists the innermost frame first: the first frame in the formula is where it was.
-                for match in _DUMP_LINE.finditer(text[text.rindex("Timeout (") :]):
-                    if match["file"] == path:
-                        line = int(match["line"])
-                        break
-            return ModelError(path, line, f"{what} ran longer than {limit_s:g} s (an endless loop?) and was stopped")
-        code = self.proc.wait(5)
-        last = (text.strip().splitlines() or [""])[-1][:200]
-        return ModelError(path, None, f"the scoring process ended during {what} (exit status {code}) {last}".rstrip())
+            with open(f"/proc/{self.proc.pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+        except (OSError, IndexError, ValueError):
+            return None
 
     def alive(self) -> bool:
-        return self.proc.poll() is None
+        return not self._eof and not self._killed and self.proc.poll() is None
 
-    def kill(self) -> None:
+    def terminate(self) -> None:
+        """Kill the worker's process group now (any thread); the descriptors stay until ``release``."""
+        self._killed = True
+        _kill_group(self.proc, self._reap_lock)
+
+    def release(self) -> None:
+        """Kill, reap and close everything (only the thread that uses the worker calls this)."""
         self._finalizer()
 
+    # -- talking -------------------------------------------------------------------------------------------
+    def send(self, msg: Mapping[str, object]) -> None:
+        """Queue a request; it is written while waiting for the answers (``receive``), never blocking."""
+        self._outbox += json.dumps(msg).encode() + b"\n"
 
-def _kill(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.kill()
-    proc.wait()
-    for pipe in (proc.stdin, proc.stdout, proc.stderr):
-        if pipe is not None:
+    def _pump(self, wait_s: float) -> None:
+        poller = select.poll()
+        poller.register(self.sock, select.POLLIN | (select.POLLOUT if self._outbox else 0))
+        if self._diag_open:
+            poller.register(self.diag, select.POLLIN)
+        for fd, events in poller.poll(max(0.0, wait_s) * 1000):
+            if fd == self.diag:
+                self._drain_diag()
+            elif events & (select.POLLIN | select.POLLHUP | select.POLLERR):
+                try:
+                    data = self.sock.recv(1 << 16)
+                except BlockingIOError:
+                    data = None
+                except OSError:
+                    data = b""
+                if data == b"":
+                    self._eof = True
+                elif data:
+                    self._inbox += data
+            if self._outbox and events & select.POLLOUT:
+                try:
+                    sent = self.sock.send(self._outbox)
+                    del self._outbox[:sent]
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    self._eof = True
+
+    def _drain_diag(self) -> None:
+        while True:
+            try:
+                data = os.read(self.diag, 1 << 16)
+            except (BlockingIOError, OSError):
+                return
+            if not data:
+                self._diag_open = False
+                return
+            self.stderr_tail += data
+            del self.stderr_tail[:-STDERR_TAIL_BYTES]
+
+    def receive(self, cpu_limit_s: float, wall_limit_s: float, path: str, what: str) -> dict[str, object]:
+        """The next answer. Raises _WorkerGone (and kills the worker) when it has used ``cpu_limit_s`` of CPU
+        time or ``wall_limit_s`` of wall-clock time without answering, died, or broke the protocol."""
+        start_wall = time.monotonic()
+        start = self.sched_s()
+        start_cpu = start[0] if start is not None else self.cpu_s()
+        while True:
+            end = self._inbox.find(b"\n")
+            if end >= 0:
+                line = bytes(self._inbox[:end])
+                del self._inbox[: end + 1]
+                try:
+                    answer = json.loads(line)
+                except ValueError:
+                    answer = None
+                if isinstance(answer, dict):
+                    return answer
+                raise self._gone(path, f"the scoring process broke its protocol during {what} ({line[:60]!r})")
+            if len(self._inbox) > MAX_ANSWER_BYTES:
+                raise self._gone(path, f"the scoring process sent a line of over {MAX_ANSWER_BYTES} bytes")
+            if self._eof or self.proc.poll() is not None:
+                raise self._died(path, what)
+            waited = time.monotonic() - start_wall
+            sched = self.sched_s()
+            cpu = sched[0] if sched is not None else self.cpu_s()
+            used = cpu - start_cpu if cpu is not None and start_cpu is not None else waited
+            # Time spent queued for a CPU (a busy machine) is nobody's fault: the ceiling counts the rest, up to
+            # an absolute ceiling of HARD_WALL_FACTOR times it.
+            queued = sched[1] - start[1] if sched is not None and start is not None else 0.0
+            if used > cpu_limit_s:
+                raise self._overrun(path, what, cpu_limit_s - KILL_GRACE_S, "CPU time")
+            if waited - queued > wall_limit_s or waited > HARD_WALL_FACTOR * wall_limit_s:
+                limit = wall_limit_s if waited - queued > wall_limit_s else HARD_WALL_FACTOR * wall_limit_s
+                if used < 0.5 * (cpu_limit_s - KILL_GRACE_S):
+                    detail = f"wall clock; it used {used:.2f} s of CPU: it was waiting, e.g. a sleep or a lock"
+                else:
+                    detail = f"wall clock; it used {used:.2f} s of CPU: a slow formula on a busy machine"
+                raise self._overrun(path, what, limit, detail)
+            self._pump(min(_POLL_S, wall_limit_s - waited))
+
+    def _gone(self, path: str, message: str) -> _WorkerGone:
+        """The worker broke the protocol: something in it wrote on the socket (a formula can reach it)."""
+        self.terminate()
+        return _WorkerGone(ModelError(path, None, message), overrun=True)
+
+    def _tail(self) -> str:
+        self._drain_diag()
+        return bytes(self.stderr_tail).decode("utf-8", "replace")
+
+    def _overrun(self, path: str, what: str, limit_s: float, kind: str) -> _WorkerGone:
+        if kind != "CPU time":  # ask where it waits (script_worker registers faulthandler for SIGUSR2)
             with contextlib.suppress(OSError):
-                pipe.close()
+                os.kill(self.proc.pid, signal.SIGUSR2)
+            end = time.monotonic() + 0.2
+            while self._diag_open and time.monotonic() < end and b"most recent call first" not in self.stderr_tail:
+                self._pump(0.02)
+        self.terminate()
+        self.proc.wait()
+        text = self._tail()
+        line = _dump_line(text, path)
+        message = f"{what} ran longer than {limit_s:g} s ({kind}) and was stopped"
+        if kind == "CPU time":
+            message += " (an endless loop?)"
+        return _WorkerGone(ModelError(path, line, message), overrun=True)
+
+    def _died(self, path: str, what: str) -> _WorkerGone:
+        if self.closed_by_owner:
+            self.terminate()
+            return _WorkerGone(ModelError(path, None, "the model was closed while it scored"), closed=True)
+        try:
+            code = self.proc.wait(0.5)
+        except subprocess.TimeoutExpired:  # it closed the socket but lives on: end it
+            self.terminate()
+            code = self.proc.wait()
+        self.terminate()  # whatever it may have left in its group
+        text = self._tail()
+        if code is not None and code < 0:
+            how = f"was killed by signal {signal.Signals(-code).name}" if -code in signal.valid_signals() else ""
+            how = how or f"was killed by signal {-code}"
+            if -code == signal.SIGXCPU:
+                how += " (its CPU-time limit)"
+        else:
+            how = f"ended (exit status {code})"
+        last = (text.strip().splitlines() or [""])[-1][:200]
+        message = f"the scoring process {how} during {what} {last}".rstrip()
+        return _WorkerGone(ModelError(path, _dump_line(text, path), message), overrun=True)
+
+
+def _dump_line(text: str, path: str) -> int | None:
+    """The line of ``path`` in the last traceback dump in ``text`` (faulthandler: innermost frame first)."""
+    start = max(text.rfind("Current thread"), text.rfind("Stack (most recent call first)"), 0)
+    for match in _DUMP_LINE.finditer(text[start:]):
+        if match["file"] == path:
+            return int(match["line"])
+    return None
+
+
+def _kill_group(proc: subprocess.Popen, reap_lock: threading.Lock) -> None:
+    with reap_lock:
+        if proc.returncode is not None:
+            return  # reaped: its pid (and group id) may belong to someone else by now
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _release(proc: subprocess.Popen, sock: socket.socket, diag: int, reap_lock: threading.Lock) -> None:
+    _kill_group(proc, reap_lock)
+    with reap_lock:
+        proc.wait()
+    sock.close()
+    with contextlib.suppress(OSError):
+        os.close(diag)
 
 
 def _key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+@dataclasses.dataclass
+class _Version:
+    """What is known of one text of the file: how often in a row it overran or killed its worker, and how many
+    updates it still sits out."""
+
+    failures: int = 0
+    skip: int = 0
+    error: ModelError | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class _Good:
+    key: str
+    text: str
+    settings: dict[str, object]
 
 
 class ScriptModel(Model):
@@ -158,17 +368,20 @@ class ScriptModel(Model):
         settings: Mapping[str, object] | None = None,
         raising: bool = False,
         timeout_s: float = SCRIPT_TIMEOUT_S,
+        wall_limit_s: float | None = None,
     ) -> None:
         super().__init__(info, {}, raising)
         assert info.path is not None
         self.path = info.path
         self.timeout_s = timeout_s
+        self.wall_limit_s = wall_limit_for(timeout_s) if wall_limit_s is None else wall_limit_s
         self._given = dict(settings or {})
         self._lock = threading.RLock()
         self._worker: _Worker | None = None
         self._text: str | None = None
-        self._error: ModelError | None = None  # why the current text cannot score (declare/settings/load/overrun)
-        self._good: tuple[str, str, dict[str, object]] | None = None  # (key, text, settings) that last worked
+        self._error: ModelError | None = None  # why the current text cannot score (declare/settings/load)
+        self._versions: dict[str, _Version] = {}
+        self._good: list[_Good] = []  # versions that scored, newest first
         self._refresh()
 
     # -- the file ------------------------------------------------------------------------------------------
@@ -185,6 +398,7 @@ class ScriptModel(Model):
             return
         self._text = text
         self._error = None
+        self._versions.pop(_key(text), None)  # an old text saved again gets a fresh start
         declared = read_declared(self.path, text)
         if isinstance(declared, ModelError):
             self._error = declared
@@ -203,104 +417,185 @@ class ScriptModel(Model):
         without running it or from its last run (None: it may be fine). Cheap: no worker round trip."""
         with self._lock:
             self._refresh()
+            if self._error is None and self._text is not None:
+                version = self._versions.get(_key(self._text))
+                if version is not None and version.skip > 0:
+                    return version.error
             return self._error
 
     # -- the worker ----------------------------------------------------------------------------------------
     def _ensure_worker(self) -> _Worker:
-        if self._worker is None or not self._worker.alive():
-            if self._worker is not None:
-                self._worker.kill()
+        worker = self._worker
+        if worker is not None and worker.alive():
+            cpu = worker.cpu_s()
+            if cpu is None or cpu < WORKER_CPU_RETIRE_S:
+                return worker
+        if worker is not None:
+            worker.release()
+            self._worker = None
+        try:
             worker = _Worker()
-            self._worker = worker
-            hello = worker.receive(STARTUP_TIMEOUT_S, self.path, "starting", STARTUP_TIMEOUT_S)
-            if not hello.get("ready"):
-                raise _WorkerGone(ModelError(self.path, None, f"the scoring process said {hello!r:.80}"))
-        return self._worker
+        except (OSError, PrivilegeError, subprocess.SubprocessError) as exc:
+            raise _WorkerGone(ModelError(self.path, None, f"cannot start the scoring process: {exc}")) from None
+        self._worker = worker
+        try:
+            hello = worker.receive(STARTUP_TIMEOUT_S, STARTUP_TIMEOUT_S, self.path, "starting")
+        except _WorkerGone as gone:  # not the formula's fault: nothing of it has run yet
+            raise _WorkerGone(gone.error, closed=gone.closed) from None
+        if not hello.get("ready"):
+            raise worker._gone(self.path, f"the scoring process said {hello!r:.80}")
+        return worker
+
+    def _receive(self, worker: _Worker, what: str) -> dict[str, object]:
+        return worker.receive(self.timeout_s + KILL_GRACE_S, self.wall_limit_s, self.path, what)
 
     def _load(self, worker: _Worker, key: str, text: str) -> ModelError | None:
+        """Load ``text`` into the worker; a ModelError when it does not load. _WorkerGone when it overran."""
         if key in worker.loaded:
             return None
         module = self.info.module if self.info.origin.startswith("entry point") else None
         msg = {"op": "load", "key": key, "path": self.path, "source": text, "module": module}
         worker.send({**msg, "timeout_s": self.timeout_s})
-        answer = worker.receive(self.timeout_s + KILL_GRACE_S, self.path, "loading the formula", self.timeout_s)
+        answer = self._receive(worker, "loading the formula")
+        if "overrun" in answer:
+            raise _WorkerGone(self._overrun_error(answer, "loading the formula"), overrun=True)
         if "error" in answer:
-            return ModelError(**answer["error"])  # type: ignore[arg-type]
+            return _answer_error(answer, self.path)
         worker.loaded.add(key)
         return None
 
-    def _run(self, key: str, settings: Mapping[str, object], windows: Sequence[HopWindow]) -> list[Score | ModelError]:
+    def _overrun_error(self, answer: Mapping[str, object], what: str) -> ModelError:
+        info = answer.get("overrun")
+        line = info.get("line") if isinstance(info, dict) else None
+        line = line if isinstance(line, int) and not isinstance(line, bool) else None
+        return ModelError(self.path, line, f"{what} ran longer than {self.timeout_s:g} s (CPU time) and was stopped "
+                          "(an endless loop?)")  # fmt: skip
+
+    def _run(
+        self, key: str, settings: Mapping[str, object], windows: Sequence[HopWindow]
+    ) -> tuple[list[Score | ModelError], bool]:
+        """Score ``windows`` with the loaded version ``key``: the results, and whether the version overran or
+        killed its worker (then the window it happened on has that error and the later ones were not run)."""
         worker = self._ensure_worker()
-        worker.send(
-            {
-                "op": "score",
-                "key": key,
-                "path": self.path,
-                "settings": dict(settings),
-                "windows": [w.to_dict() for w in windows],
-                "timeout_s": self.timeout_s,
-            }
-        )
+        request = {
+            "op": "score",
+            "key": key,
+            "path": self.path,
+            "settings": dict(settings),
+            "windows": [w.to_dict() for w in windows],
+            "timeout_s": self.timeout_s,
+        }
+        worker.send(request)
+        # Reading a big request (a day of samples per hop) is the worker's own work, not the formula's.
+        size_s = 1.0 + len(worker._outbox) / 5e6
         results: list[Score | ModelError] = []
-        for _ in windows:
-            answer = worker.receive(self.timeout_s + KILL_GRACE_S, self.path, "score_hop()", self.timeout_s)
-            if "error" in answer:
-                results.append(ModelError(**answer["error"]))  # type: ignore[arg-type]
-            else:
-                results.append(check_result((answer["r"], answer["mos"], answer["detail"]), self.path, None))
-        return results
+        try:
+            begin = worker.receive(size_s, 3 * size_s + self.wall_limit_s, self.path, "reading the windows")
+            if begin.get("begin") != len(windows):
+                raise worker._gone(self.path, f"the scoring process said {begin!r:.80}")
+            for _ in windows:
+                answer = self._receive(worker, "score_hop()")
+                if "overrun" in answer:
+                    raise _WorkerGone(self._overrun_error(answer, "score_hop()"), overrun=True)
+                if "error" in answer:
+                    results.append(_answer_error(answer, self.path))
+                else:
+                    raw = (answer.get("r"), answer.get("mos"), answer.get("detail", {}))
+                    results.append(check_result(raw, self.path, None))
+        except _WorkerGone as gone:
+            if not gone.overrun:
+                raise
+            results.append(gone.error)
+            results += [gone.error] * (len(windows) - len(results))
+            return results, True
+        return results, False
 
     def _score_hops(self, windows: Sequence[HopWindow]) -> list[Score | ModelError]:
         with self._lock:
             self._refresh()
-            if self._error is None and self._text is not None:
-                key = _key(self._text)
-                try:
-                    worker = self._ensure_worker()
-                    self._error = self._load(worker, key, self._text)
-                    if self._error is None:
-                        results = self._run(key, self.settings, windows)
-                        failed = [isinstance(r, ModelError) for r in results]
-                        if not any(failed) and any(isinstance(r, Score) for r in results):
-                            self._good = (key, self._text, dict(self.settings))  # a version to fall back to
-                        elif any(failed) and self._good is not None and self._good[1] != self._text:
-                            # It loads but score_hop raises: the hops it fails for show the last good version's
-                            # score beside the error, as for a version that does not load.
-                            old = self._fallback(windows, next(r for r in results if isinstance(r, ModelError)))
-                            results = [
-                                dataclasses.replace(r, fallback=o.fallback)
-                                if isinstance(r, ModelError) and isinstance(o, ModelError)
-                                else r
-                                for r, o in zip(results, old, strict=True)
-                            ]
-                        return results
-                except _WorkerGone as gone:
-                    # Not run again until the file changes: one deadline per broken version, not one per update.
-                    self._error = gone.error
-            assert self._error is not None
-            return self._fallback(windows, self._error)
+            if self._error is not None or self._text is None:
+                assert self._error is not None
+                return self._with_fallback(windows, [self._error] * len(windows), None)
+            key = _key(self._text)
+            version = self._versions.setdefault(key, _Version())
+            if version.skip > 0:  # overran lately: sits this update out (back-off)
+                version.skip -= 1
+                assert version.error is not None
+                return self._with_fallback(windows, [version.error] * len(windows), key)
+            try:
+                worker = self._ensure_worker()
+                load_error = self._load(worker, key, self._text)
+                if load_error is not None:
+                    self._error = load_error  # deterministic: not loaded again until the file changes
+                    return self._with_fallback(windows, [load_error] * len(windows), key)
+                results, failed = self._run(key, self.settings, windows)
+            except _WorkerGone as gone:
+                if gone.closed:
+                    return [gone.error] * len(windows)
+                if not gone.overrun:  # the worker could not start or broke the protocol: try again next time
+                    return self._with_fallback(windows, [gone.error] * len(windows), key)
+                results, failed = [gone.error] * len(windows), True
+            if failed:
+                version.failures += 1
+                version.skip = min(2 ** (version.failures - 1) - 1, MAX_SKIPPED_UPDATES)
+                version.error = next(r for r in results if isinstance(r, ModelError))
+            else:
+                version.failures, version.skip, version.error = 0, 0, None
+            if any(isinstance(r, Score) for r in results):
+                good = _Good(key, self._text, dict(self.settings))
+                self._good = [good] + [g for g in self._good if g.key != key][: KEEP_GOOD_VERSIONS - 1]
+            return self._with_fallback(windows, results, key)
 
-    def _fallback(self, windows: Sequence[HopWindow], error: ModelError) -> list[Score | ModelError]:
-        """The error for every hop, with what the last good version gives for it, when there is one."""
-        if self._good is None or self._good[1] == self._text:
-            return [error] * len(windows)
-        key, text, settings = self._good
-        try:
-            worker = self._ensure_worker()
-            if self._load(worker, key, text) is None:
-                old = self._run(key, settings, windows)
-                return [
-                    ModelError(error.file, error.line, error.message, o if isinstance(o, Score) else None) for o in old
-                ]
-        except _WorkerGone:
-            self._good = None  # the old version fails too now: stop offering it
-        return [error] * len(windows)
+    def _with_fallback(
+        self, windows: Sequence[HopWindow], results: list[Score | ModelError], current: str | None
+    ) -> list[Score | ModelError]:
+        """``results`` with, for each error, the result of the newest earlier version that scores that window."""
+        out = list(results)
+        for good in list(self._good):
+            todo = [i for i, r in enumerate(out) if isinstance(r, ModelError) and r.fallback is None]
+            if not todo:
+                break
+            if good.key == current:
+                continue
+            try:
+                worker = self._ensure_worker()
+                if self._load(worker, good.key, good.text) is not None:
+                    raise _WorkerGone(ModelError(self.path, None, "no longer loads"))
+                old, failed = self._run(good.key, good.settings, [windows[i] for i in todo])
+            except _WorkerGone:
+                failed, old = True, []
+            if failed:
+                self._good.remove(good)  # it fails too now: stop offering it
+                continue
+            for i, o in zip(todo, old, strict=True):
+                if isinstance(o, Score):
+                    out[i] = dataclasses.replace(out[i], fallback=o)  # type: ignore[arg-type]
+        return out
 
     def close(self) -> None:
-        with self._lock:
-            if self._worker is not None:
-                self._worker.kill()
-                self._worker = None
+        """End the worker. From another thread while a call runs, the worker is killed at once and that call
+        returns its errors; scoring again later starts a new worker."""
+        worker = self._worker
+        if worker is not None:
+            worker.closed_by_owner = True
+            worker.terminate()
+        if self._lock.acquire(timeout=0.2):
+            try:
+                if self._worker is not None:
+                    self._worker.release()
+                    self._worker = None
+            finally:
+                self._lock.release()
+
+
+def _answer_error(answer: Mapping[str, object], path: str) -> ModelError:
+    """The ModelError in an ``{"error": {...}}`` answer; a malformed one is an error too."""
+    error = answer.get("error")
+    if isinstance(error, dict):
+        file, line, message = error.get("file"), error.get("line"), error.get("message")
+        if isinstance(file, str) and isinstance(message, str) and (line is None or type(line) is int):
+            return ModelError(file, line, message)
+    return ModelError(path, None, f"the scoring process sent a malformed error {answer!r:.80}")
 
 
 def worker_pid(model: ScriptModel) -> int | None:

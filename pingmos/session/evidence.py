@@ -1,4 +1,5 @@
-"""What a headless report run keeps besides its final table: the session recording and the alert episodes.
+"""What a headless report run keeps besides its final table: the session recording, the alert episodes and the
+echo witness's answers (an event "echo-witness", so an opened session diagnoses with the same evidence).
 
 ``Evidence.observe`` is the report runner's per-sample hook. It records the sample and runs the alert rules live:
 each fire and clear is reported the moment it happens (``on_event``), written to the session's event log, and
@@ -8,15 +9,50 @@ the reverse-DNS names and closes the session.
 
 from __future__ import annotations
 
+import collections
+import threading
 import time
 from collections.abc import Callable
 
 from pingmos.alerts import AlertEngine, AlertEvent, AlertRule, CommandRunner, Scorer
+from pingmos.diagnosis import EchoWitness
 from pingmos.engine.events import Sample
 from pingmos.engine.tracer import TraceSettings
 from pingmos.hop_report import TraceSnapshot
-from pingmos.session.model import SessionError, SessionInfo
+from pingmos.session.model import SessionError, SessionEvent, SessionInfo
 from pingmos.session.store import SessionRecorder
+
+WITNESS_EVENT = "echo-witness"
+
+
+def witness_event(witnesses: dict[int, EchoWitness]) -> SessionEvent:
+    """The echo witness's answers as one session event: per TTL the address, RTTs in ms (null = lost), the round
+    it was taken at and its time."""
+    taken = min((w.taken_at for w in witnesses.values()), default=time.time())
+    data = {
+        str(ttl): {"address": w.address, "rtts_ms": list(w.rtts_ms), "round": w.round, "taken_at": w.taken_at}
+        for ttl, w in witnesses.items()
+    }
+    message = "echo witness: " + "; ".join(
+        f"hop {ttl} ({w.address}): {w.lost} of {w.sent} lost" for ttl, w in sorted(witnesses.items())
+    )
+    return SessionEvent(taken, WITNESS_EVENT, {"message": message, "hops": data})
+
+
+def witnesses_from_events(events: list[SessionEvent]) -> dict[int, EchoWitness]:
+    """The latest echo witness per TTL recorded in a session's events ({} when none; malformed entries are
+    skipped: a session file is data, not trusted)."""
+    out: dict[int, EchoWitness] = {}
+    for e in events:
+        if e.kind != WITNESS_EVENT or not isinstance(e.data.get("hops"), dict):
+            continue
+        for ttl, w in e.data["hops"].items():
+            try:
+                rtts = tuple(None if r is None else float(r) for r in w["rtts_ms"])
+                out[int(ttl)] = EchoWitness(str(w["address"]), rtts, int(w["round"]), float(w["taken_at"]))
+            except (KeyError, TypeError, ValueError):
+                continue
+    return out
 
 
 def info_for(target: str, settings: TraceSettings, started_at: float | None = None) -> SessionInfo:
@@ -40,8 +76,13 @@ def info_for(target: str, settings: TraceSettings, started_at: float | None = No
 class Evidence:
     """ValueError from the constructor when the session file cannot be created (message for the user).
 
-    Alert rules are evaluated in the thread that calls ``observe`` (the trace's), at most once per interval;
-    windows end one probe timeout before now, so an open probe never counts (see ``AlertEngine``)."""
+    Alert rules are evaluated at most once per interval (by ``clock``, as ``observe`` sees samples arrive), in a
+    thread of their own (``pingmos-alerts``), never in the thread that calls ``observe`` (the trace's): an MOS rule
+    scores with the user's formula, which may take up to its deadline, and the probes must keep their pace. When
+    the evaluations fall behind (a slow formula), only the latest one asked for waits (``MAX_PENDING``). Windows
+    end one probe timeout before now, so an open probe never counts (see ``AlertEngine``)."""
+
+    MAX_PENDING = 1
 
     def __init__(
         self,
@@ -63,6 +104,11 @@ class Evidence:
         self._clock = clock
         self._last_eval = None
         self.alerts = None
+        self._pending: collections.deque[float] = collections.deque(maxlen=self.MAX_PENDING)
+        self._busy = False
+        self._stopping = False
+        self._cond = threading.Condition()
+        self._evaluator: threading.Thread | None = None
         if rules:
             if scorer is None:
                 raise ValueError("alert rules need a scorer")
@@ -72,6 +118,9 @@ class Evidence:
                 self.recorder = SessionRecorder(record_path, info_for(target, settings))
             except SessionError as exc:
                 raise ValueError(str(exc)) from None
+        if self.alerts is not None:
+            self._evaluator = threading.Thread(target=self._evaluate_loop, name="pingmos-alerts", daemon=True)
+            self._evaluator.start()
 
     def observe(self, sample: Sample) -> None:
         if self.recorder is not None:
@@ -81,7 +130,37 @@ class Evidence:
             now = self._clock()
             if self._last_eval is None or now - self._last_eval >= self.interval_s:
                 self._last_eval = now
+                with self._cond:
+                    self._pending.append(now)
+                    self._cond.notify_all()
+
+    def _evaluate_loop(self) -> None:
+        assert self.alerts is not None
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._pending or self._stopping)
+                if not self._pending:
+                    return
+                now = self._pending.popleft()
+                self._busy = True
+            try:
                 self._handle(self.alerts.evaluate(now))
+            except Exception as exc:  # a rule that cannot be judged must not end the judging of the others
+                self.error = self.error or f"evaluating the alert rules failed: {type(exc).__name__}: {exc}"
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+    def wait_alerts(self, timeout_s: float | None = None) -> bool:
+        """Wait until the evaluations asked for so far are done (tests, shutdown); True when they are."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._pending and not self._busy, timeout_s)
+
+    def record_witness(self, witnesses: dict[int, EchoWitness]) -> None:
+        """Keep the echo witness's answers in the session (nothing without a recording or a witness)."""
+        if self.recorder is not None and witnesses:
+            self.recorder.record_event(witness_event(witnesses))
 
     def _handle(self, events: list[AlertEvent]) -> None:
         for e in events:
@@ -96,6 +175,11 @@ class Evidence:
     def close(self, snapshot: TraceSnapshot | None, command_wait_s: float = 10.0) -> list[AlertEvent]:
         """Every alert event of the run; the session written and closed; running commands given a moment."""
         if self.alerts is not None:
+            with self._cond:
+                self._stopping = True  # the evaluations asked for are still done, in order
+                self._cond.notify_all()
+            if self._evaluator is not None:
+                self._evaluator.join()  # each ends within the formula's deadline
             # Every probe has settled now: a last look with the settle time spent.
             self._handle(self.alerts.evaluate(self._clock() + self.alerts.settle_s))
             self.commands.wait(command_wait_s)

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pingmos.session_event import SessionEvent  # the event log's record: defined below the layers that use it
+
+__all__ = ["HopSummary", "RouteEntry", "SessionError", "SessionEvent", "SessionInfo"]
+
 
 class SessionError(Exception):
     """A session file could not be read or written; the message says which file, what is wrong and what to do."""
@@ -104,16 +108,6 @@ class HopSummary:
     max_ms: float | None
     stdev_ms: float | None
     jitter_ms: float | None
-
-
-@dataclass(frozen=True)
-class SessionEvent:
-    """One entry of a session's event log: wall-clock time (s), a kind ("alert-fire", "alert-clear", "note" ...)
-    and plain JSON data (the values that caused it)."""
-
-    at: float
-    kind: str
-    data: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,7 @@ class HopHistory:
         "reached",
         "routers",
         "last",
+        "shared",
         "_last_answered",
     )
 
@@ -82,6 +83,7 @@ class HopHistory:
         self.kind = np.empty(capacity, np.uint8)
         self.code = np.empty(capacity, np.uint8)
         self.version = 0  # counts every change: a snapshot cache knows the hop's samples are the same
+        self.shared = False  # views of the buffers were handed out (see _unshare)
         self.flows = flows
         # Route changes as responder indexes: (round, sent_at, flow, old, new), oldest first (route_changes.py).
         self.changes: list[tuple[int, float, int, int, int]] = []
@@ -94,13 +96,27 @@ class HopHistory:
     def __len__(self) -> int:
         return self.n
 
-    def _grow(self) -> None:
-        size = max(64, 2 * len(self.rounds))
+    def _grow(self, size: int | None = None) -> None:
+        size = size or max(64, 2 * len(self.rounds))
         for name in ("rounds", "sent_at", "rtt_ms", "responder", "kind", "code"):
             old = getattr(self, name)
             new = np.empty(size, old.dtype)
             new[: self.n] = old[: self.n]
             setattr(self, name, new)
+        self.shared = False
+
+    def _unshare(self) -> None:
+        """Before samples already stored move (an insert behind later rounds, forgetting the oldest): new buffers
+        if a snapshot may still be reading views of the current ones. Appending never touches what a view sees."""
+        if self.shared:
+            self._grow(len(self.rounds))
+
+    def view(self, name: str, lo: int, hi: int) -> np.ndarray:
+        """A read-only view of samples [lo, hi) of one array, valid however the history changes afterwards."""
+        self.shared = True
+        v = getattr(self, name)[lo:hi]
+        v.flags.writeable = False
+        return v
 
     def add(self, round_no: int, sent_at: float, rtt_ms: float, responder: int, kind: int, code: int) -> None:
         if self.n == len(self.rounds):
@@ -110,6 +126,7 @@ class HopHistory:
             i = n
         else:
             i = int(np.searchsorted(self.rounds[:n], round_no, side="right"))
+            self._unshare()
             for a in (self.rounds, self.sent_at, self.rtt_ms, self.responder, self.kind, self.code):
                 a[i + 1 : n + 1] = a[i:n]
         self.rounds[i] = round_no
@@ -169,6 +186,7 @@ class HopHistory:
             self._cut(cut)
 
     def _cut(self, cut: int) -> None:
+        self._unshare()
         for a in (self.rounds, self.sent_at, self.rtt_ms, self.responder, self.kind, self.code):
             a[: self.n - cut] = a[cut : self.n]
         self.n -= cut
@@ -403,13 +421,9 @@ class TraceHistory:
             )  # fmt: skip
         if hop is not None:
             lo, hi = spans[ttl]
-            rounds, sent, rtt, who, kind = (
-                hop.rounds[lo:hi].astype(np.int64),
-                hop.sent_at[lo:hi].copy(),
-                hop.rtt_ms[lo:hi].copy(),
-                hop.responder[lo:hi].copy(),
-                hop.kind[lo:hi].copy(),
-            )
+            # Views, not copies (a day of samples per hop): the history never changes what they show (_unshare).
+            rounds = hop.rounds[lo:hi].astype(np.int64)
+            sent, rtt, who, kind = (hop.view(a, lo, hi) for a in ("sent_at", "rtt_ms", "responder", "kind"))
         else:
             rounds, sent, rtt = empty.astype(np.int64), empty, empty
             who, kind = empty.astype(np.uint16), empty.astype(np.uint8)

@@ -73,8 +73,8 @@ class _Row:
 def _compute(row: RowData) -> _Row:
     counts: dict[int, int] = {}
     if len(row.responder):
-        idx, n = np.unique(row.responder, return_counts=True)
-        counts = {int(i): int(c) for i, c in zip(idx, n, strict=True) if i != NO_RESPONDER}
+        per_index = np.bincount(row.responder)
+        counts = {int(i): int(per_index[i]) for i in np.flatnonzero(per_index) if i != NO_RESPONDER}
     extent = (int(row.rounds[0]), float(row.sent_at[0]), float(row.sent_at[-1])) if len(row.rounds) else None
     return _Row(row.ttl, window_stats(row.rtt_ms), counts, row.rounds, row.rtt_ms, extent)
 

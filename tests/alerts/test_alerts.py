@@ -3,7 +3,10 @@
 import json
 import os
 import random
-import sys
+import shutil
+import tempfile
+import time
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +20,7 @@ from pingmos.alerts import (
     RulesError,
     evaluate_samples,
     load_rules,
+    run_command,
 )
 from pingmos.engine.events import Sample
 from pingmos.scoring import pingplotter
@@ -147,33 +151,72 @@ def test_events_become_session_events_and_environment():
     assert float(env["PINGMOS_ALERT_VALUE"]) == pytest.approx(fire.value, abs=1e-3)
 
 
-def test_the_command_runs_off_the_callers_thread_with_the_values_and_a_timeout(tmp_path):
-    out = tmp_path / "out.json"
-    go = tmp_path / "go"
-    # The command waits for the test's go-ahead before it writes: dispatch returning before the file exists proves
-    # it did not wait for the command, with no clock to lose to a loaded machine.
-    script = (
-        "import json, os, sys, time; "
-        "[time.sleep(0.01) for _ in range(3000) if not os.path.exists(sys.argv[2])]; "
-        "json.dump({k: v for k, v in os.environ.items() if k.startswith('PINGMOS_')}, open(sys.argv[1], 'w'))"
-    )
-    rule = AlertRule("loss", "loss_pct", 5.0, window_s=30.0, command=(sys.executable, "-c", script, str(out), str(go)))
+@pytest.fixture
+def shared_dir():
+    """A folder the command can write to: started from root (the test suite), it runs as another user."""
+    folder = Path(tempfile.mkdtemp(prefix="pingmos-test-"))
+    folder.chmod(0o777)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_the_command_runs_off_the_callers_thread_with_the_values_and_a_timeout(tmp_path, shared_dir):
+    out, go = shared_dir / "out.env", shared_dir / "go"
+    # The command waits (at most 30 s) for the test's go-ahead before it writes: dispatch returning before the file
+    # exists proves it did not wait for the command, with no clock to lose to a loaded machine.
+    wait_then_env = 'i=0; while [ ! -e "$2" ] && [ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done; env > "$1"'
+    command = ("/bin/sh", "-c", wait_then_env, "sh", str(out), str(go))
+    rule = AlertRule("loss", "loss_pct", 5.0, window_s=30.0, command=command)
     fire = run([rule], feed(lambda t: 0.5, 60))[0]
     runner = CommandRunner()
     runner.dispatch([rule], [fire])
     assert not out.exists()  # returned at once, the command still waiting
     go.touch()
     assert runner.wait(30)
-    assert runner.results[0].error is None
-    env = json.loads(out.read_text())
+    assert runner.results[0].error is None, runner.results[0]
+    env = dict(line.split("=", 1) for line in out.read_text().splitlines() if line.startswith("PINGMOS_"))
     assert env["PINGMOS_ALERT_RULE"] == "loss" and env["PINGMOS_ALERT_STATE"] == "fire"
     slow = CommandRunner()
-    slow.run([sys.executable, "-c", "import time; time.sleep(30)"], {}, timeout_s=0.5)
+    slow.run(["/bin/sleep", "30"], {}, timeout_s=0.5)
     assert slow.wait(20)
     assert "killed after 0.5 s" in slow.results[0].error
     missing = CommandRunner()
     missing.run([str(tmp_path / "no-such-program")], {}, timeout_s=5)
     assert missing.wait(10) and "could not run" in missing.results[0].error
+
+
+def test_a_command_that_times_out_is_killed_with_all_it_started(shared_dir):
+    pids = shared_dir / "pids"
+    # The command starts a background child that would outlive it, keeps the output open, and both hang.
+    script = f"sleep 300 & echo $! > {pids}; echo $$ >> {pids}; sleep 300"
+    t0 = time.monotonic()
+    result = run_command(["/bin/sh", "-c", script], {}, timeout_s=1.0)
+    assert time.monotonic() - t0 < 5.0
+    assert "killed after 1 s" in result.error
+    time.sleep(0.2)
+    for pid in map(int, pids.read_text().split()):
+        assert not running(pid), pid
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie waiting for its parent to collect it has ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        return False
+
+
+def test_a_command_that_leaves_a_child_holding_its_output_does_not_hang_the_runner():
+    t0 = time.monotonic()
+    result = run_command(["/bin/sh", "-c", "(sleep 3; echo late) & echo done"], {}, timeout_s=10.0)
+    assert time.monotonic() - t0 < 2.5 and result.returncode == 0 and "done" in result.output
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="started as another user, the command runs as that user")
+def test_started_by_root_the_command_never_runs_as_root():
+    result = run_command(["/bin/sh", "-c", "id -u; id -g; grep CapEff /proc/self/status"], {}, timeout_s=10.0)
+    uid, gid, caps = result.output.split("\n")[:3]
+    assert uid != "0" and gid != "0" and caps.split()[1] == "0" * 16, result.output
 
 
 def test_rules_files_in_toml_and_json(tmp_path):

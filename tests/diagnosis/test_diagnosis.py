@@ -249,3 +249,18 @@ def test_rounds_needed_shrinks_as_rounds_come_in():
 def test_per_round_arrays_reach_the_diagnosis():
     hop = snapshot(CLEAN4, rounds=5).hops[0]
     assert hop.window_rounds.dtype == np.int64 and list(hop.window_rounds) == [0, 1, 2, 3, 4]
+
+
+def test_a_router_answering_too_few_rounds_at_the_start_leaves_it_open_until_echo_settles_it():
+    # Hop 3 drops 85 % of its own replies and the link into it is down in 6 % of the rounds: its silence in the
+    # destination's lost rounds says little, so the problem starts at hop 3 or hop 4: undecided, and more rounds
+    # do not help; direct echo to hop 3 decides.
+    snap = snapshot([(2, 0), (4, 0), (6, 85), (8, 0), (10, 0)], link_loss=(3, 6))
+    d = diagnose(snap)
+    assert d.status == UNDECIDED and d.rounds_needed is None and "ask the routers" in d.verdict
+    assert 3 in [h.ttl for h in candidates_for_witness(snap)]
+    lossy = EchoWitness(addr(3), tuple(None if i % 10 == 0 else 5.0 for i in range(200)), round=snap.rounds)
+    assert diagnose(snap, witnesses={3: lossy}).deteriorates_at_ttl == 3
+    clean = EchoWitness(addr(3), (5.0,) * 200, round=snap.rounds)
+    d = diagnose(snap, witnesses={3: clean})
+    assert d.status == PROBLEM and d.deteriorates_at_ttl == 4 and d.rate_limited_ttls == (3,)

@@ -54,3 +54,57 @@ def test_live_and_saved_session_give_the_same_diagnosis(tmp_path, rounds, window
         assert live_d.status == PROBLEM and live_d.deteriorates_at_ttl == 4 and live_d.rate_limited_ttls == (2,)
     if rounds == 40:
         assert live_d.status in (UNDECIDED, PROBLEM) and live_d.deteriorates_at_ttl in (None, 4)
+
+
+def test_an_admin_prohibited_router_is_named_live_and_from_the_saved_session(tmp_path):
+    # icmp-unreachable-not-terminal: router 3 refuses everything it would forward with ICMP 3/13.
+    from pingmos.engine.fake_network import FakeClock, FakeHop, FakeNetwork
+
+    clock = FakeClock()
+    path = [FakeHop(f"198.18.{k}.2", 2.0 * (k + 1), refuse_code=13 if k == 2 else None) for k in range(5)]
+    path_file = tmp_path / "refused.pingmos"
+    rec = SessionRecorder(path_file, SessionInfo(DST, DST, "icmp", 1.0, 30, 1000.0), flush_interval_s=0)
+    live = LiveTrace(DST, network_factory=lambda: FakeNetwork(path, clock), tracer_clock=clock, source="198.18.0.1",
+                     rounds=20, mode_description="simulated")  # fmt: skip
+    live.add_observer(rec.record)
+    live.start()
+    assert live.join(10)
+    rec.close()
+    model = load_model("pingplotter")
+    live_d = diagnose(live.snapshot(None, model.score_many, "pingplotter"))
+    assert live_d.status == PROBLEM and live_d.deteriorates_at_ttl == 4
+    assert "blocked at hop 4 (198.18.2.2)" in live_d.verdict and "admin prohibited, from 198.18.2.2" in live_d.verdict
+    with open_session(path_file) as session:
+        saved_d = diagnose(session.snapshot(None, model, "pingplotter"))
+    assert saved_d.verdict == live_d.verdict and saved_d.status == PROBLEM
+
+
+def test_an_echo_witness_kept_in_the_session_is_weighed_when_it_is_opened(tmp_path):
+    from pingmos.diagnosis import EchoWitness
+    from pingmos.session.evidence import witness_event, witnesses_from_events
+
+    samples = lab_samples(300, seed=9)
+    path = tmp_path / "w.pingmos"
+    rec = SessionRecorder(path, SessionInfo(DST, DST, "icmp", 1.0, 30, 1000.0), flush_interval_s=0)
+    for s in samples:
+        rec.record(s)
+    witness = {3: EchoWitness("198.18.2.2", (3.0,) * 199 + (None,), round=300, taken_at=2000.0)}
+    rec.record_event(witness_event(witness))
+    rec.close()
+    model = load_model("pingplotter")
+    with open_session(path) as session:
+        events = session.events()
+        snap = session.snapshot(None, model, "pingplotter")
+    assert witnesses_from_events(events) == witness
+    assert "hop 3 (198.18.2.2): 1 of 200 lost" in events[-1].data["message"]
+    # The report of the saved session weighs it: the verdict names the echo and its time.
+    import contextlib
+    import io
+
+    from pingmos import cli
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert cli.main(["report", "--session", str(path), "--format", "json"]) == 0
+    d = json.loads(out.getvalue())["diagnosis"]
+    assert d == diagnose(snap, witnesses=witness).to_json() and "direct echo to hop 3" in d["verdict"]

@@ -174,6 +174,15 @@ def test_a_port_unreachable_from_another_address_of_the_target_counts_as_reached
     assert tracer.destination_ttl == 4 and max(s.ttl for s in samples) == 4
 
 
+def test_a_routers_firewall_rejecting_with_port_unreachable_is_a_refusal_not_the_destination():
+    # iptables REJECT answers port unreachable by default: from router 3, which answered TTL 3 itself.
+    hops = path(4, 5)
+    hops[2] = FakeHop(hops[2].address, hops[2].rtt_ms, refuse_code=3)
+    tracer, _, samples = run(hops, "udp", rounds=5)
+    assert rows(samples)[4] == Counter({("198.18.2.2", "dest_unreachable", 3, False): 5})
+    assert tracer.destination_ttl == 4 and not tracer.destination_reached and max(s.ttl for s in samples) == 4
+
+
 # --- Forgeries: replies that do not prove themselves ------------------------------------------------------
 
 
@@ -303,3 +312,20 @@ def test_unproved_replies_leave_no_trace_in_an_ipv4_packet_without_a_quote():
     from pingmos.engine.wire import parse_reply
 
     assert parse_reply(with_ip_header("198.18.0.2", SRC4, 1, bytes([11, 0, 0, 0, 0, 0, 0, 0]) + bytes(12))) is None
+
+
+def test_a_claim_still_waiting_when_the_trace_ends_is_judged_and_nothing_is_held_back():
+    from pingmos.engine.events import Sample
+    from pingmos.engine.path_end import PathEnd
+
+    path_end = PathEnd(max_ttl=30)
+    emitted = []
+    for ttl in (1, 2):
+        path_end.on_sent(0, ttl)
+    emitted += path_end.on_sample(Sample(0, 1, 1, 0.0, 1.0, "198.18.0.2", False, "time_exceeded"), ("k", 1)).emit
+    claim = Sample(0, 2, 2, 0.0, 2.0, DST4, True, "echo_reply")
+    assert path_end.on_sample(claim, ("k", 2)).emit == []  # held until TTL 3 of round 0 has answered
+    assert path_end.pending and path_end.end_ttl is None
+    decision = path_end.finish()  # the trace stopped before TTL 3 went out
+    assert decision.emit == [claim] and decision.resolve == [("k", 2)]
+    assert path_end.end_ttl == 2 and path_end.end_reached and not path_end.pending

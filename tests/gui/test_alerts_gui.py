@@ -2,7 +2,9 @@
 flapping), the event shows in the status bar, the event log dock and the timeline, goes into the session and
 runs the rule's command; the rules dialog checks what it saves."""
 
-import sys
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -53,10 +55,12 @@ def evaluate(qtbot, monitor, start_s, seconds):
 @pytest.fixture
 def watched(qtbot, make_window, tmp_path, monkeypatch):
     """A window tracing TARGET (fed by hand) under a loss rule (with a command) and a MOS rule."""
-    out = tmp_path / "command.out"
+    # Started from root (the test suite), the command runs as another user: it writes where anyone may.
+    shared = Path(tempfile.mkdtemp(prefix="pingmos-test-"))
+    shared.chmod(0o777)
+    out = shared / "command.out"
     monkeypatch.setenv("ALERT_OUT", str(out))
-    command = (sys.executable, "-c", "import os; open(os.environ['ALERT_OUT'], 'a').write("
-               "os.environ['PINGMOS_ALERT_STATE'] + ' ' + os.environ['PINGMOS_ALERT_VALUE'] + '\\n')")  # fmt: skip
+    command = ("/bin/sh", "-c", 'echo "$PINGMOS_ALERT_STATE $PINGMOS_ALERT_VALUE" >> "$ALERT_OUT"')
     rules = [
         AlertRule("loss", "loss_pct", 10.0, window_s=28, for_s=3, clear_for_s=2, min_samples=5, command=command),
         AlertRule("voice", "mos", 3.5, window_s=10, min_samples=5),
@@ -71,7 +75,8 @@ def watched(qtbot, make_window, tmp_path, monkeypatch):
     # The engine cannot open a network, so the trace stops at once; wait for the window to see that (the rules
     # then judge it anew), so that no sample the test feeds goes to an engine about to be replaced.
     qtbot.waitUntil(lambda: window.start_action.text() == "Start", timeout=5000)
-    return window, monitor, out
+    yield window, monitor, out
+    shutil.rmtree(shared, ignore_errors=True)
 
 
 def fired(window):
@@ -266,3 +271,109 @@ def test_on_the_lab_loss_switched_on_mid_trace_fires_in_the_window(qtbot, make_w
     # Within the rule's window of the switch, plus the settle time and one evaluation tick (1 s).
     assert on_at < event.at <= on_at + rule.window_s + settle_s + 1.0, event.at - on_at
     assert event.data["value"] > 5.0 and event.data["ttl"] == 3 and event.data["address"] == lab.target_addr
+
+
+def test_a_mos_clear_level_the_model_cannot_reach_is_refused_or_adjusted(qtbot, make_window):
+    from pingmos.gui.alerts_dialog import CLEAN_RTT_MS, explain, mos_ceiling
+
+    window = make_window(factory=unprobed)
+    top = mos_ceiling("pingplotter", {})
+    assert 4.3 < top < 4.4  # PingPlotter's formula on a clean 10 ms path: R 92.7, MOS 4.40 (rounded down)
+    dialog = AlertsDialog([AlertRule("voice", "mos", 4.2)], parent=window)
+    qtbot.addWidget(dialog)
+    assert not dialog.ok_button.isEnabled()  # until the model's reach is known
+    dialog.wait_for_model(qtbot)
+    assert dialog.ok_button.isEnabled() and dialog.ceiling == pytest.approx(top)
+
+    # The default clear level (4.2 + 0.2 = 4.4) is out of reach: set to one the model gives, and said so.
+    dialog._accept()
+    assert dialog.result_rules is None and "Adjusted" in dialog.error.text() and "never would" in dialog.error.text()
+    adjusted = float(dialog.cell(0, "clear_at"))
+    assert 4.2 < adjusted < top
+    dialog._accept()
+    assert dialog.result_rules == [AlertRule("voice", "mos", 4.2, clear_at=adjusted)]
+
+    # A clear level typed above the reach, or a threshold at it, is refused with what the model can give.
+    dialog = AlertsDialog([AlertRule("voice", "mos", 4.2, clear_at=4.45)], parent=window)
+    qtbot.addWidget(dialog)
+    dialog.wait_for_model(qtbot)
+    dialog._accept()
+    assert dialog.result_rules is None and "never clear at MOS 4.45" in dialog.error.text()
+    assert f"{top:.2f} on a clean path ({CLEAN_RTT_MS:g} ms" in dialog.error.text()
+    dialog.set_cell(0, "threshold", "4.42")
+    dialog.set_cell(0, "clear_at", "")
+    dialog._accept()
+    assert "MOS below 4.42 would never clear" in dialog.error.text()
+    dialog.set_cell(0, "threshold", "3.5")
+    dialog._accept()
+    assert dialog.result_rules == [AlertRule("voice", "mos", 3.5)]  # 3.7 is reachable: kept as the default
+
+    # Hysteresis in words, for the selected rule.
+    words = explain(AlertRule("loss", "loss_pct", 2.0, window_s=60, for_s=300, clear_for_s=60))
+    assert "stays above 2 % for 5 min" in words and "back at or below 1 %" in words and "hysteresis" in words
+    dialog.table.selectRow(0)
+    assert "clears when the MOS" in dialog.explanation.text() and "at most" in dialog.explanation.text()
+
+
+def test_an_alert_sends_e_mail_to_a_local_smtp_server(qtbot, watched, tmp_path):
+    aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
+
+    class Sink:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content.decode()))
+            return "250 OK"
+
+    import socket
+
+    with socket.socket() as s:  # a free port on loopback for the sink
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sink = Sink()
+    controller = aiosmtpd_controller.Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        window, monitor, _ = watched
+        dialog = AlertsDialog(monitor.rules, parent=window)
+        qtbot.addWidget(dialog)
+        dialog.wait_for_model(qtbot)
+        dialog.mail_to.setText("noc@example.test, oncall@example.test")
+        dialog.mail_host.setText("127.0.0.1")
+        dialog.mail_port.setValue(port)
+        dialog.mail_from.setText("pingmos@example.test")
+        dialog.send_test_mail()
+        qtbot.waitUntil(lambda: dialog.mail_status.text().startswith(("e-mailed", "failed")), timeout=10000)
+        assert dialog.mail_status.text().startswith("e-mailed noc@example.test, oncall@example.test")
+        assert len(sink.messages) == 1 and sink.messages[0][1] == ["noc@example.test", "oncall@example.test"]
+        dialog._accept()
+        assert dialog.result_mail is not None and monitor.mail.port == port  # kept and in use
+        assert window.settings.mail() == dialog.result_mail
+
+        trace = window.trace
+        feed(trace, 0, 30)
+        evaluate(qtbot, monitor, 0, 30)
+        feed(trace, 30, 30, lost_every=2)
+        evaluate(qtbot, monitor, 30, 30)
+        qtbot.waitUntil(lambda: len(sink.messages) >= 3, timeout=10000)
+        texts = [m[2] for m in sink.messages[1:]]
+        assert any("Subject: pingmos: loss fired for" in t and "loss fired" in t for t in texts)
+        notes = [text for _, kind, text in window.evidence.event_log.rows() if kind == "note"]
+        assert any(n.startswith("e-mailed noc@example.test") for n in notes)
+    finally:
+        controller.stop()
+    # A server that is not there: the log says so, nothing else breaks.
+    from pingmos.gui.alert_mail import MailSettings
+
+    window.evidence.alerts.mail = MailSettings(host="127.0.0.1", port=port, recipients=("a@b.test",))
+    window.evidence.alerts.send_mail([_event()])
+    qtbot.waitUntil(
+        lambda: any("failed" in t for _, k, t in window.evidence.event_log.rows() if k == "note"), timeout=20000
+    )
+
+
+def _event():
+    from pingmos.alerts import FIRE, AlertEvent
+
+    return AlertEvent("loss", FIRE, T0, TARGET, 2, None, "loss_pct", 50.0, 10.0, 28.0, 28)

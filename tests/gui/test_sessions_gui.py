@@ -201,8 +201,12 @@ def test_save_as_and_every_export_write_their_files(qtbot, make_window, tmp_path
     with open_session(saved) as copy:
         assert copy.sample_count() == window.trace.sample_count and copy.info.target == DST and copy.info.address == DST
 
-    sessions.export("hops", str(tmp_path / "hops.txt"))  # neither csv nor json: a message, no file
-    assert "csv or .json" in sessions.last_message and not (tmp_path / "hops.txt").exists()
+    sessions.export("hops", str(tmp_path / "hops.txt"))  # the table as shown, with its context above it
+    qtbot.waitUntil(lambda: (tmp_path / "hops.txt").exists(), timeout=5000)
+    text = (tmp_path / "hops.txt").read_text()
+    assert text.startswith(f"# pingmos: {DST}") and "# model: pingplotter" in text and "Loss 95 %" in text
+    sessions.export("hops", str(tmp_path / "hops.xml"))  # neither csv, json nor txt: a message, no file
+    assert "csv or .json" in sessions.last_message and not (tmp_path / "hops.xml").exists()
     sessions.message_box.close()
 
 

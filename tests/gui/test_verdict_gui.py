@@ -26,7 +26,9 @@ def test_few_clean_rounds_say_how_many_more_everywhere(qtbot, make_window):
     assert window.trace_graph.mark_text == f"not enough samples yet: about {d.rounds_needed} more rounds"
     assert window.marked_ttl is None and not window.trace_graph.mark_lines[0].isVisible()
     tip = window.table_model.data(window.table_model.index(0, COL_LOSS), Qt.ItemDataRole.ToolTipRole)
-    assert tip.startswith("0 of 20 lost; 95 % interval 0.0-16.1 %")
+    first = window.last_update.snapshot.hops[0]
+    lo, hi = first.loss_ci_pct
+    assert tip.startswith(f"0 of {first.sent} lost; 95 % interval {lo:.1f}-{hi:.1f} %") and hi > 1.0
     # A window of samples too short to ever rule out 1 % loss says so instead of counting rounds.
     if default_window is not None and default_window < 381:
         window.window_combo.setCurrentText(str(default_window))

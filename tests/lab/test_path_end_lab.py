@@ -147,7 +147,8 @@ def test_a_route_that_shortens_and_grows_again_is_followed(lab_factory, tmp_path
     # The real destination is found again at once (at most a round or two after the change) and kept.
     assert len(after) >= 20 and all(reached[r] == {5} for r in after), reached
     assert after[0] <= last_short + 3 and rounds[-1] == 149
-    assert doc["destination_reached"]
+    # The report ends at the destination, at hop 5 where it is at the end of the run (mtr -r: hop 5 = target).
+    assert doc["destination_reached"] and [h["address"] for h in doc["hops"]] == lab.hop_addrs, doc["hops"]
 
 
 @pytest.mark.parametrize(
@@ -175,3 +176,31 @@ def test_a_forged_reply_leaves_the_trace_intact(lab_factory, kind, ttl, protocol
     # Each forgery was refused as unproved, or (when the genuine answer had come first) matched nothing.
     assert doc["suspicious_replies"] >= 5, doc["suspicious_replies"]
     assert doc["suspicious_replies"] + doc["unmatched_replies"] >= forged
+
+
+@pytest.mark.parametrize("mode", ["raw", "unprivileged"])
+def test_a_port_unreachable_from_another_address_of_the_target_is_reached(lab_factory, tmp_path, mode):
+    # icmp-unreachable-not-terminal: the target has a second address; probed there, its errors leave from its
+    # main address (as from a host whose errors take the outgoing interface's address).
+    lab = lab_factory(*uniform_chain(4, LinkSpec.symmetric(1.0)))
+    second = "198.18.4.3"
+    for argv, ns in (
+        (["ip", "addr", "add", f"{second}/32", "dev", "link4"], lab.target_ns),
+        (["ip", "route", "add", second, "dev", "link4"], lab.router_ns[3]),
+    ):
+        r = lab.run(argv, ns=ns)
+        assert r.returncode == 0, r.stderr
+    rule = (
+        "table ip pmsrc {\n chain out {\n  type filter hook output priority -150; policy accept;\n"
+        f"  ip protocol icmp ip saddr {second} ip saddr set {lab.target_addr}\n }}\n}}\n"
+    )
+    r = lab.run(["nft", "-f", "-"], ns=lab.target_ns, input=rule)
+    assert r.returncode == 0, r.stderr
+    session = tmp_path / "s.pmsession"
+    argv = [sys.executable, "-m", "pingmos", "report", second, *FAST, "-c", "4", "--protocol", "udp"]
+    r = lab.run([*argv, "--mode", mode, "--record", str(session)], cwd="/", env=_env(), timeout=60)
+    assert r.returncode == 0, r.stderr[-2000:]
+    doc = json.loads(r.stdout)
+    assert doc["destination_reached"] is True and len(doc["hops"]) == 5, doc["hops"]
+    last = {(row[2], row[3], row[4], row[5]) for row in recorded(session) if row[1] == 5}
+    assert last == {(lab.target_addr, "dest_unreachable", 3, 1)}, last

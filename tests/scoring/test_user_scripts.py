@@ -4,6 +4,8 @@ that neither listing models nor loading settings runs code."""
 
 import importlib.metadata
 import os
+import shutil
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -43,6 +45,16 @@ def write(name: str, body: str, header: str = HEADER) -> Path:
 
 
 GOOD = "def score_hop(hop):\n    r = 90.0 - hop.loss_pct\n    return r, r_to_mos(r), {'x': 1.0}\n"
+
+
+@pytest.fixture
+def shared_dir():
+    """A folder every user can write: the worker runs as another user when the tests run as root, and pytest's
+    own temporary folders are private to root."""
+    folder = Path(tempfile.mkdtemp(prefix="pingmos-test-"))
+    folder.chmod(0o777)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
@@ -136,36 +148,50 @@ def test_bad_results_are_errors(models, body, words):
     assert isinstance(result, ModelError) and words in result.message, result
 
 
-def test_endless_loop_is_stopped_within_about_a_second_and_not_rerun(models):
+def test_endless_loop_is_stopped_after_its_cpu_time_and_retried_with_back_off(models):
     path = write("loop", "def score_hop(hop):\n    while True:\n        pass\n")
-    model = models("loop")
-    model.score(HopWindow.from_rtts([1.0]))  # ... after the worker has started (that is not the script's time)
-    t0 = time.monotonic()
+    model = models("loop", timeout_s=0.3, wall_limit_s=30.0)  # the CPU-time limit, however busy the machine
+    model.score(HopWindow.from_rtts([None]))  # nothing to score: nothing runs
     results = model.score_many([SEED, SEED, HopWindow.from_rtts([None])])
-    took = time.monotonic() - t0
-    # The watchdog's deadline is 1 s; killing and restarting the worker on a loaded 2-core machine can take some
-    # seconds more. The fault guarded against is a hang without end, so a generous bound loses nothing.
-    assert took < 6.0, took
     error = results[0]
-    assert isinstance(error, ModelError) and "endless loop" in error.message
-    assert error.file == str(path) and error.line in (5, 6)  # where the watchdog found it
-    assert results[1] == error and results[2] == ALL_LOST  # all lost: the worst score, the formula not asked
-    t0 = time.monotonic()
-    assert model.score(SEED) == error  # the same version is not run again
-    assert time.monotonic() - t0 < 0.9  # running it would take the watchdog's whole 1 s deadline
-    path.write_text(HEADER + GOOD)  # fixed: scores again
+    assert isinstance(error, ModelError) and "0.3 s (CPU time)" in error.message and "endless loop" in error.message
+    assert error.file == str(path) and error.line in (5, 6)  # where the worker's timer found it
+    assert results[1] == error and results[2] == ALL_LOST  # the next window is not run; all lost: the worst score
+    # Retried on the next update (the CPU spike may have passed), then with back-off: 1 update skipped, then 3.
+    ran = []
+    for _ in range(7):
+        t0 = time.monotonic()
+        assert model.score(SEED).message == error.message
+        ran.append(time.monotonic() - t0 > 0.25)
+    assert ran == [True, False, True, False, False, False, True], ran
+    path.write_text(HEADER + GOOD)  # fixed: scores again at once
     assert model.score(SEED).r == 90.0
+
+
+def test_a_version_that_overran_once_scores_again_when_it_is_fast_again(models, shared_dir):
+    flag = shared_dir / "slow"
+    flag.mkdir()
+    write("spiky", f"import os\n\ndef score_hop(hop):\n    while os.path.exists({str(flag)!r}):\n        pass\n"
+          "    return 70.0, 3.6\n")  # fmt: skip
+    model = models("spiky", timeout_s=0.3)
+    assert isinstance(model.score(SEED), ModelError)
+    flag.rmdir()  # the spike is over; the file did not change
+    assert model.score(SEED) == Score(70.0, 3.6, {})
 
 
 def test_hang_in_c_code_and_at_top_level_are_stopped(models):
     write("sleepy", "import time\n\ndef score_hop(hop):\n    time.sleep(60)\n")
     t0 = time.monotonic()
-    result = models("sleepy").score(SEED)
-    assert isinstance(result, ModelError) and "longer than 1 s" in result.message
+    result = models("sleepy", timeout_s=0.3).score(SEED)
+    assert isinstance(result, ModelError) and "longer than 1.3 s (wall clock" in result.message, result
+    assert "waiting" in result.message and result.line == 7  # where it waited (the worker's stack dump)
+    write("bigpow", "def score_hop(hop):\n    return 10 ** 10 ** 10, 3.0\n")
+    result = models("bigpow", timeout_s=0.3, wall_limit_s=30.0).score(SEED)
+    assert isinstance(result, ModelError) and "(CPU time)" in result.message, result
     write("toplevel", "while True:\n    pass\n\n" + GOOD)
-    result = models("toplevel").score(SEED)
-    assert isinstance(result, ModelError) and "loading" in result.message
-    assert time.monotonic() - t0 < 8.0  # two worker starts and two 1 s deadlines
+    result = models("toplevel", timeout_s=0.3).score(SEED)
+    assert isinstance(result, ModelError) and "loading" in result.message and result.line in (4, 5)
+    assert time.monotonic() - t0 < 12.0  # three worker starts and three deadlines, on a busy machine
 
 
 def test_exit_and_crash_of_the_worker(models):
@@ -216,8 +242,8 @@ def test_settings_must_be_plain_data(models):
     assert isinstance(result, ModelError) and "plain numbers" in result.message
 
 
-def test_listing_models_and_loading_settings_never_run_code(models, tmp_path):
-    marker = tmp_path / "ran"
+def test_listing_models_and_loading_settings_never_run_code(models, shared_dir):
+    marker = shared_dir / "ran"
     write("sneaky", f"open({str(marker)!r}, 'w').close()\n\n" + GOOD)
     names = [i.name for i in available_models()]
     assert "sneaky" in names

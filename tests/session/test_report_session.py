@@ -94,6 +94,7 @@ def test_record_and_alerts_of_a_report_run(tmp_path, monkeypatch):
         "target.lab.test", settings, None, model, model.name, use_dns=False,
         network_factory=lambda: net, observer=evidence.observe,
     )  # fmt: skip
+    assert evidence.wait_alerts(30)  # evaluated in their own thread, never the probing one
     assert [e.kind for e in seen] == ["fire"]  # reported live, during the run
     events = evidence.close(snap)
     assert not interrupted and [e.kind for e in events] == ["fire"] and events[0].ttl == 2

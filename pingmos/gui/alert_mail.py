@@ -1,0 +1,97 @@
+"""E-mail for alerts: when a rule fires or clears, a message to the addresses the user gave, through the SMTP
+server they gave (their mail relay; with STARTTLS and a login when it asks for them). No Qt here; ``send`` blocks
+on the network, so the window calls it from a worker thread.
+
+The message holds each event's sentence (rule, value, target, hop) and the time, so it can be read on a phone
+without pingmos.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+
+from pingmos.alerts import FIRE, AlertEvent
+
+TIMEOUT_S = 15.0
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """Where alert e-mail goes. ``recipients`` empty = no e-mail. ``port`` 25 or 587 (STARTTLS) usually."""
+
+    host: str = ""
+    port: int = 25
+    starttls: bool = False
+    user: str = ""
+    password: str = field(default="", repr=False)
+    sender: str = ""
+    recipients: tuple[str, ...] = ()
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host and self.recipients)
+
+    def problem(self) -> str | None:
+        """What is missing or wrong, in a sentence (None: it can be tried)."""
+        if not self.recipients:
+            return None
+        if not self.host:
+            return "give the SMTP server that sends the alert e-mail"
+        if not 1 <= self.port <= 65535:
+            return f"the SMTP port must be within 1 and 65535, not {self.port}"
+        for address in (*self.recipients, self.sender or "pingmos@localhost"):
+            if "@" not in address or " " in address.strip():
+                return f"{address!r} is not an e-mail address"
+        if self.password and not self.user:
+            return "a password needs a user name"
+        return None
+
+
+def parse_recipients(text: str) -> tuple[str, ...]:
+    """'a@x, b@y; c@z' -> ('a@x', 'b@y', 'c@z')."""
+    return tuple(p.strip() for p in text.replace(";", ",").split(",") if p.strip())
+
+
+def compose(settings: MailSettings, events: Sequence[AlertEvent]) -> EmailMessage:
+    """One message for the events of one evaluation (usually one event)."""
+    fired = [e for e in events if e.kind == FIRE]
+    first = events[0]
+    subject = f"pingmos: {first.rule} {'fired' if first.kind == FIRE else 'cleared'} for {first.target}"
+    if len(events) > 1:
+        subject += f" (+{len(events) - 1} more)"
+    lines = []
+    for e in events:
+        when = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(e.at))
+        lines.append(f"{when}: {e.message}")
+    lines.append("")
+    lines.append(f"{len(fired)} fired, {len(events) - len(fired)} cleared. Sent by pingmos on {socket.gethostname()}.")
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = settings.sender or f"pingmos@{socket.gethostname()}"
+    message["To"] = ", ".join(settings.recipients)
+    message.set_content("\n".join(lines))
+    return message
+
+
+def send(settings: MailSettings, message: EmailMessage, timeout_s: float = TIMEOUT_S) -> None:
+    """Hand ``message`` to the SMTP server (blocks up to ``timeout_s`` per step). OSError / smtplib.SMTPException
+    with the server's answer when it cannot."""
+    with smtplib.SMTP(settings.host, settings.port, timeout=timeout_s) as smtp:
+        if settings.starttls:
+            smtp.starttls(context=ssl.create_default_context())
+        if settings.user:
+            smtp.login(settings.user, settings.password)
+        smtp.send_message(message)
+
+
+def send_events(settings: MailSettings, events: Sequence[AlertEvent]) -> str:
+    """Compose and send; returns the sentence for the event log ('e-mailed a@x: ...')."""
+    message = compose(settings, events)
+    send(settings, message)
+    return f"e-mailed {', '.join(settings.recipients)}: {message['Subject']}"

@@ -1,0 +1,88 @@
+"""Reading a session file for the window: a pingmos recording is replayed into a LiveTrace (never started), an
+mtr report's totals are scored with the model; and the raw samples of a session as CSV/JSON. Worker threads only
+(these read the disk and may start a scoring worker process)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pingmos import export
+from pingmos.gui import models
+from pingmos.gui.recording import KnownNames
+from pingmos.hop_report import TraceSnapshot
+from pingmos.live_trace import LiveTrace
+from pingmos.session import SessionError, SessionEvent, SessionInfo, open_session
+from pingmos.session.replay import Session
+
+
+def _int_or_none(value) -> int | None:
+    """A whole number from a session's settings record (a foreign or damaged file may hold anything)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+@dataclass(frozen=True)
+class OpenedSession:
+    """A session file as the window shows it. Raw samples are replayed into ``trace`` (never started), so the
+    table, graphs, focus range and re-scoring work as they do live. An mtr --json report has only mtr's totals:
+    ``trace`` is None, ``session`` is kept to re-score them, ``summary`` is their snapshot."""
+
+    path: str
+    info: SessionInfo
+    trace: LiveTrace | None
+    session: Session | None
+    summary: TraceSnapshot | None
+    events: tuple[SessionEvent, ...]
+    samples: int
+
+
+def summary_of(session: Session, model_name: str, model_settings: dict) -> TraceSnapshot:
+    """An mtr --json report's totals scored with a model (worker thread: loading may start a worker process)."""
+    model = models.load_model(model_name, model_settings)
+    try:
+        return session.snapshot(None, model, model_name)
+    finally:
+        model.close()
+
+
+def load_session(path: str, model_name: str, model_settings: dict) -> OpenedSession:
+    """Open and replay a session file (worker thread). SessionError with the message for the user."""
+    session = open_session(path)
+    try:
+        info = session.info
+        if session.summaries():
+            return OpenedSession(
+                path, info, None, session, summary_of(session, model_name, model_settings), tuple(session.events()), 0
+            )
+        trace = LiveTrace(
+            info.target,
+            protocol=info.protocol,
+            interval_s=info.interval_s,
+            max_ttl=info.max_ttl or 30,
+            names=KnownNames(session.names()),  # type: ignore[arg-type]  (duck-typed: name() and close())
+            port=_int_or_none(info.extra.get("port")),
+            flows=_int_or_none(info.extra.get("flows")) or 1,  # route changes are followed per flow
+        )
+        if info.address:
+            trace.set_address(info.address)
+        n = session.replay(trace)
+        if n == 0:
+            raise SessionError(f"{path}: the session holds no samples (the trace was stopped before any reply)")
+        return OpenedSession(path, info, trace, None, None, tuple(session.events()), n)
+    finally:
+        session.close()
+
+
+def samples_text(path: str, time_range, ttl: int | None, fmt: str) -> str:
+    with open_session(path) as session:
+        if session.summaries():
+            raise SessionError(f"{path} is an mtr --json report: it holds mtr's totals per hop, not raw samples")
+        samples = session.samples(time_range)
+        return export.samples_to_json(samples, ttl) if fmt == "json" else export.samples_to_csv(samples, ttl)
+
+
+def format_of(path: str, selected_filter: str = "") -> str:
+    ext = Path(path).suffix.lower().lstrip(".")
+    if ext in ("csv", "json", "png", "svg", "txt"):
+        return ext
+    return "json" if "json" in selected_filter.lower() else ("svg" if "svg" in selected_filter.lower() else "")

@@ -1,0 +1,155 @@
+"""What a user sees at common window sizes and edges: at 800 x 500 Loss and MOS stay in view and an empty event
+log is one line; at 1280 px every model setting shows, in words with units, and model names whole; colours follow
+the value shown; a hop without jitter says so; other programs' replies are named as such; opening a file while
+tracing asks first."""
+
+import dataclasses
+
+import pytest
+from PySide6.QtCore import Qt
+
+from pingmos.gui.hop_table import (
+    ASSUMED_MARK,
+    COL_JITTER,
+    COL_LOSS,
+    COL_MOS,
+    HopTableModel,
+    cell_text,
+)
+from pingmos.gui.main_window import status_text
+from pingmos.gui.quality import BAND_COLOURS, Thresholds, loss_band, mos_band
+from tests.gui.conftest import DST, fake_factory, settle
+
+
+def traced(qtbot, make_window, width, height, factory=None):
+    window = make_window(factory)
+    window.resize(width, height)
+    window.show()
+    qtbot.waitExposed(window)
+    window.target_combo.setCurrentText(DST)
+    window.start()
+    settle(qtbot, window, timeout_ms=20000)  # (the machine may be busy)
+    qtbot.wait(50)
+    return window
+
+
+def test_at_800_by_500_loss_and_mos_are_in_view_and_an_empty_log_is_one_line(qtbot, make_window):
+    window = traced(qtbot, make_window, 800, 500)
+    table = window.table
+    room = table.viewport().width()
+    for col in (COL_LOSS, COL_MOS):
+        assert not table.isColumnHidden(col)
+        assert table.columnViewportPosition(col) + table.columnWidth(col) <= room, col
+    assert table.hidden_columns and "hidden" in table.toolTip()  # what is not shown is named
+    log = window.evidence.event_log
+    assert log.height() < 60 and not log.table.isVisible() and log.summary.isVisible()
+    assert window.timeline.height() > 100 and table.rowAt(table.viewport().height() - 1) != 0  # two rows or more
+    # Widened again, every column comes back.
+    window.resize(1600, 900)
+    qtbot.waitUntil(lambda: table.hidden_columns == (), timeout=2000)
+
+
+def test_at_1280_every_model_setting_shows_in_words_with_units(qtbot, make_window):
+    window = make_window()
+    window.resize(1280, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    window.use_model("g107-playout")
+    qtbot.waitUntil(lambda: "burst_r" in window.model_setting_widgets, timeout=5000)
+    qtbot.wait(50)
+    box = window.model_settings_box
+    labels = {name: label.text() for name, label in box.labels.items()}
+    assert labels["burst_r"] == "burst ratio" and labels["one_way_pct"] == "one-way delay"
+    assert labels["r0"].startswith("basic signal-to-noise")
+    assert not any("_" in text for text in labels.values())
+    for name, widget in window.model_setting_widgets.items():
+        assert widget.isVisible(), name
+        top_left = widget.mapTo(window, widget.rect().topLeft())
+        assert top_left.x() >= 0 and top_left.x() + widget.width() <= window.width(), name
+    units = [w.text() for w in box.findChildren(type(box.labels["r0"])) if w.text() in ("ms", "% of RTT")]
+    assert "ms" in units and "% of RTT" in units
+    combo = window.model_combo
+    assert combo.width() >= combo.fontMetrics().horizontalAdvance("g107-playout") + 10  # the name is not cut
+
+
+def test_colours_follow_the_value_shown():
+    t = Thresholds()
+    assert mos_band(3.996, t) == "good"  # shown as 4.00: good, as the 4.00 says
+    assert mos_band(3.994, t) == "acceptable"  # shown as 3.99
+    assert loss_band(1.04, t) == "good" and loss_band(1.06, t) == "poor"  # shown as 1.0 and 1.1
+
+
+def test_a_table_cell_of_4_00_is_painted_good(qtbot, make_window):
+    window = traced(qtbot, make_window, 1280, 800)
+    hop = dataclasses.replace(window.last_update.snapshot.hops[0], mos=3.9964)
+    model = HopTableModel()
+    model.set_hops((hop,), None)
+    assert model.data(model.index(0, COL_MOS)) == "4.00"
+    assert model.data(model.index(0, COL_MOS), Qt.ItemDataRole.BackgroundRole).color().name() == BAND_COLOURS["good"]
+
+
+def test_a_hop_without_jitter_says_so_and_marks_the_mos_as_assuming_it(qtbot, make_window):
+    window = traced(qtbot, make_window, 1280, 800)
+    hop = dataclasses.replace(window.last_update.snapshot.hops[0], jitter_ms=None)
+    assert cell_text(hop, COL_JITTER) == "unknown"
+    assert cell_text(hop, COL_MOS) == f"{hop.mos:.2f}{ASSUMED_MARK}"
+    model = HopTableModel()
+    model.set_hops((hop,), None)
+    assert "jitter taken as 0 ms" in model.data(model.index(0, COL_MOS), Qt.ItemDataRole.ToolTipRole)
+    measured = window.last_update.snapshot.hops[0]
+    assert cell_text(measured, COL_JITTER) != "unknown" and ASSUMED_MARK not in cell_text(measured, COL_MOS)
+
+
+def test_other_programs_replies_are_named_as_such(qtbot, make_window):
+    window = traced(qtbot, make_window, 1280, 800)
+    text = status_text(window.last_update.status, 1152)
+    assert "other programs' replies ignored: 1152" in text and "unmatched" not in text
+    assert "ignored" not in status_text(window.last_update.status, 0)
+
+
+@pytest.mark.parametrize("answer", [False, True])
+def test_opening_a_file_or_another_target_while_tracing_asks_first(qtbot, make_window, tmp_path, answer):
+    window = make_window(fake_factory(rounds=None, speedup=20.0))
+    window.target_combo.setCurrentText(DST)
+    window.start()
+    qtbot.waitUntil(lambda: window.trace.sample_count > 5, timeout=5000)
+    questions = []
+    window.ask = lambda title, text: questions.append(text) or answer
+    trace = window.trace
+    window.evidence.sessions.open_path(str(tmp_path / "other.pingmos"))
+    assert len(questions) == 1 and f"tracing {DST}" in questions[0] and "open other.pingmos" in questions[0]
+    assert trace.running is (not answer) or answer  # Cancel: the trace goes on
+    if not answer:
+        assert window.trace is trace and trace.running
+        window.target_combo.setCurrentText("198.18.0.5")
+        window.start()  # another target: asked too
+        assert len(questions) == 2 and window.trace is trace and trace.running
+    window.stop()
+
+
+def test_the_table_shows_loss_and_mos_intervals_and_a_latency_sparkline(qtbot, make_window):
+    import numpy as np
+
+    from pingmos.gui.hop_table import COL_LOSS_CI, COL_MOS_CI, COL_SPARK, SPARK_POINTS, SPARK_ROLE
+
+    window = traced(qtbot, make_window, 1600, 900)
+    hop = window.last_update.snapshot.hops[-1]
+    model = window.table_model
+    row = len(model.hops) - 1
+    lo, hi = hop.loss_ci_pct
+    assert model.data(model.index(row, COL_LOSS_CI)) == f"{lo:.1f}-{hi:.1f}" and lo < hop.loss_pct < hi
+    with_ci = dataclasses.replace(hop, mos_ci=(hop.mos - 0.1, hop.mos + 0.05))
+    assert cell_text(with_ci, COL_MOS_CI) == f"{hop.mos - 0.1:.2f}-{hop.mos + 0.05:.2f}"
+    assert cell_text(dataclasses.replace(hop, mos_ci=None), COL_MOS_CI) == ""  # not computed: blank, never 0
+    spark = model.data(model.index(row, COL_SPARK), SPARK_ROLE)
+    window_rtts = np.asarray(hop.window_rtts_ms, dtype=float)
+    assert len(spark) == min(SPARK_POINTS, len(window_rtts))
+    np.testing.assert_array_equal(spark, window_rtts[-len(spark) :])
+    # Drawn: the sparkline cell holds the line's blue and the lost samples' red.
+    table = window.table
+    index = table.proxy.mapFromSource(model.index(row, COL_SPARK))
+    rect = table.visualRect(index)
+    image = table.viewport().grab(rect).toImage()
+    colours = {image.pixelColor(x, y).name() for x in range(image.width()) for y in range(image.height())}
+    assert "#1f77b4" in colours or any(c.startswith("#1f7") or c.startswith("#2") for c in colours)
+    assert any(int(c[1:3], 16) > 180 and int(c[3:5], 16) < 90 for c in colours)  # a red tick (40 % loss)

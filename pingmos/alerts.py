@@ -534,7 +534,7 @@ def run_command(argv: Sequence[str], env: Mapping[str, str], timeout_s: float) -
     started too, not only the command). Output goes to a temporary file, not a pipe, so a descendant that keeps
     it open cannot make this wait. Started from a root process, it runs as the invoking user or ``nobody``,
     never as root (``privileges.untrusted_account``)."""
-    from pingmos.privileges import PrivilegeError, child_options
+    from pingmos.privileges import PrivilegeError, child_options, original_umask
 
     name = argv[0] if argv else "?"
     try:
@@ -546,7 +546,8 @@ def run_command(argv: Sequence[str], env: Mapping[str, str], timeout_s: float) -
         try:
             proc = subprocess.Popen(
                 list(argv), env=full_env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True, close_fds=True, **options,  # type: ignore[arg-type]
+                start_new_session=True, close_fds=True, umask=-1 if original_umask() is None else original_umask(),
+                **options,  # type: ignore[arg-type]
             )  # fmt: skip
         except (OSError, subprocess.SubprocessError) as exc:
             reason = getattr(exc, "strerror", None) or exc

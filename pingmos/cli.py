@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import sys
 
 from pingmos.engine.mode import MODES, choose_mode
 from pingmos.engine.network import NoPermission, source_address_for
 from pingmos.engine.packets import family_of
-from pingmos.engine.resolve import ResolveError, resolve_target
+from pingmos.engine.resolve import ResolveError
 from pingmos.engine.tracer import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, PROTOCOLS, TraceSettings
 from pingmos.report.formats import FORMATTERS
+from pingmos.run import default_window, resolve
 from pingmos.scoring import DEFAULT_MODEL, load_model, parse_assignments
 
 EXIT_TRACE_FAILED = 1  # the network failed mid-trace: the partial report is printed, the error on stderr
@@ -245,16 +247,8 @@ def _cmd_models(args) -> int:
 
 
 def _resolve(target: str, ip_version: int | None) -> str:
-    """-4 / -6 as asked; without either, IPv4 where the name has it, else IPv6."""
-    if ip_version is not None:
-        return resolve_target(target, ip_version)
-    try:
-        return resolve_target(target, 4)
-    except ResolveError as first:
-        try:
-            return resolve_target(target, 6)
-        except ResolveError:
-            raise first from None
+    """-4 / -6 as asked; without either, the family policy every front end shares (pingmos.run.resolve)."""
+    return resolve(target, ip_version)
 
 
 def _load_alert_rules(args):
@@ -342,6 +336,12 @@ def _print_notes(command: str, notes: list[str]) -> None:
         print(f"pingmos {command}: note: {terminal_safe(note)[:300]}", file=sys.stderr)
 
 
+def _close_all(networks) -> None:
+    for network in networks:
+        with contextlib.suppress(OSError):
+            network.close()
+
+
 def _cmd_report(args) -> int:
     from pingmos.report.runner import TraceFailed, network_error_text, run_report
 
@@ -381,24 +381,47 @@ def _cmd_report(args) -> int:
         port=args.port,
         flows=args.flows,
     )
+    from pingmos.privileges import PrivilegeError, drop_after_open
     from pingmos.session.evidence import Evidence
 
+    # Least privilege: open every socket the run needs, then (root on someone's behalf) become that user with no
+    # capabilities, before anything else runs: the session file, alert commands, formulas, DNS.
+    sockets = []
+    try:
+        mode = choose_mode(args.mode, family_of(address), args.protocol)
+        sockets.append(mode.open())
+        if args.witness:
+            sockets.append(mode.open())
+        drop_after_open()
+    except NoPermission as exc:
+        _close_all(sockets)
+        print(f"pingmos: {exc}", file=sys.stderr)
+        return EXIT_NO_PERMISSION
+    except PrivilegeError as exc:
+        _close_all(sockets)
+        print(f"pingmos report: error: {exc}", file=sys.stderr)
+        return EXIT_NO_PERMISSION
+    except OSError as exc:  # opening the probe sockets failed for a reason other than permissions
+        _close_all(sockets)
+        print(f"pingmos report: error: cannot start probing: {network_error_text(exc, address)}", file=sys.stderr)
+        return EXIT_TRACE_FAILED
+    opened = iter(sockets)
     try:
         evidence = Evidence(args.target, settings, args.record, rules, model, on_event=lambda e: _print_alerts([e]))
     except ValueError as exc:
+        _close_all(sockets)
         print(f"pingmos report: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     failure = None  # one line for stderr when the network failed mid-trace; the partial report is still printed
     try:
-        mode = choose_mode(args.mode, family_of(address), args.protocol)
         snapshot, interrupted = run_report(
             args.target,
             settings,
-            args.window,
+            args.window if args.window is not None else default_window(args.count),
             model,
             model.name,
             use_dns=not args.no_dns,
-            network_factory=mode.open,
+            network_factory=lambda: next(opened),
             observer=evidence.observe,
         )
         snapshot = dataclasses.replace(snapshot, mode=mode.description)
@@ -410,12 +433,13 @@ def _cmd_report(args) -> int:
                 print(f"pingmos: echo witness: {why}", file=sys.stderr)
             try:
                 count = args.witness if args.witness > 0 else None
-                diagnosis, witnesses = diagnose_with_witness(snapshot, mode.open, count=count)
+                diagnosis, witnesses = diagnose_with_witness(snapshot, lambda: next(opened), count=count)
                 snapshot = dataclasses.replace(snapshot, diagnosis=diagnosis)
                 evidence.record_witness(witnesses)
             except OSError as exc:  # the report stands without the witness's evidence
                 failure = f"the echo witness stopped: {network_error_text(exc, address)}"
     except NoPermission as exc:
+        _close_all(list(opened))
         evidence.close(None)
         print(f"pingmos: {exc}", file=sys.stderr)
         return EXIT_NO_PERMISSION
@@ -428,12 +452,18 @@ def _cmd_report(args) -> int:
             else f"cannot send probes: {exc.reason}"
         )
     except OSError as exc:  # opening the probe sockets failed for a reason other than permissions
+        _close_all(list(opened))
         evidence.close(None)
         print(f"pingmos report: error: cannot start probing: {network_error_text(exc, address)}", file=sys.stderr)
         return EXIT_TRACE_FAILED
+    _close_all(list(opened))  # the witness's, when it did not run
     evidence.close(snapshot)  # alerts were printed as they happened
-    if evidence.error:
-        print(f"pingmos: {evidence.error}", file=sys.stderr)
+    if evidence.error and (failure is None or evidence.error not in failure):
+        # A recording that could not be written is a failed run (exit 1), never a silent success.
+        if failure is None:
+            failure = evidence.error
+        else:
+            print(f"pingmos report: error: {evidence.error}", file=sys.stderr)
     if failure is not None and snapshot.probes_sent == 0:
         print(f"pingmos report: error: {failure}", file=sys.stderr)
         return EXIT_TRACE_FAILED
@@ -550,6 +580,10 @@ def _gui_target(argv: list[str], parser: argparse.ArgumentParser) -> tuple[bool,
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    if argv is None:  # the command itself (not a caller embedding it): what it writes is private
+        from pingmos.privileges import use_private_umask
+
+        use_private_umask()
     argv = sys.argv[1:] if argv is None else list(argv)
     gui, target = _gui_target(argv, parser)
     if gui:

@@ -28,7 +28,10 @@ How it decides (the README has a worked example):
    destination's lost rounds got through hop k), unsure otherwise. Walking back from the destination, the problem
    starts at the first hop of the run of hops where it is present, named only when the hop before that run shows
    it credibly absent. A hop's own loss that the destination does not share in the same rounds is ICMP rate
-   limiting or deprioritisation at that router (``rate_limited_ttls``), however high its percentage.
+   limiting or deprioritisation at that router (``rate_limited_ttls``), however high its percentage. A hop that
+   loses more than ``carry_share`` of its own probes in the destination's good rounds says little either way and
+   is passed over, like a silent router; right before the run of hops that share the loss it leaves the start
+   open (undecided, until an echo witness to it decides).
    A source without per-round data (an mtr --json summary) falls back to counts: present when the hop's loss
    interval is above the threshold, absent when below, and the verdict says so. Latency and jitter accumulate
    along the path, so for them "present at hop k" is hop k's own interval above the threshold.

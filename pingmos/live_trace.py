@@ -21,9 +21,10 @@ from pingmos.engine.events import Sample
 from pingmos.engine.mode import NoProbeMode, choose_mode
 from pingmos.engine.network import Network, NoPermission
 from pingmos.engine.packets import family_of
-from pingmos.engine.resolve import ResolveError, ReverseDNS, resolve_target
+from pingmos.engine.resolve import ResolveError, ReverseDNS
 from pingmos.engine.tracer import Tracer, TraceSettings
 from pingmos.hop_report import TraceSnapshot
+from pingmos.run import default_port, resolve
 from pingmos.scoring import ModelError, Score
 from pingmos.state import TraceHistory, snapshot_of
 from pingmos.stats import WindowStats
@@ -68,7 +69,7 @@ class TraceStatus:
         if self.protocol in ("udp", "tcp"):
             port = self.port
             if port is None:  # the engine's default, named so the user knows what is probed
-                port = TraceSettings(address="", protocol=self.protocol).effective_port
+                port = default_port(self.protocol)
             kind += f" to port {port}"
         return f"{kind} every {self.interval_s:g} s" + (f", via {self.probe_mode}" if self.probe_mode else "")
 
@@ -103,8 +104,11 @@ class LiveTrace:
         port: int | None = None,
         flows: int = 1,
         keep_samples: int | None = None,
+        ip_version: int | None = None,
     ):
         self.target = target
+        # 4 or 6 (-4 / -6); None = IPv4 where the name has it, else IPv6: the policy of every front end (pingmos.run)
+        self.ip_version = ip_version
         self.protocol = protocol
         self.port = port  # UDP/TCP destination port (None = the engine's default); read at start()
         self.flows = flows  # TraceSettings.flows (a replayed session's); route changes are followed per flow
@@ -211,7 +215,7 @@ class LiveTrace:
 
     def _run_engine(self) -> None:
         try:
-            address = resolve_target(self.target, None)  # IPv4 or IPv6, as the resolver prefers
+            address = resolve(self.target, self.ip_version)  # the family policy of every front end (pingmos.run)
         except ResolveError as exc:
             self._fail(f"{exc}. Check the host name, or enter an IP address.")
             return

@@ -17,16 +17,15 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from pingmos.alerts import DEFAULT_RULES, AlertEngine, AlertEvent, AlertRule, CommandRunner, load_rules, save_rules
 from pingmos.engine.events import Sample
-from pingmos.engine.tracer import TraceSettings
 from pingmos.gui import models
 from pingmos.gui.alert_mail import MailSettings, send_events
 from pingmos.gui.background import Background
 from pingmos.live_trace import LiveTrace
-from pingmos.scoring.registry import config_dir
+from pingmos.paths import alert_rules_file
+from pingmos.run import default_timeout_s
 from pingmos.session import SessionEvent
 
 EVALUATE_MS = 1000
-RULES_FILE = "alerts.json"
 
 
 def _carry_over(old: AlertEngine, new: AlertEngine, names: list[str]) -> None:
@@ -37,7 +36,7 @@ def _carry_over(old: AlertEngine, new: AlertEngine, names: list[str]) -> None:
 
 
 def rules_path() -> Path:
-    return config_dir() / RULES_FILE
+    return alert_rules_file()
 
 
 def read_rules(path: Path) -> tuple[list[AlertRule], str | None]:
@@ -161,7 +160,7 @@ class AlertMonitor(QObject):
 
     def _engine_for(self, trace: LiveTrace) -> AlertEngine:
         # A probe may settle up to its timeout after it was sent: windows end that long before now.
-        settle_s = TraceSettings(address="", protocol=trace.protocol, interval_s=trace.interval_s).effective_timeout_s
+        settle_s = default_timeout_s(trace.interval_s)
         return AlertEngine(self.rules, trace.target, self._score, settle_s=settle_s)
 
     def trace_created(self, trace: LiveTrace | None) -> None:

@@ -18,20 +18,11 @@ import threading
 import time
 from pathlib import Path
 
-import platformdirs
-
 from pingmos.engine.events import Sample
+from pingmos.paths import sessions_dir  # noqa: F401 (where recordings go; imported from here by the window)
 from pingmos.session import SessionError, SessionEvent, SessionInfo, SessionRecorder
 
-DATA_DIR_ENV = "PINGMOS_DATA_DIR"
 SESSION_SUFFIX = ".pingmos"
-
-
-def sessions_dir() -> Path:
-    """Where recordings go: ``$PINGMOS_DATA_DIR/sessions`` if set (tests, portable installs), else the
-    platform's user data folder (``~/.local/share/pingmos/sessions`` on Linux). It may not exist yet."""
-    env = os.environ.get(DATA_DIR_ENV)
-    return (Path(env) if env else Path(platformdirs.user_data_dir("pingmos"))) / "sessions"
 
 
 def session_file_name(target: str, started_at: float) -> str:

@@ -11,9 +11,10 @@ from PySide6.QtCore import QByteArray, QSettings
 from pingmos.engine.tracer import MAX_INTERVAL_S, MIN_INTERVAL_S
 from pingmos.gui.alert_mail import MailSettings, parse_recipients
 from pingmos.gui.quality import Thresholds
+from pingmos.run import LIVE_WINDOW
 
 MAX_RECENT_TARGETS = 15
-DEFAULT_WINDOW = 100
+DEFAULT_WINDOW = LIVE_WINDOW  # the same default as every open-ended trace (pingmos.run)
 DEFAULT_MODEL = "pingplotter"
 
 

@@ -17,9 +17,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pingmos.engine.tracer import MAX_INTERVAL_S, MIN_INTERVAL_S, TraceSettings
+from pingmos.engine.tracer import MAX_INTERVAL_S, MIN_INTERVAL_S
 from pingmos.gui.model_settings import ModelSettingsBox
 from pingmos.gui.settings_store import SettingsStore
+from pingmos.run import default_port
 
 WINDOW_CHOICES = ("10", "50", "100", "200", "500", "all")
 WINDOW_TIP = "samples to include: the last N samples of each hop, or all of them"
@@ -126,7 +127,7 @@ class TraceToolbar(QToolBar):
         self.port_spin.blockSignals(True)
         if on:  # each protocol keeps its own port (TCP 80 or 443, UDP traceroute's 33434 or a service's)
             port = self.settings.port(protocol)
-            self.port_spin.setValue(port or TraceSettings(address="", protocol=protocol).effective_port)
+            self.port_spin.setValue(port or default_port(protocol))
         else:
             self.port_spin.setValue(0)
         self.port_spin.blockSignals(False)

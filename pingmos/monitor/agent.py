@@ -35,6 +35,7 @@ from pingmos.hop_report import TraceSnapshot
 from pingmos.live_trace import LiveTrace
 from pingmos.monitor.config import AgentConfig, TargetConfig
 from pingmos.monitor.metrics import AgentHealth, TargetCounters, TargetView
+from pingmos.run import default_timeout_s
 from pingmos.session.evidence import info_for
 from pingmos.session.model import SessionError
 from pingmos.session.store import SessionRecorder
@@ -121,8 +122,7 @@ class TargetRunner:
         self._recorder_since = 0.0
         self._pending: list[Sample] = []
         self._recording_failed = False
-        settle = TraceSettings(address="", protocol=cfg.protocol, interval_s=cfg.interval_s, timeout_s=cfg.timeout_s)
-        self._settle_s = settle.effective_timeout_s
+        self._settle_s = cfg.timeout_s if cfg.timeout_s is not None else default_timeout_s(cfg.interval_s)
         self.alerts = AlertEngine(
             [dataclasses.replace(r, target=None) for r in cfg.rules], cfg.name, model, settle_s=self._settle_s
         )

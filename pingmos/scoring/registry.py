@@ -14,12 +14,10 @@ from __future__ import annotations
 import importlib.machinery
 import importlib.metadata
 import importlib.util
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
-import platformdirs
-
+from pingmos.paths import CONFIG_DIR_ENV, config_dir, scoring_dir  # noqa: F401 (re-exported: pingmos.scoring API)
 from pingmos.scoring.builtin_model import BuiltinModel
 from pingmos.scoring.model import Model, ModelError, ModelInfo
 from pingmos.scoring.script_model import SCRIPT_TIMEOUT_S, ScriptModel
@@ -28,7 +26,6 @@ from pingmos.scoring.settings import resolve_settings
 
 DEFAULT_MODEL = "pingplotter"
 ENTRY_POINT_GROUP = "pingmos.scoring"
-CONFIG_DIR_ENV = "PINGMOS_CONFIG_DIR"
 ORIGIN_BUILTIN = "built-in"
 ORIGIN_USER = "user"
 ORIGIN_ENTRY_POINT = "entry point"
@@ -52,16 +49,9 @@ class UnknownModel(ValueError):
     """No model of that name; the message lists the known ones."""
 
 
-def config_dir() -> Path:
-    """pingmos's configuration folder: ``$PINGMOS_CONFIG_DIR`` if set (tests, portable installs), else the
-    platform's user config folder (``~/.config/pingmos`` on Linux)."""
-    env = os.environ.get(CONFIG_DIR_ENV)
-    return Path(env) if env else Path(platformdirs.user_config_dir("pingmos"))
-
-
 def user_scoring_dir() -> Path:
-    """The user's scoring folder (``<config dir>/scoring``); it may not exist yet."""
-    return config_dir() / "scoring"
+    """The user's scoring folder (``<config dir>/scoring``, see pingmos.paths); it may not exist yet."""
+    return scoring_dir()
 
 
 def _info(name: str, origin: str, path: str | None, module: str | None, text: str | None, error: str = "") -> ModelInfo:
@@ -273,13 +263,15 @@ def create_user_copy(name: str = DEFAULT_MODEL) -> Path:
     else:
         text = editable_source(name)
     folder = user_scoring_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # private: 0700 (parents made too, as config folders)
     stem = _copy_stem(name)
     target = folder / f"{stem}.py"
     n = 2
     while True:
         try:
-            with open(target, "x", encoding="utf-8") as out:  # "x": never overwrite a user's file
+            # O_EXCL: never overwrite a user's file; 0600: theirs alone.
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
                 out.write(text)
             return target
         except FileExistsError:

@@ -14,6 +14,7 @@ nothing; a damaged, truncated or foreign file raises SessionError with a message
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -61,12 +62,29 @@ CREATE TABLE events (id INTEGER PRIMARY KEY, at REAL NOT NULL, kind TEXT NOT NUL
 """
 
 
+def write_error_text(exc: sqlite3.Error) -> str:
+    """What a failed write means, naming SQLite's cause (``SQLITE_FULL``: the disk is full)."""
+    name = getattr(exc, "sqlite_errorname", None)
+    text = f"{exc} ({name})" if name else str(exc)
+    if name == "SQLITE_FULL":
+        text += ": free some space on that disk, or record elsewhere"
+    elif name in ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM"):
+        text += ": check the permissions of the file and its folder"
+    return text
+
+
 def _connect_new(path: Path, overwrite: bool) -> sqlite3.Connection:
     if path.exists():
         if not overwrite:
             raise SessionError(f"{path}: the file exists already; choose another name")
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
+    try:
+        # Private from the start (0600): a session shows where and when someone's traffic went. SQLite gives its
+        # -wal and -shm files the same permissions.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError as exc:
+        raise SessionError(f"{path}: cannot create the session file: {exc.strerror or exc}") from exc
     try:
         conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
@@ -78,7 +96,11 @@ def _connect_new(path: Path, overwrite: bool) -> sqlite3.Connection:
         conn.execute("PRAGMA cache_size=-256")
         conn.executescript("BEGIN;" + _SCHEMA + "COMMIT;")
     except sqlite3.Error as exc:
-        raise SessionError(f"{path}: cannot create the session file: {exc}") from exc
+        with contextlib.suppress(NameError, sqlite3.Error):
+            conn.close()
+        for suffix in ("", "-wal", "-shm"):  # ours, made just now: no half-made session left behind
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        raise SessionError(f"{path}: cannot create the session file: {write_error_text(exc)}") from exc
     return conn
 
 
@@ -143,7 +165,10 @@ class _Writer:
                 conn.execute("UPDATE addresses SET name = ? WHERE id = ?", (name, rid))
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            # SQLite may have rolled back already (SQLITE_FULL does): a failing ROLLBACK ("no transaction is
+            # active") must not replace the error that says what happened.
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
             raise
         # Fold the log into the main file after every batch (about once a second): after a crash, or for a copy
         # taken while recording, the .pmos file alone is a valid session missing at most the last batch. PASSIVE
@@ -232,7 +257,10 @@ class SessionRecorder:
                 self._writer.write(samples, events, names)
                 self.samples_written += len(samples)
             except sqlite3.Error as exc:
-                self.error = f"recording to {self.path} stopped: {exc}. The trace goes on; its data stays in memory."
+                self.error = (
+                    f"recording to {self.path} stopped: {write_error_text(exc)}; the "
+                    f"{self.samples_written} samples written before are kept in the file"
+                )
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval_s):

@@ -49,3 +49,13 @@ def test_literals_are_canonical_and_checked_against_the_family_without_dns():
     assert resolve_target("198.18.0.1", None) == "198.18.0.1"
     with pytest.raises(ResolveError, match="is an IPv6 address, but IPv4 was asked for"):
         resolve_target("2001:db8::2", 4)
+
+
+def test_the_window_resolves_a_name_as_the_report_does():
+    from pingmos.engine.fake_network import FakeHop, FakeNetwork
+    from pingmos.live_trace import LiveTrace
+
+    trace = LiveTrace("dual.lab.test", rounds=1, network_factory=lambda: FakeNetwork([FakeHop("198.18.3.2", 1.0)]))
+    trace.start()
+    assert trace.join(10)
+    assert trace.status().address == _resolve("dual.lab.test", None) == "198.18.3.2"

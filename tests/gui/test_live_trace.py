@@ -83,7 +83,7 @@ def test_unresolvable_target_is_an_error_in_words(monkeypatch):
     def fail(target, ip_version=4):
         raise ResolveError(f"cannot resolve {target!r}: Name or service not known")
 
-    monkeypatch.setattr("pingmos.live_trace.resolve_target", fail)
+    monkeypatch.setattr("pingmos.live_trace.resolve", fail)
     trace = LiveTrace("no-such-host.example", network_factory=lambda: pytest.fail("no network without an address"))
     trace.start()
     assert trace.join(5)

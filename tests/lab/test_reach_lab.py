@@ -236,7 +236,7 @@ def test_a_pending_icmp_error_does_not_fail_the_next_unprivileged_send(lab_facto
     lab = lab_factory(*uniform_chain(1, LinkSpec.symmetric(1.0)))
     r = lab.run([*AS_NOBODY, sys.executable, "-c", PENDING_ERROR_SCRIPT, lab.target_addr, lab.client_addr], cwd="/")
     assert r.returncode == 0, r.stderr[-2000:]
-    assert r.stdout.strip() == "[('time-exceeded', 1), ('time-exceeded', 2)]"
+    assert r.stdout.strip() == "[('time_exceeded', 1), ('time_exceeded', 2)]"
 
 
 def test_ipv6_on_a_host_without_ipv6_is_one_clear_line(lab_factory):

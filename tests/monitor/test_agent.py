@@ -3,6 +3,7 @@ retention, and promtool's verdict on what /metrics serves."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import shutil
@@ -231,3 +232,22 @@ def test_retention_deletes_old_files_then_the_oldest_while_too_large(tmp_path):
     # 10 days: too old. Then 4000 bytes > 2500: the oldest closed ones go (paths[1] is open and stays).
     assert deleted == [paths[0], paths[2], paths[3]]
     assert [p.exists() for p in paths] == [False, True, False, False, True]
+
+
+def test_the_mos_interval_is_served_where_the_model_gives_one(running):
+    agent, _, _ = running
+    view = agent.runners["provider"].view()
+    hops = list(view.snapshot.hops)
+    hops[0] = dataclasses.replace(hops[0], mos_ci=(4.1, 4.4))
+    view = dataclasses.replace(view, snapshot=dataclasses.replace(view.snapshot, hops=tuple(hops)))
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(AgentCollector(lambda: [view], agent.health, "lab"))
+    m = {}
+    for family in text_string_to_metric_families(generate_latest(registry).decode()):
+        for s in family.samples:
+            m.setdefault(s.name, []).append(s)
+    assert one(m, "pingmos_hop_mos_ci_lower", hop="1") == 4.1 and one(m, "pingmos_hop_mos_ci_upper", hop="1") == 4.4
+    # The other hops: as the snapshot has it (the interval from the scoring, or no series where there is none).
+    for hop in hops[1:]:
+        lower = [s.value for s in m.get("pingmos_hop_mos_ci_lower", []) if s.labels["hop"] == str(hop.ttl)]
+        assert lower == ([] if hop.mos_ci is None else [pytest.approx(hop.mos_ci[0])])

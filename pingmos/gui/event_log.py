@@ -123,7 +123,10 @@ class EventLogDock(QDockWidget):
         if row == 0:
             self._compact(False)
         self.table.insertRow(row)
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
+        try:
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
+        except (OverflowError, OSError, ValueError):  # a time no calendar holds (a crafted file): show, never raise
+            stamp = "?"
         for col, value in enumerate((stamp, kind, text)):
             item = QTableWidgetItem(value)
             item.setToolTip(text)

@@ -51,8 +51,9 @@ The public API (the report, the CLI and the GUI use only these names):
     deadline, as if saved as ``path``: errors name ``path`` and the line. Nothing is written to ``path``.
 
 Threads and blocking: built-in models run in-process and take microseconds. A user's or an installed package's
-formula runs in a worker process (``script_model.py``): ``score``/``score_many`` block up to 1 s per window when
-a formula hangs (the first call also waits for the worker to start, ~0.1-0.5 s). A GUI therefore calls
+formula runs in a sandboxed worker process (``script_model.py``): ``score``/``score_many`` block up to 1 s of
+the worker's CPU time, or 3 s of wall clock, per window when a formula hangs (the first call also waits for the
+worker to start, ~0.1-0.5 s); ``close()`` from another thread kills the worker at once. A GUI therefore calls
 ``score_many`` from a worker thread (one batch per update) and never from the GUI thread; a model is thread-safe.
 A changed formula file is picked up by the next call (hot reload); a broken one gives ModelErrors.
 

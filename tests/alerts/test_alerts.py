@@ -300,3 +300,22 @@ def test_episodes_for_a_timeline():
     eps = episodes(log)
     assert [(ep.rule, ep.end is None) for ep in eps] == [("loss", False), ("loss", True)]
     assert 120 < eps[0].start < eps[0].end < 400 < eps[1].start
+
+
+def test_a_rule_on_the_destination_follows_it_when_the_route_gets_longer():
+    # 3 hops for 60 s, then 4: TTL 3 is a router whose replies are rate-limited (70 % lost); the destination, now
+    # at TTL 4, answers every probe. The loss rule must measure the destination, not the router left at TTL 3.
+    rng = random.Random(4)
+    samples = []
+    for i in range(200):
+        t = float(i)
+        if i < 60:
+            samples.append(Sample(i, 3, i, t, 20.0, DST, True, "echo_reply"))
+            continue
+        lost = rng.random() < 0.7
+        samples.append(
+            Sample(i, 3, i, t, None if lost else 5.0, None if lost else "198.18.1.9", False, "time_exceeded")
+        )
+        samples.append(Sample(i, 4, 1000 + i, t + 0.01, 21.0, DST, True, "echo_reply"))
+    events = run([AlertRule("loss", "loss_pct", 5.0, window_s=30.0)], samples)
+    assert events == []

@@ -116,8 +116,9 @@ def _add_evidence_options(p) -> None:
     g.add_argument(
         "--session",
         metavar="FILE",
-        help="re-score a saved session, an mtr --json report or an mtr --raw log instead of tracing: no probe is "
-        "sent, --model/--set/--window/--from/--to apply (for an mtr --raw log, --interval places its rounds)",
+        help="re-score a saved session, an mtr --json report or --raw log, a Trippy JSON report or RIPE Atlas "
+        "traceroute results instead of tracing: no probe is sent, --model/--set/--window/--from/--to apply (for an "
+        "mtr --raw log, --interval places its rounds and TARGET names its destination)",
     )
     g.add_argument(
         "--from",
@@ -268,9 +269,15 @@ def _load_alert_rules(args):
 def _print_alerts(events) -> None:
     import time
 
+    from pingmos.report.formats import terminal_safe
+
     for e in events:
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.at))
-        print(f"pingmos: alert {when}: {e.message}", file=sys.stderr)
+        try:
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.at))
+        except (OverflowError, OSError, ValueError):
+            when = "?"
+        # The message holds names and addresses from files and the network: no escape sequence reaches the terminal.
+        print(f"pingmos: alert {when}: {terminal_safe(e.message)}", file=sys.stderr)
 
 
 def _cmd_report_session(args, model, rules) -> int:
@@ -476,7 +483,8 @@ def _add_export(sub) -> None:
         "fields as pingmos report), the raw samples of one hop or all (lost ones empty/null, never 0), or the "
         "event log (alerts fired and cleared).",
     )
-    p.add_argument("session", metavar="FILE", help="a pingmos session, an mtr --json report or an mtr --raw log")
+    p.add_argument("session", metavar="FILE", help="a pingmos session, an mtr --json report or --raw log, a Trippy "
+                   "JSON report or RIPE Atlas traceroute results")  # fmt: skip
     p.add_argument("--what", choices=("hops", "samples", "events"), default="hops", help="what to export (hops)")
     p.add_argument("--ttl", type=_ranged(int, 1, 255, "ttl"), default=None, help="samples of this hop only")
     p.add_argument("--format", choices=("csv", "json"), default="csv", help="output format (csv)")

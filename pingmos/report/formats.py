@@ -156,6 +156,14 @@ CSV_HOP_FIELDS = tuple(f for f in HOP_FIELDS if f not in ("loss_ci_pct", "mos_ci
 CSV_CONTEXT_FIELDS = ("target", "target_address", "from_utc", "to_utc", "model", "window", "destination_reached")
 CSV_FIELDS = CSV_HOP_FIELDS + CSV_CONTEXT_FIELDS
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every control character (ESC sequences, BEL, newlines, C1 codes) replaced by '?'."""
+    return _CONTROL.sub("?", text)
+
+
 # OWASP's list of cell starts a spreadsheet may take for a formula (or a DDE command).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -167,8 +175,10 @@ def csv_safe(value: object) -> object:
         return ""
     if isinstance(value, bool):
         return str(value).lower()
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
+    if isinstance(value, str):
+        if value.startswith(_FORMULA_START):
+            value = "'" + value
+        return terminal_safe(value)  # CSV lands on terminals too: no escape sequences, one line per row
     return value
 
 
@@ -210,14 +220,6 @@ def to_csv(snap: TraceSnapshot) -> str:
 
 def _finite_or_none(value):
     return None if isinstance(value, float) and not math.isfinite(value) else value
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def terminal_safe(text: str) -> str:
-    """``text`` with every control character (ESC sequences, BEL, newlines, C1 codes) replaced by '?'."""
-    return _CONTROL.sub("?", text)
 
 
 def loss_text(loss_pct: float | None, lost: int, sent: int) -> str:

@@ -25,7 +25,7 @@ from pingmos.scoring.script_model import SCRIPT_TIMEOUT_S, ScriptModel
 from pingmos.scoring.script_source import Declared, read_declared
 from pingmos.scoring.settings import resolve_settings
 
-DEFAULT_MODEL = "pingplotter"
+DEFAULT_MODEL = "g107-jb"  # chosen by the validation study (README, "Does the MOS predict a call?")
 ENTRY_POINT_GROUP = "pingmos.scoring"
 ORIGIN_BUILTIN = "built-in"
 ORIGIN_USER = "user"

@@ -346,6 +346,10 @@ def save_session(
 # since the epoch within years 1970-9999 (what datetime and the window's clock can show).
 MAX_RTT_MS = 3_600_000.0
 MAX_TIME_S = 253_402_300_799.0
+MAX_ROUND = 2**32 - 1  # the state keeps rounds as uint32: 13 years at 10 rounds a second
+
+
+_NUMBER = (float, int)
 
 
 def _is_time(value: object) -> bool:
@@ -448,12 +452,17 @@ class StoredSession(Session):
 
     def _sample(self, row: tuple, addresses: dict[int, str]) -> Sample:
         rid, round_no, ttl, seq, sent_at, rtt_ms, responder, reached, reply, icmp_code = row
+        # type() tests rather than isinstance: this runs once per stored probe (SQLite returns no bool or subclass).
         ok = (
-            all(isinstance(v, int) for v in (round_no, ttl, seq, reached))
-            and round_no >= 0
-            and _is_time(sent_at)
+            type(round_no) is int
+            and type(ttl) is int
+            and type(seq) is int
+            and type(reached) is int
+            and 0 <= round_no <= MAX_ROUND
+            and type(sent_at) in _NUMBER
+            and 0.0 <= sent_at <= MAX_TIME_S
             and 1 <= ttl <= 255
-            and (rtt_ms is None or (isinstance(rtt_ms, float | int) and 0 <= rtt_ms <= MAX_RTT_MS))
+            and (rtt_ms is None or (type(rtt_ms) in _NUMBER and 0 <= rtt_ms <= MAX_RTT_MS))
             and (responder is None or responder in addresses)
             and (rtt_ms is None) == (responder is None)
             and (reply is None or (reply in REPLY_KINDS and rtt_ms is not None))

@@ -161,13 +161,17 @@ def shared_dir():
 
 
 def test_the_command_runs_off_the_callers_thread_with_the_values_and_a_timeout(tmp_path, shared_dir):
-    out = shared_dir / "out.env"
-    rule = AlertRule("loss", "loss_pct", 5.0, window_s=30.0, command=("/bin/sh", "-c", 'env > "$1"', "sh", str(out)))
+    out, go = shared_dir / "out.env", shared_dir / "go"
+    # The command waits (at most 30 s) for the test's go-ahead before it writes: dispatch returning before the file
+    # exists proves it did not wait for the command, with no clock to lose to a loaded machine.
+    wait_then_env = 'i=0; while [ ! -e "$2" ] && [ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done; env > "$1"'
+    command = ("/bin/sh", "-c", wait_then_env, "sh", str(out), str(go))
+    rule = AlertRule("loss", "loss_pct", 5.0, window_s=30.0, command=command)
     fire = run([rule], feed(lambda t: 0.5, 60))[0]
     runner = CommandRunner()
-    t0 = time.monotonic()
     runner.dispatch([rule], [fire])
-    assert time.monotonic() - t0 < 0.5  # returns at once
+    assert not out.exists()  # returned at once, the command still waiting
+    go.touch()
     assert runner.wait(30)
     assert runner.results[0].error is None, runner.results[0]
     env = dict(line.split("=", 1) for line in out.read_text().splitlines() if line.startswith("PINGMOS_"))

@@ -251,3 +251,27 @@ def test_the_mos_interval_is_served_where_the_model_gives_one(running):
     for hop in hops[1:]:
         lower = [s.value for s in m.get("pingmos_hop_mos_ci_lower", []) if s.labels["hop"] == str(hop.ttl)]
         assert lower == ([] if hop.mos_ci is None else [pytest.approx(hop.mos_ci[0])])
+
+
+def test_sessions_roll_and_old_ones_are_deleted_by_retention(tmp_path):
+    text = CONFIG.replace('window = 40', 'window = 40\nsession_hours = 1\nretention_days = 1')
+    agent, clocks = make_agent(text, tmp_path)
+    agent.start()
+    try:
+        wait_for(agent, "provider", 30)
+        now = WALL_EPOCH + clocks["provider"].now
+        agent.refresh(now)
+        first = agent.runners["provider"].open_session_path()
+        agent.refresh(now + 1800)  # within the hour: the same file
+        assert agent.runners["provider"].open_session_path() == first
+        wait_for(agent, "provider", 60)
+        agent.refresh(now + 3600)  # an hour on: a new file, the first one closed and complete
+        second = agent.runners["provider"].open_session_path()
+        assert second != first and first.exists()
+        with open_session(first) as s:
+            assert s.sample_count() >= 30
+        os.utime(first, (now - 2 * 86400, now - 2 * 86400))  # two days old
+        agent.refresh(now + 3601)
+        assert not first.exists() and second.exists()  # the open file is never deleted
+    finally:
+        agent.close()

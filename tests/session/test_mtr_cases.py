@@ -164,7 +164,7 @@ def test_sequence_numbers_reused_never_give_a_lost_probe_an_earlier_reply():
 def test_mtrs_javg_is_converted_to_pingmoss_jitter(capsys):
     hop = open_session(CASES / "t1_javg.json").snapshot(None, scorer, "pp").hops[0]
     assert hop.jitter_ms == pytest.approx(9.5, abs=0.001)  # 6.333 x 3/2, PingPlotter's mean |difference|
-    rc, out, _ = run(capsys, "score", "--samples", "777,788,780", "--format", "json")
+    rc, out, _ = run(capsys, "score", "--model", "pingplotter", "--samples", "777,788,780", "--format", "json")
     assert rc == 0 and hop.mos == pytest.approx(json.loads(out)["mos"], abs=0.002)
 
 
@@ -173,8 +173,8 @@ def test_mtrs_javg_is_converted_to_pingmoss_jitter(capsys):
 
 def test_csv_cells_a_spreadsheet_would_run_are_neutralised(capsys):
     for argv in (
-        ["report", "--session", str(CASES / "ptr_names.mtr-raw.txt"), "--format", "csv"],
-        ["export", str(CASES / "ptr_names.mtr-raw.txt"), "--format", "csv"],
+        ["report", "--session", str(CASES / "ptr_names.mtr-raw.txt"), "--model", "pingplotter", "--format", "csv"],
+        ["export", str(CASES / "ptr_names.mtr-raw.txt"), "--model", "pingplotter", "--format", "csv"],
     ):
         rc, out, _ = run(capsys, *argv)
         rows = list(csv.DictReader(io.StringIO(out)))

@@ -84,6 +84,8 @@ def hop_dict(hop: HopReport) -> dict:
         elif isinstance(value, float):
             value = _num(value)
         out[name] = value
+    if hop.unreachable:  # the path ends here: a router's ICMP destination-unreachable, in words
+        out["unreachable"] = hop.unreachable
     if hop.score_error:
         out["score_error"] = hop.score_error
     if hop.score_fallback is not None:
@@ -379,6 +381,7 @@ def to_table(snap: TraceSnapshot) -> str:
             total = sum(hop.responders.values())
             shares = sorted(hop.responders.items(), key=lambda kv: -kv[1])
             lines.append(f"hop {hop.ttl} responders: " + ", ".join(f"{a} {100.0 * n / total:.0f}%" for a, n in shares))
+    lines += [f"hop {hop.ttl} unreachable: {hop.unreachable}" for hop in snap.hops if hop.unreachable]
     if snap.route_changes:
         moves = [f"hop {c.ttl} round {c.round}: {c.old} -> {c.new}" for c in snap.route_changes]
         lines.append(f"route changes ({len(moves)}): " + "; ".join(moves[:10]) + ("; ..." if len(moves) > 10 else ""))

@@ -92,6 +92,18 @@ class AlertRule:
                 raise ValueError(f"{name} must be a number, not {value!r}")
         if self.window_s <= 0 or self.for_s < 0 or self.clear_for_s < 0 or self.command_timeout_s <= 0:
             raise ValueError("window_s and command_timeout_s must be positive, for_s and clear_for_s not negative")
+        # Bounds a timer can hold: a week of window or hold time, an hour for a command.
+        for name, limit in (("window_s", 604_800), ("for_s", 604_800), ("clear_for_s", 604_800),
+                            ("command_timeout_s", 3_600), ("threshold", 1e6)):  # fmt: skip
+            if getattr(self, name) > limit:
+                raise ValueError(f"{name} must be at most {limit:g}, not {getattr(self, name):g}")
+        if self.clear_at is not None and (
+            isinstance(self.clear_at, bool)
+            or not isinstance(self.clear_at, int | float)
+            or not math.isfinite(self.clear_at)
+            or abs(self.clear_at) > 1e6
+        ):
+            raise ValueError(f"clear_at must be a number, not {self.clear_at!r:.40}")
         if self.metric == "mos" and not 1.0 <= self.threshold <= 4.5:
             raise ValueError(f"a MOS threshold must be within 1 and 4.5, not {self.threshold}")
         if self.metric == "loss_pct" and not 0.0 <= self.threshold < 100.0:
@@ -373,7 +385,10 @@ def rules_from_data(doc: object, where: str = "rules") -> list[AlertRule]:
         if command == ():
             pass
         elif isinstance(command, str):
-            command = tuple(shlex.split(command))
+            try:
+                command = tuple(shlex.split(command))
+            except ValueError as exc:  # an unbalanced quote
+                raise RulesError(f"{label}: command cannot be split into arguments ({exc})") from None
         elif isinstance(command, list) and all(isinstance(c, str) for c in command):
             command = tuple(command)
         else:
@@ -406,8 +421,8 @@ def rules_from_data(doc: object, where: str = "rules") -> list[AlertRule]:
                     command_timeout_s=raw.get("command_timeout_s", 10.0),
                 )
             )
-        except (TypeError, ValueError) as exc:
-            raise RulesError(f"{label} ({name}): {exc}") from None
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise RulesError(f"{label} ({str(name)[:80]}): {str(exc)[:200]}") from None
     dupes = duplicate_rule_names(out)
     if dupes:
         raise RulesError(f"{where}: rule names must be unique: {', '.join(dupes)}")
@@ -448,17 +463,28 @@ def save_rules(path: str | os.PathLike, rules: Iterable[AlertRule]) -> None:
 
 def load_rules(path: str | os.PathLike) -> list[AlertRule]:
     """Read a rules file: TOML when the name ends in .toml, JSON otherwise. Never runs anything from it."""
+    from pingmos.input_files import InputError, loads_json, read_text
+
     p = os.fspath(path)
     try:
-        with open(p, "rb") as f:
-            data = f.read()
-    except OSError as exc:
-        raise RulesError(f"{p}: cannot read the rules file: {exc.strerror or exc}") from None
-    try:
-        doc = tomllib.loads(data.decode()) if p.endswith(".toml") else json.loads(data)
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError) as exc:
-        raise RulesError(f"{p}: not valid {'TOML' if p.endswith('.toml') else 'JSON'}: {exc}") from None
+        # A regular file of bounded size (a FIFO or /dev/zero is refused at once), strict UTF-8.
+        text = read_text(p, MAX_RULES_BYTES, "rules")
+        doc = _toml(text, p) if p.endswith(".toml") else loads_json(text, p)
+    except InputError as exc:
+        raise RulesError(str(exc)) from None
     return rules_from_data(doc, p)
+
+
+MAX_RULES_BYTES = 1024 * 1024
+
+
+def _toml(text: str, p: str) -> object:
+    from pingmos.input_files import InputError
+
+    try:
+        return tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, ValueError, RecursionError) as exc:
+        raise InputError(f"{p}: not valid TOML: {' '.join(str(exc).split())[:160]}") from None
 
 
 @dataclass(frozen=True)
@@ -508,7 +534,7 @@ def run_command(argv: Sequence[str], env: Mapping[str, str], timeout_s: float) -
     started too, not only the command). Output goes to a temporary file, not a pipe, so a descendant that keeps
     it open cannot make this wait. Started from a root process, it runs as the invoking user or ``nobody``,
     never as root (``privileges.untrusted_account``)."""
-    from pingmos.privileges import PrivilegeError, child_options
+    from pingmos.privileges import PrivilegeError, child_options, original_umask
 
     name = argv[0] if argv else "?"
     try:
@@ -520,7 +546,8 @@ def run_command(argv: Sequence[str], env: Mapping[str, str], timeout_s: float) -
         try:
             proc = subprocess.Popen(
                 list(argv), env=full_env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True, close_fds=True, **options,  # type: ignore[arg-type]
+                start_new_session=True, close_fds=True, umask=-1 if original_umask() is None else original_umask(),
+                **options,  # type: ignore[arg-type]
             )  # fmt: skip
         except (OSError, subprocess.SubprocessError) as exc:
             reason = getattr(exc, "strerror", None) or exc

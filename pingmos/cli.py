@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import sys
 
@@ -115,8 +116,9 @@ def _add_evidence_options(p) -> None:
     g.add_argument(
         "--session",
         metavar="FILE",
-        help="re-score a saved session, an mtr --json report or an mtr --raw log instead of tracing: no probe is "
-        "sent, --model/--set/--window/--from/--to apply (for an mtr --raw log, --interval places its rounds)",
+        help="re-score a saved session, an mtr --json report or --raw log, a Trippy JSON report or RIPE Atlas "
+        "traceroute results instead of tracing: no probe is sent, --model/--set/--window/--from/--to apply (for an "
+        "mtr --raw log, --interval places its rounds and TARGET names its destination)",
     )
     g.add_argument(
         "--from",
@@ -267,9 +269,15 @@ def _load_alert_rules(args):
 def _print_alerts(events) -> None:
     import time
 
+    from pingmos.report.formats import terminal_safe
+
     for e in events:
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.at))
-        print(f"pingmos: alert {when}: {e.message}", file=sys.stderr)
+        try:
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.at))
+        except (OverflowError, OSError, ValueError):
+            when = "?"
+        # The message holds names and addresses from files and the network: no escape sequence reaches the terminal.
+        print(f"pingmos: alert {when}: {terminal_safe(e.message)}", file=sys.stderr)
 
 
 def _cmd_report_session(args, model, rules) -> int:
@@ -328,6 +336,12 @@ def _print_notes(command: str, notes: list[str]) -> None:
         print(f"pingmos {command}: note: {terminal_safe(note)[:300]}", file=sys.stderr)
 
 
+def _close_all(networks) -> None:
+    for network in networks:
+        with contextlib.suppress(OSError):
+            network.close()
+
+
 def _cmd_report(args) -> int:
     from pingmos.report.runner import TraceFailed, network_error_text, run_report
 
@@ -367,16 +381,39 @@ def _cmd_report(args) -> int:
         port=args.port,
         flows=args.flows,
     )
+    from pingmos.privileges import PrivilegeError, drop_after_open
     from pingmos.session.evidence import Evidence
 
+    # Least privilege: open every socket the run needs, then (root on someone's behalf) become that user with no
+    # capabilities, before anything else runs: the session file, alert commands, formulas, DNS.
+    sockets = []
+    try:
+        mode = choose_mode(args.mode, family_of(address), args.protocol)
+        sockets.append(mode.open())
+        if args.witness:
+            sockets.append(mode.open())
+        drop_after_open()
+    except NoPermission as exc:
+        _close_all(sockets)
+        print(f"pingmos: {exc}", file=sys.stderr)
+        return EXIT_NO_PERMISSION
+    except PrivilegeError as exc:
+        _close_all(sockets)
+        print(f"pingmos report: error: {exc}", file=sys.stderr)
+        return EXIT_NO_PERMISSION
+    except OSError as exc:  # opening the probe sockets failed for a reason other than permissions
+        _close_all(sockets)
+        print(f"pingmos report: error: cannot start probing: {network_error_text(exc, address)}", file=sys.stderr)
+        return EXIT_TRACE_FAILED
+    opened = iter(sockets)
     try:
         evidence = Evidence(args.target, settings, args.record, rules, model, on_event=lambda e: _print_alerts([e]))
     except ValueError as exc:
+        _close_all(sockets)
         print(f"pingmos report: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     failure = None  # one line for stderr when the network failed mid-trace; the partial report is still printed
     try:
-        mode = choose_mode(args.mode, family_of(address), args.protocol)
         snapshot, interrupted = run_report(
             args.target,
             settings,
@@ -384,7 +421,7 @@ def _cmd_report(args) -> int:
             model,
             model.name,
             use_dns=not args.no_dns,
-            network_factory=mode.open,
+            network_factory=lambda: next(opened),
             observer=evidence.observe,
         )
         snapshot = dataclasses.replace(snapshot, mode=mode.description)
@@ -396,12 +433,13 @@ def _cmd_report(args) -> int:
                 print(f"pingmos: echo witness: {why}", file=sys.stderr)
             try:
                 count = args.witness if args.witness > 0 else None
-                diagnosis, witnesses = diagnose_with_witness(snapshot, mode.open, count=count)
+                diagnosis, witnesses = diagnose_with_witness(snapshot, lambda: next(opened), count=count)
                 snapshot = dataclasses.replace(snapshot, diagnosis=diagnosis)
                 evidence.record_witness(witnesses)
             except OSError as exc:  # the report stands without the witness's evidence
                 failure = f"the echo witness stopped: {network_error_text(exc, address)}"
     except NoPermission as exc:
+        _close_all(list(opened))
         evidence.close(None)
         print(f"pingmos: {exc}", file=sys.stderr)
         return EXIT_NO_PERMISSION
@@ -414,12 +452,18 @@ def _cmd_report(args) -> int:
             else f"cannot send probes: {exc.reason}"
         )
     except OSError as exc:  # opening the probe sockets failed for a reason other than permissions
+        _close_all(list(opened))
         evidence.close(None)
         print(f"pingmos report: error: cannot start probing: {network_error_text(exc, address)}", file=sys.stderr)
         return EXIT_TRACE_FAILED
+    _close_all(list(opened))  # the witness's, when it did not run
     evidence.close(snapshot)  # alerts were printed as they happened
-    if evidence.error:
-        print(f"pingmos: {evidence.error}", file=sys.stderr)
+    if evidence.error and (failure is None or evidence.error not in failure):
+        # A recording that could not be written is a failed run (exit 1), never a silent success.
+        if failure is None:
+            failure = evidence.error
+        else:
+            print(f"pingmos report: error: {evidence.error}", file=sys.stderr)
     if failure is not None and snapshot.probes_sent == 0:
         print(f"pingmos report: error: {failure}", file=sys.stderr)
         return EXIT_TRACE_FAILED
@@ -439,7 +483,8 @@ def _add_export(sub) -> None:
         "fields as pingmos report), the raw samples of one hop or all (lost ones empty/null, never 0), or the "
         "event log (alerts fired and cleared).",
     )
-    p.add_argument("session", metavar="FILE", help="a pingmos session, an mtr --json report or an mtr --raw log")
+    p.add_argument("session", metavar="FILE", help="a pingmos session, an mtr --json report or --raw log, a Trippy "
+                   "JSON report or RIPE Atlas traceroute results")  # fmt: skip
     p.add_argument("--what", choices=("hops", "samples", "events"), default="hops", help="what to export (hops)")
     p.add_argument("--ttl", type=_ranged(int, 1, 255, "ttl"), default=None, help="samples of this hop only")
     p.add_argument("--format", choices=("csv", "json"), default="csv", help="output format (csv)")
@@ -535,6 +580,10 @@ def _gui_target(argv: list[str], parser: argparse.ArgumentParser) -> tuple[bool,
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    if argv is None:  # the command itself (not a caller embedding it): what it writes is private
+        from pingmos.privileges import use_private_umask
+
+        use_private_umask()
     argv = sys.argv[1:] if argv is None else list(argv)
     gui, target = _gui_target(argv, parser)
     if gui:
@@ -545,4 +594,14 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "handler", None) is None:
         parser.print_help()
         return EXIT_USAGE
+    if args.handler in (_cmd_score, _cmd_models, _cmd_export):
+        # No sockets to open: root on someone's behalf becomes them before anything runs (``report`` opens its
+        # sockets first; ``monitor`` and the window open theirs per target and keep their rights).
+        from pingmos.privileges import PrivilegeError, drop_after_open
+
+        try:
+            drop_after_open()
+        except PrivilegeError as exc:
+            print(f"pingmos: error: {exc}", file=sys.stderr)
+            return EXIT_NO_PERMISSION
     return args.handler(args)

@@ -17,8 +17,10 @@ then checks that ``setuid(0)`` fails and that no capability is left, and raises 
 
 from __future__ import annotations
 
+import grp
 import os
 import pwd
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -112,11 +114,36 @@ def capabilities_left() -> int:
     return caps
 
 
+def _can_reach(path: str, account: Account) -> bool:
+    """Whether ``account`` may pass through every folder down to ``path`` (mode bits; no ACLs)."""
+    groups = {account.gid, *(g.gr_gid for g in grp.getgrall() if account.name in g.gr_mem)}
+    parts = os.path.realpath(path).split(os.sep)
+    for i in range(1, len(parts) + 1):
+        folder = os.sep + os.path.join(*parts[1:i]) if i > 1 else os.sep
+        try:
+            st = os.stat(folder)
+        except OSError:
+            return False
+        if not stat.S_ISDIR(st.st_mode):
+            break
+        bit = stat.S_IXUSR if st.st_uid == account.uid else stat.S_IXGRP if st.st_gid in groups else stat.S_IXOTH
+        if not st.st_mode & bit:
+            return False
+    return True
+
+
 def drop_privileges(account: Account) -> None:
     """Become ``account`` for good (see the module docstring). Call it once the sockets are open and before
     anything else runs; from then on no thread of this process has root or a capability.
 
-    Raises PrivilegeError when the kernel refuses or something of root is left."""
+    Raises PrivilegeError when the kernel refuses, something of root is left, or ``account`` could not even read
+    the Python library this process runs from (an interpreter under /root): it would fail half-way instead."""
+    library = os.path.dirname(os.__file__)
+    if not _can_reach(library, account):
+        raise PrivilegeError(
+            f"cannot run as {account.name}: the Python library in {library} is out of their reach; run pingmos "
+            f"from a Python they can read, or set {USER_ENV} to a user who can"
+        )
     try:
         os.initgroups(account.name, account.gid)
     except OSError:
@@ -146,3 +173,22 @@ def drop_after_open(environ: Mapping[str, str] | None = None) -> Account | None:
     if account is not None:
         drop_privileges(account)
     return account
+
+
+PRIVATE_UMASK = 0o077
+_original_umask: int | None = None
+
+
+def use_private_umask() -> None:
+    """From now on files this process creates are 0600 and folders 0700 (sessions, exports, formula copies,
+    settings: they tell where and when someone's traffic went). Children that are not pingmos's own (alert
+    commands) get the umask pingmos was started with (``original_umask``)."""
+    global _original_umask
+    old = os.umask(PRIVATE_UMASK)
+    if _original_umask is None:
+        _original_umask = old
+
+
+def original_umask() -> int | None:
+    """The umask pingmos was started with, when ``use_private_umask`` changed it; else None."""
+    return _original_umask

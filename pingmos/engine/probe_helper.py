@@ -43,6 +43,7 @@ import os
 import select
 import signal
 import socket
+import stat
 import sys
 import time
 
@@ -57,6 +58,7 @@ MAX_DESTINATIONS = 4096
 PROBE_MEMORY_S = 310.0  # longer than the longest probe timeout the tracer allows (300 s)
 PR_SET_PDEATHSIG = 1
 EXIT_NO_PERMISSION = 77
+EXIT_UNSAFE_INSTALL = 78  # EX_CONFIG: the helper is installed where someone other than root can change it
 
 _FIELDS = {
     "icmp": ("proto", "dst", "ttl", "seq", "ident", "flow"),
@@ -155,6 +157,72 @@ def _drop_root() -> None:
     os.setuid(int(uid))
 
 
+def _writable_by_others(st: os.stat_result) -> bool:
+    """Whether someone other than root can change this file or folder (or what is in it)."""
+    if st.st_uid != 0:
+        return True  # its owner can, whatever the mode says
+    if st.st_mode & stat.S_IWOTH:
+        return True
+    return bool(st.st_mode & stat.S_IWGRP) and st.st_gid != 0
+
+
+def _with_parents(path: str) -> list[str]:
+    out = []
+    for p in {os.path.abspath(path), os.path.realpath(path)}:
+        while True:
+            out.append(p)
+            parent = os.path.dirname(p)
+            if parent == p:
+                break
+            p = parent
+    return out
+
+
+def unsafe_install(
+    executable: str | None = None, package: str | None = None, path: list[str] | None = None
+) -> str | None:
+    """Why this helper must not run with root's rights, or None when its install is safe.
+
+    The helper runs as root (sudo, pkexec) or with ``cap_net_raw``; whoever can change its interpreter, its
+    package (``pingmos``) or any folder on its import path could make it run their code with those rights. So
+    every one of them, and every folder above them, must be writable by root alone: owned by root and not
+    writable by group (other than root's) or others. Returns the first offender in words."""
+    executable = executable or sys.executable
+    package = package or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    path = sys.path if path is None else path
+    checks: list[tuple[str, str]] = [(p, "the Python interpreter") for p in _with_parents(executable)]
+    for root, _dirs, files in os.walk(package):
+        checks.append((root, "pingmos's package"))
+        checks += [(os.path.join(root, f), "pingmos's package") for f in files]
+    checks += [(p, "pingmos's package") for p in _with_parents(package)]
+    for entry in path:
+        if entry and os.path.exists(entry):
+            checks += [(p, "the import path") for p in _with_parents(entry)]
+    seen = set()
+    for p, what in checks:
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            st = os.stat(p)
+        except OSError:
+            continue
+        if _writable_by_others(st):
+            return f"{p} ({what}) can be changed by a user other than root"
+    return None
+
+
+def privileged() -> bool:
+    """Whether this process has root's rights or any capability (e.g. ``cap_net_raw`` on its interpreter)."""
+    if os.geteuid() == 0:
+        return True
+    try:
+        with open("/proc/self/status", "rb") as f:
+            return any(line.startswith(b"CapEff:") and int(line.split()[1], 16) != 0 for line in f)
+    except (OSError, ValueError):
+        return False
+
+
 def _die_with_parent(parent: int) -> None:
     # Set after any credential change: changing the effective uid clears the parent-death signal.
     with contextlib.suppress(OSError, AttributeError):
@@ -247,6 +315,13 @@ class Helper:
 def main() -> int:
     parent = os.getppid()
     out = sys.stdout
+    if privileged():
+        unsafe = unsafe_install()
+        if unsafe is not None:  # whoever can change it could run code with our rights: do nothing at all
+            out.write(f"fatal refusing to run with root's rights: {unsafe}; install pingmos where only root can "
+                      "write (see the README, 'Running with privileges')\n")  # fmt: skip
+            out.flush()
+            return EXIT_UNSAFE_INSTALL
     helper = Helper(out)
     try:
         helper.open()

@@ -27,6 +27,7 @@ FIRE_COLOUR = "#f8d0cc"
 CLEAR_COLOUR = "#d7eed3"
 NOTE_COLOUR = "#ececec"
 COLUMNS = ("time", "event", "what happened")
+ROWS_HEIGHT = 150  # the log's height once it has rows: its summary, the header and about four rows
 
 
 def event_text(event: SessionEvent) -> str:
@@ -85,6 +86,11 @@ class EventLogDock(QDockWidget):
             self.body.setMaximumHeight(self.body.layout().itemAt(0).sizeHint().height() + 6)
         else:
             self.body.setMaximumHeight(16777215)
+            window = self.parentWidget()
+            if hasattr(window, "resizeDocks") and not self.isFloating():
+                # Room for a few rows, but never more than a fifth of the window (800 x 500: the table first).
+                height = min(ROWS_HEIGHT, max(60, window.height() // 5))
+                window.resizeDocks([self], [height], Qt.Orientation.Vertical)
 
     def session_events(self) -> list[SessionEvent]:
         """The events of the session shown, oldest first (notes are not among them)."""
@@ -117,7 +123,10 @@ class EventLogDock(QDockWidget):
         if row == 0:
             self._compact(False)
         self.table.insertRow(row)
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
+        try:
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
+        except (OverflowError, OSError, ValueError):  # a time no calendar holds (a crafted file): show, never raise
+            stamp = "?"
         for col, value in enumerate((stamp, kind, text)):
             item = QTableWidgetItem(value)
             item.setToolTip(text)

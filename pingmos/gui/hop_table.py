@@ -245,7 +245,8 @@ class HopTableModel(QAbstractTableModel):
 
     def _row_backgrounds(self, hop: HopReport) -> dict[int, QBrush]:
         out = {}
-        band = mos_band(hop.mos, self.thresholds)
+        # A router that never answers has the all-lost score, which says nothing about the path either: no colour.
+        band = mos_band(hop.mos, self.thresholds) if hop.address is not None else None
         if band:
             out[COL_MOS] = _BRUSHES[band]
         # A router that never answers shows 100 % "loss" that says nothing about the path: no colour.
@@ -457,7 +458,10 @@ class HopTableView(QTableView):
         if room <= 0:
             return
         minimum = header.minimumSectionSize()
-        needed = {c: max(minimum, self.sizeHintForColumn(c), header.sectionSizeHint(c)) for c in range(len(COLUMNS))}
+        needed = {
+            c: max(minimum, self.sizeHintForColumn(c), header.sectionSizeHint(c), self.columnWidth(c))
+            for c in range(len(COLUMNS))
+        }
         needed[COL_NAME] = max(minimum, min(needed[COL_NAME], 120))
         needed[COL_SPARK] = SPARK_WIDTH
         shown = set(range(len(COLUMNS)))

@@ -96,6 +96,9 @@ class MainWindow(QMainWindow):
         self.evidence = WindowEvidence(self)  # sessions, export, verdict line, alerts and their event log
         self.evidence.alerts.mail = self.settings.mail()
         self.evidence.alerts.note.connect(self.evidence.event_log.add_note)
+        # Long status texts (the firing rules' names) shrink with the window instead of setting its minimum width.
+        self.evidence.firing_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.evidence.firing_label.setMinimumWidth(160)
         self.hop_menu = HopMenu(self)  # the hop table's right-click menu
         self.actions.set_tab_order()
 
@@ -596,6 +599,13 @@ class MainWindow(QMainWindow):
         else:
             self.error_banner.hide()
             self.error_label.setText("")
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        # A low window gives the hop table and graphs the room: the event log keeps at most a fifth of it.
+        log = getattr(getattr(self, "evidence", None), "event_log", None)
+        if log is not None and log.isVisible() and not log.isFloating() and log.height() > self.height() // 5:
+            self.resizeDocks([log], [max(60, self.height() // 5)], Qt.Orientation.Vertical)
 
     # -- lifetime ---------------------------------------------------------------------------------
 

@@ -92,6 +92,8 @@ def mos_over_time(
         windows.append(window_stats(part))
     results = scorer(windows) if windows else []
     for i, result in zip(todo, results, strict=True):
+        if not hasattr(result, "mos"):  # an error: the last working version's score, as the table shows it
+            result = getattr(result, "fallback", None)
         mos[i] = result.mos if hasattr(result, "mos") else np.nan
         if cache is not None and ends[i] <= settled:
             cache[(*cache_key, width, ends[i])] = mos[i]

@@ -254,7 +254,10 @@ class SessionActions(QObject):
         self.owner.show_opened(opened)
         if opened.trace is not None:
             span = opened.trace.time_span()
-            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(span[0])) if span else "?"
+            try:
+                when = time.strftime("%Y-%m-%d %H:%M", time.localtime(span[0])) if span else "?"
+            except (OverflowError, OSError, ValueError):  # a crafted time: the GUI thread must not raise
+                when = "?"
             self._say(f"opened {opened.path}: {opened.samples} samples from {when}")
         else:
             self._say(f"opened {opened.path}: an mtr --json report (mtr's totals per hop; no window or focus range)")

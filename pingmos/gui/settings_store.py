@@ -12,10 +12,10 @@ from pingmos.engine.tracer import MAX_INTERVAL_S, MIN_INTERVAL_S
 from pingmos.gui.alert_mail import MailSettings, parse_recipients
 from pingmos.gui.quality import Thresholds
 from pingmos.run import LIVE_WINDOW
+from pingmos.scoring import DEFAULT_MODEL  # noqa: F401 - the GUI's default is the scoring default
 
 MAX_RECENT_TARGETS = 15
 DEFAULT_WINDOW = LIVE_WINDOW  # the same default as every open-ended trace (pingmos.run)
-DEFAULT_MODEL = "pingplotter"
 
 
 def _float(value, default: float) -> float:

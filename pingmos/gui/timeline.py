@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from pingmos.gui.decimate import envelope, thin_markers, visible_slice
 
@@ -184,7 +184,10 @@ class TimelineWidget(QWidget):
         self.live_button.clicked.connect(self.follow_live)
         self.caption = QLabel("")
         self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Its width never sets the window's minimum: a long hop name shrinks it, the window does not grow.
+        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.hover_label = QLabel("")
+        self.hover_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.hover_label.setStyleSheet("QLabel { color: #303030; }")
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 0, 4, 0)

@@ -64,6 +64,7 @@ class DiagnosisMarks:
     hops; each with the hop's problems as a tooltip."""
 
     def __init__(self, graph):
+        self.graph = graph
         self.view = graph.loss_view
         self.items: list[pg.TextItem] = []
         self._shown: list[tuple] = []
@@ -73,20 +74,34 @@ class DiagnosisMarks:
         if d is not None:
             if d.deteriorates_at_ttl is not None:
                 marks.append((d.deteriorates_at_ttl, "▼ problem starts", STARTS_COLOUR, 99.0))
-            marks += [(ttl, "rate-limited", RATE_LIMITED_COLOUR, 92.0) for ttl in d.rate_limited_ttls]
+            # Neighbouring rate-limited hops alternate their height, so that their labels do not overlap.
+            marks += [
+                (ttl, "rate-limited", RATE_LIMITED_COLOUR, 92.0 - 14.0 * (n % 2))
+                for n, ttl in enumerate(sorted(d.rate_limited_ttls))
+            ]
             marks = [(*m, f"hop {m[0]}: " + ", ".join(d.problems.get(m[0], ()))) for m in marks]
+        hops = getattr(self.graph, "_ticks_for", ()) or (0.0,)
+        marks.append(("hops", tuple(hops)))  # the end hops place labels differently: compared too
         if marks == self._shown:
             return  # the same marks as drawn (most updates): text items are costly to make, a few ms each
         for item in self.items:
             self.view.removeItem(item)
         self.items = []
         self._shown = marks
-        for ttl, text, colour, y, tip in marks:
-            item = pg.TextItem(text, color=colour, anchor=(0.5, 0.0))
+        first, last = min(hops), max(hops)
+        for ttl, text, colour, y, tip in marks[:-1]:
+            # Centred over its hop, but inside the plot at its ends (the last hop's label was cut at the edge).
+            if ttl >= last and last > first:
+                anchor, x = (1.0, 0.0), ttl + 0.45
+            elif ttl <= first and last > first:
+                anchor, x = (0.0, 0.0), ttl - 0.45
+            else:
+                anchor, x = (0.5, 0.0), ttl
+            item = pg.TextItem(text, color=colour, anchor=anchor)
             font = item.textItem.font()
             font.setBold(colour == STARTS_COLOUR)
             item.setFont(font)
-            item.setPos(ttl, y)
+            item.setPos(x, y)
             item.setToolTip(tip)
             self.view.addItem(item)
             self.items.append(item)

@@ -159,7 +159,7 @@ class TargetRunner:
             self.sip = SipProber(
                 cfg.sip.host,
                 cfg.sip.port,
-                cfg.interval_s,
+                cfg.sip.interval_s or cfg.interval_s,
                 cfg.window,
                 self._settle_s,
                 thread_context=thread_context,

@@ -18,6 +18,7 @@ for_s = 300
 
 [[target]]
 host = "voip.example.net"        # a name or address; "sip:host[:port]" adds SIP OPTIONS probes beside the trace
+sip_interval_s = 60              # SIP OPTIONS this often (default: interval_s)
 name = "provider"                # the `target` label (default: host)
 protocol = "icmp"                # icmp, udp or tcp
 port = 5060
@@ -42,6 +43,7 @@ for the key in the text of its table).
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import math
 import re
@@ -89,6 +91,7 @@ class SipProbe:
 
     host: str
     port: int = DEFAULT_SIP_PORT
+    interval_s: float | None = None  # None = the target's interval_s
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,7 @@ class TargetConfig:
     @property
     def max_probes_per_s(self) -> float:
         """Probes per second at most: every TTL once per interval (less once the destination answers), plus SIP."""
-        return self.max_ttl / self.interval_s + (1.0 / self.interval_s if self.sip else 0.0)
+        return self.max_ttl / self.interval_s + (1.0 / (self.sip.interval_s or self.interval_s) if self.sip else 0.0)
 
 
 @dataclass(frozen=True)
@@ -218,6 +221,7 @@ _TARGET_KEYS = {
     "model_settings",
     "labels",
     "alert",
+    "sip_interval_s",
 }
 
 
@@ -436,6 +440,10 @@ def _target(r: _Reader, raw, i: int, defaults: dict, common_rules, models_checke
     if port is not None and protocol == "icmp":
         r.fail(f"{w}port applies to protocol udp or tcp only; drop it or set protocol", t, i, "port")
     interval_s = float(r.number(raw, "interval_s", MIN_INTERVAL_S, MAX_INTERVAL_S, w, defaults["interval_s"], t, i))
+    if "sip_interval_s" in raw:
+        if sip is None:
+            r.fail(f"{w}sip_interval_s applies to a sip: target only", t, i, "sip_interval_s")
+        sip = dataclasses.replace(sip, interval_s=float(r.number(raw, "sip_interval_s", 0.1, 3600, w, None, t, i)))
     timeout_s = r.number(raw, "timeout_s", 0.01, 300, w, None, t, i)
     model = r.string(raw, "model", w, defaults["model"], t, i)
     settings = _settings(r, raw, w, t, i) if "model_settings" in raw else defaults["model_settings"]

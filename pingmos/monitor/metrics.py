@@ -263,6 +263,15 @@ class AgentCollector(Collector):
         mos = GaugeMetricFamily(
             "pingmos_hop_mos", "Estimated MOS (1..4.5) over the window.", labels=[*win_labels, "model"]
         )
+        mos_ci = [
+            GaugeMetricFamily(
+                f"pingmos_hop_mos_ci_{end}",
+                f"{end.capitalize()} end of the 95 % interval of the MOS (sampling uncertainty of its inputs), "
+                "where the model gives one.",
+                labels=[*win_labels, "model"],
+            )
+            for end in ("lower", "upper")
+        ]
         up = GaugeMetricFamily("pingmos_target_up", "1 while the target's trace runs without error.", labels=base)
         reached = GaugeMetricFamily(
             "pingmos_target_destination_reached", "1 once the destination answered.", labels=base
@@ -338,6 +347,9 @@ class AgentCollector(Collector):
                     floor = nothing_through and where == "last"  # no call gets through: the scale's floor
                     r_fac.add_metric([*labels, view.model], 0.0 if floor else _nan(hop.r))
                     mos.add_metric([*labels, view.model], 1.0 if floor else _nan(hop.mos))
+                    if hop.mos_ci is not None and not floor:
+                        for family, end in zip(mos_ci, hop.mos_ci, strict=True):
+                            family.add_metric([*labels, view.model], end)
             if view.diagnosis_status is not None:
                 diag.add_metric(lv(view), {s: s == view.diagnosis_status for s in DIAGNOSIS_STATES})
                 diag_hop.add_metric(lv(view), view.diagnosis_ttl or 0)
@@ -350,6 +362,7 @@ class AgentCollector(Collector):
                 sip_loss.add_metric(lv(view), _nan(s.window_loss_ratio))
                 sip_time.add_metric(lv(view), _nan(s.window_rtt_s))
                 sip_code.add_metric(lv(view), s.last_code or 0)
+        yield from mos_ci
         yield from (
             sent,
             received,

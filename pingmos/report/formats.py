@@ -84,6 +84,8 @@ def hop_dict(hop: HopReport) -> dict:
         elif isinstance(value, float):
             value = _num(value)
         out[name] = value
+    if hop.unreachable:  # the path ends here: a router's ICMP destination-unreachable, in words
+        out["unreachable"] = hop.unreachable
     if hop.score_error:
         out["score_error"] = hop.score_error
     if hop.score_fallback is not None:
@@ -154,6 +156,14 @@ CSV_HOP_FIELDS = tuple(f for f in HOP_FIELDS if f not in ("loss_ci_pct", "mos_ci
 CSV_CONTEXT_FIELDS = ("target", "target_address", "from_utc", "to_utc", "model", "window", "destination_reached")
 CSV_FIELDS = CSV_HOP_FIELDS + CSV_CONTEXT_FIELDS
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every control character (ESC sequences, BEL, newlines, C1 codes) replaced by '?'."""
+    return _CONTROL.sub("?", text)
+
+
 # OWASP's list of cell starts a spreadsheet may take for a formula (or a DDE command).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -165,8 +175,10 @@ def csv_safe(value: object) -> object:
         return ""
     if isinstance(value, bool):
         return str(value).lower()
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
+    if isinstance(value, str):
+        if value.startswith(_FORMULA_START):
+            value = "'" + value
+        return terminal_safe(value)  # CSV lands on terminals too: no escape sequences, one line per row
     return value
 
 
@@ -208,14 +220,6 @@ def to_csv(snap: TraceSnapshot) -> str:
 
 def _finite_or_none(value):
     return None if isinstance(value, float) and not math.isfinite(value) else value
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def terminal_safe(text: str) -> str:
-    """``text`` with every control character (ESC sequences, BEL, newlines, C1 codes) replaced by '?'."""
-    return _CONTROL.sub("?", text)
 
 
 def loss_text(loss_pct: float | None, lost: int, sent: int) -> str:
@@ -377,6 +381,7 @@ def to_table(snap: TraceSnapshot) -> str:
             total = sum(hop.responders.values())
             shares = sorted(hop.responders.items(), key=lambda kv: -kv[1])
             lines.append(f"hop {hop.ttl} responders: " + ", ".join(f"{a} {100.0 * n / total:.0f}%" for a, n in shares))
+    lines += [f"hop {hop.ttl} unreachable: {hop.unreachable}" for hop in snap.hops if hop.unreachable]
     if snap.route_changes:
         moves = [f"hop {c.ttl} round {c.round}: {c.old} -> {c.new}" for c in snap.route_changes]
         lines.append(f"route changes ({len(moves)}): " + "; ".join(moves[:10]) + ("; ..." if len(moves) > 10 else ""))

@@ -17,7 +17,7 @@ The public API (the report, the CLI and the GUI use only these names):
     ``default``, ``min``, ``max``, ``choices``, ``allow_auto``, ``help``, ``describe()``, ``parse(text)``),
     ``origin`` (``built-in``, ``user``, ``entry point <dist>``), ``path``, ``error`` (ModelError or None).
     Never runs code (settings are read from the files' text); fast enough for the GUI thread.
-``load_model(name="pingplotter", settings=None, *, raising=False) -> Model``
+``load_model(name=DEFAULT_MODEL, settings=None, *, raising=False) -> Model``
     ``settings`` maps names to strings as typed (``{"codec": "g729a", "burst_r": "auto"}``) or typed values.
     Raises ``UnknownModel`` (a ValueError) for an unknown name, ValueError for a bad setting: one line each.
 ``Model``
@@ -38,7 +38,7 @@ The public API (the report, the CLI and the GUI use only these names):
 ``score_all(scorer, windows)``, ``error_text(result)``
     Score a batch with a Model (one ``score_many``) or any one-window callable; the text to show for a failed
     hop (``file:line: message``) or None. ``TraceState.snapshot`` uses both.
-``user_scoring_dir()``, ``create_user_copy(name="pingplotter") -> Path``
+``user_scoring_dir()``, ``create_user_copy(name=DEFAULT_MODEL) -> Path``
     The user's scoring folder: ``$PINGMOS_CONFIG_DIR/scoring`` if that variable is set, else
     ``platformdirs.user_config_dir("pingmos")/scoring``. "Edit the formula" = ``create_user_copy()``, then open
     the returned file in an editor; it becomes the model ``my_pingplotter``.
@@ -51,8 +51,9 @@ The public API (the report, the CLI and the GUI use only these names):
     deadline, as if saved as ``path``: errors name ``path`` and the line. Nothing is written to ``path``.
 
 Threads and blocking: built-in models run in-process and take microseconds. A user's or an installed package's
-formula runs in a worker process (``script_model.py``): ``score``/``score_many`` block up to 1 s per window when
-a formula hangs (the first call also waits for the worker to start, ~0.1-0.5 s). A GUI therefore calls
+formula runs in a sandboxed worker process (``script_model.py``): ``score``/``score_many`` block up to 1 s of
+the worker's CPU time, or 3 s of wall clock, per window when a formula hangs (the first call also waits for the
+worker to start, ~0.1-0.5 s); ``close()`` from another thread kills the worker at once. A GUI therefore calls
 ``score_many`` from a worker thread (one batch per update) and never from the GUI thread; a model is thread-safe.
 A changed formula file is picked up by the next call (hot reload); a broken one gives ModelErrors.
 

@@ -14,8 +14,13 @@ The model scores every resampled window in one batch (one round trip to a user f
 interval is the 2.5th to 97.5th percentile of their MOS (a resample in which nothing came back counts as MOS 1).
 Seeded by the window's size, so the same window always gives the same interval.
 
-None: fewer than ``MIN_SAMPLES`` samples or 2 received, no raw samples (a summary), or the model failed on more
-than a tenth of the resamples. Cost: ``RESAMPLES`` model evaluations per hop (built-ins: about 0.1-0.3 ms each).
+None: fewer than ``MIN_SAMPLES`` samples or 2 received, no raw samples (a summary), the model failed on more
+than a tenth of the resamples, or the time budget ran out before the hop's turn. Cost: ``RESAMPLES`` model
+evaluations per hop (built-ins: about 0.1-0.3 ms each), fewer for long windows: the resampled values of one hop are
+capped at ``MAX_RESAMPLED_VALUES`` (a 24 h window of 86,400 samples gets ``MIN_RESAMPLES``; its interval is narrow
+and the percentiles of 50 resamples place it well enough), and hops are scored one at a time so memory stays at one
+hop's resamples. ``BUDGET_S`` bounds a whole snapshot's intervals (a slow user formula would otherwise take
+resamples x hops x its time: 0.3 s per call made a 10-round report take 130 s).
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ from pingmos.scoring.score import Score
 from pingmos.stats import WindowStats, window_stats
 
 RESAMPLES = 200
+MIN_RESAMPLES = 50
+MAX_RESAMPLED_VALUES = 2_000_000  # 16 MB of float64 per hop
+BUDGET_S = 5.0
 MIN_SAMPLES = 10
 CONFIDENCE = 0.95
 MAX_FAILED_SHARE = 0.1
@@ -72,34 +80,44 @@ def _windows(rows: np.ndarray) -> list[WindowStats]:
     return [window_stats(row) for row in rows]
 
 
+def resamples_for(n: int, resamples: int = RESAMPLES) -> int:
+    """How many resamples a window of ``n`` samples gets: ``resamples``, fewer for long windows (at least
+    ``MIN_RESAMPLES``) so that one hop's resampled values stay within ``MAX_RESAMPLED_VALUES``."""
+    return max(min(resamples, MIN_RESAMPLES), min(resamples, MAX_RESAMPLED_VALUES // max(n, 1)))
+
+
 def mos_intervals(
-    score_batch: BatchScorer, windows_rtts_ms: Sequence[object | None], resamples: int = RESAMPLES
+    score_batch: BatchScorer,
+    windows_rtts_ms: Sequence[object | None],
+    resamples: int = RESAMPLES,
+    budget_s: float | None = BUDGET_S,
+    clock: Callable[[], float] | None = None,
 ) -> list[tuple[float, float] | None]:
-    """The MOS interval (low, high) of each window (its raw samples; None: no samples), scoring all resamples of
-    all windows with one ``score_batch`` call (a model's ``score_many`` or a snapshot builder's batch scorer)."""
-    todo: list[int] = []
-    batch: list[WindowStats] = []
+    """The MOS interval (low, high) of each window (its raw samples; None: no samples), scoring the resamples of
+    one window per ``score_batch`` call (a model's ``score_many`` or a snapshot builder's batch scorer). Windows
+    whose turn comes after ``budget_s`` seconds (None: no limit) get None."""
+    import time
+
+    clock = clock or time.monotonic
+    start = clock()
+    out: list[tuple[float, float] | None] = [None] * len(windows_rtts_ms)
+    tail = 100.0 * (1.0 - CONFIDENCE) / 2.0
     for i, rtts in enumerate(windows_rtts_ms):
         if rtts is None:
             continue
         x = _as_array(rtts)
         if len(x) < MIN_SAMPLES or int(np.count_nonzero(~np.isnan(x))) < 2:
             continue
-        todo.append(i)
-        batch += resampled_windows(x, resamples)
-    out: list[tuple[float, float] | None] = [None] * len(windows_rtts_ms)
-    if not batch:
-        return out
-    results = list(score_batch(batch))
-    tail = 100.0 * (1.0 - CONFIDENCE) / 2.0
-    for k, i in enumerate(todo):
+        if budget_s is not None and clock() - start > budget_s:
+            break
+        k = resamples_for(len(x), resamples)
         mos = []
-        for result in results[k * resamples : (k + 1) * resamples]:
+        for result in score_batch(resampled_windows(x, k)):
             if isinstance(result, Score):
                 mos.append(result.mos)
             elif result is None:
                 mos.append(1.0)  # nothing came back in this resample: no call either
-        if len(mos) < (1.0 - MAX_FAILED_SHARE) * resamples:
+        if len(mos) < (1.0 - MAX_FAILED_SHARE) * k:
             continue
         low, high = np.percentile(mos, [tail, 100.0 - tail])
         out[i] = (float(low), float(high))
@@ -117,12 +135,14 @@ class MosIntervals:
     The sampling uncertainty of a window changes slowly, so a hop's interval is computed again only when the
     model changed, the window's size changed by a tenth or more (it narrows as samples accumulate), or
     ``refresh_s`` passed; and one update computes at most ``budget`` model evaluations (the hops waiting longest
-    first; the others keep their last interval, or None until their turn). Measured on the project machine: a
-    built-in model scores a 300-sample window in 0.1-0.3 ms, so the default budget of 1000 is 0.1-0.3 s of one
-    core per update at most, and 30 hops of 300 samples cost about 30 x 200 / 10 s = 600 evaluations a second.
+    first; the others keep their last interval, or None until their turn). Steady state for 30 hops: 30 x 200 /
+    30 s = 200 evaluations a second. Measured (scripts in the voice helper's report): 30 hops of 300 samples,
+    g107-jb, on the 2-core project machine shared by eight jobs (load 12): every interval at once 7-9 s; per live
+    update 0.8 s on average with refresh_s 10 and budget 1000, 0.27 s (at most 0.6 s) with these defaults over
+    the first 40 updates, while every hop gets its first interval.
     """
 
-    def __init__(self, resamples: int = RESAMPLES, refresh_s: float = 10.0, budget: int = 1000, clock=None):
+    def __init__(self, resamples: int = RESAMPLES, refresh_s: float = 30.0, budget: int = 400, clock=None):
         import time
 
         self.resamples = resamples

@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.machinery
 import importlib.metadata
 import importlib.util
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from pingmos.scoring.script_model import SCRIPT_TIMEOUT_S, ScriptModel
 from pingmos.scoring.script_source import Declared, read_declared
 from pingmos.scoring.settings import resolve_settings
 
-DEFAULT_MODEL = "pingplotter"
+DEFAULT_MODEL = "g107-jb"  # chosen by the validation study (README, "Does the MOS predict a call?")
 ENTRY_POINT_GROUP = "pingmos.scoring"
 ORIGIN_BUILTIN = "built-in"
 ORIGIN_USER = "user"
@@ -263,13 +264,15 @@ def create_user_copy(name: str = DEFAULT_MODEL) -> Path:
     else:
         text = editable_source(name)
     folder = user_scoring_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # private: 0700 (parents made too, as config folders)
     stem = _copy_stem(name)
     target = folder / f"{stem}.py"
     n = 2
     while True:
         try:
-            with open(target, "x", encoding="utf-8") as out:  # "x": never overwrite a user's file
+            # O_EXCL: never overwrite a user's file; 0600: theirs alone.
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
                 out.write(text)
             return target
         except FileExistsError:

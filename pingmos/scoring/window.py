@@ -45,7 +45,6 @@ class HopWindow:
     received: int = 0
     loss_pct: float = 0.0
     avg_ms: float | None = None
-    median_ms: float | None = None
     min_ms: float | None = None
     max_ms: float | None = None
     last_ms: float | None = None
@@ -67,7 +66,6 @@ class HopWindow:
             received=len(received),
             loss_pct=100.0 * (sent - len(received)) / sent if sent else 0.0,
             avg_ms=stats.mean(received),
-            median_ms=stats.percentile(received, 50.0),
             min_ms=min(received) if received else None,
             max_ms=max(received) if received else None,
             last_ms=received[-1] if received else None,
@@ -90,7 +88,6 @@ class HopWindow:
             received=window.received,
             loss_pct=window.loss_pct or 0.0,
             avg_ms=window.avg_ms,
-            median_ms=stats.percentile(received, 50.0),
             min_ms=window.min_ms,
             max_ms=window.max_ms,
             last_ms=window.last_ms,
@@ -128,13 +125,22 @@ class HopWindow:
             received=received,
             loss_pct=loss_pct,
             avg_ms=avg_ms,
-            median_ms=avg_ms,
             min_ms=avg_ms,
             max_ms=avg_ms,
             last_ms=avg_ms,
             given_jitter_ms=jitter_ms,
             given_jitter_stdev_ms=jitter_stdev_ms,
         )
+
+    @property
+    def median_ms(self) -> float | None:
+        """The median of the received RTTs (ms); the average in a summary window; None with none received.
+        Computed when first asked (a day of samples needs a partial sort; most formulas never ask)."""
+        if self.is_summary:
+            return self.avg_ms
+        if "_median" not in self._jitter_cache:
+            self._jitter_cache["_median"] = stats.percentile(self.received_array, 50.0)
+        return self._jitter_cache["_median"]
 
     @property
     def is_summary(self) -> bool:
@@ -229,6 +235,7 @@ class HopWindow:
         """The inverse of :meth:`to_dict`."""
         values = dict(data)
         values["rtts_ms"] = tuple(values.get("rtts_ms") or ())  # type: ignore[arg-type]
+        values.pop("median_ms", None)  # derived (a property); older workers' dicts may carry it
         return cls(**values)  # type: ignore[arg-type]
 
     def for_model(self, settings: Mapping[str, object]) -> Hop:

@@ -1,6 +1,7 @@
 """Sessions: a trace run kept on disk (SQLite), mtr output opened as one, and replay into a TraceState.
 
-open_session(path)             -> Session (a pingmos session file, an mtr --json report or an mtr --raw log)
+open_session(path)             -> Session (a pingmos session file, an mtr --json report or --raw log, a Trippy JSON
+                                  report or RIPE Atlas traceroute results)
 SessionRecorder(path, info)    records a running trace: .record(sample), .record_event(e), .close()
 save_session(path, info, samples, events, names)   writes a whole session at once (Save As)
 session.snapshot(window, scorer, model_name, time_range)  re-scores it without probing
@@ -11,8 +12,8 @@ from __future__ import annotations
 import os
 
 from pingmos.input_files import InputError, open_regular
+from pingmos.session.imports import read_import
 from pingmos.session.model import HopSummary, RouteEntry, SessionError, SessionEvent, SessionInfo
-from pingmos.session.mtr_import import read_mtr
 from pingmos.session.replay import MemorySession, Session, TimeRange
 from pingmos.session.store import SessionRecorder, StoredSession, is_sqlite, save_session
 
@@ -58,4 +59,4 @@ def open_session(path: str | os.PathLike, interval_s: float = 1.0, target: str |
         if target is not None:
             raise SessionError(f"{p}: a pingmos session knows its target; a TARGET is only for an mtr --raw log")
         return StoredSession(p)
-    return read_mtr(p, interval_s=interval_s, target=target)
+    return read_import(p, interval_s=interval_s, target=target)

@@ -73,6 +73,10 @@ def info_for(target: str, settings: TraceSettings, started_at: float | None = No
     )
 
 
+class RecordingFailed(OSError):
+    """The session file cannot be written any more; the message names the cause (``SQLITE_FULL`` ...)."""
+
+
 class Evidence:
     """ValueError from the constructor when the session file cannot be created (message for the user).
 
@@ -123,7 +127,11 @@ class Evidence:
             self._evaluator.start()
 
     def observe(self, sample: Sample) -> None:
+        """Record ``sample`` and feed it to the alert rules. Raises RecordingFailed once the session file cannot
+        be written (disk full, permissions): a run that was asked to record stops instead of going on unrecorded."""
         if self.recorder is not None:
+            if self.recorder.error is not None:
+                raise RecordingFailed(self.recorder.error)
             self.recorder.record(sample)
         if self.alerts is not None:
             self.alerts.feed(sample)

@@ -45,11 +45,10 @@ from __future__ import annotations
 
 import ipaddress
 import math
-import os
 import re
 
 from pingmos.engine.events import Sample
-from pingmos.input_files import InputError, loads_json, read_text
+from pingmos.input_files import InputError, loads_json
 from pingmos.session.model import HopSummary, SessionError, SessionInfo
 from pingmos.session.replay import MemorySession
 
@@ -59,6 +58,7 @@ MAX_RTT_MS = 3_600_000.0  # an hour: no reply is waited for longer; a bigger tim
 MAX_COUNT = 10**9  # probes per hop: years of probing at mtr's fastest rate
 MAX_TEXT = 255  # a host name is at most 253 characters (RFC 1035); longer text is not a name
 RAW_RECORDS = frozenset("xhdptm")
+MAX_SEQ = 2**31 - 1  # mtr's are 16-bit; anything beyond a 32-bit integer is damage
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -77,7 +77,7 @@ def looks_like_mtr_raw(text: str) -> bool:
 # -- mtr --json --------------------------------------------------------------------------------------------------
 
 
-def _value(hub: dict, key: str, lo: float, hi: float) -> float | None:
+def number_field(hub: dict, key: str, lo: float, hi: float) -> float | None:
     """A numeric field of a hub (a number, or a string holding one as mtr <= 0.92 wrote), None when absent."""
     value = hub.get(key)
     if value is None:
@@ -95,14 +95,14 @@ def _value(hub: dict, key: str, lo: float, hi: float) -> float | None:
     return value
 
 
-def _count(hub: dict, key: str) -> int | None:
-    value = _value(hub, key, 0, MAX_COUNT)
+def count_field(hub: dict, key: str) -> int | None:
+    value = number_field(hub, key, 0, MAX_COUNT)
     if value is not None and value != int(value):
         raise ValueError(f"{key} {value:g} is not a whole number")
     return None if value is None else int(value)
 
 
-def _is_ip(text: str) -> bool:
+def is_ip(text: str) -> bool:
     try:
         ipaddress.ip_address(text)
     except ValueError:
@@ -116,13 +116,13 @@ def _host(host: str) -> tuple[str | None, str | None]:
     if host in ("???", ""):
         return None, None
     m = re.fullmatch(r"(\S+) \(([0-9A-Fa-f:.]+)\)", host)
-    if m and _is_ip(m.group(2)):
+    if m and is_ip(m.group(2)):
         return m.group(2), m.group(1)
     return host, None  # an address, or a name mtr showed instead of one: the hop's identity either way
 
 
 def _same_host(a: str, b: str) -> bool:
-    if _is_ip(a) and _is_ip(b):
+    if is_ip(a) and is_ip(b):
         return ipaddress.ip_address(a) == ipaddress.ip_address(b)
     return a.rstrip(".").lower() == b.rstrip(".").lower()
 
@@ -130,7 +130,7 @@ def _same_host(a: str, b: str) -> bool:
 def _hub(hub: object, tests: int | None, notes: set[str]) -> HopSummary:
     if not isinstance(hub, dict):
         raise ValueError("the hop is not an object")
-    ttl = _count(hub, "count")
+    ttl = count_field(hub, "count")
     if ttl is None:
         raise ValueError("it has no count (hop number)")
     if not 1 <= ttl <= MAX_TTL:
@@ -139,8 +139,8 @@ def _hub(hub: object, tests: int | None, notes: set[str]) -> HopSummary:
     if not isinstance(host, str):
         raise ValueError("host is missing or not text")
     address, name = _host(host)
-    sent, rcv, drop = _count(hub, "Snt"), _count(hub, "Rcv"), _count(hub, "Drop")
-    loss_pct = _value(hub, "Loss%", 0.0, 100.0)
+    sent, rcv, drop = count_field(hub, "Snt"), count_field(hub, "Rcv"), count_field(hub, "Drop")
+    loss_pct = number_field(hub, "Loss%", 0.0, 100.0)
     if sent is None and rcv is not None and drop is not None:
         sent = rcv + drop
     if sent is None and tests is not None:
@@ -164,7 +164,7 @@ def _hub(hub: object, tests: int | None, notes: set[str]) -> HopSummary:
         loss_pct = 100.0 * (sent - received) / sent if sent else None
     if address is None and received:
         raise ValueError(f"host ??? received {received} replies")
-    times = {k: _value(hub, k, 0.0, MAX_RTT_MS) for k in ("Last", "Avg", "Best", "Wrst", "StDev", "Javg")}
+    times = {k: number_field(hub, k, 0.0, MAX_RTT_MS) for k in ("Last", "Avg", "Best", "Wrst", "StDev", "Javg")}
     if received == 0:
         times = dict.fromkeys(times)  # mtr prints 0.00 for a hop that never answered: no measurement
     elif times["Avg"] is None:
@@ -195,13 +195,18 @@ def parse_mtr_json(text: str, path: str = "<mtr json>") -> MemorySession:
         doc = loads_json(text, path)
     except InputError as exc:
         raise SessionError(str(exc)) from None
+    return mtr_json_from_doc(doc, path)
+
+
+def mtr_json_from_doc(doc: object, path: str) -> MemorySession:
+    """As ``parse_mtr_json``, from the parsed document."""
     report = doc.get("report") if isinstance(doc, dict) else None
     head = report.get("mtr") if isinstance(report, dict) else None
     hubs = report.get("hubs") if isinstance(report, dict) else None
     if not isinstance(head, dict) or not isinstance(hubs, list):
         raise SessionError(f"{path}: not an mtr --json report (no report.mtr object and report.hubs list)")
     try:
-        tests = _count(head, "tests")
+        tests = count_field(head, "tests")
     except ValueError as exc:
         raise SessionError(f"{path}: the report's header is unreadable ({exc})") from None
     notes: set[str] = set()
@@ -249,7 +254,7 @@ def _reached(dst: str, summaries: tuple[HopSummary, ...]) -> bool | None:
     for s in answered:
         if any(x and _same_host(x, dst) for x in (s.address, s.name)):
             return True
-    if _is_ip(dst):
+    if is_ip(dst):
         return False
     # dst is a name: only when every answering hop is shown by address could a match have been seen... and a
     # name is not an address, so it is unknown either way.
@@ -292,10 +297,12 @@ class _RawLog:
             raise ValueError(f"position {pos} is beyond TTL {MAX_TTL}")
         if kind == "x":
             seq = int(parts[2])
+            if not 0 <= seq <= MAX_SEQ:
+                raise ValueError(f"sequence number {seq} is out of range")
             self._outstanding[seq] = len(self.probes)
             self.probes.append([pos, seq, None, None])
         elif kind == "h":
-            if not _is_ip(parts[2]):
+            if not is_ip(parts[2]):
                 raise ValueError(f"host {clean_text(parts[2], 60)!r} is not an IP address")
             self.hosts[pos] = parts[2]
         elif kind == "d":
@@ -356,7 +363,7 @@ def parse_mtr_raw(
             ) from None
     if not log.probes:
         raise SessionError(f"{path}: the mtr --raw log holds no probes")
-    if target is not None and not _is_ip(target):
+    if target is not None and not is_ip(target):
         raise SessionError(f"{path}: the target {clean_text(target, 60)!r} given for the log is not an IP address")
     dest = target if target is not None else log.destination()
     dest_pos = min(log.answered_at.get(dest, ()), default=None) if dest else None
@@ -407,23 +414,3 @@ def parse_mtr_raw(
         extra=extra,
     )
     return MemorySession(path, info, samples=samples, names=log.names)
-
-
-def read_mtr(path: str | os.PathLike, interval_s: float = 1.0, target: str | None = None) -> MemorySession:
-    """Read an mtr --json report or --raw log from a file; SessionError when it is neither."""
-    p = os.fspath(path)
-    try:
-        text = read_text(p, MAX_IMPORT_BYTES, "mtr report or log")
-        mtime = os.path.getmtime(p)
-    except InputError as exc:
-        raise SessionError(str(exc)) from None
-    except OSError as exc:
-        raise SessionError(f"{p}: cannot read the file: {exc.strerror or exc}") from None
-    if text.lstrip().startswith("{"):
-        if target is not None:
-            raise SessionError(f"{p}: an mtr --json report names its target; a TARGET is only for an mtr --raw log")
-        return parse_mtr_json(text, p)
-    if looks_like_mtr_raw(text):
-        # Place the run so it ends at the file's modification time (when mtr finished writing it).
-        return parse_mtr_raw(text, p, interval_s=interval_s, started_at=None, target=target, ended_at=mtime)
-    raise SessionError(f"{p}: not a pingmos session, an mtr --json report or an mtr --raw log")

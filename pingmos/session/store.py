@@ -14,6 +14,7 @@ nothing; a damaged, truncated or foreign file raises SessionError with a message
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -61,12 +62,29 @@ CREATE TABLE events (id INTEGER PRIMARY KEY, at REAL NOT NULL, kind TEXT NOT NUL
 """
 
 
+def write_error_text(exc: sqlite3.Error) -> str:
+    """What a failed write means, naming SQLite's cause (``SQLITE_FULL``: the disk is full)."""
+    name = getattr(exc, "sqlite_errorname", None)
+    text = f"{exc} ({name})" if name else str(exc)
+    if name == "SQLITE_FULL":
+        text += ": free some space on that disk, or record elsewhere"
+    elif name in ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM"):
+        text += ": check the permissions of the file and its folder"
+    return text
+
+
 def _connect_new(path: Path, overwrite: bool) -> sqlite3.Connection:
     if path.exists():
         if not overwrite:
             raise SessionError(f"{path}: the file exists already; choose another name")
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
+    try:
+        # Private from the start (0600): a session shows where and when someone's traffic went. SQLite gives its
+        # -wal and -shm files the same permissions.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError as exc:
+        raise SessionError(f"{path}: cannot create the session file: {exc.strerror or exc}") from exc
     try:
         conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
@@ -78,7 +96,11 @@ def _connect_new(path: Path, overwrite: bool) -> sqlite3.Connection:
         conn.execute("PRAGMA cache_size=-256")
         conn.executescript("BEGIN;" + _SCHEMA + "COMMIT;")
     except sqlite3.Error as exc:
-        raise SessionError(f"{path}: cannot create the session file: {exc}") from exc
+        with contextlib.suppress(NameError, sqlite3.Error):
+            conn.close()
+        for suffix in ("", "-wal", "-shm"):  # ours, made just now: no half-made session left behind
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        raise SessionError(f"{path}: cannot create the session file: {write_error_text(exc)}") from exc
     return conn
 
 
@@ -143,7 +165,10 @@ class _Writer:
                 conn.execute("UPDATE addresses SET name = ? WHERE id = ?", (name, rid))
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            # SQLite may have rolled back already (SQLITE_FULL does): a failing ROLLBACK ("no transaction is
+            # active") must not replace the error that says what happened.
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
             raise
         # Fold the log into the main file after every batch (about once a second): after a crash, or for a copy
         # taken while recording, the .pmos file alone is a valid session missing at most the last batch. PASSIVE
@@ -232,7 +257,10 @@ class SessionRecorder:
                 self._writer.write(samples, events, names)
                 self.samples_written += len(samples)
             except sqlite3.Error as exc:
-                self.error = f"recording to {self.path} stopped: {exc}. The trace goes on; its data stays in memory."
+                self.error = (
+                    f"recording to {self.path} stopped: {write_error_text(exc)}; the "
+                    f"{self.samples_written} samples written before are kept in the file"
+                )
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval_s):
@@ -318,6 +346,10 @@ def save_session(
 # since the epoch within years 1970-9999 (what datetime and the window's clock can show).
 MAX_RTT_MS = 3_600_000.0
 MAX_TIME_S = 253_402_300_799.0
+MAX_ROUND = 2**32 - 1  # the state keeps rounds as uint32: 13 years at 10 rounds a second
+
+
+_NUMBER = (float, int)
 
 
 def _is_time(value: object) -> bool:
@@ -420,12 +452,17 @@ class StoredSession(Session):
 
     def _sample(self, row: tuple, addresses: dict[int, str]) -> Sample:
         rid, round_no, ttl, seq, sent_at, rtt_ms, responder, reached, reply, icmp_code = row
+        # type() tests rather than isinstance: this runs once per stored probe (SQLite returns no bool or subclass).
         ok = (
-            all(isinstance(v, int) for v in (round_no, ttl, seq, reached))
-            and round_no >= 0
-            and _is_time(sent_at)
+            type(round_no) is int
+            and type(ttl) is int
+            and type(seq) is int
+            and type(reached) is int
+            and 0 <= round_no <= MAX_ROUND
+            and type(sent_at) in _NUMBER
+            and 0.0 <= sent_at <= MAX_TIME_S
             and 1 <= ttl <= 255
-            and (rtt_ms is None or (isinstance(rtt_ms, float | int) and 0 <= rtt_ms <= MAX_RTT_MS))
+            and (rtt_ms is None or (type(rtt_ms) in _NUMBER and 0 <= rtt_ms <= MAX_RTT_MS))
             and (responder is None or responder in addresses)
             and (rtt_ms is None) == (responder is None)
             and (reply is None or (reply in REPLY_KINDS and rtt_ms is not None))

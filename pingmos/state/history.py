@@ -474,26 +474,29 @@ class TraceHistory:
 def _path_end(lasts: dict[int, dict[str, tuple[int, int, int]]]) -> tuple[int | None, int | None]:
     """(destination TTL, blocked TTL) from each TTL's latest answers by kind (round, responder, code).
 
-    The destination's TTL is the lowest TTL whose latest answer came from the destination. When none does any
-    more but one did (the route got longer and the TTLs beyond have not been answered by it yet), it is one past
-    the highest TTL answered at all: where the destination must now be. The blocked TTL is the lowest whose latest
-    answer is a destination-unreachable from a router (the path ends there), None when there is none.
+    The destination's TTL is the lowest TTL whose latest answer came from the destination, and no later than the
+    destination's latest answer at any higher TTL (when the route gets longer, the old TTL may lose a probe or two
+    before a router answers there, while the next TTL already reaches the destination). When no TTL qualifies
+    any more but one did (the route got longer and the TTLs beyond have not been answered by it yet), it is one
+    past the highest TTL answered at all: where the destination must now be. The blocked TTL is the lowest whose
+    latest answer is a destination-unreachable from a router (the path ends there), None when there is none.
     """
     destination = blocked = None
     ever_reached = False
     highest_answer = 0
-    for ttl in sorted(lasts):
+    reached_above = -1  # the latest round the destination answered at a higher TTL
+    for ttl in sorted((t for t in lasts if lasts[t]), reverse=True):
         last = lasts[ttl]
-        if not last:
-            continue
-        highest_answer = ttl
+        highest_answer = max(highest_answer, ttl)
         latest = max(last.values())[0]
         reached = last.get("reached")
-        ever_reached = ever_reached or reached is not None
-        if destination is None and reached is not None and reached[0] >= latest:
-            destination = ttl
+        if reached is not None:
+            ever_reached = True
+            if reached[0] >= latest and reached[0] >= reached_above:
+                destination = ttl  # the lowest such TTL wins: the loop runs downwards
+            reached_above = max(reached_above, reached[0])
         unreachable = last.get("unreachable")
-        if blocked is None and unreachable is not None and unreachable[0] >= latest:
+        if unreachable is not None and unreachable[0] >= latest:
             blocked = ttl
     if destination is None and ever_reached:
         destination = highest_answer + 1

@@ -16,8 +16,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="validate_mos", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a few conditions, one call each (the test suite's)")
     parser.add_argument("--seed", type=int, default=10, help="random seed (default 10)")
-    parser.add_argument("--conditions", type=int, default=None, help="number of path conditions (default 60)")
-    parser.add_argument("--calls", type=int, default=None, help="calls per condition (default 6)")
+    parser.add_argument("--conditions", type=int, default=None, help="number of path conditions (default 90)")
+    parser.add_argument("--calls", type=int, default=None, help="calls per condition, each heard both ways (default 8)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--out", type=Path, default=None, help="folder for results and plots")
     parser.add_argument("--fit", action="store_true", help="also fit g107-jb's constants on the training set")
@@ -30,8 +30,8 @@ def main(argv: list[str] | None = None) -> int:
         if value is not None and value < 1:
             print(f"validate_mos: --{what} must be at least 1, not {value}", file=sys.stderr)
             return 2
-    count = args.conditions or (6 if args.quick else 60)
-    calls = args.calls or (1 if args.quick else 6)
+    count = args.conditions or (6 if args.quick else 90)
+    calls = args.calls or (1 if args.quick else 8)
     out = args.out or DEFAULT_OUT
     try:
         from pingmos.validation import plots, speech, study

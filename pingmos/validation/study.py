@@ -349,6 +349,7 @@ def from_json(doc: dict) -> list[Outcome]:
                 ta_ms=dict(c["mouth_to_ear_ms"]),
                 played_pct=dict(c["played_pct"]),
                 rtts_ms=list(c["probe_rtts_ms"]),
+                predicted={m: dict(v) for m, v in c.get("predicted_mos", {}).items()},
             )
         )
     return outcomes

@@ -161,13 +161,17 @@ def shared_dir():
 
 
 def test_the_command_runs_off_the_callers_thread_with_the_values_and_a_timeout(tmp_path, shared_dir):
-    out = shared_dir / "out.env"
-    rule = AlertRule("loss", "loss_pct", 5.0, window_s=30.0, command=("/bin/sh", "-c", 'env > "$1"', "sh", str(out)))
+    out, go = shared_dir / "out.env", shared_dir / "go"
+    # The command waits (at most 30 s) for the test's go-ahead before it writes: dispatch returning before the file
+    # exists proves it did not wait for the command, with no clock to lose to a loaded machine.
+    wait_then_env = 'i=0; while [ ! -e "$2" ] && [ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done; env > "$1"'
+    command = ("/bin/sh", "-c", wait_then_env, "sh", str(out), str(go))
+    rule = AlertRule("loss", "loss_pct", 5.0, window_s=30.0, command=command)
     fire = run([rule], feed(lambda t: 0.5, 60))[0]
     runner = CommandRunner()
-    t0 = time.monotonic()
     runner.dispatch([rule], [fire])
-    assert time.monotonic() - t0 < 0.5  # returns at once
+    assert not out.exists()  # returned at once, the command still waiting
+    go.touch()
     assert runner.wait(30)
     assert runner.results[0].error is None, runner.results[0]
     env = dict(line.split("=", 1) for line in out.read_text().splitlines() if line.startswith("PINGMOS_"))
@@ -296,3 +300,22 @@ def test_episodes_for_a_timeline():
     eps = episodes(log)
     assert [(ep.rule, ep.end is None) for ep in eps] == [("loss", False), ("loss", True)]
     assert 120 < eps[0].start < eps[0].end < 400 < eps[1].start
+
+
+def test_a_rule_on_the_destination_follows_it_when_the_route_gets_longer():
+    # 3 hops for 60 s, then 4: TTL 3 is a router whose replies are rate-limited (70 % lost); the destination, now
+    # at TTL 4, answers every probe. The loss rule must measure the destination, not the router left at TTL 3.
+    rng = random.Random(4)
+    samples = []
+    for i in range(200):
+        t = float(i)
+        if i < 60:
+            samples.append(Sample(i, 3, i, t, 20.0, DST, True, "echo_reply"))
+            continue
+        lost = rng.random() < 0.7
+        samples.append(
+            Sample(i, 3, i, t, None if lost else 5.0, None if lost else "198.18.1.9", False, "time_exceeded")
+        )
+        samples.append(Sample(i, 4, 1000 + i, t + 0.01, 21.0, DST, True, "echo_reply"))
+    events = run([AlertRule("loss", "loss_pct", 5.0, window_s=30.0)], samples)
+    assert events == []

@@ -105,6 +105,6 @@ def test_an_echo_witness_kept_in_the_session_is_weighed_when_it_is_opened(tmp_pa
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        assert cli.main(["report", "--session", str(path), "--format", "json"]) == 0
+        assert cli.main(["report", "--session", str(path), "--model", "pingplotter", "--format", "json"]) == 0
     d = json.loads(out.getvalue())["diagnosis"]
     assert d == diagnose(snap, witnesses=witness).to_json() and "direct echo to hop 3" in d["verdict"]

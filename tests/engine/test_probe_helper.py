@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -199,3 +200,40 @@ def test_started_through_sudo_the_helper_drops_root_once_its_sockets_are_open():
     finally:
         proc.stdin.close()
         assert proc.wait(5) == 0
+
+
+def _helper_from(package_parent: str) -> subprocess.CompletedProcess:
+    """Start the helper as pingmos's front end does (isolated Python), importing pingmos from ``package_parent``."""
+    boot = f"import sys; sys.path.insert(0, {package_parent!r}); from pingmos.engine.probe_helper import main; "
+    boot += "sys.exit(main())"
+    return subprocess.run([sys.executable, "-I", "-c", boot], capture_output=True, text=True, timeout=60,
+                          stdin=subprocess.DEVNULL)  # fmt: skip
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the check applies to a helper with root's rights")
+@pytest.mark.parametrize("where", ["package file owned by a user", "import path writable by all"])
+def test_a_helper_that_a_user_could_change_refuses_to_run_as_root(tmp_path, where):
+    import shutil
+
+    from pingmos.engine import probe_helper
+
+    copy = tmp_path / "checkout"
+    shutil.copytree(Path(probe_helper.__file__).parents[2] / "pingmos", copy / "pingmos",
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    if where.startswith("package"):
+        os.chown(copy / "pingmos" / "engine" / "network.py", 65534, 65534)  # e.g. the user's own checkout
+    else:
+        copy.chmod(0o777)
+    r = _helper_from(str(copy))
+    assert r.returncode == 78, r
+    lines = r.stdout.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fatal refusing to run with root's rights: "), r.stdout
+    assert ("network.py" in lines[0]) if where.startswith("package") else (str(copy) in lines[0])
+    assert "ready" not in r.stdout and "Traceback" not in r.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the check applies to a helper with root's rights")
+def test_the_installed_helper_is_safe_here():
+    from pingmos.engine.probe_helper import unsafe_install
+
+    assert unsafe_install() is None  # root-owned checkout and interpreter: the other helper tests run it as root

@@ -99,7 +99,11 @@ def session_data_dir(tmp_path, monkeypatch):
 @pytest.fixture
 def settings_store(tmp_path):
     q = QSettings(str(tmp_path / "pingmos.ini"), QSettings.Format.IniFormat)
-    return SettingsStore(q)
+    store = SettingsStore(q)
+    # The GUI tests work on PingPlotter's formula (its jitter setting, its editable copy, its numbers); a first
+    # run's default model (scoring.DEFAULT_MODEL) is checked by test_a_first_run_uses_the_default_model.
+    store.set_model("pingplotter")
+    return store
 
 
 @pytest.fixture

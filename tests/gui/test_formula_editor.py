@@ -218,22 +218,25 @@ def test_a_built_in_with_a_dash_opens_its_one_copy_and_reverts_to_it(window, tmp
 
 def test_save_writes_off_the_gui_thread(window, qtbot, monkeypatch):
     import threading
-    import time
 
     window.open_formula_editor()
     editor = window.formula_editor
     editor.wait_for_disk(qtbot)
     writers = []
+    release, finished = threading.Event(), threading.Event()
 
-    def slow_save(path, text):  # a slow disk: the window must not wait for it
+    def slow_save(path, text):  # a disk that answers only when the test says so: the window must not wait for it
         writers.append(threading.current_thread() is threading.main_thread())
-        time.sleep(0.5)
+        release.wait(10)
+        finished.set()
 
     monkeypatch.setattr(models, "save_formula", slow_save)
-    started = time.monotonic()
+    # No clock: save() returning while the write is still held proves it did not wait (a save on the GUI thread
+    # would return only after the write finished), however slow a loaded machine is.
     editor.save()
-    assert time.monotonic() - started < 0.2
+    assert not finished.is_set()
     assert not editor.save_button.isEnabled()  # one save at a time, visibly under way
+    release.set()
     editor.wait_for_disk(qtbot)
     assert writers == [False] and editor.save_button.isEnabled()
 

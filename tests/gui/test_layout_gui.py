@@ -153,3 +153,30 @@ def test_the_table_shows_loss_and_mos_intervals_and_a_latency_sparkline(qtbot, m
     colours = {image.pixelColor(x, y).name() for x in range(image.width()) for y in range(image.height())}
     assert "#1f77b4" in colours or any(c.startswith("#1f7") or c.startswith("#2") for c in colours)
     assert any(int(c[1:3], 16) > 180 and int(c[3:5], 16) < 90 for c in colours)  # a red tick (40 % loss)
+
+
+def test_the_problem_starts_label_stays_inside_the_graph_at_the_last_hop(qtbot, make_window):
+    window = traced(qtbot, make_window, 1280, 800)
+    marks = window.evidence.marks
+    d = window.evidence.verdict_bar.diagnosis
+    marks.show(dataclasses.replace(d, deteriorates_at_ttl=5, rate_limited_ttls=(3, 4)))
+    qtbot.wait(50)
+    plot = window.trace_graph.latency.vb.sceneBoundingRect()
+    boxes = {item.textItem.toPlainText(): item.sceneBoundingRect() for item in marks.items}
+    assert "▼ problem starts" in boxes
+    for text, box in boxes.items():
+        assert plot.left() - 1 <= box.left() and box.right() <= plot.right() + 1, text
+    rate = [b for t, b in boxes.items() if t == "rate-limited"] + [
+        item.sceneBoundingRect() for item in marks.items if item.textItem.toPlainText() == "rate-limited"
+    ]
+    first, second = rate[-2:]
+    assert not first.intersects(second)  # neighbouring labels do not overlap
+
+
+def test_long_status_texts_do_not_set_the_window_minimum_width(qtbot, make_window):
+    window = traced(qtbot, make_window, 800, 500)
+    window.evidence.firing_label.setText("⚠ alert: " + ", ".join(f"a rule with a long name {n}" for n in range(6)))
+    window.timeline.caption.setText("hop 6 (a.very.long.reverse.dns.name.of.the.destination.example): " * 3)
+    window.resize(800, 500)
+    qtbot.wait(50)
+    assert window.minimumSizeHint().width() <= 800 and window.width() == 800

@@ -271,7 +271,7 @@ def test_settings_persist_between_runs(qtbot, tmp_path):
     assert again.protocol_combo.currentData() == "udp"
     assert again.thresholds == Thresholds(mos_good=4.1, mos_acceptable=3.7, mos_poor=3.2, loss_bad_pct=7.0)
     assert [again.target_combo.itemText(i) for i in range(again.target_combo.count())] == [DST, "198.18.0.97"]
-    assert again.model_name == "pingplotter"
+    assert again.model_name == "g107-jb"  # the default model (a first run), kept
     again.close()
 
 
@@ -358,3 +358,13 @@ def test_reverse_dns_names_fill_the_name_column(qtbot, make_window):
     assert cell(window, 0, 3) == "r1.lab.test" and cell(window, 4, 3) == "target.lab.test"
     assert cell(window, 2, 3) == ""
     qtbot.waitUntil(lambda: "hop 5 (target.lab.test)" in window.timeline.caption.text(), timeout=3000)
+
+
+def test_a_first_run_uses_the_default_model(tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from pingmos.gui.settings_store import SettingsStore
+    from pingmos.scoring import DEFAULT_MODEL
+
+    fresh = SettingsStore(QSettings(str(tmp_path / "fresh.ini"), QSettings.Format.IniFormat))
+    assert fresh.model() == DEFAULT_MODEL == "g107-jb"

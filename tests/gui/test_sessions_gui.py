@@ -253,3 +253,26 @@ def test_ask_the_routers_runs_the_echo_witness_in_a_worker_and_keeps_its_evidenc
     window._mark_dirty()
     qtbot.waitUntil(lambda: 3 in bar.diagnosis.witnessed and "direct echo to hop 3" in bar.verdict(), timeout=5000)
     assert bar.diagnosis.deteriorates_at_ttl != 4 and bar.diagnosis.status in ("problem", "undecided")
+
+
+def test_a_crafted_event_time_is_refused_in_the_worker_and_the_open_ends(qtbot, make_window, tmp_path):
+    """An event stamped 1e300 s (a crafted file) is refused while reading, in the worker: the window says why and
+    does not stay at "opening..." (before, the time raised in the GUI thread)."""
+    import sqlite3
+
+    from pingmos.engine.events import Sample
+    from pingmos.session import SessionEvent, SessionInfo, SessionRecorder
+
+    path = tmp_path / "crafted.pingmos"
+    with SessionRecorder(path, SessionInfo("t", DST), flush_interval_s=0) as rec:
+        rec.record(Sample(0, 1, 1, 1.7e9, 1.0, DST, True))
+        rec.record_event(SessionEvent(1.7e9, "note", {"text": "x"}))
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE events SET at = 1e300")
+    conn.commit()
+    conn.close()
+    window = make_window()
+    sessions = window.evidence.sessions
+    sessions.open_path(str(path))
+    qtbot.waitUntil(lambda: not sessions.last_message.startswith("opening"), timeout=5000)
+    assert "event 1 is unreadable" in sessions.last_message and str(path) in sessions.last_message

@@ -128,15 +128,18 @@ def test_prometheus_scrapes_the_agent_and_answers_for_a_hop(lab_factory, tmp_pat
         p50 = value(ns, 'histogram_quantile(0.5, rate(pingmos_hop_rtt_seconds_bucket{target="dest", hop="4"}[20s]))')
         print(f"hop 1: MOS {mos1:.2f}, {lat1 * 1000:.1f} ms; hop 4: MOS {mos4:.2f}, loss {loss4:.1%}, "
               f"{lat4 * 1000:.1f} ms, histogram median {p50 * 1000:.1f} ms")  # fmt: skip
-        assert mos1 > 4.3 and 0.003 < lat1 < 0.008
+        # Lower bounds are the configured path (nothing arrives early); upper bounds leave 10-15 ms for a loaded
+        # 2-core machine's late wake-ups in the relay and the agent: this test checks that the figures reach
+        # Prometheus as the path's, the engine's precision is tests/lab/test_accuracy.py's (measured on the wire).
+        assert mos1 > 4.3 and 0.003 < lat1 < 0.015
         assert 0.05 < loss4 < 0.4 and mos4 < mos1 - 0.3
-        assert 0.017 < lat4 < 0.025 and 0.01 < p50 < 0.05
+        assert 0.017 < lat4 < 0.035 and 0.01 < p50 < 0.05
         assert value(ns, 'pingmos_target_destination_reached{target="dest", site="lab", vantage="lab"}') == 1
         assert value(ns, 'pingmos_target_hops{target="dest"}') == 4
         # SIP OPTIONS beside the trace: answered 200 by the responder across the lossy link.
         assert value(ns, 'pingmos_sip_last_response_code{target="pbx"}') == 200
         sip_time = value(ns, 'pingmos_sip_response_time_seconds{target="pbx"}')
-        assert 0.017 < sip_time < 0.04
+        assert 0.017 < sip_time < 0.06
         assert value(ns, 'pingmos_sip_responses_total{target="pbx", code="200"}') > 0
         assert value(ns, 'pingmos_sip_options_sent_total{target="pbx"}') > 0
         # The shipped alert rules load and evaluate cleanly against the real series.

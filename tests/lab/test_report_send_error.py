@@ -19,11 +19,22 @@ BLOCK_ICMP = "table ip pmlab_block {\n  chain output {\n    type filter hook out
              "    ip protocol icmp drop\n  }\n}\n"  # fmt: skip
 
 
+def _echoes_sent(lab) -> int:
+    """ICMP echo requests the client namespace has sent so far (/proc/net/snmp, per network namespace)."""
+    lines = [ln.split() for ln in lab.run(["cat", "/proc/net/snmp"]).stdout.splitlines()]
+    icmp = [ln for ln in lines if ln and ln[0] == "Icmp:"]
+    return int(icmp[1][icmp[0].index("OutEchos")])
+
+
 @pytest.mark.skipif(shutil.which("nft") is None, reason="needs nftables (nft)")
 def test_a_firewall_rule_mid_trace_ends_with_the_partial_report_and_one_error_line(lab_factory):
     lab = lab_factory(*uniform_chain(2, LinkSpec.symmetric(1.0)))
     run = start_report(lab, lab.target_addr, "-c", "100", "-i", "0.1", "--timeout", "0.3", "--no-dns")
-    time.sleep(1.0)
+    # The rule goes in once several rounds are out (the client namespace's ICMP OutEchos counter), not after a
+    # fixed sleep: on a loaded machine the report's first probe can leave more than a second after the start.
+    deadline = time.monotonic() + 30.0
+    while _echoes_sent(lab) < 10 and time.monotonic() < deadline:
+        time.sleep(0.05)
     lab.run(["nft", "-f", "-"], input=BLOCK_ICMP, text=True, check=True, capture_output=True)
     rc, out, err = finish(run, timeout_s=30.0)
     assert rc == 1, err

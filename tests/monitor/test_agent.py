@@ -3,6 +3,7 @@ retention, and promtool's verdict on what /metrics serves."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import shutil
@@ -231,3 +232,46 @@ def test_retention_deletes_old_files_then_the_oldest_while_too_large(tmp_path):
     # 10 days: too old. Then 4000 bytes > 2500: the oldest closed ones go (paths[1] is open and stays).
     assert deleted == [paths[0], paths[2], paths[3]]
     assert [p.exists() for p in paths] == [False, True, False, False, True]
+
+
+def test_the_mos_interval_is_served_where_the_model_gives_one(running):
+    agent, _, _ = running
+    view = agent.runners["provider"].view()
+    hops = list(view.snapshot.hops)
+    hops[0] = dataclasses.replace(hops[0], mos_ci=(4.1, 4.4))
+    view = dataclasses.replace(view, snapshot=dataclasses.replace(view.snapshot, hops=tuple(hops)))
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(AgentCollector(lambda: [view], agent.health, "lab"))
+    m = {}
+    for family in text_string_to_metric_families(generate_latest(registry).decode()):
+        for s in family.samples:
+            m.setdefault(s.name, []).append(s)
+    assert one(m, "pingmos_hop_mos_ci_lower", hop="1") == 4.1 and one(m, "pingmos_hop_mos_ci_upper", hop="1") == 4.4
+    # The other hops: as the snapshot has it (the interval from the scoring, or no series where there is none).
+    for hop in hops[1:]:
+        lower = [s.value for s in m.get("pingmos_hop_mos_ci_lower", []) if s.labels["hop"] == str(hop.ttl)]
+        assert lower == ([] if hop.mos_ci is None else [pytest.approx(hop.mos_ci[0])])
+
+
+def test_sessions_roll_and_old_ones_are_deleted_by_retention(tmp_path):
+    text = CONFIG.replace("window = 40", "window = 40\nsession_hours = 1\nretention_days = 1")
+    agent, clocks = make_agent(text, tmp_path)
+    agent.start()
+    try:
+        wait_for(agent, "provider", 30)
+        now = WALL_EPOCH + clocks["provider"].now
+        agent.refresh(now)
+        first = agent.runners["provider"].open_session_path()
+        agent.refresh(now + 1800)  # within the hour: the same file
+        assert agent.runners["provider"].open_session_path() == first
+        wait_for(agent, "provider", 60)
+        agent.refresh(now + 3600)  # an hour on: a new file, the first one closed and complete
+        second = agent.runners["provider"].open_session_path()
+        assert second != first and first.exists()
+        with open_session(first) as s:
+            assert s.sample_count() >= 30
+        os.utime(first, (now - 2 * 86400, now - 2 * 86400))  # two days old
+        agent.refresh(now + 3601)
+        assert not first.exists() and second.exists()  # the open file is never deleted
+    finally:
+        agent.close()

@@ -26,6 +26,7 @@ host = "198.18.0.9"
 
 [[target]]
 host = "sip:198.18.1.2:5080"
+sip_interval_s = 60
 name = "pbx"
 protocol = "udp"
 port = 33434
@@ -53,6 +54,7 @@ def test_a_full_configuration_is_read(tmp_path):
     assert plain.name == "198.18.0.9" and plain.window == 30 and plain.protocol == "icmp" and plain.sip is None
     assert [r.name for r in plain.rules] == ["MOS below 3.5"]
     assert pbx.name == "pbx" and pbx.host == "198.18.1.2" and pbx.sip.port == 5080 and pbx.port == 33434
+    assert pbx.sip.interval_s == 60.0 and plain.sip is None
     assert pbx.interval_s == 2.0 and pbx.model == "g107" and pbx.model_settings == (("codec", "g729a"),)
     assert pbx.labels == (("site", "berlin"),)
     assert [r.metric for r in pbx.rules] == ["mos", "loss_pct"]
@@ -79,6 +81,7 @@ def test_a_full_configuration_is_read(tmp_path):
         ("[agent]\nmax_probes_per_s = 50\n[[target]]\nhost = 'a'\n[[target]]\nhost = 'b'\n", 2, "60 probes/s"),
         ("[agent]\n", 1, "no targets"),
         ("[[target]]\nhost = 'sip:a:99999'\n", 2, "SIP port"),
+        ("[[target]]\nhost = 'a'\nsip_interval_s = 60\n", 3, "sip: target only"),
     ],
 )
 def test_a_bad_configuration_names_file_line_and_key(tmp_path, text, line, words):

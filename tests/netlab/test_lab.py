@@ -41,19 +41,34 @@ def test_relay_delay_is_never_early_and_adds_little(lab_factory):
     assert stats[0]["rev"]["delivered"] == 60 and stats[0]["fwd"]["dropped"] == 0
 
 
+def _iqr(values: list[float]) -> float:
+    q = statistics.quantiles(values, n=4)
+    return q[2] - q[0]
+
+
 def test_relay_jitter_spreads_and_loss_drops_as_configured(lab_factory):
-    lab = lab_factory([RouterSpec()], [LinkSpec.symmetric(2.0, 1.0), LinkSpec()])
+    lab = lab_factory([RouterSpec()], [LinkSpec.symmetric(2.0, 0.0), LinkSpec()])
+    # What the lab itself adds, measured first on the same path without jitter (as the accuracy tests measure it
+    # on the wire): its processing and, on a loaded machine, late timer wake-ups. Robust figures (median,
+    # interquartile range) are compared below, because those wake-ups land on a few packets in the top tail:
+    # once a plain standard deviation read 1.86 ms against a bound of 1.0 on a busy 2-core machine.
+    base = [r["rtt_ms"] for r in lab.probe([1], count=120, interval_ms=2)[1]["replies"]]
+    assert len(base) == 120 and min(base) >= 4.0
+    lab_adds_ms = statistics.median(base) - 4.0
+    lab_iqr_ms = _iqr(base)
+    lab.set_link(0, LinkSpec.symmetric(2.0, 1.0))
     res = lab.probe([1], count=120, interval_ms=2)
     rtts = [r["rtt_ms"] for r in res[1]["replies"]]
     assert len(rtts) == 120
-    # Two independent uniform(-1, +1) ms draws: within 4 +- 2 ms (plus the relay's own time; the top 5 % left
-    # out, where a busy machine's odd late packet lands), standard deviation sqrt(2/3) = 0.82 ms, so the
-    # estimate from 120 samples is within +- 0.15 ms nearly always and the mean within +- 0.3 ms (4 standard
-    # errors) of 4 ms plus the relay's own time.
+    # Two independent uniform(-1, +1) ms draws: a triangular spread on 4 +- 2 ms, never below 2 ms. Its standard
+    # deviation is sqrt(2/3) = 0.82 ms; the lab's own noise only adds to it, so 0.65 (4 standard errors of the
+    # estimate from 120 samples below) holds on any machine. Its interquartile range is 2 (2 - sqrt 2) = 1.17 ms,
+    # estimated from 120 samples within +- 0.5 ms (4 standard errors); the lab's own spread adds at most its
+    # own interquartile range. The median is 4 ms plus what the lab adds, within +- 0.3 ms.
     assert min(rtts) >= 2.0
-    assert statistics.quantiles(rtts, n=20)[-1] <= 6.0 + 2 * OVERHEAD_PER_TRAVERSAL_MS
-    assert 0.65 <= statistics.stdev(rtts) <= 1.0
-    assert -0.3 <= statistics.fmean(rtts) - 4.0 <= 0.3 + 2 * OVERHEAD_PER_TRAVERSAL_MS
+    assert statistics.stdev(rtts) >= 0.65
+    assert 0.67 <= _iqr(rtts) <= 1.67 + lab_iqr_ms, (_iqr(rtts), lab_iqr_ms)
+    assert abs(statistics.median(rtts) - 4.0 - lab_adds_ms) <= 0.3 + lab_iqr_ms, (statistics.median(rtts), lab_adds_ms)
 
     lab.set_link(0, LinkSpec(Direction(0.2, 0.0, 30.0), Direction(0.2)))
     lab.reset_relay_stats()

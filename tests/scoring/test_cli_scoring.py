@@ -23,7 +23,7 @@ def run(argv, capsys):
 
 
 def test_score_samples_verbose_shows_input_and_detail(capsys):
-    code, out, err = run(["score", "--samples", "136,184,115,148,125", "--verbose"], capsys)
+    code, out, err = run(["score", "--model", "pingplotter", "--samples", "136,184,115,148,125", "--verbose"], capsys)
     assert code == 0 and err == ""
     assert "R 81.390  MOS 4.075" in out  # the seed example: 93.2 - (238.1 - 120) / 10
     assert "effective_latency_ms  238.1" in out and "jitter_ms          43.25" in out
@@ -42,7 +42,7 @@ def test_score_summary_json_g107(capsys):
 def test_score_lost_samples_and_loss(capsys):
     # 136, 184, x, 148: loss 25 %, avg 156, jitter (48 + 36) / 2 = 42: effective 156 + 84 + 10 = 250
     # R = 93.2 - 13 - 62.5 = 17.7
-    code, out, _ = run(["score", "--samples", "136,184,x,148", "--format", "json"], capsys)
+    code, out, _ = run(["score", "--model", "pingplotter", "--samples", "136,184,x,148", "--format", "json"], capsys)
     doc = json.loads(out)
     assert doc["input"]["loss_pct"] == 25.0 and doc["input"]["samples_ms"] == [136.0, 184.0, None, 148.0]
     assert doc["r"] == pytest.approx(17.7)
@@ -59,7 +59,7 @@ def test_score_all_lost_is_the_worst_score(capsys):
     "argv",
     [
         ["score", "--model", "nope", "--latency", "10"],
-        ["score", "--set", "jitter=wobbly", "--latency", "10"],
+        ["score", "--model", "pingplotter", "--set", "jitter=wobbly", "--latency", "10"],
         ["score", "--set", "codec", "--latency", "10"],
         ["score", "--model", "g107", "--set", "burst_r=0.5", "--latency", "10"],
         ["score", "--samples", "1,two,3"],
@@ -69,7 +69,7 @@ def test_score_all_lost_is_the_worst_score(capsys):
         ["score", "--latency", "-1"],
         ["score", "--jitter", "3"],
         ["report", "127.0.0.1", "--model", "nope"],
-        ["report", "127.0.0.1", "--set", "codec=g711"],
+        ["report", "127.0.0.1", "--model", "pingplotter", "--set", "codec=g711"],
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(argv, capsys):

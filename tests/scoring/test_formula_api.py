@@ -69,7 +69,7 @@ def test_a_copy_made_before_the_marker_line_is_found_by_its_file_name():
 
 
 def test_a_copy_of_a_users_model_keeps_its_edits():
-    path = create_user_copy()
+    path = create_user_copy("pingplotter")
     path.write_text(path.read_text().replace("LOSS_PENALTY_PER_PCT = 2.5", "LOSS_PENALTY_PER_PCT = 3.0"))
     again = create_user_copy("my_pingplotter")
     assert again.name == "my_pingplotter_2.py" and "LOSS_PENALTY_PER_PCT = 3.0" in again.read_text()
@@ -119,7 +119,7 @@ def test_a_broken_edit_keeps_the_last_working_score_beside_the_error_in_the_repo
     from pingmos.report.formats import to_json, to_table
     from pingmos.state import TraceState
 
-    path = create_user_copy()
+    path = create_user_copy("pingplotter")
     state = TraceState("t", "198.18.0.9", "icmp", 1.0)
     for r, rtt in enumerate([136.0, 184.0, None, 115.0, 148.0]):
         state.apply(Sample(r, 1, r, 1700000000.0 + r, rtt, "198.18.0.9" if rtt else None, rtt is not None))

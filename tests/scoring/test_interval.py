@@ -71,7 +71,7 @@ def test_live_cache_bounds_the_work_and_refreshes():
     cache = MosIntervals(resamples=50, refresh_s=10.0, budget=100, clock=lambda: now[0])
     hops = [(ttl, path_rtts(100, seed=ttl)) for ttl in range(1, 6)]
     first = cache.update(batch, "m", hops)
-    assert calls == [100]  # two hops per update within the budget, the others wait their turn
+    assert calls == [50, 50]  # two hops per update within the budget (one batch each), the others wait their turn
     assert sum(ci is not None for ci in first) == 2
     cache.update(batch, "m", hops)
     cache.update(batch, "m", hops)
@@ -82,7 +82,7 @@ def test_live_cache_bounds_the_work_and_refreshes():
     assert calls == []
     now[0] = 11.0
     assert None not in cache.update(batch, "m", hops)  # all stale: the old ones shown while two are redone
-    assert calls == [100]
+    assert calls == [50, 50]
     assert cache.update(batch, "other", hops).count(None) == 3  # another model: the old intervals are void
 
 
@@ -96,3 +96,23 @@ def test_snapshot_table_and_json_carry_the_interval():
     assert hop.mos_ci is not None and hop.mos_ci[0] <= hop.mos <= hop.mos_ci[1]
     assert f"{hop.mos:.2f} ({hop.mos_ci[0]:.2f}-{hop.mos_ci[1]:.2f})" in to_table(snap)
     assert '"mos_ci": [' in to_json(snap)
+
+
+def test_long_windows_get_fewer_resamples_and_a_slow_scorer_is_cut_off_by_the_budget():
+    from pingmos.scoring.interval import MAX_RESAMPLED_VALUES, MIN_RESAMPLES, RESAMPLES, resamples_for
+
+    assert resamples_for(300) == RESAMPLES
+    assert resamples_for(86_400) == MIN_RESAMPLES  # 24 h at 1 s: at most MAX_RESAMPLED_VALUES values held
+    assert resamples_for(20_000) * 20_000 <= MAX_RESAMPLED_VALUES
+    model = load_model("pingplotter")
+    now = [0.0]
+
+    def slow_batch(windows):
+        now[0] += 3.0  # each hop's batch "takes" 3 s of the clock
+        return model.score_many(windows)
+
+    hops = [path_rtts(100, seed=s) for s in range(4)]
+    got = mos_intervals(slow_batch, hops, budget_s=5.0, clock=lambda: now[0])
+    # Hops 1 and 2 start within the 5 s budget; hops 3 and 4 would start at 6 s and 9 s: no interval for them.
+    assert [ci is not None for ci in got] == [True, True, False, False]
+    assert all(ci is not None for ci in mos_intervals(slow_batch, hops, budget_s=None, clock=lambda: now[0]))

@@ -76,7 +76,7 @@ def test_user_scoring_dir_honours_the_env_var(config_dir):
 
 
 def test_edit_the_formula_copy_scores_like_the_default(models):
-    path = create_user_copy()
+    path = create_user_copy("pingplotter")
     assert path == user_scoring_dir() / "my_pingplotter.py"
     text = path.read_text()
     assert "pingmos internal" not in text and "def score(" not in text and "def score_hop(hop)" in text
@@ -87,12 +87,12 @@ def test_edit_the_formula_copy_scores_like_the_default(models):
     copy = models("my_pingplotter").score(SEED)
     assert isinstance(copy, Score) and (copy.r, copy.mos, copy.detail) == (builtin.r, builtin.mos, builtin.detail)
     # a second copy never overwrites the first
-    assert create_user_copy() == user_scoring_dir() / "my_pingplotter_2.py"
+    assert create_user_copy("pingplotter") == user_scoring_dir() / "my_pingplotter_2.py"
     assert create_user_copy("g107-playout").name == "my_g107_playout.py"
 
 
 def test_hot_reload_picks_up_a_change_at_the_next_call(models):
-    path = create_user_copy()
+    path = create_user_copy("pingplotter")
     model = models("my_pingplotter")
     window = HopWindow.from_summary(20.0, 5.0, 2.0)
     assert model.score(window).r == pytest.approx(87.2)  # 93.2 - 40/40 - 2.5 * 2

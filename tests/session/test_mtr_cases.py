@@ -164,7 +164,7 @@ def test_sequence_numbers_reused_never_give_a_lost_probe_an_earlier_reply():
 def test_mtrs_javg_is_converted_to_pingmoss_jitter(capsys):
     hop = open_session(CASES / "t1_javg.json").snapshot(None, scorer, "pp").hops[0]
     assert hop.jitter_ms == pytest.approx(9.5, abs=0.001)  # 6.333 x 3/2, PingPlotter's mean |difference|
-    rc, out, _ = run(capsys, "score", "--samples", "777,788,780", "--format", "json")
+    rc, out, _ = run(capsys, "score", "--model", "pingplotter", "--samples", "777,788,780", "--format", "json")
     assert rc == 0 and hop.mos == pytest.approx(json.loads(out)["mos"], abs=0.002)
 
 
@@ -173,8 +173,8 @@ def test_mtrs_javg_is_converted_to_pingmoss_jitter(capsys):
 
 def test_csv_cells_a_spreadsheet_would_run_are_neutralised(capsys):
     for argv in (
-        ["report", "--session", str(CASES / "ptr_names.mtr-raw.txt"), "--format", "csv"],
-        ["export", str(CASES / "ptr_names.mtr-raw.txt"), "--format", "csv"],
+        ["report", "--session", str(CASES / "ptr_names.mtr-raw.txt"), "--model", "pingplotter", "--format", "csv"],
+        ["export", str(CASES / "ptr_names.mtr-raw.txt"), "--model", "pingplotter", "--format", "csv"],
     ):
         rc, out, _ = run(capsys, *argv)
         rows = list(csv.DictReader(io.StringIO(out)))
@@ -207,3 +207,34 @@ def test_small_loss_is_never_printed_as_zero(tmp_path, capsys, n, lost, loss_cel
     rc, out, _ = run(capsys, "report", "--session", str(p))
     row = out.splitlines()[2].split()
     assert rc == 0 and row[:6] == ["1", "198.18.0.2", str(n), str(n - len(lost)), loss_cell, ci_cell]
+
+
+def test_mtr_json_shapes_names_and_addresses_silent_hubs_and_skipped_hop_numbers(tmp_path):
+    """mtr -b ("name (address)"), IPv6, "???" hubs, hop numbers that skip (mtr -f, or hubs mtr left out), and the
+    0.8x style with numbers as strings."""
+    p = tmp_path / "b.json"
+    p.write_text(
+        json.dumps(
+            {
+                "report": {
+                    "mtr": {"src": "c", "dst": "2001:db8::9", "tos": "0x0", "tests": "4"},
+                    "hubs": [
+                        {"count": "2", "host": "gw.lab.test (2001:db8::1)", "Loss%": "0.0%", "Snt": "4",
+                         "Avg": "1.50"},
+                        {"count": "3", "host": "???", "Loss%": "100.0", "Snt": "4", "Avg": "0.00"},
+                        {"count": "6", "host": "target.lab.test (2001:DB8:0::9)", "Loss%": "25.00", "Snt": "4",
+                         "Avg": "9.25", "Javg": "1.00"},
+                    ],
+                }
+            }
+        )
+    )  # fmt: skip
+    snap = open_session(p).snapshot(None, scorer, "pp")
+    rows = [(h.ttl, h.address, h.name, h.sent, h.received, h.loss_pct, h.avg_ms) for h in snap.hops]
+    assert rows == [
+        (2, "2001:db8::1", "gw.lab.test", 4, 4, 0.0, 1.5),
+        (3, None, None, 4, 0, 100.0, None),
+        (6, "2001:DB8:0::9", "target.lab.test", 4, 3, 25.0, 9.25),
+    ]
+    assert snap.hops[2].jitter_ms == pytest.approx(1.5)  # Javg 1.0 x 3/2
+    assert snap.destination_reached is True  # the same IPv6 address, written differently

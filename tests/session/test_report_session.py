@@ -26,7 +26,7 @@ def report(capsys, *argv):
 
 
 def test_an_mtr_raw_log_is_rescored_with_any_model(capsys):
-    rc, out, _ = report(capsys, "--session", str(DATA / "lab3.mtr.raw"), "--format", "json")
+    rc, out, _ = report(capsys, "--session", str(DATA / "lab3.mtr.raw"), "--model", "pingplotter", "--format", "json")
     assert rc == 0
     pp = json.loads(out)
     rc, out, _ = report(capsys, "--session", str(DATA / "lab3.mtr.raw"), "--model", "g107", "--set", "codec=g729a",

@@ -190,3 +190,18 @@ def test_keep_samples_bounds_each_hop_and_keeps_the_latest():
     hop = h.hops[1]
     assert 100 <= hop.n < 100 + 64 and hop.rounds[hop.n - 1] == 999
     assert h.destination_ttl() == 1
+
+
+def test_the_report_formats_say_where_the_path_ends_and_why():
+    import json
+
+    from pingmos.report.formats import to_json, to_table
+
+    samples = []
+    for r in range(3):
+        samples += [probe(r, t, 9) for t in range(1, 4)]
+        samples += [Sample(r, 4, r * 100 + 4, 1000.0 + r, 6.0, R[2], False, "dest_unreachable", 13)]
+    snap = state_of(samples).snapshot(None, MODEL, "m")
+    hops = json.loads(to_json(snap))["hops"]
+    assert hops[3]["unreachable"] == "admin prohibited, from 198.18.2.2" and "unreachable" not in hops[2]
+    assert "hop 4 unreachable: admin prohibited, from 198.18.2.2" in to_table(snap)

@@ -594,4 +594,14 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "handler", None) is None:
         parser.print_help()
         return EXIT_USAGE
+    if args.handler in (_cmd_score, _cmd_models, _cmd_export):
+        # No sockets to open: root on someone's behalf becomes them before anything runs (``report`` opens its
+        # sockets first; ``monitor`` and the window open theirs per target and keep their rights).
+        from pingmos.privileges import PrivilegeError, drop_after_open
+
+        try:
+            drop_after_open()
+        except PrivilegeError as exc:
+            print(f"pingmos: error: {exc}", file=sys.stderr)
+            return EXIT_NO_PERMISSION
     return args.handler(args)

@@ -119,3 +119,27 @@ def test_the_private_umask_is_not_passed_on_to_alert_commands(tmp_path):
         os.umask(old)
         privileges._original_umask = None
     assert result.output.strip() == "0022"
+
+
+@as_root
+def test_sudo_pingmos_score_becomes_the_invoking_user_first(tmp_path):
+    python = _reachable_python()
+    if python is None:
+        pytest.skip("no Python here that the user nobody may run")
+    config = Path(tempfile.mkdtemp(prefix="pingmos-test-"))
+    try:
+        config.chmod(0o777)
+        (config / "scoring").mkdir(mode=0o777)
+        (config / "scoring").chmod(0o777)
+        (config / "scoring" / "who.py").write_text('"""Who."""\nimport os\n\ndef score_hop(hop):\n'
+                                                 "    return 50.0, 3.0, {'uid': os.getuid(), 'ppid_uid': "
+                                                 "os.stat(f'/proc/{os.getppid()}').st_uid}\n")  # fmt: skip
+        site = [p for p in sys.path if p.endswith("site-packages")]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *site]), "PINGMOS_CONFIG_DIR": str(config),
+               "SUDO_UID": "65534", "SUDO_GID": "65534"}  # fmt: skip
+        r = subprocess.run([python, "-m", "pingmos", "score", "--model", "who", "--latency", "20", "--format", "json"],
+                           capture_output=True, text=True, timeout=120, env=env, cwd="/")  # fmt: skip
+    finally:
+        shutil.rmtree(config, ignore_errors=True)
+    assert r.returncode == 0, r.stderr
+    assert '"uid": 65534' in r.stdout.replace(".0", "") and '"ppid_uid": 65534' in r.stdout.replace(".0", "")

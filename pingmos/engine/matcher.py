@@ -13,7 +13,8 @@ can still match it.
 
 Whether an answer ends the path (the destination answered, or a router refused with destination unreachable) is
 the tracer's question (``path_end``); with ``hold_end_claims`` the matcher keeps such a probe aside ("claimed")
-until the tracer has judged the claim, so that a second, genuine answer to it can still be matched.
+until the tracer has judged the claim, and after that ("retired") until the probe's deadline, so that a second,
+genuine answer to it can still be matched and weighed against the first (``second_answer`` is then True).
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ class Matcher:
         # Deadlines grow with send time (the timeout is fixed), so a FIFO holds them in order.
         self._by_deadline: deque[ProbeKey] = deque()
         self._claimed: dict[ProbeKey, Outstanding] = {}
+        self._retired: dict[ProbeKey, Outstanding] = {}
+        self._retired_by_deadline: deque[ProbeKey] = deque()
+        self.second_answer = False  # the last sample ``match`` returned answers an already answered probe
         self.hold_end_claims = False
         # Addresses that answered time-exceeded: routers of this path (bounded: a path has at most 255 hops, a
         # few per hop behind load balancers).
@@ -66,10 +70,10 @@ class Matcher:
         return len(self._outstanding)
 
     def is_outstanding(self, key: ProbeKey) -> bool:
-        return key in self._outstanding or key in self._claimed
+        return key in self._outstanding or key in self._claimed or key in self._retired
 
     def add(self, key: ProbeKey, probe: Outstanding) -> None:
-        if key in self._outstanding or key in self._claimed:
+        if self.is_outstanding(key):
             raise ValueError(f"probe key {key} is still outstanding")
         self._outstanding[key] = probe
         self._by_deadline.append(key)
@@ -112,7 +116,7 @@ class Matcher:
         probe = self._outstanding.get(key)
         claimed = probe is None
         if claimed:
-            probe = self._claimed.get(key)
+            probe = self._claimed.get(key) or self._retired.get(key)
             if probe is None:
                 self.unmatched += 1
                 return None
@@ -133,11 +137,20 @@ class Matcher:
             del self._outstanding[key]
             if self.hold_end_claims and ends_path(sample):
                 self._claimed[key] = probe
+        self.second_answer = claimed
         return sample
 
     def resolve(self, key: ProbeKey) -> None:
         """The tracer has judged the claim on ``key``'s probe: forget it (further replies to it are unmatched)."""
         self._claimed.pop(key, None)
+
+    def retire(self, key: ProbeKey) -> None:
+        """The tracer has accepted the claim on ``key``'s probe: keep it until its deadline so that a second answer
+        to it (the genuine one, when the first was forged) is still seen."""
+        probe = self._claimed.pop(key, None)
+        if probe is not None:
+            self._retired[key] = probe
+            self._retired_by_deadline.append(key)
 
     def rearm(self, key: ProbeKey, now_mono: float) -> Sample | None:
         """The claim on ``key``'s probe was refused: wait for a genuine answer until its deadline again; the lost
@@ -153,6 +166,9 @@ class Matcher:
 
     def expire(self, now_mono: float) -> list[Sample]:
         """Samples for every probe whose deadline has passed without a reply: lost."""
+        retired = self._retired_by_deadline
+        while retired and (retired[0] not in self._retired or self._retired[retired[0]].deadline <= now_mono):
+            self._retired.pop(retired.popleft(), None)
         lost = []
         queue = self._by_deadline
         while queue:
@@ -173,6 +189,12 @@ class Matcher:
         while queue and queue[0] not in self._outstanding:
             queue.popleft()
         return self._outstanding[queue[0]].deadline if queue else None
+
+    def claim_deadline(self, now_mono: float) -> float | None:
+        """The latest deadline of a claimed probe still ahead of ``now_mono`` (a second answer may come until
+        then), None when there is none."""
+        ahead = [p.deadline for p in self._claimed.values() if p.deadline > now_mono]
+        return max(ahead) if ahead else None
 
     def drop_beyond(self, ttl: int) -> None:
         """Forget probes sent beyond the path's end: they are not hops and are not reported as lost."""

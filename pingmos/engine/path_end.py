@@ -30,7 +30,8 @@ _TIME_EXCEEDED = ReplyKind.TIME_EXCEEDED.value
 @dataclass
 class Decision:
     emit: list[Sample] = field(default_factory=list)
-    resolve: list[ProbeKey] = field(default_factory=list)
+    resolve: list[ProbeKey] = field(default_factory=list)  # forget the probe
+    retire: list[ProbeKey] = field(default_factory=list)  # accepted: keep it for a second answer until its deadline
     rearm: list[ProbeKey] = field(default_factory=list)
 
 
@@ -86,24 +87,49 @@ class PathEnd:
         self._decide(out, final=True)
         return out
 
-    def on_sample(self, sample: Sample, key: ProbeKey | None) -> Decision:
-        """Judge one matched or lost sample (``key``: its probe's key, None for a lost one)."""
+    def on_sample(self, sample: Sample, key: ProbeKey | None, second: bool = False) -> Decision:
+        """Judge one matched or lost sample (``key``: its probe's key, None for a lost one). ``second``: the probe
+        had an answer already (``matcher.Matcher.second_answer``)."""
         out = Decision()
+        c = self._claim
+        if second and not (c is not None and key == c.key):
+            # A second answer to a probe whose first answer ended the path and was accepted. Never a sample of its
+            # own; a router's answer means the first was forged (or the path just grew): it counts as such.
+            if _transit(sample):
+                self.suspicious += 1
+                self._transit_evidence(sample)
+                self._decide(out)
+            elif sample.ttl == self.end_ttl and sample.reached != self.end_reached:
+                # Reached and refused at once: one of them was forged. Look beyond the end again: the next round's
+                # claims are proved by the TTLs beyond.
+                self.suspicious += 1
+                self.end_ttl = None
+                self.end_reached = False
+            return out
         self._take(sample, key, out)
         self._decide(out)
         return out
+
+    def _transit_evidence(self, s: Sample) -> None:
+        """A router expired a probe at ``s.ttl``: the path is longer than any end below it."""
+        c = self._claim
+        if c is not None and s.round >= c.sample.round and s.ttl > c.sample.ttl:
+            c.contradicted = True
+        if self.end_ttl is not None and s.ttl >= self.end_ttl and s.round >= self._end_round:
+            self.end_ttl = None
+            self.end_reached = False
 
     def _take(self, s: Sample, key: ProbeKey | None, out: Decision) -> None:
         c = self._claim
         if c is not None:
             if key is not None and key == c.key:  # a second answer to the claimed probe
-                if _transit(s):
+                if _transit(s) or (s.rtt_ms is not None and s.reached != c.sample.reached):
                     c.contradicted = True
                     c.alternative = c.alternative or s
                 return
             if s.round >= c.sample.round and s.ttl >= c.sample.ttl:
                 c.held.append((s, key))
-                if _transit(s) and s.ttl > c.sample.ttl:
+                if self._contradicts(c, s):
                     c.contradicted = True
                 elif s.round == c.sample.round and c.sample.ttl < s.ttl <= c.verify_to:
                     c.settled.add(s.ttl)
@@ -111,22 +137,22 @@ class PathEnd:
         if s.rtt_ms is not None and ends_path(s):
             self._take_end(s, key, out)
             return
-        if _transit(s) and self.end_ttl is not None and s.ttl >= self.end_ttl and s.round >= self._end_round:
+        if _transit(s):
             # A router forwarded (or expired) a probe at or past the end: the path is longer now.
-            self.end_ttl = None
-            self.end_reached = False
+            self._transit_evidence(s)
         if self.end_ttl is None or s.ttl <= self.end_ttl:
             out.emit.append(s)
 
     def _take_end(self, s: Sample, key: ProbeKey | None, out: Decision) -> None:
         end = self.end_ttl
         c = self._claim
-        if end is not None and s.ttl >= end and c is None:
-            if key is not None:
-                out.resolve.append(key)
+        if end is not None and c is None and (s.ttl > end or (s.ttl == end and s.reached == self.end_reached)):
             if s.ttl == end:  # consistent with the path as known
-                self.end_reached = s.reached
+                if key is not None:
+                    out.retire.append(key)
                 out.emit.append(s)
+            elif key is not None:
+                out.resolve.append(key)
             return  # beyond the end: not a hop
         if c is not None:
             if s.round < c.sample.round:
@@ -141,12 +167,21 @@ class PathEnd:
             self._claim = self._new_claim(s, key, max(old.verify_to, s.ttl + 1))
             self._claim.held = [(old.sample, old.key), *old.held]  # all at TTLs above the new claim's
             for h, _k in self._claim.held:
-                if h.round == s.round and s.ttl < h.ttl <= self._claim.verify_to and not _transit(h):
-                    self._claim.settled.add(h.ttl)
-                if _transit(h) and h.ttl > s.ttl:
+                if self._contradicts(self._claim, h):
                     self._claim.contradicted = True
+                elif h.round == s.round and s.ttl < h.ttl <= self._claim.verify_to:
+                    self._claim.settled.add(h.ttl)
             return
         self._claim = self._new_claim(s, key, max(s.ttl + 1, end or 0))
+
+    @staticmethod
+    def _contradicts(c: _Claim, s: Sample) -> bool:
+        """Does ``s`` (a later sample, same or later round) contradict the claim that the path ends at its TTL?"""
+        if s.ttl <= c.sample.ttl:
+            return False
+        # A router expiring a probe beyond k: the path is longer. And the destination answering at k answers
+        # beyond k too, never a router refusing there.
+        return _transit(s) or (c.sample.reached and s.rtt_ms is not None and not s.reached)
 
     def _new_claim(self, s: Sample, key: ProbeKey | None, verify_to: int) -> _Claim:
         return _Claim(s, key, min(verify_to, self.max_ttl))
@@ -176,7 +211,7 @@ class PathEnd:
         self._claim = None
         self.end_ttl, self.end_reached, self._end_round = k, c.sample.reached, r
         if c.key is not None:
-            out.resolve.append(c.key)
+            out.retire.append(c.key)
         out.emit.append(c.sample)
         self._replay(c.held, out)
 

@@ -154,6 +154,8 @@ class Tracer:
         matcher = self.matcher
         for key in decision.resolve:
             matcher.resolve(key)
+        for key in decision.retire:
+            matcher.retire(key)
         late = []
         for key in decision.rearm:
             lost = matcher.rearm(key, self._clock.monotonic())
@@ -177,7 +179,7 @@ class Tracer:
             sample = self.matcher.match(reply, received_at)
             if sample is None:
                 continue
-            self._apply(self.path.on_sample(sample, reply.key))
+            self._apply(self.path.on_sample(sample, reply.key, self.matcher.second_answer))
 
     def run(self) -> None:
         """Trace until the configured rounds are done and their probes answered or timed out, or until stop()."""
@@ -190,6 +192,9 @@ class Tracer:
             while not self._stop.is_set():
                 now = clock.monotonic()
                 wake = [t for t in (scheduler.next_due(), self.matcher.next_deadline()) if t is not None]
+                if not wake and self.path.pending:
+                    # The last answers await their proof: a second answer to a claimed probe may still come.
+                    wake = [t for t in (self.matcher.claim_deadline(now),) if t is not None]
                 if not wake:
                     break  # every round sent and every probe settled
                 # Short waits so stop() is honoured promptly even at a 60 s interval.

@@ -117,12 +117,14 @@ class MosIntervals:
     The sampling uncertainty of a window changes slowly, so a hop's interval is computed again only when the
     model changed, the window's size changed by a tenth or more (it narrows as samples accumulate), or
     ``refresh_s`` passed; and one update computes at most ``budget`` model evaluations (the hops waiting longest
-    first; the others keep their last interval, or None until their turn). Measured on the project machine: a
-    built-in model scores a 300-sample window in 0.1-0.3 ms, so the default budget of 1000 is 0.1-0.3 s of one
-    core per update at most, and 30 hops of 300 samples cost about 30 x 200 / 10 s = 600 evaluations a second.
+    first; the others keep their last interval, or None until their turn). Steady state for 30 hops: 30 x 200 /
+    30 s = 200 evaluations a second. Measured (scripts in the voice helper's report): 30 hops of 300 samples,
+    g107-jb, on the 2-core project machine shared by eight jobs (load 12): every interval at once 7-9 s; per live
+    update 0.8 s on average with refresh_s 10 and budget 1000, 0.27 s (at most 0.6 s) with these defaults over
+    the first 40 updates, while every hop gets its first interval.
     """
 
-    def __init__(self, resamples: int = RESAMPLES, refresh_s: float = 10.0, budget: int = 1000, clock=None):
+    def __init__(self, resamples: int = RESAMPLES, refresh_s: float = 30.0, budget: int = 400, clock=None):
         import time
 
         self.resamples = resamples

@@ -71,11 +71,17 @@ STDERR_TAIL_BYTES = 64 << 10
 _POLL_S = 0.05
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 _BOOT = (
-    f"import sys; sys.path[0] = {_PACKAGE_ROOT!r}\n"
+    "import sys; sys.path[:] = {path!r}\n"
     "from pingmos.scoring.script_worker import main\nmain(*(int(a) for a in sys.argv[1:4]))\n"
 )
 _DUMP_LINE = re.compile(r'File "(?P<file>.*)", line (?P<line>\d+)')
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _boot() -> str:
+    """The worker's start: this process's import path (the same numpy, the same pingmos; -I keeps the environment
+    out of it), pingmos's own folder first."""
+    return _BOOT.format(path=[_PACKAGE_ROOT, *(p for p in sys.path if p and p != _PACKAGE_ROOT)])
 
 
 def wall_limit_for(timeout_s: float) -> float:
@@ -110,7 +116,7 @@ class _Worker:
         ids = [str(account.uid), str(account.gid)] if account is not None else []
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-I", "-c", _BOOT, str(theirs.fileno()), *ids],
+                [sys.executable, "-I", "-c", _boot(), str(theirs.fileno()), *ids],
                 stdin=subprocess.DEVNULL,
                 stdout=diag_w,
                 stderr=diag_w,

@@ -327,5 +327,5 @@ def test_a_claim_still_waiting_when_the_trace_ends_is_judged_and_nothing_is_held
     assert path_end.on_sample(claim, ("k", 2)).emit == []  # held until TTL 3 of round 0 has answered
     assert path_end.pending and path_end.end_ttl is None
     decision = path_end.finish()  # the trace stopped before TTL 3 went out
-    assert decision.emit == [claim] and decision.resolve == [("k", 2)]
+    assert decision.emit == [claim] and decision.retire == [("k", 2)]
     assert path_end.end_ttl == 2 and path_end.end_reached and not path_end.pending

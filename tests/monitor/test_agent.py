@@ -254,7 +254,7 @@ def test_the_mos_interval_is_served_where_the_model_gives_one(running):
 
 
 def test_sessions_roll_and_old_ones_are_deleted_by_retention(tmp_path):
-    text = CONFIG.replace('window = 40', 'window = 40\nsession_hours = 1\nretention_days = 1')
+    text = CONFIG.replace("window = 40", "window = 40\nsession_hours = 1\nretention_days = 1")
     agent, clocks = make_agent(text, tmp_path)
     agent.start()
     try:

@@ -58,13 +58,27 @@ def test_adaptive_buffer_ramjee_margin():
     lo, hi = max(0.0, m * 5 - sp * 5), m * 5 + sp * 5
     mean_x = (lo + hi) / 2
     deviation = (abs(lo - mean_x) + abs(hi - mean_x)) / 2
-    delay = mean_x + jb.RAMJEE_BETA * deviation  # Ramjee Algorithm 1: d + 4 v
+    delay = mean_x + max(jb.RAMJEE_BETA * deviation, jb.ADAPTIVE_MIN_MARGIN_MS)  # Ramjee's d + 4 v, 20 ms at least
     s = score(HopWindow.from_rtts([10.0, 20.0] * 50), buffer="adaptive")
     assert s.detail["buffer_delay_ms"] == pytest.approx(delay)
-    assert s.detail["late_loss_pct"] == 0.0  # d + 4 v lies above both values
+    assert s.detail["late_loss_pct"] == 0.0  # the play-out point lies above both values
     assert s.detail["ta_ms"] == pytest.approx(5.0 + delay + 20.0)
     expected = g107_at(5.0 + delay + 20.0, 0.0)
     assert s.mos == pytest.approx(expected.mos)
+
+
+def test_adaptive_buffer_wide_spread_and_the_floor():
+    # RTTs 10 ms and 110 ms alternating: r = 0 or 100, mean 50: x = max(0, M 50 - S 50) or M 50 + S 50; the mean
+    # deviation is the half-distance, so d + 4 v lies far above the slow half: no late loss, a long buffer
+    m, sp = jb.ONE_WAY_MEAN_SHARE, jb.ONE_WAY_SPREAD
+    lo, hi = max(0.0, m * 50 - sp * 50), m * 50 + sp * 50
+    mean_x, deviation = (lo + hi) / 2, (hi - lo) / 2
+    s = score(HopWindow.from_rtts([10.0, 110.0] * 50))
+    assert jb.RAMJEE_BETA * deviation > jb.ADAPTIVE_MIN_MARGIN_MS
+    assert s.detail["buffer_delay_ms"] == pytest.approx(mean_x + jb.RAMJEE_BETA * deviation)
+    # sub-millisecond spread and one slow probe in 30: the 20 ms floor keeps it from counting as late loss
+    lan = score(HopWindow.from_rtts([4.8, 4.9, 5.0] * 9 + [4.7, 9.0, 7.1]))
+    assert lan.detail["late_loss_pct"] == 0.0 and lan.mos > 4.3
 
 
 def test_settings_move_the_delay_and_codec():
@@ -80,10 +94,11 @@ def test_summary_window_exponential_variation():
     # latency 40, jitter 10, no loss: x exponential with mean M 10; base = 40 / 2 - M 10
     m = jb.ONE_WAY_MEAN_SHARE
     s = score(HopWindow.from_summary(40.0, 10.0, 0.0), buffer="fixed")
-    assert s.detail["base_one_way_ms"] == pytest.approx(20.0 - m * 10.0)
-    # share of the 200 quantile points of an exponential (mean M 10) above 60 ms: the points k with
-    # -M 10 ln(1 - (k + 0.5) / 200) > 60
+    # the 200 quantile points of an exponential with mean M 10: -M 10 ln(1 - (k + 0.5) / 200); the base is
+    # 40 / 2 less their mean (about M 10); late: the share of points above 60 ms
     points = [-m * 10.0 * math.log(1.0 - (k + 0.5) / 200) for k in range(200)]
+    assert s.detail["base_one_way_ms"] == pytest.approx(20.0 - sum(points) / 200)
+    assert sum(points) / 200 == pytest.approx(m * 10.0, rel=0.02)
     assert s.detail["late_loss_pct"] == pytest.approx(100.0 * sum(p > 60.0 for p in points) / 200)
 
 

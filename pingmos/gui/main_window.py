@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from html import escape
-from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
 from pingmos.engine.resolve import ReverseDNS
-from pingmos.gui import models
+from pingmos.gui import models, shown_context
 from pingmos.gui.background import Background
 from pingmos.gui.evidence import WindowEvidence
 from pingmos.gui.hop_menu import HopMenu
-from pingmos.gui.hop_table import HopTableModel, HopTableView, jitter_unknown
+from pingmos.gui.hop_table import HopTableModel, HopTableView
 from pingmos.gui.quality import Thresholds
 from pingmos.gui.refresher import Refresher, Request, Update
 from pingmos.gui.settings_store import SettingsStore
@@ -362,26 +360,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("a picture of the window is on the clipboard", 5000)
 
     def table_context(self) -> list[str]:
-        """What the hop table shows, in words, for a copy or an export: target, time range, model, window."""
-        snapshot = self.evidence.shown_snapshot() if hasattr(self, "evidence") else None
-        if snapshot is None:
-            return []
-        lines = [f"pingmos: {snapshot.target}" + (f" ({snapshot.address})" if snapshot.address else "")]
-        lines.append(f"probes: {snapshot.protocol.upper()} every {snapshot.interval_s:g} s, {snapshot.rounds} rounds")
-        settings = ", ".join(f"{k}={v}" for k, v in self.model_settings())
-        lines.append(f"model: {snapshot.model}" + (f" ({settings})" if settings else ""))
-        if self.focus is not None:
-            t0, t1 = (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) for t in self.focus)
-            lines.append(f"statistics over: the focus range {t0} to {t1}")
-        else:
-            what = "every sample" if snapshot.window is None else f"the last {snapshot.window} samples"
-            lines.append(f"statistics over: {what} of each hop")
-            span = self.trace.time_span() if self.trace is not None else None
-            if span:
-                t0, t1 = (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) for t in span)
-                lines.append(f"trace from {t0} to {t1}")
-        lines.append(f"copied at {time.strftime('%Y-%m-%d %H:%M:%S')}")
-        return lines
+        """What the hop table shows, in words (``shown_context.table_context``)."""
+        return shown_context.table_context(self)
 
     def stop(self) -> None:
         """Stop probing; everything measured stays on screen."""
@@ -468,45 +448,7 @@ class MainWindow(QMainWindow):
         self._dirty = True
 
     def _update_range_label(self) -> None:
-        if self.focus is not None:
-            t0, t1 = (time.strftime("%H:%M:%S", time.localtime(t)) for t in self.focus)
-            self.range_label.setText(
-                f"<b>Focus {t0} - {t1}</b>: statistics over the samples sent in the yellow range of the timeline. "
-                "Uncheck <i>Focus range</i> to return to the live window."
-            )
-            self.range_label.setStyleSheet("QLabel { background: #fff4c2; padding: 3px; }")
-        else:
-            what = "every sample" if self.window_size is None else f"the last {self.window_size} samples"
-            opened = self._opened_session()
-            if opened is not None:
-                path, span = opened
-                if span is None:
-                    text = f"<b>mtr report {escape(path.name)}</b>: mtr's own totals per hop, scored with the model."
-                    summary = self.evidence.summary
-                    if summary is not None and any(jitter_unknown(h) for h in summary.hops):
-                        text += " It has no jitter: the MOS takes jitter as 0 ms (marked \u2020)."
-                else:
-                    t0, t1 = (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) for t in span)
-                    when = f"{t0} to {t1[11:] if t0[:10] == t1[:10] else t1}"
-                    text = f"<b>Session {escape(path.name)}</b> ({when}): statistics over {what} of each hop."
-                self.range_label.setText(text)
-                self.range_label.setToolTip(str(path))
-            else:
-                self.range_label.setText(f"Live: statistics over {what} of each hop.")
-                self.range_label.setToolTip("")
-            self.range_label.setStyleSheet("QLabel { padding: 3px; }")
-
-    def _opened_session(self):
-        """(file, time span or None) of the session read from a file that is shown, else None (a live trace)."""
-        evidence = getattr(self, "evidence", None)  # (the label is first set before the evidence exists)
-        if evidence is None:
-            return None
-        opened = evidence.sessions.opened
-        if opened is not None and self.trace is None and evidence.summary is not None:
-            return Path(opened.path), None  # an mtr --json report: totals, no times
-        if opened is None or not evidence.is_replay(self.trace):
-            return None
-        return Path(opened.path), self.trace.time_span()
+        shown_context.update_range_label(self)
 
     def _timeline_ttls(self) -> tuple[int, ...]:
         ttls = self.table.selected_ttls()

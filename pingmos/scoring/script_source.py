@@ -8,6 +8,7 @@ its top level still lists (it fails later, when it scores, in the worker that ca
 from __future__ import annotations
 
 import ast
+import threading
 from dataclasses import dataclass
 
 from pingmos.scoring.model import ModelError
@@ -59,7 +60,18 @@ class _Bad(Exception):
         self.error = error
 
 
+# CPython 3.11 before 3.11.8 raises "SystemError: AST constructor recursion depth mismatch" when two threads build
+# ASTs at once (gh-106905); the GUI reads formulas in several worker threads (model list, refresher, Save's check).
+_AST_LOCK = threading.Lock()
+
+
 def read_declared(path: str, source: str) -> Declared | ModelError:
+    """``_read_declared`` with one thread at a time building an AST (see _AST_LOCK)."""
+    with _AST_LOCK:
+        return _read_declared(path, source)
+
+
+def _read_declared(path: str, source: str) -> Declared | ModelError:
     """The declarations of the formula in ``source`` (the text of ``path``), or why they cannot be read.
 
     Errors: a syntax error, no ``def score_hop``, a SETTINGS that is not a dict literal of ``setting(...)`` calls

@@ -1,0 +1,77 @@
+"""What the window shows, in words: the line above the hop table (focus range, live window or the session file it
+was read from) and the context that goes with a copy or export of the table (target, probes, model, time range)."""
+
+from __future__ import annotations
+
+import time
+from html import escape
+from pathlib import Path
+
+from pingmos.gui.hop_table import jitter_unknown
+
+
+def table_context(window) -> list[str]:
+    """What the hop table shows, in words, for a copy or an export: target, time range, model, window."""
+    snapshot = window.evidence.shown_snapshot() if hasattr(window, "evidence") else None
+    if snapshot is None:
+        return []
+    lines = [f"pingmos: {snapshot.target}" + (f" ({snapshot.address})" if snapshot.address else "")]
+    lines.append(f"probes: {snapshot.protocol.upper()} every {snapshot.interval_s:g} s, {snapshot.rounds} rounds")
+    settings = ", ".join(f"{k}={v}" for k, v in window.model_settings())
+    lines.append(f"model: {snapshot.model}" + (f" ({settings})" if settings else ""))
+    if window.focus is not None:
+        t0, t1 = (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) for t in window.focus)
+        lines.append(f"statistics over: the focus range {t0} to {t1}")
+    else:
+        what = "every sample" if snapshot.window is None else f"the last {snapshot.window} samples"
+        lines.append(f"statistics over: {what} of each hop")
+        span = window.trace.time_span() if window.trace is not None else None
+        if span:
+            t0, t1 = (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) for t in span)
+            lines.append(f"trace from {t0} to {t1}")
+    lines.append(f"copied at {time.strftime('%Y-%m-%d %H:%M:%S')}")
+    return lines
+
+
+def update_range_label(window) -> None:
+    """Above the table: what its statistics are over (the focus range, the live window, or a session file)."""
+    if window.focus is not None:
+        t0, t1 = (time.strftime("%H:%M:%S", time.localtime(t)) for t in window.focus)
+        window.range_label.setText(
+            f"<b>Focus {t0} - {t1}</b>: statistics over the samples sent in the yellow range of the timeline. "
+            "Uncheck <i>Focus range</i> to return to the live window."
+        )
+        window.range_label.setStyleSheet("QLabel { background: #fff4c2; padding: 3px; }")
+    else:
+        what = "every sample" if window.window_size is None else f"the last {window.window_size} samples"
+        opened = opened_session(window)
+        if opened is not None:
+            path, span = opened
+            if span is None:
+                text = f"<b>mtr report {escape(path.name)}</b>: mtr's own totals per hop, scored with the model."
+                summary = window.evidence.summary
+                if summary is not None and any(jitter_unknown(h) for h in summary.hops):
+                    text += " It has no jitter: the MOS takes jitter as 0 ms (marked \u2020)."
+            else:
+                t0, t1 = (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) for t in span)
+                when = f"{t0} to {t1[11:] if t0[:10] == t1[:10] else t1}"
+                text = f"<b>Session {escape(path.name)}</b> ({when}): statistics over {what} of each hop."
+            window.range_label.setText(text)
+            window.range_label.setToolTip(str(path))
+        else:
+            window.range_label.setText(f"Live: statistics over {what} of each hop.")
+            window.range_label.setToolTip("")
+        window.range_label.setStyleSheet("QLabel { padding: 3px; }")
+
+
+def opened_session(window):
+    """(file, time span or None) of the session read from a file that is shown, else None (a live trace)."""
+    evidence = getattr(window, "evidence", None)  # (the label is first set before the evidence exists)
+    if evidence is None:
+        return None
+    opened = evidence.sessions.opened
+    if opened is not None and window.trace is None and evidence.summary is not None:
+        return Path(opened.path), None  # an mtr --json report: totals, no times
+    if opened is None or not evidence.is_replay(window.trace):
+        return None
+    return Path(opened.path), window.trace.time_span()

@@ -36,8 +36,9 @@ How it decides (the README has a worked example):
    interval is above the threshold, absent when below, and the verdict says so. Latency and jitter accumulate
    along the path, so for them "present at hop k" is hop k's own interval above the threshold.
    Limit: independent per-packet drops on a link (no burst spans a round) leave no trace in the same rounds
-   further on, and then look like rate limiting followed by loss nearer the destination; the echo witness
-   (below) tells these apart.
+   further on, and would look like rate limiting followed by loss nearer the destination. So a hop whose own
+   losses go unshared is cleared only when the hop before it loses (next to) nothing; after another lossy hop it
+   stays unsure (``_independent_drops``), and the echo witness (below) tells the two apart.
 3. **An ICMP destination-unreachable ends the path** (``HopReport.unreachable``): a problem at that hop, named.
 4. **The echo witness** (direct echo requests to a suspect router, ``EchoWitness``) is evidence for step 2 at
    that hop, never a verdict of its own: echo loss credibly above the threshold supports "present", credibly
@@ -606,11 +607,14 @@ def _locate(ctx: _Context, end: HopReport, metrics: Sequence[str]) -> tuple[HopR
     rounds are None); an echo witness to it can."""
     starts = []
     blockers = []
+    before = {h.ttl: prev for prev, h in zip(ctx.judged, ctx.judged[1:], strict=False)}
     for metric in metrics:
         start: HopReport | None = end
         skipped: list[HopReport] = []
         for hop in reversed(ctx.judged[:-1]):
             p = _presence(ctx, hop, end, metric)
+            if metric == LOSS and p.side == ABSENT and hop.ttl not in ctx.used_witness:
+                p = _independent_drops(ctx, hop, before.get(hop.ttl), end, p)
             if p.side == SKIP:
                 skipped.append(hop)
                 continue
@@ -629,6 +633,39 @@ def _locate(ctx: _Context, end: HopReport, metrics: Sequence[str]) -> tuple[HopR
     if blockers:
         return None, blockers
     return min(starts, key=lambda h: h.ttl), []
+
+
+def _independent_drops(
+    ctx: _Context, hop: HopReport, prev: HopReport | None, end: HopReport, p: _Presence
+) -> _Presence:
+    """Guard on "absent in the same rounds": per-packet drops on a link (each probe crossing it lost on its own,
+    no burst spanning a round) also leave the destination's lost rounds unshared at the hops after that link, and
+    every hop from that link on then loses about the destination's share on its own. So "absent" stands only
+    where that pattern is ruled out: the hop itself, or the hop before it (the source, for hop 1), loses credibly
+    less than the destination (its loss interval lies below the destination's). A lossy router after a clean one
+    stays ICMP rate limiting (the forward-loss-aggregate case); a lossy hop after another lossy hop, or one whose
+    few samples cannot show it is cleaner than the destination, stays unsure (more rounds or an echo witness)."""
+    end_ci = _loss_ci(end)
+    if end_ci is None:
+        return p
+
+    def cleaner(h: HopReport | None) -> bool:
+        ci = _loss_ci(h) if h is not None else (0.0, 0.0)
+        return ci is not None and ci[1] < end_ci[0]
+
+    if cleaner(hop) or cleaner(prev):
+        return p
+    words = f"{p.words}; but per-packet loss on a link before it cannot be ruled out yet"
+    # Rounds until the cleaner of the two hops' loss interval lies below the destination's (both narrowing, so
+    # each must clear the midpoint of the two shares); never, while neither loses less than the destination.
+    p_end = _lost(end) / end.sent if end.sent else 0.0
+    shares = [_lost(h) / h.sent for h in (hop, prev) if h is not None and h.sent]
+    p_min = min(shares, default=0.0)
+    if p_min >= p_end:
+        return _Presence(UNSURE, words, MAX_ROUNDS_NEEDED)
+    mid = (p_min + p_end) / 2.0
+    need = max(wilson_bound_samples(p_min, mid), wilson_bound_samples(p_end, mid))
+    return _Presence(UNSURE, words, max(end.sent, need))
 
 
 def _rate_limited(ctx: _Context, before: list[HopReport], start: HopReport | None) -> tuple[int, ...]:

@@ -88,6 +88,9 @@ def _connect_new(path: Path, overwrite: bool) -> sqlite3.Connection:
     try:
         conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
+        # A reader of the file being recorded (a copy, a viewer, a test polling it) holds a read lock for a moment:
+        # the closing checkpoint waits for it rather than failing at once with "database is locked".
+        conn.execute("PRAGMA busy_timeout=5000")
         # NORMAL in WAL mode: a commit survives the process being killed; only a power cut can cost the last ones.
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
@@ -176,10 +179,15 @@ class _Writer:
         conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def close(self) -> None:
-        # Fold the log into the main file so a closed session is one self-contained file.
+        # Fold the log into the main file so a closed session is one self-contained file. A reader that still
+        # holds the file after busy_timeout only stops that folding: every sample is committed already (the file
+        # and its -wal are a valid session), so that is not a recording failure; any other error is.
         try:
             self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self.conn.execute("PRAGMA journal_mode=DELETE")
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", None) not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise
         finally:
             self.conn.close()
 

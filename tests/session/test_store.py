@@ -260,3 +260,27 @@ def test_replay_is_as_fast_for_rows_stored_backwards(tmp_path):
     t_backwards, snap_backwards = replay_s(backwards)
     assert snap_backwards == snap_forwards
     assert t_backwards < 3 * t_forwards + 0.5, (t_backwards, t_forwards)
+
+
+def test_a_reader_holding_the_file_while_the_recording_closes_is_no_failure(tmp_path):
+    # A viewer (or a test polling the file) inside a read transaction at the moment the recording closes: the
+    # closing checkpoint cannot fold the log, but every sample is committed, so the recording did not fail and the
+    # file opens with all of them.
+    path = tmp_path / "held.pmsession"
+    samples = traced_samples(rounds=10)
+    rec = SessionRecorder(path, SessionInfo("t", "198.18.0.2"), flush_interval_s=0)
+    for s in samples:
+        rec.record(s)
+    rec.flush()
+    reader = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM samples").fetchone()
+    started = time.monotonic()
+    try:
+        rec.close()
+    finally:
+        reader.close()
+    assert rec.error is None
+    assert time.monotonic() - started < 30
+    with open_session(path) as s:
+        assert len(list(s.samples())) == len(samples)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QWidget
 
 from pingmos.diagnosis import (
     DEFAULT_THRESHOLDS,
@@ -117,6 +117,8 @@ class VerdictBar(QWidget):
     ``done(diagnosis, witnesses)`` or ``done(None, message)``; None hides the button (a replayed session:
     the routers of then cannot be asked now)."""
 
+    MAX_LINES = 4
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.diagnosis: Diagnosis | None = None
@@ -136,9 +138,18 @@ class VerdictBar(QWidget):
             "from none: evidence combined with the trace's, stale after a while"
         )
         self.witness_button.clicked.connect(self.run_witness)
+        # A long verdict (several rate-limited hops, intervals) scrolls within at most MAX_LINES lines instead of
+        # pushing the hop table out of a small window (at 800 x 500 it left two rows); Copy gives the whole text.
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(self.label)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setStyleSheet("QScrollArea, QScrollArea > QWidget > QWidget { background: transparent; }")
+        self.scroll.setMaximumHeight(self.fontMetrics().lineSpacing() * self.MAX_LINES + 8)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.label, 1)
+        layout.addWidget(self.scroll, 1)
         layout.addWidget(self.copy_button, 0, Qt.AlignmentFlag.AlignTop)
         layout.addWidget(self.witness_button, 0, Qt.AlignmentFlag.AlignTop)
         self.clear()

@@ -151,6 +151,7 @@ CSV_HOP_FIELDS = tuple(f for f in HOP_FIELDS if f not in ("loss_ci_pct", "mos_ci
     "loss_ci_high_pct",
     "mos_ci_low",
     "mos_ci_high",
+    "unreachable",  # the path ends at this hop: a router's ICMP destination-unreachable, in words; else empty
 )
 # Which run every row belongs to (the same on every row; see the module docstring).
 CSV_CONTEXT_FIELDS = ("target", "target_address", "from_utc", "to_utc", "model", "window", "destination_reached")
@@ -213,6 +214,7 @@ def to_csv(snap: TraceSnapshot) -> str:
         row["loss_ci_low_pct"], row["loss_ci_high_pct"] = ci if ci else (None, None)
         mos_ci = row.pop("mos_ci")
         row["mos_ci_low"], row["mos_ci_high"] = mos_ci if mos_ci else (None, None)
+        row.setdefault("unreachable", None)
         row.update(context)
         writer.writerow(csv_row(_finite_or_none(row[f]) for f in CSV_FIELDS))
     return buf.getvalue()

@@ -193,9 +193,11 @@ def test_keep_samples_bounds_each_hop_and_keeps_the_latest():
 
 
 def test_the_report_formats_say_where_the_path_ends_and_why():
+    import csv
+    import io
     import json
 
-    from pingmos.report.formats import to_json, to_table
+    from pingmos.report.formats import to_csv, to_json, to_table
 
     samples = []
     for r in range(3):
@@ -205,3 +207,5 @@ def test_the_report_formats_say_where_the_path_ends_and_why():
     hops = json.loads(to_json(snap))["hops"]
     assert hops[3]["unreachable"] == "admin prohibited, from 198.18.2.2" and "unreachable" not in hops[2]
     assert "hop 4 unreachable: admin prohibited, from 198.18.2.2" in to_table(snap)
+    rows = list(csv.DictReader(io.StringIO(to_csv(snap))))
+    assert rows[3]["unreachable"] == "admin prohibited, from 198.18.2.2" and rows[2]["unreachable"] == ""

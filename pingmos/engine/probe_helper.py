@@ -157,10 +157,14 @@ def _drop_root() -> None:
     os.setuid(int(uid))
 
 
-def _writable_by_others(st: os.stat_result) -> bool:
-    """Whether someone other than root can change this file or folder (or what is in it)."""
+def _writable_by_others(st: os.stat_result, ancestor: bool = False) -> bool:
+    """Whether someone other than root can change this file or folder (or what is in it). ``ancestor``: the folder
+    only leads to what is checked (its own entries are not imported): a root-owned sticky folder such as /tmp is
+    then safe, since only an entry's owner may rename or remove it there, and the entry below is checked itself."""
     if st.st_uid != 0:
         return True  # its owner can, whatever the mode says
+    if ancestor and stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_ISVTX:
+        return False
     if st.st_mode & stat.S_IWOTH:
         return True
     return bool(st.st_mode & stat.S_IWGRP) and st.st_gid != 0
@@ -191,13 +195,16 @@ def unsafe_install(
     package = package or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     path = sys.path if path is None else path
     checks: list[tuple[str, str]] = [(p, "the Python interpreter") for p in _with_parents(executable)]
+    leaves = {os.path.abspath(executable), os.path.realpath(executable)}
     for root, _dirs, files in os.walk(package):
         checks.append((root, "pingmos's package"))
         checks += [(os.path.join(root, f), "pingmos's package") for f in files]
+        leaves.add(root)
     checks += [(p, "pingmos's package") for p in _with_parents(package)]
     for entry in path:
         if entry and os.path.exists(entry):
             checks += [(p, "the import path") for p in _with_parents(entry)]
+            leaves |= {os.path.abspath(entry), os.path.realpath(entry)}
     seen = set()
     for p, what in checks:
         if p in seen:
@@ -207,7 +214,7 @@ def unsafe_install(
             st = os.stat(p)
         except OSError:
             continue
-        if _writable_by_others(st):
+        if _writable_by_others(st, ancestor=p not in leaves):
             return f"{p} ({what}) can be changed by a user other than root"
     return None
 

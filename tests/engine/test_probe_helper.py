@@ -2,6 +2,7 @@
 real probes answered, and it ends with its input or its parent."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -237,3 +238,23 @@ def test_the_installed_helper_is_safe_here():
     from pingmos.engine.probe_helper import unsafe_install
 
     assert unsafe_install() is None  # root-owned checkout and interpreter: the other helper tests run it as root
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the folders are made root-owned")
+def test_a_sticky_folder_such_as_tmp_is_safe_above_a_checkout_but_not_as_an_import_path(tmp_path):
+    from pingmos.engine import probe_helper
+    from pingmos.engine.probe_helper import unsafe_install
+
+    sticky = tmp_path / "shared"
+    sticky.mkdir()
+    sticky.chmod(0o1777)  # like /tmp: anyone may add entries, only an entry's owner may rename or remove it
+    checkout = sticky / "checkout"
+    checkout.mkdir(mode=0o755)
+    shutil.copytree(Path(probe_helper.__file__).parents[1], checkout / "pingmos",
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    package = str(checkout / "pingmos")
+    # The fresh clone CI makes may sit under /tmp: that is no way in for another user.
+    assert unsafe_install(sys.executable, package, [str(checkout)]) is None
+    # The sticky folder itself on the import path: anyone could drop a module into it.
+    why = unsafe_install(sys.executable, package, [str(checkout), str(sticky)])
+    assert why is not None and why.startswith(f"{sticky} (")

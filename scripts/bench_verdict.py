@@ -71,6 +71,9 @@ def scenarios(interval_s: float, target: str) -> list[Scenario]:
     return [
         Scenario("5 % loss at hop 4", PROBLEM, 4, links={3: bursty(5.0, burst)}),
         Scenario("2 % loss at hop 4", PROBLEM, 4, links={3: bursty(2.0, burst)}),
+        # Each packet dropped on its own (no burst): the per-round data cannot place it, so right is rare and
+        # undecided is the honest answer; what must never happen is a later hop named.
+        Scenario("5 % per-packet loss at hop 4", PROBLEM, 4, links={3: bursty(5.0, 0.0)}),
         Scenario("latency +150 ms at hop 4", PROBLEM, 4, links={3: LinkSpec.symmetric(BASE_MS + 150.0)}),
         Scenario("rate-limited router (hop 2)", NO_PROBLEM, None, routers={2: ratelimit}),
         Scenario("rate-limited + lossy (hop 4)", PROBLEM, 4, links={3: bursty(5.0, burst)}, routers={4: ratelimit}),

@@ -37,6 +37,12 @@ JITTERY_PATH = [
 ]
 
 
+# How long a GUI test waits for something that must happen (a trace ending, an update shown): generous, since
+# a 2-core CI machine under load can take seconds for what takes milliseconds on a quiet one; waitUntil returns
+# as soon as the condition holds, so this costs nothing when all is well.
+WAIT_MS = 20000
+
+
 class PacedFakeNetwork(FakeNetwork):
     """FakeNetwork whose virtual time also passes in real time, ``speedup`` times faster: an endless trace then
     behaves like a real one (a steady trickle of samples) instead of hogging the CPU."""
@@ -114,14 +120,15 @@ def make_window(qtbot, settings_store):
         window = MainWindow(store or settings_store, trace_factory=factory or fake_factory(), refresh_ms=20)
         qtbot.addWidget(window)
         # The model list is read in a worker thread; tests start from a window that has it.
-        qtbot.waitUntil(lambda: window.model_list_jobs.pending == 0, timeout=5000)
+        qtbot.waitUntil(lambda: window.model_list_jobs.pending == 0, timeout=WAIT_MS)
         return window
 
     return make
 
 
-def settle(qtbot, window, timeout_ms=5000):
+def settle(qtbot, window, timeout_ms=None):
     """Wait until the trace has ended and the window shows an update computed after that."""
+    timeout_ms = timeout_ms or WAIT_MS
     trace = window.trace
     assert trace is not None
     assert trace.join(timeout_ms / 1000.0)

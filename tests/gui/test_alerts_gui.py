@@ -16,6 +16,7 @@ from pingmos.gui.alert_monitor import rules_path
 from pingmos.gui.alerts_dialog import AlertsDialog
 from pingmos.live_trace import LiveTrace
 from pingmos.session import open_session
+from tests.gui.conftest import WAIT_MS
 
 TARGET = "198.18.0.99"
 ROUTER = "198.18.0.2"
@@ -74,7 +75,7 @@ def watched(qtbot, make_window, tmp_path, monkeypatch):
     window.start()
     # The engine cannot open a network, so the trace stops at once; wait for the window to see that (the rules
     # then judge it anew), so that no sample the test feeds goes to an engine about to be replaced.
-    qtbot.waitUntil(lambda: window.start_action.text() == "Start", timeout=5000)
+    qtbot.waitUntil(lambda: window.start_action.text() == "Start", timeout=WAIT_MS)
     yield window, monitor, out
     shutil.rmtree(shared, ignore_errors=True)
 
@@ -116,7 +117,7 @@ def test_rules_fire_once_hold_through_a_wobble_and_clear_once(qtbot, watched):
     assert "alerts: 2 rules watching" in window.evidence.firing_label.text()
 
     # The rule's command ran for the fire and the clear, with the values in its environment.
-    qtbot.waitUntil(lambda: out.exists() and len(out.read_text().splitlines()) == 2, timeout=5000)
+    qtbot.waitUntil(lambda: out.exists() and len(out.read_text().splitlines()) == 2, timeout=WAIT_MS)
     states = sorted(line.split()[0] for line in out.read_text().splitlines())
     assert states == ["clear", "fire"]
     fire_value = next(float(line.split()[1]) for line in out.read_text().splitlines() if line.startswith("fire"))
@@ -126,7 +127,7 @@ def test_rules_fire_once_hold_through_a_wobble_and_clear_once(qtbot, watched):
     sessions = window.evidence.sessions
     path = str(sessions.recording.path)
     sessions.finish_recording()
-    qtbot.waitUntil(lambda: sessions.worker.pending == 0, timeout=5000)
+    qtbot.waitUntil(lambda: sessions.worker.pending == 0, timeout=WAIT_MS)
     with open_session(path) as session:
         kinds = [(e.kind, e.data["rule"]) for e in session.events()]
         assert kinds.count(("alert-fire", "loss")) == 1 and kinds.count(("alert-clear", "loss")) == 1
@@ -135,7 +136,7 @@ def test_rules_fire_once_hold_through_a_wobble_and_clear_once(qtbot, watched):
             > 10.0
         )
     sessions.open_path(path)
-    qtbot.waitUntil(lambda: window.evidence.is_replay(window.trace), timeout=5000)
+    qtbot.waitUntil(lambda: window.evidence.is_replay(window.trace), timeout=WAIT_MS)
     assert fired(window) == events
     qtbot.waitUntil(lambda: window.last_update is not None and window.last_update.request.trace is window.trace)
     assert len(window.evidence.episodes.items) == 2 and window.evidence.alerts.engine is None
@@ -185,7 +186,7 @@ def test_a_rule_firing_when_the_trace_stops_ends_with_a_note(qtbot, watched):
     sessions = window.evidence.sessions
     path = str(sessions.recording.path)
     sessions.finish_recording()
-    qtbot.waitUntil(lambda: sessions.worker.pending == 0, timeout=5000)
+    qtbot.waitUntil(lambda: sessions.worker.pending == 0, timeout=WAIT_MS)
     with open_session(path) as session:
         assert all(ep.end is not None for ep in alert_episodes(session.events()))
 

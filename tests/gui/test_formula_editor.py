@@ -8,7 +8,7 @@ from PySide6.QtGui import QKeySequence
 from pingmos.gui import models
 from pingmos.gui.hop_table import COL_MOS
 from pingmos.scoring import CONFIG_DIR_ENV
-from tests.gui.conftest import DST, settle
+from tests.gui.conftest import DST, WAIT_MS, settle
 
 
 @pytest.fixture(autouse=True)
@@ -264,5 +264,5 @@ def test_the_model_list_is_read_off_the_gui_thread(settings_store, qtbot, monkey
     assert time.monotonic() - started < 8  # it did not wait for the list (which waits 10 s for us)
     assert window.model_name == "pingplotter"  # usable at once with the saved (here: the default) model
     release.set()
-    qtbot.waitUntil(lambda: window.model_list_jobs.pending == 0, timeout=5000)
+    qtbot.waitUntil(lambda: window.model_list_jobs.pending == 0, timeout=WAIT_MS)
     assert readers == [False] and window.model_combo.count() >= 4

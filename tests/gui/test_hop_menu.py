@@ -5,7 +5,7 @@ from PySide6.QtGui import QGuiApplication
 
 from pingmos.engine.fake_network import FakeClock, FakeNetwork
 from pingmos.gui.hop_menu import PING_COUNT, ping_summary
-from tests.gui.conftest import DST, LOSSY_PATH, settle
+from tests.gui.conftest import DST, LOSSY_PATH, WAIT_MS, settle
 
 
 def actions(menu):
@@ -29,7 +29,7 @@ def test_copy_trace_ping_and_show_on_the_timeline(qtbot, make_window):
     assert len(lines) == 2 and lines[1].split()[0] == "3" and "198.18.0.4" in lines[1]
 
     menu["Show hop 3 alone on the timeline"].trigger()
-    qtbot.waitUntil(lambda: [h.ttl for h in window.timeline._data] == [3], timeout=5000)
+    qtbot.waitUntil(lambda: [h.ttl for h in window.timeline._data] == [3], timeout=WAIT_MS)
 
     # Ping: echo requests straight to the router, on the simulated network (40 % loss there).
     window.evidence.witness_network = lambda address: lambda: FakeNetwork(LOSSY_PATH, FakeClock(), seed=5)

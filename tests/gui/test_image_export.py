@@ -10,7 +10,7 @@ from PySide6.QtSvg import QSvgRenderer
 from pingmos.alerts import AlertEpisode
 from pingmos.gui.timeline import HOP_COLOURS
 from pingmos.session import SessionEvent
-from tests.gui.conftest import DST, settle
+from tests.gui.conftest import DST, WAIT_MS, settle
 
 SCALE = 4  # compare 4x4-pixel blocks: antialiasing and font hinting differ, shapes must not
 
@@ -64,7 +64,7 @@ def shown(qtbot, make_window):
     window.start()
     settle(qtbot, window)
     window.table.select_ttl(5)
-    qtbot.waitUntil(lambda: [h.ttl for h in window.timeline._data] == [5], timeout=5000)
+    qtbot.waitUntil(lambda: [h.ttl for h in window.timeline._data] == [5], timeout=WAIT_MS)
     t = window.timeline._data[0].t
     fire = SessionEvent(float(t[20]), "alert-fire", {"rule": "loss", "message": "loss above 1 %"})
     clear = SessionEvent(float(t[40]), "alert-clear", {"rule": "loss", "message": "cleared"})

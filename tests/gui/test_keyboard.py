@@ -7,7 +7,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtWidgets import QApplication
 
-from tests.gui.conftest import DST, fake_factory, settle
+from tests.gui.conftest import DST, WAIT_MS, fake_factory, settle
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def test_tab_leaves_the_hop_table(qtbot, shown):
     window = shown
     window.target_combo.setCurrentText(DST)
     window.start()
-    qtbot.waitUntil(lambda: window.table_model.rowCount() >= 3, timeout=5000)
+    qtbot.waitUntil(lambda: window.table_model.rowCount() >= 3, timeout=WAIT_MS)
     window.stop()
     for key, modifier in (
         (Qt.Key.Key_Tab, Qt.KeyboardModifier.NoModifier),
@@ -66,13 +66,13 @@ def test_shortcuts_start_stop_pause_and_jump_to_the_target(qtbot, shown):
     qtbot.keyClick(window.table, Qt.Key.Key_F5)
     qtbot.waitUntil(lambda: window.trace is not None and window.trace.running, timeout=3000)
     assert window.start_action.text() == "Stop"
-    qtbot.waitUntil(lambda: window.last_update is not None and window.last_update.status.rounds >= 2, timeout=5000)
+    qtbot.waitUntil(lambda: window.last_update is not None and window.last_update.status.rounds >= 2, timeout=WAIT_MS)
 
     qtbot.keyClick(focused(), Qt.Key.Key_F6)  # pause: the display stays as it is while the trace goes on
     assert window.paused and window.actions.pause_action.isChecked()
     frozen = window.last_update
     rounds = window.trace.status().rounds
-    qtbot.waitUntil(lambda: window.trace.status().rounds >= rounds + 3, timeout=5000)
+    qtbot.waitUntil(lambda: window.trace.status().rounds >= rounds + 3, timeout=WAIT_MS)
     assert window.last_update is frozen
     qtbot.keyClick(focused(), Qt.Key.Key_F6)
     qtbot.waitUntil(lambda: window.last_update is not frozen, timeout=3000)
@@ -102,7 +102,7 @@ def test_the_hop_menu_opens_from_the_keyboard(qtbot, shown):
     window = shown
     window.target_combo.setCurrentText(DST)
     window.start()
-    qtbot.waitUntil(lambda: window.table_model.rowCount() >= 3, timeout=5000)
+    qtbot.waitUntil(lambda: window.table_model.rowCount() >= 3, timeout=WAIT_MS)
     window.stop()
     settle(qtbot, window)
     window.table.setFocus()

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 
 from pingmos.gui.hop_table import COL_ADDRESS, COL_LOSS, COL_MOS
 from pingmos.live_trace import LiveTrace
+from tests.gui.conftest import WAIT_MS
 from tests.netlab import LinkSpec, RouterSpec
 from tests.netlab.lab import Direction
 from tests.netlab.relay import in_netns
@@ -42,7 +43,7 @@ def test_gui_marks_the_hop_behind_the_lossy_link(qtbot, make_window, lab_factory
     window.start_action.trigger()  # Stop: the data stays
     assert window.trace.join(5)
     window._mark_dirty()
-    qtbot.waitUntil(lambda: not window.last_update.status.running, timeout=5000)
+    qtbot.waitUntil(lambda: not window.last_update.status.running, timeout=WAIT_MS)
 
     status = window.last_update.status
     assert status.error is None, status.error

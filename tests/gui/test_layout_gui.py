@@ -19,7 +19,7 @@ from pingmos.gui.hop_table import (
 from pingmos.gui.main_window import status_text
 from pingmos.gui.quality import BAND_COLOURS, Thresholds, loss_band, mos_band
 from pingmos.gui.verdict_bar import VerdictBar
-from tests.gui.conftest import DST, fake_factory, settle
+from tests.gui.conftest import DST, WAIT_MS, fake_factory, settle
 
 
 def traced(qtbot, make_window, width, height, factory=None):
@@ -63,7 +63,7 @@ def test_at_1280_every_model_setting_shows_in_words_with_units(qtbot, make_windo
     window.show()
     qtbot.waitExposed(window)
     window.use_model("g107-playout")
-    qtbot.waitUntil(lambda: "burst_r" in window.model_setting_widgets, timeout=5000)
+    qtbot.waitUntil(lambda: "burst_r" in window.model_setting_widgets, timeout=WAIT_MS)
     qtbot.wait(50)
     box = window.model_settings_box
     labels = {name: label.text() for name, label in box.labels.items()}
@@ -120,7 +120,7 @@ def test_opening_a_file_or_another_target_while_tracing_asks_first(qtbot, make_w
     window = make_window(fake_factory(rounds=None, speedup=20.0))
     window.target_combo.setCurrentText(DST)
     window.start()
-    qtbot.waitUntil(lambda: window.trace.sample_count > 5, timeout=5000)
+    qtbot.waitUntil(lambda: window.trace.sample_count > 5, timeout=WAIT_MS)
     questions = []
     window.ask = lambda title, text: questions.append(text) or answer
     trace = window.trace

@@ -13,7 +13,7 @@ from pingmos.gui.main_window import MainWindow, ThresholdsDialog, parse_window
 from pingmos.gui.quality import BAND_COLOURS, Thresholds
 from pingmos.gui.settings_store import SettingsStore
 from pingmos.live_trace import LiveTrace
-from tests.gui.conftest import DST, JITTERY_PATH, LOSSY_PATH, fake_factory, settle
+from tests.gui.conftest import DST, JITTERY_PATH, LOSSY_PATH, WAIT_MS, fake_factory, settle
 
 
 def start_by_enter(qtbot, window, target=DST):
@@ -301,12 +301,12 @@ def test_model_settings_and_another_model_rescore_every_hop(qtbot, make_window):
     before = window.last_update.snapshot.hops[-1]
     jitter.setCurrentText("stdev")
     assert ("jitter", "stdev") in window.model_settings()
-    qtbot.waitUntil(lambda: window.last_update.snapshot.hops[-1].mos != before.mos, timeout=5000)
+    qtbot.waitUntil(lambda: window.last_update.snapshot.hops[-1].mos != before.mos, timeout=WAIT_MS)
     assert window.settings.model_settings("pingplotter")["jitter"] == "stdev"
     other = next(n for n in (window.model_combo.itemData(i) for i in range(window.model_combo.count()))
                  if n != "pingplotter")  # fmt: skip
     window.model_combo.setCurrentIndex(window.model_combo.findData(other))
-    qtbot.waitUntil(lambda: window.last_update.snapshot.model == other, timeout=5000)
+    qtbot.waitUntil(lambda: window.last_update.snapshot.model == other, timeout=WAIT_MS)
     assert window.settings.model() == other
     assert all(h.mos is not None for h in window.last_update.snapshot.hops if h.address)
 

@@ -12,6 +12,7 @@ from pingmos.gui.hop_table import COL_ADDRESS, ROUTE_CHANGED_COLOUR
 from pingmos.gui.timeline import route_change_text
 from pingmos.live_trace import LiveTrace
 from pingmos.stats import window_stats
+from tests.gui.conftest import WAIT_MS
 
 T0 = 1_700_000_000.0
 R1, R1B, R2, R2B, DST = "198.18.0.2", "198.18.0.3", "198.18.1.2", "198.18.1.3", "198.18.0.99"
@@ -35,7 +36,7 @@ def path_rounds(trace, first, count, hop1, hop2, dst=DST):
 def shown(qtbot, window, samples):
     window._mark_dirty()
     qtbot.waitUntil(
-        lambda: window.last_update is not None and window.last_update.status.samples == samples, timeout=5000
+        lambda: window.last_update is not None and window.last_update.status.samples == samples, timeout=WAIT_MS
     )
 
 
@@ -48,7 +49,7 @@ def started(qtbot, make_window, target=DST):
     window = make_window(factory=unprobed)
     window.target_combo.setCurrentText(target)
     window.start()
-    qtbot.waitUntil(lambda: window.start_action.text() == "Start", timeout=5000)  # (no network: it stops)
+    qtbot.waitUntil(lambda: window.start_action.text() == "Start", timeout=WAIT_MS)  # (no network: it stops)
     return window
 
 
@@ -167,7 +168,7 @@ def test_the_status_bar_names_the_probe_mode_and_without_one_the_banner_says_wha
     window.protocol_combo.setCurrentIndex(window.protocol_combo.findData("tcp"))
     window.target_combo.setCurrentText("127.0.0.1")
     window.start()
-    qtbot.waitUntil(lambda: "You can:" in window.error_banner.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "You can:" in window.error_banner.text(), timeout=WAIT_MS)
     text = window.error_banner.text()
     assert "cannot send TCP probes" in text and "You can:" in text
     assert "setcap cap_net_raw+ep" in text and "PINGMOS_PROBE" in text
@@ -185,7 +186,7 @@ def test_the_status_bar_names_the_probe_mode_and_without_one_the_banner_says_wha
     monkeypatch.setattr("pingmos.engine.ping_socket_network.PingSocketNetwork", fake_open)
     window.protocol_combo.setCurrentIndex(window.protocol_combo.findData("icmp"))
     window.start()
-    qtbot.waitUntil(lambda: bool(opened) and window.start_action.text() == "Start", timeout=5000)
+    qtbot.waitUntil(lambda: bool(opened) and window.start_action.text() == "Start", timeout=WAIT_MS)
     shown(qtbot, window, 0)
     assert "ICMP echo every 1 s, via unprivileged ICMP sockets" in window.status_label.text()
 

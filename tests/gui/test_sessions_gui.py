@@ -11,7 +11,7 @@ from pingmos import export
 from pingmos.gui import models
 from pingmos.gui.hop_table import COL_MOS
 from pingmos.session import open_session
-from tests.gui.conftest import DST, settle
+from tests.gui.conftest import DST, WAIT_MS, settle
 
 DATA = Path(__file__).resolve().parent.parent / "session" / "data"
 
@@ -44,7 +44,7 @@ def recorded(qtbot, window):
 
 def shown_replay(qtbot, window):
     ev = window.evidence
-    qtbot.waitUntil(lambda: ev.is_replay(window.trace), timeout=5000)
+    qtbot.waitUntil(lambda: ev.is_replay(window.trace), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: window.last_update is not None and window.last_update.request.trace is window.trace)
 
 
@@ -99,7 +99,7 @@ def test_an_opened_session_is_rescored_with_another_model(qtbot, make_window):
     shown_replay(qtbot, window)
     before = [row[COL_MOS] for row in table_rows(window)]
     window.model_combo.setCurrentIndex(window.model_combo.findData("g107"))
-    qtbot.waitUntil(lambda: window.last_update.request.model_name == "g107", timeout=5000)
+    qtbot.waitUntil(lambda: window.last_update.request.model_name == "g107", timeout=WAIT_MS)
     model = models.load_model("g107", dict(window.model_settings()))
     try:
         with open_session(path) as session:
@@ -132,7 +132,7 @@ def test_damaged_truncated_and_foreign_files_give_a_message(qtbot, make_window, 
         bad.write_bytes(content)
         sessions.message_box = None
         sessions.open_path(str(bad))
-        qtbot.waitUntil(lambda: sessions.message_box is not None, timeout=5000)
+        qtbot.waitUntil(lambda: sessions.message_box is not None, timeout=WAIT_MS)
         text = sessions.message_box.text()
         assert str(bad) in text and "Error" not in text.split(":")[0], text
         sessions.message_box.close()
@@ -144,7 +144,7 @@ def test_an_mtr_json_report_opens_without_window_or_focus_and_rescores(qtbot, ma
     window = make_window()
     ev = window.evidence
     ev.sessions.open_path(str(DATA / "lab3.mtr.json"))
-    qtbot.waitUntil(lambda: ev.summary is not None, timeout=5000)
+    qtbot.waitUntil(lambda: ev.summary is not None, timeout=WAIT_MS)
     hubs = json.loads((DATA / "lab3.mtr.json").read_text())["report"]["hubs"]
     assert window.trace is None and window.table.proxy.rowCount() == len(hubs)
     assert "mtr report lab3.mtr.json" in window.range_label.text() and "Live" not in window.range_label.text()
@@ -152,7 +152,7 @@ def test_an_mtr_json_report_opens_without_window_or_focus_and_rescores(qtbot, ma
     assert ev.verdict_bar.verdict()
     first = ev.summary
     window.model_combo.setCurrentIndex(window.model_combo.findData("g107"))
-    qtbot.waitUntil(lambda: ev.summary is not first, timeout=5000)
+    qtbot.waitUntil(lambda: ev.summary is not first, timeout=WAIT_MS)
     assert ev.summary.model == "g107"
     assert [h.mos for h in ev.summary.hops] != [h.mos for h in first.hops]
     start(window)  # a live trace gives the window and the focus range back
@@ -202,7 +202,7 @@ def test_save_as_and_every_export_write_their_files(qtbot, make_window, tmp_path
         assert copy.sample_count() == window.trace.sample_count and copy.info.target == DST and copy.info.address == DST
 
     sessions.export("hops", str(tmp_path / "hops.txt"))  # the table as shown, with its context above it
-    qtbot.waitUntil(lambda: (tmp_path / "hops.txt").exists(), timeout=5000)
+    qtbot.waitUntil(lambda: (tmp_path / "hops.txt").exists(), timeout=WAIT_MS)
     text = (tmp_path / "hops.txt").read_text()
     assert text.startswith(f"# pingmos: {DST}") and "# model: pingplotter" in text and "Loss 95 %" in text
     sessions.export("hops", str(tmp_path / "hops.xml"))  # neither csv, json nor txt: a message, no file
@@ -242,7 +242,7 @@ def test_ask_the_routers_runs_the_echo_witness_in_a_worker_and_keeps_its_evidenc
     bar = window.evidence.verdict_bar
     assert bar.witness_button.isEnabled() and bar.diagnosis.rate_limited_ttls == ()
     bar.witness_button.click()
-    qtbot.waitUntil(lambda: bool(bar.witnesses), timeout=5000)
+    qtbot.waitUntil(lambda: bool(bar.witnesses), timeout=WAIT_MS)
     assert asked["thread"] is not threading.main_thread()
     # As many echoes as it takes to tell hop 3's loss from none, not a fixed number.
     assert asked["count"] == planned_count(asked["snapshot"], diagnosis_thresholds(window.thresholds))[0] >= 20
@@ -251,7 +251,7 @@ def test_ask_the_routers_runs_the_echo_witness_in_a_worker_and_keeps_its_evidenc
     # and at the destination say the loss is there; the clean echo says it is not: neither wins, and the
     # verdict never moves the problem on to hop 4.
     window._mark_dirty()
-    qtbot.waitUntil(lambda: 3 in bar.diagnosis.witnessed and "direct echo to hop 3" in bar.verdict(), timeout=5000)
+    qtbot.waitUntil(lambda: 3 in bar.diagnosis.witnessed and "direct echo to hop 3" in bar.verdict(), timeout=WAIT_MS)
     assert bar.diagnosis.deteriorates_at_ttl != 4 and bar.diagnosis.status in ("problem", "undecided")
 
 
@@ -274,5 +274,5 @@ def test_a_crafted_event_time_is_refused_in_the_worker_and_the_open_ends(qtbot, 
     window = make_window()
     sessions = window.evidence.sessions
     sessions.open_path(str(path))
-    qtbot.waitUntil(lambda: not sessions.last_message.startswith("opening"), timeout=5000)
+    qtbot.waitUntil(lambda: not sessions.last_message.startswith("opening"), timeout=WAIT_MS)
     assert "event 1 is unreadable" in sessions.last_message and str(path) in sessions.last_message

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 
 from pingmos.engine.fake_network import FakeHop
 from pingmos.gui.hop_table import COL_LOSS
-from tests.gui.conftest import DST, LOSSY_PATH, fake_factory, settle
+from tests.gui.conftest import DST, LOSSY_PATH, WAIT_MS, fake_factory, settle
 from tests.gui.test_main_window import start_by_enter
 
 CLEAN_PATH = [FakeHop("198.18.0.2", 2.0, jitter_ms=1.0), FakeHop("198.18.0.3", 5.0), FakeHop(DST, 8.0)]
@@ -32,7 +32,7 @@ def test_few_clean_rounds_say_how_many_more_everywhere(qtbot, make_window):
     # A window of samples too short to ever rule out 1 % loss says so instead of counting rounds.
     if default_window is not None and default_window < 381:
         window.window_combo.setCurrentText(str(default_window))
-        qtbot.waitUntil(lambda: "widen it" in window.evidence.verdict_bar.label.text(), timeout=5000)
+        qtbot.waitUntil(lambda: "widen it" in window.evidence.verdict_bar.label.text(), timeout=WAIT_MS)
 
 
 def test_the_verdict_the_graph_and_the_table_name_one_hop(qtbot, make_window):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
@@ -127,7 +127,11 @@ class MainWindow(QMainWindow):
         self.protocol_combo = bar.protocol_combo
         self.port_spin = bar.port_spin
         self.port_label = bar.port_label
-        self.target_combo.lineEdit().returnPressed.connect(self.start)
+        # Enter in the target field starts, once: an editable QComboBox hands an unhandled Return back to its line
+        # edit, so returnPressed fires twice per key press, and a trace that ended in between (a fast fake or a
+        # short one) was resumed by the second. The filter takes the key before the combo box sees it.
+        self._enter_starts = _EnterStarts(self.start, self)
+        self.target_combo.lineEdit().installEventFilter(self._enter_starts)
         self.start_action.triggered.connect(self.toggle_running)
         self.window_combo.currentTextChanged.connect(self._window_text_changed)
 
@@ -568,3 +572,22 @@ class MainWindow(QMainWindow):
         if self.formula_editor is not None:
             self.formula_editor.close()
         super().closeEvent(event)
+
+
+class _EnterStarts(QObject):
+    """Event filter: Return or Enter (no modifier but the keypad's) in the target field calls ``on_enter`` and is
+    consumed there."""
+
+    def __init__(self, on_enter, parent=None) -> None:
+        super().__init__(parent)
+        self.on_enter = on_enter
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt's name
+        if (
+            event.type() == QEvent.Type.KeyPress
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and not (event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier)
+        ):
+            self.on_enter()
+            return True
+        return False

@@ -50,7 +50,7 @@ def feed(trace, start_s, seconds, lost_every=None):
 def evaluate(qtbot, monitor, start_s, seconds):
     for i in range(start_s, start_s + seconds):
         assert monitor.check(T0 + i)
-        qtbot.waitUntil(lambda: not monitor.busy, timeout=3000)
+        qtbot.waitUntil(lambda: not monitor.busy, timeout=WAIT_MS)
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ def watched(qtbot, make_window, tmp_path, monkeypatch):
     window = make_window(factory=unprobed)
     monitor = window.evidence.alerts
     monitor.timer.stop()  # the test says when "now" is
-    qtbot.waitUntil(lambda: monitor.rules_loaded, timeout=3000)
+    qtbot.waitUntil(lambda: monitor.rules_loaded, timeout=WAIT_MS)
     monitor.set_rules(rules, save=False)
     window.target_combo.setCurrentText(TARGET)
     window.start()
@@ -217,7 +217,7 @@ def test_the_rules_dialog_checks_and_saves_rules(qtbot, watched, config_dir):
     assert rules[1].command == ("notify-send", "pingmos alert")
 
     monitor.set_rules(rules)
-    qtbot.waitUntil(lambda: rules_path().exists(), timeout=3000)
+    qtbot.waitUntil(lambda: rules_path().exists(), timeout=WAIT_MS)
     assert rules_path().parent == config_dir and load_rules(rules_path()) == rules
     assert [r.name for r in monitor.engine.rules] == [r.name for r in rules]  # the trace is watched by them
 
@@ -227,7 +227,7 @@ def test_a_broken_rules_file_is_a_note_and_the_defaults_apply(qtbot, make_window
     (config_dir / "alerts.json").write_text('{"rules": [{"metric": "mos", "below": 9}]}')
     window = make_window(factory=unprobed)
     monitor = window.evidence.alerts
-    qtbot.waitUntil(lambda: monitor.rules_loaded, timeout=3000)
+    qtbot.waitUntil(lambda: monitor.rules_loaded, timeout=WAIT_MS)
     assert monitor.rules == list(DEFAULT_RULES)
     notes = [text for _, kind, text in window.evidence.event_log.rows() if kind == "note"]
     assert len(notes) == 1 and "alerts.json" in notes[0] and "default rules" in notes[0]
@@ -249,7 +249,7 @@ def test_on_the_lab_loss_switched_on_mid_trace_fires_in_the_window(qtbot, make_w
 
     window = make_window(factory)
     monitor = window.evidence.alerts
-    qtbot.waitUntil(lambda: monitor.rules_loaded, timeout=3000)
+    qtbot.waitUntil(lambda: monitor.rules_loaded, timeout=WAIT_MS)
     rule = AlertRule("loss", "loss_pct", 5.0, window_s=1.0, min_samples=5)
     monitor.set_rules([rule], save=False)
     window.interval_spin.setValue(0.1)

@@ -16,7 +16,7 @@ def shown(qtbot, make_window):
     window.show()
     window.activateWindow()
     qtbot.waitExposed(window)
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=3000)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=WAIT_MS)
     return window
 
 
@@ -36,7 +36,7 @@ def test_tab_leaves_the_hop_table(qtbot, shown):
     ):
         window.table.setFocus()
         window.table.setCurrentIndex(window.table.proxy.index(1, 2))
-        qtbot.waitUntil(lambda: focused() is window.table, timeout=2000)
+        qtbot.waitUntil(lambda: focused() is window.table, timeout=WAIT_MS)
         qtbot.keyClick(focused(), key, modifier)
         assert focused() is not window.table  # one key press and the focus is out
     assert not window.table.tabKeyNavigation()
@@ -45,7 +45,7 @@ def test_tab_leaves_the_hop_table(qtbot, shown):
 def test_start_is_in_the_tab_order_after_the_target(qtbot, shown):
     window = shown
     window.target_combo.setFocus()
-    qtbot.waitUntil(lambda: focused() is window.target_combo, timeout=2000)
+    qtbot.waitUntil(lambda: focused() is window.target_combo, timeout=WAIT_MS)
     qtbot.keyClick(focused(), Qt.Key.Key_Tab)
     assert focused() is window.toolbar.start_button
     qtbot.keyClick(focused(), Qt.Key.Key_Tab)
@@ -64,7 +64,7 @@ def test_shortcuts_start_stop_pause_and_jump_to_the_target(qtbot, shown):
     window.target_combo.setCurrentText(DST)
     window.table.setFocus()
     qtbot.keyClick(window.table, Qt.Key.Key_F5)
-    qtbot.waitUntil(lambda: window.trace is not None and window.trace.running, timeout=3000)
+    qtbot.waitUntil(lambda: window.trace is not None and window.trace.running, timeout=WAIT_MS)
     assert window.start_action.text() == "Stop"
     qtbot.waitUntil(lambda: window.last_update is not None and window.last_update.status.rounds >= 2, timeout=WAIT_MS)
 
@@ -75,12 +75,12 @@ def test_shortcuts_start_stop_pause_and_jump_to_the_target(qtbot, shown):
     qtbot.waitUntil(lambda: window.trace.status().rounds >= rounds + 3, timeout=WAIT_MS)
     assert window.last_update is frozen
     qtbot.keyClick(focused(), Qt.Key.Key_F6)
-    qtbot.waitUntil(lambda: window.last_update is not frozen, timeout=3000)
+    qtbot.waitUntil(lambda: window.last_update is not frozen, timeout=WAIT_MS)
 
     qtbot.keyClick(focused(), Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
     assert focused() is window.target_combo and window.target_combo.lineEdit().selectedText() == DST
     qtbot.keyClick(focused(), Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # Ctrl+Enter: Stop
-    qtbot.waitUntil(lambda: not window.trace.running, timeout=3000)
+    qtbot.waitUntil(lambda: not window.trace.running, timeout=WAIT_MS)
     assert window.start_action.text() == "Start"
 
 
@@ -107,9 +107,9 @@ def test_the_hop_menu_opens_from_the_keyboard(qtbot, shown):
     settle(qtbot, window)
     window.table.setFocus()
     window.table.setCurrentIndex(window.table.proxy.index(0, 0))
-    qtbot.waitUntil(lambda: focused() is window.table, timeout=2000)
+    qtbot.waitUntil(lambda: focused() is window.table, timeout=WAIT_MS)
     qtbot.keyClick(window.table, Qt.Key.Key_F10, Qt.KeyboardModifier.ShiftModifier)
-    qtbot.waitUntil(lambda: window.hop_menu.menu is not None and window.hop_menu.menu.isVisible(), timeout=2000)
+    qtbot.waitUntil(lambda: window.hop_menu.menu is not None and window.hop_menu.menu.isVisible(), timeout=WAIT_MS)
     texts = [a.text() for a in window.hop_menu.menu.actions()]
     assert "Copy address 198.18.0.2" in texts
     window.hop_menu.menu.close()
@@ -118,7 +118,7 @@ def test_the_hop_menu_opens_from_the_keyboard(qtbot, shown):
     window.table.setCurrentIndex(window.table.proxy.index(1, 0))  # hop 2, the router that never answers
     event = QContextMenuEvent(QContextMenuEvent.Reason.Keyboard, QPoint(0, 0), window.table.mapToGlobal(QPoint(0, 0)))
     QApplication.sendEvent(window.table, event)
-    qtbot.waitUntil(lambda: window.hop_menu.menu is not None and window.hop_menu.menu.isVisible(), timeout=2000)
+    qtbot.waitUntil(lambda: window.hop_menu.menu is not None and window.hop_menu.menu.isVisible(), timeout=WAIT_MS)
     actions = {a.text(): a for a in window.hop_menu.menu.actions()}
     assert "Copy address ???" in actions and not actions["Copy address ???"].isEnabled()
     window.hop_menu.menu.close()

@@ -54,7 +54,7 @@ def test_at_800_by_500_loss_and_mos_are_in_view_and_an_empty_log_is_one_line(qtb
     assert table.viewport().height() >= 4 * row_height
     # Widened again, every column comes back.
     window.resize(1600, 900)
-    qtbot.waitUntil(lambda: table.hidden_columns == (), timeout=2000)
+    qtbot.waitUntil(lambda: table.hidden_columns == (), timeout=WAIT_MS)
 
 
 def test_at_1280_every_model_setting_shows_in_words_with_units(qtbot, make_window):

@@ -73,7 +73,7 @@ def test_samples_to_include_rescores_at_once(qtbot, make_window):
     settle(qtbot, window)
     for text, count in (("10", "10"), ("all", "60"), ("25", "25")):
         window.window_combo.setCurrentText(text)
-        qtbot.waitUntil(lambda c=count: cell(window, 0, COL_COUNT) == c, timeout=3000)
+        qtbot.waitUntil(lambda c=count: cell(window, 0, COL_COUNT) == c, timeout=WAIT_MS)
     window.window_combo.setCurrentText("zero")  # not a number: the last good window stays
     assert window.window_size == 25 and "whole number" in window.window_combo.toolTip()
     assert parse_window(" ALL ") is None
@@ -118,7 +118,7 @@ def test_timeline_shows_the_destination_then_the_selected_hops(qtbot, make_windo
     window = make_window()
     start_by_enter(qtbot, window)
     settle(qtbot, window)
-    qtbot.waitUntil(lambda: [h.ttl for h in window.timeline._data] == [5], timeout=3000)
+    qtbot.waitUntil(lambda: [h.ttl for h in window.timeline._data] == [5], timeout=WAIT_MS)
     hop5 = window.timeline._data[0]
     assert len(hop5.t) == 60 and np.isnan(hop5.rtt_ms).sum() > 0  # lost samples are in the series
     latency, lost, mos, _ = window.timeline._curves[5]
@@ -129,7 +129,7 @@ def test_timeline_shows_the_destination_then_the_selected_hops(qtbot, make_windo
         window.table.proxy.index(2, 0),
         window.table.selectionModel().SelectionFlag.Select | window.table.selectionModel().SelectionFlag.Rows,
     )
-    qtbot.waitUntil(lambda: [h.ttl for h in window.timeline._data] == [1, 3], timeout=3000)
+    qtbot.waitUntil(lambda: [h.ttl for h in window.timeline._data] == [1, 3], timeout=WAIT_MS)
     assert "hop 1" in window.timeline.caption.text() and "hop 3" in window.timeline.caption.text()
 
 
@@ -139,22 +139,22 @@ def test_focus_range_limits_the_table_and_clearing_returns_to_live(qtbot, make_w
     settle(qtbot, window)
     t = window.trace.series(1).sent_at
     window.timeline.set_focus(t[10] - 0.01, t[19] + 0.01)
-    qtbot.waitUntil(lambda: cell(window, 0, COL_COUNT) == "10", timeout=3000)
+    qtbot.waitUntil(lambda: cell(window, 0, COL_COUNT) == "10", timeout=WAIT_MS)
     assert "Focus" in window.range_label.text()
     window.timeline.focus_button.setChecked(False)
-    qtbot.waitUntil(lambda: cell(window, 0, COL_COUNT) == "60", timeout=3000)
+    qtbot.waitUntil(lambda: cell(window, 0, COL_COUNT) == "60", timeout=WAIT_MS)
     assert window.focus is None and "Live" in window.range_label.text()
     # The button puts a range over part of the current view.
     window.timeline.focus_button.setChecked(True)
     assert window.focus is not None
-    qtbot.waitUntil(lambda: 0 < int(cell(window, 0, COL_COUNT)) < 60, timeout=3000)
+    qtbot.waitUntil(lambda: 0 < int(cell(window, 0, COL_COUNT)) < 60, timeout=WAIT_MS)
 
 
 def test_stop_keeps_the_data_and_a_new_target_starts_a_new_trace(qtbot, make_window):
     window = make_window(fake_factory(rounds=None, speedup=50))
     start_by_enter(qtbot, window)
     assert window.start_action.text() == "Stop"
-    qtbot.waitUntil(lambda: window.table.proxy.rowCount() == 5, timeout=3000)
+    qtbot.waitUntil(lambda: window.table.proxy.rowCount() == 5, timeout=WAIT_MS)
     window.start_action.trigger()  # Stop
     assert window.start_action.text() == "Start"
     first = window.trace
@@ -235,7 +235,7 @@ def test_an_error_is_shown_in_words_and_the_window_is_not_blank(qtbot, make_wind
 
     window = make_window(denied_factory)
     start_by_enter(qtbot, window)
-    qtbot.waitUntil(lambda: not window.error_banner.isHidden(), timeout=3000)
+    qtbot.waitUntil(lambda: not window.error_banner.isHidden(), timeout=WAIT_MS)
     assert "permission to open raw sockets" in window.error_banner.text()
     assert window.start_action.text() == "Start"
     assert not window.table.isHidden() and not window.timeline.isHidden()
@@ -326,7 +326,7 @@ def test_timeline_pan_zoom_and_follow_live(qtbot, make_window):
     window = make_window()
     start_by_enter(qtbot, window)
     settle(qtbot, window)
-    qtbot.waitUntil(lambda: bool(window.timeline._data), timeout=3000)
+    qtbot.waitUntil(lambda: bool(window.timeline._data), timeout=WAIT_MS)
     t = window.timeline._data[0].t
     window.timeline.set_view(t[10], t[20])
     window._mark_dirty()
@@ -357,7 +357,7 @@ def test_reverse_dns_names_fill_the_name_column(qtbot, make_window):
     settle(qtbot, window)
     assert cell(window, 0, 3) == "r1.lab.test" and cell(window, 4, 3) == "target.lab.test"
     assert cell(window, 2, 3) == ""
-    qtbot.waitUntil(lambda: "hop 5 (target.lab.test)" in window.timeline.caption.text(), timeout=3000)
+    qtbot.waitUntil(lambda: "hop 5 (target.lab.test)" in window.timeline.caption.text(), timeout=WAIT_MS)
 
 
 def test_a_first_run_uses_the_default_model(tmp_path):

@@ -96,7 +96,7 @@ def test_a_route_change_is_marked_on_the_timeline_and_flagged_in_the_table(qtbot
 
     # A window after the change holds one route only: no flag in the table, the marker stays on the timeline.
     window.window_combo.setCurrentText("20")
-    qtbot.waitUntil(lambda: window.last_update.request.window == 20, timeout=3000)
+    qtbot.waitUntil(lambda: window.last_update.request.window == 20, timeout=WAIT_MS)
     assert window.last_update.snapshot.hops[1].route_changes == ()
     assert address_cell(window, 1) == R2B and address_cell(window, 1, Qt.ItemDataRole.BackgroundRole) is None
     assert len(window.timeline.route_markers) == 1

@@ -36,7 +36,7 @@ def recorded(qtbot, window):
     start(window)
     settle(qtbot, window)
     rec = window.evidence.sessions.recording
-    qtbot.waitUntil(lambda: rec.recorder is not None, timeout=3000)
+    qtbot.waitUntil(lambda: rec.recorder is not None, timeout=WAIT_MS)
     rec.flush()
     assert rec.recorder.samples_written == window.trace.sample_count >= 60 * 5
     return str(rec.path)
@@ -80,14 +80,14 @@ def test_a_recorded_trace_opens_with_the_table_seen_live(qtbot, make_window, ses
     # The focus range works on the replay as live: the table then counts only the samples in it.
     span = window.trace.time_span()
     window.timeline.set_focus(span[0], span[0] + (span[1] - span[0]) / 2)
-    qtbot.waitUntil(lambda: window.last_update.request.focus is not None, timeout=3000)
+    qtbot.waitUntil(lambda: window.last_update.request.focus is not None, timeout=WAIT_MS)
     assert 0 < window.last_update.snapshot.hops[0].sent < 60
 
     # Start traces the target anew, live, into a new recording; the opened file is never resumed.
     start(window)
     assert not window.evidence.is_replay(window.trace)
     rec = window.evidence.sessions.recording
-    qtbot.waitUntil(lambda: rec.recorder is not None, timeout=3000)  # (a name taken is changed when the file opens)
+    qtbot.waitUntil(lambda: rec.recorder is not None, timeout=WAIT_MS)  # (a name taken is changed when the file opens)
     assert str(rec.path) != path
     settle(qtbot, window)
 

@@ -20,6 +20,7 @@ from pingmos.gui.timeline import (
     clock_text,
     tick_step_s,
 )
+from tests.gui.conftest import WAIT_MS
 
 T0 = 1_700_000_000.0  # wall-clock seconds
 
@@ -84,7 +85,7 @@ def drag(qtbot, timeline, x0_frac, x1_frac, modifier=Qt.KeyboardModifier.NoModif
 def test_a_plain_drag_selects_a_focus_range_and_shift_drag_pans(qtbot, timeline):
     timeline.set_data([series(5, 600)])
     view_before = timeline.view_range()
-    with qtbot.waitSignal(timeline.focus_changed, timeout=2000) as signal:
+    with qtbot.waitSignal(timeline.focus_changed, timeout=WAIT_MS) as signal:
         drag(qtbot, timeline, 0.3, 0.6)
     t0, t1 = signal.args[0]
     w0, w1 = view_before
@@ -133,7 +134,7 @@ def test_hover_shows_the_values_under_the_pointer(qtbot, timeline):
     rect = timeline.plot.vb.sceneBoundingRect()
     pos = timeline.graphics.mapFromScene(rect.center())
     QTest.mouseMove(timeline.graphics.viewport(), QPoint(pos.x(), pos.y()))
-    qtbot.waitUntil(lambda: "hop 5:" in timeline.hover_label.text(), timeout=2000)
+    qtbot.waitUntil(lambda: "hop 5:" in timeline.hover_label.text(), timeout=WAIT_MS)
     assert timeline.hover_line.isVisible()
 
 

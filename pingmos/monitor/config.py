@@ -9,7 +9,7 @@ retention_mb = 1024              # and the oldest go first while all of them tog
 max_probes_per_s = 3000          # budget: a config whose targets could send more is refused
 vantage = "office-berlin"        # the `vantage` label on every series: where this agent probes from
 window = 60                      # default samples per hop the gauges are computed over
-model = "pingplotter"            # default scoring model (pingmos models lists them)
+model = "g107-jb"                # default scoring model (pingmos models lists them; default: the product's)
 
 [[alert]]                        # rules for every target (the report's rules; see pingmos.alerts)
 metric = "mos"
@@ -54,6 +54,7 @@ from pathlib import Path
 from pingmos.alerts import AlertRule, RulesError, rules_from_data
 from pingmos.engine.mode import MODES
 from pingmos.engine.tracer import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, PROTOCOLS
+from pingmos.scoring import DEFAULT_MODEL
 
 DEFAULT_LISTEN = ("127.0.0.1", 9813)
 DEFAULT_WINDOW = 60
@@ -108,7 +109,7 @@ class TargetConfig:
     max_ttl: int = 30
     timeout_s: float | None = None
     flows: int = 1
-    model: str = "pingplotter"
+    model: str = DEFAULT_MODEL  # the product's one default (pingmos.scoring), as the report and the window
     model_settings: tuple[tuple[str, str], ...] = ()
     labels: tuple[tuple[str, str], ...] = ()
     rules: tuple[AlertRule, ...] = ()
@@ -362,7 +363,7 @@ def config_from_data(doc: dict, path: str = "<config>", text: str = "") -> Agent
         r.fail(f"{w}vantage must be a string (where this agent probes from)", "agent", None, "vantage")
     defaults = {
         "window": r.number(agent, "window", 1, 1_000_000, w, DEFAULT_WINDOW, "agent", whole=True),
-        "model": r.string(agent, "model", w, "pingplotter", "agent"),
+        "model": r.string(agent, "model", w, DEFAULT_MODEL, "agent"),
         "model_settings": _settings(r, agent, w, "agent", None),
         "interval_s": float(r.number(agent, "interval_s", MIN_INTERVAL_S, MAX_INTERVAL_S, w, 1.0, "agent")),
         "protocol": r.string(agent, "protocol", w, "icmp", "agent"),

@@ -10,6 +10,7 @@ max_probes_per_s = 3000          # budget: a config whose targets could send mor
 vantage = "office-berlin"        # the `vantage` label on every series: where this agent probes from
 window = 60                      # default samples per hop the gauges are computed over
 model = "g107-jb"                # default scoring model (pingmos models lists them; default: the product's)
+mos_interval = "last"            # hops with the MOS's 95 % interval: last (that answered), all, none
 
 [[alert]]                        # rules for every target (the report's rules; see pingmos.alerts)
 metric = "mos"
@@ -59,6 +60,7 @@ from pingmos.scoring import DEFAULT_MODEL
 DEFAULT_LISTEN = ("127.0.0.1", 9813)
 DEFAULT_WINDOW = 60
 DEFAULT_SIP_PORT = 5060
+MOS_INTERVAL_HOPS = ("last", "all", "none")
 # Prometheus label names: what a user may use for their own labels; ours may not be overridden.
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 RESERVED_LABELS = frozenset(
@@ -133,6 +135,9 @@ class AgentConfig:
     vantage: str = ""
     refresh_s: float = 5.0  # how often the window gauges are recomputed (and the retention checked)
     probe_mode: str = "auto"  # auto = unprivileged sockets where they work, else raw, else the helper
+    # Which hops get the MOS's 95 % interval (a bootstrap: ~200 model evaluations per hop and refresh of it):
+    # "last" = the last hop that answered (the destination's call quality), "all", or "none".
+    mos_interval: str = "last"
     targets: tuple[TargetConfig, ...] = field(default_factory=tuple)
 
 
@@ -192,6 +197,7 @@ def find_line(text: str, table: str | None, index: int | None, key: str | None, 
 # -- reading ------------------------------------------------------------------------------------------------------
 
 _AGENT_KEYS = {
+    "mos_interval",
     "listen",
     "data_dir",
     "retention_days",
@@ -358,6 +364,15 @@ def config_from_data(doc: dict, path: str = "<config>", text: str = "") -> Agent
     if probe_mode not in MODES:
         r.fail(f"{w}probe_mode must be one of {', '.join(MODES)}, not {probe_mode!r}", "agent", None, "probe_mode")
     cfg_args["probe_mode"] = probe_mode
+    mos_interval = r.string(agent, "mos_interval", w, "last", "agent")
+    if mos_interval not in MOS_INTERVAL_HOPS:
+        r.fail(
+            f"{w}mos_interval must be one of {', '.join(MOS_INTERVAL_HOPS)}, not {mos_interval!r}",
+            "agent",
+            None,
+            "mos_interval",
+        )
+    cfg_args["mos_interval"] = mos_interval
     vantage = agent.get("vantage", "")
     if not isinstance(vantage, str):
         r.fail(f"{w}vantage must be a string (where this agent probes from)", "agent", None, "vantage")

@@ -41,9 +41,11 @@ _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 _SAMPLE = re.compile(r"^([a-z_]+)\{([^}]*)\} (\S+)$", re.MULTILINE)
 
 
-def scrape(ns: str) -> list[tuple[str, dict, float]]:
+def scrape(ns: str, dump: str | None = None) -> list[tuple[str, dict, float]]:
     with in_netns(ns), _OPENER.open(f"http://{LISTEN}/metrics", timeout=30) as r:
         text = r.read().decode()
+    if dump:
+        Path(dump).write_text(text)
     out = []
     for name, labels, value in _SAMPLE.findall(text):
         out.append((name, dict(re.findall(r'(\w+)="([^"]*)"', labels)), float(value)))
@@ -106,7 +108,8 @@ def main() -> int:
     ap.add_argument("--routers", type=int, default=30)
     ap.add_argument("--interval", type=float, default=1.0, help="seconds between a target's rounds (1)")
     ap.add_argument("--delay", type=float, default=1.0, help="one-way delay per link, ms (1)")
-    ap.add_argument("--warmup", type=float, default=20.0, help="seconds before measuring (20)")
+    ap.add_argument("--warmup", type=float, help="seconds before measuring (default: until the windows are full, "
+                    "window x interval + 10 s, at least 20 s)")  # fmt: skip
     ap.add_argument("--duration", type=float, default=60.0, help="seconds measured (60)")
     ap.add_argument("--window", type=int, default=30, help="samples per hop in the gauges (30)")
     ap.add_argument("--mode", default="auto", help="[agent] probe_mode: auto (unprivileged sockets first), raw ...")
@@ -115,6 +118,7 @@ def main() -> int:
     ap.add_argument("--retention-mb", type=float, default=1024.0, help="[agent] retention_mb (1024)")
     ap.add_argument("--model", help="[agent] model (default: the product's default)")
     ap.add_argument("--mos-interval", default="last", help="[agent] mos_interval: last, all, none (last)")
+    ap.add_argument("--dump", metavar="FILE", help="write the last /metrics scrape to FILE")
     ap.add_argument("--no-record", action="store_true", help="no data_dir: sessions are not recorded")
     ap.add_argument(
         "--rss-log", metavar="FILE", help="append 'elapsed_s rss_mb cpu_s session_mb files' every --every s"
@@ -122,6 +126,8 @@ def main() -> int:
     ap.add_argument("--every", type=float, default=5.0, help="seconds between memory readings (5)")
     ap.add_argument("--py-spy", metavar="FILE", help="also profile the agent with py-spy (collapsed stacks to FILE)")
     args = ap.parse_args()
+    if args.warmup is None:
+        args.warmup = max(20.0, args.window * args.interval + 10.0)
     reason = lab_unavailable_reason()
     if reason:
         print(f"bench_monitor: {reason}", file=sys.stderr)
@@ -181,7 +187,7 @@ def main() -> int:
                 log.close()
             if spy is not None:
                 spy.wait()
-            after = scrape(lab.client_ns)
+            after = scrape(lab.client_ns, args.dump)
             (user1, sys1), wall1 = cpu_times(agent.pid), time.monotonic()
             cpu1 = user1 + sys1
             relay = lab.relay_stats()

@@ -106,8 +106,8 @@ class HopIntervals(MosIntervals):
     window and a dashboard read), "all", or "none". Why not always all: each interval is a bootstrap of ~200 model
     evaluations, so 100 targets x 31 hops cost about 20,000 evaluations a second, more than the probing itself."""
 
-    def __init__(self, which: str = "last"):
-        super().__init__()
+    def __init__(self, which: str = "last", refresh_s: float = 30.0):
+        super().__init__(refresh_s=refresh_s)
         self.which = which
 
     def update(self, score_batch, model_key, hops):
@@ -177,7 +177,7 @@ class TargetRunner:
             keep_samples=cfg.window,
         )
         self.trace.add_observer(self._observe)
-        self._cache: dict = {MOS_INTERVALS_KEY: HopIntervals(mos_interval)}
+        self._cache: dict = {MOS_INTERVALS_KEY: HopIntervals(mos_interval, self._interval_refresh_s())}
         self.snapshot: TraceSnapshot | None = None
         self.diagnosis: tuple[str, int | None] | None = None
         self._stopped_at: float | None = None
@@ -332,7 +332,12 @@ class TargetRunner:
         """Which hops get a MOS interval from the next refresh on (a reload changed ``[agent] mos_interval``)."""
         live = self._cache.get(MOS_INTERVALS_KEY)
         if not isinstance(live, HopIntervals) or live.which != which:
-            self._cache[MOS_INTERVALS_KEY] = HopIntervals(which)
+            self._cache[MOS_INTERVALS_KEY] = HopIntervals(which, self._interval_refresh_s())
+
+    def _interval_refresh_s(self) -> float:
+        # A window's samples are all new after window x interval seconds; an interval computed more often than that
+        # (and every 30 s at least) would mostly repeat itself.
+        return max(30.0, self.cfg.window * self.cfg.interval_s)
 
     def flush_recording(self) -> None:
         """Write the samples and events recorded since the last flush to the session file (the writer thread)."""

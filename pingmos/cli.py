@@ -193,8 +193,8 @@ def _add_score(sub) -> None:
 
 
 def _cmd_score(args) -> int:
+    from pingmos.calculator import parse_samples, score_json, score_text
     from pingmos.scoring import HopWindow, Score
-    from pingmos.scoring.calculator import parse_samples, score_json, score_text
 
     if args.samples is not None and (args.jitter, args.jitter_stdev, args.loss) != (None, None, None):
         print("pingmos score: error: --samples gives jitter and loss itself; drop --jitter/--loss", file=sys.stderr)
@@ -231,8 +231,8 @@ def _add_models(sub) -> None:
 
 
 def _cmd_models(args) -> int:
+    from pingmos.calculator import models_json, models_text
     from pingmos.scoring import available_models, create_user_copy, user_scoring_dir
-    from pingmos.scoring.calculator import models_json, models_text
 
     if args.copy:
         try:

@@ -12,7 +12,7 @@ import pytest
 
 from pingmos.cli import main
 from pingmos.report.formats import to_table
-from pingmos.scoring import pingplotter
+from pingmos.scoring.formulas import pingplotter
 from pingmos.session import SessionError, open_session
 
 CASES = Path(__file__).parent / "data" / "cases"

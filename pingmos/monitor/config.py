@@ -7,6 +7,7 @@ data_dir = "/var/lib/pingmos"    # one folder per target, one session file per t
 retention_days = 7               # session files older than this are deleted
 retention_mb = 1024              # and the oldest go first while all of them together are larger
 max_probes_per_s = 3000          # budget: a config whose targets could send more is refused
+user = "pingmos"                 # started as root: become this user once the raw sockets are open
 vantage = "office-berlin"        # the `vantage` label on every series: where this agent probes from
 window = 60                      # default samples per hop the gauges are computed over
 model = "g107-jb"                # default scoring model (pingmos models lists them; default: the product's)
@@ -138,6 +139,7 @@ class AgentConfig:
     # Which hops get the MOS's 95 % interval (a bootstrap: ~200 model evaluations per hop and refresh of it):
     # "last" = the last hop that answered (the destination's call quality), "all", or "none".
     mos_interval: str = "last"
+    user: str | None = None  # started as root: the user the agent becomes once its raw sockets are open
     targets: tuple[TargetConfig, ...] = field(default_factory=tuple)
 
 
@@ -207,6 +209,7 @@ _AGENT_KEYS = {
     "vantage",
     "refresh_s",
     "probe_mode",
+    "user",
     "window",
     "model",
     "model_settings",
@@ -373,6 +376,7 @@ def config_from_data(doc: dict, path: str = "<config>", text: str = "") -> Agent
             "mos_interval",
         )
     cfg_args["mos_interval"] = mos_interval
+    cfg_args["user"] = r.string(agent, "user", w, None, "agent")
     vantage = agent.get("vantage", "")
     if not isinstance(vantage, str):
         r.fail(f"{w}vantage must be a string (where this agent probes from)", "agent", None, "vantage")

@@ -4,12 +4,14 @@ retention, and promtool's verdict on what /metrics serves."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
 import shutil
 import subprocess
 import time
 import tomllib
+from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
@@ -275,3 +277,52 @@ def test_sessions_roll_and_old_ones_are_deleted_by_retention(tmp_path):
         assert not first.exists() and second.exists()  # the open file is never deleted
     finally:
         agent.close()
+
+
+def test_the_shipped_rules_page_for_a_target_where_nothing_answers(running, tmp_path):
+    """The silent target's own series, as the agent serves them, fed to promtool's rule tests with the shipped
+    rules: after 5 minutes both pages fire (MOS low: the floor at the last hop; loss: nothing received)."""
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool is not installed (Debian package prometheus; scripts/setup_env installs it as root)")
+    m = scrape(running[0])
+
+    def series(sample) -> str:
+        labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()) if v)  # "" = no label for Prometheus
+        return f"{sample.name}{{{labels}}}"
+
+    silent = lambda name: [s for s in m[name] if s.labels["target"] == "silent"]  # noqa: E731
+    inputs = []
+    for s in silent("pingmos_hop_mos") + silent("pingmos_hop_info"):
+        inputs.append({"series": series(s), "values": f"{s.value:g}x15"})
+    for s in silent("pingmos_hop_probes_sent_total") + silent("pingmos_hop_probes_received_total"):
+        # The counters go on as they are: every probe sent, none received.
+        per_min = 60 if s.name.endswith("sent_total") else 0
+        inputs.append({"series": series(s), "values": f"{s.value:g}+{per_min}x15"})
+    assert any('position="last"' in i["series"] for i in inputs)
+    firing = 'ALERTS{alertstate="firing", target="silent"}'
+    test = {
+        "rule_files": [str(Path(__file__).resolve().parents[2] / "resources/prometheus/pingmos.rules.yml")],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": inputs,
+                "promql_expr_test": [
+                    {"expr": f"count by (alertname) ({firing})", "eval_time": "4m", "exp_samples": []},
+                    {
+                        "expr": f"count by (alertname) ({firing})",
+                        "eval_time": "12m",
+                        "exp_samples": [
+                            {"labels": '{alertname="PingmosLossHigh"}', "value": 1},
+                            {"labels": '{alertname="PingmosMOSLow"}', "value": 1},
+                        ],
+                    },
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "silent.test.yml"
+    path.write_text(json.dumps(test))  # JSON is YAML
+    r = subprocess.run([promtool, "test", "rules", str(path)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "SUCCESS" in r.stdout, r.stdout + r.stderr

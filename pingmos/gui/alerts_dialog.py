@@ -7,7 +7,6 @@ can (half-way between the threshold and the model's best), and the dialog says s
 
 from __future__ import annotations
 
-import dataclasses
 import shlex
 import time
 
@@ -38,32 +37,24 @@ from pingmos.alerts import (
     UNITS,
     AlertEvent,
     AlertRule,
+    RulesError,
+    check_reach,
     duplicate_rule_names,
 )
+from pingmos.alerts import mos_ceiling as alert_ceiling
 from pingmos.gui import models
 from pingmos.gui.alert_mail import MailSettings, parse_recipients, send_events
 from pingmos.gui.background import Background
-from pingmos.stats import window_stats
-
-# The path a clear level must be reachable on: CLEAN_RTT_MS round trips, no loss, no jitter (a good LAN or metro
-# path). A model's MOS at 0 ms is a number no real path gives; a clear level above what this path gets would
-# keep the rule firing for ever on a perfect network.
-CLEAN_RTT_MS = 10.0
-CLEAN_SAMPLES = 20
 
 
 def mos_ceiling(model_name: str, settings: dict) -> float:
-    """The MOS ``model_name`` gives a clean path (CLEAN_RTT_MS, no loss, no jitter): the highest a clear level
-    can usefully be. Worker thread (a user's formula runs). ValueError when the model cannot score."""
+    """The MOS ``model_name`` gives a clean path (``pingmos.alerts.mos_ceiling``): the highest a clear level can
+    usefully be. Worker thread (a user's formula runs). ValueError when the model cannot score."""
     model = models.load_model(model_name, settings)
     try:
-        (result,) = model.score_many([window_stats([CLEAN_RTT_MS] * CLEAN_SAMPLES)])
+        return alert_ceiling(model)
     finally:
         model.close()
-    mos = getattr(result, "mos", None)
-    if mos is None:
-        raise ValueError(f"{model_name} gives no MOS for a clean path: {result}")
-    return float(mos)
 
 
 def _duration(seconds: float) -> str:
@@ -206,30 +197,15 @@ class AlertsDialog(QDialog):
         qtbot.waitUntil(lambda: self.jobs.pending == 0, timeout=timeout_ms)
 
     def reachable(self, rules: list[AlertRule]) -> tuple[list[AlertRule], list[str]]:
-        """MOS rules checked against the model's ceiling: an empty clear level above it is lowered (a note
-        says so); a threshold or explicit clear level above it is an error (ValueError naming the rule)."""
-        top = self.ceiling
-        if top is None:
+        """MOS rules checked against the model's ceiling (``pingmos.alerts.check_reach``, as every rules file is):
+        an empty clear level above it is filled in (a note says so); a threshold or explicit clear level above it
+        is an error (ValueError naming the rule and what to do)."""
+        if self.ceiling is None:
             return rules, []
-        out, notes = [], []
-        for n, rule in enumerate(rules, start=1):
-            if rule.metric == "mos" and rule.clear > top:
-                where = f"rule {n} ({rule.name})"
-                reach = f"{self.model_name} gives at most {top:.2f} on a clean path ({CLEAN_RTT_MS:g} ms, no loss)"
-                if rule.threshold >= top:
-                    raise ValueError(f"{where}: MOS below {rule.threshold:g} would never clear: {reach}")
-                if rule.clear_at is not None:
-                    raise ValueError(
-                        f"{where}: it would never clear at MOS {rule.clear_at:g}: {reach}; give a clear level "
-                        f"between {rule.threshold:g} and {top:.2f}"
-                    )
-                clear = round((rule.threshold + top) / 2.0, 2)
-                rule = dataclasses.replace(rule, clear_at=clear)
-                notes.append(
-                    f"{where}: clears at {clear:g} ({reach}; the default {rule.threshold + 0.2:g} never would)"
-                )
-            out.append(rule)
-        return out, notes
+        try:
+            return check_reach(rules, self.ceiling, self.model_name, clear_key="'clears at'", fill_defaults=True)
+        except RulesError as exc:
+            raise ValueError(str(exc)) from None
 
     def _explain_selected(self) -> None:
         rows = sorted({i.row() for i in self.table.selectedIndexes()}) or ([0] if self.table.rowCount() else [])

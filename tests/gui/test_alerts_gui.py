@@ -233,6 +233,32 @@ def test_a_broken_rules_file_is_a_note_and_the_defaults_apply(qtbot, make_window
     assert len(notes) == 1 and "alerts.json" in notes[0] and "default rules" in notes[0]
 
 
+def test_a_rules_file_rule_that_could_never_clear_with_the_model_is_said_once(qtbot, make_window, config_dir):
+    # The window's own rules file gets the dialog's check (pingmos.alerts.check_reach) with the window's model,
+    # when it is read and again when another model is chosen: one note naming the file, the rule, what to do.
+    config_dir.mkdir(parents=True)
+    (config_dir / "alerts.json").write_text(
+        '{"rules": [{"name": "voice", "metric": "mos", "below": 4.2, "clear_at": 4.39}]}'
+    )
+    window = make_window(factory=unprobed)
+    monitor = window.evidence.alerts
+    qtbot.waitUntil(lambda: monitor.rules_loaded and monitor.worker.pending == 0, timeout=WAIT_MS)
+
+    def notes():
+        return [text for _, kind, text in window.evidence.event_log.rows() if kind == "note"]
+
+    assert notes() == [] and monitor.rules[0].name == "voice"  # 4.39 is reachable with PingPlotter's formula
+    window.model_combo.setCurrentIndex(window.model_combo.findData("g107-jb"))  # at most 4.38 on a clean path
+    qtbot.waitUntil(lambda: len(notes()) == 1, timeout=WAIT_MS)
+    assert notes()[0] == (
+        f"{rules_path()}: rule 1 (voice): it would never clear at MOS 4.39: g107-jb gives at most 4.38 on a clean path "
+        "(10 ms, no loss); give a 'clears at' between 4.2 and 4.38 (e.g. 4.29); change it in Alerts › Alert rules…"
+    )
+    window.model_combo.setCurrentIndex(window.model_combo.findData("g107-jb"))  # no change: said once
+    qtbot.wait(200)
+    assert len(notes()) == 1
+
+
 @pytest.mark.lab
 def test_on_the_lab_loss_switched_on_mid_trace_fires_in_the_window(qtbot, make_window, lab_factory):
     """The real engine in the lab's client namespace, the rule watching the live trace in wall-clock time."""
@@ -275,7 +301,8 @@ def test_on_the_lab_loss_switched_on_mid_trace_fires_in_the_window(qtbot, make_w
 
 
 def test_a_mos_clear_level_the_model_cannot_reach_is_refused_or_adjusted(qtbot, make_window):
-    from pingmos.gui.alerts_dialog import CLEAN_RTT_MS, explain, mos_ceiling
+    from pingmos.alerts import CLEAN_RTT_MS
+    from pingmos.gui.alerts_dialog import explain, mos_ceiling
 
     window = make_window(factory=unprobed)
     top = mos_ceiling("pingplotter", {})

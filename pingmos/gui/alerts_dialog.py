@@ -124,11 +124,13 @@ class AlertsDialog(QDialog):
         self.resize(1100, 560)
         self.result_rules: list[AlertRule] | None = None
         self.result_mail: MailSettings | None = None
+        self.result_notify: bool | None = None  # the desktop notification on or off, after OK
         self.ceiling: float | None = None  # the model's MOS on a clean path (None: not known yet, or cannot)
         self.ceiling_error: str | None = None
         self.model_name = getattr(parent, "model_name", models.DEFAULT_MODEL)
         self.jobs = Background("alert-rules", self)
         self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table, arrows move in it: no keyboard trap
         self.table.setHorizontalHeaderLabels([label for _, label in COLUMNS])
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         for key, tip in TIPS.items():
@@ -225,9 +227,15 @@ class AlertsDialog(QDialog):
     # -- e-mail ----------------------------------------------------------------------------------------------
 
     def _mail_box(self, mail: MailSettings) -> QGroupBox:
-        box = QGroupBox("When a rule fires or clears: e-mail (besides the event log, the desktop notification "
-                        "and the rule's command)")  # fmt: skip
+        box = QGroupBox("When a rule fires or clears (besides the status bar, the event log and the rule's "
+                        "command)")  # fmt: skip
         form = QFormLayout(box)
+        settings = getattr(self.parent(), "settings", None)
+        self.notify_box = QCheckBox("show a desktop &notification")
+        self.notify_box.setToolTip("a pop-up from the system tray (the Alerts menu turns it on and off too)")
+        self.notify_box.setChecked(settings.desktop_notifications() if hasattr(settings, "desktop_notifications")
+                                   else True)  # fmt: skip
+        form.addRow("notify", self.notify_box)
         self.mail_to = QLineEdit(", ".join(mail.recipients))
         self.mail_to.setPlaceholderText("empty: no e-mail; several addresses separated by commas")
         self.mail_host = QLineEdit(mail.host)
@@ -399,10 +407,15 @@ class AlertsDialog(QDialog):
             return
         self.result_rules = rules
         self.result_mail = mail
+        self.result_notify = self.notify_box.isChecked()
         parent = self.parent()
         settings = getattr(parent, "settings", None)
         if settings is not None and hasattr(settings, "set_mail"):
             settings.set_mail(mail)
+            settings.set_desktop_notifications(self.result_notify)
+            notify_action = getattr(getattr(parent, "evidence", None), "notify_action", None)
+            if notify_action is not None:
+                notify_action.setChecked(self.result_notify)
             monitor = getattr(getattr(parent, "evidence", None), "alerts", None)
             if monitor is not None:
                 monitor.mail = mail

@@ -191,6 +191,54 @@ def test_a_rule_firing_when_the_trace_stops_ends_with_a_note(qtbot, watched):
         assert all(ep.end is not None for ep in alert_episodes(session.events()))
 
 
+def test_the_desktop_notification_can_be_turned_off_and_stays_off(qtbot, watched, settings_store):
+    from PySide6.QtCore import Qt
+
+    from pingmos.gui.settings_store import SettingsStore
+
+    window, monitor, _ = watched
+    shown = []
+
+    class Tray:  # offscreen there is no system tray: this one records what would pop up
+        def showMessage(self, title, text, icon, ms):  # noqa: N802 - Qt's name
+            shown.append(title)
+
+    window.evidence._tray = lambda: Tray()
+    action = window.evidence.notify_action
+    assert action.isChecked() and action in window.menuBar().actions()[-1].menu().actions()  # on by default
+    feed(window.trace, 0, 30, lost_every=2)
+    evaluate(qtbot, monitor, 0, 30)
+    assert sorted(shown) == ["pingmos: loss", "pingmos: voice"]
+
+    action.trigger()  # Alerts › Desktop notifications: off; the log and the status bar still say it
+    assert not settings_store.desktop_notifications()
+    feed(window.trace, 30, 60)
+    evaluate(qtbot, monitor, 30, 60)
+    assert ("alert cleared", "loss") in fired(window) and len(shown) == 2
+    # Persisted with the other settings: a new store on the same file reads it off.
+    assert SettingsStore(settings_store.q).desktop_notifications() is False
+
+    # The rules dialog has the same switch, reached with Tab, and OK keeps it (and the menu follows).
+    dialog = AlertsDialog(monitor.rules, parent=window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.wait_for_model(qtbot)
+    assert not dialog.notify_box.isChecked()
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=WAIT_MS)
+    dialog.table.setFocus()
+    for _ in range(30):  # Tab from the rules table reaches the switch; Space turns it on
+        if dialog.focusWidget() is dialog.notify_box:
+            break
+        qtbot.keyClick(dialog.focusWidget(), Qt.Key.Key_Tab)
+    assert dialog.focusWidget() is dialog.notify_box
+    qtbot.keyClick(dialog.notify_box, Qt.Key.Key_Space)
+    assert dialog.notify_box.isChecked()
+    dialog._accept()
+    assert dialog.result_notify is True and settings_store.desktop_notifications() and action.isChecked()
+
+
 def test_the_rules_dialog_checks_and_saves_rules(qtbot, watched, config_dir):
     window, monitor, _ = watched
     dialog = AlertsDialog(DEFAULT_RULES, parent=window)

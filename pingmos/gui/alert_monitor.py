@@ -116,6 +116,7 @@ class AlertMonitor(QObject):
         self._model_key = None
         self._model = None  # touched by the worker thread only
         self._reach_key = None  # the model, settings and rules last checked by check_reach
+        self._closed = False
         self.timer = QTimer(self)
         self.timer.setInterval(evaluate_ms)
         self.timer.timeout.connect(lambda: self.check())
@@ -134,6 +135,8 @@ class AlertMonitor(QObject):
     def check_reach(self) -> None:
         """Check the rules against the window's model (worker thread): a MOS rule that could never clear with it
         (after the rules file was read, or another model or setting was chosen) is said once in the event log."""
+        if self._closed:  # (the rules were read after the window closed)
+            return
         name, settings = self._model_of()
         rules = list(self.rules)
         key = (name, settings, tuple(rules))
@@ -300,6 +303,7 @@ class AlertMonitor(QObject):
             self.command_done.emit(result)
 
     def close(self) -> None:
+        self._closed = True
         self.timer.stop()
         self.trace = None
         self.engine = None

@@ -12,7 +12,6 @@ Listing never runs code from any of them: titles and settings are read from the 
 from __future__ import annotations
 
 import importlib.machinery
-import importlib.metadata
 import importlib.util
 import os
 from collections.abc import Mapping
@@ -73,14 +72,16 @@ def _read(path: Path) -> tuple[str | None, str]:
         return None, f"cannot read the formula file: {exc}"
 
 
+def _builtin_info(name: str) -> ModelInfo:
+    module = BUILTINS[name]
+    spec = importlib.util.find_spec(module)
+    assert spec is not None and spec.origin is not None, module
+    text, err = _read(Path(spec.origin))
+    return _info(name, ORIGIN_BUILTIN, spec.origin, module, text, err)
+
+
 def _builtin_infos() -> list[ModelInfo]:
-    infos = []
-    for name, module in BUILTINS.items():
-        spec = importlib.util.find_spec(module)
-        assert spec is not None and spec.origin is not None, module
-        text, err = _read(Path(spec.origin))
-        infos.append(_info(name, ORIGIN_BUILTIN, spec.origin, module, text, err))
-    return infos
+    return [_builtin_info(name) for name in BUILTINS]
 
 
 def _user_infos(taken: set[str]) -> list[ModelInfo]:
@@ -115,6 +116,8 @@ def _module_file(module: str) -> str | None:
 
 
 def _entry_point_infos(taken: set[str]) -> list[ModelInfo]:
+    import importlib.metadata  # here, not at the top: it costs `pingmos score` 15 ms, and built-ins never need it
+
     infos = []
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist = getattr(getattr(ep, "dist", None), "name", None)
@@ -146,6 +149,8 @@ def available_models() -> list[ModelInfo]:
 
 def find_model(name: str) -> ModelInfo:
     """The ModelInfo of ``name``; UnknownModel (a ValueError) listing the known names when there is none."""
+    if name in BUILTINS:  # a built-in always wins its name (a user's file of that name is refused): read it alone
+        return _builtin_info(name)
     infos = available_models()
     for info in infos:
         if info.name == name and not (info.error and "exists already" in info.error.message):

@@ -24,8 +24,18 @@ from pingmos.engine.path_end import Decision, PathEnd
 from pingmos.engine.scheduler import RoundScheduler
 from pingmos.engine.wire import family_of, parse_reply
 
-__all__ = ["DEFAULT_TIMEOUT_FLOOR_S", "MAX_FLOWS", "MAX_INTERVAL_S", "MIN_INTERVAL_S", "PROTOCOLS", "Tracer", "TraceSettings"]
-
+# The limits live in engine/limits.py (the command line reads them without loading the engine); named here too.
+__all__ = [
+    "DEFAULT_TIMEOUT_FLOOR_S",
+    "MAX_FLOWS",
+    "MAX_INTERVAL_S",
+    "MIN_INTERVAL_S",
+    "PROTOCOLS",
+    "Clock",
+    "TraceSettings",
+    "Tracer",
+    "process_icmp_ident",
+]
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ from pingmos.paths import CONFIG_DIR_ENV, config_dir, scoring_dir  # noqa: F401 
 from pingmos.scoring.catalog.builtin import BuiltinModel
 from pingmos.scoring.declared import Declared, read_declared
 from pingmos.scoring.model import ORIGIN_BUILTIN, ORIGIN_ENTRY_POINT, ORIGIN_USER, Model, ModelError, ModelInfo
-from pingmos.scoring.sandbox.parent import SCRIPT_TIMEOUT_S, ScriptModel
 from pingmos.scoring.settings import resolve_settings
 
 DEFAULT_MODEL = "g107-jb"  # chosen by the validation study (README, "Does the MOS predict a call?")
@@ -161,13 +160,14 @@ def load_model(
     settings: Mapping[str, object] | None = None,
     *,
     raising: bool = False,
-    timeout_s: float = SCRIPT_TIMEOUT_S,
+    timeout_s: float | None = None,
     wall_limit_s: float | None = None,
 ) -> Model:
     """The model ``name`` with ``settings`` (strings as typed, or typed values) over its defaults.
 
     Raises UnknownModel for an unknown name and ValueError (one line, naming the model) for an unknown setting or
-    a bad value, when the model's settings can be read. ``timeout_s`` (CPU time) and ``wall_limit_s`` (wall
+    a bad value, when the model's settings can be read. ``timeout_s`` (CPU time; None = the sandbox's
+    ``SCRIPT_TIMEOUT_S``) and ``wall_limit_s`` (wall
     clock; default from ``sandbox.parent.wall_limit_for``) bound a user's formula per hop. Never runs a user's code:
     a user or installed formula runs only when it scores (see ``ScriptModel``), and a broken one gives ModelErrors
     then, not an exception.
@@ -177,6 +177,11 @@ def load_model(
         return BuiltinModel(info, resolve_settings(name, info.settings, settings), raising=raising)
     if info.error is None:
         resolve_settings(name, info.settings, settings)  # a bad --set is the caller's error: say so now
+    # The sandbox (worker process plumbing: subprocess, json, hashlib) loads only for a formula that needs it, so
+    # `pingmos score` with a built-in never pays for it.
+    from pingmos.scoring.sandbox.parent import SCRIPT_TIMEOUT_S, ScriptModel
+
+    timeout_s = SCRIPT_TIMEOUT_S if timeout_s is None else timeout_s
     return ScriptModel(info, settings, raising=raising, timeout_s=timeout_s, wall_limit_s=wall_limit_s)
 
 

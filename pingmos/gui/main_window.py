@@ -496,10 +496,12 @@ class MainWindow(QMainWindow):
         result = self.refresher.poll()
         if isinstance(result, Update):
             self.apply_update(result)
-            # The next update is asked for at the next tick, once this one is painted: computed meanwhile, the
-            # refresher's Python would take the GIL from the painting at each Qt call that releases it (each
-            # costing up to a switch interval, 5 ms), which made one repaint take hundreds of milliseconds.
-            return
+            if not self._dirty:
+                # New samples are asked for at the next tick, once this update is painted: computed meanwhile, the
+                # refresher's Python would take the GIL from the painting at each Qt call that releases it (each
+                # costing up to a switch interval, 5 ms), which made one repaint take hundreds of milliseconds.
+                # What the user changed (dirty) is asked for at once.
+                return
         if isinstance(result, BaseException):
             self._show_error(f"internal error while computing the statistics: {type(result).__name__}: {result}")
         if self.trace is None or self.refresher.busy:

@@ -79,9 +79,10 @@ class RunningDiagnosis:
     folded as the report folds them (``pingmos.state.TraceState``), over the report's ``window`` (samples per hop,
     None = all) and scored with its model, diagnosed by ``pingmos.diagnosis.diagnose`` (with the echo witness
     ``witnesses``, when a session recorded one). ``feed`` only queues the sample (the trace's thread must keep its
-    pace); ``current(until)`` folds in the samples sent by ``until`` (wall-clock s: the end of the rules' window, so
-a replayed session gives the answer the live run gave) and diagnoses (the thread that evaluates the rules). ``settle`` fixes the
-    answer to the report's final one (its footer), for the last look at the rules after the run."""
+    pace); ``current(until)`` folds in the samples sent by ``until`` (wall-clock s: the end of the rules' window,
+    so a replayed session gives the answer the live run gave) and diagnoses (the thread that evaluates the
+    rules). ``settle`` fixes the answer to the report's final one (its footer), for the last look at the rules
+    after the run."""
 
     def __init__(
         self,

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from pingmos.scoring import HopWindow
-from pingmos.scoring import g107_jb as model
+from pingmos.scoring.formulas import g107_jb as model
 from pingmos.validation.study import BUFFERS, FIXED_DEPTH_MS, Outcome
 
 GRID = {

@@ -16,7 +16,7 @@ import numpy as np
 from pesq import PesqError, pesq
 from scipy.optimize import brentq
 
-from pingmos.scoring import g107
+from pingmos.scoring.formulas import g107
 from pingmos.scoring.score import r_to_mos
 
 RATE_HZ = 8000

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from pingmos.scoring import HopWindow, Score, load_model
-from pingmos.scoring import g107_jb as jb
+from pingmos.scoring.formulas import g107_jb as jb
 
 
 def score(window, **settings):

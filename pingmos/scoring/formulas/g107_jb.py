@@ -44,8 +44,8 @@ less that mean.
 import bisect
 import math
 
-from pingmos.scoring.g107 import e_model
-from pingmos.scoring.script_api import setting
+from pingmos.scoring.formula_api import setting
+from pingmos.scoring.formulas.g107 import e_model
 
 SETTINGS = {
     "buffer": setting("adaptive", choices=["adaptive", "fixed"], help="receiver's jitter buffer: adaptive or fixed"),

@@ -180,6 +180,7 @@ class TargetRunner:
         self._cache: dict = {MOS_INTERVALS_KEY: HopIntervals(mos_interval, self._interval_refresh_s())}
         self.snapshot: TraceSnapshot | None = None
         self.diagnosis: tuple[str, int | None] | None = None
+        self.last_diagnosis = None  # the window's one diagnosis at the last refresh: alert events carry it
         self._stopped_at: float | None = None
         self._error_seen: str | None = None
         self._failures = 0  # errors in a row (the restart delay doubles with each)
@@ -238,6 +239,7 @@ class TargetRunner:
     def tick(self, now: float) -> None:
         """Once a second: alert rules, and a trace that stopped on an error is started again after a while."""
         for event in self.alerts.evaluate(now):
+            event = event.with_diagnosis(self.last_diagnosis)
             self.events.append(event)
             self._log(event.message)
             with self._lock:
@@ -270,7 +272,8 @@ class TargetRunner:
         self.snapshot = snap
         if any(h.score_error for h in snap.hops):
             self._on_error("scoring")
-        self.diagnosis = diagnosis_state(snap, diagnose(snap))
+        self.last_diagnosis = diagnose(snap)
+        self.diagnosis = diagnosis_state(snap, self.last_diagnosis)
         self._roll_session(now)
 
     def _roll_session(self, now: float) -> None:

@@ -168,8 +168,12 @@ def test_a_target_where_nothing_answers_still_has_series_and_is_alertable(runnin
 def test_alert_rules_run_as_in_the_report(running):
     agent, clocks, _ = running
     runner = agent.runners["provider"]
+    runner.refresh(WALL_EPOCH + clocks["provider"].now)
     runner.tick(WALL_EPOCH + clocks["provider"].now)
     assert runner.alerts.firing() == ["loss above 1.0"]  # the destination loses ~30 %
+    # The event carries the window's one diagnosis, as /metrics and the report show it.
+    d = runner.last_diagnosis
+    assert runner.events[-1].message.endswith(f"; diagnosis ({d.status}): {d.short}")
     m = scrape(agent)
     assert one(m, "pingmos_alert_firing", target="provider", rule="loss above 1.0") == 1
 

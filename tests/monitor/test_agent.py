@@ -283,13 +283,20 @@ def test_sessions_roll_and_old_ones_are_deleted_by_retention(tmp_path):
         agent.close()
 
 
-def test_the_shipped_rules_page_for_a_target_where_nothing_answers(running, tmp_path):
+def test_the_shipped_rules_page_for_a_target_where_nothing_answers(tmp_path):
     """The silent target's own series, as the agent serves them, fed to promtool's rule tests with the shipped
     rules: after 5 minutes both pages fire (MOS low: the floor at the last hop; loss: nothing received)."""
     promtool = shutil.which("promtool")
     if promtool is None:
         pytest.skip("promtool is not installed (Debian package prometheus; scripts/setup_env installs it as root)")
-    m = scrape(running[0])
+    agent, clocks = make_agent(CONFIG)
+    agent.start()
+    try:
+        wait_for(agent, "silent", 3 * 20)
+        agent.refresh(WALL_EPOCH + clocks["silent"].now)
+        m = scrape(agent)
+    finally:
+        agent.close()
 
     def series(sample) -> str:
         labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()) if v)  # "" = no label for Prometheus
@@ -330,3 +337,53 @@ def test_the_shipped_rules_page_for_a_target_where_nothing_answers(running, tmp_
     path.write_text(json.dumps(test))  # JSON is YAML
     r = subprocess.run([promtool, "test", "rules", str(path)], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "SUCCESS" in r.stdout, r.stdout + r.stderr
+
+
+def test_the_fast_text_is_exactly_what_prometheus_client_writes(running):
+    from pingmos.monitor.metrics import render_text
+
+    agent = running[0]
+    views = agent.views()
+    # A user's label value with every character the format escapes.
+    odd = dataclasses.replace(views[0], name='a "quoted" \\ name', labels=(("site", 'x\\y\n"z"'),))
+    collector = AgentCollector(lambda: [*views, odd], agent.health, "lab")
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(collector)
+    fast = render_text(collector)
+    assert fast == generate_latest(registry)
+    assert fast.count(b"\n") > 100 and b'site="x\\\\y\\n\\"z\\""' in fast
+
+
+def test_metrics_are_served_over_http_plain_and_gzipped(running):
+    import gzip
+    import socket
+    import urllib.error
+    import urllib.request
+
+    from pingmos.monitor.metrics import render_text
+    from pingmos.monitor.serve import start_metrics_server
+
+    agent = running[0]
+    collector = AgentCollector(agent.views, agent.health, "lab")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = start_metrics_server("127.0.0.1", port, collector)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(f"http://127.0.0.1:{port}/metrics", timeout=30) as r:
+            plain = r.read()
+            assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers={"Accept-Encoding": "gzip"})
+        with opener.open(req, timeout=30) as r:
+            assert r.headers["Content-Encoding"] == "gzip"
+            zipped = gzip.decompress(r.read())
+        with pytest.raises(urllib.error.HTTPError) as err:
+            opener.open(f"http://127.0.0.1:{port}/other", timeout=30)
+        assert err.value.code == 404
+    finally:
+        server.shutdown()
+        server.server_close()
+    # The counters move between requests: compare the series, not the values.
+    names = lambda text: sorted(line.rsplit(" ", 1)[0] for line in text.decode().splitlines())  # noqa: E731
+    assert names(plain) == names(zipped) == names(render_text(collector))

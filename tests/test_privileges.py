@@ -105,6 +105,13 @@ def test_sudo_pingmos_report_opens_its_sockets_then_becomes_the_invoking_user(sh
     no_caps = "0" * 16
     assert seen.read_text() == f"65534 {no_caps} 65534 {no_caps}"  # the formula worker, and the report itself
     assert marker.read_text().split() == ["65534", "CapEff:", no_caps], r.stderr  # the alert command
+    # Re-scoring the saved session (no sockets at all): the same, from the start.
+    seen.unlink()
+    session_env = {**os.environ, **env, "PYTHONPATH": _env_for(python, {})["PYTHONPATH"]}
+    r = subprocess.run([python, "-m", "pingmos", "report", "--session", str(out), "--model", "who"], capture_output=True,
+                       text=True, timeout=120, env=session_env, cwd="/")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert seen.read_text() == f"65534 {no_caps} 65534 {no_caps}"
 
 
 @as_root

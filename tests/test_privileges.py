@@ -108,8 +108,8 @@ def test_sudo_pingmos_report_opens_its_sockets_then_becomes_the_invoking_user(sh
     # Re-scoring the saved session (no sockets at all): the same, from the start.
     seen.unlink()
     session_env = {**os.environ, **env, "PYTHONPATH": _env_for(python, {})["PYTHONPATH"]}
-    r = subprocess.run([python, "-m", "pingmos", "report", "--session", str(out), "--model", "who"], capture_output=True,
-                       text=True, timeout=120, env=session_env, cwd="/")  # fmt: skip
+    argv = [python, "-m", "pingmos", "report", "--session", str(out), "--model", "who"]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=session_env, cwd="/")
     assert r.returncode == 0, r.stderr
     assert seen.read_text() == f"65534 {no_caps} 65534 {no_caps}"
 

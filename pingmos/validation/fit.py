@@ -18,9 +18,8 @@ from pingmos.scoring import g107_jb as model
 from pingmos.validation.study import BUFFERS, FIXED_DEPTH_MS, Outcome
 
 GRID = {
-    "ONE_WAY_MEAN_SHARE": (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
-    "ONE_WAY_SPREAD": (0.5, 0.6, 0.7071, 0.8, 0.9, 1.0),
-    "LOSS_SENSITIVITY": (0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0),
+    "NETWORK_LOSS_WEIGHT": (1.0, 1.1, 1.2, 1.3, 1.4, 1.5),
+    "LATE_LOSS_WEIGHT": (1.5, 1.75, 2.0, 2.25, 2.5, 3.0),
 }
 
 

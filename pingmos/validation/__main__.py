@@ -65,11 +65,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"validate_mos: {exc}", file=sys.stderr)
             return 2
         outcomes = study.run(args.seed, count, calls, refs, jobs=args.jobs)
-    study.predict(outcomes, study.model_names())
+    assumed = study.predict(outcomes, study.model_names())
     rows = study.table(outcomes)
     elapsed = time.monotonic() - started
     print(f"validate_mos: {count} conditions x {calls} calls, seed {args.seed}, {elapsed:.0f} s")
     print(study.format_table(rows))
+    print(study.assumptions_text(assumed))
     if args.fit:
         from pingmos.validation import fit
 
@@ -78,9 +79,10 @@ def main(argv: list[str] | None = None) -> int:
         out.mkdir(parents=True, exist_ok=True)
         suffix = "_quick" if args.quick else ""
         results = out / f"results{suffix}.json"
-        results.write_text(json.dumps(study.to_json(outcomes, rows, args.seed, calls), indent=1) + "\n")
-        written = [results, plots.scatter(outcomes, out / f"scatter{suffix}.png")]
-        written.append(plots.per_factor(outcomes, out / f"per_factor{suffix}.png"))
+        results.write_text(json.dumps(study.to_json(outcomes, rows, args.seed, calls, assumed), indent=1) + "\n")
+        caption = study.assumptions_text(assumed)
+        written = [results, plots.scatter(outcomes, out / f"scatter{suffix}.png", caption)]
+        written.append(plots.per_factor(outcomes, out / f"per_factor{suffix}.png", caption))
     except OSError as exc:
         print(f"validate_mos: cannot write to {out}: {exc.strerror}", file=sys.stderr)
         return 1
@@ -115,7 +117,7 @@ def _lab(args) -> int:
         return 2
     started = time.monotonic()
     try:
-        outcomes = lab_calls.run(refs, stream_s=args.lab_seconds, seed=args.seed, progress=print)
+        outcomes, assumed = lab_calls.run(refs, stream_s=args.lab_seconds, seed=args.seed, progress=print)
     except (RuntimeError, OSError, ValueError) as exc:  # LabError is a RuntimeError
         print(f"validate_mos: --lab: {exc}", file=sys.stderr)
         return 1
@@ -124,10 +126,11 @@ def _lab(args) -> int:
         f"{time.monotonic() - started:.0f} s"
     )
     print(lab_calls.format_table(outcomes))
+    print(study.assumptions_text(assumed).replace(f"{study.PROBES} round trips", "pingmos's round trips"))
     out = args.out or DEFAULT_OUT
     try:
         out.mkdir(parents=True, exist_ok=True)
-        (out / "results_lab.json").write_text(json.dumps(lab_calls.to_json(outcomes), indent=1) + "\n")
+        (out / "results_lab.json").write_text(json.dumps(lab_calls.to_json(outcomes, assumed), indent=1) + "\n")
     except OSError as exc:
         print(f"validate_mos: cannot write to {out}: {exc.strerror}", file=sys.stderr)
         return 1

@@ -196,15 +196,17 @@ def run_condition(
     )
 
 
-def predict(outcomes: list[LabOutcome], names: list[str]) -> None:
-    """Every model's MOS for each outcome's probe view (``study.predict``'s way: g107-jb per buffer)."""
+def predict(outcomes: list[LabOutcome], names: list[str]) -> dict:
+    """Every model's MOS for each outcome's probe view (``study.predict``'s way: g107-jb per buffer); returns
+    what each model assumed (``study.predict``'s settings)."""
     blank = study.Direction()
     shadows = [
         study.Outcome(study.Condition(o.condition.name, blank, blank), "lab", {}, {}, {}, o.rtts_ms) for o in outcomes
     ]
-    study.predict(shadows, names)
+    assumed = study.predict(shadows, names)
     for o, s in zip(outcomes, shadows, strict=True):
         o.predicted = s.predicted
+    return assumed
 
 
 def run(
@@ -215,16 +217,15 @@ def run(
     probe_interval_s: float = 1.0,
     seed: int = 10,
     progress=None,
-) -> list[LabOutcome]:
-    """Every lab condition in turn, then every model's prediction."""
+) -> tuple[list[LabOutcome], dict]:
+    """Every lab condition in turn, then every model's prediction; (outcomes, what each model assumed)."""
     outcomes = []
     for i, c in enumerate(conditions):
         began = time.monotonic()
         outcomes.append(run_condition(c, refs, stream_s, warmup_s, probe_interval_s, seed + i))
         if progress is not None:
             progress(f"{c.name}: {time.monotonic() - began:.0f} s")
-    predict(outcomes, study.model_names())
-    return outcomes
+    return outcomes, predict(outcomes, study.model_names())
 
 
 def format_table(outcomes: list[LabOutcome]) -> str:
@@ -249,10 +250,13 @@ def format_table(outcomes: list[LabOutcome]) -> str:
     return "\n".join(lines)
 
 
-def to_json(outcomes: list[LabOutcome]) -> dict:
-    """What the lab run measured, as plain data (results_lab.json)."""
+def to_json(outcomes: list[LabOutcome], assumed: dict) -> dict:
+    """What the lab run measured, as plain data (results_lab.json); ``assumed``: every model's settings."""
     return {
         "fixed_depth_ms": study.FIXED_DEPTH_MS,
+        "codec": "G.711 mu-law, 20 ms packets, G.711 Appendix I packet loss concealment",
+        "adaptive_buffer": "Ramjee, Kurose, Towsley, Schulzrinne, IEEE INFOCOM 1994, Algorithm 1",
+        "model_settings": assumed,
         "conditions": [
             {
                 "name": o.condition.name,

@@ -214,15 +214,18 @@ def model_names() -> list[str]:
     return [m.name for m in available_models() if m.error is None]
 
 
-def predict(outcomes: Sequence[Outcome], names: Sequence[str]) -> None:
-    """Fill ``outcome.predicted[model][buffer]`` from the probe view, through ``pingmos.scoring``."""
+def predict(outcomes: Sequence[Outcome], names: Sequence[str]) -> dict[str, dict[str, dict[str, object]]]:
+    """Fill ``outcome.predicted[model][buffer]`` from the probe view, through ``pingmos.scoring``; returns every
+    model's effective settings per buffer (what its MOS assumed: codec, buffer, one-way share, ...)."""
     from pingmos.scoring import HopWindow, Score, load_model
 
     windows = [HopWindow.from_rtts(o.rtts_ms) for o in outcomes]
+    assumed: dict[str, dict[str, dict[str, object]]] = {}
     for name in names:
         for buffer in BUFFERS:
             settings = {"buffer": buffer, "buffer_ms": str(FIXED_DEPTH_MS)} if name == BUFFERED_MODEL else {}
             model = load_model(name, settings)
+            assumed.setdefault(name, {})[buffer] = dict(model.settings)
             try:
                 results = model.score_many(windows)
             finally:
@@ -230,6 +233,27 @@ def predict(outcomes: Sequence[Outcome], names: Sequence[str]) -> None:
             for o, res in zip(outcomes, results, strict=True):
                 mos = res.mos if isinstance(res, Score) else 1.0  # nothing received: no call either
                 o.predicted.setdefault(name, {})[buffer] = mos
+    return assumed
+
+
+def settings_text(settings: dict[str, object]) -> str:
+    """``k=v, k=v`` of a model's effective settings (floats without trailing zeros)."""
+    return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(settings.items()))
+
+
+def assumptions_text(assumed: dict[str, dict[str, dict[str, object]]]) -> str:
+    """What every MOS of the study assumed, in a few lines: the calls, and each model's settings per buffer."""
+    lines = [
+        f"calls: G.711 mu-law, 20 ms packets, G.711 Appendix I concealment; buffers: fixed {FIXED_DEPTH_MS:g} ms "
+        f"beyond the base delay, adaptive Ramjee et al. 1994 Algorithm 1; probe view: {PROBES} round trips 1 s apart",
+    ]
+    for name, per_buffer in assumed.items():
+        texts = {b: settings_text(s) for b, s in per_buffer.items()}
+        if len(set(texts.values())) == 1:
+            lines.append(f"{name}: {next(iter(texts.values())) or 'no settings'} (both buffers)")
+        else:
+            lines += [f"{name} ({b} buffer): {t}" for b, t in texts.items()]
+    return "\n".join(lines)
 
 
 def _job(args):
@@ -328,12 +352,15 @@ def format_markdown(rows) -> str:
     return "\n".join(out)
 
 
-def to_json(outcomes: Sequence[Outcome], rows, seed: int, calls: int) -> dict:
-    """Everything the study measured, as plain data (results.json)."""
+def to_json(outcomes: Sequence[Outcome], rows, seed: int, calls: int, assumed=None) -> dict:
+    """Everything the study measured, as plain data (results.json); ``assumed``: ``predict``'s model settings."""
     return {
         "seed": seed,
         "calls_per_condition": calls,
         "fixed_depth_ms": FIXED_DEPTH_MS,
+        "codec": "G.711 mu-law, 20 ms packets, G.711 Appendix I packet loss concealment",
+        "adaptive_buffer": "Ramjee, Kurose, Towsley, Schulzrinne, IEEE INFOCOM 1994, Algorithm 1",
+        "model_settings": assumed or {},
         "table": [
             {
                 "model": m,

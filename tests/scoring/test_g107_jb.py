@@ -54,7 +54,8 @@ def test_fixed_buffer_no_jitter_one_way_loss():
 
 def test_one_direction_queues_exponential_rtt_excess():
     # RTTs 10 and 30 alternating: excess 0 or 20, mean 10, variance 100: gamma shape 1 (an exponential), scale 10.
-    # Shape 1 is one exponential queue: one listener's packets vary as exponential(mean 10), the other's not.
+    # Half the round trips at the minimum: one queue (n = 1): one listener's packets vary as exponential(mean 10),
+    # the other's not.
     window = HopWindow.from_rtts([10.0, 30.0] * 50)
     fixed = score(window, buffer="fixed", buffer_ms="60")
     assert fixed.detail["rtt_excess_shape"] == pytest.approx(1.0)
@@ -78,17 +79,40 @@ def test_one_direction_queues_exponential_rtt_excess():
 
 
 def test_both_directions_queue():
-    # RTTs 20 once and 40 three times: excess 0, 20, 20, 20: mean 15, variance 75: shape 3 (> 2: both queue),
-    # scale 5; each listener gamma(1.5, 5); fixed 60 ms: late Q(1.5, 12) each
-    window = HopWindow.from_rtts([20.0, 40.0, 40.0, 40.0] * 25)
+    # RTTs 20 once, then 30 and 50 alternating (99 more): excess 0 once, else 10 or 30: mean (50 x 10 + 49 x 30)
+    # / 100 = 19.7; only 1 % comes within 0.1 x 19.7 of the minimum, fewer than two queues in a row leave
+    # (1 - e^-0.2 x 1.2 = 1.75 %): both directions queue (n = 2)
+    rtts = [20.0] + [30.0, 50.0] * 49 + [30.0]
+    window = HopWindow.from_rtts(rtts)
+    excess = [v - 20.0 for v in rtts]
+    mean = sum(excess) / 100
+    variance = sum((e - mean) ** 2 for e in excess) / 100
+    k_r, theta = mean * mean / variance, variance / mean
     s = score(window, buffer="fixed")
-    assert s.detail["rtt_excess_shape"] == pytest.approx(3.0)
-    assert s.detail["queueing_directions"] == 2.0
-    late = math.erfc(math.sqrt(12.0)) + 2.0 * math.sqrt(12.0 / math.pi) * math.exp(-12.0)
+    assert mean == pytest.approx(19.7) and s.detail["queueing_directions"] == 2.0
+    assert s.detail["rtt_excess_shape"] == pytest.approx(k_r)
+    # each listener's packets vary as gamma(k_r / 2, theta); fixed 60 ms: late Q(k_r / 2, 60 / theta) each (Q is
+    # checked against its closed forms above)
+    late = jb.upper_gamma_share(k_r / 2, 60.0 / theta)
+    assert 0.0 < late < 0.05
     assert s.detail["late_loss_pct"] == pytest.approx(100.0 * late)
     assert s.r == pytest.approx(r_at(10.0 + 60.0 + 20.0, 100.0 * jb.LATE_LOSS_WEIGHT * late))
-    # between shape 1 and 2 the two cases mix by the shape: 1.5 is half each
-    assert jb.cases(1.5, 4.0) == [(0.5, [(1.5, 4.0), (0.0, 0.0)]), (0.5, [(0.75, 4.0), (0.75, 4.0)])]
+
+
+def test_how_many_directions_queue():
+    # the share of excesses within 0.1 x mean of the minimum: one exponential queue leaves 1 - e^-0.1 = 9.52 %
+    # there, two in a row 1 - e^-0.2 (1.2) = 1.75 %; n moves linearly from 1 to 2 between them
+    one, two = 1 - math.exp(-0.1), 1 - math.exp(-0.2) * 1.2
+    assert jb.NEAR_MIN == 0.1
+    # 10 of 100 at the minimum, the rest at 10 and 30 (mean 18): 10 % near it, more than one queue leaves: n = 1
+    rtts = [5.0] * 10 + [15.0, 35.0] * 45
+    assert score(HopWindow.from_rtts(rtts)).detail["queueing_directions"] == 1.0
+    # 5 of 100: n = 1 + (9.52 - 5) / (9.52 - 1.75)
+    rtts = [5.0] * 5 + [15.0, 35.0] * 47 + [15.0]
+    n = score(HopWindow.from_rtts(rtts)).detail["queueing_directions"]
+    assert n == pytest.approx(1 + (one - 0.05) / (one - two))
+    # between one and two the cases mix by n: 1.5 is half each
+    assert jb.cases(3.0, 4.0, 1.5) == [(0.5, [(3.0, 4.0), (0.0, 0.0)]), (0.5, [(1.5, 4.0), (1.5, 4.0)])]
 
 
 def test_lan_hop_with_one_slow_probe_is_not_a_lossy_call():

@@ -193,8 +193,8 @@ def _add_score(sub) -> None:
 
 
 def _cmd_score(args) -> int:
+    from pingmos.calculator import parse_samples, score_json, score_text
     from pingmos.scoring import HopWindow, Score
-    from pingmos.scoring.calculator import parse_samples, score_json, score_text
 
     if args.samples is not None and (args.jitter, args.jitter_stdev, args.loss) != (None, None, None):
         print("pingmos score: error: --samples gives jitter and loss itself; drop --jitter/--loss", file=sys.stderr)
@@ -231,8 +231,8 @@ def _add_models(sub) -> None:
 
 
 def _cmd_models(args) -> int:
+    from pingmos.calculator import models_json, models_text
     from pingmos.scoring import available_models, create_user_copy, user_scoring_dir
-    from pingmos.scoring.calculator import models_json, models_text
 
     if args.copy:
         try:
@@ -587,6 +587,16 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     gui, target = _gui_target(argv, parser)
     if gui:
+        # Started as root: fork the helper that keeps the raw sockets, then become the invoking user with no
+        # capability, before Qt, settings, formulas or alert commands (the window opens sockets per trace).
+        from pingmos.engine.shared_helper import start_and_drop
+        from pingmos.privileges import PrivilegeError
+
+        try:
+            start_and_drop()
+        except PrivilegeError as exc:
+            print(f"pingmos: error: {exc}", file=sys.stderr)
+            return EXIT_NO_PERMISSION
         from pingmos.gui.app import run
 
         return run(target)
@@ -596,7 +606,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     if args.handler in (_cmd_score, _cmd_models, _cmd_export):
         # No sockets to open: root on someone's behalf becomes them before anything runs (``report`` opens its
-        # sockets first; ``monitor`` and the window open theirs per target and keep their rights).
+        # sockets first; ``monitor`` and the window fork a helper that keeps them: ``shared_helper``).
         from pingmos.privileges import PrivilegeError, drop_after_open
 
         try:

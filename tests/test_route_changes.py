@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from pingmos.engine.events import Sample
 from pingmos.report.formats import to_json, to_table
 from pingmos.route_changes import RouteChange, RouteChangeTracker, find_route_changes
-from pingmos.scoring import pingplotter
+from pingmos.scoring.formulas import pingplotter
 from pingmos.state import TraceState
 
 A, B, C, DST = "198.18.1.2", "198.19.1.2", "198.18.7.2", "198.18.3.2"

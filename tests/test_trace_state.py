@@ -1,7 +1,7 @@
 import pytest
 
 from pingmos.engine.events import Sample
-from pingmos.scoring import pingplotter
+from pingmos.scoring.formulas import pingplotter
 from pingmos.state import TraceState
 
 DST = "198.18.0.9"

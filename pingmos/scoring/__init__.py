@@ -1,5 +1,18 @@
 """Scoring models: turn one hop's window of samples into an R factor and a MOS, and say why.
 
+Where things are, by role:
+
+- ``formulas/``: the MOS formulas, one file per built-in model (``g107_jb.py`` is the default); the files a user
+  copies and edits. ``formula_api.py``: the small API those files use (``setting``, ``r_to_mos``).
+- ``catalog/``: where models come from (built-ins, the user's scoring folder, installed packages), loading one by
+  name, the user's copies. ``declared.py``: what a formula file declares (title, SETTINGS), read without running.
+- ``sandbox/``: running a formula pingmos does not ship in a worker process (parent, worker, loader, dry run).
+- The core types: ``window.py`` (``HopWindow``, ``Hop``), ``score.py`` (``Score``, R to MOS), ``model.py``
+  (``Model``, ``ModelError``, ``ModelInfo``, ``Result``), ``settings.py`` (``Setting``), ``jitter.py`` (the
+  jitter definitions), ``interval.py`` (the MOS's 95 % interval).
+- ``moved.py``: old import paths (``pingmos.scoring.script_api``, ``pingmos.scoring.g107``, ...) that copies
+  made before this layout still import.
+
 The public API (the report, the CLI and the GUI use only these names):
 
 ``HopWindow``
@@ -51,7 +64,7 @@ The public API (the report, the CLI and the GUI use only these names):
     deadline, as if saved as ``path``: errors name ``path`` and the line. Nothing is written to ``path``.
 
 Threads and blocking: built-in models run in-process and take microseconds. A user's or an installed package's
-formula runs in a sandboxed worker process (``script_model.py``): ``score``/``score_many`` block up to 1 s of
+formula runs in a sandboxed worker process (``sandbox/``): ``score``/``score_many`` block up to 1 s of
 the worker's CPU time, or 3 s of wall clock, per window when a formula hangs (the first call also waits for the
 worker to start, ~0.1-0.5 s); ``close()`` from another thread kills the worker at once. A GUI therefore calls
 ``score_many`` from a worker thread (one batch per update) and never from the GUI thread; a model is thread-safe.
@@ -61,10 +74,8 @@ Loading a saved trace or a settings file never runs code: settings are parsed as
 model name only selects a formula from the places above.
 """
 
-from pingmos.scoring.formula_check import check_formula
-from pingmos.scoring.jitter import DEFAULT_JITTER, JITTER_DEFINITIONS
-from pingmos.scoring.model import Model, ModelError, ModelFailure, ModelInfo, Result, error_text, score_all
-from pingmos.scoring.registry import (
+from pingmos.scoring import moved
+from pingmos.scoring.catalog.registry import (
     CONFIG_DIR_ENV,
     DEFAULT_MODEL,
     ENTRY_POINT_GROUP,
@@ -79,9 +90,14 @@ from pingmos.scoring.registry import (
     user_copy_of,
     user_scoring_dir,
 )
+from pingmos.scoring.jitter import DEFAULT_JITTER, JITTER_DEFINITIONS
+from pingmos.scoring.model import Model, ModelError, ModelFailure, ModelInfo, Result, error_text, score_all
+from pingmos.scoring.sandbox.check import check_formula
 from pingmos.scoring.score import Score, r_to_mos
 from pingmos.scoring.settings import Setting, parse_assignments
 from pingmos.scoring.window import Hop, HopWindow
+
+moved.install()  # formula files copied before the formulas moved import them by their old names
 
 __all__ = [
     "CONFIG_DIR_ENV",

@@ -52,6 +52,11 @@ class ModelFailure(Exception):
         self.error = error
 
 
+# Where a model comes from (ModelInfo.origin; an entry point's is followed by its distribution's name).
+ORIGIN_BUILTIN = "built-in"
+ORIGIN_USER = "user"
+ORIGIN_ENTRY_POINT = "entry point"
+
 # What scoring one window gives: a Score, a ModelError, or None when the window has no received sample.
 Result = Score | ModelError | None
 

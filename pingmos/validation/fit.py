@@ -3,7 +3,7 @@
 A grid search: for every combination of candidate values the model is evaluated on the training conditions' probe
 views, both buffers, and the combination with the lowest mean absolute error against the truth wins. The held-out
 conditions are never looked at. The result is printed, not written: the constants live in the formula file
-(``pingmos/scoring/g107_jb.py``), where a user can read and change them.
+(``pingmos/scoring/formulas/g107_jb.py``), where a user can read and change them.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from pingmos.scoring import HopWindow
-from pingmos.scoring import g107_jb as model
+from pingmos.scoring.formulas import g107_jb as model
 from pingmos.validation.study import BUFFERS, FIXED_DEPTH_MS, Outcome
 
 GRID = {

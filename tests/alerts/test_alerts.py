@@ -23,7 +23,7 @@ from pingmos.alerts import (
     run_command,
 )
 from pingmos.engine.events import Sample
-from pingmos.scoring import pingplotter
+from pingmos.scoring.formulas import pingplotter
 
 DST = "198.18.2.2"
 

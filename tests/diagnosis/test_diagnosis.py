@@ -19,7 +19,8 @@ from pingmos.diagnosis import (
     witness_count,
 )
 from pingmos.engine.events import Sample
-from pingmos.scoring import load_model, pingplotter
+from pingmos.scoring import load_model
+from pingmos.scoring.formulas import pingplotter
 from pingmos.session import open_session
 from pingmos.state import TraceState
 

@@ -9,7 +9,7 @@ from pingmos.engine.events import Sample
 from pingmos.engine.network import NoPermission
 from pingmos.engine.resolve import ResolveError
 from pingmos.live_trace import LiveTrace
-from pingmos.scoring import pingplotter
+from pingmos.scoring.formulas import pingplotter
 from tests.gui.conftest import DST, LOSSY_PATH, fake_factory
 
 

@@ -12,7 +12,8 @@ import pytest
 from pingmos.engine.events import Sample
 from pingmos.report import formats
 from pingmos.report.formats import CSV_FIELDS, FORMATTERS, HOP_FIELDS
-from pingmos.scoring import ModelError, pingplotter
+from pingmos.scoring import ModelError
+from pingmos.scoring.formulas import pingplotter
 from pingmos.state import TraceState
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from pingmos.scoring import HopWindow, ModelError, Score, load_model, pingplotter
+from pingmos.scoring import HopWindow, ModelError, Score, load_model
+from pingmos.scoring.formulas import pingplotter
 from pingmos.scoring.score import ALL_LOST
 
 

@@ -95,7 +95,7 @@ def test_models_lists_builtins_user_files_and_settings(capsys, config_dir):
     assert names == ["pingplotter", "asterisk", "g107", "g107-playout", "g107-jb", "mine"]
     assert doc["user_scoring_dir"] == str(config_dir / "scoring")
     g107 = doc["models"][2]
-    assert g107["path"].endswith("pingmos/scoring/g107.py") and g107["origin"] == "built-in"
+    assert g107["path"].endswith("pingmos/scoring/formulas/g107.py") and g107["origin"] == "built-in"
 
 
 def test_models_copy_then_score_with_the_copy(capsys, config_dir):

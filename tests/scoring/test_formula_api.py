@@ -15,10 +15,10 @@ from pingmos.scoring import (
     create_user_copy,
     editable_source,
     load_model,
-    registry,
     user_copy_of,
     user_scoring_dir,
 )
+from pingmos.scoring.catalog import registry
 from pingmos.scoring.score import ALL_LOST
 
 SEED = HopWindow.from_rtts([136, 184, 115, 148, 125])

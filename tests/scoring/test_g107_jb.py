@@ -1,14 +1,15 @@
 """g107-jb, G.107 with a predicted jitter buffer, against numbers worked out by hand (the working is in each test).
 
 The fitted constants are read from the module, so the working stays true when they are fitted again; the E-model
-part is G.107's own terms (``pingmos.scoring.g107``, tested there) at the one-way delay and loss worked out here."""
+part is G.107's own terms (``pingmos.scoring.formulas.g107``, tested there) at the one-way delay and loss worked out here."""
 
 import math
 
 import pytest
 
-from pingmos.scoring import HopWindow, Score, g107, load_model
-from pingmos.scoring import g107_jb as jb
+from pingmos.scoring import HopWindow, Score, load_model
+from pingmos.scoring.formulas import g107
+from pingmos.scoring.formulas import g107_jb as jb
 from pingmos.scoring.score import r_to_mos
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from pingmos.scoring import HopWindow, ModelError, Score, load_model, user_scoring_dir
-from pingmos.scoring.script_model import ScriptModel, worker_pid
+from pingmos.scoring.sandbox.parent import ScriptModel, worker_pid
 
 HEADER = '"""A test formula."""\nimport math, os, signal, sys, time\n\n'
 GOOD = "def score_hop(hop):\n    return 80.0, 4.0\n"

@@ -20,14 +20,14 @@ from pingmos.scoring import (
     create_user_copy,
     find_model,
     load_model,
-    registry,
     user_scoring_dir,
 )
+from pingmos.scoring.catalog import registry
+from pingmos.scoring.sandbox.parent import ScriptModel, worker_pid
 from pingmos.scoring.score import ALL_LOST
-from pingmos.scoring.script_model import ScriptModel, worker_pid
 
 SEED = HopWindow.from_rtts([136, 184, 115, 148, 125])
-HEADER = '"""A test formula."""\nfrom pingmos.scoring.script_api import r_to_mos, setting\n\n'
+HEADER = '"""A test formula."""\nfrom pingmos.scoring.formula_api import r_to_mos, setting\n\n'
 
 
 @pytest.fixture(autouse=True)
@@ -89,6 +89,21 @@ def test_edit_the_formula_copy_scores_like_the_default(models):
     # a second copy never overwrites the first
     assert create_user_copy("pingplotter") == user_scoring_dir() / "my_pingplotter_2.py"
     assert create_user_copy("g107-playout").name == "my_g107_playout.py"
+
+
+def test_a_copy_made_before_the_formulas_moved_still_scores(models):
+    """Copies of the built-ins used to import ``pingmos.scoring.script_api`` and ``pingmos.scoring.g107``."""
+    old_header = (
+        '"""An old copy of g107-playout."""\nfrom pingmos.scoring.g107 import e_model, one_way_ms\n'
+        "from pingmos.scoring.script_api import setting\n\n"
+    )
+    new_text = create_user_copy("g107-playout").read_text()
+    assert "pingmos.scoring.formulas.g107" in new_text and "pingmos.scoring.formula_api" in new_text
+    body = new_text[new_text.index("\nSETTINGS") :]
+    write("my_old_copy", body, header=old_header)
+    old = models("my_old_copy").score(SEED)
+    builtin = models("g107-playout").score(SEED)
+    assert isinstance(old, Score) and (old.r, old.mos) == (builtin.r, builtin.mos)
 
 
 def test_hot_reload_picks_up_a_change_at_the_next_call(models):
@@ -308,7 +323,7 @@ def test_entry_point_models_are_found_and_run(models, tmp_path, monkeypatch):
     (pkg / "fakemos").mkdir(parents=True)
     (pkg / "fakemos" / "__init__.py").write_text("raise RuntimeError('importing the package runs code')\n")
     (pkg / "fakemos" / "formula.py").write_text(
-        '"""Fake vendor MOS."""\nfrom pingmos.scoring.script_api import setting\n\n'
+        '"""Fake vendor MOS."""\nfrom pingmos.scoring.formula_api import setting\n\n'
         'SETTINGS = {"base": setting(70.0, min=0, max=100)}\n\n'
         "def score_hop(hop):\n    return hop.settings['base'], 3.5\n"
     )

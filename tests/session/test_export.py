@@ -7,7 +7,7 @@ import json
 from pingmos.engine.events import Sample
 from pingmos.export import SAMPLE_FIELDS, events_to_csv, events_to_json, hop_table, samples_to_csv, samples_to_json
 from pingmos.report.formats import to_csv, to_json
-from pingmos.scoring import pingplotter
+from pingmos.scoring.formulas import pingplotter
 from pingmos.session import SessionEvent
 from pingmos.state import TraceState
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from pingmos.scoring import pingplotter
+from pingmos.scoring.formulas import pingplotter
 from pingmos.session import SessionError, SessionInfo, open_session, save_session
 from pingmos.session.mtr_import import parse_mtr_json, parse_mtr_raw
 

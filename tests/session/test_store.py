@@ -13,7 +13,7 @@ import pytest
 from pingmos.engine.events import Sample
 from pingmos.engine.fake_network import FakeClock, FakeHop, FakeNetwork
 from pingmos.engine.tracer import Tracer, TraceSettings
-from pingmos.scoring import pingplotter
+from pingmos.scoring.formulas import pingplotter
 from pingmos.session import (
     SessionError,
     SessionEvent,

@@ -56,8 +56,8 @@ trips, is the given jitter (1.5 theta for shape 2), and the base one-way delay a
 
 import math
 
-from pingmos.scoring.g107 import e_model
-from pingmos.scoring.script_api import r_to_mos, setting
+from pingmos.scoring.formula_api import r_to_mos, setting
+from pingmos.scoring.formulas.g107 import e_model
 
 SETTINGS = {
     "buffer": setting("adaptive", choices=["adaptive", "fixed"], help="receiver's jitter buffer: adaptive or fixed"),

@@ -5,10 +5,10 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping, Sequence
 
+from pingmos.scoring.declared import SCORE_FUNCTION
 from pingmos.scoring.model import Model, ModelError, ModelInfo
+from pingmos.scoring.sandbox.loader import call_formula
 from pingmos.scoring.score import Score
-from pingmos.scoring.script_loader import call_formula
-from pingmos.scoring.script_source import SCORE_FUNCTION
 from pingmos.scoring.window import HopWindow
 
 

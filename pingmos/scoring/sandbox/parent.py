@@ -1,12 +1,12 @@
 """Models whose formula is a file pingmos does not ship (the user's scoring folder, installed packages): run in a
-sandboxed worker process (``script_worker``) with a deadline, reloaded when the file changes.
+sandboxed worker process (``worker``) with a deadline, reloaded when the file changes.
 
 - Each ``score_many`` first re-reads the file (a few kB; comparing the text, not the mtime, so two saves within
-  the file system's timestamp granularity are never missed). A changed text is declared again (``script_source``,
+  the file system's timestamp granularity are never missed). A changed text is declared again (``scoring.declared``,
   without running it), its settings resolved, and loaded into the worker: the next update uses it.
 - The worker: its own session and process group (killed as a group: nothing it started survives it), never root
   (``privileges.untrusted_account``), resource limits set before any formula runs (no processes or threads, an
-  address-space ceiling, few files, CPU time; see ``script_worker``), stdin ``/dev/null``. It talks to this
+  address-space ceiling, few files, CPU time; see ``worker``), stdin ``/dev/null``. It talks to this
   process over a socket pair this process made for it alone, and its stdout/stderr go to a pipe drained by the
   same loop: nothing here blocks on a read or a write, and no thread reads while another closes.
 - Deadlines count the worker's CPU time (``timeout_s``, default 1 s, per window: a busy machine does not make a
@@ -44,10 +44,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from pingmos.privileges import PrivilegeError, untrusted_account
+from pingmos.scoring.declared import read_declared
 from pingmos.scoring.model import Model, ModelError, ModelInfo, check_result
+from pingmos.scoring.sandbox.worker import SINGLE_THREAD_ENV
 from pingmos.scoring.score import Score
-from pingmos.scoring.script_source import read_declared
-from pingmos.scoring.script_worker import SINGLE_THREAD_ENV
 from pingmos.scoring.settings import resolve_settings
 from pingmos.scoring.window import HopWindow
 
@@ -63,7 +63,7 @@ STARTUP_TIMEOUT_S = 30.0
 MAX_SKIPPED_UPDATES = 63
 # Earlier versions that scored, kept to fall back on.
 KEEP_GOOD_VERSIONS = 3
-# A worker that has used this much CPU time is replaced (its lifetime RLIMIT_CPU is script_worker.LIFETIME_CPU_S).
+# A worker that has used this much CPU time is replaced (its lifetime RLIMIT_CPU is worker.LIFETIME_CPU_S).
 WORKER_CPU_RETIRE_S = 1800.0
 # An answer line longer than this is not the protocol: the worker is killed.
 MAX_ANSWER_BYTES = 8 << 20
@@ -72,7 +72,7 @@ _POLL_S = 0.05
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 _BOOT = (
     "import sys; sys.path[:] = {path!r}\n"
-    "from pingmos.scoring.script_worker import main\nmain(*(int(a) for a in sys.argv[1:4]))\n"
+    "from pingmos.scoring.sandbox.worker import main\nmain(*(int(a) for a in sys.argv[1:4]))\n"
 )
 _DUMP_LINE = re.compile(r'File "(?P<file>.*)", line (?P<line>\d+)')
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -106,7 +106,7 @@ class _Worker:
     def __init__(self) -> None:
         ours, theirs = socket.socketpair()
         diag_r, diag_w = os.pipe()
-        # Started by root, the worker gives up root itself before it reads a request (script_worker.become): as
+        # Started by root, the worker gives up root itself before it reads a request (worker.become): as
         # another user it might not even reach the interpreter (one under /root), nor the modules it preloads.
         account = untrusted_account()
         env = dict(os.environ)
@@ -280,7 +280,7 @@ class _Worker:
         return bytes(self.stderr_tail).decode("utf-8", "replace")
 
     def _overrun(self, path: str, what: str, limit_s: float, kind: str) -> _WorkerGone:
-        if kind != "CPU time":  # ask where it waits (script_worker registers faulthandler for SIGUSR2)
+        if kind != "CPU time":  # ask where it waits (the worker registers faulthandler for SIGUSR2)
             with contextlib.suppress(OSError):
                 os.kill(self.proc.pid, signal.SIGUSR2)
             end = time.monotonic() + 0.2

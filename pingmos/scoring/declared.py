@@ -11,8 +11,8 @@ import ast
 import threading
 from dataclasses import dataclass
 
+from pingmos.scoring.formula_api import to_setting
 from pingmos.scoring.model import ModelError
-from pingmos.scoring.script_api import to_setting
 from pingmos.scoring.settings import Setting
 
 SCORE_FUNCTION = "score_hop"

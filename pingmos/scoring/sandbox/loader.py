@@ -1,6 +1,6 @@
 """Compile a formula file into a fresh module and call its ``score_hop``, turning every failure into a ModelError.
 
-Runs inside the script worker process (``script_worker.py``) for user and installed formulas. Like qutebrowser's
+Runs inside the script worker process (``worker.py``) for user and installed formulas. Like qutebrowser's
 ``config.py``: the file is compiled from its text into a new module object each time (never ``import``ed, so no
 stale ``sys.modules`` entry and no ``.pyc`` written into the user's folder), and whatever goes wrong is reported
 with the file and line that caused it.
@@ -13,9 +13,9 @@ import traceback
 import types
 from dataclasses import dataclass, field
 
+from pingmos.scoring.declared import SCORE_FUNCTION
 from pingmos.scoring.model import ModelError, check_result
 from pingmos.scoring.score import Score
-from pingmos.scoring.script_source import SCORE_FUNCTION
 from pingmos.scoring.window import Hop
 
 

@@ -19,25 +19,22 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from pingmos.paths import CONFIG_DIR_ENV, config_dir, scoring_dir  # noqa: F401 (re-exported: pingmos.scoring API)
-from pingmos.scoring.builtin_model import BuiltinModel
-from pingmos.scoring.model import Model, ModelError, ModelInfo
-from pingmos.scoring.script_model import SCRIPT_TIMEOUT_S, ScriptModel
-from pingmos.scoring.script_source import Declared, read_declared
+from pingmos.scoring.catalog.builtin import BuiltinModel
+from pingmos.scoring.declared import Declared, read_declared
+from pingmos.scoring.model import ORIGIN_BUILTIN, ORIGIN_ENTRY_POINT, ORIGIN_USER, Model, ModelError, ModelInfo
+from pingmos.scoring.sandbox.parent import SCRIPT_TIMEOUT_S, ScriptModel
 from pingmos.scoring.settings import resolve_settings
 
 DEFAULT_MODEL = "g107-jb"  # chosen by the validation study (README, "Does the MOS predict a call?")
 ENTRY_POINT_GROUP = "pingmos.scoring"
-ORIGIN_BUILTIN = "built-in"
-ORIGIN_USER = "user"
-ORIGIN_ENTRY_POINT = "entry point"
 
-# Model name -> module. The modules are formula files (see script_api) that a user can copy and edit.
+# Model name -> module. The modules are formula files (see formula_api) that a user can copy and edit.
 BUILTINS = {
-    "pingplotter": "pingmos.scoring.pingplotter",
-    "asterisk": "pingmos.scoring.asterisk",
-    "g107": "pingmos.scoring.g107",
-    "g107-playout": "pingmos.scoring.g107_playout",
-    "g107-jb": "pingmos.scoring.g107_jb",
+    "pingplotter": "pingmos.scoring.formulas.pingplotter",
+    "asterisk": "pingmos.scoring.formulas.asterisk",
+    "g107": "pingmos.scoring.formulas.g107",
+    "g107-playout": "pingmos.scoring.formulas.g107_playout",
+    "g107-jb": "pingmos.scoring.formulas.g107_jb",
 }
 
 # create_user_copy cuts a built-in file at this line: what follows is pingmos's own, not the formula.
@@ -166,7 +163,7 @@ def load_model(
 
     Raises UnknownModel for an unknown name and ValueError (one line, naming the model) for an unknown setting or
     a bad value, when the model's settings can be read. ``timeout_s`` (CPU time) and ``wall_limit_s`` (wall
-    clock; default from ``script_model.wall_limit_for``) bound a user's formula per hop. Never runs a user's code:
+    clock; default from ``sandbox.parent.wall_limit_for``) bound a user's formula per hop. Never runs a user's code:
     a user or installed formula runs only when it scores (see ``ScriptModel``), and a broken one gives ModelErrors
     then, not an exception.
     """

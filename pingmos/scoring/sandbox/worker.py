@@ -1,4 +1,4 @@
-"""The worker process that runs user and installed formula files (started by ``script_model.ScriptModel``).
+"""The worker process that runs user and installed formula files (started by ``sandbox.parent.ScriptModel``).
 
 Protocol: one JSON object per line on a socket the parent made for it (its file descriptor is the worker's one
 argument); nothing else in the process talks on it. The parent sends ``{"op": "load", "key", "path", "source",
@@ -43,15 +43,18 @@ KEEP_LOADED = 4
 ADDRESS_SPACE_HEADROOM_BYTES = 1 << 30
 OPEN_FILES = 32
 FILE_SIZE_BYTES = 16 << 20
-# The whole life of a worker; the parent starts a new one well before (script_model.WORKER_CPU_RETIRE_S).
+# The whole life of a worker; the parent starts a new one well before (parent.WORKER_CPU_RETIRE_S).
 LIFETIME_CPU_S = 3600
 # Imported before the worker gives up root (when started by root): afterwards the interpreter's own library may be
 # out of its reach (an interpreter under /root), and a formula may use any of these.
 PRELOAD = (
     "encodings.ascii", "encodings.latin_1", "encodings.utf_8", "linecache", "tokenize", "math", "cmath",
     "statistics", "decimal", "fractions", "functools", "itertools", "collections", "bisect",
-    "heapq", "random", "dataclasses", "typing", "numpy", "pingmos.scoring.script_api", "pingmos.scoring.g107",
-    "pingmos.scoring.g107_playout", "pingmos.scoring.pingplotter", "pingmos.scoring.asterisk",
+    "heapq", "random", "dataclasses", "typing", "numpy", "pingmos.scoring.formula_api",
+    "pingmos.scoring.formulas.g107", "pingmos.scoring.formulas.g107_jb", "pingmos.scoring.formulas.g107_playout",
+    "pingmos.scoring.formulas.pingplotter", "pingmos.scoring.formulas.asterisk",
+    # the import paths of copies made before the formulas moved (pingmos.scoring.moved)
+    "pingmos.scoring.script_api", "pingmos.scoring.g107",
 )  # fmt: skip
 # Libraries that start thread pools at import must not try: this process may not create threads.
 SINGLE_THREAD_ENV = {
@@ -196,7 +199,7 @@ def main(fd: int, uid: int = -1, gid: int = -1) -> None:
     import importlib
 
     from pingmos.scoring.model import ModelError
-    from pingmos.scoring.script_loader import load_script
+    from pingmos.scoring.sandbox.loader import load_script
     from pingmos.scoring.window import HopWindow
 
     for name in PRELOAD:

@@ -31,7 +31,7 @@ the 2015 edition's optional delay sensitivity (sT, mT stay at their defaults 1 a
 
 import math
 
-from pingmos.scoring.script_api import r_to_mos, setting
+from pingmos.scoring.formula_api import r_to_mos, setting
 
 SETTINGS = {
     "codec": setting(

@@ -22,8 +22,8 @@ Left out of the seed: its reorder and duplicate counting (pingmos sees neither),
 Skylight's option of reporting the network's MOS without the buffer's added loss (use ``g107`` for that).
 """
 
-from pingmos.scoring.g107 import e_model, one_way_ms
-from pingmos.scoring.script_api import setting
+from pingmos.scoring.formula_api import setting
+from pingmos.scoring.formulas.g107 import e_model, one_way_ms
 
 SETTINGS = {
     "playout": setting("99", choices=["99", "98", "96"], help="jitter percentile the buffer absorbs (+0/2/4 % loss)"),

@@ -14,10 +14,9 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from pingmos.scoring.model import ModelError, ModelInfo, Result, as_window
-from pingmos.scoring.registry import ORIGIN_USER
-from pingmos.scoring.script_model import SCRIPT_TIMEOUT_S, ScriptModel
-from pingmos.scoring.script_source import read_declared
+from pingmos.scoring.declared import read_declared
+from pingmos.scoring.model import ORIGIN_USER, ModelError, ModelInfo, Result, as_window
+from pingmos.scoring.sandbox.parent import SCRIPT_TIMEOUT_S, ScriptModel
 from pingmos.scoring.window import HopWindow
 from pingmos.stats import WindowStats
 

@@ -20,7 +20,7 @@ Left out of Asterisk: its per-direction scores (pingmos sees one round trip per 
 directions) and the averaging of several scores into one.
 """
 
-from pingmos.scoring.script_api import r_to_mos, setting
+from pingmos.scoring.formula_api import r_to_mos, setting
 
 SETTINGS = {
     "codec_delay_ms": setting(10.0, min=0.0, max=1000.0, help="codec delay added to the latency, ms (10)"),

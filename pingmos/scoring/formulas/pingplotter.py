@@ -26,7 +26,7 @@ differences. R is reported within 0..100 (the formula never goes above 93.2; hea
 0, which G.107 treats as the worst rating, MOS 1). With a single received sample jitter counts as 0.
 """
 
-from pingmos.scoring.script_api import r_to_mos, setting
+from pingmos.scoring.formula_api import r_to_mos, setting
 
 # Settings a user can change without editing the file (pingmos score --set jitter=rfc3550, or the GUI).
 SETTINGS = {

@@ -1,7 +1,8 @@
 """g107-jb, G.107 with a predicted jitter buffer, against numbers worked out by hand (the working is in each test).
 
 The fitted constants are read from the module, so the working stays true when they are fitted again; the E-model
-part is G.107's own terms (``pingmos.scoring.formulas.g107``, tested there) at the one-way delay and loss worked out here."""
+part is G.107's own terms (``pingmos.scoring.formulas.g107``, tested there) at the one-way delay and loss worked
+out here."""
 
 import math
 

@@ -124,6 +124,7 @@ def run_condition(
     payload = b"".join(g711.encode(r.frames).tobytes() for r in refs)  # the references' G.711 frames, cycled
     impaired = LinkSpec.symmetric(condition.delay_ms, condition.jitter_ms, condition.loss_pct, condition.burst_ms)
     lab = (build or Lab.build)([RouterSpec()], [impaired, LinkSpec()], seed=seed)
+    started: list[subprocess.Popen] = []  # ended here whatever happens (an error, Ctrl-C), before the lab goes
     try:
         with tempfile.TemporaryDirectory(prefix="pingmos-labcalls-") as tmp:
             pay = Path(tmp) / "payload.ulaw"
@@ -138,6 +139,7 @@ def run_condition(
                 stderr=subprocess.PIPE,
                 text=True,
             )
+            started.append(rx)
             if rx.stdout.readline().strip() != "READY":
                 rx.kill()
                 raise RuntimeError(f"the stream's receiver did not start: {rx.communicate()[1].strip()[-300:]}")
@@ -150,6 +152,7 @@ def run_condition(
                 stderr=subprocess.PIPE,
                 text=True,
             )
+            started.append(probe)
             lab.reset_relay_stats()
             sent = lab.run(
                 [py, "-m", "pingmos.validation.rtp", "send", "--to", lab.target_addr, "--port", str(PORT)]
@@ -168,6 +171,10 @@ def run_condition(
                 raise RuntimeError(f"pingmos report failed ({probe.returncode}): {perr.strip()[-300:]}")
             rtts = _target_rtts(session, len(lab.hop_addrs))
     finally:
+        for proc in started:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
         lab.close()
     one_way = np.array([np.nan if d is None else d for d in delays], dtype=np.float64)
     listener = study.Listener()

@@ -50,8 +50,9 @@ the receiver's real buffer (``buffer`` and ``buffer_ms`` are what you assume: sa
 ITU-T P.564).
 
 From summary numbers (no raw samples, the calculator's ``--latency --jitter``) the round trip's excess is taken as
-two exponential directions (n = 2) (gamma of shape 2) whose RFC 3550 jitter, the mean difference of consecutive round
-trips, is the given jitter (1.5 theta for shape 2), and the base one-way delay as the average less that excess.
+two exponential directions (n = 2) whose RFC 3550 jitter, the mean difference of consecutive round trips, is the
+given jitter (1.5 theta for shape 2). The base one-way delay is the average's share: a summary cannot say how much
+of the average is queueing, and taking none of it keeps more jitter from ever shortening the call's delay.
 """
 
 import math
@@ -88,6 +89,8 @@ LATE_LOSS_WEIGHT = 2.0
 # How close to the minimum a round trip counts as "near" it (step 3), as a share of the excess's mean: 0.1 (0.2
 # does as well on the training conditions: Spearman 0.950 against 0.951 with the adaptive buffer).
 NEAR_MIN = 0.1
+# Delay variation below this (ms) is none: the clock's resolution, and no buffer holds less.
+MIN_VARIATION_MS = 1e-6
 # The talker echo's one-way delay for G.107's echo terms, ms: a VoIP terminal cancels its echo (ITU-T G.168), so
 # a longer path adds no talker echo, only the delay impairment Idd (the study's calls have no echo either).
 ECHO_DELAY_MS = 0.0
@@ -98,6 +101,8 @@ def upper_gamma_share(k, x):
     share of a gamma(k, 1) variable above x. Series below k + 1, continued fraction above (Numerical Recipes 6.2)."""
     if x <= 0.0:
         return 1.0
+    if math.isinf(x):
+        return 0.0
     log_front = k * math.log(x) - x - math.lgamma(k)
     if x < k + 1.0:
         term = total = 1.0 / k
@@ -141,13 +146,13 @@ def rtt_excess_gamma(hop):
     received = [v for v in hop.rtts_ms if v is not None]
     if not received:  # a summary window: two exponential directions with the given RFC 3550 jitter
         theta = (hop.jitter_ms or 0.0) / 1.5
-        if theta <= 0.0:
+        if theta < MIN_VARIATION_MS:
             return 0.0, 0.0, 0.0, max(0.0, hop.avg_ms * share)
-        return 2.0, theta, 2.0, max(0.0, (hop.avg_ms - 2.0 * theta) * share)
+        return 2.0, theta, 2.0, max(0.0, hop.avg_ms * share)
     low = min(received)
     mean = sum(received) / len(received) - low
     variance = sum((v - low - mean) ** 2 for v in received) / len(received)
-    if mean <= 1e-9 or variance <= 1e-12:
+    if mean < MIN_VARIATION_MS or variance < MIN_VARIATION_MS**2:
         return 0.0, 0.0, 0.0, low * share
     near = sum(v - low < NEAR_MIN * mean for v in received) / len(received)
     one = 1.0 - math.exp(-NEAR_MIN)

@@ -120,8 +120,8 @@ def test_per_hop_series_follow_the_conventions_and_the_samples(running):
         assert one(m, "pingmos_hop_loss_ratio", **labels) == pytest.approx(hop.loss_pct / 100)
         assert one(m, "pingmos_hop_latency_seconds", **labels) == pytest.approx(hop.avg_ms / 1000)
         assert one(m, "pingmos_hop_jitter_seconds", **labels) == pytest.approx(hop.jitter_ms / 1000)
-        assert one(m, "pingmos_hop_mos", model="pingplotter", **labels) == pytest.approx(hop.mos)
-        assert one(m, "pingmos_hop_r_factor", model="pingplotter", **labels) == pytest.approx(hop.r)
+        assert one(m, "pingmos_hop_mos", model="g107-jb", **labels) == pytest.approx(hop.mos)
+        assert one(m, "pingmos_hop_r_factor", model="g107-jb", **labels) == pytest.approx(hop.r)
         assert one(m, "pingmos_hop_window_probes", **labels) == hop.sent == 40
     assert snap.hops[0].loss_pct == 0 and 10 < snap.hops[2].loss_pct < 60  # the fake path's 30 % loss
     assert snap.hops[2].mos < snap.hops[0].mos

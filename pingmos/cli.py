@@ -254,19 +254,24 @@ def _resolve(target: str, ip_version: int | None) -> str:
     return resolve(target, ip_version)
 
 
-def _load_alert_rules(args):
-    """The rules of --alerts (None without it), or False after a one-line error on stderr."""
-    from pingmos.alerts import DEFAULT_RULES, RulesError, load_rules
+def _load_alert_rules(args, model):
+    """The rules of --alerts (None without it), or False after a one-line error on stderr. A MOS rule must be
+    able to clear with ``model`` (``pingmos.alerts.check_reach``, as in the window's dialog)."""
+    from pingmos.alerts import DEFAULT_RULES, RulesError, check_rules_for_model, load_rules
 
     if args.alerts is None:
         return None
-    if args.alerts == "default":
-        return list(DEFAULT_RULES)
     try:
-        return load_rules(args.alerts)
+        if args.alerts == "default":
+            rules = list(DEFAULT_RULES)
+            check_rules_for_model(rules, model, "the default rules (--alerts default)")
+        else:
+            rules = load_rules(args.alerts)
+            check_rules_for_model(rules, model, args.alerts)
     except RulesError as exc:
-        print(f"pingmos report: error: {exc}", file=sys.stderr)
+        print(f"pingmos report: error: {_one_line(exc)}", file=sys.stderr)
         return False
+    return rules
 
 
 def _print_alerts(events) -> None:
@@ -369,7 +374,7 @@ def _cmd_report(args) -> int:
     model = _load_model(args, "report")
     if model is None:
         return EXIT_USAGE
-    rules = _load_alert_rules(args)
+    rules = _load_alert_rules(args, model)
     if rules is False:
         return EXIT_USAGE
     if args.session:

@@ -263,6 +263,7 @@ class MainWindow(QMainWindow):
         self.settings.set_model(self.model_name)
         self._build_model_settings()
         self._mark_dirty()
+        self._check_alert_reach()
         if self.formula_editor is not None and self.formula_editor.isVisible():
             self.formula_editor.set_model(self.model_name)  # (a hidden editor opens the right one when shown)
 
@@ -281,6 +282,13 @@ class MainWindow(QMainWindow):
     def _model_setting_changed(self, key: str, value: str) -> None:
         self.settings.set_model_setting(self.model_name, key, value)
         self._mark_dirty()
+        self._check_alert_reach()
+
+    def _check_alert_reach(self) -> None:
+        """Another model or setting: a MOS alert rule may no longer be able to clear (said in the event log)."""
+        evidence = getattr(self, "evidence", None)  # (not yet while the window is being built)
+        if evidence is not None:
+            evidence.alerts.check_reach()
 
     # -- commands ---------------------------------------------------------------------------------
 

@@ -252,7 +252,7 @@ from pingmos.engine.mode import choose_mode
 from pingmos.engine.shared_helper import start_and_drop
 from pingmos.engine.tracer import Tracer, TraceSettings
 
-account, helper = start_and_drop()
+account, helper = start_and_drop(probes_per_s=5000)  # the monitor passes its max_probes_per_s
 status = dict(l.split(":", 1) for l in open("/proc/self/status"))
 print("me", status["Uid"].split()[0], status["CapEff"].split()[0])
 try:
@@ -278,6 +278,8 @@ threads = [threading.Thread(target=trace, args=job) for job in jobs]
 [t.join() for t in threads]
 for result in sorted(results):
     print(*result)
+
+print("budget", helper.probes_per_s)
 """
 
 
@@ -292,7 +294,8 @@ def test_a_helper_forked_before_the_drop_serves_concurrent_traces_of_the_unprivi
     lines = r.stdout.splitlines()
     assert lines[0] == "me 65534 " + "0" * 16 and lines[1] == "helper fds private", r.stdout
     # Two ICMP traces to one address at once each get their own 10 answers; UDP and TCP too.
-    for line, proto in zip(lines[2:], ("icmp", "icmp", "tcp", "udp"), strict=True):
+    assert lines[-1] == "budget 5000.0", r.stdout  # the helper keeps the budget it was given (not its own 1000/s)
+    for line, proto in zip(lines[2:-1], ("icmp", "icmp", "tcp", "udp"), strict=True):
         assert line.startswith(proto + " raw sockets in a helper process") and line.endswith(" 10 10"), r.stdout
 
 

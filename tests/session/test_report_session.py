@@ -207,7 +207,8 @@ def test_report_alerts_carry_the_one_diagnosis_live_and_reopened(tmp_path, monke
         model,
         samples,
         diagnosis=RunningDiagnosis("target.lab.test", DST, "icmp", 1.0, model, model.name),
+        settle_s=settings.effective_timeout_s,  # the CLI's replay: windows end one probe timeout back, as live
     )[0]
-    replayed = diagnosis_until(replay.at)
+    replayed = diagnosis_until(replay.at - settings.effective_timeout_s)
     assert (replay.diagnosis_status, replay.diagnosis_words) == (replayed.status, replayed.short)
     assert alert_lines[0].endswith(replay.message)

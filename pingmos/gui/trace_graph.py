@@ -8,6 +8,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
 from pingmos.gui.axis_cache import cache_axes
+from pingmos.gui.axis_label import fit_title
 from pingmos.gui.quality import BAND_COLOURS, BAND_PENS, Thresholds, mos_band
 from pingmos.hop_report import HopReport
 
@@ -34,7 +35,7 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         self.ci.setSpacing(0)
 
         self.latency = self.addPlot(row=0, col=0)
-        self.latency.setLabel("left", "latency (ms)")
+        fit_title(self.latency.getAxis("left"), "latency (ms)", "ms")  # "ms" alone when the graph is low
         self.latency.showGrid(x=True, y=True, alpha=0.25)
         self.latency.setMouseEnabled(x=False, y=False)
         self.latency.hideButtons()
@@ -44,7 +45,7 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         self.latency.showAxis("right")
         self.latency.scene().addItem(self.loss_view)
         self.latency.getAxis("right").linkToView(self.loss_view)
-        self.latency.getAxis("right").setLabel("loss (%)", color="#b71c1c")
+        fit_title(self.latency.getAxis("right"), "loss (%)", "%", color="#b71c1c")
         self.loss_view.setXLink(self.latency)
         self.loss_view.setYRange(0, 100, padding=0)
         self.latency.vb.sigResized.connect(self._sync_views)
@@ -182,3 +183,10 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         else:
             title = "<span style='color:#404040'>latency, loss and MOS along the route</span>"
         self.latency.setTitle(title, size="10pt")
+        # pyqtgraph makes a title's width the plot's minimum width, which a narrow pane (800 x 500: 311 px for a
+        # 375 px minimum) then cut off at the right, loss axis and last hops gone; the title is centred over the
+        # plot and may run over the axes instead.
+        self.latency.titleLabel.setMinimumWidth(0)
+        self.latency.titleLabel.setMaximumWidth(16777215)
+        if self.ci.geometry() != self.range:  # the layout grew while the title held its minimum: back to the view
+            self.ci.setGeometry(self.range)

@@ -1,6 +1,7 @@
-"""Axis titles that stay whole: a vertical axis shows its long title ("latency (ms)") when the axis is tall enough
-for it, else a short one ("ms"). pyqtgraph draws a side axis's title rotated and centred, and clips what is longer
-than the axis: at 800 x 500 the timeline read "latency (m"."""
+"""Axis and plot titles that fit: a vertical axis shows its long title ("latency (ms)") when the axis is tall enough
+for it, else a short one ("ms") (pyqtgraph draws a side axis's title rotated and centred, and clips what is longer
+than the axis: at 800 x 500 the timeline read "latency (m"); a plot's title never sets the plot's minimum width
+(pyqtgraph makes it so, and a narrow pane then cut the plot off at its right edge)."""
 
 from __future__ import annotations
 
@@ -37,3 +38,18 @@ def title_fits(axis: pg.AxisItem) -> bool:
     if not axis.label.isVisible() or not axis.labelText and not axis.labelUnits:
         return True
     return axis.label.boundingRect().width() <= axis.geometry().height()
+
+
+def free_title_width(plot: pg.PlotItem) -> None:
+    """Let ``plot``'s title (its LabelItem) be narrower than its text: centred over the plot, a long title runs
+    over the axes instead of widening the plot past its pane. pyqtgraph sets the label's minimum width to the
+    text's each time the text changes (``LabelItem.updateMin``): that minimum is taken back after it."""
+    label = plot.titleLabel
+    update_min = label.updateMin
+
+    def without_minimum_width() -> None:
+        update_min()
+        label.setMinimumWidth(0)
+
+    label.updateMin = without_minimum_width
+    label.setMinimumWidth(0)

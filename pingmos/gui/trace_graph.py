@@ -8,7 +8,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
 from pingmos.gui.axis_cache import cache_axes
-from pingmos.gui.axis_label import fit_title
+from pingmos.gui.axis_label import fit_title, free_title_width
 from pingmos.gui.quality import BAND_COLOURS, BAND_PENS, Thresholds, mos_band
 from pingmos.hop_report import HopReport
 
@@ -62,6 +62,10 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         self.latency.addItem(self.avg_line)
 
         self.mos = self.addPlot(row=1, col=0)
+        # pyqtgraph makes a title's width the plot's minimum width, which a narrow pane (800 x 500: 311 px for a
+        # 375 px minimum) then cut off at the right, loss axis and last hops gone (free_title_width).
+        free_title_width(self.latency)
+        free_title_width(self.mos)
         self.mos.setLabel("left", "MOS")
         self.mos.setLabel("bottom", "hop")
         self.mos.setXLink(self.latency)
@@ -187,10 +191,9 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         else:
             title = "<span style='color:#404040'>latency, loss and MOS along the route</span>"
         self.latency.setTitle(title, size="10pt")
-        # pyqtgraph makes a title's width the plot's minimum width, which a narrow pane (800 x 500: 311 px for a
-        # 375 px minimum) then cut off at the right, loss axis and last hops gone; the title is centred over the
-        # plot and may run over the axes instead.
-        self.latency.titleLabel.setMinimumWidth(0)
-        self.latency.titleLabel.setMaximumWidth(16777215)
-        if self.ci.geometry() != self.range:  # the layout grew while the title held its minimum: back to the view
+        self._fit_layout()
+
+    def _fit_layout(self) -> None:
+        # The layout may have grown past the view while a title held its minimum width: back to the view.
+        if self.ci.geometry() != self.range:
             self.ci.setGeometry(self.range)

@@ -147,6 +147,15 @@ def test_graph_titles_and_axes_stay_whole(qtbot, make_window, size):
     axis = graph.latency.getAxis("right")
     right = axis.mapRectToScene(axis.boundingRect()).right()
     assert right <= graph.width() + 1
+    # The MOS plot's title (the model and its settings) is elided to the pane, not cut at both edges.
+    title = graph.mos.titleLabel
+    assert title.item.toPlainText().startswith("MOS by pingplotter")
+    graph._mos_model = "g107-jb (" + ", ".join(f"setting_{n}=value" for n in range(12)) + ")"  # a long one
+    graph._set_mos_title()
+    qtbot.wait(20)
+    text = title.item.toPlainText()
+    box = title.item.mapRectToScene(title.item.boundingRect())
+    assert text.endswith("…") and box.left() >= -1 and box.right() <= graph.width() + 1, (text, box)
     if size == (1280, 800):  # room for the words
         assert graph.latency.getAxis("left").labelText == "latency (ms)"
         assert window.timeline.plot.getAxis("left").labelText == "latency"

@@ -73,7 +73,9 @@ class WindowEvidence(QObject):
     def _build_menu(self) -> None:
         menu = self.window.menuBar().addMenu("&Alerts")
         self.rules_action = QAction("Alert &rules…", self.window)
+        self.rules_action.setShortcut("Ctrl+Shift+A")
         self.rules_action.triggered.connect(self.edit_rules)
+        self.window.addAction(self.rules_action)  # (its shortcut works wherever the focus is)
         menu.addAction(self.rules_action)
         self.notify_action = QAction("Desktop &notifications", self.window)
         self.notify_action.setCheckable(True)
@@ -83,6 +85,8 @@ class WindowEvidence(QObject):
         menu.addAction(self.notify_action)
         log = self.event_log.toggleViewAction()
         log.setText("&Event log")
+        log.setShortcut("Ctrl+Shift+E")
+        self.window.addAction(log)
         menu.addAction(log)
 
     def _tray(self) -> QSystemTrayIcon | None:

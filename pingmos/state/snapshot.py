@@ -56,7 +56,7 @@ def unreachable_words(code: int | None, responder: str | None) -> str:
     """A destination-unreachable in words: ``"admin prohibited, from 198.18.2.2"``. ``code`` is the ICMP code
     (None or 255: not known, as in sessions recorded before codes were kept); the family follows the address."""
     table = UNREACHABLE_V6 if responder and ":" in responder else UNREACHABLE_V4
-    what = table.get(code, f"code {code}") if code is not None and code != 255 else "destination unreachable"
+    what = table.get(code, f"code {code}") if code is not None and code != 255 else "code not recorded"
     return f"{what}, from {responder}" if responder else what
 
 

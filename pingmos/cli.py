@@ -7,13 +7,11 @@ import contextlib
 import dataclasses
 import sys
 
-from pingmos.engine.mode import MODES, choose_mode
+from pingmos.engine.mode import MODES
 from pingmos.engine.network import NoPermission, source_address_for
-from pingmos.engine.packets import family_of
-from pingmos.engine.resolve import ResolveError
-from pingmos.engine.tracer import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, PROTOCOLS, TraceSettings
+from pingmos.engine.tracer import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, PROTOCOLS
 from pingmos.report.formats import FORMATTERS
-from pingmos.run import default_window, resolve
+from pingmos.run import PERMISSION, RunError, TraceRun, default_window, resolve
 from pingmos.scoring import DEFAULT_MODEL, load_model, parse_assignments
 
 EXIT_TRACE_FAILED = 1  # the network failed mid-trace: the partial report is printed, the error on stderr
@@ -362,17 +360,8 @@ def _cmd_report(args) -> int:
         print("pingmos report: error: --from/--to select part of a saved trace: use them with --session",
               file=sys.stderr)  # fmt: skip
         return EXIT_USAGE
-    try:
-        address = _resolve(args.target, args.ip_version)
-        source_address_for(address)  # no route (e.g. a host without IPv6) fails here, before anything is sent
-    except ResolveError as exc:
-        print(f"pingmos report: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except OSError as exc:
-        print(f"pingmos report: error: no route to {address} from this host ({exc.strerror})", file=sys.stderr)
-        return EXIT_USAGE
-    settings = TraceSettings(
-        address=address,
+    run = TraceRun(
+        args.target,
         protocol=args.protocol,
         interval_s=args.interval,
         max_ttl=args.max_ttl,
@@ -380,7 +369,19 @@ def _cmd_report(args) -> int:
         rounds=args.count,
         port=args.port,
         flows=args.flows,
+        ip_version=args.ip_version,
+        mode=args.mode,
     )
+    try:
+        settings = run.resolve()
+        address = settings.address
+        source_address_for(address)  # no route (e.g. a host without IPv6) fails here, before anything is sent
+    except RunError as exc:
+        print(f"pingmos report: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"pingmos report: error: no route to {address} from this host ({exc.strerror})", file=sys.stderr)
+        return EXIT_USAGE
     from pingmos.privileges import PrivilegeError, drop_after_open
     from pingmos.session.evidence import Evidence
 
@@ -388,24 +389,25 @@ def _cmd_report(args) -> int:
     # capabilities, before anything else runs: the session file, alert commands, formulas, DNS.
     sockets = []
     try:
-        mode = choose_mode(args.mode, family_of(address), args.protocol)
-        sockets.append(mode.open())
+        sockets.append(run.open())
         if args.witness:
-            sockets.append(mode.open())
+            sockets.append(run.open_another())
         drop_after_open()
-    except NoPermission as exc:
+    except RunError as exc:
         _close_all(sockets)
-        print(f"pingmos: {exc}", file=sys.stderr)
-        return EXIT_NO_PERMISSION
+        if exc.stage == PERMISSION:
+            print(f"pingmos: {exc}", file=sys.stderr)
+            return EXIT_NO_PERMISSION
+        # opening the probe sockets failed for a reason other than permissions
+        print(f"pingmos report: error: cannot start probing: {network_error_text(exc.__cause__, address)}",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_TRACE_FAILED
     except PrivilegeError as exc:
         _close_all(sockets)
         print(f"pingmos report: error: {exc}", file=sys.stderr)
         return EXIT_NO_PERMISSION
-    except OSError as exc:  # opening the probe sockets failed for a reason other than permissions
-        _close_all(sockets)
-        print(f"pingmos report: error: cannot start probing: {network_error_text(exc, address)}", file=sys.stderr)
-        return EXIT_TRACE_FAILED
-    opened = iter(sockets)
+    mode_description = run.mode_description
+    opened = iter(sockets[1:])  # the witness's
     try:
         evidence = Evidence(args.target, settings, args.record, rules, model, on_event=lambda e: _print_alerts([e]))
     except ValueError as exc:
@@ -421,10 +423,10 @@ def _cmd_report(args) -> int:
             model,
             model.name,
             use_dns=not args.no_dns,
-            network_factory=lambda: next(opened),
             observer=evidence.observe,
+            run=run,
         )
-        snapshot = dataclasses.replace(snapshot, mode=mode.description)
+        snapshot = dataclasses.replace(snapshot, mode=mode_description)
         if args.witness and not interrupted:
             from pingmos.witness import diagnose_with_witness, planned_count
 
@@ -444,7 +446,7 @@ def _cmd_report(args) -> int:
         print(f"pingmos: {exc}", file=sys.stderr)
         return EXIT_NO_PERMISSION
     except TraceFailed as exc:
-        snapshot, interrupted = dataclasses.replace(exc.snapshot, mode=mode.description), False
+        snapshot, interrupted = dataclasses.replace(exc.snapshot, mode=mode_description), False
         rounds = f"{snapshot.rounds} round" + ("" if snapshot.rounds == 1 else "s")
         failure = (
             f"the trace stopped after {exc.probes_sent} probes in {rounds}: {exc.reason}"

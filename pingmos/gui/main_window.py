@@ -531,7 +531,7 @@ class MainWindow(QMainWindow):
         if not status.running and self.start_action.text() == "Stop":
             self.start_action.setText("Start")  # the engine ended by itself (an error, or a count reached)
             self.evidence.trace_stopped(self.trace)
-        errors = [e for e in (status.error, update.model_error) if e]
+        errors = [e for e in (shown_context.trace_error_text(status), update.model_error) if e]
         script_errors = {h.score_error for h in snapshot.hops if h.score_error}
         errors += [f"the scoring formula failed: {e}" for e in sorted(script_errors)][:1]
         self._show_error("\n".join(errors) if errors else None)

@@ -38,7 +38,7 @@ def fake_trace(monkeypatch):
     """``cli.main`` tracing the simulated path: returns a function setting how the network fails."""
     clock = FakeClock()
     made = []
-    monkeypatch.setattr(runner, "Tracer", lambda s, n, cb: Tracer(s, n, cb, clock, "198.18.0.1"))
+    monkeypatch.setattr("pingmos.run.Tracer", lambda s, n, cb, **kw: Tracer(s, n, cb, clock, "198.18.0.1"))
     monkeypatch.setattr(cli, "source_address_for", lambda address: "198.18.0.1")
 
     def fail(fail_at: int, error: OSError):
@@ -47,7 +47,7 @@ def fake_trace(monkeypatch):
             made.append(net)
             return net
 
-        monkeypatch.setattr(cli, "choose_mode", lambda *a: ProbeMode("raw", "a simulated path", open_network))
+        monkeypatch.setattr("pingmos.run.choose_mode", lambda *a: ProbeMode("raw", "a simulated path", open_network))
         return made
 
     return fail
@@ -104,7 +104,7 @@ def test_a_network_that_cannot_open_is_one_line(monkeypatch, capsys):
     def cannot_open():
         raise OSError(errno.EMFILE, "Too many open files")
 
-    monkeypatch.setattr(cli, "choose_mode", lambda *a: ProbeMode("raw", "raw sockets", cannot_open))
+    monkeypatch.setattr("pingmos.run.choose_mode", lambda *a: ProbeMode("raw", "raw sockets", cannot_open))
     assert cli.main(["report", DST, "-c", "3", "--no-dns"]) == 1
     out, err = capsys.readouterr()
     assert (
@@ -116,7 +116,7 @@ def test_a_network_that_cannot_open_is_one_line(monkeypatch, capsys):
 
 def test_run_report_raises_trace_failed_with_what_was_measured(monkeypatch):
     clock = FakeClock()
-    monkeypatch.setattr(runner, "Tracer", lambda s, n, cb: Tracer(s, n, cb, clock, "198.18.0.1"))
+    monkeypatch.setattr("pingmos.run.Tracer", lambda s, n, cb, **kw: Tracer(s, n, cb, clock, "198.18.0.1"))
     # 3 rounds of 3 hops, and round 0's probe beyond the destination that proves it.
     net = FailingNetwork(clock, 10, HelperError("the probe helper did not answer"))
     seen = []

@@ -589,6 +589,16 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     gui, target = _gui_target(argv, parser)
     if gui:
+        # Started as root: fork the helper that keeps the raw sockets, then become the invoking user with no
+        # capability, before Qt, settings, formulas or alert commands (the window opens sockets per trace).
+        from pingmos.engine.shared_helper import start_and_drop
+        from pingmos.privileges import PrivilegeError
+
+        try:
+            start_and_drop()
+        except PrivilegeError as exc:
+            print(f"pingmos: error: {exc}", file=sys.stderr)
+            return EXIT_NO_PERMISSION
         from pingmos.gui.app import run
 
         return run(target)
@@ -598,7 +608,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     if args.handler in (_cmd_score, _cmd_models, _cmd_export):
         # No sockets to open: root on someone's behalf becomes them before anything runs (``report`` opens its
-        # sockets first; ``monitor`` and the window open theirs per target and keep their rights).
+        # sockets first; ``monitor`` and the window fork a helper that keeps them: ``shared_helper``).
         from pingmos.privileges import PrivilegeError, drop_after_open
 
         try:

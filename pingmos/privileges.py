@@ -54,17 +54,20 @@ def _lookup(value: str, what: str) -> Account:
     return Account.from_pwd(entry)
 
 
-def invoking_account(environ: Mapping[str, str] | None = None) -> Account | None:
+def invoking_account(environ: Mapping[str, str] | None = None, configured: str | None = None) -> Account | None:
     """The user on whose behalf root runs pingmos (see the module docstring); None when nobody asked.
+    ``configured``: a user named by a configuration file (the monitor's ``user``), which comes first.
 
-    Raises PrivilegeError for a ``PINGMOS_USER`` that names no user (a typo must not silently leave root)."""
+    Raises PrivilegeError for a configured user or ``PINGMOS_USER`` that names no user (a typo must not silently
+    leave root), or names root."""
     env = os.environ if environ is None else environ
-    configured = env.get(USER_ENV, "").strip()
-    if configured:
-        account = _lookup(configured, USER_ENV)
-        if account.uid == 0:
-            raise PrivilegeError(f"{USER_ENV} names root; name the user pingmos should run as")
-        return account
+    for value, what in ((configured, "the configuration's user"), (env.get(USER_ENV), USER_ENV)):
+        value = (value or "").strip()
+        if value:
+            account = _lookup(value, what)
+            if account.uid == 0:
+                raise PrivilegeError(f"{what} names root; name the user pingmos should run as")
+            return account
     for var in ("SUDO_UID", "PKEXEC_UID"):
         value = env.get(var, "").strip()
         if value.isdigit() and int(value) != 0:
@@ -132,9 +135,10 @@ def _can_reach(path: str, account: Account) -> bool:
     return True
 
 
-def drop_privileges(account: Account) -> None:
+def drop_privileges(account: Account, check_only: bool = False) -> None:
     """Become ``account`` for good (see the module docstring). Call it once the sockets are open and before
-    anything else runs; from then on no thread of this process has root or a capability.
+    anything else runs; from then on no thread of this process has root or a capability. ``check_only``: only
+    raise what would stop it up front (an unreachable Python), changing nothing.
 
     Raises PrivilegeError when the kernel refuses, something of root is left, or ``account`` could not even read
     the Python library this process runs from (an interpreter under /root): it would fail half-way instead."""
@@ -144,6 +148,8 @@ def drop_privileges(account: Account) -> None:
             f"cannot run as {account.name}: the Python library in {library} is out of their reach; run pingmos "
             f"from a Python they can read, or set {USER_ENV} to a user who can"
         )
+    if check_only:
+        return
     try:
         os.initgroups(account.name, account.gid)
     except OSError:

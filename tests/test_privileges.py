@@ -1,10 +1,14 @@
 """Least privilege: who pingmos becomes after opening its sockets, and who runs what it does not trust."""
 
+import contextlib
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -63,10 +67,11 @@ def shared_dir():
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _report(python: str, out: Path, extra_env: dict) -> subprocess.CompletedProcess:
+def _report(python: str, out: Path, extra_env: dict, extra_args=()) -> subprocess.CompletedProcess:
     site = [p for p in sys.path if p.endswith("site-packages")]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *site]), **extra_env}
-    args = ["report", "127.0.0.1", "--count", "2", "--interval", "0.1", "--no-dns", "--record", str(out)]
+    args = ["report", "127.0.0.1", "--count", "2", "--interval", "0.1", "--no-dns", "--record", str(out),
+            *extra_args]  # fmt: skip
     return subprocess.run([python, "-m", "pingmos", *args], capture_output=True, text=True, timeout=120, env=env,
                           cwd=out.parent)  # fmt: skip
 
@@ -77,11 +82,29 @@ def test_sudo_pingmos_report_opens_its_sockets_then_becomes_the_invoking_user(sh
     if python is None:
         pytest.skip("no Python here that the user nobody may run")
     out = shared_dir / "run.pmsession"
-    r = _report(python, out, {"SUDO_UID": "65534", "SUDO_GID": "65534", "SUDO_USER": "nobody"})
+    # The formula reports its own ids and the report process's (its parent): uid, CapEff from /proc.
+    (shared_dir / "scoring").mkdir(mode=0o777)
+    (shared_dir / "scoring").chmod(0o777)
+    seen = shared_dir / "seen"
+    (shared_dir / "scoring" / "who.py").write_text(
+        '"""Who."""\nimport os\n\ndef ids(pid):\n    st = dict(l.split(":", 1) for l in open(f"/proc/{pid}/status"))\n'
+        '    return st["Uid"].split()[0] + " " + st["CapEff"].split()[0]\n\ndef score_hop(hop):\n'
+        f"    open({str(seen)!r}, 'w').write(ids('self') + ' ' + ids(os.getppid()))\n    return 80.0, 4.0\n"
+    )
+    rules = shared_dir / "rules.toml"
+    marker = shared_dir / "alert"
+    command = f"id -u > {marker}; grep CapEff /proc/self/status >> {marker}"
+    rule = '[[rules]]\nmetric = "latency_ms"\nabove = 0\nmin_samples = 1\n'
+    rules.write_text(rule + f"command = \"/bin/sh -c '{command}'\"\n")
+    env = {"SUDO_UID": "65534", "SUDO_GID": "65534", "SUDO_USER": "nobody", "PINGMOS_CONFIG_DIR": str(shared_dir)}
+    r = _report(python, out, env, ["--model", "who", "--alerts", str(rules), "--count", "12"])
     assert r.returncode == 0, r.stderr
     assert "127.0.0.1" in r.stdout
     st = out.stat()
     assert (st.st_uid, st.st_gid) == (65534, 65534)  # written after the drop, by the invoking user
+    no_caps = "0" * 16
+    assert seen.read_text() == f"65534 {no_caps} 65534 {no_caps}"  # the formula worker, and the report itself
+    assert marker.read_text().split() == ["65534", "CapEff:", no_caps], r.stderr  # the alert command
 
 
 @as_root
@@ -143,3 +166,202 @@ def test_sudo_pingmos_score_becomes_the_invoking_user_first(tmp_path):
         shutil.rmtree(config, ignore_errors=True)
     assert r.returncode == 0, r.stderr
     assert '"uid": 65534' in r.stdout.replace(".0", "") and '"ppid_uid": 65534' in r.stdout.replace(".0", "")
+
+
+# -- the window and the monitor: a helper forked as root keeps the raw sockets, everything else drops ----------
+
+NOBODY_ENV = {"SUDO_UID": "65534", "SUDO_GID": "65534", "SUDO_USER": "nobody"}
+
+
+def _env_for(python: str, extra: dict) -> dict:
+    site = [p for p in sys.path if p.endswith("site-packages")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *site]), **extra}
+
+
+def _status(pid: int) -> dict[str, str]:
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        fields[key] = value.split()[0] if value.split() else ""
+    return fields
+
+
+def _descendants(pid: int) -> list[int]:
+    children = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_bytes().rsplit(b")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children.get(p, [])
+    return out
+
+
+def _raw_socket_inodes() -> set[str]:
+    inodes = set()
+    for table in ("/proc/net/raw", "/proc/net/raw6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                inodes.add(line.split()[9])
+    return inodes
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    out = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                out.add(target[8:-1])
+    return out
+
+
+def _assert_dropped_keeping_raw_sockets_in_the_helper(pid: int) -> int:
+    """Every process of the tree under ``pid`` is uid/gid 65534 with no capability and not dumpable (its /proc
+    entries stay root's: the user can neither ptrace it nor take its sockets); one child holds raw sockets and
+    ``pid`` none. Returns the helper's pid."""
+    raw = _raw_socket_inodes()
+    helpers = []
+    for p in _descendants(pid):
+        st = _status(p)
+        assert (st["Uid"], st["Gid"], st["CapEff"], st["CapPrm"]) == ("65534", "65534", "0" * 16, "0" * 16), (p, st)
+        if _socket_inodes(p) & raw:
+            helpers.append(p)
+    assert len(helpers) == 1 and helpers[0] != pid, helpers
+    for p in (pid, helpers[0]):
+        assert os.stat(f"/proc/{p}/fd").st_uid == 0, "a dropped process must stay non-dumpable"
+    return helpers[0]
+
+
+SHARED_HELPER_SCRIPT = r"""
+import os, socket, threading
+from pingmos.engine.mode import choose_mode
+from pingmos.engine.shared_helper import start_and_drop
+from pingmos.engine.tracer import Tracer, TraceSettings
+
+account, helper = start_and_drop()
+status = dict(l.split(":", 1) for l in open("/proc/self/status"))
+print("me", status["Uid"].split()[0], status["CapEff"].split()[0])
+try:
+    os.listdir(f"/proc/{helper.pid}/fd")
+    print("helper fds readable")
+except PermissionError:
+    print("helper fds private")
+results = []
+
+def trace(proto, addr):
+    out = []
+    mode = choose_mode("auto", socket.AF_INET6 if ":" in addr else socket.AF_INET, proto)
+    net = mode.open()
+    settings = TraceSettings(address=addr, protocol=proto, interval_s=0.1, max_ttl=2, rounds=10,
+                             port=None if proto == "icmp" else 33434)
+    Tracer(settings, net, out.append).run()
+    net.close()
+    results.append((proto, mode.description, sum(s.reply is not None for s in out), len(out)))
+
+jobs = [("icmp", "127.0.0.1"), ("icmp", "127.0.0.1"), ("udp", "127.0.0.1"), ("tcp", "127.0.0.1")]
+threads = [threading.Thread(target=trace, args=job) for job in jobs]
+[t.start() for t in threads]
+[t.join() for t in threads]
+for result in sorted(results):
+    print(*result)
+"""
+
+
+@as_root
+def test_a_helper_forked_before_the_drop_serves_concurrent_traces_of_the_unprivileged_process():
+    python = _reachable_python()
+    if python is None:
+        pytest.skip("no Python here that the user nobody may run")
+    r = subprocess.run([python, "-c", SHARED_HELPER_SCRIPT], capture_output=True, text=True, timeout=120,
+                       env=_env_for(python, NOBODY_ENV), cwd="/")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "me 65534 " + "0" * 16 and lines[1] == "helper fds private", r.stdout
+    # Two ICMP traces to one address at once each get their own 10 answers; UDP and TCP too.
+    for line, proto in zip(lines[2:], ("icmp", "icmp", "tcp", "udp"), strict=True):
+        assert line.startswith(proto + " raw sockets in a helper process") and line.endswith(" 10 10"), r.stdout
+
+
+@as_root
+def test_sudo_pingmos_window_drops_to_the_invoking_user_and_probes_through_its_helper(shared_dir):
+    python = _reachable_python()
+    if python is None:
+        pytest.skip("no Python here that the user nobody may run")
+    config = shared_dir / "config"
+    env = _env_for(python, {**NOBODY_ENV, "QT_QPA_PLATFORM": "offscreen", "PINGMOS_CONFIG_DIR": str(config)})
+    proc = subprocess.Popen([python, "-m", "pingmos", "127.0.0.1"], env=env, cwd="/", stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        helper = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # the trace runs: the helper has written its 'sent' and 'reply' lines
+            time.sleep(0.5)
+            assert proc.poll() is None, proc.communicate()
+            children = _descendants(proc.pid)[1:]
+            if children and all(_status(p)["Uid"] == "65534" for p in children):
+                io = {}
+                for p in children:
+                    with contextlib.suppress(OSError):
+                        io[p] = dict(line.split(": ") for line in Path(f"/proc/{p}/io").read_text().splitlines())
+                if any(int(v["wchar"]) > 2000 for v in io.values()):
+                    helper = _assert_dropped_keeping_raw_sockets_in_the_helper(proc.pid)
+                    break
+        assert helper is not None, "the window's trace never sent through the helper"
+    finally:
+        proc.send_signal(signal.SIGINT)  # closes the window as its close button would
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    written = [p for p in config.rglob("*")] if config.exists() else []
+    assert all(p.stat().st_uid == 65534 for p in written), written  # settings: the user's own files
+
+
+@as_root
+def test_pingmos_monitor_started_as_root_becomes_its_configured_user(shared_dir):
+    python = _reachable_python()
+    if python is None:
+        pytest.skip("no Python here that the user nobody may run")
+    data = shared_dir / "data"
+    config_dir = shared_dir / "config"
+    (config_dir / "scoring").mkdir(parents=True)
+    for folder in (config_dir, config_dir / "scoring"):
+        folder.chmod(0o777)
+    (config_dir / "scoring" / "who.py").write_text(
+        '"""Who scores: writes its uid beside the data."""\nimport os\n\ndef score_hop(hop):\n'
+        f"    open({str(shared_dir / 'formula-uid')!r}, 'w').write(str(os.getuid()))\n    return 80.0, 4.0\n"
+    )
+    marker = shared_dir / "alert-uid"
+    agent = shared_dir / "agent.toml"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    agent.write_text(
+        f'[agent]\nlisten = "127.0.0.1:{port}"\ndata_dir = "{data}"\nuser = "nobody"\nrefresh_s = 0.5\n'
+        f'model = "who"\n\n[[alert]]\nmetric = "latency_ms"\nabove = 0\nwindow_s = 5\nmin_samples = 1\n'
+        f"command = \"/bin/sh -c 'id -u > {marker}'\"\n\n"
+        '[[target]]\nhost = "127.0.0.1"\nprotocol = "tcp"\nport = 9\ninterval_s = 0.2\nmax_ttl = 2\n'
+    )
+    env = _env_for(python, {"PINGMOS_CONFIG_DIR": str(config_dir)})
+    proc = subprocess.Popen([python, "-m", "pingmos", "monitor", str(agent), "--no-dns"], env=env, cwd="/",
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (marker.exists() and (shared_dir / "formula-uid").exists()):
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.5)
+        _assert_dropped_keeping_raw_sockets_in_the_helper(proc.pid)
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "running as nobody" in err, err
+    assert marker.read_text().strip() == "65534", err  # the alert command
+    assert (shared_dir / "formula-uid").read_text() == "65534"  # the formula worker
+    sessions = list(data.rglob("*.pingmos"))
+    assert sessions and all(p.stat().st_uid == 65534 for p in sessions), sessions

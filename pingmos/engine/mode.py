@@ -118,10 +118,29 @@ def _helper(argv: list[str], family: socket.AddressFamily, protocol: str) -> Pro
     return ProbeMode("helper", f"helper process ({argv[0]})", lambda: HelperNetwork(argv))
 
 
+_shared_helper = None  # shared_helper.SharedHelper forked before this process dropped root, when it did
+
+
+def use_shared_helper(shared) -> None:
+    """From now on raw sockets come from ``shared`` (a ``shared_helper.SharedHelper``; None: no longer)."""
+    global _shared_helper
+    _shared_helper = shared
+
+
+def _shared(family: socket.AddressFamily, protocol: str) -> ProbeMode:
+    shared = _shared_helper
+    return ProbeMode("helper", "raw sockets in a helper process (opened as root)", shared.network)
+
+
 def choose_mode(requested: str, family: socket.AddressFamily, protocol: str) -> ProbeMode:
-    """The probe mode for ``requested`` ("auto" = the best available), or NoProbeMode saying what to do."""
+    """The probe mode for ``requested`` ("auto" = the best available), or NoProbeMode saying what to do.
+
+    After a drop from root (``shared_helper.start_and_drop``) "auto", "raw" and "helper" get the raw sockets
+    opened before the drop, through the helper that holds them."""
     if requested not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {requested!r}")
+    if requested in ("auto", "raw", "helper") and _shared_helper is not None and not _shared_helper.dead:
+        return _shared(family, protocol)
     if requested in ("auto", "raw") and raw_sockets_allowed(family):
         return _raw(family, protocol)
     if requested == "raw":

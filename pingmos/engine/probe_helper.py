@@ -344,18 +344,23 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     helper.say(f"ready version={VERSION}")
     stdin = sys.stdin.buffer.raw if hasattr(sys.stdin.buffer, "raw") else sys.stdin.buffer
+    return serve(helper, stdin.fileno())
+
+
+def serve(helper: Helper, requests_fd: int) -> int:
+    """Answer the requests read from ``requests_fd`` until it ends (the client closed it or died); returns 0."""
     poller = select.poll()
-    poller.register(stdin.fileno(), select.POLLIN)
+    poller.register(requests_fd, select.POLLIN)
     for fd in helper.fds():
         poller.register(fd, select.POLLIN)
     pending = b""
     while True:
         events = poller.poll(1000)
         helper.pump(0.0)
-        if not any(fd == stdin.fileno() for fd, _ in events):
+        if not any(fd == requests_fd for fd, _ in events):
             helper._forget(time.monotonic())
             continue
-        chunk = os.read(stdin.fileno(), 65536)
+        chunk = os.read(requests_fd, 65536)
         if not chunk:
             return 0  # stdin closed: the client is gone
         pending += chunk

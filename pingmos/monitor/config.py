@@ -7,6 +7,7 @@ data_dir = "/var/lib/pingmos"    # one folder per target, one session file per t
 retention_days = 7               # session files older than this are deleted
 retention_mb = 1024              # and the oldest go first while all of them together are larger
 max_probes_per_s = 3000          # budget: a config whose targets could send more is refused
+user = "pingmos"                 # started as root: become this user once the raw sockets are open
 vantage = "office-berlin"        # the `vantage` label on every series: where this agent probes from
 window = 60                      # default samples per hop the gauges are computed over
 model = "pingplotter"            # default scoring model (pingmos models lists them)
@@ -132,6 +133,7 @@ class AgentConfig:
     vantage: str = ""
     refresh_s: float = 5.0  # how often the window gauges are recomputed (and the retention checked)
     probe_mode: str = "auto"  # auto = unprivileged sockets where they work, else raw, else the helper
+    user: str | None = None  # started as root: the user the agent becomes once its raw sockets are open
     targets: tuple[TargetConfig, ...] = field(default_factory=tuple)
 
 
@@ -200,6 +202,7 @@ _AGENT_KEYS = {
     "vantage",
     "refresh_s",
     "probe_mode",
+    "user",
     "window",
     "model",
     "model_settings",
@@ -357,6 +360,7 @@ def config_from_data(doc: dict, path: str = "<config>", text: str = "") -> Agent
     if probe_mode not in MODES:
         r.fail(f"{w}probe_mode must be one of {', '.join(MODES)}, not {probe_mode!r}", "agent", None, "probe_mode")
     cfg_args["probe_mode"] = probe_mode
+    cfg_args["user"] = r.string(agent, "user", w, None, "agent")
     vantage = agent.get("vantage", "")
     if not isinstance(vantage, str):
         r.fail(f"{w}vantage must be a string (where this agent probes from)", "agent", None, "vantage")

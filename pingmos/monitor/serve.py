@@ -6,6 +6,7 @@ stop the agent, which closes every session file before it exits.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
@@ -13,6 +14,7 @@ from pingmos.monitor.config import ConfigError, load_config, parse_listen
 
 EXIT_USAGE = 2
 EXIT_LISTEN = 1
+EXIT_NO_PERMISSION = 77
 
 
 def run_monitor(config_path: str, listen: str | None = None, use_dns: bool = True, window: bool = False) -> int:
@@ -30,6 +32,22 @@ def run_monitor(config_path: str, listen: str | None = None, use_dns: bool = Tru
     except (ConfigError, ValueError) as exc:
         print(f"pingmos monitor: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    # Least privilege: started as root, fork the helper that keeps the raw sockets, then become the configured
+    # (or invoking) user with no capability, before any thread, session file, formula or alert command.
+    from pingmos.engine.shared_helper import start_and_drop
+    from pingmos.privileges import PrivilegeError
+
+    try:
+        account, _helper = start_and_drop(config.user)
+    except PrivilegeError as exc:
+        print(f"pingmos monitor: error: {exc}", file=sys.stderr)
+        return EXIT_NO_PERMISSION
+    if account is not None:
+        print(f"pingmos monitor: running as {account.name} (uid {account.uid})", file=sys.stderr, flush=True)
+    elif os.geteuid() == 0:
+        advice = 'set user = "NAME" in [agent] to run as that user once the raw sockets are open'
+        print(f"pingmos monitor: running as root: {advice} (formulas and alert commands run as nobody meanwhile)",
+              file=sys.stderr, flush=True)  # fmt: skip
     if window:
         import importlib.util
 

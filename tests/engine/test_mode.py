@@ -111,3 +111,22 @@ def test_the_helper_runs_isolated_from_the_users_directory_and_pythonpath(monkey
     monkeypatch.delenv(mode_mod.HELPER_ENV, raising=False)
     monkeypatch.setattr(mode_mod.os, "geteuid", lambda: 0)
     assert mode_mod.helper_command() == [mode_mod.sys.executable, "-I", "-m", "pingmos.engine.probe_helper"]
+
+
+def test_after_dropping_root_auto_raw_and_helper_use_the_helper_forked_before(caps, monkeypatch):
+    """``shared_helper.start_and_drop`` leaves a helper holding raw sockets; the process itself has none."""
+    caps(raw=False, ping=True, helper=None)
+
+    class Forked:
+        dead = None
+
+        def network(self):
+            return "a network over the forked helper"
+
+    monkeypatch.setattr(mode_mod, "_shared_helper", Forked())
+    for requested in ("auto", "raw", "helper"):
+        chosen = choose_mode(requested, V4, "tcp")
+        assert chosen.name == "helper" and chosen.open() == "a network over the forked helper"
+    assert choose_mode("unprivileged", V4, "icmp").name == "unprivileged"
+    Forked.dead = "the probe helper has exited"  # gone: back to what this process may do itself
+    assert choose_mode("auto", V4, "icmp").name == "unprivileged"

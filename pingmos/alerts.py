@@ -38,17 +38,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from pingmos.engine.events import Sample
-from pingmos.scoring import Score
+from pingmos.scoring import HopWindow, Score, Scorer
 from pingmos.session_event import SessionEvent
 from pingmos.state.history import TraceHistory
-from pingmos.stats import WindowStats, window_stats
 
 METRICS = {"mos": "below", "loss_pct": "above", "latency_ms": "above", "jitter_ms": "above"}
 UNITS = {"mos": "", "loss_pct": " %", "latency_ms": " ms", "jitter_ms": " ms"}
 LABELS = {"mos": "MOS", "loss_pct": "loss", "latency_ms": "latency", "jitter_ms": "jitter"}
 FIRE, CLEAR = "fire", "clear"
-
-Scorer = Callable[[WindowStats], "Score | str | None"]
 
 
 class RulesError(Exception):
@@ -269,7 +266,7 @@ class AlertEngine:
         """The rule's metric over a window of RTTs (None or NaN = lost); None when it cannot be measured."""
         if len(rtts) < rule.min_samples:
             return None
-        stats = window_stats(rtts)
+        stats = HopWindow.from_rtts(rtts)
         if rule.metric == "loss_pct":
             return stats.loss_pct
         if rule.metric == "latency_ms":

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
@@ -22,14 +22,8 @@ from pingmos.engine.network import Network
 from pingmos.engine.resolve import ReverseDNS
 from pingmos.hop_report import TraceSnapshot
 from pingmos.run import RunError, TraceRun, default_port
-from pingmos.scoring import ModelError, Score
+from pingmos.scoring import BatchScorer
 from pingmos.state import TraceHistory, snapshot_of
-from pingmos.stats import WindowStats
-
-# Scores every hop's window of one update at once (a user script is then asked once per update, not once per
-# hop). Each result is a Score, None (nothing to score: no received sample), a ModelError (with the last working
-# version's score) or a message saying why it failed.
-BatchScorer = Callable[[Sequence[WindowStats]], "list[Score | ModelError | str | None]"]
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ from pingmos.alerts import (
 from pingmos.gui import models
 from pingmos.gui.alert_mail import MailSettings, parse_recipients, send_events
 from pingmos.gui.background import Background
-from pingmos.stats import window_stats
+from pingmos.scoring import HopWindow
 
 # The path a clear level must be reachable on: CLEAN_RTT_MS round trips, no loss, no jitter (a good LAN or metro
 # path). A model's MOS at 0 ms is a number no real path gives; a clear level above what this path gets would
@@ -57,7 +57,7 @@ def mos_ceiling(model_name: str, settings: dict) -> float:
     can usefully be. Worker thread (a user's formula runs). ValueError when the model cannot score."""
     model = models.load_model(model_name, settings)
     try:
-        (result,) = model.score_many([window_stats([CLEAN_RTT_MS] * CLEAN_SAMPLES)])
+        (result,) = model.score_many([HopWindow.from_rtts([CLEAN_RTT_MS] * CLEAN_SAMPLES)])
     finally:
         model.close()
     mos = getattr(result, "mos", None)

@@ -436,7 +436,7 @@ class MainWindow(QMainWindow):
         return hops[-1]
 
     def selected_window_samples(self):
-        """The selected hop's window (WindowStats-ready samples) for the formula editor's Check."""
+        """The selected hop's window (samples for a HopWindow) for the formula editor's Check."""
         hop = self.selected_hop()
         if hop is None or self.trace is None:
             return None, None

@@ -12,7 +12,8 @@ from pingmos.engine.resolve import ReverseDNS
 from pingmos.engine.tracer import TraceSettings
 from pingmos.hop_report import TraceSnapshot
 from pingmos.run import NETWORK, RunError, TraceRun
-from pingmos.state import Scorer, TraceState
+from pingmos.scoring import Scorer
+from pingmos.state import TraceState
 
 # Once probing is over, how long the report waits for reverse-DNS answers still under way.
 DNS_GRACE_S = 2.0

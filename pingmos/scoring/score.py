@@ -20,7 +20,7 @@ ALL_LOST = Score(r=0.0, mos=1.0, detail={"loss_pct": 100.0})
 
 
 def all_lost(window: object) -> bool:
-    """True for a window (WindowStats or HopWindow) with probes sent and none received."""
+    """True for a window (a HopWindow) with probes sent and none received."""
     return getattr(window, "sent", 0) > 0 and getattr(window, "received", 0) == 0
 
 

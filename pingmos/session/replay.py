@@ -13,10 +13,10 @@ from typing import Protocol
 
 from pingmos.engine.events import Sample
 from pingmos.hop_report import TraceSnapshot, scored_hop
-from pingmos.scoring import score_all
+from pingmos.scoring import HopWindow, Scorer, score_all
 from pingmos.session.model import HopSummary, RouteEntry, SessionError, SessionEvent, SessionInfo
-from pingmos.state import Scorer, TraceState
-from pingmos.stats import WindowStats, wilson_interval_pct
+from pingmos.state import TraceState
+from pingmos.stats import wilson_interval_pct
 
 TimeRange = tuple[float, float]  # wall-clock seconds since the epoch, both ends included
 
@@ -125,12 +125,12 @@ def summary_snapshot(
     info: SessionInfo, summaries: tuple[HopSummary, ...], scorer: Scorer, model_name: str
 ) -> TraceSnapshot:
     """A snapshot from another tool's per-hop aggregates: the numbers are that tool's, scored as summary windows
-    (a model needing raw samples falls back as ``pingmos.scoring.hop.hop_from_window`` documents)."""
+    (``HopWindow.for_scoring``: a model is given their average, jitter and loss)."""
     windows = []
     for s in summaries:
         received = s.received  # from the report's counts, whether or not it has latency fields
         windows.append(
-            WindowStats(
+            HopWindow(
                 sent=s.sent,
                 received=received,
                 loss_pct=s.loss_pct,
@@ -140,7 +140,7 @@ def summary_snapshot(
                 min_ms=s.min_ms,
                 max_ms=s.max_ms,
                 stdev_ms=s.stdev_ms,
-                jitter_ms=s.jitter_ms,
+                given_jitter_ms=s.jitter_ms,
             )
         )
     # One batch, as TraceState does: a user's formula answers all hops in one round trip to its worker.

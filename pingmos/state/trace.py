@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 from pingmos.engine.events import Sample
 from pingmos.hop_report import TraceSnapshot
+from pingmos.scoring import Scorer
 from pingmos.state.history import TimeRange, TraceHistory
-from pingmos.state.snapshot import Scorer, snapshot_of
+from pingmos.state.snapshot import snapshot_of
 
 
 class TraceState:

@@ -433,7 +433,7 @@ def _label(hop: HopReport) -> str:
 def _judged_hops(snap: TraceSnapshot) -> list[HopReport]:
     """The hops that can witness anything: those that answered in the window, the row that ends the path with
     an unreachable, and the destination row even when it went silent (then 100 % loss, the worst there is)."""
-    rows = [h for h in snap.hops if h.sent > 0]
+    rows = [h for h in snap.hops if h.sent and h.received is not None]  # None: a report without counts
     judged = [h for h in rows if h.received > 0 or h.unreachable]
     if snap.destination_reached and rows and rows[-1].received == 0 and rows[-1] not in judged:
         judged.append(rows[-1])
@@ -471,6 +471,15 @@ def diagnose(
 ) -> Diagnosis:
     """The diagnosis of ``snap`` (module docstring). ``witnesses`` maps TTL to direct echo results; stale ones
     (older than ``th.stale_after_rounds`` rounds) are ignored and said so. No hop answered: UNDECIDED."""
+    if any(h.sent is None or h.received is None for h in snap.hops):
+        # Another tool's report without probe counts (mtr -o without S or R): no loss interval, so no verdict.
+        return Diagnosis(
+            None,
+            (),
+            f"Undecided: the report does not hold every hop's probe counts (SENT or RECV unknown), so no loss "
+            f"interval can be given and nothing can be judged about {_where(snap)}.",
+            status=UNDECIDED,
+        )
     fresh, stale = _fresh_witnesses(snap, witnesses or {}, th)
     judged = _judged_hops(snap)
     if not judged:

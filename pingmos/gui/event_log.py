@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pingmos.display_text import display_text
 from pingmos.session import SessionEvent
 
 FIRE_COLOUR = "#f8d0cc"
@@ -119,6 +120,7 @@ class EventLogDock(QDockWidget):
         self._row(time.time() if at is None else at, "note", text, NOTE_COLOUR)
 
     def _row(self, at: float, kind: str, text: str, colour: str) -> None:
+        text = display_text(text)  # a session's events are the file's text: nothing in it may control the view
         row = self.table.rowCount()
         if row == 0:
             self._compact(False)

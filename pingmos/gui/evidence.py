@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QLabel, QStyle, QSystemTrayIcon
 from pingmos import alerts
 from pingmos.alerts import AlertEvent
 from pingmos.diagnosis import Diagnosis
+from pingmos.display_text import display_text, safe_snapshot
 from pingmos.engine.mode import choose_mode
 from pingmos.engine.packets import family_of
 from pingmos.gui.alert_monitor import AlertMonitor
@@ -167,8 +168,9 @@ class WindowEvidence(QObject):
         w.table_model.set_hops((), None)
         w.table.clearSelection()
         w.start_action.setText("Start")
-        w.setWindowTitle(f"pingmos - {opened.info.target} - {Path(opened.path).name}")
-        w.target_combo.setCurrentText(opened.info.target)  # Start then traces the same target live, anew
+        target = display_text(opened.info.target)  # the file's own text: made safe to show
+        w.setWindowTitle(f"pingmos - {target} - {display_text(Path(opened.path).name)}")
+        w.target_combo.setCurrentText(target)  # Start then traces the same target live, anew
         self.alerts.trace_created(None)  # rules judge live traffic; the file's own events are in the log
         self.event_log.set_events(opened.events)
         self.episodes.show([], 0.0)
@@ -182,7 +184,8 @@ class WindowEvidence(QObject):
         self._enable_window_and_focus(opened.summary is None)
         if opened.summary is not None:
             self.show_summary(opened.summary)
-            w.status_label.setText(f"mtr report {Path(opened.path).name}  |  {opened.summary.rounds} probes per hop")
+            rounds = "unknown" if opened.summary.rounds is None else opened.summary.rounds
+            w.status_label.setText(f"mtr report {display_text(Path(opened.path).name)}  |  {rounds} probes per hop")
         else:
             w._mark_dirty()
         w._update_range_label()  # names the file and its time span instead of "Live"
@@ -190,6 +193,7 @@ class WindowEvidence(QObject):
     def show_summary(self, snapshot: TraceSnapshot) -> None:
         """An mtr --json report's hops, scored with the current model (no window, no focus, no timeline)."""
         w = self.window
+        snapshot = safe_snapshot(snapshot)  # another tool's report: its hosts are shown in every view
         self.summary = snapshot
         d = self.verdict_bar.show_snapshot(snapshot, w.thresholds)
         w.marked_ttl = d.deteriorates_at_ttl  # the one diagnosis, as for a live trace

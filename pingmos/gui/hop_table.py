@@ -17,8 +17,10 @@ from PySide6.QtWidgets import (
     QTableView,
 )
 
+from pingmos.display_text import safe_hop
 from pingmos.gui.quality import BAND_COLOURS, Thresholds, loss_band, mos_band
 from pingmos.hop_report import HopReport
+from pingmos.report.formats import loss_ci_text, loss_text, lost_count
 
 SPARK_POINTS = 60  # samples in a hop's sparkline
 COLUMNS = (
@@ -103,7 +105,7 @@ ASSUMED_MARK = "\u2020"  # after a MOS scored with an input the data does not ha
 def jitter_unknown(hop: HopReport) -> bool:
     """Replies were measured but the jitter was not (an mtr report without its J fields, or one reply): the
     models score such a window with jitter 0, which the table says instead of hiding it."""
-    return hop.received > 0 and hop.avg_ms is not None and hop.jitter_ms is None
+    return hop.received != 0 and hop.avg_ms is not None and hop.jitter_ms is None  # received None: unknown
 
 
 def spark_series(hop: HopReport) -> np.ndarray:
@@ -123,7 +125,7 @@ def cell_text(hop: HopReport, column: int) -> str:
     if column == COL_HOP:
         return str(hop.ttl)
     if column == COL_COUNT:
-        return str(hop.sent)
+        return "" if hop.sent is None else str(hop.sent)  # None: another tool's report without counts
     if column == COL_ADDRESS:
         if hop.address is None:
             return UNANSWERED
@@ -140,13 +142,14 @@ def cell_text(hop: HopReport, column: int) -> str:
     if column == COL_CUR:
         return _ms(hop.last_ms)
     if column == COL_LOSS:
-        return "" if hop.loss_pct is None else f"{hop.loss_pct:.1f}"
+        return "" if hop.loss_pct is None else loss_text(hop.loss_pct, lost_count(hop), hop.sent)
     if column == COL_JITTER:
         if hop.jitter_ms is None and jitter_unknown(hop):
             return "unknown"
         return _ms(hop.jitter_ms)
     if column == COL_LOSS_CI:
-        return "" if hop.loss_ci_pct is None else f"{hop.loss_ci_pct[0]:.1f}-{hop.loss_ci_pct[1]:.1f}"
+        text = loss_ci_text(hop.loss_ci_pct, lost_count(hop), hop.sent, decimals=1)
+        return "" if text == "-" else text
     if column == COL_MOS_CI:
         return "" if hop.mos_ci is None or hop.mos is None else f"{hop.mos_ci[0]:.2f}-{hop.mos_ci[1]:.2f}"
     if column == COL_SPARK:
@@ -223,6 +226,9 @@ class HopTableModel(QAbstractTableModel):
     def set_hops(self, hops: tuple[HopReport, ...], marked_ttl: int | None) -> None:
         # Every cell's text, colour and sort key is worked out once per update here: the view asks data() for
         # each cell and role on every paint, and a Python call per cell per role adds up (30 rows x 12 columns).
+        # Text from files and the network (names, addresses, errors) made safe once here: cells, tooltips and
+        # copies all read these hops.
+        hops = tuple(safe_hop(h) for h in hops)
         texts = [[cell_text(h, c) for c in range(len(COLUMNS))] for h in hops]
         keys = [[_sort_key(h, c) for c in range(len(COLUMNS))] for h in hops]
         if len(hops) != len(self.hops):
@@ -321,7 +327,7 @@ class HopTableModel(QAbstractTableModel):
                 return assumed.strip()
             if col == COL_JITTER and jitter_unknown(hop):
                 return "not measured: the data has no jitter for this hop; the MOS takes it as 0 ms (\u2020)"
-            if col == COL_LOSS and hop.loss_ci_pct is not None:
+            if col == COL_LOSS and hop.loss_ci_pct is not None and hop.sent is not None and hop.received is not None:
                 lo, hi = hop.loss_ci_pct
                 return f"{hop.sent - hop.received} of {hop.sent} lost; 95 % interval {lo:.1f}-{hi:.1f} %"
             if col == COL_ADDRESS and (len(hop.responders) > 1 or hop.route_changes):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pingmos.display_text import safe_snapshot
 from pingmos.gui import models
 from pingmos.gui.timeline import HopTimeline
 from pingmos.hop_report import TraceSnapshot
@@ -165,7 +166,7 @@ def compute(request: Request, cache: _ModelCache) -> Update:
         timelines.append(HopTimeline(ttl, labels.get(ttl, f"hop {ttl}"), t, y, mos_t, mos))
     return Update(
         request=request,
-        snapshot=snapshot,
+        snapshot=safe_snapshot(snapshot),  # text from files and the network made safe for every view
         status=request.trace.status(),
         timelines=timelines,
         model_error=error,

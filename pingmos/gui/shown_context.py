@@ -7,6 +7,7 @@ import time
 from html import escape
 from pathlib import Path
 
+from pingmos.display_text import display_text
 from pingmos.gui.hop_table import jitter_unknown
 from pingmos.run import NETWORK
 
@@ -16,8 +17,10 @@ def table_context(window) -> list[str]:
     snapshot = window.evidence.shown_snapshot() if hasattr(window, "evidence") else None
     if snapshot is None:
         return []
-    lines = [f"pingmos: {snapshot.target}" + (f" ({snapshot.address})" if snapshot.address else "")]
-    lines.append(f"probes: {snapshot.protocol.upper()} every {snapshot.interval_s:g} s, {snapshot.rounds} rounds")
+    target, address = display_text(snapshot.target), display_text(snapshot.address)
+    lines = [f"pingmos: {target}" + (f" ({address})" if address else "")]
+    rounds = "rounds unknown" if snapshot.rounds is None else f"{snapshot.rounds} rounds"
+    lines.append(f"probes: {display_text(snapshot.protocol).upper()} every {snapshot.interval_s:g} s, {rounds}")
     settings = ", ".join(f"{k}={v}" for k, v in window.model_settings())
     lines.append(f"model: {snapshot.model}" + (f" ({settings})" if settings else ""))
     if window.focus is not None:
@@ -49,16 +52,17 @@ def update_range_label(window) -> None:
         if opened is not None:
             path, span = opened
             if span is None:
-                text = f"<b>mtr report {escape(path.name)}</b>: mtr's own totals per hop, scored with the model."
+                name = escape(display_text(path.name))
+                text = f"<b>mtr report {name}</b>: mtr's own totals per hop, scored with the model."
                 summary = window.evidence.summary
                 if summary is not None and any(jitter_unknown(h) for h in summary.hops):
                     text += " It has no jitter: the MOS takes jitter as 0 ms (marked \u2020)."
             else:
                 t0, t1 = (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) for t in span)
                 when = f"{t0} to {t1[11:] if t0[:10] == t1[:10] else t1}"
-                text = f"<b>Session {escape(path.name)}</b> ({when}): statistics over {what} of each hop."
+                text = f"<b>Session {escape(display_text(path.name))}</b> ({when}): statistics over {what} of each hop."
             window.range_label.setText(text)
-            window.range_label.setToolTip(str(path))
+            window.range_label.setToolTip(display_text(str(path)))
         else:
             window.range_label.setText(f"Live: statistics over {what} of each hop.")
             window.range_label.setToolTip("")

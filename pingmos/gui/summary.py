@@ -18,6 +18,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyMod
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QHeaderView, QLabel, QMainWindow, QTableView
 
+from pingmos.display_text import display_text
 from pingmos.gui.quality import BAND_COLOURS, Thresholds, loss_band, mos_band
 from pingmos.monitor.metrics import TargetView
 
@@ -47,14 +48,15 @@ def summary_row(view: TargetView, host: str) -> tuple[list[str], list[object], f
     """(cell texts, sort keys, destination MOS, destination loss %) of one target. The destination is the last
     visible hop; where nothing got through its MOS is the floor, 1, as the alert rules count it."""
     snap = view.snapshot
+    name, host = display_text(view.name), display_text(host)  # a config's names, DNS answers: safe to show
     if snap is None or not snap.hops:
-        texts = [view.name, host, "", "", "", "", "", "", "", "waiting for the first window"]
-        return texts, [view.name, host, 0, 9.9, 9.9, "", -1, -1, "", ""], None, None
+        texts = [name, host, "", "", "", "", "", "", "", "waiting for the first window"]
+        return texts, [name, host, 0, 9.9, 9.9, "", -1, -1, "", ""], None, None
     last = snap.hops[-1]
     mos = last.mos if last.received else (1.0 if last.sent else None)
     scored = [h for h in snap.hops if h.mos is not None]
     worst = min(scored, key=lambda h: h.mos) if scored else None
-    worst_text = f"{worst.ttl} {worst.address or '???'} ({worst.mos:.2f})" if worst else ""
+    worst_text = f"{worst.ttl} {display_text(worst.address or '???')} ({worst.mos:.2f})" if worst else ""
     ci = getattr(last, "mos_ci", None)
     ci_text = f"{ci[0]:.2f} - {ci[1]:.2f}" if ci else ""
     firing = sorted(rule for rule, on in view.alerts.items() if on)
@@ -63,9 +65,9 @@ def summary_row(view: TargetView, host: str) -> tuple[list[str], list[object], f
                  "undecided": "undecided"}.get(status, status)  # fmt: skip
     if not view.up:
         diagnosis = "not tracing (see the agent's log)" + (f"; {diagnosis}" if diagnosis else "")
-    texts = [view.name, host, str(len(snap.hops)), worst_text, _fmt(mos, 2), ci_text, _fmt(last.loss_pct, 1),
+    texts = [name, host, str(len(snap.hops)), worst_text, _fmt(mos, 2), ci_text, _fmt(last.loss_pct, 1),
              _fmt(last.avg_ms, 1), ", ".join(firing), diagnosis]  # fmt: skip
-    keys = [view.name, host, len(snap.hops), worst.mos if worst else 9.9, mos if mos is not None else 9.9,
+    keys = [name, host, len(snap.hops), worst.mos if worst else 9.9, mos if mos is not None else 9.9,
             ci[0] if ci else 9.9, last.loss_pct if last.loss_pct is not None else -1,
             last.avg_ms if last.avg_ms is not None else -1, len(firing), diagnosis]  # fmt: skip
     return texts, keys, mos, last.loss_pct
@@ -237,7 +239,7 @@ class SummaryWindow(QMainWindow):
             window.protocol_combo.setCurrentIndex(index)
         window.interval_spin.setValue(cfg.interval_s)
         window.start()
-        window.setWindowTitle(f"pingmos - {name} ({cfg.host}), traced by the agent")
+        window.setWindowTitle(f"pingmos - {display_text(name)} ({display_text(cfg.host)}), traced by the agent")
         window.show()
         self.windows[name] = window
         return window

@@ -21,10 +21,10 @@ import csv
 import io
 import json
 import math
-import re
 from datetime import UTC, datetime
 
 from pingmos.diagnosis import Diagnosis, diagnose
+from pingmos.display_text import display_text
 from pingmos.hop_report import HopReport, TraceSnapshot
 from pingmos.input_files import finite_json
 
@@ -157,12 +157,11 @@ CSV_HOP_FIELDS = tuple(f for f in HOP_FIELDS if f not in ("loss_ci_pct", "mos_ci
 CSV_CONTEXT_FIELDS = ("target", "target_address", "from_utc", "to_utc", "model", "window", "destination_reached")
 CSV_FIELDS = CSV_HOP_FIELDS + CSV_CONTEXT_FIELDS
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
 
 def terminal_safe(text: str) -> str:
-    """``text`` with every control character (ESC sequences, BEL, newlines, C1 codes) replaced by '?'."""
-    return _CONTROL.sub("?", text)
+    """``text`` with every control character (ESC sequences, BEL, newlines, C1 codes, bidirectional overrides)
+    replaced by '?': ``pingmos.display_text.display_text``, the one rule the window's views follow too."""
+    return display_text(text)
 
 
 # OWASP's list of cell starts a spreadsheet may take for a formula (or a DDE command).
@@ -224,26 +223,38 @@ def _finite_or_none(value):
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
-def loss_text(loss_pct: float | None, lost: int, sent: int) -> str:
+def lost_count(hop: HopReport) -> int | None:
+    """Probes lost, None where a count is unknown (another tool's report without Snt or Rcv)."""
+    return None if hop.sent is None or hop.received is None else hop.sent - hop.received
+
+
+def _count(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+def loss_text(loss_pct: float | None, lost: int | None, sent: int | None) -> str:
     """Loss in percent with the fewest decimals (at least one) that show a non-zero loss as non-zero and a partial
-    loss as below 100: 1 lost of 3000 is "0.03", not "0.0"."""
+    loss as below 100: 1 lost of 3000 is "0.03", not "0.0". Without counts (None) a loss above 0 and below 100
+    is shown so that it cannot read 0.0 or 100.0 either."""
     if loss_pct is None or not math.isfinite(loss_pct):
         return "-"
+    some_lost = loss_pct > 0 if lost is None else lost > 0
+    some_received = loss_pct < 100 if lost is None or sent is None else sent - lost > 0
     decimals = 1
     while decimals < 6 and (
-        (lost > 0 and round(loss_pct, decimals) == 0.0) or (sent - lost > 0 and round(loss_pct, decimals) >= 100.0)
+        (some_lost and round(loss_pct, decimals) == 0.0) or (some_received and round(loss_pct, decimals) >= 100.0)
     ):
         decimals += 1
     return f"{loss_pct:.{decimals}f}"
 
 
-def loss_ci_text(ci: tuple[float, float] | None, lost: int, sent: int) -> str:
+def loss_ci_text(ci: tuple[float, float] | None, lost: int | None, sent: int | None, decimals: int = 0) -> str:
     """The loss interval with no decimals where that is honest, more where whole percent would read "0-0" beside
-    a non-zero loss (or "100-100" beside a partial one): 2 lost of 2000 gives "0.0-0.4", not "0-0"."""
-    if ci is None or not all(math.isfinite(v) for v in ci):
+    a non-zero loss (or "100-100" beside a partial one): 2 lost of 2000 gives "0.0-0.4", not "0-0". ``decimals``:
+    the fewest to use; "-" where the interval or a count is unknown."""
+    if ci is None or lost is None or sent is None or not all(math.isfinite(v) for v in ci):
         return "-"
     lo, hi = ci
-    decimals = 0
     while decimals < 6 and (
         (lost > 0 and round(hi, decimals) == 0.0) or (sent - lost > 0 and round(lo, decimals) >= 100.0)
     ):
@@ -279,7 +290,7 @@ FALLBACK_MARK = "*"
 
 
 def _row_cells(hop: HopReport) -> list[str]:
-    lost = hop.sent - hop.received
+    lost = lost_count(hop)
     ci = loss_ci_text(hop.loss_ci_pct, lost, hop.sent)
     address = hop.address or "???"
     if len(hop.responders) > 1:
@@ -295,8 +306,8 @@ def _row_cells(hop: HopReport) -> list[str]:
         str(hop.ttl),
         address,
         hop.name or "",
-        str(hop.sent),
-        str(hop.received),
+        _count(hop.sent),
+        _count(hop.received),
         loss_text(hop.loss_pct, lost, hop.sent),
         ci,
         _cell(hop.last_ms),
@@ -371,7 +382,9 @@ def to_table(snap: TraceSnapshot) -> str:
         who = f"{snap.target} ({snap.address})" if snap.address else snap.target
     reached = {True: "", False: ", destination not reached", None: ", destination reached: unknown"}
     lines = [
-        f"pingmos report: {who}, {snap.protocol}, {snap.rounds} rounds every "
+        f"pingmos report: {who}, {snap.protocol}, "
+        + ("rounds unknown" if snap.rounds is None else f"{snap.rounds} rounds")
+        + f" every "
         f"{snap.interval_s:g} s, window {window}, model {snap.model}"
         + (f" (assumed {_settings_text(snap.model_settings)})" if snap.model_settings else "")
         + ("" if snap.mode is None else f", via {snap.mode}")

@@ -158,7 +158,7 @@ class HopWindow:
     @property
     def is_summary(self) -> bool:
         """True for a window made from summary numbers (no raw samples)."""
-        return not self.rtts_ms and self.sent > 0
+        return not self.rtts_ms and self.sent != 0  # sent None: another tool's totals without counts
 
     @property
     def lost(self) -> int:

@@ -92,6 +92,9 @@ class SessionInfo:
 class HopSummary:
     """One hop's aggregates as another tool reported them (mtr --json): ms and percent, None when not given.
 
+    ``sent`` and ``received`` are None where the report holds no count to take them from (mtr -o without S, R
+    or D): unknown, never 0 and never guessed.
+
     ``jitter_ms`` is mtr's Javg (mean absolute difference of consecutive RTTs, the same idea as PingPlotter's
     jitter) when the report has it; None otherwise.
     """
@@ -99,8 +102,8 @@ class HopSummary:
     ttl: int
     address: str | None
     name: str | None
-    sent: int
-    received: int
+    sent: int | None
+    received: int | None
     loss_pct: float | None
     last_ms: float | None
     avg_ms: float | None

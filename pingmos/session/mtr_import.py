@@ -29,13 +29,18 @@ and order are right, the time of day only as good as ``started_at``.
 ``mtr --json`` reports hold only mtr's per-hop totals, with the fields chosen by ``-o`` (Loss%, Drop, Rcv, Snt,
 Last, Best, Avg, Wrst, StDev, Gmean, Jttr, Javg, Jmax, Jint). Versions differ: mtr up to 0.92 prints ``count``
 and ``tests`` as strings; 0.93 on (jansson) as numbers. Both are read. No samples are made up: the session carries
-HopSummary rows and a report scores them as summary windows (so no window or time range applies). Counts come
-from whichever of Snt, Rcv, Drop and Loss% the report has; what it lacks is None (shown as "-"), never 0; a
-report without latency fields (``-o LS``) has loss but nothing to score. mtr's Javg is not pingmos's jitter: mtr
-counts the first reply as a jitter of 0, so Javg = (n-1)/n x the mean absolute difference of consecutive RTTs
-(PingPlotter's jitter, pingmos's default); it is converted back with n = the replies received. Whether the
-destination was reached is decided from mtr's ``dst`` against the hosts listed, never from the last row; when
-the report names hosts by name and ``dst`` matches none, it is unknown (None).
+HopSummary rows and a report scores them as summary windows (so no window or time range applies). Any field
+selection opens. Counts come from whichever of Snt, Rcv, Drop and Loss% the report has (Snt = Rcv + Drop; Rcv =
+Snt - Drop, or from Snt and Loss% where exactly one whole number fits Loss% as written); what it lacks is None
+(shown as "-"), never 0 and never the header's ``tests`` (the cycles mtr ran, not what each hop was sent). A
+``???`` hop received nothing, whatever fields there are. A hop is scored from its loss and average only: a report
+without latency fields (``-o LS``) has loss but nothing to score, one without a loss field (``-o NBAW``) has
+latency but no MOS, and one without counts has no loss interval and no verdict; notes say which.
+
+mtr's Javg is not pingmos's jitter: mtr counts the first reply as a jitter of 0, so Javg = (n-1)/n x the mean
+absolute difference of consecutive RTTs (PingPlotter's jitter, pingmos's default); it is converted back with n = the
+replies received. Whether the destination was reached is decided from mtr's ``dst`` against the hosts listed, never
+from the last row; when the report names hosts by name and ``dst`` matches none, it is unknown (None).
 
 Impossible values (Rcv > Snt, a TTL beyond 255, negative or absurd times) are refused with one line naming the
 file, the hop and the field.
@@ -46,7 +51,9 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
+from decimal import Decimal, InvalidOperation
 
+from pingmos.display_text import display_text
 from pingmos.engine.events import Sample
 from pingmos.input_files import InputError, loads_json
 from pingmos.session.model import HopSummary, SessionError, SessionInfo
@@ -60,12 +67,11 @@ MAX_TEXT = 255  # a host name is at most 253 characters (RFC 1035); longer text 
 RAW_RECORDS = frozenset("xhdptm")
 MAX_SEQ = 2**31 - 1  # mtr's are 16-bit; anything beyond a 32-bit integer is damage
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
 
 def clean_text(text: str, limit: int = MAX_TEXT) -> str:
-    """Text from a file made safe to show: control characters replaced by '?', at most ``limit`` characters."""
-    return _CONTROL.sub("?", text[:limit])
+    """Text from a file made safe to show (``pingmos.display_text``: control characters replaced by '?'), at most
+    ``limit`` characters."""
+    return display_text(text, limit)
 
 
 def looks_like_mtr_raw(text: str) -> bool:
@@ -127,7 +133,28 @@ def _same_host(a: str, b: str) -> bool:
     return a.rstrip(".").lower() == b.rstrip(".").lower()
 
 
-def _hub(hub: object, tests: int | None, notes: set[str]) -> HopSummary:
+def _loss_step_pct(raw: object) -> float:
+    """Half the last decimal place of Loss% as the file wrote it ("0.0" -> 0.05, 33.33 -> 0.005): how far the true
+    loss may lie from the number shown."""
+    try:
+        exponent = Decimal(str(raw).strip().rstrip("%")).as_tuple().exponent
+    except (InvalidOperation, ValueError):
+        return 0.05
+    return 0.5 * 10.0 ** min(0, exponent if isinstance(exponent, int) else 0)
+
+
+def _received_from_loss(sent: int, loss_pct: float, raw: object) -> int | None:
+    """Replies received, from Snt and Loss% when exactly one count fits Loss% as written; None when several do
+    (thousands of probes and a loss shown to 0.1 %) or none (mtr leaves probes in flight out of Loss%)."""
+    if sent == 0:
+        return 0
+    step = _loss_step_pct(raw)
+    lo = max(0, math.ceil((loss_pct - step) * sent / 100.0 - 1e-9))
+    hi = min(sent, math.floor((loss_pct + step) * sent / 100.0 + 1e-9))
+    return sent - lo if lo == hi else None
+
+
+def _hub(hub: object, notes: set[str]) -> HopSummary:
     if not isinstance(hub, dict):
         raise ValueError("the hop is not an object")
     ttl = count_field(hub, "count")
@@ -141,36 +168,46 @@ def _hub(hub: object, tests: int | None, notes: set[str]) -> HopSummary:
     address, name = _host(host)
     sent, rcv, drop = count_field(hub, "Snt"), count_field(hub, "Rcv"), count_field(hub, "Drop")
     loss_pct = number_field(hub, "Loss%", 0.0, 100.0)
+    # Each count comes from what the file holds, exactly, or stays None (shown "-"): the report's "tests" is how
+    # many cycles mtr ran, not what each hop was sent (a hop found late, or probes in flight, differ), so it is
+    # never taken for Snt.
     if sent is None and rcv is not None and drop is not None:
         sent = rcv + drop
-    if sent is None and tests is not None:
-        # In report mode every listed hop gets one probe per cycle, so its Snt is the report's "tests".
-        sent = tests
-        notes.add(f"the report has no Snt column: each hop's probes are taken as the report's tests ({tests})")
-    if sent is None:
-        raise ValueError("it has no probe count (Snt, or Rcv and Drop); run mtr with -o including S")
     for key, value in (("Rcv", rcv), ("Drop", drop)):
-        if value is not None and value > sent:
+        if value is not None and sent is not None and value > sent:
             raise ValueError(f"{key} {value} is more than Snt {sent}")
-    if rcv is not None:
-        received = rcv
-    elif drop is not None:
+    received = rcv
+    if received is None and sent is not None and drop is not None:
         received = sent - drop
-    elif loss_pct is not None:
-        received = round(sent * (1.0 - loss_pct / 100.0))
-    else:
-        raise ValueError("it has neither Loss% nor Rcv nor Drop, so its loss is unknown")
-    if loss_pct is None:
-        loss_pct = 100.0 * (sent - received) / sent if sent else None
+    if received is None and address is None:
+        received = 0  # mtr shows ??? where no reply ever came: nothing received is what the file says
+    if received is None and sent is not None and loss_pct is not None:
+        received = _received_from_loss(sent, loss_pct, hub.get("Loss%"))
+        if received is None:
+            notes.add("Loss% does not give a whole number of replies for some hops' Snt: their RECV is unknown")
+    if loss_pct is None and sent and received is not None:
+        loss_pct = 100.0 * (sent - received) / sent
+    if loss_pct is None and address is None:
+        loss_pct = 100.0  # listed (so probed) and never answered
     if address is None and received:
         raise ValueError(f"host ??? received {received} replies")
+    if sent is None:
+        notes.add(
+            "the report has no probe counts (Snt, or Rcv and Drop): SENT and RECV are unknown and loss has no "
+            "interval; run mtr with -o including S and R"
+        )
+    if loss_pct is None:
+        notes.add(
+            "the report has no loss field (Loss%, Rcv with Snt, or Drop with Snt): loss is unknown, so no hop can "
+            "be scored; run mtr with -o including L"
+        )
     times = {k: number_field(hub, k, 0.0, MAX_RTT_MS) for k in ("Last", "Avg", "Best", "Wrst", "StDev", "Javg")}
     if received == 0:
         times = dict.fromkeys(times)  # mtr prints 0.00 for a hop that never answered: no measurement
-    elif times["Avg"] is None:
+    elif times["Avg"] is None and loss_pct is not None:
         notes.add("the report has no latency fields (Avg), so no hop can be scored: run mtr with -o including A")
     jitter_ms = None
-    if times["Javg"] is not None and received >= 2:
+    if times["Javg"] is not None and received is not None and received >= 2:
         # mtr's Javg averages |RTT difference| over n replies with the first counted as 0: scale to n - 1.
         jitter_ms = times["Javg"] * received / (received - 1)
     return HopSummary(
@@ -184,7 +221,7 @@ def _hub(hub: object, tests: int | None, notes: set[str]) -> HopSummary:
         avg_ms=times["Avg"],
         min_ms=times["Best"],
         max_ms=times["Wrst"],
-        stdev_ms=times["StDev"] if received >= 2 else None,
+        stdev_ms=times["StDev"] if received is None or received >= 2 else None,
         jitter_ms=jitter_ms,
     )
 
@@ -206,14 +243,14 @@ def mtr_json_from_doc(doc: object, path: str) -> MemorySession:
     if not isinstance(head, dict) or not isinstance(hubs, list):
         raise SessionError(f"{path}: not an mtr --json report (no report.mtr object and report.hubs list)")
     try:
-        tests = count_field(head, "tests")
+        count_field(head, "tests")  # not used as a count (see _hub), but a damaged header is refused
     except ValueError as exc:
         raise SessionError(f"{path}: the report's header is unreadable ({exc})") from None
     notes: set[str] = set()
     summaries: dict[int, HopSummary] = {}
     for i, hub in enumerate(hubs):
         try:
-            s = _hub(hub, tests, notes)
+            s = _hub(hub, notes)
         except ValueError as exc:
             raise SessionError(f"{path}: hop {i + 1} of the mtr report is unreadable: {exc}") from None
         if s.ttl in summaries:
@@ -250,7 +287,8 @@ def _reached(dst: str, summaries: tuple[HopSummary, ...]) -> bool | None:
     names and ``dst`` matches none of them (the target's reverse name need not be the name typed)."""
     if not dst:
         return None
-    answered = [s for s in summaries if s.received]
+    # mtr names a host only once it answered: an address is an answer even where the report has no Rcv.
+    answered = [s for s in summaries if s.address and s.received != 0]
     for s in answered:
         if any(x and _same_host(x, dst) for x in (s.address, s.name)):
             return True

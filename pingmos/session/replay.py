@@ -125,16 +125,20 @@ def summary_snapshot(
     info: SessionInfo, summaries: tuple[HopSummary, ...], scorer: Scorer, model_name: str
 ) -> TraceSnapshot:
     """A snapshot from another tool's per-hop aggregates: the numbers are that tool's, scored as summary windows
-    (``HopWindow.for_scoring``: a model is given their average, jitter and loss)."""
+    (``HopWindow.for_scoring``: a model is given their average, jitter and loss).
+
+    Only what the report holds is used: a count it lacks stays None in the hop (and ``rounds`` is None when no hop
+    has one), a loss interval needs both counts, and a hop is scored only from a known loss and a known average
+    (or, all lost, as the worst score); otherwise its R and MOS are None and the importer's notes say why."""
     windows = []
     for s in summaries:
-        received = s.received  # from the report's counts, whether or not it has latency fields
+        counted = s.sent is not None and s.received is not None
         windows.append(
             HopWindow(
-                sent=s.sent,
-                received=received,
+                sent=s.sent,  # type: ignore[arg-type]  # None: the report has no count (see HopSummary)
+                received=s.received,  # type: ignore[arg-type]
                 loss_pct=s.loss_pct,
-                loss_ci_pct=wilson_interval_pct(s.sent - received, s.sent) if s.sent else None,
+                loss_ci_pct=wilson_interval_pct(s.sent - s.received, s.sent) if counted and s.sent else None,
                 last_ms=s.last_ms,
                 avg_ms=s.avg_ms,
                 min_ms=s.min_ms,
@@ -143,23 +147,31 @@ def summary_snapshot(
                 given_jitter_ms=s.jitter_ms,
             )
         )
-    # One batch, as TraceState does: a user's formula answers all hops in one round trip to its worker.
-    results = score_all(scorer, windows)
+    # What can be scored: a known loss with a known average, or every probe lost (the worst score,
+    # scoring.ALL_LOST, as everywhere). Nothing sent, no loss figure, or no latency field: nothing to score.
+    todo = [
+        i
+        for i, s in enumerate(summaries)
+        if s.sent != 0 and s.loss_pct is not None and (s.avg_ms is not None or s.loss_pct >= 100.0 or s.received == 0)
+    ]
+    # One batch, as TraceState does: a user's formula answers all hops in one round trip to its worker. A summary
+    # window is scored from its loss, average and jitter (HopWindow.for_scoring), so a count it lacks is not needed.
+    batch = [windows[i] for i in todo]
+    results: list[object] = [None] * len(summaries)
+    for i, result in zip(todo, score_all(scorer, batch) if batch else [], strict=True):
+        results[i] = result
     hops = []
     for s, window, result in zip(summaries, windows, results, strict=True):
-        if not window.sent or (window.received and window.avg_ms is None):
-            # Nothing sent, or a report without latency fields: nothing measured to score. Sent and all lost is
-            # the worst score (scoring.ALL_LOST), as everywhere.
-            result = None
-        responders = {s.address: window.received} if s.address and window.received else {}
+        responders = {s.address: s.received} if s.address and s.received else {}
         hops.append(scored_hop(s.ttl, s.address, s.name, responders, window, result))
+    known = [s.sent for s in summaries if s.sent is not None]
     return TraceSnapshot(
         target=info.target,
         address=info.address,
         protocol=info.protocol,
         interval_s=info.interval_s,
         window=None,
-        rounds=max((s.sent for s in summaries), default=0),
+        rounds=max(known, default=0) if known or not summaries else None,  # type: ignore[arg-type]
         model=model_name,
         # Decided by the importer from the report's target address, never from the last row (a report cut short
         # by mtr -m ends at a router); None = the report cannot tell.

@@ -15,7 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pingmos.session import SessionError
+from pingmos.report.formats import to_csv, to_json, to_table
+from pingmos.scoring import pingplotter
 from pingmos.session.mtr_import import parse_mtr_json, parse_mtr_raw
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -126,12 +127,9 @@ FIELDS = {
 
 @st.composite
 def json_reports(draw):
+    """An mtr --json report of any field selection (-o), including those without counts or without loss."""
     addresses, table = draw(paths())
     fields = draw(st.sets(st.sampled_from("LDRSNBAWVM"), min_size=1))
-    # The importer needs a probe count (Snt, Rcv and Drop, or the header's tests) and one of Loss%, Rcv, Drop:
-    # a report with none of the three says nothing about loss and is refused (its own test below).
-    if not fields & {"L", "R", "D"}:
-        fields.add(draw(st.sampled_from("LRD")))
     old_style = draw(st.booleans())  # mtr <= 0.92: count and tests as strings
     hubs = []
     model = []
@@ -152,7 +150,8 @@ def json_reports(draw):
             "StDev": 0.0,
             "Javg": sum(diffs) / received if rtts else 0.0,  # mtr: the first reply counts as a jitter of 0
         }
-        hub = {"count": str(pos + 1) if old_style else pos + 1, "host": address}
+        # mtr shows ??? where no reply ever came
+        hub = {"count": str(pos + 1) if old_style else pos + 1, "host": address if received else "???"}
         for f in sorted(fields):
             key = FIELDS[f]
             v = values[key]
@@ -164,6 +163,28 @@ def json_reports(draw):
     return json.dumps(doc), fields, model
 
 
+def expected_hop(fields: set[str], sent: int, received: int, values: dict) -> tuple:
+    """(sent, received, loss_pct) the importer may claim from these fields: each from what the file holds, else
+    None. A hop that never answered is ??? in the file: nothing received (and so all lost) is what it says."""
+    silent = received == 0
+    got_sent = sent if "S" in fields or {"R", "D"} <= fields else None
+    if "R" in fields or silent:
+        got_received = received
+    elif got_sent is not None and fields & {"D", "L"}:
+        got_received = received  # Snt - Drop, or Snt and Loss% (one whole number fits at these counts)
+    else:
+        got_received = None
+    if "L" in fields:
+        loss = round(values["Loss%"], 2)
+    elif got_sent and got_received is not None:
+        loss = 100.0 * (sent - received) / sent
+    elif silent:
+        loss = 100.0
+    else:
+        loss = None
+    return got_sent, got_received, loss
+
+
 @SETTINGS
 @given(json_reports())
 def test_a_json_report_of_any_field_selection_imports_as_the_model_measured(case):
@@ -172,35 +193,52 @@ def test_a_json_report_of_any_field_selection_imports_as_the_model_measured(case
     summaries = s.summaries()
     assert len(summaries) == len(model)
     for hop, (sent, received, values, diffs) in zip(summaries, model, strict=True):
-        assert hop.sent == sent
-        if fields & {"R", "D"}:
-            assert hop.received == received
-        else:  # from Loss% rounded to 2 decimals: exact for the counts a report has
-            assert hop.received == received
-        assert hop.loss_pct == (
-            round(values["Loss%"], 2) if "L" in fields else pytest_approx(100.0 * (sent - received) / sent)
-        )
+        got_sent, got_received, loss = expected_hop(fields, sent, received, values)
+        assert (hop.sent, hop.received) == (got_sent, got_received)  # unknown is None: never 0, never guessed
+        assert hop.loss_pct == (None if loss is None else pytest.approx(loss))
         if received == 0 or "A" not in fields:
             assert hop.avg_ms is None
         else:
             assert math.isclose(hop.avg_ms, round(values["Avg"], 2))
-        if "M" in fields and received >= 2:
+        if "M" in fields and received >= 2 and got_received is not None:
             expected = round(values["Javg"], 2) * received / (received - 1)
             assert math.isclose(hop.jitter_ms, expected)
             # ... which is PingPlotter's mean |difference| up to mtr's two-decimal rounding
             assert abs(hop.jitter_ms - sum(diffs) / (received - 1)) <= 0.005 * received / (received - 1) + 1e-9
         else:
             assert hop.jitter_ms is None
-    assert s.info.extra["destination_reached"] is (model[-1][1] > 0)
+    assert s.info.extra["destination_reached"] is True  # the destination answers (at least in round 0)
+    if not fields & {"S", "R", "D"}:
+        assert any("no probe counts" in n for n in s.info.extra["notes"])
+    # Scored only from what is there: a MOS needs a known loss and a known average (or every probe lost).
+    snap = s.snapshot(None, lambda w: pingplotter.score(w.avg_ms, w.jitter_ms, w.loss_pct), "pp")
+    for hop, summary in zip(snap.hops, summaries, strict=True):
+        scoreable = summary.loss_pct is not None and (summary.avg_ms is not None or summary.received == 0)
+        assert (hop.mos is not None) == scoreable
+        assert (hop.loss_ci_pct is not None) == (bool(summary.sent) and summary.received is not None)
+    known = [h.sent for h in summaries if h.sent is not None]
+    assert snap.rounds == (max(known) if known else None)
+    # Every output renders whatever is unknown, and shows the unknown as "-" / null, never 0.
+    table = to_table(snap)
+    doc = json.loads(to_json(snap))
+    to_csv(snap)
+    for hop_doc, summary in zip(doc["hops"], summaries, strict=True):
+        assert hop_doc["sent"] == summary.sent and hop_doc["received"] == summary.received
+    if not fields & {"S", "R", "D"}:
+        assert "rounds unknown" in table.splitlines()[0] and doc["rounds"] is None
+        assert doc["diagnosis"]["status"] == "undecided"
 
 
 def pytest_approx(x):
     return pytest.approx(x)
 
 
-def test_a_json_report_without_any_loss_field_is_refused_naming_it():
+def test_a_json_report_without_any_loss_field_opens_with_loss_unknown():
     text = (
-        '{"report": {"mtr": {"dst": "198.18.0.2", "tests": 3}, "hubs": [{"count": 1, "host": "198.18.0.2", "Snt": 3}]}}'
+        '{"report": {"mtr": {"dst": "198.18.0.2", "tests": 3}, "hubs": [{"count": 1, "host": "198.18.0.2", "Snt": 3, '
+        '"Avg": 2.5}]}}'
     )
-    with pytest.raises(SessionError, match="hop 1 .* neither Loss% nor Rcv nor Drop"):
-        parse_mtr_json(text)
+    s = parse_mtr_json(text)
+    (hop,) = s.snapshot(None, lambda w: pingplotter.score(w.avg_ms, w.jitter_ms, w.loss_pct), "pp").hops
+    assert (hop.sent, hop.received, hop.loss_pct, hop.avg_ms, hop.mos) == (3, None, None, 2.5, None)
+    assert any("no loss field" in n for n in s.info.extra["notes"])

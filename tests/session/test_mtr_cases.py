@@ -238,3 +238,34 @@ def test_mtr_json_shapes_names_and_addresses_silent_hubs_and_skipped_hop_numbers
     ]
     assert snap.hops[2].jitter_ms == pytest.approx(1.5)  # Javg 1.0 x 3/2
     assert snap.destination_reached is True  # the same IPv6 address, written differently
+
+
+# -- reports without probe counts (mtr -o without S, R, D): open, unknowns as unknown, scored from what is there ---
+
+
+@pytest.mark.parametrize("fields", ["NBAW", "LA", "M", "J"])
+def test_a_report_without_probe_counts_opens_with_the_counts_unknown(fields, capsys):
+    """Real mtr 0.95 output on loopback: ``mtr -n --json -c 3 -i 0.2 -o FIELDS 127.0.0.1``."""
+    name = f"mtr_json_loopback_o_{fields}.json"
+    s = open_session(CASES / name)
+    snap = s.snapshot(None, scorer, "pp")
+    (hop,) = snap.hops
+    # Never 0 and never the header's "tests" (3): the file holds no per-hop count.
+    assert (hop.sent, hop.received, hop.loss_ci_pct) == (None, None, None) and snap.rounds is None
+    assert any("no probe counts" in n for n in s.info.extra["notes"])
+    assert hop.jitter_ms is None  # Javg needs the number of replies to be turned into pingmos's jitter; Jttr is not one
+    if fields == "LA":  # loss and average: scored from them
+        assert hop.loss_pct == 0.0 and hop.avg_ms == 0.033 and hop.mos is not None
+    else:  # no loss figure: MOS unknown, and the notes say why
+        assert hop.loss_pct is None and hop.mos is None and any("no loss field" in n for n in s.info.extra["notes"])
+    assert snap.destination_reached is True
+    rc, out, err = run(capsys, "report", "--session", str(CASES / name))
+    header, _, row = out.splitlines()[:3]
+    assert rc == 0 and "rounds unknown" in header and row.split()[2:4] == ["-", "-"] and "no probe counts" in err
+    assert "diagnosis (undecided)" in out and "no loss interval" in out
+    rc, out, _ = run(capsys, "report", "--session", str(CASES / name), "--format", "json")
+    doc = json.loads(out)
+    assert rc == 0 and doc["rounds"] is None and (doc["hops"][0]["sent"], doc["hops"][0]["received"]) == (None, None)
+    rc, out, _ = run(capsys, "report", "--session", str(CASES / name), "--format", "csv")
+    row = next(csv.DictReader(io.StringIO(out)))
+    assert rc == 0 and (row["sent"], row["received"], row["loss_ci_low_pct"]) == ("", "", "")

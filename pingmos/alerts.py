@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pingmos.engine.events import Sample
+from pingmos.engine import Sample
 from pingmos.scoring import HopWindow, Score, Scorer
 from pingmos.session_event import SessionEvent
 from pingmos.state.history import TraceHistory

@@ -7,9 +7,7 @@ import contextlib
 import dataclasses
 import sys
 
-from pingmos.engine.mode import MODES
-from pingmos.engine.network import NoPermission, source_address_for
-from pingmos.engine.tracer import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, PROTOCOLS
+from pingmos.engine import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, MODES, PROTOCOLS, NoPermission, source_address_for
 from pingmos.report.formats import FORMATTERS
 from pingmos.run import PERMISSION, RunError, TraceRun, default_window, resolve
 from pingmos.scoring import DEFAULT_MODEL, load_model, parse_assignments
@@ -591,7 +589,7 @@ def main(argv: list[str] | None = None) -> int:
     if gui:
         # Started as root: fork the helper that keeps the raw sockets, then become the invoking user with no
         # capability, before Qt, settings, formulas or alert commands (the window opens sockets per trace).
-        from pingmos.engine.shared_helper import start_and_drop
+        from pingmos.engine import start_and_drop
         from pingmos.privileges import PrivilegeError
 
         try:

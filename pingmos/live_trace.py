@@ -17,9 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pingmos.engine.events import Sample
-from pingmos.engine.network import Network
-from pingmos.engine.resolve import ReverseDNS
+from pingmos.engine import Network, ReverseDNS, Sample
 from pingmos.hop_report import TraceSnapshot
 from pingmos.run import RunError, TraceRun, default_port
 from pingmos.scoring import BatchScorer

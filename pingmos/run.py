@@ -11,12 +11,20 @@ import dataclasses
 import threading
 from collections.abc import Callable
 
-from pingmos.engine.events import Sample
-from pingmos.engine.mode import choose_mode
-from pingmos.engine.network import Network, NoPermission
-from pingmos.engine.packets import TCP_DEFAULT_PORT, UDP_BASE_PORT, family_of
-from pingmos.engine.resolve import ResolveError, resolve_target
-from pingmos.engine.tracer import DEFAULT_TIMEOUT_FLOOR_S, Tracer, TraceSettings
+from pingmos.engine import (
+    DEFAULT_TIMEOUT_FLOOR_S,
+    TCP_DEFAULT_PORT,
+    UDP_BASE_PORT,
+    Network,
+    NoPermission,
+    ResolveError,
+    Sample,
+    Tracer,
+    TraceSettings,
+    choose_mode,
+    family_of,
+    resolve_target,
+)
 
 # Samples to include by default while a trace runs without end (the window, the agent): the last 100 of each hop,
 # PingPlotter's default. A run of a set number of rounds (``pingmos report -c N``) is judged over all of them.

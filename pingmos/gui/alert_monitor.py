@@ -16,7 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from pingmos.alerts import DEFAULT_RULES, AlertEngine, AlertEvent, AlertRule, CommandRunner, load_rules, save_rules
-from pingmos.engine.events import Sample
+from pingmos.engine import Sample
 from pingmos.gui import models
 from pingmos.gui.alert_mail import MailSettings, send_events
 from pingmos.gui.background import Background

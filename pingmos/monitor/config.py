@@ -53,8 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pingmos.alerts import AlertRule, RulesError, rules_from_data
-from pingmos.engine.mode import MODES
-from pingmos.engine.tracer import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, PROTOCOLS
+from pingmos.engine import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, MODES, PROTOCOLS
 
 DEFAULT_LISTEN = ("127.0.0.1", 9813)
 DEFAULT_WINDOW = 60

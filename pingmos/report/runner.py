@@ -6,10 +6,7 @@ import dataclasses
 import errno
 from collections.abc import Callable
 
-from pingmos.engine.events import Sample
-from pingmos.engine.network import Network, RawSocketNetwork
-from pingmos.engine.resolve import ReverseDNS
-from pingmos.engine.tracer import TraceSettings
+from pingmos.engine import Network, RawSocketNetwork, ReverseDNS, Sample, TraceSettings
 from pingmos.hop_report import TraceSnapshot
 from pingmos.run import NETWORK, RunError, TraceRun
 from pingmos.scoring import Scorer

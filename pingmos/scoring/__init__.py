@@ -77,22 +77,9 @@ Loading a saved trace or a settings file never runs code: settings are parsed as
 model name only selects a formula from the places above.
 """
 
+import importlib
+
 from pingmos.scoring import moved
-from pingmos.scoring.catalog.registry import (
-    CONFIG_DIR_ENV,
-    DEFAULT_MODEL,
-    ENTRY_POINT_GROUP,
-    UnknownModel,
-    available_models,
-    config_dir,
-    copied_from,
-    create_user_copy,
-    editable_source,
-    find_model,
-    load_model,
-    user_copy_of,
-    user_scoring_dir,
-)
 from pingmos.scoring.jitter import DEFAULT_JITTER, JITTER_DEFINITIONS
 from pingmos.scoring.model import (
     BatchScorer,
@@ -105,10 +92,45 @@ from pingmos.scoring.model import (
     error_text,
     score_all,
 )
-from pingmos.scoring.sandbox.check import check_formula
 from pingmos.scoring.score import Score, r_to_mos
 from pingmos.scoring.settings import Setting, parse_assignments
 from pingmos.scoring.window import Hop, HopWindow
+
+# The catalog and the sandbox are imported when first used: a module that needs only the types (the snapshot
+# builder, the alert rules, the hop table's data) does not load the model registry, the worker's plumbing and
+# the privilege checks with them.
+_CATALOG = "pingmos.scoring.catalog.registry"
+_LAZY = {
+    **dict.fromkeys(
+        (
+            "CONFIG_DIR_ENV",
+            "DEFAULT_MODEL",
+            "ENTRY_POINT_GROUP",
+            "UnknownModel",
+            "available_models",
+            "config_dir",
+            "copied_from",
+            "create_user_copy",
+            "editable_source",
+            "find_model",
+            "load_model",
+            "user_copy_of",
+            "user_scoring_dir",
+        ),
+        _CATALOG,
+    ),
+    "check_formula": "pingmos.scoring.sandbox.check",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pingmos.scoring' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 moved.install()  # formula files copied before the formulas moved import them by their old names
 

@@ -16,8 +16,7 @@ from collections.abc import Callable
 
 from pingmos.alerts import AlertEngine, AlertEvent, AlertRule, CommandRunner
 from pingmos.diagnosis import EchoWitness
-from pingmos.engine.events import Sample
-from pingmos.engine.tracer import TraceSettings
+from pingmos.engine import Sample, TraceSettings
 from pingmos.hop_report import TraceSnapshot
 from pingmos.scoring import Scorer
 from pingmos.session.model import SessionError, SessionEvent, SessionInfo

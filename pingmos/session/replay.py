@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
-from pingmos.engine.events import Sample
+from pingmos.engine import Sample
 from pingmos.hop_report import TraceSnapshot, scored_hop
 from pingmos.scoring import HopWindow, Scorer, score_all
 from pingmos.session.model import HopSummary, RouteEntry, SessionError, SessionEvent, SessionInfo

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from pingmos.engine.events import REPLY_KINDS, Sample
+from pingmos.engine import REPLY_KINDS, Sample
 from pingmos.input_files import loads_json
 from pingmos.session.model import RouteEntry, SessionError, SessionEvent, SessionInfo
 from pingmos.session.replay import Session, TimeRange

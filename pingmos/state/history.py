@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pingmos.engine.events import REPLY_KINDS, Sample
+from pingmos.engine import REPLY_KINDS, Sample
 from pingmos.route_changes import find_route_changes
 
 NO_RESPONDER = 0  # responder index of a lost sample; real addresses start at 1

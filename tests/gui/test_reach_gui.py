@@ -34,7 +34,7 @@ def path_rounds(trace, first, count, hop1, hop2, dst=DST):
 
 
 def shown(qtbot, window, samples):
-    window._mark_dirty()
+    window.mark_dirty()
     qtbot.waitUntil(
         lambda: window.last_update is not None and window.last_update.status.samples == samples, timeout=WAIT_MS
     )

@@ -22,6 +22,7 @@ PINGMOS_ALERT_* environment variables and no shell.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -34,9 +35,11 @@ import time
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
+from pingmos.diagnosis import Diagnosis
 from pingmos.engine import Sample
 from pingmos.scoring import HopWindow, Score, Scorer
 from pingmos.session_event import SessionEvent
@@ -166,15 +169,34 @@ class AlertEvent:
     threshold: float
     window_s: float
     samples: int
+    # The one diagnosis of the trace when the event happened (pingmos.diagnosis), when the front end gave one:
+    # its status (problem / no-problem / undecided), the hop where the problem starts, and its short words.
+    diagnosis_status: str | None = None
+    diagnosis_ttl: int | None = None
+    diagnosis_words: str | None = None
 
     @property
     def message(self) -> str:
         what = "fired" if self.kind == FIRE else "cleared"
         value = "unknown" if self.value is None else f"{self.value:.2f}{UNITS[self.metric]}"
         where = f"hop {self.ttl}" + (f" ({self.address})" if self.address else "")
-        return (
+        text = (
             f"{self.rule} {what} for {self.target}: {LABELS[self.metric]} {value} at {where} over the last "
             f"{_duration(self.window_s)} ({self.samples} probes; threshold {self.threshold:g}{UNITS[self.metric]})"
+        )
+        if self.diagnosis_status is not None:
+            text += f"; diagnosis ({self.diagnosis_status}): {self.diagnosis_words}"
+        return text
+
+    def with_diagnosis(self, diagnosis: Diagnosis | None) -> AlertEvent:
+        """This event carrying ``diagnosis``'s result (itself when None)."""
+        if diagnosis is None:
+            return self
+        return dataclasses.replace(
+            self,
+            diagnosis_status=diagnosis.status,
+            diagnosis_ttl=diagnosis.deteriorates_at_ttl,
+            diagnosis_words=diagnosis.short,
         )
 
     def to_json(self) -> dict:
@@ -190,6 +212,13 @@ class AlertEvent:
             "threshold": self.threshold,
             "window_s": self.window_s,
             "samples": self.samples,
+            "diagnosis": None
+            if self.diagnosis_status is None
+            else {
+                "status": self.diagnosis_status,
+                "deteriorates_at_ttl": self.diagnosis_ttl,
+                "summary": self.diagnosis_words,
+            },
             "message": self.message,
         }
 
@@ -214,6 +243,8 @@ class AlertEvent:
             "PINGMOS_ALERT_THRESHOLD": f"{self.threshold:g}",
             "PINGMOS_ALERT_WINDOW_S": f"{self.window_s:g}",
             "PINGMOS_ALERT_SAMPLES": str(self.samples),
+            "PINGMOS_ALERT_DIAGNOSIS": self.diagnosis_status or "",
+            "PINGMOS_ALERT_DIAGNOSIS_TTL": "" if self.diagnosis_ttl is None else str(self.diagnosis_ttl),
             "PINGMOS_ALERT_MESSAGE": self.message,
         }
 
@@ -225,13 +256,33 @@ class _RuleState:
     good_since: float | None = None
 
 
+class DiagnosisSource(Protocol):
+    """The front end's one diagnosis of the trace (``pingmos.session.evidence.RunningDiagnosis``): it sees every
+    sample the alert rules see (``feed``, from the trace's thread: cheap) and is asked for the diagnosis only when
+    an event happens (``current``, from the thread that evaluates the rules) about the samples sent by ``until``."""
+
+    def feed(self, sample: Sample) -> None: ...
+
+    def current(self, until: float) -> Diagnosis | None: ...
+
+
 class AlertEngine:
     """Evaluates rules for one target. ``feed`` may be called from the engine thread while another thread calls
     ``evaluate``: a lock guards the samples (held for list operations only, never while scoring)."""
 
-    def __init__(self, rules: Iterable[AlertRule], target: str, scorer: Scorer, settle_s: float = 0.0):
+    def __init__(
+        self,
+        rules: Iterable[AlertRule],
+        target: str,
+        scorer: Scorer,
+        settle_s: float = 0.0,
+        diagnosis: DiagnosisSource | None = None,
+    ):
         """``settle_s``: how long a probe may take before it counts as lost (the trace's timeout). A live window
-        ends that long before ``now``, so probes whose fate is still open never make the loss look smaller."""
+        ends that long before ``now``, so probes whose fate is still open never make the loss look smaller.
+        ``diagnosis``: where the trace's one diagnosis comes from; each event then carries its result (status and
+        the hop it names), as the window's verdict line shows it."""
+        self.diagnosis = diagnosis
         self.rules = tuple(r for r in rules if r.target is None or r.target == target)
         self.settle_s = settle_s
         self.target = target
@@ -246,6 +297,8 @@ class AlertEngine:
 
     def feed(self, sample: Sample) -> None:
         self._history.apply(sample)
+        if self.diagnosis is not None:
+            self.diagnosis.feed(sample)
 
     def firing(self) -> list[str]:
         """Names of the rules in an episode now."""
@@ -314,6 +367,10 @@ class AlertEngine:
                     st.firing, st.good_since = False, None
                     events.append(self._event(rule, CLEAR, now, ttl, address, value, len(rtts)))
         self._prune(now)
+        if events and self.diagnosis is not None:
+            # Once for all of this moment's events (one answer), over the samples sent by the windows' end.
+            d = self.diagnosis.current(now - self.settle_s)
+            events = [e.with_diagnosis(d) for e in events]
         return events
 
     def _event(self, rule, kind, now, ttl, address, value, n) -> AlertEvent:
@@ -323,12 +380,18 @@ class AlertEngine:
 
 
 def evaluate_samples(
-    rules: Iterable[AlertRule], target: str, scorer: Scorer, samples: Iterable[Sample], step_s: float = 1.0
+    rules: Iterable[AlertRule],
+    target: str,
+    scorer: Scorer,
+    samples: Iterable[Sample],
+    step_s: float = 1.0,
+    diagnosis: DiagnosisSource | None = None,
 ) -> list[AlertEvent]:
     """Run the rules over recorded samples (a session) as if live, evaluating every ``step_s`` seconds of send
-    time; returns every event. A sample is fed once its send time has passed, as it would have been."""
+    time; returns every event. A sample is fed once its send time has passed, as it would have been. With
+    ``diagnosis`` each event carries the diagnosis of the samples fed until then, as it did live."""
     ordered = sorted(samples, key=lambda s: s.sent_at)
-    engine = AlertEngine(rules, target, scorer)
+    engine = AlertEngine(rules, target, scorer, diagnosis=diagnosis)
     events: list[AlertEvent] = []
     if not ordered:
         return events
@@ -473,6 +536,86 @@ def load_rules(path: str | os.PathLike) -> list[AlertRule]:
 
 
 MAX_RULES_BYTES = 1024 * 1024
+
+
+# -- what a MOS rule can reach -------------------------------------------------------------------------------
+
+# The path a clear level must be reachable on: CLEAN_RTT_MS round trips, no loss, no jitter (a good LAN or metro
+# path). A model's MOS at 0 ms is a number no real path gives; a clear level above what this path gets would
+# keep the rule firing for ever on a perfect network.
+CLEAN_RTT_MS = 10.0
+CLEAN_SAMPLES = 20
+
+
+def mos_ceiling(model) -> float:
+    """The MOS ``model`` (anything with ``score_many``, e.g. ``pingmos.scoring.Model``) gives a clean path
+    (CLEAN_RTT_MS, no loss, no jitter): the highest a MOS rule's clear level can usefully be. May run a user's
+    formula (blocks up to the scoring worker's deadline). ValueError when the model gives no MOS for it."""
+    (result,) = model.score_many([HopWindow.from_rtts([CLEAN_RTT_MS] * CLEAN_SAMPLES)])
+    mos = getattr(result, "mos", None)
+    if mos is None:
+        raise ValueError(f"{getattr(model, 'name', 'the model')} gives no MOS for a clean path: {result}")
+    return float(mos)
+
+
+def check_reach(
+    rules: Sequence[AlertRule],
+    ceiling: float,
+    model_name: str,
+    where: str = "",
+    clear_key: str = "clear_at",
+    fill_defaults: bool = False,
+    numbers: Sequence[int] | None = None,
+) -> tuple[list[AlertRule], list[str]]:
+    """MOS rules checked against ``ceiling`` (``mos_ceiling`` of the model that scores them), the one check every
+    place that takes rules uses (the rules dialog, ``pingmos report --alerts``, the monitor's configuration, the
+    window's rules file). A rule whose clear level is above the ceiling could never clear on any real path.
+
+    RulesError (one line: ``where``, the rule's number and name, what to do with the setting ``clear_key``) for a
+    threshold at or above the ceiling or a clear level above it. A default clear level (none given) above the
+    ceiling is an error too, unless ``fill_defaults`` (the dialog, where the user sees and confirms it): then it
+    is set half-way between the threshold and the ceiling and a note says so. ``numbers``: each rule's number in
+    its file (default 1, 2, ...: the rules are the file's, in order). Returns the rules and the notes."""
+    out, notes = [], []
+    prefix = f"{where}: " if where else ""
+    for n, rule in zip(numbers or range(1, len(rules) + 1), rules, strict=True):
+        if rule.metric != "mos" or rule.clear <= ceiling:
+            out.append(rule)
+            continue
+        label = f"{prefix}rule {n} ({rule.name})"
+        reach = f"{model_name} gives at most {ceiling:.2f} on a clean path ({CLEAN_RTT_MS:g} ms, no loss)"
+        if rule.threshold >= ceiling:
+            raise RulesError(
+                f"{label}: MOS below {rule.threshold:g} would never clear: {reach}; choose a threshold below "
+                f"{ceiling:.2f}"
+            )
+        fit = round((rule.threshold + ceiling) / 2.0, 2)
+        if rule.clear_at is not None:
+            raise RulesError(
+                f"{label}: it would never clear at MOS {rule.clear_at:g}: {reach}; give a {clear_key} between "
+                f"{rule.threshold:g} and {ceiling:.2f} (e.g. {fit:g})"
+            )
+        if not fill_defaults:
+            raise RulesError(
+                f"{label}: it would never clear at the default MOS {rule.clear:g} (threshold + 0.2): {reach}; "
+                f"add {clear_key} = {fit:g} (between {rule.threshold:g} and {ceiling:.2f})"
+            )
+        out.append(dataclasses.replace(rule, clear_at=fit))
+        notes.append(f"{label}: clears at {fit:g} ({reach}; the default {rule.clear:g} never would)")
+    return out, notes
+
+
+def check_rules_for_model(rules: Sequence[AlertRule], model, where: str, clear_key: str = "clear_at") -> None:
+    """``check_reach`` of rules read from a file (strict: no clear level is filled in), against ``model``'s
+    ceiling; the model is only asked when a MOS rule is there. RulesError as ``check_reach``; a model that gives
+    no MOS for a clean path is left to the scoring's own error."""
+    if not any(r.metric == "mos" for r in rules):
+        return
+    try:
+        ceiling = mos_ceiling(model)
+    except ValueError:
+        return
+    check_reach(rules, ceiling, getattr(model, "name", "the model"), where, clear_key)
 
 
 def _toml(text: str, p: str) -> object:

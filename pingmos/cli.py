@@ -7,10 +7,13 @@ import contextlib
 import dataclasses
 import sys
 
-from pingmos.engine import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, MODES, PROTOCOLS, NoPermission, source_address_for
-from pingmos.report.formats import FORMATTERS
-from pingmos.run import PERMISSION, RunError, TraceRun, default_window, resolve
-from pingmos.scoring import DEFAULT_MODEL, load_model, parse_assignments
+# Only what every command needs at start-up: argparse and the limits its options check. Each command imports what
+# it runs (the engine, the report's formats, the scoring registry) when it runs, so `pingmos score` pays for
+# neither the probing engine nor the diagnosis (scripts/bench_cli.py measures it).
+from pingmos.engine import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, MODES, PROTOCOLS
+from pingmos.scoring import DEFAULT_MODEL
+
+REPORT_FORMATS = ("table", "json", "csv")  # the keys of pingmos.report.formats.FORMATTERS (a test keeps them equal)
 
 EXIT_TRACE_FAILED = 1  # the network failed mid-trace: the partial report is printed, the error on stderr
 EXIT_USAGE = 2
@@ -101,7 +104,7 @@ def _add_report(sub) -> None:
         help="seconds a probe may take before it counts as lost (default: 3 or the interval if larger)",
     )
     p.add_argument("--no-dns", action="store_true", help="show addresses only: no reverse DNS at all")
-    p.add_argument("--format", choices=tuple(FORMATTERS), default="table", help="output format (table)")
+    p.add_argument("--format", choices=REPORT_FORMATS, default="table", help="output format (table)")
     _add_model_options(p)
     _add_evidence_options(p)
     p.set_defaults(handler=_cmd_report)
@@ -162,6 +165,8 @@ def _with_model(snapshot, model):
 
 def _load_model(args, command: str):
     """The model of --model/--set, or None after a one-line error on stderr (the caller exits 2)."""
+    from pingmos.scoring import load_model, parse_assignments
+
     try:
         return load_model(args.model, parse_assignments(args.settings))
     except ValueError as exc:
@@ -244,22 +249,29 @@ def _cmd_models(args) -> int:
 
 def _resolve(target: str, ip_version: int | None) -> str:
     """-4 / -6 as asked; without either, the family policy every front end shares (pingmos.run.resolve)."""
+    from pingmos.run import resolve
+
     return resolve(target, ip_version)
 
 
-def _load_alert_rules(args):
-    """The rules of --alerts (None without it), or False after a one-line error on stderr."""
-    from pingmos.alerts import DEFAULT_RULES, RulesError, load_rules
+def _load_alert_rules(args, model):
+    """The rules of --alerts (None without it), or False after a one-line error on stderr. A MOS rule must be
+    able to clear with ``model`` (``pingmos.alerts.check_reach``, as in the window's dialog)."""
+    from pingmos.alerts import DEFAULT_RULES, RulesError, check_rules_for_model, load_rules
 
     if args.alerts is None:
         return None
-    if args.alerts == "default":
-        return list(DEFAULT_RULES)
     try:
-        return load_rules(args.alerts)
+        if args.alerts == "default":
+            rules = list(DEFAULT_RULES)
+            check_rules_for_model(rules, model, "the default rules (--alerts default)")
+        else:
+            rules = load_rules(args.alerts)
+            check_rules_for_model(rules, model, args.alerts)
     except RulesError as exc:
-        print(f"pingmos report: error: {exc}", file=sys.stderr)
+        print(f"pingmos report: error: {_one_line(exc)}", file=sys.stderr)
         return False
+    return rules
 
 
 def _print_alerts(events) -> None:
@@ -281,8 +293,9 @@ def _cmd_report_session(args, model, rules) -> int:
 
     from pingmos.alerts import evaluate_samples
     from pingmos.diagnosis import diagnose
+    from pingmos.report.formats import FORMATTERS
     from pingmos.session import SessionError, open_session
-    from pingmos.session.evidence import witnesses_from_events
+    from pingmos.session.evidence import RunningDiagnosis, witnesses_from_events
     from pingmos.session.rescore import time_range
 
     if args.record or args.witness:
@@ -302,7 +315,12 @@ def _cmd_report_session(args, model, rules) -> int:
             if witnesses:  # the echo witness of the recorded run, weighed as it was (and stale as it is now)
                 snapshot = dataclasses.replace(snapshot, diagnosis=diagnose(snapshot, witnesses=witnesses))
             if rules:
-                _print_alerts(evaluate_samples(rules, session.info.target, model, session.samples(selected)))
+                # Each event with the diagnosis of the samples until then, over the report's window, as live.
+                info = session.info
+                running = RunningDiagnosis(
+                    info.target, info.address, info.protocol, info.interval_s, model, model.name, args.window
+                )  # fmt: skip
+                _print_alerts(evaluate_samples(rules, info.target, model, session.samples(selected), diagnosis=running))
     except (SessionError, ValueError) as exc:
         print(f"pingmos report: error: {_one_line(exc)}", file=sys.stderr)
         return 1
@@ -339,7 +357,10 @@ def _close_all(networks) -> None:
 
 
 def _cmd_report(args) -> int:
+    from pingmos.engine import NoPermission
+    from pingmos.report.formats import FORMATTERS
     from pingmos.report.runner import TraceFailed, network_error_text, run_report
+    from pingmos.run import PERMISSION, RunError, TraceRun, default_window
 
     if args.target is None and not args.session:
         # A usage error like argparse's own (TARGET is optional only because --session replaces it).
@@ -349,7 +370,7 @@ def _cmd_report(args) -> int:
     model = _load_model(args, "report")
     if model is None:
         return EXIT_USAGE
-    rules = _load_alert_rules(args)
+    rules = _load_alert_rules(args, model)
     if rules is False:
         return EXIT_USAGE
     if args.session:
@@ -373,7 +394,7 @@ def _cmd_report(args) -> int:
     try:
         settings = run.resolve()
         address = settings.address
-        source_address_for(address)  # no route (e.g. a host without IPv6) fails here, before anything is sent
+        run.check_route()  # no route (e.g. a host without IPv6) fails here, before anything is sent
     except RunError as exc:
         print(f"pingmos report: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -407,7 +428,15 @@ def _cmd_report(args) -> int:
     mode_description = run.mode_description
     opened = iter(sockets[1:])  # the witness's
     try:
-        evidence = Evidence(args.target, settings, args.record, rules, model, on_event=lambda e: _print_alerts([e]))
+        evidence = Evidence(
+            args.target,
+            settings,
+            args.record,
+            rules,
+            model,
+            on_event=lambda e: _print_alerts([e]),
+            window=args.window if args.window is not None else default_window(args.count),
+        )
     except ValueError as exc:
         _close_all(sockets)
         print(f"pingmos report: error: {exc}", file=sys.stderr)

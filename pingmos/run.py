@@ -24,6 +24,7 @@ from pingmos.engine import (
     choose_mode,
     family_of,
     resolve_target,
+    source_address_for,
 )
 
 # Samples to include by default while a trace runs without end (the window, the agent): the last 100 of each hop,
@@ -193,6 +194,12 @@ class TraceRun:
             raise RunError(SETTINGS, f"cannot trace with these settings: {exc}") from None
         self.settings = settings
         return settings
+
+    def check_route(self) -> str:
+        """The local address probes to ``address`` leave from (after ``resolve``); OSError when this host has no
+        route there (a host without IPv6 asked for an IPv6 address): nothing is sent."""
+        assert self.address is not None
+        return source_address_for(self.address)
 
     def open(self) -> Network:
         """Open the network (after ``resolve``); RunError PERMISSION (NoPermission/NoProbeMode's words) or OPEN."""

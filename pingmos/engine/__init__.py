@@ -6,11 +6,12 @@ imported from its submodule when first asked for, so ``from pingmos.engine impor
 tracer, the sockets or scapy.
 
 - One probe's outcome: ``Sample``, ``REPLY_KINDS`` (events).
-- What to trace: ``TraceSettings``, ``PROTOCOLS``, ``MIN_INTERVAL_S``, ``MAX_INTERVAL_S``, ``MAX_FLOWS``,
-  ``DEFAULT_TIMEOUT_FLOOR_S``, ``TCP_DEFAULT_PORT``, ``UDP_BASE_PORT``; running it: ``Tracer`` (tracer, packets).
+- What to trace: ``TraceSettings``, ``TCP_DEFAULT_PORT``, ``UDP_BASE_PORT``, and the limits a front end checks
+  options against without loading the engine: ``PROTOCOLS``, ``MODES``, ``MIN_INTERVAL_S``, ``MAX_INTERVAL_S``,
+  ``MAX_FLOWS``, ``DEFAULT_TIMEOUT_FLOOR_S`` (limits); running it: ``Tracer`` (tracer, packets).
 - Names: ``resolve_target``, ``ResolveError``, ``ReverseDNS`` (resolve).
 - How probes are sent: ``Network``, ``RawSocketNetwork``, ``NoPermission``, ``source_address_for``, ``family_of``
-  (network, packets); ``MODES``, ``choose_mode``, ``ProbeMode``, ``NoProbeMode`` (mode); ``start_and_drop`` (the
+  (network, wire); ``choose_mode``, ``ProbeMode``, ``NoProbeMode`` (mode); ``start_and_drop`` (the
   helper a privileged window or agent keeps, shared_helper).
 - The echo witness's probe: ``echo_probe`` (echo_witness).
 """
@@ -21,19 +22,20 @@ import importlib
 
 _API = {
     "pingmos.engine.events": ("REPLY_KINDS", "Sample"),
-    "pingmos.engine.tracer": (
+    "pingmos.engine.limits": (
         "DEFAULT_TIMEOUT_FLOOR_S",
         "MAX_FLOWS",
         "MAX_INTERVAL_S",
         "MIN_INTERVAL_S",
+        "MODES",
         "PROTOCOLS",
-        "TraceSettings",
-        "Tracer",
     ),
-    "pingmos.engine.packets": ("TCP_DEFAULT_PORT", "UDP_BASE_PORT", "family_of"),
+    "pingmos.engine.tracer": ("TraceSettings", "Tracer"),
+    "pingmos.engine.packets": ("TCP_DEFAULT_PORT", "UDP_BASE_PORT"),
+    "pingmos.engine.wire": ("family_of",),
     "pingmos.engine.resolve": ("ResolveError", "ReverseDNS", "resolve_target"),
     "pingmos.engine.network": ("Network", "NoPermission", "RawSocketNetwork", "source_address_for"),
-    "pingmos.engine.mode": ("MODES", "NoProbeMode", "ProbeMode", "choose_mode"),
+    "pingmos.engine.mode": ("NoProbeMode", "ProbeMode", "choose_mode"),
     "pingmos.engine.shared_helper": ("start_and_drop",),
     "pingmos.engine.echo_witness": ("echo_probe",),
 }

@@ -72,6 +72,12 @@ class WindowEvidence(QObject):
         self.rules_action = QAction("Alert &rules…", self.window)
         self.rules_action.triggered.connect(self.edit_rules)
         menu.addAction(self.rules_action)
+        self.notify_action = QAction("Desktop &notifications", self.window)
+        self.notify_action.setCheckable(True)
+        self.notify_action.setChecked(self.window.settings.desktop_notifications())
+        self.notify_action.setStatusTip("a pop-up from the system tray when a rule fires or clears")
+        self.notify_action.toggled.connect(self.window.settings.set_desktop_notifications)
+        menu.addAction(self.notify_action)
         log = self.event_log.toggleViewAction()
         log.setText("&Event log")
         menu.addAction(log)
@@ -229,7 +235,7 @@ class WindowEvidence(QObject):
             self.sessions.record_event(session_event)
             self.event_log.add(session_event)
             self.window.statusBar().showMessage(event.message + where, 30000)
-            tray = self._tray()
+            tray = self._tray() if self.notify_action.isChecked() else None  # (the user may turn it off)
             if tray is not None:
                 icon = (
                     QSystemTrayIcon.MessageIcon.Warning

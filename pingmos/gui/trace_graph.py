@@ -7,6 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
+from pingmos.gui.axis_cache import cache_axes
 from pingmos.gui.quality import BAND_COLOURS, BAND_PENS, Thresholds, mos_band
 from pingmos.hop_report import HopReport
 
@@ -91,6 +92,7 @@ class TraceGraph(pg.GraphicsLayoutWidget):
                 plot.getAxis(axis).setPen("#606060")
             plot.getAxis("left").setWidth(52)
             plot.getAxis("right").setWidth(48)  # both plots equally wide, so the hops line up
+            cache_axes(plot)
         self.set_thresholds(self.thresholds)
 
     def _sync_views(self) -> None:

@@ -10,7 +10,8 @@ max_probes_per_s = 3000          # budget: a config whose targets could send mor
 user = "pingmos"                 # started as root: become this user once the raw sockets are open
 vantage = "office-berlin"        # the `vantage` label on every series: where this agent probes from
 window = 60                      # default samples per hop the gauges are computed over
-model = "pingplotter"            # default scoring model (pingmos models lists them)
+model = "g107-jb"                # default scoring model (pingmos models lists them; default: the product's)
+mos_interval = "last"            # hops with the MOS's 95 % interval: last (that answered), all, none
 
 [[alert]]                        # rules for every target (the report's rules; see pingmos.alerts)
 metric = "mos"
@@ -52,12 +53,14 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pingmos.alerts import AlertRule, RulesError, rules_from_data
+from pingmos.alerts import AlertRule, RulesError, check_reach, mos_ceiling, rules_from_data
 from pingmos.engine import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, MODES, PROTOCOLS
+from pingmos.scoring import DEFAULT_MODEL
 
 DEFAULT_LISTEN = ("127.0.0.1", 9813)
 DEFAULT_WINDOW = 60
 DEFAULT_SIP_PORT = 5060
+MOS_INTERVAL_HOPS = ("last", "all", "none")
 # Prometheus label names: what a user may use for their own labels; ours may not be overridden.
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 RESERVED_LABELS = frozenset(
@@ -108,7 +111,7 @@ class TargetConfig:
     max_ttl: int = 30
     timeout_s: float | None = None
     flows: int = 1
-    model: str = "pingplotter"
+    model: str = DEFAULT_MODEL  # the product's one default (pingmos.scoring), as the report and the window
     model_settings: tuple[tuple[str, str], ...] = ()
     labels: tuple[tuple[str, str], ...] = ()
     rules: tuple[AlertRule, ...] = ()
@@ -132,6 +135,9 @@ class AgentConfig:
     vantage: str = ""
     refresh_s: float = 5.0  # how often the window gauges are recomputed (and the retention checked)
     probe_mode: str = "auto"  # auto = unprivileged sockets where they work, else raw, else the helper
+    # Which hops get the MOS's 95 % interval (a bootstrap: ~200 model evaluations per hop and refresh of it):
+    # "last" = the last hop that answered (the destination's call quality), "all", or "none".
+    mos_interval: str = "last"
     user: str | None = None  # started as root: the user the agent becomes once its raw sockets are open
     targets: tuple[TargetConfig, ...] = field(default_factory=tuple)
 
@@ -192,6 +198,7 @@ def find_line(text: str, table: str | None, index: int | None, key: str | None, 
 # -- reading ------------------------------------------------------------------------------------------------------
 
 _AGENT_KEYS = {
+    "mos_interval",
     "listen",
     "data_dir",
     "retention_days",
@@ -359,13 +366,22 @@ def config_from_data(doc: dict, path: str = "<config>", text: str = "") -> Agent
     if probe_mode not in MODES:
         r.fail(f"{w}probe_mode must be one of {', '.join(MODES)}, not {probe_mode!r}", "agent", None, "probe_mode")
     cfg_args["probe_mode"] = probe_mode
+    mos_interval = r.string(agent, "mos_interval", w, "last", "agent")
+    if mos_interval not in MOS_INTERVAL_HOPS:
+        r.fail(
+            f"{w}mos_interval must be one of {', '.join(MOS_INTERVAL_HOPS)}, not {mos_interval!r}",
+            "agent",
+            None,
+            "mos_interval",
+        )
+    cfg_args["mos_interval"] = mos_interval
     cfg_args["user"] = r.string(agent, "user", w, None, "agent")
     vantage = agent.get("vantage", "")
     if not isinstance(vantage, str):
         r.fail(f"{w}vantage must be a string (where this agent probes from)", "agent", None, "vantage")
     defaults = {
         "window": r.number(agent, "window", 1, 1_000_000, w, DEFAULT_WINDOW, "agent", whole=True),
-        "model": r.string(agent, "model", w, "pingplotter", "agent"),
+        "model": r.string(agent, "model", w, DEFAULT_MODEL, "agent"),
         "model_settings": _settings(r, agent, w, "agent", None),
         "interval_s": float(r.number(agent, "interval_s", MIN_INTERVAL_S, MAX_INTERVAL_S, w, 1.0, "agent")),
         "protocol": r.string(agent, "protocol", w, "icmp", "agent"),
@@ -388,7 +404,7 @@ def config_from_data(doc: dict, path: str = "<config>", text: str = "") -> Agent
     if not isinstance(raw_targets, list) or not raw_targets:
         r.fail('no targets: add one [[target]] table with at least host = "..."', None, None, "target")
     targets = []
-    models_checked: set = set()
+    models_checked: dict = {}  # (model, settings) -> its MOS on a clean path (None: not asked yet)
     for i, raw in enumerate(raw_targets, start=1):
         targets.append(_target(r, raw, i, defaults, common_rules, models_checked, load_model))
     names = [t.name for t in targets]
@@ -411,6 +427,43 @@ def config_from_data(doc: dict, path: str = "<config>", text: str = "") -> Agent
             "max_probes_per_s",
         )
     return AgentConfig(path=path, vantage=vantage, targets=tuple(targets), **cfg_args)
+
+
+def _target_alert_line(r: _Reader, i: int, k: int | None) -> int:
+    """The line of target ``i``'s ``k``-th [[target.alert]] (its first alert, or the target, when unknown)."""
+    line = find_line(r.text, "target", i, None, "alert")
+    if k is not None:  # the k-th [[target.alert]] header after this target's
+        headers = [n for n, name, _ in _headers(r.text) if name == "target.alert" and n > line - 1]
+        line = headers[k - 1] if k <= len(headers) else line
+    return line
+
+
+def _check_reach(r: _Reader, i, w, name, host, model, settings, common_rules, own, ceilings, load_model) -> None:
+    """The target's MOS rules must be able to clear with its model (``pingmos.alerts.check_reach``, the rules
+    dialog's check): ConfigError naming the file, the line, the rule and the clear_at to write."""
+    tables = []
+    for table, rules in (("[[alert]]", common_rules), ("[[target.alert]]", own)):
+        mine = [(n, x) for n, x in enumerate(rules, start=1) if x.target is None or x.target in (name, host)]
+        if any(x.metric == "mos" for _, x in mine):
+            tables.append((table, mine))
+    if not tables:
+        return
+    if ceilings.get((model, settings)) is None:
+        loaded = load_model(model, dict(settings))
+        try:
+            ceilings[(model, settings)] = mos_ceiling(loaded)
+        except ValueError:
+            return  # a model that gives no MOS for a clean path: its own error shows when it scores
+        finally:
+            loaded.close()
+    for table, mine in tables:
+        try:
+            check_reach([x for _, x in mine], ceilings[(model, settings)], model, f"{w}{table}",
+                        numbers=[n for n, _ in mine])  # fmt: skip
+        except RulesError as exc:
+            k = int(re.search(r"rule (\d+)", str(exc)).group(1))
+            line = find_line(r.text, "alert", k, None) if table == "[[alert]]" else _target_alert_line(r, i, k)
+            raise ConfigError(f"{r.path}:{line}: {exc}") from None
 
 
 def _target(r: _Reader, raw, i: int, defaults: dict, common_rules, models_checked: set, load_model) -> TargetConfig:
@@ -456,7 +509,7 @@ def _target(r: _Reader, raw, i: int, defaults: dict, common_rules, models_checke
         except ValueError as exc:
             key = "model_settings" if "model_settings" in raw else "model"
             r.fail(f"{w}{exc}", t, i, key if key in raw else None)
-        models_checked.add((model, settings))
+        models_checked[(model, settings)] = None
     labels = raw.get("labels", {})
     if not isinstance(labels, dict):
         r.fail(f"{w}labels must be a table of names and strings", t, i, "labels")
@@ -468,17 +521,13 @@ def _target(r: _Reader, raw, i: int, defaults: dict, common_rules, models_checke
         if not isinstance(v, str | int | float) or isinstance(v, bool):
             r.fail(f"{w}label {k!r} must be a string", t, i, k, "labels")
     rules = list(common_rules)
+    own: list[AlertRule] = []
     if "alert" in raw:
         try:
             own = rules_from_data({"rules": raw["alert"]}, f"target {i} [[target.alert]]")
         except RulesError as exc:
             m = re.search(r"rule (\d+)", str(exc))
-            line = find_line(r.text, t, i, None, "alert")
-            if m:  # the n-th [[target.alert]] header after this target's
-                headers = [n for n, name, _ in _headers(r.text) if name == "target.alert" and n > line - 1]
-                k = int(m.group(1))
-                line = headers[k - 1] if k <= len(headers) else line
-            raise ConfigError(f"{r.path}:{line}: {exc}") from None
+            raise ConfigError(f"{r.path}:{_target_alert_line(r, i, int(m.group(1)) if m else None)}: {exc}") from None
         names = {x.name for x in rules}
         for rule in own:
             if rule.name in names:
@@ -490,6 +539,7 @@ def _target(r: _Reader, raw, i: int, defaults: dict, common_rules, models_checke
                     "alert",
                 )
         rules += own
+    _check_reach(r, i, w, name, host, model, settings, common_rules, own, models_checked, load_model)
     return TargetConfig(
         name=name,
         host=host,

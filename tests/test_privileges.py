@@ -295,7 +295,11 @@ def test_sudo_pingmos_window_drops_to_the_invoking_user_and_probes_through_its_h
     if python is None:
         pytest.skip("no Python here that the user nobody may run")
     config = shared_dir / "config"
-    env = _env_for(python, {**NOBODY_ENV, "QT_QPA_PLATFORM": "offscreen", "PINGMOS_CONFIG_DIR": str(config)})
+    xdg = shared_dir / "xdg"  # where Qt keeps the window's settings (QSettings, INI): a folder nobody may write
+    xdg.mkdir(mode=0o777)
+    xdg.chmod(0o777)
+    env = _env_for(python, {**NOBODY_ENV, "QT_QPA_PLATFORM": "offscreen", "PINGMOS_CONFIG_DIR": str(config),
+                            "XDG_CONFIG_HOME": str(xdg)})  # fmt: skip
     proc = subprocess.Popen([python, "-m", "pingmos", "127.0.0.1"], env=env, cwd="/", stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
@@ -318,8 +322,9 @@ def test_sudo_pingmos_window_drops_to_the_invoking_user_and_probes_through_its_h
         proc.send_signal(signal.SIGINT)  # closes the window as its close button would
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
-    written = [p for p in config.rglob("*")] if config.exists() else []
-    assert all(p.stat().st_uid == 65534 for p in written), written  # settings: the user's own files
+    written = [*xdg.rglob("*"), *config.rglob("*")]
+    assert any(p.name.endswith(".ini") for p in written), written  # the settings saved on closing
+    assert all(p.stat().st_uid == 65534 for p in written), written  # the user's own files
 
 
 @as_root

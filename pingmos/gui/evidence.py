@@ -26,6 +26,7 @@ from pingmos.gui.background import Background
 from pingmos.gui.episode_shading import EpisodeShading
 from pingmos.gui.event_log import EventLogDock
 from pingmos.gui.session_actions import OpenedSession, SessionActions
+from pingmos.gui.shown_context import model_text
 from pingmos.gui.verdict_bar import DiagnosisMarks, VerdictBar, diagnosis_thresholds
 from pingmos.hop_report import TraceSnapshot
 from pingmos.live_trace import LiveTrace
@@ -203,7 +204,7 @@ class WindowEvidence(QObject):
         d = self.verdict_bar.show_snapshot(snapshot, w.thresholds)
         w.marked_ttl = d.deteriorates_at_ttl  # the one diagnosis, as for a live trace
         w.table_model.set_hops(snapshot.hops, d.deteriorates_at_ttl)
-        w.trace_graph.set_hops(snapshot.hops, d.deteriorates_at_ttl, d.short)
+        w.trace_graph.set_hops(snapshot.hops, d.deteriorates_at_ttl, d.short, model=model_text(w, snapshot.model))
         w.timeline.set_data([])
         w.timeline.set_route_changes(())
         self.marks.show(d)

@@ -541,7 +541,9 @@ class MainWindow(QMainWindow):
         diagnosis = self.evidence.diagnosis_for(snapshot)
         self.marked_ttl = diagnosis.deteriorates_at_ttl
         self.table_model.set_hops(snapshot.hops, self.marked_ttl)
-        self.trace_graph.set_hops(snapshot.hops, self.marked_ttl, diagnosis.short)
+        self.trace_graph.set_hops(
+            snapshot.hops, self.marked_ttl, diagnosis.short, model=shown_context.model_text(self, snapshot.model)
+        )
         self.timeline.set_data(update.timelines)
         self.timeline.set_route_changes(snapshot.route_changes)
         if update.request.timeline_ttls != self._timeline_ttls() or update.request.labels != self._labels():

@@ -633,9 +633,12 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "handler", None) is None:
         parser.print_help()
         return EXIT_USAGE
-    if args.handler in (_cmd_score, _cmd_models, _cmd_export):
-        # No sockets to open: root on someone's behalf becomes them before anything runs (``report`` opens its
-        # sockets first; ``monitor`` and the window fork a helper that keeps them: ``shared_helper``).
+    if args.handler in (_cmd_score, _cmd_models, _cmd_export) or (
+        args.handler is _cmd_report and getattr(args, "session", None)
+    ):
+        # No sockets to open (re-scoring a saved session neither): root on someone's behalf becomes them before
+        # anything runs (a live ``report`` opens its sockets first; ``monitor`` and the window fork a helper that
+        # keeps them: ``shared_helper``).
         from pingmos.privileges import PrivilegeError, drop_after_open
 
         try:

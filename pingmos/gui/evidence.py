@@ -51,6 +51,7 @@ class WindowEvidence(QObject):
         self.episodes = EpisodeShading(window.timeline)
         self.sessions = SessionActions(window, self)
         self.alerts = AlertMonitor(lambda: (window.model_name, window.model_settings()), clock=alert_clock, parent=self)
+        self.alerts.diagnosis_of = lambda: self.verdict_bar.diagnosis
         self.alerts.fired.connect(self._alerts_fired)
         self.alerts.ended.connect(self._episodes_ended)
         self.alerts.command_done.connect(self._command_done)
@@ -229,13 +230,12 @@ class WindowEvidence(QObject):
     # -- alerts -----------------------------------------------------------------------------------------------
 
     def _alerts_fired(self, events: list[AlertEvent]) -> None:
-        d = self.verdict_bar.diagnosis  # the one diagnosis of the window shown, beside what the rule measured
-        where = f" ({d.short})" if d is not None and event_kinds_fire(events) else ""
+        # Each event carries the window's one diagnosis in its message (AlertMonitor.diagnosis_of).
         for event in events:
             session_event = event.to_session_event()
             self.sessions.record_event(session_event)
             self.event_log.add(session_event)
-            self.window.statusBar().showMessage(event.message + where, 30000)
+            self.window.statusBar().showMessage(event.message, 30000)
             tray = self._tray() if self.notify_action.isChecked() else None  # (the user may turn it off)
             if tray is not None:
                 icon = (
@@ -243,7 +243,7 @@ class WindowEvidence(QObject):
                     if event.kind == alerts.FIRE
                     else QSystemTrayIcon.MessageIcon.Information
                 )
-                tray.showMessage(f"pingmos: {event.rule}", event.message + where, icon, 10000)
+                tray.showMessage(f"pingmos: {event.rule}", event.message, icon, 10000)
         self.episodes.show(alerts.episodes(self.event_log.session_events()), time.time())
         self._rules_changed()
 
@@ -310,8 +310,3 @@ class WindowEvidence(QObject):
             on_done=answered,
             on_error=lambda exc: done(None, f"asking the routers failed: {exc}"),
         )
-
-
-def event_kinds_fire(events: list[AlertEvent]) -> bool:
-    """True when any of ``events`` is a rule firing (a clear needs no diagnosis beside it)."""
-    return any(e.kind == alerts.FIRE for e in events)

@@ -93,8 +93,12 @@ def test_rules_fire_once_hold_through_a_wobble_and_clear_once(qtbot, watched):
     assert "2 rules watching" in window.evidence.firing_label.text()
 
     feed(trace, 30, 30, lost_every=2)  # 50 % loss at the destination
+    qtbot.waitUntil(lambda: window.evidence.verdict_bar.diagnosis is not None, timeout=WAIT_MS)
     evaluate(qtbot, monitor, 30, 30)
     assert fired(window) == [("alert fired", "voice"), ("alert fired", "loss")]
+    # Each event carries the window's one diagnosis (the verdict line's), in the status bar and the event log.
+    assert "; diagnosis (" in window.statusBar().currentMessage()
+    assert all("; diagnosis (" in text for _, kind, text in window.evidence.event_log.rows() if kind != "note")
     assert sorted(monitor.firing()) == ["loss", "voice"]
     assert "loss" in window.evidence.firing_label.text()
     assert "cleared" not in window.statusBar().currentMessage() and "fired" in window.statusBar().currentMessage()
@@ -131,10 +135,9 @@ def test_rules_fire_once_hold_through_a_wobble_and_clear_once(qtbot, watched):
     with open_session(path) as session:
         kinds = [(e.kind, e.data["rule"]) for e in session.events()]
         assert kinds.count(("alert-fire", "loss")) == 1 and kinds.count(("alert-clear", "loss")) == 1
-        assert (
-            next(e for e in session.events() if e.kind == "alert-fire" and e.data["rule"] == "loss").data["value"]
-            > 10.0
-        )
+        loss_fire = next(e for e in session.events() if e.kind == "alert-fire" and e.data["rule"] == "loss")
+        assert loss_fire.data["value"] > 10.0
+        assert loss_fire.data["diagnosis"]["status"] in ("problem", "no-problem", "undecided")
     sessions.open_path(path)
     qtbot.waitUntil(lambda: window.evidence.is_replay(window.trace), timeout=WAIT_MS)
     assert fired(window) == events

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from pingmos.engine.events import REPLY_KINDS, Sample
+from pingmos.engine import REPLY_KINDS, Sample
 from pingmos.input_files import loads_json
 from pingmos.session.legacy_kinds import infer_reply_kinds
 from pingmos.session.model import RouteEntry, SessionError, SessionEvent, SessionInfo

@@ -389,18 +389,21 @@ def evaluate_samples(
     samples: Iterable[Sample],
     step_s: float = 1.0,
     diagnosis: DiagnosisSource | None = None,
+    settle_s: float = 0.0,
 ) -> list[AlertEvent]:
     """Run the rules over recorded samples (a session) as if live, evaluating every ``step_s`` seconds of send
     time; returns every event. A sample is fed once its send time has passed, as it would have been. With
-    ``diagnosis`` each event carries the diagnosis of the samples fed until then, as it did live."""
+    ``diagnosis`` each event carries the diagnosis of the samples sent by the end of the rules' window, as it did
+    live. ``settle_s``: the recorded trace's probe timeout, so that windows end that long before each moment and
+    the events come at the times the live run gave them (``AlertEngine``)."""
     ordered = sorted(samples, key=lambda s: s.sent_at)
-    engine = AlertEngine(rules, target, scorer, diagnosis=diagnosis)
+    engine = AlertEngine(rules, target, scorer, settle_s=settle_s, diagnosis=diagnosis)
     events: list[AlertEvent] = []
     if not ordered:
         return events
     t = ordered[0].sent_at
     i = 0
-    end = ordered[-1].sent_at + step_s
+    end = ordered[-1].sent_at + settle_s + step_s
     while t <= end:
         while i < len(ordered) and ordered[i].sent_at <= t:
             engine.feed(ordered[i])

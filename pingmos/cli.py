@@ -294,6 +294,7 @@ def _cmd_report_session(args, model, rules) -> int:
     from pingmos.alerts import evaluate_samples
     from pingmos.diagnosis import diagnose
     from pingmos.report.formats import FORMATTERS
+    from pingmos.run import default_timeout_s
     from pingmos.session import SessionError, open_session
     from pingmos.session.evidence import RunningDiagnosis, witnesses_from_events
     from pingmos.session.rescore import time_range
@@ -320,7 +321,14 @@ def _cmd_report_session(args, model, rules) -> int:
                 running = RunningDiagnosis(
                     info.target, info.address, info.protocol, info.interval_s, model, model.name, args.window
                 )  # fmt: skip
-                _print_alerts(evaluate_samples(rules, info.target, model, session.samples(selected), diagnosis=running))
+                # Windows end one probe timeout before each moment, as live: the events come at the live times.
+                timeout_s = info.extra.get("timeout_s") if isinstance(info.extra, dict) else None
+                if not isinstance(timeout_s, (int, float)) or isinstance(timeout_s, bool) or timeout_s <= 0:
+                    timeout_s = default_timeout_s(info.interval_s)
+                events = evaluate_samples(
+                    rules, info.target, model, session.samples(selected), diagnosis=running, settle_s=float(timeout_s)
+                )
+                _print_alerts(events)
     except (SessionError, ValueError) as exc:
         print(f"pingmos report: error: {_one_line(exc)}", file=sys.stderr)
         return 1

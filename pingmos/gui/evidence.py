@@ -52,6 +52,7 @@ class WindowEvidence(QObject):
         self.episodes = EpisodeShading(window.timeline)
         self.sessions = SessionActions(window, self)
         self.alerts = AlertMonitor(lambda: (window.model_name, window.model_settings()), clock=alert_clock, parent=self)
+        self.alerts.diagnosis_of = lambda: self.verdict_bar.diagnosis
         self.alerts.fired.connect(self._alerts_fired)
         self.alerts.ended.connect(self._episodes_ended)
         self.alerts.command_done.connect(self._command_done)
@@ -72,7 +73,9 @@ class WindowEvidence(QObject):
     def _build_menu(self) -> None:
         menu = self.window.menuBar().addMenu("&Alerts")
         self.rules_action = QAction("Alert &rules…", self.window)
+        self.rules_action.setShortcut("Ctrl+Shift+A")
         self.rules_action.triggered.connect(self.edit_rules)
+        self.window.addAction(self.rules_action)  # (its shortcut works wherever the focus is)
         menu.addAction(self.rules_action)
         self.notify_action = QAction("Desktop &notifications", self.window)
         self.notify_action.setCheckable(True)
@@ -82,6 +85,8 @@ class WindowEvidence(QObject):
         menu.addAction(self.notify_action)
         log = self.event_log.toggleViewAction()
         log.setText("&Event log")
+        log.setShortcut("Ctrl+Shift+E")
+        self.window.addAction(log)
         menu.addAction(log)
 
     def _tray(self) -> QSystemTrayIcon | None:
@@ -230,13 +235,12 @@ class WindowEvidence(QObject):
     # -- alerts -----------------------------------------------------------------------------------------------
 
     def _alerts_fired(self, events: list[AlertEvent]) -> None:
-        d = self.verdict_bar.diagnosis  # the one diagnosis of the window shown, beside what the rule measured
-        where = f" ({d.short})" if d is not None and event_kinds_fire(events) else ""
+        # Each event carries the window's one diagnosis in its message (AlertMonitor.diagnosis_of).
         for event in events:
             session_event = event.to_session_event()
             self.sessions.record_event(session_event)
             self.event_log.add(session_event)
-            self.window.statusBar().showMessage(event.message + where, 30000)
+            self.window.statusBar().showMessage(event.message, 30000)
             tray = self._tray() if self.notify_action.isChecked() else None  # (the user may turn it off)
             if tray is not None:
                 icon = (
@@ -244,7 +248,7 @@ class WindowEvidence(QObject):
                     if event.kind == alerts.FIRE
                     else QSystemTrayIcon.MessageIcon.Information
                 )
-                tray.showMessage(f"pingmos: {event.rule}", event.message + where, icon, 10000)
+                tray.showMessage(f"pingmos: {event.rule}", event.message, icon, 10000)
         self.episodes.show(alerts.episodes(self.event_log.session_events()), time.time())
         self._rules_changed()
 
@@ -311,8 +315,3 @@ class WindowEvidence(QObject):
             on_done=answered,
             on_error=lambda exc: done(None, f"asking the routers failed: {exc}"),
         )
-
-
-def event_kinds_fire(events: list[AlertEvent]) -> bool:
-    """True when any of ``events`` is a rule firing (a clear needs no diagnosis beside it)."""
-    return any(e.kind == alerts.FIRE for e in events)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSizePolicy, QSp
 from pingmos.engine.resolve import ReverseDNS
 from pingmos.gui import models, shown_context
 from pingmos.gui.background import Background
+from pingmos.gui.event_log import LOW_WINDOW_PX
 from pingmos.gui.evidence import WindowEvidence
 from pingmos.gui.hop_menu import HopMenu
 from pingmos.gui.hop_table import HopTableModel, HopTableView
@@ -100,7 +101,9 @@ class MainWindow(QMainWindow):
         self.evidence.alerts.mail = self.settings.mail()
         self.evidence.alerts.note.connect(self.evidence.event_log.add_note)
         # Long status texts (the firing rules' names) shrink with the window instead of setting its minimum width.
-        self.evidence.firing_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # (Preferred, not Ignored: a status bar lays an Ignored widget out at no width, and its minimum then pushed
+        # it past the window's right edge, "alerts: 2 rules watching" showing as "aler".)
+        self.evidence.firing_label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self.evidence.firing_label.setMinimumWidth(160)
         self.hop_menu = HopMenu(self)  # the hop table's right-click menu
         self.actions.set_tab_order()
@@ -581,6 +584,14 @@ class MainWindow(QMainWindow):
         super().resizeEvent(event)
         # A low window gives the hop table and graphs the room: the event log keeps at most a fifth of it.
         log = getattr(getattr(self, "evidence", None), "event_log", None)
+        low = self.height() < LOW_WINDOW_PX
+        if log is not None:
+            log.set_low(low)  # a low window: the log is its summary line
+        if low:  # and the timeline takes at most about a third of the graphs' room (at least 130 px)
+            top, timeline = self.main_splitter.sizes()
+            cap = max(130, (top + timeline) * 3 // 10)
+            if timeline > cap:
+                self.main_splitter.setSizes([top + timeline - cap, cap])
         if log is not None and log.isVisible() and not log.isFloating() and log.height() > self.height() // 5:
             self.resizeDocks([log], [max(60, self.height() // 5)], Qt.Orientation.Vertical)
 

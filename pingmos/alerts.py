@@ -40,18 +40,15 @@ from typing import Protocol
 import numpy as np
 
 from pingmos.diagnosis import Diagnosis
-from pingmos.engine.events import Sample
-from pingmos.scoring import Score
+from pingmos.engine import Sample
+from pingmos.scoring import HopWindow, Score, Scorer
 from pingmos.session_event import SessionEvent
 from pingmos.state.history import TraceHistory
-from pingmos.stats import WindowStats, window_stats
 
 METRICS = {"mos": "below", "loss_pct": "above", "latency_ms": "above", "jitter_ms": "above"}
 UNITS = {"mos": "", "loss_pct": " %", "latency_ms": " ms", "jitter_ms": " ms"}
 LABELS = {"mos": "MOS", "loss_pct": "loss", "latency_ms": "latency", "jitter_ms": "jitter"}
 FIRE, CLEAR = "fire", "clear"
-
-Scorer = Callable[[WindowStats], "Score | str | None"]
 
 
 class RulesError(Exception):
@@ -322,7 +319,7 @@ class AlertEngine:
         """The rule's metric over a window of RTTs (None or NaN = lost); None when it cannot be measured."""
         if len(rtts) < rule.min_samples:
             return None
-        stats = window_stats(rtts)
+        stats = HopWindow.from_rtts(rtts)
         if rule.metric == "loss_pct":
             return stats.loss_pct
         if rule.metric == "latency_ms":
@@ -557,7 +554,7 @@ def mos_ceiling(model) -> float:
     """The MOS ``model`` (anything with ``score_many``, e.g. ``pingmos.scoring.Model``) gives a clean path
     (CLEAN_RTT_MS, no loss, no jitter): the highest a MOS rule's clear level can usefully be. May run a user's
     formula (blocks up to the scoring worker's deadline). ValueError when the model gives no MOS for it."""
-    (result,) = model.score_many([window_stats([CLEAN_RTT_MS] * CLEAN_SAMPLES)])
+    (result,) = model.score_many([HopWindow.from_rtts([CLEAN_RTT_MS] * CLEAN_SAMPLES)])
     mos = getattr(result, "mos", None)
     if mos is None:
         raise ValueError(f"{getattr(model, 'name', 'the model')} gives no MOS for a clean path: {result}")

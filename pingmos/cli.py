@@ -10,7 +10,7 @@ import sys
 # Only what every command needs at start-up: argparse and the limits its options check. Each command imports what
 # it runs (the engine, the report's formats, the scoring registry) when it runs, so `pingmos score` pays for
 # neither the probing engine nor the diagnosis (scripts/bench_cli.py measures it).
-from pingmos.engine.limits import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, MODES, PROTOCOLS
+from pingmos.engine import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, MODES, PROTOCOLS
 from pingmos.scoring import DEFAULT_MODEL
 
 REPORT_FORMATS = ("table", "json", "csv")  # the keys of pingmos.report.formats.FORMATTERS (a test keeps them equal)
@@ -365,14 +365,10 @@ def _close_all(networks) -> None:
 
 
 def _cmd_report(args) -> int:
-    from pingmos.engine.mode import choose_mode
-    from pingmos.engine.network import NoPermission, source_address_for
-    from pingmos.engine.resolve import ResolveError
-    from pingmos.engine.tracer import TraceSettings
-    from pingmos.engine.wire import family_of
+    from pingmos.engine import NoPermission
     from pingmos.report.formats import FORMATTERS
     from pingmos.report.runner import TraceFailed, network_error_text, run_report
-    from pingmos.run import default_window
+    from pingmos.run import PERMISSION, RunError, TraceRun, default_window
 
     if args.target is None and not args.session:
         # A usage error like argparse's own (TARGET is optional only because --session replaces it).
@@ -391,17 +387,8 @@ def _cmd_report(args) -> int:
         print("pingmos report: error: --from/--to select part of a saved trace: use them with --session",
               file=sys.stderr)  # fmt: skip
         return EXIT_USAGE
-    try:
-        address = _resolve(args.target, args.ip_version)
-        source_address_for(address)  # no route (e.g. a host without IPv6) fails here, before anything is sent
-    except ResolveError as exc:
-        print(f"pingmos report: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except OSError as exc:
-        print(f"pingmos report: error: no route to {address} from this host ({exc.strerror})", file=sys.stderr)
-        return EXIT_USAGE
-    settings = TraceSettings(
-        address=address,
+    run = TraceRun(
+        args.target,
         protocol=args.protocol,
         interval_s=args.interval,
         max_ttl=args.max_ttl,
@@ -409,7 +396,19 @@ def _cmd_report(args) -> int:
         rounds=args.count,
         port=args.port,
         flows=args.flows,
+        ip_version=args.ip_version,
+        mode=args.mode,
     )
+    try:
+        settings = run.resolve()
+        address = settings.address
+        run.check_route()  # no route (e.g. a host without IPv6) fails here, before anything is sent
+    except RunError as exc:
+        print(f"pingmos report: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"pingmos report: error: no route to {address} from this host ({exc.strerror})", file=sys.stderr)
+        return EXIT_USAGE
     from pingmos.privileges import PrivilegeError, drop_after_open
     from pingmos.session.evidence import Evidence
 
@@ -417,24 +416,25 @@ def _cmd_report(args) -> int:
     # capabilities, before anything else runs: the session file, alert commands, formulas, DNS.
     sockets = []
     try:
-        mode = choose_mode(args.mode, family_of(address), args.protocol)
-        sockets.append(mode.open())
+        sockets.append(run.open())
         if args.witness:
-            sockets.append(mode.open())
+            sockets.append(run.open_another())
         drop_after_open()
-    except NoPermission as exc:
+    except RunError as exc:
         _close_all(sockets)
-        print(f"pingmos: {exc}", file=sys.stderr)
-        return EXIT_NO_PERMISSION
+        if exc.stage == PERMISSION:
+            print(f"pingmos: {exc}", file=sys.stderr)
+            return EXIT_NO_PERMISSION
+        # opening the probe sockets failed for a reason other than permissions
+        print(f"pingmos report: error: cannot start probing: {network_error_text(exc.__cause__, address)}",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_TRACE_FAILED
     except PrivilegeError as exc:
         _close_all(sockets)
         print(f"pingmos report: error: {exc}", file=sys.stderr)
         return EXIT_NO_PERMISSION
-    except OSError as exc:  # opening the probe sockets failed for a reason other than permissions
-        _close_all(sockets)
-        print(f"pingmos report: error: cannot start probing: {network_error_text(exc, address)}", file=sys.stderr)
-        return EXIT_TRACE_FAILED
-    opened = iter(sockets)
+    mode_description = run.mode_description
+    opened = iter(sockets[1:])  # the witness's
     try:
         evidence = Evidence(
             args.target,
@@ -458,10 +458,10 @@ def _cmd_report(args) -> int:
             model,
             model.name,
             use_dns=not args.no_dns,
-            network_factory=lambda: next(opened),
             observer=evidence.observe,
+            run=run,
         )
-        snapshot = dataclasses.replace(snapshot, mode=mode.description)
+        snapshot = dataclasses.replace(snapshot, mode=mode_description)
         if args.witness and not interrupted:
             from pingmos.witness import diagnose_with_witness, planned_count
 
@@ -481,7 +481,7 @@ def _cmd_report(args) -> int:
         print(f"pingmos: {exc}", file=sys.stderr)
         return EXIT_NO_PERMISSION
     except TraceFailed as exc:
-        snapshot, interrupted = dataclasses.replace(exc.snapshot, mode=mode.description), False
+        snapshot, interrupted = dataclasses.replace(exc.snapshot, mode=mode_description), False
         rounds = f"{snapshot.rounds} round" + ("" if snapshot.rounds == 1 else "s")
         failure = (
             f"the trace stopped after {exc.probes_sent} probes in {rounds}: {exc.reason}"
@@ -626,7 +626,7 @@ def main(argv: list[str] | None = None) -> int:
     if gui:
         # Started as root: fork the helper that keeps the raw sockets, then become the invoking user with no
         # capability, before Qt, settings, formulas or alert commands (the window opens sockets per trace).
-        from pingmos.engine.shared_helper import start_and_drop
+        from pingmos.engine import start_and_drop
         from pingmos.privileges import PrivilegeError
 
         try:

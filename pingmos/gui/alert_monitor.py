@@ -28,7 +28,7 @@ from pingmos.alerts import (
     save_rules,
 )
 from pingmos.diagnosis import Diagnosis
-from pingmos.engine.events import Sample
+from pingmos.engine import Sample
 from pingmos.gui import models
 from pingmos.gui.alert_mail import MailSettings, send_events
 from pingmos.gui.background import Background

@@ -19,8 +19,7 @@ from pingmos import alerts
 from pingmos.alerts import AlertEvent
 from pingmos.diagnosis import Diagnosis
 from pingmos.display_text import display_text, safe_snapshot
-from pingmos.engine.mode import choose_mode
-from pingmos.engine.packets import family_of
+from pingmos.engine import choose_mode, family_of
 from pingmos.gui.alert_monitor import AlertMonitor
 from pingmos.gui.alerts_dialog import AlertsDialog
 from pingmos.gui.background import Background
@@ -199,8 +198,8 @@ class WindowEvidence(QObject):
             rounds = "unknown" if opened.summary.rounds is None else opened.summary.rounds
             w.status_label.setText(f"mtr report {display_text(Path(opened.path).name)}  |  {rounds} probes per hop")
         else:
-            w._mark_dirty()
-        w._update_range_label()  # names the file and its time span instead of "Live"
+            w.mark_dirty()
+        w.update_range_label()  # names the file and its time span instead of "Live"
 
     def show_summary(self, snapshot: TraceSnapshot) -> None:
         """An mtr --json report's hops, scored with the current model (no window, no focus, no timeline)."""

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pingmos.engine.tracer import MAX_INTERVAL_S, MIN_INTERVAL_S
+from pingmos.engine import MAX_INTERVAL_S, MIN_INTERVAL_S
 from pingmos.gui.model_settings import ModelSettingsBox
 from pingmos.gui.settings_store import SettingsStore
 from pingmos.run import default_port

@@ -23,7 +23,7 @@ probe to one target (a file with several is refused with the ``prb_id`` values, 
 
 from __future__ import annotations
 
-from pingmos.engine.events import Sample
+from pingmos.engine import Sample
 from pingmos.session.model import SessionError, SessionInfo
 from pingmos.session.mtr_import import MAX_RTT_MS, MAX_TTL, clean_text, is_ip
 from pingmos.session.replay import MemorySession

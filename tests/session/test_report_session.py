@@ -82,7 +82,7 @@ def test_record_and_alerts_of_a_report_run(tmp_path, monkeypatch):
     path = [FakeHop("198.18.0.2", 2.0), FakeHop(DST, 10.0, loss_pct=50.0)]
     clock = FakeClock()
     # The runner's tracer on the simulated path, in virtual time.
-    monkeypatch.setattr(runner, "Tracer", lambda s, n, cb: Tracer(s, n, cb, clock, "198.18.0.1"))
+    monkeypatch.setattr("pingmos.run.Tracer", lambda s, n, cb, **kw: Tracer(s, n, cb, clock, "198.18.0.1"))
     settings = TraceSettings(DST, rounds=40, interval_s=1.0)
     rules = [AlertRule("loss", "loss_pct", 5.0, window_s=20.0)]
     model = load_model("pingplotter")
@@ -156,7 +156,7 @@ def test_report_alerts_carry_the_one_diagnosis_live_and_reopened(tmp_path, monke
     # 30 % per-packet loss on the destination's own hop: the one diagnosis names hop 2 once the intervals allow.
     path = [FakeHop("198.18.0.2", 2.0), FakeHop(DST, 10.0, loss_pct=30.0)]
     clock = FakeClock()
-    monkeypatch.setattr(runner, "Tracer", lambda s, n, cb: Tracer(s, n, cb, clock, "198.18.0.1"))
+    monkeypatch.setattr("pingmos.run.Tracer", lambda s, n, cb, **kw: Tracer(s, n, cb, clock, "198.18.0.1"))
     settings = TraceSettings(DST, rounds=120, interval_s=1.0)
     rules = [AlertRule("loss", "loss_pct", 5.0, window_s=20.0)]
     model = load_model("pingplotter")

@@ -30,8 +30,7 @@ from pingmos.gui.shown_context import model_text
 from pingmos.gui.verdict_bar import DiagnosisMarks, VerdictBar, diagnosis_thresholds
 from pingmos.hop_report import TraceSnapshot
 from pingmos.live_trace import LiveTrace
-from pingmos.session import SessionInfo
-from pingmos.session.evidence import witness_event, witnesses_from_events
+from pingmos.session.evidence import session_info, witness_event, witnesses_from_events
 from pingmos.witness import diagnose_with_witness, planned_count
 
 
@@ -106,14 +105,16 @@ class WindowEvidence(QObject):
         """A new live trace (not a resumed one): record it, watch it with the alert rules."""
         w = self.window
         self.summary = None
-        info = SessionInfo(
-            target=trace.target,
+        info = session_info(  # the report's and the monitor's record too
+            trace.target,
             address="",  # known once the engine thread resolved the target (update_shown fills it in)
             protocol=trace.protocol,
             interval_s=trace.interval_s,
             max_ttl=trace.max_ttl,
-            started_at=time.time(),
-            extra={"model": w.model_name, "window": w.window_size, "port": trace.port, "flows": trace.flows},
+            port=trace.port,
+            flows=trace.flows,
+            model=w.model_name,
+            window=w.window_size,
         )
         self.sessions.trace_created(trace, info)
         self.alerts.trace_created(trace)

@@ -293,15 +293,14 @@ class TargetRunner:
             port=self.cfg.port,
             flows=self.cfg.flows,
         )
-        info = dataclasses.replace(
-            info_for(self.cfg.name, settings, now),
-            extra={
-                **info_for(self.cfg.name, settings, now).extra,
-                "model": self.model.name,
-                "window": self.cfg.window,
-                "labels": dict(self.cfg.labels),
-                "host": self.cfg.host,
-            },
+        info = info_for(
+            self.cfg.name,
+            settings,
+            now,
+            model=self.model.name,
+            window=self.cfg.window,
+            labels=dict(self.cfg.labels),
+            host=self.cfg.host,
         )
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
         try:

@@ -56,21 +56,49 @@ def witnesses_from_events(events: list[SessionEvent]) -> dict[int, EchoWitness]:
     return out
 
 
-def info_for(target: str, settings: TraceSettings, started_at: float | None = None) -> SessionInfo:
-    """The session settings record of a trace (what a GUI's recorder should write too)."""
-    extra = {"timeout_s": settings.timeout_s, "rounds": settings.rounds}
-    for name in ("port", "flows"):  # present in newer TraceSettings
-        if hasattr(settings, name):
-            extra[name] = getattr(settings, name)
+def session_info(
+    target: str,
+    *,
+    address: str,
+    protocol: str,
+    interval_s: float,
+    max_ttl: int,
+    timeout_s: float | None = None,
+    rounds: int | None = None,
+    port: int | None = None,
+    flows: int = 1,
+    started_at: float | None = None,
+    **facts,
+) -> SessionInfo:
+    """The one session settings record every front end writes (report, window, monitor): the trace's settings
+    (``address`` "" while the target is not resolved yet; the window fills it in later), ``started_at`` wall-clock
+    s (now when None), and front-end ``facts`` (``model``, ``window``, ``labels``...) beside them in ``extra``."""
     return SessionInfo(
         target=target,
+        address=address,
+        protocol=protocol,
+        interval_s=interval_s,
+        max_ttl=max_ttl,
+        started_at=time.time() if started_at is None else started_at,
+        source="pingmos",
+        extra={"timeout_s": timeout_s, "rounds": rounds, "port": port, "flows": flows, **facts},
+    )
+
+
+def info_for(target: str, settings: TraceSettings, started_at: float | None = None, **facts) -> SessionInfo:
+    """``session_info`` of a resolved trace's ``settings``."""
+    return session_info(
+        target,
         address=settings.address,
         protocol=settings.protocol,
         interval_s=settings.interval_s,
         max_ttl=settings.max_ttl,
-        started_at=time.time() if started_at is None else started_at,
-        source="pingmos",
-        extra=extra,
+        timeout_s=settings.timeout_s,
+        rounds=settings.rounds,
+        port=settings.port,
+        flows=settings.flows,
+        started_at=started_at,
+        **facts,
     )
 
 

@@ -59,6 +59,9 @@ def test_a_recorded_trace_opens_with_the_table_seen_live(qtbot, make_window, ses
 
     with open_session(path) as session:  # the settings a replay needs to follow route changes per flow
         assert session.info.extra["flows"] == 1 and session.info.extra["port"] is None
+        # The record the report and the monitor write too (session.evidence.session_info), plus the window's facts.
+        assert {"timeout_s", "rounds", "port", "flows", "model", "window"} <= set(session.info.extra)
+        assert session.info.source == "pingmos" and session.info.address
     window.evidence.sessions.open_path(path)
     shown_replay(qtbot, window)
     assert table_rows(window) == live

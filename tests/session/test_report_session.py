@@ -220,3 +220,15 @@ def test_report_alerts_carry_the_one_diagnosis_live_and_reopened(tmp_path, monke
     replayed = diagnosis_until(replay.at - settings.effective_timeout_s)
     assert (replay.diagnosis_status, replay.diagnosis_words) == (replayed.status, replayed.short)
     assert alert_lines[0].endswith(replay.message)
+
+
+def test_report_and_monitor_write_the_one_settings_record():
+    from pingmos.engine.tracer import TraceSettings
+    from pingmos.session.evidence import info_for, session_info
+
+    settings = TraceSettings(DST, "udp", interval_s=0.5, max_ttl=12, timeout_s=2.0, rounds=7, port=33434, flows=2)
+    a = info_for("t", settings, 100.0, model="g107-jb")
+    b = session_info("t", address=DST, protocol="udp", interval_s=0.5, max_ttl=12, timeout_s=2.0, rounds=7,
+                     port=33434, flows=2, started_at=100.0, model="g107-jb")  # fmt: skip
+    assert a == b
+    assert a.extra == {"timeout_s": 2.0, "rounds": 7, "port": 33434, "flows": 2, "model": "g107-jb"}

@@ -169,7 +169,8 @@ class WindowEvidence(QObject):
         w.table.clearSelection()
         w.start_action.setText("Start")
         target = display_text(opened.info.target)  # the file's own text: made safe to show
-        w.setWindowTitle(f"pingmos - {target} - {display_text(Path(opened.path).name)}")
+        probe = "" if opened.probe is None else f" (RIPE Atlas probe {opened.probe})"
+        w.setWindowTitle(f"pingmos - {target} - {display_text(Path(opened.path).name)}{probe}")
         w.target_combo.setCurrentText(target)  # Start then traces the same target live, anew
         self.alerts.trace_created(None)  # rules judge live traffic; the file's own events are in the log
         self.event_log.set_events(opened.events)

@@ -31,7 +31,7 @@ def test_the_window_asks_which_probe_and_opens_its_runs(qtbot, make_window, monk
     sessions.open_path(str(MULTI))
     qtbot.waitUntil(lambda: window.trace is not None and window.evidence.is_replay(window.trace), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: window.table.proxy.rowCount() == 3, timeout=WAIT_MS)
-    (label, items), = asked
+    ((label, items),) = asked
     assert "3 probes" in label and items == ["probe 1001 (2 runs)", "probe 1002 (2 runs)", "probe 1003 (1 run)"]
     m = window.table.proxy
     assert [m.data(m.index(r, COL_ADDRESS)) for r in range(3)] == ["198.18.5.2", "198.18.6.2", "198.18.2.2"]

@@ -316,7 +316,7 @@ def test_a_crash_mid_recording_leaves_a_valid_file_alone(tmp_path):
     check_file(str(copy))
 
 
-# -- Trippy and RIPE Atlas: the same crafted values as the mtr files ----------------------------------------------------
+# -- Trippy and RIPE Atlas: the same crafted values as the mtr files ---------------------------------------------
 
 TRIPPY_HOP = {"ttl": 1, "hosts": [{"ip": "198.18.0.2", "hostname": "r1"}], "extensions": [], "loss_pct": "0.00",
               "sent": 3, "last": "1.00", "recv": 3, "avg": "1.00", "best": "1.00", "worst": "1.00", "stddev": "0.00",

@@ -22,6 +22,7 @@ PINGMOS_ALERT_* environment variables and no shell.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -34,9 +35,11 @@ import time
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
+from pingmos.diagnosis import Diagnosis
 from pingmos.engine.events import Sample
 from pingmos.scoring import Score
 from pingmos.session_event import SessionEvent
@@ -169,15 +172,34 @@ class AlertEvent:
     threshold: float
     window_s: float
     samples: int
+    # The one diagnosis of the trace when the event happened (pingmos.diagnosis), when the front end gave one:
+    # its status (problem / no-problem / undecided), the hop where the problem starts, and its short words.
+    diagnosis_status: str | None = None
+    diagnosis_ttl: int | None = None
+    diagnosis_words: str | None = None
 
     @property
     def message(self) -> str:
         what = "fired" if self.kind == FIRE else "cleared"
         value = "unknown" if self.value is None else f"{self.value:.2f}{UNITS[self.metric]}"
         where = f"hop {self.ttl}" + (f" ({self.address})" if self.address else "")
-        return (
+        text = (
             f"{self.rule} {what} for {self.target}: {LABELS[self.metric]} {value} at {where} over the last "
             f"{_duration(self.window_s)} ({self.samples} probes; threshold {self.threshold:g}{UNITS[self.metric]})"
+        )
+        if self.diagnosis_status is not None:
+            text += f"; diagnosis ({self.diagnosis_status}): {self.diagnosis_words}"
+        return text
+
+    def with_diagnosis(self, diagnosis: Diagnosis | None) -> AlertEvent:
+        """This event carrying ``diagnosis``'s result (itself when None)."""
+        if diagnosis is None:
+            return self
+        return dataclasses.replace(
+            self,
+            diagnosis_status=diagnosis.status,
+            diagnosis_ttl=diagnosis.deteriorates_at_ttl,
+            diagnosis_words=diagnosis.short,
         )
 
     def to_json(self) -> dict:
@@ -193,6 +215,13 @@ class AlertEvent:
             "threshold": self.threshold,
             "window_s": self.window_s,
             "samples": self.samples,
+            "diagnosis": None
+            if self.diagnosis_status is None
+            else {
+                "status": self.diagnosis_status,
+                "deteriorates_at_ttl": self.diagnosis_ttl,
+                "summary": self.diagnosis_words,
+            },
             "message": self.message,
         }
 
@@ -217,6 +246,8 @@ class AlertEvent:
             "PINGMOS_ALERT_THRESHOLD": f"{self.threshold:g}",
             "PINGMOS_ALERT_WINDOW_S": f"{self.window_s:g}",
             "PINGMOS_ALERT_SAMPLES": str(self.samples),
+            "PINGMOS_ALERT_DIAGNOSIS": self.diagnosis_status or "",
+            "PINGMOS_ALERT_DIAGNOSIS_TTL": "" if self.diagnosis_ttl is None else str(self.diagnosis_ttl),
             "PINGMOS_ALERT_MESSAGE": self.message,
         }
 
@@ -228,13 +259,33 @@ class _RuleState:
     good_since: float | None = None
 
 
+class DiagnosisSource(Protocol):
+    """The front end's one diagnosis of the trace (``pingmos.session.evidence.RunningDiagnosis``): it sees every
+    sample the alert rules see (``feed``, from the trace's thread: cheap) and is asked for the diagnosis only when
+    an event happens (``current``, from the thread that evaluates the rules) about the samples sent by ``until``."""
+
+    def feed(self, sample: Sample) -> None: ...
+
+    def current(self, until: float) -> Diagnosis | None: ...
+
+
 class AlertEngine:
     """Evaluates rules for one target. ``feed`` may be called from the engine thread while another thread calls
     ``evaluate``: a lock guards the samples (held for list operations only, never while scoring)."""
 
-    def __init__(self, rules: Iterable[AlertRule], target: str, scorer: Scorer, settle_s: float = 0.0):
+    def __init__(
+        self,
+        rules: Iterable[AlertRule],
+        target: str,
+        scorer: Scorer,
+        settle_s: float = 0.0,
+        diagnosis: DiagnosisSource | None = None,
+    ):
         """``settle_s``: how long a probe may take before it counts as lost (the trace's timeout). A live window
-        ends that long before ``now``, so probes whose fate is still open never make the loss look smaller."""
+        ends that long before ``now``, so probes whose fate is still open never make the loss look smaller.
+        ``diagnosis``: where the trace's one diagnosis comes from; each event then carries its result (status and
+        the hop it names), as the window's verdict line shows it."""
+        self.diagnosis = diagnosis
         self.rules = tuple(r for r in rules if r.target is None or r.target == target)
         self.settle_s = settle_s
         self.target = target
@@ -249,6 +300,8 @@ class AlertEngine:
 
     def feed(self, sample: Sample) -> None:
         self._history.apply(sample)
+        if self.diagnosis is not None:
+            self.diagnosis.feed(sample)
 
     def firing(self) -> list[str]:
         """Names of the rules in an episode now."""
@@ -317,6 +370,10 @@ class AlertEngine:
                     st.firing, st.good_since = False, None
                     events.append(self._event(rule, CLEAR, now, ttl, address, value, len(rtts)))
         self._prune(now)
+        if events and self.diagnosis is not None:
+            # Once for all of this moment's events (one answer), over the samples sent by the windows' end.
+            d = self.diagnosis.current(now - self.settle_s)
+            events = [e.with_diagnosis(d) for e in events]
         return events
 
     def _event(self, rule, kind, now, ttl, address, value, n) -> AlertEvent:
@@ -326,12 +383,18 @@ class AlertEngine:
 
 
 def evaluate_samples(
-    rules: Iterable[AlertRule], target: str, scorer: Scorer, samples: Iterable[Sample], step_s: float = 1.0
+    rules: Iterable[AlertRule],
+    target: str,
+    scorer: Scorer,
+    samples: Iterable[Sample],
+    step_s: float = 1.0,
+    diagnosis: DiagnosisSource | None = None,
 ) -> list[AlertEvent]:
     """Run the rules over recorded samples (a session) as if live, evaluating every ``step_s`` seconds of send
-    time; returns every event. A sample is fed once its send time has passed, as it would have been."""
+    time; returns every event. A sample is fed once its send time has passed, as it would have been. With
+    ``diagnosis`` each event carries the diagnosis of the samples fed until then, as it did live."""
     ordered = sorted(samples, key=lambda s: s.sent_at)
-    engine = AlertEngine(rules, target, scorer)
+    engine = AlertEngine(rules, target, scorer, diagnosis=diagnosis)
     events: list[AlertEvent] = []
     if not ordered:
         return events

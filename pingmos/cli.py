@@ -289,7 +289,7 @@ def _cmd_report_session(args, model, rules) -> int:
     from pingmos.alerts import evaluate_samples
     from pingmos.diagnosis import diagnose
     from pingmos.session import SessionError, open_session
-    from pingmos.session.evidence import witnesses_from_events
+    from pingmos.session.evidence import RunningDiagnosis, witnesses_from_events
     from pingmos.session.rescore import time_range
 
     if args.record or args.witness:
@@ -309,7 +309,12 @@ def _cmd_report_session(args, model, rules) -> int:
             if witnesses:  # the echo witness of the recorded run, weighed as it was (and stale as it is now)
                 snapshot = dataclasses.replace(snapshot, diagnosis=diagnose(snapshot, witnesses=witnesses))
             if rules:
-                _print_alerts(evaluate_samples(rules, session.info.target, model, session.samples(selected)))
+                # Each event with the diagnosis of the samples until then, over the report's window, as live.
+                info = session.info
+                running = RunningDiagnosis(
+                    info.target, info.address, info.protocol, info.interval_s, model, model.name, args.window
+                )  # fmt: skip
+                _print_alerts(evaluate_samples(rules, info.target, model, session.samples(selected), diagnosis=running))
     except (SessionError, ValueError) as exc:
         print(f"pingmos report: error: {_one_line(exc)}", file=sys.stderr)
         return 1
@@ -414,7 +419,15 @@ def _cmd_report(args) -> int:
         return EXIT_TRACE_FAILED
     opened = iter(sockets)
     try:
-        evidence = Evidence(args.target, settings, args.record, rules, model, on_event=lambda e: _print_alerts([e]))
+        evidence = Evidence(
+            args.target,
+            settings,
+            args.record,
+            rules,
+            model,
+            on_event=lambda e: _print_alerts([e]),
+            window=args.window if args.window is not None else default_window(args.count),
+        )
     except ValueError as exc:
         _close_all(sockets)
         print(f"pingmos report: error: {exc}", file=sys.stderr)

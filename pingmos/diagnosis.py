@@ -36,9 +36,16 @@ How it decides (the README has a worked example):
    interval is above the threshold, absent when below, and the verdict says so. Latency and jitter accumulate
    along the path, so for them "present at hop k" is hop k's own interval above the threshold.
    Limit: independent per-packet drops on a link (no burst spans a round) leave no trace in the same rounds
-   further on, and would look like rate limiting followed by loss nearer the destination. So a hop whose own
-   losses go unshared is cleared only when the hop before it loses (next to) nothing; after another lossy hop it
-   stays unsure (``_independent_drops``), and the echo witness (below) tells the two apart.
+   further on, and would look like rate limiting followed by loss nearer the destination. So "absent" at a hop
+   stands only where that is ruled out (``_independent_drops``): the hops after it share the destination's loss
+   in most of its lost rounds (per-packet drops cannot be shared round by round), or the hop, or the one before
+   it, loses credibly less than the destination (a 95 % Newcombe interval of the difference after a run of hops
+   that shares the loss at all; right before the destination, where nothing refutes per-packet drops yet,
+   non-overlapping Wilson intervals). Otherwise it stays unsure, and the echo witness (below) tells the two apart.
+   A loss burst need not cover a whole round: probes of one round go out spread over the interval, and on a busy
+   machine the round stretches, so a burst may strike the suspect hop's probe and miss the destination's. The
+   judgement only asks that the destination's lost rounds be lost at the hop *beyond chance* (q against b), never
+   that every one be, so partial bursts weaken the evidence without turning it into a wrong answer.
 3. **An ICMP destination-unreachable ends the path** (``HopReport.unreachable``): a problem at that hop, named.
 4. **The echo witness** (direct echo requests to a suspect router, ``EchoWitness``) is evidence for step 2 at
    that hop, never a verdict of its own: echo loss credibly above the threshold supports "present", credibly
@@ -623,7 +630,7 @@ def _locate(ctx: _Context, end: HopReport, metrics: Sequence[str]) -> tuple[HopR
         for hop in reversed(ctx.judged[:-1]):
             p = _presence(ctx, hop, end, metric)
             if metric == LOSS and p.side == ABSENT and hop.ttl not in ctx.used_witness:
-                p = _independent_drops(ctx, hop, before.get(hop.ttl), end, p)
+                p = _independent_drops(ctx, hop, before.get(hop.ttl), end, p, start if start is not end else None)
             if p.side == SKIP:
                 skipped.append(hop)
                 continue
@@ -644,19 +651,82 @@ def _locate(ctx: _Context, end: HopReport, metrics: Sequence[str]) -> tuple[HopR
     return min(starts, key=lambda h: h.ttl), []
 
 
+def shared_share_low(hop: HopReport, end: HopReport) -> float | None:
+    """Lower 95 % bound of the share of the destination's lost rounds also lost at ``hop`` beyond chance,
+    ``t = (q - b) / (1 - b)`` (module docstring, step 2) from the Wilson bounds of q and b: (q_lo - b_hi) / (1 -
+    b_hi), at least 0. None without per-round data or lost rounds at the destination."""
+    pair = _aligned_loss(hop, end)
+    if pair is None:
+        return None
+    hop_lost, end_lost = pair
+    n, m = int(end_lost.sum()), int((~end_lost).sum())
+    if n == 0:
+        return None
+    q_lo = wilson_interval_pct(int((hop_lost & end_lost).sum()), n)[0] / 100.0
+    b_hi = wilson_interval_pct(int((hop_lost & ~end_lost).sum()), m)[1] / 100.0 if m else 0.0
+    return max(0.0, (q_lo - b_hi) / (1.0 - b_hi)) if b_hi < 1.0 else 0.0
+
+
+def difference_low_pct(lost_a: int, sent_a: int, lost_b: int, sent_b: int) -> float | None:
+    """Lower 95 % bound (percentage points) of loss share a minus loss share b: Newcombe's hybrid score interval
+    from the two Wilson intervals (Newcombe 1998, Statistics in Medicine 17:873, method 10). None when either
+    sent nothing."""
+    a, b = wilson_interval_pct(lost_a, sent_a), wilson_interval_pct(lost_b, sent_b)
+    if a is None or b is None:
+        return None
+    pa, pb = 100.0 * lost_a / sent_a, 100.0 * lost_b / sent_b
+    return (pa - pb) - math.sqrt((pa - a[0]) ** 2 + (b[1] - pb) ** 2)
+
+
+def loses_less(hop: HopReport, end: HopReport) -> bool:
+    """``hop`` loses a credibly smaller share of its probes than ``end`` (``difference_low_pct`` above 0)."""
+    low = difference_low_pct(_lost(end), end.sent, _lost(hop), hop.sent)
+    return low is not None and low > 0.0
+
+
 def _independent_drops(
-    ctx: _Context, hop: HopReport, prev: HopReport | None, end: HopReport, p: _Presence
+    ctx: _Context,
+    hop: HopReport,
+    prev: HopReport | None,
+    end: HopReport,
+    p: _Presence,
+    run_start: HopReport | None = None,
 ) -> _Presence:
     """Guard on "absent in the same rounds": per-packet drops on a link (each probe crossing it lost on its own,
     no burst spanning a round) also leave the destination's lost rounds unshared at the hops after that link, and
     every hop from that link on then loses about the destination's share on its own. So "absent" stands only
-    where that pattern is ruled out: the hop itself, or the hop before it (the source, for hop 1), loses credibly
-    less than the destination (its loss interval lies below the destination's). A lossy router after a clean one
-    stays ICMP rate limiting (the forward-loss-aggregate case); a lossy hop after another lossy hop, or one whose
-    few samples cannot show it is cleaner than the destination, stays unsure (more rounds or an echo witness)."""
+    where that pattern is ruled out, by either of:
+
+    - the run of hops after ``hop`` that share the destination's loss (``run_start``, its first hop) shares it
+      beyond chance in most of the destination's lost rounds, credibly (``shared_share_low`` above
+      ``1 - carry_share``): drops that strike each probe on its own, before ``hop``, cannot be shared round by
+      round, so they can be no more than the rest of the destination's loss. This holds however many probes
+      ``hop`` itself loses (a busy router, replies late under load), so it is judged first;
+    - after such a run that shares less: the hop itself loses credibly less than the destination (the 95 %
+      Newcombe interval of the difference, ``loses_less``; the run's sharing beyond chance already refutes drops
+      that are all per-packet);
+    - right before the destination, where nothing refutes them yet: the hop itself, or the hop before it (the
+      source, for hop 1), loses credibly less than the destination, by the stricter test of the two 95 % Wilson
+      intervals not overlapping (about a 99.5 % level), since naming a hop after the real start is the one wrong
+      answer. A lossy router after a clean one, right before the destination, stays ICMP rate limiting (the
+      forward-loss-aggregate case).
+
+    A lossy hop after another lossy hop right before the destination, or one whose few samples cannot show it is
+    cleaner than the destination, stays unsure (more rounds or an echo witness)."""
     end_ci = _loss_ci(end)
     if end_ci is None:
         return p
+    if run_start is not None:
+        t_lo = shared_share_low(run_start, end)
+        if t_lo is not None and t_lo > 1.0 - ctx.th.carry_share:
+            return p
+        # The run's sharing already refutes drops that are all per-packet: an ordinary two-sample comparison of
+        # the hop's own loss with the destination's settles the rest. Not the hop before it: a lossy hop after a
+        # clean one, followed by a run whose sharing is weak, is just what per-packet drops into that hop look
+        # like when the run's sharing is chance.
+        if loses_less(hop, end):
+            return p
+        return _unsure_drops(hop, None, end, p)
 
     def cleaner(h: HopReport | None) -> bool:
         ci = _loss_ci(h) if h is not None else (0.0, 0.0)
@@ -664,6 +734,10 @@ def _independent_drops(
 
     if cleaner(hop) or cleaner(prev):
         return p
+    return _unsure_drops(hop, prev, end, p)
+
+
+def _unsure_drops(hop: HopReport, prev: HopReport | None, end: HopReport, p: _Presence) -> _Presence:
     words = f"{p.words}; but per-packet loss on a link before it cannot be ruled out yet"
     # Rounds until the cleaner of the two hops' loss interval lies below the destination's (both narrowing, so
     # each must clear the midpoint of the two shares); never, while neither loses less than the destination.

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -40,9 +41,11 @@ _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 _SAMPLE = re.compile(r"^([a-z_]+)\{([^}]*)\} (\S+)$", re.MULTILINE)
 
 
-def scrape(ns: str) -> list[tuple[str, dict, float]]:
+def scrape(ns: str, dump: str | None = None) -> list[tuple[str, dict, float]]:
     with in_netns(ns), _OPENER.open(f"http://{LISTEN}/metrics", timeout=30) as r:
         text = r.read().decode()
+    if dump:
+        Path(dump).write_text(text)
     out = []
     for name, labels, value in _SAMPLE.findall(text):
         out.append((name, dict(re.findall(r'(\w+)="([^"]*)"', labels)), float(value)))
@@ -53,9 +56,21 @@ def total(samples, name: str) -> float:
     return sum(v for n, _, v in samples if n == name)
 
 
-def cpu_seconds(pid: int) -> float:
+def file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # deleted by the retention meanwhile
+        return 0
+
+
+def cpu_times(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of the process, every thread."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / os.sysconf("SC_CLK_TCK"), int(fields[12]) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    return sum(cpu_times(pid))
 
 
 def rss_mb(pid: int) -> tuple[float, float]:
@@ -64,17 +79,21 @@ def rss_mb(pid: int) -> tuple[float, float]:
     return get("VmRSS"), get("VmHWM")
 
 
-def config(lab: Lab, targets: int, interval_s: float, window: int, data_dir: str, mode: str) -> str:
+def config(lab: Lab, targets: int, data_dir: str | None, args) -> str:
     lines = [
         "[agent]",
-        f'probe_mode = "{mode}"',
-        f'data_dir = "{data_dir}"',
+        f'probe_mode = "{args.mode}"',
+        *([f'data_dir = "{data_dir}"'] if data_dir else []),
         'vantage = "bench"',
-        f"window = {window}",
-        f"interval_s = {interval_s}",
+        f"window = {args.window}",
+        f"interval_s = {args.interval}",
         f"max_ttl = {len(lab.routers) + 1}",
         "max_probes_per_s = 1000000",
-        "refresh_s = 5",
+        f"refresh_s = {args.refresh:g}",
+        f"session_hours = {args.session_hours:g}",
+        f"retention_mb = {args.retention_mb:g}",
+        *([f'model = "{args.model}"'] if args.model else []),
+        f'mos_interval = "{args.mos_interval}"',
     ]
     for i in range(targets):
         lines += ["[[target]]", f'host = "{lab.target_addr}"', f'name = "t{i:03d}"']
@@ -89,11 +108,26 @@ def main() -> int:
     ap.add_argument("--routers", type=int, default=30)
     ap.add_argument("--interval", type=float, default=1.0, help="seconds between a target's rounds (1)")
     ap.add_argument("--delay", type=float, default=1.0, help="one-way delay per link, ms (1)")
-    ap.add_argument("--warmup", type=float, default=20.0, help="seconds before measuring (20)")
+    ap.add_argument("--warmup", type=float, help="seconds before measuring (default: until the windows are full, "
+                    "window x interval + 10 s, at least 20 s)")  # fmt: skip
     ap.add_argument("--duration", type=float, default=60.0, help="seconds measured (60)")
     ap.add_argument("--window", type=int, default=30, help="samples per hop in the gauges (30)")
     ap.add_argument("--mode", default="auto", help="[agent] probe_mode: auto (unprivileged sockets first), raw ...")
+    ap.add_argument("--refresh", type=float, default=5.0, help="[agent] refresh_s: window gauges recomputed (5)")
+    ap.add_argument("--session-hours", type=float, default=1.0, help="[agent] session_hours (1)")
+    ap.add_argument("--retention-mb", type=float, default=1024.0, help="[agent] retention_mb (1024)")
+    ap.add_argument("--model", help="[agent] model (default: the product's default)")
+    ap.add_argument("--mos-interval", default="last", help="[agent] mos_interval: last, all, none (last)")
+    ap.add_argument("--dump", metavar="FILE", help="write the last /metrics scrape to FILE")
+    ap.add_argument("--no-record", action="store_true", help="no data_dir: sessions are not recorded")
+    ap.add_argument(
+        "--rss-log", metavar="FILE", help="append 'elapsed_s rss_mb cpu_s session_mb files' every --every s"
+    )
+    ap.add_argument("--every", type=float, default=5.0, help="seconds between memory readings (5)")
+    ap.add_argument("--py-spy", metavar="FILE", help="also profile the agent with py-spy (collapsed stacks to FILE)")
     args = ap.parse_args()
+    if args.warmup is None:
+        args.warmup = max(20.0, args.window * args.interval + 10.0)
     reason = lab_unavailable_reason()
     if reason:
         print(f"bench_monitor: {reason}", file=sys.stderr)
@@ -105,7 +139,8 @@ def main() -> int:
             f"lab: {args.routers} routers, {args.delay:g} ms per link each way, built in {time.monotonic() - t0:.1f} s"
         )
         cfg = Path(tmp) / "agent.toml"
-        cfg.write_text(config(lab, args.targets, args.interval, args.window, str(Path(tmp) / "data"), args.mode))
+        data_dir = None if args.no_record else str(Path(tmp) / "data")
+        cfg.write_text(config(lab, args.targets, data_dir, args))
         hops = args.routers + 1
         print(f"agent: {args.targets} targets x {hops} hops every {args.interval:g} s "
               f"(up to {args.targets * hops / args.interval:.0f} probes/s), window {args.window}")  # fmt: skip
@@ -117,18 +152,44 @@ def main() -> int:
                 print(agent.stderr.read(), file=sys.stderr)
                 return 1
             before = scrape(lab.client_ns)
+            # CPU, wall time and the counters are taken together, so rates divide by the span the counters cover.
+            (user0, sys0), wall0 = cpu_times(agent.pid), time.monotonic()
+            cpu0 = user0 + sys0
+            load0 = os.getloadavg()[0]
             lab.reset_relay_stats()
-            cpu0, wall0 = cpu_seconds(agent.pid), time.monotonic()
             rss_series = []
+            spy = None
+            if args.py_spy:
+                # --gil: only the thread holding the GIL is sampled, i.e. where the agent's Python CPU time goes
+                # (without it, threads waiting for the GIL after a system call look busy in that call).
+                spy_bin = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
+                spy_cmd = [spy_bin, "record", "--pid", str(agent.pid), "--format", "raw", "--gil", "--nonblocking",
+                           "--rate", "100", "--duration", str(int(args.duration)), "-o", args.py_spy]  # fmt: skip
+                spy = subprocess.Popen(spy_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             # An independent reference under the same lab load: a one-socket, single-threaded prober with kernel
             # receive stamps (tests/netlab/probe.py) at a few TTLs, while the agent runs.
             ref_ttls = sorted({1, (hops + 1) // 2, hops})
             reference = lab.probe(ref_ttls, count=40, interval_ms=50.0, timeout_ms=1000.0)
+            log = open(args.rss_log, "a") if args.rss_log else None  # noqa: SIM115
+            if log:
+                print(f"# {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {args.targets} targets x {hops} hops, "
+                      f"interval {args.interval:g} s; "
+                      "elapsed_s rss_mb cpu_s session_mb session_files", file=log, flush=True)  # fmt: skip
             while time.monotonic() - wall0 < args.duration:
-                time.sleep(min(5.0, args.duration - (time.monotonic() - wall0)) or 0.01)
+                time.sleep(max(0.01, min(args.every, args.duration - (time.monotonic() - wall0))))
                 rss_series.append(rss_mb(agent.pid)[0])
-            cpu1, wall1 = cpu_seconds(agent.pid), time.monotonic()
-            after = scrape(lab.client_ns)
+                if log:
+                    files = list(Path(data_dir).rglob("*.pingmos*")) if data_dir else []
+                    disk_mb = sum(file_size(f) for f in files) / 1e6
+                    print(f"{time.monotonic() - wall0:.0f} {rss_series[-1]:.1f} {cpu_seconds(agent.pid) - cpu0:.1f} "
+                          f"{disk_mb:.1f} {len(files)}", file=log, flush=True)  # fmt: skip
+            if log:
+                log.close()
+            if spy is not None:
+                spy.wait()
+            after = scrape(lab.client_ns, args.dump)
+            (user1, sys1), wall1 = cpu_times(agent.pid), time.monotonic()
+            cpu1 = user1 + sys1
             relay = lab.relay_stats()
         finally:
             agent.terminate()
@@ -145,14 +206,18 @@ def main() -> int:
         late = total(after, "pingmos_target_late_rounds_total") - total(before, "pingmos_target_late_rounds_total")
         errors = {lb["kind"]: v for n, lb, v in after if n == "pingmos_agent_errors_total" and v}
         rss, hwm = rss_mb(agent.pid) if agent.poll() is None else (rss_series[-1], max(rss_series))
-        print(f"measured {wall:.0f} s after {args.warmup:g} s of warm-up")
-        print(f"probes settled: {sent / wall:.0f}/s ({sent:.0f}); rounds {rounds:.0f}, late {late:.0f} "
+        print(f"measured {wall:.0f} s after {args.warmup:g} s of warm-up; load average (1 min) "
+              f"{load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} cores")  # fmt: skip
+        print(f"probes settled: {sent / wall:.0f}/s ({sent:.0f}); rounds {rounds:.0f} "
+              f"(due {args.targets * wall / args.interval:.0f}), late {late:.0f} "
               f"({100 * late / max(rounds, 1):.2f} %)")  # fmt: skip
-        print(f"CPU: {(cpu1 - cpu0) / wall:.1%} of one core ({1e6 * (cpu1 - cpu0) / max(sent, 1):.0f} us per probe)")
+        per = 1e6 / max(sent, 1)
+        print(f"CPU: {(cpu1 - cpu0) / wall:.1%} of one core ({per * (cpu1 - cpu0):.0f} us per probe: "
+              f"user {per * (user1 - user0):.0f}, system {per * (sys1 - sys0):.0f})")  # fmt: skip
         step = max(1, len(rss_series) // 12)
         shown = ", ".join(f"{x:.0f}" for x in rss_series[::step])
-        print(f"memory: resident {rss_series[0]:.0f} -> {rss_series[-1]:.0f} MB over the run (every {5 * step} s: "
-              f"{shown}), peak {max(hwm, max(rss_series)):.0f} MB")  # fmt: skip
+        print(f"memory: resident {rss_series[0]:.0f} -> {rss_series[-1]:.0f} MB over the run "
+              f"(every {args.every * step:g} s: {shown}), peak {max(hwm, max(rss_series)):.0f} MB")  # fmt: skip
         print(f"errors: {errors or 'none'}")
         # Per-hop accuracy: the window's mean RTT against the configured round trip to that hop.
         err_ms, loss = [], []

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -147,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", default="30,100,300", help="round counts to judge at (30,100,300)")
     p.add_argument("--only", action="append", default=[], help="run only scenarios whose name contains this")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--save", type=Path, help="also write each scenario's runs (their samples) to DIR/<scenario>.pickle")
     args = p.parse_args(argv)
     counts = sorted({int(x) for x in args.rounds.split(",")})
     # The product's floor (0.1 s) keeps a user from flooding a path; this bench probes only its own lab and needs
@@ -169,9 +171,11 @@ def main(argv: list[str] | None = None) -> int:
         except (LabError, subprocess.CalledProcessError) as exc:
             print(f"bench_verdict: {sc.name}: cannot build the lab: {exc}", file=sys.stderr)
             return 1
+        runs = []
         try:
             for run in range(args.runs):
                 samples = one_run(lab, sc, max(counts), args.interval)
+                runs.append(samples)
                 for n in counts:
                     d = diagnosis_at(samples, n, lab.target_addr, args.interval, model)
                     outcome = classify(d, sc)
@@ -181,6 +185,11 @@ def main(argv: list[str] | None = None) -> int:
                               file=sys.stderr)  # fmt: skip
         finally:
             lab.close()
+        if args.save is not None:
+            args.save.mkdir(parents=True, exist_ok=True)
+            with open(args.save / f"{sc.name.replace(' ', '_').replace('%', 'pct')}.pickle", "wb") as f:
+                pickle.dump({"scenario": sc.name, "interval_s": args.interval, "target": lab.target_addr,
+                             "runs": runs}, f)  # fmt: skip
         print(f"{sc.name}: done ({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
     print(f"bench_verdict: {args.runs} runs per scenario, interval {args.interval:g} s, right / undecided / wrong")
     width = max(len(s.name) for s in chosen)

@@ -12,8 +12,10 @@ sample; changed ones restart; removed ones stop and their series leave /metrics.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
+import math
 import os
 import re
 import sys
@@ -36,6 +38,7 @@ from pingmos.live_trace import LiveTrace
 from pingmos.monitor.config import AgentConfig, TargetConfig
 from pingmos.monitor.metrics import AgentHealth, TargetCounters, TargetView
 from pingmos.run import default_timeout_s
+from pingmos.scoring.interval import MOS_INTERVALS_KEY, MosIntervals
 from pingmos.session.evidence import info_for
 from pingmos.session.model import SessionError
 from pingmos.session.store import SessionRecorder
@@ -45,6 +48,12 @@ SESSION_SUFFIX = ".pingmos"
 # trace that ran for a minute counts as well again.
 RESTART_MAX_S = 60.0
 PENDING_LIMIT = 100_000  # samples kept for the first session file while the target's address is not known yet
+# Every target's session is written in one transaction this often, by one writer thread for all targets: a killed
+# agent loses at most these seconds, and a hundred targets cost 20 small transactions a second, not a hundred
+# (nor a hundred writer threads).
+RECORD_FLUSH_S = 5.0
+EVENTS_KEPT = 100  # alert events a target keeps in memory (all of them are in its session's event log)
+RETENTION_EVERY_S = 60.0  # the data directory is checked for old and excess session files this often
 Log = Callable[[str], None]
 
 
@@ -90,6 +99,28 @@ def diagnosis_state(snapshot: TraceSnapshot, diagnosis) -> tuple[str, int | None
     return ("no_problem" if answered else "undecided"), None
 
 
+class HopIntervals(MosIntervals):
+    """The snapshot builder's live MOS intervals (``scoring.interval.MosIntervals``: refreshed every 30 s or when
+    the window's size changes by a tenth, at most 400 model evaluations per update) for the hops an agent shows an
+    interval for: ``which`` = "last" (the last hop that answered: the destination's call quality; what the summary
+    window and a dashboard read), "all", or "none". Why not always all: each interval is a bootstrap of ~200 model
+    evaluations, so 100 targets x 31 hops cost about 20,000 evaluations a second, more than the probing itself."""
+
+    def __init__(self, which: str = "last", refresh_s: float = 30.0):
+        super().__init__(refresh_s=refresh_s)
+        self.which = which
+
+    def update(self, score_batch, model_key, hops):
+        """MosIntervals.update for the chosen hops (``hops``: (TTL, RTTs) of the scored hops); None for the rest."""
+        if self.which == "all":
+            return super().update(score_batch, model_key, hops)
+        out: list = [None] * len(hops)
+        if self.which == "last" and hops:
+            i = max(range(len(hops)), key=lambda j: hops[j][0])
+            out[i] = super().update(score_batch, model_key, [hops[i]])[0]
+        return out
+
+
 class TargetRunner:
     """One target: its trace, counters, sessions and alerts. The agent calls ``tick``/``refresh`` from its loop."""
 
@@ -107,6 +138,7 @@ class TargetRunner:
         log: Log,
         clock: Callable[[], float] = time.time,
         probe_mode: str = "auto",
+        mos_interval: str = "last",
     ):
         self.cfg = cfg
         self._probe_mode = probe_mode
@@ -127,7 +159,7 @@ class TargetRunner:
             [dataclasses.replace(r, target=None) for r in cfg.rules], cfg.name, model, settle_s=self._settle_s
         )
         self.commands = CommandRunner(on_result=self._command_result)
-        self.events: list[AlertEvent] = []
+        self.events: collections.deque[AlertEvent] = collections.deque(maxlen=EVENTS_KEPT)  # the latest ones
         self.probe_mode = ""
         if network_factory is None:
             network_factory = self._open_network
@@ -145,9 +177,10 @@ class TargetRunner:
             keep_samples=cfg.window,
         )
         self.trace.add_observer(self._observe)
-        self._cache: dict = {}
+        self._cache: dict = {MOS_INTERVALS_KEY: HopIntervals(mos_interval, self._interval_refresh_s())}
         self.snapshot: TraceSnapshot | None = None
         self.diagnosis: tuple[str, int | None] | None = None
+        self.last_diagnosis = None  # the window's one diagnosis at the last refresh: alert events carry it
         self._stopped_at: float | None = None
         self._error_seen: str | None = None
         self._failures = 0  # errors in a row (the restart delay doubles with each)
@@ -178,7 +211,8 @@ class TargetRunner:
 
     def _observe(self, sample: Sample) -> None:
         self.counters.observe(sample)
-        self.alerts.feed(sample)
+        if self.alerts.rules:  # a target without rules keeps no second history
+            self.alerts.feed(sample)
         with self._lock:
             if self.recorder is not None:
                 self.recorder.record(sample)
@@ -205,6 +239,7 @@ class TargetRunner:
     def tick(self, now: float) -> None:
         """Once a second: alert rules, and a trace that stopped on an error is started again after a while."""
         for event in self.alerts.evaluate(now):
+            event = event.with_diagnosis(self.last_diagnosis)
             self.events.append(event)
             self._log(event.message)
             with self._lock:
@@ -237,7 +272,8 @@ class TargetRunner:
         self.snapshot = snap
         if any(h.score_error for h in snap.hops):
             self._on_error("scoring")
-        self.diagnosis = diagnosis_state(snap, diagnose(snap))
+        self.last_diagnosis = diagnose(snap)
+        self.diagnosis = diagnosis_state(snap, self.last_diagnosis)
         self._roll_session(now)
 
     def _roll_session(self, now: float) -> None:
@@ -280,7 +316,7 @@ class TargetRunner:
             while path.exists():
                 n += 1
                 path = self._data_dir / f"{stamp}-{n}{SESSION_SUFFIX}"
-            new = SessionRecorder(path, info)
+            new = SessionRecorder(path, info, flush_interval_s=0)  # the agent's writer thread flushes it
         except (OSError, SessionError) as exc:
             self._on_error("session")
             self._log(f"{self.cfg.name}: cannot record to {self._data_dir}: {exc}; the target is still monitored")
@@ -294,6 +330,24 @@ class TargetRunner:
             self._pending = []
         if old is not None:
             old.close()
+
+    def set_mos_interval(self, which: str) -> None:
+        """Which hops get a MOS interval from the next refresh on (a reload changed ``[agent] mos_interval``)."""
+        live = self._cache.get(MOS_INTERVALS_KEY)
+        if not isinstance(live, HopIntervals) or live.which != which:
+            self._cache[MOS_INTERVALS_KEY] = HopIntervals(which, self._interval_refresh_s())
+
+    def _interval_refresh_s(self) -> float:
+        # A window's samples are all new after window x interval seconds; an interval computed more often than that
+        # (and every 30 s at least) would mostly repeat itself.
+        return max(30.0, self.cfg.window * self.cfg.interval_s)
+
+    def flush_recording(self) -> None:
+        """Write the samples and events recorded since the last flush to the session file (the writer thread)."""
+        with self._lock:
+            recorder = self.recorder
+        if recorder is not None:
+            recorder.flush()
 
     def open_session_path(self) -> Path | None:
         with self._lock:
@@ -366,10 +420,12 @@ class Agent:
         self._lock = threading.Lock()  # guards runners (the HTTP thread reads them on every scrape)
         self.errors: dict[str, int] = {}
         self._stop = threading.Event()
-        self._last_refresh: float | None = None
         self._samples_at_refresh: tuple[float, int] | None = None
+        self._retention_at: float | None = None  # monotonic time of the last retention pass
+        self._refresh_turn = 0  # the runner whose window is recomputed next (run() spreads refreshes over time)
         self.probes_per_s = 0.0
         self._reload_requested = threading.Event()
+        self._writer: threading.Thread | None = None
 
     # -- targets ---------------------------------------------------------------------------------------------
 
@@ -397,6 +453,7 @@ class Agent:
             self.count_error,
             self._log,
             probe_mode=self.config.probe_mode,
+            mos_interval=self.config.mos_interval,
         )
 
     def start(self) -> None:
@@ -406,6 +463,7 @@ class Agent:
             with self._lock:
                 self.runners[cfg.name] = runner
             runner.start()
+        self._start_writer()
         self._log(
             f"monitoring {len(self.runners)} target(s)"
             + (f", recording to {self.config.data_dir}" if self.config.data_dir else ", not recording")
@@ -420,6 +478,8 @@ class Agent:
         kept = [n for n, r in old.items() if new_by_name.get(n) == r.cfg]
         gone = [r for n, r in old.items() if n not in kept]
         self.config = config
+        for name in kept:
+            old[name].set_mos_interval(config.mos_interval)
         fresh = {cfg.name: self._runner(cfg) for cfg in config.targets if cfg.name not in kept}
         with self._lock:
             self.runners = {cfg.name: old[cfg.name] if cfg.name in kept else fresh[cfg.name] for cfg in config.targets}
@@ -427,6 +487,7 @@ class Agent:
             runner.close()
         for runner in fresh.values():
             runner.start()
+        self._start_writer()
         used = {(t.model, t.model_settings) for t in config.targets}
         for key in [k for k in self._models if k not in used]:
             self._models.pop(key).close()
@@ -445,21 +506,49 @@ class Agent:
             runner.tick(now)
 
     def refresh(self, now: float | None = None) -> None:
+        """Recompute every target's window, the probe rate and apply the retention (tests; ``run`` spreads the
+        targets' refreshes over ``refresh_s`` instead, see ``_refresh_some``)."""
         now = time.time() if now is None else now
-        mono = time.monotonic()
         for runner in list(self.runners.values()):
-            try:
-                runner.refresh(now)
-            except Exception as exc:  # one target's failure must not stop the others' metrics
-                self.count_error("scoring")
-                self._log(f"{runner.cfg.name}: the window could not be computed: {type(exc).__name__}: {exc}")
+            self._refresh_one(runner, now)
+        self._after_pass(now, retention=True)
+
+    def _refresh_one(self, runner: TargetRunner, now: float) -> None:
+        try:
+            runner.refresh(now)
+        except Exception as exc:  # one target's failure must not stop the others' metrics
+            self.count_error("scoring")
+            self._log(f"{runner.cfg.name}: the window could not be computed: {type(exc).__name__}: {exc}")
+
+    def _refresh_some(self, now: float, share: float) -> None:
+        """Recompute the windows of the next ``share`` of the targets (round robin); after a full pass, the probe
+        rate and (once a minute) the retention. Why in slices: every window of a hundred targets at once holds
+        the interpreter for a second or more, and the engine threads waiting for it send their rounds late."""
+        runners = list(self.runners.values())
+        if not runners:
+            self._after_pass(now, retention=False)
+            return
+        for _ in range(min(len(runners), max(1, math.ceil(len(runners) * share)))):
+            self._refresh_turn %= len(runners)
+            self._refresh_one(runners[self._refresh_turn], now)
+            self._refresh_turn += 1
+            time.sleep(0)  # an engine thread waiting for the interpreter sends its probe now, not after the slice
+        if self._refresh_turn >= len(runners):
+            self._refresh_turn = 0
+            mono = time.monotonic()
+            due = self._retention_at is None or mono - self._retention_at >= RETENTION_EVERY_S
+            self._after_pass(now, retention=due)
+
+    def _after_pass(self, now: float, retention: bool) -> None:
+        mono = time.monotonic()
         samples = sum(r.counters.samples for r in self.runners.values())
         if self._samples_at_refresh is not None:
             t0, n0 = self._samples_at_refresh
             if mono > t0:
                 self.probes_per_s = max(0.0, (samples - n0) / (mono - t0))
         self._samples_at_refresh = (mono, samples)
-        if self.config.data_dir:
+        if retention and self.config.data_dir:
+            self._retention_at = mono
             apply_retention(
                 self.config.data_dir,
                 self.config.retention_days * 86400.0,
@@ -469,6 +558,22 @@ class Agent:
                 self._log,
             )
 
+    def _start_writer(self) -> None:
+        if self.config.data_dir and self._writer is None:
+            self._writer = threading.Thread(target=self._write_sessions, name="pingmos-session-writer", daemon=True)
+            self._writer.start()
+
+    def _write_sessions(self) -> None:
+        # One writer thread for every target's session (see RECORD_FLUSH_S); SQLite works without the interpreter
+        # lock, so the engine threads go on while a batch is written.
+        while not self._stop.wait(RECORD_FLUSH_S):
+            for runner in list(self.runners.values()):
+                try:
+                    runner.flush_recording()
+                except Exception as exc:  # a recorder keeps its own write errors; anything else is logged
+                    self.count_error("session")
+                    self._log(f"{runner.cfg.name}: writing the session failed: {type(exc).__name__}: {exc}")
+
     def _open_paths(self) -> set[Path]:
         return {p for r in self.runners.values() if (p := r.open_session_path()) is not None}
 
@@ -477,9 +582,10 @@ class Agent:
         self._reload_requested.set()
 
     def run(self, reload_config: Callable[[], AgentConfig] | None = None) -> None:
-        """Tick every second and refresh every ``refresh_s`` until ``stop()``; a requested reload reads the
-        configuration again with ``reload_config`` (a bad file is logged and the running configuration kept)."""
-        next_refresh = time.monotonic() + min(2.0, self.config.refresh_s)
+        """Tick every second and recompute each target's window every ``refresh_s`` (the targets spread over that
+        time, a share of them each second) until ``stop()``; a requested reload reads the configuration again with
+        ``reload_config`` (a bad file is logged and the running configuration kept)."""
+        first = time.monotonic() + min(2.0, self.config.refresh_s)
         while not self._stop.wait(max(0.0, 1.0 - (time.time() % 1.0))):
             if self._reload_requested.is_set():
                 self._reload_requested.clear()
@@ -490,14 +596,16 @@ class Agent:
                         self.count_error("config")
                         self._log(f"reload refused, the running configuration stays: {exc}")
             self.tick()
-            if time.monotonic() >= next_refresh:
-                self.refresh()
-                next_refresh = time.monotonic() + self.config.refresh_s
+            if time.monotonic() >= first:
+                self._refresh_some(time.time(), min(1.0, 1.0 / self.config.refresh_s))
 
     def stop(self) -> None:
         self._stop.set()
 
     def close(self) -> None:
+        self._stop.set()
+        if self._writer is not None:
+            self._writer.join()
         for runner in list(self.runners.values()):
             runner.stop()
         for runner in list(self.runners.values()):

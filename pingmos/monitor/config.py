@@ -10,7 +10,8 @@ max_probes_per_s = 3000          # budget: a config whose targets could send mor
 user = "pingmos"                 # started as root: become this user once the raw sockets are open
 vantage = "office-berlin"        # the `vantage` label on every series: where this agent probes from
 window = 60                      # default samples per hop the gauges are computed over
-model = "pingplotter"            # default scoring model (pingmos models lists them)
+model = "g107-jb"                # default scoring model (pingmos models lists them; default: the product's)
+mos_interval = "last"            # hops with the MOS's 95 % interval: last (that answered), all, none
 
 [[alert]]                        # rules for every target (the report's rules; see pingmos.alerts)
 metric = "mos"
@@ -55,10 +56,12 @@ from pathlib import Path
 from pingmos.alerts import AlertRule, RulesError, rules_from_data
 from pingmos.engine.mode import MODES
 from pingmos.engine.tracer import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, PROTOCOLS
+from pingmos.scoring import DEFAULT_MODEL
 
 DEFAULT_LISTEN = ("127.0.0.1", 9813)
 DEFAULT_WINDOW = 60
 DEFAULT_SIP_PORT = 5060
+MOS_INTERVAL_HOPS = ("last", "all", "none")
 # Prometheus label names: what a user may use for their own labels; ours may not be overridden.
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 RESERVED_LABELS = frozenset(
@@ -109,7 +112,7 @@ class TargetConfig:
     max_ttl: int = 30
     timeout_s: float | None = None
     flows: int = 1
-    model: str = "pingplotter"
+    model: str = DEFAULT_MODEL  # the product's one default (pingmos.scoring), as the report and the window
     model_settings: tuple[tuple[str, str], ...] = ()
     labels: tuple[tuple[str, str], ...] = ()
     rules: tuple[AlertRule, ...] = ()
@@ -133,6 +136,9 @@ class AgentConfig:
     vantage: str = ""
     refresh_s: float = 5.0  # how often the window gauges are recomputed (and the retention checked)
     probe_mode: str = "auto"  # auto = unprivileged sockets where they work, else raw, else the helper
+    # Which hops get the MOS's 95 % interval (a bootstrap: ~200 model evaluations per hop and refresh of it):
+    # "last" = the last hop that answered (the destination's call quality), "all", or "none".
+    mos_interval: str = "last"
     user: str | None = None  # started as root: the user the agent becomes once its raw sockets are open
     targets: tuple[TargetConfig, ...] = field(default_factory=tuple)
 
@@ -193,6 +199,7 @@ def find_line(text: str, table: str | None, index: int | None, key: str | None, 
 # -- reading ------------------------------------------------------------------------------------------------------
 
 _AGENT_KEYS = {
+    "mos_interval",
     "listen",
     "data_dir",
     "retention_days",
@@ -360,13 +367,22 @@ def config_from_data(doc: dict, path: str = "<config>", text: str = "") -> Agent
     if probe_mode not in MODES:
         r.fail(f"{w}probe_mode must be one of {', '.join(MODES)}, not {probe_mode!r}", "agent", None, "probe_mode")
     cfg_args["probe_mode"] = probe_mode
+    mos_interval = r.string(agent, "mos_interval", w, "last", "agent")
+    if mos_interval not in MOS_INTERVAL_HOPS:
+        r.fail(
+            f"{w}mos_interval must be one of {', '.join(MOS_INTERVAL_HOPS)}, not {mos_interval!r}",
+            "agent",
+            None,
+            "mos_interval",
+        )
+    cfg_args["mos_interval"] = mos_interval
     cfg_args["user"] = r.string(agent, "user", w, None, "agent")
     vantage = agent.get("vantage", "")
     if not isinstance(vantage, str):
         r.fail(f"{w}vantage must be a string (where this agent probes from)", "agent", None, "vantage")
     defaults = {
         "window": r.number(agent, "window", 1, 1_000_000, w, DEFAULT_WINDOW, "agent", whole=True),
-        "model": r.string(agent, "model", w, "pingplotter", "agent"),
+        "model": r.string(agent, "model", w, DEFAULT_MODEL, "agent"),
         "model_settings": _settings(r, agent, w, "agent", None),
         "interval_s": float(r.number(agent, "interval_s", MIN_INTERVAL_S, MAX_INTERVAL_S, w, 1.0, "agent")),
         "protocol": r.string(agent, "protocol", w, "icmp", "agent"),

@@ -68,7 +68,9 @@ RTT_BUCKETS_S = (
 )
 POSITIONS = ("first", "intermediate", "last")
 DIAGNOSIS_STATES = ("problem", "no_problem", "undecided")
-# A round counts as late when its first probe left more than this share of the interval after it was due.
+# A round counts as late when its first probe (TTL 1) left more than this share of the interval, and at least
+# LATE_MIN_S, after it was due; rounds the scheduler then skipped (their due time passed before that probe left:
+# the engine starts again from "now" rather than send a backlog) count as late too.
 LATE_SHARE = 0.1
 LATE_MIN_S = 0.05
 
@@ -126,13 +128,16 @@ class TargetCounters:
     def _check_schedule(self, sample: Sample) -> None:
         # The TTL-1 probe opens its round; round r is due interval_s * r after the anchor. A late round moves the
         # anchor (the scheduler, too, starts again from "now" after a stall instead of sending a backlog).
-        if self._anchor is None or sample.round < self._anchor[0]:
+        if self._anchor is None:
             self._anchor = (sample.round, sample.sent_at)
             return
+        if sample.round <= self._anchor[0]:
+            return  # an older round's first probe settling after later rounds (lost: its timeout); judged by those
         r0, t0 = self._anchor
         late_s = sample.sent_at - (t0 + (sample.round - r0) * self.interval_s)
         if late_s > max(LATE_MIN_S, LATE_SHARE * self.interval_s):
-            self.late_rounds += 1
+            # This round, and the rounds due meanwhile that were never sent.
+            self.late_rounds += 1 + int(late_s // self.interval_s)
             self._anchor = (sample.round, sample.sent_at)
         elif late_s < 0:
             self._anchor = (sample.round, sample.sent_at)  # the clock stepped back, or the anchor was late itself
@@ -288,7 +293,8 @@ class AgentCollector(Collector):
         )
         late = CounterMetricFamily(
             "pingmos_target_late_rounds",
-            "Rounds whose first probe left late (more than 10 % of the interval, at least 50 ms).",
+            "Rounds whose first probe left late (more than 10 % of the interval, at least 50 ms), and rounds "
+            "skipped because of such a delay.",
             labels=base,
         )
         alert = GaugeMetricFamily(

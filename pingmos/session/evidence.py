@@ -15,12 +15,13 @@ import time
 from collections.abc import Callable
 
 from pingmos.alerts import AlertEngine, AlertEvent, AlertRule, CommandRunner, Scorer
-from pingmos.diagnosis import EchoWitness
+from pingmos.diagnosis import Diagnosis, EchoWitness, diagnose
 from pingmos.engine.events import Sample
 from pingmos.engine.tracer import TraceSettings
 from pingmos.hop_report import TraceSnapshot
 from pingmos.session.model import SessionError, SessionEvent, SessionInfo
 from pingmos.session.store import SessionRecorder
+from pingmos.state import TraceState
 
 WITNESS_EVENT = "echo-witness"
 
@@ -73,6 +74,63 @@ def info_for(target: str, settings: TraceSettings, started_at: float | None = No
     )
 
 
+class RunningDiagnosis:
+    """The one diagnosis of a trace as it runs, for alert events (``pingmos.alerts.DiagnosisSource``): the samples
+    folded as the report folds them (``pingmos.state.TraceState``), over the report's ``window`` (samples per hop,
+    None = all) and scored with its model, diagnosed by ``pingmos.diagnosis.diagnose`` (with the echo witness
+    ``witnesses``, when a session recorded one). ``feed`` only queues the sample (the trace's thread must keep its
+    pace); ``current(until)`` folds in the samples sent by ``until`` (wall-clock s: the end of the rules' window,
+    so a replayed session gives the answer the live run gave) and diagnoses (the thread that evaluates the
+    rules). ``settle`` fixes the answer to the report's final one (its footer), for the last look at the rules
+    after the run."""
+
+    def __init__(
+        self,
+        target: str,
+        address: str,
+        protocol: str,
+        interval_s: float,
+        scorer: Scorer,
+        model_name: str,
+        window: int | None = None,
+        flows: int = 1,
+        witnesses: dict[int, EchoWitness] | None = None,
+    ):
+        self.state = TraceState(target, address, protocol, interval_s, flows)
+        self.window = window
+        self.witnesses = witnesses or {}
+        self._scorer = scorer
+        self._model_name = model_name
+        self._queue: collections.deque[Sample] = collections.deque()
+        self._held: list[Sample] = []  # fed, but sent after the moment last asked about
+        self._final: Diagnosis | None = None
+
+    def feed(self, sample: Sample) -> None:
+        self._queue.append(sample)  # deque.append is atomic: no lock on the trace's thread
+
+    def current(self, until: float) -> Diagnosis | None:
+        if self._final is not None:
+            return self._final
+        while self._queue:
+            self._held.append(self._queue.popleft())
+        later = []
+        for sample in self._held:
+            if sample.sent_at <= until:
+                self.state.apply(sample)
+            else:
+                later.append(sample)
+        self._held = later
+        if self.state.history.rounds() == 0:
+            return None
+        snapshot = self.state.snapshot(self.window, self._scorer, self._model_name)
+        return diagnose(snapshot, witnesses=self.witnesses)
+
+    def settle(self, snapshot: TraceSnapshot) -> None:
+        """From now on, the diagnosis of the report's final ``snapshot`` (with its witness, when it has one)."""
+        d = snapshot.diagnosis
+        self._final = d if isinstance(d, Diagnosis) else diagnose(snapshot)
+
+
 class RecordingFailed(OSError):
     """The session file cannot be written any more; the message names the cause (``SQLITE_FULL`` ...)."""
 
@@ -97,7 +155,10 @@ class Evidence:
         scorer: Scorer | None = None,
         on_event: Callable[[AlertEvent], None] | None = None,
         clock: Callable[[], float] = time.time,
+        window: int | None = None,
     ):
+        """``window``: the report's window (samples per hop, None = all): the diagnosis each alert event carries
+        is the one the report's footer gives for the samples so far."""
         self.target = target
         self.interval_s = settings.interval_s
         self.events: list[AlertEvent] = []
@@ -108,6 +169,7 @@ class Evidence:
         self._clock = clock
         self._last_eval = None
         self.alerts = None
+        self.diagnosis: RunningDiagnosis | None = None
         self._pending: collections.deque[float] = collections.deque(maxlen=self.MAX_PENDING)
         self._busy = False
         self._stopping = False
@@ -116,7 +178,19 @@ class Evidence:
         if rules:
             if scorer is None:
                 raise ValueError("alert rules need a scorer")
-            self.alerts = AlertEngine(rules, target, scorer, settle_s=settings.effective_timeout_s)
+            self.diagnosis = RunningDiagnosis(
+                target,
+                settings.address,
+                settings.protocol,
+                settings.interval_s,
+                scorer,
+                getattr(scorer, "name", ""),
+                window,
+                getattr(settings, "flows", 1),
+            )
+            self.alerts = AlertEngine(
+                rules, target, scorer, settle_s=settings.effective_timeout_s, diagnosis=self.diagnosis
+            )
         if record_path:
             try:
                 self.recorder = SessionRecorder(record_path, info_for(target, settings))
@@ -188,7 +262,9 @@ class Evidence:
                 self._cond.notify_all()
             if self._evaluator is not None:
                 self._evaluator.join()  # each ends within the formula's deadline
-            # Every probe has settled now: a last look with the settle time spent.
+            # Every probe has settled now: a last look with the settle time spent, with the report's own diagnosis.
+            if snapshot is not None and self.diagnosis is not None:
+                self.diagnosis.settle(snapshot)
             self._handle(self.alerts.evaluate(self._clock() + self.alerts.settle_s))
             self.commands.wait(command_wait_s)
         if self.recorder is not None:

@@ -279,3 +279,72 @@ def test_per_packet_loss_on_a_link_is_never_blamed_on_a_later_hop():
     # One lossy router right after a clean one, in front of a lossy destination, stays rate limiting.
     d = diagnose(snapshot([(2, 0), (4, 0), (6, 0), (8, 10), (10, 10)], rounds=300))
     assert d.status == PROBLEM and d.deteriorates_at_ttl == 5 and d.rate_limited_ttls == (4,)
+
+
+def timed_trace(rounds, seed, down_pct=5.0, burst_ms=30.0, interval_ms=30.0, stall_ms=0.0, hops=6, into=4):
+    """A TraceState fed as the lab and a loaded prober make it: the link into hop ``into`` is down for exponential
+    stretches of mean ``burst_ms`` (``down_pct`` of the time, a two-state channel in time); a round's TTLs go out
+    spread over the interval, each held up by a further uniform 0..``stall_ms`` (a busy machine), so a burst may
+    take one probe of a round and miss the next. Only probes to ``into`` and beyond cross the link."""
+    rng = random.Random(seed)
+    up_mean = burst_ms * (100.0 - down_pct) / down_pct
+    changes, t, down = [], 0.0, rng.random() * 100 < down_pct
+    end_ms = rounds * interval_ms + hops * stall_ms + 1000.0
+    while t < end_ms:
+        t += rng.expovariate(1.0 / (burst_ms if down else up_mean))
+        changes.append((t, down))  # down until t when down is True
+        down = not down
+    st = TraceState("target.lab.test", addr(hops), "icmp", interval_ms / 1000.0)
+    i = 0
+    for r in range(rounds):
+        at = r * interval_ms
+        for ttl in range(1, hops + 1):
+            at = max(at, r * interval_ms + (ttl - 1) * interval_ms / hops) + rng.uniform(0.0, stall_ms)
+            while changes[i][0] <= at:
+                i += 1
+            lost = ttl >= into and changes[i][1]
+            sent = 1000.0 + at / 1000.0
+            if lost:
+                st.apply(Sample(r, ttl, r * 64 + ttl, sent, None, None))
+            else:
+                st.apply(Sample(r, ttl, r * 64 + ttl, sent, 2.0 * ttl + rng.uniform(0, 1.0), addr(ttl), ttl == hops))
+    return st
+
+
+@pytest.mark.parametrize("stall_ms", [0.0, 30.0])
+def test_loss_bursts_that_cover_part_of_a_round_name_their_hop(stall_ms):
+    # 5 % of the time the link into hop 4 is down, in bursts of about one round; on a busy prober the round's
+    # probes stretch apart, so a burst often takes hop 4's probe and misses the destination's. The same rounds are
+    # still lost further on beyond chance: by 300 rounds the start is named in nearly every run (38-39 of 40), by
+    # 100 in more than half (22-23; 12 before the clean hop in front was judged by a two-sample test), and the rest
+    # are undecided: never a wrong hop.
+    named = {100: 0, 300: 0}
+    for seed in range(40):
+        st = timed_trace(300, seed, stall_ms=stall_ms)
+        for rounds in named:
+            d = diagnose(st.snapshot(rounds, lambda w: None, "none"))  # loss alone: no MOS (fast)
+            assert d.status in (PROBLEM, UNDECIDED) and d.deteriorates_at_ttl in (None, 4), (seed, rounds, d.verdict)
+            named[rounds] += d.deteriorates_at_ttl == 4
+    assert named[300] >= 36 and named[100] >= 18, named
+
+
+def test_a_weakly_shared_run_after_per_packet_drops_names_no_later_hop():
+    # Per-packet drops into hop 4 (hops 4, 5 and 6 each lose on their own) where hop 5 happens to share 6 of the
+    # destination's 16 lost rounds, beyond chance but far from most of them. Hop 4's unshared 6 % after a clean hop
+    # 3 looks like rate limiting, yet with the run's sharing this weak it is just what chance sharing after
+    # per-packet drops looks like: undecided, never "problem at hop 5".
+    rounds = 300
+    dest = set(range(0, 16 * 18, 18))
+    shared = set(sorted(dest)[:6])
+    own5 = set(range(5, 300, 15)) - dest
+    own4 = set(range(7, 300, 16)) - dest
+    st = TraceState("target.lab.test", addr(6), "icmp", 1.0)
+    for r in range(rounds):
+        for ttl in range(1, 7):
+            lost = (ttl == 6 and r in dest) or (ttl == 5 and r in shared | own5) or (ttl == 4 and r in own4)
+            sample = Sample(r, ttl, r * 64 + ttl, 1000.0 + r, None, None)
+            if not lost:
+                sample = Sample(r, ttl, r * 64 + ttl, 1000.0 + r, 2.0 * ttl, addr(ttl), ttl == 6)
+            st.apply(sample)
+    d = diagnose(st.snapshot(None, scorer, "pingplotter"))
+    assert d.status == UNDECIDED and d.deteriorates_at_ttl is None, d.verdict

@@ -117,7 +117,7 @@ def test_prometheus_scrapes_the_agent_and_answers_for_a_hop(lab_factory, tmp_pat
     try:
         # Hop 1: 4 ms round trip, no loss. The destination (hop 4): 2 x (2 + 2 + 2 + 3) = 18 ms, ~19 % loss.
         wait_s = 45.0
-        mos1 = value(ns, 'pingmos_hop_mos{target="dest", hop="1", position="first", model="pingplotter"}', wait_s)
+        mos1 = value(ns, 'pingmos_hop_mos{target="dest", hop="1", position="first", model="g107-jb"}', wait_s)
         lat1 = value(ns, 'pingmos_hop_latency_seconds{target="dest", hop="1", address="198.18.0.2"}')
         # Wait for a full window at the destination (50 probes at 0.2 s), then read its figures.
         value(ns, 'pingmos_hop_window_probes{target="dest", hop="4"} >= 50', wait_s)

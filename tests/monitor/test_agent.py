@@ -120,8 +120,8 @@ def test_per_hop_series_follow_the_conventions_and_the_samples(running):
         assert one(m, "pingmos_hop_loss_ratio", **labels) == pytest.approx(hop.loss_pct / 100)
         assert one(m, "pingmos_hop_latency_seconds", **labels) == pytest.approx(hop.avg_ms / 1000)
         assert one(m, "pingmos_hop_jitter_seconds", **labels) == pytest.approx(hop.jitter_ms / 1000)
-        assert one(m, "pingmos_hop_mos", model="pingplotter", **labels) == pytest.approx(hop.mos)
-        assert one(m, "pingmos_hop_r_factor", model="pingplotter", **labels) == pytest.approx(hop.r)
+        assert one(m, "pingmos_hop_mos", model="g107-jb", **labels) == pytest.approx(hop.mos)
+        assert one(m, "pingmos_hop_r_factor", model="g107-jb", **labels) == pytest.approx(hop.r)
         assert one(m, "pingmos_hop_window_probes", **labels) == hop.sent == 40
     assert snap.hops[0].loss_pct == 0 and 10 < snap.hops[2].loss_pct < 60  # the fake path's 30 % loss
     assert snap.hops[2].mos < snap.hops[0].mos
@@ -166,8 +166,12 @@ def test_a_target_where_nothing_answers_still_has_series_and_is_alertable(runnin
 def test_alert_rules_run_as_in_the_report(running):
     agent, clocks, _ = running
     runner = agent.runners["provider"]
+    runner.refresh(WALL_EPOCH + clocks["provider"].now)
     runner.tick(WALL_EPOCH + clocks["provider"].now)
     assert runner.alerts.firing() == ["loss above 1.0"]  # the destination loses ~30 %
+    # The event carries the window's one diagnosis, as /metrics and the report show it.
+    d = runner.last_diagnosis
+    assert runner.events[-1].message.endswith(f"; diagnosis ({d.status}): {d.short}")
     m = scrape(agent)
     assert one(m, "pingmos_alert_firing", target="provider", rule="loss above 1.0") == 1
 

@@ -62,6 +62,17 @@ def test_a_full_configuration_is_read(tmp_path):
     assert load_config(write(tmp_path, GOOD)).targets == cfg.targets
 
 
+def test_the_default_model_is_the_products_one(tmp_path):
+    # One default for the report, the window and the agent: the one the validation study chose (README).
+    from pingmos.scoring import DEFAULT_MODEL
+
+    cfg = load_config(write(tmp_path, GOOD))
+    assert DEFAULT_MODEL == "g107-jb"
+    assert cfg.targets[0].model == DEFAULT_MODEL and cfg.targets[1].model == "g107"
+    other = load_config(write(tmp_path, "[agent]\nmodel = 'pingplotter'\n[[target]]\nhost = 'a'\n"))
+    assert other.targets[0].model == "pingplotter"
+
+
 @pytest.mark.parametrize(
     "text, line, words",
     [

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from pingmos.alerts import AlertRule
+from pingmos.alerts import AlertRule, evaluate_samples
 from pingmos.cli import main
 from pingmos.engine.fake_network import FakeClock, FakeHop, FakeNetwork
 from pingmos.engine.tracer import Tracer, TraceSettings
@@ -121,3 +121,75 @@ def test_export_of_a_session(capsys, tmp_path):
     assert json.loads(capsys.readouterr().out) == []
     assert main(["export", str(tmp_path / "missing")]) == 1
     assert "cannot open" in capsys.readouterr().err
+
+
+def test_report_alerts_carry_the_one_diagnosis_live_and_reopened(tmp_path, monkeypatch, capsys):
+    from pingmos.diagnosis import diagnose
+    from pingmos.session.evidence import RunningDiagnosis
+
+    # 30 % per-packet loss on the destination's own hop: the one diagnosis names hop 2 once the intervals allow.
+    path = [FakeHop("198.18.0.2", 2.0), FakeHop(DST, 10.0, loss_pct=30.0)]
+    clock = FakeClock()
+    monkeypatch.setattr(runner, "Tracer", lambda s, n, cb: Tracer(s, n, cb, clock, "198.18.0.1"))
+    settings = TraceSettings(DST, rounds=120, interval_s=1.0)
+    rules = [AlertRule("loss", "loss_pct", 5.0, window_s=20.0)]
+    model = load_model("pingplotter")
+    net = FakeNetwork(path, clock, seed=3)
+    evidence = Evidence("target.lab.test", settings, str(tmp_path / "run.pm"), rules, model,
+                        clock=lambda: net.wall(clock.now))  # fmt: skip
+    snap, _ = runner.run_report(
+        "target.lab.test", settings, None, model, model.name, use_dns=False,
+        network_factory=lambda: net, observer=evidence.observe,
+    )  # fmt: skip
+    assert evidence.wait_alerts(30)
+    fire = evidence.close(snap)[0]
+    # The event carries the diagnosis in its message, its JSON (the session's event log) and the command's
+    # environment: the one diagnosis of the samples sent by the end of the rule's window when it fired.
+    assert fire.kind == "fire" and fire.diagnosis_status is not None
+    assert f"; diagnosis ({fire.diagnosis_status}): {fire.diagnosis_words}" in fire.message
+    assert fire.to_json()["diagnosis"] == {
+        "status": fire.diagnosis_status,
+        "deteriorates_at_ttl": fire.diagnosis_ttl,
+        "summary": fire.diagnosis_words,
+    }
+    env = fire.environment()
+    assert env["PINGMOS_ALERT_DIAGNOSIS"] == fire.diagnosis_status
+    assert env["PINGMOS_ALERT_DIAGNOSIS_TTL"] == ("" if fire.diagnosis_ttl is None else str(fire.diagnosis_ttl))
+    with open_session(tmp_path / "run.pm") as s:
+        samples = list(s.samples())
+        assert s.events()[0].data["diagnosis"]["status"] == fire.diagnosis_status
+    until = fire.at - settings.effective_timeout_s
+
+    def diagnosis_until(t):
+        running = RunningDiagnosis("target.lab.test", DST, "icmp", 1.0, model, model.name)
+        for sample in samples:
+            running.feed(sample)
+        return running.current(t)
+
+    d = diagnosis_until(until)
+    assert (d.status, d.deteriorates_at_ttl, d.short) == (
+        fire.diagnosis_status,
+        fire.diagnosis_ttl,
+        fire.diagnosis_words,
+    )
+    # Over every sample it is the report's own (its footer): hop 2.
+    final = diagnose(snap)
+    assert final.status == "problem" and final.deteriorates_at_ttl == 2
+    assert diagnosis_until(float("inf")) == final
+    # Reopened, each alert line carries the diagnosis of the samples sent by then, as the live run did.
+    rules_file = tmp_path / "rules.toml"
+    rules_file.write_text('[[rules]]\nname = "loss"\nmetric = "loss_pct"\nthreshold = 5.0\nwindow_s = 20.0\n')
+    rc, out, err = report(capsys, "--session", str(tmp_path / "run.pm"), "--alerts", str(rules_file))
+    assert rc == 0 and "diagnosis (problem): Quality deteriorates at the destination, hop 2" in out
+    alert_lines = [line for line in err.splitlines() if "loss fired" in line]
+    assert len(alert_lines) == 1 and "; diagnosis (" in alert_lines[0]
+    replay = evaluate_samples(
+        rules,
+        "target.lab.test",
+        model,
+        samples,
+        diagnosis=RunningDiagnosis("target.lab.test", DST, "icmp", 1.0, model, model.name),
+    )[0]
+    replayed = diagnosis_until(replay.at)
+    assert (replay.diagnosis_status, replay.diagnosis_words) == (replayed.status, replayed.short)
+    assert alert_lines[0].endswith(replay.message)

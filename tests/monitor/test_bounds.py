@@ -1,0 +1,176 @@
+"""What bounds an agent's work and memory: late rounds counted as defined, MOS intervals only where asked, window
+refreshes spread over time, one writer for every session, and memory that stays flat however long it runs."""
+
+from __future__ import annotations
+
+import gc
+import time
+import tomllib
+import tracemalloc
+from contextlib import nullcontext
+
+import pytest
+
+from pingmos.engine.events import Sample
+from pingmos.monitor import agent as agent_module
+from pingmos.monitor.agent import TargetRunner
+from pingmos.monitor.config import config_from_data
+from pingmos.monitor.metrics import TargetCounters
+from pingmos.scoring import load_model
+from pingmos.session import open_session
+from tests.monitor.test_agent import CONFIG, make_agent, wait_for
+
+T0 = 1_700_000_000.0
+
+
+def first_probe(round_no: int, sent_at: float) -> Sample:
+    return Sample(round_no, 1, round_no + 1, sent_at, 1.0, "198.18.0.2", False, "time_exceeded")
+
+
+def test_a_round_is_late_when_its_first_probe_leaves_late_and_skipped_rounds_count_too():
+    c = TargetCounters(interval_s=1.0)
+    times = [T0, T0 + 1.0, T0 + 2.09]  # 90 ms late: within max(50 ms, 10 % of 1 s)
+    for r, t in enumerate(times):
+        c.observe(first_probe(r, t))
+    assert c.late_rounds == 0
+    c.observe(first_probe(3, T0 + 3.2))  # 200 ms late
+    assert c.late_rounds == 1
+    # The schedule restarts from that late round: round 4 due at T0 + 4.2 is on time.
+    c.observe(first_probe(4, T0 + 4.2))
+    assert c.late_rounds == 1
+    # A 2.5 s stall: round 5 leaves 2.5 s late, and the two rounds due meanwhile were never sent.
+    c.observe(first_probe(5, T0 + 7.7))
+    assert c.late_rounds == 1 + 3
+    # Other TTLs and samples of older rounds settling late (a timeout) do not count.
+    c.observe(Sample(5, 2, 99, T0 + 7.73, None, None))
+    c.observe(first_probe(4, T0 + 4.2))
+    c.observe(first_probe(6, T0 + 8.7))
+    assert c.late_rounds == 4
+
+
+def mos_interval_agent(which: str | None):
+    text = CONFIG if which is None else CONFIG.replace('vantage = "lab"', f'vantage = "lab"\nmos_interval = "{which}"')
+    agent, clocks = make_agent(text)
+    agent.start()
+    try:
+        wait_for(agent, "provider", 3 * 45)
+        for _ in range(3):  # an update scores at most 400 resamples (two hops' intervals): the rest come next
+            agent.refresh()
+        return [h.mos_ci for h in agent.runners["provider"].snapshot.hops]
+    finally:
+        agent.close()
+
+
+def test_by_default_only_the_last_hop_gets_a_mos_interval():
+    # Each interval is ~200 model evaluations per hop: an agent gives it where a call's quality is read.
+    assert config_from_data(tomllib.loads(CONFIG)).mos_interval == "last"
+    first, middle, last = mos_interval_agent(None)
+    assert first is None and middle is None
+    assert last is not None and last[0] <= last[1]
+
+
+@pytest.mark.parametrize("which, expected", [("all", [True, True, True]), ("none", [False, False, False])])
+def test_every_hop_or_none_gets_a_mos_interval_when_asked(which, expected):
+    assert [ci is not None for ci in mos_interval_agent(which)] == expected
+
+
+def test_a_bad_mos_interval_setting_is_one_line_naming_the_key(tmp_path):
+    from pingmos.monitor.config import ConfigError, load_config
+
+    path = tmp_path / "a.toml"
+    path.write_text("[agent]\nmos_interval = 'some'\n[[target]]\nhost = 'a'\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(str(path))
+    assert "a.toml" in str(err.value) and ":2" in str(err.value) and "mos_interval" in str(err.value)
+
+
+def test_windows_are_recomputed_a_share_at_a_time_and_every_target_in_turn():
+    agent, _ = make_agent(CONFIG)
+    agent.start()
+    try:
+        wait_for(agent, "provider", 3 * 5)
+        wait_for(agent, "silent", 3 * 5)
+        agent._refresh_some(time.time(), 0.5)
+        done = {n: r.snapshot is not None for n, r in agent.runners.items()}
+        assert sorted(done.values()) == [False, True]
+        agent._refresh_some(time.time(), 0.5)
+        assert all(r.snapshot is not None for r in agent.runners.values())
+    finally:
+        agent.close()
+
+
+def test_one_writer_thread_flushes_every_targets_session(tmp_path, monkeypatch):
+    monkeypatch.setattr(agent_module, "RECORD_FLUSH_S", 0.2)
+    agent, clocks = make_agent(CONFIG, tmp_path)
+    agent.start()
+    try:
+        wait_for(agent, "provider", 3 * 5)
+        agent.refresh()  # opens the session files
+        wait_for(agent, "provider", 3 * 15)
+        writers = [t for t in __import__("threading").enumerate() if t.name == "pingmos-session-writer"]
+        assert len(writers) == 1  # one for all targets, not one per target
+        path = agent.runners["provider"].open_session_path()
+        deadline = time.monotonic() + 10
+        while True:
+            with open_session(path) as s:
+                written = sum(1 for _ in s.samples())
+            if written >= 3 * 10 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert written >= 3 * 10  # written while the agent runs, not only at its close
+    finally:
+        agent.close()
+
+
+def test_memory_stays_flat_however_long_a_target_runs():
+    """Hours of samples through a target's whole per-sample path (history, counters, alert rules) and its window
+    refreshes: what Python holds after 2,000 rounds and after 8,000 rounds is the same within a few kB."""
+    doc = tomllib.loads(CONFIG)
+    cfg = config_from_data(doc).targets[0]
+    model = load_model(cfg.model, dict(cfg.model_settings))
+    runner = TargetRunner(cfg, model, None, 1.0, None, None, nullcontext, None, lambda kind: None, lambda line: None)
+    path = ["198.18.0.2", "198.18.0.3", "198.18.0.99"]
+
+    def run(rounds: range) -> None:
+        for r in rounds:
+            t = T0 + r
+            for ttl, who in enumerate(path, start=1):
+                lost = r % 7 == 3 and ttl == 3
+                rtt = None if lost else 2.0 * ttl + (r % 5)
+                runner.trace.apply(
+                    Sample(
+                        r,
+                        ttl,
+                        r * 3 + ttl,
+                        t,
+                        rtt,
+                        None if lost else who,
+                        ttl == 3 and not lost,
+                        None if lost else ("echo_reply" if ttl == 3 else "time_exceeded"),
+                    )  # fmt: skip
+                )
+            if r % 10 == 0:
+                runner.tick(t + 5.0)
+            if r % 200 == 0:
+                runner.refresh(t + 5.0)
+
+    try:
+        run(range(0, 2000))
+        gc.collect()
+        tracemalloc.start()
+        try:
+            before = tracemalloc.take_snapshot()
+            run(range(2000, 8000))
+            gc.collect()
+            after = tracemalloc.take_snapshot()
+        finally:
+            tracemalloc.stop()
+        grown = sum(d.size_diff for d in after.compare_to(before, "filename"))
+        assert grown < 64 * 1024, [str(d) for d in after.compare_to(before, "lineno")[:5]]
+        # The window is what stays: at most about window + a trimming step per hop.
+        assert runner.trace.history.samples == 8000 * 3
+        assert max(h.n for h in runner.trace.history.hops.values()) <= cfg.window + max(64, cfg.window // 4)
+        assert runner.counters.copy()[1] == 8000 * 3
+    finally:
+        runner.close()
+        model.close()

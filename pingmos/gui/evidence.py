@@ -186,7 +186,8 @@ class WindowEvidence(QObject):
         if opened.summary is not None:
             self.show_summary(opened.summary)
             rounds = "unknown" if opened.summary.rounds is None else opened.summary.rounds
-            w.status_label.setText(f"mtr report {display_text(Path(opened.path).name)}  |  {rounds} probes per hop")
+            kind = "Trippy report" if opened.info.source.startswith("trippy") else "mtr report"
+            w.status_label.setText(f"{kind} {display_text(Path(opened.path).name)}  |  {rounds} probes per hop")
         else:
             w._mark_dirty()
         w._update_range_label()  # names the file and its time span instead of "Live"

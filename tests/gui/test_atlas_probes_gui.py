@@ -1,5 +1,6 @@
-"""RIPE Atlas results of several probes in the window: it asks which probe's runs to open (each probe traced its
-own path), opens that one, exports its samples only, and a cancelled choice opens nothing."""
+"""Other tools' files in the window. RIPE Atlas results of several probes: it asks which probe's runs to open (each
+probe traced its own path), opens that one, exports its samples only, and a cancelled choice opens nothing. A Trippy
+report is named as Trippy's."""
 
 import json
 from pathlib import Path
@@ -49,3 +50,13 @@ def test_a_cancelled_choice_opens_nothing(qtbot, make_window, monkeypatch):
     sessions.open_path(str(MULTI))
     qtbot.waitUntil(lambda: not sessions.last_message.startswith("opening"), timeout=WAIT_MS)
     assert "no probe chosen of 3" in sessions.last_message and window.trace is None
+
+
+def test_a_trippy_report_is_named_as_trippys(qtbot, make_window):
+    window = make_window()
+    ev = window.evidence
+    ev.sessions.open_path(str(MULTI.parent / "trippy_jitter.json"))
+    qtbot.waitUntil(lambda: ev.summary is not None, timeout=WAIT_MS)
+    assert "Trippy report trippy_jitter.json" in window.range_label.text()
+    assert window.status_label.text().startswith("Trippy report trippy_jitter.json  |  20 probes per hop")
+    assert "mtr" not in window.range_label.text()

@@ -541,6 +541,86 @@ def load_rules(path: str | os.PathLike) -> list[AlertRule]:
 MAX_RULES_BYTES = 1024 * 1024
 
 
+# -- what a MOS rule can reach -------------------------------------------------------------------------------
+
+# The path a clear level must be reachable on: CLEAN_RTT_MS round trips, no loss, no jitter (a good LAN or metro
+# path). A model's MOS at 0 ms is a number no real path gives; a clear level above what this path gets would
+# keep the rule firing for ever on a perfect network.
+CLEAN_RTT_MS = 10.0
+CLEAN_SAMPLES = 20
+
+
+def mos_ceiling(model) -> float:
+    """The MOS ``model`` (anything with ``score_many``, e.g. ``pingmos.scoring.Model``) gives a clean path
+    (CLEAN_RTT_MS, no loss, no jitter): the highest a MOS rule's clear level can usefully be. May run a user's
+    formula (blocks up to the scoring worker's deadline). ValueError when the model gives no MOS for it."""
+    (result,) = model.score_many([window_stats([CLEAN_RTT_MS] * CLEAN_SAMPLES)])
+    mos = getattr(result, "mos", None)
+    if mos is None:
+        raise ValueError(f"{getattr(model, 'name', 'the model')} gives no MOS for a clean path: {result}")
+    return float(mos)
+
+
+def check_reach(
+    rules: Sequence[AlertRule],
+    ceiling: float,
+    model_name: str,
+    where: str = "",
+    clear_key: str = "clear_at",
+    fill_defaults: bool = False,
+    numbers: Sequence[int] | None = None,
+) -> tuple[list[AlertRule], list[str]]:
+    """MOS rules checked against ``ceiling`` (``mos_ceiling`` of the model that scores them), the one check every
+    place that takes rules uses (the rules dialog, ``pingmos report --alerts``, the monitor's configuration, the
+    window's rules file). A rule whose clear level is above the ceiling could never clear on any real path.
+
+    RulesError (one line: ``where``, the rule's number and name, what to do with the setting ``clear_key``) for a
+    threshold at or above the ceiling or a clear level above it. A default clear level (none given) above the
+    ceiling is an error too, unless ``fill_defaults`` (the dialog, where the user sees and confirms it): then it
+    is set half-way between the threshold and the ceiling and a note says so. ``numbers``: each rule's number in
+    its file (default 1, 2, ...: the rules are the file's, in order). Returns the rules and the notes."""
+    out, notes = [], []
+    prefix = f"{where}: " if where else ""
+    for n, rule in zip(numbers or range(1, len(rules) + 1), rules, strict=True):
+        if rule.metric != "mos" or rule.clear <= ceiling:
+            out.append(rule)
+            continue
+        label = f"{prefix}rule {n} ({rule.name})"
+        reach = f"{model_name} gives at most {ceiling:.2f} on a clean path ({CLEAN_RTT_MS:g} ms, no loss)"
+        if rule.threshold >= ceiling:
+            raise RulesError(
+                f"{label}: MOS below {rule.threshold:g} would never clear: {reach}; choose a threshold below "
+                f"{ceiling:.2f}"
+            )
+        fit = round((rule.threshold + ceiling) / 2.0, 2)
+        if rule.clear_at is not None:
+            raise RulesError(
+                f"{label}: it would never clear at MOS {rule.clear_at:g}: {reach}; give a {clear_key} between "
+                f"{rule.threshold:g} and {ceiling:.2f} (e.g. {fit:g})"
+            )
+        if not fill_defaults:
+            raise RulesError(
+                f"{label}: it would never clear at the default MOS {rule.clear:g} (threshold + 0.2): {reach}; "
+                f"add {clear_key} = {fit:g} (between {rule.threshold:g} and {ceiling:.2f})"
+            )
+        out.append(dataclasses.replace(rule, clear_at=fit))
+        notes.append(f"{label}: clears at {fit:g} ({reach}; the default {rule.clear:g} never would)")
+    return out, notes
+
+
+def check_rules_for_model(rules: Sequence[AlertRule], model, where: str, clear_key: str = "clear_at") -> None:
+    """``check_reach`` of rules read from a file (strict: no clear level is filled in), against ``model``'s
+    ceiling; the model is only asked when a MOS rule is there. RulesError as ``check_reach``; a model that gives
+    no MOS for a clean path is left to the scoring's own error."""
+    if not any(r.metric == "mos" for r in rules):
+        return
+    try:
+        ceiling = mos_ceiling(model)
+    except ValueError:
+        return
+    check_reach(rules, ceiling, getattr(model, "name", "the model"), where, clear_key)
+
+
 def _toml(text: str, p: str) -> object:
     from pingmos.input_files import InputError
 

@@ -7,14 +7,13 @@ import contextlib
 import dataclasses
 import sys
 
-from pingmos.engine.mode import MODES, choose_mode
-from pingmos.engine.network import NoPermission, source_address_for
-from pingmos.engine.packets import family_of
-from pingmos.engine.resolve import ResolveError
-from pingmos.engine.tracer import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, PROTOCOLS, TraceSettings
-from pingmos.report.formats import FORMATTERS
-from pingmos.run import default_window, resolve
-from pingmos.scoring import DEFAULT_MODEL, load_model, parse_assignments
+# Only what every command needs at start-up: argparse and the limits its options check. Each command imports what
+# it runs (the engine, the report's formats, the scoring registry) when it runs, so `pingmos score` pays for
+# neither the probing engine nor the diagnosis (scripts/bench_cli.py measures it).
+from pingmos.engine.limits import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, MODES, PROTOCOLS
+from pingmos.scoring import DEFAULT_MODEL
+
+REPORT_FORMATS = ("table", "json", "csv")  # the keys of pingmos.report.formats.FORMATTERS (a test keeps them equal)
 
 EXIT_TRACE_FAILED = 1  # the network failed mid-trace: the partial report is printed, the error on stderr
 EXIT_USAGE = 2
@@ -105,7 +104,7 @@ def _add_report(sub) -> None:
         help="seconds a probe may take before it counts as lost (default: 3 or the interval if larger)",
     )
     p.add_argument("--no-dns", action="store_true", help="show addresses only: no reverse DNS at all")
-    p.add_argument("--format", choices=tuple(FORMATTERS), default="table", help="output format (table)")
+    p.add_argument("--format", choices=REPORT_FORMATS, default="table", help="output format (table)")
     _add_model_options(p)
     _add_evidence_options(p)
     p.set_defaults(handler=_cmd_report)
@@ -169,6 +168,8 @@ def _with_model(snapshot, model):
 
 def _load_model(args, command: str):
     """The model of --model/--set, or None after a one-line error on stderr (the caller exits 2)."""
+    from pingmos.scoring import load_model, parse_assignments
+
     try:
         return load_model(args.model, parse_assignments(args.settings))
     except ValueError as exc:
@@ -251,22 +252,29 @@ def _cmd_models(args) -> int:
 
 def _resolve(target: str, ip_version: int | None) -> str:
     """-4 / -6 as asked; without either, the family policy every front end shares (pingmos.run.resolve)."""
+    from pingmos.run import resolve
+
     return resolve(target, ip_version)
 
 
-def _load_alert_rules(args):
-    """The rules of --alerts (None without it), or False after a one-line error on stderr."""
-    from pingmos.alerts import DEFAULT_RULES, RulesError, load_rules
+def _load_alert_rules(args, model):
+    """The rules of --alerts (None without it), or False after a one-line error on stderr. A MOS rule must be
+    able to clear with ``model`` (``pingmos.alerts.check_reach``, as in the window's dialog)."""
+    from pingmos.alerts import DEFAULT_RULES, RulesError, check_rules_for_model, load_rules
 
     if args.alerts is None:
         return None
-    if args.alerts == "default":
-        return list(DEFAULT_RULES)
     try:
-        return load_rules(args.alerts)
+        if args.alerts == "default":
+            rules = list(DEFAULT_RULES)
+            check_rules_for_model(rules, model, "the default rules (--alerts default)")
+        else:
+            rules = load_rules(args.alerts)
+            check_rules_for_model(rules, model, args.alerts)
     except RulesError as exc:
-        print(f"pingmos report: error: {exc}", file=sys.stderr)
+        print(f"pingmos report: error: {_one_line(exc)}", file=sys.stderr)
         return False
+    return rules
 
 
 def _print_alerts(events) -> None:
@@ -288,6 +296,7 @@ def _cmd_report_session(args, model, rules) -> int:
 
     from pingmos.alerts import evaluate_samples
     from pingmos.diagnosis import diagnose
+    from pingmos.report.formats import FORMATTERS
     from pingmos.session import SessionError, open_session
     from pingmos.session.evidence import RunningDiagnosis, witnesses_from_events
     from pingmos.session.rescore import time_range
@@ -351,7 +360,14 @@ def _close_all(networks) -> None:
 
 
 def _cmd_report(args) -> int:
+    from pingmos.engine.mode import choose_mode
+    from pingmos.engine.network import NoPermission, source_address_for
+    from pingmos.engine.resolve import ResolveError
+    from pingmos.engine.tracer import TraceSettings
+    from pingmos.engine.wire import family_of
+    from pingmos.report.formats import FORMATTERS
     from pingmos.report.runner import TraceFailed, network_error_text, run_report
+    from pingmos.run import default_window
 
     if args.target is None and not args.session:
         # A usage error like argparse's own (TARGET is optional only because --session replaces it).
@@ -361,7 +377,7 @@ def _cmd_report(args) -> int:
     model = _load_model(args, "report")
     if model is None:
         return EXIT_USAGE
-    rules = _load_alert_rules(args)
+    rules = _load_alert_rules(args, model)
     if rules is False:
         return EXIT_USAGE
     if args.session:
@@ -626,9 +642,12 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "handler", None) is None:
         parser.print_help()
         return EXIT_USAGE
-    if args.handler in (_cmd_score, _cmd_models, _cmd_export):
-        # No sockets to open: root on someone's behalf becomes them before anything runs (``report`` opens its
-        # sockets first; ``monitor`` and the window fork a helper that keeps them: ``shared_helper``).
+    if args.handler in (_cmd_score, _cmd_models, _cmd_export) or (
+        args.handler is _cmd_report and getattr(args, "session", None)
+    ):
+        # No sockets to open (re-scoring a saved session neither): root on someone's behalf becomes them before
+        # anything runs (a live ``report`` opens its sockets first; ``monitor`` and the window fork a helper that
+        # keeps them: ``shared_helper``).
         from pingmos.privileges import PrivilegeError, drop_after_open
 
         try:

@@ -10,12 +10,19 @@ Not a test: it prints figures.
    (table, trace graph, timeline, and the window painted), also with the timeline zoomed to the last 10 minutes.
 2. A fast trace: 30 hops at 10 rounds a second fed live for a few seconds while the window refreshes on its
    timer. Prints the redraw times and the longest gap between two timer ticks (how smooth the window stays).
+3. An idle window: a 6-hop trace at one round a second, started from the toolbar as a user would, run by the real
+   engine on a simulated path (``engine.fake_network`` answering in real time: no packet is sent), with the hop
+   table, graphs and timeline in view and nobody touching them. Prints, per part of the run (the first 100 s fill
+   the default window of 100 samples; after that it is the steady state), the share of one core the whole process
+   used (GUI, refresher, engine and session recording threads: user + system CPU over wall time) and the longest
+   gap between two 10 ms ticks.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import heapq
 import os
 import random
 import resource
@@ -34,6 +41,7 @@ from PySide6.QtCore import QElapsedTimer, QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from pingmos.engine.events import Sample  # noqa: E402
+from pingmos.engine.fake_network import FakeHop, FakeNetwork  # noqa: E402
 from pingmos.gui.main_window import MainWindow  # noqa: E402
 from pingmos.gui.refresher import Request, _ModelCache, compute  # noqa: E402
 from pingmos.gui.settings_store import SettingsStore  # noqa: E402
@@ -202,20 +210,139 @@ def fast_trace(app: QApplication, window: MainWindow, seconds: float) -> None:
     print(f"   longest gap between two 10 ms ticks of the event loop: {max(gaps[1:]):.0f} ms")
 
 
+class RealClock:
+    """Monotonic time as FakeNetwork reads it (``now``) and as the tracer reads it (``monotonic()``)."""
+
+    @property
+    def now(self) -> float:
+        return time.monotonic()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+class RealtimeFakeNetwork(FakeNetwork):
+    """The simulated path of the engine's tests, answering in real time: ``recv`` sleeps until the next reply is
+    due or the timeout passes."""
+
+    def recv(self, timeout_s: float) -> list[tuple[bytes, float]]:
+        until = time.monotonic() + timeout_s
+        if self._queue:
+            until = min(until, self._queue[0][0])
+        time.sleep(max(0.0, until - time.monotonic()))
+        now = time.monotonic()
+        out = []
+        while self._queue and self._queue[0][0] <= now:
+            due, _, packet = heapq.heappop(self._queue)
+            out.append((packet, self.wall(due)))
+        return out
+
+
+IDLE_PATH = [FakeHop(f"198.18.{i}.2", 2.0 + 4.0 * i, 1.0, 0.5) for i in range(5)] + [FakeHop("198.18.9.9", 24.0, 2.0)]
+
+
+def idle_window(app: QApplication, window: MainWindow, seconds: float, chunk_s: float) -> None:
+    print(f"3. {len(IDLE_PATH)} hops at 1 round/s, the window idle in view for {seconds:g} s, in {chunk_s:g} s parts")
+    clock = RealClock()
+
+    def factory(target: str, protocol: str, interval_s: float) -> LiveTrace:
+        return LiveTrace(
+            target,
+            protocol=protocol,
+            interval_s=interval_s,
+            network_factory=lambda: RealtimeFakeNetwork(IDLE_PATH, clock),  # type: ignore[arg-type]
+            mode_description="simulated path",
+            tracer_clock=clock,
+            source="198.18.0.1",
+        )
+
+    window.trace_factory = factory
+    window.target_combo.setCurrentText("198.18.9.9")
+    window.interval_spin.setValue(1.0)
+    updates = [0]
+    original = window.apply_update
+
+    def counted(update):
+        updates[0] += 1
+        original(update)
+
+    window.apply_update = counted
+    gaps: list[float] = []
+    clock_qt = QElapsedTimer()
+    clock_qt.start()
+    last = [0]
+
+    def tick_watch():
+        now = clock_qt.elapsed()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    watch = QTimer()
+    watch.setInterval(10)
+    watch.timeout.connect(tick_watch)
+    mark = [time.monotonic(), time.process_time(), 0.0]
+    worst = [0.0]
+
+    def part():
+        now, cpu = time.monotonic(), time.process_time()
+        wall = now - mark[0]
+        gap = max(gaps[1:], default=0.0)
+        worst[0] = max(worst[0], gap)
+        mark[2] += wall
+        print(
+            f"   {mark[2] - wall:4.0f}-{mark[2]:3.0f} s: {100.0 * (cpu - mark[1]) / wall:5.1f} % of one core (the "
+            f"whole process), {updates[0] / wall:.1f} updates drawn/s, longest event-loop gap {gap:.0f} ms"
+        )
+        updates[0] = 0
+        gaps.clear()
+        last[0] = clock_qt.elapsed()
+        mark[0], mark[1] = now, cpu
+
+    chunks = QTimer()
+    chunks.setInterval(int(chunk_s * 1000))
+    chunks.timeout.connect(part)
+    window.start()
+    watch.start()
+    chunks.start()
+    QTimer.singleShot(int(seconds * 1000) + 50, app.quit)
+    app.exec()
+    chunks.stop()
+    watch.stop()
+    window.apply_update = original
+    trace = window.trace
+    window.stop()
+    print(f"   {trace.status().samples:,} samples; longest event-loop gap over the run {worst[0]:.0f} ms")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hours", type=float, default=24.0, help="length of the long trace (24)")
     parser.add_argument("--seconds", type=float, default=6.0, help="length of the fast live trace (6)")
+    parser.add_argument("--idle-seconds", type=float, default=150.0, help="length of the idle window's run (150)")
+    parser.add_argument("--idle-part", type=float, default=30.0, help="the idle run's CPU is shown per part (30 s)")
+    parser.add_argument("--only", type=int, choices=(1, 2, 3), action="append", help="run only these parts")
     args = parser.parse_args()
+    parts = set(args.only or (1, 2, 3))
     app = QApplication(sys.argv[:1])
-    tmp = tempfile.mkdtemp(prefix="pingmos-bench-")  # the user's settings stay untouched
+    tmp = tempfile.mkdtemp(prefix="pingmos-bench-")  # the user's settings and sessions stay untouched
+    os.environ["PINGMOS_DATA_DIR"] = os.path.join(tmp, "data")
     settings = QSettings(os.path.join(tmp, "bench.ini"), QSettings.Format.IniFormat)
     window = MainWindow(SettingsStore(settings))
     window.resize(1500, 980)
     window.show()
     app.processEvents()
-    long_trace(app, window, args.hours)
-    fast_trace(app, window, args.seconds)
+    if 1 in parts:
+        long_trace(app, window, args.hours)
+    if 2 in parts:
+        fast_trace(app, window, args.seconds)
+    if 3 in parts:
+        # A window of its own: the event loop's end above shut the first one's background workers down.
+        window.close()
+        window = MainWindow(SettingsStore(settings))
+        window.resize(1500, 980)
+        window.show()
+        app.processEvents()
+        idle_window(app, window, args.idle_seconds, args.idle_part)
     window.close()
     shutil.rmtree(tmp, ignore_errors=True)
     return 0

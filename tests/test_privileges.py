@@ -105,6 +105,13 @@ def test_sudo_pingmos_report_opens_its_sockets_then_becomes_the_invoking_user(sh
     no_caps = "0" * 16
     assert seen.read_text() == f"65534 {no_caps} 65534 {no_caps}"  # the formula worker, and the report itself
     assert marker.read_text().split() == ["65534", "CapEff:", no_caps], r.stderr  # the alert command
+    # Re-scoring the saved session (no sockets at all): the same, from the start.
+    seen.unlink()
+    session_env = {**os.environ, **env, "PYTHONPATH": _env_for(python, {})["PYTHONPATH"]}
+    argv = [python, "-m", "pingmos", "report", "--session", str(out), "--model", "who"]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=session_env, cwd="/")
+    assert r.returncode == 0, r.stderr
+    assert seen.read_text() == f"65534 {no_caps} 65534 {no_caps}"
 
 
 @as_root
@@ -245,7 +252,7 @@ from pingmos.engine.mode import choose_mode
 from pingmos.engine.shared_helper import start_and_drop
 from pingmos.engine.tracer import Tracer, TraceSettings
 
-account, helper = start_and_drop()
+account, helper = start_and_drop(probes_per_s=5000)  # the monitor passes its max_probes_per_s
 status = dict(l.split(":", 1) for l in open("/proc/self/status"))
 print("me", status["Uid"].split()[0], status["CapEff"].split()[0])
 try:
@@ -271,6 +278,8 @@ threads = [threading.Thread(target=trace, args=job) for job in jobs]
 [t.join() for t in threads]
 for result in sorted(results):
     print(*result)
+
+print("budget", helper.probes_per_s)
 """
 
 
@@ -285,7 +294,8 @@ def test_a_helper_forked_before_the_drop_serves_concurrent_traces_of_the_unprivi
     lines = r.stdout.splitlines()
     assert lines[0] == "me 65534 " + "0" * 16 and lines[1] == "helper fds private", r.stdout
     # Two ICMP traces to one address at once each get their own 10 answers; UDP and TCP too.
-    for line, proto in zip(lines[2:], ("icmp", "icmp", "tcp", "udp"), strict=True):
+    assert lines[-1] == "budget 5000.0", r.stdout  # the helper keeps the budget it was given (not its own 1000/s)
+    for line, proto in zip(lines[2:-1], ("icmp", "icmp", "tcp", "udp"), strict=True):
         assert line.startswith(proto + " raw sockets in a helper process") and line.endswith(" 10 10"), r.stdout
 
 
@@ -295,7 +305,11 @@ def test_sudo_pingmos_window_drops_to_the_invoking_user_and_probes_through_its_h
     if python is None:
         pytest.skip("no Python here that the user nobody may run")
     config = shared_dir / "config"
-    env = _env_for(python, {**NOBODY_ENV, "QT_QPA_PLATFORM": "offscreen", "PINGMOS_CONFIG_DIR": str(config)})
+    xdg = shared_dir / "xdg"  # where Qt keeps the window's settings (QSettings, INI): a folder nobody may write
+    xdg.mkdir(mode=0o777)
+    xdg.chmod(0o777)
+    env = _env_for(python, {**NOBODY_ENV, "QT_QPA_PLATFORM": "offscreen", "PINGMOS_CONFIG_DIR": str(config),
+                            "XDG_CONFIG_HOME": str(xdg)})  # fmt: skip
     proc = subprocess.Popen([python, "-m", "pingmos", "127.0.0.1"], env=env, cwd="/", stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
@@ -318,8 +332,9 @@ def test_sudo_pingmos_window_drops_to_the_invoking_user_and_probes_through_its_h
         proc.send_signal(signal.SIGINT)  # closes the window as its close button would
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
-    written = [p for p in config.rglob("*")] if config.exists() else []
-    assert all(p.stat().st_uid == 65534 for p in written), written  # settings: the user's own files
+    written = [*xdg.rglob("*"), *config.rglob("*")]
+    assert any(p.name.endswith(".ini") for p in written), written  # the settings saved on closing
+    assert all(p.stat().st_uid == 65534 for p in written), written  # the user's own files
 
 
 @as_root

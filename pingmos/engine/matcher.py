@@ -20,14 +20,15 @@ genuine answer to it can still be matched and weighed against the first (``secon
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from pingmos.engine.events import Sample
 from pingmos.engine.wire import TCP_ANSWERS, ProbeKey, Reply, ReplyKind, canonical_address, is_port_unreachable
 
 
-@dataclass(frozen=True, slots=True)
-class Outstanding:
+class Outstanding(NamedTuple):
+    """A probe awaiting its answer (a named tuple: one per probe sent, cheap to make)."""
+
     round: int
     ttl: int
     seq: int

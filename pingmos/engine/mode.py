@@ -24,9 +24,9 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from pingmos.engine.limits import MODES
 from pingmos.engine.network import Network, NoPermission, RawSocketNetwork
 
-MODES = ("auto", "raw", "unprivileged", "helper")
 HELPER_ENV = "PINGMOS_PROBE"  # a command line (shell words) that starts the helper with raw-socket rights
 HELPER_MODULE = "pingmos.engine.probe_helper"
 

@@ -118,16 +118,19 @@ class IcmpEchoTemplate(_Template):
         self.flow = flow & 0xFFFF
         icmp_len = len(self._bytes) - self._l3
         self._pseudo = _pseudo_header(src, dst, PROTO_ICMPV6, icmp_len) if self.ipv6 else b""
+        self._checksum: int | None = None  # the same for every probe of this flow: worked out once
 
     def packet(self, ttl: int, seq: int) -> bytes:
         buf = self._patch_ip(ttl, seq)
         o = self._l3
-        struct.pack_into("!HH", buf, o + 2, 0, self.ident)
         # seq + ~seq is 0xFFFF, which one's complement addition ignores: the checksum depends on the flow only.
         comp = (~seq & 0xFFFF) + self.flow
         comp = (comp & 0xFFFF) + (comp >> 16)
         struct.pack_into("!HH", buf, o + 6, seq, comp)
-        struct.pack_into("!H", buf, o + 2, _checksum(self._pseudo + bytes(buf[o:])))
+        if self._checksum is None:
+            struct.pack_into("!HH", buf, o + 2, 0, self.ident)
+            self._checksum = _checksum(self._pseudo + bytes(buf[o:]))
+        struct.pack_into("!HH", buf, o + 2, self._checksum, self.ident)
         return bytes(buf)
 
     def key(self, seq: int) -> ProbeKey:

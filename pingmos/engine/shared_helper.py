@@ -20,7 +20,8 @@ through ``PR_SET_PDEATHSIG``; SIGINT from the terminal is the parent's to handle
 
 Several traces share the child: a request's token is ``client * 1_000_000 + n``, so one reader thread hands each
 answer to the network that asked; each network probes with an ICMP identifier of its own so two traces to one
-address do not take each other's replies. The helper's budget (``probe_helper.MAX_PROBES_PER_S``) is shared.
+address do not take each other's replies. The helper's budget is shared: ``probe_helper.MAX_PROBES_PER_S``, or
+the monitor's ``max_probes_per_s`` (its configuration is refused when its targets could send more).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ _FIELD_ORDER = {
 }
 
 
-def _child(account: Account, requests_fd: int, answers_fd: int, parent: int) -> int:
+def _child(account: Account, requests_fd: int, answers_fd: int, parent: int, probes_per_s: float | None) -> int:
     """The forked helper: open the sockets as root, drop to ``account``, serve. Returns the exit status."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is for the window/agent, which then closes our pipe
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -60,6 +61,8 @@ def _child(account: Account, requests_fd: int, answers_fd: int, parent: int) -> 
                 os.close(int(name))
     out = os.fdopen(answers_fd, "w", encoding="ascii", errors="replace")
     helper = probe_helper.Helper(out)
+    if probes_per_s:  # the whole process's budget (the monitor's max_probes_per_s), not one trace's
+        helper.bucket = probe_helper.TokenBucket(probes_per_s, probes_per_s, time.monotonic())
     try:
         helper.open()
     except NoPermission as exc:
@@ -75,7 +78,7 @@ def _child(account: Account, requests_fd: int, answers_fd: int, parent: int) -> 
         helper.say(f"fatal {exc}")
         return probe_helper.EXIT_NO_PERMISSION
     probe_helper._die_with_parent(parent)  # after the drop: changing ids clears the parent-death signal
-    helper.say(f"ready version={probe_helper.VERSION}")
+    helper.say(f"ready version={probe_helper.VERSION} probes_per_s={helper.bucket.rate:g}")
     return probe_helper.serve(helper, requests_fd)
 
 
@@ -92,10 +95,12 @@ class SharedHelper:
         self._next_client = 0
         self._reader: threading.Thread | None = None
         self.dead: str | None = None  # why the helper is gone, once it is
+        self.probes_per_s: float | None = None  # the send budget the helper says it keeps
 
     @classmethod
-    def fork(cls, account: Account) -> SharedHelper:
-        """Fork the helper (this process must be root and should have no other thread yet). Raises NoPermission
+    def fork(cls, account: Account, probes_per_s: float | None = None) -> SharedHelper:
+        """Fork the helper (this process must be root and should have no other thread yet). ``probes_per_s``:
+        its send budget for all traces together (None: ``probe_helper.MAX_PROBES_PER_S``). Raises NoPermission
         when the child cannot open raw sockets or become ``account``, with its reason."""
         load_template_builder()  # import scapy once, before the fork, so both sides have it
         req_r, req_w = os.pipe()
@@ -107,7 +112,7 @@ class SharedHelper:
             try:
                 os.close(req_w)
                 os.close(ans_r)
-                status = _child(account, req_r, ans_w, parent)
+                status = _child(account, req_r, ans_w, parent, probes_per_s)
             except BaseException:  # noqa: BLE001 - whatever happens, the child must not run on
                 status = 1
             finally:
@@ -120,6 +125,8 @@ class SharedHelper:
             shared.close()
             what = first[6:] if first and first.startswith("fatal ") else (first or "no answer")
             raise NoPermission(f"the probe helper did not start: {what}")
+        fields = dict(part.split("=", 1) for part in first.split()[1:] if "=" in part)
+        shared.probes_per_s = float(fields.get("probes_per_s", probe_helper.MAX_PROBES_PER_S))
         return shared
 
     def _read_line(self, timeout_s: float | None) -> str | None:
@@ -288,9 +295,12 @@ class SharedHelperNetwork:
         self._shared._forget(self.client_id)
 
 
-def start_and_drop(configured_user: str | None = None, environ=None) -> tuple[Account | None, SharedHelper | None]:
+def start_and_drop(
+    configured_user: str | None = None, environ=None, probes_per_s: float | None = None
+) -> tuple[Account | None, SharedHelper | None]:
     """When root on someone's behalf (``privileges.invoking_account``; ``configured_user`` first, e.g. the
-    monitor's ``user`` setting): fork the shared helper, then become that user with no capability. Returns
+    monitor's ``user`` setting): fork the shared helper (``probes_per_s``: its budget for all traces together,
+    None: the helper's own), then become that user with no capability. Returns
     (the account dropped to or None, the helper or None when raw sockets could not be opened: the process then
     probes the unprivileged ways). Not root, or root with nobody to become: (None, None), nothing changes.
 
@@ -304,7 +314,7 @@ def start_and_drop(configured_user: str | None = None, environ=None) -> tuple[Ac
         return None, None
     drop_privileges(account, check_only=True)  # refuse before forking when the user could not run pingmos
     try:
-        shared: SharedHelper | None = SharedHelper.fork(account)
+        shared: SharedHelper | None = SharedHelper.fork(account, probes_per_s)
     except NoPermission:
         shared = None
     try:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pingmos.engine.events import Sample
+from pingmos.engine.limits import DEFAULT_TIMEOUT_FLOOR_S, MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, PROTOCOLS
 from pingmos.engine.matcher import Matcher, Outstanding
 from pingmos.engine.network import Network, reserve_port, source_address_for
 from pingmos.engine.packets import TCP_DEFAULT_PORT, UDP_BASE_PORT, IcmpEchoTemplate, TcpSynTemplate, UdpTemplate
@@ -23,11 +24,18 @@ from pingmos.engine.path_end import Decision, PathEnd
 from pingmos.engine.scheduler import RoundScheduler
 from pingmos.engine.wire import family_of, parse_reply
 
-MIN_INTERVAL_S = 0.1
-MAX_INTERVAL_S = 60.0
-DEFAULT_TIMEOUT_FLOOR_S = 3.0
-PROTOCOLS = ("icmp", "udp", "tcp")
-MAX_FLOWS = 16
+# The limits live in engine/limits.py (the command line reads them without loading the engine); named here too.
+__all__ = [
+    "DEFAULT_TIMEOUT_FLOOR_S",
+    "MAX_FLOWS",
+    "MAX_INTERVAL_S",
+    "MIN_INTERVAL_S",
+    "PROTOCOLS",
+    "Clock",
+    "TraceSettings",
+    "Tracer",
+    "process_icmp_ident",
+]
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,18 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from pingmos.alerts import DEFAULT_RULES, AlertEngine, AlertEvent, AlertRule, CommandRunner, load_rules, save_rules
+from pingmos.alerts import (
+    DEFAULT_RULES,
+    AlertEngine,
+    AlertEvent,
+    AlertRule,
+    CommandRunner,
+    RulesError,
+    check_reach,
+    load_rules,
+    mos_ceiling,
+    save_rules,
+)
 from pingmos.engine.events import Sample
 from pingmos.gui import models
 from pingmos.gui.alert_mail import MailSettings, send_events
@@ -48,6 +59,26 @@ def read_rules(path: Path) -> tuple[list[AlertRule], str | None]:
         return load_rules(path), None
     except Exception as exc:  # RulesError, or an OSError the loader did not wrap
         return list(DEFAULT_RULES), f"{exc}; using the default rules"
+
+
+def reach_problem(rules: list[AlertRule], model_name: str, settings: tuple, where: str) -> str | None:
+    """Why one of ``rules`` could never clear with the model (``pingmos.alerts.check_reach``, the dialog's and
+    every rules file's check), as one line with what to do; None when every rule can. Worker thread."""
+    if not any(r.metric == "mos" for r in rules):
+        return None
+    try:
+        model = models.load_model(model_name, dict(settings))
+    except (ValueError, OSError):
+        return None  # the window shows the model's own error
+    try:
+        check_reach(rules, mos_ceiling(model), model_name, where, clear_key="'clears at'")
+    except RulesError as exc:
+        return f"{exc}; change it in Alerts › Alert rules…"
+    except ValueError:
+        return None  # the model gives no MOS for a clean path: its error shows where it scores
+    finally:
+        model.close()
+    return None
 
 
 class AlertMonitor(QObject):
@@ -84,6 +115,8 @@ class AlertMonitor(QObject):
         self._busy = False
         self._model_key = None
         self._model = None  # touched by the worker thread only
+        self._reach_key = None  # the model, settings and rules last checked by check_reach
+        self._closed = False
         self.timer = QTimer(self)
         self.timer.setInterval(evaluate_ms)
         self.timer.timeout.connect(lambda: self.check())
@@ -97,6 +130,24 @@ class AlertMonitor(QObject):
         self.rules_error = error
         self.rules_loaded = True
         self.set_rules(rules, save=False)
+        self.check_reach()
+
+    def check_reach(self) -> None:
+        """Check the rules against the window's model (worker thread): a MOS rule that could never clear with it
+        (after the rules file was read, or another model or setting was chosen) is said once in the event log."""
+        if self._closed:  # (the rules were read after the window closed)
+            return
+        name, settings = self._model_of()
+        rules = list(self.rules)
+        key = (name, settings, tuple(rules))
+        if key == self._reach_key:
+            return
+        self._reach_key = key
+        self.worker.run(reach_problem, rules, name, settings, str(rules_path()), on_done=self._reach_checked)
+
+    def _reach_checked(self, problem) -> None:
+        if isinstance(problem, str):
+            self.note.emit(problem)
 
     def set_rules(self, rules: list[AlertRule], save: bool = True) -> None:
         """Use ``rules`` from now on. The watched trace gets a fresh engine (it judges once its windows fill) unless
@@ -252,6 +303,7 @@ class AlertMonitor(QObject):
             self.command_done.emit(result)
 
     def close(self) -> None:
+        self._closed = True
         self.timer.stop()
         self.trace = None
         self.engine = None

@@ -7,7 +7,6 @@ can (half-way between the threshold and the model's best), and the dialog says s
 
 from __future__ import annotations
 
-import dataclasses
 import shlex
 import time
 
@@ -38,32 +37,24 @@ from pingmos.alerts import (
     UNITS,
     AlertEvent,
     AlertRule,
+    RulesError,
+    check_reach,
     duplicate_rule_names,
 )
+from pingmos.alerts import mos_ceiling as alert_ceiling
 from pingmos.gui import models
 from pingmos.gui.alert_mail import MailSettings, parse_recipients, send_events
 from pingmos.gui.background import Background
-from pingmos.stats import window_stats
-
-# The path a clear level must be reachable on: CLEAN_RTT_MS round trips, no loss, no jitter (a good LAN or metro
-# path). A model's MOS at 0 ms is a number no real path gives; a clear level above what this path gets would
-# keep the rule firing for ever on a perfect network.
-CLEAN_RTT_MS = 10.0
-CLEAN_SAMPLES = 20
 
 
 def mos_ceiling(model_name: str, settings: dict) -> float:
-    """The MOS ``model_name`` gives a clean path (CLEAN_RTT_MS, no loss, no jitter): the highest a clear level
-    can usefully be. Worker thread (a user's formula runs). ValueError when the model cannot score."""
+    """The MOS ``model_name`` gives a clean path (``pingmos.alerts.mos_ceiling``): the highest a clear level can
+    usefully be. Worker thread (a user's formula runs). ValueError when the model cannot score."""
     model = models.load_model(model_name, settings)
     try:
-        (result,) = model.score_many([window_stats([CLEAN_RTT_MS] * CLEAN_SAMPLES)])
+        return alert_ceiling(model)
     finally:
         model.close()
-    mos = getattr(result, "mos", None)
-    if mos is None:
-        raise ValueError(f"{model_name} gives no MOS for a clean path: {result}")
-    return float(mos)
 
 
 def _duration(seconds: float) -> str:
@@ -133,11 +124,13 @@ class AlertsDialog(QDialog):
         self.resize(1100, 560)
         self.result_rules: list[AlertRule] | None = None
         self.result_mail: MailSettings | None = None
+        self.result_notify: bool | None = None  # the desktop notification on or off, after OK
         self.ceiling: float | None = None  # the model's MOS on a clean path (None: not known yet, or cannot)
         self.ceiling_error: str | None = None
         self.model_name = getattr(parent, "model_name", models.DEFAULT_MODEL)
         self.jobs = Background("alert-rules", self)
         self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table, arrows move in it: no keyboard trap
         self.table.setHorizontalHeaderLabels([label for _, label in COLUMNS])
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         for key, tip in TIPS.items():
@@ -206,30 +199,15 @@ class AlertsDialog(QDialog):
         qtbot.waitUntil(lambda: self.jobs.pending == 0, timeout=timeout_ms)
 
     def reachable(self, rules: list[AlertRule]) -> tuple[list[AlertRule], list[str]]:
-        """MOS rules checked against the model's ceiling: an empty clear level above it is lowered (a note
-        says so); a threshold or explicit clear level above it is an error (ValueError naming the rule)."""
-        top = self.ceiling
-        if top is None:
+        """MOS rules checked against the model's ceiling (``pingmos.alerts.check_reach``, as every rules file is):
+        an empty clear level above it is filled in (a note says so); a threshold or explicit clear level above it
+        is an error (ValueError naming the rule and what to do)."""
+        if self.ceiling is None:
             return rules, []
-        out, notes = [], []
-        for n, rule in enumerate(rules, start=1):
-            if rule.metric == "mos" and rule.clear > top:
-                where = f"rule {n} ({rule.name})"
-                reach = f"{self.model_name} gives at most {top:.2f} on a clean path ({CLEAN_RTT_MS:g} ms, no loss)"
-                if rule.threshold >= top:
-                    raise ValueError(f"{where}: MOS below {rule.threshold:g} would never clear: {reach}")
-                if rule.clear_at is not None:
-                    raise ValueError(
-                        f"{where}: it would never clear at MOS {rule.clear_at:g}: {reach}; give a clear level "
-                        f"between {rule.threshold:g} and {top:.2f}"
-                    )
-                clear = round((rule.threshold + top) / 2.0, 2)
-                rule = dataclasses.replace(rule, clear_at=clear)
-                notes.append(
-                    f"{where}: clears at {clear:g} ({reach}; the default {rule.threshold + 0.2:g} never would)"
-                )
-            out.append(rule)
-        return out, notes
+        try:
+            return check_reach(rules, self.ceiling, self.model_name, clear_key="'clears at'", fill_defaults=True)
+        except RulesError as exc:
+            raise ValueError(str(exc)) from None
 
     def _explain_selected(self) -> None:
         rows = sorted({i.row() for i in self.table.selectedIndexes()}) or ([0] if self.table.rowCount() else [])
@@ -249,9 +227,15 @@ class AlertsDialog(QDialog):
     # -- e-mail ----------------------------------------------------------------------------------------------
 
     def _mail_box(self, mail: MailSettings) -> QGroupBox:
-        box = QGroupBox("When a rule fires or clears: e-mail (besides the event log, the desktop notification "
-                        "and the rule's command)")  # fmt: skip
+        box = QGroupBox("When a rule fires or clears (besides the status bar, the event log and the rule's "
+                        "command)")  # fmt: skip
         form = QFormLayout(box)
+        settings = getattr(self.parent(), "settings", None)
+        self.notify_box = QCheckBox("show a desktop &notification")
+        self.notify_box.setToolTip("a pop-up from the system tray (the Alerts menu turns it on and off too)")
+        self.notify_box.setChecked(settings.desktop_notifications() if hasattr(settings, "desktop_notifications")
+                                   else True)  # fmt: skip
+        form.addRow("notify", self.notify_box)
         self.mail_to = QLineEdit(", ".join(mail.recipients))
         self.mail_to.setPlaceholderText("empty: no e-mail; several addresses separated by commas")
         self.mail_host = QLineEdit(mail.host)
@@ -423,10 +407,15 @@ class AlertsDialog(QDialog):
             return
         self.result_rules = rules
         self.result_mail = mail
+        self.result_notify = self.notify_box.isChecked()
         parent = self.parent()
         settings = getattr(parent, "settings", None)
         if settings is not None and hasattr(settings, "set_mail"):
             settings.set_mail(mail)
+            settings.set_desktop_notifications(self.result_notify)
+            notify_action = getattr(getattr(parent, "evidence", None), "notify_action", None)
+            if notify_action is not None:
+                notify_action.setChecked(self.result_notify)
             monitor = getattr(getattr(parent, "evidence", None), "alerts", None)
             if monitor is not None:
                 monitor.mail = mail

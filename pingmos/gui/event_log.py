@@ -51,6 +51,7 @@ class EventLogDock(QDockWidget):
         self.setObjectName("event_log_dock")
         self._events: list[SessionEvent] = []
         self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table, arrows move in it: no keyboard trap
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)

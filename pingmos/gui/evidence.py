@@ -27,6 +27,7 @@ from pingmos.gui.background import Background
 from pingmos.gui.episode_shading import EpisodeShading
 from pingmos.gui.event_log import EventLogDock
 from pingmos.gui.session_actions import OpenedSession, SessionActions
+from pingmos.gui.shown_context import model_text
 from pingmos.gui.verdict_bar import DiagnosisMarks, VerdictBar, diagnosis_thresholds
 from pingmos.hop_report import TraceSnapshot
 from pingmos.live_trace import LiveTrace
@@ -73,6 +74,12 @@ class WindowEvidence(QObject):
         self.rules_action = QAction("Alert &rules…", self.window)
         self.rules_action.triggered.connect(self.edit_rules)
         menu.addAction(self.rules_action)
+        self.notify_action = QAction("Desktop &notifications", self.window)
+        self.notify_action.setCheckable(True)
+        self.notify_action.setChecked(self.window.settings.desktop_notifications())
+        self.notify_action.setStatusTip("a pop-up from the system tray when a rule fires or clears")
+        self.notify_action.toggled.connect(self.window.settings.set_desktop_notifications)
+        menu.addAction(self.notify_action)
         log = self.event_log.toggleViewAction()
         log.setText("&Event log")
         menu.addAction(log)
@@ -200,7 +207,7 @@ class WindowEvidence(QObject):
         d = self.verdict_bar.show_snapshot(snapshot, w.thresholds)
         w.marked_ttl = d.deteriorates_at_ttl  # the one diagnosis, as for a live trace
         w.table_model.set_hops(snapshot.hops, d.deteriorates_at_ttl)
-        w.trace_graph.set_hops(snapshot.hops, d.deteriorates_at_ttl, d.short)
+        w.trace_graph.set_hops(snapshot.hops, d.deteriorates_at_ttl, d.short, model=model_text(w, snapshot.model))
         w.timeline.set_data([])
         w.timeline.set_route_changes(())
         self.marks.show(d)
@@ -232,7 +239,7 @@ class WindowEvidence(QObject):
             self.sessions.record_event(session_event)
             self.event_log.add(session_event)
             self.window.statusBar().showMessage(event.message + where, 30000)
-            tray = self._tray()
+            tray = self._tray() if self.notify_action.isChecked() else None  # (the user may turn it off)
             if tray is not None:
                 icon = (
                     QSystemTrayIcon.MessageIcon.Warning

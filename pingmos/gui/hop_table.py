@@ -6,13 +6,14 @@ import math
 import time
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPointF, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPointF, QRect, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication, QKeySequence, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
     QStyle,
     QStyledItemDelegate,
+    QStyleOptionHeader,
     QStyleOptionViewItem,
     QTableView,
 )
@@ -406,6 +407,14 @@ class SparklineDelegate(QStyledItemDelegate):
         painter.restore()
 
 
+def header_arrow_room(header: QHeaderView, opt: QStyleOptionHeader) -> int:
+    """Pixels the sort arrow takes beside a header's text (its size and a margin)."""
+    style = header.style()
+    return style.pixelMetric(QStyle.PixelMetric.PM_HeaderMarkSize, opt, header) + style.pixelMetric(
+        QStyle.PixelMetric.PM_HeaderMargin, opt, header
+    )
+
+
 class HopTableView(QTableView):
     """The view: sorting through a proxy, whole-row selection (several rows for the timeline), Ctrl+C copies."""
 
@@ -444,15 +453,47 @@ class HopTableView(QTableView):
             header.moveSection(header.visualIndex(logical), visual)
         header.setSectionResizeMode(COL_SPARK, QHeaderView.ResizeMode.Fixed)
         header.resizeSection(COL_SPARK, SPARK_WIDTH)
+        # The sort arrow takes room in the sorted column's header: widths are measured again with it.
+        header.sortIndicatorChanged.connect(lambda *_: self._refit())
+
+    def _refit(self) -> None:
+        self._widest = ()
+        self.fit_columns()
+
+    def header_width(self, column: int) -> int:
+        """The narrowest section showing the header text whole: the text's width in the header's font plus what
+        the style takes around the label (margins; the sort arrow on the sorted column), as QHeaderView paints
+        it (``SE_HeaderLabel`` of the section's own style option)."""
+        header = self.horizontalHeader()
+        opt = QStyleOptionHeader()
+        header.initStyleOptionForIndex(opt, column)
+        probe = 1000  # any width: the label is the section less a fixed amount
+        opt.rect = QRect(0, 0, probe, max(header.height(), header.sizeHint().height()))
+        style = header.style()
+        label = style.subElementRect(QStyle.SubElement.SE_HeaderLabel, opt, header)
+        need = opt.fontMetrics.horizontalAdvance(opt.text) + probe - label.width() + 1
+        if opt.sortIndicator != QStyleOptionHeader.SortIndicator.None_:
+            # Fusion draws the arrow beside the text, inside the label's rectangle: room for it and a margin.
+            need += header_arrow_room(header, opt)
+        return need
+
+    def column_need(self, column: int) -> int:
+        """A column's width: its header whole and its widest shown cell (``sizeHintForColumn``), at least the
+        header's minimum. Measured for hidden columns too, so a column that comes back is never cut."""
+        if column == COL_SPARK:
+            return max(SPARK_WIDTH, self.header_width(column))
+        need = max(self.horizontalHeader().minimumSectionSize(), self.header_width(column))
+        return max(need, self.sizeHintForColumn(column))
 
     def fit_columns(self, *_) -> None:
         texts = self.source_model._texts
         widest = tuple(max((len(row[c]) for row in texts), default=0) for c in range(len(COLUMNS)))
         if widest != self._widest:
             self._widest = widest
+            header = self.horizontalHeader()
             for c in range(len(COLUMNS)):
-                if c not in (COL_NAME, COL_SPARK):
-                    self.resizeColumnToContents(c)
+                if c != COL_NAME:
+                    header.resizeSection(c, self.column_need(c))
             self.fit_to_width()
 
     def fit_to_width(self) -> None:
@@ -463,13 +504,10 @@ class HopTableView(QTableView):
         room = self.viewport().width()
         if room <= 0:
             return
-        minimum = header.minimumSectionSize()
-        needed = {
-            c: max(minimum, self.sizeHintForColumn(c), header.sectionSizeHint(c), self.columnWidth(c))
-            for c in range(len(COLUMNS))
-        }
-        needed[COL_NAME] = max(minimum, min(needed[COL_NAME], 120))
-        needed[COL_SPARK] = SPARK_WIDTH
+        need = {c: self.column_need(c) for c in range(len(COLUMNS))}
+        # A width the user dragged wider is kept (a hidden column's width reads 0).
+        needed = {c: max(need[c], self.columnWidth(c)) for c in range(len(COLUMNS))}
+        needed[COL_NAME] = max(self.header_width(COL_NAME), min(needed[COL_NAME], 120))
         shown = set(range(len(COLUMNS)))
         hidden = []
         texts = self.source_model._texts
@@ -482,6 +520,10 @@ class HopTableView(QTableView):
             hidden.append(c)
         for c in range(len(COLUMNS)):
             self.setColumnHidden(c, c not in shown)
+            # A column shown again comes back at the width it had when hidden (or the minimum): never narrower
+            # than its header and cells.
+            if c in shown and c != COL_NAME and self.columnWidth(c) < need[c]:
+                header.resizeSection(c, need[c])
         self.hidden_columns = tuple(sorted(hidden))
         names = ", ".join(COLUMNS[c] for c in self.hidden_columns)
         self.setToolTip(f"too narrow for every column: {names} hidden (widen the table to see them)" if names else "")

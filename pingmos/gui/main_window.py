@@ -34,6 +34,11 @@ __all__ = ["WINDOW_CHOICES", "MainWindow", "ThresholdsDialog", "parse_window", "
 
 REFRESH_MS = 250
 IDLE_REFRESH_S = 2.0  # a stopped trace is recomputed this often (reverse-DNS names still arrive)
+# A running trace is recomputed when new samples came in, but at most once per round: one round's TTLs arrive spread
+# over its interval, and redrawing for each of them cost a quarter of a core at 1 round/s (scripts/bench_gui.py,
+# part 3). Never less often than every ROUND_TICKS timer ticks (at the default 250 ms: once a second), so a long
+# interval still shows each reply within a second. The status line (elapsed time) follows every tick.
+ROUND_TICKS = 4
 
 TraceFactory = Callable[[str, str, float], LiveTrace]
 
@@ -258,6 +263,7 @@ class MainWindow(QMainWindow):
         self.settings.set_model(self.model_name)
         self._build_model_settings()
         self._mark_dirty()
+        self._check_alert_reach()
         if self.formula_editor is not None and self.formula_editor.isVisible():
             self.formula_editor.set_model(self.model_name)  # (a hidden editor opens the right one when shown)
 
@@ -276,6 +282,13 @@ class MainWindow(QMainWindow):
     def _model_setting_changed(self, key: str, value: str) -> None:
         self.settings.set_model_setting(self.model_name, key, value)
         self._mark_dirty()
+        self._check_alert_reach()
+
+    def _check_alert_reach(self) -> None:
+        """Another model or setting: a MOS alert rule may no longer be able to clear (said in the event log)."""
+        evidence = getattr(self, "evidence", None)  # (not yet while the window is being built)
+        if evidence is not None:
+            evidence.alerts.check_reach()
 
     # -- commands ---------------------------------------------------------------------------------
 
@@ -491,13 +504,24 @@ class MainWindow(QMainWindow):
         result = self.refresher.poll()
         if isinstance(result, Update):
             self.apply_update(result)
-        elif isinstance(result, BaseException):
+            if not self._dirty:
+                # New samples are asked for at the next tick, once this update is painted: computed meanwhile, the
+                # refresher's Python would take the GIL from the painting at each Qt call that releases it (each
+                # costing up to a switch interval, 5 ms), which made one repaint take hundreds of milliseconds.
+                # What the user changed (dirty) is asked for at once.
+                return
+        if isinstance(result, BaseException):
             self._show_error(f"internal error while computing the statistics: {type(result).__name__}: {result}")
         if self.trace is None or self.refresher.busy:
             return
         now = time.monotonic()
         samples = self.trace.sample_count
-        changed = samples != self._last_samples or self.trace.running
+        changed = samples != self._last_samples
+        if changed and self.trace.running:
+            # Coalesced: at most one update per round (see ROUND_TICKS).
+            changed = now - self._last_submit >= min(self.trace.interval_s, ROUND_TICKS * self.timer.interval() / 1e3)
+        if not (self._dirty or changed) and self.trace.running and self.last_update is not None:
+            self._show_status(self.trace.status(), self.last_update.snapshot.unmatched_replies)
         if self._dirty or changed or now - self._last_submit >= IDLE_REFRESH_S:
             request = self.request()
             if request is not None and self.refresher.submit(request):
@@ -515,19 +539,15 @@ class MainWindow(QMainWindow):
         diagnosis = self.evidence.diagnosis_for(snapshot)
         self.marked_ttl = diagnosis.deteriorates_at_ttl
         self.table_model.set_hops(snapshot.hops, self.marked_ttl)
-        self.trace_graph.set_hops(snapshot.hops, self.marked_ttl, diagnosis.short)
+        self.trace_graph.set_hops(
+            snapshot.hops, self.marked_ttl, diagnosis.short, model=shown_context.model_text(self, snapshot.model)
+        )
         self.timeline.set_data(update.timelines)
         self.timeline.set_route_changes(snapshot.route_changes)
         if update.request.timeline_ttls != self._timeline_ttls() or update.request.labels != self._labels():
             self._mark_dirty()  # the first update of a trace had no hops to choose from yet
         status = update.status
-        self.status_label.setText(status_text(status, snapshot.unmatched_replies))
-        self.status_label.setToolTip(
-            "replies that matched no probe of this trace (another program's ping or traceroute, or late ones "
-            "of ours) are counted and ignored: they change no number"
-            if snapshot.unmatched_replies
-            else ""
-        )
+        self._show_status(status, snapshot.unmatched_replies)
         if not status.running and self.start_action.text() == "Stop":
             self.start_action.setText("Start")  # the engine ended by itself (an error, or a count reached)
             self.evidence.trace_stopped(self.trace)
@@ -536,6 +556,17 @@ class MainWindow(QMainWindow):
         errors += [f"the scoring formula failed: {e}" for e in sorted(script_errors)][:1]
         self._show_error("\n".join(errors) if errors else None)
         self.evidence.update_shown(update)
+
+    def _show_status(self, status: TraceStatus, other_replies: int) -> None:
+        text = status_text(status, other_replies)
+        if text != self.status_label.text():  # the same text again would still cost a relayout of the status bar
+            self.status_label.setText(text)
+            self.status_label.setToolTip(
+                "replies that matched no probe of this trace (another program's ping or traceroute, or late ones "
+                "of ours) are counted and ignored: they change no number"
+                if other_replies
+                else ""
+            )
 
     def _show_error(self, message: str | None) -> None:
         if message:

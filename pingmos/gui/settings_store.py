@@ -139,6 +139,16 @@ class SettingsStore:
         for key, value in asdict(t).items():
             self.q.setValue(f"quality/{key}", float(value))
 
+    # -- alert notifications ----------------------------------------------------------------------
+
+    def desktop_notifications(self) -> bool:
+        """Whether an alert that fires or clears pops up a desktop (tray) notification (on unless turned off; the
+        status bar, the event log and e-mail say it either way)."""
+        return str(self.q.value("alerts/desktop_notifications", "true")).lower() not in ("false", "0")
+
+    def set_desktop_notifications(self, on: bool) -> None:
+        self.q.setValue("alerts/desktop_notifications", "true" if on else "false")
+
     # -- alert e-mail ---------------------------------------------------------------------------
 
     def mail(self) -> MailSettings:

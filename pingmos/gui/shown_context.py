@@ -11,6 +11,13 @@ from pingmos.display_text import display_text
 from pingmos.gui.hop_table import jitter_unknown
 
 
+def model_text(window, name: str | None = None) -> str:
+    """The model and the settings its MOS assumed (buffer, codec, ...: ITU-T P.564 asks for them beside a score),
+    e.g. ``g107-jb (buffer=adaptive, codec=g711)``."""
+    settings = ", ".join(f"{k}={v}" for k, v in window.model_settings())
+    return (name or window.model_name) + (f" ({settings})" if settings else "")
+
+
 def table_context(window) -> list[str]:
     """What the hop table shows, in words, for a copy or an export: target, time range, model, window."""
     snapshot = window.evidence.shown_snapshot() if hasattr(window, "evidence") else None
@@ -20,8 +27,7 @@ def table_context(window) -> list[str]:
     lines = [f"pingmos: {target}" + (f" ({address})" if address else "")]
     rounds = "rounds unknown" if snapshot.rounds is None else f"{snapshot.rounds} rounds"
     lines.append(f"probes: {display_text(snapshot.protocol).upper()} every {snapshot.interval_s:g} s, {rounds}")
-    settings = ", ".join(f"{k}={v}" for k, v in window.model_settings())
-    lines.append(f"model: {snapshot.model}" + (f" ({settings})" if settings else ""))
+    lines.append(f"model: {model_text(window, snapshot.model)}")
     if window.focus is not None:
         t0, t1 = (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) for t in window.focus)
         lines.append(f"statistics over: the focus range {t0} to {t1}")

@@ -185,6 +185,7 @@ class SummaryWindow(QMainWindow):
         self.proxy.setSourceModel(self.model)
         self.proxy.setSortRole(SORT_ROLE)
         self.table = QTableView()
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table, arrows move in it: no keyboard trap
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)

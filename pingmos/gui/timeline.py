@@ -20,6 +20,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
+from pingmos.gui.axis_cache import cache_axes
 from pingmos.gui.decimate import envelope, thin_markers, visible_slice
 
 HOP_COLOURS = ("#1f77b4", "#9467bd", "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#2ca02c")
@@ -146,6 +147,7 @@ class TimelineWidget(QWidget):
         for axis in ("left", "bottom", "right"):
             self.plot.getAxis(axis).setTextPen("#202020")
             self.plot.getAxis(axis).setPen("#606060")
+        cache_axes(self.plot)
         self.region = pg.LinearRegionItem(brush=pg.mkBrush(255, 200, 0, 50), movable=True)
         self.region.setZValue(-10)
         self.region.hide()
@@ -216,6 +218,9 @@ class TimelineWidget(QWidget):
 
     def _set_origin(self, origin: float) -> None:
         self.origin = origin
+        clock_axis = self.plot.getAxis("bottom")
+        clock_axis.picture = None  # its labels are clock times from the origin: draw them again (axis_cache)
+        clock_axis.update()
         for listener in list(self.origin_listeners):
             listener()
 

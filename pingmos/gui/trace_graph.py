@@ -7,6 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
+from pingmos.gui.axis_cache import cache_axes
 from pingmos.gui.quality import BAND_COLOURS, BAND_PENS, Thresholds, mos_band
 from pingmos.hop_report import HopReport
 
@@ -91,6 +92,7 @@ class TraceGraph(pg.GraphicsLayoutWidget):
                 plot.getAxis(axis).setPen("#606060")
             plot.getAxis("left").setWidth(52)
             plot.getAxis("right").setWidth(48)  # both plots equally wide, so the hops line up
+            cache_axes(plot)
         self.set_thresholds(self.thresholds)
 
     def _sync_views(self) -> None:
@@ -122,9 +124,13 @@ class TraceGraph(pg.GraphicsLayoutWidget):
             brush = self._brushes[band] = pg.mkBrush(BAND_PENS[band])
         return brush
 
-    def set_hops(self, hops: tuple[HopReport, ...], marked_ttl: int | None, title: str | None = None) -> None:
+    def set_hops(
+        self, hops: tuple[HopReport, ...], marked_ttl: int | None, title: str | None = None, model: str | None = None
+    ) -> None:
         """Draw one snapshot's hops; ``marked_ttl`` is the hop where quality falls apart (None: none) and
-        ``title`` the diagnosis in a few words (``Diagnosis.short``), both from the one diagnosis."""
+        ``title`` the diagnosis in a few words (``Diagnosis.short``), both from the one diagnosis; ``model`` the
+        model and its assumed settings, shown above the MOS plot (ITU-T P.564: say what a score assumed)."""
+        self.mos.setTitle(None if not model else f"MOS by {model}", size="8pt", color="#404040")
         x = np.array([h.ttl for h in hops], dtype=float)
         avg = np.array([_nan(h.avg_ms) for h in hops])
         lo = np.array([_nan(h.min_ms) for h in hops])

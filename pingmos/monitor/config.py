@@ -53,7 +53,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pingmos.alerts import AlertRule, RulesError, rules_from_data
+from pingmos.alerts import AlertRule, RulesError, check_reach, mos_ceiling, rules_from_data
 from pingmos.engine.mode import MODES
 from pingmos.engine.tracer import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, PROTOCOLS
 from pingmos.scoring import DEFAULT_MODEL
@@ -405,7 +405,7 @@ def config_from_data(doc: dict, path: str = "<config>", text: str = "") -> Agent
     if not isinstance(raw_targets, list) or not raw_targets:
         r.fail('no targets: add one [[target]] table with at least host = "..."', None, None, "target")
     targets = []
-    models_checked: set = set()
+    models_checked: dict = {}  # (model, settings) -> its MOS on a clean path (None: not asked yet)
     for i, raw in enumerate(raw_targets, start=1):
         targets.append(_target(r, raw, i, defaults, common_rules, models_checked, load_model))
     names = [t.name for t in targets]
@@ -428,6 +428,43 @@ def config_from_data(doc: dict, path: str = "<config>", text: str = "") -> Agent
             "max_probes_per_s",
         )
     return AgentConfig(path=path, vantage=vantage, targets=tuple(targets), **cfg_args)
+
+
+def _target_alert_line(r: _Reader, i: int, k: int | None) -> int:
+    """The line of target ``i``'s ``k``-th [[target.alert]] (its first alert, or the target, when unknown)."""
+    line = find_line(r.text, "target", i, None, "alert")
+    if k is not None:  # the k-th [[target.alert]] header after this target's
+        headers = [n for n, name, _ in _headers(r.text) if name == "target.alert" and n > line - 1]
+        line = headers[k - 1] if k <= len(headers) else line
+    return line
+
+
+def _check_reach(r: _Reader, i, w, name, host, model, settings, common_rules, own, ceilings, load_model) -> None:
+    """The target's MOS rules must be able to clear with its model (``pingmos.alerts.check_reach``, the rules
+    dialog's check): ConfigError naming the file, the line, the rule and the clear_at to write."""
+    tables = []
+    for table, rules in (("[[alert]]", common_rules), ("[[target.alert]]", own)):
+        mine = [(n, x) for n, x in enumerate(rules, start=1) if x.target is None or x.target in (name, host)]
+        if any(x.metric == "mos" for _, x in mine):
+            tables.append((table, mine))
+    if not tables:
+        return
+    if ceilings.get((model, settings)) is None:
+        loaded = load_model(model, dict(settings))
+        try:
+            ceilings[(model, settings)] = mos_ceiling(loaded)
+        except ValueError:
+            return  # a model that gives no MOS for a clean path: its own error shows when it scores
+        finally:
+            loaded.close()
+    for table, mine in tables:
+        try:
+            check_reach([x for _, x in mine], ceilings[(model, settings)], model, f"{w}{table}",
+                        numbers=[n for n, _ in mine])  # fmt: skip
+        except RulesError as exc:
+            k = int(re.search(r"rule (\d+)", str(exc)).group(1))
+            line = find_line(r.text, "alert", k, None) if table == "[[alert]]" else _target_alert_line(r, i, k)
+            raise ConfigError(f"{r.path}:{line}: {exc}") from None
 
 
 def _target(r: _Reader, raw, i: int, defaults: dict, common_rules, models_checked: set, load_model) -> TargetConfig:
@@ -473,7 +510,7 @@ def _target(r: _Reader, raw, i: int, defaults: dict, common_rules, models_checke
         except ValueError as exc:
             key = "model_settings" if "model_settings" in raw else "model"
             r.fail(f"{w}{exc}", t, i, key if key in raw else None)
-        models_checked.add((model, settings))
+        models_checked[(model, settings)] = None
     labels = raw.get("labels", {})
     if not isinstance(labels, dict):
         r.fail(f"{w}labels must be a table of names and strings", t, i, "labels")
@@ -485,17 +522,13 @@ def _target(r: _Reader, raw, i: int, defaults: dict, common_rules, models_checke
         if not isinstance(v, str | int | float) or isinstance(v, bool):
             r.fail(f"{w}label {k!r} must be a string", t, i, k, "labels")
     rules = list(common_rules)
+    own: list[AlertRule] = []
     if "alert" in raw:
         try:
             own = rules_from_data({"rules": raw["alert"]}, f"target {i} [[target.alert]]")
         except RulesError as exc:
             m = re.search(r"rule (\d+)", str(exc))
-            line = find_line(r.text, t, i, None, "alert")
-            if m:  # the n-th [[target.alert]] header after this target's
-                headers = [n for n, name, _ in _headers(r.text) if name == "target.alert" and n > line - 1]
-                k = int(m.group(1))
-                line = headers[k - 1] if k <= len(headers) else line
-            raise ConfigError(f"{r.path}:{line}: {exc}") from None
+            raise ConfigError(f"{r.path}:{_target_alert_line(r, i, int(m.group(1)) if m else None)}: {exc}") from None
         names = {x.name for x in rules}
         for rule in own:
             if rule.name in names:
@@ -507,6 +540,7 @@ def _target(r: _Reader, raw, i: int, defaults: dict, common_rules, models_checke
                     "alert",
                 )
         rules += own
+    _check_reach(r, i, w, name, host, model, settings, common_rules, own, models_checked, load_model)
     return TargetConfig(
         name=name,
         host=host,

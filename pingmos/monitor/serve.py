@@ -38,7 +38,7 @@ def run_monitor(config_path: str, listen: str | None = None, use_dns: bool = Tru
     from pingmos.privileges import PrivilegeError
 
     try:
-        account, _helper = start_and_drop(config.user)
+        account, _helper = start_and_drop(config.user, probes_per_s=config.max_probes_per_s)
     except PrivilegeError as exc:
         print(f"pingmos monitor: error: {exc}", file=sys.stderr)
         return EXIT_NO_PERMISSION

@@ -4,11 +4,11 @@
   a version) and is always valid JSON: a non-finite number is written as null and the reason is listed under
   ``null_reasons`` by its path (``hops[2].avg_ms``).
 - CSV: one line per hop; the columns after the hop's own say which run the row belongs to (``CSV_CONTEXT_FIELDS``:
-  target, address, first and last send time in UTC, model, window, destination reached), repeated on every row so
-  a row pasted elsewhere still says what it measured. Every text cell is neutralised against spreadsheet formula
-  injection (OWASP "CSV Injection"): a cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
-  is prefixed with a single quote ``'``, so a spreadsheet shows it as text and runs nothing. Numbers are
-  written as numbers (a negative number is no formula).
+  target, address, first and last send time in UTC, model, its assumed settings, window, destination reached),
+  repeated on every row so a row pasted elsewhere still says what it measured. Every text cell is neutralised
+  against spreadsheet formula injection (OWASP "CSV Injection"): a cell starting with ``=``, ``+``, ``-``, ``@``, a
+  tab or a carriage return is prefixed with a single quote ``'``, so a spreadsheet shows it as text and runs
+  nothing. Numbers are written as numbers (a negative number is no formula).
 - The table shows loss with as many decimals as it takes for a non-zero loss never to read 0.0 (nor a partial
   loss 100.0), and the loss interval at the precision where it cannot read 0-0 beside a non-zero loss. Text from
   files and the network (targets, names, addresses) has its control characters replaced, so nothing a PTR record
@@ -154,7 +154,16 @@ CSV_HOP_FIELDS = tuple(f for f in HOP_FIELDS if f not in ("loss_ci_pct", "mos_ci
     "unreachable",  # the path ends at this hop: a router's ICMP destination-unreachable, in words; else empty
 )
 # Which run every row belongs to (the same on every row; see the module docstring).
-CSV_CONTEXT_FIELDS = ("target", "target_address", "from_utc", "to_utc", "model", "window", "destination_reached")
+CSV_CONTEXT_FIELDS = (
+    "target",
+    "target_address",
+    "from_utc",
+    "to_utc",
+    "model",
+    "model_settings",  # what the MOS assumed (codec, jitter buffer, ...): ITU-T P.564 asks for it beside the score
+    "window",
+    "destination_reached",
+)
 CSV_FIELDS = CSV_HOP_FIELDS + CSV_CONTEXT_FIELDS
 
 
@@ -194,6 +203,7 @@ def csv_context(snap: TraceSnapshot) -> dict:
         "from_utc": utc_text(span[0]),
         "to_utc": utc_text(span[1]),
         "model": snap.model,
+        "model_settings": _settings_text(snap.model_settings).replace(", ", ";"),
         "window": "all" if snap.window is None else snap.window,
         "destination_reached": "unknown" if snap.destination_reached is None else snap.destination_reached,
     }

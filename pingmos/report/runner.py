@@ -15,6 +15,9 @@ from pingmos.state import Scorer, TraceState
 
 # Once probing is over, how long the report waits for reverse-DNS answers still under way.
 DNS_GRACE_S = 2.0
+# Samples per hop a report keeps in memory (24 bytes each): a longer run folds older ones into running sums, so
+# its memory stays flat however many rounds it runs (state/summary.py); --record keeps every sample in its file.
+KEEP_SAMPLES = 20_000
 
 
 class TraceFailed(Exception):
@@ -63,7 +66,8 @@ def run_report(
     the middle of the trace raises TraceFailed holding the snapshot of what was measured until then."""
     network = network_factory()
     rdns = ReverseDNS() if use_dns else None
-    state = TraceState(target, settings.address, settings.protocol, settings.interval_s, settings.flows)
+    keep = window if window is not None else KEEP_SAMPLES
+    state = TraceState(target, settings.address, settings.protocol, settings.interval_s, settings.flows, keep)
 
     sent_span: list[float] = []  # first and last send time: the report says when it measured
 

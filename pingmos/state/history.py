@@ -17,6 +17,7 @@ under the lock and returns) and the small queries. The lock is never held while 
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass, field
 
@@ -24,6 +25,7 @@ import numpy as np
 
 from pingmos.engine.events import REPLY_KINDS, Sample
 from pingmos.route_changes import find_route_changes
+from pingmos.state.summary import RunningSummary
 
 NO_RESPONDER = 0  # responder index of a lost sample; real addresses start at 1
 # Reply kind per sample (uint8): 0 = lost; 1..len(REPLY_KINDS) = that kind; ANSWERED_UNKNOWN = answered by a session
@@ -71,6 +73,8 @@ class HopHistory:
         "last",
         "shared",
         "_last_answered",
+        "earlier",
+        "let_go",
     )
 
     def __init__(self, ttl: int, flows: int = 1, capacity: int = 64) -> None:
@@ -92,6 +96,10 @@ class HopHistory:
         # The latest answer of each kind: "reached", "router", "unreachable" -> (round, responder, icmp code).
         self.last: dict[str, tuple[int, int, int]] = {}
         self._last_answered: dict[int, tuple[int, int]] = {}  # flow -> (round, responder) of its latest answer
+        # Summaries of the samples let go (TraceHistory(summarise=True)): (router row's, destination row's); None =
+        # samples let go are forgotten (the monitor's and the window's history: their snapshots show a window).
+        self.earlier: tuple[RunningSummary, RunningSummary] | None = None
+        self.let_go = 0  # samples no longer in memory
 
     def __len__(self) -> int:
         return self.n
@@ -177,7 +185,8 @@ class HopHistory:
             return
         first = int(self.rounds[cut])
         self._cut(cut)
-        self.changes = [c for c in self.changes if c[0] >= first]
+        if self.earlier is None:  # summarised: the whole run's route changes stay (a few numbers each)
+            self.changes = [c for c in self.changes if c[0] >= first]
 
     def drop_before(self, sent_at: float) -> None:
         """Forget the samples sent before ``sent_at`` (an alert engine keeps only its longest window)."""
@@ -186,6 +195,17 @@ class HopHistory:
             self._cut(cut)
 
     def _cut(self, cut: int) -> None:
+        if self.earlier is not None:
+            kinds, rtts = self.kind[:cut], self.rtt_ms[:cut]
+            reached = (kinds & REACHED) != 0
+            first = (int(self.rounds[0]), float(self.sent_at[0]))
+            # The rows they belong to (see _row): a router's row has no destination replies; the destination's
+            # row its replies and the losses at its TTL.
+            who = self.responder[:cut]
+            router, destination = ~reached, reached | (kinds == LOST)
+            self.earlier[0].add(rtts[router], who[router], *first)
+            self.earlier[1].add(rtts[destination], who[destination], *first)
+        self.let_go += cut
         self._unshare()
         for a in (self.rounds, self.sent_at, self.rtt_ms, self.responder, self.kind, self.code):
             a[: self.n - cut] = a[cut : self.n]
@@ -207,7 +227,8 @@ class RowData:
     that came back at this TTL while the path was shorter belongs to the destination's row) or "destination" (the
     destination's replies, at this TTL and, while the path was shorter, at lower TTLs: one per round).
     ``unreachable`` is (responder index, ICMP code) when the path ends here with a destination-unreachable from a
-    router. ``key`` identifies the data (hop versions, selection) for a snapshot cache.
+    router. ``key`` identifies the data (hop versions, selection) for a snapshot cache. ``earlier``: for a
+    selection of every sample, the summary of this row's samples no longer in memory (summary.py), else None.
     """
 
     ttl: int
@@ -220,6 +241,7 @@ class RowData:
     last_responder: int  # the latest responder of this TTL before or within the selection (0 = never answered)
     unreachable: tuple[int, int] | None
     key: tuple
+    earlier: RunningSummary | None = None
 
 
 @dataclass(frozen=True)
@@ -237,11 +259,14 @@ class Selection:
 class TraceHistory:
     """The fold of one trace's samples (see the module docstring). ``flows``: TraceSettings.flows (route changes
     are followed per flow). ``keep_samples``: at most about this many samples per hop stay in memory (None = all;
-    a monitoring agent's memory then stays flat however long it runs)."""
+    a monitoring agent's memory then stays flat however long it runs). ``summarise``: the samples let go are
+    folded into running sums (summary.py), so a selection of every sample still gives the whole run's counts,
+    loss, latency, stdev and jitter (a long report's memory stays flat too)."""
 
-    def __init__(self, flows: int = 1, keep_samples: int | None = None) -> None:
+    def __init__(self, flows: int = 1, keep_samples: int | None = None, summarise: bool = False) -> None:
         self.flows = flows
         self.keep_samples = keep_samples
+        self.summarise = summarise
         self.hops: dict[int, HopHistory] = {}
         self.addresses: list[str | None] = [None]  # index NO_RESPONDER = lost
         self._index: dict[str, int] = {}
@@ -267,6 +292,8 @@ class TraceHistory:
             hop = self.hops.get(sample.ttl)
             if hop is None:
                 hop = self.hops[sample.ttl] = HopHistory(sample.ttl, self.flows)
+                if self.summarise:
+                    hop.earlier = (RunningSummary(), RunningSummary())
             rtt = np.nan if sample.rtt_ms is None or index == NO_RESPONDER else sample.rtt_ms
             code = sample.icmp_code if sample.icmp_code is not None and 0 <= sample.icmp_code < NO_CODE else NO_CODE
             hop.add(sample.round, sample.sent_at, rtt, index, kind_code(sample) if index else LOST, code)
@@ -289,7 +316,7 @@ class TraceHistory:
 
     def rounds(self) -> int:
         with self.lock:
-            return max((h.n for h in self.hops.values()), default=0)
+            return max((h.n + h.let_go for h in self.hops.values()), default=0)
 
     def next_round(self) -> int:
         """One more than the highest round seen (a trace that starts again continues its numbering)."""
@@ -304,6 +331,7 @@ class TraceHistory:
         """Wall-clock send times of the first and the last sample (None before any sample)."""
         with self.lock:
             firsts = [float(h.sent_at[0]) for h in self.hops.values() if h.n]
+            firsts += [e.first_sent_at for h in self.hops.values() for e in h.earlier or () if e.first_sent_at]
             lasts = [float(h.sent_at[h.n - 1]) for h in self.hops.values() if h.n]
         return (min(firsts), max(lasts)) if firsts else None
 
@@ -354,7 +382,7 @@ class TraceHistory:
                 rows=tuple(rows),
                 addresses=tuple(self.addresses),
                 destination_ttl=destination,
-                rounds=max((h.n for h in self.hops.values()), default=0),
+                rounds=max((h.n + h.let_go for h in self.hops.values()), default=0),
                 samples=self.samples,
             )
 
@@ -413,11 +441,17 @@ class TraceHistory:
             unreachable = (who, code)
         last_responder = self._last_responder(ttl, role, merged, lasts)
         changes = tuple(hop.changes) if hop is not None else ()
+        earlier = None
+        if hop is not None and hop.earlier is not None and hop.let_go and window is None and time_range is None:
+            # A copy: the summary goes on changing under the lock. (A destination reply let go at a lower TTL,
+            # while the path was shorter, stays in that TTL's summary.)
+            summary = hop.earlier[1 if role == "destination" else 0]
+            earlier = dataclasses.replace(summary, responders=dict(summary.responders))
         empty = np.empty(0)
         if cached is not None and cached.get(ttl) == key:
             return RowData(
                 ttl, role, empty.astype(np.int64), empty, empty, empty.astype(np.uint16), changes,
-                last_responder, unreachable, key,
+                last_responder, unreachable, key, earlier,
             )  # fmt: skip
         if hop is not None:
             lo, hi = spans[ttl]
@@ -457,7 +491,7 @@ class TraceHistory:
                 rounds, sent, rtt, who = rounds[first], sent[first], rtt[first], who[first]
                 if window is not None and time_range is None:
                     rounds, sent, rtt, who = rounds[-window:], sent[-window:], rtt[-window:], who[-window:]
-        return RowData(ttl, role, rounds, sent, rtt, who, changes, last_responder, unreachable, key)
+        return RowData(ttl, role, rounds, sent, rtt, who, changes, last_responder, unreachable, key, earlier)
 
     def _last_responder(self, ttl: int, role: str, merged: list[int], lasts: dict) -> int:
         """The latest responder of this row's kind within the selection, else the latest known before it (a hop

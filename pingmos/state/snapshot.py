@@ -76,7 +76,15 @@ def _compute(row: RowData) -> _Row:
         per_index = np.bincount(row.responder)
         counts = {int(i): int(per_index[i]) for i in np.flatnonzero(per_index) if i != NO_RESPONDER}
     extent = (int(row.rounds[0]), float(row.sent_at[0]), float(row.sent_at[-1])) if len(row.rounds) else None
-    return _Row(row.ttl, window_stats(row.rtt_ms), counts, row.rounds, row.rtt_ms, extent)
+    stats = window_stats(row.rtt_ms)
+    earlier = row.earlier
+    if earlier is not None and earlier.sent:  # samples no longer in memory (a long report): whole-run numbers
+        stats = earlier.combined(stats)
+        for i, n in earlier.responders.items():
+            counts[i] = counts.get(i, 0) + n
+        if extent is not None and earlier.first_round is not None:
+            extent = (earlier.first_round, earlier.first_sent_at, extent[2])
+    return _Row(row.ttl, stats, counts, row.rounds, row.rtt_ms, extent)
 
 
 def build_snapshot(

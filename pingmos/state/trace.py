@@ -13,15 +13,26 @@ from pingmos.state.snapshot import Scorer, snapshot_of
 
 class TraceState:
     """``apply`` every Sample of one trace, then ``snapshot`` it over any window or time range as often as
-    wanted (a different window or model re-scores the whole history). ``flows``: TraceSettings.flows."""
+    wanted (a different window or model re-scores the whole history). ``flows``: TraceSettings.flows.
+    ``keep_samples``: keep only about this many samples per hop in memory and fold older ones into running sums
+    (``TraceHistory(summarise=True)``: a snapshot of every sample still has the whole run's counts, loss, latency
+    and jitter; per-round data covers the samples kept). None: keep every sample."""
 
-    def __init__(self, target: str, address: str, protocol: str, interval_s: float, flows: int = 1):
+    def __init__(
+        self,
+        target: str,
+        address: str,
+        protocol: str,
+        interval_s: float,
+        flows: int = 1,
+        keep_samples: int | None = None,
+    ):
         self.target = target
         self.address = address
         self.protocol = protocol
         self.interval_s = interval_s
         self.flows = flows
-        self.history = TraceHistory(flows)
+        self.history = TraceHistory(flows, keep_samples, summarise=keep_samples is not None)
 
     def apply(self, sample: Sample) -> None:
         self.history.apply(sample)

@@ -24,12 +24,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rescore", type=Path, metavar="RESULTS_JSON", help="score a saved study's probe views again (no simulation)"
     )
+    parser.add_argument(
+        "--lab",
+        action="store_true",
+        help="as root: real calls through the network lab (20 ms UDP stream) while pingmos probes the same path",
+    )
+    parser.add_argument("--lab-seconds", type=float, default=90.0, help="stream length per lab condition, s (90)")
     args = parser.parse_args(argv)
     for what in ("conditions", "calls", "jobs"):
         value = getattr(args, what)
         if value is not None and value < 1:
             print(f"validate_mos: --{what} must be at least 1, not {value}", file=sys.stderr)
             return 2
+    if args.lab:
+        return _lab(args)
     count = args.conditions or (6 if args.quick else 90)
     calls = args.calls or (1 if args.quick else 8)
     out = args.out or DEFAULT_OUT
@@ -57,11 +65,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"validate_mos: {exc}", file=sys.stderr)
             return 2
         outcomes = study.run(args.seed, count, calls, refs, jobs=args.jobs)
-    study.predict(outcomes, study.model_names())
+    assumed = study.predict(outcomes, study.model_names())
     rows = study.table(outcomes)
     elapsed = time.monotonic() - started
     print(f"validate_mos: {count} conditions x {calls} calls, seed {args.seed}, {elapsed:.0f} s")
     print(study.format_table(rows))
+    print(study.assumptions_text(assumed))
     if args.fit:
         from pingmos.validation import fit
 
@@ -70,13 +79,62 @@ def main(argv: list[str] | None = None) -> int:
         out.mkdir(parents=True, exist_ok=True)
         suffix = "_quick" if args.quick else ""
         results = out / f"results{suffix}.json"
-        results.write_text(json.dumps(study.to_json(outcomes, rows, args.seed, calls), indent=1) + "\n")
-        written = [results, plots.scatter(outcomes, out / f"scatter{suffix}.png")]
-        written.append(plots.per_factor(outcomes, out / f"per_factor{suffix}.png"))
+        results.write_text(json.dumps(study.to_json(outcomes, rows, args.seed, calls, assumed), indent=1) + "\n")
+        caption = study.assumptions_text(assumed)
+        written = [results, plots.scatter(outcomes, out / f"scatter{suffix}.png", caption)]
+        written.append(plots.per_factor(outcomes, out / f"per_factor{suffix}.png", caption))
     except OSError as exc:
         print(f"validate_mos: cannot write to {out}: {exc.strerror}", file=sys.stderr)
         return 1
     print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def _lab(args) -> int:
+    """``--lab``: the lab conditions (``lab_calls``), their table, results_lab.json."""
+    if args.lab_seconds < 30.0:
+        print(
+            f"validate_mos: --lab-seconds must be at least 30 (20 s of warm-up and a call), not {args.lab_seconds:g}",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        from pingmos.validation import lab_calls, speech, study
+    except ImportError as exc:
+        print(
+            f"validate_mos: {exc.name} is missing: run 'bash scripts/setup_env' (installs the validate extra)",
+            file=sys.stderr,
+        )
+        return 2
+    reason = lab_calls.lab_reason()
+    if reason:
+        print(f"validate_mos: --lab: {reason}", file=sys.stderr)
+        return 77 if "root" in reason else 2
+    try:
+        refs = [study.Reference(label, pcm) for label, pcm in speech.references(5)]
+    except speech.SpeechError as exc:
+        print(f"validate_mos: {exc}", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    try:
+        outcomes, assumed = lab_calls.run(refs, stream_s=args.lab_seconds, seed=args.seed, progress=print)
+    except (RuntimeError, OSError, ValueError) as exc:  # LabError is a RuntimeError
+        print(f"validate_mos: --lab: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"validate_mos --lab: {len(outcomes)} lab conditions, {args.lab_seconds:g} s of stream each, "
+        f"{time.monotonic() - started:.0f} s"
+    )
+    print(lab_calls.format_table(outcomes))
+    print(study.assumptions_text(assumed).replace(f"{study.PROBES} round trips", "pingmos's round trips"))
+    out = args.out or DEFAULT_OUT
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "results_lab.json").write_text(json.dumps(lab_calls.to_json(outcomes, assumed), indent=1) + "\n")
+    except OSError as exc:
+        print(f"validate_mos: cannot write to {out}: {exc.strerror}", file=sys.stderr)
+        return 1
+    print(f"wrote {out / 'results_lab.json'}")
     return 0
 
 

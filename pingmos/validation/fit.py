@@ -3,7 +3,7 @@
 A grid search: for every combination of candidate values the model is evaluated on the training conditions' probe
 views, both buffers, and the combination with the lowest mean absolute error against the truth wins. The held-out
 conditions are never looked at. The result is printed, not written: the constants live in the formula file
-(``pingmos/scoring/g107_jb.py``), where a user can read and change them.
+(``pingmos/scoring/formulas/g107_jb.py``), where a user can read and change them.
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ from pingmos.scoring.formulas import g107_jb as model
 from pingmos.validation.study import BUFFERS, FIXED_DEPTH_MS, Outcome
 
 GRID = {
-    "ONE_WAY_MEAN_SHARE": (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
-    "ONE_WAY_SPREAD": (0.5, 0.6, 0.7071, 0.8, 0.9, 1.0),
-    "LOSS_SENSITIVITY": (0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0),
+    "NETWORK_LOSS_WEIGHT": (1.0, 1.1, 1.2, 1.3, 1.4, 1.5),
+    "LATE_LOSS_WEIGHT": (1.5, 1.75, 2.0, 2.25, 2.5, 3.0),
 }
 
 

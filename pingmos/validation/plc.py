@@ -36,16 +36,16 @@ def find_pitch(history: np.ndarray) -> int:
     if len(h) < CORR_LEN + PITCH_MAX:
         return PITCH_MAX
     target = h[-CORR_LEN:]
-    best, best_p = -np.inf, PITCH_MAX
-    for p in range(PITCH_MIN, PITCH_MAX + 1):
-        cand = h[-CORR_LEN - p : -p]
-        energy = float(np.dot(cand, cand))
-        if energy <= 0.0:
-            continue
-        score = float(np.dot(target, cand)) / np.sqrt(energy)
-        if score > best:
-            best, best_p = score, p
-    return best_p
+    # Candidate p is h[-CORR_LEN - p : -p]: row p - PITCH_MIN of the windows, read backwards from the end.
+    span = h[-CORR_LEN - PITCH_MAX : -PITCH_MIN]
+    windows = np.lib.stride_tricks.sliding_window_view(span, CORR_LEN)[::-1]
+    energy = np.einsum("ij,ij->i", windows, windows)
+    dots = windows @ target
+    valid = energy > 0.0
+    if not valid.any():
+        return PITCH_MAX
+    score = np.where(valid, dots / np.sqrt(np.where(valid, energy, 1.0)), -np.inf)
+    return PITCH_MIN + int(np.argmax(score))  # the first of equal maxima, as a loop from PITCH_MIN up keeps
 
 
 class _Synth:
@@ -59,20 +59,17 @@ class _Synth:
         self.n = 0  # samples synthesised so far
         self.pos = 0
 
-    def _buffer(self) -> np.ndarray:
-        periods = 1 if self.n < SUB else (2 if self.n < 2 * SUB else 3)
-        return self.history[-periods * self.pitch :]
-
     def take(self, count: int) -> np.ndarray:
-        out = np.empty(count)
-        for i in range(count):
-            buf = self._buffer()
-            out[i] = buf[self.pos % len(buf)]
-            self.pos += 1
-            gain = 1.0 if self.n < SUB else max(0.0, 1.0 - ATTEN_PER_SUB * (self.n - SUB) / SUB)
-            out[i] *= gain
-            self.n += 1
-        return out
+        n = self.n + np.arange(count)
+        periods = np.where(n < SUB, 1, np.where(n < 2 * SUB, 2, 3))
+        length = periods * self.pitch
+        pos = self.pos + np.arange(count)
+        # buffer[pos % len] with buffer = history[-len:]
+        out = self.history[len(self.history) - length + pos % length]
+        gain = np.where(n < SUB, 1.0, np.maximum(0.0, 1.0 - ATTEN_PER_SUB * (n - SUB) / SUB))
+        self.pos += count
+        self.n += count
+        return out * gain
 
 
 def conceal(frames_pcm: np.ndarray, received: np.ndarray) -> np.ndarray:

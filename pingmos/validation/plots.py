@@ -17,10 +17,25 @@ from pingmos.validation.study import BUFFERS, Outcome  # noqa: E402
 FACTORS = ("loss", "jitter", "base", "asymmetry")
 
 
-def scatter(outcomes: Sequence[Outcome], path: Path) -> Path:
-    """One panel per model, rows per buffer: predicted (y) against true (x) MOS; held-out filled, training open."""
+def _caption_in(caption: str) -> float:
+    """Height (inches) the caption takes under the panels."""
+    return 0.11 * (caption.count("\n") + 1) + 0.05 if caption else 0.0
+
+
+def _layout(fig, caption: str) -> None:
+    """Panels above, then what every MOS in the figure assumed (codec, buffers, each model's settings), small."""
+    bottom = _caption_in(caption) / fig.get_figheight()
+    fig.tight_layout(rect=(0.0, bottom, 1.0, 1.0))
+    if caption:
+        fig.text(0.005, 0.005, caption, fontsize=6.5, va="bottom", ha="left", color="#333333")
+
+
+def scatter(outcomes: Sequence[Outcome], path: Path, caption: str = "") -> Path:
+    """One panel per model, rows per buffer: predicted (y) against true (x) MOS; held-out filled, training open;
+    ``caption``: what the MOS figures assumed (``study.assumptions_text``)."""
     names = list(outcomes[0].predicted)
-    fig, axes = plt.subplots(len(BUFFERS), len(names), figsize=(3.0 * len(names), 6.2), squeeze=False)
+    height = 6.2 + _caption_in(caption)
+    fig, axes = plt.subplots(len(BUFFERS), len(names), figsize=(3.0 * len(names), height), squeeze=False)
     for row, buffer in enumerate(BUFFERS):
         for col, name in enumerate(names):
             ax = axes[row][col]
@@ -44,17 +59,18 @@ def scatter(outcomes: Sequence[Outcome], path: Path) -> Path:
                 ax.set_ylabel("model MOS from pings", fontsize=8)
             ax.tick_params(labelsize=7)
     axes[0][0].legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
+    _layout(fig, caption)
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
 
 
-def per_factor(outcomes: Sequence[Outcome], path: Path) -> Path:
+def per_factor(outcomes: Sequence[Outcome], path: Path, caption: str = "") -> Path:
     """Mean absolute error per level of each factor (loss model, delay-variation kind, base delay, asymmetry),
-    one bar per model, both buffers pooled."""
+    one bar per model, both buffers pooled; ``caption`` as for ``scatter``."""
     names = list(outcomes[0].predicted)
-    fig, axes = plt.subplots(1, len(FACTORS), figsize=(4.2 * len(FACTORS), 3.6), squeeze=False)
+    height = 3.6 + _caption_in(caption)
+    fig, axes = plt.subplots(1, len(FACTORS), figsize=(4.2 * len(FACTORS), height), squeeze=False)
     for k, factor in enumerate(FACTORS):
         ax = axes[0][k]
         levels = sorted({o.condition.tags.get(factor, "?") for o in outcomes}, key=_level_key)
@@ -72,7 +88,7 @@ def per_factor(outcomes: Sequence[Outcome], path: Path) -> Path:
         ax.set_ylabel("MAE (MOS)", fontsize=8)
         ax.tick_params(labelsize=7)
     axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
+    _layout(fig, caption)
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return path

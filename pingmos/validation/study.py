@@ -45,6 +45,7 @@ class Reference:
     frames: np.ndarray = field(init=False)
     coded: np.ndarray = field(init=False)
     talkspurt_start: np.ndarray = field(init=False)
+    mos_clean: float = field(init=False)
     r_clean: float = field(init=False)
 
     def __post_init__(self) -> None:
@@ -52,7 +53,8 @@ class Reference:
         self.coded = g711.decode(g711.encode(self.frames)).astype(np.float64)
         self.talkspurt_start = buffers.talkspurts(self.frames)
         clean = self.coded.reshape(-1)[: len(self.pcm)]
-        self.r_clean = truth.mos_to_r(truth.pesq_mos(self.pcm, clean))
+        self.mos_clean = truth.pesq_mos(self.pcm, clean)
+        self.r_clean = truth.mos_to_r(self.mos_clean)
 
 
 @dataclass
@@ -134,6 +136,55 @@ def split_of(index: int) -> str:
     return "held-out" if index % 3 == 2 else "training"
 
 
+class Listener:
+    """Plays legs of calls through both buffers, conceals and scores them, and sums up the truth per buffer.
+
+    ``hear(ref, delays_ms, warmup, talk)``: one leg, ``delays_ms`` the one-way delays (NaN = lost) of the
+    ``warmup`` packets before the reference's frames and of its frames; ``talk`` the talkspurt starts of both.
+    ``truth()``: (conversational MOS, mean mouth-to-ear delay ms, frames played %) per buffer over every leg heard.
+    """
+
+    def __init__(self) -> None:
+        self.r_listen: dict[str, list[float]] = {b: [] for b in BUFFERS}
+        self.ta: dict[str, list[float]] = {b: [] for b in BUFFERS}
+        self.played: dict[str, list[float]] = {b: [] for b in BUFFERS}
+        # PESQ is most of the cost: a reference played out in a pattern already scored (every frame: the clean
+        # score; the fixed and the adaptive buffer alike) is the same signal, so the same score.
+        self.scored: dict[tuple[str, bytes], float] = {}
+
+    def hear(self, ref: Reference, delays: np.ndarray, warmup: int, talk: np.ndarray) -> None:
+        for name in BUFFERS:
+            if name == "fixed":
+                out = buffers.fixed(delays, warmup, FIXED_DEPTH_MS)
+            else:
+                out = buffers.adaptive(delays, warmup, talk)
+            out = out.scored(warmup)
+            key = (ref.label, out.played.tobytes())
+            if key not in self.scored:
+                if out.played.all():  # the concealment passes every frame through: the clean signal
+                    self.scored[key] = ref.mos_clean
+                else:
+                    heard = plc.conceal(ref.coded, out.played)[: len(ref.pcm)]
+                    self.scored[key] = truth.pesq_mos(ref.pcm, np.clip(heard, -32768, 32767))
+            mos = self.scored[key]
+            self.r_listen[name].append(truth.mos_to_r(mos) * truth.clean_r() / ref.r_clean)
+            self.ta[name].append(float(np.mean(out.delay_ms)) + truth.PACKETISATION_MS)
+            self.played[name].append(100.0 * float(np.mean(out.played)))
+
+    def truth(self) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+        ta = {b: float(np.mean(self.ta[b])) for b in BUFFERS}
+        mos = {b: truth.conversational_mos(float(np.mean(self.r_listen[b])), ta[b])[1] for b in BUFFERS}
+        return mos, ta, {b: float(np.mean(self.played[b])) for b in BUFFERS}
+
+
+def talk_with_warmup(ref: Reference, warmup: int) -> np.ndarray:
+    """Talkspurt starts of a leg: the call so far (``warmup`` packets, a talkspurt every second), then the
+    reference's own."""
+    talk = np.concatenate([np.zeros(warmup, dtype=bool), ref.talkspurt_start])
+    talk[:warmup:SLOTS_PER_S] = True
+    return talk
+
+
 def simulate(condition: Condition, refs: Sequence[Reference], calls: int, seed: int) -> Outcome:
     """One condition: the probe view and the truth for both buffers (see the module docstring)."""
     rng = np.random.default_rng(seed)
@@ -145,37 +196,15 @@ def simulate(condition: Condition, refs: Sequence[Reference], calls: int, seed: 
         "reverse": np.where(path["rev_lost"], np.nan, path["rev_ms"]),
     }
     warmup = WARMUP_S * SLOTS_PER_S
-    r_listen: dict[str, list[float]] = {b: [] for b in BUFFERS}
-    ta: dict[str, list[float]] = {b: [] for b in BUFFERS}
-    played: dict[str, list[float]] = {b: [] for b in BUFFERS}
+    listener = Listener()
     for c in range(calls):
         for leg, one_way in enumerate(legs.values()):
             ref = refs[(2 * c + leg) % len(refs)]
             nf = len(ref.frames)
             start = int(rng.integers(warmup, slots - nf))
-            delays = one_way[start - warmup : start + nf]
-            talk = np.concatenate([np.zeros(warmup, dtype=bool), ref.talkspurt_start])
-            talk[:warmup:SLOTS_PER_S] = True  # the call so far: a talkspurt every second
-            for name in BUFFERS:
-                if name == "fixed":
-                    out = buffers.fixed(delays, warmup, FIXED_DEPTH_MS)
-                else:
-                    out = buffers.adaptive(delays, warmup, talk)
-                out = out.scored(warmup)
-                heard = plc.conceal(ref.coded, out.played)[: len(ref.pcm)]
-                mos = truth.pesq_mos(ref.pcm, np.clip(heard, -32768, 32767))
-                r_listen[name].append(truth.mos_to_r(mos) * truth.clean_r() / ref.r_clean)
-                ta[name].append(float(np.mean(out.delay_ms)) + truth.PACKETISATION_MS)
-                played[name].append(100.0 * float(np.mean(out.played)))
-    truth_mos = {b: truth.conversational_mos(float(np.mean(r_listen[b])), float(np.mean(ta[b])))[1] for b in BUFFERS}
-    return Outcome(
-        condition=condition,
-        split="",
-        truth_mos=truth_mos,
-        ta_ms={b: float(np.mean(ta[b])) for b in BUFFERS},
-        played_pct={b: float(np.mean(played[b])) for b in BUFFERS},
-        rtts_ms=rtts,
-    )
+            listener.hear(ref, one_way[start - warmup : start + nf], warmup, talk_with_warmup(ref, warmup))
+    truth_mos, ta_ms, played_pct = listener.truth()
+    return Outcome(condition=condition, split="", truth_mos=truth_mos, ta_ms=ta_ms, played_pct=played_pct, rtts_ms=rtts)
 
 
 def model_names() -> list[str]:
@@ -185,15 +214,18 @@ def model_names() -> list[str]:
     return [m.name for m in available_models() if m.error is None]
 
 
-def predict(outcomes: Sequence[Outcome], names: Sequence[str]) -> None:
-    """Fill ``outcome.predicted[model][buffer]`` from the probe view, through ``pingmos.scoring``."""
+def predict(outcomes: Sequence[Outcome], names: Sequence[str]) -> dict[str, dict[str, dict[str, object]]]:
+    """Fill ``outcome.predicted[model][buffer]`` from the probe view, through ``pingmos.scoring``; returns every
+    model's effective settings per buffer (what its MOS assumed: codec, buffer, one-way share, ...)."""
     from pingmos.scoring import HopWindow, Score, load_model
 
     windows = [HopWindow.from_rtts(o.rtts_ms) for o in outcomes]
+    assumed: dict[str, dict[str, dict[str, object]]] = {}
     for name in names:
         for buffer in BUFFERS:
             settings = {"buffer": buffer, "buffer_ms": str(FIXED_DEPTH_MS)} if name == BUFFERED_MODEL else {}
             model = load_model(name, settings)
+            assumed.setdefault(name, {})[buffer] = dict(model.settings)
             try:
                 results = model.score_many(windows)
             finally:
@@ -201,6 +233,27 @@ def predict(outcomes: Sequence[Outcome], names: Sequence[str]) -> None:
             for o, res in zip(outcomes, results, strict=True):
                 mos = res.mos if isinstance(res, Score) else 1.0  # nothing received: no call either
                 o.predicted.setdefault(name, {})[buffer] = mos
+    return assumed
+
+
+def settings_text(settings: dict[str, object]) -> str:
+    """``k=v, k=v`` of a model's effective settings (floats without trailing zeros)."""
+    return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(settings.items()))
+
+
+def assumptions_text(assumed: dict[str, dict[str, dict[str, object]]]) -> str:
+    """What every MOS of the study assumed, in a few lines: the calls, and each model's settings per buffer."""
+    lines = [
+        f"calls: G.711 mu-law, 20 ms packets, G.711 Appendix I concealment; buffers: fixed {FIXED_DEPTH_MS:g} ms "
+        f"beyond the base delay, adaptive Ramjee et al. 1994 Algorithm 1; probe view: {PROBES} round trips 1 s apart",
+    ]
+    for name, per_buffer in assumed.items():
+        texts = {b: settings_text(s) for b, s in per_buffer.items()}
+        if len(set(texts.values())) == 1:
+            lines.append(f"{name}: {next(iter(texts.values())) or 'no settings'} (both buffers)")
+        else:
+            lines += [f"{name} ({b} buffer): {t}" for b, t in texts.items()]
+    return "\n".join(lines)
 
 
 def _job(args):
@@ -299,12 +352,15 @@ def format_markdown(rows) -> str:
     return "\n".join(out)
 
 
-def to_json(outcomes: Sequence[Outcome], rows, seed: int, calls: int) -> dict:
-    """Everything the study measured, as plain data (results.json)."""
+def to_json(outcomes: Sequence[Outcome], rows, seed: int, calls: int, assumed=None) -> dict:
+    """Everything the study measured, as plain data (results.json); ``assumed``: ``predict``'s model settings."""
     return {
         "seed": seed,
         "calls_per_condition": calls,
         "fixed_depth_ms": FIXED_DEPTH_MS,
+        "codec": "G.711 mu-law, 20 ms packets, G.711 Appendix I packet loss concealment",
+        "adaptive_buffer": "Ramjee, Kurose, Towsley, Schulzrinne, IEEE INFOCOM 1994, Algorithm 1",
+        "model_settings": assumed or {},
         "table": [
             {
                 "model": m,

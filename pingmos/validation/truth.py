@@ -7,7 +7,7 @@ listener heard, on the R scale of ITU-T G.107, minus G.107's delay impairment Id
 R(MOS) inverts G.107 Annex B. The scaling calibrates each reference so that a clean G.711 call scores what G.107
 gives a clean G.711 call with no delay (R 93.206, MOS 4.41), as the models do; PESQ's own ceiling for a codec
 differs by talker. Ta is the mean mouth-to-ear delay: 20 ms of packetisation plus the delay from sending a frame
-to playing it out (network and jitter buffer). Idd is G.107's (0 up to Ta 100 ms), from pingmos.scoring.g107.
+to playing it out (network and jitter buffer). Idd is G.107's (0 up to Ta 100 ms), from pingmos.scoring.formulas.g107.
 """
 
 from __future__ import annotations

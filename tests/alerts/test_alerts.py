@@ -322,3 +322,31 @@ def test_a_rule_on_the_destination_follows_it_when_the_route_gets_longer():
         samples.append(Sample(i, 4, 1000 + i, t + 0.01, 21.0, DST, True, "echo_reply"))
     events = run([AlertRule("loss", "loss_pct", 5.0, window_s=30.0)], samples)
     assert events == []
+
+
+def test_a_mos_rule_must_be_able_to_clear_with_the_model():
+    from pingmos.alerts import CLEAN_RTT_MS, check_reach, mos_ceiling
+    from pingmos.scoring import load_model
+
+    model = load_model("pingplotter", {})
+    top = mos_ceiling(model)
+    assert 4.3 < top < 4.45  # PingPlotter's formula at 10 ms, no loss: MOS 4.40
+    fine = [AlertRule("voice", "mos", 3.5), AlertRule("loss", "loss_pct", 1.0)]
+    assert check_reach(fine, top, "pingplotter", "r.toml") == (fine, [])
+    # A default clear level out of reach: an error in a file (what to add, and where) ...
+    with pytest.raises(RulesError) as err:
+        check_reach([*fine, AlertRule("high", "mos", 4.2)], top, "pingplotter", "r.toml")
+    text = str(err.value)
+    assert text.startswith("r.toml: rule 3 (high): it would never clear at the default MOS 4.4") and "\n" not in text
+    assert f"at most {top:.2f} on a clean path ({CLEAN_RTT_MS:g} ms" in text and "add clear_at = 4.3" in text
+    # ... filled in where the user sees it (the dialog), with a note.
+    rules, notes = check_reach([AlertRule("high", "mos", 4.2)], top, "pingplotter", fill_defaults=True)
+    assert 4.2 < rules[0].clear_at < top and len(notes) == 1 and "never would" in notes[0]
+    with pytest.raises(RulesError, match=r"rule 1 \(x\): it would never clear at MOS 4.45.*give a clear_at between"):
+        check_reach([AlertRule("x", "mos", 4.2, clear_at=4.45)], top, "pingplotter", "r.toml", fill_defaults=True)
+    with pytest.raises(RulesError, match=r"MOS below 4.42 would never clear.*choose a threshold below"):
+        check_reach([AlertRule("x", "mos", 4.42)], top, "pingplotter", "r.toml")
+    # A clear level the model reaches is kept as written, at the ceiling too.
+    edge = [AlertRule("edge", "mos", 4.0, clear_at=round(top, 2) - 0.01)]
+    assert check_reach(edge, top, "pingplotter") == (edge, [])
+    model.close()

@@ -191,6 +191,54 @@ def test_a_rule_firing_when_the_trace_stops_ends_with_a_note(qtbot, watched):
         assert all(ep.end is not None for ep in alert_episodes(session.events()))
 
 
+def test_the_desktop_notification_can_be_turned_off_and_stays_off(qtbot, watched, settings_store):
+    from PySide6.QtCore import Qt
+
+    from pingmos.gui.settings_store import SettingsStore
+
+    window, monitor, _ = watched
+    shown = []
+
+    class Tray:  # offscreen there is no system tray: this one records what would pop up
+        def showMessage(self, title, text, icon, ms):  # noqa: N802 - Qt's name
+            shown.append(title)
+
+    window.evidence._tray = lambda: Tray()
+    action = window.evidence.notify_action
+    assert action.isChecked() and action in window.menuBar().actions()[-1].menu().actions()  # on by default
+    feed(window.trace, 0, 30, lost_every=2)
+    evaluate(qtbot, monitor, 0, 30)
+    assert sorted(shown) == ["pingmos: loss", "pingmos: voice"]
+
+    action.trigger()  # Alerts › Desktop notifications: off; the log and the status bar still say it
+    assert not settings_store.desktop_notifications()
+    feed(window.trace, 30, 60)
+    evaluate(qtbot, monitor, 30, 60)
+    assert ("alert cleared", "loss") in fired(window) and len(shown) == 2
+    # Persisted with the other settings: a new store on the same file reads it off.
+    assert SettingsStore(settings_store.q).desktop_notifications() is False
+
+    # The rules dialog has the same switch, reached with Tab, and OK keeps it (and the menu follows).
+    dialog = AlertsDialog(monitor.rules, parent=window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.wait_for_model(qtbot)
+    assert not dialog.notify_box.isChecked()
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=WAIT_MS)
+    dialog.table.setFocus()
+    for _ in range(30):  # Tab from the rules table reaches the switch; Space turns it on
+        if dialog.focusWidget() is dialog.notify_box:
+            break
+        qtbot.keyClick(dialog.focusWidget(), Qt.Key.Key_Tab)
+    assert dialog.focusWidget() is dialog.notify_box
+    qtbot.keyClick(dialog.notify_box, Qt.Key.Key_Space)
+    assert dialog.notify_box.isChecked()
+    dialog._accept()
+    assert dialog.result_notify is True and settings_store.desktop_notifications() and action.isChecked()
+
+
 def test_the_rules_dialog_checks_and_saves_rules(qtbot, watched, config_dir):
     window, monitor, _ = watched
     dialog = AlertsDialog(DEFAULT_RULES, parent=window)
@@ -231,6 +279,32 @@ def test_a_broken_rules_file_is_a_note_and_the_defaults_apply(qtbot, make_window
     assert monitor.rules == list(DEFAULT_RULES)
     notes = [text for _, kind, text in window.evidence.event_log.rows() if kind == "note"]
     assert len(notes) == 1 and "alerts.json" in notes[0] and "default rules" in notes[0]
+
+
+def test_a_rules_file_rule_that_could_never_clear_with_the_model_is_said_once(qtbot, make_window, config_dir):
+    # The window's own rules file gets the dialog's check (pingmos.alerts.check_reach) with the window's model,
+    # when it is read and again when another model is chosen: one note naming the file, the rule, what to do.
+    config_dir.mkdir(parents=True)
+    (config_dir / "alerts.json").write_text(
+        '{"rules": [{"name": "voice", "metric": "mos", "below": 4.2, "clear_at": 4.39}]}'
+    )
+    window = make_window(factory=unprobed)
+    monitor = window.evidence.alerts
+    qtbot.waitUntil(lambda: monitor.rules_loaded and monitor.worker.pending == 0, timeout=WAIT_MS)
+
+    def notes():
+        return [text for _, kind, text in window.evidence.event_log.rows() if kind == "note"]
+
+    assert notes() == [] and monitor.rules[0].name == "voice"  # 4.39 is reachable with PingPlotter's formula
+    window.model_combo.setCurrentIndex(window.model_combo.findData("g107-jb"))  # at most 4.38 on a clean path
+    qtbot.waitUntil(lambda: len(notes()) == 1, timeout=WAIT_MS)
+    assert notes()[0] == (
+        f"{rules_path()}: rule 1 (voice): it would never clear at MOS 4.39: g107-jb gives at most 4.38 on a clean path "
+        "(10 ms, no loss); give a 'clears at' between 4.2 and 4.38 (e.g. 4.29); change it in Alerts › Alert rules…"
+    )
+    window.model_combo.setCurrentIndex(window.model_combo.findData("g107-jb"))  # no change: said once
+    qtbot.wait(200)
+    assert len(notes()) == 1
 
 
 @pytest.mark.lab
@@ -275,7 +349,8 @@ def test_on_the_lab_loss_switched_on_mid_trace_fires_in_the_window(qtbot, make_w
 
 
 def test_a_mos_clear_level_the_model_cannot_reach_is_refused_or_adjusted(qtbot, make_window):
-    from pingmos.gui.alerts_dialog import CLEAN_RTT_MS, explain, mos_ceiling
+    from pingmos.alerts import CLEAN_RTT_MS
+    from pingmos.gui.alerts_dialog import explain, mos_ceiling
 
     window = make_window(factory=unprobed)
     top = mos_ceiling("pingplotter", {})

@@ -42,6 +42,20 @@ def test_tab_leaves_the_hop_table(qtbot, shown):
     assert not window.table.tabKeyNavigation()
 
 
+def test_no_table_of_the_window_or_its_dialogs_keeps_tab(qtbot, shown):
+    # The class of the hop table's trap: every item view (the event log, the alert rules) lets Tab go on.
+    from PySide6.QtWidgets import QAbstractItemView
+
+    from pingmos.gui.alerts_dialog import AlertsDialog
+
+    dialog = AlertsDialog(shown.evidence.alerts.rules, parent=shown)
+    qtbot.addWidget(dialog)
+    views = shown.findChildren(QAbstractItemView) + dialog.findChildren(QAbstractItemView)
+    assert dialog.table in views and shown.evidence.event_log.table in views
+    assert [v for v in views if v.tabKeyNavigation()] == []
+    dialog.wait_for_model(qtbot)
+
+
 def test_start_is_in_the_tab_order_after_the_target(qtbot, shown):
     window = shown
     window.target_combo.setFocus()

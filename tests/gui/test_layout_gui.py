@@ -57,6 +57,47 @@ def test_at_800_by_500_loss_and_mos_are_in_view_and_an_empty_log_is_one_line(qtb
     qtbot.waitUntil(lambda: table.hidden_columns == (), timeout=WAIT_MS)
 
 
+def cut_headers(table) -> list[str]:
+    """The shown columns whose header text is not painted whole: wider than its label's rectangle as the style
+    lays the section out (QHeaderView elides it then), or, on the sorted column, without room for the arrow."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtWidgets import QStyle, QStyleOptionHeader
+
+    from pingmos.gui.hop_table import header_arrow_room
+
+    header = table.horizontalHeader()
+    cut = []
+    for c in range(header.count()):
+        if table.isColumnHidden(c):
+            continue
+        opt = QStyleOptionHeader()
+        header.initStyleOptionForIndex(opt, c)
+        opt.rect = QRect(0, 0, header.sectionSize(c), header.height())
+        room = header.style().subElementRect(QStyle.SubElement.SE_HeaderLabel, opt, header).width()
+        if opt.sortIndicator != QStyleOptionHeader.SortIndicator.None_:
+            room -= header_arrow_room(header, opt)
+        if opt.fontMetrics.elidedText(opt.text, Qt.TextElideMode.ElideRight, room) != opt.text:
+            cut.append(opt.text)
+    return cut
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (800, 500)])
+def test_no_header_of_the_hop_table_is_cut(qtbot, make_window, size):
+    # Widths come from each header's text in the header's font (and the sort arrow), not only from the cells:
+    # "Count" and "MOS 95 %" were cut when they came back after being hidden at the minimum section width.
+    window = traced(qtbot, make_window, *size)
+    table = window.table
+    assert cut_headers(table) == [] and table.horizontalHeader().count() == 15
+    shown = [c for c in range(15) if not table.isColumnHidden(c)]
+    window.resize(1600, 900)  # hidden columns come back whole
+    qtbot.waitUntil(lambda: table.hidden_columns == (), timeout=WAIT_MS)
+    assert cut_headers(table) == []
+    window.resize(*size)
+    qtbot.waitUntil(lambda: [c for c in range(15) if not table.isColumnHidden(c)] == shown, timeout=WAIT_MS)
+    table.sortByColumn(COL_MOS, Qt.SortOrder.DescendingOrder)  # the arrow moves to another header
+    assert cut_headers(table) == []
+
+
 def test_at_1280_every_model_setting_shows_in_words_with_units(qtbot, make_window):
     window = make_window()
     window.resize(1280, 800)

@@ -22,6 +22,7 @@ def test_one_row_per_target_and_double_click_opens_its_trace(qtbot, settings_sto
     try:
         window = SummaryWindow(agent, run_loop=False, refresh_ms=50, settings=settings_store)
         qtbot.addWidget(window)
+        assert not window.table.tabKeyNavigation()  # Tab leaves the table (arrows move in it): no keyboard trap
         wait_for(agent, "provider", 3 * 45)
         wait_for(agent, "silent", 3 * 10)
         agent.refresh(WALL_EPOCH + clocks["provider"].now)

@@ -137,3 +137,26 @@ def test_find_line_looks_in_the_right_table():
     assert find_line(text, "target", 1, "window") == 5
     assert find_line(text, "target", 2, "window") == 6  # not there: the table's header
     assert find_line(text, "target", 2, "x", "labels") == 9
+
+
+def test_a_mos_alert_must_be_able_to_clear_with_the_targets_model(tmp_path):
+    # The rules dialog's check (pingmos.alerts.check_reach), per target with the model that scores it.
+    common = "[[alert]]\nmetric = 'loss_pct'\nabove = 1\n[[alert]]\nname = 'voice'\nmetric = 'mos'\nbelow = 4.2\n"
+    path = write(tmp_path, common + "[[target]]\nhost = 'a'\nmodel = 'pingplotter'\n")
+    with pytest.raises(ConfigError) as exc:
+        load_config(path)
+    assert str(exc.value) == (
+        f"{path}:4: target 1 (a): [[alert]]: rule 2 (voice): it would never clear at the default MOS 4.4 (threshold "
+        "+ 0.2): pingplotter gives at most 4.40 on a clean path (10 ms, no loss); add clear_at = 4.3 (between 4.2 "
+        "and 4.40)"
+    )
+    own = "[[target]]\nhost = 'b'\n[[target.alert]]\nmetric = 'loss_pct'\nabove = 1\n[[target.alert]]\n"
+    path = write(tmp_path, own + "metric = 'mos'\nbelow = 4\nclear_at = 4.45\n")
+    with pytest.raises(
+        ConfigError, match=r":6: target 1 \(b\): \[\[target.alert\]\]: rule 2 .*never clear at MOS 4.45"
+    ):
+        load_config(path)
+    # A rule for another target is judged with that target's model only; a reachable level loads.
+    other = "[[alert]]\nmetric = 'mos'\nbelow = 4.2\nclear_at = 4.3\ntarget = 'c'\n"
+    cfg = load_config(write(tmp_path, other + "[[target]]\nhost = 'c'\nmodel = 'g107'\n[[target]]\nhost = 'd'\n"))
+    assert [len(t.rules) for t in cfg.targets] == [1, 0]

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from pingmos import cli
+from pingmos.engine import mode, network
 from pingmos.engine.fake_network import FakeClock, FakeHop, FakeNetwork
 from pingmos.engine.helper_network import HelperError
 from pingmos.engine.mode import ProbeMode
@@ -39,7 +40,7 @@ def fake_trace(monkeypatch):
     clock = FakeClock()
     made = []
     monkeypatch.setattr(runner, "Tracer", lambda s, n, cb: Tracer(s, n, cb, clock, "198.18.0.1"))
-    monkeypatch.setattr(cli, "source_address_for", lambda address: "198.18.0.1")
+    monkeypatch.setattr(network, "source_address_for", lambda address: "198.18.0.1")
 
     def fail(fail_at: int, error: OSError):
         def open_network():
@@ -47,7 +48,7 @@ def fake_trace(monkeypatch):
             made.append(net)
             return net
 
-        monkeypatch.setattr(cli, "choose_mode", lambda *a: ProbeMode("raw", "a simulated path", open_network))
+        monkeypatch.setattr(mode, "choose_mode", lambda *a: ProbeMode("raw", "a simulated path", open_network))
         return made
 
     return fail
@@ -99,12 +100,12 @@ def test_a_failure_at_the_first_probe_is_only_the_error(fake_trace, capsys):
 
 
 def test_a_network_that_cannot_open_is_one_line(monkeypatch, capsys):
-    monkeypatch.setattr(cli, "source_address_for", lambda address: "198.18.0.1")
+    monkeypatch.setattr(network, "source_address_for", lambda address: "198.18.0.1")
 
     def cannot_open():
         raise OSError(errno.EMFILE, "Too many open files")
 
-    monkeypatch.setattr(cli, "choose_mode", lambda *a: ProbeMode("raw", "raw sockets", cannot_open))
+    monkeypatch.setattr(mode, "choose_mode", lambda *a: ProbeMode("raw", "raw sockets", cannot_open))
     assert cli.main(["report", DST, "-c", "3", "--no-dns"]) == 1
     out, err = capsys.readouterr()
     assert (

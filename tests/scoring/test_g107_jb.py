@@ -1,14 +1,17 @@
 """g107-jb, G.107 with a predicted jitter buffer, against numbers worked out by hand (the working is in each test).
 
 The fitted constants are read from the module, so the working stays true when they are fitted again; the E-model
-part is checked against the ``g107`` model given the same one-way delay and loss (its own tests check G.107)."""
+part is G.107's own terms (``pingmos.scoring.formulas.g107``, tested there) at the one-way delay and loss worked
+out here."""
 
 import math
 
 import pytest
 
 from pingmos.scoring import HopWindow, Score, load_model
+from pingmos.scoring.formulas import g107
 from pingmos.scoring.formulas import g107_jb as jb
+from pingmos.scoring.score import r_to_mos
 
 
 def score(window, **settings):
@@ -17,10 +20,25 @@ def score(window, **settings):
     return result
 
 
-def g107_at(ta_ms, loss_pct):
-    """The g107 model for one-way delay ta_ms (latency 0 + added delay) and loss_pct."""
-    window = HopWindow.from_summary(0.0, 0.0, min(100.0, loss_pct))
-    return load_model("g107", {"added_delay_ms": ta_ms}, raising=True).score(window)
+def r_at(ta_ms, ppl_pct):
+    """G.107's R, default parameters and G.711 (Ie 0, Bpl 25.1), for mouth-to-ear delay ta_ms and loss ppl_pct,
+    the talker echo at jb.ECHO_DELAY_MS (a VoIP terminal cancels it)."""
+    ro, no, iolr = g107.basic_terms()
+    idte, idle, idd = g107.delay_impairment(ro, no, ta_ms, jb.ECHO_DELAY_MS, 2.0 * ta_ms)
+    ie_eff = 95.0 * ppl_pct / (ppl_pct + 25.1)
+    return ro - g107.simultaneous_impairment(ro, no, iolr, jb.ECHO_DELAY_MS) - idte - idle - idd - ie_eff
+
+
+def test_upper_gamma_share_closed_forms():
+    # Q(1, x) = e^-x; Q(1/2, x) = erfc(sqrt x); Q(2, x) = (1 + x) e^-x; Q(3/2, x) = erfc(sqrt x) + 2 sqrt(x/pi) e^-x
+    for x in (0.0, 0.01, 0.3, 1.0, 2.5, 6.0, 20.0, 60.0):
+        assert jb.upper_gamma_share(1.0, x) == pytest.approx(math.exp(-x), rel=1e-9, abs=1e-300)
+        assert jb.upper_gamma_share(0.5, x) == pytest.approx(math.erfc(math.sqrt(x)), rel=1e-9, abs=1e-300)
+        assert jb.upper_gamma_share(2.0, x) == pytest.approx((1 + x) * math.exp(-x), rel=1e-9, abs=1e-300)
+        q15 = math.erfc(math.sqrt(x)) + 2.0 * math.sqrt(x / math.pi) * math.exp(-x)
+        assert jb.upper_gamma_share(1.5, x) == pytest.approx(q15, rel=1e-9, abs=1e-300)
+    # the mean deviation of an exponential (gamma shape 1) with mean theta is 2 theta / e
+    assert jb.gamma_mean_deviation(1.0, 10.0) == pytest.approx(20.0 / math.e)
 
 
 def test_fixed_buffer_no_jitter_one_way_loss():
@@ -31,54 +49,78 @@ def test_fixed_buffer_no_jitter_one_way_loss():
     assert s.detail["one_way_loss_pct"] == pytest.approx(5.1317, abs=1e-4)
     assert s.detail["late_loss_pct"] == 0.0
     assert s.detail["ta_ms"] == pytest.approx(105.0)
-    assert s.detail["ppl_pct"] == pytest.approx(jb.LOSS_SENSITIVITY * one_way)
-    expected = g107_at(105.0, jb.LOSS_SENSITIVITY * one_way)
-    assert s.r == pytest.approx(expected.r) and s.mos == pytest.approx(expected.mos)
+    assert s.detail["ppl_pct"] == pytest.approx(jb.NETWORK_LOSS_WEIGHT * one_way)
+    assert s.r == pytest.approx(r_at(105.0, jb.NETWORK_LOSS_WEIGHT * one_way))
+    assert s.mos == pytest.approx(r_to_mos(s.r))
 
 
-def test_fixed_buffer_late_loss_from_the_rtt_spread():
-    # RTTs 20 ms and 220 ms alternating: excess r = 0 or 200, mean 100; one way x = M 100 + S (r - 100):
-    # the fast half max(0, M 100 - S 100) (0 with the shipped constants), the slow half M 100 + S 100 > 60 ms:
-    # half the packets come too late for a 60 ms buffer
-    m, sp = jb.ONE_WAY_MEAN_SHARE, jb.ONE_WAY_SPREAD
-    assert m * 100 + sp * 100 > 60.0 and max(0.0, m * 100 - sp * 100) <= 60.0
-    s = score(HopWindow.from_rtts([20.0, 220.0] * 50), buffer="fixed", buffer_ms="60")
-    assert s.detail["late_loss_pct"] == pytest.approx(50.0)
-    assert s.detail["base_one_way_ms"] == pytest.approx(10.0)
-    # Ppl = 1 - (1 - 0)(1 - 0.5) = 50 %, times the loss sensitivity (at most 100 %)
-    assert s.detail["ppl_pct"] == pytest.approx(min(100.0, jb.LOSS_SENSITIVITY * 50.0))
-    # a deeper buffer takes them all, and the delay instead: Ta = 10 + 200 + 20
-    deep = score(HopWindow.from_rtts([20.0, 220.0] * 50), buffer="fixed", buffer_ms="200")
-    assert deep.detail["late_loss_pct"] == 0.0 and deep.detail["ta_ms"] == pytest.approx(230.0)
+def test_one_direction_queues_exponential_rtt_excess():
+    # RTTs 10 and 30 alternating: excess 0 or 20, mean 10, variance 100: gamma shape 1 (an exponential), scale 10.
+    # Half the round trips at the minimum: one queue (n = 1): one listener's packets vary as exponential(mean 10),
+    # the other's not.
+    window = HopWindow.from_rtts([10.0, 30.0] * 50)
+    fixed = score(window, buffer="fixed", buffer_ms="60")
+    assert fixed.detail["rtt_excess_shape"] == pytest.approx(1.0)
+    assert fixed.detail["queueing_directions"] == pytest.approx(1.0)
+    # fixed 60 ms: that listener loses e^-6 of the packets as late, the other none; Ta = 5 + 60 + 20
+    late = math.exp(-6.0)
+    assert fixed.detail["late_loss_pct"] == pytest.approx(100.0 * late / 2.0)
+    assert fixed.detail["ta_ms"] == pytest.approx(85.0)
+    expected = (r_at(85.0, 100.0 * jb.LATE_LOSS_WEIGHT * late) + r_at(85.0, 0.0)) / 2.0
+    assert fixed.r == pytest.approx(expected)
+    # adaptive (Ramjee): mean 10 + 4 mean deviations (2 x 10 / e each) = 39.43 ms, late e^-3.943 = 1.94 %; the
+    # steady listener's buffer keeps the 5 ms floor and loses nothing
+    adaptive = score(window)
+    delay = 10.0 + jb.RAMJEE_BETA * 20.0 / math.e
+    late = math.exp(-delay / 10.0)
+    assert delay == pytest.approx(39.43, abs=0.01) and 100 * late == pytest.approx(1.94, abs=0.01)
+    assert adaptive.detail["late_loss_pct"] == pytest.approx(100.0 * late / 2.0)
+    ta = 5.0 + (delay + jb.ADAPTIVE_MIN_MARGIN_MS) / 2.0 + 20.0
+    assert adaptive.detail["ta_ms"] == pytest.approx(ta)
+    assert adaptive.r == pytest.approx((r_at(ta, 100.0 * jb.LATE_LOSS_WEIGHT * late) + r_at(ta, 0.0)) / 2.0)
 
 
-def test_adaptive_buffer_ramjee_margin():
-    # RTTs 10 and 20 alternating: r = 0 or 10, mean 5: x = M 5 - S 5 (not below 0) or M 5 + S 5.
-    m, sp = jb.ONE_WAY_MEAN_SHARE, jb.ONE_WAY_SPREAD
-    lo, hi = max(0.0, m * 5 - sp * 5), m * 5 + sp * 5
-    mean_x = (lo + hi) / 2
-    deviation = (abs(lo - mean_x) + abs(hi - mean_x)) / 2
-    delay = mean_x + max(jb.RAMJEE_BETA * deviation, jb.ADAPTIVE_MIN_MARGIN_MS)  # Ramjee's d + 4 v, 20 ms at least
-    s = score(HopWindow.from_rtts([10.0, 20.0] * 50), buffer="adaptive")
-    assert s.detail["buffer_delay_ms"] == pytest.approx(delay)
-    assert s.detail["late_loss_pct"] == 0.0  # the play-out point lies above both values
-    assert s.detail["ta_ms"] == pytest.approx(5.0 + delay + 20.0)
-    expected = g107_at(5.0 + delay + 20.0, 0.0)
-    assert s.mos == pytest.approx(expected.mos)
+def test_both_directions_queue():
+    # RTTs 20 once, then 30 and 50 alternating (99 more): excess 0 once, else 10 or 30: mean (50 x 10 + 49 x 30)
+    # / 100 = 19.7; only 1 % comes within 0.1 x 19.7 of the minimum, fewer than two queues in a row leave
+    # (1 - e^-0.2 x 1.2 = 1.75 %): both directions queue (n = 2)
+    rtts = [20.0] + [30.0, 50.0] * 49 + [30.0]
+    window = HopWindow.from_rtts(rtts)
+    excess = [v - 20.0 for v in rtts]
+    mean = sum(excess) / 100
+    variance = sum((e - mean) ** 2 for e in excess) / 100
+    k_r, theta = mean * mean / variance, variance / mean
+    s = score(window, buffer="fixed")
+    assert mean == pytest.approx(19.7) and s.detail["queueing_directions"] == 2.0
+    assert s.detail["rtt_excess_shape"] == pytest.approx(k_r)
+    # each listener's packets vary as gamma(k_r / 2, theta); fixed 60 ms: late Q(k_r / 2, 60 / theta) each (Q is
+    # checked against its closed forms above)
+    late = jb.upper_gamma_share(k_r / 2, 60.0 / theta)
+    assert 0.0 < late < 0.05
+    assert s.detail["late_loss_pct"] == pytest.approx(100.0 * late)
+    assert s.r == pytest.approx(r_at(10.0 + 60.0 + 20.0, 100.0 * jb.LATE_LOSS_WEIGHT * late))
 
 
-def test_adaptive_buffer_wide_spread_and_the_floor():
-    # RTTs 10 ms and 110 ms alternating: r = 0 or 100, mean 50: x = max(0, M 50 - S 50) or M 50 + S 50; the mean
-    # deviation is the half-distance, so d + 4 v lies far above the slow half: no late loss, a long buffer
-    m, sp = jb.ONE_WAY_MEAN_SHARE, jb.ONE_WAY_SPREAD
-    lo, hi = max(0.0, m * 50 - sp * 50), m * 50 + sp * 50
-    mean_x, deviation = (lo + hi) / 2, (hi - lo) / 2
-    s = score(HopWindow.from_rtts([10.0, 110.0] * 50))
-    assert jb.RAMJEE_BETA * deviation > jb.ADAPTIVE_MIN_MARGIN_MS
-    assert s.detail["buffer_delay_ms"] == pytest.approx(mean_x + jb.RAMJEE_BETA * deviation)
-    # sub-millisecond spread and one slow probe in 30: the 20 ms floor keeps it from counting as late loss
+def test_how_many_directions_queue():
+    # the share of excesses within 0.1 x mean of the minimum: one exponential queue leaves 1 - e^-0.1 = 9.52 %
+    # there, two in a row 1 - e^-0.2 (1.2) = 1.75 %; n moves linearly from 1 to 2 between them
+    one, two = 1 - math.exp(-0.1), 1 - math.exp(-0.2) * 1.2
+    assert jb.NEAR_MIN == 0.1
+    # 10 of 100 at the minimum, the rest at 10 and 30 (mean 18): 10 % near it, more than one queue leaves: n = 1
+    rtts = [5.0] * 10 + [15.0, 35.0] * 45
+    assert score(HopWindow.from_rtts(rtts)).detail["queueing_directions"] == 1.0
+    # 5 of 100: n = 1 + (9.52 - 5) / (9.52 - 1.75)
+    rtts = [5.0] * 5 + [15.0, 35.0] * 47 + [15.0]
+    n = score(HopWindow.from_rtts(rtts)).detail["queueing_directions"]
+    assert n == pytest.approx(1 + (one - 0.05) / (one - two))
+    # between one and two the cases mix by n: 1.5 is half each
+    assert jb.cases(3.0, 4.0, 1.5) == [(0.5, [(3.0, 4.0), (0.0, 0.0)]), (0.5, [(1.5, 4.0), (1.5, 4.0)])]
+
+
+def test_lan_hop_with_one_slow_probe_is_not_a_lossy_call():
+    # sub-millisecond spread and one slow probe in 30: the 5 ms least margin keeps late loss negligible
     lan = score(HopWindow.from_rtts([4.8, 4.9, 5.0] * 9 + [4.7, 9.0, 7.1]))
-    assert lan.detail["late_loss_pct"] == 0.0 and lan.mos > 4.3
+    assert lan.detail["late_loss_pct"] < 0.5 and lan.mos > 4.3
 
 
 def test_settings_move_the_delay_and_codec():
@@ -90,16 +132,14 @@ def test_settings_move_the_delay_and_codec():
     assert score(window, codec="g729a").detail["ie"] == 11.0  # G.113 Appendix I
 
 
-def test_summary_window_exponential_variation():
-    # latency 40, jitter 10, no loss: x exponential with mean M 10; base = 40 / 2 - M 10
-    m = jb.ONE_WAY_MEAN_SHARE
-    s = score(HopWindow.from_summary(40.0, 10.0, 0.0), buffer="fixed")
-    # the 200 quantile points of an exponential with mean M 10: -M 10 ln(1 - (k + 0.5) / 200); the base is
-    # 40 / 2 less their mean (about M 10); late: the share of points above 60 ms
-    points = [-m * 10.0 * math.log(1.0 - (k + 0.5) / 200) for k in range(200)]
-    assert s.detail["base_one_way_ms"] == pytest.approx(20.0 - sum(points) / 200)
-    assert sum(points) / 200 == pytest.approx(m * 10.0, rel=0.02)
-    assert s.detail["late_loss_pct"] == pytest.approx(100.0 * sum(p > 60.0 for p in points) / 200)
+def test_summary_window_two_exponential_directions():
+    # latency 40, jitter 15, no loss: excess gamma(2, 15 / 1.5 = 10) (RFC 3550 jitter of two exponentials is 1.5
+    # theta): each listener exponential, mean 10; base = 40 / 2 (a summary cannot say how much of the average is
+    # queueing: more jitter never shortens the delay); fixed 60 ms: late e^-6 each
+    s = score(HopWindow.from_summary(40.0, 15.0, 0.0), buffer="fixed")
+    assert s.detail["base_one_way_ms"] == pytest.approx(20.0)
+    assert s.detail["rtt_excess_scale_ms"] == pytest.approx(10.0)
+    assert s.detail["late_loss_pct"] == pytest.approx(100.0 * math.exp(-6.0))
 
 
 def test_jitter_lowers_the_score_where_g107_does_not_see_it():

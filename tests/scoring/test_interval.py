@@ -71,7 +71,7 @@ def test_live_cache_bounds_the_work_and_refreshes():
     cache = MosIntervals(resamples=50, refresh_s=10.0, budget=100, clock=lambda: now[0])
     hops = [(ttl, path_rtts(100, seed=ttl)) for ttl in range(1, 6)]
     first = cache.update(batch, "m", hops)
-    assert calls == [50, 50]  # two hops per update within the budget (one batch each), the others wait their turn
+    assert calls == [8, 42, 8, 42]  # two hops per update within the budget, the others wait their turn
     assert sum(ci is not None for ci in first) == 2
     cache.update(batch, "m", hops)
     cache.update(batch, "m", hops)
@@ -82,7 +82,7 @@ def test_live_cache_bounds_the_work_and_refreshes():
     assert calls == []
     now[0] = 11.0
     assert None not in cache.update(batch, "m", hops)  # all stale: the old ones shown while two are redone
-    assert calls == [50, 50]
+    assert calls == [8, 42, 8, 42]
     assert cache.update(batch, "other", hops).count(None) == 3  # another model: the old intervals are void
 
 
@@ -108,11 +108,27 @@ def test_long_windows_get_fewer_resamples_and_a_slow_scorer_is_cut_off_by_the_bu
     now = [0.0]
 
     def slow_batch(windows):
-        now[0] += 3.0  # each hop's batch "takes" 3 s of the clock
+        now[0] += 0.01 * len(windows)  # each evaluation "takes" 10 ms of the clock: 2 s a hop
         return model.score_many(windows)
 
     hops = [path_rtts(100, seed=s) for s in range(4)]
     got = mos_intervals(slow_batch, hops, budget_s=5.0, clock=lambda: now[0])
-    # Hops 1 and 2 start within the 5 s budget; hops 3 and 4 would start at 6 s and 9 s: no interval for them.
+    # Hops 1 and 2 are done within the 5 s budget; hop 3 runs out of it half-way, hop 4 never starts.
     assert [ci is not None for ci in got] == [True, True, False, False]
+    assert now[0] == pytest.approx(4.08)  # hop 3's first 8 resamples showed the rest would overrun
     assert all(ci is not None for ci in mos_intervals(slow_batch, hops, budget_s=None, clock=lambda: now[0]))
+
+
+def test_a_formula_slow_per_call_overruns_the_budget_by_one_small_batch_not_by_a_whole_hop():
+    """0.3 s a call (issue 15's slow formula): 200 resamples of one hop would take 60 s in one batch."""
+    model = load_model("pingplotter")
+    now = [0.0]
+    calls = []
+
+    def slow_batch(windows):
+        calls.append(len(windows))
+        now[0] += 0.3 * len(windows)
+        return model.score_many(windows)
+
+    got = mos_intervals(slow_batch, [path_rtts(100, seed=1)], budget_s=5.0, clock=lambda: now[0])
+    assert got == [None] and calls == [8] and now[0] == pytest.approx(2.4)

@@ -123,6 +123,24 @@ def test_export_of_a_session(capsys, tmp_path):
     assert "cannot open" in capsys.readouterr().err
 
 
+def test_alert_rules_that_could_never_clear_with_the_model_are_refused(capsys, tmp_path):
+    # The dialog's check (pingmos.alerts.check_reach) for a rules file: one line naming the file, the rule and
+    # what to write, exit 2, before anything is scored.
+    rules = tmp_path / "rules.toml"
+    rules.write_text(
+        '[[rules]]\nmetric = "loss_pct"\nabove = 1\n\n[[rules]]\nname = "voice"\nmetric = "mos"\nbelow = 4.2\n'
+    )
+    rc, out, err = report(capsys, "--session", str(DATA / "lab3.mtr.raw"), "--alerts", str(rules))
+    assert rc == 2 and out == "" and err.count("\n") == 1, err
+    assert err.startswith(
+        f"pingmos report: error: {rules}: rule 2 (voice): it would never clear at the default MOS 4.4"
+    )
+    assert "g107-jb gives at most 4.38 on a clean path" in err and "add clear_at = 4.29" in err  # the default model
+    rules.write_text(rules.read_text() + "clear_at = 4.29\n")
+    rc, out, err = report(capsys, "--session", str(DATA / "lab3.mtr.raw"), "--alerts", str(rules))
+    assert rc == 0 and out, err
+
+
 def test_report_alerts_carry_the_one_diagnosis_live_and_reopened(tmp_path, monkeypatch, capsys):
     from pingmos.diagnosis import diagnose
     from pingmos.session.evidence import RunningDiagnosis

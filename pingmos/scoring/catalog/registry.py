@@ -12,7 +12,6 @@ Listing never runs code from any of them: titles and settings are read from the 
 from __future__ import annotations
 
 import importlib.machinery
-import importlib.metadata
 import importlib.util
 import os
 from collections.abc import Mapping
@@ -22,7 +21,6 @@ from pingmos.paths import CONFIG_DIR_ENV, config_dir, scoring_dir  # noqa: F401 
 from pingmos.scoring.catalog.builtin import BuiltinModel
 from pingmos.scoring.declared import Declared, read_declared
 from pingmos.scoring.model import ORIGIN_BUILTIN, ORIGIN_ENTRY_POINT, ORIGIN_USER, Model, ModelError, ModelInfo
-from pingmos.scoring.sandbox.parent import SCRIPT_TIMEOUT_S, ScriptModel
 from pingmos.scoring.settings import resolve_settings
 
 DEFAULT_MODEL = "g107-jb"  # chosen by the validation study (README, "Does the MOS predict a call?")
@@ -70,14 +68,16 @@ def _read(path: Path) -> tuple[str | None, str]:
         return None, f"cannot read the formula file: {exc}"
 
 
+def _builtin_info(name: str) -> ModelInfo:
+    module = BUILTINS[name]
+    spec = importlib.util.find_spec(module)
+    assert spec is not None and spec.origin is not None, module
+    text, err = _read(Path(spec.origin))
+    return _info(name, ORIGIN_BUILTIN, spec.origin, module, text, err)
+
+
 def _builtin_infos() -> list[ModelInfo]:
-    infos = []
-    for name, module in BUILTINS.items():
-        spec = importlib.util.find_spec(module)
-        assert spec is not None and spec.origin is not None, module
-        text, err = _read(Path(spec.origin))
-        infos.append(_info(name, ORIGIN_BUILTIN, spec.origin, module, text, err))
-    return infos
+    return [_builtin_info(name) for name in BUILTINS]
 
 
 def _user_infos(taken: set[str]) -> list[ModelInfo]:
@@ -112,6 +112,8 @@ def _module_file(module: str) -> str | None:
 
 
 def _entry_point_infos(taken: set[str]) -> list[ModelInfo]:
+    import importlib.metadata  # here, not at the top: it costs `pingmos score` 15 ms, and built-ins never need it
+
     infos = []
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist = getattr(getattr(ep, "dist", None), "name", None)
@@ -143,6 +145,8 @@ def available_models() -> list[ModelInfo]:
 
 def find_model(name: str) -> ModelInfo:
     """The ModelInfo of ``name``; UnknownModel (a ValueError) listing the known names when there is none."""
+    if name in BUILTINS:  # a built-in always wins its name (a user's file of that name is refused): read it alone
+        return _builtin_info(name)
     infos = available_models()
     for info in infos:
         if info.name == name and not (info.error and "exists already" in info.error.message):
@@ -156,13 +160,14 @@ def load_model(
     settings: Mapping[str, object] | None = None,
     *,
     raising: bool = False,
-    timeout_s: float = SCRIPT_TIMEOUT_S,
+    timeout_s: float | None = None,
     wall_limit_s: float | None = None,
 ) -> Model:
     """The model ``name`` with ``settings`` (strings as typed, or typed values) over its defaults.
 
     Raises UnknownModel for an unknown name and ValueError (one line, naming the model) for an unknown setting or
-    a bad value, when the model's settings can be read. ``timeout_s`` (CPU time) and ``wall_limit_s`` (wall
+    a bad value, when the model's settings can be read. ``timeout_s`` (CPU time; None = the sandbox's
+    ``SCRIPT_TIMEOUT_S``) and ``wall_limit_s`` (wall
     clock; default from ``sandbox.parent.wall_limit_for``) bound a user's formula per hop. Never runs a user's code:
     a user or installed formula runs only when it scores (see ``ScriptModel``), and a broken one gives ModelErrors
     then, not an exception.
@@ -172,6 +177,11 @@ def load_model(
         return BuiltinModel(info, resolve_settings(name, info.settings, settings), raising=raising)
     if info.error is None:
         resolve_settings(name, info.settings, settings)  # a bad --set is the caller's error: say so now
+    # The sandbox (worker process plumbing: subprocess, json, hashlib) loads only for a formula that needs it, so
+    # `pingmos score` with a built-in never pays for it.
+    from pingmos.scoring.sandbox.parent import SCRIPT_TIMEOUT_S, ScriptModel
+
+    timeout_s = SCRIPT_TIMEOUT_S if timeout_s is None else timeout_s
     return ScriptModel(info, settings, raising=raising, timeout_s=timeout_s, wall_limit_s=wall_limit_s)
 
 

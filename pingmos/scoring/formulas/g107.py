@@ -135,14 +135,15 @@ def burst_ratio(hop):
     return max(1.0, 1.0 / (p + q)), p, q
 
 
-def e_model(hop, ta_ms, extra_loss_pct=0.0, loss_pct=None):
+def e_model(hop, ta_ms, extra_loss_pct=0.0, loss_pct=None, echo_ms=None):
     """R, MOS and the detail terms for one-way delay ``ta_ms`` and the hop's loss plus ``extra_loss_pct`` (or, when
-    given, ``loss_pct`` in place of the hop's loss: a model that derives the packet loss the codec sees itself)."""
+    given, ``loss_pct`` in place of the hop's loss: a model that derives the packet loss the codec sees itself).
+    ``echo_ms``: the talker echo's one-way delay T when it is not Ta (a model that assumes echo cancellation)."""
     s = hop.settings
     ie, bpl = CODECS[s.get("codec", "g711")]
     loss_constant = 95.0
     ro, no, iolr = basic_terms()
-    t_ms, tr_ms = ta_ms, 2.0 * ta_ms  # G.114 planning convention
+    t_ms, tr_ms = (ta_ms if echo_ms is None else echo_ms), 2.0 * ta_ms  # G.114 planning convention
     r0 = s.get("r0", "auto")
     if r0 == "auto":
         is_ = simultaneous_impairment(ro, no, iolr, t_ms)

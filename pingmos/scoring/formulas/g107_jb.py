@@ -2,49 +2,62 @@
 
 A call hears one direction of the path, through a jitter buffer; a ping sees round trips one second apart. This
 model predicts, from the round trips, what the buffer of a call over the same path would do, and gives G.107 the
-result:
+result, averaged over the call's two listeners (one per direction), as a call's quality is heard by both:
 
 1. One-way loss. A probe is lost when either direction drops it: 1 - L_rt = (1 - L_1)^2 on a symmetric path, so
    L_1 = 1 - sqrt(1 - L_rt).
 2. Base one-way delay: the fastest round trip, min RTT x one_way_pct / 100 (the path's propagation and
    serialisation delay with empty queues).
-3. One-way delay variation: every RTT's excess over the minimum, r_i = RTT_i - min RTT, is the sum of two
-   directions' queueing delays. If the directions are alike and independent, one direction has half the mean and
-   1/sqrt(2) of the spread: x_i = ONE_WAY_MEAN_SHARE x mean(r) + ONE_WAY_SPREAD x (r_i - mean(r)), not below 0
-   (a deconvolution that keeps the shape of the measured distribution, heavy tails included).
-4. The buffer (``buffer``):
-   - ``fixed``: plays every packet ``buffer_ms`` after the base delay. Late loss = share of x_i > buffer_ms;
-     buffer delay = buffer_ms.
-   - ``adaptive``: Ramjee, Kurose, Towsley, Schulzrinne, IEEE INFOCOM 1994, Algorithm 1 (the play-out delay is
-     the mean network delay plus 4 mean deviations, RAMJEE_BETA): buffer delay = mean(x) + max(RAMJEE_BETA x
-     mean|x - mean(x)|, ADAPTIVE_MIN_MARGIN_MS), late loss = share of x_i above it. The floor is not Ramjee's:
-     real adaptive buffers keep at least a packet's worth of margin.
-5. G.107 (the ``g107`` model's E-model, its default parameters): Ta = base + buffer delay + ``packet_ms``;
-   Ppl = 1 - (1 - L_1)(1 - late loss) in percent; Ie-eff with the codec's Ie and Bpl (G.113 Appendix I; BurstR 1,
-   the loss seen one second apart cannot tell bursts); Idd for Ta; R to MOS by G.107 Annex B.
+3. One-way delay variation, deconvolved from the round trips. Every RTT's excess over the minimum,
+   r_i = RTT_i - min RTT, is the sum of the two directions' queueing delays. The excess is fitted with a gamma
+   distribution by its moments (shape k_r = mean^2 / variance, scale theta = variance / mean): a sum of independent
+   gamma variables with one scale is a gamma variable whose shapes add, so the deconvolution is exact within the
+   family. How many directions queue, n (1-2), comes from how often a round trip comes close to the minimum: a
+   single queue leaves many near it, two in a row rarely both empty at once. With q the share of excesses below
+   NEAR_MIN x their mean, and q1 = 1 - e^-NEAR_MIN, q2 = 1 - e^-2NEAR_MIN (1 + 2 NEAR_MIN) that share for one
+   exponential queue (an M/M/1 waiting time) and for two alike in a row, n = 1 + (q1 - q) / (q1 - q2), kept
+   within 1-2 (the share near zero tells one queue from two whatever the tail's shape, heavy or not). The model
+   mixes the two cases by n: with weight 2 - n one direction holds all the variation (that listener's packets
+   vary as gamma(k_r, theta), the other's not at all), with weight n - 1 both do alike (gamma(k_r / 2, theta)
+   each). A ping cannot tell which direction queues; the listeners are averaged, so the mix needs only how many.
+4. The buffer (``buffer``), per listener, from that direction's gamma(k, theta):
+   - ``fixed``: plays every packet ``buffer_ms`` after the base delay. Late loss = P(x > buffer_ms); buffer delay
+     = buffer_ms.
+   - ``adaptive``: Ramjee, Kurose, Towsley, Schulzrinne, "Adaptive playout mechanisms for packetized audio
+     applications in wide-area networks", IEEE INFOCOM 1994, Algorithm 1: the play-out delay is the mean network
+     delay plus RAMJEE_BETA (4) mean absolute deviations, both exponential averages over the last ~10 s, so in a
+     steady state the distribution's mean and mean deviation: buffer delay = k theta + max(RAMJEE_BETA x MD,
+     ADAPTIVE_MIN_MARGIN_MS) with the gamma's mean deviation MD = 2 theta k^k e^-k / Gamma(k); late loss =
+     P(x > buffer delay) (the regularised upper incomplete gamma function).
+5. G.107 (the ``g107`` model's E-model, its default parameters), per listener: Ppl = NETWORK_LOSS_WEIGHT x L_1 +
+   LATE_LOSS_WEIGHT x late loss, in percent; Ie-eff with the codec's Ie and Bpl (G.113 Appendix I; BurstR 1: the
+   loss seen one second apart cannot tell bursts). The listeners' Ie-eff are averaged; Ta = base + their mean
+   buffer delay + ``packet_ms``; Idd for Ta; the talker echo terms at ECHO_DELAY_MS; R to MOS by G.107 Annex B.
 
-The constants below marked "fitted" were fitted on the training conditions of ``scripts/validate_mos`` (G.711
-calls through simulated paths scored by ITU-T P.862 PESQ plus G.107's Idd; see README, "Does the MOS predict a
-call?"); the held-out conditions were not used for them. On the held-out conditions it agrees with the calls
-better than every other model: Spearman 0.97 and MAE 0.16 MOS with a fixed 60 ms buffer, 0.84 and 0.21 with the
-adaptive one (the adaptive buffer's rank order is decided mostly by what a ping cannot see, below).
+The constants marked "fitted" were fitted on the training conditions of ``scripts/validate_mos`` (G.711 calls
+through simulated paths scored by ITU-T P.862 PESQ plus G.107's Idd; see README, "Does the MOS predict a call?";
+``validate_mos --fit`` repeats the grid search); the held-out conditions were not used for them. The README's
+table gives how the model agrees with the calls on the held-out conditions.
 
 What it cannot see: loss bursts shorter than the probe interval (a ping one second apart samples a bursty loss
 process at the same average rate as a random one, and a burst of lost voice frames sounds worse than the same
-share spread out: the model takes every loss as random); which direction holds the loss or the queue (it
-assumes a symmetric path; ``one_way_pct`` moves the delay, not the loss or jitter); the receiver's real buffer
-(``buffer`` and ``buffer_ms`` are what you assume: say so when you report the number, ITU-T P.564); delay
-variation faster than one second between probes is seen only as a distribution, not as its time structure.
+share spread out: the model takes every network loss as random); which direction holds the loss (loss is taken
+as symmetric; ``one_way_pct`` moves the base delay only); delay variation whose one-way shape is not near
+exponential (heavy tails, e.g. Wi-Fi retransmissions, make one queueing direction look like one; the RTT's shape
+is all it has); the time structure of delay variation faster than the probe interval (a queue that builds up
+and drains makes an adaptive buffer's late losses come in runs: LATE_LOSS_WEIGHT stands for that on average);
+the receiver's real buffer (``buffer`` and ``buffer_ms`` are what you assume: say so when you report the number,
+ITU-T P.564).
 
-From summary numbers (no raw samples, the calculator's ``--latency --jitter``) the one-way variation is taken
-as exponential with a mean of ONE_WAY_MEAN_SHARE x the given jitter, and the base one-way delay as the average
-less that mean.
+From summary numbers (no raw samples, the calculator's ``--latency --jitter``) the round trip's excess is taken as
+two exponential directions (n = 2) whose RFC 3550 jitter, the mean difference of consecutive round trips, is the
+given jitter (1.5 theta for shape 2). The base one-way delay is the average's share: a summary cannot say how much
+of the average is queueing, and taking none of it keeps more jitter from ever shortening the call's delay.
 """
 
-import bisect
 import math
 
-from pingmos.scoring.formula_api import setting
+from pingmos.scoring.formula_api import r_to_mos, setting
 from pingmos.scoring.formulas.g107 import e_model
 
 SETTINGS = {
@@ -59,63 +72,148 @@ SETTINGS = {
     "packet_ms": setting(20.0, min=0.0, max=200.0, help="packetisation time added to the delay, ms (20: 50 Hz)"),
 }
 
-# One direction's share of the round trip's mean queueing delay (fitted; 0.5 for two alike directions: the fit's
-# larger share also stands for a call's sensitivity to the direction that queues more).
-ONE_WAY_MEAN_SHARE = 0.6
-# One direction's share of the round trip's spread around that mean (fitted; the fit agrees with 1/sqrt(2), two
-# independent alike directions).
-ONE_WAY_SPREAD = 0.7071
 # Ramjee et al. 1994 Algorithm 1: the adaptive buffer's margin, in mean absolute deviations of the delay.
 RAMJEE_BETA = 4.0
-# The least margin an adaptive buffer keeps above the mean delay, ms: a real one never plays a frame sooner than
-# one packet time after its expected arrival (Asterisk's and WebRTC's adaptive buffers hold at least one packet),
-# so sub-millisecond jitter with a rare late probe does not count as late loss.
-ADAPTIVE_MIN_MARGIN_MS = 20.0
-# How much more a lost packet impairs than G.113's Bpl for the codec says (fitted; 1 = G.113 as it is): lost
-# frames come partly in runs (bursty loss, late packets behind a queue) that G.113's random-loss Bpl undercounts.
-LOSS_SENSITIVITY = 1.2
-# Points of the exponential distribution used for a summary window (no raw samples).
-SUMMARY_POINTS = 200
+# The least margin an adaptive buffer keeps above the mean delay, ms. Not Ramjee's: it keeps a LAN hop's
+# sub-millisecond variation with one slow probe from counting as late loss (real buffers hold some margin). 5 ms
+# changes nothing on the study's training conditions (their least delay variation, a 2 ms mean, has a wider
+# margin by Ramjee's rule); 10 ms already costs 0.03 MOS of MAE there, 20 ms 0.06.
+ADAPTIVE_MIN_MARGIN_MS = 5.0
+# How much a lost packet impairs relative to G.113's Bpl for the codec (fitted: grid 1.0-1.5 by 0.1; 1 = G.113
+# as it is): PESQ of G.711 with Appendix I concealment loses more per lost frame than G.113's Bpl 25.1 says, and
+# part of the network loss in the study comes in bursts a ping cannot see.
+NETWORK_LOSS_WEIGHT = 1.3
+# The same for a packet the buffer drops as late (fitted: grid 1.5-3.0 by 0.25): late packets come in runs (a
+# queue builds up, and the buffer's averages lag behind it), which a random-loss Bpl undercounts more still.
+LATE_LOSS_WEIGHT = 2.0
+# How close to the minimum a round trip counts as "near" it (step 3), as a share of the excess's mean: 0.1 (0.2
+# does as well on the training conditions: Spearman 0.950 against 0.951 with the adaptive buffer).
+NEAR_MIN = 0.1
+# Delay variation below this (ms) is none: the clock's resolution, and no buffer holds less.
+MIN_VARIATION_MS = 1e-6
+# The talker echo's one-way delay for G.107's echo terms, ms: a VoIP terminal cancels its echo (ITU-T G.168), so
+# a longer path adds no talker echo, only the delay impairment Idd (the study's calls have no echo either).
+ECHO_DELAY_MS = 0.0
 
 
-def one_way_variation_ms(hop):
-    """The predicted one-way delay variation samples (ms, sorted) and the base one-way delay (ms)."""
+def upper_gamma_share(k, x):
+    """Q(k, x) = Gamma(k, x) / Gamma(k), the regularised upper incomplete gamma function (k > 0, x >= 0): the
+    share of a gamma(k, 1) variable above x. Series below k + 1, continued fraction above (Numerical Recipes 6.2)."""
+    if x <= 0.0:
+        return 1.0
+    if math.isinf(x):
+        return 0.0
+    log_front = k * math.log(x) - x - math.lgamma(k)
+    if x < k + 1.0:
+        term = total = 1.0 / k
+        a = k
+        for _ in range(500):
+            a += 1.0
+            term *= x / a
+            total += term
+            if abs(term) < abs(total) * 1e-12:
+                break
+        return max(0.0, 1.0 - total * math.exp(log_front))
+    tiny = 1e-300
+    b = x + 1.0 - k
+    c = 1.0 / tiny
+    d = 1.0 / b
+    h = d
+    for i in range(1, 500):
+        an = -i * (i - k)
+        b += 2.0
+        d = an * d + b
+        d = tiny if abs(d) < tiny else d
+        c = b + an / c
+        c = tiny if abs(c) < tiny else c
+        d = 1.0 / d
+        step = d * c
+        h *= step
+        if abs(step - 1.0) < 1e-12:
+            break
+    return min(1.0, math.exp(log_front) * h)
+
+
+def gamma_mean_deviation(k, theta):
+    """Mean absolute deviation of a gamma(k, theta) variable: 2 theta k^k e^-k / Gamma(k)."""
+    return 2.0 * theta * math.exp(k * math.log(k) - k - math.lgamma(k))
+
+
+def rtt_excess_gamma(hop):
+    """(shape k_r, scale theta, queueing directions n, base one-way delay ms) of the round trips' excess over their
+    minimum (step 3); k_r and n are 0 when the round trips do not vary."""
     share = float(hop.settings.get("one_way_pct", 50.0)) / 100.0
     received = [v for v in hop.rtts_ms if v is not None]
-    if not received:  # a summary window: the given jitter as an exponential distribution's mean
-        mean_x = ONE_WAY_MEAN_SHARE * (hop.jitter_ms or 0.0)
-        xs = [-mean_x * math.log(1.0 - (k + 0.5) / SUMMARY_POINTS) for k in range(SUMMARY_POINTS)]
-        # The base is the average less the points' own mean, so that more jitter never shortens the delay.
-        return xs, max(0.0, hop.avg_ms * share - sum(xs) / len(xs))
+    if not received:  # a summary window: two exponential directions with the given RFC 3550 jitter
+        theta = (hop.jitter_ms or 0.0) / 1.5
+        if theta < MIN_VARIATION_MS:
+            return 0.0, 0.0, 0.0, max(0.0, hop.avg_ms * share)
+        return 2.0, theta, 2.0, max(0.0, hop.avg_ms * share)
     low = min(received)
-    excess = [v - low for v in received]
-    mean_r = sum(excess) / len(excess)
-    xs = sorted(max(0.0, ONE_WAY_MEAN_SHARE * mean_r + ONE_WAY_SPREAD * (r - mean_r)) for r in excess)
-    return xs, low * share
+    mean = sum(received) / len(received) - low
+    variance = sum((v - low - mean) ** 2 for v in received) / len(received)
+    if mean < MIN_VARIATION_MS or variance < MIN_VARIATION_MS**2:
+        return 0.0, 0.0, 0.0, low * share
+    near = sum(v - low < NEAR_MIN * mean for v in received) / len(received)
+    one = 1.0 - math.exp(-NEAR_MIN)
+    two = 1.0 - math.exp(-2.0 * NEAR_MIN) * (1.0 + 2.0 * NEAR_MIN)
+    n = 1.0 + min(1.0, max(0.0, (one - near) / (one - two)))
+    return mean * mean / variance, variance / mean, n, low * share
 
 
-def share_above(sorted_xs, limit_ms):
-    """Share (0-1) of the sorted samples above ``limit_ms``: the packets that come too late for the buffer."""
-    return (len(sorted_xs) - bisect.bisect_right(sorted_xs, limit_ms)) / len(sorted_xs)
+def listener(k, theta, settings):
+    """(late loss 0-1, buffer delay ms beyond the base) for one direction whose variation is gamma(k, theta)."""
+    if settings.get("buffer", "adaptive") == "fixed":
+        delay_ms = float(settings.get("buffer_ms", 60.0))
+        return (upper_gamma_share(k, delay_ms / theta) if k > 0.0 else 0.0), delay_ms
+    if k <= 0.0:
+        return 0.0, ADAPTIVE_MIN_MARGIN_MS
+    delay_ms = k * theta + max(ADAPTIVE_MIN_MARGIN_MS, RAMJEE_BETA * gamma_mean_deviation(k, theta))
+    return upper_gamma_share(k, delay_ms / theta), delay_ms
+
+
+def cases(k_r, theta, n):
+    """[(weight, [(k, theta) per listener])]: one direction queues (weight 2 - n) or both (n - 1)."""
+    if k_r <= 0.0:
+        return [(1.0, [(0.0, 0.0), (0.0, 0.0)])]
+    out = []
+    if n < 2.0:
+        out.append((2.0 - n, [(k_r, theta), (0.0, 0.0)]))
+    if n > 1.0:
+        out.append((n - 1.0, [(k_r / 2.0, theta), (k_r / 2.0, theta)]))
+    return out
 
 
 def score_hop(hop):
-    """R and MOS of a call over this hop's path through the predicted jitter buffer."""
+    """R and MOS of a call over this hop's path through the predicted jitter buffer, both listeners averaged."""
     s = hop.settings
-    xs, base_ms = one_way_variation_ms(hop)
-    if s.get("buffer", "adaptive") == "fixed":
-        buffer_delay_ms = float(s.get("buffer_ms", 60.0))
-    else:
-        mean_x = sum(xs) / len(xs)
-        deviation = sum(abs(x - mean_x) for x in xs) / len(xs)
-        buffer_delay_ms = mean_x + max(ADAPTIVE_MIN_MARGIN_MS, RAMJEE_BETA * deviation)
-    late = share_above(xs, buffer_delay_ms)
+    k_r, theta, n, base_ms = rtt_excess_gamma(hop)
     network_loss = 1.0 - math.sqrt(max(0.0, 1.0 - hop.loss_pct / 100.0))
-    ppl_pct = min(100.0, LOSS_SENSITIVITY * 100.0 * (1.0 - (1.0 - network_loss) * (1.0 - late)))
-    ta_ms = base_ms + buffer_delay_ms + float(s.get("packet_ms", 20.0))
-    r, mos, detail = e_model(hop, ta_ms, loss_pct=ppl_pct)
-    detail["base_one_way_ms"] = base_ms
-    detail["buffer_delay_ms"] = buffer_delay_ms
-    detail["one_way_loss_pct"] = 100.0 * network_loss
-    detail["late_loss_pct"] = 100.0 * late
-    return r, mos, detail
+    packet_ms = float(s.get("packet_ms", 20.0))
+    r_total = late_total = delay_total = ppl_total = ta_total = 0.0
+    for weight, directions in cases(k_r, theta, n):
+        heard = [listener(k, th, s) for k, th in directions]
+        ta_ms = base_ms + sum(d for _, d in heard) / len(heard) + packet_ms
+        for late, delay_ms in heard:
+            ppl_pct = min(100.0, 100.0 * (NETWORK_LOSS_WEIGHT * network_loss + LATE_LOSS_WEIGHT * late))
+            r, _, _ = e_model(hop, ta_ms, loss_pct=ppl_pct, echo_ms=ECHO_DELAY_MS)
+            share = weight / len(heard)
+            r_total += share * r
+            late_total += share * late
+            delay_total += share * delay_ms
+            ppl_total += share * ppl_pct
+        ta_total += weight * ta_ms
+    # The detail terms of the E-model at the averaged inputs (R itself is the listeners' average).
+    _, _, detail = e_model(hop, ta_total, loss_pct=ppl_total, echo_ms=ECHO_DELAY_MS)
+    detail.update(
+        {
+            "base_one_way_ms": base_ms,
+            "buffer_delay_ms": delay_total,
+            "one_way_loss_pct": 100.0 * network_loss,
+            "late_loss_pct": 100.0 * late_total,
+            "queueing_directions": n,
+            "rtt_excess_shape": k_r,
+            "rtt_excess_scale_ms": theta,
+        }
+    )
+    return r_total, r_to_mos(r_total), detail

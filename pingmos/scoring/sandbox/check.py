@@ -16,7 +16,6 @@ from pathlib import Path
 
 from pingmos.scoring.declared import read_declared
 from pingmos.scoring.model import ORIGIN_USER, ModelError, ModelInfo, Result, as_window
-from pingmos.scoring.sandbox.parent import SCRIPT_TIMEOUT_S, ScriptModel
 from pingmos.scoring.window import HopWindow
 from pingmos.stats import WindowStats
 
@@ -27,17 +26,21 @@ def check_formula(
     window: HopWindow | WindowStats,
     settings: Mapping[str, object] | None = None,
     *,
-    timeout_s: float = SCRIPT_TIMEOUT_S,
+    timeout_s: float | None = None,
 ) -> Result:
     """Score ``window`` with the formula ``text`` as if it were saved as ``path`` (nothing is written there).
 
     ``settings`` (strings as typed, or typed values) apply to the settings the text declares; names it does not
     declare are ignored (the settings of the model being edited may name one the edited text has dropped), and
     empty values mean the default. Returns a Score, a ModelError naming ``path`` and the line (a syntax error, a
-    bad setting value, an exception, a NaN, an overrun of ``timeout_s``), or None when the window has nothing
-    received. Never raises for anything in the text. Blocks up to ``timeout_s`` plus the worker's start-up (about
-    0.1-0.5 s): call it from a worker thread in a GUI.
+    bad setting value, an exception, a NaN, an overrun of ``timeout_s``: CPU seconds, None = SCRIPT_TIMEOUT_S),
+    or None when the window has nothing received. Never raises for anything in the text. Blocks up to
+    ``timeout_s`` plus the worker's start-up (about 0.1-0.5 s): call it from a worker thread in a GUI.
     """
+    # Here, not at the top: importing pingmos.scoring (which names this function) must not load the sandbox.
+    from pingmos.scoring.sandbox.parent import SCRIPT_TIMEOUT_S, ScriptModel
+
+    timeout_s = SCRIPT_TIMEOUT_S if timeout_s is None else timeout_s
     shown = str(path)
     folder = tempfile.mkdtemp(prefix="pingmos-check-")
     try:

@@ -40,18 +40,15 @@ from typing import Protocol
 import numpy as np
 
 from pingmos.diagnosis import Diagnosis
-from pingmos.engine.events import Sample
-from pingmos.scoring import Score
+from pingmos.engine import Sample
+from pingmos.scoring import HopWindow, Score, Scorer
 from pingmos.session_event import SessionEvent
 from pingmos.state.history import TraceHistory
-from pingmos.stats import WindowStats, window_stats
 
 METRICS = {"mos": "below", "loss_pct": "above", "latency_ms": "above", "jitter_ms": "above"}
 UNITS = {"mos": "", "loss_pct": " %", "latency_ms": " ms", "jitter_ms": " ms"}
 LABELS = {"mos": "MOS", "loss_pct": "loss", "latency_ms": "latency", "jitter_ms": "jitter"}
 FIRE, CLEAR = "fire", "clear"
-
-Scorer = Callable[[WindowStats], "Score | str | None"]
 
 
 class RulesError(Exception):
@@ -322,7 +319,7 @@ class AlertEngine:
         """The rule's metric over a window of RTTs (None or NaN = lost); None when it cannot be measured."""
         if len(rtts) < rule.min_samples:
             return None
-        stats = window_stats(rtts)
+        stats = HopWindow.from_rtts(rtts)
         if rule.metric == "loss_pct":
             return stats.loss_pct
         if rule.metric == "latency_ms":
@@ -389,18 +386,21 @@ def evaluate_samples(
     samples: Iterable[Sample],
     step_s: float = 1.0,
     diagnosis: DiagnosisSource | None = None,
+    settle_s: float = 0.0,
 ) -> list[AlertEvent]:
     """Run the rules over recorded samples (a session) as if live, evaluating every ``step_s`` seconds of send
     time; returns every event. A sample is fed once its send time has passed, as it would have been. With
-    ``diagnosis`` each event carries the diagnosis of the samples fed until then, as it did live."""
+    ``diagnosis`` each event carries the diagnosis of the samples sent by the end of the rules' window, as it did
+    live. ``settle_s``: the recorded trace's probe timeout, so that windows end that long before each moment and
+    the events come at the times the live run gave them (``AlertEngine``)."""
     ordered = sorted(samples, key=lambda s: s.sent_at)
-    engine = AlertEngine(rules, target, scorer, diagnosis=diagnosis)
+    engine = AlertEngine(rules, target, scorer, settle_s=settle_s, diagnosis=diagnosis)
     events: list[AlertEvent] = []
     if not ordered:
         return events
     t = ordered[0].sent_at
     i = 0
-    end = ordered[-1].sent_at + step_s
+    end = ordered[-1].sent_at + settle_s + step_s
     while t <= end:
         while i < len(ordered) and ordered[i].sent_at <= t:
             engine.feed(ordered[i])
@@ -554,7 +554,7 @@ def mos_ceiling(model) -> float:
     """The MOS ``model`` (anything with ``score_many``, e.g. ``pingmos.scoring.Model``) gives a clean path
     (CLEAN_RTT_MS, no loss, no jitter): the highest a MOS rule's clear level can usefully be. May run a user's
     formula (blocks up to the scoring worker's deadline). ValueError when the model gives no MOS for it."""
-    (result,) = model.score_many([window_stats([CLEAN_RTT_MS] * CLEAN_SAMPLES)])
+    (result,) = model.score_many([HopWindow.from_rtts([CLEAN_RTT_MS] * CLEAN_SAMPLES)])
     mos = getattr(result, "mos", None)
     if mos is None:
         raise ValueError(f"{getattr(model, 'name', 'the model')} gives no MOS for a clean path: {result}")

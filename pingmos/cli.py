@@ -10,7 +10,7 @@ import sys
 # Only what every command needs at start-up: argparse and the limits its options check. Each command imports what
 # it runs (the engine, the report's formats, the scoring registry) when it runs, so `pingmos score` pays for
 # neither the probing engine nor the diagnosis (scripts/bench_cli.py measures it).
-from pingmos.engine.limits import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, MODES, PROTOCOLS
+from pingmos.engine import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, MODES, PROTOCOLS
 from pingmos.scoring import DEFAULT_MODEL
 
 REPORT_FORMATS = ("table", "json", "csv")  # the keys of pingmos.report.formats.FORMATTERS (a test keeps them equal)
@@ -297,6 +297,7 @@ def _cmd_report_session(args, model, rules) -> int:
     from pingmos.alerts import evaluate_samples
     from pingmos.diagnosis import diagnose
     from pingmos.report.formats import FORMATTERS
+    from pingmos.run import default_timeout_s
     from pingmos.session import SessionError, open_session
     from pingmos.session.evidence import RunningDiagnosis, witnesses_from_events
     from pingmos.session.rescore import time_range
@@ -323,7 +324,14 @@ def _cmd_report_session(args, model, rules) -> int:
                 running = RunningDiagnosis(
                     info.target, info.address, info.protocol, info.interval_s, model, model.name, args.window
                 )  # fmt: skip
-                _print_alerts(evaluate_samples(rules, info.target, model, session.samples(selected), diagnosis=running))
+                # Windows end one probe timeout before each moment, as live: the events come at the live times.
+                timeout_s = info.extra.get("timeout_s") if isinstance(info.extra, dict) else None
+                if not isinstance(timeout_s, (int, float)) or isinstance(timeout_s, bool) or timeout_s <= 0:
+                    timeout_s = default_timeout_s(info.interval_s)
+                events = evaluate_samples(
+                    rules, info.target, model, session.samples(selected), diagnosis=running, settle_s=float(timeout_s)
+                )
+                _print_alerts(events)
     except (SessionError, ValueError) as exc:
         print(f"pingmos report: error: {_one_line(exc)}", file=sys.stderr)
         return 1
@@ -360,14 +368,10 @@ def _close_all(networks) -> None:
 
 
 def _cmd_report(args) -> int:
-    from pingmos.engine.mode import choose_mode
-    from pingmos.engine.network import NoPermission, source_address_for
-    from pingmos.engine.resolve import ResolveError
-    from pingmos.engine.tracer import TraceSettings
-    from pingmos.engine.wire import family_of
+    from pingmos.engine import NoPermission
     from pingmos.report.formats import FORMATTERS
     from pingmos.report.runner import TraceFailed, network_error_text, run_report
-    from pingmos.run import default_window
+    from pingmos.run import PERMISSION, RunError, TraceRun, default_window
 
     if args.target is None and not args.session:
         # A usage error like argparse's own (TARGET is optional only because --session replaces it).
@@ -390,17 +394,8 @@ def _cmd_report(args) -> int:
         print("pingmos report: error: --probe picks a probe of RIPE Atlas results: use it with --session",
               file=sys.stderr)  # fmt: skip
         return EXIT_USAGE
-    try:
-        address = _resolve(args.target, args.ip_version)
-        source_address_for(address)  # no route (e.g. a host without IPv6) fails here, before anything is sent
-    except ResolveError as exc:
-        print(f"pingmos report: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except OSError as exc:
-        print(f"pingmos report: error: no route to {address} from this host ({exc.strerror})", file=sys.stderr)
-        return EXIT_USAGE
-    settings = TraceSettings(
-        address=address,
+    run = TraceRun(
+        args.target,
         protocol=args.protocol,
         interval_s=args.interval,
         max_ttl=args.max_ttl,
@@ -408,7 +403,19 @@ def _cmd_report(args) -> int:
         rounds=args.count,
         port=args.port,
         flows=args.flows,
+        ip_version=args.ip_version,
+        mode=args.mode,
     )
+    try:
+        settings = run.resolve()
+        address = settings.address
+        run.check_route()  # no route (e.g. a host without IPv6) fails here, before anything is sent
+    except RunError as exc:
+        print(f"pingmos report: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"pingmos report: error: no route to {address} from this host ({exc.strerror})", file=sys.stderr)
+        return EXIT_USAGE
     from pingmos.privileges import PrivilegeError, drop_after_open
     from pingmos.session.evidence import Evidence
 
@@ -416,24 +423,25 @@ def _cmd_report(args) -> int:
     # capabilities, before anything else runs: the session file, alert commands, formulas, DNS.
     sockets = []
     try:
-        mode = choose_mode(args.mode, family_of(address), args.protocol)
-        sockets.append(mode.open())
+        sockets.append(run.open())
         if args.witness:
-            sockets.append(mode.open())
+            sockets.append(run.open_another())
         drop_after_open()
-    except NoPermission as exc:
+    except RunError as exc:
         _close_all(sockets)
-        print(f"pingmos: {exc}", file=sys.stderr)
-        return EXIT_NO_PERMISSION
+        if exc.stage == PERMISSION:
+            print(f"pingmos: {exc}", file=sys.stderr)
+            return EXIT_NO_PERMISSION
+        # opening the probe sockets failed for a reason other than permissions
+        print(f"pingmos report: error: cannot start probing: {network_error_text(exc.__cause__, address)}",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_TRACE_FAILED
     except PrivilegeError as exc:
         _close_all(sockets)
         print(f"pingmos report: error: {exc}", file=sys.stderr)
         return EXIT_NO_PERMISSION
-    except OSError as exc:  # opening the probe sockets failed for a reason other than permissions
-        _close_all(sockets)
-        print(f"pingmos report: error: cannot start probing: {network_error_text(exc, address)}", file=sys.stderr)
-        return EXIT_TRACE_FAILED
-    opened = iter(sockets)
+    mode_description = run.mode_description
+    opened = iter(sockets[1:])  # the witness's
     try:
         evidence = Evidence(
             args.target,
@@ -457,10 +465,10 @@ def _cmd_report(args) -> int:
             model,
             model.name,
             use_dns=not args.no_dns,
-            network_factory=lambda: next(opened),
             observer=evidence.observe,
+            run=run,
         )
-        snapshot = dataclasses.replace(snapshot, mode=mode.description)
+        snapshot = dataclasses.replace(snapshot, mode=mode_description)
         if args.witness and not interrupted:
             from pingmos.witness import diagnose_with_witness, planned_count
 
@@ -480,7 +488,7 @@ def _cmd_report(args) -> int:
         print(f"pingmos: {exc}", file=sys.stderr)
         return EXIT_NO_PERMISSION
     except TraceFailed as exc:
-        snapshot, interrupted = dataclasses.replace(exc.snapshot, mode=mode.description), False
+        snapshot, interrupted = dataclasses.replace(exc.snapshot, mode=mode_description), False
         rounds = f"{snapshot.rounds} round" + ("" if snapshot.rounds == 1 else "s")
         failure = (
             f"the trace stopped after {exc.probes_sent} probes in {rounds}: {exc.reason}"
@@ -627,7 +635,7 @@ def main(argv: list[str] | None = None) -> int:
     if gui:
         # Started as root: fork the helper that keeps the raw sockets, then become the invoking user with no
         # capability, before Qt, settings, formulas or alert commands (the window opens sockets per trace).
-        from pingmos.engine.shared_helper import start_and_drop
+        from pingmos.engine import start_and_drop
         from pingmos.privileges import PrivilegeError
 
         try:

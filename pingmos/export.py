@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from pingmos.engine.events import Sample
+from pingmos.engine import Sample
 from pingmos.hop_report import TraceSnapshot
 from pingmos.input_files import finite_json
 from pingmos.report.formats import csv_row

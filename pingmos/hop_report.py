@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pingmos.scoring.score import Score
-    from pingmos.stats import WindowStats
+    from pingmos.scoring.window import HopWindow
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def scored_hop(
     address: str | None,
     name: str | None,
     responders: dict[str, int],
-    stats: WindowStats,
+    stats: HopWindow,
     result: object,
     **extra,
 ) -> HopReport:

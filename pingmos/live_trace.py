@@ -11,28 +11,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import numpy as np
 
-from pingmos.engine.events import Sample
-from pingmos.engine.mode import NoProbeMode, choose_mode
-from pingmos.engine.network import Network, NoPermission
-from pingmos.engine.packets import family_of
-from pingmos.engine.resolve import ResolveError, ReverseDNS
-from pingmos.engine.tracer import Tracer, TraceSettings
+from pingmos.engine import Network, ReverseDNS, Sample
 from pingmos.hop_report import TraceSnapshot
-from pingmos.run import default_port, resolve
-from pingmos.scoring import ModelError, Score
+from pingmos.run import RunError, TraceRun, default_port
+from pingmos.scoring import BatchScorer
 from pingmos.state import TraceHistory, snapshot_of
-from pingmos.stats import WindowStats
-
-# Scores every hop's window of one update at once (a user script is then asked once per update, not once per
-# hop). Each result is a Score, None (nothing to score: no received sample), a ModelError (with the last working
-# version's score) or a message saying why it failed.
-BatchScorer = Callable[[Sequence[WindowStats]], "list[Score | ModelError | str | None]"]
 
 
 @dataclass(frozen=True)
@@ -56,11 +45,12 @@ class TraceStatus:
     rounds: int
     probes_sent: int
     elapsed_s: float  # time spent probing, over every run of this trace (a pause between Stop and Start not counted)
-    error: str | None
+    error: str | None  # why the trace stopped, one line in no front end's words (pingmos.run.RunError)
     samples: int
     history_bytes: int
     probe_mode: str = ""  # how probes are sent ("raw sockets", "unprivileged ICMP sockets", ...); "" = not yet
     port: int | None = None  # UDP/TCP destination port; None = the engine's default
+    error_stage: str | None = None  # where it failed: pingmos.run.RESOLVE ... NETWORK; None = internal error
 
     @property
     def mode(self) -> str:
@@ -127,7 +117,8 @@ class LiveTrace:
         self.history = TraceHistory(flows, keep_samples)
         self._address: str | None = None
         self._error: str | None = None
-        self._tracer: Tracer | None = None
+        self._error_stage: str | None = None  # pingmos.run's stage of the failure (None: an internal error)
+        self._current: TraceRun | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._started_mono: float | None = None  # when the current run started (None: not running)
@@ -169,9 +160,9 @@ class LiveTrace:
     def stop(self) -> None:
         """Ask the engine to stop; returns at once. Everything measured stays."""
         self._stop.set()
-        tracer = self._tracer
-        if tracer is not None:
-            tracer.stop()
+        run = self._current
+        if run is not None:
+            run.stop()
 
     def join(self, timeout_s: float | None = None) -> bool:
         """Wait for the engine thread to end (tests, shutdown); True when it has."""
@@ -195,9 +186,10 @@ class LiveTrace:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def _fail(self, message: str) -> None:
+    def _fail(self, message: str, stage: str | None = None) -> None:
         with self._lock:
             self._error = message
+            self._error_stage = stage
 
     def _run(self) -> None:
         try:
@@ -206,69 +198,48 @@ class LiveTrace:
         except Exception as exc:  # the last line of defence: the user sees what broke, the window stays
             self._fail(f"the trace stopped because of an internal error: {type(exc).__name__}: {exc}")
         finally:
-            if self._tracer is not None:
-                self._probes_sent_before += self._tracer.probes_sent
-            self._tracer = None
+            if self._current is not None:
+                self._probes_sent_before += self._current.probes_sent
+            self._current = None
             if self._started_mono is not None:
                 self._elapsed_before_s += time.monotonic() - self._started_mono
             self._started_mono = None
 
     def _run_engine(self) -> None:
+        # The one way every front end sets up a trace (pingmos.run.TraceRun); here in the engine thread, so the
+        # caller never waits on DNS, a helper's start or the network.
+        run = TraceRun(
+            self.target,
+            protocol=self.protocol,
+            interval_s=self.interval_s,
+            max_ttl=self.max_ttl,
+            rounds=self._rounds_limit,
+            port=self.port,
+            flows=self.flows,
+            ip_version=self.ip_version,
+            source=self._source,
+            network_factory=self._network_factory,
+            clock=self._tracer_clock,
+            first_round=self._next_round(),  # round numbers continue after a Stop/Start: the history stays ordered
+        )
+        run.add_observer(self.apply)
+        self._current = run
         try:
-            address = resolve(self.target, self.ip_version)  # the family policy of every front end (pingmos.run)
-        except ResolveError as exc:
-            self._fail(f"{exc}. Check the host name, or enter an IP address.")
-            return
-        with self._lock:
-            self._address = address
-        try:
-            settings = TraceSettings(
-                address=address,
-                protocol=self.protocol,
-                interval_s=self.interval_s,
-                max_ttl=self.max_ttl,
-                rounds=self._rounds_limit,
-                port=self.port if self.protocol != "icmp" else None,
-                flows=self.flows,
-            )
-            settings.validate()
-        except ValueError as exc:
-            self._fail(f"cannot trace with these settings: {exc}")
-            return
-        try:
-            if self._network_factory is None:
-                mode = choose_mode("auto", family_of(address), self.protocol)
-                self._mode_description = mode.description
-                network = mode.open()
-            else:
-                network = self._network_factory()
-        except NoProbeMode as exc:
-            self._fail(in_window_words(str(exc)))
-            return
-        except NoPermission as exc:
-            self._fail(str(exc))
-            return
-        except OSError as exc:
-            self._fail(f"cannot open the network sockets: {exc}")
-            return
-        try:
-            # Round numbers continue after a Stop/Start so the history stays ordered by round.
-            first_round = self._next_round()
-            on_sample = self.apply if first_round == 0 else (lambda s: self.apply(_renumber(s, first_round)))
+            run.resolve()
+            with self._lock:
+                self._address = run.address
             try:
-                tracer = Tracer(settings, network, on_sample, clock=self._tracer_clock, source=self._source)
-            except OSError as exc:
-                self._fail(f"cannot reach {address}: {exc}")
-                return
-            self._tracer = tracer
+                run.open()
+            finally:  # the mode chosen is shown even when it could not open (a refused helper, a denied socket)
+                if run.mode_description:
+                    self._mode_description = run.mode_description
             if self._stop.is_set():
                 return
-            try:
-                tracer.run()
-            except OSError as exc:
-                self._fail(f"sending probes failed: {exc}. Measured data is kept; press Start to try again.")
+            run.run()
+        except RunError as exc:
+            self._fail(exc.words, exc.stage)
         finally:
-            network.close()
+            run.close()
 
     def _next_round(self) -> int:
         return self.history.next_round()
@@ -276,12 +247,13 @@ class LiveTrace:
     # -- the watcher side ---------------------------------------------------------------------------
 
     def status(self) -> TraceStatus:
-        tracer = self._tracer
+        run = self._current
         rounds = self.history.rounds()
         samples = self.history.samples
         history_bytes = self.history.nbytes()
         with self._lock:
             error = self._error
+            error_stage = self._error_stage
             address = self._address
         started = self._started_mono
         elapsed_s = self._elapsed_before_s + ((time.monotonic() - started) if started is not None else 0.0)
@@ -292,9 +264,10 @@ class LiveTrace:
             interval_s=self.interval_s,
             running=self.running,
             rounds=rounds,
-            probes_sent=self._probes_sent_before + (tracer.probes_sent if tracer else 0),
+            probes_sent=self._probes_sent_before + (run.probes_sent if run else 0),
             elapsed_s=elapsed_s,
             error=error,
+            error_stage=error_stage,
             samples=samples,
             history_bytes=history_bytes,
             probe_mode=self._mode_description,
@@ -324,7 +297,7 @@ class LiveTrace:
         and score from there instead of computing them again (a stopped trace, an opened session, a selection
         change: a day of "all" samples is then milliseconds, not seconds).
         """
-        tracer = self._tracer
+        run = self._current
         with self._lock:
             address = self._address or ""
         return snapshot_of(
@@ -339,9 +312,9 @@ class LiveTrace:
             interval_s=self.interval_s,
             model_name=model_name,
             names=(lambda a: self._names.name(a)) if self._names is not None else (lambda a: None),
-            probes_sent=self._probes_sent_before + (tracer.probes_sent if tracer else 0),
-            unmatched_replies=tracer.matcher.unmatched if tracer else 0,
-            suspicious_replies=tracer.suspicious_replies if tracer else 0,
+            probes_sent=self._probes_sent_before + (run.probes_sent if run else 0),
+            unmatched_replies=run.unmatched_replies if run else 0,
+            suspicious_replies=run.suspicious_replies if run else 0,
             mode=self._mode_description or None,
         )
 
@@ -363,25 +336,3 @@ class _BatchAsModel:
 
 def _as_scorer(scorer):
     return scorer if hasattr(scorer, "score_many") else _BatchAsModel(scorer)
-
-
-def in_window_words(message: str) -> str:
-    """NoProbeMode's advice with the command-line option a window user has no use for put in the window's words
-    (the rest of the advice, sudo/setcap/sysctl commands, is the same for both)."""
-    return message.replace("(--protocol icmp / udp)", "(the Protocol box in the toolbar)").replace(
-        "--protocol icmp or udp", "ICMP or UDP in the Protocol box"
-    )
-
-
-def _renumber(sample: Sample, offset: int) -> Sample:
-    return Sample(
-        sample.round + offset,
-        sample.ttl,
-        sample.seq,
-        sample.sent_at,
-        sample.rtt_ms,
-        sample.responder,
-        sample.reached,
-        sample.reply,
-        sample.icmp_code,
-    )

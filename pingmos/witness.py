@@ -20,8 +20,7 @@ from pingmos.diagnosis import (
     diagnose,
     witness_count,
 )
-from pingmos.engine.echo_witness import echo_probe
-from pingmos.engine.network import Network
+from pingmos.engine import Network, echo_probe
 from pingmos.hop_report import TraceSnapshot
 
 

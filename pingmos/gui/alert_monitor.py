@@ -27,7 +27,8 @@ from pingmos.alerts import (
     mos_ceiling,
     save_rules,
 )
-from pingmos.engine.events import Sample
+from pingmos.diagnosis import Diagnosis
+from pingmos.engine import Sample
 from pingmos.gui import models
 from pingmos.gui.alert_mail import MailSettings, send_events
 from pingmos.gui.background import Background
@@ -113,6 +114,9 @@ class AlertMonitor(QObject):
         self.mail = MailSettings()  # where alert e-mail goes (the window sets it from its settings)
         self.mailer = Background("alert-mail", self)  # a slow mail server never delays the rules
         self._busy = False
+        # The window's one diagnosis (its verdict line), read in the GUI thread: each event carries it (message,
+        # event log, session, command environment, e-mail), as the report's and the monitor's do.
+        self.diagnosis_of: Callable[[], Diagnosis | None] = lambda: None
         self._model_key = None
         self._model = None  # touched by the worker thread only
         self._reach_key = None  # the model, settings and rules last checked by check_reach
@@ -277,6 +281,8 @@ class AlertMonitor(QObject):
             return
         if engine is not self.engine or not events:
             return  # a trace or rule set since replaced
+        diagnosis = self.diagnosis_of()
+        events = [e.with_diagnosis(diagnosis) for e in events]
         self.runner.dispatch(engine.rules, events)
         self.fired.emit(list(events))
         self.send_mail(list(events))

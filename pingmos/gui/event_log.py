@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -29,6 +30,9 @@ CLEAR_COLOUR = "#d7eed3"
 NOTE_COLOUR = "#ececec"
 COLUMNS = ("time", "event", "what happened")
 ROWS_HEIGHT = 150  # the log's height once it has rows: its summary, the header and about four rows
+# A window lower than this keeps the log to its summary line with the latest event (at 800 x 500 a log of two rows
+# left the hop table two rows); the rows come back when the window is higher, or with the dock floated.
+LOW_WINDOW_PX = 620
 
 
 def event_text(event: SessionEvent) -> str:
@@ -62,6 +66,11 @@ class EventLogDock(QDockWidget):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
         self.summary = QLabel("No alerts yet.")
+        # A long latest event shrinks with the window instead of widening it.
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.low = False  # in a low window: the summary line only (set_low)
+        self._low_window = False
+        self.topLevelChanged.connect(lambda _floating: self.set_low(self._low_window))
         self.export_button = QPushButton("Export…")
         self.export_button.setToolTip("save the event log as CSV or JSON")
         self.rules_button = QPushButton("Alert rules…")
@@ -80,10 +89,32 @@ class EventLogDock(QDockWidget):
         self.body = body
         self._compact(True)
 
+    def set_low(self, low: bool) -> None:
+        """In a low window (``LOW_WINDOW_PX``) a docked log is its summary line, with the latest event in it: the
+        hop table and timeline keep their room. Floated, the log is a window of its own and keeps its rows."""
+        self._low_window = low
+        low = low and not self.isFloating()
+        if low != self.low:
+            self.low = low
+            self._compact(self.table.rowCount() == 0)
+
+    def _summary_text(self) -> str:
+        fired = sum(e.kind == "alert-fire" for e in self._events)
+        cleared = sum(e.kind == "alert-clear" for e in self._events)
+        text = f"{fired} fired, {cleared} cleared" if self._events else "No alerts yet."
+        last = self.table.rowCount() - 1
+        if self.low and last >= 0:
+            stamp, kind, what = (self.table.item(last, c).text() for c in range(3))
+            text += f" · latest: {stamp[-8:]} {kind}: {what}"
+        return text
+
     def _compact(self, empty: bool) -> None:
         """An empty log is one line (what it would show, and its buttons), not a blank table taking the room the
-        hop table and timeline need; the table appears with the first row."""
+        hop table and timeline need; the table appears with the first row (in a low window: see set_low)."""
+        empty = empty or self.low
         self.table.setVisible(not empty)
+        self.summary.setText(self._summary_text())
+        self.summary.setToolTip("the rows show in a higher window, or with the log floated" if self.low else "")
         if empty:
             self.body.setMaximumHeight(self.body.layout().itemAt(0).sizeHint().height() + 6)
         else:
@@ -113,9 +144,7 @@ class EventLogDock(QDockWidget):
         self._events.append(event)
         colour = FIRE_COLOUR if event.kind == "alert-fire" else CLEAR_COLOUR if event.kind == "alert-clear" else ""
         self._row(event.at, kind_text(event.kind), event_text(event), colour)
-        fired = sum(e.kind == "alert-fire" for e in self._events)
-        cleared = sum(e.kind == "alert-clear" for e in self._events)
-        self.summary.setText(f"{fired} fired, {cleared} cleared")
+        self.summary.setText(self._summary_text())
 
     def add_note(self, text: str, at: float | None = None) -> None:
         self._row(time.time() if at is None else at, "note", text, NOTE_COLOUR)
@@ -139,6 +168,7 @@ class EventLogDock(QDockWidget):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
             self.table.setItem(row, col, item)
         self.table.scrollToBottom()
+        self.summary.setText(self._summary_text())
 
     def rows(self) -> list[tuple[str, str, str]]:
         """What the table shows (tests, copy)."""

@@ -19,8 +19,7 @@ from pingmos import alerts
 from pingmos.alerts import AlertEvent
 from pingmos.diagnosis import Diagnosis
 from pingmos.display_text import display_text, safe_snapshot
-from pingmos.engine.mode import choose_mode
-from pingmos.engine.packets import family_of
+from pingmos.engine import choose_mode, family_of
 from pingmos.gui.alert_monitor import AlertMonitor
 from pingmos.gui.alerts_dialog import AlertsDialog
 from pingmos.gui.background import Background
@@ -52,6 +51,7 @@ class WindowEvidence(QObject):
         self.episodes = EpisodeShading(window.timeline)
         self.sessions = SessionActions(window, self)
         self.alerts = AlertMonitor(lambda: (window.model_name, window.model_settings()), clock=alert_clock, parent=self)
+        self.alerts.diagnosis_of = lambda: self.verdict_bar.diagnosis
         self.alerts.fired.connect(self._alerts_fired)
         self.alerts.ended.connect(self._episodes_ended)
         self.alerts.command_done.connect(self._command_done)
@@ -72,7 +72,9 @@ class WindowEvidence(QObject):
     def _build_menu(self) -> None:
         menu = self.window.menuBar().addMenu("&Alerts")
         self.rules_action = QAction("Alert &rules…", self.window)
+        self.rules_action.setShortcut("Ctrl+Shift+A")
         self.rules_action.triggered.connect(self.edit_rules)
+        self.window.addAction(self.rules_action)  # (its shortcut works wherever the focus is)
         menu.addAction(self.rules_action)
         self.notify_action = QAction("Desktop &notifications", self.window)
         self.notify_action.setCheckable(True)
@@ -82,6 +84,8 @@ class WindowEvidence(QObject):
         menu.addAction(self.notify_action)
         log = self.event_log.toggleViewAction()
         log.setText("&Event log")
+        log.setShortcut("Ctrl+Shift+E")
+        self.window.addAction(log)
         menu.addAction(log)
 
     def _tray(self) -> QSystemTrayIcon | None:
@@ -196,8 +200,8 @@ class WindowEvidence(QObject):
             kind = "Trippy report" if opened.info.source.startswith("trippy") else "mtr report"
             w.status_label.setText(f"{kind} {display_text(Path(opened.path).name)}  |  {rounds} probes per hop")
         else:
-            w._mark_dirty()
-        w._update_range_label()  # names the file and its time span instead of "Live"
+            w.mark_dirty()
+        w.update_range_label()  # names the file and its time span instead of "Live"
 
     def show_summary(self, snapshot: TraceSnapshot) -> None:
         """An mtr --json report's hops, scored with the current model (no window, no focus, no timeline)."""
@@ -232,13 +236,12 @@ class WindowEvidence(QObject):
     # -- alerts -----------------------------------------------------------------------------------------------
 
     def _alerts_fired(self, events: list[AlertEvent]) -> None:
-        d = self.verdict_bar.diagnosis  # the one diagnosis of the window shown, beside what the rule measured
-        where = f" ({d.short})" if d is not None and event_kinds_fire(events) else ""
+        # Each event carries the window's one diagnosis in its message (AlertMonitor.diagnosis_of).
         for event in events:
             session_event = event.to_session_event()
             self.sessions.record_event(session_event)
             self.event_log.add(session_event)
-            self.window.statusBar().showMessage(event.message + where, 30000)
+            self.window.statusBar().showMessage(event.message, 30000)
             tray = self._tray() if self.notify_action.isChecked() else None  # (the user may turn it off)
             if tray is not None:
                 icon = (
@@ -246,7 +249,7 @@ class WindowEvidence(QObject):
                     if event.kind == alerts.FIRE
                     else QSystemTrayIcon.MessageIcon.Information
                 )
-                tray.showMessage(f"pingmos: {event.rule}", event.message + where, icon, 10000)
+                tray.showMessage(f"pingmos: {event.rule}", event.message, icon, 10000)
         self.episodes.show(alerts.episodes(self.event_log.session_events()), time.time())
         self._rules_changed()
 
@@ -313,8 +316,3 @@ class WindowEvidence(QObject):
             on_done=answered,
             on_error=lambda exc: done(None, f"asking the routers failed: {exc}"),
         )
-
-
-def event_kinds_fire(events: list[AlertEvent]) -> bool:
-    """True when any of ``events`` is a rule firing (a clear needs no diagnosis beside it)."""
-    return any(e.kind == alerts.FIRE for e in events)

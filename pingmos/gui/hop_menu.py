@@ -14,7 +14,7 @@ from PySide6.QtCore import QEvent, QObject, QPoint, Qt
 from PySide6.QtGui import QContextMenuEvent, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QMenu
 
-from pingmos.engine.echo_witness import echo_probe
+from pingmos.engine import echo_probe
 from pingmos.gui.background import Background
 from pingmos.gui.hop_table import table_as_text
 from pingmos.hop_report import HopReport

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPointF, QRect, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication, QKeySequence, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QGuiApplication, QKeySequence, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -471,7 +471,10 @@ class HopTableView(QTableView):
         opt.rect = QRect(0, 0, probe, max(header.height(), header.sizeHint().height()))
         style = header.style()
         label = style.subElementRect(QStyle.SubElement.SE_HeaderLabel, opt, header)
-        need = opt.fontMetrics.horizontalAdvance(opt.text) + probe - label.width() + 1
+        # Bold: a header whose column holds the selection (every column, a row being selected) is painted bold.
+        bold = QFont(header.font())
+        bold.setBold(True)
+        need = QFontMetrics(bold).horizontalAdvance(opt.text) + probe - label.width() + 1
         if opt.sortIndicator != QStyleOptionHeader.SortIndicator.None_:
             # Fusion draws the arrow beside the text, inside the label's rectangle: room for it and a margin.
             need += header_arrow_room(header, opt)

@@ -14,9 +14,10 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
-from pingmos.engine.resolve import ReverseDNS
+from pingmos.engine import ReverseDNS
 from pingmos.gui import models, shown_context
 from pingmos.gui.background import Background
+from pingmos.gui.event_log import LOW_WINDOW_PX
 from pingmos.gui.evidence import WindowEvidence
 from pingmos.gui.hop_menu import HopMenu
 from pingmos.gui.hop_table import HopTableModel, HopTableView
@@ -100,7 +101,9 @@ class MainWindow(QMainWindow):
         self.evidence.alerts.mail = self.settings.mail()
         self.evidence.alerts.note.connect(self.evidence.event_log.add_note)
         # Long status texts (the firing rules' names) shrink with the window instead of setting its minimum width.
-        self.evidence.firing_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # (Preferred, not Ignored: a status bar lays an Ignored widget out at no width, and its minimum then pushed
+        # it past the window's right edge, "alerts: 2 rules watching" showing as "aler".)
+        self.evidence.firing_label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self.evidence.firing_label.setMinimumWidth(160)
         self.hop_menu = HopMenu(self)  # the hop table's right-click menu
         self.actions.set_tab_order()
@@ -158,7 +161,7 @@ class MainWindow(QMainWindow):
     def _build_central(self) -> None:
         self.table_model = HopTableModel(self.thresholds)
         self.table = HopTableView(self.table_model)
-        self.table.selectionModel().selectionChanged.connect(lambda *_: self._mark_dirty())
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self.mark_dirty())
         self.range_label = QLabel()
         self.range_label.setWordWrap(True)
         self.error_banner = QLabel()
@@ -200,7 +203,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.scoring_row)
         layout.addWidget(self.main_splitter, 1)
         self.setCentralWidget(central)
-        self._update_range_label()
+        self.update_range_label()
 
     def _build_status_bar(self) -> None:
         self.status_label = QLabel("Enter a host and press Start (F5).")
@@ -245,7 +248,7 @@ class MainWindow(QMainWindow):
         self.model_combo.blockSignals(False)
         if self.model_name != name:
             self.settings.set_model(self.model_name)
-            self._mark_dirty()
+            self.mark_dirty()
         self._build_model_settings()
 
     def use_model(self, name: str) -> None:
@@ -253,7 +256,7 @@ class MainWindow(QMainWindow):
         if name != self.model_name or self.model_combo.findData(name) < 0:
             self._load_models(select=name)
             self.settings.set_model(self.model_name)
-            self._mark_dirty()
+            self.mark_dirty()
 
     @property
     def model_name(self) -> str:
@@ -262,7 +265,7 @@ class MainWindow(QMainWindow):
     def _model_changed(self, _index: int) -> None:
         self.settings.set_model(self.model_name)
         self._build_model_settings()
-        self._mark_dirty()
+        self.mark_dirty()
         self._check_alert_reach()
         if self.formula_editor is not None and self.formula_editor.isVisible():
             self.formula_editor.set_model(self.model_name)  # (a hidden editor opens the right one when shown)
@@ -281,7 +284,7 @@ class MainWindow(QMainWindow):
 
     def _model_setting_changed(self, key: str, value: str) -> None:
         self.settings.set_model_setting(self.model_name, key, value)
-        self._mark_dirty()
+        self.mark_dirty()
         self._check_alert_reach()
 
     def _check_alert_reach(self) -> None:
@@ -330,7 +333,7 @@ class MainWindow(QMainWindow):
             self.table.clearSelection()
             self.timeline.set_route_changes(())
         self._show_error(None)
-        self._update_range_label()
+        self.update_range_label()
         self.trace.start()
         self.start_action.setText("Stop")
         recent = self.settings.add_recent_target(target)
@@ -340,7 +343,7 @@ class MainWindow(QMainWindow):
         self.target_combo.setCurrentText(target)
         self.target_combo.blockSignals(False)
         self.setWindowTitle(f"pingmos - {target}")
-        self._mark_dirty()
+        self.mark_dirty()
 
     def confirm_replace_trace(self, what: str) -> bool:
         """True when nothing is being traced, or the user agrees to stop the running trace to ``what`` (its
@@ -370,7 +373,7 @@ class MainWindow(QMainWindow):
         if self.actions.pause_action.isChecked() != on:
             self.actions.pause_action.setChecked(on)
         self.statusBar().showMessage("display paused: F6 to follow the trace again" if on else "", 0 if on else 1)
-        self._mark_dirty()
+        self.mark_dirty()
 
     def copy_window_image(self) -> None:
         QGuiApplication.clipboard().setImage(self.grab().toImage())
@@ -386,13 +389,13 @@ class MainWindow(QMainWindow):
             self.trace.stop()
             self.evidence.trace_stopped(self.trace)
         self.start_action.setText("Start")
-        self._mark_dirty()
+        self.mark_dirty()
 
     def set_focus(self, focus: tuple[float, float] | None) -> None:
         """Statistics over [t0, t1] (wall-clock seconds) only, or the live window again with None."""
         self.focus = focus
-        self._update_range_label()
-        self._mark_dirty()
+        self.update_range_label()
+        self.mark_dirty()
 
     def _window_text_changed(self, text: str) -> None:
         try:
@@ -404,8 +407,8 @@ class MainWindow(QMainWindow):
         self.window_combo.setStyleSheet("")
         self.window_combo.setToolTip(WINDOW_TIP)
         self.settings.set_window(self.window_size)
-        self._update_range_label()
-        self._mark_dirty()
+        self.update_range_label()
+        self.mark_dirty()
 
     def edit_thresholds(self) -> None:
         dialog = ThresholdsDialog(self.thresholds, self)
@@ -434,7 +437,7 @@ class MainWindow(QMainWindow):
     def formula_saved(self) -> None:
         """The formula editor saved the model's script: score everything again with it."""
         models.formula_saved(self.model_name)
-        self._mark_dirty()
+        self.mark_dirty()
 
     def selected_hop(self):
         """The HopReport the formula editor's Check scores: the first selected hop, else the destination."""
@@ -449,7 +452,7 @@ class MainWindow(QMainWindow):
         return hops[-1]
 
     def selected_window_samples(self):
-        """The selected hop's window (WindowStats-ready samples) for the formula editor's Check."""
+        """The selected hop's window (samples for a HopWindow) for the formula editor's Check."""
         hop = self.selected_hop()
         if hop is None or self.trace is None:
             return None, None
@@ -461,10 +464,12 @@ class MainWindow(QMainWindow):
 
     # -- refreshing -------------------------------------------------------------------------------
 
-    def _mark_dirty(self) -> None:
+    def mark_dirty(self) -> None:
+        """Recompute the shown snapshot at the next refresh (the data, the window or the range changed)."""
         self._dirty = True
 
-    def _update_range_label(self) -> None:
+    def update_range_label(self) -> None:
+        """Say again above the table what it shows (live window, focus range, or the session file read)."""
         shown_context.update_range_label(self)
 
     def _timeline_ttls(self) -> tuple[int, ...]:
@@ -545,13 +550,13 @@ class MainWindow(QMainWindow):
         self.timeline.set_data(update.timelines)
         self.timeline.set_route_changes(snapshot.route_changes)
         if update.request.timeline_ttls != self._timeline_ttls() or update.request.labels != self._labels():
-            self._mark_dirty()  # the first update of a trace had no hops to choose from yet
+            self.mark_dirty()  # the first update of a trace had no hops to choose from yet
         status = update.status
         self._show_status(status, snapshot.unmatched_replies)
         if not status.running and self.start_action.text() == "Stop":
             self.start_action.setText("Start")  # the engine ended by itself (an error, or a count reached)
             self.evidence.trace_stopped(self.trace)
-        errors = [e for e in (status.error, update.model_error) if e]
+        errors = [e for e in (shown_context.trace_error_text(status), update.model_error) if e]
         script_errors = {h.score_error for h in snapshot.hops if h.score_error}
         errors += [f"the scoring formula failed: {e}" for e in sorted(script_errors)][:1]
         self._show_error("\n".join(errors) if errors else None)
@@ -581,6 +586,14 @@ class MainWindow(QMainWindow):
         super().resizeEvent(event)
         # A low window gives the hop table and graphs the room: the event log keeps at most a fifth of it.
         log = getattr(getattr(self, "evidence", None), "event_log", None)
+        low = self.height() < LOW_WINDOW_PX
+        if log is not None:
+            log.set_low(low)  # a low window: the log is its summary line
+        if low:  # and the timeline takes at most about a third of the graphs' room (at least 130 px)
+            top, timeline = self.main_splitter.sizes()
+            cap = max(130, (top + timeline) * 3 // 10)
+            if timeline > cap:
+                self.main_splitter.setSizes([top + timeline - cap, cap])
         if log is not None and log.isVisible() and not log.isFloating() and log.height() > self.height() // 5:
             self.resizeDocks([log], [max(60, self.height() // 5)], Qt.Orientation.Vertical)
 

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from pingmos import scoring
 from pingmos.scoring import ModelError, Score
-from pingmos.stats import WindowStats, window_stats
 
 DEFAULT_MODEL = scoring.DEFAULT_MODEL
 
@@ -83,7 +82,7 @@ class LoadedModel:
         self._model = scoring.load_model(name, {k: v for k, v in settings.items() if v not in ("", None)})
         self.settings = dict(self._model.settings)
 
-    def score_many(self, windows: Sequence[WindowStats]) -> list[Score | scoring.ModelError | str | None]:
+    def score_many(self, windows: Sequence[scoring.HopWindow]) -> list[Score | scoring.ModelError | str | None]:
         return [result_for_hop(r) for r in self._model.score_many(windows)]
 
     def close(self) -> None:
@@ -155,7 +154,7 @@ def check_formula(text: str, shown_path: str, settings: dict[str, object], rtts_
     """Score one window (``rtts_ms``, None = lost) with the formula ``text`` as if saved as ``shown_path``, without
     saving anything (``scoring.check_formula``: the worker process with its deadline). Errors name
     ``shown_path`` and the line. Blocks up to the deadline: not on the GUI thread."""
-    window = window_stats(rtts_ms)
+    window = scoring.HopWindow.from_rtts(rtts_ms)
     result = scoring.check_formula(text, shown_path, window, settings)
     if isinstance(result, ModelError):
         return CheckResult(error=result.message, line=result.line, received=window.received, sent=window.sent)

@@ -18,7 +18,7 @@ import threading
 import time
 from pathlib import Path
 
-from pingmos.engine.events import Sample
+from pingmos.engine import Sample
 from pingmos.paths import sessions_dir  # noqa: F401 (where recordings go; imported from here by the window)
 from pingmos.session import SessionError, SessionEvent, SessionInfo, SessionRecorder
 

@@ -20,8 +20,8 @@ from pingmos.display_text import safe_snapshot
 from pingmos.gui import models
 from pingmos.gui.timeline import HopTimeline
 from pingmos.hop_report import TraceSnapshot
-from pingmos.live_trace import BatchScorer, LiveTrace, TraceStatus
-from pingmos.stats import window_stats
+from pingmos.live_trace import LiveTrace, TraceStatus
+from pingmos.scoring import BatchScorer, HopWindow
 
 MOS_POINTS = 240  # MOS-over-time points per hop: enough for a smooth curve, cheap to score
 MIN_MOS_WINDOW = 10  # with "all" samples, each MOS point scores at least this many samples
@@ -90,7 +90,7 @@ def mos_over_time(
     windows = []
     for i in todo:
         part = rtt_ms[max(0, ends[i] - width) : ends[i]]
-        windows.append(window_stats(part))
+        windows.append(HopWindow.from_rtts(part))
     results = scorer(windows) if windows else []
     for i, result in zip(todo, results, strict=True):
         if not hasattr(result, "mos"):  # an error: the last working version's score, as the table shows it

@@ -77,7 +77,7 @@ class SessionActions(QObject):
         self.recent_menu = QMenu("Open &recent", self.window)
         self.save_action = self._action("&Save session as…", self.save_as_dialog, "Ctrl+S",
                                         "save a copy of the session shown (Ctrl+S)")  # fmt: skip
-        self.record_action = QAction("&Record every trace", self.window)
+        self.record_action = QAction("Record e&very trace", self.window)  # (R is Open recent's)
         self.record_action.setCheckable(True)
         self.record_action.setChecked(self.record_enabled())
         self.record_action.setToolTip(f"record each trace's raw samples and events in {sessions_dir()}")

@@ -8,7 +8,7 @@ from dataclasses import asdict, fields
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from pingmos.engine.tracer import MAX_INTERVAL_S, MIN_INTERVAL_S
+from pingmos.engine import MAX_INTERVAL_S, MIN_INTERVAL_S
 from pingmos.gui.alert_mail import MailSettings, parse_recipients
 from pingmos.gui.quality import Thresholds
 from pingmos.run import LIVE_WINDOW

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pingmos.display_text import display_text
 from pingmos.gui.hop_table import jitter_unknown
+from pingmos.run import NETWORK
 
 
 def model_text(window, name: str | None = None) -> str:
@@ -87,3 +88,17 @@ def opened_session(window):
     if opened is None or not evidence.is_replay(window.trace):
         return None
     return Path(opened.path), window.trace.time_span()
+
+
+def trace_error_text(status) -> str | None:
+    """Why the trace stopped (``TraceStatus.error``, in no front end's words) in the window's words: the command
+    line's options named as the toolbar's boxes, and what Start does after a network failure. None: no error."""
+    message = status.error
+    if not message:
+        return None
+    message = message.replace("(--protocol icmp / udp)", "(the Protocol box in the toolbar)").replace(
+        "--protocol icmp or udp", "ICMP or UDP in the Protocol box"
+    )
+    if status.error_stage == NETWORK:
+        message += ". Measured data is kept; press Start to try again."
+    return message

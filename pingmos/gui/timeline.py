@@ -21,6 +21,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from pingmos.gui.axis_cache import cache_axes
+from pingmos.gui.axis_label import fit_title
 from pingmos.gui.decimate import envelope, thin_markers, visible_slice
 
 HOP_COLOURS = ("#1f77b4", "#9467bd", "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#2ca02c")
@@ -129,8 +130,8 @@ class TimelineWidget(QWidget):
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
         self.plot = self.graphics.addPlot(viewBox=SelectingViewBox(self), axisItems={"bottom": ClockAxis(self)})
-        self.plot.setLabel("left", "latency", units="ms")
         self.plot.getAxis("left").enableAutoSIPrefix(False)
+        fit_title(self.plot.getAxis("left"), "latency", "", units="ms")  # "(ms)" in a low window
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setMouseEnabled(x=True, y=False)  # pan/zoom in time; latency keeps auto-range
         self.plot.enableAutoRange(axis="y")

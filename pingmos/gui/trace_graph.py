@@ -6,8 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QFontMetrics
 
 from pingmos.gui.axis_cache import cache_axes
+from pingmos.gui.axis_label import fit_title, free_title_width
 from pingmos.gui.quality import BAND_COLOURS, BAND_PENS, Thresholds, mos_band
 from pingmos.hop_report import HopReport
 
@@ -34,7 +36,7 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         self.ci.setSpacing(0)
 
         self.latency = self.addPlot(row=0, col=0)
-        self.latency.setLabel("left", "latency (ms)")
+        fit_title(self.latency.getAxis("left"), "latency (ms)", "ms")  # "ms" alone when the graph is low
         self.latency.showGrid(x=True, y=True, alpha=0.25)
         self.latency.setMouseEnabled(x=False, y=False)
         self.latency.hideButtons()
@@ -44,7 +46,7 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         self.latency.showAxis("right")
         self.latency.scene().addItem(self.loss_view)
         self.latency.getAxis("right").linkToView(self.loss_view)
-        self.latency.getAxis("right").setLabel("loss (%)", color="#b71c1c")
+        fit_title(self.latency.getAxis("right"), "loss (%)", "%", color="#b71c1c")
         self.loss_view.setXLink(self.latency)
         self.loss_view.setYRange(0, 100, padding=0)
         self.latency.vb.sigResized.connect(self._sync_views)
@@ -61,6 +63,12 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         self.latency.addItem(self.avg_line)
 
         self.mos = self.addPlot(row=1, col=0)
+        # pyqtgraph makes a title's width the plot's minimum width, which a narrow pane (800 x 500: 311 px for a
+        # 375 px minimum) then cut off at the right, loss axis and last hops gone (free_title_width).
+        free_title_width(self.latency)
+        free_title_width(self.mos)
+        self._mos_model: str | None = None  # the model and settings the MOS plot's title names
+        self._mos_title = ""
         self.mos.setLabel("left", "MOS")
         self.mos.setLabel("bottom", "hop")
         self.mos.setXLink(self.latency)
@@ -130,7 +138,8 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         """Draw one snapshot's hops; ``marked_ttl`` is the hop where quality falls apart (None: none) and
         ``title`` the diagnosis in a few words (``Diagnosis.short``), both from the one diagnosis; ``model`` the
         model and its assumed settings, shown above the MOS plot (ITU-T P.564: say what a score assumed)."""
-        self.mos.setTitle(None if not model else f"MOS by {model}", size="8pt", color="#404040")
+        self._mos_model = model
+        self._set_mos_title()
         x = np.array([h.ttl for h in hops], dtype=float)
         avg = np.array([_nan(h.avg_ms) for h in hops])
         lo = np.array([_nan(h.min_ms) for h in hops])
@@ -186,3 +195,26 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         else:
             title = "<span style='color:#404040'>latency, loss and MOS along the route</span>"
         self.latency.setTitle(title, size="10pt")
+        self._fit_layout()
+
+    def _set_mos_title(self) -> None:
+        # The model and its settings above the MOS plot, elided to the pane (it ran past both edges at 1280 px);
+        # set only when what is shown changes (a title change re-lays the plots out).
+        text = f"MOS by {self._mos_model}" if self._mos_model else ""
+        font = QFont(self.font())
+        font.setPointSizeF(8.0)
+        shown = QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideRight, max(40, self.width() - 24))
+        if shown != self._mos_title:
+            self._mos_title = shown
+            self.mos.setTitle(shown or None, size="8pt", color="#404040")
+            self._fit_layout()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        if hasattr(self, "_mos_title"):  # (not while the plots are being built)
+            self._set_mos_title()
+
+    def _fit_layout(self) -> None:
+        # The layout may have grown past the view while a title held its minimum width: back to the view.
+        if self.ci.geometry() != self.range:
+            self.ci.setGeometry(self.range)

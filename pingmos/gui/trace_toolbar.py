@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pingmos.engine.tracer import MAX_INTERVAL_S, MIN_INTERVAL_S
+from pingmos.engine import MAX_INTERVAL_S, MIN_INTERVAL_S
 from pingmos.gui.model_settings import ModelSettingsBox
 from pingmos.gui.settings_store import SettingsStore
 from pingmos.run import default_port
@@ -161,7 +161,7 @@ class ScoringRow(QWidget):
         self.model_combo.setToolTip("scoring model that turns each hop's window into R and MOS (Ctrl+M)")
         self.model_combo.setAccessibleName("scoring model")
         self.settings_box = ModelSettingsBox()
-        self.edit_formula_action = QAction("Edit formula…", self)
+        self.edit_formula_action = QAction("Edit &formula…", self)
         self.edit_formula_action.setShortcut(QKeySequence("Ctrl+E"))
         self.edit_formula_action.setToolTip("open the current model's formula in an editor (Ctrl+E)")
         self.edit_formula_button = QToolButton()

@@ -45,7 +45,9 @@ class WindowActions(QObject):
         bar = w.menuBar()
         # File: sessions and exports are added by session_actions before Quit.
         w.file_menu = bar.addMenu("&File")
-        quit_action = self._action("&Quit", w.close, QKeySequence.StandardKey.Quit)
+        # Ctrl+Q too: the platform's Quit key is empty on some desktops (and offscreen), leaving Quit without one.
+        quit_keys = [k for k in QKeySequence.keyBindings(QKeySequence.StandardKey.Quit) if not k.isEmpty()]
+        quit_action = self._action("&Quit", w.close, quit_keys or ["Ctrl+Q"])
         w.file_menu.addAction(quit_action)
 
         edit = bar.addMenu("&Edit")
@@ -67,7 +69,7 @@ class WindowActions(QObject):
         self.goto = {
             "target": self._action("Go to &target", lambda: self._focus(w.target_combo, select=True), "Ctrl+L"),
             "model": self._action("Go to &model", lambda: self._focus(w.model_combo), "Ctrl+M"),
-            "table": self._action("Go to hop &table", lambda: self._focus(w.table), "Ctrl+1"),
+            "table": self._action("Go to &hop table", lambda: self._focus(w.table), "Ctrl+1"),
             "graph": self._action("Go to trace &graph", lambda: self._focus(w.trace_graph), "Ctrl+2"),
             "timeline": self._action("Go to time&line", lambda: self._focus(w.timeline.focus_button), "Ctrl+3"),
         }

@@ -27,12 +27,7 @@ from pathlib import Path
 
 from pingmos.alerts import AlertEngine, AlertEvent, CommandRunner
 from pingmos.diagnosis import diagnose
-from pingmos.engine.events import Sample
-from pingmos.engine.mode import NoProbeMode, ProbeMode, choose_mode
-from pingmos.engine.network import Network
-from pingmos.engine.packets import family_of
-from pingmos.engine.resolve import ReverseDNS
-from pingmos.engine.tracer import TraceSettings
+from pingmos.engine import Network, NoProbeMode, ProbeMode, ReverseDNS, Sample, TraceSettings, choose_mode, family_of
 from pingmos.hop_report import TraceSnapshot
 from pingmos.live_trace import LiveTrace
 from pingmos.monitor.config import AgentConfig, TargetConfig

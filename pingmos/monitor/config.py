@@ -54,8 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pingmos.alerts import AlertRule, RulesError, check_reach, mos_ceiling, rules_from_data
-from pingmos.engine.mode import MODES
-from pingmos.engine.tracer import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, PROTOCOLS
+from pingmos.engine import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, MODES, PROTOCOLS
 from pingmos.scoring import DEFAULT_MODEL
 
 DEFAULT_LISTEN = ("127.0.0.1", 9813)

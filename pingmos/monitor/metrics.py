@@ -38,7 +38,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from pingmos.engine.events import Sample
+from pingmos.engine import Sample
 from pingmos.hop_report import TraceSnapshot
 
 # RTT bucket bounds in seconds: 0.1 ms (loopback, a LAN) to 2 s (a satellite hop under load), ~2.5x apart, with

@@ -34,7 +34,7 @@ def run_monitor(config_path: str, listen: str | None = None, use_dns: bool = Tru
         return EXIT_USAGE
     # Least privilege: started as root, fork the helper that keeps the raw sockets, then become the configured
     # (or invoking) user with no capability, before any thread, session file, formula or alert command.
-    from pingmos.engine.shared_helper import start_and_drop
+    from pingmos.engine import start_and_drop
     from pingmos.privileges import PrivilegeError
 
     try:

@@ -6,12 +6,11 @@ import dataclasses
 import errno
 from collections.abc import Callable
 
-from pingmos.engine.events import Sample
-from pingmos.engine.network import Network, RawSocketNetwork
-from pingmos.engine.resolve import ReverseDNS
-from pingmos.engine.tracer import Tracer, TraceSettings
+from pingmos.engine import Network, RawSocketNetwork, ReverseDNS, Sample, TraceSettings
 from pingmos.hop_report import TraceSnapshot
-from pingmos.state import Scorer, TraceState
+from pingmos.run import NETWORK, RunError, TraceRun
+from pingmos.scoring import Scorer
+from pingmos.state import TraceState
 
 # Once probing is over, how long the report waits for reverse-DNS answers still under way.
 DNS_GRACE_S = 2.0
@@ -59,12 +58,22 @@ def run_report(
     use_dns: bool = True,
     network_factory: Callable[[], Network] = RawSocketNetwork,
     observer: Callable[[Sample], None] | None = None,
+    run: TraceRun | None = None,
 ) -> tuple[TraceSnapshot, bool]:
     """Trace and return the final snapshot, and whether the run was interrupted (Ctrl-C) before its end.
 
-    ``observer`` also gets every sample (a SessionRecorder recording the run, alert rules). A network error in
-    the middle of the trace raises TraceFailed holding the snapshot of what was measured until then."""
-    network = network_factory()
+    ``run``: the command line's run, resolved and with its network open (``pingmos.run.TraceRun``); without one,
+    a run of ``settings`` on ``network_factory()``. ``observer`` also gets every sample (a SessionRecorder
+    recording the run, alert rules). A network error in the middle of the trace raises TraceFailed holding the
+    snapshot of what was measured until then."""
+    if run is None:
+        run = TraceRun.of_settings(target, settings, network_factory=network_factory)
+    settings = run.settings or settings
+    if run.network is None:
+        try:
+            run.open()
+        except RunError as exc:  # the caller says it as for any socket it opened (NoPermission, OSError)
+            raise exc.__cause__ or exc from None
     rdns = ReverseDNS() if use_dns else None
     keep = window if window is not None else KEEP_SAMPLES
     state = TraceState(target, settings.address, settings.protocol, settings.interval_s, settings.flows, keep)
@@ -82,18 +91,21 @@ def run_report(
         if rdns is not None and sample.responder is not None:
             rdns.name(sample.responder)  # starts the lookup in the background the first time
 
-    tracer = Tracer(settings, network, on_sample)
+    run.add_observer(on_sample)
     interrupted = False
     failure: OSError | None = None
     try:
-        tracer.run()
+        try:
+            run.run()
+        except RunError as exc:
+            if exc.stage != NETWORK or not isinstance(exc.__cause__, OSError):
+                raise exc.__cause__ or exc from None  # not set up: nothing measured, the caller says why
+            failure = exc.__cause__  # what was measured so far is still reported (TraceFailed below)
     except KeyboardInterrupt:
         interrupted = True
-    except OSError as exc:  # what was measured so far is still reported (TraceFailed below), never a traceback
-        failure = exc
     finally:
         try:
-            network.close()
+            run.close()
         except OSError:
             if failure is None:
                 raise
@@ -105,10 +117,10 @@ def run_report(
             scorer,
             model_name,
             names=rdns.name if rdns is not None else (lambda addr: None),
-            probes_sent=tracer.probes_sent,
-            unmatched_replies=tracer.matcher.unmatched,
+            probes_sent=run.probes_sent,
+            unmatched_replies=run.unmatched_replies,
         )
-        snapshot = dataclasses.replace(snapshot, suspicious_replies=tracer.suspicious_replies)
+        snapshot = dataclasses.replace(snapshot, suspicious_replies=run.suspicious_replies)
         if sent_span:
             snapshot = dataclasses.replace(snapshot, time_range=(sent_span[0], sent_span[1]))
     finally:
@@ -116,5 +128,5 @@ def run_report(
             rdns.close()
     if failure is not None:
         reason = network_error_text(failure, settings.address)
-        raise TraceFailed(snapshot, reason, tracer.probes_sent) from failure
+        raise TraceFailed(snapshot, reason, run.probes_sent) from failure
     return snapshot, interrupted

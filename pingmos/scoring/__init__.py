@@ -19,9 +19,11 @@ The public API (the report, the CLI and the GUI use only these names):
     One hop's window (frozen): ``rtts_ms`` oldest first with None for a lost sample, and derived ``sent``,
     ``received``, ``loss_pct``, ``avg_ms``, ``median_ms``, ``min_ms``, ``max_ms``, ``last_ms``, ``stdev_ms``; methods
     ``percentile_ms(p)``, ``jitter_ms_for(definition)``, ``jitter_stdev_ms_for(definition)``,
-    ``jitter_percentile_ms_for(p, definition)``, ``loss_transitions()`` (Markov p, q). Build it with
-    ``HopWindow.from_rtts([136, 184, None, 148])``, ``HopWindow.from_stats(window_stats)`` or
-    ``HopWindow.from_summary(avg_ms, jitter_ms, loss_pct)``. Jitter definitions (``JITTER_DEFINITIONS``):
+    ``jitter_percentile_ms_for(p, definition)``, ``loss_transitions()`` (Markov p, q); ``loss_ci_pct`` (Wilson) and
+    ``jitter_ms`` (default definition) for the hop table. The one window type: the snapshot builder, the alert
+    rules and the MOS interval use it too. Build it with ``HopWindow.from_rtts([136, 184, None, 148])`` (a
+    sequence or a float64 array, NaN = lost) or ``HopWindow.from_summary(avg_ms, jitter_ms, loss_pct)``. Jitter
+    definitions (``JITTER_DEFINITIONS``, all in ``jitter.py``):
     ``pingplotter`` (mean |difference| of consecutive received samples), ``rfc3550`` (J += (|D| - J) / 16),
     ``stdev`` (of the RTTs).
 ``available_models() -> list[ModelInfo]``
@@ -37,8 +39,9 @@ The public API (the report, the CLI and the GUI use only these names):
     ``model.name``, ``model.info``, ``model.settings`` (effective, defaults filled in);
     ``model.score(window) -> Score | ModelError | None`` and ``model.score_many(windows) -> list[...]``: None for
     a window with nothing sent, ``ALL_LOST`` (R 0, MOS 1) for one whose probes were all lost, never an
-    exception for a broken formula (except with ``raising=True``: ``ModelFailure``). ``model(window_stats)`` is
-    ``model.score``, so a model is a ``TraceState`` scorer.
+    exception for a broken formula (except with ``raising=True``: ``ModelFailure``). ``model(window)`` is
+    ``model.score``, so a model is a ``Scorer``; ``Result`` is what scoring one window gives, ``BatchScorer`` a
+    ``score_many``.
     ``model.check() -> ModelError | None`` re-reads a user's file without running it (a syntax error shows
     right after a save; ``model.info`` follows the file's title and settings). ``model.close()`` ends a user
     script's worker process (also done when the model is garbage collected).
@@ -74,32 +77,66 @@ Loading a saved trace or a settings file never runs code: settings are parsed as
 model name only selects a formula from the places above.
 """
 
+import importlib
+
 from pingmos.scoring import moved
-from pingmos.scoring.catalog.registry import (
-    CONFIG_DIR_ENV,
-    DEFAULT_MODEL,
-    ENTRY_POINT_GROUP,
-    UnknownModel,
-    available_models,
-    config_dir,
-    copied_from,
-    create_user_copy,
-    editable_source,
-    find_model,
-    load_model,
-    user_copy_of,
-    user_scoring_dir,
-)
 from pingmos.scoring.jitter import DEFAULT_JITTER, JITTER_DEFINITIONS
-from pingmos.scoring.model import Model, ModelError, ModelFailure, ModelInfo, Result, error_text, score_all
-from pingmos.scoring.sandbox.check import check_formula
+from pingmos.scoring.model import (
+    BatchScorer,
+    Model,
+    ModelError,
+    ModelFailure,
+    ModelInfo,
+    Result,
+    Scorer,
+    error_text,
+    score_all,
+)
 from pingmos.scoring.score import Score, r_to_mos
 from pingmos.scoring.settings import Setting, parse_assignments
 from pingmos.scoring.window import Hop, HopWindow
 
+# The catalog and the sandbox are imported when first used: a module that needs only the types (the snapshot
+# builder, the alert rules, the hop table's data) does not load the model registry, the worker's plumbing and
+# the privilege checks with them.
+_CATALOG = "pingmos.scoring.catalog.registry"
+_LAZY = {
+    **dict.fromkeys(
+        (
+            "CONFIG_DIR_ENV",
+            "DEFAULT_MODEL",
+            "ENTRY_POINT_GROUP",
+            "UnknownModel",
+            "available_models",
+            "config_dir",
+            "copied_from",
+            "create_user_copy",
+            "editable_source",
+            "find_model",
+            "load_model",
+            "user_copy_of",
+            "user_scoring_dir",
+        ),
+        _CATALOG,
+    ),
+    "check_formula": "pingmos.scoring.sandbox.check",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pingmos.scoring' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
 moved.install()  # formula files copied before the formulas moved import them by their old names
 
 __all__ = [
+    "BatchScorer",
+    "Scorer",
     "CONFIG_DIR_ENV",
     "DEFAULT_JITTER",
     "DEFAULT_MODEL",

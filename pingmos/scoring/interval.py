@@ -31,8 +31,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from pingmos.scoring.model import BatchScorer
 from pingmos.scoring.score import Score
-from pingmos.stats import WindowStats, window_stats
+from pingmos.scoring.window import HopWindow
 
 RESAMPLES = 200
 MIN_RESAMPLES = 50
@@ -46,8 +47,6 @@ MIN_SAMPLES = 10
 CONFIDENCE = 0.95
 MAX_FAILED_SHARE = 0.1
 
-BatchScorer = Callable[[Sequence[WindowStats]], Sequence[object]]
-
 
 def _as_array(rtts_ms: object) -> np.ndarray:
     if isinstance(rtts_ms, np.ndarray):
@@ -55,7 +54,7 @@ def _as_array(rtts_ms: object) -> np.ndarray:
     return np.array([math.nan if v is None else float(v) for v in rtts_ms], dtype=np.float64)  # type: ignore[union-attr]
 
 
-def resampled_windows(rtts_ms: object, resamples: int = RESAMPLES, seed: int = 0) -> list[WindowStats]:
+def resampled_windows(rtts_ms: object, resamples: int = RESAMPLES, seed: int = 0) -> list[HopWindow]:
     """``resamples`` bootstrap windows of the samples ``rtts_ms`` (ms, oldest first, None or NaN = lost)."""
     x = _as_array(rtts_ms)
     n = len(x)
@@ -79,10 +78,10 @@ def resampled_windows(rtts_ms: object, resamples: int = RESAMPLES, seed: int = 0
     return _windows(rows)
 
 
-def _windows(rows: np.ndarray) -> list[WindowStats]:
-    """The rows (NaN = lost) as WindowStats: what every scorer takes, a Model as well as a snapshot builder's
-    one-window callable (``stats.window_stats`` is vectorised: microseconds per window)."""
-    return [window_stats(row) for row in rows]
+def _windows(rows: np.ndarray) -> list[HopWindow]:
+    """The rows (NaN = lost) as HopWindows: what every scorer takes, a Model as well as a snapshot builder's
+    one-window callable (``HopWindow.from_rtts`` is vectorised: microseconds per window)."""
+    return [HopWindow.from_rtts(row) for row in rows]
 
 
 def resamples_for(n: int, resamples: int = RESAMPLES) -> int:
@@ -204,19 +203,19 @@ MOS_INTERVALS_KEY = "mos_intervals"
 def snapshot_intervals(
     score_batch: BatchScorer,
     keys: Sequence[object],
-    windows: Sequence[WindowStats],
+    windows: Sequence[HopWindow],
     scored: Sequence[bool],
     model_key: object,
     cache: dict | None = None,
 ) -> list[tuple[float, float] | None]:
     """The hook for a snapshot builder: the MOS interval of each hop (``keys`` name them, e.g. TTLs; ``windows``
-    their WindowStats with raw ``samples_ms``; ``scored`` whether the model gave the hop a Score).
+    their HopWindows with raw ``rtts_ms``; ``scored`` whether the model gave the hop a Score).
 
     Without ``cache`` (a report, a saved session): every interval is computed, in one batch. With the builder's
     ``cache`` dict (a live view updating every second): a ``MosIntervals`` kept in it under ``MOS_INTERVALS_KEY``
     bounds the cost per update (see MosIntervals); ``model_key`` names the model, its settings and the window.
     """
-    samples = [w.rtts_ms if ok and len(w.rtts_ms) else None for w, ok in zip(windows, scored, strict=True)]
+    samples = [w.rtts_array if ok and len(w.rtts_ms) else None for w, ok in zip(windows, scored, strict=True)]
     if cache is None:
         return mos_intervals(score_batch, samples)
     live = cache.get(MOS_INTERVALS_KEY)

@@ -10,13 +10,12 @@ gets a :class:`ModelError` saying where and why, unless the model was loaded wit
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pingmos.scoring.score import ALL_LOST, Score, all_lost
 from pingmos.scoring.settings import Setting
 from pingmos.scoring.window import HopWindow
-from pingmos.stats import WindowStats
 
 # What a formula may return. R above 100 exists on the wideband scale (Ro = 129); well above that is a bug.
 R_MIN = 0.0
@@ -59,6 +58,11 @@ ORIGIN_ENTRY_POINT = "entry point"
 
 # What scoring one window gives: a Score, a ModelError, or None when the window has no received sample.
 Result = Score | ModelError | None
+# Who scores windows, in the two shapes the snapshot builder, the alert rules and the MOS interval take: one window
+# at a time (a Model is one: ``model(window)``), or a batch at once (``Model.score_many``: one worker round trip for
+# a user's formula). A front end may give a failure as its text (str) instead of a ModelError.
+Scorer = Callable[[HopWindow], "Result | str"]
+BatchScorer = Callable[[Sequence[HopWindow]], "Sequence[Result | str]"]
 
 
 @dataclass(frozen=True)
@@ -131,14 +135,10 @@ def check_result(raw: object, file: str, line: int | None) -> Score | ModelError
     return Score(r=r, mos=mos, detail=clean)
 
 
-def as_window(window: HopWindow | WindowStats) -> HopWindow:
-    return window if isinstance(window, HopWindow) else HopWindow.from_stats(window)
-
-
 class Model:
     """A loaded model with its effective settings. See ``pingmos.scoring`` for the contract.
 
-    ``score``/``score_many`` take ``HopWindow``s (or ``WindowStats``) and give per window a Score, a ModelError,
+    ``score``/``score_many`` take ``HopWindow``s and give per window a Score, a ModelError,
     ALL_LOST (R 0, MOS 1) when every probe was lost, or None (nothing sent: nothing to score). Calling the model
     itself (``model(stats)``) is ``score``: a model is a ``Scorer`` for ``TraceState.snapshot``. Thread-safe;
     may block (user scripts: see ScriptModel).
@@ -156,10 +156,10 @@ class Model:
     def _score_hops(self, windows: Sequence[HopWindow]) -> list[Score | ModelError]:
         raise NotImplementedError
 
-    def score_many(self, windows: Sequence[HopWindow | WindowStats]) -> list[Result]:
+    def score_many(self, windows: Sequence[HopWindow]) -> list[Result]:
         """Score every window: ``ALL_LOST`` (R 0, MOS 1) for a window whose probes were all lost, None for a window
         with nothing sent, the model's answer otherwise. Raises only with ``raising=True``."""
-        hop_windows = [as_window(w) for w in windows]
+        hop_windows = [w.for_scoring() for w in windows]
         todo = [i for i, w in enumerate(hop_windows) if w.received > 0]
         results: list[Result] = [ALL_LOST if all_lost(w) else None for w in hop_windows]
         if todo:
@@ -171,7 +171,7 @@ class Model:
                     raise ModelFailure(result)
         return results
 
-    def score(self, window: HopWindow | WindowStats) -> Result:
+    def score(self, window: HopWindow) -> Result:
         """Score one window (see ``score_many``)."""
         return self.score_many([window])[0]
 
@@ -192,7 +192,7 @@ class Model:
         self.close()
 
 
-def score_all(scorer: object, windows: Sequence[WindowStats | HopWindow]) -> list[object]:
+def score_all(scorer: object, windows: Sequence[HopWindow]) -> list[object]:
     """Score a batch of windows with a Model (one ``score_many`` call: one worker round trip for a user script)
     or with any callable taking one window. Results are whatever the scorer gives (Score, ModelError, str, None).
     """

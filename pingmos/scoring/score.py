@@ -20,7 +20,7 @@ ALL_LOST = Score(r=0.0, mos=1.0, detail={"loss_pct": 100.0})
 
 
 def all_lost(window: object) -> bool:
-    """True for a window (WindowStats or HopWindow) with probes sent and none received. A sent count of None (another
+    """True for a window (a HopWindow) with probes sent and none received. A sent count of None (another
     tool's report without counts) with nothing received is all lost too: the hop was listed, so it was probed."""
     sent = getattr(window, "sent", 0)
     return (sent is None or sent > 0) and getattr(window, "received", 0) == 0

@@ -1,15 +1,21 @@
-"""What a scoring model is given: one hop's window (``HopWindow``), and the same seen through a model's settings
+"""One hop's window: its samples and every number taken over them (``HopWindow``, the one type the snapshot
+builder, the alert rules, the MOS interval and every model use), and the same seen through a model's settings
 (``Hop``, what a formula's ``score_hop(hop)`` receives).
 
-All latencies are round-trip times in milliseconds as measured, oldest first; a lost sample is ``None``. Loss is
-round-trip loss in percent (a probe lost on the way out or on the way back counts the same). A model that needs a
-one-way delay says in its docstring how it derives it.
+All latencies are round-trip times in milliseconds as measured, oldest first; a lost sample is ``None`` (NaN in
+an array). Loss is round-trip loss in percent (a probe lost on the way out or on the way back counts the same). A
+model that needs a one-way delay says in its docstring how it derives it.
 
-Edge cases: a window with no received sample has ``avg_ms`` etc. ``None``; models give no score for it (there is
-no latency to score). With one received sample the jitter numbers are ``None``: a formula decides what that means
-(the built-ins count it as 0). A window built from summary numbers (the calculator's ``--latency --jitter
---loss``) has no raw samples: its median and percentiles are the average, and the jitter given stands in for every
-jitter definition and percentile.
+Edge cases, the same for every number here:
+- no samples at all: counts are 0 and every number is ``None`` (nothing was measured, so nothing is claimed);
+- every sample lost: loss is 100 %, latency numbers are ``None``; models give R 0, MOS 1 (``score.ALL_LOST``);
+- one received sample: last/avg/min/max are that sample; jitter and standard deviation are ``None`` (undefined:
+  they need two received samples), never 0, because 0 would claim a perfectly steady line (a formula decides what
+  it means for a score: the built-ins count it as 0).
+
+A window built from summary numbers (the calculator's ``--latency --jitter --loss``, another tool's per-hop totals)
+has no raw samples: its median and percentiles are the average, and the jitter given stands in for every jitter
+definition and percentile.
 """
 
 from __future__ import annotations
@@ -29,21 +35,26 @@ SUMMARY_SENT = 1000
 
 @dataclass(frozen=True, kw_only=True)
 class HopWindow:
-    """One hop's window: the raw samples and the numbers every model may use.
+    """One hop's window: the raw samples and the numbers every front end and model may use.
 
-    - ``rtts_ms``: the window oldest first, None for a lost sample (empty for a summary window).
-    - ``sent``, ``received``; ``loss_pct``: lost / sent, 0-100 (0 for an empty window).
+    - ``rtts_ms``: the window oldest first as a sequence with None for a lost sample (over a float64 array, NaN =
+      lost, ``rtts_array``, never copied); empty for a summary window.
+    - ``sent``, ``received``, ``lost``; ``loss_pct``: lost / sent, 0-100, None when nothing was sent;
+      ``loss_ci_pct``: its 95 % Wilson interval (None for nothing sent or a summary window).
     - ``avg_ms``, ``median_ms``, ``min_ms``, ``max_ms``, ``last_ms``: of the received RTTs, None with none received.
     - ``stdev_ms``: sample standard deviation of the received RTTs, None below 2.
+    - ``jitter_ms``: jitter by the default definition (``pingplotter``; ``jitter_ms_for`` takes any), None below 2.
     - ``given_jitter_ms`` / ``given_jitter_stdev_ms``: only in a summary window, the jitter the user gave.
 
-    Build one with :meth:`from_rtts`, :meth:`from_stats` (a ``pingmos.stats.WindowStats``) or :meth:`from_summary`.
+    Build one with :meth:`from_rtts` (vectorised: a day of samples, 86 400, takes about a millisecond) or
+    :meth:`from_summary`.
     """
 
-    rtts_ms: tuple[float | None, ...] = ()
+    rtts_ms: Sequence[float | None] = ()
     sent: int = 0
     received: int = 0
-    loss_pct: float = 0.0
+    loss_pct: float | None = None
+    loss_ci_pct: tuple[float, float] | None = None
     avg_ms: float | None = None
     min_ms: float | None = None
     max_ms: float | None = None
@@ -51,51 +62,33 @@ class HopWindow:
     stdev_ms: float | None = None
     given_jitter_ms: float | None = None
     given_jitter_stdev_ms: float | None = None
-    # Jitter by definition, computed once: a 24-hour window holds 86 400 samples per hop.
-    _jitter_cache: dict[str, float | None] = field(default_factory=dict, compare=False, repr=False)
+    # Numbers computed once when first asked (jitter by definition, the median, the received array): a 24-hour
+    # window holds 86 400 samples per hop.
+    _jitter_cache: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def from_rtts(cls, rtts_ms: Sequence[float | None]) -> HopWindow:
-        """The window of these samples (ms, oldest first, None = lost). NaN counts as lost."""
-        rtts = tuple(None if v is None or math.isnan(v) else float(v) for v in rtts_ms)
-        received = [v for v in rtts if v is not None]
+    def from_rtts(cls, rtts_ms: Sequence[float | None] | np.ndarray) -> HopWindow:
+        """The window of these samples (ms, oldest first; None or NaN = lost), a sequence or a float64 array."""
+        rtts = stats.as_rtts(rtts_ms)
+        lost_mask = np.isnan(rtts)
         sent = len(rtts)
-        return cls(
-            rtts_ms=rtts,
+        lost = int(np.count_nonzero(lost_mask))
+        received = rtts[~lost_mask] if lost else rtts
+        n = sent - lost
+        window = cls(
+            rtts_ms=stats.RttSeq(rtts),
             sent=sent,
-            received=len(received),
-            loss_pct=100.0 * (sent - len(received)) / sent if sent else 0.0,
+            received=n,
+            loss_pct=(100.0 * lost / sent) if sent else None,
+            loss_ci_pct=stats.wilson_interval_pct(lost, sent),
+            last_ms=float(received[-1]) if n else None,
             avg_ms=stats.mean(received),
-            min_ms=min(received) if received else None,
-            max_ms=max(received) if received else None,
-            last_ms=received[-1] if received else None,
+            min_ms=float(received.min()) if n else None,
+            max_ms=float(received.max()) if n else None,
             stdev_ms=stats.sample_stdev(received),
         )
-
-    @classmethod
-    def from_stats(cls, window: stats.WindowStats) -> HopWindow:
-        """The window of a ``WindowStats`` (its raw ``samples_ms``; summary numbers if it has none)."""
-        if window.sent == 0:
-            return cls()
-        if not len(window.rtts_ms):
-            return cls.from_summary(window.avg_ms, window.jitter_ms, window.loss_pct or 0.0)
-        # The summary numbers are computed already (the same definitions): reuse them, and hand the samples over
-        # as a view of the window's array (a day of samples is not turned into a tuple of 86 400 objects).
-        received = window.received_array
-        made = cls(
-            rtts_ms=window.samples_ms,
-            sent=window.sent,
-            received=window.received,
-            loss_pct=window.loss_pct or 0.0,
-            avg_ms=window.avg_ms,
-            min_ms=window.min_ms,
-            max_ms=window.max_ms,
-            last_ms=window.last_ms,
-            stdev_ms=window.stdev_ms,
-        )
-        made._jitter_cache["pingplotter"] = window.jitter_ms
-        made._jitter_cache["_received_array"] = received  # type: ignore[assignment]
-        return made
+        window._jitter_cache["_received_array"] = received  # computed already
+        return window
 
     @classmethod
     def from_summary(
@@ -132,6 +125,26 @@ class HopWindow:
             given_jitter_stdev_ms=jitter_stdev_ms,
         )
 
+    def for_scoring(self) -> HopWindow:
+        """The window a model scores: this one, or for a window of another tool's per-hop totals (no samples, its
+        real counts, min and max) the summary window of its average, jitter and loss (``from_summary``), as the
+        formulas are given every summary."""
+        if not self.is_summary:
+            return self
+        loss_pct = self.loss_pct or 0.0
+        return HopWindow.from_summary(self.avg_ms, self.given_jitter_ms, loss_pct, self.given_jitter_stdev_ms)
+
+    @property
+    def rtts_array(self) -> np.ndarray:
+        """The window as a read-only float64 array, NaN for a lost sample (not copied when it is one already)."""
+        rtts = self.rtts_ms
+        return rtts.array if isinstance(rtts, stats.RttSeq) else stats.as_rtts(rtts)
+
+    @property
+    def jitter_ms(self) -> float | None:
+        """Jitter (ms) by the default definition (``pingplotter``); the jitter given, in a summary window."""
+        return self.jitter_ms_for(DEFAULT_JITTER)
+
     @property
     def median_ms(self) -> float | None:
         """The median of the received RTTs (ms); the average in a summary window; None with none received.
@@ -145,7 +158,7 @@ class HopWindow:
     @property
     def is_summary(self) -> bool:
         """True for a window made from summary numbers (no raw samples)."""
-        return not self.rtts_ms and self.sent > 0
+        return not self.rtts_ms and self.sent != 0  # sent None: another tool's totals without counts
 
     @property
     def lost(self) -> int:
@@ -165,7 +178,7 @@ class HopWindow:
         """The received RTTs (ms) in the order they were sent, as a numpy float64 array."""
         cached = self._jitter_cache.get("_received_array")
         if cached is None:
-            cached = stats.as_rtts(self.rtts_ms)
+            cached = self.rtts_array
             cached = cached[~np.isnan(cached)]
             self._jitter_cache["_received_array"] = cached  # type: ignore[assignment]
         return cached  # type: ignore[return-value]
@@ -235,6 +248,8 @@ class HopWindow:
         """The inverse of :meth:`to_dict`."""
         values = dict(data)
         values["rtts_ms"] = tuple(values.get("rtts_ms") or ())  # type: ignore[arg-type]
+        if values.get("loss_ci_pct") is not None:
+            values["loss_ci_pct"] = tuple(values["loss_ci_pct"])  # type: ignore[arg-type]  (JSON gives a list)
         values.pop("median_ms", None)  # derived (a property); older workers' dicts may carry it
         return cls(**values)  # type: ignore[arg-type]
 

@@ -27,7 +27,7 @@ offer). One probe's runs to several targets (files joined by hand) are refused, 
 
 from __future__ import annotations
 
-from pingmos.engine.events import Sample
+from pingmos.engine import Sample
 from pingmos.session.model import SessionError, SessionInfo
 from pingmos.session.mtr_import import MAX_RTT_MS, MAX_TTL, clean_text, is_ip
 from pingmos.session.replay import MemorySession

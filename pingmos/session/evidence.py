@@ -14,11 +14,11 @@ import threading
 import time
 from collections.abc import Callable
 
-from pingmos.alerts import AlertEngine, AlertEvent, AlertRule, CommandRunner, Scorer
+from pingmos.alerts import AlertEngine, AlertEvent, AlertRule, CommandRunner
 from pingmos.diagnosis import Diagnosis, EchoWitness, diagnose
-from pingmos.engine.events import Sample
-from pingmos.engine.tracer import TraceSettings
+from pingmos.engine import Sample, TraceSettings
 from pingmos.hop_report import TraceSnapshot
+from pingmos.scoring import Scorer
 from pingmos.session.model import SessionError, SessionEvent, SessionInfo
 from pingmos.session.store import SessionRecorder
 from pingmos.state import TraceState

@@ -54,7 +54,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from pingmos.display_text import display_text
-from pingmos.engine.events import Sample
+from pingmos.engine import Sample
 from pingmos.input_files import InputError, loads_json
 from pingmos.session.model import HopSummary, SessionError, SessionInfo
 from pingmos.session.replay import MemorySession

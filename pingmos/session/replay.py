@@ -11,12 +11,12 @@ import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
-from pingmos.engine.events import Sample
+from pingmos.engine import Sample
 from pingmos.hop_report import TraceSnapshot, scored_hop
-from pingmos.scoring import score_all
+from pingmos.scoring import HopWindow, Scorer, score_all
 from pingmos.session.model import HopSummary, RouteEntry, SessionError, SessionEvent, SessionInfo
-from pingmos.state import Scorer, TraceState
-from pingmos.stats import WindowStats, wilson_interval_pct
+from pingmos.state import TraceState
+from pingmos.stats import wilson_interval_pct
 
 TimeRange = tuple[float, float]  # wall-clock seconds since the epoch, both ends included
 
@@ -125,7 +125,7 @@ def summary_snapshot(
     info: SessionInfo, summaries: tuple[HopSummary, ...], scorer: Scorer, model_name: str
 ) -> TraceSnapshot:
     """A snapshot from another tool's per-hop aggregates: the numbers are that tool's, scored as summary windows
-    (a model needing raw samples falls back as ``pingmos.scoring.hop.hop_from_window`` documents).
+    (``HopWindow.for_scoring``: a model is given their average, jitter and loss).
 
     Only what the report holds is used: a count it lacks stays None in the hop (and ``rounds`` is None when no hop
     has one), a loss interval needs both counts, and a hop is scored only from a known loss and a known average
@@ -134,7 +134,7 @@ def summary_snapshot(
     for s in summaries:
         counted = s.sent is not None and s.received is not None
         windows.append(
-            WindowStats(
+            HopWindow(
                 sent=s.sent,  # type: ignore[arg-type]  # None: the report has no count (see HopSummary)
                 received=s.received,  # type: ignore[arg-type]
                 loss_pct=s.loss_pct,
@@ -144,7 +144,7 @@ def summary_snapshot(
                 min_ms=s.min_ms,
                 max_ms=s.max_ms,
                 stdev_ms=s.stdev_ms,
-                jitter_ms=s.jitter_ms,
+                given_jitter_ms=s.jitter_ms,
             )
         )
     # What can be scored: a known loss with a known average, or every probe lost (the worst score,
@@ -155,7 +155,7 @@ def summary_snapshot(
         if s.sent != 0 and s.loss_pct is not None and (s.avg_ms is not None or s.loss_pct >= 100.0 or s.received == 0)
     ]
     # One batch, as TraceState does: a user's formula answers all hops in one round trip to its worker. A summary
-    # window is scored from its loss, average and jitter (HopWindow.from_stats), so a count it lacks is not needed.
+    # window is scored from its loss, average and jitter (HopWindow.for_scoring), so a count it lacks is not needed.
     batch = [windows[i] for i in todo]
     results: list[object] = [None] * len(summaries)
     for i, result in zip(todo, score_all(scorer, batch) if batch else [], strict=True):

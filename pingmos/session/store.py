@@ -20,10 +20,12 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
-from pingmos.engine.events import REPLY_KINDS, Sample
+from pingmos.engine import REPLY_KINDS, Sample
 from pingmos.input_files import loads_json
+from pingmos.session.legacy_kinds import infer_reply_kinds
 from pingmos.session.model import RouteEntry, SessionError, SessionEvent, SessionInfo
 from pingmos.session.replay import Session, TimeRange
 
@@ -449,14 +451,29 @@ class StoredSession(Session):
         addresses = self._addresses()
         # Files written before reply kinds were kept have no such columns: their samples read with None.
         columns = {r[1] for r in self._rows("PRAGMA table_info(samples)")}
-        kinds = "reply, icmp_code" if {"reply", "icmp_code"} <= columns else "NULL, NULL"
+        legacy = not {"reply", "icmp_code"} <= columns
+        kinds = "NULL, NULL" if legacy else "reply, icmp_code"
         sql = f"SELECT id, round, ttl, seq, sent_at, rtt_ms, responder, reached, {kinds} FROM samples"
         args: tuple = ()
         if time_range is not None:
             sql += " WHERE sent_at BETWEEN ? AND ?"
             args = (float(time_range[0]), float(time_range[1]))
+        inferred = self._legacy_kinds(addresses) if legacy else {}
         for row in self._rows(f"{sql} ORDER BY {order}", args):
-            yield self._sample(row, addresses)
+            sample = self._sample(row, addresses)
+            kind = inferred.get((sample.ttl, sample.responder)) if inferred else None
+            yield sample if kind is None else replace(sample, reply=kind)
+
+    def _legacy_kinds(self, addresses: dict[int, str]) -> dict[tuple[int, str], str]:
+        """Reply kinds that the whole file shows with certainty (``legacy_kinds``), from one grouped SELECT."""
+        answers = [
+            (ttl, addresses[rid], bool(reached))
+            for ttl, rid, reached in self._rows(
+                "SELECT DISTINCT ttl, responder, reached FROM samples WHERE responder IS NOT NULL"
+            )
+            if isinstance(ttl, int) and rid in addresses
+        ]
+        return infer_reply_kinds(answers, self.info.address)
 
     def _sample(self, row: tuple, addresses: dict[int, str]) -> Sample:
         rid, round_no, ttl, seq, sent_at, rtt_ms, responder, reached, reply, icmp_code = row

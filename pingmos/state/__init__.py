@@ -7,12 +7,11 @@ and the alert rules all show. ``TraceState`` (trace.py) is a history with its tr
 """
 
 from pingmos.state.history import RowData, Selection, TimeRange, TraceHistory
-from pingmos.state.snapshot import Scorer, build_snapshot, snapshot_of, unreachable_words
+from pingmos.state.snapshot import build_snapshot, snapshot_of, unreachable_words
 from pingmos.state.trace import TraceState
 
 __all__ = [
     "RowData",
-    "Scorer",
     "Selection",
     "TimeRange",
     "TraceHistory",

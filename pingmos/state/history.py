@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pingmos.engine.events import REPLY_KINDS, Sample
+from pingmos.engine import REPLY_KINDS, Sample
 from pingmos.route_changes import find_route_changes
 from pingmos.state.summary import RunningSummary
 

@@ -13,15 +13,13 @@ import numpy as np
 
 from pingmos.hop_report import HopReport, TraceSnapshot, scored_hop
 from pingmos.route_changes import RouteChange
-from pingmos.scoring import Score, score_all
+from pingmos.scoring import HopWindow, Score, Scorer, score_all
 from pingmos.scoring.interval import MOS_INTERVALS_KEY, snapshot_intervals
 from pingmos.state.history import NO_RESPONDER, RowData, Selection, TimeRange, TraceHistory
-from pingmos.stats import WindowStats, window_stats
 
-# A scorer turns hops' windows into Scores: a scoring.Model (its ``score_many`` scores all hops of a snapshot in
-# one batch: one worker round trip for a user's formula) or any callable taking one WindowStats and giving a
-# Score, None (nothing to score), a scoring.ModelError or an error text.
-Scorer = Callable[[WindowStats], object]
+# The scorer a snapshot takes: a scoring.Model (its ``score_many`` scores all hops of a snapshot in one batch: one
+# worker round trip for a user's formula), an object with such a ``score_many`` (a BatchScorer), or a
+# scoring.Scorer taking one window.
 
 # ICMP destination-unreachable codes in words (RFC 792 / RFC 1812 for IPv4; RFC 4443 for IPv6).
 UNREACHABLE_V4 = {
@@ -56,14 +54,14 @@ def unreachable_words(code: int | None, responder: str | None) -> str:
     """A destination-unreachable in words: ``"admin prohibited, from 198.18.2.2"``. ``code`` is the ICMP code
     (None or 255: not known, as in sessions recorded before codes were kept); the family follows the address."""
     table = UNREACHABLE_V6 if responder and ":" in responder else UNREACHABLE_V4
-    what = table.get(code, f"code {code}") if code is not None and code != 255 else "destination unreachable"
+    what = table.get(code, f"code {code}") if code is not None and code != 255 else "code not recorded"
     return f"{what}, from {responder}" if responder else what
 
 
 @dataclass(frozen=True)
 class _Row:
     ttl: int
-    stats: WindowStats
+    stats: HopWindow
     counts: dict[int, int]  # responder index -> replies
     rounds: np.ndarray
     rtt_ms: np.ndarray
@@ -76,7 +74,7 @@ def _compute(row: RowData) -> _Row:
         per_index = np.bincount(row.responder)
         counts = {int(i): int(per_index[i]) for i in np.flatnonzero(per_index) if i != NO_RESPONDER}
     extent = (int(row.rounds[0]), float(row.sent_at[0]), float(row.sent_at[-1])) if len(row.rounds) else None
-    stats = window_stats(row.rtt_ms)
+    stats = HopWindow.from_rtts(row.rtt_ms)
     earlier = row.earlier
     if earlier is not None and earlier.sent:  # samples no longer in memory (a long report): whole-run numbers
         stats = earlier.combined(stats)

@@ -8,7 +8,7 @@ Golub and LeVeque, "Algorithms for computing the sample variance", 1979: exact u
 the extremes, and the sum of absolute differences between consecutive received RTTs with the last RTT let go (so
 the difference across the boundary counts too). ``combined`` merges it with the statistics of the samples still in
 memory: sent, received, loss and its interval, mean, min, max, sample standard deviation and PingPlotter jitter are
-those of the whole run, equal to ``stats.window_stats`` of every sample (to rounding, see the tests). What needs
+those of the whole run, equal to ``HopWindow.from_rtts`` of every sample (to rounding, see the tests). What needs
 the samples themselves (``rtts_ms``: a model's own jitter or playout, the MOS interval's resampling, the per-round
 diagnosis) sees the samples still in memory, the last ones.
 """
@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pingmos.stats import WindowStats, wilson_interval_pct
+from pingmos.scoring import DEFAULT_JITTER, HopWindow
+from pingmos.stats import wilson_interval_pct
 
 
 @dataclass
@@ -77,7 +78,7 @@ class RunningSummary:
         self.abs_diff_sum_ms += float(np.abs(np.diff(got)).sum())
         self.last_ms = float(got[-1])
 
-    def combined(self, window: WindowStats) -> WindowStats:
+    def combined(self, window: HopWindow) -> HopWindow:
         """The statistics of these samples followed by ``window``'s (the samples still in memory): whole-run
         counts and summary numbers; ``rtts_ms`` stays the window's own samples."""
         if not self.sent:
@@ -97,7 +98,7 @@ class RunningSummary:
             diffs += abs(float(tail[0]) - self.last_ms)
         sent = self.sent + window.sent
         lost = sent - n
-        stats = WindowStats(
+        stats = HopWindow(
             sent=sent,
             received=n,
             loss_pct=100.0 * lost / sent,
@@ -107,8 +108,10 @@ class RunningSummary:
             min_ms=min(self.min_ms, float(tail.min()) if n_b else math.inf) if n else None,
             max_ms=max(self.max_ms, float(tail.max()) if n_b else -math.inf) if n else None,
             stdev_ms=math.sqrt(m2 / (n - 1)) if n >= 2 else None,
-            jitter_ms=diffs / (n - 1) if n >= 2 else None,
             rtts_ms=window.rtts_ms,
         )
-        stats.__dict__["received_array"] = tail  # the samples in memory (received_array's cached slot)
+        # The whole run's PingPlotter jitter (the default definition: the hop table's and a model's unless it asks
+        # for another), and the samples in memory for everything else.
+        stats._jitter_cache[DEFAULT_JITTER] = diffs / (n - 1) if n >= 2 else None
+        stats._jitter_cache["_received_array"] = tail
         return stats

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pingmos.engine.events import Sample
+from pingmos.engine import Sample
 from pingmos.hop_report import TraceSnapshot
+from pingmos.scoring import Scorer
 from pingmos.state.history import TimeRange, TraceHistory
-from pingmos.state.snapshot import Scorer, snapshot_of
+from pingmos.state.snapshot import snapshot_of
 
 
 class TraceState:

@@ -137,5 +137,5 @@ def settle(qtbot, window, timeout_ms=None):
         u = window.last_update
         return u is not None and not u.status.running and u.status.samples == trace.status().samples
 
-    window._mark_dirty()
+    window.mark_dirty()
     qtbot.waitUntil(shown, timeout=timeout_ms)

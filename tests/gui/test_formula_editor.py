@@ -103,7 +103,7 @@ def test_save_applies_at_once_and_revert_restores_the_shipped_formula(window, qt
     editor.wait_for_disk(qtbot)
     assert editor.editor.toPlainText() == models.builtin_text("pingplotter")
     assert not editor.is_modified()
-    window._mark_dirty()
+    window.mark_dirty()
     qtbot.waitUntil(lambda: mos_of(window, 5) == pytest.approx(before), timeout=10000)
 
 

@@ -110,6 +110,39 @@ def test_every_menu_command_shows_a_shortcut_where_one_is_needed(shown):
     keys = {a.text().replace("&", ""): a.shortcut().toString() for m in menus.values() for a in m.actions()}
     assert keys["Go to target"] == "Ctrl+L" and keys["Start"] == "F5" and keys["Pause display"] == "F6"
     assert keys["Edit formula…"] == "Ctrl+E" and keys["Copy table with its context"] == "Ctrl+Shift+C"
+    # Quit had none where the platform's Quit key is empty; the alert rules and the event log had none.
+    assert keys["Quit"] and keys["Alert rules…"] == "Ctrl+Shift+A" and keys["Event log"] == "Ctrl+Shift+E"
+
+
+def mnemonic(text: str) -> str | None:
+    i = text.replace("&&", "").find("&")
+    return text.replace("&&", "")[i + 1].lower() if i >= 0 else None
+
+
+def test_menu_letters_and_shortcuts_are_never_shared(shown):
+    # Alt+F, R went to "Open recent" or "Record every trace" by turns: one letter, one command, in every menu;
+    # and no key combination is bound twice in the window (Qt then runs neither).
+    from PySide6.QtGui import QAction
+
+    def menus(menu):
+        yield menu
+        for action in menu.actions():
+            if action.menu() is not None:
+                yield from menus(action.menu())
+
+    bar = shown.menuBar()
+    tops = [a.text() for a in bar.actions()]
+    assert len({mnemonic(t) for t in tops}) == len(tops), tops
+    for top in bar.actions():
+        for menu in menus(top.menu()):
+            letters = [mnemonic(a.text()) for a in menu.actions() if not a.isSeparator()]
+            given = [x for x in letters if x is not None]
+            assert len(given) == len(set(given)), (menu.title(), [a.text() for a in menu.actions()])
+    bound = {}
+    for action in shown.findChildren(QAction):
+        for key in action.shortcuts():
+            bound.setdefault(key.toString(), set()).add(action.text())
+    assert {k: v for k, v in bound.items() if len(v) > 1} == {}
 
 
 def test_the_hop_menu_opens_from_the_keyboard(qtbot, shown):

@@ -42,7 +42,7 @@ def test_gui_marks_the_hop_behind_the_lossy_link(qtbot, make_window, lab_factory
     qtbot.waitUntil(enough_rounds, timeout=20_000)
     window.start_action.trigger()  # Stop: the data stays
     assert window.trace.join(5)
-    window._mark_dirty()
+    window.mark_dirty()
     qtbot.waitUntil(lambda: not window.last_update.status.running, timeout=WAIT_MS)
 
     status = window.last_update.status

@@ -61,6 +61,7 @@ def cut_headers(table) -> list[str]:
     """The shown columns whose header text is not painted whole: wider than its label's rectangle as the style
     lays the section out (QHeaderView elides it then), or, on the sorted column, without room for the arrow."""
     from PySide6.QtCore import QRect
+    from PySide6.QtGui import QFont, QFontMetrics
     from PySide6.QtWidgets import QStyle, QStyleOptionHeader
 
     from pingmos.gui.hop_table import header_arrow_room
@@ -76,7 +77,12 @@ def cut_headers(table) -> list[str]:
         room = header.style().subElementRect(QStyle.SubElement.SE_HeaderLabel, opt, header).width()
         if opt.sortIndicator != QStyleOptionHeader.SortIndicator.None_:
             room -= header_arrow_room(header, opt)
-        if opt.fontMetrics.elidedText(opt.text, Qt.TextElideMode.ElideRight, room) != opt.text:
+        metrics = opt.fontMetrics
+        if opt.state & QStyle.StateFlag.State_On:  # its column holds the selection: painted bold
+            font = QFont(header.font())
+            font.setBold(True)
+            metrics = QFontMetrics(font)
+        if metrics.elidedText(opt.text, Qt.TextElideMode.ElideRight, room) != opt.text:
             cut.append(opt.text)
     return cut
 
@@ -96,6 +102,63 @@ def test_no_header_of_the_hop_table_is_cut(qtbot, make_window, size):
     qtbot.waitUntil(lambda: [c for c in range(15) if not table.isColumnHidden(c)] == shown, timeout=WAIT_MS)
     table.sortByColumn(COL_MOS, Qt.SortOrder.DescendingOrder)  # the arrow moves to another header
     assert cut_headers(table) == []
+    table.selectRow(0)  # every header is painted bold then ("Jitter" lost its J in the lab's screenshot)
+    assert cut_headers(table) == []
+
+
+def test_at_800_by_500_alerts_in_the_log_leave_the_hop_table_its_rows(qtbot, make_window):
+    # Two alert rows made the log take a fifth of the window and left the hop table two rows: a low window keeps
+    # the log to its summary line, with the latest event in it, and the timeline to about a third.
+    import time
+
+    from pingmos.session import SessionEvent
+
+    window = traced(qtbot, make_window, 1280, 800)
+    log = window.evidence.event_log
+    for n in range(2):
+        log.add(SessionEvent(time.time(), "alert-fire", {"rule": f"r{n}", "message": f"rule {n} fired: loss 13 %"}))
+    qtbot.waitUntil(lambda: log.table.isVisible(), timeout=WAIT_MS)  # room enough: the rows show
+    window.resize(800, 500)
+    table = window.table
+    qtbot.waitUntil(lambda: not log.table.isVisible(), timeout=WAIT_MS)
+    assert log.summary.text().startswith("2 fired, 0 cleared · latest:") and "rule 1 fired" in log.summary.text()
+    qtbot.wait(50)
+    assert table.viewport().height() >= 4 * table.rowHeight(0)  # (it was 2.5 rows)
+    assert window.timeline.height() >= 130
+    window.resize(1280, 800)  # higher again: the rows come back
+    qtbot.waitUntil(lambda: log.table.isVisible(), timeout=WAIT_MS)
+    assert log.summary.text() == "2 fired, 0 cleared"
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (800, 500)])
+def test_graph_titles_and_axes_stay_whole(qtbot, make_window, size):
+    # At 800 x 500 the timeline's axis read "latency (m" and the trace graph's right axis and last hops were cut
+    # off (the title held the plot wider than its pane).
+    from pingmos.gui.axis_label import title_fits
+
+    window = traced(qtbot, make_window, *size)
+    graph = window.trace_graph
+    plots = (window.timeline.plot, graph.latency, graph.mos)
+    for plot in plots:
+        for side in ("left", "right"):
+            axis = plot.getAxis(side)
+            assert title_fits(axis), (side, axis.labelText, axis.geometry().height())
+    assert graph.ci.geometry().width() <= graph.width() + 1  # nothing drawn past the pane's right edge
+    axis = graph.latency.getAxis("right")
+    right = axis.mapRectToScene(axis.boundingRect()).right()
+    assert right <= graph.width() + 1
+    # The MOS plot's title (the model and its settings) is elided to the pane, not cut at both edges.
+    title = graph.mos.titleLabel
+    assert title.item.toPlainText().startswith("MOS by pingplotter")
+    graph._mos_model = "g107-jb (" + ", ".join(f"setting_{n}=value" for n in range(12)) + ")"  # a long one
+    graph._set_mos_title()
+    qtbot.wait(20)
+    text = title.item.toPlainText()
+    box = title.item.mapRectToScene(title.item.boundingRect())
+    assert text.endswith("…") and box.left() >= -1 and box.right() <= graph.width() + 1, (text, box)
+    if size == (1280, 800):  # room for the words
+        assert graph.latency.getAxis("left").labelText == "latency (ms)"
+        assert window.timeline.plot.getAxis("left").labelText == "latency"
 
 
 def test_at_1280_every_model_setting_shows_in_words_with_units(qtbot, make_window):
@@ -229,3 +292,14 @@ def test_long_status_texts_do_not_set_the_window_minimum_width(qtbot, make_windo
     window.resize(800, 500)
     qtbot.wait(50)
     assert window.minimumSizeHint().width() <= 800 and window.width() == 800
+    # Every part of the status bar lies inside the window (the alert label was laid out past its right edge).
+    bar = window.statusBar()
+    for text in ("alerts: 2 rules watching", "⚠ alert: " + "a rule with a long name, " * 6):
+        window.evidence.firing_label.setText(text)
+        for width in (800, 1280):
+            window.resize(width, 500)
+            qtbot.waitUntil(lambda w=width: window.width() == w, timeout=WAIT_MS)
+            qtbot.wait(20)
+            label = window.evidence.firing_label
+            assert label.isVisible() and label.geometry().right() <= bar.width(), (text, width, label.geometry())
+            assert label.width() >= 160 or label.width() >= label.sizeHint().width()

@@ -83,7 +83,7 @@ def test_unresolvable_target_is_an_error_in_words(monkeypatch):
     def fail(target, ip_version=4):
         raise ResolveError(f"cannot resolve {target!r}: Name or service not known")
 
-    monkeypatch.setattr("pingmos.live_trace.resolve", fail)
+    monkeypatch.setattr("pingmos.run.resolve", fail)
     trace = LiveTrace("no-such-host.example", network_factory=lambda: pytest.fail("no network without an address"))
     trace.start()
     assert trace.join(5)
@@ -130,3 +130,24 @@ def test_elapsed_counts_probing_time_not_the_pause_between_runs():
     # The second run adds at most the wall time it took (measured here, so a loaded machine's slowness counts on
     # both sides); the 0.3 s pause before it would push the figure beyond that.
     assert first < trace.status().elapsed_s <= first + took_s + 0.05
+
+
+def test_a_network_failure_keeps_the_data_and_the_window_says_what_start_does():
+    from pingmos.engine.fake_network import FakeClock, FakeNetwork
+    from pingmos.gui.shown_context import trace_error_text
+    from tests.gui.conftest import SRC
+
+    clock = FakeClock()
+
+    class Failing(FakeNetwork):
+        def send(self, packet, dst):
+            if len(self.sent) >= 20:
+                raise OSError(101, "Network is unreachable")
+            return super().send(packet, dst)
+
+    trace = LiveTrace(DST, network_factory=lambda: Failing(LOSSY_PATH, clock), tracer_clock=clock, source=SRC)
+    trace.start()
+    assert trace.join(10)
+    status = trace.status()
+    assert status.error == "sending probes failed: [Errno 101] Network is unreachable" and status.samples > 0
+    assert trace_error_text(status) == status.error + ". Measured data is kept; press Start to try again."

@@ -329,7 +329,7 @@ def test_timeline_pan_zoom_and_follow_live(qtbot, make_window):
     qtbot.waitUntil(lambda: bool(window.timeline._data), timeout=WAIT_MS)
     t = window.timeline._data[0].t
     window.timeline.set_view(t[10], t[20])
-    window._mark_dirty()
+    window.mark_dirty()
     qtbot.wait(100)
     assert window.timeline.view_range() == pytest.approx((t[10], t[20]))  # an update does not undo the user's zoom
     window.timeline.live_button.click()

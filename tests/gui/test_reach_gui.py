@@ -11,7 +11,7 @@ from pingmos.engine.network import NoPermission
 from pingmos.gui.hop_table import COL_ADDRESS, ROUTE_CHANGED_COLOUR
 from pingmos.gui.timeline import route_change_text
 from pingmos.live_trace import LiveTrace
-from pingmos.stats import window_stats
+from pingmos.scoring import HopWindow
 from tests.gui.conftest import WAIT_MS
 
 T0 = 1_700_000_000.0
@@ -34,7 +34,7 @@ def path_rounds(trace, first, count, hop1, hop2, dst=DST):
 
 
 def shown(qtbot, window, samples):
-    window._mark_dirty()
+    window.mark_dirty()
     qtbot.waitUntil(
         lambda: window.last_update is not None and window.last_update.status.samples == samples, timeout=WAIT_MS
     )
@@ -139,7 +139,7 @@ def test_unchanged_hops_keep_their_numbers_from_the_cache_and_changed_ones_are_c
     fresh = trace.snapshot(None, lambda ws: [None] * len(ws), "m")
     assert trace.snapshot(None, scorer, "m", cache=cache).hops == fresh.hops
     rtts = [1.0 + (r % 3) * 0.1 for r in range(50)]
-    assert fresh.hops[0].jitter_ms == window_stats(rtts).jitter_ms
+    assert fresh.hops[0].jitter_ms == HopWindow.from_rtts(rtts).jitter_ms
 
 
 def test_ipv6_addresses_fit_their_column(qtbot, make_window):

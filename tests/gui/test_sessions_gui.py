@@ -250,7 +250,7 @@ def test_ask_the_routers_runs_the_echo_witness_in_a_worker_and_keeps_its_evidenc
     # Later updates diagnose with the witness's evidence combined with the trace's: the same rounds lost at hop 3
     # and at the destination say the loss is there; the clean echo says it is not: neither wins, and the
     # verdict never moves the problem on to hop 4.
-    window._mark_dirty()
+    window.mark_dirty()
     qtbot.waitUntil(lambda: 3 in bar.diagnosis.witnessed and "direct echo to hop 3" in bar.verdict(), timeout=WAIT_MS)
     assert bar.diagnosis.deteriorates_at_ttl != 4 and bar.diagnosis.status in ("problem", "undecided")
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from pingmos import cli
-from pingmos.engine import mode, network
+from pingmos.engine import network
 from pingmos.engine.fake_network import FakeClock, FakeHop, FakeNetwork
 from pingmos.engine.helper_network import HelperError
 from pingmos.engine.mode import ProbeMode
@@ -39,8 +39,8 @@ def fake_trace(monkeypatch):
     """``cli.main`` tracing the simulated path: returns a function setting how the network fails."""
     clock = FakeClock()
     made = []
-    monkeypatch.setattr(runner, "Tracer", lambda s, n, cb: Tracer(s, n, cb, clock, "198.18.0.1"))
-    monkeypatch.setattr(network, "source_address_for", lambda address: "198.18.0.1")
+    monkeypatch.setattr("pingmos.run.Tracer", lambda s, n, cb, **kw: Tracer(s, n, cb, clock, "198.18.0.1"))
+    monkeypatch.setattr("pingmos.run.source_address_for", lambda address: "198.18.0.1")
 
     def fail(fail_at: int, error: OSError):
         def open_network():
@@ -48,7 +48,7 @@ def fake_trace(monkeypatch):
             made.append(net)
             return net
 
-        monkeypatch.setattr(mode, "choose_mode", lambda *a: ProbeMode("raw", "a simulated path", open_network))
+        monkeypatch.setattr("pingmos.run.choose_mode", lambda *a: ProbeMode("raw", "a simulated path", open_network))
         return made
 
     return fail
@@ -105,7 +105,7 @@ def test_a_network_that_cannot_open_is_one_line(monkeypatch, capsys):
     def cannot_open():
         raise OSError(errno.EMFILE, "Too many open files")
 
-    monkeypatch.setattr(mode, "choose_mode", lambda *a: ProbeMode("raw", "raw sockets", cannot_open))
+    monkeypatch.setattr("pingmos.run.choose_mode", lambda *a: ProbeMode("raw", "raw sockets", cannot_open))
     assert cli.main(["report", DST, "-c", "3", "--no-dns"]) == 1
     out, err = capsys.readouterr()
     assert (
@@ -117,7 +117,7 @@ def test_a_network_that_cannot_open_is_one_line(monkeypatch, capsys):
 
 def test_run_report_raises_trace_failed_with_what_was_measured(monkeypatch):
     clock = FakeClock()
-    monkeypatch.setattr(runner, "Tracer", lambda s, n, cb: Tracer(s, n, cb, clock, "198.18.0.1"))
+    monkeypatch.setattr("pingmos.run.Tracer", lambda s, n, cb, **kw: Tracer(s, n, cb, clock, "198.18.0.1"))
     # 3 rounds of 3 hops, and round 0's probe beyond the destination that proves it.
     net = FailingNetwork(clock, 10, HelperError("the probe helper did not answer"))
     seen = []

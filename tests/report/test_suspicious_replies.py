@@ -25,7 +25,7 @@ class ForgingNetwork(FakeNetwork):
 
 def test_the_report_counts_forged_replies_and_keeps_every_hop(monkeypatch):
     clock = FakeClock()
-    monkeypatch.setattr(runner, "Tracer", lambda s, n, cb: Tracer(s, n, cb, clock, "198.18.0.1"))
+    monkeypatch.setattr("pingmos.run.Tracer", lambda s, n, cb, **kw: Tracer(s, n, cb, clock, "198.18.0.1"))
     with load_model("pingplotter") as model:
         snap, interrupted = runner.run_report(
             "t", TraceSettings(DST, "udp", rounds=6), None, model, model.name, use_dns=False,

@@ -39,15 +39,15 @@ def test_no_loss_seen_still_admits_some():
     low, high = mos_interval(model, x)
     assert high == pytest.approx(model.score_many([_stats(x)])[0].mos)
     assert low < high - 0.02
-    lost = [int(np.isnan(np.array([np.nan if v is None else v for v in w.samples_ms])).sum()) for w in
+    lost = [int(np.isnan(np.array([np.nan if v is None else v for v in w.rtts_ms])).sum()) for w in
             resampled_windows(x)]  # fmt: skip
     assert max(lost) >= 1 and np.mean(lost) < 3
 
 
 def _stats(x):
-    from pingmos.stats import window_stats
+    from pingmos.scoring import HopWindow
 
-    return window_stats([None if np.isnan(v) else float(v) for v in x])
+    return HopWindow.from_rtts([None if np.isnan(v) else float(v) for v in x])
 
 
 def test_too_few_samples_and_determinism():

@@ -82,7 +82,7 @@ def test_record_and_alerts_of_a_report_run(tmp_path, monkeypatch):
     path = [FakeHop("198.18.0.2", 2.0), FakeHop(DST, 10.0, loss_pct=50.0)]
     clock = FakeClock()
     # The runner's tracer on the simulated path, in virtual time.
-    monkeypatch.setattr(runner, "Tracer", lambda s, n, cb: Tracer(s, n, cb, clock, "198.18.0.1"))
+    monkeypatch.setattr("pingmos.run.Tracer", lambda s, n, cb, **kw: Tracer(s, n, cb, clock, "198.18.0.1"))
     settings = TraceSettings(DST, rounds=40, interval_s=1.0)
     rules = [AlertRule("loss", "loss_pct", 5.0, window_s=20.0)]
     model = load_model("pingplotter")
@@ -125,18 +125,26 @@ def test_export_of_a_session(capsys, tmp_path):
 
 def test_alert_rules_that_could_never_clear_with_the_model_are_refused(capsys, tmp_path):
     # The dialog's check (pingmos.alerts.check_reach) for a rules file: one line naming the file, the rule and
-    # what to write, exit 2, before anything is scored.
+    # what to write, exit 2, before anything is scored. (The ceiling is the default model's, whatever it is.)
+    from pingmos.alerts import mos_ceiling
+    from pingmos.scoring import DEFAULT_MODEL
+
+    model = load_model(DEFAULT_MODEL)
+    top = mos_ceiling(model)
+    model.close()
+    assert 4.3 < top < 4.5
+    fit = round((4.3 + top) / 2.0, 2)
     rules = tmp_path / "rules.toml"
     rules.write_text(
-        '[[rules]]\nmetric = "loss_pct"\nabove = 1\n\n[[rules]]\nname = "voice"\nmetric = "mos"\nbelow = 4.2\n'
+        '[[rules]]\nmetric = "loss_pct"\nabove = 1\n\n[[rules]]\nname = "voice"\nmetric = "mos"\nbelow = 4.3\n'
     )
     rc, out, err = report(capsys, "--session", str(DATA / "lab3.mtr.raw"), "--alerts", str(rules))
     assert rc == 2 and out == "" and err.count("\n") == 1, err
     assert err.startswith(
-        f"pingmos report: error: {rules}: rule 2 (voice): it would never clear at the default MOS 4.4"
+        f"pingmos report: error: {rules}: rule 2 (voice): it would never clear at the default MOS 4.5"
     )
-    assert "g107-jb gives at most 4.38 on a clean path" in err and "add clear_at = 4.29" in err  # the default model
-    rules.write_text(rules.read_text() + "clear_at = 4.29\n")
+    assert f"{DEFAULT_MODEL} gives at most {top:.2f} on a clean path" in err and f"add clear_at = {fit:g}" in err
+    rules.write_text(rules.read_text() + f"clear_at = {fit:g}\n")
     rc, out, err = report(capsys, "--session", str(DATA / "lab3.mtr.raw"), "--alerts", str(rules))
     assert rc == 0 and out, err
 
@@ -148,7 +156,7 @@ def test_report_alerts_carry_the_one_diagnosis_live_and_reopened(tmp_path, monke
     # 30 % per-packet loss on the destination's own hop: the one diagnosis names hop 2 once the intervals allow.
     path = [FakeHop("198.18.0.2", 2.0), FakeHop(DST, 10.0, loss_pct=30.0)]
     clock = FakeClock()
-    monkeypatch.setattr(runner, "Tracer", lambda s, n, cb: Tracer(s, n, cb, clock, "198.18.0.1"))
+    monkeypatch.setattr("pingmos.run.Tracer", lambda s, n, cb, **kw: Tracer(s, n, cb, clock, "198.18.0.1"))
     settings = TraceSettings(DST, rounds=120, interval_s=1.0)
     rules = [AlertRule("loss", "loss_pct", 5.0, window_s=20.0)]
     model = load_model("pingplotter")
@@ -207,7 +215,8 @@ def test_report_alerts_carry_the_one_diagnosis_live_and_reopened(tmp_path, monke
         model,
         samples,
         diagnosis=RunningDiagnosis("target.lab.test", DST, "icmp", 1.0, model, model.name),
+        settle_s=settings.effective_timeout_s,  # the CLI's replay: windows end one probe timeout back, as live
     )[0]
-    replayed = diagnosis_until(replay.at)
+    replayed = diagnosis_until(replay.at - settings.effective_timeout_s)
     assert (replay.diagnosis_status, replay.diagnosis_words) == (replayed.status, replayed.short)
     assert alert_lines[0].endswith(replay.message)

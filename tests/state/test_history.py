@@ -78,7 +78,7 @@ def test_the_destination_row_counts_a_round_lost_only_when_no_ttl_reached_the_de
 
 @pytest.mark.parametrize(
     ("code", "words"),
-    [(13, "admin prohibited, from 198.18.2.2"), (1, "host unreachable, from 198.18.2.2"), (None, "destination")],
+    [(13, "admin prohibited, from 198.18.2.2"), (1, "host unreachable, from 198.18.2.2"), (None, "code not recorded")],
 )
 def test_a_routers_unreachable_ends_the_path_there_in_words(code, words):
     samples = []
@@ -97,7 +97,7 @@ def test_a_routers_unreachable_ends_the_path_there_in_words(code, words):
 def test_unreachable_words_follow_the_address_family():
     assert unreachable_words(1, "2001:db8::1") == "admin prohibited, from 2001:db8::1"
     assert unreachable_words(10, "198.18.2.2") == "host administratively prohibited, from 198.18.2.2"
-    assert unreachable_words(None, None) == "destination unreachable"
+    assert unreachable_words(None, None) == "code not recorded"
 
 
 def test_a_hop_silent_for_the_whole_window_keeps_its_last_known_address():

@@ -8,10 +8,9 @@ from pingmos.engine.events import Sample
 from pingmos.engine.fake_network import FakeClock, FakeHop, FakeNetwork
 from pingmos.engine.tracer import Tracer, TraceSettings
 from pingmos.report import runner
-from pingmos.scoring import load_model
+from pingmos.scoring import HopWindow, load_model
 from pingmos.state import TraceState
 from pingmos.state.summary import RunningSummary
-from pingmos.stats import window_stats
 
 FIELDS = ("sent", "received", "loss_pct", "last_ms", "avg_ms", "min_ms", "max_ms", "stdev_ms", "jitter_ms")
 
@@ -36,7 +35,7 @@ def test_running_sums_of_any_batches_give_the_statistics_of_every_sample(seed):
     for cut in cuts:
         summary.add(rtts[start:cut])
         start = cut
-    assert_same_stats(summary.combined(window_stats(rtts[start:])), window_stats(rtts))
+    assert_same_stats(summary.combined(HopWindow.from_rtts(rtts[start:])), HopWindow.from_rtts(rtts))
 
 
 def samples(rounds: int, rng: np.random.Generator, path=("198.18.0.2", "198.18.0.5", "198.18.0.9")):
@@ -91,7 +90,7 @@ def test_a_long_report_keeps_its_samples_per_hop_bounded_and_reports_the_whole_r
     """``pingmos report -c N``'s own fold (run_report) through a fake network, 200 samples a hop kept."""
     clock = FakeClock()
     path = [FakeHop("198.18.0.2", 2.0, 1.0), FakeHop("198.18.0.5", 5.0, 2.0, 3.0), FakeHop("198.18.0.9", 9.0, 3.0)]
-    monkeypatch.setattr(runner, "Tracer", lambda s, n, cb: Tracer(s, n, cb, clock, "198.18.0.1"))
+    monkeypatch.setattr("pingmos.run.Tracer", lambda s, n, cb, **kw: Tracer(s, n, cb, clock, "198.18.0.1"))
     monkeypatch.setattr(runner, "KEEP_SAMPLES", 200)
     states = []
 

@@ -4,22 +4,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pingmos.stats import (
-    jitter_mean_abs_diff,
-    jitter_rfc3550,
-    jitter_stdev,
-    percentile,
-    sample_stdev,
-    wilson_interval_pct,
-    window_stats,
-)
+from pingmos.scoring import HopWindow
+from pingmos.scoring.jitter import jitter_mean_abs_diff, jitter_rfc3550, jitter_stdev_ms
+from pingmos.stats import percentile, sample_stdev, wilson_interval_pct
 
 SEED_EXAMPLE = [136.0, 184.0, 115.0, 148.0, 125.0]
 
 
 def test_seed_example_mean_and_jitter():
     # PingPlotter's article: diffs 48, 69, 33, 23 -> 173 / 4 = 43.25; mean 708 / 5 = 141.6.
-    s = window_stats(SEED_EXAMPLE)
+    s = HopWindow.from_rtts(SEED_EXAMPLE)
     assert s.avg_ms == pytest.approx(141.6)
     assert s.jitter_ms == pytest.approx(43.25)
     assert (s.min_ms, s.max_ms, s.last_ms) == (115.0, 184.0, 125.0)
@@ -28,11 +22,11 @@ def test_seed_example_mean_and_jitter():
 
 def test_stdev_is_sample_stdev():
     # sum of squared deviations from 141.6: 31.36 + 1797.76 + 707.56 + 40.96 + 275.56 = 2853.2; / 4 = 713.3
-    assert window_stats(SEED_EXAMPLE).stdev_ms == pytest.approx(math.sqrt(713.3))
+    assert HopWindow.from_rtts(SEED_EXAMPLE).stdev_ms == pytest.approx(math.sqrt(713.3))
 
 
 def test_lost_samples_count_as_loss_and_are_skipped_for_latency():
-    s = window_stats([136.0, None, 184.0, None])
+    s = HopWindow.from_rtts([136.0, None, 184.0, None])
     assert (s.sent, s.received, s.lost) == (4, 2, 2)
     assert s.loss_pct == 50.0
     assert s.avg_ms == pytest.approx(160.0)
@@ -41,14 +35,14 @@ def test_lost_samples_count_as_loss_and_are_skipped_for_latency():
 
 
 def test_no_samples_claims_nothing():
-    s = window_stats([])
+    s = HopWindow.from_rtts([])
     assert (s.sent, s.received) == (0, 0)
     assert s.loss_pct is None and s.loss_ci_pct is None
     assert s.avg_ms is None and s.jitter_ms is None and s.stdev_ms is None and s.last_ms is None
 
 
 def test_all_lost():
-    s = window_stats([None, None, None])
+    s = HopWindow.from_rtts([None, None, None])
     assert s.loss_pct == 100.0
     assert s.avg_ms is None and s.min_ms is None and s.jitter_ms is None
     low, high = s.loss_ci_pct
@@ -56,7 +50,7 @@ def test_all_lost():
 
 
 def test_one_received_sample_jitter_undefined_not_zero():
-    s = window_stats([None, 12.5])
+    s = HopWindow.from_rtts([None, 12.5])
     assert s.avg_ms == 12.5 and s.last_ms == 12.5
     assert s.jitter_ms is None
     assert s.stdev_ms is None
@@ -81,8 +75,8 @@ def test_jitter_definitions():
     # 8.7421875 + 14.2578125/16 = 9.63330078125
     assert jitter_rfc3550(SEED_EXAMPLE) == pytest.approx(9.63330078125)
     # stdev of 48, 69, 33, 23: mean 43.25, squares 22.5625 + 663.0625 + 105.0625 + 410.0625 = 1200.75 / 3
-    assert jitter_stdev(SEED_EXAMPLE) == pytest.approx(math.sqrt(400.25))
-    assert jitter_stdev([1.0, 2.0]) is None
+    assert jitter_stdev_ms(SEED_EXAMPLE, "pingplotter") == pytest.approx(math.sqrt(400.25))
+    assert jitter_stdev_ms([1.0, 2.0], "pingplotter") is None
 
 
 def test_percentile():
@@ -105,7 +99,7 @@ samples = st.lists(st.one_of(st.none(), st.floats(0.0, 10_000.0)), max_size=60)
 
 @given(samples)
 def test_window_stats_invariants(window):
-    s = window_stats(window)
+    s = HopWindow.from_rtts(window)
     assert s.sent == len(window)
     assert s.received == sum(x is not None for x in window)
     if s.sent:

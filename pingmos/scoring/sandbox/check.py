@@ -15,15 +15,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from pingmos.scoring.declared import read_declared
-from pingmos.scoring.model import ORIGIN_USER, ModelError, ModelInfo, Result, as_window
+from pingmos.scoring.model import ORIGIN_USER, ModelError, ModelInfo, Result
 from pingmos.scoring.window import HopWindow
-from pingmos.stats import WindowStats
 
 
 def check_formula(
     text: str,
     path: str | Path,
-    window: HopWindow | WindowStats,
+    window: HopWindow,
     settings: Mapping[str, object] | None = None,
     *,
     timeout_s: float | None = None,
@@ -59,7 +58,7 @@ def check_formula(
         info = ModelInfo(Path(shown).stem, declared.title, declared.settings, ORIGIN_USER, scratch)
         model = ScriptModel(info, given, timeout_s=timeout_s)
         try:
-            result = model.score(as_window(window))
+            result = model.score(window)
         finally:
             model.close()
         return named(result) if isinstance(result, ModelError) else result

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pingmos import stats
+from pingmos.scoring import jitter as jitter_definitions
 from pingmos.session import open_session
 
 DATA = Path(__file__).parent / "data"
@@ -65,7 +65,10 @@ def test_no_trippy_field_is_pingmos_jitter(rtts):
     definition (scoring.jitter 'rfc3550': J += (|D| - J)/16 from J = 0, over the steps between replies), against
     every Trippy figure and every obvious rescaling of jinta (/16, RFC 3550's own report of the scaled J)."""
     received = [r for r in rtts if r is not None]
-    ours = {"pingplotter": stats.jitter_mean_abs_diff(received), "rfc3550": stats.jitter_rfc3550(received)}
+    ours = {
+        "pingplotter": jitter_definitions.jitter_mean_abs_diff(received),
+        "rfc3550": jitter_definitions.jitter_rfc3550(received),
+    }
     theirs = trippy_figures(rtts)
     candidates = dict(theirs, jinta_over_16=theirs["jinta"] / 16.0)
     for name, mine in ours.items():

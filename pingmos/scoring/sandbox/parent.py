@@ -283,9 +283,7 @@ class _Worker:
         if kind != "CPU time":  # ask where it waits (the worker registers faulthandler for SIGUSR2)
             with contextlib.suppress(OSError):
                 os.kill(self.proc.pid, signal.SIGUSR2)
-            # Up to 1 s for the dump (it ends the wait as soon as it arrives): a loaded 2-core machine once took
-            # longer than 0.2 s to schedule the worker, and the error lost the line where the formula waited.
-            end = time.monotonic() + 1.0
+            end = time.monotonic() + 0.2
             while self._diag_open and time.monotonic() < end and b"most recent call first" not in self.stderr_tail:
                 self._pump(0.02)
         self.terminate()

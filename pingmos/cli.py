@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import os
 import sys
 
 # Only what every command needs at start-up: argparse and the limits its options check. Each command imports what
@@ -650,6 +651,18 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "handler", None) is None:
         parser.print_help()
         return EXIT_USAGE
+    if args.handler is _cmd_report and not getattr(args, "session", None) and os.geteuid() == 0:
+        # A live report as root on someone's behalf: as mtr with mtr-packet, a forked helper keeps the raw
+        # sockets and this process becomes that user before anything else runs, the name lookup (NSS modules)
+        # and the formula and rules files included (``shared_helper``); plain root, nobody to become: unchanged.
+        from pingmos.engine import start_and_drop
+        from pingmos.privileges import PrivilegeError
+
+        try:
+            start_and_drop()
+        except PrivilegeError as exc:
+            print(f"pingmos: error: {exc}", file=sys.stderr)
+            return EXIT_NO_PERMISSION
     if args.handler in (_cmd_score, _cmd_models, _cmd_export) or (
         args.handler is _cmd_report and getattr(args, "session", None)
     ):

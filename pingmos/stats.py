@@ -11,15 +11,27 @@ two values, never 0 for one, because 0 would claim a perfectly steady line.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
-import numpy as np
+from pingmos.lazy_numpy import LazyNumpy
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = LazyNumpy(globals())  # numpy on first use: `pingmos score` needs no array (lazy_numpy.py)
 
 # Two-sided 95 % normal quantile, for the Wilson score interval.
 Z_95 = 1.959963984540054
-_EMPTY = np.empty(0)
-_EMPTY.flags.writeable = False
+
+
+@functools.cache
+def _empty() -> np.ndarray:
+    out = np.empty(0)
+    out.flags.writeable = False
+    return out
 
 
 def as_rtts(samples_ms: Sequence[float | None] | np.ndarray) -> np.ndarray:
@@ -30,7 +42,7 @@ def as_rtts(samples_ms: Sequence[float | None] | np.ndarray) -> np.ndarray:
         out = samples_ms.array
     else:
         values = list(samples_ms)
-        out = np.array([np.nan if v is None else v for v in values], dtype=np.float64) if values else _EMPTY
+        out = np.array([np.nan if v is None else v for v in values], dtype=np.float64) if values else _empty()
     if out.flags.writeable:
         out = out.view()
         out.flags.writeable = False

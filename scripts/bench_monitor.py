@@ -41,9 +41,14 @@ _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 _SAMPLE = re.compile(r"^([a-z_]+)\{([^}]*)\} (\S+)$", re.MULTILINE)
 
 
+SCRAPE_S: list[float] = []  # how long each scrape took (Prometheus's default scrape_timeout is 10 s)
+
+
 def scrape(ns: str, dump: str | None = None) -> list[tuple[str, dict, float]]:
-    with in_netns(ns), _OPENER.open(f"http://{LISTEN}/metrics", timeout=30) as r:
+    t0 = time.monotonic()
+    with in_netns(ns), _OPENER.open(f"http://{LISTEN}/metrics", timeout=300) as r:
         text = r.read().decode()
+    SCRAPE_S.append(time.monotonic() - t0)
     if dump:
         Path(dump).write_text(text)
     out = []
@@ -218,7 +223,7 @@ def main() -> int:
         shown = ", ".join(f"{x:.0f}" for x in rss_series[::step])
         print(f"memory: resident {rss_series[0]:.0f} -> {rss_series[-1]:.0f} MB over the run "
               f"(every {args.every * step:g} s: {shown}), peak {max(hwm, max(rss_series)):.0f} MB")  # fmt: skip
-        print(f"errors: {errors or 'none'}")
+        print(f"errors: {errors or 'none'}; a scrape of /metrics took {', '.join(f'{s:.1f}' for s in SCRAPE_S)} s")
         # Per-hop accuracy: the window's mean RTT against the configured round trip to that hop.
         err_ms, loss = [], []
         for name, lb, v in after:

@@ -32,8 +32,20 @@ def test_pingmos_score_loads_only_what_it_runs():
         "sqlite3",
         "PySide6",
         "scapy",
+        "numpy",  # a summary window needs no array: stats, window and jitter import it on first use
     }
     assert not heavy & loaded
+
+
+def test_lazy_numpy_becomes_numpy_on_first_use():
+    import numpy
+
+    from pingmos.lazy_numpy import LazyNumpy
+
+    space = {}
+    space["np"] = LazyNumpy(space)
+    assert space["np"].arange(3).tolist() == [0, 1, 2]
+    assert space["np"] is numpy  # later lookups in that module hit numpy itself
 
 
 def test_report_format_choices_are_the_formatters():

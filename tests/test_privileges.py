@@ -380,3 +380,28 @@ def test_pingmos_monitor_started_as_root_becomes_its_configured_user(shared_dir)
     assert (shared_dir / "formula-uid").read_text() == "65534"  # the formula worker
     sessions = list(data.rglob("*.pingmos"))
     assert sessions and all(p.stat().st_uid == 65534 for p in sessions), sessions
+
+
+def test_a_live_report_as_root_for_someone_drops_before_looking_up_the_target(monkeypatch):
+    """The order that matters (mtr's with mtr-packet): fork the socket helper and become the user first, then
+    load the formula, resolve the name, probe. Plain root with nobody to become goes on as before."""
+    from pingmos import cli
+    from pingmos import engine as engine_api
+    from pingmos.run import TraceRun
+
+    calls = []
+
+    def fake_start_and_drop(*_a, **_k):
+        calls.append("drop")
+        return None, None
+
+    def fake_resolve(self):
+        calls.append("resolve")
+        raise SystemExit(0)  # far enough: what comes after is the ordinary report
+
+    monkeypatch.setattr(cli.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(engine_api, "start_and_drop", fake_start_and_drop, raising=False)
+    monkeypatch.setattr(TraceRun, "resolve", fake_resolve)
+    with pytest.raises(SystemExit):
+        cli.main(["report", "127.0.0.1", "--count", "1", "--no-dns"])
+    assert calls == ["drop", "resolve"]

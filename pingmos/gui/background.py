@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 
 
 class Background(QObject):
@@ -25,7 +25,10 @@ class Background(QObject):
     def __init__(self, name: str, parent: QObject | None = None):
         super().__init__(parent)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"pingmos-{name}")
-        self._finished.connect(self._deliver)
+        # Queued always: a job that is already done when run() adds its callback (a cached result) calls it in the
+        # GUI thread, where an automatic connection would deliver at once, inside run(), before the caller has
+        # finished setting up (the rules dialog enabled OK before its own line disabling it had any meaning).
+        self._finished.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         self.pending = 0
 
     def run(

@@ -37,6 +37,7 @@ from prometheus_client.core import (
     StateSetMetricFamily,
 )
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from pingmos.engine import Sample
 from pingmos.hop_report import TraceSnapshot
@@ -436,3 +437,39 @@ def _cumulative(buckets: list[int]) -> list[tuple[str, float]]:
         total += n
         out.append(("+Inf" if bound == math.inf else repr(bound), total))
     return out
+
+
+# Prometheus's text format names of the OpenMetrics types our families use (prometheus_client.generate_latest).
+_TEXT_TYPES = {"counter": "counter", "gauge": "gauge", "histogram": "histogram", "info": "gauge", "stateset": "gauge"}
+_NAME_SUFFIX = {"counter": "_total", "info": "_info"}
+
+
+def _label_value(v: str) -> str:
+    return v.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def render_text(collector: Collector) -> bytes:
+    """The Prometheus text format (0.0.4) of ``collector``'s families, the bytes ``prometheus_client.generate_latest``
+    gives for them (a test compares the two), about ten times faster. Why: at 100 targets x 31 hops a scrape is
+    110,000 lines, and generate_latest checks and escapes every label name of every line again (~26 us a line:
+    3 s of CPU per scrape, beyond Prometheus's 10 s timeout on a loaded machine); our names are fixed and valid,
+    so only label values are escaped here, and each distinct label set is formatted once."""
+    out: list[str] = []
+    pairs: dict[tuple[str, str], str] = {}  # (label, value) -> 'label="escaped value"': most repeat on every line
+    for metric in collector.collect():
+        name = metric.name + _NAME_SUFFIX.get(metric.type, "")
+        doc = metric.documentation.replace("\\", "\\\\").replace("\n", "\\n")
+        out.append(f"# HELP {name} {doc}\n# TYPE {name} {_TEXT_TYPES[metric.type]}\n")
+        for sample in metric.samples:
+            labels = sample.labels
+            text = ""
+            if labels:
+                parts = []
+                for item in sorted(labels.items()):
+                    part = pairs.get(item)
+                    if part is None:
+                        part = pairs[item] = f'{item[0]}="{_label_value(item[1])}"'
+                    parts.append(part)
+                text = "{" + ",".join(parts) + "}"
+            out.append(f"{sample.name}{text} {floatToGoString(sample.value)}\n")
+    return "".join(out).encode("utf-8")

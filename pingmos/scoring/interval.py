@@ -40,8 +40,9 @@ MIN_RESAMPLES = 50
 MAX_RESAMPLED_VALUES = 2_000_000  # 16 MB of float64 per hop
 BUDGET_S = 5.0
 # Under a budget, a hop's first 8 resamples go to the model first (one worker round trip), then the rest in one
-# batch only if, at that pace, they fit in what is left of the budget: a formula that takes 0.3 s a call
-# overruns it by 8 calls at most, not by 200 (60 s, and minutes on a loaded machine).
+# batch only if, at that pace, they take less than the budget: a formula that takes 0.3 s a call is stopped
+# after 8 calls, not 200 (60 s, and minutes on a loaded machine). A snapshot's intervals take at most about
+# twice the budget.
 FIRST_CHUNK = 8
 MIN_SAMPLES = 10
 CONFIDENCE = 0.95
@@ -121,10 +122,12 @@ def mos_intervals(
         batch_start = clock()
         for n_part, part in enumerate((windows[:first], windows[first:])):
             if n_part and budget_s is not None and len(part):
-                # The rest would take about as long per resample as the first few did: if that overruns the
-                # budget (a slow formula), this hop's interval is left unknown rather than the report held up.
+                # The rest would take about as long per resample as the first few did: if that alone would take
+                # longer than the whole budget (a slow formula: 0.3 s a call is a minute), this hop's interval is
+                # left unknown rather than the report held up. (Not "longer than what is left of it": a moment's
+                # preemption during the first few would then cost a fast model its interval on a loaded machine.)
                 per_resample = (clock() - batch_start) / first
-                if clock() - start + per_resample * len(part) > budget_s:
+                if per_resample * len(part) > budget_s:
                     mos = None
                     break
             for result in score_batch(part) if len(part) else ():

@@ -24,9 +24,16 @@ holds every jitter definition pingmos has; their names say which is which:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import numpy as np
+from pingmos.lazy_numpy import LazyNumpy
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = LazyNumpy(globals())  # numpy on first use: `pingmos score` needs no array (lazy_numpy.py)
 
 from pingmos import stats
 
@@ -69,7 +76,11 @@ def successive_diffs_ms(received_ms: Sequence[float] | np.ndarray) -> list[float
 # sum scaled by powers of a (a^-B stays small for B = 64, so nothing is lost to rounding), blocks chained by J.
 _A = 15.0 / 16.0
 _BLOCK = 64
-_POW = _A ** np.arange(_BLOCK + 1)
+
+
+@functools.cache
+def _pow() -> np.ndarray:
+    return _A ** np.arange(_BLOCK + 1)
 
 
 def _rfc3550(d: np.ndarray) -> np.ndarray:
@@ -78,7 +89,7 @@ def _rfc3550(d: np.ndarray) -> np.ndarray:
     for start in range(0, len(d), _BLOCK):
         block = d[start : start + _BLOCK] / 16.0
         k = len(block)
-        up = _POW[:k]
+        up = _pow()[:k]
         out[start : start + k] = up * (_A * j + np.cumsum(block / up))
         j = out[start + k - 1]
     return out

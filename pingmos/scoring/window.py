@@ -23,8 +23,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING
 
-import numpy as np
+from pingmos.lazy_numpy import LazyNumpy
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = LazyNumpy(globals())  # numpy on first use: `pingmos score` needs no array (lazy_numpy.py)
 
 from pingmos import stats
 from pingmos.scoring.jitter import DEFAULT_JITTER, jitter_ms, jitter_series_ms, jitter_stdev_ms

@@ -12,6 +12,13 @@ from pathlib import Path
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "resources" / "validation"
 
 
+def _missing(exc: ImportError) -> int:
+    """One line for a study package that is not installed (the validate extra); exit 2."""
+    print(f"validate_mos: {exc.name} is missing: run 'bash scripts/setup_env' (installs the validate extra)",
+          file=sys.stderr)  # fmt: skip
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="validate_mos", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a few conditions, one call each (the test suite's)")
@@ -44,11 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from pingmos.validation import plots, speech, study
     except ImportError as exc:
-        print(
-            f"validate_mos: {exc.name} is missing: run 'bash scripts/setup_env' (installs the validate extra)",
-            file=sys.stderr,
-        )
-        return 2
+        return _missing(exc)
     started = time.monotonic()
     if args.rescore is not None:
         try:
@@ -101,11 +104,7 @@ def _lab(args) -> int:
     try:
         from pingmos.validation import lab_calls, speech, study
     except ImportError as exc:
-        print(
-            f"validate_mos: {exc.name} is missing: run 'bash scripts/setup_env' (installs the validate extra)",
-            file=sys.stderr,
-        )
-        return 2
+        return _missing(exc)
     reason = lab_calls.lab_reason()
     if reason:
         print(f"validate_mos: --lab: {reason}", file=sys.stderr)

@@ -4,12 +4,14 @@ retention, and promtool's verdict on what /metrics serves."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
 import shutil
 import subprocess
 import time
 import tomllib
+from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
@@ -279,3 +281,110 @@ def test_sessions_roll_and_old_ones_are_deleted_by_retention(tmp_path):
         assert not first.exists() and second.exists()  # the open file is never deleted
     finally:
         agent.close()
+
+
+def test_the_shipped_rules_page_for_a_target_where_nothing_answers(tmp_path):
+    """The silent target's own series, as the agent serves them, fed to promtool's rule tests with the shipped
+    rules: after 5 minutes both pages fire (MOS low: the floor at the last hop; loss: nothing received)."""
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool is not installed (Debian package prometheus; scripts/setup_env installs it as root)")
+    agent, clocks = make_agent(CONFIG)
+    agent.start()
+    try:
+        wait_for(agent, "silent", 3 * 20)
+        agent.refresh(WALL_EPOCH + clocks["silent"].now)
+        m = scrape(agent)
+    finally:
+        agent.close()
+
+    def series(sample) -> str:
+        labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()) if v)  # "" = no label for Prometheus
+        return f"{sample.name}{{{labels}}}"
+
+    silent = lambda name: [s for s in m[name] if s.labels["target"] == "silent"]  # noqa: E731
+    inputs = []
+    for s in silent("pingmos_hop_mos") + silent("pingmos_hop_info"):
+        inputs.append({"series": series(s), "values": f"{s.value:g}x15"})
+    for s in silent("pingmos_hop_probes_sent_total") + silent("pingmos_hop_probes_received_total"):
+        # The counters go on as they are: every probe sent, none received.
+        per_min = 60 if s.name.endswith("sent_total") else 0
+        inputs.append({"series": series(s), "values": f"{s.value:g}+{per_min}x15"})
+    assert any('position="last"' in i["series"] for i in inputs)
+    firing = 'ALERTS{alertstate="firing", target="silent"}'
+    test = {
+        "rule_files": [str(Path(__file__).resolve().parents[2] / "resources/prometheus/pingmos.rules.yml")],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": inputs,
+                "promql_expr_test": [
+                    {"expr": f"count by (alertname) ({firing})", "eval_time": "4m", "exp_samples": []},
+                    {
+                        "expr": f"count by (alertname) ({firing})",
+                        "eval_time": "12m",
+                        "exp_samples": [
+                            {"labels": '{alertname="PingmosLossHigh"}', "value": 1},
+                            {"labels": '{alertname="PingmosMOSLow"}', "value": 1},
+                        ],
+                    },
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "silent.test.yml"
+    path.write_text(json.dumps(test))  # JSON is YAML
+    r = subprocess.run([promtool, "test", "rules", str(path)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "SUCCESS" in r.stdout, r.stdout + r.stderr
+
+
+def test_the_fast_text_is_exactly_what_prometheus_client_writes(running):
+    from pingmos.monitor.metrics import render_text
+
+    agent = running[0]
+    views = agent.views()
+    # A user's label value with every character the format escapes.
+    odd = dataclasses.replace(views[0], name='a "quoted" \\ name', labels=(("site", 'x\\y\n"z"'),))
+    health = agent.health()  # frozen, as the views are: the two renderings must see the same numbers
+    collector = AgentCollector(lambda: [*views, odd], lambda: health, "lab")
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(collector)
+    fast = render_text(collector)
+    assert fast == generate_latest(registry)
+    assert fast.count(b"\n") > 100 and b'site="x\\\\y\\n\\"z\\""' in fast
+
+
+def test_metrics_are_served_over_http_plain_and_gzipped(running):
+    import gzip
+    import socket
+    import urllib.error
+    import urllib.request
+
+    from pingmos.monitor.metrics import render_text
+    from pingmos.monitor.serve import start_metrics_server
+
+    agent = running[0]
+    collector = AgentCollector(agent.views, agent.health, "lab")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = start_metrics_server("127.0.0.1", port, collector)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(f"http://127.0.0.1:{port}/metrics", timeout=30) as r:
+            plain = r.read()
+            assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers={"Accept-Encoding": "gzip"})
+        with opener.open(req, timeout=30) as r:
+            assert r.headers["Content-Encoding"] == "gzip"
+            zipped = gzip.decompress(r.read())
+        with pytest.raises(urllib.error.HTTPError) as err:
+            opener.open(f"http://127.0.0.1:{port}/other", timeout=30)
+        assert err.value.code == 404
+    finally:
+        server.shutdown()
+        server.server_close()
+    # The counters move between requests: compare the series, not the values.
+    names = lambda text: sorted(line.rsplit(" ", 1)[0] for line in text.decode().splitlines())  # noqa: E731
+    assert names(plain) == names(zipped) == names(render_text(collector))

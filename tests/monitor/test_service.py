@@ -1,0 +1,91 @@
+"""The agent as the shipped systemd unit runs it: an ordinary user with no capabilities at all, ICMP through ping
+sockets (allowed by net.ipv4.ping_group_range, as resources/systemd/99-pingmos-ping.conf sets it) and UDP through
+UDP sockets. Run in a network namespace of its own (loopback only), so the sysctl changes nothing outside."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.test_privileges import _env_for, _reachable_python, as_root, shared_dir  # noqa: F401 - a fixture
+
+NOBODY = 65534
+
+
+def _metrics(pid: int, port: int) -> str:
+    url = f"http://127.0.0.1:{port}/metrics"
+    code = f"import urllib.request; print(urllib.request.urlopen({url!r}, timeout=10).read().decode())"
+    r = subprocess.run(["nsenter", f"--net=/proc/{pid}/ns/net", sys.executable, "-c", code], capture_output=True,
+                       text=True, timeout=30)  # fmt: skip
+    return r.stdout if r.returncode == 0 else ""
+
+
+def _value(text: str, name: str, **labels) -> float | None:
+    for line in text.splitlines():
+        m = re.match(rf"^{name}\{{([^}}]*)\}} (\S+)$", line)
+        if m and all(f'{k}="{v}"' in m.group(1) for k, v in labels.items()):
+            return float(m.group(2))
+    return None
+
+
+@as_root
+def test_the_agent_runs_unprivileged_as_the_unit_does(shared_dir):  # noqa: F811 - the fixture
+    python = _reachable_python()
+    tools = [shutil.which(t) for t in ("unshare", "nsenter", "setpriv", "ip")]
+    if python is None or None in tools:
+        pytest.skip("needs a Python the user nobody may run, and unshare, nsenter, setpriv, ip (util-linux, iproute2)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data = shared_dir / "data"
+    cfg = shared_dir / "agent.toml"
+    cfg.write_text(
+        f'[agent]\nlisten = "127.0.0.1:{port}"\ndata_dir = "{data}"\nrefresh_s = 0.5\ninterval_s = 0.2\n'
+        'max_ttl = 2\nprobe_mode = "auto"\n'
+        '[[target]]\nhost = "127.0.0.1"\nname = "icmp"\n'
+        '[[target]]\nhost = "127.0.0.1"\nname = "udp"\nprotocol = "udp"\nport = 33434\n'
+    )
+    # The unit's confinement in setpriv's words: User=nobody, CapabilityBoundingSet= (empty), NoNewPrivileges.
+    inner = (
+        f"ip link set lo up && echo '{NOBODY} {NOBODY}' > /proc/sys/net/ipv4/ping_group_range && "
+        f"exec setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups --no-new-privs --inh-caps=-all "
+        f"--bounding-set=-all -- {python} -m pingmos monitor {cfg} --no-dns"
+    )
+    proc = subprocess.Popen(["unshare", "--net", "--", "/bin/sh", "-c", inner], env=_env_for(python, {}),
+                            cwd="/", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        text = ""
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()[1]
+            text = _metrics(proc.pid, port)
+            got = [_value(text, "pingmos_hop_probes_received_total", target=t, hop="1") for t in ("icmp", "udp")]
+            if all(g and g >= 5 for g in got):
+                break
+            time.sleep(0.5)
+        assert all(g and g >= 5 for g in got), text[-2000:]
+        lines = Path(f"/proc/{proc.pid}/status").read_text().splitlines()
+        status = dict(line.split(":", 1) for line in lines)
+        assert status["Uid"].split()[0] == str(NOBODY)
+        assert int(status["CapEff"], 16) == 0 and int(status["CapBnd"], 16) == 0
+        assert status["NoNewPrivs"].strip() == "1"
+        # Both reached the destination (loopback): its MOS is served.
+        for t in ("icmp", "udp"):
+            assert _value(text, "pingmos_target_destination_reached", target=t) == 1.0
+            assert _value(text, "pingmos_hop_mos", target=t, position="last") is not None
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "icmp: probing via unprivileged ICMP" in err and "udp: probing via" in err, err
+    assert not [line for line in err.splitlines() if "probing via" in line and "raw" in line], err
+    sessions = sorted(p.parent.name for p in data.rglob("*.pingmos"))
+    assert sessions == ["icmp", "udp"] and all(p.stat().st_uid == NOBODY for p in data.rglob("*.pingmos"))

@@ -128,6 +128,9 @@ def _add_evidence_options(p) -> None:
         "(ISO date and time, seconds since the epoch, or +90 / +15m / +2h from the session's start)",
     )
     g.add_argument("--to", dest="time_to", metavar="TIME", help="with --session: end of the range (as --from)")
+    g.add_argument("--probe", type=_ranged(int, 0, 2**31 - 1, "probe"), default=None, metavar="ID",
+                   help="with --session of RIPE Atlas results: the probe (prb_id) whose runs to score; a file of "
+                   "several probes without it is refused with their ids")  # fmt: skip
     g.add_argument("--record", metavar="FILE", help="record the trace to a new session file (every raw sample)")
     g.add_argument(
         "--witness",
@@ -306,7 +309,7 @@ def _cmd_report_session(args, model, rules) -> int:
         return EXIT_USAGE
     try:
         # TARGET with --session: the destination address of an mtr --raw log (which does not record it).
-        with open_session(args.session, interval_s=args.interval, target=args.target) as session:
+        with open_session(args.session, interval_s=args.interval, target=args.target, probe=args.probe) as session:
             notes = _notes(session)
             span = session.time_span()
             selected = time_range(span, args.time_from, args.time_to)
@@ -386,6 +389,10 @@ def _cmd_report(args) -> int:
         return _cmd_report_session(args, model, rules)
     if args.time_from or args.time_to:
         print("pingmos report: error: --from/--to select part of a saved trace: use them with --session",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_USAGE
+    if args.probe is not None:
+        print("pingmos report: error: --probe picks a probe of RIPE Atlas results: use it with --session",
               file=sys.stderr)  # fmt: skip
         return EXIT_USAGE
     run = TraceRun(
@@ -533,6 +540,8 @@ def _add_export(sub) -> None:
     p.add_argument("--to", dest="time_to", metavar="TIME", help="end of the range (as report --to)")
     p.add_argument("--interval", type=_ranged(float, 0.01, 3600.0, "interval"), default=1.0,
                    help="an mtr --raw log only: seconds between its rounds (1.0)")  # fmt: skip
+    p.add_argument("--probe", type=_ranged(int, 0, 2**31 - 1, "probe"), default=None, metavar="ID",
+                   help="RIPE Atlas results only: the probe (prb_id) whose runs to export")  # fmt: skip
     _add_model_options(p)
     p.set_defaults(handler=_cmd_export)
 
@@ -546,7 +555,7 @@ def _cmd_export(args) -> int:
     if args.what == "hops" and model is None:
         return EXIT_USAGE
     try:
-        with open_session(args.session, interval_s=args.interval) as session:
+        with open_session(args.session, interval_s=args.interval, probe=args.probe) as session:
             notes = _notes(session)
             selected = time_range(session.time_span(), args.time_from, args.time_to)
             if args.what == "hops":

@@ -181,7 +181,8 @@ class WindowEvidence(QObject):
         w.table.clearSelection()
         w.start_action.setText("Start")
         target = display_text(opened.info.target)  # the file's own text: made safe to show
-        w.setWindowTitle(f"pingmos - {target} - {display_text(Path(opened.path).name)}")
+        probe = "" if opened.probe is None else f" (RIPE Atlas probe {opened.probe})"
+        w.setWindowTitle(f"pingmos - {target} - {display_text(Path(opened.path).name)}{probe}")
         w.target_combo.setCurrentText(target)  # Start then traces the same target live, anew
         self.alerts.trace_created(None)  # rules judge live traffic; the file's own events are in the log
         self.event_log.set_events(opened.events)
@@ -197,7 +198,8 @@ class WindowEvidence(QObject):
         if opened.summary is not None:
             self.show_summary(opened.summary)
             rounds = "unknown" if opened.summary.rounds is None else opened.summary.rounds
-            w.status_label.setText(f"mtr report {display_text(Path(opened.path).name)}  |  {rounds} probes per hop")
+            kind = "Trippy report" if opened.info.source.startswith("trippy") else "mtr report"
+            w.status_label.setText(f"{kind} {display_text(Path(opened.path).name)}  |  {rounds} probes per hop")
         else:
             w.mark_dirty()
         w.update_range_label()  # names the file and its time span instead of "Live"

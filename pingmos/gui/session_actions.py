@@ -19,9 +19,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QMessageBox
 
 from pingmos import export
+from pingmos.display_text import display_text
 from pingmos.gui.background import Background
 from pingmos.gui.hop_table import table_as_text
 from pingmos.gui.image_export import image_job
@@ -29,7 +30,7 @@ from pingmos.gui.recording import Recording, session_file_name, sessions_dir, wr
 from pingmos.gui.session_files import OpenedSession, format_of, load_session, samples_text, summary_of
 from pingmos.hop_report import TraceSnapshot
 from pingmos.live_trace import LiveTrace
-from pingmos.session import SessionError, SessionEvent, SessionInfo
+from pingmos.session import SessionError, SessionEvent, SessionInfo, SeveralProbes
 
 RECENT_KEY = "sessions/recent"
 RECORD_KEY = "sessions/record"
@@ -216,10 +217,11 @@ class SessionActions(QObject):
         if path:
             self.open_path(path)
 
-    def open_path(self, path: str) -> None:
+    def open_path(self, path: str, probe: int | None = None, confirmed: bool = False) -> None:
         """Open ``path`` in a worker; the window shows it when it is read, or a message says why it cannot. While a
-        trace runs, the user is asked first (opening a file stops it)."""
-        if not self.window.confirm_replace_trace(f"open {Path(path).name}"):
+        trace runs, the user is asked first (opening a file stops it). RIPE Atlas results of several probes: the
+        user picks the probe (``choose_probe``), each probe being its own path; ``probe`` opens that one."""
+        if not confirmed and not self.window.confirm_replace_trace(f"open {Path(path).name}"):
             return
         self._say(f"opening {path}…")
         rec = self.recording
@@ -228,7 +230,7 @@ class SessionActions(QObject):
         def load(path: str, model_name: str, model_settings: dict) -> OpenedSession:
             if recording_it:
                 rec.flush()  # the file being recorded: everything measured so far, not only the last batch
-            return load_session(path, model_name, model_settings)
+            return load_session(path, model_name, model_settings, probe)
 
         self.worker.run(
             load,
@@ -240,11 +242,34 @@ class SessionActions(QObject):
         )
 
     def _open_failed(self, path: str, exc: BaseException) -> None:
+        if isinstance(exc, SeveralProbes):
+            probe = self.choose_probe(path, exc.probes)
+            if probe is not None:
+                self.open_path(path, probe=probe, confirmed=True)
+                return
+            self._say(f"{path}: not opened (no probe chosen of {len(exc.probes)})")
+            return
         if isinstance(exc, SessionError):
             message = str(exc)
         else:  # anything else is our bug; the user still gets a sentence and the window stays
             message = f"{path}: cannot open the session ({type(exc).__name__}: {exc})"
         self._say(message, error=True)
+
+    def choose_probe(self, path: str, probes: tuple[tuple[int, int], ...]) -> int | None:
+        """Ask which RIPE Atlas probe's runs to open (each probe traced its own path); None when cancelled."""
+        items = [f"probe {p} ({n} run{'s' if n != 1 else ''})" for p, n in probes]
+        item, ok = QInputDialog.getItem(
+            self.window,
+            "RIPE Atlas probes",
+            f"{display_text(Path(path).name)} holds traceroutes from {len(probes)} probes, each its own path.\n"
+            "Open the runs of:",
+            items,
+            0,
+            False,
+        )
+        if not ok or item not in items:
+            return None
+        return probes[items.index(item)][0]
 
     def _opened(self, opened: OpenedSession) -> None:
         self.finish_recording()
@@ -395,13 +420,15 @@ class SessionActions(QObject):
             ttl = ttls[0]
         rec = self.recording if self.recording is not None and str(self.recording.path) == source else None
         focus = self.window.focus
+        shown = self.opened if self.opened is not None and self.opened.path == source else None
+        probe = shown.probe if shown is not None else None  # RIPE Atlas: the probe shown, not the whole file
 
         def job() -> None:
             src = source
             if rec is not None:
                 rec.flush()  # what the window shows is on disk before it is read back
                 src = str(rec.path)
-            write_text(path, samples_text(src, focus, ttl, fmt))
+            write_text(path, samples_text(src, focus, ttl, fmt, probe))
 
         return job
 

@@ -34,6 +34,7 @@ class OpenedSession:
     summary: TraceSnapshot | None
     events: tuple[SessionEvent, ...]
     samples: int
+    probe: int | None = None  # the RIPE Atlas probe whose runs are shown (a file may hold several)
 
 
 def summary_of(session: Session, model_name: str, model_settings: dict) -> TraceSnapshot:
@@ -45,9 +46,10 @@ def summary_of(session: Session, model_name: str, model_settings: dict) -> Trace
         model.close()
 
 
-def load_session(path: str, model_name: str, model_settings: dict) -> OpenedSession:
-    """Open and replay a session file (worker thread). SessionError with the message for the user."""
-    session = open_session(path)
+def load_session(path: str, model_name: str, model_settings: dict, probe: int | None = None) -> OpenedSession:
+    """Open and replay a session file (worker thread); ``probe``: which RIPE Atlas probe's runs. SessionError with
+    the message for the user (SeveralProbes: RIPE Atlas results of several probes and ``probe`` None)."""
+    session = open_session(path, probe=probe)
     try:
         info = session.info
         if session.summaries():
@@ -68,13 +70,13 @@ def load_session(path: str, model_name: str, model_settings: dict) -> OpenedSess
         n = session.replay(trace)
         if n == 0:
             raise SessionError(f"{path}: the session holds no samples (the trace was stopped before any reply)")
-        return OpenedSession(path, info, trace, None, None, tuple(session.events()), n)
+        return OpenedSession(path, info, trace, None, None, tuple(session.events()), n, probe)
     finally:
         session.close()
 
 
-def samples_text(path: str, time_range, ttl: int | None, fmt: str) -> str:
-    with open_session(path) as session:
+def samples_text(path: str, time_range, ttl: int | None, fmt: str, probe: int | None = None) -> str:
+    with open_session(path, probe=probe) as session:
         if session.summaries():
             raise SessionError(f"{path} is an mtr --json report: it holds mtr's totals per hop, not raw samples")
         samples = session.samples(time_range)

@@ -59,7 +59,9 @@ def update_range_label(window) -> None:
             path, span = opened
             if span is None:
                 name = escape(display_text(path.name))
-                text = f"<b>mtr report {name}</b>: mtr's own totals per hop, scored with the model."
+                opened = window.evidence.sessions.opened
+                tool = "Trippy" if opened is not None and opened.info.source.startswith("trippy") else "mtr"
+                text = f"<b>{tool} report {name}</b>: {tool}'s own totals per hop, scored with the model."
                 summary = window.evidence.summary
                 if summary is not None and any(jitter_unknown(h) for h in summary.hops):
                     text += " It has no jitter: the MOS takes jitter as 0 ms (marked \u2020)."

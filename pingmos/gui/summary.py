@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QAbstractItemView, QApplication, QHeaderView, QLab
 from pingmos.display_text import display_text
 from pingmos.gui.quality import BAND_COLOURS, Thresholds, loss_band, mos_band
 from pingmos.monitor.metrics import TargetView
+from pingmos.report.formats import loss_text, lost_count
 
 COLUMNS = ("Target", "Host", "Hops", "Worst hop", "MOS", "MOS 95 %", "Loss %", "Latency", "Alerts", "Diagnosis")
 TOOLTIPS = (
@@ -44,6 +45,11 @@ def _fmt(value: float | None, digits: int) -> str:
     return "" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
+def loss_cell(hop) -> str:
+    """The destination's loss as the hop table and the terminal show it: a non-zero loss never reads 0.0."""
+    return "" if hop.loss_pct is None else loss_text(hop.loss_pct, lost_count(hop), hop.sent)
+
+
 def summary_row(view: TargetView, host: str) -> tuple[list[str], list[object], float | None, float | None]:
     """(cell texts, sort keys, destination MOS, destination loss %) of one target. The destination is the last
     visible hop; where nothing got through its MOS is the floor, 1, as the alert rules count it."""
@@ -65,7 +71,7 @@ def summary_row(view: TargetView, host: str) -> tuple[list[str], list[object], f
                  "undecided": "undecided"}.get(status, status)  # fmt: skip
     if not view.up:
         diagnosis = "not tracing (see the agent's log)" + (f"; {diagnosis}" if diagnosis else "")
-    texts = [name, host, str(len(snap.hops)), worst_text, _fmt(mos, 2), ci_text, _fmt(last.loss_pct, 1),
+    texts = [name, host, str(len(snap.hops)), worst_text, _fmt(mos, 2), ci_text, loss_cell(last),
              _fmt(last.avg_ms, 1), ", ".join(firing), diagnosis]  # fmt: skip
     keys = [name, host, len(snap.hops), worst.mos if worst else 9.9, mos if mos is not None else 9.9,
             ci[0] if ci else 9.9, last.loss_pct if last.loss_pct is not None else -1,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 
 from pingmos.input_files import InputError, open_regular
+from pingmos.session.atlas_import import SeveralProbes
 from pingmos.session.imports import read_import
 from pingmos.session.model import HopSummary, RouteEntry, SessionError, SessionEvent, SessionInfo
 from pingmos.session.replay import MemorySession, Session, TimeRange
@@ -29,6 +30,7 @@ __all__ = [
     "SessionEvent",
     "SessionInfo",
     "SessionRecorder",
+    "SeveralProbes",
     "StoredSession",
     "TimeRange",
     "open_session",
@@ -36,11 +38,15 @@ __all__ = [
 ]
 
 
-def open_session(path: str | os.PathLike, interval_s: float = 1.0, target: str | None = None) -> Session:
+def open_session(
+    path: str | os.PathLike, interval_s: float = 1.0, target: str | None = None, probe: int | None = None
+) -> Session:
     """Open a session file of any kind we read, recognised by its content, not its name.
 
-    ``interval_s`` and ``target`` only matter for an mtr --raw log, which records neither. Raises SessionError
-    (with a message for the user) for a missing, unreadable, damaged, truncated or foreign file.
+    ``interval_s`` and ``target`` only matter for an mtr --raw log, which records neither; ``probe`` only for RIPE
+    Atlas results of several probes (which one to open). Raises SessionError (with a message for the user) for a
+    missing, unreadable, damaged, truncated or foreign file; its subclass SeveralProbes for RIPE Atlas results of
+    several probes when ``probe`` is None (``.probes`` lists them).
     """
     p = os.fspath(path)
     try:
@@ -58,5 +64,7 @@ def open_session(path: str | os.PathLike, interval_s: float = 1.0, target: str |
     if is_sqlite(head):
         if target is not None:
             raise SessionError(f"{p}: a pingmos session knows its target; a TARGET is only for an mtr --raw log")
+        if probe is not None:
+            raise SessionError(f"{p}: a PROBE is only for RIPE Atlas results; this is a pingmos session")
         return StoredSession(p)
-    return read_import(p, interval_s=interval_s, target=target)
+    return read_import(p, interval_s=interval_s, target=target, probe=probe)

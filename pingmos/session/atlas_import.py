@@ -16,9 +16,13 @@ list of results, one per probe run, or one such object. The fields read here:
 
 Every packet of a run is one sample: round = run x packets per hop + packet index, sent at the run's timestamp
 (the packets of a run follow each other within seconds; Atlas records no time per packet). A reply counts as the
-destination's when it comes from ``dst_addr``. One file may mix probes and targets; pingmos opens the runs of one
-probe to one target (a file with several is refused with the ``prb_id`` values, to be filtered first, e.g. with
-``jq 'map(select(.prb_id == 1001))'``).
+destination's when it comes from ``dst_addr``.
+
+Several probes: a measurement's results hold one entry per probe and per run, and each probe (``prb_id``) is its
+own vantage point with its own path, so their runs are never pooled into one trace. ``probe`` picks one
+(``pingmos report --session FILE --probe ID``; the window asks which); without it, a file of several probes is
+refused with one line naming each probe id and its runs (``SeveralProbes``, which carries them for a front end to
+offer). One probe's runs to several targets (files joined by hand) are refused, naming the targets.
 """
 
 from __future__ import annotations
@@ -42,15 +46,63 @@ def _int(value: object, what: str, lo: int, hi: int) -> int:
     return value
 
 
-def parse_atlas_json(doc: object, path: str) -> MemorySession:
-    """RIPE Atlas traceroute results (parsed JSON) as a session; SessionError (one line) when unreadable."""
-    runs = doc if isinstance(doc, list) else [doc]
-    probes = sorted({str(r.get("prb_id")) for r in runs})
+class SeveralProbes(SessionError):
+    """The results hold several probes' traceroutes and none was chosen. ``probes``: (prb_id, runs) in id order."""
+
+    def __init__(self, message: str, probes: tuple[tuple[int, int], ...]):
+        super().__init__(message)
+        self.probes = probes
+
+
+def probe_ids(runs: list) -> dict[int, int]:
+    """prb_id -> how many runs of it the results hold; ValueError naming the run whose prb_id is no whole number."""
+    counts: dict[int, int] = {}
+    for i, run in enumerate(runs):
+        try:
+            prb = _int(run.get("prb_id"), "prb_id", 0, 2**31 - 1)
+        except ValueError as exc:
+            raise ValueError(f"run {i + 1}: {exc}") from None
+        counts[prb] = counts.get(prb, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _runs_text(counts: dict[int, int], limit: int = 12) -> str:
+    parts = [f"{p} ({n} run{'s' if n != 1 else ''})" for p, n in list(counts.items())[:limit]]
+    more = len(counts) - limit
+    return ", ".join(parts) + (f" and {more} more" if more > 0 else "")
+
+
+def select_probe(runs: list, path: str, probe: int | None) -> list:
+    """The runs of ``probe``, or of the only probe there is; SeveralProbes when several and none chosen."""
+    try:
+        counts = probe_ids(runs)
+    except ValueError as exc:
+        raise SessionError(f"{path}: the RIPE Atlas results are unreadable: {exc}") from None
+    if probe is not None:
+        if probe not in counts:
+            raise SessionError(
+                f"{path}: the RIPE Atlas results hold no run of probe {probe}; they hold probes {_runs_text(counts)}"
+            )
+        return [r for r in runs if r.get("prb_id") == probe]
+    if len(counts) > 1:
+        raise SeveralProbes(
+            f"{path}: RIPE Atlas results of {len(counts)} probes, each its own path: {_runs_text(counts)}; choose "
+            "one with --probe ID",
+            tuple(counts.items()),
+        )
+    return runs
+
+
+def parse_atlas_json(doc: object, path: str, probe: int | None = None) -> MemorySession:
+    """RIPE Atlas traceroute results (parsed JSON) as a session of one probe's runs (``probe``, or the only one);
+    SessionError (one line) when unreadable, SeveralProbes when several probes are there and none is chosen."""
+    runs = select_probe(doc if isinstance(doc, list) else [doc], path, probe)
     targets = sorted({str(r.get("dst_addr")) for r in runs})
-    if len(probes) > 1 or len(targets) > 1:
+    if len(targets) > 1:
         raise SessionError(
-            f"{path}: holds traceroutes of {len(probes)} probes (prb_id {', '.join(probes[:5])}) to {len(targets)} "
-            "targets; pingmos opens one probe's runs to one target: filter the file first"
+            f"{path}: the runs of probe {runs[0].get('prb_id')} go to {len(targets)} targets "
+            f"({', '.join(clean_text(t, 60) for t in targets[:5])}); pingmos opens one probe's runs to one target: "
+            "split the file by dst_addr"
         )
     dst = runs[0].get("dst_addr")
     if not isinstance(dst, str) or not is_ip(dst):

@@ -19,10 +19,13 @@ from pingmos.session.trippy_import import looks_like_trippy, parse_trippy_json
 KINDS = "a pingmos session, an mtr --json report or --raw log, a Trippy JSON report or RIPE Atlas traceroute results"
 
 
-def read_import(path: str | os.PathLike, interval_s: float = 1.0, target: str | None = None) -> MemorySession:
+def read_import(
+    path: str | os.PathLike, interval_s: float = 1.0, target: str | None = None, probe: int | None = None
+) -> MemorySession:
     """Open another tool's file as a session (see the module docstring); SessionError when it is none we read.
 
-    ``interval_s`` and ``target`` apply to an mtr --raw log only (it records neither)."""
+    ``interval_s`` and ``target`` apply to an mtr --raw log only (it records neither); ``probe`` to RIPE Atlas
+    results only (which probe's runs to open; ``atlas_import.SeveralProbes`` when several and it is None)."""
     p = os.fspath(path)
     try:
         text = read_text(p, MAX_IMPORT_BYTES, "report or log")
@@ -38,13 +41,17 @@ def read_import(path: str | os.PathLike, interval_s: float = 1.0, target: str | 
             raise SessionError(str(exc)) from None
         if target is not None:
             raise SessionError(f"{p}: a JSON report names its target; a TARGET is only for an mtr --raw log")
+        if probe is not None and not looks_like_atlas(doc):
+            raise SessionError(f"{p}: a PROBE is only for RIPE Atlas results, and this file is none")
         if looks_like_trippy(doc):
             return parse_trippy_json(doc, p)
         if looks_like_atlas(doc):
-            return parse_atlas_json(doc, p)
+            return parse_atlas_json(doc, p, probe)
         if isinstance(doc, dict) and "report" in doc:
             return mtr_json_from_doc(doc, p)
         raise SessionError(f"{p}: JSON, but not {KINDS}")
+    if probe is not None:
+        raise SessionError(f"{p}: a PROBE is only for RIPE Atlas results, and this file is none")
     if looks_like_mtr_raw(text):
         # Place the run so it ends at the file's modification time (when mtr finished writing it).
         return parse_mtr_raw(text, p, interval_s=interval_s, started_at=None, target=target, ended_at=mtime)

@@ -12,11 +12,25 @@ The layout (Trippy's ``report/types.rs``; numbers with decimals are written as s
                "nat": null}, ...]}
 
 Like an mtr --json report it holds totals only (HopSummary rows, no window or time range). Trippy writes 0.00 for
-the times of a hop that never answered: those are unknown (None), never 0. Trippy's jitter fields are not
-pingmos's jitter: ``jitter`` is the latest |difference| only, and ``javg`` averages with the first reply's whole
-RTT counted as its jitter (Trippy's ``state.rs``: the previous RTT starts at 0), which cannot be undone without
-that first RTT; so jitter is unknown (None) and a note says so. Whether the destination was reached is decided
-from ``info.target.ip`` against the addresses the hops list.
+the times of a hop that never answered: those are unknown (None), never 0. Whether the destination was reached is
+decided from ``info.target.ip`` against the addresses the hops list.
+
+Jitter: no Trippy field is pingmos's jitter, so it is imported as unknown (None) and a note says so, as for mtr's
+Javg where the conversion is impossible. pingmos's JITTER is the mean |D| of consecutive replies (PingPlotter's;
+``scoring.jitter`` also offers RFC 3550's J += (|D| - J)/16 from J = 0 over the steps between replies). Trippy's
+fields (trippy-core ``state.rs``, ``update_from_probe``; the previous RTT starts at 0, so the first reply's |D|
+is its whole RTT):
+
+    jitter  the latest |D| only: one step, not a figure of the window
+    javg    (RTT_1 + sum of |D| over the later replies) / n: would be PingPlotter's mean |D| as
+            (n javg - RTT_1) / (n - 1), but RTT_1 (the first reply's RTT) is not in the report
+    jmax    max(RTT_1, max |D|): a maximum, and seeded with RTT_1
+    jinta   RFC 1889 A.8's integer estimator, J scaled by 16 (``J += |D| - ((J + 8) >> 4)``), run on floating
+            milliseconds with |D| floored at 0.5 ms: jinta / 16 follows RFC 3550's J of max(|D|, 0.5) - 0.5 ms
+            from RTT_1 on, so it reads up to 0.5 ms low (more below 0.5 ms steps) and carries RTT_1; not
+            RFC 3550's J, and not convertible to it
+
+``tests/session/test_trippy_jitter.py`` checks these against Trippy's own test vector and a fixture.
 """
 
 from __future__ import annotations
@@ -89,7 +103,11 @@ def parse_trippy_json(doc: dict, path: str) -> MemorySession:
         summaries[s.ttl] = s
     ordered = tuple(summaries[t] for t in sorted(summaries))
     reached = any(s.received and s.address == dst for s in ordered)
-    notes = ["Trippy's jitter fields (jitter, javg) are other definitions than pingmos's: jitter unknown"]
+    notes = [
+        "Trippy's jitter figures are other definitions than pingmos's (jitter: the latest step only; javg and "
+        "jmax: seeded with the first reply's whole RTT; jinta: RFC 1889's scaled integer estimator with a 0.5 ms "
+        "floor and offset): jitter unknown, so a model takes it as 0 ms"
+    ]
     for hop in doc["hops"]:
         if len(hop.get("hosts", [])) > 1:
             ips = ", ".join(str(h.get("ip")) for h in hop["hosts"][:4])

@@ -111,3 +111,15 @@ def test_the_summary_table_row_is_made_safe():
     texts, _keys, _mos, _loss = summary_row(view, "host" + EVIL)
     assert texts[0].startswith("name?]0;owned") and texts[1].startswith("host?") and "198.18.0.2?" in texts[3]
     assert_clean([t for t in texts if isinstance(t, str)])
+
+
+def test_the_window_shows_a_small_loss_as_non_zero():
+    """1 lost of 3000: 0.03 %, in the hop table and the summary table as on the terminal (never "0.0")."""
+    from pingmos.gui.hop_table import COL_LOSS, COL_LOSS_CI, cell_text
+    from pingmos.gui.summary import loss_cell
+    from pingmos.stats import wilson_interval_pct
+
+    ci = wilson_interval_pct(1, 3000)
+    hop = HopReport(3, "198.18.0.2", None, {}, 3000, 2999, 100 / 3000, ci, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 90.0, 4.3)
+    assert cell_text(hop, COL_LOSS) == loss_cell(hop) == "0.03"
+    assert not cell_text(hop, COL_LOSS_CI).startswith("0.0-0.0")

@@ -233,7 +233,9 @@ def test_close_from_another_thread_does_not_wait_for_a_hung_formula(config_dir):
     pid = worker_pid(model)
     t0 = time.monotonic()
     model.close()  # e.g. the window switching to another model
-    assert time.monotonic() - t0 < 0.5
+    # Not waiting for the hung formula: well below its 5 s deadline (and its 60 s sleep). 0.5 s was the bound once;
+    # a loaded 2-core machine can take a second to kill and reap a process group, which proves nothing either way.
+    assert time.monotonic() - t0 < 3.0
     worker.join(2.0)
     assert not worker.is_alive()
     assert pid is not None and session_members(pid) == []

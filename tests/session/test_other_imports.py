@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from pingmos.cli import main
-from pingmos.session import SessionError, open_session
+from pingmos.session import SessionError, SeveralProbes, open_session
 
 DATA = Path(__file__).parent / "data"
 
@@ -80,3 +80,55 @@ def test_broken_reports_of_other_tools_are_refused_in_one_line(tmp_path, doc, ma
     p.write_text(json.dumps(doc))
     with pytest.raises(SessionError, match=match):
         open_session(p)
+
+
+# -- RIPE Atlas results of several probes (data/atlas_multi_probe.json, explained in data/README.md) -------------
+
+MULTI = DATA / "atlas_multi_probe.json"
+
+
+def test_several_probes_are_refused_in_one_line_naming_them(capsys):
+    with pytest.raises(SeveralProbes) as err:
+        open_session(MULTI)
+    assert err.value.probes == ((1001, 2), (1002, 2), (1003, 1))
+    rc = main(["report", "--session", str(MULTI)])
+    out, message = capsys.readouterr()
+    assert rc == 1 and out == "" and message.count("\n") == 1 and "Traceback" not in message
+    assert "3 probes" in message and "1001 (2 runs), 1002 (2 runs), 1003 (1 run)" in message
+    assert "--probe ID" in message
+
+
+def test_one_probe_is_chosen_and_only_its_runs_are_read(capsys):
+    s = open_session(MULTI, probe=1002)
+    assert s.info.extra["prb_id"] == "1002" and s.info.extra["runs"] == 2
+    assert {x.responder for x in s.samples()} == {"198.18.5.2", "198.18.6.2", "198.18.2.2", None}
+    snap = s.snapshot(None, no_score, "none")
+    assert [(h.ttl, h.address, h.sent, h.received) for h in snap.hops] == [
+        (1, "198.18.5.2", 6, 6),
+        (2, "198.18.6.2", 6, 5),
+        (3, "198.18.2.2", 6, 5),
+    ]
+    assert snap.destination_reached
+    # probe 1003 never reached the target: its own verdict, not pooled with the others
+    assert open_session(MULTI, probe=1003).snapshot(None, no_score, "none").destination_reached is False
+    assert main(["report", "--session", str(MULTI), "--probe", "1001", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [h["address"] for h in doc["hops"]] == ["198.18.0.2", "198.18.2.2"] and doc["hops"][0]["sent"] == 6
+    assert main(["export", str(MULTI), "--probe", "1003", "--what", "samples", "--format", "json"]) == 0
+    samples = json.loads(capsys.readouterr().out)
+    assert samples and {x["responder"] for x in samples} <= {"198.18.7.2", None}
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["report", "--session", str(MULTI), "--probe", "9"], "no run of probe 9; they hold probes 1001"),
+        (["report", "--session", str(DATA / "trippy_report.json"), "--probe", "1"], "PROBE is only for RIPE Atlas"),
+        (["report", "--session", str(DATA / "lab3.mtr.raw"), "--probe", "1"], "PROBE is only for RIPE Atlas"),
+        (["report", "198.18.0.1", "--probe", "1"], "use it with --session"),
+    ],
+)
+def test_a_wrong_probe_is_one_line(argv, message, capsys):
+    rc = main(argv)
+    out, err = capsys.readouterr()
+    assert rc in (1, 2) and out == "" and message in err and err.count("\n") == 1

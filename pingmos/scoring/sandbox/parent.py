@@ -69,6 +69,9 @@ WORKER_CPU_RETIRE_S = 1800.0
 MAX_ANSWER_BYTES = 8 << 20
 STDERR_TAIL_BYTES = 64 << 10
 _POLL_S = 0.05
+# How long an overrunning worker may take to write where it waits (faulthandler, after SIGUSR2) before it is
+# killed: its frames arrive a line at a time, slowly on a loaded machine; only the overrun path ever waits.
+_DUMP_WAIT_S = 1.0
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 _BOOT = (
     "import sys; sys.path[:] = {path!r}\n"
@@ -279,12 +282,18 @@ class _Worker:
         self._drain_diag()
         return bytes(self.stderr_tail).decode("utf-8", "replace")
 
+    def _dumped_line_of(self, path: str) -> bool:
+        tail = bytes(self.stderr_tail)
+        return b"most recent call first" in tail and _dump_line(tail.decode("utf-8", "replace"), path) is not None
+
     def _overrun(self, path: str, what: str, limit_s: float, kind: str) -> _WorkerGone:
         if kind != "CPU time":  # ask where it waits (the worker registers faulthandler for SIGUSR2)
             with contextlib.suppress(OSError):
                 os.kill(self.proc.pid, signal.SIGUSR2)
-            end = time.monotonic() + 0.2
-            while self._diag_open and time.monotonic() < end and b"most recent call first" not in self.stderr_tail:
+            # faulthandler writes the dump a line at a time: wait for the formula's own frame, not only the
+            # header (a loaded machine left the frames unread when the worker was killed right after it).
+            end = time.monotonic() + _DUMP_WAIT_S
+            while self._diag_open and time.monotonic() < end and not self._dumped_line_of(path):
                 self._pump(0.02)
         self.terminate()
         self.proc.wait()

@@ -175,7 +175,8 @@ class TraceGraph(pg.GraphicsLayoutWidget):
             self.latency.getAxis("bottom").setTicks([[(v, str(int(v))) for v in x]])
             self.mos.getAxis("bottom").setTicks([[(v, str(int(v))) for v in x]])
         if len(x):
-            top = np.nanmax(hi) if ok.any() else 1.0
+            upper = np.where(np.isnan(hi), avg, hi)  # an imported report may hold an average but no maximum
+            top = float(np.max(upper[ok])) if ok.any() else 1.0
             self.latency.setYRange(0, max(1.0, top) * 1.1, padding=0)
         self.marked_ttl = marked_ttl
         for line in self.mark_lines:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import os
 import sys
 
 # Only what every command needs at start-up: argparse and the limits its options check. Each command imports what
@@ -417,17 +416,14 @@ def _cmd_report(args) -> int:
     except OSError as exc:
         print(f"pingmos report: error: no route to {address} from this host ({exc.strerror})", file=sys.stderr)
         return EXIT_USAGE
-    from pingmos.privileges import PrivilegeError, drop_after_open
     from pingmos.session.evidence import Evidence
 
-    # Least privilege: open every socket the run needs, then (root on someone's behalf) become that user with no
-    # capabilities, before anything else runs: the session file, alert commands, formulas, DNS.
+    # Root on someone's behalf is that user already (``main``; the helper it forked keeps the raw sockets).
     sockets = []
     try:
         sockets.append(run.open())
         if args.witness:
             sockets.append(run.open_another())
-        drop_after_open()
     except RunError as exc:
         _close_all(sockets)
         if exc.stage == PERMISSION:
@@ -437,10 +433,6 @@ def _cmd_report(args) -> int:
         print(f"pingmos report: error: cannot start probing: {network_error_text(exc.__cause__, address)}",
               file=sys.stderr)  # fmt: skip
         return EXIT_TRACE_FAILED
-    except PrivilegeError as exc:
-        _close_all(sockets)
-        print(f"pingmos report: error: {exc}", file=sys.stderr)
-        return EXIT_NO_PERMISSION
     mode_description = run.mode_description
     opened = iter(sockets[1:])  # the witness's
     try:
@@ -625,6 +617,26 @@ def _gui_target(argv: list[str], parser: argparse.ArgumentParser) -> tuple[bool,
     return False, None
 
 
+def _become_invoking_user(keep_raw_sockets: bool) -> int | None:
+    """Root on someone's behalf (``privileges.invoking_account``): become them with no capability, first forking
+    the helper that keeps the raw sockets when ``keep_raw_sockets`` (``engine.start_and_drop``), else at once
+    (``privileges.drop_after_open``). Not root, or nobody to become: nothing changes. Returns None, or the exit
+    status after one line saying why it cannot."""
+    from pingmos.privileges import PrivilegeError, drop_after_open
+
+    try:
+        if keep_raw_sockets:
+            from pingmos.engine import start_and_drop
+
+            start_and_drop()
+        else:
+            drop_after_open()
+    except PrivilegeError as exc:
+        print(f"pingmos: error: {exc}", file=sys.stderr)
+        return EXIT_NO_PERMISSION
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     if argv is None:  # the command itself (not a caller embedding it): what it writes is private
@@ -636,14 +648,9 @@ def main(argv: list[str] | None = None) -> int:
     if gui:
         # Started as root: fork the helper that keeps the raw sockets, then become the invoking user with no
         # capability, before Qt, settings, formulas or alert commands (the window opens sockets per trace).
-        from pingmos.engine import start_and_drop
-        from pingmos.privileges import PrivilegeError
-
-        try:
-            start_and_drop()
-        except PrivilegeError as exc:
-            print(f"pingmos: error: {exc}", file=sys.stderr)
-            return EXIT_NO_PERMISSION
+        refused = _become_invoking_user(keep_raw_sockets=True)
+        if refused is not None:
+            return refused
         from pingmos.gui.app import run
 
         return run(target)
@@ -651,29 +658,12 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "handler", None) is None:
         parser.print_help()
         return EXIT_USAGE
-    if args.handler is _cmd_report and not getattr(args, "session", None) and os.geteuid() == 0:
-        # A live report as root on someone's behalf: as mtr with mtr-packet, a forked helper keeps the raw
-        # sockets and this process becomes that user before anything else runs, the name lookup (NSS modules)
-        # and the formula and rules files included (``shared_helper``); plain root, nobody to become: unchanged.
-        from pingmos.engine import start_and_drop
-        from pingmos.privileges import PrivilegeError
-
-        try:
-            start_and_drop()
-        except PrivilegeError as exc:
-            print(f"pingmos: error: {exc}", file=sys.stderr)
-            return EXIT_NO_PERMISSION
-    if args.handler in (_cmd_score, _cmd_models, _cmd_export) or (
-        args.handler is _cmd_report and getattr(args, "session", None)
-    ):
-        # No sockets to open (re-scoring a saved session neither): root on someone's behalf becomes them before
-        # anything runs (a live ``report`` opens its sockets first; ``monitor`` and the window fork a helper that
-        # keeps them: ``shared_helper``).
-        from pingmos.privileges import PrivilegeError, drop_after_open
-
-        try:
-            drop_after_open()
-        except PrivilegeError as exc:
-            print(f"pingmos: error: {exc}", file=sys.stderr)
-            return EXIT_NO_PERMISSION
+    live_report = args.handler is _cmd_report and not getattr(args, "session", None)
+    if args.handler in (_cmd_score, _cmd_models, _cmd_export, _cmd_report):
+        # Root on someone's behalf becomes them before anything runs: the name lookup (NSS modules), formula and
+        # rules files, sessions, alert commands. A live report needs raw sockets later (its family is known only
+        # once the name is looked up): as mtr with mtr-packet, a forked helper keeps them (``shared_helper``).
+        refused = _become_invoking_user(keep_raw_sockets=live_report)
+        if refused is not None:
+            return refused
     return args.handler(args)

@@ -399,7 +399,6 @@ def test_a_live_report_as_root_for_someone_drops_before_looking_up_the_target(mo
         calls.append("resolve")
         raise SystemExit(0)  # far enough: what comes after is the ordinary report
 
-    monkeypatch.setattr(cli.os, "geteuid", lambda: 0)
     monkeypatch.setattr(engine_api, "start_and_drop", fake_start_and_drop, raising=False)
     monkeypatch.setattr(TraceRun, "resolve", fake_resolve)
     with pytest.raises(SystemExit):

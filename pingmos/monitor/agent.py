@@ -27,14 +27,14 @@ from pathlib import Path
 
 from pingmos.alerts import AlertEngine, AlertEvent, CommandRunner
 from pingmos.diagnosis import diagnose
-from pingmos.engine import Network, NoProbeMode, ProbeMode, ReverseDNS, Sample, TraceSettings, choose_mode, family_of
+from pingmos.engine import Network, NoProbeMode, ProbeMode, ReverseDNS, Sample, choose_mode, family_of
 from pingmos.hop_report import TraceSnapshot
 from pingmos.live_trace import LiveTrace
 from pingmos.monitor.config import AgentConfig, TargetConfig
 from pingmos.monitor.metrics import AgentHealth, TargetCounters, TargetView
 from pingmos.run import default_timeout_s
 from pingmos.scoring.interval import MOS_INTERVALS_KEY, MosIntervals
-from pingmos.session.evidence import info_for
+from pingmos.session.evidence import session_info
 from pingmos.session.model import SessionError
 from pingmos.session.store import SessionRecorder
 
@@ -284,7 +284,8 @@ class TargetRunner:
         if old is not None and old.error is not None:
             self._on_error("session")
             self._log(f"{self.cfg.name}: recording stopped: {old.error}")
-        settings = TraceSettings(
+        info = session_info(
+            self.cfg.name,
             address=address,
             protocol=self.cfg.protocol,
             interval_s=self.cfg.interval_s,
@@ -292,11 +293,7 @@ class TargetRunner:
             timeout_s=self.cfg.timeout_s,
             port=self.cfg.port,
             flows=self.cfg.flows,
-        )
-        info = info_for(
-            self.cfg.name,
-            settings,
-            now,
+            started_at=now,
             model=self.model.name,
             window=self.cfg.window,
             labels=dict(self.cfg.labels),

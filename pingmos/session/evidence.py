@@ -85,21 +85,14 @@ def session_info(
     )
 
 
+# The trace settings a session records (``session_info``'s keywords, ``TraceSettings``'s fields).
+_RECORDED = ("address", "protocol", "interval_s", "max_ttl", "timeout_s", "rounds", "port", "flows")
+
+
 def info_for(target: str, settings: TraceSettings, started_at: float | None = None, **facts) -> SessionInfo:
     """``session_info`` of a resolved trace's ``settings``."""
-    return session_info(
-        target,
-        address=settings.address,
-        protocol=settings.protocol,
-        interval_s=settings.interval_s,
-        max_ttl=settings.max_ttl,
-        timeout_s=settings.timeout_s,
-        rounds=settings.rounds,
-        port=settings.port,
-        flows=settings.flows,
-        started_at=started_at,
-        **facts,
-    )
+    recorded = {name: getattr(settings, name) for name in _RECORDED}
+    return session_info(target, started_at=started_at, **recorded, **facts)
 
 
 class RunningDiagnosis:

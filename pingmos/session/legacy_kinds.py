@@ -35,8 +35,10 @@ def infer_reply_kinds(answers: Iterable[tuple[int, str, bool]], target_address: 
     if not by_ttl:
         return {}
     last = max(by_ttl)
-    (router,) = by_ttl[last] if len(by_ttl[last]) == 1 else (None,)
-    if router is None or router == target_address:
+    if len(by_ttl[last]) != 1:
+        return {}
+    (router,) = by_ttl[last]
+    if router == target_address:
         return {}
     first = last
     while by_ttl.get(first - 1) == {router}:

@@ -4,6 +4,7 @@ refreshes spread over time, one writer for every session, and memory that stays 
 from __future__ import annotations
 
 import gc
+import threading
 import time
 import tomllib
 import tracemalloc
@@ -102,12 +103,14 @@ def test_windows_are_recomputed_a_share_at_a_time_and_every_target_in_turn():
 def test_one_writer_thread_flushes_every_targets_session(tmp_path, monkeypatch):
     monkeypatch.setattr(agent_module, "RECORD_FLUSH_S", 0.2)
     agent, clocks = make_agent(CONFIG, tmp_path)
+    # Threads of this agent only: a recorder another test left behind has a writer thread of the same name.
+    before = set(threading.enumerate())
     agent.start()
     try:
         wait_for(agent, "provider", 3 * 5)
         agent.refresh()  # opens the session files
         wait_for(agent, "provider", 3 * 15)
-        writers = [t for t in __import__("threading").enumerate() if t.name == "pingmos-session-writer"]
+        writers = [t for t in set(threading.enumerate()) - before if t.name == "pingmos-session-writer"]
         assert len(writers) == 1  # one for all targets, not one per target
         path = agent.runners["provider"].open_session_path()
         deadline = time.monotonic() + 10

@@ -1,6 +1,7 @@
 """The lab mode's RTP-like stream on loopback: packets 20 ms apart, every one accounted for, delays from the
 kernel's receive stamps; a destination outside the lab is refused before anything is sent."""
 
+import ipaddress
 import socket
 import threading
 
@@ -35,7 +36,12 @@ def test_stream_over_loopback():
     assert all(0.0 <= d < 1000.0 for d in delays)  # kernel stamp after the send stamp, same clock
 
 
-@pytest.mark.parametrize("address", ["8.8.8.8", "10.0.0.1", "198.20.0.1", "::1", "example.org"])
+# Documentation addresses (RFC 5737, RFC 3849), the first address past the lab's /15 (computed), IPv6 loopback
+# (the stream is IPv4 only) and a name: each is refused before any socket exists; nothing is looked up or sent.
+PAST_THE_LAB = str(ipaddress.ip_network("198.18.0.0/15").broadcast_address + 1)
+
+
+@pytest.mark.parametrize("address", ["192.0.2.1", "203.0.113.7", "2001:db8::1", PAST_THE_LAB, "::1", "lab.invalid"])
 def test_refuses_destinations_outside_the_lab(address, tmp_path, capsys):
     payload = tmp_path / "p"
     payload.write_bytes(b"\0" * 160)

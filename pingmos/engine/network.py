@@ -169,6 +169,10 @@ class RawSocketNetwork:
             if packet_id == counter and stamp is not None:
                 return stamp
 
+    def poll_fds(self) -> list[int]:
+        """The descriptors ``recv`` reads, for one poll over many networks (``loop.TraceLoop``)."""
+        return [s.fileno() for s in self._rx]
+
     def recv(self, timeout_s: float) -> list[tuple[bytes, float]]:
         out: list[tuple[bytes, float]] = []
         if not self._poll.poll(max(0.0, timeout_s) * 1000.0):

@@ -189,42 +189,85 @@ class Tracer:
                 continue
             self._apply(self.path.on_sample(sample, reply.key, self.matcher.second_answer))
 
+    @property
+    def network(self) -> Network:
+        """The network this tracer sends and receives on."""
+        return self._network
+
+    @property
+    def stopped(self) -> bool:
+        """True once ``stop()`` was called."""
+        return self._stop.is_set()
+
+    # The loop in steps, so that one thread can drive many tracers (``loop.TraceLoop``): ``begin`` once, then
+    # ``next_wake`` / ``receive`` / ``advance`` until ``next_wake`` says None (or stop()), then ``finish`` once.
+    # ``run`` is exactly that loop for one tracer in the caller's thread.
+
+    def begin(self) -> None:
+        """Start the schedule: round 0 is due now."""
+        self.scheduler = RoundScheduler(
+            self.settings.interval_s, self.settings.max_ttl, self._clock.monotonic(), self.settings.rounds
+        )
+
+    def next_wake(self, now: float) -> float | None:
+        """Monotonic time something is next due (a probe to send, a deadline), None when the tracer is done:
+        every round sent and every probe settled."""
+        wake = self.scheduler.next_due()
+        deadline = self.matcher.next_deadline()
+        if deadline is not None and (wake is None or deadline < wake):
+            wake = deadline
+        if wake is None and self.path.pending:
+            # The last answers await their proof: a second answer to a claimed probe may still come.
+            wake = self.matcher.claim_deadline(now)
+        return wake
+
+    def receive(self, packets: list[tuple[bytes, float]]) -> None:
+        """Match received packets (``Network.recv``'s) to our probes; samples go out as they settle."""
+        self._handle(packets)
+
+    def advance(self, now: float) -> None:
+        """Declare probes past their deadline lost and send every probe due by ``now`` (monotonic s)."""
+        for sample in self.matcher.expire(now):
+            self._apply(self.path.on_sample(sample, None))
+        scheduler = self.scheduler
+        scheduler.skip_to(now)
+        due = scheduler.due(now)
+        if not due:
+            return
+        clock, timeout_s = self._clock, self.settings.effective_timeout_s
+        for round_no, ttl in due:
+            template = self._templates[round_no % len(self._templates)]
+            seq = self._next_seq(template)
+            packet = template.packet(ttl, seq)
+            sent_at = self._network.send(packet, self.settings.address)
+            self.matcher.add(
+                template.key(seq),
+                Outstanding(round_no, ttl, seq, sent_at, clock.monotonic() + timeout_s),
+            )
+            self.probes_sent += 1
+            self._apply(self.path.on_sent(round_no, ttl))
+
+    def finish(self) -> None:
+        """After the last step (or a stop, or an error): judge a claim still waiting for its proof on what came in,
+        so that the samples it holds back are not lost, and release the reserved ports."""
+        try:
+            self._apply(self.path.finish())
+        finally:
+            for s in self._port_sockets:
+                s.close()
+
     def run(self) -> None:
         """Trace until the configured rounds are done and their probes answered or timed out, or until stop()."""
         clock = self._clock
-        timeout_s = self.settings.effective_timeout_s
-        self.scheduler = scheduler = RoundScheduler(
-            self.settings.interval_s, self.settings.max_ttl, clock.monotonic(), self.settings.rounds
-        )
+        self.begin()
         try:
             while not self._stop.is_set():
                 now = clock.monotonic()
-                wake = [t for t in (scheduler.next_due(), self.matcher.next_deadline()) if t is not None]
-                if not wake and self.path.pending:
-                    # The last answers await their proof: a second answer to a claimed probe may still come.
-                    wake = [t for t in (self.matcher.claim_deadline(now),) if t is not None]
-                if not wake:
+                wake = self.next_wake(now)
+                if wake is None:
                     break  # every round sent and every probe settled
                 # Short waits so stop() is honoured promptly even at a 60 s interval.
-                self._handle(self._network.recv(min(max(0.0, min(wake) - now), 0.25)))
-                now = clock.monotonic()
-                for sample in self.matcher.expire(now):
-                    self._apply(self.path.on_sample(sample, None))
-                scheduler.skip_to(now)
-                for round_no, ttl in scheduler.due(now):
-                    template = self._templates[round_no % len(self._templates)]
-                    seq = self._next_seq(template)
-                    packet = template.packet(ttl, seq)
-                    sent_at = self._network.send(packet, self.settings.address)
-                    self.matcher.add(
-                        template.key(seq),
-                        Outstanding(round_no, ttl, seq, sent_at, clock.monotonic() + timeout_s),
-                    )
-                    self.probes_sent += 1
-                    self._apply(self.path.on_sent(round_no, ttl))
+                self.receive(self._network.recv(min(max(0.0, wake - now), 0.25)))
+                self.advance(clock.monotonic())
         finally:
-            # A claim still waiting for its proof (the last round, a stop): judged on what came in, so that the
-            # samples it holds back are not lost.
-            self._apply(self.path.finish())
-            for s in self._port_sockets:
-                s.close()
+            self.finish()

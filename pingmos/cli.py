@@ -69,7 +69,9 @@ def _add_report(sub) -> None:
         "--window",
         type=_ranged(int, 1, 10_000_000, "window"),
         default=None,
-        help="samples to include: the last N samples of each hop (default: every sample of the run)",
+        metavar="N",
+        help="a sample count, not a GUI window: score the last N samples of each hop (default: every sample of the "
+        "run)",
     )
     p.add_argument("--protocol", choices=PROTOCOLS, default="icmp", help="probe protocol (icmp)")
     p.add_argument(
@@ -189,7 +191,15 @@ def _add_score(sub) -> None:
     given.add_argument("--latency", type=_ranged(float, 0.0, 1e6, "latency"), help="average round-trip time, ms")
     given.add_argument("--samples", help="round-trip times in ms, oldest first, x for a lost sample: 136,184,x,148")
     p.add_argument("--jitter", type=_ranged(float, 0.0, 1e6, "jitter"), default=None, help="jitter, ms (0)")
-    p.add_argument("--jitter-stdev", type=_ranged(float, 0.0, 1e6, "jitter stdev"), default=None, help="ms")
+    p.add_argument(
+        "--jitter-stdev",
+        type=_ranged(float, 0.0, 1e6, "jitter stdev"),
+        default=None,
+        metavar="MS",
+        help="standard deviation of the per-packet jitter values in ms (with the pingplotter jitter definition: of "
+        "the |differences| of consecutive RTTs), not of the RTT itself; it feeds the asterisk model's effective "
+        "latency (jitter x 2 x stdev / 3), the other models ignore it (0)",
+    )
     p.add_argument("--loss", type=_ranged(float, 0.0, 100.0, "loss"), default=None, help="packet loss, %% (0)")
     p.add_argument("--verbose", "-v", action="store_true", help="show the input numbers and every detail term")
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format (text)")
@@ -525,9 +535,8 @@ def _add_export(sub) -> None:
     p.add_argument("--what", choices=("hops", "samples", "events"), default="hops", help="what to export (hops)")
     p.add_argument("--ttl", type=_ranged(int, 1, 255, "ttl"), default=None, help="samples of this hop only")
     p.add_argument("--format", choices=("csv", "json"), default="csv", help="output format (csv)")
-    p.add_argument(
-        "--window", type=_ranged(int, 1, 10_000_000, "window"), default=None, help="hops: samples to include"
-    )
+    p.add_argument("--window", type=_ranged(int, 1, 10_000_000, "window"), default=None, metavar="N",
+                   help="hops: a sample count, the last N samples of each hop (default: all)")  # fmt: skip
     p.add_argument("--from", dest="time_from", metavar="TIME", help="start of the range (as report --from)")
     p.add_argument("--to", dest="time_to", metavar="TIME", help="end of the range (as report --to)")
     p.add_argument("--interval", type=_ranged(float, 0.01, 3600.0, "interval"), default=1.0,
@@ -579,8 +588,11 @@ def _add_monitor(sub) -> None:
     p.add_argument("--listen", metavar="ADDR:PORT", help="serve /metrics here (default: [agent] listen, else "
                    "127.0.0.1:9813)")  # fmt: skip
     p.add_argument("--no-dns", action="store_true", help="no reverse DNS: the hop info carries addresses only")
-    p.add_argument("--window", action="store_true", help="also show the summary window: one row per target, "
-                   "double-click to open its trace")  # fmt: skip
+    # --window was its first spelling (kept working); --summary-window says it opens a window, unlike report's
+    # --window N (a sample count).
+    p.add_argument("--summary-window", "--window", dest="window", action="store_true",
+                   help="on/off: also open the summary window (a GUI table, one row per target; double-click to "
+                   "open its trace); the window of samples per hop is the file's window = N")  # fmt: skip
     p.set_defaults(handler=_cmd_monitor)
 
 

@@ -246,10 +246,9 @@ def test_help_says_target_opens_the_window_and_lists_the_exit_codes(capsys):
 def test_the_readme_exit_code_table_is_the_help_epilog():
     """One table in the README, the same codes as ``pingmos --help``."""
     import re
+    from pathlib import Path
 
     from pingmos.cli import EXIT_CODES_HELP
-
-    from pathlib import Path
 
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     tables = re.findall(r"^\| exit status \| meaning \|\n\| --- \| --- \|\n((?:\|.*\|\n)+)", readme, re.MULTILINE)

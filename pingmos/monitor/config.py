@@ -53,7 +53,7 @@ import tomllib
 from dataclasses import dataclass, field
 
 from pingmos.alerts import AlertRule, RulesError, check_reach, mos_ceiling, rules_from_data
-from pingmos.engine import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, MODES, PROTOCOLS
+from pingmos.engine import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, MODES, PROTOCOLS, ResolveError, check_host_name
 from pingmos.scoring import DEFAULT_MODEL
 
 DEFAULT_LISTEN = ("127.0.0.1", 9813)
@@ -491,8 +491,13 @@ def _target(r: _Reader, raw, i: int, defaults: dict, common_rules, models_checke
         except ValueError as exc:
             r.fail(f"target {i}: {exc}", t, i, "host")
         host = sip.host
-    elif any(c.isspace() for c in host) or "/" in host:
-        r.fail(f"target {i}: host must be a host name or an address, not {host!r}", t, i, "host")
+    try:
+        ipaddress.ip_address(host.partition("%")[0])
+    except ValueError:  # a name: its syntax is checked here, before any lookup (RFC 1123, <= 253 chars, no /)
+        try:
+            check_host_name(host)
+        except ResolveError as exc:
+            r.fail(f"target {i}: host must be a host name or an address: {exc}", t, i, "host")
     w = f"target {i} ({raw.get('name') or raw['host']}): "
     name = r.string(raw, "name", w, raw["host"].strip(), t, i)
     protocol = r.string(raw, "protocol", w, defaults["protocol"], t, i)

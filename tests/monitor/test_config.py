@@ -207,3 +207,28 @@ def test_monitor_command_refuses_a_device_or_fifo_config_in_one_line_rc_2(tmp_pa
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert done.stderr.startswith(f"pingmos monitor: error: {path}: is a ")
     assert "not a configuration file; give a regular file" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "host, words",
+    [("", "host must be a non-empty string"), ("a b", "a space or a control character"),
+     ("198.18.0.0/15", "is a network (address/prefix)"), ("x" * 300, "at most 253 characters"),
+     ("bad_label.test", "a label is 1-63 letters"), ("sip:bad_label.test", "a label is 1-63 letters"),
+     ("999.1.1.1", "neither an IP address nor a host name")],
+)  # fmt: skip
+def test_a_malformed_target_host_is_refused_when_read_before_any_lookup(tmp_path, monkeypatch, host, words):
+    import socket
+
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: pytest.fail(f"looked up {a[:1]}"))
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, f"[[target]]\nhost = {host!r}\n".replace("'", '"')))
+    assert "target 1: host must be a " in str(err.value) and words in str(err.value)
+
+
+def test_well_formed_hosts_are_read_without_a_lookup(tmp_path, monkeypatch):
+    import socket
+
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: pytest.fail(f"looked up {a[:1]}"))
+    hosts = ["voip.example.net", "198.18.0.9", "2001:db8::9", "fe80::1%eth0", "sip:pbx.lab.test:5080", "sip:[::1]"]
+    text = "".join(f'[[target]]\nhost = "{h}"\nname = "t{n}"\n' for n, h in enumerate(hosts))
+    assert len(load_config(write(tmp_path, text)).targets) == 6

@@ -438,7 +438,8 @@ class HopTableView(QTableView):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
         header.setMinimumSectionSize(36)
-        self._widest: tuple[int, ...] = ()
+        self._widest: tuple = ()  # per column, what its width was last measured for (see fit_columns)
+        self._need: dict[int, int] = {}  # per column, its last measured width (column_need)
         self.hidden_columns: tuple[int, ...] = ()
         model.modelReset.connect(self.fit_columns)
         model.dataChanged.connect(self.fit_columns)
@@ -458,6 +459,7 @@ class HopTableView(QTableView):
 
     def _refit(self) -> None:
         self._widest = ()
+        self._need.clear()
         self.fit_columns()
 
     def header_width(self, column: int) -> int:
@@ -489,15 +491,35 @@ class HopTableView(QTableView):
         return max(need, self.sizeHintForColumn(column))
 
     def fit_columns(self, *_) -> None:
-        texts = self.source_model._texts
-        widest = tuple(max((len(row[c]) for row in texts), default=0) for c in range(len(COLUMNS)))
-        if widest != self._widest:
-            self._widest = widest
-            header = self.horizontalHeader()
-            for c in range(len(COLUMNS)):
-                if c != COL_NAME:
-                    header.resizeSection(c, self.column_need(c))
-            self.fit_to_width()
+        """Measure again the columns whose longest text changed (or whose bold row moved), and fit the table.
+
+        Only those: ``sizeHintForColumn`` asks the model for every role of every shown cell of the column, and
+        measuring all 15 columns twice per update took 70-120 ms of the GUI thread at each refresh of a 30-hop
+        trace at 10 rounds/s (scripts/bench_gui.py, part 2), while one or two columns had changed."""
+        model = self.source_model
+        texts = model._texts
+        marked = model.marked_ttl
+        widest = tuple(
+            (max((len(row[c]) for row in texts), default=0), marked if c in (COL_HOP, COL_MOS) else None)
+            for c in range(len(COLUMNS))
+        )
+        if widest == self._widest:
+            return
+        changed = [c for c in range(len(COLUMNS)) if len(self._widest) != len(widest) or self._widest[c] != widest[c]]
+        self._widest = widest
+        header = self.horizontalHeader()
+        for c in changed:
+            self._need[c] = need = self.column_need(c)
+            if c != COL_NAME and header.sectionSize(c) != need:
+                header.resizeSection(c, need)
+        self.fit_to_width()
+
+    def _needs(self) -> dict[int, int]:
+        """Every column's last measured width, measuring those never measured yet."""
+        for c in range(len(COLUMNS)):
+            if c not in self._need:
+                self._need[c] = self.column_need(c)
+        return self._need
 
     def fit_to_width(self) -> None:
         """A narrow table hides its least needed columns (OPTIONAL_COLUMNS, first to go first) instead of
@@ -507,7 +529,7 @@ class HopTableView(QTableView):
         room = self.viewport().width()
         if room <= 0:
             return
-        need = {c: self.column_need(c) for c in range(len(COLUMNS))}
+        need = dict(self._needs())
         # A width the user dragged wider is kept (a hidden column's width reads 0).
         needed = {c: max(need[c], self.columnWidth(c)) for c in range(len(COLUMNS))}
         needed[COL_NAME] = max(self.header_width(COL_NAME), min(needed[COL_NAME], 120))
@@ -522,7 +544,8 @@ class HopTableView(QTableView):
             shown.discard(c)
             hidden.append(c)
         for c in range(len(COLUMNS)):
-            self.setColumnHidden(c, c not in shown)
+            if self.isColumnHidden(c) != (c not in shown):
+                self.setColumnHidden(c, c not in shown)
             # A column shown again comes back at the width it had when hidden (or the minimum): never narrower
             # than its header and cells.
             if c in shown and c != COL_NAME and self.columnWidth(c) < need[c]:
@@ -533,6 +556,8 @@ class HopTableView(QTableView):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self._need.clear()  # measured again for the new room (a change of height alone keeps them)
         self.fit_to_width()
 
     def selected_ttls(self) -> list[int]:

@@ -28,6 +28,7 @@ from pingmos.gui.thresholds_dialog import ThresholdsDialog
 from pingmos.gui.timeline import TimelineWidget
 from pingmos.gui.trace_graph import TraceGraph
 from pingmos.gui.trace_toolbar import WINDOW_CHOICES, WINDOW_TIP, ScoringRow, TraceToolbar, parse_window
+from pingmos.gui.verdict_bar import diagnosis_thresholds
 from pingmos.gui.window_actions import WindowActions
 from pingmos.live_trace import LiveTrace, TraceStatus
 
@@ -86,6 +87,7 @@ class MainWindow(QMainWindow):
         self._dirty = True
         self._last_submit = 0.0
         self._last_samples = -1
+        self._applied_at = -1e9  # when tick() last drew an update (time.monotonic())
         self.refresher = Refresher()
         self.model_list_jobs = Background("models", self)  # reads the scoring folder off the GUI thread
         self.model_infos: dict = {}  # name -> ModelInfo, once the list has been read
@@ -500,6 +502,8 @@ class MainWindow(QMainWindow):
             focus=self.focus,
             timeline_ttls=self._timeline_ttls(),
             labels=self._labels(),
+            diagnosis_thresholds=diagnosis_thresholds(self.thresholds),
+            witnesses=tuple(sorted(self.evidence.verdict_bar.witnesses.items())),
         )
 
     def tick(self) -> None:
@@ -509,6 +513,7 @@ class MainWindow(QMainWindow):
         result = self.refresher.poll()
         if isinstance(result, Update):
             self.apply_update(result)
+            self._applied_at = time.monotonic()
             if not self._dirty:
                 # New samples are asked for at the next tick, once this update is painted: computed meanwhile, the
                 # refresher's Python would take the GIL from the painting at each Qt call that releases it (each
@@ -520,6 +525,11 @@ class MainWindow(QMainWindow):
         if self.trace is None or self.refresher.busy:
             return
         now = time.monotonic()
+        if not self._dirty and now - self._applied_at < self.timer.interval() / 2e3:
+            # A tick at once after the one that drew an update: the timer fell due while that one ran, and the
+            # update's paint still waits in the event queue behind this tick (as posted events do). Asked for now,
+            # the refresher would take the GIL from that paint (see above); the next tick asks.
+            return
         samples = self.trace.sample_count
         changed = samples != self._last_samples
         if changed and self.trace.running:
@@ -540,7 +550,8 @@ class MainWindow(QMainWindow):
         self.last_update = update
         snapshot = update.snapshot
         # The one diagnosis (pingmos.diagnosis, via the verdict line): the table's mark, the graph's title and
-        # marker and the verdict line all show it.
+        # marker and the verdict line all show it. The refresher's, when it judged with what the window has now.
+        self.evidence.verdict_bar.offer(update, self.thresholds)
         diagnosis = self.evidence.diagnosis_for(snapshot)
         self.marked_ttl = diagnosis.deteriorates_at_ttl
         self.table_model.set_hops(snapshot.hops, self.marked_ttl)

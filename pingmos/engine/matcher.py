@@ -25,6 +25,12 @@ from typing import NamedTuple
 from pingmos.engine.events import Sample
 from pingmos.engine.wire import TCP_ANSWERS, ProbeKey, Reply, ReplyKind, canonical_address, is_port_unreachable
 
+_ECHO_REPLY = ReplyKind.ECHO_REPLY
+_TIME_EXCEEDED = ReplyKind.TIME_EXCEEDED
+_UNREACHABLE = ReplyKind.UNREACHABLE
+_TE = _TIME_EXCEEDED.value
+_UNREACHABLE_VALUE = _UNREACHABLE.value
+
 
 class Outstanding(NamedTuple):
     """A probe awaiting its answer (a named tuple: one per probe sent, cheap to make)."""
@@ -39,7 +45,7 @@ class Outstanding(NamedTuple):
 def ends_path(sample: Sample) -> bool:
     """True when ``sample`` says the path ends at its TTL: the destination answered, or a destination unreachable
     came back (from the destination or from a router refusing to forward)."""
-    return sample.reached or sample.reply == ReplyKind.UNREACHABLE.value
+    return sample.reached or sample.reply == _UNREACHABLE_VALUE
 
 
 class Matcher:
@@ -85,7 +91,8 @@ class Matcher:
         dest = self.destination
         if not dest:
             return True
-        if reply.kind is ReplyKind.ECHO_REPLY or reply.kind in TCP_ANSWERS:
+        kind = reply.kind
+        if kind is _ECHO_REPLY or kind in TCP_ANSWERS:
             return reply.responder == dest
         if reply.quoted_dst != dest:
             return False
@@ -125,15 +132,22 @@ class Matcher:
             self.suspicious += 1
             return None
         # A clock step between send and receive could make this negative; 0 is the honest floor.
-        rtt_ms = max(0.0, (received_at - probe.sent_at) * 1000.0)
-        code = reply.icmp_code if reply.kind is ReplyKind.UNREACHABLE else None
+        rtt_ms = (received_at - probe.sent_at) * 1000.0
+        if rtt_ms < 0.0:
+            rtt_ms = 0.0
+        kind = reply.kind
         responder = reply.responder
-        kind = reply.kind.value
-        if reply.kind is ReplyKind.TIME_EXCEEDED and len(self._routers) < 4096:
-            self._routers.add(responder)
-        sample = Sample(
-            probe.round, probe.ttl, probe.seq, probe.sent_at, rtt_ms, responder, self._reached(reply), kind, code
-        )
+        if kind is _TIME_EXCEEDED:
+            # The common answer (every hop but the last): a router's, never the end of the path.
+            if len(self._routers) < 4096:
+                self._routers.add(responder)
+            sample = Sample(probe.round, probe.ttl, probe.seq, probe.sent_at, rtt_ms, responder, False, _TE, None)
+        else:
+            code = reply.icmp_code if kind is _UNREACHABLE else None
+            reached = self._reached(reply)
+            sample = Sample(
+                probe.round, probe.ttl, probe.seq, probe.sent_at, rtt_ms, responder, reached, kind.value, code
+            )
         if not claimed:
             del self._outstanding[key]
             if self.hold_end_claims and ends_path(sample):

@@ -32,6 +32,9 @@ SOF_TIMESTAMPING_OPT_ID = 1 << 7
 SOF_TIMESTAMPING_OPT_TSONLY = 1 << 11
 _RECVERR = {(socket.IPPROTO_IP, 11), (socket.IPPROTO_IPV6, 25)}  # IP_RECVERR, IPV6_RECVERR cmsgs
 _EE_DATA = struct.Struct("@I")  # sock_extended_err.ee_data, at offset 12: the OPT_ID packet counter
+# Plain ints: the socket module's flags are enums, and combining them costs an Enum.__or__ call per probe.
+_ERRQUEUE_NOWAIT = int(socket.MSG_ERRQUEUE) | int(socket.MSG_DONTWAIT)
+_SOL_SOCKET = int(socket.SOL_SOCKET)
 
 RAW_SOCKET_HELP = (
     "pingmos needs permission to open raw sockets to send its probes. Run it as root (for example "
@@ -48,6 +51,9 @@ class Network(Protocol):
     # The ICMP echo identifier this network sends with (ping sockets: the kernel sets it to the socket's port),
     # or None when the tracer chooses it.
     icmp_ident: int | None
+    # Optional: ``stamps_replies = True`` says every packet ``recv`` returns carries the kernel's receive time, so
+    # reading it late changes no RTT; the tracer then sleeps until its next probe is due and reads what came
+    # meanwhile in one go, instead of waking for every packet.
 
     def send(self, packet: bytes, dst: str) -> float:
         """Send a complete IPv4 or IPv6 packet; return the wall-clock time (s) it was handed to the kernel."""
@@ -66,6 +72,10 @@ def source_address_for(dst: str) -> str:
         return s.getsockname()[0]
 
 
+def _received_at(packet: tuple[bytes, float]) -> float:
+    return packet[1]
+
+
 def kernel_stamp(ancdata) -> float | None:
     """The SO_TIMESTAMPNS receive time (wall clock, s) in a recvmsg ancillary list, None if absent."""
     for level, ctype, cdata in ancdata:
@@ -79,6 +89,7 @@ class RawSocketNetwork:
     """Raw sockets for ``family`` (AF_INET or AF_INET6) and ``protocol`` ("icmp", "udp", "tcp")."""
 
     icmp_ident = None  # the tracer chooses
+    stamps_replies = True  # each reply carries the kernel's receive time: reading it late changes no RTT
 
     def __init__(self, family: socket.AddressFamily = socket.AF_INET, protocol: str = "icmp") -> None:
         import sys
@@ -135,9 +146,8 @@ class RawSocketNetwork:
     def send(self, packet: bytes, dst: str) -> float:
         # The user-space stamp pairs with the kernel's wall-clock receive stamp; it is replaced by the kernel's own
         # send stamp when that comes back.
-        address = (dst, 0)
         sent_at = time.time()
-        self._tx.sendto(packet, address)
+        self._tx.sendto(packet, (dst, 0))
         if self._tx_stamps:
             counter = self._tx_counter
             self._tx_counter = (counter + 1) & 0xFFFFFFFF
@@ -151,40 +161,53 @@ class RawSocketNetwork:
         """The kernel's send time (wall clock, s) of the packet with OPT_ID ``counter``, if it is already on the
         error queue (drivers stamp synchronously in sendto on this path); stale stamps of earlier packets whose
         stamp came late are drained and dropped."""
+        recvmsg, size, flags = self._tx.recvmsg, self._errq_cmsg_size, _ERRQUEUE_NOWAIT
         while True:
             try:
-                _data, ancdata, _flags, _addr = self._tx.recvmsg(
-                    0, self._errq_cmsg_size, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT
-                )
+                ancdata = recvmsg(0, size, flags)[1]
             except OSError:  # BlockingIOError: not stamped yet, or nothing left to drain
                 return None
             stamp = packet_id = None
             for level, ctype, cdata in ancdata:
-                if level == socket.SOL_SOCKET and ctype == SO_TIMESTAMPING and len(cdata) >= _TIMESPEC.size:
+                if ctype == SO_TIMESTAMPING and level == _SOL_SOCKET and len(cdata) >= 16:
                     sec, nsec = _TIMESPEC.unpack_from(cdata)  # [0] is the software stamp
                     if sec or nsec:
                         stamp = sec + nsec * 1e-9
                 elif (level, ctype) in _RECVERR and len(cdata) >= 16:
-                    (packet_id,) = _EE_DATA.unpack_from(cdata, 12)
+                    packet_id = _EE_DATA.unpack_from(cdata, 12)[0]
             if packet_id == counter and stamp is not None:
                 return stamp
 
     def recv(self, timeout_s: float) -> list[tuple[bytes, float]]:
         out: list[tuple[bytes, float]] = []
-        if not self._poll.poll(max(0.0, timeout_s) * 1000.0):
+        if not self._poll.poll(timeout_s * 1000.0 if timeout_s > 0.0 else 0):
             return out
+        size, protos = self._cmsg_size, self._protos
+        from_sockets = 0
         for i, rx in enumerate(self._rx):
+            before = len(out)
+            recvmsg = rx.recvmsg
             while True:
                 try:
-                    data, ancdata, _flags, addr = rx.recvmsg(4096, self._cmsg_size)
+                    data, ancdata, _flags, addr = recvmsg(4096, size)
                 except BlockingIOError:
                     break
-                if self._protos:
+                if protos:
                     # Raw IPv6 sockets deliver no IPv6 header; rebuild one with the source (the destination
                     # is not needed to match a reply, so it stays unspecified).
-                    data = with_ip_header(addr[0].split("%")[0], "::", self._protos[i], data)
-                received_at = kernel_stamp(ancdata)
-                out.append((data, received_at if received_at is not None else time.time()))
+                    data = with_ip_header(addr[0].split("%")[0], "::", protos[i], data)
+                received_at = None
+                for level, ctype, cdata in ancdata:
+                    if ctype == SO_TIMESTAMPNS and level == _SOL_SOCKET:
+                        sec, nsec = _TIMESPEC.unpack_from(cdata)
+                        received_at = sec + nsec * 1e-9
+                        break
+                out.append((data, time.time() if received_at is None else received_at))
+            from_sockets += len(out) > before
+        if from_sockets > 1:
+            # In the order they arrived (the kernel's stamps), not socket by socket: an answer judged before one
+            # that came earlier (a forged SYN-ACK before the genuine time-exceeded) would be judged differently.
+            out.sort(key=_received_at)
         return out
 
     def close(self) -> None:

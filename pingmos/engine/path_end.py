@@ -27,12 +27,21 @@ from pingmos.engine.wire import ProbeKey, ReplyKind
 _TIME_EXCEEDED = ReplyKind.TIME_EXCEEDED.value
 
 
-@dataclass
 class Decision:
-    emit: list[Sample] = field(default_factory=list)
-    resolve: list[ProbeKey] = field(default_factory=list)  # forget the probe
-    retire: list[ProbeKey] = field(default_factory=list)  # accepted: keep it for a second answer until its deadline
-    rearm: list[ProbeKey] = field(default_factory=list)
+    """What the tracer must do after one event (a plain class with slots: one is made per probe answered)."""
+
+    __slots__ = ("emit", "resolve", "retire", "rearm")
+
+    def __init__(self) -> None:
+        self.emit: list[Sample] = []
+        self.resolve: list[ProbeKey] = []  # forget the probe
+        self.retire: list[ProbeKey] = []  # accepted: keep it for a second answer until its deadline
+        self.rearm: list[ProbeKey] = []
+
+
+# Nothing to do: what ``PathEnd.on_sent`` returns while no claim is pending (every probe but a few). Shared, so
+# never to be changed.
+NOTHING = Decision()
 
 
 @dataclass
@@ -74,7 +83,10 @@ class PathEnd:
             self._sending_round = round_no
             for r in [r for r in self._sent_upto if r < round_no - 8]:
                 del self._sent_upto[r]
-        self._sent_upto[round_no] = max(ttl, self._sent_upto.get(round_no, 0))
+        if ttl > self._sent_upto.get(round_no, 0):
+            self._sent_upto[round_no] = ttl
+        if self._claim is None:
+            return NOTHING
         out = Decision()
         self._decide(out)
         return out

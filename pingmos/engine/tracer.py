@@ -20,7 +20,7 @@ from pingmos.engine.limits import DEFAULT_TIMEOUT_FLOOR_S, MAX_FLOWS, MAX_INTERV
 from pingmos.engine.matcher import Matcher, Outstanding
 from pingmos.engine.network import Network, reserve_port, source_address_for
 from pingmos.engine.packets import TCP_DEFAULT_PORT, UDP_BASE_PORT, IcmpEchoTemplate, TcpSynTemplate, UdpTemplate
-from pingmos.engine.path_end import Decision, PathEnd
+from pingmos.engine.path_end import NOTHING, Decision, PathEnd
 from pingmos.engine.scheduler import RoundScheduler
 from pingmos.engine.wire import family_of, parse_reply
 
@@ -159,72 +159,133 @@ class Tracer:
 
     def _apply(self, decision: Decision) -> None:
         """Carry out what the path's judge decided: matcher bookkeeping, the schedule's last TTL, the samples."""
-        matcher = self.matcher
-        for key in decision.resolve:
-            matcher.resolve(key)
-        for key in decision.retire:
-            matcher.retire(key)
-        late = []
-        for key in decision.rearm:
-            lost = matcher.rearm(key, self._clock.monotonic())
-            if lost is not None:
-                late.append(lost)
+        late = None
+        if decision.resolve or decision.retire or decision.rearm:  # a claim was judged: rare
+            matcher = self.matcher
+            for key in decision.resolve:
+                matcher.resolve(key)
+            for key in decision.retire:
+                matcher.retire(key)
+            late = []
+            for key in decision.rearm:
+                lost = matcher.rearm(key, self._clock.monotonic())
+                if lost is not None:
+                    late.append(lost)
         end = self.path.end_ttl
-        if self.scheduler is not None and end != self.scheduler.destination_ttl:
-            self.scheduler.destination_ttl = end
+        scheduler = self.scheduler
+        if scheduler is not None and end != scheduler.destination_ttl:
+            scheduler.destination_ttl = end
             if end is not None:
-                matcher.drop_beyond(end)
+                self.matcher.drop_beyond(end)
         for sample in decision.emit:
             self._on_sample(sample)
-        for lost in late:
-            self._apply(self.path.on_sample(lost, None))
+        if late:
+            for lost in late:
+                self._apply(self.path.on_sample(lost, None))
 
     def _handle(self, packets: list[tuple[bytes, float]]) -> None:
+        matcher, path, apply = self.matcher, self.path, self._apply
         for data, received_at in packets:
             reply = parse_reply(data)
             if reply is None:
                 continue
-            sample = self.matcher.match(reply, received_at)
+            sample = matcher.match(reply, received_at)
             if sample is None:
                 continue
-            self._apply(self.path.on_sample(sample, reply.key, self.matcher.second_answer))
+            apply(path.on_sample(sample, reply.key, matcher.second_answer))
+
+    @property
+    def network(self) -> Network:
+        """The network this tracer sends and receives on."""
+        return self._network
+
+    @property
+    def stopped(self) -> bool:
+        """True once ``stop()`` was called."""
+        return self._stop.is_set()
+
+    # The loop in steps, so that one thread can drive many tracers (``loop.TraceLoop``): ``begin`` once, then
+    # ``next_wake`` / ``receive`` / ``advance`` until ``next_wake`` says None (or stop()), then ``finish`` once.
+    # ``run`` is exactly that loop for one tracer in the caller's thread.
+
+    def begin(self) -> None:
+        """Start the schedule: round 0 is due now."""
+        self.scheduler = RoundScheduler(
+            self.settings.interval_s, self.settings.max_ttl, self._clock.monotonic(), self.settings.rounds
+        )
+
+    def next_wake(self, now: float) -> float | None:
+        """Monotonic time something is next due (a probe to send, a deadline), None when the tracer is done:
+        every round sent and every probe settled."""
+        wake = self.scheduler.next_due()
+        deadline = self.matcher.next_deadline()
+        if deadline is not None and (wake is None or deadline < wake):
+            wake = deadline
+        if wake is None and self.path.pending:
+            # The last answers await their proof: a second answer to a claimed probe may still come.
+            wake = self.matcher.claim_deadline(now)
+        return wake
+
+    def receive(self, packets: list[tuple[bytes, float]]) -> None:
+        """Match received packets (``Network.recv``'s) to our probes; samples go out as they settle."""
+        self._handle(packets)
+
+    def advance(self, now: float) -> None:
+        """Declare probes past their deadline lost and send every probe due by ``now`` (monotonic s)."""
+        for sample in self.matcher.expire(now):
+            self._apply(self.path.on_sample(sample, None))
+        scheduler = self.scheduler
+        scheduler.skip_to(now)
+        due = scheduler.due(now)
+        if not due:
+            return
+        monotonic, timeout_s = self._clock.monotonic, self.settings.effective_timeout_s
+        templates, send, address = self._templates, self._network.send, self.settings.address
+        add, on_sent, apply = self.matcher.add, self.path.on_sent, self._apply
+        for round_no, ttl in due:
+            template = templates[round_no % len(templates)]
+            seq = self._next_seq(template)
+            sent_at = send(template.packet(ttl, seq), address)
+            add(template.key(seq), Outstanding(round_no, ttl, seq, sent_at, monotonic() + timeout_s))
+            self.probes_sent += 1
+            decision = on_sent(round_no, ttl)
+            if decision is not NOTHING:
+                apply(decision)
+
+    def finish(self) -> None:
+        """After the last step (or a stop, or an error): judge a claim still waiting for its proof on what came in,
+        so that the samples it holds back are not lost, and release the reserved ports."""
+        try:
+            self._apply(self.path.finish())
+        finally:
+            for s in self._port_sockets:
+                s.close()
 
     def run(self) -> None:
         """Trace until the configured rounds are done and their probes answered or timed out, or until stop()."""
-        clock = self._clock
-        timeout_s = self.settings.effective_timeout_s
-        self.scheduler = scheduler = RoundScheduler(
-            self.settings.interval_s, self.settings.max_ttl, clock.monotonic(), self.settings.rounds
-        )
+        clock, network, stop = self._clock, self._network, self._stop
+        # A network whose replies carry the kernel's receive time (``stamps_replies``) can be read late without
+        # changing any RTT: then the loop sleeps until the next probe or deadline is due and reads everything
+        # that came meanwhile in one go, one wake-up per probe sent instead of one per packet received (replies
+        # to other programs' probes included). Otherwise it waits on the network itself.
+        late_reads = getattr(network, "stamps_replies", False)
+        self.begin()
         try:
-            while not self._stop.is_set():
+            while not stop.is_set():
                 now = clock.monotonic()
-                wake = [t for t in (scheduler.next_due(), self.matcher.next_deadline()) if t is not None]
-                if not wake and self.path.pending:
-                    # The last answers await their proof: a second answer to a claimed probe may still come.
-                    wake = [t for t in (self.matcher.claim_deadline(now),) if t is not None]
-                if not wake:
+                wake = self.next_wake(now)
+                if wake is None:
                     break  # every round sent and every probe settled
                 # Short waits so stop() is honoured promptly even at a 60 s interval.
-                self._handle(self._network.recv(min(max(0.0, min(wake) - now), 0.25)))
-                now = clock.monotonic()
-                for sample in self.matcher.expire(now):
-                    self._apply(self.path.on_sample(sample, None))
-                scheduler.skip_to(now)
-                for round_no, ttl in scheduler.due(now):
-                    template = self._templates[round_no % len(self._templates)]
-                    seq = self._next_seq(template)
-                    packet = template.packet(ttl, seq)
-                    sent_at = self._network.send(packet, self.settings.address)
-                    self.matcher.add(
-                        template.key(seq),
-                        Outstanding(round_no, ttl, seq, sent_at, clock.monotonic() + timeout_s),
-                    )
-                    self.probes_sent += 1
-                    self._apply(self.path.on_sent(round_no, ttl))
+                wait_s = min(max(0.0, wake - now), 0.25)
+                if late_reads:
+                    if wait_s > 0.0 and stop.wait(wait_s):
+                        break
+                    packets = network.recv(0.0)
+                else:
+                    packets = network.recv(wait_s)
+                if packets:
+                    self._handle(packets)
+                self.advance(clock.monotonic())
         finally:
-            # A claim still waiting for its proof (the last round, a stop): judged on what came in, so that the
-            # samples it holds back are not lost.
-            self._apply(self.path.finish())
-            for s in self._port_sockets:
-                s.close()
+            self.finish()

@@ -47,7 +47,12 @@ def get(ns: str, url: str, timeout_s: float = 5.0, wait_s: float = 30.0) -> byte
             with in_netns(ns), _OPENER.open(url, timeout=timeout_s) as r:
                 return r.read()
         except urllib.error.URLError as exc:
-            if not isinstance(exc.reason, ConnectionRefusedError) or time.monotonic() > deadline:
+            # Refused: not listening yet. 503: Prometheus listens but is not ready (TSDB still opening), which on a
+            # loaded machine lasts a few seconds.
+            starting = isinstance(exc.reason, ConnectionRefusedError) or (
+                isinstance(exc, urllib.error.HTTPError) and exc.code == 503
+            )
+            if not starting or time.monotonic() > deadline:
                 raise
             time.sleep(0.3)
 

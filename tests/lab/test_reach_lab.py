@@ -184,6 +184,21 @@ def test_ecmp_stable_flow_sees_one_router_per_hop_and_varying_flows_see_both(lab
     assert "route_changes" not in stable and "route_changes" not in varied
 
 
+def time_exceeded_sent(lab, ns: str) -> int:
+    """ICMP time-exceeded messages the router in ``ns`` has sent (its kernel's counter, /proc/net/snmp)."""
+    lines = [line.split() for line in lab.run(["cat", "/proc/net/snmp"], ns=ns).stdout.splitlines()]
+    names, values = [row for row in lines if row and row[0] == "Icmp:"][:2]
+    return int(values[names.index("OutTimeExcds")])
+
+
+def wait_for_time_exceeded(lab, ns: str, at_least: int, proc: subprocess.Popen, wait_s: float = 60.0) -> None:
+    deadline = time.monotonic() + wait_s
+    while time_exceeded_sent(lab, ns) < at_least:
+        assert proc.poll() is None, "the report ended before hop 2 answered"
+        assert time.monotonic() < deadline, f"hop 2 sent fewer than {at_least} time-exceeded in {wait_s} s"
+        time.sleep(0.05)
+
+
 def test_a_route_change_during_a_trace_is_recorded_not_mixed_silently(lab_factory):
     lab = lab_factory(*uniform_chain(3, LinkSpec.symmetric(0.5)), ecmp_router=1)
     r1 = lab.router_ns[0]
@@ -197,7 +212,9 @@ def test_a_route_change_during_a_trace_is_recorded_not_mixed_silently(lab_factor
     argv = [sys.executable, "-m", "pingmos", "report", lab.target_addr, *FAST, "-c", "30", "--mode", "raw"]
     proc = lab.popen(argv, cwd="/", env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(2.0)  # ~1.5 s of probing at 0.1 s per round after start-up
+        # Move the route once hop 2 has answered a few rounds (counted by its kernel), not after a fixed sleep: a
+        # loaded machine can take seconds to start the report, and a route moved before the first round is no move.
+        wait_for_time_exceeded(lab, lab.router_ns[1], at_least=5, proc=proc)
         route_via("link1b", "198.19.1.2")  # the route moves to the parallel link
         out, err = proc.communicate(timeout=60)
     finally:

@@ -45,16 +45,21 @@ def test_lab_call_scored_and_stream_matches_the_link(lab_factory, monkeypatch, t
     assert min(received) >= 2 * (DELAY_MS - JITTER_MS) - 0.1
     assert 2 * DELAY_MS - 2.0 <= statistics.median(received) <= 2 * DELAY_MS + 6.0
 
-    # the call: one reference after the warm-up; the fixed 60 ms buffer plays every packet that came (the jitter is
-    # far below its depth), so what it played is what the stream lost; both buffers' calls are impaired by the loss
+    # the call: one reference after the warm-up; the fixed 60 ms buffer plays every packet that came within 60 ms of
+    # the warm-up's earliest arrival. The link's jitter is far below that depth, so on a quiet machine that is every
+    # packet that came; a loaded machine can hold a relayed packet back past it, so the count is taken from the
+    # measured delays, and nearly all of the stream must be on time (the test is of the pipeline, not the relay).
     assert o.calls == 1
     call_frames = len(refs[0].frames)
-    lost_in_call = sum(d is None for d in o.delays_ms[int(WARMUP_S * 50) : int(WARMUP_S * 50) + call_frames])
-    assert o.played_pct["fixed"] == pytest.approx(100.0 * (1 - lost_in_call / call_frames))
+    earliest = min(d for d in o.delays_ms[: int(WARMUP_S * 50)] if d is not None)
+    in_call = o.delays_ms[int(WARMUP_S * 50) : int(WARMUP_S * 50) + call_frames]
+    lost_in_call = sum(d is None for d in in_call)
+    late_in_call = sum(d is not None and d > earliest + 60.0 for d in in_call)
+    assert late_in_call <= 0.05 * call_frames
+    assert o.played_pct["fixed"] == pytest.approx(100.0 * (1 - (lost_in_call + late_in_call) / call_frames))
     for buffer in study.BUFFERS:
         assert 1.0 <= o.truth_mos[buffer] < 4.3
     # the fixed buffer plays 60 ms after the earliest arrival of the warm-up; 20 ms of packetisation on top
-    earliest = min(d for d in o.delays_ms[: int(WARMUP_S * 50)] if d is not None)
     assert o.ta_ms["fixed"] == pytest.approx(earliest + 60.0 + 20.0)
     names = {m.name for m in available_models() if m.error is None}
     assert set(o.predicted) == names

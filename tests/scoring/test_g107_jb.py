@@ -5,6 +5,7 @@ part is G.107's own terms (``pingmos.scoring.formulas.g107``, tested there) at t
 out here."""
 
 import math
+import random
 
 import pytest
 
@@ -54,47 +55,66 @@ def test_fixed_buffer_no_jitter_one_way_loss():
     assert s.mos == pytest.approx(r_to_mos(s.r))
 
 
-def test_one_direction_queues_exponential_rtt_excess():
-    # RTTs 10 and 30 alternating: excess 0 or 20, mean 10, variance 100: gamma shape 1 (an exponential), scale 10.
-    # Half the round trips at the minimum: one queue (n = 1): one listener's packets vary as exponential(mean 10),
-    # the other's not.
+def test_gamma_shape_from_mean_deviation():
+    # MD / mean of a gamma(k) is 2 k^k e^-k / Gamma(k + 1): 2 / e at k = 1, 4 e^-2 at k = 2, 2 sqrt(0.5) e^-0.5 /
+    # Gamma(1.5) at k = 0.5; it falls as k grows, so each ratio gives one shape back
+    assert jb.gamma_shape_for_deviation(2.0 / math.e) == pytest.approx(1.0, rel=1e-9)
+    assert jb.gamma_shape_for_deviation(4.0 * math.exp(-2.0)) == pytest.approx(2.0, rel=1e-9)
+    half = 2.0 * math.sqrt(0.5) * math.exp(-0.5) / math.gamma(1.5)
+    assert jb.gamma_shape_for_deviation(half) == pytest.approx(0.5, rel=1e-9)
+
+
+def test_one_direction_queues_rtt_excess():
+    # RTTs 10 and 30 alternating: excess 0 or 20, mean 10, mean deviation 10 (ratio 1): the gamma with that ratio
+    # (shape k, checked against its closed forms above), scale 10 / k. Half the round trips at the minimum: one
+    # queue (n = 1): one listener's packets vary as gamma(k, 10 / k), the other's not.
     window = HopWindow.from_rtts([10.0, 30.0] * 50)
+    k = jb.gamma_shape_for_deviation(1.0)
+    assert 2.0 * math.exp(k * math.log(k) - k - math.lgamma(k + 1.0)) == pytest.approx(1.0)
     fixed = score(window, buffer="fixed", buffer_ms="60")
-    assert fixed.detail["rtt_excess_shape"] == pytest.approx(1.0)
+    assert fixed.detail["rtt_excess_shape"] == pytest.approx(k)
+    assert fixed.detail["rtt_excess_scale_ms"] == pytest.approx(10.0 / k)
     assert fixed.detail["queueing_directions"] == pytest.approx(1.0)
-    # fixed 60 ms: that listener loses e^-6 of the packets as late, the other none; Ta = 5 + 60 + 20
-    late = math.exp(-6.0)
+    # fixed 60 ms: that listener loses Q(k, 60 / theta) of the packets as late, the other none; Ta = 5 + 60 + 20
+    late = jb.upper_gamma_share(k, 60.0 * k / 10.0)
+    assert 0.0 < late < 0.05
     assert fixed.detail["late_loss_pct"] == pytest.approx(100.0 * late / 2.0)
     assert fixed.detail["ta_ms"] == pytest.approx(85.0)
     expected = (r_at(85.0, 100.0 * jb.LATE_LOSS_WEIGHT * late) + r_at(85.0, 0.0)) / 2.0
     assert fixed.r == pytest.approx(expected)
-    # adaptive (Ramjee): mean 10 + 4 mean deviations (2 x 10 / e each) = 39.43 ms, late e^-3.943 = 1.94 %; the
-    # steady listener's buffer keeps the 5 ms floor and loses nothing
+    # adaptive (Ramjee): mean 10 + 4 mean deviations (the fit keeps the sample's, 10) = 50 ms, late Q(k, 50 / theta);
+    # the steady listener's buffer keeps the 5 ms floor and loses nothing
     adaptive = score(window)
-    delay = 10.0 + jb.RAMJEE_BETA * 20.0 / math.e
-    late = math.exp(-delay / 10.0)
-    assert delay == pytest.approx(39.43, abs=0.01) and 100 * late == pytest.approx(1.94, abs=0.01)
+    late = jb.upper_gamma_share(k, 50.0 * k / 10.0)
     assert adaptive.detail["late_loss_pct"] == pytest.approx(100.0 * late / 2.0)
-    ta = 5.0 + (delay + jb.ADAPTIVE_MIN_MARGIN_MS) / 2.0 + 20.0
+    ta = 5.0 + (50.0 + jb.ADAPTIVE_MIN_MARGIN_MS) / 2.0 + 20.0
     assert adaptive.detail["ta_ms"] == pytest.approx(ta)
     assert adaptive.r == pytest.approx((r_at(ta, 100.0 * jb.LATE_LOSS_WEIGHT * late) + r_at(ta, 0.0)) / 2.0)
 
 
+def near_min_shares(count):
+    """The near-minimum shares (one queue, two queues) for ``count`` round trips, worked out as the docstring
+    says: the thresholds in units of theta moved by the sample minimum's expected offset."""
+    u1 = 1.0 / count + 0.1 * (1.0 - 1.0 / count)
+    above = math.sqrt(math.pi / (2.0 * count))
+    u2 = above + 0.1 * (2.0 - above)
+    return 1.0 - math.exp(-u1), 1.0 - math.exp(-u2) * (1.0 + u2)
+
+
 def test_both_directions_queue():
     # RTTs 20 once, then 30 and 50 alternating (99 more): excess 0 once, else 10 or 30: mean (50 x 10 + 49 x 30)
-    # / 100 = 19.7; only 1 % comes within 0.1 x 19.7 of the minimum, fewer than two queues in a row leave
-    # (1 - e^-0.2 x 1.2 = 1.75 %): both directions queue (n = 2)
+    # / 100 = 19.7, mean deviation (19.7 + 50 x 9.7 + 49 x 10.3) / 100 = 10.094; only 1 % comes within 0.1 x 19.7
+    # of the minimum, fewer than two queues in a row leave (3.98 % for 100 round trips): n = 2
     rtts = [20.0] + [30.0, 50.0] * 49 + [30.0]
     window = HopWindow.from_rtts(rtts)
-    excess = [v - 20.0 for v in rtts]
-    mean = sum(excess) / 100
-    variance = sum((e - mean) ** 2 for e in excess) / 100
-    k_r, theta = mean * mean / variance, variance / mean
+    one, two = near_min_shares(100)
+    assert one == pytest.approx(0.1033, abs=1e-4) and two == pytest.approx(0.0398, abs=1e-4)
+    k_r = jb.gamma_shape_for_deviation(10.094 / 19.7)
+    theta = 19.7 / k_r
     s = score(window, buffer="fixed")
-    assert mean == pytest.approx(19.7) and s.detail["queueing_directions"] == 2.0
+    assert s.detail["queueing_directions"] == 2.0
     assert s.detail["rtt_excess_shape"] == pytest.approx(k_r)
-    # each listener's packets vary as gamma(k_r / 2, theta); fixed 60 ms: late Q(k_r / 2, 60 / theta) each (Q is
-    # checked against its closed forms above)
+    # each listener's packets vary as gamma(k_r / 2, theta); fixed 60 ms: late Q(k_r / 2, 60 / theta) each
     late = jb.upper_gamma_share(k_r / 2, 60.0 / theta)
     assert 0.0 < late < 0.05
     assert s.detail["late_loss_pct"] == pytest.approx(100.0 * late)
@@ -102,19 +122,35 @@ def test_both_directions_queue():
 
 
 def test_how_many_directions_queue():
-    # the share of excesses within 0.1 x mean of the minimum: one exponential queue leaves 1 - e^-0.1 = 9.52 %
-    # there, two in a row 1 - e^-0.2 (1.2) = 1.75 %; n moves linearly from 1 to 2 between them
-    one, two = 1 - math.exp(-0.1), 1 - math.exp(-0.2) * 1.2
+    # the share of excesses within 0.1 x mean of the minimum: 10.33 % for one exponential queue, 3.98 % for two in
+    # a row (100 round trips, see near_min_shares); n moves linearly from 1 to 2 between them
     assert jb.NEAR_MIN == 0.1
-    # 10 of 100 at the minimum, the rest at 10 and 30 (mean 18): 10 % near it, more than one queue leaves: n = 1
-    rtts = [5.0] * 10 + [15.0, 35.0] * 45
+    one, two = near_min_shares(100)
+    # 15 of 100 at the minimum, the rest at 10 and 30 (mean 16.9): 15 %, more than one queue leaves: n = 1
+    rtts = [5.0] * 15 + [15.0, 35.0] * 42 + [15.0]
     assert score(HopWindow.from_rtts(rtts)).detail["queueing_directions"] == 1.0
-    # 5 of 100: n = 1 + (9.52 - 5) / (9.52 - 1.75)
-    rtts = [5.0] * 5 + [15.0, 35.0] * 47 + [15.0]
+    # 7 of 100: n = 1 + (10.33 - 7) / (10.33 - 3.98)
+    rtts = [5.0] * 7 + [15.0, 35.0] * 46 + [15.0]
     n = score(HopWindow.from_rtts(rtts)).detail["queueing_directions"]
-    assert n == pytest.approx(1 + (one - 0.05) / (one - two))
+    assert n == pytest.approx(1 + (one - 0.07) / (one - two))
     # between one and two the cases mix by n: 1.5 is half each
     assert jb.cases(3.0, 4.0, 1.5) == [(0.5, [(3.0, 4.0), (0.0, 0.0)]), (0.5, [(1.5, 4.0), (1.5, 4.0)])]
+
+
+def test_sample_minimum_does_not_hide_the_second_queue():
+    # 300 round trips over two exponential queues: the sample minimum sits about theta sqrt(pi / 600) above the
+    # path's, which without the correction made such paths look like 1.8 queues on average; one queue stays near 1
+    rng = random.Random(7)
+
+    def mean_n(queues):
+        ns = []
+        for _ in range(60):
+            rtts = [30.0 + sum(rng.expovariate(0.1) for _ in range(queues)) for _ in range(300)]
+            ns.append(score(HopWindow.from_rtts(rtts)).detail["queueing_directions"])
+        return sum(ns) / len(ns)
+
+    assert mean_n(2) > 1.88
+    assert mean_n(1) < 1.2
 
 
 def test_lan_hop_with_one_slow_probe_is_not_a_lossy_call():

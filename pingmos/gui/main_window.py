@@ -542,6 +542,11 @@ class MainWindow(QMainWindow):
                 self._last_submit = now
                 self._last_samples = samples
 
+    @property
+    def quiet(self) -> bool:
+        """No update being computed, waiting to be shown or being shown, and none asked for (tests wait for it)."""
+        return not self._dirty and not self._steps and self.refresher.idle
+
     def apply_update(self, update: Update) -> None:
         """Show ``update``, every part of it at once (``update_steps``)."""
         for name, step in self.update_steps(update):

@@ -202,6 +202,11 @@ class Refresher:
     def busy(self) -> bool:
         return self._future is not None and not self._future.done()
 
+    @property
+    def idle(self) -> bool:
+        """No update under way and none finished but not yet taken (``poll``)."""
+        return self._future is None
+
     def submit(self, request: Request) -> bool:
         """Start computing ``request`` unless one is still under way (then False: ask again later)."""
         if self.busy:

@@ -141,7 +141,7 @@ class TimelineWidget(QWidget):
         self.plot.showAxis("right")
         self.plot.scene().addItem(self.mos_view)
         self.plot.getAxis("right").linkToView(self.mos_view)
-        self.plot.getAxis("right").setLabel("MOS")
+        fit_title(self.plot.getAxis("right"), "MOS", "MOS")  # none in a window too low for it
         self.mos_view.setXLink(self.plot)
         self.mos_view.setYRange(1.0, 4.5, padding=0.02)
         self.plot.vb.sigResized.connect(self._sync_views)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import math
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from pingmos.lazy_numpy import LazyNumpy
@@ -107,6 +107,43 @@ class RttSeq(Sequence):
         return (RttSeq, (tuple(self),))
 
 
+# Blocks of the pairwise tree up to this size are summed by numpy in one call (see pairwise_sum).
+PAIRWISE_LEAF = 8192
+
+
+def pairwise_sum(n: int, leaf: Callable[[int, int], float], memo: dict | None = None) -> float:
+    """``np.add.reduce(terms)`` of ``n`` float64 terms, to the bit, given ``leaf(start, k)`` =
+    ``np.add.reduce(terms[start : start + k])`` for the blocks of ``PAIRWISE_LEAF`` terms or fewer.
+
+    numpy sums a contiguous float64 array pairwise: above 128 terms it sums the first half (rounded down to a
+    multiple of 8) and the rest separately and adds the two (``pairwise_sum`` in numpy's loops_utils). Each
+    block's sum depends on that block's terms only, so this walks the same tree and, with ``memo`` (a dict kept
+    by the caller between calls over an array that only grows at the end), takes the blocks it met last time from
+    there: a day of samples plus one costs the last block, not the day. ``memo`` is left holding this call's
+    blocks. Why not one running sum: its rounding would differ from numpy's, and every number must be the same
+    whichever way the window was built.
+    """
+    used: dict[tuple[int, int], float] = {}
+
+    def block(start: int, k: int) -> float:
+        if k <= PAIRWISE_LEAF or k <= 128:  # numpy splits only above 128 terms
+            return leaf(start, k)
+        key = (start, k)
+        total = memo.get(key) if memo is not None else None
+        if total is None:
+            half = k // 2
+            half -= half % 8
+            total = block(start, half) + block(start + half, k - half)
+        used[key] = total
+        return total
+
+    total = block(0, n) if n else 0.0
+    if memo is not None:
+        memo.clear()
+        memo.update(used)
+    return float(total)
+
+
 def as_array(values: Sequence[float] | np.ndarray) -> np.ndarray:
     """``values`` as a float64 array, not copied when it is one already."""
     return values if isinstance(values, np.ndarray) else np.asarray(values, dtype=np.float64)
@@ -121,16 +158,18 @@ def mean(values: Sequence[float] | np.ndarray) -> float | None:
     return float(np.add.reduce(np.asarray(values, dtype=np.float64)) / n)
 
 
-def sample_stdev(values: Sequence[float] | np.ndarray) -> float | None:
+def sample_stdev(values: Sequence[float] | np.ndarray, mean_: float | None = None) -> float | None:
     """Sample standard deviation (n - 1 in the denominator, as mtr reports it); None for fewer than 2 values.
 
     ``np.std(values, ddof=1)`` step for step (the same sums in the same order, so the same bits: see the tests),
-    with its deviations in the thread's scratch buffer instead of a new array."""
+    with its deviations in the thread's scratch buffer instead of a new array. ``mean_``: the values' mean as
+    ``mean`` gives it, when the caller has it already."""
     n = len(values)
     if n < 2:
         return None
     a = np.asarray(values, dtype=np.float64)
-    mean_ = np.add.reduce(a) / n
+    if mean_ is None:
+        mean_ = np.add.reduce(a) / n
     dev = scratch(n)
     np.subtract(a, mean_, out=dev)
     np.square(dev, out=dev)

@@ -81,14 +81,38 @@ class HopWindow:
         return cls.from_arrays(rtts, received)
 
     @classmethod
-    def from_arrays(cls, rtts: np.ndarray, received: np.ndarray) -> HopWindow:
+    def from_arrays(
+        cls, rtts: np.ndarray, received: np.ndarray, sums: tuple[float, float, float, float] | None = None
+    ) -> HopWindow:
         """The window of ``rtts`` (float64, ms, oldest first, NaN = lost) given its received values already
         (``rtts[~isnan(rtts)]``, in order: a snapshot builder that keeps them as it goes, or ``rtts`` itself when
-        nothing was lost). Neither is copied; the numbers are ``from_rtts``'s, computed the same way."""
+        nothing was lost). Neither is copied; the numbers are ``from_rtts``'s, computed the same way.
+
+        ``sums``: (sum, minimum, maximum, sum of |differences between consecutive values|) of ``received`` as
+        numpy gives them (``np.add.reduce``; ``stats.pairwise_sum`` keeps them to the bit as a window grows), from
+        a caller that has them: the average, extremes and PingPlotter jitter then take no pass over the values."""
         rtts = stats.as_rtts(rtts)
         sent = len(rtts)
         n = len(received)
         lost = sent - n
+        if sums is not None and n:
+            total, low, high, steps = sums
+            avg = float(total / n)
+            window = cls(
+                rtts_ms=stats.RttSeq(rtts),
+                sent=sent,
+                received=n,
+                loss_pct=(100.0 * lost / sent) if sent else None,
+                loss_ci_pct=stats.wilson_interval_pct(lost, sent),
+                last_ms=float(received[-1]),
+                avg_ms=avg,
+                min_ms=float(low),
+                max_ms=float(high),
+                stdev_ms=stats.sample_stdev(received, avg),
+            )
+            window._jitter_cache["_received_array"] = received
+            window._jitter_cache[DEFAULT_JITTER] = float(steps / (n - 1)) if n >= 2 else None
+            return window
         window = cls(
             rtts_ms=stats.RttSeq(rtts),
             sent=sent,

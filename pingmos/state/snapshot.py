@@ -6,6 +6,7 @@ The report, a replayed session, the window and the alert rules all build their n
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,7 +17,7 @@ from pingmos.route_changes import RouteChange
 from pingmos.scoring import HopWindow, Score, Scorer, score_all
 from pingmos.scoring.interval import MOS_INTERVALS_KEY, snapshot_intervals
 from pingmos.state.history import NO_RESPONDER, RowData, Selection, TimeRange, TraceHistory
-from pingmos.stats import scratch
+from pingmos.stats import pairwise_sum, scratch
 
 # The scorer a snapshot takes: a scoring.Model (its ``score_many`` scores all hops of a snapshot in one batch: one
 # worker round trip for a user's formula), an object with such a ``score_many`` (a BatchScorer), or a
@@ -89,7 +90,22 @@ class _Grown:
     (``RowData.lineage``): one round's samples are appended, not a day's copied. Its buffers only grow at the end,
     so the read-only views handed to earlier snapshots keep showing what they showed."""
 
-    __slots__ = ("lineage", "n", "rounds", "rtt", "own", "received", "n_received", "counts", "sent_first", "sent_last")
+    __slots__ = (
+        "lineage",
+        "n",
+        "rounds",
+        "rtt",
+        "own",
+        "received",
+        "n_received",
+        "counts",
+        "sent_first",
+        "sent_last",
+        "low",
+        "high",
+        "sum_blocks",
+        "step_blocks",
+    )
 
     def __init__(self) -> None:
         self.lineage: tuple | None = None
@@ -103,6 +119,11 @@ class _Grown:
         self.n_received = 0
         self.counts: dict[int, int] = {}
         self.sent_first = self.sent_last = 0.0
+        # Kept as the row grows, the same bits as numpy over the whole row (HopWindow.from_arrays's ``sums``):
+        # the extremes, and the pairwise tree's block sums of the received values and of |their differences|.
+        self.low, self.high = math.inf, -math.inf
+        self.sum_blocks: dict = {}
+        self.step_blocks: dict = {}
 
     @staticmethod
     def _append(buf: np.ndarray, used: int, values: np.ndarray) -> np.ndarray:
@@ -131,6 +152,9 @@ class _Grown:
             got = row.rtt_ms[~np.isnan(row.rtt_ms)]
             self.received = self._append(self.received, self.n_received, got)
             self.n_received += len(got)
+            if len(got):
+                self.low = min(self.low, float(np.minimum.reduce(got)))
+                self.high = max(self.high, float(np.maximum.reduce(got)))
             for i, k in _responder_counts(row.responder).items():
                 self.counts[i] = self.counts.get(i, 0) + k
             self.n += m
@@ -143,7 +167,20 @@ class _Grown:
         for view in (rounds, rtt, received):
             view.flags.writeable = False
         extent = (int(rounds[0]), self.sent_first, self.sent_last) if n else None
-        return _finish(row, HopWindow.from_arrays(rtt, received), dict(self.counts), rounds, rtt, extent)
+        sums = None
+        if len(received):
+
+            def values(start: int, k: int) -> float:
+                return np.add.reduce(received[start : start + k])
+
+            def steps(start: int, k: int) -> float:
+                d = np.subtract(received[start + 1 : start + k + 1], received[start : start + k], out=scratch(k))
+                return np.add.reduce(np.abs(d, out=d))
+
+            m = len(received)
+            total = pairwise_sum(m, values, self.sum_blocks)
+            sums = (total, self.low, self.high, pairwise_sum(m - 1, steps, self.step_blocks))
+        return _finish(row, HopWindow.from_arrays(rtt, received, sums), dict(self.counts), rounds, rtt, extent)
 
 
 def _compute(row: RowData) -> _Row:

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pingmos import stats
 from pingmos.engine.events import Sample
 from pingmos.scoring import HopWindow, load_model
 from pingmos.scoring.jitter import jitter_mean_abs_diff
@@ -58,6 +59,8 @@ def stream(seed, rounds, late=0.0, changes=True):
 def no_mos_intervals(monkeypatch):
     """The MOS interval aside (with a cache it is a live view's, a few hops per update; and it takes time)."""
     monkeypatch.setattr(snapshot_module, "snapshot_intervals", lambda _batch, keys, *rest: [None] * len(keys))
+    # Rows of a few hundred samples climb numpy's pairwise tree as a day's do (stats.pairwise_sum's blocks).
+    monkeypatch.setattr(stats, "PAIRWISE_LEAF", 128)
 
 
 def same(a, b):
@@ -73,7 +76,7 @@ def test_incremental_snapshots_of_every_sample_are_the_snapshots_built_from_noth
     history = TraceHistory(keep_samples=keep, summarise=keep is not None)
     cache: dict = {}
     earlier = []
-    for i, sample in enumerate(stream(seed, 250, late)):
+    for i, sample in enumerate(stream(seed, 300, late)):
         history.apply(sample)
         if i % 7 == 0:
             live = snapshot_of(history, MODEL, window=None, cache=cache, **FIELDS)

@@ -25,6 +25,7 @@ from pingmos.diagnosis import (
     EchoWitness,
     candidates_for_witness,
     diagnose,
+    samples_wanted_text,
 )
 from pingmos.diagnosis import Thresholds as DiagnosisThresholds
 from pingmos.gui.quality import Thresholds
@@ -45,7 +46,8 @@ def diagnosis_thresholds(t: Thresholds) -> DiagnosisThresholds:
 
 def problems_text(d: Diagnosis) -> str:
     """Per degraded hop, what it breaks, one line each (the tooltip)."""
-    lines = [f"status: {d.status}" + (f", about {d.rounds_needed} more rounds" if d.rounds_needed else "")]
+    wanted = samples_wanted_text(d.record, d.rounds_needed, d.rounds_held) if d.rounds_needed else ""
+    lines = [f"status: {d.status}" + (f", {wanted}" if wanted else "")]
     for ttl, problems in sorted(d.problems.items()):
         tag = ""
         if ttl == d.deteriorates_at_ttl:

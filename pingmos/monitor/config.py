@@ -52,10 +52,9 @@ import math
 import re
 import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from pingmos.alerts import AlertRule, RulesError, check_reach, mos_ceiling, rules_from_data
-from pingmos.engine import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, MODES, PROTOCOLS
+from pingmos.engine import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, MODES, PROTOCOLS, ResolveError, check_host_name
 from pingmos.scoring import DEFAULT_MODEL
 
 DEFAULT_LISTEN = ("127.0.0.1", 9813)
@@ -83,6 +82,10 @@ RESERVED_LABELS = frozenset(
         "job",
     }
 )
+
+
+# A configuration of thousands of targets is a few MB; more is no configuration anyone wrote.
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
 
 
 class ConfigError(Exception):
@@ -306,10 +309,13 @@ def _settings(r: _Reader, doc, where, table, index) -> tuple[tuple[str, str], ..
 
 def load_config(path: str) -> AgentConfig:
     """Read and check the agent's configuration. Raises ConfigError (one line: file, line, key, what to do)."""
+    from pingmos.input_files import InputError, read_bytes
+
     try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the configuration: {exc.strerror or exc}") from None
+        # Bounded, regular files only: /dev/zero or a FIFO is refused at once, never read without end.
+        data = read_bytes(path, MAX_CONFIG_BYTES, "configuration")
+    except InputError as exc:
+        raise ConfigError(str(exc)) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -491,8 +497,13 @@ def _target(r: _Reader, raw, i: int, defaults: dict, common_rules, models_checke
         except ValueError as exc:
             r.fail(f"target {i}: {exc}", t, i, "host")
         host = sip.host
-    elif any(c.isspace() for c in host) or "/" in host:
-        r.fail(f"target {i}: host must be a host name or an address, not {host!r}", t, i, "host")
+    try:
+        ipaddress.ip_address(host.partition("%")[0])
+    except ValueError:  # a name: its syntax is checked here, before any lookup (RFC 1123, <= 253 chars, no /)
+        try:
+            check_host_name(host)
+        except ResolveError as exc:
+            r.fail(f"target {i}: host must be a host name or an address: {exc}", t, i, "host")
     w = f"target {i} ({raw.get('name') or raw['host']}): "
     name = r.string(raw, "name", w, raw["host"].strip(), t, i)
     protocol = r.string(raw, "protocol", w, defaults["protocol"], t, i)

@@ -12,6 +12,7 @@ vantage = "office-berlin"        # the `vantage` label on every series: where th
 window = 60                      # default samples per hop the gauges are computed over
 model = "g107-jb"                # default scoring model (pingmos models lists them; default: the product's)
 mos_interval = "last"            # hops with the MOS's 95 % interval: last (that answered), all, none
+engine_threads = 0               # threads sending and receiving the probes (0: one per 25 targets; read at start)
 
 [[alert]]                        # rules for every target (the report's rules; see pingmos.alerts)
 metric = "mos"
@@ -141,6 +142,9 @@ class AgentConfig:
     # Which hops get the MOS's 95 % interval (a bootstrap: ~200 model evaluations per hop and refresh of it):
     # "last" = the last hop that answered (the destination's call quality), "all", or "none".
     mos_interval: str = "last"
+    # Threads that send and receive every target's probes (engine.TraceLoop): 0 = one per 25 targets. More cost CPU
+    # per probe but get more of a busy machine's CPU (the kernel shares it out per thread). Read at start only.
+    engine_threads: int = 0
     user: str | None = None  # started as root: the user the agent becomes once its raw sockets are open
     targets: tuple[TargetConfig, ...] = field(default_factory=tuple)
 
@@ -202,6 +206,7 @@ def find_line(text: str, table: str | None, index: int | None, key: str | None, 
 
 _AGENT_KEYS = {
     "mos_interval",
+    "engine_threads",
     "listen",
     "data_dir",
     "retention_days",
@@ -367,6 +372,7 @@ def config_from_data(doc: dict, path: str = "<config>", text: str = "") -> Agent
         session_hours=float(r.number(agent, "session_hours", 0.01, 24 * 31, w, 1.0, "agent")),
         max_probes_per_s=float(r.number(agent, "max_probes_per_s", 1, 1e6, w, 3000.0, "agent")),
         refresh_s=float(r.number(agent, "refresh_s", 0.2, 600, w, 5.0, "agent")),
+        engine_threads=int(r.number(agent, "engine_threads", 0, 1000, w, 0, "agent", whole=True)),
     )
     probe_mode = r.string(agent, "probe_mode", w, "auto", "agent")
     if probe_mode not in MODES:

@@ -45,7 +45,9 @@ def recorded(qtbot, window):
 def shown_replay(qtbot, window):
     ev = window.evidence
     qtbot.waitUntil(lambda: ev.is_replay(window.trace), timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: window.last_update is not None and window.last_update.request.trace is window.trace)
+    qtbot.waitUntil(
+        lambda: window.last_update is not None and window.last_update.request.trace is window.trace and window.quiet
+    )
 
 
 def test_a_recorded_trace_opens_with_the_table_seen_live(qtbot, make_window, session_data_dir):

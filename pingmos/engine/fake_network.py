@@ -68,9 +68,16 @@ class FakeNetwork:
 
     def inject(self, packet: bytes, delay_s: float = 0.0) -> None:
         """Deliver an arbitrary packet (another program's reply, a duplicate) after ``delay_s``."""
-        heapq.heappush(self._queue, (self.clock.now + delay_s, next(self._tie), packet))
+        self.deliver_at(self.clock.now + delay_s, packet)
+
+    def deliver_at(self, due: float, packet: bytes) -> None:
+        """Queue ``packet`` to arrive at ``due`` (this network's clock, s); every reply goes through here."""
+        heapq.heappush(self._queue, (due, next(self._tie), packet))
 
     def send(self, packet: bytes, dst: str) -> float:
+        # One reading of the clock for the send stamp and the reply's due time: with a real-time clock a thread
+        # preempted between two readings would otherwise shorten the round trip by the preemption.
+        now = self.clock.now
         ttl = probe_ttl(packet)
         self.sent.append((ttl, packet))
         # ``hops`` may be replaced between sends (a route change).
@@ -79,7 +86,7 @@ class FakeNetwork:
         refuser = next((i for i in range(index) if hops[i].refuse_code is not None), None)
         hop = hops[index if refuser is None else refuser]
         reach = index if refuser is None else refuser
-        forwarded = not any(self._link_down(i, self.clock.now) for i in range(min(reach, len(hops) - 1) + 1))
+        forwarded = not any(self._link_down(i, now) for i in range(min(reach, len(hops) - 1) + 1))
         if forwarded and hop.address is not None and self._rng.random() * 100.0 >= hop.loss_pct:
             delay_s = (hop.rtt_ms + self._rng.uniform(0.0, hop.jitter_ms)) / 1000.0
             if refuser is not None:
@@ -88,8 +95,8 @@ class FakeNetwork:
                 reply = build_destination_reply(packet, hop.answer_from)
             else:
                 reply = build_time_exceeded(packet, hop.address)
-            self.inject(reply, delay_s)
-        return self.wall(self.clock.now)
+            self.deliver_at(now + delay_s, reply)
+        return self.wall(now)
 
     def recv(self, timeout_s: float) -> list[tuple[bytes, float]]:
         until = self.clock.now + timeout_s

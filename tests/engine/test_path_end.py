@@ -78,11 +78,11 @@ def test_every_sample_keeps_its_reply_kind_and_code(version, protocol, dest_kind
 @pytest.mark.parametrize("version", [4, 6])
 def test_a_tcp_syn_ack_is_kept_as_such(version):
     class SynAck(FakeNetwork):
-        def inject(self, packet, delay_s=0.0):
+        def deliver_at(self, due, packet):
             if packet[6 if version == 6 else 9] == 6:  # our RST-ACK: make it a SYN-ACK (flags byte 13)
                 off = 40 if version == 6 else 20
                 packet = packet[: off + 13] + b"\x12" + packet[off + 14 :]
-            super().inject(packet, delay_s)
+            super().deliver_at(due, packet)
 
     _, _, samples = run(path(version, 3), "tcp", rounds=2, net_class=SynAck)
     assert {s.reply for s in samples if s.ttl == 3} == {"tcp_syn_ack"}

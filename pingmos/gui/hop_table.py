@@ -79,6 +79,11 @@ OPTIONAL_COLUMNS = (
 )  # fmt: skip
 
 
+# The cells a model change empties until the new model's scores arrive (HopTableModel.pending).
+PENDING_COLUMNS = (COL_R, COL_MOS, COL_MOS_CI)
+PENDING_TEXT = "\u2026"
+
+
 def responders_text(hop: HopReport) -> str:
     """Each address that answered at this hop with its share of the replies, most first; then the route changes
     within the window (the numbers of such a hop mix two paths)."""
@@ -162,9 +167,9 @@ def cell_text(hop: HopReport, column: int) -> str:
         return "" if hop.r is None else f"{hop.r:.1f}"
     if column == COL_MOS:
         if fallback is not None:
-            return f"{fallback.mos:.2f}* error"
+            return f"{fallback.mos:.2f}* ERR"
         if hop.score_error is not None:
-            return "error"
+            return "ERR"  # as the report's table; the error itself is above the table and in the tooltip
         if hop.mos is None:
             return ""
         return f"{hop.mos:.2f}" + (ASSUMED_MARK if jitter_unknown(hop) else "")
@@ -223,6 +228,8 @@ class HopTableModel(QAbstractTableModel):
         self._sparks: list[np.ndarray] = []
         self.thresholds = thresholds or Thresholds()
         self.marked_ttl: int | None = None
+        # While the chosen model's first update is computed ("computing with NAME…"): its score cells read "…".
+        self.pending: str | None = None
 
     def set_hops(self, hops: tuple[HopReport, ...], marked_ttl: int | None) -> None:
         # Every cell's text, colour and sort key is worked out once per update here: the view asks data() for
@@ -231,6 +238,10 @@ class HopTableModel(QAbstractTableModel):
         # copies all read these hops.
         hops = tuple(safe_hop(h) for h in hops)
         texts = [[cell_text(h, c) for c in range(len(COLUMNS))] for h in hops]
+        if self.pending:
+            for row in texts:
+                for c in PENDING_COLUMNS:
+                    row[c] = PENDING_TEXT
         keys = [[_sort_key(h, c) for c in range(len(COLUMNS))] for h in hops]
         if len(hops) != len(self.hops):
             self.beginResetModel()
@@ -308,6 +319,8 @@ class HopTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.FontRole and hop.ttl == self.marked_ttl and col in (COL_HOP, COL_MOS):
             return _BOLD
         if role == Qt.ItemDataRole.ToolTipRole:
+            if self.pending and col in PENDING_COLUMNS:
+                return self.pending
             if col in (COL_MOS, COL_R) and hop.score_error and hop.score_fallback is not None:
                 return (
                     f"the scoring model failed: {hop.score_error}\n* R {hop.score_fallback.r:.1f}, MOS "

@@ -7,6 +7,7 @@ refresher's worker thread; this thread only draws finished updates. A QTimer pol
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 
@@ -22,7 +23,7 @@ from pingmos.gui.evidence import WindowEvidence
 from pingmos.gui.hop_menu import HopMenu
 from pingmos.gui.hop_table import HopTableModel, HopTableView
 from pingmos.gui.quality import Thresholds
-from pingmos.gui.refresher import Refresher, Request, Update
+from pingmos.gui.refresher import Refresher, Request, Update, model_key
 from pingmos.gui.settings_store import SettingsStore
 from pingmos.gui.thresholds_dialog import ThresholdsDialog
 from pingmos.gui.timeline import TimelineWidget
@@ -265,7 +266,7 @@ class MainWindow(QMainWindow):
     def _model_changed(self, _index: int) -> None:
         self.settings.set_model(self.model_name)
         self._build_model_settings()
-        self.mark_dirty()
+        self._model_switched()
         self._check_alert_reach()
         if self.formula_editor is not None and self.formula_editor.isVisible():
             self.formula_editor.set_model(self.model_name)  # (a hidden editor opens the right one when shown)
@@ -284,8 +285,40 @@ class MainWindow(QMainWindow):
 
     def _model_setting_changed(self, key: str, value: str) -> None:
         self.settings.set_model_setting(self.model_name, key, value)
-        self.mark_dirty()
+        self._model_switched()
         self._check_alert_reach()
+        self.evidence._model_changed()  # an opened mtr report is scored again with the new settings
+
+    def _model_switched(self) -> None:
+        """Another model or setting: the shown scores are not this model's. They are cleared to "…" at once
+        (never shown as the new model's), and the update under way, scored with the old one, is superseded now
+        (Refresher.submit): the latest choice wins, however slow or broken the formula being left."""
+        self.mark_dirty()
+        self._show_pending()
+        self.tick()
+
+    def _show_pending(self) -> None:
+        """While the shown update was scored with another model than the chosen one: R, MOS and its interval
+        read "…" ("computing with NAME…" in their tooltips and above the MOS plot), the graph's MOS and the
+        timeline's MOS curve are cleared; latency and loss, which no model changes, stay."""
+        chosen = (self.model_name, self.model_settings())
+        update = self.last_update
+        summary = getattr(getattr(self, "evidence", None), "summary", None)  # an opened mtr report's totals
+        if self.trace is None and summary is not None:
+            if (summary.model, summary.model_settings) == chosen:
+                return
+            snapshot, timelines = summary, []
+        elif update is None or model_key(update.request) == chosen:
+            return
+        else:
+            snapshot, timelines = update.snapshot, update.timelines
+        text = f"computing with {self.model_name}\u2026"
+        unscored = {"r": None, "mos": None, "mos_ci": None, "score_detail": {}, "score_error": None}
+        hops = tuple(dataclasses.replace(h, score_fallback=None, **unscored) for h in snapshot.hops)
+        self.table_model.pending = text
+        self.table_model.set_hops(hops, self.marked_ttl)
+        self.trace_graph.set_hops(hops, self.marked_ttl, self.trace_graph.mark_text, pending=text)
+        self.timeline.set_data([dataclasses.replace(t, mos_t=t.mos_t[:0], mos=t.mos[:0]) for t in timelines])
 
     def _check_alert_reach(self) -> None:
         """Another model or setting: a MOS alert rule may no longer be able to clear (said in the event log)."""
@@ -517,7 +550,9 @@ class MainWindow(QMainWindow):
                 return
         if isinstance(result, BaseException):
             self._show_error(f"internal error while computing the statistics: {type(result).__name__}: {result}")
-        if self.trace is None or self.refresher.busy:
+        # While an update is under way, only a change of the user's asks again: the refresher supersedes it when
+        # the model or trace changed (a slow formula is never waited for) and refuses otherwise.
+        if self.trace is None or (self.refresher.busy and not self._dirty):
             return
         now = time.monotonic()
         samples = self.trace.sample_count
@@ -538,6 +573,7 @@ class MainWindow(QMainWindow):
         if update.request.trace is not self.trace:
             return  # an update of a trace already replaced
         self.last_update = update
+        self.table_model.pending = None
         snapshot = update.snapshot
         # The one diagnosis (pingmos.diagnosis, via the verdict line): the table's mark, the graph's title and
         # marker and the verdict line all show it.
@@ -545,7 +581,7 @@ class MainWindow(QMainWindow):
         self.marked_ttl = diagnosis.deteriorates_at_ttl
         self.table_model.set_hops(snapshot.hops, self.marked_ttl)
         self.trace_graph.set_hops(
-            snapshot.hops, self.marked_ttl, diagnosis.short, model=shown_context.model_text(self, snapshot.model)
+            snapshot.hops, self.marked_ttl, diagnosis.short, model=shown_context.model_text(self, snapshot)
         )
         self.timeline.set_data(update.timelines)
         self.timeline.set_route_changes(snapshot.route_changes)
@@ -561,6 +597,7 @@ class MainWindow(QMainWindow):
         errors += [f"the scoring formula failed: {e}" for e in sorted(script_errors)][:1]
         self._show_error("\n".join(errors) if errors else None)
         self.evidence.update_shown(update)
+        self._show_pending()  # an update scored with a model since left (it finished as the choice changed)
 
     def _show_status(self, status: TraceStatus, other_replies: int) -> None:
         text = status_text(status, other_replies)

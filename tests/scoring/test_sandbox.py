@@ -282,3 +282,25 @@ def test_the_score_command_exits_cleanly(config_dir, body_code):
     assert "Traceback" not in r.stderr + r.stdout
     assert "bad.py" in r.stdout + r.stderr
     assert took < 3.0 + 5.0  # the 3 s wall-clock ceiling, a Python start and a worker start
+
+
+def test_close_while_the_worker_starts_ends_the_call_and_starts_no_other(config_dir):
+    """The window supersedes an update at any moment, also while the worker is still starting: close() returns
+    at once, the call ends with "closed" errors instead of going on to a new worker and the formula's deadline,
+    and nothing is left running."""
+    (config_dir / "hangs.py").write_text(HEADER + body("time.sleep(60)"))
+    model = load_model("hangs", timeout_s=5.0)
+    out = []
+    worker = threading.Thread(target=lambda: out.append(model.score_many(WINDOWS)))
+    worker.start()
+    t0 = time.monotonic()
+    model.close()  # the call has just begun: its worker is starting, or not even that
+    assert time.monotonic() - t0 < 2.0  # never waits for the call (the lock is not awaited)
+    worker.join(30.0)
+    assert not worker.is_alive()
+    assert worker_pid(model) is None
+    results = out[0]
+    # Either it was cut short ("closed"), or close() came before the call took the lock and it ran (then the
+    # formula's 5 s deadline stopped it): never a worker kept past the call.
+    assert all(isinstance(r, ModelError) for r in results), results
+    model.close()

@@ -75,7 +75,9 @@ class LiveTrace:
     mode this process is allowed: raw sockets, unprivileged ICMP sockets or the helper); ``names`` gives
     reverse-DNS names (None = addresses only); ``thread_context`` is entered by the engine thread for its whole
     life (the lab test enters the lab's client network namespace there); ``source`` is the local address to
-    probe from (None = what the kernel would use).
+    probe from (None = what the kernel would use); ``driver`` runs the tracer elsewhere (``TraceRun``'s: the
+    agent's one ``engine.TraceLoop`` for every target; the engine thread then only resolves, opens and waits, and
+    the samples arrive in the driver's thread).
     """
 
     def __init__(
@@ -95,6 +97,7 @@ class LiveTrace:
         flows: int = 1,
         keep_samples: int | None = None,
         ip_version: int | None = None,
+        driver: Callable | None = None,
     ):
         self.target = target
         # 4 or 6 (-4 / -6); None = IPv4 where the name has it, else IPv6: the policy of every front end (pingmos.run)
@@ -111,6 +114,7 @@ class LiveTrace:
         self._tracer_clock = tracer_clock
         self._source = source
         self._rounds_limit = rounds
+        self._driver = driver  # TraceRun's: None = the tracer runs in this trace's engine thread
         self._lock = threading.Lock()
         # Every sample of every run of this trace; with keep_samples, at most about that many per hop stay in memory
         # (memory stays flat however long it runs).
@@ -221,6 +225,7 @@ class LiveTrace:
             network_factory=self._network_factory,
             clock=self._tracer_clock,
             first_round=self._next_round(),  # round numbers continue after a Stop/Start: the history stays ordered
+            driver=self._driver,
         )
         run.add_observer(self.apply)
         self._current = run

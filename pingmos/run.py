@@ -101,7 +101,8 @@ class TraceRun:
     - ``run()``: the tracer until its ``rounds`` are done or ``stop()`` (from any thread); every sample goes to
       each observer in turn, in this thread (``add_observer``: a history, a recorder, alert rules; they must be
       quick and must not raise), its round number raised by ``first_round`` (a trace resumed after a stop keeps
-      its rounds in order).
+      its rounds in order). With a ``driver`` (the agent's ``engine.TraceLoop.drive``) the tracer runs there
+      instead, and the observers are called in the driver's thread; ``run`` still blocks until it is done.
     - ``close()``: closes the network (idempotent).
 
     ``probes_sent``, ``unmatched_replies`` and ``suspicious_replies`` count this run's tracer (0 before it runs).
@@ -125,6 +126,7 @@ class TraceRun:
         network_factory: Callable[[], Network] | None = None,
         clock=None,
         first_round: int = 0,
+        driver: Callable[[Tracer], None] | None = None,
     ) -> None:
         self.target = target
         self.protocol = protocol
@@ -145,6 +147,7 @@ class TraceRun:
         self.tracer: Tracer | None = None
         self._network_factory = network_factory
         self._clock = clock
+        self._driver = driver
         self._probe_mode = None
         self._observers: list[Callable[[Sample], None]] = []
         self._stopped = threading.Event()
@@ -248,7 +251,10 @@ class TraceRun:
         if self._stopped.is_set():
             return
         try:
-            self.tracer.run()
+            if self._driver is not None:
+                self._driver(self.tracer)
+            else:
+                self.tracer.run()
         except OSError as exc:
             raise RunError(NETWORK, f"sending probes failed: {exc}") from exc
 

@@ -8,7 +8,10 @@ Not a test: it prints figures.
    tool's own probes as a kernel-stamped capture on the client's link saw them ("wire": what the network really
    took), so a difference can be pinned on the tool that has it. Then CPU seconds per 1000 probes of each (user +
    system, from wait4() of each process; mtr's figure includes mtr-packet), total and marginal (a 1-round run
-   subtracted, which removes start-up: Python imports for pingmos), and their ratio.
+   subtracted, which removes start-up: Python imports for pingmos), and their ratio. Then pingmos's marginal
+   once more without its end-of-run snapshot (hop statistics, MOS and the MOS's bootstrap interval, 200 resamples
+   per hop through the model: work a one-round run skips and mtr does not do at all), timed inside its process:
+   what probing costs it (send, receive, match, fold each sample into the history), beside mtr's marginal.
 2. Sustained rate: a 30-hop lab path (29 routers, 0.5 ms per link and direction) at 10 rounds/s for ~20 s, pingmos
    and mtr at once: the probe rate pingmos sustained and how far its rounds fell behind schedule (both from the
    capture), per-hop averages of both tools, and the drift of pingmos's own probes between the first and the last
@@ -107,11 +110,50 @@ def run_together(lab: Lab, argvs: list[list[str]]) -> list[Finished]:
     return [c.wait() for c in children]
 
 
+# `pingmos report` run through this: the same command line, and on stderr the CPU its end-of-run snapshot took
+# (hop statistics, MOS, and the MOS's bootstrap interval: 200 resamples per hop through the model), which a report
+# of a few rounds skips (fewer than 10 samples a hop) and mtr has no counterpart for. Measured around the call in
+# the process itself (user + system of every thread, and of any child it waited for: a user formula's worker).
+REPORT_CPU_TAG = "bench_engine: snapshot_cpu_s="
+PINGMOS_WRAPPER = f"""
+import atexit, resource, sys
+from pingmos.state import trace
+
+def cpu():
+    usages = map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return sum(r.ru_utime + r.ru_stime for r in usages)
+
+spent = [0.0]
+snapshot = trace.TraceState.snapshot
+
+def timed(*args, **kw):
+    start = cpu()
+    try:
+        return snapshot(*args, **kw)
+    finally:
+        spent[0] += cpu() - start
+
+trace.TraceState.snapshot = timed
+atexit.register(lambda: print("{REPORT_CPU_TAG}%.6f" % spent[0], file=sys.stderr))
+from pingmos.cli import main
+sys.argv[0] = "pingmos"
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def snapshot_cpu_s(stderr: str) -> float:
+    """What PINGMOS_WRAPPER printed: CPU seconds in the report's end-of-run snapshot."""
+    for line in stderr.splitlines():
+        if line.startswith(REPORT_CPU_TAG):
+            return float(line[len(REPORT_CPU_TAG) :])
+    raise SystemExit(f"bench_engine: pingmos did not say its snapshot's CPU time: {stderr.strip()[-2000:]}")
+
+
 def pingmos_argv(target: str, count: int, interval_s: float, timeout_s: float) -> list[str]:
     return [
         sys.executable,
-        "-m",
-        "pingmos",
+        "-c",
+        PINGMOS_WRAPPER,
         "report",
         target,
         "-c",
@@ -191,16 +233,17 @@ def print_hops(lab: Lab, doc: dict, mtr_doc: dict, pm_wire: list, mtr_wire: list
     return diffs
 
 
-def cpu_line(label: str, pm_cpu: float, pm_probes: float, mtr_cpu: float, mtr_probes: float) -> None:
+def cpu_line(label: str, pm_cpu: float, pm_probes: float, mtr_cpu: float, mtr_probes: float) -> float:
     pm_k = 1000 * pm_cpu / pm_probes if pm_probes else float("nan")
     mtr_k = 1000 * mtr_cpu / mtr_probes if mtr_probes else float("nan")
     print(
         f"  {label:<40} pingmos {pm_k:7.3f} s ({pm_cpu:5.2f} s / {pm_probes:5.0f} probes)  "
-        f"mtr {mtr_k:6.3f} s ({mtr_cpu:5.2f} s / {mtr_probes:5.0f} probes)  ratio pingmos/mtr {pm_k / mtr_k:5.1f}"
+        f"mtr {mtr_k:6.3f} s ({mtr_cpu:5.2f} s / {mtr_probes:5.0f} probes)  ratio pingmos/mtr {pm_k / mtr_k:5.2f}"
     )
+    return pm_k / mtr_k
 
 
-def part1(rounds: int) -> tuple[float, int, float, int]:
+def part1(rounds: int) -> tuple[float, int, float, int, float]:
     print(f"== 1. side by side: 6 hops, 2 ms per link and direction, {rounds} rounds at 0.1 s, at the same time ==")
     with Lab.build(*uniform_chain(5, LinkSpec.symmetric(2.0))) as lab:
         doc, mtr_doc, probes, pm, mtr = side_by_side(lab, rounds, 0.1)
@@ -214,8 +257,9 @@ def part1(rounds: int) -> tuple[float, int, float, int]:
         for _ in range(STARTUP_RUNS):
             _, _, probes1, pm1, mtr1 = side_by_side(lab, 1, 0.1)
             pm_wire1, mtr_wire1 = by_tool(probes1, mtr1.pids)
-            ones.append((pm1.cpu_s, len(pm_wire1), mtr1.cpu_s, len(mtr_wire1)))
-    pm1_s, pm1_n, mtr1_s, mtr1_n = (statistics.fmean(col) for col in zip(*ones, strict=True))
+            ones.append((pm1.cpu_s, len(pm_wire1), mtr1.cpu_s, len(mtr_wire1), snapshot_cpu_s(pm1.stderr)))
+    pm1_s, pm1_n, mtr1_s, mtr1_n, snap1_s = (statistics.fmean(col) for col in zip(*ones, strict=True))
+    snap_s = snapshot_cpu_s(pm.stderr)
     print("CPU seconds per 1000 probes (user + system; mtr includes mtr-packet):")
     cpu_line("whole run", pm.cpu_s, len(pm_wire), mtr.cpu_s, len(mtr_wire))
     cpu_line(f"one-round run (start-up, mean of {STARTUP_RUNS})", pm1_s, pm1_n, mtr1_s, mtr1_n)
@@ -226,10 +270,20 @@ def part1(rounds: int) -> tuple[float, int, float, int]:
         mtr.cpu_s - mtr1_s,
         len(mtr_wire) - mtr1_n,
     )
-    return pm1_s, pm1_n, mtr1_s, mtr1_n
+    probing_line(
+        pm.cpu_s - snap_s - (pm1_s - snap1_s), len(pm_wire) - pm1_n, mtr.cpu_s - mtr1_s, len(mtr_wire) - mtr1_n
+    )
+    print(f"  (pingmos's end-of-run snapshot took {snap_s:.2f} s of its whole run, {snap1_s:.2f} s of a one-round run)")
+    return pm1_s, pm1_n, mtr1_s, mtr1_n, snap1_s
 
 
-def part2(rounds: int, startup: tuple[float, int, float, int] | None) -> None:
+def probing_line(pm_cpu: float, pm_probes: float, mtr_cpu: float, mtr_probes: float) -> float:
+    """The marginal without pingmos's end-of-run snapshot: what probing costs (sending, receiving, matching, and
+    each sample folded into the report's history), the figure to hold against mtr's marginal."""
+    return cpu_line("marginal, probing (the snapshot taken out)", pm_cpu, pm_probes, mtr_cpu, mtr_probes)
+
+
+def part2(rounds: int, startup: tuple[float, int, float, int, float] | None) -> None:
     routers = 29
     print()
     print(f"== 2. sustained rate: 30 hops, 0.5 ms per link and direction, {rounds} rounds at 0.1 s, with mtr ==")
@@ -281,8 +335,9 @@ def part2(rounds: int, startup: tuple[float, int, float, int] | None) -> None:
     print(f"relay: worst delivery lateness {late_max:.2f} ms over {link_hops} packet-link traversals")
     print("CPU seconds per 1000 probes (user + system; mtr includes mtr-packet):")
     cpu_line("whole run", pm.cpu_s, len(pm_wire), mtr.cpu_s, len(mtr_wire))
+    snap_s = snapshot_cpu_s(pm.stderr)
     if startup is not None:
-        pm1, pm1_probes, mtr1, mtr1_probes = startup
+        pm1, pm1_probes, mtr1, mtr1_probes, snap1 = startup
         cpu_line(
             "minus part 1's one-round run",
             pm.cpu_s - pm1,
@@ -290,6 +345,9 @@ def part2(rounds: int, startup: tuple[float, int, float, int] | None) -> None:
             mtr.cpu_s - mtr1,
             len(mtr_wire) - mtr1_probes,
         )
+        pm_probing_s = pm.cpu_s - snap_s - (pm1 - snap1)
+        probing_line(pm_probing_s, len(pm_wire) - pm1_probes, mtr.cpu_s - mtr1, len(mtr_wire) - mtr1_probes)
+    print(f"  (pingmos's end-of-run snapshot took {snap_s:.2f} s)")
     print(f"  pingmos used {100 * pm.cpu_s / wall_s:.1f} % of one CPU, mtr {100 * mtr.cpu_s / wall_s:.1f} %")
 
 

@@ -14,6 +14,7 @@ tracer, the sockets or scapy.
   (network, wire); ``choose_mode``, ``ProbeMode``, ``NoProbeMode`` (mode); ``start_and_drop`` (the
   helper a privileged window or agent keeps, shared_helper).
 - The echo witness's probe: ``echo_probe`` (echo_witness).
+- Many traces driven by one thread (the monitoring agent): ``TraceLoop`` (loop).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ _API = {
     "pingmos.engine.mode": ("NoProbeMode", "ProbeMode", "choose_mode"),
     "pingmos.engine.shared_helper": ("start_and_drop",),
     "pingmos.engine.echo_witness": ("echo_probe",),
+    "pingmos.engine.loop": ("TraceLoop",),
 }
 _WHERE = {name: module for module, names in _API.items() for name in names}
 __all__ = sorted(_WHERE)

@@ -178,6 +178,10 @@ class RawSocketNetwork:
             if packet_id == counter and stamp is not None:
                 return stamp
 
+    def poll_fds(self) -> list[int]:
+        """The descriptors ``recv`` reads, for one poll over many networks (``loop.TraceLoop``)."""
+        return [s.fileno() for s in self._rx]
+
     def recv(self, timeout_s: float) -> list[tuple[bytes, float]]:
         out: list[tuple[bytes, float]] = []
         if not self._poll.poll(timeout_s * 1000.0 if timeout_s > 0.0 else 0):

@@ -104,6 +104,12 @@ class PathEnd:
         had an answer already (``matcher.Matcher.second_answer``)."""
         out = Decision()
         c = self._claim
+        if c is None and not second and sample.reply == _TIME_EXCEEDED:
+            # Most samples: a router's answer while no claim is pending (``_take`` and ``_decide``, in short).
+            self._transit_evidence(sample)
+            if self.end_ttl is None or sample.ttl <= self.end_ttl:
+                out.emit.append(sample)
+            return out
         if second and not (c is not None and key == c.key):
             # A second answer to a probe whose first answer ended the path and was accepted. Never a sample of its
             # own; a router's answer means the first was forged (or the path just grew): it counts as such.

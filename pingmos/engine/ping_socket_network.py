@@ -213,6 +213,11 @@ class PingSocketNetwork:
         self._ttl = set_hop_limit(self._sock, self._v6, probe_ttl(packet), self._ttl)
         return send_past_pending_error(self._sock, packet[ip_header_length(packet) :], (dst, 0))
 
+    def poll_fds(self) -> list[int]:
+        """The descriptors ``recv`` reads (readable or in error: something is waiting), for one poll over many
+        networks (``loop.TraceLoop``)."""
+        return [self._sock.fileno()]
+
     def recv(self, timeout_s: float) -> list[tuple[bytes, float]]:
         out: list[tuple[bytes, float]] = []
         if not self._poll.poll(max(0.0, timeout_s) * 1000.0):

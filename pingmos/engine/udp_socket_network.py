@@ -83,6 +83,11 @@ class UdpSocketNetwork:
             struct.pack_into("!H", payload, 0, fields["seq"])  # the IPv4 id the kernel will not let us set
         return send_past_pending_error(entry[0], bytes(payload), (probe_destination(packet), fields["dport"]))
 
+    def poll_fds(self) -> list[int]:
+        """The descriptors ``recv`` reads (one per source port; a new one after the first send from a port), for
+        one poll over many networks (``loop.TraceLoop``)."""
+        return [sock.fileno() for sock, _ttl in self._socks.values()]
+
     def recv(self, timeout_s: float) -> list[tuple[bytes, float]]:
         out: list[tuple[bytes, float]] = []
         if not self._socks or not self._poll.poll(max(0.0, timeout_s) * 1000.0):

@@ -24,6 +24,7 @@ from __future__ import annotations
 import socket
 import struct
 from enum import Enum
+from socket import inet_ntoa
 from typing import NamedTuple
 
 ICMP_ECHO_REPLY = 0
@@ -196,11 +197,42 @@ def _tcp_answer(data: bytes, off: int, responder: str) -> Reply | None:
     return Reply(kind, responder, ("tcp", dport, sport, (ack - 1) & 0xFFFFFFFF))
 
 
+# The common case read in one go: an ICMP error (time exceeded, unreachable) in an IPv4 packet without options,
+# quoting an IPv4 header without options: version/IHL, protocol, source; type, code; the quoted version/IHL,
+# identification, protocol, source and destination. The quoted transport header follows at byte 48.
+_V4_ERROR = struct.Struct("!B8xB2x4s4xBB6xB3xH3xB2x4s4s")
+_V4_ERROR_KINDS = {ICMP_TIME_EXCEEDED: ReplyKind.TIME_EXCEEDED, ICMP_DEST_UNREACH: ReplyKind.UNREACHABLE}
+_HH = struct.Struct("!HH")
+_HHI = struct.Struct("!HHI")
+_BXXHH = struct.Struct("!B3xHH")
+
+
 def parse_reply(data: bytes) -> Reply | None:
     """Read a received IPv4 or IPv6 packet (ICMP, ICMPv6, or TCP); None when it cannot be a reply to a probe
     (too short, another protocol, an ICMP type that answers no probe, or an error quoting no probe of ours)."""
     if len(data) < 28:
         return None
+    if (
+        data[0] == 0x45
+        and data[9] == PROTO_ICMP
+        and data[20] in _V4_ERROR_KINDS
+        and len(data) >= 56
+        and data[28] == 0x45
+    ):
+        # Every hop's answer but the destination's: the same fields the general reading below finds.
+        _v, _p, src, icmp_type, code, _qv, ip_id, qproto, qsrc, qdst = _V4_ERROR.unpack_from(data)
+        if qproto == PROTO_ICMP:
+            qtype, ident, seq = _BXXHH.unpack_from(data, 48)
+            if qtype != ICMP_ECHO_REQUEST:
+                return None
+            key: ProbeKey = ("icmp", ident, seq)
+        elif qproto == PROTO_UDP:
+            key = ("udp", *_HH.unpack_from(data, 48), ip_id)
+        elif qproto == PROTO_TCP:
+            key = ("tcp", *_HHI.unpack_from(data, 48))
+        else:
+            return None
+        return Reply(_V4_ERROR_KINDS[icmp_type], inet_ntoa(src), key, code, inet_ntoa(qsrc), inet_ntoa(qdst))
     if data[0] >> 4 == 6:
         if len(data) < IPV6_HEADER + 8:
             return None

@@ -1,13 +1,19 @@
 """The monitoring agent: many targets traced indefinitely, each recorded to its own sessions, alerts as in the report,
 and the state of all of them for /metrics.
 
-One ``TargetRunner`` per target: a ``LiveTrace`` (the engine in a thread of its own, the history kept to the
-target's window: older samples live only in the session files) with three observers: the per-sample counters
+One ``TargetRunner`` per target: a ``LiveTrace`` (the history kept to the target's window: older samples live only
+in the session files) with three observers: the per-sample counters
 (``metrics.TargetCounters``), the session recorder and the alert rules. The agent's loop (``tick``, once a
 second) evaluates the alert rules, restarts traces that stopped on an error (a network that went away comes back),
 and every ``refresh_s`` recomputes each target's window snapshot and diagnosis, rolls session files and applies the
 retention. ``reload`` applies a new configuration: a target whose settings did not change keeps running with every
 sample; changed ones restart; removed ones stop and their series leave /metrics.
+
+Every target's probes are sent, and its replies received and folded into its history, counters, recorder and
+alert rules, by a few threads each driving many targets (``engine.TraceLoop``, TARGETS_PER_ENGINE_THREAD each): a
+thread per target made a hundred threads queue for the interpreter lock, at twice the CPU per probe. Each target's
+own thread only resolves its host, opens its sockets and then waits. Window snapshots, alerts, sessions and
+/metrics run in the agent's loop, the writer and the HTTP thread, off that path.
 """
 
 from __future__ import annotations
@@ -27,7 +33,16 @@ from pathlib import Path
 
 from pingmos.alerts import AlertEngine, AlertEvent, CommandRunner
 from pingmos.diagnosis import diagnose
-from pingmos.engine import Network, NoProbeMode, ProbeMode, ReverseDNS, Sample, choose_mode, family_of
+from pingmos.engine import (
+    Network,
+    NoProbeMode,
+    ProbeMode,
+    ReverseDNS,
+    Sample,
+    TraceLoop,
+    choose_mode,
+    family_of,
+)
 from pingmos.hop_report import TraceSnapshot
 from pingmos.live_trace import LiveTrace
 from pingmos.monitor.config import AgentConfig, TargetConfig
@@ -49,6 +64,15 @@ PENDING_LIMIT = 100_000  # samples kept for the first session file while the tar
 RECORD_FLUSH_S = 5.0
 EVENTS_KEPT = 100  # alert events a target keeps in memory (all of them are in its session's event log)
 RETENTION_EVERY_S = 60.0  # the data directory is checked for old and excess session files this often
+# MOS intervals (a bootstrap of ~200 model evaluations: 70-100 ms of CPU for g107-jb at a 30-sample window) are
+# recomputed for about this many targets a second, all targets together: a hundred targets each every 30 s took
+# a quarter of a core, more than sending and receiving their 3,000 probes a second.
+INTERVALS_PER_S = 1.0
+# Targets whose probes one engine thread (engine.TraceLoop) sends and receives. One thread for all is the least CPU
+# per probe, but on a busy machine the kernel gives each thread its share: measured on the lab (100 x 31 hops at
+# 1 round/s, 2 cores at load 10-13) with 1, 4, 10 and 25 threads: 78-93 %, 22-33 %, 14 % and 12 % late rounds at
+# 121, 100-127, 168 and 195 us of CPU per probe (a thread per target before: 11 % at 234 us).
+TARGETS_PER_ENGINE_THREAD = 25
 Log = Callable[[str], None]
 
 
@@ -134,6 +158,8 @@ class TargetRunner:
         clock: Callable[[], float] = time.time,
         probe_mode: str = "auto",
         mos_interval: str = "last",
+        driver: Callable | None = None,
+        interval_every_s: float = 0.0,
     ):
         self.cfg = cfg
         self._probe_mode = probe_mode
@@ -170,8 +196,10 @@ class TargetRunner:
             port=cfg.port,
             flows=cfg.flows,
             keep_samples=cfg.window,
+            driver=driver,
         )
         self.trace.add_observer(self._observe)
+        self._interval_every_s = interval_every_s
         self._cache: dict = {MOS_INTERVALS_KEY: HopIntervals(mos_interval, self._interval_refresh_s())}
         self.snapshot: TraceSnapshot | None = None
         self.diagnosis: tuple[str, int | None] | None = None
@@ -322,16 +350,21 @@ class TargetRunner:
         if old is not None:
             old.close()
 
-    def set_mos_interval(self, which: str) -> None:
-        """Which hops get a MOS interval from the next refresh on (a reload changed ``[agent] mos_interval``)."""
+    def set_mos_interval(self, which: str, every_s: float | None = None) -> None:
+        """Which hops get a MOS interval from the next refresh on (a reload changed ``[agent] mos_interval``), and
+        at least how often (s) it is recomputed (the number of targets changed); None keeps that."""
+        if every_s is not None:
+            self._interval_every_s = every_s
         live = self._cache.get(MOS_INTERVALS_KEY)
         if not isinstance(live, HopIntervals) or live.which != which:
             self._cache[MOS_INTERVALS_KEY] = HopIntervals(which, self._interval_refresh_s())
+        else:
+            live.refresh_s = self._interval_refresh_s()
 
     def _interval_refresh_s(self) -> float:
         # A window's samples are all new after window x interval seconds; an interval computed more often than that
-        # (and every 30 s at least) would mostly repeat itself.
-        return max(30.0, self.cfg.window * self.cfg.interval_s)
+        # (and every 30 s at least) would mostly repeat itself. Many targets: see INTERVALS_PER_S.
+        return max(30.0, self.cfg.window * self.cfg.interval_s, self._interval_every_s)
 
     def flush_recording(self) -> None:
         """Write the samples and events recorded since the last flush to the session file (the writer thread)."""
@@ -386,7 +419,10 @@ class Agent:
     """Every target of a configuration. ``run`` loops until ``stop``; tests call ``tick``/``refresh`` themselves.
 
     ``network_factory``/``tracer_clock``/``thread_context`` go to every target's LiveTrace (tests pass a
-    FakeNetwork; the lab benchmark enters a lab namespace); None = the best probe mode this process may use."""
+    FakeNetwork; the lab benchmark enters a lab namespace); None = the best probe mode this process may use.
+    ``shared_loop``: the targets' tracers run in a few ``engine.TraceLoop`` threads (TARGETS_PER_ENGINE_THREAD
+    each, assigned in turn; None = yes unless tracer clocks are given: a fake clock is one target's virtual time,
+    so such targets keep a thread each)."""
 
     def __init__(
         self,
@@ -396,6 +432,7 @@ class Agent:
         thread_context: Callable[[], AbstractContextManager] = nullcontext,
         use_dns: bool = True,
         log: Log = _log_stderr,
+        shared_loop: bool | None = None,
     ):
         from pingmos.scoring import load_model
 
@@ -417,6 +454,11 @@ class Agent:
         self.probes_per_s = 0.0
         self._reload_requested = threading.Event()
         self._writer: threading.Thread | None = None
+        if shared_loop is None:
+            shared_loop = tracer_clock_factory is None
+        threads = max(1, math.ceil(len(config.targets) / TARGETS_PER_ENGINE_THREAD)) if shared_loop else 0
+        self.loops = [TraceLoop(f"pingmos-trace-loop-{i}") for i in range(threads)]
+        self._next_loop = 0
 
     # -- targets ---------------------------------------------------------------------------------------------
 
@@ -445,7 +487,18 @@ class Agent:
             self._log,
             probe_mode=self.config.probe_mode,
             mos_interval=self.config.mos_interval,
+            driver=self._driver(),
+            interval_every_s=self._interval_every_s(),
         )
+
+    def _driver(self):
+        if not self.loops:
+            return None
+        self._next_loop += 1
+        return self.loops[self._next_loop % len(self.loops)].drive
+
+    def _interval_every_s(self) -> float:
+        return len(self.config.targets) / INTERVALS_PER_S
 
     def start(self) -> None:
         """Start every target (returns at once; probing runs in the targets' threads)."""
@@ -470,7 +523,7 @@ class Agent:
         gone = [r for n, r in old.items() if n not in kept]
         self.config = config
         for name in kept:
-            old[name].set_mos_interval(config.mos_interval)
+            old[name].set_mos_interval(config.mos_interval, self._interval_every_s())
         fresh = {cfg.name: self._runner(cfg) for cfg in config.targets if cfg.name not in kept}
         with self._lock:
             self.runners = {cfg.name: old[cfg.name] if cfg.name in kept else fresh[cfg.name] for cfg in config.targets}
@@ -601,6 +654,8 @@ class Agent:
             runner.stop()
         for runner in list(self.runners.values()):
             runner.close()
+        for loop in self.loops:
+            loop.close()
         for model in self._models.values():
             model.close()
         if self.names is not None:

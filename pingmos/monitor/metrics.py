@@ -22,6 +22,7 @@ no call would get through, so "MOS below 3.5 for 5 minutes" fires for a silent t
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import math
 import threading
 import zlib
@@ -207,14 +208,31 @@ def _nan(v: float | None, scale: float = 1.0) -> float:
     return math.nan if v is None else v * scale
 
 
+# The groups of per-target families (AgentCollector._families): what changes with each window refresh, with each
+# sample, and the rest.
+WINDOW, COUNTERS, OTHER = "window", "counters", "other"
+ALL_GROUPS = frozenset((WINDOW, COUNTERS, OTHER))
+PAIRS_KEPT = 200_000  # formatted label pairs kept between scrapes (a reload's old targets are dropped past this)
+
+
 class AgentCollector(Collector):
     """A prometheus_client collector: every scrape builds the families from the agent's current views, so a
-    target removed by a reload disappears from /metrics at once and nothing is cached twice."""
+    target removed by a reload disappears from /metrics at once.
+
+    ``render`` writes the same text as ``collect`` through ``prometheus_client.generate_latest`` (a test compares
+    them) at a fraction of the cost, because most of it repeats from one scrape to the next: a target's window
+    series change only when its window is recomputed (every ``refresh_s``), so their lines are kept per target
+    until its snapshot or diagnosis changes; the counters and the histogram change with every sample, but each
+    line's name and labels do not, so only the values are formatted at each scrape."""
 
     def __init__(self, views: Callable[[], Iterable[TargetView]], health: Callable[[], AgentHealth], vantage: str):
         self._views = views
         self._health = health
         self.vantage = vantage
+        self._render_lock = threading.Lock()
+        self._text = _TextFormat()
+        self._window_lines: dict[str, tuple] = {}  # target -> (snapshot, key, {family name: lines})
+        self._counter_prefixes: dict[tuple, tuple] = {}  # (target key, ttl) -> each counter line's "name{labels} "
 
     def describe(self) -> Iterator[Metric]:
         return iter(())  # no fixed series: the registry then never calls collect() at registration
@@ -222,6 +240,14 @@ class AgentCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         views = list(self._views())
         user_keys = sorted({k for v in views for k, _ in v.labels})
+        yield from self._families(views, user_keys, ALL_GROUPS)
+        yield from self._agent_families()
+
+    def _families(self, views: list[TargetView], user_keys: list[str], groups: frozenset[str]) -> list[Metric]:
+        """Every per-target family in /metrics order, with the samples of ``views`` in the families of ``groups``
+        (WINDOW: from the window's snapshot and diagnosis; COUNTERS: the per-hop counters and histogram; OTHER:
+        the rest); the other families stay empty."""
+        window, counters, other = WINDOW in groups, COUNTERS in groups, OTHER in groups
         base = ["target", *user_keys, "vantage"]
 
         def lv(view: TargetView, *extra: str) -> list[str]:
@@ -322,18 +348,19 @@ class AgentCollector(Collector):
 
         for view in views:
             hops, _samples, late_rounds = view.counters
-            for ttl in sorted(hops):
+            for ttl in sorted(hops) if counters else ():
                 n_sent, n_recv, buckets, rtt_sum, n_changes = hops[ttl]
                 h = lv(view, str(ttl))
                 sent.add_metric(h, n_sent)
                 received.add_metric(h, n_recv)
                 changes.add_metric(h, n_changes)
                 rtt.add_metric(h, _cumulative(buckets), rtt_sum)
-            up.add_metric(lv(view), 1.0 if view.up else 0.0)
-            late.add_metric(lv(view), late_rounds)
-            for rule, firing in sorted(view.alerts.items()):
-                alert.add_metric(lv(view, rule), 1.0 if firing else 0.0)
-            snap = view.snapshot
+            if other:
+                up.add_metric(lv(view), 1.0 if view.up else 0.0)
+                late.add_metric(lv(view), late_rounds)
+                for rule, firing in sorted(view.alerts.items()):
+                    alert.add_metric(lv(view, rule), 1.0 if firing else 0.0)
+            snap = view.snapshot if window else None
             if snap is not None:
                 reached.add_metric(lv(view), 1.0 if snap.destination_reached else 0.0)
                 hops_n.add_metric(lv(view), len(snap.hops))
@@ -357,10 +384,10 @@ class AgentCollector(Collector):
                     if hop.mos_ci is not None and not floor:
                         for family, end in zip(mos_ci, hop.mos_ci, strict=True):
                             family.add_metric([*labels, view.model], end)
-            if view.diagnosis_status is not None:
+            if window and view.diagnosis_status is not None:
                 diag.add_metric(lv(view), {s: s == view.diagnosis_status for s in DIAGNOSIS_STATES})
                 diag_hop.add_metric(lv(view), view.diagnosis_ttl or 0)
-            if view.sip is not None:
+            if other and view.sip is not None:
                 s = view.sip
                 sip_sent.add_metric(lv(view), s.sent)
                 for code, count in sorted(s.codes.items()):
@@ -369,8 +396,8 @@ class AgentCollector(Collector):
                 sip_loss.add_metric(lv(view), _nan(s.window_loss_ratio))
                 sip_time.add_metric(lv(view), _nan(s.window_rtt_s))
                 sip_code.add_metric(lv(view), s.last_code or 0)
-        yield from mos_ci
-        yield from (
+        return [
+            *mos_ci,
             sent,
             received,
             rtt,
@@ -396,8 +423,75 @@ class AgentCollector(Collector):
             sip_loss,
             sip_time,
             sip_code,
-        )
-        yield from self._agent_families()
+        ]
+
+    def render(self) -> bytes:
+        """The Prometheus text format (0.0.4) of ``collect``'s families: the bytes generate_latest writes."""
+        with self._render_lock:
+            return self._render()
+
+    def _render(self) -> bytes:
+        text = self._text
+        if len(text.pairs) > PAIRS_KEPT:
+            text.pairs.clear()
+        views = list(self._views())
+        user_keys = sorted({k for v in views for k, _ in v.labels})
+        families = self._families([], user_keys, ALL_GROUPS)  # the headers, in order
+        chunks: dict[str, list[str]] = {m.name: [] for m in families}
+        window_lines: dict[str, tuple] = {}
+        prefixes: dict[tuple, tuple] = {}
+        for view in views:
+            key = (view.diagnosis_status, view.diagnosis_ttl, view.labels, view.model, self.vantage, user_keys)
+            kept = self._window_lines.get(view.name)
+            if kept is None or kept[0] is not view.snapshot or kept[1] != key:
+                lines = {m.name: text.lines(m) for m in self._families([view], user_keys, frozenset((WINDOW,)))}
+                kept = (view.snapshot, key, {name: t for name, t in lines.items() if t})
+            window_lines[view.name] = kept
+            for name, t in kept[2].items():
+                chunks[name].append(t)
+            self._counter_lines(view, user_keys, chunks, prefixes)
+        self._window_lines, self._counter_prefixes = window_lines, prefixes
+        for m in self._families(views, user_keys, frozenset((OTHER,))):
+            if m.samples:
+                chunks[m.name].append(text.lines(m))
+        out: list[str] = []
+        for m in families:
+            out.append(text.header(m))
+            out.extend(chunks[m.name])
+        for m in self._agent_families():
+            out.append(text.header(m))
+            out.append(text.lines(m))
+        return "".join(out).encode("utf-8")
+
+    def _counter_lines(self, view: TargetView, user_keys: list[str], chunks: dict, prefixes: dict) -> None:
+        hops = view.counters[0]
+        if not hops:
+            return
+        ident = (view.name, view.labels, self.vantage, tuple(user_keys))
+        sent, received = chunks["pingmos_hop_probes_sent"], chunks["pingmos_hop_probes_received"]
+        rtt, changes = chunks["pingmos_hop_rtt_seconds"], chunks["pingmos_hop_route_changes"]
+        go = floatToGoString
+        for ttl in sorted(hops):
+            n_sent, n_recv, buckets, rtt_sum, n_changes = hops[ttl]
+            p = self._counter_prefixes.get((ident, ttl))
+            if p is None:
+                # This hop's families built once the ordinary way: each line's "name{labels} " in order.
+                one = dataclasses.replace(view, counters=({ttl: hops[ttl]}, 0, 0))
+                p = tuple(
+                    tuple(self._text.prefix(s) for s in m.samples)
+                    for m in self._families([one], user_keys, frozenset((COUNTERS,)))
+                    if m.samples
+                )  # (sent,), (received,), (buckets..., count, sum), (changes,)
+            prefixes[(ident, ttl)] = p
+            p_sent, p_recv, p_rtt, p_changes = p
+            sent.append(f"{p_sent[0]}{go(n_sent)}\n")
+            received.append(f"{p_recv[0]}{go(n_recv)}\n")
+            total = 0
+            for prefix, n in zip(p_rtt, buckets, strict=False):  # the buckets' lines; count and sum follow
+                total += n
+                rtt.append(f"{prefix}{go(total)}\n")
+            rtt.append(f"{p_rtt[-2]}{go(total)}\n{p_rtt[-1]}{go(rtt_sum)}\n")
+            changes.append(f"{p_changes[0]}{go(n_changes)}\n")
 
     def _agent_families(self) -> Iterator[Metric]:
         health = self._health()
@@ -448,28 +542,49 @@ def _label_value(v: str) -> str:
     return v.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
-def render_text(collector: Collector) -> bytes:
-    """The Prometheus text format (0.0.4) of ``collector``'s families, the bytes ``prometheus_client.generate_latest``
-    gives for them (a test compares the two), about ten times faster. Why: at 100 targets x 31 hops a scrape is
-    110,000 lines, and generate_latest checks and escapes every label name of every line again (~26 us a line:
-    3 s of CPU per scrape, beyond Prometheus's 10 s timeout on a loaded machine); our names are fixed and valid,
-    so only label values are escaped here, and each distinct label set is formatted once."""
-    out: list[str] = []
-    pairs: dict[tuple[str, str], str] = {}  # (label, value) -> 'label="escaped value"': most repeat on every line
-    for metric in collector.collect():
+class _TextFormat:
+    """Lines of the Prometheus text format (0.0.4) as generate_latest writes them. Our names are fixed and valid,
+    so only label values are escaped, and each distinct (label, value) pair is formatted once (``pairs``)."""
+
+    def __init__(self) -> None:
+        self.pairs: dict[tuple[str, str], str] = {}  # (label, value) -> 'label="escaped value"'
+
+    def header(self, metric: Metric) -> str:
         name = metric.name + _NAME_SUFFIX.get(metric.type, "")
         doc = metric.documentation.replace("\\", "\\\\").replace("\n", "\\n")
-        out.append(f"# HELP {name} {doc}\n# TYPE {name} {_TEXT_TYPES[metric.type]}\n")
-        for sample in metric.samples:
-            labels = sample.labels
-            text = ""
-            if labels:
-                parts = []
-                for item in sorted(labels.items()):
-                    part = pairs.get(item)
-                    if part is None:
-                        part = pairs[item] = f'{item[0]}="{_label_value(item[1])}"'
-                    parts.append(part)
-                text = "{" + ",".join(parts) + "}"
-            out.append(f"{sample.name}{text} {floatToGoString(sample.value)}\n")
+        return f"# HELP {name} {doc}\n# TYPE {name} {_TEXT_TYPES[metric.type]}\n"
+
+    def prefix(self, sample) -> str:
+        """``name{labels} ``: a sample's line up to its value."""
+        labels = sample.labels
+        if not labels:
+            return f"{sample.name} "
+        pairs = self.pairs
+        parts = []
+        for item in sorted(labels.items()):
+            part = pairs.get(item)
+            if part is None:
+                part = pairs[item] = f'{item[0]}="{_label_value(item[1])}"'
+            parts.append(part)
+        return f"{sample.name}{{{','.join(parts)}}} "
+
+    def lines(self, metric: Metric) -> str:
+        prefix = self.prefix
+        return "".join(f"{prefix(s)}{floatToGoString(s.value)}\n" for s in metric.samples)
+
+
+def render_text(collector: Collector) -> bytes:
+    """The Prometheus text format (0.0.4) of ``collector``'s families, the bytes ``prometheus_client.generate_latest``
+    gives for them (a test compares the two), many times faster. Why: at 100 targets x 31 hops a scrape is
+    110,000 lines, and generate_latest checks and escapes every label name of every line again (~26 us a line:
+    3 s of CPU per scrape, beyond Prometheus's 10 s timeout on a loaded machine). An ``AgentCollector`` renders
+    itself (``AgentCollector.render``: what did not change since the last scrape is not formatted again)."""
+    render = getattr(collector, "render", None)
+    if render is not None:
+        return render()
+    text = _TextFormat()
+    out: list[str] = []
+    for metric in collector.collect():
+        out.append(text.header(metric))
+        out.append(text.lines(metric))
     return "".join(out).encode("utf-8")

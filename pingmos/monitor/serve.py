@@ -6,6 +6,7 @@ stop the agent, which closes every session file before it exits.
 
 from __future__ import annotations
 
+import gc
 import gzip
 import os
 import signal
@@ -19,6 +20,13 @@ from pingmos.monitor.config import ConfigError, load_config, parse_listen
 EXIT_USAGE = 2
 EXIT_LISTEN = 1
 EXIT_NO_PERMISSION = 77
+# How long a thread may hold the interpreter lock while another waits for it (Python's default: 5 ms). The agent's
+# one engine thread (engine.TraceLoop) waits for it at every wake while the window snapshots, the writer or a
+# scrape hold it; a millisecond keeps its probes within a millisecond or two of their due time at little cost.
+SWITCH_INTERVAL_S = 0.001
+# The garbage collector's thresholds in the agent (Python's: 700, 10, 10): the agent makes objects for every probe
+# (3,000 a second) that die young, and cycles are rare; a young collection every 10,000 allocations, not every 700.
+GC_THRESHOLDS = (10_000, 20, 100)
 
 
 def run_monitor(config_path: str, listen: str | None = None, use_dns: bool = True, window: bool = False) -> int:
@@ -75,11 +83,17 @@ def run_monitor(config_path: str, listen: str | None = None, use_dns: bool = Tru
         cfg = load_config(config_path)
         return _with_listen(cfg, listen) if listen is not None else cfg
 
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     signal.signal(signal.SIGHUP, lambda *_: agent.request_reload())
     signal.signal(signal.SIGTERM, lambda *_: agent.stop())
     signal.signal(signal.SIGINT, lambda *_: agent.stop())
     try:
         agent.start()
+        # Everything allocated so far (modules, models, the targets' state) lives as long as the agent: frozen,
+        # the collector no longer scans it, and collections are rarer. Measured at 100 x 31 hops: 100 pauses of
+        # 10-360 ms a minute before (every thread stops meanwhile and rounds leave late), 13 after.
+        gc.freeze()
+        gc.set_threshold(*GC_THRESHOLDS)
         if window:
             from pingmos.gui.summary import run_summary
 

@@ -56,33 +56,57 @@ def _as_array(rtts_ms: object) -> np.ndarray:
 
 
 def resampled_windows(rtts_ms: object, resamples: int = RESAMPLES, seed: int = 0) -> list[HopWindow]:
-    """``resamples`` bootstrap windows of the samples ``rtts_ms`` (ms, oldest first, None or NaN = lost)."""
+    """``resamples`` bootstrap windows of the samples ``rtts_ms`` (ms, oldest first, None or NaN = lost).
+
+    Vectorised over the resamples where the random draws allow it: the blocks are copied block by block (no index
+    matrix of every value), the lost samples found once for all rows, and each row's loss set with draws from the
+    same generator in the same order as ever, so the same samples give the same windows (and interval) as before.
+    """
     x = _as_array(rtts_ms)
     n = len(x)
     rng = np.random.default_rng([seed, n])
     block = max(1, round(n ** (1.0 / 3.0)))
     blocks = -(-n // block)
     starts = rng.integers(0, n - block + 1, size=(resamples, blocks))
-    idx = (starts[:, :, None] + np.arange(block)).reshape(resamples, -1)[:, :n]
-    rows = x[idx]
+    # rows[r] = x[starts[r, 0] : +block] + x[starts[r, 1] : +block] + ..., cut to n samples.
+    runs = np.lib.stride_tricks.sliding_window_view(x, block)
+    rows = np.empty((resamples, n))
+    for b in range(blocks):
+        lo = b * block
+        width = min(block, n - lo)
+        rows[:, lo : lo + width] = runs[starts[:, b], :width]
     lost = int(np.isnan(x).sum())
-    targets = rng.binomial(n, rng.beta(lost + 0.5, n - lost + 0.5, resamples))
+    targets = rng.binomial(n, rng.beta(lost + 0.5, n - lost + 0.5, resamples)).tolist()
     received_values = x[~np.isnan(x)]
-    for row, target in zip(rows, targets, strict=True):
-        missing = np.flatnonzero(np.isnan(row))
-        present = np.flatnonzero(~np.isnan(row))
-        if target > len(missing):
-            row[rng.choice(present, target - len(missing), replace=False)] = math.nan
-        elif target < len(missing) and len(received_values):
-            back = rng.choice(missing, len(missing) - target, replace=False)
-            row[back] = rng.choice(received_values, len(back))
-    return _windows(rows)
+    nan = np.isnan(rows)
+    missing_counts = np.count_nonzero(nan, axis=1).tolist()
+    for i, (target, n_missing) in enumerate(zip(targets, missing_counts, strict=True)):
+        if target == n_missing or (target < n_missing and not len(received_values)):
+            continue
+        missing = np.flatnonzero(nan[i])
+        if target > n_missing:
+            # Which present samples become lost: the k-th present sample of the row is at k plus the number of
+            # missing ones before it (``present[k]`` without listing every present sample).
+            k = rng.choice(n - n_missing, target - n_missing, replace=False)
+            where = k + np.searchsorted(missing - np.arange(n_missing), k, side="right")
+            rows[i, where] = math.nan
+            nan[i, where] = True
+        else:
+            back = missing[rng.choice(n_missing, n_missing - target, replace=False)]
+            rows[i, back] = rng.choice(received_values, len(back))
+            nan[i, back] = False
+    return _windows(rows, nan)
 
 
-def _windows(rows: np.ndarray) -> list[HopWindow]:
-    """The rows (NaN = lost) as HopWindows: what every scorer takes, a Model as well as a snapshot builder's
-    one-window callable (``HopWindow.from_rtts`` is vectorised: microseconds per window)."""
-    return [HopWindow.from_rtts(row) for row in rows]
+def _windows(rows: np.ndarray, nan: np.ndarray | None = None) -> list[HopWindow]:
+    """The rows (NaN = lost; ``nan`` their mask when known) as HopWindows: what every scorer takes, a Model as
+    well as a snapshot builder's one-window callable. The received values of all rows are gathered in one array
+    (row by row, in order) and each window gets its slice of it."""
+    if nan is None:
+        nan = np.isnan(rows)
+    received = rows[~nan]
+    ends = np.cumsum(rows.shape[1] - np.count_nonzero(nan, axis=1)).tolist()
+    return [HopWindow.from_arrays(row, received[a:b]) for row, a, b in zip(rows, [0, *ends], ends, strict=False)]
 
 
 def resamples_for(n: int, resamples: int = RESAMPLES) -> int:

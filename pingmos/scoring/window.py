@@ -77,10 +77,42 @@ class HopWindow:
         """The window of these samples (ms, oldest first; None or NaN = lost), a sequence or a float64 array."""
         rtts = stats.as_rtts(rtts_ms)
         lost_mask = np.isnan(rtts)
+        received = rtts[~lost_mask] if np.count_nonzero(lost_mask) else rtts
+        return cls.from_arrays(rtts, received)
+
+    @classmethod
+    def from_arrays(
+        cls, rtts: np.ndarray, received: np.ndarray, sums: tuple[float, float, float, float] | None = None
+    ) -> HopWindow:
+        """The window of ``rtts`` (float64, ms, oldest first, NaN = lost) given its received values already
+        (``rtts[~isnan(rtts)]``, in order: a snapshot builder that keeps them as it goes, or ``rtts`` itself when
+        nothing was lost). Neither is copied; the numbers are ``from_rtts``'s, computed the same way.
+
+        ``sums``: (sum, minimum, maximum, sum of |differences between consecutive values|) of ``received`` as
+        numpy gives them (``np.add.reduce``; ``stats.pairwise_sum`` keeps them to the bit as a window grows), from
+        a caller that has them: the average, extremes and PingPlotter jitter then take no pass over the values."""
+        rtts = stats.as_rtts(rtts)
         sent = len(rtts)
-        lost = int(np.count_nonzero(lost_mask))
-        received = rtts[~lost_mask] if lost else rtts
-        n = sent - lost
+        n = len(received)
+        lost = sent - n
+        if sums is not None and n:
+            total, low, high, steps = sums
+            avg = float(total / n)
+            window = cls(
+                rtts_ms=stats.RttSeq(rtts),
+                sent=sent,
+                received=n,
+                loss_pct=(100.0 * lost / sent) if sent else None,
+                loss_ci_pct=stats.wilson_interval_pct(lost, sent),
+                last_ms=float(received[-1]),
+                avg_ms=avg,
+                min_ms=float(low),
+                max_ms=float(high),
+                stdev_ms=stats.sample_stdev(received, avg),
+            )
+            window._jitter_cache["_received_array"] = received
+            window._jitter_cache[DEFAULT_JITTER] = float(steps / (n - 1)) if n >= 2 else None
+            return window
         window = cls(
             rtts_ms=stats.RttSeq(rtts),
             sent=sent,
@@ -89,8 +121,8 @@ class HopWindow:
             loss_ci_pct=stats.wilson_interval_pct(lost, sent),
             last_ms=float(received[-1]) if n else None,
             avg_ms=stats.mean(received),
-            min_ms=float(received.min()) if n else None,
-            max_ms=float(received.max()) if n else None,
+            min_ms=float(np.minimum.reduce(received)) if n else None,
+            max_ms=float(np.maximum.reduce(received)) if n else None,
             stdev_ms=stats.sample_stdev(received),
         )
         window._jitter_cache["_received_array"] = received  # computed already
@@ -262,8 +294,11 @@ class HopWindow:
     def for_model(self, settings: Mapping[str, object]) -> Hop:
         """This window as a formula sees it, jitter by ``settings["jitter"]`` (default pingplotter)."""
         definition = str(settings.get("jitter", DEFAULT_JITTER))
-        values = {f.name: getattr(self, f.name) for f in fields(HopWindow)}  # the jitter cache is shared
+        values = {name: getattr(self, name) for name in _FIELD_NAMES}  # the jitter cache is shared
         return Hop(**values, settings=dict(settings), jitter_definition=definition)
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(HopWindow))  # for_model per resampled window: fields() is slow
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -66,6 +66,7 @@ class HopHistory:
         "kind",
         "code",
         "version",
+        "epoch",
         "flows",
         "changes",
         "reached",
@@ -87,6 +88,9 @@ class HopHistory:
         self.kind = np.empty(capacity, np.uint8)
         self.code = np.empty(capacity, np.uint8)
         self.version = 0  # counts every change: a snapshot cache knows the hop's samples are the same
+        # Counts the changes that were not appends (an insert behind later rounds, forgetting the oldest): while it
+        # stays the same, the first samples a snapshot builder has already seen are still the hop's first samples.
+        self.epoch = 0
         self.shared = False  # views of the buffers were handed out (see _unshare)
         self.flows = flows
         # Route changes as responder indexes: (round, sent_at, flow, old, new), oldest first (route_changes.py).
@@ -134,6 +138,7 @@ class HopHistory:
             i = n
         else:
             i = int(np.searchsorted(self.rounds[:n], round_no, side="right"))
+            self.epoch += 1
             self._unshare()
             for a in (self.rounds, self.sent_at, self.rtt_ms, self.responder, self.kind, self.code):
                 a[i + 1 : n + 1] = a[i:n]
@@ -206,6 +211,7 @@ class HopHistory:
             self.earlier[0].add(rtts[router], who[router], *first)
             self.earlier[1].add(rtts[destination], who[destination], *first)
         self.let_go += cut
+        self.epoch += 1
         self._unshare()
         for a in (self.rounds, self.sent_at, self.rtt_ms, self.responder, self.kind, self.code):
             a[: self.n - cut] = a[cut : self.n]
@@ -229,6 +235,13 @@ class RowData:
     ``unreachable`` is (responder index, ICMP code) when the path ends here with a destination-unreachable from a
     router. ``key`` identifies the data (hop versions, selection) for a snapshot cache. ``earlier``: for a
     selection of every sample, the summary of this row's samples no longer in memory (summary.py), else None.
+
+    ``lineage`` (role, hop epoch, samples of the hop seen): set when the row is every sample of its TTL and grows
+    only by appending (a router's row; the destination's row where no other TTL or address is merged into it), so
+    a snapshot builder may keep its arrays and extend them (``TraceHistory.select``'s ``held``). ``extends``: None
+    when the arrays are the whole row; else they hold only the samples after the first ``extends`` samples of the
+    hop, which the caller already holds. ``rtt_all``: with ``lineage``, where the row is every sample of its
+    TTL unfiltered, a read-only view of all its RTTs (the history's own array: the caller need not copy them).
     """
 
     ttl: int
@@ -242,6 +255,9 @@ class RowData:
     unreachable: tuple[int, int] | None
     key: tuple
     earlier: RunningSummary | None = None
+    lineage: tuple[str, int, int] | None = None
+    extends: int | None = None
+    rtt_all: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -347,7 +363,11 @@ class TraceHistory:
     # -- what a snapshot is built from --------------------------------------------------------------
 
     def select(
-        self, window: int | None = None, time_range: TimeRange | None = None, cached: dict | None = None
+        self,
+        window: int | None = None,
+        time_range: TimeRange | None = None,
+        cached: dict | None = None,
+        held: dict | None = None,
     ) -> Selection:
         """The visible rows over the last ``window`` samples of each hop (None = all) or over the samples sent
         within ``time_range`` (the window is then ignored).
@@ -360,6 +380,10 @@ class TraceHistory:
 
         ``cached``: ttl -> key of rows the caller already has numbers for; such a row comes back with empty arrays
         and the same ``key`` (its data did not change), so nothing is copied for it.
+
+        ``held``: ttl -> ``lineage`` of rows the caller keeps the arrays of (see RowData); such a row, if it still
+        has that lineage's role and epoch, comes back with only the samples added since (``extends``): a live
+        view of a day's samples copies one round's, not the day's.
         """
         with self.lock:
             spans = {t: h.bounds(window, time_range) for t, h in self.hops.items()}
@@ -377,7 +401,7 @@ class TraceHistory:
             rows = []
             for ttl in range(1, last_ttl + 1):
                 role = "destination" if ttl == destination else "router"
-                rows.append(self._row(ttl, role, spans, lasts, window, time_range, cached, blocked))
+                rows.append(self._row(ttl, role, spans, lasts, window, time_range, cached, blocked, held))
             return Selection(
                 rows=tuple(rows),
                 addresses=tuple(self.addresses),
@@ -427,7 +451,7 @@ class TraceHistory:
                 out[role] = (int(hop.rounds[i]), int(hop.responder[i]), int(hop.code[i]))
         return out
 
-    def _row(self, ttl, role, spans, lasts, window, time_range, cached, blocked) -> RowData:
+    def _row(self, ttl, role, spans, lasts, window, time_range, cached, blocked, held=None) -> RowData:
         hop = self.hops.get(ttl)
         # The lower TTLs whose destination replies (a shorter path for a while) belong to the destination's row.
         merged = []
@@ -447,14 +471,25 @@ class TraceHistory:
             # while the path was shorter, stays in that TTL's summary.)
             summary = hop.earlier[1 if role == "destination" else 0]
             earlier = dataclasses.replace(summary, responders=dict(summary.responders))
+        lineage = None
+        appends_only = role == "router" or not (hop is None or hop.routers or merged)  # see RowData.lineage
+        if hop is not None and window is None and time_range is None and appends_only:
+            lineage = (role, hop.epoch, spans[ttl][1])
         empty = np.empty(0)
         if cached is not None and cached.get(ttl) == key:
             return RowData(
                 ttl, role, empty.astype(np.int64), empty, empty, empty.astype(np.uint16), changes,
-                last_responder, unreachable, key, earlier,
+                last_responder, unreachable, key, earlier, lineage,
             )  # fmt: skip
+        extends = None
+        if lineage is not None and held is not None:
+            seen = held.get(ttl)
+            if seen is not None and seen[:2] == lineage[:2] and seen[2] <= lineage[2]:
+                extends = seen[2]
         if hop is not None:
             lo, hi = spans[ttl]
+            if extends is not None:
+                lo = extends  # the caller holds the row's samples before
             # Views, not copies (a day of samples per hop): the history never changes what they show (_unshare).
             rounds = hop.rounds[lo:hi].astype(np.int64)
             sent, rtt, who, kind = (hop.view(a, lo, hi) for a in ("sent_at", "rtt_ms", "responder", "kind"))
@@ -491,7 +526,13 @@ class TraceHistory:
                 rounds, sent, rtt, who = rounds[first], sent[first], rtt[first], who[first]
                 if window is not None and time_range is None:
                     rounds, sent, rtt, who = rounds[-window:], sent[-window:], rtt[-window:], who[-window:]
-        return RowData(ttl, role, rounds, sent, rtt, who, changes, last_responder, unreachable, key, earlier)
+        rtt_all = None
+        if lineage is not None and not (role == "router" and hop.reached):
+            rtt_all = hop.view("rtt_ms", 0, spans[ttl][1])
+        return RowData(
+            ttl, role, rounds, sent, rtt, who, changes, last_responder, unreachable, key, earlier, lineage, extends,
+            rtt_all,
+        )  # fmt: skip
 
     def _last_responder(self, ttl: int, role: str, merged: list[int], lasts: dict) -> int:
         """The latest responder of this row's kind within the selection, else the latest known before it (a hop

@@ -6,6 +6,7 @@ The report, a replayed session, the window and the alert rules all build their n
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from pingmos.route_changes import RouteChange
 from pingmos.scoring import HopWindow, Score, Scorer, score_all
 from pingmos.scoring.interval import MOS_INTERVALS_KEY, snapshot_intervals
 from pingmos.state.history import NO_RESPONDER, RowData, Selection, TimeRange, TraceHistory
+from pingmos.stats import pairwise_sum, scratch
 
 # The scorer a snapshot takes: a scoring.Model (its ``score_many`` scores all hops of a snapshot in one batch: one
 # worker round trip for a user's formula), an object with such a ``score_many`` (a BatchScorer), or a
@@ -58,6 +60,10 @@ def unreachable_words(code: int | None, responder: str | None) -> str:
     return f"{what}, from {responder}" if responder else what
 
 
+# Where build_snapshot keeps its rows of every sample (_Grown, per TTL) in the caller's cache dict.
+GROWN_KEY = "grown_rows"
+
+
 @dataclass(frozen=True)
 class _Row:
     ttl: int
@@ -68,13 +74,122 @@ class _Row:
     extent: tuple[int, float, float] | None  # (first round, first and last send time) of the row's samples
 
 
+def _responder_counts(responder: np.ndarray) -> dict[int, int]:
+    """Replies per responder index (NO_RESPONDER left out)."""
+    if not len(responder):
+        return {}
+    # bincount takes intp: converted in the thread's scratch buffer, not a new day-sized array (stats.scratch).
+    ids = scratch(len(responder), np.int64)
+    np.copyto(ids, responder)
+    per_index = np.bincount(ids)
+    return {int(i): int(per_index[i]) for i in np.flatnonzero(per_index) if i != NO_RESPONDER}
+
+
+class _Grown:
+    """A row of every sample of its TTL kept between snapshots and extended by the samples added since
+    (``RowData.lineage``): one round's samples are appended, not a day's copied. Its buffers only grow at the end,
+    so the read-only views handed to earlier snapshots keep showing what they showed."""
+
+    __slots__ = (
+        "lineage",
+        "n",
+        "rounds",
+        "rtt",
+        "own",
+        "received",
+        "n_received",
+        "counts",
+        "sent_first",
+        "sent_last",
+        "low",
+        "high",
+        "sum_blocks",
+        "step_blocks",
+    )
+
+    def __init__(self) -> None:
+        self.lineage: tuple | None = None
+        self.n = 0
+        self.rounds = np.empty(0, np.int64)
+        # The row's RTTs: a view of the history's own array while the row is that array unfiltered; a buffer of
+        # this row's (``own``) once it is not (a router's row after the destination answered at its TTL).
+        self.rtt = np.empty(0)
+        self.own = False
+        self.received = np.empty(0)
+        self.n_received = 0
+        self.counts: dict[int, int] = {}
+        self.sent_first = self.sent_last = 0.0
+        # Kept as the row grows, the same bits as numpy over the whole row (HopWindow.from_arrays's ``sums``):
+        # the extremes, and the pairwise tree's block sums of the received values and of |their differences|.
+        self.low, self.high = math.inf, -math.inf
+        self.sum_blocks: dict = {}
+        self.step_blocks: dict = {}
+
+    @staticmethod
+    def _append(buf: np.ndarray, used: int, values: np.ndarray) -> np.ndarray:
+        need = used + len(values)
+        if need > len(buf):
+            grown = np.empty(max(need, len(buf) + len(buf) // 2, 64), buf.dtype)
+            grown[:used] = buf[:used]
+            buf = grown
+        buf[used:need] = values
+        return buf
+
+    def extend(self, row: RowData) -> None:
+        """Append ``row``'s arrays (all of the row when this holds nothing yet, else ``row.extends`` onwards)."""
+        m = len(row.rounds)
+        if m:
+            if not self.n:
+                self.sent_first = float(row.sent_at[0])
+            self.sent_last = float(row.sent_at[-1])
+            self.rounds = self._append(self.rounds, self.n, row.rounds)
+            if row.rtt_all is not None:
+                self.rtt = row.rtt_all
+            else:
+                if not self.own:
+                    self.rtt, self.own = self.rtt[: self.n].copy(), True
+                self.rtt = self._append(self.rtt, self.n, row.rtt_ms)
+            got = row.rtt_ms[~np.isnan(row.rtt_ms)]
+            self.received = self._append(self.received, self.n_received, got)
+            self.n_received += len(got)
+            if len(got):
+                self.low = min(self.low, float(np.minimum.reduce(got)))
+                self.high = max(self.high, float(np.maximum.reduce(got)))
+            for i, k in _responder_counts(row.responder).items():
+                self.counts[i] = self.counts.get(i, 0) + k
+            self.n += m
+        self.lineage = row.lineage
+
+    def compute(self, row: RowData) -> _Row:
+        n = self.n
+        rounds, received = self.rounds[:n], self.received[: self.n_received]
+        rtt = self.rtt[:n]
+        for view in (rounds, rtt, received):
+            view.flags.writeable = False
+        extent = (int(rounds[0]), self.sent_first, self.sent_last) if n else None
+        sums = None
+        if len(received):
+
+            def values(start: int, k: int) -> float:
+                return np.add.reduce(received[start : start + k])
+
+            def steps(start: int, k: int) -> float:
+                d = np.subtract(received[start + 1 : start + k + 1], received[start : start + k], out=scratch(k))
+                return np.add.reduce(np.abs(d, out=d))
+
+            m = len(received)
+            total = pairwise_sum(m, values, self.sum_blocks)
+            sums = (total, self.low, self.high, pairwise_sum(m - 1, steps, self.step_blocks))
+        return _finish(row, HopWindow.from_arrays(rtt, received, sums), dict(self.counts), rounds, rtt, extent)
+
+
 def _compute(row: RowData) -> _Row:
-    counts: dict[int, int] = {}
-    if len(row.responder):
-        per_index = np.bincount(row.responder)
-        counts = {int(i): int(per_index[i]) for i in np.flatnonzero(per_index) if i != NO_RESPONDER}
+    counts = _responder_counts(row.responder)
     extent = (int(row.rounds[0]), float(row.sent_at[0]), float(row.sent_at[-1])) if len(row.rounds) else None
-    stats = HopWindow.from_rtts(row.rtt_ms)
+    return _finish(row, HopWindow.from_rtts(row.rtt_ms), counts, row.rounds, row.rtt_ms, extent)
+
+
+def _finish(row: RowData, stats: HopWindow, counts: dict[int, int], rounds, rtt_ms, extent) -> _Row:
     earlier = row.earlier
     if earlier is not None and earlier.sent:  # samples no longer in memory (a long report): whole-run numbers
         stats = earlier.combined(stats)
@@ -82,7 +197,7 @@ def _compute(row: RowData) -> _Row:
             counts[i] = counts.get(i, 0) + n
         if extent is not None and earlier.first_round is not None:
             extent = (earlier.first_round, earlier.first_sent_at, extent[2])
-    return _Row(row.ttl, stats, counts, row.rounds, row.rtt_ms, extent)
+    return _Row(row.ttl, stats, counts, rounds, rtt_ms, extent)
 
 
 def build_snapshot(
@@ -115,12 +230,23 @@ def build_snapshot(
     """
     computed: dict[int, tuple[_Row, object]] = {}
     todo: list[_Row] = []
+    held: dict[int, _Grown] = cache.get(GROWN_KEY, {}) if cache is not None else {}
+    grown: dict[int, _Grown] = {}  # the rows of every sample kept for the next snapshot with this cache
     for row in selection.rows:
+        kept = held.get(row.ttl)
+        if kept is not None and row.lineage is not None and kept.lineage[:2] == row.lineage[:2]:
+            grown[row.ttl] = kept
         hit = cache.get(row.ttl) if cache is not None else None
         if hit is not None and hit[0] == row.key:
             computed[row.ttl] = hit[1]
             continue
-        todo.append(_compute(row))
+        if cache is None or row.lineage is None:
+            todo.append(_compute(row))
+            continue
+        if row.extends is None or row.ttl not in grown:
+            grown[row.ttl] = _Grown()  # the whole row: start again
+        grown[row.ttl].extend(row)
+        todo.append(grown[row.ttl].compute(row))
     results = score_all(scorer, [r.stats for r in todo]) if todo else []
     for r, result in zip(todo, results, strict=True):
         computed[r.ttl] = (r, result)
@@ -140,6 +266,7 @@ def build_snapshot(
             cache[row.ttl] = (row.key, computed[row.ttl])
         if live_intervals is not None:
             cache[MOS_INTERVALS_KEY] = live_intervals
+        cache[GROWN_KEY] = grown
     addresses = selection.addresses
     hops: list[HopReport] = []
     all_changes: list[RouteChange] = []
@@ -203,6 +330,9 @@ def snapshot_of(
     """``build_snapshot`` of ``history.select(window, time_range)``; ``fields`` are build_snapshot's keywords
     (target, address, protocol, interval_s, model_name, names, probes_sent, ...). With a ``cache``, rows whose
     samples did not change since the last call with that cache are neither copied nor recomputed."""
-    cached = {ttl: hit[0] for ttl, hit in cache.items() if ttl != MOS_INTERVALS_KEY} if cache is not None else None
-    selection = history.select(window, time_range, cached)
+    cached = held = None
+    if cache is not None:
+        cached = {ttl: hit[0] for ttl, hit in cache.items() if isinstance(ttl, int)}
+        held = {ttl: g.lineage for ttl, g in cache.get(GROWN_KEY, {}).items()}
+    selection = history.select(window, time_range, cached, held)
     return build_snapshot(selection, scorer, window=window, cache=cache, **fields)

@@ -18,7 +18,7 @@ from pingmos.scoring.formulas import g107_jb as model
 from pingmos.validation.study import BUFFERS, FIXED_DEPTH_MS, Outcome
 
 GRID = {
-    "NETWORK_LOSS_WEIGHT": (1.0, 1.1, 1.2, 1.3, 1.4, 1.5),
+    "NETWORK_LOSS_WEIGHT": (1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8),
     "LATE_LOSS_WEIGHT": (1.5, 1.75, 2.0, 2.25, 2.5, 3.0),
 }
 

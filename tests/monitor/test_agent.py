@@ -390,6 +390,26 @@ def test_metrics_are_served_over_http_plain_and_gzipped(running):
     assert names(plain) == names(zipped) == names(render_text(collector))
 
 
+def test_the_cached_text_follows_the_counters_and_the_windows_between_scrapes(running):
+    """AgentCollector.render keeps each target's window lines until its snapshot changes and each counter line's
+    labels for ever: scrape after scrape it still writes exactly what prometheus_client writes."""
+    agent, clocks, _ = running
+    state = {"views": agent.views(), "health": agent.health()}
+    collector = AgentCollector(lambda: state["views"], lambda: state["health"], "lab")
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(collector)
+    first = collector.render()
+    assert first == generate_latest(registry)
+    wait_for(agent, "provider", agent.runners["provider"].counters.samples + 6)
+    state["views"] = agent.views()  # the counters moved; the snapshots are the same objects
+    second = collector.render()
+    assert second == generate_latest(registry) and second != first
+    agent.refresh(WALL_EPOCH + clocks["provider"].now)
+    state["views"] = agent.views()[1:]  # new snapshots, and a target gone (as after a reload)
+    third = collector.render()
+    assert third == generate_latest(registry) and b'target="provider"' not in third
+
+
 def test_a_failing_formula_shared_by_targets_costs_one_deadline_per_pass_not_one_per_target(tmp_path, monkeypatch):
     """Targets with the same model share one loaded model; a formula that overruns answers every target after the
     first with its error at once (back-off in time, scoring.sandbox.parent), instead of each target waiting out

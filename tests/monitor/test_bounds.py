@@ -177,3 +177,36 @@ def test_memory_stays_flat_however_long_a_target_runs():
     finally:
         runner.close()
         model.close()
+
+
+def test_every_target_is_probed_by_a_few_engine_threads_not_one_each():
+    """Without fake clocks the agent's targets share engine.TraceLoop threads (TARGETS_PER_ENGINE_THREAD each):
+    every target is traced, by two loop threads for 30 targets, and each target's own thread only waits."""
+    from pingmos.engine.fake_network import FakeHop, FakeNetwork
+    from pingmos.monitor.agent import TARGETS_PER_ENGINE_THREAD, Agent
+    from tests.engine.test_trace_loop import RealTimeClock
+
+    n = TARGETS_PER_ENGINE_THREAD + 5
+    targets = "".join(f'[[target]]\nhost = "198.18.2.{i + 1}"\nname = "t{i}"\n' for i in range(n))
+    doc = tomllib.loads(f"[agent]\ninterval_s = 0.1\nwindow = 20\nmax_ttl = 4\n{targets}")
+
+    def network(cfg):
+        hops = [FakeHop("198.18.0.2", 1.0), FakeHop("198.18.0.3", 2.0), FakeHop(cfg.host, 3.0)]
+        return lambda: FakeNetwork(hops, RealTimeClock())
+
+    before = set(threading.enumerate())
+    agent = Agent(config_from_data(doc), network, use_dns=False, log=lambda line: None)
+    agent.start()
+    try:
+        for name in agent.runners:
+            wait_for(agent, name, 3 * 5)
+        loops = [t for t in set(threading.enumerate()) - before if t.name.startswith("pingmos-trace-loop")]
+        assert len(loops) == 2 == len(agent.loops)
+        agent.refresh()
+        for runner in agent.runners.values():
+            snap = runner.snapshot
+            assert snap.destination_reached and [h.ttl for h in snap.hops] == [1, 2, 3]
+            assert snap.hops[-1].avg_ms == pytest.approx(3.0, abs=2.0)
+    finally:
+        agent.close()
+    assert not [t for t in set(threading.enumerate()) - before if t.is_alive() and "pingmos" in t.name]

@@ -92,6 +92,28 @@ def test_one_direction_queues_rtt_excess():
     assert adaptive.r == pytest.approx((r_at(ta, 100.0 * jb.LATE_LOSS_WEIGHT * late) + r_at(ta, 0.0)) / 2.0)
 
 
+def test_loss_follows_the_queueing_direction(monkeypatch):
+    # RTTs 10 and 30 alternating (90) and 10 lost: round-trip loss 10 %, one direction queues (n = 1, as above).
+    # With LOSS_FOLLOWS_QUEUE that direction's listener loses all 10 % and the late packets, the other nothing;
+    # fixed 60 ms, Ta = 5 + 60 + 20 = 85 ms for both
+    window = HopWindow.from_rtts([10.0, 30.0] * 45 + [None] * 10)
+    k = jb.gamma_shape_for_deviation(1.0)
+    late = jb.upper_gamma_share(k, 60.0 * k / 10.0)
+    assert jb.LOSS_FOLLOWS_QUEUE is True
+    s = score(window, buffer="fixed")
+    assert s.detail["queueing_directions"] == 1.0 and s.detail["ta_ms"] == pytest.approx(85.0)
+    queueing = r_at(85.0, 100.0 * (jb.NETWORK_LOSS_WEIGHT * 0.10 + jb.LATE_LOSS_WEIGHT * late))
+    assert s.r == pytest.approx((queueing + r_at(85.0, 0.0)) / 2.0)
+    # without it each listener loses 1 - sqrt(0.9) = 5.13 %, as on a symmetric path; G.107's Ie-eff is concave in
+    # the loss, so the split scores lower than one clean listener and one with all of it
+    monkeypatch.setattr(jb, "LOSS_FOLLOWS_QUEUE", False)
+    split = score(window, buffer="fixed")
+    each = 1.0 - math.sqrt(0.9)
+    queueing = r_at(85.0, 100.0 * (jb.NETWORK_LOSS_WEIGHT * each + jb.LATE_LOSS_WEIGHT * late))
+    assert split.r == pytest.approx((queueing + r_at(85.0, 100.0 * jb.NETWORK_LOSS_WEIGHT * each)) / 2.0)
+    assert split.r < s.r
+
+
 def near_min_shares(count):
     """The near-minimum shares (one queue, two queues) for ``count`` round trips, worked out as the docstring
     says: the thresholds in units of theta moved by the sample minimum's expected offset."""

@@ -1,9 +1,12 @@
 import math
+from unittest import mock
 
+import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pingmos import stats
 from pingmos.scoring import HopWindow
 from pingmos.scoring.jitter import jitter_mean_abs_diff, jitter_rfc3550, jitter_stdev_ms
 from pingmos.stats import percentile, sample_stdev, wilson_interval_pct
@@ -112,3 +115,23 @@ def test_window_stats_invariants(window):
         assert 0.0 <= s.jitter_ms <= (s.max_ms - s.min_ms) + 1e-6
     else:
         assert s.jitter_ms is None
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.floats(1e-3, 1e6, allow_nan=False), max_size=2000), st.integers(128, 300), st.integers(1, 64))
+def test_pairwise_sum_is_numpys_sum_to_the_bit_as_the_array_grows(values, leaf, step):
+    """numpy's own tree (stats.pairwise_sum), here with small leaves so that a short list climbs it."""
+    x = np.array(values, dtype=np.float64)
+    memo: dict = {}
+    with mock.patch.object(stats, "PAIRWISE_LEAF", leaf):
+        for n in [*range(0, len(x), step), len(x)]:
+            got = stats.pairwise_sum(n, lambda s, k: np.add.reduce(x[s : s + k]), memo)
+            assert got == float(np.add.reduce(x[:n]))
+
+
+def test_pairwise_sum_over_a_day():
+    rng = np.random.default_rng(4)
+    x = 20.0 + rng.exponential(8.0, 86_400) * 10.0 ** rng.uniform(-3, 3, 86_400)
+    memo: dict = {}
+    for n in (80_000, 80_001, 80_017, 86_400):
+        assert stats.pairwise_sum(n, lambda s, k: np.add.reduce(x[s : s + k]), memo) == float(np.add.reduce(x[:n]))

@@ -1,0 +1,149 @@
+"""One thread driving many tracers (``engine.TraceLoop``, the monitoring agent's engine): every probe of every
+tracer is sent and settled as when each runs alone, real sockets are waited on together, a stop or a failing
+network ends only its own tracer, and the caller of ``drive`` gets what ended it."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from pingmos.engine import TraceLoop, Tracer, TraceSettings
+from pingmos.engine.fake_network import FakeHop, FakeNetwork
+from pingmos.engine.udp_socket_network import UdpSocketNetwork
+
+
+class RealTimeClock:
+    """A FakeNetwork clock that is real monotonic time (setting it does nothing): the fake path then answers in
+    real time, as the loop (which keeps real time) needs."""
+
+    @property
+    def now(self) -> float:
+        return time.monotonic()
+
+    @now.setter
+    def now(self, _value: float) -> None:
+        pass
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+def path(dst: str, hops: int, rtt_ms: float = 2.0) -> list[FakeHop]:
+    return [FakeHop(f"198.18.1.{i}", rtt_ms * i) for i in range(1, hops)] + [FakeHop(dst, rtt_ms * hops)]
+
+
+def drive_in_thread(loop: TraceLoop, tracer: Tracer) -> tuple[threading.Thread, dict]:
+    outcome: dict = {}
+
+    def body():
+        try:
+            loop.drive(tracer)
+            outcome["ok"] = True
+        except BaseException as exc:  # noqa: BLE001 - the test looks at it
+            outcome["error"] = exc
+
+    t = threading.Thread(target=body, daemon=True)
+    t.start()
+    return t, outcome
+
+
+def test_many_tracers_in_one_thread_send_and_settle_every_probe():
+    loop = TraceLoop()
+    samples: dict[int, list] = {}
+    runs = []
+    for i in range(20):
+        dst = f"198.18.9.{i + 1}"
+        settings = TraceSettings(address=dst, interval_s=0.1, max_ttl=8, timeout_s=0.5, rounds=4)
+        network = FakeNetwork(path(dst, 5), RealTimeClock(), seed=i)
+        got = samples.setdefault(i, [])
+        runs.append(drive_in_thread(loop, Tracer(settings, network, got.append, source="198.18.0.1")))
+    try:
+        for t, outcome in runs:
+            t.join(30)
+            assert outcome == {"ok": True}
+    finally:
+        loop.close()
+    for got in samples.values():
+        # 4 rounds x 5 hops (TTLs past the destination are not reported), every one answered at its hop's RTT.
+        assert sorted((s.round, s.ttl) for s in got) == [(r, t) for r in range(4) for t in range(1, 6)]
+        assert all(s.rtt_ms is not None and s.rtt_ms == pytest.approx(2.0 * s.ttl, abs=1.0) for s in got)
+        assert all(s.reached for s in got if s.ttl == 5)
+    assert loop.traces == 0
+
+
+def test_real_sockets_are_waited_on_together():
+    # UDP to a closed loopback port: the kernel's port unreachable (from the error queue) ends the path at TTL 1.
+    loop = TraceLoop()
+    got: list = []
+    runs = []
+    for _ in range(3):
+        settings = TraceSettings(address="127.0.0.1", protocol="udp", interval_s=0.1, max_ttl=3, rounds=5,
+                                 timeout_s=1.0)  # fmt: skip
+        runs.append(drive_in_thread(loop, Tracer(settings, UdpSocketNetwork(), got.append)))
+    try:
+        for t, outcome in runs:
+            t.join(30)
+            assert outcome == {"ok": True}
+    finally:
+        loop.close()
+    assert len(got) == 3 * 5 and all(s.ttl == 1 and s.reached and s.rtt_ms is not None for s in got)
+
+
+class FailingNetwork(FakeNetwork):
+    def send(self, packet, dst):
+        if len(self.sent) >= 3:
+            raise OSError("the interface went away")
+        return super().send(packet, dst)
+
+
+def test_a_stop_or_a_failing_network_ends_only_its_own_tracer():
+    loop = TraceLoop()
+    endless = TraceSettings(address="198.18.9.1", interval_s=0.1, max_ttl=4, timeout_s=0.5)
+    stopped = Tracer(endless, FakeNetwork(path("198.18.9.1", 3), RealTimeClock()), lambda s: None)
+    failing = Tracer(
+        TraceSettings(address="198.18.9.2", interval_s=0.1, max_ttl=4, timeout_s=0.5),
+        FailingNetwork(path("198.18.9.2", 3), RealTimeClock()),
+        lambda s: None,
+    )
+    kept: list = []
+    other = Tracer(
+        TraceSettings(address="198.18.9.3", interval_s=0.1, max_ttl=4, timeout_s=0.5),
+        FakeNetwork(path("198.18.9.3", 3), RealTimeClock()),
+        kept.append,
+    )
+    try:
+        (t1, o1), (t2, o2), (t3, o3) = (drive_in_thread(loop, t) for t in (stopped, failing, other))
+        t2.join(10)
+        assert isinstance(o2.get("error"), OSError) and "went away" in str(o2["error"])
+        time.sleep(0.5)
+        stopped.stop()
+        t1.join(5)
+        assert o1 == {"ok": True} and stopped.probes_sent > 3
+        before = len(kept)
+        time.sleep(0.5)
+        assert t3.is_alive() and len(kept) > before  # the third one goes on
+    finally:
+        loop.close()
+    t3.join(5)
+    assert o3 == {"ok": True}  # close() ends what is left as a stop does
+    with pytest.raises(RuntimeError):
+        loop.drive(other)
+
+
+def test_an_observer_error_reaches_the_caller_of_drive():
+    def observer(sample):
+        raise ValueError("observer broke")
+
+    loop = TraceLoop()
+    tracer = Tracer(
+        TraceSettings(address="198.18.9.1", interval_s=0.1, max_ttl=3, timeout_s=0.5, rounds=2),
+        FakeNetwork(path("198.18.9.1", 3), RealTimeClock()),
+        observer,
+    )
+    try:
+        with pytest.raises(ValueError, match="observer broke"):
+            loop.drive(tracer)
+    finally:
+        loop.close()

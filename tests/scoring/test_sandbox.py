@@ -199,11 +199,15 @@ def test_hostile_formula(case, config_dir):
     model = load_model("hostile", timeout_s=TIMEOUT_S)
     assert isinstance(model, ScriptModel)
     try:
+        t0 = time.monotonic()
         assert model.score_many(WINDOWS) == [GOOD_SCORE] * 3
+        start_s = time.monotonic() - t0  # a worker start and a run, on this machine now
         first = worker_pid(model)
         path.write_text(HEADER + text)
         results, took, gap = heartbeat_while(lambda: model.score_many(WINDOWS))
-        assert took < BOUND_S, (case, took)
+        # Within the bound, plus what a worker start costs right now (twice: the failing run's worker and the
+        # fallback's; a loaded 2-core machine took 7.3 s at load 17 where a quiet one takes 2).
+        assert took < BOUND_S + 2 * start_s, (case, took, start_s)
         assert gap < 0.5, (case, gap)  # the calling process kept answering
         if expect == OWN_SCORE:
             assert results == [OWN] * 3, results

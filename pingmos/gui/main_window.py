@@ -257,7 +257,7 @@ class MainWindow(QMainWindow):
         if name != self.model_name or self.model_combo.findData(name) < 0:
             self._load_models(select=name)
             self.settings.set_model(self.model_name)
-            self.mark_dirty()
+            self._model_switched()
 
     @property
     def model_name(self) -> str:

@@ -85,6 +85,11 @@ class Matcher:
         self._outstanding[key] = probe
         self._by_deadline.append(key)
 
+    def add_free(self, key: ProbeKey, probe: Outstanding) -> None:
+        """``add`` for a key the caller has just seen is not outstanding (the tracer's ``_next_seq``)."""
+        self._outstanding[key] = probe
+        self._by_deadline.append(key)
+
     def _proves(self, reply: Reply) -> bool:
         """Does ``reply`` prove it answers a probe of ours to the destination (see the module doc)? Addresses
         compare as text: ``wire.parse_reply`` writes them canonically (inet_ntop), as ours are kept."""

@@ -149,12 +149,15 @@ class Tracer:
         plus answers that claimed the end of the path against the other TTLs' answers."""
         return self.matcher.suspicious + self.path.suspicious
 
-    def _next_seq(self, template) -> int:
-        # 16-bit sequence, never 0, never one still outstanding (at 300 probes/s it wraps in ~3.6 minutes).
+    def _next_seq(self, template) -> tuple[int, tuple]:
+        """The next sequence number for ``template`` and the probe key it makes: 16 bits, never 0, never one
+        still outstanding (at 300 probes/s it wraps in ~3.6 minutes)."""
+        is_outstanding, key_of = self.matcher.is_outstanding, template.key
         for _ in range(0x10000):
-            self._seq = self._seq % 0xFFFF + 1
-            if not self.matcher.is_outstanding(template.key(self._seq)):
-                return self._seq
+            self._seq = seq = self._seq % 0xFFFF + 1
+            key = key_of(seq)
+            if not is_outstanding(key):
+                return seq, key
         raise RuntimeError("no free probe sequence number")
 
     def _apply(self, decision: Decision) -> None:
@@ -241,12 +244,12 @@ class Tracer:
             return
         monotonic, timeout_s = self._clock.monotonic, self.settings.effective_timeout_s
         templates, send, address = self._templates, self._network.send, self.settings.address
-        add, on_sent, apply = self.matcher.add, self.path.on_sent, self._apply
+        add, on_sent, apply = self.matcher.add_free, self.path.on_sent, self._apply
         for round_no, ttl in due:
             template = templates[round_no % len(templates)]
-            seq = self._next_seq(template)
+            seq, key = self._next_seq(template)
             sent_at = send(template.packet(ttl, seq), address)
-            add(template.key(seq), Outstanding(round_no, ttl, seq, sent_at, monotonic() + timeout_s))
+            add(key, Outstanding(round_no, ttl, seq, sent_at, monotonic() + timeout_s))
             self.probes_sent += 1
             decision = on_sent(round_no, ttl)
             if decision is not NOTHING:

@@ -224,9 +224,13 @@ def build_snapshot(
 
     A hop's address is the responder that answered most often within the window; a hop silent for the whole
     window keeps the address that answered it last before (its numbers stay those of the window: 100 % loss).
-    ``cache``: a dict the caller keeps for one scorer (clear it when the model or its settings change); rows the
-    selection reports unchanged (pass the same dict as ``select``'s ``cached``... see ``TraceHistory.snapshot``)
-    keep their statistics and score. The scorer runs once for all hops that need it.
+    ``cache``: a dict the caller keeps for one scorer (clear it when the model or its settings change; see
+    ``snapshot_of``, which passes ``select`` what the cache holds): rows the selection reports unchanged keep their
+    statistics and score; rows of every sample (``RowData.lineage``) are kept between calls and extended by the
+    samples added since (``_Grown``), their sums kept as numpy would compute them over the whole row, so a live
+    view of a day's samples works on one round per update. A row whose samples moved (an answer settled behind
+    later rounds, as a lost probe does at its timeout; samples let go) is built again from the history. The
+    scorer runs once for all hops that need it.
     """
     computed: dict[int, tuple[_Row, object]] = {}
     todo: list[_Row] = []

@@ -132,3 +132,25 @@ def test_a_formula_slow_per_call_overruns_the_budget_by_one_small_batch_not_by_a
 
     got = mos_intervals(slow_batch, [path_rtts(100, seed=1)], budget_s=5.0, clock=lambda: now[0])
     assert got == [None] and calls == [8] and now[0] == pytest.approx(2.4)
+
+
+def test_a_long_window_is_refreshed_less_often():
+    model = load_model("pingplotter")
+    now = [0.0]
+    cache = MosIntervals(refresh_s=30.0, clock=lambda: now[0])
+    calls = []
+
+    def batch(windows):
+        calls.append(len(windows))
+        return model.score_many(windows)
+
+    day, short = path_rtts(3000, seed=2), path_rtts(300, seed=3)
+    cache.update(batch, "m", [("day", day), ("short", short)])
+    calls.clear()
+    now[0] = 31.0  # the 300-sample window is due again; the 3000-sample one only after 300 s
+    cache.update(batch, "m", [("day", day[:-1]), ("short", short)])
+    assert sum(calls) == 200  # one hop's resamples: the short one
+    calls.clear()
+    now[0] = 301.0
+    cache.update(batch, "m", [("day", day[:-1]), ("short", short)])
+    assert sum(calls) == 400  # both: the short one again (30 s passed), the long one at last

@@ -196,9 +196,9 @@ def rtt_excess_gamma(hop):
 def gamma_shape_for_deviation(ratio):
     """The shape k of the gamma distribution whose mean deviation is ``ratio`` times its mean (0 < ratio < 2):
     MD / mean = 2 k^k e^-k / Gamma(k + 1) falls from 2 (k -> 0) through 2 / e (k = 1) towards 0; bisection on
-    log k within 1e-3 to 1e3."""
+    log k within 1e-3 to 1e3 (36 halvings: 2e-10 relative)."""
     lo, hi = 1e-3, 1e3
-    for _ in range(50):
+    for _ in range(36):
         mid = math.sqrt(lo * hi)
         if gamma_mean_deviation(mid, 1.0) / mid > ratio:
             lo = mid

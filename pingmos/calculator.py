@@ -15,6 +15,10 @@ from pingmos.scoring.window import HopWindow
 LOST_MARKS = frozenset({"x", "X", "-", "*", "?"})
 
 
+# As --latency's limit (cli.MAX_MS): 1000 s, far beyond any round trip; 1e308 overflowed the formulas' sums.
+MAX_SAMPLE_MS = 1e6
+
+
 def parse_samples(text: str) -> HopWindow:
     """``"136,184,x,148"`` (ms, oldest first; ``x`` for a lost sample) to a window; ValueError saying what is wrong."""
     items = [item.strip() for item in text.replace(";", ",").split(",")]
@@ -31,6 +35,8 @@ def parse_samples(text: str) -> HopWindow:
             raise ValueError(f"--samples: {item!r} is neither a latency in ms nor x (lost)") from None
         if not math.isfinite(value) or value < 0.0:
             raise ValueError(f"--samples: {item!r} is not a latency (a number >= 0 ms)")
+        if value > MAX_SAMPLE_MS:
+            raise ValueError(f"--samples: {item} ms is more than the {MAX_SAMPLE_MS:.0f} ms a latency may be")
         rtts.append(value)
     return HopWindow.from_rtts(rtts)
 

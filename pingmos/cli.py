@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import re
 import sys
 
 # Only what every command needs at start-up: argparse and the limits its options check. Each command imports what
@@ -27,12 +28,18 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
+# The largest latency, jitter or sample in ms pingmos scores (--latency, --jitter, --samples: calculator's
+# MAX_SAMPLE_MS): 1000 s, far beyond any round trip, and small enough that no formula overflows.
+MAX_MS = 1e6
+
+
 def _ranged(kind, lo, hi, what):
     def parse(text: str):
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} must be a number, not {text!r}") from None
+            number = "a whole number" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"{what} must be {number}, not {text!r}") from None
         if not lo <= value <= hi:
             raise argparse.ArgumentTypeError(f"{what} must be within {lo} and {hi}, not {text}")
         return value
@@ -69,7 +76,9 @@ def _add_report(sub) -> None:
         "--window",
         type=_ranged(int, 1, 10_000_000, "window"),
         default=None,
-        help="samples to include: the last N samples of each hop (default: every sample of the run)",
+        metavar="N",
+        help="a sample count, not a GUI window: score the last N samples of each hop (default: every sample of the "
+        "run)",
     )
     p.add_argument("--protocol", choices=PROTOCOLS, default="icmp", help="probe protocol (icmp)")
     p.add_argument(
@@ -186,10 +195,18 @@ def _add_score(sub) -> None:
     )
     _add_model_options(p)
     given = p.add_mutually_exclusive_group(required=True)
-    given.add_argument("--latency", type=_ranged(float, 0.0, 1e6, "latency"), help="average round-trip time, ms")
+    given.add_argument("--latency", type=_ranged(float, 0.0, MAX_MS, "latency"), help="average round-trip time, ms")
     given.add_argument("--samples", help="round-trip times in ms, oldest first, x for a lost sample: 136,184,x,148")
-    p.add_argument("--jitter", type=_ranged(float, 0.0, 1e6, "jitter"), default=None, help="jitter, ms (0)")
-    p.add_argument("--jitter-stdev", type=_ranged(float, 0.0, 1e6, "jitter stdev"), default=None, help="ms")
+    p.add_argument("--jitter", type=_ranged(float, 0.0, MAX_MS, "jitter"), default=None, help="jitter, ms (0)")
+    p.add_argument(
+        "--jitter-stdev",
+        type=_ranged(float, 0.0, MAX_MS, "jitter stdev"),
+        default=None,
+        metavar="MS",
+        help="standard deviation of the per-packet jitter values in ms (with the pingplotter jitter definition: of "
+        "the |differences| of consecutive RTTs), not of the RTT itself; it feeds the asterisk model's effective "
+        "latency (jitter x 2 x stdev / 3), the other models ignore it (0)",
+    )
     p.add_argument("--loss", type=_ranged(float, 0.0, 100.0, "loss"), default=None, help="packet loss, %% (0)")
     p.add_argument("--verbose", "-v", action="store_true", help="show the input numbers and every detail term")
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format (text)")
@@ -332,9 +349,9 @@ def _cmd_report_session(args, model, rules) -> int:
                     rules, info.target, model, session.samples(selected), diagnosis=running, settle_s=float(timeout_s)
                 )
                 _print_alerts(events)
-    except (SessionError, ValueError) as exc:
+    except (SessionError, ValueError) as exc:  # the file or the range asked for: bad input, as a bad option
         print(f"pingmos report: error: {_one_line(exc)}", file=sys.stderr)
-        return 1
+        return EXIT_USAGE
     _print_notes("report", notes)
     sys.stdout.write(FORMATTERS[args.format](_with_model(snapshot, model)))
     return 0
@@ -525,9 +542,8 @@ def _add_export(sub) -> None:
     p.add_argument("--what", choices=("hops", "samples", "events"), default="hops", help="what to export (hops)")
     p.add_argument("--ttl", type=_ranged(int, 1, 255, "ttl"), default=None, help="samples of this hop only")
     p.add_argument("--format", choices=("csv", "json"), default="csv", help="output format (csv)")
-    p.add_argument(
-        "--window", type=_ranged(int, 1, 10_000_000, "window"), default=None, help="hops: samples to include"
-    )
+    p.add_argument("--window", type=_ranged(int, 1, 10_000_000, "window"), default=None, metavar="N",
+                   help="hops: a sample count, the last N samples of each hop (default: all)")  # fmt: skip
     p.add_argument("--from", dest="time_from", metavar="TIME", help="start of the range (as report --from)")
     p.add_argument("--to", dest="time_to", metavar="TIME", help="end of the range (as report --to)")
     p.add_argument("--interval", type=_ranged(float, 0.01, 3600.0, "interval"), default=1.0,
@@ -558,9 +574,9 @@ def _cmd_export(args) -> int:
                 text = to_text(session.samples(selected), args.ttl)
             else:
                 text = (events_to_csv if args.format == "csv" else events_to_json)(session.events())
-    except (SessionError, ValueError) as exc:
+    except (SessionError, ValueError) as exc:  # the file or the range asked for: bad input, as a bad option
         print(f"pingmos export: error: {_one_line(exc)}", file=sys.stderr)
-        return 1
+        return EXIT_USAGE
     _print_notes("export", notes)
     sys.stdout.write(text)
     return 0
@@ -579,8 +595,11 @@ def _add_monitor(sub) -> None:
     p.add_argument("--listen", metavar="ADDR:PORT", help="serve /metrics here (default: [agent] listen, else "
                    "127.0.0.1:9813)")  # fmt: skip
     p.add_argument("--no-dns", action="store_true", help="no reverse DNS: the hop info carries addresses only")
-    p.add_argument("--window", action="store_true", help="also show the summary window: one row per target, "
-                   "double-click to open its trace")  # fmt: skip
+    # --window was its first spelling (kept working); --summary-window says it opens a window, unlike report's
+    # --window N (a sample count).
+    p.add_argument("--summary-window", "--window", dest="window", action="store_true",
+                   help="on/off: also open the summary window (a GUI table, one row per target; double-click to "
+                   "open its trace); the window of samples per hop is the file's window = N")  # fmt: skip
     p.set_defaults(handler=_cmd_monitor)
 
 
@@ -590,12 +609,34 @@ def _cmd_monitor(args) -> int:
     return run_monitor(args.config, args.listen, use_dns=not args.no_dns, window=args.window)
 
 
+EXIT_CODES_HELP = """\
+exit status:
+  0    done
+  1    a failure while running, not of the input: the network failed mid-trace (the partial report is printed,
+       the error last on stderr), the probe sockets could not be opened, a recording could not be written;
+       score: the model failed to score (a broken formula file); monitor: the metrics port cannot be opened,
+       or --summary-window has no PySide6
+  2    bad input, one line on stderr: an unknown command or option, a value out of range, a malformed or
+       unresolvable host name, a file that cannot be read or is not what the command reads (--session, export,
+       --alerts, monitor's CONFIG), a --from/--to range that selects nothing; no display to open the window on
+  77   no permission for raw sockets (the message says what to run)
+  130  interrupted (the report of what was measured is still printed)
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="pingmos",
-        description="Trace the route to a host, probe every hop, and estimate per hop the VoIP call quality.",
+        usage="pingmos [TARGET]  (open the window, tracing TARGET when given)\n"
+        "       pingmos -- TARGET  (the window, for a TARGET named like a command)\n"
+        "       pingmos {report,score,models,export,monitor} ...",
+        description="Trace the route to a host, probe every hop, and estimate per hop the VoIP call quality.\n\n"
+        "pingmos alone, or with one TARGET (a host name or IP address), opens the window; the commands below run\n"
+        "in the terminal (pingmos COMMAND --help for each).",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, prog="pingmos")
     _add_report(sub)
     _add_score(sub)
     _add_models(sub)
@@ -604,17 +645,110 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _gui_target(argv: list[str], parser: argparse.ArgumentParser) -> tuple[bool, str | None]:
-    """``pingmos`` alone opens the GUI, and so does ``pingmos TARGET`` (one word that is no sub-command)."""
-    if not argv:
-        return True, None
-    commands = set()
+def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The sub-commands' names and parsers."""
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
-            commands |= set(action.choices)
-    if len(argv) == 1 and not argv[0].startswith("-") and argv[0] not in commands:
+            return dict(action.choices)
+    return {}
+
+
+def _gui_target(argv: list[str], parser: argparse.ArgumentParser) -> tuple[bool, str | None]:
+    """``pingmos`` alone opens the GUI, and so does ``pingmos TARGET`` (one word that is no sub-command) and
+    ``pingmos -- TARGET`` (any word, a command's name too)."""
+    if not argv:
+        return True, None
+    if len(argv) == 2 and argv[0] == "--":
+        return True, argv[1]
+    if len(argv) == 1 and not argv[0].startswith("-") and argv[0] not in _commands(parser):
         return True, argv[0]
     return False, None
+
+
+def _is_ip_literal(text: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(text.partition("%")[0])
+    except ValueError:
+        return False
+    return True
+
+
+def _refuse_gui_target(word: str, parser: argparse.ArgumentParser, escaped: bool) -> str | None:
+    """Why the lone word ``word`` is not traced (one line), or None. A word close to a command's name is a typo
+    (``pingmos exprot`` must not look up the name "exprot"), unless escaped with ``--``; a malformed host name is
+    refused before any lookup (``engine.check_host_name``)."""
+    if _is_ip_literal(word):
+        return None
+    if not escaped:
+        import difflib
+
+        close = difflib.get_close_matches(word, list(_commands(parser)), n=1, cutoff=0.6)
+        if close:
+            from pingmos.report.formats import terminal_safe
+
+            shown = terminal_safe(word)[:60]
+            return (
+                f"unknown command {shown!r}; did you mean {close[0]!r}? To trace a host of that name: "
+                f"pingmos -- {shown}"
+            )
+    from pingmos.engine import ResolveError, check_host_name
+
+    try:
+        check_host_name(word)
+    except ResolveError as exc:
+        return str(exc)
+    return None
+
+
+def _no_display(environ=None) -> bool:
+    """True when Qt could open no window here: on X11/Wayland systems, neither DISPLAY nor WAYLAND_DISPLAY and no
+    QT_QPA_PLATFORM that needs neither (offscreen, minimal, vnc, eglfs, linuxfb, ...). Qt itself aborts (SIGABRT,
+    exit 134) after printing a page of plugin advice, so this is checked before any QApplication."""
+    import os
+
+    if sys.platform in ("darwin", "win32", "cygwin"):
+        return False
+    environ = os.environ if environ is None else environ
+    has = {"xcb": bool(environ.get("DISPLAY")), "wayland": bool(environ.get("WAYLAND_DISPLAY"))}
+    platforms = [p.split(":")[0].strip() for p in environ.get("QT_QPA_PLATFORM", "").split(";") if p.strip()]
+    if not platforms:
+        return not (has["xcb"] or has["wayland"])
+    for name in platforms:  # Qt tries a list in order ("wayland;xcb")
+        kind = "wayland" if name.startswith("wayland") else name
+        if has.get(kind, True):
+            return False
+    return True
+
+
+# Value-taking options whose value may be negative-looking: argparse takes "-5" for an option where the parser
+# has options like -4/-6 (report), so "-c -5" said "expected one argument" instead of the range the value misses.
+_NEGATIVE = re.compile(r"-(?:\d|\.\d|inf|nan)", re.IGNORECASE)
+
+
+def _attach_negative_values(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """``argv`` with each negative-looking value joined to its option (``-c -5`` -> ``-c-5``, ``--count -5`` ->
+    ``--count=-5``), so that it reaches the option's range check and its one-line message."""
+    commands = _commands(parser)
+    sub = next((commands[a] for a in argv if a in commands), None)
+    if sub is None:
+        return argv
+    takes_value = {o for a in sub._actions if a.nargs is None and a.option_strings for o in a.option_strings}
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            out.extend(argv[i:])
+            break
+        if arg in takes_value and i + 1 < len(argv) and _NEGATIVE.match(argv[i + 1]):
+            out.append(f"{arg}={argv[i + 1]}" if arg.startswith("--") else arg + argv[i + 1])
+            i += 2
+            continue
+        out.append(arg)
+        i += 1
+    return out
 
 
 def _become_invoking_user(keep_raw_sockets: bool) -> int | None:
@@ -646,6 +780,15 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     gui, target = _gui_target(argv, parser)
     if gui:
+        if target is not None:
+            refused = _refuse_gui_target(target, parser, escaped=argv[0] == "--")
+            if refused is not None:
+                print(f"pingmos: error: {refused}", file=sys.stderr)
+                return EXIT_USAGE
+        if _no_display():
+            print("pingmos: error: no display to open the window on; use `pingmos report HOST` for the terminal, "
+                  "or run under a desktop session", file=sys.stderr)  # fmt: skip
+            return EXIT_USAGE
         # Started as root: fork the helper that keeps the raw sockets, then become the invoking user with no
         # capability, before Qt, settings, formulas or alert commands (the window opens sockets per trace).
         refused = _become_invoking_user(keep_raw_sockets=True)
@@ -654,7 +797,7 @@ def main(argv: list[str] | None = None) -> int:
         from pingmos.gui.app import run
 
         return run(target)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_attach_negative_values(argv, parser))
     if getattr(args, "handler", None) is None:
         parser.print_help()
         return EXIT_USAGE

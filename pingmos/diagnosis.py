@@ -68,7 +68,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pingmos.hop_report import HopReport, TraceSnapshot
+from pingmos.hop_report import RECORD_LIVE, RECORD_RANGE, HopReport, TraceSnapshot
 from pingmos.stats import Z_95, wilson_interval_pct
 
 LOSS, MOS, LATENCY, JITTER = "loss", "MOS", "latency", "jitter"
@@ -160,6 +160,10 @@ class Diagnosis:
     rounds_needed: int | None = None
     per_round: bool = True
     unsure_ttls: tuple[int, ...] = ()
+    # What was diagnosed (hop_report.RECORD_*): a live trace, where "about N more rounds" can come, or a finished
+    # record or a range of one, where they cannot; ``rounds_held``: the destination's rounds in it.
+    record: str = RECORD_LIVE
+    rounds_held: int | None = None
 
     def to_json(self) -> dict:
         return {
@@ -179,7 +183,7 @@ class Diagnosis:
         if self.status == NO_PROBLEM:
             return "no path problem"
         if self.rounds_needed is not None:
-            return f"not enough samples yet: about {self.rounds_needed} more rounds"
+            return samples_wanted_text(self.record, self.rounds_needed, self.rounds_held, short=True)
         return "undecided"
 
 
@@ -493,9 +497,9 @@ def diagnose(
         return Diagnosis(
             None,
             (),
-            f"Not enough samples yet: no hop answered in the measured window, so nothing can be said about "
-            f"{_where(snap)}.",
+            _nothing_answered_text(snap),
             status=UNDECIDED,
+            record=snap.record,
         )
     verdicts = {h.ttl: judge_hop(h, th) for h in judged}
     problems = {t: tuple(j.words for j in v.values() if j.side == BAD) for t, v in verdicts.items()}
@@ -566,6 +570,8 @@ class _Context:
             rounds_needed=need,
             per_round=self.per_round,
             unsure_ttls=tuple(unsure),
+            record=self.snap.record,
+            rounds_held=self.judged[-1].sent if self.judged else None,
         )
 
     def _rl_text(self, rl) -> str:
@@ -797,24 +803,71 @@ def _blocked_text(ctx: _Context, end: HopReport, at: HopReport) -> str:
     return text
 
 
-def _more(need: int | None, snap: TraceSnapshot) -> str:
+def _nothing_answered_text(snap: TraceSnapshot) -> str:
+    if snap.record == RECORD_LIVE:
+        return (
+            f"Not enough samples yet: no hop answered in the measured window, so nothing can be said about "
+            f"{_where(snap)}."
+        )
+    where = "range" if snap.record == RECORD_RANGE else "record"
+    rounds = f" ({snap.rounds} rounds)" if snap.rounds else ""
+    text = f"Not enough samples in this {where}: no hop answered in it{rounds}, so nothing can be said about "
+    text += _where(snap)
+    return text + ("; widen the range." if snap.record == RECORD_RANGE else ".")
+
+
+def not_enough_prefix(record: str) -> str:
+    """How a verdict that wants more samples begins, by what was diagnosed (``hop_report.RECORD_*``): a live
+    trace is short of samples *yet*; a finished record or a range of one holds all it ever will."""
+    if record == RECORD_LIVE:
+        return "Not enough samples yet"
+    return "Not enough samples in this range" if record == RECORD_RANGE else "Not enough samples in this record"
+
+
+def samples_wanted_text(
+    record: str, need: int | None, held: int | None, interval_s: float | None = None, short: bool = False
+) -> str:
+    """THE wording of "how many more samples would settle it" (verdicts, ``Diagnosis.short``, the window's
+    verdict line): ``need`` more rounds than the ``held`` rounds at the destination. Live: "about N more rounds
+    (~T)"; a finished record: "not enough samples in this record: H rounds; a decision needs about M"; a range
+    of one: the same, and "widen the range" (more rounds of the record lie outside it)."""
+    if need is None:
+        return "undecided"
+    if record == RECORD_LIVE:
+        if need >= MAX_ROUNDS_NEEDED:
+            return "the numbers sit on the threshold, so many more rounds would be needed"
+        span = ""
+        if interval_s is not None:
+            secs = need * interval_s
+            span = f" (~{secs:.0f} s)" if secs < 120 else f" (~{secs / 60:.0f} min)"
+        return ("not enough samples yet: " if short else "") + f"about {need} more rounds{span}"
+    where = "range" if record == RECORD_RANGE else "record"
+    rounds = "?" if held is None else f"{held}"
+    unit = "round" if held == 1 else "rounds"
+    if need >= MAX_ROUNDS_NEEDED:
+        text = f"not enough samples in this {where}: {rounds} {unit}; the numbers sit on the threshold, so a "
+        text += "decision needs many more"
+    else:
+        total = f"about {need + held}" if held is not None else f"about {need} more"
+        text = f"not enough samples in this {where}: {rounds} {unit}; a decision needs {total}"
+    return text + ("; widen the range" if record == RECORD_RANGE else "")
+
+
+def _more(need: int | None, snap: TraceSnapshot, held: int | None = None) -> str:
     if need is None and snap.window is None:
         return "more rounds alone will not settle it"
     if need is None:
         return f"the window of {snap.window} samples is too short to settle it: widen it"
-    if need >= MAX_ROUNDS_NEEDED:
-        return "the numbers sit on the threshold, so many more rounds would be needed"
-    secs = need * snap.interval_s
-    span = f"{secs:.0f} s" if secs < 120 else f"{secs / 60:.0f} min"
-    return f"about {need} more rounds (~{span})"
+    return samples_wanted_text(snap.record, need, held, snap.interval_s)
 
 
 def _unlocated_text(ctx, end, metrics, blockers, need) -> str:
     words = ", ".join(ctx.verdicts[end.ttl][m].words for m in metrics)
     hops = ", ".join(f"hop {h.ttl}" for h, _ in blockers)
     text = (
-        f"Not enough samples yet to say where it starts: the destination, {_label(end)}, shows {words}, but "
-        f"whether {hops} already {'shares' if len(blockers) == 1 else 'share'} it cannot be told yet; "
+        f"{not_enough_prefix(ctx.snap.record)} to say where it starts: the destination, {_label(end)}, shows "
+        f"{words}, but whether {hops} already {'shares' if len(blockers) == 1 else 'share'} it cannot be told"
+        + (" yet; " if ctx.snap.record == RECORD_LIVE else "; ")
     )
     quiet = [h for h, rounds in blockers if rounds is None]
     if quiet:
@@ -823,7 +876,7 @@ def _unlocated_text(ctx, end, metrics, blockers, need) -> str:
             f"{names} {'answers' if len(quiet) == 1 else 'answer'} too few of its own probes for more rounds to "
             "tell (ask the routers: direct echo settles it)"
         )
-    return text + _more(need, ctx.snap)
+    return text + _more(need, ctx.snap, end.sent)
 
 
 def _unsure_text(ctx, end, unsure, need) -> str:
@@ -832,9 +885,14 @@ def _unsure_text(ctx, end, unsure, need) -> str:
     limits = {LOSS: f"{th.loss_pct_above:g} %", LATENCY: f"{th.latency_ms_above:g} ms"}
     limits |= {JITTER: f"{th.jitter_ms_above:g} ms", MOS: f"{th.mos_below:g}"}
     against = ", ".join(f"{m} {limits[m]}" for m in unsure)
+    if ctx.snap.record != RECORD_LIVE and need is not None:  # "not enough samples in this record: N rounds; ..."
+        return (
+            f"Undecided: at the destination, {_label(end)}, {words} cannot be told apart from the thresholds "
+            f"({against}); " + _more(need, ctx.snap, end.sent)
+        )
     return (
-        f"Not enough samples yet: at the destination, {_label(end)}, {words} cannot be told apart from the "
-        f"thresholds ({against}); " + _more(need, ctx.snap)
+        f"{not_enough_prefix(ctx.snap.record)}: at the destination, {_label(end)}, {words} cannot be told apart "
+        f"from the thresholds ({against}); " + _more(need, ctx.snap, end.sent)
     )
 
 

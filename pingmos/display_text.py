@@ -33,17 +33,20 @@ def _safe_key_dict(d: dict) -> dict:
 
 
 def safe_hop(hop):
-    """A ``HopReport`` with its text (address, name, responders, route changes, errors) made safe to show."""
+    """A ``HopReport`` with its text (address, name, responders, route changes, errors) made safe to show; the
+    same object when it already is (a second pass over a safe snapshot copies nothing)."""
     changes = tuple(_safe_change(c) for c in hop.route_changes)
-    return dataclasses.replace(
-        hop,
-        address=None if hop.address is None else display_text(hop.address),
-        name=None if hop.name is None else display_text(hop.name),
-        responders=_safe_key_dict(hop.responders),
-        route_changes=changes,
-        score_error=None if hop.score_error is None else display_text(hop.score_error),
-        unreachable=None if hop.unreachable is None else display_text(hop.unreachable),
-    )
+    fields = {
+        "address": None if hop.address is None else display_text(hop.address),
+        "name": None if hop.name is None else display_text(hop.name),
+        "responders": _safe_key_dict(hop.responders),
+        "route_changes": changes,
+        "score_error": None if hop.score_error is None else display_text(hop.score_error),
+        "unreachable": None if hop.unreachable is None else display_text(hop.unreachable),
+    }
+    if all(value == getattr(hop, key) for key, value in fields.items()):
+        return hop
+    return dataclasses.replace(hop, **fields)
 
 
 def _safe_change(change):

@@ -91,6 +91,11 @@ def scored_hop(
     )
 
 
+RECORD_LIVE = "live"  # a trace under way: more rounds can come
+RECORD_FINISHED = "finished"  # a whole record read from a file (imported, replayed): no more rounds come
+RECORD_RANGE = "range"  # a time range of a record (--from/--to): a wider range holds more rounds
+
+
 @dataclass(frozen=True)
 class TraceSnapshot:
     """The state of one trace at one moment, as a report or the GUI shows it."""
@@ -122,3 +127,7 @@ class TraceSnapshot:
     # The model's effective settings, (name, value) pairs: what the MOS assumed rather than measured (codec, jitter
     # buffer, one-way share; ITU-T P.564 asks that assumed values be reported beside the score). () = not given.
     model_settings: tuple = ()
+    # What the snapshot is of (RECORD_*): a live trace, where more rounds can still come, or a finished record (an
+    # imported or replayed file) or a time range of one, where they cannot: the diagnosis words "not enough
+    # samples" for it (pingmos.diagnosis).
+    record: str = "live"

@@ -9,6 +9,7 @@ engine is never held up by a slow formula and the caller never waits on the netw
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pingmos.engine import Network, ReverseDNS, Sample
-from pingmos.hop_report import TraceSnapshot
+from pingmos.hop_report import RECORD_LIVE, RECORD_RANGE, TraceSnapshot
 from pingmos.run import RunError, TraceRun, default_port
 from pingmos.scoring import BatchScorer
 from pingmos.state import TraceHistory, snapshot_of
@@ -105,6 +106,9 @@ class LiveTrace:
         self.protocol = protocol
         self.port = port  # UDP/TCP destination port (None = the engine's default); read at start()
         self.flows = flows  # TraceSettings.flows (a replayed session's); route changes are followed per flow
+        # RECORD_FINISHED for a session replayed from a file (never started): no more rounds come, and the
+        # diagnosis words "not enough samples" for that (its snapshots say so).
+        self.record = RECORD_LIVE
         self.interval_s = interval_s
         self.max_ttl = max_ttl
         self._network_factory = network_factory
@@ -305,7 +309,7 @@ class LiveTrace:
         run = self._current
         with self._lock:
             address = self._address or ""
-        return snapshot_of(
+        snap = snapshot_of(
             self.history,
             _as_scorer(scorer),
             window=window,
@@ -322,6 +326,9 @@ class LiveTrace:
             suspicious_replies=run.suspicious_replies if run else 0,
             mode=self._mode_description or None,
         )
+        if self.record == RECORD_LIVE:
+            return snap
+        return dataclasses.replace(snap, record=RECORD_RANGE if time_range is not None else self.record)
 
     def series(self, ttl: int, time_range: tuple[float, float] | None = None) -> HopSamples:
         """A copy of one hop's send times and RTTs (NaN = lost), all of them or those within ``time_range``."""

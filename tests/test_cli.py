@@ -74,3 +74,185 @@ def test_report_on_loopback(protocol, capsys):
     (hop,) = doc["hops"]
     assert (hop["ttl"], hop["address"], hop["sent"], hop["received"]) == (1, "127.0.0.1", 3, 3)
     assert 0.0 < hop["avg_ms"] < 50.0 and hop["mos"] > 4.0
+
+
+# -- every bad input: one line, exit 2, no name lookup (README "Exit status") ------------------------------------
+
+MTR_JSON = os.path.join(os.path.dirname(__file__), "session", "data", "lab3.mtr.json")
+MTR_RAW = os.path.join(os.path.dirname(__file__), "session", "data", "lab3.mtr.raw")
+
+
+@pytest.fixture
+def no_lookup(monkeypatch):
+    """The system resolver must not be asked: every call fails the test."""
+    asked = []
+
+    def refuse(*args, **kwargs):
+        asked.append(args[0] if args else kwargs)
+        raise AssertionError(f"getaddrinfo was called for {args[:1]}")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket, "gethostbyname", refuse)
+    return asked
+
+
+BAD_INPUTS = [
+    # files that are not what the command reads (README reserves 1 for a failure at run time)
+    (["export", "/dev/zero"], "is a device, not a session file"),
+    (["export", "FOREIGN"], "not a pingmos session"),
+    (["export", "MISSING"], "cannot open the session"),
+    (["report", "--session", "FOREIGN"], "not a pingmos session"),
+    (["report", "--session", "/dev/zero"], "is a device"),
+    (["export", "RAW", "--from", "garbage"], "cannot read the time"),
+    (["export", "RAW", "--interval", "0.2", "--from", "+0.7", "--to", "+0.3"], "--to is before --from"),
+    (["report", "--session", "RAW", "--interval", "0.2", "--from", "+0.7", "--to", "+0.3"], "--to is before"),
+    (["export", "JSON", "--from", "+1"], "has no samples"),
+    # numbers out of range, negative ones too (they reached argparse as options: "expected one argument")
+    (["report", "127.0.0.1", "-c", "-5"], "count must be within 1 and"),
+    (["report", "127.0.0.1", "--count", "-5"], "count must be within 1 and"),
+    (["report", "127.0.0.1", "-c", "1e3"], "count must be a whole number"),
+    (["report", "127.0.0.1", "--interval", "-1"], "interval must be within"),
+    (["report", "127.0.0.1", "--timeout", "-0.5"], "timeout must be within"),
+    (["report", "127.0.0.1", "--timeout", "inf"], "timeout must be within"),
+    (["report", "127.0.0.1", "--max-ttl", "-1"], "max TTL must be within"),
+    (["report", "127.0.0.1", "--port", "-80"], "port must be within"),
+    (["report", "127.0.0.1", "--flows", "-2"], "flows must be within"),
+    (["report", "127.0.0.1", "--window", "-3"], "window must be within"),
+    (["report", "127.0.0.1", "--witness", "-3"], "witness (a count or 'auto') must be within"),
+    (["export", "RAW", "--ttl", "-1"], "ttl must be within"),
+    (["score", "--samples", "1e308,1e308"], "more than the 1000000 ms a latency may be"),
+    (["score", "--samples", "5000000,3"], "more than the 1000000 ms a latency may be"),
+    (["score", "--samples", "-5,3"], "is not a latency"),
+    (["score", "--latency", "1e308"], "latency must be within 0.0 and 1000000.0"),
+    (["score", "--latency", "-5"], "latency must be within"),
+    (["score", "--latency", "nan"], "latency must be within"),
+    (["score", "--latency", "10", "--jitter", "-1"], "jitter must be within"),
+    (["score", "--latency", "10", "--jitter-stdev", "2e6"], "jitter stdev must be within"),
+    (["score", "--latency", "10", "--loss", "-0.5"], "loss must be within"),
+    (["score", "--latency", "10", "--loss", "101"], "loss must be within"),
+    # malformed host names: refused before any lookup
+    (["report", ""], "the host name is empty"),
+    (["report", "127.0.0.1/8"], "is a network (address/prefix), not a host"),
+    (["report", "a" * 300], "at most 253 characters; this one has 300"),
+    (["report", "host\x1bname"], "a space or a control character"),
+    (["report", "a host"], "a space or a control character"),
+    (["report", "-4", "bad_label.test"], "a label is 1-63 letters"),
+    (["report", "ex..ample"], "an empty label"),
+    (["report", "999.1.1.1"], "neither an IP address nor a host name"),
+    (["report", "x" * 64 + ".test"], "a label is 1-63 letters"),
+    # the window's lone word: a typo of a command, a malformed name
+    (["exprot"], "unknown command 'exprot'; did you mean 'export'? To trace a host of that name: pingmos -- exprot"),
+    (["repotr"], "did you mean 'report'?"),
+    (["modles"], "did you mean 'models'?"),
+    ([""], "the host name is empty"),
+    (["127.0.0.1/8"], "is a network (address/prefix), not a host"),
+    (["--", "a b"], "a space or a control character"),
+]
+
+
+@pytest.mark.parametrize("argv, words", BAD_INPUTS)
+def test_every_bad_input_is_one_line_and_exit_2_without_a_lookup(argv, words, tmp_path, capsys, no_lookup):
+    foreign = tmp_path / "foreign.json"
+    foreign.write_text('{"hello": "world"}\n')
+    files = {"FOREIGN": str(foreign), "MISSING": str(tmp_path / "missing"), "RAW": MTR_RAW, "JSON": MTR_JSON}
+    argv = [files.get(a, a) for a in argv]
+    try:
+        code = main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    assert code == 2, (code, err)
+    assert out == "" and err.count("\n") == 1 and err.startswith("pingmos"), err
+    assert words in err, err
+    assert "expected one argument" not in err and "Traceback" not in err
+    assert no_lookup == []
+
+
+@pytest.mark.parametrize(
+    "name", ["localhost.test", "bücher.test", "a-b.c-d.test.", "x" * 63 + ".test", ".".join(["a" * 49] * 5)]
+)
+def test_well_formed_names_still_reach_the_resolver(name, monkeypatch, capsys):
+    """The syntax check refuses only what is malformed: these names are looked up (by a stand-in resolver)."""
+    asked = []
+
+    def nothing_known(host, *args, **kwargs):
+        asked.append(host)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", nothing_known)
+    assert main(["report", "-4", name]) == 2
+    assert asked == [name] and "cannot resolve" in capsys.readouterr().err
+
+
+def test_a_word_named_like_a_command_is_traced_in_the_window_after_double_dash(monkeypatch, no_lookup):
+    """``pingmos exprot`` is refused as a typo; ``pingmos -- exprot`` opens the window tracing "exprot" (the
+    window looks it up, not the command line)."""
+    import pingmos.cli as cli
+    from pingmos.gui import app
+
+    opened = []
+    monkeypatch.setattr(app, "run", lambda target=None: opened.append(target) or 0)
+    monkeypatch.setattr(cli, "_become_invoking_user", lambda keep_raw_sockets: None)
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    assert main(["--", "exprot"]) == 0 and main(["198.18.0.9"]) == 0 and main(["example.test"]) == 0
+    assert main(["--", "report"]) == 0 and main([]) == 0
+    assert opened == ["exprot", "198.18.0.9", "example.test", "report", None]
+    assert no_lookup == []
+
+
+@pytest.mark.parametrize(
+    "env, none",
+    [
+        ({}, True),
+        ({"DISPLAY": ":0"}, False),
+        ({"WAYLAND_DISPLAY": "wayland-0"}, False),
+        ({"QT_QPA_PLATFORM": "offscreen"}, False),
+        ({"QT_QPA_PLATFORM": "xcb"}, True),
+        ({"QT_QPA_PLATFORM": "wayland;xcb", "DISPLAY": ":1"}, False),
+        ({"QT_QPA_PLATFORM": "wayland"}, True),
+    ],
+)
+def test_no_display_is_seen_before_qt(env, none):
+    from pingmos.cli import _no_display
+
+    assert _no_display(env) is none or sys.platform in ("darwin", "win32")
+
+
+def test_the_window_without_a_display_is_one_line_and_exit_2_not_a_qt_abort():
+    """Qt aborted (SIGABRT, rc 134) with a page of plugin advice; now one line before any QApplication."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    for argv in ([], ["198.18.0.9"]):
+        done = subprocess.run([sys.executable, "-m", "pingmos", *argv], capture_output=True, text=True, env=env,
+                              timeout=120)  # fmt: skip
+        assert done.returncode == 2, done
+        assert done.stderr == (
+            "pingmos: error: no display to open the window on; use `pingmos report HOST` for the terminal, or run "
+            "under a desktop session\n"
+        )
+
+
+def test_help_says_target_opens_the_window_and_lists_the_exit_codes(capsys):
+    import re
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert out.startswith("usage: pingmos [TARGET]  (open the window, tracing TARGET when given)")
+    assert "pingmos -- TARGET" in out
+    codes = re.findall(r"^  (\d+) ", out.split("exit status:")[1], re.MULTILINE)
+    assert codes == ["0", "1", "2", "77", "130"]
+
+
+def test_the_readme_exit_code_table_is_the_help_epilog():
+    """One table in the README, the same codes as ``pingmos --help``."""
+    import re
+    from pathlib import Path
+
+    from pingmos.cli import EXIT_CODES_HELP
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    tables = re.findall(r"^\| exit status \| meaning \|\n\| --- \| --- \|\n((?:\|.*\|\n)+)", readme, re.MULTILINE)
+    assert len(tables) == 1
+    assert re.findall(r"^\| (\d+) \|", tables[0], re.MULTILINE) == re.findall(
+        r"^  (\d+) ", EXIT_CODES_HELP, re.MULTILINE
+    )

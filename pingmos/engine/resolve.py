@@ -6,6 +6,8 @@ known now and starts a lookup), so DNS never delays probing.
 
 from __future__ import annotations
 
+import contextlib
+import re
 import socket
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -28,13 +30,55 @@ def _literal(target: str, ip_version: int | None) -> str | None:
     return None
 
 
+MAX_NAME_CHARS = 253  # RFC 1035 2.3.4: 255 octets on the wire are 253 characters of dotted text
+_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")  # RFC 1123 2.1: letters, digits, hyphen
+
+
+def check_host_name(target: str) -> None:
+    """ResolveError (one line saying what is wrong) unless ``target`` is a host name the resolver may be asked
+    about: RFC 1123 labels of 1-63 letters, digits and inner hyphens, at most 253 characters in all (one trailing
+    dot allowed), a last label that is not all digits (``999.1.1.1`` is a bad address, not a name), no CIDR suffix,
+    space or control character. A name in another script is checked in its IDNA (punycode) form, as the resolver
+    is asked. Called before any lookup: a malformed name never reaches the resolver."""
+    shown = repr(target[:60] + ("..." if len(target) > 60 else ""))  # repr: control characters stay escaped
+    if not target:
+        raise ResolveError("the host name is empty: give a host name or an IP address")
+    address, _, zone = target.partition("%")  # fe80::1%eth0: a link-local address with its zone, no lookup
+    if zone and re.fullmatch(r"[A-Za-z0-9_.-]{1,15}", zone):
+        with contextlib.suppress(OSError):
+            socket.inet_pton(socket.AF_INET6, address)
+            return
+    if "/" in target:
+        raise ResolveError(f"{shown} is a network (address/prefix), not a host: give one address or host name")
+    if any(ch.isspace() or not ch.isprintable() for ch in target):
+        raise ResolveError(f"{shown} is not a host name: it holds a space or a control character")
+    if len(target) > MAX_NAME_CHARS + target.endswith("."):
+        raise ResolveError(f"a host name has at most {MAX_NAME_CHARS} characters; this one has {len(target)}")
+    name = target[:-1] if target.endswith(".") else target
+    if not name.isascii():
+        try:
+            name = name.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ResolveError(f"{shown} is not a host name (not valid IDNA)") from None
+    labels = name.split(".")
+    bad = next((label for label in labels if not _LABEL.fullmatch(label)), None)
+    if bad is not None:
+        what = "an empty label (two dots, or a dot first)" if bad == "" else f"the label {bad[:70]!r}"
+        raise ResolveError(
+            f"{shown} is not a host name: {what}; a label is 1-63 letters, digits and inner hyphens (RFC 1123)"
+        )
+    if labels[-1].isdigit():
+        raise ResolveError(f"{shown} is neither an IP address nor a host name")
+
+
 def resolve_target(target: str, ip_version: int | None = 4) -> str:
     """The address of ``target``: IPv4 (``ip_version`` 4, the default), IPv6 (6), or either (None: the first
     address the resolver gives, which follows the system's RFC 6724 preference). A literal address is returned
-    in canonical form, without any DNS query."""
+    in canonical form, without any DNS query; a malformed name (``check_host_name``) is refused before any."""
     literal = _literal(target, ip_version)
     if literal is not None:
         return literal
+    check_host_name(target)
     family = {4: socket.AF_INET, 6: socket.AF_INET6, None: socket.AF_UNSPEC}[ip_version]
     try:
         infos = socket.getaddrinfo(target, None, family, socket.SOCK_RAW)

@@ -13,7 +13,8 @@ MARGIN_PX = 4  # room left at each end of the axis
 
 def fit_title(axis: pg.AxisItem, long: str, short: str, **style) -> None:
     """Keep ``axis`` (a left or right axis) titled ``long`` while it fits the axis's height, ``short`` when it does
-    not; measured again whenever the axis is resized. ``style``: what ``AxisItem.setLabel`` takes (units, colour)."""
+    not, none when neither does; measured again whenever the axis is resized. ``style``: what ``AxisItem.setLabel``
+    takes (units, colour)."""
 
     units = style.get("units")
 
@@ -25,7 +26,14 @@ def fit_title(axis: pg.AxisItem, long: str, short: str, **style) -> None:
 
     def fit() -> None:
         room = axis.geometry().height() - 2 * MARGIN_PX
-        text = long if length(long) <= room else short
+        if length(long) <= room:
+            text = long
+        elif length(short) <= room:
+            text = short
+        else:  # not even the short one: none, rather than a cut one (an 800 x 500 window's timeline, 35 px high)
+            if axis.label.isVisible():
+                axis.showLabel(False)
+            return
         if text != axis.labelText or not axis.label.isVisible():  # (setting it again would resize the axis)
             axis.setLabel(text, **style)
 

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from pingmos import scoring
 from pingmos.gui import models
 from pingmos.gui.background import Background
 from pingmos.gui.code_editor import CodeEditor
@@ -99,7 +100,9 @@ class FormulaEditor(QDialog):
 
         def load() -> tuple[str, Path, str, bool]:
             model_name, path = models.formula_for_editing(name)
-            return model_name, path, path.read_text(encoding="utf-8"), models.builtin_text(model_name) is not None
+            # bounded, regular files only: a FIFO or a device in the scoring folder fails here, never blocks
+            text = scoring.read_formula_text(path)
+            return model_name, path, text, models.builtin_text(model_name) is not None
 
         self._disk.run(load, on_done=lambda loaded: self._show_formula(name, *loaded), on_error=self._no_formula(name))
 

@@ -6,8 +6,21 @@ import math
 import time
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPointF, QRect, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QGuiApplication, QKeySequence, QPainter, QPen
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRect, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetrics,
+    QGuiApplication,
+    QKeySequence,
+    QPainter,
+    QPen,
+    QPixmap,
+    QStandardItem,
+    QStandardItemModel,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -217,49 +230,196 @@ def _init_styles() -> None:
         _BOLD.setBold(True)
 
 
-class HopTableModel(QAbstractTableModel):
+def cell_tooltip(hop: HopReport, column: int, marked_ttl: int | None) -> str | None:
+    """A cell's tooltip (None: none)."""
+    col = column
+    if col in (COL_MOS, COL_R) and hop.score_error and hop.score_fallback is not None:
+        return (
+            f"the scoring model failed: {hop.score_error}\n* R {hop.score_fallback.r:.1f}, MOS "
+            f"{hop.score_fallback.mos:.2f} from the last version of the formula that worked"
+        )
+    if col == COL_MOS and hop.score_error:
+        return f"the scoring model failed: {hop.score_error}"
+    if col == COL_MOS:
+        assumed = (
+            "\nscored with the jitter taken as 0 ms (\u2020): the data has no jitter for this hop "
+            "(an mtr report without its jitter fields, or a single reply); a real jitter gives a lower MOS "
+            "with the built-in models"
+            if jitter_unknown(hop)
+            else ""
+        )
+        if hop.score_detail:
+            return "\n".join(f"{k} = {v:.4g}" for k, v in hop.score_detail.items()) + assumed
+        if assumed:
+            return assumed.strip()
+    if col == COL_JITTER and jitter_unknown(hop):
+        return "not measured: the data has no jitter for this hop; the MOS takes it as 0 ms (\u2020)"
+    if col == COL_LOSS and hop.loss_ci_pct is not None and hop.sent is not None and hop.received is not None:
+        lo, hi = hop.loss_ci_pct
+        return f"{hop.sent - hop.received} of {hop.sent} lost; 95 % interval {lo:.1f}-{hi:.1f} %"
+    if col == COL_ADDRESS and (len(hop.responders) > 1 or hop.route_changes):
+        return responders_text(hop)
+    if col == COL_HOP and hop.ttl == marked_ttl:
+        return "the diagnosis: quality deteriorates here and it carries on to the destination (see the verdict)"
+    return None
+
+
+# The roles a cell's value is kept for, in the order of HopTableModel._cells' tuples (alignment is set once).
+_ROLES = (
+    Qt.ItemDataRole.DisplayRole,
+    SORT_ROLE,
+    Qt.ItemDataRole.BackgroundRole,
+    Qt.ItemDataRole.ForegroundRole,
+    Qt.ItemDataRole.FontRole,
+    Qt.ItemDataRole.ToolTipRole,
+    SPARK_ROLE,
+)
+_ITEM_FLAGS = Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemNeverHasChildren
+
+
+def _same(a, b) -> bool:
+    if a is b:
+        return True
+    if a is None or b is None:
+        return False
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (
+            isinstance(a, np.ndarray)
+            and isinstance(b, np.ndarray)
+            and a.shape == b.shape
+            and bool(np.array_equal(a, b, equal_nan=True))
+        )
+    return type(a) is type(b) and a == b
+
+
+class HopTableModel(QStandardItemModel):
+    """One row per hop (``hops``, in TTL order), one column per COLUMNS entry.
+
+    The cells' values live in Qt's own item model (C++): the view asks for some seven roles of every cell it
+    paints, and a Python ``data()`` (plus the ``rowCount``/``columnCount`` that each ``index()`` calls) was some
+    6,600 Python calls and ~20 ms of the GUI thread per paint of 19 rows (scripts/bench_gui.py). Each update
+    here works every value out once and sets only those that changed, then says which cells changed (one
+    ``dataChanged`` over the rectangle they span), so the view repaints those cells only. ``shown`` is emitted after
+    every update."""
+
+    shown = Signal()
+
     def __init__(self, thresholds: Thresholds | None = None, parent=None):
-        super().__init__(parent)
+        super().__init__(0, len(COLUMNS), parent)
         _init_styles()
+        for c, (name, tip) in enumerate(zip(COLUMNS, TOOLTIPS, strict=True)):
+            self.setHeaderData(c, Qt.Orientation.Horizontal, name, Qt.ItemDataRole.DisplayRole)
+            self.setHeaderData(c, Qt.Orientation.Horizontal, tip, Qt.ItemDataRole.ToolTipRole)
         self.hops: tuple[HopReport, ...] = ()
         self._texts: list[list[str]] = []
         self._keys: list[list] = []
-        self._backgrounds: list[dict[int, QBrush]] = []
-        self._sparks: list[np.ndarray] = []
+        self._cells: list[list[tuple]] = []  # per row and column, the values of _ROLES as set on the item
         self.thresholds = thresholds or Thresholds()
         self.marked_ttl: int | None = None
         # While the chosen model's first update is computed ("computing with NAME…"): its score cells read "…".
         self.pending: str | None = None
 
     def set_hops(self, hops: tuple[HopReport, ...], marked_ttl: int | None) -> None:
-        # Every cell's text, colour and sort key is worked out once per update here: the view asks data() for
-        # each cell and role on every paint, and a Python call per cell per role adds up (30 rows x 12 columns).
         # Text from files and the network (names, addresses, errors) made safe once here: cells, tooltips and
         # copies all read these hops.
         hops = tuple(safe_hop(h) for h in hops)
-        texts = [[cell_text(h, c) for c in range(len(COLUMNS))] for h in hops]
+        self._texts = [[cell_text(h, c) for c in range(len(COLUMNS))] for h in hops]
         if self.pending:
-            for row in texts:
+            for row in self._texts:
                 for c in PENDING_COLUMNS:
                     row[c] = PENDING_TEXT
-        keys = [[_sort_key(h, c) for c in range(len(COLUMNS))] for h in hops]
-        if len(hops) != len(self.hops):
-            self.beginResetModel()
-            self._set(hops, marked_ttl, texts, keys)
-            self.endResetModel()
-            return
-        # Same rows: update in place so selection, scroll position and sorting survive each refresh.
-        self._set(hops, marked_ttl, texts, keys)
-        if hops:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(hops) - 1, len(COLUMNS) - 1))
-
-    def _set(self, hops, marked_ttl, texts, keys) -> None:
+        self._keys = [[_sort_key(h, c) for c in range(len(COLUMNS))] for h in hops]
+        reset = len(hops) != len(self.hops)
         self.hops = hops
         self.marked_ttl = marked_ttl
-        self._texts = texts
-        self._keys = keys
-        self._backgrounds = [self._row_backgrounds(h) for h in hops]
-        self._sparks = [spark_series(h) for h in hops]
+        if reset:
+            self.beginResetModel()
+            self.blockSignals(True)  # one reset says it all (the rows and items below would each be a signal)
+            try:
+                self._cells = []
+                self.setRowCount(len(hops))
+                self._store()
+            finally:
+                self.blockSignals(False)
+            self.endResetModel()
+        else:
+            # Same rows: update in place so selection, scroll position and sorting survive each refresh.
+            self._update()
+        self.shown.emit()
+
+    def _row_values(self, row: int) -> list[tuple]:
+        hop = self.hops[row]
+        texts, keys = self._texts[row], self._keys[row]
+        backgrounds = self._row_backgrounds(hop)
+        spark = spark_series(hop)
+        marked = hop.ttl == self.marked_ttl
+        out = []
+        for col in range(len(COLUMNS)):
+            foreground = None
+            if col in (COL_MOS, COL_LOSS) or hop.address is None or (col == COL_ADDRESS and hop.route_changes):
+                # Band backgrounds are light: keep their text black whatever the palette; ??? rows are greyed.
+                foreground = _BLACK if hop.address is not None else _GREY
+            out.append(
+                (
+                    texts[col],
+                    keys[col],
+                    backgrounds.get(col),
+                    foreground,
+                    _BOLD if marked and col in (COL_HOP, COL_MOS) else None,
+                    self.pending
+                    if self.pending and col in PENDING_COLUMNS
+                    else cell_tooltip(hop, col, self.marked_ttl),
+                    spark if col == COL_SPARK else None,
+                )
+            )
+        return out
+
+    def _store(self) -> None:
+        """Every cell of every row, items made where missing (after a reset)."""
+        for row in range(len(self.hops)):
+            values = self._row_values(row)
+            for col, cell in enumerate(values):
+                item = self.item(row, col)
+                if item is None:
+                    item = QStandardItem()
+                    item.setFlags(_ITEM_FLAGS)
+                    item.setData(_LEFT if col in (COL_ADDRESS, COL_NAME) else _RIGHT, Qt.ItemDataRole.TextAlignmentRole)
+                    self.setItem(row, col, item)
+                for role, value in zip(_ROLES, cell, strict=True):
+                    item.setData(value, role)
+            self._cells.append(values)
+
+    def _update(self) -> None:
+        """Set the values that changed; one dataChanged over the rectangle of the cells that changed."""
+        changed_rows = []
+        self.blockSignals(True)
+        try:
+            for row in range(len(self.hops)):
+                values = self._row_values(row)
+                old = self._cells[row]
+                first = last = None
+                for col, (cell, before) in enumerate(zip(values, old, strict=True)):
+                    if cell[6] is None and before[6] is None and cell == before:
+                        continue  # (a sparkline's array has no plain ==)
+                    item = None
+                    for role, value, was in zip(_ROLES, cell, before, strict=True):
+                        if not _same(value, was):
+                            item = item or self.item(row, col)
+                            item.setData(value, role)
+                    if item is not None:
+                        first = col if first is None else first
+                        last = col
+                self._cells[row] = values
+                if first is not None:
+                    changed_rows.append((row, first, last))
+        finally:
+            self.blockSignals(False)
+        if changed_rows:
+            # One signal for the rectangle the changes span: the sorting proxy handles each dataChanged on its own
+            # (~0.5 ms each, one per row was 15 ms per update of 30 rows).
+            top, bottom = changed_rows[0][0], changed_rows[-1][0]
+            left, right = min(r[1] for r in changed_rows), max(r[2] for r in changed_rows)
+            self.dataChanged.emit(self.index(top, left), self.index(bottom, right))
 
     def _row_backgrounds(self, hop: HopReport) -> dict[int, QBrush]:
         out = {}
@@ -277,78 +437,8 @@ class HopTableModel(QAbstractTableModel):
 
     def set_thresholds(self, thresholds: Thresholds) -> None:
         self.thresholds = thresholds
-        self._backgrounds = [self._row_backgrounds(h) for h in self.hops]
-        if self.hops:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(self.hops) - 1, len(COLUMNS) - 1))
-
-    def rowCount(self, parent=QModelIndex()):  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self.hops)
-
-    def columnCount(self, parent=QModelIndex()):  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal:
-            if role == Qt.ItemDataRole.DisplayRole:
-                return COLUMNS[section]
-            if role == Qt.ItemDataRole.ToolTipRole:
-                return TOOLTIPS[section]
-        return None
-
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
-            return None
-        row = index.row()
-        col = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._texts[row][col]
-        if role == SORT_ROLE:
-            return self._keys[row][col]
-        if role == SPARK_ROLE:
-            return self._sparks[row] if col == COL_SPARK else None
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _LEFT if col in (COL_ADDRESS, COL_NAME) else _RIGHT
-        hop = self.hops[row]
-        if role == Qt.ItemDataRole.BackgroundRole:
-            return self._backgrounds[row].get(col)
-        if role == Qt.ItemDataRole.ForegroundRole and (
-            col in (COL_MOS, COL_LOSS) or hop.address is None or (col == COL_ADDRESS and hop.route_changes)
-        ):
-            # Band backgrounds are light: keep their text black whatever the palette; ??? rows are greyed.
-            return _BLACK if hop.address is not None else _GREY
-        if role == Qt.ItemDataRole.FontRole and hop.ttl == self.marked_ttl and col in (COL_HOP, COL_MOS):
-            return _BOLD
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if self.pending and col in PENDING_COLUMNS:
-                return self.pending
-            if col in (COL_MOS, COL_R) and hop.score_error and hop.score_fallback is not None:
-                return (
-                    f"the scoring model failed: {hop.score_error}\n* R {hop.score_fallback.r:.1f}, MOS "
-                    f"{hop.score_fallback.mos:.2f} from the last version of the formula that worked"
-                )
-            if col == COL_MOS and hop.score_error:
-                return f"the scoring model failed: {hop.score_error}"
-            assumed = (
-                "\nscored with the jitter taken as 0 ms (\u2020): the data has no jitter for this hop "
-                "(an mtr report without its jitter fields, or a single reply); a real jitter gives a lower MOS "
-                "with the built-in models"
-                if jitter_unknown(hop)
-                else ""
-            )
-            if col == COL_MOS and hop.score_detail:
-                return "\n".join(f"{k} = {v:.4g}" for k, v in hop.score_detail.items()) + assumed
-            if col == COL_MOS and assumed:
-                return assumed.strip()
-            if col == COL_JITTER and jitter_unknown(hop):
-                return "not measured: the data has no jitter for this hop; the MOS takes it as 0 ms (\u2020)"
-            if col == COL_LOSS and hop.loss_ci_pct is not None and hop.sent is not None and hop.received is not None:
-                lo, hi = hop.loss_ci_pct
-                return f"{hop.sent - hop.received} of {hop.sent} lost; 95 % interval {lo:.1f}-{hi:.1f} %"
-            if col == COL_ADDRESS and (len(hop.responders) > 1 or hop.route_changes):
-                return responders_text(hop)
-            if col == COL_HOP and hop.ttl == self.marked_ttl:
-                return "the diagnosis: quality deteriorates here and it carries on to the destination (see the verdict)"
-        return None
+        self._update()
+        self.shown.emit()
 
 
 def table_as_text(model: HopTableModel, rows: list[int] | None = None, context: list[str] | None = None) -> str:
@@ -386,38 +476,67 @@ class BandCellDelegate(QStyledItemDelegate):
 
 
 class SparklineDelegate(QStyledItemDelegate):
-    """A hop's recent round-trip times as a small line (scaled to their own range), lost samples as red ticks."""
+    """A hop's recent round-trip times as a small line (scaled to their own range), lost samples as red ticks.
+
+    Each line is drawn once into a pixmap and kept while the hop's series (the same array: the model keeps it
+    while its values stay) and the cell's size stay: a paint of the table then copies 19 pixmaps instead of
+    drawing 19 antialiased lines from 1,100 points made in Python."""
+
+    CACHE_MAX = 256
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._pixmaps: dict[int, tuple[np.ndarray, tuple[int, int, float], QPixmap]] = {}
 
     def paint(self, painter, option, index):
         super().paint(painter, option, index)  # background and selection
         rtts = index.data(SPARK_ROLE)
         if rtts is None or len(rtts) == 0:
             return
-        rect = option.rect.adjusted(3, 3, -3, -3)
-        n = len(rtts)
-        ok = ~np.isnan(rtts)
-        painter.save()
+        rect = option.rect
+        if rect.width() <= 6 or rect.height() <= 6:
+            return
+        ratio = painter.device().devicePixelRatioF() if painter.device() is not None else 1.0
+        size = (rect.width(), rect.height(), ratio)
+        kept = self._pixmaps.get(id(rtts))
+        if kept is None or kept[0] is not rtts or kept[1] != size:
+            if len(self._pixmaps) >= self.CACHE_MAX:
+                self._pixmaps.clear()
+            kept = (rtts, size, sparkline_pixmap(rtts, rect.width(), rect.height(), ratio))
+            self._pixmaps[id(rtts)] = kept
+        painter.drawPixmap(rect.topLeft(), kept[2])
+
+
+def sparkline_pixmap(rtts: np.ndarray, cell_width: int, cell_height: int, ratio: float = 1.0) -> QPixmap:
+    """The sparkline of ``rtts`` (ms, NaN = lost; the newest at the right edge, 3 px inside the cell) on a
+    transparent pixmap of the cell's size (logical pixels, ``ratio`` device pixels each)."""
+    pixmap = QPixmap(max(1, round(cell_width * ratio)), max(1, round(cell_height * ratio)))
+    pixmap.setDevicePixelRatio(ratio)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    width, height = cell_width - 6, cell_height - 6  # the line's room: the cell less 3 px on each side
+    n = len(rtts)
+    ok = ~np.isnan(rtts)
+    painter = QPainter(pixmap)
+    try:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        step = rect.width() / max(1, SPARK_POINTS - 1)
-        x0 = rect.left() + rect.width() - step * (n - 1)  # the newest sample at the right edge
+        step = width / max(1, SPARK_POINTS - 1)
+        x = 3 + width - step * (n - 1) + step * np.arange(n)  # the newest sample at the right edge
+        bottom = 3 + height - 1  # QRect.bottom() of that room
         if ok.any():
             lo, hi = float(np.nanmin(rtts)), float(np.nanmax(rtts))
             span = max(hi - lo, 1.0)  # a flat line for a steady hop, not noise blown up to full height
-            points = [
-                QPointF(x0 + i * step, rect.bottom() - 3 - (rect.height() - 6) * (v - lo) / span)
-                for i, v in enumerate(rtts)
-                if not math.isnan(v)
-            ]
+            y = bottom - 3 - (height - 6) * (rtts[ok] - lo) / span
             painter.setPen(QPen(QColor("#1f77b4"), 1.2))
-            if len(points) > 1:
-                painter.drawPolyline(points)
+            if len(y) > 1:
+                painter.drawPolyline(pg.functions.arrayToQPolygonF(x[ok], y))  # filled from numpy, not per point
             else:
-                painter.drawEllipse(points[0], 1.5, 1.5)
+                painter.drawEllipse(QPointF(float(x[ok][0]), float(y[0])), 1.5, 1.5)
         painter.setPen(QPen(QColor("#d62728"), 1.5))
-        for i in np.flatnonzero(~ok):
-            x = x0 + i * step
-            painter.drawLine(QPointF(x, rect.bottom()), QPointF(x, rect.bottom() - 5))
-        painter.restore()
+        for px in x[~ok].tolist():
+            painter.drawLine(QPointF(px, bottom), QPointF(px, bottom - 5))
+    finally:
+        painter.end()
+    return pixmap
 
 
 def header_arrow_room(header: QHeaderView, opt: QStyleOptionHeader) -> int:
@@ -451,10 +570,10 @@ class HopTableView(QTableView):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
         header.setMinimumSectionSize(36)
-        self._widest: tuple[int, ...] = ()
+        self._widest: tuple = ()  # per column, what its width was last measured for (see fit_columns)
+        self._need: dict[int, int] = {}  # per column, its last measured width (column_need)
         self.hidden_columns: tuple[int, ...] = ()
-        model.modelReset.connect(self.fit_columns)
-        model.dataChanged.connect(self.fit_columns)
+        model.shown.connect(self.fit_columns)
         self.setWordWrap(False)
         self.band_delegate = BandCellDelegate(self)
         self.setItemDelegateForColumn(COL_MOS, self.band_delegate)
@@ -471,6 +590,7 @@ class HopTableView(QTableView):
 
     def _refit(self) -> None:
         self._widest = ()
+        self._need.clear()
         self.fit_columns()
 
     def header_width(self, column: int) -> int:
@@ -502,15 +622,35 @@ class HopTableView(QTableView):
         return max(need, self.sizeHintForColumn(column))
 
     def fit_columns(self, *_) -> None:
-        texts = self.source_model._texts
-        widest = tuple(max((len(row[c]) for row in texts), default=0) for c in range(len(COLUMNS)))
-        if widest != self._widest:
-            self._widest = widest
-            header = self.horizontalHeader()
-            for c in range(len(COLUMNS)):
-                if c != COL_NAME:
-                    header.resizeSection(c, self.column_need(c))
-            self.fit_to_width()
+        """Measure again the columns whose longest text changed (or whose bold row moved), and fit the table.
+
+        Only those: ``sizeHintForColumn`` asks the model for every role of every shown cell of the column, and
+        measuring all 15 columns twice per update took 70-120 ms of the GUI thread at each refresh of a 30-hop
+        trace at 10 rounds/s (scripts/bench_gui.py, part 2), while one or two columns had changed."""
+        model = self.source_model
+        texts = model._texts
+        marked = model.marked_ttl
+        widest = tuple(
+            (max((len(row[c]) for row in texts), default=0), marked if c in (COL_HOP, COL_MOS) else None)
+            for c in range(len(COLUMNS))
+        )
+        if widest == self._widest:
+            return
+        changed = [c for c in range(len(COLUMNS)) if len(self._widest) != len(widest) or self._widest[c] != widest[c]]
+        self._widest = widest
+        header = self.horizontalHeader()
+        for c in changed:
+            self._need[c] = need = self.column_need(c)
+            if c != COL_NAME and header.sectionSize(c) != need:
+                header.resizeSection(c, need)
+        self.fit_to_width()
+
+    def _needs(self) -> dict[int, int]:
+        """Every column's last measured width, measuring those never measured yet."""
+        for c in range(len(COLUMNS)):
+            if c not in self._need:
+                self._need[c] = self.column_need(c)
+        return self._need
 
     def fit_to_width(self) -> None:
         """A narrow table hides its least needed columns (OPTIONAL_COLUMNS, first to go first) instead of
@@ -520,7 +660,7 @@ class HopTableView(QTableView):
         room = self.viewport().width()
         if room <= 0:
             return
-        need = {c: self.column_need(c) for c in range(len(COLUMNS))}
+        need = dict(self._needs())
         # A width the user dragged wider is kept (a hidden column's width reads 0).
         needed = {c: max(need[c], self.columnWidth(c)) for c in range(len(COLUMNS))}
         needed[COL_NAME] = max(self.header_width(COL_NAME), min(needed[COL_NAME], 120))
@@ -535,7 +675,8 @@ class HopTableView(QTableView):
             shown.discard(c)
             hidden.append(c)
         for c in range(len(COLUMNS)):
-            self.setColumnHidden(c, c not in shown)
+            if self.isColumnHidden(c) != (c not in shown):
+                self.setColumnHidden(c, c not in shown)
             # A column shown again comes back at the width it had when hidden (or the minimum): never narrower
             # than its header and cells.
             if c in shown and c != COL_NAME and self.columnWidth(c) < need[c]:
@@ -546,6 +687,8 @@ class HopTableView(QTableView):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self._need.clear()  # measured again for the new room (a change of height alone keeps them)
         self.fit_to_width()
 
     def selected_ttls(self) -> list[int]:

@@ -29,6 +29,7 @@ from pingmos.gui.thresholds_dialog import ThresholdsDialog
 from pingmos.gui.timeline import TimelineWidget
 from pingmos.gui.trace_graph import TraceGraph
 from pingmos.gui.trace_toolbar import WINDOW_CHOICES, WINDOW_TIP, ScoringRow, TraceToolbar, parse_window
+from pingmos.gui.verdict_bar import diagnosis_thresholds
 from pingmos.gui.window_actions import WindowActions
 from pingmos.live_trace import LiveTrace, TraceStatus
 
@@ -41,6 +42,10 @@ IDLE_REFRESH_S = 2.0  # a stopped trace is recomputed this often (reverse-DNS na
 # part 3). Never less often than every ROUND_TICKS timer ticks (at the default 250 ms: once a second), so a long
 # interval still shows each reply within a second. The status line (elapsed time) follows every tick.
 ROUND_TICKS = 4
+
+# The parts an update is shown in, one per pass of the event loop (MainWindow.update_steps); the last makes it the
+# update shown.
+UPDATE_PARTS = ("graph", "timeline", "table")
 
 TraceFactory = Callable[[str, str, float], LiveTrace]
 
@@ -87,6 +92,8 @@ class MainWindow(QMainWindow):
         self._dirty = True
         self._last_submit = 0.0
         self._last_samples = -1
+        self._steps: list = []  # the parts of an update still to be shown (update_steps), one per event-loop pass
+        self._closed = False
         self.refresher = Refresher()
         self.model_list_jobs = Background("models", self)  # reads the scoring folder off the GUI thread
         self.model_infos: dict = {}  # name -> ModelInfo, once the list has been read
@@ -313,12 +320,18 @@ class MainWindow(QMainWindow):
         else:
             snapshot, timelines = update.snapshot, update.timelines
         text = f"computing with {self.model_name}\u2026"
-        unscored = {"r": None, "mos": None, "mos_ci": None, "score_detail": {}, "score_error": None}
-        hops = tuple(dataclasses.replace(h, score_fallback=None, **unscored) for h in snapshot.hops)
+        hops = _unscored(snapshot.hops)
         self.table_model.pending = text
         self.table_model.set_hops(hops, self.marked_ttl)
         self.trace_graph.set_hops(hops, self.marked_ttl, self.trace_graph.mark_text, pending=text)
         self.timeline.set_data([dataclasses.replace(t, mos_t=t.mos_t[:0], mos=t.mos[:0]) for t in timelines])
+
+    def _pending_text(self, update: Update) -> str | None:
+        """ "computing with NAME…" when ``update`` was scored with another model or settings than the chosen ones,
+        else None."""
+        if model_key(update.request) == (self.model_name, self.model_settings()):
+            return None
+        return f"computing with {self.model_name}\u2026"
 
     def _check_alert_reach(self) -> None:
         """Another model or setting: a MOS alert rule may no longer be able to clear (said in the event log)."""
@@ -533,21 +546,22 @@ class MainWindow(QMainWindow):
             focus=self.focus,
             timeline_ttls=self._timeline_ttls(),
             labels=self._labels(),
+            diagnosis_thresholds=diagnosis_thresholds(self.thresholds),
+            witnesses=tuple(sorted(self.evidence.verdict_bar.witnesses.items())),
         )
 
     def tick(self) -> None:
         """Draw a finished update, if any, and ask for the next one when something may have changed."""
-        if self.paused:
-            return
+        if self.paused or self._steps or self._closed:
+            return  # (an update being shown in parts goes on without the timer; a closed window asks for nothing)
         result = self.refresher.poll()
         if isinstance(result, Update):
-            self.apply_update(result)
-            if not self._dirty:
-                # New samples are asked for at the next tick, once this update is painted: computed meanwhile, the
-                # refresher's Python would take the GIL from the painting at each Qt call that releases it (each
-                # costing up to a switch interval, 5 ms), which made one repaint take hundreds of milliseconds.
-                # What the user changed (dirty) is asked for at once.
-                return
+            # The next update is asked for once this one is shown and painted (the last part calls tick again):
+            # computed meanwhile, the refresher's Python would take the GIL from the drawing at each Qt call that
+            # releases it (each costing up to a switch interval, 5 ms, and the whole time slice whenever the
+            # scheduler stops the refresher holding it on a loaded machine).
+            self._show_in_steps(result)
+            return
         if isinstance(result, BaseException):
             self._show_error(f"internal error while computing the statistics: {type(result).__name__}: {result}")
         # While an update is under way, only a change of the user's asks again: the refresher supersedes it when
@@ -569,35 +583,98 @@ class MainWindow(QMainWindow):
                 self._last_submit = now
                 self._last_samples = samples
 
+    @property
+    def quiet(self) -> bool:
+        """No update being computed, waiting to be shown or being shown, and none asked for (tests wait for it)."""
+        return not self._dirty and not self._steps and self.refresher.idle
+
     def apply_update(self, update: Update) -> None:
-        if update.request.trace is not self.trace:
-            return  # an update of a trace already replaced
-        self.last_update = update
-        self.table_model.pending = None
-        snapshot = update.snapshot
-        # The one diagnosis (pingmos.diagnosis, via the verdict line): the table's mark, the graph's title and
-        # marker and the verdict line all show it.
-        diagnosis = self.evidence.diagnosis_for(snapshot)
-        self.marked_ttl = diagnosis.deteriorates_at_ttl
-        self.table_model.set_hops(snapshot.hops, self.marked_ttl)
-        self.trace_graph.set_hops(
-            snapshot.hops, self.marked_ttl, diagnosis.short, model=shown_context.model_text(self, snapshot)
-        )
-        self.timeline.set_data(update.timelines)
-        self.timeline.set_route_changes(snapshot.route_changes)
-        if update.request.timeline_ttls != self._timeline_ttls() or update.request.labels != self._labels():
-            self.mark_dirty()  # the first update of a trace had no hops to choose from yet
-        status = update.status
-        self._show_status(status, snapshot.unmatched_replies)
-        if not status.running and self.start_action.text() == "Stop":
-            self.start_action.setText("Start")  # the engine ended by itself (an error, or a count reached)
-            self.evidence.trace_stopped(self.trace)
-        errors = [e for e in (shown_context.trace_error_text(status), update.model_error) if e]
-        script_errors = {h.score_error for h in snapshot.hops if h.score_error}
-        errors += [f"the scoring formula failed: {e}" for e in sorted(script_errors)][:1]
-        self._show_error("\n".join(errors) if errors else None)
-        self.evidence.update_shown(update)
-        self._show_pending()  # an update scored with a model since left (it finished as the choice changed)
+        """Show ``update``, every part of it at once (``update_steps``)."""
+        for name, step in self.update_steps(update):
+            self.apply_step(update, name, step)
+
+    def apply_step(self, update: Update, name: str, step: Callable[[], None]) -> None:
+        """Show one part of ``update`` (``update_steps``): what the timer's steps call (benchmarks time it)."""
+        step()
+
+    def update_steps(self, update: Update) -> list[tuple[str, Callable[[], None]]]:
+        """Showing ``update`` in parts (named in UPDATE_PARTS), in order: the trace graph, the timeline, then the
+        hop table with the verdict, status line and errors, which makes ``update`` the one shown
+        (``last_update``): what shows in the table is the whole of an update. Each part does nothing once another
+        trace replaced the update's.
+
+        The timer shows an update one part per pass of the event loop (``tick``), so that each part is painted
+        before the next is taken in: taken in and painted at once, a 30-hop update held the event loop for one
+        long stretch (~25 ms of CPU, 100-400 ms on a loaded machine), and the window stuttered."""
+        shown: dict = {}
+
+        def current() -> bool:
+            return update.request.trace is self.trace
+
+        def diagnosis():
+            # The one diagnosis (pingmos.diagnosis, via the verdict line): the table's mark, the graph's title and
+            # marker and the verdict line all show it. The refresher's, when it judged with what the window has now.
+            if "diagnosis" not in shown:
+                self.evidence.verdict_bar.offer(update, self.thresholds)
+                shown["diagnosis"] = self.evidence.diagnosis_for(update.snapshot)
+            return shown["diagnosis"]
+
+        def graph() -> None:
+            if not current():
+                return
+            snapshot, d = update.snapshot, diagnosis()
+            pending = self._pending_text(update)  # scored with a model since left: its MOS is not shown
+            hops = _unscored(snapshot.hops) if pending else snapshot.hops
+            model = shown_context.model_text(self, snapshot)
+            self.trace_graph.set_hops(hops, d.deteriorates_at_ttl, d.short, model=model, pending=pending)
+
+        def timeline() -> None:
+            if not current():
+                return
+            timelines = update.timelines
+            if self._pending_text(update):
+                timelines = [dataclasses.replace(t, mos_t=t.mos_t[:0], mos=t.mos[:0]) for t in timelines]
+            self.timeline.set_data(timelines)
+            self.timeline.set_route_changes(update.snapshot.route_changes)
+
+        def table() -> None:
+            if not current():
+                return
+            snapshot = update.snapshot
+            self.marked_ttl = diagnosis().deteriorates_at_ttl
+            pending = self._pending_text(update)
+            self.table_model.pending = pending
+            self.table_model.set_hops(_unscored(snapshot.hops) if pending else snapshot.hops, self.marked_ttl)
+            self.last_update = update
+            if update.request.timeline_ttls != self._timeline_ttls() or update.request.labels != self._labels():
+                self.mark_dirty()  # the first update of a trace had no hops to choose from yet
+            status = update.status
+            self._show_status(status, snapshot.unmatched_replies)
+            if not status.running and self.start_action.text() == "Stop":
+                self.start_action.setText("Start")  # the engine ended by itself (an error, or a count reached)
+                self.evidence.trace_stopped(self.trace)
+            errors = [e for e in (shown_context.trace_error_text(status), update.model_error) if e]
+            script_errors = {h.score_error for h in snapshot.hops if h.score_error}
+            errors += [f"the scoring formula failed: {e}" for e in sorted(script_errors)][:1]
+            self._show_error("\n".join(errors) if errors else None)
+            self.evidence.update_shown(update)
+
+        steps = {"graph": graph, "timeline": timeline, "table": table}
+        return [(name, steps[name]) for name in UPDATE_PARTS]
+
+    def _show_in_steps(self, update: Update) -> None:
+        self._steps = [(update, name, step) for name, step in self.update_steps(update)]
+        self._next_step()
+
+    def _next_step(self) -> None:
+        if not self._steps:
+            return
+        update, name, step = self._steps.pop(0)
+        self.apply_step(update, name, step)
+        # A timer, not a posted call (what a zero timer is): the event loop paints this part first (posted events
+        # go before timers) and other timers due meanwhile get their turn. After the last part, tick asks for the
+        # next update (see tick).
+        QTimer.singleShot(1, self, self._next_step if self._steps else self.tick)
 
     def _show_status(self, status: TraceStatus, other_replies: int) -> None:
         text = status_text(status, other_replies)
@@ -645,6 +722,8 @@ class MainWindow(QMainWindow):
         self.settings.set_splitter_state("top_splitter", self.top_splitter.saveState())
         self.settings.sync()
         self.timer.stop()
+        self._closed = True
+        self._steps.clear()
         if self.trace is not None:
             self.trace.close()
         self.refresher.close()
@@ -653,6 +732,12 @@ class MainWindow(QMainWindow):
         if self.formula_editor is not None:
             self.formula_editor.close()
         super().closeEvent(event)
+
+
+def _unscored(hops: tuple) -> tuple:
+    """``hops`` without their scores (R, MOS, its interval, errors): what is shown while another model computes."""
+    unscored = {"r": None, "mos": None, "mos_ci": None, "score_detail": {}, "score_error": None}
+    return tuple(dataclasses.replace(h, score_fallback=None, **unscored) for h in hops)
 
 
 class _EnterStarts(QObject):

@@ -10,7 +10,7 @@ from pathlib import Path
 from pingmos import export
 from pingmos.gui import models
 from pingmos.gui.recording import KnownNames
-from pingmos.hop_report import TraceSnapshot
+from pingmos.hop_report import RECORD_FINISHED, TraceSnapshot
 from pingmos.live_trace import LiveTrace
 from pingmos.session import SessionError, SessionEvent, SessionInfo, open_session
 from pingmos.session.replay import Session
@@ -78,6 +78,7 @@ def load_session(path: str, model_name: str, model_settings: dict, probe: int | 
             port=_int_or_none(info.extra.get("port")),
             flows=_int_or_none(info.extra.get("flows")) or 1,  # route changes are followed per flow
         )
+        trace.record = RECORD_FINISHED  # replayed, never started: its diagnosis says no more rounds come
         if info.address:
             trace.set_address(info.address)
         n = session.replay(trace)

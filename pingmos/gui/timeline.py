@@ -141,7 +141,7 @@ class TimelineWidget(QWidget):
         self.plot.showAxis("right")
         self.plot.scene().addItem(self.mos_view)
         self.plot.getAxis("right").linkToView(self.mos_view)
-        self.plot.getAxis("right").setLabel("MOS")
+        fit_title(self.plot.getAxis("right"), "MOS", "MOS")  # none in a window too low for it
         self.mos_view.setXLink(self.plot)
         self.mos_view.setYRange(1.0, 4.5, padding=0.02)
         self.plot.vb.sigResized.connect(self._sync_views)
@@ -439,7 +439,10 @@ class TimelineWidget(QWidget):
                 self._curves[hop.ttl] = (latency, lost, mos, colour)
         # One hop: lost samples are red; several: each hop's are filled in its own colour (red outline).
         for _line, lost, _mos, colour in self._curves.values():
-            lost.setBrush(pg.mkBrush(LOST_COLOUR if len(self._curves) == 1 else colour))
+            fill = LOST_COLOUR if len(self._curves) == 1 else colour
+            if getattr(lost, "fill_colour", None) != fill:  # a new brush re-renders the markers' symbols
+                lost.fill_colour = fill
+                lost.setBrush(pg.mkBrush(fill))
         self._update_caption()
         self._limit_view()
         if self._follow:
@@ -491,3 +494,6 @@ class TimelineWidget(QWidget):
             lost_t = thin_markers(t[lost_mask], MAX_LOST_MARKERS)
             lost.setData(self.to_x(lost_t), np.zeros(len(lost_t)))
             mos.setData(self.to_x(hop.mos_t), hop.mos, connect="finite")
+        # The latency axis's auto-range now, not when the plot is painted: pyqtgraph works it out lazily in the
+        # paint, and the range that moves there repaints the whole plot a second time (its axes and grid too).
+        self.plot.vb.updateAutoRange()

@@ -90,6 +90,7 @@ class TraceGraph(pg.GraphicsLayoutWidget):
             pg.InfiniteLine(angle=90, pen=pg.mkPen(MARK_PEN, width=2, style=Qt.PenStyle.DashLine)) for _ in range(2)
         ]
         self.mark_text = ""  # what the title says about the marked hop ("" = nothing marked)
+        self._latency_title: str | None = None  # the title's HTML as last set
         self.latency.addItem(self.mark_lines[0], ignoreBounds=True)
         self.mos.addItem(self.mark_lines[1], ignoreBounds=True)
         for line in self.mark_lines:
@@ -203,7 +204,9 @@ class TraceGraph(pg.GraphicsLayoutWidget):
             title = f"<span style='color:{colour}'><b>{self.mark_text}</b></span>"
         else:
             title = "<span style='color:#404040'>latency, loss and MOS along the route</span>"
-        self.latency.setTitle(title, size="10pt")
+        if title != self._latency_title:  # set again, the same text still cost a re-layout
+            self._latency_title = title
+            self.latency.setTitle(title, size="10pt")
         self._fit_layout()
 
     def _set_mos_title(self) -> None:

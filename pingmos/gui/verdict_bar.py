@@ -2,9 +2,10 @@
 user can copy into a ticket, marks in the trace graph (where quality really deteriorates; which hops only
 rate-limit their ICMP), and a button that asks the suspect routers directly (the echo witness).
 
-``VerdictBar.diagnose`` is the window's one call of ``pingmos.diagnosis.diagnose`` per drawn update: the table's
-mark, the graph's title and marks and this line all show its result. The diagnosis is pure and takes about a
-millisecond for 30 hops, so it runs in the GUI thread; the witness sends probes and waits, so it runs in a worker.
+``VerdictBar.diagnose`` is the window's one diagnosis per drawn update: the table's mark, the graph's title and
+marks and this line all show its result. The diagnosis is pure: the refresher works it out with the update
+(``offer`` takes it), and this line works it out itself only when the thresholds or witnesses changed meanwhile
+(a few milliseconds for 30 hops). The witness sends probes and waits, so it runs in a worker.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pingmos.diagnosis import (
     EchoWitness,
     candidates_for_witness,
     diagnose,
+    samples_wanted_text,
 )
 from pingmos.diagnosis import Thresholds as DiagnosisThresholds
 from pingmos.gui.quality import Thresholds
@@ -45,7 +47,8 @@ def diagnosis_thresholds(t: Thresholds) -> DiagnosisThresholds:
 
 def problems_text(d: Diagnosis) -> str:
     """Per degraded hop, what it breaks, one line each (the tooltip)."""
-    lines = [f"status: {d.status}" + (f", about {d.rounds_needed} more rounds" if d.rounds_needed else "")]
+    wanted = samples_wanted_text(d.record, d.rounds_needed, d.rounds_held) if d.rounds_needed else ""
+    lines = [f"status: {d.status}" + (f", {wanted}" if wanted else "")]
     for ttl, problems in sorted(d.problems.items()):
         tag = ""
         if ttl == d.deteriorates_at_ttl:
@@ -175,6 +178,25 @@ class VerdictBar(QWidget):
         self._cached = (snapshot, thresholds, dict(self.witnesses), d)
         return d
 
+    def offer(self, update, thresholds: Thresholds) -> None:
+        """Take the diagnosis a refresher ``Update`` brings (worked out off the GUI thread) as ``diagnose``'s for
+        its snapshot, when it was judged with ``thresholds`` and the echo witnesses this line holds now."""
+        request = update.request
+        if (
+            update.diagnosis is None
+            or request.diagnosis_thresholds != diagnosis_thresholds(thresholds)
+            or dict(request.witnesses) != self.witnesses
+        ):
+            return
+        self._cached = (update.snapshot, thresholds, dict(self.witnesses), update.diagnosis)
+        self._candidates = (update.snapshot, request.diagnosis_thresholds, update.witness_candidates)
+
+    def _has_candidates(self, snapshot: TraceSnapshot, th: DiagnosisThresholds) -> bool:
+        offered = getattr(self, "_candidates", None)
+        if offered is not None and offered[0] is snapshot and offered[1] == th:
+            return bool(offered[2])
+        return bool(candidates_for_witness(snapshot, th))
+
     def show_snapshot(
         self, snapshot: TraceSnapshot, thresholds: Thresholds, witnesses: Mapping[int, EchoWitness] | None = None
     ) -> Diagnosis:
@@ -196,7 +218,7 @@ class VerdictBar(QWidget):
             self.setStyleSheet(sheet)
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.copy_button.setEnabled(True)
-        can_ask = self.witness_runner is not None and bool(candidates_for_witness(snapshot, th))
+        can_ask = self.witness_runner is not None and self._has_candidates(snapshot, th)
         self.witness_button.setVisible(self.witness_runner is not None)
         self.witness_button.setEnabled(can_ask and self.witness_button.text() == "Ask the routers")
         return d

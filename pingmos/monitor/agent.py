@@ -68,8 +68,9 @@ RETENTION_EVERY_S = 60.0  # the data directory is checked for old and excess ses
 # recomputed for about this many targets a second, all targets together: a hundred targets each every 30 s took
 # a quarter of a core, more than sending and receiving their 3,000 probes a second.
 INTERVALS_PER_S = 1.0
-# Targets whose probes one engine thread (engine.TraceLoop) sends and receives. One thread for all is the least CPU
-# per probe, but on a busy machine the kernel gives each thread its share: measured on the lab (100 x 31 hops at
+# Targets whose probes one engine thread (engine.TraceLoop) sends and receives unless ``[agent] engine_threads``
+# says how many threads. One thread for all is the least CPU per probe, but on a busy machine the kernel gives
+# each thread its share: measured on the lab (100 x 31 hops at
 # 1 round/s, 2 cores at load 10-13) with 1, 4, 10 and 25 threads: 78-93 %, 22-33 %, 14 % and 12 % late rounds at
 # 121, 100-127, 168 and 195 us of CPU per probe (a thread per target before: 11 % at 234 us).
 TARGETS_PER_ENGINE_THREAD = 25
@@ -420,9 +421,10 @@ class Agent:
 
     ``network_factory``/``tracer_clock``/``thread_context`` go to every target's LiveTrace (tests pass a
     FakeNetwork; the lab benchmark enters a lab namespace); None = the best probe mode this process may use.
-    ``shared_loop``: the targets' tracers run in a few ``engine.TraceLoop`` threads (TARGETS_PER_ENGINE_THREAD
-    each, assigned in turn; None = yes unless tracer clocks are given: a fake clock is one target's virtual time,
-    so such targets keep a thread each)."""
+    ``shared_loop``: the targets' tracers run in a few ``engine.TraceLoop`` threads (``engine_threads`` of the
+    configuration, or one per TARGETS_PER_ENGINE_THREAD; targets assigned in turn, also those a reload adds;
+    None = yes unless tracer clocks are given: a fake clock is one target's virtual time, so such targets keep a
+    thread each)."""
 
     def __init__(
         self,
@@ -456,7 +458,8 @@ class Agent:
         self._writer: threading.Thread | None = None
         if shared_loop is None:
             shared_loop = tracer_clock_factory is None
-        threads = max(1, math.ceil(len(config.targets) / TARGETS_PER_ENGINE_THREAD)) if shared_loop else 0
+        threads = config.engine_threads or max(1, math.ceil(len(config.targets) / TARGETS_PER_ENGINE_THREAD))
+        threads = threads if shared_loop else 0
         self.loops = [TraceLoop(f"pingmos-trace-loop-{i}") for i in range(threads)]
         self._next_loop = 0
 

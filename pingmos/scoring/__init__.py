@@ -120,6 +120,7 @@ _LAZY = {
         _CATALOG,
     ),
     "check_formula": "pingmos.scoring.sandbox.check",
+    "read_formula_text": "pingmos.scoring.declared",
 }
 
 
@@ -163,6 +164,7 @@ __all__ = [
     "load_model",
     "parse_assignments",
     "r_to_mos",
+    "read_formula_text",
     "score_all",
     "user_copy_of",
     "user_scoring_dir",

@@ -8,6 +8,7 @@ its top level still lists (it fails later, when it scores, in the worker that ca
 from __future__ import annotations
 
 import ast
+import os
 import threading
 from dataclasses import dataclass
 
@@ -16,8 +17,21 @@ from pingmos.scoring.model import ModelError
 from pingmos.scoring.settings import Setting
 
 SCORE_FUNCTION = "score_hop"
+# A formula file is a page or two of Python; a file this large is no formula (and is never read whole).
+MAX_FORMULA_BYTES = 1024 * 1024
 _SETTING_ARGS = ("default",)
 _SETTING_KWARGS = ("default", "min", "max", "choices", "allow_auto", "help")
+
+
+def read_formula_text(path: str | os.PathLike) -> str:
+    """The UTF-8 text of the formula file ``path``, a regular file of at most MAX_FORMULA_BYTES.
+
+    Raises ``pingmos.input_files.InputError`` (a ValueError; one line naming the file) for a FIFO, a device such as
+    /dev/zero, a directory, a file too large, one that cannot be read or is not UTF-8: a ``*.py`` in the scoring
+    folder that is any of these must not hang or exhaust the model list."""
+    from pingmos.input_files import read_text
+
+    return read_text(path, MAX_FORMULA_BYTES, "formula")
 
 
 @dataclass(frozen=True)

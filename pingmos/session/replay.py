@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from pingmos.engine import Sample
-from pingmos.hop_report import TraceSnapshot, scored_hop
+from pingmos.hop_report import RECORD_FINISHED, RECORD_RANGE, TraceSnapshot, scored_hop
 from pingmos.scoring import HopWindow, Scorer, score_all
 from pingmos.session.model import HopSummary, RouteEntry, SessionError, SessionEvent, SessionInfo
 from pingmos.state import TraceState
@@ -118,7 +118,8 @@ class Session:
         span = self.time_span()
         if span is not None and time_range is not None:
             span = (max(span[0], time_range[0]), min(span[1], time_range[1]))
-        return dataclasses.replace(snap, time_range=span if span and span[0] <= span[1] else None)
+        record = RECORD_RANGE if time_range is not None else RECORD_FINISHED  # no more rounds will come
+        return dataclasses.replace(snap, time_range=span if span and span[0] <= span[1] else None, record=record)
 
 
 def summary_snapshot(
@@ -166,6 +167,7 @@ def summary_snapshot(
         hops.append(scored_hop(s.ttl, s.address, s.name, responders, window, result))
     known = [s.sent for s in summaries if s.sent is not None]
     return TraceSnapshot(
+        record=RECORD_FINISHED,
         target=info.target,
         address=info.address,
         protocol=info.protocol,

@@ -55,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     if args.rescore is not None:
         try:
-            doc = json.loads(args.rescore.read_text())
+            from pingmos.input_files import read_text  # bounded, regular files only: never a FIFO's endless wait
+
+            doc = json.loads(read_text(args.rescore, 64 * 1024 * 1024, "study results"))
             outcomes = study.from_json(doc)
             args.seed, calls, count = doc["seed"], doc["calls_per_condition"], len(outcomes)
         except (OSError, ValueError, KeyError, TypeError) as exc:

@@ -348,3 +348,39 @@ def test_a_weakly_shared_run_after_per_packet_drops_names_no_later_hop():
             st.apply(sample)
     d = diagnose(st.snapshot(None, scorer, "pingplotter"))
     assert d.status == UNDECIDED and d.deteriorates_at_ttl is None, d.verdict
+
+
+# -- "not enough samples": a live trace can wait for more rounds, a finished record cannot ----------------------
+
+
+def test_not_enough_samples_is_worded_by_what_was_diagnosed():
+    """Live: "about N more rounds"; a finished record (imported, replayed): "not enough samples in this record:
+    N rounds; a decision needs about M"; a range of one: the same, and "widen the range". Same numbers."""
+    from pingmos.diagnosis import samples_wanted_text
+    from pingmos.hop_report import RECORD_FINISHED, RECORD_LIVE, RECORD_RANGE
+
+    snap = snapshot(CLEAN4, rounds=30)
+    assert snap.record == RECORD_LIVE
+    live = diagnose(snap)
+    need = live.rounds_needed
+    assert need == wilson_bound_samples(0.0, 0.01) - 30
+    assert "Not enough samples yet" in live.verdict and f"about {need} more rounds" in live.verdict
+    assert live.short == f"not enough samples yet: about {need} more rounds"
+    held = f"30 rounds; a decision needs about {need + 30}"
+    for record, where in ((RECORD_FINISHED, "record"), (RECORD_RANGE, "range")):
+        d = diagnose(dataclasses.replace(snap, record=record))
+        assert (d.status, d.rounds_needed, d.rounds_held, d.record) == (UNDECIDED, need, 30, record)
+        assert "more rounds" not in d.verdict and "yet" not in d.verdict, d.verdict
+        assert f"not enough samples in this {where}: {held}" in d.verdict
+        assert d.short == f"not enough samples in this {where}: {held}" + (
+            "; widen the range" if where == "range" else ""
+        )
+        assert ("widen the range" in d.verdict) == (record == RECORD_RANGE)
+        assert samples_wanted_text(record, need, 30) in d.verdict  # the one wording function
+    # Nothing answered at all.
+    silent = lab_trace([None, None], 5, reached=False).snapshot(None, scorer, "pingplotter")
+    assert "Not enough samples yet: no hop answered" in diagnose(silent).verdict
+    d = diagnose(dataclasses.replace(silent, record=RECORD_FINISHED))
+    assert d.verdict.startswith("Not enough samples in this record: no hop answered in it (5 rounds)")
+    d = diagnose(dataclasses.replace(silent, record=RECORD_RANGE))
+    assert "in this range" in d.verdict and d.verdict.endswith("; widen the range.")

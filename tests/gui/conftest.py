@@ -127,7 +127,8 @@ def make_window(qtbot, settings_store):
 
 
 def settle(qtbot, window, timeout_ms=None):
-    """Wait until the trace has ended and the window shows an update computed after that."""
+    """Wait until the trace has ended and the window shows an update computed after that, with no other update
+    asked for or under way (the first update of a trace asks for another, with its hops' labels)."""
     timeout_ms = timeout_ms or WAIT_MS
     trace = window.trace
     assert trace is not None
@@ -138,4 +139,4 @@ def settle(qtbot, window, timeout_ms=None):
         return u is not None and not u.status.running and u.status.samples == trace.status().samples
 
     window.mark_dirty()
-    qtbot.waitUntil(shown, timeout=timeout_ms)
+    qtbot.waitUntil(lambda: shown() and window.quiet, timeout=timeout_ms)

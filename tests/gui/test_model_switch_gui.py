@@ -65,13 +65,14 @@ def opened_with(qtbot, make_window, model):
         timeout=WAIT_MS,
     )
     shown = []
-    apply = window.apply_update
+    apply = window.apply_step
 
-    def recording_apply(update):
-        shown.append(update.request.model_name)
-        apply(update)
+    def recording_apply(update, name, step):
+        if name == "table":  # the part that makes an update the one shown
+            shown.append(update.request.model_name)
+        apply(update, name, step)
 
-    window.apply_update = recording_apply
+    window.apply_step = recording_apply
     window.shown_models = shown
     return window
 

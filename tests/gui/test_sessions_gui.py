@@ -45,7 +45,9 @@ def recorded(qtbot, window):
 def shown_replay(qtbot, window):
     ev = window.evidence
     qtbot.waitUntil(lambda: ev.is_replay(window.trace), timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: window.last_update is not None and window.last_update.request.trace is window.trace)
+    qtbot.waitUntil(
+        lambda: window.last_update is not None and window.last_update.request.trace is window.trace and window.quiet
+    )
 
 
 def test_a_recorded_trace_opens_with_the_table_seen_live(qtbot, make_window, session_data_dir):
@@ -279,3 +281,26 @@ def test_a_crafted_event_time_is_refused_in_the_worker_and_the_open_ends(qtbot, 
     sessions.open_path(str(path))
     qtbot.waitUntil(lambda: not sessions.last_message.startswith("opening"), timeout=WAIT_MS)
     assert "event 1 is unreadable" in sessions.last_message and str(path) in sessions.last_message
+
+
+def test_an_opened_session_words_not_enough_samples_as_a_finished_record():
+    """The window's opened file can get no more rounds: its verdict, its verdict-line tooltip and the graph's mark
+    say what the record holds ("not enough samples in this record: 5 rounds; a decision needs about 10"), and a
+    focus range says to widen it; never "about N more rounds"."""
+    from pingmos.diagnosis import diagnose
+    from pingmos.gui.session_files import load_session
+    from pingmos.gui.verdict_bar import problems_text
+
+    opened = load_session(str(DATA / "lab3.mtr.raw"), "pingplotter", {})
+    model = models.load_model("pingplotter", {})
+    try:
+        d = diagnose(opened.trace.snapshot(None, model.score_many, "pingplotter"))
+        span = opened.trace.time_span()
+        ranged = diagnose(opened.trace.snapshot(None, model.score_many, "pingplotter", time_range=span))
+    finally:
+        model.close()
+    assert d.record == "finished" and d.rounds_needed == 5
+    words = "not enough samples in this record: 5 rounds; a decision needs about 10"
+    assert words in d.verdict and d.short == words and words in problems_text(d)
+    assert "more rounds" not in d.verdict + d.short + problems_text(d)
+    assert ranged.record == "range" and ranged.short.endswith("; widen the range")

@@ -45,3 +45,17 @@ def test_unresolvable_name_exits_2_with_one_line(lab_factory):
     assert "no-such-host.lab.test" in proc.stderr
     # The question went to the lab's server (which said NXDOMAIN), nowhere else.
     assert "no-such-host.lab.test" in {q["name"] for q in lab.dns_queries()}
+
+
+@pytest.mark.parametrize(
+    "name", ["bad_label.lab.test", "target.lab.test/24", "a b.lab.test", "x" * 64 + ".lab.test", "999.18.0.1"]
+)
+def test_a_malformed_name_is_refused_in_one_line_and_never_asked(lab_factory, name):
+    """The syntax check runs before any lookup: the lab's DNS server sees no query for a malformed name."""
+    lab = lab_factory(*uniform_chain(1, LinkSpec()))
+    lab.dns_queries(clear=True)
+    proc = lab.run(report_argv(name, "-c", "1"), timeout=30)
+    assert proc.returncode == 2 and proc.stdout == "", proc.stderr
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("pingmos report: error: ")
+    assert "cannot resolve" not in proc.stderr
+    assert lab.dns_queries() == []

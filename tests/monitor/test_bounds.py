@@ -195,6 +195,10 @@ def test_every_target_is_probed_by_a_few_engine_threads_not_one_each():
         return lambda: FakeNetwork(hops, RealTimeClock())
 
     before = set(threading.enumerate())
+    three = dict(doc, agent=dict(doc["agent"], engine_threads=3))
+    unstarted = Agent(config_from_data(three), network, use_dns=False, log=lambda line: None)
+    assert len(unstarted.loops) == 3
+    unstarted.close()
     agent = Agent(config_from_data(doc), network, use_dns=False, log=lambda line: None)
     agent.start()
     try:
@@ -210,3 +214,13 @@ def test_every_target_is_probed_by_a_few_engine_threads_not_one_each():
     finally:
         agent.close()
     assert not [t for t in set(threading.enumerate()) - before if t.is_alive() and "pingmos" in t.name]
+
+
+def test_a_bad_engine_threads_setting_is_one_line_naming_the_key(tmp_path):
+    from pingmos.monitor.config import ConfigError, load_config
+
+    path = tmp_path / "a.toml"
+    path.write_text("[agent]\nengine_threads = 2.5\n[[target]]\nhost = 'a'\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(str(path))
+    assert "a.toml" in str(err.value) and ":2" in str(err.value) and "engine_threads" in str(err.value)

@@ -118,7 +118,8 @@ def test_the_command_says_it_in_one_line_and_exits_2(tmp_path):
         text=True,
         timeout=60,
     )
-    assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "cannot read" in missing.stderr
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1
+    assert "cannot open the configuration" in missing.stderr
 
 
 def test_listen_and_sip_addresses():
@@ -160,3 +161,74 @@ def test_a_mos_alert_must_be_able_to_clear_with_the_targets_model(tmp_path):
     other = "[[alert]]\nmetric = 'mos'\nbelow = 4.2\nclear_at = 4.3\ntarget = 'c'\n"
     cfg = load_config(write(tmp_path, other + "[[target]]\nhost = 'c'\nmodel = 'g107'\n[[target]]\nhost = 'd'\n"))
     assert [len(t.rules) for t in cfg.targets] == [1, 0]
+
+
+@pytest.mark.parametrize(
+    "kind, words",
+    [("device", "is a device, not a configuration file; give a regular file"),
+     ("fifo", "is a FIFO (named pipe), not a configuration file; give a regular file"),
+     ("dir", "is a directory, not a configuration file"),
+     ("missing", "cannot open the configuration")],
+)  # fmt: skip
+def test_a_config_that_is_no_regular_file_is_refused_at_once_without_reading(tmp_path, kind, words):
+    """/dev/zero was read without end (OOM) and a FIFO waited forever for a writer: both are refused at once."""
+    import os
+
+    path = {"device": "/dev/zero", "dir": str(tmp_path), "missing": str(tmp_path / "none.toml")}.get(kind)
+    if kind == "fifo":
+        path = str(tmp_path / "agent.toml")
+        os.mkfifo(path)  # no writer: opening it blocking would wait forever
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value).startswith(f"{path}: ")
+    assert words in str(err.value)
+
+
+def test_a_config_larger_than_any_agent_needs_is_refused(tmp_path, monkeypatch):
+    from pingmos.monitor import config
+
+    monkeypatch.setattr(config, "MAX_CONFIG_BYTES", 100)
+    with pytest.raises(ConfigError, match=r"agent\.toml: \d+ bytes is more than a configuration may hold \(100"):
+        load_config(write(tmp_path, GOOD))
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo"])
+def test_monitor_command_refuses_a_device_or_fifo_config_in_one_line_rc_2(tmp_path, kind):
+    import os
+
+    path = "/dev/zero"
+    if kind == "fifo":
+        path = str(tmp_path / "agent.toml")
+        os.mkfifo(path)
+    # the timeout only bounds a regression (it read /dev/zero until OOM, waited on a FIFO forever)
+    done = subprocess.run([sys.executable, "-m", "pingmos", "monitor", path], capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"pingmos monitor: error: {path}: is a ")
+    assert "not a configuration file; give a regular file" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "host, words",
+    [("", "host must be a non-empty string"), ("a b", "a space or a control character"),
+     ("198.18.0.0/15", "is a network (address/prefix)"), ("x" * 300, "at most 253 characters"),
+     ("bad_label.test", "a label is 1-63 letters"), ("sip:bad_label.test", "a label is 1-63 letters"),
+     ("999.1.1.1", "neither an IP address nor a host name")],
+)  # fmt: skip
+def test_a_malformed_target_host_is_refused_when_read_before_any_lookup(tmp_path, monkeypatch, host, words):
+    import socket
+
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: pytest.fail(f"looked up {a[:1]}"))
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, f"[[target]]\nhost = {host!r}\n".replace("'", '"')))
+    assert "target 1: host must be a " in str(err.value) and words in str(err.value)
+
+
+def test_well_formed_hosts_are_read_without_a_lookup(tmp_path, monkeypatch):
+    import socket
+
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: pytest.fail(f"looked up {a[:1]}"))
+    hosts = ["voip.example.net", "198.18.0.9", "2001:db8::9", "fe80::1%eth0", "sip:pbx.lab.test:5080", "sip:[::1]"]
+    text = "".join(f'[[target]]\nhost = "{h}"\nname = "t{n}"\n' for n, h in enumerate(hosts))
+    assert len(load_config(write(tmp_path, text)).targets) == 6

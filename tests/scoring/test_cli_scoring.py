@@ -2,6 +2,7 @@
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -105,6 +106,31 @@ def test_models_copy_then_score_with_the_copy(capsys, config_dir):
     assert code == 0 and "R 81.390  MOS 4.075" in out
     code, _, err = run(["models", "--copy", "nope"], capsys)
     assert code == 2 and "no scoring model" in err
+
+
+def test_only_the_default_model_is_called_the_default_in_the_list_and_in_a_copy(capsys, config_dir):
+    """``pingmos models`` and ``models --copy pingplotter`` called pingplotter "(the default model)"; the default
+    is DEFAULT_MODEL. Every model's description and every copy's text is checked, not one string."""
+    import re
+
+    from pingmos.scoring import DEFAULT_MODEL
+
+    calls_itself_default = re.compile(r"\bdefault model\b", re.IGNORECASE)
+    code, out, _ = run(["models", "--format", "json"], capsys)
+    models = json.loads(out)["models"]
+    assert code == 0 and DEFAULT_MODEL in [m["name"] for m in models]
+    for m in models:
+        text = " ".join(str(m.get(k, "")) for k in ("title", "description"))
+        assert m["name"] == DEFAULT_MODEL or not calls_itself_default.search(text), (m["name"], text[:200])
+    code, out, _ = run(["models"], capsys)
+    for line in out.splitlines():
+        assert DEFAULT_MODEL in line or not calls_itself_default.search(line), line
+    for m in models:
+        if m["name"] != DEFAULT_MODEL:
+            code, out, _ = run(["models", "--copy", m["name"]], capsys)
+            assert code == 0
+            copy = Path(out.strip()).read_text(encoding="utf-8")
+            assert not calls_itself_default.search(copy.split('"""')[1]), m["name"]
 
 
 def test_score_with_a_broken_user_formula_says_where(capsys, config_dir):

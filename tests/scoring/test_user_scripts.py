@@ -374,3 +374,22 @@ def test_check_sees_a_save_at_once_without_running_the_file(models):
     assert isinstance(error, ModelError) and error.line == 4 and model.info.error == error
     assert worker_pid(model) is None  # nothing ran
     assert load_model("g107").check() is None
+
+
+def test_a_formula_file_that_is_a_fifo_or_too_large_lists_with_its_error_and_never_hangs(models, monkeypatch):
+    """A ``*.py`` in the scoring folder is a file the user named: it is read bounded, and a FIFO (opened without
+    a writer) or an oversized file is that model's error, not a hang of ``pingmos models`` or the model list."""
+    from pingmos.scoring import declared
+
+    folder = user_scoring_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(folder / "pipe.py")
+    write("big", GOOD + "# padding\n" * 20)
+    monkeypatch.setattr(declared, "MAX_FORMULA_BYTES", len(HEADER + GOOD) + 10)
+    infos = {i.name: i for i in available_models() if i.origin == "user"}
+    assert "is a FIFO (named pipe), not a formula file; give a regular file" in infos["pipe"].error.message
+    assert "bytes is more than a formula may hold" in infos["big"].error.message
+    assert str(infos["pipe"].error).count(str(folder / "pipe.py")) == 1  # the file is named once
+    loaded = models("pipe")  # loading and scoring it is that error too, at once
+    result = loaded.score(SEED)
+    assert isinstance(result, ModelError) and "is a FIFO" in result.message

@@ -100,7 +100,7 @@ def test_impossible_hubs_are_refused_in_one_line(name, message, capsys):
     with pytest.raises(SessionError, match=message):
         open_session(CASES / name)
     rc, out, err = run(capsys, "report", "--session", str(CASES / name))
-    assert rc == 1 and out == "" and err.count("\n") == 1 and name in err and "Traceback" not in err
+    assert rc == 2 and out == "" and err.count("\n") == 1 and name in err and "Traceback" not in err
 
 
 # -- mtr-raw-mpls-line: every record type of mtr's FORMATS; unknown letters skipped and counted -------------------

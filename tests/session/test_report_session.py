@@ -63,7 +63,7 @@ def test_session_errors_are_one_line(capsys, argv, match):
     files = {"FILE": str(DATA / "lab3.mtr.json"), "RAW": str(DATA / "lab3.mtr.raw")}
     argv = [files.get(a, a) for a in argv]
     rc, out, err = report(capsys, *argv)
-    assert rc in (1, 2) and out == "" and match in err and err.count("\n") == 1
+    assert rc == 2 and out == "" and match in err and err.count("\n") == 1
 
 
 def test_times_in_the_users_words():
@@ -119,7 +119,7 @@ def test_export_of_a_session(capsys, tmp_path):
     assert doc["model"] == "g107" and len(doc["hops"]) == 3
     assert main(["export", raw, "--what", "events", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
-    assert main(["export", str(tmp_path / "missing")]) == 1
+    assert main(["export", str(tmp_path / "missing")]) == 2
     assert "cannot open" in capsys.readouterr().err
 
 
@@ -232,3 +232,29 @@ def test_report_and_monitor_write_the_one_settings_record():
                      port=33434, flows=2, started_at=100.0, model="g107-jb")  # fmt: skip
     assert a == b
     assert a.extra == {"timeout_s": 2.0, "rounds": 7, "port": 33434, "flows": 2, "model": "g107-jb"}
+
+
+def test_a_finished_record_says_what_it_holds_not_more_rounds(capsys, tmp_path):
+    """An imported file, an empty report and a time range of a session can get no more rounds: their verdicts
+    say what the record holds and what a decision needs (a range: widen it), never "about N more rounds"."""
+    raw = str(DATA / "lab3.mtr.raw")
+    rc, out, _ = report(capsys, "--session", raw, "--format", "json")
+    diagnosis = json.loads(out)["diagnosis"]
+    assert rc == 0 and diagnosis["status"] == "undecided" and diagnosis["rounds_needed"] == 5
+    verdict = diagnosis["verdict"]
+    assert "not enough samples in this record: 5 rounds; a decision needs about 10" in verdict, verdict
+    assert "more rounds" not in verdict and "yet" not in verdict
+    rc, out, _ = report(capsys, "--session", raw, "--interval", "0.2", "--from", "+0.3", "--to", "+0.7")
+    line = out.splitlines()[-1]
+    assert rc == 0 and "not enough samples in this range: 2 rounds; a decision needs about 4; widen the range" in line
+    rc, out, _ = report(capsys, "--session", str(DATA / "trippy_report.json"))
+    assert rc == 0 and "not enough samples in this record: 10 rounds; a decision needs about 20" in out
+    empty = json.loads((DATA / "lab3.mtr.json").read_text())
+    empty["report"]["hubs"] = []
+    (tmp_path / "empty.json").write_text(json.dumps(empty))
+    rc, out, _ = report(capsys, "--session", str(tmp_path / "empty.json"))
+    assert rc == 0 and "Not enough samples in this record: no hop answered in it" in out
+    assert "yet" not in out.splitlines()[-1]
+    # export of the same range carries the same verdict (one wording function)
+    assert main(["export", raw, "--format", "json", "--interval", "0.2", "--from", "+0.3", "--to", "+0.7"]) == 0
+    assert "widen the range" in json.loads(capsys.readouterr().out)["diagnosis"]["verdict"]

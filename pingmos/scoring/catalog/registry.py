@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pingmos.paths import CONFIG_DIR_ENV, config_dir, scoring_dir  # noqa: F401 (re-exported: pingmos.scoring API)
 from pingmos.scoring.catalog.builtin import BuiltinModel
-from pingmos.scoring.declared import Declared, read_declared
+from pingmos.scoring.declared import Declared, read_declared, read_formula_text
 from pingmos.scoring.model import ORIGIN_BUILTIN, ORIGIN_ENTRY_POINT, ORIGIN_USER, Model, ModelError, ModelInfo
 from pingmos.scoring.settings import resolve_settings
 
@@ -63,9 +63,9 @@ def _info(name: str, origin: str, path: str | None, module: str | None, text: st
 
 def _read(path: Path) -> tuple[str | None, str]:
     try:
-        return path.read_text(encoding="utf-8"), ""
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, f"cannot read the formula file: {exc}"
+        return read_formula_text(path), ""
+    except ValueError as exc:  # InputError: a FIFO, a device, too large, unreadable, not UTF-8
+        return None, str(exc).removeprefix(f"{path}: ")  # ModelError names the file itself
 
 
 def _builtin_info(name: str) -> ModelInfo:
@@ -251,7 +251,7 @@ def editable_source(name: str = DEFAULT_MODEL) -> str:
         info = find_model(origin)
     if info.path is None:
         raise ValueError(f"model {info.name!r} has no file to copy")
-    text = Path(info.path).read_text(encoding="utf-8")
+    text = read_formula_text(info.path)
     cut = text.find("\n" + INTERNAL_MARKER)
     if cut >= 0:
         text = text[: cut + 1].rstrip() + "\n"
@@ -267,7 +267,7 @@ def create_user_copy(name: str = DEFAULT_MODEL) -> Path:
     """
     info = find_model(name)
     if info.origin == ORIGIN_USER and info.path is not None:
-        text = Path(info.path).read_text(encoding="utf-8")
+        text = read_formula_text(info.path)
     else:
         text = editable_source(name)
     folder = user_scoring_dir()

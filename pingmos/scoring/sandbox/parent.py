@@ -48,7 +48,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from pingmos.privileges import PrivilegeError, untrusted_account
-from pingmos.scoring.declared import read_declared
+from pingmos.scoring.declared import read_declared, read_formula_text
 from pingmos.scoring.model import Model, ModelError, ModelInfo, check_result
 from pingmos.scoring.sandbox.worker import SINGLE_THREAD_ENV
 from pingmos.scoring.score import Score
@@ -416,11 +416,11 @@ class ScriptModel(Model):
     def _refresh(self) -> None:
         """Re-read the file; on a change, declare it again and resolve the settings (never runs it)."""
         try:
-            text = Path(self.path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            text = read_formula_text(self.path)
+        except ValueError as exc:  # InputError: a FIFO, a device, too large, unreadable, not UTF-8
             if self._text is not None or self._error is None:
                 self._text = None
-                self._error = ModelError(self.path, None, f"cannot read the formula file: {exc}")
+                self._error = ModelError(self.path, None, str(exc).removeprefix(f"{self.path}: "))
             return
         if text == self._text:
             return

@@ -270,7 +270,8 @@ class Tracer:
         # A network whose replies carry the kernel's receive time (``stamps_replies``) can be read late without
         # changing any RTT: then the loop sleeps until the next probe or deadline is due and reads everything
         # that came meanwhile in one go, one wake-up per probe sent instead of one per packet received (replies
-        # to other programs' probes included). Otherwise it waits on the network itself.
+        # to other programs' probes included). Otherwise, and once every round is sent (the last answers then end
+        # the run as soon as they come), it waits on the network itself.
         late_reads = getattr(network, "stamps_replies", False)
         self.begin()
         try:
@@ -281,7 +282,7 @@ class Tracer:
                     break  # every round sent and every probe settled
                 # Short waits so stop() is honoured promptly even at a 60 s interval.
                 wait_s = min(max(0.0, wake - now), 0.25)
-                if late_reads:
+                if late_reads and not self.scheduler.finished:
                     if wait_s > 0.0 and stop.wait(wait_s):
                         break
                     packets = network.recv(0.0)

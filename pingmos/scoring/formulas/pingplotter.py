@@ -1,4 +1,4 @@
-"""PingPlotter Pro's MOS formula, exactly as PingPlotter's knowledge-base article gives it (to compare with it).
+"""PingPlotter Pro's MOS formula, exactly as PingPlotter's knowledge-base article gives it (for comparison).
 
     EffectiveLatency = average latency + 2 * jitter + 10       (round-trip milliseconds)
     R = 93.2 - EffectiveLatency / 40                           if EffectiveLatency < 160

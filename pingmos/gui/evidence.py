@@ -209,10 +209,11 @@ class WindowEvidence(QObject):
         w = self.window
         snapshot = safe_snapshot(snapshot)  # another tool's report: its hosts are shown in every view
         self.summary = snapshot
+        w.table_model.pending = None
         d = self.verdict_bar.show_snapshot(snapshot, w.thresholds)
         w.marked_ttl = d.deteriorates_at_ttl  # the one diagnosis, as for a live trace
         w.table_model.set_hops(snapshot.hops, d.deteriorates_at_ttl)
-        w.trace_graph.set_hops(snapshot.hops, d.deteriorates_at_ttl, d.short, model=model_text(w, snapshot.model))
+        w.trace_graph.set_hops(snapshot.hops, d.deteriorates_at_ttl, d.short, model=model_text(w, snapshot))
         w.timeline.set_data([])
         w.timeline.set_route_changes(())
         self.marks.show(d)

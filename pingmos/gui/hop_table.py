@@ -92,6 +92,11 @@ OPTIONAL_COLUMNS = (
 )  # fmt: skip
 
 
+# The cells a model change empties until the new model's scores arrive (HopTableModel.pending).
+PENDING_COLUMNS = (COL_R, COL_MOS, COL_MOS_CI)
+PENDING_TEXT = "\u2026"
+
+
 def responders_text(hop: HopReport) -> str:
     """Each address that answered at this hop with its share of the replies, most first; then the route changes
     within the window (the numbers of such a hop mix two paths)."""
@@ -175,9 +180,9 @@ def cell_text(hop: HopReport, column: int) -> str:
         return "" if hop.r is None else f"{hop.r:.1f}"
     if column == COL_MOS:
         if fallback is not None:
-            return f"{fallback.mos:.2f}* error"
+            return f"{fallback.mos:.2f}* ERR"
         if hop.score_error is not None:
-            return "error"
+            return "ERR"  # as the report's table; the error itself is above the table and in the tooltip
         if hop.mos is None:
             return ""
         return f"{hop.mos:.2f}" + (ASSUMED_MARK if jitter_unknown(hop) else "")
@@ -311,12 +316,18 @@ class HopTableModel(QStandardItemModel):
         self._cells: list[list[tuple]] = []  # per row and column, the values of _ROLES as set on the item
         self.thresholds = thresholds or Thresholds()
         self.marked_ttl: int | None = None
+        # While the chosen model's first update is computed ("computing with NAME…"): its score cells read "…".
+        self.pending: str | None = None
 
     def set_hops(self, hops: tuple[HopReport, ...], marked_ttl: int | None) -> None:
         # Text from files and the network (names, addresses, errors) made safe once here: cells, tooltips and
         # copies all read these hops.
         hops = tuple(safe_hop(h) for h in hops)
         self._texts = [[cell_text(h, c) for c in range(len(COLUMNS))] for h in hops]
+        if self.pending:
+            for row in self._texts:
+                for c in PENDING_COLUMNS:
+                    row[c] = PENDING_TEXT
         self._keys = [[_sort_key(h, c) for c in range(len(COLUMNS))] for h in hops]
         reset = len(hops) != len(self.hops)
         self.hops = hops
@@ -355,7 +366,9 @@ class HopTableModel(QStandardItemModel):
                     backgrounds.get(col),
                     foreground,
                     _BOLD if marked and col in (COL_HOP, COL_MOS) else None,
-                    cell_tooltip(hop, col, self.marked_ttl),
+                    self.pending
+                    if self.pending and col in PENDING_COLUMNS
+                    else cell_tooltip(hop, col, self.marked_ttl),
                     spark if col == COL_SPARK else None,
                 )
             )

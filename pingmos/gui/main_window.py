@@ -7,6 +7,7 @@ refresher's worker thread; this thread only draws finished updates. A QTimer pol
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 
@@ -22,7 +23,7 @@ from pingmos.gui.evidence import WindowEvidence
 from pingmos.gui.hop_menu import HopMenu
 from pingmos.gui.hop_table import HopTableModel, HopTableView
 from pingmos.gui.quality import Thresholds
-from pingmos.gui.refresher import Refresher, Request, Update
+from pingmos.gui.refresher import Refresher, Request, Update, model_key
 from pingmos.gui.settings_store import SettingsStore
 from pingmos.gui.thresholds_dialog import ThresholdsDialog
 from pingmos.gui.timeline import TimelineWidget
@@ -263,7 +264,7 @@ class MainWindow(QMainWindow):
         if name != self.model_name or self.model_combo.findData(name) < 0:
             self._load_models(select=name)
             self.settings.set_model(self.model_name)
-            self.mark_dirty()
+            self._model_switched()
 
     @property
     def model_name(self) -> str:
@@ -272,7 +273,7 @@ class MainWindow(QMainWindow):
     def _model_changed(self, _index: int) -> None:
         self.settings.set_model(self.model_name)
         self._build_model_settings()
-        self.mark_dirty()
+        self._model_switched()
         self._check_alert_reach()
         if self.formula_editor is not None and self.formula_editor.isVisible():
             self.formula_editor.set_model(self.model_name)  # (a hidden editor opens the right one when shown)
@@ -291,8 +292,46 @@ class MainWindow(QMainWindow):
 
     def _model_setting_changed(self, key: str, value: str) -> None:
         self.settings.set_model_setting(self.model_name, key, value)
-        self.mark_dirty()
+        self._model_switched()
         self._check_alert_reach()
+        self.evidence._model_changed()  # an opened mtr report is scored again with the new settings
+
+    def _model_switched(self) -> None:
+        """Another model or setting: the shown scores are not this model's. They are cleared to "…" at once
+        (never shown as the new model's), and the update under way, scored with the old one, is superseded now
+        (Refresher.submit): the latest choice wins, however slow or broken the formula being left."""
+        self.mark_dirty()
+        self._show_pending()
+        self.tick()
+
+    def _show_pending(self) -> None:
+        """While the shown update was scored with another model than the chosen one: R, MOS and its interval
+        read "…" ("computing with NAME…" in their tooltips and above the MOS plot), the graph's MOS and the
+        timeline's MOS curve are cleared; latency and loss, which no model changes, stay."""
+        chosen = (self.model_name, self.model_settings())
+        update = self.last_update
+        summary = getattr(getattr(self, "evidence", None), "summary", None)  # an opened mtr report's totals
+        if self.trace is None and summary is not None:
+            if (summary.model, summary.model_settings) == chosen:
+                return
+            snapshot, timelines = summary, []
+        elif update is None or model_key(update.request) == chosen:
+            return
+        else:
+            snapshot, timelines = update.snapshot, update.timelines
+        text = f"computing with {self.model_name}\u2026"
+        hops = _unscored(snapshot.hops)
+        self.table_model.pending = text
+        self.table_model.set_hops(hops, self.marked_ttl)
+        self.trace_graph.set_hops(hops, self.marked_ttl, self.trace_graph.mark_text, pending=text)
+        self.timeline.set_data([dataclasses.replace(t, mos_t=t.mos_t[:0], mos=t.mos[:0]) for t in timelines])
+
+    def _pending_text(self, update: Update) -> str | None:
+        """ "computing with NAME…" when ``update`` was scored with another model or settings than the chosen ones,
+        else None."""
+        if model_key(update.request) == (self.model_name, self.model_settings()):
+            return None
+        return f"computing with {self.model_name}\u2026"
 
     def _check_alert_reach(self) -> None:
         """Another model or setting: a MOS alert rule may no longer be able to clear (said in the event log)."""
@@ -525,7 +564,9 @@ class MainWindow(QMainWindow):
             return
         if isinstance(result, BaseException):
             self._show_error(f"internal error while computing the statistics: {type(result).__name__}: {result}")
-        if self.trace is None or self.refresher.busy:
+        # While an update is under way, only a change of the user's asks again: the refresher supersedes it when
+        # the model or trace changed (a slow formula is never waited for) and refuses otherwise.
+        if self.trace is None or (self.refresher.busy and not self._dirty):
             return
         now = time.monotonic()
         samples = self.trace.sample_count
@@ -582,14 +623,18 @@ class MainWindow(QMainWindow):
             if not current():
                 return
             snapshot, d = update.snapshot, diagnosis()
-            self.trace_graph.set_hops(
-                snapshot.hops, d.deteriorates_at_ttl, d.short, model=shown_context.model_text(self, snapshot.model)
-            )
+            pending = self._pending_text(update)  # scored with a model since left: its MOS is not shown
+            hops = _unscored(snapshot.hops) if pending else snapshot.hops
+            model = shown_context.model_text(self, snapshot)
+            self.trace_graph.set_hops(hops, d.deteriorates_at_ttl, d.short, model=model, pending=pending)
 
         def timeline() -> None:
             if not current():
                 return
-            self.timeline.set_data(update.timelines)
+            timelines = update.timelines
+            if self._pending_text(update):
+                timelines = [dataclasses.replace(t, mos_t=t.mos_t[:0], mos=t.mos[:0]) for t in timelines]
+            self.timeline.set_data(timelines)
             self.timeline.set_route_changes(update.snapshot.route_changes)
 
         def table() -> None:
@@ -597,7 +642,9 @@ class MainWindow(QMainWindow):
                 return
             snapshot = update.snapshot
             self.marked_ttl = diagnosis().deteriorates_at_ttl
-            self.table_model.set_hops(snapshot.hops, self.marked_ttl)
+            pending = self._pending_text(update)
+            self.table_model.pending = pending
+            self.table_model.set_hops(_unscored(snapshot.hops) if pending else snapshot.hops, self.marked_ttl)
             self.last_update = update
             if update.request.timeline_ttls != self._timeline_ttls() or update.request.labels != self._labels():
                 self.mark_dirty()  # the first update of a trace had no hops to choose from yet
@@ -685,6 +732,12 @@ class MainWindow(QMainWindow):
         if self.formula_editor is not None:
             self.formula_editor.close()
         super().closeEvent(event)
+
+
+def _unscored(hops: tuple) -> tuple:
+    """``hops`` without their scores (R, MOS, its interval, errors): what is shown while another model computes."""
+    unscored = {"r": None, "mos": None, "mos_ci": None, "score_detail": {}, "score_error": None}
+    return tuple(dataclasses.replace(h, score_fallback=None, **unscored) for h in hops)
 
 
 class _EnterStarts(QObject):

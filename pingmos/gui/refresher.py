@@ -3,12 +3,16 @@ scores of every hop), the status, the selected hops' series and MOS over time, a
 
 The main window asks for one update at a time from a single worker thread and picks the result up on its timer;
 it never waits for it. Scoring models are loaded in that worker too (a user script means reading a file and maybe
-starting a process), and kept while name and settings stay the same. No Qt here.
+starting a process), and kept while name and settings stay the same. The latest choice wins: an update asked for
+with another model or trace supersedes the one under way, which is cancelled at once (a user formula's worker is
+killed, its next scoring call never made) instead of being waited for. No Qt here.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -44,6 +48,15 @@ class Request:
     # the GUI thread it took 3 ms of each update of 30 hops (diagnose and the witness candidates).
     diagnosis_thresholds: DiagnosisThresholds | None = None
     witnesses: tuple[tuple[int, EchoWitness], ...] = ()
+
+
+def model_key(request: Request) -> tuple[str, tuple[tuple[str, object], ...]]:
+    """The model an update is (to be) scored with: its name and settings."""
+    return request.model_name, request.model_settings
+
+
+class Superseded(Exception):  # noqa: N818 - not an error: what a cancelled update raises in the worker
+    """The update was cancelled: another model or trace was asked for meanwhile."""
 
 
 @dataclass(frozen=True)
@@ -148,9 +161,25 @@ class _ModelCache:
             self.hops.clear()
         return self.model, self.error
 
+    def interrupt(self) -> None:
+        """(any thread) Stop what the current model is running at once: a user formula's worker is killed and
+        the call under way returns its errors (``ScriptModel.close`` never waits); a built-in's call is short."""
+        model = self.model
+        if model is not None:
+            model.close()
 
-def compute(request: Request, cache: _ModelCache) -> Update:
+
+def compute(request: Request, cache: _ModelCache, cancelled: threading.Event | None = None) -> Update:
+    """The update for ``request``. Raises Superseded as soon as ``cancelled`` is set (checked around every
+    scoring call, the only slow part)."""
     start = time.perf_counter()
+    cancelled = cancelled or threading.Event()
+
+    def check() -> None:
+        if cancelled.is_set():
+            raise Superseded
+
+    check()
     model, error = cache.get(request.model_name, request.model_settings)
     if cache.trace is not request.trace:
         cache.trace = request.trace
@@ -158,13 +187,18 @@ def compute(request: Request, cache: _ModelCache) -> Update:
         cache.hops.clear()
 
     def scorer(windows: Sequence) -> list:
+        check()
         if model is None:
             return [None] * len(windows)
-        return model.score_many(windows)
+        results = model.score_many(windows)
+        check()  # cancelled meanwhile: these are the errors of a killed worker, never to be shown or cached
+        return results
 
     snapshot = request.trace.snapshot(
         request.window, scorer, request.model_name, time_range=request.focus, cache=cache.hops
     )
+    # What the scores assumed goes with them (the caption and a copy's context name the model that produced them).
+    snapshot = dataclasses.replace(snapshot, model_settings=tuple(request.model_settings))
     labels = dict(request.labels)
     timelines = []
     for ttl in request.timeline_ttls:
@@ -197,10 +231,18 @@ class Refresher:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pingmos-refresh")
         self._cache = _ModelCache()
         self._future: Future | None = None
+        self._request: Request | None = None  # the request under way (or last)
+        self._cancelled = threading.Event()
+        self.superseded = 0  # updates cancelled for a newer choice (tests, diagnostics)
 
     @property
     def busy(self) -> bool:
         return self._future is not None and not self._future.done()
+
+    @property
+    def pending(self) -> Request | None:
+        """The request being computed, None when idle."""
+        return self._request if self.busy else None
 
     @property
     def idle(self) -> bool:
@@ -208,10 +250,20 @@ class Refresher:
         return self._future is None
 
     def submit(self, request: Request) -> bool:
-        """Start computing ``request`` unless one is still under way (then False: ask again later)."""
-        if self.busy:
-            return False
-        self._future = self._pool.submit(compute, request, self._cache)
+        """Start computing ``request``. While one is under way: one for the same trace and model is left to
+        finish (False: ask again later); one for another model or trace is cancelled at once and ``request``
+        computed next (the latest choice wins; a slow or failing formula is not waited for)."""
+        running = self.pending
+        if running is not None:
+            if running.trace is request.trace and model_key(running) == model_key(request):
+                return False
+            self._cancelled.set()
+            self.superseded += 1
+            if model_key(running) != model_key(request):
+                self._cache.interrupt()  # a user formula's worker killed now, not after its deadline
+        self._cancelled = threading.Event()
+        self._request = request
+        self._future = self._pool.submit(compute, request, self._cache, self._cancelled)
         return True
 
     def poll(self) -> Update | BaseException | None:
@@ -221,6 +273,8 @@ class Refresher:
             return None
         self._future = None
         exc = future.exception()
+        if isinstance(exc, Superseded):
+            return None
         return exc if exc is not None else future.result()
 
     def wait(self, timeout_s: float) -> None:
@@ -232,4 +286,6 @@ class Refresher:
                 future.result(timeout_s)
 
     def close(self) -> None:
+        self._cancelled.set()
+        self._cache.interrupt()
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -55,6 +55,7 @@ class SessionActions(QObject):
         self.message_box: QMessageBox | None = None
         self.last_message = ""
         self._recorded_names: dict[str, str] = {}
+        self._rescoring: list = []  # the models scoring an mtr report for the latest choice (see rescore_summary)
         self._build_menu()
 
     # -- menu -----------------------------------------------------------------------------------------
@@ -294,16 +295,34 @@ class SessionActions(QObject):
         opened = self.opened
         if opened is None or opened.session is None:
             return
+        # The latest choice wins: a scoring still under way with the model left is cut short (its formula's
+        # worker killed at once), never waited for, and its result never shown.
+        self._rescoring.append(None)  # (summary_of: cancelled) then close what it may have loaded already
+        for model in self._rescoring:
+            if model is not None:
+                model.close()
+        loaded: list = []
+        self._rescoring = loaded
+        chosen = (model_name, tuple(model_settings.items()))
+
+        def failed(exc: BaseException) -> None:
+            if (self.window.model_name, self.window.model_settings()) == chosen:
+                self._say(f"cannot score the report with {model_name}: {exc}", error=True)
+
         self.worker.run(
             summary_of,
             opened.session,
             model_name,
             model_settings,
-            on_done=lambda snap: self._rescored(opened, snap),
-            on_error=lambda exc: self._say(f"cannot score the report with {model_name}: {exc}", error=True),
+            loaded,
+            on_done=lambda snap: self._rescored(opened, snap, chosen),
+            on_error=failed,
         )
 
-    def _rescored(self, opened: OpenedSession, snapshot: TraceSnapshot) -> None:
+    def _rescored(self, opened: OpenedSession, snapshot: TraceSnapshot, chosen: tuple | None = None) -> None:
+        left = chosen is not None and (self.window.model_name, self.window.model_settings()) != chosen
+        if snapshot is None or left:
+            return  # scored with a model since left, or cancelled (the newer choice's scoring follows)
         if self.opened is opened and self._showing_opened():
             self.opened = replace(opened, summary=snapshot)
             self.owner.show_summary(snapshot)

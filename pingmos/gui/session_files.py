@@ -4,7 +4,7 @@ mtr report's totals are scored with the model; and the raw samples of a session 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pingmos import export
@@ -37,13 +37,26 @@ class OpenedSession:
     probe: int | None = None  # the RIPE Atlas probe whose runs are shown (a file may hold several)
 
 
-def summary_of(session: Session, model_name: str, model_settings: dict) -> TraceSnapshot:
-    """An mtr --json report's totals scored with a model (worker thread: loading may start a worker process)."""
+def summary_of(
+    session: Session, model_name: str, model_settings: dict, loaded: list | None = None
+) -> TraceSnapshot | None:
+    """An mtr --json report's totals scored with a model (worker thread: loading may start a worker process).
+    ``loaded``: the model is appended to it while it scores, so that another thread can cancel the scoring (a newer
+    choice of model): it appends None and closes the models in it (``LoadedModel.close`` kills a user formula's
+    worker without waiting). Cancelled: None (or the snapshot of a cut-short scoring, which nobody shows)."""
+    if loaded is not None and None in loaded:
+        return None
     model = models.load_model(model_name, model_settings)
+    if loaded is not None:
+        loaded.append(model)
+        if None in loaded:  # cancelled while it loaded
+            model.close()
+            return None
     try:
-        return session.snapshot(None, model, model_name)
+        snapshot = session.snapshot(None, model, model_name)
     finally:
         model.close()
+    return replace(snapshot, model_settings=tuple(model_settings.items()))
 
 
 def load_session(path: str, model_name: str, model_settings: dict, probe: int | None = None) -> OpenedSession:

@@ -12,11 +12,19 @@ from pingmos.gui.hop_table import jitter_unknown
 from pingmos.run import NETWORK
 
 
-def model_text(window, name: str | None = None) -> str:
+def model_text(window, shown=None) -> str:
     """The model and the settings its MOS assumed (buffer, codec, ...: ITU-T P.564 asks for them beside a score),
-    e.g. ``g107-jb (buffer=adaptive, codec=g711)``."""
-    settings = ", ".join(f"{k}={v}" for k, v in window.model_settings())
-    return (name or window.model_name) + (f" ({settings})" if settings else "")
+    e.g. ``g107-jb (buffer=adaptive, codec=g711)``. ``shown``: the TraceSnapshot whose scores are meant (its model
+    and the settings it was scored with, which may differ from the chosen ones while an update is computed), a
+    model name (with the chosen settings), or None (the chosen model)."""
+    name, pairs = window.model_name, window.model_settings()
+    if isinstance(shown, str):
+        name = shown
+    elif shown is not None:
+        name = shown.model or name
+        pairs = shown.model_settings if shown.model_settings or shown.model != window.model_name else pairs
+    settings = ", ".join(f"{k}={v}" for k, v in pairs)
+    return name + (f" ({settings})" if settings else "")
 
 
 def table_context(window) -> list[str]:
@@ -28,7 +36,7 @@ def table_context(window) -> list[str]:
     lines = [f"pingmos: {target}" + (f" ({address})" if address else "")]
     rounds = "rounds unknown" if snapshot.rounds is None else f"{snapshot.rounds} rounds"
     lines.append(f"probes: {display_text(snapshot.protocol).upper()} every {snapshot.interval_s:g} s, {rounds}")
-    lines.append(f"model: {model_text(window, snapshot.model)}")
+    lines.append(f"model: {model_text(window, snapshot)}")
     if window.focus is not None:
         t0, t1 = (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) for t in window.focus)
         lines.append(f"statistics over: the focus range {t0} to {t1}")

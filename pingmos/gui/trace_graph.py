@@ -68,6 +68,7 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         free_title_width(self.latency)
         free_title_width(self.mos)
         self._mos_model: str | None = None  # the model and settings the MOS plot's title names
+        self._mos_pending: str | None = None  # "computing with NAME…": said there instead, no MOS drawn
         self._mos_title = ""
         self.mos.setLabel("left", "MOS")
         self.mos.setLabel("bottom", "hop")
@@ -134,12 +135,19 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         return brush
 
     def set_hops(
-        self, hops: tuple[HopReport, ...], marked_ttl: int | None, title: str | None = None, model: str | None = None
+        self,
+        hops: tuple[HopReport, ...],
+        marked_ttl: int | None,
+        title: str | None = None,
+        model: str | None = None,
+        pending: str | None = None,
     ) -> None:
         """Draw one snapshot's hops; ``marked_ttl`` is the hop where quality falls apart (None: none) and
         ``title`` the diagnosis in a few words (``Diagnosis.short``), both from the one diagnosis; ``model`` the
-        model and its assumed settings, shown above the MOS plot (ITU-T P.564: say what a score assumed)."""
+        model and its assumed settings, shown above the MOS plot (ITU-T P.564: say what a score assumed);
+        ``pending`` shown there instead while another model's scores are computed (the hops then have none)."""
         self._mos_model = model
+        self._mos_pending = pending
         self._set_mos_title()
         x = np.array([h.ttl for h in hops], dtype=float)
         avg = np.array([_nan(h.avg_ms) for h in hops])
@@ -204,7 +212,7 @@ class TraceGraph(pg.GraphicsLayoutWidget):
     def _set_mos_title(self) -> None:
         # The model and its settings above the MOS plot, elided to the pane (it ran past both edges at 1280 px);
         # set only when what is shown changes (a title change re-lays the plots out).
-        text = f"MOS by {self._mos_model}" if self._mos_model else ""
+        text = self._mos_pending or (f"MOS by {self._mos_model}" if self._mos_model else "")
         font = QFont(self.font())
         font.setPointSizeF(8.0)
         shown = QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideRight, max(40, self.width() - 24))

@@ -131,9 +131,9 @@ def test_a_broken_saved_formula_says_so_and_the_table_keeps_the_last_working_ver
     assert f"line {line}" in text and "ZeroDivisionError" in text
     assert editor.editor.error_line == line  # the error is shown where it is, in the editor
     assert editor.path.read_text() == broken  # the user's file is kept as typed
-    # The table shows the last working version, marked *, not "error" in every cell.
+    # The table shows the last working version, marked *, not "ERR" in every cell.
     qtbot.waitUntil(
-        lambda: window.table.proxy.data(window.table.proxy.index(4, COL_MOS)).endswith("* error"), timeout=10000
+        lambda: window.table.proxy.data(window.table.proxy.index(4, COL_MOS)).endswith("* ERR"), timeout=10000
     )
     cell = window.table.proxy.data(window.table.proxy.index(4, COL_MOS))
     assert cell.startswith(f"{good:.2f}*")

@@ -408,3 +408,32 @@ def test_the_cached_text_follows_the_counters_and_the_windows_between_scrapes(ru
     state["views"] = agent.views()[1:]  # new snapshots, and a target gone (as after a reload)
     third = collector.render()
     assert third == generate_latest(registry) and b'target="provider"' not in third
+
+
+def test_a_failing_formula_shared_by_targets_costs_one_deadline_per_pass_not_one_per_target(tmp_path, monkeypatch):
+    """Targets with the same model share one loaded model; a formula that overruns answers every target after the
+    first with its error at once (back-off in time, scoring.sandbox.parent), instead of each target waiting out
+    the deadline again (the back-off used to count calls: the second target ran it again, the fourth too)."""
+    from pingmos.scoring import user_scoring_dir
+
+    monkeypatch.setenv("PINGMOS_CONFIG_DIR", str(tmp_path / "config"))
+    folder = user_scoring_dir()
+    folder.mkdir(parents=True)
+    (folder / "loopy.py").write_text('"""Loops."""\n\ndef score_hop(hop):\n    while True:\n        pass\n')
+    targets = "".join(f'[[target]]\nhost = "{DST}"\nname = "t{i}"\n' for i in range(4))
+    agent, clocks = make_agent(f'[agent]\nvantage = "lab"\nwindow = 40\nmodel = "loopy"\n{targets}')
+    agent.start()
+    try:
+        for i in range(4):
+            wait_for(agent, f"t{i}", 10)
+        model = agent.runners["t0"].model
+        assert all(agent.runners[f"t{i}"].model is model for i in range(4))  # one loaded model for all
+        for i in range(4):
+            agent.runners[f"t{i}"].refresh(WALL_EPOCH + clocks[f"t{i}"].now)
+        for i in range(4):
+            errors = {h.score_error for h in agent.runners[f"t{i}"].snapshot.hops if h.received}
+            assert len(errors) == 1 and "ran longer than" in next(iter(errors)), errors
+        versions = list(model._versions.values())
+        assert [v.failures for v in versions] == [1]  # it ran once for the four targets
+    finally:
+        agent.close()

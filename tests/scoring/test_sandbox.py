@@ -199,11 +199,15 @@ def test_hostile_formula(case, config_dir):
     model = load_model("hostile", timeout_s=TIMEOUT_S)
     assert isinstance(model, ScriptModel)
     try:
+        t0 = time.monotonic()
         assert model.score_many(WINDOWS) == [GOOD_SCORE] * 3
+        start_s = time.monotonic() - t0  # a worker start and a run, on this machine now
         first = worker_pid(model)
         path.write_text(HEADER + text)
         results, took, gap = heartbeat_while(lambda: model.score_many(WINDOWS))
-        assert took < BOUND_S, (case, took)
+        # Within the bound, plus what a worker start costs right now (twice: the failing run's worker and the
+        # fallback's; a loaded 2-core machine took 7.3 s at load 17 where a quiet one takes 2).
+        assert took < BOUND_S + 2 * start_s, (case, took, start_s)
         assert gap < 0.5, (case, gap)  # the calling process kept answering
         if expect == OWN_SCORE:
             assert results == [OWN] * 3, results
@@ -282,3 +286,25 @@ def test_the_score_command_exits_cleanly(config_dir, body_code):
     assert "Traceback" not in r.stderr + r.stdout
     assert "bad.py" in r.stdout + r.stderr
     assert took < 3.0 + 5.0  # the 3 s wall-clock ceiling, a Python start and a worker start
+
+
+def test_close_while_the_worker_starts_ends_the_call_and_starts_no_other(config_dir):
+    """The window supersedes an update at any moment, also while the worker is still starting: close() returns
+    at once, the call ends with "closed" errors instead of going on to a new worker and the formula's deadline,
+    and nothing is left running."""
+    (config_dir / "hangs.py").write_text(HEADER + body("time.sleep(60)"))
+    model = load_model("hangs", timeout_s=5.0)
+    out = []
+    worker = threading.Thread(target=lambda: out.append(model.score_many(WINDOWS)))
+    worker.start()
+    t0 = time.monotonic()
+    model.close()  # the call has just begun: its worker is starting, or not even that
+    assert time.monotonic() - t0 < 2.0  # never waits for the call (the lock is not awaited)
+    worker.join(30.0)
+    assert not worker.is_alive()
+    assert worker_pid(model) is None
+    results = out[0]
+    # Either it was cut short ("closed"), or close() came before the call took the lock and it ran (then the
+    # formula's 5 s deadline stopped it): never a worker kept past the call.
+    assert all(isinstance(r, ModelError) for r in results), results
+    model.close()

@@ -23,7 +23,7 @@ from pingmos.scoring import (
     user_scoring_dir,
 )
 from pingmos.scoring.catalog import registry
-from pingmos.scoring.sandbox.parent import ScriptModel, worker_pid
+from pingmos.scoring.sandbox.parent import MAX_BACKOFF_S, MIN_BACKOFF_S, ScriptModel, worker_pid
 from pingmos.scoring.score import ALL_LOST
 
 SEED = HopWindow.from_rtts([136, 184, 115, 148, 125])
@@ -172,13 +172,31 @@ def test_endless_loop_is_stopped_after_its_cpu_time_and_retried_with_back_off(mo
     assert isinstance(error, ModelError) and "0.3 s (CPU time)" in error.message and "endless loop" in error.message
     assert error.file == str(path) and error.line in (5, 6)  # where the worker's timer found it
     assert results[1] == error and results[2] == ALL_LOST  # the next window is not run; all lost: the worst score
-    # Retried on the next update (the CPU spike may have passed), then with back-off: 1 update skipped, then 3.
+    # Back-off in time, not in calls: until the failure's cost (at least MIN_BACKOFF_S) has passed, every call
+    # answers the error at once (one update of the window makes several calls; the monitor one per target); then it
+    # runs again (the CPU spike may have passed), and after each further failure it waits twice as long.
+    now = [time.monotonic()]
+    model.clock = lambda: now[0]
     ran = []
-    for _ in range(7):
+
+    def step(advance_s: float) -> None:
+        now[0] += advance_s
         t0 = time.monotonic()
         assert model.score(SEED).message == error.message
         ran.append(time.monotonic() - t0 > 0.25)
-    assert ran == [True, False, True, False, False, False, True], ran
+
+    waited = model._versions[next(iter(model._versions))].retry_at - now[0]
+    assert (
+        MIN_BACKOFF_S - 0.5 <= waited <= 30.0
+    )  # what the failure cost (the deadline, a worker restart), less the time since
+    for advance_s in (0.0, waited / 2, waited / 2 + 0.01):
+        step(advance_s)
+    assert ran == [False, False, True], ran
+    second = model._versions[next(iter(model._versions))].retry_at - now[0]
+    assert second >= 2 * MIN_BACKOFF_S  # twice the cost of the last failure
+    for advance_s in (0.0, second - 0.1, 0.2):
+        step(advance_s)
+    assert ran[3:] == [False, False, True], ran
     path.write_text(HEADER + GOOD)  # fixed: scores again at once
     assert model.score(SEED).r == 90.0
 
@@ -191,6 +209,7 @@ def test_a_version_that_overran_once_scores_again_when_it_is_fast_again(models, 
     model = models("spiky", timeout_s=0.3)
     assert isinstance(model.score(SEED), ModelError)
     flag.rmdir()  # the spike is over; the file did not change
+    model.clock = lambda: time.monotonic() + MAX_BACKOFF_S  # once its back-off is over, it runs again
     assert model.score(SEED) == Score(70.0, 3.6, {})
 
 

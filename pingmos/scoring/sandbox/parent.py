@@ -15,13 +15,17 @@ sandboxed worker process (``worker``) with a deadline, reloaded when the file ch
   scheduler statistics say how long), up to ``HARD_WALL_FACTOR`` times it. The message says which limit it hit.
 - Every failure becomes a ModelError for the hop (file, line, message): a syntax error, no ``score_hop``, an
   exception, a NaN, infinite, out-of-range or wrongly typed result, ``sys.exit``, ``os._exit``, a worker killed by
-  a signal, an overrun. A version that overran or killed its worker is retried on the next update, then with
-  back-off (skipping 1, 3, 7 ... up to ``MAX_SKIPPED_UPDATES`` updates), so a loop costs a deadline now and then,
-  not one per update. For a hop the current version fails on, the last earlier version that scores that hop gives
-  its result as ``ModelError.fallback`` (shown marked, never as the score).
+  a signal, an overrun. A version that overran or killed its worker sits out for as long as that failure cost
+  (the deadline and the worker's restart: its wall-clock time), then twice as long after each further failure in
+  a row, up to ``MAX_BACKOFF_S``: meanwhile every call answers its error at once without running it. Time, not a
+  count of calls: one update of the window scores several batches (the table, the timeline, the MOS interval) and
+  the monitor one batch per target, and each of those used to pay the deadline again. So a loop costs a deadline
+  now and then, never one per caller. For a hop the current version fails on, the last earlier version that
+  scores that hop gives its result as ``ModelError.fallback`` (shown marked, never as the score).
 - Calls block for up to the deadlines per window (the first call also waits for the worker to start, about
   0.1-0.5 s): front ends call from a worker thread. The model is thread-safe (one lock); ``close`` from another
-  thread kills the worker at once and does not wait for a running call.
+  thread kills the worker at once, never waits for a running call (that call returns its errors within a poll
+  interval and starts no new worker), and the model scores again, with a new worker, on the next call.
 """
 
 from __future__ import annotations
@@ -59,8 +63,10 @@ KILL_GRACE_S = 0.2
 HARD_WALL_FACTOR = 4.0
 # Starting a Python process can take seconds on a loaded machine; that is not the formula's fault.
 STARTUP_TIMEOUT_S = 30.0
-# Back-off for a version that overran or killed its worker: skip 2**(n-1) - 1 updates after its n-th time.
-MAX_SKIPPED_UPDATES = 63
+# Back-off for a version that overran or killed its worker: after its n-th failure in a row it sits out 2**(n-1)
+# times what the failure cost (wall clock, at least MIN_BACKOFF_S), at most MAX_BACKOFF_S.
+MIN_BACKOFF_S = 1.0
+MAX_BACKOFF_S = 60.0
 # Earlier versions that scored, kept to fall back on.
 KEEP_GOOD_VERSIONS = 3
 # A worker that has used this much CPU time is replaced (its lifetime RLIMIT_CPU is worker.LIFETIME_CPU_S).
@@ -359,12 +365,15 @@ def _key(text: str) -> str:
 
 @dataclasses.dataclass
 class _Version:
-    """What is known of one text of the file: how often in a row it overran or killed its worker, and how many
-    updates it still sits out."""
+    """What is known of one text of the file: how often in a row it overran or killed its worker, and until when
+    (``ScriptModel.clock``, s) it sits out."""
 
     failures: int = 0
-    skip: int = 0
+    retry_at: float = 0.0
     error: ModelError | None = None
+
+    def waiting(self, now: float) -> bool:
+        return self.error is not None and now < self.retry_at
 
 
 @dataclasses.dataclass(frozen=True)
@@ -397,6 +406,10 @@ class ScriptModel(Model):
         self._error: ModelError | None = None  # why the current text cannot score (declare/settings/load)
         self._versions: dict[str, _Version] = {}
         self._good: list[_Good] = []  # versions that scored, newest first
+        # close() counts up; a call that began before a close starts no worker after it (see _ensure_worker).
+        self._closes = 0
+        self._call_closes = 0
+        self.clock = time.monotonic  # the back-off's clock (tests move it)
         self._refresh()
 
     # -- the file ------------------------------------------------------------------------------------------
@@ -434,11 +447,14 @@ class ScriptModel(Model):
             self._refresh()
             if self._error is None and self._text is not None:
                 version = self._versions.get(_key(self._text))
-                if version is not None and version.skip > 0:
+                if version is not None and version.waiting(self.clock()):
                     return version.error
             return self._error
 
     # -- the worker ----------------------------------------------------------------------------------------
+    def _closed_error(self) -> _WorkerGone:
+        return _WorkerGone(ModelError(self.path, None, "the model was closed while it scored"), closed=True)
+
     def _ensure_worker(self) -> _Worker:
         worker = self._worker
         if worker is not None and worker.alive():
@@ -448,11 +464,17 @@ class ScriptModel(Model):
         if worker is not None:
             worker.release()
             self._worker = None
+        if self._closes != self._call_closes:  # closed during this call: its caller has moved on
+            raise self._closed_error()
         try:
             worker = _Worker()
         except (OSError, PrivilegeError, subprocess.SubprocessError) as exc:
             raise _WorkerGone(ModelError(self.path, None, f"cannot start the scoring process: {exc}")) from None
         self._worker = worker
+        if self._closes != self._call_closes:  # close() ran meanwhile and may not have seen this worker
+            worker.closed_by_owner = True
+            worker.terminate()
+            raise self._closed_error()
         try:
             hello = worker.receive(STARTUP_TIMEOUT_S, STARTUP_TIMEOUT_S, self.path, "starting")
         except _WorkerGone as gone:  # not the formula's fault: nothing of it has run yet
@@ -527,39 +549,53 @@ class ScriptModel(Model):
 
     def _score_hops(self, windows: Sequence[HopWindow]) -> list[Score | ModelError]:
         with self._lock:
-            self._refresh()
-            if self._error is not None or self._text is None:
-                assert self._error is not None
-                return self._with_fallback(windows, [self._error] * len(windows), None)
-            key = _key(self._text)
-            version = self._versions.setdefault(key, _Version())
-            if version.skip > 0:  # overran lately: sits this update out (back-off)
-                version.skip -= 1
-                assert version.error is not None
-                return self._with_fallback(windows, [version.error] * len(windows), key)
+            self._call_closes = self._closes
             try:
-                worker = self._ensure_worker()
-                load_error = self._load(worker, key, self._text)
-                if load_error is not None:
-                    self._error = load_error  # deterministic: not loaded again until the file changes
-                    return self._with_fallback(windows, [load_error] * len(windows), key)
-                results, failed = self._run(key, self.settings, windows)
-            except _WorkerGone as gone:
-                if gone.closed:
-                    return [gone.error] * len(windows)
-                if not gone.overrun:  # the worker could not start or broke the protocol: try again next time
-                    return self._with_fallback(windows, [gone.error] * len(windows), key)
-                results, failed = [gone.error] * len(windows), True
-            if failed:
-                version.failures += 1
-                version.skip = min(2 ** (version.failures - 1) - 1, MAX_SKIPPED_UPDATES)
-                version.error = next(r for r in results if isinstance(r, ModelError))
-            else:
-                version.failures, version.skip, version.error = 0, 0, None
-            if any(isinstance(r, Score) for r in results):
-                good = _Good(key, self._text, dict(self.settings))
-                self._good = [good] + [g for g in self._good if g.key != key][: KEEP_GOOD_VERSIONS - 1]
-            return self._with_fallback(windows, results, key)
+                return self._score_hops_locked(windows)
+            finally:
+                worker = self._worker
+                if worker is not None and worker.closed_by_owner:  # close() killed it: reap it here
+                    worker.release()
+                    self._worker = None
+
+    def _score_hops_locked(self, windows: Sequence[HopWindow]) -> list[Score | ModelError]:
+        self._refresh()
+        if self._error is not None or self._text is None:
+            assert self._error is not None
+            return self._with_fallback(windows, [self._error] * len(windows), None)
+        key = _key(self._text)
+        version = self._versions.setdefault(key, _Version())
+        if version.waiting(self.clock()):  # overran lately: answers its error without running (back-off)
+            assert version.error is not None
+            return self._with_fallback(windows, [version.error] * len(windows), key)
+        started = self.clock()
+        try:
+            worker = self._ensure_worker()
+            load_error = self._load(worker, key, self._text)
+            if load_error is not None:
+                self._error = load_error  # deterministic: not loaded again until the file changes
+                return self._with_fallback(windows, [load_error] * len(windows), key)
+            results, failed = self._run(key, self.settings, windows)
+        except _WorkerGone as gone:
+            if gone.closed:
+                return [gone.error] * len(windows)
+            if not gone.overrun:  # the worker could not start or broke the protocol: try again next time
+                return self._with_fallback(windows, [gone.error] * len(windows), key)
+            results, failed = [gone.error] * len(windows), True
+        if self._closes != self._call_closes:  # killed by close(), whatever it looked like: not the version's fault
+            return [self._closed_error().error] * len(windows)
+        if failed:
+            version.failures += 1
+            now = self.clock()
+            cost_s = max(MIN_BACKOFF_S, now - started)
+            version.retry_at = now + min(MAX_BACKOFF_S, cost_s * 2 ** min(version.failures - 1, 16))
+            version.error = next(r for r in results if isinstance(r, ModelError))
+        else:
+            version.failures, version.retry_at, version.error = 0, 0.0, None
+        if any(isinstance(r, Score) for r in results):
+            good = _Good(key, self._text, dict(self.settings))
+            self._good = [good] + [g for g in self._good if g.key != key][: KEEP_GOOD_VERSIONS - 1]
+        return self._with_fallback(windows, results, key)
 
     def _with_fallback(
         self, windows: Sequence[HopWindow], results: list[Score | ModelError], current: str | None
@@ -577,7 +613,9 @@ class ScriptModel(Model):
                 if self._load(worker, good.key, good.text) is not None:
                     raise _WorkerGone(ModelError(self.path, None, "no longer loads"))
                 old, failed = self._run(good.key, good.settings, [windows[i] for i in todo])
-            except _WorkerGone:
+            except _WorkerGone as gone:
+                if gone.closed:  # closed meanwhile: nothing more is run, and the version is not to blame
+                    break
                 failed, old = True, []
             if failed:
                 self._good.remove(good)  # it fails too now: stop offering it
@@ -588,13 +626,16 @@ class ScriptModel(Model):
         return out
 
     def close(self) -> None:
-        """End the worker. From another thread while a call runs, the worker is killed at once and that call
-        returns its errors; scoring again later starts a new worker."""
+        """End the worker; never waits (a window switching models calls this from its GUI thread). From another
+        thread while a call runs, the worker is killed at once, that call returns its errors ("closed while it
+        scored") without starting another worker, and reaps the killed one; scoring again later starts a new
+        worker."""
+        self._closes += 1
         worker = self._worker
         if worker is not None:
             worker.closed_by_owner = True
             worker.terminate()
-        if self._lock.acquire(timeout=0.2):
+        if self._lock.acquire(blocking=False):
             try:
                 if self._worker is not None:
                     self._worker.release()

@@ -95,24 +95,15 @@ class HopWindow:
         sent = len(rtts)
         n = len(received)
         lost = sent - n
-        if sums is not None and n:
+        summed = sums is not None and n > 0
+        if summed:
             total, low, high, steps = sums
-            avg = float(total / n)
-            window = cls(
-                rtts_ms=stats.RttSeq(rtts),
-                sent=sent,
-                received=n,
-                loss_pct=(100.0 * lost / sent) if sent else None,
-                loss_ci_pct=stats.wilson_interval_pct(lost, sent),
-                last_ms=float(received[-1]),
-                avg_ms=avg,
-                min_ms=float(low),
-                max_ms=float(high),
-                stdev_ms=stats.sample_stdev(received, avg),
-            )
-            window._jitter_cache["_received_array"] = received
-            window._jitter_cache[DEFAULT_JITTER] = float(steps / (n - 1)) if n >= 2 else None
-            return window
+            avg_ms = float(total / n)
+            min_ms, max_ms, stdev_ms = float(low), float(high), stats.sample_stdev(received, avg_ms)
+        else:
+            avg_ms, stdev_ms = stats.mean(received), stats.sample_stdev(received)
+            min_ms = float(np.minimum.reduce(received)) if n else None
+            max_ms = float(np.maximum.reduce(received)) if n else None
         window = cls(
             rtts_ms=stats.RttSeq(rtts),
             sent=sent,
@@ -120,12 +111,14 @@ class HopWindow:
             loss_pct=(100.0 * lost / sent) if sent else None,
             loss_ci_pct=stats.wilson_interval_pct(lost, sent),
             last_ms=float(received[-1]) if n else None,
-            avg_ms=stats.mean(received),
-            min_ms=float(np.minimum.reduce(received)) if n else None,
-            max_ms=float(np.maximum.reduce(received)) if n else None,
-            stdev_ms=stats.sample_stdev(received),
+            avg_ms=avg_ms,
+            min_ms=min_ms,
+            max_ms=max_ms,
+            stdev_ms=stdev_ms,
         )
         window._jitter_cache["_received_array"] = received  # computed already
+        if summed:
+            window._jitter_cache[DEFAULT_JITTER] = float(steps / (n - 1)) if n >= 2 else None
         return window
 
     @classmethod

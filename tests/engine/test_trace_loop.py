@@ -49,6 +49,16 @@ def drive_in_thread(loop: TraceLoop, tracer: Tracer) -> tuple[threading.Thread, 
     return t, outcome
 
 
+def finish_all(loop: TraceLoop, runs: list[tuple[threading.Thread, dict]]) -> None:
+    """Wait for every driven tracer to end well, then close the loop (also when one did not)."""
+    try:
+        for t, outcome in runs:
+            t.join(30)
+            assert outcome == {"ok": True}
+    finally:
+        loop.close()
+
+
 def test_many_tracers_in_one_thread_send_and_settle_every_probe():
     loop = TraceLoop()
     samples: dict[int, list] = {}
@@ -59,12 +69,7 @@ def test_many_tracers_in_one_thread_send_and_settle_every_probe():
         network = FakeNetwork(path(dst, 5), RealTimeClock(), seed=i)
         got = samples.setdefault(i, [])
         runs.append(drive_in_thread(loop, Tracer(settings, network, got.append, source="198.18.0.1")))
-    try:
-        for t, outcome in runs:
-            t.join(30)
-            assert outcome == {"ok": True}
-    finally:
-        loop.close()
+    finish_all(loop, runs)
     for got in samples.values():
         # 4 rounds x 5 hops (TTLs past the destination are not reported), every one answered at its hop's RTT.
         assert sorted((s.round, s.ttl) for s in got) == [(r, t) for r in range(4) for t in range(1, 6)]
@@ -82,12 +87,7 @@ def test_real_sockets_are_waited_on_together():
         settings = TraceSettings(address="127.0.0.1", protocol="udp", interval_s=0.1, max_ttl=3, rounds=5,
                                  timeout_s=1.0)  # fmt: skip
         runs.append(drive_in_thread(loop, Tracer(settings, UdpSocketNetwork(), got.append)))
-    try:
-        for t, outcome in runs:
-            t.join(30)
-            assert outcome == {"ok": True}
-    finally:
-        loop.close()
+    finish_all(loop, runs)
     assert len(got) == 3 * 5 and all(s.ttl == 1 and s.reached and s.rtt_ms is not None for s in got)
 
 

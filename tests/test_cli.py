@@ -138,7 +138,7 @@ BAD_INPUTS = [
     (["report", "a host"], "a space or a control character"),
     (["report", "-4", "bad_label.test"], "a label is 1-63 letters"),
     (["report", "ex..ample"], "an empty label"),
-    (["report", "999.1.1.1"], "neither an IP address nor a host name"),
+    (["report", "lab.test.999"], "neither an IP address nor a host name"),
     (["report", "x" * 64 + ".test"], "a label is 1-63 letters"),
     # the window's lone word: a typo of a command, a malformed name
     (["exprot"], "unknown command 'exprot'; did you mean 'export'? To trace a host of that name: pingmos -- exprot"),

@@ -37,7 +37,7 @@ _LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")  # RFC 112
 def check_host_name(target: str) -> None:
     """ResolveError (one line saying what is wrong) unless ``target`` is a host name the resolver may be asked
     about: RFC 1123 labels of 1-63 letters, digits and inner hyphens, at most 253 characters in all (one trailing
-    dot allowed), a last label that is not all digits (``999.1.1.1`` is a bad address, not a name), no CIDR suffix,
+    dot allowed), a last label that is not all digits (``host.999`` is neither a name nor an address), no CIDR suffix,
     space or control character. A name in another script is checked in its IDNA (punycode) form, as the resolver
     is asked. Called before any lookup: a malformed name never reaches the resolver."""
     shown = repr(target[:60] + ("..." if len(target) > 60 else ""))  # repr: control characters stay escaped

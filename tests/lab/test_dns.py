@@ -48,7 +48,7 @@ def test_unresolvable_name_exits_2_with_one_line(lab_factory):
 
 
 @pytest.mark.parametrize(
-    "name", ["bad_label.lab.test", "target.lab.test/24", "a b.lab.test", "x" * 64 + ".lab.test", "999.18.0.1"]
+    "name", ["bad_label.lab.test", "target.lab.test/24", "a b.lab.test", "x" * 64 + ".lab.test", "target.lab.999"]
 )
 def test_a_malformed_name_is_refused_in_one_line_and_never_asked(lab_factory, name):
     """The syntax check runs before any lookup: the lab's DNS server sees no query for a malformed name."""

@@ -36,12 +36,14 @@ def test_stream_over_loopback():
     assert all(0.0 <= d < 1000.0 for d in delays)  # kernel stamp after the send stamp, same clock
 
 
-# Documentation addresses (RFC 5737, RFC 3849), the first address past the lab's /15 (computed), IPv6 loopback
-# (the stream is IPv4 only) and a name: each is refused before any socket exists; nothing is looked up or sent.
-PAST_THE_LAB = str(ipaddress.ip_network("198.18.0.0/15").broadcast_address + 1)
+# The addresses just outside the lab's /15 and just past loopback's /8 (computed from the allowed ranges, so no
+# other network is named), IPv6 loopback (the stream is IPv4 only) and a name: each is refused before any socket
+# exists; nothing is looked up or sent.
+_LAB, _LOOPBACK = ipaddress.ip_network("198.18.0.0/15"), ipaddress.ip_network("127.0.0.0/8")
+OUTSIDE = [str(_LAB.network_address - 1), str(_LAB.broadcast_address + 1), str(_LOOPBACK.broadcast_address + 1)]
 
 
-@pytest.mark.parametrize("address", ["192.0.2.1", "203.0.113.7", "2001:db8::1", PAST_THE_LAB, "::1", "lab.invalid"])
+@pytest.mark.parametrize("address", [*OUTSIDE, "::1", "lab.invalid"])
 def test_refuses_destinations_outside_the_lab(address, tmp_path, capsys):
     payload = tmp_path / "p"
     payload.write_bytes(b"\0" * 160)

@@ -210,6 +210,39 @@ def long_trace(app: QApplication, window: MainWindow, hours: float) -> None:
     window.trace = None
 
 
+class TickWatch:
+    """A 10 ms timer on the event loop that records the gaps between its ticks (ms): the longest is how long the
+    loop was kept from running."""
+
+    def __init__(self, interval_ms: int = 10):
+        self.gaps: list[float] = []
+        self._clock = QElapsedTimer()
+        self._clock.start()
+        self._last = 0
+        self._timer = QTimer()
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self._tick)
+
+    def _tick(self) -> None:
+        now = self._clock.elapsed()
+        self.gaps.append(now - self._last)
+        self._last = now
+
+    def start(self) -> None:
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def restart(self) -> None:
+        """Forget the gaps so far (a new part of the run)."""
+        self.gaps.clear()
+        self._last = self._clock.elapsed()
+
+    def longest_gap_ms(self) -> float:
+        return max(self.gaps[1:], default=0.0)  # the first gap runs from the watch's creation
+
+
 def fast_trace(app: QApplication, window: MainWindow, seconds: float) -> None:
     print(f"2. {HOPS} hops at 10 rounds/s for {seconds:g} s, fed live; the window refreshes on its 250 ms timer")
     trace = LiveTrace("fast.example", interval_s=0.1, names=None)
@@ -246,19 +279,7 @@ def fast_trace(app: QApplication, window: MainWindow, seconds: float) -> None:
             spent[0] = 0.0
 
     window.apply_step = timed_step
-    gaps: list[float] = []
-    clock = QElapsedTimer()
-    clock.start()
-    last = [0]
-
-    def tick_watch():
-        now = clock.elapsed()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    watch = QTimer()
-    watch.setInterval(10)
-    watch.timeout.connect(tick_watch)
+    watch = TickWatch()
     watch.start()
     feeder.start()
     QTimer.singleShot(int(seconds * 1000), app.quit)
@@ -270,7 +291,7 @@ def fast_trace(app: QApplication, window: MainWindow, seconds: float) -> None:
     print(f"   {trace.status().samples:,} samples, {len(draws)} redraws ({len(draws) / seconds:.1f}/s)")
     print(f"   GUI thread redraw: {fmt(draws)}")
     print(f"   GUI thread redraw, each part on its own: {fmt(parts)}")
-    print(f"   longest gap between two 10 ms ticks of the event loop: {max(gaps[1:]):.0f} ms")
+    print(f"   longest gap between two 10 ms ticks of the event loop: {watch.longest_gap_ms():.0f} ms")
 
 
 class RealClock:
@@ -330,26 +351,14 @@ def idle_window(app: QApplication, window: MainWindow, seconds: float, chunk_s: 
         original(update, name, step)
 
     window.apply_step = counted
-    gaps: list[float] = []
-    clock_qt = QElapsedTimer()
-    clock_qt.start()
-    last = [0]
-
-    def tick_watch():
-        now = clock_qt.elapsed()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    watch = QTimer()
-    watch.setInterval(10)
-    watch.timeout.connect(tick_watch)
+    watch = TickWatch()
     mark = [time.monotonic(), time.process_time(), 0.0]
     worst = [0.0]
 
     def part():
         now, cpu = time.monotonic(), time.process_time()
         wall = now - mark[0]
-        gap = max(gaps[1:], default=0.0)
+        gap = watch.longest_gap_ms()
         worst[0] = max(worst[0], gap)
         mark[2] += wall
         print(
@@ -357,8 +366,7 @@ def idle_window(app: QApplication, window: MainWindow, seconds: float, chunk_s: 
             f"whole process), {updates[0] / wall:.1f} updates drawn/s, longest event-loop gap {gap:.0f} ms"
         )
         updates[0] = 0
-        gaps.clear()
-        last[0] = clock_qt.elapsed()
+        watch.restart()
         mark[0], mark[1] = now, cpu
 
     chunks = QTimer()

@@ -190,15 +190,23 @@ class TraceLoop:
                 events = wait(timeout)
                 self.wakes += 1
                 now = monotonic()
-                # Replies first: stamped by the kernel, matched before we spend time sending.
-                ready = [by_fd[fd] for fd, _ev in events if fd in by_fd]
-                if len(ready) != len(events):
+                # Replies first: stamped by the kernel, matched before we spend time sending. A network with several
+                # sockets ready (ICMP and TCP) is read once: its recv reads all of them.
+                ready: dict[_Entry, None] = {}
+                poked = False
+                for fd, _ev in events:
+                    e = by_fd.get(fd)
+                    if e is None:
+                        poked = True  # the wake pipe
+                    else:
+                        ready[e] = None
+                if poked:
                     try:
                         while os.read(self._wake_r, 4096):
                             pass
                     except BlockingIOError:
                         pass
-                ready.extend(polled)
+                ready.update(dict.fromkeys(polled))
                 for e in ready:
                     if not e.alive:
                         continue

@@ -665,21 +665,13 @@ def _gui_target(argv: list[str], parser: argparse.ArgumentParser) -> tuple[bool,
     return False, None
 
 
-def _is_ip_literal(text: str) -> bool:
-    import ipaddress
-
-    try:
-        ipaddress.ip_address(text.partition("%")[0])
-    except ValueError:
-        return False
-    return True
-
-
 def _refuse_gui_target(word: str, parser: argparse.ArgumentParser, escaped: bool) -> str | None:
     """Why the lone word ``word`` is not traced (one line), or None. A word close to a command's name is a typo
     (``pingmos exprot`` must not look up the name "exprot"), unless escaped with ``--``; a malformed host name is
     refused before any lookup (``engine.check_host_name``)."""
-    if _is_ip_literal(word):
+    from pingmos.engine import ResolveError, check_host_name, is_address_literal
+
+    if is_address_literal(word):
         return None
     if not escaped:
         import difflib
@@ -693,8 +685,6 @@ def _refuse_gui_target(word: str, parser: argparse.ArgumentParser, escaped: bool
                 f"unknown command {shown!r}; did you mean {close[0]!r}? To trace a host of that name: "
                 f"pingmos -- {shown}"
             )
-    from pingmos.engine import ResolveError, check_host_name
-
     try:
         check_host_name(word)
     except ResolveError as exc:

@@ -9,7 +9,7 @@ tracer, the sockets or scapy.
 - What to trace: ``TraceSettings``, ``TCP_DEFAULT_PORT``, ``UDP_BASE_PORT``, and the limits a front end checks
   options against without loading the engine: ``PROTOCOLS``, ``MODES``, ``MIN_INTERVAL_S``, ``MAX_INTERVAL_S``,
   ``MAX_FLOWS``, ``DEFAULT_TIMEOUT_FLOOR_S`` (limits); running it: ``Tracer`` (tracer, packets).
-- Names: ``resolve_target``, ``check_host_name``, ``ResolveError``, ``ReverseDNS`` (resolve).
+- Names: ``resolve_target``, ``check_host_name``, ``is_address_literal``, ``ResolveError``, ``ReverseDNS`` (resolve).
 - How probes are sent: ``Network``, ``RawSocketNetwork``, ``NoPermission``, ``source_address_for``, ``family_of``
   (network, wire); ``choose_mode``, ``ProbeMode``, ``NoProbeMode`` (mode); ``start_and_drop`` (the
   helper a privileged window or agent keeps, shared_helper).
@@ -34,7 +34,7 @@ _API = {
     "pingmos.engine.tracer": ("TraceSettings", "Tracer"),
     "pingmos.engine.packets": ("TCP_DEFAULT_PORT", "UDP_BASE_PORT"),
     "pingmos.engine.wire": ("family_of",),
-    "pingmos.engine.resolve": ("ResolveError", "ReverseDNS", "check_host_name", "resolve_target"),
+    "pingmos.engine.resolve": ("ResolveError", "ReverseDNS", "check_host_name", "is_address_literal", "resolve_target"),
     "pingmos.engine.network": ("Network", "NoPermission", "RawSocketNetwork", "source_address_for"),
     "pingmos.engine.mode": ("NoProbeMode", "ProbeMode", "choose_mode"),
     "pingmos.engine.shared_helper": ("start_and_drop",),

@@ -34,20 +34,32 @@ MAX_NAME_CHARS = 253  # RFC 1035 2.3.4: 255 octets on the wire are 253 character
 _LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")  # RFC 1123 2.1: letters, digits, hyphen
 
 
+def is_address_literal(text: str) -> bool:
+    """Whether ``text`` is an IPv4 or IPv6 address literal (an IPv6 one may carry a ``%zone``, as fe80::1%eth0):
+    it needs no lookup."""
+    address, _, zone = text.partition("%")
+    families = (socket.AF_INET6,) if zone else (socket.AF_INET, socket.AF_INET6)
+    if zone and not re.fullmatch(r"[A-Za-z0-9_.-]{1,15}", zone):
+        return False
+    for family in families:
+        with contextlib.suppress(OSError):
+            socket.inet_pton(family, address)
+            return True
+    return False
+
+
 def check_host_name(target: str) -> None:
-    """ResolveError (one line saying what is wrong) unless ``target`` is a host name the resolver may be asked
-    about: RFC 1123 labels of 1-63 letters, digits and inner hyphens, at most 253 characters in all (one trailing
-    dot allowed), a last label that is not all digits (``host.999`` is neither a name nor an address), no CIDR suffix,
-    space or control character. A name in another script is checked in its IDNA (punycode) form, as the resolver
-    is asked. Called before any lookup: a malformed name never reaches the resolver."""
+    """ResolveError (one line saying what is wrong) unless ``target`` is an address literal
+    (``is_address_literal``) or a host name the resolver may be asked about: RFC 1123 labels of 1-63 letters,
+    digits and inner hyphens, at most 253 characters in all (one trailing dot allowed), a last label that is not
+    all digits (``host.999`` is neither a name nor an address), no CIDR suffix, space or control character. A name
+    in another script is checked in its IDNA (punycode) form, as the resolver is asked. Called before any lookup: a
+    malformed name never reaches the resolver."""
     shown = repr(target[:60] + ("..." if len(target) > 60 else ""))  # repr: control characters stay escaped
     if not target:
         raise ResolveError("the host name is empty: give a host name or an IP address")
-    address, _, zone = target.partition("%")  # fe80::1%eth0: a link-local address with its zone, no lookup
-    if zone and re.fullmatch(r"[A-Za-z0-9_.-]{1,15}", zone):
-        with contextlib.suppress(OSError):
-            socket.inet_pton(socket.AF_INET6, address)
-            return
+    if is_address_literal(target):
+        return
     if "/" in target:
         raise ResolveError(f"{shown} is a network (address/prefix), not a host: give one address or host name")
     if any(ch.isspace() or not ch.isprintable() for ch in target):

@@ -497,13 +497,10 @@ def _target(r: _Reader, raw, i: int, defaults: dict, common_rules, models_checke
         except ValueError as exc:
             r.fail(f"target {i}: {exc}", t, i, "host")
         host = sip.host
-    try:
-        ipaddress.ip_address(host.partition("%")[0])
-    except ValueError:  # a name: its syntax is checked here, before any lookup (RFC 1123, <= 253 chars, no /)
-        try:
-            check_host_name(host)
-        except ResolveError as exc:
-            r.fail(f"target {i}: host must be a host name or an address: {exc}", t, i, "host")
+    try:  # an address, or a name whose syntax is checked here, before any lookup (RFC 1123, <= 253 chars, no /)
+        check_host_name(host)
+    except ResolveError as exc:
+        r.fail(f"target {i}: host must be a host name or an address: {exc}", t, i, "host")
     w = f"target {i} ({raw.get('name') or raw['host']}): "
     name = r.string(raw, "name", w, raw["host"].strip(), t, i)
     protocol = r.string(raw, "protocol", w, defaults["protocol"], t, i)

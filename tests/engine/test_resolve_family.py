@@ -59,3 +59,17 @@ def test_the_window_resolves_a_name_as_the_report_does():
     trace.start()
     assert trace.join(10)
     assert trace.status().address == _resolve("dual.lab.test", None) == "198.18.3.2"
+
+
+@pytest.mark.parametrize(
+    ("text", "literal"),
+    [("127.0.0.1", True), ("::1", True), ("fe80::1%eth0", True), ("198.18.0.1%eth0", False),
+     ("fe80::1%bad zone", False), ("lab.test.999", False), ("127.0.0.1/8", False), ("target.lab.test", False)],
+)  # fmt: skip
+def test_an_address_literal_needs_no_lookup_and_passes_the_name_check(text, literal, monkeypatch):
+    from pingmos.engine.resolve import check_host_name, is_address_literal
+
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: pytest.fail(f"looked up {a[:1]}"))
+    assert is_address_literal(text) is literal
+    if literal:
+        check_host_name(text)  # an address is never refused as a malformed name

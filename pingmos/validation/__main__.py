@@ -72,9 +72,11 @@ def main(argv: list[str] | None = None) -> int:
         outcomes = study.run(args.seed, count, calls, refs, jobs=args.jobs)
     assumed = study.predict(outcomes, study.model_names())
     rows = study.table(outcomes)
+    reliable = study.reliabilities(outcomes)
     elapsed = time.monotonic() - started
     print(f"validate_mos: {count} conditions x {calls} calls, seed {args.seed}, {elapsed:.0f} s")
     print(study.format_table(rows))
+    print(study.format_reliability(reliable))
     print(study.assumptions_text(assumed))
     if args.fit:
         from pingmos.validation import fit
@@ -84,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         out.mkdir(parents=True, exist_ok=True)
         suffix = "_quick" if args.quick else ""
         results = out / f"results{suffix}.json"
-        results.write_text(json.dumps(study.to_json(outcomes, rows, args.seed, calls, assumed), indent=1) + "\n")
+        doc = study.to_json(outcomes, rows, args.seed, calls, assumed, reliable)
+        results.write_text(study.dumps(doc) + "\n")
         caption = study.assumptions_text(assumed)
         written = [results, plots.scatter(outcomes, out / f"scatter{suffix}.png", caption)]
         written.append(plots.per_factor(outcomes, out / f"per_factor{suffix}.png", caption))

@@ -17,10 +17,12 @@ were fitted on training conditions only (``fit``).
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -68,6 +70,10 @@ class Outcome:
     played_pct: dict[str, float]  # buffer -> share of frames played
     rtts_ms: list[float | None]
     predicted: dict[str, dict[str, float]] = field(default_factory=dict)  # model -> buffer -> MOS
+    # Per leg heard, in order (call c: legs 2c and 2c + 1), buffer -> calibrated listening R, mouth-to-ear delay ms:
+    # what the truth is the mean of, kept so its reliability can be measured (``reliability``).
+    legs_r_listen: dict[str, list[float]] = field(default_factory=dict)
+    legs_ta_ms: dict[str, list[float]] = field(default_factory=dict)
 
 
 def _d(**kw) -> Direction:
@@ -173,8 +179,14 @@ class Listener:
 
     def truth(self) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
         ta = {b: float(np.mean(self.ta[b])) for b in BUFFERS}
-        mos = {b: truth.conversational_mos(float(np.mean(self.r_listen[b])), ta[b])[1] for b in BUFFERS}
+        mos = {b: legs_truth(self.r_listen[b], self.ta[b]) for b in BUFFERS}
         return mos, ta, {b: float(np.mean(self.played[b])) for b in BUFFERS}
+
+
+def legs_truth(r_listen: Sequence[float], ta_ms: Sequence[float]) -> float:
+    """The conversational MOS of legs heard: their mean calibrated listening R less Idd for their mean
+    mouth-to-ear delay."""
+    return truth.conversational_mos(float(np.mean(r_listen)), float(np.mean(ta_ms)))[1]
 
 
 def talk_with_warmup(ref: Reference, warmup: int) -> np.ndarray:
@@ -204,7 +216,16 @@ def simulate(condition: Condition, refs: Sequence[Reference], calls: int, seed: 
             start = int(rng.integers(warmup, slots - nf))
             listener.hear(ref, one_way[start - warmup : start + nf], warmup, talk_with_warmup(ref, warmup))
     truth_mos, ta_ms, played_pct = listener.truth()
-    return Outcome(condition=condition, split="", truth_mos=truth_mos, ta_ms=ta_ms, played_pct=played_pct, rtts_ms=rtts)
+    return Outcome(
+        condition=condition,
+        split="",
+        truth_mos=truth_mos,
+        ta_ms=ta_ms,
+        played_pct=played_pct,
+        rtts_ms=rtts,
+        legs_r_listen={b: list(v) for b, v in listener.r_listen.items()},
+        legs_ta_ms={b: list(v) for b, v in listener.ta.items()},
+    )
 
 
 def model_names() -> list[str]:
@@ -300,6 +321,110 @@ def agreement(predicted: Sequence[float], actual: Sequence[float]) -> Agreement:
     return Agreement(len(p), rho, r, float(err.mean()) if len(p) else math.nan, float(err.max()) if len(p) else 0.0)
 
 
+@dataclass(frozen=True)
+class Reliability:
+    """How far the truth of a set of conditions is from its own expectation, from the calls that make it.
+
+    The truth of a condition is a mean over ``calls`` calls; a model can at best predict its expectation (the mean
+    over endless calls on that path). Two estimates of what that allows:
+
+    - split-half: the calls split in two (even and odd), each half's truth computed alike; ``half_spearman`` is
+      the Spearman correlation of the halves over the conditions, ``reliability`` its Spearman-Brown step-up to
+      all the calls, 2 r / (1 + r), and ``split_ceiling`` = sqrt(reliability), the correlation of the truth with
+      its expectation (classical test theory; for ranks an approximation);
+    - resampling: each condition's standard error ``se`` (MOS) from resampling its calls (bootstrap), and
+      ``ceiling`` the mean Spearman of expectations against expectations plus such noise, the expectations taken
+      as the truths shrunk towards their mean by the share of their variance the noise does not explain.
+      ``noise_mae`` is the mean absolute error such noise alone makes (sqrt(2 / pi) x se on average).
+
+    A predictor of the expectation that is exact still scores about ``ceiling`` Spearman and ``noise_mae`` MAE
+    against the truth.
+    """
+
+    n: int
+    calls: int
+    half_spearman: float
+    reliability: float
+    split_ceiling: float
+    ceiling: float
+    noise_mae: float
+
+
+RELIABILITY_RESAMPLES = 400
+
+
+def reliability(outcomes: Sequence[Outcome], buffer: str, seed: int = 0) -> Reliability | None:
+    """The truth's reliability for ``buffer`` over ``outcomes`` (see ``Reliability``); None without at least two
+    calls per condition (or without the legs: results saved before they were kept) or three conditions."""
+    from scipy.stats import spearmanr
+
+    legs = [(o.legs_r_listen.get(buffer, []), o.legs_ta_ms.get(buffer, [])) for o in outcomes]
+    calls = min((len(r) // 2 for r, _ in legs), default=0)
+    if calls < 2 or len(outcomes) < 3:
+        return None
+    rng = np.random.default_rng(seed)
+    halves = np.empty((2, len(legs)))
+    se = np.empty(len(legs))
+    truths = np.empty(len(legs))
+    for i, (r, ta) in enumerate(legs):
+        r = np.asarray(r, dtype=np.float64).reshape(-1, 2)  # one row per call, its two legs
+        ta = np.asarray(ta, dtype=np.float64).reshape(-1, 2)
+        truths[i] = legs_truth(r.ravel(), ta.ravel())
+        for h in (0, 1):
+            halves[h, i] = legs_truth(r[h::2].ravel(), ta[h::2].ravel())
+        picks = rng.integers(0, len(r), size=(RELIABILITY_RESAMPLES, len(r)))
+        means = zip(r[picks].mean(axis=(1, 2)).tolist(), ta[picks].mean(axis=(1, 2)).tolist(), strict=True)
+        se[i] = float(np.std([truth.conversational_mos(m_r, m_ta)[1] for m_r, m_ta in means], ddof=1))
+    if np.ptp(halves[0]) == 0.0 or np.ptp(halves[1]) == 0.0:
+        return None
+    half = float(spearmanr(halves[0], halves[1]).statistic)
+    full = 2.0 * half / (1.0 + half) if half > -1.0 else math.nan
+    split_ceiling = math.sqrt(full) if full > 0.0 else 0.0
+    spread = float(np.var(truths, ddof=1))
+    shrink = math.sqrt(max(0.0, 1.0 - float(np.mean(se**2)) / spread)) if spread > 0.0 else 0.0
+    expected = truths.mean() + shrink * (truths - truths.mean())
+    rhos = []
+    for _ in range(RELIABILITY_RESAMPLES):
+        noisy = expected + rng.standard_normal(len(se)) * se
+        rhos.append(float(spearmanr(expected, noisy).statistic) if np.ptp(expected) > 0.0 else math.nan)
+    return Reliability(
+        n=len(outcomes),
+        calls=calls,
+        half_spearman=half,
+        reliability=full,
+        split_ceiling=split_ceiling,
+        ceiling=float(np.mean(rhos)),
+        noise_mae=float(np.mean(se)) * math.sqrt(2.0 / math.pi),
+    )
+
+
+def reliabilities(outcomes: Sequence[Outcome]) -> list[tuple[str, str, Reliability | None]]:
+    """(buffer, split, Reliability or None) for both buffers, training and held-out conditions."""
+    rows = []
+    for buffer in BUFFERS:
+        for split in ("training", "held-out"):
+            chosen = [o for o in outcomes if o.split == split]
+            if chosen:
+                rows.append((buffer, split, reliability(chosen, buffer)))
+    return rows
+
+
+def format_reliability(rows) -> str:
+    """One "truth reliability" line per buffer and split: the ceiling a perfect predictor reaches."""
+    lines = []
+    for buffer, split, rel in rows:
+        head = f"truth reliability {buffer:<9} {split:<9}"
+        if rel is None:
+            lines.append(f"{head} n/a (needs two calls per condition or more, and each call's legs)")
+            continue
+        lines.append(
+            f"{head} {rel.n:>3} conditions x {rel.calls} calls: split-half Spearman {rel.half_spearman:.3f}, "
+            f"Spearman-Brown {rel.reliability:.3f}, ceiling {rel.split_ceiling:.3f}; resampled calls: ceiling "
+            f"{rel.ceiling:.3f}, noise MAE {rel.noise_mae:.3f}"
+        )
+    return "\n".join(lines)
+
+
 def table(outcomes: Sequence[Outcome]) -> list[tuple[str, str, str, Agreement]]:
     """(model, buffer, split, Agreement) for every model and buffer, on training and held-out conditions."""
     rows = []
@@ -352,8 +477,9 @@ def format_markdown(rows) -> str:
     return "\n".join(out)
 
 
-def to_json(outcomes: Sequence[Outcome], rows, seed: int, calls: int, assumed=None) -> dict:
-    """Everything the study measured, as plain data (results.json); ``assumed``: ``predict``'s model settings."""
+def to_json(outcomes: Sequence[Outcome], rows, seed: int, calls: int, assumed=None, reliable=()) -> dict:
+    """Everything the study measured, as plain data (results.json); ``assumed``: ``predict``'s model settings;
+    ``reliable``: ``reliabilities``' rows."""
     return {
         "seed": seed,
         "calls_per_condition": calls,
@@ -374,6 +500,9 @@ def to_json(outcomes: Sequence[Outcome], rows, seed: int, calls: int, assumed=No
             }
             for m, b, s, a in rows
         ],
+        "truth_reliability": [
+            {"buffer": b, "set": s, **(asdict(rel) if rel is not None else {})} for b, s, rel in reliable
+        ],
         "conditions": [
             {
                 "name": o.condition.name,
@@ -385,10 +514,22 @@ def to_json(outcomes: Sequence[Outcome], rows, seed: int, calls: int, assumed=No
                 "probe_loss_pct": 100.0 * sum(v is None for v in o.rtts_ms) / len(o.rtts_ms),
                 "probe_rtts_ms": [None if v is None else round(v, 3) for v in o.rtts_ms],
                 "predicted_mos": o.predicted,
+                # per leg heard (call c: legs 2c and 2c + 1): what the truth is the mean of
+                "legs_r_listen": {b: [round(v, 4) for v in r] for b, r in o.legs_r_listen.items()},
+                "legs_mouth_to_ear_ms": {b: [round(v, 3) for v in t] for b, t in o.legs_ta_ms.items()},
             }
             for o in outcomes
         ],
     }
+
+
+_NUMBER_LIST = re.compile(r"\[\n[-+0-9.eE,\snul]+\n\s*\]")
+
+
+def dumps(doc: dict) -> str:
+    """``doc`` as indented JSON with every list of numbers on one line (the probe views and the calls' legs are
+    most of results.json)."""
+    return _NUMBER_LIST.sub(lambda m: "[" + " ".join(m.group(0)[1:-1].split()) + "]", json.dumps(doc, indent=1))
 
 
 def from_json(doc: dict) -> list[Outcome]:
@@ -406,6 +547,8 @@ def from_json(doc: dict) -> list[Outcome]:
                 played_pct=dict(c["played_pct"]),
                 rtts_ms=list(c["probe_rtts_ms"]),
                 predicted={m: dict(v) for m, v in c.get("predicted_mos", {}).items()},
+                legs_r_listen={b: list(v) for b, v in c.get("legs_r_listen", {}).items()},
+                legs_ta_ms={b: list(v) for b, v in c.get("legs_mouth_to_ear_ms", {}).items()},
             )
         )
     return outcomes

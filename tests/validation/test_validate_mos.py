@@ -14,6 +14,8 @@ def test_quick_study_scores_every_model_and_is_deterministic(tmp_path, capsys, m
     for name in names:
         for buffer in ("fixed", "adaptive"):
             assert f"{name:<14} {buffer:<9} training" in out and f"{name:<14} {buffer:<9} held-out" in out
+    for buffer in ("fixed", "adaptive"):  # one call per condition: no halves to compare, and it says so
+        assert f"truth reliability {buffer:<9} held-out  n/a" in out
     first = json.loads((tmp_path / "a" / "results_quick.json").read_text())
     assert (tmp_path / "a" / "scatter_quick.png").stat().st_size > 10_000
     assert (tmp_path / "a" / "per_factor_quick.png").stat().st_size > 10_000

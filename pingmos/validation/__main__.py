@@ -73,10 +73,12 @@ def main(argv: list[str] | None = None) -> int:
     assumed = study.predict(outcomes, study.model_names())
     rows = study.table(outcomes)
     reliable = study.reliabilities(outcomes)
+    viewed = study.view_table(outcomes)
     elapsed = time.monotonic() - started
     print(f"validate_mos: {count} conditions x {calls} calls, seed {args.seed}, {elapsed:.0f} s")
     print(study.format_table(rows))
     print(study.format_reliability(reliable))
+    print(study.format_view_table(viewed))
     print(study.assumptions_text(assumed))
     if args.fit:
         from pingmos.validation import fit
@@ -86,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         out.mkdir(parents=True, exist_ok=True)
         suffix = "_quick" if args.quick else ""
         results = out / f"results{suffix}.json"
-        doc = study.to_json(outcomes, rows, args.seed, calls, assumed, reliable)
+        doc = study.to_json(outcomes, rows, args.seed, calls, assumed, reliable, viewed)
         results.write_text(study.dumps(doc) + "\n")
         caption = study.assumptions_text(assumed)
         written = [results, plots.scatter(outcomes, out / f"scatter{suffix}.png", caption)]

@@ -11,6 +11,13 @@ that of the call as both parties hear it. Every model (``pingmos.scoring.availab
 API) scores the probe view; ``g107-jb`` with the buffer of the truth it is compared with, the others with their
 defaults.
 
+Two measures of how far one number of the table can be trusted: the truth's own reliability (``reliability``: its
+calls split in halves and resampled), and the probe view's (``view_table``): ``PROBE_VIEWS`` probe views of the same
+path, each ``PROBES`` round trips one second apart starting ``VIEW_STEP_SLOTS`` slots after the last (the first is
+the table's), every model scoring each; how much a model's agreement moves from one view of the same paths to the
+next is the sampling noise of 300 pings, and the agreement of its mean over the views the model with that noise
+averaged out.
+
 Conditions are split, by their order, into training (2 of 3) and held-out (1 of 3); the constants of ``g107-jb``
 were fitted on training conditions only (``fit``).
 """
@@ -31,6 +38,8 @@ from pingmos.validation.paths import Condition, Direction, probe_rtts
 
 PATH_S = 300
 PROBES = 300
+PROBE_VIEWS = 10  # probe views of each path (the first is the table's); see ``view_table``
+VIEW_STEP_SLOTS = 5  # each view starts 100 ms after the one before
 WARMUP_S = 30
 FIXED_DEPTH_MS = 60.0
 SLOTS_PER_S = 50
@@ -74,6 +83,10 @@ class Outcome:
     # what the truth is the mean of, kept so its reliability can be measured (``reliability``).
     legs_r_listen: dict[str, list[float]] = field(default_factory=dict)
     legs_ta_ms: dict[str, list[float]] = field(default_factory=dict)
+    # The other probe views of the same path (``view_table``; not saved), and every model's MOS from each view, the
+    # table's first: model -> buffer -> [MOS per view].
+    other_views_rtts: list[list[float | None]] = field(default_factory=list)
+    views_predicted: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
 
 def _d(**kw) -> Direction:
@@ -203,6 +216,9 @@ def simulate(condition: Condition, refs: Sequence[Reference], calls: int, seed: 
     slots = PATH_S * SLOTS_PER_S
     path = condition.draw(slots, rng)
     rtts = probe_rtts(path, PROBES)
+    others = [
+        probe_rtts({k: v[VIEW_STEP_SLOTS * view :] for k, v in path.items()}, PROBES) for view in range(1, PROBE_VIEWS)
+    ]
     legs = {
         "forward": np.where(path["fwd_lost"], np.nan, path["fwd_ms"]),
         "reverse": np.where(path["rev_lost"], np.nan, path["rev_ms"]),
@@ -223,6 +239,7 @@ def simulate(condition: Condition, refs: Sequence[Reference], calls: int, seed: 
         ta_ms=ta_ms,
         played_pct=played_pct,
         rtts_ms=rtts,
+        other_views_rtts=others,
         legs_r_listen={b: list(v) for b, v in listener.r_listen.items()},
         legs_ta_ms={b: list(v) for b, v in listener.ta.items()},
     )
@@ -240,7 +257,9 @@ def predict(outcomes: Sequence[Outcome], names: Sequence[str]) -> dict[str, dict
     model's effective settings per buffer (what its MOS assumed: codec, buffer, one-way share, ...)."""
     from pingmos.scoring import HopWindow, Score, load_model
 
-    windows = [HopWindow.from_rtts(o.rtts_ms) for o in outcomes]
+    # Every outcome's views, the table's first: (outcome, view rtts) in order.
+    views = [(o, rtts) for o in outcomes for rtts in [o.rtts_ms, *o.other_views_rtts]]
+    windows = [HopWindow.from_rtts(rtts) for _, rtts in views]
     assumed: dict[str, dict[str, dict[str, object]]] = {}
     for name in names:
         for buffer in BUFFERS:
@@ -251,9 +270,13 @@ def predict(outcomes: Sequence[Outcome], names: Sequence[str]) -> dict[str, dict
                 results = model.score_many(windows)
             finally:
                 model.close()
-            for o, res in zip(outcomes, results, strict=True):
+            for o in outcomes:
+                o.views_predicted.setdefault(name, {})[buffer] = []
+            for (o, _), res in zip(views, results, strict=True):
                 mos = res.mos if isinstance(res, Score) else 1.0  # nothing received: no call either
-                o.predicted.setdefault(name, {})[buffer] = mos
+                o.views_predicted[name][buffer].append(mos)
+            for o in outcomes:
+                o.predicted.setdefault(name, {})[buffer] = o.views_predicted[name][buffer][0]
     return assumed
 
 
@@ -446,6 +469,80 @@ def table(outcomes: Sequence[Outcome]) -> list[tuple[str, str, str, Agreement]]:
     return rows
 
 
+@dataclass(frozen=True)
+class ViewAgreement:
+    """How one model's agreement with the truth varies over probe views of the same paths (``view_table``):
+    Spearman's rho of each view (mean, least, most), its mean MAE, and the Spearman and MAE of the model's mean
+    MOS over the views (the model with the sampling noise of its probes averaged out)."""
+
+    views: int
+    spearman_mean: float
+    spearman_min: float
+    spearman_max: float
+    mae_mean: float
+    spearman_of_mean: float
+    mae_of_mean: float
+    prediction_sd: float  # a condition's MOS from one view to the next, standard deviation, mean over conditions
+
+
+def view_table(outcomes: Sequence[Outcome]) -> list[tuple[str, str, str, ViewAgreement]]:
+    """(model, buffer, split, ViewAgreement) for every model and buffer, on training and held-out conditions;
+    empty when the outcomes have one probe view each (results saved without the others)."""
+    views = min((len(v) for o in outcomes for per in o.views_predicted.values() for v in per.values()), default=0)
+    if views < 2:
+        return []
+    rows = []
+    for name in outcomes[0].views_predicted:
+        for buffer in BUFFERS:
+            for split in ("training", "held-out"):
+                chosen = [o for o in outcomes if o.split == split]
+                if not chosen:
+                    continue
+                actual = [o.truth_mos[buffer] for o in chosen]
+                each = np.array([o.views_predicted[name][buffer][:views] for o in chosen])  # conditions x views
+                per_view = [agreement(each[:, v], actual) for v in range(views)]
+                rhos = [a.spearman for a in per_view]
+                of_mean = agreement(each.mean(axis=1), actual)
+                rows.append(
+                    (
+                        name,
+                        buffer,
+                        split,
+                        ViewAgreement(
+                            views=views,
+                            spearman_mean=float(np.mean(rhos)),
+                            spearman_min=float(np.min(rhos)),
+                            spearman_max=float(np.max(rhos)),
+                            mae_mean=float(np.mean([a.mae for a in per_view])),
+                            spearman_of_mean=of_mean.spearman,
+                            mae_of_mean=of_mean.mae,
+                            prediction_sd=float(np.mean(each.std(axis=1, ddof=1))),
+                        ),
+                    )
+                )
+    return rows
+
+
+def format_view_table(rows) -> str:
+    """The probe-view table as text: per model, buffer and set, Spearman over the views (mean, range), mean MAE,
+    and the Spearman and MAE of the mean over views."""
+    if not rows:
+        return "probe views: one per condition (no spread to show)"
+    views = rows[0][3].views
+    lines = [
+        f"over {views} probe views of each path ({PROBES} round trips each, {VIEW_STEP_SLOTS * 20} ms apart): "
+        "Spearman per view mean (least-most), MAE per view mean; the views' mean MOS: Spearman, MAE; MOS sd",
+        f"{'model':<14} {'buffer':<9} {'set':<9} {'rho mean':>8} {'range':>13} {'MAE':>6} {'mean: rho':>9} "
+        f"{'MAE':>6} {'sd':>6}",
+    ]
+    for name, buffer, split, v in rows:
+        lines.append(
+            f"{name:<14} {buffer:<9} {split:<9} {v.spearman_mean:>8.3f} {v.spearman_min:>6.3f}-{v.spearman_max:<6.3f} "
+            f"{v.mae_mean:>6.3f} {v.spearman_of_mean:>9.3f} {v.mae_of_mean:>6.3f} {v.prediction_sd:>6.3f}"
+        )
+    return "\n".join(lines)
+
+
 def format_table(rows) -> str:
     """The validation table as text (one line per model, buffer and split)."""
     lines = [
@@ -477,9 +574,9 @@ def format_markdown(rows) -> str:
     return "\n".join(out)
 
 
-def to_json(outcomes: Sequence[Outcome], rows, seed: int, calls: int, assumed=None, reliable=()) -> dict:
+def to_json(outcomes: Sequence[Outcome], rows, seed: int, calls: int, assumed=None, reliable=(), viewed=()) -> dict:
     """Everything the study measured, as plain data (results.json); ``assumed``: ``predict``'s model settings;
-    ``reliable``: ``reliabilities``' rows."""
+    ``reliable``: ``reliabilities``' rows; ``viewed``: ``view_table``'s."""
     return {
         "seed": seed,
         "calls_per_condition": calls,
@@ -500,6 +597,7 @@ def to_json(outcomes: Sequence[Outcome], rows, seed: int, calls: int, assumed=No
             }
             for m, b, s, a in rows
         ],
+        "probe_views": [{"model": m, "buffer": b, "set": s, **asdict(v)} for m, b, s, v in viewed],
         "truth_reliability": [
             {"buffer": b, "set": s, **(asdict(rel) if rel is not None else {})} for b, s, rel in reliable
         ],
@@ -514,6 +612,7 @@ def to_json(outcomes: Sequence[Outcome], rows, seed: int, calls: int, assumed=No
                 "probe_loss_pct": 100.0 * sum(v is None for v in o.rtts_ms) / len(o.rtts_ms),
                 "probe_rtts_ms": [None if v is None else round(v, 3) for v in o.rtts_ms],
                 "predicted_mos": o.predicted,
+                "probe_views_predicted_mos": o.views_predicted,
                 # per leg heard (call c: legs 2c and 2c + 1): what the truth is the mean of
                 "legs_r_listen": {b: [round(v, 4) for v in r] for b, r in o.legs_r_listen.items()},
                 "legs_mouth_to_ear_ms": {b: [round(v, 3) for v in t] for b, t in o.legs_ta_ms.items()},
@@ -534,7 +633,8 @@ def dumps(doc: dict) -> str:
 
 def from_json(doc: dict) -> list[Outcome]:
     """Outcomes back from ``to_json`` (for re-scoring the same probe views with changed models: ``--rescore``);
-    the conditions keep their names and tags, not their path parameters."""
+    the conditions keep their names and tags, not their path parameters, and the table's probe view only (the
+    other views' round trips are not saved, so a re-scored study has no ``view_table``)."""
     outcomes = []
     for c in doc["conditions"]:
         condition = Condition(c["name"], Direction(), Direction(), dict(c["tags"]))

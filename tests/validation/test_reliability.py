@@ -57,3 +57,21 @@ def test_one_call_has_no_reliability():
     assert study.reliability(_outcomes(np.linspace(60.0, 90.0, 10), 1.0, 1), "fixed") is None
     text = study.format_reliability([("fixed", "training", None)])
     assert text.startswith("truth reliability fixed") and "n/a" in text
+
+
+def test_view_table_spread_and_mean_of_views():
+    """A model whose every view is the expected MOS plus noise: each view ranks worse than the views' mean."""
+    rng = np.random.default_rng(3)
+    outcomes = _outcomes(np.linspace(60.0, 90.0, 30), 0.0, 2)
+    for o in outcomes:
+        t = o.truth_mos["fixed"]
+        o.views_predicted = {"m": {b: list(t + 0.2 * rng.standard_normal(10)) for b in study.BUFFERS}}
+    rows = study.view_table(outcomes)
+    assert [(r[0], r[1], r[2]) for r in rows] == [("m", "fixed", "held-out"), ("m", "adaptive", "held-out")]
+    v = rows[0][3]
+    assert v.views == 10 and v.spearman_min <= v.spearman_mean <= v.spearman_max < v.spearman_of_mean
+    assert v.mae_of_mean < v.mae_mean and v.prediction_sd == pytest.approx(0.2, rel=0.2)
+    assert "over 10 probe views" in study.format_view_table(rows)
+    for o in outcomes:  # one view each (a re-scored study): nothing to show
+        o.views_predicted = {"m": {b: [1.0] for b in study.BUFFERS}}
+    assert study.view_table(outcomes) == []

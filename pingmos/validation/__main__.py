@@ -24,7 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a few conditions, one call each (the test suite's)")
     parser.add_argument("--seed", type=int, default=10, help="random seed (default 10)")
     parser.add_argument("--conditions", type=int, default=None, help="number of path conditions (default 90)")
-    parser.add_argument("--calls", type=int, default=None, help="calls per condition, each heard both ways (default 8)")
+    parser.add_argument(
+        "--calls", type=int, default=None, help="calls per condition, each heard both ways (default 16)"
+    )
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--out", type=Path, default=None, help="folder for results and plots")
     parser.add_argument("--fit", action="store_true", help="also fit g107-jb's constants on the training set")
@@ -46,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.lab:
         return _lab(args)
     count = args.conditions or (6 if args.quick else 90)
-    calls = args.calls or (1 if args.quick else 8)
+    calls = args.calls or (1 if args.quick else 16)
     out = args.out or DEFAULT_OUT
     try:
         from pingmos.validation import plots, speech, study

@@ -127,3 +127,14 @@ def test_resampled_windows_through_both():
     x = np.array([20.0 + (i * 13 % 17) * 0.7 if i % 11 else np.nan for i in range(300)])
     windows = resampled_windows(x, 200, seed=3)
     assert formula_model().score_many(windows) == array_model().score_many(windows)
+
+
+def test_the_shape_bisection_takes_the_formulas_side_at_a_tie():
+    from pingmos.scoring.formulas import g107_jb as jb
+
+    # The first halving's midpoint is 1.0 exactly: a ratio equal to its mean deviation is a tie there, decided
+    # by libm's numbers as the formula decides it; and ratios a few ulp either side of it.
+    tie = jb.gamma_mean_deviation(1.0, 1.0) / 1.0
+    ratios = np.array([tie, np.nextafter(tie, 0.0), np.nextafter(tie, 1.0), 0.3, 0.9, 1.4, 1.99])
+    got = vectorised._gamma_shape_for_deviation(ratios)
+    assert got.tolist() == [jb.gamma_shape_for_deviation(r) for r in ratios.tolist()]

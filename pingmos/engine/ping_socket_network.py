@@ -174,6 +174,10 @@ class Wake:
         if fd >= 0:
             os.close(fd)
 
+    def __del__(self) -> None:
+        # A network dropped without close(): its sockets close when collected, and so does this descriptor.
+        self.close()
+
 
 class ProbeSocket:
     """One unprivileged datagram socket (ping or UDP) as a prober uses it: a TTL per send, the kernel's send stamp

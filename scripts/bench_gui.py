@@ -39,7 +39,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QElapsedTimer, QSettings, QTimer  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, QSettings, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from pingmos.engine.events import Sample  # noqa: E402
@@ -322,6 +322,27 @@ class RealtimeFakeNetwork(FakeNetwork):
         return out
 
 
+def thread_cpu_s() -> dict[str, float]:
+    """CPU seconds of each thread of this process so far, by name (Python's thread names; the kernel's for threads
+    Qt started; threads of one name summed). From the scheduler's own count (``schedstat``, nanoseconds), not
+    ``stat``'s user/system times: those are charged per clock tick to whichever thread the tick finds running,
+    and a thread that runs a few milliseconds between ticks is missed."""
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    names[threading.main_thread().native_id] = "GUI"
+    out: dict[str, float] = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/schedstat") as f:
+                ns = int(f.read().split()[0])
+            with open(f"/proc/self/task/{tid}/comm") as f:
+                comm = f.read().strip()
+        except OSError:
+            continue  # the thread ended meanwhile
+        name = (names.get(int(tid)) or comm).rstrip("_0123456789")  # a pool's workers under the pool's name
+        out[name] = out.get(name, 0.0) + ns / 1e9
+    return out
+
+
 IDLE_PATH = [FakeHop(f"198.18.{i}.2", 2.0 + 4.0 * i, 1.0, 0.5) for i in range(5)] + [FakeHop("198.18.9.9", 24.0, 2.0)]
 
 
@@ -354,6 +375,7 @@ def idle_window(app: QApplication, window: MainWindow, seconds: float, chunk_s: 
     watch = TickWatch()
     mark = [time.monotonic(), time.process_time(), 0.0]
     worst = [0.0]
+    threads = [thread_cpu_s()]
 
     def part():
         now, cpu = time.monotonic(), time.process_time()
@@ -365,17 +387,29 @@ def idle_window(app: QApplication, window: MainWindow, seconds: float, chunk_s: 
             f"   {mark[2] - wall:4.0f}-{mark[2]:3.0f} s: {100.0 * (cpu - mark[1]) / wall:5.1f} % of one core (the "
             f"whole process), {updates[0] / wall:.1f} updates drawn/s, longest event-loop gap {gap:.0f} ms"
         )
+        now_threads = thread_cpu_s()
+        shares = {k: v - threads[0].get(k, 0.0) for k, v in now_threads.items()}
+        threads[0] = now_threads
+        # (Threads that ended within the part took their CPU with them: "ended" is the rest of the process's.)
+        shares["ended"] = (cpu - mark[1]) - sum(shares.values())
+        busy = sorted(((v, k) for k, v in shares.items() if v >= 5e-4 * wall), reverse=True)
+        print("     by thread: " + ", ".join(f"{k} {100.0 * v / wall:.1f} %" for v, k in busy))
         updates[0] = 0
         watch.restart()
         mark[0], mark[1] = now, cpu
+        if mark[2] >= seconds - 0.5 * chunk_s:
+            # The run ends after its last part is measured: quitting closes the window (Qt 6), whose threads end
+            # (a coarse quit timer firing before the last part's timer measured that part with them gone).
+            chunks.stop()
+            app.quit()
 
     chunks = QTimer()
+    chunks.setTimerType(Qt.TimerType.PreciseTimer)  # (a coarse timer of 30 s may fire 1.5 s late)
     chunks.setInterval(int(chunk_s * 1000))
     chunks.timeout.connect(part)
     window.start()
     watch.start()
     chunks.start()
-    QTimer.singleShot(int(seconds * 1000) + 50, app.quit)
     app.exec()
     chunks.stop()
     watch.stop()

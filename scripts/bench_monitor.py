@@ -18,6 +18,7 @@ error can be told apart from the lab's.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import shutil
@@ -57,6 +58,12 @@ def scrape(ns: str, dump: str | None = None) -> list[tuple[str, dict, float]]:
     return out
 
 
+def scrape_times() -> str:
+    if len(SCRAPE_S) <= 4:
+        return ", ".join(f"{s:.1f}" for s in SCRAPE_S) + " s"
+    return f"{statistics.median(SCRAPE_S):.2f} s median, {max(SCRAPE_S):.2f} s max ({len(SCRAPE_S)} scrapes)"
+
+
 def total(samples, name: str) -> float:
     return sum(v for n, _, v in samples if n == name)
 
@@ -82,6 +89,32 @@ def rss_mb(pid: int) -> tuple[float, float]:
     status = Path(f"/proc/{pid}/status").read_text()
     get = lambda key: int(re.search(rf"^{key}:\s+(\d+) kB", status, re.MULTILINE).group(1)) / 1024  # noqa: E731
     return get("VmRSS"), get("VmHWM")
+
+
+def memory_trend(elapsed: list[float], rss: list[float], blocks: list[float]) -> str:
+    """The issue's "memory bounded over a 1-hour run": the resident size at 5, 30 and 60 minutes (the reading
+    nearest each) and its least-squares slope after the first 5 minutes (the windows fill and the first session
+    files open before), in MB per hour; the same slope of Python's allocated blocks when they were read."""
+
+    def at(minute: float) -> str:
+        if elapsed[-1] < minute * 60 - 60:
+            return f"{minute:g} min: -"
+        i = min(range(len(elapsed)), key=lambda k: abs(elapsed[k] - minute * 60))
+        return f"{minute:g} min: {rss[i]:.1f} MB"
+
+    def slope(ys: list[float]) -> float:
+        pts = [(t / 3600, y) for t, y in zip(elapsed, ys, strict=False) if t >= 300]
+        if len(pts) < 2:
+            return math.nan
+        mt, my = statistics.fmean(t for t, _ in pts), statistics.fmean(y for _, y in pts)
+        den = sum((t - mt) ** 2 for t, _ in pts)
+        return sum((t - mt) * (y - my) for t, y in pts) / den if den else math.nan
+
+    line = f"memory over the run: resident {', '.join(at(m) for m in (5, 30, 60))}; slope after 5 min "
+    line += f"{slope(rss):+.2f} MB/h"
+    if blocks:
+        line += f"; Python's allocated blocks {blocks[0]:.0f} -> {blocks[-1]:.0f}, slope {slope(blocks):+.0f}/h"
+    return line
 
 
 def config(lab: Lab, targets: int, data_dir: str | None, args) -> str:
@@ -162,7 +195,9 @@ def main() -> int:
             cpu0 = user0 + sys0
             load0 = os.getloadavg()[0]
             lab.reset_relay_stats()
-            rss_series = []
+            rss_series: list[float] = []  # resident MB every --every s, at the elapsed seconds beside it
+            elapsed: list[float] = []
+            blocks_series: list[float] = []  # with --rss-log: the agent's Python heap (allocated blocks)
             spy = None
             if args.py_spy:
                 # --gil: only the thread holding the GIL is sampled, i.e. where the agent's Python CPU time goes
@@ -179,15 +214,19 @@ def main() -> int:
             if log:
                 print(f"# {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {args.targets} targets x {hops} hops, "
                       f"interval {args.interval:g} s; "
-                      "elapsed_s rss_mb cpu_s session_mb session_files", file=log, flush=True)  # fmt: skip
+                      "elapsed_s rss_mb cpu_s session_mb session_files python_blocks",
+                      file=log, flush=True)  # fmt: skip
             while time.monotonic() - wall0 < args.duration:
                 time.sleep(max(0.01, min(args.every, args.duration - (time.monotonic() - wall0))))
                 rss_series.append(rss_mb(agent.pid)[0])
+                elapsed.append(time.monotonic() - wall0)
                 if log:
                     files = list(Path(data_dir).rglob("*.pingmos*")) if data_dir else []
                     disk_mb = sum(file_size(f) for f in files) / 1e6
-                    print(f"{time.monotonic() - wall0:.0f} {rss_series[-1]:.1f} {cpu_seconds(agent.pid) - cpu0:.1f} "
-                          f"{disk_mb:.1f} {len(files)}", file=log, flush=True)  # fmt: skip
+                    blocks = total(scrape(lab.client_ns), "pingmos_agent_python_allocated_blocks")
+                    blocks_series.append(blocks)
+                    print(f"{elapsed[-1]:.0f} {rss_series[-1]:.1f} {cpu_seconds(agent.pid) - cpu0:.1f} "
+                          f"{disk_mb:.1f} {len(files)} {blocks:.0f}", file=log, flush=True)  # fmt: skip
             if log:
                 log.close()
             if spy is not None:
@@ -223,7 +262,9 @@ def main() -> int:
         shown = ", ".join(f"{x:.0f}" for x in rss_series[::step])
         print(f"memory: resident {rss_series[0]:.0f} -> {rss_series[-1]:.0f} MB over the run "
               f"(every {args.every * step:g} s: {shown}), peak {max(hwm, max(rss_series)):.0f} MB")  # fmt: skip
-        print(f"errors: {errors or 'none'}; a scrape of /metrics took {', '.join(f'{s:.1f}' for s in SCRAPE_S)} s")
+        if wall >= 600:
+            print(memory_trend(elapsed, rss_series, blocks_series))
+        print(f"errors: {errors or 'none'}; a scrape of /metrics took {scrape_times()}")
         # Per-hop accuracy: the window's mean RTT against the configured round trip to that hop.
         err_ms, loss = [], []
         for name, lb, v in after:

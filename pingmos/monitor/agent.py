@@ -675,7 +675,7 @@ class Agent:
         with self._lock:
             errors = dict(self.errors)
             targets = len(self.runners)
-        return AgentHealth(self.probes_per_s, errors, targets, resident_bytes())
+        return AgentHealth(self.probes_per_s, errors, targets, resident_bytes(), sys.getallocatedblocks())
 
 
 def resident_bytes() -> int | None:

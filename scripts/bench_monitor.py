@@ -18,6 +18,7 @@ error can be told apart from the lab's.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import re
@@ -75,14 +76,47 @@ def file_size(path: Path) -> int:
         return 0
 
 
-def cpu_times(pid: int) -> tuple[float, float]:
-    """(user, system) CPU seconds of the process, every thread."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started (the agent's probing process; a probe helper, alert commands)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
+def own_cpu_times(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of the process, every thread (0 when it has gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0, 0.0
     return int(fields[11]) / os.sysconf("SC_CLK_TCK"), int(fields[12]) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_times(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of the agent and the processes it runs now (its probing process)."""
+    times = [own_cpu_times(p) for p in (pid, *children(pid))]
+    return sum(u for u, _ in times), sum(s for _, s in times)
+
+
+def child_cpu_seconds(pid: int) -> float:
+    return sum(sum(own_cpu_times(p)) for p in children(pid))
 
 
 def cpu_seconds(pid: int) -> float:
     return sum(cpu_times(pid))
+
+
+def child_rss_mb(pid: int) -> float:
+    total_mb = 0.0
+    for p in children(pid):
+        with contextlib.suppress(OSError, AttributeError):
+            total_mb += rss_mb(p)[0]
+    return total_mb
 
 
 def rss_mb(pid: int) -> tuple[float, float]:
@@ -192,6 +226,7 @@ def main() -> int:
             before = scrape(lab.client_ns)
             # CPU, wall time and the counters are taken together, so rates divide by the span the counters cover.
             (user0, sys0), wall0 = cpu_times(agent.pid), time.monotonic()
+            child0 = child_cpu_seconds(agent.pid)
             cpu0 = user0 + sys0
             load0 = os.getloadavg()[0]
             lab.reset_relay_stats()
@@ -233,6 +268,7 @@ def main() -> int:
                 spy.wait()
             after = scrape(lab.client_ns, args.dump)
             (user1, sys1), wall1 = cpu_times(agent.pid), time.monotonic()
+            child1, child_rss = child_cpu_seconds(agent.pid), child_rss_mb(agent.pid)
             cpu1 = user1 + sys1
             relay = lab.relay_stats()
         finally:
@@ -257,11 +293,14 @@ def main() -> int:
               f"({100 * late / max(rounds, 1):.2f} %)")  # fmt: skip
         per = 1e6 / max(sent, 1)
         print(f"CPU: {(cpu1 - cpu0) / wall:.1%} of one core ({per * (cpu1 - cpu0):.0f} us per probe: "
-              f"user {per * (user1 - user0):.0f}, system {per * (sys1 - sys0):.0f})")  # fmt: skip
+              f"user {per * (user1 - user0):.0f}, system {per * (sys1 - sys0):.0f}), the agent's processes together; "
+              f"its probing process {(child1 - child0) / wall:.1%} "
+              f"({per * (child1 - child0):.0f} us per probe)")  # fmt: skip
         step = max(1, len(rss_series) // 12)
         shown = ", ".join(f"{x:.0f}" for x in rss_series[::step])
         print(f"memory: resident {rss_series[0]:.0f} -> {rss_series[-1]:.0f} MB over the run "
-              f"(every {args.every * step:g} s: {shown}), peak {max(hwm, max(rss_series)):.0f} MB")  # fmt: skip
+              f"(every {args.every * step:g} s: {shown}), peak {max(hwm, max(rss_series)):.0f} MB; "
+              f"its probing process {child_rss:.0f} MB")  # fmt: skip
         if wall >= 600:
             print(memory_trend(elapsed, rss_series, blocks_series))
         print(f"errors: {errors or 'none'}; a scrape of /metrics took {scrape_times()}")

@@ -166,6 +166,7 @@ def config(lab: Lab, targets: int, data_dir: str | None, args) -> str:
         f"retention_mb = {args.retention_mb:g}",
         *([f'model = "{args.model}"'] if args.model else []),
         f'mos_interval = "{args.mos_interval}"',
+        f"engine_threads = {args.engine_threads}",
     ]
     for i in range(targets):
         lines += ["[[target]]", f'host = "{lab.target_addr}"', f'name = "t{i:03d}"']
@@ -190,6 +191,8 @@ def main() -> int:
     ap.add_argument("--retention-mb", type=float, default=1024.0, help="[agent] retention_mb (1024)")
     ap.add_argument("--model", help="[agent] model (default: the product's default)")
     ap.add_argument("--mos-interval", default="last", help="[agent] mos_interval: last, all, none (last)")
+    ap.add_argument("--engine-threads", type=int, default=0,
+                    help="[agent] engine_threads: threads sending and receiving (0: one per 25 targets)")  # fmt: skip
     ap.add_argument("--dump", metavar="FILE", help="write the last /metrics scrape to FILE")
     ap.add_argument("--no-record", action="store_true", help="no data_dir: sessions are not recorded")
     ap.add_argument(

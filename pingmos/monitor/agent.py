@@ -582,8 +582,6 @@ class Agent:
 
     def tick(self, now: float | None = None) -> None:
         now = time.time() if now is None else now
-        if self.prober is not None:
-            self.prober.check()  # a probing process that died is started again (its traces restart in tick)
         for runner in list(self.runners.values()):
             runner.tick(now)
 

@@ -19,7 +19,7 @@ The child: started with the agent's own privileges (the same user, no descriptor
 stderr: it gains nothing), in the agent's network namespace; it ignores SIGINT and SIGHUP (the agent's) and ends
 when its command pipe closes (the agent exited or died) or the agent's process id changes. If it dies, the agent
 says so in one line, every trace it drove stops with that error and is started again by the agent's usual
-restarts, on a new child (``check``, from the agent's loop).
+restarts, on a new child (started after 1 s, then 2, 4 ... up to a minute while it keeps dying).
 
 Messages are ``marshal``-ed tuples of plain values behind a 4-byte length: commands ("start", id, settings, mode,
 source), ("stop", id); answers ("samples", [(id, round, ttl, seq, sent_at, rtt_ms, responder, reached, reply,
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import marshal
 import operator
 import os
@@ -129,14 +130,17 @@ class Prober:
         self._ids = 0
         self._proc: subprocess.Popen | None = None
         self._closing = False
-        self._failures = 0
-        self._next_start = 0.0
+        self._closed = threading.Event()
         self.dropped = 0  # samples the child dropped because the agent did not read them (it says how many)
         self.restarts = 0
 
-    # Started from the agent's loop thread (start, check), never from a target's thread.
     def start(self) -> None:
-        """Start the child (again); OSError when it cannot be."""
+        """Start the child, and the thread that reads it and starts it again when it dies; OSError when it cannot
+        be started."""
+        proc = self._spawn()
+        threading.Thread(target=self._keep, args=(proc,), name="pingmos-prober-reader", daemon=True).start()
+
+    def _spawn(self) -> subprocess.Popen:
         root = str(Path(__file__).resolve().parents[2])  # the pingmos the agent runs, not another installed one
         env = dict(os.environ)
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -149,26 +153,33 @@ class Prober:
         )
         with self._lock:
             self._proc = proc
-        threading.Thread(target=self._read, args=(proc,), name="pingmos-prober-reader", daemon=True).start()
+        return proc
 
     @property
     def alive(self) -> bool:
         proc = self._proc
         return proc is not None and proc.poll() is None
 
-    def check(self, now: float | None = None) -> None:
-        """From the agent's loop: start a child again after one died (after 1 s, then 2, 4 ... up to a minute
-        while it keeps dying)."""
-        now = time.monotonic() if now is None else now
-        if self._closing or self.alive or now < self._next_start:
-            return
-        self._failures += 1
-        self._next_start = now + min(60.0, 2.0 ** (self._failures - 1))
-        try:
-            self.start()
-            self.restarts += 1
-        except OSError as exc:
-            self._log(f"the probing process cannot be started again: {exc.strerror or exc}")
+    def _keep(self, proc: subprocess.Popen | None) -> None:
+        # Reads the child, and starts the next one when it dies, after 1 s, 2, 4 ... a minute while it keeps dying.
+        failures, said = 0, False
+        while True:
+            if proc is not None:
+                started = time.monotonic()
+                self._read(proc)
+                failures = 0 if time.monotonic() - started >= 60.0 else failures
+            failures += 1
+            if self._closed.wait(min(60.0, 2.0 ** (failures - 1))):
+                return
+            try:
+                proc = self._spawn()
+                self.restarts += 1
+                said = False
+            except OSError as exc:
+                proc = None
+                if not said:
+                    self._log(f"the probing process cannot be started again: {exc.strerror or exc}")
+                said = True
 
     def network(self, mode: str, description: str) -> RemoteNetwork:
         return RemoteNetwork(mode, description)
@@ -268,6 +279,7 @@ class Prober:
         with self._lock:
             self._closing = True
             proc = self._proc
+        self._closed.set()
         if proc is None:
             return
         with contextlib.suppress(OSError):
@@ -326,6 +338,9 @@ class _Child:
                 kind, message = "open", f"cannot open the network sockets: {exc}"
                 return
             self.tracers[tid] = tracer
+            # Everything alive now (the modules, scapy's templates, the tracers) lives as long as this process:
+            # frozen, a collection no longer scans it and stops every thread here for a millisecond, not 50.
+            gc.freeze()
             try:
                 loop.drive(tracer)
             except OSError as exc:
@@ -372,6 +387,7 @@ def child_main(argv: list[str]) -> int:
     """``python -m pingmos.monitor.prober PARENT_PID THREADS``: serve the agent on stdin/stdout."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C and reloads are the agent's; it then closes our pipe
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    gc.set_threshold(10_000, 20, 10)  # the agent's (serve.GC_THRESHOLDS): per-probe objects die young, cycles are rare
     try:
         parent_pid, threads = int(argv[0]), int(argv[1])
     except (IndexError, ValueError):

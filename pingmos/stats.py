@@ -78,6 +78,14 @@ class RttSeq(Sequence):
     def __init__(self, rtts_ms: Sequence[float | None] | np.ndarray = ()) -> None:
         self.array = as_rtts(rtts_ms)
 
+    @classmethod
+    def of_readonly(cls, array: np.ndarray) -> RttSeq:
+        """Over ``array``, a read-only float64 array already (not checked: for many windows at once, e.g. rows of
+        one read-only matrix, where ``as_rtts``'s checks would cost more than the rest of a window)."""
+        seq = object.__new__(cls)
+        seq.array = array
+        return seq
+
     def __len__(self) -> int:
         return len(self.array)
 

@@ -243,7 +243,7 @@ def cpu_line(label: str, pm_cpu: float, pm_probes: float, mtr_cpu: float, mtr_pr
     return pm_k / mtr_k
 
 
-def part1(rounds: int) -> tuple[float, int, float, int, float]:
+def part1(rounds: int) -> tuple[tuple[float, int, float, int, float], tuple[float, float]]:
     print(f"== 1. side by side: 6 hops, 2 ms per link and direction, {rounds} rounds at 0.1 s, at the same time ==")
     with Lab.build(*uniform_chain(5, LinkSpec.symmetric(2.0))) as lab:
         doc, mtr_doc, probes, pm, mtr = side_by_side(lab, rounds, 0.1)
@@ -263,18 +263,18 @@ def part1(rounds: int) -> tuple[float, int, float, int, float]:
     print("CPU seconds per 1000 probes (user + system; mtr includes mtr-packet):")
     cpu_line("whole run", pm.cpu_s, len(pm_wire), mtr.cpu_s, len(mtr_wire))
     cpu_line(f"one-round run (start-up, mean of {STARTUP_RUNS})", pm1_s, pm1_n, mtr1_s, mtr1_n)
-    cpu_line(
+    marginal = cpu_line(
         "marginal (whole - one-round)",
         pm.cpu_s - pm1_s,
         len(pm_wire) - pm1_n,
         mtr.cpu_s - mtr1_s,
         len(mtr_wire) - mtr1_n,
     )
-    probing_line(
+    probing = probing_line(
         pm.cpu_s - snap_s - (pm1_s - snap1_s), len(pm_wire) - pm1_n, mtr.cpu_s - mtr1_s, len(mtr_wire) - mtr1_n
     )
     print(f"  (pingmos's end-of-run snapshot took {snap_s:.2f} s of its whole run, {snap1_s:.2f} s of a one-round run)")
-    return pm1_s, pm1_n, mtr1_s, mtr1_n, snap1_s
+    return (pm1_s, pm1_n, mtr1_s, mtr1_n, snap1_s), (marginal, probing)
 
 
 def probing_line(pm_cpu: float, pm_probes: float, mtr_cpu: float, mtr_probes: float) -> float:
@@ -283,7 +283,7 @@ def probing_line(pm_cpu: float, pm_probes: float, mtr_cpu: float, mtr_probes: fl
     return cpu_line("marginal, probing (the snapshot taken out)", pm_cpu, pm_probes, mtr_cpu, mtr_probes)
 
 
-def part2(rounds: int, startup: tuple[float, int, float, int, float] | None) -> None:
+def part2(rounds: int, startup: tuple[float, int, float, int, float] | None) -> tuple[float, float] | None:
     routers = 29
     print()
     print(f"== 2. sustained rate: 30 hops, 0.5 ms per link and direction, {rounds} rounds at 0.1 s, with mtr ==")
@@ -336,9 +336,10 @@ def part2(rounds: int, startup: tuple[float, int, float, int, float] | None) -> 
     print("CPU seconds per 1000 probes (user + system; mtr includes mtr-packet):")
     cpu_line("whole run", pm.cpu_s, len(pm_wire), mtr.cpu_s, len(mtr_wire))
     snap_s = snapshot_cpu_s(pm.stderr)
+    ratios = None
     if startup is not None:
         pm1, pm1_probes, mtr1, mtr1_probes, snap1 = startup
-        cpu_line(
+        marginal = cpu_line(
             "minus part 1's one-round run",
             pm.cpu_s - pm1,
             len(pm_wire) - pm1_probes,
@@ -346,16 +347,30 @@ def part2(rounds: int, startup: tuple[float, int, float, int, float] | None) -> 
             len(mtr_wire) - mtr1_probes,
         )
         pm_probing_s = pm.cpu_s - snap_s - (pm1 - snap1)
-        probing_line(pm_probing_s, len(pm_wire) - pm1_probes, mtr.cpu_s - mtr1, len(mtr_wire) - mtr1_probes)
+        probing = probing_line(pm_probing_s, len(pm_wire) - pm1_probes, mtr.cpu_s - mtr1, len(mtr_wire) - mtr1_probes)
+        ratios = (marginal, probing)
     print(f"  (pingmos's end-of-run snapshot took {snap_s:.2f} s)")
     print(f"  pingmos used {100 * pm.cpu_s / wall_s:.1f} % of one CPU, mtr {100 * mtr.cpu_s / wall_s:.1f} %")
+    return ratios
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=100, help="rounds of part 1 (100, i.e. 10 s)")
     p.add_argument("--sustain-rounds", type=int, default=200, help="rounds of part 2 (200, i.e. 20 s)")
+    p.add_argument(
+        "--repo",
+        action="append",
+        type=Path,
+        help="the pingmos tree to run (a checkout, e.g. `git worktree add /tmp/old 47cbff7`); give it twice or "
+        "more to run the trees one after the other in this run, each beside its own mtr (default: this tree)",
+    )
     args = p.parse_args(argv)
+    repos = [r.resolve() for r in args.repo or [REPO_ROOT]]
+    for repo in repos:
+        if not (repo / "pingmos" / "__init__.py").is_file():
+            print(f"bench_engine: {repo} is not a pingmos tree (no pingmos/__init__.py)", file=sys.stderr)
+            return 2
     reason = lab_unavailable_reason()
     if reason:
         print(f"bench_engine: {reason}", file=sys.stderr)
@@ -365,11 +380,22 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bench_engine: {tool} is not installed (bash scripts/setup_env installs it)", file=sys.stderr)
             return 2
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    os.environ.setdefault("PYTHONPATH", str(REPO_ROOT))
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"machine: {os.cpu_count()} CPUs, load average {load} (load delays pingmos's wake-ups, not its stamps)")
-    startup = part1(args.rounds)
-    part2(args.sustain_rounds, startup)
+    summary = []
+    for repo in repos:
+        os.environ["PYTHONPATH"] = str(repo)  # the pingmos children import this tree's package
+        load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+        print(f"machine: {os.cpu_count()} CPUs, load average {load} (load delays pingmos's wake-ups, not its stamps)")
+        print(f"pingmos from {repo}")
+        startup, six = part1(args.rounds)
+        thirty = part2(args.sustain_rounds, startup)
+        summary.append((repo, six, thirty))
+        print()
+    print("CPU per probe, pingmos / mtr, marginal and probing (the issue's target: marginal <= 1.3):")
+    for repo, six, thirty in summary:
+        line = f"  6 hops {six[0]:.2f}x, {six[1]:.2f}x"
+        if thirty is not None:
+            line += f"; 30 hops {thirty[0]:.2f}x, {thirty[1]:.2f}x"
+        print(f"{line}  ({repo})")
     return 0
 
 

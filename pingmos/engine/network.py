@@ -184,7 +184,9 @@ class RawSocketNetwork:
 
     def recv(self, timeout_s: float) -> list[tuple[bytes, float]]:
         out: list[tuple[bytes, float]] = []
-        if not self._poll.poll(timeout_s * 1000.0 if timeout_s > 0.0 else 0):
+        # Without a wait (the tracer reads late, once per probe sent), the sockets are read at once: a poll first
+        # would be one more system call for what the first recvmsg finds out anyway.
+        if timeout_s > 0.0 and not self._poll.poll(timeout_s * 1000.0):
             return out
         size, protos = self._cmsg_size, self._protos
         from_sockets = 0

@@ -13,6 +13,10 @@ What differs from raw sockets, and how this module hides it behind the ``Network
   type, code and the offender's address, with our quoted echo request as the data and the kernel's receive
   timestamp. The error is also left pending on the socket and makes the next ``recvmsg`` or ``sendto`` fail once
   with its errno; that is expected: the read is skipped, the send repeated.
+- The send time is the kernel's: the stamp it queues on the same error queue as the datagram leaves
+  (``tx_stamps``), read right after ``sendto()``, not ``time.time()`` read before it (early by any thread switch
+  in between, which lengthens the RTT: milliseconds on a starved machine). ICMP errors read on the way are kept
+  for the next ``recv``.
 
 Both kinds are rebuilt into the IP packets ``wire.parse_reply`` reads (checksums 0: nothing checks them), so the
 tracer and matcher are the same as with raw sockets. UDP and TCP probes need raw sockets (or the helper).
@@ -20,6 +24,7 @@ tracer and matcher are the same as with raw sockets. UDP and TCP probes need raw
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import select
@@ -29,6 +34,14 @@ import time
 from dataclasses import dataclass
 
 from pingmos.engine.network import SO_TIMESTAMPNS, NoPermission, kernel_stamp, source_address_for
+from pingmos.engine.tx_stamps import (
+    SCM_TIMESTAMPING,
+    SO_EE_ORIGIN_TIMESTAMPING,
+    SendKeys,
+    SendStampCounts,
+    enable_send_stamps,
+    software_stamp,
+)
 from pingmos.engine.wire import (
     PROTO_ICMP,
     PROTO_ICMPV6,
@@ -48,7 +61,10 @@ MSG_ERRQUEUE = 0x2000
 SO_EE_ORIGIN_ICMP = 2
 SO_EE_ORIGIN_ICMP6 = 3
 _EXTENDED_ERR = struct.Struct("=IBBBBII")  # ee_errno, ee_origin, ee_type, ee_code, ee_pad, ee_info, ee_data
-_ERR_CMSG_SIZE = socket.CMSG_SPACE(512)  # the extended error + offender address, and the timestamp
+_ERR_CMSG_SIZE = socket.CMSG_SPACE(512)  # the extended error + offender address, and the timestamps
+# A reply's SO_TIMESTAMPNS, and the SCM_TIMESTAMPING that SOF_TIMESTAMPING_SOFTWARE (asked for the send stamps)
+# adds to received packets too: room for both, so the receive stamp is never the one cut off.
+_REPLY_CMSG_SIZE = socket.CMSG_SPACE(16) + socket.CMSG_SPACE(48)
 
 PING_GROUP_RANGE = "/proc/sys/net/ipv4/ping_group_range"
 MAX_READS_PER_CALL = 256  # per queue and call, so a flood of foreign traffic cannot keep recv() from returning
@@ -137,20 +153,120 @@ def enable_error_queue(sock: socket.socket, v6: bool) -> None:
 PENDING_ERROR_TRIES = 8
 
 
-def send_past_pending_error(sock: socket.socket, message: bytes, address: tuple) -> float:
-    """sendto, returning the wall-clock send time. An ICMP error for an earlier probe also leaves the socket's
-    pending error set, which the next send reports (and clears) instead of sending; the error itself waits in the
-    error queue, so the send is simply repeated. More errors can arrive between two tries (a busy agent's socket
-    gets dozens a second), so it is repeated a few times before the error counts."""
-    for attempt in range(PENDING_ERROR_TRIES):
-        try:
-            sent_at = time.time()
-            sock.sendto(message, address)
-            return sent_at
-        except OSError as exc:
-            if exc.errno not in _NETWORK_ERRNOS or attempt == PENDING_ERROR_TRIES - 1:
-                raise
-    raise AssertionError("unreachable")
+class Wake:
+    """An eventfd that is readable while a network holds ICMP errors it read early (see ``ProbeSocket``), so a
+    caller that waits on the network's descriptors (``loop.TraceLoop``, or ``recv``'s own poll) still wakes for
+    them although the socket itself has nothing left to read."""
+
+    def __init__(self) -> None:
+        self.fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+
+    def set(self) -> None:
+        os.eventfd_write(self.fd, 1)
+
+    def clear(self) -> None:
+        with contextlib.suppress(BlockingIOError):
+            os.eventfd_read(self.fd)
+
+    def close(self) -> None:
+        # Once only: a second os.close could close whatever descriptor has since reused the number.
+        fd, self.fd = self.fd, -1
+        if fd >= 0:
+            os.close(fd)
+
+    def __del__(self) -> None:
+        # A network dropped without close(): its sockets close when collected, and so does this descriptor.
+        self.close()
+
+
+class ProbeSocket:
+    """One unprivileged datagram socket (ping or UDP) as a prober uses it: a TTL per send, the kernel's send stamp
+    of each datagram, and the ICMP errors about them, both from the socket's error queue (``tx_stamps``).
+
+    Errors read while looking for a send stamp are kept until ``errors()`` and signalled on ``wake``."""
+
+    def __init__(self, sock: socket.socket, v6: bool, wake: Wake, counts: SendStampCounts) -> None:
+        self.sock = sock
+        self.v6 = v6
+        self.ttl: int | None = None
+        enable_error_queue(sock, v6)
+        self.kernel_stamps = enable_send_stamps(sock)
+        self._keys = SendKeys()
+        self._wake = wake
+        self._early: list[QueuedError] = []
+        self._counts = counts
+
+    def send(self, message: bytes, address: tuple, ttl: int) -> float:
+        """Set the TTL and sendto; return the wall-clock send time (s): the kernel's stamp when it has queued one,
+        else the one read in Python just before the call (early by whatever ran in between, the RTT long by as
+        much). Raises OSError if the send fails.
+
+        An ICMP error for an earlier probe also leaves the socket's pending error set, which the next send reports
+        (and clears) instead of sending; the error itself waits in the error queue, so the send is simply
+        repeated. More errors can arrive between two tries (a busy agent's socket gets dozens a second), so it is
+        repeated a few times before the error counts."""
+        self.ttl = set_hop_limit(self.sock, self.v6, ttl, self.ttl)
+        for attempt in range(PENDING_ERROR_TRIES):
+            try:
+                sent_at = time.time()
+                self.sock.sendto(message, address)
+                break
+            except OSError as exc:
+                if exc.errno not in _NETWORK_ERRNOS or attempt == PENDING_ERROR_TRIES - 1:
+                    raise
+        if self.kernel_stamps:
+            self._keys.sent()
+            stamp = self._read(want_stamp=True)
+            if stamp is not None:
+                self._counts.kernel += 1
+                return stamp
+        # No kernel stamp (the option was refused, or the driver stamps late or never): the Python stamp, which
+        # is early by the time between it and the datagram leaving.
+        self._counts.python += 1
+        return sent_at
+
+    def errors(self) -> list[QueuedError]:
+        """Every ICMP error read early plus those waiting in the error queue (at most MAX_READS_PER_CALL)."""
+        self._read(want_stamp=False)
+        out, self._early = self._early, []
+        return out
+
+    def _read(self, want_stamp: bool) -> float | None:
+        """Read the error queue: ICMP errors are kept, send stamps of earlier sends dropped. With ``want_stamp``,
+        stop at the stamp of the send just made and return it (None if it is not there)."""
+        v6 = self.v6
+        origin = SO_EE_ORIGIN_ICMP6 if v6 else SO_EE_ORIGIN_ICMP
+        level, ctype = (SOL_IPV6, IPV6_RECVERR) if v6 else (SOL_IP, IP_RECVERR)
+        early = len(self._early)
+        found = None
+        for _ in range(MAX_READS_PER_CALL):
+            try:
+                data, ancdata, _flags, addr = self.sock.recvmsg(4096, _ERR_CMSG_SIZE, MSG_ERRQUEUE)
+            except (BlockingIOError, InterruptedError):
+                break
+            ee = sent = None
+            for lvl, typ, cdata in ancdata:
+                if lvl == level and typ == ctype and len(cdata) >= _EXTENDED_ERR.size:
+                    ee = cdata
+                elif lvl == socket.SOL_SOCKET and typ == SCM_TIMESTAMPING:
+                    sent = software_stamp(cdata)
+            if ee is None:
+                continue
+            _errno, ee_origin, ee_type, ee_code, _pad, _info, ee_data = _EXTENDED_ERR.unpack_from(ee)
+            if ee_origin == SO_EE_ORIGIN_TIMESTAMPING:
+                if want_stamp and sent is not None and self._keys.whose(ee_data) == "this":
+                    found = sent
+                    break
+                continue  # an earlier send's stamp that came after its send returned
+            offender = _offender(ee[_EXTENDED_ERR.size :])
+            if ee_origin != origin or offender is None:
+                continue  # a local error (e.g. EMSGSIZE), not an answer from the network
+            stamp = kernel_stamp(ancdata)
+            dst = addr[0].split("%")[0]
+            self._early.append(QueuedError(ee_type, ee_code, offender, dst, addr[1], data, stamp or time.time()))
+        if want_stamp and len(self._early) > early:
+            self._wake.set()
+        return found
 
 
 def _offender(sockaddr: bytes) -> str | None:
@@ -165,65 +281,59 @@ def _offender(sockaddr: bytes) -> str | None:
     return None
 
 
-def read_error_queue(sock: socket.socket, v6: bool) -> list[QueuedError]:
-    """Every ICMP error waiting in ``sock``'s error queue (at most MAX_READS_PER_CALL); local errors skipped."""
-    origin = SO_EE_ORIGIN_ICMP6 if v6 else SO_EE_ORIGIN_ICMP
-    level, ctype = (SOL_IPV6, IPV6_RECVERR) if v6 else (SOL_IP, IP_RECVERR)
-    out = []
-    for _ in range(MAX_READS_PER_CALL):
-        try:
-            data, ancdata, _flags, addr = sock.recvmsg(4096, _ERR_CMSG_SIZE, MSG_ERRQUEUE)
-        except (BlockingIOError, InterruptedError):
-            break
-        for lvl, typ, cdata in ancdata:
-            if lvl != level or typ != ctype or len(cdata) < _EXTENDED_ERR.size:
-                continue
-            _errno, ee_origin, ee_type, ee_code, _pad, _info, _data = _EXTENDED_ERR.unpack_from(cdata)
-            offender = _offender(cdata[_EXTENDED_ERR.size :])
-            if ee_origin != origin or offender is None:
-                continue  # a local error (e.g. EMSGSIZE), not an answer from the network
-            stamp = kernel_stamp(ancdata)
-            dst = addr[0].split("%")[0]
-            out.append(QueuedError(ee_type, ee_code, offender, dst, addr[1], data, stamp or time.time()))
-    return out
-
-
 class PingSocketNetwork:
     """One ping socket for the life of a trace, for ``family`` (AF_INET or AF_INET6); ICMP echo probes only."""
 
     def __init__(self, family: socket.AddressFamily = socket.AF_INET) -> None:
         self._v6 = family == socket.AF_INET6
-        self._sock = open_ping_socket(family)
+        sock = open_ping_socket(family)
         try:
-            self._sock.bind(("::" if self._v6 else "0.0.0.0", 0))
+            sock.bind(("::" if self._v6 else "0.0.0.0", 0))
             # The kernel picked the identifier (the "port"); echo replies are delivered to us by it alone.
-            self.icmp_ident: int = self._sock.getsockname()[1]
-            enable_error_queue(self._sock, self._v6)
+            self.icmp_ident: int = sock.getsockname()[1]
+            self._wake = Wake()
+            self._counts = SendStampCounts()
+            try:
+                self._probe = ProbeSocket(sock, self._v6, self._wake, self._counts)
+            except BaseException:
+                self._wake.close()
+                raise
         except BaseException:
-            self._sock.close()
+            sock.close()
             raise
+        self._sock = sock
         self._poll = select.poll()
-        self._poll.register(self._sock, select.POLLIN | select.POLLERR)
-        self._ttl: int | None = None
+        self._poll.register(sock, select.POLLIN | select.POLLERR)
+        self._poll.register(self._wake.fd, select.POLLIN)
         self._local: dict[str, str] = {}  # destination -> our source address towards it
+
+    @property
+    def kernel_send_stamps(self) -> int:
+        """Sends whose time is the kernel's stamp (``tx_stamps``)."""
+        return self._counts.kernel
+
+    @property
+    def python_send_stamps(self) -> int:
+        """Sends that fell back to the stamp read in Python before ``sendto()``."""
+        return self._counts.python
 
     def send(self, packet: bytes, dst: str) -> float:
         if dst not in self._local:
             self._local[dst] = source_address_for(dst)
-        self._ttl = set_hop_limit(self._sock, self._v6, probe_ttl(packet), self._ttl)
-        return send_past_pending_error(self._sock, packet[ip_header_length(packet) :], (dst, 0))
+        return self._probe.send(packet[ip_header_length(packet) :], (dst, 0), probe_ttl(packet))
 
     def poll_fds(self) -> list[int]:
-        """The descriptors ``recv`` reads (readable or in error: something is waiting), for one poll over many
-        networks (``loop.TraceLoop``)."""
-        return [self._sock.fileno()]
+        """The descriptors ``recv`` reads (readable or in error: something is waiting; the wake: errors read early
+        by ``send``), for one poll over many networks (``loop.TraceLoop``)."""
+        return [self._sock.fileno(), self._wake.fd]
 
     def recv(self, timeout_s: float) -> list[tuple[bytes, float]]:
         out: list[tuple[bytes, float]] = []
         if not self._poll.poll(max(0.0, timeout_s) * 1000.0):
             return out
+        self._wake.clear()
         proto = PROTO_ICMPV6 if self._v6 else PROTO_ICMP
-        for e in read_error_queue(self._sock, self._v6):
+        for e in self._probe.errors():
             packet = icmp_error_packet(
                 e.offender, self._local_for(e.dst), e.dst, e.icmp_type, e.icmp_code, proto, e.data
             )
@@ -239,7 +349,7 @@ class PingSocketNetwork:
         proto = PROTO_ICMPV6 if self._v6 else PROTO_ICMP
         for _ in range(MAX_READS_PER_CALL):
             try:
-                data, ancdata, _flags, addr = self._sock.recvmsg(4096, socket.CMSG_SPACE(16))
+                data, ancdata, _flags, addr = self._sock.recvmsg(4096, _REPLY_CMSG_SIZE)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
@@ -253,3 +363,4 @@ class PingSocketNetwork:
 
     def close(self) -> None:
         self._sock.close()
+        self._wake.close()

@@ -14,6 +14,8 @@ an ordinary socket of its own, one per source port the tracer uses (so a stable 
   told apart and its probe counts as lost. Linux and RFC 1812 routers quote far more; ICMPv6 quotes the lot.
 - The destination's port unreachable arrives the same way (offender = destination): reached. A UDP answer from a
   service listening on the port is read and dropped (the raw mode cannot see those either).
+- The send time is the kernel's stamp from the same error queue (``tx_stamps``, via
+  ``ping_socket_network.ProbeSocket``), not a ``time.time()`` read before ``sendto()``.
 """
 
 from __future__ import annotations
@@ -24,13 +26,8 @@ import struct
 import time
 
 from pingmos.engine.network import source_address_for
-from pingmos.engine.ping_socket_network import (
-    MAX_READS_PER_CALL,
-    enable_error_queue,
-    read_error_queue,
-    send_past_pending_error,
-    set_hop_limit,
-)
+from pingmos.engine.ping_socket_network import MAX_READS_PER_CALL, ProbeSocket, Wake
+from pingmos.engine.tx_stamps import SendStampCounts
 from pingmos.engine.wire import (
     PROTO_UDP,
     icmp_error_packet,
@@ -50,25 +47,38 @@ class UdpSocketNetwork:
     def __init__(self, family: socket.AddressFamily = socket.AF_INET) -> None:
         self._family = family
         self._v6 = family == socket.AF_INET6
+        self._wake = Wake()
+        self._counts = SendStampCounts()  # over all sockets, kept after close
         self._poll = select.poll()
-        self._socks: dict[int, list] = {}  # the tracer's source port -> [our socket for it, its current TTL]
+        self._poll.register(self._wake.fd, select.POLLIN)
+        self._socks: dict[int, ProbeSocket] = {}  # the tracer's source port -> our socket for it
         self._local: dict[str, str] = {}
 
-    def _socket_for(self, sport: int) -> list:
-        entry = self._socks.get(sport)
-        if entry is None:
+    @property
+    def kernel_send_stamps(self) -> int:
+        """Sends whose time is the kernel's stamp (``tx_stamps``)."""
+        return self._counts.kernel
+
+    @property
+    def python_send_stamps(self) -> int:
+        """Sends that fell back to the stamp read in Python before ``sendto()``."""
+        return self._counts.python
+
+    def _socket_for(self, sport: int) -> ProbeSocket:
+        probe = self._socks.get(sport)
+        if probe is None:
             if len(self._socks) >= MAX_SOCKETS:
                 raise OSError(f"more than {MAX_SOCKETS} UDP source ports in one trace")
             sock = socket.socket(self._family, socket.SOCK_DGRAM)
             try:
                 sock.bind(("::" if self._v6 else "0.0.0.0", 0))
-                enable_error_queue(sock, self._v6)
+                probe = ProbeSocket(sock, self._v6, self._wake, self._counts)
             except BaseException:
                 sock.close()
                 raise
             self._poll.register(sock, select.POLLIN | select.POLLERR)
-            entry = self._socks[sport] = [sock, None]
-        return entry
+            self._socks[sport] = probe
+        return probe
 
     def send(self, packet: bytes, dst: str) -> float:
         fields = probe_fields(packet)
@@ -76,17 +86,16 @@ class UdpSocketNetwork:
             raise ValueError("UdpSocketNetwork sends UDP probes only")
         if dst not in self._local:
             self._local[dst] = source_address_for(dst)
-        entry = self._socket_for(fields["sport"])
-        entry[1] = set_hop_limit(entry[0], self._v6, fields["ttl"], entry[1])
+        probe = self._socket_for(fields["sport"])
         payload = bytearray(packet[ip_header_length(packet) + 8 :])
         if not self._v6:
             struct.pack_into("!H", payload, 0, fields["seq"])  # the IPv4 id the kernel will not let us set
-        return send_past_pending_error(entry[0], bytes(payload), (probe_destination(packet), fields["dport"]))
+        return probe.send(bytes(payload), (probe_destination(packet), fields["dport"]), fields["ttl"])
 
     def poll_fds(self) -> list[int]:
-        """The descriptors ``recv`` reads (one per source port; a new one after the first send from a port), for
-        one poll over many networks (``loop.TraceLoop``)."""
-        return [sock.fileno() for sock, _ttl in self._socks.values()]
+        """The descriptors ``recv`` reads (one per source port, a new one after the first send from a port; and
+        the wake: errors read early by ``send``), for one poll over many networks (``loop.TraceLoop``)."""
+        return [self._wake.fd, *(p.sock.fileno() for p in self._socks.values())]
 
     def recv(self, timeout_s: float) -> list[tuple[bytes, float]]:
         out: list[tuple[bytes, float]] = []
@@ -94,8 +103,9 @@ class UdpSocketNetwork:
             if not self._socks:
                 time.sleep(max(0.0, timeout_s))
             return out
-        for sport, (sock, _ttl) in self._socks.items():
-            for e in read_error_queue(sock, self._v6):
+        self._wake.clear()
+        for sport, probe in self._socks.items():
+            for e in probe.errors():
                 if len(e.data) < 2:
                     continue  # the router quoted no payload: the sequence is unknown (see module doc)
                 (seq,) = struct.unpack_from("!H", e.data)
@@ -105,7 +115,7 @@ class UdpSocketNetwork:
                     e.offender, local, e.dst, e.icmp_type, e.icmp_code, PROTO_UDP, udp_header + e.data, seq
                 )
                 out.append((packet, e.received_at))
-            self._drain(sock)
+            self._drain(probe.sock)
         return out
 
     def _drain(self, sock: socket.socket) -> None:
@@ -118,6 +128,7 @@ class UdpSocketNetwork:
                 continue  # the pending errno of an error already read from the queue
 
     def close(self) -> None:
-        for sock, _ttl in self._socks.values():
-            sock.close()
+        for probe in self._socks.values():
+            probe.sock.close()
         self._socks.clear()
+        self._wake.close()

@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from pingmos import stats
 from pingmos.scoring.model import BatchScorer
 from pingmos.scoring.score import Score
 from pingmos.scoring.window import HopWindow
@@ -100,13 +101,42 @@ def resampled_windows(rtts_ms: object, resamples: int = RESAMPLES, seed: int = 0
 
 def _windows(rows: np.ndarray, nan: np.ndarray | None = None) -> list[HopWindow]:
     """The rows (NaN = lost; ``nan`` their mask when known) as HopWindows: what every scorer takes, a Model as
-    well as a snapshot builder's one-window callable. The received values of all rows are gathered in one array
-    (row by row, in order) and each window gets its slice of it."""
+    well as a snapshot builder's one-window callable.
+
+    Their numbers are ``HopWindow.from_arrays``'s, computed for all rows at once: the rows with the same number
+    of received values are gathered (received values only, in order) into one matrix, whose reductions along a
+    row are numpy's pairwise sums of that row alone, the same bits as ``from_arrays``'s one-row sums."""
     if nan is None:
         nan = np.isnan(rows)
-    received = rows[~nan]
-    ends = np.cumsum(rows.shape[1] - np.count_nonzero(nan, axis=1)).tolist()
-    return [HopWindow.from_arrays(row, received[a:b]) for row, a, b in zip(rows, [0, *ends], ends, strict=False)]
+    rows = rows.view()
+    rows.flags.writeable = False  # each window's samples are a row of it (HopWindow.from_computed)
+    m, n = rows.shape
+    counts = n - np.count_nonzero(nan, axis=1)
+    out: list[HopWindow | None] = [None] * m
+    for count in np.unique(counts).tolist():
+        which = np.flatnonzero(counts == count)
+        if count == n:
+            received = rows[which]
+        else:
+            received = rows[which][~nan[which]].reshape(len(which), count)
+        ci = stats.wilson_interval_pct(n - count, n)
+        if count == 0:
+            avgs = lows = highs = stdevs = [None] * len(which)
+        else:
+            totals = np.add.reduce(received, axis=1)
+            means = totals / count
+            avgs = means.tolist()
+            lows = np.minimum.reduce(received, axis=1).tolist()
+            highs = np.maximum.reduce(received, axis=1).tolist()
+            if count >= 2:  # stats.sample_stdev, row by row
+                dev = received - means[:, None]
+                np.square(dev, out=dev)
+                stdevs = np.sqrt(np.add.reduce(dev, axis=1) / (count - 1)).tolist()
+            else:
+                stdevs = [None] * len(which)
+        for j, i in enumerate(which.tolist()):
+            out[i] = HopWindow.from_computed(rows[i], received[j], avgs[j], lows[j], highs[j], stdevs[j], ci)
+    return out  # type: ignore[return-value]
 
 
 def resamples_for(n: int, resamples: int = RESAMPLES) -> int:

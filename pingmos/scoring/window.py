@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from typing import TYPE_CHECKING
 
 from pingmos.lazy_numpy import LazyNumpy
@@ -119,6 +119,44 @@ class HopWindow:
         window._jitter_cache["_received_array"] = received  # computed already
         if summed:
             window._jitter_cache[DEFAULT_JITTER] = float(steps / (n - 1)) if n >= 2 else None
+        return window
+
+    @classmethod
+    def from_computed(
+        cls,
+        rtts: np.ndarray,
+        received: np.ndarray,
+        avg_ms: float | None,
+        min_ms: float | None,
+        max_ms: float | None,
+        stdev_ms: float | None,
+        loss_ci_pct: tuple[float, float] | None,
+    ) -> HopWindow:
+        """The window of ``rtts`` and its ``received`` values (as for :meth:`from_arrays`) with the numbers
+        computed by the caller exactly as ``from_arrays`` computes them (the MOS interval computes them for all of
+        a hop's resampled windows at once). Neither array is copied; ``rtts`` must be read-only already.
+
+        The fields are set as the dataclass's ``__init__`` would set them, without its per-field checks (a frozen
+        dataclass's ``__init__`` and ``RttSeq``'s checks were two thirds of building a resampled window)."""
+        sent = len(rtts)
+        n = len(received)
+        if cls is not HopWindow or rtts.flags.writeable:
+            raise TypeError("from_computed makes a HopWindow over a read-only array")
+        window = object.__new__(cls)
+        window.__dict__.update(
+            _FIELD_DEFAULTS,
+            rtts_ms=stats.RttSeq.of_readonly(rtts),
+            sent=sent,
+            received=n,
+            loss_pct=(100.0 * (sent - n) / sent) if sent else None,
+            loss_ci_pct=loss_ci_pct,
+            last_ms=float(received[-1]) if n else None,
+            avg_ms=avg_ms,
+            min_ms=min_ms,
+            max_ms=max_ms,
+            stdev_ms=stdev_ms,
+            _jitter_cache={"_received_array": received},
+        )
         return window
 
     @classmethod
@@ -292,6 +330,7 @@ class HopWindow:
 
 
 _FIELD_NAMES = tuple(f.name for f in fields(HopWindow))  # for_model per resampled window: fields() is slow
+_FIELD_DEFAULTS = {f.name: f.default for f in fields(HopWindow) if f.default is not MISSING}  # from_computed
 
 
 @dataclass(frozen=True, kw_only=True)

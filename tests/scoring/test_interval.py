@@ -154,3 +154,55 @@ def test_a_long_window_is_refreshed_less_often():
     now[0] = 301.0
     cache.update(batch, "m", [("day", day[:-1]), ("short", short)])
     assert sum(calls) == 400  # both: the short one again (30 s passed), the long one at last
+
+
+def per_resample_interval(model, rtts, resamples=200):
+    """The interval the way it was first computed: each resampled window built on its own with
+    HopWindow.from_rtts, scored one at a time through the formula file, the percentiles of their MOS."""
+    from pingmos.scoring import HopWindow
+    from pingmos.scoring.interval import CONFIDENCE
+
+    mos = []
+    for w in resampled_windows(rtts, resamples):
+        row = HopWindow.from_rtts(w.rtts_array.copy())
+        assert row == w  # every number of the window the same (equality compares all fields)
+        assert row.received_ms == w.received_ms and row.jitter_ms == w.jitter_ms
+        result = model.score(row)
+        mos.append(result.mos)
+    tail = 100.0 * (1.0 - CONFIDENCE) / 2.0  # 2.5000000000000022: interval.py's own percentiles
+    return tuple(float(v) for v in np.percentile(mos, [tail, 100.0 - tail]))
+
+
+@pytest.mark.parametrize(
+    "rtts",
+    [
+        path_rtts(100, seed=4),
+        path_rtts(30, seed=5, loss=0.4),
+        np.array([np.nan] * 12 + [30.0, 31.5]),  # resamples with 0, 1 and 2 received
+        np.array([np.nan] * 9 + [30.0] + [np.nan] * 5 + [44.0]),
+        np.full(15, 12.5),  # no variation, nothing lost
+    ],
+)
+def test_the_vectorised_windows_and_model_give_the_per_resample_interval(rtts):
+    counts = {w.received for w in resampled_windows(rtts)}
+    assert len(counts) > 1 or not np.isnan(rtts).any()
+    for name in ("g107-jb", "pingplotter"):
+        model = load_model(name)
+        assert mos_interval(model, rtts) == per_resample_interval(model, rtts)
+
+
+def test_the_edge_cases_of_the_resamples_are_those_of_from_rtts():
+    from pingmos.scoring import HopWindow
+
+    rows = np.array([[np.nan] * 4, [np.nan, 3.0, np.nan, np.nan], [2.0, np.nan, 5.0, 1.0], [1.0, 2.0, 3.0, 4.5]])
+    from pingmos.scoring.interval import _windows
+
+    for got, row in zip(_windows(rows), rows, strict=True):
+        want = HopWindow.from_rtts(row)
+        assert got == want
+        assert (got.avg_ms, got.stdev_ms, got.last_ms, got.loss_ci_pct) == (
+            want.avg_ms,
+            want.stdev_ms,
+            want.last_ms,
+            want.loss_ci_pct,
+        )

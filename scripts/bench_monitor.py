@@ -18,6 +18,8 @@ error can be told apart from the lab's.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
 import os
 import re
 import shutil
@@ -57,6 +59,12 @@ def scrape(ns: str, dump: str | None = None) -> list[tuple[str, dict, float]]:
     return out
 
 
+def scrape_times() -> str:
+    if len(SCRAPE_S) <= 4:
+        return ", ".join(f"{s:.1f}" for s in SCRAPE_S) + " s"
+    return f"{statistics.median(SCRAPE_S):.2f} s median, {max(SCRAPE_S):.2f} s max ({len(SCRAPE_S)} scrapes)"
+
+
 def total(samples, name: str) -> float:
     return sum(v for n, _, v in samples if n == name)
 
@@ -68,20 +76,79 @@ def file_size(path: Path) -> int:
         return 0
 
 
-def cpu_times(pid: int) -> tuple[float, float]:
-    """(user, system) CPU seconds of the process, every thread."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started (the agent's probing process; a probe helper, alert commands)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
+def own_cpu_times(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of the process, every thread (0 when it has gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0, 0.0
     return int(fields[11]) / os.sysconf("SC_CLK_TCK"), int(fields[12]) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_times(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of the agent and the processes it runs now (its probing process)."""
+    times = [own_cpu_times(p) for p in (pid, *children(pid))]
+    return sum(u for u, _ in times), sum(s for _, s in times)
+
+
+def child_cpu_seconds(pid: int) -> float:
+    return sum(sum(own_cpu_times(p)) for p in children(pid))
 
 
 def cpu_seconds(pid: int) -> float:
     return sum(cpu_times(pid))
 
 
+def child_rss_mb(pid: int) -> float:
+    total_mb = 0.0
+    for p in children(pid):
+        with contextlib.suppress(OSError, AttributeError):
+            total_mb += rss_mb(p)[0]
+    return total_mb
+
+
 def rss_mb(pid: int) -> tuple[float, float]:
     status = Path(f"/proc/{pid}/status").read_text()
     get = lambda key: int(re.search(rf"^{key}:\s+(\d+) kB", status, re.MULTILINE).group(1)) / 1024  # noqa: E731
     return get("VmRSS"), get("VmHWM")
+
+
+def memory_trend(elapsed: list[float], rss: list[float], blocks: list[float]) -> str:
+    """The issue's "memory bounded over a 1-hour run": the resident size at 5, 30 and 60 minutes (the reading
+    nearest each) and its least-squares slope after the first 5 minutes (the windows fill and the first session
+    files open before), in MB per hour; the same slope of Python's allocated blocks when they were read."""
+
+    def at(minute: float) -> str:
+        if elapsed[-1] < minute * 60 - 60:
+            return f"{minute:g} min: -"
+        i = min(range(len(elapsed)), key=lambda k: abs(elapsed[k] - minute * 60))
+        return f"{minute:g} min: {rss[i]:.1f} MB"
+
+    def slope(ys: list[float]) -> float:
+        pts = [(t / 3600, y) for t, y in zip(elapsed, ys, strict=False) if t >= 300]
+        if len(pts) < 2:
+            return math.nan
+        mt, my = statistics.fmean(t for t, _ in pts), statistics.fmean(y for _, y in pts)
+        den = sum((t - mt) ** 2 for t, _ in pts)
+        return sum((t - mt) * (y - my) for t, y in pts) / den if den else math.nan
+
+    line = f"memory over the run: resident {', '.join(at(m) for m in (5, 30, 60))}; slope after 5 min "
+    line += f"{slope(rss):+.2f} MB/h"
+    if blocks:
+        line += f"; Python's allocated blocks {blocks[0]:.0f} -> {blocks[-1]:.0f}, slope {slope(blocks):+.0f}/h"
+    return line
 
 
 def config(lab: Lab, targets: int, data_dir: str | None, args) -> str:
@@ -99,6 +166,7 @@ def config(lab: Lab, targets: int, data_dir: str | None, args) -> str:
         f"retention_mb = {args.retention_mb:g}",
         *([f'model = "{args.model}"'] if args.model else []),
         f'mos_interval = "{args.mos_interval}"',
+        f"engine_threads = {args.engine_threads}",
     ]
     for i in range(targets):
         lines += ["[[target]]", f'host = "{lab.target_addr}"', f'name = "t{i:03d}"']
@@ -123,6 +191,8 @@ def main() -> int:
     ap.add_argument("--retention-mb", type=float, default=1024.0, help="[agent] retention_mb (1024)")
     ap.add_argument("--model", help="[agent] model (default: the product's default)")
     ap.add_argument("--mos-interval", default="last", help="[agent] mos_interval: last, all, none (last)")
+    ap.add_argument("--engine-threads", type=int, default=0,
+                    help="[agent] engine_threads: threads sending and receiving (0: one per 25 targets)")  # fmt: skip
     ap.add_argument("--dump", metavar="FILE", help="write the last /metrics scrape to FILE")
     ap.add_argument("--no-record", action="store_true", help="no data_dir: sessions are not recorded")
     ap.add_argument(
@@ -159,10 +229,13 @@ def main() -> int:
             before = scrape(lab.client_ns)
             # CPU, wall time and the counters are taken together, so rates divide by the span the counters cover.
             (user0, sys0), wall0 = cpu_times(agent.pid), time.monotonic()
+            child0 = child_cpu_seconds(agent.pid)
             cpu0 = user0 + sys0
             load0 = os.getloadavg()[0]
             lab.reset_relay_stats()
-            rss_series = []
+            rss_series: list[float] = []  # resident MB every --every s, at the elapsed seconds beside it
+            elapsed: list[float] = []
+            blocks_series: list[float] = []  # with --rss-log: the agent's Python heap (allocated blocks)
             spy = None
             if args.py_spy:
                 # --gil: only the thread holding the GIL is sampled, i.e. where the agent's Python CPU time goes
@@ -179,21 +252,26 @@ def main() -> int:
             if log:
                 print(f"# {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {args.targets} targets x {hops} hops, "
                       f"interval {args.interval:g} s; "
-                      "elapsed_s rss_mb cpu_s session_mb session_files", file=log, flush=True)  # fmt: skip
+                      "elapsed_s rss_mb cpu_s session_mb session_files python_blocks",
+                      file=log, flush=True)  # fmt: skip
             while time.monotonic() - wall0 < args.duration:
                 time.sleep(max(0.01, min(args.every, args.duration - (time.monotonic() - wall0))))
                 rss_series.append(rss_mb(agent.pid)[0])
+                elapsed.append(time.monotonic() - wall0)
                 if log:
                     files = list(Path(data_dir).rglob("*.pingmos*")) if data_dir else []
                     disk_mb = sum(file_size(f) for f in files) / 1e6
-                    print(f"{time.monotonic() - wall0:.0f} {rss_series[-1]:.1f} {cpu_seconds(agent.pid) - cpu0:.1f} "
-                          f"{disk_mb:.1f} {len(files)}", file=log, flush=True)  # fmt: skip
+                    blocks = total(scrape(lab.client_ns), "pingmos_agent_python_allocated_blocks")
+                    blocks_series.append(blocks)
+                    print(f"{elapsed[-1]:.0f} {rss_series[-1]:.1f} {cpu_seconds(agent.pid) - cpu0:.1f} "
+                          f"{disk_mb:.1f} {len(files)} {blocks:.0f}", file=log, flush=True)  # fmt: skip
             if log:
                 log.close()
             if spy is not None:
                 spy.wait()
             after = scrape(lab.client_ns, args.dump)
             (user1, sys1), wall1 = cpu_times(agent.pid), time.monotonic()
+            child1, child_rss = child_cpu_seconds(agent.pid), child_rss_mb(agent.pid)
             cpu1 = user1 + sys1
             relay = lab.relay_stats()
         finally:
@@ -218,12 +296,17 @@ def main() -> int:
               f"({100 * late / max(rounds, 1):.2f} %)")  # fmt: skip
         per = 1e6 / max(sent, 1)
         print(f"CPU: {(cpu1 - cpu0) / wall:.1%} of one core ({per * (cpu1 - cpu0):.0f} us per probe: "
-              f"user {per * (user1 - user0):.0f}, system {per * (sys1 - sys0):.0f})")  # fmt: skip
+              f"user {per * (user1 - user0):.0f}, system {per * (sys1 - sys0):.0f}), the agent's processes together; "
+              f"its probing process {(child1 - child0) / wall:.1%} "
+              f"({per * (child1 - child0):.0f} us per probe)")  # fmt: skip
         step = max(1, len(rss_series) // 12)
         shown = ", ".join(f"{x:.0f}" for x in rss_series[::step])
         print(f"memory: resident {rss_series[0]:.0f} -> {rss_series[-1]:.0f} MB over the run "
-              f"(every {args.every * step:g} s: {shown}), peak {max(hwm, max(rss_series)):.0f} MB")  # fmt: skip
-        print(f"errors: {errors or 'none'}; a scrape of /metrics took {', '.join(f'{s:.1f}' for s in SCRAPE_S)} s")
+              f"(every {args.every * step:g} s: {shown}), peak {max(hwm, max(rss_series)):.0f} MB; "
+              f"its probing process {child_rss:.0f} MB")  # fmt: skip
+        if wall >= 600:
+            print(memory_trend(elapsed, rss_series, blocks_series))
+        print(f"errors: {errors or 'none'}; a scrape of /metrics took {scrape_times()}")
         # Per-hop accuracy: the window's mean RTT against the configured round trip to that hop.
         err_ms, loss = [], []
         for name, lb, v in after:

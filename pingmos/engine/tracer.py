@@ -203,6 +203,11 @@ class Tracer:
         return self._network
 
     @property
+    def on_sample(self) -> Callable[[Sample], None]:
+        """Where this tracer's samples go (a driver that runs the probing elsewhere hands them in here)."""
+        return self._on_sample
+
+    @property
     def stopped(self) -> bool:
         """True once ``stop()`` was called."""
         return self._stop.is_set()

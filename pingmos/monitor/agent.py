@@ -9,11 +9,14 @@ and every ``refresh_s`` recomputes each target's window snapshot and diagnosis, 
 retention. ``reload`` applies a new configuration: a target whose settings did not change keeps running with every
 sample; changed ones restart; removed ones stop and their series leave /metrics.
 
-Every target's probes are sent, and its replies received and folded into its history, counters, recorder and
-alert rules, by a few threads each driving many targets (``engine.TraceLoop``, TARGETS_PER_ENGINE_THREAD each): a
-thread per target made a hundred threads queue for the interpreter lock, at twice the CPU per probe. Each target's
-own thread only resolves its host, opens its sockets and then waits. Window snapshots, alerts, sessions and
-/metrics run in the agent's loop, the writer and the HTTP thread, off that path.
+Every target's probes are sent and its replies received by a few threads each driving many targets
+(``engine.TraceLoop``, TARGETS_PER_ENGINE_THREAD each: a thread per target made a hundred threads queue for the
+interpreter lock, at twice the CPU per probe). With ``probe_process`` (what ``pingmos monitor`` runs) those threads
+live in a child process (``monitor.prober``) that does nothing else, so no window, scrape or session write of the
+agent holds the interpreter lock they need when a round is due; the settled probes come back in batches and a
+reader thread folds them into each target's history, counters, recorder and alert rules. Each target's own thread
+only resolves its host, chooses its probe mode and then waits. Window snapshots, alerts, sessions and /metrics run
+in the agent's loop, the writer and the HTTP thread.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from pingmos.hop_report import TraceSnapshot
 from pingmos.live_trace import LiveTrace
 from pingmos.monitor.config import AgentConfig, TargetConfig
 from pingmos.monitor.metrics import AgentHealth, TargetCounters, TargetView
+from pingmos.monitor.prober import CHILD_MODES, GONE, Prober, RemoteNetwork
 from pingmos.run import default_timeout_s
 from pingmos.scoring.interval import MOS_INTERVALS_KEY, MosIntervals
 from pingmos.session.evidence import session_info
@@ -161,8 +165,10 @@ class TargetRunner:
         mos_interval: str = "last",
         driver: Callable | None = None,
         interval_every_s: float = 0.0,
+        prober: Prober | None = None,
     ):
         self.cfg = cfg
+        self._prober = prober
         self._probe_mode = probe_mode
         self.model = model
         self.counters = TargetCounters(cfg.interval_s, cfg.flows)
@@ -231,6 +237,8 @@ class TargetRunner:
         if mode.description != self.probe_mode:
             self.probe_mode = mode.description
             self._log(f"{self.cfg.name}: probing via {mode.description}")
+        if self._prober is not None and mode.name in CHILD_MODES:
+            return self._prober.network(mode.name, mode.description)  # the agent's probing process opens it
         return mode.open()
 
     def _observe(self, sample: Sample) -> None:
@@ -279,7 +287,8 @@ class TargetRunner:
                 self._stopped_at = mono
                 self._failures += 1
                 self._on_error("trace")
-                if status.error != self._error_seen or self._failures == 1:
+                said = self._prober is not None and GONE in status.error  # the agent said it once for all
+                if (status.error != self._error_seen or self._failures == 1) and not said:
                     self._log(f"{self.cfg.name}: {status.error} (trying again in {self._restart_delay():g} s)")
                 self._error_seen = status.error
             elif mono - self._stopped_at >= self._restart_delay():
@@ -435,6 +444,7 @@ class Agent:
         use_dns: bool = True,
         log: Log = _log_stderr,
         shared_loop: bool | None = None,
+        probe_process: bool = False,
     ):
         from pingmos.scoring import load_model
 
@@ -462,6 +472,11 @@ class Agent:
         threads = threads if shared_loop else 0
         self.loops = [TraceLoop(f"pingmos-trace-loop-{i}") for i in range(threads)]
         self._next_loop = 0
+        # ``probe_process``: the targets' probes are sent and received by a child process (monitor.prober) with
+        # as many engine threads, so that no window, scrape or session write of the agent delays a round; only
+        # targets whose probe mode it cannot open alone (the helper's raw sockets) stay on this process's loops.
+        use_prober = probe_process and shared_loop and network_factory is None
+        self.prober = Prober(threads, log) if use_prober else None
 
     # -- targets ---------------------------------------------------------------------------------------------
 
@@ -492,19 +507,37 @@ class Agent:
             mos_interval=self.config.mos_interval,
             driver=self._driver(),
             interval_every_s=self._interval_every_s(),
+            prober=self.prober,
         )
 
     def _driver(self):
         if not self.loops:
             return None
         self._next_loop += 1
-        return self.loops[self._next_loop % len(self.loops)].drive
+        local = self.loops[self._next_loop % len(self.loops)].drive
+        prober = self.prober
+        if prober is None:
+            return local
+
+        def drive(tracer) -> None:
+            if isinstance(tracer.network, RemoteNetwork):
+                prober.drive(tracer)
+            else:
+                local(tracer)
+
+        return drive
 
     def _interval_every_s(self) -> float:
         return len(self.config.targets) / INTERVALS_PER_S
 
     def start(self) -> None:
-        """Start every target (returns at once; probing runs in the targets' threads)."""
+        """Start every target (returns at once; probing runs in the targets' threads, or the probing process)."""
+        if self.prober is not None:
+            try:
+                self.prober.start()
+            except OSError as exc:
+                self._log(f"no probing process ({exc.strerror or exc}): probing in this one")
+                self.prober = None
         for cfg in self.config.targets:
             runner = self._runner(cfg)
             with self._lock:
@@ -570,7 +603,8 @@ class Agent:
     def _refresh_some(self, now: float, share: float) -> None:
         """Recompute the windows of the next ``share`` of the targets (round robin); after a full pass, the probe
         rate and (once a minute) the retention. Why in slices: every window of a hundred targets at once holds
-        the interpreter for a second or more, and the engine threads waiting for it send their rounds late."""
+        the interpreter for a second or more, which delays everything else the agent does (a scrape, the samples
+        coming in), and the engine threads of targets probed in this process send their rounds late."""
         runners = list(self.runners.values())
         if not runners:
             self._after_pass(now, retention=False)
@@ -579,7 +613,6 @@ class Agent:
             self._refresh_turn %= len(runners)
             self._refresh_one(runners[self._refresh_turn], now)
             self._refresh_turn += 1
-            time.sleep(0)  # an engine thread waiting for the interpreter sends its probe now, not after the slice
         if self._refresh_turn >= len(runners):
             self._refresh_turn = 0
             mono = time.monotonic()
@@ -657,6 +690,8 @@ class Agent:
             runner.stop()
         for runner in list(self.runners.values()):
             runner.close()
+        if self.prober is not None:
+            self.prober.close()  # after the traces: their last samples reached the sessions
         for loop in self.loops:
             loop.close()
         for model in self._models.values():
@@ -675,7 +710,7 @@ class Agent:
         with self._lock:
             errors = dict(self.errors)
             targets = len(self.runners)
-        return AgentHealth(self.probes_per_s, errors, targets, resident_bytes())
+        return AgentHealth(self.probes_per_s, errors, targets, resident_bytes(), sys.getallocatedblocks())
 
 
 def resident_bytes() -> int | None:

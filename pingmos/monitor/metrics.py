@@ -189,6 +189,9 @@ class AgentHealth:
     errors: dict[str, int]  # kind -> count since the start
     targets: int
     rss_bytes: int | None
+    # Memory blocks Python's allocator holds (sys.getallocatedblocks()): tells growing Python objects apart from a
+    # resident size that grows by fragmentation or by SQLite's and numpy's own allocations.
+    python_blocks: int | None = None
 
 
 def path_id(snapshot: TraceSnapshot) -> int:
@@ -520,6 +523,14 @@ class AgentCollector(Collector):
             )
             rss.add_metric(v, health.rss_bytes)
             yield rss
+        if health.python_blocks is not None:
+            blocks = GaugeMetricFamily(
+                "pingmos_agent_python_allocated_blocks",
+                "Memory blocks held by Python's allocator in the agent process (sys.getallocatedblocks()).",
+                labels=["vantage"],
+            )
+            blocks.add_metric(v, health.python_blocks)
+            yield blocks
 
 
 ERROR_KINDS = ("trace", "session", "alert_command", "scoring", "config")

@@ -20,10 +20,6 @@ from pingmos.monitor.config import ConfigError, load_config, parse_listen
 EXIT_USAGE = 2
 EXIT_LISTEN = 1
 EXIT_NO_PERMISSION = 77
-# How long a thread may hold the interpreter lock while another waits for it (Python's default: 5 ms). The agent's
-# one engine thread (engine.TraceLoop) waits for it at every wake while the window snapshots, the writer or a
-# scrape hold it; a millisecond keeps its probes within a millisecond or two of their due time at little cost.
-SWITCH_INTERVAL_S = 0.001
 # The garbage collector's thresholds in the agent (Python's: 700, 10, 10): the agent makes objects for every probe
 # (3,000 a second) that die young, and cycles are rare; a young collection every 10,000 allocations, not every 700.
 # A full one still follows every 10 middle ones (about every 2 million allocations, a minute at 3,000 probes/s),
@@ -67,7 +63,7 @@ def run_monitor(config_path: str, listen: str | None = None, use_dns: bool = Tru
             print("pingmos monitor: error: --window needs PySide6 (pip install 'pingmos[gui]'); run without it for "
                   "metrics only", file=sys.stderr)  # fmt: skip
             return 1
-    agent = Agent(config, use_dns=use_dns)
+    agent = Agent(config, use_dns=use_dns, probe_process=True)
     collector = AgentCollector(agent.views, agent.health, config.vantage)
     host, port = config.listen
     try:
@@ -85,7 +81,6 @@ def run_monitor(config_path: str, listen: str | None = None, use_dns: bool = Tru
         cfg = load_config(config_path)
         return _with_listen(cfg, listen) if listen is not None else cfg
 
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
     signal.signal(signal.SIGHUP, lambda *_: agent.request_reload())
     signal.signal(signal.SIGTERM, lambda *_: agent.stop())
     signal.signal(signal.SIGINT, lambda *_: agent.stop())

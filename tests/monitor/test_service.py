@@ -28,6 +28,19 @@ def _metrics(pid: int, port: int) -> str:
     return r.stdout if r.returncode == 0 else ""
 
 
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:  # the process ended meanwhile
+        return b""
+
+
+def _ppid(stat: Path) -> int | None:
+    text = _read(stat).decode(errors="replace")
+    fields = text.rsplit(")", 1)[-1].split()
+    return int(fields[1]) if len(fields) > 1 else None
+
+
 def _value(text: str, name: str, **labels) -> float | None:
     for line in text.splitlines():
         m = re.match(rf"^{name}\{{([^}}]*)\}} (\S+)$", line)
@@ -80,6 +93,17 @@ def test_the_agent_runs_unprivileged_as_the_unit_does(shared_dir):  # noqa: F811
         assert status["Uid"].split()[0] == str(NOBODY)
         assert int(status["CapEff"], 16) == 0 and int(status["CapBnd"], 16) == 0
         assert status["NoNewPrivs"].strip() == "1"
+        # Its probing process (monitor.prober) is the same user with the same nothing: it gained no right.
+        probers = [
+            p.parent
+            for p in Path("/proc").glob("[0-9]*/stat")
+            if _ppid(p) == proc.pid and b"pingmos.monitor.prober" in _read(p.parent / "cmdline")
+        ]
+        assert len(probers) == 1, probers
+        child = dict(line.split(":", 1) for line in (probers[0] / "status").read_text().splitlines())
+        assert child["Uid"].split() == [str(NOBODY)] * 4 and child["Gid"].split()[0] == str(NOBODY)
+        assert int(child["CapEff"], 16) == int(child["CapPrm"], 16) == int(child["CapBnd"], 16) == 0
+        assert child["NoNewPrivs"].strip() == "1"
         # Both reached the destination (loopback): its MOS is served.
         for t in ("icmp", "udp"):
             assert _value(text, "pingmos_target_destination_reached", target=t) == 1.0

@@ -1,0 +1,145 @@
+"""The agent's probing process (monitor.prober): real probes to loopback sent by a child, samples streamed to the
+agent; a child that dies is reported in one line and replaced; an observer's error ends one trace only."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from pingmos.monitor.agent import Agent
+from pingmos.monitor.config import config_from_data
+
+CONFIG = """
+[agent]
+interval_s = 0.2
+max_ttl = 2
+[[target]]
+host = "127.0.0.1"
+name = "icmp"
+[[target]]
+host = "127.0.0.1"
+name = "udp"
+protocol = "udp"
+port = 33434
+"""
+
+
+def _agent(log: list[str]) -> Agent:
+    return Agent(config_from_data(tomllib.loads(CONFIG), "agent.toml"), use_dns=False, log=log.append,
+                 probe_process=True)  # fmt: skip
+
+
+def _samples(agent: Agent) -> dict[str, int]:
+    return {name: r.counters.samples for name, r in agent.runners.items()}
+
+
+def _wait(agent: Agent, done, timeout_s: float = 30.0) -> bool:
+    """Run the agent's tick (restarts) until ``done()`` or the timeout."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        agent.tick()
+        if done():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _children() -> list[int]:
+    me = str(os.getpid())
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if fields[1] == me and b"pingmos.monitor.prober" in cmdline:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def test_the_agent_probes_from_a_child_process():
+    log: list[str] = []
+    agent = _agent(log)
+    agent.start()
+    try:
+        assert _wait(agent, lambda: all(n >= 10 for n in _samples(agent).values())), (_samples(agent), log)
+        children = _children()
+        assert len(children) == 1, children
+        # No engine thread in the agent: its traces' probes are the child's.
+        assert not [t.name for t in threading.enumerate() if t.name.startswith("pingmos-trace-loop")]
+        for runner in agent.runners.values():
+            status = runner.trace.status()
+            assert status.running and status.error is None
+            assert status.probes_sent >= 10
+            sent, received = runner.counters.copy()[0][1][:2]
+            assert received >= 10 and received >= sent - 2  # answered: loopback's TTL 1 is the destination
+    finally:
+        agent.close()
+    assert agent.prober is not None and not agent.prober.alive
+    assert _children() == []
+    assert not [line for line in log if "probing process" in line], log
+
+
+def test_a_probing_process_that_dies_is_reported_and_replaced():
+    log: list[str] = []
+    agent = _agent(log)
+    agent.start()
+    try:
+        assert _wait(agent, lambda: all(n >= 5 for n in _samples(agent).values())), (_samples(agent), log)
+        (first,) = _children()
+        os.kill(first, signal.SIGKILL)
+        assert _wait(agent, lambda: any("probing process ended" in line for line in log))
+        ended = [line for line in log if "probing process" in line]
+        assert ended == ["the probing process ended (signal 9); its 2 trace(s) stop and are started again on a new one"]
+        before = _samples(agent)
+        # The traces restart (after 1 s) on a new child and go on counting.
+        assert _wait(agent, lambda: all(_samples(agent)[n] >= before[n] + 10 for n in before)), (_samples(agent), log)
+        assert _children() not in ([], [first])
+        assert agent.errors.get("trace") == 2
+    finally:
+        agent.close()
+    assert _children() == []
+
+
+def test_an_observers_error_ends_that_trace_only():
+    log: list[str] = []
+    agent = _agent(log)
+
+    def broken(sample) -> None:
+        raise ValueError("observer broke")
+
+    agent.start()
+    try:
+        agent.runners["icmp"].trace.add_observer(broken)
+        assert _wait(agent, lambda: agent.runners["icmp"].trace.status().error is not None)
+        assert "observer broke" in agent.runners["icmp"].trace.status().error
+        before = _samples(agent)["udp"]
+        assert _wait(agent, lambda: _samples(agent)["udp"] >= before + 10)
+        assert agent.prober.alive
+    finally:
+        agent.close()
+
+
+def test_the_child_alone_says_what_is_wrong_in_one_line():
+    r = subprocess.run([sys.executable, "-m", "pingmos.monitor.prober"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "usage" in r.stderr, r.stderr
+
+
+def test_the_child_ends_when_its_pipe_closes():
+    proc = subprocess.Popen([sys.executable, "-m", "pingmos.monitor.prober", str(os.getpid()), "1"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # fmt: skip
+    proc.stdin.close()
+    try:
+        assert proc.wait(30) == 0
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail("the probing process did not end with its pipe")

@@ -10,7 +10,7 @@ Not a test: it prints figures.
    (table, trace graph, timeline, and the window painted), also with the timeline zoomed to the last 10 minutes.
 2. A fast trace: 30 hops at 10 rounds a second fed live for a few seconds while the window refreshes on its
    timer. Prints the redraw times (the window takes an update in parts, one per pass of its event loop: each part
-   is timed with the window painted at once after it; an update's redraw is their sum) and the longest gap
+   is timed with what it changed painted at once after it; an update's redraw is their sum) and the longest gap
    between two timer ticks (how smooth the window stays).
 3. An idle window: a 6-hop trace at one round a second, started from the toolbar as a user would, run by the real
    engine on a simulated path (``engine.fake_network`` answering in real time: no packet is sent), with the hop
@@ -39,7 +39,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QElapsedTimer, QSettings, QTimer  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, QEvent, QSettings, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from pingmos.engine.events import Sample  # noqa: E402
@@ -243,6 +243,15 @@ class TickWatch:
         return max(self.gaps[1:], default=0.0)  # the first gap runs from the watch's creation
 
 
+def paint_now(app: QApplication, window: MainWindow) -> None:
+    """Paint what is waiting to be painted, now: the posted events that carry the changes to the widgets (a
+    pyqtgraph scene tells its view through one; events posted meanwhile wait for the next call, hence three), then
+    the window's update request, which paints the regions marked dirty and nothing else."""
+    for _ in range(3):
+        app.sendPostedEvents()
+    app.sendPostedEvents(window, QEvent.Type.UpdateRequest)
+
+
 def fast_trace(app: QApplication, window: MainWindow, seconds: float) -> None:
     print(f"2. {HOPS} hops at 10 rounds/s for {seconds:g} s, fed live; the window refreshes on its 250 ms timer")
     trace = LiveTrace("fast.example", interval_s=0.1, names=None)
@@ -264,15 +273,20 @@ def fast_trace(app: QApplication, window: MainWindow, seconds: float) -> None:
     parts: list[float] = []  # per part of an update
     original = window.apply_step
     spent = [0.0]
+    by_part: dict[str, tuple[list[float], list[float]]] = {}  # per part's name: wall and GUI-thread CPU (ms)
 
     def timed_step(update, name, step):
         # The window shows an update in parts, one per pass of the event loop (MainWindow.update_steps): each part
-        # is timed with the window painted at once after it; an update's redraw is the sum of its parts.
-        start = time.perf_counter()
+        # is timed with what it changed painted at once after it, as the event loop would paint it in that pass;
+        # an update's redraw is the sum of its parts. (Not a whole-window repaint(): that painted all three parts'
+        # widgets after each part, three times the painting the window itself does.)
+        start, start_cpu = time.perf_counter(), time.thread_time()
         original(update, name, step)
-        window.repaint()
+        paint_now(app, window)
         ms = (time.perf_counter() - start) * 1000.0
         parts.append(ms)
+        by_part.setdefault(name, ([], []))[0].append(ms)
+        by_part[name][1].append((time.thread_time() - start_cpu) * 1000.0)
         spent[0] += ms
         if name == UPDATE_PARTS[-1]:  # the last part
             draws.append(spent[0])
@@ -291,6 +305,11 @@ def fast_trace(app: QApplication, window: MainWindow, seconds: float) -> None:
     print(f"   {trace.status().samples:,} samples, {len(draws)} redraws ({len(draws) / seconds:.1f}/s)")
     print(f"   GUI thread redraw: {fmt(draws)}")
     print(f"   GUI thread redraw, each part on its own: {fmt(parts)}")
+    for name, (wall, cpu) in by_part.items():
+        print(
+            f"     {name:>8}: wall median {statistics.median(wall):6.1f} ms, max {max(wall):6.1f} ms; CPU median "
+            f"{statistics.median(cpu):6.1f} ms, max {max(cpu):6.1f} ms"
+        )
     print(f"   longest gap between two 10 ms ticks of the event loop: {watch.longest_gap_ms():.0f} ms")
 
 
@@ -320,6 +339,27 @@ class RealtimeFakeNetwork(FakeNetwork):
             due, _, packet = heapq.heappop(self._queue)
             out.append((packet, self.wall(due)))
         return out
+
+
+def thread_cpu_s() -> dict[str, float]:
+    """CPU seconds of each thread of this process so far, by name (Python's thread names; the kernel's for threads
+    Qt started; threads of one name summed). From the scheduler's own count (``schedstat``, nanoseconds), not
+    ``stat``'s user/system times: those are charged per clock tick to whichever thread the tick finds running,
+    and a thread that runs a few milliseconds between ticks is missed."""
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    names[threading.main_thread().native_id] = "GUI"
+    out: dict[str, float] = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/schedstat") as f:
+                ns = int(f.read().split()[0])
+            with open(f"/proc/self/task/{tid}/comm") as f:
+                comm = f.read().strip()
+        except OSError:
+            continue  # the thread ended meanwhile
+        name = (names.get(int(tid)) or comm).rstrip("_0123456789")  # a pool's workers under the pool's name
+        out[name] = out.get(name, 0.0) + ns / 1e9
+    return out
 
 
 IDLE_PATH = [FakeHop(f"198.18.{i}.2", 2.0 + 4.0 * i, 1.0, 0.5) for i in range(5)] + [FakeHop("198.18.9.9", 24.0, 2.0)]
@@ -354,6 +394,7 @@ def idle_window(app: QApplication, window: MainWindow, seconds: float, chunk_s: 
     watch = TickWatch()
     mark = [time.monotonic(), time.process_time(), 0.0]
     worst = [0.0]
+    threads = [thread_cpu_s()]
 
     def part():
         now, cpu = time.monotonic(), time.process_time()
@@ -365,17 +406,29 @@ def idle_window(app: QApplication, window: MainWindow, seconds: float, chunk_s: 
             f"   {mark[2] - wall:4.0f}-{mark[2]:3.0f} s: {100.0 * (cpu - mark[1]) / wall:5.1f} % of one core (the "
             f"whole process), {updates[0] / wall:.1f} updates drawn/s, longest event-loop gap {gap:.0f} ms"
         )
+        now_threads = thread_cpu_s()
+        shares = {k: v - threads[0].get(k, 0.0) for k, v in now_threads.items()}
+        threads[0] = now_threads
+        # (Threads that ended within the part took their CPU with them: "ended" is the rest of the process's.)
+        shares["ended"] = (cpu - mark[1]) - sum(shares.values())
+        busy = sorted(((v, k) for k, v in shares.items() if v >= 5e-4 * wall), reverse=True)
+        print("     by thread: " + ", ".join(f"{k} {100.0 * v / wall:.1f} %" for v, k in busy))
         updates[0] = 0
         watch.restart()
         mark[0], mark[1] = now, cpu
+        if mark[2] >= seconds - 0.5 * chunk_s:
+            # The run ends after its last part is measured: quitting closes the window (Qt 6), whose threads end
+            # (a coarse quit timer firing before the last part's timer measured that part with them gone).
+            chunks.stop()
+            app.quit()
 
     chunks = QTimer()
+    chunks.setTimerType(Qt.TimerType.PreciseTimer)  # (a coarse timer of 30 s may fire 1.5 s late)
     chunks.setInterval(int(chunk_s * 1000))
     chunks.timeout.connect(part)
     window.start()
     watch.start()
     chunks.start()
-    QTimer.singleShot(int(seconds * 1000) + 50, app.quit)
     app.exec()
     chunks.stop()
     watch.stop()

@@ -86,8 +86,11 @@ def mos_over_time(
     scored.
 
     The moments are multiples of a power-of-two step, so they stay put while the trace grows (until it doubles)
-    and ``cache`` (a dict the caller keeps; ``cache_key`` names the hop, window and model) can keep the scores of
-    moments that are settled, instead of scoring a day of history again four times a second.
+    and ``cache`` (a dict the caller keeps; ``cache_key`` names the hop, window and model) can keep their scores
+    instead of scoring a day of history again at every update. A moment among the newest SETTLING_SAMPLES (whose
+    samples late replies may still move) is kept with its window's samples and scored again only when they
+    changed: at one update a round, a 100-sample window's curve then costs one new score per update, not 64
+    (that was three quarters of an update's CPU: 39 g107-jb scores of 100 samples each).
     """
     n = len(t)
     if n == 0:
@@ -99,26 +102,35 @@ def mos_over_time(
     if not ends or ends[-1] != n:
         ends.append(n)
     width = window if window is not None else max(MIN_MOS_WINDOW, step)
-    settled = n - SETTLING_SAMPLES  # later samples may still be reordered by late replies: never cached
+    settled = n - SETTLING_SAMPLES  # later samples may still be reordered by late replies: checked before reuse
     mos = np.full(len(ends), np.nan)
     todo = []
+    parts = {}
     for i, end in enumerate(ends):
-        key = (*cache_key, width, end)
-        if cache is not None and key in cache:
-            mos[i] = cache[key]
-        else:
-            todo.append(i)
+        kept = cache.get((*cache_key, width, end)) if cache is not None else None
+        if kept is not None:
+            samples, value = kept
+            if samples is None:  # scored once its samples were settled
+                mos[i] = value
+                continue
+            part = rtt_ms[max(0, end - width) : end]
+            if samples == part.tobytes():  # (the same bits: NaN for a lost sample compares too)
+                mos[i] = value
+                if end <= settled:
+                    cache[(*cache_key, width, end)] = (None, value)  # settled now: no need to compare again
+                continue
+        todo.append(i)
     windows = []
     for i in todo:
-        part = rtt_ms[max(0, ends[i] - width) : ends[i]]
+        parts[i] = part = rtt_ms[max(0, ends[i] - width) : ends[i]]
         windows.append(HopWindow.from_rtts(part))
     results = scorer(windows) if windows else []
     for i, result in zip(todo, results, strict=True):
         if not hasattr(result, "mos"):  # an error: the last working version's score, as the table shows it
             result = getattr(result, "fallback", None)
         mos[i] = result.mos if hasattr(result, "mos") else np.nan
-        if cache is not None and ends[i] <= settled:
-            cache[(*cache_key, width, ends[i])] = mos[i]
+        if cache is not None:
+            cache[(*cache_key, width, ends[i])] = (None if ends[i] <= settled else parts[i].tobytes(), mos[i])
     if cache is not None and len(cache) > MOS_CACHE_MAX:
         cache.clear()
     return t[np.asarray(ends) - 1], mos

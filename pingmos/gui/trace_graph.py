@@ -3,6 +3,8 @@ and MOS, with the hop where quality falls apart marked."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -22,6 +24,23 @@ def _nan(value: float | None) -> float:
     return np.nan if value is None else float(value)
 
 
+NICE_STEPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+
+
+def nice_ceiling(value: float) -> float:
+    """The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 times a power of ten that is >= ``value`` (> 0).
+
+    The latency axis's top: it then moves only when the slowest hop crosses such a step, not at every update
+    as the maximum wanders; each move draws the axis, its labels and grid again (a third of the graph's paint)."""
+    exponent = math.floor(math.log10(value))
+    scale = 10.0**exponent
+    for step in NICE_STEPS:
+        top = step * scale
+        if top >= value * (1 - 1e-12):
+            return float(f"{top:.12g}")  # (no 1.2000000000000002: it is also the axis's label)
+    return 10.0 * scale
+
+
 class TraceGraph(pg.GraphicsLayoutWidget):
     """Top: latency per hop (average line, min-max bars) with loss bars on a right-hand 0-100 % axis.
     Bottom: MOS per hop over the quality bands. Both share the hop axis."""
@@ -33,6 +52,7 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         self.marked_ttl: int | None = None
         self._brushes: dict = {}  # band -> its brush for the MOS points (see _brush)
         self._ticks_for: tuple = ()
+        self._y_top: float | None = None  # the latency axis's top as last set (nice_ceiling)
         self.ci.setSpacing(0)
 
         self.latency = self.addPlot(row=0, col=0)
@@ -186,7 +206,10 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         if len(x):
             upper = np.where(np.isnan(hi), avg, hi)  # an imported report may hold an average but no maximum
             top = float(np.max(upper[ok])) if ok.any() else 1.0
-            self.latency.setYRange(0, max(1.0, top) * 1.1, padding=0)
+            y_top = nice_ceiling(max(1.0, top) * 1.1)
+            if y_top != self._y_top:
+                self._y_top = y_top
+                self.latency.setYRange(0, y_top, padding=0)
         self.marked_ttl = marked_ttl
         for line in self.mark_lines:
             line.setValue((marked_ttl or 0) - 0.4)

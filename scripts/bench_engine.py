@@ -17,6 +17,10 @@ Not a test: it prints figures.
    capture), per-hop averages of both tools, and the drift of pingmos's own probes between the first and the last
    quarter of the run.
 
+``--repo PATH`` (repeatable) runs another pingmos tree (e.g. ``git worktree add /tmp/old 47cbff7``); with two or
+more, each tree's parts 1 and 2 run one after the other in the same run, each beside its own mtr, and the last
+lines give each tree's ratios (marginal and probing; the issue's target is the marginal one at 30 hops).
+
 mtr runs under SCHED_FIFO (`chrt -f 5`): it stamps replies in user space, and on a busy 2-core machine its
 figures would otherwise carry its own wake-up latency (see tests/lab/test_mtr_crosscheck.py). pingmos runs as a
 normal process: it uses the kernel's receive stamps.
@@ -115,8 +119,14 @@ def run_together(lab: Lab, argvs: list[list[str]]) -> list[Finished]:
 # of a few rounds skips (fewer than 10 samples a hop) and mtr has no counterpart for. Measured around the call in
 # the process itself (user + system of every thread, and of any child it waited for: a user formula's worker).
 REPORT_CPU_TAG = "bench_engine: snapshot_cpu_s="
+REPO_ENV = "PINGMOS_BENCH_REPO"  # the tree whose pingmos the children run (--repo)
 PINGMOS_WRAPPER = f"""
-import atexit, resource, sys
+import atexit, os, resource, sys
+# The tree under test first (--repo): the lab puts its own repository on PYTHONPATH ahead of ours.
+sys.path.insert(0, os.environ["{REPO_ENV}"])
+import pingmos
+if os.path.dirname(os.path.dirname(os.path.abspath(pingmos.__file__))) != os.environ["{REPO_ENV}"]:
+    sys.exit("bench_engine: pingmos was imported from " + pingmos.__file__)
 from pingmos.state import trace
 
 def cpu():
@@ -382,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     summary = []
     for repo in repos:
-        os.environ["PYTHONPATH"] = str(repo)  # the pingmos children import this tree's package
+        os.environ[REPO_ENV] = str(repo)  # the pingmos children import this tree's package (PINGMOS_WRAPPER)
         load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
         print(f"machine: {os.cpu_count()} CPUs, load average {load} (load delays pingmos's wake-ups, not its stamps)")
         print(f"pingmos from {repo}")

@@ -226,10 +226,11 @@ def main() -> int:
             if agent.poll() is not None:
                 print(agent.stderr.read(), file=sys.stderr)
                 return 1
-            before = scrape(lab.client_ns)
-            # CPU, wall time and the counters are taken together, so rates divide by the span the counters cover.
+            # CPU and wall time are read just before each of the two scrapes: the counters are taken as a scrape
+            # starts rendering, and a scrape on a busy machine can take many seconds to return.
             (user0, sys0), wall0 = cpu_times(agent.pid), time.monotonic()
             child0 = child_cpu_seconds(agent.pid)
+            before = scrape(lab.client_ns)
             cpu0 = user0 + sys0
             load0 = os.getloadavg()[0]
             lab.reset_relay_stats()
@@ -269,9 +270,9 @@ def main() -> int:
                 log.close()
             if spy is not None:
                 spy.wait()
-            after = scrape(lab.client_ns, args.dump)
             (user1, sys1), wall1 = cpu_times(agent.pid), time.monotonic()
             child1, child_rss = child_cpu_seconds(agent.pid), child_rss_mb(agent.pid)
+            after = scrape(lab.client_ns, args.dump)
             cpu1 = user1 + sys1
             relay = lab.relay_stats()
         finally:

@@ -37,6 +37,7 @@ from pingmos.engine.network import SO_TIMESTAMPNS, NoPermission, kernel_stamp, s
 from pingmos.engine.tx_stamps import (
     SCM_TIMESTAMPING,
     SO_EE_ORIGIN_TIMESTAMPING,
+    CountsSendStamps,
     SendKeys,
     SendStampCounts,
     enable_send_stamps,
@@ -281,7 +282,7 @@ def _offender(sockaddr: bytes) -> str | None:
     return None
 
 
-class PingSocketNetwork:
+class PingSocketNetwork(CountsSendStamps):
     """One ping socket for the life of a trace, for ``family`` (AF_INET or AF_INET6); ICMP echo probes only."""
 
     def __init__(self, family: socket.AddressFamily = socket.AF_INET) -> None:
@@ -306,16 +307,6 @@ class PingSocketNetwork:
         self._poll.register(sock, select.POLLIN | select.POLLERR)
         self._poll.register(self._wake.fd, select.POLLIN)
         self._local: dict[str, str] = {}  # destination -> our source address towards it
-
-    @property
-    def kernel_send_stamps(self) -> int:
-        """Sends whose time is the kernel's stamp (``tx_stamps``)."""
-        return self._counts.kernel
-
-    @property
-    def python_send_stamps(self) -> int:
-        """Sends that fell back to the stamp read in Python before ``sendto()``."""
-        return self._counts.python
 
     def send(self, packet: bytes, dst: str) -> float:
         if dst not in self._local:

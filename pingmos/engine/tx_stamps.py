@@ -76,6 +76,23 @@ class SendStampCounts:
         self.python = 0
 
 
+class CountsSendStamps:
+    """For a network whose sockets share one ``SendStampCounts`` in ``self._counts``: the two counts as properties
+    (tests and benchmarks read them to know which stamp an RTT started from)."""
+
+    _counts: SendStampCounts
+
+    @property
+    def kernel_send_stamps(self) -> int:
+        """Sends whose time is the kernel's stamp."""
+        return self._counts.kernel
+
+    @property
+    def python_send_stamps(self) -> int:
+        """Sends that fell back to the stamp read in Python before ``sendto()``."""
+        return self._counts.python
+
+
 class SendKeys:
     """The ``OPT_ID`` key the kernel gives each successful send on one socket, and which queued stamp is whose.
 

@@ -27,7 +27,7 @@ import time
 
 from pingmos.engine.network import source_address_for
 from pingmos.engine.ping_socket_network import MAX_READS_PER_CALL, ProbeSocket, Wake
-from pingmos.engine.tx_stamps import SendStampCounts
+from pingmos.engine.tx_stamps import CountsSendStamps, SendStampCounts
 from pingmos.engine.wire import (
     PROTO_UDP,
     icmp_error_packet,
@@ -39,7 +39,7 @@ from pingmos.engine.wire import (
 MAX_SOCKETS = 64  # one per source port of the tracer (flows); more means something is wrong
 
 
-class UdpSocketNetwork:
+class UdpSocketNetwork(CountsSendStamps):
     """Unprivileged UDP probes for ``family`` (AF_INET or AF_INET6)."""
 
     icmp_ident = None  # UDP only
@@ -53,16 +53,6 @@ class UdpSocketNetwork:
         self._poll.register(self._wake.fd, select.POLLIN)
         self._socks: dict[int, ProbeSocket] = {}  # the tracer's source port -> our socket for it
         self._local: dict[str, str] = {}
-
-    @property
-    def kernel_send_stamps(self) -> int:
-        """Sends whose time is the kernel's stamp (``tx_stamps``)."""
-        return self._counts.kernel
-
-    @property
-    def python_send_stamps(self) -> int:
-        """Sends that fell back to the stamp read in Python before ``sendto()``."""
-        return self._counts.python
 
     def _socket_for(self, sport: int) -> ProbeSocket:
         probe = self._socks.get(sport)

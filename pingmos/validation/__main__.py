@@ -24,7 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a few conditions, one call each (the test suite's)")
     parser.add_argument("--seed", type=int, default=10, help="random seed (default 10)")
     parser.add_argument("--conditions", type=int, default=None, help="number of path conditions (default 90)")
-    parser.add_argument("--calls", type=int, default=None, help="calls per condition, each heard both ways (default 8)")
+    parser.add_argument(
+        "--calls", type=int, default=None, help="calls per condition, each heard both ways (default 16)"
+    )
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--out", type=Path, default=None, help="folder for results and plots")
     parser.add_argument("--fit", action="store_true", help="also fit g107-jb's constants on the training set")
@@ -46,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.lab:
         return _lab(args)
     count = args.conditions or (6 if args.quick else 90)
-    calls = args.calls or (1 if args.quick else 8)
+    calls = args.calls or (1 if args.quick else 16)
     out = args.out or DEFAULT_OUT
     try:
         from pingmos.validation import plots, speech, study
@@ -72,9 +74,13 @@ def main(argv: list[str] | None = None) -> int:
         outcomes = study.run(args.seed, count, calls, refs, jobs=args.jobs)
     assumed = study.predict(outcomes, study.model_names())
     rows = study.table(outcomes)
+    reliable = study.reliabilities(outcomes)
+    viewed = study.view_table(outcomes)
     elapsed = time.monotonic() - started
     print(f"validate_mos: {count} conditions x {calls} calls, seed {args.seed}, {elapsed:.0f} s")
     print(study.format_table(rows))
+    print(study.format_reliability(reliable))
+    print(study.format_view_table(viewed))
     print(study.assumptions_text(assumed))
     if args.fit:
         from pingmos.validation import fit
@@ -84,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         out.mkdir(parents=True, exist_ok=True)
         suffix = "_quick" if args.quick else ""
         results = out / f"results{suffix}.json"
-        results.write_text(json.dumps(study.to_json(outcomes, rows, args.seed, calls, assumed), indent=1) + "\n")
+        doc = study.to_json(outcomes, rows, args.seed, calls, assumed, reliable, viewed)
+        results.write_text(study.dumps(doc) + "\n")
         caption = study.assumptions_text(assumed)
         written = [results, plots.scatter(outcomes, out / f"scatter{suffix}.png", caption)]
         written.append(plots.per_factor(outcomes, out / f"per_factor{suffix}.png", caption))

@@ -11,16 +11,25 @@ that of the call as both parties hear it. Every model (``pingmos.scoring.availab
 API) scores the probe view; ``g107-jb`` with the buffer of the truth it is compared with, the others with their
 defaults.
 
+Two measures of how far one number of the table can be trusted: the truth's own reliability (``reliability``: its
+calls split in halves and resampled), and the probe view's (``view_table``): ``PROBE_VIEWS`` probe views of the same
+path, each ``PROBES`` round trips one second apart starting ``VIEW_STEP_SLOTS`` slots after the last (the first is
+the table's), every model scoring each; how much a model's agreement moves from one view of the same paths to the
+next is the sampling noise of 300 pings, and the agreement of its mean over the views the model with that noise
+averaged out.
+
 Conditions are split, by their order, into training (2 of 3) and held-out (1 of 3); the constants of ``g107-jb``
 were fitted on training conditions only (``fit``).
 """
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -29,6 +38,8 @@ from pingmos.validation.paths import Condition, Direction, probe_rtts
 
 PATH_S = 300
 PROBES = 300
+PROBE_VIEWS = 10  # probe views of each path (the first is the table's); see ``view_table``
+VIEW_STEP_SLOTS = 5  # each view starts 100 ms after the one before
 WARMUP_S = 30
 FIXED_DEPTH_MS = 60.0
 SLOTS_PER_S = 50
@@ -68,6 +79,14 @@ class Outcome:
     played_pct: dict[str, float]  # buffer -> share of frames played
     rtts_ms: list[float | None]
     predicted: dict[str, dict[str, float]] = field(default_factory=dict)  # model -> buffer -> MOS
+    # Per leg heard, in order (call c: legs 2c and 2c + 1), buffer -> calibrated listening R, mouth-to-ear delay ms:
+    # what the truth is the mean of, kept so its reliability can be measured (``reliability``).
+    legs_r_listen: dict[str, list[float]] = field(default_factory=dict)
+    legs_ta_ms: dict[str, list[float]] = field(default_factory=dict)
+    # The other probe views of the same path (``view_table``; not saved), and every model's MOS from each view, the
+    # table's first: model -> buffer -> [MOS per view].
+    other_views_rtts: list[list[float | None]] = field(default_factory=list)
+    views_predicted: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
 
 def _d(**kw) -> Direction:
@@ -173,8 +192,14 @@ class Listener:
 
     def truth(self) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
         ta = {b: float(np.mean(self.ta[b])) for b in BUFFERS}
-        mos = {b: truth.conversational_mos(float(np.mean(self.r_listen[b])), ta[b])[1] for b in BUFFERS}
+        mos = {b: legs_truth(self.r_listen[b], self.ta[b]) for b in BUFFERS}
         return mos, ta, {b: float(np.mean(self.played[b])) for b in BUFFERS}
+
+
+def legs_truth(r_listen: Sequence[float], ta_ms: Sequence[float]) -> float:
+    """The conversational MOS of legs heard: their mean calibrated listening R less Idd for their mean
+    mouth-to-ear delay."""
+    return truth.conversational_mos(float(np.mean(r_listen)), float(np.mean(ta_ms)))[1]
 
 
 def talk_with_warmup(ref: Reference, warmup: int) -> np.ndarray:
@@ -191,6 +216,9 @@ def simulate(condition: Condition, refs: Sequence[Reference], calls: int, seed: 
     slots = PATH_S * SLOTS_PER_S
     path = condition.draw(slots, rng)
     rtts = probe_rtts(path, PROBES)
+    others = [
+        probe_rtts({k: v[VIEW_STEP_SLOTS * view :] for k, v in path.items()}, PROBES) for view in range(1, PROBE_VIEWS)
+    ]
     legs = {
         "forward": np.where(path["fwd_lost"], np.nan, path["fwd_ms"]),
         "reverse": np.where(path["rev_lost"], np.nan, path["rev_ms"]),
@@ -204,7 +232,17 @@ def simulate(condition: Condition, refs: Sequence[Reference], calls: int, seed: 
             start = int(rng.integers(warmup, slots - nf))
             listener.hear(ref, one_way[start - warmup : start + nf], warmup, talk_with_warmup(ref, warmup))
     truth_mos, ta_ms, played_pct = listener.truth()
-    return Outcome(condition=condition, split="", truth_mos=truth_mos, ta_ms=ta_ms, played_pct=played_pct, rtts_ms=rtts)
+    return Outcome(
+        condition=condition,
+        split="",
+        truth_mos=truth_mos,
+        ta_ms=ta_ms,
+        played_pct=played_pct,
+        rtts_ms=rtts,
+        other_views_rtts=others,
+        legs_r_listen={b: list(v) for b, v in listener.r_listen.items()},
+        legs_ta_ms={b: list(v) for b, v in listener.ta.items()},
+    )
 
 
 def model_names() -> list[str]:
@@ -219,7 +257,9 @@ def predict(outcomes: Sequence[Outcome], names: Sequence[str]) -> dict[str, dict
     model's effective settings per buffer (what its MOS assumed: codec, buffer, one-way share, ...)."""
     from pingmos.scoring import HopWindow, Score, load_model
 
-    windows = [HopWindow.from_rtts(o.rtts_ms) for o in outcomes]
+    # Every outcome's views, the table's first: (outcome, view rtts) in order.
+    views = [(o, rtts) for o in outcomes for rtts in [o.rtts_ms, *o.other_views_rtts]]
+    windows = [HopWindow.from_rtts(rtts) for _, rtts in views]
     assumed: dict[str, dict[str, dict[str, object]]] = {}
     for name in names:
         for buffer in BUFFERS:
@@ -230,9 +270,13 @@ def predict(outcomes: Sequence[Outcome], names: Sequence[str]) -> dict[str, dict
                 results = model.score_many(windows)
             finally:
                 model.close()
-            for o, res in zip(outcomes, results, strict=True):
+            for o in outcomes:
+                o.views_predicted.setdefault(name, {})[buffer] = []
+            for (o, _), res in zip(views, results, strict=True):
                 mos = res.mos if isinstance(res, Score) else 1.0  # nothing received: no call either
-                o.predicted.setdefault(name, {})[buffer] = mos
+                o.views_predicted[name][buffer].append(mos)
+            for o in outcomes:
+                o.predicted.setdefault(name, {})[buffer] = o.views_predicted[name][buffer][0]
     return assumed
 
 
@@ -300,6 +344,110 @@ def agreement(predicted: Sequence[float], actual: Sequence[float]) -> Agreement:
     return Agreement(len(p), rho, r, float(err.mean()) if len(p) else math.nan, float(err.max()) if len(p) else 0.0)
 
 
+@dataclass(frozen=True)
+class Reliability:
+    """How far the truth of a set of conditions is from its own expectation, from the calls that make it.
+
+    The truth of a condition is a mean over ``calls`` calls; a model can at best predict its expectation (the mean
+    over endless calls on that path). Two estimates of what that allows:
+
+    - split-half: the calls split in two (even and odd), each half's truth computed alike; ``half_spearman`` is
+      the Spearman correlation of the halves over the conditions, ``reliability`` its Spearman-Brown step-up to
+      all the calls, 2 r / (1 + r), and ``split_ceiling`` = sqrt(reliability), the correlation of the truth with
+      its expectation (classical test theory; for ranks an approximation);
+    - resampling: each condition's standard error ``se`` (MOS) from resampling its calls (bootstrap), and
+      ``ceiling`` the mean Spearman of expectations against expectations plus such noise, the expectations taken
+      as the truths shrunk towards their mean by the share of their variance the noise does not explain.
+      ``noise_mae`` is the mean absolute error such noise alone makes (sqrt(2 / pi) x se on average).
+
+    A predictor of the expectation that is exact still scores about ``ceiling`` Spearman and ``noise_mae`` MAE
+    against the truth.
+    """
+
+    n: int
+    calls: int
+    half_spearman: float
+    reliability: float
+    split_ceiling: float
+    ceiling: float
+    noise_mae: float
+
+
+RELIABILITY_RESAMPLES = 400
+
+
+def reliability(outcomes: Sequence[Outcome], buffer: str, seed: int = 0) -> Reliability | None:
+    """The truth's reliability for ``buffer`` over ``outcomes`` (see ``Reliability``); None without at least two
+    calls per condition (or without the legs: results saved before they were kept) or three conditions."""
+    from scipy.stats import spearmanr
+
+    legs = [(o.legs_r_listen.get(buffer, []), o.legs_ta_ms.get(buffer, [])) for o in outcomes]
+    calls = min((len(r) // 2 for r, _ in legs), default=0)
+    if calls < 2 or len(outcomes) < 3:
+        return None
+    rng = np.random.default_rng(seed)
+    halves = np.empty((2, len(legs)))
+    se = np.empty(len(legs))
+    truths = np.empty(len(legs))
+    for i, (r, ta) in enumerate(legs):
+        r = np.asarray(r, dtype=np.float64).reshape(-1, 2)  # one row per call, its two legs
+        ta = np.asarray(ta, dtype=np.float64).reshape(-1, 2)
+        truths[i] = legs_truth(r.ravel(), ta.ravel())
+        for h in (0, 1):
+            halves[h, i] = legs_truth(r[h::2].ravel(), ta[h::2].ravel())
+        picks = rng.integers(0, len(r), size=(RELIABILITY_RESAMPLES, len(r)))
+        means = zip(r[picks].mean(axis=(1, 2)).tolist(), ta[picks].mean(axis=(1, 2)).tolist(), strict=True)
+        se[i] = float(np.std([truth.conversational_mos(m_r, m_ta)[1] for m_r, m_ta in means], ddof=1))
+    if np.ptp(halves[0]) == 0.0 or np.ptp(halves[1]) == 0.0:
+        return None
+    half = float(spearmanr(halves[0], halves[1]).statistic)
+    full = 2.0 * half / (1.0 + half) if half > -1.0 else math.nan
+    split_ceiling = math.sqrt(full) if full > 0.0 else 0.0
+    spread = float(np.var(truths, ddof=1))
+    shrink = math.sqrt(max(0.0, 1.0 - float(np.mean(se**2)) / spread)) if spread > 0.0 else 0.0
+    expected = truths.mean() + shrink * (truths - truths.mean())
+    rhos = []
+    for _ in range(RELIABILITY_RESAMPLES):
+        noisy = expected + rng.standard_normal(len(se)) * se
+        rhos.append(float(spearmanr(expected, noisy).statistic) if np.ptp(expected) > 0.0 else math.nan)
+    return Reliability(
+        n=len(outcomes),
+        calls=calls,
+        half_spearman=half,
+        reliability=full,
+        split_ceiling=split_ceiling,
+        ceiling=float(np.mean(rhos)),
+        noise_mae=float(np.mean(se)) * math.sqrt(2.0 / math.pi),
+    )
+
+
+def reliabilities(outcomes: Sequence[Outcome]) -> list[tuple[str, str, Reliability | None]]:
+    """(buffer, split, Reliability or None) for both buffers, training and held-out conditions."""
+    rows = []
+    for buffer in BUFFERS:
+        for split in ("training", "held-out"):
+            chosen = [o for o in outcomes if o.split == split]
+            if chosen:
+                rows.append((buffer, split, reliability(chosen, buffer)))
+    return rows
+
+
+def format_reliability(rows) -> str:
+    """One "truth reliability" line per buffer and split: the ceiling a perfect predictor reaches."""
+    lines = []
+    for buffer, split, rel in rows:
+        head = f"truth reliability {buffer:<9} {split:<9}"
+        if rel is None:
+            lines.append(f"{head} n/a (needs two calls per condition or more, and each call's legs)")
+            continue
+        lines.append(
+            f"{head} {rel.n:>3} conditions x {rel.calls} calls: split-half Spearman {rel.half_spearman:.3f}, "
+            f"Spearman-Brown {rel.reliability:.3f}, ceiling {rel.split_ceiling:.3f}; resampled calls: ceiling "
+            f"{rel.ceiling:.3f}, noise MAE {rel.noise_mae:.3f}"
+        )
+    return "\n".join(lines)
+
+
 def table(outcomes: Sequence[Outcome]) -> list[tuple[str, str, str, Agreement]]:
     """(model, buffer, split, Agreement) for every model and buffer, on training and held-out conditions."""
     rows = []
@@ -319,6 +467,80 @@ def table(outcomes: Sequence[Outcome]) -> list[tuple[str, str, str, Agreement]]:
                     )
                 )
     return rows
+
+
+@dataclass(frozen=True)
+class ViewAgreement:
+    """How one model's agreement with the truth varies over probe views of the same paths (``view_table``):
+    Spearman's rho of each view (mean, least, most), its mean MAE, and the Spearman and MAE of the model's mean
+    MOS over the views (the model with the sampling noise of its probes averaged out)."""
+
+    views: int
+    spearman_mean: float
+    spearman_min: float
+    spearman_max: float
+    mae_mean: float
+    spearman_of_mean: float
+    mae_of_mean: float
+    prediction_sd: float  # a condition's MOS from one view to the next, standard deviation, mean over conditions
+
+
+def view_table(outcomes: Sequence[Outcome]) -> list[tuple[str, str, str, ViewAgreement]]:
+    """(model, buffer, split, ViewAgreement) for every model and buffer, on training and held-out conditions;
+    empty when the outcomes have one probe view each (results saved without the others)."""
+    views = min((len(v) for o in outcomes for per in o.views_predicted.values() for v in per.values()), default=0)
+    if views < 2:
+        return []
+    rows = []
+    for name in outcomes[0].views_predicted:
+        for buffer in BUFFERS:
+            for split in ("training", "held-out"):
+                chosen = [o for o in outcomes if o.split == split]
+                if not chosen:
+                    continue
+                actual = [o.truth_mos[buffer] for o in chosen]
+                each = np.array([o.views_predicted[name][buffer][:views] for o in chosen])  # conditions x views
+                per_view = [agreement(each[:, v], actual) for v in range(views)]
+                rhos = [a.spearman for a in per_view]
+                of_mean = agreement(each.mean(axis=1), actual)
+                rows.append(
+                    (
+                        name,
+                        buffer,
+                        split,
+                        ViewAgreement(
+                            views=views,
+                            spearman_mean=float(np.mean(rhos)),
+                            spearman_min=float(np.min(rhos)),
+                            spearman_max=float(np.max(rhos)),
+                            mae_mean=float(np.mean([a.mae for a in per_view])),
+                            spearman_of_mean=of_mean.spearman,
+                            mae_of_mean=of_mean.mae,
+                            prediction_sd=float(np.mean(each.std(axis=1, ddof=1))),
+                        ),
+                    )
+                )
+    return rows
+
+
+def format_view_table(rows) -> str:
+    """The probe-view table as text: per model, buffer and set, Spearman over the views (mean, range), mean MAE,
+    and the Spearman and MAE of the mean over views."""
+    if not rows:
+        return "probe views: one per condition (no spread to show)"
+    views = rows[0][3].views
+    lines = [
+        f"over {views} probe views of each path ({PROBES} round trips each, {VIEW_STEP_SLOTS * 20} ms apart): "
+        "Spearman per view mean (least-most), MAE per view mean; the views' mean MOS: Spearman, MAE; MOS sd",
+        f"{'model':<14} {'buffer':<9} {'set':<9} {'rho mean':>8} {'range':>13} {'MAE':>6} {'mean: rho':>9} "
+        f"{'MAE':>6} {'sd':>6}",
+    ]
+    for name, buffer, split, v in rows:
+        lines.append(
+            f"{name:<14} {buffer:<9} {split:<9} {v.spearman_mean:>8.3f} {v.spearman_min:>6.3f}-{v.spearman_max:<6.3f} "
+            f"{v.mae_mean:>6.3f} {v.spearman_of_mean:>9.3f} {v.mae_of_mean:>6.3f} {v.prediction_sd:>6.3f}"
+        )
+    return "\n".join(lines)
 
 
 def format_table(rows) -> str:
@@ -352,8 +574,9 @@ def format_markdown(rows) -> str:
     return "\n".join(out)
 
 
-def to_json(outcomes: Sequence[Outcome], rows, seed: int, calls: int, assumed=None) -> dict:
-    """Everything the study measured, as plain data (results.json); ``assumed``: ``predict``'s model settings."""
+def to_json(outcomes: Sequence[Outcome], rows, seed: int, calls: int, assumed=None, reliable=(), viewed=()) -> dict:
+    """Everything the study measured, as plain data (results.json); ``assumed``: ``predict``'s model settings;
+    ``reliable``: ``reliabilities``' rows; ``viewed``: ``view_table``'s."""
     return {
         "seed": seed,
         "calls_per_condition": calls,
@@ -374,6 +597,10 @@ def to_json(outcomes: Sequence[Outcome], rows, seed: int, calls: int, assumed=No
             }
             for m, b, s, a in rows
         ],
+        "probe_views": [{"model": m, "buffer": b, "set": s, **asdict(v)} for m, b, s, v in viewed],
+        "truth_reliability": [
+            {"buffer": b, "set": s, **(asdict(rel) if rel is not None else {})} for b, s, rel in reliable
+        ],
         "conditions": [
             {
                 "name": o.condition.name,
@@ -385,15 +612,29 @@ def to_json(outcomes: Sequence[Outcome], rows, seed: int, calls: int, assumed=No
                 "probe_loss_pct": 100.0 * sum(v is None for v in o.rtts_ms) / len(o.rtts_ms),
                 "probe_rtts_ms": [None if v is None else round(v, 3) for v in o.rtts_ms],
                 "predicted_mos": o.predicted,
+                "probe_views_predicted_mos": o.views_predicted,
+                # per leg heard (call c: legs 2c and 2c + 1): what the truth is the mean of
+                "legs_r_listen": {b: [round(v, 4) for v in r] for b, r in o.legs_r_listen.items()},
+                "legs_mouth_to_ear_ms": {b: [round(v, 3) for v in t] for b, t in o.legs_ta_ms.items()},
             }
             for o in outcomes
         ],
     }
 
 
+_NUMBER_LIST = re.compile(r"\[\n[-+0-9.eE,\snul]+\n\s*\]")
+
+
+def dumps(doc: dict) -> str:
+    """``doc`` as indented JSON with every list of numbers on one line (the probe views and the calls' legs are
+    most of results.json)."""
+    return _NUMBER_LIST.sub(lambda m: "[" + " ".join(m.group(0)[1:-1].split()) + "]", json.dumps(doc, indent=1))
+
+
 def from_json(doc: dict) -> list[Outcome]:
     """Outcomes back from ``to_json`` (for re-scoring the same probe views with changed models: ``--rescore``);
-    the conditions keep their names and tags, not their path parameters."""
+    the conditions keep their names and tags, not their path parameters, and the table's probe view only (the
+    other views' round trips are not saved, so a re-scored study has no ``view_table``)."""
     outcomes = []
     for c in doc["conditions"]:
         condition = Condition(c["name"], Direction(), Direction(), dict(c["tags"]))
@@ -406,6 +647,8 @@ def from_json(doc: dict) -> list[Outcome]:
                 played_pct=dict(c["played_pct"]),
                 rtts_ms=list(c["probe_rtts_ms"]),
                 predicted={m: dict(v) for m, v in c.get("predicted_mos", {}).items()},
+                legs_r_listen={b: list(v) for b, v in c.get("legs_r_listen", {}).items()},
+                legs_ta_ms={b: list(v) for b, v in c.get("legs_mouth_to_ear_ms", {}).items()},
             )
         )
     return outcomes

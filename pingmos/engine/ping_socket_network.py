@@ -285,6 +285,10 @@ def _offender(sockaddr: bytes) -> str | None:
 class PingSocketNetwork(CountsSendStamps):
     """One ping socket for the life of a trace, for ``family`` (AF_INET or AF_INET6); ICMP echo probes only."""
 
+    # Every reply recv returns carries the kernel's receive time (SO_TIMESTAMPNS, on the error queue too): the
+    # tracer may read late, one wake-up per probe sent rather than one per packet (``network.Network``).
+    stamps_replies = True
+
     def __init__(self, family: socket.AddressFamily = socket.AF_INET) -> None:
         self._v6 = family == socket.AF_INET6
         sock = open_ping_socket(family)

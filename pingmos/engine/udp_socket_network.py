@@ -43,6 +43,9 @@ class UdpSocketNetwork(CountsSendStamps):
     """Unprivileged UDP probes for ``family`` (AF_INET or AF_INET6)."""
 
     icmp_ident = None  # UDP only
+    # Every reply recv returns carries the kernel's receive time (SO_TIMESTAMPNS, on the error queue too): the
+    # tracer may read late, one wake-up per probe sent rather than one per packet (``network.Network``).
+    stamps_replies = True
 
     def __init__(self, family: socket.AddressFamily = socket.AF_INET) -> None:
         self._family = family

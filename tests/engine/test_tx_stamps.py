@@ -235,3 +235,21 @@ def test_ping_sockets_use_the_kernels_send_stamp_in_a_namespace_that_allows_them
         assert int(kernel) >= 3 and int(python) == 0, line
         rtts_ms = [float(x) for x in rtts.strip("[]").split(",")]
         assert len(rtts_ms) == 3 and all(x < DELAY_S * 1000 / 4 for x in rtts_ms), line
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
+def test_a_reply_read_late_keeps_its_kernel_receive_time(host):
+    # What ``stamps_replies = True`` promises the tracer (it then sleeps until the next probe and reads
+    # everything that came meanwhile): an ICMP error on the UDP socket's error queue carries the kernel's receive
+    # time, so reading it 300 ms late changes no RTT.
+    net = UdpSocketNetwork(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    assert net.stamps_replies
+    try:
+        template = UdpTemplate(host, host, 40000, closed_udp_port(host))
+        sent_at = net.send(template.packet(64, 1), host)
+        time.sleep(0.3)
+        packets = net.recv(0.0)
+        assert packets, "no port unreachable came back"
+        assert all(0.0 <= received_at - sent_at < 0.05 for _, received_at in packets), (sent_at, packets)
+    finally:
+        net.close()

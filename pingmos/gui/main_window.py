@@ -45,7 +45,7 @@ ROUND_TICKS = 4
 
 # The parts an update is shown in, one per pass of the event loop (MainWindow.update_steps); the last makes it the
 # update shown.
-UPDATE_PARTS = ("graph", "timeline", "table")
+UPDATE_PARTS = ("graph frame", "graph", "timeline", "table")
 
 TraceFactory = Callable[[str, str, float], LiveTrace]
 
@@ -598,10 +598,10 @@ class MainWindow(QMainWindow):
         step()
 
     def update_steps(self, update: Update) -> list[tuple[str, Callable[[], None]]]:
-        """Showing ``update`` in parts (named in UPDATE_PARTS), in order: the trace graph, the timeline, then the
-        hop table with the verdict, status line and errors, which makes ``update`` the one shown
-        (``last_update``): what shows in the table is the whole of an update. Each part does nothing once another
-        trace replaced the update's.
+        """Showing ``update`` in parts (named in UPDATE_PARTS), in order: the trace graph's frame (titles and
+        axes, ``TraceGraph.set_frame``), its points, the timeline, then the hop table with the verdict, status
+        line and errors, which makes ``update`` the one shown (``last_update``): what shows in the table is the
+        whole of an update. Each part does nothing once another trace replaced the update's.
 
         The timer shows an update one part per pass of the event loop (``tick``), so that each part is painted
         before the next is taken in: taken in and painted at once, a 30-hop update held the event loop for one
@@ -619,11 +619,22 @@ class MainWindow(QMainWindow):
                 shown["diagnosis"] = self.evidence.diagnosis_for(update.snapshot)
             return shown["diagnosis"]
 
-        def graph() -> None:
+        def graph_frame() -> None:
+            # The graph's titles and axes first, on a pass of their own: a new trace's first update laid the
+            # graph out and drew its axes in the pass that drew its points (45-50 ms, the longest stall).
             if not current():
                 return
             snapshot, d = update.snapshot, diagnosis()
             pending = self._pending_text(update)  # scored with a model since left: its MOS is not shown
+            hops = _unscored(snapshot.hops) if pending else snapshot.hops
+            model = shown_context.model_text(self, snapshot)
+            self.trace_graph.set_frame(hops, d.deteriorates_at_ttl, d.short, model=model, pending=pending)
+
+        def graph() -> None:
+            if not current():
+                return
+            snapshot, d = update.snapshot, diagnosis()
+            pending = self._pending_text(update)
             hops = _unscored(snapshot.hops) if pending else snapshot.hops
             model = shown_context.model_text(self, snapshot)
             self.trace_graph.set_hops(hops, d.deteriorates_at_ttl, d.short, model=model, pending=pending)
@@ -659,7 +670,7 @@ class MainWindow(QMainWindow):
             self._show_error("\n".join(errors) if errors else None)
             self.evidence.update_shown(update)
 
-        steps = {"graph": graph, "timeline": timeline, "table": table}
+        steps = {"graph frame": graph_frame, "graph": graph, "timeline": timeline, "table": table}
         return [(name, steps[name]) for name in UPDATE_PARTS]
 
     def _show_in_steps(self, update: Update) -> None:

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QRectF, Qt, Signal
+from PySide6.QtGui import QPainter, QPicture
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from pingmos.gui.axis_cache import cache_axes
@@ -74,6 +75,24 @@ class ClockAxis(pg.AxisItem):
     def tickStrings(self, values, scale, spacing):  # noqa: N802
         origin = self.timeline.origin or 0.0
         return [clock_text(origin + v, spacing) for v in values]
+
+    def make_room_for_labels(self) -> None:
+        """Take the height the clock labels need now, before they are painted: pyqtgraph grows an axis to its
+        labels' height while painting them, and the first data of a trace then laid the timeline out again after
+        a paint, which painted it all a second time (scripts/bench_gui.py, part 2)."""
+        if self.textHeight > 0 or not self.style["showValues"]:
+            return
+        # Measured as pyqtgraph measures its labels (AxisItem.generateDrawSpecs: on a picture's painter), so that
+        # the painted labels then find the height they need.
+        picture = QPicture()
+        painter = QPainter(picture)
+        if self.style["tickFont"] is not None:
+            painter.setFont(self.style["tickFont"])
+        box = QRectF(0, 0, 100, 100)
+        label = painter.boundingRect(box, Qt.AlignmentFlag.AlignCenter, clock_text(0.0, 1.0))
+        self.textHeight = label.height() * 0.8  # (pyqtgraph's own allowance: "just a bit too large")
+        painter.end()
+        self._updateHeight()
 
 
 class SelectingViewBox(pg.ViewBox):
@@ -418,6 +437,7 @@ class TimelineWidget(QWidget):
         firsts = [float(h.t[0]) for h in hops if len(h.t)]
         if firsts:
             self._rebase(min(firsts))
+            self.plot.getAxis("bottom").make_room_for_labels()
         wanted = {h.ttl for h in hops}
         for ttl in list(self._curves):
             if ttl not in wanted:
@@ -452,6 +472,11 @@ class TimelineWidget(QWidget):
             finally:
                 self._refitting = False
         self._redraw_curves()
+        # Laid out now, every round of it (the caption's new text re-lays the window out, new tick labels the
+        # plot, whose new size the graphics' layout then places): left to posted events, the later rounds came
+        # after a paint and the first data of a trace painted the whole timeline twice (31-35 ms of one pass).
+        for _ in range(3):
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
 
     def set_route_changes(self, changes) -> None:
         """Mark each route change (route_changes.RouteChange, any hop) with a vertical line at its time; its

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtGui import QFont, QFontMetrics
 
 from pingmos.gui.axis_cache import cache_axes
@@ -165,10 +165,60 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         """Draw one snapshot's hops; ``marked_ttl`` is the hop where quality falls apart (None: none) and
         ``title`` the diagnosis in a few words (``Diagnosis.short``), both from the one diagnosis; ``model`` the
         model and its assumed settings, shown above the MOS plot (ITU-T P.564: say what a score assumed);
-        ``pending`` shown there instead while another model's scores are computed (the hops then have none)."""
+        ``pending`` shown there instead while another model's scores are computed (the hops then have none).
+
+        The same as ``set_frame`` then ``set_points`` (the window takes them in two passes of its event loop)."""
+        self.set_frame(hops, marked_ttl, title, model, pending)
+        self.set_points(hops, marked_ttl)
+
+    def set_frame(
+        self,
+        hops: tuple[HopReport, ...],
+        marked_ttl: int | None,
+        title: str | None = None,
+        model: str | None = None,
+        pending: str | None = None,
+    ) -> None:
+        """What lays the plots out and draws their axes for these hops (arguments as ``set_hops``): the titles,
+        the hop axis and its ticks, the latency axis's top; nothing when none of them changed.
+
+        Taken in on its own pass, the plots are laid out and their axes drawn again before any point moves: the
+        first update of a trace (new hops, new titles) cost 45-50 ms of one pass drawn with its points, the
+        layout settling in two rounds that painted the whole graph twice (scripts/bench_gui.py, part 2)."""
         self._mos_model = model
         self._mos_pending = pending
         self._set_mos_title()
+        x = np.array([h.ttl for h in hops], dtype=float)
+        if len(x) and tuple(x) != self._ticks_for:
+            self._ticks_for = tuple(x)  # axes re-layout on every setTicks: only when the hops change
+            self.latency.setXRange(0.5, x.max() + 0.5, padding=0)
+            self.latency.getAxis("bottom").setTicks([[(v, str(int(v))) for v in x]])
+            self.mos.getAxis("bottom").setTicks([[(v, str(int(v))) for v in x]])
+        if len(x):
+            avg = np.array([_nan(h.avg_ms) for h in hops])
+            hi = np.array([_nan(h.max_ms) for h in hops])
+            ok = ~np.isnan(avg)
+            upper = np.where(np.isnan(hi), avg, hi)  # an imported report may hold an average but no maximum
+            top = float(np.max(upper[ok])) if ok.any() else 1.0
+            y_top = nice_ceiling(max(1.0, top) * 1.1)
+            if y_top != self._y_top:
+                self._y_top = y_top
+                self.latency.setYRange(0, y_top, padding=0)
+        self.marked_ttl = marked_ttl
+        if title is None:
+            title = "" if marked_ttl is None else f"problem starts at hop {marked_ttl}"
+        self.mark_text = title
+        self._set_title()
+        # The layout now, every round of it (a title's new size re-lays its plot out, whose new size the graph's
+        # layout then places, which re-lays the plots out again): left to posted events, the later rounds came
+        # after a paint and painted the whole graph a second time.
+        for _ in range(2):
+            for item in (self.latency, self.mos, self.ci):
+                QCoreApplication.sendPostedEvents(item, QEvent.Type.LayoutRequest)
+
+    def set_points(self, hops: tuple[HopReport, ...], marked_ttl: int | None) -> None:
+        """Draw the hops' latency, loss and MOS and mark ``marked_ttl`` (arguments as ``set_hops``), in the frame
+        ``set_frame`` laid out for them."""
         x = np.array([h.ttl for h in hops], dtype=float)
         avg = np.array([_nan(h.avg_ms) for h in hops])
         lo = np.array([_nan(h.min_ms) for h in hops])
@@ -198,26 +248,10 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         scored = ~np.isnan(mos)
         brushes = [self._brush(mos_band(m, self.thresholds)) for m in mos[scored]]
         self.mos_points.setData(x=x[scored], y=mos[scored], brush=brushes)
-        if len(x) and tuple(x) != self._ticks_for:
-            self._ticks_for = tuple(x)  # axes re-layout on every setTicks: only when the hops change
-            self.latency.setXRange(0.5, x.max() + 0.5, padding=0)
-            self.latency.getAxis("bottom").setTicks([[(v, str(int(v))) for v in x]])
-            self.mos.getAxis("bottom").setTicks([[(v, str(int(v))) for v in x]])
-        if len(x):
-            upper = np.where(np.isnan(hi), avg, hi)  # an imported report may hold an average but no maximum
-            top = float(np.max(upper[ok])) if ok.any() else 1.0
-            y_top = nice_ceiling(max(1.0, top) * 1.1)
-            if y_top != self._y_top:
-                self._y_top = y_top
-                self.latency.setYRange(0, y_top, padding=0)
         self.marked_ttl = marked_ttl
         for line in self.mark_lines:
             line.setValue((marked_ttl or 0) - 0.4)
             line.setVisible(marked_ttl is not None)
-        if title is None:
-            title = "" if marked_ttl is None else f"problem starts at hop {marked_ttl}"
-        self.mark_text = title
-        self._set_title()
 
     def _set_title(self) -> None:
         # A title line is always there (the plots do not jump when a hop gets marked) and never covers data;

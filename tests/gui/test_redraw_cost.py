@@ -82,12 +82,12 @@ def test_an_update_is_shown_in_parts_and_the_next_asked_for_after_the_last(qtbot
     real = window.apply_step
     window.apply_step = lambda u, name, step: parts.append(name) or real(u, name, step)
     window._show_in_steps(update)
-    # One part per pass of the event loop: only the trace graph has it so far, the rest follows from timers.
-    assert parts == ["graph"] and window.last_update is shown
+    # One part per pass of the event loop: only the trace graph's frame has it so far, the rest follows from timers.
+    assert parts == ["graph frame"] and window.last_update is shown
     window.mark_dirty()
     window.tick()  # the timer meanwhile: nothing is asked for while parts are still to be shown
     assert not window.refresher.busy and window._dirty
     qtbot.waitUntil(lambda: window.last_update is update, timeout=WAIT_MS)
-    assert parts == ["graph", "timeline", "table"]
+    assert parts == ["graph frame", "graph", "timeline", "table"]
     assert window.trace_graph.marked_ttl == window.table_model.marked_ttl == window.marked_ttl
     qtbot.waitUntil(lambda: not window._dirty, timeout=WAIT_MS)  # then asked for (the last part calls tick)

@@ -278,7 +278,7 @@ def fast_trace(app: QApplication, window: MainWindow, seconds: float) -> None:
     def timed_step(update, name, step):
         # The window shows an update in parts, one per pass of the event loop (MainWindow.update_steps): each part
         # is timed with what it changed painted at once after it, as the event loop would paint it in that pass;
-        # an update's redraw is the sum of its parts. (Not a whole-window repaint(): that painted all three parts'
+        # an update's redraw is the sum of its parts. (Not a whole-window repaint(): that painted every part's
         # widgets after each part, three times the painting the window itself does.)
         start, start_cpu = time.perf_counter(), time.thread_time()
         original(update, name, step)

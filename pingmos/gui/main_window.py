@@ -45,7 +45,7 @@ ROUND_TICKS = 4
 
 # The parts an update is shown in, one per pass of the event loop (MainWindow.update_steps); the last makes it the
 # update shown.
-UPDATE_PARTS = ("graph frame", "graph", "timeline", "table")
+UPDATE_PARTS = ("graph frame", "graph", "timeline", "table rows", "table")
 
 TraceFactory = Callable[[str, str, float], LiveTrace]
 
@@ -599,8 +599,8 @@ class MainWindow(QMainWindow):
 
     def update_steps(self, update: Update) -> list[tuple[str, Callable[[], None]]]:
         """Showing ``update`` in parts (named in UPDATE_PARTS), in order: the trace graph's frame (titles and
-        axes, ``TraceGraph.set_frame``), its points, the timeline, then the hop table with the verdict, status
-        line and errors, which makes ``update`` the one shown (``last_update``): what shows in the table is the
+        axes, ``TraceGraph.set_frame``), its points, the timeline, the hop table's rows with the errors, then the
+        verdict and status lines, which makes ``update`` the one shown (``last_update``): what shows in the table is the
         whole of an update. Each part does nothing once another trace replaced the update's.
 
         The timer shows an update one part per pass of the event loop (``tick``), so that each part is painted
@@ -648,7 +648,9 @@ class MainWindow(QMainWindow):
             self.timeline.set_data(timelines)
             self.timeline.set_route_changes(update.snapshot.route_changes)
 
-        def table() -> None:
+        def table_rows() -> None:
+            # The hop table's rows on a pass of their own, painted before the verdict and status lines change: a
+            # new trace's first rows (30 made, measured and painted) with them held the event loop 45-50 ms.
             if not current():
                 return
             snapshot = update.snapshot
@@ -656,6 +658,17 @@ class MainWindow(QMainWindow):
             pending = self._pending_text(update)
             self.table_model.pending = pending
             self.table_model.set_hops(_unscored(snapshot.hops) if pending else snapshot.hops, self.marked_ttl)
+            # The errors with the rows: a failing formula's cells (the last working version's scores, marked *)
+            # and the banner that says why appear together.
+            errors = [e for e in (shown_context.trace_error_text(update.status), update.model_error) if e]
+            script_errors = {h.score_error for h in snapshot.hops if h.score_error}
+            errors += [f"the scoring formula failed: {e}" for e in sorted(script_errors)][:1]
+            self._show_error("\n".join(errors) if errors else None)
+
+        def table() -> None:
+            if not current():
+                return
+            snapshot = update.snapshot
             self.last_update = update
             if update.request.timeline_ttls != self._timeline_ttls() or update.request.labels != self._labels():
                 self.mark_dirty()  # the first update of a trace had no hops to choose from yet
@@ -664,13 +677,15 @@ class MainWindow(QMainWindow):
             if not status.running and self.start_action.text() == "Stop":
                 self.start_action.setText("Start")  # the engine ended by itself (an error, or a count reached)
                 self.evidence.trace_stopped(self.trace)
-            errors = [e for e in (shown_context.trace_error_text(status), update.model_error) if e]
-            script_errors = {h.score_error for h in snapshot.hops if h.score_error}
-            errors += [f"the scoring formula failed: {e}" for e in sorted(script_errors)][:1]
-            self._show_error("\n".join(errors) if errors else None)
             self.evidence.update_shown(update)
 
-        steps = {"graph frame": graph_frame, "graph": graph, "timeline": timeline, "table": table}
+        steps = {
+            "graph frame": graph_frame,
+            "graph": graph,
+            "timeline": timeline,
+            "table rows": table_rows,
+            "table": table,
+        }
         return [(name, steps[name]) for name in UPDATE_PARTS]
 
     def _show_in_steps(self, update: Update) -> None:

@@ -88,6 +88,6 @@ def test_an_update_is_shown_in_parts_and_the_next_asked_for_after_the_last(qtbot
     window.tick()  # the timer meanwhile: nothing is asked for while parts are still to be shown
     assert not window.refresher.busy and window._dirty
     qtbot.waitUntil(lambda: window.last_update is update, timeout=WAIT_MS)
-    assert parts == ["graph frame", "graph", "timeline", "table"]
+    assert parts == ["graph frame", "graph", "timeline", "table rows", "table"]
     assert window.trace_graph.marked_ttl == window.table_model.marked_ttl == window.marked_ttl
     qtbot.waitUntil(lambda: not window._dirty, timeout=WAIT_MS)  # then asked for (the last part calls tick)

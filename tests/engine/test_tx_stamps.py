@@ -242,14 +242,23 @@ def test_a_reply_read_late_keeps_its_kernel_receive_time(host):
     # What ``stamps_replies = True`` promises the tracer (it then sleeps until the next probe and reads
     # everything that came meanwhile): an ICMP error on the UDP socket's error queue carries the kernel's receive
     # time, so reading it 300 ms late changes no RTT.
+    # One caveat, the kernel's: the first socket that asks for receive stamps turns them on system-wide through a
+    # deferred work item (net_enable_timestamp -> netstamp_work); a packet received before that runs is stamped
+    # when it is read. Under load that took long enough to fail this test once, so one probe read late is allowed
+    # to show it, and a second one must not.
     net = UdpSocketNetwork(socket.AF_INET6 if ":" in host else socket.AF_INET)
     assert net.stamps_replies
     try:
         template = UdpTemplate(host, host, 40000, closed_udp_port(host))
-        sent_at = net.send(template.packet(64, 1), host)
-        time.sleep(0.3)
-        packets = net.recv(0.0)
-        assert packets, "no port unreachable came back"
-        assert all(0.0 <= received_at - sent_at < 0.05 for _, received_at in packets), (sent_at, packets)
+        seen = []
+        for seq in (1, 2):
+            sent_at = net.send(template.packet(64, seq), host)
+            time.sleep(0.3)
+            packets = net.recv(0.0)
+            assert packets, "no port unreachable came back"
+            seen.append([received_at - sent_at for _, received_at in packets])
+            if all(0.0 <= rtt_s < 0.05 for rtt_s in seen[-1]):
+                break
+        assert all(0.0 <= rtt_s < 0.05 for rtt_s in seen[-1]), seen
     finally:
         net.close()

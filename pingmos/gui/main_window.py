@@ -664,6 +664,11 @@ class MainWindow(QMainWindow):
             script_errors = {h.score_error for h in snapshot.hops if h.score_error}
             errors += [f"the scoring formula failed: {e}" for e in sorted(script_errors)][:1]
             self._show_error("\n".join(errors) if errors else None)
+            # The Start button with the error that ended the engine: on one pass, the banner never says the trace
+            # failed while the button still offers to stop it.
+            if not update.status.running and self.start_action.text() == "Stop":
+                self.start_action.setText("Start")  # the engine ended by itself (an error, or a count reached)
+                self.evidence.trace_stopped(self.trace)
 
         def table() -> None:
             if not current():
@@ -672,11 +677,7 @@ class MainWindow(QMainWindow):
             self.last_update = update
             if update.request.timeline_ttls != self._timeline_ttls() or update.request.labels != self._labels():
                 self.mark_dirty()  # the first update of a trace had no hops to choose from yet
-            status = update.status
-            self._show_status(status, snapshot.unmatched_replies)
-            if not status.running and self.start_action.text() == "Stop":
-                self.start_action.setText("Start")  # the engine ended by itself (an error, or a count reached)
-                self.evidence.trace_stopped(self.trace)
+            self._show_status(update.status, snapshot.unmatched_replies)
             self.evidence.update_shown(update)
 
         steps = {

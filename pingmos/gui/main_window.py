@@ -426,6 +426,7 @@ class MainWindow(QMainWindow):
         self.mark_dirty()
 
     def copy_window_image(self) -> None:
+        self.finish_update()
         QGuiApplication.clipboard().setImage(self.grab().toImage())
         self.statusBar().showMessage("a picture of the window is on the clipboard", 5000)
 
@@ -705,6 +706,13 @@ class MainWindow(QMainWindow):
     def _show_in_steps(self, update: Update) -> None:
         self._steps = [(update, name, step) for name, step in self.update_steps(update)]
         self._next_step()
+
+    def finish_update(self) -> None:
+        """Show at once the parts still to be shown of the update under way (an image of the window shows the whole
+        of one update, its table painted)."""
+        while self._steps:
+            update, name, step = self._steps.pop(0)
+            self.apply_step(update, name, step)
 
     def _next_step(self) -> None:
         if not self._steps:

@@ -39,10 +39,11 @@ def test_the_study_mix_is_the_studys_table_and_the_whole_path_mix_does_not_move(
             assert r.sd == 0.0 and r.rhos[0] == r.rhos[1]
     assert "round-trip loss" in noise.input_spread(doc, drawn)
     # the study's spacing through the denser views' path: the first view is the study's again
-    for r in noise.denser(doc, drawn, 50, 2):
+    study_spacing = noise.denser(doc, drawn, 50, 2)
+    for r in study_spacing:
         assert r.rhos[0] == pytest.approx(table[(r.buffer, r.split)], abs=1e-12)
     twice = noise.denser(doc, drawn, 25, 2)  # 600 round trips a view: every MOS moves less from view to view
-    for r, once in zip(twice, noise.denser(doc, drawn, 50, 2), strict=True):
+    for r, once in zip(twice, study_spacing, strict=True):
         assert r.sd < once.sd
 
 

@@ -52,6 +52,9 @@ _FIELDS = operator.attrgetter(*(f.name for f in dataclasses.fields(Sample)))  # 
 GONE = "the probing process ended"  # the error of every trace it drove (the agent says why once, in one line)
 _HEADER = struct.Struct("<I")
 _MAX_FRAME = 64 << 20
+# Diagnostics: with this set to a file name, the child writes where each round's first probe spent its time
+# (``Timeline``; scripts/bench_monitor.py --timeline writes and reads it). Off by default: it costs a little per round.
+TIMELINE_ENV = "PINGMOS_PROBER_TIMELINE"
 
 
 class ProberGone(OSError):
@@ -294,6 +297,80 @@ class Prober:
 # -- the child -----------------------------------------------------------------------------------------------
 
 
+class Timeline:
+    """Where a round's first probe spent its time, for finding out why rounds leave late (diagnostics only).
+
+    Lines appended to ``path`` about once a second, whitespace-separated, times in monotonic seconds (the clock
+    every process of the machine shares):
+
+    - ``R tid thread round due woke called stamp protocol``: round ``round`` of trace ``tid`` was due at ``due`` (the
+      scheduler's time for its TTL-1 probe); the loop thread (``thread``: its index) returned from its wait at
+      ``woke`` (the ``now`` it handed to ``Tracer.advance``: late by the OS waking it, the interpreter lock, or
+      the loop still busy with earlier work), ``Tracer.advance`` was called at ``called`` (after the replies and
+      earlier traces of that wake), and the kernel stamped the datagram at ``stamp`` (its wall-clock send stamp
+      moved to monotonic time).
+    - ``G start seconds generation collected``: a garbage collection (every thread waits meanwhile).
+    - ``F due woke wrote``: the flusher's timer (every FLUSH_S) was due at ``due``, its thread ran at ``woke``, and
+      its write to the agent returned at ``wrote`` (a full pipe blocks it there).
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.lines: list[str] = []  # list.append is atomic: every thread appends, the flusher writes them out
+        self._gc_start = 0.0
+        self._wall_offset = time.time() - time.monotonic()
+        self.written_at = time.monotonic()
+        gc.callbacks.append(self._gc)
+
+    def _gc(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._gc_start = time.monotonic()
+        else:
+            t = self._gc_start
+            self.lines.append(f"G {t:.6f} {time.monotonic() - t:.6f} {info['generation']} {info['collected']}")
+
+    def watch(self, tid: int, thread: int, tracer: Tracer) -> Callable[[Sample], None]:
+        """Wrap ``tracer.advance`` to note each round's due, wake and call times; returns what to call with
+        every sample (the TTL-1 sample carries the send stamp)."""
+        real, monotonic, pending = tracer.advance, time.monotonic, {}
+        protocol = tracer.settings.protocol
+
+        def advance(now: float) -> None:
+            s = tracer.scheduler
+            called = monotonic()
+            before = (s._round, s._next_ttl)
+            real(now)
+            # The schedule is normalised after each call: TTL 1 of its current round went out in this call when
+            # that round has begun (next TTL > 1) and either was not begun before or is another round.
+            r = s._round
+            if s._next_ttl > 1 and (r != before[0] or before[1] == 1):
+                pending[r] = (s._start + r * s.interval_s, now, called)  # the due time after a skip_to
+
+        tracer.advance = advance
+
+        def sample(smp: Sample) -> None:
+            if smp.ttl == 1:
+                times = pending.pop(smp.round, None)
+                if times is not None:
+                    due, woke, called = times
+                    stamp = smp.sent_at - self._wall_offset
+                    self.lines.append(
+                        f"R {tid} {thread} {smp.round} {due:.6f} {woke:.6f} {called:.6f} {stamp:.6f} {protocol}"
+                    )
+
+        return sample
+
+    def flushed(self, due: float, woke: float, wrote: float) -> None:
+        self.lines.append(f"F {due:.6f} {woke:.6f} {wrote:.6f}")
+        if wrote - self.written_at >= 1.0:
+            self.written_at = wrote
+            self._wall_offset = time.time() - time.monotonic()  # follows a stepped or slewed wall clock
+            lines, n = self.lines, len(self.lines)
+            with open(self.path, "a") as f:
+                f.write("\n".join(lines[:n]) + "\n")
+            del lines[:n]
+
+
 class _Child:
     def __init__(self, parent_pid: int, threads: int, out_fd: int) -> None:
         self.parent_pid = parent_pid
@@ -305,22 +382,28 @@ class _Child:
         self.out_lock = threading.Lock()
         self.tracers: dict[int, Tracer] = {}
         self.ended = threading.Event()
+        path = os.environ.get(TIMELINE_ENV)
+        self.timeline = Timeline(path) if path else None
 
     def send(self, message) -> None:
         with self.out_lock:
             _write_frame(self.out_fd, message)
 
     def start(self, tid: int, settings: dict, mode: str, source: str | None) -> None:
-        loop = self.loops[self.turn % len(self.loops)]
+        index = self.turn % len(self.loops)
         self.turn += 1
-        threading.Thread(target=self._trace, args=(tid, settings, mode, source, loop), daemon=True).start()
+        threading.Thread(target=self._trace, args=(tid, settings, mode, source, index), daemon=True).start()
 
-    def _trace(self, tid: int, settings: dict, mode: str, source: str | None, loop: TraceLoop) -> None:
+    def _trace(self, tid: int, settings: dict, mode: str, source: str | None, index: int) -> None:
+        loop = self.loops[index]
         kind, message = "", ""
         network = None
         buffer, fields = self.buffer, _FIELDS
+        noted: list[Callable[[Sample], None]] = []  # the timeline's, with diagnostics on
 
         def on_sample(s: Sample) -> None:
+            if noted:
+                noted[0](s)
             if len(buffer) < MAX_BUFFERED:
                 buffer.append((tid, *fields(s)))
             else:
@@ -338,6 +421,8 @@ class _Child:
                 kind, message = "open", f"cannot open the network sockets: {exc}"
                 return
             self.tracers[tid] = tracer
+            if self.timeline is not None:
+                noted.append(self.timeline.watch(tid, index, tracer))
             # Everything alive now (the modules, scapy's templates, the tracers) lives as long as this process:
             # frozen, a collection no longer scans it and stops every thread here for a millisecond, not 50.
             gc.freeze()
@@ -370,12 +455,18 @@ class _Child:
 
     def flusher(self) -> None:
         reported = 0
+        timeline, monotonic = self.timeline, time.monotonic
+        due = monotonic() + FLUSH_S
         while not self.ended.wait(FLUSH_S):
             if os.getppid() != self.parent_pid:
                 self.ended.set()  # the agent died (we were re-parented)
                 break
             try:
+                woke = monotonic()
                 self.flush()
+                if timeline is not None:
+                    timeline.flushed(due, woke, monotonic())
+                    due = monotonic() + FLUSH_S
                 if self.dropped != reported:
                     reported = self.dropped
                     self.send(("dropped", reported))

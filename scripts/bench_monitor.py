@@ -106,6 +106,15 @@ def cpu_times(pid: int) -> tuple[float, float]:
     return sum(u for u, _ in times), sum(s for _, s in times)
 
 
+def machine_cpu() -> tuple[float, float]:
+    """(busy, steal) CPU seconds of the whole machine since boot, all cores (/proc/stat): busy is everything but
+    idle, iowait and steal; steal is time the host ran something else while a virtual CPU of ours wanted to run."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    tck = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq) / tck, steal / tck
+
+
 def child_cpu_seconds(pid: int) -> float:
     return sum(sum(own_cpu_times(p)) for p in children(pid))
 
@@ -307,6 +316,7 @@ def main() -> int:
             # starts rendering, and a scrape on a busy machine can take many seconds to return.
             (user0, sys0), wall0 = cpu_times(agent.pid), time.monotonic()
             child0 = child_cpu_seconds(agent.pid)
+            machine0 = machine_cpu()
             before = scrape(lab.client_ns)
             cpu0 = user0 + sys0
             load0 = os.getloadavg()[0]
@@ -349,6 +359,7 @@ def main() -> int:
                 spy.wait()
             (user1, sys1), wall1 = cpu_times(agent.pid), time.monotonic()
             child1, child_rss = child_cpu_seconds(agent.pid), child_rss_mb(agent.pid)
+            machine1 = machine_cpu()
             after = scrape(lab.client_ns, args.dump)
             cpu1 = user1 + sys1
             relay = lab.relay_stats()
@@ -369,6 +380,9 @@ def main() -> int:
         rss, hwm = rss_mb(agent.pid) if agent.poll() is None else (rss_series[-1], max(rss_series))
         print(f"measured {wall:.0f} s after {args.warmup:g} s of warm-up; load average (1 min) "
               f"{load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} cores")  # fmt: skip
+        busy, steal = ((b - a) / (wall * os.cpu_count()) for a, b in zip(machine0, machine1, strict=True))
+        print(f"the machine meanwhile: {busy:.0%} of its {os.cpu_count()} cores busy (every process, this one's "
+              f"lab and agent included), {steal:.1%} stolen by the host (our virtual CPUs waiting)")  # fmt: skip
         print(f"probes settled: {sent / wall:.0f}/s ({sent:.0f}); rounds {rounds:.0f} "
               f"(due {args.targets * wall / args.interval:.0f}), late {late:.0f} "
               f"({100 * late / max(rounds, 1):.2f} %)")  # fmt: skip

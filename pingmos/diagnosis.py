@@ -283,24 +283,33 @@ class _Judged:
     samples_needed: int = 0
 
 
+def _judge_loss(hop: HopReport, th: Thresholds) -> _Judged | None:
+    """The loss part of ``judge_hop`` (None: no loss interval); on its own for ``candidates_for_witness``, which
+    asks only this of every hop at each window update."""
+    ci = _loss_ci(hop)
+    if ci is None or hop.loss_pct is None:
+        return None
+    side = _side(ci[0], ci[1], th.loss_pct_above)
+    if side == BAD and _lost(hop) < th.min_lost:
+        side = UNSURE
+    need = 0
+    if side == UNSURE:
+        p = _lost(hop) / hop.sent
+        need = wilson_bound_samples(p, th.loss_pct_above / 100.0)
+        if p > th.loss_pct_above / 100.0:
+            need = max(need, math.ceil(th.min_lost / p))
+    return _Judged(side, f"loss {hop.loss_pct:.1f} % (95 % CI {ci[0]:.1f}-{ci[1]:.1f})", need)
+
+
 def judge_hop(hop: HopReport, th: Thresholds = DEFAULT_THRESHOLDS) -> dict[str, _Judged]:
     """Each metric of ``hop`` that can be judged, against its threshold on its 95 % interval (module docstring,
     step 1). {} for a hop with nothing sent."""
     out: dict[str, _Judged] = {}
     if hop.sent == 0:
         return out
-    ci = _loss_ci(hop)
-    if ci is not None and hop.loss_pct is not None:
-        side = _side(ci[0], ci[1], th.loss_pct_above)
-        if side == BAD and _lost(hop) < th.min_lost:
-            side = UNSURE
-        need = 0
-        if side == UNSURE:
-            p = _lost(hop) / hop.sent
-            need = wilson_bound_samples(p, th.loss_pct_above / 100.0)
-            if p > th.loss_pct_above / 100.0:
-                need = max(need, math.ceil(th.min_lost / p))
-        out[LOSS] = _Judged(side, f"loss {hop.loss_pct:.1f} % (95 % CI {ci[0]:.1f}-{ci[1]:.1f})", need)
+    loss = _judge_loss(hop, th)
+    if loss is not None:
+        out[LOSS] = loss
     lat = _latency_interval(hop)
     if lat is not None:
         side = _side(lat[1], lat[2], th.latency_ms_above)
@@ -469,7 +478,7 @@ def candidates_for_witness(snap: TraceSnapshot, th: Thresholds = DEFAULT_THRESHO
     for h in judged if not reached else judged[:-1]:
         if not h.address or h.unreachable:
             continue
-        loss = judge_hop(h, th).get(LOSS)
+        loss = _judge_loss(h, th) if h.sent else None
         if loss is not None and loss.side == BAD:
             out.append(h)
     return out

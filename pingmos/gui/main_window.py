@@ -72,6 +72,9 @@ def status_text(status: TraceStatus, other_replies: int = 0) -> str:
 
 
 class MainWindow(QMainWindow):
+    # Milliseconds between the passes of one update (see _next_step); tests stretch it to find races.
+    step_gap_ms = 1
+
     def __init__(
         self,
         settings: SettingsStore | None = None,
@@ -701,7 +704,7 @@ class MainWindow(QMainWindow):
         # A timer, not a posted call (what a zero timer is): the event loop paints this part first (posted events
         # go before timers) and other timers due meanwhile get their turn. After the last part, tick asks for the
         # next update (see tick).
-        QTimer.singleShot(1, self, self._next_step if self._steps else self.tick)
+        QTimer.singleShot(self.step_gap_ms, self, self._next_step if self._steps else self.tick)
 
     def _show_status(self, status: TraceStatus, other_replies: int) -> None:
         text = status_text(status, other_replies)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import time
 
 import pytest
@@ -83,6 +84,15 @@ def fake_factory(path=LOSSY_PATH, rounds=60, seed=3, speedup=None):
 
     make.made = made
     return make
+
+
+@pytest.fixture(autouse=True)
+def stretched_passes(monkeypatch):
+    """PINGMOS_TEST_STEP_GAP_MS=40 stretches the gap between an update's passes (1 ms in use): a test that waits
+    for one pass's change and asserts a later pass's fails at once instead of once in a while on a loaded CI."""
+    gap = os.environ.get("PINGMOS_TEST_STEP_GAP_MS")
+    if gap:
+        monkeypatch.setattr(MainWindow, "step_gap_ms", int(gap))
 
 
 @pytest.fixture(autouse=True)

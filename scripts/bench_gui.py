@@ -44,6 +44,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from pingmos.engine.events import Sample  # noqa: E402
 from pingmos.engine.fake_network import FakeHop, FakeNetwork  # noqa: E402
+from pingmos.gui.app import freeze_heap  # noqa: E402
 from pingmos.gui.main_window import UPDATE_PARTS, MainWindow  # noqa: E402
 from pingmos.gui.refresher import Request, _ModelCache, compute  # noqa: E402
 from pingmos.gui.settings_store import SettingsStore  # noqa: E402
@@ -454,6 +455,7 @@ def main() -> int:
     window = MainWindow(SettingsStore(settings))
     window.resize(1500, 980)
     window.show()
+    freeze_heap()  # as the app does once its window is built (pingmos.gui.app.run)
     app.processEvents()
     if 1 in parts:
         long_trace(app, window, args.hours)
@@ -465,6 +467,7 @@ def main() -> int:
         window = MainWindow(SettingsStore(settings))
         window.resize(1500, 980)
         window.show()
+        freeze_heap()
         app.processEvents()
         idle_window(app, window, args.idle_seconds, args.idle_part)
     window.close()

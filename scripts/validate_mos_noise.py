@@ -3,6 +3,7 @@
 MOS predict a call?", "Which input's sampling noise".)
 
     .venv/bin/python scripts/validate_mos_noise.py [--results resources/validation/results.json] [--views 10]
+        [--denser SLOTS ...] [--near-min SHARE ...]
 
 The study (``scripts/validate_mos``) scores ten probe views of each path, 300 round trips one second apart each;
 how far its Spearman moves from one view to the next is the sampling noise of 300 pings. This script splits that
@@ -16,7 +17,9 @@ of the RTTs: the base one-way delay (from the minimum RTT), the spread (the exce
 its mean and mean absolute deviation) and the queueing directions n (from the share of round trips near the
 minimum). For each buffer and set it prints, per mix, the Spearman rank correlation with the truth over the views
 (mean, least, most, the first view's: the table's), the mean MAE, and how far a condition's MOS moves from one
-view to the next (standard deviation, mean over the conditions).
+view to the next (standard deviation, mean over the conditions). ``--denser SLOTS``: the same with a round trip
+every SLOTS x 20 ms of the same 300 s (more round trips per view, as a longer window of a steady path would give);
+``--near-min SHARE``: with ``g107_jb.NEAR_MIN`` (how near the minimum counts for n) at another value.
 """
 
 from __future__ import annotations
@@ -50,8 +53,9 @@ MIXES += [(f"all but {LABELS[i]} from the view", tuple(x for x in INPUTS if x !=
 BUFFERS = ("fixed", "adaptive")
 
 
-def paths(doc: dict, views: int) -> list[tuple[list[list[float | None]], list[float | None]]]:
-    """Per condition of the study: its ``views`` probe views (the study's offsets) and every slot's round trip."""
+def paths(doc: dict, views: int) -> list[tuple[list[list[float | None]], list[float | None], dict]]:
+    """Per condition of the study: its ``views`` probe views (the study's offsets), every slot's round trip, and
+    the path drawn (``Condition.draw``'s arrays)."""
     from pingmos.validation import study
     from pingmos.validation.paths import probe_rtts
 
@@ -70,7 +74,7 @@ def paths(doc: dict, views: int) -> list[tuple[list[list[float | None]], list[fl
         first = [None if v is None else round(v, 3) for v in each[0]]
         if condition.name != saved["name"] or first != saved["probe_rtts_ms"]:
             raise ValueError(f"condition {saved['name']!r} does not redraw as the study drew it")
-        out.append((each, probe_rtts(path, slots, interval_packets=1)))  # every slot's round trip
+        out.append((each, probe_rtts(path, slots, interval_packets=1), path))  # every slot's round trip
     return out
 
 
@@ -120,7 +124,7 @@ def decompose(doc: dict, drawn, mixes=MIXES) -> list[Row]:
             truth = np.array([doc["conditions"][i]["truth_mos"][buffer] for i in chosen])
             inputs = []  # per condition: [(hop, its gamma, its loss) per view], the whole path's gamma and loss
             for i in chosen:
-                each, whole = drawn[i]
+                each, whole, _ = drawn[i]
                 whole_hop = HopWindow.from_rtts(whole).for_model(settings)
                 hops = [HopWindow.from_rtts(v).for_model(settings) for v in each]
                 per_view = [(h, jb.rtt_excess_gamma(h), h.loss_pct) for h in hops]
@@ -158,7 +162,7 @@ def input_spread(doc: dict, drawn) -> str:
         for i, c in enumerate(doc["conditions"]):
             if c["set"] != split:
                 continue
-            each, whole = drawn[i]
+            each, whole, _ = drawn[i]
             hops = [HopWindow.from_rtts(v).for_model({}) for v in each]
             whole_hop = HopWindow.from_rtts(whole)
             gammas = np.array([jb.rtt_excess_gamma(h) for h in hops])  # views x (k_r, theta, n, base)
@@ -178,6 +182,23 @@ def input_spread(doc: dict, drawn) -> str:
             f"{np.mean(base_sd):.2f} ms"
         )
     return "\n".join(lines)
+
+
+def denser(doc: dict, drawn, interval_slots: int, views: int) -> list[Row]:
+    """The study's mix (every input from the view) on ``views`` views of the same paths with a round trip every
+    ``interval_slots`` 20 ms slots (the study: 50, one a second; 300 s of path then holds 15 000 / interval_slots
+    of them), the views' starts spread over one interval (so at most ``interval_slots`` views)."""
+    from pingmos.validation.paths import probe_rtts
+
+    slots = len(drawn[0][1])
+    step = max(1, interval_slots // views)
+    starts = [step * v for v in range(views)][:interval_slots]
+    dense = [
+        ([probe_rtts({k: v[o:] for k, v in path.items()}, slots // interval_slots, interval_slots) for o in starts],
+         whole, path)
+        for _, whole, path in drawn
+    ]  # fmt: skip
+    return decompose(doc, dense, [(f"every input, a round trip every {interval_slots * 20} ms", INPUTS)])
 
 
 def format_rows(rows: list[Row], drawn) -> str:
@@ -204,6 +225,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=REPO_ROOT / "resources" / "validation" / "results.json")
     parser.add_argument("--views", type=int, default=10, help="probe views per path, 2-10 (the study's: 10)")
     parser.add_argument(
+        "--denser",
+        type=int,
+        nargs="*",
+        default=[],
+        metavar="SLOTS",
+        help="also score views with a round trip every SLOTS x 20 ms (2-49; the study's: 50), more of them",
+    )
+    parser.add_argument(
         "--near-min",
         type=float,
         nargs="*",
@@ -219,6 +248,10 @@ def main(argv: list[str] | None = None) -> int:
         if not 0.0 < share < 1.0:
             print(f"validate_mos_noise: --near-min must be within 0 and 1, not {share:g}", file=sys.stderr)
             return 2
+    for slots in args.denser:
+        if not 2 <= slots <= 49:  # two views at least
+            print(f"validate_mos_noise: --denser must be within 2 and 49 slots, not {slots}", file=sys.stderr)
+            return 2
     try:
         doc = json.loads(args.results.read_text())
         drawn = paths(doc, args.views)
@@ -231,6 +264,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(format_rows(rows, drawn))
     print(input_spread(doc, drawn))
+    for slots in args.denser:
+        rows = denser(doc, drawn, slots, args.views)
+        print("\n".join(format_rows(rows, drawn).splitlines()[1:]))
     own = jb.NEAR_MIN
     for share in args.near_min:
         jb.NEAR_MIN = share

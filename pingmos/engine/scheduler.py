@@ -52,11 +52,17 @@ class RoundScheduler:
         self._normalize()
         return None if self.finished else self._due_at()
 
-    def due(self, now: float) -> list[tuple[int, int]]:
-        """(round, ttl) of every probe due by ``now``, in sending order."""
+    def due(self, now: float, ahead_s: float = 0.0) -> list[tuple[int, int]]:
+        """(round, ttl) of every probe due by ``now``, in sending order; with ``ahead_s``, also the probes of the
+        same round due within ``ahead_s`` after ``now`` (sent early, with the others: one wake-up for several
+        probes), never a later round's (a round starts on time)."""
         out = []
         self._normalize()
-        while not self.finished and self._due_at() <= now:
+        last = now + ahead_s
+        while not self.finished:
+            at = self._due_at()
+            if at > now and (at > last or self._next_ttl == 1):
+                break
             if self._next_ttl == 1:
                 # Fix the spread for this round now: the destination may be known by the time it starts.
                 self._round_ttls = self.last_ttl

@@ -97,7 +97,18 @@ def process_icmp_ident() -> int:
     return (os.getpid() ^ random.getrandbits(16)) & 0xFFFF or 1
 
 
+# A wake-up that sends a probe also sends the probes of its round due within this much after it, ahead of their
+# time. At the highest rate (30 TTLs in 0.1 s: one due every 3.3 ms) a round then goes out in 8 groups of up to 4
+# instead of 30 single probes, and each wake-up saved is CPU saved: the thread scheduled back in on cold caches and
+# the loop's bookkeeping cost about as much as the probe it sends (measured on the 30-hop lab: 1.40 -> 0.66 s of
+# CPU for 6,000 probes). RTTs do not change (the kernel stamps each probe as it leaves); rounds still start on
+# time and spread their TTLs across the interval; at 1 s per round (33 ms between TTLs) every probe leaves alone.
+SEND_AHEAD_S = 0.010
+
+
 class Tracer:
+    send_ahead_s = SEND_AHEAD_S
+
     def __init__(
         self,
         settings: TraceSettings,
@@ -244,7 +255,7 @@ class Tracer:
             self._apply(self.path.on_sample(sample, None))
         scheduler = self.scheduler
         scheduler.skip_to(now)
-        due = scheduler.due(now)
+        due = scheduler.due(now, self.send_ahead_s)
         if not due:
             return
         monotonic, timeout_s = self._clock.monotonic, self.settings.effective_timeout_s

@@ -183,6 +183,7 @@ class MainWindow(QMainWindow):
         )
         self.error_banner.hide()
         left = QWidget()
+        self.table_pane = left  # painted a pass after its rows change (update_steps)
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(4, 4, 4, 4)
         left_layout.addWidget(self.error_banner)
@@ -425,6 +426,7 @@ class MainWindow(QMainWindow):
         self.mark_dirty()
 
     def copy_window_image(self) -> None:
+        self.finish_update()
         QGuiApplication.clipboard().setImage(self.grab().toImage())
         self.statusBar().showMessage("a picture of the window is on the clipboard", 5000)
 
@@ -602,9 +604,10 @@ class MainWindow(QMainWindow):
 
     def update_steps(self, update: Update) -> list[tuple[str, Callable[[], None]]]:
         """Showing ``update`` in parts (named in UPDATE_PARTS), in order: the trace graph's frame (titles and
-        axes, ``TraceGraph.set_frame``), its points, the timeline, the hop table's rows with the errors, then the
-        verdict and status lines, which makes ``update`` the one shown (``last_update``): what shows in the table is the
-        whole of an update. Each part does nothing once another trace replaced the update's.
+        axes, ``TraceGraph.set_frame``), its points, the timeline, the hop table's rows with the errors (taken in,
+        not painted yet), then the table painted with the verdict and status lines, which makes ``update`` the one
+        shown (``last_update``): what shows in the table is the whole of an update. Each part does nothing once
+        another trace replaced the update's (but the last always lets the table paint again).
 
         The timer shows an update one part per pass of the event loop (``tick``), so that each part is painted
         before the next is taken in: taken in and painted at once, a 30-hop update held the event loop for one
@@ -652,15 +655,21 @@ class MainWindow(QMainWindow):
             self.timeline.set_route_changes(update.snapshot.route_changes)
 
         def table_rows() -> None:
-            # The hop table's rows on a pass of their own, painted before the verdict and status lines change: a
-            # new trace's first rows (30 made, measured and painted) with them held the event loop 45-50 ms.
+            # The hop table's rows taken in (made, filled, their columns measured) with the errors on a pass of
+            # their own, and painted on the next: a new trace's first rows (30 made, measured and painted) took
+            # 20-40 ms of CPU in one pass, and a later update's ~30 changed rows half of a pass's longest.
             if not current():
                 return
             snapshot = update.snapshot
             self.marked_ttl = diagnosis().deteriorates_at_ttl
             pending = self._pending_text(update)
             self.table_model.pending = pending
+            # The table's pane (banner, range line, rows) is painted by the next part, which always runs it.
+            self.table_pane.setUpdatesEnabled(False)
             self.table_model.set_hops(_unscored(snapshot.hops) if pending else snapshot.hops, self.marked_ttl)
+            # The view's layout for the new rows now (Qt leaves it to a zero timer): left to it, a vertical scroll
+            # bar that the new rows need narrowed the table after its paint, which painted it twice.
+            self.table.executeDelayedItemsLayout()
             # The errors with the rows: a failing formula's cells (the last working version's scores, marked *)
             # and the banner that says why appear together.
             errors = [e for e in (shown_context.trace_error_text(update.status), update.model_error) if e]
@@ -674,6 +683,8 @@ class MainWindow(QMainWindow):
                 self.evidence.trace_stopped(self.trace)
 
         def table() -> None:
+            if not self.table_pane.updatesEnabled():
+                self.table_pane.setUpdatesEnabled(True)  # paints it whole: the changes while held went unrecorded
             if not current():
                 return
             snapshot = update.snapshot
@@ -695,6 +706,13 @@ class MainWindow(QMainWindow):
     def _show_in_steps(self, update: Update) -> None:
         self._steps = [(update, name, step) for name, step in self.update_steps(update)]
         self._next_step()
+
+    def finish_update(self) -> None:
+        """Show at once the parts still to be shown of the update under way (an image of the window shows the whole
+        of one update, its table painted)."""
+        while self._steps:
+            update, name, step = self._steps.pop(0)
+            self.apply_step(update, name, step)
 
     def _next_step(self) -> None:
         if not self._steps:

@@ -405,6 +405,7 @@ class SessionActions(QObject):
         if what in ("trace_graph", "timeline", "window"):
             if fmt not in ("png", "svg"):
                 raise ValueError("an image is exported as .png or .svg")
+            self.window.finish_update()  # the whole of the update being shown (its table held till its last part)
             widget = {
                 "trace_graph": self.window.trace_graph,
                 "timeline": self.window.timeline.graphics,

@@ -206,23 +206,30 @@ def mos_interval(model: object, rtts_ms: object, resamples: int = RESAMPLES) -> 
 class MosIntervals:
     """Intervals for a live view that re-scores every second, at a bounded cost per update.
 
-    The sampling uncertainty of a window changes slowly, so a hop's interval is computed again only when the
-    model changed, the window's size changed by a tenth or more (it narrows as samples accumulate), or
-    ``refresh_s`` passed; and one update computes at most ``budget`` model evaluations (the hops waiting longest
-    first; the others keep their last interval, or None until their turn). Steady state for 30 hops: 30 x 200 /
-    30 s = 200 evaluations a second. Measured (scripts in the voice helper's report): 30 hops of 300 samples,
-    g107-jb, on the 2-core project machine shared by eight jobs (load 12): every interval at once 7-9 s; per live
-    update 0.8 s on average with refresh_s 10 and budget 1000, 0.27 s (at most 0.6 s) with these defaults over
-    the first 40 updates, while every hop gets its first interval.
+    The sampling uncertainty of a window changes slowly, so a hop's interval is computed again only when the model
+    changed, the window's size changed by ``NEW_SAMPLES`` or a tenth, whichever is more (it narrows as samples
+    accumulate), or ``refresh_s`` passed; and one update computes at most ``budget`` model evaluations (the hops
+    waiting longest first; the others keep their last interval, or None until their turn). Steady state for 30 hops:
+    30 x 200 / 30 s = 200 evaluations a second. Measured (scripts in the voice helper's report): 30 hops of 300
+    samples, g107-jb, on the 2-core project machine shared by eight jobs (load 12): every interval at once 7-9 s;
+    per live update 0.8 s on average with refresh_s 10 and budget 1000, 0.27 s (at most 0.6 s) with these defaults
+    over the first 40 updates, while every hop gets its first interval.
 
     A long window is refreshed less often: ``refresh_s`` is for windows of up to ``REFRESH_SAMPLES`` samples and
     grows in proportion beyond (a day of 86,400: every 2.4 h, unless its size changes by a tenth first): at one
     sample a second, a tenth of its samples are new by then, as a 300-sample window's are after 30 s. Each of its
     resamples costs as much as 860 of a 100-sample window: refreshed every 30 s, 30 such hops took about 5 % of a
     core (55 ms of CPU a second) for intervals that had not moved.
+
+    While a window fills, its interval is computed once it has ``MIN_SAMPLES`` samples, then at every
+    ``NEW_SAMPLES`` more (a 100-sample window at one round a second: at 10, 20, ... 100 s, 10 times). At every
+    tenth of growth alone, a window of 10-19 samples was computed again at each new sample, 29 times per hop while
+    a 100-sample window filled: the window's first minute cost up to twice its steady state (scripts/bench_gui.py,
+    part 3).
     """
 
     REFRESH_SAMPLES = 300
+    NEW_SAMPLES = 10
 
     def __init__(self, resamples: int = RESAMPLES, refresh_s: float = 30.0, budget: int = 400, clock=None):
         import time
@@ -247,7 +254,9 @@ class MosIntervals:
             if entry is not None and entry[0] == model_key:
                 out[i] = entry[3]
                 refresh_s = self.refresh_s * max(1.0, entry[1] / self.REFRESH_SAMPLES)
-                if now - entry[2] < refresh_s and abs(size - entry[1]) < max(1, entry[1] // 10):
+                grown = abs(size - entry[1]) >= max(self.NEW_SAMPLES, entry[1] // 10)
+                enough = entry[1] < MIN_SAMPLES <= size  # too few samples for an interval before, enough now
+                if now - entry[2] < refresh_s and not grown and not enough:
                     continue
                 stale.append((entry[2], i))
             else:

@@ -48,3 +48,14 @@ def test_bad_settings():
         RoundScheduler(0.0, 30, 0.0)
     with pytest.raises(ValueError):
         RoundScheduler(1.0, 0, 0.0)
+
+
+def test_ahead_sends_the_rounds_next_probes_early_but_never_the_next_round():
+    s = RoundScheduler(interval_s=0.1, max_ttl=6, start=0.0, rounds=2)
+    # TTLs every 16.7 ms: a 40 ms window takes the round's next two with the one due, not the next round's first.
+    assert s.due(0.0, 0.04) == [(0, 1), (0, 2), (0, 3)]
+    assert s.next_due() == pytest.approx(0.05)
+    assert s.due(0.05, 0.04) == [(0, 4), (0, 5), (0, 6)]
+    assert s.due(0.09, 0.04) == []  # round 1 is due at 0.1, however close
+    assert s.due(0.1, 0.0) == [(1, 1)]
+    assert s.due(0.1, 0.0) == []

@@ -84,6 +84,9 @@ def test_shortcuts_start_stop_pause_and_jump_to_the_target(qtbot, shown):
 
     qtbot.keyClick(focused(), Qt.Key.Key_F6)  # pause: the display stays as it is while the trace goes on
     assert window.paused and window.actions.pause_action.isChecked()
+    # An update being shown in parts when F6 came is shown to its end (a table is never left half of one): frozen
+    # is what shows once it has.
+    qtbot.waitUntil(lambda: not window._steps, timeout=WAIT_MS)
     frozen = window.last_update
     rounds = window.trace.status().rounds
     qtbot.waitUntil(lambda: window.trace.status().rounds >= rounds + 3, timeout=WAIT_MS)

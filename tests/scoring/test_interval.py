@@ -86,6 +86,36 @@ def test_live_cache_bounds_the_work_and_refreshes():
     assert cache.update(batch, "other", hops).count(None) == 3  # another model: the old intervals are void
 
 
+def test_a_filling_window_gets_its_interval_at_ten_samples_then_every_ten_more():
+    """A live window filling at one sample a second: its interval from the samples at 10, 20, ... 100 (not at each
+    new sample while it is short), narrowing as they accumulate; then on the refresh period."""
+    model = load_model("pingplotter")
+    now = [0.0]
+    cache = MosIntervals(refresh_s=30.0, clock=lambda: now[0])
+    x = path_rtts(100, seed=4)
+    computed, shown = [], {}
+    for size in range(1, 101):
+        now[0] = float(size)
+        calls = []
+
+        def batch(windows, calls=calls):
+            calls.append(len(windows))
+            return model.score_many(windows)
+
+        (ci,) = cache.update(batch, "m", [(1, x[:size])])
+        if calls:
+            computed.append(size)
+            assert ci == mos_interval(model, x[:size])  # computed from the samples it has
+        shown[size] = ci
+    assert computed == list(range(10, 101, 10))
+    assert shown[9] is None and shown[10] is not None and shown[15] == shown[10]
+    assert shown[100][1] - shown[100][0] < shown[10][1] - shown[10][0]  # narrower with ten times the samples
+    calls = []
+    now[0] = 100.0 + 31.0
+    cache.update(lambda w: calls.append(len(w)) or model.score_many(w), "m", [(1, x)])
+    assert sum(calls) == 200  # full: the refresh period, as before
+
+
 def test_snapshot_table_and_json_carry_the_interval():
     st = TraceState("t", "198.18.0.9", "icmp", 1.0)
     for r, rtt in enumerate(path_rtts(40).tolist()):

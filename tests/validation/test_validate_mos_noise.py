@@ -27,7 +27,7 @@ def doc():
 
 def test_the_study_mix_is_the_studys_table_and_the_whole_path_mix_does_not_move(noise, doc):
     drawn = noise.paths(doc, 2)
-    assert all(len(each) == 2 and len(whole) == 15_000 for each, whole in drawn)
+    assert all(len(each) == 2 and len(whole) == 15_000 for each, whole, _ in drawn)
     rows = noise.decompose(doc, drawn)
     assert len(rows) == 2 * 2 * len(noise.MIXES)
     table = {(r["buffer"], r["set"]): r["spearman"] for r in doc["table"] if r["model"] == "g107-jb"}
@@ -38,6 +38,13 @@ def test_the_study_mix_is_the_studys_table_and_the_whole_path_mix_does_not_move(
         elif r.label.startswith("none"):  # every input from the whole path: the views agree exactly
             assert r.sd == 0.0 and r.rhos[0] == r.rhos[1]
     assert "round-trip loss" in noise.input_spread(doc, drawn)
+    # the study's spacing through the denser views' path: the first view is the study's again
+    study_spacing = noise.denser(doc, drawn, 50, 2)
+    for r in study_spacing:
+        assert r.rhos[0] == pytest.approx(table[(r.buffer, r.split)], abs=1e-12)
+    twice = noise.denser(doc, drawn, 25, 2)  # 600 round trips a view: every MOS moves less from view to view
+    for r, once in zip(twice, study_spacing, strict=True):
+        assert r.sd < once.sd
 
 
 def test_a_study_that_does_not_redraw_is_refused(noise, doc, tmp_path, capsys):
@@ -51,3 +58,4 @@ def test_a_study_that_does_not_redraw_is_refused(noise, doc, tmp_path, capsys):
     assert noise.main(["--views", "11"]) == 2
     assert noise.main(["--results", str(tmp_path / "missing.json")]) == 2
     assert noise.main(["--views", "2", "--near-min", "1.5"]) == 2
+    assert noise.main(["--views", "2", "--denser", "50"]) == 2

@@ -18,6 +18,7 @@ error can be told apart from the lab's.
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import math
 import os
@@ -34,6 +35,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from pingmos.monitor.metrics import LATE_MIN_S, LATE_SHARE  # noqa: E402
+from pingmos.monitor.prober import TIMELINE_ENV  # noqa: E402
 from tests.netlab import LinkSpec, uniform_chain  # noqa: E402
 from tests.netlab.lab import Lab, lab_unavailable_reason  # noqa: E402
 from tests.netlab.relay import in_netns  # noqa: E402
@@ -103,6 +106,15 @@ def cpu_times(pid: int) -> tuple[float, float]:
     return sum(u for u, _ in times), sum(s for _, s in times)
 
 
+def machine_cpu() -> tuple[float, float]:
+    """(busy, steal) CPU seconds of the whole machine since boot, all cores (/proc/stat): busy is everything but
+    idle, iowait and steal; steal is time the host ran something else while a virtual CPU of ours wanted to run."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    tck = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq) / tck, steal / tck
+
+
 def child_cpu_seconds(pid: int) -> float:
     return sum(sum(own_cpu_times(p)) for p in children(pid))
 
@@ -149,6 +161,73 @@ def memory_trend(elapsed: list[float], rss: list[float], blocks: list[float]) ->
     if blocks:
         line += f"; Python's allocated blocks {blocks[0]:.0f} -> {blocks[-1]:.0f}, slope {slope(blocks):+.0f}/h"
     return line
+
+
+def explain_late(path: str, t0: float, t1: float, interval_s: float) -> list[str]:
+    """What the probing process's timeline (``prober.Timeline``) says about the rounds due between t0 and t1
+    (monotonic s): lateness against the schedule itself (the agent's late_rounds measures against the first
+    round's send time), and for the late ones where the time went."""
+    rounds, gcs, flushes = [], [], []
+    for line in Path(path).read_text().splitlines():
+        f = line.split()
+        if f[0] == "R" and len(f) == 9:
+            due, woke, called, stamp = map(float, f[4:8])
+            if t0 <= due <= t1:
+                rounds.append((due, woke - due, called - woke, stamp - called, stamp - due, f[8], int(f[2]), f[1]))
+        elif f[0] == "G":
+            gcs.append((float(f[1]), float(f[2]), int(f[3])))
+        elif f[0] == "F":
+            flushes.append(tuple(map(float, f[1:4])))
+    if not rounds:
+        return ["timeline: no rounds noted in the measured time"]
+    limit = max(LATE_MIN_S, LATE_SHARE * interval_s)
+    ms = lambda xs: "/".join(f"{1000 * x:.1f}" for x in xs)  # noqa: E731
+    lat = sorted(r[4] for r in rounds)
+    pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]  # noqa: E731
+    out = [f"timeline: {len(rounds)} rounds; first probe's send stamp after its due time: median/p99/p99.9/max "
+           f"{ms([pct(0.5), pct(0.99), pct(0.999), lat[-1]])} ms; late (> {limit * 1000:.0f} ms): "
+           f"{sum(x > limit for x in lat)}"]  # fmt: skip
+    in_gc = [g for g in gcs if t0 <= g[0] <= t1]
+    if in_gc:
+        long_gc = sorted(g[1] for g in in_gc)
+        out.append(f"timeline: {len(in_gc)} garbage collections in the probing process (generation 2: "
+                   f"{sum(g[2] == 2 for g in in_gc)}), pause median/max "
+                   f"{ms([long_gc[len(long_gc) // 2], long_gc[-1]])} ms")  # fmt: skip
+    fl = [(w - d, r - w) for d, w, r in flushes if t0 <= d <= t1]
+    if fl:
+        wake = sorted(x for x, _ in fl)
+        write = sorted(x for _, x in fl)
+        out.append(f"timeline: the flusher's 20 ms timer woke late by median/p99/max "
+                   f"{ms([wake[len(wake) // 2], wake[int(0.99 * len(wake))], wake[-1]])} ms; its writes to the agent "
+                   f"took median/max {ms([write[len(write) // 2], write[-1]])} ms")  # fmt: skip
+    late = sorted(r for r in rounds if r[4] > limit)
+    # Stalls: late rounds due within a second of each other are one event.
+    stalls: list[list[tuple]] = []
+    for r in late:
+        if stalls and r[0] - stalls[-1][-1][0] < 1.0:
+            stalls[-1].append(r)
+        else:
+            stalls.append([r])
+    for group in stalls[:12]:
+        a, b = group[0][0], group[-1][0]
+        worst = max(group, key=lambda r: r[4])
+        protos = collections.Counter(r[5] for r in group)
+        threads = collections.Counter(r[6] for r in group)
+        gc_s = sum(g[1] for g in gcs if a - 0.5 <= g[0] <= b + 0.5)
+        flush_late = max((w - d for d, w, _ in flushes if a - 0.2 <= d <= b + 0.2), default=float("nan"))
+        out.append(f"  stall at +{a - t0:.1f} s: {len(group)} late rounds due over {1000 * (b - a):.0f} ms "
+                   f"({dict(protos)}, loop threads {dict(sorted(threads.items()))}); worst {1000 * worst[4]:.0f} ms = "
+                   f"wake {1000 * worst[1]:.0f} + in the loop before its turn {1000 * worst[2]:.0f} + send "
+                   f"{1000 * worst[3]:.0f}; GC {1000 * gc_s:.0f} ms nearby; the flusher's timer late by "
+                   f"{1000 * flush_late:.0f} ms")  # fmt: skip
+    if len(stalls) > 12:
+        out.append(f"  ... {len(stalls) - 12} more stalls")
+    # When in the interval the targets' rounds start: all at one instant means every stall hits all or none.
+    bins = [0] * 10
+    for r in rounds:
+        bins[min(9, int(10 * ((r[0] % interval_s) / interval_s)))] += 1
+    out.append(f"timeline: rounds starting in each tenth of the interval: {bins}")
+    return out
 
 
 def config(lab: Lab, targets: int, data_dir: str | None, args) -> str:
@@ -199,6 +278,9 @@ def main() -> int:
         "--rss-log", metavar="FILE", help="append 'elapsed_s rss_mb cpu_s session_mb files' every --every s"
     )
     ap.add_argument("--every", type=float, default=5.0, help="seconds between memory readings (5)")
+    ap.add_argument("--timeline", metavar="FILE", help="the probing process notes where each round's first probe "
+                    "spent its time (wake-up, interpreter, send; garbage collections; its writes to the agent) "
+                    "to FILE, and the late ones are explained")  # fmt: skip
     ap.add_argument("--py-spy", metavar="FILE", help="also profile the agent with py-spy (collapsed stacks to FILE)")
     args = ap.parse_args()
     if args.warmup is None:
@@ -219,8 +301,12 @@ def main() -> int:
         hops = args.routers + 1
         print(f"agent: {args.targets} targets x {hops} hops every {args.interval:g} s "
               f"(up to {args.targets * hops / args.interval:.0f} probes/s), window {args.window}")  # fmt: skip
+        env = dict(os.environ)
+        if args.timeline:
+            Path(args.timeline).unlink(missing_ok=True)
+            env[TIMELINE_ENV] = str(Path(args.timeline).resolve())
         agent = lab.popen([sys.executable, "-m", "pingmos", "monitor", str(cfg), "--listen", LISTEN, "--no-dns"],
-                          cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+                          cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
         try:
             time.sleep(args.warmup)
             if agent.poll() is not None:
@@ -230,6 +316,7 @@ def main() -> int:
             # starts rendering, and a scrape on a busy machine can take many seconds to return.
             (user0, sys0), wall0 = cpu_times(agent.pid), time.monotonic()
             child0 = child_cpu_seconds(agent.pid)
+            machine0 = machine_cpu()
             before = scrape(lab.client_ns)
             cpu0 = user0 + sys0
             load0 = os.getloadavg()[0]
@@ -272,6 +359,7 @@ def main() -> int:
                 spy.wait()
             (user1, sys1), wall1 = cpu_times(agent.pid), time.monotonic()
             child1, child_rss = child_cpu_seconds(agent.pid), child_rss_mb(agent.pid)
+            machine1 = machine_cpu()
             after = scrape(lab.client_ns, args.dump)
             cpu1 = user1 + sys1
             relay = lab.relay_stats()
@@ -292,6 +380,9 @@ def main() -> int:
         rss, hwm = rss_mb(agent.pid) if agent.poll() is None else (rss_series[-1], max(rss_series))
         print(f"measured {wall:.0f} s after {args.warmup:g} s of warm-up; load average (1 min) "
               f"{load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} cores")  # fmt: skip
+        busy, steal = ((b - a) / (wall * os.cpu_count()) for a, b in zip(machine0, machine1, strict=True))
+        print(f"the machine meanwhile: {busy:.0%} of its {os.cpu_count()} cores busy (every process, this one's "
+              f"lab and agent included), {steal:.1%} stolen by the host (our virtual CPUs waiting)")  # fmt: skip
         print(f"probes settled: {sent / wall:.0f}/s ({sent:.0f}); rounds {rounds:.0f} "
               f"(due {args.targets * wall / args.interval:.0f}), late {late:.0f} "
               f"({100 * late / max(rounds, 1):.2f} %)")  # fmt: skip
@@ -349,6 +440,9 @@ def main() -> int:
         )
         for line in problems[:10]:
             print(f"agent log: {line}")
+        if args.timeline:
+            for line in explain_late(args.timeline, wall0, wall1, args.interval):
+                print(line)
         if "Traceback" in err:
             print(err[-3000:], file=sys.stderr)
             return 1

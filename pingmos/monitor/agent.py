@@ -264,6 +264,7 @@ class TargetRunner:
     # -- the agent's loop ---------------------------------------------------------------------------------
 
     def start(self) -> None:
+        self.counters.new_schedule()
         self.trace.start()
         if self.sip is not None:
             self.sip.start()
@@ -294,6 +295,7 @@ class TargetRunner:
             elif mono - self._stopped_at >= self._restart_delay():
                 self._stopped_at = None
                 self._started_at = mono
+                self.counters.new_schedule()
                 self.trace.start()
 
     def _restart_delay(self) -> float:
@@ -710,7 +712,15 @@ class Agent:
         with self._lock:
             errors = dict(self.errors)
             targets = len(self.runners)
-        return AgentHealth(self.probes_per_s, errors, targets, resident_bytes(), sys.getallocatedblocks())
+        prober = self.prober
+        return AgentHealth(
+            self.probes_per_s,
+            errors,
+            targets,
+            resident_bytes(),
+            sys.getallocatedblocks(),
+            send_stamps=prober.send_stamps if prober is not None else None,
+        )
 
 
 def resident_bytes() -> int | None:

@@ -25,6 +25,7 @@ import bisect
 import dataclasses
 import math
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -71,10 +72,16 @@ RTT_BUCKETS_S = (
 POSITIONS = ("first", "intermediate", "last")
 DIAGNOSIS_STATES = ("problem", "no_problem", "undecided")
 # A round counts as late when its first probe (TTL 1) left more than this share of the interval, and at least
-# LATE_MIN_S, after it was due; rounds the scheduler then skipped (their due time passed before that probe left:
-# the engine starts again from "now" rather than send a backlog) count as late too.
+# LATE_MIN_S, after it was due on the target's schedule (every interval after its earliest first probe); rounds
+# the scheduler then skipped (their due time passed before that probe left: after a stall of more than an
+# interval the engine starts again from "now" rather than send a backlog) count as late too.
 LATE_SHARE = 0.1
 LATE_MIN_S = 0.05
+
+
+def wall_minus_monotonic() -> float:
+    """time.time() - time.monotonic() now, s: what turns a wall-clock send stamp into monotonic time."""
+    return time.time() - time.monotonic()
 
 
 class HopCounters:
@@ -128,21 +135,31 @@ class TargetCounters:
                 self._check_schedule(sample)
 
     def _check_schedule(self, sample: Sample) -> None:
-        # The TTL-1 probe opens its round; round r is due interval_s * r after the anchor. A late round moves the
-        # anchor (the scheduler, too, starts again from "now" after a stall instead of sending a backlog).
+        # The TTL-1 probe opens its round; round r is due interval_s * r after the anchor: the earliest send seen
+        # (of the anchor's round), which stays put while rounds leave late, as the engine's schedule does
+        # (engine.scheduler: round r is due start + r * interval; only a stall of more than an interval makes it
+        # start again from "now", with the rounds due meanwhile never sent). Send stamps are wall-clock times:
+        # they are compared in monotonic time, so that a step of the wall clock makes no round late.
+        sent = sample.sent_at - wall_minus_monotonic()
         if self._anchor is None:
-            self._anchor = (sample.round, sample.sent_at)
+            self._anchor = (sample.round, sent)
             return
         if sample.round <= self._anchor[0]:
             return  # an older round's first probe settling after later rounds (lost: its timeout); judged by those
         r0, t0 = self._anchor
-        late_s = sample.sent_at - (t0 + (sample.round - r0) * self.interval_s)
+        late_s = sent - (t0 + (sample.round - r0) * self.interval_s)
         if late_s > max(LATE_MIN_S, LATE_SHARE * self.interval_s):
             # This round, and the rounds due meanwhile that were never sent.
             self.late_rounds += 1 + int(late_s // self.interval_s)
-            self._anchor = (sample.round, sample.sent_at)
+            if late_s >= self.interval_s:
+                self._anchor = (sample.round, sent)  # the engine's schedule started again from this round
         elif late_s < 0:
-            self._anchor = (sample.round, sample.sent_at)  # the clock stepped back, or the anchor was late itself
+            self._anchor = (sample.round, sent)  # the anchor was late itself
+
+    def new_schedule(self) -> None:
+        """The trace (re)starts: its rounds follow a new schedule, anchored at its first probe."""
+        with self._lock:
+            self._anchor = None
 
     def copy(self) -> tuple[dict[int, tuple[int, int, list[int], float, int]], int, int]:
         """({ttl: (sent, received, buckets, rtt_sum_s, route_changes)}, samples, late_rounds), consistent."""
@@ -192,6 +209,10 @@ class AgentHealth:
     # Memory blocks Python's allocator holds (sys.getallocatedblocks()): tells growing Python objects apart from a
     # resident size that grows by fragmentation or by SQLite's and numpy's own allocations.
     python_blocks: int | None = None
+    # (kernel, python): probes the probing process sent, by where their send time came from (the kernel's send
+    # stamp, or the fallback: the clock read in Python before sendto(), early by whatever delayed the send and so
+    # adding that delay to the RTT); None without a probing process.
+    send_stamps: tuple[int, int] | None = None
 
 
 def path_id(snapshot: TraceSnapshot) -> int:
@@ -531,6 +552,17 @@ class AgentCollector(Collector):
             )
             blocks.add_metric(v, health.python_blocks)
             yield blocks
+        if health.send_stamps is not None:
+            stamps = CounterMetricFamily(
+                "pingmos_agent_send_stamps",
+                "Probes sent by the probing process, by the source of their send time: kernel (the kernel's send "
+                "stamp) or python (the fallback: the clock read before sendto(), early by any delay before the send, "
+                "which the RTT then includes).",
+                labels=["vantage", "source"],
+            )
+            for source, n in zip(("kernel", "python"), health.send_stamps, strict=True):
+                stamps.add_metric([*v, source], n)
+            yield stamps
 
 
 ERROR_KINDS = ("trace", "session", "alert_command", "scoring", "config")

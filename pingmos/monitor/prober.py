@@ -23,7 +23,9 @@ restarts, on a new child (started after 1 s, then 2, 4 ... up to a minute while 
 
 Messages are ``marshal``-ed tuples of plain values behind a 4-byte length: commands ("start", id, settings, mode,
 source), ("stop", id); answers ("samples", [(id, round, ttl, seq, sent_at, rtt_ms, responder, reached, reply,
-icmp_code), ...]), ("done", id, kind, message) with kind "" (ended), "permission", "open", "network" or "internal".
+icmp_code), ...]), ("done", id, kind, message) with kind "" (ended), "permission", "open", "network" or
+"internal"; ("dropped", n); ("stamps", kernel, python): the child's sends so far by where their send time came
+from (``send_stamps``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import contextlib
 import dataclasses
 import gc
 import marshal
+import math
 import operator
 import os
 import signal
@@ -46,12 +49,27 @@ from pathlib import Path
 from pingmos.engine import NoPermission, Sample, TraceLoop, Tracer, TraceSettings, choose_mode, family_of
 
 FLUSH_S = 0.02  # the child sends what settled this often: a sample reaches the agent at most ~20 ms late
+STAMPS_EVERY_S = 1.0  # and its counts of kernel and Python send stamps this often
 MAX_BUFFERED = 200_000  # samples the child keeps while the agent does not read (beyond: dropped, and counted)
 CHILD_MODES = ("unprivileged", "raw")  # probe modes the child opens by itself
+# Trace n's rounds start n x PHASE_STEP (modulo 1) of the interval after the process's start: the golden ratio's
+# fractional part spreads any number of traces evenly over the interval, and a trace added later falls between
+# the others (a hundred targets: 100 phases at least 5 ms apart). Intervals longer than PHASE_SPREAD_MAX_S are
+# spread over their first PHASE_SPREAD_MAX_S only, so a new target's first round waits at most that long.
+PHASE_STEP = (math.sqrt(5.0) - 1.0) / 2.0
+PHASE_SPREAD_MAX_S = 5.0
+# Where allowed, the probing process runs this many nice levels above the agent (raise_priority): when the
+# agent's own bursts (a scrape of 100,000 lines, a slice of windows and MOS intervals) and the probing compete
+# for the cores, the kernel gives the probing the larger share (3x at 5 levels), so its rounds leave on time;
+# the agent's work only waits (the samples queue in the pipe meanwhile).
+PRIORITY_STEP = 5
 _FIELDS = operator.attrgetter(*(f.name for f in dataclasses.fields(Sample)))  # a Sample as a tuple, in field order
 GONE = "the probing process ended"  # the error of every trace it drove (the agent says why once, in one line)
 _HEADER = struct.Struct("<I")
 _MAX_FRAME = 64 << 20
+# Diagnostics: with this set to a file name, the child writes where each round's first probe spent its time
+# (``Timeline``; scripts/bench_monitor.py --timeline writes and reads it). Off by default: it costs a little per round.
+TIMELINE_ENV = "PINGMOS_PROBER_TIMELINE"
 
 
 class ProberGone(OSError):
@@ -133,6 +151,15 @@ class Prober:
         self._closed = threading.Event()
         self.dropped = 0  # samples the child dropped because the agent did not read them (it says how many)
         self.restarts = 0
+        # (kernel, python): the probes sent so far by where their send time came from (the kernel's send stamp, or
+        # the clock read before sendto(): early by whatever delayed the send), every child together.
+        self._stamps_before = (0, 0)  # the children that ended
+        self._stamps_now = (0, 0)  # the running one's, as it last said
+
+    @property
+    def send_stamps(self) -> tuple[int, int]:
+        with self._lock:
+            return _add(self._stamps_before, self._stamps_now)
 
     def start(self) -> None:
         """Start the child, and the thread that reads it and starts it again when it dies; OSError when it cannot
@@ -258,12 +285,16 @@ class Prober:
                         d.done.set()
                 elif kind == "dropped":
                     self.dropped = message[1]
+                elif kind == "stamps":
+                    with self._lock:
+                        self._stamps_now = (message[1], message[2])
         except Exception as exc:  # an observer's error or a broken message: the child is of no use any more
             fail = f"{GONE}: its messages cannot be handled: {type(exc).__name__}: {exc}"
             with contextlib.suppress(OSError):
                 proc.kill()
         code = proc.wait()
         with self._lock:
+            self._stamps_before, self._stamps_now = _add(self._stamps_before, self._stamps_now), (0, 0)
             closing = self._closing
             drives = list(self._drives.values())
         if not closing:
@@ -294,6 +325,104 @@ class Prober:
 # -- the child -----------------------------------------------------------------------------------------------
 
 
+class Timeline:
+    """Where a round's first probe spent its time, for finding out why rounds leave late (diagnostics only).
+
+    Lines appended to ``path`` about once a second, whitespace-separated, times in monotonic seconds (the clock
+    every process of the machine shares):
+
+    - ``R tid thread round due woke called stamp protocol``: round ``round`` of trace ``tid`` was due at ``due`` (the
+      scheduler's time for its TTL-1 probe); the loop thread (``thread``: its index) returned from its wait at
+      ``woke`` (the ``now`` it handed to ``Tracer.advance``: late by the OS waking it, the interpreter lock, or
+      the loop still busy with earlier work), ``Tracer.advance`` was called at ``called`` (after the replies and
+      earlier traces of that wake), and the kernel stamped the datagram at ``stamp`` (its wall-clock send stamp
+      moved to monotonic time).
+    - ``G start seconds generation collected``: a garbage collection (every thread waits meanwhile).
+    - ``F due woke wrote``: the flusher's timer (every FLUSH_S) was due at ``due``, its thread ran at ``woke``, and
+      its write to the agent returned at ``wrote`` (a full pipe blocks it there).
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.lines: list[str] = []  # list.append is atomic: every thread appends, the flusher writes them out
+        self._gc_start = 0.0
+        self._wall_offset = time.time() - time.monotonic()
+        self.written_at = time.monotonic()
+        gc.callbacks.append(self._gc)
+
+    def _gc(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._gc_start = time.monotonic()
+        else:
+            t = self._gc_start
+            self.lines.append(f"G {t:.6f} {time.monotonic() - t:.6f} {info['generation']} {info['collected']}")
+
+    def watch(self, tid: int, thread: int, tracer: Tracer) -> Callable[[Sample], None]:
+        """Wrap ``tracer.advance`` to note each round's due, wake and call times; returns what to call with
+        every sample (the TTL-1 sample carries the send stamp)."""
+        real, monotonic, pending = tracer.advance, time.monotonic, {}
+        protocol = tracer.settings.protocol
+
+        def advance(now: float) -> None:
+            s = tracer.scheduler
+            called = monotonic()
+            before = (s._round, s._next_ttl)
+            real(now)
+            # The schedule is normalised after each call: TTL 1 of its current round went out in this call when
+            # that round has begun (next TTL > 1) and either was not begun before or is another round.
+            r = s._round
+            if s._next_ttl > 1 and (r != before[0] or before[1] == 1):
+                pending[r] = (s._start + r * s.interval_s, now, called)  # the due time after a skip_to
+
+        tracer.advance = advance
+
+        def sample(smp: Sample) -> None:
+            if smp.ttl == 1:
+                times = pending.pop(smp.round, None)
+                if times is not None:
+                    due, woke, called = times
+                    stamp = smp.sent_at - self._wall_offset
+                    self.lines.append(
+                        f"R {tid} {thread} {smp.round} {due:.6f} {woke:.6f} {called:.6f} {stamp:.6f} {protocol}"
+                    )
+
+        return sample
+
+    def flushed(self, due: float, woke: float, wrote: float) -> None:
+        self.lines.append(f"F {due:.6f} {woke:.6f} {wrote:.6f}")
+        if wrote - self.written_at >= 1.0:
+            self.written_at = wrote
+            self._wall_offset = time.time() - time.monotonic()  # follows a stepped or slewed wall clock
+            lines, n = self.lines, len(self.lines)
+            with open(self.path, "a") as f:
+                f.write("\n".join(lines[:n]) + "\n")
+            del lines[:n]
+
+
+def phase_delay(tid: int, interval_s: float, elapsed_s: float) -> float:
+    """Seconds until trace ``tid``'s phase, ``elapsed_s`` after the probing process's start: its rounds then start
+    at ``tid * PHASE_STEP`` (modulo 1) of min(interval, PHASE_SPREAD_MAX_S) after the start, modulo that span. In
+    [0, min(interval_s, PHASE_SPREAD_MAX_S))."""
+    spread = min(interval_s, PHASE_SPREAD_MAX_S)
+    return ((tid * PHASE_STEP) % 1.0 * spread - elapsed_s) % spread
+
+
+def send_stamps(network, tracer: Tracer) -> tuple[int, int]:
+    """(kernel, python): ``network``'s sends whose time is the kernel's send stamp, and those that fell back to
+    the clock read in Python before ``sendto()``. Networks with ``tx_stamps.CountsSendStamps`` count both; the
+    raw-socket network counts the kernel's only, so the rest of the tracer's sent probes are the fallbacks.
+    (0, 0) for a network that counts neither."""
+    kernel = getattr(network, "kernel_send_stamps", None)
+    if kernel is None:
+        return 0, 0
+    python = getattr(network, "python_send_stamps", None)
+    return kernel, (python if python is not None else max(0, tracer.probes_sent - kernel))
+
+
+def _add(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
+    return a[0] + b[0], a[1] + b[1]
+
+
 class _Child:
     def __init__(self, parent_pid: int, threads: int, out_fd: int) -> None:
         self.parent_pid = parent_pid
@@ -304,23 +433,32 @@ class _Child:
         self.dropped = 0
         self.out_lock = threading.Lock()
         self.tracers: dict[int, Tracer] = {}
+        self.networks: dict[int, tuple] = {}  # tid -> (network, tracer) while its trace runs
+        self.stamps_done = (0, 0)  # (kernel, python) send stamps of the traces that ended
         self.ended = threading.Event()
+        self.epoch = time.monotonic()  # the traces' phases are counted from here
+        path = os.environ.get(TIMELINE_ENV)
+        self.timeline = Timeline(path) if path else None
 
     def send(self, message) -> None:
         with self.out_lock:
             _write_frame(self.out_fd, message)
 
     def start(self, tid: int, settings: dict, mode: str, source: str | None) -> None:
-        loop = self.loops[self.turn % len(self.loops)]
+        index = self.turn % len(self.loops)
         self.turn += 1
-        threading.Thread(target=self._trace, args=(tid, settings, mode, source, loop), daemon=True).start()
+        threading.Thread(target=self._trace, args=(tid, settings, mode, source, index), daemon=True).start()
 
-    def _trace(self, tid: int, settings: dict, mode: str, source: str | None, loop: TraceLoop) -> None:
+    def _trace(self, tid: int, settings: dict, mode: str, source: str | None, index: int) -> None:
+        loop = self.loops[index]
         kind, message = "", ""
         network = None
         buffer, fields = self.buffer, _FIELDS
+        noted: list[Callable[[Sample], None]] = []  # the timeline's, with diagnostics on
 
         def on_sample(s: Sample) -> None:
+            if noted:
+                noted[0](s)
             if len(buffer) < MAX_BUFFERED:
                 buffer.append((tid, *fields(s)))
             else:
@@ -338,9 +476,17 @@ class _Child:
                 kind, message = "open", f"cannot open the network sockets: {exc}"
                 return
             self.tracers[tid] = tracer
+            self.networks[tid] = (network, tracer)
+            if self.timeline is not None:
+                noted.append(self.timeline.watch(tid, index, tracer))
             # Everything alive now (the modules, scapy's templates, the tracers) lives as long as this process:
             # frozen, a collection no longer scans it and stops every thread here for a millisecond, not 50.
             gc.freeze()
+            # Each trace's rounds start at a phase of its own (see PHASE_STEP): targets started together would
+            # otherwise all send their first probes at the same instant every interval, one burst of a hundred
+            # sends and replies in which the last ones wait for the others, and a stall then hits every round.
+            if self.ended.wait(phase_delay(tid, trace.interval_s, time.monotonic() - self.epoch)):
+                return
             try:
                 loop.drive(tracer)
             except OSError as exc:
@@ -349,6 +495,8 @@ class _Child:
             kind, message = "internal", f"the probing process failed: {type(exc).__name__}: {exc}"
         finally:
             self.tracers.pop(tid, None)
+            if self.networks.pop(tid, None) is not None:
+                self.stamps_done = _add(self.stamps_done, send_stamps(network, tracer))
             if network is not None:
                 with contextlib.suppress(OSError):
                     network.close()
@@ -368,19 +516,48 @@ class _Child:
             if batch:
                 _write_frame(self.out_fd, ("samples", batch))
 
+    def send_stamps(self) -> tuple[int, int]:
+        """(kernel, python): this process's sends so far by where their send time came from."""
+        total = self.stamps_done
+        for network, tracer in list(self.networks.values()):
+            total = _add(total, send_stamps(network, tracer))
+        return total
+
     def flusher(self) -> None:
         reported = 0
+        stamps, stamps_at = (0, 0), 0.0
+        timeline, monotonic = self.timeline, time.monotonic
+        due = monotonic() + FLUSH_S
         while not self.ended.wait(FLUSH_S):
             if os.getppid() != self.parent_pid:
                 self.ended.set()  # the agent died (we were re-parented)
                 break
             try:
+                woke = monotonic()
                 self.flush()
+                if timeline is not None:
+                    timeline.flushed(due, woke, monotonic())
+                    due = monotonic() + FLUSH_S
                 if self.dropped != reported:
                     reported = self.dropped
                     self.send(("dropped", reported))
+                if woke - stamps_at >= STAMPS_EVERY_S:
+                    stamps_at = woke
+                    now_stamps = self.send_stamps()
+                    if now_stamps != stamps:
+                        stamps = now_stamps
+                        self.send(("stamps", *stamps))
             except OSError:  # the agent closed its end
                 self.ended.set()
+
+
+def raise_priority(step: int = PRIORITY_STEP) -> int:
+    """Lower this process's nice value by ``step`` (every thread started afterwards inherits it) where allowed:
+    as root, with CAP_SYS_NICE, or up to RLIMIT_NICE (systemd's LimitNICE=); else leave it. Returns the nice
+    value now."""
+    with contextlib.suppress(OSError):
+        os.nice(-step)
+    return os.nice(0)
 
 
 def child_main(argv: list[str]) -> int:
@@ -388,6 +565,7 @@ def child_main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C and reloads are the agent's; it then closes our pipe
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     gc.set_threshold(10_000, 20, 10)  # the agent's (serve.GC_THRESHOLDS): per-probe objects die young, cycles are rare
+    raise_priority()
     try:
         parent_pid, threads = int(argv[0]), int(argv[1])
     except (IndexError, ValueError):

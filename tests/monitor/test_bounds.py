@@ -36,17 +36,43 @@ def test_a_round_is_late_when_its_first_probe_leaves_late_and_skipped_rounds_cou
     assert c.late_rounds == 0
     c.observe(first_probe(3, T0 + 3.2))  # 200 ms late
     assert c.late_rounds == 1
-    # The schedule restarts from that late round: round 4 due at T0 + 4.2 is on time.
+    # The engine's schedule does not move for a delay shorter than the interval: round 4, due at T0 + 4, is late
+    # when it leaves at T0 + 4.2 as well (a process that lags behind its schedule has every round late).
     c.observe(first_probe(4, T0 + 4.2))
-    assert c.late_rounds == 1
-    # A 2.5 s stall: round 5 leaves 2.5 s late, and the two rounds due meanwhile were never sent.
-    c.observe(first_probe(5, T0 + 7.7))
-    assert c.late_rounds == 1 + 3
+    assert c.late_rounds == 2
+    c.observe(first_probe(5, T0 + 5.01))
+    assert c.late_rounds == 2
+    # A 2.5 s stall: round 6 leaves 2.5 s late, and the two rounds due meanwhile were never sent; the engine starts
+    # its schedule again from there (engine.scheduler.skip_to), and so does the count.
+    c.observe(first_probe(6, T0 + 8.5))
+    assert c.late_rounds == 2 + 3
     # Other TTLs and samples of older rounds settling late (a timeout) do not count.
-    c.observe(Sample(5, 2, 99, T0 + 7.73, None, None))
+    c.observe(Sample(6, 2, 99, T0 + 8.53, None, None))
     c.observe(first_probe(4, T0 + 4.2))
-    c.observe(first_probe(6, T0 + 8.7))
-    assert c.late_rounds == 4
+    c.observe(first_probe(7, T0 + 9.5))
+    assert c.late_rounds == 5
+
+
+def test_late_rounds_are_judged_in_monotonic_time_and_from_each_start_of_the_trace(monkeypatch):
+    from pingmos.monitor import metrics
+
+    offset = [T0]
+    monkeypatch.setattr(metrics, "wall_minus_monotonic", lambda: offset[0])
+    c = TargetCounters(interval_s=1.0)
+    c.observe(first_probe(0, T0))
+    c.observe(first_probe(1, T0 + 1.0))
+    # The wall clock steps 300 ms forward: the send stamps with it, the rounds are on time all the same.
+    offset[0] += 0.3
+    c.observe(first_probe(2, T0 + 2.3))
+    c.observe(first_probe(3, T0 + 3.3))
+    assert c.late_rounds == 0
+    c.observe(first_probe(4, T0 + 4.5))  # 200 ms late in monotonic time
+    assert c.late_rounds == 1
+    # The trace stopped and starts again 400 ms into an interval: a new schedule, not 400 ms late forever.
+    c.new_schedule()
+    for r in (6, 7, 8):
+        c.observe(first_probe(r, T0 + r + 0.7))
+    assert c.late_rounds == 1
 
 
 def mos_interval_agent(which: str | None):

@@ -4,7 +4,9 @@ agent; a child that dies is reported in one line and replaced; an observer's err
 from __future__ import annotations
 
 import os
+import resource
 import signal
+import statistics
 import subprocess
 import sys
 import threading
@@ -16,6 +18,8 @@ import pytest
 
 from pingmos.monitor.agent import Agent
 from pingmos.monitor.config import config_from_data
+from pingmos.monitor.prober import PHASE_SPREAD_MAX_S, PRIORITY_STEP, phase_delay
+from tests.monitor.test_agent import one, scrape
 
 CONFIG = """
 [agent]
@@ -82,11 +86,54 @@ def test_the_agent_probes_from_a_child_process():
             assert status.probes_sent >= 10
             sent, received = runner.counters.copy()[0][1][:2]
             assert received >= 10 and received >= sent - 2  # answered: loopback's TTL 1 is the destination
+        # Where the send times came from, counted by the child and served as a counter: loopback stamps on
+        # transmit, so the kernel's stamps (the Python fallback may count a few: a stamp the kernel queued late).
+        assert _wait(agent, lambda: sum(agent.prober.send_stamps) >= 20), agent.prober.send_stamps
+        kernel, python = agent.prober.send_stamps
+        sent = sum(r.trace.status().probes_sent for r in agent.runners.values())
+        assert kernel >= 10 and kernel > python and kernel + python <= sent + 2, (kernel, python, sent)
+        metrics = scrape(agent)
+        assert one(metrics, "pingmos_agent_send_stamps_total", source="kernel") >= kernel
+        assert one(metrics, "pingmos_agent_send_stamps_total", source="python") >= python
     finally:
         agent.close()
     assert agent.prober is not None and not agent.prober.alive
     assert _children() == []
     assert not [line for line in log if "probing process" in line], log
+
+
+def test_traces_start_their_rounds_at_phases_spread_over_the_interval():
+    # A hundred traces: phases 5-14 ms apart over the whole interval, none beyond it; a trace started later
+    # waits for its own phase, not for the others'.
+    phases = sorted(phase_delay(tid, 1.0, 0.0) for tid in range(1, 101))
+    gaps = [b - a for a, b in zip(phases, phases[1:], strict=False)]
+    assert min(gaps) > 0.004 and max(gaps) < 0.015 and phases[0] < 0.015 and phases[-1] > 0.985, (gaps, phases)
+    assert phase_delay(7, 1.0, 3.25) == pytest.approx((phase_delay(7, 1.0, 0.0) - 0.25) % 1.0)
+    # A long interval is spread over its first PHASE_SPREAD_MAX_S: a new target's first round waits no longer.
+    assert max(phase_delay(tid, 60.0, 12.3) for tid in range(1, 200)) < PHASE_SPREAD_MAX_S
+
+
+def test_targets_rounds_leave_at_their_own_phases():
+    # Eight targets started together: their first probes leave spread over the interval, not in one burst.
+    config = "\n".join(
+        ["[agent]", "interval_s = 0.5", "max_ttl = 1"]
+        + [f'[[target]]\nhost = "127.0.0.1"\nname = "t{i}"' for i in range(8)]
+    )
+    sent_at: dict[str, list[float]] = {}
+    agent = Agent(config_from_data(tomllib.loads(config), "agent.toml"), use_dns=False, log=lambda _: None,
+                  probe_process=True)  # fmt: skip
+    agent.start()
+    try:
+        for name, runner in agent.runners.items():
+            runner.trace.add_observer(lambda s, name=name: sent_at.setdefault(name, []).append(s.sent_at))
+        assert _wait(agent, lambda: len(sent_at) == 8 and all(len(v) >= 4 for v in sent_at.values())), sent_at
+    finally:
+        agent.close()
+    # Each target's phase: its probes' send times modulo the interval (the median: one may leave late on a busy
+    # machine). Eight phases spread evenly are 62 ms apart; one burst would put them within a few ms.
+    phases = sorted(statistics.median(t % 0.5 for t in v[1:]) for v in sent_at.values())
+    gaps = [b - a for a, b in zip(phases, phases[1:], strict=False)] + [phases[0] + 0.5 - phases[-1]]
+    assert max(gaps) < 0.25 and sorted(gaps)[len(gaps) // 2] > 0.02, phases
 
 
 def test_a_probing_process_that_dies_is_reported_and_replaced():
@@ -132,6 +179,26 @@ def test_an_observers_error_ends_that_trace_only():
 def test_the_child_alone_says_what_is_wrong_in_one_line():
     r = subprocess.run([sys.executable, "-m", "pingmos.monitor.prober"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "usage" in r.stderr, r.stderr
+
+
+def test_the_probing_process_runs_above_the_agent_where_allowed():
+    # Every thread of the child, those started later included, runs PRIORITY_STEP nice levels above its parent
+    # where it may (root here; CAP_SYS_NICE or RLIMIT_NICE elsewhere); unprivileged without a limit, as the parent.
+    proc = subprocess.Popen([sys.executable, "-m", "pingmos.monitor.prober", str(os.getpid()), "1"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # fmt: skip
+    try:
+        tasks = Path(f"/proc/{proc.pid}/task")
+        deadline = time.monotonic() + 30
+        while len(list(tasks.iterdir())) < 3 and time.monotonic() < deadline:  # main, flusher, commands
+            time.sleep(0.05)
+        nice = {int((t / "stat").read_text().rsplit(")", 1)[1].split()[16]) for t in tasks.iterdir()}
+    finally:
+        proc.stdin.close()
+        proc.wait(30)
+    mine = os.nice(0)
+    soft, _ = resource.getrlimit(resource.RLIMIT_NICE)
+    floor = -20 if os.geteuid() == 0 else 20 - soft  # the lowest nice value this user may set
+    assert nice == {max(min(mine, floor), mine - PRIORITY_STEP)}, (nice, mine, floor)
 
 
 def test_the_child_ends_when_its_pipe_closes():

@@ -364,10 +364,14 @@ class Timeline:
         protocol = tracer.settings.protocol
 
         def advance(now: float) -> None:
+            # Reads the engine scheduler's own state (diagnostics only): if it changes, nothing is noted and the
+            # trace goes on.
             s = tracer.scheduler
             called = monotonic()
-            before = (s._round, s._next_ttl)
+            before = (getattr(s, "_round", None), getattr(s, "_next_ttl", None))
             real(now)
+            if None in before:
+                return
             # The schedule is normalised after each call: TTL 1 of its current round went out in this call when
             # that round has begun (next TTL > 1) and either was not begun before or is another round.
             r = s._round

@@ -325,6 +325,19 @@ class Prober:
 # -- the child -----------------------------------------------------------------------------------------------
 
 
+def opened_round(before: tuple[int, int], after: tuple[int, int]) -> int | None:
+    """The last round whose TTL-1 probe a scheduler sent between two of its states, (round, next TTL) each, as it
+    leaves them after every call: normalised, pointing at the next probe to send; None if no round began."""
+    (r0, t0), (r1, t1) = before, after
+    if (r1, t1) <= (r0, t0):
+        return None
+    if t1 > 1 and (r1 > r0 or t0 == 1):
+        return r1  # the current round began
+    if t1 == 1 and (r1 - 1 > r0 or t0 == 1):
+        return r1 - 1  # the round before it began and ended (a round of one TTL, or several rounds at once)
+    return None
+
+
 class Timeline:
     """Where a round's first probe spent its time, for finding out why rounds leave late (diagnostics only).
 
@@ -372,10 +385,8 @@ class Timeline:
             real(now)
             if None in before:
                 return
-            # The schedule is normalised after each call: TTL 1 of its current round went out in this call when
-            # that round has begun (next TTL > 1) and either was not begun before or is another round.
-            r = s._round
-            if s._next_ttl > 1 and (r != before[0] or before[1] == 1):
+            r = opened_round(before, (s._round, s._next_ttl))
+            if r is not None:
                 pending[r] = (s._start + r * s.interval_s, now, called)  # the due time after a skip_to
 
         tracer.advance = advance

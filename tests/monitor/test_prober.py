@@ -18,7 +18,7 @@ import pytest
 
 from pingmos.monitor.agent import Agent
 from pingmos.monitor.config import config_from_data
-from pingmos.monitor.prober import PHASE_SPREAD_MAX_S, PRIORITY_STEP, phase_delay
+from pingmos.monitor.prober import PHASE_SPREAD_MAX_S, PRIORITY_STEP, TIMELINE_ENV, opened_round, phase_delay
 from tests.monitor.test_agent import one, scrape
 
 CONFIG = """
@@ -179,6 +179,44 @@ def test_an_observers_error_ends_that_trace_only():
 def test_the_child_alone_says_what_is_wrong_in_one_line():
     r = subprocess.run([sys.executable, "-m", "pingmos.monitor.prober"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "usage" in r.stderr, r.stderr
+
+
+def test_the_timeline_notes_where_each_rounds_first_probe_spent_its_time(tmp_path, monkeypatch):
+    # Diagnostics (bench_monitor.py --timeline): for every round, due <= woke <= called <= the kernel's stamp, in
+    # one monotonic clock; the flusher's wakes too.
+    path = tmp_path / "timeline.txt"
+    monkeypatch.setenv(TIMELINE_ENV, str(path))
+    log: list[str] = []
+    agent = _agent(log)
+    agent.start()
+    try:
+
+        def rounds() -> dict[str, list[list[str]]]:
+            out: dict[str, list[list[str]]] = {}
+            for line in path.read_text().splitlines() if path.exists() else []:
+                if line.startswith("R "):
+                    out.setdefault(line.split()[8], []).append(line.split())
+            return out
+
+        assert _wait(agent, lambda: len(rounds()) == 2 and all(len(v) >= 10 for v in rounds().values())), log
+    finally:
+        agent.close()
+    for protocol, rows in rounds().items():
+        numbers = [int(r[3]) for r in rows]
+        assert numbers == list(range(numbers[0], numbers[0] + len(numbers))), (protocol, numbers)
+        for r in rows:
+            due, woke, called, stamp = map(float, r[4:8])
+            assert due <= woke + 1e-6 and woke <= called and called <= stamp + 0.001, (protocol, r)
+            assert stamp - due < 60.0, r
+    assert any(line.startswith("F ") for line in path.read_text().splitlines())
+
+
+def test_the_timeline_finds_the_round_a_call_began():
+    # (round, next TTL) before and after a call of Tracer.advance: which round's TTL-1 probe it sent.
+    assert opened_round((3, 1), (3, 2)) == 3 and opened_round((3, 31), (4, 2)) == 4
+    assert opened_round((3, 2), (3, 5)) is None and opened_round((3, 31), (4, 1)) is None
+    assert opened_round((3, 1), (4, 1)) == 3  # a round of one TTL (the destination at TTL 1)
+    assert opened_round((3, 2), (5, 1)) == 4 and opened_round((3, 1), (3, 1)) is None
 
 
 def test_the_probing_process_runs_above_the_agent_where_allowed():

@@ -34,7 +34,6 @@ import contextlib
 import dataclasses
 import gc
 import marshal
-import math
 import operator
 import os
 import signal
@@ -52,12 +51,6 @@ FLUSH_S = 0.02  # the child sends what settled this often: a sample reaches the 
 STAMPS_EVERY_S = 1.0  # and its counts of kernel and Python send stamps this often
 MAX_BUFFERED = 200_000  # samples the child keeps while the agent does not read (beyond: dropped, and counted)
 CHILD_MODES = ("unprivileged", "raw")  # probe modes the child opens by itself
-# Trace n's rounds start n x PHASE_STEP (modulo 1) of the interval after the process's start: the golden ratio's
-# fractional part spreads any number of traces evenly over the interval, and a trace added later falls between
-# the others (a hundred targets: 100 phases at least 5 ms apart). Intervals longer than PHASE_SPREAD_MAX_S are
-# spread over their first PHASE_SPREAD_MAX_S only, so a new target's first round waits at most that long.
-PHASE_STEP = (math.sqrt(5.0) - 1.0) / 2.0
-PHASE_SPREAD_MAX_S = 5.0
 # Where allowed, the probing process runs this many nice levels above the agent (raise_priority): when the
 # agent's own bursts (a scrape of 100,000 lines, a slice of windows and MOS intervals) and the probing compete
 # for the cores, the kernel gives the probing the larger share (3x at 5 levels), so its rounds leave on time;
@@ -414,14 +407,6 @@ class Timeline:
             del lines[:n]
 
 
-def phase_delay(tid: int, interval_s: float, elapsed_s: float) -> float:
-    """Seconds until trace ``tid``'s phase, ``elapsed_s`` after the probing process's start: its rounds then start
-    at ``tid * PHASE_STEP`` (modulo 1) of min(interval, PHASE_SPREAD_MAX_S) after the start, modulo that span. In
-    [0, min(interval_s, PHASE_SPREAD_MAX_S))."""
-    spread = min(interval_s, PHASE_SPREAD_MAX_S)
-    return ((tid * PHASE_STEP) % 1.0 * spread - elapsed_s) % spread
-
-
 def send_stamps(network, tracer: Tracer) -> tuple[int, int]:
     """(kernel, python): ``network``'s sends whose time is the kernel's send stamp, and those that fell back to
     the clock read in Python before ``sendto()``. Networks with ``tx_stamps.CountsSendStamps`` count both; the
@@ -451,7 +436,6 @@ class _Child:
         self.networks: dict[int, tuple] = {}  # tid -> (network, tracer) while its trace runs
         self.stamps_done = (0, 0)  # (kernel, python) send stamps of the traces that ended
         self.ended = threading.Event()
-        self.epoch = time.monotonic()  # the traces' phases are counted from here
         path = os.environ.get(TIMELINE_ENV)
         self.timeline = Timeline(path) if path else None
 
@@ -497,11 +481,6 @@ class _Child:
             # Everything alive now (the modules, scapy's templates, the tracers) lives as long as this process:
             # frozen, a collection no longer scans it and stops every thread here for a millisecond, not 50.
             gc.freeze()
-            # Each trace's rounds start at a phase of its own (see PHASE_STEP): targets started together would
-            # otherwise all send their first probes at the same instant every interval, one burst of a hundred
-            # sends and replies in which the last ones wait for the others, and a stall then hits every round.
-            if self.ended.wait(phase_delay(tid, trace.interval_s, time.monotonic() - self.epoch)):
-                return
             try:
                 loop.drive(tracer)
             except OSError as exc:

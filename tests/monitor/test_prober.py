@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import resource
 import signal
-import statistics
 import subprocess
 import sys
 import threading
@@ -18,7 +17,7 @@ import pytest
 
 from pingmos.monitor.agent import Agent
 from pingmos.monitor.config import config_from_data
-from pingmos.monitor.prober import PHASE_SPREAD_MAX_S, PRIORITY_STEP, TIMELINE_ENV, opened_round, phase_delay
+from pingmos.monitor.prober import PRIORITY_STEP, TIMELINE_ENV, opened_round
 from tests.monitor.test_agent import one, scrape
 
 CONFIG = """
@@ -100,40 +99,6 @@ def test_the_agent_probes_from_a_child_process():
     assert agent.prober is not None and not agent.prober.alive
     assert _children() == []
     assert not [line for line in log if "probing process" in line], log
-
-
-def test_traces_start_their_rounds_at_phases_spread_over_the_interval():
-    # A hundred traces: phases 5-14 ms apart over the whole interval, none beyond it; a trace started later
-    # waits for its own phase, not for the others'.
-    phases = sorted(phase_delay(tid, 1.0, 0.0) for tid in range(1, 101))
-    gaps = [b - a for a, b in zip(phases, phases[1:], strict=False)]
-    assert min(gaps) > 0.004 and max(gaps) < 0.015 and phases[0] < 0.015 and phases[-1] > 0.985, (gaps, phases)
-    assert phase_delay(7, 1.0, 3.25) == pytest.approx((phase_delay(7, 1.0, 0.0) - 0.25) % 1.0)
-    # A long interval is spread over its first PHASE_SPREAD_MAX_S: a new target's first round waits no longer.
-    assert max(phase_delay(tid, 60.0, 12.3) for tid in range(1, 200)) < PHASE_SPREAD_MAX_S
-
-
-def test_targets_rounds_leave_at_their_own_phases():
-    # Eight targets started together: their first probes leave spread over the interval, not in one burst.
-    config = "\n".join(
-        ["[agent]", "interval_s = 0.5", "max_ttl = 1"]
-        + [f'[[target]]\nhost = "127.0.0.1"\nname = "t{i}"' for i in range(8)]
-    )
-    sent_at: dict[str, list[float]] = {}
-    agent = Agent(config_from_data(tomllib.loads(config), "agent.toml"), use_dns=False, log=lambda _: None,
-                  probe_process=True)  # fmt: skip
-    agent.start()
-    try:
-        for name, runner in agent.runners.items():
-            runner.trace.add_observer(lambda s, name=name: sent_at.setdefault(name, []).append(s.sent_at))
-        assert _wait(agent, lambda: len(sent_at) == 8 and all(len(v) >= 4 for v in sent_at.values())), sent_at
-    finally:
-        agent.close()
-    # Each target's phase: its probes' send times modulo the interval (the median: one may leave late on a busy
-    # machine). Eight phases spread evenly are 62 ms apart; one burst would put them within a few ms.
-    phases = sorted(statistics.median(t % 0.5 for t in v[1:]) for v in sent_at.values())
-    gaps = [b - a for a, b in zip(phases, phases[1:], strict=False)] + [phases[0] + 0.5 - phases[-1]]
-    assert max(gaps) < 0.25 and sorted(gaps)[len(gaps) // 2] > 0.02, phases
 
 
 def test_a_probing_process_that_dies_is_reported_and_replaced():

@@ -51,11 +51,6 @@ FLUSH_S = 0.02  # the child sends what settled this often: a sample reaches the 
 STAMPS_EVERY_S = 1.0  # and its counts of kernel and Python send stamps this often
 MAX_BUFFERED = 200_000  # samples the child keeps while the agent does not read (beyond: dropped, and counted)
 CHILD_MODES = ("unprivileged", "raw")  # probe modes the child opens by itself
-# Where allowed, the probing process runs this many nice levels above the agent (raise_priority): when the
-# agent's own bursts (a scrape of 100,000 lines, a slice of windows and MOS intervals) and the probing compete
-# for the cores, the kernel gives the probing the larger share (3x at 5 levels), so its rounds leave on time;
-# the agent's work only waits (the samples queue in the pipe meanwhile).
-PRIORITY_STEP = 5
 _FIELDS = operator.attrgetter(*(f.name for f in dataclasses.fields(Sample)))  # a Sample as a tuple, in field order
 GONE = "the probing process ended"  # the error of every trace it drove (the agent says why once, in one line)
 _HEADER = struct.Struct("<I")
@@ -545,21 +540,11 @@ class _Child:
                 self.ended.set()
 
 
-def raise_priority(step: int = PRIORITY_STEP) -> int:
-    """Lower this process's nice value by ``step`` (every thread started afterwards inherits it) where allowed:
-    as root, with CAP_SYS_NICE, or up to RLIMIT_NICE (systemd's LimitNICE=); else leave it. Returns the nice
-    value now."""
-    with contextlib.suppress(OSError):
-        os.nice(-step)
-    return os.nice(0)
-
-
 def child_main(argv: list[str]) -> int:
     """``python -m pingmos.monitor.prober PARENT_PID THREADS``: serve the agent on stdin/stdout."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C and reloads are the agent's; it then closes our pipe
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     gc.set_threshold(10_000, 20, 10)  # the agent's (serve.GC_THRESHOLDS): per-probe objects die young, cycles are rare
-    raise_priority()
     try:
         parent_pid, threads = int(argv[0]), int(argv[1])
     except (IndexError, ValueError):

@@ -4,7 +4,6 @@ agent; a child that dies is reported in one line and replaced; an observer's err
 from __future__ import annotations
 
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import pytest
 
 from pingmos.monitor.agent import Agent
 from pingmos.monitor.config import config_from_data
-from pingmos.monitor.prober import PRIORITY_STEP, TIMELINE_ENV, opened_round
+from pingmos.monitor.prober import TIMELINE_ENV, opened_round
 from tests.monitor.test_agent import one, scrape
 
 CONFIG = """
@@ -182,26 +181,6 @@ def test_the_timeline_finds_the_round_a_call_began():
     assert opened_round((3, 2), (3, 5)) is None and opened_round((3, 31), (4, 1)) is None
     assert opened_round((3, 1), (4, 1)) == 3  # a round of one TTL (the destination at TTL 1)
     assert opened_round((3, 2), (5, 1)) == 4 and opened_round((3, 1), (3, 1)) is None
-
-
-def test_the_probing_process_runs_above_the_agent_where_allowed():
-    # Every thread of the child, those started later included, runs PRIORITY_STEP nice levels above its parent
-    # where it may (root here; CAP_SYS_NICE or RLIMIT_NICE elsewhere); unprivileged without a limit, as the parent.
-    proc = subprocess.Popen([sys.executable, "-m", "pingmos.monitor.prober", str(os.getpid()), "1"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # fmt: skip
-    try:
-        tasks = Path(f"/proc/{proc.pid}/task")
-        deadline = time.monotonic() + 30
-        while len(list(tasks.iterdir())) < 3 and time.monotonic() < deadline:  # main, flusher, commands
-            time.sleep(0.05)
-        nice = {int((t / "stat").read_text().rsplit(")", 1)[1].split()[16]) for t in tasks.iterdir()}
-    finally:
-        proc.stdin.close()
-        proc.wait(30)
-    mine = os.nice(0)
-    soft, _ = resource.getrlimit(resource.RLIMIT_NICE)
-    floor = -20 if os.geteuid() == 0 else 20 - soft  # the lowest nice value this user may set
-    assert nice == {max(min(mine, floor), mine - PRIORITY_STEP)}, (nice, mine, floor)
 
 
 def test_the_child_ends_when_its_pipe_closes():

@@ -54,6 +54,10 @@ from pingmos.engine.wire import (  # noqa: F401
 from pingmos.engine.wire import checksum as _checksum
 from pingmos.engine.wire import pseudo_header as _pseudo_header
 
+# Compiled once: a probe is patched with these on every send.
+_H = struct.Struct("!H")
+_ECHO_TAIL = struct.Struct("!HHHH")  # ICMP checksum, identifier, sequence, the payload word compensating it
+
 PROBE_SIZE = 64  # bytes on the wire, IP header included, as ping and mtr send by default
 UDP_BASE_PORT = 33434  # traceroute's traditional destination port; closed on almost every host
 TCP_DEFAULT_PORT = 80  # where a firewall most likely lets a SYN through
@@ -92,7 +96,7 @@ class _Template:
         else:
             # The kernel fills in the IP header checksum (IP_HDRINCL). IP id = seq, for packet captures and UDP.
             buf[8] = ttl
-            struct.pack_into("!H", buf, 4, seq)
+            _H.pack_into(buf, 4, seq)
         return buf
 
 
@@ -126,11 +130,10 @@ class IcmpEchoTemplate(_Template):
         # seq + ~seq is 0xFFFF, which one's complement addition ignores: the checksum depends on the flow only.
         comp = (~seq & 0xFFFF) + self.flow
         comp = (comp & 0xFFFF) + (comp >> 16)
-        struct.pack_into("!HH", buf, o + 6, seq, comp)
         if self._checksum is None:
-            struct.pack_into("!HH", buf, o + 2, 0, self.ident)
+            _ECHO_TAIL.pack_into(buf, o + 2, 0, self.ident, seq, comp)
             self._checksum = _checksum(self._pseudo + bytes(buf[o:]))
-        struct.pack_into("!HH", buf, o + 2, self._checksum, self.ident)
+        _ECHO_TAIL.pack_into(buf, o + 2, self._checksum, self.ident, seq, comp)
         return bytes(buf)
 
     def key(self, seq: int) -> ProbeKey:

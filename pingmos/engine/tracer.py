@@ -122,6 +122,8 @@ class Tracer:
         self._network = network
         self._on_sample = on_sample
         self._clock = clock or Clock()
+        # The clock's reading, bound once (the default clock's is time.monotonic itself: no method call per read).
+        self._monotonic = time.monotonic if type(self._clock) is Clock else self._clock.monotonic
         self._stop = threading.Event()
         self._port_sockets = []
         src = source or source_address_for(settings.address)
@@ -182,7 +184,7 @@ class Tracer:
                 matcher.retire(key)
             late = []
             for key in decision.rearm:
-                lost = matcher.rearm(key, self._clock.monotonic())
+                lost = matcher.rearm(key, self._monotonic())
                 if lost is not None:
                     late.append(lost)
         end = self.path.end_ttl
@@ -258,14 +260,15 @@ class Tracer:
         due = scheduler.due(now, self.send_ahead_s)
         if not due:
             return
-        monotonic, timeout_s = self._clock.monotonic, self.settings.effective_timeout_s
+        monotonic, timeout_s = self._monotonic, self.settings.effective_timeout_s
         templates, send, address = self._templates, self._network.send, self.settings.address
         add, on_sent, apply = self.matcher.add_free, self.path.on_sent, self._apply
+        new = tuple.__new__  # Outstanding's fields in one tuple: skips the named tuple's Python-level __new__
         for round_no, ttl in due:
             template = templates[round_no % len(templates)]
             seq, key = self._next_seq(template)
             sent_at = send(template.packet(ttl, seq), address)
-            add(key, Outstanding(round_no, ttl, seq, sent_at, monotonic() + timeout_s))
+            add(key, new(Outstanding, (round_no, ttl, seq, sent_at, monotonic() + timeout_s)))
             self.probes_sent += 1
             decision = on_sent(round_no, ttl)
             if decision is not NOTHING:
@@ -282,7 +285,7 @@ class Tracer:
 
     def run(self) -> None:
         """Trace until the configured rounds are done and their probes answered or timed out, or until stop()."""
-        clock, network, stop = self._clock, self._network, self._stop
+        monotonic, network, stop = self._monotonic, self._network, self._stop
         # A network whose replies carry the kernel's receive time (``stamps_replies``) can be read late without
         # changing any RTT: then the loop sleeps until the next probe or deadline is due and reads everything
         # that came meanwhile in one go, one wake-up per probe sent instead of one per packet received (replies
@@ -296,7 +299,7 @@ class Tracer:
         self.begin()
         try:
             while not stop.is_set():
-                now = clock.monotonic()
+                now = monotonic()
                 wake = self.next_wake(now)
                 if wake is None:
                     break  # every round sent and every probe settled
@@ -312,6 +315,6 @@ class Tracer:
                     packets = network.recv(wait_s)
                 if packets:
                     self._handle(packets)
-                self.advance(clock.monotonic())
+                self.advance(monotonic())
         finally:
             self.finish()

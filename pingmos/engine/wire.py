@@ -203,6 +203,23 @@ def _tcp_answer(data: bytes, off: int, responder: str) -> Reply | None:
 _V4_ERROR = struct.Struct("!B8xB2x4s4xBB6xB3xH3xB2x4s4s")
 _V4_ERROR_KINDS = {ICMP_TIME_EXCEEDED: ReplyKind.TIME_EXCEEDED, ICMP_DEST_UNREACH: ReplyKind.UNREACHABLE}
 _HH = struct.Struct("!HH")
+# IPv4 addresses as text, by their 4 bytes: the same few addresses (the path's routers, our source and the
+# destination) are in every reply, and a dictionary look-up costs a fraction of inet_ntoa (libc formats with
+# snprintf). Bounded: cleared when it fills (a flood of forged sources).
+_V4_TEXT: dict[bytes, str] = {}
+_V4_TEXT_MAX = 4096
+
+
+def _v4_text(packed: bytes) -> str:
+    text = _V4_TEXT.get(packed)
+    if text is None:
+        if len(_V4_TEXT) >= _V4_TEXT_MAX:
+            _V4_TEXT.clear()
+        text = _V4_TEXT[packed] = inet_ntoa(packed)
+    return text
+
+
+_new_reply = tuple.__new__  # Reply's fields in one tuple: skips the named tuple's Python-level __new__
 _HHI = struct.Struct("!HHI")
 _BXXHH = struct.Struct("!B3xHH")
 
@@ -232,7 +249,18 @@ def parse_reply(data: bytes) -> Reply | None:
             key = ("tcp", *_HHI.unpack_from(data, 48))
         else:
             return None
-        return Reply(_V4_ERROR_KINDS[icmp_type], inet_ntoa(src), key, code, inet_ntoa(qsrc), inet_ntoa(qdst))
+        text = _V4_TEXT.get
+        return _new_reply(
+            Reply,
+            (
+                _V4_ERROR_KINDS[icmp_type],
+                text(src) or _v4_text(src),
+                key,
+                code,
+                text(qsrc) or _v4_text(qsrc),
+                text(qdst) or _v4_text(qdst),
+            ),
+        )
     if data[0] >> 4 == 6:
         if len(data) < IPV6_HEADER + 8:
             return None

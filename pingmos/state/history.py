@@ -76,6 +76,7 @@ class HopHistory:
         "_last_answered",
         "earlier",
         "let_go",
+        "_top_round",
     )
 
     def __init__(self, ttl: int, flows: int = 1, capacity: int = 64) -> None:
@@ -104,6 +105,7 @@ class HopHistory:
         # samples let go are forgotten (the monitor's and the window's history: their snapshots show a window).
         self.earlier: tuple[RunningSummary, RunningSummary] | None = None
         self.let_go = 0  # samples no longer in memory
+        self._top_round = -1  # rounds[n - 1] while n > 0, as a Python int (read once per sample)
 
     def __len__(self) -> int:
         return self.n
@@ -134,8 +136,9 @@ class HopHistory:
         if self.n == len(self.rounds):
             self._grow()
         n = self.n
-        if n == 0 or round_no >= self.rounds[n - 1]:
+        if n == 0 or round_no >= self._top_round:
             i = n
+            self._top_round = round_no
         else:
             i = int(np.searchsorted(self.rounds[:n], round_no, side="right"))
             self.epoch += 1

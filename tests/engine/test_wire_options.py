@@ -49,3 +49,16 @@ def test_an_error_quoting_anything_but_our_probes_is_no_reply():
     assert parse_reply(build_time_exceeded(bytes(probe), "198.18.4.2")) is None
     probe[20], probe[9] = 8, 47  # GRE: a protocol we never probe with
     assert parse_reply(build_time_exceeded(bytes(probe), "198.18.4.2")) is None
+
+
+def test_addresses_read_the_same_when_the_address_cache_fills_up(monkeypatch):
+    from pingmos.engine import wire
+
+    monkeypatch.setattr(wire, "_V4_TEXT", {})
+    monkeypatch.setattr(wire, "_V4_TEXT_MAX", 3)
+    template = IcmpEchoTemplate("198.18.0.1", "198.18.29.2", 4321)
+    for i in range(10):  # ten routers (plus our source and the destination) through a cache of three
+        router = f"198.18.{i}.2"
+        reply = parse_reply(build_time_exceeded(template.packet(i + 1, i), router))
+        assert (reply.responder, reply.quoted_src, reply.quoted_dst) == (router, "198.18.0.1", "198.18.29.2")
+        assert len(wire._V4_TEXT) <= 3

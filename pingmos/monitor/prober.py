@@ -34,7 +34,6 @@ import contextlib
 import dataclasses
 import gc
 import marshal
-import math
 import operator
 import os
 import signal
@@ -52,17 +51,6 @@ FLUSH_S = 0.02  # the child sends what settled this often: a sample reaches the 
 STAMPS_EVERY_S = 1.0  # and its counts of kernel and Python send stamps this often
 MAX_BUFFERED = 200_000  # samples the child keeps while the agent does not read (beyond: dropped, and counted)
 CHILD_MODES = ("unprivileged", "raw")  # probe modes the child opens by itself
-# Trace n's rounds start n x PHASE_STEP (modulo 1) of the interval after the process's start: the golden ratio's
-# fractional part spreads any number of traces evenly over the interval, and a trace added later falls between
-# the others (a hundred targets: 100 phases at least 5 ms apart). Intervals longer than PHASE_SPREAD_MAX_S are
-# spread over their first PHASE_SPREAD_MAX_S only, so a new target's first round waits at most that long.
-PHASE_STEP = (math.sqrt(5.0) - 1.0) / 2.0
-PHASE_SPREAD_MAX_S = 5.0
-# Where allowed, the probing process runs this many nice levels above the agent (raise_priority): when the
-# agent's own bursts (a scrape of 100,000 lines, a slice of windows and MOS intervals) and the probing compete
-# for the cores, the kernel gives the probing the larger share (3x at 5 levels), so its rounds leave on time;
-# the agent's work only waits (the samples queue in the pipe meanwhile).
-PRIORITY_STEP = 5
 _FIELDS = operator.attrgetter(*(f.name for f in dataclasses.fields(Sample)))  # a Sample as a tuple, in field order
 GONE = "the probing process ended"  # the error of every trace it drove (the agent says why once, in one line)
 _HEADER = struct.Struct("<I")
@@ -325,6 +313,19 @@ class Prober:
 # -- the child -----------------------------------------------------------------------------------------------
 
 
+def opened_round(before: tuple[int, int], after: tuple[int, int]) -> int | None:
+    """The last round whose TTL-1 probe a scheduler sent between two of its states, (round, next TTL) each, as it
+    leaves them after every call: normalised, pointing at the next probe to send; None if no round began."""
+    (r0, t0), (r1, t1) = before, after
+    if (r1, t1) <= (r0, t0):
+        return None
+    if t1 > 1 and (r1 > r0 or t0 == 1):
+        return r1  # the current round began
+    if t1 == 1 and (r1 - 1 > r0 or t0 == 1):
+        return r1 - 1  # the round before it began and ended (a round of one TTL, or several rounds at once)
+    return None
+
+
 class Timeline:
     """Where a round's first probe spent its time, for finding out why rounds leave late (diagnostics only).
 
@@ -364,14 +365,16 @@ class Timeline:
         protocol = tracer.settings.protocol
 
         def advance(now: float) -> None:
+            # Reads the engine scheduler's own state (diagnostics only): if it changes, nothing is noted and the
+            # trace goes on.
             s = tracer.scheduler
             called = monotonic()
-            before = (s._round, s._next_ttl)
+            before = (getattr(s, "_round", None), getattr(s, "_next_ttl", None))
             real(now)
-            # The schedule is normalised after each call: TTL 1 of its current round went out in this call when
-            # that round has begun (next TTL > 1) and either was not begun before or is another round.
-            r = s._round
-            if s._next_ttl > 1 and (r != before[0] or before[1] == 1):
+            if None in before:
+                return
+            r = opened_round(before, (s._round, s._next_ttl))
+            if r is not None:
                 pending[r] = (s._start + r * s.interval_s, now, called)  # the due time after a skip_to
 
         tracer.advance = advance
@@ -397,14 +400,6 @@ class Timeline:
             with open(self.path, "a") as f:
                 f.write("\n".join(lines[:n]) + "\n")
             del lines[:n]
-
-
-def phase_delay(tid: int, interval_s: float, elapsed_s: float) -> float:
-    """Seconds until trace ``tid``'s phase, ``elapsed_s`` after the probing process's start: its rounds then start
-    at ``tid * PHASE_STEP`` (modulo 1) of min(interval, PHASE_SPREAD_MAX_S) after the start, modulo that span. In
-    [0, min(interval_s, PHASE_SPREAD_MAX_S))."""
-    spread = min(interval_s, PHASE_SPREAD_MAX_S)
-    return ((tid * PHASE_STEP) % 1.0 * spread - elapsed_s) % spread
 
 
 def send_stamps(network, tracer: Tracer) -> tuple[int, int]:
@@ -436,7 +431,6 @@ class _Child:
         self.networks: dict[int, tuple] = {}  # tid -> (network, tracer) while its trace runs
         self.stamps_done = (0, 0)  # (kernel, python) send stamps of the traces that ended
         self.ended = threading.Event()
-        self.epoch = time.monotonic()  # the traces' phases are counted from here
         path = os.environ.get(TIMELINE_ENV)
         self.timeline = Timeline(path) if path else None
 
@@ -482,11 +476,6 @@ class _Child:
             # Everything alive now (the modules, scapy's templates, the tracers) lives as long as this process:
             # frozen, a collection no longer scans it and stops every thread here for a millisecond, not 50.
             gc.freeze()
-            # Each trace's rounds start at a phase of its own (see PHASE_STEP): targets started together would
-            # otherwise all send their first probes at the same instant every interval, one burst of a hundred
-            # sends and replies in which the last ones wait for the others, and a stall then hits every round.
-            if self.ended.wait(phase_delay(tid, trace.interval_s, time.monotonic() - self.epoch)):
-                return
             try:
                 loop.drive(tracer)
             except OSError as exc:
@@ -551,21 +540,11 @@ class _Child:
                 self.ended.set()
 
 
-def raise_priority(step: int = PRIORITY_STEP) -> int:
-    """Lower this process's nice value by ``step`` (every thread started afterwards inherits it) where allowed:
-    as root, with CAP_SYS_NICE, or up to RLIMIT_NICE (systemd's LimitNICE=); else leave it. Returns the nice
-    value now."""
-    with contextlib.suppress(OSError):
-        os.nice(-step)
-    return os.nice(0)
-
-
 def child_main(argv: list[str]) -> int:
     """``python -m pingmos.monitor.prober PARENT_PID THREADS``: serve the agent on stdin/stdout."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C and reloads are the agent's; it then closes our pipe
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     gc.set_threshold(10_000, 20, 10)  # the agent's (serve.GC_THRESHOLDS): per-probe objects die young, cycles are rare
-    raise_priority()
     try:
         parent_pid, threads = int(argv[0]), int(argv[1])
     except (IndexError, ValueError):

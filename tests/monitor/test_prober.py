@@ -4,9 +4,7 @@ agent; a child that dies is reported in one line and replaced; an observer's err
 from __future__ import annotations
 
 import os
-import resource
 import signal
-import statistics
 import subprocess
 import sys
 import threading
@@ -18,7 +16,7 @@ import pytest
 
 from pingmos.monitor.agent import Agent
 from pingmos.monitor.config import config_from_data
-from pingmos.monitor.prober import PHASE_SPREAD_MAX_S, PRIORITY_STEP, phase_delay
+from pingmos.monitor.prober import TIMELINE_ENV, opened_round
 from tests.monitor.test_agent import one, scrape
 
 CONFIG = """
@@ -102,40 +100,6 @@ def test_the_agent_probes_from_a_child_process():
     assert not [line for line in log if "probing process" in line], log
 
 
-def test_traces_start_their_rounds_at_phases_spread_over_the_interval():
-    # A hundred traces: phases 5-14 ms apart over the whole interval, none beyond it; a trace started later
-    # waits for its own phase, not for the others'.
-    phases = sorted(phase_delay(tid, 1.0, 0.0) for tid in range(1, 101))
-    gaps = [b - a for a, b in zip(phases, phases[1:], strict=False)]
-    assert min(gaps) > 0.004 and max(gaps) < 0.015 and phases[0] < 0.015 and phases[-1] > 0.985, (gaps, phases)
-    assert phase_delay(7, 1.0, 3.25) == pytest.approx((phase_delay(7, 1.0, 0.0) - 0.25) % 1.0)
-    # A long interval is spread over its first PHASE_SPREAD_MAX_S: a new target's first round waits no longer.
-    assert max(phase_delay(tid, 60.0, 12.3) for tid in range(1, 200)) < PHASE_SPREAD_MAX_S
-
-
-def test_targets_rounds_leave_at_their_own_phases():
-    # Eight targets started together: their first probes leave spread over the interval, not in one burst.
-    config = "\n".join(
-        ["[agent]", "interval_s = 0.5", "max_ttl = 1"]
-        + [f'[[target]]\nhost = "127.0.0.1"\nname = "t{i}"' for i in range(8)]
-    )
-    sent_at: dict[str, list[float]] = {}
-    agent = Agent(config_from_data(tomllib.loads(config), "agent.toml"), use_dns=False, log=lambda _: None,
-                  probe_process=True)  # fmt: skip
-    agent.start()
-    try:
-        for name, runner in agent.runners.items():
-            runner.trace.add_observer(lambda s, name=name: sent_at.setdefault(name, []).append(s.sent_at))
-        assert _wait(agent, lambda: len(sent_at) == 8 and all(len(v) >= 4 for v in sent_at.values())), sent_at
-    finally:
-        agent.close()
-    # Each target's phase: its probes' send times modulo the interval (the median: one may leave late on a busy
-    # machine). Eight phases spread evenly are 62 ms apart; one burst would put them within a few ms.
-    phases = sorted(statistics.median(t % 0.5 for t in v[1:]) for v in sent_at.values())
-    gaps = [b - a for a, b in zip(phases, phases[1:], strict=False)] + [phases[0] + 0.5 - phases[-1]]
-    assert max(gaps) < 0.25 and sorted(gaps)[len(gaps) // 2] > 0.02, phases
-
-
 def test_a_probing_process_that_dies_is_reported_and_replaced():
     log: list[str] = []
     agent = _agent(log)
@@ -181,24 +145,42 @@ def test_the_child_alone_says_what_is_wrong_in_one_line():
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "usage" in r.stderr, r.stderr
 
 
-def test_the_probing_process_runs_above_the_agent_where_allowed():
-    # Every thread of the child, those started later included, runs PRIORITY_STEP nice levels above its parent
-    # where it may (root here; CAP_SYS_NICE or RLIMIT_NICE elsewhere); unprivileged without a limit, as the parent.
-    proc = subprocess.Popen([sys.executable, "-m", "pingmos.monitor.prober", str(os.getpid()), "1"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # fmt: skip
+def test_the_timeline_notes_where_each_rounds_first_probe_spent_its_time(tmp_path, monkeypatch):
+    # Diagnostics (bench_monitor.py --timeline): for every round, due <= woke <= called <= the kernel's stamp, in
+    # one monotonic clock; the flusher's wakes too.
+    path = tmp_path / "timeline.txt"
+    monkeypatch.setenv(TIMELINE_ENV, str(path))
+    log: list[str] = []
+    agent = _agent(log)
+    agent.start()
     try:
-        tasks = Path(f"/proc/{proc.pid}/task")
-        deadline = time.monotonic() + 30
-        while len(list(tasks.iterdir())) < 3 and time.monotonic() < deadline:  # main, flusher, commands
-            time.sleep(0.05)
-        nice = {int((t / "stat").read_text().rsplit(")", 1)[1].split()[16]) for t in tasks.iterdir()}
+
+        def rounds() -> dict[str, list[list[str]]]:
+            out: dict[str, list[list[str]]] = {}
+            for line in path.read_text().splitlines() if path.exists() else []:
+                if line.startswith("R "):
+                    out.setdefault(line.split()[8], []).append(line.split())
+            return out
+
+        assert _wait(agent, lambda: len(rounds()) == 2 and all(len(v) >= 10 for v in rounds().values())), log
     finally:
-        proc.stdin.close()
-        proc.wait(30)
-    mine = os.nice(0)
-    soft, _ = resource.getrlimit(resource.RLIMIT_NICE)
-    floor = -20 if os.geteuid() == 0 else 20 - soft  # the lowest nice value this user may set
-    assert nice == {max(min(mine, floor), mine - PRIORITY_STEP)}, (nice, mine, floor)
+        agent.close()
+    for protocol, rows in rounds().items():
+        numbers = [int(r[3]) for r in rows]
+        assert numbers == list(range(numbers[0], numbers[0] + len(numbers))), (protocol, numbers)
+        for r in rows:
+            due, woke, called, stamp = map(float, r[4:8])
+            assert due <= woke + 1e-6 and woke <= called and called <= stamp + 0.001, (protocol, r)
+            assert stamp - due < 60.0, r
+    assert any(line.startswith("F ") for line in path.read_text().splitlines())
+
+
+def test_the_timeline_finds_the_round_a_call_began():
+    # (round, next TTL) before and after a call of Tracer.advance: which round's TTL-1 probe it sent.
+    assert opened_round((3, 1), (3, 2)) == 3 and opened_round((3, 31), (4, 2)) == 4
+    assert opened_round((3, 2), (3, 5)) is None and opened_round((3, 31), (4, 1)) is None
+    assert opened_round((3, 1), (4, 1)) == 3  # a round of one TTL (the destination at TTL 1)
+    assert opened_round((3, 2), (5, 1)) == 4 and opened_round((3, 1), (3, 1)) is None
 
 
 def test_the_child_ends_when_its_pipe_closes():

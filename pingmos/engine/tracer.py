@@ -201,6 +201,17 @@ class Tracer:
             for lost in late:
                 self._apply(self.path.on_sample(lost, None))
 
+    def _drain(self) -> None:
+        # A network read late (``stamps_replies``) may hold answered probes when a send fails or a stop comes:
+        # they were measured (the kernel stamped them), so they go into the report with the rounds before the
+        # error rather than vanish with the socket. A network already closed has nothing to give.
+        try:
+            packets = self._network.recv(0.0)
+        except (OSError, ValueError):
+            return
+        if packets:
+            self._handle(packets)
+
     def _handle(self, packets: list[tuple[bytes, float]]) -> None:
         matcher, path, apply = self.matcher, self.path, self._apply
         for data, received_at in packets:
@@ -277,9 +288,11 @@ class Tracer:
                 apply(decision)
 
     def finish(self) -> None:
-        """After the last step (or a stop, or an error): judge a claim still waiting for its proof on what came in,
-        so that the samples it holds back are not lost, and release the reserved ports."""
+        """After the last step (or a stop, or an error): read the replies that already came, judge a claim still
+        waiting for its proof on what came in, so that the samples it holds back are not lost, and release the
+        reserved ports."""
         try:
+            self._drain()
             self._apply(self.path.finish())
         finally:
             for s in self._port_sockets:

@@ -75,6 +75,10 @@ class RemoteNetwork:
         self.mode = mode
         self.description = description
 
+    def recv(self, timeout_s: float) -> list[tuple[bytes, float]]:
+        """Nothing: the child reads the replies (a tracer finishing here drains its network)."""
+        return []
+
     def close(self) -> None:
         pass
 

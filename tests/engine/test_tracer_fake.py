@@ -139,3 +139,30 @@ def test_default_timeout_is_3s_or_the_interval():
     assert TraceSettings(DST, interval_s=1.0).effective_timeout_s == 3.0
     assert TraceSettings(DST, interval_s=10.0).effective_timeout_s == 10.0
     assert TraceSettings(DST, timeout_s=0.5).effective_timeout_s == 0.5
+
+
+def test_replies_that_came_before_a_send_error_are_kept():
+    """A network read late (kernel receive stamps) still holds the replies of the last round when the next send
+    fails (a firewall rule mid-trace): they are read when the tracer finishes, not lost with the run."""
+    clock = FakeClock()
+    net = FakeNetwork(PATH, clock)
+    samples = []
+    tracer = Tracer(TraceSettings(DST, "icmp", 0.1, 4, None, 10), net, samples.append, clock=clock, source=SRC)
+    tracer.begin()
+    start = clock.now
+    while clock.now < start + 0.095:  # round 0: TTLs 1-4, 25 ms apart; no reply read meanwhile
+        tracer.advance(clock.now)
+        clock.now += 0.005
+    assert sorted(ttl for ttl, _ in net.sent) == [1, 2, 3, 4] and samples == []
+
+    def refused(packet, dst):
+        raise PermissionError(1, "Operation not permitted")
+
+    net.send = refused
+    clock.now = start + 0.101
+    with pytest.raises(PermissionError):
+        tracer.advance(clock.now)  # round 1's first probe
+    tracer.finish()
+    assert sorted((s.round, s.ttl) for s in samples) == [(0, 1), (0, 2), (0, 3), (0, 4)]
+    by_hop = sorted(samples, key=lambda s: s.ttl)
+    assert all(s.rtt_ms == pytest.approx(hop.rtt_ms, abs=1e-3) for s, hop in zip(by_hop, PATH, strict=True))

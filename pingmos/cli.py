@@ -47,6 +47,20 @@ def _ranged(kind, lo, hi, what):
     return parse
 
 
+def _given(what):
+    """A file name or model name option: an empty value is refused (exit 2), never taken for "not given".
+
+    ``--record ""`` (an unset shell variable) would otherwise trace without recording, ``--session ""`` with a
+    TARGET would probe instead of re-scoring, and ``models --copy ""`` would list instead of copying."""
+
+    def parse(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"the value is empty; give {what}")
+        return text
+
+    return parse
+
+
 def _witness_count(text: str):
     """``--witness``: "auto" (-1: as many echoes as the loss in question needs) or a count 0-1000."""
     return -1 if text == "auto" else _ranged(int, 0, 1000, "witness (a count or 'auto')")(text)
@@ -123,6 +137,7 @@ def _add_evidence_options(p) -> None:
     g = p.add_argument_group("sessions, diagnosis and alerts")
     g.add_argument(
         "--session",
+        type=_given("a file name"),
         metavar="FILE",
         help="re-score a saved session, an mtr --json report or --raw log, a Trippy JSON report or RIPE Atlas "
         "traceroute results instead of tracing: no probe is sent, --model/--set/--window/--from/--to apply (for an "
@@ -139,7 +154,12 @@ def _add_evidence_options(p) -> None:
     g.add_argument("--probe", type=_ranged(int, 0, 2**31 - 1, "probe"), default=None, metavar="ID",
                    help="with --session of RIPE Atlas results: the probe (prb_id) whose runs to score; a file of "
                    "several probes without it is refused with their ids")  # fmt: skip
-    g.add_argument("--record", metavar="FILE", help="record the trace to a new session file (every raw sample)")
+    g.add_argument(
+        "--record",
+        type=_given("a file name"),
+        metavar="FILE",
+        help="record the trace to a new session file (every raw sample)",
+    )
     g.add_argument(
         "--witness",
         type=_witness_count,
@@ -151,6 +171,7 @@ def _add_evidence_options(p) -> None:
     )
     g.add_argument(
         "--alerts",
+        type=_given("a rules file or 'default'"),
         metavar="RULES",
         help="run the alert rules of this TOML/JSON file ('default' = MOS < 3.5 and loss > 1 %% for 5 minutes) "
         "while tracing, print each fire and clear on stderr as it happens and run the rule's command; with "
@@ -159,7 +180,12 @@ def _add_evidence_options(p) -> None:
 
 
 def _add_model_options(p) -> None:
-    p.add_argument("--model", default=DEFAULT_MODEL, help=f"scoring model; pingmos models lists them ({DEFAULT_MODEL})")
+    p.add_argument(
+        "--model",
+        type=_given("a model name"),
+        default=DEFAULT_MODEL,
+        help=f"scoring model; pingmos models lists them ({DEFAULT_MODEL})",
+    )
     p.add_argument(
         "--set",
         dest="settings",
@@ -247,7 +273,12 @@ def _add_models(sub) -> None:
         description="List the scoring models: built-in, in your scoring folder, and from installed packages.",
     )
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format (text)")
-    p.add_argument("--copy", metavar="NAME", help="copy model NAME into your scoring folder to edit; print its path")
+    p.add_argument(
+        "--copy",
+        type=_given("a model name"),
+        metavar="NAME",
+        help="copy model NAME into your scoring folder to edit; print its path",
+    )
     p.set_defaults(handler=_cmd_models)
 
 
@@ -255,7 +286,7 @@ def _cmd_models(args) -> int:
     from pingmos.calculator import models_json, models_text
     from pingmos.scoring import available_models, create_user_copy, user_scoring_dir
 
-    if args.copy:
+    if args.copy is not None:
         try:
             print(create_user_copy(args.copy))
         except (ValueError, OSError) as exc:
@@ -319,7 +350,7 @@ def _cmd_report_session(args, model, rules) -> int:
     from pingmos.session.evidence import RunningDiagnosis, witnesses_from_events
     from pingmos.session.rescore import time_range
 
-    if args.record or args.witness:
+    if args.record is not None or args.witness:
         print("pingmos report: error: --session re-scores a saved trace; it takes no --record or --witness",
               file=sys.stderr)  # fmt: skip
         return EXIT_USAGE
@@ -390,7 +421,7 @@ def _cmd_report(args) -> int:
     from pingmos.report.runner import TraceFailed, network_error_text, run_report
     from pingmos.run import PERMISSION, RunError, TraceRun, default_window
 
-    if args.target is None and not args.session:
+    if args.target is None and args.session is None:
         # A usage error like argparse's own (TARGET is optional only because --session replaces it).
         print("pingmos report: error: give a TARGET to trace, or --session FILE to re-score a saved trace",
               file=sys.stderr)  # fmt: skip
@@ -401,7 +432,7 @@ def _cmd_report(args) -> int:
     rules = _load_alert_rules(args, model)
     if rules is False:
         return EXIT_USAGE
-    if args.session:
+    if args.session is not None:
         return _cmd_report_session(args, model, rules)
     if args.time_from or args.time_to:
         print("pingmos report: error: --from/--to select part of a saved trace: use them with --session",
@@ -537,8 +568,8 @@ def _add_export(sub) -> None:
         "fields as pingmos report), the raw samples of one hop or all (lost ones empty/null, never 0), or the "
         "event log (alerts fired and cleared).",
     )
-    p.add_argument("session", metavar="FILE", help="a pingmos session, an mtr --json report or --raw log, a Trippy "
-                   "JSON report or RIPE Atlas traceroute results")  # fmt: skip
+    p.add_argument("session", type=_given("a file name"), metavar="FILE", help="a pingmos session, an mtr --json "
+                   "report or --raw log, a Trippy JSON report or RIPE Atlas traceroute results")  # fmt: skip
     p.add_argument("--what", choices=("hops", "samples", "events"), default="hops", help="what to export (hops)")
     p.add_argument("--ttl", type=_ranged(int, 1, 255, "ttl"), default=None, help="samples of this hop only")
     p.add_argument("--format", choices=("csv", "json"), default="csv", help="output format (csv)")
@@ -591,7 +622,7 @@ def _add_monitor(sub) -> None:
         "the configuration; targets whose settings did not change keep their samples. See the README's "
         "'Monitoring' section for the file's settings.",
     )
-    p.add_argument("config", metavar="CONFIG.toml", help="the agent's configuration (TOML)")
+    p.add_argument("config", type=_given("a file name"), metavar="CONFIG.toml", help="the agent's configuration (TOML)")
     p.add_argument("--listen", metavar="ADDR:PORT", help="serve /metrics here (default: [agent] listen, else "
                    "127.0.0.1:9813)")  # fmt: skip
     p.add_argument("--no-dns", action="store_true", help="no reverse DNS: the hop info carries addresses only")

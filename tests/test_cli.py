@@ -147,6 +147,15 @@ BAD_INPUTS = [
     ([""], "the host name is empty"),
     (["127.0.0.1/8"], "is a network (address/prefix), not a host"),
     (["--", "a b"], "a space or a control character"),
+    # an empty value (an unset shell variable) is refused, never taken for "not given": --record "" traced without
+    # recording, --session "" with a TARGET probed instead of re-scoring, models --copy "" listed the models
+    (["report", "127.0.0.1", "-c", "1", "-i", "0.1", "--record", ""], "argument --record: the value is empty"),
+    (["report", "127.0.0.1", "-c", "1", "-i", "0.1", "--session", ""], "argument --session: the value is empty"),
+    (["report", "--session", "RAW", "--alerts", " "], "argument --alerts: the value is empty"),
+    (["models", "--copy", ""], "argument --copy: the value is empty; give a model name"),
+    (["score", "--latency", "10", "--model", ""], "argument --model: the value is empty"),
+    (["export", ""], "argument FILE: the value is empty; give a file name"),
+    (["monitor", ""], "argument CONFIG.toml: the value is empty"),
 ]
 
 

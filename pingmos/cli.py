@@ -348,7 +348,7 @@ def _cmd_report_session(args, model, rules) -> int:
     from pingmos.run import default_timeout_s
     from pingmos.session import SessionError, open_session
     from pingmos.session.evidence import RunningDiagnosis, witnesses_from_events
-    from pingmos.session.rescore import time_range
+    from pingmos.session.rescore import select_range
 
     if args.record is not None or args.witness:
         print("pingmos report: error: --session re-scores a saved trace; it takes no --record or --witness",
@@ -358,8 +358,7 @@ def _cmd_report_session(args, model, rules) -> int:
         # TARGET with --session: the destination address of an mtr --raw log (which does not record it).
         with open_session(args.session, interval_s=args.interval, target=args.target, probe=args.probe) as session:
             notes = _notes(session)
-            span = session.time_span()
-            selected = time_range(span, args.time_from, args.time_to)
+            selected = select_range(session, args.time_from, args.time_to)
             snapshot = session.snapshot(args.window, model, model.name, selected)
             where = f"{session.info.source} session {os.path.basename(args.session)}"
             snapshot = dataclasses.replace(snapshot, mode=where)
@@ -588,21 +587,30 @@ def _add_export(sub) -> None:
 def _cmd_export(args) -> int:
     from pingmos.export import events_to_csv, events_to_json, hop_table, samples_to_csv, samples_to_json
     from pingmos.session import SessionError, open_session
-    from pingmos.session.rescore import time_range
+    from pingmos.session.rescore import select_range
 
+    if args.ttl is not None and args.what != "samples":
+        print(f"pingmos export: error: --ttl picks the samples of one hop: use it with --what samples, not "
+              f"--what {args.what}", file=sys.stderr)  # fmt: skip
+        return EXIT_USAGE
     model = _load_model(args, "export") if args.what == "hops" else None
     if args.what == "hops" and model is None:
         return EXIT_USAGE
     try:
         with open_session(args.session, interval_s=args.interval, probe=args.probe) as session:
             notes = _notes(session)
-            selected = time_range(session.time_span(), args.time_from, args.time_to)
+            selected = select_range(session, args.time_from, args.time_to)
             if args.what == "hops":
                 snapshot = _with_model(session.snapshot(args.window, model, model.name, selected), model)
                 text = hop_table(snapshot, args.format)
             elif args.what == "samples":
                 to_text = samples_to_csv if args.format == "csv" else samples_to_json
-                text = to_text(session.samples(selected), args.ttl)
+                samples = session.samples(selected)
+                if args.ttl is not None:
+                    samples = [s for s in samples if s.ttl == args.ttl]
+                    if not samples:  # a header alone read as "nothing was measured at that hop"
+                        raise SessionError(_no_such_hop(args.ttl, session.samples(selected), selected is not None))
+                text = to_text(samples)
             else:
                 text = (events_to_csv if args.format == "csv" else events_to_json)(session.events())
     except (SessionError, ValueError) as exc:  # the file or the range asked for: bad input, as a bad option
@@ -611,6 +619,24 @@ def _cmd_export(args) -> int:
     _print_notes("export", notes)
     sys.stdout.write(text)
     return 0
+
+
+def _no_such_hop(ttl: int, samples, in_range: bool) -> str:
+    ttls = sorted({s.ttl for s in samples})
+    where = "in this range" if in_range else "in this session"
+    held = f"it has samples at TTL {_spans(ttls)}" if ttls else "it holds no samples"
+    return f"--ttl {ttl}: no probe was sent at TTL {ttl} {where}; {held}"
+
+
+def _spans(numbers: list[int]) -> str:
+    """Sorted [1, 2, 3, 5] -> '1-3, 5'."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
 
 
 def _add_monitor(sub) -> None:

@@ -107,6 +107,18 @@ BAD_INPUTS = [
     (["export", "RAW", "--interval", "0.2", "--from", "+0.7", "--to", "+0.3"], "--to is before --from"),
     (["report", "--session", "RAW", "--interval", "0.2", "--from", "+0.7", "--to", "+0.3"], "--to is before"),
     (["export", "JSON", "--from", "+1"], "has no samples"),
+    # a range that selects nothing exits 2 as the help promises: a NaN bound (float() took it and compared as
+    # inside the session), and a range between two rounds (it printed a report of 0 rounds and exited 0)
+    (["report", "--session", "RAW", "--from", "nan"], "'nan' is not a time"),
+    (["export", "RAW", "--to", "inf"], "'inf' is not a time"),
+    (["report", "--session", "RAW", "--interval", "0.2", "--from", "+0.05", "--to", "+0.1"], "holds no samples"),
+    (["export", "RAW", "--what", "samples", "--interval", "0.2", "--from", "+0.05", "--to", "+0.1"], "holds no"),
+    # --ttl that selects nothing: a header alone (exit 0) read as "nothing measured at that hop"
+    (
+        ["export", "RAW", "--what", "samples", "--ttl", "9"],
+        "no probe was sent at TTL 9 in this session; it has samples at TTL 1-3",
+    ),
+    (["export", "RAW", "--ttl", "2"], "--ttl picks the samples of one hop: use it with --what samples"),
     # numbers out of range, negative ones too (they reached argparse as options: "expected one argument")
     (["report", "127.0.0.1", "-c", "-5"], "count must be within 1 and"),
     (["report", "127.0.0.1", "--count", "-5"], "count must be within 1 and"),

@@ -309,17 +309,14 @@ def _settings(r: _Reader, doc, where, table, index) -> tuple[tuple[str, str], ..
 
 def load_config(path: str) -> AgentConfig:
     """Read and check the agent's configuration. Raises ConfigError (one line: file, line, key, what to do)."""
-    from pingmos.input_files import InputError, read_bytes
+    from pingmos.input_files import InputError, read_text
 
     try:
-        # Bounded, regular files only: /dev/zero or a FIFO is refused at once, never read without end.
-        data = read_bytes(path, MAX_CONFIG_BYTES, "configuration")
+        # Bounded, regular files only: /dev/zero or a FIFO is refused at once, never read without end. UTF-8, a
+        # byte-order mark dropped (tomllib refused it as "Invalid statement" at line 1).
+        text = read_text(path, MAX_CONFIG_BYTES, "configuration")
     except InputError as exc:
         raise ConfigError(str(exc)) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save the configuration as UTF-8") from None
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -88,6 +88,13 @@ RESERVED_LABELS = frozenset(
 MAX_CONFIG_BYTES = 16 * 1024 * 1024
 
 
+def folder_name(target: str) -> str:
+    """A target's folder under the data directory: its name with anything but letters, digits, '.', '-' and '_'
+    replaced, never empty, never '.' or '..'. Two targets whose folders coincide are refused (config_from_data)."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", target).strip(".") or "target"
+    return safe[:100]
+
+
 class ConfigError(Exception):
     """The configuration cannot be used; ``str()`` is one line: ``FILE:LINE: what is wrong`` (and what to do)."""
 
@@ -425,6 +432,21 @@ def config_from_data(doc: dict, path: str = "<config>", text: str = "") -> Agent
                 i,
                 "name" if "name" in raw_targets[i - 1] else "host",
             )
+    if data_dir is not None:
+        # Names that differ only in what a folder name cannot hold ("東京" and "大阪" are both "__", "a/b" and
+        # "a_b" both "a_b") would record two targets into one folder: their sessions mixed, each opened as the other.
+        folders: dict[str, str] = {}
+        for i, t in enumerate(targets, start=1):
+            other = folders.setdefault(folder_name(t.name), t.name)
+            if other != t.name:
+                r.fail(
+                    f"target {i}: {other!r} and {t.name!r} would record to the same folder "
+                    f'{folder_name(t.name)!r} under data_dir; give one of them a name = "..." that differs in '
+                    "letters a-z, digits, '.', '-' or '_'",
+                    "target",
+                    i,
+                    "name" if "name" in raw_targets[i - 1] else "host",
+                )
     budget = cfg_args["max_probes_per_s"]
     needed = sum(t.max_probes_per_s for t in targets)
     if needed > budget:

@@ -240,7 +240,7 @@ def _add_score(sub) -> None:
 
 
 def _cmd_score(args) -> int:
-    from pingmos.calculator import parse_samples, score_json, score_text
+    from pingmos.calculator import failure_line, parse_samples, score_json, score_text
     from pingmos.scoring import HopWindow, Score
 
     if args.samples is not None and (args.jitter, args.jitter_stdev, args.loss) != (None, None, None):
@@ -259,10 +259,14 @@ def _cmd_score(args) -> int:
         return EXIT_USAGE
     with model:
         result = model.score(window)
-        if args.format == "json":
+        if args.format == "json":  # the error is in the object too, for a program reading it
             sys.stdout.write(score_json(model.name, model.settings, window, result))
         else:
             sys.stdout.write(score_text(model.name, model.settings, window, result, args.verbose))
+    failed = failure_line(result)
+    if failed is not None:
+        sys.stdout.flush()  # after --verbose's input lines on a terminal
+        print(f"pingmos score: error: {_one_line(failed)}", file=sys.stderr)
     return 0 if isinstance(result, Score) else 1
 
 

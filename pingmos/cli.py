@@ -139,9 +139,9 @@ def _add_evidence_options(p) -> None:
         "--session",
         type=_given("a file name"),
         metavar="FILE",
-        help="re-score a saved session, an mtr --json report or --raw log, a Trippy JSON report or RIPE Atlas "
-        "traceroute results instead of tracing: no probe is sent, --model/--set/--window/--from/--to apply (for an "
-        "mtr --raw log, --interval places its rounds and TARGET names its destination)",
+        help="re-score a saved session or JSON report, an mtr --json report or --raw log, a Trippy JSON report or "
+        "RIPE Atlas traceroute results instead of tracing: no probe is sent, --model/--set/--window/--from/--to "
+        "apply (for an mtr --raw log, --interval places its rounds and TARGET names its destination)",
     )
     g.add_argument(
         "--from",
@@ -571,8 +571,8 @@ def _add_export(sub) -> None:
         "fields as pingmos report), the raw samples of one hop or all (lost ones empty/null, never 0), or the "
         "event log (alerts fired and cleared).",
     )
-    p.add_argument("session", type=_given("a file name"), metavar="FILE", help="a pingmos session, an mtr --json "
-                   "report or --raw log, a Trippy JSON report or RIPE Atlas traceroute results")  # fmt: skip
+    p.add_argument("session", type=_given("a file name"), metavar="FILE", help="a pingmos session or JSON report, an "
+                   "mtr --json report or --raw log, a Trippy JSON report or RIPE Atlas traceroute results")  # fmt: skip
     p.add_argument("--what", choices=("hops", "samples", "events"), default="hops", help="what to export (hops)")
     p.add_argument("--ttl", type=_ranged(int, 1, 255, "ttl"), default=None, help="samples of this hop only")
     p.add_argument("--format", choices=("csv", "json"), default="csv", help="output format (csv)")

@@ -417,7 +417,12 @@ def config_from_data(doc: dict, path: str = "<config>", text: str = "") -> Agent
             r.fail(str(exc), "alert", int(m.group(1)) if m else None, None)
 
     raw_targets = doc.get("target", [])
-    if not isinstance(raw_targets, list) or not raw_targets:
+    if isinstance(raw_targets, dict):  # [target] where [[target]] was meant: TOML's one table, not a list
+        r.fail("[target] is one table; write [[target]] (two brackets), one such table per target", "target", None,
+               "target")  # fmt: skip
+    if not isinstance(raw_targets, list):
+        r.fail('target must be an array of tables: [[target]] with host = "..."', None, None, "target")
+    if not raw_targets:
         r.fail('no targets: add one [[target]] table with at least host = "..."', None, None, "target")
     targets = []
     models_checked: dict = {}  # (model, settings) -> its MOS on a clean path (None: not asked yet)

@@ -91,6 +91,9 @@ def test_the_default_model_is_the_products_one(tmp_path):
         ("[[alert]]\nmetric = 'mos'\nbelow = 3\n[[alert]]\nmetric = 'volume'\n[[target]]\nhost='a'\n", 4, "metric"),
         ("[agent]\nmax_probes_per_s = 50\n[[target]]\nhost = 'a'\n[[target]]\nhost = 'b'\n", 2, "60 probes/s"),
         ("[agent]\n", 1, "no targets"),
+        # one table where an array of tables was meant: it said "no targets: add one [[target]] table"
+        ("[agent]\nwindow = 30\n\n[target]\nhost = 'a'\n", 4, "[target] is one table; write [[target]] (two"),
+        ("target = 5\n", 1, "target must be an array of tables: [[target]]"),
         ("[[target]]\nhost = 'sip:a:99999'\n", 2, "SIP port"),
         ("[[target]]\nhost = 'a'\nsip_interval_s = 60\n", 3, "sip: target only"),
     ],

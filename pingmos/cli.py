@@ -28,6 +28,22 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
+class _OutputFailed(Exception):
+    """The command's output could not be written (a full disk, an I/O error): one line on stderr, exit 1."""
+
+
+def _emit(text: str) -> None:
+    """Write ``text`` to stdout now; a write the system refuses is _OutputFailed rather than a traceback (or, left
+    in the buffer, an "Exception ignored" at exit with the output silently lost)."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise  # the reader went away (| head): nothing to tell anyone
+    except OSError as exc:
+        raise _OutputFailed(exc.strerror or str(exc)) from None
+
+
 # The largest latency, jitter or sample in ms pingmos scores (--latency, --jitter, --samples: calculator's
 # MAX_SAMPLE_MS): 1000 s, far beyond any round trip, and small enough that no formula overflows.
 MAX_MS = 1e6
@@ -260,12 +276,11 @@ def _cmd_score(args) -> int:
     with model:
         result = model.score(window)
         if args.format == "json":  # the error is in the object too, for a program reading it
-            sys.stdout.write(score_json(model.name, model.settings, window, result))
+            _emit(score_json(model.name, model.settings, window, result))
         else:
-            sys.stdout.write(score_text(model.name, model.settings, window, result, args.verbose))
+            _emit(score_text(model.name, model.settings, window, result, args.verbose))
     failed = failure_line(result)
     if failed is not None:
-        sys.stdout.flush()  # after --verbose's input lines on a terminal
         print(f"pingmos score: error: {_one_line(failed)}", file=sys.stderr)
     return 0 if isinstance(result, Score) else 1
 
@@ -292,13 +307,14 @@ def _cmd_models(args) -> int:
 
     if args.copy is not None:
         try:
-            print(create_user_copy(args.copy))
+            path = create_user_copy(args.copy)
         except (ValueError, OSError) as exc:
             print(f"pingmos models: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
+        _emit(f"{path}\n")
         return 0
     infos, folder = available_models(), str(user_scoring_dir())
-    sys.stdout.write(models_json(infos, folder) if args.format == "json" else models_text(infos, folder))
+    _emit(models_json(infos, folder) if args.format == "json" else models_text(infos, folder))
     return 0
 
 
@@ -387,7 +403,7 @@ def _cmd_report_session(args, model, rules) -> int:
         print(f"pingmos report: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     _print_notes("report", notes)
-    sys.stdout.write(FORMATTERS[args.format](_with_model(snapshot, model)))
+    _emit(FORMATTERS[args.format](_with_model(snapshot, model)))
     return 0
 
 
@@ -555,9 +571,8 @@ def _cmd_report(args) -> int:
     if failure is not None and snapshot.probes_sent == 0:
         print(f"pingmos report: error: {failure}", file=sys.stderr)
         return EXIT_TRACE_FAILED
-    sys.stdout.write(FORMATTERS[args.format](_with_model(snapshot, model)))
+    _emit(FORMATTERS[args.format](_with_model(snapshot, model)))  # the report first, then any error last
     if failure is not None:
-        sys.stdout.flush()  # the report first, then the error as its last line on a terminal
         print(f"pingmos report: error: {failure}", file=sys.stderr)
         return EXIT_TRACE_FAILED
     return 130 if interrupted else 0
@@ -621,7 +636,7 @@ def _cmd_export(args) -> int:
         print(f"pingmos export: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     _print_notes("export", notes)
-    sys.stdout.write(text)
+    _emit(text)
     return 0
 
 
@@ -674,9 +689,9 @@ EXIT_CODES_HELP = """\
 exit status:
   0    done
   1    a failure while running, not of the input: the network failed mid-trace (the partial report is printed,
-       the error last on stderr), the probe sockets could not be opened, a recording could not be written;
-       score: the model failed to score (a broken formula file); monitor: the metrics port cannot be opened,
-       or --summary-window has no PySide6
+       the error last on stderr), the probe sockets could not be opened, a recording or the output could not
+       be written (a full disk); score: the model failed to score (a broken formula file); monitor: the metrics
+       port cannot be opened, or --summary-window has no PySide6
   2    bad input, one line on stderr: an unknown command or option, a value out of range, a malformed or
        unresolvable host name, a file that cannot be read or is not what the command reads (--session, export,
        --alerts, monitor's CONFIG), a --from/--to range that selects nothing; no display to open the window on
@@ -860,4 +875,8 @@ def main(argv: list[str] | None = None) -> int:
         refused = _become_invoking_user(keep_raw_sockets=live_report)
         if refused is not None:
             return refused
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except _OutputFailed as exc:
+        print(f"pingmos {args.command}: error: cannot write the output: {exc}", file=sys.stderr)
+        return EXIT_TRACE_FAILED

@@ -277,3 +277,24 @@ def test_the_readme_exit_code_table_is_the_help_epilog():
     assert re.findall(r"^\| (\d+) \|", tables[0], re.MULTILINE) == re.findall(
         r"^  (\d+) ", EXIT_CODES_HELP, re.MULTILINE
     )
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs Linux's /dev/full")
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["export", MTR_RAW, "--what", "samples"],
+        ["report", "--session", MTR_JSON, "--format", "csv"],
+        ["score", "--latency", "40"],
+        ["models", "--format", "json"],
+    ],
+)
+def test_output_that_cannot_be_written_is_one_line_and_exit_1(argv):
+    # A full disk (pingmos export ... > out.csv): a traceback ending in "OSError: [Errno 28] No space left on
+    # device" before; the failure of a run, not of the input: exit 1.
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "pingmos", *argv], stdout=full, stderr=subprocess.PIPE,
+                              text=True, timeout=60)  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.endswith(f"pingmos {argv[0]}: error: cannot write the output: No space left on device\n")
+    assert "Traceback" not in proc.stderr and proc.stderr.count("error:") == 1

@@ -19,6 +19,8 @@ REPORT_FORMATS = ("table", "json", "csv")  # the keys of pingmos.report.formats.
 EXIT_TRACE_FAILED = 1  # the network failed mid-trace: the partial report is printed, the error on stderr
 EXIT_USAGE = 2
 EXIT_NO_PERMISSION = 77  # EX_NOPERM from sysexits.h
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 
 class _Parser(argparse.ArgumentParser):
@@ -517,17 +519,19 @@ def _cmd_report(args) -> int:
         print(f"pingmos report: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     failure = None  # one line for stderr when the network failed mid-trace; the partial report is still printed
+    terminated: list[int] = []
     try:
-        snapshot, interrupted = run_report(
-            args.target,
-            settings,
-            args.window if args.window is not None else default_window(args.count),
-            model,
-            model.name,
-            use_dns=not args.no_dns,
-            observer=evidence.observe,
-            run=run,
-        )
+        with _terminate_as_interrupt(terminated):
+            snapshot, interrupted = run_report(
+                args.target,
+                settings,
+                args.window if args.window is not None else default_window(args.count),
+                model,
+                model.name,
+                use_dns=not args.no_dns,
+                observer=evidence.observe,
+                run=run,
+            )
         snapshot = dataclasses.replace(snapshot, mode=mode_description)
         if args.witness and not interrupted:
             from pingmos.witness import diagnose_with_witness, planned_count
@@ -575,7 +579,31 @@ def _cmd_report(args) -> int:
     if failure is not None:
         print(f"pingmos report: error: {failure}", file=sys.stderr)
         return EXIT_TRACE_FAILED
-    return 130 if interrupted else 0
+    if terminated:
+        return EXIT_TERMINATED
+    return EXIT_INTERRUPTED if interrupted else 0
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt(terminated: list[int]):
+    """While probing, SIGTERM (kill, timeout, systemctl stop) ends the run as Ctrl-C does: the recording keeps its
+    last samples and the report of what was measured is printed; before, the process died with the last second
+    of the recording and the whole report lost. ``terminated`` gets the signal number."""
+    import signal
+
+    def stop(signum, frame):
+        terminated.append(signum)
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread (main() embedded in a program): leave its signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _add_export(sub) -> None:
@@ -697,6 +725,7 @@ exit status:
        --alerts, monitor's CONFIG), a --from/--to range that selects nothing; no display to open the window on
   77   no permission for raw sockets (the message says what to run)
   130  interrupted (the report of what was measured is still printed)
+  143  terminated by SIGTERM (kill, timeout): as 130, the report of what was measured is still printed
 """
 
 

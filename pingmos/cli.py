@@ -651,6 +651,11 @@ def _cmd_export(args) -> int:
                 snapshot = _with_model(session.snapshot(args.window, model, model.name, selected), model)
                 text = hop_table(snapshot, args.format)
             elif args.what == "samples":
+                if session.summaries():  # a header alone read as "no probe was answered"
+                    raise SessionError(
+                        f"{args.session}: the {session.info.source} file holds only its totals per hop, no samples "
+                        "to export; --what hops exports its hop table"
+                    )
                 to_text = samples_to_csv if args.format == "csv" else samples_to_json
                 samples = session.samples(selected)
                 if args.ttl is not None:

@@ -120,6 +120,8 @@ BAD_INPUTS = [
         "no probe was sent at TTL 9 in this session; it has samples at TTL 1-3",
     ),
     (["export", "RAW", "--ttl", "2"], "--ttl picks the samples of one hop: use it with --what samples"),
+    # a file of totals has no samples: a bare header (exit 0) read as "nothing answered"
+    (["export", "JSON", "--what", "samples"], "file holds only its totals per hop, no samples to export; --what hops"),
     # numbers out of range, negative ones too (they reached argparse as options: "expected one argument")
     (["report", "127.0.0.1", "-c", "-5"], "count must be within 1 and"),
     (["report", "127.0.0.1", "--count", "-5"], "count must be within 1 and"),

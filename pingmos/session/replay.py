@@ -109,7 +109,7 @@ class Session:
         if summaries:
             if window is not None or time_range is not None:
                 raise SessionError(
-                    f"{self.path}: an {self.info.source} file holds only its totals per hop, so a window or a time "
+                    f"{self.path}: the {self.info.source} file holds only its totals per hop, so a window or a time "
                     "range cannot be applied; record with mtr --raw (or pingmos --record) to keep every sample"
                 )
             return summary_snapshot(self.info, summaries, scorer, model_name)

@@ -380,6 +380,11 @@ def _cmd_report_session(args, model, rules) -> int:
         # TARGET with --session: the destination address of an mtr --raw log (which does not record it).
         with open_session(args.session, interval_s=args.interval, target=args.target, probe=args.probe) as session:
             notes = _notes(session)
+            if rules and session.summaries():  # no rule would see a sample: silence read as "nothing fired"
+                raise SessionError(
+                    f"{args.session}: the {session.info.source} file holds only its totals per hop, so alert rules "
+                    "(which follow the samples over time) cannot run on it; drop --alerts"
+                )
             selected = select_range(session, args.time_from, args.time_to)
             snapshot = session.snapshot(args.window, model, model.name, selected)
             where = f"{session.info.source} session {os.path.basename(args.session)}"

@@ -122,6 +122,7 @@ BAD_INPUTS = [
     (["export", "RAW", "--ttl", "2"], "--ttl picks the samples of one hop: use it with --what samples"),
     # a file of totals has no samples: a bare header (exit 0) read as "nothing answered"
     (["export", "JSON", "--what", "samples"], "file holds only its totals per hop, no samples to export; --what hops"),
+    (["report", "--session", "JSON", "--alerts", "default"], "so alert rules (which follow the samples over time)"),
     # numbers out of range, negative ones too (they reached argparse as options: "expected one argument")
     (["report", "127.0.0.1", "-c", "-5"], "count must be within 1 and"),
     (["report", "127.0.0.1", "--count", "-5"], "count must be within 1 and"),

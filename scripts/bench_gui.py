@@ -41,7 +41,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QElapsedTimer, QEvent, QSettings, Qt, QTimer  # noqa: E402
+from PySide6.QtCore import QCoreApplication, QElapsedTimer, QEvent, QSettings, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from pingmos.engine.events import Sample  # noqa: E402
@@ -448,15 +448,26 @@ def idle_window(app: QApplication, window: MainWindow, seconds: float, chunk_s: 
     print(f"   {trace.status().samples:,} samples{gap_text}")
 
 
+def positive(text: str) -> float:
+    """An argument that must be a number above 0 (a length of time)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be above 0: {text!r}")
+    return value
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hours", type=float, default=24.0, help="length of the long trace (24)")
-    parser.add_argument("--seconds", type=float, default=6.0, help="length of the fast live trace (6)")
-    parser.add_argument("--idle-seconds", type=float, default=150.0, help="length of the idle window's run (150)")
+    parser.add_argument("--hours", type=positive, default=24.0, help="length of the long trace (24)")
+    parser.add_argument("--seconds", type=positive, default=6.0, help="length of the fast live trace (6)")
+    parser.add_argument("--idle-seconds", type=positive, default=150.0, help="length of the idle window's run (150)")
     parser.add_argument(
         "--idle-watch-ms", type=int, default=0, help="part 3 also runs part 2's tick watch at this period (off: 0)"
     )
-    parser.add_argument("--idle-part", type=float, default=30.0, help="the idle run's CPU is shown per part (30 s)")
+    parser.add_argument("--idle-part", type=positive, default=30.0, help="the idle run's CPU is shown per part (30 s)")
     parser.add_argument("--only", type=int, choices=(1, 2, 3), action="append", help="run only these parts")
     args = parser.parse_args()
     parts = set(args.only or (1, 2, 3))
@@ -464,27 +475,45 @@ def main() -> int:
     tmp = tempfile.mkdtemp(prefix="pingmos-bench-")  # the user's settings and sessions stay untouched
     os.environ["PINGMOS_DATA_DIR"] = os.path.join(tmp, "data")
     settings = QSettings(os.path.join(tmp, "bench.ini"), QSettings.Format.IniFormat)
+    window = None
+    try:
+        window = new_window(app, settings)
+        if 1 in parts:
+            long_trace(app, window, args.hours)
+        if 2 in parts:
+            fast_trace(app, window, args.seconds)
+        if 3 in parts:
+            # A window of its own: the event loop's end above shut the first one's background workers down.
+            dispose(app, window)
+            window = new_window(app, settings)
+            idle_window(app, window, args.idle_seconds, args.idle_part, args.idle_watch_ms)
+    finally:
+        # (An error in a part still shows its traceback and exits 1: only the teardown is made sure of.)
+        if window is not None:
+            dispose(app, window)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+def new_window(app: QApplication, settings: QSettings) -> MainWindow:
     window = MainWindow(SettingsStore(settings))
     window.resize(1500, 980)
     window.show()
     freeze_heap()  # as the app does once its window is built (pingmos.gui.app.run)
     app.processEvents()
-    if 1 in parts:
-        long_trace(app, window, args.hours)
-    if 2 in parts:
-        fast_trace(app, window, args.seconds)
-    if 3 in parts:
-        # A window of its own: the event loop's end above shut the first one's background workers down.
-        window.close()
-        window = MainWindow(SettingsStore(settings))
-        window.resize(1500, 980)
-        window.show()
-        freeze_heap()
-        app.processEvents()
-        idle_window(app, window, args.idle_seconds, args.idle_part, args.idle_watch_ms)
+    return window
+
+
+def dispose(app: QApplication, window: MainWindow) -> None:
+    """Close ``window`` (its trace, refresher and workers stop) and delete its widgets now, while the QApplication
+    lives. Left to the end of main, the window's Python wrappers were freed after the QApplication (main's locals
+    go in the order they were made), and a pyqtgraph widget deleted without its application crashes the
+    interpreter at exit (SIGSEGV, exit status 139, after every figure was printed)."""
     window.close()
-    shutil.rmtree(tmp, ignore_errors=True)
-    return 0
+    window.refresher.wait(30.0)  # an update still computing on part 1's long trace
+    window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    app.processEvents()
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ refresher's worker thread; this thread only draws finished updates. A QTimer pol
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from collections.abc import Callable
 
@@ -634,7 +635,8 @@ class MainWindow(QMainWindow):
             pending = self._pending_text(update)  # scored with a model since left: its MOS is not shown
             hops = _unscored(snapshot.hops) if pending else snapshot.hops
             model = shown_context.model_text(self, snapshot)
-            self.trace_graph.set_frame(hops, d.deteriorates_at_ttl, d.short, model=model, pending=pending)
+            error = score_failure_text(update)
+            self.trace_graph.set_frame(hops, d.deteriorates_at_ttl, d.short, model=model, pending=pending, error=error)
 
         def graph() -> None:
             if not current():
@@ -643,7 +645,8 @@ class MainWindow(QMainWindow):
             pending = self._pending_text(update)
             hops = _unscored(snapshot.hops) if pending else snapshot.hops
             model = shown_context.model_text(self, snapshot)
-            self.trace_graph.set_hops(hops, d.deteriorates_at_ttl, d.short, model=model, pending=pending)
+            error = score_failure_text(update)
+            self.trace_graph.set_hops(hops, d.deteriorates_at_ttl, d.short, model=model, pending=pending, error=error)
 
         def timeline() -> None:
             if not current():
@@ -651,7 +654,7 @@ class MainWindow(QMainWindow):
             timelines = update.timelines
             if self._pending_text(update):
                 timelines = [dataclasses.replace(t, mos_t=t.mos_t[:0], mos=t.mos[:0]) for t in timelines]
-            self.timeline.set_data(timelines)
+            self.timeline.set_data(timelines, timeline_mos_note(update))
             self.timeline.set_route_changes(update.snapshot.route_changes)
 
         def table_rows() -> None:
@@ -780,6 +783,36 @@ class MainWindow(QMainWindow):
         if self.formula_editor is not None:
             self.formula_editor.close()
         super().closeEvent(event)
+
+
+def score_failure_text(update: Update) -> str | None:
+    """One line for where the MOS is drawn when the model gave no scores: which model failed and why, in the
+    scoring layer's words (``Update.model_error``: it could not be loaded; else the first hop's
+    ``score_error``: ``file:line: message``). None when every scored hop has its score."""
+    errors = [h.score_error for h in update.snapshot.hops if h.score_error]
+    reason = update.model_error or (errors[0] if errors else None)
+    if reason is None:
+        return None
+    if not update.model_error:
+        # The file by its name (the graph is narrow; the banner above the table gives the whole path).
+        where, sep, message = reason.partition(": ")
+        if sep and not where.startswith(" ") and os.sep in where:
+            reason = f"{os.path.basename(where)}: {message}"
+    return f"{update.request.model_name} failed: {reason}"
+
+
+def timeline_mos_note(update: Update) -> str | None:
+    """What the timeline's caption says of the MOS when the model failed for a hop it draws: its curve is the last
+    working version's (as the table's * cells) or there is none. None: the hops drawn have their scores."""
+    drawn = {t.ttl for t in update.timelines}
+    failed = [h for h in update.snapshot.hops if h.ttl in drawn and h.score_error]
+    if update.model_error and drawn:
+        return f"no MOS: {update.request.model_name} failed"
+    if not failed:
+        return None
+    if all(h.score_fallback is not None for h in failed):
+        return f"MOS (dashed): {update.request.model_name}'s last working version (*), the current one fails"
+    return f"no MOS: {update.request.model_name} failed"
 
 
 def _unscored(hops: tuple) -> tuple:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from html import escape
 
 import numpy as np
 import pyqtgraph as pg
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSize
 from pingmos.gui.axis_cache import cache_axes
 from pingmos.gui.axis_label import fit_title
 from pingmos.gui.decimate import envelope, thin_markers, visible_slice
+from pingmos.gui.plot_grid import show_grid
 
 HOP_COLOURS = ("#1f77b4", "#9467bd", "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#2ca02c")
 LOST_COLOUR = "#d62728"
@@ -151,7 +153,7 @@ class TimelineWidget(QWidget):
         self.plot = self.graphics.addPlot(viewBox=SelectingViewBox(self), axisItems={"bottom": ClockAxis(self)})
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         fit_title(self.plot.getAxis("left"), "latency", "", units="ms")  # "(ms)" in a low window
-        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        show_grid(self.plot)  # the left axis's grid only, not the right-hand one's too
         self.plot.setMouseEnabled(x=True, y=False)  # pan/zoom in time; latency keeps auto-range
         self.plot.enableAutoRange(axis="y")
         # MOS on its own axis: a second view box sharing the time axis, its y fixed to the MOS scale.
@@ -179,6 +181,7 @@ class TimelineWidget(QWidget):
         self.route_markers: list[pg.InfiniteLine] = []
         self._route_shown: tuple = ()
         self._data: list[HopTimeline] = []
+        self._mos_note: str | None = None  # see set_data
         self._follow = True  # keep the newest data in view until the user pans or zooms
         self._refitting = False
         self.plot.vb.sigRangeChangedManually.connect(self._user_moved)
@@ -425,15 +428,20 @@ class TimelineWidget(QWidget):
         if hops:
             names = ", ".join(f'<b style="color:{self._curves[h.ttl][3]}">{h.label}</b>' for h in hops)
             lost = "&#9650; lost" if len(hops) == 1 else "&#9650; lost (filled in the hop's colour)"
+            mos = "MOS (dashed, right axis)"
+            if self._mos_note:
+                mos = f'<span style="color:{LOST_COLOUR}">{escape(self._mos_note)}</span>'
             self.caption.setText(
-                f"{names}: latency (solid line, left axis), MOS (dashed, right axis), "
+                f"{names}: latency (solid line, left axis), {mos}, "
                 f'<span style="color:{LOST_COLOUR}">{lost}</span>{routes}'
             )
         else:
             self.caption.setText("select hops in the table to see them over time" + routes)
 
-    def set_data(self, hops: list[HopTimeline]) -> None:
-        """Replace the drawn hops (the selected ones) and redraw what is in view."""
+    def set_data(self, hops: list[HopTimeline], mos_note: str | None = None) -> None:
+        """Replace the drawn hops (the selected ones) and redraw what is in view. ``mos_note``: what the caption
+        says of the MOS instead of "MOS (dashed, right axis)" (the model failed for these hops)."""
+        self._mos_note = mos_note
         firsts = [float(h.t[0]) for h in hops if len(h.t)]
         if firsts:
             self._rebase(min(firsts))

@@ -12,12 +12,14 @@ from PySide6.QtGui import QFont, QFontMetrics
 
 from pingmos.gui.axis_cache import cache_axes
 from pingmos.gui.axis_label import fit_title, free_title_width
+from pingmos.gui.plot_grid import show_grid
 from pingmos.gui.quality import BAND_COLOURS, BAND_PENS, Thresholds, mos_band
 from pingmos.hop_report import HopReport
 
 LATENCY_PEN = "#1f77b4"
 LOSS_BRUSH = (214, 39, 40, 110)
 MARK_PEN = "#c62828"
+ERROR_PEN = "#b71c1c"  # the error banner's and the loss axis's red
 
 
 def _nan(value: float | None) -> float:
@@ -57,7 +59,7 @@ class TraceGraph(pg.GraphicsLayoutWidget):
 
         self.latency = self.addPlot(row=0, col=0)
         fit_title(self.latency.getAxis("left"), "latency (ms)", "ms")  # "ms" alone when the graph is low
-        self.latency.showGrid(x=True, y=True, alpha=0.25)
+        show_grid(self.latency)  # the left axis's grid only, not the right-hand one's too
         self.latency.setMouseEnabled(x=False, y=False)
         self.latency.hideButtons()
         self.latency.getAxis("bottom").setStyle(showValues=False)
@@ -89,7 +91,9 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         free_title_width(self.mos)
         self._mos_model: str | None = None  # the model and settings the MOS plot's title names
         self._mos_pending: str | None = None  # "computing with NAME…": said there instead, no MOS drawn
+        self._mos_error: str | None = None  # "NAME failed: file:line: message": said there instead, in red
         self._mos_title = ""
+        self._mos_title_error: str | None = None  # the error the title says ("" / None: none)
         self.mos.setLabel("left", "MOS")
         self.mos.setLabel("bottom", "hop")
         self.mos.setXLink(self.latency)
@@ -161,14 +165,17 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         title: str | None = None,
         model: str | None = None,
         pending: str | None = None,
+        error: str | None = None,
     ) -> None:
         """Draw one snapshot's hops; ``marked_ttl`` is the hop where quality falls apart (None: none) and
         ``title`` the diagnosis in a few words (``Diagnosis.short``), both from the one diagnosis; ``model`` the
         model and its assumed settings, shown above the MOS plot (ITU-T P.564: say what a score assumed);
-        ``pending`` shown there instead while another model's scores are computed (the hops then have none).
+        ``pending`` shown there instead while another model's scores are computed (the hops then have none);
+        ``error`` (one line: which model failed and why) shown there instead, in red, when the model gave some
+        hop no score but an error (those hops get no MOS point).
 
         The same as ``set_frame`` then ``set_points`` (the window takes them in two passes of its event loop)."""
-        self.set_frame(hops, marked_ttl, title, model, pending)
+        self.set_frame(hops, marked_ttl, title, model, pending, error)
         self.set_points(hops, marked_ttl)
 
     def set_frame(
@@ -178,6 +185,7 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         title: str | None = None,
         model: str | None = None,
         pending: str | None = None,
+        error: str | None = None,
     ) -> None:
         """What lays the plots out and draws their axes for these hops (arguments as ``set_hops``): the titles,
         the hop axis and its ticks, the latency axis's top; nothing when none of them changed.
@@ -187,6 +195,7 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         layout settling in two rounds that painted the whole graph twice (scripts/bench_gui.py, part 2)."""
         self._mos_model = model
         self._mos_pending = pending
+        self._mos_error = None if pending else error
         self._set_mos_title()
         x = np.array([h.ttl for h in hops], dtype=float)
         if len(x) and tuple(x) != self._ticks_for:
@@ -269,13 +278,19 @@ class TraceGraph(pg.GraphicsLayoutWidget):
     def _set_mos_title(self) -> None:
         # The model and its settings above the MOS plot, elided to the pane (it ran past both edges at 1280 px);
         # set only when what is shown changes (a title change re-lays the plots out).
-        text = self._mos_pending or (f"MOS by {self._mos_model}" if self._mos_model else "")
+        # A failing model's error instead, elided in the middle: its name at the start and the message at the end
+        # stay, a long path to the file gives way (the whole line is in the title's tooltip and the banner).
+        error = self._mos_error
+        text = error or self._mos_pending or (f"MOS by {self._mos_model}" if self._mos_model else "")
         font = QFont(self.font())
         font.setPointSizeF(8.0)
-        shown = QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideRight, max(40, self.width() - 24))
-        if shown != self._mos_title:
+        elide = Qt.TextElideMode.ElideMiddle if error else Qt.TextElideMode.ElideRight
+        shown = QFontMetrics(font).elidedText(text, elide, max(40, self.width() - 24))
+        if (shown, error) != (self._mos_title, self._mos_title_error):
             self._mos_title = shown
-            self.mos.setTitle(shown or None, size="8pt", color="#404040")
+            self._mos_title_error = error
+            self.mos.setTitle(shown or None, size="8pt", color=ERROR_PEN if error else "#404040")
+            self.mos.titleLabel.setToolTip(error or "")
             self._fit_layout()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name

@@ -1,0 +1,76 @@
+"""A failing MOS model in the window: where the MOS is drawn, one line says which model failed and why (the
+scoring layer's error); the table's MOS cells show ERR, never a number; the timeline's caption says there is no
+MOS. And each plot draws one grid, the left axis's, not the right-hand axis's over it."""
+
+import pytest
+
+from pingmos.gui.hop_table import COL_MOS, COL_R
+from pingmos.gui.timeline import TimelineWidget
+from pingmos.gui.trace_graph import TraceGraph
+from pingmos.scoring import user_scoring_dir
+from tests.gui.conftest import settle
+from tests.gui.test_sessions_gui import config_dir, start, table_rows  # noqa: F401
+
+FORMULAS = {
+    # Raises for every hop.
+    "raising": ("    return 1 / 0\n", "raising.py:5: ZeroDivisionError: division by zero"),
+    # Returns something that is not a number.
+    "notanumber": ("    return 'x', None, {}\n", "notanumber.py:4: R and MOS must be numbers, not 'x' and None"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORMULAS))
+def test_a_failing_formula_says_in_the_mos_plot_which_model_failed_and_why(qtbot, make_window, settings_store, name):
+    body, reason = FORMULAS[name]
+    folder = user_scoring_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.py").write_text(f'"""A formula that fails."""\n\n\ndef score_hop(hop):\n{body}')
+    settings_store.set_model(name)
+    window = make_window()
+    assert window.model_name == name
+    window.resize(1280, 800)
+    window.show()
+    start(window)
+    settle(qtbot, window)
+
+    graph = window.trace_graph
+    assert graph._mos_title == f"{name} failed: {reason}"  # the file by its name; wide enough to be whole
+    assert graph.mos.titleLabel.toolTip() == graph._mos_title  # (whole when a narrow graph elides the title)
+    assert str(folder / f"{name}.py") in window.error_banner.text()  # the banner gives the whole path
+    assert reason.split(": ", 1)[1] in graph.mos.titleLabel.text
+    assert len(graph.mos_points.data) == 0  # no MOS point where the model failed
+    answering = [row for row in table_rows(window) if row[2] != "???"]
+    assert answering and all(row[COL_MOS] == "ERR" and row[COL_R] == "" for row in answering)
+    caption = window.timeline.caption.text()
+    assert f"no MOS: {name} failed" in caption and "MOS (dashed" not in caption
+    assert reason.split(": ", 1)[1] in window.error_banner.text() and window.error_banner.isVisible()
+
+
+def test_a_working_model_names_itself_above_the_mos_plot(qtbot, make_window):
+    window = make_window()
+    start(window)
+    settle(qtbot, window)
+    graph = window.trace_graph
+    assert graph._mos_title.startswith("MOS by pingplotter") and graph.mos.titleLabel.toolTip() == ""
+    assert len(graph.mos_points.data) > 0
+    assert "MOS (dashed, right axis)" in window.timeline.caption.text()
+
+
+def _grids(plot):
+    return {name: plot.getAxis(name).grid for name in ("left", "bottom", "right")}
+
+
+def test_each_plot_draws_the_left_axis_grid_only(qtbot):
+    graph, timeline = TraceGraph(), TimelineWidget()
+    qtbot.addWidget(graph)
+    qtbot.addWidget(timeline)
+    for plot in (graph.latency, timeline.plot):
+        grids = _grids(plot)
+        assert grids["left"] and grids["bottom"] and grids["right"] is False
+        # Turned off and on again from the plot's menu: still the left axis's only.
+        plot.ctrl.yGridCheck.setChecked(False)
+        assert _grids(plot)["left"] is False
+        plot.ctrl.yGridCheck.setChecked(True)
+        plot.ctrl.gridAlphaSlider.setValue(100)
+        grids = _grids(plot)
+        assert grids["left"] == 100 and grids["right"] is False

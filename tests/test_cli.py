@@ -123,6 +123,9 @@ BAD_INPUTS = [
     # a file of totals has no samples: a bare header (exit 0) read as "nothing answered"
     (["export", "JSON", "--what", "samples"], "file holds only its totals per hop, no samples to export; --what hops"),
     (["report", "--session", "JSON", "--alerts", "default"], "so alert rules (which follow the samples over time)"),
+    # a file name holding a newline and an escape sequence: two lines, and ESC reached the terminal
+    (["monitor", "/nonexistent/\x1b[2J\nx.toml"], "/nonexistent/?[2J x.toml: cannot open the configuration"),
+    (["report", "127.0.0.1", "--record", "/nonexistent/\x1b[2J\nx"], "/nonexistent/?[2J x: cannot create the session"),
     # numbers out of range, negative ones too (they reached argparse as options: "expected one argument")
     (["report", "127.0.0.1", "-c", "-5"], "count must be within 1 and"),
     (["report", "127.0.0.1", "--count", "-5"], "count must be within 1 and"),
@@ -189,7 +192,7 @@ def test_every_bad_input_is_one_line_and_exit_2_without_a_lookup(argv, words, tm
     assert code == 2, (code, err)
     assert out == "" and err.count("\n") == 1 and err.startswith("pingmos"), err
     assert words in err, err
-    assert "expected one argument" not in err and "Traceback" not in err
+    assert "expected one argument" not in err and "Traceback" not in err and "\x1b" not in err
     assert no_lookup == []
 
 

@@ -54,6 +54,7 @@ import tomllib
 from dataclasses import dataclass, field
 
 from pingmos.alerts import AlertRule, RulesError, check_reach, mos_ceiling, rules_from_data
+from pingmos.display_text import display_text
 from pingmos.engine import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, MODES, PROTOCOLS, ResolveError, check_host_name
 from pingmos.scoring import DEFAULT_MODEL
 
@@ -96,7 +97,13 @@ def folder_name(target: str) -> str:
 
 
 class ConfigError(Exception):
-    """The configuration cannot be used; ``str()`` is one line: ``FILE:LINE: what is wrong`` (and what to do)."""
+    """The configuration cannot be used; ``str()`` is one line: ``FILE:LINE: what is wrong`` (and what to do).
+
+    One line made so here, whatever the message holds: the file's name (a newline or an escape sequence in it) and
+    text from the file never reach the terminal as control characters."""
+
+    def __init__(self, message: object) -> None:
+        super().__init__(display_text(" ".join(str(message).split())))
 
 
 @dataclass(frozen=True)

@@ -159,6 +159,11 @@ BAD_INPUTS = [
     (["report", "ex..ample"], "an empty label"),
     (["report", "lab.test.999"], "neither an IP address nor a host name"),
     (["report", "x" * 64 + ".test"], "a label is 1-63 letters"),
+    # addresses of no one host: refused before any probe (the report showed 100 % loss, MOS 1.00)
+    (["report", "224.0.0.1"], "is a multicast group address, not one host"),
+    (["report", "ff02::1"], "is a multicast group address, not one host"),
+    (["report", "0.0.0.0"], "is the unspecified address, not one host"),
+    (["report", "::ffff:127.0.0.1"], "is an IPv4-mapped IPv6 address: trace its IPv4 address, 127.0.0.1"),
     # the window's lone word: a typo of a command, a malformed name
     (["exprot"], "unknown command 'exprot'; did you mean 'export'? To trace a host of that name: pingmos -- exprot"),
     (["repotr"], "did you mean 'report'?"),

@@ -418,6 +418,12 @@ class TargetRunner:
         if self.sip is not None:
             self.sip.join(join_s)
         with self._lock:
+            unrecorded = self.recorder is None and bool(self._pending)
+        if unrecorded:
+            # Stopped before the first refresh opened the session file (within a few seconds of the start): the
+            # samples held for it are written, not dropped with the process.
+            self._roll_session(time.time())
+        with self._lock:
             recorder, self.recorder = self.recorder, None
         if recorder is not None:
             snap = self.snapshot

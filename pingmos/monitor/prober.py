@@ -16,8 +16,10 @@ reader thread. Targets whose probe mode the child could not open alone (raw sock
 before the agent dropped root: TCP targets of an unprivileged agent) stay on the agent's own engine threads.
 
 The child: started with the agent's own privileges (the same user, no descriptor of the agent's but its pipes and
-stderr: it gains nothing), in the agent's network namespace; it ignores SIGINT and SIGHUP (the agent's) and ends
-when its command pipe closes (the agent exited or died) or the agent's process id changes. If it dies, the agent
+stderr: it gains nothing), in the agent's network namespace; it ignores SIGINT, SIGHUP and SIGTERM (the agent's:
+a terminal's Ctrl+C, ``timeout`` and systemd's stop signal the agent's whole process group or cgroup at once) and
+ends when its command pipe closes (the agent exited or died) or the agent's process id changes, after it has passed
+on the samples it holds. If it dies, the agent
 says so in one line, every trace it drove stops with that error and is started again by the agent's usual
 restarts, on a new child (started after 1 s, then 2, 4 ... up to a minute while it keeps dying).
 
@@ -546,8 +548,12 @@ class _Child:
 
 def child_main(argv: list[str]) -> int:
     """``python -m pingmos.monitor.prober PARENT_PID THREADS``: serve the agent on stdin/stdout."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C and reloads are the agent's; it then closes our pipe
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    # Ctrl+C, reloads and stops are the agent's; it then closes our pipe, and we end after passing on what we hold.
+    # A stop reaches us too: a terminal signals the whole process group, `timeout` too, and systemd's stop the
+    # whole cgroup (KillMode=control-group); dying on it lost the samples not yet passed on, and the agent, not
+    # yet closing, logged a crash and started a new probing process during its own shutdown.
+    for number in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(number, signal.SIG_IGN)
     gc.set_threshold(10_000, 20, 10)  # the agent's (serve.GC_THRESHOLDS): per-probe objects die young, cycles are rare
     try:
         parent_pid, threads = int(argv[0]), int(argv[1])

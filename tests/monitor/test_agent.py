@@ -225,6 +225,21 @@ def test_every_target_is_recorded_to_its_own_session(tmp_path):
         assert [e.kind for e in s.events()] == ["alert-fire"]
 
 
+def test_an_agent_stopped_before_its_first_refresh_still_records_what_it_measured(tmp_path):
+    # The session file is opened by a target's first refresh, a few seconds after the start; a stop before it
+    # (a quick restart, a bad deploy rolled back) must not drop the samples held for it.
+    agent, _ = make_agent(CONFIG, tmp_path)
+    agent.start()
+    try:
+        wait_for(agent, "provider", 30)
+    finally:
+        agent.close()
+    (path,) = tmp_path.glob("provider/*.pingmos")
+    with open_session(path) as s:
+        assert s.info.target == "provider" and s.info.address == DST
+        assert s.sample_count() == agent.runners["provider"].counters.samples >= 30
+
+
 def test_retention_deletes_old_files_then_the_oldest_while_too_large(tmp_path):
     now = time.time()
     paths = []

@@ -192,3 +192,70 @@ def test_the_child_ends_when_its_pipe_closes():
     except subprocess.TimeoutExpired:
         proc.kill()
         pytest.fail("the probing process did not end with its pipe")
+
+
+def test_a_stop_signalled_to_the_whole_group_ends_the_agent_cleanly(tmp_path):
+    """A terminal, ``timeout`` and systemd's stop (KillMode=control-group) signal the agent and its probing process
+    at once. The child must not die of it: the agent ends it through its pipe, so no crash is logged, no new
+    probing process is started during the shutdown, and every sample reaches the session file."""
+    import socket
+    import urllib.request
+
+    from pingmos.session import open_session
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = tmp_path / "agent.toml"
+    cfg.write_text(
+        f'[agent]\nlisten = "127.0.0.1:{port}"\ndata_dir = "{tmp_path / "data"}"\ninterval_s = 0.2\nmax_ttl = 2\n'
+        '[[target]]\nhost = "127.0.0.1"\nname = "icmp"\n'
+    )
+    proc = subprocess.Popen([sys.executable, "-m", "pingmos", "monitor", str(cfg), "--no-dns"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # fmt: skip
+    try:
+        received = 0.0
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and received < 10:
+            assert proc.poll() is None, proc.communicate()[1]
+            time.sleep(0.3)
+            try:
+                text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+            except OSError:
+                continue
+            for line in text.splitlines():
+                if line.startswith("pingmos_hop_probes_received_total{") and 'hop="1"' in line:
+                    received = float(line.rsplit(" ", 1)[1])
+        assert received >= 10, received
+        probers = _children_of(proc.pid)
+        assert len(probers) == 1, probers
+        os.killpg(proc.pid, signal.SIGTERM)  # what systemctl stop does to the unit's cgroup
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert "probing process" not in err, err
+    assert "stopped; session files closed" in err, err
+    assert _children_of(proc.pid) == []
+    files = sorted((tmp_path / "data").rglob("*"))
+    assert len([f for f in files if f.suffix == ".pingmos"]) == 1, (files, err.splitlines())
+    (path,) = (tmp_path / "data").rglob("*.pingmos")
+    with open_session(path) as session:
+        answered = sum(1 for s in session.samples() if s.ttl == 1 and s.rtt_ms is not None)
+    assert answered >= received  # what /metrics had counted was written before the agent ended
+
+
+def _children_of(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if fields[1] == str(pid) and b"pingmos.monitor.prober" in cmdline:
+            out.append(int(stat.parent.name))
+    return out

@@ -720,6 +720,11 @@ def _add_monitor(sub) -> None:
 def _cmd_monitor(args) -> int:
     from pingmos.monitor.serve import run_monitor
 
+    if args.window and _no_display():
+        # Qt would abort (SIGABRT, exit 134, a page of plugin advice) once the agent was already probing.
+        print("pingmos monitor: error: no display to open the summary window on; drop --summary-window (the "
+              "metrics and recordings need none), or run under a desktop session", file=sys.stderr)  # fmt: skip
+        return EXIT_USAGE
     return run_monitor(args.config, args.listen, use_dns=not args.no_dns, window=args.window)
 
 

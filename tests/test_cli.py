@@ -251,6 +251,20 @@ def test_no_display_is_seen_before_qt(env, none):
     assert _no_display(env) is none or sys.platform in ("darwin", "win32")
 
 
+def test_the_monitors_summary_window_without_a_display_is_one_line_and_exit_2(tmp_path):
+    # Before: the agent started probing, then Qt aborted (SIGABRT, exit 134) with a page of plugin advice.
+    config = tmp_path / "agent.toml"
+    config.write_text('[[target]]\nhost = "127.0.0.1"\n')
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    proc = subprocess.run([sys.executable, "-m", "pingmos", "monitor", str(config), "--summary-window"],
+                          capture_output=True, text=True, timeout=60, env=env)  # fmt: skip
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr == (
+        "pingmos monitor: error: no display to open the summary window on; drop --summary-window (the metrics and "
+        "recordings need none), or run under a desktop session\n"
+    )
+
+
 def test_the_window_without_a_display_is_one_line_and_exit_2_not_a_qt_abort():
     """Qt aborted (SIGABRT, rc 134) with a page of plugin advice; now one line before any QApplication."""
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}

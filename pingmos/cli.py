@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import dataclasses
 import re
+import signal
 import sys
 
 # Only what every command needs at start-up: argparse and the limits its options check. Each command imports what
@@ -384,6 +385,27 @@ def _close_all(networks) -> None:
             network.close()
 
 
+class _StopSignal:
+    """SIGTERM ends a live report as Ctrl+C does: what was measured is reported and recorded, and the exit status
+    is 128 + the signal's number (143; 130 for Ctrl+C). ``timeout 60 pingmos report HOST -c 1000`` and service
+    managers stop with SIGTERM, whose default action printed nothing and lost the samples not yet written."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._previous = signal.signal(signal.SIGTERM, self._raise)  # the main thread's: the CLI runs there
+
+    def _raise(self, signum, _frame) -> None:
+        if self.received is None:
+            self.received = signum
+        raise KeyboardInterrupt
+
+    def restore(self) -> None:
+        signal.signal(signal.SIGTERM, self._previous)
+
+    def exit_status(self) -> int:
+        return 128 + (self.received or signal.SIGINT)
+
+
 def _cmd_report(args) -> int:
     from pingmos.engine import NoPermission
     from pingmos.report.formats import FORMATTERS
@@ -467,6 +489,7 @@ def _cmd_report(args) -> int:
         print(f"pingmos report: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     failure = None  # one line for stderr when the network failed mid-trace; the partial report is still printed
+    stop = _StopSignal()
     try:
         snapshot, interrupted = run_report(
             args.target,
@@ -492,6 +515,8 @@ def _cmd_report(args) -> int:
                 evidence.record_witness(witnesses)
             except OSError as exc:  # the report stands without the witness's evidence
                 failure = f"the echo witness stopped: {network_error_text(exc, address)}"
+            except KeyboardInterrupt:  # as during the trace: the report stands without the witness's evidence
+                interrupted = True
     except NoPermission as exc:
         _close_all(list(opened))
         evidence.close(None)
@@ -510,6 +535,8 @@ def _cmd_report(args) -> int:
         evidence.close(None)
         print(f"pingmos report: error: cannot start probing: {network_error_text(exc, address)}", file=sys.stderr)
         return EXIT_TRACE_FAILED
+    finally:
+        stop.restore()
     _close_all(list(opened))  # the witness's, when it did not run
     evidence.close(snapshot)  # alerts were printed as they happened
     if evidence.error and (failure is None or evidence.error not in failure):
@@ -526,7 +553,7 @@ def _cmd_report(args) -> int:
         sys.stdout.flush()  # the report first, then the error as its last line on a terminal
         print(f"pingmos report: error: {failure}", file=sys.stderr)
         return EXIT_TRACE_FAILED
-    return 130 if interrupted else 0
+    return stop.exit_status() if interrupted else 0
 
 
 def _add_export(sub) -> None:
@@ -620,7 +647,8 @@ exit status:
        unresolvable host name, a file that cannot be read or is not what the command reads (--session, export,
        --alerts, monitor's CONFIG), a --from/--to range that selects nothing; no display to open the window on
   77   no permission for raw sockets (the message says what to run)
-  130  interrupted (the report of what was measured is still printed)
+  130  interrupted (the report of what was measured is still printed and recorded)
+  143  report: ended by SIGTERM (`timeout`, a service manager): as 130
 """
 
 

@@ -76,6 +76,42 @@ def test_report_on_loopback(protocol, capsys):
     assert 0.0 < hop["avg_ms"] < 50.0 and hop["mos"] > 4.0
 
 
+@pytest.mark.skipif(not ROOT, reason="raw sockets need root")
+@pytest.mark.parametrize("signum, status", [(2, 130), (15, 143)])
+def test_a_report_stopped_by_a_signal_reports_and_records_what_it_measured(signum, status, tmp_path):
+    """Ctrl+C (SIGINT) and SIGTERM (``timeout``, a service manager) end a live report early: the report of what was
+    measured is printed and every sample is in the recording. SIGTERM used to kill it silently (exit -15, nothing
+    printed, the recording's last seconds lost)."""
+    import time
+
+    from pingmos.session import open_session
+
+    record = tmp_path / "stopped.pingmos"
+    proc = subprocess.Popen([sys.executable, "-m", "pingmos", "report", "127.0.0.1", "-c", "1000", "-i", "0.1",
+                             "--no-dns", "--format", "json", "--record", str(record)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        # The recording holds samples from its first flush on: by then the trace is well under way.
+        while time.monotonic() < deadline and not (record.exists() and record.stat().st_size > 0):
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.1)
+        time.sleep(1.0)
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == status, err
+    doc = json.loads(out)
+    (hop,) = doc["hops"]
+    # Loopback answers at once; one probe may still be in flight when the signal lands (on a loaded machine).
+    assert 1 <= hop["sent"] < 1000 and hop["received"] >= hop["sent"] - 1
+    with open_session(record) as session:
+        assert session.sample_count() == hop["sent"]
+
+
 # -- every bad input: one line, exit 2, no name lookup (README "Exit status") ------------------------------------
 
 MTR_JSON = os.path.join(os.path.dirname(__file__), "session", "data", "lab3.mtr.json")
@@ -240,7 +276,7 @@ def test_help_says_target_opens_the_window_and_lists_the_exit_codes(capsys):
     assert out.startswith("usage: pingmos [TARGET]  (open the window, tracing TARGET when given)")
     assert "pingmos -- TARGET" in out
     codes = re.findall(r"^  (\d+) ", out.split("exit status:")[1], re.MULTILINE)
-    assert codes == ["0", "1", "2", "77", "130"]
+    assert codes == ["0", "1", "2", "77", "130", "143"]
 
 
 def test_the_readme_exit_code_table_is_the_help_epilog():

@@ -92,11 +92,16 @@ def score_text(name: str, settings: dict[str, object], window: HopWindow, result
         if verbose:
             width = max((len(k) for k in result.detail), default=0)
             lines += [f"  {key:<{width}}  {value:.6g}" for key, value in result.detail.items()]
-    elif isinstance(result, ModelError):
-        lines.append(f"model failed: {result}")
-    else:
+    elif result is None:
         lines.append("no probe sent: nothing to score")
-    return "\n".join(lines) + "\n"
+    # A ModelError is no line of the output: the caller says it on stderr (failure_line), so that a script
+    # reading "R ...  MOS ..." from stdout never reads the error as a result.
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def failure_line(result: Result) -> str | None:
+    """``pingmos score``'s one line for stderr when the model failed (file, line and message), else None."""
+    return f"model failed: {result}" if isinstance(result, ModelError) else None
 
 
 def _fmt(value: object) -> str:

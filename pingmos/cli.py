@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import dataclasses
 import re
-import signal
 import sys
 
 # Only what every command needs at start-up: argparse and the limits its options check. Each command imports what
@@ -20,6 +19,8 @@ REPORT_FORMATS = ("table", "json", "csv")  # the keys of pingmos.report.formats.
 EXIT_TRACE_FAILED = 1  # the network failed mid-trace: the partial report is printed, the error on stderr
 EXIT_USAGE = 2
 EXIT_NO_PERMISSION = 77  # EX_NOPERM from sysexits.h
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 
 class _Parser(argparse.ArgumentParser):
@@ -27,6 +28,22 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+class _OutputFailed(Exception):
+    """The command's output could not be written (a full disk, an I/O error): one line on stderr, exit 1."""
+
+
+def _emit(text: str) -> None:
+    """Write ``text`` to stdout now; a write the system refuses is _OutputFailed rather than a traceback (or, left
+    in the buffer, an "Exception ignored" at exit with the output silently lost)."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise  # the reader went away (| head): nothing to tell anyone
+    except OSError as exc:
+        raise _OutputFailed(exc.strerror or str(exc)) from None
 
 
 # The largest latency, jitter or sample in ms pingmos scores (--latency, --jitter, --samples: calculator's
@@ -44,6 +61,20 @@ def _ranged(kind, lo, hi, what):
         if not lo <= value <= hi:
             raise argparse.ArgumentTypeError(f"{what} must be within {lo} and {hi}, not {text}")
         return value
+
+    return parse
+
+
+def _given(what):
+    """A file name or model name option: an empty value is refused (exit 2), never taken for "not given".
+
+    ``--record ""`` (an unset shell variable) would otherwise trace without recording, ``--session ""`` with a
+    TARGET would probe instead of re-scoring, and ``models --copy ""`` would list instead of copying."""
+
+    def parse(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"the value is empty; give {what}")
+        return text
 
     return parse
 
@@ -124,10 +155,11 @@ def _add_evidence_options(p) -> None:
     g = p.add_argument_group("sessions, diagnosis and alerts")
     g.add_argument(
         "--session",
+        type=_given("a file name"),
         metavar="FILE",
-        help="re-score a saved session, an mtr --json report or --raw log, a Trippy JSON report or RIPE Atlas "
-        "traceroute results instead of tracing: no probe is sent, --model/--set/--window/--from/--to apply (for an "
-        "mtr --raw log, --interval places its rounds and TARGET names its destination)",
+        help="re-score a saved session or JSON report, an mtr --json report or --raw log, a Trippy JSON report or "
+        "RIPE Atlas traceroute results instead of tracing: no probe is sent, --model/--set/--window/--from/--to "
+        "apply (for an mtr --raw log, --interval places its rounds and TARGET names its destination)",
     )
     g.add_argument(
         "--from",
@@ -140,7 +172,12 @@ def _add_evidence_options(p) -> None:
     g.add_argument("--probe", type=_ranged(int, 0, 2**31 - 1, "probe"), default=None, metavar="ID",
                    help="with --session of RIPE Atlas results: the probe (prb_id) whose runs to score; a file of "
                    "several probes without it is refused with their ids")  # fmt: skip
-    g.add_argument("--record", metavar="FILE", help="record the trace to a new session file (every raw sample)")
+    g.add_argument(
+        "--record",
+        type=_given("a file name"),
+        metavar="FILE",
+        help="record the trace to a new session file (every raw sample)",
+    )
     g.add_argument(
         "--witness",
         type=_witness_count,
@@ -152,6 +189,7 @@ def _add_evidence_options(p) -> None:
     )
     g.add_argument(
         "--alerts",
+        type=_given("a rules file or 'default'"),
         metavar="RULES",
         help="run the alert rules of this TOML/JSON file ('default' = MOS < 3.5 and loss > 1 %% for 5 minutes) "
         "while tracing, print each fire and clear on stderr as it happens and run the rule's command; with "
@@ -160,7 +198,12 @@ def _add_evidence_options(p) -> None:
 
 
 def _add_model_options(p) -> None:
-    p.add_argument("--model", default=DEFAULT_MODEL, help=f"scoring model; pingmos models lists them ({DEFAULT_MODEL})")
+    p.add_argument(
+        "--model",
+        type=_given("a model name"),
+        default=DEFAULT_MODEL,
+        help=f"scoring model; pingmos models lists them ({DEFAULT_MODEL})",
+    )
     p.add_argument(
         "--set",
         dest="settings",
@@ -215,7 +258,7 @@ def _add_score(sub) -> None:
 
 
 def _cmd_score(args) -> int:
-    from pingmos.calculator import parse_samples, score_json, score_text
+    from pingmos.calculator import failure_line, parse_samples, score_json, score_text
     from pingmos.scoring import HopWindow, Score
 
     if args.samples is not None and (args.jitter, args.jitter_stdev, args.loss) != (None, None, None):
@@ -234,10 +277,13 @@ def _cmd_score(args) -> int:
         return EXIT_USAGE
     with model:
         result = model.score(window)
-        if args.format == "json":
-            sys.stdout.write(score_json(model.name, model.settings, window, result))
+        if args.format == "json":  # the error is in the object too, for a program reading it
+            _emit(score_json(model.name, model.settings, window, result))
         else:
-            sys.stdout.write(score_text(model.name, model.settings, window, result, args.verbose))
+            _emit(score_text(model.name, model.settings, window, result, args.verbose))
+    failed = failure_line(result)
+    if failed is not None:
+        print(f"pingmos score: error: {_one_line(failed)}", file=sys.stderr)
     return 0 if isinstance(result, Score) else 1
 
 
@@ -248,7 +294,12 @@ def _add_models(sub) -> None:
         description="List the scoring models: built-in, in your scoring folder, and from installed packages.",
     )
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format (text)")
-    p.add_argument("--copy", metavar="NAME", help="copy model NAME into your scoring folder to edit; print its path")
+    p.add_argument(
+        "--copy",
+        type=_given("a model name"),
+        metavar="NAME",
+        help="copy model NAME into your scoring folder to edit; print its path",
+    )
     p.set_defaults(handler=_cmd_models)
 
 
@@ -256,15 +307,16 @@ def _cmd_models(args) -> int:
     from pingmos.calculator import models_json, models_text
     from pingmos.scoring import available_models, create_user_copy, user_scoring_dir
 
-    if args.copy:
+    if args.copy is not None:
         try:
-            print(create_user_copy(args.copy))
+            path = create_user_copy(args.copy)
         except (ValueError, OSError) as exc:
             print(f"pingmos models: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
+        _emit(f"{path}\n")
         return 0
     infos, folder = available_models(), str(user_scoring_dir())
-    sys.stdout.write(models_json(infos, folder) if args.format == "json" else models_text(infos, folder))
+    _emit(models_json(infos, folder) if args.format == "json" else models_text(infos, folder))
     return 0
 
 
@@ -318,9 +370,9 @@ def _cmd_report_session(args, model, rules) -> int:
     from pingmos.run import default_timeout_s
     from pingmos.session import SessionError, open_session
     from pingmos.session.evidence import RunningDiagnosis, witnesses_from_events
-    from pingmos.session.rescore import time_range
+    from pingmos.session.rescore import select_range
 
-    if args.record or args.witness:
+    if args.record is not None or args.witness:
         print("pingmos report: error: --session re-scores a saved trace; it takes no --record or --witness",
               file=sys.stderr)  # fmt: skip
         return EXIT_USAGE
@@ -328,8 +380,12 @@ def _cmd_report_session(args, model, rules) -> int:
         # TARGET with --session: the destination address of an mtr --raw log (which does not record it).
         with open_session(args.session, interval_s=args.interval, target=args.target, probe=args.probe) as session:
             notes = _notes(session)
-            span = session.time_span()
-            selected = time_range(span, args.time_from, args.time_to)
+            if rules and session.summaries():  # no rule would see a sample: silence read as "nothing fired"
+                raise SessionError(
+                    f"{args.session}: the {session.info.source} file holds only its totals per hop, so alert rules "
+                    "(which follow the samples over time) cannot run on it; drop --alerts"
+                )
+            selected = select_range(session, args.time_from, args.time_to)
             snapshot = session.snapshot(args.window, model, model.name, selected)
             where = f"{session.info.source} session {os.path.basename(args.session)}"
             snapshot = dataclasses.replace(snapshot, mode=where)
@@ -354,7 +410,7 @@ def _cmd_report_session(args, model, rules) -> int:
         print(f"pingmos report: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     _print_notes("report", notes)
-    sys.stdout.write(FORMATTERS[args.format](_with_model(snapshot, model)))
+    _emit(FORMATTERS[args.format](_with_model(snapshot, model)))
     return 0
 
 
@@ -385,34 +441,13 @@ def _close_all(networks) -> None:
             network.close()
 
 
-class _StopSignal:
-    """SIGTERM ends a live report as Ctrl+C does: what was measured is reported and recorded, and the exit status
-    is 128 + the signal's number (143; 130 for Ctrl+C). ``timeout 60 pingmos report HOST -c 1000`` and service
-    managers stop with SIGTERM, whose default action printed nothing and lost the samples not yet written."""
-
-    def __init__(self) -> None:
-        self.received: int | None = None
-        self._previous = signal.signal(signal.SIGTERM, self._raise)  # the main thread's: the CLI runs there
-
-    def _raise(self, signum, _frame) -> None:
-        if self.received is None:
-            self.received = signum
-        raise KeyboardInterrupt
-
-    def restore(self) -> None:
-        signal.signal(signal.SIGTERM, self._previous)
-
-    def exit_status(self) -> int:
-        return 128 + (self.received or signal.SIGINT)
-
-
 def _cmd_report(args) -> int:
     from pingmos.engine import NoPermission
     from pingmos.report.formats import FORMATTERS
     from pingmos.report.runner import TraceFailed, network_error_text, run_report
     from pingmos.run import PERMISSION, RunError, TraceRun, default_window
 
-    if args.target is None and not args.session:
+    if args.target is None and args.session is None:
         # A usage error like argparse's own (TARGET is optional only because --session replaces it).
         print("pingmos report: error: give a TARGET to trace, or --session FILE to re-score a saved trace",
               file=sys.stderr)  # fmt: skip
@@ -423,7 +458,7 @@ def _cmd_report(args) -> int:
     rules = _load_alert_rules(args, model)
     if rules is False:
         return EXIT_USAGE
-    if args.session:
+    if args.session is not None:
         return _cmd_report_session(args, model, rules)
     if args.time_from or args.time_to:
         print("pingmos report: error: --from/--to select part of a saved trace: use them with --session",
@@ -489,18 +524,19 @@ def _cmd_report(args) -> int:
         print(f"pingmos report: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     failure = None  # one line for stderr when the network failed mid-trace; the partial report is still printed
-    stop = _StopSignal()
+    terminated: list[int] = []
     try:
-        snapshot, interrupted = run_report(
-            args.target,
-            settings,
-            args.window if args.window is not None else default_window(args.count),
-            model,
-            model.name,
-            use_dns=not args.no_dns,
-            observer=evidence.observe,
-            run=run,
-        )
+        with _terminate_as_interrupt(terminated):
+            snapshot, interrupted = run_report(
+                args.target,
+                settings,
+                args.window if args.window is not None else default_window(args.count),
+                model,
+                model.name,
+                use_dns=not args.no_dns,
+                observer=evidence.observe,
+                run=run,
+            )
         snapshot = dataclasses.replace(snapshot, mode=mode_description)
         if args.witness and not interrupted:
             from pingmos.witness import diagnose_with_witness, planned_count
@@ -515,8 +551,6 @@ def _cmd_report(args) -> int:
                 evidence.record_witness(witnesses)
             except OSError as exc:  # the report stands without the witness's evidence
                 failure = f"the echo witness stopped: {network_error_text(exc, address)}"
-            except KeyboardInterrupt:  # as during the trace: the report stands without the witness's evidence
-                interrupted = True
     except NoPermission as exc:
         _close_all(list(opened))
         evidence.close(None)
@@ -535,8 +569,6 @@ def _cmd_report(args) -> int:
         evidence.close(None)
         print(f"pingmos report: error: cannot start probing: {network_error_text(exc, address)}", file=sys.stderr)
         return EXIT_TRACE_FAILED
-    finally:
-        stop.restore()
     _close_all(list(opened))  # the witness's, when it did not run
     evidence.close(snapshot)  # alerts were printed as they happened
     if evidence.error and (failure is None or evidence.error not in failure):
@@ -548,12 +580,35 @@ def _cmd_report(args) -> int:
     if failure is not None and snapshot.probes_sent == 0:
         print(f"pingmos report: error: {failure}", file=sys.stderr)
         return EXIT_TRACE_FAILED
-    sys.stdout.write(FORMATTERS[args.format](_with_model(snapshot, model)))
+    _emit(FORMATTERS[args.format](_with_model(snapshot, model)))  # the report first, then any error last
     if failure is not None:
-        sys.stdout.flush()  # the report first, then the error as its last line on a terminal
         print(f"pingmos report: error: {failure}", file=sys.stderr)
         return EXIT_TRACE_FAILED
-    return stop.exit_status() if interrupted else 0
+    if terminated:
+        return EXIT_TERMINATED
+    return EXIT_INTERRUPTED if interrupted else 0
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt(terminated: list[int]):
+    """While probing, SIGTERM (kill, timeout, systemctl stop) ends the run as Ctrl-C does: the recording keeps its
+    last samples and the report of what was measured is printed; before, the process died with the last second
+    of the recording and the whole report lost. ``terminated`` gets the signal number."""
+    import signal
+
+    def stop(signum, frame):
+        terminated.append(signum)
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread (main() embedded in a program): leave its signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _add_export(sub) -> None:
@@ -564,8 +619,8 @@ def _add_export(sub) -> None:
         "fields as pingmos report), the raw samples of one hop or all (lost ones empty/null, never 0), or the "
         "event log (alerts fired and cleared).",
     )
-    p.add_argument("session", metavar="FILE", help="a pingmos session, an mtr --json report or --raw log, a Trippy "
-                   "JSON report or RIPE Atlas traceroute results")  # fmt: skip
+    p.add_argument("session", type=_given("a file name"), metavar="FILE", help="a pingmos session or JSON report, an "
+                   "mtr --json report or --raw log, a Trippy JSON report or RIPE Atlas traceroute results")  # fmt: skip
     p.add_argument("--what", choices=("hops", "samples", "events"), default="hops", help="what to export (hops)")
     p.add_argument("--ttl", type=_ranged(int, 1, 255, "ttl"), default=None, help="samples of this hop only")
     p.add_argument("--format", choices=("csv", "json"), default="csv", help="output format (csv)")
@@ -584,29 +639,61 @@ def _add_export(sub) -> None:
 def _cmd_export(args) -> int:
     from pingmos.export import events_to_csv, events_to_json, hop_table, samples_to_csv, samples_to_json
     from pingmos.session import SessionError, open_session
-    from pingmos.session.rescore import time_range
+    from pingmos.session.rescore import select_range
 
+    if args.ttl is not None and args.what != "samples":
+        print(f"pingmos export: error: --ttl picks the samples of one hop: use it with --what samples, not "
+              f"--what {args.what}", file=sys.stderr)  # fmt: skip
+        return EXIT_USAGE
     model = _load_model(args, "export") if args.what == "hops" else None
     if args.what == "hops" and model is None:
         return EXIT_USAGE
     try:
         with open_session(args.session, interval_s=args.interval, probe=args.probe) as session:
             notes = _notes(session)
-            selected = time_range(session.time_span(), args.time_from, args.time_to)
+            selected = select_range(session, args.time_from, args.time_to)
             if args.what == "hops":
                 snapshot = _with_model(session.snapshot(args.window, model, model.name, selected), model)
                 text = hop_table(snapshot, args.format)
             elif args.what == "samples":
+                if session.summaries():  # a header alone read as "no probe was answered"
+                    raise SessionError(
+                        f"{args.session}: the {session.info.source} file holds only its totals per hop, no samples "
+                        "to export; --what hops exports its hop table"
+                    )
                 to_text = samples_to_csv if args.format == "csv" else samples_to_json
-                text = to_text(session.samples(selected), args.ttl)
+                samples = session.samples(selected)
+                if args.ttl is not None:
+                    samples = [s for s in samples if s.ttl == args.ttl]
+                    if not samples:  # a header alone read as "nothing was measured at that hop"
+                        raise SessionError(_no_such_hop(args.ttl, session.samples(selected), selected is not None))
+                text = to_text(samples)
             else:
                 text = (events_to_csv if args.format == "csv" else events_to_json)(session.events())
     except (SessionError, ValueError) as exc:  # the file or the range asked for: bad input, as a bad option
         print(f"pingmos export: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     _print_notes("export", notes)
-    sys.stdout.write(text)
+    _emit(text)
     return 0
+
+
+def _no_such_hop(ttl: int, samples, in_range: bool) -> str:
+    ttls = sorted({s.ttl for s in samples})
+    where = "in this range" if in_range else "in this session"
+    held = f"it has samples at TTL {_spans(ttls)}" if ttls else "it holds no samples"
+    return f"--ttl {ttl}: no probe was sent at TTL {ttl} {where}; {held}"
+
+
+def _spans(numbers: list[int]) -> str:
+    """Sorted [1, 2, 3, 5] -> '1-3, 5'."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
 
 
 def _add_monitor(sub) -> None:
@@ -618,7 +705,7 @@ def _add_monitor(sub) -> None:
         "the configuration; targets whose settings did not change keep their samples. See the README's "
         "'Monitoring' section for the file's settings.",
     )
-    p.add_argument("config", metavar="CONFIG.toml", help="the agent's configuration (TOML)")
+    p.add_argument("config", type=_given("a file name"), metavar="CONFIG.toml", help="the agent's configuration (TOML)")
     p.add_argument("--listen", metavar="ADDR:PORT", help="serve /metrics here (default: [agent] listen, else "
                    "127.0.0.1:9813)")  # fmt: skip
     p.add_argument("--no-dns", action="store_true", help="no reverse DNS: the hop info carries addresses only")
@@ -640,15 +727,15 @@ EXIT_CODES_HELP = """\
 exit status:
   0    done
   1    a failure while running, not of the input: the network failed mid-trace (the partial report is printed,
-       the error last on stderr), the probe sockets could not be opened, a recording could not be written;
-       score: the model failed to score (a broken formula file); monitor: the metrics port cannot be opened,
-       or --summary-window has no PySide6
+       the error last on stderr), the probe sockets could not be opened, a recording or the output could not
+       be written (a full disk); score: the model failed to score (a broken formula file); monitor: the metrics
+       port cannot be opened, or --summary-window has no PySide6
   2    bad input, one line on stderr: an unknown command or option, a value out of range, a malformed or
        unresolvable host name, a file that cannot be read or is not what the command reads (--session, export,
        --alerts, monitor's CONFIG), a --from/--to range that selects nothing; no display to open the window on
   77   no permission for raw sockets (the message says what to run)
-  130  interrupted (the report of what was measured is still printed and recorded)
-  143  report: ended by SIGTERM (`timeout`, a service manager): as 130
+  130  interrupted (the report of what was measured is still printed)
+  143  terminated by SIGTERM (kill, timeout): as 130, the report of what was measured is still printed
 """
 
 
@@ -827,4 +914,8 @@ def main(argv: list[str] | None = None) -> int:
         refused = _become_invoking_user(keep_raw_sockets=live_report)
         if refused is not None:
             return refused
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except _OutputFailed as exc:
+        print(f"pingmos {args.command}: error: cannot write the output: {exc}", file=sys.stderr)
+        return EXIT_TRACE_FAILED

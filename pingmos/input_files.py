@@ -6,7 +6,8 @@ Every reader goes through here so that no input can make pingmos hang, run out o
   opened with O_NONBLOCK, so opening a FIFO does not wait for a writer;
 - a size limit per kind of file, checked on the open descriptor and enforced while reading (a file that grows
   while being read is still cut off at the limit);
-- text strictly UTF-8;
+- text strictly UTF-8 (a leading UTF-8 byte-order mark, as Windows editors write, is dropped; UTF-16 is refused
+  by name);
 - JSON with bounded nesting, no ``NaN``/``Infinity`` constants, and numbers that fit a float (``1e400`` and a
   5000-digit integer are refused, not turned into inf or an OverflowError later).
 
@@ -15,6 +16,7 @@ Each failure is an ``InputError`` whose message is one line naming the file and 
 
 from __future__ import annotations
 
+import codecs
 import json
 import math
 import os
@@ -86,11 +88,24 @@ def read_bytes(path: str | os.PathLike, max_bytes: int, what: str = "file") -> b
 
 def read_text(path: str | os.PathLike, max_bytes: int, what: str = "file") -> str:
     """The content of a regular UTF-8 text file of at most ``max_bytes``; InputError otherwise."""
-    data = read_bytes(path, max_bytes, what)
+    return decode_text(read_bytes(path, max_bytes, what), os.fspath(path), what)
+
+
+_UTF16_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def decode_text(data: bytes, where: str, what: str = "file") -> str:
+    """``data`` as UTF-8 text without a leading byte-order mark (Notepad and PowerShell write one, and json and
+    tomllib refuse it at "line 1 column 1"); InputError naming ``where`` for UTF-16/32 or bytes that are not UTF-8.
+    """
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    elif data.startswith(_UTF16_BOMS):
+        raise InputError(f"{where}: UTF-16 or UTF-32 text (it starts with a byte-order mark); save the {what} as UTF-8")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{os.fspath(path)}: not UTF-8 text (byte {exc.start}), so not a {what}") from None
+        raise InputError(f"{where}: not UTF-8 text (byte {exc.start}), so not a {what}") from None
 
 
 def _no_constant(name: str):

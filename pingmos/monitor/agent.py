@@ -26,7 +26,6 @@ import contextlib
 import dataclasses
 import math
 import os
-import re
 import sys
 import threading
 import time
@@ -48,7 +47,7 @@ from pingmos.engine import (
 )
 from pingmos.hop_report import TraceSnapshot
 from pingmos.live_trace import LiveTrace
-from pingmos.monitor.config import AgentConfig, TargetConfig
+from pingmos.monitor.config import AgentConfig, TargetConfig, folder_name
 from pingmos.monitor.metrics import AgentHealth, TargetCounters, TargetView
 from pingmos.monitor.prober import CHILD_MODES, GONE, Prober, RemoteNetwork
 from pingmos.run import default_timeout_s
@@ -100,13 +99,6 @@ def monitor_mode(protocol: str, family, requested: str = "auto") -> ProbeMode:
         except NoProbeMode:
             pass
     return choose_mode("auto", family, protocol)
-
-
-def folder_name(target: str) -> str:
-    """A target's folder under the data directory: its name with anything but letters, digits, '.', '-' and '_'
-    replaced, never empty, never '.' or '..'."""
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", target).strip(".") or "target"
-    return safe[:100]
 
 
 def diagnosis_state(snapshot: TraceSnapshot, diagnosis) -> tuple[str, int | None]:

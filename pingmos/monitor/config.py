@@ -88,6 +88,13 @@ RESERVED_LABELS = frozenset(
 MAX_CONFIG_BYTES = 16 * 1024 * 1024
 
 
+def folder_name(target: str) -> str:
+    """A target's folder under the data directory: its name with anything but letters, digits, '.', '-' and '_'
+    replaced, never empty, never '.' or '..'. Two targets whose folders coincide are refused (config_from_data)."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", target).strip(".") or "target"
+    return safe[:100]
+
+
 class ConfigError(Exception):
     """The configuration cannot be used; ``str()`` is one line: ``FILE:LINE: what is wrong`` (and what to do)."""
 
@@ -309,17 +316,14 @@ def _settings(r: _Reader, doc, where, table, index) -> tuple[tuple[str, str], ..
 
 def load_config(path: str) -> AgentConfig:
     """Read and check the agent's configuration. Raises ConfigError (one line: file, line, key, what to do)."""
-    from pingmos.input_files import InputError, read_bytes
+    from pingmos.input_files import InputError, read_text
 
     try:
-        # Bounded, regular files only: /dev/zero or a FIFO is refused at once, never read without end.
-        data = read_bytes(path, MAX_CONFIG_BYTES, "configuration")
+        # Bounded, regular files only: /dev/zero or a FIFO is refused at once, never read without end. UTF-8, a
+        # byte-order mark dropped (tomllib refused it as "Invalid statement" at line 1).
+        text = read_text(path, MAX_CONFIG_BYTES, "configuration")
     except InputError as exc:
         raise ConfigError(str(exc)) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save the configuration as UTF-8") from None
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -413,7 +417,12 @@ def config_from_data(doc: dict, path: str = "<config>", text: str = "") -> Agent
             r.fail(str(exc), "alert", int(m.group(1)) if m else None, None)
 
     raw_targets = doc.get("target", [])
-    if not isinstance(raw_targets, list) or not raw_targets:
+    if isinstance(raw_targets, dict):  # [target] where [[target]] was meant: TOML's one table, not a list
+        r.fail("[target] is one table; write [[target]] (two brackets), one such table per target", "target", None,
+               "target")  # fmt: skip
+    if not isinstance(raw_targets, list):
+        r.fail('target must be an array of tables: [[target]] with host = "..."', None, None, "target")
+    if not raw_targets:
         r.fail('no targets: add one [[target]] table with at least host = "..."', None, None, "target")
     targets = []
     models_checked: dict = {}  # (model, settings) -> its MOS on a clean path (None: not asked yet)
@@ -428,6 +437,21 @@ def config_from_data(doc: dict, path: str = "<config>", text: str = "") -> Agent
                 i,
                 "name" if "name" in raw_targets[i - 1] else "host",
             )
+    if data_dir is not None:
+        # Names that differ only in what a folder name cannot hold ("東京" and "大阪" are both "__", "a/b" and
+        # "a_b" both "a_b") would record two targets into one folder: their sessions mixed, each opened as the other.
+        folders: dict[str, str] = {}
+        for i, t in enumerate(targets, start=1):
+            other = folders.setdefault(folder_name(t.name), t.name)
+            if other != t.name:
+                r.fail(
+                    f"target {i}: {other!r} and {t.name!r} would record to the same folder "
+                    f'{folder_name(t.name)!r} under data_dir; give one of them a name = "..." that differs in '
+                    "letters a-z, digits, '.', '-' or '_'",
+                    "target",
+                    i,
+                    "name" if "name" in raw_targets[i - 1] else "host",
+                )
     budget = cfg_args["max_probes_per_s"]
     needed = sum(t.max_probes_per_s for t in targets)
     if needed > budget:

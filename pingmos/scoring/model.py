@@ -104,7 +104,8 @@ def check_result(raw: object, file: str, line: int | None) -> Score | ModelError
         return ModelError(file, line, "score_hop() returned nothing; end it with: return r, mos, detail")
     else:
         return ModelError(file, line, f"score_hop() must return (r, mos) or (r, mos, detail), not {raw!r:.80}")
-    if isinstance(r, bool) or isinstance(mos, bool):
+    # float() would read "90" and b"4" as numbers: text is the wrong type, as a bool is.
+    if isinstance(r, bool | str | bytes | bytearray) or isinstance(mos, bool | str | bytes | bytearray):
         return ModelError(file, line, f"R and MOS must be numbers, not {r!r:.40} and {mos!r:.40}")
     try:
         r = float(r)  # type: ignore[arg-type]
@@ -124,7 +125,7 @@ def check_result(raw: object, file: str, line: int | None) -> Score | ModelError
         if value is None:
             continue
         try:
-            if isinstance(value, bool):
+            if isinstance(value, bool | str | bytes | bytearray):
                 raise TypeError
             number = float(value)
         except (TypeError, ValueError):

@@ -1,8 +1,9 @@
 """Files made by other tools, recognised by their content and opened as sessions.
 
-mtr ``--json`` reports and ``--raw`` logs (``mtr_import``), Trippy JSON reports (``trippy_import``) and RIPE Atlas
-traceroute results (``atlas_import``). Every file is read through ``pingmos.input_files`` (regular files only,
-bounded size, strict UTF-8 and JSON), and every fault is a SessionError of one line naming the file.
+mtr ``--json`` reports and ``--raw`` logs (``mtr_import``), Trippy JSON reports (``trippy_import``), RIPE Atlas
+traceroute results (``atlas_import``) and pingmos's own ``report --format json`` (``report_import``). Every file
+is read through ``pingmos.input_files`` (regular files only, bounded size, strict UTF-8 and JSON), and every fault
+is a SessionError of one line naming the file.
 """
 
 from __future__ import annotations
@@ -14,9 +15,13 @@ from pingmos.session.atlas_import import looks_like_atlas, parse_atlas_json
 from pingmos.session.model import SessionError
 from pingmos.session.mtr_import import MAX_IMPORT_BYTES, looks_like_mtr_raw, mtr_json_from_doc, parse_mtr_raw
 from pingmos.session.replay import MemorySession
+from pingmos.session.report_import import looks_like_pingmos_report, pingmos_report_from_doc
 from pingmos.session.trippy_import import looks_like_trippy, parse_trippy_json
 
-KINDS = "a pingmos session, an mtr --json report or --raw log, a Trippy JSON report or RIPE Atlas traceroute results"
+KINDS = (
+    "a pingmos session or JSON report, an mtr --json report or --raw log, a Trippy JSON report or RIPE Atlas "
+    "traceroute results"
+)
 
 
 def read_import(
@@ -47,6 +52,8 @@ def read_import(
             return parse_trippy_json(doc, p)
         if looks_like_atlas(doc):
             return parse_atlas_json(doc, p, probe)
+        if looks_like_pingmos_report(doc):
+            return pingmos_report_from_doc(doc, p)
         if isinstance(doc, dict) and "report" in doc:
             return mtr_json_from_doc(doc, p)
         raise SessionError(f"{p}: JSON, but not {KINDS}")

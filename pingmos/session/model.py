@@ -90,7 +90,8 @@ class SessionInfo:
 
 @dataclass(frozen=True)
 class HopSummary:
-    """One hop's aggregates as another tool reported them (mtr --json): ms and percent, None when not given.
+    """One hop's aggregates as a report holds them (mtr --json, a pingmos JSON report): ms and percent, None when
+    not given.
 
     ``sent`` and ``received`` are None where the report holds no count to take them from (mtr -o without S, R
     or D): unknown, never 0 and never guessed.
@@ -111,6 +112,9 @@ class HopSummary:
     max_ms: float | None
     stdev_ms: float | None
     jitter_ms: float | None
+    # address -> replies where the file lists them (a pingmos report); else the hop's address answered them all
+    responders: tuple[tuple[str, int], ...] = ()
+    unreachable: str | None = None  # the path ended here: a router's ICMP destination-unreachable, in words
 
 
 @dataclass(frozen=True)

@@ -109,8 +109,8 @@ class Session:
         if summaries:
             if window is not None or time_range is not None:
                 raise SessionError(
-                    f"{self.path}: an mtr --json report holds only mtr's totals per hop, so a window or a time "
-                    "range cannot be applied; record with mtr --raw (or pingmos) to keep every sample"
+                    f"{self.path}: the {self.info.source} file holds only its totals per hop, so a window or a time "
+                    "range cannot be applied; record with mtr --raw (or pingmos --record) to keep every sample"
                 )
             return summary_snapshot(self.info, summaries, scorer, model_name)
         names = self.names()
@@ -163,8 +163,8 @@ def summary_snapshot(
         results[i] = result
     hops = []
     for s, window, result in zip(summaries, windows, results, strict=True):
-        responders = {s.address: s.received} if s.address and s.received else {}
-        hops.append(scored_hop(s.ttl, s.address, s.name, responders, window, result))
+        responders = dict(s.responders) or ({s.address: s.received} if s.address and s.received else {})
+        hops.append(scored_hop(s.ttl, s.address, s.name, responders, window, result, unreachable=s.unreachable))
     known = [s.sent for s in summaries if s.sent is not None]
     return TraceSnapshot(
         record=RECORD_FINISHED,

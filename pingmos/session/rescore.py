@@ -7,11 +7,12 @@ offset or ``Z``), seconds since the epoch (``1795430705.5``), or an offset from 
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime
 
 from pingmos.session.model import SessionError
-from pingmos.session.replay import TimeRange
+from pingmos.session.replay import Session, TimeRange
 
 _OFFSET = re.compile(r"^\+(\d+(?:\.\d+)?)([smh]?)$")
 _UNIT_S = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -24,9 +25,14 @@ def parse_time(text: str, start: float) -> float:
     if m:
         return start + float(m.group(1)) * _UNIT_S[m.group(2)]
     try:
-        return float(text)
+        seconds = float(text)
     except ValueError:
         pass
+    else:
+        # float() also takes "nan" and "inf": a NaN bound selected nothing yet compared as inside the session.
+        if not math.isfinite(seconds):
+            raise ValueError(f"{text!r} is not a time: give an ISO date and time, seconds since the epoch or +90")
+        return seconds
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
     except ValueError:
@@ -51,3 +57,14 @@ def time_range(span: TimeRange | None, start_text: str | None, end_text: str | N
     if hi < lo:
         raise SessionError("--to is before --from")
     return (lo, hi)
+
+
+def select_range(session: Session, start_text: str | None, end_text: str | None) -> TimeRange | None:
+    """``time_range`` over ``session``'s span, and SessionError too when the range falls between two samples
+    (a gap in the recording, or a range shorter than a round): the range must select at least one sample."""
+    span = session.time_span()
+    selected = time_range(span, start_text, end_text)
+    if selected is not None and next(iter(session.samples(selected)), None) is None:
+        lo, hi = (datetime.fromtimestamp(t).isoformat(timespec="milliseconds") for t in selected)
+        raise SessionError(f"the range {lo} to {hi} holds no samples (none was sent in it); widen the range")
+    return selected

@@ -91,6 +91,9 @@ def test_the_default_model_is_the_products_one(tmp_path):
         ("[[alert]]\nmetric = 'mos'\nbelow = 3\n[[alert]]\nmetric = 'volume'\n[[target]]\nhost='a'\n", 4, "metric"),
         ("[agent]\nmax_probes_per_s = 50\n[[target]]\nhost = 'a'\n[[target]]\nhost = 'b'\n", 2, "60 probes/s"),
         ("[agent]\n", 1, "no targets"),
+        # one table where an array of tables was meant: it said "no targets: add one [[target]] table"
+        ("[agent]\nwindow = 30\n\n[target]\nhost = 'a'\n", 4, "[target] is one table; write [[target]] (two"),
+        ("target = 5\n", 1, "target must be an array of tables: [[target]]"),
         ("[[target]]\nhost = 'sip:a:99999'\n", 2, "SIP port"),
         ("[[target]]\nhost = 'a'\nsip_interval_s = 60\n", 3, "sip: target only"),
     ],
@@ -232,3 +235,22 @@ def test_well_formed_hosts_are_read_without_a_lookup(tmp_path, monkeypatch):
     hosts = ["voip.example.net", "198.18.0.9", "2001:db8::9", "fe80::1%eth0", "sip:pbx.lab.test:5080", "sip:[::1]"]
     text = "".join(f'[[target]]\nhost = "{h}"\nname = "t{n}"\n' for n, h in enumerate(hosts))
     assert len(load_config(write(tmp_path, text)).targets) == 6
+
+
+@pytest.mark.parametrize(
+    "first, second, folder",
+    [("東京", "大阪", "__"), ("a/b", "a_b", "a_b"), ("pbx.example.", "pbx.example", "pbx.example")],
+)
+def test_two_targets_recording_to_one_folder_are_refused(tmp_path, first, second, folder):
+    # Before: both targets recorded into DATA_DIR/<folder>/, their sessions mixed (each opened as the other).
+    text = f'[agent]\ndata_dir = "{tmp_path}"\n\n[[target]]\nhost = "127.0.0.1"\nname = "{first}"\n\n'
+    text += f'[[target]]\nhost = "::1"\nname = "{second}"\n'
+    with pytest.raises(ConfigError) as exc:
+        load_config(write(tmp_path, text))
+    assert str(exc.value).endswith(
+        f":10: target 2: {first!r} and {second!r} would record to the same folder {folder!r} under data_dir; give "
+        "one of them a name = \"...\" that differs in letters a-z, digits, '.', '-' or '_'"
+    )
+    # without recording there is no folder to share
+    names = [t.name for t in load_config(write(tmp_path, text.replace(f'data_dir = "{tmp_path}"', ""))).targets]
+    assert names == [first, second]

@@ -137,8 +137,16 @@ def test_score_with_a_broken_user_formula_says_where(capsys, config_dir):
     (config_dir / "scoring").mkdir(parents=True)
     path = config_dir / "scoring" / "broken.py"
     path.write_text("def score_hop(hop):\n    return 1 / 0\n")
-    code, out, _ = run(["score", "--model", "broken", "--latency", "10"], capsys)
-    assert code == 1 and f"model failed: {path}:2: ZeroDivisionError" in out
+    code, out, err = run(["score", "--model", "broken", "--latency", "10"], capsys)
+    # One line on stderr; nothing on stdout a script could read as a result (it was printed on stdout).
+    assert code == 1 and out == ""
+    assert err == f"pingmos score: error: model failed: {path}:2: ZeroDivisionError: division by zero\n"
+    code, out, err = run(["score", "--model", "broken", "--latency", "10", "--verbose"], capsys)
+    assert code == 1 and out.startswith("model broken (no settings)\n  loss_pct") and "model failed" not in out
+    assert err == f"pingmos score: error: model failed: {path}:2: ZeroDivisionError: division by zero\n"
+    code, out, err = run(["score", "--model", "broken", "--latency", "10", "--format", "json"], capsys)
+    doc = json.loads(out)
+    assert code == 1 and doc["mos"] is None and doc["error"]["line"] == 2 and err.count("\n") == 1
 
 
 @pytest.mark.skipif(not ROOT, reason="raw sockets need root")

@@ -155,6 +155,10 @@ def test_exception_reports_the_line_that_raised(models):
         ("    return 'good'\n", "must return"),
         ("    return 50.0, 2.0, {'a': float('nan')}\n", "detail 'a'"),
         ("    return 'fifty', 2.0\n", "must be numbers"),
+        # text that float() reads as a number is still the wrong type (it scored R 90, MOS 4)
+        ("    return '90', '4'\n", "R and MOS must be numbers, not '90' and '4'"),
+        ("    return 90.0, b'4'\n", "must be numbers"),
+        ("    return 50.0, 2.0, {'a': '3'}\n", "detail 'a' must be a number, not '3'"),
     ],
 )
 def test_bad_results_are_errors(models, body, words):

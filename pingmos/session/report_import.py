@@ -1,0 +1,191 @@
+"""pingmos's own JSON report opened again: ``pingmos report --format json`` (and ``export --format json``, the same
+document) saved by a script, then re-scored with another model or read by the window, as an mtr --json report is.
+
+The report holds per-hop totals, not samples (``--record FILE`` keeps those): the session carries HopSummary rows
+(sent, received, loss, last/avg/min/max/stdev, jitter as PingPlotter's mean absolute difference, the responders
+and a hop's ICMP destination-unreachable), scored as summary windows; no window, time range or per-round diagnosis
+applies, and a note says so. The model, R, MOS, their intervals and the diagnosis in the file are not read: they
+are recomputed. Numbers are those printed (rounded to 0.001 ms and 0.001 %).
+
+Reading is strict (the file went through a shell, an editor, a ticket): a schema_version other than the one this
+pingmos writes, a missing or mistyped field, a count or time out of range, a hop number twice, received above
+sent, a loss that does not follow from sent and received, min > avg or avg > max: each is one SessionError naming
+the file, the hop and the field. Nothing in the file runs.
+"""
+
+from __future__ import annotations
+
+import math
+
+from pingmos.engine import PROTOCOLS
+from pingmos.session.model import HopSummary, SessionError, SessionInfo
+from pingmos.session.mtr_import import MAX_COUNT, MAX_RTT_MS, MAX_TTL, clean_text, is_ip
+from pingmos.session.replay import MemorySession
+
+# The report's JSON version this reader knows (pingmos.report.formats.SCHEMA_VERSION; a test keeps them equal:
+# the session layer sits below the report's).
+SCHEMA_VERSION = 1
+SOURCE = "pingmos report"
+# The report rounds to 0.001: a loss, a time or a mean may be off by that much from the unrounded value.
+_ROUNDING = 0.0011
+_MAX_INTERVAL_S = 86_400.0
+_MAX_TIME_S = 253_402_300_799.0  # 9999-12-31: as the session store's settings record
+
+_TIMES = ("last_ms", "avg_ms", "min_ms", "max_ms", "stdev_ms", "jitter_ms")
+
+
+def looks_like_pingmos_report(doc: object) -> bool:
+    """A pingmos report's JSON: its schema_version and hops list (mtr's has report.mtr, Trippy's hops beside an
+    info object, RIPE Atlas a list)."""
+    return isinstance(doc, dict) and "schema_version" in doc and isinstance(doc.get("hops"), list)
+
+
+def _number(obj: dict, key: str, lo: float, hi: float, where: str, required: bool = False) -> float | None:
+    value = obj.get(key)
+    if value is None:
+        if required:
+            raise SessionError(f"{where}: {key} is missing")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SessionError(f"{where}: {key} is {clean_text(repr(value), 40)}, not a number")
+    value = float(value)
+    if not math.isfinite(value) or not lo <= value <= hi:
+        raise SessionError(f"{where}: {key} {value:g} is out of range ({lo:g} to {hi:g})")
+    return value
+
+
+def _count(obj: dict, key: str, where: str, lo: int = 0, hi: int = MAX_COUNT) -> int:
+    value = obj.get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SessionError(f"{where}: {key} is {clean_text(repr(value), 40)}, not a whole number")
+    if not lo <= value <= hi:
+        raise SessionError(f"{where}: {key} {value} is out of range ({lo} to {hi})")
+    return value
+
+
+def _text(obj: dict, key: str, where: str, required: bool = False) -> str | None:
+    value = obj.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise SessionError(f"{where}: {key} is {clean_text(repr(value), 40)}, not text")
+    return clean_text(value.strip())
+
+
+def _host(text: object) -> bool:
+    """An address, or the name an mtr report showed in its place (a report of an mtr --json session)."""
+    return isinstance(text, str) and 0 < len(text) <= 255 and (is_ip(text) or not any(c.isspace() for c in text))
+
+
+def _address(obj: dict, key: str, where: str) -> str | None:
+    value = obj.get(key)
+    if value is None or value == "":
+        return None
+    if not _host(value):
+        raise SessionError(f"{where}: {key} {clean_text(repr(value), 60)} is not an address")
+    return clean_text(value)
+
+
+def _hop(raw: object, where: str) -> HopSummary:
+    if not isinstance(raw, dict):
+        raise SessionError(f"{where}: not an object")
+    ttl = _count(raw, "ttl", where, 1, MAX_TTL)
+    where = f"{where} (ttl {ttl})"
+    address = _address(raw, "address", where)
+    sent = _count(raw, "sent", where)
+    received = _count(raw, "received", where)
+    if received > sent:
+        raise SessionError(f"{where}: received {received} is more than sent {sent}")
+    loss_pct = _number(raw, "loss_pct", 0.0, 100.0, where)
+    if sent and loss_pct is None:
+        raise SessionError(f"{where}: loss_pct is missing for {sent} probes sent")
+    if loss_pct is not None and sent and abs(loss_pct - 100.0 * (sent - received) / sent) > _ROUNDING:
+        raise SessionError(f"{where}: loss_pct {loss_pct:g} does not follow from sent {sent} and received {received}")
+    times = {k: _number(raw, k, 0.0, MAX_RTT_MS, where) for k in _TIMES}
+    if received == 0 and any(v is not None for v in times.values()):
+        raise SessionError(f"{where}: times given for a hop that received nothing")
+    if received and times["avg_ms"] is None:
+        raise SessionError(f"{where}: avg_ms is missing for {received} replies")
+    lo, avg, hi = times["min_ms"], times["avg_ms"], times["max_ms"]
+    if None not in (lo, avg, hi) and not lo - _ROUNDING <= avg <= hi + _ROUNDING:  # type: ignore[operator]
+        raise SessionError(f"{where}: min_ms {lo:g}, avg_ms {avg:g} and max_ms {hi:g} are not in order")
+    responders = raw.get("responders") or {}
+    if not isinstance(responders, dict):
+        raise SessionError(f"{where}: responders is not an object of address to replies")
+    counted: list[tuple[str, int]] = []
+    for addr, n in responders.items():
+        if not _host(addr) or isinstance(n, bool) or not isinstance(n, int) or not 0 < n <= received:
+            raise SessionError(f"{where}: responders holds {clean_text(repr(addr), 60)}: {clean_text(repr(n), 20)}")
+        counted.append((clean_text(addr), n))
+    if sum(n for _, n in counted) > received:
+        raise SessionError(f"{where}: responders answered more often than the {received} replies received")
+    if received and address is None:
+        raise SessionError(f"{where}: {received} replies but no address")
+    return HopSummary(
+        ttl=ttl,
+        address=address,
+        name=_text(raw, "name", where),
+        sent=sent,
+        received=received,
+        loss_pct=loss_pct if sent else None,
+        last_ms=times["last_ms"],
+        avg_ms=avg,
+        min_ms=lo,
+        max_ms=hi,
+        stdev_ms=times["stdev_ms"],
+        jitter_ms=times["jitter_ms"],
+        responders=tuple(counted),
+        unreachable=_text(raw, "unreachable", where),
+    )
+
+
+def pingmos_report_from_doc(doc: dict, path: str) -> MemorySession:
+    """A pingmos report's JSON (``looks_like_pingmos_report``) as a session of per-hop totals; SessionError (one
+    line naming ``path``, the hop and the field) when it is damaged or of another schema version."""
+    version = doc.get("schema_version")
+    if version != SCHEMA_VERSION or isinstance(version, bool):
+        raise SessionError(
+            f"{path}: a pingmos report of schema_version {clean_text(repr(version), 20)}; this pingmos reads "
+            f"version {SCHEMA_VERSION}"
+        )
+    target = _text(doc, "target", path, required=True)
+    address = _address(doc, "address", path) or ""
+    protocol = doc.get("protocol")
+    if protocol not in PROTOCOLS:
+        raise SessionError(f"{path}: protocol is {clean_text(repr(protocol), 20)}, not one of {', '.join(PROTOCOLS)}")
+    interval_s = _number(doc, "interval_s", 1e-3, _MAX_INTERVAL_S, path, required=True)
+    reached = doc.get("destination_reached")
+    if reached is not None and not isinstance(reached, bool):
+        raise SessionError(f"{path}: destination_reached is {clean_text(repr(reached), 20)}, not true or false")
+    window = doc.get("window")
+    if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window < 1):
+        raise SessionError(f"{path}: window is {clean_text(repr(window), 20)}, not a sample count")
+    started_at = None
+    span = doc.get("time_range")
+    if span is not None:
+        if not isinstance(span, dict):
+            raise SessionError(f"{path}: time_range is not an object")
+        started_at = _number(span, "from", 0.0, _MAX_TIME_S, f"{path}: time_range")
+    summaries: dict[int, HopSummary] = {}
+    for i, raw in enumerate(doc["hops"]):
+        hop = _hop(raw, f"{path}: hops[{i}]")
+        if hop.ttl in summaries:
+            raise SessionError(f"{path}: hops[{i}] repeats ttl {hop.ttl}")
+        summaries[hop.ttl] = hop
+    notes = [
+        "a pingmos report holds each hop's totals, not its samples: scored from the totals (a model that reads the "
+        "samples, as g107-jb does, may score them otherwise), with no per-round diagnosis (pingmos report --record "
+        "FILE keeps every sample)"
+    ]
+    if window is not None:
+        notes.append(f"the report's numbers are over the last {window} samples of each hop (--window {window})")
+    info = SessionInfo(
+        target=target or address,
+        address=address,
+        protocol=str(protocol),
+        interval_s=float(interval_s),  # type: ignore[arg-type]
+        started_at=started_at,
+        source=SOURCE,
+        extra={"destination_reached": reached, "window": window, "notes": notes},
+    )
+    return MemorySession(path, info, summaries=tuple(summaries[t] for t in sorted(summaries)))

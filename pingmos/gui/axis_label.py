@@ -41,6 +41,28 @@ def fit_title(axis: pg.AxisItem, long: str, short: str, **style) -> None:
     fit()
 
 
+LABEL_SPACING_PX = 14.0  # a tick label's height and a gap: labels closer than this overlap
+
+
+def fit_ticks(axis: pg.AxisItem, span: float, steps: tuple[float, ...]) -> None:
+    """Label ``axis`` (a left or right axis over a fixed range ``span`` long: loss 0-100 %, MOS 1-4.5) every
+    ``steps[0]`` while its labels are that far apart, else at the first of ``steps`` that is; measured again
+    whenever the axis is resized. pyqtgraph always labels the first level of ticks it chose, however low the axis:
+    at 800 x 500 the trace graph's loss axis (about 50 px) and the timeline's MOS axis (35 px) had overlapping
+    labels."""
+    shown: list[float | None] = [None]
+
+    def fit() -> None:
+        height = axis.geometry().height()
+        step = next((s for s in steps if height * s / span >= LABEL_SPACING_PX), steps[-1])
+        if step != shown[0]:
+            shown[0] = step
+            axis.setTickSpacing(levels=[(step, 0.0)])
+
+    axis.geometryChanged.connect(fit)
+    fit()
+
+
 def title_fits(axis: pg.AxisItem) -> bool:
     """Whether the title ``axis`` shows is drawn whole (tests): its length along the axis within the axis."""
     if not axis.label.isVisible() or not axis.labelText and not axis.labelUnits:

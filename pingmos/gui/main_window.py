@@ -149,8 +149,12 @@ class MainWindow(QMainWindow):
         self.port_label = bar.port_label
         # Enter in the target field starts, once: an editable QComboBox hands an unhandled Return back to its line
         # edit, so returnPressed fires twice per key press, and a trace that ended in between (a fast fake or a
-        # short one) was resumed by the second. The filter takes the key before the combo box sees it.
+        # short one) was resumed by the second. The filter takes the key before the combo box sees it. On the
+        # combo box itself too: it is its line edit's focus proxy, so a real keyboard's Return goes to it, and it
+        # passes the key to the line edit by a direct call no event filter sees (on the line edit alone, Enter
+        # did nothing but in tests that sent the key to the line edit).
         self._enter_starts = _EnterStarts(self.start, self)
+        self.target_combo.installEventFilter(self._enter_starts)
         self.target_combo.lineEdit().installEventFilter(self._enter_starts)
         self.start_action.triggered.connect(self.toggle_running)
         self.window_combo.currentTextChanged.connect(self._window_text_changed)

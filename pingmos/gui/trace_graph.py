@@ -11,7 +11,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtGui import QFont, QFontMetrics
 
 from pingmos.gui.axis_cache import cache_axes
-from pingmos.gui.axis_label import fit_title, free_title_width
+from pingmos.gui.axis_label import fit_ticks, fit_title, free_title_width
 from pingmos.gui.plot_grid import show_grid
 from pingmos.gui.quality import BAND_COLOURS, BAND_PENS, Thresholds, mos_band
 from pingmos.hop_report import HopReport
@@ -69,6 +69,7 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         self.latency.scene().addItem(self.loss_view)
         self.latency.getAxis("right").linkToView(self.loss_view)
         fit_title(self.latency.getAxis("right"), "loss (%)", "%", color="#b71c1c")
+        fit_ticks(self.latency.getAxis("right"), 100.0, (20.0, 25.0, 50.0))  # (a low graph: fewer, not overlapping)
         self.loss_view.setXLink(self.latency)
         self.loss_view.setYRange(0, 100, padding=0)
         self.latency.vb.sigResized.connect(self._sync_views)

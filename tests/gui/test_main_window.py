@@ -21,6 +21,20 @@ def start_by_enter(qtbot, window, target=DST):
     qtbot.keyClick(window.target_combo.lineEdit(), Qt.Key.Key_Return)
 
 
+def test_enter_typed_into_the_target_field_starts_once(qtbot, make_window):
+    """Where a keyboard's Return goes: to the widget with the focus, the combo box (its line edit's focus proxy),
+    which passes it on to the line edit by a direct call. Before, only a key sent to the line edit itself (as the
+    tests did) started; typed, Enter did nothing."""
+    window = make_window()
+    window.show()
+    window.target_combo.setFocus()
+    qtbot.waitUntil(lambda: window.target_combo.hasFocus(), timeout=WAIT_MS)
+    qtbot.keyClicks(window.target_combo, DST)
+    qtbot.keyClick(window.target_combo, Qt.Key.Key_Return)
+    assert window.trace is not None and window.trace.target == DST
+    assert len(window.trace_factory.made) == 1  # one trace, started once
+
+
 def cell(window, row, col, role=Qt.ItemDataRole.DisplayRole):
     model = window.table.proxy
     return model.data(model.index(row, col), role)

@@ -3,6 +3,8 @@ scoring layer's error); the table's MOS cells show ERR, never a number; the time
 MOS. And each plot draws one grid, the left axis's, not the right-hand axis's over it."""
 
 import pytest
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QImage, QPainter
 
 from pingmos.gui.hop_table import COL_MOS, COL_R
 from pingmos.gui.timeline import TimelineWidget
@@ -66,11 +68,39 @@ def test_each_plot_draws_the_left_axis_grid_only(qtbot):
     qtbot.addWidget(timeline)
     for plot in (graph.latency, timeline.plot):
         grids = _grids(plot)
-        assert grids["left"] and grids["bottom"] and grids["right"] is False
+        # Opacity 0 (none drawn), not False: see the next test.
+        assert grids["left"] and grids["bottom"] and grids["right"] == 0 and grids["right"] is not False
         # Turned off and on again from the plot's menu: still the left axis's only.
         plot.ctrl.yGridCheck.setChecked(False)
         assert _grids(plot)["left"] is False
         plot.ctrl.yGridCheck.setChecked(True)
         plot.ctrl.gridAlphaSlider.setValue(100)
         grids = _grids(plot)
-        assert grids["left"] == 100 and grids["right"] is False
+        assert grids["left"] == 100 and grids["right"] == 0 and grids["right"] is not False
+
+
+def _label_rects(axis):
+    image = QImage(10, 10, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        return [QRectF(rect) for rect, _flags, _text in axis.generateDrawSpecs(painter)[2]]
+    finally:
+        painter.end()
+
+
+@pytest.mark.parametrize("height", [180, 230])
+def test_the_right_hand_axes_labels_stay_apart_and_inside_a_low_graph(qtbot, height):
+    """The trace graph's pane at 800 x 500 is about 310 x 180-230 px: its loss axis 50-80 px high. Without any
+    grid, pyqtgraph put six labels there (0-100 %), 0 and 100 reaching past the plot's edges, and at 50 px on top of
+    each other."""
+    graph = TraceGraph()
+    qtbot.addWidget(graph)
+    graph.resize(310, height)
+    graph.show()
+    qtbot.waitExposed(graph)
+    axis = graph.latency.getAxis("right")
+    qtbot.waitUntil(lambda: axis.geometry().height() < 100 and len(_label_rects(axis)) >= 1)
+    rects = sorted(_label_rects(axis), key=lambda r: r.top())
+    where = [(r.top(), r.bottom()) for r in rects]
+    assert all(a.bottom() <= b.top() for a, b in zip(rects, rects[1:], strict=False)), where
+    assert rects[0].top() >= 0 and rects[-1].bottom() <= axis.geometry().height(), where

@@ -427,7 +427,11 @@ def rules_from_data(doc: object, where: str = "rules") -> list[AlertRule]:
     like a shell would, but never run by one) and ``command_timeout_s``.
     """
     if not isinstance(doc, Mapping) or not isinstance(doc.get("rules"), list):
-        raise RulesError(f"{where}: expected a list named 'rules' ([[rules]] in TOML, \"rules\": [...] in JSON)")
+        # [[alert]] is how the monitor's configuration spells the same rules: a block copied from there.
+        hint = "; this file has [[alert]], the monitor's name for them: rename it [[rules]]" if (
+            isinstance(doc, Mapping) and "alert" in doc and "rules" not in doc
+        ) else ""  # fmt: skip
+        raise RulesError(f"{where}: expected a list named 'rules' ([[rules]] in TOML, \"rules\": [...] in JSON){hint}")
     out = []
     for i, raw in enumerate(doc["rules"], start=1):
         label = f"{where}: rule {i}"

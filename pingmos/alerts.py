@@ -529,14 +529,17 @@ def save_rules(path: str | os.PathLike, rules: Iterable[AlertRule]) -> None:
 
 
 def load_rules(path: str | os.PathLike) -> list[AlertRule]:
-    """Read a rules file: TOML when the name ends in .toml, JSON otherwise. Never runs anything from it."""
+    """Read a rules file: TOML when the name ends in .toml, JSON when in .json; another name by its content (an
+    object is JSON, anything else TOML: rules.txt holding [[rules]] was "not valid JSON"). Never runs anything from
+    it."""
     from pingmos.input_files import InputError, loads_json, read_text
 
     p = os.fspath(path)
     try:
         # A regular file of bounded size (a FIFO or /dev/zero is refused at once), strict UTF-8.
         text = read_text(p, MAX_RULES_BYTES, "rules")
-        doc = _toml(text, p) if p.endswith(".toml") else loads_json(text, p)
+        is_toml = p.endswith(".toml") or (not p.endswith(".json") and not text.lstrip().startswith("{"))
+        doc = _toml(text, p) if is_toml else loads_json(text, p)
     except InputError as exc:
         raise RulesError(str(exc)) from None
     return rules_from_data(doc, p)

@@ -360,3 +360,13 @@ def test_a_rules_file_with_the_monitors_alert_tables_says_to_rename_them(tmp_pat
         load_rules(path)
     path.write_text(path.read_text().replace("[[alert]]", "[[rules]]"))
     assert [r.metric for r in load_rules(path)] == ["mos"]
+
+
+def test_a_rules_file_named_neither_toml_nor_json_is_read_by_its_content(tmp_path):
+    # Before: rules.txt holding TOML was "not valid JSON (Expecting value: line 1 column 2 (char 1))".
+    toml = tmp_path / "rules.txt"
+    toml.write_text('[[rules]]\nmetric = "mos"\nbelow = 3.5\n')
+    as_json = tmp_path / "rules.conf"
+    as_json.write_text('{"rules": [{"metric": "loss_pct", "above": 1}]}')
+    assert [r.metric for r in load_rules(toml)] == ["mos"]
+    assert [r.metric for r in load_rules(as_json)] == ["loss_pct"]

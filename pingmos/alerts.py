@@ -427,7 +427,11 @@ def rules_from_data(doc: object, where: str = "rules") -> list[AlertRule]:
     like a shell would, but never run by one) and ``command_timeout_s``.
     """
     if not isinstance(doc, Mapping) or not isinstance(doc.get("rules"), list):
-        raise RulesError(f"{where}: expected a list named 'rules' ([[rules]] in TOML, \"rules\": [...] in JSON)")
+        # [[alert]] is how the monitor's configuration spells the same rules: a block copied from there.
+        hint = "; this file has [[alert]], the monitor's name for them: rename it [[rules]]" if (
+            isinstance(doc, Mapping) and "alert" in doc and "rules" not in doc
+        ) else ""  # fmt: skip
+        raise RulesError(f"{where}: expected a list named 'rules' ([[rules]] in TOML, \"rules\": [...] in JSON){hint}")
     out = []
     for i, raw in enumerate(doc["rules"], start=1):
         label = f"{where}: rule {i}"
@@ -525,14 +529,17 @@ def save_rules(path: str | os.PathLike, rules: Iterable[AlertRule]) -> None:
 
 
 def load_rules(path: str | os.PathLike) -> list[AlertRule]:
-    """Read a rules file: TOML when the name ends in .toml, JSON otherwise. Never runs anything from it."""
+    """Read a rules file: TOML when the name ends in .toml, JSON when in .json; another name by its content (an
+    object is JSON, anything else TOML: rules.txt holding [[rules]] was "not valid JSON"). Never runs anything from
+    it."""
     from pingmos.input_files import InputError, loads_json, read_text
 
     p = os.fspath(path)
     try:
         # A regular file of bounded size (a FIFO or /dev/zero is refused at once), strict UTF-8.
         text = read_text(p, MAX_RULES_BYTES, "rules")
-        doc = _toml(text, p) if p.endswith(".toml") else loads_json(text, p)
+        is_toml = p.endswith(".toml") or (not p.endswith(".json") and not text.lstrip().startswith("{"))
+        doc = _toml(text, p) if is_toml else loads_json(text, p)
     except InputError as exc:
         raise RulesError(str(exc)) from None
     return rules_from_data(doc, p)

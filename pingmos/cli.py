@@ -226,7 +226,7 @@ def _load_model(args, command: str):
     try:
         return load_model(args.model, parse_assignments(args.settings))
     except ValueError as exc:
-        print(f"pingmos {command}: error: {exc}", file=sys.stderr)
+        print(f"pingmos {command}: error: {_one_line(exc)}", file=sys.stderr)
         return None
 
 
@@ -270,7 +270,7 @@ def _cmd_score(args) -> int:
         else:
             window = HopWindow.from_summary(args.latency, args.jitter or 0.0, args.loss or 0.0, args.jitter_stdev)
     except ValueError as exc:
-        print(f"pingmos score: error: {exc}", file=sys.stderr)
+        print(f"pingmos score: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     model = _load_model(args, "score")
     if model is None:
@@ -311,7 +311,7 @@ def _cmd_models(args) -> int:
         try:
             path = create_user_copy(args.copy)
         except (ValueError, OSError) as exc:
-            print(f"pingmos models: error: {exc}", file=sys.stderr)
+            print(f"pingmos models: error: {_one_line(exc)}", file=sys.stderr)
             return EXIT_USAGE
         _emit(f"{path}\n")
         return 0
@@ -485,7 +485,7 @@ def _cmd_report(args) -> int:
         address = settings.address
         run.check_route()  # no route (e.g. a host without IPv6) fails here, before anything is sent
     except RunError as exc:
-        print(f"pingmos report: error: {exc}", file=sys.stderr)
+        print(f"pingmos report: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
         print(f"pingmos report: error: no route to {address} from this host ({exc.strerror})", file=sys.stderr)
@@ -521,7 +521,7 @@ def _cmd_report(args) -> int:
         )
     except ValueError as exc:
         _close_all(sockets)
-        print(f"pingmos report: error: {exc}", file=sys.stderr)
+        print(f"pingmos report: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     failure = None  # one line for stderr when the network failed mid-trace; the partial report is still printed
     terminated: list[int] = []
@@ -720,6 +720,11 @@ def _add_monitor(sub) -> None:
 def _cmd_monitor(args) -> int:
     from pingmos.monitor.serve import run_monitor
 
+    if args.window and _no_display():
+        # Qt would abort (SIGABRT, exit 134, a page of plugin advice) once the agent was already probing.
+        print("pingmos monitor: error: no display to open the summary window on; drop --summary-window (the "
+              "metrics and recordings need none), or run under a desktop session", file=sys.stderr)  # fmt: skip
+        return EXIT_USAGE
     return run_monitor(args.config, args.listen, use_dns=not args.no_dns, window=args.window)
 
 

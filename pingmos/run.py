@@ -23,6 +23,7 @@ from pingmos.engine import (
     TraceSettings,
     choose_mode,
     family_of,
+    is_address_literal,
     resolve_target,
     source_address_for,
 )
@@ -48,8 +49,9 @@ def resolve(target: str, ip_version: int | None = None) -> str:
     except ResolveError as first:
         try:
             return resolve_target(target, 6)
-        except ResolveError:
-            raise first from None
+        except ResolveError as second:
+            # An IPv6 literal: "is an IPv6 address, but IPv4 was asked for" hid why IPv6 refused it (ff02::1).
+            raise (second if ":" in target and is_address_literal(target) else first) from None
 
 
 def default_port(protocol: str) -> int:

@@ -123,6 +123,9 @@ BAD_INPUTS = [
     # a file of totals has no samples: a bare header (exit 0) read as "nothing answered"
     (["export", "JSON", "--what", "samples"], "file holds only its totals per hop, no samples to export; --what hops"),
     (["report", "--session", "JSON", "--alerts", "default"], "so alert rules (which follow the samples over time)"),
+    # a file name holding a newline and an escape sequence: two lines, and ESC reached the terminal
+    (["monitor", "/nonexistent/\x1b[2J\nx.toml"], "/nonexistent/?[2J x.toml: cannot open the configuration"),
+    (["report", "127.0.0.1", "--record", "/nonexistent/\x1b[2J\nx"], "/nonexistent/?[2J x: cannot create the session"),
     # numbers out of range, negative ones too (they reached argparse as options: "expected one argument")
     (["report", "127.0.0.1", "-c", "-5"], "count must be within 1 and"),
     (["report", "127.0.0.1", "--count", "-5"], "count must be within 1 and"),
@@ -156,6 +159,11 @@ BAD_INPUTS = [
     (["report", "ex..ample"], "an empty label"),
     (["report", "lab.test.999"], "neither an IP address nor a host name"),
     (["report", "x" * 64 + ".test"], "a label is 1-63 letters"),
+    # addresses of no one host: refused before any probe (the report showed 100 % loss, MOS 1.00)
+    (["report", "224.0.0.1"], "is a multicast group address, not one host"),
+    (["report", "ff02::1"], "is a multicast group address, not one host"),
+    (["report", "0.0.0.0"], "is the unspecified address, not one host"),
+    (["report", "::ffff:127.0.0.1"], "is an IPv4-mapped IPv6 address: trace its IPv4 address, 127.0.0.1"),
     # the window's lone word: a typo of a command, a malformed name
     (["exprot"], "unknown command 'exprot'; did you mean 'export'? To trace a host of that name: pingmos -- exprot"),
     (["repotr"], "did you mean 'report'?"),
@@ -189,7 +197,7 @@ def test_every_bad_input_is_one_line_and_exit_2_without_a_lookup(argv, words, tm
     assert code == 2, (code, err)
     assert out == "" and err.count("\n") == 1 and err.startswith("pingmos"), err
     assert words in err, err
-    assert "expected one argument" not in err and "Traceback" not in err
+    assert "expected one argument" not in err and "Traceback" not in err and "\x1b" not in err
     assert no_lookup == []
 
 
@@ -241,6 +249,20 @@ def test_no_display_is_seen_before_qt(env, none):
     from pingmos.cli import _no_display
 
     assert _no_display(env) is none or sys.platform in ("darwin", "win32")
+
+
+def test_the_monitors_summary_window_without_a_display_is_one_line_and_exit_2(tmp_path):
+    # Before: the agent started probing, then Qt aborted (SIGABRT, exit 134) with a page of plugin advice.
+    config = tmp_path / "agent.toml"
+    config.write_text('[[target]]\nhost = "127.0.0.1"\n')
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    proc = subprocess.run([sys.executable, "-m", "pingmos", "monitor", str(config), "--summary-window"],
+                          capture_output=True, text=True, timeout=60, env=env)  # fmt: skip
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr == (
+        "pingmos monitor: error: no display to open the summary window on; drop --summary-window (the metrics and "
+        "recordings need none), or run under a desktop session\n"
+    )
 
 
 def test_the_window_without_a_display_is_one_line_and_exit_2_not_a_qt_abort():

@@ -364,7 +364,8 @@ def test_pingmos_monitor_started_as_root_becomes_its_configured_user(shared_dir)
     )
     env = _env_for(python, {"PINGMOS_CONFIG_DIR": str(config_dir)})
     proc = subprocess.Popen([python, "-m", "pingmos", "monitor", str(agent), "--no-dns"], env=env, cwd="/",
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # fmt: skip
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not (marker.exists() and (shared_dir / "formula-uid").exists()):
@@ -372,9 +373,13 @@ def test_pingmos_monitor_started_as_root_becomes_its_configured_user(shared_dir)
             time.sleep(0.5)
         _assert_dropped_keeping_raw_sockets_in_the_helper(proc.pid)
     finally:
-        proc.terminate()
+        # As systemctl stop does (KillMode=control-group): SIGTERM to the agent and to its helper at once. The
+        # helper must outlive the agent's shutdown (it ends when its pipe closes), or the traces it served end on
+        # "the probe helper died" while the agent is still writing their last samples.
+        os.killpg(proc.pid, signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
+    assert "has exited" not in err and "probing process" not in err, err
     assert "running as nobody" in err, err
     assert marker.read_text().strip() == "65534", err  # the alert command
     assert (shared_dir / "formula-uid").read_text() == "65534"  # the formula worker

@@ -7,6 +7,7 @@ known now and starts a lookup), so DNS never delays probing.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import re
 import socket
 import threading
@@ -89,7 +90,7 @@ def resolve_target(target: str, ip_version: int | None = 4) -> str:
     in canonical form, without any DNS query; a malformed name (``check_host_name``) is refused before any."""
     literal = _literal(target, ip_version)
     if literal is not None:
-        return literal
+        return _one_host(literal, target)
     check_host_name(target)
     family = {4: socket.AF_INET, 6: socket.AF_INET6, None: socket.AF_UNSPEC}[ip_version]
     try:
@@ -100,7 +101,26 @@ def resolve_target(target: str, ip_version: int | None = 4) -> str:
     infos = [i for i in infos if i[0] in (socket.AF_INET, socket.AF_INET6)]
     if not infos:
         raise ResolveError(f"cannot resolve {target!r}: no IPv{ip_version or '4/6'} address")
-    return infos[0][4][0].split("%")[0]
+    return _one_host(infos[0][4][0].split("%")[0], target)
+
+
+def _one_host(address: str, target: str) -> str:
+    """``address`` when it is one host's; ResolveError otherwise. A multicast group, the broadcast or unspecified
+    address answer as no host does (a raw socket sent to 224.0.0.1 and the report showed 100 % loss, MOS 1.00,
+    as if measured), and an IPv4-mapped IPv6 address is traced over IPv6, where nothing answers for it."""
+    ip = ipaddress.ip_address(address)
+    if ip.is_multicast:
+        kind = "a multicast group address"
+    elif ip.is_unspecified:
+        kind = "the unspecified address"
+    elif ip == ipaddress.IPv4Address("255.255.255.255"):
+        kind = "the broadcast address"
+    elif isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        raise ResolveError(f"{target!r} is an IPv4-mapped IPv6 address: trace its IPv4 address, {ip.ipv4_mapped}")
+    else:
+        return address
+    shown = repr(target) if target == address else f"{target!r} ({address})"
+    raise ResolveError(f"{shown} is {kind}, not one host: give the address or name of the host to trace")
 
 
 class ReverseDNS:

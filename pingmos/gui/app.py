@@ -41,9 +41,11 @@ def run(target: str | None = None) -> int:
     window = MainWindow()
     window.show()
     freeze_heap()
-    # Ctrl+C in the terminal closes the window as the close button would (settings saved, trace stopped). Python
-    # runs signal handlers only between bytecodes, so a timer lets the interpreter in now and then.
-    signal.signal(signal.SIGINT, lambda *_: window.close())
+    # Ctrl+C in the terminal, and SIGTERM (a logout, `kill`, `timeout`), close the window as the close button would
+    # (settings saved, trace stopped, its recording closed with every sample). Python runs signal handlers only
+    # between bytecodes, so a timer lets the interpreter in now and then.
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: window.close())
     wake = QTimer()
     wake.timeout.connect(lambda: None)
     wake.start(200)

@@ -54,7 +54,18 @@ import tomllib
 from dataclasses import dataclass, field
 
 from pingmos.alerts import AlertRule, RulesError, check_reach, mos_ceiling, rules_from_data
-from pingmos.engine import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, MODES, PROTOCOLS, ResolveError, check_host_name
+from pingmos.display_text import display_text
+from pingmos.engine import (
+    MAX_FLOWS,
+    MAX_INTERVAL_S,
+    MIN_INTERVAL_S,
+    MODES,
+    PROTOCOLS,
+    ResolveError,
+    check_host_name,
+    is_address_literal,
+    resolve_target,
+)
 from pingmos.scoring import DEFAULT_MODEL
 
 DEFAULT_LISTEN = ("127.0.0.1", 9813)
@@ -96,7 +107,13 @@ def folder_name(target: str) -> str:
 
 
 class ConfigError(Exception):
-    """The configuration cannot be used; ``str()`` is one line: ``FILE:LINE: what is wrong`` (and what to do)."""
+    """The configuration cannot be used; ``str()`` is one line: ``FILE:LINE: what is wrong`` (and what to do).
+
+    One line made so here, whatever the message holds: the file's name (a newline or an escape sequence in it) and
+    text from the file never reach the terminal as control characters."""
+
+    def __init__(self, message: object) -> None:
+        super().__init__(display_text(" ".join(str(message).split())))
 
 
 @dataclass(frozen=True)
@@ -523,6 +540,8 @@ def _target(r: _Reader, raw, i: int, defaults: dict, common_rules, models_checke
         host = sip.host
     try:  # an address, or a name whose syntax is checked here, before any lookup (RFC 1123, <= 253 chars, no /)
         check_host_name(host)
+        if is_address_literal(host) and "%" not in host:
+            resolve_target(host, None)  # no lookup for a literal: a multicast, broadcast or unspecified one refused
     except ResolveError as exc:
         r.fail(f"target {i}: host must be a host name or an address: {exc}", t, i, "host")
     w = f"target {i} ({raw.get('name') or raw['host']}): "

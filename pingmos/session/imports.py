@@ -24,6 +24,10 @@ KINDS = (
 )
 
 
+# The first columns of pingmos's own CSV: the hop table (report --format csv, export), raw samples, the event log.
+PINGMOS_CSV_HEADERS = ("ttl,address,name,responders,", "round,ttl,seq,sent_at,", "at,at_utc,kind,data")
+
+
 def read_import(
     path: str | os.PathLike, interval_s: float = 1.0, target: str | None = None, probe: int | None = None
 ) -> MemorySession:
@@ -56,10 +60,20 @@ def read_import(
             return pingmos_report_from_doc(doc, p)
         if isinstance(doc, dict) and "report" in doc:
             return mtr_json_from_doc(doc, p)
+        if isinstance(doc, list) and doc and isinstance(doc[0], dict) and {"round", "sent_at"} <= doc[0].keys():
+            raise SessionError(
+                f"{p}: raw samples pingmos exported (export --what samples): they are not read back; the session "
+                "they came from opens, or record a run with --record FILE"
+            )
         raise SessionError(f"{p}: JSON, but not {KINDS}")
     if probe is not None:
         raise SessionError(f"{p}: a PROBE is only for RIPE Atlas results, and this file is none")
     if looks_like_mtr_raw(text):
         # Place the run so it ends at the file's modification time (when mtr finished writing it).
         return parse_mtr_raw(text, p, interval_s=interval_s, started_at=None, target=target, ended_at=mtime)
+    if text.startswith(PINGMOS_CSV_HEADERS):
+        raise SessionError(
+            f"{p}: a CSV table pingmos wrote, for spreadsheets: it is not read back; write the report with "
+            "--format json (or record it with --record FILE) to open it again"
+        )
     raise SessionError(f"{p}: not {KINDS}")

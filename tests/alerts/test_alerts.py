@@ -350,3 +350,23 @@ def test_a_mos_rule_must_be_able_to_clear_with_the_model():
     edge = [AlertRule("edge", "mos", 4.0, clear_at=round(top, 2) - 0.01)]
     assert check_reach(edge, top, "pingplotter") == (edge, [])
     model.close()
+
+
+def test_a_rules_file_with_the_monitors_alert_tables_says_to_rename_them(tmp_path):
+    # A block copied from the monitor's configuration ([[alert]]): it said only "expected a list named 'rules'".
+    path = tmp_path / "rules.toml"
+    path.write_text('[[alert]]\nmetric = "mos"\nbelow = 3.5\nfor_s = 300\n')
+    with pytest.raises(RulesError, match=r"this file has \[\[alert\]\], the monitor's name for them: rename it"):
+        load_rules(path)
+    path.write_text(path.read_text().replace("[[alert]]", "[[rules]]"))
+    assert [r.metric for r in load_rules(path)] == ["mos"]
+
+
+def test_a_rules_file_named_neither_toml_nor_json_is_read_by_its_content(tmp_path):
+    # Before: rules.txt holding TOML was "not valid JSON (Expecting value: line 1 column 2 (char 1))".
+    toml = tmp_path / "rules.txt"
+    toml.write_text('[[rules]]\nmetric = "mos"\nbelow = 3.5\n')
+    as_json = tmp_path / "rules.conf"
+    as_json.write_text('{"rules": [{"metric": "loss_pct", "above": 1}]}')
+    assert [r.metric for r in load_rules(toml)] == ["mos"]
+    assert [r.metric for r in load_rules(as_json)] == ["loss_pct"]

@@ -11,6 +11,7 @@ NAMES = {
     "dual.lab.test": ["198.18.3.2", "2001:db8:3::2"],
     "v6only.lab.test": ["2001:db8:3::2"],
     "v4only.lab.test": ["198.18.3.2"],
+    "mdns.lab.test": ["224.0.0.251"],
 }
 
 
@@ -73,3 +74,23 @@ def test_an_address_literal_needs_no_lookup_and_passes_the_name_check(text, lite
     assert is_address_literal(text) is literal
     if literal:
         check_host_name(text)  # an address is never refused as a malformed name
+
+
+@pytest.mark.parametrize(
+    "target, words",
+    [
+        ("224.0.0.1", "'224.0.0.1' is a multicast group address, not one host"),
+        ("ff02::1", "'ff02::1' is a multicast group address, not one host"),
+        ("0.0.0.0", "'0.0.0.0' is the unspecified address, not one host"),
+        ("::", "'::' is the unspecified address"),
+        ("255.255.255.255", "'255.255.255.255' is the broadcast address"),
+        ("::ffff:127.0.0.1", "'::ffff:127.0.0.1' is an IPv4-mapped IPv6 address: trace its IPv4 address, 127.0.0.1"),
+        ("mdns.lab.test", "'mdns.lab.test' (224.0.0.251) is a multicast group address"),
+    ],
+)
+def test_an_address_of_no_one_host_is_refused_before_any_probe(target, words):
+    # Before: the raw socket sent to it and the report showed 100 % loss, MOS 1.00 (as if a host had been measured);
+    # an IPv4-mapped address went out over IPv6, where nothing answers for it.
+    with pytest.raises(ResolveError) as exc:
+        _resolve(target, None)
+    assert words in str(exc.value)

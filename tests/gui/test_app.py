@@ -1,5 +1,9 @@
 """`pingmos` with no sub-command (or with one target word) opens the main window."""
 
+import os
+import signal
+import time
+
 import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
@@ -45,3 +49,31 @@ def test_run_opens_the_main_window_and_starts_the_target(qapp, monkeypatch, tmp_
     assert gui_app.run("127.0.0.1") == 0
     assert started == ["127.0.0.1"] and len(windows) == 1
     assert [p.name for p in tmp_path.rglob("*.ini")] == ["pingmos.ini"]  # the settings went to the temporary folder
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_signal_closes_the_window_as_its_close_button_would(qapp, monkeypatch, tmp_path, signum):
+    # SIGTERM (a logout, `kill`, `timeout`) killed the window outright: no settings saved, a trace's recording
+    # closed without its last samples. Both signals now close it as the close button does.
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path))
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    windows = []
+
+    def exec_signalled():
+        windows.extend(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible())
+        os.kill(os.getpid(), signum)  # the handler runs in this thread before kill's caller goes on
+        for _ in range(50):
+            if not any(w.isVisible() for w in windows):
+                break
+            qapp.processEvents()
+            time.sleep(0.01)
+        return 0
+
+    monkeypatch.setattr(qapp, "exec", exec_signalled)
+    try:
+        assert gui_app.run() == 0
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+    assert len(windows) == 1 and not windows[0].isVisible()
+    assert [p.name for p in tmp_path.rglob("*.ini")] == ["pingmos.ini"]  # closeEvent saved the settings

@@ -86,6 +86,8 @@ def test_the_default_model_is_the_products_one(tmp_path):
         ("[[target]]\nhost = 'a'\n[target.labels]\nsite = 'x'\ntarget = 'y'\n", 5, "pingmos's own"),
         ("[[target]]\nhost = 'a'\nlabels = { 'bad-name' = 'x' }\n", 3, "not a Prometheus label name"),
         ("[[target]]\nname = 'a'\n", 1, "host is missing"),
+        ("[[target]]\nhost = 'a'\n[[target]]\nhost = '224.0.0.1'\n", 4, "is a multicast group address, not one"),
+        ("[[target]]\nhost = 'sip:[ff02::1]:5060'\n", 2, "'ff02::1' is a multicast group address"),
         ("[[target]]\nhost = 'a'\n[[target]]\nhost = 'a'\n", 4, "two targets are named 'a'"),
         ("[[target]]\nhost = 'a'\n[[target.alert]]\nmetric = 'mos'\nabove = 3\n", 3, "mos alerts when it is below"),
         ("[[alert]]\nmetric = 'mos'\nbelow = 3\n[[alert]]\nmetric = 'volume'\n[[target]]\nhost='a'\n", 4, "metric"),

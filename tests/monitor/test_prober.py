@@ -55,17 +55,7 @@ def _wait(agent: Agent, done, timeout_s: float = 30.0) -> bool:
 
 
 def _children() -> list[int]:
-    me = str(os.getpid())
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            cmdline = (stat.parent / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if fields[1] == me and b"pingmos.monitor.prober" in cmdline:
-            out.append(int(stat.parent.name))
-    return out
+    return _children_of(os.getpid())
 
 
 def test_the_agent_probes_from_a_child_process():

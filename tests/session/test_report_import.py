@@ -133,3 +133,22 @@ def test_a_damaged_report_is_one_line_naming_hop_and_field(change, tmp_path, cap
     assert str(exc.value).startswith(f"{path}: ") and DAMAGE[change] in str(exc.value), str(exc.value)
     code, out, err = run(["report", "--session", path], capsys)
     assert code == 2 and out == "" and err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "what, fmt, words",
+    [
+        ("hops", "csv", "a CSV table pingmos wrote, for spreadsheets: it is not read back; write the report with"),
+        ("samples", "csv", "a CSV table pingmos wrote"),
+        ("events", "csv", "a CSV table pingmos wrote"),
+        ("samples", "json", "raw samples pingmos exported (export --what samples): they are not read back"),
+    ],
+)
+def test_what_pingmos_writes_but_does_not_read_back_says_so(what, fmt, words, tmp_path, capsys):
+    # Before: "not a pingmos session, an mtr --json report or --raw log, ..." for pingmos's own output.
+    code, out, _ = run(["export", DIAGNOSIS / "live_independent_losses.pmsession", "--what", what, "--format", fmt],
+                       capsys)  # fmt: skip
+    path = tmp_path / f"{what}.{fmt}"
+    path.write_text(out)
+    code, out, err = run(["report", "--session", path], capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1 and words in err, err

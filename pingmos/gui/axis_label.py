@@ -5,8 +5,10 @@ than the axis: at 800 x 500 the timeline read "latency (m"); a plot's title neve
 
 from __future__ import annotations
 
+import math
+
 import pyqtgraph as pg
-from PySide6.QtGui import QFontMetricsF
+from PySide6.QtGui import QFont, QFontMetricsF
 
 MARGIN_PX = 4  # room left at each end of the axis
 
@@ -41,26 +43,47 @@ def fit_title(axis: pg.AxisItem, long: str, short: str, **style) -> None:
     fit()
 
 
-LABEL_SPACING_PX = 14.0  # a tick label's height and a gap: labels closer than this overlap
+def spaced_labels(axis: pg.AxisItem) -> None:
+    """Keep the tick labels of ``axis`` (a left or right axis) apart however low it is: when the ticks pyqtgraph
+    chose would put labels closer than a label's height, the axis is ticked at the next coarser step of 1-2-5 that
+    leaves room (one level: its grid lines follow). pyqtgraph always labels the first level of ticks it chose: at
+    800 x 500 the trace graph's loss axis (47 px: 20-80 %) and the timeline's axes (35 px: MOS 3 and 2, an empty
+    trace's 0.2-0.8 ms) had overlapping labels. A tall axis keeps pyqtgraph's ticks."""
+    original = axis.tickSpacing
+
+    def tick_spacing(min_value: float, max_value: float, size: float):
+        levels = original(min_value, max_value, size)
+        if not levels or not max_value > min_value or size <= 0:
+            return levels
+        px_per_unit = size / (max_value - min_value)
+        room = label_height_px(axis) + LABEL_GAP_PX
+        spacing = levels[0][0]
+        if spacing * px_per_unit >= room:
+            return levels
+        while spacing * px_per_unit < room:
+            spacing = coarser(spacing)
+        return [(spacing, 0.0)]
+
+    axis.tickSpacing = tick_spacing
 
 
-def fit_ticks(axis: pg.AxisItem, span: float, steps: tuple[float, ...]) -> None:
-    """Label ``axis`` (a left or right axis over a fixed range ``span`` long: loss 0-100 %, MOS 1-4.5) every
-    ``steps[0]`` while its labels are that far apart, else at the first of ``steps`` that is; measured again
-    whenever the axis is resized. pyqtgraph always labels the first level of ticks it chose, however low the axis:
-    at 800 x 500 the trace graph's loss axis (about 50 px) and the timeline's MOS axis (35 px) had overlapping
-    labels."""
-    shown: list[float | None] = [None]
+LABEL_GAP_PX = 0.5  # between two tick labels (their rectangles include the font's leading)
 
-    def fit() -> None:
-        height = axis.geometry().height()
-        step = next((s for s in steps if height * s / span >= LABEL_SPACING_PX), steps[-1])
-        if step != shown[0]:
-            shown[0] = step
-            axis.setTickSpacing(levels=[(step, 0.0)])
 
-    axis.geometryChanged.connect(fit)
-    fit()
+def label_height_px(axis: pg.AxisItem) -> float:
+    """The height pyqtgraph gives a tick label of ``axis`` (``AxisItem.generateDrawSpecs``: 0.8 of the text's)."""
+    return 0.8 * QFontMetricsF(axis.style["tickFont"] or QFont()).height()
+
+
+def coarser(step: float) -> float:
+    """The next step of the 1-2-5 series above ``step`` (> 0): 1 -> 2, 2 or 2.5 -> 5, 5 -> 10, times a power of 10."""
+    exponent = math.floor(math.log10(step))
+    scale = 10.0**exponent
+    mantissa = step / scale
+    for nxt in (2.0, 5.0, 10.0):
+        if nxt > mantissa * (1 + 1e-9):
+            return float(f"{nxt * scale:.12g}")
+    return float(f"{20.0 * scale:.12g}")
 
 
 def title_fits(axis: pg.AxisItem) -> bool:

@@ -614,6 +614,9 @@ class HopTableView(QTableView):
         header.resizeSection(COL_SPARK, SPARK_WIDTH)
         # The sort arrow takes room in the sorted column's header: widths are measured again with it.
         header.sortIndicatorChanged.connect(lambda *_: self._refit())
+        # Fitted from the start, to the headers: the empty table of a new window kept Qt's 100 px per column
+        # (taken for widths the user chose), hid columns it had room for and scrolled MOS out of view.
+        self.fit_columns()
 
     def _refit(self) -> None:
         self._widest = ()

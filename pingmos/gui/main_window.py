@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSizePolicy, QSp
 from pingmos.engine import ReverseDNS
 from pingmos.gui import models, shown_context
 from pingmos.gui.background import Background
+from pingmos.gui.elided import ElidedLabel, ElidingStatusBar
 from pingmos.gui.event_log import LOW_WINDOW_PX
 from pingmos.gui.evidence import WindowEvidence
 from pingmos.gui.hop_menu import HopMenu
@@ -223,7 +224,9 @@ class MainWindow(QMainWindow):
         self.update_range_label()
 
     def _build_status_bar(self) -> None:
-        self.status_label = QLabel("Enter a host and press Start (F5).")
+        # Texts too long for the window end in "…" (the whole in their tooltip), never cut mid-word (gui.elided).
+        self.setStatusBar(ElidingStatusBar(self))
+        self.status_label = ElidedLabel("Enter a host and press Start (F5).")
         self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.error_label = QLabel("")
         self.error_label.setStyleSheet("color: #b71c1c")

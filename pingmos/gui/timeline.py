@@ -23,7 +23,7 @@ from PySide6.QtGui import QPainter, QPicture
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from pingmos.gui.axis_cache import cache_axes
-from pingmos.gui.axis_label import fit_ticks, fit_title
+from pingmos.gui.axis_label import fit_title, spaced_labels
 from pingmos.gui.decimate import envelope, thin_markers, visible_slice
 from pingmos.gui.plot_grid import show_grid
 
@@ -163,10 +163,11 @@ class TimelineWidget(QWidget):
         self.plot.scene().addItem(self.mos_view)
         self.plot.getAxis("right").linkToView(self.mos_view)
         fit_title(self.plot.getAxis("right"), "MOS", "MOS")  # none in a window too low for it
-        fit_ticks(self.plot.getAxis("right"), 3.5, (0.5, 1.0, 2.0))  # (a low window: fewer, not overlapping)
         self.mos_view.setXLink(self.plot)
         self.mos_view.setYRange(1.0, 4.5, padding=0.02)
         self.plot.vb.sigResized.connect(self._sync_views)
+        for axis in ("left", "right"):
+            spaced_labels(self.plot.getAxis(axis))  # (a low window: fewer labels, never overlapping)
         for axis in ("left", "bottom", "right"):
             self.plot.getAxis(axis).setTextPen("#202020")
             self.plot.getAxis(axis).setPen("#606060")

@@ -11,7 +11,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtGui import QFont, QFontMetrics
 
 from pingmos.gui.axis_cache import cache_axes
-from pingmos.gui.axis_label import fit_ticks, fit_title, free_title_width
+from pingmos.gui.axis_label import fit_title, free_title_width, spaced_labels
 from pingmos.gui.plot_grid import show_grid
 from pingmos.gui.quality import BAND_COLOURS, BAND_PENS, Thresholds, mos_band
 from pingmos.hop_report import HopReport
@@ -69,7 +69,6 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         self.latency.scene().addItem(self.loss_view)
         self.latency.getAxis("right").linkToView(self.loss_view)
         fit_title(self.latency.getAxis("right"), "loss (%)", "%", color="#b71c1c")
-        fit_ticks(self.latency.getAxis("right"), 100.0, (20.0, 25.0, 50.0))  # (a low graph: fewer, not overlapping)
         self.loss_view.setXLink(self.latency)
         self.loss_view.setYRange(0, 100, padding=0)
         self.latency.vb.sigResized.connect(self._sync_views)
@@ -125,6 +124,8 @@ class TraceGraph(pg.GraphicsLayoutWidget):
             for axis in ("left", "bottom", "right"):
                 plot.getAxis(axis).setTextPen("#202020")
                 plot.getAxis(axis).setPen("#606060")
+            spaced_labels(plot.getAxis("left"))  # (a low graph: fewer labels, never overlapping)
+            spaced_labels(plot.getAxis("right"))
             plot.getAxis("left").setWidth(52)
             plot.getAxis("right").setWidth(48)  # both plots equally wide, so the hops line up
             cache_axes(plot)

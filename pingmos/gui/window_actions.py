@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QLineEdit, QWidget
 
 from pingmos.gui.timeline import PRESETS
 
@@ -22,6 +22,7 @@ class WindowActions(QObject):
     def __init__(self, window):
         super().__init__(window)
         self.window = window
+        self._shortcuts_first = _ShortcutsFirst(window, self)
         self._build()
 
     def _action(self, text: str, slot: Callable, keys=(), tip: str = "", checkable: bool = False) -> QAction:
@@ -129,3 +130,30 @@ class WindowActions(QObject):
         chain = [c for c in chain if c is not None]
         for a, b in zip(chain, chain[1:], strict=False):
             QWidget.setTabOrder(a, b)
+        # The window's shortcuts work from its text fields too (the focus starts in the target field).
+        for field in [*w.toolbar.fields(), *w.scoring_row.fields()]:
+            for widget in (field, *field.findChildren(QLineEdit)):
+                widget.installEventFilter(self._shortcuts_first)
+
+
+class _ShortcutsFirst(QObject):
+    """Event filter on the window's text fields: a key that is one of the window's shortcuts goes to the shortcut,
+    not to the field's own key bindings. A line edit claims Ctrl+E on X11 (an emacs binding: end of line), so Ctrl+E
+    (Edit formula) did nothing while the focus was in the target field, where it starts, or a setting's field."""
+
+    def __init__(self, window: QWidget, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.window = window
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt's name
+        if event.type() != QEvent.Type.ShortcutOverride:
+            return False
+        pressed = QKeySequence(event.keyCombination())
+        # (QWidget.actions: the window's own ``actions`` attribute is its WindowActions.)
+        for action in QWidget.actions(self.window):
+            if action.isEnabled() and any(
+                k.matches(pressed) == QKeySequence.SequenceMatch.ExactMatch for k in action.shortcuts()
+            ):
+                event.ignore()  # not overridden by the field: the shortcut map gives it to the action
+                return True
+        return False

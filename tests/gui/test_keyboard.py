@@ -2,10 +2,16 @@
 and stop, pause the display and jump to the target; every menu command shows its shortcut; the hop menu opens
 from the keyboard."""
 
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QContextMenuEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLineEdit
 
 from tests.gui.conftest import DST, WAIT_MS, fake_factory, settle
 
@@ -99,6 +105,52 @@ def test_shortcuts_start_stop_pause_and_jump_to_the_target(qtbot, shown):
     qtbot.keyClick(focused(), Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # Ctrl+Enter: Stop
     qtbot.waitUntil(lambda: not window.trace.running, timeout=WAIT_MS)
     assert window.start_action.text() == "Start"
+
+
+def ctrl_e_is_end_of_line() -> bool:
+    from PySide6.QtGui import QKeySequence
+
+    ends = QKeySequence.keyBindings(QKeySequence.StandardKey.MoveToEndOfLine)
+    return any(k.matches(QKeySequence("Ctrl+E")) == QKeySequence.SequenceMatch.ExactMatch for k in ends)
+
+
+def test_ctrl_e_opens_the_formula_editor_from_the_window_s_text_fields(qtbot, shown):
+    """A line edit claims Ctrl+E on X11 (end of line): from the target field, where the focus starts, and from a
+    model setting's field, Ctrl+E (Edit formula) did nothing. (Qt's offscreen platform has no such binding: the
+    test after this one runs this one under Xvfb.)"""
+    if not ctrl_e_is_end_of_line():
+        pytest.skip(f"the {QApplication.platformName()} platform's text fields do not claim Ctrl+E (X11's do)")
+    window = shown
+    window.model_combo.setCurrentIndex(window.model_combo.findData("g107-jb"))  # a model with typed settings
+    assert window.model_name == "g107-jb"
+    fields = [window.target_combo, window.interval_spin]
+    fields += [w for w in window.scoring_row.settings_box.fields() if isinstance(w, QLineEdit)][:1]
+    assert len(fields) == 3, fields
+    for field in fields:
+        if window.formula_editor is not None:
+            window.formula_editor.hide()
+        field.setFocus()
+        qtbot.waitUntil(lambda f=field: focused() is f or focused().parent() is f, timeout=WAIT_MS)
+        qtbot.keyClick(focused(), Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+        assert window.formula_editor is not None and window.formula_editor.isVisible(), field
+    # Typing in the field still types.
+    window.formula_editor.hide()
+    window.target_combo.setFocus()
+    qtbot.waitUntil(lambda: focused() is window.target_combo, timeout=WAIT_MS)
+    window.target_combo.setCurrentText("")
+    qtbot.keyClicks(focused(), "e127.0.0.1")
+    assert window.target_combo.currentText() == "e127.0.0.1"
+
+
+@pytest.mark.skipif(not shutil.which("xvfb-run"), reason="needs xvfb-run (Debian package xvfb)")
+def test_ctrl_e_from_a_text_field_under_x11(tmp_path):
+    """The test above on the X11 platform (xcb, under Xvfb), where a text field claims Ctrl+E."""
+    env = dict(os.environ, QT_QPA_PLATFORM="xcb", PINGMOS_CONFIG_DIR=str(tmp_path / "config"))
+    env.pop("DISPLAY", None)
+    test = f"{Path(__file__).resolve()}::test_ctrl_e_opens_the_formula_editor_from_the_window_s_text_fields"
+    argv = ["xvfb-run", "-a", sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", test]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, cwd=Path(__file__).parents[2])
+    assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout[-3000:] + done.stderr[-2000:]
 
 
 def test_every_menu_command_shows_a_shortcut_where_one_is_needed(shown):

@@ -58,6 +58,59 @@ def test_at_800_by_500_loss_and_mos_are_in_view_and_an_empty_log_is_one_line(qtb
     qtbot.waitUntil(lambda: table.hidden_columns == (), timeout=WAIT_MS)
 
 
+@pytest.mark.parametrize("size", [(1280, 800), (800, 500)])
+def test_the_empty_table_of_a_new_window_shows_loss_and_mos_without_scrolling(qtbot, make_window, size):
+    window = make_window()
+    window.resize(*size)
+    window.show()
+    qtbot.waitExposed(window)
+    table = window.table
+    qtbot.waitUntil(lambda: table.viewport().width() > 200, timeout=WAIT_MS)
+    room = table.viewport().width()
+    for col in (COL_LOSS, COL_MOS):
+        assert not table.isColumnHidden(col)
+        assert table.columnViewportPosition(col) + table.columnWidth(col) <= room, col
+    assert not table.horizontalScrollBar().isVisible()
+    if size == (1280, 800):
+        assert table.hidden_columns == ()  # room for every header (it hid 8 of 15 columns)
+    assert cut_headers(table) == []
+
+
+def overlapping_labels(window) -> list:
+    """(plot, axis, label, next label) for every two tick labels of a vertical axis of the window's graphs that
+    overlap, as pyqtgraph lays them out (``AxisItem.generateDrawSpecs``)."""
+    from PySide6.QtGui import QImage, QPainter
+
+    plots = {"latency": window.trace_graph.latency, "MOS": window.trace_graph.mos, "timeline": window.timeline.plot}
+    found = []
+    for name, plot in plots.items():
+        for side in ("left", "right"):
+            image = QImage(10, 10, QImage.Format.Format_ARGB32)
+            painter = QPainter(image)
+            try:
+                texts = plot.getAxis(side).generateDrawSpecs(painter)[2]
+            finally:
+                painter.end()
+            labels = sorted(((rect.top(), rect.bottom(), text) for rect, _flags, text in texts))
+            found += [(name, side, a[2], b[2]) for a, b in zip(labels, labels[1:], strict=False) if a[1] > b[0]]
+    return found
+
+
+def test_at_800_by_500_no_axis_labels_overlap_empty_or_traced(qtbot, make_window):
+    # The timeline's axes are 35-46 px high there, the trace graph's 47: pyqtgraph labelled them as densely as a
+    # tall one (loss 80/60/40/20, MOS 3 and 2, an empty timeline's 0.2-0.8 ms on top of each other).
+    window = make_window()
+    window.resize(800, 500)
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: window.timeline.graphics.height() < 120, timeout=WAIT_MS)
+    assert overlapping_labels(window) == []
+    window.target_combo.setCurrentText(DST)
+    window.start()
+    settle(qtbot, window, timeout_ms=20000)
+    assert overlapping_labels(window) == []
+
+
 def cut_headers(table) -> list[str]:
     """The shown columns whose header text is not painted whole: wider than its label's rectangle as the style
     lays the section out (QHeaderView elides it then), or, on the sorted column, without room for the arrow."""

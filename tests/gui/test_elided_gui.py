@@ -1,0 +1,59 @@
+"""Status texts too long for an 800 x 500 window end in "…" with the whole text in their tooltip, instead of being
+cut mid-word at the window's edge ("…via simulated r", "…samples from 2026-11-30 20:0")."""
+
+from PySide6.QtCore import QEvent, QPoint
+from PySide6.QtGui import QHelpEvent
+from PySide6.QtWidgets import QApplication, QStatusBar, QToolTip
+
+from tests.gui.conftest import WAIT_MS
+
+LONG_MESSAGE = (
+    "opened /tmp/pingmos-sessions/a-rather-long-folder-name/live_independent_losses.pmsession: 1000 samples from "
+    "2026-11-30 20:07"
+)
+
+
+def small_window(qtbot, make_window):
+    window = make_window()
+    window.resize(800, 500)
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: window.width() <= 820, timeout=WAIT_MS)
+    return window
+
+
+def test_a_long_status_line_ends_in_an_ellipsis_and_its_tooltip_has_it_whole(qtbot, make_window):
+    window = small_window(qtbot, make_window)
+    label = window.status_label
+    text = "running  |  rounds 40  |  probes sent 227  |  elapsed 0:00:00  |  " + "x" * 60 + " via simulated network"
+    label.setText(text)
+    qtbot.waitUntil(lambda: 0 < label.contentsRect().width() < label.fontMetrics().horizontalAdvance(text))
+    shown = label.shown_text()
+    assert shown.endswith("\u2026") and text.startswith(shown[:-1].rstrip())
+    assert label.fontMetrics().horizontalAdvance(shown) <= label.contentsRect().width()
+    QApplication.sendEvent(label, QHelpEvent(QEvent.Type.ToolTip, QPoint(5, 5), label.mapToGlobal(QPoint(5, 5))))
+    qtbot.waitUntil(lambda: QToolTip.isVisible(), timeout=WAIT_MS)
+    assert QToolTip.text().startswith(text)
+    QToolTip.hideText()
+
+
+def test_a_short_status_line_is_drawn_as_it_is(qtbot, make_window):
+    window = small_window(qtbot, make_window)
+    window.status_label.setText("stopped")
+    assert window.status_label.shown_text() == "stopped"
+
+
+def test_a_long_status_message_ends_in_an_ellipsis_and_its_tooltip_has_it_whole(qtbot, make_window):
+    window = small_window(qtbot, make_window)
+    bar = window.statusBar()
+    bar.showMessage(LONG_MESSAGE, 15000)
+    shown = QStatusBar.currentMessage(bar)  # what the bar draws
+    assert shown.endswith("\u2026") and LONG_MESSAGE.startswith(shown[:-1].rstrip())
+    assert bar.fontMetrics().horizontalAdvance(shown) <= bar.message_room() < bar.width()
+    assert bar.toolTip() == LONG_MESSAGE and bar.currentMessage() == LONG_MESSAGE
+    window.resize(1280, 500)  # elided again to the new width
+    qtbot.waitUntil(lambda: len(QStatusBar.currentMessage(bar)) > len(shown), timeout=WAIT_MS)
+    bar.clearMessage()
+    assert bar.toolTip() == ""
+    bar.showMessage("copied to the clipboard", 5000)
+    assert bar.currentMessage() == "copied to the clipboard" and bar.toolTip() == ""

@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QPushButton,
     QSizePolicy,
     QTableWidget,
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from pingmos.display_text import display_text
+from pingmos.gui.elided import ElidedLabel
 from pingmos.session import SessionEvent
 
 FIRE_COLOUR = "#f8d0cc"
@@ -65,8 +65,10 @@ class EventLogDock(QDockWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
-        self.summary = QLabel("No alerts yet.")
-        # A long latest event shrinks with the window instead of widening it.
+        self.summary = ElidedLabel("No alerts yet.")
+        # A long latest event shrinks with the window instead of widening it, and ends in "…" (whole in the
+        # tooltip): at 800 x 500 it was cut at the buttons mid-word ("...fired for 198.18.5.2: M").
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)  # (an event's text is never markup)
         self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.low = False  # in a low window: the summary line only (set_low)
         self._low_window = False

@@ -26,7 +26,7 @@ from pingmos.gui.background import Background
 from pingmos.gui.episode_shading import EpisodeShading
 from pingmos.gui.event_log import EventLogDock
 from pingmos.gui.session_actions import OpenedSession, SessionActions
-from pingmos.gui.shown_context import model_text
+from pingmos.gui.shown_context import model_text, score_errors_text, score_failure_text
 from pingmos.gui.verdict_bar import DiagnosisMarks, VerdictBar, diagnosis_thresholds
 from pingmos.hop_report import TraceSnapshot
 from pingmos.live_trace import LiveTrace
@@ -213,7 +213,13 @@ class WindowEvidence(QObject):
         d = self.verdict_bar.show_snapshot(snapshot, w.thresholds)
         w.marked_ttl = d.deteriorates_at_ttl  # the one diagnosis, as for a live trace
         w.table_model.set_hops(snapshot.hops, d.deteriorates_at_ttl)
-        w.trace_graph.set_hops(snapshot.hops, d.deteriorates_at_ttl, d.short, model=model_text(w, snapshot))
+        # A failing model says so where its MOS is drawn and above the table, as for a live trace (the table's
+        # cells alone said ERR, with no word of why).
+        error = score_failure_text(snapshot.hops, snapshot.model or w.model_name)
+        w.trace_graph.set_hops(
+            snapshot.hops, d.deteriorates_at_ttl, d.short, model=model_text(w, snapshot), error=error
+        )
+        w._show_error(score_errors_text(snapshot.hops))
         w.timeline.set_data([])
         w.timeline.set_route_changes(())
         self.marks.show(d)

@@ -8,7 +8,6 @@ refresher's worker thread; this thread only draws finished updates. A QTimer pol
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 from collections.abc import Callable
 
@@ -642,7 +641,7 @@ class MainWindow(QMainWindow):
             pending = self._pending_text(update)  # scored with a model since left: its MOS is not shown
             hops = _unscored(snapshot.hops) if pending else snapshot.hops
             model = shown_context.model_text(self, snapshot)
-            error = score_failure_text(update)
+            error = shown_context.score_failure_text(snapshot.hops, update.request.model_name, update.model_error)
             self.trace_graph.set_frame(hops, d.deteriorates_at_ttl, d.short, model=model, pending=pending, error=error)
 
         def graph() -> None:
@@ -652,7 +651,7 @@ class MainWindow(QMainWindow):
             pending = self._pending_text(update)
             hops = _unscored(snapshot.hops) if pending else snapshot.hops
             model = shown_context.model_text(self, snapshot)
-            error = score_failure_text(update)
+            error = shown_context.score_failure_text(snapshot.hops, update.request.model_name, update.model_error)
             self.trace_graph.set_hops(hops, d.deteriorates_at_ttl, d.short, model=model, pending=pending, error=error)
 
         def timeline() -> None:
@@ -683,8 +682,7 @@ class MainWindow(QMainWindow):
             # The errors with the rows: a failing formula's cells (the last working version's scores, marked *)
             # and the banner that says why appear together.
             errors = [e for e in (shown_context.trace_error_text(update.status), update.model_error) if e]
-            script_errors = {h.score_error for h in snapshot.hops if h.score_error}
-            errors += [f"the scoring formula failed: {e}" for e in sorted(script_errors)][:1]
+            errors += [e for e in (shown_context.score_errors_text(snapshot.hops),) if e]
             self._show_error("\n".join(errors) if errors else None)
             # The Start button with the error that ended the engine: on one pass, the banner never says the trace
             # failed while the button still offers to stop it.
@@ -790,22 +788,6 @@ class MainWindow(QMainWindow):
         if self.formula_editor is not None:
             self.formula_editor.close()
         super().closeEvent(event)
-
-
-def score_failure_text(update: Update) -> str | None:
-    """One line for where the MOS is drawn when the model gave no scores: which model failed and why, in the
-    scoring layer's words (``Update.model_error``: it could not be loaded; else the first hop's
-    ``score_error``: ``file:line: message``). None when every scored hop has its score."""
-    errors = [h.score_error for h in update.snapshot.hops if h.score_error]
-    reason = update.model_error or (errors[0] if errors else None)
-    if reason is None:
-        return None
-    if not update.model_error:
-        # The file by its name (the graph is narrow; the banner above the table gives the whole path).
-        where, sep, message = reason.partition(": ")
-        if sep and not where.startswith(" ") and os.sep in where:
-            reason = f"{os.path.basename(where)}: {message}"
-    return f"{update.request.model_name} failed: {reason}"
 
 
 def timeline_mos_note(update: Update) -> str | None:

@@ -3,6 +3,7 @@ was read from) and the context that goes with a copy or export of the table (tar
 
 from __future__ import annotations
 
+import os
 import time
 from html import escape
 from pathlib import Path
@@ -110,3 +111,25 @@ def trace_error_text(status) -> str | None:
     if status.error_stage == NETWORK:
         message += ". Measured data is kept; press Start to try again."
     return message
+
+
+def score_failure_text(hops, model_name: str, model_error: str | None = None) -> str | None:
+    """One line for where the MOS is drawn when the model gave no scores: which model failed and why, in the
+    scoring layer's words (``model_error``: it could not be loaded; else the first of ``hops``' ``score_error``,
+    ``file:line: message``, the file by its name). None when every scored hop has its score."""
+    errors = [h.score_error for h in hops if h.score_error]
+    reason = model_error or (errors[0] if errors else None)
+    if reason is None:
+        return None
+    if not model_error:
+        # The file by its name (the graph is narrow; the banner above the table gives the whole path).
+        where, sep, message = reason.partition(": ")
+        if sep and not where.startswith(" ") and os.sep in where:
+            reason = f"{os.path.basename(where)}: {message}"
+    return f"{model_name} failed: {reason}"
+
+
+def score_errors_text(hops) -> str | None:
+    """The banner's line for a failing formula (the first error of ``hops``, its file in full), or None."""
+    errors = sorted({h.score_error for h in hops if h.score_error})
+    return f"the scoring formula failed: {errors[0]}" if errors else None

@@ -57,3 +57,21 @@ def test_a_long_status_message_ends_in_an_ellipsis_and_its_tooltip_has_it_whole(
     assert bar.toolTip() == ""
     bar.showMessage("copied to the clipboard", 5000)
     assert bar.currentMessage() == "copied to the clipboard" and bar.toolTip() == ""
+
+
+def test_the_event_log_s_summary_line_ends_in_an_ellipsis_at_800_by_500(qtbot, make_window):
+    import time
+
+    from pingmos.session import SessionEvent
+
+    window = small_window(qtbot, make_window)
+    log = window.evidence.event_log
+    message = "MOS below 3.6 at the destination fired for 198.18.5.2: MOS 2.70 at hop 6 over the last 10 s"
+    log.add(SessionEvent(time.time(), "alert-fire", {"rule": "r", "message": message}))
+    summary = log.summary
+    qtbot.waitUntil(lambda: log.low and "latest:" in summary.text(), timeout=WAIT_MS)
+    metrics = summary.fontMetrics()
+    qtbot.waitUntil(lambda: 0 < summary.contentsRect().width() < metrics.horizontalAdvance(summary.text()))
+    shown = summary.shown_text()
+    assert shown.endswith("\u2026") and summary.text().startswith(shown[:-1].rstrip())
+    assert summary.fontMetrics().horizontalAdvance(shown) <= summary.contentsRect().width()

@@ -10,8 +10,8 @@ from pingmos.gui.hop_table import COL_MOS, COL_R
 from pingmos.gui.timeline import TimelineWidget
 from pingmos.gui.trace_graph import TraceGraph
 from pingmos.scoring import user_scoring_dir
-from tests.gui.conftest import settle
-from tests.gui.test_sessions_gui import config_dir, start, table_rows  # noqa: F401
+from tests.gui.conftest import WAIT_MS, settle
+from tests.gui.test_sessions_gui import DATA, config_dir, start, table_rows  # noqa: F401
 
 FORMULAS = {
     # Raises for every hop.
@@ -46,6 +46,30 @@ def test_a_failing_formula_says_in_the_mos_plot_which_model_failed_and_why(qtbot
     caption = window.timeline.caption.text()
     assert f"no MOS: {name} failed" in caption and "MOS (dashed" not in caption
     assert reason.split(": ", 1)[1] in window.error_banner.text() and window.error_banner.isVisible()
+
+
+def test_an_mtr_report_scored_by_a_failing_formula_says_why(qtbot, make_window, settings_store):
+    """An opened mtr --json report is scored in the sessions worker and shown without an update: its table said
+    ERR and nothing said why (no banner, "MOS by raising" over an empty plot)."""
+    body, reason = FORMULAS["raising"]
+    folder = user_scoring_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "raising.py").write_text(f'"""A formula that fails."""\n\n\ndef score_hop(hop):\n{body}')
+    settings_store.set_model("raising")
+    window = make_window()
+    window.resize(1280, 800)
+    window.show()
+    window.evidence.sessions.open_path(str(DATA / "lab3.mtr.json"))
+    graph = window.trace_graph
+    qtbot.waitUntil(lambda: window.evidence.summary is not None and graph._mos_title_error is not None, timeout=WAIT_MS)
+    assert graph._mos_title == f"raising failed: {reason}"
+    assert window.error_banner.isVisible() and reason.split(": ", 1)[1] in window.error_banner.text()
+    assert [row[COL_MOS] for row in table_rows(window)] == ["ERR"] * 3
+    # Scored again with a working model: the line and the banner go.
+    window.model_combo.setCurrentIndex(window.model_combo.findData("pingplotter"))
+    qtbot.waitUntil(lambda: graph._mos_title.startswith("MOS by pingplotter"), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not window.error_banner.isVisible(), timeout=WAIT_MS)
+    assert all(row[COL_MOS] not in ("ERR", "") for row in table_rows(window))
 
 
 def test_a_working_model_names_itself_above_the_mos_plot(qtbot, make_window):

@@ -46,6 +46,10 @@ def _emit(text: str) -> None:
         raise _OutputFailed(exc.strerror or str(exc)) from None
 
 
+# The seconds between the rounds of an mtr --raw log (report --session, export): mtr -i takes 0.01 as root.
+RAW_LOG_MIN_INTERVAL_S = 0.01
+RAW_LOG_MAX_INTERVAL_S = 3600.0
+
 # The largest latency, jitter or sample in ms pingmos scores (--latency, --jitter, --samples: calculator's
 # MAX_SAMPLE_MS): 1000 s, far beyond any round trip, and small enough that no formula overflows.
 MAX_MS = 1e6
@@ -100,9 +104,12 @@ def _add_report(sub) -> None:
     p.add_argument(
         "--interval",
         "-i",
-        type=_ranged(float, MIN_INTERVAL_S, MAX_INTERVAL_S, "interval"),
+        # A live trace takes MIN_INTERVAL_S to MAX_INTERVAL_S (checked in _cmd_report); an mtr --raw log given to
+        # --session was recorded at whatever mtr -i was (0.01 as root), as export --interval takes.
+        type=_ranged(float, RAW_LOG_MIN_INTERVAL_S, RAW_LOG_MAX_INTERVAL_S, "interval"),
         default=1.0,
-        help="seconds between rounds, 0.1 to 60 (1.0)",
+        help="seconds between rounds, 0.1 to 60 (1.0); with --session of an mtr --raw log, the interval it was "
+        "recorded at, 0.01 to 3600",
     )
     p.add_argument(
         "--window",
@@ -452,6 +459,11 @@ def _cmd_report(args) -> int:
         print("pingmos report: error: give a TARGET to trace, or --session FILE to re-score a saved trace",
               file=sys.stderr)  # fmt: skip
         raise SystemExit(EXIT_USAGE)
+    if args.session is None and not MIN_INTERVAL_S <= args.interval <= MAX_INTERVAL_S:
+        # As argparse words it (the wider range is an mtr --raw log's, for --session only).
+        print(f"pingmos report: error: argument --interval/-i: interval must be within {MIN_INTERVAL_S} and "
+              f"{MAX_INTERVAL_S}, not {args.interval:g}", file=sys.stderr)  # fmt: skip
+        raise SystemExit(EXIT_USAGE)
     model = _load_model(args, "report")
     if model is None:
         return EXIT_USAGE
@@ -628,7 +640,8 @@ def _add_export(sub) -> None:
                    help="hops: a sample count, the last N samples of each hop (default: all)")  # fmt: skip
     p.add_argument("--from", dest="time_from", metavar="TIME", help="start of the range (as report --from)")
     p.add_argument("--to", dest="time_to", metavar="TIME", help="end of the range (as report --to)")
-    p.add_argument("--interval", type=_ranged(float, 0.01, 3600.0, "interval"), default=1.0,
+    p.add_argument("--interval", type=_ranged(float, RAW_LOG_MIN_INTERVAL_S, RAW_LOG_MAX_INTERVAL_S, "interval"),
+                   default=1.0,
                    help="an mtr --raw log only: seconds between its rounds (1.0)")  # fmt: skip
     p.add_argument("--probe", type=_ranged(int, 0, 2**31 - 1, "probe"), default=None, metavar="ID",
                    help="RIPE Atlas results only: the probe (prb_id) whose runs to export")  # fmt: skip

@@ -915,18 +915,23 @@ def _fine_text(ctx, end, rl) -> str:
 
 def _not_reached(ctx: _Context, end: HopReport, bad: list[str]) -> Diagnosis:
     dest = ctx.snap.address or ctx.snap.target or "address unknown"
+    # None: a record that cannot tell (an mtr report naming its hosts by name only), not a silent destination.
+    did = (
+        "did not answer"
+        if ctx.snap.destination_reached is False
+        else "is not among the hops as recorded (whether it answered is unknown)"
+    )
     before = ctx.judged[:-1]
     if bad:
         words = ", ".join(ctx.verdicts[end.ttl][m].words for m in bad)
         text = (
-            f"Undecided: {_label(end)}, the last hop that answers, shows {words}; the destination ({dest}) did "
-            "not answer, so it cannot be seen whether this carries on (ask the routers, or trace with another "
-            "protocol)"
+            f"Undecided: {_label(end)}, the last hop that answers, shows {words}; the destination ({dest}) {did}, "
+            "so it cannot be seen whether this carries on (ask the routers, or trace with another protocol)"
         )
         return ctx.result(UNDECIDED, None, (), None, text, unsure=(end.ttl,))
     rl = _rate_limited(ctx, before, None)
     text = (
         f"Undecided: no problem found up to {_label(end)}, the last hop that answers; the destination ({dest}) "
-        "did not answer, so nothing can be said about the rest of the path"
+        f"{did}, so nothing can be said about the rest of the path"
     )
     return ctx.result(UNDECIDED, None, rl, None, text)

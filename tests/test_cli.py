@@ -157,6 +157,14 @@ BAD_INPUTS = [
     (["report", "a host"], "a space or a control character"),
     (["report", "-4", "bad_label.test"], "a label is 1-63 letters"),
     (["report", "ex..ample"], "an empty label"),
+    # URL habits: the message said "the label '[::1]'" and "the label '1:80'"
+    (["report", "[::1]"], "'[::1]': give the IPv6 address without brackets: ::1"),
+    (
+        ["report", "127.0.0.1:80"],
+        "names a port: give the host alone (127.0.0.1) and the port as its own setting (--port",
+    ),
+    (["report", "[2001:db8::1]:5060"], "names a port: give the host alone (2001:db8::1)"),
+    (["report", "pbx.lab.test:5060"], "names a port: give the host alone (pbx.lab.test)"),
     (["report", "lab.test.999"], "neither an IP address nor a host name"),
     (["report", "x" * 64 + ".test"], "a label is 1-63 letters"),
     # addresses of no one host: refused before any probe (the report showed 100 % loss, MOS 1.00)

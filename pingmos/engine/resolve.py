@@ -63,6 +63,16 @@ def check_host_name(target: str) -> None:
         return
     if "/" in target:
         raise ResolveError(f"{shown} is a network (address/prefix), not a host: give one address or host name")
+    # URL habits: [::1] (brackets are for a URL, around an IPv6 address before a port) and host:port.
+    if target.startswith("[") and target.endswith("]") and is_address_literal(target[1:-1]):
+        raise ResolveError(f"{shown}: give the IPv6 address without brackets: {target[1:-1]}")
+    host, colon, port = target.rpartition(":")
+    if colon and port.isdigit() and port.isascii() and (host.startswith("[") or ":" not in host):
+        host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+        if host and (is_address_literal(host) or ":" not in host):
+            raise ResolveError(
+                f"{shown} names a port: give the host alone ({host}) and the port as its own setting (--port {port})"
+            )
     if any(ch.isspace() or not ch.isprintable() for ch in target):
         raise ResolveError(f"{shown} is not a host name: it holds a space or a control character")
     if len(target) > MAX_NAME_CHARS + target.endswith("."):

@@ -283,8 +283,9 @@ def mtr_json_from_doc(doc: object, path: str) -> MemorySession:
 
 
 def _reached(dst: str, summaries: tuple[HopSummary, ...]) -> bool | None:
-    """Was ``dst`` among the hosts that answered? False when it is an address and absent; None when mtr showed
-    names and ``dst`` matches none of them (the target's reverse name need not be the name typed)."""
+    """Was ``dst`` among the hosts that answered? False when it is an address, absent, and the last host that
+    answered is shown by address; None when mtr showed names and ``dst`` matches none of them (the target's
+    reverse name need not be the name typed, nor its address be shown)."""
     if not dst:
         return None
     # mtr names a host only once it answered: an address is an answer even where the report has no Rcv.
@@ -293,6 +294,10 @@ def _reached(dst: str, summaries: tuple[HopSummary, ...]) -> bool | None:
         if any(x and _same_host(x, dst) for x in (s.address, s.name)):
             return True
     if is_ip(dst):
+        # mtr lists hops up to the destination and shows a host by name once it has one (its default): a name
+        # answering last may be dst's own reverse name, so only an address answering last says "not reached".
+        if answered and not is_ip(answered[-1].address):
+            return None
         return False
     # dst is a name: only when every answering hop is shown by address could a match have been seen... and a
     # name is not an address, so it is unknown either way.

@@ -166,7 +166,11 @@ def summary_snapshot(
         responders = dict(s.responders) or ({s.address: s.received} if s.address and s.received else {})
         hops.append(scored_hop(s.ttl, s.address, s.name, responders, window, result, unreachable=s.unreachable))
     known = [s.sent for s in summaries if s.sent is not None]
+    # When the totals were measured, where the file says (a pingmos report's time_range; mtr's and Trippy's do not).
+    span = info.extra.get("time_range")
+    measured = (float(span[0]), float(span[1])) if isinstance(span, list | tuple) and len(span) == 2 else None
     return TraceSnapshot(
+        time_range=measured,
         record=RECORD_FINISHED,
         target=info.target,
         address=info.address,

@@ -161,11 +161,16 @@ def pingmos_report_from_doc(doc: dict, path: str) -> MemorySession:
     if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window < 1):
         raise SessionError(f"{path}: window is {clean_text(repr(window), 20)}, not a sample count")
     started_at = None
+    measured: list[float] | None = None  # when the report's probes were sent: first and last, s since the epoch
     span = doc.get("time_range")
     if span is not None:
         if not isinstance(span, dict):
             raise SessionError(f"{path}: time_range is not an object")
-        started_at = _number(span, "from", 0.0, _MAX_TIME_S, f"{path}: time_range")
+        started_at = _number(span, "from", 0.0, _MAX_TIME_S, f"{path}: time_range", required=True)
+        ended_at = _number(span, "to", 0.0, _MAX_TIME_S, f"{path}: time_range", required=True)
+        if ended_at < started_at:  # type: ignore[operator]
+            raise SessionError(f"{path}: time_range ends ({ended_at:g}) before it starts ({started_at:g})")
+        measured = [started_at, ended_at]  # type: ignore[list-item]
     summaries: dict[int, HopSummary] = {}
     for i, raw in enumerate(doc["hops"]):
         hop = _hop(raw, f"{path}: hops[{i}]")
@@ -186,6 +191,6 @@ def pingmos_report_from_doc(doc: dict, path: str) -> MemorySession:
         interval_s=float(interval_s),  # type: ignore[arg-type]
         started_at=started_at,
         source=SOURCE,
-        extra={"destination_reached": reached, "window": window, "notes": notes},
+        extra={"destination_reached": reached, "window": window, "notes": notes, "time_range": measured},
     )
     return MemorySession(path, info, summaries=tuple(summaries[t] for t in sorted(summaries)))

@@ -66,6 +66,17 @@ def test_a_json_report_naming_hosts_by_name_cannot_tell_whether_it_reached(tmp_p
     assert "destination reached: unknown" in to_table(snap).splitlines()[0]
 
 
+def test_a_json_report_of_an_address_target_naming_its_hosts_cannot_tell_whether_it_reached(capsys):
+    # Real mtr 0.95 output (`mtr --json 198.18.5.2` on a 6-hop lab, names shown: its default): dst is an address,
+    # the hosts are names, the last one (target.lab.test) being dst's own. This read "destination not reached".
+    path = str(CASES / "mtr_json_names_dst_address.json")
+    snap = open_session(path).snapshot(None, scorer, "pp")
+    assert snap.hops[-1].address == "target.lab.test" and snap.destination_reached is None
+    rc, out, _ = run(capsys, "report", "--session", path)
+    assert rc == 0 and "destination reached: unknown" in out.splitlines()[0]
+    assert "destination not reached" not in out and "did not answer" not in out
+
+
 # -- mtr-json-field-subset: any -o field selection; counts from what is there; impossible values refused ---------
 
 

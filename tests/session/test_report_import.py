@@ -46,7 +46,7 @@ def test_a_saved_json_report_reopens_with_every_hop_as_written(source, tmp_path,
     before = json.loads(saved.read_text())
     after = json.loads(report_json(saved, capsys, "--model", "pingplotter"))
     assert [[h.get(k) for k in KEPT] for h in after["hops"]] == [[h.get(k) for k in KEPT] for h in before["hops"]]
-    for key in ("target", "address", "protocol", "interval_s", "rounds", "destination_reached"):
+    for key in ("target", "address", "protocol", "interval_s", "rounds", "destination_reached", "time_range"):
         assert after[key] == before[key], key
     # PingPlotter's formula needs only the totals (average, jitter, loss): the same MOS from the reopened report
     assert [h["mos"] for h in after["hops"]] == pytest.approx([h["mos"] for h in before["hops"]], abs=0.002)
@@ -103,6 +103,8 @@ def _damage(doc, change):
         hop["responders"] = {"198.18.4.2": hop["received"] + 1}
     elif change == "no target":
         del doc["target"]
+    elif change == "time range backwards":
+        doc["time_range"]["to"] = doc["time_range"]["from"] - 1
     return doc
 
 
@@ -120,6 +122,7 @@ DAMAGE = {
     "protocol": "protocol is 'sctp', not one of icmp, udp, tcp",
     "responders beyond replies": "responders holds '198.18.4.2': 185",
     "no target": "target is None, not text",
+    "time range backwards": "time_range ends (",
 }
 
 

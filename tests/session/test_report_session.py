@@ -258,3 +258,16 @@ def test_a_finished_record_says_what_it_holds_not_more_rounds(capsys, tmp_path):
     # export of the same range carries the same verdict (one wording function)
     assert main(["export", raw, "--format", "json", "--interval", "0.2", "--from", "+0.3", "--to", "+0.7"]) == 0
     assert "widen the range" in json.loads(capsys.readouterr().out)["diagnosis"]["verdict"]
+
+
+def test_an_mtr_raw_log_recorded_faster_than_a_live_report_runs_is_placed_at_its_interval(capsys):
+    # mtr -i 0.05 (as root mtr goes down to 0.01): report --session refused -i 0.05 ("within 0.1 and 60.0"),
+    # though export took it; a live report keeps its own range.
+    rc, out, err = report(capsys, "--session", str(DATA / "lab3.mtr.raw"), "-i", "0.05", "--format", "json")
+    doc = json.loads(out)
+    span = doc["time_range"]["to"] - doc["time_range"]["from"]
+    assert rc == 0 and doc["interval_s"] == 0.05 and span == pytest.approx(0.05 * (doc["rounds"] - 1))
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "127.0.0.1", "-i", "0.05"])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.endswith("interval must be within 0.1 and 60.0, not 0.05\n")

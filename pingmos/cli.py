@@ -650,6 +650,8 @@ def _add_export(sub) -> None:
 
 
 def _cmd_export(args) -> int:
+    import math
+
     from pingmos.export import events_to_csv, events_to_json, hop_table, samples_to_csv, samples_to_json
     from pingmos.session import SessionError, open_session
     from pingmos.session.rescore import select_range
@@ -682,7 +684,14 @@ def _cmd_export(args) -> int:
                         raise SessionError(_no_such_hop(args.ttl, session.samples(selected), selected is not None))
                 text = to_text(samples)
             else:
-                text = (events_to_csv if args.format == "csv" else events_to_json)(session.events())
+                events = session.events()
+                if selected is not None:  # --from/--to select events too (they were all written, whatever the range)
+                    # An end not given is open: an alert is evaluated a probe timeout after its samples, so the
+                    # last ones come after the last sample was sent.
+                    lo = selected[0] if args.time_from is not None else -math.inf
+                    hi = selected[1] if args.time_to is not None else math.inf
+                    events = [e for e in events if lo <= e.at <= hi]
+                text = (events_to_csv if args.format == "csv" else events_to_json)(events)
     except (SessionError, ValueError) as exc:  # the file or the range asked for: bad input, as a bad option
         print(f"pingmos export: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE

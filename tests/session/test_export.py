@@ -47,3 +47,23 @@ def test_the_event_log():
     rows = list(csv.DictReader(io.StringIO(events_to_csv(events))))
     assert rows[0]["kind"] == "alert-fire" and json.loads(rows[0]["data"]) == {"rule": "loss", "value": 3.5}
     assert json.loads(events_to_json(events))[0]["data"]["value"] == 3.5
+
+
+def test_a_time_range_selects_the_events_too(tmp_path, capsys):
+    # Before: export --what events --from/--to wrote every event of the session, whatever the range.
+    from pingmos.cli import main
+    from pingmos.session import SessionInfo, save_session
+
+    path = tmp_path / "s.pmsession"
+    samples = [Sample(r, 1, r, 1700000000.0 + r, 1.0, "198.18.0.2", True) for r in range(10)]
+    events = [SessionEvent(1700000000.0 + t, "note", {"n": t}) for t in (1.5, 8.5, 12.0)]  # the last after the run
+    save_session(path, SessionInfo("198.18.0.2", "198.18.0.2", interval_s=1.0), samples, events)
+
+    def exported(*rng):
+        assert main(["export", str(path), "--what", "events", "--format", "json", *rng]) == 0
+        return [e["data"]["n"] for e in json.loads(capsys.readouterr().out)]
+
+    assert exported() == [1.5, 8.5, 12.0]
+    assert exported("--to", "+5") == [1.5]
+    assert exported("--from", "+5") == [8.5, 12.0]  # an end not given is open: alerts settle after their samples
+    assert exported("--from", "+2", "--to", "+9") == [8.5]

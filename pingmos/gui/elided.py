@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QLabel, QStatusBar, QStyle, QStyleOption, QToolTip, QWidget
 
 ELLIPSIS_MARGIN_PX = 4  # room kept free at the right of an elided text
+_ROOM_EVENTS = (QEvent.Type.Show, QEvent.Type.Hide, QEvent.Type.Move, QEvent.Type.Resize)
 
 
 class ElidedLabel(QLabel):
@@ -68,6 +69,14 @@ class ElidingStatusBar(QStatusBar):
     def addPermanentWidget(self, widget: QWidget, stretch: int = 0) -> None:  # noqa: N802 - Qt's name
         self._permanent.append(widget)
         super().addPermanentWidget(widget, stretch)
+        # Its room changes when a permanent widget shows, hides or moves (an alert's label appears with the
+        # alert's message: elided to the whole bar, the message was cut at the label again).
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt's name
+        if event.type() in _ROOM_EVENTS and self._full:
+            QTimer.singleShot(0, self, self._reshow)  # once the bar's layout has placed the widget
+        return False
 
     def showMessage(self, message: str, timeout: int = 0) -> None:  # noqa: N802 - Qt's name
         self._full = message
@@ -97,9 +106,17 @@ class ElidingStatusBar(QStatusBar):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
-        if self._full and super().currentMessage():
-            left_ms = 0 if self._until is None else max(1, int((self._until - time.monotonic()) * 1000))
-            self._show(left_ms)
+        self._reshow()
+
+    def _reshow(self) -> None:
+        """The message shown again, elided to the room there is now, for the time it has left."""
+        if not self._full or not super().currentMessage():
+            return
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, self.message_room())
+        if shown == super().currentMessage():
+            return
+        left_ms = 0 if self._until is None else max(1, int((self._until - time.monotonic()) * 1000))
+        self._show(left_ms)
 
     def _message_changed(self, message: str) -> None:
         if not message:  # timed out or cleared: the whole message and its tooltip went with it

@@ -75,3 +75,27 @@ def test_the_event_log_s_summary_line_ends_in_an_ellipsis_at_800_by_500(qtbot, m
     shown = summary.shown_text()
     assert shown.endswith("\u2026") and summary.text().startswith(shown[:-1].rstrip())
     assert summary.fontMetrics().horizontalAdvance(shown) <= summary.contentsRect().width()
+
+
+def test_a_message_is_elided_again_when_a_permanent_label_appears_beside_it(qtbot, make_window):
+    """An alert's message and its red label in the status bar come together: elided to the whole bar before the
+    label showed, the message was then cut at the label without its "…" (seen at 1280 x 800)."""
+    window = make_window()
+    window.resize(1280, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    bar = window.statusBar()
+    label = window.evidence.firing_label
+    label.hide()
+    message = "MOS below 3.6 at the destination fired for 198.18.5.2: MOS 3.16 at hop 6 (198.18.5.2) " * 2
+    bar.showMessage(message, 30000)
+    label.setText("\u26a0 alert: loss above 5 % at the destination, MOS below 3.6 at the destination")
+    label.show()
+    qtbot.waitUntil(lambda: label.isVisible() and label.x() > 0, timeout=WAIT_MS)
+
+    def fits() -> bool:
+        shown = QStatusBar.currentMessage(bar)
+        return shown.endswith("\u2026") and bar.fontMetrics().horizontalAdvance(shown) <= label.x()
+
+    qtbot.waitUntil(fits, timeout=WAIT_MS)
+    assert bar.currentMessage() == message

@@ -85,14 +85,17 @@ class Session:
         return n
 
     def trace_state(self, time_range: TimeRange | None = None) -> TraceState:
+        return self._replayed(time_range)[0]
+
+    def _replayed(self, time_range: TimeRange | None) -> tuple[TraceState, int]:
+        """The session's trace state, and how many samples (probes whose fate is recorded) went into it."""
         info = self.info
         # Route changes are followed per flow, so the flow count recorded with the session matters (route_changes).
         flows = info.extra.get("flows")
         # A file's settings record is data: anything but a sensible flow count means one flow.
         flows = flows if isinstance(flows, int) and not isinstance(flows, bool) and 1 <= flows <= 64 else 1
         state = TraceState(info.target, info.address, info.protocol, info.interval_s, flows)
-        self.replay(state, time_range)
-        return state
+        return state, self.replay(state, time_range)
 
     def snapshot(
         self,
@@ -114,7 +117,10 @@ class Session:
                 )
             return summary_snapshot(self.info, summaries, scorer, model_name)
         names = self.names()
-        snap = self.trace_state(time_range).snapshot(window, scorer, model_name, names=names.get)
+        state, recorded = self._replayed(time_range)
+        # Its probes are those the file recorded (within the range): a live run's count would be 0 here, and a
+        # report of 60 rounds said "probes_sent": 0.
+        snap = state.snapshot(window, scorer, model_name, names=names.get, probes_sent=recorded)
         span = self.time_span()
         if span is not None and time_range is not None:
             span = (max(span[0], time_range[0]), min(span[1], time_range[1]))
@@ -183,6 +189,7 @@ def summary_snapshot(
         # by mtr -m ends at a router); None = the report cannot tell.
         destination_reached=info.extra.get("destination_reached", False),
         hops=tuple(hops),
+        probes_sent=sum(known),  # the report's own per-hop counts, those it has
     )
 
 

@@ -271,3 +271,11 @@ def test_an_mtr_raw_log_recorded_faster_than_a_live_report_runs_is_placed_at_its
         main(["report", "127.0.0.1", "-i", "0.05"])
     assert exc.value.code == 2
     assert capsys.readouterr().err.endswith("interval must be within 0.1 and 60.0, not 0.05\n")
+
+
+@pytest.mark.parametrize("name", ["lab3.mtr.raw", "lab3.mtr.json"])
+def test_a_reopened_record_counts_the_probes_it_holds(name, capsys):
+    # A re-scored record said "probes_sent": 0 (the live run's counter, which a file has not) beside its rounds.
+    assert main(["report", "--session", str(Path(__file__).parent / "data" / name), "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["probes_sent"] == sum(h["sent"] for h in doc["hops"]) > 0

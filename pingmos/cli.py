@@ -558,11 +558,14 @@ def _cmd_report(args) -> int:
                 print(f"pingmos: echo witness: {why}", file=sys.stderr)
             try:
                 count = args.witness if args.witness > 0 else None
-                diagnosis, witnesses = diagnose_with_witness(snapshot, lambda: next(opened), count=count)
+                with _terminate_as_interrupt(terminated):
+                    diagnosis, witnesses = diagnose_with_witness(snapshot, lambda: next(opened), count=count)
                 snapshot = dataclasses.replace(snapshot, diagnosis=diagnosis)
                 evidence.record_witness(witnesses)
             except OSError as exc:  # the report stands without the witness's evidence
                 failure = f"the echo witness stopped: {network_error_text(exc, address)}"
+            except KeyboardInterrupt:  # Ctrl+C or SIGTERM: as during the trace, the report stands without it
+                interrupted = True
     except NoPermission as exc:
         _close_all(list(opened))
         evidence.close(None)

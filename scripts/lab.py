@@ -70,8 +70,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lab.py: {exc}", file=sys.stderr)
         return 2
 
-    # SIGTERM ends the lab like Ctrl-C does.
+    # SIGTERM ends the lab like Ctrl-C does; so does SIGINT where it was inherited as ignored (a script's `lab.py &`
+    # ignores it, and `kill -INT` then left the lab up).
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         lab = Lab.build(routers, [link] * (args.routers + 1), seed=args.seed)
     except LabError as exc:

@@ -800,7 +800,7 @@ def timeline_mos_note(update: Update) -> str | None:
     if not failed:
         return None
     if all(h.score_fallback is not None for h in failed):
-        return f"MOS (dashed): {update.request.model_name}'s last working version (*), the current one fails"
+        return "MOS (dashed): the formula's last working version *"  # (short: the caption shares its line)
     return f"no MOS: {update.request.model_name} failed"
 
 

@@ -96,6 +96,9 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         self._mos_title_error: str | None = None  # the error the title says ("" / None: none)
         self.mos.setLabel("left", "MOS")
         self.mos.setLabel("bottom", "hop")
+        # No hop numbers before there are hops: left to pyqtgraph, an empty graph read "hop 0.2, 0.4, 0.6, 0.8".
+        for plot in (self.latency, self.mos):
+            plot.getAxis("bottom").setTicks([[]])
         self.mos.setXLink(self.latency)
         self.mos.setMouseEnabled(x=False, y=False)
         self.mos.hideButtons()

@@ -111,6 +111,29 @@ def test_at_800_by_500_no_axis_labels_overlap_empty_or_traced(qtbot, make_window
     assert overlapping_labels(window) == []
 
 
+def test_a_new_window_s_trace_graph_numbers_no_fractional_hops(qtbot, make_window):
+    from PySide6.QtGui import QImage, QPainter
+
+    def hop_labels(window):
+        image = QImage(10, 10, QImage.Format.Format_ARGB32)
+        painter = QPainter(image)
+        try:
+            specs = window.trace_graph.mos.getAxis("bottom").generateDrawSpecs(painter)
+            return [text for _rect, _flags, text in specs[2]]
+        finally:
+            painter.end()
+
+    window = make_window()
+    window.resize(1280, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    assert hop_labels(window) == []  # (it read 0.2, 0.4, 0.6, 0.8)
+    window.target_combo.setCurrentText(DST)
+    window.start()
+    settle(qtbot, window, timeout_ms=20000)
+    assert hop_labels(window) == ["1", "2", "3", "4", "5"]
+
+
 def cut_headers(table) -> list[str]:
     """The shown columns whose header text is not painted whole: wider than its label's rectangle as the style
     lays the section out (QHeaderView elides it then), or, on the sorted column, without room for the arrow."""

@@ -128,3 +128,21 @@ def test_the_right_hand_axes_labels_stay_apart_and_inside_a_low_graph(qtbot, hei
     where = [(r.top(), r.bottom()) for r in rects]
     assert all(a.bottom() <= b.top() for a, b in zip(rects, rects[1:], strict=False)), where
     assert rects[0].top() >= 0 and rects[-1].bottom() <= axis.geometry().height(), where
+
+
+def test_the_timeline_caption_says_which_mos_it_draws_when_the_formula_fails():
+    from types import SimpleNamespace as NS
+
+    from pingmos.gui.main_window import timeline_mos_note
+    from pingmos.scoring import Score
+
+    def update(hops, model_error=None):
+        snapshot = NS(hops=tuple(NS(ttl=t, score_error=e, score_fallback=f) for t, e, f in hops))
+        return NS(timelines=[NS(ttl=5)], snapshot=snapshot, model_error=model_error, request=NS(model_name="mine"))
+
+    assert timeline_mos_note(update([(5, None, None)])) is None
+    assert timeline_mos_note(update([(5, "mine.py:3: boom", None)])) == "no MOS: mine failed"
+    fallback = Score(92.9, 4.4, {})
+    assert timeline_mos_note(update([(5, "mine.py:3: boom", fallback)])).endswith("last working version *")
+    assert timeline_mos_note(update([(4, "mine.py:3: boom", None), (5, None, None)])) is None  # hop 4 not drawn
+    assert timeline_mos_note(update([(5, None, None)], model_error="unknown model 'mine'")) == "no MOS: mine failed"

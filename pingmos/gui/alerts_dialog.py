@@ -45,6 +45,7 @@ from pingmos.alerts import mos_ceiling as alert_ceiling
 from pingmos.gui import models
 from pingmos.gui.alert_mail import MailSettings, parse_recipients, send_events
 from pingmos.gui.background import Background
+from pingmos.gui.screen_fit import resize_within_screen
 
 
 def mos_ceiling(model_name: str, settings: dict) -> float:
@@ -121,7 +122,6 @@ class AlertsDialog(QDialog):
     def __init__(self, rules, problem: str | None = None, parent=None):
         super().__init__(parent)
         self.setWindowTitle("Alert rules")
-        self.resize(1100, 560)
         self.result_rules: list[AlertRule] | None = None
         self.result_mail: MailSettings | None = None
         self.result_notify: bool | None = None  # the desktop notification on or off, after OK
@@ -174,6 +174,7 @@ class AlertsDialog(QDialog):
         layout.addWidget(self._mail_box(getattr(getattr(parent, "settings", None), "mail", MailSettings)()))
         layout.addWidget(self.error)
         layout.addWidget(buttons)
+        resize_within_screen(self, 1100, 560)
         settings = dict(parent.model_settings()) if hasattr(parent, "model_settings") else {}
         self.jobs.run(
             mos_ceiling, self.model_name, settings, on_done=self._ceiling_known, on_error=self._ceiling_unknown

@@ -28,6 +28,7 @@ from pingmos import scoring
 from pingmos.gui import models
 from pingmos.gui.background import Background
 from pingmos.gui.code_editor import CodeEditor
+from pingmos.gui.screen_fit import resize_within_screen
 
 POLL_MS = 50
 TRIAL_RTT_MS = 20.0  # the window a formula is tried on at Save when no hop has samples yet
@@ -40,7 +41,6 @@ class FormulaEditor(QDialog):
         self.main_window = main_window
         self.setWindowTitle("Formula")
         self.setModal(False)
-        self.resize(860, 720)
         self.model_name: str | None = None  # the model whose file is open (the user's copy)
         self.path: Path | None = None
         self._saved_text = ""
@@ -83,6 +83,7 @@ class FormulaEditor(QDialog):
         layout.addWidget(self.editor, 1)
         layout.addWidget(self.result)
         layout.addLayout(buttons)
+        resize_within_screen(self, 860, 720)
 
         self.timer = QTimer(self)
         self.timer.setInterval(POLL_MS)

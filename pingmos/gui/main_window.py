@@ -25,6 +25,7 @@ from pingmos.gui.hop_menu import HopMenu
 from pingmos.gui.hop_table import HopTableModel, HopTableView
 from pingmos.gui.quality import Thresholds
 from pingmos.gui.refresher import Refresher, Request, Update, model_key
+from pingmos.gui.screen_fit import resize_within_screen
 from pingmos.gui.settings_store import SettingsStore
 from pingmos.gui.thresholds_dialog import ThresholdsDialog
 from pingmos.gui.timeline import TimelineWidget
@@ -122,7 +123,7 @@ class MainWindow(QMainWindow):
 
         geometry = self.settings.geometry()
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1280, 860)
+            resize_within_screen(self, 1280, 860)
         for name, splitter in (("main_splitter", self.main_splitter), ("top_splitter", self.top_splitter)):
             state = self.settings.splitter_state(name)
             if state is not None:

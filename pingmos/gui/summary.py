@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QAbstractItemView, QApplication, QHeaderView, QLab
 
 from pingmos.display_text import display_text
 from pingmos.gui.quality import BAND_COLOURS, Thresholds, loss_band, mos_band
+from pingmos.gui.screen_fit import resize_within_screen
 from pingmos.monitor.metrics import TargetView
 from pingmos.report.formats import loss_text, lost_count
 
@@ -207,7 +208,7 @@ class SummaryWindow(QMainWindow):
         self.timer.setInterval(refresh_ms)
         self.timer.timeout.connect(self.update_rows)
         self.timer.start()
-        self.resize(1100, 120 + 28 * max(3, len(agent.runners)))
+        resize_within_screen(self, 1100, 120 + 28 * max(3, len(agent.runners)))
         self.update_rows()
 
     def update_rows(self) -> None:

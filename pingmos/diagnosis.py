@@ -543,7 +543,8 @@ def diagnose(
         # A summary without latency fields (mtr -o LS): loss is known, quality is not; say no more than that.
         text = (
             f"Undecided: the destination answers on {_where(ctx.snap)} with "
-            f"{end_metrics[LOSS].words if LOSS in end_metrics else 'unknown loss'} over {ctx.snap.rounds} rounds; "
+            f"{end_metrics[LOSS].words if LOSS in end_metrics else 'unknown loss'} over "
+            f"{rounds_words(ctx.snap.rounds)}; "
             "no latency was recorded, so its quality cannot be judged"
         )
         return ctx.result(UNDECIDED, None, (), None, text)
@@ -819,7 +820,7 @@ def _nothing_answered_text(snap: TraceSnapshot) -> str:
             f"{_where(snap)}."
         )
     where = "range" if snap.record == RECORD_RANGE else "record"
-    rounds = f" ({snap.rounds} rounds)" if snap.rounds else ""
+    rounds = f" ({rounds_words(snap.rounds)})" if snap.rounds else ""
     text = f"Not enough samples in this {where}: no hop answered in it{rounds}, so nothing can be said about "
     text += _where(snap)
     return text + ("; widen the range." if snap.record == RECORD_RANGE else ".")
@@ -905,11 +906,16 @@ def _unsure_text(ctx, end, unsure, need) -> str:
     )
 
 
+def rounds_words(count: int) -> str:
+    """'1 round', '5 rounds': a count of rounds as the report and the verdict say it."""
+    return f"{count} round" + ("" if count == 1 else "s")
+
+
 def _fine_text(ctx, end, rl) -> str:
     words = ", ".join(j.words for j in ctx.verdicts[end.ttl].values())
     return (
         f"No path problem on {_where(ctx.snap)}: at the destination, {_label(end)}, every interval is within "
-        f"the thresholds ({words}) over {ctx.snap.rounds} rounds"
+        f"the thresholds ({words}) over {rounds_words(ctx.snap.rounds)}"
     )
 
 

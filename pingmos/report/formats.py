@@ -23,7 +23,7 @@ import json
 import math
 from datetime import UTC, datetime
 
-from pingmos.diagnosis import Diagnosis, diagnose
+from pingmos.diagnosis import Diagnosis, diagnose, rounds_words
 from pingmos.display_text import display_text
 from pingmos.hop_report import HopReport, TraceSnapshot
 from pingmos.input_files import finite_json
@@ -393,7 +393,7 @@ def to_table(snap: TraceSnapshot) -> str:
     reached = {True: "", False: ", destination not reached", None: ", destination reached: unknown"}
     lines = [
         f"pingmos report: {who}, {snap.protocol}, "
-        + ("rounds unknown" if snap.rounds is None else f"{snap.rounds} rounds")
+        + ("rounds unknown" if snap.rounds is None else rounds_words(snap.rounds))
         + f" every "
         f"{snap.interval_s:g} s, window {window}, model {snap.model}"
         + (f" (assumed {_settings_text(snap.model_settings)})" if snap.model_settings else "")

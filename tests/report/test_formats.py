@@ -185,3 +185,15 @@ def test_a_broken_formula_without_a_working_version_is_err():
 def test_ttl_ranges():
     assert formats._ttl_ranges([1, 2, 3, 5, 7, 8]) == "1-3, 5, 7-8"
     assert formats._ttl_ranges([4]) == "4"
+
+
+def test_one_round_is_said_in_the_singular():
+    # The header read "1 rounds every 1 s" after `report -c 1`; the verdict's texts said "over 1 rounds" alike.
+    from pingmos.diagnosis import rounds_words
+
+    st = TraceState("target.lab.test", "198.18.0.9", "icmp", 1.0)
+    st.apply(Sample(0, 1, 1, 1700000000.0, 1.2, "198.18.0.9", True))
+    snap = st.snapshot(None, lambda s: pingplotter.score(s.avg_ms, s.jitter_ms, s.loss_pct), "pingplotter")
+    assert snap.rounds == 1
+    assert ", 1 round every 1 s," in FORMATTERS["table"](snap).splitlines()[0]
+    assert (rounds_words(1), rounds_words(2), rounds_words(0)) == ("1 round", "2 rounds", "0 rounds")

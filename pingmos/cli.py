@@ -680,12 +680,11 @@ def _cmd_export(args) -> int:
                         "to export; --what hops exports its hop table"
                     )
                 to_text = samples_to_csv if args.format == "csv" else samples_to_json
-                samples = session.samples(selected)
-                if args.ttl is not None:
-                    samples = [s for s in samples if s.ttl == args.ttl]
-                    if not samples:  # a header alone read as "nothing was measured at that hop"
-                        raise SessionError(_no_such_hop(args.ttl, session.samples(selected), selected is not None))
-                text = to_text(samples)
+                samples = list(session.samples(selected))  # read once: the hop check below and the output
+                if args.ttl is not None and not any(s.ttl == args.ttl for s in samples):
+                    # a header alone read as "nothing was measured at that hop"
+                    raise SessionError(_no_such_hop(args.ttl, samples, selected is not None))
+                text = to_text(samples, args.ttl)
             else:
                 events = session.events()
                 if selected is not None:  # --from/--to select events too (they were all written, whatever the range)

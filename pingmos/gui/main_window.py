@@ -633,9 +633,8 @@ class MainWindow(QMainWindow):
                 shown["diagnosis"] = self.evidence.diagnosis_for(update.snapshot)
             return shown["diagnosis"]
 
-        def graph_frame() -> None:
-            # The graph's titles and axes first, on a pass of their own: a new trace's first update laid the
-            # graph out and drew its axes in the pass that drew its points (45-50 ms, the longest stall).
+        def draw_graph(draw) -> None:
+            # ``draw``: the trace graph's set_frame (titles and axes) or set_hops (its points), with the same inputs.
             if not current():
                 return
             snapshot, d = update.snapshot, diagnosis()
@@ -643,17 +642,15 @@ class MainWindow(QMainWindow):
             hops = _unscored(snapshot.hops) if pending else snapshot.hops
             model = shown_context.model_text(self, snapshot)
             error = shown_context.score_failure_text(snapshot.hops, update.request.model_name, update.model_error)
-            self.trace_graph.set_frame(hops, d.deteriorates_at_ttl, d.short, model=model, pending=pending, error=error)
+            draw(hops, d.deteriorates_at_ttl, d.short, model=model, pending=pending, error=error)
+
+        def graph_frame() -> None:
+            # The graph's titles and axes first, on a pass of their own: a new trace's first update laid the
+            # graph out and drew its axes in the pass that drew its points (45-50 ms, the longest stall).
+            draw_graph(self.trace_graph.set_frame)
 
         def graph() -> None:
-            if not current():
-                return
-            snapshot, d = update.snapshot, diagnosis()
-            pending = self._pending_text(update)
-            hops = _unscored(snapshot.hops) if pending else snapshot.hops
-            model = shown_context.model_text(self, snapshot)
-            error = shown_context.score_failure_text(snapshot.hops, update.request.model_name, update.model_error)
-            self.trace_graph.set_hops(hops, d.deteriorates_at_ttl, d.short, model=model, pending=pending, error=error)
+            draw_graph(self.trace_graph.set_hops)
 
         def timeline() -> None:
             if not current():

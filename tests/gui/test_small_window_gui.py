@@ -1,0 +1,173 @@
+"""The window at 800 x 500 and by keyboard: the graph's marks cover no point, the hop table shows 8 rows beside the
+verdict, the timeline's caption fits its line, and Tab never stops on the trace graph (it handles no key)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QTextDocument
+from PySide6.QtWidgets import QApplication
+
+from pingmos.engine.fake_network import FakeHop
+from tests.gui.conftest import DST, WAIT_MS, fake_factory, settle
+
+# Ten hops, quality falling apart from hop 5 on (the link into it loses 30 % in bursts).
+LONG_PATH = [
+    FakeHop(f"198.18.0.{n + 2}", 2.0 + 3.0 * n, jitter_ms=1.0, link_loss_pct=30.0 if n == 4 else 0.0) for n in range(9)
+] + [FakeHop(DST, 40.0, jitter_ms=3.0)]
+
+
+def traced(qtbot, make_window, width, height, path=LONG_PATH):
+    window = make_window(fake_factory(path, rounds=80))
+    window.resize(width, height)
+    window.show()
+    qtbot.waitExposed(window)
+    window.target_combo.setCurrentText(DST)
+    window.start()
+    settle(qtbot, window, timeout_ms=30000)
+    return window
+
+
+def data_points(graph) -> list[QPointF]:
+    """Scene positions of what the latency plot draws: each hop's average and its min-max bar's ends, and each
+    loss bar's top with its interval's."""
+    points = []
+    for x, y in zip(*graph.avg_line.getData(), strict=True):
+        if y == y:
+            points.append(graph.latency.vb.mapViewToScene(QPointF(x, y)))
+    bars = graph.range_bars.opts
+    for x, y, top in zip(bars["x"], bars["y"], bars["top"], strict=True):
+        points.append(graph.latency.vb.mapViewToScene(QPointF(x, y + top)))
+    loss = graph.loss_bars.opts
+    for x, height in zip(loss["x"], loss["height"], strict=True):
+        points.append(graph.loss_view.mapViewToScene(QPointF(x, height)))
+    ci = graph.loss_ci.opts
+    if ci["x"] is not None:
+        for x, y, top in zip(ci["x"], ci["y"], ci["top"], strict=True):
+            points.append(graph.loss_view.mapViewToScene(QPointF(x, y + top)))
+    return points
+
+
+def test_at_800_by_500_the_graph_s_marks_cover_no_point(qtbot, make_window):
+    # They stood inside the latency plot (50 px high there), over the slowest hops' points and bars.
+    window = traced(qtbot, make_window, 800, 500)
+    graph = window.trace_graph
+    d = window.evidence.verdict_bar.diagnosis
+    assert d.deteriorates_at_ttl == 5 and window.marked_ttl == 5
+    for rate_limited in ((), (3, 4), (9, 10)):
+        window.evidence.marks.show(dataclasses.replace(d, rate_limited_ttls=rate_limited))
+        qtbot.wait(20)
+        labels = graph.mark_strip.scene_labels()
+        texts = [text for text, _ in labels]
+        assert any(text.startswith("▼") and "hop 5" in text for text in texts), texts
+        plot = graph.latency.vb.sceneBoundingRect()
+        whole = graph.ci.sceneBoundingRect()
+        points = data_points(graph)
+        assert len(points) >= 20
+        for text, box in labels:
+            assert box.bottom() <= plot.top() + 0.5, (text, box, plot)  # above the plot, not in it
+            assert whole.left() <= box.left() and box.right() <= whole.right(), (text, box, whole)
+            assert not [p for p in points if box.contains(p)], text
+        boxes = [box for _, box in labels]
+        assert not [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :] if a.intersects(b)]
+    # Every mark is in the strip's tooltip, whether or not it found room.
+    assert "hop 9" in graph.mark_strip.toolTip() and "hop 5: problem starts here" in graph.mark_strip.toolTip()
+
+
+def test_at_1280_the_marked_hop_s_title_stands_whole_beside_its_line(qtbot, make_window):
+    window = traced(qtbot, make_window, 1280, 800)
+    strip = window.trace_graph.mark_strip
+    labels = strip.scene_labels()
+    assert labels[0][0] == "▼ problem starts at hop 5"
+    line_x = window.trace_graph.latency.vb.mapViewToScene(QPointF(window.trace_graph.mark_lines[0].value(), 0)).x()
+    assert labels[0][1].left() <= line_x <= labels[0][1].left() + 20  # its ▼ above the dashed line
+    # Marked at the last hop, the words stand left of the line, inside the graph.
+    d = window.evidence.verdict_bar.diagnosis
+    window.trace_graph.set_hops(window.last_update.snapshot.hops, 10, "problem starts at hop 10")
+    qtbot.wait(20)
+    text, box = strip.scene_labels()[0]
+    assert text == "problem starts at hop 10 ▼" and box.right() <= window.trace_graph.ci.sceneBoundingRect().right()
+    assert d is not None
+
+
+def fully_visible_rows(table) -> int:
+    room = table.viewport().height()
+    return sum(
+        1
+        for row in range(table.model().rowCount())
+        if table.rowViewportPosition(row) >= 0 and table.rowViewportPosition(row) + table.rowHeight(row) <= room
+    )
+
+
+def test_at_800_by_500_eight_hop_rows_show_with_the_verdict_and_the_timeline(qtbot, make_window):
+    window = traced(qtbot, make_window, 800, 500)
+    table = window.table
+    assert table.model().rowCount() == 10
+    qtbot.waitUntil(lambda: fully_visible_rows(table) >= 8, timeout=WAIT_MS)  # (it showed 4)
+    bar = window.evidence.verdict_bar
+    line = bar.label.fontMetrics().lineSpacing()
+    assert bar.isVisible() and bar.scroll.height() >= 2 * line  # the verdict keeps two lines
+    assert "Quality deteriorates at hop 5" in bar.label.text()
+    timeline = window.timeline
+    assert timeline.isVisible() and timeline.graphics.height() >= 48 and timeline.caption.isVisible()
+    assert window.height() == 500 and window.minimumSizeHint().height() <= 500
+    # A higher window gives the rows and the timeline their room again (the log's rows, the hover line).
+    window.resize(1280, 800)
+    qtbot.waitUntil(lambda: timeline.hover_label.isVisible() and bar.scroll.maximumHeight() > 3 * line, timeout=WAIT_MS)
+    assert window.evidence.event_log.titleBarWidget() is None
+
+
+def caption_width(label) -> float:
+    document = QTextDocument()
+    document.setDocumentMargin(0)
+    document.setDefaultFont(label.font())
+    document.setHtml(label.text())
+    return document.idealWidth()
+
+
+def test_the_timeline_s_caption_fits_its_line_at_800_px(qtbot, make_window):
+    window = traced(qtbot, make_window, 800, 500)
+    timeline = window.timeline
+    caption = timeline.caption
+    # A destination with a long name, as a lab's or a real one's reverse DNS gives.
+    named = [dataclasses.replace(t, label=f"hop {t.ttl} (target.a-long-name.lab.test)") for t in timeline._data]
+    timeline.set_data(named)
+    qtbot.waitUntil(lambda: caption.contentsRect().width() > 100, timeout=WAIT_MS)
+    room = caption.contentsRect().width()
+    assert 0 < caption_width(caption) <= room, (caption.text(), caption_width(caption), room)  # (it ran past)
+    assert "hop 10" in caption.text() and "lost" in caption.text()
+    whole = caption.toolTip()
+    assert "target.a-long-name.lab.test" in whole and "latency (solid line, left axis)" in whole
+    # Wide enough, the caption says it all, and needs no tooltip.
+    window.resize(1280, 800)
+    qtbot.waitUntil(lambda: "latency (solid line, left axis)" in caption.text(), timeout=WAIT_MS)
+    assert caption_width(caption) <= caption.contentsRect().width() and caption.toolTip() == ""
+
+
+def test_at_800_by_500_the_values_under_the_pointer_take_the_caption_s_line(qtbot, make_window):
+    window = traced(qtbot, make_window, 800, 500)
+    timeline = window.timeline
+    assert not timeline.hover_label.isVisible()
+    t0, t1 = timeline.view_range()
+    text = timeline.show_values_at((t0 + t1) / 2)
+    assert text.split()[0] in timeline.caption.text() and "hop 10:" in timeline.caption.text()
+    timeline._mouse_moved(QPointF(-10.0, -10.0))  # the pointer leaves the plot: the caption again
+    assert "lost" in timeline.caption.text() and "hop 10:" not in timeline.caption.text()
+
+
+def test_tab_goes_from_the_hop_table_to_the_timeline_not_to_the_trace_graph(qtbot, make_window):
+    # The graph took the focus and showed no mark of it; it handles no key, so it is no Tab stop.
+    window = traced(qtbot, make_window, 800, 500)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=WAIT_MS)
+    window.table.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is window.table, timeout=WAIT_MS)
+    qtbot.keyClick(window.table, Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is window.timeline.focus_button
+    qtbot.keyClick(window.timeline.focus_button, Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier)
+    assert QApplication.focusWidget() is window.table
+    assert window.trace_graph.focusPolicy() == Qt.FocusPolicy.NoFocus
+    menus = [a.text() for a in window.menuBar().actions()]
+    view = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
+    assert not [a.text() for a in view.actions() if "graph" in a.text()], menus

@@ -311,20 +311,42 @@ def _add_models(sub) -> None:
 
 
 def _cmd_models(args) -> int:
+    import os
+
     from pingmos.calculator import models_json, models_text
     from pingmos.scoring import available_models, create_user_copy, user_scoring_dir
 
     if args.copy is not None:
         try:
             path = create_user_copy(args.copy)
-        except (ValueError, OSError) as exc:
+        except ValueError as exc:
             print(f"pingmos models: error: {_one_line(exc)}", file=sys.stderr)
+            return EXIT_USAGE
+        except OSError as exc:  # a bare "[Errno 17] File exists: ..." named neither the folder's role nor a way out
+            print(f"pingmos models: error: {_one_line(_copy_failure(exc, user_scoring_dir()))}", file=sys.stderr)
             return EXIT_USAGE
         _emit(f"{path}\n")
         return 0
     infos, folder = available_models(), str(user_scoring_dir())
+    if os.path.lexists(folder) and not os.path.isdir(folder):  # no formula of the user's could be listed
+        print(f"pingmos models: note: your scoring folder {folder} is a file, not a folder, so none of your formulas "
+              "are listed; move or delete it", file=sys.stderr)  # fmt: skip
     _emit(models_json(infos, folder) if args.format == "json" else models_text(infos, folder))
     return 0
+
+
+def _copy_failure(exc: OSError, folder) -> str:
+    """Why ``models --copy`` could not write into the scoring folder ``folder``, and what to do (one line)."""
+    from pathlib import Path
+
+    where = Path(exc.filename) if exc.filename else folder
+    # The folder, or one of its parents, is a file: mkdir says "File exists" or "Not a directory".
+    blocking = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        what = f"the scoring folder {folder}" if blocking == folder else f"{blocking} (above the scoring folder {folder})"
+        return f"{what} is a file, not a folder: move or delete it, or set PINGMOS_CONFIG_DIR to another folder"
+    reason = exc.strerror or str(exc)
+    return f"cannot write the copy to {where}: {reason}; check that you may write to {folder}, or set PINGMOS_CONFIG_DIR"
 
 
 def _resolve(target: str, ip_version: int | None) -> str:

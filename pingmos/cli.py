@@ -343,10 +343,14 @@ def _copy_failure(exc: OSError, folder) -> str:
     # The folder, or one of its parents, is a file: mkdir says "File exists" or "Not a directory".
     blocking = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
     if blocking is not None:
-        what = f"the scoring folder {folder}" if blocking == folder else f"{blocking} (above the scoring folder {folder})"
+        what = f"the scoring folder {folder}"
+        if blocking != folder:
+            what = f"{blocking} (above the scoring folder {folder})"
         return f"{what} is a file, not a folder: move or delete it, or set PINGMOS_CONFIG_DIR to another folder"
     reason = exc.strerror or str(exc)
-    return f"cannot write the copy to {where}: {reason}; check that you may write to {folder}, or set PINGMOS_CONFIG_DIR"
+    return (
+        f"cannot write the copy to {where}: {reason}; check that you may write to {folder}, or set PINGMOS_CONFIG_DIR"
+    )
 
 
 def _resolve(target: str, ip_version: int | None) -> str:

@@ -311,20 +311,46 @@ def _add_models(sub) -> None:
 
 
 def _cmd_models(args) -> int:
+    import os
+
     from pingmos.calculator import models_json, models_text
     from pingmos.scoring import available_models, create_user_copy, user_scoring_dir
 
     if args.copy is not None:
         try:
             path = create_user_copy(args.copy)
-        except (ValueError, OSError) as exc:
+        except ValueError as exc:
             print(f"pingmos models: error: {_one_line(exc)}", file=sys.stderr)
+            return EXIT_USAGE
+        except OSError as exc:  # a bare "[Errno 17] File exists: ..." named neither the folder's role nor a way out
+            print(f"pingmos models: error: {_one_line(_copy_failure(exc, user_scoring_dir()))}", file=sys.stderr)
             return EXIT_USAGE
         _emit(f"{path}\n")
         return 0
     infos, folder = available_models(), str(user_scoring_dir())
+    if os.path.lexists(folder) and not os.path.isdir(folder):  # no formula of the user's could be listed
+        print(f"pingmos models: note: your scoring folder {folder} is a file, not a folder, so none of your formulas "
+              "are listed; move or delete it", file=sys.stderr)  # fmt: skip
     _emit(models_json(infos, folder) if args.format == "json" else models_text(infos, folder))
     return 0
+
+
+def _copy_failure(exc: OSError, folder) -> str:
+    """Why ``models --copy`` could not write into the scoring folder ``folder``, and what to do (one line)."""
+    from pathlib import Path
+
+    where = Path(exc.filename) if exc.filename else folder
+    # The folder, or one of its parents, is a file: mkdir says "File exists" or "Not a directory".
+    blocking = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        what = f"the scoring folder {folder}"
+        if blocking != folder:
+            what = f"{blocking} (above the scoring folder {folder})"
+        return f"{what} is a file, not a folder: move or delete it, or set PINGMOS_CONFIG_DIR to another folder"
+    reason = exc.strerror or str(exc)
+    return (
+        f"cannot write the copy to {where}: {reason}; check that you may write to {folder}, or set PINGMOS_CONFIG_DIR"
+    )
 
 
 def _resolve(target: str, ip_version: int | None) -> str:
@@ -810,30 +836,55 @@ def _gui_target(argv: list[str], parser: argparse.ArgumentParser) -> tuple[bool,
 
 
 def _refuse_gui_target(word: str, parser: argparse.ArgumentParser, escaped: bool) -> str | None:
-    """Why the lone word ``word`` is not traced (one line), or None. A word close to a command's name is a typo
-    (``pingmos exprot`` must not look up the name "exprot"), unless escaped with ``--``; a malformed host name is
-    refused before any lookup (``engine.check_host_name``)."""
+    """Why the lone word ``word`` is not traced (one line, without the "pingmos: " prefix), or None. A bare word (no
+    dot, no address) within a small edit distance of a command's name is a typo (``pingmos exprot`` must not look
+    up the name "exprot"), unless escaped with ``--``; a malformed host name is refused before any lookup
+    (``engine.check_host_name``)."""
     from pingmos.engine import ResolveError, check_host_name, is_address_literal
 
     if is_address_literal(word):
         return None
     if not escaped:
-        import difflib
-
-        close = difflib.get_close_matches(word, list(_commands(parser)), n=1, cutoff=0.6)
-        if close:
+        meant = _command_meant(word, list(_commands(parser)))
+        if meant is not None:
             from pingmos.report.formats import terminal_safe
 
             shown = terminal_safe(word)[:60]
             return (
-                f"unknown command {shown!r}; did you mean {close[0]!r}? To trace a host of that name: "
-                f"pingmos -- {shown}"
+                f"{shown!r} is not a command; did you mean {meant!r}? To trace a host of that name: pingmos -- {shown}"
             )
     try:
         check_host_name(word)
     except ResolveError as exc:
-        return str(exc)
+        return f"error: {exc}"
     return None
+
+
+def _command_meant(word: str, commands: list[str]) -> str | None:
+    """The command ``word`` is a typo of, or None: a bare word (no dot: "export.lab" is a host name) within 1 edit
+    (letters 1-4) or 2 edits (longer) of a command's name, case ignored; a swap of two neighbours is one edit."""
+    if "." in word or not word.isascii() or not word.replace("-", "").isalnum():
+        return None
+    lowered = word.lower()
+    limit = 1 if len(word) <= 4 else 2
+    distance, meant = min((_edit_distance(lowered, c), c) for c in commands)
+    return meant if distance <= limit else None
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Damerau-Levenshtein distance (optimal string alignment): insertions, deletions, substitutions and swaps of
+    two neighbouring letters, each one edit."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], prev2[j - 2] + 1)
+        prev2, prev = prev, row
+    return prev[-1]
 
 
 def _no_display(environ=None) -> bool:
@@ -917,7 +968,7 @@ def main(argv: list[str] | None = None) -> int:
         if target is not None:
             refused = _refuse_gui_target(target, parser, escaped=argv[0] == "--")
             if refused is not None:
-                print(f"pingmos: error: {refused}", file=sys.stderr)
+                print(f"pingmos: {refused}", file=sys.stderr)
                 return EXIT_USAGE
         if _no_display():
             print("pingmos: error: no display to open the window on; use `pingmos report HOST` for the terminal, "

@@ -173,9 +173,15 @@ BAD_INPUTS = [
     (["report", "0.0.0.0"], "is the unspecified address, not one host"),
     (["report", "::ffff:127.0.0.1"], "is an IPv4-mapped IPv6 address: trace its IPv4 address, 127.0.0.1"),
     # the window's lone word: a typo of a command, a malformed name
-    (["exprot"], "unknown command 'exprot'; did you mean 'export'? To trace a host of that name: pingmos -- exprot"),
-    (["repotr"], "did you mean 'report'?"),
+    (
+        ["exprot"],
+        "pingmos: 'exprot' is not a command; did you mean 'export'? To trace a host of that name: pingmos -- exprot\n",
+    ),
+    (["repotr"], "'repotr' is not a command; did you mean 'report'?"),
     (["modles"], "did you mean 'models'?"),
+    (["Report"], "did you mean 'report'?"),
+    (["montior"], "did you mean 'monitor'?"),
+    (["scroe"], "did you mean 'score'?"),
     ([""], "the host name is empty"),
     (["127.0.0.1/8"], "is a network (address/prefix), not a host"),
     (["--", "a b"], "a space or a control character"),
@@ -237,7 +243,9 @@ def test_a_word_named_like_a_command_is_traced_in_the_window_after_double_dash(m
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     assert main(["--", "exprot"]) == 0 and main(["198.18.0.9"]) == 0 and main(["example.test"]) == 0
     assert main(["--", "report"]) == 0 and main([]) == 0
-    assert opened == ["exprot", "198.18.0.9", "example.test", "report", None]
+    # a name with a dot, or a word far from every command, is a host name: the window looks it up
+    assert main(["export.lab.test"]) == 0 and main(["remote"]) == 0
+    assert opened == ["exprot", "198.18.0.9", "example.test", "report", None, "export.lab.test", "remote"]
     assert no_lookup == []
 
 

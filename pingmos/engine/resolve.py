@@ -53,9 +53,10 @@ def check_host_name(target: str) -> None:
     """ResolveError (one line saying what is wrong) unless ``target`` is an address literal
     (``is_address_literal``) or a host name the resolver may be asked about: RFC 1123 labels of 1-63 letters,
     digits and inner hyphens, at most 253 characters in all (one trailing dot allowed), a last label that is not
-    all digits (``host.999`` is neither a name nor an address), no CIDR suffix, space or control character. A name
-    in another script is checked in its IDNA (punycode) form, as the resolver is asked. Called before any lookup: a
-    malformed name never reaches the resolver."""
+    all digits (``host.999`` is neither a name nor an address), labels not all numbers (``127.1``, ``0x7f000001``,
+    ``0177.0.0.1``: IPv4 forms inet_aton reads, refused with the dotted-decimal address), no CIDR suffix, space or
+    control character. A name in another script is checked in its IDNA (punycode) form, as the resolver is asked.
+    Called before any lookup: a malformed name never reaches the resolver."""
     shown = repr(target[:60] + ("..." if len(target) > 60 else ""))  # repr: control characters stay escaped
     if not target:
         raise ResolveError("the host name is empty: give a host name or an IP address")
@@ -90,8 +91,68 @@ def check_host_name(target: str) -> None:
         raise ResolveError(
             f"{shown} is not a host name: {what}; a label is 1-63 letters, digits and inner hyphens (RFC 1123)"
         )
+    if all(_NUMBER.fullmatch(label) for label in labels):
+        # Every label a number: an IPv4 address in a form inet_aton (and so getaddrinfo, ping, a browser) reads
+        # but inet_pton does not. One rule for every place a host is read: refused with the dotted-decimal form,
+        # never looked up and never guessed at (010.0.0.1 is 8.0.0.1 to inet_aton, 10.0.0.1 to a reader).
+        canonical = _inet_aton(labels)
+        if canonical is None:
+            raise ResolveError(f"{shown} is neither an IP address nor a host name")
+        form = _aton_form(labels, trailing_dot=target.endswith("."))
+        if "octal" in form:  # the address meant is as likely the digits read in decimal: name both, pick neither
+            raise ResolveError(
+                f"{shown} is an IPv4 address in {form} form, which pingmos does not read: give four decimal "
+                f"numbers without leading zeros (inet_aton reads this one as {canonical})"
+            )
+        raise ResolveError(
+            f"{shown} is an IPv4 address in {form} form, which pingmos does not read: give it as {canonical}"
+        )
     if labels[-1].isdigit():
         raise ResolveError(f"{shown} is neither an IP address nor a host name")
+
+
+# A label inet_aton reads as a number: 0x hex, 0-led octal (digits 8 and 9 make it no number), or decimal.
+_NUMBER = re.compile(r"0[xX][0-9A-Fa-f]*|[0-9]+")
+
+
+def _aton_number(label: str) -> int | None:
+    if label[:2] in ("0x", "0X"):
+        return int(label[2:], 16) if len(label) > 2 else None
+    if len(label) > 1 and label.startswith("0"):
+        return int(label, 8) if set(label) <= set("01234567") else None
+    return int(label)
+
+
+def _inet_aton(labels: list[str]) -> str | None:
+    """The dotted-decimal address inet_aton(3) reads from these numeric labels (a, a.b, a.b.c or a.b.c.d, the last
+    filling the remaining bytes), or None when it reads none (too many parts, a part out of range)."""
+    numbers = [_aton_number(label) for label in labels]
+    if not 1 <= len(numbers) <= 4 or None in numbers:
+        return None
+    *head, last = numbers
+    if any(n > 255 for n in head) or last >= 256 ** (5 - len(numbers)):
+        return None
+    value = 0
+    for n in head:
+        value = value << 8 | n
+    value = value << 8 * (5 - len(numbers)) | last
+    return str(ipaddress.IPv4Address(value))
+
+
+def _aton_form(labels: list[str], trailing_dot: bool = False) -> str:
+    """How numeric labels depart from dotted decimal, in words: 'shorthand', 'hex', 'octal', or several."""
+    kinds = []
+    if len(labels) == 1:
+        kinds.append("single-number")
+    elif len(labels) < 4:
+        kinds.append(f"{len(labels)}-part shorthand")
+    if any(label[:2] in ("0x", "0X") for label in labels):
+        kinds.append("hex")
+    if any(len(label) > 1 and label.startswith("0") and label[1] not in "xX" for label in labels):
+        kinds.append("octal (a leading 0)")
+    if trailing_dot:
+        kinds.append("trailing-dot")
+    return " and ".join(kinds)
 
 
 def resolve_target(target: str, ip_version: int | None = 4) -> str:

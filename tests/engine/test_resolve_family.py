@@ -94,3 +94,43 @@ def test_an_address_of_no_one_host_is_refused_before_any_probe(target, words):
     with pytest.raises(ResolveError) as exc:
         _resolve(target, None)
     assert words in str(exc.value)
+
+
+NON_CANONICAL_IPV4 = [
+    ("0x7f000001", "single-number and hex form, which pingmos does not read: give it as 127.0.0.1"),
+    ("127.1", "2-part shorthand form, which pingmos does not read: give it as 127.0.0.1"),
+    ("127.0.1", "3-part shorthand form, which pingmos does not read: give it as 127.0.0.1"),
+    ("2130706433", "single-number form, which pingmos does not read: give it as 127.0.0.1"),
+    ("0x7f.0.0.1", "hex form, which pingmos does not read: give it as 127.0.0.1"),
+    ("0177.0.0.01", "octal (a leading 0) form, which pingmos does not read: give four decimal numbers without "
+     "leading zeros (inet_aton reads this one as 127.0.0.1)"),
+    ("127.0.0.1.", "trailing-dot form, which pingmos does not read: give it as 127.0.0.1"),
+    ("127.0.0.256", "is neither an IP address nor a host name"),  # no address inet_aton reads: not one at all
+    ("0x1ffffffff", "is neither an IP address nor a host name"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("target, words", NON_CANONICAL_IPV4)
+def test_a_non_canonical_ipv4_form_is_refused_the_same_everywhere_a_host_is_read(target, words, monkeypatch):
+    """One rule for inet_aton's forms (hex, octal, shorthand): refused with the dotted-decimal address, never looked
+    up. Before, 0x7f000001 went to getaddrinfo (and was traced) while 127.1 was refused as no host name at all."""
+    import tomllib
+
+    from pingmos.engine.fake_network import FakeHop, FakeNetwork
+    from pingmos.live_trace import LiveTrace
+    from pingmos.monitor.config import ConfigError, config_from_data
+    from pingmos.run import RESOLVE
+
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: pytest.fail(f"looked up {a[:1]}"))
+    with pytest.raises(ResolveError) as exc:  # the report's TARGET, the window's lone word
+        _resolve(target, None)
+    assert words in str(exc.value)
+    with pytest.raises(ConfigError) as exc:  # the agent's [[target]] host
+        config_from_data(tomllib.loads(f'[[target]]\nhost = "{target}"\n'))
+    assert words in str(exc.value)
+    # the window's target field: its trace stops at the resolve stage with the same words, nothing sent
+    trace = LiveTrace(target, rounds=1, network_factory=lambda: FakeNetwork([FakeHop("127.0.0.1", 1.0)]))
+    trace.start()
+    assert trace.join(30)
+    status = trace.status()
+    assert status.error_stage == RESOLVE and words in status.error

@@ -108,6 +108,22 @@ def test_models_copy_then_score_with_the_copy(capsys, config_dir):
     assert code == 2 and "no scoring model" in err
 
 
+@pytest.mark.parametrize("blocked", ["scoring", "."])
+def test_models_copy_where_the_scoring_folder_is_a_file_names_it_in_one_line(blocked, capsys, config_dir):
+    """The scoring folder (or the config folder above it) exists as a file: the copy said a bare "[Errno 17] File
+    exists: '...'". One line names the path and what to do, exit 2; the listing says why no formula of the user's
+    is there."""
+    file = (config_dir / blocked).resolve()
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_text("not a folder\n")
+    code, out, err = run(["models", "--copy", "g107"], capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert "Errno" not in err and f"{file}" in err and "is a file, not a folder: move or delete it" in err, err
+    code, out, err = run(["models"], capsys)
+    assert code == 0 and "your scoring folder" in out
+    assert ("is a file, not a folder" in err) == (blocked == "scoring"), err
+
+
 def test_only_the_default_model_is_called_the_default_in_the_list_and_in_a_copy(capsys, config_dir):
     """``pingmos models`` and ``models --copy pingplotter`` called pingplotter "(the default model)"; the default
     is DEFAULT_MODEL. Every model's description and every copy's text is checked, not one string."""

@@ -124,8 +124,8 @@ def _add_report(sub) -> None:
         "--port",
         type=_ranged(int, 1, 65535, "port"),
         default=None,
-        help="UDP/TCP destination port (UDP 33434, TCP 80); the destination counts as reached on a TCP SYN-ACK "
-        "or RST, or a UDP port unreachable",
+        help="UDP/TCP destination port (UDP 33434, TCP 80), with --protocol udp or tcp only; the destination counts "
+        "as reached on a TCP SYN-ACK or RST, or a UDP port unreachable",
     )
     family = p.add_mutually_exclusive_group()
     family.add_argument("-4", dest="ip_version", action="store_const", const=4, help="IPv4 only")
@@ -165,8 +165,10 @@ def _add_evidence_options(p) -> None:
         type=_given("a file name"),
         metavar="FILE",
         help="re-score a saved session or JSON report, an mtr --json report or --raw log, a Trippy JSON report or "
-        "RIPE Atlas traceroute results instead of tracing: no probe is sent, --model/--set/--window/--from/--to "
-        "apply (for an mtr --raw log, --interval places its rounds and TARGET names its destination)",
+        "RIPE Atlas traceroute results instead of tracing: no probe is sent, --model/--set/--window/--from/--to/"
+        "--alerts/--format apply (for an mtr --raw log, --interval places its rounds and TARGET names its "
+        "destination); the options that set up probing (--count, --protocol, --port, -4/-6, --mode, --flows, "
+        "--max-ttl, --timeout, --no-dns, --record, --witness) are refused",
     )
     g.add_argument(
         "--from",
@@ -204,12 +206,13 @@ def _add_evidence_options(p) -> None:
     )
 
 
-def _add_model_options(p) -> None:
+def _add_model_options(p, scope: str = "") -> None:
+    """--model and --set; ``scope`` starts their help when they apply to part of the command ("hops: ")."""
     p.add_argument(
         "--model",
         type=_given("a model name"),
         default=DEFAULT_MODEL,
-        help=f"scoring model; pingmos models lists them ({DEFAULT_MODEL})",
+        help=f"{scope}scoring model; pingmos models lists them ({DEFAULT_MODEL})",
     )
     p.add_argument(
         "--set",
@@ -217,7 +220,8 @@ def _add_model_options(p) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="a setting of the model, e.g. --set codec=g729a (repeatable; pingmos models lists them)",
+        help=f"{scope}a setting of the model, e.g. --set codec=g729a (repeatable, each key once; pingmos models "
+        "lists them)",
     )
 
 
@@ -231,10 +235,89 @@ def _load_model(args, command: str):
     from pingmos.scoring import load_model, parse_assignments
 
     try:
+        _check_each_setting_once(args.settings)
         return load_model(args.model, parse_assignments(args.settings))
     except ValueError as exc:
         print(f"pingmos {command}: error: {_one_line(exc)}", file=sys.stderr)
         return None
+
+
+def _check_each_setting_once(assignments: list[str]) -> None:
+    """ValueError naming the key given twice by --set (``--set codec=g711 --set codec=g729a``): one of the two
+    would have been dropped without a word, and which one a user meant is theirs to say."""
+    seen: dict[str, str] = {}
+    for item in assignments:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if sep and key in seen:
+            raise ValueError(
+                f"--set {key} is given twice ({seen[key]!r}, then {value.strip()!r}): give each setting once"
+            )
+        seen[key] = value.strip()
+
+
+# Options of a live trace: they set up probing. --session re-scores samples already taken, so none of them could
+# change a number; each is refused by name rather than silently dropped.
+_PROBING_OPTIONS = ("count", "protocol", "port", "ip_version", "mode", "flows", "max_ttl", "timeout", "no_dns",
+                    "record", "witness")  # fmt: skip
+
+
+def _options_given(argv: list[str]) -> dict[str, str]:
+    """The options the command line ``argv`` gives, dest -> the option as a user writes it (``--count``, ``-4/-6``):
+    a value equal to the default is still a choice the user made, and a default is none. argv is parsed again with
+    every default suppressed, so abbreviations (``--coun``) and ``-c5`` count as argparse counts them."""
+    parser = build_parser()
+    commands = _commands(parser)
+    for sub in commands.values():
+        for action in sub._actions:
+            action.default = argparse.SUPPRESS
+    given = vars(parser.parse_args(argv))
+    names: dict[str, list[str]] = {}
+    for action in commands[given["command"]]._actions if given.get("command") in commands else ():
+        if action.option_strings:
+            names.setdefault(action.dest, []).append(max(action.option_strings, key=len))
+    return {dest: "/".join(names[dest]) for dest in given if dest in names}
+
+
+def _refuse_ignored(args) -> str | None:
+    """One line naming an option that would have no effect in this combination, and why; None when each applies.
+    The options whose effect depends on the file's kind (--interval, TARGET and --probe with --session) are checked
+    once the file is open."""
+    given: dict[str, str] = getattr(args, "given", {})
+    if args.handler is _cmd_report:
+        if args.session is not None:
+            ignored = [given[d] for d in _PROBING_OPTIONS if d in given]
+            if ignored:
+                them = "it" if len(ignored) == 1 else "them"
+                return (
+                    f"{', '.join(ignored)}: --session re-scores a saved trace and sends no probe, so "
+                    f"{'this option sets' if len(ignored) == 1 else 'these options set'} nothing; drop {them}"
+                )
+        elif "port" in given and args.protocol == "icmp":
+            return "--port applies to --protocol udp or tcp; an ICMP echo has no port: drop --port or give --protocol"
+    if args.handler is _cmd_export and args.what != "hops":
+        ignored = [given[d] for d in ("window", "model", "settings") if d in given]
+        if ignored:
+            return (
+                f"{', '.join(ignored)} score{'s' if len(ignored) == 1 else ''} the hop table: use "
+                f"{'it' if len(ignored) == 1 else 'them'} with --what hops; --what {args.what} exports what was "
+                "recorded, unscored"
+            )
+    if args.handler is _cmd_models and args.copy is not None and "format" in given:
+        return "--format is the list's format; --copy prints the new file's path alone: drop --format"
+    return None
+
+
+def _refuse_interval(args, session) -> None:
+    """SessionError when --interval was given for a file that is no mtr --raw log (the only kind that records no
+    times): the file's own times place its rounds, and the option would have done nothing."""
+    from pingmos.session import SessionError
+
+    if "interval" in getattr(args, "given", {}) and session.info.source != "mtr --raw":
+        raise SessionError(
+            f"{args.session}: --interval places the rounds of an mtr --raw log (which records no times); it does "
+            f"nothing for this {session.info.source} file: drop --interval"
+        )
 
 
 def _add_score(sub) -> None:
@@ -259,7 +342,8 @@ def _add_score(sub) -> None:
         "latency (jitter x 2 x stdev / 3), the other models ignore it (0)",
     )
     p.add_argument("--loss", type=_ranged(float, 0.0, 100.0, "loss"), default=None, help="packet loss, %% (0)")
-    p.add_argument("--verbose", "-v", action="store_true", help="show the input numbers and every detail term")
+    p.add_argument("--verbose", "-v", action="store_true",
+                   help="show the input numbers and every detail term (--format json always holds them)")  # fmt: skip
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format (text)")
     p.set_defaults(handler=_cmd_score)
 
@@ -300,7 +384,8 @@ def _add_models(sub) -> None:
         help="list the scoring models, their settings, and where each was loaded from",
         description="List the scoring models: built-in, in your scoring folder, and from installed packages.",
     )
-    p.add_argument("--format", choices=("text", "json"), default="text", help="output format (text)")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="the list's format (text); --copy prints a path and takes none")  # fmt: skip
     p.add_argument(
         "--copy",
         type=_given("a model name"),
@@ -405,13 +490,10 @@ def _cmd_report_session(args, model, rules) -> int:
     from pingmos.session.evidence import RunningDiagnosis, witnesses_from_events
     from pingmos.session.rescore import select_range
 
-    if args.record is not None or args.witness:
-        print("pingmos report: error: --session re-scores a saved trace; it takes no --record or --witness",
-              file=sys.stderr)  # fmt: skip
-        return EXIT_USAGE
     try:
         # TARGET with --session: the destination address of an mtr --raw log (which does not record it).
         with open_session(args.session, interval_s=args.interval, target=args.target, probe=args.probe) as session:
+            _refuse_interval(args, session)
             notes = _notes(session)
             if rules and session.summaries():  # no rule would see a sample: silence read as "nothing fired"
                 raise SessionError(
@@ -666,15 +748,16 @@ def _add_export(sub) -> None:
     p.add_argument("--ttl", type=_ranged(int, 1, 255, "ttl"), default=None, help="samples of this hop only")
     p.add_argument("--format", choices=("csv", "json"), default="csv", help="output format (csv)")
     p.add_argument("--window", type=_ranged(int, 1, 10_000_000, "window"), default=None, metavar="N",
-                   help="hops: a sample count, the last N samples of each hop (default: all)")  # fmt: skip
+                   help="hops only: a sample count, the last N samples of each hop (default: all)")  # fmt: skip
     p.add_argument("--from", dest="time_from", metavar="TIME", help="start of the range (as report --from)")
     p.add_argument("--to", dest="time_to", metavar="TIME", help="end of the range (as report --to)")
     p.add_argument("--interval", type=_ranged(float, RAW_LOG_MIN_INTERVAL_S, RAW_LOG_MAX_INTERVAL_S, "interval"),
                    default=1.0,
-                   help="an mtr --raw log only: seconds between its rounds (1.0)")  # fmt: skip
+                   help="an mtr --raw log only (refused for other files): seconds between its rounds "
+                   "(1.0)")  # fmt: skip
     p.add_argument("--probe", type=_ranged(int, 0, 2**31 - 1, "probe"), default=None, metavar="ID",
                    help="RIPE Atlas results only: the probe (prb_id) whose runs to export")  # fmt: skip
-    _add_model_options(p)
+    _add_model_options(p, "hops only: ")
     p.set_defaults(handler=_cmd_export)
 
 
@@ -694,6 +777,7 @@ def _cmd_export(args) -> int:
         return EXIT_USAGE
     try:
         with open_session(args.session, interval_s=args.interval, probe=args.probe) as session:
+            _refuse_interval(args, session)
             notes = _notes(session)
             selected = select_range(session, args.time_from, args.time_to)
             if args.what == "hops":
@@ -985,6 +1069,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(_attach_negative_values(argv, parser))
     if getattr(args, "handler", None) is None:
         parser.print_help()
+        return EXIT_USAGE
+    args.given = _options_given(_attach_negative_values(argv, parser))
+    ignored = _refuse_ignored(args)
+    if ignored is not None:
+        print(f"pingmos {args.command}: error: {ignored}", file=sys.stderr)
         return EXIT_USAGE
     live_report = args.handler is _cmd_report and not getattr(args, "session", None)
     if args.handler in (_cmd_score, _cmd_models, _cmd_export, _cmd_report):

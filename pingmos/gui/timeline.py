@@ -225,6 +225,7 @@ class TimelineWidget(QWidget):
         for label, minutes in PRESETS:
             self.preset_combo.addItem(label, minutes if minutes is not None else 0)
         self.preset_combo.setToolTip("focus on the last minutes of the trace, or all of it")
+        self.preset_combo.setAccessibleName("focus range preset")
         self.preset_combo.activated.connect(self._preset_chosen)
         self.live_button = QPushButton("Follow live")
         self.live_button.setToolTip("Zoom out to the whole trace and keep the newest samples in view")

@@ -130,7 +130,14 @@ class VerdictBar(QWidget):
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.scroll.setStyleSheet("QScrollArea, QScrollArea > QWidget > QWidget { background: transparent; }")
+        # A Tab stop (arrows and Page keys scroll a long verdict): framed while it has the focus, which it showed
+        # by nothing before.
+        self.scroll.setStyleSheet(
+            "QScrollArea, QScrollArea > QWidget > QWidget { background: transparent; }"
+            " QScrollArea { border: 1px solid transparent; }"
+            " QScrollArea:focus { border: 1px solid palette(highlight); }"
+        )
+        self.scroll.setAccessibleName("verdict")
         self.low = False
         self.set_low(False)
         layout = QHBoxLayout(self)
@@ -145,8 +152,9 @@ class VerdictBar(QWidget):
         800 x 500 four lines left the hop table four rows."""
         self.low = low
         lines = self.MAX_LINES_LOW if low else self.MAX_LINES
-        # Whole lines and the label's top padding (3 px, its style sheet): no sliver of the next line shows.
-        self.scroll.setMaximumHeight(self.label.fontMetrics().lineSpacing() * lines + 4)
+        # Whole lines, the label's top padding (3 px, its style sheet) and the focus frame (1 px each side): no
+        # more than a blank pixel row of the next line shows.
+        self.scroll.setMaximumHeight(self.label.fontMetrics().lineSpacing() * lines + 6)
 
     def clear(self) -> None:
         self.diagnosis = None

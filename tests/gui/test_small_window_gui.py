@@ -171,3 +171,108 @@ def test_tab_goes_from_the_hop_table_to_the_timeline_not_to_the_trace_graph(qtbo
     menus = [a.text() for a in window.menuBar().actions()]
     view = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
     assert not [a.text() for a in view.actions() if "graph" in a.text()], menus
+
+
+def mnemonics(window) -> dict[str, list[str]]:
+    """Alt+letter -> what it opens: the menu bar's menus and the visible labels that lead to a field."""
+    import re
+
+    from PySide6.QtWidgets import QLabel
+
+    found: dict[str, list[str]] = {}
+    texts = [f"menu {a.text()}" for a in window.menuBar().actions()]
+    texts += [f"label {label.text()}" for label in window.findChildren(QLabel) if label.buddy() and label.isVisible()]
+    for text in texts:
+        letter = re.search(r"&(\w)", text)
+        if letter:
+            found.setdefault(letter.group(1).lower(), []).append(text)
+    return found
+
+
+def test_no_two_alt_letters_of_the_window_share_a_letter(qtbot, make_window):
+    # Alt+T was the Trace menu's and the target field's, Alt+A the Alerts menu's and the samples field's: Qt then
+    # gave the key to one or the other by turns.
+    window = make_window()
+    window.resize(800, 500)
+    window.show()
+    qtbot.waitExposed(window)
+    found = mnemonics(window)
+    assert {k: v for k, v in found.items() if len(v) > 1} == {}
+    assert len(found) >= 10  # the five menus, the toolbar's fields and the model
+
+
+def test_every_tab_stop_of_the_window_has_a_name(qtbot, make_window):
+    # A screen reader said nothing but "combo box" for the samples, protocol and focus range preset fields.
+    window = traced(qtbot, make_window, 800, 500)
+    window.target_combo.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is window.target_combo, timeout=WAIT_MS)
+    stops, widget = [], window.target_combo
+    for _ in range(60):
+        stops.append(widget)
+        widget = widget.nextInFocusChain()
+        # (as Qt's Tab does: a widget with a focus proxy, such as a graph's viewport, is no stop of its own)
+        while not (
+            widget.focusPolicy() & Qt.FocusPolicy.TabFocus
+            and widget.isVisible()
+            and widget.isEnabled()
+            and widget.focusProxy() is None
+        ):
+            widget = widget.nextInFocusChain()
+        if widget is window.target_combo:
+            break
+    assert window.table in stops and window.evidence.verdict_bar.scroll in stops and window.trace_graph not in stops
+    unnamed = [
+        type(w).__name__ for w in stops if not w.accessibleName() and not (hasattr(w, "text") and w.text().strip())
+    ]
+    assert unnamed == []
+
+
+def test_the_verdict_shows_when_it_has_the_keyboard_focus(qtbot, make_window):
+    # A Tab stop (arrows scroll a long verdict) that showed nothing when the focus was there.
+    window = traced(qtbot, make_window, 800, 500)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=WAIT_MS)
+    scroll = window.evidence.verdict_bar.scroll
+
+    def edge() -> set[str]:
+        image = scroll.grab().toImage()
+        return {image.pixelColor(0, y).name() for y in range(2, image.height() - 2)}
+
+    window.evidence.verdict_bar.copy_button.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is window.evidence.verdict_bar.copy_button, timeout=WAIT_MS)
+    unfocused = edge()
+    scroll.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(lambda: scroll.hasFocus(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: edge() != unfocused, timeout=WAIT_MS)
+    assert scroll.palette().highlight().color().name() in edge()
+
+
+def test_escape_in_the_formula_editor_asks_before_unsaved_changes_go(qtbot, make_window, monkeypatch):
+    # Escape (the dialog's reject) hid the editor with its changes and asked nothing; Close and the title bar ask.
+    from PySide6.QtWidgets import QMessageBox
+
+    asked: list[str] = []
+    answer = [QMessageBox.StandardButton.Cancel]
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: (asked.append(a[2]), answer[0])[1])
+    window = make_window()
+    window.show()
+    window.open_formula_editor()
+    editor = window.formula_editor
+    qtbot.waitUntil(lambda: editor.isVisible() and editor.editor.toPlainText() != "", timeout=WAIT_MS)
+    saved = editor.editor.toPlainText()
+    editor.editor.setFocus()
+    qtbot.keyClick(editor.editor, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(editor.editor, Qt.Key.Key_Return)
+    qtbot.keyClicks(editor.editor, "# a change")
+    assert editor.is_modified()
+    qtbot.keyClick(editor.editor, Qt.Key.Key_Escape)
+    assert len(asked) == 1 and "not saved" in asked[0]
+    assert editor.isVisible() and "# a change" in editor.editor.toPlainText()  # Cancel: nothing lost
+    answer[0] = QMessageBox.StandardButton.Discard
+    qtbot.keyClick(editor.editor, Qt.Key.Key_Escape)
+    assert len(asked) == 2 and not editor.isVisible() and editor.editor.toPlainText() == saved
+    # Unchanged, Escape closes at once.
+    window.open_formula_editor()
+    qtbot.waitUntil(editor.isVisible, timeout=WAIT_MS)
+    qtbot.keyClick(editor.editor, Qt.Key.Key_Escape)
+    assert len(asked) == 2 and not editor.isVisible()

@@ -201,6 +201,7 @@ class MainWindow(QMainWindow):
         self.trace_graph = TraceGraph(self.thresholds)
         self._low = False  # a low window (LOW_WINDOW_PX): see _rows_first
         self._fitting = False
+        self._user_split = False  # the user dragged the timeline's splitter since the last resize: theirs
         self.table.viewport().installEventFilter(self)
         self.top_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.top_splitter.addWidget(left)
@@ -219,6 +220,7 @@ class MainWindow(QMainWindow):
         self.main_splitter.setStretchFactor(0, 3)
         self.main_splitter.setStretchFactor(1, 2)
         self.main_splitter.setSizes([480, 320])
+        self.main_splitter.splitterMoved.connect(lambda *_: setattr(self, "_user_split", True))
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -766,6 +768,7 @@ class MainWindow(QMainWindow):
             evidence.verdict_bar.set_low(low)  # two lines of verdict
         self.timeline.set_low(low)  # the values under the pointer in the caption's line
         if low:
+            self._user_split = False
             self._rows_first()
         # The table's room changes after this too (the log's line, the verdict's lines): fitted again then.
         self._low = low
@@ -773,14 +776,14 @@ class MainWindow(QMainWindow):
             self.resizeDocks([log], [max(60, self.height() // 5)], Qt.Orientation.Vertical)
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt's name
-        if event.type() == QEvent.Type.Resize and getattr(self, "_low", False) and not self._fitting:
+        if event.type() == QEvent.Type.Resize and self._low and not self._fitting and not self._user_split:
             self._fitting = True  # once per pass of the event loop, after the layouts settled
             QTimer.singleShot(0, self, self._fit_rows_later)
         return False
 
     def _fit_rows_later(self) -> None:
         self._fitting = False
-        if self._low:
+        if self._low and not self._user_split:
             self._rows_first()
 
     def _rows_first(self) -> None:

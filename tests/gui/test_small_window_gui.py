@@ -112,6 +112,15 @@ def test_at_800_by_500_eight_hop_rows_show_with_the_verdict_and_the_timeline(qtb
     timeline = window.timeline
     assert timeline.isVisible() and timeline.graphics.height() >= 48 and timeline.caption.isVisible()
     assert window.height() == 500 and window.minimumSizeHint().height() <= 500
+    # A timeline the user drags higher stays so (fewer rows: their choice) until the window is resized.
+    splitter = window.main_splitter
+    total = sum(splitter.sizes())
+    splitter.setSizes([total - 170, 170])
+    splitter.splitterMoved.emit(total - 170, 1)
+    qtbot.wait(100)
+    assert splitter.sizes()[1] == 170 and fully_visible_rows(table) < 8
+    window.resize(800, 501)
+    qtbot.waitUntil(lambda: fully_visible_rows(table) >= 8, timeout=WAIT_MS)
     # A higher window gives the rows and the timeline their room again (the log's rows, the hover line).
     window.resize(1280, 800)
     qtbot.waitUntil(lambda: timeline.hover_label.isVisible() and bar.scroll.maximumHeight() > 3 * line, timeout=WAIT_MS)
@@ -276,3 +285,22 @@ def test_escape_in_the_formula_editor_asks_before_unsaved_changes_go(qtbot, make
     qtbot.waitUntil(editor.isVisible, timeout=WAIT_MS)
     qtbot.keyClick(editor.editor, Qt.Key.Key_Escape)
     assert len(asked) == 2 and not editor.isVisible()
+
+
+def test_at_800_by_500_a_session_opened_from_its_file_shows_eight_hop_rows(qtbot, make_window, settings_store):
+    # The default model's settings take two lines of the scoring row, and the session's range line two more.
+    settings_store.set_model("g107-jb")
+    window = traced(qtbot, make_window, 800, 500)
+    recording = window.evidence.sessions.recording
+    qtbot.waitUntil(lambda: recording.recorder is not None, timeout=WAIT_MS)
+    recording.flush()
+    window.evidence.sessions.open_path(str(recording.path))
+    qtbot.waitUntil(lambda: window.evidence.is_replay(window.trace), timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: window.last_update is not None and window.last_update.request.trace is window.trace and window.quiet,
+        timeout=WAIT_MS,
+    )
+    assert window.range_label.text().startswith("<b>Session ") and window.model_name == "g107-jb"
+    qtbot.waitUntil(lambda: fully_visible_rows(window.table) >= 8, timeout=WAIT_MS)
+    bar = window.evidence.verdict_bar
+    assert bar.scroll.height() >= 2 * bar.label.fontMetrics().lineSpacing() and window.timeline.graphics.height() >= 48

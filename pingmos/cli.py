@@ -164,11 +164,11 @@ def _add_evidence_options(p) -> None:
         "--session",
         type=_given("a file name"),
         metavar="FILE",
-        help="re-score a saved session or JSON report, an mtr --json report or --raw log, a Trippy JSON report or "
-        "RIPE Atlas traceroute results instead of tracing: no probe is sent, --model/--set/--window/--from/--to/"
-        "--alerts/--format apply (for an mtr --raw log, --interval places its rounds and TARGET names its "
-        "destination); the options that set up probing (--count, --protocol, --port, -4/-6, --mode, --flows, "
-        "--max-ttl, --timeout, --no-dns, --record, --witness) are refused",
+        help="re-score a saved session, JSON report or samples export, an mtr --json report or --raw log, a Trippy "
+        "JSON report or RIPE Atlas traceroute results instead of tracing: no probe is sent, "
+        "--model/--set/--window/--from/--to/--alerts/--format apply (for an mtr --raw log, --interval places its "
+        "rounds and TARGET names its destination); the options that set up probing (--count, --protocol, --port, "
+        "-4/-6, --mode, --flows, --max-ttl, --timeout, --no-dns, --record, --witness) are refused",
     )
     g.add_argument(
         "--from",
@@ -739,11 +739,13 @@ def _add_export(sub) -> None:
         "export",
         help="write a saved session's hop table, raw samples or event log as CSV or JSON",
         description="Export from a saved session (or an mtr --json report / --raw log): the hop table (the same "
-        "fields as pingmos report), the raw samples of one hop or all (lost ones empty/null, never 0), or the "
+        "fields as pingmos report), the raw samples of one hop or all (lost ones empty/null, never 0; report --session "
+        "reopens them), or the "
         "event log (alerts fired and cleared).",
     )
-    p.add_argument("session", type=_given("a file name"), metavar="FILE", help="a pingmos session or JSON report, an "
-                   "mtr --json report or --raw log, a Trippy JSON report or RIPE Atlas traceroute results")  # fmt: skip
+    p.add_argument("session", type=_given("a file name"), metavar="FILE", help="a pingmos session, JSON report or "
+                   "samples export, an mtr --json report or --raw log, a Trippy JSON report or RIPE Atlas traceroute "
+                   "results")  # fmt: skip
     p.add_argument("--what", choices=("hops", "samples", "events"), default="hops", help="what to export (hops)")
     p.add_argument("--ttl", type=_ranged(int, 1, 255, "ttl"), default=None, help="samples of this hop only")
     p.add_argument("--format", choices=("csv", "json"), default="csv", help="output format (csv)")

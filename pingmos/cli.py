@@ -262,11 +262,11 @@ _PROBING_OPTIONS = ("count", "protocol", "port", "ip_version", "mode", "flows", 
                     "record", "witness")  # fmt: skip
 
 
-def _options_given(argv: list[str]) -> dict[str, str]:
+def _options_given(argv: list[str], parser: argparse.ArgumentParser) -> dict[str, str]:
     """The options the command line ``argv`` gives, dest -> the option as a user writes it (``--count``, ``-4/-6``):
     a value equal to the default is still a choice the user made, and a default is none. argv is parsed again with
-    every default suppressed, so abbreviations (``--coun``) and ``-c5`` count as argparse counts them."""
-    parser = build_parser()
+    every default suppressed, so abbreviations (``--coun``) and ``-c5`` count as argparse counts them. ``parser``
+    (``build_parser``'s, done with) loses its defaults: a second one would cost as much again at every start."""
     commands = _commands(parser)
     for sub in commands.values():
         for action in sub._actions:
@@ -1072,7 +1072,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "handler", None) is None:
         parser.print_help()
         return EXIT_USAGE
-    args.given = _options_given(_attach_negative_values(argv, parser))
+    args.given = _options_given(_attach_negative_values(argv, parser), parser)
     ignored = _refuse_ignored(args)
     if ignored is not None:
         print(f"pingmos {args.command}: error: {ignored}", file=sys.stderr)

@@ -164,6 +164,9 @@ class Diagnosis:
     # record or a range of one, where they cannot; ``rounds_held``: the destination's rounds in it.
     record: str = RECORD_LIVE
     rounds_held: int | None = None
+    # The view's rounds (TraceSnapshot.rounds: what a report's header and the window's status line say); where the
+    # destination holds fewer (``rounds_held``), the wording says "56 of 58 rounds" (see judged_rounds_words).
+    rounds: int | None = None
 
     def to_json(self) -> dict:
         return {
@@ -183,7 +186,9 @@ class Diagnosis:
         if self.status == NO_PROBLEM:
             return "no path problem"
         if self.rounds_needed is not None:
-            return samples_wanted_text(self.record, self.rounds_needed, self.rounds_held, short=True)
+            return samples_wanted_text(
+                self.record, self.rounds_needed, self.rounds_held, short=True, rounds=self.rounds
+            )
         return "undecided"
 
 
@@ -544,7 +549,7 @@ def diagnose(
         text = (
             f"Undecided: the destination answers on {_where(ctx.snap)} with "
             f"{end_metrics[LOSS].words if LOSS in end_metrics else 'unknown loss'} over "
-            f"{rounds_words(ctx.snap.rounds)}; "
+            f"{judged_rounds_words(end.sent, ctx.snap.rounds)}; "
             "no latency was recorded, so its quality cannot be judged"
         )
         return ctx.result(UNDECIDED, None, (), None, text)
@@ -582,6 +587,7 @@ class _Context:
             unsure_ttls=tuple(unsure),
             record=self.snap.record,
             rounds_held=self.judged[-1].sent if self.judged else None,
+            rounds=self.snap.rounds,
         )
 
     def _rl_text(self, rl) -> str:
@@ -835,12 +841,18 @@ def not_enough_prefix(record: str) -> str:
 
 
 def samples_wanted_text(
-    record: str, need: int | None, held: int | None, interval_s: float | None = None, short: bool = False
+    record: str,
+    need: int | None,
+    held: int | None,
+    interval_s: float | None = None,
+    short: bool = False,
+    rounds: int | None = None,
 ) -> str:
     """THE wording of "how many more samples would settle it" (verdicts, ``Diagnosis.short``, the window's
     verdict line): ``need`` more rounds than the ``held`` rounds at the destination. Live: "about N more rounds
-    (~T)"; a finished record: "not enough samples in this record: H rounds; a decision needs about M"; a range
-    of one: the same, and "widen the range" (more rounds of the record lie outside it)."""
+    (~T)"; a finished record: "not enough samples in this record: H rounds; a decision needs about M" ("H of R
+    rounds at the destination" where the view's ``rounds`` are more, see judged_rounds_words); a range of one:
+    the same, and "widen the range" (more rounds of the record lie outside it)."""
     if need is None:
         return "undecided"
     if record == RECORD_LIVE:
@@ -852,14 +864,13 @@ def samples_wanted_text(
             span = f" (~{secs:.0f} s)" if secs < 120 else f" (~{secs / 60:.0f} min)"
         return ("not enough samples yet: " if short else "") + f"about {need} more rounds{span}"
     where = "range" if record == RECORD_RANGE else "record"
-    rounds = "?" if held is None else f"{held}"
-    unit = "round" if held == 1 else "rounds"
+    count = "? rounds" if held is None else judged_rounds_words(held, rounds)
     if need >= MAX_ROUNDS_NEEDED:
-        text = f"not enough samples in this {where}: {rounds} {unit}; the numbers sit on the threshold, so a "
+        text = f"not enough samples in this {where}: {count}; the numbers sit on the threshold, so a "
         text += "decision needs many more"
     else:
         total = f"about {need + held}" if held is not None else f"about {need} more"
-        text = f"not enough samples in this {where}: {rounds} {unit}; a decision needs {total}"
+        text = f"not enough samples in this {where}: {count}; a decision needs {total}"
     return text + ("; widen the range" if record == RECORD_RANGE else "")
 
 
@@ -868,7 +879,7 @@ def _more(need: int | None, snap: TraceSnapshot, held: int | None = None) -> str
         return "more rounds alone will not settle it"
     if need is None:
         return f"the window of {snap.window} samples is too short to settle it: widen it"
-    return samples_wanted_text(snap.record, need, held, snap.interval_s)
+    return samples_wanted_text(snap.record, need, held, snap.interval_s, rounds=snap.rounds)
 
 
 def _unlocated_text(ctx, end, metrics, blockers, need) -> str:
@@ -911,11 +922,26 @@ def rounds_words(count: int) -> str:
     return f"{count} round" + ("" if count == 1 else "s")
 
 
+def judged_rounds_words(judged: int, rounds: int | None) -> str:
+    """THE wording of how many rounds a verdict judged, beside the view's own count.
+
+    ``judged``: the destination's samples in the view (``HopReport.sent`` of the last hop judged: what its
+    intervals count); ``rounds``: the view's rounds (``TraceSnapshot.rounds``, the settled probes of its busiest
+    TTL: what a report's header and the window's status line say). They differ where the destination's latest
+    lost probes have not settled yet (a lost probe settles at its timeout, seconds after a router's answer of the
+    same round), where a record ends before they settled (an agent's session file rolled or the agent stopped),
+    and in a window of the last N samples of a longer trace. Equal (or ``rounds`` unknown): "58 rounds"; fewer:
+    "56 of 58 rounds at the destination", so a verdict never reads as if it contradicted the header."""
+    if rounds is None or judged >= rounds:
+        return rounds_words(judged)
+    return f"{judged} of {rounds_words(rounds)} at the destination"
+
+
 def _fine_text(ctx, end, rl) -> str:
     words = ", ".join(j.words for j in ctx.verdicts[end.ttl].values())
     return (
         f"No path problem on {_where(ctx.snap)}: at the destination, {_label(end)}, every interval is within "
-        f"the thresholds ({words}) over {rounds_words(ctx.snap.rounds)}"
+        f"the thresholds ({words}) over {judged_rounds_words(end.sent, ctx.snap.rounds)}"
     )
 
 

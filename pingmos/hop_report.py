@@ -105,7 +105,10 @@ class TraceSnapshot:
     protocol: str
     interval_s: float
     window: int | None  # samples to include; None = every sample of the run
-    rounds: int  # rounds whose probes have all been settled (answered or lost)
+    # Rounds measured: the settled probes (answered or lost) of the busiest TTL. Not every TTL's: a lost probe
+    # settles at its timeout, after a router's answer of the same round, and a record can end between the two;
+    # the diagnosis counts the destination's own (diagnosis.judged_rounds_words says both where they differ).
+    rounds: int
     model: str
     destination_reached: bool | None  # None: the source cannot tell (an mtr --json report naming hosts by name)
     hops: tuple[HopReport, ...]

@@ -47,7 +47,7 @@ def diagnosis_thresholds(t: Thresholds) -> DiagnosisThresholds:
 
 def problems_text(d: Diagnosis) -> str:
     """Per degraded hop, what it breaks, one line each (the tooltip)."""
-    wanted = samples_wanted_text(d.record, d.rounds_needed, d.rounds_held) if d.rounds_needed else ""
+    wanted = samples_wanted_text(d.record, d.rounds_needed, d.rounds_held, rounds=d.rounds) if d.rounds_needed else ""
     lines = [f"status: {d.status}" + (f", {wanted}" if wanted else "")]
     for ttl, problems in sorted(d.problems.items()):
         tag = ""

@@ -270,7 +270,7 @@ class Selection:
     rows: tuple[RowData, ...]
     addresses: tuple[str | None, ...]
     destination_ttl: int | None  # where the destination's row is (None: not reached within the selection)
-    rounds: int  # settled samples of the busiest hop: rounds whose probes have all been settled
+    rounds: int  # settled samples of the busiest hop (TraceSnapshot.rounds)
     samples: int = 0
     extra: dict = field(default_factory=dict)
 

@@ -276,7 +276,9 @@ def _options_given(argv: list[str], parser: argparse.ArgumentParser) -> dict[str
     for action in commands[given["command"]]._actions if given.get("command") in commands else ():
         if action.option_strings:
             names.setdefault(action.dest, []).append(max(action.option_strings, key=len))
-    return {dest: "/".join(names[dest]) for dest in given if dest in names}
+    # Two options of one dest (-4, -6): the one typed, when it is there as typed.
+    typed = {dest: [n for n in names[dest] if n in argv] for dest in names if len(names[dest]) > 1}
+    return {dest: "/".join(typed.get(dest) or names[dest]) for dest in given if dest in names}
 
 
 def _refuse_ignored(args) -> str | None:

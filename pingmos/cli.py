@@ -741,9 +741,8 @@ def _add_export(sub) -> None:
         "export",
         help="write a saved session's hop table, raw samples or event log as CSV or JSON",
         description="Export from a saved session (or an mtr --json report / --raw log): the hop table (the same "
-        "fields as pingmos report), the raw samples of one hop or all (lost ones empty/null, never 0; report --session "
-        "reopens them), or the "
-        "event log (alerts fired and cleared).",
+        "fields as pingmos report), the raw samples of one hop or all (lost ones empty/null, never 0; report "
+        "--session reopens them), or the event log (alerts fired and cleared).",
     )
     p.add_argument("session", type=_given("a file name"), metavar="FILE", help="a pingmos session, JSON report or "
                    "samples export, an mtr --json report or --raw log, a Trippy JSON report or RIPE Atlas traceroute "

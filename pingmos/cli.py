@@ -590,6 +590,11 @@ def _cmd_report(args) -> int:
         print("pingmos report: error: --probe picks a probe of RIPE Atlas results: use it with --session",
               file=sys.stderr)  # fmt: skip
         return EXIT_USAGE
+    if args.record is not None:
+        refused = _record_problem(args.record)
+        if refused is not None:  # before the name is looked up or a probe sent: nothing measured is lost
+            print(f"pingmos report: error: {refused}", file=sys.stderr)
+            return EXIT_USAGE
     run = TraceRun(
         args.target,
         protocol=args.protocol,
@@ -644,7 +649,8 @@ def _cmd_report(args) -> int:
     except ValueError as exc:
         _close_all(sockets)
         print(f"pingmos report: error: {_one_line(exc)}", file=sys.stderr)
-        return EXIT_USAGE
+        # A full disk (or an I/O error) is no bad input: a recording that cannot be written, as the README says.
+        return EXIT_TRACE_FAILED if _is_write_failure(exc) else EXIT_USAGE
     failure = None  # one line for stderr when the network failed mid-trace; the partial report is still printed
     terminated: list[int] = []
     try:
@@ -712,6 +718,47 @@ def _cmd_report(args) -> int:
     if terminated:
         return EXIT_TERMINATED
     return EXIT_INTERRUPTED if interrupted else 0
+
+
+def _record_problem(path: str) -> str | None:
+    """Why ``--record path`` cannot be created, checked before anything is probed (one line), or None: the file
+    exists, the name is too long for the file system, or its folder is missing or no folder."""
+    import os
+
+    shown = _shown(path, 120)
+    try:
+        os.lstat(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:  # ENAMETOOLONG, ENOTDIR, ELOOP, EACCES: the file could never be created
+        return f"{shown}: cannot create the session file: {exc.strerror or exc}"
+    else:
+        return f"{shown}: the file exists already; choose another name"
+    folder = os.path.dirname(path) or "."
+    try:
+        os.stat(folder)
+    except OSError as exc:
+        return f"{shown}: cannot create the session file: {exc.strerror or exc}"
+    return None
+
+
+# What a full disk or a failing device looks like when a file is created: a run-time failure (exit 1), not bad input.
+_WRITE_ERRNOS = frozenset({"ENOSPC", "EDQUOT", "EIO", "EFBIG"})
+_WRITE_SQLITE = frozenset({"SQLITE_FULL", "SQLITE_IOERR"})
+
+
+def _is_write_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` or one of its causes is a write the disk refused (full, quota, I/O error)."""
+    import errno
+
+    seen = 0
+    while exc is not None and seen < 10:
+        code = errno.errorcode.get(exc.errno) if isinstance(exc, OSError) and exc.errno else None
+        name = getattr(exc, "sqlite_errorname", None) or ""
+        if code in _WRITE_ERRNOS or name in _WRITE_SQLITE or name.startswith("SQLITE_IOERR"):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 @contextlib.contextmanager
@@ -923,28 +970,63 @@ def _gui_target(argv: list[str], parser: argparse.ArgumentParser) -> tuple[bool,
 
 
 def _refuse_gui_target(word: str, parser: argparse.ArgumentParser, escaped: bool) -> str | None:
-    """Why the lone word ``word`` is not traced (one line, without the "pingmos: " prefix), or None. A bare word (no
+    """Why the lone word ``word`` is not traced in the window (one line, without the "pingmos: " prefix), or None
+    (``_refuse_target_word``, escaped with ``pingmos -- WORD``)."""
+    return _refuse_target_word(word, parser, escaped, "pingmos")
+
+
+# File names people pass where a host is expected: none is a top-level domain, so a name ending so is a file name.
+_FILE_SUFFIXES = (".pingmos", ".pmsession", ".toml", ".json", ".csv", ".txt", ".raw", ".ini", ".log", ".sqlite")
+
+
+def _refuse_target_word(word: str, parser: argparse.ArgumentParser, escaped: bool, command: str) -> str | None:
+    """Why ``word``, given where a host to trace is expected, is not looked up (one line, without the "pingmos: "
+    prefix), or None. Each would otherwise go to the system resolver, which is network traffic: a bare word (no
     dot, no address) within a small edit distance of a command's name is a typo (``pingmos exprot`` must not look
-    up the name "exprot"), unless escaped with ``--``; a malformed host name is refused before any lookup
-    (``engine.check_host_name``)."""
+    up the name "exprot"); a file here (``pingmos report s1.pingmos``) or a name ending as a file of pingmos does
+    (``agent.toml``) is a file meant for another option. ``command -- WORD`` (``escaped``) traces such a name all
+    the same. A malformed host name is refused before any lookup (``engine.check_host_name``), escaped or not."""
+    import os
+
     from pingmos.engine import ResolveError, check_host_name, is_address_literal
 
     if is_address_literal(word):
         return None
     if not escaped:
+        shown = _shown(word, 60)
         meant = _command_meant(word, list(_commands(parser)))
-        if meant is not None:
-            from pingmos.report.formats import terminal_safe
-
-            shown = terminal_safe(word)[:60]
+        if meant is not None and command == "pingmos":
             return (
                 f"{shown!r} is not a command; did you mean {meant!r}? To trace a host of that name: pingmos -- {shown}"
+            )
+        if meant is not None:
+            what = "a command" if word.lower() == meant else f"a typo of the command {meant!r}"
+            return f"{shown!r} is {what}, not a host; to trace a host of that name: {command} -- {shown}"
+        if word.lower() == "help":
+            return f"{shown!r} is no host; for help: {command} --help; to trace a host of that name: {command} -- help"
+        if os.path.lexists(word):
+            return (
+                f"{shown!r} is a file here: to re-score it, pingmos report --session {shown}; to trace a host of "
+                f"that name: {command} -- {shown}"
+            )
+        if word.lower().endswith(_FILE_SUFFIXES):
+            return (
+                f"{shown!r} is a file name, not a host (and no such file is here); to trace a host of that name: "
+                f"{command} -- {shown}"
             )
     try:
         check_host_name(word)
     except ResolveError as exc:
         return f"error: {exc}"
     return None
+
+
+def _shown(text: str, limit: int = 200) -> str:
+    """``text`` made terminal-safe and cut to ``limit`` characters with an ellipsis: input echoed in a message."""
+    from pingmos.report.formats import terminal_safe
+
+    text = terminal_safe(" ".join(text.split()))
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 def _command_meant(word: str, commands: list[str]) -> str | None:
@@ -1050,6 +1132,9 @@ def main(argv: list[str] | None = None) -> int:
 
         use_private_umask()
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv == ["help"]:  # a lone "help" asks for the help, never for a host of that name
+        parser.print_help()
+        return 0
     gui, target = _gui_target(argv, parser)
     if gui:
         if target is not None:
@@ -1079,6 +1164,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pingmos {args.command}: error: {ignored}", file=sys.stderr)
         return EXIT_USAGE
     live_report = args.handler is _cmd_report and not getattr(args, "session", None)
+    if live_report and args.target is not None:
+        # Before anything else runs: a typo or a file name would otherwise be sent to the resolver.
+        escaped = "--" in argv and args.target in argv[argv.index("--") + 1 :]
+        refused = _refuse_target_word(args.target, parser, escaped, "pingmos report")
+        if refused is not None:
+            print(f"pingmos report: {refused if refused.startswith('error: ') else 'error: ' + refused}",
+                  file=sys.stderr)  # fmt: skip
+            return EXIT_USAGE
     if args.handler in (_cmd_score, _cmd_models, _cmd_export, _cmd_report):
         # Root on someone's behalf becomes them before anything runs: the name lookup (NSS modules), formula and
         # rules files, sessions, alert commands. A live report needs raw sockets later (its family is known only

@@ -216,7 +216,7 @@ class Evidence:
             try:
                 self.recorder = SessionRecorder(record_path, info_for(target, settings))
             except SessionError as exc:
-                raise ValueError(str(exc)) from None
+                raise ValueError(str(exc)) from exc  # the cause tells a full disk (exit 1) from a bad name
         if self.alerts is not None:
             self._evaluator = threading.Thread(target=self._evaluate_loop, name="pingmos-alerts", daemon=True)
             self._evaluator.start()

@@ -76,7 +76,8 @@ def write_error_text(exc: sqlite3.Error) -> str:
 
 
 def _connect_new(path: Path, overwrite: bool) -> sqlite3.Connection:
-    if path.exists():
+    # lexists, not Path.exists: that raised OSError (File name too long) as a traceback; os.open below says why.
+    if os.path.lexists(path):
         if not overwrite:
             raise SessionError(f"{path}: the file exists already; choose another name")
         for suffix in ("", "-wal", "-shm"):

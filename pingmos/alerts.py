@@ -40,6 +40,7 @@ from typing import Protocol
 import numpy as np
 
 from pingmos.diagnosis import Diagnosis
+from pingmos.display_text import loss_text
 from pingmos.engine import Sample
 from pingmos.scoring import HopWindow, Score, Scorer
 from pingmos.session_event import SessionEvent
@@ -178,7 +179,13 @@ class AlertEvent:
     @property
     def message(self) -> str:
         what = "fired" if self.kind == FIRE else "cleared"
-        value = "unknown" if self.value is None else f"{self.value:.2f}{UNITS[self.metric]}"
+        if self.value is None:
+            value = "unknown"
+        elif self.metric == "loss_pct":  # as the table and the verdict show it: a lost probe never reads 0.0
+            lost = round(self.value * self.samples / 100.0) if self.samples else None
+            value = loss_text(self.value, lost, self.samples or None) + UNITS[self.metric]
+        else:
+            value = f"{self.value:.2f}{UNITS[self.metric]}"
         where = f"hop {self.ttl}" + (f" ({self.address})" if self.address else "")
         text = (
             f"{self.rule} {what} for {self.target}: {LABELS[self.metric]} {value} at {where} over the last "

@@ -17,6 +17,7 @@ from pingmos.scoring import DEFAULT_MODEL
 REPORT_FORMATS = ("table", "json", "csv")  # the keys of pingmos.report.formats.FORMATTERS (a test keeps them equal)
 
 EXIT_TRACE_FAILED = 1  # the network failed mid-trace: the partial report is printed, the error on stderr
+EXIT_SCORING_FAILED = 1  # the model failed to score a hop: the output is written, the model's error last on stderr
 EXIT_USAGE = 2
 EXIT_NO_PERMISSION = 77  # EX_NOPERM from sysexits.h
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
@@ -228,6 +229,17 @@ def _add_model_options(p, scope: str = "") -> None:
 def _with_model(snapshot, model):
     """The snapshot with the model's effective settings: what its MOS assumed (shown in the header and JSON)."""
     return dataclasses.replace(snapshot, model_settings=tuple(sorted(model.settings.items())))
+
+
+def _scoring_status(command: str, snapshot) -> int:
+    """After the output: one stderr line naming the model and its error when it failed at a hop, and exit 1."""
+    from pingmos.report.formats import scoring_failure
+
+    failed = scoring_failure(snapshot)
+    if failed is None:
+        return 0
+    print(f"pingmos {command}: error: {failed}", file=sys.stderr)
+    return EXIT_SCORING_FAILED
 
 
 def _load_model(args, command: str):
@@ -526,7 +538,7 @@ def _cmd_report_session(args, model, rules) -> int:
         return EXIT_USAGE
     _print_notes("report", notes)
     _emit(FORMATTERS[args.format](_with_model(snapshot, model)))
-    return 0
+    return _scoring_status("report", snapshot)
 
 
 def _one_line(exc: Exception) -> str:
@@ -704,12 +716,13 @@ def _cmd_report(args) -> int:
         print(f"pingmos report: error: {failure}", file=sys.stderr)
         return EXIT_TRACE_FAILED
     _emit(FORMATTERS[args.format](_with_model(snapshot, model)))  # the report first, then any error last
+    scored = _scoring_status("report", snapshot)
     if failure is not None:
         print(f"pingmos report: error: {failure}", file=sys.stderr)
         return EXIT_TRACE_FAILED
     if terminated:
         return EXIT_TERMINATED
-    return EXIT_INTERRUPTED if interrupted else 0
+    return EXIT_INTERRUPTED if interrupted else scored
 
 
 @contextlib.contextmanager
@@ -809,7 +822,7 @@ def _cmd_export(args) -> int:
         return EXIT_USAGE
     _print_notes("export", notes)
     _emit(text)
-    return 0
+    return _scoring_status("export", snapshot) if args.what == "hops" else 0
 
 
 def _no_such_hop(ttl: int, samples, in_range: bool) -> str:
@@ -867,7 +880,8 @@ exit status:
   0    done
   1    a failure while running, not of the input: the network failed mid-trace (the partial report is printed,
        the error last on stderr), the probe sockets could not be opened, a recording or the output could not
-       be written (a full disk); score: the model failed to score (a broken formula file); monitor: the metrics
+       be written (a full disk); score, report, export: the model failed to score (a broken formula file: the
+       output is written, one line last on stderr names the model and its error); monitor: the metrics
        port cannot be opened, or --summary-window has no PySide6
   2    bad input, one line on stderr: an unknown command or option, a value out of range, a malformed or
        unresolvable host name, a file that cannot be read or is not what the command reads (--session, export,

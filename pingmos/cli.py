@@ -496,6 +496,7 @@ def _cmd_report_session(args, model, rules) -> int:
 
     from pingmos.alerts import evaluate_samples
     from pingmos.diagnosis import diagnose
+    from pingmos.hop_report import RECORD_FINISHED
     from pingmos.report.formats import FORMATTERS
     from pingmos.run import default_timeout_s
     from pingmos.session import SessionError, open_session
@@ -522,9 +523,8 @@ def _cmd_report_session(args, model, rules) -> int:
             if rules:
                 # Each event with the diagnosis of the samples until then, over the report's window, as live.
                 info = session.info
-                running = RunningDiagnosis(
-                    info.target, info.address, info.protocol, info.interval_s, model, model.name, args.window
-                )  # fmt: skip
+                running = RunningDiagnosis(info.target, info.address, info.protocol, info.interval_s, model,
+                                           model.name, args.window, record=RECORD_FINISHED)  # fmt: skip
                 # Windows end one probe timeout before each moment, as live: the events come at the live times.
                 timeout_s = info.extra.get("timeout_s") if isinstance(info.extra, dict) else None
                 if not isinstance(timeout_s, (int, float)) or isinstance(timeout_s, bool) or timeout_s <= 0:
@@ -649,6 +649,7 @@ def _cmd_report(args) -> int:
             rules,
             model,
             on_event=lambda e: _print_alerts([e]),
+            on_note=lambda line: print(f"pingmos report: warning: {_one_line(Exception(line))}", file=sys.stderr),
             window=args.window if args.window is not None else default_window(args.count),
         )
     except ValueError as exc:

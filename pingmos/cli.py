@@ -63,7 +63,7 @@ def _ranged(kind, lo, hi, what):
         except ValueError:
             number = "a whole number" if kind is int else "a number"
             raise argparse.ArgumentTypeError(f"{what} must be {number}, not {text!r}") from None
-        if not lo <= value <= hi:
+        if lo is not None and not lo <= value <= hi:  # None: any number; the caller checks the range later
             raise argparse.ArgumentTypeError(f"{what} must be within {lo} and {hi}, not {text}")
         return value
 
@@ -105,9 +105,10 @@ def _add_report(sub) -> None:
     p.add_argument(
         "--interval",
         "-i",
-        # A live trace takes MIN_INTERVAL_S to MAX_INTERVAL_S (checked in _cmd_report); an mtr --raw log given to
-        # --session was recorded at whatever mtr -i was (0.01 as root), as export --interval takes.
-        type=_ranged(float, RAW_LOG_MIN_INTERVAL_S, RAW_LOG_MAX_INTERVAL_S, "interval"),
+        # Only a number here: its range depends on --session (one check, one message: _cmd_report): a live trace
+        # takes MIN_INTERVAL_S to MAX_INTERVAL_S; an mtr --raw log given to --session was recorded at whatever
+        # mtr -i was (0.01 as root), as export --interval takes.
+        type=_ranged(float, None, None, "interval"),
         default=1.0,
         help="seconds between rounds, 0.1 to 60 (1.0); with --session of an mtr --raw log, the interval it was "
         "recorded at, 0.01 to 3600",
@@ -581,10 +582,12 @@ def _cmd_report(args) -> int:
         print("pingmos report: error: give a TARGET to trace, or --session FILE to re-score a saved trace",
               file=sys.stderr)  # fmt: skip
         raise SystemExit(EXIT_USAGE)
-    if args.session is None and not MIN_INTERVAL_S <= args.interval <= MAX_INTERVAL_S:
-        # As argparse words it (the wider range is an mtr --raw log's, for --session only).
-        print(f"pingmos report: error: argument --interval/-i: interval must be within {MIN_INTERVAL_S} and "
-              f"{MAX_INTERVAL_S}, not {args.interval:g}", file=sys.stderr)  # fmt: skip
+    lo, hi = (MIN_INTERVAL_S, MAX_INTERVAL_S) if args.session is None else (RAW_LOG_MIN_INTERVAL_S,
+                                                                            RAW_LOG_MAX_INTERVAL_S)  # fmt: skip
+    if not lo <= args.interval <= hi:  # (a NaN too) as argparse words it, with the range of this use
+        what = "for a trace" if args.session is None else "for an mtr --raw log's rounds (--session)"
+        print(f"pingmos report: error: argument --interval/-i: interval must be within {lo} and {hi} {what}, not "
+              f"{args.interval:g}", file=sys.stderr)  # fmt: skip
         raise SystemExit(EXIT_USAGE)
     model = _load_model(args, "report")
     if model is None:

@@ -192,7 +192,7 @@ class AlertEvent:
             f"{_duration(self.window_s)} ({self.samples} probes; threshold {self.threshold:g}{UNITS[self.metric]})"
         )
         if self.diagnosis_status is not None and self.diagnosis_words in (None, "", self.diagnosis_status):
-            text += f"; diagnosis: {self.diagnosis_status}"  # not "diagnosis (undecided): undecided"
+            text += f"; diagnosis ({self.diagnosis_status})"  # not "diagnosis (undecided): undecided"
         elif self.diagnosis_status is not None:
             text += f"; diagnosis ({self.diagnosis_status}): {self.diagnosis_words}"
         return text

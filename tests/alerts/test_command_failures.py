@@ -81,7 +81,7 @@ def test_a_command_that_succeeds_says_nothing():
 def test_an_undecided_diagnosis_without_more_to_say_is_said_once():
     event = AlertEvent("loss", FIRE, 0.0, "198.18.0.9", 3, None, "loss_pct", 5.0, 1.0, 60.0, 60)
     plain = AlertEvent(**{**event.__dict__, "diagnosis_status": "undecided", "diagnosis_words": "undecided"})
-    assert plain.message.endswith("threshold 1 %); diagnosis: undecided")
+    assert plain.message.endswith("threshold 1 %); diagnosis (undecided)")
     wordy = AlertEvent(
         **{**event.__dict__, "diagnosis_status": "problem", "diagnosis_words": "problem starts at hop 3"}
     )

@@ -13,10 +13,13 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
     QPushButton,
     QSizePolicy,
+    QStyle,
     QTableWidget,
     QTableWidgetItem,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -76,11 +79,22 @@ class EventLogDock(QDockWidget):
         self.export_button = QPushButton("Export…")
         self.export_button.setToolTip("save the event log as CSV or JSON")
         self.rules_button = QPushButton("Alert rules…")
+        # In a low window the dock's title bar goes (its line is the hop table's): the log's name then heads the
+        # summary, and a button floats the log (what the title bar's button did).
+        self.name_label = QLabel("<b>Event log:</b>")
+        self.float_button = QToolButton()
+        self.float_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_TitleBarNormalButton))
+        self.float_button.setToolTip("show the event log in a window of its own, with its rows")
+        self.float_button.setAccessibleName("float the event log")
+        self.float_button.clicked.connect(lambda: self.setFloating(True))
+        self._empty_title = QWidget()
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
+        bar.addWidget(self.name_label)
         bar.addWidget(self.summary, 1)
         bar.addWidget(self.rules_button)
         bar.addWidget(self.export_button)
+        bar.addWidget(self.float_button)
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 2, 4, 2)
@@ -115,8 +129,14 @@ class EventLogDock(QDockWidget):
         hop table and timeline need; the table appears with the first row (in a low window: see set_low)."""
         empty = empty or self.low
         self.table.setVisible(not empty)
+        self.name_label.setVisible(self.low)
+        self.float_button.setVisible(self.low)
+        if (self.titleBarWidget() is self._empty_title) != self.low:
+            self.setTitleBarWidget(self._empty_title if self.low else None)
         self.summary.setText(self._summary_text())
-        self.summary.setToolTip("the rows show in a higher window, or with the log floated" if self.low else "")
+        self.summary.setToolTip(
+            "the rows show in a higher window, or with the log floated (the button at the right)" if self.low else ""
+        )
         if empty:
             self.body.setMaximumHeight(self.body.layout().itemAt(0).sizeHint().height() + 6)
         else:

@@ -44,6 +44,7 @@ class FormulaEditor(QDialog):
         self.model_name: str | None = None  # the model whose file is open (the user's copy)
         self.path: Path | None = None
         self._saved_text = ""
+        self._closing = False  # within closeEvent (see reject)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pingmos-check")
         self._check: Future | None = None
         self._disk = Background("formula-save", self)
@@ -319,6 +320,15 @@ class FormulaEditor(QDialog):
             self.editor.setPlainText(self._saved_text)
             self.close()
 
+    def reject(self) -> None:
+        """Escape (a dialog's reject) asks before unsaved changes go, as Close does: it hid the editor without a
+        word. (Not again from closeEvent, which asked already when it had to.)"""
+        if not self._closing:
+            if not self.confirm_discard():
+                return
+            self.editor.setPlainText(self._saved_text)
+        super().reject()
+
     def closeEvent(self, event) -> None:
         # Asked only when the user closes the window itself (title bar); Close asks in request_close, and the
         # main window asks before it goes.
@@ -326,7 +336,11 @@ class FormulaEditor(QDialog):
             event.ignore()
             return
         self.timer.stop()
-        super().closeEvent(event)
+        self._closing = True  # (QDialog's closeEvent rejects: see reject)
+        try:
+            super().closeEvent(event)
+        finally:
+            self._closing = False
 
 
 def _escape(text: str) -> str:

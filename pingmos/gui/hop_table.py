@@ -590,6 +590,7 @@ class HopTableView(QTableView):
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setAlternatingRowColors(True)
         self.verticalHeader().setVisible(False)
+        self.setAccessibleName("hop table")
         self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         header = self.horizontalHeader()
         # Column widths follow the contents, but are measured only when the longest text of a column changes

@@ -44,6 +44,7 @@ IDLE_REFRESH_S = 2.0  # a stopped trace is recomputed this often (reverse-DNS na
 # part 3). Never less often than every ROUND_TICKS timer ticks (at the default 250 ms: once a second), so a long
 # interval still shows each reply within a second. The status line (elapsed time) follows every tick.
 ROUND_TICKS = 4
+TABLE_ROWS_LOW = 8  # hop rows a low window (LOW_WINDOW_PX) shows before the timeline gets more than its minimum
 
 # The parts an update is shown in, one per pass of the event loop (MainWindow.update_steps); the last makes it the
 # update shown.
@@ -192,11 +193,16 @@ class MainWindow(QMainWindow):
         self.table_pane = left  # painted a pass after its rows change (update_steps)
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(4, 4, 4, 4)
+        left_layout.setSpacing(3)  # (the style's 6 px, thrice, was a hop row at 800 x 500)
         left_layout.addWidget(self.error_banner)
         left_layout.addWidget(self.range_label)
         left_layout.addWidget(self.table, 1)
 
         self.trace_graph = TraceGraph(self.thresholds)
+        self._low = False  # a low window (LOW_WINDOW_PX): see _rows_first
+        self._fitting = False
+        self._user_split = False  # the user dragged the timeline's splitter since the last resize: theirs
+        self.table.viewport().installEventFilter(self)
         self.top_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.top_splitter.addWidget(left)
         self.top_splitter.addWidget(self.trace_graph)
@@ -214,6 +220,7 @@ class MainWindow(QMainWindow):
         self.main_splitter.setStretchFactor(0, 3)
         self.main_splitter.setStretchFactor(1, 2)
         self.main_splitter.setSizes([480, 320])
+        self.main_splitter.splitterMoved.connect(lambda *_: setattr(self, "_user_split", True))
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -753,17 +760,44 @@ class MainWindow(QMainWindow):
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
         # A low window gives the hop table and graphs the room: the event log keeps at most a fifth of it.
-        log = getattr(getattr(self, "evidence", None), "event_log", None)
+        evidence = getattr(self, "evidence", None)
+        log = getattr(evidence, "event_log", None)
         low = self.height() < LOW_WINDOW_PX
         if log is not None:
             log.set_low(low)  # a low window: the log is its summary line
-        if low:  # and the timeline takes at most about a third of the graphs' room (at least 130 px)
-            top, timeline = self.main_splitter.sizes()
-            cap = max(130, (top + timeline) * 3 // 10)
-            if timeline > cap:
-                self.main_splitter.setSizes([top + timeline - cap, cap])
+            evidence.verdict_bar.set_low(low)  # two lines of verdict
+        self.timeline.set_low(low)  # the values under the pointer in the caption's line
+        if low:
+            self._user_split = False
+            self._rows_first()
+        # The table's room changes after this too (the log's line, the verdict's lines): fitted again then.
+        self._low = low
         if log is not None and log.isVisible() and not log.isFloating() and log.height() > self.height() // 5:
             self.resizeDocks([log], [max(60, self.height() // 5)], Qt.Orientation.Vertical)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.Resize and self._low and not self._fitting and not self._user_split:
+            self._fitting = True  # once per pass of the event loop, after the layouts settled
+            QTimer.singleShot(0, self, self._fit_rows_later)
+        return False
+
+    def _fit_rows_later(self) -> None:
+        self._fitting = False
+        if self._low and not self._user_split:
+            self._rows_first()
+
+    def _rows_first(self) -> None:
+        """A low window gives the hop table room for TABLE_ROWS_LOW rows first; the timeline takes the rest, at
+        most 30 % of the graphs' room and never less than its minimum (at 800 x 500 it took 108 px and left the
+        table 4 rows)."""
+        top, timeline = self.main_splitter.sizes()
+        total = top + timeline
+        table = self.table
+        wanted = TABLE_ROWS_LOW * table.verticalHeader().defaultSectionSize() - table.viewport().height()
+        floor = self.timeline.minimumSizeHint().height()
+        cap = max(floor, min(total * 3 // 10, timeline - max(0, wanted)))
+        if timeline > cap:
+            self.main_splitter.setSizes([total - cap, cap])
 
     # -- lifetime ---------------------------------------------------------------------------------
 

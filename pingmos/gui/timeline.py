@@ -19,7 +19,7 @@ from html import escape
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QCoreApplication, QEvent, QRectF, Qt, Signal
-from PySide6.QtGui import QPainter, QPicture
+from PySide6.QtGui import QPainter, QPicture, QTextDocument
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from pingmos.gui.axis_cache import cache_axes
@@ -37,6 +37,7 @@ MAX_ROUTE_MARKERS = 100  # a flapping route: the newest ones (each is a line ite
 PRESETS = (("last 5 min", 5), ("last 10 min", 10), ("last 60 min", 60), ("whole trace", None))
 TICK_STEPS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
 MIN_TICK_PX = 90  # "HH:MM:SS" needs about this much room
+GRAPHICS_MIN_PX = 50
 
 
 def tick_step_s(span_s: float, width_px: float) -> int:
@@ -118,6 +119,22 @@ class SelectingViewBox(pg.ViewBox):
         self.timeline.drag_select(x0, x1, finished=ev.isFinish())
 
 
+def caption_width(html: str, font) -> float:
+    """The width (px) ``html`` takes on one line in ``font``, as a QLabel lays out rich text."""
+    document = QTextDocument()
+    document.setDocumentMargin(0)
+    document.setDefaultFont(font)
+    document.setHtml(html)
+    return document.idealWidth()
+
+
+def html_text(html: str) -> str:
+    """The plain text of ``html`` (a tooltip)."""
+    document = QTextDocument()
+    document.setHtml(html)
+    return document.toPlainText()
+
+
 def route_change_text(change) -> str:
     """The tooltip of one route change marker: 'hop K: a → b' and when."""
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(change.sent_at))
@@ -150,6 +167,9 @@ class TimelineWidget(QWidget):
         self.origin_listeners: list = []  # called after the origin moved (items placed in plot x redraw)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
+        # Lower than a scroll area's own minimum (68 px): in a low window the hop table's rows come first, and the
+        # plot keeps its clock axis and a band of curve (main_window._rows_first).
+        self.graphics.setMinimumHeight(GRAPHICS_MIN_PX)
         self.plot = self.graphics.addPlot(viewBox=SelectingViewBox(self), axisItems={"bottom": ClockAxis(self)})
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         fit_title(self.plot.getAxis("left"), "latency", "", units="ms")  # "(ms)" in a low window
@@ -205,14 +225,18 @@ class TimelineWidget(QWidget):
         for label, minutes in PRESETS:
             self.preset_combo.addItem(label, minutes if minutes is not None else 0)
         self.preset_combo.setToolTip("focus on the last minutes of the trace, or all of it")
+        self.preset_combo.setAccessibleName("focus range preset")
         self.preset_combo.activated.connect(self._preset_chosen)
         self.live_button = QPushButton("Follow live")
         self.live_button.setToolTip("Zoom out to the whole trace and keep the newest samples in view")
         self.live_button.clicked.connect(self.follow_live)
         self.caption = QLabel("")
+        self.caption.setTextFormat(Qt.TextFormat.RichText)
         self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        # Its width never sets the window's minimum: a long hop name shrinks it, the window does not grow.
+        # Its width never sets the window's minimum: a long hop name shrinks it (shorter words, see
+        # _fit_caption), the window does not grow.
         self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.caption.installEventFilter(self)
         self.hover_label = QLabel("")
         self.hover_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.hover_label.setStyleSheet("QLabel { color: #303030; }")
@@ -228,6 +252,15 @@ class TimelineWidget(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.graphics, 1)
         layout.addWidget(self.hover_label)
+        self.low = False  # see set_low
+
+    def set_low(self, low: bool) -> None:
+        """In a low window (main_window.LOW_WINDOW_PX) the values under the pointer take the caption's place
+        instead of a line of their own: the hop table gets that line."""
+        if low != self.low:
+            self.low = low
+            self.hover_label.setVisible(not low)
+            self._fit_caption()
 
     # -- plot x <-> wall clock --------------------------------------------------------------------
 
@@ -357,6 +390,7 @@ class TimelineWidget(QWidget):
     def _mouse_moved(self, pos) -> None:
         if not self.plot.vb.sceneBoundingRect().contains(pos) or not self._data:
             self.hover_line.hide()
+            self._fit_caption()  # (the caption again, where a low window showed the values)
             return
         x = self.plot.vb.mapSceneToView(pos).x()
         self.show_values_at(self.to_t(x))
@@ -383,6 +417,9 @@ class TimelineWidget(QWidget):
         when = time.strftime("%H:%M:%S", time.localtime(t))
         self.hover_text = f"{when}   " + ";   ".join(parts)
         self.hover_label.setText(self.hover_text)
+        if self.low:  # (no line of its own: the values stand in the caption's place while the pointer is here)
+            self.caption.setText(escape(self.hover_text))
+            self.caption.setToolTip("")
         self.hover_line.setValue(self.to_x(t))
         self.hover_line.show()
         return self.hover_text
@@ -421,24 +458,58 @@ class TimelineWidget(QWidget):
             self._redraw_curves()
 
     def _update_caption(self) -> None:
+        self._caption_forms = self.caption_forms()
+        self._fit_caption()
+
+    def caption_forms(self) -> list[str]:
+        """The caption's HTML, longest first: the hops' names and what each line means in words, then shorter
+        words, then "hop N" for the names. ``_fit_caption`` shows the longest that fits the caption's width."""
         hops = self._data
-        routes = (
-            f', <span style="color:{ROUTE_COLOUR}">&#9482; route changed ({len(self._route_shown)})</span>'
-            if self._route_shown
-            else ""
-        )
-        if hops:
-            names = ", ".join(f'<b style="color:{self._curves[h.ttl][3]}">{h.label}</b>' for h in hops)
-            lost = "&#9650; lost" if len(hops) == 1 else "&#9650; lost (filled in the hop's colour)"
-            mos = "MOS (dashed, right axis)"
-            if self._mos_note:
-                mos = f'<span style="color:{LOST_COLOUR}">{escape(self._mos_note)}</span>'
-            self.caption.setText(
-                f"{names}: latency (solid line, left axis), {mos}, "
-                f'<span style="color:{LOST_COLOUR}">{lost}</span>{routes}'
-            )
+        changes = len(self._route_shown)
+        if not hops:
+            routes = f', <span style="color:{ROUTE_COLOUR}">&#9482; route changed ({changes})</span>' if changes else ""
+            return [f"select hops in the table to see them over time{routes}", f"select hops in the table{routes}"]
+        routes = (f'<span style="color:{ROUTE_COLOUR}">&#9482; route changed ({changes})</span>',) if changes else ()
+        short_routes = (f'<span style="color:{ROUTE_COLOUR}">&#9482; route ({changes})</span>',) if changes else ()
+        lost = "&#9650; lost" if len(hops) == 1 else "&#9650; lost (filled in the hop's colour)"
+        note = self._mos_note
+        if note:
+            mos = short_mos = f'<span style="color:{LOST_COLOUR}">{escape(note)}</span>'
+            if not note.startswith("no MOS"):  # the last working version's curve: dashed, its numbers marked *
+                short_mos = f'<span style="color:{LOST_COLOUR}">MOS (dashed): last working *</span>'
         else:
-            self.caption.setText("select hops in the table to see them over time" + routes)
+            mos, short_mos = "MOS (dashed, right axis)", "MOS (dashed, right)"
+        legends = [
+            ["latency (solid line, left axis)", mos, f'<span style="color:{LOST_COLOUR}">{lost}</span>', *routes],
+            ["latency (solid, left)", short_mos, f'<span style="color:{LOST_COLOUR}">&#9650; lost</span>', *routes],
+            ["latency &#8212;", "MOS - -" if short_mos.startswith("MOS (dashed, right)") else short_mos]
+            + [f'<span style="color:{LOST_COLOUR}">&#9650; lost</span>', *short_routes],
+        ]
+        long_names = ", ".join(f'<b style="color:{self._curves[h.ttl][3]}">{escape(h.label)}</b>' for h in hops)
+        short_names = ", ".join(f'<b style="color:{self._curves[h.ttl][3]}">hop {h.ttl}</b>' for h in hops)
+        forms = [f"{long_names}: {', '.join(legend)}" for legend in legends[:2]]
+        forms += [f"{short_names}: {', '.join(legend)}" for legend in legends[1:]]
+        return forms
+
+    def _fit_caption(self) -> None:
+        """The longest caption form that fits the caption's width; when none does, the shortest cut with "…" as
+        plain text. Its tooltip then gives the whole (at 800 x 500 the caption was cut mid-word, "▲ los")."""
+        forms = getattr(self, "_caption_forms", None)
+        if not forms:
+            return
+        room = self.caption.contentsRect().width() - 2
+        shown = next((form for form in forms if caption_width(form, self.caption.font()) <= room), None)
+        if shown is None:
+            plain = html_text(forms[-1])
+            shown = escape(self.caption.fontMetrics().elidedText(plain, Qt.TextElideMode.ElideRight, max(0, room)))
+        if shown != self.caption.text():
+            self.caption.setText(shown)
+        self.caption.setToolTip("" if shown == forms[0] else html_text(forms[0]))
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt's name
+        if obj is self.caption and event.type() == QEvent.Type.Resize:
+            self._fit_caption()
+        return False
 
     def set_data(self, hops: list[HopTimeline], mos_note: str | None = None) -> None:
         """Replace the drawn hops (the selected ones) and redraw what is in view. ``mos_note``: what the caption

@@ -12,6 +12,7 @@ from PySide6.QtGui import QFont, QFontMetrics
 
 from pingmos.gui.axis_cache import cache_axes
 from pingmos.gui.axis_label import fit_title, free_title_width, spaced_labels
+from pingmos.gui.mark_strip import MarkStrip
 from pingmos.gui.plot_grid import show_grid
 from pingmos.gui.quality import BAND_COLOURS, BAND_PENS, Thresholds, mos_band
 from pingmos.hop_report import HopReport
@@ -20,6 +21,7 @@ LATENCY_PEN = "#1f77b4"
 LOSS_BRUSH = (214, 39, 40, 110)
 MARK_PEN = "#c62828"
 ERROR_PEN = "#b71c1c"  # the error banner's and the loss axis's red
+MARK_OFFSET = 0.4  # the dashed line of the marked hop stands this far before it (between it and the hop before)
 
 
 def _nan(value: float | None) -> float:
@@ -57,7 +59,11 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         self._y_top: float | None = None  # the latency axis's top as last set (nice_ceiling)
         self.ci.setSpacing(0)
 
-        self.latency = self.addPlot(row=0, col=0)
+        # The title and the diagnosis's marks in a row of their own above the plot (gui.mark_strip): never over
+        # a point. The plot's own title row stays empty.
+        self.mark_strip = MarkStrip()
+        self.latency = self.addPlot(row=0, col=0, axisItems={"top": self.mark_strip})
+        self.latency.showAxis("top")
         fit_title(self.latency.getAxis("left"), "latency (ms)", "ms")  # "ms" alone when the graph is low
         show_grid(self.latency)  # the left axis's grid only, not the right-hand one's too
         self.latency.setMouseEnabled(x=False, y=False)
@@ -87,7 +93,6 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         self.mos = self.addPlot(row=1, col=0)
         # pyqtgraph makes a title's width the plot's minimum width, which a narrow pane (800 x 500: 311 px for a
         # 375 px minimum) then cut off at the right, loss axis and last hops gone (free_title_width).
-        free_title_width(self.latency)
         free_title_width(self.mos)
         self._mos_model: str | None = None  # the model and settings the MOS plot's title names
         self._mos_pending: str | None = None  # "computing with NAME…": said there instead, no MOS drawn
@@ -117,7 +122,6 @@ class TraceGraph(pg.GraphicsLayoutWidget):
             pg.InfiniteLine(angle=90, pen=pg.mkPen(MARK_PEN, width=2, style=Qt.PenStyle.DashLine)) for _ in range(2)
         ]
         self.mark_text = ""  # what the title says about the marked hop ("" = nothing marked)
-        self._latency_title: str | None = None  # the title's HTML as last set
         self.latency.addItem(self.mark_lines[0], ignoreBounds=True)
         self.mos.addItem(self.mark_lines[1], ignoreBounds=True)
         for line in self.mark_lines:
@@ -132,6 +136,7 @@ class TraceGraph(pg.GraphicsLayoutWidget):
             plot.getAxis("left").setWidth(52)
             plot.getAxis("right").setWidth(48)  # both plots equally wide, so the hops line up
             cache_axes(plot)
+        self.mark_strip.overhang = (52.0, 48.0)  # its labels may stand above the side axes too
         self.set_thresholds(self.thresholds)
 
     def _sync_views(self) -> None:
@@ -264,21 +269,19 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         self.mos_points.setData(x=x[scored], y=mos[scored], brush=brushes)
         self.marked_ttl = marked_ttl
         for line in self.mark_lines:
-            line.setValue((marked_ttl or 0) - 0.4)
+            line.setValue((marked_ttl or 0) - MARK_OFFSET)
             line.setVisible(marked_ttl is not None)
 
     def _set_title(self) -> None:
-        # A title line is always there (the plots do not jump when a hop gets marked) and never covers data;
-        # short, so that it never widens the plot beyond a narrow pane.
-        if self.mark_text:
-            colour = MARK_PEN if self.marked_ttl is not None else "#404040"
-            title = f"<span style='color:{colour}'><b>{self.mark_text}</b></span>"
-        else:
-            title = "<span style='color:#404040'>latency, loss and MOS along the route</span>"
-        if title != self._latency_title:  # set again, the same text still cost a re-layout
-            self._latency_title = title
-            self.latency.setTitle(title, size="10pt")
-        self._fit_layout()
+        # The title row is always there (the plots do not jump when a hop gets marked) and never covers data: the
+        # mark strip, which puts a marked hop's title beside its dashed line.
+        marked = self.marked_ttl is not None and bool(self.mark_text)
+        self.mark_strip.set_title(
+            self.mark_text or "latency, loss and MOS along the route",
+            MARK_PEN if marked else "#404040",
+            self.marked_ttl if marked else None,
+            self.marked_ttl - MARK_OFFSET if marked else None,
+        )
 
     def _set_mos_title(self) -> None:
         # The model and its settings above the MOS plot, elided to the pane (it ran past both edges at 1280 px);

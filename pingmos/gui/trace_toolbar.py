@@ -65,7 +65,8 @@ class TraceToolbar(QToolBar):
         self.target_combo.lineEdit().setPlaceholderText("host name, IPv4 or IPv6 address")
         self.target_combo.setToolTip("host to trace; Enter starts (Ctrl+L comes back here)")
         self.target_combo.setAccessibleName("target")
-        self.addWidget(_label(" &Target ", self.target_combo))
+        # (Alt+R: Alt+T opens the Trace menu, and a letter shared with it went to either, by turns.)
+        self.addWidget(_label(" Ta&rget ", self.target_combo))
         self.addWidget(self.target_combo)
 
         self.start_action = QAction("Start", self)
@@ -94,7 +95,8 @@ class TraceToolbar(QToolBar):
         self.window_combo.setCurrentText("all" if window_size is None else str(window_size))
         self.window_combo.setMinimumContentsLength(5)
         self.window_combo.setToolTip(WINDOW_TIP)
-        self.addWidget(_label(" S&amples ", self.window_combo))
+        self.window_combo.setAccessibleName("samples per hop")
+        self.addWidget(_label(" &Samples ", self.window_combo))  # (Alt+A is the Alerts menu's)
         self.addWidget(self.window_combo)
 
         self.protocol_combo = QComboBox()
@@ -103,6 +105,7 @@ class TraceToolbar(QToolBar):
         self.protocol_combo.addItem("TCP", "tcp")
         self.protocol_combo.setCurrentIndex(max(0, self.protocol_combo.findData(settings.protocol())))
         self.protocol_combo.setToolTip("probe protocol; a change starts a new trace at the next Start")
+        self.protocol_combo.setAccessibleName("protocol")
         self.addWidget(_label(" &Protocol ", self.protocol_combo))
         self.addWidget(self.protocol_combo)
         self.port_spin = QSpinBox()

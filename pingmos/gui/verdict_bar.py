@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 
-import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QWidget
@@ -29,10 +28,10 @@ from pingmos.diagnosis import (
     samples_wanted_text,
 )
 from pingmos.diagnosis import Thresholds as DiagnosisThresholds
+from pingmos.gui.mark_strip import Mark
 from pingmos.gui.quality import Thresholds
 from pingmos.hop_report import TraceSnapshot
 
-STARTS_COLOUR = "#b71c1c"
 RATE_LIMITED_COLOUR = "#6d6d6d"
 # Verdict line backgrounds: problem, no problem, undecided (not enough samples yet).
 STATUS_COLOURS = {PROBLEM: "#fde0dc", NO_PROBLEM: "#e3f2e1"}
@@ -62,55 +61,37 @@ def problems_text(d: Diagnosis) -> str:
 
 
 class DiagnosisMarks:
-    """Marks in the trace graph's loss view (its y axis is fixed at 0-100 %, so the marks keep their place):
-    a red "problem starts" flag over the hop where quality deteriorates, grey "rate-limited" over flagged
-    hops; each with the hop's problems as a tooltip."""
+    """The diagnosis's marks in the trace graph's mark strip (``gui.mark_strip``, above the plots, never over a
+    point): the graph's title stands beside the line of the hop where quality deteriorates ("▼ problem starts at
+    hop 4"), a grey "rate-limited" over each hop that only limits its ICMP; the strip's tooltip gives each marked
+    hop's problems."""
 
     def __init__(self, graph):
         self.graph = graph
-        self.view = graph.loss_view
-        self.items: list[pg.TextItem] = []
-        self._shown: list[tuple] = []
+        self.strip = graph.mark_strip
 
     def show(self, d: Diagnosis | None) -> None:
-        marks = []
+        marks: tuple[Mark, ...] = ()
+        flag_tip = ""
         if d is not None:
             if d.deteriorates_at_ttl is not None:
-                marks.append((d.deteriorates_at_ttl, "▼ problem starts", STARTS_COLOUR, 99.0))
-            # Neighbouring rate-limited hops alternate their height, so that their labels do not overlap.
-            marks += [
-                (ttl, "rate-limited", RATE_LIMITED_COLOUR, 92.0 - 14.0 * (n % 2))
-                for n, ttl in enumerate(sorted(d.rate_limited_ttls))
-            ]
-            marks = [(*m, f"hop {m[0]}: " + ", ".join(d.problems.get(m[0], ()))) for m in marks]
-        hops = getattr(self.graph, "_ticks_for", ()) or (0.0,)
-        marks.append(("hops", tuple(hops)))  # the end hops place labels differently: compared too
-        if marks == self._shown:
-            return  # the same marks as drawn (most updates): text items are costly to make, a few ms each
-        for item in self.items:
-            self.view.removeItem(item)
-        self.items = []
-        self._shown = marks
-        first, last = min(hops), max(hops)
-        for ttl, text, colour, y, tip in marks[:-1]:
-            # Centred over its hop, but inside the plot at its ends (the last hop's label was cut at the edge).
-            if ttl >= last and last > first:
-                anchor, x = (1.0, 0.0), ttl + 0.45
-            elif ttl <= first and last > first:
-                anchor, x = (0.0, 0.0), ttl - 0.45
-            else:
-                anchor, x = (0.5, 0.0), ttl
-            item = pg.TextItem(text, color=colour, anchor=anchor)
-            font = item.textItem.font()
-            font.setBold(colour == STARTS_COLOUR)
-            item.setFont(font)
-            item.setPos(x, y)
-            item.setToolTip(tip)
-            self.view.addItem(item)
-            self.items.append(item)
+                problems = ", ".join(d.problems.get(d.deteriorates_at_ttl, ()))
+                flag_tip = f"hop {d.deteriorates_at_ttl}: problem starts here" + (f": {problems}" if problems else "")
+            marks = tuple(
+                Mark(
+                    ttl,
+                    ("rate-limited", "limited"),
+                    RATE_LIMITED_COLOUR,
+                    f"hop {ttl}: rate-limited (does not carry on)"
+                    + (f": {', '.join(d.problems[ttl])}" if d.problems.get(ttl) else ""),
+                )
+                for ttl in sorted(d.rate_limited_ttls)
+            )
+        self.strip.set_marks(marks, flag_tip)
 
     def texts(self) -> list[str]:
-        return [item.textItem.toPlainText() for item in self.items]
+        """The labels the strip draws now (the title or the marked hop's flag first)."""
+        return [label.text for label in self.strip.labels()]
 
 
 class VerdictBar(QWidget):
@@ -121,6 +102,7 @@ class VerdictBar(QWidget):
     the routers of then cannot be asked now)."""
 
     MAX_LINES = 4
+    MAX_LINES_LOW = 2  # in a low window (main_window.LOW_WINDOW_PX): the hop table's rows first
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -148,14 +130,31 @@ class VerdictBar(QWidget):
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.scroll.setStyleSheet("QScrollArea, QScrollArea > QWidget > QWidget { background: transparent; }")
-        self.scroll.setMaximumHeight(self.fontMetrics().lineSpacing() * self.MAX_LINES + 8)
+        # A Tab stop (arrows and Page keys scroll a long verdict): framed while it has the focus, which it showed
+        # by nothing before.
+        self.scroll.setStyleSheet(
+            "QScrollArea, QScrollArea > QWidget > QWidget { background: transparent; }"
+            " QScrollArea { border: 1px solid transparent; }"
+            " QScrollArea:focus { border: 1px solid palette(highlight); }"
+        )
+        self.scroll.setAccessibleName("verdict")
+        self.low = False
+        self.set_low(False)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.scroll, 1)
         layout.addWidget(self.copy_button, 0, Qt.AlignmentFlag.AlignTop)
         layout.addWidget(self.witness_button, 0, Qt.AlignmentFlag.AlignTop)
         self.clear()
+
+    def set_low(self, low: bool) -> None:
+        """At most MAX_LINES_LOW lines of verdict in a low window (the rest scrolls; Copy gives it whole): at
+        800 x 500 four lines left the hop table four rows."""
+        self.low = low
+        lines = self.MAX_LINES_LOW if low else self.MAX_LINES
+        # Whole lines, the label's top padding (3 px, its style sheet) and the focus frame (1 px each side): no
+        # more than a blank pixel row of the next line shows.
+        self.scroll.setMaximumHeight(self.label.fontMetrics().lineSpacing() * lines + 6)
 
     def clear(self) -> None:
         self.diagnosis = None

@@ -185,7 +185,7 @@ def test_no_header_of_the_hop_table_is_cut(qtbot, make_window, size):
 
 def test_at_800_by_500_alerts_in_the_log_leave_the_hop_table_its_rows(qtbot, make_window):
     # Two alert rows made the log take a fifth of the window and left the hop table two rows: a low window keeps
-    # the log to its summary line, with the latest event in it, and the timeline to about a third.
+    # the log to its summary line, with the latest event in it, and the timeline to the room 8 hop rows leave.
     import time
 
     from pingmos.session import SessionEvent
@@ -199,9 +199,8 @@ def test_at_800_by_500_alerts_in_the_log_leave_the_hop_table_its_rows(qtbot, mak
     table = window.table
     qtbot.waitUntil(lambda: not log.table.isVisible(), timeout=WAIT_MS)
     assert log.summary.text().startswith("2 fired, 0 cleared · latest:") and "rule 1 fired" in log.summary.text()
-    qtbot.wait(50)
-    assert table.viewport().height() >= 4 * table.rowHeight(0)  # (it was 2.5 rows)
-    assert window.timeline.height() >= 130
+    qtbot.waitUntil(lambda: table.viewport().height() >= 8 * table.rowHeight(0), timeout=WAIT_MS)  # (2.5 rows)
+    assert window.timeline.height() >= window.timeline.minimumSizeHint().height() > 60
     window.resize(1280, 800)  # higher again: the rows come back
     qtbot.waitUntil(lambda: log.table.isVisible(), timeout=WAIT_MS)
     assert log.summary.text() == "2 fired, 0 cleared"
@@ -349,24 +348,6 @@ def test_the_table_shows_loss_and_mos_intervals_and_a_latency_sparkline(qtbot, m
     colours = {image.pixelColor(x, y).name() for x in range(image.width()) for y in range(image.height())}
     assert "#1f77b4" in colours or any(c.startswith("#1f7") or c.startswith("#2") for c in colours)
     assert any(int(c[1:3], 16) > 180 and int(c[3:5], 16) < 90 for c in colours)  # a red tick (40 % loss)
-
-
-def test_the_problem_starts_label_stays_inside_the_graph_at_the_last_hop(qtbot, make_window):
-    window = traced(qtbot, make_window, 1280, 800)
-    marks = window.evidence.marks
-    d = window.evidence.verdict_bar.diagnosis
-    marks.show(dataclasses.replace(d, deteriorates_at_ttl=5, rate_limited_ttls=(3, 4)))
-    qtbot.wait(50)
-    plot = window.trace_graph.latency.vb.sceneBoundingRect()
-    boxes = {item.textItem.toPlainText(): item.sceneBoundingRect() for item in marks.items}
-    assert "▼ problem starts" in boxes
-    for text, box in boxes.items():
-        assert plot.left() - 1 <= box.left() and box.right() <= plot.right() + 1, text
-    rate = [b for t, b in boxes.items() if t == "rate-limited"] + [
-        item.sceneBoundingRect() for item in marks.items if item.textItem.toPlainText() == "rate-limited"
-    ]
-    first, second = rate[-2:]
-    assert not first.intersects(second)  # neighbouring labels do not overlap
 
 
 def test_long_status_texts_do_not_set_the_window_minimum_width(qtbot, make_window):

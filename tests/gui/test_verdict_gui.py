@@ -43,5 +43,5 @@ def test_the_verdict_the_graph_and_the_table_name_one_hop(qtbot, make_window):
     assert d.status == "problem" and d.deteriorates_at_ttl == 3
     assert window.marked_ttl == window.trace_graph.marked_ttl == window.table_model.marked_ttl == 3
     assert window.trace_graph.mark_text == "problem starts at hop 3"
-    assert "▼ problem starts" in window.evidence.marks.texts()
+    assert window.evidence.marks.texts() == ["▼ problem starts at hop 3"]  # (in the strip above the plot)
     assert "Quality deteriorates at hop 3" in window.evidence.verdict_bar.label.text()

@@ -464,7 +464,7 @@ def test_a_first_scrape_builds_the_families_per_target_not_per_hop(running, monk
     monkeypatch.setattr(AgentCollector, "_families", lambda self, *a: built.append(a) or real(self, *a))
     text = collector.render()
     hops = sum(len(v.counters[0]) for v in views)
-    assert hops >= 6 and len(built) == len(views) + 2  # headers, each target's window series, the rest
+    assert hops > len(views) and len(built) == len(views) + 2  # headers, each target's window series, the rest
     registry = CollectorRegistry(auto_describe=False)
     registry.register(AgentCollector(lambda: views, lambda: health, "lab"))
     assert text == generate_latest(registry)

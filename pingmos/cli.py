@@ -164,11 +164,11 @@ def _add_evidence_options(p) -> None:
         "--session",
         type=_given("a file name"),
         metavar="FILE",
-        help="re-score a saved session or JSON report, an mtr --json report or --raw log, a Trippy JSON report or "
-        "RIPE Atlas traceroute results instead of tracing: no probe is sent, --model/--set/--window/--from/--to/"
-        "--alerts/--format apply (for an mtr --raw log, --interval places its rounds and TARGET names its "
-        "destination); the options that set up probing (--count, --protocol, --port, -4/-6, --mode, --flows, "
-        "--max-ttl, --timeout, --no-dns, --record, --witness) are refused",
+        help="re-score a saved session, JSON report or samples export, an mtr --json report or --raw log, a Trippy "
+        "JSON report or RIPE Atlas traceroute results instead of tracing: no probe is sent, "
+        "--model/--set/--window/--from/--to/--alerts/--format apply (for an mtr --raw log, --interval places its "
+        "rounds and TARGET names its destination); the options that set up probing (--count, --protocol, --port, "
+        "-4/-6, --mode, --flows, --max-ttl, --timeout, --no-dns, --record, --witness) are refused",
     )
     g.add_argument(
         "--from",
@@ -262,11 +262,11 @@ _PROBING_OPTIONS = ("count", "protocol", "port", "ip_version", "mode", "flows", 
                     "record", "witness")  # fmt: skip
 
 
-def _options_given(argv: list[str]) -> dict[str, str]:
+def _options_given(argv: list[str], parser: argparse.ArgumentParser) -> dict[str, str]:
     """The options the command line ``argv`` gives, dest -> the option as a user writes it (``--count``, ``-4/-6``):
     a value equal to the default is still a choice the user made, and a default is none. argv is parsed again with
-    every default suppressed, so abbreviations (``--coun``) and ``-c5`` count as argparse counts them."""
-    parser = build_parser()
+    every default suppressed, so abbreviations (``--coun``) and ``-c5`` count as argparse counts them. ``parser``
+    (``build_parser``'s, done with) loses its defaults: a second one would cost as much again at every start."""
     commands = _commands(parser)
     for sub in commands.values():
         for action in sub._actions:
@@ -276,7 +276,9 @@ def _options_given(argv: list[str]) -> dict[str, str]:
     for action in commands[given["command"]]._actions if given.get("command") in commands else ():
         if action.option_strings:
             names.setdefault(action.dest, []).append(max(action.option_strings, key=len))
-    return {dest: "/".join(names[dest]) for dest in given if dest in names}
+    # Two options of one dest (-4, -6): the one typed, when it is there as typed.
+    typed = {dest: [n for n in names[dest] if n in argv] for dest in names if len(names[dest]) > 1}
+    return {dest: "/".join(typed.get(dest) or names[dest]) for dest in given if dest in names}
 
 
 def _refuse_ignored(args) -> str | None:
@@ -739,11 +741,12 @@ def _add_export(sub) -> None:
         "export",
         help="write a saved session's hop table, raw samples or event log as CSV or JSON",
         description="Export from a saved session (or an mtr --json report / --raw log): the hop table (the same "
-        "fields as pingmos report), the raw samples of one hop or all (lost ones empty/null, never 0), or the "
-        "event log (alerts fired and cleared).",
+        "fields as pingmos report), the raw samples of one hop or all (lost ones empty/null, never 0; report "
+        "--session reopens them), or the event log (alerts fired and cleared).",
     )
-    p.add_argument("session", type=_given("a file name"), metavar="FILE", help="a pingmos session or JSON report, an "
-                   "mtr --json report or --raw log, a Trippy JSON report or RIPE Atlas traceroute results")  # fmt: skip
+    p.add_argument("session", type=_given("a file name"), metavar="FILE", help="a pingmos session, JSON report or "
+                   "samples export, an mtr --json report or --raw log, a Trippy JSON report or RIPE Atlas traceroute "
+                   "results")  # fmt: skip
     p.add_argument("--what", choices=("hops", "samples", "events"), default="hops", help="what to export (hops)")
     p.add_argument("--ttl", type=_ranged(int, 1, 255, "ttl"), default=None, help="samples of this hop only")
     p.add_argument("--format", choices=("csv", "json"), default="csv", help="output format (csv)")
@@ -1070,7 +1073,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "handler", None) is None:
         parser.print_help()
         return EXIT_USAGE
-    args.given = _options_given(_attach_negative_values(argv, parser))
+    args.given = _options_given(_attach_negative_values(argv, parser), parser)
     ignored = _refuse_ignored(args)
     if ignored is not None:
         print(f"pingmos {args.command}: error: {ignored}", file=sys.stderr)

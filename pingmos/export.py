@@ -2,7 +2,8 @@
 event log, each a pure function to text.
 
 Raw samples keep what was measured: a lost probe has an empty ``rtt_ms`` cell in CSV and ``null`` in JSON (never
-0), and send times are wall-clock seconds since the epoch plus an ISO 8601 UTC form for people.
+0), and send times are wall-clock seconds since the epoch plus an ISO 8601 UTC form for people. Both forms open
+again as a session (``report --session``; ``pingmos.session.samples_import``).
 
 Every CSV cell goes through ``report.formats.csv_safe`` (text that a spreadsheet would take for a formula is
 prefixed with ``'``), and JSON is always valid (``allow_nan=False``; a non-finite number becomes null).
@@ -23,8 +24,8 @@ from pingmos.report.formats import csv_row
 from pingmos.report.formats import to_csv as hops_to_csv
 from pingmos.report.formats import to_json as hops_to_json
 from pingmos.session.model import SessionEvent
+from pingmos.session.samples_import import SAMPLE_FIELDS  # the columns the reader takes back (report --session)
 
-SAMPLE_FIELDS = ("round", "ttl", "seq", "sent_at", "sent_at_utc", "rtt_ms", "lost", "responder", "reached")
 EVENT_FIELDS = ("at", "at_utc", "kind", "data")
 
 __all__ = [
@@ -69,6 +70,8 @@ def _sample_row(s: Sample) -> dict:
         "lost": s.rtt_ms is None,
         "responder": s.responder,
         "reached": s.reached,
+        "reply": s.reply,  # the kind of answer (engine.REPLY_KINDS): a re-score's diagnosis needs it
+        "icmp_code": s.icmp_code,
     }
 
 

@@ -1,7 +1,8 @@
 """Files made by other tools, recognised by their content and opened as sessions.
 
 mtr ``--json`` reports and ``--raw`` logs (``mtr_import``), Trippy JSON reports (``trippy_import``), RIPE Atlas
-traceroute results (``atlas_import``) and pingmos's own ``report --format json`` (``report_import``). Every file
+traceroute results (``atlas_import``), pingmos's own ``report --format json`` (``report_import``) and its raw
+samples, ``export --what samples`` in CSV or JSON (``samples_import``). Every file
 is read through ``pingmos.input_files`` (regular files only, bounded size, strict UTF-8 and JSON), and every fault
 is a SessionError of one line naming the file.
 """
@@ -16,16 +17,24 @@ from pingmos.session.model import SessionError
 from pingmos.session.mtr_import import MAX_IMPORT_BYTES, looks_like_mtr_raw, mtr_json_from_doc, parse_mtr_raw
 from pingmos.session.replay import MemorySession
 from pingmos.session.report_import import looks_like_pingmos_report, pingmos_report_from_doc
+from pingmos.session.samples_import import (
+    CSV_HEADER_START,
+    looks_like_samples_json,
+    samples_from_csv,
+    samples_from_json,
+)
 from pingmos.session.trippy_import import looks_like_trippy, parse_trippy_json
 
 KINDS = (
-    "a pingmos session or JSON report, an mtr --json report or --raw log, a Trippy JSON report or RIPE Atlas "
-    "traceroute results"
+    "a pingmos session, JSON report or samples export, an mtr --json report or --raw log, a Trippy JSON report or "
+    "RIPE Atlas traceroute results"
 )
 
 
-# The first columns of pingmos's own CSV: the hop table (report --format csv, export), raw samples, the event log.
-PINGMOS_CSV_HEADERS = ("ttl,address,name,responders,", "round,ttl,seq,sent_at,", "at,at_utc,kind,data")
+# The first columns of pingmos's own CSV that hold no samples: the hop table (report --format csv, export) and the
+# event log. (Raw samples, CSV_HEADER_START, are read.)
+HOP_TABLE_CSV = "ttl,address,name,responders,"
+EVENTS_CSV = "at,at_utc,kind,data"
 
 
 def read_import(
@@ -49,7 +58,7 @@ def read_import(
         except InputError as exc:
             raise SessionError(str(exc)) from None
         if target is not None:
-            raise SessionError(f"{p}: a JSON report names its target; a TARGET is only for an mtr --raw log")
+            raise SessionError(f"{p}: a TARGET is only for an mtr --raw log; this JSON file does not take one")
         if probe is not None and not looks_like_atlas(doc):
             raise SessionError(f"{p}: a PROBE is only for RIPE Atlas results, and this file is none")
         if looks_like_trippy(doc):
@@ -60,20 +69,31 @@ def read_import(
             return pingmos_report_from_doc(doc, p)
         if isinstance(doc, dict) and "report" in doc:
             return mtr_json_from_doc(doc, p)
-        if isinstance(doc, list) and doc and isinstance(doc[0], dict) and {"round", "sent_at"} <= doc[0].keys():
-            raise SessionError(
-                f"{p}: raw samples pingmos exported (export --what samples): they are not read back; the session "
-                "they came from opens, or record a run with --record FILE"
-            )
+        if looks_like_samples_json(doc):
+            return samples_from_json(doc, p)
+        if isinstance(doc, list) and doc and isinstance(doc[0], dict) and {"at", "kind"} <= doc[0].keys():
+            raise SessionError(f"{p}: {_EVENT_LOG}")
         raise SessionError(f"{p}: JSON, but not {KINDS}")
     if probe is not None:
         raise SessionError(f"{p}: a PROBE is only for RIPE Atlas results, and this file is none")
     if looks_like_mtr_raw(text):
         # Place the run so it ends at the file's modification time (when mtr finished writing it).
         return parse_mtr_raw(text, p, interval_s=interval_s, started_at=None, target=target, ended_at=mtime)
-    if text.startswith(PINGMOS_CSV_HEADERS):
+    if text.startswith(CSV_HEADER_START):
+        if target is not None:
+            raise SessionError(f"{p}: a TARGET is only for an mtr --raw log; a samples export does not take one")
+        return samples_from_csv(text, p)
+    if text.startswith(HOP_TABLE_CSV):
         raise SessionError(
-            f"{p}: a CSV table pingmos wrote, for spreadsheets: it is not read back; write the report with "
-            "--format json (or record it with --record FILE) to open it again"
+            f"{p}: a hop table pingmos wrote as CSV, for spreadsheets: it is not read back; export the samples "
+            "(export --what samples) or write the report with --format json to open it again"
         )
+    if text.startswith(EVENTS_CSV):
+        raise SessionError(f"{p}: {_EVENT_LOG}")
     raise SessionError(f"{p}: not {KINDS}")
+
+
+_EVENT_LOG = (
+    "an event log pingmos exported (export --what events): alerts, no samples to score; open the session it came "
+    "from, or its samples export (export --what samples)"
+)

@@ -141,11 +141,14 @@ def test_a_damaged_report_is_one_line_naming_hop_and_field(change, tmp_path, cap
 @pytest.mark.parametrize(
     "what, fmt, words",
     [
-        ("hops", "csv", "a CSV table pingmos wrote, for spreadsheets: it is not read back; write the report with"),
-        ("samples", "csv", "a CSV table pingmos wrote"),
-        ("events", "csv", "a CSV table pingmos wrote"),
-        ("samples", "json", "raw samples pingmos exported (export --what samples): they are not read back"),
-    ],
+        (
+            "hops",
+            "csv",
+            "a hop table pingmos wrote as CSV, for spreadsheets: it is not read back; export the "
+            "samples (export --what samples) or write the report with --format json",
+        ),
+        ("events", "csv", "an event log pingmos exported (export --what events): alerts, no samples to score"),
+    ],  # raw samples, CSV and JSON, are read back (tests/session/test_samples_import.py)
 )
 def test_what_pingmos_writes_but_does_not_read_back_says_so(what, fmt, words, tmp_path, capsys):
     # Before: "not a pingmos session, an mtr --json report or --raw log, ..." for pingmos's own output.

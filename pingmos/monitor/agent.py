@@ -468,7 +468,9 @@ class Agent:
         self._samples_at_refresh: tuple[float, int] | None = None
         self._retention_at: float | None = None  # monotonic time of the last retention pass
         self._refresh_turn = 0  # the runner whose window is recomputed next (run() spreads refreshes over time)
-        self.probes_per_s = 0.0
+        # Probes settled per second over the last refresh pass; None until the first pass measured it (/metrics
+        # then leaves the gauge out rather than say 0 while probes flow).
+        self.probes_per_s: float | None = None
         self._reload_requested = threading.Event()
         self._writer: threading.Thread | None = None
         if shared_loop is None:
@@ -543,6 +545,9 @@ class Agent:
             except OSError as exc:
                 self._log(f"no probing process ({exc.strerror or exc}): probing in this one")
                 self.prober = None
+        # The first pass's rate is measured from here, when every counter is 0 (the rate of the first seconds,
+        # resolving and opening sockets included).
+        self._samples_at_refresh = (time.monotonic(), 0)
         for cfg in self.config.targets:
             runner = self._runner(cfg)
             with self._lock:

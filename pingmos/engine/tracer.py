@@ -266,8 +266,17 @@ class Tracer:
 
     def advance(self, now: float) -> None:
         """Declare probes past their deadline lost and send every probe due by ``now`` (monotonic s)."""
+        self.expire(now)
+        self.send_due(now)
+
+    def expire(self, now: float) -> None:
+        """Declare probes past their deadline lost (after reading what came: a reply waiting in a socket must be
+        matched before its probe's deadline is judged)."""
         for sample in self.matcher.expire(now):
             self._apply(self.path.on_sample(sample, None))
+
+    def send_due(self, now: float) -> None:
+        """Send every probe due by ``now`` (monotonic s)."""
         scheduler = self.scheduler
         scheduler.skip_to(now)
         due = scheduler.due(now, self.send_ahead_s)

@@ -218,7 +218,8 @@ class SummaryWindow(QMainWindow):
         self.model.set_views(views, hosts)
         health = self.agent.health()
         firing = sum(any(v.alerts.values()) for v in views)
-        self.status.setText(f"{health.targets} targets, {health.probes_per_s:.0f} probes/s, {firing} with alerts "
+        rate = "probes/s not measured yet" if health.probes_per_s is None else f"{health.probes_per_s:.0f} probes/s"
+        self.status.setText(f"{health.targets} targets, {rate}, {firing} with alerts "
                             "firing; double-click a row to open its trace")  # fmt: skip
 
     def target_at(self, row: int) -> str:

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
-from pingmos.alerts import AlertEngine, AlertEvent, CommandRunner
+from pingmos.alerts import COMMAND_FAILED, AlertEngine, AlertEvent, CommandRunner
 from pingmos.diagnosis import diagnose
 from pingmos.engine import (
     Network,
@@ -53,7 +53,7 @@ from pingmos.monitor.prober import CHILD_MODES, GONE, Prober, RemoteNetwork
 from pingmos.run import default_timeout_s
 from pingmos.scoring.interval import MOS_INTERVALS_KEY, MosIntervals
 from pingmos.session.evidence import session_info
-from pingmos.session.model import SessionError
+from pingmos.session.model import SessionError, SessionEvent
 from pingmos.session.store import SessionRecorder
 
 SESSION_SUFFIX = ".pingmos"
@@ -178,7 +178,7 @@ class TargetRunner:
         self.alerts = AlertEngine(
             [dataclasses.replace(r, target=None) for r in cfg.rules], cfg.name, model, settle_s=self._settle_s
         )
-        self.commands = CommandRunner(on_result=self._command_result)
+        self.commands = CommandRunner(on_result=self._command_result, on_failure=self._command_failed)
         self.events: collections.deque[AlertEvent] = collections.deque(maxlen=EVENTS_KEPT)  # the latest ones
         self.probe_mode = ""
         if network_factory is None:
@@ -250,8 +250,13 @@ class TargetRunner:
 
     def _command_result(self, result) -> None:
         if result.error:
-            self._on_error("alert_command")
-            self._log(f"{self.cfg.name}: {result.error}")
+            self._on_error("alert_command")  # every failure counts; the log line is rate-limited (_command_failed)
+
+    def _command_failed(self, line: str) -> None:
+        self._log(f"{self.cfg.name}: {line}")
+        with self._lock:
+            if self.recorder is not None:  # the session's event log, where its alerts are
+                self.recorder.record_event(SessionEvent(self._clock(), COMMAND_FAILED, {"message": line}))
 
     # -- the agent's loop ---------------------------------------------------------------------------------
 
@@ -463,7 +468,9 @@ class Agent:
         self._samples_at_refresh: tuple[float, int] | None = None
         self._retention_at: float | None = None  # monotonic time of the last retention pass
         self._refresh_turn = 0  # the runner whose window is recomputed next (run() spreads refreshes over time)
-        self.probes_per_s = 0.0
+        # Probes settled per second over the last refresh pass; None until the first pass measured it (/metrics
+        # then leaves the gauge out rather than say 0 while probes flow).
+        self.probes_per_s: float | None = None
         self._reload_requested = threading.Event()
         self._writer: threading.Thread | None = None
         if shared_loop is None:
@@ -538,6 +545,9 @@ class Agent:
             except OSError as exc:
                 self._log(f"no probing process ({exc.strerror or exc}): probing in this one")
                 self.prober = None
+        # The first pass's rate is measured from here, when every counter is 0 (the rate of the first seconds,
+        # resolving and opening sockets included).
+        self._samples_at_refresh = (time.monotonic(), 0)
         for cfg in self.config.targets:
             runner = self._runner(cfg)
             with self._lock:

@@ -340,10 +340,10 @@ class Timeline:
 
     - ``R tid thread round due woke called stamp protocol``: round ``round`` of trace ``tid`` was due at ``due`` (the
       scheduler's time for its TTL-1 probe); the loop thread (``thread``: its index) returned from its wait at
-      ``woke`` (the ``now`` it handed to ``Tracer.advance``: late by the OS waking it, the interpreter lock, or
-      the loop still busy with earlier work), ``Tracer.advance`` was called at ``called`` (after the replies and
-      earlier traces of that wake), and the kernel stamped the datagram at ``stamp`` (its wall-clock send stamp
-      moved to monotonic time).
+      ``woke`` (the ``now`` it handed to ``Tracer.send_due``: late by the OS waking it, the interpreter lock, or
+      the loop still busy with earlier work), ``Tracer.send_due`` was called at ``called`` (after the earlier
+      traces of that wake: a wake sends before it reads, see ``engine.loop``), and the kernel stamped the
+      datagram at ``stamp`` (its wall-clock send stamp moved to monotonic time).
     - ``G start seconds generation collected``: a garbage collection (every thread waits meanwhile).
     - ``F due woke wrote``: the flusher's timer (every FLUSH_S) was due at ``due``, its thread ran at ``woke``, and
       its write to the agent returned at ``wrote`` (a full pipe blocks it there).
@@ -365,12 +365,12 @@ class Timeline:
             self.lines.append(f"G {t:.6f} {time.monotonic() - t:.6f} {info['generation']} {info['collected']}")
 
     def watch(self, tid: int, thread: int, tracer: Tracer) -> Callable[[Sample], None]:
-        """Wrap ``tracer.advance`` to note each round's due, wake and call times; returns what to call with
-        every sample (the TTL-1 sample carries the send stamp)."""
-        real, monotonic, pending = tracer.advance, time.monotonic, {}
+        """Wrap ``tracer.send_due`` (``advance`` calls it too) to note each round's due, wake and call times;
+        returns what to call with every sample (the TTL-1 sample carries the send stamp)."""
+        real, monotonic, pending = tracer.send_due, time.monotonic, {}
         protocol = tracer.settings.protocol
 
-        def advance(now: float) -> None:
+        def send_due(now: float) -> None:
             # Reads the engine scheduler's own state (diagnostics only): if it changes, nothing is noted and the
             # trace goes on.
             s = tracer.scheduler
@@ -383,7 +383,7 @@ class Timeline:
             if r is not None:
                 pending[r] = (s._start + r * s.interval_s, now, called)  # the due time after a skip_to
 
-        tracer.advance = advance
+        tracer.send_due = send_due
 
         def sample(smp: Sample) -> None:
             if smp.ttl == 1:

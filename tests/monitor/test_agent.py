@@ -240,6 +240,32 @@ def test_an_agent_stopped_before_its_first_refresh_still_records_what_it_measure
         assert s.sample_count() == agent.runners["provider"].counters.samples >= 30
 
 
+def test_the_first_scrape_shows_what_is_known_and_no_probe_rate_before_one_was_measured():
+    """Before the first refresh pass the agent has measured no probe rate: the gauge is absent (it read 0 probes/s
+    while probes flowed, for the first two passes: ~12 s at refresh_s 5); the counters are there, the window
+    series not yet. The first pass measures the rate from the start."""
+    agent, _ = make_agent(CONFIG)
+    before_start = time.monotonic()
+    agent.start()
+    after_start = time.monotonic()
+    try:
+        wait_for(agent, "provider", 30)
+        m = scrape(agent)
+        assert "pingmos_agent_probes_per_second" not in m
+        assert one(m, "pingmos_agent_targets") == 2 and one(m, "pingmos_target_up", target="provider") == 1
+        assert sum(s.value for s in m["pingmos_hop_probes_sent_total"] if s.labels["target"] == "provider") >= 30
+        assert "pingmos_hop_mos" not in m and "pingmos_hop_loss_ratio" not in m  # no window computed yet
+        counted = lambda: sum(r.counters.samples for r in agent.runners.values())  # noqa: E731
+        low, t1 = counted(), time.monotonic()
+        agent.refresh()
+        t2, high = time.monotonic(), counted()
+        rate = one(scrape(agent), "pingmos_agent_probes_per_second")
+        # Samples since the start over the time since the start, both read within the pass.
+        assert low / (t2 - before_start) <= rate <= high / (t1 - after_start)
+    finally:
+        agent.close()
+
+
 def test_retention_deletes_old_files_then_the_oldest_while_too_large(tmp_path):
     now = time.time()
     paths = []
@@ -423,6 +449,25 @@ def test_the_cached_text_follows_the_counters_and_the_windows_between_scrapes(ru
     state["views"] = agent.views()[1:]  # new snapshots, and a target gone (as after a reload)
     third = collector.render()
     assert third == generate_latest(registry) and b'target="provider"' not in third
+
+
+def test_a_first_scrape_builds_the_families_per_target_not_per_hop(running, monkeypatch):
+    """What a first scrape waited for: nothing formatted yet, it built every family of the agent once per hop of
+    every target to find each counter line's labels (100 targets x 31 hops: 0.53 s of CPU against 0.07 s for a
+    later scrape, 5.4 s against 0.7 s of wall time at load 10; scripts/bench_first_scrape.py). Now the counter
+    lines' labels are formatted directly (the text is still prometheus_client's, byte for byte)."""
+    agent = running[0]
+    views, health = agent.views(), agent.health()
+    collector = AgentCollector(lambda: views, lambda: health, "lab")
+    built = []
+    real = AgentCollector._families
+    monkeypatch.setattr(AgentCollector, "_families", lambda self, *a: built.append(a) or real(self, *a))
+    text = collector.render()
+    hops = sum(len(v.counters[0]) for v in views)
+    assert hops > len(views) and len(built) == len(views) + 2  # headers, each target's window series, the rest
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(AgentCollector(lambda: views, lambda: health, "lab"))
+    assert text == generate_latest(registry)
 
 
 def test_a_failing_formula_shared_by_targets_costs_one_deadline_per_pass_not_one_per_target(tmp_path, monkeypatch):

@@ -30,6 +30,8 @@ def parse_samples(text: str) -> HopWindow:
             rtts.append(None)
             continue
         try:
+            if not item.isascii():  # float() takes any script's digits: ASCII only, as every number option
+                raise ValueError(item)
             value = float(item)
         except ValueError:
             raise ValueError(f"--samples: {item!r} is neither a latency in ms nor x (lost)") from None

@@ -59,10 +59,18 @@ MAX_MS = 1e6
 def _ranged(kind, lo, hi, what):
     def parse(text: str):
         try:
+            # ASCII only: int() and float() take any script's digits ('\u0661\u0662' is 12), a value no one typed
+            # on purpose and that no other tool reads.
+            if not text.isascii():
+                raise ValueError(text)
             value = kind(text)
         except ValueError:
             number = "a whole number" if kind is int else "a number"
-            raise argparse.ArgumentTypeError(f"{what} must be {number}, not {text!r}") from None
+            raise argparse.ArgumentTypeError(
+                f"{what} must be {number} in ASCII digits (0-9), not {_shown(text, 60)!r}"
+                if not text.isascii()
+                else f"{what} must be {number}, not {_shown(text, 60)!r}"
+            ) from None
         if lo is not None and not lo <= value <= hi:  # None: any number; the caller checks the range later
             raise argparse.ArgumentTypeError(f"{what} must be within {lo} and {hi}, not {text}")
         return value
@@ -239,7 +247,7 @@ def _scoring_status(command: str, snapshot) -> int:
     failed = scoring_failure(snapshot)
     if failed is None:
         return 0
-    print(f"pingmos {command}: error: {failed}", file=sys.stderr)
+    print(f"pingmos {command}: error: {_shown(failed, 500)}", file=sys.stderr)  # a formula's error may be 1 MB
     return EXIT_SCORING_FAILED
 
 
@@ -545,10 +553,9 @@ def _cmd_report_session(args, model, rules) -> int:
 
 
 def _one_line(exc: Exception) -> str:
-    """An error about a file as one terminal-safe line (the file's text may hold escape sequences)."""
-    from pingmos.report.formats import terminal_safe
-
-    return terminal_safe(" ".join(str(exc).split()))[:500]
+    """An error about a file as one terminal-safe line (the file's text may hold escape sequences), cut to 500
+    characters with an ellipsis."""
+    return _shown(str(exc), 500)
 
 
 def _notes(session) -> list[str]:
@@ -921,6 +928,10 @@ def _add_monitor(sub) -> None:
 def _cmd_monitor(args) -> int:
     from pingmos.monitor.serve import run_monitor
 
+    missing = _missing_platform_plugin() if args.window else None
+    if missing is not None:
+        print(f"pingmos monitor: error: {missing}", file=sys.stderr)
+        return EXIT_USAGE
     if args.window and _no_display():
         # Qt would abort (SIGABRT, exit 134, a page of plugin advice) once the agent was already probing.
         print("pingmos monitor: error: no display to open the summary window on; drop --summary-window (the "
@@ -941,7 +952,7 @@ exit status:
        unresolvable host name, a file that cannot be read or is not what the command reads (--session, export,
        --alerts, monitor's CONFIG), a --from/--to range that selects nothing; no display to open the window on
   77   no permission for raw sockets (the message says what to run)
-  130  interrupted (the report of what was measured is still printed)
+  130  interrupted (the report of what was measured is still printed; before any, one line)
   143  terminated by SIGTERM (kill, timeout): as 130, the report of what was measured is still printed
 """
 
@@ -1094,6 +1105,36 @@ def _no_display(environ=None) -> bool:
     return True
 
 
+def _missing_platform_plugin(environ=None) -> str | None:
+    """One line when QT_QPA_PLATFORM names no Qt platform plugin that PySide6 ships here (Qt itself aborts:
+    SIGABRT, exit 134, after a page of advice), else None. Found from the files of PySide6's plugin folder, without
+    importing Qt; when that folder is not where a pip install puts it, or a plugin path is set, nothing is refused."""
+    import importlib.util
+    import os
+
+    environ = os.environ if environ is None else environ
+    asked = [p.split(":")[0].strip() for p in environ.get("QT_QPA_PLATFORM", "").split(";") if p.strip()]
+    if not asked or environ.get("QT_QPA_PLATFORM_PLUGIN_PATH") or environ.get("QT_PLUGIN_PATH"):
+        return None
+    spec = importlib.util.find_spec("PySide6")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = os.path.join(list(spec.submodule_search_locations)[0], "Qt", "plugins", "platforms")
+    try:
+        files = os.listdir(folder)
+    except OSError:
+        return None
+    # libqxcb.so, qwindows.dll, libqcocoa.dylib -> xcb, windows, cocoa
+    names = {f.split(".")[0].removeprefix("lib").removeprefix("q") for f in files if not f.startswith(".")}
+    if not names or any(a in names or (a.startswith("wayland") and "wayland" in names) for a in asked):
+        return None
+    shown = _shown(environ["QT_QPA_PLATFORM"], 60)
+    return (
+        f"QT_QPA_PLATFORM={shown} names no Qt platform plugin installed here (there are: "
+        f"{', '.join(sorted(names))}); unset QT_QPA_PLATFORM or set it to one of them"
+    )
+
+
 # Value-taking options whose value may be negative-looking: argparse takes "-5" for an option where the parser
 # has options like -4/-6 (report), so "-c -5" said "expected one argument" instead of the range the value misses.
 _NEGATIVE = re.compile(r"-(?:\d|\.\d|inf|nan)", re.IGNORECASE)
@@ -1144,6 +1185,21 @@ def _become_invoking_user(keep_raw_sockets: bool) -> int | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line ``argv`` (default: sys.argv[1:]) run; the exit status (the README's "Exit status").
+
+    Ctrl+C at any moment is exit 130 with one line on stderr (a live report's own handler still prints the report
+    of what was measured): reading a large file, a formula the sandbox is waiting for, the start before probing."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl+C while saying so is no traceback either
+        print("pingmos: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     if argv is None:  # the command itself (not a caller embedding it): what it writes is private
         from pingmos.privileges import use_private_umask
@@ -1160,6 +1216,10 @@ def main(argv: list[str] | None = None) -> int:
             if refused is not None:
                 print(f"pingmos: {refused}", file=sys.stderr)
                 return EXIT_USAGE
+        missing = _missing_platform_plugin()
+        if missing is not None:
+            print(f"pingmos: error: {missing}", file=sys.stderr)
+            return EXIT_USAGE
         if _no_display():
             print("pingmos: error: no display to open the window on; use `pingmos report HOST` for the terminal, "
                   "or run under a desktop session", file=sys.stderr)  # fmt: skip

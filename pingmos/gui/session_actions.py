@@ -35,7 +35,7 @@ from pingmos.session import SessionError, SessionEvent, SessionInfo, SeveralProb
 RECENT_KEY = "sessions/recent"
 RECORD_KEY = "sessions/record"
 RECENT_MAX = 8
-OPEN_FILTER = "pingmos sessions (*.pingmos);;mtr reports (*.json *.txt *.raw *.log);;All files (*)"
+OPEN_FILTER = "pingmos sessions (*.pingmos);;exports and reports (*.csv *.json *.txt *.raw *.log);;All files (*)"
 
 __all__ = ["OpenedSession", "SessionActions", "load_session", "sessions_dir"]
 

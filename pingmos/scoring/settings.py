@@ -74,6 +74,8 @@ class Setting:
         if isinstance(value, bool):
             raise ValueError(f"setting {self.name!r} takes a number, not {value!r}")
         try:
+            if isinstance(value, str) and not value.isascii():  # float() takes any script's digits: ASCII only
+                raise ValueError(value)
             number = float(value.strip()) if isinstance(value, str) else float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             raise ValueError(f"setting {self.name!r} takes a number, not {value!r}") from None

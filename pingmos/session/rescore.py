@@ -21,6 +21,8 @@ _UNIT_S = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
 def parse_time(text: str, start: float) -> float:
     """Wall-clock seconds for ``text`` (see the module docstring); ValueError with the accepted forms."""
     text = text.strip()
+    if not text.isascii():  # float(), \d and fromisoformat take any script's digits: ASCII only
+        raise ValueError(f"cannot read the time {text[:60]!r}: give it in ASCII digits (0-9)")
     m = _OFFSET.match(text)
     if m:
         return start + float(m.group(1)) * _UNIT_S[m.group(2)]

@@ -152,7 +152,8 @@ def find_model(name: str) -> ModelInfo:
         if info.name == name and not (info.error and "exists already" in info.error.message):
             return info
     known = ", ".join(i.name for i in infos)
-    raise UnknownModel(f"no scoring model named {name!r} (known: {known})")
+    shown = name if len(name) <= 80 else name[:79] + "\u2026"  # echoed input: a 10,000-character name is cut
+    raise UnknownModel(f"no scoring model named {shown!r} (known: {known})")
 
 
 def load_model(

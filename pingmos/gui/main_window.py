@@ -30,7 +30,7 @@ from pingmos.gui.settings_store import SettingsStore
 from pingmos.gui.thresholds_dialog import ThresholdsDialog
 from pingmos.gui.timeline import TimelineWidget
 from pingmos.gui.trace_graph import TraceGraph
-from pingmos.gui.trace_toolbar import WINDOW_CHOICES, WINDOW_TIP, ScoringRow, TraceToolbar, parse_window
+from pingmos.gui.trace_toolbar import WINDOW_CHOICES, ScoringRow, TraceToolbar, parse_window, window_text
 from pingmos.gui.verdict_bar import diagnosis_thresholds
 from pingmos.gui.window_actions import WindowActions
 from pingmos.live_trace import LiveTrace, TraceStatus
@@ -89,6 +89,7 @@ class MainWindow(QMainWindow):
         self.trace_factory = trace_factory
         self.trace: LiveTrace | None = None
         self.window_size: int | None = self.settings.window()
+        self._remember_window = True  # a change of the Samples box is the next live trace's default (set_window)
         self.focus: tuple[float, float] | None = None
         self.thresholds = self.settings.thresholds()
         self.last_update: Update | None = None
@@ -388,6 +389,8 @@ class MainWindow(QMainWindow):
         if not same:
             if self.trace is not None:
                 self.trace.close()
+            if self.evidence.is_replay(self.trace):  # an opened file was judged whole: live, the rolling default
+                self.set_window(self.settings.window(), remember=False)
             self.trace = self.trace_factory(target, protocol, interval_s)
             self.trace.port = port  # read when the engine starts
             self.evidence.trace_created(self.trace)
@@ -465,16 +468,28 @@ class MainWindow(QMainWindow):
 
     def _window_text_changed(self, text: str) -> None:
         try:
-            self.window_size = parse_window(text)
-        except ValueError as exc:
-            self.window_combo.setToolTip(str(exc))
-            self.window_combo.setStyleSheet("QComboBox { color: #b71c1c; }")
+            window = parse_window(text)
+        except ValueError:
+            # A part of one being typed ("", "al"; the validator lets nothing else in): the window in force stays,
+            # and the box shows it again when left (WindowValidator.fixup).
             return
-        self.window_combo.setStyleSheet("")
-        self.window_combo.setToolTip(WINDOW_TIP)
-        self.settings.set_window(self.window_size)
+        self.window_size = window
+        self.toolbar.window_in_force = window
+        if self._remember_window:
+            self.settings.set_window(window)
         self.update_range_label()
         self.mark_dirty()
+
+    def set_window(self, window: int | None, remember: bool = True) -> None:
+        """Judge the last ``window`` samples of each hop (None: all of them), shown in the Samples box.
+        ``remember``: kept as the default for the next live trace (the user's choice; False for the window an opened
+        file is shown with)."""
+        self._remember_window = remember
+        try:
+            self.window_combo.setCurrentText(window_text(window))
+            self._window_text_changed(window_text(window))  # (no signal when the text was the same already)
+        finally:
+            self._remember_window = True
 
     def edit_thresholds(self) -> None:
         dialog = ThresholdsDialog(self.thresholds, self)

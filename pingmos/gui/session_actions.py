@@ -26,7 +26,7 @@ from pingmos.display_text import display_text
 from pingmos.gui.background import Background
 from pingmos.gui.hop_table import table_as_text
 from pingmos.gui.image_export import image_job
-from pingmos.gui.recording import Recording, session_file_name, sessions_dir, write_text
+from pingmos.gui.recording import Recording, removed_on_failure, session_file_name, sessions_dir, write_text
 from pingmos.gui.session_files import OpenedSession, format_of, load_session, samples_text, summary_of
 from pingmos.hop_report import TraceSnapshot
 from pingmos.live_trace import LiveTrace
@@ -351,14 +351,16 @@ class SessionActions(QObject):
             src = str(rec.path) if rec is not None else source  # the recording's final name is chosen when opened
             if Path(path).resolve() == Path(src).resolve():
                 return
-            if rec is not None and rec.recorder is not None:
-                rec.recorder.save_as(path, overwrite=True)
-            else:
-                try:
-                    shutil.copyfile(src, path + ".partial")
-                    os.replace(path + ".partial", path)
-                except OSError as exc:
-                    raise SessionError(f"{path}: cannot save the session: {exc.strerror or exc}") from None
+            # (SessionRecorder.save_as writes the same path + ".partial" first; removed here too when it fails.)
+            with removed_on_failure(path + ".partial"):
+                if rec is not None and rec.recorder is not None:
+                    rec.recorder.save_as(path, overwrite=True)
+                else:
+                    try:
+                        shutil.copyfile(src, path + ".partial")
+                        os.replace(path + ".partial", path)
+                    except OSError as exc:
+                        raise SessionError(f"{path}: cannot save the session: {exc.strerror or exc}") from None
 
         self.worker.run(
             save,

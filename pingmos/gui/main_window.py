@@ -53,9 +53,10 @@ UPDATE_PARTS = ("graph frame", "graph", "timeline", "table rows", "table")
 TraceFactory = Callable[[str, str, float], LiveTrace]
 
 
-def default_trace_factory(target: str, protocol: str, interval_s: float) -> LiveTrace:
-    """The real thing: the best probe mode allowed, and reverse DNS in the background."""
-    return LiveTrace(target, protocol=protocol, interval_s=interval_s, names=ReverseDNS())
+def default_trace_factory(target: str, protocol: str, interval_s: float, reverse_dns: bool = True) -> LiveTrace:
+    """The real thing: the best probe mode allowed, and reverse DNS in the background (``reverse_dns`` False:
+    addresses only, no lookup at all; ``pingmos --no-dns``)."""
+    return LiveTrace(target, protocol=protocol, interval_s=interval_s, names=ReverseDNS() if reverse_dns else None)
 
 
 def format_elapsed(seconds: float) -> str:
@@ -83,8 +84,13 @@ class MainWindow(QMainWindow):
         settings: SettingsStore | None = None,
         trace_factory: TraceFactory = default_trace_factory,
         refresh_ms: int = REFRESH_MS,
+        reverse_dns: bool = True,
     ):
+        """``reverse_dns``: whether ``trace_factory``'s traces look hop names up; False says "no DNS" in the title
+        and the status line (``pingmos --no-dns``)."""
         super().__init__()
+        self.reverse_dns = reverse_dns
+        self.dns_note = "" if reverse_dns else " (no DNS)"  # in the title, beside the target
         self.settings = settings or SettingsStore()
         self.trace_factory = trace_factory
         self.trace: LiveTrace | None = None
@@ -104,7 +110,7 @@ class MainWindow(QMainWindow):
         self.refresher = Refresher()
         self.model_list_jobs = Background("models", self)  # reads the scoring folder off the GUI thread
         self.model_infos: dict = {}  # name -> ModelInfo, once the list has been read
-        self.setWindowTitle("pingmos")
+        self.setWindowTitle("pingmos" + self.dns_note)
 
         self._build_toolbar()
         self._build_central()
@@ -410,7 +416,7 @@ class MainWindow(QMainWindow):
         self.target_combo.addItems(recent)
         self.target_combo.setCurrentText(target)
         self.target_combo.blockSignals(False)
-        self.setWindowTitle(f"pingmos - {target}")
+        self.setWindowTitle(f"pingmos - {target}{self.dns_note}")
         self.mark_dirty()
 
     def confirm_replace_trace(self, what: str) -> bool:
@@ -754,6 +760,8 @@ class MainWindow(QMainWindow):
 
     def _show_status(self, status: TraceStatus, other_replies: int) -> None:
         text = status_text(status, other_replies)
+        if not self.reverse_dns:
+            text += "  |  no DNS: addresses only"
         if text != self.status_label.text():  # the same text again would still cost a relayout of the status bar
             self.status_label.setText(text)
             self.status_label.setToolTip(

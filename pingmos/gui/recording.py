@@ -80,6 +80,7 @@ class Recording:
         self.recorder: SessionRecorder | None = None
         self.error: str | None = None
         self.closed = False
+        self.opening = False  # ``open`` was handed to a worker (the owner sets it: see has_samples)
         self._lock = threading.Lock()
         self._samples: list[Sample] = []
         self._events: list[SessionEvent] = []
@@ -113,6 +114,13 @@ class Recording:
             closed = self.closed
         if closed:
             rec.close()
+
+    def has_samples(self) -> bool:
+        """Samples wait to be written (the trace has measured): the file is worth creating. A refused target (a
+        malformed host, one that does not resolve) measures nothing, and then no empty session file is left to
+        show up in File > Open."""
+        with self._lock:
+            return bool(self._samples)
 
     def record(self, sample: Sample) -> None:
         rec = self.recorder

@@ -147,7 +147,7 @@ class SessionActions(QObject):
         """The file behind what the window shows: the live recording or the opened session."""
         if self.opened is not None and self._showing_opened():
             return self.opened.path
-        if self.recording is not None and self.recording.problem is None:
+        if self.recording is not None and self.recording.opening and self.recording.problem is None:
             return str(self.recording.path)
         return None
 
@@ -179,9 +179,17 @@ class SessionActions(QObject):
         if self.record_action.isChecked():
             rec = Recording(sessions_dir() / session_file_name(info.target, info.started_at or time.time()), info)
             trace.add_observer(rec.record)
-            self.recording = rec
-            self.worker.run(rec.open, on_done=lambda _: self._recording_opened(rec))
+            self.recording = rec  # its file is created once the trace measured something (_open_when_measured)
         self.refresh_actions()
+
+    def _open_when_measured(self) -> None:
+        """Create the recording's file (in a worker) once the trace has samples: a target refused before the first
+        probe (a file name, a malformed or unknown host) leaves no empty session behind."""
+        rec = self.recording
+        if rec is not None and not rec.opening and rec.has_samples():
+            rec.opening = True
+            self.worker.run(rec.open, on_done=lambda _: self._recording_opened(rec))
+            self.refresh_actions()
 
     def _recording_opened(self, rec: Recording) -> None:
         if rec.problem:
@@ -193,10 +201,14 @@ class SessionActions(QObject):
     def finish_recording(self) -> None:
         if self.recording is not None:
             rec, self.recording = self.recording, None
-            self.worker.run(rec.close)
+            if not rec.opening and rec.has_samples():  # measured, but no update drawn since: written all the same
+                rec.opening = True
+                self.worker.run(rec.open)
+            self.worker.run(rec.close)  # (the worker runs its jobs in order: after open)
 
     def update_shown(self, snapshot: TraceSnapshot, address: str | None) -> None:
         """After each drawn update: names and the resolved address go into the recording."""
+        self._open_when_measured()
         rec = self.recording
         if rec is None or self.window.trace is None or id(self.window.trace) in self.replays:
             return

@@ -164,3 +164,46 @@ def test_an_emptied_samples_box_goes_back_to_the_window_in_force(qtbot, make_win
     window.target_combo.setFocus()  # focus leaves the box: it shows the window in force again
     qtbot.waitUntil(lambda: edit.text() == "200", timeout=WAIT_MS)
     assert window.window_size == 200 and window.settings.window() == 200
+
+
+@pytest.mark.parametrize("target", ["al/lossy.raw", "bad host", "a..b"])
+def test_a_refused_target_leaves_no_session_file(qtbot, make_window, session_data_dir, monkeypatch, target):
+    import socket
+
+    from tests.gui.conftest import fake_factory
+
+    def no_lookup(*args, **kwargs):  # refused before any lookup: the machine's resolver is never asked
+        raise AssertionError(f"a name was looked up: {args}")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_lookup)
+    window = make_window(fake_factory(rounds=5))
+    start(window, target)
+    assert window.trace.join(WAIT_MS / 1000)
+    qtbot.waitUntil(lambda: window.trace.status().error is not None, timeout=WAIT_MS)
+    window.mark_dirty()
+    qtbot.waitUntil(lambda: window.last_update is not None and window.quiet, timeout=WAIT_MS)
+    sessions = window.evidence.sessions
+    assert not sessions.save_action.isEnabled()  # no file behind the window: nothing to save
+    window.close()
+    sessions.worker.close(wait=True)
+    folder = session_data_dir / "sessions"
+    assert not folder.exists() or list(folder.iterdir()) == []
+    assert sessions.recent() == []
+
+
+def test_a_trace_that_measures_is_recorded_even_when_closed_before_an_update(qtbot, make_window, session_data_dir):
+    from pingmos.session import open_session
+    from tests.gui.conftest import fake_factory
+
+    window = make_window(fake_factory(rounds=5))
+    window.timer.stop()  # no update drawn: the file must still be created when the window closes
+    start(window)
+    assert window.trace.join(WAIT_MS / 1000)
+    rec = window.evidence.sessions.recording
+    assert rec.has_samples() and not rec.opening
+    sessions = window.evidence.sessions
+    window.close()
+    sessions.worker.close(wait=True)
+    (path,) = (session_data_dir / "sessions").glob("*.pingmos")
+    with open_session(path) as session:
+        assert session.sample_count() == window.trace.sample_count >= 5

@@ -61,13 +61,16 @@ class Counts:
         self.gone = 0
         self.failed = 0
         self.lines: list[str] = []
+        self._lock = threading.Lock()  # the server's threads count at once
 
     def errors(self, **kw) -> ScrapeErrors:
         def gone() -> None:
-            self.gone += 1
+            with self._lock:
+                self.gone += 1
 
         def failed() -> None:
-            self.failed += 1
+            with self._lock:
+                self.failed += 1
 
         return ScrapeErrors(gone, failed, self.lines.append, **kw)
 

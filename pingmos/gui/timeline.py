@@ -204,6 +204,7 @@ class TimelineWidget(QWidget):
         self._route_shown: tuple = ()
         self._data: list[HopTimeline] = []
         self._mos_note: str | None = None  # see set_data
+        self._caption_forms: list[str] | None = None  # the caption's HTML, longest first (caption_forms)
         self._follow = True  # keep the newest data in view until the user pans or zooms
         self._refitting = False
         self.plot.vb.sigRangeChangedManually.connect(self._user_moved)
@@ -458,8 +459,10 @@ class TimelineWidget(QWidget):
             self._redraw_curves()
 
     def _update_caption(self) -> None:
-        self._caption_forms = self.caption_forms()
-        self._fit_caption()
+        forms = self.caption_forms()
+        if forms != self._caption_forms:  # (most updates: the same hops, nothing to measure)
+            self._caption_forms = forms
+            self._fit_caption()
 
     def caption_forms(self) -> list[str]:
         """The caption's HTML, longest first: the hops' names and what each line means in words, then shorter
@@ -494,7 +497,7 @@ class TimelineWidget(QWidget):
     def _fit_caption(self) -> None:
         """The longest caption form that fits the caption's width; when none does, the shortest cut with "…" as
         plain text. Its tooltip then gives the whole (at 800 x 500 the caption was cut mid-word, "▲ los")."""
-        forms = getattr(self, "_caption_forms", None)
+        forms = self._caption_forms
         if not forms:
             return
         room = self.caption.contentsRect().width() - 2

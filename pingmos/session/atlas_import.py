@@ -16,7 +16,8 @@ list of results, one per probe run, or one such object. The fields read here:
 
 Every packet of a run is one sample: round = run x packets per hop + packet index, sent at the run's timestamp
 (the packets of a run follow each other within seconds; Atlas records no time per packet). A reply counts as the
-destination's when it comes from ``dst_addr``.
+destination's when it comes from ``dst_addr``. The results hold no totals (no loss, average or count of their own),
+so unlike mtr's and Trippy's reports they cannot contradict themselves: pingmos computes every figure.
 
 Several probes: a measurement's results hold one entry per probe and per run, and each probe (``prb_id``) is its
 own vantage point with its own path, so their runs are never pooled into one trace. ``probe`` picks one

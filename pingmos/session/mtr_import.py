@@ -43,7 +43,11 @@ replies received. Whether the destination was reached is decided from mtr's ``ds
 from the last row; when the report names hosts by name and ``dst`` matches none, it is unknown (None).
 
 Impossible values (Rcv > Snt, a TTL beyond 255, negative or absurd times) are refused with one line naming the
-file, the hop and the field.
+file, the hop and the field, and so are contradictions: a Loss% that does not follow from Snt and Rcv within the
+rounding it is printed with (half its last decimal place; mtr's ``net_loss`` leaves its one probe in flight out,
+so 100 (1 - Rcv / (Snt - 1)) fits too), Snt other than Rcv + Drop (or one more, in flight), Best <= Avg <= Wrst
+(Last between Best and Wrst) broken beyond the rounding of the numbers as written. A report without ``dst`` (mtr
+always writes it) is refused: its path cannot be named.
 """
 
 from __future__ import annotations
@@ -133,14 +137,61 @@ def _same_host(a: str, b: str) -> bool:
     return a.rstrip(".").lower() == b.rstrip(".").lower()
 
 
-def _loss_step_pct(raw: object) -> float:
-    """Half the last decimal place of Loss% as the file wrote it ("0.0" -> 0.05, 33.33 -> 0.005): how far the true
-    loss may lie from the number shown."""
+def half_step(raw: object, default: float = 0.05) -> float:
+    """Half the last decimal place of a number as the file wrote it ("0.0" -> 0.05, 33.33 -> 0.005, "12" -> 0.5):
+    how far the true value may lie from the number shown. ``default`` when it is no number."""
     try:
         exponent = Decimal(str(raw).strip().rstrip("%")).as_tuple().exponent
     except (InvalidOperation, ValueError):
-        return 0.05
+        return default
     return 0.5 * 10.0 ** min(0, exponent if isinstance(exponent, int) else 0)
+
+
+def _loss_step_pct(raw: object) -> float:
+    return half_step(raw)
+
+
+def check_loss(loss_pct: float, raw: object, sent: int, received: int, names: tuple[str, str, str]) -> None:
+    """ValueError unless ``loss_pct`` (as written: ``raw``) follows from ``sent`` and ``received``, within the
+    rounding of the number as written. A probe still in flight may be left out of the loss (mtr's ``net_loss``
+    divides by Snt minus its one-probe ``transit`` flag), so 100 (1 - received / (sent - 1)) is accepted too.
+    ``names``: the file's names of loss, sent and received, for the message."""
+    step = half_step(raw) + 1e-9
+    fits = []
+    for in_flight in (0, 1):
+        base = sent - in_flight
+        if base >= max(received, 0) and (base > 0 or in_flight == 0):
+            fits.append(0.0 if base == 0 else 100.0 * (base - received) / base)
+    if not any(abs(loss_pct - f) <= step for f in fits):
+        expected = fits[0] if fits else 100.0
+        raise ValueError(
+            f"{names[0]} {clean_text(str(raw), 20)} does not follow from the counts ({names[1]} {sent} and "
+            f"{names[2]} {received} give {expected:.{max(1, _decimals(raw))}f} %)"
+        )
+
+
+def _decimals(raw: object) -> int:
+    """Decimal places of a number as the file wrote it ("33.33" -> 2)."""
+    return max(0, round(-math.log10(2.0 * half_step(raw, 0.5))))
+
+
+def check_order(times: dict[str, float | None], raws: dict[str, object], best: str, avg: str, worst: str,
+                last: str | None = None) -> None:  # fmt: skip
+    """ValueError unless best <= avg <= worst (and best <= last <= worst) within the rounding of the numbers as
+    written (``raws``: the fields as the file holds them)."""
+    present = [k for k in (best, avg, worst) if times.get(k) is not None]
+    pairs = list(zip(present, present[1:], strict=False))
+    if last is not None and times.get(last) is not None:
+        pairs += [(k, last) for k in (best,) if times.get(k) is not None]
+        pairs += [(last, k) for k in (worst,) if times.get(k) is not None]
+    for lo, hi in pairs:
+        slack = half_step(raws.get(lo), 0.0) + half_step(raws.get(hi), 0.0) + 1e-9
+        if times[lo] > times[hi] + slack:  # type: ignore[operator]
+            shown = ", ".join(f"{k} {clean_text(str(raws.get(k)), 20)}" for k in (best, avg, worst, last)
+                              if k is not None and times.get(k) is not None)  # fmt: skip
+            order = " <= ".join(k for k in (best, avg, worst) if times.get(k) is not None)
+            within = f", and {last} between {best} and {worst}" if last and last in shown else ""
+            raise ValueError(f"{shown} are not in order ({order}{within})")
 
 
 def _received_from_loss(sent: int, loss_pct: float, raw: object) -> int | None:
@@ -176,11 +227,18 @@ def _hub(hub: object, notes: set[str]) -> HopSummary:
     for key, value in (("Rcv", rcv), ("Drop", drop)):
         if value is not None and sent is not None and value > sent:
             raise ValueError(f"{key} {value} is more than Snt {sent}")
+    if sent is not None and rcv is not None and drop is not None and not 0 <= sent - rcv - drop <= 1:
+        raise ValueError(
+            f"Snt {sent}, Rcv {rcv} and Drop {drop} do not add up (Snt = Rcv + Drop, or one more while a probe is "
+            "in flight)"
+        )
     received = rcv
     if received is None and sent is not None and drop is not None:
         received = sent - drop
     if received is None and address is None:
         received = 0  # mtr shows ??? where no reply ever came: nothing received is what the file says
+    if received is not None and sent is not None and loss_pct is not None:
+        check_loss(loss_pct, hub.get("Loss%"), sent, received, ("Loss%", "Snt", "Rcv"))
     if received is None and sent is not None and loss_pct is not None:
         received = _received_from_loss(sent, loss_pct, hub.get("Loss%"))
         if received is None:
@@ -206,6 +264,7 @@ def _hub(hub: object, notes: set[str]) -> HopSummary:
         times = dict.fromkeys(times)  # mtr prints 0.00 for a hop that never answered: no measurement
     elif times["Avg"] is None and loss_pct is not None:
         notes.add("the report has no latency fields (Avg), so no hop can be scored: run mtr with -o including A")
+    check_order(times, hub, "Best", "Avg", "Wrst", "Last")
     jitter_ms = None
     if times["Javg"] is not None and received is not None and received >= 2:
         # mtr's Javg averages |RTT difference| over n replies with the first counted as 0: scale to n - 1.
@@ -242,6 +301,13 @@ def mtr_json_from_doc(doc: object, path: str) -> MemorySession:
     hubs = report.get("hubs") if isinstance(report, dict) else None
     if not isinstance(head, dict) or not isinstance(hubs, list):
         raise SessionError(f"{path}: not an mtr --json report (no report.mtr object and report.hubs list)")
+    if not isinstance(head.get("dst"), str) or not head["dst"].strip():
+        # mtr always writes its target: without it the file was edited or cut, and the path cannot be named.
+        lacks = "lists no hops (report.hubs is empty) and " if not hubs else ""
+        raise SessionError(
+            f"{path}: the mtr report {lacks}names no target (report.mtr.dst is missing or empty), so it holds "
+            "nothing pingmos can show; open the report as mtr --json wrote it"
+        )
     try:
         count_field(head, "tests")  # not used as a count (see _hub), but a damaged header is refused
     except ValueError as exc:

@@ -13,7 +13,9 @@ The layout (Trippy's ``report/types.rs``; numbers with decimals are written as s
 
 Like an mtr --json report it holds totals only (HopSummary rows, no window or time range). Trippy writes 0.00 for
 the times of a hop that never answered: those are unknown (None), never 0. Whether the destination was reached is
-decided from ``info.target.ip`` against the addresses the hops list.
+decided from ``info.target.ip`` against the addresses the hops list. A loss_pct that does not follow from sent and
+recv (within its two decimals, or with one probe in flight) and best <= avg <= worst broken are refused with one
+line, as for mtr (``mtr_import.check_loss``, ``check_order``).
 
 Jitter: no Trippy field is pingmos's jitter, so it is imported as unknown (None) and a note says so, as for mtr's
 Javg where the conversion is impossible. pingmos's JITTER is the mean |D| of consecutive replies (PingPlotter's;
@@ -36,7 +38,16 @@ is its whole RTT):
 from __future__ import annotations
 
 from pingmos.session.model import HopSummary, SessionError, SessionInfo
-from pingmos.session.mtr_import import MAX_RTT_MS, MAX_TTL, clean_text, count_field, is_ip, number_field
+from pingmos.session.mtr_import import (
+    MAX_RTT_MS,
+    MAX_TTL,
+    check_loss,
+    check_order,
+    clean_text,
+    count_field,
+    is_ip,
+    number_field,
+)
 from pingmos.session.replay import MemorySession
 
 
@@ -66,9 +77,12 @@ def _hop(hop: object) -> HopSummary:
     loss_pct = number_field(hop, "loss_pct", 0.0, 100.0)
     if loss_pct is None:
         loss_pct = 100.0 * (sent - received) / sent if sent else None
+    else:
+        check_loss(loss_pct, hop.get("loss_pct"), sent, received, ("loss_pct", "sent", "recv"))
     times = {k: number_field(hop, k, 0.0, MAX_RTT_MS) for k in ("last", "avg", "best", "worst", "stddev")}
     if not received:
         times = dict.fromkeys(times)
+    check_order(times, hop, "best", "avg", "worst", "last")
     return HopSummary(
         ttl=ttl,
         address=address,

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
-from pingmos.alerts import AlertEngine, AlertEvent, CommandRunner
+from pingmos.alerts import COMMAND_FAILED, AlertEngine, AlertEvent, CommandRunner
 from pingmos.diagnosis import diagnose
 from pingmos.display_text import display_text
 from pingmos.engine import (
@@ -54,7 +54,7 @@ from pingmos.monitor.prober import CHILD_MODES, GONE, Prober, RemoteNetwork
 from pingmos.run import default_timeout_s
 from pingmos.scoring.interval import MOS_INTERVALS_KEY, MosIntervals
 from pingmos.session.evidence import session_info
-from pingmos.session.model import SessionError
+from pingmos.session.model import SessionError, SessionEvent
 from pingmos.session.store import SessionRecorder
 
 SESSION_SUFFIX = ".pingmos"
@@ -182,7 +182,7 @@ class TargetRunner:
         self.alerts = AlertEngine(
             [dataclasses.replace(r, target=None) for r in cfg.rules], cfg.name, model, settle_s=self._settle_s
         )
-        self.commands = CommandRunner(on_result=self._command_result)
+        self.commands = CommandRunner(on_result=self._command_result, on_failure=self._command_failed)
         self.events: collections.deque[AlertEvent] = collections.deque(maxlen=EVENTS_KEPT)  # the latest ones
         self.probe_mode = ""
         if network_factory is None:
@@ -254,8 +254,13 @@ class TargetRunner:
 
     def _command_result(self, result) -> None:
         if result.error:
-            self._on_error("alert_command")
-            self._log(f"{self.cfg.name}: {result.error}")
+            self._on_error("alert_command")  # every failure counts; the log line is rate-limited (_command_failed)
+
+    def _command_failed(self, line: str) -> None:
+        self._log(f"{self.cfg.name}: {line}")
+        with self._lock:
+            if self.recorder is not None:  # the session's event log, where its alerts are
+                self.recorder.record_event(SessionEvent(self._clock(), COMMAND_FAILED, {"message": line}))
 
     # -- the agent's loop ---------------------------------------------------------------------------------
 

@@ -40,6 +40,7 @@ from typing import Protocol
 import numpy as np
 
 from pingmos.diagnosis import Diagnosis
+from pingmos.display_text import loss_text
 from pingmos.engine import Sample
 from pingmos.scoring import HopWindow, Score, Scorer
 from pingmos.session_event import SessionEvent
@@ -178,13 +179,21 @@ class AlertEvent:
     @property
     def message(self) -> str:
         what = "fired" if self.kind == FIRE else "cleared"
-        value = "unknown" if self.value is None else f"{self.value:.2f}{UNITS[self.metric]}"
+        if self.value is None:
+            value = "unknown"
+        elif self.metric == "loss_pct":  # as the table and the verdict show it: a lost probe never reads 0.0
+            lost = round(self.value * self.samples / 100.0) if self.samples else None
+            value = loss_text(self.value, lost, self.samples or None) + UNITS[self.metric]
+        else:
+            value = f"{self.value:.2f}{UNITS[self.metric]}"
         where = f"hop {self.ttl}" + (f" ({self.address})" if self.address else "")
         text = (
             f"{self.rule} {what} for {self.target}: {LABELS[self.metric]} {value} at {where} over the last "
             f"{_duration(self.window_s)} ({self.samples} probes; threshold {self.threshold:g}{UNITS[self.metric]})"
         )
-        if self.diagnosis_status is not None:
+        if self.diagnosis_status is not None and self.diagnosis_words in (None, "", self.diagnosis_status):
+            text += f"; diagnosis ({self.diagnosis_status})"  # not "diagnosis (undecided): undecided"
+        elif self.diagnosis_status is not None:
             text += f"; diagnosis ({self.diagnosis_status}): {self.diagnosis_words}"
         return text
 
@@ -713,24 +722,69 @@ def run_command(argv: Sequence[str], env: Mapping[str, str], timeout_s: float) -
         out.seek(0)
         output = out.read()[-8000:].decode("utf-8", "replace")[-2000:]
     if code is None:
-        return CommandResult(tuple(argv), None, f"alert command {name} was killed after {timeout_s:g} s", output)
+        error = f"alert command {name} timed out: killed after {timeout_s:g} s (command_timeout_s)"
+        return CommandResult(tuple(argv), None, error, output)
     error = None if code == 0 else f"alert command {name} exited with status {code}"
     return CommandResult(tuple(argv), code, error, output)
+
+
+# A failure that repeats (a rule firing every minute, its command missing) is said once per this many seconds.
+FAILURE_REPEAT_S = 300.0
+COMMAND_FAILED = "alert-command-failed"  # the session event of a rule command that did not run or failed
+
+
+class RepeatLimiter:
+    """Says a failure once, then the same failure again at most once per ``every_s`` with how many times it
+    repeated in between (so a rule whose command is missing does not fill a terminal or a log, yet is never
+    silent). Thread-safe: commands finish in threads of their own."""
+
+    def __init__(self, every_s: float = FAILURE_REPEAT_S, clock: Callable[[], float] = time.monotonic):
+        self.every_s = every_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._last: dict[str, float] = {}  # failure text -> when it was last said
+        self._held: dict[str, int] = {}  # failure text -> times it happened since, unsaid
+
+    def line(self, text: str) -> str | None:
+        """``text`` to say now (with the count of repeats held back since it was last said), or None to hold it."""
+        now = self._clock()
+        with self._lock:
+            last = self._last.get(text)
+            if last is not None and now - last < self.every_s:
+                self._held[text] = self._held.get(text, 0) + 1
+                return None
+            self._last[text] = now
+            held = self._held.pop(text, 0)
+        return text + (f" (and {held} more time{'s' if held != 1 else ''} since it was last said)" if held else "")
+
+    def pending(self) -> list[str]:
+        """The repeats held back and not said yet, one line each (at the end of a run), and forgets them."""
+        with self._lock:
+            held, self._held = self._held, {}
+        return [f"{text} (again {n} more time{'s' if n != 1 else ''})" for text, n in held.items() if n]
 
 
 class CommandRunner:
     """Runs rule commands (``run_command``) in threads of their own, never in the caller's; each one is killed,
     with all it started, after its timeout. Results go to ``on_result`` (from the runner's thread) and are kept
-    in ``results``."""
+    in ``results``. ``on_failure`` gets one line per command that could not run, timed out or exited non-zero,
+    naming the rule (a repeated failure rate-limited by ``RepeatLimiter``; ``close`` says what was held back)."""
 
-    def __init__(self, on_result: Callable[[CommandResult], None] | None = None):
+    def __init__(
+        self,
+        on_result: Callable[[CommandResult], None] | None = None,
+        on_failure: Callable[[str], None] | None = None,
+        repeat_s: float = FAILURE_REPEAT_S,
+    ):
         self._on_result = on_result
+        self._on_failure = on_failure
+        self._limiter = RepeatLimiter(repeat_s)
         self._threads: list[threading.Thread] = []
         self.results: list[CommandResult] = []
 
-    def run(self, argv: Sequence[str], env: Mapping[str, str], timeout_s: float) -> None:
+    def run(self, argv: Sequence[str], env: Mapping[str, str], timeout_s: float, rule: str = "") -> None:
         thread = threading.Thread(
-            target=self._run, args=(tuple(argv), dict(env), timeout_s), daemon=True, name="pingmos-alert-command"
+            target=self._run, args=(tuple(argv), dict(env), timeout_s, rule), daemon=True, name="pingmos-alert-command"
         )
         self._threads = [t for t in self._threads if t.is_alive()] + [thread]
         thread.start()
@@ -741,13 +795,23 @@ class CommandRunner:
         for event in events:
             rule = by_name.get(event.rule)
             if rule is not None and rule.command:
-                self.run(rule.command, event.environment(), rule.command_timeout_s)
+                self.run(rule.command, event.environment(), rule.command_timeout_s, rule.name)
 
-    def _run(self, argv: tuple[str, ...], env: dict[str, str], timeout_s: float) -> None:
+    def _run(self, argv: tuple[str, ...], env: dict[str, str], timeout_s: float, rule: str = "") -> None:
         result = run_command(argv, env, timeout_s)
         self.results.append(result)
         if self._on_result is not None:
             self._on_result(result)
+        if result.error and self._on_failure is not None:
+            line = self._limiter.line((f"alert rule {rule!r}: " if rule else "") + result.error)
+            if line is not None:
+                self._on_failure(line)
+
+    def close(self) -> None:
+        """After ``wait``: one line for each failure whose repeats were held back and not said yet."""
+        if self._on_failure is not None:
+            for line in self._limiter.pending():
+                self._on_failure(line)
 
     def wait(self, timeout_s: float | None = None) -> bool:
         """Wait for every command started so far (tests, shutdown); True when all are done."""

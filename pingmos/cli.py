@@ -17,6 +17,7 @@ from pingmos.scoring import DEFAULT_MODEL
 REPORT_FORMATS = ("table", "json", "csv")  # the keys of pingmos.report.formats.FORMATTERS (a test keeps them equal)
 
 EXIT_TRACE_FAILED = 1  # the network failed mid-trace: the partial report is printed, the error on stderr
+EXIT_SCORING_FAILED = 1  # the model failed to score a hop: the output is written, the model's error last on stderr
 EXIT_USAGE = 2
 EXIT_NO_PERMISSION = 77  # EX_NOPERM from sysexits.h
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
@@ -62,7 +63,7 @@ def _ranged(kind, lo, hi, what):
         except ValueError:
             number = "a whole number" if kind is int else "a number"
             raise argparse.ArgumentTypeError(f"{what} must be {number}, not {text!r}") from None
-        if not lo <= value <= hi:
+        if lo is not None and not lo <= value <= hi:  # None: any number; the caller checks the range later
             raise argparse.ArgumentTypeError(f"{what} must be within {lo} and {hi}, not {text}")
         return value
 
@@ -104,9 +105,10 @@ def _add_report(sub) -> None:
     p.add_argument(
         "--interval",
         "-i",
-        # A live trace takes MIN_INTERVAL_S to MAX_INTERVAL_S (checked in _cmd_report); an mtr --raw log given to
-        # --session was recorded at whatever mtr -i was (0.01 as root), as export --interval takes.
-        type=_ranged(float, RAW_LOG_MIN_INTERVAL_S, RAW_LOG_MAX_INTERVAL_S, "interval"),
+        # Only a number here: its range depends on --session (one check, one message: _cmd_report): a live trace
+        # takes MIN_INTERVAL_S to MAX_INTERVAL_S; an mtr --raw log given to --session was recorded at whatever
+        # mtr -i was (0.01 as root), as export --interval takes.
+        type=_ranged(float, None, None, "interval"),
         default=1.0,
         help="seconds between rounds, 0.1 to 60 (1.0); with --session of an mtr --raw log, the interval it was "
         "recorded at, 0.01 to 3600",
@@ -228,6 +230,17 @@ def _add_model_options(p, scope: str = "") -> None:
 def _with_model(snapshot, model):
     """The snapshot with the model's effective settings: what its MOS assumed (shown in the header and JSON)."""
     return dataclasses.replace(snapshot, model_settings=tuple(sorted(model.settings.items())))
+
+
+def _scoring_status(command: str, snapshot) -> int:
+    """After the output: one stderr line naming the model and its error when it failed at a hop, and exit 1."""
+    from pingmos.report.formats import scoring_failure
+
+    failed = scoring_failure(snapshot)
+    if failed is None:
+        return 0
+    print(f"pingmos {command}: error: {failed}", file=sys.stderr)
+    return EXIT_SCORING_FAILED
 
 
 def _load_model(args, command: str):
@@ -486,6 +499,7 @@ def _cmd_report_session(args, model, rules) -> int:
 
     from pingmos.alerts import evaluate_samples
     from pingmos.diagnosis import diagnose
+    from pingmos.hop_report import RECORD_FINISHED
     from pingmos.report.formats import FORMATTERS
     from pingmos.run import default_timeout_s
     from pingmos.session import SessionError, open_session
@@ -512,9 +526,8 @@ def _cmd_report_session(args, model, rules) -> int:
             if rules:
                 # Each event with the diagnosis of the samples until then, over the report's window, as live.
                 info = session.info
-                running = RunningDiagnosis(
-                    info.target, info.address, info.protocol, info.interval_s, model, model.name, args.window
-                )  # fmt: skip
+                running = RunningDiagnosis(info.target, info.address, info.protocol, info.interval_s, model,
+                                           model.name, args.window, record=RECORD_FINISHED)  # fmt: skip
                 # Windows end one probe timeout before each moment, as live: the events come at the live times.
                 timeout_s = info.extra.get("timeout_s") if isinstance(info.extra, dict) else None
                 if not isinstance(timeout_s, (int, float)) or isinstance(timeout_s, bool) or timeout_s <= 0:
@@ -528,7 +541,7 @@ def _cmd_report_session(args, model, rules) -> int:
         return EXIT_USAGE
     _print_notes("report", notes)
     _emit(FORMATTERS[args.format](_with_model(snapshot, model)))
-    return 0
+    return _scoring_status("report", snapshot)
 
 
 def _one_line(exc: Exception) -> str:
@@ -569,10 +582,12 @@ def _cmd_report(args) -> int:
         print("pingmos report: error: give a TARGET to trace, or --session FILE to re-score a saved trace",
               file=sys.stderr)  # fmt: skip
         raise SystemExit(EXIT_USAGE)
-    if args.session is None and not MIN_INTERVAL_S <= args.interval <= MAX_INTERVAL_S:
-        # As argparse words it (the wider range is an mtr --raw log's, for --session only).
-        print(f"pingmos report: error: argument --interval/-i: interval must be within {MIN_INTERVAL_S} and "
-              f"{MAX_INTERVAL_S}, not {args.interval:g}", file=sys.stderr)  # fmt: skip
+    lo, hi = (MIN_INTERVAL_S, MAX_INTERVAL_S) if args.session is None else (RAW_LOG_MIN_INTERVAL_S,
+                                                                            RAW_LOG_MAX_INTERVAL_S)  # fmt: skip
+    if not lo <= args.interval <= hi:  # (a NaN too) as argparse words it, with the range of this use
+        what = "for a trace" if args.session is None else "for an mtr --raw log's rounds (--session)"
+        print(f"pingmos report: error: argument --interval/-i: interval must be within {lo} and {hi} {what}, not "
+              f"{args.interval:g}", file=sys.stderr)  # fmt: skip
         raise SystemExit(EXIT_USAGE)
     model = _load_model(args, "report")
     if model is None:
@@ -639,6 +654,7 @@ def _cmd_report(args) -> int:
             rules,
             model,
             on_event=lambda e: _print_alerts([e]),
+            on_note=lambda line: print(f"pingmos report: warning: {_one_line(Exception(line))}", file=sys.stderr),
             window=args.window if args.window is not None else default_window(args.count),
         )
     except ValueError as exc:
@@ -706,12 +722,13 @@ def _cmd_report(args) -> int:
         print(f"pingmos report: error: {failure}", file=sys.stderr)
         return EXIT_TRACE_FAILED
     _emit(FORMATTERS[args.format](_with_model(snapshot, model)))  # the report first, then any error last
+    scored = _scoring_status("report", snapshot)
     if failure is not None:
         print(f"pingmos report: error: {failure}", file=sys.stderr)
         return EXIT_TRACE_FAILED
     if terminated:
         return EXIT_TERMINATED
-    return EXIT_INTERRUPTED if interrupted else 0
+    return EXIT_INTERRUPTED if interrupted else scored
 
 
 @contextlib.contextmanager
@@ -812,7 +829,7 @@ def _cmd_export(args) -> int:
         return EXIT_USAGE
     _print_notes("export", notes)
     _emit(text)
-    return 0
+    return _scoring_status("export", snapshot) if args.what == "hops" else 0
 
 
 def _no_such_hop(ttl: int, samples, in_range: bool) -> str:
@@ -870,7 +887,8 @@ exit status:
   0    done
   1    a failure while running, not of the input: the network failed mid-trace (the partial report is printed,
        the error last on stderr), the probe sockets could not be opened, a recording or the output could not
-       be written (a full disk); score: the model failed to score (a broken formula file); monitor: the metrics
+       be written (a full disk); score, report, export: the model failed to score (a broken formula file: the
+       output is written, one line last on stderr names the model and its error); monitor: the metrics
        port cannot be opened, or --summary-window has no PySide6
   2    bad input, one line on stderr: an unknown command or option, a value out of range, a malformed or
        unresolvable host name, a file that cannot be read or is not what the command reads (--session, export,

@@ -68,6 +68,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from pingmos.display_text import loss_ci_text, loss_text
 from pingmos.hop_report import RECORD_LIVE, RECORD_RANGE, HopReport, TraceSnapshot
 from pingmos.stats import Z_95, wilson_interval_pct
 
@@ -303,7 +304,9 @@ def _judge_loss(hop: HopReport, th: Thresholds) -> _Judged | None:
         need = wilson_bound_samples(p, th.loss_pct_above / 100.0)
         if p > th.loss_pct_above / 100.0:
             need = max(need, math.ceil(th.min_lost / p))
-    return _Judged(side, f"loss {hop.loss_pct:.1f} % (95 % CI {ci[0]:.1f}-{ci[1]:.1f})", need)
+    # The table's texts (display_text): a loss the table shows as 0.03 is never "0.0" here.
+    words = f"loss {loss_text(hop.loss_pct, _lost(hop), hop.sent)} % (95 % CI {loss_ci_text(ci)})"
+    return _Judged(side, words, need)
 
 
 def judge_hop(hop: HopReport, th: Thresholds = DEFAULT_THRESHOLDS) -> dict[str, _Judged]:
@@ -608,7 +611,8 @@ class _Context:
             w = self.fresh[t]
             lo, hi = w.loss_ci_pct
             when = time.strftime("%H:%M:%S", time.localtime(w.taken_at))
-            parts.append(f"direct echo to hop {t} at {when}: {w.lost} of {w.sent} lost (95 % CI {lo:.1f}-{hi:.1f} %)")
+            ci = loss_ci_text((lo, hi))
+            parts.append(f"direct echo to hop {t} at {when}: {w.lost} of {w.sent} lost (95 % CI {ci} %)")
         for t, w in sorted(self.stale.items()):
             parts.append(f"the echo witness of hop {t} is stale ({self.snap.rounds - w.round} rounds old), ignored")
         return ("; " + "; ".join(parts)) if parts else ""

@@ -11,6 +11,7 @@ window's views (hop table, tooltips, summary table, session information).
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 
 # C0 controls (tab, newline, ESC, BEL ...), DEL and C1 controls (CSI U+009B ...), the line and paragraph separators
@@ -64,3 +65,44 @@ def safe_snapshot(snap):
         hops=tuple(safe_hop(h) for h in snap.hops),
         route_changes=tuple(_safe_change(c) for c in snap.route_changes),
     )
+
+
+# -- loss and its interval: one text for the table, the verdict, the window and the alerts --------------------------
+
+# The most decimals a loss or its interval is shown with (1 lost of 10 million is 0.00001 %).
+_MOST_DECIMALS = 6
+
+
+def loss_text(loss_pct: float | None, lost: int | None = None, sent: int | None = None) -> str:
+    """Loss in percent (0-100) with the fewest decimals, at least one, that show a non-zero loss as non-zero and a
+    partial loss as below 100: 1 lost of 3000 is "0.03", not "0.0"; 1 of 1000 "0.1". ``lost`` and ``sent``
+    (probes) decide what is non-zero or partial when given; without them the value does. "-" for None or a
+    non-finite value."""
+    if loss_pct is None or not math.isfinite(loss_pct):
+        return "-"
+    some_lost = loss_pct > 0 if lost is None else lost > 0
+    some_received = loss_pct < 100 if lost is None or sent is None else sent - lost > 0
+    decimals = 1
+    while decimals < _MOST_DECIMALS and (
+        (some_lost and round(loss_pct, decimals) == 0.0) or (some_received and round(loss_pct, decimals) >= 100.0)
+    ):
+        decimals += 1
+    return f"{loss_pct:.{decimals}f}"
+
+
+def loss_ci_text(
+    ci: tuple[float, float] | None, lost: int | None = None, sent: int | None = None, decimals: int = 1
+) -> str:
+    """The loss's 95 % interval in percent as "low-high", with at least ``decimals`` (1) decimals and more where
+    fewer would read an upper end above 0 as 0 or a lower end below 100 as 100: 0 lost of 1000 gives "0.0-0.4",
+    2 of 2000 "0.0-0.4", 0 of 100 000 "0.000-0.004" (never "0-0" or "0.0-0.0" beside an interval that is not
+    empty). ``lost`` and ``sent`` are accepted for the callers' symmetry with ``loss_text``; the interval's own
+    ends decide. "-" where the interval is unknown or not finite."""
+    if ci is None or not all(v is not None and math.isfinite(v) for v in ci):
+        return "-"
+    lo, hi = ci
+    while decimals < _MOST_DECIMALS and (
+        (hi > 0 and round(hi, decimals) == 0.0) or (lo < 100 and round(lo, decimals) >= 100.0)
+    ):
+        decimals += 1
+    return f"{lo:.{decimals}f}-{hi:.{decimals}f}"

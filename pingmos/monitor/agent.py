@@ -33,8 +33,9 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
-from pingmos.alerts import AlertEngine, AlertEvent, CommandRunner
+from pingmos.alerts import COMMAND_FAILED, AlertEngine, AlertEvent, CommandRunner
 from pingmos.diagnosis import diagnose
+from pingmos.display_text import display_text
 from pingmos.engine import (
     Network,
     NoProbeMode,
@@ -53,7 +54,7 @@ from pingmos.monitor.prober import CHILD_MODES, GONE, Prober, RemoteNetwork
 from pingmos.run import default_timeout_s
 from pingmos.scoring.interval import MOS_INTERVALS_KEY, MosIntervals
 from pingmos.session.evidence import session_info
-from pingmos.session.model import SessionError
+from pingmos.session.model import SessionError, SessionEvent
 from pingmos.session.store import SessionRecorder
 
 SESSION_SUFFIX = ".pingmos"
@@ -80,8 +81,11 @@ TARGETS_PER_ENGINE_THREAD = 25
 Log = Callable[[str], None]
 
 
-def _log_stderr(line: str) -> None:
-    print(f"pingmos monitor: {line}", file=sys.stderr, flush=True)
+def log_stderr(line: str) -> None:
+    """Print one line of the agent's log to stderr, terminal-safe: target, rule and label names come from the
+    configuration (and addresses from the network), so a newline in one would forge a log line and U+202E would
+    reverse what follows; every control character becomes '?' (``display_text``, as ``report`` prints names)."""
+    print(f"pingmos monitor: {display_text(line)}", file=sys.stderr, flush=True)
 
 
 def monitor_mode(protocol: str, family, requested: str = "auto") -> ProbeMode:
@@ -178,7 +182,7 @@ class TargetRunner:
         self.alerts = AlertEngine(
             [dataclasses.replace(r, target=None) for r in cfg.rules], cfg.name, model, settle_s=self._settle_s
         )
-        self.commands = CommandRunner(on_result=self._command_result)
+        self.commands = CommandRunner(on_result=self._command_result, on_failure=self._command_failed)
         self.events: collections.deque[AlertEvent] = collections.deque(maxlen=EVENTS_KEPT)  # the latest ones
         self.probe_mode = ""
         if network_factory is None:
@@ -250,8 +254,13 @@ class TargetRunner:
 
     def _command_result(self, result) -> None:
         if result.error:
-            self._on_error("alert_command")
-            self._log(f"{self.cfg.name}: {result.error}")
+            self._on_error("alert_command")  # every failure counts; the log line is rate-limited (_command_failed)
+
+    def _command_failed(self, line: str) -> None:
+        self._log(f"{self.cfg.name}: {line}")
+        with self._lock:
+            if self.recorder is not None:  # the session's event log, where its alerts are
+                self.recorder.record_event(SessionEvent(self._clock(), COMMAND_FAILED, {"message": line}))
 
     # -- the agent's loop ---------------------------------------------------------------------------------
 
@@ -442,7 +451,7 @@ class Agent:
         tracer_clock_factory: Callable[[TargetConfig], object] | None = None,
         thread_context: Callable[[], AbstractContextManager] = nullcontext,
         use_dns: bool = True,
-        log: Log = _log_stderr,
+        log: Log = log_stderr,
         shared_loop: bool | None = None,
         probe_process: bool = False,
     ):
@@ -459,7 +468,11 @@ class Agent:
         self.runners: dict[str, TargetRunner] = {}
         self._lock = threading.Lock()  # guards runners (the HTTP thread reads them on every scrape)
         self.errors: dict[str, int] = {}
+        # /metrics requests whose client went away before the answer was written (a scraper's timeout): normal,
+        # counted rather than logged (``count_scrape_aborted``).
+        self.scrapes_aborted = 0
         self._stop = threading.Event()
+        self.stopped_by: int | None = None  # the signal that stopped the agent (``stop(signum)``), if one did
         self._samples_at_refresh: tuple[float, int] | None = None
         self._retention_at: float | None = None  # monotonic time of the last retention pass
         self._refresh_turn = 0  # the runner whose window is recomputed next (run() spreads refreshes over time)
@@ -492,6 +505,10 @@ class Agent:
     def count_error(self, kind: str) -> None:
         with self._lock:
             self.errors[kind] = self.errors.get(kind, 0) + 1
+
+    def count_scrape_aborted(self) -> None:
+        with self._lock:
+            self.scrapes_aborted += 1
 
     def _runner(self, cfg: TargetConfig) -> TargetRunner:
         return TargetRunner(
@@ -684,7 +701,11 @@ class Agent:
             if time.monotonic() >= first:
                 self._refresh_some(time.time(), min(1.0, 1.0 / self.config.refresh_s))
 
-    def stop(self) -> None:
+    def stop(self, signum: int | None = None) -> None:
+        """End ``run`` (safe from a signal handler); ``signum``: the signal that asked, kept in ``stopped_by`` (the
+        first one) for the exit status."""
+        if signum is not None and self.stopped_by is None:
+            self.stopped_by = signum
         self._stop.set()
 
     def close(self) -> None:
@@ -715,6 +736,7 @@ class Agent:
         with self._lock:
             errors = dict(self.errors)
             targets = len(self.runners)
+            aborted = self.scrapes_aborted
         prober = self.prober
         return AgentHealth(
             self.probes_per_s,
@@ -723,6 +745,7 @@ class Agent:
             resident_bytes(),
             sys.getallocatedblocks(),
             send_stamps=prober.send_stamps if prober is not None else None,
+            scrapes_aborted=aborted,
         )
 
 

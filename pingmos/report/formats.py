@@ -9,8 +9,9 @@
   against spreadsheet formula injection (OWASP "CSV Injection"): a cell starting with ``=``, ``+``, ``-``, ``@``, a
   tab or a carriage return is prefixed with a single quote ``'``, so a spreadsheet shows it as text and runs
   nothing. Numbers are written as numbers (a negative number is no formula).
-- The table shows loss with as many decimals as it takes for a non-zero loss never to read 0.0 (nor a partial
-  loss 100.0), and the loss interval at the precision where it cannot read 0-0 beside a non-zero loss. Text from
+- The table shows loss and its interval as the verdict, the window and the alerts do (``display_text.loss_text``,
+  ``loss_ci_text``): with as many decimals as it takes for a non-zero loss never to read 0.0 (nor a partial loss
+  100.0), and the interval with at least one, more where its upper end would read 0 (0 lost of 1000: 0.0-0.4). Text from
   files and the network (targets, names, addresses) has its control characters replaced, so nothing a PTR record
   or a crafted file holds can move the cursor or ring the terminal.
 """
@@ -24,7 +25,7 @@ import math
 from datetime import UTC, datetime
 
 from pingmos.diagnosis import Diagnosis, diagnose, rounds_words
-from pingmos.display_text import display_text
+from pingmos.display_text import display_text, loss_ci_text, loss_text
 from pingmos.hop_report import HopReport, TraceSnapshot
 from pingmos.input_files import finite_json
 
@@ -152,6 +153,7 @@ CSV_HOP_FIELDS = tuple(f for f in HOP_FIELDS if f not in ("loss_ci_pct", "mos_ci
     "mos_ci_low",
     "mos_ci_high",
     "unreachable",  # the path ends at this hop: a router's ICMP destination-unreachable, in words; else empty
+    "score_error",  # the model failed at this hop: file:line: message, as JSON's score_error; else empty
 )
 # Which run every row belongs to (the same on every row; see the module docstring).
 CSV_CONTEXT_FIELDS = (
@@ -224,6 +226,7 @@ def to_csv(snap: TraceSnapshot) -> str:
         mos_ci = row.pop("mos_ci")
         row["mos_ci_low"], row["mos_ci_high"] = mos_ci if mos_ci else (None, None)
         row.setdefault("unreachable", None)
+        row.setdefault("score_error", None)
         row.update(context)
         writer.writerow(csv_row(_finite_or_none(row[f]) for f in CSV_FIELDS))
     return buf.getvalue()
@@ -240,36 +243,6 @@ def lost_count(hop: HopReport) -> int | None:
 
 def _count(value: int | None) -> str:
     return "-" if value is None else str(value)
-
-
-def loss_text(loss_pct: float | None, lost: int | None, sent: int | None) -> str:
-    """Loss in percent with the fewest decimals (at least one) that show a non-zero loss as non-zero and a partial
-    loss as below 100: 1 lost of 3000 is "0.03", not "0.0". Without counts (None) a loss above 0 and below 100
-    is shown so that it cannot read 0.0 or 100.0 either."""
-    if loss_pct is None or not math.isfinite(loss_pct):
-        return "-"
-    some_lost = loss_pct > 0 if lost is None else lost > 0
-    some_received = loss_pct < 100 if lost is None or sent is None else sent - lost > 0
-    decimals = 1
-    while decimals < 6 and (
-        (some_lost and round(loss_pct, decimals) == 0.0) or (some_received and round(loss_pct, decimals) >= 100.0)
-    ):
-        decimals += 1
-    return f"{loss_pct:.{decimals}f}"
-
-
-def loss_ci_text(ci: tuple[float, float] | None, lost: int | None, sent: int | None, decimals: int = 0) -> str:
-    """The loss interval with no decimals where that is honest, more where whole percent would read "0-0" beside
-    a non-zero loss (or "100-100" beside a partial one): 2 lost of 2000 gives "0.0-0.4", not "0-0". ``decimals``:
-    the fewest to use; "-" where the interval or a count is unknown."""
-    if ci is None or lost is None or sent is None or not all(math.isfinite(v) for v in ci):
-        return "-"
-    lo, hi = ci
-    while decimals < 6 and (
-        (lost > 0 and round(hi, decimals) == 0.0) or (sent - lost > 0 and round(lo, decimals) >= 100.0)
-    ):
-        decimals += 1
-    return f"{lo:.{decimals}f}-{hi:.{decimals}f}"
 
 
 def _cell(value: float | None, decimals: int = 1) -> str:
@@ -301,7 +274,7 @@ FALLBACK_MARK = "*"
 
 def _row_cells(hop: HopReport) -> list[str]:
     lost = lost_count(hop)
-    ci = loss_ci_text(hop.loss_ci_pct, lost, hop.sent)
+    ci = loss_ci_text(hop.loss_ci_pct, lost, hop.sent) if lost is not None else "-"
     address = hop.address or "???"
     if len(hop.responders) > 1:
         address += f" +{len(hop.responders) - 1}"
@@ -371,6 +344,23 @@ def _scoring_errors(hops: tuple[HopReport, ...]) -> list[str]:
             "until the error above is fixed"
         )
     return lines
+
+
+def scoring_failure(snap: TraceSnapshot) -> str | None:
+    """One line naming the model and its error when it failed to score any hop, for stderr beside any format (the
+    table also says it below its rows, CSV and JSON in each hop's ``score_error``); None when every hop scored.
+    A formula failing alike at every hop (the usual case) is said once with the hops it failed at."""
+    by_error: dict[str, list[int]] = {}
+    for hop in snap.hops:
+        if hop.score_error:
+            by_error.setdefault(hop.score_error, []).append(hop.ttl)
+    if not by_error:
+        return None
+    error, ttls = next(iter(by_error.items()))
+    hop_word = "hop" if len(ttls) == 1 else "hops"
+    others = len(by_error) - 1
+    more = f" (and {others} other error{'s' if others > 1 else ''}: see each hop's score_error)" if others else ""
+    return terminal_safe(f"model {snap.model} failed to score {hop_word} {_ttl_ranges(ttls)}: {error}{more}")
 
 
 def _settings_text(settings: tuple) -> str:

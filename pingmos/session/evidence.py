@@ -10,14 +10,15 @@ the reverse-DNS names and closes the session.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
 
-from pingmos.alerts import AlertEngine, AlertEvent, AlertRule, CommandRunner
+from pingmos.alerts import COMMAND_FAILED, AlertEngine, AlertEvent, AlertRule, CommandRunner
 from pingmos.diagnosis import Diagnosis, EchoWitness, diagnose
 from pingmos.engine import Sample, TraceSettings
-from pingmos.hop_report import TraceSnapshot
+from pingmos.hop_report import RECORD_LIVE, TraceSnapshot
 from pingmos.scoring import Scorer
 from pingmos.session.model import SessionError, SessionEvent, SessionInfo
 from pingmos.session.store import SessionRecorder
@@ -116,8 +117,12 @@ class RunningDiagnosis:
         window: int | None = None,
         flows: int = 1,
         witnesses: dict[int, EchoWitness] | None = None,
+        record: str = RECORD_LIVE,
     ):
         self.state = TraceState(target, address, protocol, interval_s, flows)
+        # A replay of a finished record (report --session --alerts) gets no more rounds: its verdicts say "not
+        # enough samples in this record", never "about N more rounds" (hop_report.RECORD_*).
+        self.record = record
         self.window = window
         self.witnesses = witnesses or {}
         self._scorer = scorer
@@ -144,6 +149,8 @@ class RunningDiagnosis:
         if self.state.history.rounds() == 0:
             return None
         snapshot = self.state.snapshot(self.window, self._scorer, self._model_name)
+        if self.record != RECORD_LIVE:
+            snapshot = dataclasses.replace(snapshot, record=self.record)
         return diagnose(snapshot, witnesses=self.witnesses)
 
     def settle(self, snapshot: TraceSnapshot) -> None:
@@ -177,16 +184,20 @@ class Evidence:
         on_event: Callable[[AlertEvent], None] | None = None,
         clock: Callable[[], float] = time.time,
         window: int | None = None,
+        on_note: Callable[[str], None] | None = None,
     ):
         """``window``: the report's window (samples per hop, None = all): the diagnosis each alert event carries
-        is the one the report's footer gives for the samples so far."""
+        is the one the report's footer gives for the samples so far. ``on_note`` gets one line for each rule
+        command that could not run, timed out or failed (rate-limited when it repeats; from the command's
+        thread); the recording keeps the same line in its event log."""
         self.target = target
         self.interval_s = settings.interval_s
         self.events: list[AlertEvent] = []
         self.error: str | None = None
         self.recorder = None
-        self.commands = CommandRunner()
+        self.commands = CommandRunner(on_failure=self._command_failed)
         self._on_event = on_event
+        self._on_note = on_note
         self._clock = clock
         self._last_eval = None
         self.alerts = None
@@ -265,6 +276,12 @@ class Evidence:
         if self.recorder is not None and witnesses:
             self.recorder.record_event(witness_event(witnesses))
 
+    def _command_failed(self, line: str) -> None:
+        if self.recorder is not None:
+            self.recorder.record_event(SessionEvent(self._clock(), COMMAND_FAILED, {"message": line}))
+        if self._on_note is not None:
+            self._on_note(line)
+
     def _handle(self, events: list[AlertEvent]) -> None:
         for e in events:
             self.events.append(e)
@@ -288,6 +305,7 @@ class Evidence:
                 self.diagnosis.settle(snapshot)
             self._handle(self.alerts.evaluate(self._clock() + self.alerts.settle_s))
             self.commands.wait(command_wait_s)
+            self.commands.close()  # the repeats of a failure held back: said before the recording closes
         if self.recorder is not None:
             for hop in snapshot.hops if snapshot is not None else ():
                 if hop.address and hop.name:

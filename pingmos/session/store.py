@@ -175,10 +175,13 @@ class _Writer:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
             raise
-        # Fold the log into the main file after every batch (about once a second): after a crash, or for a copy
-        # taken while recording, the .pmos file alone is a valid session missing at most the last batch. PASSIVE
-        # never waits for readers; what it cannot fold now, the next batch's checkpoint does.
-        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def fold(self) -> None:
+        """Fold the log into the main file after every batch (about once a second): after a crash, or for a copy
+        taken while recording, the .pmos file alone is a valid session missing at most the last batch. PASSIVE
+        never waits for readers; what it cannot fold now, the next batch's checkpoint does. Apart from ``write``:
+        a batch committed is in the file (its log) even when folding it fails (a full disk)."""
+        self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def close(self) -> None:
         # Fold the log into the main file so a closed session is one self-contained file. A reader that still
@@ -220,6 +223,7 @@ class SessionRecorder:
         self._info: SessionInfo | None = None
         self.error: str | None = None
         self.samples_written = 0
+        self._written_per_ttl: dict[int, int] = {}  # samples committed per TTL: the rounds a reopen shows
         self._closed = False
         self._writer = _Writer(_connect_new(self.path, overwrite), info)
         self._stop = threading.Event()
@@ -265,12 +269,30 @@ class SessionRecorder:
                 if info is not None:
                     self._writer.set_info(info)
                 self._writer.write(samples, events, names)
-                self.samples_written += len(samples)
+                self._count(samples)  # committed: a reopen shows them, whether or not folding them in works
+                self._writer.fold()
             except sqlite3.Error as exc:
-                self.error = (
-                    f"recording to {self.path} stopped: {write_error_text(exc)}; the "
-                    f"{self.samples_written} samples written before are kept in the file"
-                )
+                self.error = f"recording to {self.path} stopped: {write_error_text(exc)}; {self.kept_text()}"
+
+    def _count(self, samples: list[Sample]) -> None:
+        self.samples_written += len(samples)
+        for sample in samples:
+            self._written_per_ttl[sample.ttl] = self._written_per_ttl.get(sample.ttl, 0) + 1
+
+    @property
+    def rounds_written(self) -> int:
+        """Rounds committed to the file, counted as a reopen counts them (the samples of the busiest TTL)."""
+        return max(self._written_per_ttl.values(), default=0)
+
+    def kept_text(self) -> str:
+        """What a reopen of the file will show, in its units: "the 98 rounds (98 samples) recorded before are
+        kept in the file"."""
+        rounds, samples = self.rounds_written, self.samples_written
+        if not samples:
+            return "no sample had been written to it yet"
+        r = "round" if rounds == 1 else "rounds"
+        n = "sample" if samples == 1 else "samples"
+        return f"the {rounds} {r} ({samples} {n}) recorded before are kept in the file"
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval_s):

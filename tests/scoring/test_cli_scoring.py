@@ -182,8 +182,10 @@ def test_report_scores_every_hop_with_the_chosen_model(capsys, config_dir):
     assert hop["r"] == pytest.approx(expected.r, abs=0.01) and at_zero.r == pytest.approx(82.206, abs=0.01)
     (config_dir / "scoring").mkdir(parents=True)
     (config_dir / "scoring" / "broken.py").write_text("def score_hop(hop):\n    raise ValueError('bad')\n")
-    code, out, _ = run(argv + ["--model", "broken"], capsys)
+    code, out, err = run(argv + ["--model", "broken"], capsys)
     doc = json.loads(out)
     (hop,) = doc["hops"]
-    assert code == 0 and doc["model"] == "broken" and hop["mos"] is None and hop["received"] == 3
+    # The report is written, then the model's failure is one stderr line and exit 1 (README "Exit status").
+    assert code == 1 and doc["model"] == "broken" and hop["mos"] is None and hop["received"] == 3
+    assert "model broken failed to score hop 1: " in err
     assert hop["score_error"].endswith("broken.py:2: ValueError: bad")

@@ -91,7 +91,7 @@ def test_loss_and_sent_only_reports_have_received_counts_and_no_scores(name, cap
     assert any("no latency fields" in n for n in s.info.extra["notes"])
     rc, out, err = run(capsys, "report", "--session", str(CASES / name))
     assert rc == 0 and "within thresholds" not in out and "no latency fields" in err
-    assert "4    4   0.0        0-49" in out
+    assert "4    4   0.0    0.0-49.0" in out
 
 
 def test_sent_received_drop_without_loss_opens():

@@ -95,7 +95,8 @@ def test_a_recorder_that_cannot_write_says_why_and_evidence_stops_the_run(tmp_pa
 
     evidence.observe(sample)
     recorder.flush()
-    assert recorder.error and "recording to" in recorder.error and "1 samples written before are kept" in recorder.error
+    assert recorder.error and "recording to" in recorder.error
+    assert "the 1 round (1 sample) recorded before are kept" in recorder.error
     with pytest.raises(RecordingFailed, match="recording to"):
         evidence.observe(sample)
 

@@ -186,8 +186,8 @@ def test_report_alerts_carry_the_one_diagnosis_live_and_reopened(tmp_path, monke
         assert s.events()[0].data["diagnosis"]["status"] == fire.diagnosis_status
     until = fire.at - settings.effective_timeout_s
 
-    def diagnosis_until(t):
-        running = RunningDiagnosis("target.lab.test", DST, "icmp", 1.0, model, model.name)
+    def diagnosis_until(t, record="live"):
+        running = RunningDiagnosis("target.lab.test", DST, "icmp", 1.0, model, model.name, record=record)
         for sample in samples:
             running.feed(sample)
         return running.current(t)
@@ -214,10 +214,11 @@ def test_report_alerts_carry_the_one_diagnosis_live_and_reopened(tmp_path, monke
         "target.lab.test",
         model,
         samples,
-        diagnosis=RunningDiagnosis("target.lab.test", DST, "icmp", 1.0, model, model.name),
+        # The CLI's replay: a finished record, which gets no more rounds (its verdicts never ask for "more rounds").
+        diagnosis=RunningDiagnosis("target.lab.test", DST, "icmp", 1.0, model, model.name, record="finished"),
         settle_s=settings.effective_timeout_s,  # the CLI's replay: windows end one probe timeout back, as live
     )[0]
-    replayed = diagnosis_until(replay.at - settings.effective_timeout_s)
+    replayed = diagnosis_until(replay.at - settings.effective_timeout_s, record="finished")
     assert (replay.diagnosis_status, replay.diagnosis_words) == (replayed.status, replayed.short)
     assert alert_lines[0].endswith(replay.message)
 
@@ -270,7 +271,7 @@ def test_an_mtr_raw_log_recorded_faster_than_a_live_report_runs_is_placed_at_its
     with pytest.raises(SystemExit) as exc:
         main(["report", "127.0.0.1", "-i", "0.05"])
     assert exc.value.code == 2
-    assert capsys.readouterr().err.endswith("interval must be within 0.1 and 60.0, not 0.05\n")
+    assert capsys.readouterr().err.endswith("interval must be within 0.1 and 60.0 for a trace, not 0.05\n")
 
 
 @pytest.mark.parametrize("name", ["lab3.mtr.raw", "lab3.mtr.json"])

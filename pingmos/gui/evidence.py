@@ -54,6 +54,7 @@ class WindowEvidence(QObject):
         self.alerts.fired.connect(self._alerts_fired)
         self.alerts.ended.connect(self._episodes_ended)
         self.alerts.command_done.connect(self._command_done)
+        self._command_failures = alerts.RepeatLimiter()  # a command failing at every firing: a note per 5 min
         self.alerts.rules_changed.connect(self._rules_changed)
         self.witness_worker = Background("witness", self)
         # address -> a function opening the network the echo probes go out on (tests put a fake one here)
@@ -276,8 +277,9 @@ class WindowEvidence(QObject):
         self.alerts.trace_stopped(trace)
 
     def _command_done(self, result) -> None:
-        if result.error:
-            self.event_log.add_note(result.error + (f": {result.output.strip()[-300:]}" if result.output else ""))
+        line = self._command_failures.line(result.error) if result.error else None
+        if line is not None:
+            self.event_log.add_note(line + (f": {result.output.strip()[-300:]}" if result.output else ""))
 
     def _rules_changed(self) -> None:
         firing = self.alerts.firing()

@@ -28,6 +28,7 @@ from pingmos.gui.hop_table import table_as_text
 from pingmos.gui.image_export import image_job
 from pingmos.gui.recording import Recording, removed_on_failure, session_file_name, sessions_dir, write_text
 from pingmos.gui.session_files import OpenedSession, format_of, load_session, samples_text, summary_of
+from pingmos.gui.shown_context import shown_time_range
 from pingmos.hop_report import TraceSnapshot
 from pingmos.live_trace import LiveTrace
 from pingmos.session import SessionError, SessionEvent, SessionInfo, SeveralProbes
@@ -437,6 +438,8 @@ class SessionActions(QObject):
             snapshot = self.owner.shown_snapshot()
             if snapshot is None:
                 raise ValueError("There is no hop table to export yet.")
+            if snapshot.time_range is None:  # a live trace's snapshot has none: the file says when it measured
+                snapshot = replace(snapshot, time_range=shown_time_range(self.window))
             text = export.hop_table(snapshot, fmt)
             return lambda: write_text(path, text)
         if what == "events":

@@ -207,3 +207,43 @@ def test_a_trace_that_measures_is_recorded_even_when_closed_before_an_update(qtb
     (path,) = (session_data_dir / "sessions").glob("*.pingmos")
     with open_session(path) as session:
         assert session.sample_count() == window.trace.sample_count >= 5
+
+
+def test_the_windows_hop_table_export_has_the_time_range_the_cli_export_gives(qtbot, make_window, tmp_path, capsys):
+    import csv
+    import json
+
+    from pingmos import cli
+
+    window = make_window()
+    window.set_window(None)
+    start(window)
+    settle(qtbot, window)
+    sessions = window.evidence.sessions
+    rec = sessions.recording
+    qtbot.waitUntil(lambda: rec.recorder is not None, timeout=WAIT_MS)
+    rec.flush()
+    out_json, out_csv = tmp_path / "h.json", tmp_path / "h.csv"
+    sessions.export("hops", str(out_json))
+    sessions.export("hops", str(out_csv))
+    qtbot.waitUntil(lambda: out_json.exists() and out_csv.exists(), timeout=WAIT_MS)
+
+    assert cli.main(["export", str(rec.path), "--format", "json"]) == 0
+    cli_range = json.loads(capsys.readouterr().out)["time_range"]
+    assert cli.main(["export", str(rec.path), "--format", "csv"]) == 0
+    cli_row = next(csv.DictReader(capsys.readouterr().out.splitlines()))
+    ours = json.loads(out_json.read_text())["time_range"]
+    assert ours is not None and ours == cli_range
+    assert ours["from"] < ours["to"]
+    row = next(csv.DictReader(out_csv.read_text().splitlines()))
+    assert row["from_utc"] and (row["from_utc"], row["to_utc"]) == (cli_row["from_utc"], cli_row["to_utc"])
+
+    # Within a focus range: the samples of the range (as export --from/--to)
+    t0, t1 = window.trace.time_span()
+    window.set_focus((t0 + (t1 - t0) / 4, t0 + (t1 - t0) / 2))
+    qtbot.waitUntil(lambda: window.last_update.request.focus is not None and window.quiet, timeout=WAIT_MS)
+    out_json.unlink()
+    sessions.export("hops", str(out_json))
+    qtbot.waitUntil(out_json.exists, timeout=WAIT_MS)
+    focused = json.loads(out_json.read_text())["time_range"]
+    assert (focused["from"], focused["to"]) == window.focus

@@ -247,3 +247,41 @@ def test_the_windows_hop_table_export_has_the_time_range_the_cli_export_gives(qt
     qtbot.waitUntil(out_json.exists, timeout=WAIT_MS)
     focused = json.loads(out_json.read_text())["time_range"]
     assert (focused["from"], focused["to"]) == window.focus
+
+
+LONG_NAME = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 61])  # 253 characters: the longest legal host name
+
+
+@pytest.mark.parametrize("long_at", [None, "address", "name"])
+def test_at_1280_a_long_host_name_is_elided_and_name_outlasts_the_intervals(qtbot, make_window, long_at):
+    import dataclasses
+
+    from pingmos.gui.hop_table import COL_ADDRESS, COL_LOSS, COL_MOS, COL_MOS_CI, COL_NAME
+    from tests.gui.test_layout_gui import traced
+
+    window = traced(qtbot, make_window, 1280, 860)
+    window.timer.stop()  # the hops set below stay
+
+    def named(h):
+        name = LONG_NAME if long_at == "name" and h.ttl == 4 else f"r{h.ttl}.core.example.net"
+        address = LONG_NAME if long_at == "address" and h.ttl == 4 else h.address  # (an mtr report naming hosts)
+        return dataclasses.replace(h, name=name, address=address)
+
+    window.table_model.set_hops(tuple(named(h) for h in window.last_update.snapshot.hops), None)
+    table = window.table
+    qtbot.wait(50)
+    room = table.viewport().width()
+    for col in (COL_LOSS, COL_MOS):
+        assert not table.isColumnHidden(col)
+        assert table.columnViewportPosition(col) + table.columnWidth(col) <= room, col
+    assert not table.horizontalScrollBar().isVisible()
+    # The name says whose router a hop is: it stays while a 95 % interval is hidden
+    assert not table.isColumnHidden(COL_NAME)
+    if not table.isColumnHidden(COL_MOS_CI):
+        assert table.hidden_columns == ()
+    if long_at is not None:
+        col = COL_ADDRESS if long_at == "address" else COL_NAME
+        row = next(r for r in range(table.proxy.rowCount()) if table.proxy.index(r, 0).data() == "4")
+        index = table.proxy.index(row, col)
+        assert index.data() == LONG_NAME and index.data(Qt.ItemDataRole.ToolTipRole) == LONG_NAME
+        assert table.columnWidth(col) < room / 2

@@ -52,6 +52,20 @@ def table_context(window) -> list[str]:
     return lines
 
 
+def judged_words(window, snapshot) -> str:
+    """Which samples ``snapshot``'s figures judge, for beside the verdict: "over the focus range", "over the last
+    100 of 1000 rounds" (a window shorter than the record: `pingmos report` judges all of a file), or "over all
+    1000 rounds"."""
+    if window.focus is not None:
+        return "over the focus range"
+    rounds = snapshot.rounds
+    if rounds is None:
+        return ""
+    if snapshot.window is not None and rounds > snapshot.window:
+        return f"over the last {snapshot.window} of {rounds} rounds"
+    return f"over all {rounds} round{'s' if rounds != 1 else ''}"
+
+
 def update_range_label(window) -> None:
     """Above the table: what its statistics are over (the focus range, the live window, or a session file)."""
     if window.focus is not None:

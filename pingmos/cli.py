@@ -960,7 +960,7 @@ exit status:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="pingmos",
-        usage="pingmos [TARGET]  (open the window, tracing TARGET when given)\n"
+        usage="pingmos [--no-dns] [TARGET]  (open the window, tracing TARGET when given; --no-dns: addresses only)\n"
         "       pingmos -- TARGET  (the window, for a TARGET named like a command)\n"
         "       pingmos {report,score,models,export,monitor} ...",
         description="Trace the route to a host, probe every hop, and estimate per hop the VoIP call quality.\n\n"
@@ -1206,13 +1206,14 @@ def _main(argv: list[str] | None) -> int:
 
         use_private_umask()
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv == ["help"]:  # a lone "help" asks for the help, never for a host of that name
+    if argv in (["help"], ["--no-dns", "help"]):  # a lone "help" asks for the help, never for a host of that name
         parser.print_help()
         return 0
-    gui, target = _gui_target(argv, parser)
+    no_dns = argv[:1] == ["--no-dns"]  # pingmos --no-dns [TARGET]: the window without reverse DNS
+    gui, target = _gui_target(argv[no_dns:], parser)
     if gui:
         if target is not None:
-            refused = _refuse_gui_target(target, parser, escaped=argv[0] == "--")
+            refused = _refuse_gui_target(target, parser, escaped=argv[no_dns] == "--")
             if refused is not None:
                 print(f"pingmos: {refused}", file=sys.stderr)
                 return EXIT_USAGE
@@ -1231,7 +1232,7 @@ def _main(argv: list[str] | None) -> int:
             return refused
         from pingmos.gui.app import run
 
-        return run(target)
+        return run(target, reverse_dns=not no_dns)
     args = parser.parse_args(_attach_negative_values(argv, parser))
     if getattr(args, "handler", None) is None:
         parser.print_help()

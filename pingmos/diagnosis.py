@@ -797,6 +797,8 @@ def _rounds(ctx: _Context, totals: list[int]) -> int | None:
 
 
 def _where(snap: TraceSnapshot) -> str:
+    if not snap.target and not snap.address:  # an mtr --raw log where no host answers as the destination does
+        return "the path (to a target the file does not name)"
     return f"the path to {snap.target}" + (f" ({snap.address})" if snap.address and snap.address != snap.target else "")
 
 

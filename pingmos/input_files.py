@@ -22,6 +22,7 @@ import math
 import os
 import re
 import stat
+from collections.abc import Iterator
 from itertools import accumulate
 
 MAX_JSON_DEPTH = 64
@@ -89,6 +90,51 @@ def read_bytes(path: str | os.PathLike, max_bytes: int, what: str = "file") -> b
 def read_text(path: str | os.PathLike, max_bytes: int, what: str = "file") -> str:
     """The content of a regular UTF-8 text file of at most ``max_bytes``; InputError otherwise."""
     return decode_text(read_bytes(path, max_bytes, what), os.fspath(path), what)
+
+
+def read_head(path: str | os.PathLike, max_bytes: int, what: str = "file", size: int = 4096) -> bytes:
+    """The first ``size`` bytes of a regular file of at most ``max_bytes`` (to tell what it is before reading it
+    all); InputError otherwise."""
+    p = os.fspath(path)
+    fd = open_regular(p, max_bytes, what)
+    try:
+        with os.fdopen(fd, "rb", closefd=True) as f:
+            return f.read(size)
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read the {what}: {exc.strerror or exc}") from None
+
+
+def text_lines(path: str | os.PathLike, max_bytes: int, what: str = "file") -> Iterator[tuple[str, bool]]:
+    """The lines of a regular UTF-8 text file of at most ``max_bytes``, one at a time, as (line without its end
+    of line, ended): ``ended`` is False only for a last line without one. Memory stays that of one line, whatever
+    the file's size. The checks of ``read_text`` apply (a leading UTF-8 byte-order mark is dropped, UTF-16 and bytes
+    that are not UTF-8 are an InputError naming the line); a file that grows while read is cut off at the limit."""
+    p = os.fspath(path)
+    fd = open_regular(p, max_bytes, what)
+    total = 0
+    try:
+        with os.fdopen(fd, "rb", closefd=True) as f:
+            for n, raw in enumerate(f, start=1):
+                total += len(raw)
+                if total > max_bytes:
+                    raise InputError(f"{p}: more than {max_bytes} bytes is more than a {what} may hold")
+                if n == 1:
+                    if raw.startswith(_UTF16_BOMS):
+                        raise InputError(
+                            f"{p}: UTF-16 or UTF-32 text (it starts with a byte-order mark); save the {what} as UTF-8"
+                        )
+                    if raw.startswith(codecs.BOM_UTF8):
+                        raw = raw[len(codecs.BOM_UTF8) :]
+                ended = raw.endswith(b"\n")
+                try:
+                    line = (raw[:-1] if ended else raw).decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise InputError(
+                        f"{p}: not UTF-8 text (line {n}, byte {total - len(raw) + exc.start}), so not a {what}"
+                    ) from None
+                yield line, ended
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read the {what}: {exc.strerror or exc}") from None
 
 
 _UTF16_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)

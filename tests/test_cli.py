@@ -238,7 +238,7 @@ def test_a_word_named_like_a_command_is_traced_in_the_window_after_double_dash(m
     from pingmos.gui import app
 
     opened = []
-    monkeypatch.setattr(app, "run", lambda target=None: opened.append(target) or 0)
+    monkeypatch.setattr(app, "run", lambda target=None, reverse_dns=True: opened.append(target) or 0)
     monkeypatch.setattr(cli, "_become_invoking_user", lambda keep_raw_sockets: None)
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     assert main(["--", "exprot"]) == 0 and main(["198.18.0.9"]) == 0 and main(["example.test"]) == 0
@@ -300,7 +300,7 @@ def test_help_says_target_opens_the_window_and_lists_the_exit_codes(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     out = capsys.readouterr().out
-    assert out.startswith("usage: pingmos [TARGET]  (open the window, tracing TARGET when given)")
+    assert out.startswith("usage: pingmos [--no-dns] [TARGET]  (open the window, tracing TARGET when given")
     assert "pingmos -- TARGET" in out
     codes = re.findall(r"^  (\d+) ", out.split("exit status:")[1], re.MULTILINE)
     assert codes == ["0", "1", "2", "77", "130", "143"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import signal
 import sys
+from functools import partial
 
 GUI_MISSING = (
     "pingmos: the desktop window needs PySide6 and pyqtgraph ({error}). Install them with "
@@ -24,13 +25,15 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
-def run(target: str | None = None) -> int:
-    """Open the main window (and start tracing ``target`` when given); returns the exit status."""
+def run(target: str | None = None, reverse_dns: bool = True) -> int:
+    """Open the main window (and start tracing ``target`` when given); returns the exit status: 0, or 128 + the
+    signal's number when SIGINT (130) or SIGTERM (143) closed it, as the README's exit table says for every
+    command. ``reverse_dns``: False (``pingmos --no-dns``) shows hop addresses only, with no reverse lookup."""
     try:
         from PySide6.QtCore import QTimer
         from PySide6.QtWidgets import QApplication
 
-        from pingmos.gui.main_window import MainWindow
+        from pingmos.gui.main_window import MainWindow, default_trace_factory
     except ImportError as exc:
         print(GUI_MISSING.format(error=exc), file=sys.stderr)
         return 1
@@ -38,18 +41,27 @@ def run(target: str | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("pingmos")
     app.setOrganizationName("pingmos")
-    window = MainWindow()
+    factory = default_trace_factory if reverse_dns else partial(default_trace_factory, reverse_dns=False)
+    window = MainWindow(trace_factory=factory, reverse_dns=reverse_dns)
     window.show()
     freeze_heap()
     # Ctrl+C in the terminal, and SIGTERM (a logout, `kill`, `timeout`), close the window as the close button would
-    # (settings saved, trace stopped, its recording closed with every sample). Python runs signal handlers only
-    # between bytecodes, so a timer lets the interpreter in now and then.
+    # (settings saved, trace stopped, its recording closed with every sample); the exit status then says which
+    # signal it was. Python runs signal handlers only between bytecodes, so a timer lets the interpreter in now and
+    # then.
+    signalled: list[int] = []
+
+    def stop(number, _frame) -> None:
+        signalled.append(number)
+        window.close()
+
     for number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(number, lambda *_: window.close())
+        signal.signal(number, stop)
     wake = QTimer()
     wake.timeout.connect(lambda: None)
     wake.start(200)
     if target:
         window.target_combo.setCurrentText(target)
         window.start()
-    return app.exec()
+    status = app.exec()
+    return 128 + signalled[0] if signalled else status

@@ -26,7 +26,7 @@ from pingmos.gui.background import Background
 from pingmos.gui.episode_shading import EpisodeShading
 from pingmos.gui.event_log import EventLogDock
 from pingmos.gui.session_actions import OpenedSession, SessionActions
-from pingmos.gui.shown_context import model_text, score_errors_text, score_failure_text
+from pingmos.gui.shown_context import judged_words, model_text, score_errors_text, score_failure_text
 from pingmos.gui.verdict_bar import DiagnosisMarks, VerdictBar, diagnosis_thresholds
 from pingmos.hop_report import TraceSnapshot
 from pingmos.live_trace import LiveTrace
@@ -54,6 +54,7 @@ class WindowEvidence(QObject):
         self.alerts.fired.connect(self._alerts_fired)
         self.alerts.ended.connect(self._episodes_ended)
         self.alerts.command_done.connect(self._command_done)
+        self._command_failures = alerts.RepeatLimiter()  # a command failing at every firing: a note per 5 min
         self.alerts.rules_changed.connect(self._rules_changed)
         self.witness_worker = Background("witness", self)
         # address -> a function opening the network the echo probes go out on (tests put a fake one here)
@@ -135,7 +136,7 @@ class WindowEvidence(QObject):
 
     def update_shown(self, update) -> None:
         snapshot = update.snapshot
-        d = self.verdict_bar.show_snapshot(snapshot, self.window.thresholds)
+        d = self.verdict_bar.show_snapshot(snapshot, self.window.thresholds, over=judged_words(self.window, snapshot))
         self.marks.show(d)
         self.sessions.update_shown(snapshot, update.status.address)
         if self.is_replay(update.request.trace):
@@ -174,6 +175,11 @@ class WindowEvidence(QObject):
         if w.trace is not None:
             w.trace.close()
         w.trace = opened.trace
+        if opened.trace is not None:
+            # A file is a finished record: judged on all its samples, as `pingmos report --session` judges it (the
+            # last 100 of a long file told "loss 0.0 %, undecided" where the report said "problem, loss 11 %").
+            # Not remembered: the next live trace has the rolling window chosen before.
+            w.set_window(None, remember=False)
         w.last_update = None
         w.timeline.clear_focus()
         w.set_focus(None)
@@ -276,8 +282,9 @@ class WindowEvidence(QObject):
         self.alerts.trace_stopped(trace)
 
     def _command_done(self, result) -> None:
-        if result.error:
-            self.event_log.add_note(result.error + (f": {result.output.strip()[-300:]}" if result.output else ""))
+        line = self._command_failures.line(result.error) if result.error else None
+        if line is not None:
+            self.event_log.add_note(line + (f": {result.output.strip()[-300:]}" if result.output else ""))
 
     def _rules_changed(self) -> None:
         firing = self.alerts.firing()

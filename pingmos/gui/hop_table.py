@@ -87,9 +87,17 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 UNANSWERED = "???"
 ROUTE_CHANGED_COLOUR = "#cfe0fc"  # the address cell of a hop whose route changed within the window
 # Hidden in this order when the table is too narrow for every column (Hop, Address, Avg, Loss, Jitter, MOS stay).
+# What tells the least goes first: the count (the status line has the rounds), the intervals (in the Loss cell's
+# tooltip too), R (MOS says it on the scale people read), the latency details (Min, the path's own delay, last);
+# the name, which says whose router a hop is, goes last (it went first, and a 1280 px window hid it while
+# "MOS 95 %" was shown). A column with nothing in it (no names: --no-dns, a lab) goes before any (fit_to_width).
 OPTIONAL_COLUMNS = (
-    COL_NAME, COL_COUNT, COL_MIN, COL_MAX, COL_CUR, COL_MOS_CI, COL_LOSS_CI, COL_R, COL_SPARK,
+    COL_COUNT, COL_MOS_CI, COL_LOSS_CI, COL_R, COL_CUR, COL_MAX, COL_MIN, COL_SPARK, COL_NAME,
 )  # fmt: skip
+# Address and name cells wider than this many digits' width are elided in the middle (both ends show: the host and
+# its domain), the whole text in the cell's tooltip: a legal host name holds 253 characters, and one made the
+# Address column 1,841 px wide, pushing Loss % and MOS out of view at 1280 x 860. 39: a full IPv6 address.
+LONG_CELL_CHARS = 39
 
 
 # The cells a model change empties until the new model's scores arrive (HopTableModel.pending).
@@ -259,6 +267,8 @@ def cell_tooltip(hop: HopReport, column: int, marked_ttl: int | None) -> str | N
         return f"{hop.sent - hop.received} of {hop.sent} lost; 95 % interval {lo:.1f}-{hi:.1f} %"
     if col == COL_ADDRESS and (len(hop.responders) > 1 or hop.route_changes):
         return responders_text(hop)
+    if col in (COL_ADDRESS, COL_NAME) and len(text := cell_text(hop, col)) > LONG_CELL_CHARS:
+        return text  # elided in the cell (LONG_CELL_CHARS): the whole of it here
     if col == COL_HOP and hop.ttl == marked_ttl:
         return "the diagnosis: quality deteriorates here and it carries on to the destination (see the verdict)"
     return None
@@ -603,6 +613,7 @@ class HopTableView(QTableView):
         self.hidden_columns: tuple[int, ...] = ()
         model.shown.connect(self.fit_columns)
         self.setWordWrap(False)
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a long host name keeps its host and its domain
         self.band_delegate = BandCellDelegate(self)
         self.setItemDelegateForColumn(COL_MOS, self.band_delegate)
         self.setItemDelegateForColumn(COL_LOSS, self.band_delegate)
@@ -650,7 +661,10 @@ class HopTableView(QTableView):
         if column == COL_SPARK:
             return max(SPARK_WIDTH, self.header_width(column))
         need = max(self.horizontalHeader().minimumSectionSize(), self.header_width(column))
-        return max(need, self.sizeHintForColumn(column))
+        cells = self.sizeHintForColumn(column)
+        if column in (COL_ADDRESS, COL_NAME):  # a long host name is elided (LONG_CELL_CHARS), never the table's width
+            cells = min(cells, self.fontMetrics().horizontalAdvance("8" * LONG_CELL_CHARS) + 12)
+        return max(need, cells)
 
     def fit_columns(self, *_) -> None:
         """Measure again the columns whose longest text changed (or whose bold row moved), and fit the table.
@@ -694,7 +708,9 @@ class HopTableView(QTableView):
         need = dict(self._needs())
         # A width the user dragged wider is kept (a hidden column's width reads 0).
         needed = {c: max(need[c], self.columnWidth(c)) for c in range(len(COLUMNS))}
-        needed[COL_NAME] = max(self.header_width(COL_NAME), min(needed[COL_NAME], 120))
+        # Name stretches over the room left: its width now is that room, not a need (taken as one, a column hidden
+        # in a narrow moment widened Name, which then kept it hidden).
+        needed[COL_NAME] = max(self.header_width(COL_NAME), min(need[COL_NAME], 120))
         shown = set(range(len(COLUMNS)))
         hidden = []
         texts = self.source_model._texts

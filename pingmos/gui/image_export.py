@@ -25,6 +25,8 @@ from PySide6.QtGui import QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QGraphicsView, QWidget
 
+from pingmos.gui.recording import removed_on_failure
+
 FORMATS = ("png", "svg")
 
 
@@ -77,9 +79,10 @@ def png_image(widget: QWidget) -> QImage:
 
 
 def _atomic_write(path: str, data: bytes) -> None:
-    with open(path + ".partial", "wb") as f:
-        f.write(data)
-    os.replace(path + ".partial", path)
+    with removed_on_failure(path + ".partial"):
+        with open(path + ".partial", "wb") as f:
+            f.write(data)
+        os.replace(path + ".partial", path)
 
 
 def image_job(widget: QWidget, path: str, fmt: str) -> Callable[[], None]:
@@ -92,9 +95,10 @@ def image_job(widget: QWidget, path: str, fmt: str) -> Callable[[], None]:
         image = png_image(widget)  # a QImage (not a QPixmap) may be encoded in another thread
 
         def write_png() -> None:
-            if not image.save(path + ".partial", "PNG"):
-                raise OSError(f"cannot write {path}")
-            os.replace(path + ".partial", path)
+            with removed_on_failure(path + ".partial"):
+                if not image.save(path + ".partial", "PNG"):  # (Qt says no more than that; a full disk, mostly)
+                    raise OSError(f"cannot write {path}")
+                os.replace(path + ".partial", path)
 
         return write_png
     raise ValueError(f"an image is exported as .png or .svg, not .{fmt}")

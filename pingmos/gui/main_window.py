@@ -30,7 +30,7 @@ from pingmos.gui.settings_store import SettingsStore
 from pingmos.gui.thresholds_dialog import ThresholdsDialog
 from pingmos.gui.timeline import TimelineWidget
 from pingmos.gui.trace_graph import TraceGraph
-from pingmos.gui.trace_toolbar import WINDOW_CHOICES, WINDOW_TIP, ScoringRow, TraceToolbar, parse_window
+from pingmos.gui.trace_toolbar import WINDOW_CHOICES, ScoringRow, TraceToolbar, parse_window, window_text
 from pingmos.gui.verdict_bar import diagnosis_thresholds
 from pingmos.gui.window_actions import WindowActions
 from pingmos.live_trace import LiveTrace, TraceStatus
@@ -53,9 +53,10 @@ UPDATE_PARTS = ("graph frame", "graph", "timeline", "table rows", "table")
 TraceFactory = Callable[[str, str, float], LiveTrace]
 
 
-def default_trace_factory(target: str, protocol: str, interval_s: float) -> LiveTrace:
-    """The real thing: the best probe mode allowed, and reverse DNS in the background."""
-    return LiveTrace(target, protocol=protocol, interval_s=interval_s, names=ReverseDNS())
+def default_trace_factory(target: str, protocol: str, interval_s: float, reverse_dns: bool = True) -> LiveTrace:
+    """The real thing: the best probe mode allowed, and reverse DNS in the background (``reverse_dns`` False:
+    addresses only, no lookup at all; ``pingmos --no-dns``)."""
+    return LiveTrace(target, protocol=protocol, interval_s=interval_s, names=ReverseDNS() if reverse_dns else None)
 
 
 def format_elapsed(seconds: float) -> str:
@@ -83,12 +84,18 @@ class MainWindow(QMainWindow):
         settings: SettingsStore | None = None,
         trace_factory: TraceFactory = default_trace_factory,
         refresh_ms: int = REFRESH_MS,
+        reverse_dns: bool = True,
     ):
+        """``reverse_dns``: whether ``trace_factory``'s traces look hop names up; False says "no DNS" in the title
+        and the status line (``pingmos --no-dns``)."""
         super().__init__()
+        self.reverse_dns = reverse_dns
+        self.dns_note = "" if reverse_dns else " (no DNS)"  # in the title, beside the target
         self.settings = settings or SettingsStore()
         self.trace_factory = trace_factory
         self.trace: LiveTrace | None = None
         self.window_size: int | None = self.settings.window()
+        self._remember_window = True  # a change of the Samples box is the next live trace's default (set_window)
         self.focus: tuple[float, float] | None = None
         self.thresholds = self.settings.thresholds()
         self.last_update: Update | None = None
@@ -103,7 +110,7 @@ class MainWindow(QMainWindow):
         self.refresher = Refresher()
         self.model_list_jobs = Background("models", self)  # reads the scoring folder off the GUI thread
         self.model_infos: dict = {}  # name -> ModelInfo, once the list has been read
-        self.setWindowTitle("pingmos")
+        self.setWindowTitle("pingmos" + self.dns_note)
 
         self._build_toolbar()
         self._build_central()
@@ -388,6 +395,8 @@ class MainWindow(QMainWindow):
         if not same:
             if self.trace is not None:
                 self.trace.close()
+            if self.evidence.is_replay(self.trace):  # an opened file was judged whole: live, the rolling default
+                self.set_window(self.settings.window(), remember=False)
             self.trace = self.trace_factory(target, protocol, interval_s)
             self.trace.port = port  # read when the engine starts
             self.evidence.trace_created(self.trace)
@@ -407,7 +416,7 @@ class MainWindow(QMainWindow):
         self.target_combo.addItems(recent)
         self.target_combo.setCurrentText(target)
         self.target_combo.blockSignals(False)
-        self.setWindowTitle(f"pingmos - {target}")
+        self.setWindowTitle(f"pingmos - {target}{self.dns_note}")
         self.mark_dirty()
 
     def confirm_replace_trace(self, what: str) -> bool:
@@ -465,16 +474,28 @@ class MainWindow(QMainWindow):
 
     def _window_text_changed(self, text: str) -> None:
         try:
-            self.window_size = parse_window(text)
-        except ValueError as exc:
-            self.window_combo.setToolTip(str(exc))
-            self.window_combo.setStyleSheet("QComboBox { color: #b71c1c; }")
+            window = parse_window(text)
+        except ValueError:
+            # A part of one being typed ("", "al"; the validator lets nothing else in): the window in force stays,
+            # and the box shows it again when left (WindowValidator.fixup).
             return
-        self.window_combo.setStyleSheet("")
-        self.window_combo.setToolTip(WINDOW_TIP)
-        self.settings.set_window(self.window_size)
+        self.window_size = window
+        self.toolbar.window_in_force = window
+        if self._remember_window:
+            self.settings.set_window(window)
         self.update_range_label()
         self.mark_dirty()
+
+    def set_window(self, window: int | None, remember: bool = True) -> None:
+        """Judge the last ``window`` samples of each hop (None: all of them), shown in the Samples box.
+        ``remember``: kept as the default for the next live trace (the user's choice; False for the window an opened
+        file is shown with)."""
+        self._remember_window = remember
+        try:
+            self.window_combo.setCurrentText(window_text(window))
+            self._window_text_changed(window_text(window))  # (no signal when the text was the same already)
+        finally:
+            self._remember_window = True
 
     def edit_thresholds(self) -> None:
         dialog = ThresholdsDialog(self.thresholds, self)
@@ -739,6 +760,8 @@ class MainWindow(QMainWindow):
 
     def _show_status(self, status: TraceStatus, other_replies: int) -> None:
         text = status_text(status, other_replies)
+        if not self.reverse_dns:
+            text += "  |  no DNS: addresses only"
         if text != self.status_label.text():  # the same text again would still cost a relayout of the status bar
             self.status_label.setText(text)
             self.status_label.setToolTip(

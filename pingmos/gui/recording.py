@@ -16,6 +16,8 @@ import os
 import re
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from pingmos.engine import Sample
@@ -32,12 +34,26 @@ def session_file_name(target: str, started_at: float) -> str:
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` atomically (a reader sees the old file or the new one, never half)."""
+    """Write ``text`` atomically (a reader sees the old file or the new one, never half). OSError when it cannot;
+    the ``.partial`` file it was writing is then removed."""
     p = os.fspath(path)
     tmp = p + ".partial"
-    with open(tmp, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-    os.replace(tmp, p)
+    with removed_on_failure(tmp):
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, p)
+
+
+@contextmanager
+def removed_on_failure(tmp: str | os.PathLike) -> Iterator[None]:
+    """Remove ``tmp`` (a half-written ``.partial`` file) when the block raises, then re-raise: a full disk or a
+    denied rename must not leave an empty or truncated file beside the one the user asked for."""
+    try:
+        yield
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 class KnownNames:
@@ -64,6 +80,7 @@ class Recording:
         self.recorder: SessionRecorder | None = None
         self.error: str | None = None
         self.closed = False
+        self.opening = False  # ``open`` was handed to a worker (the owner sets it: see has_samples)
         self._lock = threading.Lock()
         self._samples: list[Sample] = []
         self._events: list[SessionEvent] = []
@@ -97,6 +114,13 @@ class Recording:
             closed = self.closed
         if closed:
             rec.close()
+
+    def has_samples(self) -> bool:
+        """Samples wait to be written (the trace has measured): the file is worth creating. A refused target (a
+        malformed host, one that does not resolve) measures nothing, and then no empty session file is left to
+        show up in File > Open."""
+        with self._lock:
+            return bool(self._samples)
 
     def record(self, sample: Sample) -> None:
         rec = self.recorder

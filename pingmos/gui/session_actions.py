@@ -26,8 +26,9 @@ from pingmos.display_text import display_text
 from pingmos.gui.background import Background
 from pingmos.gui.hop_table import table_as_text
 from pingmos.gui.image_export import image_job
-from pingmos.gui.recording import Recording, session_file_name, sessions_dir, write_text
+from pingmos.gui.recording import Recording, removed_on_failure, session_file_name, sessions_dir, write_text
 from pingmos.gui.session_files import OpenedSession, format_of, load_session, samples_text, summary_of
+from pingmos.gui.shown_context import shown_time_range
 from pingmos.hop_report import TraceSnapshot
 from pingmos.live_trace import LiveTrace
 from pingmos.session import SessionError, SessionEvent, SessionInfo, SeveralProbes
@@ -147,7 +148,7 @@ class SessionActions(QObject):
         """The file behind what the window shows: the live recording or the opened session."""
         if self.opened is not None and self._showing_opened():
             return self.opened.path
-        if self.recording is not None and self.recording.problem is None:
+        if self.recording is not None and self.recording.opening and self.recording.problem is None:
             return str(self.recording.path)
         return None
 
@@ -179,9 +180,17 @@ class SessionActions(QObject):
         if self.record_action.isChecked():
             rec = Recording(sessions_dir() / session_file_name(info.target, info.started_at or time.time()), info)
             trace.add_observer(rec.record)
-            self.recording = rec
-            self.worker.run(rec.open, on_done=lambda _: self._recording_opened(rec))
+            self.recording = rec  # its file is created once the trace measured something (_open_when_measured)
         self.refresh_actions()
+
+    def _open_when_measured(self) -> None:
+        """Create the recording's file (in a worker) once the trace has samples: a target refused before the first
+        probe (a file name, a malformed or unknown host) leaves no empty session behind."""
+        rec = self.recording
+        if rec is not None and not rec.opening and rec.has_samples():
+            rec.opening = True
+            self.worker.run(rec.open, on_done=lambda _: self._recording_opened(rec))
+            self.refresh_actions()
 
     def _recording_opened(self, rec: Recording) -> None:
         if rec.problem:
@@ -193,10 +202,14 @@ class SessionActions(QObject):
     def finish_recording(self) -> None:
         if self.recording is not None:
             rec, self.recording = self.recording, None
-            self.worker.run(rec.close)
+            if not rec.opening and rec.has_samples():  # measured, but no update drawn since: written all the same
+                rec.opening = True
+                self.worker.run(rec.open)
+            self.worker.run(rec.close)  # (the worker runs its jobs in order: after open)
 
     def update_shown(self, snapshot: TraceSnapshot, address: str | None) -> None:
         """After each drawn update: names and the resolved address go into the recording."""
+        self._open_when_measured()
         rec = self.recording
         if rec is None or self.window.trace is None or id(self.window.trace) in self.replays:
             return
@@ -351,14 +364,16 @@ class SessionActions(QObject):
             src = str(rec.path) if rec is not None else source  # the recording's final name is chosen when opened
             if Path(path).resolve() == Path(src).resolve():
                 return
-            if rec is not None and rec.recorder is not None:
-                rec.recorder.save_as(path, overwrite=True)
-            else:
-                try:
-                    shutil.copyfile(src, path + ".partial")
-                    os.replace(path + ".partial", path)
-                except OSError as exc:
-                    raise SessionError(f"{path}: cannot save the session: {exc.strerror or exc}") from None
+            # (SessionRecorder.save_as writes the same path + ".partial" first; removed here too when it fails.)
+            with removed_on_failure(path + ".partial"):
+                if rec is not None and rec.recorder is not None:
+                    rec.recorder.save_as(path, overwrite=True)
+                else:
+                    try:
+                        shutil.copyfile(src, path + ".partial")
+                        os.replace(path + ".partial", path)
+                    except OSError as exc:
+                        raise SessionError(f"{path}: cannot save the session: {exc.strerror or exc}") from None
 
         self.worker.run(
             save,
@@ -423,6 +438,8 @@ class SessionActions(QObject):
             snapshot = self.owner.shown_snapshot()
             if snapshot is None:
                 raise ValueError("There is no hop table to export yet.")
+            if snapshot.time_range is None:  # a live trace's snapshot has none: the file says when it measured
+                snapshot = replace(snapshot, time_range=shown_time_range(self.window))
             text = export.hop_table(snapshot, fmt)
             return lambda: write_text(path, text)
         if what == "events":

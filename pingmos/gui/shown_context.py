@@ -52,6 +52,33 @@ def table_context(window) -> list[str]:
     return lines
 
 
+def shown_time_range(window) -> tuple[float, float] | None:
+    """Send times (wall clock, s since the epoch) of the first and last sample of the trace shown, within the focus
+    range when one is set; None without samples. The span `pingmos export` and `report --session` give a file's
+    hop table (``session.replay``: the record's span, clipped to --from/--to), so the window's export has it too."""
+    trace = window.trace
+    span = trace.time_span() if trace is not None else None
+    if span is None:
+        return None
+    if window.focus is not None:
+        span = (max(span[0], window.focus[0]), min(span[1], window.focus[1]))
+    return span if span[0] <= span[1] else None
+
+
+def judged_words(window, snapshot) -> str:
+    """Which samples ``snapshot``'s figures judge, for beside the verdict: "over the focus range", "over the last
+    100 of 1000 rounds" (a window shorter than the record: `pingmos report` judges all of a file), or "over all
+    1000 rounds"."""
+    if window.focus is not None:
+        return "over the focus range"
+    rounds = snapshot.rounds
+    if rounds is None:
+        return ""
+    if snapshot.window is not None and rounds > snapshot.window:
+        return f"over the last {snapshot.window} of {rounds} rounds"
+    return f"over all {rounds} round{'s' if rounds != 1 else ''}"
+
+
 def update_range_label(window) -> None:
     """Above the table: what its statistics are over (the focus range, the live window, or a session file)."""
     if window.focus is not None:

@@ -271,8 +271,9 @@ def run_summary(agent, reread) -> None:
     app.setOrganizationName("pingmos")
     win = SummaryWindow(agent, reread=reread)
     win.show()
-    signal.signal(signal.SIGINT, lambda *_: win.close())
-    signal.signal(signal.SIGTERM, lambda *_: win.close())
+    # The signal is kept (agent.stop) for the exit status: 130 / 143 as without the window.
+    signal.signal(signal.SIGINT, lambda signum, _: (agent.stop(signum), win.close()))
+    signal.signal(signal.SIGTERM, lambda signum, _: (agent.stop(signum), win.close()))
     wake = QTimer()  # lets Python run signal handlers while Qt waits
     wake.timeout.connect(lambda: None)
     wake.start(200)

@@ -4,8 +4,8 @@ them to its commands."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QRegularExpression, Qt
+from PySide6.QtGui import QAction, QKeySequence, QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -24,6 +24,7 @@ from pingmos.run import default_port
 
 WINDOW_CHOICES = ("10", "50", "100", "200", "500", "all")
 WINDOW_TIP = "samples to include: the last N samples of each hop, or all of them"
+WINDOW_MAX = 9_999_999  # (seven digits: more samples than a hop keeps in memory for weeks at 1 round/s)
 START_KEYS = (QKeySequence("F5"), QKeySequence("Ctrl+Return"))
 
 
@@ -39,6 +40,24 @@ def parse_window(text: str) -> int | None:
     if n < 1:
         raise ValueError("samples to include must be at least 1")
     return n
+
+
+def window_text(window: int | None) -> str:
+    """The Samples box's text for ``window`` (parse_window's inverse)."""
+    return "all" if window is None else str(window)
+
+
+class WindowValidator(QRegularExpressionValidator):
+    """The Samples box takes 'all' or a whole number 1..WINDOW_MAX, nothing else: "0", "-5", "abc", "1e309" or
+    "2.5" cannot be typed (a key that would make it so is refused). Left with a part ("", "al"), the box goes
+    back to the window in force (``in_force``), so that it always shows the window the table is computed with."""
+
+    def __init__(self, in_force, parent=None):
+        super().__init__(QRegularExpression(f"(?i)all|[1-9][0-9]{{0,{len(str(WINDOW_MAX)) - 1}}}"), parent)
+        self.in_force = in_force
+
+    def fixup(self, _text: str) -> str:
+        return window_text(self.in_force())
 
 
 def _label(text: str, buddy: QWidget) -> QLabel:
@@ -92,7 +111,9 @@ class TraceToolbar(QToolBar):
         self.window_combo.setEditable(True)
         self.window_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.window_combo.addItems(WINDOW_CHOICES)
-        self.window_combo.setCurrentText("all" if window_size is None else str(window_size))
+        self.window_combo.setCurrentText(window_text(window_size))
+        self.window_in_force = window_size  # the main window keeps it up to date
+        self.window_combo.setValidator(WindowValidator(lambda: self.window_in_force, self.window_combo))
         self.window_combo.setMinimumContentsLength(5)
         self.window_combo.setToolTip(WINDOW_TIP)
         self.window_combo.setAccessibleName("samples per hop")

@@ -111,6 +111,7 @@ class VerdictBar(QWidget):
         self.witnesses: dict[int, EchoWitness] = {}
         self.witness_runner: Callable | None = None
         self.thresholds = Thresholds()
+        self.over = ""  # which samples the verdict shown judged, in words (show_snapshot)
         self.label = QLabel("")
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -197,9 +198,16 @@ class VerdictBar(QWidget):
         return bool(candidates_for_witness(snapshot, th))
 
     def show_snapshot(
-        self, snapshot: TraceSnapshot, thresholds: Thresholds, witnesses: Mapping[int, EchoWitness] | None = None
+        self,
+        snapshot: TraceSnapshot,
+        thresholds: Thresholds,
+        witnesses: Mapping[int, EchoWitness] | None = None,
+        over: str = "",
     ) -> Diagnosis:
-        """Show the verdict of ``snapshot`` (``diagnose``)."""
+        """Show the verdict of ``snapshot`` (``diagnose``). ``over``: which samples it judged, in words ("over the
+        last 100 of 1000 rounds"), shown beside the status: a reader comparing with ``pingmos report`` sees why
+        the two may differ."""
+        self.over = over
         if witnesses is not None:
             self.witnesses = dict(witnesses)
         self.thresholds = thresholds
@@ -210,7 +218,8 @@ class VerdictBar(QWidget):
         colour = STATUS_COLOURS.get(d.status, UNDECIDED_COLOUR)
         if d.status == NO_PROBLEM and d.rate_limited_ttls:
             colour = "#fff4c2"
-        self.label.setText(f"<b>Verdict ({d.status}):</b> {_html(d.verdict)}")
+        status = f"{d.status}, {over}" if over else d.status
+        self.label.setText(f"<b>Verdict ({_html(status)}):</b> {_html(d.verdict)}")
         self.label.setToolTip(problems_text(d))
         sheet = f"VerdictBar {{ background: {colour}; }} QLabel {{ padding: 3px; }}"
         if sheet != self.styleSheet():  # setting a style sheet restyles every child: ~7 ms, at each update
@@ -244,7 +253,7 @@ class VerdictBar(QWidget):
             return
         self.witnesses = dict(result)  # later updates keep this evidence (same trace)
         if self.snapshot is not None:
-            self.show_snapshot(dataclasses.replace(self.snapshot, diagnosis=diagnosis), self.thresholds)
+            self.show_snapshot(dataclasses.replace(self.snapshot, diagnosis=diagnosis), self.thresholds, over=self.over)
 
 
 def _html(text: str) -> str:

@@ -35,6 +35,7 @@ from pathlib import Path
 
 from pingmos.alerts import COMMAND_FAILED, AlertEngine, AlertEvent, CommandRunner
 from pingmos.diagnosis import diagnose
+from pingmos.display_text import display_text
 from pingmos.engine import (
     Network,
     NoProbeMode,
@@ -80,8 +81,11 @@ TARGETS_PER_ENGINE_THREAD = 25
 Log = Callable[[str], None]
 
 
-def _log_stderr(line: str) -> None:
-    print(f"pingmos monitor: {line}", file=sys.stderr, flush=True)
+def log_stderr(line: str) -> None:
+    """Print one line of the agent's log to stderr, terminal-safe: target, rule and label names come from the
+    configuration (and addresses from the network), so a newline in one would forge a log line and U+202E would
+    reverse what follows; every control character becomes '?' (``display_text``, as ``report`` prints names)."""
+    print(f"pingmos monitor: {display_text(line)}", file=sys.stderr, flush=True)
 
 
 def monitor_mode(protocol: str, family, requested: str = "auto") -> ProbeMode:
@@ -447,7 +451,7 @@ class Agent:
         tracer_clock_factory: Callable[[TargetConfig], object] | None = None,
         thread_context: Callable[[], AbstractContextManager] = nullcontext,
         use_dns: bool = True,
-        log: Log = _log_stderr,
+        log: Log = log_stderr,
         shared_loop: bool | None = None,
         probe_process: bool = False,
     ):
@@ -464,7 +468,11 @@ class Agent:
         self.runners: dict[str, TargetRunner] = {}
         self._lock = threading.Lock()  # guards runners (the HTTP thread reads them on every scrape)
         self.errors: dict[str, int] = {}
+        # /metrics requests whose client went away before the answer was written (a scraper's timeout): normal,
+        # counted rather than logged (``count_scrape_aborted``).
+        self.scrapes_aborted = 0
         self._stop = threading.Event()
+        self.stopped_by: int | None = None  # the signal that stopped the agent (``stop(signum)``), if one did
         self._samples_at_refresh: tuple[float, int] | None = None
         self._retention_at: float | None = None  # monotonic time of the last retention pass
         self._refresh_turn = 0  # the runner whose window is recomputed next (run() spreads refreshes over time)
@@ -497,6 +505,10 @@ class Agent:
     def count_error(self, kind: str) -> None:
         with self._lock:
             self.errors[kind] = self.errors.get(kind, 0) + 1
+
+    def count_scrape_aborted(self) -> None:
+        with self._lock:
+            self.scrapes_aborted += 1
 
     def _runner(self, cfg: TargetConfig) -> TargetRunner:
         return TargetRunner(
@@ -689,7 +701,11 @@ class Agent:
             if time.monotonic() >= first:
                 self._refresh_some(time.time(), min(1.0, 1.0 / self.config.refresh_s))
 
-    def stop(self) -> None:
+    def stop(self, signum: int | None = None) -> None:
+        """End ``run`` (safe from a signal handler); ``signum``: the signal that asked, kept in ``stopped_by`` (the
+        first one) for the exit status."""
+        if signum is not None and self.stopped_by is None:
+            self.stopped_by = signum
         self._stop.set()
 
     def close(self) -> None:
@@ -720,6 +736,7 @@ class Agent:
         with self._lock:
             errors = dict(self.errors)
             targets = len(self.runners)
+            aborted = self.scrapes_aborted
         prober = self.prober
         return AgentHealth(
             self.probes_per_s,
@@ -728,6 +745,7 @@ class Agent:
             resident_bytes(),
             sys.getallocatedblocks(),
             send_stamps=prober.send_stamps if prober is not None else None,
+            scrapes_aborted=aborted,
         )
 
 

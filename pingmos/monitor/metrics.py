@@ -212,6 +212,8 @@ class AgentHealth:
     # stamp, or the fallback: the clock read in Python before sendto(), early by whatever delayed the send and so
     # adding that delay to the RTT); None without a probing process.
     send_stamps: tuple[int, int] | None = None
+    # /metrics requests whose client closed the connection before the answer was written (a scrape timeout).
+    scrapes_aborted: int = 0
 
 
 def path_id(snapshot: TraceSnapshot) -> int:
@@ -551,12 +553,20 @@ class AgentCollector(Collector):
             "pingmos_agent_errors",
             "Errors by kind: trace (a trace stopped and is "
             "restarted), session (a session file could not be written), alert_command, "
-            "scoring (a hop could not be scored), config (a reload was refused).",
+            "scoring (a hop could not be scored), config (a reload was refused), scrape (a /metrics request "
+            "failed in the agent).",
             labels=["vantage", "kind"],
         )
         for kind in ERROR_KINDS:
             errors.add_metric([*v, kind], health.errors.get(kind, 0))
-        yield from (rate, targets, errors)
+        aborted = CounterMetricFamily(
+            "pingmos_agent_scrapes_aborted",
+            "/metrics requests whose client closed the connection before the answer was written (a scraper's "
+            "timeout): the agent's scrape took longer than the scraper waited.",
+            labels=["vantage"],
+        )
+        aborted.add_metric(v, health.scrapes_aborted)
+        yield from (rate, targets, errors, aborted)
         if health.rss_bytes is not None:
             rss = GaugeMetricFamily(
                 "pingmos_agent_resident_memory_bytes", "Resident memory of the agent process.", labels=["vantage"]
@@ -584,7 +594,7 @@ class AgentCollector(Collector):
             yield stamps
 
 
-ERROR_KINDS = ("trace", "session", "alert_command", "scoring", "config")
+ERROR_KINDS = ("trace", "session", "alert_command", "scoring", "config", "scrape")
 
 
 _LE = (*(repr(bound) for bound in RTT_BUCKETS_S), "+Inf")  # the histogram's ``le`` values, as _cumulative writes them

@@ -11,10 +11,17 @@ from __future__ import annotations
 
 import os
 
-from pingmos.input_files import InputError, loads_json, read_text
+from pingmos.input_files import InputError, loads_json, read_head, read_text, text_lines
 from pingmos.session.atlas_import import looks_like_atlas, parse_atlas_json
+from pingmos.session.damaged_import import looks_like_damaged_session, open_damaged_session
 from pingmos.session.model import SessionError
-from pingmos.session.mtr_import import MAX_IMPORT_BYTES, looks_like_mtr_raw, mtr_json_from_doc, parse_mtr_raw
+from pingmos.session.mtr_import import (
+    MAX_IMPORT_BYTES,
+    looks_like_mtr_raw,
+    mtr_json_from_doc,
+    parse_mtr_raw,
+    parse_mtr_raw_lines,
+)
 from pingmos.session.replay import MemorySession
 from pingmos.session.report_import import looks_like_pingmos_report, pingmos_report_from_doc
 from pingmos.session.samples_import import (
@@ -24,6 +31,13 @@ from pingmos.session.samples_import import (
     samples_from_json,
 )
 from pingmos.session.trippy_import import looks_like_trippy, parse_trippy_json
+
+
+def decode_head(head: bytes) -> str:
+    """The start of a file as text, to tell what it is: a UTF-8 byte-order mark dropped, a character cut at the
+    end or bytes that are not UTF-8 replaced (the whole file is decoded strictly later)."""
+    return head.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
+
 
 KINDS = (
     "a pingmos session, JSON report or samples export, an mtr --json report or --raw log, a Trippy JSON report or "
@@ -46,8 +60,18 @@ def read_import(
     results only (which probe's runs to open; ``atlas_import.SeveralProbes`` when several and it is None)."""
     p = os.fspath(path)
     try:
-        text = read_text(p, MAX_IMPORT_BYTES, "report or log")
+        # A session is any size (session.MAX_SESSION_BYTES): the limit of other files applies after this check.
+        head = read_head(p, 2**63, "report or log")
+        if looks_like_damaged_session(p, head):
+            return open_damaged_session(p, head)
+        head = read_head(p, MAX_IMPORT_BYTES, "report or log")
         mtime = os.path.getmtime(p)
+        # An mtr --raw log is read a line at a time (its probes kept compact), never whole: see mtr_import.
+        if probe is None and looks_like_mtr_raw(decode_head(head)):
+            # Place the run so it ends at the file's modification time (when mtr finished writing it).
+            lines = text_lines(p, MAX_IMPORT_BYTES, "report or log")
+            return parse_mtr_raw_lines(lines, p, interval_s=interval_s, started_at=None, target=target, ended_at=mtime)
+        text = read_text(p, MAX_IMPORT_BYTES, "report or log")
     except InputError as exc:
         raise SessionError(str(exc)) from None
     except OSError as exc:
@@ -77,7 +101,6 @@ def read_import(
     if probe is not None:
         raise SessionError(f"{p}: a PROBE is only for RIPE Atlas results, and this file is none")
     if looks_like_mtr_raw(text):
-        # Place the run so it ends at the file's modification time (when mtr finished writing it).
         return parse_mtr_raw(text, p, interval_s=interval_s, started_at=None, target=target, ended_at=mtime)
     if text.startswith(CSV_HEADER_START):
         if target is not None:

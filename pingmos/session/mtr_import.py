@@ -26,6 +26,12 @@ A record of any other letter (a later mtr's) is skipped and counted in a note. T
 A raw log has no times, so send times are placed ``interval_s`` apart per round from ``started_at``: durations
 and order are right, the time of day only as good as ``started_at``.
 
+Memory: a log is read a line at a time (``input_files.text_lines``), never whole, and its probes are kept in typed
+arrays, each Sample made only while it is read (``RawLogSession``). A log of more than ``MAX_RAW_PROBES`` probes,
+or ``MAX_RAW_PROBES_PER_HOP`` to one TTL, is refused in one line when the line beyond the limit is read, before the
+memory for it is spent: so that opening and scoring the largest log accepted stays under about 1 GB
+(``scripts/bench_raw_import.py``).
+
 ``mtr --json`` reports hold only mtr's per-hop totals, with the fields chosen by ``-o`` (Loss%, Drop, Rcv, Snt,
 Last, Best, Avg, Wrst, StDev, Gmean, Jttr, Javg, Jmax, Jint). Versions differ: mtr up to 0.92 prints ``count``
 and ``tests`` as strings; 0.93 on (jansson) as numbers. Both are read. No samples are made up: the session carries
@@ -55,13 +61,18 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
+from array import array
+from collections.abc import Iterable, Iterator
 from decimal import Decimal, InvalidOperation
 
 from pingmos.display_text import display_text
 from pingmos.engine import Sample
 from pingmos.input_files import InputError, loads_json
-from pingmos.session.model import HopSummary, SessionError, SessionInfo
-from pingmos.session.replay import MemorySession
+from pingmos.lazy_numpy import LazyNumpy
+from pingmos.session.model import HopSummary, RouteEntry, SessionError, SessionInfo
+from pingmos.session.replay import MemorySession, TimeRange, route_of, sample_filter
+
+np = LazyNumpy(globals())
 
 MAX_IMPORT_BYTES = 256 * 1024 * 1024
 MAX_TTL = 255
@@ -70,6 +81,14 @@ MAX_COUNT = 10**9  # probes per hop: years of probing at mtr's fastest rate
 MAX_TEXT = 255  # a host name is at most 253 characters (RFC 1035); longer text is not a name
 RAW_RECORDS = frozenset("xhdptm")
 MAX_SEQ = 2**31 - 1  # mtr's are 16-bit; anything beyond a 32-bit integer is damage
+# Probes one --raw log may hold, checked as each is read (before the memory for more is spent), so that opening
+# the largest log accepted stays under about 1 GB (scripts/bench_raw_import.py). The reader keeps 17 bytes a probe
+# and the session 26 (numpy columns, no Sample objects), the trace state 31; the most is spent by the MOS interval,
+# a bootstrap of at least 50 resamples of a hop's whole window (scoring.interval): about 2.6 kB per probe of the
+# hop with the most. So per hop 250,000 (2.9 days of probes every second: 0.7 GB) and per log 4,000,000 (0.9 GB
+# over 20 hops); mtr writes about 35 bytes a probe, so an ordinary log meets these before MAX_IMPORT_BYTES.
+MAX_RAW_PROBES = 4_000_000
+MAX_RAW_PROBES_PER_HOP = 250_000
 
 
 def clean_text(text: str, limit: int = MAX_TEXT) -> str:
@@ -373,19 +392,38 @@ def _reached(dst: str, summaries: tuple[HopSummary, ...]) -> bool | None:
 # -- mtr --raw ---------------------------------------------------------------------------------------------------
 
 
-class _RawLog:
-    """The records of an mtr --raw log, read line by line (see the module docstring)."""
+class TooManyProbes(SessionError):
+    """The log records more probes than ``MAX_RAW_PROBES``: refused before the memory for them is spent."""
 
-    def __init__(self, path: str):
+
+class _RawLog:
+    """The records of an mtr --raw log, read line by line (see the module docstring).
+
+    One probe costs 17 bytes here (typed arrays: position, sequence number, RTT, responder index), never a Python
+    object per probe: a 73 MB log of 2 million probes took 1.5 GB as lists of lists and Sample objects."""
+
+    def __init__(self, path: str, max_probes: int = 0, max_per_hop: int = 0):
         self.path = path
-        self.probes: list[list] = []  # [pos, seq, rtt_ms or None, responder or None] in sending order
+        self.max_probes = max_probes or MAX_RAW_PROBES
+        self.max_per_hop = max_per_hop or MAX_RAW_PROBES_PER_HOP
+        self.per_pos = array("I", bytes(4 * MAX_TTL))  # probes sent to each position
+        self.pos = array("B")  # TTL - 1 of each probe, in sending order
+        self.seq = array("I")
+        self.rtt_ms = array("d")  # NaN while unanswered
+        self.responder = array("i")  # index into self.host_list, -1 while unanswered
+        self.host_list: list[str] = []
+        self._host_index: dict[str, int] = {}
         self.hosts: dict[int, str] = {}  # pos -> the host mtr last named there
         self.answered_at: dict[str, set[int]] = {}  # host -> positions where it answered
+        self.last_at: dict[int, int] = {}  # pos -> index of the last probe sent there
         self.names: dict[str, str] = {}
         self.skipped: dict[str, int] = {}
         self.unmatched = 0
         self._outstanding: dict[int, int] = {}  # seq -> index of the latest probe sent with it, unanswered
         self.notes: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self.pos)
 
     def feed(self, n: int, line: str) -> None:
         parts = line.split()
@@ -408,8 +446,25 @@ class _RawLog:
             seq = int(parts[2])
             if not 0 <= seq <= MAX_SEQ:
                 raise ValueError(f"sequence number {seq} is out of range")
-            self._outstanding[seq] = len(self.probes)
-            self.probes.append([pos, seq, None, None])
+            i = len(self.pos)
+            if i >= self.max_probes:
+                raise TooManyProbes(
+                    f"{self.path}: the mtr --raw log records more than {self.max_probes:,} probes (line {n}), more "
+                    f"than pingmos opens from one log (memory); open a part of it (split -l {n - 1}) or mtr --json"
+                )
+            if self.per_pos[pos] >= self.max_per_hop:
+                raise TooManyProbes(
+                    f"{self.path}: the mtr --raw log records more than {self.max_per_hop:,} probes to hop {pos + 1} "
+                    f"(line {n}), more than pingmos scores in one hop (memory); open a part of it "
+                    f"(split -l {n - 1}) or mtr --json"
+                )
+            self.per_pos[pos] += 1
+            self._outstanding[seq] = i
+            self.last_at[pos] = i
+            self.pos.append(pos)
+            self.seq.append(seq)
+            self.rtt_ms.append(math.nan)
+            self.responder.append(-1)
         elif kind == "h":
             if not is_ip(parts[2]):
                 raise ValueError(f"host {clean_text(parts[2], 60)!r} is not an IP address")
@@ -425,12 +480,16 @@ class _RawLog:
                 raise ValueError(f"round-trip time {usec} us is {'negative' if usec < 0 else 'beyond an hour'}")
             i = self._outstanding.get(seq)
             host = self.hosts.get(pos)
-            if i is None or self.probes[i][0] != pos or host is None:
+            if i is None or self.pos[i] != pos or host is None:
                 self.unmatched += 1  # no outstanding probe of ours (or no host named): nobody's reply
                 return
             del self._outstanding[seq]
-            self.probes[i][2] = usec / 1000.0
-            self.probes[i][3] = host
+            index = self._host_index.get(host)
+            if index is None:
+                index = self._host_index[host] = len(self.host_list)
+                self.host_list.append(host)
+            self.rtt_ms[i] = usec / 1000.0
+            self.responder[i] = index
             self.answered_at.setdefault(host, set()).add(pos)
 
     def destination(self) -> str | None:
@@ -442,6 +501,60 @@ class _RawLog:
             if top in ps and top - 1 in ps:
                 return host
         return None
+
+
+class RawLogSession(MemorySession):
+    """An mtr --raw log's probes held as numpy arrays (``ttl``, ``seq``, ``round``, ``rtt_ms`` NaN when lost,
+    ``responder`` an index into ``hosts`` or -1), each Sample made only while it is read: about 30 bytes a probe
+    instead of a Sample object's 200 or more."""
+
+    _CHUNK = 65536  # samples made from one slice of the arrays at a time
+
+    def __init__(self, path: str, info: SessionInfo, columns: dict, hosts: list[str], dest: str | None, names):
+        super().__init__(path, info, names=names)
+        self._columns = columns
+        self._hosts = hosts
+        self._dest_index = hosts.index(dest) if dest in hosts else -2
+        self._start = info.started_at or 0.0
+
+    def __len__(self) -> int:
+        return len(self._columns["round"])
+
+    def _make(self, order=None, time_range: TimeRange | None = None) -> Iterator[Sample]:
+        c = self._columns
+        hosts, dest, start, step = self._hosts, self._dest_index, self._start, self.info.interval_s
+        keep = sample_filter(time_range)
+        n = len(c["round"])
+        for lo in range(0, n, self._CHUNK):
+            idx = slice(lo, lo + self._CHUNK) if order is None else order[lo : lo + self._CHUNK]
+            rows = zip(*(c[k][idx].tolist() for k in ("round", "ttl", "seq", "rtt_ms", "responder")), strict=True)
+            for r, ttl, seq, rtt, who in rows:
+                s = Sample(r, ttl, seq, start + r * step, None if who < 0 else rtt,
+                           None if who < 0 else hosts[who], who == dest)  # fmt: skip
+                if keep(s):
+                    yield s
+
+    def samples(self, time_range: TimeRange | None = None) -> Iterator[Sample]:
+        return self._make(None, time_range)
+
+    def samples_by_round(self, time_range: TimeRange | None = None) -> Iterator[Sample]:
+        # Sorted as indices (8 bytes a probe), not as a list of Samples.
+        return self._make(np.argsort(self._columns["round"], kind="stable"), time_range)
+
+    def route(self) -> list[RouteEntry]:
+        return route_of(self.samples())
+
+
+def _lines_of(text: str) -> Iterator[tuple[str, bool]]:
+    """(line, ended) of ``text`` without a list of them all: ``ended`` is False for a last line without "\n"."""
+    start, n = 0, len(text)
+    while start < n:
+        end = text.find("\n", start)
+        if end < 0:
+            yield text[start:], False
+            return
+        yield text[start:end], True
+        start = end + 1
 
 
 def parse_mtr_raw(
@@ -456,47 +569,69 @@ def parse_mtr_raw(
 
     ``target`` is the destination address when known (a raw log does not name it). Send times start at
     ``started_at``, or are placed so that the last round ends at ``ended_at`` when that is given."""
-    log = _RawLog(path)
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    elif lines and lines[-1].strip():
-        cut = lines.pop()
-        log.notes.append(f"the last line ({clean_text(cut, 40)!r}) is incomplete (no end of line): ignored")
-    for n, line in enumerate(lines, start=1):
+    return parse_mtr_raw_lines(_lines_of(text), path, interval_s, started_at, target, ended_at)
+
+
+def parse_mtr_raw_lines(
+    lines: Iterable[tuple[str, bool]],
+    path: str = "<mtr raw>",
+    interval_s: float = 1.0,
+    started_at: float | None = 0.0,
+    target: str | None = None,
+    ended_at: float | None = None,
+    max_probes: int = 0,
+    max_per_hop: int = 0,
+) -> RawLogSession:
+    """As ``parse_mtr_raw``, from (line, ended) pairs read one at a time (``input_files.text_lines``), so that
+    memory grows with the probes kept (17 bytes each while reading), not with the file. More than ``max_probes``
+    (default ``MAX_RAW_PROBES``) or ``max_per_hop`` to one TTL (``MAX_RAW_PROBES_PER_HOP``) is refused with
+    ``TooManyProbes`` as soon as the line that exceeds it is read."""
+    if target is not None and not is_ip(target):
+        raise SessionError(f"{path}: the target {clean_text(target, 60)!r} given for the log is not an IP address")
+    log = _RawLog(path, max_probes, max_per_hop)
+    for n, (line, ended) in enumerate(lines, start=1):
+        if not ended:
+            if line.strip():
+                log.notes.append(f"the last line ({clean_text(line, 40)!r}) is incomplete (no end of line): ignored")
+            break
         try:
             log.feed(n, line)
         except (IndexError, ValueError) as exc:
             raise SessionError(
                 f"{path}: line {n} is not an mtr --raw record ({exc}): {clean_text(line, 80)!r}"
             ) from None
-    if not log.probes:
+    if not len(log):
         raise SessionError(f"{path}: the mtr --raw log holds no probes")
-    if target is not None and not is_ip(target):
-        raise SessionError(f"{path}: the target {clean_text(target, 60)!r} given for the log is not an IP address")
     dest = target if target is not None else log.destination()
     dest_pos = min(log.answered_at.get(dest, ()), default=None) if dest else None
+    pos = np.frombuffer(log.pos, dtype=np.uint8)
+    responder = np.frombuffer(log.responder, dtype=np.int32)
     # The last probe to each position, unanswered at the end of the log, was in flight: outcome unknown.
-    last_at: dict[int, int] = {}
-    for i, (pos, *_rest) in enumerate(log.probes):
-        last_at[pos] = i
-    in_flight = {i for i in last_at.values() if log.probes[i][2] is None}
-    kept = [p for i, p in enumerate(log.probes) if i not in in_flight and (dest_pos is None or p[0] <= dest_pos)]
-    counted = sum(1 for i in in_flight if dest_pos is None or log.probes[i][0] <= dest_pos)
-    rounds: dict[int, int] = {}
-    placed = []
-    for pos, seq, rtt, responder in kept:
-        round_no = rounds.get(pos, 0)
-        rounds[pos] = round_no + 1
-        placed.append((round_no, pos, seq, rtt, responder))
-    last_round = max(rounds.values(), default=1) - 1
+    in_flight = np.zeros(len(pos), dtype=bool)
+    for i in log.last_at.values():
+        in_flight[i] = responder[i] < 0
+    beyond = pos > dest_pos if dest_pos is not None else np.zeros(len(pos), dtype=bool)
+    counted = int(np.count_nonzero(in_flight & ~beyond))
+    kept = np.flatnonzero(~in_flight & ~beyond)
+    ttl = pos[kept]
+    # Round = how many probes to the same TTL came before (stable by position, then sending order).
+    by_ttl = np.argsort(ttl, kind="stable")
+    sorted_ttl = ttl[by_ttl]
+    group_start = np.flatnonzero(np.r_[True, sorted_ttl[1:] != sorted_ttl[:-1]])
+    sizes = np.diff(np.r_[group_start, len(sorted_ttl)])
+    rounds = np.empty(len(ttl), dtype=np.int64)
+    rounds[by_ttl] = np.arange(len(ttl)) - np.repeat(group_start, sizes)
+    del by_ttl, sorted_ttl
+    columns = {
+        "round": rounds,
+        "ttl": (ttl.astype(np.int16) + 1),
+        "seq": np.frombuffer(log.seq, dtype=np.uint32)[kept],
+        "rtt_ms": np.frombuffer(log.rtt_ms, dtype=np.float64)[kept],
+        "responder": responder[kept],
+    }
+    last_round = int(rounds.max()) if len(rounds) else 0
     if ended_at is not None:
         started_at = ended_at - last_round * interval_s
-    start = started_at or 0.0
-    samples = [
-        Sample(r, pos + 1, seq, start + r * interval_s, rtt, responder, dest is not None and responder == dest)
-        for r, pos, seq, rtt, responder in placed
-    ]
     notes = list(log.notes)
     if counted:
         notes.append(f"{counted} probe(s) still in flight when the log ends: not counted (outcome unknown)")
@@ -522,4 +657,4 @@ def parse_mtr_raw(
         source="mtr --raw",
         extra=extra,
     )
-    return MemorySession(path, info, samples=samples, names=log.names)
+    return RawLogSession(path, info, columns, log.host_list, dest, log.names)

@@ -18,13 +18,38 @@ from pingmos.gui.main_window import MainWindow
 )
 def test_no_sub_command_opens_the_gui(monkeypatch, argv, target):
     opened = []
-    monkeypatch.setattr(gui_app, "run", lambda t=None: opened.append(t) or 0)
+    monkeypatch.setattr(gui_app, "run", lambda t=None, reverse_dns=True: opened.append((t, reverse_dns)) or 0)
     assert cli.main(argv) == 0
-    assert opened == [target]
+    assert cli.main(["--no-dns", *argv]) == 0  # the window without reverse DNS (report and monitor have it)
+    assert opened == [(target, True), (target, False)]
+
+
+def test_no_dns_is_said_in_the_title_and_the_status_line_and_its_traces_look_nothing_up(qtbot, settings_store):
+    from pingmos.gui.main_window import default_trace_factory
+    from pingmos.live_trace import LiveTrace
+    from tests.gui.conftest import WAIT_MS, fake_factory, settle
+
+    made = []
+    monkey_factory = fake_factory(rounds=3)
+    window = MainWindow(settings_store, trace_factory=lambda *a: made.append(monkey_factory(*a)) or made[-1],
+                        refresh_ms=20, reverse_dns=False)  # fmt: skip
+    qtbot.addWidget(window)
+    assert "no DNS" in window.windowTitle()
+    window.target_combo.setCurrentText("198.18.0.99")
+    window.start()
+    assert window.windowTitle() == "pingmos - 198.18.0.99 (no DNS)"
+    settle(qtbot, window)
+    qtbot.waitUntil(lambda: "no DNS" in window.status_label.text(), timeout=WAIT_MS)
+    # The factory `pingmos --no-dns` gives the window: LiveTrace with names=None (nothing is resolved until start)
+    trace = default_trace_factory("127.0.0.1", "icmp", 1.0, reverse_dns=False)
+    assert isinstance(trace, LiveTrace) and trace._names is None
+    with_names = default_trace_factory("127.0.0.1", "icmp", 1.0)  # (never started: no probe, no lookup)
+    assert with_names._names is not None
+    with_names.close()
 
 
 def test_sub_commands_and_options_do_not_open_it(monkeypatch, capsys):
-    monkeypatch.setattr(gui_app, "run", lambda t=None: pytest.fail("the GUI opened"))
+    monkeypatch.setattr(gui_app, "run", lambda t=None, **_: pytest.fail("the GUI opened"))
     with pytest.raises(SystemExit):
         cli.main(["--help"])
     with pytest.raises(SystemExit):
@@ -71,7 +96,8 @@ def test_a_stop_signal_closes_the_window_as_its_close_button_would(qapp, monkeyp
 
     monkeypatch.setattr(qapp, "exec", exec_signalled)
     try:
-        assert gui_app.run() == 0
+        # 128 + the signal's number, as for every command (README's exit table): 130 on SIGINT, 143 on SIGTERM
+        assert gui_app.run() == 128 + signum
     finally:
         for s, handler in saved.items():
             signal.signal(s, handler)

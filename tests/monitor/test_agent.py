@@ -172,8 +172,11 @@ def test_alert_rules_run_as_in_the_report(running):
     runner.tick(WALL_EPOCH + clocks["provider"].now)
     assert runner.alerts.firing() == ["loss above 1.0"]  # the destination loses ~30 %
     # The event carries the window's one diagnosis, as /metrics and the report show it.
-    d = runner.last_diagnosis
-    assert runner.events[-1].message.endswith(f"; diagnosis ({d.status}): {d.short}")
+    d, event = runner.last_diagnosis, runner.events[-1]
+    assert (event.diagnosis_status, event.diagnosis_words) == (d.status, d.short)
+    # An undecided diagnosis with nothing more to say ends the line "; diagnosis (undecided)" (alerts.py).
+    said = f"; diagnosis ({d.status})" if d.short in ("", d.status) else f"; diagnosis ({d.status}): {d.short}"
+    assert event.message.endswith(said), event.message
     m = scrape(agent)
     assert one(m, "pingmos_alert_firing", target="provider", rule="loss above 1.0") == 1
 

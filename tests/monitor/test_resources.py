@@ -81,6 +81,11 @@ def test_the_service_files_fit_the_command():
     assert build_parser().parse_args(exec_start).command == "monitor"
     assert "ExecReload=/bin/kill -HUP $MAINPID" in unit and "User=pingmos" in unit
     assert re.search(r"^CapabilityBoundingSet=$", unit, re.MULTILINE)  # no capability unless TCP is wanted
+    # systemctl stop = SIGTERM, after which the agent exits 143: the unit must count that a clean stop.
+    from pingmos.monitor.serve import EXIT_TERMINATED
+
+    success = re.search(r"^SuccessExitStatus=(.+)$", unit, re.MULTILINE)
+    assert success and str(EXIT_TERMINATED) in success.group(1).split()
     cfg = load_config(str(RESOURCES / "systemd" / "agent.toml"))
     assert cfg.data_dir == "/var/lib/pingmos" and cfg.targets[0].sip is not None
     sysctl = (RESOURCES / "systemd" / "99-pingmos-ping.conf").read_text()

@@ -120,3 +120,12 @@ def test_an_mtr_report_without_target_or_hops_says_what_it_lacks(tmp_path, capsy
     doc = mtr_doc(**{"Snt": 5, "Rcv": 5})
     del doc["report"]["mtr"]["dst"]
     assert "names no target" in refused(capsys, write(tmp_path, doc, "nodst.json"))
+
+
+def test_a_raw_log_without_answers_says_its_file_does_not_name_the_target(tmp_path, capsys):
+    # A raw log where nothing answered said "nothing can be said about the path to ." (an empty target name).
+    log = tmp_path / "silent.raw"
+    log.write_text("".join(f"x {i % 3} {33000 + i}\n" for i in range(30)))
+    rc = main(["report", "--session", str(log)])
+    out, _ = capsys.readouterr()
+    assert rc == 0 and "the path (to a target the file does not name)" in out and "path to ." not in out

@@ -8,6 +8,7 @@ import json
 import math
 from collections.abc import Sequence
 
+from pingmos.input_files import decimal_text
 from pingmos.scoring.model import ModelError, ModelInfo, Result
 from pingmos.scoring.score import Score
 from pingmos.scoring.window import HopWindow
@@ -30,9 +31,7 @@ def parse_samples(text: str) -> HopWindow:
             rtts.append(None)
             continue
         try:
-            if not item.isascii():  # float() takes any script's digits: ASCII only, as every number option
-                raise ValueError(item)
-            value = float(item)
+            value = decimal_text(item)  # ASCII digits only, as every number option
         except ValueError:
             raise ValueError(f"--samples: {item!r} is neither a latency in ms nor x (lost)") from None
         if not math.isfinite(value) or value < 0.0:

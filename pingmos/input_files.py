@@ -9,7 +9,9 @@ Every reader goes through here so that no input can make pingmos hang, run out o
 - text strictly UTF-8 (a leading UTF-8 byte-order mark, as Windows editors write, is dropped; UTF-16 is refused
   by name);
 - JSON with bounded nesting, no ``NaN``/``Infinity`` constants, and numbers that fit a float (``1e400`` and a
-  5000-digit integer are refused, not turned into inf or an OverflowError later).
+  5000-digit integer are refused, not turned into inf or an OverflowError later);
+- numbers written as text (CSV cells, mtr's string fields, mtr --raw fields, option values) in ASCII decimal
+  notation only (``decimal_text``, ``whole_text``).
 
 Each failure is an ``InputError`` whose message is one line naming the file and what is wrong.
 """
@@ -152,6 +154,34 @@ def decode_text(data: bytes, where: str, what: str = "file") -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{where}: not UTF-8 text (byte {exc.start}), so not a {what}") from None
+
+
+# What a tool writes for a number: ASCII digits in decimal notation. float() and int() take more: any script's
+# digits ('\u0661\u0662' is 12), '1_000', 'nan', 'inf' and 'infinity', none of which is a measurement a tool wrote.
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+MAX_NUMBER_CHARS = 40
+
+
+def decimal_text(text: str) -> float:
+    """The finite float written as ``text`` ('12', '-0.5', '.5', '1e3'; blanks around it allowed); ValueError
+    with the text (cut to 40 characters) otherwise: another script's digits, '1_000', 'nan', 'inf', 1e400."""
+    stripped = text.strip()
+    if len(stripped) > MAX_NUMBER_CHARS or not _DECIMAL.fullmatch(stripped):
+        raise ValueError(f"{stripped[:MAX_NUMBER_CHARS]!a} is not a number in ASCII decimal digits")
+    value = float(stripped)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {stripped} is too large")
+    return value
+
+
+def whole_text(text: str) -> int:
+    """The integer written as ``text`` ('12', '-3'; blanks around it allowed, at most 40 characters); ValueError
+    with the text (cut to 40 characters) otherwise: another script's digits, '1_000', '1.0', '0x10'."""
+    stripped = text.strip()
+    if len(stripped) > MAX_NUMBER_CHARS or not _WHOLE.fullmatch(stripped):
+        raise ValueError(f"{stripped[:MAX_NUMBER_CHARS]!a} is not a whole number in ASCII digits")
+    return int(stripped)
 
 
 def _no_constant(name: str):

@@ -12,6 +12,8 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from pingmos.input_files import decimal_text
+
 AUTO = "auto"
 
 # The kinds of setting a model can declare.
@@ -74,9 +76,7 @@ class Setting:
         if isinstance(value, bool):
             raise ValueError(f"setting {self.name!r} takes a number, not {value!r}")
         try:
-            if isinstance(value, str) and not value.isascii():  # float() takes any script's digits: ASCII only
-                raise ValueError(value)
-            number = float(value.strip()) if isinstance(value, str) else float(value)  # type: ignore[arg-type]
+            number = decimal_text(value) if isinstance(value, str) else float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             raise ValueError(f"setting {self.name!r} takes a number, not {value!r}") from None
         if not math.isfinite(number):

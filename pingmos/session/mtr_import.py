@@ -67,7 +67,7 @@ from decimal import Decimal, InvalidOperation
 
 from pingmos.display_text import display_text
 from pingmos.engine import Sample
-from pingmos.input_files import InputError, loads_json
+from pingmos.input_files import InputError, decimal_text, loads_json, whole_text
 from pingmos.lazy_numpy import LazyNumpy
 from pingmos.session.model import HopSummary, RouteEntry, SessionError, SessionInfo
 from pingmos.session.replay import MemorySession, TimeRange, route_of, sample_filter
@@ -113,7 +113,7 @@ def number_field(hub: dict, key: str, lo: float, hi: float) -> float | None:
         return None
     if isinstance(value, str):
         try:
-            value = float(value.strip().rstrip("%"))
+            value = decimal_text(value.strip().rstrip("%"))
         except ValueError:
             raise ValueError(f"{key} is {clean_text(value, 40)!r}, not a number") from None
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -439,11 +439,11 @@ class _RawLog:
             return
         if len(parts) < 3:
             raise ValueError("too few fields")
-        pos = int(parts[1])
+        pos = whole_text(parts[1])
         if not 0 <= pos < MAX_TTL:
             raise ValueError(f"position {pos} is beyond TTL {MAX_TTL}")
         if kind == "x":
-            seq = int(parts[2])
+            seq = whole_text(parts[2])
             if not 0 <= seq <= MAX_SEQ:
                 raise ValueError(f"sequence number {seq} is out of range")
             i = len(self.pos)
@@ -475,7 +475,7 @@ class _RawLog:
         elif kind == "p":
             if len(parts) < 4:
                 raise ValueError("too few fields")
-            usec, seq = int(parts[2]), int(parts[3])
+            usec, seq = whole_text(parts[2]), whole_text(parts[3])
             if not 0 <= usec <= MAX_RTT_MS * 1000:
                 raise ValueError(f"round-trip time {usec} us is {'negative' if usec < 0 else 'beyond an hour'}")
             i = self._outstanding.get(seq)

@@ -26,6 +26,7 @@ import math
 import statistics
 
 from pingmos.engine import REPLY_KINDS, Sample
+from pingmos.input_files import decimal_text, whole_text
 from pingmos.session.model import SessionError, SessionInfo
 from pingmos.session.mtr_import import MAX_RTT_MS, MAX_TTL, clean_text, is_ip
 from pingmos.session.replay import MemorySession
@@ -182,7 +183,7 @@ def _sample(raw: dict, where: str, typed: bool) -> Sample:
             return None
         if isinstance(value, str) and not typed:
             try:
-                value = int(value)
+                value = whole_text(value)
             except ValueError:
                 raise SessionError(f"{where}: {name} {clean_text(value, 30)!r} is not a whole number") from None
         if isinstance(value, bool) or not isinstance(value, int):
@@ -197,7 +198,7 @@ def _sample(raw: dict, where: str, typed: bool) -> Sample:
             return None
         if isinstance(value, str) and not typed:
             try:
-                value = float(value)
+                value = decimal_text(value)
             except ValueError:
                 raise SessionError(f"{where}: {name} {clean_text(value, 30)!r} is not a number") from None
         if isinstance(value, bool) or not isinstance(value, int | float):

@@ -131,7 +131,7 @@ DAMAGE = {
     "rtt_ms": ("-1", "line 3: rtt_ms -1 is out of range"),
     "ttl": ("0", "line 3: ttl 0 is out of range (1 to 255)"),
     "round": ("x", "line 3: round 'x' is not a whole number"),
-    "sent_at": ("nan", "line 3: sent_at nan is out of range"),
+    "sent_at": ("nan", "line 3: sent_at 'nan' is not a number"),
     "lost": ("yes", "line 3: lost must be true or false"),
     "responder": ("router-1", "line 3: responder 'router-1' is not an IP address"),
     "reply": ("pong", "line 3: reply 'pong': reply must be one of echo_reply"),

@@ -122,21 +122,26 @@ def test_prometheus_scrapes_the_agent_and_answers_for_a_hop(lab_factory, tmp_pat
     try:
         # Hop 1: 4 ms round trip, no loss. The destination (hop 4): 2 x (2 + 2 + 2 + 3) = 18 ms, ~19 % loss.
         wait_s = 45.0
-        mos1 = value(ns, 'pingmos_hop_mos{target="dest", hop="1", position="first", model="g107-jb"}', wait_s)
-        lat1 = value(ns, 'pingmos_hop_latency_seconds{target="dest", hop="1", address="198.18.0.2"}')
-        # Wait for a full window at the destination (50 probes at 0.2 s), then read its figures.
+        value(ns, 'pingmos_hop_mos{target="dest", hop="1", position="first", model="g107-jb"}', wait_s)
+        # Wait for a full window at the destination (50 probes at 0.2 s), then read the figures of both hops: read
+        # at its first appearance, hop 1's MOS came from a handful of samples, where one probe the loaded machine's
+        # relay lost or held late moved it to 4.10 (a CI-like run beside a second test suite).
         value(ns, 'pingmos_hop_window_probes{target="dest", hop="4"} >= 50', wait_s)
+        mos1 = value(ns, 'pingmos_hop_mos{target="dest", hop="1", position="first", model="g107-jb"}')
+        lat1 = value(ns, 'pingmos_hop_latency_seconds{target="dest", hop="1", address="198.18.0.2"}')
+        loss1 = value(ns, 'pingmos_hop_loss_ratio{target="dest", hop="1", address="198.18.0.2"}')
         dest = f'target="dest", hop="4", position="last", address="{lab.target_addr}"'
         loss4 = value(ns, f"pingmos_hop_loss_ratio{{{dest}}}")
         mos4 = value(ns, 'pingmos_hop_mos{target="dest", hop="4", position="last"}')
         lat4 = value(ns, 'pingmos_hop_latency_seconds{target="dest", hop="4"}')
         p50 = value(ns, 'histogram_quantile(0.5, rate(pingmos_hop_rtt_seconds_bucket{target="dest", hop="4"}[20s]))')
-        print(f"hop 1: MOS {mos1:.2f}, {lat1 * 1000:.1f} ms; hop 4: MOS {mos4:.2f}, loss {loss4:.1%}, "
-              f"{lat4 * 1000:.1f} ms, histogram median {p50 * 1000:.1f} ms")  # fmt: skip
+        print(f"hop 1: MOS {mos1:.2f}, loss {loss1:.1%}, {lat1 * 1000:.1f} ms; hop 4: MOS {mos4:.2f}, "
+              f"loss {loss4:.1%}, {lat4 * 1000:.1f} ms, histogram median {p50 * 1000:.1f} ms")  # fmt: skip
         # Lower bounds are the configured path (nothing arrives early); upper bounds leave 10-15 ms for a loaded
         # 2-core machine's late wake-ups in the relay and the agent: this test checks that the figures reach
         # Prometheus as the path's, the engine's precision is tests/lab/test_accuracy.py's (measured on the wire).
-        assert mos1 > 4.3 and 0.003 < lat1 < 0.015
+        # Hop 1's link loses nothing; a probe lost by the loaded machine's relay is allowed, once in the window.
+        assert loss1 <= 0.04 and mos1 > (4.3 if loss1 == 0 else 4.0) and 0.003 < lat1 < 0.015
         assert 0.05 < loss4 < 0.4 and mos4 < mos1 - 0.3
         assert 0.017 < lat4 < 0.035 and 0.01 < p50 < 0.05
         assert value(ns, 'pingmos_target_destination_reached{target="dest", site="lab", vantage="lab"}') == 1

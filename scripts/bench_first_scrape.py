@@ -21,8 +21,8 @@ Not a test: it prints figures. Two parts:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -32,6 +32,8 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+
+from cpu_stress import StressUnavailable, stress_ng  # scripts/ is sys.path[0] when a script runs
 
 HOPS = 31
 
@@ -157,14 +159,12 @@ def main() -> int:
         return 2
     tree = Path(args.tree).resolve() if args.tree else Path(__file__).resolve().parents[1]
     sys.path.insert(0, str(tree))
-    stress = None
-    if args.stress:
-        if shutil.which("stress-ng") is None:
-            print("bench_first_scrape: stress-ng is not installed (apt-get install stress-ng)", file=sys.stderr)
-            return 2
-        stress = subprocess.Popen(["stress-ng", "--cpu", str(args.stress), "--quiet"],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-        time.sleep(1.0)
+    stress = contextlib.ExitStack()  # stress-ng --cpu N for the run (cpu_stress.stress_ng)
+    try:
+        stress.enter_context(stress_ng(args.stress, "bench_first_scrape"))
+    except StressUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return 2
     try:
         print(f"tree {tree}, stress-ng --cpu {args.stress}, load average {os.getloadavg()[0]:.1f}")
         if args.targets:
@@ -172,13 +172,7 @@ def main() -> int:
         if args.render:
             render_part(tree, args.render)
     finally:
-        if stress is not None:
-            stress.send_signal(signal.SIGINT)
-            try:
-                stress.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                stress.kill()
-                stress.wait()
+        stress.close()
     return 0
 
 

@@ -28,16 +28,16 @@ pair, back to back; ``--stress N`` runs ``stress-ng --cpu N`` meanwhile (stopped
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
-import shutil
-import signal
 import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+
+from cpu_stress import StressUnavailable, stress_ng  # scripts/ is sys.path[0] when a script runs
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -67,14 +67,12 @@ def main() -> int:
     from pingmos.engine import TraceLoop, Tracer, TraceSettings
     from pingmos.engine.udp_socket_network import UdpSocketNetwork
 
-    stress = None
-    if args.stress:
-        if shutil.which("stress-ng") is None:
-            print("bench_loop_order: stress-ng is not installed (apt-get install stress-ng)", file=sys.stderr)
-            return 2
-        stress = subprocess.Popen(["stress-ng", "--cpu", str(args.stress), "--quiet"],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-        time.sleep(1.0)
+    stress = contextlib.ExitStack()  # stress-ng --cpu N for the run (cpu_stress.stress_ng)
+    try:
+        stress.enter_context(stress_ng(args.stress, "bench_loop_order"))
+    except StressUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return 2
 
     calls: list[tuple[str, float]] = []  # ("r" | "s", monotonic start), in the loop thread's order
     perf = time.perf_counter
@@ -128,13 +126,7 @@ def main() -> int:
             t.join(args.duration * 3 + 30)
     finally:
         loop.close()
-        if stress is not None:
-            stress.send_signal(signal.SIGINT)
-            try:
-                stress.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                stress.kill()
-                stress.wait()
+        stress.close()
     cpu1 = os.times()
 
     # Per wake that sent: the wake -> its first send, and the wakes that read before that send.

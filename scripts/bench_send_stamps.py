@@ -24,17 +24,17 @@ runs N busy Python threads in this process, the interpreter-lock contention of a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
-import shutil
-import signal
 import socket
 import statistics
 import struct
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+
+from cpu_stress import StressUnavailable, stress_ng  # scripts/ is sys.path[0] when a script runs
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -148,15 +148,12 @@ def main() -> int:
         print("bench_send_stamps: needs root for the loopback capture (AF_PACKET)", file=sys.stderr)
         return 2
 
-    stress = None
-    if args.stress:
-        if shutil.which("stress-ng") is None:
-            print("bench_send_stamps: stress-ng is not installed (apt-get install stress-ng)", file=sys.stderr)
-            return 2
-        stress = subprocess.Popen(
-            ["stress-ng", "--cpu", str(args.stress), "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        time.sleep(1.0)
+    stress = contextlib.ExitStack()  # stress-ng --cpu N for the run (cpu_stress.stress_ng)
+    try:
+        stress.enter_context(stress_ng(args.stress, "bench_send_stamps"))
+    except StressUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return 2
     stop_busy = threading.Event()
     for _ in range(args.gil_threads):
         threading.Thread(target=busy, args=(stop_busy,), daemon=True).start()
@@ -184,13 +181,7 @@ def main() -> int:
             missing[kind] += len(seqs) - 1 - len(rtts)
     finally:
         stop_busy.set()
-        if stress is not None:
-            stress.send_signal(signal.SIGINT)
-            try:
-                stress.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                stress.kill()
-                stress.wait()
+        stress.close()
 
     # The capture thread reads late on a loaded machine (its stamps are the kernel's: that changes nothing); let it
     # finish the queue before matching.

@@ -11,6 +11,7 @@ import sys
 # Only what every command needs at start-up: argparse and the limits its options check. Each command imports what
 # it runs (the engine, the report's formats, the scoring registry) when it runs, so `pingmos score` pays for
 # neither the probing engine nor the diagnosis (scripts/bench_cli.py measures it).
+from pingmos.display_text import echoed
 from pingmos.engine import MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, MODES, PROTOCOLS
 from pingmos.scoring import DEFAULT_MODEL
 
@@ -67,9 +68,9 @@ def _ranged(kind, lo, hi, what):
         except ValueError:
             number = "a whole number" if kind is int else "a number"
             raise argparse.ArgumentTypeError(
-                f"{what} must be {number} in ASCII digits (0-9), not {_shown(text, 60)!r}"
+                f"{what} must be {number} in ASCII digits (0-9), not {echoed(text, 60)!r}"
                 if not text.isascii()
-                else f"{what} must be {number}, not {_shown(text, 60)!r}"
+                else f"{what} must be {number}, not {echoed(text, 60)!r}"
             ) from None
         if lo is not None and not lo <= value <= hi:  # None: any number; the caller checks the range later
             raise argparse.ArgumentTypeError(f"{what} must be within {lo} and {hi}, not {text}")
@@ -247,7 +248,7 @@ def _scoring_status(command: str, snapshot) -> int:
     failed = scoring_failure(snapshot)
     if failed is None:
         return 0
-    print(f"pingmos {command}: error: {_shown(failed, 500)}", file=sys.stderr)  # a formula's error may be 1 MB
+    print(f"pingmos {command}: error: {echoed(failed, 500)}", file=sys.stderr)  # a formula's error may be 1 MB
     return EXIT_SCORING_FAILED
 
 
@@ -555,7 +556,7 @@ def _cmd_report_session(args, model, rules) -> int:
 def _one_line(exc: Exception) -> str:
     """An error about a file as one terminal-safe line (the file's text may hold escape sequences), cut to 500
     characters with an ellipsis."""
-    return _shown(str(exc), 500)
+    return echoed(str(exc), 500)
 
 
 def _notes(session) -> list[str]:
@@ -749,7 +750,7 @@ def _record_problem(path: str) -> str | None:
     exists, the name is too long for the file system, or its folder is missing or no folder."""
     import os
 
-    shown = _shown(path, 120)
+    shown = echoed(path, 120)
     try:
         os.lstat(path)
     except FileNotFoundError:
@@ -1000,89 +1001,10 @@ def _gui_target(argv: list[str], parser: argparse.ArgumentParser) -> tuple[bool,
 
 def _refuse_gui_target(word: str, parser: argparse.ArgumentParser, escaped: bool) -> str | None:
     """Why the lone word ``word`` is not traced in the window (one line, without the "pingmos: " prefix), or None
-    (``_refuse_target_word``, escaped with ``pingmos -- WORD``)."""
-    return _refuse_target_word(word, parser, escaped, "pingmos")
+    (``target_words.refuse_target_word``, escaped with ``pingmos -- WORD``)."""
+    from pingmos.target_words import refuse_target_word
 
-
-# File names people pass where a host is expected: none is a top-level domain, so a name ending so is a file name.
-_FILE_SUFFIXES = (".pingmos", ".pmsession", ".toml", ".json", ".csv", ".txt", ".raw", ".ini", ".log", ".sqlite")
-
-
-def _refuse_target_word(word: str, parser: argparse.ArgumentParser, escaped: bool, command: str) -> str | None:
-    """Why ``word``, given where a host to trace is expected, is not looked up (one line, without the "pingmos: "
-    prefix), or None. Each would otherwise go to the system resolver, which is network traffic: a bare word (no
-    dot, no address) within a small edit distance of a command's name is a typo (``pingmos exprot`` must not look
-    up the name "exprot"); a file here (``pingmos report s1.pingmos``) or a name ending as a file of pingmos does
-    (``agent.toml``) is a file meant for another option. ``command -- WORD`` (``escaped``) traces such a name all
-    the same. A malformed host name is refused before any lookup (``engine.check_host_name``), escaped or not."""
-    import os
-
-    from pingmos.engine import ResolveError, check_host_name, is_address_literal
-
-    if is_address_literal(word):
-        return None
-    if not escaped:
-        shown = _shown(word, 60)
-        meant = _command_meant(word, list(_commands(parser)))
-        if meant is not None and command == "pingmos":
-            return (
-                f"{shown!r} is not a command; did you mean {meant!r}? To trace a host of that name: pingmos -- {shown}"
-            )
-        if meant is not None:
-            what = "a command" if word.lower() == meant else f"a typo of the command {meant!r}"
-            return f"{shown!r} is {what}, not a host; to trace a host of that name: {command} -- {shown}"
-        if word.lower() == "help":
-            return f"{shown!r} is no host; for help: {command} --help; to trace a host of that name: {command} -- help"
-        if os.path.lexists(word):
-            return (
-                f"{shown!r} is a file here: to re-score it, pingmos report --session {shown}; to trace a host of "
-                f"that name: {command} -- {shown}"
-            )
-        if word.lower().endswith(_FILE_SUFFIXES):
-            return (
-                f"{shown!r} is a file name, not a host (and no such file is here); to trace a host of that name: "
-                f"{command} -- {shown}"
-            )
-    try:
-        check_host_name(word)
-    except ResolveError as exc:
-        return f"error: {exc}"
-    return None
-
-
-def _shown(text: str, limit: int = 200) -> str:
-    """``text`` made terminal-safe and cut to ``limit`` characters with an ellipsis: input echoed in a message."""
-    from pingmos.report.formats import terminal_safe
-
-    text = terminal_safe(" ".join(text.split()))
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
-
-
-def _command_meant(word: str, commands: list[str]) -> str | None:
-    """The command ``word`` is a typo of, or None: a bare word (no dot: "export.lab" is a host name) within 1 edit
-    (letters 1-4) or 2 edits (longer) of a command's name, case ignored; a swap of two neighbours is one edit."""
-    if "." in word or not word.isascii() or not word.replace("-", "").isalnum():
-        return None
-    lowered = word.lower()
-    limit = 1 if len(word) <= 4 else 2
-    distance, meant = min((_edit_distance(lowered, c), c) for c in commands)
-    return meant if distance <= limit else None
-
-
-def _edit_distance(a: str, b: str) -> int:
-    """Damerau-Levenshtein distance (optimal string alignment): insertions, deletions, substitutions and swaps of
-    two neighbouring letters, each one edit."""
-    prev2: list[int] = []
-    prev = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        row = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = a[i - 1] != b[j - 1]
-            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                row[j] = min(row[j], prev2[j - 2] + 1)
-        prev2, prev = prev, row
-    return prev[-1]
+    return refuse_target_word(word, list(_commands(parser)), escaped, "pingmos")
 
 
 def _no_display(environ=None) -> bool:
@@ -1128,7 +1050,7 @@ def _missing_platform_plugin(environ=None) -> str | None:
     names = {f.split(".")[0].removeprefix("lib").removeprefix("q") for f in files if not f.startswith(".")}
     if not names or any(a in names or (a.startswith("wayland") and "wayland" in names) for a in asked):
         return None
-    shown = _shown(environ["QT_QPA_PLATFORM"], 60)
+    shown = echoed(environ["QT_QPA_PLATFORM"], 60)
     return (
         f"QT_QPA_PLATFORM={shown} names no Qt platform plugin installed here (there are: "
         f"{', '.join(sorted(names))}); unset QT_QPA_PLATFORM or set it to one of them"
@@ -1246,7 +1168,9 @@ def _main(argv: list[str] | None) -> int:
     if live_report and args.target is not None:
         # Before anything else runs: a typo or a file name would otherwise be sent to the resolver.
         escaped = "--" in argv and args.target in argv[argv.index("--") + 1 :]
-        refused = _refuse_target_word(args.target, parser, escaped, "pingmos report")
+        from pingmos.target_words import refuse_target_word
+
+        refused = refuse_target_word(args.target, list(_commands(parser)), escaped, "pingmos report")
         if refused is not None:
             print(f"pingmos report: {refused if refused.startswith('error: ') else 'error: ' + refused}",
                   file=sys.stderr)  # fmt: skip

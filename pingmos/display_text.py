@@ -29,6 +29,12 @@ def display_text(text: object, limit: int | None = None) -> str:
     return _UNSAFE.sub(REPLACEMENT, s)
 
 
+def echoed(text: str, limit: int = 200) -> str:
+    """``text`` made terminal-safe and cut to ``limit`` characters with an ellipsis: input echoed in a message."""
+    text = display_text(" ".join(text.split()))
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
 def _safe_key_dict(d: dict) -> dict:
     return {display_text(k): v for k, v in d.items()}
 

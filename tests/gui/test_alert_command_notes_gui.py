@@ -6,22 +6,14 @@ from __future__ import annotations
 import pytest
 
 from pingmos.alerts import CommandResult
-from pingmos.engine.network import NoPermission
-from pingmos.live_trace import LiveTrace
 from tests.gui.conftest import WAIT_MS
+from tests.gui.test_alerts_gui import unprobed
 
 
 @pytest.fixture(autouse=True)
 def config_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("PINGMOS_CONFIG_DIR", str(tmp_path / "config"))
     return tmp_path / "config"
-
-
-def unprobed(target, protocol, interval_s):
-    def no_network():
-        raise NoPermission("tests feed this trace by hand")
-
-    return LiveTrace(target, protocol=protocol, interval_s=interval_s, network_factory=no_network)
 
 
 def test_a_failing_command_is_one_note_while_it_repeats(qtbot, make_window):

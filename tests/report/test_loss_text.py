@@ -10,6 +10,7 @@ from pingmos.alerts import FIRE, AlertEvent
 from pingmos.cli import main
 from pingmos.display_text import loss_ci_text, loss_text
 from pingmos.stats import wilson_interval_pct
+from tests.session.test_mtr_cases import one_hop_log  # the loss-display case's gen.py
 
 
 @pytest.mark.parametrize(
@@ -34,16 +35,6 @@ def test_loss_and_its_interval_never_hide_what_was_measured(lost, sent, loss, ci
 def test_unknown_values_are_a_dash():
     assert loss_text(None) == "-" and loss_text(float("nan")) == "-"
     assert loss_ci_text(None) == "-" and loss_ci_text((0.0, float("inf"))) == "-"
-
-
-def one_hop_log(n: int, lost: set[int]) -> str:
-    """One hop, n rounds, the probes of the rounds in ``lost`` lost (mtr --raw, as the loss-display case's gen.py)."""
-    out = ["x 0 33000", "h 0 198.18.0.2", "p 0 2000 33000"]
-    for r in range(1, n):
-        out.append(f"x 0 {33000 + r}")
-        if r not in lost:
-            out.append(f"p 0 2000 {33000 + r}")
-    return "\n".join(out) + "\n"
 
 
 @pytest.mark.parametrize("n,lost,loss,ci", [(1000, set(), "0.0", "0.0-0.4"), (3000, {1500}, "0.03", "0.0-0.2")])

@@ -93,11 +93,29 @@ def score_text(name: str, settings: dict[str, object], window: HopWindow, result
         if verbose:
             width = max((len(k) for k in result.detail), default=0)
             lines += [f"  {key:<{width}}  {value:.6g}" for key, value in result.detail.items()]
+            lines += [f"  {line}" for line in detail_sums(result.detail)]
     elif result is None:
         lines.append("no probe sent: nothing to score")
     # A ModelError is no line of the output: the caller says it on stderr (failure_line), so that a script
     # reading "R ...  MOS ..." from stdout never reads the error as a result.
     return "\n".join(lines) + "\n" if lines else ""
+
+
+def detail_sums(detail: dict[str, float]) -> list[str]:
+    """How G.107's detail terms add up to R, for the terms a model gives (none: no line): so that ``score -v`` can
+    be checked by hand (the E-model's names, ITU-T G.107: Ro, Is, Id = Idte + Idle + Idd, Ie-eff, A)."""
+    if not {"ro", "is", "id", "ie_eff", "a", "r_unclamped"} <= detail.keys():
+        return []
+    lines = ["R = ro - is - id - ie_eff + a = r_unclamped, kept within 0-100 (0-129 wideband); id = idte + idle + idd"]
+    if {"ie_eff_a", "ie_eff_b", "ppl_a_pct", "ppl_b_pct", "network_loss_weight", "late_loss_weight"} <= detail.keys():
+        lines += [
+            "ie_eff = (ie_eff_a + ie_eff_b) / 2, the call's two listeners (a: the one whose direction queues when one"
+            " does); ie_eff_x = ie + (95 - ie) ppl_x_pct / (ppl_x_pct + bpl)",
+            "ppl_x_pct = network_loss_weight x loss_x_pct + late_loss_weight x late_loss_x_pct (at most 100); loss_a"
+            " = share x the round trip's loss + (1 - share) x (1 - sqrt(1 - loss)), loss_b = the second term"
+            " (share = loss_one_direction_share)",
+        ]
+    return lines
 
 
 def failure_line(result: Result) -> str | None:

@@ -18,8 +18,9 @@ from pingmos.scoring.formulas import g107_jb as model
 from pingmos.validation.study import BUFFERS, FIXED_DEPTH_MS, Outcome
 
 GRID = {
-    "NETWORK_LOSS_WEIGHT": (1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8),
+    "NETWORK_LOSS_WEIGHT": (1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2.0, 2.2),
     "LATE_LOSS_WEIGHT": (1.5, 1.75, 2.0, 2.25, 2.5, 3.0),
+    "LOSS_ONE_DIRECTION_SHARE": (0.0, 0.25, 0.5, 0.75, 1.0),
 }
 
 

@@ -30,6 +30,20 @@ def r_at(ta_ms, ppl_pct):
     return ro - g107.simultaneous_impairment(ro, no, iolr, jb.ECHO_DELAY_MS) - idte - idle - idd - ie_eff
 
 
+def r_heard(ta_ms, ppl_a_pct, ppl_b_pct):
+    """R of a call whose listeners A and B hear the losses ppl_a_pct and ppl_b_pct at ta_ms: G.107's terms with
+    the listeners' mean Ie-eff, which is their mean R (R is linear in Ie-eff) where neither is clamped."""
+    return (r_at(ta_ms, ppl_a_pct) + r_at(ta_ms, ppl_b_pct)) / 2.0
+
+
+def split_loss(round_trip):
+    """Listener A's and B's network loss (0-1) for a round trip's loss (0-1): LOSS_ONE_DIRECTION_SHARE of the
+    time all in one direction (A's), else 1 - sqrt(1 - L) each."""
+    each = 1.0 - math.sqrt(1.0 - round_trip)
+    share = jb.LOSS_ONE_DIRECTION_SHARE
+    return share * round_trip + (1.0 - share) * each, (1.0 - share) * each
+
+
 def test_upper_gamma_share_closed_forms():
     # Q(1, x) = e^-x; Q(1/2, x) = erfc(sqrt x); Q(2, x) = (1 + x) e^-x; Q(3/2, x) = erfc(sqrt x) + 2 sqrt(x/pi) e^-x
     for x in (0.0, 0.01, 0.3, 1.0, 2.5, 6.0, 20.0, 60.0):
@@ -45,13 +59,16 @@ def test_upper_gamma_share_closed_forms():
 def test_fixed_buffer_no_jitter_one_way_loss():
     # 90 replies of 50 ms, 10 lost: round-trip loss 10 %: one-way 1 - sqrt(0.9) = 5.1317 %; base 50 / 2 = 25 ms;
     # no spread, so no late loss; Ta = 25 + 60 (buffer) + 20 (packet) = 105 ms
+    # A hears LOSS_ONE_DIRECTION_SHARE x 10 % + the rest x 5.1317 %, B the rest x 5.1317 %
     s = score(HopWindow.from_rtts([50.0] * 90 + [None] * 10), buffer="fixed")
-    one_way = 100.0 * (1.0 - math.sqrt(0.9))
-    assert s.detail["one_way_loss_pct"] == pytest.approx(5.1317, abs=1e-4)
-    assert s.detail["late_loss_pct"] == 0.0
+    a, b = split_loss(0.10)
+    assert b / (1.0 - jb.LOSS_ONE_DIRECTION_SHARE) == pytest.approx(0.051317, abs=1e-6)
+    assert (s.detail["loss_a_pct"], s.detail["loss_b_pct"]) == pytest.approx((100.0 * a, 100.0 * b))
+    assert s.detail["late_loss_a_pct"] == s.detail["late_loss_b_pct"] == 0.0
     assert s.detail["ta_ms"] == pytest.approx(105.0)
-    assert s.detail["ppl_pct"] == pytest.approx(jb.NETWORK_LOSS_WEIGHT * one_way)
-    assert s.r == pytest.approx(r_at(105.0, jb.NETWORK_LOSS_WEIGHT * one_way))
+    assert s.detail["ppl_a_pct"] == pytest.approx(100.0 * jb.NETWORK_LOSS_WEIGHT * a)
+    assert s.detail["ppl_b_pct"] == pytest.approx(100.0 * jb.NETWORK_LOSS_WEIGHT * b)
+    assert s.r == pytest.approx(r_heard(105.0, 100.0 * jb.NETWORK_LOSS_WEIGHT * a, 100.0 * jb.NETWORK_LOSS_WEIGHT * b))
     assert s.mos == pytest.approx(r_to_mos(s.r))
 
 
@@ -78,40 +95,42 @@ def test_one_direction_queues_rtt_excess():
     # fixed 60 ms: that listener loses Q(k, 60 / theta) of the packets as late, the other none; Ta = 5 + 60 + 20
     late = jb.upper_gamma_share(k, 60.0 * k / 10.0)
     assert 0.0 < late < 0.05
-    assert fixed.detail["late_loss_pct"] == pytest.approx(100.0 * late / 2.0)
+    assert fixed.detail["late_loss_a_pct"] == pytest.approx(100.0 * late)
+    assert fixed.detail["late_loss_b_pct"] == 0.0
     assert fixed.detail["ta_ms"] == pytest.approx(85.0)
-    expected = (r_at(85.0, 100.0 * jb.LATE_LOSS_WEIGHT * late) + r_at(85.0, 0.0)) / 2.0
-    assert fixed.r == pytest.approx(expected)
+    assert fixed.r == pytest.approx(r_heard(85.0, 100.0 * jb.LATE_LOSS_WEIGHT * late, 0.0))
     # adaptive (Ramjee): mean 10 + 4 mean deviations (the fit keeps the sample's, 10) = 50 ms, late Q(k, 50 / theta);
     # the steady listener's buffer keeps the 5 ms floor and loses nothing
     adaptive = score(window)
     late = jb.upper_gamma_share(k, 50.0 * k / 10.0)
-    assert adaptive.detail["late_loss_pct"] == pytest.approx(100.0 * late / 2.0)
+    assert adaptive.detail["late_loss_a_pct"] == pytest.approx(100.0 * late)
     ta = 5.0 + (50.0 + jb.ADAPTIVE_MIN_MARGIN_MS) / 2.0 + 20.0
     assert adaptive.detail["ta_ms"] == pytest.approx(ta)
-    assert adaptive.r == pytest.approx((r_at(ta, 100.0 * jb.LATE_LOSS_WEIGHT * late) + r_at(ta, 0.0)) / 2.0)
+    assert adaptive.r == pytest.approx(r_heard(ta, 100.0 * jb.LATE_LOSS_WEIGHT * late, 0.0))
 
 
-def test_loss_follows_the_queueing_direction(monkeypatch):
-    # RTTs 10 and 30 alternating (90) and 10 lost: round-trip loss 10 %, one direction queues (n = 1, as above).
-    # With LOSS_FOLLOWS_QUEUE that direction's listener loses all 10 % and the late packets, the other nothing;
-    # fixed 60 ms, Ta = 5 + 60 + 20 = 85 ms for both
+def test_the_loss_split_does_not_follow_the_delay_variation():
+    # RTTs 10 and 30 alternating (90) and 10 lost: round-trip loss 10 %, one direction queues (n = 1, as above):
+    # A hears its split of the loss and the late packets, B its split; fixed 60 ms, Ta = 5 + 60 + 20 = 85 ms
     window = HopWindow.from_rtts([10.0, 30.0] * 45 + [None] * 10)
     k = jb.gamma_shape_for_deviation(1.0)
     late = jb.upper_gamma_share(k, 60.0 * k / 10.0)
-    assert jb.LOSS_FOLLOWS_QUEUE is True
+    a, b = split_loss(0.10)
     s = score(window, buffer="fixed")
     assert s.detail["queueing_directions"] == 1.0 and s.detail["ta_ms"] == pytest.approx(85.0)
-    queueing = r_at(85.0, 100.0 * (jb.NETWORK_LOSS_WEIGHT * 0.10 + jb.LATE_LOSS_WEIGHT * late))
-    assert s.r == pytest.approx((queueing + r_at(85.0, 0.0)) / 2.0)
-    # without it each listener loses 1 - sqrt(0.9) = 5.13 %, as on a symmetric path; G.107's Ie-eff is concave in
-    # the loss, so the split scores lower than one clean listener and one with all of it
-    monkeypatch.setattr(jb, "LOSS_FOLLOWS_QUEUE", False)
-    split = score(window, buffer="fixed")
-    each = 1.0 - math.sqrt(0.9)
-    queueing = r_at(85.0, 100.0 * (jb.NETWORK_LOSS_WEIGHT * each + jb.LATE_LOSS_WEIGHT * late))
-    assert split.r == pytest.approx((queueing + r_at(85.0, 100.0 * jb.NETWORK_LOSS_WEIGHT * each)) / 2.0)
-    assert split.r < s.r
+    ppl_a = 100.0 * (jb.NETWORK_LOSS_WEIGHT * a + jb.LATE_LOSS_WEIGHT * late)
+    assert s.r == pytest.approx(r_heard(85.0, ppl_a, 100.0 * jb.NETWORK_LOSS_WEIGHT * b))
+    # the same loss over a path that does not vary is split the same way (G.107's Ie-eff is concave in the loss,
+    # so a split that followed the queue would score the varying path higher): it scores higher by the late loss
+    steady = score(HopWindow.from_rtts([10.0] * 90 + [None] * 10), buffer="fixed")
+    assert (steady.detail["loss_a_pct"], steady.detail["loss_b_pct"]) == (
+        s.detail["loss_a_pct"],
+        s.detail["loss_b_pct"],
+    )
+    assert steady.r == pytest.approx(
+        r_heard(85.0, 100.0 * jb.NETWORK_LOSS_WEIGHT * a, 100.0 * jb.NETWORK_LOSS_WEIGHT * b)
+    )
+    assert steady.r > s.r
 
 
 def near_min_shares(count):
@@ -139,7 +158,8 @@ def test_both_directions_queue():
     # each listener's packets vary as gamma(k_r / 2, theta); fixed 60 ms: late Q(k_r / 2, 60 / theta) each
     late = jb.upper_gamma_share(k_r / 2, 60.0 / theta)
     assert 0.0 < late < 0.05
-    assert s.detail["late_loss_pct"] == pytest.approx(100.0 * late)
+    assert s.detail["late_loss_a_pct"] == pytest.approx(100.0 * late)
+    assert s.detail["late_loss_b_pct"] == pytest.approx(100.0 * late)
     assert s.r == pytest.approx(r_at(10.0 + 60.0 + 20.0, 100.0 * jb.LATE_LOSS_WEIGHT * late))
 
 
@@ -156,7 +176,12 @@ def test_how_many_directions_queue():
     n = score(HopWindow.from_rtts(rtts)).detail["queueing_directions"]
     assert n == pytest.approx(1 + (one - 0.07) / (one - two))
     # between one and two the cases mix by n: 1.5 is half each
-    assert jb.cases(3.0, 4.0, 1.5) == [(0.5, [(3.0, 4.0), (0.0, 0.0)]), (0.5, [(1.5, 4.0), (1.5, 4.0)])]
+    # between one and two the cases mix by n: at 1.5 each listener hears half of each case
+    fixed = {"buffer": "fixed", "buffer_ms": 60.0}
+    one, both = jb.upper_gamma_share(3.0, 60.0 / 4.0), jb.upper_gamma_share(1.5, 60.0 / 4.0)
+    heard = jb.listeners(3.0, 4.0, 1.5, fixed)
+    assert heard[0] == pytest.approx((0.5 * one + 0.5 * both, 60.0))
+    assert heard[1] == pytest.approx((0.5 * both, 60.0))
 
 
 def test_sample_minimum_does_not_hide_the_second_queue():
@@ -178,7 +203,7 @@ def test_sample_minimum_does_not_hide_the_second_queue():
 def test_lan_hop_with_one_slow_probe_is_not_a_lossy_call():
     # sub-millisecond spread and one slow probe in 30: the 5 ms least margin keeps late loss negligible
     lan = score(HopWindow.from_rtts([4.8, 4.9, 5.0] * 9 + [4.7, 9.0, 7.1]))
-    assert lan.detail["late_loss_pct"] < 0.5 and lan.mos > 4.3
+    assert lan.detail["late_loss_a_pct"] < 0.5 and lan.mos > 4.3
 
 
 def test_settings_move_the_delay_and_codec():
@@ -197,7 +222,8 @@ def test_summary_window_two_exponential_directions():
     s = score(HopWindow.from_summary(40.0, 15.0, 0.0), buffer="fixed")
     assert s.detail["base_one_way_ms"] == pytest.approx(20.0)
     assert s.detail["rtt_excess_scale_ms"] == pytest.approx(10.0)
-    assert s.detail["late_loss_pct"] == pytest.approx(100.0 * math.exp(-6.0))
+    assert s.detail["late_loss_a_pct"] == pytest.approx(100.0 * math.exp(-6.0))
+    assert s.detail["late_loss_b_pct"] == pytest.approx(100.0 * math.exp(-6.0))
 
 
 def test_jitter_lowers_the_score_where_g107_does_not_see_it():

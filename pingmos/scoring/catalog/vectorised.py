@@ -273,42 +273,57 @@ def _score_rows(windows: Sequence[HopWindow], s: Mapping[str, object]) -> list[S
     share = float(s.get("one_way_pct", 50.0)) / 100.0  # type: ignore[arg-type]
     k_r, theta, n, base_ms, varies = _rtt_excess_gamma(values, counts, share)
     loss_pct = np.array([w.loss_pct for w in windows], dtype=np.float64)
-    network_loss = 1.0 - np.sqrt(np.maximum(0.0, 1.0 - loss_pct / 100.0))
     packet_ms = float(s.get("packet_ms", 20.0))  # type: ignore[arg-type]
     codec = str(s.get("codec", "g711"))
     zeros = np.zeros(m)
-    # jb.cases: no variation (weight 1, neither direction varies); one direction queues (weight 2 - n, its
-    # listener hears the whole round trip's loss); both do (weight n - 1). A row's absent cases get weight 0 and
-    # finite stand-ins, so adding them changes none of its totals (x + 0.0 is x).
+    # jb.listeners: a row without variation hears ``still`` both ways; the others mix one direction queueing
+    # (weight 2 - n: A varies, B not) and both (n - 1). Rows without variation get finite stand-ins, then ``still``.
     safe_k = np.where(varies, k_r, 1.0)
     safe_theta = np.where(varies, theta, 1.0)
     still = _listener(zeros, zeros, s)
     one = _listener(safe_k, safe_theta, s)
     both = _listener(safe_k / 2.0, safe_theta, s)
-    cases = [
-        (np.where(varies, 0.0, 1.0), (still, still), (network_loss, network_loss)),
-        (np.where(varies & (n < 2.0), 2.0 - n, 0.0), (one, still), (loss_pct / 100.0, zeros)),
-        (np.where(varies & (n > 1.0), n - 1.0, 0.0), (both, both), (network_loss, network_loss)),
+    w_one, w_both = 2.0 - n, n - 1.0
+    heard = [
+        tuple(np.where(varies, w_one * one[i] + w_both * both[i], still[i]) for i in (0, 1)),
+        tuple(np.where(varies, w_one * still[i] + w_both * both[i], still[i]) for i in (0, 1)),
     ]
-    r_total, late_total, delay_total, ppl_total, ta_total = (np.zeros(m) for _ in range(5))
-    for weight, heard, losses in cases:
-        ta_ms = base_ms + (0 + heard[0][1] + heard[1][1]) / 2 + packet_ms
-        for (late, delay_ms), lost in zip(heard, losses, strict=True):
-            ppl_pct = np.minimum(100.0, 100.0 * (jb.NETWORK_LOSS_WEIGHT * lost + jb.LATE_LOSS_WEIGHT * late))
-            r, _ = _e_model(ta_ms, ppl_pct, codec)
-            part = weight / 2
-            r_total += part * r
-            late_total += part * late
-            delay_total += part * delay_ms
-            ppl_total += part * ppl_pct
-        ta_total += weight * ta_ms
-    _, detail = _e_model(ta_total, ppl_total, codec)
+    # jb.listener_losses
+    round_trip = loss_pct / 100.0
+    each = 1.0 - np.sqrt(np.maximum(0.0, 1.0 - round_trip))
+    share_one = jb.LOSS_ONE_DIRECTION_SHARE
+    lost = [share_one * round_trip + (1.0 - share_one) * each, (1.0 - share_one) * each]
+    ta_ms = base_ms + (heard[0][1] + heard[1][1]) / 2.0 + packet_ms
+    ppl = [
+        np.minimum(100.0, 100.0 * (jb.NETWORK_LOSS_WEIGHT * x + jb.LATE_LOSS_WEIGHT * late))
+        for x, (late, _) in zip(lost, heard, strict=True)
+    ]
+    _, detail = _e_model(ta_ms, zeros, codec)
+    ie, bpl = detail["ie"], detail["bpl"]
+    ie_effs = [ie + (95.0 - ie) * p / (p + bpl) for p in ppl]
+    ie_eff = (ie_effs[0] + ie_effs[1]) / 2.0
+    r_raw = detail["ro"] - detail["is"] - detail["id"] - ie_eff + detail["a"]
+    r_total = np.minimum(100.0, np.maximum(0.0, r_raw))
+    for key in ("ppl_pct", "burst_r", "markov_p", "markov_q"):
+        detail.pop(key, None)
     detail.update(
         {
+            "ie_eff": ie_eff,
+            "r_unclamped": r_raw,
             "base_one_way_ms": base_ms,
-            "buffer_delay_ms": delay_total,
-            "one_way_loss_pct": 100.0 * network_loss,
-            "late_loss_pct": 100.0 * late_total,
+            "buffer_delay_a_ms": heard[0][1],
+            "buffer_delay_b_ms": heard[1][1],
+            "loss_a_pct": 100.0 * lost[0],
+            "loss_b_pct": 100.0 * lost[1],
+            "late_loss_a_pct": 100.0 * heard[0][0],
+            "late_loss_b_pct": 100.0 * heard[1][0],
+            "ppl_a_pct": ppl[0],
+            "ppl_b_pct": ppl[1],
+            "ie_eff_a": ie_effs[0],
+            "ie_eff_b": ie_effs[1],
+            "loss_one_direction_share": jb.LOSS_ONE_DIRECTION_SHARE,
+            "network_loss_weight": jb.NETWORK_LOSS_WEIGHT,
+            "late_loss_weight": jb.LATE_LOSS_WEIGHT,
             "queueing_directions": n,
             "rtt_excess_shape": k_r,
             "rtt_excess_scale_ms": theta,

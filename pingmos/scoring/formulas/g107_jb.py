@@ -4,10 +4,20 @@ A call hears one direction of the path, through a jitter buffer; a ping sees rou
 model predicts, from the round trips, what the buffer of a call over the same path would do, and gives G.107 the
 result, averaged over the call's two listeners (one per direction), as a call's quality is heard by both:
 
-1. One-way loss. A probe is lost when either direction drops it: 1 - L_rt = (1 - L_1)^2 on a symmetric path, so
-   L_1 = 1 - sqrt(1 - L_rt) for each listener. Where step 3 finds one direction queueing, that direction is taken
-   to hold the loss too (LOSS_FOLLOWS_QUEUE: a router drops where its queue is full): its listener loses L_rt,
-   the other none.
+1. One-way loss. A probe is lost when either direction drops it: 1 - L_rt = (1 - L_a)(1 - L_b). A ping cannot
+   tell which direction holds it; the model mixes two readings by a fixed share, LOSS_ONE_DIRECTION_SHARE (s):
+   all of it in one direction (listener A hears L_rt, B none), or both alike (L_1 = 1 - sqrt(1 - L_rt) each).
+   Listener A hears L_a = s L_rt + (1 - s) L_1, listener B L_b = (1 - s) L_1. Both grow with L_rt, so the MOS
+   never rises with the loss. The share is a constant, not read from the round trips' shape: G.107's Ie-eff is
+   concave in the loss, so for the same L_rt the listeners' mean Ie-eff is largest when the loss is split alike
+   and smallest when one listener has it all (with a = -ln(1 - L_a), a + b = -ln(1 - L_rt) fixed, Ie-eff of
+   1 - e^-a is concave in a, and a concave sum is largest at the middle). A split that followed the delay
+   variation (as LOSS_FOLLOWS_QUEUE did, before 2026-12-01: "where one direction queues it holds the loss")
+   moved the loss to one listener as soon as the round trips looked like one queue, which they can from a
+   0.05 ms spread that only the clock's resolution makes: the MOS of a path with 10 % loss rose from 3.62 to
+   3.83 when its RTT began to vary, and stayed at 2.83 from 60 to 80 % loss. Any such split, however smoothly
+   it faded in with the evidence, rewards variation wherever the variation itself costs less than the split
+   gains (below 100 ms Idd is 0, and an adaptive buffer's least margin hides a small spread), so there is none.
 2. Base one-way delay: the fastest round trip, min RTT x one_way_pct / 100 (the path's propagation and
    serialisation delay with empty queues).
 3. One-way delay variation, deconvolved from the round trips. Every RTT's excess over the minimum,
@@ -27,8 +37,12 @@ result, averaged over the call's two listeners (one per direction), as a call's 
    them on average). The model mixes the two cases by n: with weight 2 - n one direction holds all the
    variation (that listener's packets vary as gamma(k_r, theta), the other's not at all), with weight n - 1 both
    do alike (gamma(k_r / 2, theta) each). A ping cannot tell which direction queues; the listeners are averaged,
-   so the mix needs only how many.
-4. The buffer (``buffer``), per listener, from that direction's gamma(k, theta):
+   so the mix needs only how many. n only shares the variation out between the listeners (listener A is the
+   one that queues when one does); it moves no loss, so a spread too small to judge n by also costs too little
+   for n to matter.
+4. The buffer (``buffer``), per listener, from that direction's gamma(k, theta), the two cases of step 3 mixed
+   by their weights (late loss and buffer delay each; a listener that does not vary keeps the buffer's least
+   delay, which any variation only lengthens, so more variation never shortens the delay nor lowers late loss):
    - ``fixed``: plays every packet ``buffer_ms`` after the base delay. Late loss = P(x > buffer_ms); buffer delay
      = buffer_ms.
    - ``adaptive``: Ramjee, Kurose, Towsley, Schulzrinne, "Adaptive playout mechanisms for packetized audio
@@ -42,26 +56,27 @@ result, averaged over the call's two listeners (one per direction), as a call's 
      LOSS_FOLLOWS_QUEUE: Spearman 0.952 against 0.958 with the adaptive buffer, MAE 0.110 against 0.107) at
      several times the cost, so the steady state stands; LATE_LOSS_WEIGHT absorbs what the warm-up and the
      averages' noise add.
-5. G.107 (the ``g107`` model's E-model, its default parameters), per listener: Ppl = NETWORK_LOSS_WEIGHT x that
-   listener's network loss + LATE_LOSS_WEIGHT x late loss, in percent; Ie-eff with the codec's Ie and Bpl (G.113
-   Appendix I; BurstR 1: the loss seen one second apart cannot tell bursts). The listeners' Ie-eff are averaged;
-   Ta = base + their mean buffer delay + ``packet_ms``; Idd for Ta; the talker echo terms at ECHO_DELAY_MS; R to
-   MOS by G.107 Annex B.
+5. G.107 (the ``g107`` model's E-model, its default parameters), per listener X (A, B): Ppl_X =
+   NETWORK_LOSS_WEIGHT x L_X + LATE_LOSS_WEIGHT x X's late loss, in percent (at most 100); Ie-eff_X with the
+   codec's Ie and Bpl (G.113 Appendix I; BurstR 1: the loss seen one second apart cannot tell bursts). Ta = base
+   + the listeners' mean buffer delay + ``packet_ms``; Id = Idte + Idle + Idd for Ta, the talker echo terms at
+   ECHO_DELAY_MS; Ie-eff = (Ie-eff_A + Ie-eff_B) / 2; R = Ro - Is - Id - Ie-eff + A (the listeners' mean R, as R
+   is linear in Ie-eff), within 0-100; MOS by G.107 Annex B. Every step is non-decreasing in the loss and in a
+   scale of the variation, and continuous; ``pingmos score -v`` prints each term under these names.
 
 The constants marked "fitted" were fitted on the training conditions of ``scripts/validate_mos`` (G.711 calls
 through simulated paths scored by ITU-T P.862 PESQ plus G.107's Idd; see README, "Does the MOS predict a call?";
 ``validate_mos --fit`` repeats the grid search); the held-out conditions were not used for them. The README's
 table gives how the model agrees with the calls on the held-out conditions.
 
-What it cannot see: loss bursts shorter than the probe interval (a ping one second apart samples a bursty loss
-process at the same average rate as a random one, and a burst of lost voice frames sounds worse than the same
-share spread out: the model takes every network loss as random); which direction holds the loss (taken as the
-queueing one, or both alike; ``one_way_pct`` moves the base delay only); delay variation whose one-way shape is not near
-exponential (heavy tails, e.g. Wi-Fi retransmissions, make one queueing direction look like one; the RTT's shape
-is all it has); the time structure of delay variation faster than the probe interval (a queue that builds up
-and drains makes an adaptive buffer's late losses come in runs: LATE_LOSS_WEIGHT stands for that on average);
-the receiver's real buffer (``buffer`` and ``buffer_ms`` are what you assume: say so when you report the number,
-ITU-T P.564).
+What it cannot see: loss bursts shorter than the probe interval (a ping one second apart samples a bursty loss process
+at the same average rate as a random one, and a burst of lost voice frames sounds worse than the same share spread out:
+the model takes every network loss as random); which direction holds the loss (a fixed mix of one and both,
+LOSS_ONE_DIRECTION_SHARE; ``one_way_pct`` moves the base delay only); delay variation whose one-way shape is not near
+exponential (heavy tails, e.g. Wi-Fi retransmissions, make one queueing direction look like one; the RTT's shape is all
+it has); the time structure of delay variation faster than the probe interval (a queue that builds up and drains makes
+an adaptive buffer's late losses come in runs: LATE_LOSS_WEIGHT stands for that on average); the receiver's real buffer
+(``buffer`` and ``buffer_ms`` are what you assume: say so when you report the number, ITU-T P.564).
 
 From summary numbers (no raw samples, the calculator's ``--latency --jitter``) the round trip's excess is taken as
 two exponential directions (n = 2) whose RFC 3550 jitter, the mean difference of consecutive round trips, is the
@@ -93,29 +108,29 @@ RAMJEE_BETA = 4.0
 # changes nothing on the study's training conditions (their least delay variation, a 2 ms mean, has a wider
 # margin by Ramjee's rule); 10 ms already costs 0.03 MOS of MAE there, 20 ms 0.06.
 ADAPTIVE_MIN_MARGIN_MS = 5.0
-# How much a lost packet impairs relative to G.113's Bpl for the codec (fitted: grid 1.0-1.8 by 0.1; 1 = G.113
-# as it is): PESQ of G.711 with Appendix I concealment loses more per lost frame than G.113's Bpl 25.1 says, and
-# part of the network loss in the study comes in bursts a ping cannot see.
-NETWORK_LOSS_WEIGHT = 1.5
-# The same for a packet the buffer drops as late (fitted: grid 1.5-3.0 by 0.25): late packets come in runs (a
-# queue builds up, and the buffer's averages lag behind it), which a random-loss Bpl undercounts more still.
-LATE_LOSS_WEIGHT = 2.0
+# How much a lost packet impairs relative to G.113's Bpl for the codec (fitted: grid 1.0-2.0 by 0.1 and 2.2, with
+# LATE_LOSS_WEIGHT and LOSS_ONE_DIRECTION_SHARE, best 1.8; 1 = G.113 as it is): PESQ of G.711 with Appendix I
+# concealment loses more per lost frame than G.113's Bpl 25.1 says, and part of the network loss in the study
+# comes in bursts a ping cannot see.
+NETWORK_LOSS_WEIGHT = 1.8
+# The same for a packet the buffer drops as late (fitted: grid 1.5-3.0 by 0.25, best 1.75): late packets come in
+# runs (a queue builds up, and the buffer's averages lag behind it), which a random-loss Bpl undercounts more.
+LATE_LOSS_WEIGHT = 1.75
 # How close to the minimum a round trip counts as "near" it (step 3), as a share of the excess's mean: 0.1 (on
 # the training conditions, adaptive buffer, Spearman / MAE: 0.05 gives 0.967 / 0.096, 0.1 0.967 / 0.092, 0.15
-# 0.967 / 0.095, 0.2 0.958 / 0.099).
+# 0.967 / 0.095, 0.2 0.958 / 0.099; measured before the loss split of step 1 became a constant).
 NEAR_MIN = 0.1
 # Delay variation below this (ms) is none: the clock's resolution, and no buffer holds less.
 MIN_VARIATION_MS = 1e-6
 # The talker echo's one-way delay for G.107's echo terms, ms: a VoIP terminal cancels its echo (ITU-T G.168), so
 # a longer path adds no talker echo, only the delay impairment Idd (the study's calls have no echo either).
 ECHO_DELAY_MS = 0.0
-# Where the network loss goes when one direction queues (step 1): True, to that direction (a router drops packets
-# where its queue is full, so the congested direction is the lossy one); False, half to each like a symmetric
-# path. On the study's training conditions True took Spearman / MAE from 0.973 / 0.128 to 0.979 / 0.102 with the
-# fixed buffer and from 0.958 / 0.107 to 0.967 / 0.092 with the adaptive one (NETWORK_LOSS_WEIGHT refitted). The
-# study's asymmetric paths hold loss and queueing in the same direction, as this assumes; on a path that loses
-# packets on a clean direction (a lossy radio link without queueing) it would be wrong.
-LOSS_FOLLOWS_QUEUE = True
+# The share of the round trip's loss taken to sit in one direction, the rest split alike (step 1): 0 is a
+# symmetric path, 1 all loss one way (fitted: grid 0-1 by 0.25, best 0.75, with the weights above; training MAE
+# both buffers, each share with its best weights: 0.102 at 0.75, 0.103 at 0.5, 0.105 at 0.25, 0.108 at 0 and at 1;
+# 0.091 for the split that followed the queue, which rewarded variation). The study's asymmetric paths hold their loss
+# in one direction, its symmetric ones in both; a ping cannot tell them apart. Constant on purpose: see step 1.
+LOSS_ONE_DIRECTION_SHARE = 0.75
 
 
 def upper_gamma_share(k, x):
@@ -218,51 +233,74 @@ def listener(k, theta, settings):
     return upper_gamma_share(k, delay_ms / theta), delay_ms
 
 
-def cases(k_r, theta, n):
-    """[(weight, [(k, theta) per listener])]: one direction queues (weight 2 - n) or both (n - 1)."""
+def listeners(k_r, theta, n, settings):
+    """[(late loss 0-1, buffer delay ms)] of listener A and listener B (step 4): the cases of step 3 mixed by their
+    weights, A being the listener of the direction that queues when one does."""
+    still = listener(0.0, 0.0, settings)
     if k_r <= 0.0:
-        return [(1.0, [(0.0, 0.0), (0.0, 0.0)])]
-    out = []
-    if n < 2.0:
-        out.append((2.0 - n, [(k_r, theta), (0.0, 0.0)]))
-    if n > 1.0:
-        out.append((n - 1.0, [(k_r / 2.0, theta), (k_r / 2.0, theta)]))
-    return out
+        return [still, still]
+    one = listener(k_r, theta, settings)
+    both = listener(k_r / 2.0, theta, settings)
+    w_one, w_both = 2.0 - n, n - 1.0
+    return [
+        (w_one * one[0] + w_both * both[0], w_one * one[1] + w_both * both[1]),
+        (w_one * still[0] + w_both * both[0], w_one * still[1] + w_both * both[1]),
+    ]
+
+
+def listener_losses(loss_pct):
+    """Network loss 0-1 of listener A and listener B (step 1) for a round trip's loss ``loss_pct`` (%)."""
+    round_trip = loss_pct / 100.0
+    each = 1.0 - math.sqrt(max(0.0, 1.0 - round_trip))
+    return [LOSS_ONE_DIRECTION_SHARE * round_trip + (1.0 - LOSS_ONE_DIRECTION_SHARE) * each,
+            (1.0 - LOSS_ONE_DIRECTION_SHARE) * each]  # fmt: skip
 
 
 def score_hop(hop):
-    """R and MOS of a call over this hop's path through the predicted jitter buffer, both listeners averaged."""
+    """R and MOS of a call over this hop's path through the predicted jitter buffer (steps 1-5); the detail terms
+    are G.107's, per listener where they differ (suffix _a, _b), and add up: R = ro - is - id - ie_eff + a,
+    id = idte + idle + idd at ta_ms, ie_eff = (ie_eff_a + ie_eff_b) / 2, ie_eff_x from ppl_x_pct (ie, bpl),
+    ppl_x_pct = NETWORK_LOSS_WEIGHT x loss_x_pct + LATE_LOSS_WEIGHT x late_loss_x_pct."""
     s = hop.settings
     k_r, theta, n, base_ms = rtt_excess_gamma(hop)
-    network_loss = 1.0 - math.sqrt(max(0.0, 1.0 - hop.loss_pct / 100.0))
-    packet_ms = float(s.get("packet_ms", 20.0))
-    r_total = late_total = delay_total = ppl_total = ta_total = 0.0
-    for weight, directions in cases(k_r, theta, n):
-        heard = [listener(k, th, s) for k, th in directions]
-        ta_ms = base_ms + sum(d for _, d in heard) / len(heard) + packet_ms
-        # the case where one direction queues: with LOSS_FOLLOWS_QUEUE its listener hears all the round trip's loss
-        one_way = LOSS_FOLLOWS_QUEUE and directions[0][0] > 0.0 and directions[1][0] == 0.0
-        losses = [hop.loss_pct / 100.0, 0.0] if one_way else [network_loss, network_loss]
-        for (late, delay_ms), lost in zip(heard, losses, strict=True):
-            ppl_pct = min(100.0, 100.0 * (NETWORK_LOSS_WEIGHT * lost + LATE_LOSS_WEIGHT * late))
-            r, _, _ = e_model(hop, ta_ms, loss_pct=ppl_pct, echo_ms=ECHO_DELAY_MS)
-            share = weight / len(heard)
-            r_total += share * r
-            late_total += share * late
-            delay_total += share * delay_ms
-            ppl_total += share * ppl_pct
-        ta_total += weight * ta_ms
-    # The detail terms of the E-model at the averaged inputs (R itself is the listeners' average).
-    _, _, detail = e_model(hop, ta_total, loss_pct=ppl_total, echo_ms=ECHO_DELAY_MS)
+    heard = listeners(k_r, theta, n, s)
+    lost = listener_losses(hop.loss_pct)
+    ta_ms = base_ms + (heard[0][1] + heard[1][1]) / 2.0 + float(s.get("packet_ms", 20.0))
+    ppl = [
+        min(100.0, 100.0 * (NETWORK_LOSS_WEIGHT * x + LATE_LOSS_WEIGHT * late))
+        for x, (late, _) in zip(lost, heard, strict=True)
+    ]
+    # G.107's terms at the call's delay; Ie-eff per listener (each hears its own loss), then their mean: R is
+    # linear in Ie-eff, so this is the listeners' mean R wherever neither is clamped.
+    _, _, detail = e_model(hop, ta_ms, loss_pct=0.0, echo_ms=ECHO_DELAY_MS)
+    ie, bpl = detail["ie"], detail["bpl"]
+    ie_effs = [ie + (95.0 - ie) * p / (p + bpl) for p in ppl]
+    ie_eff = (ie_effs[0] + ie_effs[1]) / 2.0
+    r_raw = detail["ro"] - detail["is"] - detail["id"] - ie_eff + detail["a"]
+    r = min(100.0, max(0.0, r_raw))
+    for key in ("ppl_pct", "burst_r", "markov_p", "markov_q"):
+        detail.pop(key, None)
     detail.update(
         {
+            "ie_eff": ie_eff,
+            "r_unclamped": r_raw,
             "base_one_way_ms": base_ms,
-            "buffer_delay_ms": delay_total,
-            "one_way_loss_pct": 100.0 * network_loss,
-            "late_loss_pct": 100.0 * late_total,
+            "buffer_delay_a_ms": heard[0][1],
+            "buffer_delay_b_ms": heard[1][1],
+            "loss_a_pct": 100.0 * lost[0],
+            "loss_b_pct": 100.0 * lost[1],
+            "late_loss_a_pct": 100.0 * heard[0][0],
+            "late_loss_b_pct": 100.0 * heard[1][0],
+            "ppl_a_pct": ppl[0],
+            "ppl_b_pct": ppl[1],
+            "ie_eff_a": ie_effs[0],
+            "ie_eff_b": ie_effs[1],
+            "loss_one_direction_share": LOSS_ONE_DIRECTION_SHARE,
+            "network_loss_weight": NETWORK_LOSS_WEIGHT,
+            "late_loss_weight": LATE_LOSS_WEIGHT,
             "queueing_directions": n,
             "rtt_excess_shape": k_r,
             "rtt_excess_scale_ms": theta,
         }
     )
-    return r_total, r_to_mos(r_total), detail
+    return r, r_to_mos(r), detail

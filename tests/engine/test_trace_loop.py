@@ -187,19 +187,34 @@ class ReadStampedNetwork(ReadyNetwork):
     stamps_replies = False  # a reply's time is taken when it is read: reading after a send adds the send to it
 
 
-@pytest.mark.parametrize(("network", "first"), [(ReadyNetwork, "send"), (ReadStampedNetwork, "recv")])
-def test_a_due_probe_leaves_before_the_waiting_replies_are_read_where_that_changes_no_rtt(network, first):
-    """The first wake has round 0 due and replies waiting. A network that stamps its replies in the kernel is sent
-    to first (its replies give the same RTTs read later, and each read ahead of the send delayed it: up to tens
-    of ms under load, scripts/bench_loop_order.py); one stamped when read is read first, as before."""
-    net = network(path("198.18.9.1", 3), RealTimeClock())
+def run_alone(tracer: Tracer) -> None:
+    tracer.run()
+
+
+def drive_in_loop(tracer: Tracer) -> None:
     loop = TraceLoop()
-    tracer = Tracer(TraceSettings(address="198.18.9.1", interval_s=0.1, max_ttl=3, timeout_s=0.5, rounds=2), net,
-                    lambda s: None)  # fmt: skip
     try:
         loop.drive(tracer)
     finally:
         loop.close()
+
+
+@pytest.mark.parametrize("driver", [drive_in_loop, run_alone], ids=["TraceLoop", "Tracer.run"])
+@pytest.mark.parametrize(("network", "first"), [(ReadyNetwork, "send"), (ReadStampedNetwork, "recv")])
+def test_a_due_probe_leaves_before_the_waiting_replies_are_read_where_that_changes_no_rtt(network, first, driver):
+    """The first wake has round 0 due and replies waiting. A network that stamps its replies in the kernel is sent
+    to first (its replies give the same RTTs read later, and each read ahead of the send delayed it: up to tens
+    of ms under load, scripts/bench_loop_order.py); one stamped when read is read first, as before. The agent's
+    loop and a trace run alone (the report, the window) wake in the same order."""
+    net = network(path("198.18.9.1", 3), RealTimeClock())
+    samples = []
+    tracer = Tracer(TraceSettings(address="198.18.9.1", interval_s=0.1, max_ttl=3, timeout_s=0.5, rounds=2), net,
+                    samples.append)  # fmt: skip
+    try:
+        driver(tracer)
+    finally:
         net.close()
     assert net.order[0] == first, net.order[:5]
+    assert tracer.probes_sent == 2 * 3 and net.order.count("recv") >= 1
+    assert len(samples) == 2 * 3  # every probe settled (answered, or lost where the fake's pipe went quiet)
     assert tracer.probes_sent == 2 * 3 and net.order.count("recv") >= 1

@@ -15,6 +15,8 @@ keep the default ``tracer.Clock`` (real monotonic time): the loop's heap is in t
 The caller of ``drive`` (a trace's own thread, which resolved the target and opened its network) blocks until its
 tracer is done, stopped (``Tracer.stop``, noticed within ``STOP_CHECK_S``) or failed, and gets the exception that
 ended it, exactly as if it had called ``tracer.run()``; samples reach the tracer's observers in the loop's thread.
+A tracer told to ``wind_down`` sends nothing more and ends once its probes in flight are settled (also noticed
+within ``STOP_CHECK_S``).
 """
 
 from __future__ import annotations
@@ -243,8 +245,16 @@ class TraceLoop:
                         end(e, exc)
                 if now >= next_stop_check:
                     next_stop_check = now + STOP_CHECK_S
-                    for e in [e for e in entries if e.tracer.stopped]:
-                        end(e)
+                    for e in list(entries):
+                        if e.tracer.stopped:
+                            end(e)
+                        elif e.tracer.winding_down:
+                            # Its next wake may have been a send that will not happen (a minute away at a 60 s
+                            # interval): the next deadline, or the end when nothing is in flight.
+                            try:
+                                reschedule(e, now)
+                            except BaseException as exc:  # noqa: BLE001
+                                end(e, exc)
         except BaseException as exc:  # noqa: BLE001 - a fault of the loop itself: every trace is told
             failure = exc
         else:

@@ -129,6 +129,7 @@ class Tracer:
         # The clock's reading, bound once (the default clock's is time.monotonic itself: no method call per read).
         self._monotonic = time.monotonic if type(self._clock) is Clock else self._clock.monotonic
         self._stop = threading.Event()
+        self._winding_down = False  # wind_down(): no more probes; ends once those in flight are settled
         self._port_sockets = []
         src = source or source_address_for(settings.address)
         dst, dport = settings.address, settings.effective_port
@@ -149,7 +150,23 @@ class Tracer:
         self._sends_first = bool(getattr(network, "stamps_replies", False))  # the order of a wake: before_reads
 
     def stop(self) -> None:
+        """End at once (any thread): probes still in flight are left out of the samples (their fate is unknown)."""
         self._stop.set()
+
+    def wind_down(self) -> None:
+        """Send no more probes, and end once every probe sent is settled: answered, or lost when its own deadline
+        (``timeout_s`` after it left) passes, so the trace ends at most ``effective_timeout_s`` later (plus a
+        claim's proof, see ``next_wake``). ``stop()`` still ends it at once. Safe from any thread; the loop that
+        drives the tracer (``run``, ``loop.TraceLoop``) sees it at its next wake (within 0.25 s)."""
+        self._winding_down = True
+        scheduler = self.scheduler
+        if scheduler is not None:
+            scheduler.end()
+
+    @property
+    def winding_down(self) -> bool:
+        """True once ``wind_down()`` was called."""
+        return self._winding_down
 
     @property
     def destination_ttl(self) -> int | None:
@@ -250,6 +267,8 @@ class Tracer:
         self.scheduler = RoundScheduler(
             self.settings.interval_s, self.settings.max_ttl, self._clock.monotonic(), self.settings.rounds
         )
+        if self._winding_down:  # wound down before it began (wind_down saw no scheduler): nothing is sent
+            self.scheduler.end()
 
     def next_wake(self, now: float) -> float | None:
         """Monotonic time something is next due (a probe to send, a deadline), None when the tracer is done:

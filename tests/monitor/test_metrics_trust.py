@@ -8,7 +8,7 @@ import errno
 import time
 import tomllib
 
-from pingmos.engine.fake_network import WALL_EPOCH, FakeClock, FakeHop
+from pingmos.engine.fake_network import WALL_EPOCH, FakeClock
 from pingmos.hop_report import HopReport, TraceSnapshot
 from pingmos.monitor.agent import Agent
 from pingmos.monitor.config import config_from_data

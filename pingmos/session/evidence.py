@@ -303,7 +303,7 @@ class Evidence:
             # Every probe has settled now: a last look with the settle time spent, with the report's own diagnosis.
             if snapshot is not None and self.diagnosis is not None:
                 self.diagnosis.settle(snapshot)
-            self._handle(self.alerts.evaluate(self._clock() + self.alerts.settle_s))
+            self._handle(self.alerts.evaluate_settled(self._clock()))
             self.commands.wait(command_wait_s)
             self.commands.close()  # the repeats of a failure held back: said before the recording closes
         if self.recorder is not None:

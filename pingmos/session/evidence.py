@@ -292,6 +292,17 @@ class Evidence:
         if self.alerts is not None:
             self.commands.dispatch(self.alerts.rules, events)
 
+    def abandon(self) -> None:
+        """The run is abandoned (a second Ctrl+C): the session written and closed now, with every sample observed,
+        without the last look at the rules and without waiting for their evaluation or commands. Idempotent."""
+        with self._cond:
+            self._stopping = True
+            self._pending.clear()
+            self._cond.notify_all()
+        if self.recorder is not None:
+            self.recorder.close()
+            self.error = self.recorder.error
+
     def close(self, snapshot: TraceSnapshot | None, command_wait_s: float = 10.0) -> list[AlertEvent]:
         """Every alert event of the run; the session written and closed; running commands given a moment."""
         if self.alerts is not None:

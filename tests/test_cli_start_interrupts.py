@@ -64,7 +64,14 @@ def test_ctrl_c_once_the_command_has_returned_is_no_traceback(tmp_path):
 
 def test_a_program_importing_the_entry_module_keeps_its_own_ctrl_c():
     code = "import signal, pingmos.__main__; print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)"
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as from a terminal
+    )
     assert done.stdout == "True\n", done
 
 

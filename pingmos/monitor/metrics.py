@@ -588,26 +588,30 @@ class AgentCollector(Collector):
                 if texts is None:
                     # As _families adds them: the hop's labels by name (dict(zip(...))), then the info's or model's.
                     hop_labels = dict(zip([*base_names, "hop"], [*base_values, str(hop.ttl)], strict=True))
-                    win = {**hop_labels, "address": address, "position": where}
                     texts = cache[ck] = (
                         labels_of({**hop_labels, "address": address, "name": name, "position": where}),
-                        labels_of(win),
-                        labels_of({**win, "model": model}),
+                        labels_of(hop_labels),
+                        labels_of({**hop_labels, "model": model}),
                     )
                 info_l, win_l, model_l = texts
                 info.append(f"pingmos_hop_info{info_l}1.0\n")
-                nothing_through = hop.sent > 0 and hop.received == 0
+                window_n.append(f"pingmos_hop_window_probes{win_l}{go(hop.sent)}\n")
+                if hop.sent < MIN_SAMPLES:
+                    continue  # as in _families: no figure from a handful of probes
                 loss.append(f"pingmos_hop_loss_ratio{win_l}{go(_nan(hop.loss_pct, 0.01))}\n")
                 latency.append(f"pingmos_hop_latency_seconds{win_l}{go(_nan(hop.avg_ms, 0.001))}\n")
                 jitter.append(f"pingmos_hop_jitter_seconds{win_l}{go(_nan(hop.jitter_ms, 0.001))}\n")
-                window_n.append(f"pingmos_hop_window_probes{win_l}{go(hop.sent)}\n")
-                floor = nothing_through and where == "last"  # as in _families: the scale's floor
-                r_fac.append(f"pingmos_hop_r_factor{model_l}{go(0.0 if floor else _nan(hop.r))}\n")
-                mos.append(f"pingmos_hop_mos{model_l}{go(1.0 if floor else _nan(hop.mos))}\n")
-                if hop.mos_ci is not None and not floor:
+                r_fac.append(f"pingmos_hop_r_factor{model_l}{go(_nan(hop.r))}\n")
+                mos.append(f"pingmos_hop_mos{model_l}{go(_nan(hop.mos))}\n")
+                if hop.mos_ci is not None:
                     lower, upper = hop.mos_ci
                     ci_lower.append(f"pingmos_hop_mos_ci_lower{model_l}{go(lower)}\n")
                     ci_upper.append(f"pingmos_hop_mos_ci_upper{model_l}{go(upper)}\n")
+            end = path_end(snap)
+            if end is not None:
+                end_l = labels_of({**dict(zip(base_names, base_values, strict=True)), "model": model})
+                out["pingmos_target_r_factor"] = [f"pingmos_target_r_factor{end_l}{go(_nan(end[0]))}\n"]
+                out["pingmos_target_mos"] = [f"pingmos_target_mos{end_l}{go(_nan(end[1]))}\n"]
             out.update(
                 {
                     "pingmos_hop_mos_ci_lower": ci_lower,

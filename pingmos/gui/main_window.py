@@ -136,6 +136,9 @@ class MainWindow(QMainWindow):
             state = self.settings.splitter_state(name)
             if state is not None:
                 splitter.restoreState(state)
+        state = self.settings.window_state()  # the event log as it was left: docked or floated, shown or hidden
+        if state is not None:
+            self.restoreState(state)
 
         self.timer = QTimer(self)
         self.timer.setInterval(refresh_ms)
@@ -831,6 +834,7 @@ class MainWindow(QMainWindow):
         self.settings.set_geometry(self.saveGeometry())
         self.settings.set_splitter_state("main_splitter", self.main_splitter.saveState())
         self.settings.set_splitter_state("top_splitter", self.top_splitter.saveState())
+        self.settings.set_window_state(self.saveState())
         self.settings.sync()
         self.timer.stop()
         self._closed = True

@@ -3,8 +3,9 @@ shortcut), and the keyboard reaches every field in the order the eye reads them.
 
 Shortcuts: F5 or Ctrl+Enter Start/Stop, F6 (or Pause) freezes the display, Ctrl+L the target, Ctrl+M the model,
 Ctrl+1 the hop table, Ctrl+3 the timeline, Ctrl+E the formula, Ctrl+Shift+C copies the table
-with its context, Ctrl+Shift+P exports the whole window. The hop table never keeps Tab to itself (Tab leaves it;
-arrow keys move within it), and its right-click menu opens with the Menu key or Shift+F10 too. The trace graph
+with its context, Ctrl+Shift+P exports the whole window, Ctrl+Shift+L floats the event log or docks it again. The
+hop table never keeps Tab to itself (Tab leaves it; arrow keys move within it), and its right-click menu opens with
+the Menu key or Shift+F10 too. The trace graph
 takes no focus: it handles no key (its plots neither pan nor zoom), so a Tab stop there only hid where the focus
 was (it showed no focus mark); the hop table selects what it shows.
 """
@@ -69,6 +70,7 @@ class WindowActions(QObject):
         edit.addAction(self._action("Quality &thresholds…", w.edit_thresholds))
 
         view = bar.addMenu("&View")
+        w.view_menu = view  # (the event log's entries are added by evidence)
         self.goto = {
             "target": self._action("Go to &target", lambda: self._focus(w.target_combo, select=True), "Ctrl+L"),
             "model": self._action("Go to &model", lambda: self._focus(w.model_combo), "Ctrl+M"),

@@ -63,6 +63,9 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         self._ticks_for: tuple = ()
         self._y_top: float | None = None  # the latency axis's top as last set (nice_ceiling)
         self.ci.setSpacing(0)
+        # pyqtgraph's 9 px round the plots: at 800 x 500, 18 px of a 225 px graph (the timeline's plot comes first
+        # there, and took some of this graph's height).
+        self.ci.setContentsMargins(3, 2, 3, 2)
 
         # The title and the diagnosis's marks in a row of their own above the plot (gui.mark_strip): never over
         # a point. The plot's own title row stays empty.

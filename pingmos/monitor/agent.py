@@ -78,6 +78,12 @@ INTERVALS_PER_S = 1.0
 # 1 round/s, 2 cores at load 10-13) with 1, 4, 10 and 25 threads: 78-93 %, 22-33 %, 14 % and 12 % late rounds at
 # 121, 100-127, 168 and 195 us of CPU per probe (a thread per target before: 11 % at 234 us).
 TARGETS_PER_ENGINE_THREAD = 25
+# On stop the agent waits for the replies to the probes in flight: at most the longest probe timeout of its targets
+# plus WIND_DOWN_MARGIN_S (the last wake, the probing process's last batch of samples), and never more than
+# WIND_DOWN_MAX_S (a 60 s timeout would otherwise outlast systemd's TimeoutStopSec=30 of the shipped unit, which
+# then kills the agent before it has closed its session files).
+WIND_DOWN_MARGIN_S = 1.0
+WIND_DOWN_MAX_S = 10.0
 Log = Callable[[str], None]
 
 
@@ -200,6 +206,7 @@ class TargetRunner:
             flows=cfg.flows,
             keep_samples=cfg.window,
             driver=driver,
+            timeout_s=cfg.timeout_s,
         )
         self.trace.add_observer(self._observe)
         self._interval_every_s = interval_every_s
@@ -211,6 +218,8 @@ class TargetRunner:
         self._error_seen: str | None = None
         self._failures = 0  # errors in a row (the restart delay doubles with each)
         self._started_at = time.monotonic()
+        self._samples_at_restart = 0  # the counters' samples when the trace was last started again after an error
+        self._last_sample_mono = time.monotonic()  # when the latest sample arrived (the window ages without new ones)
         self.sip = None
         if cfg.sip is not None:
             from pingmos.monitor.sip import SipProber
@@ -239,6 +248,7 @@ class TargetRunner:
 
     def _observe(self, sample: Sample) -> None:
         self.counters.observe(sample)
+        self._last_sample_mono = time.monotonic()
         if self.alerts.rules:  # a target without rules keeps no second history
             self.alerts.feed(sample)
         with self._lock:
@@ -296,6 +306,7 @@ class TargetRunner:
             elif mono - self._stopped_at >= self._restart_delay():
                 self._stopped_at = None
                 self._started_at = mono
+                self._samples_at_restart = self.counters.samples
                 self.counters.new_schedule()
                 self.trace.start()
 
@@ -304,13 +315,32 @@ class TargetRunner:
 
     def refresh(self, now: float) -> None:
         """Recompute the window snapshot and diagnosis; open, roll or close the session file."""
-        snap = self.trace.snapshot(self.cfg.window, self.model.score_many, self.model.name, cache=self._cache)
+        snap = self._window_snapshot()
         self.snapshot = snap
         if any(h.score_error for h in snap.hops):
             self._on_error("scoring")
         self.last_diagnosis = diagnose(snap)
         self.diagnosis = diagnosis_state(snap, self.last_diagnosis)
         self._roll_session(now)
+
+    def _window_snapshot(self) -> TraceSnapshot:
+        """The target's window: its last ``window`` rounds while the trace sends; while it sends nothing (stopped on
+        a send error such as "no route to host", its restarts failing again), the samples sent within the window's
+        time (``window`` x ``interval_s``, plus the probes' timeout) before now. Why: the history keeps the last
+        samples whatever their age, and a window of hour-old samples is not this window: without new samples the
+        old ones age out as new ones would have pushed them out, and the gauges go absent below the minimum of
+        samples instead of showing the last good figures. "Now" in the samples' clock is the newest sample's send
+        time plus the (monotonic) time since it arrived, so a wall clock that steps moves nothing."""
+        cfg = self.cfg
+        idle_s = time.monotonic() - self._last_sample_mono
+        span = self.trace.time_span()
+        if span is not None and idle_s > 2 * cfg.interval_s + self._settle_s:
+            now = span[1] + idle_s
+            since = now - cfg.window * cfg.interval_s - self._settle_s
+            return self.trace.snapshot(
+                None, self.model.score_many, self.model.name, time_range=(since, now), cache=self._cache
+            )
+        return self.trace.snapshot(cfg.window, self.model.score_many, self.model.name, cache=self._cache)
 
     def _roll_session(self, now: float) -> None:
         if self._data_dir is None or self._recording_failed:
@@ -394,11 +424,17 @@ class TargetRunner:
         status = self.trace.status()
         diag = self.diagnosis
         firing = set(self.alerts.firing())
+        samples = self.counters.samples
+        up: bool | None = status.running and status.error is None
+        if self._failures and samples == self._samples_at_restart:
+            up = False  # started again after an error and not one probe settled yet: still down
+        elif status.error is None and not samples and not status.probes_sent:
+            up = None  # not tried yet (resolving, opening): no 0 for a target that has not started
         return TargetView(
             name=self.cfg.name,
             labels=self.cfg.labels,
             model=self.model.name,
-            up=status.running and status.error is None,
+            up=up,
             counters=self.counters.copy(),
             snapshot=self.snapshot,
             diagnosis_status=diag[0] if diag else None,
@@ -406,6 +442,16 @@ class TargetRunner:
             alerts={r.name: r.name in firing for r in self.alerts.rules},
             sip=self.sip.view() if self.sip is not None else None,
         )
+
+    @property
+    def timeout_s(self) -> float:
+        """The probe timeout of this target's trace (s): the configured one, or the engine's default."""
+        return self._settle_s
+
+    def wind_down(self) -> None:
+        """Send no more probes; the trace ends once those in flight are answered or timed out (``timeout_s`` at
+        most). Returns at once. SIP OPTIONS stop at once (``stop`` follows)."""
+        self.trace.wind_down()
 
     def stop(self) -> None:
         self.trace.stop()
@@ -472,10 +518,12 @@ class Agent:
         # counted rather than logged (``count_scrape_aborted``).
         self.scrapes_aborted = 0
         self._stop = threading.Event()
+        self._stop_now = threading.Event()  # a second signal: the probes in flight are not waited for
         self.stopped_by: int | None = None  # the signal that stopped the agent (``stop(signum)``), if one did
         self._samples_at_refresh: tuple[float, int] | None = None
         self._retention_at: float | None = None  # monotonic time of the last retention pass
         self._refresh_turn = 0  # the runner whose window is recomputed next (run() spreads refreshes over time)
+        self._refreshed_in_pass = 0  # windows recomputed since the last full pass ended
         # Probes settled per second over the last refresh pass; None until the first pass measured it (/metrics
         # then leaves the gauge out rather than say 0 while probes flow).
         self.probes_per_s: float | None = None
@@ -631,12 +679,17 @@ class Agent:
         if not runners:
             self._after_pass(now, retention=False)
             return
-        for _ in range(min(len(runners), max(1, math.ceil(len(runners) * share)))):
+        count = min(len(runners), max(1, math.ceil(len(runners) * share)))
+        for _ in range(count):
             self._refresh_turn %= len(runners)
             self._refresh_one(runners[self._refresh_turn], now)
             self._refresh_turn += 1
-        if self._refresh_turn >= len(runners):
-            self._refresh_turn = 0
+        # A pass ends once as many windows as there are targets were recomputed since the last pass ended, wherever
+        # the turn stands: with 51 targets in slices of 11 the turn wraps to 4, 8, ... and hardly ever lands on 51,
+        # which left the probe rate unmeasured (and the retention undone) for a minute or more.
+        self._refreshed_in_pass += count
+        if self._refreshed_in_pass >= len(runners):
+            self._refreshed_in_pass -= len(runners)  # the slice's windows past the pass's end start the next one
             mono = time.monotonic()
             due = self._retention_at is None or mono - self._retention_at >= RETENTION_EVERY_S
             self._after_pass(now, retention=due)
@@ -703,15 +756,26 @@ class Agent:
 
     def stop(self, signum: int | None = None) -> None:
         """End ``run`` (safe from a signal handler); ``signum``: the signal that asked, kept in ``stopped_by`` (the
-        first one) for the exit status."""
-        if signum is not None and self.stopped_by is None:
-            self.stopped_by = signum
+        first one) for the exit status. A signal that comes once the agent is stopping (a second Ctrl+C) ends its
+        wait for the probes in flight (see ``close``)."""
+        if signum is not None:
+            if self._stop.is_set():
+                self._stop_now.set()
+            if self.stopped_by is None:
+                self.stopped_by = signum
         self._stop.set()
 
     def close(self) -> None:
+        """Stop every target and write what is left. Probes in flight are waited for first (``wind_down``): each
+        settles as it would have, answered or, once its own timeout passed, lost, so a stop neither drops the
+        answers on their way nor counts a probe lost whose timeout had not expired. The wait is the longest probe
+        timeout at most (plus WIND_DOWN_MARGIN_S; WIND_DOWN_MAX_S at most); a second signal (``stop(signum)``)
+        ends it at once, and the probes still in flight are then left out of every counter, neither received nor
+        lost (pingmos_hop_probes_sent_total counts the probes whose fate is known)."""
         self._stop.set()
         if self._writer is not None:
             self._writer.join()
+        self._wind_down()
         for runner in list(self.runners.values()):
             runner.stop()
         for runner in list(self.runners.values()):
@@ -724,6 +788,25 @@ class Agent:
             model.close()
         if self.names is not None:
             self.names.close()
+
+    def _wind_down(self) -> None:
+        runners = [r for r in list(self.runners.values()) if r.trace.running]
+        if not runners or self._stop_now.is_set():
+            return
+        limit_s = min(WIND_DOWN_MAX_S, max(r.timeout_s for r in runners) + WIND_DOWN_MARGIN_S)
+        for runner in runners:
+            runner.wind_down()
+        self._log(
+            f"stopping: waiting up to {limit_s:g} s for the replies to the probes in flight (signal again to stop now)"
+        )
+        deadline = time.monotonic() + limit_s
+        for runner in runners:
+            while not self._stop_now.is_set():
+                left_s = deadline - time.monotonic()
+                if left_s <= 0.0 or runner.trace.join(min(0.1, left_s)):  # short joins: a signal is handled between
+                    break
+        if self._stop_now.is_set() or any(r.trace.running for r in runners):
+            self._log("stopped before every reply came: the probes still in flight are left out of the counters")
 
     # -- for /metrics ------------------------------------------------------------------------------------
 

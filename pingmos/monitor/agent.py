@@ -331,14 +331,15 @@ class TargetRunner:
             self._log(f"{self.cfg.name}: the alert's diagnosis could not be computed: {type(exc).__name__}: {exc}")
             return self.last_diagnosis
 
-    def hand_over_alerts(self, new: TargetRunner | None, now: float) -> None:
+    def hand_over_alerts(self, new: TargetRunner | None, now: float) -> Callable[[], None]:
         """A reload replaces this target (``new``: its restarted runner, None when the target was removed): an
         episode of a rule that ``new`` has unchanged (its command aside) goes on there, firing until its values
-        clear; every other firing rule ends now with a clear event (log, session, command) saying why ("removed by
-        reload", "changed by reload"): nothing judges it any more, and an incident must not stay open for ever."""
+        clear; every other firing rule ends now with a clear event saying why ("removed by reload", "changed by
+        reload"): nothing judges it any more, and an incident must not stay open for ever. Returns what says those
+        events (log, session, command), for the caller to call once /metrics shows the new runners."""
         firing = self.alerts.firing()
         if not firing:
-            return
+            return lambda: None
         same_as = {} if new is None else {r.name: r for r in new.alerts.rules}
         carried, changed, removed = [], [], []
         for rule in self.alerts.rules:
@@ -354,10 +355,13 @@ class TargetRunner:
         if new is not None:
             new.alerts.carry_over(self.alerts, carried)
         rules = self.alerts.rules  # the commands of the rules as they were: what paged for the episode
-        for event in self.alerts.end(removed, now, "removed by reload") + self.alerts.end(
-            changed, now, "changed by reload"
-        ):
-            self._publish(event, rules)
+        events = self.alerts.end(removed, now, "removed by reload") + self.alerts.end(changed, now, "changed by reload")
+
+        def publish() -> None:
+            for event in events:
+                self._publish(event, rules)
+
+        return publish
 
     def _restart_delay(self) -> float:
         return min(RESTART_MAX_S, 2.0 ** max(0, self._failures - 1))
@@ -655,11 +659,13 @@ class Agent:
             old[name].set_mos_interval(config.mos_interval, self._interval_every_s())
         fresh = {cfg.name: self._runner(cfg) for cfg in config.targets if cfg.name not in kept}
         now = time.time()
-        for runner in gone:  # before they close: their last events go to their own sessions
-            runner.hand_over_alerts(fresh.get(runner.cfg.name), now)
+        # Episodes carried over before /metrics sees the new runners (alert_firing never drops to 0 between them);
+        # the ended ones said once it no longer shows the old ones, before those close (their sessions get it).
+        ended = [runner.hand_over_alerts(fresh.get(runner.cfg.name), now) for runner in gone]
         with self._lock:
             self.runners = {cfg.name: old[cfg.name] if cfg.name in kept else fresh[cfg.name] for cfg in config.targets}
-        for runner in gone:
+        for runner, publish in zip(gone, ended, strict=True):
+            publish()
             runner.close()
         for runner in fresh.values():
             runner.start()

@@ -104,7 +104,7 @@ def running(tmp_path_factory):
     agent.start()
     try:
         wait_for(agent, "provider", 3 * 60)
-        wait_for(agent, "silent", 3 * 20)
+        wait_for(agent, "silent", 30 * 12)  # 12 rounds of its 30 TTLs: more than the minimum of 10
         agent.refresh(WALL_EPOCH + clocks["provider"].now)
         yield agent, clocks, data
     finally:
@@ -117,8 +117,12 @@ def test_per_hop_series_follow_the_conventions_and_the_samples(running):
     snap = agent.runners["provider"].snapshot
     assert [h.ttl for h in snap.hops] == [1, 2, 3] and snap.destination_reached
     for hop, where in zip(snap.hops, ("first", "intermediate", "last"), strict=True):
-        labels = dict(target="provider", hop=str(hop.ttl), site="berlin", vantage="lab", address=hop.address,
-                      position=where)  # fmt: skip
+        labels = dict(target="provider", hop=str(hop.ttl), site="berlin", vantage="lab")
+        info = dict(labels, address=hop.address, position=where)
+        assert one(m, "pingmos_hop_info", **info) == 1
+        # The window gauges carry the hop's identity only: the responder and position are in pingmos_hop_info.
+        for s in m["pingmos_hop_mos"] + m["pingmos_hop_loss_ratio"]:
+            assert "address" not in s.labels and "position" not in s.labels, s
         assert one(m, "pingmos_hop_loss_ratio", **labels) == pytest.approx(hop.loss_pct / 100)
         assert one(m, "pingmos_hop_latency_seconds", **labels) == pytest.approx(hop.avg_ms / 1000)
         assert one(m, "pingmos_hop_jitter_seconds", **labels) == pytest.approx(hop.jitter_ms / 1000)
@@ -127,6 +131,9 @@ def test_per_hop_series_follow_the_conventions_and_the_samples(running):
         assert one(m, "pingmos_hop_window_probes", **labels) == hop.sent == 40
     assert snap.hops[0].loss_pct == 0 and 10 < snap.hops[2].loss_pct < 60  # the fake path's 30 % loss
     assert snap.hops[2].mos < snap.hops[0].mos
+    # A call to the target: the destination's figures, on series whose labels do not move with the path.
+    assert one(m, "pingmos_target_mos", target="provider", model="g107-jb") == pytest.approx(snap.hops[2].mos)
+    assert one(m, "pingmos_target_r_factor", target="provider", model="g107-jb") == pytest.approx(snap.hops[2].r)
     # Counters: every settled probe, received ones in the histogram (hop 1 answers in 2-3 ms).
     sent = one(m, "pingmos_hop_probes_sent_total", target="provider", hop="1")
     got = one(m, "pingmos_hop_probes_received_total", target="provider", hop="1")
@@ -155,10 +162,13 @@ def test_per_hop_series_follow_the_conventions_and_the_samples(running):
 def test_a_target_where_nothing_answers_still_has_series_and_is_alertable(running):
     agent, _, _ = running
     m = scrape(agent)
-    last = dict(target="silent", hop="1", position="last", address="")
+    last = dict(target="silent", hop="1")
+    assert one(m, "pingmos_hop_info", position="last", address="", **last) == 1
     assert one(m, "pingmos_hop_loss_ratio", **last) == 1.0
     assert math.isnan(one(m, "pingmos_hop_latency_seconds", **last))
-    assert one(m, "pingmos_hop_mos", **last) == 1.0 and one(m, "pingmos_hop_r_factor", **last) == 0.0
+    # No call gets through: the floor of the scale, where the shipped MOS rule reads it.
+    assert one(m, "pingmos_target_mos", target="silent") == 1.0
+    assert one(m, "pingmos_target_r_factor", target="silent") == 0.0
     assert one(m, "pingmos_hop_probes_received_total", target="silent", hop="1") == 0
     assert one(m, "pingmos_hop_probes_sent_total", target="silent", hop="1") > 0
     assert one(m, "pingmos_target_destination_reached", target="silent") == 0
@@ -329,14 +339,14 @@ def test_sessions_roll_and_old_ones_are_deleted_by_retention(tmp_path):
 
 def test_the_shipped_rules_page_for_a_target_where_nothing_answers(tmp_path):
     """The silent target's own series, as the agent serves them, fed to promtool's rule tests with the shipped
-    rules: after 5 minutes both pages fire (MOS low: the floor at the last hop; loss: nothing received)."""
+    rules: after 5 minutes both pages fire (MOS low: the floor for a call to the target; loss: nothing received)."""
     promtool = shutil.which("promtool")
     if promtool is None:
         pytest.skip("promtool is not installed (Debian package prometheus; scripts/setup_env installs it as root)")
     agent, clocks = make_agent(CONFIG)
     agent.start()
     try:
-        wait_for(agent, "silent", 3 * 20)
+        wait_for(agent, "silent", 30 * 12)
         agent.refresh(WALL_EPOCH + clocks["silent"].now)
         m = scrape(agent)
     finally:
@@ -348,7 +358,7 @@ def test_the_shipped_rules_page_for_a_target_where_nothing_answers(tmp_path):
 
     silent = lambda name: [s for s in m[name] if s.labels["target"] == "silent"]  # noqa: E731
     inputs = []
-    for s in silent("pingmos_hop_mos") + silent("pingmos_hop_info"):
+    for s in silent("pingmos_target_mos") + silent("pingmos_hop_info"):
         inputs.append({"series": series(s), "values": f"{s.value:g}x15"})
     for s in silent("pingmos_hop_probes_sent_total") + silent("pingmos_hop_probes_received_total"):
         # The counters go on as they are: every probe sent, none received.
@@ -390,13 +400,19 @@ def test_the_fast_text_is_exactly_what_prometheus_client_writes(running):
     views = agent.views()
     # A user's label value with every character the format escapes.
     odd = dataclasses.replace(views[0], name='a "quoted" \\ name', labels=(("site", 'x\\y\n"z"'),))
+    # Hops with reverse-DNS names to escape, a MOS interval, a silent one, and a diagnosis naming a hop.
+    hops = [dataclasses.replace(h, name=f'r{h.ttl}."x"\\\n', mos_ci=(3.9, 4.2)) for h in views[0].snapshot.hops]
+    hops[-1] = dataclasses.replace(hops[-1], address=None, name=None, mos_ci=None)
+    snapshot = dataclasses.replace(views[0].snapshot, hops=tuple(hops))
+    named = dataclasses.replace(views[0], name="named", snapshot=snapshot, diagnosis_status="problem", diagnosis_ttl=2)
     health = agent.health()  # frozen, as the views are: the two renderings must see the same numbers
-    collector = AgentCollector(lambda: [*views, odd], lambda: health, "lab")
+    collector = AgentCollector(lambda: [*views, odd, named], lambda: health, "lab")
     registry = CollectorRegistry(auto_describe=False)
     registry.register(collector)
     fast = render_text(collector)
     assert fast == generate_latest(registry)
     assert fast.count(b"\n") > 100 and b'site="x\\\\y\\n\\"z\\""' in fast
+    assert b'name="r1.\\"x\\"\\\\\\n"' in fast and b"pingmos_hop_mos_ci_lower{" in fast
 
 
 def test_metrics_are_served_over_http_plain_and_gzipped(running):
@@ -458,7 +474,8 @@ def test_a_first_scrape_builds_the_families_per_target_not_per_hop(running, monk
     """What a first scrape waited for: nothing formatted yet, it built every family of the agent once per hop of
     every target to find each counter line's labels (100 targets x 31 hops: 0.53 s of CPU against 0.07 s for a
     later scrape, 5.4 s against 0.7 s of wall time at load 10; scripts/bench_first_scrape.py). Now the counter
-    lines' labels are formatted directly (the text is still prometheus_client's, byte for byte)."""
+    lines' labels are formatted directly, and so are the window series (each target's family objects were built
+    at every scrape after its window changed); the text is still prometheus_client's, byte for byte."""
     agent = running[0]
     views, health = agent.views(), agent.health()
     collector = AgentCollector(lambda: views, lambda: health, "lab")
@@ -467,7 +484,7 @@ def test_a_first_scrape_builds_the_families_per_target_not_per_hop(running, monk
     monkeypatch.setattr(AgentCollector, "_families", lambda self, *a: built.append(a) or real(self, *a))
     text = collector.render()
     hops = sum(len(v.counters[0]) for v in views)
-    assert hops > len(views) and len(built) == len(views) + 2  # headers, each target's window series, the rest
+    assert hops > len(views) and len(built) == 2  # the headers, and the rest (up, late rounds, alerts, SIP)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(AgentCollector(lambda: views, lambda: health, "lab"))
     assert text == generate_latest(registry)

@@ -333,8 +333,8 @@ class TargetRunner:
         time plus the (monotonic) time since it arrived, so a wall clock that steps moves nothing."""
         cfg = self.cfg
         idle_s = time.monotonic() - self._last_sample_mono
-        span = self.trace.time_span()
-        if span is not None and idle_s > 2 * cfg.interval_s + self._settle_s:
+        span = self.trace.time_span() if idle_s > 2 * cfg.interval_s + self._settle_s else None
+        if span is not None:
             now = span[1] + idle_s
             since = now - cfg.window * cfg.interval_s - self._settle_s
             return self.trace.snapshot(

@@ -8,6 +8,8 @@ import errno
 import time
 import tomllib
 
+import pytest
+
 from pingmos.engine.fake_network import WALL_EPOCH, FakeClock
 from pingmos.hop_report import HopReport, TraceSnapshot
 from pingmos.monitor.agent import Agent
@@ -79,13 +81,14 @@ def test_while_the_trace_cannot_send_its_window_ages_out_and_the_target_is_down(
         # As long as the trace sends nothing, the window's time passes over its samples: half of it (a sample
         # fewer per interval), then all of it.
         cfg = runner.cfg
-        runner._last_sample_mono -= cfg.window * cfg.interval_s / 2 + runner._settle_s
+        # (Set, not shifted: the real time since the last sample, long on a loaded machine, is not in the figure.)
+        runner._last_sample_mono = time.monotonic() - (cfg.window * cfg.interval_s / 2 + runner._settle_s)
         runner.refresh(WALL_EPOCH + clock.now)
         m = scrape(agent)
         left = one(m, "pingmos_hop_window_probes", target="pbx", hop="1")
-        assert cfg.window / 2 - 3 <= left <= cfg.window / 2 + 3, left
+        assert cfg.window / 2 - 2 <= left <= cfg.window / 2 + 2, left
         assert one(m, "pingmos_target_up", target="pbx") == 0
-        runner._last_sample_mono -= cfg.window * cfg.interval_s
+        runner._last_sample_mono = time.monotonic() - (cfg.window * cfg.interval_s + runner._settle_s + 1)
         runner.refresh(WALL_EPOCH + clock.now)
         m = scrape(agent)
         assert one(m, "pingmos_hop_window_probes", target="pbx", hop="1") == 0
@@ -155,3 +158,16 @@ def test_rtt_buckets_are_fine_enough_for_voip_delays():
     inside = [b for b in ms if 10 <= b <= 300]
     assert all(b / a <= 1.25 + 1e-9 for a, b in zip(inside, inside[1:], strict=False)), inside
     assert len(RTT_BUCKETS_S) <= 30  # x 31 hops x 100 targets: the histogram stays within ~100,000 series
+
+
+def test_the_summary_window_says_what_metrics_says_of_a_path_ending_at_an_unreachable():
+    # The summary window showed the last hop's own MOS: r1's round trip, 4.40, for a destination never reached.
+    pytest.importorskip("PySide6")
+    from pingmos.gui.summary import summary_row
+    from pingmos.monitor.metrics import TargetView
+
+    snap = _snap(False, _hop(1, "198.18.0.2", 30, 30, 4.40))
+    view = TargetView(name="dead", labels=(), model="g107-jb", up=True, counters=({}, 0, 0), snapshot=snap,
+                      diagnosis_status="problem", diagnosis_ttl=1)  # fmt: skip
+    texts, _keys, mos, _loss = summary_row(view, "198.18.9.9")
+    assert mos == 1.0 and "1.00" in texts

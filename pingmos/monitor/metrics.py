@@ -341,7 +341,10 @@ class AgentCollector(Collector):
             "pingmos_target_diagnosis", "Where quality deteriorates: problem, no_problem or undecided.", labels=base
         )
         diag_hop = GaugeMetricFamily(
-            "pingmos_target_diagnosis_hop", "TTL of the hop where quality deteriorates (0: none found).", labels=base
+            "pingmos_target_diagnosis_hop",
+            "TTL of the hop where quality deteriorates; absent when no one hop is supported (no problem, undecided, "
+            "or a problem located to a range of hops).",
+            labels=base,
         )
         late = CounterMetricFamily(
             "pingmos_target_late_rounds",
@@ -411,7 +414,8 @@ class AgentCollector(Collector):
                             family.add_metric([*labels, view.model], end)
             if window and view.diagnosis_status is not None:
                 diag.add_metric(lv(view), {s: s == view.diagnosis_status for s in DIAGNOSIS_STATES})
-                diag_hop.add_metric(lv(view), view.diagnosis_ttl or 0)
+                if view.diagnosis_ttl is not None:  # a range is not a hop: no number that reads as one
+                    diag_hop.add_metric(lv(view), view.diagnosis_ttl)
             if other and view.sip is not None:
                 s = view.sip
                 sip_sent.add_metric(lv(view), s.sent)

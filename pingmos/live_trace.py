@@ -99,8 +99,10 @@ class LiveTrace:
         keep_samples: int | None = None,
         ip_version: int | None = None,
         driver: Callable | None = None,
+        timeout_s: float | None = None,
     ):
         self.target = target
+        self.timeout_s = timeout_s  # a probe's timeout (TraceSettings.timeout_s; None = the engine's default)
         # 4 or 6 (-4 / -6); None = IPv4 where the name has it, else IPv6: the policy of every front end (pingmos.run)
         self.ip_version = ip_version
         self.protocol = protocol
@@ -172,6 +174,15 @@ class LiveTrace:
         if run is not None:
             run.stop()
 
+    def wind_down(self) -> None:
+        """Ask the engine to send no more probes and to end once those in flight are answered or timed out (at most
+        the probe timeout: ``TraceRun.wind_down``); returns at once. ``stop()`` still ends it at once."""
+        run = self._current
+        if run is None:
+            self.stop()  # not probing (yet): nothing in flight
+        else:
+            run.wind_down()
+
     def join(self, timeout_s: float | None = None) -> bool:
         """Wait for the engine thread to end (tests, shutdown); True when it has."""
         thread = self._thread
@@ -221,6 +232,7 @@ class LiveTrace:
             protocol=self.protocol,
             interval_s=self.interval_s,
             max_ttl=self.max_ttl,
+            timeout_s=self.timeout_s,
             rounds=self._rounds_limit,
             port=self.port,
             flows=self.flows,

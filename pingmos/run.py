@@ -100,7 +100,8 @@ class TraceRun:
     - ``open()``: the network: the probe mode ``mode`` allows (``choose_mode``; ``mode_description`` then says
       which), or ``network_factory()`` when one is given (tests, the agent, sockets opened before privileges
       were dropped). ``open_another()`` opens one more network of the same mode (the echo witness's).
-    - ``run()``: the tracer until its ``rounds`` are done or ``stop()`` (from any thread); every sample goes to
+    - ``run()``: the tracer until its ``rounds`` are done, ``stop()`` (from any thread: at once) or ``wind_down()``
+      (from any thread: no more probes, the run ends once those in flight are settled); every sample goes to
       each observer in turn, in this thread (``add_observer``: a history, a recorder, alert rules; they must be
       quick and must not raise), its round number raised by ``first_round`` (a trace resumed after a stop keeps
       its rounds in order). With a ``driver`` (the agent's ``engine.TraceLoop.drive``) the tracer runs there
@@ -153,6 +154,7 @@ class TraceRun:
         self._probe_mode = None
         self._observers: list[Callable[[Sample], None]] = []
         self._stopped = threading.Event()
+        self._winding_down = False
 
     @classmethod
     def of_settings(cls, target: str, settings: TraceSettings, **kw) -> TraceRun:
@@ -250,8 +252,8 @@ class TraceRun:
             self.tracer = Tracer(self.settings, self.network, fan_out, clock=self._clock, source=self.source)
         except OSError as exc:
             raise RunError(OPEN, f"cannot reach {self.address}: {exc}") from exc
-        if self._stopped.is_set():
-            return
+        if self._stopped.is_set() or self._winding_down:
+            return  # wound down before the tracer was made (wind_down saw none): nothing was sent
         try:
             if self._driver is not None:
                 self._driver(self.tracer)
@@ -266,6 +268,14 @@ class TraceRun:
         tracer = self.tracer
         if tracer is not None:
             tracer.stop()
+
+    def wind_down(self) -> None:
+        """Ask ``run`` to send no more probes and to end once those in flight are answered or timed out (at most
+        the probe timeout; ``Tracer.wind_down``); any thread, returns at once. ``stop()`` still ends it at once."""
+        self._winding_down = True
+        tracer = self.tracer
+        if tracer is not None:
+            tracer.wind_down()
 
     def close(self) -> None:
         network, self.network = self.network, None

@@ -1,16 +1,20 @@
 #!/usr/bin/env python3
 """What reading replies before sending costs the sends of ``engine.TraceLoop`` (the agent's engine: one thread,
-many traces): `.venv/bin/python scripts/bench_loop_order.py [--targets 100] [--interval 0.2] [--stress 2]`.
+many traces) or of ``Tracer.run`` (``--driver run``: a thread per trace, as the report and the window run them):
+`.venv/bin/python scripts/bench_loop_order.py [--targets 100] [--interval 0.2] [--stress 2] [--driver run]`.
 
 Not a test: it prints figures. Every probe goes to loopback only (127.0.0.1 ... 127.0.0.N, a closed UDP port: the
 kernel answers with a port unreachable) through ``UdpSocketNetwork`` (unprivileged; kernel send and receive
 stamps), one probe (TTL 1) per target and round, all targets in one ``TraceLoop`` and in phase (their rounds fall
-due together, so wakes have bursts of replies to read). Mind the kernel's global ICMP budget
+due together, so wakes have bursts of replies to read); with ``--driver run`` each target's ``Tracer.run`` in a
+thread of its own (each wake then has the previous round's reply to read). Mind the kernel's global ICMP budget
 (``net.ipv4.icmp_msgs_per_sec`` 1000, burst 50, shared by every namespace of the machine, loopback included):
 port unreachables beyond it are not sent, and those probes are lost; "answered" below says how many came.
 
 The loop's thread is timed from the outside: every ``recv`` and ``send`` of every network is wrapped, and so is
-its epoll's wait (one thread makes them all, so the calls between two waits are one wake). Printed:
+its epoll's wait (one thread makes them all, so the calls between two waits are one wake); with ``--driver run``,
+each trace thread's ``time.sleep`` (its wait for the next probe; a wake that did not sleep is not counted).
+Printed:
 
 - **wake to its first send**: per wake that sent, the time from the loop's return from its wait to the first
   send (with replies read first: reading and matching the burst, handing the samples to their observer), and
@@ -58,6 +62,9 @@ def main() -> int:
     ap.add_argument("--duration", type=float, default=20.0, help="seconds of probing (20)")
     ap.add_argument("--stress", type=int, default=0, help="run stress-ng --cpu N meanwhile (default: none)")
     ap.add_argument("--tree", help="the pingmos tree to run (default: this script's)")
+    ap.add_argument(
+        "--driver", choices=("loop", "run"), default="loop", help="loop: one TraceLoop (the agent); run: Tracer.run"
+    )
     args = ap.parse_args()
     if not 1 <= args.targets <= 250:
         print("bench_loop_order: --targets must be 1 to 250 (127.0.0.1 to 127.0.0.250)", file=sys.stderr)
@@ -74,16 +81,20 @@ def main() -> int:
         print(exc, file=sys.stderr)
         return 2
 
-    calls: list[tuple[str, float]] = []  # ("r" | "s", monotonic start), in the loop thread's order
+    # Per thread: ("w" | "r" | "s", perf_counter) in that thread's order (a wake, a recv, a send).
+    calls_by_thread: dict[int, list[tuple[str, float]]] = {}
     perf = time.perf_counter
+
+    def calls_here() -> list[tuple[str, float]]:
+        return calls_by_thread.setdefault(threading.get_ident(), [])
 
     class Timed(UdpSocketNetwork):
         def recv(self, timeout_s):
-            calls.append(("r", perf()))
+            calls_here().append(("r", perf()))
             return super().recv(timeout_s)
 
         def send(self, packet, dst):
-            calls.append(("s", perf()))
+            calls_here().append(("s", perf()))
             return super().send(packet, dst)
 
     import select
@@ -99,10 +110,19 @@ def main() -> int:
 
         def poll(self, *a):
             events = self._e.poll(*a)
-            calls.append(("w", perf()))
+            calls_here().append(("w", perf()))
             return events
 
-    select.epoll = TimedEpoll  # the loop makes its poller when its thread starts
+    real_sleep = time.sleep
+
+    def timed_sleep(seconds: float) -> None:  # Tracer.run's wait for its next probe (bound when run() starts)
+        real_sleep(seconds)
+        calls_here().append(("w", perf()))
+
+    if args.driver == "loop":
+        select.epoll = TimedEpoll  # the loop makes its poller when its thread starts
+    else:
+        time.sleep = timed_sleep
     port = closed_port()
     rounds = max(2, int(args.duration / args.interval))
     loop = TraceLoop("bench-loop")
@@ -116,7 +136,11 @@ def main() -> int:
         net = Timed()
         networks.append(net)
         tracer = Tracer(settings, net, samples.append)
-        t = threading.Thread(target=loop.drive, args=(tracer,), daemon=True)
+        t = threading.Thread(
+            target=loop.drive if args.driver == "loop" else tracer.run,
+            args=(tracer,) if args.driver == "loop" else (),
+            daemon=True,
+        )
         threads.append(t)
     cpu0 = os.times()
     for t in threads:
@@ -127,14 +151,18 @@ def main() -> int:
     finally:
         loop.close()
         stress.close()
+        time.sleep = real_sleep
     cpu1 = os.times()
 
     # Per wake that sent: the wake -> its first send, and the wakes that read before that send.
     to_send, ahead = [], []
+    calls = [c for thread_calls in calls_by_thread.values() for c in [("x", 0.0), *thread_calls]]
     woke = first_read = None
     sent_in_wake = False
     for kind, t in calls:
-        if kind == "w":
+        if kind == "x":  # the next thread's calls begin
+            woke = first_read = None
+        elif kind == "w":
             woke, first_read, sent_in_wake = t, None, False
         elif kind == "r":
             if first_read is None and not sent_in_wake:
@@ -157,8 +185,8 @@ def main() -> int:
     python = sum(n.python_send_stamps for n in networks)
     cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
     ms = 1000.0
-    print(f"tree {tree}: {args.targets} targets x 1 probe every {args.interval:g} s, {rounds} rounds, "
-          f"stress-ng --cpu {args.stress}; {len(samples)} samples, {len(rtts)} answered")  # fmt: skip
+    print(f"tree {tree}, driver {args.driver}: {args.targets} targets x 1 probe every {args.interval:g} s, "
+          f"{rounds} rounds, stress-ng --cpu {args.stress}; {len(samples)} samples, {len(rtts)} answered")  # fmt: skip
     print(f"wake to its first send: {len(to_send)} wakes that sent, median {statistics.median(to_send) * ms:.3f} ms, "
           f"p99 {percentile(to_send, 99) * ms:.3f} ms, max {max(to_send) * ms:.3f} ms; "
           f"{len(ahead)} of them read replies before it")  # fmt: skip

@@ -15,6 +15,8 @@ keep the default ``tracer.Clock`` (real monotonic time): the loop's heap is in t
 The caller of ``drive`` (a trace's own thread, which resolved the target and opened its network) blocks until its
 tracer is done, stopped (``Tracer.stop``, noticed within ``STOP_CHECK_S``) or failed, and gets the exception that
 ended it, exactly as if it had called ``tracer.run()``; samples reach the tracer's observers in the loop's thread.
+A tracer told to ``wind_down`` sends nothing more and ends once its probes in flight are settled (also noticed
+within ``STOP_CHECK_S``).
 """
 
 from __future__ import annotations
@@ -35,13 +37,12 @@ STOP_CHECK_S = 0.1  # stopped tracers are noticed within this
 
 
 class _Entry:
-    __slots__ = ("tracer", "network", "fds", "has_fds", "stamps", "wake", "done", "error", "alive")
+    __slots__ = ("tracer", "network", "fds", "has_fds", "wake", "done", "error", "alive")
 
     def __init__(self, tracer: Tracer) -> None:
         self.tracer = tracer
         self.network = tracer.network
         self.has_fds = hasattr(self.network, "poll_fds")
-        self.stamps = bool(getattr(self.network, "stamps_replies", False))  # see the wake's order in _run
         self.fds: list[int] = []
         self.wake: float | None = None
         self.done = threading.Event()
@@ -191,17 +192,12 @@ class TraceLoop:
                 events = wait(timeout)
                 self.wakes += 1
                 now = monotonic()
-                # Due probes first, then the replies, then the deadlines. Why: a network that stamps its replies in
-                # the kernel (``stamps_replies``: raw, ping and UDP sockets, the probing process's pipe) gives the
-                # same RTT however late it is read, while every reply read before a send delays that send. The
-                # send stamp is taken at the send (the kernel's, or the clock read just before sendto()), so that
-                # delay never reached an RTT, but the round left late by it: read first, a wake's first send waited
+                # A wake is every due tracer's ``before_reads`` (its due probes, where its network stamps replies
+                # in the kernel), then the replies, then the due tracers' ``after_reads`` (deadlines; the sends of a
+                # network stamped when read): the order ``Tracer.run`` keeps too, explained in the tracer. Here the
+                # sends of every due trace go ahead of every trace's reads: read first, a wake's first send waited
                 # p99 1.7-4.3 ms, max 13-16 ms; sent first, p99 0.2-1.1 ms, max 4-13 ms (100 loopback targets under
-                # stress-ng --cpu 2, scripts/bench_loop_order.py; RTTs the same both ways). Deadlines come after
-                # the reads, so a reply that came before its probe's deadline is matched, never counted lost. A
-                # network that does not say its replies carry the kernel's stamps (the probe helper's, a fake) is
-                # read before it sends, as before: were its replies stamped when read, a read after the sends
-                # would add them to its RTTs.
+                # stress-ng --cpu 2, scripts/bench_loop_order.py; RTTs the same both ways).
                 due: list[_Entry] = []
                 while heap and heap[0][0] <= now:
                     wake, _, e = heapq.heappop(heap)
@@ -209,11 +205,10 @@ class TraceLoop:
                         continue  # superseded by a later entry for the same tracer
                     e.wake = None
                     due.append(e)
-                    if e.stamps:
-                        try:
-                            e.tracer.send_due(now)
-                        except BaseException as exc:  # noqa: BLE001 - ends this trace only
-                            end(e, exc)
+                    try:
+                        e.tracer.before_reads(now)
+                    except BaseException as exc:  # noqa: BLE001 - ends this trace only
+                        end(e, exc)
                 # A network with several sockets ready (ICMP and TCP) is read once: its recv reads all of them.
                 ready: dict[_Entry, None] = {}
                 poked = False
@@ -242,10 +237,7 @@ class TraceLoop:
                     if not e.alive:
                         continue
                     try:
-                        if e.stamps:
-                            e.tracer.expire(now)
-                        else:
-                            e.tracer.advance(now)
+                        e.tracer.after_reads(now)
                         if e.has_fds:
                             register_fds(e)  # a UDP network opens a socket with a flow's first probe
                         reschedule(e, now)
@@ -253,8 +245,16 @@ class TraceLoop:
                         end(e, exc)
                 if now >= next_stop_check:
                     next_stop_check = now + STOP_CHECK_S
-                    for e in [e for e in entries if e.tracer.stopped]:
-                        end(e)
+                    for e in list(entries):
+                        if e.tracer.stopped:
+                            end(e)
+                        elif e.tracer.winding_down:
+                            # Its next wake may have been a send that will not happen (a minute away at a 60 s
+                            # interval): the next deadline, or the end when nothing is in flight.
+                            try:
+                                reschedule(e, now)
+                            except BaseException as exc:  # noqa: BLE001
+                                end(e, exc)
         except BaseException as exc:  # noqa: BLE001 - a fault of the loop itself: every trace is told
             failure = exc
         else:

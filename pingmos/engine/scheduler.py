@@ -23,6 +23,7 @@ class RoundScheduler:
         self._next_ttl = 1
         self._round_ttls = max_ttl
         self.destination_ttl: int | None = None
+        self._ended = False
 
     def set_destination_ttl(self, ttl: int) -> None:
         """The destination answered at ``ttl``; keep the lowest TTL it ever answered at."""
@@ -35,7 +36,12 @@ class RoundScheduler:
 
     @property
     def finished(self) -> bool:
-        return self.rounds is not None and self._round >= self.rounds
+        return self._ended or (self.rounds is not None and self._round >= self.rounds)
+
+    def end(self) -> None:
+        """Send nothing more, even in the middle of a round (a trace winding down). Safe from another thread: one
+        attribute set, read by ``finished``."""
+        self._ended = True
 
     def _normalize(self) -> None:
         # The round ends after its last TTL, which moves down when the destination turns up mid-round.

@@ -1,9 +1,11 @@
-"""The trace loop: receive, expire, send, over and over, emitting one Sample per probe.
+"""The trace loop: send what is due, receive, expire, over and over, emitting one Sample per probe.
 
-Receives are handled before sends in every turn of the loop so a reply is stamped and matched before we spend
-time sending; the kernel's receive timestamp makes the latency independent of when Python got round to it.
-The loop runs in the caller's thread (the report) or in a thread of its own (the GUI); ``stop()`` is safe from
-any thread.
+A wake's order is ``Tracer.before_reads`` (the due probes, on a network whose replies carry the kernel's receive
+stamp), the reads, then ``Tracer.after_reads`` (deadlines; the sends of a network stamped when read): the kernel's
+receive timestamp makes a reply's latency independent of when Python got round to it, while every reply handled
+ahead of a due probe would make that probe leave late. ``Tracer.run`` (one trace in the caller's thread: the
+report, the window's trace thread) and ``loop.TraceLoop`` (many traces in one thread: the agent) both wake in
+this order through these two methods. ``stop()`` is safe from any thread.
 """
 
 from __future__ import annotations
@@ -127,6 +129,7 @@ class Tracer:
         # The clock's reading, bound once (the default clock's is time.monotonic itself: no method call per read).
         self._monotonic = time.monotonic if type(self._clock) is Clock else self._clock.monotonic
         self._stop = threading.Event()
+        self._winding_down = False  # wind_down(): no more probes; ends once those in flight are settled
         self._port_sockets = []
         src = source or source_address_for(settings.address)
         dst, dport = settings.address, settings.effective_port
@@ -144,9 +147,26 @@ class Tracer:
         self._seq = random.randrange(1, 0xFFFF)
         self.probes_sent = 0
         self.scheduler: RoundScheduler | None = None
+        self._sends_first = bool(getattr(network, "stamps_replies", False))  # the order of a wake: before_reads
 
     def stop(self) -> None:
+        """End at once (any thread): probes still in flight are left out of the samples (their fate is unknown)."""
         self._stop.set()
+
+    def wind_down(self) -> None:
+        """Send no more probes, and end once every probe sent is settled: answered, or lost when its own deadline
+        (``timeout_s`` after it left) passes, so the trace ends at most ``effective_timeout_s`` later (plus a
+        claim's proof, see ``next_wake``). ``stop()`` still ends it at once. Safe from any thread; the loop that
+        drives the tracer (``run``, ``loop.TraceLoop``) sees it at its next wake (within 0.25 s)."""
+        self._winding_down = True
+        scheduler = self.scheduler
+        if scheduler is not None:
+            scheduler.end()
+
+    @property
+    def winding_down(self) -> bool:
+        """True once ``wind_down()`` was called."""
+        return self._winding_down
 
     @property
     def destination_ttl(self) -> int | None:
@@ -238,15 +258,17 @@ class Tracer:
         """True once ``stop()`` was called."""
         return self._stop.is_set()
 
-    # The loop in steps, so that one thread can drive many tracers (``loop.TraceLoop``): ``begin`` once, then
-    # ``next_wake`` / ``receive`` / ``advance`` until ``next_wake`` says None (or stop()), then ``finish`` once.
-    # ``run`` is exactly that loop for one tracer in the caller's thread.
+    # The loop in steps, so that one thread can drive many tracers (``loop.TraceLoop``): ``begin`` once, then per
+    # wake ``before_reads`` / ``receive`` / ``after_reads`` until ``next_wake`` says None (or stop()), then
+    # ``finish`` once. ``run`` is exactly that loop for one tracer in the caller's thread.
 
     def begin(self) -> None:
         """Start the schedule: round 0 is due now."""
         self.scheduler = RoundScheduler(
             self.settings.interval_s, self.settings.max_ttl, self._clock.monotonic(), self.settings.rounds
         )
+        if self._winding_down:  # wound down before it began (wind_down saw no scheduler): nothing is sent
+            self.scheduler.end()
 
     def next_wake(self, now: float) -> float | None:
         """Monotonic time something is next due (a probe to send, a deadline), None when the tracer is done:
@@ -263,6 +285,26 @@ class Tracer:
     def receive(self, packets: list[tuple[bytes, float]]) -> None:
         """Match received packets (``Network.recv``'s) to our probes; samples go out as they settle."""
         self._handle(packets)
+
+    def before_reads(self, now: float) -> None:
+        """A wake's first step, before the network is read: send every probe due by ``now`` (monotonic s) when
+        the network stamps its replies in the kernel (``stamps_replies``); otherwise nothing.
+
+        Why this order: such a reply gives the same RTT however late it is read, while every reply read and
+        matched ahead of a due probe delays that probe (its send stamp is taken at the send, so no RTT changes,
+        but its round leaves late: scripts/bench_loop_order.py). A network stamped when read (the probe
+        helper's, a fake) is read first, as a send ahead of its reads would be added to their RTTs."""
+        if self._sends_first:
+            self.send_due(now)
+
+    def after_reads(self, now: float) -> None:
+        """A wake's last step, after every reply that came by ``now`` (monotonic s) was handed to ``receive``:
+        declare the probes past their deadline lost (a reply that came before its deadline is matched, never
+        counted lost), and send the due probes ``before_reads`` left."""
+        if self._sends_first:
+            self.expire(now)
+        else:
+            self.advance(now)
 
     def advance(self, now: float) -> None:
         """Declare probes past their deadline lost and send every probe due by ``now`` (monotonic s)."""
@@ -311,11 +353,11 @@ class Tracer:
         """Trace until the configured rounds are done and their probes answered or timed out, or until stop()."""
         monotonic, network, stop = self._monotonic, self._network, self._stop
         # A network whose replies carry the kernel's receive time (``stamps_replies``) can be read late without
-        # changing any RTT: then the loop sleeps until the next probe or deadline is due and reads everything
-        # that came meanwhile in one go, one wake-up per probe sent instead of one per packet received (replies
-        # to other programs' probes included). Otherwise, and once every round is sent (the last answers then end
-        # the run as soon as they come), it waits on the network itself.
-        late_reads = getattr(network, "stamps_replies", False)
+        # changing any RTT: then the loop sleeps until the next probe or deadline is due, sends what is due and
+        # reads everything that came meanwhile in one go (``before_reads``), one wake-up per probe sent instead of
+        # one per packet received (replies to other programs' probes included). Otherwise, and once every round
+        # is sent (the last answers then end the run as soon as they come), it waits on the network itself.
+        late_reads = self._sends_first
         # The sleep between probes: a plain sleep (one system call) rather than waiting on the stop event (a
         # condition variable: its lock, waiter list and futex calls cost about as much Python as handling a
         # reply, once per probe sent); a stop is seen when the sleep ends, within 0.25 s.
@@ -334,11 +376,14 @@ class Tracer:
                         sleep(wait_s)
                         if stop.is_set():
                             break
+                        now = monotonic()
+                    self.before_reads(now)
                     packets = network.recv(0.0)
                 else:
                     packets = network.recv(wait_s)
+                    now = monotonic()  # every reply handled below came by now: its deadline is judged fairly
                 if packets:
                     self._handle(packets)
-                self.advance(monotonic())
+                self.after_reads(now)
         finally:
             self.finish()

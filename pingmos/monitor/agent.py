@@ -78,6 +78,12 @@ INTERVALS_PER_S = 1.0
 # 1 round/s, 2 cores at load 10-13) with 1, 4, 10 and 25 threads: 78-93 %, 22-33 %, 14 % and 12 % late rounds at
 # 121, 100-127, 168 and 195 us of CPU per probe (a thread per target before: 11 % at 234 us).
 TARGETS_PER_ENGINE_THREAD = 25
+# On stop the agent waits for the replies to the probes in flight: at most the longest probe timeout of its targets
+# plus WIND_DOWN_MARGIN_S (the last wake, the probing process's last batch of samples), and never more than
+# WIND_DOWN_MAX_S (a 60 s timeout would otherwise outlast systemd's TimeoutStopSec=30 of the shipped unit, which
+# then kills the agent before it has closed its session files).
+WIND_DOWN_MARGIN_S = 1.0
+WIND_DOWN_MAX_S = 10.0
 Log = Callable[[str], None]
 
 
@@ -200,6 +206,7 @@ class TargetRunner:
             flows=cfg.flows,
             keep_samples=cfg.window,
             driver=driver,
+            timeout_s=cfg.timeout_s,
         )
         self.trace.add_observer(self._observe)
         self._interval_every_s = interval_every_s
@@ -407,6 +414,16 @@ class TargetRunner:
             sip=self.sip.view() if self.sip is not None else None,
         )
 
+    @property
+    def timeout_s(self) -> float:
+        """The probe timeout of this target's trace (s): the configured one, or the engine's default."""
+        return self._settle_s
+
+    def wind_down(self) -> None:
+        """Send no more probes; the trace ends once those in flight are answered or timed out (``timeout_s`` at
+        most). Returns at once. SIP OPTIONS stop at once (``stop`` follows)."""
+        self.trace.wind_down()
+
     def stop(self) -> None:
         self.trace.stop()
         if self.sip is not None:
@@ -472,6 +489,7 @@ class Agent:
         # counted rather than logged (``count_scrape_aborted``).
         self.scrapes_aborted = 0
         self._stop = threading.Event()
+        self._stop_now = threading.Event()  # a second signal: the probes in flight are not waited for
         self.stopped_by: int | None = None  # the signal that stopped the agent (``stop(signum)``), if one did
         self._samples_at_refresh: tuple[float, int] | None = None
         self._retention_at: float | None = None  # monotonic time of the last retention pass
@@ -703,15 +721,26 @@ class Agent:
 
     def stop(self, signum: int | None = None) -> None:
         """End ``run`` (safe from a signal handler); ``signum``: the signal that asked, kept in ``stopped_by`` (the
-        first one) for the exit status."""
-        if signum is not None and self.stopped_by is None:
-            self.stopped_by = signum
+        first one) for the exit status. A signal that comes once the agent is stopping (a second Ctrl+C) ends its
+        wait for the probes in flight (see ``close``)."""
+        if signum is not None:
+            if self._stop.is_set():
+                self._stop_now.set()
+            if self.stopped_by is None:
+                self.stopped_by = signum
         self._stop.set()
 
     def close(self) -> None:
+        """Stop every target and write what is left. Probes in flight are waited for first (``wind_down``): each
+        settles as it would have, answered or, once its own timeout passed, lost, so a stop neither drops the
+        answers on their way nor counts a probe lost whose timeout had not expired. The wait is the longest probe
+        timeout at most (plus WIND_DOWN_MARGIN_S; WIND_DOWN_MAX_S at most); a second signal (``stop(signum)``)
+        ends it at once, and the probes still in flight are then left out of every counter, neither received nor
+        lost (pingmos_hop_probes_sent_total counts the probes whose fate is known)."""
         self._stop.set()
         if self._writer is not None:
             self._writer.join()
+        self._wind_down()
         for runner in list(self.runners.values()):
             runner.stop()
         for runner in list(self.runners.values()):
@@ -724,6 +753,25 @@ class Agent:
             model.close()
         if self.names is not None:
             self.names.close()
+
+    def _wind_down(self) -> None:
+        runners = [r for r in list(self.runners.values()) if r.trace.running]
+        if not runners or self._stop_now.is_set():
+            return
+        limit_s = min(WIND_DOWN_MAX_S, max(r.timeout_s for r in runners) + WIND_DOWN_MARGIN_S)
+        for runner in runners:
+            runner.wind_down()
+        self._log(
+            f"stopping: waiting up to {limit_s:g} s for the replies to the probes in flight (signal again to stop now)"
+        )
+        deadline = time.monotonic() + limit_s
+        for runner in runners:
+            while not self._stop_now.is_set():
+                left_s = deadline - time.monotonic()
+                if left_s <= 0.0 or runner.trace.join(min(0.1, left_s)):  # short joins: a signal is handled between
+                    break
+        if self._stop_now.is_set() or any(r.trace.running for r in runners):
+            self._log("stopped before every reply came: the probes still in flight are left out of the counters")
 
     # -- for /metrics ------------------------------------------------------------------------------------
 

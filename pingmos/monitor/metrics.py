@@ -258,6 +258,8 @@ class AgentCollector(Collector):
         self._text = _TextFormat()
         self._window_lines: dict[str, tuple] = {}  # target -> (snapshot, key, {family name: lines})
         self._counter_prefixes: dict[tuple, tuple] = {}  # (target key, ttl) -> each counter line's "name{labels} "
+        # (target key, ttl, address, position, name, model) -> a window hop's "{labels} " (see _window_text)
+        self._window_labels: dict[tuple, tuple[str, str, str]] = {}
 
     def describe(self) -> Iterator[Metric]:
         return iter(())  # no fixed series: the registry then never calls collect() at registration
@@ -463,6 +465,8 @@ class AgentCollector(Collector):
         text = self._text
         if len(text.pairs) > PAIRS_KEPT:
             text.pairs.clear()
+        if len(self._window_labels) > PAIRS_KEPT:
+            self._window_labels.clear()
         views = list(self._views())
         user_keys = sorted({k for v in views for k, _ in v.labels})
         families = self._families([], user_keys, ALL_GROUPS)  # the headers, in order
@@ -473,8 +477,7 @@ class AgentCollector(Collector):
             key = (view.diagnosis_status, view.diagnosis_ttl, view.labels, view.model, self.vantage, user_keys)
             kept = self._window_lines.get(view.name)
             if kept is None or kept[0] is not view.snapshot or kept[1] != key:
-                lines = {m.name: text.lines(m) for m in self._families([view], user_keys, frozenset((WINDOW,)))}
-                kept = (view.snapshot, key, {name: t for name, t in lines.items() if t})
+                kept = (view.snapshot, key, self._window_text(view, user_keys))
             window_lines[view.name] = kept
             for name, t in kept[2].items():
                 chunks[name].append(t)
@@ -491,6 +494,90 @@ class AgentCollector(Collector):
             out.append(text.header(m))
             out.append(text.lines(m))
         return "".join(out).encode("utf-8")
+
+    def _window_text(self, view: TargetView, user_keys: list[str]) -> dict[str, str]:
+        """{family name: its lines} of one target's WINDOW families, the text ``_families([view], user_keys,
+        {WINDOW})`` formats (a test compares them; empty families left out). Why not through ``_families``: that
+        makes a prometheus_client family object per family, a sample per line and sorts each line's labels,
+        for every target whose window changed, i.e. nearly every target at every scrape (refresh_s 5 s, scrapes
+        every 15 s); here a hop's labels are formatted once (while its responder, position and model stay) and
+        each scrape formats only the values. 100 targets x 31 hops: see scripts/bench_first_scrape.py --render."""
+        snap, go = view.snapshot, floatToGoString
+        out: dict[str, list[str]] = {}
+        own = dict(view.labels)
+        base_values = [view.name, *(own.get(k, "") for k in user_keys), self.vantage]
+        base_names = ["target", *user_keys, "vantage"]
+        labels_of = self._labels_text
+        if snap is not None:
+            ident = (view.name, view.labels, self.vantage, tuple(user_keys))
+            cache, model = self._window_labels, view.model
+            info, loss, latency, jitter, window_n, r_fac, mos = ([] for _ in range(7))
+            ci_lower: list[str] = []
+            ci_upper: list[str] = []
+            n = len(snap.hops)
+            for i, hop in enumerate(snap.hops):
+                where = position(i, n)
+                address, name = hop.address or "", hop.name or ""
+                ck = (ident, hop.ttl, address, where, name, model)
+                texts = cache.get(ck)
+                if texts is None:
+                    # As _families adds them: the hop's labels by name (dict(zip(...))), then the info's or model's.
+                    hop_labels = dict(zip([*base_names, "hop"], [*base_values, str(hop.ttl)], strict=True))
+                    win = {**hop_labels, "address": address, "position": where}
+                    texts = cache[ck] = (
+                        labels_of({**hop_labels, "address": address, "name": name, "position": where}),
+                        labels_of(win),
+                        labels_of({**win, "model": model}),
+                    )
+                info_l, win_l, model_l = texts
+                info.append(f"pingmos_hop_info{info_l}1.0\n")
+                nothing_through = hop.sent > 0 and hop.received == 0
+                loss.append(f"pingmos_hop_loss_ratio{win_l}{go(_nan(hop.loss_pct, 0.01))}\n")
+                latency.append(f"pingmos_hop_latency_seconds{win_l}{go(_nan(hop.avg_ms, 0.001))}\n")
+                jitter.append(f"pingmos_hop_jitter_seconds{win_l}{go(_nan(hop.jitter_ms, 0.001))}\n")
+                window_n.append(f"pingmos_hop_window_probes{win_l}{go(hop.sent)}\n")
+                floor = nothing_through and where == "last"  # as in _families: the scale's floor
+                r_fac.append(f"pingmos_hop_r_factor{model_l}{go(0.0 if floor else _nan(hop.r))}\n")
+                mos.append(f"pingmos_hop_mos{model_l}{go(1.0 if floor else _nan(hop.mos))}\n")
+                if hop.mos_ci is not None and not floor:
+                    lower, upper = hop.mos_ci
+                    ci_lower.append(f"pingmos_hop_mos_ci_lower{model_l}{go(lower)}\n")
+                    ci_upper.append(f"pingmos_hop_mos_ci_upper{model_l}{go(upper)}\n")
+            out.update(
+                {
+                    "pingmos_hop_mos_ci_lower": ci_lower,
+                    "pingmos_hop_mos_ci_upper": ci_upper,
+                    "pingmos_hop": info,
+                    "pingmos_hop_loss_ratio": loss,
+                    "pingmos_hop_latency_seconds": latency,
+                    "pingmos_hop_jitter_seconds": jitter,
+                    "pingmos_hop_window_probes": window_n,
+                    "pingmos_hop_r_factor": r_fac,
+                    "pingmos_hop_mos": mos,
+                }
+            )
+            target_l = labels_of(dict(zip(base_names, base_values, strict=True)))
+            out["pingmos_target_destination_reached"] = [
+                f"pingmos_target_destination_reached{target_l}{go(1.0 if snap.destination_reached else 0.0)}\n"
+            ]
+            out["pingmos_target_hops"] = [f"pingmos_target_hops{target_l}{go(n)}\n"]
+            out["pingmos_target_path_id"] = [f"pingmos_target_path_id{target_l}{go(path_id(snap))}\n"]
+        if view.diagnosis_status is not None:
+            target = dict(zip(base_names, base_values, strict=True))
+            out["pingmos_target_diagnosis"] = [
+                f"pingmos_target_diagnosis{labels_of({**target, 'pingmos_target_diagnosis': state})}"
+                f"{go(1 if state == view.diagnosis_status else 0)}\n"
+                for state in sorted(DIAGNOSIS_STATES)  # StateSetMetricFamily's order
+            ]
+            out["pingmos_target_diagnosis_hop"] = [
+                f"pingmos_target_diagnosis_hop{labels_of(target)}{go(view.diagnosis_ttl or 0)}\n"
+            ]
+        return {name: "".join(lines) for name, lines in out.items() if lines}
+
+    def _labels_text(self, labels: dict[str, str]) -> str:
+        """``{name="value",...} `` of a line, labels sorted by name and values escaped, as generate_latest writes."""
+        pair = self._text.pair
+        return "{" + ",".join(pair(item) for item in sorted(labels.items())) + "} "
 
     def _counter_lines(self, view: TargetView, user_keys: list[str], chunks: dict, prefixes: dict) -> None:
         hops = view.counters[0]

@@ -24,7 +24,8 @@ says so in one line, every trace it drove stops with that error and is started a
 restarts, on a new child (started after 1 s, then 2, 4 ... up to a minute while it keeps dying).
 
 Messages are ``marshal``-ed tuples of plain values behind a 4-byte length: commands ("start", id, settings, mode,
-source), ("stop", id); answers ("samples", [(id, round, ttl, seq, sent_at, rtt_ms, responder, reached, reply,
+source), ("stop", id) (at once), ("wind_down", id) (no more probes; the trace ends once those in flight are
+settled: ``Tracer.wind_down``); answers ("samples", [(id, round, ttl, seq, sent_at, rtt_ms, responder, reached, reply,
 icmp_code), ...]), ("done", id, kind, message) with kind "" (ended), "permission", "open", "network" or
 "internal"; ("dropped", n); ("stamps", kernel, python): the child's sends so far by where their send time came
 from (``send_stamps``).
@@ -206,7 +207,8 @@ class Prober:
         return RemoteNetwork(mode, description)
 
     def drive(self, tracer: Tracer) -> None:
-        """Run ``tracer``'s settings in the child until it is done or ``tracer.stop()``; samples go to
+        """Run ``tracer``'s settings in the child until it is done, ``tracer.stop()`` or, once ``tracer.wind_down()``
+        was called, its probes in flight are settled there; samples go to
         ``tracer.on_sample`` in the reader thread. Raises ProberGone (an OSError) when the child is not running
         or dies, RunError for a network the child could not open, OSError when probing failed there."""
         from pingmos.run import OPEN, PERMISSION, RunError
@@ -223,11 +225,14 @@ class Prober:
             self._drives[tid] = drive
         try:
             self._send(proc, ("start", tid, settings, network.mode, None))
-            stop_sent = False
+            stop_sent = wind_down_sent = False
             while not drive.done.wait(0.1):
                 if tracer.stopped and not stop_sent:
                     self._send(proc, ("stop", tid))
                     stop_sent = True
+                elif tracer.winding_down and not wind_down_sent:
+                    self._send(proc, ("wind_down", tid))
+                    wind_down_sent = True
             if drive.error is not None and not stop_sent:
                 self._send(proc, ("stop", tid))  # the child's trace goes on until told; its samples are dropped
         except OSError as exc:
@@ -434,6 +439,9 @@ class _Child:
         self.dropped = 0
         self.out_lock = threading.Lock()
         self.tracers: dict[int, Tracer] = {}
+        # ("stop" or "wind_down") for a trace told before its tracer was made (it was still opening its network):
+        # applied as soon as it is, rather than lost.
+        self.told: dict[int, str] = {}
         self.networks: dict[int, tuple] = {}  # tid -> (network, tracer) while its trace runs
         self.stamps_done = (0, 0)  # (kernel, python) send stamps of the traces that ended
         self.ended = threading.Event()
@@ -477,6 +485,9 @@ class _Child:
                 return
             self.tracers[tid] = tracer
             self.networks[tid] = (network, tracer)
+            told = self.told.pop(tid, None)
+            if told is not None:
+                getattr(tracer, told)()
             if self.timeline is not None:
                 noted.append(self.timeline.watch(tid, index, tracer))
             # Everything alive now (the modules, scapy's templates, the tracers) lives as long as this process:
@@ -490,6 +501,7 @@ class _Child:
             kind, message = "internal", f"the probing process failed: {type(exc).__name__}: {exc}"
         finally:
             self.tracers.pop(tid, None)
+            self.told.pop(tid, None)
             if self.networks.pop(tid, None) is not None:
                 self.stamps_done = _add(self.stamps_done, send_stamps(network, tracer))
             if network is not None:
@@ -500,9 +512,19 @@ class _Child:
                 self.send(("done", tid, kind, message))
 
     def stop(self, tid: int) -> None:
+        self._tell(tid, "stop")
+
+    def wind_down(self, tid: int) -> None:
+        self._tell(tid, "wind_down")
+
+    def _tell(self, tid: int, what: str) -> None:
+        # The commands' thread; the trace's own thread makes its tracer, then looks here (see ``told``).
+        if self.told.get(tid) != "stop":  # a stop is never turned into a wind-down
+            self.told[tid] = what
         tracer = self.tracers.get(tid)
         if tracer is not None:
-            tracer.stop()
+            self.told.pop(tid, None)
+            getattr(tracer, what)()
 
     def flush(self) -> None:
         with self.out_lock:
@@ -573,6 +595,8 @@ def child_main(argv: list[str]) -> int:
                     child.start(*message[1:])
                 elif message[0] == "stop":
                     child.stop(message[1])
+                elif message[0] == "wind_down":
+                    child.wind_down(message[1])
         finally:
             child.ended.set()
 

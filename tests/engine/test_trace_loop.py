@@ -187,19 +187,87 @@ class ReadStampedNetwork(ReadyNetwork):
     stamps_replies = False  # a reply's time is taken when it is read: reading after a send adds the send to it
 
 
-@pytest.mark.parametrize(("network", "first"), [(ReadyNetwork, "send"), (ReadStampedNetwork, "recv")])
-def test_a_due_probe_leaves_before_the_waiting_replies_are_read_where_that_changes_no_rtt(network, first):
-    """The first wake has round 0 due and replies waiting. A network that stamps its replies in the kernel is sent
-    to first (its replies give the same RTTs read later, and each read ahead of the send delayed it: up to tens
-    of ms under load, scripts/bench_loop_order.py); one stamped when read is read first, as before."""
-    net = network(path("198.18.9.1", 3), RealTimeClock())
+def run_alone(tracer: Tracer) -> None:
+    tracer.run()
+
+
+def drive_in_loop(tracer: Tracer) -> None:
     loop = TraceLoop()
-    tracer = Tracer(TraceSettings(address="198.18.9.1", interval_s=0.1, max_ttl=3, timeout_s=0.5, rounds=2), net,
-                    lambda s: None)  # fmt: skip
     try:
         loop.drive(tracer)
     finally:
         loop.close()
+
+
+@pytest.mark.parametrize("driver", [drive_in_loop, run_alone], ids=["TraceLoop", "Tracer.run"])
+@pytest.mark.parametrize(("network", "first"), [(ReadyNetwork, "send"), (ReadStampedNetwork, "recv")])
+def test_a_due_probe_leaves_before_the_waiting_replies_are_read_where_that_changes_no_rtt(network, first, driver):
+    """The first wake has round 0 due and replies waiting. A network that stamps its replies in the kernel is sent
+    to first (its replies give the same RTTs read later, and each read ahead of the send delayed it: up to tens
+    of ms under load, scripts/bench_loop_order.py); one stamped when read is read first, as before. The agent's
+    loop and a trace run alone (the report, the window) wake in the same order."""
+    net = network(path("198.18.9.1", 3), RealTimeClock())
+    samples = []
+    tracer = Tracer(TraceSettings(address="198.18.9.1", interval_s=0.1, max_ttl=3, timeout_s=0.5, rounds=2), net,
+                    samples.append)  # fmt: skip
+    try:
+        driver(tracer)
+    finally:
         net.close()
     assert net.order[0] == first, net.order[:5]
     assert tracer.probes_sent == 2 * 3 and net.order.count("recv") >= 1
+    assert len(samples) == 2 * 3  # every probe settled (answered, or lost where the fake's pipe went quiet)
+    assert tracer.probes_sent == 2 * 3 and net.order.count("recv") >= 1
+
+
+def test_a_tracer_wound_down_in_the_loop_settles_its_probes_in_flight_and_ends_without_its_next_round():
+    """The agent's orderly stop: a tracer told ``wind_down`` sends nothing more, its answers still on their way
+    (here 0.3 s) are waited for and counted, and it ends once they are in, not when its next round would have
+    been due (5 s later) nor after the whole timeout (2 s)."""
+    dst = "198.18.9.1"
+    net = FakeNetwork([FakeHop("198.18.1.1", 2.0), FakeHop(dst, 300.0)], RealTimeClock())
+    samples: list = []
+    settings = TraceSettings(address=dst, interval_s=5.0, max_ttl=2, timeout_s=2.0)
+    tracer = Tracer(settings, net, samples.append, source="198.18.0.1")
+    loop = TraceLoop()
+    run = drive_in_thread(loop, tracer)
+    try:
+        deadline = time.monotonic() + 10.0
+        while len(net.sent) < 2 and time.monotonic() < deadline:  # round 0: TTL 1 now, TTL 2 at 2.5 s
+            time.sleep(0.01)
+        assert len(net.sent) == 2
+        wound_at = time.monotonic()
+        tracer.wind_down()
+        run[0].join(10.0)
+        took_s = time.monotonic() - wound_at
+        assert run[1] == {"ok": True}
+    finally:
+        loop.close()
+    assert len(net.sent) == 2 and [(s.ttl, s.rtt_ms is not None) for s in samples] == [(1, True), (2, True)]
+    assert took_s < 1.5, took_s  # the 0.3 s answer, and a check every 0.1 s; loaded machines included
+
+
+def test_a_tracer_wound_down_with_nothing_in_flight_ends_at_once_not_at_its_next_round():
+    """Waited on through its socket (no packet will wake the loop for it), a tracer wound down between rounds
+    (60 s apart) ends within the loop's checks, not when its next round would have been due."""
+    loop = TraceLoop()
+    got: list = []
+    settings = TraceSettings(address="127.0.0.1", protocol="udp", interval_s=60.0, max_ttl=1, timeout_s=1.0)
+    network = UdpSocketNetwork()
+    tracer = Tracer(settings, network, got.append)
+    run = drive_in_thread(loop, tracer)
+    try:
+        deadline = time.monotonic() + 10.0
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert got  # round 0 answered (a port unreachable): nothing in flight
+        wound_at = time.monotonic()
+        tracer.wind_down()
+        run[0].join(10.0)
+        took_s = time.monotonic() - wound_at
+        assert run[1] == {"ok": True}
+    finally:
+        loop.close()
+        network.close()
+    assert took_s < 2.0, took_s  # the loop's checks come every 0.1 s; a loaded machine may be slower
+    assert tracer.probes_sent == 1 and len(got) == 1

@@ -2,7 +2,7 @@
 
 import pytest
 
-from pingmos.engine.fake_network import FakeClock, FakeHop, FakeNetwork
+from pingmos.engine.fake_network import WALL_EPOCH, FakeClock, FakeHop, FakeNetwork
 from pingmos.engine.packets import IcmpEchoTemplate, build_destination_reply, build_time_exceeded
 from pingmos.engine.tracer import Tracer, TraceSettings
 
@@ -166,3 +166,46 @@ def test_replies_that_came_before_a_send_error_are_kept():
     assert sorted((s.round, s.ttl) for s in samples) == [(0, 1), (0, 2), (0, 3), (0, 4)]
     by_hop = sorted(samples, key=lambda s: s.ttl)
     assert all(s.rtt_ms == pytest.approx(hop.rtt_ms, abs=1e-3) for s, hop in zip(by_hop, PATH, strict=True))
+
+
+# A path whose destination answers 1.5 s after a probe leaves: at 1 round/s, probes of two rounds are in flight.
+SLOW_PATH = [FakeHop("198.18.0.2", 2.0), FakeHop(DST, 1500.0)]
+
+
+def wound_down_at_round(rounds_before: int, how: str):
+    """Trace SLOW_PATH (interval 1 s, timeout 3 s) and, when the first sample of round ``rounds_before`` settles,
+    call ``tracer.<how>()``; returns (tracer, network, samples, (the clock, probes sent) then, the clock at the end)."""
+    clock = FakeClock()
+    net = FakeNetwork(SLOW_PATH, clock)
+    samples, at = [], []
+
+    def observe(sample):
+        samples.append(sample)
+        if sample.round == rounds_before and not at:
+            at.append((clock.now, tracer.probes_sent))
+            getattr(tracer, how)()
+
+    tracer = Tracer(TraceSettings(DST, "icmp", 1.0, 30, 3.0, None), net, observe, clock=clock, source=SRC)
+    tracer.run()
+    return tracer, net, samples, at[0], clock.now
+
+
+def test_a_trace_wound_down_sends_nothing_more_and_settles_every_probe_in_flight():
+    """wind_down (the agent's orderly stop): the probes already sent are waited for, at most their timeout, and
+    every one is settled: the answers that come in time are counted as answers, not lost and not left out."""
+    tracer, net, samples, (then, sent_then), end = wound_down_at_round(3, "wind_down")
+    assert tracer.probes_sent == sent_then  # nothing sent after it
+    # Every probe sent to a hop has its sample (those beyond the destination, sent before it answered, are no hop).
+    assert len(samples) == len([ttl for ttl, _ in net.sent if ttl <= 2])
+    assert all(s.rtt_ms is not None for s in samples)  # the answers that came after it count, none is lost
+    # Among them the destination's answers then in flight (1.5 s on their way).
+    assert [s for s in samples if s.sent_at - WALL_EPOCH + s.rtt_ms / 1000.0 > then + 0.1]
+    assert end - then <= 3.0 + 0.3  # the timeout at most (plus a wake's 0.25 s)
+
+
+def test_a_trace_stopped_at_once_counts_no_probe_in_flight_as_lost():
+    """stop() (a second signal): the trace ends now; the probes in flight are left out, never counted lost."""
+    tracer, net, samples, (then, sent_then), end = wound_down_at_round(3, "stop")
+    assert end - then <= 0.3
+    assert len(samples) < len([ttl for ttl, _ in net.sent if ttl <= 2])  # the destination's answers in flight
+    assert all(s.rtt_ms is not None for s in samples)

@@ -569,9 +569,11 @@ class AgentCollector(Collector):
                 f"{go(1 if state == view.diagnosis_status else 0)}\n"
                 for state in sorted(DIAGNOSIS_STATES)  # StateSetMetricFamily's order
             ]
-            out["pingmos_target_diagnosis_hop"] = [
-                f"pingmos_target_diagnosis_hop{labels_of(target)}{go(view.diagnosis_ttl or 0)}\n"
-            ]
+            # As _families: absent unless one hop is supported (a range of hops is no number).
+            ttl = view.diagnosis_ttl
+            out["pingmos_target_diagnosis_hop"] = (
+                [] if ttl is None else [f"pingmos_target_diagnosis_hop{labels_of(target)}{go(ttl)}\n"]
+            )
         return {name: "".join(lines) for name, lines in out.items() if lines}
 
     def _labels_text(self, labels: dict[str, str]) -> str:

@@ -458,3 +458,15 @@ def test_from_counts_a_router_losing_more_than_the_destination_is_never_named_th
     d = diagnose(dataclasses.replace(snap, hops=hops))
     assert not d.per_round and d.status == PROBLEM and d.deteriorates_at_ttl is None, d.verdict
     assert d.location_ttls == (3, 4) and "that excess is its own" in d.verdict
+
+
+def test_the_witness_sizing_line_says_which_loss_it_sized_for():
+    from pingmos.witness import planned_count
+
+    snap = _per_packet_into(4, 10.0, 5, 400, 1)
+    end = snap.hops[-1]
+    count, words = planned_count(snap)
+    lo, hi = end.loss_ci_pct
+    assert count == witness_count(0.8 * lo) and f"a loss of {0.8 * lo:.1f} % " in words
+    assert f"80 % of the low end of the destination's {end.loss_pct:.1f} % (95 % CI {lo:.1f}-{hi:.1f})" in words
+    assert "(the destination's)" not in words

@@ -7,8 +7,12 @@ Each scenario builds one lab (tests/netlab: client -> r1 .. r5 -> target, 1 ms p
 the target ``--runs`` times for the largest round count; the diagnosis (``pingmos.diagnosis.diagnose``, default
 thresholds, no echo witness) is taken over the first 30, 100 and 300 rounds of each run, from the same per-round
 snapshot builder a session replay uses. A run is *right* when the status and the hop named are the scenario's
-truth, *undecided* when the diagnosis says "not enough samples yet" (or cannot tell), *wrong* otherwise
-(a problem named at another hop, "no problem" where there is one, or a problem where there is none).
+truth, *range* when a problem is located to a range of hops (``Diagnosis.location_ttls``) that holds the true hop,
+*undecided* when the diagnosis says "not enough samples yet" (or cannot tell), *wrong* otherwise (a problem named
+at another hop, a range without the true hop, a router at or after the true start called rate limiting, "no
+problem" where there is one, or a problem where there is none): issue 9's target is wrong = 0, printed last as
+"wrong in all". ``--save DIR`` keeps each scenario's samples; ``--load DIR`` judges them again without the lab
+(before/after a change on the same samples: run it in each tree).
 
 Hop k is router k (hop 6 the target); loss or delay on link i (link 0: client - r1) first shows at hop i + 1.
 Forwarding loss is bursty (the link is down for stretches of about one round, as congestion loss is): the

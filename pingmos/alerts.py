@@ -385,6 +385,13 @@ class AlertEngine:
             events = [e.with_diagnosis(d) for e in events]
         return events
 
+    def evaluate_settled(self, now: float) -> list[AlertEvent]:
+        """``evaluate`` once every probe sent has settled (the run is over, wall-clock time ``now``, s): the windows
+        end at ``now`` instead of ``settle_s`` before it, and hold times count to that end as they do live. The
+        events carry ``now``, when they are decided: stamped ``now + settle_s`` (the moment a live evaluation with
+        that window would come), a rule command started at once could fail "before" the alert that ran it."""
+        return [dataclasses.replace(e, at=now) for e in self.evaluate(now + self.settle_s)]
+
     def _event(self, rule, kind, now, ttl, address, value, n) -> AlertEvent:
         return AlertEvent(
             rule.name, kind, now, self.target, ttl, address, rule.metric, value, rule.threshold, rule.window_s, n

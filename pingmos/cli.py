@@ -582,6 +582,7 @@ def _close_all(networks) -> None:
 def _cmd_report(args) -> int:
     from pingmos.engine import NoPermission
     from pingmos.report.formats import FORMATTERS
+    from pingmos.report.interrupts import ReportInterrupts, hold_for_test
     from pingmos.report.runner import TraceFailed, network_error_text, run_report
     from pingmos.run import PERMISSION, RunError, TraceRun, default_window
 
@@ -677,72 +678,87 @@ def _cmd_report(args) -> int:
         return EXIT_TRACE_FAILED if _is_write_failure(exc) else EXIT_USAGE
     failure = None  # one line for stderr when the network failed mid-trace; the partial report is still printed
     terminated: list[int] = []
-    try:
-        with _terminate_as_interrupt(terminated):
-            snapshot, interrupted = run_report(
-                args.target,
-                settings,
-                args.window if args.window is not None else default_window(args.count),
-                model,
-                model.name,
-                use_dns=not args.no_dns,
-                observer=evidence.observe,
-                run=run,
-            )
-        snapshot = dataclasses.replace(snapshot, mode=mode_description)
-        if args.witness and not interrupted:
-            from pingmos.witness import diagnose_with_witness, planned_count
-
-            if args.witness < 0:
-                _, why = planned_count(snapshot)
-                print(f"pingmos: echo witness: {why}", file=sys.stderr)
+    with ReportInterrupts() as ctrl_c:
+        try:
             try:
-                count = args.witness if args.witness > 0 else None
                 with _terminate_as_interrupt(terminated):
-                    diagnosis, witnesses = diagnose_with_witness(snapshot, lambda: next(opened), count=count)
-                snapshot = dataclasses.replace(snapshot, diagnosis=diagnosis)
-                evidence.record_witness(witnesses)
-            except OSError as exc:  # the report stands without the witness's evidence
-                failure = f"the echo witness stopped: {network_error_text(exc, address)}"
-            except KeyboardInterrupt:  # Ctrl+C or SIGTERM: as during the trace, the report stands without it
-                interrupted = True
-    except NoPermission as exc:
-        _close_all(list(opened))
-        evidence.close(None)
-        print(f"pingmos: {exc}", file=sys.stderr)
-        return EXIT_NO_PERMISSION
-    except TraceFailed as exc:
-        snapshot, interrupted = dataclasses.replace(exc.snapshot, mode=mode_description), False
-        rounds = f"{snapshot.rounds} round" + ("" if snapshot.rounds == 1 else "s")
-        failure = (
-            f"the trace stopped after {exc.probes_sent} probes in {rounds}: {exc.reason}"
-            if exc.probes_sent
-            else f"cannot send probes: {exc.reason}"
-        )
-    except OSError as exc:  # opening the probe sockets failed for a reason other than permissions
-        _close_all(list(opened))
-        evidence.close(None)
-        print(f"pingmos report: error: cannot start probing: {network_error_text(exc, address)}", file=sys.stderr)
-        return EXIT_TRACE_FAILED
-    _close_all(list(opened))  # the witness's, when it did not run
-    evidence.close(snapshot)  # alerts were printed as they happened
-    if evidence.error and (failure is None or evidence.error not in failure):
-        # A recording that could not be written is a failed run (exit 1), never a silent success.
-        if failure is None:
-            failure = evidence.error
-        else:
-            print(f"pingmos report: error: {evidence.error}", file=sys.stderr)
-    if failure is not None and snapshot.probes_sent == 0:
-        print(f"pingmos report: error: {failure}", file=sys.stderr)
-        return EXIT_TRACE_FAILED
-    _emit(FORMATTERS[args.format](_with_model(snapshot, model)))  # the report first, then any error last
-    scored = _scoring_status("report", snapshot)
+                    snapshot, interrupted = run_report(
+                        args.target,
+                        settings,
+                        args.window if args.window is not None else default_window(args.count),
+                        model,
+                        model.name,
+                        use_dns=not args.no_dns,
+                        observer=evidence.observe,
+                        run=run,
+                        on_measured=ctrl_c.measured,
+                    )
+                snapshot = dataclasses.replace(snapshot, mode=mode_description)
+                hold_for_test(ctrl_c)
+                if args.witness and not interrupted and not ctrl_c.count:
+                    from pingmos.witness import diagnose_with_witness, planned_count
+
+                    if args.witness < 0:
+                        _, why = planned_count(snapshot)
+                        print(f"pingmos: echo witness: {why}", file=sys.stderr)
+                    try:
+                        count = args.witness if args.witness > 0 else None
+                        with _terminate_as_interrupt(terminated), ctrl_c.measuring():
+                            diagnosis, witnesses = diagnose_with_witness(snapshot, lambda: next(opened), count=count)
+                        snapshot = dataclasses.replace(snapshot, diagnosis=diagnosis)
+                        evidence.record_witness(witnesses)
+                    except OSError as exc:  # the report stands without the witness's evidence
+                        failure = f"the echo witness stopped: {network_error_text(exc, address)}"
+                    except KeyboardInterrupt:  # Ctrl+C or SIGTERM: as during the trace, the report stands without it
+                        interrupted = True
+            except NoPermission as exc:
+                _close_all(list(opened))
+                evidence.close(None)
+                print(f"pingmos: {exc}", file=sys.stderr)
+                return EXIT_NO_PERMISSION
+            except TraceFailed as exc:
+                snapshot, interrupted = dataclasses.replace(exc.snapshot, mode=mode_description), False
+                rounds = f"{snapshot.rounds} round" + ("" if snapshot.rounds == 1 else "s")
+                failure = (
+                    f"the trace stopped after {exc.probes_sent} probes in {rounds}: {exc.reason}"
+                    if exc.probes_sent
+                    else f"cannot send probes: {exc.reason}"
+                )
+            except OSError as exc:  # opening the probe sockets failed for a reason other than permissions
+                _close_all(list(opened))
+                evidence.close(None)
+                print(f"pingmos report: error: cannot start probing: {network_error_text(exc, address)}",
+                      file=sys.stderr)  # fmt: skip
+                return EXIT_TRACE_FAILED
+            _close_all(list(opened))  # the witness's, when it did not run
+            evidence.close(snapshot)  # alerts were printed as they happened
+            if evidence.error and (failure is None or evidence.error not in failure):
+                # A recording that could not be written is a failed run (exit 1), never a silent success.
+                if failure is None:
+                    failure = evidence.error
+                else:
+                    print(f"pingmos report: error: {evidence.error}", file=sys.stderr)
+            if failure is not None and snapshot.probes_sent == 0:
+                print(f"pingmos report: error: {failure}", file=sys.stderr)
+                return EXIT_TRACE_FAILED
+            _emit(FORMATTERS[args.format](_with_model(snapshot, model)))  # the report first, then any error last
+            scored = _scoring_status("report", snapshot)
+        except KeyboardInterrupt:
+            # Ctrl+C before probing started, or a second one while the report was made: no report, but the
+            # recording is written and closed at once (no last look at the rules, no waiting for their commands).
+            ctrl_c.ignore()
+            _close_all(list(opened))
+            evidence.abandon()
+            if evidence.recorder is not None and evidence.recorder.samples_written:
+                print(f"pingmos report: the report was not printed; the {evidence.recorder.samples_written} samples "
+                      f"measured are in {echoed(args.record, 120)}", file=sys.stderr)  # fmt: skip
+            raise
     if failure is not None:
         print(f"pingmos report: error: {failure}", file=sys.stderr)
         return EXIT_TRACE_FAILED
     if terminated:
         return EXIT_TERMINATED
-    return EXIT_INTERRUPTED if interrupted else scored
+    return EXIT_INTERRUPTED if interrupted or ctrl_c.count else scored
 
 
 def _record_problem(path: str) -> str | None:

@@ -108,35 +108,71 @@ def read_head(path: str | os.PathLike, max_bytes: int, what: str = "file", size:
 
 def text_lines(path: str | os.PathLike, max_bytes: int, what: str = "file") -> Iterator[tuple[str, bool]]:
     """The lines of a regular UTF-8 text file of at most ``max_bytes``, one at a time, as (line without its end
-    of line, ended): ``ended`` is False only for a last line without one. Memory stays that of one line, whatever
-    the file's size. The checks of ``read_text`` apply (a leading UTF-8 byte-order mark is dropped, UTF-16 and bytes
-    that are not UTF-8 are an InputError naming the line); a file that grows while read is cut off at the limit."""
+    of line, ended): ``ended`` is False only for a last line without one. A line ends at "\n", "\r\n" or a bare
+    "\r" (classic Mac OS), as Python's universal newlines would have it. Memory stays that of one line (read in
+    64 KiB blocks), whatever the file's size. The checks of ``read_text`` apply (a leading UTF-8 byte-order mark is
+    dropped, UTF-16 with or without its mark and bytes that are not UTF-8 are an InputError naming the line); a
+    file that grows while read is cut off at the limit."""
     p = os.fspath(path)
     fd = open_regular(p, max_bytes, what)
-    total = 0
+    n, start = 0, 0  # lines yielded; the file offset of ``pending``
+
+    def line_of(raw: bytes, at: int) -> str:
+        if n == 0:
+            check_text_start(raw, p, what)
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{p}: not UTF-8 text (line {n + 1}, byte {at + exc.start}), so not a {what}") from None
+        if "\x00" in line:
+            raise InputError(_nul_message(p, what, f"line {n + 1}"))
+        return line
+
     try:
         with os.fdopen(fd, "rb", closefd=True) as f:
-            for n, raw in enumerate(f, start=1):
-                total += len(raw)
+            pending, total = b"", 0
+            while True:
+                block = f.read(65536)
+                total += len(block)
                 if total > max_bytes:
                     raise InputError(f"{p}: more than {max_bytes} bytes is more than a {what} may hold")
-                if n == 1:
-                    if raw.startswith(_UTF16_BOMS):
-                        raise InputError(
-                            f"{p}: UTF-16 or UTF-32 text (it starts with a byte-order mark); save the {what} as UTF-8"
-                        )
-                    if raw.startswith(codecs.BOM_UTF8):
-                        raw = raw[len(codecs.BOM_UTF8) :]
-                ended = raw.endswith(b"\n")
-                try:
-                    line = (raw[:-1] if ended else raw).decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    raise InputError(
-                        f"{p}: not UTF-8 text (line {n}, byte {total - len(raw) + exc.start}), so not a {what}"
-                    ) from None
-                yield line, ended
+                pending += block
+                while True:
+                    m = _LINE_END.search(pending)
+                    # A "\r" at the end of what was read may be the first half of "\r\n": wait for the next block.
+                    if m is None or (block and m.group() == b"\r" and m.end() == len(pending)):
+                        break
+                    raw = pending[: m.start()]
+                    if n == 0 and raw.startswith(codecs.BOM_UTF8):
+                        raw, start = raw[len(codecs.BOM_UTF8) :], start + len(codecs.BOM_UTF8)
+                    line = line_of(raw, start)
+                    n += 1
+                    yield line, True
+                    start += m.end()
+                    pending = pending[m.end() :]
+                if not block:
+                    break
+            if pending:
+                if n == 0 and pending.startswith(codecs.BOM_UTF8):
+                    pending, start = pending[len(codecs.BOM_UTF8) :], start + len(codecs.BOM_UTF8)
+                yield line_of(pending, start), False
     except OSError as exc:
         raise InputError(f"{p}: cannot read the {what}: {exc.strerror or exc}") from None
+
+
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+
+
+def check_text_start(data: bytes, where: str, what: str) -> None:
+    """InputError for text that starts with a UTF-16/32 byte-order mark."""
+    if data.startswith(_UTF16_BOMS):
+        raise InputError(f"{where}: UTF-16 or UTF-32 text (it starts with a byte-order mark); save the {what} as UTF-8")
+
+
+def _nul_message(where: str, what: str, place: str) -> str:
+    # Valid UTF-8 holding NUL: ASCII written as UTF-16 or UTF-32 without a byte-order mark has every other (or
+    # three in four) bytes NUL; no text a tool writes holds one.
+    return f"{where}: NUL bytes in {place}: UTF-16 or UTF-32 text without a byte-order mark; save the {what} as UTF-8"
 
 
 _UTF16_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
@@ -148,12 +184,15 @@ def decode_text(data: bytes, where: str, what: str = "file") -> str:
     """
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
-    elif data.startswith(_UTF16_BOMS):
-        raise InputError(f"{where}: UTF-16 or UTF-32 text (it starts with a byte-order mark); save the {what} as UTF-8")
+    else:
+        check_text_start(data, where, what)
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{where}: not UTF-8 text (byte {exc.start}), so not a {what}") from None
+    if "\x00" in text:
+        raise InputError(_nul_message(where, what, "it"))
+    return text
 
 
 # What a tool writes for a number: ASCII digits in decimal notation. float() and int() take more: any script's

@@ -15,12 +15,20 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from PySide6.QtCore import QObject, Qt, Signal
 
 
+class _Emitter(QObject):
+    """The sending end of the result signal, with no Qt parent: it lives as long as Python holds it (the worker's
+    callback does), so a job that ends after its window was destroyed emits on a live object and Qt drops the
+    queued call to the dead receiver. Emitting on the Background itself raced its destruction: the C++ object could
+    be freed in the GUI thread between the wrapper's check and the emit in the worker (a segfault seen in a unit
+    suite run, tests/gui/test_reach_gui.py)."""
+
+    finished = Signal(object, object, object)
+
+
 class Background(QObject):
     """``run(fn, *args, on_done=cb)``: ``fn(*args)`` in a worker; ``cb(result)`` later in the GUI thread, or
     ``on_error(exc)`` when it raised (without ``on_error`` the exception goes to ``cb`` as the result).
     Jobs run one after another, in the order they were started (a save then an export of the same file)."""
-
-    _finished = Signal(object, object, object)
 
     def __init__(self, name: str, parent: QObject | None = None):
         super().__init__(parent)
@@ -28,7 +36,8 @@ class Background(QObject):
         # Queued always: a job that is already done when run() adds its callback (a cached result) calls it in the
         # GUI thread, where an automatic connection would deliver at once, inside run(), before the caller has
         # finished setting up (the rules dialog enabled OK before its own line disabling it had any meaning).
-        self._finished.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+        self._emitter = _Emitter()
+        self._emitter.finished.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         self.pending = 0
 
     def run(
@@ -40,11 +49,13 @@ class Background(QObject):
     ) -> Future:
         self.pending += 1
 
+        emitter = self._emitter  # held here, not through self: see _Emitter
+
         def done(future: Future) -> None:
             exc = future.exception()
-            # RuntimeError: the window (and this object) went away while the job ran; nobody is left to tell.
+            # RuntimeError: the interpreter is shutting down Qt; nobody is left to tell.
             with contextlib.suppress(RuntimeError):
-                self._finished.emit(on_done, on_error, exc if exc is not None else _Ok(future.result()))
+                emitter.finished.emit(on_done, on_error, exc if exc is not None else _Ok(future.result()))
 
         future = self._pool.submit(fn, *args)
         future.add_done_callback(done)

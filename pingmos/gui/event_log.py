@@ -1,13 +1,18 @@
 """The event log dock: every alert that fired or cleared (with the values that caused it), newest at the bottom,
 and notes such as a rule command's failure. What a session's event log holds is what this shows; an opened
-session shows its recorded events. Export goes through File > Export > Event log."""
+session shows its recorded events. Export goes through File > Export > Event log.
+
+By keyboard: View > Event log in its own window (Ctrl+Shift+L) floats the log and docks it again, from the main window
+or from the floated log itself, and so does the button at the right of the log's line (a Tab stop); the mouse's
+ways (the title bar's buttons, a double click) reach no keyboard. Floated, the focus goes into the log; docked
+again, it stays in it. Whether it floats is part of the window's state kept between runs (main_window)."""
 
 from __future__ import annotations
 
 import time
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QAction, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDockWidget,
@@ -36,6 +41,7 @@ ROWS_HEIGHT = 150  # the log's height once it has rows: its summary, the header 
 # A window lower than this keeps the log to its summary line with the latest event (at 800 x 500 a log of two rows
 # left the hop table two rows); the rows come back when the window is higher, or with the dock floated.
 LOW_WINDOW_PX = 620
+FLOAT_KEYS = "Ctrl+Shift+L"  # floats the log, or docks it again
 
 
 def event_text(event: SessionEvent) -> str:
@@ -75,18 +81,25 @@ class EventLogDock(QDockWidget):
         self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.low = False  # in a low window: the summary line only (set_low)
         self._low_window = False
-        self.topLevelChanged.connect(lambda _floating: self.set_low(self._low_window))
         self.export_button = QPushButton("Export…")
         self.export_button.setToolTip("save the event log as CSV or JSON")
         self.rules_button = QPushButton("Alert rules…")
         # In a low window the dock's title bar goes (its line is the hop table's): the log's name then heads the
         # summary, and a button floats the log (what the title bar's button did).
         self.name_label = QLabel("<b>Event log:</b>")
+        # Floats the log or docks it again: the View menu's entry, its shortcut (which works from the floated log
+        # too: it is the dock's action as well as the window's) and the button's.
+        self.float_action = QAction("&Event log in its own window", self)
+        self.float_action.setCheckable(True)
+        self.float_action.setShortcut(QKeySequence(FLOAT_KEYS))
+        self.float_action.setStatusTip("the event log in a window of its own, with its rows, or back in the window")
+        self.float_action.toggled.connect(self.set_floating)
+        self.addAction(self.float_action)
+        self.topLevelChanged.connect(self._floating_changed)
         self.float_button = QToolButton()
-        self.float_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_TitleBarNormalButton))
-        self.float_button.setToolTip("show the event log in a window of its own, with its rows")
-        self.float_button.setAccessibleName("float the event log")
-        self.float_button.clicked.connect(lambda: self.setFloating(True))
+        self.float_button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.float_button.clicked.connect(lambda: self.set_floating(not self.isFloating()))
+        self._float_button_for(False)
         self._empty_title = QWidget()
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
@@ -114,6 +127,34 @@ class EventLogDock(QDockWidget):
             self.low = low
             self._compact(self.table.rowCount() == 0)
 
+    def set_floating(self, floating: bool) -> None:
+        """Float the log (a window of its own, with its rows) or dock it again, and put the keyboard's focus in it:
+        its table when it shows rows, else its float button. A hidden log is shown first."""
+        if not self.isVisible():
+            self.show()
+        if floating != self.isFloating():
+            self.setFloating(floating)
+        if floating:
+            self.raise_()
+        self.activateWindow()  # (docked again: the main window, where the floated log's active window went)
+        focus = self.table if self.table.isVisible() else self.float_button
+        focus.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def _floating_changed(self, floating: bool) -> None:
+        self.float_action.blockSignals(True)  # (a mouse's float or dock: the entry follows, and does nothing)
+        self.float_action.setChecked(floating)
+        self.float_action.blockSignals(False)
+        self._float_button_for(floating)
+        self.set_low(self._low_window)
+        self._compact(self.table.rowCount() == 0)
+
+    def _float_button_for(self, floating: bool) -> None:
+        icon = QStyle.StandardPixmap.SP_TitleBarMaxButton if floating else QStyle.StandardPixmap.SP_TitleBarNormalButton
+        self.float_button.setIcon(self.style().standardIcon(icon))
+        what = "put the event log back in the main window" if floating else "show the event log in a window of its own"
+        self.float_button.setToolTip(f"{what} ({FLOAT_KEYS})")
+        self.float_button.setAccessibleName("dock the event log" if floating else "float the event log")
+
     def _summary_text(self) -> str:
         fired = sum(e.kind == "alert-fire" for e in self._events)
         cleared = sum(e.kind == "alert-clear" for e in self._events)
@@ -130,7 +171,8 @@ class EventLogDock(QDockWidget):
         empty = empty or self.low
         self.table.setVisible(not empty)
         self.name_label.setVisible(self.low)
-        self.float_button.setVisible(self.low)
+        # (docked in a higher window, the title bar's own buttons float it, and the View menu's entry)
+        self.float_button.setVisible(self.low or self.isFloating())
         if (self.titleBarWidget() is self._empty_title) != self.low:
             self.setTitleBarWidget(self._empty_title if self.low else None)
         self.summary.setText(self._summary_text())

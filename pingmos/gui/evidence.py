@@ -86,7 +86,13 @@ class WindowEvidence(QObject):
         log.setText("&Event log")
         log.setShortcut("Ctrl+Shift+E")
         self.window.addAction(log)
+        self.event_log.addAction(log)  # (from the floated log too: it is a window of its own)
         menu.addAction(log)
+        # Float the log or dock it again by keyboard (the title bar's buttons and a double click need a mouse).
+        floating = self.event_log.float_action
+        self.window.addAction(floating)
+        self.window.view_menu.addSeparator()
+        self.window.view_menu.addAction(floating)
 
     def _tray(self) -> QSystemTrayIcon | None:
         if self.tray is not None or not QSystemTrayIcon.isSystemTrayAvailable():

@@ -45,6 +45,7 @@ IDLE_REFRESH_S = 2.0  # a stopped trace is recomputed this often (reverse-DNS na
 # interval still shows each reply within a second. The status line (elapsed time) follows every tick.
 ROUND_TICKS = 4
 TABLE_ROWS_LOW = 8  # hop rows a low window (LOW_WINDOW_PX) shows before the timeline gets more than its minimum
+TIMELINE_SHARE_LOW = 0.4  # of the room below the toolbars, the most a low window's timeline takes from the table
 
 # The parts an update is shown in, one per pass of the event loop (MainWindow.update_steps); the last makes it the
 # update shown.
@@ -136,6 +137,9 @@ class MainWindow(QMainWindow):
             state = self.settings.splitter_state(name)
             if state is not None:
                 splitter.restoreState(state)
+        state = self.settings.window_state()  # the event log as it was left: docked or floated, shown or hidden
+        if state is not None:
+            self.restoreState(state)
 
         self.timer = QTimer(self)
         self.timer.setInterval(refresh_ms)
@@ -558,6 +562,14 @@ class MainWindow(QMainWindow):
     def update_range_label(self) -> None:
         """Say again above the table what it shows (live window, focus range, or the session file read)."""
         shown_context.update_range_label(self)
+        self._show_range_label()
+
+    def _show_range_label(self) -> None:
+        # A low window leaves out "Live: statistics over the last N samples of each hop.": the verdict's head says
+        # it ("over the last 100 of 161 rounds"), and its line is the timeline's (at 800 x 500 its plot was 40 px).
+        # A focus range or a session file is said whatever the height.
+        live = self.focus is None and shown_context.opened_session(self) is None
+        self.range_label.setVisible(not (self._low and live))
 
     def _timeline_ttls(self) -> tuple[int, ...]:
         ttls = self.table.selected_ttls()
@@ -795,6 +807,7 @@ class MainWindow(QMainWindow):
             self._rows_first()
         # The table's room changes after this too (the log's line, the verdict's lines): fitted again then.
         self._low = low
+        self._show_range_label()
         if log is not None and log.isVisible() and not log.isFloating() and log.height() > self.height() // 5:
             self.resizeDocks([log], [max(60, self.height() // 5)], Qt.Orientation.Vertical)
 
@@ -811,16 +824,16 @@ class MainWindow(QMainWindow):
 
     def _rows_first(self) -> None:
         """A low window gives the hop table room for TABLE_ROWS_LOW rows first; the timeline takes the rest, at
-        most 30 % of the graphs' room and never less than its minimum (at 800 x 500 it took 108 px and left the
-        table 4 rows)."""
+        most TIMELINE_SHARE_LOW of the graphs' room and never less than its minimum (at 800 x 500 it took 108 px
+        and left the table 4 rows; then, held to 30 %, its plot was 40 px high while the table had its rows)."""
         top, timeline = self.main_splitter.sizes()
         total = top + timeline
         table = self.table
         wanted = TABLE_ROWS_LOW * table.verticalHeader().defaultSectionSize() - table.viewport().height()
         floor = self.timeline.minimumSizeHint().height()
-        cap = max(floor, min(total * 3 // 10, timeline - max(0, wanted)))
-        if timeline > cap:
-            self.main_splitter.setSizes([total - cap, cap])
+        fitted = max(floor, min(int(total * TIMELINE_SHARE_LOW), timeline - wanted))
+        if fitted != timeline:
+            self.main_splitter.setSizes([total - fitted, fitted])
 
     # -- lifetime ---------------------------------------------------------------------------------
 
@@ -831,6 +844,7 @@ class MainWindow(QMainWindow):
         self.settings.set_geometry(self.saveGeometry())
         self.settings.set_splitter_state("main_splitter", self.main_splitter.saveState())
         self.settings.set_splitter_state("top_splitter", self.top_splitter.saveState())
+        self.settings.set_window_state(self.saveState())
         self.settings.sync()
         self.timer.stop()
         self._closed = True

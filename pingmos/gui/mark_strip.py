@@ -3,9 +3,11 @@ over its hop, outside the plot area so that no mark ever covers a point.
 
 The marks were text items inside the plot, at the top of the loss axis: at 800 x 500 the latency plot is about 50 px
 high and "▼ problem starts" covered the points and error bars of the hops beside it (the slowest hops sit at the
-top of the latency axis). Here the title names the marked hop beside the dashed line (its "▼" above the line),
-"rate-limited" stands over each hop that only limits its ICMP, and when the row is too narrow a mark gets a shorter
-form ("▼ hop 4", "▼"), a grey one none: the strip's tooltip lists every mark whole.
+top of the latency axis). Here the title names the marked hop and why beside the dashed line (its "▼" above the
+line): "▼ problem starts at hop 4: loss 19.0 %, MOS 2.77"; "rate-limited" stands over each hop that only limits its
+ICMP. When the row is too narrow the marked hop keeps its number and why ("▼ hop 4: loss 19.0 %, MOS 2.77", then
+cut with "…": at 800 px it read "▼ hop 4" alone), a grey mark gets a shorter form or none: the strip's tooltip
+lists every mark whole, and the trace graph shows it when it has the keyboard's focus (trace_graph).
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ class MarkStrip(pg.AxisItem):
         self.flag_x: float | None = None  # the dashed line's x (hop axis units)
         self.marks: tuple[Mark, ...] = ()
         self.flag_tip = ""  # the marked hop's problems (the tooltip's first line)
+        self.flag_why: tuple[int, tuple[str, ...]] | None = None  # (hop, its problems) for the title's "why"
+        self.tip_changed = None  # called with the tooltip's text when it changes (the graph's accessible text)
         self.overhang = (0.0, 0.0)  # px left and right of the plot the row may draw over (above the side axes)
         self.bold = QFont()
         self.bold.setPointSizeF(10.0)
@@ -67,18 +71,38 @@ class MarkStrip(pg.AxisItem):
             self.title, self.title_colour, self.flag_ttl, self.flag_x = state
             self._changed()
 
-    def set_marks(self, marks: tuple[Mark, ...], flag_tip: str = "") -> None:
-        if (tuple(marks), flag_tip) != (self.marks, self.flag_tip):
+    def set_marks(
+        self, marks: tuple[Mark, ...], flag_tip: str = "", flag_why: tuple[int, tuple[str, ...]] | None = None
+    ) -> None:
+        """The grey marks, the marked hop's line in the tooltip, and ``flag_why``: (hop, its problems in a few
+        words each, e.g. ("loss 19.0 %", "MOS 2.77")), said after the title while that hop is the marked one."""
+        if (tuple(marks), flag_tip, flag_why) != (self.marks, self.flag_tip, self.flag_why):
             self.marks = tuple(marks)
             self.flag_tip = flag_tip
+            self.flag_why = flag_why
             self._changed()
 
     def _changed(self) -> None:
         tips = [self.flag_tip] if self.flag_tip else []
         tips += [m.tip for m in self.marks if m.tip]
-        self.setToolTip("\n".join(tips))
+        tip = "\n".join(tips)
+        if tip != self.toolTip():
+            self.setToolTip(tip)
+            if self.tip_changed is not None:
+                self.tip_changed(tip)
         self.picture = None
         self.update()
+
+    def why(self) -> tuple[str, ...]:
+        """The marked hop's problems, each in a few words ("loss 19.0 %"); () when none are known for the hop
+        marked now."""
+        if self.flag_why is None or self.flag_ttl is None or self.flag_why[0] != self.flag_ttl:
+            return ()
+        return self.flag_why[1]
+
+    def full_text(self) -> str:
+        """What the row says at its widest, every mark whole (the strip's tooltip, else its title)."""
+        return self.toolTip() or self.title
 
     def _x(self, hop_x: float) -> float | None:
         view = self.linkedView()
@@ -128,37 +152,45 @@ class MarkStrip(pg.AxisItem):
         return placed
 
     def _flag(self, line_x: float, bounds: QRectF, free) -> list[Label]:
-        """The title of a marked hop: its "▼" above the dashed line, the words right of it, or left of it (the
-        last hops), or apart at an end of the row; else the words shortened to "hop N", else the "▼" alone."""
+        """The title of a marked hop, its "▼" above the dashed line and the words right of it, or left of it (the
+        last hops), or apart at an end of the row; the first of ``flag_forms`` that finds room, else the "▼" alone."""
         bold = QFontMetricsF(self.bold)
         top, height = bounds.top(), bounds.height()
+        triangle = bold.horizontalAdvance(FLAG) / 2 + 1
 
         def label(text: str, left: float) -> Label:
             return Label(text, QRectF(left, top, bold.horizontalAdvance(text) + 2, height), self.title_colour, True)
 
-        def beside(words: str) -> Label | None:
+        flag = label(FLAG, line_x - triangle)
+
+        for words in self.flag_forms():
             right, left = f"{FLAG} {words}", f"{words} {FLAG}"
-            triangle = bold.horizontalAdvance(FLAG) / 2 + 1
             for candidate in (
                 label(right, line_x - triangle),
                 label(left, line_x + triangle - label(left, 0).rect.width()),
             ):
                 if free(candidate.rect):
-                    return candidate
-            return None
+                    return [candidate]
+            for candidate in (label(words, bounds.left()), label(words, bounds.right() - label(words, 0).rect.width())):
+                if free(candidate.rect) and not candidate.rect.adjusted(-GAP_PX, 0, GAP_PX, 0).intersects(flag.rect):
+                    return [flag, candidate]
+        return [flag]
 
-        found = beside(self.title)
-        if found is not None:
-            return [found]
-        flag = label(FLAG, line_x - bold.horizontalAdvance(FLAG) / 2 - 1)
-        for words in (
-            label(self.title, bounds.left()),
-            label(self.title, bounds.right() - label(self.title, 0).rect.width()),
-        ):
-            if free(words.rect) and not words.rect.adjusted(-GAP_PX, 0, GAP_PX, 0).intersects(flag.rect):
-                return [flag, words]
-        found = beside(f"hop {self.flag_ttl}")
-        return [found] if found is not None else [flag]
+    def flag_forms(self) -> list[str]:
+        """What the marked hop's title may say, longest first: the title and why ("problem starts at hop 4: loss
+        19.0 %, MOS 2.77"), "hop 4" and why, whole problems then "…" ("hop 4: loss 19.0 %, …"), the problems'
+        names ("hop 4: loss, MOS"), the title, "hop 4". A number is never cut: a cut "19…" would misread."""
+        hop = f"hop {self.flag_ttl}"
+        problems = self.why()
+        forms = []
+        if problems:
+            names = [_name(p) for p in problems]
+            forms += [f"{self.title}: {', '.join(problems)}", f"{hop}: {', '.join(problems)}"]
+            forms += [f"{hop}: {', '.join(problems[:k])}, \u2026" for k in range(len(problems) - 1, 0, -1)]
+            forms += [f"{hop}: {', '.join(names)}"]
+            if len(names) > 1:
+                forms += [f"{hop}: {names[0]}, \u2026"]
+        return [*forms, self.title, hop]
 
     def scene_labels(self) -> list[tuple[str, QRectF]]:
         """(text, rectangle in scene coordinates) of each label drawn (tests)."""
@@ -170,3 +202,13 @@ class MarkStrip(pg.AxisItem):
             p.setFont(self.bold if label.bold else self.plain)
             p.setPen(QColor(label.colour))
             p.drawText(label.rect, int(Qt.AlignmentFlag.AlignCenter), label.text)
+
+
+def _name(problem: str) -> str:
+    """A problem's name, its words before the first number: "loss" of "loss 19.0 %", "MOS" of "MOS 2.77"."""
+    words = []
+    for word in problem.split():
+        if any(c.isdigit() for c in word):
+            break
+        words.append(word)
+    return " ".join(words) or problem

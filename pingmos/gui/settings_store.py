@@ -52,6 +52,14 @@ class SettingsStore:
     def set_splitter_state(self, name: str, state: QByteArray) -> None:
         self.q.setValue(f"window/{name}", state)
 
+    def window_state(self) -> QByteArray | None:
+        """QMainWindow.saveState's bytes: the event log docked or floated (and where), shown or hidden."""
+        value = self.q.value("window/state")
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def set_window_state(self, state: QByteArray) -> None:
+        self.q.setValue("window/state", state)
+
     # -- trace ----------------------------------------------------------------------------------
 
     def recent_targets(self) -> list[str]:

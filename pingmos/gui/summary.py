@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QAbstractItemView, QApplication, QHeaderView, QLab
 from pingmos.display_text import display_text
 from pingmos.gui.quality import BAND_COLOURS, Thresholds, loss_band, mos_band
 from pingmos.gui.screen_fit import resize_within_screen
-from pingmos.monitor.metrics import TargetView
+from pingmos.monitor.metrics import TargetView, path_end
 from pingmos.report.formats import loss_text, lost_count
 
 COLUMNS = ("Target", "Host", "Hops", "Worst hop", "MOS", "MOS 95 %", "Loss %", "Latency", "Alerts", "Diagnosis")
@@ -53,14 +53,20 @@ def loss_cell(hop) -> str:
 
 def summary_row(view: TargetView, host: str) -> tuple[list[str], list[object], float | None, float | None]:
     """(cell texts, sort keys, destination MOS, destination loss %) of one target. The destination is the last
-    visible hop; where nothing got through its MOS is the floor, 1, as the alert rules count it."""
+    visible hop; its MOS is a call's, as /metrics serves it (``metrics.path_end``): the floor, 1, where the
+    destination answered none of the window's rounds (nothing got through, or a router answers "unreachable":
+    that router's own round trip is no call's quality)."""
     snap = view.snapshot
     name, host = display_text(view.name), display_text(host)  # a config's names, DNS answers: safe to show
     if snap is None or not snap.hops:
         texts = [name, host, "", "", "", "", "", "", "", "waiting for the first window"]
         return texts, [name, host, 0, 9.9, 9.9, "", -1, -1, "", ""], None, None
     last = snap.hops[-1]
-    mos = last.mos if last.received else (1.0 if last.sent else None)
+    end = path_end(snap)
+    if end is not None:
+        mos = end[1]
+    else:  # fewer rounds than /metrics scores: the hop's own figure, as the hop table shows it meanwhile
+        mos = last.mos if last.received else (1.0 if last.sent else None)
     scored = [h for h in snap.hops if h.mos is not None]
     worst = min(scored, key=lambda h: h.mos) if scored else None
     worst_text = f"{worst.ttl} {display_text(worst.address or '???')} ({worst.mos:.2f})" if worst else ""
@@ -70,7 +76,7 @@ def summary_row(view: TargetView, host: str) -> tuple[list[str], list[object], f
     status = view.diagnosis_status or ""
     diagnosis = {"problem": f"problem at hop {view.diagnosis_ttl}", "no_problem": "no problem",
                  "undecided": "undecided"}.get(status, status)  # fmt: skip
-    if not view.up:
+    if view.up is False:  # None: not tried yet
         diagnosis = "not tracing (see the agent's log)" + (f"; {diagnosis}" if diagnosis else "")
     texts = [name, host, str(len(snap.hops)), worst_text, _fmt(mos, 2), ci_text, loss_cell(last),
              _fmt(last.avg_ms, 1), ", ".join(firing), diagnosis]  # fmt: skip

@@ -170,6 +170,9 @@ class TimelineWidget(QWidget):
         # Lower than a scroll area's own minimum (68 px): in a low window the hop table's rows come first, and the
         # plot keeps its clock axis and a band of curve (main_window._rows_first).
         self.graphics.setMinimumHeight(GRAPHICS_MIN_PX)
+        # pyqtgraph's 9 px round the plot were 18 px of a 84 px timeline at 800 x 500 (a 51 px plot): 4 px above
+        # for the top tick label's half, none below the clock axis.
+        self.graphics.ci.setContentsMargins(2, 4, 2, 0)
         self.plot = self.graphics.addPlot(viewBox=SelectingViewBox(self), axisItems={"bottom": ClockAxis(self)})
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         fit_title(self.plot.getAxis("left"), "latency", "", units="ms")  # "(ms)" in a low window

@@ -1,5 +1,9 @@
 """The trace graph (PingPlotter's picture): hop by hop along the route, latency (average with min-max), loss,
-and MOS, with the hop where quality falls apart marked."""
+and MOS, with the hop where quality falls apart marked.
+
+By keyboard (Tab from the hop table, or Ctrl+2): the graph shows it has the focus (a frame) and shows its marks
+whole in a tooltip at the marked hop, as a pointer over them does; Space or Enter shows it again. Its accessible
+description is that text too. A narrow graph shortens a mark (gui.mark_strip); this is where it is read whole."""
 
 from __future__ import annotations
 
@@ -7,8 +11,9 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QCoreApplication, QEvent, Qt
-from PySide6.QtGui import QFont, QFontMetrics
+from PySide6.QtCore import QCoreApplication, QEvent, QPoint, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen
+from PySide6.QtWidgets import QToolTip
 
 from pingmos.gui.axis_cache import cache_axes
 from pingmos.gui.axis_label import fit_title, free_title_width, spaced_labels
@@ -58,10 +63,17 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         self._ticks_for: tuple = ()
         self._y_top: float | None = None  # the latency axis's top as last set (nice_ceiling)
         self.ci.setSpacing(0)
+        # pyqtgraph's 9 px round the plots: at 800 x 500, 18 px of a 225 px graph (the timeline's plot comes first
+        # there, and took some of this graph's height).
+        self.ci.setContentsMargins(3, 2, 3, 2)
 
         # The title and the diagnosis's marks in a row of their own above the plot (gui.mark_strip): never over
         # a point. The plot's own title row stays empty.
         self.mark_strip = MarkStrip()
+        self.mark_strip.tip_changed = self._tip_changed
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # a Tab stop: its marks whole (see the module doc)
+        self.setAccessibleName("trace graph")
+        self._tip_after_release = False
         self.latency = self.addPlot(row=0, col=0, axisItems={"top": self.mark_strip})
         self.latency.showAxis("top")
         fit_title(self.latency.getAxis("left"), "latency (ms)", "ms")  # "ms" alone when the graph is low
@@ -138,6 +150,64 @@ class TraceGraph(pg.GraphicsLayoutWidget):
             cache_axes(plot)
         self.mark_strip.overhang = (52.0, 48.0)  # its labels may stand above the side axes too
         self.set_thresholds(self.thresholds)
+
+    def marks_text(self) -> str:
+        """The graph's marks whole, as its tooltip (or its title, with no mark) says them: what the focus shows."""
+        return self.mark_strip.full_text()
+
+    def show_marks_tip(self) -> None:
+        """The marks whole in a tooltip under the first label of the strip (the marked hop's), within the graph."""
+        labels = self.mark_strip.scene_labels()
+        if labels:
+            rect = labels[0][1]
+            at = self.mapFromScene(rect.bottomLeft())
+        else:
+            at = QPoint(8, 8)
+        at = QPoint(max(0, min(at.x(), self.width() - 40)), max(0, min(at.y(), self.height() - 10)))
+        QToolTip.showText(self.mapToGlobal(at), self.marks_text(), self)
+
+    def _tip_changed(self, _tip: str = "") -> None:
+        text = self.marks_text()
+        if text != self.accessibleDescription():
+            self.setAccessibleDescription(text)
+            if self.hasFocus() and QToolTip.isVisible():
+                self.show_marks_tip()  # (what it says now)
+
+    def focusInEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().focusInEvent(event)
+        self.viewport().update()
+        if event.reason() != Qt.FocusReason.MouseFocusReason:  # (a pointer shows the tooltip where it is)
+            self.show_marks_tip()
+            # A tooltip goes at any key's release (Qt's tooltip does that): the release of the key that brought
+            # the focus here (Tab, Ctrl+2) shows it again.
+            self._tip_after_release = True
+
+    def keyReleaseEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().keyReleaseEvent(event)
+        if self._tip_after_release and not event.isAutoRepeat():
+            self._tip_after_release = False
+            self.show_marks_tip()
+
+    def focusOutEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().focusOutEvent(event)
+        self._tip_after_release = False
+        self.viewport().update()
+        QToolTip.hideText()
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if event.key() in (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.show_marks_tip()
+            self._tip_after_release = True  # (and again at its release, which hides a tooltip)
+            return
+        super().keyPressEvent(event)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().paintEvent(event)
+        if self.hasFocus():  # the focus's frame, as the verdict's and the table's show theirs
+            painter = QPainter(self.viewport())
+            painter.setPen(QPen(QColor(self.palette().color(QPalette.ColorRole.Highlight)), 2))
+            painter.drawRect(self.viewport().rect().adjusted(1, 1, -1, -1))
+            painter.end()
 
     def _sync_views(self) -> None:
         self.loss_view.setGeometry(self.latency.vb.sceneBoundingRect())
@@ -282,6 +352,7 @@ class TraceGraph(pg.GraphicsLayoutWidget):
             self.marked_ttl if marked else None,
             self.marked_ttl - MARK_OFFSET if marked else None,
         )
+        self._tip_changed()
 
     def _set_mos_title(self) -> None:
         # The model and its settings above the MOS plot, elided to the pane (it ran past both edges at 1280 px);

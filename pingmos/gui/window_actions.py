@@ -2,11 +2,12 @@
 shortcut), and the keyboard reaches every field in the order the eye reads them.
 
 Shortcuts: F5 or Ctrl+Enter Start/Stop, F6 (or Pause) freezes the display, Ctrl+L the target, Ctrl+M the model,
-Ctrl+1 the hop table, Ctrl+3 the timeline, Ctrl+E the formula, Ctrl+Shift+C copies the table
-with its context, Ctrl+Shift+P exports the whole window. The hop table never keeps Tab to itself (Tab leaves it;
-arrow keys move within it), and its right-click menu opens with the Menu key or Shift+F10 too. The trace graph
-takes no focus: it handles no key (its plots neither pan nor zoom), so a Tab stop there only hid where the focus
-was (it showed no focus mark); the hop table selects what it shows.
+Ctrl+1 the hop table, Ctrl+2 the trace graph, Ctrl+3 the timeline, Ctrl+E the formula, Ctrl+Shift+C copies the table
+with its context, Ctrl+Shift+P exports the whole window, Ctrl+Shift+L floats the event log or docks it again. The
+hop table never keeps Tab to itself (Tab leaves it; arrow keys move within it), and its right-click menu opens with
+the Menu key or Shift+F10 too. The trace graph is
+a Tab stop (after the table) for its marks: with the focus it shows them whole in a tooltip (a narrow graph
+shortens them) and a frame; its plots neither pan nor zoom, and the hop table selects what it shows.
 """
 
 from __future__ import annotations
@@ -69,10 +70,12 @@ class WindowActions(QObject):
         edit.addAction(self._action("Quality &thresholds…", w.edit_thresholds))
 
         view = bar.addMenu("&View")
+        w.view_menu = view  # (the event log's entries are added by evidence)
         self.goto = {
             "target": self._action("Go to &target", lambda: self._focus(w.target_combo, select=True), "Ctrl+L"),
             "model": self._action("Go to &model", lambda: self._focus(w.model_combo), "Ctrl+M"),
             "table": self._action("Go to &hop table", lambda: self._focus(w.table), "Ctrl+1"),
+            "graph": self._action("Go to trace &graph (its marks whole)", lambda: self._focus(w.trace_graph), "Ctrl+2"),
             "timeline": self._action("Go to time&line", lambda: self._focus(w.timeline.focus_button), "Ctrl+3"),
         }
         for action in self.goto.values():
@@ -107,7 +110,6 @@ class WindowActions(QObject):
         table = w.table
         table.setTabKeyNavigation(False)  # Tab leaves the table: arrows move within it (no keyboard trap)
         table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        w.trace_graph.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # it handles no key (see the module doc)
         w.timeline.graphics.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # its buttons take the focus instead
 
     def _focus(self, widget: QWidget, select: bool = False) -> None:
@@ -116,15 +118,15 @@ class WindowActions(QObject):
             widget.lineEdit().selectAll()
 
     def set_tab_order(self) -> None:
-        """Toolbar left to right, the scoring row, the verdict's buttons, the table, the timeline's buttons, the
-        event log. Called again when the model's settings (fields) change."""
+        """Toolbar left to right, the scoring row, the verdict's buttons, the table, the trace graph, the timeline's
+        buttons, the event log. Called again when the model's settings (fields) change."""
         w = self.window
         chain: list[QWidget] = [*w.toolbar.fields(), *w.scoring_row.fields()]
         evidence = getattr(w, "evidence", None)
         if evidence is not None:
             bar = evidence.verdict_bar
             chain += [b for b in bar.findChildren(QWidget) if b.focusPolicy() & Qt.FocusPolicy.TabFocus]
-        chain += [w.table, w.timeline.focus_button, w.timeline.preset_combo, w.timeline.live_button]
+        chain += [w.table, w.trace_graph, w.timeline.focus_button, w.timeline.preset_combo, w.timeline.live_button]
         if evidence is not None:
             log = evidence.event_log
             chain += [b for b in log.findChildren(QWidget) if b.focusPolicy() & Qt.FocusPolicy.TabFocus]

@@ -218,6 +218,8 @@ class TargetRunner:
         self._error_seen: str | None = None
         self._failures = 0  # errors in a row (the restart delay doubles with each)
         self._started_at = time.monotonic()
+        self._samples_at_restart = 0  # the counters' samples when the trace was last started again after an error
+        self._last_sample_mono = time.monotonic()  # when the latest sample arrived (the window ages without new ones)
         self.sip = None
         if cfg.sip is not None:
             from pingmos.monitor.sip import SipProber
@@ -246,6 +248,7 @@ class TargetRunner:
 
     def _observe(self, sample: Sample) -> None:
         self.counters.observe(sample)
+        self._last_sample_mono = time.monotonic()
         if self.alerts.rules:  # a target without rules keeps no second history
             self.alerts.feed(sample)
         with self._lock:
@@ -303,6 +306,7 @@ class TargetRunner:
             elif mono - self._stopped_at >= self._restart_delay():
                 self._stopped_at = None
                 self._started_at = mono
+                self._samples_at_restart = self.counters.samples
                 self.counters.new_schedule()
                 self.trace.start()
 
@@ -311,13 +315,32 @@ class TargetRunner:
 
     def refresh(self, now: float) -> None:
         """Recompute the window snapshot and diagnosis; open, roll or close the session file."""
-        snap = self.trace.snapshot(self.cfg.window, self.model.score_many, self.model.name, cache=self._cache)
+        snap = self._window_snapshot()
         self.snapshot = snap
         if any(h.score_error for h in snap.hops):
             self._on_error("scoring")
         self.last_diagnosis = diagnose(snap)
         self.diagnosis = diagnosis_state(snap, self.last_diagnosis)
         self._roll_session(now)
+
+    def _window_snapshot(self) -> TraceSnapshot:
+        """The target's window: its last ``window`` rounds while the trace sends; while it sends nothing (stopped on
+        a send error such as "no route to host", its restarts failing again), the samples sent within the window's
+        time (``window`` x ``interval_s``, plus the probes' timeout) before now. Why: the history keeps the last
+        samples whatever their age, and a window of hour-old samples is not this window: without new samples the
+        old ones age out as new ones would have pushed them out, and the gauges go absent below the minimum of
+        samples instead of showing the last good figures. "Now" in the samples' clock is the newest sample's send
+        time plus the (monotonic) time since it arrived, so a wall clock that steps moves nothing."""
+        cfg = self.cfg
+        idle_s = time.monotonic() - self._last_sample_mono
+        span = self.trace.time_span() if idle_s > 2 * cfg.interval_s + self._settle_s else None
+        if span is not None:
+            now = span[1] + idle_s
+            since = now - cfg.window * cfg.interval_s - self._settle_s
+            return self.trace.snapshot(
+                None, self.model.score_many, self.model.name, time_range=(since, now), cache=self._cache
+            )
+        return self.trace.snapshot(cfg.window, self.model.score_many, self.model.name, cache=self._cache)
 
     def _roll_session(self, now: float) -> None:
         if self._data_dir is None or self._recording_failed:
@@ -401,11 +424,17 @@ class TargetRunner:
         status = self.trace.status()
         diag = self.diagnosis
         firing = set(self.alerts.firing())
+        samples = self.counters.samples
+        up: bool | None = status.running and status.error is None
+        if self._failures and samples == self._samples_at_restart:
+            up = False  # started again after an error and not one probe settled yet: still down
+        elif status.error is None and not samples and not status.probes_sent:
+            up = None  # not tried yet (resolving, opening): no 0 for a target that has not started
         return TargetView(
             name=self.cfg.name,
             labels=self.cfg.labels,
             model=self.model.name,
-            up=status.running and status.error is None,
+            up=up,
             counters=self.counters.copy(),
             snapshot=self.snapshot,
             diagnosis_status=diag[0] if diag else None,
@@ -494,6 +523,7 @@ class Agent:
         self._samples_at_refresh: tuple[float, int] | None = None
         self._retention_at: float | None = None  # monotonic time of the last retention pass
         self._refresh_turn = 0  # the runner whose window is recomputed next (run() spreads refreshes over time)
+        self._refreshed_in_pass = 0  # windows recomputed since the last full pass ended
         # Probes settled per second over the last refresh pass; None until the first pass measured it (/metrics
         # then leaves the gauge out rather than say 0 while probes flow).
         self.probes_per_s: float | None = None
@@ -649,12 +679,17 @@ class Agent:
         if not runners:
             self._after_pass(now, retention=False)
             return
-        for _ in range(min(len(runners), max(1, math.ceil(len(runners) * share)))):
+        count = min(len(runners), max(1, math.ceil(len(runners) * share)))
+        for _ in range(count):
             self._refresh_turn %= len(runners)
             self._refresh_one(runners[self._refresh_turn], now)
             self._refresh_turn += 1
-        if self._refresh_turn >= len(runners):
-            self._refresh_turn = 0
+        # A pass ends once as many windows as there are targets were recomputed since the last pass ended, wherever
+        # the turn stands: with 51 targets in slices of 11 the turn wraps to 4, 8, ... and hardly ever lands on 51,
+        # which left the probe rate unmeasured (and the retention undone) for a minute or more.
+        self._refreshed_in_pass += count
+        if self._refreshed_in_pass >= len(runners):
+            self._refreshed_in_pass -= len(runners)  # the slice's windows past the pass's end start the next one
             mono = time.monotonic()
             due = self._retention_at is None or mono - self._retention_at >= RETENTION_EVERY_S
             self._after_pass(now, retention=due)

@@ -49,7 +49,10 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import math
+import os
+import pwd
 import re
+import tempfile
 import tomllib
 from dataclasses import dataclass, field
 
@@ -331,6 +334,36 @@ def _settings(r: _Reader, doc, where, table, index) -> tuple[tuple[str, str], ..
     return tuple(sorted((k, str(v)) for k, v in raw.items()))
 
 
+def check_data_dir(config: AgentConfig, path: str) -> None:
+    """Raise ConfigError (file, line, key, what to do) when ``config.data_dir`` cannot hold this process's session
+    files: the folder is created when missing, and a file is written in it and removed. Why at the start (and at a
+    reload): otherwise the agent ran on and only each target's first refresh logged "cannot record", every hour,
+    while the user believed the sessions were kept. Call it as the user that will write the sessions (after a
+    drop from root)."""
+    if config.data_dir is None:
+        return
+    try:
+        os.makedirs(config.data_dir, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=config.data_dir, prefix=".pingmos-check-"):
+            pass
+    except OSError as exc:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                text = f.read()
+        except OSError:
+            text = ""
+        line = find_line(text, "agent", None, "data_dir")
+        try:
+            who = pwd.getpwuid(os.geteuid()).pw_name
+        except KeyError:
+            who = f"uid {os.geteuid()}"
+        raise ConfigError(
+            f"{path}:{line}: [agent] data_dir {config.data_dir!r} cannot hold session files "
+            f"({exc.strerror or exc}): create it writable by {who}, name another folder, or remove data_dir to "
+            "run without recording"
+        ) from None
+
+
 def load_config(path: str) -> AgentConfig:
     """Read and check the agent's configuration. Raises ConfigError (one line: file, line, key, what to do)."""
     from pingmos.input_files import InputError, read_text
@@ -408,7 +441,21 @@ def config_from_data(doc: dict, path: str = "<config>", text: str = "") -> Agent
             "mos_interval",
         )
     cfg_args["mos_interval"] = mos_interval
-    cfg_args["user"] = r.string(agent, "user", w, None, "agent")
+    user = r.string(agent, "user", w, None, "agent")
+    if user is not None:
+        # Checked here, not when root drops to it: an unknown user is a bad file (exit 2, file and line), which
+        # the drop's own refusal (exit 77, "no permission") named neither.
+        try:
+            pwd.getpwuid(int(user)) if user.isdigit() else pwd.getpwnam(user)
+        except (KeyError, ValueError, OverflowError):
+            r.fail(
+                f"{w}user {user!r} does not exist on this system: create it (useradd --system {user}) or name "
+                "an existing user",
+                "agent",
+                None,
+                "user",
+            )
+    cfg_args["user"] = user
     vantage = agent.get("vantage", "")
     if not isinstance(vantage, str):
         r.fail(f"{w}vantage must be a string (where this agent probes from)", "agent", None, "vantage")

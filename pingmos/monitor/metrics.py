@@ -11,12 +11,21 @@ Two kinds of series:
   ``vantage``) so ``rate()`` and ``histogram_quantile()`` work across route changes; a counter whose labels changed
   with the responder would restart from zero every time the route moved.
 - **Over the target's window** (gauges from the latest ``TraceSnapshot``, recomputed every ``refresh_s``): loss
-  ratio, mean latency, jitter, R and MOS (with a ``model`` label), with the responder ``address`` and the hop
-  ``position`` (first / intermediate / last) as labels, plus ``pingmos_hop_info`` to join them with the counters.
+  ratio, mean latency, jitter, R and MOS (with a ``model`` label), labelled like the counters (``target``,
+  ``hop``, ``vantage``, the user's labels): the responder ``address``, reverse-DNS ``name`` and the hop's
+  ``position`` (first / intermediate / last) are in ``pingmos_hop_info``, joined on ``target, hop, vantage`` when
+  needed (the Prometheus convention for an info metric), so a route change neither starts new series nor makes a
+  rule's ``for:`` wait again.
 
-A hop that never answers still has every series (loss ratio 1, no latency: NaN). The last hop of a target where
-nothing got through has MOS 1 and R 0, the floor of the scale, as the alert rules of ``pingmos.alerts`` count it:
-no call would get through, so "MOS below 3.5 for 5 minutes" fires for a silent target too.
+A hop's window gauges are absent below ``scoring.interval.MIN_SAMPLES`` (10) probes in the window, the minimum
+below which pingmos says "not enough samples" elsewhere (no MOS interval, no alert rule value at its default
+``min_samples``); ``pingmos_hop_window_probes`` still says how many there are. A hop that never answers has loss
+ratio 1 and no latency (NaN). A call to the target is ``pingmos_target_mos`` / ``pingmos_target_r_factor``
+(``path_end``): the destination's figures, or MOS 1 and R 0, the floor of the scale, when the destination
+answered none of the window's rounds (a router answering "unreachable", nothing answering): no call would get
+through, so "MOS below 3.5 for 5 minutes" fires for such a target too. The agent ages the window: while the trace
+sends nothing (a send error: no route), its samples leave the window as they would under new ones, and the gauges
+go absent (the shipped rules page on a target that cannot be probed, ``PingmosTargetUnmeasured``).
 """
 
 from __future__ import annotations
@@ -42,22 +51,38 @@ from prometheus_client.utils import floatToGoString
 
 from pingmos.engine import Sample
 from pingmos.hop_report import TraceSnapshot
+from pingmos.scoring.interval import MIN_SAMPLES
 
-# RTT bucket bounds in seconds: 0.1 ms (loopback, a LAN) to 2 s (a satellite hop under load), ~2.5x apart, with
-# finer steps around 100-300 ms where one-way delay starts to hurt a call (ITU-T G.114).
+# RTT bucket bounds in seconds, 1 ms to 1 s (29 bounds and +Inf): what a VoIP path's round trip is read against.
+# Between 10 and 300 ms (a LAN to an intercontinental call; ITU-T G.114 puts the limit of a good call near 150
+# ms one-way) each bound is at most 25 % above the one before, so histogram_quantile()'s linear interpolation inside
+# a bucket is off by at most a few ms there: 30 ms paths fell between 25 and 50 ms before (median read as 37.5 ms,
+# mean 30.1). Below 10 ms (loopback, LAN, the first hops) steps of 1-2.5 ms; above 300 ms, where a call is already
+# poor, coarser ones; over 1 s lands in +Inf. Why not finer: each bound is a series per hop, 30 x 31 hops x 100
+# targets = 93,000 series for an agent at its size (the 22 buckets before: 68,000).
 RTT_BUCKETS_S = (
-    0.0001,
-    0.00025,
-    0.0005,
     0.001,
-    0.0025,
+    0.002,
+    0.003,
     0.005,
+    0.0075,
     0.01,
+    0.0125,
+    0.015,
+    0.0175,
+    0.02,
     0.025,
+    0.03,
+    0.035,
+    0.04,
     0.05,
-    0.075,
+    0.06,
+    0.07,
+    0.08,
     0.1,
+    0.12,
     0.15,
+    0.175,
     0.2,
     0.25,
     0.3,
@@ -65,8 +90,6 @@ RTT_BUCKETS_S = (
     0.5,
     0.75,
     1.0,
-    1.5,
-    2.0,
 )
 POSITIONS = ("first", "intermediate", "last")
 DIAGNOSIS_STATES = ("problem", "no_problem", "undecided")
@@ -190,7 +213,7 @@ class TargetView:
     name: str
     labels: tuple[tuple[str, str], ...]  # the user's labels
     model: str
-    up: bool  # the trace runs without error
+    up: bool | None  # the trace runs without error; None before its first attempt (resolving, opening)
     counters: tuple  # TargetCounters.copy()
     snapshot: TraceSnapshot | None  # None until the first refresh
     diagnosis_status: str | None  # one of DIAGNOSIS_STATES
@@ -221,6 +244,27 @@ def path_id(snapshot: TraceSnapshot) -> int:
     ("?" for a silent hop). Equal paths give equal ids on every agent (mtr-exporter's path hash)."""
     text = " ".join(h.address or "?" for h in snapshot.hops)
     return zlib.crc32(text.encode())
+
+
+def path_end(snapshot: TraceSnapshot) -> tuple[float | None, float | None] | None:
+    """(R, MOS) of a call to the target over the snapshot's window, the figures pingmos_target_r_factor and
+    pingmos_target_mos show and the shipped page rule reads; None below ``MIN_SAMPLES`` rounds in the window.
+
+    The destination's hop when the destination answered in the window; the floor of the scale, (0, 1), when it
+    answered none of the window's rounds: a router that answers "unreachable" for every probe, a path where
+    nothing answers, a destination that stopped answering. A call would not get through either, whatever the last
+    router's own round trip looks like (the report's diagnosis says the same: the destination was not reached).
+    The model's R and MOS otherwise (None where it gave none: a broken user formula)."""
+    if not snapshot.hops:
+        return None
+    last = snapshot.hops[-1]
+    if max(h.sent for h in snapshot.hops) < MIN_SAMPLES:  # the window's rounds: its busiest TTL's probes
+        return None
+    if not snapshot.destination_reached or last.received == 0:
+        return 0.0, 1.0
+    if last.sent < MIN_SAMPLES:
+        return None
+    return last.r, last.mos
 
 
 def position(i: int, n: int) -> str:
@@ -296,7 +340,10 @@ class AgentCollector(Collector):
         changes = CounterMetricFamily(
             "pingmos_hop_route_changes", "Times the responder at this TTL changed within one flow.", labels=hop_labels
         )
-        win_labels = [*hop_labels, "address", "position"]
+        # The window gauges carry the hop's identity only (target, hop, vantage and the user's labels): a
+        # responder address or a position in their labels made every route change start new series (and the
+        # rules' ``for:`` wait again); pingmos_hop_info holds both, joined on (target, hop, vantage) when needed.
+        win_labels = hop_labels
         info = InfoMetricFamily(
             "pingmos_hop",
             "The hop's main responder over the window: address, reverse-DNS name, position on the path.",
@@ -331,7 +378,24 @@ class AgentCollector(Collector):
             )
             for end in ("lower", "upper")
         ]
-        up = GaugeMetricFamily("pingmos_target_up", "1 while the target's trace runs without error.", labels=base)
+        end_r = GaugeMetricFamily(
+            "pingmos_target_r_factor",
+            "E-model R factor of a call to the target over the window: the destination's, or 0 when the window's "
+            "rounds reached no destination (see pingmos_target_mos).",
+            labels=[*base, "model"],
+        )
+        end_mos = GaugeMetricFamily(
+            "pingmos_target_mos",
+            "Estimated MOS of a call to the target over the window: the destination's; 1 (no call) when the "
+            "destination answered none of the window's rounds (a router answered unreachable, or nothing "
+            "answered); absent below the minimum of samples.",
+            labels=[*base, "model"],
+        )
+        up = GaugeMetricFamily(
+            "pingmos_target_up",
+            "1 while the target's trace runs without error, 0 once an attempt failed (absent before the first).",
+            labels=base,
+        )
         reached = GaugeMetricFamily(
             "pingmos_target_destination_reached", "1 once the destination answered.", labels=base
         )
@@ -386,7 +450,8 @@ class AgentCollector(Collector):
                 changes.add_metric(h, n_changes)
                 rtt.add_metric(h, _cumulative(buckets), rtt_sum)
             if other:
-                up.add_metric(lv(view), 1.0 if view.up else 0.0)
+                if view.up is not None:  # absent until the target's first attempt
+                    up.add_metric(lv(view), 1.0 if view.up else 0.0)
                 late.add_metric(lv(view), late_rounds)
                 for rule, firing in sorted(view.alerts.items()):
                     alert.add_metric(lv(view, rule), 1.0 if firing else 0.0)
@@ -397,23 +462,25 @@ class AgentCollector(Collector):
                 path.add_metric(lv(view), path_id(snap))
                 n = len(snap.hops)
                 for i, hop in enumerate(snap.hops):
-                    where = position(i, n)
-                    labels = lv(view, str(hop.ttl), hop.address or "", where)
+                    labels = lv(view, str(hop.ttl))
                     info.add_metric(
-                        lv(view, str(hop.ttl)),
-                        {"address": hop.address or "", "name": hop.name or "", "position": where},
+                        labels, {"address": hop.address or "", "name": hop.name or "", "position": position(i, n)}
                     )
-                    nothing_through = hop.sent > 0 and hop.received == 0
+                    window_n.add_metric(labels, hop.sent)
+                    if hop.sent < MIN_SAMPLES:
+                        continue  # not enough samples yet: no figure rather than one from a handful of probes
                     loss.add_metric(labels, _nan(hop.loss_pct, 0.01))
                     latency.add_metric(labels, _nan(hop.avg_ms, 0.001))
                     jitter.add_metric(labels, _nan(hop.jitter_ms, 0.001))
-                    window_n.add_metric(labels, hop.sent)
-                    floor = nothing_through and where == "last"  # no call gets through: the scale's floor
-                    r_fac.add_metric([*labels, view.model], 0.0 if floor else _nan(hop.r))
-                    mos.add_metric([*labels, view.model], 1.0 if floor else _nan(hop.mos))
-                    if hop.mos_ci is not None and not floor:
+                    r_fac.add_metric([*labels, view.model], _nan(hop.r))
+                    mos.add_metric([*labels, view.model], _nan(hop.mos))
+                    if hop.mos_ci is not None:
                         for family, end in zip(mos_ci, hop.mos_ci, strict=True):
                             family.add_metric([*labels, view.model], end)
+                end = path_end(snap)
+                if end is not None:
+                    end_r.add_metric([*lv(view), view.model], _nan(end[0]))
+                    end_mos.add_metric([*lv(view), view.model], _nan(end[1]))
             if window and view.diagnosis_status is not None:
                 diag.add_metric(lv(view), {s: s == view.diagnosis_status for s in DIAGNOSIS_STATES})
                 if view.diagnosis_ttl is not None:  # a range is not a hop: no number that reads as one
@@ -440,6 +507,8 @@ class AgentCollector(Collector):
             window_n,
             r_fac,
             mos,
+            end_r,
+            end_mos,
             up,
             reached,
             hops_n,
@@ -523,26 +592,30 @@ class AgentCollector(Collector):
                 if texts is None:
                     # As _families adds them: the hop's labels by name (dict(zip(...))), then the info's or model's.
                     hop_labels = dict(zip([*base_names, "hop"], [*base_values, str(hop.ttl)], strict=True))
-                    win = {**hop_labels, "address": address, "position": where}
                     texts = cache[ck] = (
                         labels_of({**hop_labels, "address": address, "name": name, "position": where}),
-                        labels_of(win),
-                        labels_of({**win, "model": model}),
+                        labels_of(hop_labels),
+                        labels_of({**hop_labels, "model": model}),
                     )
                 info_l, win_l, model_l = texts
                 info.append(f"pingmos_hop_info{info_l}1.0\n")
-                nothing_through = hop.sent > 0 and hop.received == 0
+                window_n.append(f"pingmos_hop_window_probes{win_l}{go(hop.sent)}\n")
+                if hop.sent < MIN_SAMPLES:
+                    continue  # as in _families: no figure from a handful of probes
                 loss.append(f"pingmos_hop_loss_ratio{win_l}{go(_nan(hop.loss_pct, 0.01))}\n")
                 latency.append(f"pingmos_hop_latency_seconds{win_l}{go(_nan(hop.avg_ms, 0.001))}\n")
                 jitter.append(f"pingmos_hop_jitter_seconds{win_l}{go(_nan(hop.jitter_ms, 0.001))}\n")
-                window_n.append(f"pingmos_hop_window_probes{win_l}{go(hop.sent)}\n")
-                floor = nothing_through and where == "last"  # as in _families: the scale's floor
-                r_fac.append(f"pingmos_hop_r_factor{model_l}{go(0.0 if floor else _nan(hop.r))}\n")
-                mos.append(f"pingmos_hop_mos{model_l}{go(1.0 if floor else _nan(hop.mos))}\n")
-                if hop.mos_ci is not None and not floor:
+                r_fac.append(f"pingmos_hop_r_factor{model_l}{go(_nan(hop.r))}\n")
+                mos.append(f"pingmos_hop_mos{model_l}{go(_nan(hop.mos))}\n")
+                if hop.mos_ci is not None:
                     lower, upper = hop.mos_ci
                     ci_lower.append(f"pingmos_hop_mos_ci_lower{model_l}{go(lower)}\n")
                     ci_upper.append(f"pingmos_hop_mos_ci_upper{model_l}{go(upper)}\n")
+            end = path_end(snap)
+            if end is not None:
+                end_l = labels_of({**dict(zip(base_names, base_values, strict=True)), "model": model})
+                out["pingmos_target_r_factor"] = [f"pingmos_target_r_factor{end_l}{go(_nan(end[0]))}\n"]
+                out["pingmos_target_mos"] = [f"pingmos_target_mos{end_l}{go(_nan(end[1]))}\n"]
             out.update(
                 {
                     "pingmos_hop_mos_ci_lower": ci_lower,

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from pingmos.display_text import display_text
-from pingmos.monitor.config import ConfigError, load_config, parse_listen
+from pingmos.monitor.config import ConfigError, check_data_dir, load_config, parse_listen
 
 EXIT_USAGE = 2
 EXIT_LISTEN = 1
@@ -64,6 +64,11 @@ def run_monitor(config_path: str, listen: str | None = None, use_dns: bool = Tru
     except PrivilegeError as exc:
         _error(str(exc))
         return EXIT_NO_PERMISSION
+    try:
+        check_data_dir(config, config_path)  # as the user that will write the sessions
+    except ConfigError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
     if account is not None:
         log_stderr(f"running as {account.name} (uid {account.uid})")
     elif os.geteuid() == 0:
@@ -91,6 +96,7 @@ def run_monitor(config_path: str, listen: str | None = None, use_dns: bool = Tru
 
     def reread():
         cfg = load_config(config_path)
+        check_data_dir(cfg, config_path)  # a reload to an unusable folder is refused, the running one stays
         return _with_listen(cfg, listen) if listen is not None else cfg
 
     signal.signal(signal.SIGHUP, lambda *_: agent.request_reload())

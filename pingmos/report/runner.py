@@ -59,13 +59,16 @@ def run_report(
     network_factory: Callable[[], Network] = RawSocketNetwork,
     observer: Callable[[Sample], None] | None = None,
     run: TraceRun | None = None,
+    on_measured: Callable[[], None] | None = None,
 ) -> tuple[TraceSnapshot, bool]:
     """Trace and return the final snapshot, and whether the run was interrupted (Ctrl-C) before its end.
 
     ``run``: the command line's run, resolved and with its network open (``pingmos.run.TraceRun``); without one,
     a run of ``settings`` on ``network_factory()``. ``observer`` also gets every sample (a SessionRecorder
     recording the run, alert rules). A network error in the middle of the trace raises TraceFailed holding the
-    snapshot of what was measured until then."""
+    snapshot of what was measured until then. ``on_measured`` is called as soon as probing has ended (its last
+    round, Ctrl+C or a failure), before the names are waited for and the snapshot is built: the command line
+    then keeps a Ctrl+C from losing what was measured (``pingmos.cli``)."""
     if run is None:
         run = TraceRun.of_settings(target, settings, network_factory=network_factory)
     settings = run.settings or settings
@@ -104,6 +107,8 @@ def run_report(
     except KeyboardInterrupt:
         interrupted = True
     finally:
+        if on_measured is not None:
+            on_measured()
         try:
             run.close()
         except OSError:

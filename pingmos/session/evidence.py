@@ -292,6 +292,17 @@ class Evidence:
         if self.alerts is not None:
             self.commands.dispatch(self.alerts.rules, events)
 
+    def abandon(self) -> None:
+        """The run is abandoned (a second Ctrl+C): the session written and closed now, with every sample observed,
+        without the last look at the rules and without waiting for their evaluation or commands. Idempotent."""
+        with self._cond:
+            self._stopping = True
+            self._pending.clear()
+            self._cond.notify_all()
+        if self.recorder is not None:
+            self.recorder.close()
+            self.error = self.recorder.error
+
     def close(self, snapshot: TraceSnapshot | None, command_wait_s: float = 10.0) -> list[AlertEvent]:
         """Every alert event of the run; the session written and closed; running commands given a moment."""
         if self.alerts is not None:
@@ -303,7 +314,7 @@ class Evidence:
             # Every probe has settled now: a last look with the settle time spent, with the report's own diagnosis.
             if snapshot is not None and self.diagnosis is not None:
                 self.diagnosis.settle(snapshot)
-            self._handle(self.alerts.evaluate(self._clock() + self.alerts.settle_s))
+            self._handle(self.alerts.evaluate_settled(self._clock()))
             self.commands.wait(command_wait_s)
             self.commands.close()  # the repeats of a failure held back: said before the recording closes
         if self.recorder is not None:

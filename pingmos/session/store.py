@@ -538,8 +538,11 @@ class StoredSession(Session):
         return None if lo is None else (float(lo), float(hi))
 
     def events(self) -> list[SessionEvent]:
+        """The event log in time order (in the order written, for one time). Written order is not time order:
+        alert events are stamped when their evaluation was asked for and written once it is done (a slow formula
+        takes seconds), a command's failure when the command ends, each by its own thread."""
         out = []
-        for rid, at, kind, data in self._rows("SELECT id, at, kind, data FROM events ORDER BY id"):
+        for rid, at, kind, data in self._rows("SELECT id, at, kind, data FROM events ORDER BY at, id"):
             try:
                 if not _is_time(at):
                     raise ValueError(f"its time {at!r:.40} is not a time")

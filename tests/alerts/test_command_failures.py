@@ -127,3 +127,37 @@ def test_a_live_reports_failing_command_is_on_stderr_and_in_the_recorded_event_l
     with open_session(path) as session:
         logged = [e for e in session.events() if e.kind == "alert-command-failed"]
     assert [e.data["message"] for e in logged] == [failed[0].removeprefix("pingmos report: warning: ")]
+
+
+def test_a_command_failure_is_never_earlier_than_its_alert_and_the_replayed_log_is_in_time_order(tmp_path):
+    """A rule that fires only at the report's last look (after the run: every probe settled) ran its command
+    at once; the command's failure was stamped with the clock (T) and its alert with T + the probe timeout
+    (the moment the last look pretended it was), so the replayed log said the command failed 3 s before the
+    alert that ran it."""
+    from pingmos.engine import Sample, TraceSettings
+    from pingmos.scoring import load_model
+    from pingmos.session.evidence import Evidence
+
+    rule_doc = {"name": "lat", "metric": "latency_ms", "above": 1, "window_s": 5, "min_samples": 3}
+    (rule,) = rules_from_data({"rules": [{**rule_doc, "command": ["/nonexistent/x"]}]})
+    settings = TraceSettings("198.18.0.9", interval_s=1.0)  # the probe timeout: 3 s
+    now = [1000.0]
+    notes: list[str] = []
+    path = tmp_path / "run.pingmos"
+    evidence = Evidence("198.18.0.9", settings, str(path), [rule], load_model("g107"), clock=lambda: now[0],
+                        on_note=notes.append)  # fmt: skip
+    for r in range(4):  # 4 rounds of one hop, 20 ms each: live, the window (ending 3 s before now) never holds 3
+        now[0] = 1000.0 + r + 0.02
+        evidence.observe(Sample(r, 1, r, 1000.0 + r, 20.0, "198.18.0.9", reached=True, reply="echo-reply"))
+        assert evidence.wait_alerts(30)
+    assert evidence.events == []
+    now[0] = 1003.5  # the run is over: every probe settled
+    (fire,) = evidence.close(None)
+    assert fire.kind == FIRE and fire.at == 1003.5  # decided at the last look, not at a moment yet to come
+    assert notes and "could not run" in notes[0]
+    with open_session(path) as session:
+        events = session.events()
+    kinds = [e.kind for e in events]
+    assert kinds == ["alert-fire", "alert-command-failed"], kinds
+    assert [e.at for e in events] == sorted(e.at for e in events)
+    assert events[1].at >= events[0].at == 1003.5

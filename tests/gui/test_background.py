@@ -29,3 +29,26 @@ def test_a_job_done_before_its_callback_is_added_still_calls_back_later(qtbot):
     qtbot.waitUntil(lambda: calls == [(7, True)], timeout=5000)
     assert jobs.pending == 0
     jobs.close(wait=True)
+
+
+def test_jobs_ending_while_and_after_their_window_is_destroyed_neither_crash_nor_call_back(qtbot):
+    # The window (the Background's parent) is destroyed while its jobs run; each job ends around that moment. The
+    # result used to be emitted on the Background itself, whose C++ object the GUI thread could free mid-emit (a
+    # segfault in a unit-suite run); now it goes through a parentless emitter that outlives the window.
+    from PySide6.QtCore import QObject
+    from shiboken6 import Shiboken
+
+    calls = []
+    for _ in range(50):
+        window = QObject()
+        jobs = Background("test", parent=window)
+        release = threading.Event()
+        for _ in range(3):
+            jobs.run(release.wait, 5, on_done=calls.append)
+        timer = threading.Timer(0.0005, release.set)
+        timer.start()
+        Shiboken.delete(window)  # the C++ window and its Background go, as when the window is closed
+        timer.join()
+        jobs._pool.shutdown(wait=True)
+    qtbot.wait(50)  # any queued delivery would have run by now
+    assert calls == []

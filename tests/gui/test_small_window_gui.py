@@ -1,5 +1,6 @@
-"""The window at 800 x 500 and by keyboard: the graph's marks cover no point, the hop table shows 8 rows beside the
-verdict, the timeline's caption fits its line, and Tab never stops on the trace graph (it handles no key)."""
+"""The window at 800 x 500 and by keyboard: the graph's marks cover no point and the marked hop says why, the hop
+table shows 8 rows beside the verdict, the timeline's caption fits its line, and the trace graph's Tab stop shows its
+marks whole."""
 
 from __future__ import annotations
 
@@ -79,7 +80,9 @@ def test_at_1280_the_marked_hop_s_title_stands_whole_beside_its_line(qtbot, make
     window = traced(qtbot, make_window, 1280, 800)
     strip = window.trace_graph.mark_strip
     labels = strip.scene_labels()
-    assert labels[0][0] == "▼ problem starts at hop 5"
+    loss = strip.why()[0]
+    assert loss.startswith("loss ") and loss.endswith(" %")  # (the table's figure: "loss 38.8 %")
+    assert labels[0][0] in (f"▼ problem starts at hop 5: {loss}", f"▼ hop 5: {loss}")
     line_x = window.trace_graph.latency.vb.mapViewToScene(QPointF(window.trace_graph.mark_lines[0].value(), 0)).x()
     assert labels[0][1].left() <= line_x <= labels[0][1].left() + 20  # its ▼ above the dashed line
     # Marked at the last hop, the words stand left of the line, inside the graph.
@@ -127,6 +130,29 @@ def test_at_800_by_500_eight_hop_rows_show_with_the_verdict_and_the_timeline(qtb
     assert window.evidence.event_log.titleBarWidget() is None
 
 
+def test_at_800_by_500_the_timeline_s_plot_has_room_beside_eight_hop_rows(qtbot, make_window):
+    # Its plot was 51 px high (40 px under Xvfb's fonts): pyqtgraph's 9 px margins, the timeline held to 30 % of
+    # the room, and a line saying what the verdict's head says too ("Live: statistics over the last 100 samples").
+    window = traced(qtbot, make_window, 800, 500)
+    table, timeline = window.table, window.timeline
+    qtbot.waitUntil(lambda: fully_visible_rows(table) >= 8, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: timeline.plot.vb.height() >= 80, timeout=WAIT_MS)
+    assert fully_visible_rows(table) >= 8 and window.trace_graph.latency.vb.height() >= 60
+    bar = window.evidence.verdict_bar
+    assert bar.scroll.height() >= 2 * bar.label.fontMetrics().lineSpacing()
+    assert not window.range_label.isVisible() and "over all 80 rounds" in bar.label.text()
+    # A focus range is said above the table whatever the height (the yellow line), and gone with it.
+    t0, t1 = timeline.view_range()
+    timeline.set_focus(t0 + 0.4 * (t1 - t0), t0 + 0.6 * (t1 - t0))
+    qtbot.waitUntil(lambda: window.range_label.isVisible() and "Focus" in window.range_label.text(), timeout=WAIT_MS)
+    timeline.clear_focus()
+    qtbot.waitUntil(lambda: not window.range_label.isVisible(), timeout=WAIT_MS)
+    # A higher window says it again, and the timeline's plot is no lower than it was at 1280 x 800 (186 px).
+    window.resize(1280, 800)
+    qtbot.waitUntil(lambda: window.range_label.isVisible() and timeline.plot.vb.height() >= 186, timeout=WAIT_MS)
+    assert window.range_label.text().startswith("Live: statistics over the last")
+
+
 def caption_width(label) -> float:
     document = QTextDocument()
     document.setDocumentMargin(0)
@@ -165,21 +191,70 @@ def test_at_800_by_500_the_values_under_the_pointer_take_the_caption_s_line(qtbo
     assert "lost" in timeline.caption.text() and "hop 10:" not in timeline.caption.text()
 
 
-def test_tab_goes_from_the_hop_table_to_the_timeline_not_to_the_trace_graph(qtbot, make_window):
-    # The graph took the focus and showed no mark of it; it handles no key, so it is no Tab stop.
+def test_tab_goes_from_the_hop_table_to_the_trace_graph_which_shows_its_marks_whole(qtbot, make_window):
+    # At 800 px the mark is shortened; its whole text (a tooltip) was a pointer's only. The graph is a Tab stop
+    # (and Ctrl+2): with the focus it shows a frame and its marks whole in a tooltip; then Tab goes on.
+    from PySide6.QtWidgets import QToolTip
+
     window = traced(qtbot, make_window, 800, 500)
+    graph = window.trace_graph
     window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=WAIT_MS)
     window.table.setFocus()
     qtbot.waitUntil(lambda: QApplication.focusWidget() is window.table, timeout=WAIT_MS)
-    qtbot.keyClick(window.table, Qt.Key.Key_Tab)
-    assert QApplication.focusWidget() is window.timeline.focus_button
+    qtbot.keyPress(window.table, Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is graph
+    qtbot.keyRelease(graph, Qt.Key.Key_Tab)  # (a key's release goes where the focus is now)
+    whole = graph.mark_strip.toolTip()
+    assert whole.startswith("hop 5: problem starts here: loss ") and "95 % CI" in whole
+    qtbot.waitUntil(lambda: QToolTip.isVisible() and QToolTip.text() == whole, timeout=WAIT_MS)
+    assert graph.accessibleName() == "trace graph" and graph.accessibleDescription() == whole
+    qtbot.keyClick(graph, Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is window.timeline.focus_button and not QToolTip.isVisible()
     qtbot.keyClick(window.timeline.focus_button, Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier)
+    assert QApplication.focusWidget() is graph
+    qtbot.keyClick(graph, Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier)
     assert QApplication.focusWidget() is window.table
-    assert window.trace_graph.focusPolicy() == Qt.FocusPolicy.NoFocus
-    menus = [a.text() for a in window.menuBar().actions()]
+    # Ctrl+2 goes there from anywhere (View > Go to trace graph), and Space shows the marks again.
     view = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
-    assert not [a.text() for a in view.actions() if "graph" in a.text()], menus
+    go = next(a for a in view.actions() if "trace &graph" in a.text())
+    assert go.shortcut().toString() == "Ctrl+2"
+    qtbot.keyPress(window.table, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    assert QApplication.focusWidget() is graph
+    qtbot.keyRelease(graph, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: QToolTip.isVisible() and QToolTip.text() == whole, timeout=WAIT_MS)
+    QToolTip.hideText()
+    qtbot.waitUntil(lambda: not QToolTip.isVisible(), timeout=WAIT_MS)
+    qtbot.keyClick(graph, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: QToolTip.isVisible() and QToolTip.text() == whole, timeout=WAIT_MS)
+
+
+def test_at_800_by_500_the_marked_hop_says_why_not_only_its_number(qtbot, make_window):
+    # It read "▼ hop 5" alone; at 1280 the title says the hop and why. Narrow, "hop N" and the why stay, the why
+    # shortened at a problem's end ("…") or to the problems' names: never a number cut ("loss 3…").
+    window = traced(qtbot, make_window, 800, 500)
+    strip = window.trace_graph.mark_strip
+    problems = strip.why()
+    assert problems and problems[0].startswith("loss ")
+    text = strip.scene_labels()[0][0]
+    assert text.startswith("▼ hop 5: loss") or text.startswith("hop 5: loss") or text == "▼", text
+    assert text != "▼"
+    plot = window.trace_graph.latency.vb.sceneBoundingRect()
+    assert strip.scene_labels()[0][1].bottom() <= plot.top() + 0.5  # (still above the plot)
+    # Two problems in a narrow row: whole problems then "…", or their names.
+    d = window.evidence.verdict_bar.diagnosis
+    two = dict(d.problems)
+    two[5] = (*d.problems[5], "MOS 2.31 (95 % CI 2.10-2.52)")
+    window.evidence.marks.show(dataclasses.replace(d, problems=two))
+    qtbot.wait(20)
+    text = strip.scene_labels()[0][0]
+    assert text in (f"▼ hop 5: {problems[0]}, MOS 2.31", f"▼ hop 5: {problems[0]}, \u2026", "▼ hop 5: loss, MOS"), text
+    assert "MOS 2.31 (95 % CI 2.10-2.52)" in strip.toolTip() and problems[0] in strip.toolTip()
+    # Narrower still: the names, then "hop 5" alone, each beside the line.
+    window.trace_graph.setFixedWidth(230)
+    qtbot.waitUntil(lambda: strip.scene_labels()[0][0] != text, timeout=WAIT_MS)
+    narrow = strip.scene_labels()[0][0]
+    assert narrow in ("▼ hop 5: loss, MOS", "▼ hop 5: loss, \u2026", "▼ hop 5", "hop 5 ▼", "▼"), narrow
 
 
 def mnemonics(window) -> dict[str, list[str]]:
@@ -229,7 +304,7 @@ def test_every_tab_stop_of_the_window_has_a_name(qtbot, make_window):
             widget = widget.nextInFocusChain()
         if widget is window.target_combo:
             break
-    assert window.table in stops and window.evidence.verdict_bar.scroll in stops and window.trace_graph not in stops
+    assert window.table in stops and window.evidence.verdict_bar.scroll in stops and window.trace_graph in stops
     unnamed = [
         type(w).__name__ for w in stops if not w.accessibleName() and not (hasattr(w, "text") and w.text().strip())
     ]

@@ -43,7 +43,12 @@ def test_the_verdict_the_graph_and_the_table_name_one_hop(qtbot, make_window):
     assert d.status == "problem" and d.deteriorates_at_ttl == 3
     assert window.marked_ttl == window.trace_graph.marked_ttl == window.table_model.marked_ttl == 3
     assert window.trace_graph.mark_text == "problem starts at hop 3"
-    assert window.evidence.marks.texts() == ["▼ problem starts at hop 3"]  # (in the strip above the plot)
+    # In the strip above the plot, with why: the verdict's own figures for hop 3, without their intervals.
+    why = ", ".join(p.split(" (")[0] for p in d.problems[3])
+    assert why.startswith("loss ") and window.evidence.marks.texts()[0] in (
+        f"▼ problem starts at hop 3: {why}",
+        f"▼ hop 3: {why}",
+    )
     assert "Quality deteriorates at hop 3" in window.evidence.verdict_bar.label.text()
 
 

@@ -122,17 +122,24 @@ def test_prometheus_scrapes_the_agent_and_answers_for_a_hop(lab_factory, tmp_pat
     try:
         # Hop 1: 4 ms round trip, no loss. The destination (hop 4): 2 x (2 + 2 + 2 + 3) = 18 ms, ~19 % loss.
         wait_s = 45.0
-        value(ns, 'pingmos_hop_mos{target="dest", hop="1", position="first", model="g107-jb"}', wait_s)
+        value(ns, 'pingmos_hop_mos{target="dest", hop="1", model="g107-jb"}', wait_s)
         # Wait for a full window at the destination (50 probes at 0.2 s), then read the figures of both hops: read
         # at its first appearance, hop 1's MOS came from a handful of samples, where one probe the loaded machine's
         # relay lost or held late moved it to 4.10 (a CI-like run beside a second test suite).
         value(ns, 'pingmos_hop_window_probes{target="dest", hop="4"} >= 50', wait_s)
-        mos1 = value(ns, 'pingmos_hop_mos{target="dest", hop="1", position="first", model="g107-jb"}')
-        lat1 = value(ns, 'pingmos_hop_latency_seconds{target="dest", hop="1", address="198.18.0.2"}')
-        loss1 = value(ns, 'pingmos_hop_loss_ratio{target="dest", hop="1", address="198.18.0.2"}')
+        mos1 = value(ns, 'pingmos_hop_mos{target="dest", hop="1", model="g107-jb"}')
+        assert value(ns, 'pingmos_hop_info{target="dest", hop="1", address="198.18.0.2", position="first"}') == 1
+        lat1 = value(ns, 'pingmos_hop_latency_seconds{target="dest", hop="1"}')
+        loss1 = value(ns, 'pingmos_hop_loss_ratio{target="dest", hop="1"}')
         dest = f'target="dest", hop="4", position="last", address="{lab.target_addr}"'
-        loss4 = value(ns, f"pingmos_hop_loss_ratio{{{dest}}}")
-        mos4 = value(ns, 'pingmos_hop_mos{target="dest", hop="4", position="last"}')
+        assert value(ns, f"pingmos_hop_info{{{dest}}}") == 1
+        loss4 = value(ns, 'pingmos_hop_loss_ratio{target="dest", hop="4"}')
+        mos4 = value(ns, 'pingmos_hop_mos{target="dest", hop="4"}')
+        # A call to the target is the destination's figures (pingmos_target_mos, what the page rule reads).
+        # (One query: both from the same scrape.)
+        end, hop4 = 'pingmos_target_mos{target="dest"}', 'pingmos_hop_mos{target="dest", hop="4"}'
+        same = f"abs({end} - on (target, vantage, model) {hop4})"
+        assert value(ns, same) < 1e-9
         lat4 = value(ns, 'pingmos_hop_latency_seconds{target="dest", hop="4"}')
         p50 = value(ns, 'histogram_quantile(0.5, rate(pingmos_hop_rtt_seconds_bucket{target="dest", hop="4"}[20s]))')
         print(f"hop 1: MOS {mos1:.2f}, loss {loss1:.1%}, {lat1 * 1000:.1f} ms; hop 4: MOS {mos4:.2f}, "
@@ -155,7 +162,7 @@ def test_prometheus_scrapes_the_agent_and_answers_for_a_hop(lab_factory, tmp_pat
         # The shipped alert rules load and evaluate cleanly against the real series.
         groups = json.loads(get(ns, f"http://{PROM}/api/v1/rules"))["data"]["groups"]
         rules = [r for g in groups for r in g["rules"]]
-        assert len(rules) == 4 and all(r["health"] == "ok" for r in rules), rules
+        assert len(rules) == 5 and all(r["health"] == "ok" for r in rules), rules
         # Every dashboard query runs (variables set to this lab's values).
         doc = json.loads(DASHBOARD.read_text())
         exprs = [t["expr"] for p in doc["panels"] for t in p["targets"]]

@@ -104,7 +104,7 @@ def running(tmp_path_factory):
     agent.start()
     try:
         wait_for(agent, "provider", 3 * 60)
-        wait_for(agent, "silent", 3 * 20)
+        wait_for(agent, "silent", 30 * 12)  # 12 rounds of its 30 TTLs: more than the minimum of 10
         agent.refresh(WALL_EPOCH + clocks["provider"].now)
         yield agent, clocks, data
     finally:
@@ -117,8 +117,12 @@ def test_per_hop_series_follow_the_conventions_and_the_samples(running):
     snap = agent.runners["provider"].snapshot
     assert [h.ttl for h in snap.hops] == [1, 2, 3] and snap.destination_reached
     for hop, where in zip(snap.hops, ("first", "intermediate", "last"), strict=True):
-        labels = dict(target="provider", hop=str(hop.ttl), site="berlin", vantage="lab", address=hop.address,
-                      position=where)  # fmt: skip
+        labels = dict(target="provider", hop=str(hop.ttl), site="berlin", vantage="lab")
+        info = dict(labels, address=hop.address, position=where)
+        assert one(m, "pingmos_hop_info", **info) == 1
+        # The window gauges carry the hop's identity only: the responder and position are in pingmos_hop_info.
+        for s in m["pingmos_hop_mos"] + m["pingmos_hop_loss_ratio"]:
+            assert "address" not in s.labels and "position" not in s.labels, s
         assert one(m, "pingmos_hop_loss_ratio", **labels) == pytest.approx(hop.loss_pct / 100)
         assert one(m, "pingmos_hop_latency_seconds", **labels) == pytest.approx(hop.avg_ms / 1000)
         assert one(m, "pingmos_hop_jitter_seconds", **labels) == pytest.approx(hop.jitter_ms / 1000)
@@ -127,6 +131,9 @@ def test_per_hop_series_follow_the_conventions_and_the_samples(running):
         assert one(m, "pingmos_hop_window_probes", **labels) == hop.sent == 40
     assert snap.hops[0].loss_pct == 0 and 10 < snap.hops[2].loss_pct < 60  # the fake path's 30 % loss
     assert snap.hops[2].mos < snap.hops[0].mos
+    # A call to the target: the destination's figures, on series whose labels do not move with the path.
+    assert one(m, "pingmos_target_mos", target="provider", model="g107-jb") == pytest.approx(snap.hops[2].mos)
+    assert one(m, "pingmos_target_r_factor", target="provider", model="g107-jb") == pytest.approx(snap.hops[2].r)
     # Counters: every settled probe, received ones in the histogram (hop 1 answers in 2-3 ms).
     sent = one(m, "pingmos_hop_probes_sent_total", target="provider", hop="1")
     got = one(m, "pingmos_hop_probes_received_total", target="provider", hop="1")
@@ -155,10 +162,13 @@ def test_per_hop_series_follow_the_conventions_and_the_samples(running):
 def test_a_target_where_nothing_answers_still_has_series_and_is_alertable(running):
     agent, _, _ = running
     m = scrape(agent)
-    last = dict(target="silent", hop="1", position="last", address="")
+    last = dict(target="silent", hop="1")
+    assert one(m, "pingmos_hop_info", position="last", address="", **last) == 1
     assert one(m, "pingmos_hop_loss_ratio", **last) == 1.0
     assert math.isnan(one(m, "pingmos_hop_latency_seconds", **last))
-    assert one(m, "pingmos_hop_mos", **last) == 1.0 and one(m, "pingmos_hop_r_factor", **last) == 0.0
+    # No call gets through: the floor of the scale, where the shipped MOS rule reads it.
+    assert one(m, "pingmos_target_mos", target="silent") == 1.0
+    assert one(m, "pingmos_target_r_factor", target="silent") == 0.0
     assert one(m, "pingmos_hop_probes_received_total", target="silent", hop="1") == 0
     assert one(m, "pingmos_hop_probes_sent_total", target="silent", hop="1") > 0
     assert one(m, "pingmos_target_destination_reached", target="silent") == 0
@@ -329,14 +339,14 @@ def test_sessions_roll_and_old_ones_are_deleted_by_retention(tmp_path):
 
 def test_the_shipped_rules_page_for_a_target_where_nothing_answers(tmp_path):
     """The silent target's own series, as the agent serves them, fed to promtool's rule tests with the shipped
-    rules: after 5 minutes both pages fire (MOS low: the floor at the last hop; loss: nothing received)."""
+    rules: after 5 minutes both pages fire (MOS low: the floor for a call to the target; loss: nothing received)."""
     promtool = shutil.which("promtool")
     if promtool is None:
         pytest.skip("promtool is not installed (Debian package prometheus; scripts/setup_env installs it as root)")
     agent, clocks = make_agent(CONFIG)
     agent.start()
     try:
-        wait_for(agent, "silent", 3 * 20)
+        wait_for(agent, "silent", 30 * 12)
         agent.refresh(WALL_EPOCH + clocks["silent"].now)
         m = scrape(agent)
     finally:
@@ -348,7 +358,7 @@ def test_the_shipped_rules_page_for_a_target_where_nothing_answers(tmp_path):
 
     silent = lambda name: [s for s in m[name] if s.labels["target"] == "silent"]  # noqa: E731
     inputs = []
-    for s in silent("pingmos_hop_mos") + silent("pingmos_hop_info"):
+    for s in silent("pingmos_target_mos") + silent("pingmos_hop_info"):
         inputs.append({"series": series(s), "values": f"{s.value:g}x15"})
     for s in silent("pingmos_hop_probes_sent_total") + silent("pingmos_hop_probes_received_total"):
         # The counters go on as they are: every probe sent, none received.

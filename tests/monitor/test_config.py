@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 
@@ -98,6 +99,8 @@ def test_the_default_model_is_the_products_one(tmp_path):
         ("target = 5\n", 1, "target must be an array of tables: [[target]]"),
         ("[[target]]\nhost = 'sip:a:99999'\n", 2, "SIP port"),
         ("[[target]]\nhost = 'a'\nsip_interval_s = 60\n", 3, "sip: target only"),
+        # it exited 77 ("no permission") naming neither file nor line
+        ("[agent]\nwindow = 30\nuser = 'nosuchuser-pingmos'\n[[target]]\nhost = 'a'\n", 3, "does not exist on this"),
     ],
 )
 def test_a_bad_configuration_names_file_line_and_key(tmp_path, text, line, words):
@@ -256,3 +259,30 @@ def test_two_targets_recording_to_one_folder_are_refused(tmp_path, first, second
     # without recording there is no folder to share
     names = [t.name for t in load_config(write(tmp_path, text.replace(f'data_dir = "{tmp_path}"', ""))).targets]
     assert names == [first, second]
+
+
+def test_an_unusable_data_dir_is_refused_at_the_start_in_one_line_rc_2(tmp_path):
+    # The agent ran on without recording (one "cannot record" per target, and only at its first refresh).
+    from pingmos.monitor.config import check_data_dir
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    target = "[[target]]\nhost = '127.0.0.1'\n"
+    path = write(tmp_path, f"[agent]\nwindow = 30\ndata_dir = '{blocker / 'sessions'}'\n{target}")
+    with pytest.raises(ConfigError) as exc:
+        check_data_dir(load_config(path), path)
+    assert str(exc.value).startswith(f"{path}:3: [agent] data_dir ") and "remove data_dir" in str(exc.value)
+    good = write(tmp_path, f"[agent]\ndata_dir = '{tmp_path / 'new' / 'dir'}'\n{target}")
+    check_data_dir(load_config(good), good)  # created, and nothing left in it
+    assert list((tmp_path / "new" / "dir").iterdir()) == []
+    # The command: exit 2 before any probe or port (the breaker's /proc/nope).
+    with socket.socket() as s:  # a free loopback port, never opened: the check comes first
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    bad = write(tmp_path, f"[agent]\nlisten = '127.0.0.1:{port}'\ndata_dir = '/proc/nope'\n{target}")
+    r = subprocess.run([sys.executable, "-m", "pingmos", "monitor", bad, "--no-dns"], capture_output=True, text=True,
+                       timeout=60)  # fmt: skip
+    assert r.returncode == 2, r.stderr
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"pingmos monitor: error: {bad}:3: [agent] data_dir '/proc/nope' cannot hold"), last
+    assert "metrics at" not in r.stderr and "monitoring" not in r.stderr

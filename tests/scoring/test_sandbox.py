@@ -276,16 +276,24 @@ def test_a_runtime_failure_falls_back_per_hop(config_dir):
 @pytest.mark.parametrize("body_code", ["time.sleep(60)", "os.fork()\nwhile True:\n    os.fork()", "os._exit(1)"])
 def test_the_score_command_exits_cleanly(config_dir, body_code):
     (config_dir / "bad.py").write_text(HEADER + body(body_code))
-    t0 = time.monotonic()
-    r = subprocess.run(
-        [sys.executable, "-m", "pingmos", "score", "--model", "bad", "--latency", "20", "--jitter", "2"],
-        capture_output=True, text=True, timeout=60, env={**os.environ, "PINGMOS_CONFIG_DIR": str(config_dir.parent)},
-    )  # fmt: skip
-    took = time.monotonic() - t0
+    env = {**os.environ, "PINGMOS_CONFIG_DIR": str(config_dir.parent)}
+
+    def score(model: str) -> tuple[subprocess.CompletedProcess, float]:
+        t0 = time.monotonic()
+        argv = [sys.executable, "-m", "pingmos", "score", "--model", model, "--latency", "20", "--jitter", "2"]
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
+        return r, time.monotonic() - t0
+
+    # What a start costs on this machine now: the same command with a built-in model (no worker). At load 12 a
+    # start took 5-10 s and a fixed "3 s + 5 s" failed; the bound grows with the measured start instead, and stays
+    # far below the formula's 60 s, so a ceiling that was not enforced still fails.
+    _, start_s = score("g107")
+    r, took = score("bad")
     assert r.returncode == 1, r
     assert "Traceback" not in r.stderr + r.stdout
     assert "bad.py" in r.stdout + r.stderr
-    assert took < 3.0 + 5.0  # the 3 s wall-clock ceiling, a Python start and a worker start
+    # The 3 s wall-clock ceiling, the command's own start and the worker's (a second Python start), with slack.
+    assert took < min(3.0 + 3 * start_s + 2.0, 40.0), (took, start_s)
 
 
 def test_close_while_the_worker_starts_ends_the_call_and_starts_no_other(config_dir):

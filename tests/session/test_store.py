@@ -116,6 +116,19 @@ def test_events_names_route_and_settings_round_trip(tmp_path):
     assert snap.hops[0].name == "r1.lab.test"
 
 
+def test_events_replay_in_time_order_whatever_order_they_were_written_in(tmp_path):
+    # Live, an alert evaluated late (a slow formula) is written after the failure of an earlier alert's command.
+    written = [
+        SessionEvent(1.7e9 + 1, "alert-fire", {"rule": "a"}),
+        SessionEvent(1.7e9 + 3, "alert-command-failed", {"message": "alert rule 'a': ..."}),
+        SessionEvent(1.7e9 + 2, "alert-fire", {"rule": "b"}),
+        SessionEvent(1.7e9 + 3, "note", {}),  # the same time: the order written
+    ]
+    save_session(tmp_path / "s", INFO, traced_samples(rounds=2), written, {})
+    with open_session(tmp_path / "s") as s:
+        assert s.events() == [written[0], written[2], written[1], written[3]]
+
+
 def test_the_recorder_writes_as_it_goes_and_keeps_no_history_in_memory(tmp_path):
     path = tmp_path / "live"
     rec = SessionRecorder(path, INFO, flush_interval_s=0.05)

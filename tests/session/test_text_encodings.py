@@ -71,3 +71,26 @@ def test_a_monitor_configuration_with_a_byte_order_mark(tmp_path):
         load_config(str(path))
     path.write_bytes(codecs.BOM_UTF8 + b'[[target]]\nhost = "127.0.0.1"\n')
     assert [t.host for t in load_config(str(path)).targets] == ["127.0.0.1"]
+
+
+@pytest.mark.parametrize("name", IMPORTS)
+@pytest.mark.parametrize("end", [b"\r", b"\r\n"])
+def test_an_import_with_classic_mac_or_windows_line_ends_opens_as_with_unix_ones(name, end, tmp_path):
+    # Before: an mtr --raw log with bare CR line ends "holds no probes" (the whole file was one unended line).
+    plain = DATA / name
+    other = tmp_path / name
+    other.write_bytes(plain.read_bytes().replace(b"\n", end))
+    st = os.stat(plain)
+    os.utime(other, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert rows(other) == rows(plain) and rows(plain)
+
+
+@pytest.mark.parametrize("name", IMPORTS)
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-32-le"])
+def test_utf16_without_a_byte_order_mark_is_refused_by_name_in_one_line(name, codec, tmp_path, capsys):
+    # Before: ASCII in UTF-16 is valid UTF-8 with NULs, so it got the generic "not a pingmos session, ..." line.
+    path = tmp_path / name
+    path.write_bytes((DATA / name).read_text().encode(codec))
+    assert main(["report", "--session", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "UTF-16 or UTF-32 text without a byte-order mark; save" in err

@@ -7,10 +7,21 @@ value is back beyond ``clear_at`` for ``clear_for_s``. The clear level sits on t
 (hysteresis), so a value wobbling around the threshold never makes an alert flap.
 
 How a value is measured: over the samples of one hop (the destination unless the rule names a TTL) sent in the
-last ``window_s`` seconds, with at least ``min_samples`` of them (fewer: the value is unknown and nothing
-changes). Loss in percent of the probes, latency the mean round trip (ms), jitter by the stats module's
-definition (ms), MOS by the scorer the caller passes (the current model). When every probe of the window was
-lost there is no latency to score, yet no call would get through either: the MOS value is then 1, the floor.
+last ``window_s`` seconds, with at least ``min_samples`` of them (fewer: the value is unknown). Loss in percent of
+the probes, latency the mean round trip (ms), jitter by the stats module's definition (ms), MOS by the scorer the
+caller passes (the current model). When every probe of the window was lost there is no latency to score, yet no
+call would get through either: the MOS value is then 1, the floor.
+
+Where the destination cannot be measured, a rule on it judges what a call would get: nothing. While the destination
+has not answered since the engine started (an agent started or reloaded during an outage), the rule measures the
+highest TTL probed; where a router refuses to forward (its destination-unreachable ends the path before the
+destination), that router's TTL. Every probe there counts as lost: loss 100 %, MOS 1 (latency and jitter unknown).
+
+Time: ``for_s`` and ``clear_for_s`` are measured on a monotonic clock (``evaluate``'s ``mono``), so a wall clock
+stepped back or forward neither delays nor hastens an alert; windows and event times are wall-clock (the samples'
+send times). A value that is unknown (too few samples: a trace that stopped, a gap) ends the count: the condition
+must hold for ``for_s`` of known values in a row. A wall clock stepped back (by more than CLOCK_STEP_S) makes the
+samples sent before the step look later than those sent after it, so the engine starts its windows anew then.
 
 Defaults from the seeds (001: "Average MOS < 3.5 for 5 minutes", "Packet loss > 1% sustained"): MOS of the last
 minute below 3.5 for 5 minutes, clearing at 3.7; loss of the last minute above 1 % for 5 minutes, clearing at
@@ -50,6 +61,9 @@ METRICS = {"mos": "below", "loss_pct": "above", "latency_ms": "above", "jitter_m
 UNITS = {"mos": "", "loss_pct": " %", "latency_ms": " ms", "jitter_ms": " ms"}
 LABELS = {"mos": "MOS", "loss_pct": "loss", "latency_ms": "latency", "jitter_ms": "jitter"}
 FIRE, CLEAR = "fire", "clear"
+# A wall clock that falls behind the monotonic one by more than this between two evaluations was stepped back (NTP
+# slews at most 0.5 ms a second; a step is seconds to hours).
+CLOCK_STEP_S = 1.0
 
 
 class RulesError(Exception):
@@ -154,10 +168,18 @@ def _duration(seconds: float) -> str:
     return f"{seconds:g} s"
 
 
+# Why a rule on the destination measured the end of the path instead (AlertEvent.path_end).
+UNANSWERED = "the destination has not answered"
+BLOCKED = "a router refuses to forward"
+
+
 @dataclass(frozen=True)
 class AlertEvent:
     """A rule fired or cleared at wall-clock time ``at`` (s), with the value (None when unknown) that caused it
-    measured over ``samples`` probes of hop ``ttl`` (address ``address``)."""
+    measured over ``samples`` probes of hop ``ttl`` (address ``address``). ``path_end``: the rule is on the
+    destination, which could not be measured, so hop ``ttl`` is where the path ends (UNANSWERED or BLOCKED).
+    ``reason``: an episode ended without its value clearing (a reload removed or changed its rule or target);
+    ``value`` is then None."""
 
     rule: str
     kind: str  # FIRE or CLEAR
@@ -176,10 +198,14 @@ class AlertEvent:
     diagnosis_ttl: int | None = None
     diagnosis_words: str | None = None
     diagnosis_location_ttls: tuple[int, int] | None = None  # Diagnosis.location_ttls: the hop, or a range of hops
+    path_end: str | None = None
+    reason: str | None = None
 
     @property
     def message(self) -> str:
         what = "fired" if self.kind == FIRE else "cleared"
+        if self.reason is not None:
+            return f"{self.rule} {what} for {self.target}: ended: {self.reason}"
         if self.value is None:
             value = "unknown"
         elif self.metric == "loss_pct":  # as the table and the verdict show it: a lost probe never reads 0.0
@@ -188,6 +214,8 @@ class AlertEvent:
         else:
             value = f"{self.value:.2f}{UNITS[self.metric]}"
         where = f"hop {self.ttl}" + (f" ({self.address})" if self.address else "")
+        if self.path_end:
+            where += f", the end of the path ({self.path_end}),"
         text = (
             f"{self.rule} {what} for {self.target}: {LABELS[self.metric]} {value} at {where} over the last "
             f"{_duration(self.window_s)} ({self.samples} probes; threshold {self.threshold:g}{UNITS[self.metric]})"
@@ -223,6 +251,8 @@ class AlertEvent:
             "threshold": self.threshold,
             "window_s": self.window_s,
             "samples": self.samples,
+            "path_end": self.path_end,
+            "reason": self.reason,
             "diagnosis": None
             if self.diagnosis_status is None
             else {
@@ -257,6 +287,8 @@ class AlertEvent:
             "PINGMOS_ALERT_SAMPLES": str(self.samples),
             "PINGMOS_ALERT_DIAGNOSIS": self.diagnosis_status or "",
             "PINGMOS_ALERT_DIAGNOSIS_TTL": "" if self.diagnosis_ttl is None else str(self.diagnosis_ttl),
+            "PINGMOS_ALERT_PATH_END": self.path_end or "",
+            "PINGMOS_ALERT_REASON": self.reason or "",
             "PINGMOS_ALERT_MESSAGE": self.message,
         }
 
@@ -264,8 +296,10 @@ class AlertEvent:
 @dataclass
 class _RuleState:
     firing: bool = False
-    bad_since: float | None = None
-    good_since: float | None = None
+    bad_since: float | None = None  # monotonic s
+    good_since: float | None = None  # monotonic s
+    ttl: int | None = None  # where the rule was last measured, and the responder there (an ended episode's event)
+    address: str | None = None
 
 
 class DiagnosisSource(Protocol):
@@ -306,6 +340,7 @@ class AlertEngine:
         # destination's row follows the path through a reroute the same way the report's and the window's do.
         self._history = TraceHistory()
         self._keep_s = max((r.window_s for r in self.rules), default=0.0) + settle_s
+        self._clock_offset: float | None = None  # wall - monotonic at the last evaluation
 
     def feed(self, sample: Sample) -> None:
         self._history.apply(sample)
@@ -343,21 +378,47 @@ class AlertEngine:
         result = self._scorer(stats)
         return result.mos if isinstance(result, Score) else None
 
-    def evaluate(self, now: float) -> list[AlertEvent]:
-        """Events of the rules that fired or cleared at wall-clock time ``now`` (s). Call it regularly (every
-        second or so); ``for_s`` and ``clear_for_s`` are measured between calls."""
+    def _measured(self, rule: AlertRule, ends: tuple) -> tuple[int | None, str | None]:
+        """(TTL a rule measures, why it is the end of the path instead of the destination: None, UNANSWERED or
+        BLOCKED); TTL None when nothing was probed yet."""
+        if rule.ttl is not None:
+            return rule.ttl, None
+        destination, blocked, deepest = ends
+        if blocked is not None and (destination is None or blocked < destination):
+            return blocked, BLOCKED  # as the window's rows: the path ends at the refusing router
+        if destination is not None:
+            return destination, None
+        return deepest, UNANSWERED
+
+    def evaluate(self, now: float, mono: float | None = None) -> list[AlertEvent]:
+        """Events of the rules that fired or cleared at wall-clock time ``now`` (s: the windows end there, and the
+        events carry it). ``mono``: the same moment on a monotonic clock (s), on which ``for_s`` and ``clear_for_s``
+        are measured (None = ``now``: a replay, whose send times never step). Call it regularly (every second or
+        so); ``for_s`` and ``clear_for_s`` are measured between calls."""
+        mono = now if mono is None else mono
+        if self._clock_offset is not None and now - mono < self._clock_offset - CLOCK_STEP_S:
+            # The wall clock stepped back: windows by send time would mix the samples from before the step (later
+            # times) with those after it. Start anew (a sample fed meanwhile may go with the old history).
+            self._history = TraceHistory()
+        self._clock_offset = now - mono
         events = []
-        destination = self._history.destination_ttl()
+        ends = self._history.path_end()
         for rule in self.rules:
-            ttl = rule.ttl if rule.ttl is not None else destination
-            if ttl is None:
-                continue
-            end = now - self.settle_s
-            rtts, address = self._window(ttl, end - rule.window_s, end)
-            value = self.value(rule, rtts)
-            if value is None:
-                continue
+            ttl, path_end = self._measured(rule, ends)
             st = self._state[rule.name]
+            value = None
+            if ttl is not None:
+                end = now - self.settle_s
+                rtts, address = self._window(ttl, end - rule.window_s, end)
+                if path_end is not None:
+                    # No probe reached the destination there: what a call would get is nothing.
+                    rtts = np.full(len(rtts), np.nan)
+                value = self.value(rule, rtts)
+            if value is None:
+                # Unknown (too few samples): the condition did not hold for this stretch; for_s counts anew.
+                st.bad_since = st.good_since = None
+                continue
+            st.ttl, st.address = ttl, address
             below = rule.direction == "below"
             bad = value < rule.threshold if below else value > rule.threshold
             good = value >= rule.clear if below else value <= rule.clear
@@ -366,18 +427,18 @@ class AlertEngine:
                 if not bad:
                     st.bad_since = None
                     continue
-                st.bad_since = now if st.bad_since is None else st.bad_since
-                if now - st.bad_since >= rule.for_s:
+                st.bad_since = mono if st.bad_since is None else st.bad_since
+                if mono - st.bad_since >= rule.for_s:
                     st.firing, st.bad_since = True, None
-                    events.append(self._event(rule, FIRE, now, ttl, address, value, len(rtts)))
+                    events.append(self._event(rule, FIRE, now, ttl, address, value, len(rtts), path_end))
             else:
                 if not good:
                     st.good_since = None
                     continue
-                st.good_since = now if st.good_since is None else st.good_since
-                if now - st.good_since >= rule.clear_for_s:
+                st.good_since = mono if st.good_since is None else st.good_since
+                if mono - st.good_since >= rule.clear_for_s:
                     st.firing, st.good_since = False, None
-                    events.append(self._event(rule, CLEAR, now, ttl, address, value, len(rtts)))
+                    events.append(self._event(rule, CLEAR, now, ttl, address, value, len(rtts), path_end))
         self._prune(now)
         if events and self.diagnosis is not None:
             # Once for all of this moment's events (one answer), over the samples sent by the windows' end.
@@ -392,10 +453,38 @@ class AlertEngine:
         that window would come), a rule command started at once could fail "before" the alert that ran it."""
         return [dataclasses.replace(e, at=now) for e in self.evaluate(now + self.settle_s)]
 
-    def _event(self, rule, kind, now, ttl, address, value, n) -> AlertEvent:
+    def _event(self, rule, kind, now, ttl, address, value, n, path_end=None) -> AlertEvent:
         return AlertEvent(
-            rule.name, kind, now, self.target, ttl, address, rule.metric, value, rule.threshold, rule.window_s, n
-        )
+            rule.name, kind, now, self.target, ttl, address, rule.metric, value, rule.threshold, rule.window_s, n,
+            path_end=path_end,
+        )  # fmt: skip
+
+    # -- episodes across engines (a reload) ---------------------------------------------------------------
+
+    def carry_over(self, old: AlertEngine, names: Iterable[str]) -> None:
+        """The episodes of rules ``names`` (the same rule in both engines) go on here: a rule firing in ``old``
+        stays firing and clears by its own values (a reload restarted its target with other settings)."""
+        for name in names:
+            if name in self._state and name in old._state:
+                self._state[name] = dataclasses.replace(old._state[name], bad_since=None, good_since=None)
+
+    def end(self, names: Iterable[str], now: float, reason: str) -> list[AlertEvent]:
+        """Clear events for the firing rules among ``names`` whose episode ends without their value clearing
+        (``reason``, e.g. "removed by reload"): nothing measures them any more. Their state is reset."""
+        events = []
+        by_name = {r.name: r for r in self.rules}
+        for name in names:
+            st, rule = self._state.get(name), by_name.get(name)
+            if st is None or rule is None or not st.firing:
+                continue
+            ttl = st.ttl if st.ttl is not None else (rule.ttl or 0)
+            event = AlertEvent(
+                rule.name, CLEAR, now, self.target, ttl, st.address, rule.metric, None, rule.threshold,
+                rule.window_s, 0, reason=reason,
+            )  # fmt: skip
+            events.append(event)
+            self._state[name] = _RuleState()
+        return events
 
 
 def evaluate_samples(

@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import re
 import sys
+from collections.abc import Callable
 
 # Only what every command needs at start-up: argparse and the limits its options check. Each command imports what
 # it runs (the engine, the report's formats, the scoring registry) when it runs, so `pingmos score` pays for
@@ -34,6 +35,36 @@ class _Parser(argparse.ArgumentParser):
 
 class _OutputFailed(Exception):
     """The command's output could not be written (a full disk, an I/O error): one line on stderr, exit 1."""
+
+
+class _HeldOutput:
+    """Text for stdout, held until ``hold_chars`` of it, then written as it comes, ``hold_chars`` at a time: an
+    output that small appears whole or not at all (bad input found while it is made leaves only its one line on
+    stderr, as for any command), a larger one (the samples of a long session) streams in bounded memory; an error
+    found after it began streaming leaves what was written. ``before`` runs right before the first write (the
+    importer's notes: printed on success only while the output is held)."""
+
+    HOLD_CHARS = 4 * 1024 * 1024
+
+    def __init__(self, before: Callable[[], None], hold_chars: int | None = None) -> None:
+        self._before: Callable[[], None] | None = before
+        self._hold = hold_chars or self.HOLD_CHARS
+        self._parts: list[str] = []
+        self._size = 0
+
+    def write(self, text: str) -> None:
+        self._parts.append(text)
+        self._size += len(text)
+        if self._size >= self._hold:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write what is held (the notes first, once)."""
+        if self._before is not None:
+            before, self._before = self._before, None
+            before()
+        text, self._parts, self._size = "".join(self._parts), [], 0
+        _emit(text)
 
 
 def _emit(text: str) -> None:
@@ -855,7 +886,7 @@ def _add_export(sub) -> None:
 def _cmd_export(args) -> int:
     import math
 
-    from pingmos.export import events_to_csv, events_to_json, hop_table, samples_to_csv, samples_to_json
+    from pingmos.export import events_to_csv, events_to_json, hop_table, write_samples_csv, write_samples_json
     from pingmos.session import SessionError, open_session
     from pingmos.session.rescore import select_range
 
@@ -880,12 +911,15 @@ def _cmd_export(args) -> int:
                         f"{args.session}: the {session.info.source} file holds only its totals per hop, no samples "
                         "to export; --what hops exports its hop table"
                     )
-                to_text = samples_to_csv if args.format == "csv" else samples_to_json
-                samples = list(session.samples(selected))  # read once: the hop check below and the output
-                if args.ttl is not None and not any(s.ttl == args.ttl for s in samples):
+                # Written as the samples are read (a day of 30 hops is 2.6 million of them), held at first: see
+                # _HeldOutput.
+                out = _HeldOutput(lambda: _print_notes("export", notes))
+                write = write_samples_csv if args.format == "csv" else write_samples_json
+                if not write(session.samples(selected), out, args.ttl) and args.ttl is not None:
                     # a header alone read as "nothing was measured at that hop"
-                    raise SessionError(_no_such_hop(args.ttl, samples, selected is not None))
-                text = to_text(samples, args.ttl)
+                    raise SessionError(_no_such_hop(args.ttl, session.samples(selected), selected is not None))
+                out.flush()
+                return 0
             else:
                 events = session.events()
                 if selected is not None:  # --from/--to select events too (they were all written, whatever the range)

@@ -1,5 +1,6 @@
 """Export: the hop table (the report's CSV/JSON, same field names), the raw samples of one hop or all, and the
-event log, each a pure function to text.
+event log, each a pure function to text; the raw samples also written a row at a time to a file-like object
+(``write_samples_csv``/``write_samples_json``: a long session's export in bounded memory).
 
 Raw samples keep what was measured: a lost probe has an empty ``rtt_ms`` cell in CSV and ``null`` in JSON (never
 0), and send times are wall-clock seconds since the epoch plus an ISO 8601 UTC form for people. Both forms open
@@ -16,6 +17,7 @@ import io
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Protocol
 
 from pingmos.engine import Sample
 from pingmos.hop_report import TraceSnapshot
@@ -28,6 +30,13 @@ from pingmos.session.samples_import import SAMPLE_FIELDS  # the columns the read
 
 EVENT_FIELDS = ("at", "at_utc", "kind", "data")
 
+
+class Writable(Protocol):
+    """Where a ``write_*`` function puts its text: a file, ``io.StringIO``, the CLI's output."""
+
+    def write(self, text: str, /) -> object: ...
+
+
 __all__ = [
     "EVENT_FIELDS",
     "SAMPLE_FIELDS",
@@ -36,6 +45,8 @@ __all__ = [
     "hop_table",
     "samples_to_csv",
     "samples_to_json",
+    "write_samples_csv",
+    "write_samples_json",
 ]
 
 
@@ -79,20 +90,72 @@ def _select(samples: Iterable[Sample], ttl: int | None) -> Iterable[Sample]:
     return samples if ttl is None else (s for s in samples if s.ttl == ttl)
 
 
-def samples_to_csv(samples: Iterable[Sample], ttl: int | None = None) -> str:
-    """Raw samples (of hop ``ttl`` only, if given) as CSV with a header; empty cells where JSON has null."""
+# Rows made into one piece of text before ``out.write``: a write call per row would cost more than the row.
+_ROWS_PER_WRITE = 2048
+# A sample's row as ``json.dumps(row, indent=1)`` writes it, without the braces' lines, by the C encoder (it is one
+# level of scalars: the item separator is the newline and indent); about a third of the time of the indenting one.
+_SAMPLE_JSON = json.JSONEncoder(separators=(",\n  ", ": "), allow_nan=False)
+
+
+def write_samples_csv(samples: Iterable[Sample], out: Writable, ttl: int | None = None) -> int:
+    """Raw samples (of hop ``ttl`` only, if given) as CSV with a header, written to ``out`` as ``samples`` yields
+    them (a few thousand rows a write: memory does not grow with their number); empty cells where JSON has null.
+    Returns how many rows were written (the header not counted)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(SAMPLE_FIELDS)
+    n = 0
     for s in _select(samples, ttl):
         row = _sample_row(s)
         w.writerow(csv_row(row[f] for f in SAMPLE_FIELDS))
+        n += 1
+        if n % _ROWS_PER_WRITE == 0:
+            out.write(buf.getvalue())
+            buf.seek(0)
+            buf.truncate()
+    out.write(buf.getvalue())
+    return n
+
+
+def _sample_json(s: Sample) -> str:
+    row = _sample_row(s)
+    try:
+        text = _SAMPLE_JSON.encode(row)
+    except ValueError:  # a non-finite number (a damaged file's time): null, as _json writes it
+        text = _SAMPLE_JSON.encode(finite_json(row, {}))
+    return f" {{\n  {text[1:-1]}\n }}"
+
+
+def write_samples_json(samples: Iterable[Sample], out: Writable, ttl: int | None = None) -> int:
+    """Raw samples (of hop ``ttl`` only, if given) as a JSON list of objects, lost RTTs as null, written to ``out``
+    as ``samples`` yields them (a few thousand objects a write): the same text as ``json.dumps`` of the whole list
+    with ``indent=1``. Returns how many objects were written."""
+    n = 0
+    items: list[str] = []
+    for s in _select(samples, ttl):
+        items.append(_sample_json(s))
+        n += 1
+        if len(items) == _ROWS_PER_WRITE:
+            out.write(("[\n" if n == len(items) else ",\n") + ",\n".join(items))
+            items.clear()
+    if items:
+        out.write(("[\n" if n == len(items) else ",\n") + ",\n".join(items))
+    out.write("\n]\n" if n else "[]\n")
+    return n
+
+
+def samples_to_csv(samples: Iterable[Sample], ttl: int | None = None) -> str:
+    """``write_samples_csv`` as one string."""
+    buf = io.StringIO()
+    write_samples_csv(samples, buf, ttl)
     return buf.getvalue()
 
 
 def samples_to_json(samples: Iterable[Sample], ttl: int | None = None) -> str:
-    """Raw samples (of hop ``ttl`` only, if given) as a JSON list of objects, lost RTTs as null."""
-    return _json([_sample_row(s) for s in _select(samples, ttl)])
+    """``write_samples_json`` as one string."""
+    buf = io.StringIO()
+    write_samples_json(samples, buf, ttl)
+    return buf.getvalue()
 
 
 def events_to_csv(events: Iterable[SessionEvent]) -> str:

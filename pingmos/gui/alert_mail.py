@@ -3,7 +3,9 @@ server they gave (their mail relay; with STARTTLS and a login when it asks for t
 on the network, so the window calls it from a worker thread.
 
 The message holds each event's sentence (rule, value, target, hop) and the time, so it can be read on a phone
-without pingmos.
+without pingmos. Rule and target names come from a rules file or the monitor's configuration, which accept any
+character: a CR or LF in a header made ``email`` refuse the whole message (the alert's mail was lost), and in the
+body it would forge a line, so every control character is sent as '?' (``display_text``).
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 
 from pingmos.alerts import FIRE, AlertEvent
+from pingmos.display_text import display_text
 
 TIMEOUT_S = 15.0
+SUBJECT_CHARS = 200  # a subject names a rule and a target: cut there (the body has them whole)
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,7 @@ class MailSettings:
         if not 1 <= self.port <= 65535:
             return f"the SMTP port must be within 1 and 65535, not {self.port}"
         for address in (*self.recipients, self.sender or "pingmos@localhost"):
-            if "@" not in address or " " in address.strip():
+            if "@" not in address or " " in address.strip() or display_text(address) != address:
                 return f"{address!r} is not an e-mail address"
         if self.password and not self.user:
             return "a password needs a user name"
@@ -63,12 +67,13 @@ def compose(settings: MailSettings, events: Sequence[AlertEvent]) -> EmailMessag
     fired = [e for e in events if e.kind == FIRE]
     first = events[0]
     subject = f"pingmos: {first.rule} {'fired' if first.kind == FIRE else 'cleared'} for {first.target}"
+    subject = display_text(subject, SUBJECT_CHARS)
     if len(events) > 1:
         subject += f" (+{len(events) - 1} more)"
     lines = []
     for e in events:
         when = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(e.at))
-        lines.append(f"{when}: {e.message}")
+        lines.append(display_text(f"{when}: {e.message}"))
     lines.append("")
     lines.append(f"{len(fired)} fired, {len(events) - len(fired)} cleared. Sent by pingmos on {socket.gethostname()}.")
     message = EmailMessage()

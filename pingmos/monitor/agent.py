@@ -33,7 +33,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
-from pingmos.alerts import COMMAND_FAILED, AlertEngine, AlertEvent, CommandRunner
+from pingmos.alerts import CLEAR, COMMAND_FAILED, AlertEngine, AlertEvent, CommandRunner
 from pingmos.diagnosis import diagnose
 from pingmos.display_text import display_text
 from pingmos.engine import (
@@ -280,16 +280,18 @@ class TargetRunner:
         if self.sip is not None:
             self.sip.start()
 
-    def tick(self, now: float) -> None:
-        """Once a second: alert rules, and a trace that stopped on an error is started again after a while."""
-        for event in self.alerts.evaluate(now):
-            event = event.with_diagnosis(self.last_diagnosis)
-            self.events.append(event)
-            self._log(event.message)
-            with self._lock:
-                if self.recorder is not None:
-                    self.recorder.record_event(event.to_session_event())
-            self.commands.dispatch(self.alerts.rules, [event])
+    def tick(self, now: float, mono: float | None = None) -> None:
+        """Once a second: alert rules, and a trace that stopped on an error is started again after a while.
+        ``now``: wall-clock s (the samples' send times); ``mono``: the same moment on the monotonic clock, on which
+        the rules' ``for_s`` runs (None: ``now``, a test's virtual time)."""
+        judged: dict[float, object] = {}
+        for event in self.alerts.evaluate(now, mono):
+            # A fire carries the target's one diagnosis (its window, as /metrics shows it); a clear the diagnosis of
+            # the rule's own window, which no longer holds the outage that the target's longer window may still.
+            if event.kind == CLEAR and event.window_s not in judged:
+                judged[event.window_s] = self._window_diagnosis(now, event.window_s)
+            diagnosis = judged[event.window_s] if event.kind == CLEAR else self.last_diagnosis
+            self._publish(event.with_diagnosis(diagnosis))
         status = self.trace.status()
         mono = time.monotonic()
         if status.running and self._failures and mono - self._started_at >= RESTART_MAX_S:
@@ -309,6 +311,61 @@ class TargetRunner:
                 self._samples_at_restart = self.counters.samples
                 self.counters.new_schedule()
                 self.trace.start()
+
+    def _publish(self, event: AlertEvent, rules=None) -> None:
+        """An alert event to the log, the session's event log and the rule's command."""
+        self.events.append(event)
+        self._log(event.message)
+        with self._lock:
+            if self.recorder is not None:
+                self.recorder.record_event(event.to_session_event())
+        self.commands.dispatch(self.alerts.rules if rules is None else rules, [event])
+
+    def _window_diagnosis(self, now: float, window_s: float):
+        """The diagnosis of the samples an alert rule's value was measured over (sent within ``window_s`` before
+        the window's end, one probe timeout before ``now``): what a clear says beside its value. The target's own
+        window (``last_diagnosis``) may be longer and still hold the outage the rule's window no longer has (a
+        clear line said "loss 0.0 % ...; diagnosis (problem)"). The target's diagnosis when it cannot be computed."""
+        end = now - self._settle_s
+        try:
+            snap = self.trace.snapshot(None, self.model.score_many, self.model.name, time_range=(end - window_s, end))
+            return diagnose(snap)
+        except Exception as exc:  # a model failing now: the event still goes out, with the window's diagnosis
+            self._on_error("scoring")
+            self._log(f"{self.cfg.name}: the alert's diagnosis could not be computed: {type(exc).__name__}: {exc}")
+            return self.last_diagnosis
+
+    def hand_over_alerts(self, new: TargetRunner | None, now: float) -> Callable[[], None]:
+        """A reload replaces this target (``new``: its restarted runner, None when the target was removed): an
+        episode of a rule that ``new`` has unchanged (its command aside) goes on there, firing until its values
+        clear; every other firing rule ends now with a clear event saying why ("removed by reload", "changed by
+        reload"): nothing judges it any more, and an incident must not stay open for ever. Returns what says those
+        events (log, session, command), for the caller to call once /metrics shows the new runners."""
+        firing = self.alerts.firing()
+        if not firing:
+            return lambda: None
+        same_as = {} if new is None else {r.name: r for r in new.alerts.rules}
+        carried, changed, removed = [], [], []
+        for rule in self.alerts.rules:
+            if rule.name not in firing:
+                continue
+            other = same_as.get(rule.name)
+            if other is None:
+                removed.append(rule.name)
+            elif dataclasses.replace(other, command=rule.command, command_timeout_s=rule.command_timeout_s) == rule:
+                carried.append(rule.name)
+            else:
+                changed.append(rule.name)
+        if new is not None:
+            new.alerts.carry_over(self.alerts, carried)
+        rules = self.alerts.rules  # the commands of the rules as they were: what paged for the episode
+        events = self.alerts.end(removed, now, "removed by reload") + self.alerts.end(changed, now, "changed by reload")
+
+        def publish() -> None:
+            for event in events:
+                self._publish(event, rules)
+
+        return publish
 
     def _restart_delay(self) -> float:
         return min(RESTART_MAX_S, 2.0 ** max(0, self._failures - 1))
@@ -631,9 +688,14 @@ class Agent:
         for name in kept:
             old[name].set_mos_interval(config.mos_interval, self._interval_every_s())
         fresh = {cfg.name: self._runner(cfg) for cfg in config.targets if cfg.name not in kept}
+        now = time.time()
+        # Episodes carried over before /metrics sees the new runners (alert_firing never drops to 0 between them);
+        # the ended ones said once it no longer shows the old ones, before those close (their sessions get it).
+        ended = [runner.hand_over_alerts(fresh.get(runner.cfg.name), now) for runner in gone]
         with self._lock:
             self.runners = {cfg.name: old[cfg.name] if cfg.name in kept else fresh[cfg.name] for cfg in config.targets}
-        for runner in gone:
+        for runner, publish in zip(gone, ended, strict=True):
+            publish()
             runner.close()
         for runner in fresh.values():
             runner.start()
@@ -651,9 +713,11 @@ class Agent:
     # -- the loop ------------------------------------------------------------------------------------------
 
     def tick(self, now: float | None = None) -> None:
+        """Every target's ``tick`` at wall-clock ``now`` (None: the clocks now, the monotonic one for ``for_s``)."""
+        mono = time.monotonic() if now is None else None
         now = time.time() if now is None else now
         for runner in list(self.runners.values()):
-            runner.tick(now)
+            runner.tick(now, mono)
 
     def refresh(self, now: float | None = None) -> None:
         """Recompute every target's window, the probe rate and apply the retention (tests; ``run`` spreads the

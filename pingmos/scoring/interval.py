@@ -10,24 +10,27 @@ sampled again. Each of ``RESAMPLES`` resampled windows is the window's samples d
   Beta(lost + 1/2, received + 1/2) (Brown, Cai, DasGupta, Statistical Science 2001): a window with no loss still
   admits some (a plain bootstrap would say exactly 0 %), as the loss's Wilson interval does.
 
-The model scores every resampled window in one batch (one round trip to a user formula's worker process); the
-interval is the 2.5th to 97.5th percentile of their MOS (a resample in which nothing came back counts as MOS 1).
-Seeded by the window's size, so the same window always gives the same interval.
+The model scores the resampled windows in batches of at most ``MAX_CHUNK_VALUES`` resampled values (one round
+trip to a user formula's worker process each; a window of up to 2,500 samples: all 200 in one), each batch made
+only once the one before has been scored: a hop's memory is one batch's (about 30 MB; at least one resample, so
+more only for a window of over 500,000 samples), whatever its window's size and resample count. The batches are
+drawn so that the windows are those made at once (``resampled_chunks``). The interval is the 2.5th to 97.5th
+percentile of their MOS (a resample in which nothing came back counts as MOS 1). Seeded by the window's size, so
+the same window always gives the same interval.
 
 None: fewer than ``MIN_SAMPLES`` samples or 2 received, no raw samples (a summary), the model failed on more
 than a tenth of the resamples, or the time budget ran out before the hop's turn. Cost: ``RESAMPLES`` model
 evaluations per hop (built-ins: about 0.1-0.3 ms each), fewer for long windows: the resampled values of one hop are
 capped at ``MAX_RESAMPLED_VALUES`` (a 24 h window of 86,400 samples gets ``MIN_RESAMPLES``; its interval is narrow
-and the percentiles of 50 resamples place it well enough), and hops are scored one at a time so memory stays at one
-hop's resamples. ``BUDGET_S`` bounds a whole snapshot's intervals (a slow user formula would otherwise take
-resamples x hops x its time: 0.3 s per call made a 10-round report take 130 s), checked between batches of a
-hop's resamples too (``FIRST_CHUNK``).
+and the percentiles of 50 resamples place it well enough), and hops are scored one at a time. ``BUDGET_S`` bounds
+a whole snapshot's intervals (a slow user formula would otherwise take resamples x hops x its time: 0.3 s per call
+made a 10-round report take 130 s), checked between batches of a hop's resamples too (``FIRST_CHUNK``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -38,7 +41,10 @@ from pingmos.scoring.window import HopWindow
 
 RESAMPLES = 200
 MIN_RESAMPLES = 50
-MAX_RESAMPLED_VALUES = 2_000_000  # 16 MB of float64 per hop
+MAX_RESAMPLED_VALUES = 2_000_000  # the CPU time of a hop's interval (memory is bounded by MAX_CHUNK_VALUES)
+# The resampled values scored at once (at least one resample): 4 MB of float64, about 15-20 MB with the mask, the
+# received values and the model's work. A 250,000-sample hop's 50 resamples took 670 MB at once.
+MAX_CHUNK_VALUES = 500_000
 BUDGET_S = 5.0
 # Under a budget, a hop's first 8 resamples go to the model first (one worker round trip), then the rest in one
 # batch only if, at that pace, they take less than the budget: a formula that takes 0.3 s a call is stopped
@@ -57,28 +63,55 @@ def _as_array(rtts_ms: object) -> np.ndarray:
 
 
 def resampled_windows(rtts_ms: object, resamples: int = RESAMPLES, seed: int = 0) -> list[HopWindow]:
-    """``resamples`` bootstrap windows of the samples ``rtts_ms`` (ms, oldest first, None or NaN = lost).
+    """``resamples`` bootstrap windows of the samples ``rtts_ms`` (ms, oldest first, None or NaN = lost): every
+    chunk of ``resampled_chunks`` at once (memory: about 30 bytes per resampled value; ``mos_intervals`` takes
+    them a chunk at a time)."""
+    return [w for chunk in resampled_chunks(rtts_ms, [resamples], seed) for w in chunk]
 
-    Vectorised over the resamples where the random draws allow it: the blocks are copied block by block (no index
-    matrix of every value), the lost samples found once for all rows, and each row's loss set with draws from the
-    same generator in the same order as ever, so the same samples give the same windows (and interval) as before.
+
+def resampled_chunks(rtts_ms: object, chunks: Sequence[int], seed: int = 0) -> Iterator[list[HopWindow]]:
+    """The bootstrap windows of the samples ``rtts_ms`` (ms, oldest first, None or NaN = lost), ``sum(chunks)``
+    of them, made and yielded ``chunks[0]``, ``chunks[1]``, ... at a time: only one chunk's resampled values are
+    held while the caller scores it (a list of HopWindows per chunk; drop it before asking for the next).
+
+    The same samples give the same windows, in the same order, however they are chunked: every random draw whose
+    size does not depend on a row (the blocks' starts, each row's number of lost samples; a few integers per
+    block) is made up front, for all rows, as one call; then the rows are made in order, each row's loss set with
+    draws from the same generator in the same order as ever. Vectorised over a chunk's rows: the blocks are copied
+    block by block (no index matrix of every value), the lost samples found once for all its rows.
     """
     x = _as_array(rtts_ms)
     n = len(x)
+    resamples = int(sum(chunks))
     rng = np.random.default_rng([seed, n])
     block = max(1, round(n ** (1.0 / 3.0)))
     blocks = -(-n // block)
     starts = rng.integers(0, n - block + 1, size=(resamples, blocks))
-    # rows[r] = x[starts[r, 0] : +block] + x[starts[r, 1] : +block] + ..., cut to n samples.
-    runs = np.lib.stride_tricks.sliding_window_view(x, block)
-    rows = np.empty((resamples, n))
-    for b in range(blocks):
-        lo = b * block
-        width = min(block, n - lo)
-        rows[:, lo : lo + width] = runs[starts[:, b], :width]
     lost = int(np.isnan(x).sum())
     targets = rng.binomial(n, rng.beta(lost + 0.5, n - lost + 0.5, resamples)).tolist()
+    runs = np.lib.stride_tricks.sliding_window_view(x, block)
     received_values = x[~np.isnan(x)]
+    first = 0
+    for size in chunks:
+        if size <= 0:
+            continue
+        rows, nan = _resampled_rows(runs, n, block, starts[first : first + size], targets[first : first + size],
+                                    received_values, rng)  # fmt: skip
+        first += size
+        yield _windows(rows, nan)
+        del rows, nan
+
+
+def _resampled_rows(
+    runs: np.ndarray, n: int, block: int, starts: np.ndarray, targets: list[int], received_values: np.ndarray, rng
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of one chunk (NaN = lost) and their NaN mask: ``starts`` its rows' block starts, ``targets`` their
+    numbers of lost samples; ``rng`` draws which samples change, row after row."""
+    m, blocks = starts.shape
+    # rows[r] = x[starts[r, 0] : +block] + x[starts[r, 1] : +block] + ..., cut to n samples: the blocks gathered
+    # in one copy (no index matrix of every value; np.take would first copy ``runs``, block x n values), each row
+    # then a contiguous view of its first n values.
+    rows = runs[starts].reshape(m, blocks * block)[:, :n]
     nan = np.isnan(rows)
     missing_counts = np.count_nonzero(nan, axis=1).tolist()
     for i, (target, n_missing) in enumerate(zip(targets, missing_counts, strict=True)):
@@ -96,7 +129,7 @@ def resampled_windows(rtts_ms: object, resamples: int = RESAMPLES, seed: int = 0
             back = missing[rng.choice(n_missing, n_missing - target, replace=False)]
             rows[i, back] = rng.choice(received_values, len(back))
             nan[i, back] = False
-    return _windows(rows, nan)
+    return rows, nan
 
 
 def _windows(rows: np.ndarray, nan: np.ndarray | None = None) -> list[HopWindow]:
@@ -139,6 +172,13 @@ def _windows(rows: np.ndarray, nan: np.ndarray | None = None) -> list[HopWindow]
     return out  # type: ignore[return-value]
 
 
+def chunk_sizes(n: int, resamples: int) -> list[int]:
+    """``resamples`` resamples of a window of ``n`` samples in chunks of at most ``MAX_CHUNK_VALUES`` resampled
+    values (at least one resample a chunk): [] for none."""
+    per_chunk = max(1, MAX_CHUNK_VALUES // max(n, 1))
+    return [min(per_chunk, resamples - lo) for lo in range(0, resamples, per_chunk)]
+
+
 def resamples_for(n: int, resamples: int = RESAMPLES) -> int:
     """How many resamples a window of ``n`` samples gets: ``resamples``, fewer for long windows (at least
     ``MIN_RESAMPLES``) so that one hop's resampled values stay within ``MAX_RESAMPLED_VALUES``."""
@@ -170,25 +210,27 @@ def mos_intervals(
         if budget_s is not None and clock() - start > budget_s:
             break
         k = resamples_for(len(x), resamples)
-        windows = resampled_windows(x, k)
-        mos = []
-        first = FIRST_CHUNK if budget_s is not None else k
-        batch_start = clock()
-        for n_part, part in enumerate((windows[:first], windows[first:])):
-            if n_part and budget_s is not None and len(part):
-                # The rest would take about as long per resample as the first few did: if that alone would take
-                # longer than the whole budget (a slow formula: 0.3 s a call is a minute), this hop's interval is
-                # left unknown rather than the report held up. (Not "longer than what is left of it": a moment's
-                # preemption during the first few would then cost a fast model its interval on a loaded machine.)
-                per_resample = (clock() - batch_start) / first
-                if per_resample * len(part) > budget_s:
-                    mos = None
-                    break
-            for result in score_batch(part) if len(part) else ():
+        first = min(FIRST_CHUNK, k) if budget_s is not None else k
+        mos: list[float] | None = []
+        scored = 0
+        scoring_s = 0.0
+        for windows in resampled_chunks(x, chunk_sizes(len(x), first) + chunk_sizes(len(x), k - first)):
+            batch_start = clock()
+            for result in score_batch(windows):
                 if isinstance(result, Score):
                     mos.append(result.mos)
                 elif result is None:
                     mos.append(1.0)  # nothing came back in this resample: no call either
+            scoring_s += clock() - batch_start
+            scored += len(windows)
+            del windows  # before the next chunk is made: one chunk's resampled values at a time
+            # After the first few: the rest would take about as long per resample as they did. If that alone would
+            # take longer than the whole budget (a slow formula: 0.3 s a call is a minute), this hop's interval is
+            # left unknown rather than the report held up. (Not "longer than what is left of it": a moment's
+            # preemption during the first few would then cost a fast model its interval on a loaded machine.)
+            if budget_s is not None and scored == first < k and scoring_s / first * (k - first) > budget_s:
+                mos = None
+                break
         if mos is None:
             break
         if len(mos) < (1.0 - MAX_FAILED_SHARE) * k:

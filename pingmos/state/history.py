@@ -333,6 +333,14 @@ class TraceHistory:
         with self.lock:
             return _path_end({t: h.last for t, h in self.hops.items()})[0]
 
+    def path_end(self) -> tuple[int | None, int | None, int | None]:
+        """(destination TTL, blocked TTL, highest TTL probed) after every sample so far: the destination as
+        ``destination_ttl``; the lowest TTL whose latest answer is a router's destination-unreachable (the path ends
+        there), None when none is; the highest TTL with a sample in memory, None before any."""
+        with self.lock:
+            destination, blocked = _path_end({t: h.last for t, h in self.hops.items()})
+            return destination, blocked, max((t for t, h in self.hops.items() if h.n), default=None)
+
     def rounds(self) -> int:
         with self.lock:
             return max((h.n + h.let_go for h in self.hops.values()), default=0)

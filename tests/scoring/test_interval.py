@@ -236,3 +236,62 @@ def test_the_edge_cases_of_the_resamples_are_those_of_from_rtts():
             want.last_ms,
             want.loss_ci_pct,
         )
+
+
+# -- memory: the resamples made and scored a chunk at a time ---------------------------------------------------------
+
+
+def test_chunking_changes_no_resample_and_no_digit_of_the_interval(monkeypatch):
+    """The same window in chunks of 1, 7 and all resamples: the same windows in the same order, and the same
+    interval to the last digit (the draws that do not depend on a row are made up front, the rest row by row)."""
+    from pingmos.scoring import interval
+    from pingmos.scoring.interval import resampled_chunks
+
+    x = path_rtts(2_000, seed=6, loss=0.05)
+    whole = [w.rtts_array for w in resampled_windows(x, 30)]
+    for sizes in ([1] * 30, [7, 7, 7, 7, 2], [8, 22]):
+        chunked = [w.rtts_array for chunk in resampled_chunks(x, sizes) for w in chunk]
+        assert len(chunked) == 30
+        for got, want in zip(chunked, whole, strict=True):
+            np.testing.assert_array_equal(got, want)  # NaN where NaN, every value the same
+    model = load_model("g107-jb")
+    long = path_rtts(30_000, seed=8)  # resamples_for: 66, by default 16 a chunk
+    intervals = []
+    for rows_per_chunk in (1, 7, None):
+        monkeypatch.setattr(interval, "MAX_CHUNK_VALUES", 10**9 if rows_per_chunk is None else rows_per_chunk * 30_000)
+        calls = []
+
+        def batch(windows, calls=calls):
+            calls.append(len(windows))
+            return model.score_many(windows)
+
+        intervals.append(mos_intervals(batch, [long], budget_s=None)[0])
+        assert max(calls) == (66 if rows_per_chunk is None else rows_per_chunk) and sum(calls) == 66
+    assert intervals[0] == intervals[1] == intervals[2]
+    # The interval the code gave when it made every resample at once (d734ee9), to the last digit.
+    assert intervals[2] == (4.02905888212611, 4.065612352145855)
+
+
+def test_a_long_windows_interval_takes_one_chunks_memory_whatever_its_resamples():
+    """100,000 samples, 50 resamples: 274 MB at the peak when they were made and scored at once (d734ee9), about
+    30 MB a chunk at a time (MAX_CHUNK_VALUES). Measured with tracemalloc (numpy's buffers are traced): the
+    allocations of this computation alone, whatever else the process or the machine holds."""
+    import tracemalloc
+
+    from pingmos.scoring.interval import resamples_for
+
+    model = load_model("g107-jb")
+    model.score_many([])
+    peaks = {}
+    for n in (10_000, 100_000):
+        x = path_rtts(n, seed=9)
+        tracemalloc.start()
+        try:
+            ci = mos_intervals(model.score_many, [x], budget_s=None)[0]
+            peaks[n] = tracemalloc.get_traced_memory()[1] / 1e6
+        finally:
+            tracemalloc.stop()
+        assert ci is not None and ci[0] < ci[1]
+    assert (resamples_for(10_000), resamples_for(100_000)) == (200, 50)  # 2 M and 5 M resampled values
+    assert peaks[100_000] < 80, peaks  # d734ee9: 274 MB
+    assert peaks[100_000] < 2 * peaks[10_000], peaks  # bounded by the chunk, not by the window's resamples

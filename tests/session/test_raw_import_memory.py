@@ -95,8 +95,13 @@ def test_a_log_of_more_probes_than_pingmos_opens_is_refused_in_one_line(tmp_path
 
 
 def test_the_limits_keep_the_largest_accepted_log_under_a_gigabyte():
-    # 2.6 kB a probe of the largest hop (the MOS interval's bootstrap), about 60 bytes a probe besides.
-    assert mtr_import.MAX_RAW_PROBES_PER_HOP * 2600 + mtr_import.MAX_RAW_PROBES * 60 < 1.0e9
+    # The MOS interval's bootstrap: one chunk of resampled windows at a time, at least one window of the longest
+    # hop (about 60 bytes a resampled value); about 75 bytes a probe besides. Measured: 621 MB with every probe of
+    # the largest log at one hop (scripts/bench_raw_import.py).
+    from pingmos.scoring.interval import MAX_CHUNK_VALUES
+
+    longest = min(mtr_import.MAX_RAW_PROBES_PER_HOP, mtr_import.MAX_RAW_PROBES)
+    assert max(longest, MAX_CHUNK_VALUES) * 60 + mtr_import.MAX_RAW_PROBES * 75 < 1.0e9
 
 
 def test_a_raw_log_with_a_line_that_is_not_utf8_names_the_line(tmp_path):
@@ -104,3 +109,11 @@ def test_a_raw_log_with_a_line_that_is_not_utf8_names_the_line(tmp_path):
     p.write_bytes(b"x 0 1\nh 0 127.0.0.1\np 0 100 1\nd 0 caf\xe9\n")
     with pytest.raises(SessionError, match=r"bad.raw: not UTF-8 text \(line 4, byte 37\)"):
         open_session(p)
+
+
+def test_every_probe_of_a_log_may_go_to_one_hop(tmp_path):
+    """A hop's MOS interval no longer holds 50 resampled windows at once (2.6 kB a probe), so one hop may have as
+    many probes as a log (4,000,000: 621 MB, scripts/bench_raw_import.py); d734ee9 refused more than 250,000."""
+    assert mtr_import.MAX_RAW_PROBES_PER_HOP >= mtr_import.MAX_RAW_PROBES
+    session = open_session(write_log(tmp_path / "one-hop.raw", 250_001, hops=1))
+    assert len(session) == 250_001 and {s.ttl for s in session.samples()} == {1}

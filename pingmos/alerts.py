@@ -197,6 +197,7 @@ class AlertEvent:
     diagnosis_status: str | None = None
     diagnosis_ttl: int | None = None
     diagnosis_words: str | None = None
+    diagnosis_location_ttls: tuple[int, int] | None = None  # Diagnosis.location_ttls: the hop, or a range of hops
     path_end: str | None = None
     reason: str | None = None
 
@@ -234,6 +235,7 @@ class AlertEvent:
             diagnosis_status=diagnosis.status,
             diagnosis_ttl=diagnosis.deteriorates_at_ttl,
             diagnosis_words=diagnosis.short,
+            diagnosis_location_ttls=getattr(diagnosis, "location_ttls", None),
         )
 
     def to_json(self) -> dict:
@@ -256,6 +258,7 @@ class AlertEvent:
             else {
                 "status": self.diagnosis_status,
                 "deteriorates_at_ttl": self.diagnosis_ttl,
+                "location_ttls": None if self.diagnosis_location_ttls is None else list(self.diagnosis_location_ttls),
                 "summary": self.diagnosis_words,
             },
             "message": self.message,

@@ -7,10 +7,12 @@ unreachable, administratively prohibited, ...). Probes beyond the end are not se
 The end moves **up** as soon as a router answers time-exceeded at or beyond it (the route got longer, or the
 refusing router forwards again): the tracer then probes up to the maximum TTL again. It moves **down** only when
 the claim proves consistent with the other TTLs: an answer that ends the path at TTL k in round r is a *claim*,
-held back (with every later sample beyond k) until the probes of round r at TTLs k+1 .. max(k+1, the old end) have
-settled. If any of them, or a second answer to the claimed probe itself, is a router's time-exceeded, the claim
-contradicts the path (a forged or misrouted "reached" at a low TTL, RFC 5927-style blind forgery): it is counted
-in ``suspicious`` and the path is left as it was. Otherwise the path ends at k.
+held back (with every later sample beyond k) until the probes of one round from r on at TTLs k+1 .. max(k+1, the
+old end) have all settled: round r's, or a later round's when one of round r's is lost (a lost probe settles only
+at its timeout, 3 s or more: 15 rounds at 0.2 s with the destination unseen). If any sample beyond k from round r
+on, or a second answer to the claimed probe itself, is a router's time-exceeded, the claim contradicts the path
+(a forged or misrouted "reached" at a low TTL, RFC 5927-style blind forgery): it is counted in ``suspicious`` and
+the path is left as it was. Otherwise the path ends at k.
 
 ``Decision`` lists what the tracer must do: samples to emit (in order), claimed probes to forget or to re-arm in
 the matcher (``matcher.Matcher.resolve``/``rearm``).
@@ -48,8 +50,8 @@ NOTHING = Decision()
 class _Claim:
     sample: Sample
     key: ProbeKey
-    verify_to: int  # TTLs sample.ttl+1 .. verify_to of the claim's round must settle without a time-exceeded
-    settled: set[int] = field(default_factory=set)
+    verify_to: int  # TTLs sample.ttl+1 .. verify_to of one round (the claim's or later) must settle
+    settled: dict[int, set[int]] = field(default_factory=dict)  # round -> its TTLs k+1 .. verify_to settled
     held: list[tuple[Sample, ProbeKey]] = field(default_factory=list)
     contradicted: bool = False
     alternative: Sample | None = None
@@ -149,8 +151,8 @@ class PathEnd:
                 c.held.append((s, key))
                 if self._contradicts(c, s):
                     c.contradicted = True
-                elif s.round == c.sample.round and c.sample.ttl < s.ttl <= c.verify_to:
-                    c.settled.add(s.ttl)
+                elif c.sample.ttl < s.ttl <= c.verify_to:
+                    c.settled.setdefault(s.round, set()).add(s.ttl)
                 return
         if s.rtt_ms is not None and ends_path(s):
             self._take_end(s, key, out)
@@ -187,8 +189,8 @@ class PathEnd:
             for h, _k in self._claim.held:
                 if self._contradicts(self._claim, h):
                     self._claim.contradicted = True
-                elif h.round == s.round and s.ttl < h.ttl <= self._claim.verify_to:
-                    self._claim.settled.add(h.ttl)
+                elif h.round >= s.round and s.ttl < h.ttl <= self._claim.verify_to:
+                    self._claim.settled.setdefault(h.round, set()).add(h.ttl)
             return
         self._claim = self._new_claim(s, key, max(s.ttl + 1, end or 0))
 
@@ -220,10 +222,7 @@ class PathEnd:
                     out.rearm.append(c.key)
             self._replay(c.held, out)
             return
-        upto = c.verify_to
-        if r < self._sending_round:  # the round is sent: only what it sent can settle
-            upto = min(upto, self._sent_upto.get(r, k))
-        if not final and any(t not in c.settled for t in range(k + 1, upto + 1)):
+        if not final and not any(self._proves(c, proof) for proof in (r, *sorted(c.settled.keys() - {r}))):
             return
         # Consistent with every other TTL: the path ends at k.
         self._claim = None
@@ -232,6 +231,15 @@ class PathEnd:
             out.retire.append(c.key)
         out.emit.append(c.sample)
         self._replay(c.held, out)
+
+    def _proves(self, c: _Claim, round_no: int) -> bool:
+        """Have the probes of ``round_no`` (the claim's round or a later one holding a settled sample beyond it)
+        at TTLs k+1 .. verify_to all settled?"""
+        k, upto = c.sample.ttl, c.verify_to
+        if round_no < self._sending_round:  # the round is sent: only what it sent can settle
+            upto = min(upto, self._sent_upto.get(round_no, k))
+        settled = c.settled.get(round_no, ())
+        return all(t in settled for t in range(k + 1, upto + 1))
 
     def _replay(self, held: list[tuple[Sample, ProbeKey | None]], out: Decision) -> None:
         for s, key in held:

@@ -385,7 +385,7 @@ class MainWindow(QMainWindow):
             self._show_error("Enter a host name, IPv4 or IPv6 address to trace.")
             return
         protocol = self.protocol_combo.currentData()
-        interval_s = round(self.interval_spin.value(), 3)
+        interval_s = self.toolbar.take_interval_s()
         port = self.port()
         same = self.trace is not None and (
             self.trace.target,

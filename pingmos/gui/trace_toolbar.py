@@ -22,6 +22,7 @@ from pingmos.gui.model_settings import ModelSettingsBox
 from pingmos.gui.settings_store import SettingsStore
 from pingmos.run import default_port
 
+INTERVAL_TIP = "seconds between rounds; a change starts a new trace at the next Start"
 WINDOW_CHOICES = ("10", "50", "100", "200", "500", "all")
 WINDOW_TIP = "samples to include: the last N samples of each hop, or all of them"
 WINDOW_MAX = 9_999_999  # (seven digits: more samples than a hop keeps in memory for weeks at 1 round/s)
@@ -102,8 +103,8 @@ class TraceToolbar(QToolBar):
         self.interval_spin.setSingleStep(0.5)
         self.interval_spin.setSuffix(" s")
         self.interval_spin.setValue(settings.interval_s())
-        self.interval_spin.setToolTip("seconds between rounds; a change starts a new trace at the next Start")
-        self.interval_spin.valueChanged.connect(settings.set_interval_s)
+        self.interval_spin.setToolTip(INTERVAL_TIP)
+        self.interval_spin.valueChanged.connect(self._interval_edited)
         self.addWidget(_label(" &Interval ", self.interval_spin))
         self.addWidget(self.interval_spin)
 
@@ -141,6 +142,58 @@ class TraceToolbar(QToolBar):
         self.addWidget(self.port_spin)
         self.protocol_combo.currentIndexChanged.connect(lambda _: self.protocol_changed())
         self.protocol_changed()
+
+    def _interval_edited(self, value: float) -> None:
+        if value < MIN_INTERVAL_S:
+            return  # the blank of a record whose interval is not known (show_record_interval): not a choice
+        if self.interval_spin.minimum() < MIN_INTERVAL_S:
+            self._live_interval_field()
+        self.settings.set_interval_s(value)
+
+    def _live_interval_field(self) -> None:
+        spin = self.interval_spin
+        spin.setMinimum(MIN_INTERVAL_S)
+        spin.setSpecialValueText("")
+        spin.setToolTip(INTERVAL_TIP)
+
+    def show_record_interval(self, interval_s: float | None) -> None:
+        """Show an opened record's interval (s) in the field, never the next live trace's: a pingmos session's own;
+        None (a file that does not record it: mtr, Trippy, RIPE Atlas) or one the field cannot show exactly leaves
+        it blank. Not remembered as the user's choice; Start then probes at what the field shows (blank: the
+        interval remembered, ``take_interval_s``)."""
+        spin = self.interval_spin
+        spin.blockSignals(True)
+        try:
+            decimals = next((d for d in (1, 2, 3) if interval_s is not None and round(interval_s, d) == interval_s), 0)
+            if decimals and MIN_INTERVAL_S <= interval_s <= MAX_INTERVAL_S:
+                self._live_interval_field()
+                spin.setDecimals(decimals)
+                spin.setValue(interval_s)
+                spin.setToolTip(f"the opened record's interval; {INTERVAL_TIP}")
+            else:
+                spin.setMinimum(0.0)
+                spin.setSpecialValueText(" ")  # shown at the minimum: blank
+                spin.setValue(0.0)
+                spin.setToolTip(f"the opened record does not say its interval; {INTERVAL_TIP}")
+        finally:
+            spin.blockSignals(False)
+
+    def take_interval_s(self) -> float:
+        """The interval (s) the next trace probes at: the field's; while it is blank (a record's unknown interval),
+        the remembered one, which the field then shows."""
+        value = round(self.interval_spin.value(), 3)
+        if value >= MIN_INTERVAL_S:
+            return value
+        value = self.settings.interval_s()
+        spin = self.interval_spin
+        spin.blockSignals(True)
+        try:
+            self._live_interval_field()
+            spin.setDecimals(max(1, next((d for d in (1, 2, 3) if round(value, d) == value), 3)))
+            spin.setValue(value)
+        finally:
+            spin.blockSignals(False)
+        return round(spin.value(), 3)
 
     def protocol_changed(self) -> None:
         protocol = self.protocol_combo.currentData()

@@ -50,8 +50,11 @@ def problems_text(d: Diagnosis) -> str:
     lines = [f"status: {d.status}" + (f", {wanted}" if wanted else "")]
     for ttl, problems in sorted(d.problems.items()):
         tag = ""
+        span = d.location_ttls if d.status == PROBLEM and d.deteriorates_at_ttl is None else None
         if ttl == d.deteriorates_at_ttl:
             tag = " (problem starts here)"
+        elif span is not None and span[0] <= ttl <= span[1]:
+            tag = " (the problem may start here)"
         elif ttl in d.rate_limited_ttls:
             tag = " (does not carry on: rate limiting)"
         lines.append(f"hop {ttl}: {', '.join(problems)}{tag}")
@@ -81,6 +84,8 @@ class DiagnosisMarks:
                 # The title's "why": each problem without its interval ("loss 19.0 %"; the tooltip has it whole).
                 why = tuple(p.split(" (")[0] for p in d.problems.get(d.deteriorates_at_ttl, ()))
                 flag_why = (d.deteriorates_at_ttl, why) if why else None
+            elif d.status == PROBLEM and d.location_ttls is not None:
+                flag_tip = d.short  # "problem between hop 2 and hop 5": no one hop is supported
             marks = tuple(
                 Mark(
                     ttl,

@@ -407,7 +407,10 @@ class AgentCollector(Collector):
             "pingmos_target_diagnosis", "Where quality deteriorates: problem, no_problem or undecided.", labels=base
         )
         diag_hop = GaugeMetricFamily(
-            "pingmos_target_diagnosis_hop", "TTL of the hop where quality deteriorates (0: none found).", labels=base
+            "pingmos_target_diagnosis_hop",
+            "TTL of the hop where quality deteriorates; absent when no one hop is supported (no problem, undecided, "
+            "or a problem located to a range of hops).",
+            labels=base,
         )
         late = CounterMetricFamily(
             "pingmos_target_late_rounds",
@@ -480,7 +483,8 @@ class AgentCollector(Collector):
                     end_mos.add_metric([*lv(view), view.model], _nan(end[1]))
             if window and view.diagnosis_status is not None:
                 diag.add_metric(lv(view), {s: s == view.diagnosis_status for s in DIAGNOSIS_STATES})
-                diag_hop.add_metric(lv(view), view.diagnosis_ttl or 0)
+                if view.diagnosis_ttl is not None:  # a range is not a hop: no number that reads as one
+                    diag_hop.add_metric(lv(view), view.diagnosis_ttl)
             if other and view.sip is not None:
                 s = view.sip
                 sip_sent.add_metric(lv(view), s.sent)
@@ -638,9 +642,11 @@ class AgentCollector(Collector):
                 f"{go(1 if state == view.diagnosis_status else 0)}\n"
                 for state in sorted(DIAGNOSIS_STATES)  # StateSetMetricFamily's order
             ]
-            out["pingmos_target_diagnosis_hop"] = [
-                f"pingmos_target_diagnosis_hop{labels_of(target)}{go(view.diagnosis_ttl or 0)}\n"
-            ]
+            # As _families: absent unless one hop is supported (a range of hops is no number).
+            ttl = view.diagnosis_ttl
+            out["pingmos_target_diagnosis_hop"] = (
+                [] if ttl is None else [f"pingmos_target_diagnosis_hop{labels_of(target)}{go(ttl)}\n"]
+            )
         return {name: "".join(lines) for name, lines in out.items() if lines}
 
     def _labels_text(self, labels: dict[str, str]) -> str:

@@ -163,14 +163,22 @@ def _session_snapshot(name, window=None):
 
 
 @pytest.mark.parametrize(
-    ("name", "rate_limited", "at"),
-    [("independent_losses.mtr-raw.txt", (2,), 3), ("live_independent_losses.pmsession", (4,), 5)],
+    ("name", "lossy", "at"), [("independent_losses.mtr-raw.txt", 2, 3), ("live_independent_losses.pmsession", 4, 5)]
 )
-def test_forward_loss_aggregate_independent_losses_are_not_forward_loss(name, rate_limited, at):
+def test_forward_loss_aggregate_independent_losses_are_not_forward_loss(name, lossy, at):
+    # The fault class (carry-on judged on aggregates) stays fixed: the lossy router is never named as *the* start.
+    # The case expected "hop 2 rate limiting, deteriorates at 3"; the lab showed that data with these statistics
+    # also come from per-packet drops on the link into that router (LASTLINK, 10 % per packet on r3 -> r4: hop 3
+    # 0.0 %, hop 4 10.0 % (CI 7.4-13.3), destination 10.0 % (7.4-13.3), lost rounds coinciding only by chance),
+    # where "rate limiting, problem at the destination" named the wrong hop in 6 of 7 runs. The router's loss is
+    # not credibly different from the destination's, so the honest answer is the range: it starts at the router
+    # or after it, at or before the destination; the router is not called rate limiting.
     d = diagnose(_session_snapshot(name))
-    assert d.status == PROBLEM and d.rate_limited_ttls == rate_limited and d.deteriorates_at_ttl == at
-    assert d.per_round and f"Quality deteriorates at the destination, hop {at}" in d.verdict
-    assert f"look between hop {at - 1}" in d.verdict
+    assert d.status == PROBLEM and d.deteriorates_at_ttl is None and d.location_ttls == (lossy, at), d.verdict
+    assert d.rate_limited_ttls == () and d.per_round
+    assert f"it starts at hop {lossy} or after it, at or before hop {at}" in d.verdict
+    assert f"look between hop {lossy - 1} and hop {at}" in d.verdict
+    assert f"an echo witness to hop {lossy} can" in d.verdict
 
 
 def test_full_loss_window_is_the_worst_score_and_keeps_its_address():
@@ -254,11 +262,15 @@ def test_per_round_arrays_reach_the_diagnosis():
 
 def test_a_router_answering_too_few_rounds_at_the_start_leaves_it_open_until_echo_settles_it():
     # Hop 3 drops 85 % of its own replies and the link into it is down in 6 % of the rounds: its silence in the
-    # destination's lost rounds says little, so the problem starts at hop 3 or hop 4: undecided, and more rounds
-    # do not help; direct echo to hop 3 decides.
+    # destination's lost rounds says little, so the problem starts at hop 3 or hop 4: a problem (the destination's
+    # loss is certain) located to that range, and more rounds do not help; direct echo to hop 3 decides.
     snap = snapshot([(2, 0), (4, 0), (6, 85), (8, 0), (10, 0)], link_loss=(3, 6))
     d = diagnose(snap)
-    assert d.status == UNDECIDED and d.rounds_needed is None and "ask the routers" in d.verdict
+    assert d.status == PROBLEM and d.deteriorates_at_ttl is None and d.location_ttls == (3, 4), d.verdict
+    assert (
+        d.rounds_needed is None and "more rounds alone may never settle it; an echo witness to hop 3 can" in d.verdict
+    )
+    assert d.short == "problem between hop 2 and hop 4"
     assert 3 in [h.ttl for h in candidates_for_witness(snap)]
     lossy = EchoWitness(addr(3), tuple(None if i % 10 == 0 else 5.0 for i in range(200)), round=snap.rounds)
     assert diagnose(snap, witnesses={3: lossy}).deteriorates_at_ttl == 3
@@ -270,15 +282,19 @@ def test_a_router_answering_too_few_rounds_at_the_start_leaves_it_open_until_ech
 def test_per_packet_loss_on_a_link_is_never_blamed_on_a_later_hop():
     # Every probe crossing the link into hop 3 is dropped on its own (5 %, no burst): hops 3, 4 and 5 each lose
     # about 5 % in different rounds. The TTL data cannot tell this from rate limiting at hops 3 and 4 in front of a
-    # lossy destination, so the answer is "undecided" (an echo witness settles it), never "problem at hop 5".
+    # lossy destination, so the answer is a range from hop 3 (an echo witness narrows it) or undecided, never
+    # "problem at hop 5", and neither hop is called rate limiting.
     for seed in range(10):
         for rounds in (100, 300):
             d = diagnose(snapshot([(2, 0), (4, 0), (6, 5), (8, 5), (10, 5)], rounds=rounds, seed=seed))
             assert d.deteriorates_at_ttl in (None, 3), (seed, rounds, d.verdict)
+            assert d.status != PROBLEM or d.location_ttls[0] <= 3, (seed, rounds, d.verdict)
             assert d.rate_limited_ttls == ()
-    # One lossy router right after a clean one, in front of a lossy destination, stays rate limiting.
+    # One lossy router right after a clean one, in front of a destination losing as much: per-packet drops into it
+    # or rate limiting there with the loss beyond, the counts cannot tell (the lab's LASTLINK): the range.
     d = diagnose(snapshot([(2, 0), (4, 0), (6, 0), (8, 10), (10, 10)], rounds=300))
-    assert d.status == PROBLEM and d.deteriorates_at_ttl == 5 and d.rate_limited_ttls == (4,)
+    assert d.status == PROBLEM and d.deteriorates_at_ttl is None and d.location_ttls == (4, 5), d.verdict
+    assert d.rate_limited_ttls == ()
 
 
 def timed_trace(rounds, seed, down_pct=5.0, burst_ms=30.0, interval_ms=30.0, stall_ms=0.0, hops=6, into=4):
@@ -347,7 +363,9 @@ def test_a_weakly_shared_run_after_per_packet_drops_names_no_later_hop():
                 sample = Sample(r, ttl, r * 64 + ttl, 1000.0 + r, 2.0 * ttl, addr(ttl), ttl == 6)
             st.apply(sample)
     d = diagnose(st.snapshot(None, scorer, "pingplotter"))
-    assert d.status == UNDECIDED and d.deteriorates_at_ttl is None, d.verdict
+    # The destination's 5.3 % (CI 3.3-8.5) is certainly a problem: located to a range that holds hop 4.
+    assert d.status == PROBLEM and d.deteriorates_at_ttl is None, d.verdict
+    assert d.location_ttls[0] <= 4 <= d.location_ttls[1] and d.rate_limited_ttls == ()
 
 
 # -- "not enough samples": a live trace can wait for more rounds, a finished record cannot ----------------------
@@ -384,3 +402,71 @@ def test_not_enough_samples_is_worded_by_what_was_diagnosed():
     assert d.verdict.startswith("Not enough samples in this record: no hop answered in it (5 rounds)")
     d = diagnose(dataclasses.replace(silent, record=RECORD_RANGE))
     assert "in this range" in d.verdict and d.verdict.endswith("; widen the range.")
+
+
+# -- a certain problem is a problem; its start a hop or a range ----------------------------------------------------
+
+
+def _per_packet_into(into, pct, hops, rounds, seed):
+    """A TraceState where every probe crossing the link into hop ``into`` is dropped on its own (``pct``)."""
+    rng = random.Random(seed)
+    st = TraceState("target.lab.test", addr(hops), "icmp", 1.0)
+    for r in range(rounds):
+        for ttl in range(1, hops + 1):
+            if ttl >= into and rng.random() * 100 < pct:
+                st.apply(Sample(r, ttl, r * 64 + ttl, 1000.0 + r, None, None))
+            else:
+                st.apply(Sample(r, ttl, r * 64 + ttl, 1000.0 + r, 2.0 * ttl, addr(ttl), ttl == hops))
+    return st.snapshot(None, scorer, "pingplotter")
+
+
+def test_per_packet_loss_into_the_last_router_never_names_the_destination_and_an_echo_witness_settles_it():
+    # The lab's LASTLINK (10 % per packet on r3 -> r4; hop 3 0.0 %, hop 4 10.0 %, destination 10.0 %): the clean hop
+    # 3 once "cleared" hop 4, so the verdict named the destination with hop 4 "rate limiting" in 6 of 7 runs.
+    for seed in range(8):
+        snap = _per_packet_into(4, 10.0, 5, 400, seed)
+        d = diagnose(snap)
+        assert d.status == PROBLEM and d.deteriorates_at_ttl in (None, 4), (seed, d.verdict)
+        assert d.location_ttls[0] <= 4 <= d.location_ttls[1] and 4 not in d.rate_limited_ttls, (seed, d.verdict)
+        assert d.to_json()["rounds_needed"] is None and "sit on the threshold" not in d.verdict
+        # Direct echoes to hop 4 lost too (9 of 75, as the breaker's --witness auto saw) put the start at hop 4.
+        lossy = EchoWitness(addr(4), tuple(None if i % 8 == 0 else 8.0 for i in range(75)), round=snap.rounds)
+        clean = EchoWitness(addr(3), (6.0,) * 150, round=snap.rounds)
+        w = diagnose(snap, witnesses={4: lossy, 3: clean})
+        assert w.status == PROBLEM and w.deteriorates_at_ttl == 4 and w.location_ttls == (4, 4), (seed, w.verdict)
+        assert 4 in w.witnessed and w.rate_limited_ttls == ()
+
+
+def test_a_certain_loss_with_an_open_start_is_a_problem_located_to_a_range():
+    # The lab's LOSS (10 % per packet on r2 -> r3): destination 10.4 % (8.7-12.4) at 1000 rounds was "undecided".
+    snap = _per_packet_into(3, 10.0, 5, 1000, 3)
+    d = diagnose(snap)
+    assert d.status == PROBLEM and d.deteriorates_at_ttl in (None, 3), d.verdict
+    assert d.location_ttls[0] == 3 and d.location_ttls[1] >= 3 and d.rate_limited_ttls == ()
+    js = d.to_json()
+    assert js["location_ttls"] == list(d.location_ttls) and js["rounds_needed"] is None
+    if d.deteriorates_at_ttl is None:
+        assert f"it starts at hop 3 or after it, at or before hop {d.location_ttls[1]}" in d.verdict
+        assert d.short == f"problem between hop 2 and hop {d.location_ttls[1]}"
+
+
+def test_from_counts_a_router_losing_more_than_the_destination_is_never_named_the_start():
+    # The lab's MIXED read from mtr --json (counts only): hop 3 rate limits (60 %), the loss is on r3 -> r4 (hop 4
+    # 11.5 %, destination 9.5 %). Hop 3's excess is its own; whether the rest starts there cannot be told.
+    snap = snapshot([(2, 0), (4, 0), (6, 60), (8, 0), (10, 0)], link_loss=(4, 10), rounds=200)
+    hops = tuple(dataclasses.replace(h, window_rounds=None, window_rtts_ms=None) for h in snap.hops)
+    d = diagnose(dataclasses.replace(snap, hops=hops))
+    assert not d.per_round and d.status == PROBLEM and d.deteriorates_at_ttl is None, d.verdict
+    assert d.location_ttls == (3, 4) and "that excess is its own" in d.verdict
+
+
+def test_the_witness_sizing_line_says_which_loss_it_sized_for():
+    from pingmos.witness import planned_count
+
+    snap = _per_packet_into(4, 10.0, 5, 400, 1)
+    end = snap.hops[-1]
+    count, words = planned_count(snap)
+    lo, hi = end.loss_ci_pct
+    assert count == witness_count(0.8 * lo) and f"a loss of {0.8 * lo:.1f} % " in words
+    assert f"80 % of the low end of the destination's {end.loss_pct:.1f} % (95 % CI {lo:.1f}-{hi:.1f})" in words
+    assert "(the destination's)" not in words

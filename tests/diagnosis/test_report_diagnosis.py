@@ -32,6 +32,7 @@ def test_a_diagnosis_the_producer_made_with_more_evidence_is_the_one_shown():
     assert json.loads(to_json(snap))["diagnosis"] == {
         "status": "problem",
         "deteriorates_at_ttl": 2,
+        "location_ttls": [2, 2],  # the new field: the one hop supported, as a range of one
         "rate_limited_ttls": [1],
         "rounds_needed": None,
         "per_round": True,

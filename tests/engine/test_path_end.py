@@ -329,3 +329,34 @@ def test_a_claim_still_waiting_when_the_trace_ends_is_judged_and_nothing_is_held
     decision = path_end.finish()  # the trace stopped before TTL 3 went out
     assert decision.emit == [claim] and decision.retire == [("k", 2)]
     assert path_end.end_ttl == 2 and path_end.end_reached and not path_end.pending
+
+
+class ForgesOnceLosesItsProof(FakeNetwork):
+    """Round 0's probe at TTL 2 is swallowed and answered by a forged "reached" from the target's address (a
+    port unreachable quoting it), and round 0's probe at TTL 3, the one that would disprove it, is lost: the
+    claim can only be judged by a later round."""
+
+    def __init__(self, hops, clock):
+        super().__init__(hops, clock)
+        self.seen: Counter = Counter()
+
+    def send(self, packet, dst):
+        ttl = probe_fields(packet)["ttl"]
+        self.seen[ttl] += 1
+        if self.seen[ttl] == 1 and ttl in (2, 3):
+            self.sent.append((ttl, packet))
+            if ttl == 2:
+                self.inject(build_destination_reply(packet), 0.0005)
+            return self.wall(self.clock.now)
+        return super().send(packet, dst)
+
+
+def test_a_claim_whose_proof_probe_is_lost_is_judged_by_the_next_round_and_a_router_there_refuses_it():
+    # Round 1's TTL 3 is answered by a router (time exceeded): the forged end at TTL 2 is refused, not accepted
+    # because round 0's TTL 3 was lost (which settles only at its timeout).
+    tracer, _, samples = run(path(4), "udp", rounds=10, interval_s=0.2, net_class=ForgesOnceLosesItsProof)
+    got = rows(samples)
+    assert sorted(got) == [1, 2, 3, 4, 5]
+    assert tracer.destination_ttl == 5 and tracer.path.suspicious == 1
+    assert all(not reached for (_a, _k, _c, reached) in got[2])  # the forged reply is no hop's sample
+    assert sum(got[2].values()) == 10 and sum(got[3].values()) == 10  # round 0's lost: counted lost

@@ -307,3 +307,25 @@ def test_an_opened_session_words_not_enough_samples_as_a_finished_record():
     assert words in d.verdict and d.short == words and words in problems_text(d)
     assert "more rounds" not in d.verdict + d.short + problems_text(d)
     assert ranged.record == "range" and ranged.short.endswith("; widen the range")
+
+
+def test_the_toolbar_shows_an_opened_records_interval_never_the_next_live_traces(qtbot, make_window, settings_store):
+    window = make_window()
+    window.interval_spin.setValue(0.1)
+    path = recorded(qtbot, window)  # recorded at 0.1 s
+    assert window.trace.interval_s == 0.1
+    window.interval_spin.setValue(2.0)  # the user's choice for the next live trace
+    window.evidence.sessions.open_path(path)
+    shown_replay(qtbot, window)
+    assert window.interval_spin.text() == "0.1 s"  # the file's (before: "2.0 s")
+    assert settings_store.interval_s() == 2.0  # not taken for the user's choice
+
+    # An mtr report does not say its interval: the field is blank, not a guess.
+    window.evidence.sessions.open_path(str(DATA / "lab3.mtr.json"))
+    qtbot.waitUntil(lambda: window.evidence.summary is not None, timeout=WAIT_MS)
+    assert window.interval_spin.text().strip() == ""
+    assert settings_store.interval_s() == 2.0
+    # Start traces live at the remembered interval, and the field shows it again.
+    start(window)
+    assert window.trace.interval_s == 2.0 and window.interval_spin.text() == "2.0 s"
+    settle(qtbot, window)

@@ -50,3 +50,19 @@ def test_the_verdict_the_graph_and_the_table_name_one_hop(qtbot, make_window):
         f"▼ hop 3: {why}",
     )
     assert "Quality deteriorates at hop 3" in window.evidence.verdict_bar.label.text()
+
+
+def test_a_certain_problem_whose_start_is_open_shows_the_range_everywhere(qtbot, make_window):
+    # Hop 3 and the destination each lose 30 % on their own, in different rounds: per-packet drops into hop 3 or
+    # hop 3 rate limiting with the loss beyond it; the TTL data cannot tell, so no one hop is marked.
+    path = [FakeHop("198.18.0.2", 2.0), FakeHop("198.18.0.3", 5.0), FakeHop("198.18.0.4", 8.0, loss_pct=30.0),
+            FakeHop(DST, 11.0, loss_pct=30.0)]  # fmt: skip
+    window = make_window(fake_factory(path, rounds=60))
+    window.window_combo.setCurrentText("all")
+    start_by_enter(qtbot, window)
+    settle(qtbot, window)
+    qtbot.waitUntil(lambda: window.trace_graph.mark_text == "problem between hop 2 and hop 4", timeout=WAIT_MS)
+    d = window.evidence.verdict_bar.diagnosis
+    assert d.status == "problem" and d.deteriorates_at_ttl is None and d.location_ttls == (3, 4), d.verdict
+    assert window.marked_ttl is None and window.table_model.marked_ttl is None
+    assert "it starts at hop 3 or after it, at or before hop 4" in window.evidence.verdict_bar.label.text()

@@ -405,12 +405,19 @@ def test_the_fast_text_is_exactly_what_prometheus_client_writes(running):
     hops[-1] = dataclasses.replace(hops[-1], address=None, name=None, mos_ci=None)
     snapshot = dataclasses.replace(views[0].snapshot, hops=tuple(hops))
     named = dataclasses.replace(views[0], name="named", snapshot=snapshot, diagnosis_status="problem", diagnosis_ttl=2)
+    # A problem located to a range of hops: no hop series (a range is no number), in both renderings.
+    ranged = dataclasses.replace(named, name="ranged", diagnosis_ttl=None)
     health = agent.health()  # frozen, as the views are: the two renderings must see the same numbers
-    collector = AgentCollector(lambda: [*views, odd, named], lambda: health, "lab")
+    collector = AgentCollector(lambda: [*views, odd, named, ranged], lambda: health, "lab")
     registry = CollectorRegistry(auto_describe=False)
     registry.register(collector)
     fast = render_text(collector)
     assert fast == generate_latest(registry)
+    hop_lines = [ln for ln in fast.splitlines() if ln.startswith(b"pingmos_target_diagnosis_hop{")]
+    assert any(b'target="named"' in ln and ln.endswith(b" 2.0") for ln in hop_lines)
+    assert not any(b'target="ranged"' in ln for ln in hop_lines)
+    assert any(b'pingmos_target_diagnosis="problem"' in ln and b'target="ranged"' in ln and ln.endswith(b" 1.0")
+               for ln in fast.splitlines() if ln.startswith(b"pingmos_target_diagnosis{"))  # fmt: skip
     assert fast.count(b"\n") > 100 and b'site="x\\\\y\\n\\"z\\""' in fast
     assert b'name="r1.\\"x\\"\\\\\\n"' in fast and b"pingmos_hop_mos_ci_lower{" in fast
 

@@ -176,6 +176,7 @@ def test_report_alerts_carry_the_one_diagnosis_live_and_reopened(tmp_path, monke
     assert fire.to_json()["diagnosis"] == {
         "status": fire.diagnosis_status,
         "deteriorates_at_ttl": fire.diagnosis_ttl,
+        "location_ttls": None if fire.diagnosis_location_ttls is None else list(fire.diagnosis_location_ttls),
         "summary": fire.diagnosis_words,
     }
     env = fire.environment()

@@ -59,14 +59,6 @@ def _reachable_python() -> str | None:
     return system
 
 
-@pytest.fixture
-def shared_dir():
-    folder = Path(tempfile.mkdtemp(prefix="pingmos-test-"))
-    folder.chmod(0o777)
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
-
-
 def _report(python: str, out: Path, extra_env: dict, extra_args=()) -> subprocess.CompletedProcess:
     site = [p for p in sys.path if p.endswith("site-packages")]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *site]), **extra_env}

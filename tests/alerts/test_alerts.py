@@ -3,8 +3,6 @@
 import json
 import os
 import random
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -149,15 +147,6 @@ def test_events_become_session_events_and_environment():
     env = fire.environment()
     assert env["PINGMOS_ALERT_STATE"] == "fire" and env["PINGMOS_ALERT_RULE"] == "loss"
     assert float(env["PINGMOS_ALERT_VALUE"]) == pytest.approx(fire.value, abs=1e-3)
-
-
-@pytest.fixture
-def shared_dir():
-    """A folder the command can write to: started from root (the test suite), it runs as another user."""
-    folder = Path(tempfile.mkdtemp(prefix="pingmos-test-"))
-    folder.chmod(0o777)
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_the_command_runs_off_the_callers_thread_with_the_values_and_a_timeout(tmp_path, shared_dir):

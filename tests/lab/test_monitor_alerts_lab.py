@@ -5,11 +5,9 @@ first episode (no second fire) and ends the removed one with a clear saying so; 
 
 from __future__ import annotations
 
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,15 +23,6 @@ AGENT = "127.0.0.1:9813"  # in the lab's client namespace
 CLEAN = LinkSpec.symmetric(1.0)
 DOWN = LinkSpec.symmetric(1.0, loss_pct=100.0)
 RULE = "MOS below 3.5"
-
-
-@pytest.fixture
-def shared_dir():
-    """A folder the rule command can write to: the agent runs as root, so its commands run as another user."""
-    folder = Path(tempfile.mkdtemp(prefix="pingmos-test-"))
-    folder.chmod(0o777)
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 def config(lab, data_dir: Path, out: Path, dest_max_ttl: int = 8, udp: bool = True) -> str:

@@ -4,13 +4,9 @@ of a removed target or rule with a clear saying so; an event's diagnosis judges 
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 import tomllib
 from pathlib import Path
-
-import pytest
 
 from pingmos.engine.events import Sample
 from pingmos.engine.fake_network import WALL_EPOCH, FakeClock, FakeHop
@@ -23,15 +19,6 @@ DOWN = [FakeHop("198.18.0.2", 2.0), FakeHop("198.18.0.3", 4.0), FakeHop(None, 0.
 UP = [FakeHop("198.18.0.2", 2.0), FakeHop("198.18.0.3", 4.0), FakeHop("198.18.9.9", 6.0)]
 PATHS = {"198.18.9.8": DOWN, "198.18.9.7": DOWN, "198.18.9.9": UP}
 RULE = "MOS below 3.5"
-
-
-@pytest.fixture
-def shared_dir():
-    """A folder the rule command can write to: started from root (the test suite), it runs as another user."""
-    folder = Path(tempfile.mkdtemp(prefix="pingmos-test-"))
-    folder.chmod(0o777)
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 def config_text(out: Path, dest_max_ttl: int = 6, udp: bool = True, below: float = 3.5) -> str:

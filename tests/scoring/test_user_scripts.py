@@ -4,8 +4,6 @@ that neither listing models nor loading settings runs code."""
 
 import importlib.metadata
 import os
-import shutil
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -45,16 +43,6 @@ def write(name: str, body: str, header: str = HEADER) -> Path:
 
 
 GOOD = "def score_hop(hop):\n    r = 90.0 - hop.loss_pct\n    return r, r_to_mos(r), {'x': 1.0}\n"
-
-
-@pytest.fixture
-def shared_dir():
-    """A folder every user can write: the worker runs as another user when the tests run as root, and pytest's
-    own temporary folders are private to root."""
-    folder = Path(tempfile.mkdtemp(prefix="pingmos-test-"))
-    folder.chmod(0o777)
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

@@ -306,29 +306,7 @@ def _score_rows(windows: Sequence[HopWindow], s: Mapping[str, object]) -> list[S
     r_total = np.minimum(100.0, np.maximum(0.0, r_raw))
     for key in ("ppl_pct", "burst_r", "markov_p", "markov_q"):
         detail.pop(key, None)
-    detail.update(
-        {
-            "ie_eff": ie_eff,
-            "r_unclamped": r_raw,
-            "base_one_way_ms": base_ms,
-            "buffer_delay_a_ms": heard[0][1],
-            "buffer_delay_b_ms": heard[1][1],
-            "loss_a_pct": 100.0 * lost[0],
-            "loss_b_pct": 100.0 * lost[1],
-            "late_loss_a_pct": 100.0 * heard[0][0],
-            "late_loss_b_pct": 100.0 * heard[1][0],
-            "ppl_a_pct": ppl[0],
-            "ppl_b_pct": ppl[1],
-            "ie_eff_a": ie_effs[0],
-            "ie_eff_b": ie_effs[1],
-            "loss_one_direction_share": jb.LOSS_ONE_DIRECTION_SHARE,
-            "network_loss_weight": jb.NETWORK_LOSS_WEIGHT,
-            "late_loss_weight": jb.LATE_LOSS_WEIGHT,
-            "queueing_directions": n,
-            "rtt_excess_shape": k_r,
-            "rtt_excess_scale_ms": theta,
-        }
-    )
+    detail.update(jb.split_detail(ie_eff, r_raw, base_ms, heard, lost, ppl, ie_effs, n, k_r, theta))
     mos = _r_to_mos(r_total)
     # check_result's checks, per row: finite R within R_MIN..R_MAX, MOS within 1..4.5, finite details.
     ok = np.isfinite(r_total) & (r_total >= R_MIN) & (r_total <= R_MAX) & (mos >= 1.0) & (mos <= 4.5)

@@ -280,27 +280,32 @@ def score_hop(hop):
     r = min(100.0, max(0.0, r_raw))
     for key in ("ppl_pct", "burst_r", "markov_p", "markov_q"):
         detail.pop(key, None)
-    detail.update(
-        {
-            "ie_eff": ie_eff,
-            "r_unclamped": r_raw,
-            "base_one_way_ms": base_ms,
-            "buffer_delay_a_ms": heard[0][1],
-            "buffer_delay_b_ms": heard[1][1],
-            "loss_a_pct": 100.0 * lost[0],
-            "loss_b_pct": 100.0 * lost[1],
-            "late_loss_a_pct": 100.0 * heard[0][0],
-            "late_loss_b_pct": 100.0 * heard[1][0],
-            "ppl_a_pct": ppl[0],
-            "ppl_b_pct": ppl[1],
-            "ie_eff_a": ie_effs[0],
-            "ie_eff_b": ie_effs[1],
-            "loss_one_direction_share": LOSS_ONE_DIRECTION_SHARE,
-            "network_loss_weight": NETWORK_LOSS_WEIGHT,
-            "late_loss_weight": LATE_LOSS_WEIGHT,
-            "queueing_directions": n,
-            "rtt_excess_shape": k_r,
-            "rtt_excess_scale_ms": theta,
-        }
-    )
+    detail.update(split_detail(ie_eff, r_raw, base_ms, heard, lost, ppl, ie_effs, n, k_r, theta))
     return r, r_to_mos(r), detail
+
+
+def split_detail(ie_eff, r_raw, base_ms, heard, lost, ppl, ie_effs, n, k_r, theta) -> dict:
+    """The score's details of the two listeners and the fitted constants (floats here, numpy arrays of a batch in
+    pingmos.scoring.catalog.vectorised, which must give the same keys): ``heard`` is per listener (late loss,
+    buffer delay in ms), ``lost`` the network loss share, ``ppl``/``ie_effs`` G.107's Ppl (%) and Ie-eff."""
+    return {
+        "ie_eff": ie_eff,
+        "r_unclamped": r_raw,
+        "base_one_way_ms": base_ms,
+        "buffer_delay_a_ms": heard[0][1],
+        "buffer_delay_b_ms": heard[1][1],
+        "loss_a_pct": 100.0 * lost[0],
+        "loss_b_pct": 100.0 * lost[1],
+        "late_loss_a_pct": 100.0 * heard[0][0],
+        "late_loss_b_pct": 100.0 * heard[1][0],
+        "ppl_a_pct": ppl[0],
+        "ppl_b_pct": ppl[1],
+        "ie_eff_a": ie_effs[0],
+        "ie_eff_b": ie_effs[1],
+        "loss_one_direction_share": LOSS_ONE_DIRECTION_SHARE,
+        "network_loss_weight": NETWORK_LOSS_WEIGHT,
+        "late_loss_weight": LATE_LOSS_WEIGHT,
+        "queueing_directions": n,
+        "rtt_excess_shape": k_r,
+        "rtt_excess_scale_ms": theta,
+    }

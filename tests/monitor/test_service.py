@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_privileges import _env_for, _reachable_python, as_root, shared_dir  # noqa: F401 - a fixture
+from tests.test_privileges import _env_for, _reachable_python, as_root
 
 NOBODY = 65534
 

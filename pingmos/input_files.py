@@ -120,6 +120,8 @@ def text_lines(path: str | os.PathLike, max_bytes: int, what: str = "file") -> I
     def line_of(raw: bytes, at: int) -> str:
         if n == 0:
             check_text_start(raw, p, what)
+            if raw.startswith(codecs.BOM_UTF8):
+                raw, at = raw[len(codecs.BOM_UTF8) :], at + len(codecs.BOM_UTF8)
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -137,24 +139,21 @@ def text_lines(path: str | os.PathLike, max_bytes: int, what: str = "file") -> I
                 if total > max_bytes:
                     raise InputError(f"{p}: more than {max_bytes} bytes is more than a {what} may hold")
                 pending += block
+                pos = 0  # lines are cut at offsets, and the rest kept once per block, not once per line
                 while True:
-                    m = _LINE_END.search(pending)
+                    m = _LINE_END.search(pending, pos)
                     # A "\r" at the end of what was read may be the first half of "\r\n": wait for the next block.
                     if m is None or (block and m.group() == b"\r" and m.end() == len(pending)):
                         break
-                    raw = pending[: m.start()]
-                    if n == 0 and raw.startswith(codecs.BOM_UTF8):
-                        raw, start = raw[len(codecs.BOM_UTF8) :], start + len(codecs.BOM_UTF8)
-                    line = line_of(raw, start)
+                    line = line_of(pending[pos : m.start()], start)
                     n += 1
                     yield line, True
-                    start += m.end()
-                    pending = pending[m.end() :]
+                    start += m.end() - pos
+                    pos = m.end()
+                pending = pending[pos:]
                 if not block:
                     break
             if pending:
-                if n == 0 and pending.startswith(codecs.BOM_UTF8):
-                    pending, start = pending[len(codecs.BOM_UTF8) :], start + len(codecs.BOM_UTF8)
                 yield line_of(pending, start), False
     except OSError as exc:
         raise InputError(f"{p}: cannot read the {what}: {exc.strerror or exc}") from None

@@ -685,16 +685,15 @@ def _presence(
     end: HopReport,
     metric: str,
     guard: bool = False,
-    prev: HopReport | None = None,
     run_start: HopReport | None = None,
 ) -> _Presence:
     """Is ``end``'s ``metric`` problem present at ``hop``? ``guard``: an "absent" in the same rounds must also
-    survive ``_independent_drops`` (``prev``, ``run_start`` as there), *before* an echo witness is heard, so a
+    survive ``_independent_drops`` (``run_start`` as there), *before* an echo witness is heard, so a
     witness that shows the hop itself loses settles what the per-round data cannot."""
     if metric == LOSS:
         p = loss_presence(hop, end, ctx.th)
         if guard and p.side == ABSENT:
-            p = _independent_drops(ctx, hop, prev, end, p, run_start)
+            p = _independent_drops(ctx, hop, end, p, run_start)
         if not ctx.per_round and p.side == PRESENT and loses_less(end, hop):
             # From counts alone a hop that loses credibly more than the destination has an excess of its own
             # (rate limiting); whether the rest carries on cannot be told: it may start there or after it.
@@ -734,7 +733,6 @@ def _locate(ctx: _Context, end: HopReport, metrics: Sequence[str]) -> _Location:
     is located to the range from the hop after it to the run's first hop (the destination when no hop shares it).
     The range is never narrowed by a guess: the last hop it names is one where the problem is present. Several
     metrics: the earliest start (a range when the earliest cannot be told)."""
-    before = {h.ttl: prev for prev, h in zip(ctx.judged, ctx.judged[1:], strict=False)}
     spans: list[tuple[int, int]] = []
     located: list[HopReport] = []
     blockers: list = []
@@ -745,7 +743,7 @@ def _locate(ctx: _Context, end: HopReport, metrics: Sequence[str]) -> _Location:
         present: HopReport | None = None  # the earliest hop that credibly shares it
         absent: HopReport | None = None
         for hop in reversed(ctx.judged[:-1]):
-            p = _presence(ctx, hop, end, metric, metric == LOSS, before.get(hop.ttl), present)
+            p = _presence(ctx, hop, end, metric, metric == LOSS, present)
             if p.side == SKIP:
                 skipped.append(hop)
                 continue
@@ -813,7 +811,6 @@ def loses_less(hop: HopReport, end: HopReport) -> bool:
 def _independent_drops(
     ctx: _Context,
     hop: HopReport,
-    prev: HopReport | None,
     end: HopReport,
     p: _Presence,
     run_start: HopReport | None = None,

@@ -272,6 +272,7 @@ class AlertEvent:
 
     def environment(self) -> dict[str, str]:
         """The PINGMOS_ALERT_* variables a rule's command gets."""
+        span = self.diagnosis_location_ttls if self.diagnosis_status == "problem" else None
         return {
             "PINGMOS_ALERT_RULE": self.rule,
             "PINGMOS_ALERT_STATE": self.kind,
@@ -287,6 +288,10 @@ class AlertEvent:
             "PINGMOS_ALERT_SAMPLES": str(self.samples),
             "PINGMOS_ALERT_DIAGNOSIS": self.diagnosis_status or "",
             "PINGMOS_ALERT_DIAGNOSIS_TTL": "" if self.diagnosis_ttl is None else str(self.diagnosis_ttl),
+            # Where a problem can start, both inclusive: the hop twice when one is supported (then also ..._TTL),
+            # the first and last hop of the range when the evidence cannot tell which (then ..._TTL is empty).
+            "PINGMOS_ALERT_DIAGNOSIS_FIRST_TTL": "" if span is None else str(span[0]),
+            "PINGMOS_ALERT_DIAGNOSIS_LAST_TTL": "" if span is None else str(span[1]),
             "PINGMOS_ALERT_PATH_END": self.path_end or "",
             "PINGMOS_ALERT_REASON": self.reason or "",
             "PINGMOS_ALERT_MESSAGE": self.message,

@@ -11,7 +11,8 @@ truth, *range* when a problem is located to a range of hops (``Diagnosis.locatio
 *undecided* when the diagnosis says "not enough samples yet" (or cannot tell), *wrong* otherwise (a problem named
 at another hop, a range without the true hop, a router at or after the true start called rate limiting, "no
 problem" where there is one, or a problem where there is none): issue 9's target is wrong = 0, printed last as
-"wrong in all". ``--save DIR`` keeps each scenario's samples; ``--load DIR`` judges them again without the lab
+"wrong in all", after the mean number of hops a range names ("mean hops per range": narrower is more useful).
+``--save DIR`` keeps each scenario's samples; ``--load DIR`` judges them again without the lab
 (before/after a change on the same samples: run it in each tree).
 
 Hop k is router k (hop 6 the target); loss or delay on link i (link 0: client - r1) first shows at hop i + 1.
@@ -182,6 +183,9 @@ def _judge(table: dict, sc: Scenario, run: int, samples: list, counts: list[int]
         d = diagnosis_at(samples, n, target, interval_s, model)
         outcome = classify(d, sc)
         table.setdefault((sc.name, n), Counter())[outcome] += 1
+        if outcome == "range":
+            # How many hops the range names (first..last, both inclusive): the narrower, the more useful.
+            table[(sc.name, n)]["range hops"] += d.location_ttls[1] - d.location_ttls[0] + 1
         if outcome == "wrong":
             span = getattr(d, "location_ttls", None)
             print(f"  WRONG {sc.name} run {run} @ {n}: {d.status} {d.deteriorates_at_ttl} {span} "
@@ -254,6 +258,16 @@ def main(argv: list[str] | None = None) -> int:
             c = table.get((sc.name, n), Counter())
             cells.append(f"{c['right']:>6}/{c['range']:>3}/{c['undecided']:>3}/{c['wrong']:>3}  ")
         print(f"{sc.name:<{width}}  " + "  ".join(cells))
+    print("mean hops per range (first..last, inclusive; - : no range)")
+    for sc in chosen:
+        cells = []
+        for n in counts:
+            c = table.get((sc.name, n), Counter())
+            cells.append(f"{c['range hops'] / c['range']:>17.2f}  " if c["range"] else f"{'-':>17}  ")
+        print(f"{sc.name:<{width}}  " + "  ".join(cells))
+    ranges = sum(c["range"] for c in table.values())
+    hops = sum(c["range hops"] for c in table.values())
+    print(f"ranges in all: {ranges}, mean hops per range: {hops / ranges if ranges else 0:.2f}")
     wrong = sum(c["wrong"] for c in table.values())
     print(f"wrong in all: {wrong}")
     return 1 if wrong else 0

@@ -224,6 +224,22 @@ def range_words(span: tuple[int, int], short: bool = False) -> str:
     return f"it starts at or before hop {last}"
 
 
+RATE_LIMITED_WORDS = "rate-limited (does not carry on)"
+
+
+def hop_mark(d: Diagnosis, ttl: int) -> str | None:
+    """What the diagnosis ``d`` says of hop ``ttl`` in a few words, for a mark beside the hop (the window's table
+    and graph, the report's CSV): ``d.short`` on each hop where a problem can start ("problem starts at hop 4" on
+    that hop; "problem between hop 2 and hop 5" on each of hops 3-5, ``location_ttls``), "rate-limited (does not
+    carry on)" on a hop that only limits its own ICMP; None on the others."""
+    span = d.location_ttls if d.status == PROBLEM else None
+    if span is not None and span[0] <= ttl <= span[1]:
+        return d.short
+    if ttl in d.rate_limited_ttls:
+        return RATE_LIMITED_WORDS
+    return None
+
+
 # -- intervals -----------------------------------------------------------------------------------------------------
 
 

@@ -111,18 +111,20 @@ def monitor_mode(protocol: str, family, requested: str = "auto") -> ProbeMode:
     return choose_mode("auto", family, protocol)
 
 
-def diagnosis_state(snapshot: TraceSnapshot, diagnosis) -> tuple[str, int | None]:
-    """(problem / no_problem / undecided, the TTL it names). Uses the diagnosis's own status when it has one."""
+def diagnosis_state(snapshot: TraceSnapshot, diagnosis) -> tuple[str, int | None, tuple[int, int] | None]:
+    """(problem / no_problem / undecided, the TTL it names, for a problem the first and last hop it can start at:
+    ``Diagnosis.location_ttls``). Uses the diagnosis's own status when it has one."""
     status = getattr(diagnosis, "status", None)
     ttl = diagnosis.deteriorates_at_ttl
+    span = getattr(diagnosis, "location_ttls", None)
     if isinstance(status, str):
         status = status.replace("-", "_")
         if status in ("problem", "no_problem", "undecided"):
-            return status, ttl
+            return status, ttl, span if status == "problem" else None
     if ttl is not None:
-        return "problem", ttl
+        return "problem", ttl, span or (ttl, ttl)
     answered = any(h.received for h in snapshot.hops)
-    return ("no_problem" if answered else "undecided"), None
+    return ("no_problem" if answered else "undecided"), None, None
 
 
 class HopIntervals(MosIntervals):
@@ -212,7 +214,7 @@ class TargetRunner:
         self._interval_every_s = interval_every_s
         self._cache: dict = {MOS_INTERVALS_KEY: HopIntervals(mos_interval, self._interval_refresh_s())}
         self.snapshot: TraceSnapshot | None = None
-        self.diagnosis: tuple[str, int | None] | None = None
+        self.diagnosis: tuple[str, int | None, tuple[int, int] | None] | None = None
         self.last_diagnosis = None  # the window's one diagnosis at the last refresh: alert events carry it
         self._stopped_at: float | None = None
         self._error_seen: str | None = None
@@ -496,6 +498,7 @@ class TargetRunner:
             snapshot=self.snapshot,
             diagnosis_status=diag[0] if diag else None,
             diagnosis_ttl=diag[1] if diag else None,
+            diagnosis_span=diag[2] if diag else None,
             alerts={r.name: r.name in firing for r in self.alerts.rules},
             sip=self.sip.view() if self.sip is not None else None,
         )

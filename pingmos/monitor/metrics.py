@@ -220,6 +220,9 @@ class TargetView:
     diagnosis_ttl: int | None
     alerts: dict[str, bool] = field(default_factory=dict)  # rule name -> firing
     sip: SipView | None = None
+    # For a problem: (first, last), the hops it can start at, both inclusive (Diagnosis.location_ttls): (t, t) when
+    # one hop is supported, a range of hops when the evidence cannot tell which. None otherwise.
+    diagnosis_span: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -412,6 +415,16 @@ class AgentCollector(Collector):
             "or a problem located to a range of hops).",
             labels=base,
         )
+        diag_span = [
+            GaugeMetricFamily(
+                f"pingmos_target_diagnosis_{end}_hop",
+                f"TTL of the {end} hop where the problem can start (both ends inclusive): the same as "
+                "pingmos_target_diagnosis_hop when one hop is supported, a range of hops when the evidence cannot tell "
+                "which; absent unless the diagnosis is problem.",
+                labels=base,
+            )
+            for end in ("first", "last")
+        ]
         late = CounterMetricFamily(
             "pingmos_target_late_rounds",
             "Rounds whose first probe left late (more than 10 % of the interval, at least 50 ms), and rounds "
@@ -485,6 +498,9 @@ class AgentCollector(Collector):
                 diag.add_metric(lv(view), {s: s == view.diagnosis_status for s in DIAGNOSIS_STATES})
                 if view.diagnosis_ttl is not None:  # a range is not a hop: no number that reads as one
                     diag_hop.add_metric(lv(view), view.diagnosis_ttl)
+                if view.diagnosis_span is not None and view.diagnosis_status == "problem":
+                    for family, ttl in zip(diag_span, view.diagnosis_span, strict=True):
+                        family.add_metric(lv(view), ttl)
             if other and view.sip is not None:
                 s = view.sip
                 sip_sent.add_metric(lv(view), s.sent)
@@ -515,6 +531,7 @@ class AgentCollector(Collector):
             path,
             diag,
             diag_hop,
+            *diag_span,
             late,
             alert,
             sip_sent,
@@ -543,7 +560,15 @@ class AgentCollector(Collector):
         window_lines: dict[str, tuple] = {}
         prefixes: dict[tuple, tuple] = {}
         for view in views:
-            key = (view.diagnosis_status, view.diagnosis_ttl, view.labels, view.model, self.vantage, user_keys)
+            key = (
+                view.diagnosis_status,
+                view.diagnosis_ttl,
+                view.diagnosis_span,
+                view.labels,
+                view.model,
+                self.vantage,
+                user_keys,
+            )
             kept = self._window_lines.get(view.name)
             if kept is None or kept[0] is not view.snapshot or kept[1] != key:
                 kept = (view.snapshot, key, self._window_text(view, user_keys))
@@ -647,6 +672,10 @@ class AgentCollector(Collector):
             out["pingmos_target_diagnosis_hop"] = (
                 [] if ttl is None else [f"pingmos_target_diagnosis_hop{labels_of(target)}{go(ttl)}\n"]
             )
+            span = view.diagnosis_span if view.diagnosis_status == "problem" else None
+            for end, i in (("first", 0), ("last", 1)):
+                name = f"pingmos_target_diagnosis_{end}_hop"
+                out[name] = [] if span is None else [f"{name}{labels_of(target)}{go(span[i])}\n"]
         return {name: "".join(lines) for name, lines in out.items() if lines}
 
     def _labels_text(self, labels: dict[str, str]) -> str:

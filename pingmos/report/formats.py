@@ -24,7 +24,7 @@ import json
 import math
 from datetime import UTC, datetime
 
-from pingmos.diagnosis import Diagnosis, diagnose, rounds_words
+from pingmos.diagnosis import Diagnosis, diagnose, hop_mark, rounds_words
 from pingmos.display_text import display_text, loss_ci_text, loss_text
 from pingmos.hop_report import HopReport, TraceSnapshot
 from pingmos.input_files import finite_json
@@ -154,6 +154,10 @@ CSV_HOP_FIELDS = tuple(f for f in HOP_FIELDS if f not in ("loss_ci_pct", "mos_ci
     "mos_ci_high",
     "unreachable",  # the path ends at this hop: a router's ICMP destination-unreachable, in words; else empty
     "score_error",  # the model failed at this hop: file:line: message, as JSON's score_error; else empty
+    # The diagnosis at this hop (pingmos.diagnosis.hop_mark): on each hop where the problem can start, the words the
+    # window's graph title says ("problem starts at hop 4"; "problem between hop 2 and hop 5" on hops 3, 4 and 5);
+    # "rate-limited (does not carry on)"; else empty. The whole verdict is in JSON's diagnosis.
+    "diagnosis",
 )
 # Which run every row belongs to (the same on every row; see the module docstring).
 CSV_CONTEXT_FIELDS = (
@@ -213,11 +217,13 @@ def csv_context(snap: TraceSnapshot) -> dict:
 
 def to_csv(snap: TraceSnapshot) -> str:
     """One line per hop with a header; responders as ``addr:count`` joined by ``;``, the loss interval as two
-    columns, empty cells where JSON has null, then the run's context columns; every cell ``csv_safe``."""
+    columns, empty cells where JSON has null, the diagnosis at the hop (``diagnosis.hop_mark``), then the run's
+    context columns; every cell ``csv_safe``."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
     context = csv_context(snap)
+    d = _diagnosis(snap)
     for hop in snap.hops:
         row = hop_dict(hop)
         ci = row.pop("loss_ci_pct")
@@ -227,6 +233,7 @@ def to_csv(snap: TraceSnapshot) -> str:
         row["mos_ci_low"], row["mos_ci_high"] = mos_ci if mos_ci else (None, None)
         row.setdefault("unreachable", None)
         row.setdefault("score_error", None)
+        row["diagnosis"] = hop_mark(d, hop.ttl)
         row.update(context)
         writer.writerow(csv_row(_finite_or_none(row[f]) for f in CSV_FIELDS))
     return buf.getvalue()

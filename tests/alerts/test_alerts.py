@@ -149,6 +149,30 @@ def test_events_become_session_events_and_environment():
     assert float(env["PINGMOS_ALERT_VALUE"]) == pytest.approx(fire.value, abs=1e-3)
 
 
+def test_a_problem_located_to_a_range_reaches_the_command_the_log_and_the_mail_as_a_range():
+    from pingmos.diagnosis import PROBLEM, Diagnosis, range_words
+
+    rule = AlertRule("loss", "loss_pct", 5.0, window_s=30.0)
+    fire = run([rule], feed(lambda t: 0.5, 60))[0]
+    span = Diagnosis(None, (), "v.", status=PROBLEM, location_ttls=(3, 5))
+    env = fire.with_diagnosis(span).environment()
+    # Before: PINGMOS_ALERT_DIAGNOSIS_TTL empty and nothing else: a command could not tell where to look.
+    assert env["PINGMOS_ALERT_DIAGNOSIS"] == "problem" and env["PINGMOS_ALERT_DIAGNOSIS_TTL"] == ""
+    assert (env["PINGMOS_ALERT_DIAGNOSIS_FIRST_TTL"], env["PINGMOS_ALERT_DIAGNOSIS_LAST_TTL"]) == ("3", "5")
+    words = range_words((3, 5), short=True)
+    assert env["PINGMOS_ALERT_MESSAGE"].endswith(f"; diagnosis (problem): {words}")
+    assert fire.with_diagnosis(span).to_session_event().data["diagnosis"]["location_ttls"] == [3, 5]
+    one = fire.with_diagnosis(Diagnosis(4, (), "v.", status=PROBLEM)).environment()
+    assert (one["PINGMOS_ALERT_DIAGNOSIS_TTL"], one["PINGMOS_ALERT_DIAGNOSIS_FIRST_TTL"]) == ("4", "4")
+    assert one["PINGMOS_ALERT_DIAGNOSIS_LAST_TTL"] == "4"
+    none = fire.with_diagnosis(Diagnosis(None, (), "v.", status="undecided")).environment()
+    assert none["PINGMOS_ALERT_DIAGNOSIS_FIRST_TTL"] == none["PINGMOS_ALERT_DIAGNOSIS_LAST_TTL"] == ""
+    from pingmos.gui.alert_mail import MailSettings, compose
+
+    mail = compose(MailSettings(recipients=("ops@198.18.0.1",)), [fire.with_diagnosis(span)])
+    assert words in mail.get_content()
+
+
 def test_the_command_runs_off_the_callers_thread_with_the_values_and_a_timeout(tmp_path, shared_dir):
     out, go = shared_dir / "out.env", shared_dir / "go"
     # The command waits (at most 30 s) for the test's go-ahead before it writes: dispatch returning before the file

@@ -404,11 +404,17 @@ def test_the_fast_text_is_exactly_what_prometheus_client_writes(running):
     hops = [dataclasses.replace(h, name=f'r{h.ttl}."x"\\\n', mos_ci=(3.9, 4.2)) for h in views[0].snapshot.hops]
     hops[-1] = dataclasses.replace(hops[-1], address=None, name=None, mos_ci=None)
     snapshot = dataclasses.replace(views[0].snapshot, hops=tuple(hops))
-    named = dataclasses.replace(views[0], name="named", snapshot=snapshot, diagnosis_status="problem", diagnosis_ttl=2)
-    # A problem located to a range of hops: no hop series (a range is no number), in both renderings.
-    ranged = dataclasses.replace(named, name="ranged", diagnosis_ttl=None)
+    named = dataclasses.replace(
+        views[0], name="named", snapshot=snapshot, diagnosis_status="problem", diagnosis_ttl=2, diagnosis_span=(2, 2)
+    )
+    # A problem located to a range of hops: no hop series (a range is no number), in both renderings; its first and
+    # last hop in series of their own.
+    ranged = dataclasses.replace(named, name="ranged", diagnosis_ttl=None, diagnosis_span=(3, 5))
+    calm = dataclasses.replace(
+        named, name="calm", diagnosis_status="no_problem", diagnosis_ttl=None, diagnosis_span=None
+    )
     health = agent.health()  # frozen, as the views are: the two renderings must see the same numbers
-    collector = AgentCollector(lambda: [*views, odd, named, ranged], lambda: health, "lab")
+    collector = AgentCollector(lambda: [*views, odd, named, ranged, calm], lambda: health, "lab")
     registry = CollectorRegistry(auto_describe=False)
     registry.register(collector)
     fast = render_text(collector)
@@ -416,6 +422,11 @@ def test_the_fast_text_is_exactly_what_prometheus_client_writes(running):
     hop_lines = [ln for ln in fast.splitlines() if ln.startswith(b"pingmos_target_diagnosis_hop{")]
     assert any(b'target="named"' in ln and ln.endswith(b" 2.0") for ln in hop_lines)
     assert not any(b'target="ranged"' in ln for ln in hop_lines)
+    for end, ranged_ttl in ((b"first", b" 3.0"), (b"last", b" 5.0")):
+        lines = [ln for ln in fast.splitlines() if ln.startswith(b"pingmos_target_diagnosis_" + end + b"_hop{")]
+        assert any(b'target="ranged"' in ln and ln.endswith(ranged_ttl) for ln in lines), lines
+        assert any(b'target="named"' in ln and ln.endswith(b" 2.0") for ln in lines), lines
+        assert not any(b'target="calm"' in ln for ln in lines)  # no problem: absent
     assert any(b'pingmos_target_diagnosis="problem"' in ln and b'target="ranged"' in ln and ln.endswith(b" 1.0")
                for ln in fast.splitlines() if ln.startswith(b"pingmos_target_diagnosis{"))  # fmt: skip
     assert fast.count(b"\n") > 100 and b'site="x\\\\y\\n\\"z\\""' in fast

@@ -198,6 +198,14 @@ class Diagnosis:
         }
 
     @property
+    def open_range(self) -> tuple[int, int] | None:
+        """For a PROBLEM located to a range of hops (no one hop supported): ``location_ttls``, (first, last) TTL it
+        can start at; None otherwise (a hop is named, or no problem)."""
+        if self.status == PROBLEM and self.deteriorates_at_ttl is None:
+            return self.location_ttls
+        return None
+
+    @property
     def short(self) -> str:
         """A few words for a graph title: "problem starts at hop 4", "no problem", "not enough samples yet"."""
         if self.status == PROBLEM and self.deteriorates_at_ttl is None and self.location_ttls is not None:

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QTableView,
 )
 
+from pingmos.diagnosis import range_words
 from pingmos.display_text import safe_hop
 from pingmos.gui.quality import BAND_COLOURS, Thresholds, loss_band, mos_band
 from pingmos.hop_report import HopReport
@@ -238,8 +239,11 @@ def _init_styles() -> None:
         _BOLD.setBold(True)
 
 
-def cell_tooltip(hop: HopReport, column: int, marked_ttl: int | None) -> str | None:
-    """A cell's tooltip (None: none)."""
+def cell_tooltip(
+    hop: HopReport, column: int, marked_ttl: int | None, span: tuple[int, int] | None = None
+) -> str | None:
+    """A cell's tooltip (None: none). ``span``: the range of hops a problem is located to when no one hop is
+    supported (``Diagnosis.open_range``); each of its rows is marked as ``marked_ttl``'s is."""
     col = column
     if col in (COL_MOS, COL_R) and hop.score_error and hop.score_fallback is not None:
         return (
@@ -271,6 +275,12 @@ def cell_tooltip(hop: HopReport, column: int, marked_ttl: int | None) -> str | N
         return text  # elided in the cell (LONG_CELL_CHARS): the whole of it here
     if col == COL_HOP and hop.ttl == marked_ttl:
         return "the diagnosis: quality deteriorates here and it carries on to the destination (see the verdict)"
+    if col == COL_HOP and span is not None and span[0] <= hop.ttl <= span[1]:
+        # The verdict line's words for the range (diagnosis.range_words), short and whole.
+        return (
+            f"the diagnosis: {range_words(span, short=True)}: the problem may start at this hop or at any other of "
+            f"hops {span[0]}-{span[1]} ({range_words(span)}; see the verdict)"
+        )
     return None
 
 
@@ -326,10 +336,16 @@ class HopTableModel(QStandardItemModel):
         self._cells: list[list[tuple]] = []  # per row and column, the values of _ROLES as set on the item
         self.thresholds = thresholds or Thresholds()
         self.marked_ttl: int | None = None
+        self.marked_span: tuple[int, int] | None = None  # a problem located to a range: each of its rows marked
         # While the chosen model's first update is computed ("computing with NAME…"): its score cells read "…".
         self.pending: str | None = None
 
-    def set_hops(self, hops: tuple[HopReport, ...], marked_ttl: int | None) -> None:
+    def set_hops(
+        self, hops: tuple[HopReport, ...], marked_ttl: int | None, span: tuple[int, int] | None = None
+    ) -> None:
+        """Show ``hops``; ``marked_ttl`` the hop where the problem starts (its Hop and MOS cells bold, the Hop cell's
+        tooltip says why), or ``span`` (first, last) the range of hops it is located to when no one hop is supported
+        (``Diagnosis.open_range``): each row of the range marked so, its tooltip in the verdict's words."""
         # Text from files and the network (names, addresses, errors) made safe once here: cells, tooltips and
         # copies all read these hops.
         hops = tuple(safe_hop(h) for h in hops)
@@ -342,6 +358,7 @@ class HopTableModel(QStandardItemModel):
         reset = len(hops) != len(self.hops)
         self.hops = hops
         self.marked_ttl = marked_ttl
+        self.marked_span = span
         if reset:
             self.beginResetModel()
             self.blockSignals(True)  # one reset says it all (the rows and items below would each be a signal)
@@ -362,7 +379,8 @@ class HopTableModel(QStandardItemModel):
         texts, keys = self._texts[row], self._keys[row]
         backgrounds = self._row_backgrounds(hop)
         spark = spark_series(hop)
-        marked = hop.ttl == self.marked_ttl
+        span = self.marked_span
+        marked = hop.ttl == self.marked_ttl or (span is not None and span[0] <= hop.ttl <= span[1])
         out = []
         for col in range(len(COLUMNS)):
             foreground = None
@@ -378,7 +396,7 @@ class HopTableModel(QStandardItemModel):
                     _BOLD if marked and col in (COL_HOP, COL_MOS) else None,
                     self.pending
                     if self.pending and col in PENDING_COLUMNS
-                    else cell_tooltip(hop, col, self.marked_ttl),
+                    else cell_tooltip(hop, col, self.marked_ttl, span),
                     spark if col == COL_SPARK else None,
                 )
             )
@@ -674,7 +692,7 @@ class HopTableView(QTableView):
         trace at 10 rounds/s (scripts/bench_gui.py, part 2), while one or two columns had changed."""
         model = self.source_model
         texts = model._texts
-        marked = model.marked_ttl
+        marked = (model.marked_ttl, model.marked_span)  # (the bold rows)
         widest = tuple(
             (max((len(row[c]) for row in texts), default=0), marked if c in (COL_HOP, COL_MOS) else None)
             for c in range(len(COLUMNS))

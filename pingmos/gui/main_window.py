@@ -101,6 +101,7 @@ class MainWindow(QMainWindow):
         self.thresholds = self.settings.thresholds()
         self.last_update: Update | None = None
         self.marked_ttl: int | None = None
+        self.marked_span: tuple[int, int] | None = None  # a problem located to a range of hops (Diagnosis.open_range)
         self.formula_editor = None
         self.paused = False  # the display is frozen (the trace goes on); see pause_display
         self._dirty = True
@@ -352,8 +353,10 @@ class MainWindow(QMainWindow):
         text = f"computing with {self.model_name}\u2026"
         hops = _unscored(snapshot.hops)
         self.table_model.pending = text
-        self.table_model.set_hops(hops, self.marked_ttl)
-        self.trace_graph.set_hops(hops, self.marked_ttl, self.trace_graph.mark_text, pending=text)
+        self.table_model.set_hops(hops, self.marked_ttl, self.marked_span)
+        self.trace_graph.set_hops(
+            hops, self.marked_ttl, self.trace_graph.mark_text, pending=text, span=self.marked_span
+        )
         self.timeline.set_data([dataclasses.replace(t, mos_t=t.mos_t[:0], mos=t.mos[:0]) for t in timelines])
 
     def _pending_text(self, update: Update) -> str | None:
@@ -682,7 +685,7 @@ class MainWindow(QMainWindow):
             hops = _unscored(snapshot.hops) if pending else snapshot.hops
             model = shown_context.model_text(self, snapshot)
             error = shown_context.score_failure_text(snapshot.hops, update.request.model_name, update.model_error)
-            draw(hops, d.deteriorates_at_ttl, d.short, model=model, pending=pending, error=error)
+            draw(hops, d.deteriorates_at_ttl, d.short, model=model, pending=pending, error=error, span=d.open_range)
 
         def graph_frame() -> None:
             # The graph's titles and axes first, on a pass of their own: a new trace's first update laid the
@@ -709,11 +712,14 @@ class MainWindow(QMainWindow):
                 return
             snapshot = update.snapshot
             self.marked_ttl = diagnosis().deteriorates_at_ttl
+            self.marked_span = diagnosis().open_range
             pending = self._pending_text(update)
             self.table_model.pending = pending
             # The table's pane (banner, range line, rows) is painted by the next part, which always runs it.
             self.table_pane.setUpdatesEnabled(False)
-            self.table_model.set_hops(_unscored(snapshot.hops) if pending else snapshot.hops, self.marked_ttl)
+            self.table_model.set_hops(
+                _unscored(snapshot.hops) if pending else snapshot.hops, self.marked_ttl, self.marked_span
+            )
             # The view's layout for the new rows now (Qt leaves it to a zero timer): left to it, a vertical scroll
             # bar that the new rows need narrowed the table after its paint, which painted it twice.
             self.table.executeDelayedItemsLayout()

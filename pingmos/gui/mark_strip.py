@@ -52,6 +52,7 @@ class MarkStrip(pg.AxisItem):
         self.title_colour = "#404040"
         self.flag_ttl: int | None = None  # the marked hop (the title then stands beside its line)
         self.flag_x: float | None = None  # the dashed line's x (hop axis units)
+        self.flag_span: tuple[int, int] | None = None  # a range of hops marked (the flag at its first hop's line)
         self.marks: tuple[Mark, ...] = ()
         self.flag_tip = ""  # the marked hop's problems (the tooltip's first line)
         self.flag_why: tuple[int, tuple[str, ...]] | None = None  # (hop, its problems) for the title's "why"
@@ -64,11 +65,19 @@ class MarkStrip(pg.AxisItem):
         self.plain.setPointSizeF(9.0)
         self.setHeight(int(QFontMetricsF(self.bold).height()) + 4)
 
-    def set_title(self, title: str, colour: str, flag_ttl: int | None, flag_x: float | None) -> None:
-        """The title, its colour, and the marked hop and its line's x (None: the title is centred)."""
-        state = (title, colour, flag_ttl, flag_x)
-        if state != (self.title, self.title_colour, self.flag_ttl, self.flag_x):
-            self.title, self.title_colour, self.flag_ttl, self.flag_x = state
+    def set_title(
+        self,
+        title: str,
+        colour: str,
+        flag_ttl: int | None,
+        flag_x: float | None,
+        span: tuple[int, int] | None = None,
+    ) -> None:
+        """The title, its colour, and the marked hop and its line's x (None: the title is centred); ``span``: a
+        range of hops is marked (``flag_ttl`` its first hop), whose short forms name the range, never one hop."""
+        state = (title, colour, flag_ttl, flag_x, span)
+        if state != (self.title, self.title_colour, self.flag_ttl, self.flag_x, self.flag_span):
+            self.title, self.title_colour, self.flag_ttl, self.flag_x, self.flag_span = state
             self._changed()
 
     def set_marks(
@@ -179,7 +188,11 @@ class MarkStrip(pg.AxisItem):
     def flag_forms(self) -> list[str]:
         """What the marked hop's title may say, longest first: the title and why ("problem starts at hop 4: loss
         19.0 %, MOS 2.77"), "hop 4" and why, whole problems then "…" ("hop 4: loss 19.0 %, …"), the problems'
-        names ("hop 4: loss, MOS"), the title, "hop 4". A number is never cut: a cut "19…" would misread."""
+        names ("hop 4: loss, MOS"), the title, "hop 4". A number is never cut: a cut "19…" would misread.
+        A range of hops: the title ("problem between hop 2 and hop 5"), then "hops 3-5" (never one hop's number)."""
+        if self.flag_span is not None:
+            first, last = self.flag_span
+            return [self.title, f"hops {first}-{last}" if last > first else f"hop {first}"]
         hop = f"hop {self.flag_ttl}"
         problems = self.why()
         forms = []

@@ -27,6 +27,15 @@ LOSS_BRUSH = (214, 39, 40, 110)
 MARK_PEN = "#c62828"
 ERROR_PEN = "#b71c1c"  # the error banner's and the loss axis's red
 MARK_OFFSET = 0.4  # the dashed line of the marked hop stands this far before it (between it and the hop before)
+# A problem located to a range of hops (first, last): one shaded bracket from the first's line (MARK_OFFSET before it)
+# to this far after the last, over both plots.
+SPAN_BRUSH = (198, 40, 40, 38)
+
+
+def span_edges(span: tuple[int, int]) -> tuple[float, float]:
+    """The x (hop axis) of a range's bracket: from the first hop's line (where a single marked hop's stands) to
+    MARK_OFFSET after the last hop."""
+    return span[0] - MARK_OFFSET, span[1] + MARK_OFFSET
 
 
 def _nan(value: float | None) -> float:
@@ -59,6 +68,7 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         self.thresholds = thresholds or Thresholds()
         self.setBackground("w")
         self.marked_ttl: int | None = None
+        self.marked_span: tuple[int, int] | None = None  # a problem located to a range of hops (first, last)
         self._brushes: dict = {}  # band -> its brush for the MOS points (see _brush)
         self._ticks_for: tuple = ()
         self._y_top: float | None = None  # the latency axis's top as last set (nice_ceiling)
@@ -138,6 +148,21 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         self.mos.addItem(self.mark_lines[1], ignoreBounds=True)
         for line in self.mark_lines:
             line.hide()
+        # The bracket of a range: shaded, its edges dashed as the single hop's line is.
+        self.span_regions = [
+            pg.LinearRegionItem(
+                values=(0.0, 1.0),
+                orientation="vertical",
+                movable=False,
+                brush=pg.mkBrush(*SPAN_BRUSH),
+                pen=pg.mkPen(MARK_PEN, width=2, style=Qt.PenStyle.DashLine),
+            )
+            for _ in range(2)
+        ]
+        for plot, region in zip((self.latency, self.mos), self.span_regions, strict=True):
+            region.setZValue(-10)  # behind the points, above the MOS bands
+            plot.addItem(region, ignoreBounds=True)
+            region.hide()
         self._set_title()
         for plot in (self.latency, self.mos):
             for axis in ("left", "bottom", "right"):
@@ -246,17 +271,20 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         model: str | None = None,
         pending: str | None = None,
         error: str | None = None,
+        span: tuple[int, int] | None = None,
     ) -> None:
-        """Draw one snapshot's hops; ``marked_ttl`` is the hop where quality falls apart (None: none) and
-        ``title`` the diagnosis in a few words (``Diagnosis.short``), both from the one diagnosis; ``model`` the
+        """Draw one snapshot's hops; ``marked_ttl`` is the hop where quality falls apart (None: none), ``span`` the
+        range of hops (first, last) a problem is located to when no one hop is supported (``Diagnosis.open_range``:
+        one shaded bracket over them, the title beside it) and ``title`` the diagnosis in a few words
+        (``Diagnosis.short``), all from the one diagnosis; ``model`` the
         model and its assumed settings, shown above the MOS plot (ITU-T P.564: say what a score assumed);
         ``pending`` shown there instead while another model's scores are computed (the hops then have none);
         ``error`` (one line: which model failed and why) shown there instead, in red, when the model gave some
         hop no score but an error (those hops get no MOS point).
 
         The same as ``set_frame`` then ``set_points`` (the window takes them in two passes of its event loop)."""
-        self.set_frame(hops, marked_ttl, title, model, pending, error)
-        self.set_points(hops, marked_ttl)
+        self.set_frame(hops, marked_ttl, title, model, pending, error, span)
+        self.set_points(hops, marked_ttl, span)
 
     def set_frame(
         self,
@@ -266,6 +294,7 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         model: str | None = None,
         pending: str | None = None,
         error: str | None = None,
+        span: tuple[int, int] | None = None,
     ) -> None:
         """What lays the plots out and draws their axes for these hops (arguments as ``set_hops``): the titles,
         the hop axis and its ticks, the latency axis's top; nothing when none of them changed.
@@ -294,6 +323,7 @@ class TraceGraph(pg.GraphicsLayoutWidget):
                 self._y_top = y_top
                 self.latency.setYRange(0, y_top, padding=0)
         self.marked_ttl = marked_ttl
+        self.marked_span = span if marked_ttl is None else None
         if title is None:
             title = "" if marked_ttl is None else f"problem starts at hop {marked_ttl}"
         self.mark_text = title
@@ -305,7 +335,9 @@ class TraceGraph(pg.GraphicsLayoutWidget):
             for item in (self.latency, self.mos, self.ci):
                 QCoreApplication.sendPostedEvents(item, QEvent.Type.LayoutRequest)
 
-    def set_points(self, hops: tuple[HopReport, ...], marked_ttl: int | None) -> None:
+    def set_points(
+        self, hops: tuple[HopReport, ...], marked_ttl: int | None, span: tuple[int, int] | None = None
+    ) -> None:
         """Draw the hops' latency, loss and MOS and mark ``marked_ttl`` (arguments as ``set_hops``), in the frame
         ``set_frame`` laid out for them."""
         x = np.array([h.ttl for h in hops], dtype=float)
@@ -338,19 +370,27 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         brushes = [self._brush(mos_band(m, self.thresholds)) for m in mos[scored]]
         self.mos_points.setData(x=x[scored], y=mos[scored], brush=brushes)
         self.marked_ttl = marked_ttl
+        span = self.marked_span = span if marked_ttl is None else None
         for line in self.mark_lines:
             line.setValue((marked_ttl or 0) - MARK_OFFSET)
             line.setVisible(marked_ttl is not None)
+        for region in self.span_regions:
+            if span is not None:
+                region.setRegion(span_edges(span))
+            region.setVisible(span is not None)
 
     def _set_title(self) -> None:
         # The title row is always there (the plots do not jump when a hop gets marked) and never covers data: the
         # mark strip, which puts a marked hop's title beside its dashed line.
-        marked = self.marked_ttl is not None and bool(self.mark_text)
+        span = self.marked_span if self.marked_ttl is None else None
+        flag = self.marked_ttl if self.marked_ttl is not None else span[0] if span is not None else None
+        marked = flag is not None and bool(self.mark_text)
         self.mark_strip.set_title(
             self.mark_text or "latency, loss and MOS along the route",
             MARK_PEN if marked else "#404040",
-            self.marked_ttl if marked else None,
-            self.marked_ttl - MARK_OFFSET if marked else None,
+            flag if marked else None,
+            flag - MARK_OFFSET if marked else None,
+            span if marked else None,
         )
         self._tip_changed()
 

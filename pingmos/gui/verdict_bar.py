@@ -25,6 +25,7 @@ from pingmos.diagnosis import (
     EchoWitness,
     candidates_for_witness,
     diagnose,
+    range_words,
     samples_wanted_text,
 )
 from pingmos.diagnosis import Thresholds as DiagnosisThresholds
@@ -84,8 +85,11 @@ class DiagnosisMarks:
                 # The title's "why": each problem without its interval ("loss 19.0 %"; the tooltip has it whole).
                 why = tuple(p.split(" (")[0] for p in d.problems.get(d.deteriorates_at_ttl, ()))
                 flag_why = (d.deteriorates_at_ttl, why) if why else None
-            elif d.status == PROBLEM and d.location_ttls is not None:
-                flag_tip = d.short  # "problem between hop 2 and hop 5": no one hop is supported
+            elif d.open_range is not None:
+                # No one hop is supported: the range in the verdict line's words, short and whole (the graph's
+                # bracket and the table's rows mark each hop of it).
+                first, last = d.open_range
+                flag_tip = f"hops {first}-{last}: {d.short}: {range_words(d.open_range)}"
             marks = tuple(
                 Mark(
                     ttl,

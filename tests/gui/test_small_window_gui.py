@@ -379,3 +379,64 @@ def test_at_800_by_500_a_session_opened_from_its_file_shows_eight_hop_rows(qtbot
     qtbot.waitUntil(lambda: fully_visible_rows(window.table) >= 8, timeout=WAIT_MS)
     bar = window.evidence.verdict_bar
     assert bar.scroll.height() >= 2 * bar.label.fontMetrics().lineSpacing() and window.timeline.graphics.height() >= 48
+
+
+# Hop 3 and the destination each lose 30 % on their own, in different rounds: per-packet drops into hop 3, or hop 3
+# rate limiting with the loss beyond it; the TTL data cannot tell, so the problem is located to a range of hops.
+RANGE_PATH = [FakeHop("198.18.0.2", 2.0), FakeHop("198.18.0.3", 5.0), FakeHop("198.18.0.4", 8.0, loss_pct=30.0),
+              FakeHop(DST, 11.0, loss_pct=30.0)]  # fmt: skip
+
+
+def test_a_range_is_marked_on_each_of_its_hops_at_800_by_500_and_by_keyboard(qtbot, make_window):
+    # A range had no mark at all: no line in the graph, no row of the table (the verdict line alone said it).
+    from PySide6.QtWidgets import QToolTip
+
+    from pingmos.diagnosis import range_words
+    from pingmos.gui.hop_table import COL_HOP, COL_MOS
+    from pingmos.gui.trace_graph import MARK_OFFSET
+
+    window = traced(qtbot, make_window, 800, 500, RANGE_PATH)
+    graph, model = window.trace_graph, window.table_model
+    bar = window.evidence.verdict_bar
+    qtbot.waitUntil(lambda: bar.diagnosis is not None and bar.diagnosis.open_range is not None, timeout=WAIT_MS)
+    span = bar.diagnosis.open_range
+    assert span[1] == 4 and span[0] <= 3, bar.diagnosis.verdict
+    # The state asserted, waited for: the graph's bracket and the table's rows (drawn in passes after the verdict).
+    qtbot.waitUntil(lambda: graph.marked_span == span and model.marked_span == span, timeout=WAIT_MS)
+    short, whole = range_words(span, short=True), range_words(span)
+    assert short == bar.diagnosis.short and whole in bar.label.text()
+    # The graph: one shaded bracket over both plots, from the first hop's line to past the last hop; no hop line.
+    for region in graph.span_regions:
+        assert region.isVisible()
+        lo, hi = region.getRegion()
+        assert abs(lo - (span[0] - MARK_OFFSET)) < 1e-9 and abs(hi - (span[1] + MARK_OFFSET)) < 1e-9
+    assert not graph.mark_lines[0].isVisible() and graph.marked_ttl is None
+    # Its title above the plot, beside the bracket, in the verdict's words (or "hops 3-4" where narrow), over no point.
+    labels = graph.mark_strip.scene_labels()
+    first = labels[0][0]
+    assert short in first or f"hops {span[0]}-{span[1]}" in first, [t for t, _ in labels]
+    plot = graph.latency.vb.sceneBoundingRect()
+    points = data_points(graph)
+    for text, box in labels:
+        assert box.bottom() <= plot.top() + 0.5 and not [p for p in points if box.contains(p)], text
+    # The table: each row of the range marked as the single hop's is (bold Hop and MOS), its Hop cell's tooltip in
+    # the verdict's words; the other rows not.
+    for row, hop in enumerate(model.hops):
+        inside = span[0] <= hop.ttl <= span[1]
+        font = model.data(model.index(row, COL_HOP), Qt.ItemDataRole.FontRole)
+        mos_font = model.data(model.index(row, COL_MOS), Qt.ItemDataRole.FontRole)
+        assert (font is not None and font.bold()) == inside and (mos_font is not None and mos_font.bold()) == inside
+        tip = model.data(model.index(row, COL_HOP), Qt.ItemDataRole.ToolTipRole)
+        assert (tip is not None and short in tip and whole in tip) == inside, (hop.ttl, tip)
+    # By keyboard as the single hop's mark: Ctrl+2, and the graph's tooltip and accessible text say it whole.
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=WAIT_MS)
+    window.table.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is window.table, timeout=WAIT_MS)
+    tip = graph.mark_strip.toolTip()
+    assert tip.startswith(f"hops {span[0]}-{span[1]}: {short}: {whole}"), tip
+    qtbot.keyPress(window.table, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    assert QApplication.focusWidget() is graph
+    qtbot.keyRelease(graph, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: QToolTip.isVisible() and QToolTip.text() == tip, timeout=WAIT_MS)
+    assert graph.accessibleDescription() == tip

@@ -788,6 +788,20 @@ def _locate(ctx: _Context, end: HopReport, metrics: Sequence[str]) -> _Location:
         if not open_ and skipped:
             blockers += [(hop, None) for hop in skipped]
             open_ = True
+        if (
+            not open_
+            and metric == LOSS
+            and not ctx.per_round
+            and start is not end
+            and start.ttl not in ctx.used_witness
+        ):
+            # From counts alone a router whose own loss (ICMP rate limiting) happens to equal the loss beyond it
+            # shows just what the start of a carried-on loss shows: the same share at it and after it. Only the
+            # same rounds (or an echo witness) tell them apart, so the start is that hop or the next one.
+            blockers.append((start, None))
+            after = ctx.judged[ctx.judged.index(start) + 1]
+            spans.append((start.ttl, after.ttl))
+            continue
         if open_:
             spans.append((absent.ttl + 1 if absent is not None else 1, start.ttl))
         else:

@@ -196,7 +196,35 @@ def test_a_summary_without_per_round_data_is_judged_from_counts_and_says_so():
     hops = tuple(dataclasses.replace(h, window_rounds=None, window_rtts_ms=None) for h in snap.hops)
     d = diagnose(dataclasses.replace(snap, hops=hops))
     assert not d.per_round and "judged from loss counts" in d.verdict
-    assert d.status == PROBLEM and d.deteriorates_at_ttl == 4  # from counts alone hop 4 looks like the start
+    # Router 3 drops 10 % of the TTL-4 probes (hop 4's own loss, as rate limiting is), the target 10 % of its own:
+    # from counts alone hop 4 looked like the start (named, wrongly). Now the range, as the same rounds say too.
+    assert d.status == PROBLEM and d.deteriorates_at_ttl is None and d.location_ttls == (4, 5), d.verdict
+    assert diagnose(snap).location_ttls == (4, 5)
+
+
+def _counts_only(snap):
+    return dataclasses.replace(
+        snap, hops=tuple(dataclasses.replace(h, window_rounds=None, window_rtts_ms=None) for h in snap.hops)
+    )
+
+
+def test_from_counts_a_router_rate_limiting_as_much_as_the_loss_beyond_it_is_a_range_not_the_start():
+    # Hop 3 rate limits 10 % of its own replies and the link into hop 4 loses 10 % (carried on): the truth is hop
+    # 4. Its counts (hop 3 about 10 %, hops 4 and 5 about 10 %) are just what a loss starting at hop 3 and carried
+    # on gives: from counts alone hop 3 was named the start. The counts cannot tell the two apart: a range.
+    rate_limited = snapshot([(2, 0), (4, 0), (6, 10), (8, 0), (10, 0)], link_loss=(4, 10), rounds=400)
+    carried = snapshot([(2, 0), (4, 0), (6, 0), (8, 0), (10, 0)], link_loss=(3, 10), rounds=400)
+    for full, truth in ((rate_limited, 4), (carried, 3)):
+        d = diagnose(_counts_only(full))
+        assert not d.per_round and d.status == PROBLEM and d.deteriorates_at_ttl is None, d.verdict
+        assert d.location_ttls == (3, 4) and d.location_ttls[0] <= truth <= d.location_ttls[1], d.verdict
+        assert d.rate_limited_ttls == () and "an echo witness to hop 3 can" in d.verdict
+        # With the same rounds the two are told apart, each at its true hop.
+        assert diagnose(full).deteriorates_at_ttl == truth, diagnose(full).verdict
+    carried = _counts_only(carried)
+    # An echo witness to hop 3 that lost as many echoes settles it from counts too: the start is hop 3.
+    lossy = EchoWitness(addr(3), tuple(None if i % 10 == 0 else 6.0 for i in range(200)), round=carried.rounds)
+    assert diagnose(carried, witnesses={3: lossy}).deteriorates_at_ttl == 3
 
 
 # -- the echo witness ------------------------------------------------------------------------------------------------

@@ -38,7 +38,10 @@ How it decides (the README has a worked example):
    open (a range, until an echo witness to it decides).
    A source without per-round data (an mtr --json summary) falls back to counts: present when the hop's loss
    interval is above the threshold, absent when below (a hop that loses credibly more than the destination has an
-   excess of its own and is passed over: the start is then a range), and the verdict says so. Latency and jitter
+   excess of its own and is passed over: the start is then a range), and the verdict says so. Nor is the first hop
+   where it is present named on its own from counts: a router whose own loss (rate limiting) equals the loss beyond
+   it gives the same counts, so the start is that hop or after it, at or before the next hop that shares it (a
+   range), unless an echo witness to the hop decides. Latency and jitter
    accumulate along the path, so for them "present at hop k" is hop k's own interval above the threshold.
    Limit: independent per-packet drops on a link (no burst spans a round) leave no trace in the same rounds
    further on, and would look like rate limiting followed by loss nearer the destination. So "absent" at a hop
@@ -764,6 +767,7 @@ def _locate(ctx: _Context, end: HopReport, metrics: Sequence[str]) -> _Location:
     blockers: list = []
     for metric in metrics:
         start: HopReport = end
+        later: HopReport = end  # the hop after ``start`` in the run that shares it (the destination at first)
         open_ = False
         skipped: list[HopReport] = []
         present: HopReport | None = None  # the earliest hop that credibly shares it
@@ -776,7 +780,7 @@ def _locate(ctx: _Context, end: HopReport, metrics: Sequence[str]) -> _Location:
             if p.side == PRESENT:
                 present = hop
                 if not open_:
-                    start, skipped = hop, []
+                    later, start, skipped = start, hop, []
                 continue
             if p.side == UNSURE:
                 if not open_:
@@ -797,10 +801,10 @@ def _locate(ctx: _Context, end: HopReport, metrics: Sequence[str]) -> _Location:
         ):
             # From counts alone a router whose own loss (ICMP rate limiting) happens to equal the loss beyond it
             # shows just what the start of a carried-on loss shows: the same share at it and after it. Only the
-            # same rounds (or an echo witness) tell them apart, so the start is that hop or the next one.
+            # same rounds (or an echo witness) tell them apart, so the start is that hop or after it, at or before
+            # the next hop that shares it.
             blockers.append((start, None))
-            after = ctx.judged[ctx.judged.index(start) + 1]
-            spans.append((start.ttl, after.ttl))
+            spans.append((start.ttl, later.ttl))
             continue
         if open_:
             spans.append((absent.ttl + 1 if absent is not None else 1, start.ttl))

@@ -535,3 +535,16 @@ def test_a_failing_formula_shared_by_targets_costs_one_deadline_per_pass_not_one
         assert [v.failures for v in versions] == [1]  # it ran once for the four targets
     finally:
         agent.close()
+
+
+def test_the_agent_s_diagnosis_state_carries_a_range_to_the_metrics():
+    # /metrics' first/last hop series read this: a range had no number at all (the hop series is absent for it).
+    from pingmos.diagnosis import Diagnosis
+    from pingmos.hop_report import TraceSnapshot
+    from pingmos.monitor.agent import diagnosis_state
+
+    snap = TraceSnapshot("198.18.0.9", "198.18.0.9", "icmp", 1.0, None, 10, "pingplotter", True, ())
+    ranged = Diagnosis(None, (), "v.", status="problem", location_ttls=(3, 5))
+    assert diagnosis_state(snap, ranged) == ("problem", None, (3, 5))
+    assert diagnosis_state(snap, Diagnosis(4, (), "v.", status="problem")) == ("problem", 4, (4, 4))
+    assert diagnosis_state(snap, Diagnosis(None, (), "v.", status="undecided")) == ("undecided", None, None)

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
-from pingmos.alerts import CLEAR, COMMAND_FAILED, AlertEngine, AlertEvent, CommandRunner
+from pingmos.alerts import COMMAND_FAILED, AlertEngine, AlertEvent, CommandRunner, with_diagnoses
 from pingmos.diagnosis import diagnose
 from pingmos.display_text import display_text
 from pingmos.engine import (
@@ -284,14 +284,11 @@ class TargetRunner:
         """Once a second: alert rules, and a trace that stopped on an error is started again after a while.
         ``now``: wall-clock s (the samples' send times); ``mono``: the same moment on the monotonic clock, on which
         the rules' ``for_s`` runs (None: ``now``, a test's virtual time)."""
-        judged: dict[float, object] = {}
-        for event in self.alerts.evaluate(now, mono):
-            # A fire carries the target's one diagnosis (its window, as /metrics shows it); a clear the diagnosis of
-            # the rule's own window, which no longer holds the outage that the target's longer window may still.
-            if event.kind == CLEAR and event.window_s not in judged:
-                judged[event.window_s] = self._window_diagnosis(now, event.window_s)
-            diagnosis = judged[event.window_s] if event.kind == CLEAR else self.last_diagnosis
-            self._publish(event.with_diagnosis(diagnosis))
+        # A fire carries the target's one diagnosis (its window, as /metrics shows it); a clear the diagnosis of the
+        # rule's own window, which no longer holds the outage that the target's longer window may still.
+        events = self.alerts.evaluate(now, mono)
+        for event in with_diagnoses(events, lambda: self.last_diagnosis, lambda w: self._window_diagnosis(now, w)):
+            self._publish(event)
         status = self.trace.status()
         mono = time.monotonic()
         if status.running and self._failures and mono - self._started_at >= RESTART_MAX_S:

@@ -615,7 +615,7 @@ def _cmd_report(args) -> int:
     from pingmos.report.formats import FORMATTERS
     from pingmos.report.interrupts import ReportInterrupts, hold_for_test
     from pingmos.report.runner import TraceFailed, network_error_text, run_report
-    from pingmos.run import PERMISSION, RunError, TraceRun, default_window
+    from pingmos.run import PERMISSION, RunError, TraceRun, default_window, wind_down_limit_s
 
     if args.target is None and args.session is None:
         # A usage error like argparse's own (TARGET is optional only because --session replaces it).
@@ -708,9 +708,12 @@ def _cmd_report(args) -> int:
         # A full disk (or an I/O error) is no bad input: a recording that cannot be written, as the README says.
         return EXIT_TRACE_FAILED if _is_write_failure(exc) else EXIT_USAGE
     failure = None  # one line for stderr when the network failed mid-trace; the partial report is still printed
-    # Ctrl+C and SIGTERM (kill, timeout, systemctl stop) alike: while probing they end the run, the recording keeps
-    # its last samples and the report of what was measured is printed; once measured, the first one only says so.
+    # Ctrl+C and SIGTERM (kill, timeout, systemctl stop) alike: while probing the first winds the run down (the
+    # replies to the probes in flight are waited for and counted, as the agent's stop does) and the next ends it;
+    # the recording keeps its last samples and the report of what was measured is printed; once measured, the first
+    # one only says so.
     with ReportInterrupts() as ctrl_c:
+        ctrl_c.probing(run.wind_down, wind_down_limit_s(settings.effective_timeout_s))
         try:
             try:
                 snapshot, interrupted = run_report(
@@ -726,6 +729,7 @@ def _cmd_report(args) -> int:
                 )
                 snapshot = dataclasses.replace(snapshot, mode=mode_description)
                 hold_for_test(ctrl_c)
+                interrupted = interrupted or ctrl_c.wound_down
                 if args.witness and not interrupted and not ctrl_c.count:
                     from pingmos.witness import diagnose_with_witness, planned_count
 

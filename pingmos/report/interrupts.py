@@ -8,12 +8,16 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 
 
 class ReportInterrupts:
-    """Ctrl+C (SIGINT) and SIGTERM (kill, timeout, systemctl stop) in a live report. While probing (and while the
-    echo witness probes: ``measuring()``), either ends the probing (KeyboardInterrupt; ``terminated`` says a SIGTERM
-    came, exit 143 instead of 130). Once the samples are measured (``measured()``, called by the runner as probing
+    """Ctrl+C (SIGINT) and SIGTERM (kill, timeout, systemctl stop) in a live report. While the trace probes, the
+    first one winds it down as the agent's stop does (``probing``: nothing more is sent, the replies to the probes
+    in flight are waited for, the probe timeout at most, and counted; ``wound_down``), the next ends the probing at
+    once (KeyboardInterrupt; the probes still in flight are left out, never counted lost). While the echo witness
+    probes (``measuring()``) either ends it at once. ``terminated`` says a SIGTERM came (exit 143 instead of 130).
+    Once the samples are measured (``measured()``, called by the runner as probing
     ends), the first signal only says so (``count``): the report of what was measured is still printed and the
     recording closed, then exit 130 (143 after a SIGTERM); the second aborts (KeyboardInterrupt; the recording is
     still closed). Else a signal while the names are waited for, the snapshot scored or the report formatted would
@@ -22,11 +26,15 @@ class ReportInterrupts:
 
     SAID = b"pingmos report: interrupted: printing the report of what was measured (Ctrl+C again to abort)\n"
     SAID_TERM = b"pingmos report: terminated: printing the report of what was measured (signal again to abort)\n"
+    WAITING = "pingmos report: {}: waiting up to {:g} s for the replies to the probes in flight ({} again: now)\n"
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self) -> None:
         self.count = 0  # signals after the samples were measured
         self.terminated = False  # a SIGTERM came (at any moment)
+        self.wound_down = False  # a signal wound the probing down
+        self._wind_down: Callable[[float], None] | None = None
+        self._limit_s = 0.0
         self._measuring = True
         self._previous: dict[int, object] = {}  # the handlers replaced, per signal
 
@@ -48,7 +56,17 @@ class ReportInterrupts:
         if signum == signal.SIGTERM:
             self.terminated = True
         if self._measuring:
-            raise KeyboardInterrupt
+            wind_down, self._wind_down = self._wind_down, None
+            if wind_down is None:
+                raise KeyboardInterrupt
+            self.wound_down = True
+            wind_down(self._limit_s)  # sets flags only: safe in a handler; the probing ends by itself
+            term = signum == signal.SIGTERM
+            said = self.WAITING.format(*(("terminated", self._limit_s, "signal") if term else
+                                         ("interrupted", self._limit_s, "Ctrl+C")))  # fmt: skip
+            with contextlib.suppress(OSError):
+                os.write(2, said.encode())
+            return
         self.count += 1
         if self.count > 1:
             self.ignore()  # a third signal does not interrupt closing the recording
@@ -56,7 +74,13 @@ class ReportInterrupts:
         with contextlib.suppress(OSError):  # os.write: a signal handler must not re-enter sys.stderr's buffer
             os.write(2, self.SAID_TERM if signum == signal.SIGTERM else self.SAID)
 
+    def probing(self, wind_down: Callable[[float], None], limit_s: float) -> None:
+        """The trace probes now: the first signal calls ``wind_down(limit_s)`` (``TraceRun.wind_down``: the run
+        then ends once its probes in flight are settled, ``limit_s`` at most) instead of ending it at once."""
+        self._wind_down, self._limit_s = wind_down, limit_s
+
     def measured(self) -> None:
+        self._wind_down = None
         self._measuring = False
 
     @contextlib.contextmanager

@@ -346,7 +346,9 @@ def test_on_the_lab_loss_switched_on_mid_trace_fires_in_the_window(qtbot, make_w
     qtbot.waitUntil(lambda: fired(window) == [("alert fired", "loss")], timeout=10_000)
     assert "loss fired" in window.statusBar().currentMessage()
     window.stop()
-    # Stopped, nothing measures the path any more: the episode ends with a note instead of firing forever.
+    # Stopped (once the replies to the probes in flight are in: Stop winds the trace down), nothing measures the
+    # path any more: the episode ends with a note instead of firing forever.
+    qtbot.waitUntil(lambda: window.start_action.text() == "Start", timeout=10_000)
     assert fired(window) == [("alert fired", "loss"), ("alert cleared", "loss:")]
     assert "the trace stopped" in window.statusBar().currentMessage() and monitor.firing() == []
     event = window.evidence.event_log.session_events()[0]

@@ -196,10 +196,11 @@ def test_a_summary_without_per_round_data_is_judged_from_counts_and_says_so():
     hops = tuple(dataclasses.replace(h, window_rounds=None, window_rtts_ms=None) for h in snap.hops)
     d = diagnose(dataclasses.replace(snap, hops=hops))
     assert not d.per_round and "judged from loss counts" in d.verdict
-    # Router 3 drops 10 % of the TTL-4 probes (hop 4's own loss, as rate limiting is), the target 10 % of its own:
-    # from counts alone hop 4 looked like the start (named, wrongly). Now the range, as the same rounds say too.
+    # Counts cannot show that hop 4 shares the destination's loss (router 3 drops 10 % of the TTL-4 probes on its
+    # own, which gives the same counts): the start is the range the same rounds give, never a named hop 4.
     assert d.status == PROBLEM and d.deteriorates_at_ttl is None and d.location_ttls == (4, 5), d.verdict
-    assert diagnose(snap).location_ttls == (4, 5)
+    assert d.location_ttls == diagnose(snap).location_ttls
+    assert "cannot be told from loss counts alone" in d.verdict and "echo witness" not in d.verdict
 
 
 def _counts_only(snap):
@@ -211,20 +212,17 @@ def _counts_only(snap):
 def test_from_counts_a_router_rate_limiting_as_much_as_the_loss_beyond_it_is_a_range_not_the_start():
     # Hop 3 rate limits 10 % of its own replies and the link into hop 4 loses 10 % (carried on): the truth is hop
     # 4. Its counts (hop 3 about 10 %, hops 4 and 5 about 10 %) are just what a loss starting at hop 3 and carried
-    # on gives: from counts alone hop 3 was named the start. The counts cannot tell the two apart: a range.
+    # on gives: from counts alone hop 3 was named the start. The counts cannot tell the two apart: a range holding
+    # both, never hop 3 named.
     rate_limited = snapshot([(2, 0), (4, 0), (6, 10), (8, 0), (10, 0)], link_loss=(4, 10), rounds=400)
     carried = snapshot([(2, 0), (4, 0), (6, 0), (8, 0), (10, 0)], link_loss=(3, 10), rounds=400)
     for full, truth in ((rate_limited, 4), (carried, 3)):
         d = diagnose(_counts_only(full))
         assert not d.per_round and d.status == PROBLEM and d.deteriorates_at_ttl is None, d.verdict
-        assert d.location_ttls == (3, 4) and d.location_ttls[0] <= truth <= d.location_ttls[1], d.verdict
-        assert d.rate_limited_ttls == () and "an echo witness to hop 3 can" in d.verdict
+        assert d.location_ttls[0] <= 3 and d.location_ttls[1] >= 4, d.verdict
+        assert d.rate_limited_ttls == () and "cannot be told from loss counts alone" in d.verdict
         # With the same rounds the two are told apart, each at its true hop.
         assert diagnose(full).deteriorates_at_ttl == truth, diagnose(full).verdict
-    carried = _counts_only(carried)
-    # An echo witness to hop 3 that lost as many echoes settles it from counts too: the start is hop 3.
-    lossy = EchoWitness(addr(3), tuple(None if i % 10 == 0 else 6.0 for i in range(200)), round=carried.rounds)
-    assert diagnose(carried, witnesses={3: lossy}).deteriorates_at_ttl == 3
 
 
 # -- the echo witness ------------------------------------------------------------------------------------------------
@@ -486,7 +484,9 @@ def test_from_counts_a_router_losing_more_than_the_destination_is_never_named_th
     hops = tuple(dataclasses.replace(h, window_rounds=None, window_rtts_ms=None) for h in snap.hops)
     d = diagnose(dataclasses.replace(snap, hops=hops))
     assert not d.per_round and d.status == PROBLEM and d.deteriorates_at_ttl is None, d.verdict
-    assert d.location_ttls == (3, 4) and "that excess is its own" in d.verdict
+    # Hop 4's 11.5 % is not shown by counts to be the destination's loss (a router rate limiting at about that
+    # share, the loss after it, gives the same counts): the range reaches the destination, and holds hop 4.
+    assert d.location_ttls == (3, 5) and "that excess is its own" in d.verdict
 
 
 def test_the_witness_sizing_line_says_which_loss_it_sized_for():
@@ -534,3 +534,16 @@ def test_pooling_the_hops_never_drops_the_true_start_of_per_packet_drops():
                 if not inside or any(t >= into for t in d.rate_limited_ttls):
                     wrong.append((into, seed, rounds))
     assert wrong == [(4, 1, 300), (4, 4, 100)]
+
+
+def test_from_counts_a_rate_limiting_router_like_the_destination_never_bounds_the_range():
+    # Breaker, lab A at 10 rounds exported as a pingmos report (counts only): hop 2 silent, hop 3 rate limits
+    # (2 of 10 answered), the loss starts on the link into hop 4 (hop 4 5 of 10, hop 5 and the destination 4 of
+    # 10). Hop 3's 80 % is not credibly more than the destination's 60 %, so it was taken as "present" there:
+    # "starts at or before hop 3", which left the real start, hop 4, out.
+    snap = _session_snapshot("ratelimit_then_loss_10_rounds.hops.json")  # `pingmos export --format json`
+    assert [h.sent - h.received for h in snap.hops] == [0, 10, 8, 5, 6, 6]
+    d = diagnose(snap)
+    assert not d.per_round and d.status == PROBLEM and d.deteriorates_at_ttl is None, d.verdict
+    first, last = d.location_ttls
+    assert first <= 4 <= last, d.verdict

@@ -5,7 +5,7 @@ Shortcuts: F5 or Ctrl+Enter Start/Stop, F6 (or Pause) freezes the display, Ctrl+
 Ctrl+1 the hop table, Ctrl+2 the trace graph, Ctrl+3 the timeline, Ctrl+E the formula, Ctrl+Shift+C copies the table
 with its context, Ctrl+Shift+P exports the whole window, Ctrl+Shift+L floats the event log or docks it again. They
 work from the floated event log too, once each (Qt takes a floated dock for part of its main window); those that go
-to a field of the window bring the window forward first. The
+to a field of the window make it the active window first. The
 hop table never keeps Tab to itself (Tab leaves it; arrow keys move within it), and its right-click menu opens with
 the Menu key or Shift+F10 too. The trace graph is
 a Tab stop (after the table) for its marks: with the focus it shows them whole in a tooltip (a narrow graph
@@ -117,8 +117,8 @@ class WindowActions(QObject):
     def _focus(self, widget: QWidget, select: bool = False) -> None:
         if QApplication.activeWindow() is not self.window:
             # Pressed in the floated event log (a window of its own, where the window's shortcuts work too): the
-            # focus cannot go into an inactive window, so Ctrl+1, Ctrl+2, Ctrl+L... did nothing there.
-            self.window.raise_()
+            # focus cannot go into an inactive window, so Ctrl+1, Ctrl+2, Ctrl+L... did nothing there. (Not
+            # raised: without a window manager that would hide the floated log, a tool window, behind it.)
             self.window.activateWindow()
         widget.setFocus(Qt.FocusReason.ShortcutFocusReason)
         if select and hasattr(widget, "lineEdit") and widget.lineEdit() is not None:

@@ -72,8 +72,13 @@ def test_the_windows_samples_export_is_the_clis_byte_for_byte(qtbot, make_window
     window = make_window()
     sessions = opened(qtbot, window, FIXTURE)
     ttl = 4  # the hop whose losses start there (the file's problem hop)
-    window.table.select_ttl(ttl)
-    qtbot.waitUntil(lambda: window.table.selected_ttls() == [ttl], timeout=WAIT_MS)
+
+    def selected() -> bool:
+        if window.table.selected_ttls() != [ttl]:
+            window.table.select_ttl(ttl)  # (again once the table holds the hop: a loaded machine shows it later)
+        return window.table.selected_ttls() == [ttl]
+
+    qtbot.waitUntil(selected, timeout=WAIT_MS)
     for fmt in ("csv", "json"):
         whole, hop = tmp_path / f"all.{fmt}", tmp_path / f"hop.{fmt}"
         exported(qtbot, sessions, "samples", whole)

@@ -56,8 +56,11 @@ it to 0.1: ``mtr_loss_milli``), and leaves its one probe in flight out, so 100 (
 Without Rcv the count is derived from Snt and Loss% by the same rule; a Loss% that no count gives is refused, and
 several counts fitting (a loss shown to 0.1 % of thousands of probes) leave RECV unknown. Snt other than Rcv +
 Drop (or one more, in flight), Best <= Avg <= Wrst (Last between Best and Wrst) broken beyond the rounding of the
-numbers as written. A report without ``dst`` (mtr
-always writes it) is refused: its path cannot be named.
+numbers as written. A report without ``dst`` (mtr always writes it) is refused: its path cannot be named, and so
+is one mixing IPv4 and IPv6 addresses (mtr probes one family; a hop of the other was pasted in). In a ``--raw``
+log, an ``x`` line repeating the latest probe to its TTL (same sequence number, sooner than mtr's sequence numbers
+come round) is the line written twice: dropped with a note naming the first, never a second probe (it would count
+as lost: 0 % -> 50 %); hosts of both families are refused too.
 """
 
 from __future__ import annotations
@@ -85,6 +88,9 @@ MAX_COUNT = 10**9  # probes per hop: years of probing at mtr's fastest rate
 MAX_TEXT = 255  # a host name is at most 253 characters (RFC 1035); longer text is not a name
 RAW_RECORDS = frozenset("xhdptm")
 MAX_SEQ = 2**31 - 1  # mtr's are 16-bit; anything beyond a 32-bit integer is damage
+# mtr's sequence numbers run from 33000 to 65535 and start again (net.c new_sequence): one comes back after this many
+# probes at the earliest, so the same number to the same TTL sooner is the same probe's line written twice.
+MTR_SEQ_CYCLE = 65536 - 33000
 # Probes one --raw log may hold, checked as each is read (before the memory for more is spent), so that opening
 # the largest log accepted stays under about 1 GB (scripts/bench_raw_import.py). The reader keeps 17 bytes a probe
 # and the session 26 (numpy columns, no Sample objects), the trace state 31; the MOS interval of a hop takes one
@@ -395,6 +401,7 @@ def mtr_json_from_doc(doc: object, path: str) -> MemorySession:
     ordered = tuple(summaries[t] for t in sorted(summaries))
     dst = head.get("dst")
     dst = clean_text(dst.strip()) if isinstance(dst, str) else ""
+    _one_family(path, dst, ordered)
     reached = _reached(dst, ordered)
     if reached is None:
         notes.add(
@@ -416,6 +423,25 @@ def mtr_json_from_doc(doc: object, path: str) -> MemorySession:
         extra=extra,
     )
     return MemorySession(path, info, summaries=ordered)
+
+
+def _one_family(path: str, dst: str, summaries: tuple[HopSummary, ...]) -> None:
+    """SessionError when the report's addresses mix IPv4 and IPv6: mtr probes one address family (-4 or -6), so a
+    hop of the other family was pasted in or the file is damaged; no such hop is scored as if measured."""
+    known = [(s.address, f"hop {s.ttl}") for s in summaries if s.address and is_ip(s.address)]
+    if is_ip(dst):
+        known.insert(0, (dst, "the target (dst)"))
+    if not known:
+        return
+    first, first_where = known[0]
+    family = ipaddress.ip_address(first).version
+    for address, where in known[1:]:
+        version = ipaddress.ip_address(address).version
+        if version != family:
+            raise SessionError(
+                f"{path}: {where} of the mtr report is IPv{version} ({address}) but {first_where} is IPv{family} "
+                f"({first}): mtr probes one address family, so the report was edited or joined"
+            )
 
 
 def _reached(dst: str, summaries: tuple[HopSummary, ...]) -> bool | None:
@@ -468,8 +494,11 @@ class _RawLog:
         self.answered_at: dict[str, set[int]] = {}  # host -> positions where it answered
         self.last_at: dict[int, int] = {}  # pos -> index of the last probe sent there
         self.names: dict[str, str] = {}
+        self.family: tuple[int, str] | None = None  # the IP version of the first host named, and that host
         self.skipped: dict[str, int] = {}
         self.unmatched = 0
+        self.repeated = 0  # x lines repeating a probe already sent (same TTL and sequence number): dropped
+        self.first_repeat = 0  # the line number of the first
         self._outstanding: dict[int, int] = {}  # seq -> index of the latest probe sent with it, unanswered
         self.notes: list[str] = []
 
@@ -498,6 +527,15 @@ class _RawLog:
             if not 0 <= seq <= MAX_SEQ:
                 raise ValueError(f"sequence number {seq} is out of range")
             i = len(self.pos)
+            # The same sequence number as the latest probe to this TTL, fewer probes on than mtr's sequence numbers
+            # take to come round (new_sequence: 33000..65535): the line written twice, not a new probe; counted, it
+            # would be a probe never answered (hop 1 0 % -> 50 %). (An older unanswered probe with this number is
+            # not the test: a log of a smaller sequence space reuses one while it is outstanding.)
+            twin = self.last_at.get(pos)
+            if twin is not None and self.seq[twin] == seq and i - twin < MTR_SEQ_CYCLE:
+                self.repeated += 1
+                self.first_repeat = self.first_repeat or n
+                return
             if i >= self.max_probes:
                 raise TooManyProbes(
                     f"{self.path}: the mtr --raw log records more than {self.max_probes:,} probes (line {n}), more "
@@ -519,6 +557,15 @@ class _RawLog:
         elif kind == "h":
             if not is_ip(parts[2]):
                 raise ValueError(f"host {clean_text(parts[2], 60)!r} is not an IP address")
+            version = ipaddress.ip_address(parts[2]).version
+            if self.family is None:
+                self.family = (version, parts[2])
+            elif version != self.family[0]:
+                # mtr probes with one address family (-4 or -6): both in one log is two logs joined, or damage.
+                raise ValueError(
+                    f"host {clean_text(parts[2], 60)} is IPv{version} but the log's hosts are IPv{self.family[0]} "
+                    f"({clean_text(self.family[1], 60)}): mtr probes one address family"
+                )
             self.hosts[pos] = parts[2]
         elif kind == "d":
             if pos in self.hosts:
@@ -686,6 +733,11 @@ def parse_mtr_raw_lines(
     notes = list(log.notes)
     if counted:
         notes.append(f"{counted} probe(s) still in flight when the log ends: not counted (outcome unknown)")
+    if log.repeated:
+        notes.append(
+            f"{log.repeated} 'x' line(s) repeat a probe already sent (the same TTL and sequence number; first: line "
+            f"{log.first_repeat}): dropped, each probe counted once"
+        )
     if log.unmatched:
         notes.append(f"{log.unmatched} reply line(s) matched no outstanding probe: ignored")
     if log.skipped:

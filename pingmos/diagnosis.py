@@ -616,8 +616,10 @@ def diagnose(
         rl = _rate_limited(ctx, before, None, end)
         return ctx.result(NO_PROBLEM, None, rl, None, _fine_text(ctx, end, rl))
     # A MOS without an interval cannot be settled by rounds; its inputs' intervals can.
-    need = _rounds(ctx, [end_metrics[m].samples_needed for m in unsure if end_metrics[m].samples_needed])
-    return ctx.result(UNDECIDED, None, (), need, _unsure_text(ctx, end, unsure, need), unsure=(end.ttl,))
+    totals = [end_metrics[m].samples_needed for m in unsure if end_metrics[m].samples_needed]
+    need = _rounds(ctx, totals)
+    text = _unsure_text(ctx, end, unsure, need, max(totals) if totals else None)
+    return ctx.result(UNDECIDED, None, (), need, text, unsure=(end.ttl,))
 
 
 @dataclass
@@ -1020,15 +1022,26 @@ def samples_wanted_text(
     return text + ("; widen the range" if record == RECORD_RANGE else "")
 
 
-def _more(need: int | None, snap: TraceSnapshot, held: int | None = None) -> str:
-    if need is None and snap.window is None:
+def _more(need: int | None, snap: TraceSnapshot, held: int | None = None, total: int | None = None) -> str:
+    """What more samples would do. ``need``: more rounds that would most likely settle it (None: the window
+    cannot hold them, or unknown); ``total``: the destination's samples that would settle it in all, at the
+    current figures. A live window still filling is never told to widen: its figures may yet move, and it
+    says when it will be full; a full window too short for ``total`` is told to widen to that."""
+    if need is None and (snap.window is None or total is None or total >= MAX_ROUNDS_NEEDED):
         return "more rounds alone will not settle it"
     if need is None:
-        return f"the window of {snap.window} samples is too short to settle it: widen it"
+        rounds = max(snap.rounds or 0, held or 0)
+        if snap.record == RECORD_LIVE and rounds < snap.window:
+            fill = samples_wanted_text(snap.record, snap.window - rounds, held, snap.interval_s)
+            return (
+                f"{fill} fill the window of {snap.window} samples; at these figures settling it takes about "
+                f"{total} samples, more than the window holds"
+            )
+        return f"the window of {snap.window} samples is too short to settle it: widen it to at least {total} samples"
     return samples_wanted_text(snap.record, need, held, snap.interval_s, rounds=snap.rounds)
 
 
-def _unsure_text(ctx, end, unsure, need) -> str:
+def _unsure_text(ctx, end, unsure, need, total=None) -> str:
     words = ", ".join(ctx.verdicts[end.ttl][m].words for m in unsure)
     th = ctx.th
     limits = {LOSS: f"{th.loss_pct_above:g} %", LATENCY: f"{th.latency_ms_above:g} ms"}
@@ -1037,11 +1050,11 @@ def _unsure_text(ctx, end, unsure, need) -> str:
     if ctx.snap.record != RECORD_LIVE and need is not None:  # "not enough samples in this record: N rounds; ..."
         return (
             f"Undecided: at the destination, {_label(end)}, {words} cannot be told apart from the thresholds "
-            f"({against}); " + _more(need, ctx.snap, end.sent)
+            f"({against}); " + _more(need, ctx.snap, end.sent, total)
         )
     return (
         f"{not_enough_prefix(ctx.snap.record)}: at the destination, {_label(end)}, {words} cannot be told apart "
-        f"from the thresholds ({against}); " + _more(need, ctx.snap, end.sent)
+        f"from the thresholds ({against}); " + _more(need, ctx.snap, end.sent, total)
     )
 
 

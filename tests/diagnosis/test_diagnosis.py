@@ -470,3 +470,31 @@ def test_the_witness_sizing_line_says_which_loss_it_sized_for():
     assert count == witness_count(0.8 * lo) and f"a loss of {0.8 * lo:.1f} % " in words
     assert f"80 % of the low end of the destination's {end.loss_pct:.1f} % (95 % CI {lo:.1f}-{hi:.1f})" in words
     assert "(the destination's)" not in words
+
+
+# -- a window of the last N samples: filling, then (only when full and too short) "widen it to at least M" ----------
+
+
+def _windowed(rounds, window):
+    return lab_trace(CLEAN4, rounds).snapshot(window, scorer, "pingplotter")
+
+
+def test_a_window_still_filling_says_how_many_rounds_fill_it_never_widen():
+    d = diagnose(_windowed(30, 100))
+    assert d.status == UNDECIDED and d.rounds_needed is None
+    assert "about 70 more rounds (~70 s) fill the window of 100 samples" in d.verdict, d.verdict
+    assert "settling it takes about 381 samples" in d.verdict and "widen" not in d.verdict
+    # A window that can hold what it needs counts the rounds to the verdict itself.
+    d = diagnose(_windowed(30, 600))
+    assert d.rounds_needed == 381 - 30 and f"about {d.rounds_needed} more rounds" in d.verdict
+    assert "widen" not in d.verdict
+
+
+def test_a_full_window_too_short_says_to_how_many_samples_to_widen_it():
+    d = diagnose(_windowed(130, 100))
+    assert d.status == UNDECIDED and d.rounds_needed is None
+    assert d.verdict.endswith("the window of 100 samples is too short to settle it: widen it to at least 381 samples.")
+    # The default live window reaches the verdict on the same clean path.
+    from pingmos.run import LIVE_WINDOW
+
+    assert diagnose(_windowed(LIVE_WINDOW, LIVE_WINDOW)).status == NO_PROBLEM

@@ -167,7 +167,8 @@ def cell_text(hop: HopReport, column: int) -> str:
     if column == COL_MAX:
         return _ms(hop.max_ms)
     if column == COL_CUR:
-        return _ms(hop.last_ms)
+        # The newest probe's RTT (hop_report.newest_rtt_ms): "-" once it was lost, as the report's LAST says.
+        return "-" if hop.last_ms is None and hop.received else _ms(hop.last_ms)
     if column == COL_LOSS:
         return "" if hop.loss_pct is None else loss_text(hop.loss_pct, lost_count(hop), hop.sent)
     if column == COL_JITTER:

@@ -86,3 +86,47 @@ def test_a_certain_problem_whose_start_is_open_shows_the_range_everywhere(qtbot,
     assert d.status == "problem" and d.deteriorates_at_ttl is None and d.location_ttls == (3, 4), d.verdict
     assert window.marked_ttl is None and window.table_model.marked_ttl is None
     assert "it starts at hop 3 or after it, at or before hop 4" in window.evidence.verdict_bar.label.text()
+
+
+def test_a_destination_that_stops_answering_is_said_so_and_its_cur_is_a_dash(qtbot, make_window):
+    """Lab L3: the target went silent; the window showed a slowly rising loss average and "Cur 20.4 ms", a reply
+    48 s old. Now the verdict says since when it has not answered, and Cur says "-"."""
+    import time as _time
+
+    from pingmos.engine.fake_network import FakeClock, FakeNetwork
+    from pingmos.gui.hop_table import COL_CUR
+    from pingmos.live_trace import LiveTrace
+    from tests.gui.conftest import SRC
+
+    silent_end = [*CLEAN_PATH[:-1], FakeHop(DST, 8.0, loss_pct=100.0)]
+
+    class Stops(FakeNetwork):
+        def send(self, packet, dst):
+            if self.clock.now >= 1000.0 + 100.0:  # round 100 on: the destination answers nothing
+                self.hops = silent_end
+            return super().send(packet, dst)
+
+    def factory(target, protocol, interval_s):
+        clock = FakeClock()
+        return LiveTrace(
+            target,
+            protocol=protocol,
+            interval_s=interval_s,
+            network_factory=lambda: Stops(CLEAN_PATH, clock),
+            mode_description="simulated network",
+            tracer_clock=clock,
+            source=SRC,
+            rounds=130,
+        )
+
+    window = make_window(factory)
+    start_by_enter(qtbot, window)
+    settle(qtbot, window)
+    d = window.evidence.verdict_bar.diagnosis
+    dest = window.last_update.snapshot.hops[-1]
+    assert d.status == "problem" and d.deteriorates_at_ttl == dest.ttl, d.verdict
+    since = _time.strftime("%H:%M:%S", _time.localtime(dest.last_answer_at))
+    assert f"has not answered since {since} (30 rounds" in window.evidence.verdict_bar.label.text()
+    row = len(window.last_update.snapshot.hops) - 1
+    assert window.table_model.data(window.table_model.index(row, COL_CUR)) == "-"
+    assert window.table_model.data(window.table_model.index(0, COL_CUR)) not in ("-", "")

@@ -275,6 +275,8 @@ def build_snapshot(
         [isinstance(computed[row.ttl][1], Score) for row in selection.rows],
         (model_name, window),
         cache,
+        # Each hop's MOS now: a kept interval that no longer holds it is not shown beside it (MosIntervals).
+        [computed[row.ttl][1].mos if isinstance(computed[row.ttl][1], Score) else None for row in selection.rows],
     )
     if cache is not None:
         live_intervals = cache.get(MOS_INTERVALS_KEY)

@@ -13,6 +13,7 @@ from pingmos.gui.main_window import MainWindow, ThresholdsDialog, parse_window
 from pingmos.gui.quality import BAND_COLOURS, Thresholds
 from pingmos.gui.settings_store import SettingsStore
 from pingmos.live_trace import LiveTrace
+from pingmos.run import LIVE_WINDOW
 from tests.gui.conftest import DST, JITTERY_PATH, LOSSY_PATH, WAIT_MS, fake_factory, settle
 
 
@@ -124,7 +125,7 @@ def test_sorting_and_copy_as_text(qtbot, make_window):
     context = [line for line in copied if line.startswith("# ")]
     assert len(copied) - len(context) == 6
     assert context[0] == f"# pingmos: {DST} ({DST})" and "model: pingplotter" in "\n".join(context)
-    assert "statistics over: the last 100 samples of each hop" in "\n".join(context)
+    assert f"statistics over: the last {LIVE_WINDOW} samples of each hop" in "\n".join(context)
     assert any(line.startswith("# trace from ") for line in context)
 
 

@@ -5,7 +5,7 @@ import re
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QColor, QGuiApplication
+from PySide6.QtGui import QColor, QGuiApplication, QKeySequence
 
 from pingmos.engine.network import NoPermission
 from pingmos.gui.hop_table import COL_COUNT, COL_LOSS, COL_MOS, COLUMNS, UNANSWERED, VISUAL_ORDER
@@ -383,3 +383,22 @@ def test_a_first_run_uses_the_default_model(tmp_path):
 
     fresh = SettingsStore(QSettings(str(tmp_path / "fresh.ini"), QSettings.Format.IniFormat))
     assert fresh.model() == DEFAULT_MODEL == "g107-jb"
+
+
+def test_ask_the_routers_is_in_the_trace_menu_with_a_key(qtbot, make_window):
+    """README: every command is in a menu. "Ask the routers" was only a button on the verdict line."""
+    window = make_window(fake_factory(LOSSY_PATH, rounds=60))
+    action = window.actions.ask_routers_action
+    assert action in window.actions.trace_menu.actions() and action.shortcut() == QKeySequence("Ctrl+Shift+R")
+    # Nothing traced yet: the key says why nothing happens instead of doing nothing.
+    action.trigger()
+    assert "no router to ask" in window.statusBar().currentMessage()
+    window.target_combo.setCurrentText(DST)
+    window.start()
+    settle(qtbot, window)
+    asked = []
+    window.evidence.verdict_bar.witness_runner = lambda snapshot, done: asked.append(snapshot)
+    button = window.evidence.verdict_bar.witness_button
+    qtbot.waitUntil(button.isEnabled, timeout=WAIT_MS)
+    action.trigger()  # (the key is the action's shortcut, asserted above)
+    qtbot.waitUntil(lambda: len(asked) == 1, timeout=WAIT_MS)

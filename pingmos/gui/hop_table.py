@@ -740,6 +740,12 @@ class HopTableView(QTableView):
         # Name stretches over the room left: its width now is that room, not a need (taken as one, a column hidden
         # in a narrow moment widened Name, which then kept it hidden).
         needed[COL_NAME] = max(self.header_width(COL_NAME), min(need[COL_NAME], 120))
+        # The MOS cells carry their interval while "MOS 95 %" is hidden, which widens them: judged at their plain
+        # width (else once hidden the column never came back: the wide MOS left it no room), widened as it goes.
+        # The growth is taken a little short, so a column shown on that guess never has to go again (no flicker).
+        grow = self._mos_ci_growth()
+        if self.source_model.mos_ci_inline:
+            needed[COL_MOS] = max(self.header_width(COL_MOS), needed[COL_MOS] - grow)
         shown = set(range(len(COLUMNS)))
         hidden = []
         texts = self.source_model._texts
@@ -750,6 +756,8 @@ class HopTableView(QTableView):
                 break
             shown.discard(c)
             hidden.append(c)
+            if c == COL_MOS_CI:
+                needed[COL_MOS] += grow
         for c in range(len(COLUMNS)):
             if self.isColumnHidden(c) != (c not in shown):
                 self.setColumnHidden(c, c not in shown)
@@ -762,6 +770,22 @@ class HopTableView(QTableView):
         self.setToolTip(f"too narrow for every column: {names} hidden (widen the table to see them)" if names else "")
         # Last: the MOS cells' text changes with it, and the columns are measured and fitted again from there.
         self.source_model.set_mos_ci_inline(COL_MOS_CI in hidden)
+
+    def _mos_ci_growth(self) -> int:
+        """How many pixels the widest MOS cell text grows by when the cells carry their interval ("2.68" to
+        "2.68 (2.45-3.46)"), bold in the marked row as drawn: the measured column less this is never narrower
+        than its plain cells."""
+        model = self.source_model
+        font = QFont(self.font())
+        font.setBold(True)
+        plain, bold = self.fontMetrics(), QFontMetrics(font)
+        widths = [
+            ((bold if h.ttl == model.marked_ttl else plain).horizontalAdvance(cell_text(h, COL_MOS, inline)))
+            for inline in (False, True)
+            for h in model.hops
+        ]
+        n = len(model.hops)
+        return max(0, max(widths[n:], default=0) - max(widths[:n], default=0))
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)

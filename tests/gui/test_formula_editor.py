@@ -97,7 +97,7 @@ def test_save_applies_at_once_and_revert_restores_the_shipped_formula(window, qt
     qtbot.waitUntil(lambda: mos_of(window, 5) > 4.0, timeout=10000)  # loss no longer costs anything
     assert before < 3.1
     table_mos = window.table.proxy.data(window.table.proxy.index(4, COL_MOS))
-    assert float(table_mos) > 4.0
+    assert float(table_mos.split()[0]) > 4.0  # (its interval may follow)
 
     editor.revert_button.click()
     editor.wait_for_disk(qtbot)

@@ -34,7 +34,7 @@ PORT_TIP = "destination port of the UDP or TCP probes; a change starts a new tra
 RECORD_NOTE = "Start traces live with your own settings again"
 # Files that record the protocol their probes used (mtr's and Trippy's reports do not: their "icmp" is a guess).
 PROTOCOL_SOURCES = ("pingmos", "pingmos report", "samples export", "RIPE Atlas")
-WINDOW_CHOICES = ("10", "50", "100", "200", "500", "all")
+WINDOW_CHOICES = ("10", "50", "100", "200", "500", "600", "all")  # 600: run.LIVE_WINDOW, the default
 WINDOW_TIP = "samples to include: the last N samples of each hop, or all of them"
 WINDOW_MAX = 9_999_999  # (seven digits: more samples than a hop keeps in memory for weeks at 1 round/s)
 START_KEYS = (QKeySequence("F5"), QKeySequence("Ctrl+Return"))

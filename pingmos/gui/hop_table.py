@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from pingmos.display_text import safe_hop
 from pingmos.gui.quality import BAND_COLOURS, Thresholds, loss_band, mos_band
 from pingmos.hop_report import HopReport
-from pingmos.report.formats import loss_ci_text, loss_text, lost_count
+from pingmos.report.formats import FEW_SAMPLES_MARK, few_samples_note, loss_ci_text, loss_text, lost_count
 
 SPARK_POINTS = 60  # samples in a hop's sparkline
 COLUMNS = (
@@ -178,7 +178,9 @@ def cell_text(hop: HopReport, column: int) -> str:
         text = loss_ci_text(hop.loss_ci_pct, lost_count(hop), hop.sent, decimals=1)
         return "" if text == "-" else text
     if column == COL_MOS_CI:
-        return "" if hop.mos_ci is None or hop.mos is None else f"{hop.mos_ci[0]:.2f}-{hop.mos_ci[1]:.2f}"
+        if hop.mos_ci is None or hop.mos is None:
+            return ""
+        return f"{hop.mos_ci[0]:.2f}-{hop.mos_ci[1]:.2f}" + (FEW_SAMPLES_MARK if hop.mos_ci_few_samples else "")
     if column == COL_SPARK:
         return ""
     fallback = hop.score_fallback if hop.score_error is not None else None
@@ -260,6 +262,8 @@ def cell_tooltip(hop: HopReport, column: int, marked_ttl: int | None) -> str | N
             return "\n".join(f"{k} = {v:.4g}" for k, v in hop.score_detail.items()) + assumed
         if assumed:
             return assumed.strip()
+    if col == COL_MOS_CI and hop.mos_ci is not None and hop.mos is not None and hop.mos_ci_few_samples:
+        return few_samples_note([hop])
     if col == COL_JITTER and jitter_unknown(hop):
         return "not measured: the data has no jitter for this hop; the MOS takes it as 0 ms (\u2020)"
     if col == COL_LOSS and hop.loss_ci_pct is not None and hop.sent is not None and hop.received is not None:

@@ -65,11 +65,16 @@ def test_small_intervals_narrow_on_average_as_samples_accumulate(path):
     rng = np.random.default_rng(seed)
     widths = []
     for n in SMALL:
-        got = [mos_interval(model, draw(rng, n, theta, queues, loss)) for _ in range(40)]
-        got = [ci for ci in got if ci is not None]
-        widths.append(np.mean([high - low for low, high in got]))
-    # Never wider with more samples, narrower over 1-9 (two replies far apart may still span the scale, as one does).
-    assert all(a >= b for a, b in zip(widths, widths[1:], strict=False)) and widths[-1] < widths[0], widths
+        got = [mos_interval(model, draw(rng, n, theta, queues, loss)) for _ in range(60)]
+        got = np.array([high - low for low, high in (ci for ci in got if ci is not None)])
+        widths.append((got.mean(), got.std(ddof=1) / np.sqrt(len(got)) if len(got) > 1 else 0.0))
+    # Narrower over 1-9 samples, and never wider from one size to the next beyond the draws' noise (three standard
+    # errors of the two means' difference): where the evidence is too thin to narrow it (half the probes lost, two
+    # queues of 60 ms) the interval spans the scale, 1.00-4.40, at several sizes in a row, and the means of such a
+    # plateau differ by their draws only (3.385, 3.399, 3.390 at two, three, five samples of such a path).
+    for (a, se_a), (b, se_b) in zip(widths, widths[1:], strict=False):
+        assert a >= b - 3.0 * np.hypot(se_a, se_b) - 1e-9, widths
+    assert widths[-1][0] < widths[0][0], widths
 
 
 @pytest.mark.parametrize("theta,queues,loss", [(0.3, 1, 0.0), (10.0, 1, 0.0), (15.0, 2, 0.05), (40.0, 1, 0.1)])

@@ -13,7 +13,9 @@ and prints per method and n: ``cover``, the share of windows whose interval hold
 score of one window of ``--truth`` samples of the same path: what the window would give with every sample), the
 target being >= 0.95; ``miss lo/hi``, the shares that missed below / above; ``width``, the mean interval width;
 ``point in``, the share of intervals holding the window's own score (must be 1.0); and ``ms CPU``, process time
-per interval (the issue's speed check: small windows must stay cheap). No network, no file.
+per interval (the issue's speed check: small windows must stay cheap); then the CPU time of each live update
+of 30 hops filling from 1 to 9 samples (``MosIntervals``, every hop's bounds at each new sample). No network, no
+file.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import time
 import numpy as np
 
 from pingmos.scoring import DEFAULT_MODEL, HopWindow, load_model
-from pingmos.scoring.interval import MIN_SAMPLES, bound_interval, mos_intervals
+from pingmos.scoring.interval import MIN_SAMPLES, MosIntervals, bound_interval, mos_intervals
 
 PATHS = (  # (name, theta ms, queues, loss share)
     ("lan 0.3ms", 0.3, 1, 0.0),
@@ -87,6 +89,19 @@ def main() -> int:
                 print(f"{name:18} {method:9} {n:>3} {cover / got:6.3f} {lo_miss / got:7.3f} {hi_miss / got:7.3f} "
                       f"{np.mean(widths):6.2f} {point_in / got:8.3f} {1000 * cpu / len(windows):7.2f}")  # fmt: skip
         print(f"{name:18} path MOS {truth:.3f}")
+    # A live view's first seconds: 30 hops filling at one sample an update, every interval through MosIntervals.
+    rng = np.random.default_rng(1)
+    hops = [draw(rng, MIN_SAMPLES - 1, 5.0, 1, 0.02) for _ in range(30)]
+    now = [0.0]
+    cache = MosIntervals(clock=lambda: now[0])
+    costs = []
+    for size in range(1, MIN_SAMPLES):
+        now[0] = float(size)
+        start = time.process_time()
+        cache.update(model.score_many, "m", [(i, x[:size]) for i, x in enumerate(hops)])
+        costs.append(1000 * (time.process_time() - start))
+    per_update = " ".join(f"{c:.0f}" for c in costs)
+    print(f"live, 30 hops filling, samples 1-{MIN_SAMPLES - 1}: ms CPU per update {per_update}")
     return 0
 
 

@@ -50,7 +50,6 @@ HOP_FIELDS = (
     "r",
     "mos",
     "mos_ci",
-    "mos_ci_few_samples",
 )
 # Numbers are rounded for output only; microseconds and thousandths of a MOS point are below any honest precision.
 _DECIMALS = 3
@@ -87,6 +86,8 @@ def hop_dict(hop: HopReport) -> dict:
         elif isinstance(value, float):
             value = _num(value)
         out[name] = value
+    if hop.mos_ci_few_samples and out["mos_ci"] is not None:  # that interval is bounds from too few samples
+        out["mos_ci_few_samples"] = True
     if hop.unreachable:  # the path ends here: a router's ICMP destination-unreachable, in words
         out["unreachable"] = hop.unreachable
     if hop.score_error:
@@ -149,12 +150,12 @@ def to_json(snap: TraceSnapshot) -> str:
     return json.dumps(doc, indent=2, allow_nan=False) + "\n"
 
 
-CSV_HOP_FIELDS = tuple(f for f in HOP_FIELDS if f not in ("loss_ci_pct", "mos_ci", "mos_ci_few_samples")) + (
+CSV_HOP_FIELDS = tuple(f for f in HOP_FIELDS if f not in ("loss_ci_pct", "mos_ci")) + (
     "loss_ci_low_pct",
     "loss_ci_high_pct",
     "mos_ci_low",
     "mos_ci_high",
-    "mos_ci_few_samples",  # the MOS interval is from too few samples (HopReport.mos_ci_few_samples)
+    "mos_ci_few_samples",  # true where the MOS interval is from too few samples (HopReport.mos_ci_few_samples)
     "unreachable",  # the path ends at this hop: a router's ICMP destination-unreachable, in words; else empty
     "score_error",  # the model failed at this hop: file:line: message, as JSON's score_error; else empty
 )
@@ -228,6 +229,7 @@ def to_csv(snap: TraceSnapshot) -> str:
         row["loss_ci_low_pct"], row["loss_ci_high_pct"] = ci if ci else (None, None)
         mos_ci = row.pop("mos_ci")
         row["mos_ci_low"], row["mos_ci_high"] = mos_ci if mos_ci else (None, None)
+        row.setdefault("mos_ci_few_samples", None)  # "true" where the MOS interval is from too few samples
         row.setdefault("unreachable", None)
         row.setdefault("score_error", None)
         row.update(context)

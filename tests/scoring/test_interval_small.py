@@ -198,4 +198,4 @@ def test_enough_samples_carry_no_mark():
     assert hop.mos_ci is not None and not hop.mos_ci_few_samples
     table = to_table(snap)
     assert f"){FEW_SAMPLES_MARK}" not in table and "MOS intervals marked" not in table
-    assert json.loads(to_json(snap))["hops"][0]["mos_ci_few_samples"] is False
+    assert "mos_ci_few_samples" not in json.loads(to_json(snap))["hops"][0]  # said only where true

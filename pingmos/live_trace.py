@@ -20,7 +20,7 @@ import numpy as np
 
 from pingmos.engine import Network, ReverseDNS, Sample
 from pingmos.hop_report import RECORD_LIVE, RECORD_RANGE, TraceSnapshot
-from pingmos.run import RunError, TraceRun, default_port
+from pingmos.run import RunError, TraceRun, default_port, default_timeout_s
 from pingmos.scoring import BatchScorer
 from pingmos.state import TraceHistory, snapshot_of
 
@@ -163,6 +163,9 @@ class LiveTrace:
         self._stop.clear()
         with self._lock:
             self._error = None
+        # From now on its newest rounds are in flight: snapshots end before the first round not settled at every
+        # hop they show (TraceHistory.known_before). A session replayed, never started, has every fate known.
+        self.history.settle_s = self.timeout_s if self.timeout_s is not None else default_timeout_s(self.interval_s)
         self._started_mono = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="pingmos-engine", daemon=True)
         self._thread.start()

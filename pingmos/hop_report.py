@@ -48,6 +48,10 @@ class HopReport:
     mos_ci: tuple[float, float] | None = None
     # The path ends at this hop with an ICMP destination-unreachable, in words ("admin prohibited, from 198.18.2.2").
     unreachable: str | None = None
+    # The newest answered RTT (ms), rounds whose fate is not yet known at every hop included: the "current" RTT a
+    # live display shows. ``last_ms`` is the window's last, from its rounds that all settled (a loss settles only
+    # at the probe timeout, so a live window ends up to a timeout back). None: nothing answered, or no such data.
+    newest_rtt_ms: float | None = None
 
 
 def scored_hop(

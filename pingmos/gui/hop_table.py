@@ -147,6 +147,12 @@ def _ms(value: float | None) -> str:
     return "" if value is None else f"{value:.1f}"
 
 
+def current_ms(hop: HopReport) -> float | None:
+    """The "current" RTT: the newest answer of a live trace (its rounds still in flight included), else the
+    window's last (a session, an imported report)."""
+    return hop.newest_rtt_ms if hop.newest_rtt_ms is not None else hop.last_ms
+
+
 def cell_text(hop: HopReport, column: int) -> str:
     """What a cell shows. Numbers nothing was measured for are blank (never 0)."""
     if column == COL_HOP:
@@ -167,7 +173,7 @@ def cell_text(hop: HopReport, column: int) -> str:
     if column == COL_MAX:
         return _ms(hop.max_ms)
     if column == COL_CUR:
-        return _ms(hop.last_ms)
+        return _ms(current_ms(hop))
     if column == COL_LOSS:
         return "" if hop.loss_pct is None else loss_text(hop.loss_pct, lost_count(hop), hop.sent)
     if column == COL_JITTER:
@@ -204,7 +210,7 @@ def _sort_key(hop: HopReport, column: int):
         COL_AVG: hop.avg_ms,
         COL_MIN: hop.min_ms,
         COL_MAX: hop.max_ms,
-        COL_CUR: hop.last_ms,
+        COL_CUR: current_ms(hop),
         COL_LOSS: hop.loss_pct,
         COL_JITTER: hop.jitter_ms,
         COL_R: hop.r,

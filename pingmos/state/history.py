@@ -248,6 +248,9 @@ class RowData:
     when the arrays are the whole row; else they hold only the samples after the first ``extends`` samples of the
     hop, which the caller already holds. ``rtt_all``: with ``lineage``, where the row is every sample of its
     TTL unfiltered, a read-only view of all its RTTs (the history's own array: the caller need not copy them).
+    ``newest_rtt_ms``: the newest answer of the row's kind (ms) among the samples after a window's end, in rounds
+    not yet settled at every hop (``TraceHistory.known_before``); None when there is none (the window's own last
+    answer is then the newest).
     """
 
     ttl: int
@@ -264,6 +267,7 @@ class RowData:
     lineage: tuple[str, int, int] | None = None
     extends: int | None = None
     rtt_all: np.ndarray | None = None
+    newest_rtt_ms: float | None = None
 
 
 @dataclass(frozen=True)
@@ -374,7 +378,8 @@ class TraceHistory:
         horizon = self._newest_sent - 2 * settle_s
         before = None  # the newest round with a probe sent by the horizon: it and those before are settled
         first = None
-        for hop in self.hops.values():
+        hops = [self.hops[t] for t in ttls if t in self.hops]
+        for hop in hops:
             n = hop.n
             if not n:
                 continue
@@ -395,12 +400,15 @@ class TraceHistory:
                 return before + 1  # nothing settled at this TTL since: every later round is in flight there
             rounds = hop.rounds[:n]
             j = int(np.searchsorted(rounds, before, "right"))
-            tail = rounds[j:n]
-            if not len(tail):
+            m = n - j
+            if not m:
                 return before + 1
             # The rounds after ``before`` follow one another; the first one missing here is in flight here.
-            missing = np.flatnonzero(tail != np.arange(before + 1, before + 1 + len(tail)))
-            gap = before + 1 + (int(missing[0]) if len(missing) else len(tail))
+            if rounds[j] == before + 1 and rounds[n - 1] == before + m:
+                gap = before + 1 + m  # all there (rounds ascend, one sample per round)
+            else:
+                missing = np.flatnonzero(rounds[j:n] != np.arange(before + 1, before + 1 + m))
+                gap = before + 1 + (int(missing[0]) if len(missing) else m)
             if gap < cut:
                 cut = gap
         return cut
@@ -511,19 +519,15 @@ class TraceHistory:
         at every row shown (and at ``also``): None when none is (``known_before``)."""
         cut = None
         ttls: set[int] = set()
+        if self.settle_s is not None:
+            # The rows shown after every sample so far: almost always those of the selection too (else once more).
+            ttls = set(range(1, self._last_shown({t: h.last for t, h in self.hops.items()})[2] + 1))
+            ttls |= {also} if also is not None else set()
+            cut = self.known_before(sorted(ttls))
         while True:
             spans = {t: h.bounds(window, time_range, cut) for t, h in self.hops.items()}
             lasts = {t: self._latest(h, *spans[t]) for t, h in self.hops.items()}
-            destination, blocked = _path_end(lasts)
-            if blocked is not None and (destination is None or blocked < destination):
-                last_ttl, destination = blocked, None
-            elif destination is not None:
-                last_ttl = destination
-            elif self.hops:
-                answered = [t for t, h in self.hops.items() if lasts[t]]
-                last_ttl = min(max(self.hops), (max(answered) + 1) if answered else 1)
-            else:
-                last_ttl = 0
+            destination, blocked, last_ttl = self._last_shown(lasts)
             if self.settle_s is None:
                 return spans, lasts, destination, blocked, last_ttl, None
             shown = set(range(1, last_ttl + 1)) | ({also} if also is not None else set())
@@ -531,6 +535,18 @@ class TraceHistory:
                 return spans, lasts, destination, blocked, last_ttl, cut
             ttls |= shown
             cut = self.known_before(sorted(ttls))
+
+    def _last_shown(self, lasts: dict) -> tuple[int | None, int | None, int]:
+        """(destination TTL, blocked TTL, last row shown) from each TTL's latest answers (see ``select``)."""
+        destination, blocked = _path_end(lasts)
+        if blocked is not None and (destination is None or blocked < destination):
+            return None, blocked, blocked
+        if destination is not None:
+            return destination, blocked, destination
+        if self.hops:
+            answered = [t for t in self.hops if lasts.get(t)]
+            return None, blocked, min(max(self.hops), (max(answered) + 1) if answered else 1)
+        return None, blocked, 0
 
     @classmethod
     def _latest(cls, hop: HopHistory, lo: int, hi: int) -> dict[str, tuple[int, int, int]]:
@@ -546,17 +562,34 @@ class TraceHistory:
         """``hop.last`` (latest answer of each kind) restricted to the samples [lo, hi)."""
         if lo >= hi:
             return {}
-        first_round = hop.rounds[lo]
-        end_round = hop.rounds[hi] if hi < hop.n else np.inf
-        if all(v[0] < end_round for v in hop.last.values()):
-            # The usual case (a window ending now, or before rounds in flight that brought no new kind of answer):
-            # the latest answers are the hop's own, if inside.
-            return {k: v for k, v in hop.last.items() if v[0] >= first_round}
-        # The latest answers within are near the end: the last samples first, the rest only for a kind not there.
-        tail = max(lo, hi - 256)
-        out = TraceHistory._scan(hop, tail, hi)
-        if tail > lo and any(k not in out for k in hop.last):
-            out = {**TraceHistory._scan(hop, lo, tail), **out}
+        first_round = int(hop.rounds[lo])
+        end_round = int(hop.rounds[hi]) if hi < hop.n else None
+        # The usual case: the hop's latest answer of a kind is inside (a window ending now, or before rounds in
+        # flight that brought no newer answer of that kind), or before it (none inside).
+        out = {}
+        wanted = []
+        for k, v in hop.last.items():
+            if end_round is not None and v[0] >= end_round:
+                wanted.append(k)  # a newer one came after the selection: find the latest inside
+            elif v[0] >= first_round:
+                out[k] = v
+        if not wanted:
+            return out
+        # The latest answers inside are near its end (answers are most samples): the last few one by one, all of
+        # it for a kind not among them.
+        kind, rounds, who, code = hop.kind, hop.rounds, hop.responder, hop.code
+        stop = max(lo, hi - 16)
+        for i in range(hi - 1, stop - 1, -1):
+            k = int(kind[i])
+            role = "reached" if k & REACHED else ("unreachable" if k & KIND_MASK == UNREACHABLE else "router")
+            if k != LOST and role in wanted:
+                out[role] = (int(rounds[i]), int(who[i]), int(code[i]))
+                wanted.remove(role)
+                if not wanted:
+                    return out
+        if stop > lo:
+            found = TraceHistory._scan(hop, lo, stop)
+            out.update({k: found[k] for k in wanted if k in found})
         return out
 
     @staticmethod
@@ -594,6 +627,9 @@ class TraceHistory:
             # while the path was shorter, stays in that TTL's summary.)
             summary = hop.earlier[1 if role == "destination" else 0]
             earlier = dataclasses.replace(summary, responders=dict(summary.responders))
+        newest = None
+        if cut is not None and time_range is None and hop is not None and spans[ttl][1] < hop.n:
+            newest = self._newest_answer(hop, spans[ttl][1], role)
         lineage = None
         appends_only = role == "router" or not (hop is None or hop.routers or merged)  # see RowData.lineage
         if hop is not None and window is None and time_range is None and appends_only:
@@ -602,7 +638,7 @@ class TraceHistory:
         if cached is not None and cached.get(ttl) == key:
             return RowData(
                 ttl, role, empty.astype(np.int64), empty, empty, empty.astype(np.uint16), changes,
-                last_responder, unreachable, key, earlier, lineage,
+                last_responder, unreachable, key, earlier, lineage, newest_rtt_ms=newest,
             )  # fmt: skip
         extends = None
         if lineage is not None and held is not None:
@@ -654,8 +690,19 @@ class TraceHistory:
             rtt_all = hop.view("rtt_ms", 0, spans[ttl][1])
         return RowData(
             ttl, role, rounds, sent, rtt, who, changes, last_responder, unreachable, key, earlier, lineage, extends,
-            rtt_all,
+            rtt_all, newest,
         )  # fmt: skip
+
+    @staticmethod
+    def _newest_answer(hop: HopHistory, start: int, role: str) -> float | None:
+        """The newest RTT (ms) among the hop's samples from ``start`` on answered by this row's kind of
+        responder (the destination's row: the destination; a router's: anything else); None when none is."""
+        kind, destination = hop.kind, role == "destination"
+        for i in range(hop.n - 1, start - 1, -1):  # a few samples (the rounds in flight), the newest first
+            k = int(kind[i])
+            if k != LOST and bool(k & REACHED) == destination:
+                return float(hop.rtt_ms[i])
+        return None
 
     def _last_responder(self, ttl: int, role: str, merged: list[int], lasts: dict) -> int:
         """The latest responder of this row's kind within the selection, else the latest known before it (a hop

@@ -302,6 +302,7 @@ def build_snapshot(
                 window_rtts_ms=r.rtt_ms,
                 unreachable=unreachable,
                 mos_ci=interval,
+                newest_rtt_ms=row.newest_rtt_ms if row.newest_rtt_ms is not None else r.stats.last_ms,
             )
         )
     return TraceSnapshot(

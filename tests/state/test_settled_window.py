@@ -134,7 +134,28 @@ def test_a_round_settled_at_every_hop_counts_at_once():
     history.apply(Sample(newest + 2, 1, 0, late.sent_at + INTERVAL_S, 5.0, "198.18.1.1", False, "time_exceeded"))
     snap = snapshot_of(history, MODEL, window=10, **FIELDS)
     assert all(h.window_rounds.tolist()[-1] == newest for h in snap.hops)
+    # The "current" RTT a live display shows is still the newest answer, from the rounds not yet in the window.
+    assert snap.hops[0].newest_rtt_ms == 5.0 != snap.hops[0].last_ms
+    assert snap.hops[3].newest_rtt_ms == 5.0 and snap.hops[1].newest_rtt_ms == snap.hops[1].last_ms
     history.apply(late)  # its timeout: the round settles, lost at hop 2
     snap = snapshot_of(history, MODEL, window=10, **FIELDS)
     assert all(h.window_rounds.tolist()[-1] == newest + 1 for h in snap.hops)
     assert np.isnan(snap.hops[1].window_rtts_ms[-1])
+
+
+def test_the_latest_answers_within_a_selection_ending_before_the_newest_samples():
+    """``_last_within`` (the latest answer of each kind within [lo, hi), read from the hop's own latest answers
+    where it can) agrees with a scan of the samples, wherever the selection ends."""
+    rng = random.Random(5)
+    history = TraceHistory()
+    kinds = [("198.18.1.1", False, "time_exceeded", None), ("198.18.9.9", True, "echo_reply", None),
+             ("198.18.1.1", False, "dest_unreachable", 13), (None, False, None, None)]  # fmt: skip
+    for rnd in range(400):
+        who, reached, reply, code = kinds[min(3, int(rng.expovariate(1.5)))] if rnd % 50 else kinds[2]
+        rtt = None if who is None else 5.0
+        history.apply(Sample(rnd, 3, rnd, 1000.0 + rnd, rtt, who, reached, reply, code))
+    hop = history.hops[3]
+    for _ in range(500):
+        lo = rng.randrange(0, hop.n)
+        hi = rng.randrange(lo, hop.n + 1)
+        assert TraceHistory._last_within(hop, lo, hi) == TraceHistory._scan(hop, lo, hi), (lo, hi)

@@ -32,6 +32,9 @@ class HopSamples:
     ttl: int
     sent_at: np.ndarray
     rtt_ms: np.ndarray
+    # How many samples, from the first, are of rounds whose fate is known at every hop shown (a live trace's newest
+    # rounds may still have losses to come: TraceHistory.known_before); None = all of them.
+    settled: int | None = None
 
 
 @dataclass(frozen=True)
@@ -347,6 +350,9 @@ class LiveTrace:
 
     def series(self, ttl: int, time_range: tuple[float, float] | None = None) -> HopSamples:
         """A copy of one hop's send times and RTTs (NaN = lost), all of them or those within ``time_range``."""
+        if time_range is None:
+            sent_at, rtt_ms, settled = self.history.series_settled(ttl)
+            return HopSamples(ttl, sent_at, rtt_ms, settled)
         sent_at, rtt_ms = self.history.series(ttl, time_range)
         return HopSamples(ttl, sent_at, rtt_ms)
 

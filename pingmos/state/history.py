@@ -458,6 +458,21 @@ class TraceHistory:
             lo, hi = hop.bounds(None, time_range)
             return hop.sent_at[lo:hi].copy(), hop.rtt_ms[lo:hi].copy()
 
+    def series_settled(self, ttl: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """A copy of all of one TTL's send times (s) and RTTs (ms, NaN = lost), and how many of them, from the
+        first, are of rounds settled at every row a snapshot shows now (``known_before``; all of them without
+        ``settle_s``): a curve of windows over the series ends there, as the window does."""
+        with self.lock:
+            hop = self.hops.get(ttl)
+            if hop is None:
+                return np.array([]), np.array([]), 0
+            cut = None
+            if self.settle_s is not None:
+                shown = self._last_shown({t: h.last for t, h in self.hops.items()})[2]
+                cut = self.known_before(sorted(set(range(1, shown + 1)) | {ttl}))
+            end = hop.bounds(None, None, cut)[1]
+            return hop.sent_at[: hop.n].copy(), hop.rtt_ms[: hop.n].copy(), end
+
     # -- what a snapshot is built from --------------------------------------------------------------
 
     def select(

@@ -137,6 +137,9 @@ def test_a_round_settled_at_every_hop_counts_at_once():
     # The "current" RTT a live display shows is still the newest answer, from the rounds not yet in the window.
     assert snap.hops[0].newest_rtt_ms == 5.0 != snap.hops[0].last_ms
     assert snap.hops[3].newest_rtt_ms == 5.0 and snap.hops[1].newest_rtt_ms == snap.hops[1].last_ms
+    # The timeline's series: every sample, and where the settled ones end (its MOS curve stops there).
+    sent, rtt, settled = history.series_settled(1)
+    assert len(sent) == len(rtt) == newest + 3 and settled == newest + 1
     history.apply(late)  # its timeout: the round settles, lost at hop 2
     snap = snapshot_of(history, MODEL, window=10, **FIELDS)
     assert all(h.window_rounds.tolist()[-1] == newest + 1 for h in snap.hops)

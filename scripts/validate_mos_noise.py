@@ -78,6 +78,29 @@ def paths(doc: dict, views: int) -> list[tuple[list[list[float | None]], list[fl
     return out
 
 
+# The whole path's window and g107-jb's inputs from it, per path drawn: 15 000 round trips each, the same for every
+# mix, every --denser spacing and both sets, so computed once (keyed by the round trips' list, which is kept alive
+# here so its id is never reused; the inputs also by the settings and NEAR_MIN they were taken with).
+_WHOLE_WINDOWS: dict[int, tuple[list, HopWindow]] = {}
+_WHOLE_INPUTS: dict[tuple, tuple[tuple, float]] = {}
+
+
+def whole_window(whole: list[float | None]) -> HopWindow:
+    """The window of the whole path's round trips ``whole``, built once."""
+    if id(whole) not in _WHOLE_WINDOWS:
+        _WHOLE_WINDOWS[id(whole)] = (whole, HopWindow.from_rtts(whole))
+    return _WHOLE_WINDOWS[id(whole)][1]
+
+
+def whole_inputs(whole: list[float | None], settings: dict) -> tuple[tuple, float]:
+    """(``rtt_excess_gamma``, round-trip loss %) of the whole path's round trips ``whole`` seen with ``settings``."""
+    key = (id(whole), tuple(sorted(settings.items())), jb.NEAR_MIN, jb.MIN_VARIATION_MS)
+    if key not in _WHOLE_INPUTS:
+        hop = whole_window(whole).for_model(settings)
+        _WHOLE_INPUTS[key] = (jb.rtt_excess_gamma(hop), hop.loss_pct)
+    return _WHOLE_INPUTS[key]
+
+
 def score(hop, gamma, loss_pct: float) -> float:
     """g107-jb's MOS of ``hop`` with ``rtt_excess_gamma`` giving ``gamma`` and the round-trip loss ``loss_pct``."""
     own = jb.rtt_excess_gamma
@@ -125,10 +148,9 @@ def decompose(doc: dict, drawn, mixes=MIXES) -> list[Row]:
             inputs = []  # per condition: [(hop, its gamma, its loss) per view], the whole path's gamma and loss
             for i in chosen:
                 each, whole, _ = drawn[i]
-                whole_hop = HopWindow.from_rtts(whole).for_model(settings)
                 hops = [HopWindow.from_rtts(v).for_model(settings) for v in each]
                 per_view = [(h, jb.rtt_excess_gamma(h), h.loss_pct) for h in hops]
-                inputs.append((per_view, jb.rtt_excess_gamma(whole_hop), whole_hop.loss_pct))
+                inputs.append((per_view, *whole_inputs(whole, settings)))
             for label, taken in mixes:
                 mos = np.array(
                     [
@@ -164,7 +186,7 @@ def input_spread(doc: dict, drawn) -> str:
                 continue
             each, whole, _ = drawn[i]
             hops = [HopWindow.from_rtts(v).for_model({}) for v in each]
-            whole_hop = HopWindow.from_rtts(whole)
+            whole_hop = whole_window(whole)
             gammas = np.array([jb.rtt_excess_gamma(h) for h in hops])  # views x (k_r, theta, n, base)
             base_sd.append(gammas[:, 3].std(ddof=1))
             p = whole_hop.loss_pct / 100.0

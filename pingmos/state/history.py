@@ -367,11 +367,11 @@ class TraceHistory:
         probes that prove it settled, and a refused claim's probe waits for its own deadline again). The rounds
         after the newest round settled that way count one by one from there: the first missing at any of
         ``ttls`` (its probe in flight: a loss settles only at the timeout, while the later rounds' answers are
-        in) is the cut. The cut is the same for every row, so a window's
-        rows hold the same rounds, and a lost probe is never left out while its round's answers count (the bias
-        this removes: loss p understated by about p(1-p)(timeout/interval)/window, 0 % once the window is no
-        longer than timeout/interval rounds). A round never probed at one of ``ttls`` (a round skipped after a
-        stall, a probe abandoned by a stop) holds the cut back until it is twice ``settle_s`` old."""
+        in) is the cut. The cut is the same for every row, so a window's rows hold the same rounds, and a lost
+        probe is never left out while its round's answers count (the bias this removes: loss p understated by
+        about p(1-p)(timeout/interval)/window, 0 % once the window is no longer than timeout/interval rounds). A
+        round never probed at one of ``ttls`` (a round skipped after a stall, a probe abandoned by a stop) holds
+        the cut back until it is twice ``settle_s`` old."""
         settle_s = self.settle_s
         if settle_s is None or self._top_round < 0:
             return None

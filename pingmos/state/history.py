@@ -248,7 +248,7 @@ class RowData:
     when the arrays are the whole row; else they hold only the samples after the first ``extends`` samples of the
     hop, which the caller already holds. ``rtt_all``: with ``lineage``, where the row is every sample of its
     TTL unfiltered, a read-only view of all its RTTs (the history's own array: the caller need not copy them).
-    ``newest_rtt_ms``: the newest answer of the row's kind (ms) among the samples after a window's end, in rounds
+    ``in_flight_rtt_ms``: the newest answer of the row's kind (ms) among the samples after a window's end, in rounds
     not yet settled at every hop (``TraceHistory.known_before``); None when there is none (the window's own last
     answer is then the newest).
     """
@@ -267,7 +267,7 @@ class RowData:
     lineage: tuple[str, int, int] | None = None
     extends: int | None = None
     rtt_all: np.ndarray | None = None
-    newest_rtt_ms: float | None = None
+    in_flight_rtt_ms: float | None = None
 
 
 @dataclass(frozen=True)
@@ -653,7 +653,7 @@ class TraceHistory:
         if cached is not None and cached.get(ttl) == key:
             return RowData(
                 ttl, role, empty.astype(np.int64), empty, empty, empty.astype(np.uint16), changes,
-                last_responder, unreachable, key, earlier, lineage, newest_rtt_ms=newest,
+                last_responder, unreachable, key, earlier, lineage, in_flight_rtt_ms=newest,
             )  # fmt: skip
         extends = None
         if lineage is not None and held is not None:

@@ -135,8 +135,8 @@ def test_a_round_settled_at_every_hop_counts_at_once():
     snap = snapshot_of(history, MODEL, window=10, **FIELDS)
     assert all(h.window_rounds.tolist()[-1] == newest for h in snap.hops)
     # The "current" RTT a live display shows is still the newest answer, from the rounds not yet in the window.
-    assert snap.hops[0].newest_rtt_ms == 5.0 != snap.hops[0].last_ms
-    assert snap.hops[3].newest_rtt_ms == 5.0 and snap.hops[1].newest_rtt_ms == snap.hops[1].last_ms
+    assert snap.hops[0].in_flight_rtt_ms == 5.0 != snap.hops[0].last_ms
+    assert snap.hops[3].in_flight_rtt_ms == 5.0 and snap.hops[1].in_flight_rtt_ms is None  # in flight at hop 2
     # The timeline's series: every sample, and where the settled ones end (its MOS curve stops there).
     sent, rtt, settled = history.series_settled(1)
     assert len(sent) == len(rtt) == newest + 3 and settled == newest + 1

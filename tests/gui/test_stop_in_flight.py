@@ -24,7 +24,7 @@ def slow_factory(nets: list[FakeNetwork]):
             nets.append(FakeNetwork(SLOW, clock))
             return nets[-1]
 
-        return LiveTrace(target, protocol=protocol, interval_s=0.2, max_ttl=2, network_factory=network,
+        return LiveTrace(target, protocol=protocol, interval_s=interval_s, max_ttl=2, network_factory=network,
                          mode_description="simulated network", tracer_clock=clock, source=SRC)  # fmt: skip
 
     return make
@@ -35,6 +35,7 @@ def sent_to(net: FakeNetwork, ttl: int) -> int:
 
 
 def start(qtbot, window, nets):
+    window.interval_spin.setValue(0.2)
     window.target_combo.setCurrentText(DST)
     window.start()
     # Answers from the destination have come and more are on their way (sent in the last 0.8 s).

@@ -351,6 +351,36 @@ class DiagnosisSource(Protocol):
 
     def current(self, until: float) -> Diagnosis | None: ...
 
+    def over(self, start: float, end: float) -> Diagnosis | None: ...
+
+
+def with_diagnoses(
+    events: Sequence[AlertEvent],
+    trace_diagnosis: Callable[[], Diagnosis | None],
+    window_diagnosis: Callable[[float], Diagnosis | None],
+) -> list[AlertEvent]:
+    """``events`` each carrying the diagnosis it is judged with, the one policy of every front end (agent, report,
+    window): a fire carries the trace's one diagnosis (``trace_diagnosis()``: the front end's window, as its verdict
+    line or /metrics shows it); a clear the diagnosis of the samples its rule judged (``window_diagnosis(window_s)``:
+    sent within the rule's ``window_s`` before the windows' end). The front end's window may be longer and still
+    hold the outage the rule's window no longer has (a clear said "loss 0.0 % ...; diagnosis (problem)"). Each is
+    asked at most once (per ``window_s`` for clears), and only when an event needs it; None leaves an event as it
+    is."""
+    fire: list[Diagnosis | None] = []
+    judged: dict[float, Diagnosis | None] = {}
+    out = []
+    for event in events:
+        if event.kind == CLEAR:
+            if event.window_s not in judged:
+                judged[event.window_s] = window_diagnosis(event.window_s)
+            diagnosis = judged[event.window_s]
+        else:
+            if not fire:
+                fire.append(trace_diagnosis())
+            diagnosis = fire[0]
+        out.append(event.with_diagnosis(diagnosis))
+    return out
+
 
 class AlertEngine:
     """Evaluates rules for one target. ``feed`` may be called from the engine thread while another thread calls
@@ -499,17 +529,19 @@ class AlertEngine:
                     events.append(self._event(rule, CLEAR, now, ttl, address, value, len(rtts), path_end, span_s))
         self._prune(now)
         if events and self.diagnosis is not None:
-            # Once for all of this moment's events (one answer), over the samples sent by the windows' end.
-            d = self.diagnosis.current(now - self.settle_s)
-            events = [e.with_diagnosis(d) for e in events]
+            # Over the samples sent by the windows' end: a fire the trace's one diagnosis, a clear its rule's window's.
+            source, until = self.diagnosis, now - self.settle_s
+            events = with_diagnoses(events, lambda: source.current(until), lambda w: source.over(until - w, until))
         return events
 
-    def evaluate_settled(self, now: float) -> list[AlertEvent]:
-        """``evaluate`` once every probe sent has settled (the run is over, wall-clock time ``now``, s): the windows
-        end at ``now`` instead of ``settle_s`` before it, and hold times count to that end as they do live. The
-        events carry ``now``, when they are decided: stamped ``now + settle_s`` (the moment a live evaluation with
-        that window would come), a rule command started at once could fail "before" the alert that ran it."""
-        return [dataclasses.replace(e, at=now) for e in self.evaluate(now + self.settle_s)]
+    def evaluate_settled(self, now: float, mono: float | None = None) -> list[AlertEvent]:
+        """``evaluate`` once every probe sent has settled (the run is over, wall-clock time ``now``, s; ``mono`` the
+        same moment on the monotonic clock ``evaluate`` was given, None = ``now``): the windows end at ``now``
+        instead of ``settle_s`` before it, and hold times count to that end as they do live. The events carry
+        ``now``, when they are decided: stamped ``now + settle_s`` (the moment a live evaluation with that window
+        would come), a rule command started at once could fail "before" the alert that ran it."""
+        mono = now if mono is None else mono
+        return [dataclasses.replace(e, at=now) for e in self.evaluate(now + self.settle_s, mono + self.settle_s)]
 
     def _event(self, rule, kind, now, ttl, address, value, n, path_end=None, span_s=None) -> AlertEvent:
         return AlertEvent(

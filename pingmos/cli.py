@@ -615,7 +615,7 @@ def _cmd_report(args) -> int:
     from pingmos.report.formats import FORMATTERS
     from pingmos.report.interrupts import ReportInterrupts, hold_for_test
     from pingmos.report.runner import TraceFailed, network_error_text, run_report
-    from pingmos.run import PERMISSION, RunError, TraceRun, default_window
+    from pingmos.run import PERMISSION, RunError, TraceRun, default_window, wind_down_limit_s
 
     if args.target is None and args.session is None:
         # A usage error like argparse's own (TARGET is optional only because --session replaces it).
@@ -708,24 +708,28 @@ def _cmd_report(args) -> int:
         # A full disk (or an I/O error) is no bad input: a recording that cannot be written, as the README says.
         return EXIT_TRACE_FAILED if _is_write_failure(exc) else EXIT_USAGE
     failure = None  # one line for stderr when the network failed mid-trace; the partial report is still printed
-    terminated: list[int] = []
+    # Ctrl+C and SIGTERM (kill, timeout, systemctl stop) alike: while probing the first winds the run down (the
+    # replies to the probes in flight are waited for and counted, as the agent's stop does) and the next ends it;
+    # the recording keeps its last samples and the report of what was measured is printed; once measured, the first
+    # one only says so.
     with ReportInterrupts() as ctrl_c:
+        ctrl_c.probing(run.wind_down, wind_down_limit_s(settings.effective_timeout_s))
         try:
             try:
-                with _terminate_as_interrupt(terminated):
-                    snapshot, interrupted = run_report(
-                        args.target,
-                        settings,
-                        args.window if args.window is not None else default_window(args.count),
-                        model,
-                        model.name,
-                        use_dns=not args.no_dns,
-                        observer=evidence.observe,
-                        run=run,
-                        on_measured=ctrl_c.measured,
-                    )
+                snapshot, interrupted = run_report(
+                    args.target,
+                    settings,
+                    args.window if args.window is not None else default_window(args.count),
+                    model,
+                    model.name,
+                    use_dns=not args.no_dns,
+                    observer=evidence.observe,
+                    run=run,
+                    on_measured=ctrl_c.measured,
+                )
                 snapshot = dataclasses.replace(snapshot, mode=mode_description)
                 hold_for_test(ctrl_c)
+                interrupted = interrupted or ctrl_c.wound_down
                 if args.witness and not interrupted and not ctrl_c.count:
                     from pingmos.witness import diagnose_with_witness, planned_count
 
@@ -734,7 +738,7 @@ def _cmd_report(args) -> int:
                         print(f"pingmos: echo witness: {why}", file=sys.stderr)
                     try:
                         count = args.witness if args.witness > 0 else None
-                        with _terminate_as_interrupt(terminated), ctrl_c.measuring():
+                        with ctrl_c.measuring():
                             diagnosis, witnesses = diagnose_with_witness(snapshot, lambda: next(opened), count=count)
                         snapshot = dataclasses.replace(snapshot, diagnosis=diagnosis)
                         evidence.record_witness(witnesses)
@@ -783,11 +787,14 @@ def _cmd_report(args) -> int:
             if evidence.recorder is not None and evidence.recorder.samples_written:
                 print(f"pingmos report: the report was not printed; the {evidence.recorder.samples_written} samples "
                       f"measured are in {echoed(args.record, 120)}", file=sys.stderr)  # fmt: skip
+            if ctrl_c.terminated:
+                print("pingmos: terminated", file=sys.stderr)
+                return EXIT_TERMINATED
             raise
     if failure is not None:
         print(f"pingmos report: error: {failure}", file=sys.stderr)
         return EXIT_TRACE_FAILED
-    if terminated:
+    if ctrl_c.terminated:
         return EXIT_TERMINATED
     return EXIT_INTERRUPTED if interrupted or ctrl_c.count else scored
 
@@ -831,28 +838,6 @@ def _is_write_failure(exc: BaseException) -> bool:
             return True
         exc, seen = exc.__cause__ or exc.__context__, seen + 1
     return False
-
-
-@contextlib.contextmanager
-def _terminate_as_interrupt(terminated: list[int]):
-    """While probing, SIGTERM (kill, timeout, systemctl stop) ends the run as Ctrl-C does: the recording keeps its
-    last samples and the report of what was measured is printed; before, the process died with the last second
-    of the recording and the whole report lost. ``terminated`` gets the signal number."""
-    import signal
-
-    def stop(signum, frame):
-        terminated.append(signum)
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, stop)
-    except ValueError:  # not the main thread (main() embedded in a program): leave its signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _add_export(sub) -> None:

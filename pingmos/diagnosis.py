@@ -36,9 +36,12 @@ How it decides (the README has a worked example):
    loses more than ``carry_share`` of its own probes in the destination's good rounds says little either way and
    is passed over, like a silent router; right before the run of hops that share the loss it leaves the start
    open (a range, until an echo witness to it decides).
-   A source without per-round data (an mtr --json summary) falls back to counts: present when the hop's loss
-   interval is above the threshold, absent when below (a hop that loses credibly more than the destination has an
-   excess of its own and is passed over: the start is then a range), and the verdict says so. Latency and jitter
+   A source without per-round data (an mtr --json summary) falls back to counts, and the verdict says so: absent
+   where the hop's loss interval is below the threshold (or credibly below ``carry_share`` of the destination's),
+   never present: counts cannot match a hop's lost probes to the destination's rounds, and a router's own rate
+   limiting at about the destination's share, the loss after it, gives the same counts. So the start is a range
+   reaching the destination, as the same rounds would give for per-packet drops (a hop that loses credibly more
+   than the destination has an excess of its own and is passed over). Latency and jitter
    accumulate along the path, so for them "present at hop k" is hop k's own interval above the threshold.
    Limit: independent per-packet drops on a link (no burst spans a round) leave no trace in the same rounds
    further on, and would look like rate limiting followed by loss nearer the destination. So "absent" at a hop
@@ -698,6 +701,17 @@ def _presence(
             # From counts alone a hop that loses credibly more than the destination has an excess of its own
             # (rate limiting); whether the rest carries on cannot be told: it may start there or after it.
             p = _Presence(SKIP, p.words + "; more than the destination loses")
+        elif not ctx.per_round and p.side == PRESENT:
+            # Nor can counts show that a hop shares the destination's loss: its lost probes cannot be matched to
+            # the destination's rounds, and a router's own rate limiting at about the destination's share, the
+            # loss starting after it, gives the same counts (a lab run at 10 rounds: 2 of 10 answered at a
+            # rate-limiting hop 3 against 4 of 10 at the destination, the loss beginning at hop 4, was taken as
+            # "present at hop 3" and the range left hop 4 out). The same rounds judged round by round leave such
+            # a hop unsure too (per-packet drops share no rounds), so a summary never names more than its
+            # samples would: the start is a range up to the destination, from the hop after the last one where
+            # the loss is credibly absent.
+            p = _Presence(UNSURE, p.words + "; but from counts its lost probes cannot be matched to the "
+                          "destination's rounds", MAX_ROUNDS_NEEDED)  # fmt: skip
         w = ctx.fresh.get(hop.ttl)
         if w is not None and w.address == hop.address:
             ws = _witness_presence(w, end, ctx.th)
@@ -942,7 +956,9 @@ def _range_text(ctx: _Context, end: HopReport, metrics: Sequence[str], loc: _Loc
         if quiet and ctx.per_round:  # from counts a hop is passed over for its excess, said below
             q = ", ".join(f"hop {h.ttl}" for h in quiet)
             text += f" ({q} {'answers' if len(quiet) == 1 else 'answer'} too few of its own probes to tell)"
-        if quiet or stuck:
+        if (quiet or stuck) and not ctx.per_round:  # a file of counts: no more rounds, no witness to ask
+            text += " from loss counts alone; a live trace, or a file of its rounds (mtr --raw), can narrow it"
+        elif quiet or stuck:
             w = ", ".join(f"hop {h.ttl}" for h in quiet + stuck)
             text += f": more rounds alone may never settle it; an echo witness to {w} can"
         else:

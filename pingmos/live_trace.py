@@ -20,7 +20,7 @@ import numpy as np
 
 from pingmos.engine import Network, ReverseDNS, Sample
 from pingmos.hop_report import RECORD_LIVE, RECORD_RANGE, TraceSnapshot
-from pingmos.run import RunError, TraceRun, default_port
+from pingmos.run import RunError, TraceRun, default_port, default_timeout_s, wind_down_limit_s
 from pingmos.scoring import BatchScorer
 from pingmos.state import TraceHistory, snapshot_of
 
@@ -135,6 +135,7 @@ class LiveTrace:
         self._elapsed_before_s = 0.0  # probing time of earlier runs of this trace (Stop, then Start again)
         self._probes_sent_before = 0  # probes of earlier runs of this trace (Stop, then Start again)
         self._observers: list[Callable[[Sample], None]] = []
+        self._winding_down = False
 
     # -- the engine side ----------------------------------------------------------------------------
 
@@ -161,6 +162,7 @@ class LiveTrace:
         if self.running:
             return
         self._stop.clear()
+        self._winding_down = False
         with self._lock:
             self._error = None
         self._started_mono = time.monotonic()
@@ -174,14 +176,22 @@ class LiveTrace:
         if run is not None:
             run.stop()
 
-    def wind_down(self) -> None:
+    def wind_down(self, limit_s: float | None = None) -> None:
         """Ask the engine to send no more probes and to end once those in flight are answered or timed out (at most
-        the probe timeout: ``TraceRun.wind_down``); returns at once. ``stop()`` still ends it at once."""
+        the probe timeout: ``TraceRun.wind_down``; ``limit_s``: then stopped, see ``pingmos.run.wind_down_limit_s``);
+        returns at once. ``stop()`` still ends it at once."""
+        self._winding_down = True
         run = self._current
         if run is None:
             self.stop()  # not probing (yet): nothing in flight
         else:
-            run.wind_down()
+            run.wind_down(limit_s)
+
+    @property
+    def wind_down_limit_s(self) -> float:
+        """How long a stop of this trace waits for the replies to its probes in flight at most (s): its probe
+        timeout and a margin, bounded as every front end's (``pingmos.run.wind_down_limit_s``)."""
+        return wind_down_limit_s(self.timeout_s if self.timeout_s is not None else default_timeout_s(self.interval_s))
 
     def join(self, timeout_s: float | None = None) -> bool:
         """Wait for the engine thread to end (tests, shutdown); True when it has."""
@@ -204,6 +214,12 @@ class LiveTrace:
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def winding_down(self) -> bool:
+        """True from ``wind_down()`` until the next ``start()``: the engine sends nothing more (while ``running``,
+        it still counts the replies to the probes in flight)."""
+        return self._winding_down
 
     def _fail(self, message: str, stage: str | None = None) -> None:
         with self._lock:

@@ -64,6 +64,20 @@ def default_timeout_s(interval_s: float) -> float:
     return max(DEFAULT_TIMEOUT_FLOOR_S, interval_s)
 
 
+# A trace told to stop winds down first (every front end: the agent's stop, the window's Stop, a report's first
+# Ctrl+C or SIGTERM): it sends nothing more and waits for the replies to its probes in flight, at most the longest
+# probe timeout plus WIND_DOWN_MARGIN_S (the last wake, the agent's probing process's last batch of samples), and
+# never more than WIND_DOWN_MAX_S (a 60 s timeout would otherwise outlast systemd's TimeoutStopSec=30 of the
+# agent's shipped unit, which then kills it before it has closed its session files; a user waits no longer either).
+WIND_DOWN_MARGIN_S = 1.0
+WIND_DOWN_MAX_S = 10.0
+
+
+def wind_down_limit_s(*timeouts_s: float) -> float:
+    """How long a stop waits for the replies to the probes in flight of traces with these probe timeouts (s)."""
+    return min(WIND_DOWN_MAX_S, max(timeouts_s) + WIND_DOWN_MARGIN_S)
+
+
 # Where a run failed (RunError.stage): each front end words its own advice for it (an option to use, a button).
 RESOLVE = "resolve"  # the target has no address of the family asked for
 SETTINGS = "settings"  # a setting out of range
@@ -269,13 +283,15 @@ class TraceRun:
         if tracer is not None:
             tracer.stop()
 
-    def wind_down(self) -> None:
+    def wind_down(self, limit_s: float | None = None) -> None:
         """Ask ``run`` to send no more probes and to end once those in flight are answered or timed out (at most
-        the probe timeout; ``Tracer.wind_down``); any thread, returns at once. ``stop()`` still ends it at once."""
+        the probe timeout; ``Tracer.wind_down``); any thread, returns at once. ``stop()`` still ends it at once.
+        ``limit_s``: it ends by then at the latest (``wind_down_limit_s``; the probes still in flight are left out,
+        never counted lost). Sets attributes only: safe from a signal handler."""
         self._winding_down = True
         tracer = self.tracer
         if tracer is not None:
-            tracer.wind_down()
+            tracer.wind_down(limit_s)
 
     def close(self) -> None:
         network, self.network = self.network, None

@@ -88,3 +88,41 @@ def test_a_second_ctrl_c_aborts_the_report_not_the_recording(tmp_path):
         "pingmos: interrupted",
     ], err
     assert _samples(record) == 3
+
+
+SAID_TERM = "pingmos report: terminated: printing the report of what was measured (signal again to abort)"
+
+
+@pytest.mark.skipif(not ROOT, reason="raw sockets need root")
+def test_sigterm_once_measured_still_prints_the_report_and_completes_the_recording(tmp_path):
+    """Before: SIGTERM while the report was made (after probing) killed the process: exit -15, no report, and the
+    recording short of its unwritten samples."""
+    proc, record = _start(tmp_path, holds=1)
+    err: list[str] = []
+    _wait_for_line(proc, HELD, err)
+    proc.send_signal(signal.SIGTERM)
+    out, rest = proc.communicate(timeout=60)
+    err += rest.splitlines()
+    assert proc.returncode == 143, err
+    assert SAID_TERM in err and not any("Traceback" in line for line in err), err
+    hops = [line for line in out.splitlines() if "127.0.0.1" in line]
+    assert hops, out
+    assert _samples(record) == 3
+
+
+@pytest.mark.skipif(not ROOT, reason="raw sockets need root")
+def test_a_second_signal_aborts_the_report_not_the_recording(tmp_path):
+    proc, record = _start(tmp_path, holds=2)
+    err: list[str] = []
+    _wait_for_line(proc, HELD, err)
+    proc.send_signal(signal.SIGINT)
+    _wait_for_line(proc, SAID, err)
+    proc.send_signal(signal.SIGTERM)
+    out, rest = proc.communicate(timeout=60)
+    err += rest.splitlines()
+    assert proc.returncode == 143 and out == "", (out, err)
+    assert err[-2:] == [
+        f"pingmos report: the report was not printed; the 3 samples measured are in {record}",
+        "pingmos: terminated",
+    ], err
+    assert _samples(record) == 3

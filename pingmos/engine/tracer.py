@@ -130,6 +130,7 @@ class Tracer:
         self._monotonic = time.monotonic if type(self._clock) is Clock else self._clock.monotonic
         self._stop = threading.Event()
         self._winding_down = False  # wind_down(): no more probes; ends once those in flight are settled
+        self._wind_down_until: float | None = None  # wind_down(limit_s): ends by then (monotonic s) at the latest
         self._port_sockets = []
         src = source or source_address_for(settings.address)
         dst, dport = settings.address, settings.effective_port
@@ -153,11 +154,15 @@ class Tracer:
         """End at once (any thread): probes still in flight are left out of the samples (their fate is unknown)."""
         self._stop.set()
 
-    def wind_down(self) -> None:
+    def wind_down(self, limit_s: float | None = None) -> None:
         """Send no more probes, and end once every probe sent is settled: answered, or lost when its own deadline
         (``timeout_s`` after it left) passes, so the trace ends at most ``effective_timeout_s`` later (plus a
-        claim's proof, see ``next_wake``). ``stop()`` still ends it at once. Safe from any thread; the loop that
-        drives the tracer (``run``, ``loop.TraceLoop``) sees it at its next wake (within 0.25 s)."""
+        claim's proof, see ``next_wake``). ``limit_s``: end ``limit_s`` from now at the latest, the probes then
+        still in flight left out as by ``stop()`` (never counted lost). ``stop()`` still ends it at once. Safe from
+        any thread and from a signal handler (it sets attributes only); the loop that drives the tracer (``run``,
+        ``loop.TraceLoop``) sees it at its next wake (within 0.25 s)."""
+        if limit_s is not None and self._wind_down_until is None:
+            self._wind_down_until = self._monotonic() + limit_s
         self._winding_down = True
         scheduler = self.scheduler
         if scheduler is not None:
@@ -280,6 +285,11 @@ class Tracer:
         if wake is None and self.path.pending:
             # The last answers await their proof: a second answer to a claimed probe may still come.
             wake = self.matcher.claim_deadline(now)
+        until = self._wind_down_until
+        if until is not None and wake is not None:
+            if now >= until:
+                return None  # wound down as long as it may: what is still in flight is left out
+            wake = min(wake, until)
         return wake
 
     def receive(self, packets: list[tuple[bytes, float]]) -> None:

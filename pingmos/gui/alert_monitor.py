@@ -16,6 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from pingmos.alerts import (
+    CLEAR,
     DEFAULT_RULES,
     AlertEngine,
     AlertEvent,
@@ -26,8 +27,9 @@ from pingmos.alerts import (
     load_rules,
     mos_ceiling,
     save_rules,
+    with_diagnoses,
 )
-from pingmos.diagnosis import Diagnosis
+from pingmos.diagnosis import Diagnosis, diagnose
 from pingmos.engine import Sample
 from pingmos.gui import models
 from pingmos.gui.alert_mail import MailSettings, send_events
@@ -93,10 +95,15 @@ class AlertMonitor(QObject):
         clock: Callable[[], float] = time.time,
         evaluate_ms: int = EVALUATE_MS,
         parent: QObject | None = None,
+        mono_clock: Callable[[], float] = time.monotonic,
     ):
+        """``clock``: wall-clock s (the samples' send times: the rules' windows end there, events carry it);
+        ``mono_clock``: the monotonic clock the rules' ``for_s`` and ``clear_for_s`` run on, so a wall clock stepped
+        back or forward (NTP) neither delays nor hastens an alert (``AlertEngine.evaluate``)."""
         super().__init__(parent)
         self._model_of = model  # the window's current model name and settings (read in the GUI thread)
         self.clock = clock
+        self.mono_clock = mono_clock
         self.rules: list[AlertRule] = list(DEFAULT_RULES)
         self.rules_error: str | None = None
         self.rules_loaded = False
@@ -233,7 +240,9 @@ class AlertMonitor(QObject):
             return None
         return model.score_many([window])[0]
 
-    def _evaluate(self, engine: AlertEngine, now: float, model_name: str, settings: tuple) -> list[AlertEvent]:
+    def _evaluate(
+        self, engine: AlertEngine, trace: LiveTrace, now: float, mono: float | None, model_name: str, settings: tuple
+    ) -> list[AlertEvent]:
         key = (model_name, settings)  # kept across saves of its formula: a script re-reads its file (refresher)
         if key != self._model_key:
             if self._model is not None:
@@ -243,19 +252,40 @@ class AlertMonitor(QObject):
                 self._model = models.load_model(model_name, dict(settings))
             except (ValueError, OSError):
                 self._model = None  # MOS rules cannot be judged; the window shows the model's error already
-        return engine.evaluate(now)
+        events = engine.evaluate(now, mono)
+        # A clear carries the diagnosis of its rule's own window, computed here (it scores); a fire the window's
+        # one diagnosis, added in the GUI thread (``_evaluated``). The shared policy: ``alerts.with_diagnoses``.
+        return with_diagnoses(events, lambda: None, lambda w: self._window_diagnosis(trace, engine, now, w))
 
-    def check(self, now: float | None = None) -> bool:
-        """Evaluate the rules once (in the worker); False when there is nothing to watch or one is under way."""
-        engine = self.engine
-        if engine is None or self._busy:
+    def _window_diagnosis(self, trace: LiveTrace, engine: AlertEngine, now: float, window_s: float):
+        """The diagnosis of the samples a rule judged (sent within ``window_s`` before the windows' end, one probe
+        timeout before ``now``); None when no model can score them (the event then carries the window's)."""
+        model = self._model
+        if model is None:
+            return None
+        end = now - engine.settle_s
+        try:
+            return diagnose(trace.snapshot(None, model.score_many, model.name, time_range=(end - window_s, end)))
+        except Exception:  # a model failing now: the event still goes out, with the window's diagnosis
+            return None
+
+    def check(self, now: float | None = None, mono: float | None = None) -> bool:
+        """Evaluate the rules once (in the worker); False when there is nothing to watch or one is under way.
+        ``now``/``mono``: wall-clock and monotonic s (None: ``clock`` and ``mono_clock``; a ``now`` given alone is
+        a test's virtual time, on which ``for_s`` then runs too)."""
+        engine, trace = self.engine, self.trace
+        if engine is None or trace is None or self._busy:
             return False
+        if now is None:
+            now, mono = self.clock(), self.mono_clock()
         self._busy = True
         name, settings = self._model_of()
         self.worker.run(
             self._evaluate,
             engine,
-            self.clock() if now is None else now,
+            trace,
+            now,
+            mono,
             name,
             settings,
             on_done=lambda events, e=engine: self._evaluated(e, events),
@@ -273,8 +303,10 @@ class AlertMonitor(QObject):
             return
         if engine is not self.engine or not events:
             return  # a trace or rule set since replaced
+        # A fire carries the window's one diagnosis (its verdict line); so does a clear whose own window could not be
+        # diagnosed (no model), as the agent's does.
         diagnosis = self.diagnosis_of()
-        events = [e.with_diagnosis(diagnosis) for e in events]
+        events = [e if e.kind == CLEAR and e.diagnosis_status else e.with_diagnosis(diagnosis) for e in events]
         self.runner.dispatch(engine.rules, events)
         self.fired.emit(list(events))
         self.send_mail(list(events))

@@ -38,6 +38,8 @@ from pingmos.live_trace import LiveTrace, TraceStatus
 __all__ = ["WINDOW_CHOICES", "MainWindow", "ThresholdsDialog", "parse_window", "status_text"]
 
 REFRESH_MS = 250
+# The Start button while a stopped trace waits for the replies to its probes in flight (``MainWindow.stop``).
+STOPPING = "Stopping\u2026"
 IDLE_REFRESH_S = 2.0  # a stopped trace is recomputed this often (reverse-DNS names still arrive)
 # A running trace is recomputed when new samples came in, but at most once per round: one round's TTLs arrive spread
 # over its interval, and redrawing for each of them cost a quarter of a core at 1 round/s (scripts/bench_gui.py,
@@ -463,10 +465,21 @@ class MainWindow(QMainWindow):
         return shown_context.table_context(self)
 
     def stop(self) -> None:
-        """Stop probing; everything measured stays on screen."""
-        if self.trace is not None:
-            self.trace.stop()
-            self.evidence.trace_stopped(self.trace)
+        """Stop probing; everything measured stays on screen. A running trace winds down first, as the agent's do
+        (``LiveTrace.wind_down``): it sends nothing more and the replies to its probes in flight are counted as
+        they come, each probe lost only once its own timeout passed. The engine thread waits (the probe timeout
+        and a second, 10 s at most: ``pingmos.run.wind_down_limit_s``), never this one; the button says STOPPING
+        until ``tick`` sees the engine end (then "Start", and the alert rules stop judging). Stop again meanwhile:
+        at once, those probes left out (never counted lost)."""
+        trace = self.trace
+        if trace is not None and trace.running and not trace.winding_down:
+            trace.wind_down(trace.wind_down_limit_s)
+            self.start_action.setText(STOPPING)
+            self.mark_dirty()
+            return
+        if trace is not None:
+            trace.stop()
+            self.evidence.trace_stopped(trace)
         self.start_action.setText("Start")
         self.mark_dirty()
 
@@ -605,6 +618,12 @@ class MainWindow(QMainWindow):
 
     def tick(self) -> None:
         """Draw a finished update, if any, and ask for the next one when something may have changed."""
+        trace = self.trace
+        if trace is not None and self.start_action.text() == STOPPING and not trace.running and not self._closed:
+            # Stop's wind-down is over (the engine thread ended): the last replies are in; say so, then show them.
+            self.start_action.setText("Start")
+            self.evidence.trace_stopped(trace)
+            self.mark_dirty()
         if self.paused or self._steps or self._closed:
             return  # (an update being shown in parts goes on without the timer; a closed window asks for nothing)
         result = self.refresher.poll()

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
-from pingmos.alerts import CLEAR, COMMAND_FAILED, AlertEngine, AlertEvent, CommandRunner
+from pingmos.alerts import COMMAND_FAILED, AlertEngine, AlertEvent, CommandRunner, with_diagnoses
 from pingmos.diagnosis import diagnose
 from pingmos.display_text import display_text
 from pingmos.engine import (
@@ -51,7 +51,7 @@ from pingmos.live_trace import LiveTrace
 from pingmos.monitor.config import AgentConfig, TargetConfig, folder_name
 from pingmos.monitor.metrics import AgentHealth, TargetCounters, TargetView
 from pingmos.monitor.prober import CHILD_MODES, GONE, Prober, RemoteNetwork
-from pingmos.run import default_timeout_s
+from pingmos.run import WIND_DOWN_MARGIN_S, WIND_DOWN_MAX_S, default_timeout_s, wind_down_limit_s  # noqa: F401
 from pingmos.scoring.interval import MOS_INTERVALS_KEY, MosIntervals
 from pingmos.session.evidence import session_info
 from pingmos.session.model import SessionError, SessionEvent
@@ -78,12 +78,6 @@ INTERVALS_PER_S = 1.0
 # 1 round/s, 2 cores at load 10-13) with 1, 4, 10 and 25 threads: 78-93 %, 22-33 %, 14 % and 12 % late rounds at
 # 121, 100-127, 168 and 195 us of CPU per probe (a thread per target before: 11 % at 234 us).
 TARGETS_PER_ENGINE_THREAD = 25
-# On stop the agent waits for the replies to the probes in flight: at most the longest probe timeout of its targets
-# plus WIND_DOWN_MARGIN_S (the last wake, the probing process's last batch of samples), and never more than
-# WIND_DOWN_MAX_S (a 60 s timeout would otherwise outlast systemd's TimeoutStopSec=30 of the shipped unit, which
-# then kills the agent before it has closed its session files).
-WIND_DOWN_MARGIN_S = 1.0
-WIND_DOWN_MAX_S = 10.0
 Log = Callable[[str], None]
 
 
@@ -284,14 +278,11 @@ class TargetRunner:
         """Once a second: alert rules, and a trace that stopped on an error is started again after a while.
         ``now``: wall-clock s (the samples' send times); ``mono``: the same moment on the monotonic clock, on which
         the rules' ``for_s`` runs (None: ``now``, a test's virtual time)."""
-        judged: dict[float, object] = {}
-        for event in self.alerts.evaluate(now, mono):
-            # A fire carries the target's one diagnosis (its window, as /metrics shows it); a clear the diagnosis of
-            # the rule's own window, which no longer holds the outage that the target's longer window may still.
-            if event.kind == CLEAR and event.window_s not in judged:
-                judged[event.window_s] = self._window_diagnosis(now, event.window_s)
-            diagnosis = judged[event.window_s] if event.kind == CLEAR else self.last_diagnosis
-            self._publish(event.with_diagnosis(diagnosis))
+        # A fire carries the target's one diagnosis (its window, as /metrics shows it); a clear the diagnosis of the
+        # rule's own window, which no longer holds the outage that the target's longer window may still.
+        events = self.alerts.evaluate(now, mono)
+        for event in with_diagnoses(events, lambda: self.last_diagnosis, lambda w: self._window_diagnosis(now, w)):
+            self._publish(event)
         status = self.trace.status()
         mono = time.monotonic()
         if status.running and self._failures and mono - self._started_at >= RESTART_MAX_S:
@@ -833,7 +824,7 @@ class Agent:
         """Stop every target and write what is left. Probes in flight are waited for first (``wind_down``): each
         settles as it would have, answered or, once its own timeout passed, lost, so a stop neither drops the
         answers on their way nor counts a probe lost whose timeout had not expired. The wait is the longest probe
-        timeout at most (plus WIND_DOWN_MARGIN_S; WIND_DOWN_MAX_S at most); a second signal (``stop(signum)``)
+        timeout at most (plus run.WIND_DOWN_MARGIN_S; run.WIND_DOWN_MAX_S at most); a second signal (``stop(signum)``)
         ends it at once, and the probes still in flight are then left out of every counter, neither received nor
         lost (pingmos_hop_probes_sent_total counts the probes whose fate is known)."""
         self._stop.set()
@@ -857,7 +848,7 @@ class Agent:
         runners = [r for r in list(self.runners.values()) if r.trace.running]
         if not runners or self._stop_now.is_set():
             return
-        limit_s = min(WIND_DOWN_MAX_S, max(r.timeout_s for r in runners) + WIND_DOWN_MARGIN_S)
+        limit_s = wind_down_limit_s(*(r.timeout_s for r in runners))  # (pingmos.run: the one bound of every stop)
         for runner in runners:
             runner.wind_down()
         self._log(

@@ -134,9 +134,7 @@ class RunningDiagnosis:
     def feed(self, sample: Sample) -> None:
         self._queue.append(sample)  # deque.append is atomic: no lock on the trace's thread
 
-    def current(self, until: float) -> Diagnosis | None:
-        if self._final is not None:
-            return self._final
+    def _fold(self, until: float) -> None:
         while self._queue:
             self._held.append(self._queue.popleft())
         later = []
@@ -146,12 +144,26 @@ class RunningDiagnosis:
             else:
                 later.append(sample)
         self._held = later
+
+    def _diagnose(self, window: int | None, time_range: tuple[float, float] | None) -> Diagnosis | None:
         if self.state.history.rounds() == 0:
             return None
-        snapshot = self.state.snapshot(self.window, self._scorer, self._model_name)
+        snapshot = self.state.snapshot(window, self._scorer, self._model_name, time_range=time_range)
         if self.record != RECORD_LIVE:
             snapshot = dataclasses.replace(snapshot, record=self.record)
         return diagnose(snapshot, witnesses=self.witnesses)
+
+    def current(self, until: float) -> Diagnosis | None:
+        if self._final is not None:
+            return self._final
+        self._fold(until)
+        return self._diagnose(self.window, None)
+
+    def over(self, start: float, end: float) -> Diagnosis | None:
+        """The diagnosis of the samples sent within ``start``-``end`` (wall-clock s): an alert rule's own window,
+        which a clear carries (``pingmos.alerts.with_diagnoses``), also after ``settle``."""
+        self._fold(end)
+        return self._diagnose(None, (start, end))
 
     def settle(self, snapshot: TraceSnapshot) -> None:
         """From now on, the diagnosis of the report's final ``snapshot`` (with its witness, when it has one)."""
@@ -185,8 +197,13 @@ class Evidence:
         clock: Callable[[], float] = time.time,
         window: int | None = None,
         on_note: Callable[[str], None] | None = None,
+        mono_clock: Callable[[], float] | None = None,
     ):
-        """``window``: the report's window (samples per hop, None = all): the diagnosis each alert event carries
+        """``clock``: wall-clock s (the samples' send times: the rules' windows end there); ``mono_clock``: the
+        monotonic clock the rules' ``for_s`` and ``clear_for_s`` run on, so a wall clock stepped back or forward (NTP)
+        neither delays nor hastens an alert (``AlertEngine.evaluate``); None: ``time.monotonic`` beside the default
+        ``clock``, the injected ``clock`` itself beside another one (a test's virtual time, which never steps).
+        ``window``: the report's window (samples per hop, None = all): the diagnosis each alert event carries
         is the one the report's footer gives for the samples so far. ``on_note`` gets one line for each rule
         command that could not run, timed out or failed (rate-limited when it repeats; from the command's
         thread); the recording keeps the same line in its event log."""
@@ -199,10 +216,13 @@ class Evidence:
         self._on_event = on_event
         self._on_note = on_note
         self._clock = clock
-        self._last_eval = None
+        if mono_clock is None:
+            mono_clock = time.monotonic if clock is time.time else clock
+        self._mono_clock = mono_clock
+        self._last_eval: float | None = None  # monotonic s
         self.alerts = None
         self.diagnosis: RunningDiagnosis | None = None
-        self._pending: collections.deque[float] = collections.deque(maxlen=self.MAX_PENDING)
+        self._pending: collections.deque[tuple[float, float]] = collections.deque(maxlen=self.MAX_PENDING)
         self._busy = False
         self._stopping = False
         self._cond = threading.Condition()
@@ -241,11 +261,11 @@ class Evidence:
             self.recorder.record(sample)
         if self.alerts is not None:
             self.alerts.feed(sample)
-            now = self._clock()
-            if self._last_eval is None or now - self._last_eval >= self.interval_s:
-                self._last_eval = now
+            now, mono = self._clock(), self._mono_clock()
+            if self._last_eval is None or mono - self._last_eval >= self.interval_s:
+                self._last_eval = mono
                 with self._cond:
-                    self._pending.append(now)
+                    self._pending.append((now, mono))
                     self._cond.notify_all()
 
     def _evaluate_loop(self) -> None:
@@ -255,10 +275,10 @@ class Evidence:
                 self._cond.wait_for(lambda: self._pending or self._stopping)
                 if not self._pending:
                     return
-                now = self._pending.popleft()
+                now, mono = self._pending.popleft()
                 self._busy = True
             try:
-                self._handle(self.alerts.evaluate(now))
+                self._handle(self.alerts.evaluate(now, mono))
             except Exception as exc:  # a rule that cannot be judged must not end the judging of the others
                 self.error = self.error or f"evaluating the alert rules failed: {type(exc).__name__}: {exc}"
             finally:
@@ -314,7 +334,7 @@ class Evidence:
             # Every probe has settled now: a last look with the settle time spent, with the report's own diagnosis.
             if snapshot is not None and self.diagnosis is not None:
                 self.diagnosis.settle(snapshot)
-            self._handle(self.alerts.evaluate_settled(self._clock()))
+            self._handle(self.alerts.evaluate_settled(self._clock(), self._mono_clock()))
             self.commands.wait(command_wait_s)
             self.commands.close()  # the repeats of a failure held back: said before the recording closes
         if self.recorder is not None:

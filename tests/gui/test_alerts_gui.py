@@ -346,7 +346,9 @@ def test_on_the_lab_loss_switched_on_mid_trace_fires_in_the_window(qtbot, make_w
     qtbot.waitUntil(lambda: fired(window) == [("alert fired", "loss")], timeout=10_000)
     assert "loss (loss above 5 % over 1 s) fired" in window.statusBar().currentMessage()  # its settings follow
     window.stop()
-    # Stopped, nothing measures the path any more: the episode ends with a note instead of firing forever.
+    # Stopped (once the replies to the probes in flight are in: Stop winds the trace down), nothing measures the
+    # path any more: the episode ends with a note instead of firing forever.
+    qtbot.waitUntil(lambda: window.start_action.text() == "Start", timeout=10_000)
     assert fired(window) == [("alert fired", "loss"), ("alert cleared", "loss")]  # "loss (loss above 5 % ...): ended"
     assert "the trace stopped" in window.statusBar().currentMessage() and monitor.firing() == []
     event = window.evidence.event_log.session_events()[0]
@@ -462,6 +464,79 @@ def _event():
     from pingmos.alerts import FIRE, AlertEvent
 
     return AlertEvent("loss", FIRE, T0, TARGET, 2, None, "loss_pct", 50.0, 10.0, 28.0, 28)
+
+
+def _probe(trace, k, t, lost_at_destination):
+    trace.apply(Sample(k, 1, 2 * k, t, 1.0, ROUTER, False, "time_exceeded"))
+    lost = lost_at_destination
+    trace.apply(Sample(k, 2, 2 * k + 1, t, None if lost else 20.0, None if lost else TARGET, not lost,
+                       None if lost else "echo_reply"))  # fmt: skip
+
+
+def test_window_alerts_run_for_s_on_the_monotonic_clock_whatever_the_wall_clock_does(qtbot, watched):
+    # The window's clocks injected: one probe round a monotonic second, every other one lost at the destination.
+    window, monitor, _ = watched
+    rule = AlertRule("loss", "loss_pct", 1.0, window_s=20.0, for_s=30.0, min_samples=5)
+    mono0 = 500.0
+    monitor.set_rules([rule], save=False)
+    runs = []
+
+    def run(steps: dict[int, float]) -> list[float]:
+        monitor.engine = monitor._engine_for(window.trace)  # a fresh engine: nothing firing, no history
+        runs.append(steps)
+        wall, mono = [T0 + 10_000.0 * len(runs)], [mono0]
+        monitor.clock, monitor.mono_clock = (lambda: wall[0]), (lambda: mono[0])
+        fired: list[float] = []
+        collect = lambda events: fired.extend(mono[0] for e in events if e.kind == "fire")  # noqa: E731
+        monitor.fired.connect(collect)
+        try:
+            for k in range(70):
+                wall[0] += steps.get(k, 0.0)
+                _probe(window.trace, k, wall[0], k % 2 == 0)
+                assert monitor.check()
+                qtbot.waitUntil(lambda: not monitor.busy, timeout=WAIT_MS)
+                wall[0] += 1.0
+                mono[0] += 1.0
+        finally:
+            monitor.fired.disconnect(collect)
+        return fired
+
+    # Known once the window (ending one probe timeout, 3 s, before now) holds 5 probes of the destination: at
+    # second 7; fired for_s (30 s) later.
+    assert run({}) == [mono0 + 7 + rule.for_s]
+    # Forward 8 s mid-episode (the value stays known): the old tree counted for_s on the wall clock, 8 s early.
+    assert run({15: 8.0}) == [mono0 + 7 + rule.for_s]
+    # Back an hour: the windows start anew at the evaluation that sees it (second 16), known again 8 s later, then
+    # for_s. The old tree measured for_s from a wall time an hour ahead: it never fired.
+    assert run({16: -3600.0}) == [mono0 + 16 + 8 + rule.for_s]
+
+
+def test_a_window_alerts_clear_carries_the_diagnosis_of_its_rules_window(qtbot, watched):
+    # 20 s clean, 40 s of an outage beyond hop 1, then 30 s clean. The window's verdict (here: all the trace's
+    # samples) still says "problem" when the 10-s rule clears: the clear said "loss 0.0 % ...; diagnosis (problem)".
+    from pingmos.diagnosis import diagnose
+    from pingmos.gui import models
+
+    window, monitor, _ = watched
+    rule = AlertRule("loss above 1", "loss_pct", 1.0, window_s=10.0, for_s=5.0, min_samples=5)
+    monitor.set_rules([rule], save=False)
+    trace = window.trace
+    model = models.load_model("pingplotter", {})
+    monitor.diagnosis_of = lambda: diagnose(trace.snapshot(None, model.score_many, model.name))
+    events = []
+    monitor.fired.connect(events.extend)
+    try:
+        for k in range(90):
+            _probe(trace, k, T0 + k, 20 <= k < 60)
+            assert monitor.check(T0 + k + 0.5)
+            qtbot.waitUntil(lambda: not monitor.busy, timeout=WAIT_MS)
+        fire, clear = events
+        assert (fire.kind, clear.kind) == ("fire", "clear") and clear.value == 0.0
+        assert monitor.diagnosis_of().status == "problem"  # the window's verdict still holds the outage
+        assert fire.diagnosis_status == "problem", fire.message
+        assert clear.diagnosis_status != "problem" and "problem starts" not in clear.message, clear.message
+    finally:
+        model.close()
 
 
 def test_a_generated_name_follows_the_edit_and_a_name_of_ones_own_shows_the_settings(qtbot, make_window):

@@ -40,8 +40,8 @@ def test_gui_marks_the_hop_behind_the_lossy_link(qtbot, make_window, lab_factory
         return u is not None and len(u.snapshot.hops) == 4 and min(h.sent for h in u.snapshot.hops) >= ROUNDS
 
     qtbot.waitUntil(enough_rounds, timeout=20_000)
-    window.start_action.trigger()  # Stop: the data stays
-    assert window.trace.join(5)
+    window.start_action.trigger()  # Stop: the data stays (once the replies to the probes in flight are in)
+    assert window.trace.join(WAIT_MS / 1000)
     window.mark_dirty()
     qtbot.waitUntil(lambda: not window.last_update.status.running, timeout=WAIT_MS)
 

@@ -142,15 +142,15 @@ def route_change_text(change) -> str:
     return f"hop {change.ttl}: {change.old} \u2192 {change.new}\nroute changed at {when} (round {change.round})"
 
 
-def mos_window_words(hops) -> str:
-    """What each MOS point of ``hops`` (HopTimeline) scores, in words for the caption: "of the last 100 samples at
-    each point", with a window under the minimum for an interval saying so; "" when not said."""
+def mos_window_words(hops, short: bool = False) -> str:
+    """What each MOS point of ``hops`` (HopTimeline) scores, for the caption: "of the last 100 samples" (``short``:
+    "of 100 samples"), a window under the minimum for an interval saying so; "" when not said."""
     widths = {h.mos_window for h in hops if h.mos_window is not None}
     if len(widths) != 1:
         return ""
     (width,) = widths
     few = f", fewer than {MIN_SAMPLES}: no interval" if width < MIN_SAMPLES else ""
-    return f"of the last {width} samples at each point{few}"
+    return f"of {'' if short else 'the last '}{width} samples{few}"
 
 
 @dataclass(frozen=True)
@@ -498,9 +498,9 @@ class TimelineWidget(QWidget):
                 short_mos = f'<span style="color:{LOST_COLOUR}">MOS (dashed): last working *</span>'
         else:
             mos, short_mos = "MOS (dashed, right axis)", "MOS (dashed, right)"
-        over = mos_window_words(hops)
-        if over:  # what each point is computed over: a curve of 10-sample points and one of 100 look alike
-            mos += f" {over}"
+        if mos_window_words(hops):  # what each point is over: a curve of 10-sample points and one of 100 look alike
+            mos += f" {mos_window_words(hops)}"
+            short_mos += f" {mos_window_words(hops, short=True)}"
         legends = [
             ["latency (solid line, left axis)", mos, f'<span style="color:{LOST_COLOUR}">{lost}</span>', *routes],
             ["latency (solid, left)", short_mos, f'<span style="color:{LOST_COLOUR}">&#9650; lost</span>', *routes],

@@ -361,7 +361,8 @@ def test_an_opened_records_timeline_scores_the_window_it_was_watched_with(qtbot,
     qtbot.waitUntil(lambda: bool(window.last_update.timelines), timeout=WAIT_MS)
     (line,) = window.last_update.timelines
     assert line.mos_window == 100
-    assert "of the last 100 samples at each point" in window.timeline.caption_forms()[0]
+    assert "MOS (dashed, right axis) of the last 100 samples" in window.timeline.caption_forms()[0]
+    assert "MOS (dashed, right) of 100 samples" in window.timeline.caption_forms()[1]
     ends = np.searchsorted(line.t, line.mos_t, side="right")  # the samples up to each point
     assert np.isnan(line.mos[ends < 10]).all() and np.isfinite(line.mos[ends >= 10]).all()
     # The newest point is what the table says with the window of 100 samples.

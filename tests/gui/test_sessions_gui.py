@@ -12,6 +12,7 @@ import pytest
 from pingmos import export
 from pingmos.gui import models
 from pingmos.gui.hop_table import COL_MOS
+from pingmos.report import formats
 from pingmos.session import open_session
 from tests.gui.conftest import DST, WAIT_MS, settle
 
@@ -214,6 +215,10 @@ def test_save_as_and_every_export_write_their_files(qtbot, make_window, tmp_path
     qtbot.waitUntil(lambda: (tmp_path / "hops.txt").exists(), timeout=WAIT_MS)
     text = (tmp_path / "hops.txt").read_text()
     assert text.startswith(f"# pingmos: {DST}") and "# model: pingplotter" in text and "Loss 95 %" in text
+    # Its verdict line, exactly as `pingmos report` prints it for that table (breaker finding 13: none).
+    report_table = formats.to_table(window.evidence.shown_snapshot())
+    assert text.splitlines()[-1] == report_table.splitlines()[-1]
+    assert text.splitlines()[-1] == f"diagnosis (problem): {window.evidence.verdict_bar.verdict()}"
     sessions.export("hops", str(tmp_path / "hops.xml"))  # neither csv, json nor txt: a message, no file
     assert "csv or .json" in sessions.last_message and not (tmp_path / "hops.xml").exists()
     sessions.message_box.close()

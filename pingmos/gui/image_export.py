@@ -17,6 +17,7 @@ about six significant digits of each coordinate.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -89,7 +90,8 @@ def svg_bytes(widget: QWidget, title: str = "pingmos") -> bytes:
         finally:
             painter.end()
     buffer.close()
-    return bytes(out.data())
+    # An empty path (an item with nothing to draw) is "invalid path data" to SVG readers: left out.
+    return re.sub(rb'<path [^>]*\bd=""/>', b"", bytes(out.data()))
 
 
 def png_image(widget: QWidget) -> QImage:

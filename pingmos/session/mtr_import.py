@@ -50,10 +50,17 @@ from the last row; when the report names hosts by name and ``dst`` matches none,
 
 Impossible values (Rcv > Snt, a TTL beyond 255, negative or absurd times) are refused with one line naming the
 file, the hop and the field, and so are contradictions: a Loss% that does not follow from Snt and Rcv within the
-rounding it is printed with (half its last decimal place; mtr's ``net_loss`` leaves its one probe in flight out,
-so 100 (1 - Rcv / (Snt - 1)) fits too), Snt other than Rcv + Drop (or one more, in flight), Best <= Avg <= Wrst
-(Last between Best and Wrst) broken beyond the rounding of the numbers as written. A report without ``dst`` (mtr
-always writes it) is refused: its path cannot be named.
+rounding it is printed with (half its last decimal place), or as mtr writes it: mtr's ``net_loss`` TRUNCATES the
+loss to 0.001 % (an int of thousandths; its JSON shows that exactly, 16.666 for 50 of 300, its text report rounds
+it to 0.1: ``mtr_loss_milli``), and leaves its one probe in flight out, so 100 (1 - Rcv / (Snt - 1)) fits too.
+Without Rcv the count is derived from Snt and Loss% by the same rule; a Loss% that no count gives is refused, and
+several counts fitting (a loss shown to 0.1 % of thousands of probes) leave RECV unknown. Snt other than Rcv +
+Drop (or one more, in flight), Best <= Avg <= Wrst (Last between Best and Wrst) broken beyond the rounding of the
+numbers as written. A report without ``dst`` (mtr always writes it) is refused: its path cannot be named, and so
+is one mixing IPv4 and IPv6 addresses (mtr probes one family; a hop of the other was pasted in). In a ``--raw``
+log, an ``x`` line repeating the latest probe to its TTL (same sequence number, sooner than mtr's sequence numbers
+come round) is the line written twice: dropped with a note naming the first, never a second probe (it would count
+as lost: 0 % -> 50 %); hosts of both families are refused too.
 """
 
 from __future__ import annotations
@@ -81,6 +88,9 @@ MAX_COUNT = 10**9  # probes per hop: years of probing at mtr's fastest rate
 MAX_TEXT = 255  # a host name is at most 253 characters (RFC 1035); longer text is not a name
 RAW_RECORDS = frozenset("xhdptm")
 MAX_SEQ = 2**31 - 1  # mtr's are 16-bit; anything beyond a 32-bit integer is damage
+# mtr's sequence numbers run from 33000 to 65535 and start again (net.c new_sequence): one comes back after this many
+# probes at the earliest, so the same number to the same TTL sooner is the same probe's line written twice.
+MTR_SEQ_CYCLE = 65536 - 33000
 # Probes one --raw log may hold, checked as each is read (before the memory for more is spent), so that opening
 # the largest log accepted stays under about 1 GB (scripts/bench_raw_import.py). The reader keeps 17 bytes a probe
 # and the session 26 (numpy columns, no Sample objects), the trace state 31; the MOS interval of a hop takes one
@@ -173,23 +183,48 @@ def _loss_step_pct(raw: object) -> float:
     return half_step(raw)
 
 
+def mtr_loss_milli(lost: int, base: int) -> tuple[int, ...]:
+    """The loss mtr computes for ``lost`` of ``base`` probes, in thousandths of a percent, as its ``net_loss``
+    (ui/net.c, unchanged from 0.8x to 0.96) does: ``1000 * (100 - 100.0 * returned / (xmit - transit))`` in
+    doubles, stored in an int, so TRUNCATED, not rounded. Its JSON prints that int / 1000.0 (0.93 on: jansson,
+    5 significant digits, so exactly: 16.666 for 50 of 300; 0.92: "%.2f"), its text report "%4.1f", its CSV
+    "%.2f": each rounds the truncated value. Returns the value of that double arithmetic and the exact floor (they
+    differ where the double falls just below a whole number: 42 of 125 lost is 33.599 in mtr's output, 33.6
+    exactly), so either compiler's arithmetic is accepted."""
+    if base <= 0:
+        return (0,)
+    as_mtr = int(1000 * (100 - (100.0 * (base - lost) / base)))
+    exact = (100_000 * lost) // base
+    return (as_mtr,) if as_mtr == exact else (as_mtr, exact)
+
+
+def loss_fits(loss_pct: float, step: float, base: int, received: int) -> bool:
+    """Whether a loss written with rounding ``step`` (``half_step`` of it as written; value ``loss_pct``) is what a
+    writer shows for ``received`` replies of ``base`` probes: the exact loss rounded to the decimals written (any
+    tool), or mtr's truncated one (``mtr_loss_milli``) rounded to them (3 decimals: mtr 0.93+ JSON, exactly)."""
+    if not 0 <= received <= base:
+        return False
+    step += 1e-9
+    lost = base - received
+    exact = 0.0 if base == 0 else 100.0 * lost / base
+    if abs(loss_pct - exact) <= step:
+        return True
+    return any(abs(loss_pct - m / 1000.0) <= step for m in mtr_loss_milli(lost, base))
+
+
 def check_loss(loss_pct: float, raw: object, sent: int, received: int, names: tuple[str, str, str]) -> None:
-    """ValueError unless ``loss_pct`` (as written: ``raw``) follows from ``sent`` and ``received``, within the
-    rounding of the number as written. A probe still in flight may be left out of the loss (mtr's ``net_loss``
-    divides by Snt minus its one-probe ``transit`` flag), so 100 (1 - received / (sent - 1)) is accepted too.
-    ``names``: the file's names of loss, sent and received, for the message."""
-    step = half_step(raw) + 1e-9
-    fits = []
-    for in_flight in (0, 1):
-        base = sent - in_flight
-        if base >= max(received, 0) and (base > 0 or in_flight == 0):
-            fits.append(0.0 if base == 0 else 100.0 * (base - received) / base)
-    if not any(abs(loss_pct - f) <= step for f in fits):
-        expected = fits[0] if fits else 100.0
-        raise ValueError(
-            f"{names[0]} {clean_text(str(raw), 20)} does not follow from the counts ({names[1]} {sent} and "
-            f"{names[2]} {received} give {expected:.{max(1, _decimals(raw))}f} %)"
-        )
+    """ValueError unless ``loss_pct`` (as written: ``raw``) follows from ``sent`` and ``received`` (``loss_fits``:
+    rounded, or truncated to 0.001 % and rounded as mtr writes it). A probe still in flight may be left out of the
+    loss (mtr's ``net_loss`` divides by Snt minus its one-probe ``transit`` flag), so a loss of ``received`` of
+    ``sent - 1`` is accepted too. ``names``: the file's names of loss, sent and received, for the message."""
+    step = half_step(raw)
+    if any(loss_fits(loss_pct, step, sent - f, received) for f in (0, 1) if sent - f >= 0 and (f == 0 or sent > 1)):
+        return
+    expected = 0.0 if sent <= 0 else 100.0 * (sent - received) / sent
+    raise ValueError(
+        f"{names[0]} {clean_text(str(raw), 20)} does not follow from the counts ({names[1]} {sent} and "
+        f"{names[2]} {received} give {expected:.{max(1, _decimals(raw))}f} %)"
+    )
 
 
 def _decimals(raw: object) -> int:
@@ -217,14 +252,30 @@ def check_order(times: dict[str, float | None], raws: dict[str, object], best: s
 
 
 def _received_from_loss(sent: int, loss_pct: float, raw: object) -> int | None:
-    """Replies received, from Snt and Loss% when exactly one count fits Loss% as written; None when several do
-    (thousands of probes and a loss shown to 0.1 %) or none (mtr leaves probes in flight out of Loss%)."""
+    """Replies received, from Snt and Loss% when exactly one count fits Loss% as written (``loss_fits``: mtr
+    truncates to 0.001 % and its outputs round that; others round): first of all Snt probes, else of Snt - 1 (mtr
+    leaves its one probe in flight out of Loss%). None when several fit (thousands of probes and a loss shown to
+    0.1 %). ValueError when no count can give Loss% at all: the figure was not written by mtr from these probes."""
     if sent == 0:
         return 0
     step = _loss_step_pct(raw)
-    lo = max(0, math.ceil((loss_pct - step) * sent / 100.0 - 1e-9))
-    hi = min(sent, math.floor((loss_pct + step) * sent / 100.0 + 1e-9))
-    return sent - lo if lo == hi else None
+    # Only counts near loss_pct can fit: mtr's truncation (and a double just below) is at most 0.002 % lower.
+    near = step + 0.002
+    for in_flight in (0, 1):
+        base = sent - in_flight
+        if base <= 0:
+            continue
+        lo = max(0, math.floor(base * (1.0 - (loss_pct + near) / 100.0)) - 1)
+        hi = min(base, math.ceil(base * (1.0 - (loss_pct - near) / 100.0)) + 1)
+        fits = [k for k in range(lo, hi + 1) if loss_fits(loss_pct, step, base, k)]
+        if len(fits) == 1:
+            return fits[0]
+        if fits:
+            return None
+    raise ValueError(
+        f"Loss% {clean_text(str(raw), 20)} is no loss of Snt {sent} probes (nor of {sent - 1} with one in flight): "
+        "no count of replies gives it"
+    )
 
 
 def _hub(hub: object, notes: set[str]) -> HopSummary:
@@ -264,7 +315,10 @@ def _hub(hub: object, notes: set[str]) -> HopSummary:
     if received is None and sent is not None and loss_pct is not None:
         received = _received_from_loss(sent, loss_pct, hub.get("Loss%"))
         if received is None:
-            notes.add("Loss% does not give a whole number of replies for some hops' Snt: their RECV is unknown")
+            notes.add(
+                "Loss% as written fits several counts of replies for some hops' Snt (too few decimals for that "
+                "many probes): their RECV is unknown; run mtr with -o including R"
+            )
     if loss_pct is None and sent and received is not None:
         loss_pct = 100.0 * (sent - received) / sent
     if loss_pct is None and address is None:
@@ -347,6 +401,7 @@ def mtr_json_from_doc(doc: object, path: str) -> MemorySession:
     ordered = tuple(summaries[t] for t in sorted(summaries))
     dst = head.get("dst")
     dst = clean_text(dst.strip()) if isinstance(dst, str) else ""
+    _one_family(path, dst, ordered)
     reached = _reached(dst, ordered)
     if reached is None:
         notes.add(
@@ -368,6 +423,25 @@ def mtr_json_from_doc(doc: object, path: str) -> MemorySession:
         extra=extra,
     )
     return MemorySession(path, info, summaries=ordered)
+
+
+def _one_family(path: str, dst: str, summaries: tuple[HopSummary, ...]) -> None:
+    """SessionError when the report's addresses mix IPv4 and IPv6: mtr probes one address family (-4 or -6), so a
+    hop of the other family was pasted in or the file is damaged; no such hop is scored as if measured."""
+    known = [(s.address, f"hop {s.ttl}") for s in summaries if s.address and is_ip(s.address)]
+    if is_ip(dst):
+        known.insert(0, (dst, "the target (dst)"))
+    if not known:
+        return
+    first, first_where = known[0]
+    family = ipaddress.ip_address(first).version
+    for address, where in known[1:]:
+        version = ipaddress.ip_address(address).version
+        if version != family:
+            raise SessionError(
+                f"{path}: {where} of the mtr report is IPv{version} ({address}) but {first_where} is IPv{family} "
+                f"({first}): mtr probes one address family, so the report was edited or joined"
+            )
 
 
 def _reached(dst: str, summaries: tuple[HopSummary, ...]) -> bool | None:
@@ -420,8 +494,11 @@ class _RawLog:
         self.answered_at: dict[str, set[int]] = {}  # host -> positions where it answered
         self.last_at: dict[int, int] = {}  # pos -> index of the last probe sent there
         self.names: dict[str, str] = {}
+        self.family: tuple[int, str] | None = None  # the IP version of the first host named, and that host
         self.skipped: dict[str, int] = {}
         self.unmatched = 0
+        self.repeated = 0  # x lines repeating a probe already sent (same TTL and sequence number): dropped
+        self.first_repeat = 0  # the line number of the first
         self._outstanding: dict[int, int] = {}  # seq -> index of the latest probe sent with it, unanswered
         self.notes: list[str] = []
 
@@ -450,6 +527,15 @@ class _RawLog:
             if not 0 <= seq <= MAX_SEQ:
                 raise ValueError(f"sequence number {seq} is out of range")
             i = len(self.pos)
+            # The same sequence number as the latest probe to this TTL, fewer probes on than mtr's sequence numbers
+            # take to come round (new_sequence: 33000..65535): the line written twice, not a new probe; counted, it
+            # would be a probe never answered (hop 1 0 % -> 50 %). (An older unanswered probe with this number is
+            # not the test: a log of a smaller sequence space reuses one while it is outstanding.)
+            twin = self.last_at.get(pos)
+            if twin is not None and self.seq[twin] == seq and i - twin < MTR_SEQ_CYCLE:
+                self.repeated += 1
+                self.first_repeat = self.first_repeat or n
+                return
             if i >= self.max_probes:
                 raise TooManyProbes(
                     f"{self.path}: the mtr --raw log records more than {self.max_probes:,} probes (line {n}), more "
@@ -471,6 +557,15 @@ class _RawLog:
         elif kind == "h":
             if not is_ip(parts[2]):
                 raise ValueError(f"host {clean_text(parts[2], 60)!r} is not an IP address")
+            version = ipaddress.ip_address(parts[2]).version
+            if self.family is None:
+                self.family = (version, parts[2])
+            elif version != self.family[0]:
+                # mtr probes with one address family (-4 or -6): both in one log is two logs joined, or damage.
+                raise ValueError(
+                    f"host {clean_text(parts[2], 60)} is IPv{version} but the log's hosts are IPv{self.family[0]} "
+                    f"({clean_text(self.family[1], 60)}): mtr probes one address family"
+                )
             self.hosts[pos] = parts[2]
         elif kind == "d":
             if pos in self.hosts:
@@ -638,6 +733,11 @@ def parse_mtr_raw_lines(
     notes = list(log.notes)
     if counted:
         notes.append(f"{counted} probe(s) still in flight when the log ends: not counted (outcome unknown)")
+    if log.repeated:
+        notes.append(
+            f"{log.repeated} 'x' line(s) repeat a probe already sent (the same TTL and sequence number; first: line "
+            f"{log.first_repeat}): dropped, each probe counted once"
+        )
     if log.unmatched:
         notes.append(f"{log.unmatched} reply line(s) matched no outstanding probe: ignored")
     if log.skipped:

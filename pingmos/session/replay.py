@@ -8,9 +8,11 @@ only per-hop aggregates; its snapshot scores those aggregates as summary windows
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
+from pingmos.diagnosis import Diagnosis
 from pingmos.engine import Sample
 from pingmos.hop_report import RECORD_FINISHED, RECORD_RANGE, TraceSnapshot, scored_hop
 from pingmos.scoring import HopWindow, Scorer, score_all
@@ -175,6 +177,19 @@ def summary_snapshot(
     # When the totals were measured, where the file says (a pingmos report's time_range; mtr's and Trippy's do not).
     span = info.extra.get("time_range")
     measured = (float(span[0]), float(span[1])) if isinstance(span, list | tuple) and len(span) == 2 else None
+    recorded = info.extra.get("recorded") or {}
+    diagnosis = None
+    if _same_model(recorded, scorer, model_name):
+        # A pingmos report re-scored as it was scored: its own figures, computed from the samples, which its rounded
+        # totals cannot give again (report_import's docstring).
+        scores = recorded["scores"]
+        hops = [
+            dataclasses.replace(h, r=scores[h.ttl][0], mos=scores[h.ttl][1], mos_ci=scores[h.ttl][2], score_detail={})
+            if h.ttl in scores
+            else h
+            for h in hops
+        ]
+        diagnosis = _recorded_diagnosis(recorded["diagnosis"], max(known, default=0))
     return TraceSnapshot(
         time_range=measured,
         record=RECORD_FINISHED,
@@ -189,7 +204,38 @@ def summary_snapshot(
         # by mtr -m ends at a router); None = the report cannot tell.
         destination_reached=info.extra.get("destination_reached", False),
         hops=tuple(hops),
-        probes_sent=sum(known),  # the report's own per-hop counts, those it has
+        # Every probe the run sent where the file says (a pingmos report: those beyond the destination too), else
+        # the report's own per-hop counts, those it has.
+        probes_sent=recorded.get("probes_sent", sum(known)),
+        unmatched_replies=recorded.get("unmatched_replies", 0),
+        suspicious_replies=recorded.get("suspicious_replies", 0),
+        diagnosis=diagnosis,
+    )
+
+
+def _same_model(recorded: dict, scorer: object, model_name: str) -> bool:
+    """Is the file's model the one asked for now, with the same settings (as JSON writes them)?"""
+    if recorded.get("model") != model_name or "scores" not in recorded:
+        return False
+    settings = getattr(scorer, "settings", None)  # a scoring.Model's effective settings; a bare scorer has none
+    if not isinstance(settings, dict):
+        return False
+    return json.loads(json.dumps(settings, default=str)) == recorded["model_settings"]
+
+
+def _recorded_diagnosis(doc: dict, rounds: int) -> Diagnosis:
+    """The diagnosis a pingmos report wrote (its JSON, checked by report_import), as the formats show it again."""
+    location = doc.get("location_ttls")
+    return Diagnosis(
+        deteriorates_at_ttl=doc.get("deteriorates_at_ttl"),
+        rate_limited_ttls=tuple(doc.get("rate_limited_ttls") or ()),
+        verdict=doc["verdict"],
+        status=doc["status"],
+        rounds_needed=doc.get("rounds_needed"),
+        per_round=doc["per_round"],
+        location_ttls=tuple(location) if location is not None else None,
+        record=RECORD_FINISHED,
+        rounds=rounds,
     )
 
 

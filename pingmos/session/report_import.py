@@ -3,9 +3,18 @@ document) saved by a script, then re-scored with another model or read by the wi
 
 The report holds per-hop totals, not samples (``--record FILE`` keeps those): the session carries HopSummary rows
 (sent, received, loss, last/avg/min/max/stdev, jitter as PingPlotter's mean absolute difference, the responders
-and a hop's ICMP destination-unreachable), scored as summary windows; no window, time range or per-round diagnosis
-applies, and a note says so. The model, R, MOS, their intervals and the diagnosis in the file are not read: they
-are recomputed. Numbers are those printed (rounded to 0.001 ms and 0.001 %).
+and a hop's ICMP destination-unreachable), scored as summary windows; no window or time range applies, and a note
+says so. Numbers are those printed (rounded to 0.001 ms and 0.001 %).
+
+So that export -> import -> export gives the same figures back, what the report computed from its samples and a
+summary cannot recompute is kept beside the totals (``extra["recorded"]``, used by ``replay.summary_snapshot``):
+the probe counts (``probes_sent``: every probe, those beyond the destination too; ``unmatched_replies``,
+``suspicious_replies``) always, and, when the file is re-scored with the same model and settings (``model``,
+``model_settings``), each hop's R, MOS and MOS interval and the diagnosis (with its per-round judgement) as written:
+recomputed from rounded totals they moved in the third decimal (92.887 -> 92.886), g107-jb's by several points
+(it reads the samples' loss bursts: 56.909 -> 52.689), and the MOS interval and the per-round diagnosis need the
+samples. Another model, other settings or a hop the file could not score: all are recomputed from the totals (no
+MOS interval, the diagnosis from loss counts), and a note says which.
 
 Reading is strict (the file went through a shell, an editor, a ticket): a schema_version other than the one this
 pingmos writes, a missing or mistyped field, a count or time out of range, a hop number twice, received above
@@ -17,6 +26,7 @@ from __future__ import annotations
 
 import math
 
+from pingmos.diagnosis import NO_PROBLEM, PROBLEM, UNDECIDED
 from pingmos.engine import PROTOCOLS
 from pingmos.session.model import HopSummary, SessionError, SessionInfo
 from pingmos.session.mtr_import import MAX_COUNT, MAX_RTT_MS, MAX_TTL, clean_text, is_ip
@@ -177,10 +187,15 @@ def pingmos_report_from_doc(doc: dict, path: str) -> MemorySession:
         if hop.ttl in summaries:
             raise SessionError(f"{path}: hops[{i}] repeats ttl {hop.ttl}")
         summaries[hop.ttl] = hop
+    recorded = _recorded(doc, path)
     notes = [
-        "a pingmos report holds each hop's totals, not its samples: scored from the totals (a model that reads the "
-        "samples, as g107-jb does, may score them otherwise), with no per-round diagnosis (pingmos report --record "
-        "FILE keeps every sample)"
+        f"a pingmos report holds each hop's totals: with its own model and settings ({recorded['model'][:30]}) R, "
+        "MOS, their intervals and the diagnosis are the report's own; another model or setting scores the totals, "
+        "with no MOS interval and loss judged from counts (--record FILE keeps every sample)"
+        if "model" in recorded
+        else "a pingmos report holds each hop's totals, not its samples: scored from the totals (a model that reads "
+        "the samples, as g107-jb does, may score them otherwise), with no per-round diagnosis (pingmos report "
+        "--record FILE keeps every sample)"
     ]
     if window is not None:
         notes.append(f"the report's numbers are over the last {window} samples of each hop (--window {window})")
@@ -191,6 +206,73 @@ def pingmos_report_from_doc(doc: dict, path: str) -> MemorySession:
         interval_s=float(interval_s),  # type: ignore[arg-type]
         started_at=started_at,
         source=SOURCE,
-        extra={"destination_reached": reached, "window": window, "notes": notes, "time_range": measured},
+        extra={
+            "destination_reached": reached,
+            "window": window,
+            "notes": notes,
+            "time_range": measured,
+            "recorded": recorded,
+        },
     )
     return MemorySession(path, info, summaries=tuple(summaries[t] for t in sorted(summaries)))
+
+
+_DIAGNOSIS_STATUSES = (PROBLEM, NO_PROBLEM, UNDECIDED)
+
+
+def _recorded(doc: dict, path: str) -> dict:
+    """What the report computed from its samples and its totals cannot give again (see the module docstring):
+    ``probes_sent``, ``unmatched_replies``, ``suspicious_replies`` (counts, when written) and, when the model's
+    figures are complete (a model name and settings, every hop's r, mos and mos_ci written and none failed, a
+    diagnosis), ``model``, ``model_settings``, ``scores`` (ttl -> (r, mos, mos_ci)) and ``diagnosis`` (its JSON).
+    SessionError when one of them is written but malformed: the file is strict like the rest."""
+    out: dict = {}
+    for key in ("probes_sent", "unmatched_replies", "suspicious_replies"):
+        if doc.get(key) is not None:
+            out[key] = _count(doc, key, path)
+    model, settings, diagnosis = doc.get("model"), doc.get("model_settings"), doc.get("diagnosis")
+    if not isinstance(model, str) or not isinstance(settings, dict) or not isinstance(diagnosis, dict):
+        return out
+    scores: dict[int, tuple] = {}
+    for i, raw in enumerate(doc["hops"]):
+        if not isinstance(raw, dict) or not all(k in raw for k in ("r", "mos", "mos_ci")):
+            return out
+        if raw.get("score_error") or raw.get("score_fallback"):
+            return out  # the model failed there: nothing of its own to give back
+        where = f"{path}: hops[{i}]"
+        r = _number(raw, "r", -1000.0, 1000.0, where)
+        mos = _number(raw, "mos", 1.0, 5.0, where)
+        ci = raw.get("mos_ci")
+        if ci is not None:
+            if not isinstance(ci, list) or len(ci) != 2:
+                raise SessionError(f"{where}: mos_ci is {clean_text(repr(ci), 40)}, not [low, high]")
+            ci = tuple(_number({"mos_ci": v}, "mos_ci", 1.0, 5.0, where, required=True) for v in ci)
+            if mos is None or not ci[0] - _ROUNDING <= mos <= ci[1] + _ROUNDING:
+                raise SessionError(f"{where}: mos_ci {list(ci)} does not hold mos {mos}")
+        scores[raw.get("ttl")] = (r, mos, ci)  # ttl checked by _hop
+    where = f"{path}: diagnosis"
+    status, per_round, verdict = diagnosis.get("status"), diagnosis.get("per_round"), diagnosis.get("verdict")
+    if status not in _DIAGNOSIS_STATUSES or not isinstance(per_round, bool) or not isinstance(verdict, str):
+        raise SessionError(f"{where}: status, per_round or verdict is missing or mistyped")
+    ttls = {}
+    for key in ("deteriorates_at_ttl", "rounds_needed"):
+        value = diagnosis.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise SessionError(f"{where}: {key} is {clean_text(repr(value), 20)}, not a whole number")
+        ttls[key] = value
+    for key in ("location_ttls", "rate_limited_ttls"):
+        value = diagnosis.get(key)
+        if value is not None and (
+            not isinstance(value, list) or not all(isinstance(t, int) and not isinstance(t, bool) for t in value)
+        ):
+            raise SessionError(f"{where}: {key} is {clean_text(repr(value), 40)}, not a list of hop numbers")
+        ttls[key] = value
+    if ttls["location_ttls"] is not None and len(ttls["location_ttls"]) != 2:
+        raise SessionError(f"{where}: location_ttls is not [first, last]")
+    out.update(
+        model=clean_text(model),
+        model_settings=settings,
+        scores=scores,
+        diagnosis={"status": status, "per_round": per_round, "verdict": clean_text(verdict, 4000), **ttls},
+    )
+    return out

@@ -15,7 +15,10 @@ What the export does not record is taken from the samples, never guessed as a nu
 - the flow count: one (a note says so when some TTL had several responders, where flows would matter).
 
 Strict like every reader here: a missing column, a value of the wrong type or out of range, a lost sample with an
-RTT or a responder, or an answered one without, is one line naming the file, the row and the field.
+RTT or a responder, or an answered one without, is one line naming the file, the row and the field. pingmos sends
+one probe per TTL and round, so a row repeating an earlier one exactly (files joined, a row pasted twice) is
+dropped with a note naming the first such row, never counted twice; a second row for the same round and TTL with
+another outcome is refused in one line naming both rows.
 """
 
 from __future__ import annotations
@@ -94,8 +97,30 @@ def samples_from_csv(text: str, path: str) -> MemorySession:
 def _session(rows: list[tuple[str, dict]], path: str, typed: bool) -> MemorySession:
     if not rows:
         raise SessionError(f"{path}: the samples export holds no samples")
-    samples = [_sample(raw, where, typed) for where, raw in rows]
+    samples = []
     notes: list[str] = []
+    first_at: dict[tuple[int, int], tuple[str, Sample]] = {}
+    repeated: list[str] = []
+    for where, raw in rows:
+        sample = _sample(raw, where, typed)
+        key = (sample.round, sample.ttl)
+        earlier = first_at.get(key)
+        if earlier is None:
+            first_at[key] = (where, sample)
+            samples.append(sample)
+        elif earlier[1] == sample:
+            repeated.append(where)  # the same probe written twice (files joined, a row pasted again): counted once
+        else:
+            # pingmos sends one probe per TTL and round: two outcomes for one probe cannot both be true.
+            raise SessionError(
+                f"{where}: round {sample.round}, ttl {sample.ttl} again, with another outcome than {earlier[0]}: one "
+                "probe, two samples (the export was edited or merged from several runs)"
+            )
+    if repeated:
+        notes.append(
+            f"{len(repeated)} row(s) repeat an earlier one exactly (the same round, TTL and outcome; first: "
+            f"{repeated[0].rsplit(': ', 1)[-1]}): dropped, each probe counted once"
+        )
     destinations: dict[str, int] = {}
     for s in samples:
         if s.reached and s.responder is not None:

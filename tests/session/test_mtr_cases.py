@@ -157,15 +157,19 @@ def test_the_end_of_a_raw_log_makes_no_loss(name, capsys):
 def test_sequence_numbers_reused_never_give_a_lost_probe_an_earlier_reply():
     from pingmos.session.mtr_import import parse_mtr_raw
 
+    # Two numbers in turn (mtr's cycle is 32536; the same number twice in a row to one TTL is a line written twice,
+    # test_import_duplicates).
     log = (
         "x 0 33000\nh 0 198.18.0.2\nh 0 198.18.0.2\np 0 1000 33000\n"  # round 0: answered
-        "x 0 33000\n"  # round 1 reuses the number and is lost ...
-        "x 0 33000\np 0 3000 33000\n"  # ... round 2 reuses it again and is answered
+        "x 0 33001\n"  # round 1: lost
+        "x 0 33000\n"  # round 2 reuses the number and is lost ...
+        "x 0 33001\n"  # round 3: lost
+        "x 0 33000\np 0 3000 33000\n"  # ... round 4 reuses it again and is answered
         "p 0 9000 33000\n"  # a duplicate reply: no outstanding probe any more
-        "x 0 33001\np 0 4000 33001\n"
+        "x 0 33002\np 0 4000 33002\n"
     )
     s = parse_mtr_raw(log)
-    assert [x.rtt_ms for x in s.samples()] == [1.0, None, 3.0, 4.0]
+    assert [x.rtt_ms for x in s.samples()] == [1.0, None, None, None, 3.0, 4.0]
     assert any("1 reply line(s) matched no outstanding probe" in n for n in s.info.extra["notes"])
 
 

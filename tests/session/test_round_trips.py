@@ -1,0 +1,80 @@
+"""export -> import -> export keeps what the export carries (breaker C, imports-fidelity item 3).
+
+pingmos's hops JSON (``export --format json``, the same document as ``report --format json``) exported again
+changed ``probes_sent`` (90 -> 12: probes beyond the last hop listed; 1801 -> 1800), ``per_round`` true -> false,
+every ``mos_ci`` to null, R in the third decimal (92.887 -> 92.886, from rounded totals) and g107-jb's R by several
+points (56.909 -> 52.689: it reads the samples' loss bursts). Each export format pingmos reads back is exported
+again here and must give the same document; with another model the figures a summary cannot give are said to be
+recomputed, never silently changed.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pingmos.cli import main
+
+DATA = Path(__file__).parent / "data"
+DIAGNOSIS = Path(__file__).parent.parent / "diagnosis" / "data"
+SESSIONS = [
+    DIAGNOSIS / "live_independent_losses.pmsession",  # 200 rounds, 5 hops, a problem found round by round
+    DIAGNOSIS / "admin_prohibited_hop4.pmsession",  # the path ends at hop 4 with an ICMP unreachable
+    DATA / "breakC" / "lab_3rounds_unreached.pingmos",  # the lab, 3 rounds at 0.2 s, the destination silent
+]
+
+
+def export(capsys, *argv) -> tuple[str, str]:
+    assert main(["export", *map(str, argv)]) == 0
+    return capsys.readouterr()
+
+
+@pytest.mark.parametrize("model", [[], ["--model", "pingplotter"], ["--set", "codec=g729a"]], ids=str)
+@pytest.mark.parametrize("source", SESSIONS, ids=lambda p: p.name)
+def test_a_hops_json_exported_again_is_the_same_document(source, model, tmp_path, capsys):
+    first = tmp_path / "hops.json"
+    first.write_text(export(capsys, source, "--format", "json", *model)[0])
+    again, err = export(capsys, first, "--format", "json", *model)
+    assert json.loads(again) == json.loads(first.read_text())
+    assert "R, MOS, their intervals and the diagnosis are the report's own" in err
+
+
+def test_the_breakers_lab_export_comes_back_unchanged(tmp_path, capsys):
+    # A300.exp.hops.json: g107-jb, 300 rounds at 0.1 s, 6 hops, 1801 probes sent (30 TTLs in round 0).
+    source = DATA / "breakC" / "lab_g107jb_300rounds.hops.json"
+    before = json.loads(source.read_text())
+    after = json.loads(export(capsys, source, "--format", "json")[0])
+    assert after == before
+    assert after["probes_sent"] == 1801 and after["diagnosis"]["per_round"] is True
+    assert [h["r"] for h in after["hops"]][-2:] == [56.909, 56.832]
+    assert after["hops"][0]["mos_ci"] == [4.329, 4.403]
+
+
+def test_another_model_recomputes_from_the_totals_and_says_so(tmp_path, capsys):
+    source = DATA / "breakC" / "lab_g107jb_300rounds.hops.json"
+    out, err = export(capsys, source, "--format", "json", "--model", "pingplotter")
+    doc = json.loads(out)
+    assert doc["model"] == "pingplotter" and doc["probes_sent"] == 1801  # a count is a count, whatever the model
+    assert all(h["mos_ci"] is None for h in doc["hops"]) and doc["diagnosis"]["per_round"] is False
+    assert "judged from loss counts" in doc["diagnosis"]["verdict"]
+    assert "another model or setting scores the totals, with no MOS interval and loss judged from counts" in err
+    # other settings of the same model are another model too
+    out, _ = export(capsys, source, "--format", "json", "--set", "codec=g729a")
+    assert json.loads(out)["hops"][0]["r"] != 92.887
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+@pytest.mark.parametrize("source", SESSIONS, ids=lambda p: p.name)
+def test_a_samples_export_gives_the_sessions_hops_back(source, fmt, tmp_path, capsys):
+    hops = json.loads(export(capsys, source, "--format", "json")[0])
+    samples = tmp_path / f"samples.{fmt}"
+    samples.write_text(export(capsys, source, "--what", "samples", "--format", fmt)[0])
+    again = json.loads(export(capsys, samples, "--format", "json")[0])
+    if not hops["destination_reached"]:
+        # The samples carry no target: with no answer of the destination it is unknown (a note says so).
+        assert again["target"] == "" and hops["target"]
+        again["target"], again["address"] = hops["target"], hops["address"]
+        again["diagnosis"] = hops["diagnosis"]  # it names the target
+    for hop in hops["hops"]:
+        hop["name"] = None  # reverse DNS is not exported
+    assert again == hops

@@ -3,7 +3,9 @@ shortcut), and the keyboard reaches every field in the order the eye reads them.
 
 Shortcuts: F5 or Ctrl+Enter Start/Stop, F6 (or Pause) freezes the display, Ctrl+L the target, Ctrl+M the model,
 Ctrl+1 the hop table, Ctrl+2 the trace graph, Ctrl+3 the timeline, Ctrl+E the formula, Ctrl+Shift+C copies the table
-with its context, Ctrl+Shift+P exports the whole window, Ctrl+Shift+L floats the event log or docks it again. The
+with its context, Ctrl+Shift+P exports the whole window, Ctrl+Shift+L floats the event log or docks it again. They
+work from the floated event log too, once each (Qt takes a floated dock for part of its main window); those that go
+to a field of the window make it the active window first. The
 hop table never keeps Tab to itself (Tab leaves it; arrow keys move within it), and its right-click menu opens with
 the Menu key or Shift+F10 too. The trace graph is
 a Tab stop (after the table) for its marks: with the focus it shows them whole in a tooltip (a narrow graph
@@ -16,7 +18,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QLineEdit, QWidget
+from PySide6.QtWidgets import QApplication, QLineEdit, QWidget
 
 from pingmos.gui import shown_context
 from pingmos.gui.timeline import PRESETS
@@ -106,6 +108,17 @@ class WindowActions(QObject):
         w.addAction(w.start_action)
         trace.addAction(w.edit_formula_action)
         w.addAction(w.edit_formula_action)
+        # The verdict line's "Ask the routers" (the echo witness), in the menu like every command, with a key.
+        self.ask_routers_action = self._action(
+            "&Ask the routers",
+            self.ask_routers,
+            "Ctrl+Shift+R",
+            "echo requests to each router that loses its own replies: evidence for the verdict",
+        )
+        trace.addAction(self.ask_routers_action)
+        trace.aboutToShow.connect(self._sync_ask_routers)
+        # Enabled again once the menu closes: the key then always answers (asks, or says why it cannot).
+        trace.aboutToHide.connect(lambda: self.ask_routers_action.setEnabled(True))
         self.trace_menu = trace
 
         table = w.table
@@ -113,7 +126,34 @@ class WindowActions(QObject):
         table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         w.timeline.graphics.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # its buttons take the focus instead
 
+    def _witness_button(self):
+        evidence = getattr(self.window, "evidence", None)
+        return evidence.verdict_bar.witness_button if evidence is not None else None
+
+    def _sync_ask_routers(self) -> None:
+        """The menu item is enabled as the verdict line's button is (no trace, a replayed session, no suspect
+        router, or echoes under way: disabled)."""
+        button = self._witness_button()
+        self.ask_routers_action.setEnabled(button is not None and not button.isHidden() and button.isEnabled())
+
+    def ask_routers(self) -> None:
+        """Trace > Ask the routers (Ctrl+Shift+R): the verdict line's button; when it cannot, the status bar says
+        why instead of nothing happening."""
+        button = self._witness_button()
+        if button is not None and not button.isHidden() and button.isEnabled():
+            button.click()
+            return
+        why = "no router to ask now: none loses its own replies beyond the loss threshold, or no live trace"
+        if button is not None and not button.isHidden() and button.text() != "Ask the routers":
+            why = "the routers are being asked already"
+        self.window.statusBar().showMessage(why, 5000)
+
     def _focus(self, widget: QWidget, select: bool = False) -> None:
+        if QApplication.activeWindow() is not self.window:
+            # Pressed in the floated event log (a window of its own, where the window's shortcuts work too): the
+            # focus cannot go into an inactive window, so Ctrl+1, Ctrl+2, Ctrl+L... did nothing there. (Not
+            # raised: without a window manager that would hide the floated log, a tool window, behind it.)
+            self.window.activateWindow()
         widget.setFocus(Qt.FocusReason.ShortcutFocusReason)
         if select and hasattr(widget, "lineEdit") and widget.lineEdit() is not None:
             widget.lineEdit().selectAll()

@@ -356,10 +356,10 @@ def _bursty_raw(path, rounds=300):
 def test_an_opened_records_timeline_scores_the_window_it_was_watched_with(qtbot, make_window, tmp_path):
     """Breaker finding 7: File > Open judges all samples, and the timeline then scored 10-sample points (dips to
     1.9 where the table said 3.14) with nothing saying so. Each point now scores the window the record was
-    watched with (here none is recorded: the Samples setting, 100), the caption says so, and the first rounds,
+    watched with (here none is recorded: the Samples setting, set to 100), the caption says so, and the first rounds,
     fewer than the minimum samples, draw no point."""
     window = make_window()
-    assert window.settings.window() == 100
+    window.settings.set_window(100)  # the Samples setting (remembered from the live view)
     window.evidence.sessions.open_path(_bursty_raw(tmp_path / "bursty.mtr.raw"))
     shown_replay(qtbot, window)
     assert window.window_size is None  # the table judges the whole record, as `report --session` does

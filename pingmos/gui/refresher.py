@@ -236,12 +236,13 @@ def compute(request: Request, cache: _ModelCache, cancelled: threading.Event | N
     for ttl in request.timeline_ttls:
         series = request.trace.series(ttl)
         t, y = series.sent_at, series.rtt_ms
+        k = len(t) if series.settled is None else series.settled  # the MOS of settled rounds only, as the table's
         # The window the table judges, or with all samples the one the trace was watched with: a 10-sample curve
         # dipped to 1.9 where the table said 3.14 over the whole record.
         width = request.window if request.window is not None else request.timeline_window
-        mos_t, mos = mos_over_time(t, y, width, scorer, cache=cache.mos, cache_key=(id(request.trace), ttl))
+        mos_t, mos = mos_over_time(t[:k], y[:k], width, scorer, cache=cache.mos, cache_key=(id(request.trace), ttl))
         label = labels.get(ttl, f"hop {ttl}")
-        timelines.append(HopTimeline(ttl, label, t, y, mos_t, mos, mos_point_width(len(t), width)))
+        timelines.append(HopTimeline(ttl, label, t, y, mos_t, mos, mos_point_width(k, width)))
     snapshot = safe_snapshot(snapshot)  # text from files and the network made safe for every view
     diagnosis = candidates = None
     th = request.diagnosis_thresholds

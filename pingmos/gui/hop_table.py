@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from pingmos.display_text import safe_hop
 from pingmos.gui.quality import BAND_COLOURS, Thresholds, loss_band, mos_band
 from pingmos.hop_report import HopReport
-from pingmos.report.formats import loss_ci_text, loss_text, lost_count
+from pingmos.report.formats import FEW_SAMPLES_MARK, few_samples_note, loss_ci_text, loss_text, lost_count
 
 SPARK_POINTS = 60  # samples in a hop's sparkline
 COLUMNS = (
@@ -160,8 +160,8 @@ def mos_ci_text(hop: HopReport) -> str:
     for a hop that got no reply (nothing to resample); "" where no MOS is shown."""
     if hop.mos is None:
         return ""
-    if hop.mos_ci is not None:
-        return f"{hop.mos_ci[0]:.2f}-{hop.mos_ci[1]:.2f}"
+    if hop.mos_ci is not None:  # marked where it is from not enough samples (bounds, wide on purpose)
+        return f"{hop.mos_ci[0]:.2f}-{hop.mos_ci[1]:.2f}" + (FEW_SAMPLES_MARK if hop.mos_ci_few_samples else "")
     return "none yet" if hop.received else "none"
 
 
@@ -284,6 +284,8 @@ def cell_tooltip(hop: HopReport, column: int, marked_ttl: int | None) -> str | N
             return "\n".join(f"{k} = {v:.4g}" for k, v in hop.score_detail.items()) + assumed
         if assumed:
             return assumed.strip()
+    if col == COL_MOS_CI and hop.mos_ci is not None and hop.mos is not None and hop.mos_ci_few_samples:
+        return few_samples_note([hop])
     if col == COL_JITTER and jitter_unknown(hop):
         return "not measured: the data has no jitter for this hop; the MOS takes it as 0 ms (\u2020)"
     if col == COL_LOSS and hop.loss_ci_pct is not None and hop.sent is not None and hop.received is not None:

@@ -70,7 +70,12 @@ def format_elapsed(seconds: float) -> str:
 def status_text(status: TraceStatus, other_replies: int = 0) -> str:
     """The status line. ``other_replies``: replies that answered no probe of this trace (another program's ping
     or traceroute on the machine, or ours arriving after their timeout): ignored, and said so in words."""
-    state = "running" if status.running else "stopped"
+    if not status.running:
+        state = "stopped"
+    elif status.winding_down:  # Stop pressed: the replies to the probes in flight are still counted
+        state = "stopping: waiting for the replies to the probes in flight"
+    else:
+        state = "running"
     others = f"  |  other programs' replies ignored: {other_replies}" if other_replies else ""
     return (
         f"{state}  |  rounds {status.rounds}  |  probes sent {status.probes_sent}  |  "
@@ -99,6 +104,8 @@ class MainWindow(QMainWindow):
         self.trace: LiveTrace | None = None
         self.window_size: int | None = self.settings.window()
         self._remember_window = True  # a change of the Samples box is the next live trace's default (set_window)
+        # An opened file's trace and the window it was watched with (evidence.show_opened; see _timeline_window).
+        self.opened_window: tuple[object, int | None] = (None, None)
         self.focus: tuple[float, float] | None = None
         self.thresholds = self.settings.thresholds()
         self.last_update: Update | None = None
@@ -400,6 +407,11 @@ class MainWindow(QMainWindow):
             self.trace.port,
         ) == (target, protocol, interval_s, port)
         same = same and not self.evidence.is_replay(self.trace)  # a session opened from a file is never resumed
+        if same and self.trace.running and self.trace.winding_down:
+            # Its engine thread is still counting the replies to the probes in flight (Stop): it cannot resume yet.
+            self.statusBar().showMessage("still stopping (waiting for the replies to the probes in flight): Start "
+                                         "again once it has stopped", 5000)  # fmt: skip
+            return
         if not same and not self.confirm_replace_trace(f"trace {target}"):
             return
         if not same:
@@ -605,6 +617,13 @@ class MainWindow(QMainWindow):
             labels.append((hop.ttl, f"hop {hop.ttl} ({who})"))
         return tuple(labels)
 
+    def _timeline_window(self) -> int | None:
+        """The samples each timeline MOS point scores when the table judges all of them: an opened file's own
+        window (``opened_window``), as it was watched live; None (a live trace on "all") the samples since the
+        previous point."""
+        trace, window = self.opened_window
+        return window if trace is self.trace else None
+
     def request(self) -> Request | None:
         if self.trace is None:
             return None
@@ -616,6 +635,7 @@ class MainWindow(QMainWindow):
             focus=self.focus,
             timeline_ttls=self._timeline_ttls(),
             labels=self._labels(),
+            timeline_window=self._timeline_window(),
             diagnosis_thresholds=diagnosis_thresholds(self.thresholds),
             witnesses=tuple(sorted(self.evidence.verdict_bar.witnesses.items())),
         )

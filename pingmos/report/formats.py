@@ -158,6 +158,10 @@ CSV_HOP_FIELDS = tuple(f for f in HOP_FIELDS if f not in ("loss_ci_pct", "mos_ci
     "mos_ci_few_samples",  # true where the MOS interval is from too few samples (HopReport.mos_ci_few_samples)
     "unreachable",  # the path ends at this hop: a router's ICMP destination-unreachable, in words; else empty
     "score_error",  # the model failed at this hop: file:line: message, as JSON's score_error; else empty
+    # Beside score_error: the formula's last working version's R and MOS (JSON's score_fallback), which the window
+    # shows marked *; r and mos stay empty (they are not this model's).
+    "score_fallback_r",
+    "score_fallback_mos",
     # The diagnosis at this hop (pingmos.diagnosis.hop_mark): on each hop where the problem can start, the words the
     # window's graph title says ("problem starts at hop 4"; "problem between hop 2 and hop 5" on hops 3, 4 and 5);
     # "rate-limited (does not carry on)"; else empty. The whole verdict is in JSON's diagnosis.
@@ -238,6 +242,8 @@ def to_csv(snap: TraceSnapshot) -> str:
         row.setdefault("mos_ci_few_samples", None)  # "true" where the MOS interval is from too few samples
         row.setdefault("unreachable", None)
         row.setdefault("score_error", None)
+        fallback = row.pop("score_fallback", None) or {}
+        row["score_fallback_r"], row["score_fallback_mos"] = fallback.get("r"), fallback.get("mos")
         row["diagnosis"] = hop_mark(d, hop.ttl)
         row.update(context)
         writer.writerow(csv_row(_finite_or_none(row[f]) for f in CSV_FIELDS))

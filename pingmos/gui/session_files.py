@@ -93,8 +93,9 @@ def samples_text(path: str, time_range, ttl: int | None, fmt: str, probe: int | 
     with open_session(path, probe=probe) as session:
         if session.summaries():
             raise SessionError(f"{path} is an mtr --json report: it holds mtr's totals per hop, not raw samples")
-        samples = session.samples(time_range)
-        return export.samples_to_json(samples, ttl) if fmt == "json" else export.samples_to_csv(samples, ttl)
+        samples, context = session.samples(time_range), export.sample_context(session.info)
+        write = export.samples_to_json if fmt == "json" else export.samples_to_csv
+        return write(samples, ttl, context)
 
 
 def format_of(path: str, selected_filter: str = "") -> str:

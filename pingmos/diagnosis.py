@@ -56,6 +56,10 @@ How it decides (the README has a worked example):
    machine the round stretches, so a burst may strike the suspect hop's probe and miss the destination's. The
    judgement only asks that the destination's lost rounds be lost at the hop *beyond chance* (q against b), never
    that every one be, so partial bursts weaken the evidence without turning it into a wrong answer.
+2b. **A destination that stopped answering** is said to, with since when, once its newest rounds are all lost
+   and more of them in a row than chance gives at its loss before them (``silence_rounds``: p_hi ** K below
+   ``SILENCE_CHANCE``, at least ``MIN_SILENT_ROUNDS``): a PROBLEM placed at the first of the hops before it that
+   are silent in those rounds too, not a loss average that rises for minutes.
 3. **An ICMP destination-unreachable ends the path** (``HopReport.unreachable``): a problem at that hop, named.
 4. **The echo witness** (direct echo requests to a suspect router, ``EchoWitness``) is evidence for step 2 at
    that hop, never a verdict of its own: echo loss credibly above the threshold supports "present", credibly
@@ -79,7 +83,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pingmos.display_text import loss_ci_text, loss_text
-from pingmos.hop_report import RECORD_LIVE, RECORD_RANGE, HopReport, TraceSnapshot
+from pingmos.hop_report import RECORD_LIVE, RECORD_RANGE, HopReport, TraceSnapshot, silent_rounds
 from pingmos.stats import Z_95, wilson_interval_pct
 
 LOSS, MOS, LATENCY, JITTER = "loss", "MOS", "latency", "jitter"
@@ -592,6 +596,9 @@ def diagnose(
         rl = _rate_limited(ctx, before, at.ttl, end)
         return ctx.result(PROBLEM, at, rl, None, _blocked_text(ctx, end, at), span=(at.ttl, at.ttl))
 
+    silent = _silence(ctx, end) if reached else None
+    if silent is not None:
+        return silent
     end_metrics = verdicts[end.ttl]
     bad = [m for m, j in end_metrics.items() if j.side == BAD]
     unsure = [m for m, j in end_metrics.items() if j.side == UNSURE]
@@ -619,8 +626,10 @@ def diagnose(
         rl = _rate_limited(ctx, before, None, end)
         return ctx.result(NO_PROBLEM, None, rl, None, _fine_text(ctx, end, rl))
     # A MOS without an interval cannot be settled by rounds; its inputs' intervals can.
-    need = _rounds(ctx, [end_metrics[m].samples_needed for m in unsure if end_metrics[m].samples_needed])
-    return ctx.result(UNDECIDED, None, (), need, _unsure_text(ctx, end, unsure, need), unsure=(end.ttl,))
+    totals = [end_metrics[m].samples_needed for m in unsure if end_metrics[m].samples_needed]
+    need = _rounds(ctx, totals)
+    text = _unsure_text(ctx, end, unsure, need, max(totals) if totals else None)
+    return ctx.result(UNDECIDED, None, (), need, text, unsure=(end.ttl,))
 
 
 @dataclass
@@ -882,6 +891,68 @@ def _unsure_drops(hop: HopReport, end: HopReport, p: _Presence) -> _Presence:
     return _Presence(UNSURE, words, MAX_ROUNDS_NEEDED)
 
 
+# -- a destination that stopped answering ----------------------------------------------------------------------------
+
+# The chance, per update, that the destination's newest rounds are all lost by chance at its loss rate, that a
+# silence must beat before it is called one: K rounds in a row where p_hi ** K <= this (p_hi: the 95 % Wilson upper
+# bound of its loss in the window's rounds before them). At a steady 10 % loss a false "stopped answering" then
+# comes about once in 28 hours of one update a second (0.1 ** 5); at 0 of 600 lost, 3 rounds.
+SILENCE_CHANCE = 1e-4
+# Never fewer: a lost probe settles at its timeout (3 s by default), so a round or two of silence is what a
+# late answer also looks like.
+MIN_SILENT_ROUNDS = 3
+
+
+def silence_rounds(lost_before: int, sent_before: int) -> int:
+    """How many of the destination's newest rounds, lost in a row, say it stopped answering (not chance) at its
+    loss of ``lost_before`` of ``sent_before`` before them (module constants SILENCE_CHANCE, MIN_SILENT_ROUNDS)."""
+    if not sent_before:
+        return MIN_SILENT_ROUNDS
+    p_hi = wilson_interval_pct(lost_before, sent_before)[1] / 100.0
+    if p_hi >= 1.0:
+        return MAX_ROUNDS_NEEDED
+    k = math.ceil(math.log(SILENCE_CHANCE) / math.log(p_hi)) if p_hi > 0.0 else 1
+    return max(MIN_SILENT_ROUNDS, k)
+
+
+def _silence(ctx: _Context, end: HopReport) -> Diagnosis | None:
+    """PROBLEM when the destination's newest ``silence_rounds`` rounds (or more) are all lost: it has stopped
+    answering, said with since when; located where the silence starts (the first of the hops before it that are
+    silent in those same rounds, walking back, up to one that still answers in them). None otherwise."""
+    run = silent_rounds(end)
+    if run < MIN_SILENT_ROUNDS:
+        return None
+    if run < silence_rounds(_lost(end) - run, end.sent - run):
+        return None
+    rounds = np.asarray(end.window_rounds)[-run:]
+    at = end
+    answering: HopReport | None = None
+    for hop in reversed(ctx.judged[:-1]):
+        if hop.window_rounds is None or hop.window_rtts_ms is None:
+            break
+        rtts = np.asarray(hop.window_rtts_ms, dtype=float)[np.isin(np.asarray(hop.window_rounds), rounds)]
+        if not len(rtts):
+            break
+        if (~np.isnan(rtts)).any():
+            answering = hop
+            break
+        at = hop
+    if end.last_answer_at is not None and end.received:
+        when = time.strftime("%H:%M:%S", time.localtime(end.last_answer_at))
+        since = f"has not answered since {when} ({rounds_words(run)}, every one lost)"
+    else:
+        since = f"has not answered in the window ({rounds_words(run)}, every one lost)"
+    text = f"The destination, {_label(end)}, {since}"
+    if at is end:
+        if answering is not None:
+            text += f"; {_label(answering)} still answers in those rounds, so look {_segment(ctx, at)}"
+    else:
+        still = f"{_label(answering)} still answers in them, " if answering is not None else ""
+        text += f"; from {_label(at)} on no hop answers in those rounds: {still}so look {_segment(ctx, at)}"
+    rl = _rate_limited(ctx, ctx.judged[:-1], at.ttl, end)
+    return ctx.result(PROBLEM, at, rl, None, text, span=(at.ttl, at.ttl))
+
+
 def _rate_limited(ctx: _Context, before: list[HopReport], first: int | None, end: HopReport) -> tuple[int, ...]:
     """The hops before ``end`` that break a threshold on their own (rate limiting or deprioritising their ICMP).
     Before ``first`` (the first hop the problem can start at; None: no problem) a hop's loss is its own only when
@@ -1036,15 +1107,26 @@ def samples_wanted_text(
     return text + ("; widen the range" if record == RECORD_RANGE else "")
 
 
-def _more(need: int | None, snap: TraceSnapshot, held: int | None = None) -> str:
-    if need is None and snap.window is None:
+def _more(need: int | None, snap: TraceSnapshot, held: int | None = None, total: int | None = None) -> str:
+    """What more samples would do. ``need``: more rounds that would most likely settle it (None: the window
+    cannot hold them, or unknown); ``total``: the destination's samples that would settle it in all, at the
+    current figures. A live window still filling is never told to widen: its figures may yet move, and it
+    says when it will be full; a full window too short for ``total`` is told to widen to that."""
+    if need is None and (snap.window is None or total is None or total >= MAX_ROUNDS_NEEDED):
         return "more rounds alone will not settle it"
     if need is None:
-        return f"the window of {snap.window} samples is too short to settle it: widen it"
+        rounds = max(snap.rounds or 0, held or 0)
+        if snap.record == RECORD_LIVE and rounds < snap.window:
+            fill = samples_wanted_text(snap.record, snap.window - rounds, held, snap.interval_s)
+            return (
+                f"{fill} fill the window of {snap.window} samples; at these figures settling it takes about "
+                f"{total} samples, more than the window holds"
+            )
+        return f"the window of {snap.window} samples is too short to settle it: widen it to at least {total} samples"
     return samples_wanted_text(snap.record, need, held, snap.interval_s, rounds=snap.rounds)
 
 
-def _unsure_text(ctx, end, unsure, need) -> str:
+def _unsure_text(ctx, end, unsure, need, total=None) -> str:
     words = ", ".join(ctx.verdicts[end.ttl][m].words for m in unsure)
     th = ctx.th
     limits = {LOSS: f"{th.loss_pct_above:g} %", LATENCY: f"{th.latency_ms_above:g} ms"}
@@ -1053,11 +1135,11 @@ def _unsure_text(ctx, end, unsure, need) -> str:
     if ctx.snap.record != RECORD_LIVE and need is not None:  # "not enough samples in this record: N rounds; ..."
         return (
             f"Undecided: at the destination, {_label(end)}, {words} cannot be told apart from the thresholds "
-            f"({against}); " + _more(need, ctx.snap, end.sent)
+            f"({against}); " + _more(need, ctx.snap, end.sent, total)
         )
     return (
         f"{not_enough_prefix(ctx.snap.record)}: at the destination, {_label(end)}, {words} cannot be told apart "
-        f"from the thresholds ({against}); " + _more(need, ctx.snap, end.sent)
+        f"from the thresholds ({against}); " + _more(need, ctx.snap, end.sent, total)
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 if TYPE_CHECKING:
     from pingmos.scoring.score import Score
     from pingmos.scoring.window import HopWindow
@@ -22,6 +24,9 @@ class HopReport:
     received: int
     loss_pct: float | None
     loss_ci_pct: tuple[float, float] | None
+    # The newest probe's RTT: None once the newest probe of the window was lost (the table's Cur and the report's
+    # LAST then say "-", never an older reply), or nothing was received. A summary without samples (an mtr report)
+    # gives its own Last.
     last_ms: float | None
     avg_ms: float | None
     min_ms: float | None
@@ -48,6 +53,9 @@ class HopReport:
     mos_ci: tuple[float, float] | None = None
     # The path ends at this hop with an ICMP destination-unreachable, in words ("admin prohibited, from 198.18.2.2").
     unreachable: str | None = None
+    # Send time (wall clock, s since the epoch) of the newest probe of the window that was answered; None when
+    # none was or the producer does not know (a summary). With ``window_rtts_ms``: since when the hop is silent.
+    last_answer_at: float | None = field(default=None, compare=False)
 
 
 def scored_hop(
@@ -68,6 +76,7 @@ def scored_hop(
 
     score = result if isinstance(result, Score) else None
     return HopReport(
+        last_ms=newest_rtt_ms(stats),
         ttl=ttl,
         address=address,
         name=name,
@@ -76,7 +85,6 @@ def scored_hop(
         received=stats.received,
         loss_pct=stats.loss_pct,
         loss_ci_pct=stats.loss_ci_pct,
-        last_ms=stats.last_ms,
         avg_ms=stats.avg_ms,
         min_ms=stats.min_ms,
         max_ms=stats.max_ms,
@@ -89,6 +97,26 @@ def scored_hop(
         score_fallback=result.fallback if isinstance(result, ModelError) else None,
         **extra,
     )
+
+
+def newest_rtt_ms(stats: HopWindow) -> float | None:
+    """THE "last"/"Cur" figure of a hop (ms): the RTT of the window's newest probe, None when that probe was lost
+    (a hop that stopped answering shows "-", not a reply from minutes ago). A summary window without samples (an
+    imported mtr report): its own last RTT."""
+    if not len(stats.rtts_ms):
+        return stats.last_ms
+    newest = float(stats.rtts_array[-1])
+    return None if newest != newest else newest  # NaN: lost
+
+
+def silent_rounds(hop: HopReport) -> int:
+    """How many of the hop's newest probes in the window were lost in a row (0 when the newest was answered or
+    the producer has no per-round data)."""
+    if hop.window_rtts_ms is None:
+        return 0
+    rtts = np.asarray(hop.window_rtts_ms, dtype=float)
+    got = np.flatnonzero(~np.isnan(rtts))
+    return int(len(rtts) - (got[-1] + 1 if len(got) else 0))
 
 
 RECORD_LIVE = "live"  # a trace under way: more rounds can come

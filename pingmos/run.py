@@ -28,9 +28,13 @@ from pingmos.engine import (
     source_address_for,
 )
 
-# Samples to include by default while a trace runs without end (the window, the agent): the last 100 of each hop,
-# PingPlotter's default. A run of a set number of rounds (``pingmos report -c N``) is judged over all of them.
-LIVE_WINDOW = 100
+# Samples to include by default while a trace runs without end (the window, the agent): the last 600 of each hop
+# (10 minutes at one round a second). Derived from the default loss threshold (1 %, diagnosis.Thresholds): a clean
+# path is called clean only once the Wilson 95 % upper bound of its loss is at or below it, which takes 381 samples
+# with none lost (diagnosis.wilson_bound_samples(0, 0.01)); at 600 one stray loss still gives 0.94 %, so the
+# default window can reach "no path problem" as well as "problem" (PingPlotter's 100 never can: 0 of 100 lost is
+# 0.0-3.7 %). A run of a set number of rounds (``pingmos report -c N``) is judged over all of them.
+LIVE_WINDOW = 600
 
 
 def default_window(rounds: int | None) -> int | None:

@@ -27,7 +27,9 @@ def test_window_takes_the_last_n_samples_in_round_order_even_when_settled_out_of
     rows.append(sample(0, 2, 5.0, DST, reached=True))
     st = make_state(rows)
     hop = st.snapshot(window=2, scorer=scorer, model_name="pingplotter").hops[0]
-    assert (hop.sent, hop.received, hop.loss_pct, hop.last_ms) == (2, 1, 50.0, 30.0)
+    # The newest probe (round 3) was lost: "last" is "-" (None), never round 2's older reply.
+    assert (hop.sent, hop.received, hop.loss_pct, hop.last_ms) == (2, 1, 50.0, None)
+    assert hop.last_answer_at == 1000.0 + 2  # round 2's send time
     full = st.snapshot(window=None, scorer=scorer, model_name="pingplotter").hops[0]
     assert (full.sent, full.received, full.avg_ms, full.jitter_ms) == (4, 3, 20.0, 10.0)
 

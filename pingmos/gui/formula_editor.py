@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTextBrowser,
     QVBoxLayout,
+    QWidget,
 )
 
 from pingmos import scoring
@@ -61,7 +62,9 @@ class FormulaEditor(QDialog):
         self.result.anchorClicked.connect(lambda url: self.editor.set_error_line(int(url.fragment() or "0") or None))
 
         self.check_button = QPushButton("Check")
-        self.check_button.setToolTip("compile the formula and score the selected hop with it, without saving")
+        self.check_button.setToolTip(
+            "compile the formula and score the selected hop with it, without saving (Ctrl+Enter)"
+        )
         self.check_button.clicked.connect(self.check)
         self.save_button = QPushButton("Save")
         self.save_button.setToolTip("save the formula; the hop table uses it from the next update (Ctrl+S)")
@@ -72,6 +75,10 @@ class FormulaEditor(QDialog):
         close = QPushButton("Close")
         close.clicked.connect(self.request_close)
         QShortcut(QKeySequence.StandardKey.Save, self, activated=self.save)
+        # Check from the keyboard wherever the focus is in the editor window (Tab indents in the editor itself).
+        self.check_shortcuts = [
+            QShortcut(QKeySequence(k), self, activated=self.check) for k in ("Ctrl+Return", "Ctrl+Enter")
+        ]
         buttons = QHBoxLayout()
         buttons.addWidget(self.check_button)
         buttons.addWidget(self.save_button)
@@ -84,6 +91,11 @@ class FormulaEditor(QDialog):
         layout.addWidget(self.editor, 1)
         layout.addWidget(self.result)
         layout.addLayout(buttons)
+        # Tab and Shift+Tab run editor, result, Check, Save, Revert, Close and round again (Ctrl+Tab leaves the
+        # editor, where Tab indents): Shift+Tab from the buttons reaches the editor.
+        chain = [self.editor, self.result, self.check_button, self.save_button, self.revert_button, close]
+        for a, b in zip(chain, chain[1:], strict=False):
+            QWidget.setTabOrder(a, b)
         resize_within_screen(self, 860, 720)
 
         self.timer = QTimer(self)

@@ -69,7 +69,8 @@ TOOLTIPS = (
     "R factor from the scoring model (0-100)",
     "estimated MOS (1-4.5) from the scoring model",
     "95 % interval of the loss (Wilson): the true loss rate is within it, given the probes sent",
-    "95 % interval of the MOS from the sampling uncertainty of its inputs (blank: not computed)",
+    "95 % interval of the MOS from the sampling uncertainty of its inputs (none yet: not computed for these "
+    "samples yet; none: no reply to resample); in the MOS cell itself while this column is hidden",
     f"round-trip times of the last {SPARK_POINTS} samples of the window (a red tick: lost)",
 )
 COL_HOP, COL_COUNT, COL_ADDRESS, COL_NAME, COL_AVG, COL_MIN, COL_MAX, COL_CUR = range(8)
@@ -147,8 +148,20 @@ def _ms(value: float | None) -> str:
     return "" if value is None else f"{value:.1f}"
 
 
-def cell_text(hop: HopReport, column: int) -> str:
-    """What a cell shows. Numbers nothing was measured for are blank (never 0)."""
+def mos_ci_text(hop: HopReport) -> str:
+    """The MOS's 95 % interval as the table says it: "2.61-4.40"; "none yet" while none was computed for these
+    samples (too few yet, its turn not come, or the one kept no longer holds the MOS: scoring.interval); "none"
+    for a hop that got no reply (nothing to resample); "" where no MOS is shown."""
+    if hop.mos is None:
+        return ""
+    if hop.mos_ci is not None:
+        return f"{hop.mos_ci[0]:.2f}-{hop.mos_ci[1]:.2f}"
+    return "none yet" if hop.received else "none"
+
+
+def cell_text(hop: HopReport, column: int, mos_ci_inline: bool = False) -> str:
+    """What a cell shows. Numbers nothing was measured for are blank (never 0). ``mos_ci_inline``: the "MOS 95 %"
+    column is hidden, so the MOS cell carries its interval: "4.40 (2.61-4.40)", "4.40 (none yet)"."""
     if column == COL_HOP:
         return str(hop.ttl)
     if column == COL_COUNT:
@@ -167,7 +180,8 @@ def cell_text(hop: HopReport, column: int) -> str:
     if column == COL_MAX:
         return _ms(hop.max_ms)
     if column == COL_CUR:
-        return _ms(hop.last_ms)
+        # The newest probe's RTT (hop_report.newest_rtt_ms): "-" once it was lost, as the report's LAST says.
+        return "-" if hop.last_ms is None and hop.received else _ms(hop.last_ms)
     if column == COL_LOSS:
         return "" if hop.loss_pct is None else loss_text(hop.loss_pct, lost_count(hop), hop.sent)
     if column == COL_JITTER:
@@ -178,7 +192,7 @@ def cell_text(hop: HopReport, column: int) -> str:
         text = loss_ci_text(hop.loss_ci_pct, lost_count(hop), hop.sent, decimals=1)
         return "" if text == "-" else text
     if column == COL_MOS_CI:
-        return "" if hop.mos_ci is None or hop.mos is None else f"{hop.mos_ci[0]:.2f}-{hop.mos_ci[1]:.2f}"
+        return mos_ci_text(hop)
     if column == COL_SPARK:
         return ""
     fallback = hop.score_fallback if hop.score_error is not None else None
@@ -193,7 +207,9 @@ def cell_text(hop: HopReport, column: int) -> str:
             return "ERR"  # as the report's table; the error itself is above the table and in the tooltip
         if hop.mos is None:
             return ""
-        return f"{hop.mos:.2f}" + (ASSUMED_MARK if jitter_unknown(hop) else "")
+        text = f"{hop.mos:.2f}" + (ASSUMED_MARK if jitter_unknown(hop) else "")
+        # Never a MOS without its uncertainty beside it: in its own column, or here while that is hidden.
+        return text + (f" ({mos_ci_text(hop)})" if mos_ci_inline else "")
     raise IndexError(column)
 
 
@@ -328,12 +344,14 @@ class HopTableModel(QStandardItemModel):
         self.marked_ttl: int | None = None
         # While the chosen model's first update is computed ("computing with NAME…"): its score cells read "…".
         self.pending: str | None = None
+        # The view hides "MOS 95 %" (too narrow): the MOS cells carry their interval (set_mos_ci_inline).
+        self.mos_ci_inline = False
 
     def set_hops(self, hops: tuple[HopReport, ...], marked_ttl: int | None) -> None:
         # Text from files and the network (names, addresses, errors) made safe once here: cells, tooltips and
         # copies all read these hops.
         hops = tuple(safe_hop(h) for h in hops)
-        self._texts = [[cell_text(h, c) for c in range(len(COLUMNS))] for h in hops]
+        self._texts = [[cell_text(h, c, self.mos_ci_inline) for c in range(len(COLUMNS))] for h in hops]
         if self.pending:
             for row in self._texts:
                 for c in PENDING_COLUMNS:
@@ -456,6 +474,17 @@ class HopTableModel(QStandardItemModel):
         if hop.route_changes:
             out[COL_ADDRESS] = _BRUSHES["route-changed"]
         return out
+
+    def set_mos_ci_inline(self, inline: bool) -> None:
+        """The MOS cells carry their interval ("4.40 (2.61-4.40)") while the view hides the "MOS 95 %" column."""
+        if inline == self.mos_ci_inline:
+            return
+        self.mos_ci_inline = inline
+        for row, hop in zip(self._texts, self.hops, strict=True):
+            if not (self.pending and COL_MOS in PENDING_COLUMNS):
+                row[COL_MOS] = cell_text(hop, COL_MOS, inline)
+        self._update()
+        self.shown.emit()
 
     def set_thresholds(self, thresholds: Thresholds) -> None:
         self.thresholds = thresholds
@@ -711,6 +740,12 @@ class HopTableView(QTableView):
         # Name stretches over the room left: its width now is that room, not a need (taken as one, a column hidden
         # in a narrow moment widened Name, which then kept it hidden).
         needed[COL_NAME] = max(self.header_width(COL_NAME), min(need[COL_NAME], 120))
+        # The MOS cells carry their interval while "MOS 95 %" is hidden, which widens them: judged at their plain
+        # width (else once hidden the column never came back: the wide MOS left it no room), widened as it goes.
+        # The growth is taken a little short, so a column shown on that guess never has to go again (no flicker).
+        grow = self._mos_ci_growth()
+        if self.source_model.mos_ci_inline:
+            needed[COL_MOS] = max(self.header_width(COL_MOS), needed[COL_MOS] - grow)
         shown = set(range(len(COLUMNS)))
         hidden = []
         texts = self.source_model._texts
@@ -721,6 +756,8 @@ class HopTableView(QTableView):
                 break
             shown.discard(c)
             hidden.append(c)
+            if c == COL_MOS_CI:
+                needed[COL_MOS] += grow
         for c in range(len(COLUMNS)):
             if self.isColumnHidden(c) != (c not in shown):
                 self.setColumnHidden(c, c not in shown)
@@ -731,6 +768,24 @@ class HopTableView(QTableView):
         self.hidden_columns = tuple(sorted(hidden))
         names = ", ".join(COLUMNS[c] for c in self.hidden_columns)
         self.setToolTip(f"too narrow for every column: {names} hidden (widen the table to see them)" if names else "")
+        # Last: the MOS cells' text changes with it, and the columns are measured and fitted again from there.
+        self.source_model.set_mos_ci_inline(COL_MOS_CI in hidden)
+
+    def _mos_ci_growth(self) -> int:
+        """How many pixels the widest MOS cell text grows by when the cells carry their interval ("2.68" to
+        "2.68 (2.45-3.46)"), bold in the marked row as drawn: the measured column less this is never narrower
+        than its plain cells."""
+        model = self.source_model
+        font = QFont(self.font())
+        font.setBold(True)
+        plain, bold = self.fontMetrics(), QFontMetrics(font)
+        widths = [
+            ((bold if h.ttl == model.marked_ttl else plain).horizontalAdvance(cell_text(h, COL_MOS, inline)))
+            for inline in (False, True)
+            for h in model.hops
+        ]
+        n = len(model.hops)
+        return max(0, max(widths[n:], default=0) - max(widths[:n], default=0))
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)

@@ -23,7 +23,7 @@ from pingmos.gui.settings_store import SettingsStore
 from pingmos.run import default_port
 
 INTERVAL_TIP = "seconds between rounds; a change starts a new trace at the next Start"
-WINDOW_CHOICES = ("10", "50", "100", "200", "500", "all")
+WINDOW_CHOICES = ("10", "50", "100", "200", "500", "600", "all")  # 600: run.LIVE_WINDOW, the default
 WINDOW_TIP = "samples to include: the last N samples of each hop, or all of them"
 WINDOW_MAX = 9_999_999  # (seven digits: more samples than a hop keeps in memory for weeks at 1 round/s)
 START_KEYS = (QKeySequence("F5"), QKeySequence("Ctrl+Return"))

@@ -105,12 +105,45 @@ class WindowActions(QObject):
         w.addAction(w.start_action)
         trace.addAction(w.edit_formula_action)
         w.addAction(w.edit_formula_action)
+        # The verdict line's "Ask the routers" (the echo witness), in the menu like every command, with a key.
+        self.ask_routers_action = self._action(
+            "&Ask the routers",
+            self.ask_routers,
+            "Ctrl+Shift+R",
+            "echo requests to each router that loses its own replies: evidence for the verdict",
+        )
+        trace.addAction(self.ask_routers_action)
+        trace.aboutToShow.connect(self._sync_ask_routers)
+        # Enabled again once the menu closes: the key then always answers (asks, or says why it cannot).
+        trace.aboutToHide.connect(lambda: self.ask_routers_action.setEnabled(True))
         self.trace_menu = trace
 
         table = w.table
         table.setTabKeyNavigation(False)  # Tab leaves the table: arrows move within it (no keyboard trap)
         table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         w.timeline.graphics.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # its buttons take the focus instead
+
+    def _witness_button(self):
+        evidence = getattr(self.window, "evidence", None)
+        return evidence.verdict_bar.witness_button if evidence is not None else None
+
+    def _sync_ask_routers(self) -> None:
+        """The menu item is enabled as the verdict line's button is (no trace, a replayed session, no suspect
+        router, or echoes under way: disabled)."""
+        button = self._witness_button()
+        self.ask_routers_action.setEnabled(button is not None and not button.isHidden() and button.isEnabled())
+
+    def ask_routers(self) -> None:
+        """Trace > Ask the routers (Ctrl+Shift+R): the verdict line's button; when it cannot, the status bar says
+        why instead of nothing happening."""
+        button = self._witness_button()
+        if button is not None and not button.isHidden() and button.isEnabled():
+            button.click()
+            return
+        why = "no router to ask now: none loses its own replies beyond the loss threshold, or no live trace"
+        if button is not None and not button.isHidden() and button.text() != "Ask the routers":
+            why = "the routers are being asked already"
+        self.window.statusBar().showMessage(why, 5000)
 
     def _focus(self, widget: QWidget, select: bool = False) -> None:
         widget.setFocus(Qt.FocusReason.ShortcutFocusReason)

@@ -9,7 +9,7 @@ retention_mb = 1024              # and the oldest go first while all of them tog
 max_probes_per_s = 3000          # budget: a config whose targets could send more is refused
 user = "pingmos"                 # started as root: become this user once the raw sockets are open
 vantage = "office-berlin"        # the `vantage` label on every series: where this agent probes from
-window = 60                      # default samples per hop the gauges are computed over
+window = 600                     # default samples per hop the gauges are computed over (pingmos.run.LIVE_WINDOW)
 model = "g107-jb"                # default scoring model (pingmos models lists them; default: the product's)
 mos_interval = "last"            # hops with the MOS's 95 % interval: last (that answered), all, none
 engine_threads = 0               # threads sending and receiving the probes (0: one per 25 targets; read at start)
@@ -26,7 +26,7 @@ name = "provider"                # the `target` label (default: host)
 protocol = "icmp"                # icmp, udp or tcp
 port = 5060
 interval_s = 1.0
-window = 60
+window = 600
 max_ttl = 30
 timeout_s = 3.0
 flows = 1
@@ -69,10 +69,13 @@ from pingmos.engine import (
     is_address_literal,
     resolve_target,
 )
+from pingmos.run import LIVE_WINDOW
 from pingmos.scoring import DEFAULT_MODEL
 
 DEFAULT_LISTEN = ("127.0.0.1", 9813)
-DEFAULT_WINDOW = 60
+# The live window's default (pingmos.run.LIVE_WINDOW: the least round figure over what the default 1 % loss
+# threshold needs to call a clean path clean); with 60 no loss gauge's interval could ever clear 1 %.
+DEFAULT_WINDOW = LIVE_WINDOW
 DEFAULT_SIP_PORT = 5060
 MOS_INTERVAL_HOPS = ("last", "all", "none")
 # Prometheus label names: what a user may use for their own labels; ours may not be overridden.

@@ -263,6 +263,12 @@ class MosIntervals:
     resamples costs as much as 860 of a 100-sample window: refreshed every 30 s, 30 such hops took about 5 % of a
     core (55 ms of CPU a second) for intervals that had not moved.
 
+    An interval kept from an earlier update is shown beside the newer point only while it holds that point (to
+    ``POINT_SLACK``, the two decimals shown): a point that left it (a destination that stopped answering: MOS
+    1.00 beside 1.45-1.63 of half a minute before) says the samples moved beyond what the kept interval
+    describes, so it is computed again first, and None until then (never an interval of other samples that
+    excludes its point). ``hops`` then carry the point as a third item, (key, rtts, mos).
+
     While a window fills, its interval is computed once it has ``MIN_SAMPLES`` samples, then at every
     ``NEW_SAMPLES`` more (a 100-sample window at one round a second: at 10, 20, ... 100 s, 10 times). At every
     tenth of growth alone, a window of 10-19 samples was computed again at each new sample, 29 times per hop while
@@ -272,6 +278,7 @@ class MosIntervals:
 
     REFRESH_SAMPLES = 300
     NEW_SAMPLES = 10
+    POINT_SLACK = 0.005
 
     def __init__(self, resamples: int = RESAMPLES, refresh_s: float = 30.0, budget: int = 400, clock=None):
         import time
@@ -285,16 +292,25 @@ class MosIntervals:
     def update(
         self, score_batch: BatchScorer, model_key: object, hops: Sequence[tuple[object, object | None]]
     ) -> list[tuple[float, float] | None]:
-        """The interval of each hop ``(key, rtts_ms or None)`` scored by ``score_batch``; ``model_key`` names the
-        model and its settings (a change invalidates every interval)."""
+        """The interval of each hop ``(key, rtts_ms or None)`` or ``(key, rtts_ms, mos)`` (its MOS now) scored by
+        ``score_batch``; ``model_key`` names the model and its settings (a change invalidates every interval)."""
         now = self._clock()
         out: list[tuple[float, float] | None] = [None] * len(hops)
         stale: list[tuple[float, int]] = []
-        for i, (key, rtts) in enumerate(hops):
+        for i, (key, rtts, *point) in enumerate(hops):
             size = 0 if rtts is None else len(rtts)  # type: ignore[arg-type]
             entry = self._entries.get(key)
             if entry is not None and entry[0] == model_key:
-                out[i] = entry[3]
+                ci = entry[3]
+                mos = point[0] if point else None
+                if (
+                    ci is not None
+                    and mos is not None
+                    and not ci[0] - self.POINT_SLACK <= mos <= ci[1] + self.POINT_SLACK
+                ):
+                    stale.append((-math.inf, i))  # the point left it: first in line, hidden until then
+                    continue
+                out[i] = ci
                 refresh_s = self.refresh_s * max(1.0, entry[1] / self.REFRESH_SAMPLES)
                 grown = abs(size - entry[1]) >= max(self.NEW_SAMPLES, entry[1] // 10)
                 enough = entry[1] < MIN_SAMPLES <= size  # too few samples for an interval before, enough now
@@ -307,7 +323,7 @@ class MosIntervals:
         chosen = [i for _, i in stale[: max(1, self.budget // self.resamples)]]
         fresh = mos_intervals(score_batch, [hops[i][1] for i in chosen], self.resamples)
         for i, ci in zip(chosen, fresh, strict=True):
-            key, rtts = hops[i]
+            key, rtts = hops[i][:2]
             self._entries[key] = (model_key, 0 if rtts is None else len(rtts), now, ci)  # type: ignore[arg-type]
             out[i] = ci
         return out
@@ -324,13 +340,15 @@ def snapshot_intervals(
     scored: Sequence[bool],
     model_key: object,
     cache: dict | None = None,
+    points: Sequence[float | None] | None = None,
 ) -> list[tuple[float, float] | None]:
     """The hook for a snapshot builder: the MOS interval of each hop (``keys`` name them, e.g. TTLs; ``windows``
     their HopWindows with raw ``rtts_ms``; ``scored`` whether the model gave the hop a Score).
 
     Without ``cache`` (a report, a saved session): every interval is computed, in one batch. With the builder's
     ``cache`` dict (a live view updating every second): a ``MosIntervals`` kept in it under ``MOS_INTERVALS_KEY``
-    bounds the cost per update (see MosIntervals); ``model_key`` names the model, its settings and the window.
+    bounds the cost per update (see MosIntervals); ``model_key`` names the model, its settings and the window;
+    ``points``: each hop's MOS now (a kept interval that no longer holds it is not shown).
     """
     samples = [w.rtts_array if ok and len(w.rtts_ms) else None for w, ok in zip(windows, scored, strict=True)]
     if cache is None:
@@ -338,6 +356,8 @@ def snapshot_intervals(
     live = cache.get(MOS_INTERVALS_KEY)
     if not isinstance(live, MosIntervals):
         live = cache[MOS_INTERVALS_KEY] = MosIntervals()
-    found = live.update(score_batch, model_key, [(k, s) for k, s in zip(keys, samples, strict=True) if s is not None])
+    marks = points if points is not None else [None] * len(samples)
+    hops = [(k, s, p) for k, s, p in zip(keys, samples, marks, strict=True) if s is not None]
+    found = live.update(score_batch, model_key, hops)
     it = iter(found)
     return [next(it) if s is not None else None for s in samples]

@@ -72,6 +72,7 @@ class _Row:
     rounds: np.ndarray
     rtt_ms: np.ndarray
     extent: tuple[int, float, float] | None  # (first round, first and last send time) of the row's samples
+    last_answer_at: float | None = None  # send time of the row's newest answered sample (HopReport.last_answer_at)
 
 
 def _responder_counts(responder: np.ndarray) -> dict[int, int]:
@@ -101,6 +102,7 @@ class _Grown:
         "counts",
         "sent_first",
         "sent_last",
+        "answered_at",
         "low",
         "high",
         "sum_blocks",
@@ -119,6 +121,7 @@ class _Grown:
         self.n_received = 0
         self.counts: dict[int, int] = {}
         self.sent_first = self.sent_last = 0.0
+        self.answered_at: float | None = None
         # Kept as the row grows, the same bits as numpy over the whole row (HopWindow.from_arrays's ``sums``):
         # the extremes, and the pairwise tree's block sums of the received values and of |their differences|.
         self.low, self.high = math.inf, -math.inf
@@ -150,6 +153,8 @@ class _Grown:
                     self.rtt, self.own = self.rtt[: self.n].copy(), True
                 self.rtt = self._append(self.rtt, self.n, row.rtt_ms)
             got = row.rtt_ms[~np.isnan(row.rtt_ms)]
+            if len(got):
+                self.answered_at = _last_answer_at(row.rtt_ms, row.sent_at)
             self.received = self._append(self.received, self.n_received, got)
             self.n_received += len(got)
             if len(got):
@@ -180,16 +185,24 @@ class _Grown:
             m = len(received)
             total = pairwise_sum(m, values, self.sum_blocks)
             sums = (total, self.low, self.high, pairwise_sum(m - 1, steps, self.step_blocks))
-        return _finish(row, HopWindow.from_arrays(rtt, received, sums), dict(self.counts), rounds, rtt, extent)
+        stats = HopWindow.from_arrays(rtt, received, sums)
+        return _finish(row, stats, dict(self.counts), rounds, rtt, extent, self.answered_at)
 
 
 def _compute(row: RowData) -> _Row:
     counts = _responder_counts(row.responder)
     extent = (int(row.rounds[0]), float(row.sent_at[0]), float(row.sent_at[-1])) if len(row.rounds) else None
-    return _finish(row, HopWindow.from_rtts(row.rtt_ms), counts, row.rounds, row.rtt_ms, extent)
+    answered_at = _last_answer_at(row.rtt_ms, row.sent_at)
+    return _finish(row, HopWindow.from_rtts(row.rtt_ms), counts, row.rounds, row.rtt_ms, extent, answered_at)
 
 
-def _finish(row: RowData, stats: HopWindow, counts: dict[int, int], rounds, rtt_ms, extent) -> _Row:
+def _last_answer_at(rtt_ms: np.ndarray, sent_at: np.ndarray) -> float | None:
+    """Send time of the newest answered sample of these (None: none was answered)."""
+    got = np.flatnonzero(~np.isnan(rtt_ms))
+    return float(sent_at[got[-1]]) if len(got) else None
+
+
+def _finish(row: RowData, stats: HopWindow, counts: dict[int, int], rounds, rtt_ms, extent, answered_at=None) -> _Row:
     earlier = row.earlier
     if earlier is not None and earlier.sent:  # samples no longer in memory (a long report): whole-run numbers
         stats = earlier.combined(stats)
@@ -197,7 +210,7 @@ def _finish(row: RowData, stats: HopWindow, counts: dict[int, int], rounds, rtt_
             counts[i] = counts.get(i, 0) + n
         if extent is not None and earlier.first_round is not None:
             extent = (earlier.first_round, earlier.first_sent_at, extent[2])
-    return _Row(row.ttl, stats, counts, rounds, rtt_ms, extent)
+    return _Row(row.ttl, stats, counts, rounds, rtt_ms, extent, answered_at)
 
 
 def build_snapshot(
@@ -262,6 +275,8 @@ def build_snapshot(
         [isinstance(computed[row.ttl][1], Score) for row in selection.rows],
         (model_name, window),
         cache,
+        # Each hop's MOS now: a kept interval that no longer holds it is not shown beside it (MosIntervals).
+        [computed[row.ttl][1].mos if isinstance(computed[row.ttl][1], Score) else None for row in selection.rows],
     )
     if cache is not None:
         live_intervals = cache.get(MOS_INTERVALS_KEY)
@@ -302,6 +317,7 @@ def build_snapshot(
                 window_rtts_ms=r.rtt_ms,
                 unreachable=unreachable,
                 mos_ci=interval,
+                last_answer_at=r.last_answer_at,
             )
         )
     return TraceSnapshot(

@@ -489,3 +489,79 @@ def test_from_counts_a_rate_limiting_router_like_the_destination_never_bounds_th
     assert not d.per_round and d.status == PROBLEM and d.deteriorates_at_ttl is None, d.verdict
     first, last = d.location_ttls
     assert first <= 4 <= last, d.verdict
+
+
+# -- a window of the last N samples: filling, then (only when full and too short) "widen it to at least M" ----------
+
+
+def _windowed(rounds, window):
+    return lab_trace(CLEAN4, rounds).snapshot(window, scorer, "pingplotter")
+
+
+def test_a_window_still_filling_says_how_many_rounds_fill_it_never_widen():
+    d = diagnose(_windowed(30, 100))
+    assert d.status == UNDECIDED and d.rounds_needed is None
+    assert "about 70 more rounds (~70 s) fill the window of 100 samples" in d.verdict, d.verdict
+    assert "settling it takes about 381 samples" in d.verdict and "widen" not in d.verdict
+    # A window that can hold what it needs counts the rounds to the verdict itself.
+    d = diagnose(_windowed(30, 600))
+    assert d.rounds_needed == 381 - 30 and f"about {d.rounds_needed} more rounds" in d.verdict
+    assert "widen" not in d.verdict
+
+
+def test_a_full_window_too_short_says_to_how_many_samples_to_widen_it():
+    d = diagnose(_windowed(130, 100))
+    assert d.status == UNDECIDED and d.rounds_needed is None
+    assert d.verdict.endswith("the window of 100 samples is too short to settle it: widen it to at least 381 samples.")
+    # The default live window reaches the verdict on the same clean path.
+    from pingmos.run import LIVE_WINDOW
+
+    assert diagnose(_windowed(LIVE_WINDOW, LIVE_WINDOW)).status == NO_PROBLEM
+
+
+# -- a destination that stops answering is said to, with since when; not a slowly rising loss average -------------
+
+
+def _stops(rounds, silent_for, from_ttl=4, dest_loss=0.0, seed=5):
+    """CLEAN4 for ``rounds`` rounds; the hops from ``from_ttl`` on answer nothing in the last ``silent_for``;
+    the destination loses ``dest_loss`` % of its probes on its own before that."""
+    rng = random.Random(seed)
+    st = TraceState("target.lab.test", addr(4), "icmp", 1.0)
+    for r in range(rounds):
+        for ttl in range(1, 5):
+            quiet = r >= rounds - silent_for and ttl >= from_ttl
+            if quiet or (ttl == 4 and rng.random() * 100 < dest_loss):
+                st.apply(Sample(r, ttl, r * 64 + ttl, 1000.0 + r, None, None))
+            else:
+                st.apply(Sample(r, ttl, r * 64 + ttl, 1000.0 + r, 2.0 * ttl, addr(ttl), ttl == 4))
+    return st.snapshot(600, scorer, "pingplotter")
+
+
+def test_a_destination_that_stopped_answering_is_said_so_with_since_when():
+    import time
+
+    snap = _stops(300, 8)
+    end = snap.hops[-1]
+    assert end.last_ms is None and end.loss_pct == pytest.approx(100 * 8 / 300)  # 2.7 %: no verdict on its own
+    d = diagnose(snap)
+    since = time.strftime("%H:%M:%S", time.localtime(1000.0 + 300 - 8 - 1))
+    assert d.status == PROBLEM and d.deteriorates_at_ttl == 4, d.verdict
+    assert d.verdict.startswith(f"The destination, hop 4 (198.18.3.2), has not answered since {since} (8 rounds")
+    assert "hop 3 (198.18.2.2) still answers in those rounds, so look between hop 3" in d.verdict
+    # Two rounds are what late answers look like: not yet.
+    d = diagnose(_stops(300, 2))
+    assert d.status == UNDECIDED and "has not answered" not in d.verdict
+    # The silence starts before the destination: it is placed where it starts.
+    d = diagnose(_stops(300, 8, from_ttl=3))
+    assert d.status == PROBLEM and d.deteriorates_at_ttl == 3 and "from hop 3 (198.18.2.2) on no hop" in d.verdict
+
+
+def test_a_lossy_destination_needs_a_longer_silence_than_chance_gives():
+    from pingmos.diagnosis import silence_rounds
+
+    assert silence_rounds(0, 600) == 3 and silence_rounds(30, 300) == 5  # 10 %: p_hi 13.9 %, 0.139 ** 5 < 1e-4
+    assert silence_rounds(150, 300) > 10
+    d = diagnose(_stops(300, 4, dest_loss=10.0))
+    assert "has not answered" not in d.verdict, d.verdict
+    d = diagnose(_stops(300, 6, dest_loss=10.0))
+    assert "has not answered since" in d.verdict and d.status == PROBLEM

@@ -335,7 +335,7 @@ def test_the_table_shows_loss_and_mos_intervals_and_a_latency_sparkline(qtbot, m
     assert model.data(model.index(row, COL_LOSS_CI)) == f"{lo:.1f}-{hi:.1f}" and lo < hop.loss_pct < hi
     with_ci = dataclasses.replace(hop, mos_ci=(hop.mos - 0.1, hop.mos + 0.05))
     assert cell_text(with_ci, COL_MOS_CI) == f"{hop.mos - 0.1:.2f}-{hop.mos + 0.05:.2f}"
-    assert cell_text(dataclasses.replace(hop, mos_ci=None), COL_MOS_CI) == ""  # not computed: blank, never 0
+    assert cell_text(dataclasses.replace(hop, mos_ci=None), COL_MOS_CI) == "none yet"  # not computed: said so, never 0
     spark = model.data(model.index(row, COL_SPARK), SPARK_ROLE)
     window_rtts = np.asarray(hop.window_rtts_ms, dtype=float)
     assert len(spark) == min(SPARK_POINTS, len(window_rtts))
@@ -368,3 +368,34 @@ def test_long_status_texts_do_not_set_the_window_minimum_width(qtbot, make_windo
             label = window.evidence.firing_label
             assert label.isVisible() and label.geometry().right() <= bar.width(), (text, width, label.geometry())
             assert label.width() >= 160 or label.width() >= label.sizeHint().width()
+
+
+@pytest.mark.parametrize("size", [(1215, 760), (800, 500), (1600, 900)])
+def test_every_mos_shown_carries_its_interval_at_every_width(qtbot, make_window, size):
+    """At the window's own size (1215 x 760 on a 1280 x 800 screen) "MOS 95 %" was hidden while MOS showed: a
+    green 4.40 with no uncertainty beside it. Hidden, the MOS cell carries it: "4.40 (4.17-4.40)"."""
+    from pingmos.gui.hop_table import COL_MOS_CI, mos_ci_text
+
+    window = traced(qtbot, make_window, *size)
+    table, model = window.table, window.table_model
+
+    def each_mos_has_its_interval():
+        hidden = table.isColumnHidden(COL_MOS_CI)
+        for row, hop in enumerate(model.hops):
+            if hop.mos is None:
+                continue
+            mos = model.data(model.index(row, COL_MOS))
+            ci = model.data(model.index(row, COL_MOS_CI))
+            if hidden and not mos.endswith(f" ({mos_ci_text(hop)})"):
+                return False
+            if not hidden and (" (" in mos or not ci):
+                return False
+        return True
+
+    qtbot.waitUntil(each_mos_has_its_interval, timeout=WAIT_MS)
+    assert any(h.mos is not None for h in model.hops)
+    if size == (800, 500):
+        assert table.isColumnHidden(COL_MOS_CI) and "(" in model.data(model.index(0, COL_MOS))
+    for col in (COL_LOSS, COL_MOS):  # the wider MOS cell still in view
+        assert not table.isColumnHidden(col)
+        assert table.columnViewportPosition(col) + table.columnWidth(col) <= table.viewport().width(), col

@@ -122,7 +122,7 @@ def test_an_opened_file_is_judged_on_all_its_samples_and_the_verdict_says_over_w
     assert all(h.sent == 150 for h in window.last_update.snapshot.hops if h.ttl != 2)
     qtbot.waitUntil(lambda: "over all 150 rounds" in bar.label.text(), timeout=WAIT_MS)
     assert "every sample" in window.range_label.text()
-    assert window.settings.window() == 100  # the live default stays
+    assert window.settings.window() == 100  # the live window chosen stays
 
     start(window)  # live again: the rolling window chosen before
     assert window.window_combo.currentText() == "100" and window.window_size == 100

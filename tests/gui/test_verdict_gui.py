@@ -29,10 +29,30 @@ def test_few_clean_rounds_say_how_many_more_everywhere(qtbot, make_window):
     first = window.last_update.snapshot.hops[0]
     lo, hi = first.loss_ci_pct
     assert tip.startswith(f"0 of {first.sent} lost; 95 % interval {lo:.1f}-{hi:.1f} %") and hi > 1.0
-    # A window of samples too short to ever rule out 1 % loss says so instead of counting rounds.
-    if default_window is not None and default_window < 381:
-        window.window_combo.setCurrentText(str(default_window))
-        qtbot.waitUntil(lambda: "widen it" in window.evidence.verdict_bar.label.text(), timeout=WAIT_MS)
+    # The default window can settle it (381 samples rule out 1 % loss with none lost).
+    assert default_window is None or default_window >= 381
+    # A window still filling says how many more rounds fill it, never "widen" (its figures may yet move).
+    window.window_combo.setCurrentText("100")
+    label = window.evidence.verdict_bar.label
+    qtbot.waitUntil(lambda: "fill the window of 100 samples" in label.text(), timeout=WAIT_MS)
+    assert "widen" not in label.text() and f"about {100 - dest.sent} more rounds" in label.text()
+
+
+def test_the_default_window_calls_a_clean_path_clean(qtbot, make_window):
+    """At Samples=100 a clean path stayed "undecided ... widen it" forever (0 of 100 lost: 0.0-3.7 %, over 1 %);
+    the default window holds enough rounds to rule the 1 % loss threshold out."""
+    window = make_window(fake_factory(CLEAN_PATH, rounds=640))
+    assert window.window_combo.currentText() == str(window.window_size)
+    start_by_enter(qtbot, window)
+    settle(qtbot, window)
+    d = window.evidence.verdict_bar.diagnosis
+    assert window.last_update.snapshot.window == window.window_size
+    assert d.status == "no-problem", d.verdict
+    assert "No path problem" in window.evidence.verdict_bar.label.text()
+    # A full window too short for it says to how many samples to widen it.
+    window.window_combo.setCurrentText("100")
+    label = window.evidence.verdict_bar.label
+    qtbot.waitUntil(lambda: "widen it to at least 381 samples" in label.text(), timeout=WAIT_MS)
 
 
 def test_the_verdict_the_graph_and_the_table_name_one_hop(qtbot, make_window):
@@ -66,3 +86,47 @@ def test_a_certain_problem_whose_start_is_open_shows_the_range_everywhere(qtbot,
     assert d.status == "problem" and d.deteriorates_at_ttl is None and d.location_ttls == (3, 4), d.verdict
     assert window.marked_ttl is None and window.table_model.marked_ttl is None
     assert "it starts at hop 3 or after it, at or before hop 4" in window.evidence.verdict_bar.label.text()
+
+
+def test_a_destination_that_stops_answering_is_said_so_and_its_cur_is_a_dash(qtbot, make_window):
+    """Lab L3: the target went silent; the window showed a slowly rising loss average and "Cur 20.4 ms", a reply
+    48 s old. Now the verdict says since when it has not answered, and Cur says "-"."""
+    import time as _time
+
+    from pingmos.engine.fake_network import FakeClock, FakeNetwork
+    from pingmos.gui.hop_table import COL_CUR
+    from pingmos.live_trace import LiveTrace
+    from tests.gui.conftest import SRC
+
+    silent_end = [*CLEAN_PATH[:-1], FakeHop(DST, 8.0, loss_pct=100.0)]
+
+    class Stops(FakeNetwork):
+        def send(self, packet, dst):
+            if self.clock.now >= 1000.0 + 100.0:  # round 100 on: the destination answers nothing
+                self.hops = silent_end
+            return super().send(packet, dst)
+
+    def factory(target, protocol, interval_s):
+        clock = FakeClock()
+        return LiveTrace(
+            target,
+            protocol=protocol,
+            interval_s=interval_s,
+            network_factory=lambda: Stops(CLEAN_PATH, clock),
+            mode_description="simulated network",
+            tracer_clock=clock,
+            source=SRC,
+            rounds=130,
+        )
+
+    window = make_window(factory)
+    start_by_enter(qtbot, window)
+    settle(qtbot, window)
+    d = window.evidence.verdict_bar.diagnosis
+    dest = window.last_update.snapshot.hops[-1]
+    assert d.status == "problem" and d.deteriorates_at_ttl == dest.ttl, d.verdict
+    since = _time.strftime("%H:%M:%S", _time.localtime(dest.last_answer_at))
+    assert f"has not answered since {since} (30 rounds" in window.evidence.verdict_bar.label.text()
+    row = len(window.last_update.snapshot.hops) - 1
+    assert window.table_model.data(window.table_model.index(row, COL_CUR)) == "-"
+    assert window.table_model.data(window.table_model.index(0, COL_CUR)) not in ("-", "")

@@ -297,3 +297,34 @@ def test_a_long_windows_interval_takes_one_chunks_memory_whatever_its_resamples(
     assert (resamples_for(10_000), resamples_for(100_000)) == (200, 50)  # 2 M and 5 M resampled values
     assert peaks[100_000] < 80, peaks  # d734ee9: 274 MB
     assert peaks[100_000] < 2 * peaks[10_000], peaks  # bounded by the chunk, not by the window's resamples
+
+
+def test_a_kept_interval_that_no_longer_holds_its_point_is_redone_first_and_hidden_until_then():
+    """The window showed MOS 1.00 beside "MOS 95 %" 1.45-1.63: the interval kept from half a minute before, when
+    the destination still answered, beside a point from samples where it no longer did."""
+    model = load_model("pingplotter")
+    calls = []
+
+    def batch(windows):
+        calls.append(len(windows))
+        return model.score_many(windows)
+
+    now = [0.0]
+    cache = MosIntervals(resamples=50, refresh_s=30.0, budget=50, clock=lambda: now[0])  # one hop per update
+    a, b = path_rtts(100, seed=1), path_rtts(100, seed=2)
+    cache.update(batch, "m", [(1, a, None), (2, b, None)])
+    kept = cache.update(batch, "m", [(1, a, None), (2, b, None)])
+    assert None not in kept
+    # Both points move out of their intervals (the same number of samples: no refresh by size or by age).
+    silent = np.full(100, np.nan)
+    silent[:20] = 30.0
+    now[0] = 1.0
+    calls.clear()
+    shown = cache.update(batch, "m", [(1, silent, 1.0), (2, silent, 1.0)])
+    assert calls  # redone at once, ahead of the refresh period
+    assert shown[1] is None  # the other waits its turn: hidden, not the old interval beside the new point
+    assert shown[0] == mos_intervals(model.score_many, [silent], 50)[0]  # computed from the samples shown
+    # A point still inside its kept interval keeps it (no work).
+    calls.clear()
+    lo, hi = kept[1]
+    assert cache.update(batch, "m", [(2, b, (lo + hi) / 2)]) == [kept[1]] and calls == []

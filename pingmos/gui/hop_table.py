@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from pingmos.display_text import safe_hop
 from pingmos.gui.quality import BAND_COLOURS, Thresholds, loss_band, mos_band
 from pingmos.hop_report import HopReport
-from pingmos.report.formats import loss_ci_text, loss_text, lost_count
+from pingmos.report.formats import FEW_SAMPLES_MARK, few_samples_note, loss_ci_text, loss_text, lost_count
 
 SPARK_POINTS = 60  # samples in a hop's sparkline
 COLUMNS = (
@@ -148,14 +148,20 @@ def _ms(value: float | None) -> str:
     return "" if value is None else f"{value:.1f}"
 
 
+def current_ms(hop: HopReport) -> float | None:
+    """The "Cur" RTT: a live trace's newest answer in the rounds still in flight after its window, else the
+    window's newest probe's (``last_ms``: None when that one was lost)."""
+    return hop.in_flight_rtt_ms if hop.in_flight_rtt_ms is not None else hop.last_ms
+
+
 def mos_ci_text(hop: HopReport) -> str:
     """The MOS's 95 % interval as the table says it: "2.61-4.40"; "none yet" while none was computed for these
     samples (too few yet, its turn not come, or the one kept no longer holds the MOS: scoring.interval); "none"
     for a hop that got no reply (nothing to resample); "" where no MOS is shown."""
     if hop.mos is None:
         return ""
-    if hop.mos_ci is not None:
-        return f"{hop.mos_ci[0]:.2f}-{hop.mos_ci[1]:.2f}"
+    if hop.mos_ci is not None:  # marked where it is from not enough samples (bounds, wide on purpose)
+        return f"{hop.mos_ci[0]:.2f}-{hop.mos_ci[1]:.2f}" + (FEW_SAMPLES_MARK if hop.mos_ci_few_samples else "")
     return "none yet" if hop.received else "none"
 
 
@@ -180,8 +186,10 @@ def cell_text(hop: HopReport, column: int, mos_ci_inline: bool = False) -> str:
     if column == COL_MAX:
         return _ms(hop.max_ms)
     if column == COL_CUR:
-        # The newest probe's RTT (hop_report.newest_rtt_ms): "-" once it was lost, as the report's LAST says.
-        return "-" if hop.last_ms is None and hop.received else _ms(hop.last_ms)
+        # The newest probe's RTT (hop_report.newest_rtt_ms): "-" once it was lost, as the report's LAST says; in a
+        # live trace the newest answer of the rounds still in flight first (current_ms).
+        current = current_ms(hop)
+        return "-" if current is None and hop.received else _ms(current)
     if column == COL_LOSS:
         return "" if hop.loss_pct is None else loss_text(hop.loss_pct, lost_count(hop), hop.sent)
     if column == COL_JITTER:
@@ -220,7 +228,7 @@ def _sort_key(hop: HopReport, column: int):
         COL_AVG: hop.avg_ms,
         COL_MIN: hop.min_ms,
         COL_MAX: hop.max_ms,
-        COL_CUR: hop.last_ms,
+        COL_CUR: current_ms(hop),
         COL_LOSS: hop.loss_pct,
         COL_JITTER: hop.jitter_ms,
         COL_R: hop.r,
@@ -276,6 +284,8 @@ def cell_tooltip(hop: HopReport, column: int, marked_ttl: int | None) -> str | N
             return "\n".join(f"{k} = {v:.4g}" for k, v in hop.score_detail.items()) + assumed
         if assumed:
             return assumed.strip()
+    if col == COL_MOS_CI and hop.mos_ci is not None and hop.mos is not None and hop.mos_ci_few_samples:
+        return few_samples_note([hop])
     if col == COL_JITTER and jitter_unknown(hop):
         return "not measured: the data has no jitter for this hop; the MOS takes it as 0 ms (\u2020)"
     if col == COL_LOSS and hop.loss_ci_pct is not None and hop.sent is not None and hop.received is not None:

@@ -20,7 +20,7 @@ from pingmos.gui.axis_label import fit_title, free_title_width, spaced_labels
 from pingmos.gui.mark_strip import MarkStrip
 from pingmos.gui.plot_grid import show_grid
 from pingmos.gui.quality import BAND_COLOURS, BAND_PENS, Thresholds, mos_band
-from pingmos.hop_report import HopReport
+from pingmos.hop_report import FEW_SAMPLES_WORDS, HopReport
 
 LATENCY_PEN = "#1f77b4"
 LOSS_BRUSH = (214, 39, 40, 110)
@@ -125,6 +125,12 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         self.band_items: list[pg.LinearRegionItem] = []
         self.mos_line = pg.PlotDataItem(pen=pg.mkPen("#404040", width=1.5), connect="finite")
         self.mos_points = pg.ScatterPlotItem(size=10, pen=pg.mkPen("#303030"))
+        # The MOS's 95 % interval as a whisker on each scored hop's point; dashed where it is from too few samples
+        # (HopReport.mos_ci_few_samples: "not enough samples", wide on purpose), as the table marks it.
+        self.mos_ci = pg.ErrorBarItem(beam=0.15, pen=pg.mkPen("#404040", width=1))
+        self.mos_ci_few = pg.ErrorBarItem(beam=0.15, pen=pg.mkPen("#909090", width=1, style=Qt.PenStyle.DashLine))
+        self.mos.addItem(self.mos_ci)
+        self.mos.addItem(self.mos_ci_few)
         self.mos.addItem(self.mos_line)
         self.mos.addItem(self.mos_points)
         self.ci.layout.setRowStretchFactor(0, 3)
@@ -337,6 +343,19 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         scored = ~np.isnan(mos)
         brushes = [self._brush(mos_band(m, self.thresholds)) for m in mos[scored]]
         self.mos_points.setData(x=x[scored], y=mos[scored], brush=brushes)
+        for item, few in ((self.mos_ci, False), (self.mos_ci_few, True)):
+            whiskers = [h for h in hops if h.address is not None and h.mos is not None and h.mos_ci is not None
+                        and h.mos_ci_few_samples == few]  # fmt: skip
+            wx = np.array([h.ttl for h in whiskers], dtype=float)
+            wy = np.array([h.mos for h in whiskers], dtype=float)
+            top = np.array([h.mos_ci[1] for h in whiskers], dtype=float) - wy
+            bottom = wy - np.array([h.mos_ci[0] for h in whiskers], dtype=float)
+            item.setData(x=wx, y=wy, top=top, bottom=bottom)
+        self.mos.setToolTip(
+            "MOS with its 95 % interval; dashed: " + FEW_SAMPLES_WORDS + " (bounds, wide on purpose)"
+            if any(h.mos_ci_few_samples and h.mos_ci is not None for h in hops)
+            else ""
+        )
         self.marked_ttl = marked_ttl
         for line in self.mark_lines:
             line.setValue((marked_ttl or 0) - MARK_OFFSET)

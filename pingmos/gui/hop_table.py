@@ -502,9 +502,12 @@ class HopTableModel(QStandardItemModel):
         self.shown.emit()
 
 
-def table_as_text(model: HopTableModel, rows: list[int] | None = None, context: list[str] | None = None) -> str:
+def table_as_text(
+    model: HopTableModel, rows: list[int] | None = None, context: list[str] | None = None, footer: list[str] = ()
+) -> str:
     """The table (or the given source rows) as aligned plain text, header first, for the clipboard; ``context``
-    lines (target, time range, model...) go above it, each starting with '# '."""
+    lines (target, time range, model...) go above it, each starting with '# '; ``footer`` lines below it as they
+    are (the diagnosis line, as ``pingmos report`` ends its table)."""
     hops = model.hops if rows is None else [model.hops[r] for r in rows]
     columns = [c for c in VISUAL_ORDER if c != COL_SPARK]  # a picture has no text
     cells = [[COLUMNS[c] for c in columns]] + [[cell_text(h, c) for c in columns] for h in hops]
@@ -517,7 +520,7 @@ def table_as_text(model: HopTableModel, rows: list[int] | None = None, context: 
         ]
         lines.append("  ".join(parts).rstrip())
     head = [f"# {line}" for line in context or ()]
-    return "\n".join(head + lines) + "\n"
+    return "\n".join(head + lines + list(footer)) + "\n"
 
 
 class BandCellDelegate(QStyledItemDelegate):
@@ -813,13 +816,15 @@ class HopTableView(QTableView):
                 self.selectRow(self.proxy.mapFromSource(self.source_model.index(row, 0)).row())
                 return
 
-    def copy_text(self, context: list[str] | None = None) -> str:
-        """Copy the selected rows (every row when none is selected), under the ``context`` lines, to the
-        clipboard; returns the text."""
+    def copy_text(self, context: list[str] | None = None, footer: list[str] = ()) -> str:
+        """Copy the selected rows (every row when none is selected), under the ``context`` lines and above the
+        ``footer`` ones (``table_as_text``), to the clipboard; returns the text."""
         # In the order on screen (sorted as the user sorted it).
         order = [self.proxy.mapToSource(self.proxy.index(r, 0)).row() for r in range(self.proxy.rowCount())]
         selected = {self.proxy.mapToSource(i).row() for i in self.selectionModel().selectedRows()}
-        text = table_as_text(self.source_model, [r for r in order if r in selected] if selected else order, context)
+        text = table_as_text(
+            self.source_model, [r for r in order if r in selected] if selected else order, context, footer
+        )
         QGuiApplication.clipboard().setText(text)
         return text
 

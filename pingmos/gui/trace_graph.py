@@ -21,6 +21,7 @@ from pingmos.gui.mark_strip import MarkStrip
 from pingmos.gui.plot_grid import show_grid
 from pingmos.gui.quality import BAND_COLOURS, BAND_PENS, Thresholds, mos_band
 from pingmos.hop_report import FEW_SAMPLES_WORDS, HopReport
+from pingmos.report.formats import FALLBACK_MARK
 
 LATENCY_PEN = "#1f77b4"
 LOSS_BRUSH = (214, 39, 40, 110)
@@ -48,6 +49,18 @@ def nice_ceiling(value: float) -> float:
         if top >= value * (1 - 1e-12):
             return float(f"{top:.12g}")  # (no 1.2000000000000002: it is also the axis's label)
     return 10.0 * scale
+
+
+FALLBACK_PEN = "#8a8a8a"
+FALLBACK_WORDS = f"grey dashed: the formula's last working version {FALLBACK_MARK}"
+
+
+def _fallback_mos(hop: HopReport) -> float | None:
+    """The last working version's MOS of a hop the model failed at (HopReport.score_fallback), None otherwise or
+    for a router that never answered (no MOS is drawn for it)."""
+    if hop.mos is not None or not hop.score_error or hop.score_fallback is None or hop.address is None:
+        return None
+    return hop.score_fallback.mos
 
 
 class TraceGraph(pg.GraphicsLayoutWidget):
@@ -133,6 +146,15 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         self.mos.addItem(self.mos_ci_few)
         self.mos.addItem(self.mos_line)
         self.mos.addItem(self.mos_points)
+        # A broken formula's hops: the last working version's MOS, as the table's "3.09*" cells, drawn greyed and
+        # dashed (hollow points), the title saying what they are (the panel was empty while the table had them).
+        self.fallback_line = pg.PlotDataItem(
+            pen=pg.mkPen(FALLBACK_PEN, width=1.5, style=Qt.PenStyle.DashLine), connect="finite"
+        )
+        self.fallback_points = pg.ScatterPlotItem(size=10, pen=pg.mkPen(FALLBACK_PEN, width=1.5), brush=None)
+        self.mos.addItem(self.fallback_line)
+        self.mos.addItem(self.fallback_points)
+        self._mos_fallback = False  # some hop drawn with its fallback: the title says so
         self.ci.layout.setRowStretchFactor(0, 3)
         self.ci.layout.setRowStretchFactor(1, 2)
 
@@ -282,6 +304,7 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         self._mos_model = model
         self._mos_pending = pending
         self._mos_error = None if pending else error
+        self._mos_fallback = any(_fallback_mos(h) is not None for h in hops)
         self._set_mos_title()
         x = np.array([h.ttl for h in hops], dtype=float)
         if len(x) and tuple(x) != self._ticks_for:
@@ -343,6 +366,10 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         scored = ~np.isnan(mos)
         brushes = [self._brush(mos_band(m, self.thresholds)) for m in mos[scored]]
         self.mos_points.setData(x=x[scored], y=mos[scored], brush=brushes)
+        fallback = np.array([_nan(_fallback_mos(h)) for h in hops])
+        self.fallback_line.setData(x, fallback)
+        marked = ~np.isnan(fallback)
+        self.fallback_points.setData(x=x[marked], y=fallback[marked])
         for item, few in ((self.mos_ci, False), (self.mos_ci_few, True)):
             whiskers = [h for h in hops if h.address is not None and h.mos is not None and h.mos_ci is not None
                         and h.mos_ci_few_samples == few]  # fmt: skip
@@ -380,6 +407,8 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         # stay, a long path to the file gives way (the whole line is in the title's tooltip and the banner).
         error = self._mos_error
         text = error or self._mos_pending or (f"MOS by {self._mos_model}" if self._mos_model else "")
+        if self._mos_fallback and not self._mos_pending:  # (at the end: an elided error keeps it)
+            text = f"{text}; {FALLBACK_WORDS}" if text else FALLBACK_WORDS
         font = QFont(self.font())
         font.setPointSizeF(8.0)
         elide = Qt.TextElideMode.ElideMiddle if error else Qt.TextElideMode.ElideRight

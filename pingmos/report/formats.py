@@ -158,6 +158,10 @@ CSV_HOP_FIELDS = tuple(f for f in HOP_FIELDS if f not in ("loss_ci_pct", "mos_ci
     "mos_ci_few_samples",  # true where the MOS interval is from too few samples (HopReport.mos_ci_few_samples)
     "unreachable",  # the path ends at this hop: a router's ICMP destination-unreachable, in words; else empty
     "score_error",  # the model failed at this hop: file:line: message, as JSON's score_error; else empty
+    # Beside score_error: the formula's last working version's R and MOS (JSON's score_fallback), which the window
+    # shows marked *; r and mos stay empty (they are not this model's).
+    "score_fallback_r",
+    "score_fallback_mos",
 )
 # Which run every row belongs to (the same on every row; see the module docstring).
 CSV_CONTEXT_FIELDS = (
@@ -232,6 +236,8 @@ def to_csv(snap: TraceSnapshot) -> str:
         row.setdefault("mos_ci_few_samples", None)  # "true" where the MOS interval is from too few samples
         row.setdefault("unreachable", None)
         row.setdefault("score_error", None)
+        fallback = row.pop("score_fallback", None) or {}
+        row["score_fallback_r"], row["score_fallback_mos"] = fallback.get("r"), fallback.get("mos")
         row.update(context)
         writer.writerow(csv_row(_finite_or_none(row[f]) for f in CSV_FIELDS))
     return buf.getvalue()

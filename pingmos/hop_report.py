@@ -56,6 +56,11 @@ class HopReport:
     # Send time (wall clock, s since the epoch) of the newest probe of the window that was answered; None when
     # none was or the producer does not know (a summary). With ``window_rtts_ms``: since when the hop is silent.
     last_answer_at: float | None = field(default=None, compare=False)
+    # A live trace's newest answered RTT (ms) among the rounds after the window: rounds whose fate is not yet known
+    # at every hop (a loss settles only at the probe timeout; TraceHistory.known_before), so they are in no figure
+    # of the window. None when none of them was answered (or nothing is in flight). A live "Cur" shows it before
+    # ``last_ms`` (the window's newest probe, up to a probe timeout older).
+    in_flight_rtt_ms: float | None = None
 
 
 def scored_hop(

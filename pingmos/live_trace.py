@@ -32,6 +32,9 @@ class HopSamples:
     ttl: int
     sent_at: np.ndarray
     rtt_ms: np.ndarray
+    # How many samples, from the first, are of rounds whose fate is known at every hop shown (a live trace's newest
+    # rounds may still have losses to come: TraceHistory.known_before); None = all of them.
+    settled: int | None = None
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,9 @@ class LiveTrace:
         self._winding_down = False
         with self._lock:
             self._error = None
+        # From now on its newest rounds are in flight: snapshots end before the first round not settled at every
+        # hop they show (TraceHistory.known_before). A session replayed, never started, has every fate known.
+        self.history.settle_s = self.timeout_s if self.timeout_s is not None else default_timeout_s(self.interval_s)
         self._started_mono = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="pingmos-engine", daemon=True)
         self._thread.start()
@@ -360,6 +366,9 @@ class LiveTrace:
 
     def series(self, ttl: int, time_range: tuple[float, float] | None = None) -> HopSamples:
         """A copy of one hop's send times and RTTs (NaN = lost), all of them or those within ``time_range``."""
+        if time_range is None:
+            sent_at, rtt_ms, settled = self.history.series_settled(ttl)
+            return HopSamples(ttl, sent_at, rtt_ms, settled)
         sent_at, rtt_ms = self.history.series(ttl, time_range)
         return HopSamples(ttl, sent_at, rtt_ms)
 

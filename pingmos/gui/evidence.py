@@ -196,8 +196,8 @@ class WindowEvidence(QObject):
         probe = "" if opened.probe is None else f" (RIPE Atlas probe {opened.probe})"
         w.setWindowTitle(f"pingmos - {target} - {display_text(Path(opened.path).name)}{probe}")
         w.target_combo.setCurrentText(target)  # Start then traces the same target live, anew
-        # The record's interval, never the next live trace's (only a pingmos session records its own).
-        w.toolbar.show_record_interval(opened.info.interval_s if opened.info.source == "pingmos" else None)
+        # The record's interval, protocol, port and other probing settings, never the next live trace's.
+        w.toolbar.show_record_settings(opened.info)
         self.alerts.trace_created(None)  # rules judge live traffic; the file's own events are in the log
         self.event_log.set_events(opened.events)
         self.episodes.show([], 0.0)

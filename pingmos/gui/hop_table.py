@@ -148,6 +148,12 @@ def _ms(value: float | None) -> str:
     return "" if value is None else f"{value:.1f}"
 
 
+def current_ms(hop: HopReport) -> float | None:
+    """The "Cur" RTT: a live trace's newest answer in the rounds still in flight after its window, else the
+    window's newest probe's (``last_ms``: None when that one was lost)."""
+    return hop.in_flight_rtt_ms if hop.in_flight_rtt_ms is not None else hop.last_ms
+
+
 def mos_ci_text(hop: HopReport) -> str:
     """The MOS's 95 % interval as the table says it: "2.61-4.40"; "none yet" while none was computed for these
     samples (too few yet, its turn not come, or the one kept no longer holds the MOS: scoring.interval); "none"
@@ -180,8 +186,10 @@ def cell_text(hop: HopReport, column: int, mos_ci_inline: bool = False) -> str:
     if column == COL_MAX:
         return _ms(hop.max_ms)
     if column == COL_CUR:
-        # The newest probe's RTT (hop_report.newest_rtt_ms): "-" once it was lost, as the report's LAST says.
-        return "-" if hop.last_ms is None and hop.received else _ms(hop.last_ms)
+        # The newest probe's RTT (hop_report.newest_rtt_ms): "-" once it was lost, as the report's LAST says; in a
+        # live trace the newest answer of the rounds still in flight first (current_ms).
+        current = current_ms(hop)
+        return "-" if current is None and hop.received else _ms(current)
     if column == COL_LOSS:
         return "" if hop.loss_pct is None else loss_text(hop.loss_pct, lost_count(hop), hop.sent)
     if column == COL_JITTER:
@@ -220,7 +228,7 @@ def _sort_key(hop: HopReport, column: int):
         COL_AVG: hop.avg_ms,
         COL_MIN: hop.min_ms,
         COL_MAX: hop.max_ms,
-        COL_CUR: hop.last_ms,
+        COL_CUR: current_ms(hop),
         COL_LOSS: hop.loss_pct,
         COL_JITTER: hop.jitter_ms,
         COL_R: hop.r,

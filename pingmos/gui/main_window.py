@@ -386,6 +386,7 @@ class MainWindow(QMainWindow):
         if not target:
             self._show_error("Enter a host name, IPv4 or IPv6 address to trace.")
             return
+        self.toolbar.show_live_settings()  # (an opened record's were shown: live tracing is with the user's)
         protocol = self.protocol_combo.currentData()
         interval_s = self.toolbar.take_interval_s()
         port = self.port()

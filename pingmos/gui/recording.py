@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import TextIO
 
 from pingmos.engine import Sample
 from pingmos.paths import sessions_dir  # noqa: F401 (where recordings go; imported from here by the window)
@@ -36,11 +37,21 @@ def session_file_name(target: str, started_at: float) -> str:
 def write_text(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` atomically (a reader sees the old file or the new one, never half). OSError when it cannot;
     the ``.partial`` file it was writing is then removed."""
+    with replaced_when_written(path) as f:
+        f.write(text)
+
+
+@contextmanager
+def replaced_when_written(path: str | os.PathLike) -> Iterator[TextIO]:
+    """A UTF-8 text file (no newline translation) to write in the block, which becomes ``path`` when the block
+    ends: it is ``path`` + ``.partial`` beside it, renamed over ``path`` once written whole, so a reader sees the
+    old file or the new one, never half. When the block raises (OSError: a full disk, a denied folder; or any
+    error of what writes) the ``.partial`` file is removed and the exception goes on."""
     p = os.fspath(path)
     tmp = p + ".partial"
     with removed_on_failure(tmp):
         with open(tmp, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+            yield f
         os.replace(tmp, p)
 
 

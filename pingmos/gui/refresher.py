@@ -216,7 +216,10 @@ def compute(request: Request, cache: _ModelCache, cancelled: threading.Event | N
     for ttl in request.timeline_ttls:
         series = request.trace.series(ttl)
         t, y = series.sent_at, series.rtt_ms
-        mos_t, mos = mos_over_time(t, y, request.window, scorer, cache=cache.mos, cache_key=(id(request.trace), ttl))
+        k = len(t) if series.settled is None else series.settled  # the MOS of settled rounds only, as the table's
+        mos_t, mos = mos_over_time(
+            t[:k], y[:k], request.window, scorer, cache=cache.mos, cache_key=(id(request.trace), ttl)
+        )
         timelines.append(HopTimeline(ttl, labels.get(ttl, f"hop {ttl}"), t, y, mos_t, mos))
     snapshot = safe_snapshot(snapshot)  # text from files and the network made safe for every view
     diagnosis = candidates = None

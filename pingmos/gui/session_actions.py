@@ -22,12 +22,12 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QMessageBox
 
 from pingmos import export
-from pingmos.display_text import display_text
+from pingmos.display_text import display_text, echoed
 from pingmos.gui.background import Background
 from pingmos.gui.hop_table import table_as_text
 from pingmos.gui.image_export import image_job
 from pingmos.gui.recording import Recording, removed_on_failure, session_file_name, sessions_dir, write_text
-from pingmos.gui.session_files import OpenedSession, format_of, load_session, samples_text, summary_of
+from pingmos.gui.session_files import OpenedSession, export_samples, format_of, load_session, summary_of
 from pingmos.gui.shown_context import shown_time_range
 from pingmos.hop_report import TraceSnapshot
 from pingmos.live_trace import LiveTrace
@@ -39,6 +39,18 @@ RECENT_MAX = 8
 OPEN_FILTER = "pingmos sessions (*.pingmos);;exports and reports (*.csv *.json *.txt *.raw *.log);;All files (*)"
 
 __all__ = ["OpenedSession", "SessionActions", "load_session", "sessions_dir"]
+
+
+def export_failure(path: str, exc: BaseException) -> str:
+    """The one line saying an export to ``path`` failed and why; its ``.partial`` file is gone by then
+    (``replaced_when_written``), and a file already at ``path`` is as it was."""
+    if isinstance(exc, OSError):
+        why = exc.strerror or str(exc)
+        if exc.filename and os.fspath(exc.filename) not in (path, path + ".partial"):
+            why += f" ({exc.filename})"  # (the .partial file beside the target is no name the user knows)
+    else:
+        why = str(exc) or type(exc).__name__
+    return echoed(f"export to {path} failed: {why}; nothing was written", 500)
 
 
 class SessionActions(QObject):
@@ -412,7 +424,7 @@ class SessionActions(QObject):
         self.worker.run(
             job,
             on_done=lambda _: self._say(f"exported to {path}"),
-            on_error=lambda exc: self._say(f"export to {path} failed: {exc}", error=True),
+            on_error=lambda exc: self._say(export_failure(path, exc), error=True),
         )
 
     def _export_job(self, what: str, path: str, fmt: str) -> Callable[[], None]:
@@ -465,7 +477,9 @@ class SessionActions(QObject):
             if rec is not None:
                 rec.flush()  # what the window shows is on disk before it is read back
                 src = str(rec.path)
-            write_text(path, samples_text(src, focus, ttl, fmt, probe))
+            # Streamed from the session file into a .partial file beside the target, as `pingmos export` prints
+            # it (the whole text held in memory took 130 MB more for the JSON of 250,000 probes).
+            export_samples(path, src, focus, ttl, fmt, probe)
 
         return job
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pingmos import export
 from pingmos.gui import models
-from pingmos.gui.recording import KnownNames
+from pingmos.gui.recording import KnownNames, replaced_when_written
 from pingmos.hop_report import RECORD_FINISHED, TraceSnapshot
 from pingmos.live_trace import LiveTrace
 from pingmos.session import SessionError, SessionEvent, SessionInfo, open_session
@@ -89,12 +89,19 @@ def load_session(path: str, model_name: str, model_settings: dict, probe: int | 
         session.close()
 
 
-def samples_text(path: str, time_range, ttl: int | None, fmt: str, probe: int | None = None) -> str:
+def export_samples(out_path: str, path: str, time_range, ttl: int | None, fmt: str, probe: int | None = None) -> int:
+    """Write the raw samples of session ``path`` (sent within ``time_range``, of hop ``ttl`` if given; ``probe``:
+    which RIPE Atlas probe's runs) to ``out_path`` as CSV or JSON (``fmt``), the text `pingmos export --what
+    samples` prints, as they are read (``export.write_samples_csv``/``_json``: a few thousand rows at a time,
+    memory that does not grow with the session) into a ``.partial`` file beside ``out_path``, renamed to it once
+    complete. Returns the rows written. Worker thread. SessionError (the file cannot be read, or holds no raw
+    samples) or OSError (cannot be written); either way no file is left beside ``out_path``, half or empty."""
+    write = export.write_samples_json if fmt == "json" else export.write_samples_csv
     with open_session(path, probe=probe) as session:
         if session.summaries():
             raise SessionError(f"{path} is an mtr --json report: it holds mtr's totals per hop, not raw samples")
-        samples = session.samples(time_range)
-        return export.samples_to_json(samples, ttl) if fmt == "json" else export.samples_to_csv(samples, ttl)
+        with replaced_when_written(out_path) as out:
+            return write(session.samples(time_range), out, ttl)
 
 
 def format_of(path: str, selected_filter: str = "") -> str:

@@ -1,6 +1,11 @@
 """What to trace and how to score it: the toolbar (target, Start, interval, samples, protocol, port) and the scoring
 row under it (model, its settings in words and units, Edit formula). Widgets only; the main window connects
-them to its commands."""
+them to its commands.
+
+An opened record shows its own probing settings in the toolbar (``show_record_settings``: interval, protocol, port,
+and the rest in words beside them), never the next live trace's; they are not taken for the user's choices. Start
+then traces live with the user's settings again, shown at once (``show_live_settings``); a field changed while the
+record is shown makes what the toolbar shows the user's choice (``_take_shown``)."""
 
 from __future__ import annotations
 
@@ -21,8 +26,14 @@ from pingmos.engine import MAX_INTERVAL_S, MIN_INTERVAL_S
 from pingmos.gui.model_settings import ModelSettingsBox
 from pingmos.gui.settings_store import SettingsStore
 from pingmos.run import default_port
+from pingmos.session import SessionInfo
 
 INTERVAL_TIP = "seconds between rounds; a change starts a new trace at the next Start"
+PROTOCOL_TIP = "probe protocol; a change starts a new trace at the next Start"
+PORT_TIP = "destination port of the UDP or TCP probes; a change starts a new trace at the next Start"
+RECORD_NOTE = "Start traces live with your own settings again"
+# Files that record the protocol their probes used (mtr's and Trippy's reports do not: their "icmp" is a guess).
+PROTOCOL_SOURCES = ("pingmos", "pingmos report", "samples export", "RIPE Atlas")
 WINDOW_CHOICES = ("10", "50", "100", "200", "500", "600", "all")  # 600: run.LIVE_WINDOW, the default
 WINDOW_TIP = "samples to include: the last N samples of each hop, or all of them"
 WINDOW_MAX = 9_999_999  # (seven digits: more samples than a hop keeps in memory for weeks at 1 round/s)
@@ -126,20 +137,24 @@ class TraceToolbar(QToolBar):
         self.protocol_combo.addItem("UDP", "udp")
         self.protocol_combo.addItem("TCP", "tcp")
         self.protocol_combo.setCurrentIndex(max(0, self.protocol_combo.findData(settings.protocol())))
-        self.protocol_combo.setToolTip("probe protocol; a change starts a new trace at the next Start")
+        self.protocol_combo.setToolTip(PROTOCOL_TIP)
         self.protocol_combo.setAccessibleName("protocol")
         self.addWidget(_label(" &Protocol ", self.protocol_combo))
         self.addWidget(self.protocol_combo)
         self.port_spin = QSpinBox()
         self.port_spin.setRange(0, 65535)
         self.port_spin.setSpecialValueText("-")  # 0: no port (ICMP), or the engine's default port
-        self.port_spin.setToolTip(
-            "destination port of the UDP or TCP probes; a change starts a new trace at the next Start"
-        )
-        self.port_spin.valueChanged.connect(lambda value: settings.set_port(self.protocol_combo.currentData(), value))
+        self.port_spin.setToolTip(PORT_TIP)
+        self.port_spin.valueChanged.connect(self._port_edited)
         self.port_label = _label(" P&ort ", self.port_spin)
         self.addWidget(self.port_label)
         self.addWidget(self.port_spin)
+        # An opened record's other probing settings (max TTL, flows, timeout, rounds), in words; hidden live.
+        self.record_label = QLabel()
+        self.record_label.setAccessibleName("the opened record's other probing settings")
+        self.record_label_action = self.addWidget(self.record_label)
+        self.record_label_action.setVisible(False)
+        self.record_shown = False  # the fields show an opened record's settings, not the user's
         self.protocol_combo.currentIndexChanged.connect(lambda _: self.protocol_changed())
         self.protocol_changed()
 
@@ -149,6 +164,89 @@ class TraceToolbar(QToolBar):
         if self.interval_spin.minimum() < MIN_INTERVAL_S:
             self._live_interval_field()
         self.settings.set_interval_s(value)
+        self._take_shown()
+
+    def _port_edited(self, value: int) -> None:
+        self.settings.set_port(self.protocol_combo.currentData(), value)
+        self._take_shown()
+
+    def show_record_settings(self, info: SessionInfo) -> None:
+        """Show the probing settings an opened record was made with: its interval (``show_record_interval``), its
+        protocol and port in their fields (blank where the file does not record them: a guess is not shown), and
+        the others it records (max TTL, flows, probe timeout, rounds asked for) in words beside them. None of them
+        is taken for the user's choice; Start traces live with those again (``show_live_settings``)."""
+        pingmos = info.source == "pingmos"
+        self.show_record_interval(info.interval_s if pingmos else None)
+        protocol = info.protocol if info.source in PROTOCOL_SOURCES else None
+        port = info.extra.get("port") if pingmos else None
+        port = port if isinstance(port, int) and not isinstance(port, bool) and 1 <= port <= 65535 else None
+        combo, spin = self.protocol_combo, self.port_spin
+        combo.blockSignals(True)
+        spin.blockSignals(True)
+        try:
+            combo.setCurrentIndex(combo.findData(protocol))  # -1: blank
+            on = protocol in ("udp", "tcp")
+            spin.setValue((port or default_port(protocol)) if on and pingmos else 0)  # 0 shows "-"
+            spin.setEnabled(on)
+            self.port_label.setEnabled(on)
+        finally:
+            combo.blockSignals(False)
+            spin.blockSignals(False)
+        words = record_words(info) if pingmos else []
+        recorded = f" (recorded with {', '.join(words)})" if words else ""  # (the label goes under » when narrow)
+        combo.setToolTip(
+            f"the opened record's protocol{recorded}; {RECORD_NOTE}" if combo.currentIndex() >= 0
+            else f"the opened record does not say its protocol; {RECORD_NOTE}"
+        )  # fmt: skip
+        if on:
+            spin.setToolTip(
+                f"the opened record's destination port; {RECORD_NOTE}" if port or pingmos
+                else f"the opened record does not say its destination port; {RECORD_NOTE}"
+            )  # fmt: skip
+        self.record_label.setText(f" recorded with {', '.join(words)} " if words else "")
+        self.record_label.setToolTip(f"the opened record's other probing settings; {RECORD_NOTE}")
+        self.record_label_action.setVisible(bool(words))
+        self.record_shown = True
+
+    def show_live_settings(self) -> None:
+        """Back to live tracing: the fields show the user's own settings again (those remembered), as they were
+        before a record was opened. Nothing is done when they already do."""
+        if not self.record_shown:
+            return
+        self.record_shown = False
+        self._live_fields()
+        self.protocol_combo.blockSignals(True)
+        self.protocol_combo.setCurrentIndex(max(0, self.protocol_combo.findData(self.settings.protocol())))
+        self.protocol_combo.blockSignals(False)
+        self.protocol_changed()  # its port, remembered per protocol
+        self._show_interval(self.settings.interval_s())
+
+    def _take_shown(self) -> None:
+        """A field was changed while a record's settings were shown: what the toolbar shows is the user's choice
+        from now on, every field of it (a UDP record's port edited, Start traces UDP to that port)."""
+        if not self.record_shown:
+            return
+        self.record_shown = False
+        self._live_fields()
+        if self.protocol_combo.currentIndex() < 0:  # a record's unknown protocol: the remembered one
+            self.protocol_combo.blockSignals(True)
+            self.protocol_combo.setCurrentIndex(max(0, self.protocol_combo.findData(self.settings.protocol())))
+            self.protocol_combo.blockSignals(False)
+            self.protocol_changed()
+            return
+        protocol = self.protocol_combo.currentData()
+        self.settings.set_protocol(protocol)
+        port = self.port_spin.value()
+        if protocol in ("udp", "tcp") and port and port != (self.settings.port(protocol) or default_port(protocol)):
+            self.settings.set_port(protocol, port)
+        if self.interval_spin.value() >= MIN_INTERVAL_S:
+            self.settings.set_interval_s(round(self.interval_spin.value(), 3))
+
+    def _live_fields(self) -> None:
+        """The fields' live tooltips, the record's words hidden."""
+        self.protocol_combo.setToolTip(PROTOCOL_TIP)
+        self.port_spin.setToolTip(PORT_TIP)
+        self.record_label_action.setVisible(False)
 
     def _live_interval_field(self) -> None:
         spin = self.interval_spin
@@ -184,7 +282,11 @@ class TraceToolbar(QToolBar):
         value = round(self.interval_spin.value(), 3)
         if value >= MIN_INTERVAL_S:
             return value
-        value = self.settings.interval_s()
+        self._show_interval(self.settings.interval_s())
+        return round(self.interval_spin.value(), 3)
+
+    def _show_interval(self, value: float) -> None:
+        """``value`` (s) in the interval field, as the user's (not an edit: nothing is remembered)."""
         spin = self.interval_spin
         spin.blockSignals(True)
         try:
@@ -193,10 +295,11 @@ class TraceToolbar(QToolBar):
             spin.setValue(value)
         finally:
             spin.blockSignals(False)
-        return round(spin.value(), 3)
 
     def protocol_changed(self) -> None:
         protocol = self.protocol_combo.currentData()
+        if protocol is None:
+            return  # (blank: a record's unknown protocol, never a choice)
         self.settings.set_protocol(protocol)
         on = protocol in ("udp", "tcp")
         self.port_spin.setEnabled(on)
@@ -208,6 +311,7 @@ class TraceToolbar(QToolBar):
         else:
             self.port_spin.setValue(0)
         self.port_spin.blockSignals(False)
+        self._take_shown()  # (the protocol picked with a record shown: the rest shown is taken with it)
 
     def port(self) -> int | None:
         """The destination port the next UDP/TCP trace probes (None for ICMP)."""
@@ -225,6 +329,27 @@ class TraceToolbar(QToolBar):
             self.protocol_combo,
             self.port_spin,
         ]
+
+
+def record_words(info: SessionInfo) -> list[str]:
+    """A pingmos record's probing settings the toolbar has no field for, in words ("max TTL 30", "4 flows",
+    "timeout 2 s", "100 rounds"), those it records only (a file is data: anything else is left out)."""
+
+    def number(value, lo, hi):
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and lo <= value <= hi
+        return value if ok else None
+
+    extra = info.extra if isinstance(info.extra, dict) else {}
+    words = []
+    if (max_ttl := number(info.max_ttl, 1, 255)) is not None:
+        words.append(f"max TTL {int(max_ttl)}")
+    if (flows := number(extra.get("flows"), 1, 64)) is not None:
+        words.append(f"{int(flows)} flow{'s' if flows != 1 else ''}")
+    if (timeout_s := number(extra.get("timeout_s"), 0.001, 3600)) is not None:
+        words.append(f"timeout {timeout_s:g} s")
+    if (rounds := number(extra.get("rounds"), 1, 10**9)) is not None:
+        words.append(f"{int(rounds)} round{'s' if rounds != 1 else ''}")
+    return words
 
 
 class ScoringRow(QWidget):

@@ -3,7 +3,9 @@ shortcut), and the keyboard reaches every field in the order the eye reads them.
 
 Shortcuts: F5 or Ctrl+Enter Start/Stop, F6 (or Pause) freezes the display, Ctrl+L the target, Ctrl+M the model,
 Ctrl+1 the hop table, Ctrl+2 the trace graph, Ctrl+3 the timeline, Ctrl+E the formula, Ctrl+Shift+C copies the table
-with its context, Ctrl+Shift+P exports the whole window, Ctrl+Shift+L floats the event log or docks it again. The
+with its context, Ctrl+Shift+P exports the whole window, Ctrl+Shift+L floats the event log or docks it again. They
+work from the floated event log too, once each (Qt takes a floated dock for part of its main window); those that go
+to a field of the window make it the active window first. The
 hop table never keeps Tab to itself (Tab leaves it; arrow keys move within it), and its right-click menu opens with
 the Menu key or Shift+F10 too. The trace graph is
 a Tab stop (after the table) for its marks: with the focus it shows them whole in a tooltip (a narrow graph
@@ -16,7 +18,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QLineEdit, QWidget
+from PySide6.QtWidgets import QApplication, QLineEdit, QWidget
 
 from pingmos.gui.timeline import PRESETS
 
@@ -146,6 +148,11 @@ class WindowActions(QObject):
         self.window.statusBar().showMessage(why, 5000)
 
     def _focus(self, widget: QWidget, select: bool = False) -> None:
+        if QApplication.activeWindow() is not self.window:
+            # Pressed in the floated event log (a window of its own, where the window's shortcuts work too): the
+            # focus cannot go into an inactive window, so Ctrl+1, Ctrl+2, Ctrl+L... did nothing there. (Not
+            # raised: without a window manager that would hide the floated log, a tool window, behind it.)
+            self.window.activateWindow()
         widget.setFocus(Qt.FocusReason.ShortcutFocusReason)
         if select and hasattr(widget, "lineEdit") and widget.lineEdit() is not None:
             widget.lineEdit().selectAll()

@@ -483,13 +483,20 @@ class TargetRunner:
             labels=self.cfg.labels,
             model=self.model.name,
             up=up,
-            counters=self.counters.copy(),
+            counters=self.counters.copy(self._path_end_ttl()),
             snapshot=self.snapshot,
             diagnosis_status=diag[0] if diag else None,
             diagnosis_ttl=diag[1] if diag else None,
             alerts={r.name: r.name in firing for r in self.alerts.rules},
             sip=self.sip.view() if self.sip is not None else None,
         )
+
+    def _path_end_ttl(self) -> int | None:
+        """The TTL where the path ends after every sample so far (the destination's, or a router's unreachable);
+        None while unknown. /metrics has no hop beyond it."""
+        destination, blocked, _highest = self.trace.history.path_end()
+        ends = [t for t in (destination, blocked) if t is not None]
+        return min(ends) if ends else None
 
     @property
     def timeout_s(self) -> float:

@@ -183,11 +183,16 @@ class TargetCounters:
         with self._lock:
             self._anchor = None
 
-    def copy(self) -> tuple[dict[int, tuple[int, int, list[int], float, int]], int, int]:
-        """({ttl: (sent, received, buckets, rtt_sum_s, route_changes)}, samples, late_rounds), consistent."""
+    def copy(self, last_ttl: int | None = None) -> tuple[dict[int, tuple[int, int, list[int], float, int]], int, int]:
+        """({ttl: (sent, received, buckets, rtt_sum_s, route_changes)}, samples, late_rounds), consistent.
+        ``last_ttl``: where the path ends (the destination's TTL, or a router's unreachable): the TTLs beyond are
+        left out, as they are no hops (the first round probes every TTL up to max_ttl before the end is known, and
+        the destination answers those probes too); None = every TTL probed."""
         with self._lock:
             hops = {
-                t: (h.sent, h.received, list(h.buckets), h.rtt_sum_s, h.route_changes) for t, h in self.hops.items()
+                t: (h.sent, h.received, list(h.buckets), h.rtt_sum_s, h.route_changes)
+                for t, h in self.hops.items()
+                if last_ttl is None or t <= last_ttl
             }
             return hops, self.samples, self.late_rounds
 

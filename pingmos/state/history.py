@@ -175,15 +175,18 @@ class HopHistory:
         found = find_route_changes(0, self.rounds[:m].tolist(), who, self.sent_at[:m].tolist(), self.flows)
         self.changes = [(c.round, c.sent_at, c.flow, c.old, c.new) for c in found]
 
-    def bounds(self, window: int | None, time_range: TimeRange | None) -> tuple[int, int]:
+    def bounds(self, window: int | None, time_range: TimeRange | None, cut: int | None = None) -> tuple[int, int]:
         """The index range [lo, hi) of a selection: the samples sent within ``time_range`` (wall-clock seconds,
-        both ends included) if one is given, else the last ``window`` samples (None = all of them)."""
+        both ends included) if one is given, else the last ``window`` samples (None = all of them); with ``cut``
+        (a round number), only among the samples of the rounds before it (``TraceHistory.known_before``)."""
         n = self.n
+        end = n if cut is None or cut > self._top_round else int(np.searchsorted(self.rounds[:n], cut, "left"))
         if time_range is not None:
             # Send times follow rounds except for sub-ms reordering within a round; a binary search is exact enough.
             sent = self.sent_at[:n]
-            return int(np.searchsorted(sent, time_range[0], "left")), int(np.searchsorted(sent, time_range[1], "right"))
-        return (0 if window is None else max(0, n - window)), n
+            hi = min(end, int(np.searchsorted(sent, time_range[1], "right")))
+            return min(hi, int(np.searchsorted(sent, time_range[0], "left"))), hi
+        return (0 if window is None else max(0, end - window)), end
 
     def trim(self, keep: int) -> None:
         """Forget all but the last ``keep`` samples (a monitoring agent keeps only its window in memory; the
@@ -245,6 +248,9 @@ class RowData:
     when the arrays are the whole row; else they hold only the samples after the first ``extends`` samples of the
     hop, which the caller already holds. ``rtt_all``: with ``lineage``, where the row is every sample of its
     TTL unfiltered, a read-only view of all its RTTs (the history's own array: the caller need not copy them).
+    ``in_flight_rtt_ms``: the newest answer of the row's kind (ms) among the samples after a window's end, in rounds
+    not yet settled at every hop (``TraceHistory.known_before``); None when there is none (the window's own last
+    answer is then the newest).
     """
 
     ttl: int
@@ -261,6 +267,7 @@ class RowData:
     lineage: tuple[str, int, int] | None = None
     extends: int | None = None
     rtt_all: np.ndarray | None = None
+    in_flight_rtt_ms: float | None = None
 
 
 @dataclass(frozen=True)
@@ -280,12 +287,23 @@ class TraceHistory:
     are followed per flow). ``keep_samples``: at most about this many samples per hop stay in memory (None = all;
     a monitoring agent's memory then stays flat however long it runs). ``summarise``: the samples let go are
     folded into running sums (summary.py), so a selection of every sample still gives the whole run's counts,
-    loss, latency, stdev and jitter (a long report's memory stays flat too)."""
+    loss, latency, stdev and jitter (a long report's memory stays flat too).
 
-    def __init__(self, flows: int = 1, keep_samples: int | None = None, summarise: bool = False) -> None:
+    ``settle_s``: the probe timeout (s) of a trace still probing, whose newest rounds are not settled yet (an
+    answer comes at once, a loss only at the timeout): every selection then ends before the first round whose
+    fate is not known at every hop it shows (``known_before``), so a window never counts the newest rounds'
+    answers without their losses. None: every probe's fate is known when its sample is applied (a finished
+    recording, a report at its end), or the caller chooses its time range itself (the alert rules)."""
+
+    def __init__(
+        self, flows: int = 1, keep_samples: int | None = None, summarise: bool = False, settle_s: float | None = None
+    ) -> None:
         self.flows = flows
         self.keep_samples = keep_samples
         self.summarise = summarise
+        self.settle_s = settle_s
+        self._newest_sent = -np.inf  # the latest send time of any sample applied (wall clock, s)
+        self._top_round = -1  # the highest round of any sample applied
         self.hops: dict[int, HopHistory] = {}
         self.addresses: list[str | None] = [None]  # index NO_RESPONDER = lost
         self._index: dict[str, int] = {}
@@ -316,15 +334,84 @@ class TraceHistory:
             rtt = np.nan if sample.rtt_ms is None or index == NO_RESPONDER else sample.rtt_ms
             code = sample.icmp_code if sample.icmp_code is not None and 0 <= sample.icmp_code < NO_CODE else NO_CODE
             hop.add(sample.round, sample.sent_at, rtt, index, kind_code(sample) if index else LOST, code)
+            if sample.sent_at > self._newest_sent:
+                self._newest_sent = sample.sent_at
+            if sample.round > self._top_round:
+                self._top_round = sample.round
             keep = self.keep_samples
             if keep is not None and hop.n >= keep + max(64, keep // 4):
-                hop.trim(keep)  # in steps, so the arrays are not shifted on every sample
+                # The samples of rounds possibly in flight elsewhere stay besides ``keep`` settled ones: a window
+                # of ``keep`` rounds whose fate is known still has them all.
+                if self.settle_s is not None:
+                    recent = self._newest_sent - 2 * self.settle_s
+                    keep += hop.n - int(np.searchsorted(hop.sent_at[: hop.n], recent, "left"))
+                if hop.n >= keep + max(64, keep // 4):
+                    hop.trim(keep)  # in steps, so the arrays are not shifted on every sample
             self.samples += 1
 
     def drop_before(self, sent_at: float) -> None:
         with self.lock:
             for hop in self.hops.values():
                 hop.drop_before(sent_at)
+
+    # -- which rounds are settled ---------------------------------------------------------------------
+
+    def known_before(self, ttls) -> int | None:
+        """The first round whose fate is not known yet at every TTL of ``ttls`` (the hops a selection shows): the
+        rounds before it are settled there, each probe answered or timed out. None when every round is
+        (``settle_s`` None). Call it with the lock held.
+
+        A round's fate at a TTL is known once its sample there is in; a round sent twice ``settle_s`` (the probe
+        timeout) or longer before the newest sample's send time is settled wherever it was probed (the newest
+        sample was sent before now; twice: the engine holds an answer that claims the path's end until the
+        probes that prove it settled, and a refused claim's probe waits for its own deadline again). The rounds
+        after the newest round settled that way count one by one from there: the first missing at any of
+        ``ttls`` (its probe in flight: a loss settles only at the timeout, while the later rounds' answers are
+        in) is the cut. The cut is the same for every row, so a window's rows hold the same rounds, and a lost
+        probe is never left out while its round's answers count (the bias this removes: loss p understated by
+        about p(1-p)(timeout/interval)/window, 0 % once the window is no longer than timeout/interval rounds). A
+        round never probed at one of ``ttls`` (a round skipped after a stall, a probe abandoned by a stop) holds
+        the cut back until it is twice ``settle_s`` old."""
+        settle_s = self.settle_s
+        if settle_s is None or self._top_round < 0:
+            return None
+        horizon = self._newest_sent - 2 * settle_s
+        before = None  # the newest round with a probe sent by the horizon: it and those before are settled
+        first = None
+        hops = [self.hops[t] for t in ttls if t in self.hops]
+        for hop in hops:
+            n = hop.n
+            if not n:
+                continue
+            i = int(np.searchsorted(hop.sent_at[:n], horizon, "right"))
+            if i:
+                r = int(hop.rounds[i - 1])
+                before = r if before is None or r > before else before
+            elif before is None:
+                r = int(hop.rounds[0]) - 1
+                first = r if first is None or r < first else first
+        if before is None:
+            before = first if first is not None else self._top_round
+        cut = self._top_round + 1
+        for ttl in ttls:
+            hop = self.hops.get(ttl)
+            n = hop.n if hop is not None else 0
+            if not n:
+                return before + 1  # nothing settled at this TTL since: every later round is in flight there
+            rounds = hop.rounds[:n]
+            j = int(np.searchsorted(rounds, before, "right"))
+            m = n - j
+            if not m:
+                return before + 1
+            # The rounds after ``before`` follow one another; the first one missing here is in flight here.
+            if rounds[j] == before + 1 and rounds[n - 1] == before + m:
+                gap = before + 1 + m  # all there (rounds ascend, one sample per round)
+            else:
+                missing = np.flatnonzero(rounds[j:n] != np.arange(before + 1, before + 1 + m))
+                gap = before + 1 + (int(missing[0]) if len(missing) else m)
+            if gap < cut:
+                cut = gap
+        return cut
 
     # -- small queries ------------------------------------------------------------------------------
 
@@ -371,6 +458,21 @@ class TraceHistory:
             lo, hi = hop.bounds(None, time_range)
             return hop.sent_at[lo:hi].copy(), hop.rtt_ms[lo:hi].copy()
 
+    def series_settled(self, ttl: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """A copy of all of one TTL's send times (s) and RTTs (ms, NaN = lost), and how many of them, from the
+        first, are of rounds settled at every row a snapshot shows now (``known_before``; all of them without
+        ``settle_s``): a curve of windows over the series ends there, as the window does."""
+        with self.lock:
+            hop = self.hops.get(ttl)
+            if hop is None:
+                return np.array([]), np.array([]), 0
+            cut = None
+            if self.settle_s is not None:
+                shown = self._last_shown({t: h.last for t, h in self.hops.items()})[2]
+                cut = self.known_before(sorted(set(range(1, shown + 1)) | {ttl}))
+            end = hop.bounds(None, None, cut)[1]
+            return hop.sent_at[: hop.n].copy(), hop.rtt_ms[: hop.n].copy(), end
+
     # -- what a snapshot is built from --------------------------------------------------------------
 
     def select(
@@ -395,24 +497,17 @@ class TraceHistory:
         ``held``: ttl -> ``lineage`` of rows the caller keeps the arrays of (see RowData); such a row, if it still
         has that lineage's role and epoch, comes back with only the samples added since (``extends``): a live
         view of a day's samples copies one round's, not the day's.
+
+        With ``settle_s`` (a trace still probing), the window is the last ``window`` rounds whose fate is known at
+        every row shown, and a time range holds only such rounds (``known_before``): their answers and their
+        losses, never the answers of rounds whose losses are still to come.
         """
         with self.lock:
-            spans = {t: h.bounds(window, time_range) for t, h in self.hops.items()}
-            lasts = {t: self._latest(h, *spans[t]) for t, h in self.hops.items()}
-            destination, blocked = _path_end(lasts)
-            if blocked is not None and (destination is None or blocked < destination):
-                last_ttl, destination = blocked, None
-            elif destination is not None:
-                last_ttl = destination
-            elif self.hops:
-                answered = [t for t, h in self.hops.items() if lasts[t]]
-                last_ttl = min(max(self.hops), (max(answered) + 1) if answered else 1)
-            else:
-                last_ttl = 0
+            spans, lasts, destination, blocked, last_ttl, cut = self._visible(window, time_range)
             rows = []
             for ttl in range(1, last_ttl + 1):
                 role = "destination" if ttl == destination else "router"
-                rows.append(self._row(ttl, role, spans, lasts, window, time_range, cached, blocked, held))
+                rows.append(self._row(ttl, role, spans, lasts, window, time_range, cached, blocked, held, cut))
             return Selection(
                 rows=tuple(rows),
                 addresses=tuple(self.addresses),
@@ -424,13 +519,49 @@ class TraceHistory:
     def row(self, ttl: int, time_range: TimeRange | None = None, window: int | None = None) -> RowData:
         """One TTL's row over a selection, whether or not it is visible: the destination's row (its replies at
         every TTL, see ``select``) when ``ttl`` is where the destination is after every sample so far, a router's
-        row otherwise. What an alert rule on "the destination" or on a named hop measures."""
+        row otherwise. What an alert rule on "the destination" or on a named hop measures. With ``settle_s``, over
+        the rounds whose fate is known at this TTL and at every row ``select`` shows (as ``select``)."""
         with self.lock:
-            spans = {t: h.bounds(window, time_range) for t, h in self.hops.items()}
-            lasts = {t: self._latest(h, *spans[t]) for t, h in self.hops.items()}
+            spans, lasts, _dest, _blocked, _last, cut = self._visible(window, time_range, ttl)
             destination = _path_end({t: h.last for t, h in self.hops.items()})[0]
             role = "destination" if ttl == destination else "router"
-            return self._row(ttl, role, spans, lasts, window, time_range, None, None)
+            return self._row(ttl, role, spans, lasts, window, time_range, None, None, cut=cut)
+
+    def _visible(self, window, time_range, also: int | None = None):
+        """(spans, lasts, destination, blocked, last TTL shown, cut) of a selection (see ``select``): each TTL's
+        index range and latest answers, where the destination's row is (None: not reached), the TTL where a
+        router's unreachable ends the path, the last row shown, and the first round left out as not yet settled
+        at every row shown (and at ``also``): None when none is (``known_before``)."""
+        cut = None
+        ttls: set[int] = set()
+        if self.settle_s is not None:
+            # The rows shown after every sample so far: almost always those of the selection too (else once more).
+            ttls = set(range(1, self._last_shown({t: h.last for t, h in self.hops.items()})[2] + 1))
+            ttls |= {also} if also is not None else set()
+            cut = self.known_before(sorted(ttls))
+        while True:
+            spans = {t: h.bounds(window, time_range, cut) for t, h in self.hops.items()}
+            lasts = {t: self._latest(h, *spans[t]) for t, h in self.hops.items()}
+            destination, blocked, last_ttl = self._last_shown(lasts)
+            if self.settle_s is None:
+                return spans, lasts, destination, blocked, last_ttl, None
+            shown = set(range(1, last_ttl + 1)) | ({also} if also is not None else set())
+            if shown <= ttls:  # the cut was found over these rows (or more: a cut as early or earlier)
+                return spans, lasts, destination, blocked, last_ttl, cut
+            ttls |= shown
+            cut = self.known_before(sorted(ttls))
+
+    def _last_shown(self, lasts: dict) -> tuple[int | None, int | None, int]:
+        """(destination TTL, blocked TTL, last row shown) from each TTL's latest answers (see ``select``)."""
+        destination, blocked = _path_end(lasts)
+        if blocked is not None and (destination is None or blocked < destination):
+            return None, blocked, blocked
+        if destination is not None:
+            return destination, blocked, destination
+        if self.hops:
+            answered = [t for t in self.hops if lasts.get(t)]
+            return None, blocked, min(max(self.hops), (max(answered) + 1) if answered else 1)
+        return None, blocked, 0
 
     @classmethod
     def _latest(cls, hop: HopHistory, lo: int, hi: int) -> dict[str, tuple[int, int, int]]:
@@ -446,9 +577,38 @@ class TraceHistory:
         """``hop.last`` (latest answer of each kind) restricted to the samples [lo, hi)."""
         if lo >= hi:
             return {}
-        first_round = hop.rounds[lo]
-        if hi == hop.n:  # the usual case (a window ending now): the latest answers are the hop's own, if inside
-            return {k: v for k, v in hop.last.items() if v[0] >= first_round}
+        first_round = int(hop.rounds[lo])
+        end_round = int(hop.rounds[hi]) if hi < hop.n else None
+        # The usual case: the hop's latest answer of a kind is inside (a window ending now, or before rounds in
+        # flight that brought no newer answer of that kind), or before it (none inside).
+        out = {}
+        wanted = []
+        for k, v in hop.last.items():
+            if end_round is not None and v[0] >= end_round:
+                wanted.append(k)  # a newer one came after the selection: find the latest inside
+            elif v[0] >= first_round:
+                out[k] = v
+        if not wanted:
+            return out
+        # The latest answers inside are near its end (answers are most samples): the last few one by one, all of
+        # it for a kind not among them.
+        kind, rounds, who, code = hop.kind, hop.rounds, hop.responder, hop.code
+        stop = max(lo, hi - 16)
+        for i in range(hi - 1, stop - 1, -1):
+            k = int(kind[i])
+            role = "reached" if k & REACHED else ("unreachable" if k & KIND_MASK == UNREACHABLE else "router")
+            if k != LOST and role in wanted:
+                out[role] = (int(rounds[i]), int(who[i]), int(code[i]))
+                wanted.remove(role)
+                if not wanted:
+                    return out
+        if stop > lo:
+            found = TraceHistory._scan(hop, lo, stop)
+            out.update({k: found[k] for k in wanted if k in found})
+        return out
+
+    @staticmethod
+    def _scan(hop: HopHistory, lo: int, hi: int) -> dict[str, tuple[int, int, int]]:
         out: dict[str, tuple[int, int, int]] = {}
         kinds = hop.kind[lo:hi]
         for role, mask in (
@@ -462,14 +622,14 @@ class TraceHistory:
                 out[role] = (int(hop.rounds[i]), int(hop.responder[i]), int(hop.code[i]))
         return out
 
-    def _row(self, ttl, role, spans, lasts, window, time_range, cached, blocked, held=None) -> RowData:
+    def _row(self, ttl, role, spans, lasts, window, time_range, cached, blocked, held=None, cut=None) -> RowData:
         hop = self.hops.get(ttl)
         # The lower TTLs whose destination replies (a shorter path for a while) belong to the destination's row.
         merged = []
         if role == "destination":
             merged = [t for t, h in self.hops.items() if t < ttl and h.reached and spans[t][0] < spans[t][1]]
         versions = tuple((t, self.hops[t].version) for t in [ttl, *merged] if t in self.hops)
-        key = (role, versions, window, time_range, ttl == blocked)
+        key = (role, versions, window, time_range, ttl == blocked, cut)
         unreachable = None
         if ttl == blocked and "unreachable" in lasts.get(ttl, {}):
             _round, who, code = lasts[ttl]["unreachable"]
@@ -482,6 +642,9 @@ class TraceHistory:
             # while the path was shorter, stays in that TTL's summary.)
             summary = hop.earlier[1 if role == "destination" else 0]
             earlier = dataclasses.replace(summary, responders=dict(summary.responders))
+        newest = None
+        if cut is not None and time_range is None and hop is not None and spans[ttl][1] < hop.n:
+            newest = self._newest_answer(hop, spans[ttl][1], role)
         lineage = None
         appends_only = role == "router" or not (hop is None or hop.routers or merged)  # see RowData.lineage
         if hop is not None and window is None and time_range is None and appends_only:
@@ -490,7 +653,7 @@ class TraceHistory:
         if cached is not None and cached.get(ttl) == key:
             return RowData(
                 ttl, role, empty.astype(np.int64), empty, empty, empty.astype(np.uint16), changes,
-                last_responder, unreachable, key, earlier, lineage,
+                last_responder, unreachable, key, earlier, lineage, in_flight_rtt_ms=newest,
             )  # fmt: skip
         extends = None
         if lineage is not None and held is not None:
@@ -542,8 +705,19 @@ class TraceHistory:
             rtt_all = hop.view("rtt_ms", 0, spans[ttl][1])
         return RowData(
             ttl, role, rounds, sent, rtt, who, changes, last_responder, unreachable, key, earlier, lineage, extends,
-            rtt_all,
+            rtt_all, newest,
         )  # fmt: skip
+
+    @staticmethod
+    def _newest_answer(hop: HopHistory, start: int, role: str) -> float | None:
+        """The newest RTT (ms) among the hop's samples from ``start`` on answered by this row's kind of
+        responder (the destination's row: the destination; a router's: anything else); None when none is."""
+        kind, destination = hop.kind, role == "destination"
+        for i in range(hop.n - 1, start - 1, -1):  # a few samples (the rounds in flight), the newest first
+            k = int(kind[i])
+            if k != LOST and bool(k & REACHED) == destination:
+                return float(hop.rtt_ms[i])
+        return None
 
     def _last_responder(self, ttl: int, role: str, merged: list[int], lasts: dict) -> int:
         """The latest responder of this row's kind within the selection, else the latest known before it (a hop

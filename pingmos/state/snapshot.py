@@ -317,6 +317,7 @@ def build_snapshot(
                 window_rtts_ms=r.rtt_ms,
                 unreachable=unreachable,
                 mos_ci=interval,
+                in_flight_rtt_ms=row.in_flight_rtt_ms,
                 last_answer_at=r.last_answer_at,
             )
         )

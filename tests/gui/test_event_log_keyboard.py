@@ -7,6 +7,7 @@ import time
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from pingmos.session import SessionEvent
@@ -111,3 +112,74 @@ def test_a_floated_event_log_is_floated_again_at_the_next_start(qtbot, make_wind
     qtbot.waitExposed(third)
     log = third.evidence.event_log
     assert not log.isFloating() and not log.float_action.isChecked() and log.isVisible()
+
+
+def window_shortcuts(window) -> list:
+    """Every enabled command of the window with a key, but Quit (it would close the window under the test)."""
+    from PySide6.QtGui import QAction
+
+    return [
+        a
+        for a in window.findChildren(QAction)
+        if a.shortcuts() and a.isEnabled() and a.text().replace("&", "") != "Quit"
+    ]
+
+
+@pytest.mark.parametrize("floating", [True, False])
+def test_the_windows_shortcuts_work_once_from_the_event_log_floated_or_docked(qtbot, shown, monkeypatch, floating):
+    """From the floated log (a window of its own, with the focus in its rows), every shortcut of the window runs
+    its command, once; those that go to a field of the window (Ctrl+1, Ctrl+2, Ctrl+L...) did nothing: the focus
+    cannot go into an inactive window. Docked, the same keys run their commands once too (never twice)."""
+    from PySide6.QtWidgets import QDialog, QFileDialog
+
+    # The commands that open a dialog: answered at once (cancelled), so that the next key can be pressed.
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: ("", "")))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: ("", "")))
+    monkeypatch.setattr(QDialog, "exec", lambda self: 0)
+    window = shown
+    log = window.evidence.event_log
+    log.add(fired(1))
+    goes_to = {
+        "Ctrl+L": window.target_combo,
+        "Ctrl+M": window.model_combo,
+        "Ctrl+1": window.table,
+        "Ctrl+2": window.trace_graph,
+        "Ctrl+3": window.timeline.focus_button,
+    }
+    actions = window_shortcuts(window)
+    keys = {k.toString(): a for a in actions for k in a.shortcuts()}
+    assert set(goes_to) | {"F5", "Ctrl+Return", "F6", "Ctrl+E", "Ctrl+Shift+C", "Ctrl+5", "Ctrl+Shift+L"} <= set(keys)
+    runs: list = []
+    for action in actions:
+        action.triggered.connect(lambda *_, a=action: runs.append(a))
+
+    for key, action in keys.items():
+        if window.formula_editor is not None:
+            window.formula_editor.hide()  # (Ctrl+E's window, which took the keyboard)
+        if window.trace is not None and window.trace.running:
+            window.stop()
+        log.set_floating(floating)
+        log.table.setFocus()
+        qtbot.waitUntil(
+            lambda: log.isFloating() == floating and QApplication.focusWidget() is log.table, timeout=WAIT_MS
+        )
+        if floating:
+            assert QApplication.activeWindow() is log
+        runs.clear()
+        combination = action.shortcuts()[[k.toString() for k in action.shortcuts()].index(key)][0]
+        qtbot.keyClick(log.table, combination.key(), combination.keyboardModifiers())
+        # A key that hid the log (Ctrl+Shift+E) took the releases of its modifier keys with it: Qt took Ctrl and
+        # Shift for held ever after, and the next test's hop table toggled its rows instead of selecting them.
+        qtbot.keyRelease(window, Qt.Key.Key_Control)
+        assert QGuiApplication.keyboardModifiers() == Qt.KeyboardModifier.NoModifier, key
+        assert runs == [action], (key, [a.text() for a in runs])
+        if key in goes_to:
+            target = goes_to[key]
+
+            def there(target=target) -> bool:
+                focus = QApplication.focusWidget()
+                return focus is not None and (focus is target or target.isAncestorOf(focus))
+
+            qtbot.waitUntil(lambda: there() and QApplication.activeWindow() is window, timeout=WAIT_MS)
+    if window.formula_editor is not None:
+        window.formula_editor.hide()

@@ -86,7 +86,8 @@ def test_while_the_trace_cannot_send_its_window_ages_out_and_the_target_is_down(
         runner.refresh(WALL_EPOCH + clock.now)
         m = scrape(agent)
         left = one(m, "pingmos_hop_window_probes", target="pbx", hop="1")
-        assert cfg.window / 2 - 2 <= left <= cfg.window / 2 + 2, left
+        # (Less the rounds in flight when the send failed: their probes were abandoned, their fate is unknown.)
+        assert cfg.window / 2 - 2 - runner._settle_s / cfg.interval_s <= left <= cfg.window / 2 + 2, left
         assert one(m, "pingmos_target_up", target="pbx") == 0
         runner._last_sample_mono = time.monotonic() - (cfg.window * cfg.interval_s + runner._settle_s + 1)
         runner.refresh(WALL_EPOCH + clock.now)

@@ -70,6 +70,18 @@ class RulesError(Exception):
     """A rules file or rule is invalid; the message names the file, the rule and what is wrong."""
 
 
+def _duration(seconds: float) -> str:
+    if seconds >= 60 and seconds % 60 == 0:
+        minutes = int(seconds // 60)
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{seconds:g} s"
+
+
+def _plain_name(metric: str, threshold: float) -> str:
+    """The name the monitor's configuration gives a rule without one (a Prometheus label value: kept as it was)."""
+    return f"{LABELS[metric]} {METRICS[metric]} {threshold}"
+
+
 def _default_clear(metric: str, threshold: float) -> float:
     if metric == "mos":
         return threshold + 0.2
@@ -85,7 +97,7 @@ class AlertRule:
     of latency or jitter). ``ttl`` None = the destination; ``target`` None = every target. ``command`` is an
     argv list run when the rule fires and when it clears (empty = none)."""
 
-    name: str
+    name: str  # the user's own name; "" = generated from the settings (``auto_name``)
     metric: str
     threshold: float
     window_s: float = 60.0
@@ -97,6 +109,9 @@ class AlertRule:
     min_samples: int = 10
     command: tuple[str, ...] = ()
     command_timeout_s: float = 10.0
+    # The name follows the settings (``generated_name``): a rule edited from 5 minutes to 10 s is called so.
+    # Set when ``name`` is empty; ``dataclasses.replace`` keeps it, so a changed copy is named anew.
+    auto_name: bool = False
 
     def __post_init__(self) -> None:
         if self.metric not in METRICS:
@@ -137,6 +152,30 @@ class AlertRule:
             raise ValueError(f"ttl must be within 1 and 255, not {self.ttl}")
         if self.min_samples < 1:
             raise ValueError("min_samples must be at least 1")
+        if self.auto_name or not self.name:
+            object.__setattr__(self, "name", self.generated_name())
+            object.__setattr__(self, "auto_name", True)
+
+    def generated_name(self) -> str:
+        """The rule's settings in a few words, e.g. "loss above 1 % for 10 s", "MOS below 3.5 at hop 4 over
+        30 s" (the window only when it is not the default minute)."""
+        text = f"{LABELS[self.metric]} {self.direction} {self.threshold:g}{UNITS[self.metric]}"
+        if self.ttl is not None:
+            text += f" at hop {self.ttl}"
+        if self.window_s != 60.0:
+            text += f" over {_duration(self.window_s)}"
+        if self.for_s:
+            text += f" for {_duration(self.for_s)}"
+        return text
+
+    @property
+    def title(self) -> str:
+        """The name shown to the user: the generated one, or the user's own followed by what the rule does now
+        ("my name (loss above 1 % for 10 s)"), so a name never claims settings the rule no longer has."""
+        generated = self.generated_name()
+        if self.auto_name or self.name in (generated, _plain_name(self.metric, self.threshold)):
+            return self.name
+        return f"{self.name} ({generated})"
 
     @property
     def direction(self) -> str:
@@ -155,17 +194,10 @@ class AlertRule:
         )
 
 
-DEFAULT_RULES = (
-    AlertRule("MOS below 3.5 for 5 minutes", "mos", 3.5, window_s=60.0, for_s=300.0),
-    AlertRule("loss above 1 % for 5 minutes", "loss_pct", 1.0, window_s=60.0, for_s=300.0),
+DEFAULT_RULES = (  # named by their settings: "MOS below 3.5 for 5 minutes", "loss above 1 % for 5 minutes"
+    AlertRule("", "mos", 3.5, window_s=60.0, for_s=300.0),
+    AlertRule("", "loss_pct", 1.0, window_s=60.0, for_s=300.0),
 )
-
-
-def _duration(seconds: float) -> str:
-    if seconds >= 60 and seconds % 60 == 0:
-        minutes = int(seconds // 60)
-        return f"{minutes} minute{'s' if minutes != 1 else ''}"
-    return f"{seconds:g} s"
 
 
 # Why a rule on the destination measured the end of the path instead (AlertEvent.path_end).
@@ -200,12 +232,17 @@ class AlertEvent:
     diagnosis_location_ttls: tuple[int, int] | None = None  # Diagnosis.location_ttls: the hop, or a range of hops
     path_end: str | None = None
     reason: str | None = None
+    title: str | None = None  # AlertRule.title: the name shown (None: ``rule``)
+    # The seconds of samples the value was measured over, when fewer than ``window_s`` were there to judge (a
+    # trace younger than the window): the text then says so instead of claiming the whole window.
+    span_s: float | None = None
 
     @property
     def message(self) -> str:
         what = "fired" if self.kind == FIRE else "cleared"
+        name = self.title or self.rule
         if self.reason is not None:
-            return f"{self.rule} {what} for {self.target}: ended: {self.reason}"
+            return f"{name} {what} for {self.target}: ended: {self.reason}"
         if self.value is None:
             value = "unknown"
         elif self.metric == "loss_pct":  # as the table and the verdict show it: a lost probe never reads 0.0
@@ -216,9 +253,12 @@ class AlertEvent:
         where = f"hop {self.ttl}" + (f" ({self.address})" if self.address else "")
         if self.path_end:
             where += f", the end of the path ({self.path_end}),"
+        over = _duration(self.window_s)
+        if self.span_s is not None and self.span_s < self.window_s - 1.0:  # (a second: a probe's spacing)
+            over = f"{_duration(max(1.0, round(self.span_s)))} (its {over} window is not full yet)"
         text = (
-            f"{self.rule} {what} for {self.target}: {LABELS[self.metric]} {value} at {where} over the last "
-            f"{_duration(self.window_s)} ({self.samples} probes; threshold {self.threshold:g}{UNITS[self.metric]})"
+            f"{name} {what} for {self.target}: {LABELS[self.metric]} {value} at {where} over the last "
+            f"{over} ({self.samples} probes; threshold {self.threshold:g}{UNITS[self.metric]})"
         )
         if self.diagnosis_status is not None and self.diagnosis_words in (None, "", self.diagnosis_status):
             text += f"; diagnosis ({self.diagnosis_status})"  # not "diagnosis (undecided): undecided"
@@ -371,8 +411,11 @@ class AlertEngine:
         self._history = TraceHistory()
         self._keep_s = max((r.window_s for r in self.rules), default=0.0) + settle_s
         self._clock_offset: float | None = None  # wall - monotonic at the last evaluation
+        self._since: float | None = None  # send time (s) from which the history holds every sample
 
     def feed(self, sample: Sample) -> None:
+        if self._since is None:
+            self._since = sample.sent_at
         self._history.apply(sample)
         if self.diagnosis is not None:
             self.diagnosis.feed(sample)
@@ -391,6 +434,17 @@ class AlertEngine:
 
     def _prune(self, now: float) -> None:
         self._history.drop_before(now - self._keep_s)
+        if self._since is not None:
+            self._since = max(self._since, now - self._keep_s)
+
+    def continue_from(self, old: AlertEngine, names: Iterable[str]) -> None:
+        """Go on where ``old`` (the same target, other rules) left off: its samples stay the evidence of every rule
+        here (an edit of one rule does not empty the others' windows), and the rules ``names`` (the same in both)
+        keep their whole state: an episode goes on, and so does the time a bad value has already held."""
+        self._history, self._since, self._clock_offset = old._history, old._since, old._clock_offset
+        for name in names:
+            if name in self._state and name in old._state:
+                self._state[name] = dataclasses.replace(old._state[name])
 
     def value(self, rule: AlertRule, rtts: Sequence[float | None] | np.ndarray) -> float | None:
         """The rule's metric over a window of RTTs (None or NaN = lost); None when it cannot be measured."""
@@ -430,6 +484,7 @@ class AlertEngine:
             # The wall clock stepped back: windows by send time would mix the samples from before the step (later
             # times) with those after it. Start anew (a sample fed meanwhile may go with the old history).
             self._history = TraceHistory()
+            self._since = None
         self._clock_offset = now - mono
         events = []
         ends = self._history.path_end()
@@ -437,9 +492,12 @@ class AlertEngine:
             ttl, path_end = self._measured(rule, ends)
             st = self._state[rule.name]
             value = None
+            span_s = None
             if ttl is not None:
                 end = now - self.settle_s
                 rtts, address = self._window(ttl, end - rule.window_s, end)
+                if self._since is not None and self._since > end - rule.window_s:
+                    span_s = end - self._since  # the window reaches back before the first sample kept
                 if path_end is not None:
                     # No probe reached the destination there: what a call would get is nothing.
                     rtts = np.full(len(rtts), np.nan)
@@ -460,7 +518,7 @@ class AlertEngine:
                 st.bad_since = mono if st.bad_since is None else st.bad_since
                 if mono - st.bad_since >= rule.for_s:
                     st.firing, st.bad_since = True, None
-                    events.append(self._event(rule, FIRE, now, ttl, address, value, len(rtts), path_end))
+                    events.append(self._event(rule, FIRE, now, ttl, address, value, len(rtts), path_end, span_s))
             else:
                 if not good:
                     st.good_since = None
@@ -468,7 +526,7 @@ class AlertEngine:
                 st.good_since = mono if st.good_since is None else st.good_since
                 if mono - st.good_since >= rule.clear_for_s:
                     st.firing, st.good_since = False, None
-                    events.append(self._event(rule, CLEAR, now, ttl, address, value, len(rtts), path_end))
+                    events.append(self._event(rule, CLEAR, now, ttl, address, value, len(rtts), path_end, span_s))
         self._prune(now)
         if events and self.diagnosis is not None:
             # Over the samples sent by the windows' end: a fire the trace's one diagnosis, a clear its rule's window's.
@@ -485,10 +543,10 @@ class AlertEngine:
         mono = now if mono is None else mono
         return [dataclasses.replace(e, at=now) for e in self.evaluate(now + self.settle_s, mono + self.settle_s)]
 
-    def _event(self, rule, kind, now, ttl, address, value, n, path_end=None) -> AlertEvent:
+    def _event(self, rule, kind, now, ttl, address, value, n, path_end=None, span_s=None) -> AlertEvent:
         return AlertEvent(
             rule.name, kind, now, self.target, ttl, address, rule.metric, value, rule.threshold, rule.window_s, n,
-            path_end=path_end,
+            path_end=path_end, title=rule.title, span_s=span_s,
         )  # fmt: skip
 
     # -- episodes across engines (a reload) ---------------------------------------------------------------
@@ -512,7 +570,7 @@ class AlertEngine:
             ttl = st.ttl if st.ttl is not None else (rule.ttl or 0)
             event = AlertEvent(
                 rule.name, CLEAR, now, self.target, ttl, st.address, rule.metric, None, rule.threshold,
-                rule.window_s, 0, reason=reason,
+                rule.window_s, 0, reason=reason, title=rule.title,
             )  # fmt: skip
             events.append(event)
             self._state[name] = _RuleState()
@@ -558,13 +616,17 @@ _RULE_KEYS = {
 }  # fmt: skip
 
 
-def rules_from_data(doc: object, where: str = "rules") -> list[AlertRule]:
+def rules_from_data(doc: object, where: str = "rules", generated_names: bool = False) -> list[AlertRule]:
     """Rules from parsed JSON/TOML: ``{"rules": [{...}, ...]}``. RulesError names the rule and the problem.
 
     Per rule: ``metric`` (mos, loss_pct, latency_ms, jitter_ms); the threshold as ``below = X`` (MOS) or
     ``above = X`` (the others) or ``threshold = X``; optional ``name``, ``window_s``, ``for_s``, ``clear_at``,
     ``clear_for_s``, ``ttl``, ``target``, ``min_samples``, ``command`` (a list of arguments, or one string split
     like a shell would, but never run by one) and ``command_timeout_s``.
+
+    A rule without a name: with ``generated_names`` (a rules file of the window or the report) it is named after
+    its settings and the name follows them (``AlertRule.auto_name``); without (the monitor's configuration, whose
+    names are Prometheus label values) it is "<metric> <direction> <threshold>", e.g. "loss above 1.0".
     """
     if not isinstance(doc, Mapping) or not isinstance(doc.get("rules"), list):
         # [[alert]] is how the monitor's configuration spells the same rules: a block copied from there.
@@ -610,7 +672,7 @@ def rules_from_data(doc: object, where: str = "rules") -> list[AlertRule]:
         if isinstance(min_samples, bool) or not isinstance(min_samples, int):
             raise RulesError(f"{label}: min_samples must be a whole number")
         threshold = raw[given[0]]
-        name = raw.get("name") or f"{LABELS[metric]} {METRICS[metric]} {threshold}"
+        name = raw.get("name") or ("" if generated_names else _plain_name(metric, threshold))
         try:
             out.append(
                 AlertRule(
@@ -629,7 +691,9 @@ def rules_from_data(doc: object, where: str = "rules") -> list[AlertRule]:
                 )
             )
         except (TypeError, ValueError, OverflowError) as exc:
-            raise RulesError(f"{label} ({str(name)[:80]}): {str(exc)[:200]}") from None
+            raise RulesError(f"{label} ({str(name or metric)[:80]}): {str(exc)[:200]}") from None
+        if out[-1].name == out[-1].generated_name():  # a name the settings give (a file saved before): it follows them
+            out[-1] = dataclasses.replace(out[-1], auto_name=True)
     dupes = duplicate_rule_names(out)
     if dupes:
         raise RulesError(f"{where}: rule names must be unique: {', '.join(dupes)}")
@@ -646,7 +710,9 @@ def rules_to_data(rules: Iterable[AlertRule]) -> dict:
     """The document ``rules_from_data`` reads back to the same rules (what a rules dialog saves)."""
     out = []
     for r in rules:
-        doc: dict = {"name": r.name, "metric": r.metric, r.direction: r.threshold, "window_s": r.window_s}
+        doc: dict = {"metric": r.metric, r.direction: r.threshold, "window_s": r.window_s}
+        if not r.auto_name:  # a generated name is not saved: it follows the settings when they are edited
+            doc = {"name": r.name, **doc}
         for key, default in (("for_s", 0.0), ("clear_at", None), ("clear_for_s", 0.0), ("ttl", None),
                              ("target", None), ("min_samples", 10), ("command_timeout_s", 10.0)):  # fmt: skip
             value = getattr(r, key)
@@ -682,7 +748,7 @@ def load_rules(path: str | os.PathLike) -> list[AlertRule]:
         doc = _toml(text, p) if is_toml else loads_json(text, p)
     except InputError as exc:
         raise RulesError(str(exc)) from None
-    return rules_from_data(doc, p)
+    return rules_from_data(doc, p, generated_names=True)
 
 
 MAX_RULES_BYTES = 1024 * 1024

@@ -390,7 +390,13 @@ def judge_hop(hop: HopReport, th: Thresholds = DEFAULT_THRESHOLDS) -> dict[str, 
             lo, hi = hop.mos_ci
             side = _side(lo, hi, th.mos_below, above_is_bad=False)
             need = 0
-            if side == UNSURE:
+            if side == UNSURE and hop.mos_ci_few_samples:
+                # Bounds from not enough samples (scoring.interval.bound_interval), wide on purpose, do not narrow
+                # as 1 / sqrt(n): no count of rounds follows from them. As without an interval, the inputs judged
+                # on their own say how many rounds a decision needs (a record of 5 rounds: 10 by its loss, not the
+                # 29 this extrapolation gave).
+                need = 0
+            elif side == UNSURE:
                 half = (hi - lo) / 2
                 gap = abs(hop.mos - th.mos_below)
                 need = MAX_ROUNDS_NEEDED if gap == 0 else math.ceil(hop.sent * (half / gap) ** 2) + 1

@@ -49,8 +49,13 @@ class HopReport:
     # summary).
     window_rounds: object = field(default=None, compare=False, repr=False)
     window_rtts_ms: object = field(default=None, compare=False, repr=False)
-    # 95 % interval of the MOS from the sampling uncertainty of its inputs; None where no MOS or too few samples.
+    # 95 % interval of the MOS from the sampling uncertainty of its inputs (scoring.interval); None where no MOS,
+    # nothing received or its turn did not come within the time budget.
     mos_ci: tuple[float, float] | None = None
+    # The interval is from fewer than scoring.interval.MIN_SAMPLES samples (or one reply): bounds from the loss's
+    # and the delay variation's intervals rather than a bootstrap, wide on purpose; front ends mark it with the
+    # words "not enough samples" (FEW_SAMPLES_WORDS).
+    mos_ci_few_samples: bool = False
     # The path ends at this hop with an ICMP destination-unreachable, in words ("admin prohibited, from 198.18.2.2").
     unreachable: str | None = None
     # Send time (wall clock, s since the epoch) of the newest probe of the window that was answered; None when
@@ -102,6 +107,11 @@ def scored_hop(
         score_fallback=result.fallback if isinstance(result, ModelError) else None,
         **extra,
     )
+
+
+# How every front end says that a MOS interval is from too few samples (HopReport.mos_ci_few_samples): the
+# wording the verdict uses for thin evidence.
+FEW_SAMPLES_WORDS = "not enough samples"
 
 
 def newest_rtt_ms(stats: HopWindow) -> float | None:

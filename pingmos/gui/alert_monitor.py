@@ -42,13 +42,6 @@ from pingmos.session import SessionEvent
 EVALUATE_MS = 1000
 
 
-def _carry_over(old: AlertEngine, new: AlertEngine, names: list[str]) -> None:
-    """The firing state of rules ``names`` (unchanged between the engines) goes on in ``new``: they stay in their
-    episode and clear by their own rule. AlertEngine keeps that state per rule name; it has no public setter."""
-    for name in names:
-        new._state[name] = old._state[name]
-
-
 def rules_path() -> Path:
     return alert_rules_file()
 
@@ -176,12 +169,10 @@ class AlertMonitor(QObject):
         if self.trace is not None:
             new = self._engine_for(self.trace)
             if old is not None:
+                # The samples stay: every rule judges the same window as before the edit (not one restarted).
                 kept = {r.name for r in old.rules} & {r.name for r in new.rules if r in old.rules}
-                carried = [name for name in old.firing() if name in kept]
-                _carry_over(old, new, carried)
-                self._end_episodes(
-                    old, [n for n in old.firing() if n not in carried], "its rule was changed or removed"
-                )
+                new.continue_from(old, kept)
+                self._end_episodes(old, [n for n in old.firing() if n not in kept], "its rule was changed or removed")
             self.engine = new
         self.rules_changed.emit()
 
@@ -210,8 +201,9 @@ class AlertMonitor(QObject):
             return
         now = self.clock()
         events = []
+        titles = {r.name: r.title for r in engine.rules}
         for name in names:
-            text = f"{name}: alert ended for {engine.target} without clearing: {reason}"
+            text = f"{titles.get(name, name)}: alert ended for {engine.target} without clearing: {reason}"
             data = {"rule": name, "kind": "clear", "target": engine.target, "value": None, "reason": reason}
             events.append(SessionEvent(now, "alert-clear", {**data, "message": text}))
         self.ended.emit(events)

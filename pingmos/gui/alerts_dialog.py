@@ -7,6 +7,7 @@ can (half-way between the threshold and the model's best), and the dialog says s
 
 from __future__ import annotations
 
+import html
 import shlex
 import time
 
@@ -74,7 +75,8 @@ def explain(rule: AlertRule) -> str:
     clear_held = f" for {_duration(rule.clear_for_s)}" if rule.clear_for_s else ""
     default = " (the default)" if rule.clear_at is None else ""
     return (
-        f"<b>{rule.name}</b>: fires when the {what} of {hop}, measured over the last {_duration(rule.window_s)}, "
+        f"<b>{html.escape(rule.title)}</b>: fires when the {what} of {hop}, measured over the last "
+        f"{_duration(rule.window_s)}, "
         f"stays {worse} {rule.threshold:g}{unit}{held}. It clears when the {what} is back {better} "
         f"{rule.clear:g}{unit}{default}{clear_held}. The gap between {rule.threshold:g} and {rule.clear:g} is the "
         "hysteresis: a value wobbling around the threshold does not fire and clear again and again."
@@ -94,7 +96,10 @@ COLUMNS = (
     ("command", "command"),
 )
 COL = {key: i for i, (key, _) in enumerate(COLUMNS)}
+AUTO_NAME_ROLE = 257  # the name cell's flag: the name is generated from the row's settings and follows them
 TIPS = {
+    "name": "empty or unchanged: named after its settings (the name follows an edit); a name of your own is "
+    "shown with the settings after it",
     "threshold": "MOS: alert below this value; loss %, latency ms, jitter ms: alert above it",
     "window_s": "the value is measured over the samples sent in this many seconds",
     "for_s": "the value must stay bad this long before the rule fires (0: at once)",
@@ -129,6 +134,7 @@ class AlertsDialog(QDialog):
         self.ceiling_error: str | None = None
         self.model_name = getattr(parent, "model_name", models.DEFAULT_MODEL)
         self.jobs = Background("alert-rules", self)
+        self._naming = False  # a generated name being written (not the user's edit)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setTabKeyNavigation(False)  # Tab leaves the table, arrows move in it: no keyboard trap
         self.table.setHorizontalHeaderLabels([label for _, label in COLUMNS])
@@ -143,7 +149,7 @@ class AlertsDialog(QDialog):
             self.add_rule(rule)
 
         add = QPushButton("Add rule")
-        add.clicked.connect(lambda: self.add_rule(AlertRule(self._new_name(), "loss_pct", 1.0)))
+        add.clicked.connect(lambda: self.add_rule(AlertRule("", "loss_pct", 1.0)))
         remove = QPushButton("Remove")
         remove.clicked.connect(self.remove_selected)
         defaults = QPushButton("Defaults")
@@ -160,7 +166,7 @@ class AlertsDialog(QDialog):
         self.explanation = QLabel("")
         self.explanation.setWordWrap(True)
         self.table.itemSelectionChanged.connect(self._explain_selected)
-        self.table.itemChanged.connect(lambda _: self._explain_selected())
+        self.table.itemChanged.connect(self._item_changed)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self._accept)
         buttons.rejected.connect(self.reject)
@@ -304,12 +310,31 @@ class AlertsDialog(QDialog):
 
         self.jobs.run(send_events, mail, [event], on_done=done, on_error=lambda exc: done(f"failed: {exc}"))
 
-    def _new_name(self) -> str:
-        names = {self.table.item(r, COL["name"]).text() for r in range(self.table.rowCount())}
-        n = 1
-        while f"rule {n}" in names:
-            n += 1
-        return f"rule {n}"
+    def _item_changed(self, item: QTableWidgetItem) -> None:
+        if item.column() == COL["name"] and not self._naming:
+            text = item.text().strip()
+            item.setData(AUTO_NAME_ROLE, not text or text == self._generated_name(item.row()))
+        self._follow_settings(item.row())
+        self._explain_selected()
+
+    def _generated_name(self, row: int) -> str | None:
+        try:
+            return self._rule(row, auto=True).name
+        except ValueError:
+            return None  # a setting does not parse yet: the name stays as it is
+
+    def _follow_settings(self, row: int) -> None:
+        """A generated name is rewritten from the row's settings as they are edited."""
+        item = self.table.item(row, COL["name"])
+        if item is None or not item.data(AUTO_NAME_ROLE) or self._naming:
+            return
+        name = self._generated_name(row)
+        if name is not None and name != item.text():
+            self._naming = True
+            try:
+                item.setText(name)
+            finally:
+                self._naming = False
 
     def set_rules(self, rules) -> None:
         self.table.setRowCount(0)
@@ -323,6 +348,7 @@ class AlertsDialog(QDialog):
         for key in METRICS:
             metric.addItem(f"{LABELS[key]} ({METRICS[key]})", key)
         metric.setCurrentIndex(metric.findData(rule.metric))
+        metric.currentIndexChanged.connect(lambda _, m=metric: self._metric_changed(m))
         self.table.setCellWidget(row, COL["metric"], metric)
         values = {
             "name": rule.name,
@@ -335,10 +361,21 @@ class AlertsDialog(QDialog):
             "target": rule.target or "",
             "command": shlex.join(rule.command),
         }
-        for key, value in values.items():
-            self.table.setItem(row, COL[key], QTableWidgetItem(value))
-        # The extra settings a file may hold and the table does not show travel with the row.
-        self.table.item(row, COL["name"]).setData(256, (rule.min_samples, rule.command_timeout_s))
+        self._naming = True  # (the row is not complete yet)
+        try:
+            for key, value in values.items():
+                self.table.setItem(row, COL[key], QTableWidgetItem(value))
+            # The extra settings a file may hold and the table does not show travel with the row.
+            self.table.item(row, COL["name"]).setData(256, (rule.min_samples, rule.command_timeout_s))
+            self.table.item(row, COL["name"]).setData(AUTO_NAME_ROLE, rule.auto_name)
+        finally:
+            self._naming = False
+
+    def _metric_changed(self, combo: QComboBox) -> None:
+        for row in range(self.table.rowCount()):
+            if self.table.cellWidget(row, COL["metric"]) is combo:
+                self._follow_settings(row)
+                self._explain_selected()
 
     def remove_selected(self) -> None:
         for row in sorted({i.row() for i in self.table.selectedIndexes()}, reverse=True):
@@ -355,17 +392,18 @@ class AlertsDialog(QDialog):
         combo = self.table.cellWidget(row, COL["metric"])
         combo.setCurrentIndex(combo.findData(metric))
 
-    def _rule(self, row: int) -> AlertRule:
+    def _rule(self, row: int, auto: bool | None = None) -> AlertRule:
+        """The rule of table row ``row``; ``auto``: named after its settings (None: as the name cell says)."""
         name = self.cell(row, "name")
+        if auto is None:
+            auto = bool(self.table.item(row, COL["name"]).data(AUTO_NAME_ROLE)) or not name
         try:
-            if not name:
-                raise ValueError("give the rule a name")
             extra = self.table.item(row, COL["name"]).data(256) or (10, 10.0)
             clear_at = self.cell(row, "clear_at")
             ttl = self.cell(row, "ttl")
             command = self.cell(row, "command")
             return AlertRule(
-                name=name,
+                name="" if auto else name,
                 metric=self.table.cellWidget(row, COL["metric"]).currentData(),
                 threshold=_number(self.cell(row, "threshold"), "the threshold"),
                 window_s=_number(self.cell(row, "window_s"), "the window"),

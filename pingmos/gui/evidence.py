@@ -34,6 +34,17 @@ from pingmos.session.evidence import session_info, witness_event, witnesses_from
 from pingmos.witness import diagnose_with_witness, planned_count
 
 
+def watched_window(extra: object, setting: int | None) -> int | None:
+    """The window an opened file was watched with: the one it records (``extra["window"]``: a count, or None /
+    "all" for all samples), else ``setting`` (the Samples setting: what a live view of it would have used)."""
+    if not isinstance(extra, dict) or "window" not in extra:
+        return setting
+    own = extra["window"]
+    if isinstance(own, int) and not isinstance(own, bool) and own > 0:
+        return own
+    return None if own in (None, "all") else setting
+
+
 class WindowEvidence(QObject):
     def __init__(self, window, alert_clock=time.time):
         super().__init__(window)
@@ -185,6 +196,9 @@ class WindowEvidence(QObject):
             # A file is a finished record: judged on all its samples, as `pingmos report --session` judges it (the
             # last 100 of a long file told "loss 0.0 %, undecided" where the report said "problem, loss 11 %").
             # Not remembered: the next live trace has the rolling window chosen before.
+            # Its timeline scores each point over the window it was watched with, as live: the file's own (a
+            # report's), else the Samples setting (a 10-sample curve dipped to 1.9 where the table said 3.14).
+            w.opened_window = (opened.trace, watched_window(opened.info.extra, w.settings.window()))
             w.set_window(None, remember=False)
         w.last_update = None
         w.timeline.clear_focus()

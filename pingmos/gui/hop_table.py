@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from pingmos.display_text import safe_hop
 from pingmos.gui.quality import BAND_COLOURS, Thresholds, loss_band, mos_band
 from pingmos.hop_report import HopReport
-from pingmos.report.formats import loss_ci_text, loss_text, lost_count
+from pingmos.report.formats import FEW_SAMPLES_MARK, few_samples_note, loss_ci_text, loss_text, lost_count
 
 SPARK_POINTS = 60  # samples in a hop's sparkline
 COLUMNS = (
@@ -160,8 +160,8 @@ def mos_ci_text(hop: HopReport) -> str:
     for a hop that got no reply (nothing to resample); "" where no MOS is shown."""
     if hop.mos is None:
         return ""
-    if hop.mos_ci is not None:
-        return f"{hop.mos_ci[0]:.2f}-{hop.mos_ci[1]:.2f}"
+    if hop.mos_ci is not None:  # marked where it is from not enough samples (bounds, wide on purpose)
+        return f"{hop.mos_ci[0]:.2f}-{hop.mos_ci[1]:.2f}" + (FEW_SAMPLES_MARK if hop.mos_ci_few_samples else "")
     return "none yet" if hop.received else "none"
 
 
@@ -284,6 +284,8 @@ def cell_tooltip(hop: HopReport, column: int, marked_ttl: int | None) -> str | N
             return "\n".join(f"{k} = {v:.4g}" for k, v in hop.score_detail.items()) + assumed
         if assumed:
             return assumed.strip()
+    if col == COL_MOS_CI and hop.mos_ci is not None and hop.mos is not None and hop.mos_ci_few_samples:
+        return few_samples_note([hop])
     if col == COL_JITTER and jitter_unknown(hop):
         return "not measured: the data has no jitter for this hop; the MOS takes it as 0 ms (\u2020)"
     if col == COL_LOSS and hop.loss_ci_pct is not None and hop.sent is not None and hop.received is not None:
@@ -500,9 +502,12 @@ class HopTableModel(QStandardItemModel):
         self.shown.emit()
 
 
-def table_as_text(model: HopTableModel, rows: list[int] | None = None, context: list[str] | None = None) -> str:
+def table_as_text(
+    model: HopTableModel, rows: list[int] | None = None, context: list[str] | None = None, footer: list[str] = ()
+) -> str:
     """The table (or the given source rows) as aligned plain text, header first, for the clipboard; ``context``
-    lines (target, time range, model...) go above it, each starting with '# '."""
+    lines (target, time range, model...) go above it, each starting with '# '; ``footer`` lines below it as they
+    are (the diagnosis line, as ``pingmos report`` ends its table)."""
     hops = model.hops if rows is None else [model.hops[r] for r in rows]
     columns = [c for c in VISUAL_ORDER if c != COL_SPARK]  # a picture has no text
     cells = [[COLUMNS[c] for c in columns]] + [[cell_text(h, c) for c in columns] for h in hops]
@@ -515,7 +520,7 @@ def table_as_text(model: HopTableModel, rows: list[int] | None = None, context: 
         ]
         lines.append("  ".join(parts).rstrip())
     head = [f"# {line}" for line in context or ()]
-    return "\n".join(head + lines) + "\n"
+    return "\n".join(head + lines + list(footer)) + "\n"
 
 
 class BandCellDelegate(QStyledItemDelegate):
@@ -811,13 +816,15 @@ class HopTableView(QTableView):
                 self.selectRow(self.proxy.mapFromSource(self.source_model.index(row, 0)).row())
                 return
 
-    def copy_text(self, context: list[str] | None = None) -> str:
-        """Copy the selected rows (every row when none is selected), under the ``context`` lines, to the
-        clipboard; returns the text."""
+    def copy_text(self, context: list[str] | None = None, footer: list[str] = ()) -> str:
+        """Copy the selected rows (every row when none is selected), under the ``context`` lines and above the
+        ``footer`` ones (``table_as_text``), to the clipboard; returns the text."""
         # In the order on screen (sorted as the user sorted it).
         order = [self.proxy.mapToSource(self.proxy.index(r, 0)).row() for r in range(self.proxy.rowCount())]
         selected = {self.proxy.mapToSource(i).row() for i in self.selectionModel().selectedRows()}
-        text = table_as_text(self.source_model, [r for r in order if r in selected] if selected else order, context)
+        text = table_as_text(
+            self.source_model, [r for r in order if r in selected] if selected else order, context, footer
+        )
         QGuiApplication.clipboard().setText(text)
         return text
 

@@ -17,11 +17,12 @@ about six significant digits of each coordinate.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPoint, QRect
-from PySide6.QtGui import QImage, QPainter
+from PySide6.QtGui import QImage, QPainter, QRegion
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QGraphicsView, QWidget
 
@@ -51,12 +52,32 @@ def _export_mode(widget: QWidget) -> Iterator[None]:
             item.setExportMode(False)
 
 
+def _render_clipped(widget: QWidget, painter: QPainter, offset: QPoint, clip: QRect) -> None:
+    """``widget`` at ``offset`` with its children, each cut to its parents' visible rectangle (``clip``, painter
+    coordinates). QWidget.render cuts a child by the paint engine's system clip, which the SVG engine ignores (and
+    a clip of the painter's is replaced by render's own): a scroll area's content ran out of it, the verdict's
+    text over the table header. So each widget is drawn alone; one that its parents cut (a scroll area's content
+    scrolled or larger than its view) as the pixels of its visible part, the rest as vectors."""
+    if clip.size() != widget.size():
+        painter.drawPixmap(clip.topLeft(), widget.grab(clip.translated(-offset)))  # with its children
+        return
+    # QWidget's render (a QGraphicsView's own render() draws its scene, not the widget); its children come below.
+    QWidget.render(widget, painter, offset, QRegion(), QWidget.RenderFlag.DrawWindowBackground)
+    for child in widget.children():  # (in stacking order: the first is drawn first, under the others)
+        if not isinstance(child, QWidget) or child.isWindow() or not child.isVisible():
+            continue
+        at = offset + child.pos()
+        visible = QRect(at, child.size()).intersected(clip)
+        if not visible.isEmpty():
+            _render_clipped(child, painter, at, visible)
+
+
 def svg_bytes(widget: QWidget, title: str = "pingmos") -> bytes:
     """``widget`` as drawn on screen, as an SVG document of the widget's size in pixels (GUI thread)."""
     out = QByteArray()
     buffer = QBuffer(out)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    generator = QSvgGenerator()
+    generator = QSvgGenerator(QSvgGenerator.SvgVersion.Svg11)
     generator.setOutputDevice(buffer)
     generator.setSize(widget.size())
     generator.setViewBox(QRect(0, 0, widget.width(), widget.height()))
@@ -65,12 +86,12 @@ def svg_bytes(widget: QWidget, title: str = "pingmos") -> bytes:
     with _export_mode(widget):
         painter = QPainter(generator)
         try:
-            # QWidget's render (a QGraphicsView's own render() draws its scene, not the widget)
-            QWidget.render(widget, painter, QPoint(0, 0))
+            _render_clipped(widget, painter, QPoint(0, 0), QRect(0, 0, widget.width(), widget.height()))
         finally:
             painter.end()
     buffer.close()
-    return bytes(out.data())
+    # An empty path (an item with nothing to draw) is "invalid path data" to SVG readers: left out.
+    return re.sub(rb'<path [^>]*\bd=""/>', b"", bytes(out.data()))
 
 
 def png_image(widget: QWidget) -> QImage:

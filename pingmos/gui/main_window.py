@@ -99,6 +99,8 @@ class MainWindow(QMainWindow):
         self.trace: LiveTrace | None = None
         self.window_size: int | None = self.settings.window()
         self._remember_window = True  # a change of the Samples box is the next live trace's default (set_window)
+        # An opened file's trace and the window it was watched with (evidence.show_opened; see _timeline_window).
+        self.opened_window: tuple[object, int | None] = (None, None)
         self.focus: tuple[float, float] | None = None
         self.thresholds = self.settings.thresholds()
         self.last_update: Update | None = None
@@ -602,6 +604,13 @@ class MainWindow(QMainWindow):
             labels.append((hop.ttl, f"hop {hop.ttl} ({who})"))
         return tuple(labels)
 
+    def _timeline_window(self) -> int | None:
+        """The samples each timeline MOS point scores when the table judges all of them: an opened file's own
+        window (``opened_window``), as it was watched live; None (a live trace on "all") the samples since the
+        previous point."""
+        trace, window = self.opened_window
+        return window if trace is self.trace else None
+
     def request(self) -> Request | None:
         if self.trace is None:
             return None
@@ -613,6 +622,7 @@ class MainWindow(QMainWindow):
             focus=self.focus,
             timeline_ttls=self._timeline_ttls(),
             labels=self._labels(),
+            timeline_window=self._timeline_window(),
             diagnosis_thresholds=diagnosis_thresholds(self.thresholds),
             witnesses=tuple(sorted(self.evidence.verdict_bar.witnesses.items())),
         )

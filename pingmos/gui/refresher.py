@@ -28,9 +28,12 @@ from pingmos.gui.timeline import HopTimeline
 from pingmos.hop_report import TraceSnapshot
 from pingmos.live_trace import LiveTrace, TraceStatus
 from pingmos.scoring import BatchScorer, HopWindow
+from pingmos.scoring.interval import MIN_SAMPLES
 
 MOS_POINTS = 240  # MOS-over-time points per hop: enough for a smooth curve, cheap to score
-MIN_MOS_WINDOW = 10  # with "all" samples, each MOS point scores at least this many samples
+# With "all" samples and no window to follow, each MOS point scores at least this many samples; and no point is
+# drawn from fewer (the first rounds of a trace): the project's minimum for a score with an interval.
+MIN_MOS_WINDOW = MIN_SAMPLES
 SETTLING_SAMPLES = 64  # the newest samples of a hop can still move (late replies settle out of order)
 MOS_CACHE_MAX = 50_000
 
@@ -44,6 +47,10 @@ class Request:
     focus: tuple[float, float] | None
     timeline_ttls: tuple[int, ...]
     labels: tuple[tuple[int, str], ...] = ()
+    # The samples each MOS point of the timeline scores when ``window`` is None (all samples): the window the trace
+    # was watched with live (an opened file: its own, or the Samples setting). None: the samples since the
+    # previous point (mos_point_width).
+    timeline_window: int | None = None
     # The diagnosis too, with these thresholds and echo witnesses (TTL, witness), when given: it is pure, and in
     # the GUI thread it took 3 ms of each update of 30 hops (diagnose and the witness candidates).
     diagnosis_thresholds: DiagnosisThresholds | None = None
@@ -71,6 +78,19 @@ class Update:
     witness_candidates: bool | None = None  # some router is worth an echo witness (candidates_for_witness)
 
 
+def _point_step(n: int, points: int) -> int:
+    step = 1
+    while n / step > points:
+        step *= 2
+    return step
+
+
+def mos_point_width(n: int, window: int | None, points: int = MOS_POINTS) -> int:
+    """The samples each MOS point of an ``n``-sample series scores (``mos_over_time``): ``window``, or with None
+    the samples since the previous point, at least MIN_MOS_WINDOW."""
+    return window if window is not None else max(MIN_MOS_WINDOW, _point_step(n, points))
+
+
 def mos_over_time(
     t: np.ndarray,
     rtt_ms: np.ndarray,
@@ -83,7 +103,7 @@ def mos_over_time(
     """MOS at up to ``points`` moments spread evenly over the series, plus the newest sample: each scores the
     ``window`` samples that end there (with "all" samples, the samples since the previous point, at least
     MIN_MOS_WINDOW), so the curve shows what the table would have said at that time. NaN where nothing could be
-    scored.
+    scored, and at the first rounds, where fewer samples than MIN_SAMPLES (or a smaller ``window``) end.
 
     The moments are multiples of a power-of-two step, so they stay put while the trace grows (until it doubles)
     and ``cache`` (a dict the caller keeps; ``cache_key`` names the hop, window and model) can keep their scores
@@ -95,18 +115,18 @@ def mos_over_time(
     n = len(t)
     if n == 0:
         return np.array([]), np.array([])
-    step = 1
-    while n / step > points:
-        step *= 2
+    step = _point_step(n, points)
     ends = list(range(step, n + 1, step))
     if not ends or ends[-1] != n:
         ends.append(n)
-    width = window if window is not None else max(MIN_MOS_WINDOW, step)
+    width = mos_point_width(n, window, points)
     settled = n - SETTLING_SAMPLES  # later samples may still be reordered by late replies: checked before reuse
     mos = np.full(len(ends), np.nan)
     todo = []
     parts = {}
     for i, end in enumerate(ends):
+        if end < min(width, MIN_SAMPLES):
+            continue  # (NaN: the first rounds, fewer samples than a point stands for)
         kept = cache.get((*cache_key, width, end)) if cache is not None else None
         if kept is not None:
             samples, value = kept
@@ -217,10 +237,12 @@ def compute(request: Request, cache: _ModelCache, cancelled: threading.Event | N
         series = request.trace.series(ttl)
         t, y = series.sent_at, series.rtt_ms
         k = len(t) if series.settled is None else series.settled  # the MOS of settled rounds only, as the table's
-        mos_t, mos = mos_over_time(
-            t[:k], y[:k], request.window, scorer, cache=cache.mos, cache_key=(id(request.trace), ttl)
-        )
-        timelines.append(HopTimeline(ttl, labels.get(ttl, f"hop {ttl}"), t, y, mos_t, mos))
+        # The window the table judges, or with all samples the one the trace was watched with: a 10-sample curve
+        # dipped to 1.9 where the table said 3.14 over the whole record.
+        width = request.window if request.window is not None else request.timeline_window
+        mos_t, mos = mos_over_time(t[:k], y[:k], width, scorer, cache=cache.mos, cache_key=(id(request.trace), ttl))
+        label = labels.get(ttl, f"hop {ttl}")
+        timelines.append(HopTimeline(ttl, label, t, y, mos_t, mos, mos_point_width(k, width)))
     snapshot = safe_snapshot(snapshot)  # text from files and the network made safe for every view
     diagnosis = candidates = None
     th = request.diagnosis_thresholds

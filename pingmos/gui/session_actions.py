@@ -28,7 +28,7 @@ from pingmos.gui.hop_table import table_as_text
 from pingmos.gui.image_export import image_job
 from pingmos.gui.recording import Recording, removed_on_failure, session_file_name, sessions_dir, write_text
 from pingmos.gui.session_files import OpenedSession, export_samples, format_of, load_session, summary_of
-from pingmos.gui.shown_context import shown_time_range
+from pingmos.gui.shown_context import diagnosis_lines, shown_time_range
 from pingmos.hop_report import TraceSnapshot
 from pingmos.live_trace import LiveTrace
 from pingmos.session import SessionError, SessionEvent, SessionInfo, SeveralProbes
@@ -442,7 +442,8 @@ class SessionActions(QObject):
         if what == "hops" and fmt == "txt":
             if not self.window.table_model.hops:
                 raise ValueError("There is no hop table to export yet.")
-            text = table_as_text(self.window.table_model, None, self.window.table_context())
+            footer = diagnosis_lines(self.window)  # the verdict line too, as `pingmos report` prints it
+            text = table_as_text(self.window.table_model, None, self.window.table_context(), footer)
             return lambda: write_text(path, text)
         if fmt not in ("csv", "json"):
             raise ValueError("export as .csv or .json (the hop table also as .txt)")

@@ -52,6 +52,16 @@ def table_context(window) -> list[str]:
     return lines
 
 
+def diagnosis_lines(window) -> list[str]:
+    """The diagnosis of the hop table shown, as ``pingmos report`` ends its table ("diagnosis (problem): ...", the
+    same words as the verdict line), for a copy or an export with its context; [] before there is a table."""
+    snapshot = window.evidence.shown_snapshot() if hasattr(window, "evidence") else None
+    if snapshot is None or not snapshot.hops:
+        return []
+    d = window.evidence.diagnosis_for(snapshot)
+    return [display_text(f"diagnosis ({d.status}): {d.verdict}")]
+
+
 def shown_time_range(window) -> tuple[float, float] | None:
     """Send times (wall clock, s since the epoch) of the first and last sample of the trace shown, within the focus
     range when one is set; None without samples. The span `pingmos export` and `report --session` give a file's

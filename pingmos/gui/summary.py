@@ -22,7 +22,7 @@ from pingmos.display_text import display_text
 from pingmos.gui.quality import BAND_COLOURS, Thresholds, loss_band, mos_band
 from pingmos.gui.screen_fit import resize_within_screen
 from pingmos.monitor.metrics import TargetView, path_end
-from pingmos.report.formats import loss_text, lost_count
+from pingmos.report.formats import FEW_SAMPLES_MARK, loss_text, lost_count
 
 COLUMNS = ("Target", "Host", "Hops", "Worst hop", "MOS", "MOS 95 %", "Loss %", "Latency", "Alerts", "Diagnosis")
 TOOLTIPS = (
@@ -71,7 +71,7 @@ def summary_row(view: TargetView, host: str) -> tuple[list[str], list[object], f
     worst = min(scored, key=lambda h: h.mos) if scored else None
     worst_text = f"{worst.ttl} {display_text(worst.address or '???')} ({worst.mos:.2f})" if worst else ""
     ci = getattr(last, "mos_ci", None)
-    ci_text = f"{ci[0]:.2f} - {ci[1]:.2f}" if ci else ""
+    ci_text = f"{ci[0]:.2f} - {ci[1]:.2f}" + (FEW_SAMPLES_MARK if last.mos_ci_few_samples else "") if ci else ""
     firing = sorted(rule for rule, on in view.alerts.items() if on)
     status = view.diagnosis_status or ""
     diagnosis = {"problem": f"problem at hop {view.diagnosis_ttl}", "no_problem": "no problem",

@@ -26,6 +26,7 @@ from pingmos.gui.axis_cache import cache_axes
 from pingmos.gui.axis_label import fit_title, spaced_labels
 from pingmos.gui.decimate import envelope, thin_markers, visible_slice
 from pingmos.gui.plot_grid import show_grid
+from pingmos.scoring.interval import MIN_SAMPLES
 
 HOP_COLOURS = ("#1f77b4", "#9467bd", "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#2ca02c")
 LOST_COLOUR = "#d62728"
@@ -141,6 +142,17 @@ def route_change_text(change) -> str:
     return f"hop {change.ttl}: {change.old} \u2192 {change.new}\nroute changed at {when} (round {change.round})"
 
 
+def mos_window_words(hops, short: bool = False) -> str:
+    """What each MOS point of ``hops`` (HopTimeline) scores, for the caption: "of the last 100 samples" (``short``:
+    "of 100 samples"), a window under the minimum for an interval saying so; "" when not said."""
+    widths = {h.mos_window for h in hops if h.mos_window is not None}
+    if len(widths) != 1:
+        return ""
+    (width,) = widths
+    few = f", fewer than {MIN_SAMPLES}: no interval" if width < MIN_SAMPLES else ""
+    return f"of {'' if short else 'the last '}{width} samples{few}"
+
+
 @dataclass(frozen=True)
 class HopTimeline:
     """What the timeline draws for one hop: send times (s since the epoch), RTTs (ms, NaN = lost), and the MOS
@@ -152,6 +164,7 @@ class HopTimeline:
     rtt_ms: np.ndarray
     mos_t: np.ndarray
     mos: np.ndarray
+    mos_window: int | None = None  # the samples each MOS point scores (refresher.mos_point_width); None: not said
 
 
 class TimelineWidget(QWidget):
@@ -485,6 +498,9 @@ class TimelineWidget(QWidget):
                 short_mos = f'<span style="color:{LOST_COLOUR}">MOS (dashed): last working *</span>'
         else:
             mos, short_mos = "MOS (dashed, right axis)", "MOS (dashed, right)"
+        if mos_window_words(hops):  # what each point is over: a curve of 10-sample points and one of 100 look alike
+            mos += f" {mos_window_words(hops)}"
+            short_mos += f" {mos_window_words(hops, short=True)}"
         legends = [
             ["latency (solid line, left axis)", mos, f'<span style="color:{LOST_COLOUR}">{lost}</span>', *routes],
             ["latency (solid, left)", short_mos, f'<span style="color:{LOST_COLOUR}">&#9650; lost</span>', *routes],

@@ -20,7 +20,8 @@ from pingmos.gui.axis_label import fit_title, free_title_width, spaced_labels
 from pingmos.gui.mark_strip import MarkStrip
 from pingmos.gui.plot_grid import show_grid
 from pingmos.gui.quality import BAND_COLOURS, BAND_PENS, Thresholds, mos_band
-from pingmos.hop_report import HopReport
+from pingmos.hop_report import FEW_SAMPLES_WORDS, HopReport
+from pingmos.report.formats import FALLBACK_MARK
 
 LATENCY_PEN = "#1f77b4"
 LOSS_BRUSH = (214, 39, 40, 110)
@@ -48,6 +49,18 @@ def nice_ceiling(value: float) -> float:
         if top >= value * (1 - 1e-12):
             return float(f"{top:.12g}")  # (no 1.2000000000000002: it is also the axis's label)
     return 10.0 * scale
+
+
+FALLBACK_PEN = "#8a8a8a"
+FALLBACK_WORDS = f"grey dashed: the formula's last working version {FALLBACK_MARK}"
+
+
+def _fallback_mos(hop: HopReport) -> float | None:
+    """The last working version's MOS of a hop the model failed at (HopReport.score_fallback), None otherwise or
+    for a router that never answered (no MOS is drawn for it)."""
+    if hop.mos is not None or not hop.score_error or hop.score_fallback is None or hop.address is None:
+        return None
+    return hop.score_fallback.mos
 
 
 class TraceGraph(pg.GraphicsLayoutWidget):
@@ -125,8 +138,23 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         self.band_items: list[pg.LinearRegionItem] = []
         self.mos_line = pg.PlotDataItem(pen=pg.mkPen("#404040", width=1.5), connect="finite")
         self.mos_points = pg.ScatterPlotItem(size=10, pen=pg.mkPen("#303030"))
+        # The MOS's 95 % interval as a whisker on each scored hop's point; dashed where it is from too few samples
+        # (HopReport.mos_ci_few_samples: "not enough samples", wide on purpose), as the table marks it.
+        self.mos_ci = pg.ErrorBarItem(beam=0.15, pen=pg.mkPen("#404040", width=1))
+        self.mos_ci_few = pg.ErrorBarItem(beam=0.15, pen=pg.mkPen("#909090", width=1, style=Qt.PenStyle.DashLine))
+        self.mos.addItem(self.mos_ci)
+        self.mos.addItem(self.mos_ci_few)
         self.mos.addItem(self.mos_line)
         self.mos.addItem(self.mos_points)
+        # A broken formula's hops: the last working version's MOS, as the table's "3.09*" cells, drawn greyed and
+        # dashed (hollow points), the title saying what they are (the panel was empty while the table had them).
+        self.fallback_line = pg.PlotDataItem(
+            pen=pg.mkPen(FALLBACK_PEN, width=1.5, style=Qt.PenStyle.DashLine), connect="finite"
+        )
+        self.fallback_points = pg.ScatterPlotItem(size=10, pen=pg.mkPen(FALLBACK_PEN, width=1.5), brush=None)
+        self.mos.addItem(self.fallback_line)
+        self.mos.addItem(self.fallback_points)
+        self._mos_fallback = False  # some hop drawn with its fallback: the title says so
         self.ci.layout.setRowStretchFactor(0, 3)
         self.ci.layout.setRowStretchFactor(1, 2)
 
@@ -276,6 +304,7 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         self._mos_model = model
         self._mos_pending = pending
         self._mos_error = None if pending else error
+        self._mos_fallback = any(_fallback_mos(h) is not None for h in hops)
         self._set_mos_title()
         x = np.array([h.ttl for h in hops], dtype=float)
         if len(x) and tuple(x) != self._ticks_for:
@@ -337,6 +366,23 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         scored = ~np.isnan(mos)
         brushes = [self._brush(mos_band(m, self.thresholds)) for m in mos[scored]]
         self.mos_points.setData(x=x[scored], y=mos[scored], brush=brushes)
+        fallback = np.array([_nan(_fallback_mos(h)) for h in hops])
+        self.fallback_line.setData(x, fallback)
+        marked = ~np.isnan(fallback)
+        self.fallback_points.setData(x=x[marked], y=fallback[marked])
+        for item, few in ((self.mos_ci, False), (self.mos_ci_few, True)):
+            whiskers = [h for h in hops if h.address is not None and h.mos is not None and h.mos_ci is not None
+                        and h.mos_ci_few_samples == few]  # fmt: skip
+            wx = np.array([h.ttl for h in whiskers], dtype=float)
+            wy = np.array([h.mos for h in whiskers], dtype=float)
+            top = np.array([h.mos_ci[1] for h in whiskers], dtype=float) - wy
+            bottom = wy - np.array([h.mos_ci[0] for h in whiskers], dtype=float)
+            item.setData(x=wx, y=wy, top=top, bottom=bottom)
+        self.mos.setToolTip(
+            "MOS with its 95 % interval; dashed: " + FEW_SAMPLES_WORDS + " (bounds, wide on purpose)"
+            if any(h.mos_ci_few_samples and h.mos_ci is not None for h in hops)
+            else ""
+        )
         self.marked_ttl = marked_ttl
         for line in self.mark_lines:
             line.setValue((marked_ttl or 0) - MARK_OFFSET)
@@ -361,6 +407,8 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         # stay, a long path to the file gives way (the whole line is in the title's tooltip and the banner).
         error = self._mos_error
         text = error or self._mos_pending or (f"MOS by {self._mos_model}" if self._mos_model else "")
+        if self._mos_fallback and not self._mos_pending:  # (at the end: an elided error keeps it)
+            text = f"{text}; {FALLBACK_WORDS}" if text else FALLBACK_WORDS
         font = QFont(self.font())
         font.setPointSizeF(8.0)
         elide = Qt.TextElideMode.ElideMiddle if error else Qt.TextElideMode.ElideRight

@@ -20,6 +20,7 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QLineEdit, QWidget
 
+from pingmos.gui import shown_context
 from pingmos.gui.timeline import PRESETS
 
 
@@ -59,9 +60,9 @@ class WindowActions(QObject):
         edit = bar.addMenu("&Edit")
         w.copy_action = self._action(
             "&Copy table with its context",
-            lambda: w.table.copy_text(w.table_context()),
+            lambda: w.table.copy_text(w.table_context(), shown_context.diagnosis_lines(w)),
             "Ctrl+Shift+C",
-            "the hop table as text, with target, time range, model and window above it",
+            "the hop table as text, with target, time range, model and window above it and the diagnosis below",
         )
         edit.addAction(w.copy_action)
         self.copy_image_action = self._action(

@@ -26,8 +26,9 @@ from datetime import UTC, datetime
 
 from pingmos.diagnosis import Diagnosis, diagnose, rounds_words
 from pingmos.display_text import display_text, loss_ci_text, loss_text
-from pingmos.hop_report import HopReport, TraceSnapshot
+from pingmos.hop_report import FEW_SAMPLES_WORDS, HopReport, TraceSnapshot
 from pingmos.input_files import finite_json
+from pingmos.scoring.interval import MIN_SAMPLES
 
 SCHEMA_VERSION = 1
 
@@ -85,6 +86,8 @@ def hop_dict(hop: HopReport) -> dict:
         elif isinstance(value, float):
             value = _num(value)
         out[name] = value
+    if hop.mos_ci_few_samples and out["mos_ci"] is not None:  # that interval is bounds from too few samples
+        out["mos_ci_few_samples"] = True
     if hop.unreachable:  # the path ends here: a router's ICMP destination-unreachable, in words
         out["unreachable"] = hop.unreachable
     if hop.score_error:
@@ -152,8 +155,13 @@ CSV_HOP_FIELDS = tuple(f for f in HOP_FIELDS if f not in ("loss_ci_pct", "mos_ci
     "loss_ci_high_pct",
     "mos_ci_low",
     "mos_ci_high",
+    "mos_ci_few_samples",  # true where the MOS interval is from too few samples (HopReport.mos_ci_few_samples)
     "unreachable",  # the path ends at this hop: a router's ICMP destination-unreachable, in words; else empty
     "score_error",  # the model failed at this hop: file:line: message, as JSON's score_error; else empty
+    # Beside score_error: the formula's last working version's R and MOS (JSON's score_fallback), which the window
+    # shows marked *; r and mos stay empty (they are not this model's).
+    "score_fallback_r",
+    "score_fallback_mos",
 )
 # Which run every row belongs to (the same on every row; see the module docstring).
 CSV_CONTEXT_FIELDS = (
@@ -225,8 +233,11 @@ def to_csv(snap: TraceSnapshot) -> str:
         row["loss_ci_low_pct"], row["loss_ci_high_pct"] = ci if ci else (None, None)
         mos_ci = row.pop("mos_ci")
         row["mos_ci_low"], row["mos_ci_high"] = mos_ci if mos_ci else (None, None)
+        row.setdefault("mos_ci_few_samples", None)  # "true" where the MOS interval is from too few samples
         row.setdefault("unreachable", None)
         row.setdefault("score_error", None)
+        fallback = row.pop("score_fallback", None) or {}
+        row["score_fallback_r"], row["score_fallback_mos"] = fallback.get("r"), fallback.get("mos")
         row.update(context)
         writer.writerow(csv_row(_finite_or_none(row[f]) for f in CSV_FIELDS))
     return buf.getvalue()
@@ -270,6 +281,18 @@ _COLUMNS = (
 )
 # Marks R and MOS taken from the last working version of a broken formula (HopReport.score_fallback).
 FALLBACK_MARK = "*"
+# Marks a MOS interval from too few samples (HopReport.mos_ci_few_samples): "4.40 (1.00-4.40)?", said below the table.
+FEW_SAMPLES_MARK = "?"
+
+
+def few_samples_note(hops) -> str | None:
+    """The line below a table that says what ``FEW_SAMPLES_MARK`` means, when a hop's MOS interval has it."""
+    if not any(h.mos_ci_few_samples and h.mos is not None and h.mos_ci is not None for h in hops):
+        return None
+    return (
+        f"MOS intervals marked {FEW_SAMPLES_MARK}: {FEW_SAMPLES_WORDS} (fewer than {MIN_SAMPLES}, or one reply): "
+        "bounds from the loss's and the delay variation's intervals, wide on purpose"
+    )
 
 
 def _row_cells(hop: HopReport) -> list[str]:
@@ -280,7 +303,7 @@ def _row_cells(hop: HopReport) -> list[str]:
         address += f" +{len(hop.responders) - 1}"
     r, mos = _cell(hop.r), _cell(hop.mos, 2)
     if hop.mos is not None and hop.mos_ci is not None:  # the MOS's 95 % interval beside it: "3.92 (3.61-4.08)"
-        mos += f" ({hop.mos_ci[0]:.2f}-{hop.mos_ci[1]:.2f})"
+        mos += f" ({hop.mos_ci[0]:.2f}-{hop.mos_ci[1]:.2f})" + (FEW_SAMPLES_MARK if hop.mos_ci_few_samples else "")
     if hop.score_error:
         fallback = hop.score_fallback
         r = _cell(fallback.r) + FALLBACK_MARK if fallback else "-"
@@ -401,6 +424,9 @@ def to_table(snap: TraceSnapshot) -> str:
         moves = [f"hop {c.ttl} round {c.round}: {c.old} -> {c.new}" for c in snap.route_changes]
         lines.append(f"route changes ({len(moves)}): " + "; ".join(moves[:10]) + ("; ..." if len(moves) > 10 else ""))
     lines += _scoring_errors(snap.hops)
+    note = few_samples_note(snap.hops)
+    if note:
+        lines.append(note)
     d = _diagnosis(snap)
     lines.append(f"diagnosis ({d.status}): {d.verdict}")
     return "\n".join(terminal_safe(line) for line in lines) + "\n"

@@ -184,7 +184,14 @@ def summary_snapshot(
         # totals cannot give again (report_import's docstring).
         scores = recorded["scores"]
         hops = [
-            dataclasses.replace(h, r=scores[h.ttl][0], mos=scores[h.ttl][1], mos_ci=scores[h.ttl][2], score_detail={})
+            dataclasses.replace(
+                h,
+                r=scores[h.ttl][0],
+                mos=scores[h.ttl][1],
+                mos_ci=scores[h.ttl][2],
+                mos_ci_few_samples=scores[h.ttl][3],
+                score_detail={},
+            )
             if h.ttl in scores
             else h
             for h in hops

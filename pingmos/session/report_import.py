@@ -224,7 +224,8 @@ def _recorded(doc: dict, path: str) -> dict:
     """What the report computed from its samples and its totals cannot give again (see the module docstring):
     ``probes_sent``, ``unmatched_replies``, ``suspicious_replies`` (counts, when written) and, when the model's
     figures are complete (a model name and settings, every hop's r, mos and mos_ci written and none failed, a
-    diagnosis), ``model``, ``model_settings``, ``scores`` (ttl -> (r, mos, mos_ci)) and ``diagnosis`` (its JSON).
+    diagnosis), ``model``, ``model_settings``, ``scores`` (ttl -> (r, mos, mos_ci, mos_ci_few_samples)) and
+    ``diagnosis`` (its JSON).
     SessionError when one of them is written but malformed: the file is strict like the rest."""
     out: dict = {}
     for key in ("probes_sent", "unmatched_replies", "suspicious_replies"):
@@ -249,7 +250,10 @@ def _recorded(doc: dict, path: str) -> dict:
             ci = tuple(_number({"mos_ci": v}, "mos_ci", 1.0, 5.0, where, required=True) for v in ci)
             if mos is None or not ci[0] - _ROUNDING <= mos <= ci[1] + _ROUNDING:
                 raise SessionError(f"{where}: mos_ci {list(ci)} does not hold mos {mos}")
-        scores[raw.get("ttl")] = (r, mos, ci)  # ttl checked by _hop
+        few = raw.get("mos_ci_few_samples", False)  # the interval is from too few samples (older files: absent)
+        if not isinstance(few, bool):
+            raise SessionError(f"{where}: mos_ci_few_samples is {clean_text(repr(few), 20)}, not true or false")
+        scores[raw.get("ttl")] = (r, mos, ci, few and ci is not None)  # ttl checked by _hop
     where = f"{path}: diagnosis"
     status, per_round, verdict = diagnosis.get("status"), diagnosis.get("per_round"), diagnosis.get("verdict")
     if status not in _DIAGNOSIS_STATUSES or not isinstance(per_round, bool) or not isinstance(verdict, str):

@@ -15,7 +15,7 @@ import numpy as np
 from pingmos.hop_report import HopReport, TraceSnapshot, scored_hop
 from pingmos.route_changes import RouteChange
 from pingmos.scoring import HopWindow, Score, Scorer, score_all
-from pingmos.scoring.interval import MOS_INTERVALS_KEY, snapshot_intervals
+from pingmos.scoring.interval import MOS_INTERVALS_KEY, few_samples, snapshot_intervals
 from pingmos.state.history import NO_RESPONDER, RowData, Selection, TimeRange, TraceHistory
 from pingmos.stats import pairwise_sum, scratch
 
@@ -317,6 +317,7 @@ def build_snapshot(
                 window_rtts_ms=r.rtt_ms,
                 unreachable=unreachable,
                 mos_ci=interval,
+                mos_ci_few_samples=interval is not None and few_samples(r.stats.rtts_array),
                 in_flight_rtt_ms=row.in_flight_rtt_ms,
                 last_answer_at=r.last_answer_at,
             )

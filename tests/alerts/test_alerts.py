@@ -1,5 +1,6 @@
 """Alert rules on scripted sample feeds: they fire, they clear, once per episode, and never flap."""
 
+import dataclasses
 import json
 import os
 import random
@@ -19,6 +20,7 @@ from pingmos.alerts import (
     evaluate_samples,
     load_rules,
     run_command,
+    save_rules,
 )
 from pingmos.engine.events import Sample
 from pingmos.scoring.formulas import pingplotter
@@ -359,3 +361,63 @@ def test_a_rules_file_named_neither_toml_nor_json_is_read_by_its_content(tmp_pat
     as_json.write_text('{"rules": [{"metric": "loss_pct", "above": 1}]}')
     assert [r.metric for r in load_rules(toml)] == ["mos"]
     assert [r.metric for r in load_rules(as_json)] == ["loss_pct"]
+
+
+def test_a_rules_name_follows_its_settings_unless_the_user_named_it(tmp_path):
+    """Breaker finding 10: "loss above 1 % for 5 minutes" edited to for 10 s still fired under its old name."""
+    mos, loss = DEFAULT_RULES
+    assert (mos.name, loss.name) == ("MOS below 3.5 for 5 minutes", "loss above 1 % for 5 minutes")
+    edited = dataclasses.replace(loss, for_s=10.0)
+    assert edited.name == edited.title == "loss above 1 % for 10 s"
+    assert AlertRule("", "jitter_ms", 30.0, window_s=20.0, ttl=4).name == "jitter above 30 ms at hop 4 over 20 s"
+    own = AlertRule("my name", "loss_pct", 1.0, for_s=10.0)
+    assert (own.name, own.title) == ("my name", "my name (loss above 1 % for 10 s)")
+    # A file saved before names followed settings: a name its settings give follows them; a stale one shows both.
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps({"rules": [
+        {"name": "loss above 1 % for 5 minutes", "metric": "loss_pct", "above": 1.0, "for_s": 300},
+        {"name": "MOS below 3.5 for 5 minutes", "metric": "mos", "below": 3.5, "for_s": 10},
+        {"metric": "latency_ms", "above": 150},
+    ]}))  # fmt: skip
+    same, stale, nameless = load_rules(path)
+    assert same.auto_name and dataclasses.replace(same, for_s=10.0).title == "loss above 1 % for 10 s"
+    assert stale.title == "MOS below 3.5 for 5 minutes (MOS below 3.5 for 10 s)"
+    assert nameless.title == "latency above 150 ms"
+    # Saved again, a generated name is left out (it follows the settings); a name of one's own is kept.
+    save_rules(path, [edited, own])
+    assert [r.get("name") for r in json.loads(path.read_text())["rules"]] == [None, "my name"]
+    assert [r.title for r in load_rules(path)] == ["loss above 1 % for 10 s", "my name (loss above 1 % for 10 s)"]
+    (event,) = run([own], feed(lambda t: 0.5, 30))
+    assert event.message.startswith("my name (loss above 1 % for 10 s) fired for target: loss ")
+
+
+def test_an_event_says_how_much_of_its_window_it_judged():
+    """A 1-minute rule firing 21 s into a trace judged 21 s of samples, not a minute (breaker finding 10)."""
+    rule = AlertRule("", "loss_pct", 1.0, window_s=60.0, for_s=10.0)
+    (event,) = run([rule], feed(lambda t: 0.5, 40))
+    assert event.kind == FIRE and event.samples < 30 and event.span_s == event.at - 0.0  # from the first probe
+    assert f"over the last {event.at:g} s (its 1 minute window is not full yet) ({event.samples} probes" in (
+        event.message
+    )
+    # Once the window is full the text names it alone.
+    (late,) = run([rule], feed(lambda t: 0.5 if t >= 100 else 0.0, 200))
+    assert late.samples >= 59 and f"over the last 1 minute ({late.samples} probes;" in late.message
+
+
+def test_a_new_rule_set_goes_on_with_the_samples_and_the_unchanged_rules_state():
+    """Editing one rule in the window kept none of the others' evidence: their windows restarted empty."""
+    loss = AlertRule("", "loss_pct", 1.0, window_s=60.0, for_s=30.0)
+    mos = AlertRule("", "mos", 3.5, window_s=60.0)
+    old = AlertEngine([loss, mos], "target", scorer)
+    samples = feed(lambda t: 0.5 if t >= 60 else 0.0, 100)
+    for s in samples:  # (a window holds the samples sent in it, not later ones)
+        old.feed(s)
+    for t in range(60, 81):
+        old.evaluate(float(t))
+    assert old.firing() == [mos.name]  # the loss rule has held for 20 of its 30 s
+    new = AlertEngine([loss, dataclasses.replace(mos, threshold=3.0)], "target", scorer)
+    new.continue_from(old, [loss.name])
+    fired = [e for t in range(81, 95) for e in new.evaluate(float(t))]
+    (event,) = [e for e in fired if e.rule == loss.name]
+    assert event.at == 90.0  # 30 s after it turned bad, as if nothing was edited
+    assert event.samples >= 59 and "not full yet" not in event.message

@@ -173,7 +173,8 @@ def test_episodes_carry_over_to_a_new_engine_or_end_with_a_reason():
     (ended,) = old.end([LOSS.name, "no such rule"], 2000.0, "removed by reload")
     assert (ended.kind, ended.rule, ended.value, ended.ttl, ended.reason) == (CLEAR, LOSS.name, None, 8,
                                                                                "removed by reload")  # fmt: skip
-    assert ended.message == "loss above 1 cleared for dest: ended: removed by reload"
+    # A name of its own is followed by what the rule does now.
+    assert ended.message == "loss above 1 (loss above 1 % over 10 s for 5 s) cleared for dest: ended: removed by reload"
     assert ended.environment()["PINGMOS_ALERT_REASON"] == "removed by reload"
     assert ended.to_json()["reason"] == "removed by reload" and ended.to_session_event().kind == "alert-clear"
     assert old.firing() == [MOS.name] and old.end([LOSS.name], 2001.0, "again") == []

@@ -101,7 +101,7 @@ def test_a_replay_of_a_finished_record_never_asks_for_more_rounds(tmp_path, caps
     rules.write_text('[[rules]]\nname = "lat"\nmetric = "latency_ms"\nabove = 0.5\nwindow_s = 5\nmin_samples = 2\n')
     rc = main(["report", "--session", str(raw), "198.18.0.2", "--alerts", str(rules)])  # a literal: no lookup
     err = capsys.readouterr().err
-    alerts = [line for line in err.splitlines() if "lat fired" in line]
+    alerts = [line for line in err.splitlines() if "lat (latency above 0.5 ms over 5 s) fired" in line]
     assert rc == 0 and alerts, err
     assert all("more rounds" not in line and "not enough samples in this record: " in line for line in alerts)
 

@@ -13,7 +13,7 @@ from pingmos.alerts import episodes as alert_episodes
 from pingmos.engine.events import Sample
 from pingmos.engine.network import NoPermission
 from pingmos.gui.alert_monitor import rules_path
-from pingmos.gui.alerts_dialog import AlertsDialog
+from pingmos.gui.alerts_dialog import AlertsDialog, explain
 from pingmos.live_trace import LiveTrace
 from pingmos.session import open_session
 from tests.gui.conftest import WAIT_MS
@@ -344,12 +344,12 @@ def test_on_the_lab_loss_switched_on_mid_trace_fires_in_the_window(qtbot, make_w
     on_at = time.time()
     lab.set_link(2, lossy)  # the last link: the destination (hop 3) loses
     qtbot.waitUntil(lambda: fired(window) == [("alert fired", "loss")], timeout=10_000)
-    assert "loss fired" in window.statusBar().currentMessage()
+    assert "loss (loss above 5 % over 1 s) fired" in window.statusBar().currentMessage()  # its settings follow
     window.stop()
     # Stopped (once the replies to the probes in flight are in: Stop winds the trace down), nothing measures the
     # path any more: the episode ends with a note instead of firing forever.
     qtbot.waitUntil(lambda: window.start_action.text() == "Start", timeout=10_000)
-    assert fired(window) == [("alert fired", "loss"), ("alert cleared", "loss:")]
+    assert fired(window) == [("alert fired", "loss"), ("alert cleared", "loss")]  # "loss (loss above 5 % ...): ended"
     assert "the trace stopped" in window.statusBar().currentMessage() and monitor.firing() == []
     event = window.evidence.event_log.session_events()[0]
     settle_s = monitor.engine.settle_s  # the live window ends one probe timeout (3 s here) before now
@@ -537,3 +537,38 @@ def test_a_window_alerts_clear_carries_the_diagnosis_of_its_rules_window(qtbot, 
         assert clear.diagnosis_status != "problem" and "problem starts" not in clear.message, clear.message
     finally:
         model.close()
+
+
+def test_a_generated_name_follows_the_edit_and_a_name_of_ones_own_shows_the_settings(qtbot, make_window):
+    """Breaker finding 10: the rule edited to for 10 s still fired as "loss above 1 % for 5 minutes"."""
+    window = make_window(factory=unprobed)
+    dialog = AlertsDialog(DEFAULT_RULES, parent=window)
+    qtbot.addWidget(dialog)
+    dialog.wait_for_model(qtbot)
+    dialog.set_cell(1, "for_s", "10")
+    assert dialog.cell(1, "name") == "loss above 1 % for 10 s"
+    dialog.set_metric(1, "jitter_ms")
+    dialog.set_cell(1, "threshold", "30")
+    assert dialog.cell(1, "name") == "jitter above 30 ms for 10 s"
+    dialog.set_cell(0, "name", "voice")  # a name of one's own stays, with what the rule does after it
+    dialog.set_cell(0, "for_s", "20")
+    assert dialog.cell(0, "name") == "voice"
+    dialog._accept()
+    assert [r.title for r in dialog.result_rules] == ["voice (MOS below 3.5 for 20 s)", "jitter above 30 ms for 10 s"]
+    assert "<b>voice (MOS below 3.5 for 20 s)</b>" in explain(dialog.result_rules[0])
+
+
+def test_editing_one_rule_keeps_the_others_evidence(qtbot, watched):
+    """The window's rules dialog gave a fresh engine: the unchanged loss rule's 28 s window restarted empty, and
+    its event claimed the whole window over the few probes sent since the edit."""
+    window, monitor, _ = watched
+    trace = window.trace
+    feed(trace, 0, 40)
+    evaluate(qtbot, monitor, 0, 40)
+    loss, voice = monitor.rules
+    monitor.set_rules([loss, AlertRule("voice", "mos", 3.0, window_s=10, min_samples=5)], save=False)
+    feed(trace, 40, 20, lost_every=2)
+    evaluate(qtbot, monitor, 40, 20)
+    (text,) = [t for _, kind, t in window.evidence.event_log.rows() if kind == "alert fired" and t.startswith("loss")]
+    probes = int(text.split(" probes;")[0].rsplit("(", 1)[1])
+    assert probes >= 27 and "not full yet" not in text, text  # the 28 s window, samples from before the edit too

@@ -124,7 +124,9 @@ def test_sorting_and_copy_as_text(qtbot, make_window):
     window.copy_action.trigger()  # Edit > Copy table with its context
     copied = QGuiApplication.clipboard().text().splitlines()
     context = [line for line in copied if line.startswith("# ")]
-    assert len(copied) - len(context) == 6
+    assert len(copied) - len(context) == 7  # the header, 5 hops and the diagnosis line
+    d = window.evidence.verdict_bar.diagnosis
+    assert copied[-1] == f"diagnosis ({d.status}): {d.verdict}"  # as `pingmos report` ends its table
     assert context[0] == f"# pingmos: {DST} ({DST})" and "model: pingplotter" in "\n".join(context)
     assert f"statistics over: the last {LIVE_WINDOW} samples of each hop" in "\n".join(context)
     assert any(line.startswith("# trace from ") for line in context)

@@ -6,11 +6,13 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pingmos import export
 from pingmos.gui import models
 from pingmos.gui.hop_table import COL_MOS
+from pingmos.report import formats
 from pingmos.session import open_session
 from tests.gui.conftest import DST, WAIT_MS, settle
 
@@ -213,6 +215,10 @@ def test_save_as_and_every_export_write_their_files(qtbot, make_window, tmp_path
     qtbot.waitUntil(lambda: (tmp_path / "hops.txt").exists(), timeout=WAIT_MS)
     text = (tmp_path / "hops.txt").read_text()
     assert text.startswith(f"# pingmos: {DST}") and "# model: pingplotter" in text and "Loss 95 %" in text
+    # Its verdict line, exactly as `pingmos report` prints it for that table (breaker finding 13: none).
+    report_table = formats.to_table(window.evidence.shown_snapshot())
+    assert text.splitlines()[-1] == report_table.splitlines()[-1]
+    assert text.splitlines()[-1] == f"diagnosis (problem): {window.evidence.verdict_bar.verdict()}"
     sessions.export("hops", str(tmp_path / "hops.xml"))  # neither csv, json nor txt: a message, no file
     assert "csv or .json" in sessions.last_message and not (tmp_path / "hops.xml").exists()
     sessions.message_box.close()
@@ -329,3 +335,50 @@ def test_the_toolbar_shows_an_opened_records_interval_never_the_next_live_traces
     start(window)
     assert window.trace.interval_s == 2.0 and window.interval_spin.text() == "2.0 s"
     settle(qtbot, window)
+
+
+def _bursty_raw(path, rounds=300):
+    """An mtr --raw record: hop 1 (198.18.0.2) clean, the destination (198.18.1.2) losing 8 of every 40 rounds in
+    one burst: 20 % loss over any 100 rounds, 80 % in a 10-round point that falls on a burst."""
+    lines, seq = [], 33000
+    for r in range(rounds):
+        for hop, rtt_us in ((0, 2000), (1, 6000 + 300 * (r % 7))):
+            lines.append(f"x {hop} {seq}")
+            if r == 0:
+                lines.append(f"h {hop} 198.18.{hop}.2")
+            if not (hop == 1 and r % 40 < 8):
+                lines.append(f"p {hop} {rtt_us} {seq}")
+            seq += 1
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_an_opened_records_timeline_scores_the_window_it_was_watched_with(qtbot, make_window, tmp_path):
+    """Breaker finding 7: File > Open judges all samples, and the timeline then scored 10-sample points (dips to
+    1.9 where the table said 3.14) with nothing saying so. Each point now scores the window the record was
+    watched with (here none is recorded: the Samples setting, set to 100), the caption says so, and the first rounds,
+    fewer than the minimum samples, draw no point."""
+    window = make_window()
+    window.settings.set_window(100)  # the Samples setting (remembered from the live view)
+    window.evidence.sessions.open_path(_bursty_raw(tmp_path / "bursty.mtr.raw"))
+    shown_replay(qtbot, window)
+    assert window.window_size is None  # the table judges the whole record, as `report --session` does
+    qtbot.waitUntil(lambda: bool(window.last_update.timelines), timeout=WAIT_MS)
+    (line,) = window.last_update.timelines
+    assert line.mos_window == 100
+    assert "MOS (dashed, right axis) of the last 100 samples" in window.timeline.caption_forms()[0]
+    assert "MOS (dashed, right) of 100 samples" in window.timeline.caption_forms()[1]
+    ends = np.searchsorted(line.t, line.mos_t, side="right")  # the samples up to each point
+    assert np.isnan(line.mos[ends < 10]).all() and np.isfinite(line.mos[ends >= 10]).all()
+    # The newest point is what the table says with the window of 100 samples.
+    window.window_combo.setCurrentText("100")
+    qtbot.waitUntil(lambda: window.last_update.request.window == 100 and window.quiet, timeout=WAIT_MS)
+    assert window.last_update.snapshot.hops[-1].mos == pytest.approx(line.mos[-1], abs=1e-9)
+
+
+def test_an_opened_record_with_its_own_window_is_drawn_with_it():
+    from pingmos.gui.evidence import watched_window
+
+    assert watched_window({"window": 30}, 100) == 30  # recorded by the window (its Samples when the trace began)
+    assert watched_window({"window": None}, 100) is None and watched_window({"window": "all"}, 100) is None
+    assert watched_window({}, 100) == 100 and watched_window({"window": "x"}, 50) == 50

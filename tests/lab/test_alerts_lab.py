@@ -65,4 +65,5 @@ def test_loss_switched_on_mid_trace_fires_within_the_window_and_clears(lab_facto
     assert fire.data["value"] > 5.0 and fire.data["ttl"] == 3 and fire.data["address"] == lab.target_addr
     assert off_at < clear.at <= off_at + WINDOW_S + TIMEOUT_S + 1.0, (clear.at - off_at, clear)
     assert clear.data["value"] <= 2.5
-    assert "loss fired" in err and "loss cleared" in err  # printed on stderr as they happened
+    # printed on stderr as they happened (the rule's own name, then what it does)
+    assert "loss (loss above 5 % over 1 s) fired" in err and "loss (loss above 5 % over 1 s) cleared" in err

@@ -233,7 +233,10 @@ def test_names_with_newlines_and_bidi_overrides_are_printed_safely_and_served_ex
     assert not any(c in err for c in "\u202e\x1b\r"), err
     assert 'pingmos monitor: ziel "1"?? evil: probing via' in err, err
     fired = [line for line in lines if " fired for " in line]
-    assert fired and fired[0].startswith('pingmos monitor: rüle "q" \\ back?slash ?[2J fired for ziel "1"?? evil: ')
+    # (a name of one's own is followed by what the rule does)
+    assert fired and fired[0].startswith(
+        'pingmos monitor: rüle "q" \\ back?slash ?[2J (latency above 0.0001 ms over 5 s) fired for ziel "1"?? evil: '
+    )
 
 
 @pytest.mark.parametrize("signum, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])

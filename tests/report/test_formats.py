@@ -170,7 +170,14 @@ def test_a_broken_formula_shows_the_last_working_score_marked_with_the_error():
         assert hop["score_error"].endswith("my_pingplotter.py:41: syntax error: expected ':'")
         assert hop["score_fallback"] == {"r": round(score.r, 3), "mos": round(score.mos, 3)}
         assert set(HOP_FIELDS) <= set(hop)
-    assert "score_fallback" not in formats.to_csv(snap)  # CSV columns are fixed
+    # CSV carries the same fallback in its own columns beside score_error (it had empty r/mos and nothing else).
+    rows = list(csv.DictReader(io.StringIO(formats.to_csv(snap))))
+    for row, score in zip(rows, good, strict=True):
+        assert row["r"] == row["mos"] == "" and row["score_error"].endswith("syntax error: expected ':'")
+        assert (float(row["score_fallback_r"]), float(row["score_fallback_mos"])) == (round(score.r, 3),
+                                                                                    round(score.mos, 3))  # fmt: skip
+    plain = list(csv.DictReader(io.StringIO(formats.to_csv(broken_formula_snapshot(with_fallback=False)))))
+    assert [(r["score_fallback_r"], r["score_fallback_mos"]) for r in plain] == [("", "")] * 2
 
 
 def test_a_broken_formula_without_a_working_version_is_err():

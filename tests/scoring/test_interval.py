@@ -6,7 +6,14 @@ import pytest
 from pingmos.engine.events import Sample
 from pingmos.report.formats import to_json, to_table
 from pingmos.scoring import load_model
-from pingmos.scoring.interval import MIN_SAMPLES, MosIntervals, mos_interval, mos_intervals, resampled_windows
+from pingmos.scoring.interval import (
+    MIN_SAMPLES,
+    MosIntervals,
+    bound_interval,
+    mos_interval,
+    mos_intervals,
+    resampled_windows,
+)
 from pingmos.state import TraceState
 
 
@@ -50,10 +57,15 @@ def _stats(x):
     return HopWindow.from_rtts([None if np.isnan(v) else float(v) for v in x])
 
 
-def test_too_few_samples_and_determinism():
+def test_small_windows_get_the_bounds_and_determinism():
     model = load_model("g107-jb")
-    assert mos_interval(model, path_rtts(MIN_SAMPLES - 1)) is None
-    assert mos_interval(model, [None] * 20 + [30.0]) is None  # one reply: nothing to resample
+    small = path_rtts(MIN_SAMPLES - 1)
+    assert mos_interval(model, small) == bound_interval(model.score_many, small)
+    # One reply in 21: nothing to resample; the variation is unknown (lower end the floor), the loss's lower
+    # bound caps the upper end.
+    low, high = mos_interval(model, [None] * 20 + [30.0])
+    assert low == 1.0 and 1.0 < high < 2.0
+    assert mos_interval(model, [None] * 20) is None  # nothing received: no interval (the hop's MOS is the floor)
     x = path_rtts(100)
     assert mos_interval(model, x) == mos_interval(model, x)
     assert mos_intervals(model.score_many, [None, x])[0] is None
@@ -86,9 +98,10 @@ def test_live_cache_bounds_the_work_and_refreshes():
     assert cache.update(batch, "other", hops).count(None) == 3  # another model: the old intervals are void
 
 
-def test_a_filling_window_gets_its_interval_at_ten_samples_then_every_ten_more():
-    """A live window filling at one sample a second: its interval from the samples at 10, 20, ... 100 (not at each
-    new sample while it is short), narrowing as they accumulate; then on the refresh period."""
+def test_a_filling_window_gets_its_interval_from_the_first_sample_then_every_ten_more():
+    """A live window filling at one sample a second: its interval from the first sample on, the small-window
+    bounds at each new sample below 10, then the bootstrap at 10, 20, ... 100, narrowing as they accumulate;
+    then on the refresh period."""
     model = load_model("pingplotter")
     now = [0.0]
     cache = MosIntervals(refresh_s=30.0, clock=lambda: now[0])
@@ -107,8 +120,10 @@ def test_a_filling_window_gets_its_interval_at_ten_samples_then_every_ten_more()
             computed.append(size)
             assert ci == mos_interval(model, x[:size])  # computed from the samples it has
         shown[size] = ci
-    assert computed == list(range(10, 101, 10))
-    assert shown[9] is None and shown[10] is not None and shown[15] == shown[10]
+    # The bounds at every new sample while the window is small (three evaluations each), then the bootstrap at
+    # 10, 20, ... samples.
+    assert computed == list(range(1, 10)) + list(range(10, 101, 10))
+    assert shown[9] == bound_interval(model.score_many, x[:9]) and shown[15] == shown[10]
     assert shown[100][1] - shown[100][0] < shown[10][1] - shown[10][0]  # narrower with ten times the samples
     calls = []
     now[0] = 100.0 + 31.0

@@ -208,7 +208,7 @@ def test_report_alerts_carry_the_one_diagnosis_live_and_reopened(tmp_path, monke
     rules_file.write_text('[[rules]]\nname = "loss"\nmetric = "loss_pct"\nthreshold = 5.0\nwindow_s = 20.0\n')
     rc, out, err = report(capsys, "--session", str(tmp_path / "run.pm"), "--alerts", str(rules_file))
     assert rc == 0 and "diagnosis (problem): Quality deteriorates at the destination, hop 2" in out
-    alert_lines = [line for line in err.splitlines() if "loss fired" in line]
+    alert_lines = [line for line in err.splitlines() if "loss (loss above 5 % over 20 s) fired" in line]
     assert len(alert_lines) == 1 and "; diagnosis (" in alert_lines[0]
     replay = evaluate_samples(
         rules,

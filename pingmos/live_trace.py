@@ -55,6 +55,7 @@ class TraceStatus:
     probe_mode: str = ""  # how probes are sent ("raw sockets", "unprivileged ICMP sockets", ...); "" = not yet
     port: int | None = None  # UDP/TCP destination port; None = the engine's default
     error_stage: str | None = None  # where it failed: pingmos.run.RESOLVE ... NETWORK; None = internal error
+    winding_down: bool = False  # running, but sending nothing more: waiting for the replies to the probes in flight
 
     @property
     def mode(self) -> str:
@@ -315,6 +316,7 @@ class LiveTrace:
             history_bytes=history_bytes,
             probe_mode=self._mode_description,
             port=self.port,
+            winding_down=self._winding_down,
         )
 
     def time_span(self) -> tuple[float, float] | None:

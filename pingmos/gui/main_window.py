@@ -70,7 +70,12 @@ def format_elapsed(seconds: float) -> str:
 def status_text(status: TraceStatus, other_replies: int = 0) -> str:
     """The status line. ``other_replies``: replies that answered no probe of this trace (another program's ping
     or traceroute on the machine, or ours arriving after their timeout): ignored, and said so in words."""
-    state = "running" if status.running else "stopped"
+    if not status.running:
+        state = "stopped"
+    elif status.winding_down:  # Stop pressed: the replies to the probes in flight are still counted
+        state = "stopping: waiting for the replies to the probes in flight"
+    else:
+        state = "running"
     others = f"  |  other programs' replies ignored: {other_replies}" if other_replies else ""
     return (
         f"{state}  |  rounds {status.rounds}  |  probes sent {status.probes_sent}  |  "
@@ -399,6 +404,11 @@ class MainWindow(QMainWindow):
             self.trace.port,
         ) == (target, protocol, interval_s, port)
         same = same and not self.evidence.is_replay(self.trace)  # a session opened from a file is never resumed
+        if same and self.trace.running and self.trace.winding_down:
+            # Its engine thread is still counting the replies to the probes in flight (Stop): it cannot resume yet.
+            self.statusBar().showMessage("still stopping (waiting for the replies to the probes in flight): Start "
+                                         "again once it has stopped", 5000)  # fmt: skip
+            return
         if not same and not self.confirm_replace_trace(f"trace {target}"):
             return
         if not same:

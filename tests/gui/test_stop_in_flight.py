@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from pingmos.engine.fake_network import FakeHop, FakeNetwork
-from pingmos.gui.main_window import STOPPING
+from pingmos.gui.main_window import STOPPING, status_text
 from pingmos.live_trace import LiveTrace
 from tests.engine.test_trace_loop import RealTimeClock
 from tests.gui.conftest import SRC, WAIT_MS
@@ -24,7 +24,7 @@ def slow_factory(nets: list[FakeNetwork]):
             nets.append(FakeNetwork(SLOW, clock))
             return nets[-1]
 
-        return LiveTrace(target, protocol=protocol, interval_s=0.2, max_ttl=2, network_factory=network,
+        return LiveTrace(target, protocol=protocol, interval_s=interval_s, max_ttl=2, network_factory=network,
                          mode_description="simulated network", tracer_clock=clock, source=SRC)  # fmt: skip
 
     return make
@@ -35,6 +35,7 @@ def sent_to(net: FakeNetwork, ttl: int) -> int:
 
 
 def start(qtbot, window, nets):
+    window.interval_spin.setValue(0.2)
     window.target_combo.setCurrentText(DST)
     window.start()
     # Answers from the destination have come and more are on their way (sent in the last 0.8 s).
@@ -52,9 +53,12 @@ def test_stop_counts_the_replies_to_the_probes_in_flight_without_the_gui_waiting
     window.stop()
     returned_s = time.monotonic() - pressed
     assert trace.running and window.start_action.text() == STOPPING  # the engine thread waits, not this one
+    assert status_text(trace.status()).startswith("stopping: waiting for the replies to the probes in flight  |")
+    window.start()  # (Enter in the target box) while it stops: said, nothing else changes
+    assert window.start_action.text() == STOPPING and "still stopping" in window.statusBar().currentMessage()
     assert returned_s < 0.5, returned_s  # (no wait on the network: microseconds; a loaded machine aside)
     qtbot.waitUntil(lambda: window.start_action.text() == "Start", timeout=WAIT_MS)
-    assert not trace.running
+    assert not trace.running and status_text(trace.status()).startswith("stopped  |")
     probes = sent_to(net, 1), sent_to(net, 2)
     hops = {h.ttl: h for h in trace.snapshot(None, lambda ws: [None] * len(ws), "none").hops}
     # Every probe sent is counted, and every one was answered within its timeout (3 s): none lost, none left out.

@@ -871,7 +871,14 @@ def _add_export(sub) -> None:
 def _cmd_export(args) -> int:
     import math
 
-    from pingmos.export import events_to_csv, events_to_json, hop_table, write_samples_csv, write_samples_json
+    from pingmos.export import (
+        events_to_csv,
+        events_to_json,
+        hop_table,
+        sample_context,
+        write_samples_csv,
+        write_samples_json,
+    )
     from pingmos.session import SessionError, open_session
     from pingmos.session.rescore import select_range
 
@@ -900,7 +907,8 @@ def _cmd_export(args) -> int:
                 # _HeldOutput.
                 out = _HeldOutput(lambda: _print_notes("export", notes))
                 write = write_samples_csv if args.format == "csv" else write_samples_json
-                if not write(session.samples(selected), out, args.ttl) and args.ttl is not None:
+                written = write(session.samples(selected), out, args.ttl, sample_context(session.info))
+                if not written and args.ttl is not None:
                     # a header alone read as "nothing was measured at that hop"
                     raise SessionError(_no_such_hop(args.ttl, session.samples(selected), selected is not None))
                 out.flush()

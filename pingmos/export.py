@@ -26,7 +26,7 @@ from pingmos.report.formats import csv_row
 from pingmos.report.formats import to_csv as hops_to_csv
 from pingmos.report.formats import to_json as hops_to_json
 from pingmos.session.model import SessionEvent
-from pingmos.session.samples_import import SAMPLE_FIELDS  # the columns the reader takes back (report --session)
+from pingmos.session.samples_import import CONTEXT_FIELDS, SAMPLE_FIELDS  # the columns the reader takes back
 
 EVENT_FIELDS = ("at", "at_utc", "kind", "data")
 
@@ -43,6 +43,7 @@ __all__ = [
     "events_to_csv",
     "events_to_json",
     "hop_table",
+    "sample_context",
     "samples_to_csv",
     "samples_to_json",
     "write_samples_csv",
@@ -70,7 +71,8 @@ def hop_table(snap: TraceSnapshot, fmt: str) -> str:
     raise ValueError(f"format must be csv or json, not {fmt!r}")
 
 
-def _sample_row(s: Sample) -> dict:
+def _probe_row(s: Sample) -> dict:
+    """One sample's own cells (every column but the run's)."""
     return {
         "round": s.round,
         "ttl": s.ttl,
@@ -86,6 +88,26 @@ def _sample_row(s: Sample) -> dict:
     }
 
 
+def _sample_row(s: Sample, context: dict | None = None) -> dict:
+    """One sample as the export's row; ``context``: the run's ``target``, ``address`` and ``protocol``
+    (``samples_import.CONTEXT_FIELDS``), the same on every row, None (empty) where unknown."""
+    context = context or {}
+    return {**_probe_row(s), **{f: context.get(f) for f in CONTEXT_FIELDS}}
+
+
+def sample_context(info: object) -> dict:
+    """The context columns of a session's samples export from its SessionInfo (target, address, protocol), so
+    that the export opens again with them (a run whose destination never answered keeps its target)."""
+    return {k: getattr(info, k, None) or None for k in ("target", "address", "protocol")}
+
+
+_RUN_FIELDS = CONTEXT_FIELDS
+_PROBE_FIELDS = tuple(f for f in SAMPLE_FIELDS if f not in _RUN_FIELDS)
+_NO_SAMPLE = Sample(0, 1, 0, 0.0, None, None, False)  # a row's run cells are made from it
+# The run's columns come last (the writers append them to a sample's own, in _probe_row's order).
+assert SAMPLE_FIELDS == _PROBE_FIELDS + _RUN_FIELDS == tuple(_probe_row(_NO_SAMPLE)) + _RUN_FIELDS
+
+
 def _select(samples: Iterable[Sample], ttl: int | None) -> Iterable[Sample]:
     return samples if ttl is None else (s for s in samples if s.ttl == ttl)
 
@@ -97,17 +119,21 @@ _ROWS_PER_WRITE = 2048
 _SAMPLE_JSON = json.JSONEncoder(separators=(",\n  ", ": "), allow_nan=False)
 
 
-def write_samples_csv(samples: Iterable[Sample], out: Writable, ttl: int | None = None) -> int:
+def write_samples_csv(
+    samples: Iterable[Sample], out: Writable, ttl: int | None = None, context: dict | None = None
+) -> int:
     """Raw samples (of hop ``ttl`` only, if given) as CSV with a header, written to ``out`` as ``samples`` yields
     them (a few thousand rows a write: memory does not grow with their number); empty cells where JSON has null.
-    Returns how many rows were written (the header not counted)."""
+    ``context``: the run's columns (``sample_context``). Returns how many rows were written (the header not
+    counted)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(SAMPLE_FIELDS)
+    # The run's cells are the same on every row: made safe once, not per row.
+    run_cells = csv_row(_sample_row(_NO_SAMPLE, context)[f] for f in _RUN_FIELDS)
     n = 0
     for s in _select(samples, ttl):
-        row = _sample_row(s)
-        w.writerow(csv_row(row[f] for f in SAMPLE_FIELDS))
+        w.writerow(csv_row(_probe_row(s).values()) + run_cells)
         n += 1
         if n % _ROWS_PER_WRITE == 0:
             out.write(buf.getvalue())
@@ -117,23 +143,34 @@ def write_samples_csv(samples: Iterable[Sample], out: Writable, ttl: int | None 
     return n
 
 
-def _sample_json(s: Sample) -> str:
-    row = _sample_row(s)
+def _sample_json(s: Sample, context: dict | None = None, run_text: str | None = None) -> str:
+    """One sample's object as ``json.dumps(..., indent=1)`` writes it in the list; ``run_text``: its run's members
+    (``_run_json``) made once for all rows, else from ``context``."""
+    row = _probe_row(s)
     try:
         text = _SAMPLE_JSON.encode(row)
     except ValueError:  # a non-finite number (a damaged file's time): null, as _json writes it
         text = _SAMPLE_JSON.encode(finite_json(row, {}))
-    return f" {{\n  {text[1:-1]}\n }}"
+    return f" {{\n  {text[1:-1]},\n  {_run_json(context) if run_text is None else run_text}\n }}"
 
 
-def write_samples_json(samples: Iterable[Sample], out: Writable, ttl: int | None = None) -> int:
+def _run_json(context: dict | None) -> str:
+    """The run's members of every sample's object (target, address, protocol), as the encoder writes them."""
+    row = _sample_row(_NO_SAMPLE, context)
+    return _SAMPLE_JSON.encode({f: row[f] for f in _RUN_FIELDS})[1:-1]
+
+
+def write_samples_json(
+    samples: Iterable[Sample], out: Writable, ttl: int | None = None, context: dict | None = None
+) -> int:
     """Raw samples (of hop ``ttl`` only, if given) as a JSON list of objects, lost RTTs as null, written to ``out``
     as ``samples`` yields them (a few thousand objects a write): the same text as ``json.dumps`` of the whole list
     with ``indent=1``. Returns how many objects were written."""
     n = 0
     items: list[str] = []
+    run_text = _run_json(context)
     for s in _select(samples, ttl):
-        items.append(_sample_json(s))
+        items.append(_sample_json(s, run_text=run_text))
         n += 1
         if len(items) == _ROWS_PER_WRITE:
             out.write(("[\n" if n == len(items) else ",\n") + ",\n".join(items))
@@ -144,17 +181,17 @@ def write_samples_json(samples: Iterable[Sample], out: Writable, ttl: int | None
     return n
 
 
-def samples_to_csv(samples: Iterable[Sample], ttl: int | None = None) -> str:
+def samples_to_csv(samples: Iterable[Sample], ttl: int | None = None, context: dict | None = None) -> str:
     """``write_samples_csv`` as one string."""
     buf = io.StringIO()
-    write_samples_csv(samples, buf, ttl)
+    write_samples_csv(samples, buf, ttl, context)
     return buf.getvalue()
 
 
-def samples_to_json(samples: Iterable[Sample], ttl: int | None = None) -> str:
+def samples_to_json(samples: Iterable[Sample], ttl: int | None = None, context: dict | None = None) -> str:
     """``write_samples_json`` as one string."""
     buf = io.StringIO()
-    write_samples_json(samples, buf, ttl)
+    write_samples_json(samples, buf, ttl, context)
     return buf.getvalue()
 
 

@@ -101,7 +101,7 @@ def export_samples(out_path: str, path: str, time_range, ttl: int | None, fmt: s
         if session.summaries():
             raise SessionError(f"{path} is an mtr --json report: it holds mtr's totals per hop, not raw samples")
         with replaced_when_written(out_path) as out:
-            return write(session.samples(time_range), out, ttl)
+            return write(session.samples(time_range), out, ttl, export.sample_context(session.info))
 
 
 def format_of(path: str, selected_filter: str = "") -> str:

@@ -5,7 +5,10 @@ lost, never 0), the responder, whether it was the destination, and, since those 
 kind and ICMP code. Replayed through the same fold, its hop table equals the one of the session it came from (the
 names excepted: reverse DNS is not exported; a test says so).
 
-What the export does not record is taken from the samples, never guessed as a number:
+Since the columns ``target``, ``address`` and ``protocol`` were added (the run's own, the same on every row), an
+export carries its target and protocol, also of a run whose destination never answered; rows that differ in them
+are two runs joined, refused in one line. What an export does not record (an older one) is taken from the
+samples, never guessed as a number:
 
 - the target: the address that answered as the destination (``reached``); none, and the target is unknown;
 - the protocol: from the destination's kind of answer (an echo reply: ICMP; a TCP SYN-ACK or RST: TCP; a port
@@ -28,7 +31,7 @@ import io
 import math
 import statistics
 
-from pingmos.engine import REPLY_KINDS, Sample
+from pingmos.engine import PROTOCOLS, REPLY_KINDS, Sample
 from pingmos.input_files import decimal_text, whole_text
 from pingmos.session.model import SessionError, SessionInfo
 from pingmos.session.mtr_import import MAX_RTT_MS, MAX_TTL, clean_text, is_ip
@@ -48,8 +51,14 @@ SAMPLE_FIELDS = (
     "reached",
     "reply",
     "icmp_code",
+    "target",
+    "address",
+    "protocol",
 )
 REQUIRED = SAMPLE_FIELDS[:9]
+# The run's own columns, the same on every row (``export`` writes them from the session; empty when unknown), so
+# that a run whose destination never answered keeps its target and protocol when its samples are opened again.
+CONTEXT_FIELDS = ("target", "address", "protocol")
 CSV_HEADER_START = "round,ttl,seq,sent_at,"
 SOURCE = "samples export"
 MAX_ROUND = 2**31 - 1
@@ -94,9 +103,46 @@ def samples_from_csv(text: str, path: str) -> MemorySession:
     return _session(rows, path, typed=False)
 
 
+def _context(rows: list[tuple[str, dict]], typed: bool) -> dict[str, str]:
+    """The run's target, address and protocol as the export's context columns give them (those given: an older
+    export has none); SessionError when they are malformed or differ between rows (rows of two runs joined)."""
+    first: dict[str, str | None] = {}
+    first_where = ""
+    for where, raw in rows:
+        values = {}
+        for key in CONTEXT_FIELDS:
+            value = raw.get(key)
+            if isinstance(value, str):
+                value = value.strip()
+                if not typed and value.startswith("'"):  # csv_safe's guard
+                    value = value[1:]
+            if value in ("", None):
+                value = None
+            elif not isinstance(value, str):
+                raise SessionError(f"{where}: {key} is {clean_text(repr(value), 40)}, not text")
+            values[key] = value
+        if not first_where:
+            first, first_where = values, where
+            address, protocol = values["address"], values["protocol"]
+            if address is not None and not is_ip(address):
+                raise SessionError(f"{where}: address {clean_text(address, 60)!r} is not an IP address")
+            if protocol is not None and protocol not in PROTOCOLS:
+                raise SessionError(
+                    f"{where}: protocol {clean_text(protocol, 20)!r} is not one of {', '.join(PROTOCOLS)}"
+                )
+        elif values != first:
+            key = next(k for k in CONTEXT_FIELDS if values[k] != first[k])
+            raise SessionError(
+                f"{where}: {key} {clean_text(str(values[key]), 60)!r} differs from {first_where.rsplit(': ', 1)[-1]}'s "
+                f"{clean_text(str(first[key]), 60)!r}: rows of two runs joined"
+            )
+    return {k: clean_text(v) for k, v in first.items() if v is not None}
+
+
 def _session(rows: list[tuple[str, dict]], path: str, typed: bool) -> MemorySession:
     if not rows:
         raise SessionError(f"{path}: the samples export holds no samples")
+    context = _context(rows, typed)
     samples = []
     notes: list[str] = []
     first_at: dict[tuple[int, int], tuple[str, Sample]] = {}
@@ -126,12 +172,14 @@ def _session(rows: list[tuple[str, dict]], path: str, typed: bool) -> MemorySess
         if s.reached and s.responder is not None:
             destinations[s.responder] = destinations.get(s.responder, 0) + 1
     address = max(destinations, key=lambda a: (destinations[a], a)) if destinations else ""
-    if not destinations:
+    if "address" in context:
+        address = context["address"]  # the run's own, as the export wrote it
+    elif not destinations:
         notes.append("no sample reached the destination, so the target is unknown (an export names no target)")
     elif len(destinations) > 1:
         others = ", ".join(sorted(a for a in destinations if a != address))
         notes.append(f"several addresses answered as the destination; the target is taken as {address} (also {others})")
-    protocol = _protocol(samples, address)
+    protocol = context.get("protocol") or _protocol(samples, address)
     if protocol is None:
         protocol = "icmp"
         notes.append("the export does not record the protocol and no answer of the destination tells it: shown as icmp")
@@ -150,7 +198,7 @@ def _session(rows: list[tuple[str, dict]], path: str, typed: bool) -> MemorySess
         )
     extra: dict = {"notes": notes} if notes else {}
     info = SessionInfo(
-        target=address,
+        target=context.get("target", address),
         address=address,
         protocol=protocol,
         interval_s=interval_s,

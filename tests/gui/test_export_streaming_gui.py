@@ -134,7 +134,9 @@ def test_a_failed_samples_export_leaves_no_file_and_says_so_in_one_line(qtbot, m
 
     name = f"write_samples_{fmt}"
     real = getattr(export, name)
-    monkeypatch.setattr(export, name, lambda samples, out, ttl=None: real(samples, FullDisk(out), ttl))
+    monkeypatch.setattr(
+        export, name, lambda samples, out, ttl=None, context=None: real(samples, FullDisk(out), ttl, context)
+    )
     exported(qtbot, sessions, "samples", target)
     assert written, sessions.last_message  # the first writes went to the .partial file, which is gone
     assert sorted(p.name for p in folder.iterdir()) == [target.name]

@@ -69,12 +69,34 @@ def test_a_samples_export_gives_the_sessions_hops_back(source, fmt, tmp_path, ca
     hops = json.loads(export(capsys, source, "--format", "json")[0])
     samples = tmp_path / f"samples.{fmt}"
     samples.write_text(export(capsys, source, "--what", "samples", "--format", fmt)[0])
-    again = json.loads(export(capsys, samples, "--format", "json")[0])
-    if not hops["destination_reached"]:
-        # The samples carry no target: with no answer of the destination it is unknown (a note says so).
-        assert again["target"] == "" and hops["target"]
-        again["target"], again["address"] = hops["target"], hops["address"]
-        again["diagnosis"] = hops["diagnosis"]  # it names the target
+    again, err = export(capsys, samples, "--format", "json")
+    again = json.loads(again)
+    # The run's target and protocol are columns of the export: a destination that never answered is still named
+    # (they were unknown: "target unknown", "the destination (address unknown) did not answer").
+    assert again["target"] == hops["target"] and again["protocol"] == hops["protocol"]
+    assert "target is unknown" not in err and "does not record the protocol" not in err
     for hop in hops["hops"]:
         hop["name"] = None  # reverse DNS is not exported
     assert again == hops
+
+
+def test_samples_of_two_runs_joined_are_refused_in_one_line(tmp_path, capsys):
+    source = DATA / "breakC" / "lab_3rounds_unreached.pingmos"
+    lines = export(capsys, source, "--what", "samples", "--format", "csv")[0].splitlines()
+    lines[3] = lines[3].replace(",198.18.5.2,198.18.5.2,icmp", ",198.18.5.2,198.18.5.2,udp")
+    joined = tmp_path / "joined.csv"
+    joined.write_text("\n".join(lines) + "\n")
+    assert main(["report", "--session", str(joined)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.strip().splitlines()) == 1
+    assert "line 4: protocol 'udp' differs from line 2's 'icmp': rows of two runs joined" in err
+
+
+def test_an_export_without_the_run_columns_still_opens(tmp_path, capsys):
+    # Written before the target, address and protocol columns: the target from the samples, as before.
+    source = DIAGNOSIS / "live_independent_losses.pmsession"
+    lines = export(capsys, source, "--what", "samples", "--format", "csv")[0].splitlines()
+    old = tmp_path / "old.csv"
+    old.write_text("\n".join(",".join(line.split(",")[:11]) for line in lines) + "\n")
+    doc = json.loads(export(capsys, old, "--format", "json")[0])
+    assert doc["address"] == json.loads(export(capsys, source, "--format", "json")[0])["address"]

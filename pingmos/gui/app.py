@@ -30,6 +30,7 @@ def run(target: str | None = None, reverse_dns: bool = True) -> int:
     signal's number when SIGINT (130) or SIGTERM (143) closed it, as the README's exit table says for every
     command. ``reverse_dns``: False (``pingmos --no-dns``) shows hop addresses only, with no reverse lookup."""
     try:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
         from PySide6.QtCore import QTimer
         from PySide6.QtWidgets import QApplication
 
@@ -45,6 +46,13 @@ def run(target: str | None = None, reverse_dns: bool = True) -> int:
     window = MainWindow(trace_factory=factory, reverse_dns=reverse_dns)
     window.show()
     freeze_heap()
+    # The cyclic collector runs in the GUI thread only, on a timer (pyqtgraph's GarbageCollector: automatic
+    # collection off, each generation collected when its count passes the threshold). Left automatic, it runs in
+    # whichever thread allocates, and a widget's wrapper freed by a refresher thread destroys its QObject there:
+    # that thread then holds Qt's connection lock and waits for the interpreter, which the GUI thread holds while
+    # it waits for that lock to build a widget (a hang seen in CI: QObject::~QObject in pingmos-refresh under
+    # gc_collect_main, QTableWidget's constructor in the GUI thread).
+    collector = GarbageCollector(interval=1.0)
     # Ctrl+C in the terminal, and SIGTERM (a logout, `kill`, `timeout`), close the window as the close button would
     # (settings saved, trace stopped, its recording closed with every sample); the exit status then says which
     # signal it was. Python runs signal handlers only between bytecodes, so a timer lets the interpreter in now and
@@ -64,4 +72,5 @@ def run(target: str | None = None, reverse_dns: bool = True) -> int:
         window.target_combo.setCurrentText(target)
         window.start()
     status = app.exec()
+    collector.timer.stop()
     return 128 + signalled[0] if signalled else status

@@ -100,9 +100,17 @@ def collect_in_the_gui_thread():
     """Collect each test's garbage here, in the GUI thread, after its widgets closed. Left to the cyclic GC, a
     window's wrappers (held in cycles by its lambdas) may be freed by whichever thread allocates next, a
     refresher or alert worker, and a Qt object destroyed there can deadlock with the GUI thread (seen as a test
-    hanging with both threads idle)."""
-    yield
-    gc.collect()
+    hanging with both threads idle). So automatic collection is off during the test, as the application keeps it
+    (pingmos/gui/app.py: a GUI-thread timer collects): a collection after the test only left the garbage of the
+    test itself and of the next test's set-up to the other threads (CI hung once in a window's construction)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.collect()
+        if was_enabled:
+            gc.enable()
 
 
 @pytest.fixture(autouse=True)

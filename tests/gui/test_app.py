@@ -1,5 +1,6 @@
 """`pingmos` with no sub-command (or with one target word) opens the main window."""
 
+import gc
 import os
 import signal
 import time
@@ -64,15 +65,21 @@ def test_run_opens_the_main_window_and_starts_the_target(qapp, monkeypatch, tmp_
     monkeypatch.setattr(MainWindow, "start", lambda self: started.append(self.target_combo.currentText()))
     windows = []
 
+    automatic_gc = []
+
     def exec_once():
+        automatic_gc.append(gc.isenabled())
         windows.extend(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible())
         for w in windows:
             w.close()
         return 0
 
     monkeypatch.setattr(qapp, "exec", exec_once)
+    gc.enable()  # as a fresh process has it (the GUI tests' fixture turns it off)
     assert gui_app.run("127.0.0.1") == 0
     assert started == ["127.0.0.1"] and len(windows) == 1
+    # While the window runs, the cyclic collector runs in the GUI thread only (a GUI-thread timer; app.py says why)
+    assert automatic_gc == [False]
     assert [p.name for p in tmp_path.rglob("*.ini")] == ["pingmos.ini"]  # the settings went to the temporary folder
 
 

@@ -85,7 +85,15 @@ def log_stderr(line: str) -> None:
     """Print one line of the agent's log to stderr, terminal-safe: target, rule and label names come from the
     configuration (and addresses from the network), so a newline in one would forge a log line and U+202E would
     reverse what follows; every control character becomes '?' (``display_text``, as ``report`` prints names)."""
-    print(f"pingmos monitor: {display_text(line)}", file=sys.stderr, flush=True)
+    # One write of the whole line under a lock: print() writes the text and its newline apart, and the agent logs
+    # from several threads (a target's trace thread said "probing via ..." between another line and its newline).
+    text = f"pingmos monitor: {display_text(line)}\n"
+    with _LOG_LOCK:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+
+
+_LOG_LOCK = threading.Lock()
 
 
 def monitor_mode(protocol: str, family, requested: str = "auto") -> ProbeMode:

@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from pingmos.display_text import display_text
 from pingmos.monitor.config import ConfigError, check_data_dir, load_config, parse_listen
 
 EXIT_USAGE = 2
@@ -125,7 +124,9 @@ def run_monitor(config_path: str, listen: str | None = None, use_dns: bool = Tru
 
 
 def _error(message: str) -> None:
-    print(f"pingmos monitor: error: {display_text(message)}", file=sys.stderr, flush=True)
+    from pingmos.monitor.agent import log_stderr  # one whole line under the log's lock
+
+    log_stderr(f"error: {message}")
 
 
 def _with_listen(config, listen: str):

@@ -268,3 +268,32 @@ def test_a_signal_stops_the_agent_in_order_and_exits_as_every_command(tmp_path, 
     with open_session(path) as session:
         answered = sum(1 for s in session.samples() if s.ttl == 1 and s.rtt_ms is not None)
     assert answered >= received
+
+
+def test_log_lines_from_several_threads_are_written_whole(monkeypatch):
+    # CI: "...recording to DIRpingmos monitor: ziel ... probing via raw sockets" then an empty line: print() wrote a
+    # line and its newline apart, and a trace thread's line came between them.
+    import threading
+
+    from pingmos.monitor.agent import log_stderr
+
+    class Recorder:
+        def __init__(self):
+            self.chunks = []
+
+        def write(self, text):
+            self.chunks.append(text)
+            return len(text)
+
+        def flush(self):
+            pass
+
+    out = Recorder()
+    monkeypatch.setattr("sys.stderr", out)
+    threads = [threading.Thread(target=lambda i=i: [log_stderr(f"t{i} line {k}") for k in range(50)]) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(out.chunks) == 400
+    assert all(c.startswith("pingmos monitor: t") and c.endswith("\n") and c.count("\n") == 1 for c in out.chunks)

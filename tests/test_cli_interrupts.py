@@ -56,73 +56,45 @@ def _samples(path: str) -> int:
         return sum(1 for _ in session.samples())
 
 
+SAID_TERM = "pingmos report: terminated: printing the report of what was measured (signal again to abort)"
+
+
 @pytest.mark.skipif(not ROOT, reason="raw sockets need root")
-def test_ctrl_c_once_measured_still_prints_the_report_and_completes_the_recording(tmp_path):
-    """Before: "pingmos: interrupted", no report, and the recording without its last unwritten samples."""
+@pytest.mark.parametrize(
+    ("signum", "said", "status"), [(signal.SIGINT, SAID, 130), (signal.SIGTERM, SAID_TERM, 143)], ids=["int", "term"]
+)
+def test_a_signal_once_measured_still_prints_the_report_and_completes_the_recording(tmp_path, signum, said, status):
+    """Before: Ctrl+C gave "pingmos: interrupted", no report, and the recording without its last unwritten samples;
+    SIGTERM while the report was made (after probing) killed the process: exit -15, no report, the recording short."""
     proc, record = _start(tmp_path, holds=1)
     err: list[str] = []
     _wait_for_line(proc, HELD, err)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     out, rest = proc.communicate(timeout=60)
     err += rest.splitlines()
-    assert proc.returncode == 130, err
-    assert SAID in err and not any("Traceback" in line for line in err), err
+    assert proc.returncode == status, err
+    assert said in err and not any("Traceback" in line for line in err), err
     hops = [line for line in out.splitlines() if "127.0.0.1" in line]
     assert hops, out  # the report of the three rounds, its one hop
     assert _samples(record) == 3
 
 
 @pytest.mark.skipif(not ROOT, reason="raw sockets need root")
-def test_a_second_ctrl_c_aborts_the_report_not_the_recording(tmp_path):
+@pytest.mark.parametrize(
+    ("second", "status", "last"),
+    [(signal.SIGINT, 130, "pingmos: interrupted"), (signal.SIGTERM, 143, "pingmos: terminated")],
+    ids=["int", "term"],
+)
+def test_a_second_signal_aborts_the_report_not_the_recording(tmp_path, second, status, last):
     proc, record = _start(tmp_path, holds=2)
     err: list[str] = []
     _wait_for_line(proc, HELD, err)
     proc.send_signal(signal.SIGINT)
     _wait_for_line(proc, SAID, err)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(second)
     out, rest = proc.communicate(timeout=60)
     err += rest.splitlines()
-    assert proc.returncode == 130 and out == "", (out, err)
-    assert err[-2:] == [
-        f"pingmos report: the report was not printed; the 3 samples measured are in {record}",
-        "pingmos: interrupted",
-    ], err
-    assert _samples(record) == 3
-
-
-SAID_TERM = "pingmos report: terminated: printing the report of what was measured (signal again to abort)"
-
-
-@pytest.mark.skipif(not ROOT, reason="raw sockets need root")
-def test_sigterm_once_measured_still_prints_the_report_and_completes_the_recording(tmp_path):
-    """Before: SIGTERM while the report was made (after probing) killed the process: exit -15, no report, and the
-    recording short of its unwritten samples."""
-    proc, record = _start(tmp_path, holds=1)
-    err: list[str] = []
-    _wait_for_line(proc, HELD, err)
-    proc.send_signal(signal.SIGTERM)
-    out, rest = proc.communicate(timeout=60)
-    err += rest.splitlines()
-    assert proc.returncode == 143, err
-    assert SAID_TERM in err and not any("Traceback" in line for line in err), err
-    hops = [line for line in out.splitlines() if "127.0.0.1" in line]
-    assert hops, out
-    assert _samples(record) == 3
-
-
-@pytest.mark.skipif(not ROOT, reason="raw sockets need root")
-def test_a_second_signal_aborts_the_report_not_the_recording(tmp_path):
-    proc, record = _start(tmp_path, holds=2)
-    err: list[str] = []
-    _wait_for_line(proc, HELD, err)
-    proc.send_signal(signal.SIGINT)
-    _wait_for_line(proc, SAID, err)
-    proc.send_signal(signal.SIGTERM)
-    out, rest = proc.communicate(timeout=60)
-    err += rest.splitlines()
-    assert proc.returncode == 143 and out == "", (out, err)
-    assert err[-2:] == [
-        f"pingmos report: the report was not printed; the 3 samples measured are in {record}",
-        "pingmos: terminated",
-    ], err
+    assert proc.returncode == status and out == "", (out, err)
+    kept = f"pingmos report: the report was not printed; the 3 samples measured are in {record}"
+    assert err[-2:] == [kept, last], err
     assert _samples(record) == 3

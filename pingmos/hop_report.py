@@ -79,6 +79,26 @@ class HopReport:
         )
 
 
+# Marks a MOS scored with an input the data does not have (``assumed_inputs``): the window's MOS cell, the report's
+# table. JSON and CSV list those inputs by name instead (``assumed``).
+ASSUMED_MARK = "\u2020"
+# What the mark means, in the words every front end uses.
+ASSUMED_WORDS = "scored with the jitter taken as 0 ms: the data has no jitter for this hop"
+
+
+def jitter_unknown(hop: HopReport) -> bool:
+    """Replies were measured but the jitter was not (an mtr report without its J fields, or one reply): the
+    models score such a window with jitter 0, which every front end says instead of hiding it."""
+    return hop.received != 0 and hop.avg_ms is not None and hop.jitter_ms is None  # received None: unknown
+
+
+def assumed_inputs(hop: HopReport) -> tuple[str, ...]:
+    """The HopReport fields the model took a value for because the data has none (("jitter_ms",): jitter taken
+    as 0 ms), for a hop with a MOS; () otherwise. The one source of the window's mark (ASSUMED_MARK), the
+    report's mark and the JSON/CSV ``assumed`` field."""
+    return ("jitter_ms",) if hop.mos is not None and jitter_unknown(hop) else ()
+
+
 def no_responder_samples(received: int | None, loss_pct: float | None = None, *, path_end: bool) -> bool:
     """True for a hop that gave no sample to compute a figure from: none of its probes in the window (or range)
     was answered (``received`` 0; a report without counts: ``loss_pct`` 100) and it is not where the path ends

@@ -243,6 +243,12 @@ class LiveTrace:
             if self._current is not None:
                 self._probes_sent_before += self._current.probes_sent
             self._current = None
+            # Nothing more comes: every probe sent was answered or timed out (a wind-down), or was abandoned (a
+            # stop at once, an error) and is in no record. Every round is then as settled as in the session file
+            # of this trace, so the snapshots take in all of them, the last too, as ``report --session`` does
+            # (before: the stopped window cut the last round, 33 of 34). ``start`` sets it again.
+            with self.history.lock:
+                self.history.settle_s = None
             if self._started_mono is not None:
                 self._elapsed_before_s += time.monotonic() - self._started_mono
             self._started_mono = None
@@ -361,6 +367,8 @@ class LiveTrace:
             unmatched_replies=run.unmatched_replies if run else 0,
             suspicious_replies=run.suspicious_replies if run else 0,
             mode=self._mode_description or None,
+            # Stopped after probing: the window is final, its MOS intervals those of its samples now.
+            final=self._thread is not None and not self.running,
         )
         if self.record == RECORD_LIVE:
             return snap

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from pingmos.diagnosis import RATE_LIMITED_WORDS, range_words
 from pingmos.display_text import safe_hop
 from pingmos.gui.quality import BAND_COLOURS, Thresholds, loss_band, mos_band
-from pingmos.hop_report import HopReport
+from pingmos.hop_report import ASSUMED_MARK, HopReport, assumed_inputs, jitter_unknown
 from pingmos.report.formats import FEW_SAMPLES_MARK, few_samples_note, loss_ci_text, loss_text, lost_count
 
 SPARK_POINTS = 60  # samples in a hop's sparkline
@@ -128,15 +128,6 @@ def responders_text(hop: HopReport) -> str:
     return "\n".join(lines)
 
 
-ASSUMED_MARK = "\u2020"  # after a MOS scored with an input the data does not have (jitter taken as 0)
-
-
-def jitter_unknown(hop: HopReport) -> bool:
-    """Replies were measured but the jitter was not (an mtr report without its J fields, or one reply): the
-    models score such a window with jitter 0, which the table says instead of hiding it."""
-    return hop.received != 0 and hop.avg_ms is not None and hop.jitter_ms is None  # received None: unknown
-
-
 def spark_series(hop: HopReport) -> np.ndarray:
     """The last SPARK_POINTS round-trip times of the hop's window (ms, NaN = lost); empty when unknown."""
     rtts = hop.window_rtts_ms
@@ -216,7 +207,7 @@ def cell_text(hop: HopReport, column: int, mos_ci_inline: bool = False) -> str:
             return "ERR"  # as the report's table; the error itself is above the table and in the tooltip
         if hop.mos is None:
             return ""
-        text = f"{hop.mos:.2f}" + (ASSUMED_MARK if jitter_unknown(hop) else "")
+        text = f"{hop.mos:.2f}" + (ASSUMED_MARK if assumed_inputs(hop) else "")
         # Never a MOS without its uncertainty beside it: in its own column, or here while that is hidden.
         return text + (f" ({mos_ci_text(hop)})" if mos_ci_inline else "")
     raise IndexError(column)

@@ -140,14 +140,14 @@ class HopIntervals(MosIntervals):
         super().__init__(refresh_s=refresh_s)
         self.which = which
 
-    def update(self, score_batch, model_key, hops):
+    def update(self, score_batch, model_key, hops, final=False):
         """MosIntervals.update for the chosen hops (``hops``: (TTL, RTTs) of the scored hops); None for the rest."""
         if self.which == "all":
-            return super().update(score_batch, model_key, hops)
+            return super().update(score_batch, model_key, hops, final)
         out: list = [None] * len(hops)
         if self.which == "last" and hops:
             i = max(range(len(hops)), key=lambda j: hops[j][0])
-            out[i] = super().update(score_batch, model_key, [hops[i]])[0]
+            out[i] = super().update(score_batch, model_key, [hops[i]], final)[0]
         return out
 
 

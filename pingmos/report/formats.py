@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 
 from pingmos.diagnosis import Diagnosis, diagnose, hop_mark, rounds_words
 from pingmos.display_text import display_text, loss_ci_text, loss_text
-from pingmos.hop_report import FEW_SAMPLES_WORDS, HopReport, TraceSnapshot
+from pingmos.hop_report import ASSUMED_MARK, ASSUMED_WORDS, FEW_SAMPLES_WORDS, HopReport, TraceSnapshot, assumed_inputs
 from pingmos.input_files import finite_json
 from pingmos.scoring.interval import MIN_SAMPLES
 
@@ -50,6 +50,10 @@ HOP_FIELDS = (
     "r",
     "mos",
     "mos_ci",
+    # The inputs the MOS took a value for because the data has none (hop_report.assumed_inputs: ["jitter_ms"],
+    # jitter taken as 0 ms, e.g. an mtr --json report without its jitter fields); [] when none. The table marks
+    # such a MOS with ASSUMED_MARK, as the window does; CSV joins them with ";".
+    "assumed",
 )
 # Numbers are rounded for output only; microseconds and thousandths of a MOS point are below any honest precision.
 _DECIMALS = 3
@@ -76,6 +80,9 @@ def hop_dict(hop: HopReport) -> dict:
     """One hop as the JSON object of ``pingmos report --format json``."""
     out = {}
     for name in HOP_FIELDS:
+        if name == "assumed":
+            out[name] = list(assumed_inputs(hop))
+            continue
         value = getattr(hop, name)
         if name == "mos_ci":
             value = None if value is None else [_num(value[0]), _num(value[1])]
@@ -224,7 +231,8 @@ def csv_context(snap: TraceSnapshot) -> dict:
 
 
 def to_csv(snap: TraceSnapshot) -> str:
-    """One line per hop with a header; responders as ``addr:count`` joined by ``;``, the loss interval as two
+    """One line per hop with a header; responders as ``addr:count`` joined by ``;`` (``[addr]:count`` for IPv6:
+    ``responders_csv``), the inputs the MOS assumed joined by ``;``, the loss interval as two
     columns, empty cells where JSON has null, the diagnosis at the hop (``diagnosis.hop_mark``), then the run's
     context columns; every cell ``csv_safe``."""
     buf = io.StringIO()
@@ -235,7 +243,8 @@ def to_csv(snap: TraceSnapshot) -> str:
     for hop in snap.hops:
         row = hop_dict(hop)
         ci = row.pop("loss_ci_pct")
-        row["responders"] = ";".join(f"{a}:{n}" for a, n in row["responders"].items())
+        row["responders"] = responders_csv(row["responders"])
+        row["assumed"] = ";".join(row["assumed"])
         row["loss_ci_low_pct"], row["loss_ci_high_pct"] = ci if ci else (None, None)
         mos_ci = row.pop("mos_ci")
         row["mos_ci_low"], row["mos_ci_high"] = mos_ci if mos_ci else (None, None)
@@ -248,6 +257,27 @@ def to_csv(snap: TraceSnapshot) -> str:
         row.update(context)
         writer.writerow(csv_row(_finite_or_none(row[f]) for f in CSV_FIELDS))
     return buf.getvalue()
+
+
+def responders_csv(responders: dict[str, int]) -> str:
+    """The CSV ``responders`` cell: ``addr:count`` joined by ``;``, an IPv6 address in brackets (``[::1]:3``, as
+    RFC 3986 writes a host with a port): ``::1:3`` would itself be an address. ``parse_responders_csv`` reads it."""
+    return ";".join(f"[{a}]:{n}" if ":" in a else f"{a}:{n}" for a, n in responders.items())
+
+
+def parse_responders_csv(text: str) -> dict[str, int]:
+    """A CSV ``responders`` cell back to address -> count: ``[::1]:3`` (this writer's form for IPv6) and the older
+    ``::1:3`` (split at the last colon) alike. ValueError (one line) for a part without a count."""
+    out: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        if part.startswith("["):
+            address, sep, count = part[1:].partition("]:")
+        else:
+            address, sep, count = part.rpartition(":")
+        if not sep or not address or not count.strip().isdigit():
+            raise ValueError(f"responders: {part!r} is not address:count")
+        out[address] = out.get(address, 0) + int(count)
+    return out
 
 
 def _finite_or_none(value):
@@ -311,6 +341,8 @@ def _row_cells(hop: HopReport) -> list[str]:
     r, mos = _cell(hop.r), _cell(hop.mos, 2)
     if hop.mos is not None and hop.mos_ci is not None:  # the MOS's 95 % interval beside it: "3.92 (3.61-4.08)"
         mos += f" ({hop.mos_ci[0]:.2f}-{hop.mos_ci[1]:.2f})" + (FEW_SAMPLES_MARK if hop.mos_ci_few_samples else "")
+    if hop.mos is not None and assumed_inputs(hop):  # as the window's cell: "4.40† (3.61-4.40)"
+        mos = mos.replace(_cell(hop.mos, 2), _cell(hop.mos, 2) + ASSUMED_MARK, 1)
     if hop.score_error:
         fallback = hop.score_fallback
         r = _cell(fallback.r) + FALLBACK_MARK if fallback else "-"
@@ -434,6 +466,10 @@ def to_table(snap: TraceSnapshot) -> str:
     note = few_samples_note(snap.hops)
     if note:
         lines.append(note)
+    assumed = [h.ttl for h in snap.hops if assumed_inputs(h)]
+    if assumed:
+        hop_word = "hop" if len(assumed) == 1 else "hops"
+        lines.append(f"MOS marked {ASSUMED_MARK} ({hop_word} {_ttl_ranges(assumed)}): {ASSUMED_WORDS}")
     d = _diagnosis(snap)
     lines.append(f"diagnosis ({d.status}): {d.verdict}")
     return "\n".join(terminal_safe(line) for line in lines) + "\n"

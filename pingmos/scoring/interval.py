@@ -438,6 +438,11 @@ class MosIntervals:
     tenth of growth alone, a window of 10-19 samples was computed again at each new sample, 29 times per hop while
     a 100-sample window filled: the window's first minute cost up to twice its steady state (scripts/bench_gui.py,
     part 3).
+
+    ``final``: the samples will not change any more (a trace that stopped, its every round settled): each hop's
+    interval is then that of its samples now, computed again at once wherever it was computed over other samples
+    (an older state of the window), whatever the budget, so a stopped window shows the intervals a report of its
+    recording computes, not those of the filling window's last refresh (the 30-sample one of a 34-sample window).
     """
 
     REFRESH_SAMPLES = 300
@@ -451,19 +456,27 @@ class MosIntervals:
         self.refresh_s = refresh_s
         self.budget = budget
         self._clock = clock or time.monotonic
-        self._entries: dict[object, tuple[object, int, float, tuple[float, float] | None]] = {}
+        # key -> (model key, samples, when, interval, the samples' fingerprint)
+        self._entries: dict[object, tuple[object, int, float, tuple[float, float] | None, int]] = {}
 
     def update(
-        self, score_batch: BatchScorer, model_key: object, hops: Sequence[tuple[object, object | None]]
+        self,
+        score_batch: BatchScorer,
+        model_key: object,
+        hops: Sequence[tuple[object, object | None]],
+        final: bool = False,
     ) -> list[tuple[float, float] | None]:
         """The interval of each hop ``(key, rtts_ms or None)`` or ``(key, rtts_ms, mos)`` (its MOS now) scored by
-        ``score_batch``; ``model_key`` names the model and its settings (a change invalidates every interval)."""
+        ``score_batch``; ``model_key`` names the model and its settings (a change invalidates every interval).
+        ``final``: the samples are those of a stopped trace (see the class)."""
         now = self._clock()
         out: list[tuple[float, float] | None] = [None] * len(hops)
         stale: list[tuple[float, int]] = []
         for i, (key, rtts, *point) in enumerate(hops):
             size = 0 if rtts is None else len(rtts)  # type: ignore[arg-type]
             entry = self._entries.get(key)
+            if final and entry is not None and entry[4] != _fingerprint(rtts):
+                entry = None  # computed over other samples: the final window's own, now
             if entry is not None and entry[0] == model_key:
                 ci = entry[3]
                 mos = point[0] if point else None
@@ -491,13 +504,21 @@ class MosIntervals:
         # 90 evaluations an update for their first 9 samples.
         small = {i for _, i in stale if hops[i][1] is not None and len(hops[i][1]) < MIN_SAMPLES}  # type: ignore[arg-type]
         rest = [i for _, i in stale if i not in small]
-        chosen = [i for _, i in stale if i in small] + rest[: max(1, self.budget // self.resamples)]
+        if not final:  # a stopped trace's window computes them all once; a live one waits its turn
+            rest = rest[: max(1, self.budget // self.resamples)]
+        chosen = [i for _, i in stale if i in small] + rest
         fresh = mos_intervals(score_batch, [hops[i][1] for i in chosen], self.resamples)
         for i, ci in zip(chosen, fresh, strict=True):
             key, rtts = hops[i][:2]
-            self._entries[key] = (model_key, 0 if rtts is None else len(rtts), now, ci)  # type: ignore[arg-type]
+            size = 0 if rtts is None else len(rtts)  # type: ignore[arg-type]
+            self._entries[key] = (model_key, size, now, ci, _fingerprint(rtts))
             out[i] = ci
         return out
+
+
+def _fingerprint(rtts_ms: object | None) -> int:
+    """Which samples an interval was computed over (a hash of their bytes: a window that slid has other ones)."""
+    return 0 if rtts_ms is None else hash(np.ascontiguousarray(rtts_ms, dtype=np.float64).tobytes())
 
 
 # Where a snapshot builder keeps its MosIntervals in the caller's snapshot cache dict (beside its per-TTL rows).
@@ -512,6 +533,7 @@ def snapshot_intervals(
     model_key: object,
     cache: dict | None = None,
     points: Sequence[float | None] | None = None,
+    final: bool = False,
 ) -> list[tuple[float, float] | None]:
     """The hook for a snapshot builder: the MOS interval of each hop (``keys`` name them, e.g. TTLs; ``windows``
     their HopWindows with raw ``rtts_ms``; ``scored`` whether the model gave the hop a Score).
@@ -519,7 +541,8 @@ def snapshot_intervals(
     Without ``cache`` (a report, a saved session): every interval is computed, in one batch. With the builder's
     ``cache`` dict (a live view updating every second): a ``MosIntervals`` kept in it under ``MOS_INTERVALS_KEY``
     bounds the cost per update (see MosIntervals); ``model_key`` names the model, its settings and the window;
-    ``points``: each hop's MOS now (a kept interval that no longer holds it is not shown).
+    ``points``: each hop's MOS now (a kept interval that no longer holds it is not shown); ``final``: the samples
+    of a stopped trace, whose intervals are each computed once more over them (MosIntervals).
     """
     samples = [w.rtts_array if ok and len(w.rtts_ms) else None for w, ok in zip(windows, scored, strict=True)]
     if cache is None:
@@ -529,6 +552,9 @@ def snapshot_intervals(
         live = cache[MOS_INTERVALS_KEY] = MosIntervals()
     marks = points if points is not None else [None] * len(samples)
     hops = [(k, s, p) for k, s, p in zip(keys, samples, marks, strict=True) if s is not None]
-    found = live.update(score_batch, model_key, hops)
+    if final:
+        found = live.update(score_batch, model_key, hops, final=True)
+    else:  # (a MosIntervals of a caller's own, without ``final``, still works)
+        found = live.update(score_batch, model_key, hops)
     it = iter(found)
     return [next(it) if s is not None else None for s in samples]

@@ -229,6 +229,7 @@ def build_snapshot(
     suspicious_replies: int = 0,
     mode: str | None = None,
     cache: dict | None = None,
+    final: bool = False,
 ) -> TraceSnapshot:
     """The TraceSnapshot of a selection (``TraceHistory.select``): per visible hop its window statistics, the
     model's score, responders with their counts, the route changes within the window, its per-round data
@@ -243,7 +244,8 @@ def build_snapshot(
     samples added since (``_Grown``), their sums kept as numpy would compute them over the whole row, so a live
     view of a day's samples works on one round per update. A row whose samples moved (an answer settled behind
     later rounds, as a lost probe does at its timeout; samples let go) is built again from the history. The
-    scorer runs once for all hops that need it.
+    scorer runs once for all hops that need it. ``final``: the selection is of a trace that stopped (no sample
+    will come): each kept MOS interval computed over other samples is computed again over these (MosIntervals).
     """
     computed: dict[int, tuple[_Row, object]] = {}
     todo: list[_Row] = []
@@ -277,6 +279,7 @@ def build_snapshot(
         cache,
         # Each hop's MOS now: a kept interval that no longer holds it is not shown beside it (MosIntervals).
         [computed[row.ttl][1].mos if isinstance(computed[row.ttl][1], Score) else None for row in selection.rows],
+        final=final,
     )
     if cache is not None:
         live_intervals = cache.get(MOS_INTERVALS_KEY)

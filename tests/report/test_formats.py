@@ -206,3 +206,44 @@ def test_one_round_is_said_in_the_singular():
     assert snap.rounds == 1
     assert ", 1 round every 1 s," in FORMATTERS["table"](snap).splitlines()[0]
     assert (rounds_words(1), rounds_words(2), rounds_words(0)) == ("1 round", "2 rounds", "0 rounds")
+
+
+def test_csv_responders_bracket_ipv6_and_read_back_in_both_forms():
+    """F3: ``::1:3`` is itself an IPv6 address; the count's colon is outside brackets, as RFC 3986 writes a port."""
+    rows = list(csv.DictReader(io.StringIO(FORMATTERS["csv"](ipv6_snapshot()))))
+    cells = [r["responders"] for r in rows if r["responders"]]
+    assert cells and all(part.startswith("[") and "]:" in part for cell in cells for part in cell.split(";")), cells
+    snap = ipv6_snapshot()
+    for row, hop in zip(rows, snap.hops, strict=True):
+        assert formats.parse_responders_csv(row["responders"]) == hop.responders
+    # IPv4 stays as it was; the older unbracketed IPv6 form (split at the last colon) is read too.
+    assert formats.responders_csv({"198.18.0.2": 5, "::1": 3}) == "198.18.0.2:5;[::1]:3"
+    assert formats.parse_responders_csv("::1:3;198.18.0.2:5") == {"::1": 3, "198.18.0.2": 5}
+    assert formats.parse_responders_csv("[2001:db8::1]:7") == {"2001:db8::1": 7}
+    with pytest.raises(ValueError, match="not address:count"):
+        formats.parse_responders_csv("[::1]")
+
+
+def test_a_mos_scored_with_jitter_taken_as_0_is_marked_in_every_format():
+    """F21: a hop with replies but no jitter (an mtr --json report without its J fields) is scored with jitter 0:
+    the window marks that MOS (hop_table.ASSUMED_MARK); the table, JSON and CSV say it from the same source."""
+    pytest.importorskip("PySide6")
+    from pingmos.gui.hop_table import COL_MOS, cell_text  # the window's cell
+
+    snap = snapshot()
+    hops = list(snap.hops)
+    hops[2] = dataclasses.replace(hops[2], jitter_ms=None)  # the destination's jitter not in the data
+    snap = dataclasses.replace(snap, hops=tuple(hops))
+    assert hops[2].mos is not None and hops[0].jitter_ms is not None and hops[1].mos is None
+    doc = json.loads(FORMATTERS["json"](snap))
+    assert [h["assumed"] for h in doc["hops"]] == [[], [], ["jitter_ms"]]
+    rows = list(csv.DictReader(io.StringIO(FORMATTERS["csv"](snap))))
+    assert [r["assumed"] for r in rows] == ["", "", "jitter_ms"]
+    table = FORMATTERS["table"](snap)
+    mark = formats.ASSUMED_MARK
+    assert f"{hops[2].mos:.2f}{mark}" in table and table.count(mark) == 2  # the cell and the note's
+    assert f"MOS marked {mark} (hop 3): scored with the jitter taken as 0 ms" in table
+    assert cell_text(hops[2], COL_MOS) == f"{hops[2].mos:.2f}{mark}" and mark not in cell_text(hops[0], COL_MOS)
+    # Measured jitter: no mark, no note, an empty list.
+    plain = FORMATTERS["table"](snapshot())
+    assert mark not in plain and json.loads(FORMATTERS["json"](snapshot()))["hops"][2]["assumed"] == []

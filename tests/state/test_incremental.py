@@ -58,7 +58,7 @@ def stream(seed, rounds, late=0.0, changes=True):
 @pytest.fixture(autouse=True)
 def no_mos_intervals(monkeypatch):
     """The MOS interval aside (with a cache it is a live view's, a few hops per update; and it takes time)."""
-    monkeypatch.setattr(snapshot_module, "snapshot_intervals", lambda _batch, keys, *rest: [None] * len(keys))
+    monkeypatch.setattr(snapshot_module, "snapshot_intervals", lambda _batch, keys, *rest, **kw: [None] * len(keys))
     # Rows of a few hundred samples climb numpy's pairwise tree as a day's do (stats.pairwise_sum's blocks).
     monkeypatch.setattr(stats, "PAIRWISE_LEAF", 128)
 

@@ -22,7 +22,7 @@ INTERVAL_S, TIMEOUT_S = 0.2, 3.0
 @pytest.fixture(autouse=True)
 def no_mos_intervals(monkeypatch):
     """The MOS interval aside (a bootstrap per snapshot: time, and nothing of what is tested here)."""
-    monkeypatch.setattr(snapshot_module, "snapshot_intervals", lambda _batch, keys, *rest: [None] * len(keys))
+    monkeypatch.setattr(snapshot_module, "snapshot_intervals", lambda _batch, keys, *rest, **kw: [None] * len(keys))
 
 
 def path_samples(rounds: int, seed: int = 3, loss: float = 0.2) -> list[tuple[float, Sample]]:

@@ -30,6 +30,7 @@ from pingmos.gui import models
 from pingmos.gui.background import Background
 from pingmos.gui.code_editor import CodeEditor
 from pingmos.gui.screen_fit import resize_within_screen
+from pingmos.hop_report import no_responder_samples
 
 POLL_MS = 50
 TRIAL_RTT_MS = 20.0  # the window a formula is tried on at Save when no hop has samples yet
@@ -213,6 +214,14 @@ class FormulaEditor(QDialog):
             )
             return
         self.editor.set_error_line(None)
+        if no_responder_samples(outcome.received, path_end=hop.destination or hop.unreachable is not None):
+            # As the table: a router that answered none of these probes has no score (R 0 / MOS 1 would call a
+            # hop nobody measured unusable); the formula ran without an error.
+            self._show_message(
+                f"<b style='color:#1b5e20'>OK</b> - the formula runs; {where}: no score for a hop that answered "
+                "none of its probes (select a hop with replies, or the destination)"
+            )
+            return
         score = outcome.score
         rows = outcome.detail.items()
         detail = "".join(f"<tr><td>{_escape(k)}</td><td align=right>{v:.4g}</td></tr>" for k, v in rows)

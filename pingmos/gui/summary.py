@@ -18,6 +18,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyMod
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QHeaderView, QLabel, QMainWindow, QTableView
 
+from pingmos.diagnosis import PROBLEM
 from pingmos.display_text import display_text
 from pingmos.gui.quality import BAND_COLOURS, Thresholds, loss_band, mos_band
 from pingmos.gui.screen_fit import resize_within_screen
@@ -29,7 +30,9 @@ TOOLTIPS = (
     "the target's name in the agent's configuration",
     "what is traced (SIP OPTIONS go to the same host)",
     "hops on the path (the destination's TTL once it answered)",
-    "the hop with the lowest MOS over the window: TTL, address and its MOS",
+    "where the diagnosis locates the problem (as the report's diagnosis column says it); with no problem located,\n"
+    "the measured hop with the lowest MOS over the window (TTL, address, MOS), leaving out routers that answer no\n"
+    "probe (no score) and those the diagnosis calls rate-limited (their loss does not carry on)",
     "estimated MOS at the destination over the window",
     "95 % interval of the destination's MOS (from the sampling uncertainty of its inputs)",
     "lost probes at the destination, percent of the window",
@@ -51,6 +54,25 @@ def loss_cell(hop) -> str:
     return "" if hop.loss_pct is None else loss_text(hop.loss_pct, lost_count(hop), hop.sent)
 
 
+def worst_hop(snap, diagnosis) -> tuple[str, float]:
+    """(text, sort key) of a target's worst hop: where ``diagnosis`` (a pingmos.diagnosis.Diagnosis, or None)
+    locates a problem, in its words (``Diagnosis.short``, the report's CSV diagnosis column: "problem starts at hop
+    4", "problem between hop 2 and hop 5"); else the lowest MOS among the measured hops the diagnosis does not call
+    rate-limited, said so ("lowest MOS: 3 198.18.0.4 (3.21)"). A silent router has no MOS (``HopReport.unmeasured``)
+    and a rate-limited one loses only its own replies: neither is the path's worst. Sort key: a located problem
+    first (below any MOS, by its first hop), then the MOS; 9.9 for none."""
+    status = getattr(diagnosis, "status", None)
+    span = getattr(diagnosis, "location_ttls", None)
+    if status == PROBLEM and span is not None:
+        return display_text(diagnosis.short), span[0] / 1000.0
+    limited = set(getattr(diagnosis, "rate_limited_ttls", ()) or ())
+    measured = [h for h in snap.hops if h.mos is not None and not h.unmeasured and h.ttl not in limited]
+    if not measured:
+        return "", 9.9
+    worst = min(measured, key=lambda h: h.mos)
+    return f"lowest MOS: {worst.ttl} {display_text(worst.address or '???')} ({worst.mos:.2f})", worst.mos
+
+
 def summary_row(view: TargetView, host: str) -> tuple[list[str], list[object], float | None, float | None]:
     """(cell texts, sort keys, destination MOS, destination loss %) of one target. The destination is the last
     visible hop; its MOS is a call's, as /metrics serves it (``metrics.path_end``): the floor, 1, where the
@@ -67,9 +89,7 @@ def summary_row(view: TargetView, host: str) -> tuple[list[str], list[object], f
         mos = end[1]
     else:  # fewer rounds than /metrics scores: the hop's own figure, as the hop table shows it meanwhile
         mos = last.mos if last.received else (1.0 if last.sent else None)
-    scored = [h for h in snap.hops if h.mos is not None]
-    worst = min(scored, key=lambda h: h.mos) if scored else None
-    worst_text = f"{worst.ttl} {display_text(worst.address or '???')} ({worst.mos:.2f})" if worst else ""
+    worst_text, worst_key = worst_hop(snap, view.diagnosis)
     ci = getattr(last, "mos_ci", None)
     ci_text = f"{ci[0]:.2f} - {ci[1]:.2f}" + (FEW_SAMPLES_MARK if last.mos_ci_few_samples else "") if ci else ""
     firing = sorted(rule for rule, on in view.alerts.items() if on)
@@ -80,7 +100,7 @@ def summary_row(view: TargetView, host: str) -> tuple[list[str], list[object], f
         diagnosis = "not tracing (see the agent's log)" + (f"; {diagnosis}" if diagnosis else "")
     texts = [name, host, str(len(snap.hops)), worst_text, _fmt(mos, 2), ci_text, loss_cell(last),
              _fmt(last.avg_ms, 1), ", ".join(firing), diagnosis]  # fmt: skip
-    keys = [name, host, len(snap.hops), worst.mos if worst else 9.9, mos if mos is not None else 9.9,
+    keys = [name, host, len(snap.hops), worst_key, mos if mos is not None else 9.9,
             ci[0] if ci else 9.9, last.loss_pct if last.loss_pct is not None else -1,
             last.avg_ms if last.avg_ms is not None else -1, len(firing), diagnosis]  # fmt: skip
     return texts, keys, mos, last.loss_pct

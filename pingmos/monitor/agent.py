@@ -498,6 +498,7 @@ class TargetRunner:
             diagnosis_status=diag[0] if diag else None,
             diagnosis_ttl=diag[1] if diag else None,
             diagnosis_span=diag[2] if diag else None,
+            diagnosis=self.last_diagnosis,
             alerts={r.name: r.name in firing for r in self.alerts.rules},
             sip=self.sip.view() if self.sip is not None else None,
         )

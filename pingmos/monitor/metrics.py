@@ -228,6 +228,9 @@ class TargetView:
     # For a problem: (first, last), the hops it can start at, both inclusive (Diagnosis.location_ttls): (t, t) when
     # one hop is supported, a range of hops when the evidence cannot tell which. None otherwise.
     diagnosis_span: tuple[int, int] | None = None
+    # The window's pingmos.diagnosis.Diagnosis itself (its words, its rate-limited hops: the summary window's worst
+    # hop); None before the first refresh.
+    diagnosis: object | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,20 @@ def test_check_scores_the_selected_hop_and_shows_an_error_with_its_line(window, 
     assert "syntax error" in editor.result.toPlainText()
 
 
+def test_check_on_a_silent_router_gives_no_score_as_the_table(window, qtbot):
+    """A router that answered none of its probes has no R or MOS in the table; Check said R 0.0 / MOS 1.00."""
+    window.open_formula_editor()
+    editor = window.formula_editor
+    editor.wait_for_disk(qtbot)
+    row = next(i for i, h in enumerate(window.last_update.snapshot.hops) if h.unmeasured)
+    window.table.selectRow(row)
+    editor.check()
+    editor.wait_for_check()
+    text = editor.result.toPlainText()
+    assert f"hop {row + 1} (???), 0 of" in text and "no score for a hop that answered none of its probes" in text
+    assert "OK" in text and "MOS 1.00" not in text and "R 0.0" not in text
+
+
 def test_save_applies_at_once_and_revert_restores_the_shipped_formula(window, qtbot):
     before = mos_of(window, 5)
     window.open_formula_editor()

@@ -83,7 +83,7 @@ class HopReport:
 # table. JSON and CSV list those inputs by name instead (``assumed``).
 ASSUMED_MARK = "\u2020"
 # What the mark means, in the words every front end uses.
-ASSUMED_WORDS = "scored with the jitter taken as 0 ms: the data has no jitter for this hop"
+ASSUMED_WORDS = "scored with the jitter taken as 0 ms: the data has no jitter"
 
 
 def jitter_unknown(hop: HopReport) -> bool:

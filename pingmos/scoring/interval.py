@@ -441,12 +441,16 @@ class MosIntervals:
 
     ``final``: the samples will not change any more (a trace that stopped, its every round settled): each hop's
     interval is then that of its samples now, computed again at once wherever it was computed over other samples
-    (an older state of the window), whatever the budget, so a stopped window shows the intervals a report of its
-    recording computes, not those of the filling window's last refresh (the 30-sample one of a 34-sample window).
+    (an older state of the window), whatever the budget (up to ``FINAL_SAMPLES`` samples an update), so a stopped
+    window shows the intervals a report of its recording computes, not those of the filling window's last refresh
+    (the 30-sample one of a 34-sample window).
     """
 
     REFRESH_SAMPLES = 300
     NEW_SAMPLES = 10
+    # ``final``: at most this many samples of hops resampled in one update (at least one hop): 30 hops of a 3600-
+    # sample window at once; a longer "all" window gets its final intervals over several updates.
+    FINAL_SAMPLES = 108_000
     POINT_SLACK = 0.005
 
     def __init__(self, resamples: int = RESAMPLES, refresh_s: float = 30.0, budget: int = 400, clock=None):
@@ -504,8 +508,16 @@ class MosIntervals:
         # 90 evaluations an update for their first 9 samples.
         small = {i for _, i in stale if hops[i][1] is not None and len(hops[i][1]) < MIN_SAMPLES}  # type: ignore[arg-type]
         rest = [i for _, i in stale if i not in small]
-        if not final:  # a stopped trace's window computes them all once; a live one waits its turn
+        if not final:
             rest = rest[: max(1, self.budget // self.resamples)]
+        else:  # a stopped trace's window: all at once, unless they are long (a day's "all" waits its turns)
+            total, cut = 0, len(rest)
+            for n, i in enumerate(rest):
+                total += len(hops[i][1])  # type: ignore[arg-type]
+                if n and total > self.FINAL_SAMPLES:
+                    cut = n
+                    break
+            rest = rest[:cut]
         chosen = [i for _, i in stale if i in small] + rest
         fresh = mos_intervals(score_batch, [hops[i][1] for i in chosen], self.resamples)
         for i, ci in zip(chosen, fresh, strict=True):

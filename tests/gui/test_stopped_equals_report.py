@@ -22,7 +22,7 @@ PATH = [
     FakeHop("198.18.0.2", 2.0, jitter_ms=1.0),
     FakeHop(None, 0.0),
     FakeHop("198.18.0.4", 30.0, jitter_ms=4.0, loss_pct=12.0),
-    FakeHop(DST, 35.0, jitter_ms=4.0, loss_pct=10.0),
+    FakeHop(DST, 35.0, jitter_ms=4.0, loss_pct=20.0),
 ]
 
 

@@ -343,3 +343,25 @@ def test_a_kept_interval_that_no_longer_holds_its_point_is_redone_first_and_hidd
     calls.clear()
     lo, hi = kept[1]
     assert cache.update(batch, "m", [(2, b, (lo + hi) / 2)]) == [kept[1]] and calls == []
+
+
+def test_final_samples_get_their_own_interval_at_once_whatever_the_budget(monkeypatch):
+    """A stopped trace (F15): the filling window's interval of 30 samples stayed beside the 34 of the final window,
+    and other hops waited for the budget; ``final`` computes each interval over the samples now, as a report does."""
+    model = load_model("pingplotter")
+    cache = MosIntervals(budget=200, clock=lambda: 0.0)
+    hops = [(ttl, path_rtts(34, seed=ttl)) for ttl in range(1, 5)]
+    cache.update(model.score_many, "m", [(k, x[:30]) for k, x in hops])
+    for _ in range(3):
+        cache.update(model.score_many, "m", [(k, x[:30]) for k, x in hops])
+    kept = cache.update(model.score_many, "m", hops)  # 4 more samples: not yet due while live
+    assert kept == cache.update(model.score_many, "m", [(k, x[:30]) for k, x in hops])
+    final = cache.update(model.score_many, "m", hops, final=True)
+    assert final == mos_intervals(model.score_many, [x for _, x in hops]) != kept  # every hop at once
+    calls = []
+    cache.update(lambda w: calls.append(len(w)) or model.score_many(w), "m", hops, final=True)
+    assert calls == []  # computed over these samples already: nothing again
+    # Long final windows: at most FINAL_SAMPLES samples resampled an update (at least one hop).
+    monkeypatch.setattr(MosIntervals, "FINAL_SAMPLES", 50)
+    fresh = MosIntervals(budget=10_000, clock=lambda: 0.0)
+    assert sum(ci is not None for ci in fresh.update(model.score_many, "m", hops, final=True)) == 1

@@ -121,7 +121,7 @@ def draw(window: MainWindow, update) -> None:
 def no_mos_intervals():
     """Snapshots without the MOS interval's bootstrap, to time the rest on its own."""
     real = snapshot_module.snapshot_intervals
-    snapshot_module.snapshot_intervals = lambda _batch, keys, *rest: [None] * len(keys)
+    snapshot_module.snapshot_intervals = lambda _batch, keys, *rest, **kw: [None] * len(keys)
     try:
         yield
     finally:

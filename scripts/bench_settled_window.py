@@ -63,7 +63,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="CPU seconds per figure (2)")
     args = parser.parse_args()
-    snapshot_module.snapshot_intervals = lambda _batch, keys, *rest: [None] * len(keys)
+    snapshot_module.snapshot_intervals = lambda _batch, keys, *rest, **kw: [None] * len(keys)
     model = load_model("g107-jb")
     traces = {settle: history(settle) for settle in (None, TIMEOUT_S)}
     print(f"{HOPS} hops, {ROUNDS} rounds at {INTERVAL_S:g} s; CPU time per call (process user+system)")

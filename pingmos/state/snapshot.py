@@ -279,7 +279,8 @@ def build_snapshot(
         cache,
         # Each hop's MOS now: a kept interval that no longer holds it is not shown beside it (MosIntervals).
         [computed[row.ttl][1].mos if isinstance(computed[row.ttl][1], Score) else None for row in selection.rows],
-        final=final,
+        # (only when set: a stand-in for snapshot_intervals in a benchmark need not know the keyword)
+        **({"final": True} if final else {}),
     )
     if cache is not None:
         live_intervals = cache.get(MOS_INTERVALS_KEY)

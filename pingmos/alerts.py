@@ -238,18 +238,22 @@ class AlertEvent:
     span_s: float | None = None
 
     @property
+    def value_text(self) -> str:
+        """The value with its unit as every alert text shows it ("40.0 %", "3.21", "unknown")."""
+        if self.value is None:
+            return "unknown"
+        if self.metric == "loss_pct":  # as the table and the verdict show it: a lost probe never reads 0.0
+            lost = round(self.value * self.samples / 100.0) if self.samples else None
+            return loss_text(self.value, lost, self.samples or None) + UNITS[self.metric]
+        return f"{self.value:.2f}{UNITS[self.metric]}"
+
+    @property
     def message(self) -> str:
         what = "fired" if self.kind == FIRE else "cleared"
         name = self.title or self.rule
         if self.reason is not None:
             return f"{name} {what} for {self.target}: ended: {self.reason}"
-        if self.value is None:
-            value = "unknown"
-        elif self.metric == "loss_pct":  # as the table and the verdict show it: a lost probe never reads 0.0
-            lost = round(self.value * self.samples / 100.0) if self.samples else None
-            value = loss_text(self.value, lost, self.samples or None) + UNITS[self.metric]
-        else:
-            value = f"{self.value:.2f}{UNITS[self.metric]}"
+        value = self.value_text
         where = f"hop {self.ttl}" + (f" ({self.address})" if self.address else "")
         if self.path_end:
             where += f", the end of the path ({self.path_end}),"

@@ -2,6 +2,8 @@
 flapping), the event shows in the status bar, the event log dock and the timeline, goes into the session and
 runs the rule's command; the rules dialog checks what it saves."""
 
+import email
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -445,7 +447,16 @@ def test_an_alert_sends_e_mail_to_a_local_smtp_server(qtbot, watched, tmp_path):
         evaluate(qtbot, monitor, 30, 30)
         qtbot.waitUntil(lambda: len(sink.messages) >= 3, timeout=10000)
         texts = [m[2] for m in sink.messages[1:]]
-        assert any("Subject: pingmos: loss fired for" in t and "loss fired" in t for t in texts)
+        # The subject says what the event log says of the alert, short: display name, target, value and hop (it
+        # said only "pingmos: loss fired for TARGET").
+        fired = [t for _, kind, t in window.evidence.event_log.rows() if kind == "alert fired" and t.startswith("loss ")]
+        assert fired, window.evidence.event_log.rows()
+        said = re.match(r"(.+) fired for (\S+): loss (\S+ %) at (hop \d+)", fired[0])
+        assert said is not None, fired[0]
+        title, target, value, hop = said.groups()
+        subject = f"pingmos: {title} fired for {target}: loss {value} at {hop}"
+        subjects = [" ".join(email.message_from_string(t)["Subject"].split()) for t in texts]  # unfolded
+        assert subject in subjects, (subject, subjects)
         notes = [text for _, kind, text in window.evidence.event_log.rows() if kind == "note"]
         assert any(n.startswith("e-mailed noc@example.test") for n in notes)
     finally:

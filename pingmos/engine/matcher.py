@@ -2,9 +2,9 @@
 lost at their deadline.
 
 Replies are matched by what they quote (ICMP identifier and sequence, UDP/TCP ports and sequence), never by arrival
-order. A reply that matches no outstanding probe (another program's, a duplicate, one that came after its probe's timeout,
-or one to a probe sent beyond the path's end, forgotten once the end is known) is counted in ``unmatched`` and
-otherwise ignored. The replies to this process's own echo witness (``echo_witness``: its echo requests to a router,
+order. A reply that matches no outstanding probe (another program's, a duplicate, one that came after its probe's
+timeout, or one to a probe sent beyond the path's end, forgotten once the end is known) is counted in ``unmatched``
+and otherwise ignored. The replies to this process's own echo witness (``echo_witness``: its echo requests to a router,
 whose answers a raw ICMP socket of a trace running meanwhile sees too) are ours, not another program's: they are
 counted apart in ``own_echo_replies`` (see ``OWN_ECHOES``) and never in ``unmatched``.
 

@@ -17,10 +17,11 @@ from collections.abc import Callable
 
 from pingmos.alerts import COMMAND_FAILED, AlertEngine, AlertEvent, AlertRule, CommandRunner
 from pingmos.diagnosis import Diagnosis, EchoWitness, diagnose
-from pingmos.engine import Sample, TraceSettings
+from pingmos.engine import ProbeCounts, Sample, TraceSettings
 from pingmos.hop_report import RECORD_LIVE, TraceSnapshot
 from pingmos.scoring import Scorer
 from pingmos.session.model import SessionError, SessionEvent, SessionInfo
+from pingmos.session.replay import PROBE_COUNTS
 from pingmos.session.store import SessionRecorder
 from pingmos.state import TraceState
 
@@ -245,7 +246,8 @@ class Evidence:
             )
         if record_path:
             try:
-                self.recorder = SessionRecorder(record_path, info_for(target, settings))
+                self._info = info_for(target, settings)
+                self.recorder = SessionRecorder(record_path, self._info)
             except SessionError as exc:
                 raise ValueError(str(exc)) from exc  # the cause tells a full disk (exit 1) from a bad name
         if self.alerts is not None:
@@ -338,6 +340,14 @@ class Evidence:
             self.commands.wait(command_wait_s)
             self.commands.close()  # the repeats of a failure held back: said before the recording closes
         if self.recorder is not None:
+            if snapshot is not None:
+                # The run's counters as its report shows them (engine.ProbeCounts), so that the recording's report
+                # says the same: its samples alone miss the probes beyond the destination and every reply that
+                # answered no probe.
+                counts = ProbeCounts(snapshot.probes_sent, snapshot.unmatched_replies or 0,
+                                     snapshot.suspicious_replies or 0)  # fmt: skip
+                extra = {**self._info.extra, PROBE_COUNTS: counts.to_json()}
+                self.recorder.set_info(dataclasses.replace(self._info, extra=extra))
             for hop in snapshot.hops if snapshot is not None else ():
                 if hop.address and hop.name:
                     self.recorder.record_name(hop.address, hop.name)

@@ -449,7 +449,9 @@ def test_an_alert_sends_e_mail_to_a_local_smtp_server(qtbot, watched, tmp_path):
         texts = [m[2] for m in sink.messages[1:]]
         # The subject says what the event log says of the alert, short: display name, target, value and hop (it
         # said only "pingmos: loss fired for TARGET").
-        fired = [t for _, kind, t in window.evidence.event_log.rows() if kind == "alert fired" and t.startswith("loss ")]
+        fired = [
+            t for _, kind, t in window.evidence.event_log.rows() if kind == "alert fired" and t.startswith("loss ")
+        ]
         assert fired, window.evidence.event_log.rows()
         said = re.match(r"(.+) fired for (\S+): loss (\S+ %) at (hop \d+)", fired[0])
         assert said is not None, fired[0]

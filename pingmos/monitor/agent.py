@@ -323,11 +323,12 @@ class TargetRunner:
         self.commands.dispatch(self.alerts.rules if rules is None else rules, [event])
 
     def _window_diagnosis(self, now: float, window_s: float):
-        """The diagnosis of the samples an alert rule's value was measured over (sent within ``window_s`` before
-        the window's end, one probe timeout before ``now``): what a clear says beside its value. The target's own
+        """The diagnosis of the samples an alert rule's value was measured over (the settled rounds sent within
+        ``window_s`` before the windows' end, ``AlertEngine.window_end``: the trace's history cuts its time ranges
+        as the rule's does): what a clear says beside its value. The target's own
         window (``last_diagnosis``) may be longer and still hold the outage the rule's window no longer has (a
         clear line said "loss 0.0 % ...; diagnosis (problem)"). The target's diagnosis when it cannot be computed."""
-        end = now - self._settle_s
+        end = self.alerts.window_end if self.alerts.window_end is not None else now
         try:
             snap = self.trace.snapshot(None, self.model.score_many, self.model.name, time_range=(end - window_s, end))
             return diagnose(snap)

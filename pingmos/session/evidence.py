@@ -119,8 +119,12 @@ class RunningDiagnosis:
         flows: int = 1,
         witnesses: dict[int, EchoWitness] | None = None,
         record: str = RECORD_LIVE,
+        settle_s: float | None = None,
     ):
         self.state = TraceState(target, address, protocol, interval_s, flows)
+        # The trace's probe timeout: only the rounds settled at every hop count, as in the window and the alert
+        # rules' windows (TraceHistory.known_before); None: every sample fed counts.
+        self.state.history.settle_s = settle_s
         # A replay of a finished record (report --session --alerts) gets no more rounds: its verdicts say "not
         # enough samples in this record", never "about N more rounds" (hop_report.RECORD_*).
         self.record = record
@@ -167,7 +171,9 @@ class RunningDiagnosis:
         return self._diagnose(None, (start, end))
 
     def settle(self, snapshot: TraceSnapshot) -> None:
-        """From now on, the diagnosis of the report's final ``snapshot`` (with its witness, when it has one)."""
+        """From now on, the diagnosis of the report's final ``snapshot`` (with its witness, when it has one); every
+        probe has settled (a rule's own window then counts every sample fed)."""
+        self.state.history.settle_s = None
         d = snapshot.diagnosis
         self._final = d if isinstance(d, Diagnosis) else diagnose(snapshot)
 
@@ -183,7 +189,7 @@ class Evidence:
     thread of their own (``pingmos-alerts``), never in the thread that calls ``observe`` (the trace's): an MOS rule
     scores with the user's formula, which may take up to its deadline, and the probes must keep their pace. When
     the evaluations fall behind (a slow formula), only the latest one asked for waits (``MAX_PENDING``). Windows
-    end one probe timeout before now, so an open probe never counts (see ``AlertEngine``)."""
+    hold the settled rounds only, as the report's table does, so an open probe never counts (see ``AlertEngine``)."""
 
     MAX_PENDING = 1
 
@@ -240,6 +246,7 @@ class Evidence:
                 getattr(scorer, "name", ""),
                 window,
                 getattr(settings, "flows", 1),
+                settle_s=settings.effective_timeout_s,
             )
             self.alerts = AlertEngine(
                 rules, target, scorer, settle_s=settings.effective_timeout_s, diagnosis=self.diagnosis

@@ -87,6 +87,9 @@ MAX_RTT_MS = 3_600_000.0  # an hour: no reply is waited for longer; a bigger tim
 MAX_COUNT = 10**9  # probes per hop: years of probing at mtr's fastest rate
 MAX_TEXT = 255  # a host name is at most 253 characters (RFC 1035); longer text is not a name
 RAW_RECORDS = frozenset("xhdptm")
+# A --raw line is a record type, a TTL and a number, an address or a name (at most 253 characters): a longer line
+# is no line mtr writes, and is refused as soon as that much of it is read rather than held whole.
+MAX_RAW_LINE_BYTES = 4096
 MAX_SEQ = 2**31 - 1  # mtr's are 16-bit; anything beyond a 32-bit integer is damage
 # mtr's sequence numbers run from 33000 to 65535 and start again (net.c new_sequence): one comes back after this many
 # probes at the earliest, so the same number to the same TTL sooner is the same probe's line written twice.

@@ -155,6 +155,31 @@ def is_ip(text: str) -> bool:
     return True
 
 
+class OneFamily:
+    """Every address of one trace is of one IP version: a traceroute probes one address family (-4 or -6) and only
+    routers of that family answer it, so an address of the other was pasted in or two traces were joined. Feed it
+    each address with words saying where it stands; the first one sets the family. ``check`` raises ValueError
+    (one line naming both places) at the first address of the other version."""
+
+    def __init__(self) -> None:
+        self.first: tuple[int, str, str] | None = None  # version, address, where
+        self._seen: set[str] = set()  # addresses already checked: a session of millions of samples checks each once
+
+    def check(self, address: str, where: str) -> None:
+        if address in self._seen:
+            return
+        version = ipaddress.ip_address(address).version
+        if self.first is None:
+            self.first = (version, address, where)
+        elif version != self.first[0]:
+            family, first, first_where = self.first
+            raise ValueError(
+                f"{where} {clean_text(address, 60)} is IPv{version} but {first_where} {clean_text(first, 60)} is "
+                f"IPv{family}: a trace probes one address family, so the file was edited or two traces were joined"
+            )
+        self._seen.add(address)
+
+
 def _host(host: str) -> tuple[str | None, str | None]:
     """mtr's ``host`` column as (address, name): an address (-n), a name, or "name (address)" (-b); "???" silent."""
     host = clean_text(host.strip())

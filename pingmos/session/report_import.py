@@ -29,7 +29,7 @@ import math
 from pingmos.diagnosis import NO_PROBLEM, PROBLEM, UNDECIDED
 from pingmos.engine import PROTOCOLS
 from pingmos.session.model import HopSummary, SessionError, SessionInfo
-from pingmos.session.mtr_import import MAX_COUNT, MAX_RTT_MS, MAX_TTL, clean_text, is_ip
+from pingmos.session.mtr_import import MAX_COUNT, MAX_RTT_MS, MAX_TTL, OneFamily, clean_text, is_ip
 from pingmos.session.replay import MemorySession
 
 # The report's JSON version this reader knows (pingmos.report.formats.SCHEMA_VERSION; a test keeps them equal:
@@ -182,11 +182,20 @@ def pingmos_report_from_doc(doc: dict, path: str) -> MemorySession:
             raise SessionError(f"{path}: time_range ends ({ended_at:g}) before it starts ({started_at:g})")
         measured = [started_at, ended_at]  # type: ignore[list-item]
     summaries: dict[int, HopSummary] = {}
+    family = OneFamily()
+    if address:
+        family.check(address, "the target's address")
     for i, raw in enumerate(doc["hops"]):
         hop = _hop(raw, f"{path}: hops[{i}]")
         if hop.ttl in summaries:
             raise SessionError(f"{path}: hops[{i}] repeats ttl {hop.ttl}")
         summaries[hop.ttl] = hop
+        try:
+            for responder in [hop.address or ""] + [a for a, _ in hop.responders]:
+                if is_ip(responder):
+                    family.check(responder, f"hops[{i}]'s responder")
+        except ValueError as exc:
+            raise SessionError(f"{path}: {exc}") from None
     recorded = _recorded(doc, path)
     notes = [
         f"a pingmos report holds each hop's totals: with its own model and settings ({recorded['model'][:30]}) R, "

@@ -34,7 +34,7 @@ import statistics
 from pingmos.engine import PROTOCOLS, REPLY_KINDS, Sample
 from pingmos.input_files import decimal_text, whole_text
 from pingmos.session.model import SessionError, SessionInfo
-from pingmos.session.mtr_import import MAX_RTT_MS, MAX_TTL, clean_text, is_ip
+from pingmos.session.mtr_import import MAX_RTT_MS, MAX_TTL, OneFamily, clean_text, is_ip
 from pingmos.session.replay import MemorySession
 
 # The columns of ``export --what samples`` (pingmos.export writes exactly these), in order. ``reply`` and
@@ -147,8 +147,16 @@ def _session(rows: list[tuple[str, dict]], path: str, typed: bool) -> MemorySess
     notes: list[str] = []
     first_at: dict[tuple[int, int], tuple[str, Sample]] = {}
     repeated: list[str] = []
+    family = OneFamily()
+    if "address" in context:
+        family.check(context["address"], "the run's address")
     for where, raw in rows:
         sample = _sample(raw, where, typed)
+        if sample.responder is not None:
+            try:
+                family.check(sample.responder, "the responder")
+            except ValueError as exc:
+                raise SessionError(f"{where}: {exc}") from None
         key = (sample.round, sample.ttl)
         earlier = first_at.get(key)
         if earlier is None:

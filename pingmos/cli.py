@@ -386,7 +386,14 @@ def _add_score(sub) -> None:
     given = p.add_mutually_exclusive_group(required=True)
     given.add_argument("--latency", type=_ranged(float, 0.0, MAX_MS, "latency"), help="average round-trip time, ms")
     given.add_argument("--samples", help="round-trip times in ms, oldest first, x for a lost sample: 136,184,x,148")
-    p.add_argument("--jitter", type=_ranged(float, 0.0, MAX_MS, "jitter"), default=None, help="jitter, ms (0)")
+    p.add_argument(
+        "--jitter",
+        type=_ranged(float, 0.0, MAX_MS, "jitter"),
+        default=None,
+        help="jitter, ms, as the model's jitter definition reads it: by default pingplotter's, the mean "
+        "|difference| of consecutive RTTs; with --set jitter=rfc3550 RFC 3550's J, with jitter=stdev the RTTs' "
+        "standard deviation (0)",
+    )
     p.add_argument(
         "--jitter-stdev",
         type=_ranged(float, 0.0, MAX_MS, "jitter stdev"),
@@ -964,8 +971,9 @@ def _add_monitor(sub) -> None:
     # --window was its first spelling (kept working); --summary-window says it opens a window, unlike report's
     # --window N (a sample count).
     p.add_argument("--summary-window", "--window", dest="window", action="store_true",
-                   help="on/off: also open the summary window (a GUI table, one row per target; double-click to "
-                   "open its trace); the window of samples per hop is the file's window = N")  # fmt: skip
+                   help="a switch, no value: also open the summary window (a GUI table, one row per target; "
+                   "double-click a row to open its trace); how many samples each hop is judged on is the file's "
+                   "window = N, not this option")  # fmt: skip
     p.set_defaults(handler=_cmd_monitor)
 
 

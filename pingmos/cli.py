@@ -403,7 +403,13 @@ def _add_score(sub) -> None:
         "the |differences| of consecutive RTTs), not of the RTT itself; it feeds the asterisk model's effective "
         "latency (jitter x 2 x stdev / 3), the other models ignore it (0)",
     )
-    p.add_argument("--loss", type=_ranged(float, 0.0, 100.0, "loss"), default=None, help="packet loss, %% (0)")
+    p.add_argument(
+        "--loss",
+        type=_ranged(float, 0.0, 100.0, "loss"),
+        default=None,
+        help="round-trip packet loss as ping or mtr shows it, %% (0); g107-jb splits it between the call's two "
+        "directions, pingplotter and g107 take it as the call's loss",
+    )
     p.add_argument("--verbose", "-v", action="store_true",
                    help="show the input numbers and every detail term (--format json always holds them)")  # fmt: skip
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format (text)")

@@ -64,6 +64,10 @@ WORDS_NOT_HOSTS = [
     (["report", "exprot"], "'exprot' is a typo of the command 'export', not a host"),
     (["report", "-c", "1", "Modles"], "a typo of the command 'models'"),
     (["report", "help"], "for help: pingmos report --help"),
+    # another tool's command, far from every name of pingmos's: "pingmos trace" looked up the name "trace"
+    (["trace"], "'trace' is not a command of pingmos (pingmos report HOST traces in the terminal, pingmos HOST in "),
+    (["Calc"], "the calculator is pingmos score --latency MS"),
+    (["report", "mtr", "-c", "1"], "to trace a host of that name: pingmos report -- mtr\n"),
 ]
 
 

@@ -58,10 +58,15 @@ def refuse_target_word(word: str, commands: Sequence[str], escaped: bool, comman
                 f"{shown!r} is not a command of pingmos ({guessed}); to trace a host of that name: {command} -- {shown}"
             )
         if os.path.lexists(word):
-            return (
-                f"{shown!r} is a file here: to re-score it, pingmos report --session {shown}; to trace a host of "
-                f"that name: {command} -- {shown}"
-            )
+            # No host name holds a "/", so a path gets no "trace a host of that name" hint (it led to "is a
+            # network (address/prefix)"); the window's word is answered with the window's way to open a file.
+            trace = "" if "/" in word else f"; to trace a host of that name: {command} -- {shown}"
+            if command == "pingmos":
+                return (
+                    f"{shown!r} is a file here: File > Open... shows it in the window, pingmos report --session "
+                    f"{shown} re-scores it in the terminal{trace}"
+                )
+            return f"{shown!r} is a file here: to re-score it, pingmos report --session {shown}{trace}"
         if word.lower().endswith(FILE_SUFFIXES):
             return (
                 f"{shown!r} is a file name, not a host (and no such file is here); to trace a host of that name: "

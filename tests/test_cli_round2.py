@@ -54,8 +54,14 @@ WORDS_NOT_HOSTS = [
     ),
     (
         ["s1.pingmos"],
-        "pingmos: 's1.pingmos' is a file here: to re-score it, pingmos report --session s1.pingmos; to trace a host "
-        "of that name: pingmos -- s1.pingmos\n",
+        "pingmos: 's1.pingmos' is a file here: File > Open... shows it in the window, pingmos report --session "
+        "s1.pingmos re-scores it in the terminal; to trace a host of that name: pingmos -- s1.pingmos\n",
+    ),
+    # a path is no host name: no "pingmos -- PATH" hint (it answered "is a network (address/prefix)")
+    (["./s1.pingmos"], "re-scores it in the terminal\n"),
+    (
+        ["report", "./s1.pingmos"],
+        "'./s1.pingmos' is a file here: to re-score it, pingmos report --session ./s1.pingmos\n",
     ),
     (["report", "agent.toml"], "'agent.toml' is a file name, not a host (and no such file is here)"),
     (["agent.toml"], "to trace a host of that name: pingmos -- agent.toml\n"),

@@ -217,7 +217,8 @@ def _add_evidence_options(p) -> None:
         dest="time_from",
         metavar="TIME",
         help="with --session: start of the range to score "
-        "(ISO date and time, seconds since the epoch, or +90 / +15m / +2h from the session's start)",
+        "(ISO date and time: local time unless it ends in Z or +HH:MM; seconds since the epoch; or +90 / +15m / "
+        "+2h from the session's start)",
     )
     g.add_argument("--to", dest="time_to", metavar="TIME", help="with --session: end of the range (as --from)")
     g.add_argument("--probe", type=_ranged(int, 0, 2**31 - 1, "probe"), default=None, metavar="ID",

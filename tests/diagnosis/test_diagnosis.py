@@ -178,7 +178,7 @@ def test_forward_loss_aggregate_independent_losses_are_not_forward_loss(name, lo
     assert d.status == PROBLEM and d.deteriorates_at_ttl is None and d.location_ttls == (lossy, at), d.verdict
     assert d.rate_limited_ttls == () and d.per_round
     assert f"it starts at hop {lossy} or after it, at or before hop {at}" in d.verdict
-    assert f"look between hop {lossy - 1} and hop {at}" in d.verdict
+    assert f"look at hop {lossy} to hop {at} " in d.verdict
     assert f"an echo witness to hop {lossy} can" in d.verdict
 
 

@@ -127,3 +127,14 @@ def test_the_summary_window_says_a_range_in_the_reports_words(ttl, span, words):
                       diagnosis_status="problem", diagnosis_ttl=ttl, diagnosis_span=span)  # fmt: skip
     texts, *_ = summary_row(view, "198.18.5.2")
     assert texts[-1] == words == Diagnosis(ttl, (), "", status=PROBLEM, location_ttls=span).short
+
+
+@pytest.mark.parametrize("seed", [0, 2, 4])
+def test_echoes_lost_beyond_the_hops_own_trace_loss_do_not_place_the_loss_there(seed):
+    # Router 4 limits its time-exceeded replies (22 %, about what the destination loses) and its echo replies (30 of
+    # 60 lost); the loss begins on the link into hop 5. Echo loss above the hop's own trace loss (Wilson intervals
+    # apart) is the echo replies' own: before, "Quality deteriorates at hop 4" (truth: hop 5).
+    snap = per_packet_into(seed, into=5, own=(4, 22.0))
+    d = diagnose(snap, witnesses={4: echoes(4, 30, 60, snap), 5: echoes(5, 8, 40, snap)})
+    assert d.status == PROBLEM and d.deteriorates_at_ttl is None and d.location_ttls == (4, 5), d.verdict
+    assert "the echoes to hop 4 lose credibly more than its own loss in the trace" in d.verdict

@@ -482,6 +482,9 @@ class _Presence:
     side: str  # PRESENT, ABSENT, UNSURE, or SKIP (the hop loses too much of its own to tell)
     words: str
     rounds_total: int = 0  # for UNSURE: the trace's rounds it would most likely need in all
+    # Settled by the echo witness, not by the same rounds: such a "present" shares no round with the destination,
+    # so it refutes no per-packet drops before it (``_independent_drops``' run_start must share rounds).
+    by_witness: bool = False
 
 
 def _aligned_loss(hop: HopReport, end: HopReport) -> tuple[np.ndarray, np.ndarray] | None:
@@ -845,7 +848,7 @@ def _presence(
             if claim != UNSURE:
                 ctx.used_witness.add(hop.ttl)
                 if p.side in (UNSURE, SKIP) and contradiction is None:
-                    return _Presence(claim, p.words + f"; echo {w.lost} of {w.sent} lost")
+                    return _Presence(claim, p.words + f"; echo {w.lost} of {w.sent} lost", by_witness=True)
                 if p.side in (UNSURE, SKIP):  # the hop's own loss in the trace contradicts the echoes: open
                     ctx.witness_notes[hop.ttl] = contradiction
                     return _Presence(UNSURE, p.words + f"; but echo {w.lost} of {w.sent} lost", MAX_ROUNDS_NEEDED)
@@ -899,7 +902,12 @@ def _locate(ctx: _Context, end: HopReport, metrics: Sequence[str]) -> _Location:
                 skipped.append(hop)
                 continue
             if p.side == PRESENT:
-                present = hop
+                # The guard's weaker test after a run that shares the loss stands on rounds shared with the
+                # destination; echoes lost at a hop share none (a simulated run of the README experiment with hop 3
+                # rate limiting: 5 of 23 echoes lost at hop 5 let hop 4's 16.7 % against the destination's 22.3 %
+                # clear hop 4, and hop 5 was named; truth hop 4).
+                if not p.by_witness:
+                    present = hop
                 if not open_:
                     start, skipped = hop, []
                 continue

@@ -77,3 +77,21 @@ def test_a_verdict_higher_than_its_share_scrolls_by_keyboard_and_copy_gives_it_w
     assert scrollbar.value() == scrollbar.maximum()
     bar.copy_button.click()
     assert QApplication.clipboard().text() == long
+
+
+def test_copy_verdict_is_in_the_edit_menu_with_a_key(qtbot, make_window):
+    # The verdict's Copy was a Tab stop only: no menu entry, no key (every other command has both).
+    window = make_window()
+    window.show()
+    qtbot.waitExposed(window)
+    action = window.actions.copy_verdict_action
+    edit = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Edit")
+    assert action in edit.actions() and action.shortcut().toString() == "Ctrl+Shift+D"
+    QApplication.clipboard().setText("before")
+    action.trigger()  # no verdict yet: said, nothing copied
+    assert "no verdict yet" in window.statusBar().currentMessage() and QApplication.clipboard().text() == "before"
+    window.close()
+    window = traced(qtbot, make_window, 800, 500)
+    window.setFocus()
+    qtbot.keyClick(window, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert QApplication.clipboard().text() == window.evidence.verdict_bar.diagnosis.verdict

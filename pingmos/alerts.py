@@ -53,6 +53,7 @@ import numpy as np
 from pingmos.diagnosis import Diagnosis
 from pingmos.display_text import loss_text
 from pingmos.engine import Sample
+from pingmos.hop_report import no_responder_samples
 from pingmos.scoring import HopWindow, Score, Scorer
 from pingmos.session_event import SessionEvent
 from pingmos.state.history import TraceHistory
@@ -451,8 +452,11 @@ class AlertEngine:
             if name in self._state and name in old._state:
                 self._state[name] = dataclasses.replace(old._state[name])
 
-    def value(self, rule: AlertRule, rtts: Sequence[float | None] | np.ndarray) -> float | None:
-        """The rule's metric over a window of RTTs (None or NaN = lost); None when it cannot be measured."""
+    def value(self, rule: AlertRule, rtts: Sequence[float | None] | np.ndarray, path_end: bool = True) -> float | None:
+        """The rule's metric over a window of RTTs (None or NaN = lost); None when it cannot be measured.
+        ``path_end``: the RTTs are the destination's (or of the hop where the path ends); False for a router, whose
+        MOS over a window it answered none of is None, not the floor (hop_report.no_responder_samples: a router
+        that does not answer says nothing about the path, and the table shows no MOS for it either)."""
         if len(rtts) < rule.min_samples:
             return None
         stats = HopWindow.from_rtts(rtts)
@@ -462,6 +466,8 @@ class AlertEngine:
             return stats.avg_ms
         if rule.metric == "jitter_ms":
             return stats.jitter_ms
+        if no_responder_samples(stats.received, stats.loss_pct, path_end=path_end):
+            return None
         if stats.received == 0:
             return 1.0  # nothing got through: no call possible, the floor of the scale
         result = self._scorer(stats)
@@ -506,7 +512,7 @@ class AlertEngine:
                 if path_end is not None:
                     # No probe reached the destination there: what a call would get is nothing.
                     rtts = np.full(len(rtts), np.nan)
-                value = self.value(rule, rtts)
+                value = self.value(rule, rtts, rule.ttl is None or ttl in ends[:2])
             if value is None:
                 # Unknown (too few samples): the condition did not hold for this stretch; for_s counts anew.
                 st.bad_since = st.good_since = None

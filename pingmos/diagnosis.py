@@ -737,7 +737,8 @@ def diagnose(
     totals = [end_metrics[m].samples_needed for m in unsure if end_metrics[m].samples_needed]
     need = _rounds(ctx, totals)
     text = _unsure_text(ctx, end, unsure, need, max(totals) if totals else None)
-    return ctx.result(UNDECIDED, None, (), need, text, unsure=(end.ttl,))
+    rl = _own_while_undecided(ctx, before, end)
+    return ctx.result(UNDECIDED, None, rl, need, text, unsure=(end.ttl,))
 
 
 @dataclass
@@ -1125,6 +1126,23 @@ def _rate_limited(ctx: _Context, before: list[HopReport], first: int | None, end
         other = not lossy or any(j.side == BAD for m, j in broken.items() if m not in (LOSS, MOS))
         later = [*before[i + 1 :], end]
         if h.ttl < limit and (other or any(loses_less(k, h) for k in later)):
+            out.append(h.ttl)
+    return tuple(out)
+
+
+def _own_while_undecided(ctx: _Context, before: list[HopReport], end: HopReport) -> tuple[int, ...]:
+    """While the destination is undecided: the hops before it whose every broken threshold is known to be their
+    own whatever the destination turns out to show (so no front end paints them as the problem meanwhile). Loss
+    (and a MOS it brings down) where a later hop or the destination loses credibly less, as ``_rate_limited``
+    judges it; latency, jitter or a MOS on their own only where the destination's is credibly fine."""
+    end_fine = {m for m, j in ctx.verdicts[end.ttl].items() if j.side == FINE}
+    out = []
+    for i, h in enumerate(before):
+        broken = {m for m, j in ctx.verdicts[h.ttl].items() if j.side == BAD}
+        if not broken or not ctx.problems.get(h.ttl):
+            continue
+        own_loss = LOSS in broken and any(loses_less(k, h) for k in [*before[i + 1 :], end])
+        if all(m in end_fine or (own_loss and m in (LOSS, MOS)) for m in broken):
             out.append(h.ttl)
     return tuple(out)
 

@@ -66,6 +66,31 @@ class HopReport:
     # of the window. None when none of them was answered (or nothing is in flight). A live "Cur" shows it before
     # ``last_ms`` (the window's newest probe, up to a probe timeout older).
     in_flight_rtt_ms: float | None = None
+    # This row is the destination's (its probes' fate is the path's): every probe to it lost is a measured fact, R 0
+    # and MOS 1, where a router's row with no reply is no measurement at all (``unmeasured``).
+    destination: bool = False
+
+    @property
+    def unmeasured(self) -> bool:
+        """This hop has no responder samples: ``no_responder_samples`` of its counts (the one predicate every
+        front end reads: no R, MOS, MOS interval or band colour for it, no metric series, no alert value)."""
+        return no_responder_samples(
+            self.received, self.loss_pct, path_end=self.destination or self.unreachable is not None
+        )
+
+
+def no_responder_samples(received: int | None, loss_pct: float | None = None, *, path_end: bool) -> bool:
+    """True for a hop that gave no sample to compute a figure from: none of its probes in the window (or range)
+    was answered (``received`` 0; a report without counts: ``loss_pct`` 100) and it is not where the path ends
+    (``path_end``: the destination's row, or the router whose destination-unreachable ends the path). A silent
+    router ("???", or one that stopped answering) is such a hop: a router that does not answer says nothing about
+    the path through it, so it has no R or MOS (the all-lost score R 0 / MOS 1 would say "a call is unusable" of a
+    hop nobody measured). The destination losing every probe is different: there MOS 1 is what a call gets."""
+    if path_end:
+        return False
+    if received is None:
+        return loss_pct is not None and loss_pct >= 100.0
+    return received == 0
 
 
 def scored_hop(
@@ -80,10 +105,19 @@ def scored_hop(
     """One hop's HopReport from its window statistics and what the scoring model answered for that window: a
     ``Score``; a ``scoring.ModelError`` (the hop shows the error, plus the last working version's score as
     ``score_fallback``) or an error text; or None (nothing to score). ``extra``: further HopReport fields
-    (``route_changes``). Every producer of snapshots (live trace, saved session, report) builds its hops here, so a
-    field added to HopReport is filled the same way everywhere."""
+    (``route_changes``, ``destination``). Every producer of snapshots (live trace, saved session, report) builds its
+    hops here, so a field added to HopReport is filled the same way everywhere. A hop with no responder samples
+    (``HopReport.unmeasured``: a silent router) gets no score whatever ``result`` says: R, MOS, its interval, the
+    score's detail, error and fallback all stay empty."""
     from pingmos.scoring import ModelError, Score, error_text  # scoring imports nothing of ours; kept lazy anyway
 
+    if no_responder_samples(
+        stats.received,
+        stats.loss_pct,
+        path_end=bool(extra.get("destination")) or extra.get("unreachable") is not None,
+    ):
+        result = None
+        extra = {**extra, "mos_ci": None, "mos_ci_few_samples": False}
     score = result if isinstance(result, Score) else None
     return HopReport(
         last_ms=newest_rtt_ms(stats),

@@ -43,7 +43,9 @@ def test_hops_stop_at_the_destination_and_silent_hops_stay_visible():
     assert [h.ttl for h in snap.hops] == [1, 2, 3]
     assert snap.destination_reached and snap.rounds == 3
     silent = snap.hops[1]
-    assert (silent.address, silent.loss_pct, silent.avg_ms, silent.mos) == (None, 100.0, None, 1.0)
+    # No reply, not the destination: no responder samples, so no score (hop_report.no_responder_samples).
+    assert (silent.address, silent.loss_pct, silent.avg_ms, silent.mos, silent.r) == (None, 100.0, None, None, None)
+    assert silent.unmeasured and snap.hops[2].destination and not snap.hops[2].unmeasured
     assert snap.hops[0].name == "r1.lab.test"
     assert snap.hops[2].mos == pytest.approx(scorer_mos(3.0, 0.0, 0.0))
 

@@ -241,7 +241,8 @@ class WindowEvidence(QObject):
         d = self.verdict_bar.show_snapshot(snapshot, w.thresholds)
         w.marked_ttl = d.deteriorates_at_ttl  # the one diagnosis, as for a live trace
         w.marked_span = d.open_range
-        w.table_model.set_hops(snapshot.hops, d.deteriorates_at_ttl, d.open_range)
+        w.marked_rate_limited = d.rate_limited_ttls
+        w.table_model.set_hops(snapshot.hops, d.deteriorates_at_ttl, d.open_range, d.rate_limited_ttls)
         # A failing model says so where its MOS is drawn and above the table, as for a live trace (the table's
         # cells alone said ERR, with no word of why).
         error = score_failure_text(snapshot.hops, snapshot.model or w.model_name)
@@ -252,6 +253,7 @@ class WindowEvidence(QObject):
             model=model_text(w, snapshot),
             error=error,
             span=d.open_range,
+            rate_limited=d.rate_limited_ttls,
         )
         w._show_error(score_errors_text(snapshot.hops))
         w.timeline.set_data([])

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QTableView,
 )
 
-from pingmos.diagnosis import range_words
+from pingmos.diagnosis import RATE_LIMITED_WORDS, range_words
 from pingmos.display_text import safe_hop
 from pingmos.gui.quality import BAND_COLOURS, Thresholds, loss_band, mos_band
 from pingmos.hop_report import HopReport
@@ -68,7 +68,7 @@ TOOLTIPS = (
     "lost probes, percent of the window",
     "jitter (mean difference between consecutive round trips), ms",
     "R factor from the scoring model (0-100)",
-    "estimated MOS (1-4.5) from the scoring model",
+    "estimated MOS (1-4.5) from the scoring model (blank for a router that gave no reply: nothing to score)",
     "95 % interval of the loss (Wilson): the true loss rate is within it, given the probes sent",
     "95 % interval of the MOS from the sampling uncertainty of its inputs (none yet: not computed for these "
     "samples yet; none: no reply to resample); in the MOS cell itself while this column is hidden",
@@ -263,12 +263,35 @@ def _init_styles() -> None:
         _BOLD.setBold(True)
 
 
+# Why a rate-limited hop's loss and MOS cells carry no band colour (Diagnosis.rate_limited_ttls).
+RATE_LIMITED_TIP = (
+    f"the diagnosis: {RATE_LIMITED_WORDS}: this router's own loss, which the hops after it do not share, is ICMP "
+    "rate limiting or deprioritisation at that router, not path loss (see the verdict); so no quality colour"
+)
+# Why a hop with no responder samples (HopReport.unmeasured) has no R or MOS.
+UNMEASURED_TIP = (
+    "no reply from this hop in the window: nothing to score (a router that does not answer says nothing about "
+    "the path through it)"
+)
+
+
 def cell_tooltip(
-    hop: HopReport, column: int, marked_ttl: int | None, span: tuple[int, int] | None = None
+    hop: HopReport,
+    column: int,
+    marked_ttl: int | None,
+    span: tuple[int, int] | None = None,
+    rate_limited: bool = False,
 ) -> str | None:
     """A cell's tooltip (None: none). ``span``: the range of hops a problem is located to when no one hop is
-    supported (``Diagnosis.open_range``); each of its rows is marked as ``marked_ttl``'s is."""
+    supported (``Diagnosis.open_range``); each of its rows is marked as ``marked_ttl``'s is. ``rate_limited``: the
+    diagnosis calls the hop's own numbers rate limiting (``Diagnosis.rate_limited_ttls``): its loss and MOS cells
+    say so."""
     col = column
+    if rate_limited and col in (COL_LOSS, COL_MOS):
+        own = cell_tooltip(hop, col, marked_ttl, span)
+        return f"{own}\n{RATE_LIMITED_TIP}" if own else RATE_LIMITED_TIP
+    if col in (COL_MOS, COL_R) and hop.unmeasured:
+        return UNMEASURED_TIP
     if col in (COL_MOS, COL_R) and hop.score_error and hop.score_fallback is not None:
         return (
             f"the scoring model failed: {hop.score_error}\n* R {hop.score_fallback.r:.1f}, MOS "
@@ -363,17 +386,27 @@ class HopTableModel(QStandardItemModel):
         self.thresholds = thresholds or Thresholds()
         self.marked_ttl: int | None = None
         self.marked_span: tuple[int, int] | None = None  # a problem located to a range: each of its rows marked
+        # Hops whose own numbers the diagnosis calls rate limiting (Diagnosis.rate_limited_ttls): no band colour.
+        self.rate_limited: frozenset[int] = frozenset()
         # While the chosen model's first update is computed ("computing with NAME…"): its score cells read "…".
         self.pending: str | None = None
         # The view hides "MOS 95 %" (too narrow): the MOS cells carry their interval (set_mos_ci_inline).
         self.mos_ci_inline = False
 
     def set_hops(
-        self, hops: tuple[HopReport, ...], marked_ttl: int | None, span: tuple[int, int] | None = None
+        self,
+        hops: tuple[HopReport, ...],
+        marked_ttl: int | None,
+        span: tuple[int, int] | None = None,
+        rate_limited: tuple[int, ...] = (),
     ) -> None:
         """Show ``hops``; ``marked_ttl`` the hop where the problem starts (its Hop and MOS cells bold, the Hop cell's
         tooltip says why), or ``span`` (first, last) the range of hops it is located to when no one hop is supported
-        (``Diagnosis.open_range``): each row of the range marked so, its tooltip in the verdict's words."""
+        (``Diagnosis.open_range``): each row of the range marked so, its tooltip in the verdict's words.
+        ``rate_limited``: the hops whose own numbers the same diagnosis calls rate limiting
+        (``Diagnosis.rate_limited_ttls``, given while it is undecided too): their loss and MOS cells get no band
+        colour (a router's loss that the hops after it do not share is not path loss), their tooltips say why."""
+        self.rate_limited = frozenset(rate_limited)
         # Text from files and the network (names, addresses, errors) made safe once here: cells, tooltips and
         # copies all read these hops.
         hops = tuple(safe_hop(h) for h in hops)
@@ -410,11 +443,15 @@ class HopTableModel(QStandardItemModel):
         span = self.marked_span
         marked = hop.ttl == self.marked_ttl or (span is not None and span[0] <= hop.ttl <= span[1])
         out = []
+        limited = hop.ttl in self.rate_limited
+        greyed = hop.address is None or hop.unmeasured
         for col in range(len(COLUMNS)):
             foreground = None
-            if col in (COL_MOS, COL_LOSS) or hop.address is None or (col == COL_ADDRESS and hop.route_changes):
-                # Band backgrounds are light: keep their text black whatever the palette; ??? rows are greyed.
-                foreground = _BLACK if hop.address is not None else _GREY
+            if col in (COL_MOS, COL_LOSS) or greyed or (col == COL_ADDRESS and hop.route_changes):
+                # Band backgrounds are light: keep their text black whatever the palette; ??? rows (and hops with
+                # no reply in the window) are greyed, and so are a rate-limited router's loss and MOS, as the
+                # graph's "rate-limited" mark.
+                foreground = _GREY if greyed or (limited and col in (COL_MOS, COL_LOSS)) else _BLACK
             out.append(
                 (
                     texts[col],
@@ -424,7 +461,7 @@ class HopTableModel(QStandardItemModel):
                     _BOLD if marked and col in (COL_HOP, COL_MOS) else None,
                     self.pending
                     if self.pending and col in PENDING_COLUMNS
-                    else cell_tooltip(hop, col, self.marked_ttl, span),
+                    else cell_tooltip(hop, col, self.marked_ttl, span, limited),
                     spark if col == COL_SPARK else None,
                 )
             )
@@ -491,12 +528,14 @@ class HopTableModel(QStandardItemModel):
 
     def _row_backgrounds(self, hop: HopReport) -> dict[int, QBrush]:
         out = {}
-        # A router that never answers has the all-lost score, which says nothing about the path either: no colour.
-        band = mos_band(hop.mos, self.thresholds) if hop.address is not None else None
+        # Quality colours only where the numbers say something about the path: not for a router that gave no
+        # reply in the window (its 100 % "loss" says nothing about the path through it, and it has no MOS), and
+        # not for one whose own loss the diagnosis calls rate limiting (the hops after it do not share it).
+        coloured = hop.address is not None and not hop.unmeasured and hop.ttl not in self.rate_limited
+        band = mos_band(hop.mos, self.thresholds) if coloured else None
         if band:
             out[COL_MOS] = _BRUSHES[band]
-        # A router that never answers shows 100 % "loss" that says nothing about the path: no colour.
-        band = loss_band(hop.loss_pct, self.thresholds) if hop.address is not None else None
+        band = loss_band(hop.loss_pct, self.thresholds) if coloured else None
         if band:
             out[COL_LOSS] = _BRUSHES[band]
         if hop.route_changes:

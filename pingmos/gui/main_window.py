@@ -111,6 +111,7 @@ class MainWindow(QMainWindow):
         self.last_update: Update | None = None
         self.marked_ttl: int | None = None
         self.marked_span: tuple[int, int] | None = None  # a problem located to a range of hops (Diagnosis.open_range)
+        self.marked_rate_limited: tuple[int, ...] = ()  # hops whose own loss is rate limiting (no band colour)
         self.formula_editor = None
         self.paused = False  # the display is frozen (the trace goes on); see pause_display
         self._dirty = True
@@ -362,7 +363,7 @@ class MainWindow(QMainWindow):
         text = f"computing with {self.model_name}\u2026"
         hops = _unscored(snapshot.hops)
         self.table_model.pending = text
-        self.table_model.set_hops(hops, self.marked_ttl, self.marked_span)
+        self.table_model.set_hops(hops, self.marked_ttl, self.marked_span, self.marked_rate_limited)
         self.trace_graph.set_hops(
             hops, self.marked_ttl, self.trace_graph.mark_text, pending=text, span=self.marked_span
         )
@@ -725,7 +726,16 @@ class MainWindow(QMainWindow):
             hops = _unscored(snapshot.hops) if pending else snapshot.hops
             model = shown_context.model_text(self, snapshot)
             error = shown_context.score_failure_text(snapshot.hops, update.request.model_name, update.model_error)
-            draw(hops, d.deteriorates_at_ttl, d.short, model=model, pending=pending, error=error, span=d.open_range)
+            draw(
+                hops,
+                d.deteriorates_at_ttl,
+                d.short,
+                model=model,
+                pending=pending,
+                error=error,
+                span=d.open_range,
+                rate_limited=d.rate_limited_ttls,
+            )
 
         def graph_frame() -> None:
             # The graph's titles and axes first, on a pass of their own: a new trace's first update laid the
@@ -753,12 +763,16 @@ class MainWindow(QMainWindow):
             snapshot = update.snapshot
             self.marked_ttl = diagnosis().deteriorates_at_ttl
             self.marked_span = diagnosis().open_range
+            self.marked_rate_limited = diagnosis().rate_limited_ttls
             pending = self._pending_text(update)
             self.table_model.pending = pending
             # The table's pane (banner, range line, rows) is painted by the next part, which always runs it.
             self.table_pane.setUpdatesEnabled(False)
             self.table_model.set_hops(
-                _unscored(snapshot.hops) if pending else snapshot.hops, self.marked_ttl, self.marked_span
+                _unscored(snapshot.hops) if pending else snapshot.hops,
+                self.marked_ttl,
+                self.marked_span,
+                self.marked_rate_limited,
             )
             # The view's layout for the new rows now (Qt leaves it to a zero timer): left to it, a vertical scroll
             # bar that the new rows need narrowed the table after its paint, which painted it twice.

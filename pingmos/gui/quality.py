@@ -20,6 +20,9 @@ BAD = "bad"
 BAND_COLOURS = {GOOD: "#b9e4b0", ACCEPTABLE: "#f3e7a0", POOR: "#f7c58f", BAD: "#f29a9a"}
 # Line/marker colours for graphs (stronger than the cell backgrounds).
 BAND_PENS = {GOOD: "#2e8b3d", ACCEPTABLE: "#b89b00", POOR: "#e07b00", BAD: "#c62828"}
+# A hop whose own numbers the diagnosis calls rate limiting (Diagnosis.rate_limited_ttls): no band, this grey (its
+# "rate-limited" mark over the graph, its MOS point).
+RATE_LIMITED_COLOUR = "#6d6d6d"
 
 
 @dataclass(frozen=True)

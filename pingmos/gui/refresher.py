@@ -25,7 +25,7 @@ from pingmos.diagnosis import Thresholds as DiagnosisThresholds
 from pingmos.display_text import safe_snapshot
 from pingmos.gui import models
 from pingmos.gui.timeline import HopTimeline
-from pingmos.hop_report import TraceSnapshot
+from pingmos.hop_report import TraceSnapshot, no_responder_samples
 from pingmos.live_trace import LiveTrace, TraceStatus
 from pingmos.scoring import BatchScorer, HopWindow
 from pingmos.scoring.interval import MIN_SAMPLES
@@ -99,6 +99,7 @@ def mos_over_time(
     points: int = MOS_POINTS,
     cache: dict | None = None,
     cache_key: tuple = (),
+    path_end: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """MOS at up to ``points`` moments spread evenly over the series, plus the newest sample: each scores the
     ``window`` samples that end there (with "all" samples, the samples since the previous point, at least
@@ -111,6 +112,10 @@ def mos_over_time(
     samples late replies may still move) is kept with its window's samples and scored again only when they
     changed: at one update a round, a 100-sample window's curve then costs one new score per update, not 64
     (that was three quarters of an update's CPU: 39 g107-jb scores of 100 samples each).
+
+    ``path_end``: the series is the destination's (or the row that ends the path); False for a router, where a
+    moment whose window got no reply is NaN (hop_report.no_responder_samples: no MOS 1 for a router nobody
+    measured), as the table shows no MOS for it.
     """
     n = len(t)
     if n == 0:
@@ -145,8 +150,10 @@ def mos_over_time(
         parts[i] = part = rtt_ms[max(0, ends[i] - width) : ends[i]]
         windows.append(HopWindow.from_rtts(part))
     results = scorer(windows) if windows else []
-    for i, result in zip(todo, results, strict=True):
-        if not hasattr(result, "mos"):  # an error: the last working version's score, as the table shows it
+    for i, window_stats, result in zip(todo, windows, results, strict=True):
+        if no_responder_samples(window_stats.received, window_stats.loss_pct, path_end=path_end):
+            result = None
+        elif not hasattr(result, "mos"):  # an error: the last working version's score, as the table shows it
             result = getattr(result, "fallback", None)
         mos[i] = result.mos if hasattr(result, "mos") else np.nan
         if cache is not None:
@@ -240,7 +247,10 @@ def compute(request: Request, cache: _ModelCache, cancelled: threading.Event | N
         # The window the table judges, or with all samples the one the trace was watched with: a 10-sample curve
         # dipped to 1.9 where the table said 3.14 over the whole record.
         width = request.window if request.window is not None else request.timeline_window
-        mos_t, mos = mos_over_time(t[:k], y[:k], width, scorer, cache=cache.mos, cache_key=(id(request.trace), ttl))
+        end = any(h.ttl == ttl and (h.destination or h.unreachable is not None) for h in snapshot.hops)
+        mos_t, mos = mos_over_time(
+            t[:k], y[:k], width, scorer, cache=cache.mos, cache_key=(id(request.trace), ttl, end), path_end=end
+        )
         label = labels.get(ttl, f"hop {ttl}")
         timelines.append(HopTimeline(ttl, label, t, y, mos_t, mos, mos_point_width(k, width)))
     snapshot = safe_snapshot(snapshot)  # text from files and the network made safe for every view

@@ -19,7 +19,7 @@ from pingmos.gui.axis_cache import cache_axes
 from pingmos.gui.axis_label import fit_title, free_title_width, spaced_labels
 from pingmos.gui.mark_strip import MarkStrip
 from pingmos.gui.plot_grid import show_grid
-from pingmos.gui.quality import BAND_COLOURS, BAND_PENS, Thresholds, mos_band
+from pingmos.gui.quality import BAND_COLOURS, BAND_PENS, RATE_LIMITED_COLOUR, Thresholds, mos_band
 from pingmos.hop_report import FEW_SAMPLES_WORDS, HopReport
 from pingmos.report.formats import FALLBACK_MARK
 
@@ -288,7 +288,9 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         # One brush per band, made once: the scatter plot renders a point's symbol again for every new brush.
         brush = self._brushes.get(band)
         if brush is None:
-            brush = self._brushes[band] = pg.mkBrush(BAND_PENS[band])
+            # None: a rate-limited router's point (no band: its loss is not the path's), the grey of its mark.
+            colour = BAND_PENS[band] if band is not None else RATE_LIMITED_COLOUR
+            brush = self._brushes[band] = pg.mkBrush(colour)
         return brush
 
     def set_hops(
@@ -300,6 +302,7 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         pending: str | None = None,
         error: str | None = None,
         span: tuple[int, int] | None = None,
+        rate_limited: tuple[int, ...] = (),
     ) -> None:
         """Draw one snapshot's hops; ``marked_ttl`` is the hop where quality falls apart (None: none), ``span`` the
         range of hops (first, last) a problem is located to when no one hop is supported (``Diagnosis.open_range``:
@@ -308,11 +311,13 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         model and its assumed settings, shown above the MOS plot (ITU-T P.564: say what a score assumed);
         ``pending`` shown there instead while another model's scores are computed (the hops then have none);
         ``error`` (one line: which model failed and why) shown there instead, in red, when the model gave some
-        hop no score but an error (those hops get no MOS point).
+        hop no score but an error (those hops get no MOS point). ``rate_limited``: the hops whose own numbers the same
+        diagnosis calls rate limiting (``Diagnosis.rate_limited_ttls``): their MOS points are grey, not in a quality
+        band's colour (their loss is not the path's), as the hop table leaves their cells uncoloured.
 
         The same as ``set_frame`` then ``set_points`` (the window takes them in two passes of its event loop)."""
         self.set_frame(hops, marked_ttl, title, model, pending, error, span)
-        self.set_points(hops, marked_ttl, span)
+        self.set_points(hops, marked_ttl, span, rate_limited)
 
     def set_frame(
         self,
@@ -323,6 +328,7 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         pending: str | None = None,
         error: str | None = None,
         span: tuple[int, int] | None = None,
+        rate_limited: tuple[int, ...] = (),
     ) -> None:
         """What lays the plots out and draws their axes for these hops (arguments as ``set_hops``): the titles,
         the hop axis and its ticks, the latency axis's top; nothing when none of them changed.
@@ -365,7 +371,11 @@ class TraceGraph(pg.GraphicsLayoutWidget):
                 QCoreApplication.sendPostedEvents(item, QEvent.Type.LayoutRequest)
 
     def set_points(
-        self, hops: tuple[HopReport, ...], marked_ttl: int | None, span: tuple[int, int] | None = None
+        self,
+        hops: tuple[HopReport, ...],
+        marked_ttl: int | None,
+        span: tuple[int, int] | None = None,
+        rate_limited: tuple[int, ...] = (),
     ) -> None:
         """Draw the hops' latency, loss and MOS and mark ``marked_ttl`` (arguments as ``set_hops``), in the frame
         ``set_frame`` laid out for them."""
@@ -373,10 +383,11 @@ class TraceGraph(pg.GraphicsLayoutWidget):
         avg = np.array([_nan(h.avg_ms) for h in hops])
         lo = np.array([_nan(h.min_ms) for h in hops])
         hi = np.array([_nan(h.max_ms) for h in hops])
-        # No loss bar for a router that never answered: its 100 % says nothing about the path through it.
-        loss = np.array([(h.loss_pct or 0.0) if h.address is not None else 0.0 for h in hops])
-        # A router that never answered has no MOS to draw either (its all-lost score says nothing of the path).
-        mos = np.array([_nan(h.mos) if h.address is not None else np.nan for h in hops])
+        # No loss bar for a router that gave no reply (HopReport.unmeasured): its 100 % says nothing about the path
+        # through it; no MOS either (it has none).
+        measured = [h.address is not None and not h.unmeasured for h in hops]
+        loss = np.array([(h.loss_pct or 0.0) if m else 0.0 for h, m in zip(hops, measured, strict=True)])
+        mos = np.array([_nan(h.mos) if m else np.nan for h, m in zip(hops, measured, strict=True)])
         self.avg_line.setData(x, avg)
         ok = ~np.isnan(avg)
         if ok.any():
@@ -385,7 +396,7 @@ class TraceGraph(pg.GraphicsLayoutWidget):
             self.range_bars.setData(x=np.array([]), y=np.array([]), top=np.array([]), bottom=np.array([]))
         self.loss_bars.setOpts(x=x, height=loss, width=0.5)
         # The loss's 95 % interval (Wilson) as a whisker on each answering hop's bar: what the diagnosis judges.
-        ci = [(h.ttl, h.loss_pct, h.loss_ci_pct) for h in hops if h.address is not None and h.loss_ci_pct]
+        ci = [(h.ttl, h.loss_pct, h.loss_ci_pct) for h, m in zip(hops, measured, strict=True) if m and h.loss_ci_pct]
         if ci:
             cx = np.array([c[0] for c in ci], dtype=float)
             cy = np.array([c[1] for c in ci], dtype=float)
@@ -396,7 +407,11 @@ class TraceGraph(pg.GraphicsLayoutWidget):
             self.loss_ci.setData(x=np.array([]), y=np.array([]), top=np.array([]), bottom=np.array([]))
         self.mos_line.setData(x, mos)
         scored = ~np.isnan(mos)
-        brushes = [self._brush(mos_band(m, self.thresholds)) for m in mos[scored]]
+        limited = np.isin(x, np.array(rate_limited, dtype=float))
+        brushes = [
+            self._brush(None if own else mos_band(m, self.thresholds))
+            for m, own in zip(mos[scored], limited[scored], strict=True)
+        ]
         self.mos_points.setData(x=x[scored], y=mos[scored], brush=brushes)
         fallback = np.array([_nan(_fallback_mos(h)) for h in hops])
         self.fallback_line.setData(x, fallback)

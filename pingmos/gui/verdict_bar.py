@@ -30,10 +30,9 @@ from pingmos.diagnosis import (
 )
 from pingmos.diagnosis import Thresholds as DiagnosisThresholds
 from pingmos.gui.mark_strip import Mark
-from pingmos.gui.quality import Thresholds
+from pingmos.gui.quality import RATE_LIMITED_COLOUR, Thresholds
 from pingmos.hop_report import TraceSnapshot
 
-RATE_LIMITED_COLOUR = "#6d6d6d"
 # Verdict line backgrounds: problem, no problem, undecided (not enough samples yet).
 STATUS_COLOURS = {PROBLEM: "#fde0dc", NO_PROBLEM: "#e3f2e1"}
 UNDECIDED_COLOUR = "#ececec"

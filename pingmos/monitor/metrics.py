@@ -488,6 +488,8 @@ class AgentCollector(Collector):
                     if hop.sent < MIN_SAMPLES:
                         continue  # not enough samples yet: no figure rather than one from a handful of probes
                     loss.add_metric(labels, _nan(hop.loss_pct, 0.01))
+                    if hop.unmeasured:
+                        continue  # a router that gave no reply: no series rather than a figure of nothing (R 0, MOS 1)
                     latency.add_metric(labels, _nan(hop.avg_ms, 0.001))
                     jitter.add_metric(labels, _nan(hop.jitter_ms, 0.001))
                     r_fac.add_metric([*labels, view.model], _nan(hop.r))
@@ -633,6 +635,8 @@ class AgentCollector(Collector):
                 if hop.sent < MIN_SAMPLES:
                     continue  # as in _families: no figure from a handful of probes
                 loss.append(f"pingmos_hop_loss_ratio{win_l}{go(_nan(hop.loss_pct, 0.01))}\n")
+                if hop.unmeasured:
+                    continue  # as in _families: no series for a router that gave no reply
                 latency.append(f"pingmos_hop_latency_seconds{win_l}{go(_nan(hop.avg_ms, 0.001))}\n")
                 jitter.append(f"pingmos_hop_jitter_seconds{win_l}{go(_nan(hop.jitter_ms, 0.001))}\n")
                 r_fac.append(f"pingmos_hop_r_factor{model_l}{go(_nan(hop.r))}\n")

@@ -170,9 +170,14 @@ def summary_snapshot(
     for i, result in zip(todo, score_all(scorer, batch) if batch else [], strict=True):
         results[i] = result
     hops = []
-    for s, window, result in zip(summaries, windows, results, strict=True):
+    # The last row is the destination's where the importer says the report reached it (its losses are a call's).
+    reached = info.extra.get("destination_reached", False) is True
+    for i, (s, window, result) in enumerate(zip(summaries, windows, results, strict=True)):
         responders = dict(s.responders) or ({s.address: s.received} if s.address and s.received else {})
-        hops.append(scored_hop(s.ttl, s.address, s.name, responders, window, result, unreachable=s.unreachable))
+        end = reached and i == len(summaries) - 1
+        hops.append(
+            scored_hop(s.ttl, s.address, s.name, responders, window, result, unreachable=s.unreachable, destination=end)
+        )
     known = [s.sent for s in summaries if s.sent is not None]
     # When the totals were measured, where the file says (a pingmos report's time_range; mtr's and Trippy's do not).
     span = info.extra.get("time_range")
@@ -192,7 +197,7 @@ def summary_snapshot(
                 mos_ci_few_samples=scores[h.ttl][3],
                 score_detail={},
             )
-            if h.ttl in scores
+            if h.ttl in scores and not h.unmeasured  # (a file's score for a silent router is no measurement)
             else h
             for h in hops
         ]

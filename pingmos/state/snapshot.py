@@ -320,6 +320,7 @@ def build_snapshot(
                 mos_ci_few_samples=interval is not None and few_samples(r.stats.rtts_array),
                 in_flight_rtt_ms=row.in_flight_rtt_ms,
                 last_answer_at=r.last_answer_at,
+                destination=row.ttl == selection.destination_ttl,
             )
         )
     return TraceSnapshot(

@@ -96,6 +96,14 @@ def test_a_rate_limiting_router_is_flagged_and_is_not_a_path_problem():
     assert "hop 2 (198.18.1.2, r2.lab.test) shows loss" in d.verdict and "rate limiting" in d.verdict
 
 
+def test_a_rate_limiting_router_is_said_so_while_the_destination_is_undecided():
+    # 30 rounds: the destination's 0 lost cannot rule out 1 % loss yet, but hop 2's own loss is known to be its own
+    # (the hops after it lose credibly less), so no front end paints it as the path's problem meanwhile.
+    d = diagnose(snapshot([(2, 0), (4, 40), (6, 0), (8, 0)], rounds=30))
+    assert d.status == UNDECIDED and d.rate_limited_ttls == (2,), d.verdict
+    assert d.deteriorates_at_ttl is None and "rate limiting" in d.verdict and "Not enough samples yet" in d.verdict
+
+
 def test_rate_limiting_in_front_of_real_loss_names_the_real_loss():
     # Hop 2 drops 30 % of its own replies; the link into hop 4 is down in 6 % of the rounds.
     d = diagnose(snapshot([(2, 0), (4, 30), (6, 0), (8, 0), (10, 0)], link_loss=(4, 6)))

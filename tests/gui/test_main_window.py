@@ -104,15 +104,16 @@ def test_sorting_and_copy_as_text(qtbot, make_window):
     window.table.sortByColumn(COL_MOS, Qt.SortOrder.AscendingOrder)
     mos = [cell(window, r, COL_MOS) for r in range(5)]
     numbers = [float(m.split()[0]) for m in mos if m]
-    # The ??? row was sent probes and lost them all: the worst score, MOS 1, like every all-lost window.
-    assert numbers == sorted(numbers) and len(numbers) == 5
+    # The ??? row (a router that never answered) has no responder samples, so no MOS: it sorts after every number.
+    assert numbers == sorted(numbers) and len(numbers) == 4 and mos[-1] == ""
     window.table.clearSelection()
     text = window.table.copy_text()
     lines = text.splitlines()
     header = re.split(r"\s{2,}", lines[0].strip())  # cells are two spaces or more apart
     assert header == [c for c in (COLUMNS[i] for i in VISUAL_ORDER) if c != "Latency"]
     assert "Loss 95 %" in header and "MOS 95 %" in header  # the intervals travel with the copy
-    assert len(lines) == 6 and "4.40" in lines[-1]  # in the order on screen: MOS ascending, the good hop last
+    # In the order on screen: MOS ascending, the good hop last of those with a MOS, then the ??? row.
+    assert len(lines) == 6 and "4.40" in lines[-2] and UNANSWERED in lines[-1]
     assert any(UNANSWERED in line for line in lines)
     assert QGuiApplication.clipboard().text() == text
     window.table.selectRow(0)

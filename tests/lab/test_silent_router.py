@@ -30,7 +30,8 @@ def test_silent_router_is_unknown_and_later_hops_are_right(lab_factory):
     assert silent["address"] is None and silent["name"] is None and silent["responders"] == {}
     assert (silent["sent"], silent["received"], silent["loss_pct"]) == (ROUNDS, 0, 100.0)
     assert silent["avg_ms"] is None and silent["jitter_ms"] is None
-    assert (silent["r"], silent["mos"]) == (0.0, 1.0)  # sent, all lost: the worst score (null only if none sent)
+    # Sent, none answered, not the destination: no responder samples, so no score (null, never R 0 / MOS 1).
+    assert (silent["r"], silent["mos"], silent["mos_ci"]) == (None, None, None)
     for ttl in (1, 2, 4, 5, 6):
         hop = hops[ttl]
         assert hop["address"] == lab.hop_addrs[ttl - 1], hop

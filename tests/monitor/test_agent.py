@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 import shutil
 import subprocess
@@ -165,7 +164,9 @@ def test_a_target_where_nothing_answers_still_has_series_and_is_alertable(runnin
     last = dict(target="silent", hop="1")
     assert one(m, "pingmos_hop_info", position="last", address="", **last) == 1
     assert one(m, "pingmos_hop_loss_ratio", **last) == 1.0
-    assert math.isnan(one(m, "pingmos_hop_latency_seconds", **last))
+    # A hop nobody measured has no latency, R or MOS series (hop_report.no_responder_samples); the target's do.
+    for name in ("pingmos_hop_latency_seconds", "pingmos_hop_mos", "pingmos_hop_r_factor"):
+        assert [s for s in m.get(name, []) if s.labels["target"] == "silent"] == [], name
     # No call gets through: the floor of the scale, where the shipped MOS rule reads it.
     assert one(m, "pingmos_target_mos", target="silent") == 1.0
     assert one(m, "pingmos_target_r_factor", target="silent") == 0.0

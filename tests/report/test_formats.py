@@ -66,8 +66,10 @@ def test_json_has_the_documented_fields_and_nulls():
         assert set(HOP_FIELDS) <= set(hop)
     silent = doc["hops"][1]
     assert silent["address"] is None and silent["loss_pct"] == 100.0 and silent["avg_ms"] is None
-    # Sent and every probe lost: the worst score (R 0, MOS 1), never null (null only when nothing was sent).
-    assert silent["mos"] == 1.0 and silent["r"] == 0.0 and silent["jitter_ms"] is None
+    # A router with no reply has no responder samples: no R or MOS (R 0 / MOS 1 would say "a call is unusable" of
+    # a hop nobody measured), no interval; its loss is what was measured.
+    assert silent["mos"] is None and silent["r"] is None and silent["mos_ci"] is None
+    assert silent["jitter_ms"] is None and silent.get("score_fallback") is None
     dest = doc["hops"][2]
     # The seed's example with one loss: mean 141.6, jitter 43.25, loss 1/6.
     assert dest["avg_ms"] == 141.6 and dest["jitter_ms"] == 43.25 and dest["loss_pct"] == 16.667

@@ -82,7 +82,8 @@ def test_silent_hops_in_an_mtr_report_have_no_numbers():
     )
     hops = parse_mtr_json(text).snapshot(None, scorer, "pp").hops
     assert hops[0].address is None and hops[0].avg_ms is None and hops[0].loss_pct == 100.0
-    assert (hops[0].r, hops[0].mos) == (0.0, 1.0)  # sent and all lost: the worst score, null only if none sent
+    # Sent and all lost at a router: no responder samples, so no score (R 0 / MOS 1 is a destination's figure).
+    assert (hops[0].r, hops[0].mos) == (None, None) and hops[0].unmeasured
     assert hops[1].received == 4 and hops[1].mos is not None
 
 

@@ -44,6 +44,10 @@ def test_the_breakers_lab_export_comes_back_unchanged(tmp_path, capsys):
     source = DATA / "breakC" / "lab_g107jb_300rounds.hops.json"
     before = json.loads(source.read_text())
     after = json.loads(export(capsys, source, "--format", "json")[0])
+    # Hop 2 never answered (300 sent, 0 received): the file's R 0 / MOS 1 for it was no measurement and is not
+    # given back (hop_report.no_responder_samples); every other figure is the file's own.
+    assert (before["hops"][1]["received"], before["hops"][1]["r"], before["hops"][1]["mos"]) == (0, 0.0, 1.0)
+    before["hops"][1].update(r=None, mos=None)
     assert after == before
     assert after["probes_sent"] == 1801 and after["diagnosis"]["per_round"] is True
     assert [h["r"] for h in after["hops"]][-2:] == [56.909, 56.832]

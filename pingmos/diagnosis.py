@@ -61,11 +61,11 @@ How it decides (the README has a worked example):
    ``family_alpha / m`` (Bonferroni; Holm 1979, Scand. J. Statist. 6:65, for the family-wise error rate), half
    for its test of sharing, a quarter for each of the two "loses less" tests, so the chance that *any* hop is
    wrongly excluded or wrongly named stays at most ``family_alpha`` (0.002) for losses that strike probes on
-   their own (the tests are exact for independent probes and conservative otherwise). The simulation of
-   ``scripts/bench_verdict.py --simulate`` (paths of 4-8 hops, loss 1-10 % from hop 1-6, 30-600 rounds,
-   per-packet drops, bursts, rate-limiting and silent routers) gave 1 wrong verdict in 60000 (15000 runs); the
-   per-hop tests before it (non-overlapping 95 % intervals, about the 0.5 % level for each hop asked) gave 82
-   in 20000.
+   their own (the tests are exact for independent probes). The simulation of
+   ``scripts/bench_verdict.py --simulate 2000`` (paths of 4-8 hops, loss 1-10 % from hop 1-6, 30-600 rounds,
+   per-packet drops, whole and partial bursts, rate-limiting and silent routers) gave 4 wrong verdicts in 56000
+   (4 of 14000 runs); the per-hop tests before it (non-overlapping 95 % intervals, about the 0.5 % level for
+   each hop asked) gave 187 on the same runs (160 runs).
    A loss burst need not cover a whole round: probes of one round go out spread over the interval, and on a busy
    machine the round stretches, so a burst may strike the suspect hop's probe and miss the destination's. The
    judgement only asks that the destination's lost rounds be lost at the hop *beyond chance* (q against b), never
@@ -73,7 +73,8 @@ How it decides (the README has a worked example):
 2b. **A destination that stopped answering** is said to, with since when, once its newest rounds are all lost
    and more of them in a row than chance gives at its loss before them (``silence_rounds``: p_hi ** K below
    ``SILENCE_CHANCE``, at least ``MIN_SILENT_ROUNDS``): a PROBLEM placed at the first of the hops before it that
-   are silent in those rounds too, not a loss average that rises for minutes.
+   are silent in those rounds too, not a loss average that rises for minutes (a hop that answers only in the
+   first or last two of them, where an outage may begin or end within a round, makes it a range over that hop).
 3. **An ICMP destination-unreachable ends the path** (``HopReport.unreachable``): a problem at that hop, named.
 4. **The echo witness** (direct echo requests to a suspect router, ``EchoWitness``) is evidence for step 2 at
    that hop, never a verdict of its own: echo loss credibly above the threshold supports "present", credibly
@@ -108,10 +109,10 @@ PRESENT, ABSENT, SKIP = "present", "absent", "skip"
 MAX_ROUNDS_NEEDED = 100_000
 
 
-# The family-wise level of the "where does the loss start" tests (Thresholds.family_alpha). At 0.01 the simulation
-# of scripts/bench_verdict.py --simulate 3000 gave no wrong verdict in 15000 runs (60000 verdicts); the per-hop
-# tests before it (non-overlapping 95 % intervals, about the 0.5 % level for each hop asked) gave 69 wrong runs in
-# 5000.
+# The family-wise level of the "where does the loss start" tests (Thresholds.family_alpha): scripts/bench_verdict.py
+# --simulate 2000 gave 4 wrong verdicts in 56000 at 0.002 (4 of 14000 runs, below the target of 1 in 1000), the
+# per-hop tests before it 187 (160 runs). A lower level costs more rounds before a hop is cleared (README, "How
+# pingmos decides").
 FAMILY_ALPHA = 0.002
 # The level of the two-sample tests that clear a hop right before a run of hops that shares the destination's loss
 # beyond chance (``_independent_drops``): one-sided 2.5 %, as the 95 % Newcombe interval before it.

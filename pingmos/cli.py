@@ -566,12 +566,13 @@ def _cmd_report_session(args, model, rules) -> int:
             if rules:
                 # Each event with the diagnosis of the samples until then, over the report's window, as live.
                 info = session.info
-                running = RunningDiagnosis(info.target, info.address, info.protocol, info.interval_s, model,
-                                           model.name, args.window, record=RECORD_FINISHED)  # fmt: skip
-                # Windows end one probe timeout before each moment, as live: the events come at the live times.
+                # Samples fed as they settled live, windows of settled rounds: the events come as they came live.
                 timeout_s = info.extra.get("timeout_s") if isinstance(info.extra, dict) else None
                 if not isinstance(timeout_s, (int, float)) or isinstance(timeout_s, bool) or timeout_s <= 0:
                     timeout_s = default_timeout_s(info.interval_s)
+                running = RunningDiagnosis(info.target, info.address, info.protocol, info.interval_s, model,
+                                           model.name, args.window, record=RECORD_FINISHED,
+                                           settle_s=float(timeout_s))  # fmt: skip
                 events = evaluate_samples(
                     rules, info.target, model, session.samples(selected), diagnosis=running, settle_s=float(timeout_s)
                 )

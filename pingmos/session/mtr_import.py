@@ -18,8 +18,9 @@ A record of any other letter (a later mtr's) is skipped and counted in a note. T
   being killed): its outcome is unknown, so it is left out, not counted as lost (mtr's own ``net_loss``
   subtracts the probes in transit in the same way), and a note says how many;
 - a last line without its end of line (the writer died mid-line) is ignored with a note: the valid prefix is kept;
-- the destination is the host that answers at the highest TTL *and* at the TTL below it (a router answers only at
-  its own TTL; the target answers every TTL from its distance on, and mtr's first round probes beyond it). A log
+- the destination is the host that answers at the highest TTL *and* at a lower one, with no other host answering
+  from its lowest TTL on (a router answers only at its own TTL; the target answers every TTL from its distance on,
+  and mtr probes beyond it: one of those TTLs may have lost every probe, so they need not be adjacent). A log
   cut short by ``-m`` has no such host: its target is unknown and it is not "reached". A ``target`` given by the
   caller overrides this. Probes beyond the destination's TTL are dropped, as pingmos does.
 
@@ -591,13 +592,16 @@ class _RawLog:
             self.answered_at.setdefault(host, set()).add(pos)
 
     def destination(self) -> str | None:
-        """The host answering at the highest position and the one below it (see the module docstring)."""
+        """The host answering at the highest position and at a lower one too, with no other host answering from
+        its lowest position on (see the module docstring)."""
         if not self.answered_at:
             return None
         top = max(max(ps) for ps in self.answered_at.values())
         for host, ps in self.answered_at.items():
-            if top in ps and top - 1 in ps:
-                return host
+            if top in ps and len(ps) > 1:
+                first = min(ps)
+                if all(max(other) < first for h, other in self.answered_at.items() if h != host):
+                    return host
         return None
 
 

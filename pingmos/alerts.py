@@ -7,7 +7,9 @@ value is back beyond ``clear_at`` for ``clear_for_s``. The clear level sits on t
 (hysteresis), so a value wobbling around the threshold never makes an alert flap.
 
 How a value is measured: over the samples of one hop (the destination unless the rule names a TTL) sent in the
-last ``window_s`` seconds, with at least ``min_samples`` of them (fewer: the value is unknown). Loss in percent of
+last ``window_s`` seconds of the rounds settled at every hop shown (the window's table and verdict count the same
+rounds: ``TraceHistory.known_before``; a round whose loss is still to come is not counted before its answers
+are), with at least ``min_samples`` of them (fewer: the value is unknown). Loss in percent of
 the probes, latency the mean round trip (ms), jitter by the stats module's definition (ms), MOS by the scorer the
 caller passes (the current model). When every probe of the window was lost there is no latency to score, yet no
 call would get through either: the MOS value is then 1, the floor.
@@ -239,18 +241,22 @@ class AlertEvent:
     span_s: float | None = None
 
     @property
+    def value_text(self) -> str:
+        """The value with its unit as every alert text shows it ("40.0 %", "3.21", "unknown")."""
+        if self.value is None:
+            return "unknown"
+        if self.metric == "loss_pct":  # as the table and the verdict show it: a lost probe never reads 0.0
+            lost = round(self.value * self.samples / 100.0) if self.samples else None
+            return loss_text(self.value, lost, self.samples or None) + UNITS[self.metric]
+        return f"{self.value:.2f}{UNITS[self.metric]}"
+
+    @property
     def message(self) -> str:
         what = "fired" if self.kind == FIRE else "cleared"
         name = self.title or self.rule
         if self.reason is not None:
             return f"{name} {what} for {self.target}: ended: {self.reason}"
-        if self.value is None:
-            value = "unknown"
-        elif self.metric == "loss_pct":  # as the table and the verdict show it: a lost probe never reads 0.0
-            lost = round(self.value * self.samples / 100.0) if self.samples else None
-            value = loss_text(self.value, lost, self.samples or None) + UNITS[self.metric]
-        else:
-            value = f"{self.value:.2f}{UNITS[self.metric]}"
+        value = self.value_text
         where = f"hop {self.ttl}" + (f" ({self.address})" if self.address else "")
         if self.path_end:
             where += f", the end of the path ({self.path_end}),"
@@ -401,7 +407,10 @@ class AlertEngine:
         diagnosis: DiagnosisSource | None = None,
     ):
         """``settle_s``: how long a probe may take before it counts as lost (the trace's timeout). A live window
-        ends that long before ``now``, so probes whose fate is still open never make the loss look smaller.
+        holds the settled rounds only, as the window's table and verdict do (``TraceHistory.known_before``, the one
+        definition): the samples sent within the rule's ``window_s`` before ``now`` of the rounds whose fate is
+        known at every hop shown, so a round's answers never count while its losses are still to come (the loss
+        would look smaller). 0: every sample fed is settled (a test's, a replay's own choice).
         ``diagnosis``: where the trace's one diagnosis comes from; each event then carries its result (status and
         the hop it names), as the window's verdict line shows it."""
         self.diagnosis = diagnosis
@@ -414,10 +423,17 @@ class AlertEngine:
             raise ValueError("two alert rules have the same name")
         # The trace's samples folded as every front end folds them (pingmos.state), pruned to the longest window: the
         # destination's row follows the path through a reroute the same way the report's and the window's do.
-        self._history = TraceHistory()
-        self._keep_s = max((r.window_s for r in self.rules), default=0.0) + settle_s
+        self._history = self._new_history()
+        # known_before looks back twice settle_s from the newest sample for the rounds settled everywhere.
+        self._keep_s = max((r.window_s for r in self.rules), default=0.0) + 2 * settle_s
         self._clock_offset: float | None = None  # wall - monotonic at the last evaluation
+        # Where the windows of the last evaluation ended (wall-clock s: the newest settled samples; ``_window``):
+        # a clear's diagnosis is of its rule's window, ending there. None before a window was measured.
+        self.window_end: float | None = None
         self._since: float | None = None  # send time (s) from which the history holds every sample
+
+    def _new_history(self) -> TraceHistory:
+        return TraceHistory(settle_s=self.settle_s if self.settle_s > 0 else None)
 
     def feed(self, sample: Sample) -> None:
         if self._since is None:
@@ -430,13 +446,21 @@ class AlertEngine:
         """Names of the rules in an episode now."""
         return [name for name, st in self._state.items() if st.firing]
 
-    def _window(self, ttl: int, lo: float, hi: float) -> tuple[np.ndarray, str | None]:
-        row = self._history.row(ttl, (lo, hi))
-        answered = row.responder[row.responder != 0]
+    def _window(self, ttl: int, window_s: float, now: float) -> tuple[np.ndarray, str | None, float]:
+        """(RTTs, the responder most seen, the window's end) of hop ``ttl``'s window: the samples sent within
+        ``window_s`` before its end, both ends included, of the rounds settled at every hop shown (the history's
+        cut, ``TraceHistory.known_before``, as the window's table and verdict). The end is the newest settled
+        sample's send time there (``now`` without one): a window as long as the rule says, of settled rounds only,
+        ending as recently as their fates allow (a lost probe settles only at its timeout)."""
+        row = self._history.row(ttl, (now - self._keep_s, now))
+        end = float(row.sent_at[-1]) if self._history.settle_s is not None and len(row.sent_at) else now
+        keep = row.sent_at >= end - window_s
+        rtts, responders = row.rtt_ms[keep], row.responder[keep]
+        answered = responders[responders != 0]
         if not len(answered):
-            return row.rtt_ms, None
+            return rtts, None, end
         values, counts = np.unique(answered, return_counts=True)
-        return row.rtt_ms, self._history.addresses[int(values[np.argmax(counts)])]
+        return rtts, self._history.addresses[int(values[np.argmax(counts)])], end
 
     def _prune(self, now: float) -> None:
         self._history.drop_before(now - self._keep_s)
@@ -486,18 +510,20 @@ class AlertEngine:
         return deepest, UNANSWERED
 
     def evaluate(self, now: float, mono: float | None = None) -> list[AlertEvent]:
-        """Events of the rules that fired or cleared at wall-clock time ``now`` (s: the windows end there, and the
-        events carry it). ``mono``: the same moment on a monotonic clock (s), on which ``for_s`` and ``clear_for_s``
-        are measured (None = ``now``: a replay, whose send times never step). Call it regularly (every second or
-        so); ``for_s`` and ``clear_for_s`` are measured between calls."""
+        """Events of the rules that fired or cleared at wall-clock time ``now`` (s: the events carry it; the
+        windows end at the newest rounds settled by then, ``window_end``). ``mono``: the same moment on a monotonic
+        clock (s), on which ``for_s`` and ``clear_for_s`` are measured (None = ``now``: a replay, whose send times
+        never step). Call it regularly (every second or so); ``for_s`` and ``clear_for_s`` are measured between
+        calls."""
         mono = now if mono is None else mono
         if self._clock_offset is not None and now - mono < self._clock_offset - CLOCK_STEP_S:
             # The wall clock stepped back: windows by send time would mix the samples from before the step (later
             # times) with those after it. Start anew (a sample fed meanwhile may go with the old history).
-            self._history = TraceHistory()
+            self._history = self._new_history()
             self._since = None
         self._clock_offset = now - mono
         events = []
+        self.window_end = None
         ends = self._history.path_end()
         for rule in self.rules:
             ttl, path_end = self._measured(rule, ends)
@@ -505,8 +531,9 @@ class AlertEngine:
             value = None
             span_s = None
             if ttl is not None:
-                end = now - self.settle_s
-                rtts, address = self._window(ttl, end - rule.window_s, end)
+                # The settled rounds sent within the window (the history's settle cut, as the verdict's window).
+                rtts, address, end = self._window(ttl, rule.window_s, now)
+                self.window_end = end if self.window_end is None else max(self.window_end, end)
                 if self._since is not None and self._since > end - rule.window_s:
                     span_s = end - self._since  # the window reaches back before the first sample kept
                 if path_end is not None:
@@ -540,19 +567,18 @@ class AlertEngine:
                     events.append(self._event(rule, CLEAR, now, ttl, address, value, len(rtts), path_end, span_s))
         self._prune(now)
         if events and self.diagnosis is not None:
-            # Over the samples sent by the windows' end: a fire the trace's one diagnosis, a clear its rule's window's.
-            source, until = self.diagnosis, now - self.settle_s
-            events = with_diagnoses(events, lambda: source.current(until), lambda w: source.over(until - w, until))
+            # A fire the trace's one diagnosis (its settled rounds, as the window's verdict); a clear its rule's
+            # window's.
+            source, end = self.diagnosis, self.window_end if self.window_end is not None else now
+            events = with_diagnoses(events, lambda: source.current(now), lambda w: source.over(end - w, end))
         return events
 
     def evaluate_settled(self, now: float, mono: float | None = None) -> list[AlertEvent]:
         """``evaluate`` once every probe sent has settled (the run is over, wall-clock time ``now``, s; ``mono`` the
-        same moment on the monotonic clock ``evaluate`` was given, None = ``now``): the windows end at ``now``
-        instead of ``settle_s`` before it, and hold times count to that end as they do live. The events carry
-        ``now``, when they are decided: stamped ``now + settle_s`` (the moment a live evaluation with that window
-        would come), a rule command started at once could fail "before" the alert that ran it."""
-        mono = now if mono is None else mono
-        return [dataclasses.replace(e, at=now) for e in self.evaluate(now + self.settle_s, mono + self.settle_s)]
+        same moment on the monotonic clock ``evaluate`` was given, None = ``now``): every sample fed counts, the
+        rounds a stop abandoned too (their probes left out, never lost), as in the report's final table."""
+        self._history.settle_s = None
+        return self.evaluate(now, mono)
 
     def _event(self, rule, kind, now, ttl, address, value, n, path_end=None, span_s=None) -> AlertEvent:
         return AlertEvent(
@@ -598,25 +624,33 @@ def evaluate_samples(
     settle_s: float = 0.0,
 ) -> list[AlertEvent]:
     """Run the rules over recorded samples (a session) as if live, evaluating every ``step_s`` seconds of send
-    time; returns every event. A sample is fed once its send time has passed, as it would have been. With
-    ``diagnosis`` each event carries the diagnosis of the samples sent by the end of the rules' window, as it did
-    live. ``settle_s``: the recorded trace's probe timeout, so that windows end that long before each moment and
-    the events come at the times the live run gave them (``AlertEngine``)."""
-    ordered = sorted(samples, key=lambda s: s.sent_at)
+    time; returns every event. ``settle_s``: the recorded trace's probe timeout. A sample is fed when it settled
+    live (``settled_at``: an answer when it came, a loss at its probe's timeout), so each evaluation sees what the
+    live one saw, and judges it the same way (``AlertEngine``: the settled rounds only). With ``diagnosis`` (fed
+    the same samples at the same moments) each event carries the diagnosis of those samples, as it did live."""
+    ordered = sorted(samples, key=lambda s: settled_at(s, settle_s))
     engine = AlertEngine(rules, target, scorer, settle_s=settle_s, diagnosis=diagnosis)
     events: list[AlertEvent] = []
     if not ordered:
         return events
-    t = ordered[0].sent_at
+    t = min(s.sent_at for s in ordered)
     i = 0
-    end = ordered[-1].sent_at + settle_s + step_s
+    end = settled_at(ordered[-1], settle_s) + step_s
     while t <= end:
-        while i < len(ordered) and ordered[i].sent_at <= t:
+        while i < len(ordered) and settled_at(ordered[i], settle_s) <= t:
             engine.feed(ordered[i])
             i += 1
         events += engine.evaluate(t)
         t += step_s
     return events
+
+
+def settled_at(sample: Sample, settle_s: float) -> float:
+    """When a live trace knew ``sample``'s fate (wall-clock s): its answer's arrival, or its probe's timeout
+    (``settle_s`` after it left) for a lost one."""
+    if sample.rtt_ms is None:
+        return sample.sent_at + settle_s
+    return sample.sent_at + sample.rtt_ms / 1000.0
 
 
 # -- the rules file ------------------------------------------------------------------------------------------

@@ -189,11 +189,14 @@ class TraceSnapshot:
     model: str
     destination_reached: bool | None  # None: the source cannot tell (an mtr --json report naming hosts by name)
     hops: tuple[HopReport, ...]
+    # The run's counters (engine.ProbeCounts defines them): every probe sent, beyond the destination too.
     probes_sent: int = 0
-    unmatched_replies: int = 0  # replies that matched no probe of ours (other programs', late ones): ignored
+    # Replies that matched no probe of ours (other programs', late ones): ignored. None: unknown (a recording
+    # without its counters, a time range of one).
+    unmatched_replies: int | None = 0
     # Replies that named a probe of ours but did not prove it (wrong address, a quote of another packet, an early
     # "reached" contradicted by the other TTLs): forged or misrouted, ignored (engine.matcher, engine.path_end).
-    suspicious_replies: int = 0
+    suspicious_replies: int | None = 0
     mode: str | None = None  # how the probes were sent ("raw sockets", "unprivileged ICMP sockets", ...)
     route_changes: tuple = ()  # every route_changes.RouteChange of the visible hops, by round: for the timeline
     # Where the problem is (a pingmos.diagnosis.Diagnosis), when the producer computed one with extra evidence (echo

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pingmos.engine import Network, ReverseDNS, Sample
+from pingmos.engine import Network, ProbeCounts, ReverseDNS, Sample
 from pingmos.hop_report import RECORD_LIVE, RECORD_RANGE, TraceSnapshot
 from pingmos.run import RunError, TraceRun, default_port, default_timeout_s, wind_down_limit_s
 from pingmos.scoring import BatchScorer
@@ -137,7 +137,7 @@ class LiveTrace:
         self._stop = threading.Event()
         self._started_mono: float | None = None  # when the current run started (None: not running)
         self._elapsed_before_s = 0.0  # probing time of earlier runs of this trace (Stop, then Start again)
-        self._probes_sent_before = 0  # probes of earlier runs of this trace (Stop, then Start again)
+        self._counts_before = ProbeCounts()  # the counters of earlier runs of this trace (Stop, then Start again)
         self._observers: list[Callable[[Sample], None]] = []
         self._winding_down = False
 
@@ -240,9 +240,9 @@ class LiveTrace:
         except Exception as exc:  # the last line of defence: the user sees what broke, the window stays
             self._fail(f"the trace stopped because of an internal error: {type(exc).__name__}: {exc}")
         finally:
-            if self._current is not None:
-                self._probes_sent_before += self._current.probes_sent
-            self._current = None
+            with self._lock:  # one step: ``counts`` never sees this run twice or not at all
+                self._counts_before = self._counts()
+                self._current = None
             if self._started_mono is not None:
                 self._elapsed_before_s += time.monotonic() - self._started_mono
             self._started_mono = None
@@ -290,8 +290,21 @@ class LiveTrace:
 
     # -- the watcher side ---------------------------------------------------------------------------
 
+    def counts(self) -> ProbeCounts:
+        """The trace's counters (``engine.ProbeCounts``) over every run of it (Stop, then Start again)."""
+        with self._lock:
+            return self._counts()
+
+    def _counts(self) -> ProbeCounts:
+        run, before = self._current, self._counts_before
+        now = run.counts() if run is not None else ProbeCounts()
+        return ProbeCounts(
+            before.probes_sent + now.probes_sent,
+            before.unmatched_replies + now.unmatched_replies,
+            before.suspicious_replies + now.suspicious_replies,
+        )
+
     def status(self) -> TraceStatus:
-        run = self._current
         rounds = self.history.rounds()
         samples = self.history.samples
         history_bytes = self.history.nbytes()
@@ -308,7 +321,7 @@ class LiveTrace:
             interval_s=self.interval_s,
             running=self.running,
             rounds=rounds,
-            probes_sent=self._probes_sent_before + (run.probes_sent if run else 0),
+            probes_sent=self.counts().probes_sent,
             elapsed_s=elapsed_s,
             error=error,
             error_stage=error_stage,
@@ -342,7 +355,7 @@ class LiveTrace:
         and score from there instead of computing them again (a stopped trace, an opened session, a selection
         change: a day of "all" samples is then milliseconds, not seconds).
         """
-        run = self._current
+        counts = self.counts()
         with self._lock:
             address = self._address or ""
         snap = snapshot_of(
@@ -357,9 +370,9 @@ class LiveTrace:
             interval_s=self.interval_s,
             model_name=model_name,
             names=(lambda a: self._names.name(a)) if self._names is not None else (lambda a: None),
-            probes_sent=self._probes_sent_before + (run.probes_sent if run else 0),
-            unmatched_replies=run.unmatched_replies if run else 0,
-            suspicious_replies=run.suspicious_replies if run else 0,
+            probes_sent=counts.probes_sent,
+            unmatched_replies=counts.unmatched_replies,
+            suspicious_replies=counts.suspicious_replies,
             mode=self._mode_description or None,
         )
         if self.record == RECORD_LIVE:

@@ -17,6 +17,7 @@ from pingmos.engine import (
     UDP_BASE_PORT,
     Network,
     NoPermission,
+    ProbeCounts,
     ResolveError,
     Sample,
     Tracer,
@@ -301,6 +302,10 @@ class TraceRun:
         network, self.network = self.network, None
         if network is not None:
             network.close()
+
+    def counts(self) -> ProbeCounts:
+        """This run's counters (``engine.ProbeCounts``: what each means); all 0 before it runs."""
+        return self.tracer.counts() if self.tracer is not None else ProbeCounts()
 
     @property
     def probes_sent(self) -> int:

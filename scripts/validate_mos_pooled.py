@@ -3,6 +3,7 @@
 predict a call?", the replication on fresh conditions).
 
     .venv/bin/python scripts/validate_mos_pooled.py RESULTS_JSON[:SET] [RESULTS_JSON[:SET] ...] [--model NAME]
+        [--rescore]
 
 Each argument is a study's ``results.json`` (``scripts/validate_mos --out DIR`` writes one) and which of its
 conditions to take: ``training``, ``held-out`` or ``all`` (the default). The conditions of every argument are
@@ -11,9 +12,12 @@ interval over the conditions, ``study.spearman_interval``; Pearson's r; mean and
 the Spearman over the probe views (mean, least, most; ``study.view_table``'s definition) when every file saved
 them. Why pool: one study's 30 held-out conditions give an interval about 0.2 wide at rho 0.9; the conditions a
 model's constants were never fitted on (another seed's, all of them) estimate the same figure more closely. No
-call is simulated: it reads the saved truths and predictions.
+call is simulated: it reads the saved truths and predictions. With ``--rescore`` the predictions are made again by
+the models as they are now (every model ``pingmos.scoring`` offers, ``study.predict``, from each condition's saved
+probe view ``probe_rtts_ms``: the table's view only, so no view figures), e.g. a study saved before a model changed.
 
-Exit 2 with one line for a file that is not a study's results or a set name that is not one of the three.
+Exit 2 with one line for a file that is not a study's results (with ``--rescore``: without the saved probe views)
+or a set name that is not one of the three.
 """
 
 from __future__ import annotations
@@ -47,6 +51,22 @@ def chosen_conditions(arg: str) -> list[dict]:
     return [c for c in conditions if which == "all" or c.get("set") == which]
 
 
+def rescored(conditions: list[dict]) -> list[dict]:
+    """The conditions with ``predicted_mos`` made again from their saved probe view by every model as it is now
+    (``study.predict``) and no view predictions; ValueError when a condition has no saved probe view."""
+    from pingmos.validation import study
+
+    try:
+        outcomes = study.from_json({"conditions": conditions})
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"a condition lacks what --rescore needs (its probe view, truth, delay): {exc}") from exc
+    study.predict(outcomes, study.model_names())
+    return [
+        {**{k: v for k, v in c.items() if k != "probe_views_predicted_mos"}, "predicted_mos": o.predicted}
+        for c, o in zip(conditions, outcomes, strict=True)
+    ]
+
+
 def pooled_rows(conditions: list[dict], models: list[str]) -> list[tuple[str, str, object, tuple | None]]:
     """(model, buffer, study.Agreement with its Spearman interval, (views, rho mean, least, most) or None)."""
     from dataclasses import replace
@@ -75,11 +95,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="validate_mos_pooled", description=__doc__.split("\n\n")[0])
     parser.add_argument("results", nargs="+", help="a study's results.json, optionally :training, :held-out or :all")
     parser.add_argument("--model", action="append", help="only this model (repeatable; default: every model)")
+    parser.add_argument(
+        "--rescore", action="store_true", help="predict again from the saved probe views with the models of now"
+    )
     args = parser.parse_args(argv)
     conditions: list[dict] = []
     try:
         for arg in args.results:
             conditions += chosen_conditions(arg)
+        if args.rescore and conditions:
+            conditions = rescored(conditions)
     except ValueError as exc:
         print(f"validate_mos_pooled: {exc}", file=sys.stderr)
         return 2
@@ -94,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"validate_mos_pooled: no prediction of {missing[0]!r} in every file; models: {sorted(common)}",
               file=sys.stderr)  # fmt: skip
         return 2
-    print(f"{len(conditions)} conditions pooled from {len(args.results)} file(s)")
+    how = ", predictions made again by the models as they are now" if args.rescore else ""
+    print(f"{len(conditions)} conditions pooled from {len(args.results)} file(s){how}")
     print(f"{'model':<14} {'buffer':<9} {'n':>4} {'spearman':>8} {'(95 % CI)':<13} {'pearson':>8} {'MAE':>6} "
           f"{'max err':>7}  views: rho mean (least-most)")  # fmt: skip
     for name, buffer, a, views in pooled_rows(conditions, models):

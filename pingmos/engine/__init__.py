@@ -5,7 +5,7 @@ submodules are the engine's own business (an import-linter contract in pyproject
 imported from its submodule when first asked for, so ``from pingmos.engine import Sample`` does not load the
 tracer, the sockets or scapy.
 
-- One probe's outcome: ``Sample``, ``REPLY_KINDS`` (events).
+- One probe's outcome: ``Sample``, ``REPLY_KINDS``; a trace's counters beside them: ``ProbeCounts`` (events).
 - What to trace: ``TraceSettings``, ``TCP_DEFAULT_PORT``, ``UDP_BASE_PORT``, and the limits a front end checks
   options against without loading the engine: ``PROTOCOLS``, ``MODES``, ``MIN_INTERVAL_S``, ``MAX_INTERVAL_S``,
   ``MAX_FLOWS``, ``DEFAULT_TIMEOUT_FLOOR_S`` (limits); running it: ``Tracer`` (tracer, packets).
@@ -22,7 +22,7 @@ from __future__ import annotations
 import importlib
 
 _API = {
-    "pingmos.engine.events": ("REPLY_KINDS", "Sample"),
+    "pingmos.engine.events": ("REPLY_KINDS", "ProbeCounts", "Sample"),
     "pingmos.engine.limits": (
         "DEFAULT_TIMEOUT_FLOOR_S",
         "MAX_FLOWS",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from pingmos.engine.matcher import Matcher, Outstanding
+from pingmos.engine.matcher import OWN_ECHOES, Matcher, Outstanding
 from pingmos.engine.network import Network, source_address_for
 from pingmos.engine.packets import IcmpEchoTemplate, parse_reply
 from pingmos.engine.tracer import Clock, process_icmp_ident
@@ -34,7 +34,9 @@ def echo_probe(
     """Send ``count`` echo requests to each address (one round to all addresses every ``interval_s``) and wait up
     to ``timeout_s`` for each reply. Returns per address the round-trip times in ms in sending order, None for a
     probe that got no reply in time. Takes about count * interval_s + timeout_s. ValueError for count < 1.
-    The caller owns ``network`` (opens and closes it)."""
+    The caller owns ``network`` (opens and closes it). While it runs and for ``timeout_s`` after, its ICMP
+    identifier is in ``matcher.OWN_ECHOES``: a trace's raw socket sees these replies too, and counts them as the
+    witness's (``Matcher.own_echo_replies``), never as another program's (``unmatched``)."""
     if count < 1:
         raise ValueError("count must be at least 1")
     if interval_s <= 0 or timeout_s <= 0:
@@ -47,6 +49,16 @@ def echo_probe(
     where: dict[int, tuple[str, int]] = {}  # seq -> (address, index of the probe)
     seq = random.randrange(1, 0xFFFF - count * max(1, len(addresses)))
     start = clock.monotonic()
+    OWN_ECHOES.add(ident)
+    try:
+        _run(templates, network, count, interval_s, timeout_s, clock, matcher, results, where, seq, start)
+    finally:
+        OWN_ECHOES.release(ident, timeout_s)
+    return results
+
+
+def _run(templates, network, count, interval_s, timeout_s, clock, matcher, results, where, seq, start) -> None:
+    """``echo_probe``'s loop: send a round every ``interval_s``, match what comes, until every probe is settled."""
     sent_rounds = 0
 
     def handle(packets) -> None:
@@ -77,4 +89,3 @@ def echo_probe(
                 matcher.add(template.key(seq), Outstanding(sent_rounds, ECHO_TTL, seq, sent_at, now + timeout_s))
                 where[seq] = (address, sent_rounds)
             sent_rounds += 1
-    return results

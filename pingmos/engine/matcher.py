@@ -2,8 +2,11 @@
 lost at their deadline.
 
 Replies are matched by what they quote (ICMP identifier and sequence, UDP/TCP ports and sequence), never by arrival
-order. A reply that matches no outstanding probe (another program's, a duplicate, or one that came after its
-probe's timeout) is counted in ``unmatched`` and otherwise ignored.
+order. A reply that matches no outstanding probe (another program's, a duplicate, one that came after its probe's
+timeout, or one to a probe sent beyond the path's end, forgotten once the end is known) is counted in ``unmatched``
+and otherwise ignored. The replies to this process's own echo witness (``echo_witness``: its echo requests to a router,
+whose answers a raw ICMP socket of a trace running meanwhile sees too) are ours, not another program's: they are
+counted apart in ``own_echo_replies`` (see ``OWN_ECHOES``) and never in ``unmatched``.
 
 A reply that names one of our probes must also prove it (anyone can put our identifier and sequence in a packet):
 - an echo reply, SYN-ACK or RST counts only from the address probed;
@@ -19,6 +22,8 @@ genuine answer to it can still be matched and weighed against the first (``secon
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import deque
 from typing import NamedTuple
 
@@ -40,6 +45,37 @@ class Outstanding(NamedTuple):
     seq: int
     sent_at: float  # wall clock, seconds: pairs with the kernel's wall-clock receive stamp
     deadline: float  # monotonic clock, seconds
+
+
+class OwnEchoes:
+    """The ICMP identifiers of this process's echo witnesses (``echo_witness.echo_probe``) in use: while one runs
+    and for its probe timeout after it (a late answer), a reply quoting one is ours, never "another program's".
+    Thread-safe: the witness runs in a worker thread while the trace's thread matches."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._until: dict[int, float] = {}  # ident -> monotonic s it stops being ours (inf while in use)
+
+    def add(self, ident: int) -> None:
+        with self._lock:
+            self._until[ident] = float("inf")
+
+    def release(self, ident: int, linger_s: float) -> None:
+        """The witness using ``ident`` is done; its late replies are still ours for ``linger_s`` seconds."""
+        with self._lock:
+            self._until[ident] = time.monotonic() + linger_s
+
+    def __contains__(self, ident: object) -> bool:
+        with self._lock:
+            if not self._until:
+                return False
+            now = time.monotonic()
+            for old in [i for i, t in self._until.items() if t <= now]:
+                del self._until[old]
+            return ident in self._until
+
+
+OWN_ECHOES = OwnEchoes()
 
 
 def ends_path(sample: Sample) -> bool:
@@ -71,6 +107,7 @@ class Matcher:
         # few per hop behind load balancers).
         self._routers: set[str] = set()
         self.unmatched = 0
+        self.own_echo_replies = 0  # replies to this process's echo witness (OWN_ECHOES): ours, not unmatched
         self.suspicious = 0  # replies naming a probe of ours that failed their proof (forged or misdirected)
 
     def __len__(self) -> int:
@@ -131,7 +168,10 @@ class Matcher:
         if claimed:
             probe = self._claimed.get(key) or self._retired.get(key)
             if probe is None:
-                self.unmatched += 1
+                if key[0] == "icmp" and key[1] in OWN_ECHOES:
+                    self.own_echo_replies += 1
+                else:
+                    self.unmatched += 1
                 return None
         if not self._proves(reply):
             self.suspicious += 1

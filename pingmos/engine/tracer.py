@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pingmos.engine.events import Sample
+from pingmos.engine.events import ProbeCounts, Sample
 from pingmos.engine.limits import DEFAULT_TIMEOUT_FLOOR_S, MAX_FLOWS, MAX_INTERVAL_S, MIN_INTERVAL_S, PROTOCOLS
 from pingmos.engine.matcher import Matcher, Outstanding
 from pingmos.engine.network import Network, reserve_port, source_address_for
@@ -188,6 +188,10 @@ class Tracer:
         """Replies that named a probe of ours but did not prove it (wrong address, a quote of another packet),
         plus answers that claimed the end of the path against the other TTLs' answers."""
         return self.matcher.suspicious + self.path.suspicious
+
+    def counts(self) -> ProbeCounts:
+        """The trace's counters so far (``events.ProbeCounts`` defines them)."""
+        return ProbeCounts(self.probes_sent, self.matcher.unmatched, self.suspicious_replies)
 
     def _next_seq(self, template) -> tuple[int, tuple]:
         """The next sequence number for ``template`` and the probe key it makes: 16 bits, never 0, never one

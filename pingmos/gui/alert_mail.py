@@ -18,11 +18,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
-from pingmos.alerts import FIRE, AlertEvent
+from pingmos.alerts import FIRE, LABELS, AlertEvent
 from pingmos.display_text import display_text
 
 TIMEOUT_S = 15.0
-SUBJECT_CHARS = 200  # a subject names a rule and a target: cut there (the body has them whole)
+# A subject says what the window's event log says of the alert, short: the rule's display name, the target, the
+# value and the hop ("pingmos: loss above 1 % for 5 minutes fired for pbx: loss 40.0 % at hop 6"). A mail list
+# shows about the first 80-130 characters of a subject, so a long rule name or target is elided in its middle (the
+# value and the hop stay whole) and the whole is cut at SUBJECT_CHARS; the body has every text whole. A named
+# rule's display name, "my name (loss above 10 % over 28 s for 3 s)", is about 40 characters.
+SUBJECT_CHARS = 130
+NAME_CHARS = 44  # the rule's display name, at most
+TARGET_CHARS = 36  # the target, at most
 
 
 @dataclass(frozen=True)
@@ -62,14 +69,39 @@ def parse_recipients(text: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in text.replace(";", ",").split(",") if p.strip())
 
 
+def _elided(text: str, limit: int) -> str:
+    """``text`` made safe to show, its middle replaced by an ellipsis when longer than ``limit`` characters."""
+    text = display_text(text)
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) // 2
+    return text[:head] + "\u2026" + text[len(text) - (limit - 1 - head) :]
+
+
+def subject_of(events: Sequence[AlertEvent]) -> str:
+    """The subject line for ``events`` (at least one): the first event as the window's event log shows it, in
+    short: "pingmos: NAME fired for TARGET: loss 40.0 % at hop 6" (the rule's display name, ``AlertRule.title``;
+    an episode a reload ended: "...: ended: removed by reload"), "(+N more)" for the others. At most
+    SUBJECT_CHARS characters, control characters as '?'."""
+    first = events[0]
+    what = "fired" if first.kind == FIRE else "cleared"
+    name, target = _elided(first.title or first.rule, NAME_CHARS), _elided(first.target, TARGET_CHARS)
+    if first.reason is not None:
+        tail = f"ended: {first.reason}"
+    else:
+        tail = f"{LABELS[first.metric]} {first.value_text} at hop {first.ttl}"
+    more = f" (+{len(events) - 1} more)" if len(events) > 1 else ""
+    text = display_text(f"pingmos: {name} {what} for {target}: {tail}")
+    room = SUBJECT_CHARS - len(more)
+    if len(text) > room:
+        text = text[: room - 1] + "\u2026"
+    return text + more
+
+
 def compose(settings: MailSettings, events: Sequence[AlertEvent]) -> EmailMessage:
     """One message for the events of one evaluation (usually one event)."""
     fired = [e for e in events if e.kind == FIRE]
-    first = events[0]
-    subject = f"pingmos: {first.rule} {'fired' if first.kind == FIRE else 'cleared'} for {first.target}"
-    subject = display_text(subject, SUBJECT_CHARS)
-    if len(events) > 1:
-        subject += f" (+{len(events) - 1} more)"
+    subject = subject_of(events)
     lines = []
     for e in events:
         when = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(e.at))

@@ -213,7 +213,8 @@ class AlertMonitor(QObject):
         self.rules_changed.emit()
 
     def _engine_for(self, trace: LiveTrace) -> AlertEngine:
-        # A probe may settle up to its timeout after it was sent: windows end that long before now.
+        # A probe may settle up to its timeout after it was sent: windows hold the rounds settled by now only, as
+        # the trace's table and verdict do (the trace's timeout: the default one, as the window's traces use).
         settle_s = default_timeout_s(trace.interval_s)
         return AlertEngine(self.rules, trace.target, self._score, settle_s=settle_s)
 
@@ -258,12 +259,13 @@ class AlertMonitor(QObject):
         return with_diagnoses(events, lambda: None, lambda w: self._window_diagnosis(trace, engine, now, w))
 
     def _window_diagnosis(self, trace: LiveTrace, engine: AlertEngine, now: float, window_s: float):
-        """The diagnosis of the samples a rule judged (sent within ``window_s`` before the windows' end, one probe
-        timeout before ``now``); None when no model can score them (the event then carries the window's)."""
+        """The diagnosis of the samples a rule judged (the settled rounds sent within ``window_s`` before the
+        windows' end, ``AlertEngine.window_end``: the trace's history cuts its time ranges as the rule's does);
+        None when no model can score them (the event then carries the window's)."""
         model = self._model
         if model is None:
             return None
-        end = now - engine.settle_s
+        end = engine.window_end if engine.window_end is not None else now
         try:
             return diagnose(trace.snapshot(None, model.score_many, model.name, time_range=(end - window_s, end)))
         except Exception:  # a model failing now: the event still goes out, with the window's diagnosis

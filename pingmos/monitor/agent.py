@@ -323,11 +323,12 @@ class TargetRunner:
         self.commands.dispatch(self.alerts.rules if rules is None else rules, [event])
 
     def _window_diagnosis(self, now: float, window_s: float):
-        """The diagnosis of the samples an alert rule's value was measured over (sent within ``window_s`` before
-        the window's end, one probe timeout before ``now``): what a clear says beside its value. The target's own
+        """The diagnosis of the samples an alert rule's value was measured over (the settled rounds sent within
+        ``window_s`` before the windows' end, ``AlertEngine.window_end``: the trace's history cuts its time ranges
+        as the rule's does): what a clear says beside its value. The target's own
         window (``last_diagnosis``) may be longer and still hold the outage the rule's window no longer has (a
         clear line said "loss 0.0 % ...; diagnosis (problem)"). The target's diagnosis when it cannot be computed."""
-        end = now - self._settle_s
+        end = self.alerts.window_end if self.alerts.window_end is not None else now
         try:
             snap = self.trace.snapshot(None, self.model.score_many, self.model.name, time_range=(end - window_s, end))
             return diagnose(snap)
@@ -703,6 +704,10 @@ class Agent:
         ended = [runner.hand_over_alerts(fresh.get(runner.cfg.name), now) for runner in gone]
         with self._lock:
             self.runners = {cfg.name: old[cfg.name] if cfg.name in kept else fresh[cfg.name] for cfg in config.targets}
+        # The targets removed or changed stop as the agent stops (``close``): no more probes, and the answers to
+        # those in flight are waited for and counted in their own counters and sessions, before a restarted
+        # target probes again (a late answer was left out, or went to the restarted trace as an unmatched reply).
+        self._wind_down(gone, "reload")
         for runner, publish in zip(gone, ended, strict=True):
             publish()
             runner.close()
@@ -862,16 +867,24 @@ class Agent:
         if self.names is not None:
             self.names.close()
 
-    def _wind_down(self) -> None:
-        runners = [r for r in list(self.runners.values()) if r.trace.running]
+    def _wind_down(self, runners: list[TargetRunner] | None = None, why: str = "stopping") -> None:
+        """Wind ``runners`` down (None: every target) and wait until their probes in flight are settled, the
+        longest timeout (plus margin) at most, or a second signal. ``why``: "stopping" or "reload" (the log says
+        which)."""
+        every = runners is None
+        runners = [r for r in (list(self.runners.values()) if every else runners) if r.trace.running]
         if not runners or self._stop_now.is_set():
             return
         limit_s = wind_down_limit_s(*(r.timeout_s for r in runners))  # (pingmos.run: the one bound of every stop)
         for runner in runners:
             runner.wind_down()
-        self._log(
-            f"stopping: waiting up to {limit_s:g} s for the replies to the probes in flight (signal again to stop now)"
-        )
+        if every:
+            self._log(
+                f"{why}: waiting up to {limit_s:g} s for the replies to the probes in flight (signal again to stop now)"
+            )
+        else:
+            names = ", ".join(r.cfg.name for r in runners)
+            self._log(f"{why}: waiting up to {limit_s:g} s for the replies to the probes in flight of {names}")
         deadline = time.monotonic() + limit_s
         for runner in runners:
             while not self._stop_now.is_set():

@@ -117,15 +117,16 @@ def run_report(
     try:
         if rdns is not None:
             rdns.wait(DNS_GRACE_S)
+        counts = run.counts()  # engine.ProbeCounts: what each counter means; a recording keeps the same (Evidence)
         snapshot = state.snapshot(
             window,
             scorer,
             model_name,
             names=rdns.name if rdns is not None else (lambda addr: None),
-            probes_sent=run.probes_sent,
-            unmatched_replies=run.unmatched_replies,
+            probes_sent=counts.probes_sent,
+            unmatched_replies=counts.unmatched_replies,
         )
-        snapshot = dataclasses.replace(snapshot, suspicious_replies=run.suspicious_replies)
+        snapshot = dataclasses.replace(snapshot, suspicious_replies=counts.suspicious_replies)
         if sent_span:
             snapshot = dataclasses.replace(snapshot, time_range=(sent_span[0], sent_span[1]))
     finally:

@@ -17,10 +17,11 @@ from collections.abc import Callable
 
 from pingmos.alerts import COMMAND_FAILED, AlertEngine, AlertEvent, AlertRule, CommandRunner
 from pingmos.diagnosis import Diagnosis, EchoWitness, diagnose
-from pingmos.engine import Sample, TraceSettings
+from pingmos.engine import ProbeCounts, Sample, TraceSettings
 from pingmos.hop_report import RECORD_LIVE, TraceSnapshot
 from pingmos.scoring import Scorer
 from pingmos.session.model import SessionError, SessionEvent, SessionInfo
+from pingmos.session.replay import PROBE_COUNTS
 from pingmos.session.store import SessionRecorder
 from pingmos.state import TraceState
 
@@ -118,8 +119,12 @@ class RunningDiagnosis:
         flows: int = 1,
         witnesses: dict[int, EchoWitness] | None = None,
         record: str = RECORD_LIVE,
+        settle_s: float | None = None,
     ):
         self.state = TraceState(target, address, protocol, interval_s, flows)
+        # The trace's probe timeout: only the rounds settled at every hop count, as in the window and the alert
+        # rules' windows (TraceHistory.known_before); None: every sample fed counts.
+        self.state.history.settle_s = settle_s
         # A replay of a finished record (report --session --alerts) gets no more rounds: its verdicts say "not
         # enough samples in this record", never "about N more rounds" (hop_report.RECORD_*).
         self.record = record
@@ -166,7 +171,9 @@ class RunningDiagnosis:
         return self._diagnose(None, (start, end))
 
     def settle(self, snapshot: TraceSnapshot) -> None:
-        """From now on, the diagnosis of the report's final ``snapshot`` (with its witness, when it has one)."""
+        """From now on, the diagnosis of the report's final ``snapshot`` (with its witness, when it has one); every
+        probe has settled (a rule's own window then counts every sample fed)."""
+        self.state.history.settle_s = None
         d = snapshot.diagnosis
         self._final = d if isinstance(d, Diagnosis) else diagnose(snapshot)
 
@@ -182,7 +189,7 @@ class Evidence:
     thread of their own (``pingmos-alerts``), never in the thread that calls ``observe`` (the trace's): an MOS rule
     scores with the user's formula, which may take up to its deadline, and the probes must keep their pace. When
     the evaluations fall behind (a slow formula), only the latest one asked for waits (``MAX_PENDING``). Windows
-    end one probe timeout before now, so an open probe never counts (see ``AlertEngine``)."""
+    hold the settled rounds only, as the report's table does, so an open probe never counts (see ``AlertEngine``)."""
 
     MAX_PENDING = 1
 
@@ -239,13 +246,15 @@ class Evidence:
                 getattr(scorer, "name", ""),
                 window,
                 getattr(settings, "flows", 1),
+                settle_s=settings.effective_timeout_s,
             )
             self.alerts = AlertEngine(
                 rules, target, scorer, settle_s=settings.effective_timeout_s, diagnosis=self.diagnosis
             )
         if record_path:
             try:
-                self.recorder = SessionRecorder(record_path, info_for(target, settings))
+                self._info = info_for(target, settings)
+                self.recorder = SessionRecorder(record_path, self._info)
             except SessionError as exc:
                 raise ValueError(str(exc)) from exc  # the cause tells a full disk (exit 1) from a bad name
         if self.alerts is not None:
@@ -338,6 +347,14 @@ class Evidence:
             self.commands.wait(command_wait_s)
             self.commands.close()  # the repeats of a failure held back: said before the recording closes
         if self.recorder is not None:
+            if snapshot is not None:
+                # The run's counters as its report shows them (engine.ProbeCounts), so that the recording's report
+                # says the same: its samples alone miss the probes beyond the destination and every reply that
+                # answered no probe.
+                counts = ProbeCounts(snapshot.probes_sent, snapshot.unmatched_replies or 0,
+                                     snapshot.suspicious_replies or 0)  # fmt: skip
+                extra = {**self._info.extra, PROBE_COUNTS: counts.to_json()}
+                self.recorder.set_info(dataclasses.replace(self._info, extra=extra))
             for hop in snapshot.hops if snapshot is not None else ():
                 if hop.address and hop.name:
                     self.recorder.record_name(hop.address, hop.name)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from pingmos.diagnosis import Diagnosis
-from pingmos.engine import Sample
+from pingmos.engine import ProbeCounts, Sample
 from pingmos.hop_report import RECORD_FINISHED, RECORD_RANGE, TraceSnapshot, scored_hop
 from pingmos.scoring import HopWindow, Scorer, score_all
 from pingmos.session.model import HopSummary, RouteEntry, SessionError, SessionEvent, SessionInfo
@@ -21,6 +21,9 @@ from pingmos.state import TraceState
 from pingmos.stats import wilson_interval_pct
 
 TimeRange = tuple[float, float]  # wall-clock seconds since the epoch, both ends included
+# SessionInfo.extra's key of a recorded run's counters (engine.ProbeCounts), written when the run ends
+# (session.evidence); a session without it (recorded by the window or the monitor, or killed) has its samples only.
+PROBE_COUNTS = "probe_counts"
 
 
 class Sink(Protocol):
@@ -120,9 +123,23 @@ class Session:
             return summary_snapshot(self.info, summaries, scorer, model_name)
         names = self.names()
         state, recorded = self._replayed(time_range)
-        # Its probes are those the file recorded (within the range): a live run's count would be 0 here, and a
-        # report of 60 rounds said "probes_sent": 0.
-        snap = state.snapshot(window, scorer, model_name, names=names.get, probes_sent=recorded)
+        # The run's counters as its live report gave them (engine.ProbeCounts), recorded when it ended; without
+        # them (or over a time range: they are the whole run's) the probes are those the file recorded (within the
+        # range), and the replies that answered no probe are unknown (null), never a made-up 0.
+        counts = ProbeCounts.from_json(self.info.extra.get(PROBE_COUNTS)) if time_range is None else None
+        if counts is not None:
+            snap = state.snapshot(
+                window,
+                scorer,
+                model_name,
+                names=names.get,
+                probes_sent=max(counts.probes_sent, recorded),
+                unmatched_replies=counts.unmatched_replies,
+            )
+            snap = dataclasses.replace(snap, suspicious_replies=counts.suspicious_replies)
+        else:
+            snap = state.snapshot(window, scorer, model_name, names=names.get, probes_sent=recorded)
+            snap = dataclasses.replace(snap, unmatched_replies=None, suspicious_replies=None)
         span = self.time_span()
         if span is not None and time_range is not None:
             span = (max(span[0], time_range[0]), min(span[1], time_range[1]))
@@ -219,8 +236,9 @@ def summary_snapshot(
         # Every probe the run sent where the file says (a pingmos report: those beyond the destination too), else
         # the report's own per-hop counts, those it has.
         probes_sent=recorded.get("probes_sent", sum(known)),
-        unmatched_replies=recorded.get("unmatched_replies", 0),
-        suspicious_replies=recorded.get("suspicious_replies", 0),
+        # The reply counters where the file has them (a pingmos report's JSON); unknown (None) otherwise.
+        unmatched_replies=recorded.get("unmatched_replies"),
+        suspicious_replies=recorded.get("suspicious_replies"),
         diagnosis=diagnosis,
     )
 

@@ -281,21 +281,24 @@ def test_a_rules_file_is_never_code(tmp_path):
     assert not os.path.exists("pwned")
 
 
-def test_a_live_window_ends_one_timeout_before_now():
-    # From t = 10 two probes in three are lost. At t = 20 every reply is in, but a lost probe is known only at its
-    # timeout (3 s), so the losses of the last 3 s are still open. Without settling, the window counts the
-    # answered probes of that stretch and not their lost neighbours, and understates the loss.
-    def loss_at_20(settle_s):
+def test_a_live_window_holds_the_settled_rounds_only():
+    # From t = 10 two probes in three are lost. At t = 21.5 every reply is in, but a lost probe is known only at
+    # its timeout (3 s), so the losses of rounds 19 and 20 are still open while round 21's answer is in. Without
+    # settling, the window counts round 21's answer and not the losses before it, and understates the loss;
+    # settled, it ends at round 18, as the window's table and verdict do (TraceHistory.known_before).
+    def loss_at(settle_s):
         engine = AlertEngine([AlertRule("loss", "loss_pct", 1.0, window_s=8.0, min_samples=5)], "t", scorer, settle_s)
-        for i in range(20):
+        for i in range(22):
             lost = i >= 10 and i % 3 != 0
-            if lost and i + 3.0 > 20.0:
+            if lost and i + 3.0 > 21.5:
                 continue  # its timeout has not passed yet: not reported
-            engine.feed(Sample(i, 3, i, float(i), None if lost else 5.0, None if lost else DST, not lost))
-        return engine.evaluate(20.0)[0].value
+            # The destination at TTL 1: a settled round is one settled at every hop shown.
+            engine.feed(Sample(i, 1, i, float(i), None if lost else 5.0, None if lost else DST, not lost))
+        return engine.evaluate(21.5)[0].value
 
-    assert loss_at_20(0.0) == pytest.approx(100.0 * 4 / 7)  # 12..19 without 19: understated
-    assert loss_at_20(3.0) == pytest.approx(100.0 * 6 / 9)  # 9..17, every fate known: the true 2 in 3
+    assert loss_at(0.0) == pytest.approx(100.0 * 3 / 6)  # 14..21 without 19 and 20: understated
+    # Settled: the 8 s up to round 18, the newest settled one (10..18): every fate known, the true 2 in 3.
+    assert loss_at(3.0) == pytest.approx(100.0 * 6 / 9)
 
 
 def test_rules_saved_by_a_dialog_load_back_the_same(tmp_path):

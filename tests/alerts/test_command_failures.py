@@ -138,7 +138,7 @@ def test_a_command_failure_is_never_earlier_than_its_alert_and_the_replayed_log_
     from pingmos.scoring import load_model
     from pingmos.session.evidence import Evidence
 
-    rule_doc = {"name": "lat", "metric": "latency_ms", "above": 1, "window_s": 5, "min_samples": 3}
+    rule_doc = {"name": "lat", "metric": "latency_ms", "above": 1, "window_s": 5, "min_samples": 4}
     (rule,) = rules_from_data({"rules": [{**rule_doc, "command": ["/nonexistent/x"]}]})
     settings = TraceSettings("198.18.0.9", interval_s=1.0)  # the probe timeout: 3 s
     now = [1000.0]
@@ -146,12 +146,14 @@ def test_a_command_failure_is_never_earlier_than_its_alert_and_the_replayed_log_
     path = tmp_path / "run.pingmos"
     evidence = Evidence("198.18.0.9", settings, str(path), [rule], load_model("g107"), clock=lambda: now[0],
                         on_note=notes.append)  # fmt: skip
-    for r in range(4):  # 4 rounds of one hop, 20 ms each: live, the window (ending 3 s before now) never holds 3
-        now[0] = 1000.0 + r + 0.02
-        evidence.observe(Sample(r, 1, r, 1000.0 + r, 20.0, "198.18.0.9", reached=True, reply="echo-reply"))
+    for r in range(4):  # 4 rounds to a router and the destination (20 ms): live, the window's settled rounds
+        now[0] = 1000.0 + r + 0.02  # never hold 4, as round 3's probe to the router is still in flight
+        if r < 3:
+            evidence.observe(Sample(r, 1, 2 * r, 1000.0 + r, 5.0, "198.18.0.2", reply="time_exceeded"))
+        evidence.observe(Sample(r, 2, 2 * r + 1, 1000.0 + r, 20.0, "198.18.0.9", reached=True, reply="echo_reply"))
         assert evidence.wait_alerts(30)
     assert evidence.events == []
-    now[0] = 1003.5  # the run is over: every probe settled
+    now[0] = 1003.5  # the run is over: every probe settled (round 3's to the router left out by a stop)
     (fire,) = evidence.close(None)
     assert fire.kind == FIRE and fire.at == 1003.5  # decided at the last look, not at a moment yet to come
     assert notes and "could not run" in notes[0]

@@ -43,17 +43,18 @@ def run(steps: dict[int, float], seconds: int = 90) -> list[float]:
 
 def test_report_alerts_run_for_s_on_the_monotonic_clock_whatever_the_wall_clock_does():
     (steady,) = run({})
-    # Known once the window (ending 3 s before now) holds 5 probes: the evaluation at second 7; fired 30 s later.
-    assert steady == MONO0 + 7 + RULE.for_s
+    # Known once the window (its settled rounds: every fate is fed at once here) holds 5 probes: the evaluation at
+    # second 4; fired 30 s later. (Before, the window ended 3 s before now whatever was settled: second 7.)
+    assert steady == MONO0 + 4 + RULE.for_s
     # Forward 8 s mid-episode (the 20 s window still holds the probes before the step: the value stays known): the
     # old tree counted for_s on the wall clock and fired 8 s early.
     assert run({15: 8.0}) == [steady]
     # Back an hour mid-episode: the windows start anew at the evaluation that sees the step (second 16; the probe
-    # fed just before it goes with the old windows), the value is known again 8 s later and the rule fires for_s
+    # fed just before it goes with the old windows), the value is known again 5 s later and the rule fires for_s
     # after that. The old tree measured for_s from a wall time an hour ahead: it never fired.
-    assert run({16: -3600.0}) == [MONO0 + 16 + 8 + RULE.for_s]
+    assert run({16: -3600.0}) == [MONO0 + 16 + 5 + RULE.for_s]
     # Both: forward, then back a minute.
-    assert run({4: 5.0, 16: -60.0}) == [MONO0 + 16 + 8 + RULE.for_s]
+    assert run({4: 5.0, 16: -60.0}) == [MONO0 + 16 + 5 + RULE.for_s]
 
 
 def test_a_report_alerts_clear_carries_the_diagnosis_of_its_rules_window():

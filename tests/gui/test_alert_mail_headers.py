@@ -7,8 +7,8 @@ import socket
 
 import pytest
 
-from pingmos.alerts import CLEAR, FIRE, AlertEvent
-from pingmos.gui.alert_mail import MailSettings, compose, send_events
+from pingmos.alerts import CLEAR, FIRE, AlertEvent, AlertRule
+from pingmos.gui.alert_mail import SUBJECT_CHARS, MailSettings, compose, send_events, subject_of
 
 RULE = "loss\r\nBcc: victim@example.test"
 TARGET = "pbx\nX-Injected: 1"
@@ -22,7 +22,9 @@ def test_names_with_line_breaks_make_a_safe_message():
     settings = MailSettings(host="127.0.0.1", recipients=("noc@example.test",))
     message = compose(settings, [event(), event(CLEAR)])  # raised ValueError: Header values may not contain linefeed
     raw = message.as_bytes()
-    assert message["Subject"] == "pingmos: loss??Bcc: victim@example.test fired for pbx?X-Injected: 1 (+1 more)"
+    assert message["Subject"] == (
+        "pingmos: loss??Bcc: victim@example.test fired for pbx?X-Injected: 1: loss 50.0 % at hop 3 (+1 more)"
+    )
     assert message["Bcc"] is None and message["X-Injected"] is None
     lines = raw.decode().splitlines()
     assert not any(line.startswith(("Bcc:", "X-Injected:")) for line in lines)
@@ -58,5 +60,27 @@ def test_the_mail_reaches_a_loopback_server():
     finally:
         controller.stop()
     assert said.startswith("e-mailed noc@example.test: pingmos: loss??Bcc:")
+    assert said.endswith("fired for pbx?X-Injected: 1: loss 50.0 % at hop 3")
     ((rcpt, text),) = sink.messages
     assert rcpt == ["noc@example.test"] and "\nBcc:" not in text and "\nX-Injected:" not in text
+
+
+def test_a_subject_shows_the_display_name_target_value_and_hop_short_enough():
+    rule = AlertRule("voice quality at the branch office of our company", "mos", 3.5, window_s=60, for_s=300)
+    target = "sip-trunk-primary." + "x" * 200 + ".example.test"
+    fire = AlertEvent(rule.name, FIRE, 1.7e9, target, 6, "198.18.5.2", "mos", 2.7712, 3.5, 60.0, 60, title=rule.title)
+    subject = compose(MailSettings(host="127.0.0.1", recipients=("noc@example.test",)), [fire])["Subject"]
+    assert len(subject) <= SUBJECT_CHARS
+    assert subject.startswith("pingmos: voice quality at the \u2026low 3.5 for 5 minutes) fired for sip-trunk-pri")
+    assert subject.endswith(".example.test: MOS 2.77 at hop 6")  # the value as the event log shows it, and the hop
+    assert "2.77 at hop 6" in fire.message
+    # The default rules' display names stand whole; an episode a reload ended says so instead of a value.
+    default = AlertRule("", "loss_pct", 1.0, window_s=60, for_s=300)
+    loss = AlertEvent(default.name, FIRE, 1.7e9, "198.18.5.2", 6, "198.18.5.2", "loss_pct", 40.0, 1.0, 60.0, 60,
+                      title=default.title)  # fmt: skip
+    assert subject_of([loss]) == "pingmos: loss above 1 % for 5 minutes fired for 198.18.5.2: loss 40.0 % at hop 6"
+    ended = AlertEvent(default.name, CLEAR, 1.7e9, "pbx", 6, None, "loss_pct", None, 1.0, 60.0, 0,
+                       reason="removed by reload", title=default.title)  # fmt: skip
+    assert subject_of([ended, loss]) == (
+        "pingmos: loss above 1 % for 5 minutes cleared for pbx: ended: removed by reload (+1 more)"
+    )

@@ -2,6 +2,8 @@
 flapping), the event shows in the status bar, the event log dock and the timeline, goes into the session and
 runs the rule's command; the rules dialog checks what it saves."""
 
+import email
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -352,7 +354,7 @@ def test_on_the_lab_loss_switched_on_mid_trace_fires_in_the_window(qtbot, make_w
     assert fired(window) == [("alert fired", "loss"), ("alert cleared", "loss")]  # "loss (loss above 5 % ...): ended"
     assert "the trace stopped" in window.statusBar().currentMessage() and monitor.firing() == []
     event = window.evidence.event_log.session_events()[0]
-    settle_s = monitor.engine.settle_s  # the live window ends one probe timeout (3 s here) before now
+    settle_s = monitor.engine.settle_s  # a lost probe settles (and its round enters the window) at its timeout
     print(f"fired {event.at - on_at:.2f} s after loss on ({event.data['value']:.1f} %), settle {settle_s:g} s")
     # Within the rule's window of the switch, plus the settle time and one evaluation tick (1 s).
     assert on_at < event.at <= on_at + rule.window_s + settle_s + 1.0, event.at - on_at
@@ -445,7 +447,18 @@ def test_an_alert_sends_e_mail_to_a_local_smtp_server(qtbot, watched, tmp_path):
         evaluate(qtbot, monitor, 30, 30)
         qtbot.waitUntil(lambda: len(sink.messages) >= 3, timeout=10000)
         texts = [m[2] for m in sink.messages[1:]]
-        assert any("Subject: pingmos: loss fired for" in t and "loss fired" in t for t in texts)
+        # The subject says what the event log says of the alert, short: display name, target, value and hop (it
+        # said only "pingmos: loss fired for TARGET").
+        fired = [
+            t for _, kind, t in window.evidence.event_log.rows() if kind == "alert fired" and t.startswith("loss ")
+        ]
+        assert fired, window.evidence.event_log.rows()
+        said = re.match(r"(.+) fired for (\S+): loss (\S+ %) at (hop \d+)", fired[0])
+        assert said is not None, fired[0]
+        title, target, value, hop = said.groups()
+        subject = f"pingmos: {title} fired for {target}: loss {value} at {hop}"
+        subjects = [" ".join(email.message_from_string(t)["Subject"].split()) for t in texts]  # unfolded
+        assert subject in subjects, (subject, subjects)
         notes = [text for _, kind, text in window.evidence.event_log.rows() if kind == "note"]
         assert any(n.startswith("e-mailed noc@example.test") for n in notes)
     finally:
@@ -501,14 +514,14 @@ def test_window_alerts_run_for_s_on_the_monotonic_clock_whatever_the_wall_clock_
             monitor.fired.disconnect(collect)
         return fired
 
-    # Known once the window (ending one probe timeout, 3 s, before now) holds 5 probes of the destination: at
-    # second 7; fired for_s (30 s) later.
-    assert run({}) == [mono0 + 7 + rule.for_s]
+    # Known once the window (its settled rounds: every fate is fed at once here) holds 5 probes of the destination:
+    # at second 4; fired for_s (30 s) later. (Before, the window ended 3 s before now whatever was settled: 7.)
+    assert run({}) == [mono0 + 4 + rule.for_s]
     # Forward 8 s mid-episode (the value stays known): the old tree counted for_s on the wall clock, 8 s early.
-    assert run({15: 8.0}) == [mono0 + 7 + rule.for_s]
-    # Back an hour: the windows start anew at the evaluation that sees it (second 16), known again 8 s later, then
+    assert run({15: 8.0}) == [mono0 + 4 + rule.for_s]
+    # Back an hour: the windows start anew at the evaluation that sees it (second 16), known again 5 s later, then
     # for_s. The old tree measured for_s from a wall time an hour ahead: it never fired.
-    assert run({16: -3600.0}) == [mono0 + 16 + 8 + rule.for_s]
+    assert run({16: -3600.0}) == [mono0 + 16 + 5 + rule.for_s]
 
 
 def test_a_window_alerts_clear_carries_the_diagnosis_of_its_rules_window(qtbot, watched):

@@ -98,7 +98,7 @@ def test_one_direction_queues_rtt_excess():
     assert fixed.detail["late_loss_a_pct"] == pytest.approx(100.0 * late)
     assert fixed.detail["late_loss_b_pct"] == 0.0
     assert fixed.detail["ta_ms"] == pytest.approx(85.0)
-    assert fixed.r == pytest.approx(r_heard(85.0, 100.0 * jb.LATE_LOSS_WEIGHT * late, 0.0))
+    assert fixed.r == pytest.approx(r_heard(85.0, 100.0 * jb.FIXED_LATE_LOSS_WEIGHT * late, 0.0))
     # adaptive (Ramjee): mean 10 + 4 mean deviations (the fit keeps the sample's, 10) = 50 ms, late Q(k, 50 / theta);
     # the steady listener's buffer keeps the 5 ms floor and loses nothing
     adaptive = score(window)
@@ -106,7 +106,7 @@ def test_one_direction_queues_rtt_excess():
     assert adaptive.detail["late_loss_a_pct"] == pytest.approx(100.0 * late)
     ta = 5.0 + (50.0 + jb.ADAPTIVE_MIN_MARGIN_MS) / 2.0 + 20.0
     assert adaptive.detail["ta_ms"] == pytest.approx(ta)
-    assert adaptive.r == pytest.approx(r_heard(ta, 100.0 * jb.LATE_LOSS_WEIGHT * late, 0.0))
+    assert adaptive.r == pytest.approx(r_heard(ta, 100.0 * jb.ADAPTIVE_LATE_LOSS_WEIGHT * late, 0.0))
 
 
 def test_the_loss_split_does_not_follow_the_delay_variation():
@@ -118,7 +118,7 @@ def test_the_loss_split_does_not_follow_the_delay_variation():
     a, b = split_loss(0.10)
     s = score(window, buffer="fixed")
     assert s.detail["queueing_directions"] == 1.0 and s.detail["ta_ms"] == pytest.approx(85.0)
-    ppl_a = 100.0 * (jb.NETWORK_LOSS_WEIGHT * a + jb.LATE_LOSS_WEIGHT * late)
+    ppl_a = 100.0 * (jb.NETWORK_LOSS_WEIGHT * a + jb.FIXED_LATE_LOSS_WEIGHT * late)
     assert s.r == pytest.approx(r_heard(85.0, ppl_a, 100.0 * jb.NETWORK_LOSS_WEIGHT * b))
     # the same loss over a path that does not vary is split the same way (G.107's Ie-eff is concave in the loss,
     # so a split that followed the queue would score the varying path higher): it scores higher by the late loss
@@ -160,7 +160,7 @@ def test_both_directions_queue():
     assert 0.0 < late < 0.05
     assert s.detail["late_loss_a_pct"] == pytest.approx(100.0 * late)
     assert s.detail["late_loss_b_pct"] == pytest.approx(100.0 * late)
-    assert s.r == pytest.approx(r_at(10.0 + 60.0 + 20.0, 100.0 * jb.LATE_LOSS_WEIGHT * late))
+    assert s.r == pytest.approx(r_at(10.0 + 60.0 + 20.0, 100.0 * jb.FIXED_LATE_LOSS_WEIGHT * late))
 
 
 def test_how_many_directions_queue():

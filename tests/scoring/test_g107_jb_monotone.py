@@ -100,11 +100,13 @@ def breaker_loss_samples(loss_share, variation_ms, n=400, seed=1):
 
 
 def test_breaker_more_variation_scored_better():
-    # before: 3.622 without variation, 3.825 with 0.05 and 0.24 ms, 3.803 with 1 ms, 3.703 with 3 ms
+    # before: 3.622 without variation, 3.825 with 0.05 and 0.24 ms, 3.803 with 1 ms, 3.703 with 3 ms. With the
+    # constant split 3.620 without variation and 3.51 with 3 ms; with NETWORK_LOSS_WEIGHT 1.6 and the per-buffer
+    # late-loss weights (2026-12-02) 3.699 and 3.549, never rising with the variation
     mos = [scored("adaptive", breaker_samples(10, j)).mos for j in (0.0, 0.05, 0.24, 1.0, 3.0, 10.0)]
-    assert mos[0] == pytest.approx(3.620, abs=0.005)
+    assert mos[0] == pytest.approx(3.699, abs=0.005)
     assert all(b <= a + 1e-12 for a, b in zip(mos, mos[1:], strict=False))
-    assert mos[4] == pytest.approx(3.51, abs=0.01)
+    assert mos[4] == pytest.approx(3.55, abs=0.01)
 
 
 def test_breaker_high_loss_with_and_without_variation():
@@ -114,7 +116,8 @@ def test_breaker_high_loss_with_and_without_variation():
     varied = [scored("adaptive", breaker_loss_samples(share, 0.24)).mos for share in (0.6, 0.7, 0.8)]
     assert varied[2] <= flat
     assert varied[0] > varied[1] > varied[2]
-    assert flat == pytest.approx(1.67, abs=0.01) and varied[0] == pytest.approx(1.83, abs=0.01)
+    # 1.67 and 1.83 with NETWORK_LOSS_WEIGHT 1.8 (before 2026-12-02), 1.73 and 1.93 with 1.6
+    assert flat == pytest.approx(1.73, abs=0.01) and varied[0] == pytest.approx(1.93, abs=0.01)
 
 
 LAB_ROUTER = Path(__file__).with_name("rate_limited_router.samples")
@@ -123,10 +126,11 @@ LAB_ROUTER = Path(__file__).with_name("rate_limited_router.samples")
 def test_breaker_lab_router_interval():
     # a rate-limiting router in the lab, 78.75 % loss (ICMP rate limit, sub-ms variation): before 2.834
     # (1.404-2.834), the point at the interval's edge; now the point inside an interval of the loss's sampling
+    # (1.675 with NETWORK_LOSS_WEIGHT 1.8, before 2026-12-02; 1.735 with 1.6)
     rtts = [None if v == "x" else float(v) for v in LAB_ROUTER.read_text().strip().split(",")]
     point = scored("adaptive", rtts).mos
     low, high = mos_interval(MODELS["adaptive"], rtts)
-    assert point == pytest.approx(1.675, abs=0.005)
+    assert point == pytest.approx(1.735, abs=0.005)
     assert low < point < high and high - low < 0.3
 
 

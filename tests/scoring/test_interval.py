@@ -284,9 +284,10 @@ def test_chunking_changes_no_resample_and_no_digit_of_the_interval(monkeypatch):
         assert max(calls) == (66 if rows_per_chunk is None else rows_per_chunk) and sum(calls) == 66
     assert intervals[0] == intervals[1] == intervals[2]
     # The interval the code gave when it made every resample at once (d734ee9), to the last digit: (4.02905888212611,
-    # 4.065612352145855) with g107-jb's loss split before 2026-12-01; this with its constant split (the model moved,
-    # not the resamples: the chunk sizes above agree with each other to the digit).
-    assert intervals[2] == (3.989932216149327, 4.0338981676217)
+    # 4.065612352145855) with g107-jb's loss split before 2026-12-01; (3.989932216149327, 4.0338981676217) with its
+    # constant split; this with its per-buffer late-loss weights (2026-12-02: the model moved, not the resamples: the
+    # chunk sizes above agree with each other to the digit).
+    assert intervals[2] == (3.9726301336126757, 4.017407819223989)
 
 
 def test_a_long_windows_interval_takes_one_chunks_memory_whatever_its_resamples():

@@ -281,3 +281,36 @@ def test_a_reopened_record_counts_the_probes_it_holds(name, capsys):
     assert main(["report", "--session", str(Path(__file__).parent / "data" / name), "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["probes_sent"] == sum(h["sent"] for h in doc["hops"]) > 0
+
+
+def test_a_recorded_run_reports_the_counters_of_its_live_report(tmp_path, monkeypatch, capsys):
+    from pingmos.report.formats import to_json
+
+    # The destination at TTL 3 (150 ms), probed up to TTL 8: the first round's TTLs 4 and 5 go out before its answer
+    # is in (no samples: they are no hop), and their answers then match no probe (unmatched).
+    path = [FakeHop("198.18.0.2", 2.0), FakeHop("198.18.1.2", 4.0), FakeHop(DST, 150.0, loss_pct=20.0)]
+    clock = FakeClock()
+    monkeypatch.setattr("pingmos.run.Tracer", lambda s, n, cb, **kw: Tracer(s, n, cb, clock, "198.18.0.1"))
+    settings = TraceSettings(DST, rounds=30, interval_s=0.5, max_ttl=8)
+    model = load_model("pingplotter")
+    net = FakeNetwork(path, clock, seed=5)
+    evidence = Evidence("target.lab.test", settings, str(tmp_path / "run.pm"), None, model,
+                        clock=lambda: net.wall(clock.now))  # fmt: skip
+    snap, _ = runner.run_report(
+        "target.lab.test", settings, None, model, model.name, use_dns=False,
+        network_factory=lambda: net, observer=evidence.observe,
+    )  # fmt: skip
+    evidence.close(snap)
+    live = json.loads(to_json(snap))
+    rc, out, _ = report(capsys, "--session", str(tmp_path / "run.pm"), "--model", "pingplotter", "--format", "json")
+    recorded = json.loads(out)
+    counters = ("probes_sent", "unmatched_replies", "suspicious_replies")
+    # Before: the recording said probes_sent 90 (its samples) and unmatched_replies 0 beside the live 98 and 2.
+    assert rc == 0 and {k: recorded[k] for k in counters} == {k: live[k] for k in counters}
+    assert live["probes_sent"] > sum(h["sent"] for h in live["hops"]) == 90 and live["unmatched_replies"] > 0
+    assert recorded["hops"] == live["hops"]
+    # Over a time range the run's counters do not apply: the range's probes are its samples, the replies unknown.
+    rc, out, _ = report(capsys, "--session", str(tmp_path / "run.pm"), "--from", "+0", "--format", "json")
+    ranged = json.loads(out)
+    assert rc == 0 and ranged["probes_sent"] == sum(h["sent"] for h in ranged["hops"])
+    assert ranged["unmatched_replies"] is None and ranged["suspicious_replies"] is None

@@ -93,3 +93,30 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, arg, said):
     assert done.returncode == 2
     assert said in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert "Traceback" not in done.stderr
+
+
+def test_rescore_predicts_again_with_the_model_of_now_and_the_readme_quotes_it():
+    # seed 11's saved probe views scored by g107-jb as it is now (its per-buffer late-loss weights were fitted on
+    # them, so these are development figures, quoted as such), against the saved predictions of the model before
+    done = _run(
+        str(REPO_ROOT / "resources" / "validation" / "replication_seed11" / "results.json"),
+        "--model",
+        "g107-jb",
+        "--rescore",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "predictions made again" in done.stdout
+    rows = {x.split()[1]: x for x in done.stdout.splitlines() if x.startswith("g107-jb")}
+    assert rows["fixed"].split()[2:4] == ["90", "0.981"]
+    assert rows["adaptive"].split()[2:5] == ["90", "0.967", "(0.935-0.980)"]
+    assert "over 10" not in done.stdout  # the other views' round trips are not saved: no view figures
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert "0.967 (0.935-0.980)" in readme
+
+
+def test_rescore_without_saved_probe_views_is_one_line(tmp_path):
+    f = tmp_path / "bare.json"
+    f.write_text(json.dumps(_doc([1.0, 2.0, 3.0, 4.0, 4.4], [1.0, 2.0, 3.0, 4.0, 4.4], ["training"] * 5)))
+    done = _run(str(f), "--rescore")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "--rescore" in done.stderr and "Traceback" not in done.stderr

@@ -294,8 +294,9 @@ def _score_rows(windows: Sequence[HopWindow], s: Mapping[str, object]) -> list[S
     share_one = jb.LOSS_ONE_DIRECTION_SHARE
     lost = [share_one * round_trip + (1.0 - share_one) * each, (1.0 - share_one) * each]
     ta_ms = base_ms + (heard[0][1] + heard[1][1]) / 2.0 + packet_ms
+    late_weight = jb.late_loss_weight(s)
     ppl = [
-        np.minimum(100.0, 100.0 * (jb.NETWORK_LOSS_WEIGHT * x + jb.LATE_LOSS_WEIGHT * late))
+        np.minimum(100.0, 100.0 * (jb.NETWORK_LOSS_WEIGHT * x + late_weight * late))
         for x, (late, _) in zip(lost, heard, strict=True)
     ]
     _, detail = _e_model(ta_ms, zeros, codec)
@@ -306,7 +307,7 @@ def _score_rows(windows: Sequence[HopWindow], s: Mapping[str, object]) -> list[S
     r_total = np.minimum(100.0, np.maximum(0.0, r_raw))
     for key in ("ppl_pct", "burst_r", "markov_p", "markov_q"):
         detail.pop(key, None)
-    detail.update(jb.split_detail(ie_eff, r_raw, base_ms, heard, lost, ppl, ie_effs, n, k_r, theta))
+    detail.update(jb.split_detail(ie_eff, r_raw, base_ms, heard, lost, ppl, ie_effs, n, k_r, theta, late_weight))
     mos = _r_to_mos(r_total)
     # check_result's checks, per row: finite R within R_MIN..R_MAX, MOS within 1..4.5, finite details.
     ok = np.isfinite(r_total) & (r_total >= R_MIN) & (r_total <= R_MAX) & (mos >= 1.0) & (mos <= 4.5)

@@ -1017,6 +1017,16 @@ exit status:
 """
 
 
+def _version() -> str:
+    """The installed distribution's version (pyproject.toml's), or "unknown" when pingmos runs uninstalled."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pingmos")
+    except PackageNotFoundError:
+        return "unknown (not installed: run it through bash scripts/run)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="pingmos",
@@ -1029,6 +1039,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", "-V", action="version", version=f"pingmos {_version()}",
+                        help="print pingmos's version and exit (say it when you report a bug)")  # fmt: skip
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, prog="pingmos")
     _add_report(sub)
     _add_score(sub)

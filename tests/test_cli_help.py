@@ -47,3 +47,14 @@ def test_score_jitter_stdev_help_says_what_it_is(capsys):
     text = _help(["score"], capsys)
     assert "--jitter-stdev MS standard deviation of the per-packet jitter values in ms" in text
     assert "not of the RTT itself" in text and "asterisk model" in text
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version_is_the_installed_distributions(flag, capsys):
+    # Newcomer F13: there was no way to say which pingmos a bug report is about.
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as done:
+        main([flag])
+    assert done.value.code == 0
+    assert capsys.readouterr().out == f"pingmos {version('pingmos')}\n"

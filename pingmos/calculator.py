@@ -9,6 +9,7 @@ import math
 from collections.abc import Sequence
 
 from pingmos.input_files import decimal_text
+from pingmos.scoring import DEFAULT_MODEL
 from pingmos.scoring.model import ModelError, ModelInfo, Result
 from pingmos.scoring.score import Score
 from pingmos.scoring.window import HopWindow
@@ -132,9 +133,10 @@ def _fmt(value: object) -> str:
 
 
 def models_json(infos: Sequence[ModelInfo], folder: str) -> str:
-    """``pingmos models --format json``."""
+    """``pingmos models --format json``; ``default_model`` names the model used when none is given."""
     doc = {
         "user_scoring_dir": folder,
+        "default_model": DEFAULT_MODEL,
         "models": [
             {
                 "name": i.name,
@@ -163,10 +165,12 @@ def models_json(infos: Sequence[ModelInfo], folder: str) -> str:
 
 
 def models_text(infos: Sequence[ModelInfo], folder: str) -> str:
-    """``pingmos models``: each model, where it was loaded from, and its settings with type, range and default."""
+    """``pingmos models``: each model, where it was loaded from (the default model says so: listed in registry
+    order, it is not the first), and its settings with type, range and default."""
     lines = []
     for info in infos:
-        lines.append(f"{info.name}  ({info.origin})  {info.title}")
+        default = ", the default" if info.name == DEFAULT_MODEL else ""
+        lines.append(f"{info.name}  ({info.origin}{default})  {info.title}")
         lines.append(f"    from {info.path or '?'}")
         if info.error:
             lines.append(f"    cannot be used: {info.error}")

@@ -217,7 +217,8 @@ def _add_evidence_options(p) -> None:
         dest="time_from",
         metavar="TIME",
         help="with --session: start of the range to score "
-        "(ISO date and time, seconds since the epoch, or +90 / +15m / +2h from the session's start)",
+        "(ISO date and time: local time unless it ends in Z or +HH:MM; seconds since the epoch; or +90 / +15m / "
+        "+2h from the session's start)",
     )
     g.add_argument("--to", dest="time_to", metavar="TIME", help="with --session: end of the range (as --from)")
     g.add_argument("--probe", type=_ranged(int, 0, 2**31 - 1, "probe"), default=None, metavar="ID",
@@ -386,7 +387,14 @@ def _add_score(sub) -> None:
     given = p.add_mutually_exclusive_group(required=True)
     given.add_argument("--latency", type=_ranged(float, 0.0, MAX_MS, "latency"), help="average round-trip time, ms")
     given.add_argument("--samples", help="round-trip times in ms, oldest first, x for a lost sample: 136,184,x,148")
-    p.add_argument("--jitter", type=_ranged(float, 0.0, MAX_MS, "jitter"), default=None, help="jitter, ms (0)")
+    p.add_argument(
+        "--jitter",
+        type=_ranged(float, 0.0, MAX_MS, "jitter"),
+        default=None,
+        help="jitter, ms, as the model's jitter definition reads it: by default pingplotter's, the mean "
+        "|difference| of consecutive RTTs; with --set jitter=rfc3550 RFC 3550's J, with jitter=stdev the RTTs' "
+        "standard deviation (0)",
+    )
     p.add_argument(
         "--jitter-stdev",
         type=_ranged(float, 0.0, MAX_MS, "jitter stdev"),
@@ -396,7 +404,13 @@ def _add_score(sub) -> None:
         "the |differences| of consecutive RTTs), not of the RTT itself; it feeds the asterisk model's effective "
         "latency (jitter x 2 x stdev / 3), the other models ignore it (0)",
     )
-    p.add_argument("--loss", type=_ranged(float, 0.0, 100.0, "loss"), default=None, help="packet loss, %% (0)")
+    p.add_argument(
+        "--loss",
+        type=_ranged(float, 0.0, 100.0, "loss"),
+        default=None,
+        help="round-trip packet loss as ping or mtr shows it, %% (0); g107-jb splits it between the call's two "
+        "directions, pingplotter and g107 take it as the call's loss",
+    )
     p.add_argument("--verbose", "-v", action="store_true",
                    help="show the input numbers and every detail term (--format json always holds them)")  # fmt: skip
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format (text)")
@@ -965,8 +979,9 @@ def _add_monitor(sub) -> None:
     # --window was its first spelling (kept working); --summary-window says it opens a window, unlike report's
     # --window N (a sample count).
     p.add_argument("--summary-window", "--window", dest="window", action="store_true",
-                   help="on/off: also open the summary window (a GUI table, one row per target; double-click to "
-                   "open its trace); the window of samples per hop is the file's window = N")  # fmt: skip
+                   help="a switch, no value: also open the summary window (a GUI table, one row per target; "
+                   "double-click a row to open its trace); how many samples each hop is judged on is the file's "
+                   "window = N, not this option")  # fmt: skip
     p.set_defaults(handler=_cmd_monitor)
 
 
@@ -1002,6 +1017,16 @@ exit status:
 """
 
 
+def _version() -> str:
+    """The installed distribution's version (pyproject.toml's), or "unknown" when pingmos runs uninstalled."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pingmos")
+    except PackageNotFoundError:
+        return "unknown (not installed: run it through bash scripts/run)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="pingmos",
@@ -1014,6 +1039,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", "-V", action="version", version=f"pingmos {_version()}",
+                        help="print pingmos's version and exit (say it when you report a bug)")  # fmt: skip
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, prog="pingmos")
     _add_report(sub)
     _add_score(sub)

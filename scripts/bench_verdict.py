@@ -15,6 +15,14 @@ problem" where there is one, or a problem where there is none): issue 9's target
 ``--save DIR`` keeps each scenario's samples; ``--load DIR`` judges them again without the lab
 (before/after a change on the same samples: run it in each tree).
 
+``--simulate RUNS`` needs no lab and no root: RUNS seeded random paths per shape (``SIM_SHAPES``: per-packet drops,
+bursty loss of whole rounds, a rate-limiting router before or at the start, a silent router), each of 4, 6 or 8
+hops with the loss starting at hop 1..6 (loss 1-10 %), judged after 30, 100, 300 and 600 rounds (``--rounds``).
+It prints, per shape and round count, how many verdicts were wrong (the true start outside the range named, a
+router at or after the start called rate limiting; "no problem" above 1 % loss apart), how many located the problem
+(decided: a hop named or a range) and the mean hops per range, then "wrong in all: W of V verdicts (R runs with
+one)": the target is no wrong verdict in 1000 runs (``--simulate 1000`` prints it in about a minute).
+
 Hop k is router k (hop 6 the target); loss or delay on link i (link 0: client - r1) first shows at hop i + 1.
 Forwarding loss is bursty (the link is down for stretches of about one round, as congestion loss is): the
 per-round judgement of pingmos needs a loss to be lost in the same rounds further on (see pingmos/diagnosis.py).
@@ -192,6 +200,181 @@ def _judge(table: dict, sc: Scenario, run: int, samples: list, counts: list[int]
                   f"rl={d.rate_limited_ttls}: {d.verdict}", file=sys.stderr)  # fmt: skip
 
 
+# -- simulation (no lab) ---------------------------------------------------------------------------------------------
+
+SIM_SHAPES = (
+    "per-packet",
+    "burst",
+    "partial burst",
+    "rate-limited before",
+    "rate-limited before a burst",
+    "rate-limited at start",
+    "silent router",
+)
+SIM_ROUNDS = (30, 100, 300, 600)
+SIM_LOSS_PCT = (1.0, 2.0, 5.0, 10.0)
+SIM_HOPS = (4, 6, 8)
+
+
+def _sim_addr(ttl: int) -> str:
+    return f"198.18.{ttl - 1}.2"
+
+
+def _sim_hop(ttl: int, rtts, rounds):
+    """A HopReport of ``rtts`` (ms, NaN lost) over ``rounds``, as the snapshot builder gives it (loss figures only:
+    no MOS, so ``diagnose`` judges loss, latency and jitter)."""
+    import numpy as np
+
+    from pingmos.hop_report import HopReport
+    from pingmos.stats import wilson_interval_pct
+
+    got = rtts[~np.isnan(rtts)]
+    sent, recv = len(rtts), len(got)
+    jit = float(np.abs(np.diff(got)).mean()) if recv > 1 else None
+    return HopReport(
+        ttl=ttl, address=_sim_addr(ttl) if recv else None, name=None, responders={_sim_addr(ttl): recv} if recv else {},
+        sent=sent, received=recv, loss_pct=100.0 * (sent - recv) / sent,
+        loss_ci_pct=wilson_interval_pct(sent - recv, sent), last_ms=None if np.isnan(rtts[-1]) else float(rtts[-1]),
+        avg_ms=float(got.mean()) if recv else None, min_ms=float(got.min()) if recv else None,
+        max_ms=float(got.max()) if recv else None, stdev_ms=float(got.std(ddof=1)) if recv > 1 else None,
+        jitter_ms=jit, r=None, mos=None, window_rounds=rounds, window_rtts_ms=rtts,
+        last_answer_at=1000.0 + float(rounds[np.flatnonzero(~np.isnan(rtts))[-1]]) if recv else None,
+    )  # fmt: skip
+
+
+def sim_run(shape: str, rng, counts=SIM_ROUNDS):
+    """One simulated path of ``shape``: (truth dict, {rounds: TraceSnapshot of the first that many rounds})."""
+    import numpy as np
+
+    from pingmos.hop_report import TraceSnapshot
+
+    hops = int(rng.choice(SIM_HOPS))
+    into = int(rng.integers(1, min(6, hops) + 1))
+    pct = float(rng.choice(SIM_LOSS_PCT))
+    n = max(counts)
+    p = pct / 100.0
+    lost = np.zeros((hops, n), dtype=bool)
+    if shape in ("burst", "rate-limited before a burst"):
+        # The link into ``into`` down for whole rounds: every probe beyond it lost that round.
+        lost[into - 1 :] |= rng.random(n) < p
+    elif shape == "partial burst":
+        # The link down ``pct`` % of the time in exponential stretches of about one round (a two-state channel in
+        # time); a round's probes go out spread over the interval, each held up by a further 0..1 interval (a
+        # busy prober), so a burst may take one hop's probe of a round and miss the next one's.
+        sent_at = np.arange(n)[None, :] + (np.arange(hops)[:, None] / hops) + rng.random((hops, n))
+        down_mean, up_mean = 1.0, (1.0 - p) / p
+        stretches = rng.exponential(1.0, 2 * int((n + 2) / (down_mean + up_mean)) + 64)
+        stretches[0::2] *= up_mean  # up, down, up, ... from time 0
+        stretches[1::2] *= down_mean
+        edges = np.cumsum(stretches)
+        while edges[-1] <= sent_at.max():
+            edges = np.concatenate((edges, edges[-1] + np.cumsum(rng.exponential([up_mean, down_mean] * 32))))
+        down = np.searchsorted(edges, sent_at, side="right") % 2 == 1
+        lost[into - 1 :] |= down[into - 1 :]
+    else:  # each probe crossing the link dropped on its own
+        lost[into - 1 :] |= rng.random((hops - into + 1, n)) < p
+    limited: tuple[int, ...] = ()
+    if shape.startswith("rate-limited"):
+        # A router dropping 30 % of its own replies (ICMP rate limiting), before the start or at it.
+        at = into if shape.endswith("at start") else int(rng.integers(1, into)) if into > 1 else None
+        if at is not None and at < hops:
+            lost[at - 1] |= rng.random(n) < 0.3
+            limited = (at,)
+    silent = None
+    if shape == "silent router" and hops > 2:
+        silent = int(rng.integers(1, hops))  # a router that never answers (not the destination)
+        lost[silent - 1] = True
+    base = 2.0 * np.arange(1, hops + 1)[:, None] + rng.random((hops, n))
+    rtts = np.where(lost, np.nan, base)
+    out = {}
+    for c in counts:
+        rounds = np.arange(c, dtype=np.int64)
+        rows = tuple(_sim_hop(t, rtts[t - 1, :c], rounds) for t in range(1, hops + 1))
+        out[c] = TraceSnapshot(
+            target=_sim_addr(hops), address=_sim_addr(hops), protocol="icmp", interval_s=1.0, window=None, rounds=c,
+            model="none", destination_reached=True, hops=rows,
+        )  # fmt: skip
+    truth = {"hops": hops, "into": into, "pct": pct, "limited": limited, "silent": silent}
+    return truth, out
+
+
+def sim_classify(d, truth: dict) -> str:
+    """right (the true start named), range (a range that holds it), undecided, or wrong: the true start outside the
+    range or hop named, a router at or after the start called rate limiting (other than one the path rate limits);
+    apart: "missed", "no problem" said where the destination loses more than 1 %."""
+    if d.status == UNDECIDED:
+        return "undecided"
+    if d.status == NO_PROBLEM:
+        # Step 1's own error (the destination's 95 % interval wholly below 1 % by chance), no hop named: counted
+        # apart. At 1 % the loss sits on the threshold and either answer is fair.
+        return "missed" if truth["pct"] > 1.0 else "undecided"
+    into = truth["into"]
+    if any(t >= into and t not in truth["limited"] for t in d.rate_limited_ttls):
+        return "wrong"
+    first, last = d.location_ttls
+    if truth["silent"] == into and first == into + 1:
+        # The start is a silent router, which says nothing: the answering hop after it is as near as a verdict can
+        # come (its words, "look between hop into - 1 and hop into + 1", hold the silent one).
+        into += 1
+    if not first <= into <= last:
+        return "wrong"
+    return "right" if d.deteriorates_at_ttl == into else "range"
+
+
+def simulate(runs: int, counts: list[int], seed: int, shapes: list[str], family_alpha: float | None = None) -> int:
+    import numpy as np
+
+    from pingmos.diagnosis import DEFAULT_THRESHOLDS, Thresholds
+
+    th = DEFAULT_THRESHOLDS if family_alpha is None else Thresholds(family_alpha=family_alpha)
+    table: dict[tuple[str, int], Counter] = {}
+    wrong_runs = 0
+    started = time.process_time()
+    for si, shape in enumerate(shapes):
+        rng = np.random.default_rng([seed, si])
+        for run in range(runs):
+            truth, snaps = sim_run(shape, rng, counts)
+            bad = False
+            for c, snap in snaps.items():
+                d = diagnose(snap, th)
+                outcome = sim_classify(d, truth)
+                cell = table.setdefault((shape, c), Counter())
+                cell[outcome] += 1
+                if outcome == "range":
+                    cell["range hops"] += d.location_ttls[1] - d.location_ttls[0] + 1
+                if outcome == "wrong":
+                    bad = True
+                    print(f"  WRONG {shape} run {run} @ {c} {truth}: {d.status} {d.location_ttls} "
+                          f"rl={d.rate_limited_ttls}: {d.verdict}", file=sys.stderr)  # fmt: skip
+            wrong_runs += bad
+    cpu = time.process_time() - started
+    print(f"bench_verdict --simulate: {runs} runs per shape (seed {seed}), paths of {'/'.join(map(str, SIM_HOPS))} "
+          f"hops, loss {'/'.join(f'{x:g}' for x in SIM_LOSS_PCT)} % from hop 1..6, family level "
+          f"{getattr(th, 'family_alpha', 'none (a tree before it)')}; CPU {cpu:.0f} s")  # fmt: skip
+    print("per shape and round count: wrong / located (hop named or range, % of runs) / named / mean hops per range")
+    width = max(len(s) for s in shapes)
+    print(f"{'shape':<{width}}  " + "  ".join(f"{c:>4} rounds W/loc%/named%/hops" for c in counts))
+    for shape in shapes:
+        cells = []
+        for c in counts:
+            t = table.get((shape, c), Counter())
+            total = sum(t[k] for k in (*OUTCOMES, "missed")) or 1
+            loc = 100.0 * (t["right"] + t["range"]) / total
+            named = 100.0 * t["right"] / total
+            hops = f"{t['range hops'] / t['range']:.2f}" if t["range"] else "-"
+            cells.append(f"{t['wrong']:>8}/{loc:>5.1f}/{named:>5.1f}/{hops:>5}  ")
+        print(f"{shape:<{width}}  " + "  ".join(cells))
+    verdicts = sum(sum(t[k] for k in (*OUTCOMES, "missed")) for t in table.values())
+    missed = sum(t["missed"] for t in table.values())
+    wrong = sum(t["wrong"] for t in table.values())
+    ranges = sum(t["range"] for t in table.values())
+    hops = sum(t["range hops"] for t in table.values())
+    print(f"mean hops per range: {hops / ranges if ranges else 0:.2f} ({ranges} ranges); \"no problem\" at a loss "
+          f"above 1 % (the destination's own interval, step 1; no hop named): {missed}")  # fmt: skip
+    print(f"wrong in all: {wrong} of {verdicts} verdicts ({wrong_runs} of {runs * len(shapes)} runs with one)")
+    return 1 if wrong else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=10, help="runs per scenario (10)")
@@ -202,7 +385,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--save", type=Path, help="also write each scenario's runs (their samples) to DIR/<scenario>.pickle")
     p.add_argument("--load", type=Path, help="judge the runs saved by --save in DIR instead of running the lab "
                    "(before/after on the same samples)")  # fmt: skip
+    p.add_argument("--simulate", type=int, metavar="RUNS", help="no lab: RUNS simulated paths per shape (SIM_SHAPES), "
+                   "judged at 30,100,300,600 rounds unless --rounds says otherwise")  # fmt: skip
+    p.add_argument("--family-alpha", type=float, help="with --simulate: diagnose at this family-wise level "
+                   "(Thresholds.family_alpha) instead of the default")  # fmt: skip
     args = p.parse_args(argv)
+    if args.simulate is not None:
+        rounds = args.rounds if "--rounds" in (argv if argv is not None else sys.argv) else "30,100,300,600"
+        counts = sorted({int(x) for x in rounds.split(",")})
+        shapes = [s for s in SIM_SHAPES if not args.only or any(o in s for o in args.only)]
+        return simulate(args.simulate, counts, args.seed, shapes, args.family_alpha)
     counts = sorted({int(x) for x in args.rounds.split(",")})
     # The product's floor (0.1 s) keeps a user from flooding a path; this bench probes only its own lab and needs
     # hundreds of rounds per run, so it lowers the floor for its own traces.

@@ -54,8 +54,14 @@ WORDS_NOT_HOSTS = [
     ),
     (
         ["s1.pingmos"],
-        "pingmos: 's1.pingmos' is a file here: to re-score it, pingmos report --session s1.pingmos; to trace a host "
-        "of that name: pingmos -- s1.pingmos\n",
+        "pingmos: 's1.pingmos' is a file here: File > Open... shows it in the window, pingmos report --session "
+        "s1.pingmos re-scores it in the terminal; to trace a host of that name: pingmos -- s1.pingmos\n",
+    ),
+    # a path is no host name: no "pingmos -- PATH" hint (it answered "is a network (address/prefix)")
+    (["./s1.pingmos"], "re-scores it in the terminal\n"),
+    (
+        ["report", "./s1.pingmos"],
+        "'./s1.pingmos' is a file here: to re-score it, pingmos report --session ./s1.pingmos\n",
     ),
     (["report", "agent.toml"], "'agent.toml' is a file name, not a host (and no such file is here)"),
     (["agent.toml"], "to trace a host of that name: pingmos -- agent.toml\n"),
@@ -64,6 +70,10 @@ WORDS_NOT_HOSTS = [
     (["report", "exprot"], "'exprot' is a typo of the command 'export', not a host"),
     (["report", "-c", "1", "Modles"], "a typo of the command 'models'"),
     (["report", "help"], "for help: pingmos report --help"),
+    # another tool's command, far from every name of pingmos's: "pingmos trace" looked up the name "trace"
+    (["trace"], "'trace' is not a command of pingmos (pingmos report HOST traces in the terminal, pingmos HOST in "),
+    (["Calc"], "the calculator is pingmos score --latency MS"),
+    (["report", "mtr", "-c", "1"], "to trace a host of that name: pingmos report -- mtr\n"),
 ]
 
 

@@ -55,8 +55,10 @@ class WindowEvidence(QObject):
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.event_log)
         window.resizeDocks([self.event_log], [130], Qt.Orientation.Vertical)
         self.verdict_bar = VerdictBar()
-        left = window.table.parentWidget().layout()
-        left.insertWidget(left.indexOf(window.table), self.verdict_bar)
+        # Across the window under the model's row: the main answer, whole, as wide as it can be (in the table's
+        # pane at 800 x 500 it had 480 px and was cut to two lines).
+        central = window.centralWidget().layout()
+        central.insertWidget(central.indexOf(window.main_splitter), self.verdict_bar)
         self.marks = DiagnosisMarks(window.trace_graph)
         self.episodes = EpisodeShading(window.timeline)
         self.sessions = SessionActions(window, self)

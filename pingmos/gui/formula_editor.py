@@ -258,6 +258,11 @@ class FormulaEditor(QDialog):
             self.last_save = outcome
             if outcome.error is None:
                 self.editor.set_error_line(None)
+                if self.main_window.model_name != model_name:
+                    # The copy goes on with the settings in effect (those it was just tried with): scored with
+                    # its own saved ones, none at first, a fixed buffer and G.729A became adaptive and G.711.
+                    for key, value in settings.items():
+                        self.main_window.settings.set_model_setting(model_name, key, value)
                 self.main_window.use_model(model_name)
                 self.main_window.formula_saved()
                 self._show_message(f"Saved. Every hop is now scored with <b>{_escape(model_name)}</b>.")

@@ -217,7 +217,6 @@ class MainWindow(QMainWindow):
         left_layout.setContentsMargins(4, 4, 4, 4)
         left_layout.setSpacing(3)  # (the style's 6 px, thrice, was a hop row at 800 x 500)
         left_layout.addWidget(self.error_banner)
-        left_layout.addWidget(self.range_label)
         left_layout.addWidget(self.table, 1)
 
         self.trace_graph = TraceGraph(self.thresholds)
@@ -248,6 +247,9 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.scoring_row)
+        # What the table, the graphs and the verdict (inserted below it by evidence) are over, across the window:
+        # a session's line took two lines of the table's pane at 800 x 500.
+        layout.addWidget(self.range_label)
         layout.addWidget(self.main_splitter, 1)
         self.setCentralWidget(central)
         self.update_range_label()

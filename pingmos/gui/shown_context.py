@@ -114,7 +114,8 @@ def update_range_label(window) -> None:
             else:
                 t0, t1 = (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) for t in span)
                 when = f"{t0} to {t1[11:] if t0[:10] == t1[:10] else t1}"
-                text = f"<b>Session {escape(display_text(path.name))}</b> ({when}): statistics over {what} of each hop."
+                # (Short: at 800 px "statistics over" took a second line, off the hop table's rows.)
+                text = f"<b>Session {escape(display_text(path.name))}</b> ({when}): {what} of each hop."
             window.range_label.setText(text)
             window.range_label.setToolTip(display_text(str(path)))
         else:

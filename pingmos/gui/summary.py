@@ -18,7 +18,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyMod
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QHeaderView, QLabel, QMainWindow, QTableView
 
-from pingmos.diagnosis import PROBLEM
+from pingmos.diagnosis import PROBLEM, range_words
 from pingmos.display_text import display_text
 from pingmos.gui.quality import BAND_COLOURS, Thresholds, loss_band, mos_band
 from pingmos.gui.screen_fit import resize_within_screen
@@ -73,6 +73,16 @@ def worst_hop(snap, diagnosis) -> tuple[str, float]:
     return f"lowest MOS: {worst.ttl} {display_text(worst.address or '???')} ({worst.mos:.2f})", worst.mos
 
 
+def _problem_words(view: TargetView) -> str:
+    """A problem as the report's mark and /metrics give it (``diagnosis.range_words``, short): "problem starts at hop
+    4", or for a range of hops "problem between hop 3 and hop 6" / "problem at or before hop 6" (never "hop None")."""
+    if view.diagnosis_ttl is not None:
+        return f"problem starts at hop {view.diagnosis_ttl}"
+    if view.diagnosis_span is not None:
+        return range_words(view.diagnosis_span, short=True)
+    return "problem"
+
+
 def summary_row(view: TargetView, host: str) -> tuple[list[str], list[object], float | None, float | None]:
     """(cell texts, sort keys, destination MOS, destination loss %) of one target. The destination is the last
     visible hop; its MOS is a call's, as /metrics serves it (``metrics.path_end``): the floor, 1, where the
@@ -94,8 +104,9 @@ def summary_row(view: TargetView, host: str) -> tuple[list[str], list[object], f
     ci_text = f"{ci[0]:.2f} - {ci[1]:.2f}" + (FEW_SAMPLES_MARK if last.mos_ci_few_samples else "") if ci else ""
     firing = sorted(rule for rule, on in view.alerts.items() if on)
     status = view.diagnosis_status or ""
-    diagnosis = {"problem": f"problem at hop {view.diagnosis_ttl}", "no_problem": "no problem",
-                 "undecided": "undecided"}.get(status, status)  # fmt: skip
+    diagnosis = {"problem": _problem_words(view), "no_problem": "no problem", "undecided": "undecided"}.get(
+        status, status
+    )
     if view.up is False:  # None: not tried yet
         diagnosis = "not tracing (see the agent's log)" + (f"; {diagnosis}" if diagnosis else "")
     texts = [name, host, str(len(snap.hops)), worst_text, _fmt(mos, 2), ci_text, loss_cell(last),

@@ -13,9 +13,18 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QWidget
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QWidget,
+)
 
 from pingmos.diagnosis import (
     DEFAULT_THRESHOLDS,
@@ -107,14 +116,19 @@ class DiagnosisMarks:
 
 
 class VerdictBar(QWidget):
-    """One line: the verdict (selectable), Copy, and "Ask the routers" (the echo witness).
+    """The verdict, whole, across the window's width (selectable), with Copy and "Ask the routers" (the echo
+    witness) stacked at its right.
+
+    The verdict is the window's main answer, so it wraps onto as many lines as it takes at any width (at 800 x 500
+    four lines for a problem located between two named hops, two at 1280 x 800); only a text higher than
+    MAX_SHARE of the window scrolls (a Tab stop: arrows and Page keys move it; Copy gives it whole).
 
     ``witness_runner(snapshot, done)`` is set by the owner: it starts the witness in a worker and calls
     ``done(diagnosis, witnesses)`` or ``done(None, message)``; None hides the button (a replayed session:
     the routers of then cannot be asked now)."""
 
-    MAX_LINES = 4
-    MAX_LINES_LOW = 2  # in a low window (main_window.LOW_WINDOW_PX): the hop table's rows first
+    MAX_SHARE = 0.3  # of the window's height, the most the verdict takes before it scrolls
+    WIDE_PX = 1000  # from this width on, Copy and "Ask the routers" side by side
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -133,47 +147,78 @@ class VerdictBar(QWidget):
         self.witness_button = QPushButton("Ask the routers")
         self.witness_button.setToolTip(
             "send echo requests to each router that loses its own replies, as many as it takes to tell its loss "
-            "from none: evidence combined with the trace's, stale after a while"
+            "from none: evidence combined with the trace's, stale after a while (Ctrl+Shift+R)"
         )
         self.witness_button.clicked.connect(self.run_witness)
-        # A long verdict (several rate-limited hops, intervals) scrolls within at most MAX_LINES lines instead of
-        # pushing the hop table out of a small window (at 800 x 500 it left two rows); Copy gives the whole text.
         self.scroll = QScrollArea()
         self.scroll.setWidget(self.label)
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        # A Tab stop (arrows and Page keys scroll a long verdict): framed while it has the focus, which it showed
-        # by nothing before.
+        self.scroll.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        # A Tab stop (arrows and Page keys scroll a verdict higher than its share): framed while it has the focus.
         self.scroll.setStyleSheet(
             "QScrollArea, QScrollArea > QWidget > QWidget { background: transparent; }"
             " QScrollArea { border: 1px solid transparent; }"
             " QScrollArea:focus { border: 1px solid palette(highlight); }"
         )
         self.scroll.setAccessibleName("verdict")
+        self.scroll.viewport().installEventFilter(self)  # its width sets the lines the text takes
         self.low = False
-        self.set_low(False)
+        # Stacked where the window is narrow (the text gets their width: a line fewer at 800 px), side by side
+        # where it is wide (two lines of text are lower than two buttons).
+        self.buttons = buttons = QBoxLayout(QBoxLayout.Direction.TopToBottom)
+        buttons.setContentsMargins(0, 2, 2, 2)
+        buttons.setSpacing(2)
+        buttons.addWidget(self.copy_button, 0, Qt.AlignmentFlag.AlignTop)
+        buttons.addWidget(self.witness_button, 0, Qt.AlignmentFlag.AlignTop)
+        buttons.addStretch(1)
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.scroll, 1)
-        layout.addWidget(self.copy_button, 0, Qt.AlignmentFlag.AlignTop)
-        layout.addWidget(self.witness_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.setContentsMargins(2, 0, 2, 0)
+        layout.addWidget(self.scroll, 1, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(buttons, 0)
         self.clear()
 
     def set_low(self, low: bool) -> None:
-        """At most MAX_LINES_LOW lines of verdict in a low window (the rest scrolls; Copy gives it whole): at
-        800 x 500 four lines left the hop table four rows."""
+        """Kept for the window's resize (a low window): the verdict stays whole; only its share may change."""
         self.low = low
-        lines = self.MAX_LINES_LOW if low else self.MAX_LINES
-        # Whole lines, the label's top padding (3 px, its style sheet) and the focus frame (1 px each side): no
-        # more than a blank pixel row of the next line shows.
-        self.scroll.setMaximumHeight(self.label.fontMetrics().lineSpacing() * lines + 6)
+        self.fit()
+
+    def fit(self) -> None:
+        """Make the verdict's box as high as its text at the box's width (every line shown), at most MAX_SHARE
+        of the window, at least as high as the two buttons beside it."""
+        width = self.scroll.viewport().width()
+        if width <= 0:
+            return
+        frame = 2 * self.scroll.frameWidth() + 2  # the focus frame, 1 px each side
+        text = self.label.heightForWidth(width) if self.label.text() else self.label.sizeHint().height()
+        window = self.window()
+        cap = max(3 * self.label.fontMetrics().lineSpacing(), int(window.height() * self.MAX_SHARE))
+        height = min(text + frame, cap)
+        if self.scroll.height() != height or self.scroll.minimumHeight() != height:
+            self.scroll.setFixedHeight(height)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.Resize and obj is self.scroll.viewport():
+            self.fit()
+        return False
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        wide = event.size().width() >= self.WIDE_PX
+        direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
+        if self.buttons.direction() != direction:
+            self.buttons.setDirection(direction)
+
+    def _set_text(self, html: str) -> None:
+        self.label.setText(html)
+        self.fit()
 
     def clear(self) -> None:
         self.diagnosis = None
         self.snapshot = None
         self.witnesses = {}
-        self.label.setText("Verdict: waiting for the first measurements.")
+        self._set_text("Verdict: waiting for the first measurements.")
         self.label.setToolTip("")
         self.setStyleSheet("")
         self.copy_button.setEnabled(False)
@@ -231,9 +276,9 @@ class VerdictBar(QWidget):
         if d.status == NO_PROBLEM and d.rate_limited_ttls:
             colour = "#fff4c2"
         status = f"{d.status}, {over}" if over else d.status
-        self.label.setText(f"<b>Verdict ({_html(status)}):</b> {_html(d.verdict)}")
+        self._set_text(f"<b>Verdict ({_html(status)}):</b> {_html(d.verdict)}")
         self.label.setToolTip(problems_text(d))
-        sheet = f"VerdictBar {{ background: {colour}; }} QLabel {{ padding: 3px; }}"
+        sheet = f"VerdictBar {{ background: {colour}; }} QLabel {{ padding: 2px 3px; }}"
         if sheet != self.styleSheet():  # setting a style sheet restyles every child: ~7 ms, at each update
             self.setStyleSheet(sheet)
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
@@ -261,7 +306,7 @@ class VerdictBar(QWidget):
         self.witness_button.setText("Ask the routers")
         self.witness_button.setEnabled(True)
         if diagnosis is None:
-            self.label.setText(f"<b>Verdict:</b> {_html(self.verdict())}<br><i>{_html(str(result))}</i>")
+            self._set_text(f"<b>Verdict:</b> {_html(self.verdict())}<br><i>{_html(str(result))}</i>")
             return
         self.witnesses = dict(result)  # later updates keep this evidence (same trace)
         if self.snapshot is not None:

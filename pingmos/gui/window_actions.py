@@ -3,13 +3,12 @@ shortcut), and the keyboard reaches every field in the order the eye reads them.
 
 Shortcuts: F5 or Ctrl+Enter Start/Stop, F6 (or Pause) freezes the display, Ctrl+L the target, Ctrl+M the model,
 Ctrl+1 the hop table, Ctrl+2 the trace graph, Ctrl+3 the timeline, Ctrl+E the formula, Ctrl+Shift+C copies the table
-with its context, Ctrl+Shift+P exports the whole window, Ctrl+Shift+L floats the event log or docks it again. They
-work from the floated event log too, once each (Qt takes a floated dock for part of its main window); those that go
-to a field of the window make it the active window first. The
-hop table never keeps Tab to itself (Tab leaves it; arrow keys move within it), and its right-click menu opens with
-the Menu key or Shift+F10 too. The trace graph is
-a Tab stop (after the table) for its marks: with the focus it shows them whole in a tooltip (a narrow graph
-shortens them) and a frame; its plots neither pan nor zoom, and the hop table selects what it shows.
+with its context, Ctrl+Shift+D the verdict, Ctrl+Shift+P exports the whole window, Ctrl+Shift+L floats the event log
+or docks it again. They work from the floated event log too, once each (Qt takes a floated dock for part of its main
+window); those that go to a field of the window make it the active window first. The hop table never keeps Tab to
+itself (Tab leaves it; arrow keys move within it), and its right-click menu opens with the Menu key or Shift+F10
+too. The trace graph is a Tab stop (after the table) for its marks: with the focus it shows them whole in a tooltip
+(a narrow graph shortens them) and a frame; its plots neither pan nor zoom, and the hop table selects what it shows.
 """
 
 from __future__ import annotations
@@ -65,6 +64,14 @@ class WindowActions(QObject):
             "the hop table as text, with target, time range, model and window above it and the diagnosis below",
         )
         edit.addAction(w.copy_action)
+        # The verdict line's Copy, in the menu like every command, with a key (it was a Tab stop only).
+        self.copy_verdict_action = self._action(
+            "Copy &verdict",
+            self.copy_verdict,
+            "Ctrl+Shift+D",
+            "the verdict (the diagnosis) as one sentence, e.g. for a ticket to your provider",
+        )
+        edit.addAction(self.copy_verdict_action)
         self.copy_image_action = self._action(
             "Copy window &image", w.copy_window_image, "Ctrl+Shift+I", "a picture of the whole window, to paste"
         )
@@ -147,6 +154,16 @@ class WindowActions(QObject):
         if button is not None and not button.isHidden() and button.text() != "Ask the routers":
             why = "the routers are being asked already"
         self.window.statusBar().showMessage(why, 5000)
+
+    def copy_verdict(self) -> None:
+        """Edit > Copy verdict (Ctrl+Shift+D): the verdict line's Copy; before the first verdict the status bar
+        says so instead of nothing happening."""
+        evidence = getattr(self.window, "evidence", None)
+        if evidence is None or evidence.verdict_bar.diagnosis is None:
+            self.window.statusBar().showMessage("no verdict yet: start a trace or open a session", 5000)
+            return
+        evidence.verdict_bar.copy()
+        self.window.statusBar().showMessage("verdict copied", 3000)
 
     def _focus(self, widget: QWidget, select: bool = False) -> None:
         if QApplication.activeWindow() is not self.window:

@@ -28,9 +28,12 @@ offer). One probe's runs to several targets (files joined by hand) are refused, 
 
 from __future__ import annotations
 
+import ipaddress
+import json
+
 from pingmos.engine import Sample
 from pingmos.session.model import SessionError, SessionInfo
-from pingmos.session.mtr_import import MAX_RTT_MS, MAX_TTL, clean_text, is_ip
+from pingmos.session.mtr_import import MAX_RTT_MS, MAX_TTL, OneFamily, clean_text, is_ip
 from pingmos.session.replay import MemorySession
 
 MAX_TIME_S = 253_402_300_799  # year 9999
@@ -43,7 +46,9 @@ def looks_like_atlas(doc: object) -> bool:
 
 def _int(value: object, what: str, lo: int, hi: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ValueError(f"{what} {clean_text(str(value), 40)!r} is not a whole number within {lo} and {hi}")
+        # As the file has it (JSON): the text "1" shows quoted, true as true.
+        shown = clean_text(json.dumps(value), 40)
+        raise ValueError(f"{what} {shown} is not a whole number within {lo} and {hi}")
     return value
 
 
@@ -108,6 +113,9 @@ def parse_atlas_json(doc: object, path: str, probe: int | None = None) -> Memory
     dst = runs[0].get("dst_addr")
     if not isinstance(dst, str) or not is_ip(dst):
         raise SessionError(f"{path}: run 1 of the RIPE Atlas results has no dst_addr IP address")
+    family = OneFamily()
+    family.check(dst, "dst_addr")
+    dst_version = ipaddress.ip_address(dst).version
     samples: list[Sample] = []
     skipped = 0
     round_base = 0
@@ -117,14 +125,22 @@ def parse_atlas_json(doc: object, path: str, probe: int | None = None) -> Memory
     for i, run in ordered:
         try:
             started = _int(run.get("timestamp"), "timestamp", 0, MAX_TIME_S)
+            af = run.get("af")  # the address family Atlas probed with: 4 or 6
+            if af is not None and af != dst_version:
+                raise ValueError(f"af {clean_text(json.dumps(af), 20)} but dst_addr {dst} is IPv{dst_version}")
             hops = run.get("result")
             if not isinstance(hops, list):
                 raise ValueError("result is not a list of hops")
             width = 0
+            seen_ttls: set[int] = set()
             for hop in hops:
                 if not isinstance(hop, dict):
                     raise ValueError("a hop is not an object")
                 ttl = _int(hop.get("hop"), "hop", 1, MAX_TTL)
+                if ttl in seen_ttls:
+                    # Atlas writes each hop of a run once; its packets twice would count each probe twice.
+                    raise ValueError(f"hop {ttl} is listed twice (the run was edited or joined)")
+                seen_ttls.add(ttl)
                 packets = hop.get("result", [])
                 if not isinstance(packets, list):
                     raise ValueError(f"hop {ttl}: result is not a list")
@@ -141,6 +157,7 @@ def parse_atlas_json(doc: object, path: str, probe: int | None = None) -> Memory
                         responder = packet.get("from")
                         if not isinstance(responder, str) or not is_ip(responder):
                             raise ValueError(f"hop {ttl}: from {clean_text(str(responder), 40)!r} is not an address")
+                        family.check(responder, f"hop {ttl}: from")
                         rtt = float(rtt)
                     else:
                         skipped += 1  # a duplicate, a late packet, an error (not sent), an unknown entry

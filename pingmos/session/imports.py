@@ -17,6 +17,7 @@ from pingmos.session.damaged_import import looks_like_damaged_session, open_dama
 from pingmos.session.model import SessionError
 from pingmos.session.mtr_import import (
     MAX_IMPORT_BYTES,
+    MAX_RAW_LINE_BYTES,
     looks_like_mtr_raw,
     mtr_json_from_doc,
     parse_mtr_raw,
@@ -69,7 +70,7 @@ def read_import(
         # An mtr --raw log is read a line at a time (its probes kept compact), never whole: see mtr_import.
         if probe is None and looks_like_mtr_raw(decode_head(head)):
             # Place the run so it ends at the file's modification time (when mtr finished writing it).
-            lines = text_lines(p, MAX_IMPORT_BYTES, "report or log")
+            lines = text_lines(p, MAX_IMPORT_BYTES, "report or log", MAX_RAW_LINE_BYTES)
             return parse_mtr_raw_lines(lines, p, interval_s=interval_s, started_at=None, target=target, ended_at=mtime)
         text = read_text(p, MAX_IMPORT_BYTES, "report or log")
     except InputError as exc:

@@ -88,6 +88,9 @@ MAX_RTT_MS = 3_600_000.0  # an hour: no reply is waited for longer; a bigger tim
 MAX_COUNT = 10**9  # probes per hop: years of probing at mtr's fastest rate
 MAX_TEXT = 255  # a host name is at most 253 characters (RFC 1035); longer text is not a name
 RAW_RECORDS = frozenset("xhdptm")
+# A --raw line is a record type, a TTL and a number, an address or a name (at most 253 characters): a longer line
+# is no line mtr writes, and is refused as soon as that much of it is read rather than held whole.
+MAX_RAW_LINE_BYTES = 4096
 MAX_SEQ = 2**31 - 1  # mtr's are 16-bit; anything beyond a 32-bit integer is damage
 # mtr's sequence numbers run from 33000 to 65535 and start again (net.c new_sequence): one comes back after this many
 # probes at the earliest, so the same number to the same TTL sooner is the same probe's line written twice.
@@ -151,6 +154,31 @@ def is_ip(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+class OneFamily:
+    """Every address of one trace is of one IP version: a traceroute probes one address family (-4 or -6) and only
+    routers of that family answer it, so an address of the other was pasted in or two traces were joined. Feed it
+    each address with words saying where it stands; the first one sets the family. ``check`` raises ValueError
+    (one line naming both places) at the first address of the other version."""
+
+    def __init__(self) -> None:
+        self.first: tuple[int, str, str] | None = None  # version, address, where
+        self._seen: set[str] = set()  # addresses already checked: a session of millions of samples checks each once
+
+    def check(self, address: str, where: str) -> None:
+        if address in self._seen:
+            return
+        version = ipaddress.ip_address(address).version
+        if self.first is None:
+            self.first = (version, address, where)
+        elif version != self.first[0]:
+            family, first, first_where = self.first
+            raise ValueError(
+                f"{where} {clean_text(address, 60)} is IPv{version} but {first_where} {clean_text(first, 60)} is "
+                f"IPv{family}: a trace probes one address family, so the file was edited or two traces were joined"
+            )
+        self._seen.add(address)
 
 
 def _host(host: str) -> tuple[str | None, str | None]:

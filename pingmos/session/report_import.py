@@ -28,8 +28,9 @@ import math
 
 from pingmos.diagnosis import NO_PROBLEM, PROBLEM, UNDECIDED
 from pingmos.engine import PROTOCOLS
+from pingmos.scoring.model import MOS_MAX, MOS_MIN, R_MAX, R_MIN
 from pingmos.session.model import HopSummary, SessionError, SessionInfo
-from pingmos.session.mtr_import import MAX_COUNT, MAX_RTT_MS, MAX_TTL, clean_text, is_ip
+from pingmos.session.mtr_import import MAX_COUNT, MAX_RTT_MS, MAX_TTL, OneFamily, clean_text, is_ip
 from pingmos.session.replay import MemorySession
 
 # The report's JSON version this reader knows (pingmos.report.formats.SCHEMA_VERSION; a test keeps them equal:
@@ -182,11 +183,20 @@ def pingmos_report_from_doc(doc: dict, path: str) -> MemorySession:
             raise SessionError(f"{path}: time_range ends ({ended_at:g}) before it starts ({started_at:g})")
         measured = [started_at, ended_at]  # type: ignore[list-item]
     summaries: dict[int, HopSummary] = {}
+    family = OneFamily()
+    if address:
+        family.check(address, "the target's address")
     for i, raw in enumerate(doc["hops"]):
         hop = _hop(raw, f"{path}: hops[{i}]")
         if hop.ttl in summaries:
             raise SessionError(f"{path}: hops[{i}] repeats ttl {hop.ttl}")
         summaries[hop.ttl] = hop
+        try:
+            for responder in [hop.address or ""] + [a for a, _ in hop.responders]:
+                if is_ip(responder):
+                    family.check(responder, f"hops[{i}]'s responder")
+        except ValueError as exc:
+            raise SessionError(f"{path}: {exc}") from None
     recorded = _recorded(doc, path)
     notes = [
         f"a pingmos report holds each hop's totals: with its own model and settings ({recorded['model'][:30]}) R, "
@@ -241,13 +251,15 @@ def _recorded(doc: dict, path: str) -> dict:
         if raw.get("score_error") or raw.get("score_fallback"):
             return out  # the model failed there: nothing of its own to give back
         where = f"{path}: hops[{i}]"
-        r = _number(raw, "r", -1000.0, 1000.0, where)
-        mos = _number(raw, "mos", 1.0, 5.0, where)
+        # The ranges every model's result is held to (scoring.model.check_result): an R or MOS outside them is
+        # no model's, and would be shown as the file's own (R 1000 was, beside MOS 4.40).
+        r = _number(raw, "r", R_MIN, R_MAX, where)
+        mos = _number(raw, "mos", MOS_MIN, MOS_MAX, where)
         ci = raw.get("mos_ci")
         if ci is not None:
             if not isinstance(ci, list) or len(ci) != 2:
                 raise SessionError(f"{where}: mos_ci is {clean_text(repr(ci), 40)}, not [low, high]")
-            ci = tuple(_number({"mos_ci": v}, "mos_ci", 1.0, 5.0, where, required=True) for v in ci)
+            ci = tuple(_number({"mos_ci": v}, "mos_ci", MOS_MIN, MOS_MAX, where, required=True) for v in ci)
             if mos is None or not ci[0] - _ROUNDING <= mos <= ci[1] + _ROUNDING:
                 raise SessionError(f"{where}: mos_ci {list(ci)} does not hold mos {mos}")
         few = raw.get("mos_ci_few_samples", False)  # the interval is from too few samples (older files: absent)

@@ -41,6 +41,7 @@ from pingmos.session.model import HopSummary, SessionError, SessionInfo
 from pingmos.session.mtr_import import (
     MAX_RTT_MS,
     MAX_TTL,
+    OneFamily,
     check_loss,
     check_order,
     clean_text,
@@ -107,9 +108,13 @@ def parse_trippy_json(doc: dict, path: str) -> MemorySession:
     dst = str(target["ip"])
     typed = target.get("hostname")
     summaries: dict[int, HopSummary] = {}
+    family = OneFamily()
+    family.check(dst, "the target")
     for i, hop in enumerate(doc["hops"]):
         try:
             s = _hop(hop)
+            for host in hop["hosts"]:  # every address that answered, not only the first the hop shows
+                family.check(str(host["ip"]), f"ttl {s.ttl}'s host")
         except ValueError as exc:
             raise SessionError(f"{path}: hop {i + 1} of the Trippy report is unreadable: {exc}") from None
         if s.ttl in summaries:

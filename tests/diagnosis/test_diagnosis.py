@@ -172,21 +172,24 @@ def _session_snapshot(name, window=None):
 
 
 @pytest.mark.parametrize(
-    ("name", "lossy", "at"), [("independent_losses.mtr-raw.txt", 2, 3), ("live_independent_losses.pmsession", 4, 5)]
+    ("name", "lossy", "at", "first"),
+    [("independent_losses.mtr-raw.txt", 2, 3, 1), ("live_independent_losses.pmsession", 4, 5, 4)],
 )
-def test_forward_loss_aggregate_independent_losses_are_not_forward_loss(name, lossy, at):
+def test_forward_loss_aggregate_independent_losses_are_not_forward_loss(name, lossy, at, first):
     # The fault class (carry-on judged on aggregates) stays fixed: the lossy router is never named as *the* start.
     # The case expected "hop 2 rate limiting, deteriorates at 3"; the lab showed that data with these statistics
     # also come from per-packet drops on the link into that router (LASTLINK, 10 % per packet on r3 -> r4: hop 3
     # 0.0 %, hop 4 10.0 % (CI 7.4-13.3), destination 10.0 % (7.4-13.3), lost rounds coinciding only by chance),
     # where "rate limiting, problem at the destination" named the wrong hop in 6 of 7 runs. The router's loss is
     # not credibly different from the destination's, so the honest answer is the range: it starts at the router
-    # or after it, at or before the destination; the router is not called rate limiting.
+    # or after it, at or before the destination; the router is not called rate limiting. In the 100 rounds of the
+    # mtr log hop 1's 0 lost against the destination's 10 (Fisher p 0.0008) no longer clears hop 1 at the hop's
+    # share of the family level (0.002 over 2 routers, a quarter each test: 0.00025): the range reaches hop 1.
     d = diagnose(_session_snapshot(name))
-    assert d.status == PROBLEM and d.deteriorates_at_ttl is None and d.location_ttls == (lossy, at), d.verdict
+    assert d.status == PROBLEM and d.deteriorates_at_ttl is None and d.location_ttls == (first, at), d.verdict
     assert d.rate_limited_ttls == () and d.per_round
-    assert f"it starts at hop {lossy} or after it, at or before hop {at}" in d.verdict
-    assert f"look between hop {lossy - 1} and hop {at}" in d.verdict
+    assert range_words((first, at)) in d.verdict
+    assert (f"look at hop {first} to hop {at} " if first > 1 else f"look at or before hop {at}") in d.verdict
     assert f"an echo witness to hop {lossy} can" in d.verdict
 
 
@@ -366,9 +369,10 @@ def timed_trace(rounds, seed, down_pct=5.0, burst_ms=30.0, interval_ms=30.0, sta
 def test_loss_bursts_that_cover_part_of_a_round_name_their_hop(stall_ms):
     # 5 % of the time the link into hop 4 is down, in bursts of about one round; on a busy prober the round's
     # probes stretch apart, so a burst often takes hop 4's probe and misses the destination's. The same rounds are
-    # still lost further on beyond chance: by 300 rounds the start is named in nearly every run (38-39 of 40), by
-    # 100 in more than half (22-23; 12 before the clean hop in front was judged by a two-sample test), and the rest
-    # are undecided: never a wrong hop.
+    # still lost further on beyond chance: by 300 rounds the start is named in nearly every run (37-39 of 40), by
+    # 100 in about a third to a half (14-18; 22-23 before the test of sharing ran at the hop's share of the family
+    # level, Fisher's exact test at 0.002 / 5 / 2 instead of non-overlapping 95 % intervals), and the rest are
+    # undecided: never a wrong hop.
     named = {100: 0, 300: 0}
     for seed in range(40):
         st = timed_trace(300, seed, stall_ms=stall_ms)
@@ -376,7 +380,7 @@ def test_loss_bursts_that_cover_part_of_a_round_name_their_hop(stall_ms):
             d = diagnose(st.snapshot(rounds, lambda w: None, "none"))  # loss alone: no MOS (fast)
             assert d.status in (PROBLEM, UNDECIDED) and d.deteriorates_at_ttl in (None, 4), (seed, rounds, d.verdict)
             named[rounds] += d.deteriorates_at_ttl == 4
-    assert named[300] >= 36 and named[100] >= 18, named
+    assert named[300] >= 35 and named[100] >= 11, named
 
 
 def test_a_weakly_shared_run_after_per_packet_drops_names_no_later_hop():
@@ -513,26 +517,28 @@ def test_routers_that_lose_nothing_together_narrow_an_early_range():
     # The destination loses 5 % of its own (the target's link), the five routers before it nothing. At 100 rounds
     # no router alone tells its 0 of 100 (0-3.7 %) from the destination's few lost (4 of 100: 1.6-9.8 %), so the
     # range reached back to hop 1 over them (the lab's bench: 6-hop ranges at 30 and 100 rounds). Per-packet drops
-    # at or before hop k strike every hop from k on: hops 3-5 together, 0 of 300 (0-1.3 %), rule out a start at or
-    # before hop 3.
+    # at or before hop k strike every hop from k on: hops 3-5 together, 0 of 300 against 6 of 100 (Fisher p 0.0002,
+    # below the hop's share of the family level, 0.002 / 5 / 4), rule out a start at or before hop 3; with 7 of 100
+    # at the destination, hops 2-5 (0 of 400) do it for hop 2.
     spans = []
     for seed in (0, 2, 7):
         d = diagnose(snapshot([(2, 0), (4, 0), (6, 0), (8, 0), (10, 0), (12, 5)], rounds=100, seed=seed))
         assert d.status == PROBLEM and d.deteriorates_at_ttl is None, d.verdict
         spans.append(d.location_ttls)
-        assert d.location_ttls[1] == 6 and d.location_ttls[0] >= 4, d.verdict
+        assert d.location_ttls[1] == 6 and d.location_ttls[0] >= 3, d.verdict
         assert d.verdict.count(range_words(d.location_ttls)) == 1 and d.rate_limited_ttls == ()
-    assert (5, 6) in spans
+    assert (4, 6) in spans
 
 
 def test_pooling_the_hops_never_drops_the_true_start_of_per_packet_drops():
-    # The pooled test must not trade wrong answers for narrower ranges: per-packet drops into hop ``into`` (each
-    # hop from it on loses 5 % of its probes on its own) are located after it only where the single-hop test did
-    # so before pooling, on the same samples: two of the 144 runs below, where a hop's own share fell far below
-    # the destination's by chance (hop 4 7 of 300 against 25 of 300; hop 5 0 of 100 against 11 of 100), about the
-    # 0.5 % level of the strict test right before the destination, for each hop it asks.
+    # Per-packet drops into hop ``into`` (each hop from it on loses 5 % of its probes on its own) are never located
+    # after it, nor is a hop from it on called rate limiting. Before the family-wise level two of the 144 runs
+    # (into 2-5) were, where a hop's own share fell far below the destination's by chance (hop 4 7 of 300 against
+    # 25 of 300; hop 5 0 of 100 against 11 of 100): the strict test right before the destination ran at about the
+    # 0.5 % level for each hop it asked. Now every router's tests run at the family level (0.002) over the routers
+    # asked (Fisher p 0.0008 and 0.0004 there, above 0.002 / 5 / 4).
     wrong = []
-    for into in (2, 3, 4, 5):
+    for into in (1, 2, 3, 4, 5):
         for seed in range(12):
             for rounds in (30, 100, 300):
                 d = diagnose(_per_packet_into(into, 5.0, 6, rounds, seed))
@@ -541,7 +547,7 @@ def test_pooling_the_hops_never_drops_the_true_start_of_per_packet_drops():
                 inside = d.location_ttls[0] <= into <= d.location_ttls[1]
                 if not inside or any(t >= into for t in d.rate_limited_ttls):
                     wrong.append((into, seed, rounds))
-    assert wrong == [(4, 1, 300), (4, 4, 100)]
+    assert wrong == []
 
 
 def test_from_counts_a_rate_limiting_router_like_the_destination_never_bounds_the_range():
@@ -631,3 +637,22 @@ def test_a_lossy_destination_needs_a_longer_silence_than_chance_gives():
     assert "has not answered" not in d.verdict, d.verdict
     d = diagnose(_stops(300, 6, dest_loss=10.0))
     assert "has not answered since" in d.verdict and d.status == PROBLEM
+
+
+def test_no_simulated_path_gets_a_wrong_start(capsys, monkeypatch):
+    # The seeded simulation of scripts/bench_verdict.py --simulate (paths of 4, 6 or 8 hops, loss 1-10 % from hop
+    # 1-6 as per-packet drops, whole-round and partial bursts, a rate-limiting router before or at the start, a
+    # silent router; judged at 30, 100, 300 and 600 rounds): no verdict leaves the true start out of its range or
+    # calls a router at or after it rate limiting. 2800 verdicts here; the README's figures are from 2000 runs per
+    # shape, where the per-hop tests before the family-wise level gave about 1 wrong run in 100.
+    import importlib.util
+    import sys
+
+    path = Path(__file__).parents[2] / "scripts" / "bench_verdict.py"
+    spec = importlib.util.spec_from_file_location("bench_verdict", path)
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "bench_verdict", bench)  # its dataclasses look their module up there
+    spec.loader.exec_module(bench)
+    assert bench.simulate(100, [30, 100, 300, 600], 5, list(bench.SIM_SHAPES)) == 0
+    out = capsys.readouterr().out
+    assert "wrong in all: 0 of 2800 verdicts" in out, out

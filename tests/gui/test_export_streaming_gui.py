@@ -55,9 +55,9 @@ def opened(qtbot, window, path: Path):
     return sessions
 
 
-def exported(qtbot, sessions, what: str, path: Path, fmt: str = "") -> None:
+def exported(qtbot, sessions, what: str, path: Path, fmt: str = "", timeout_ms: int = WAIT_MS * 3) -> None:
     sessions.export(what, str(path), fmt)
-    qtbot.waitUntil(lambda: sessions.worker.pending == 0, timeout=WAIT_MS * 3)
+    qtbot.waitUntil(lambda: sessions.worker.pending == 0, timeout=timeout_ms)
 
 
 def cli_export(session: Path, fmt: str, *more: str) -> bytes:
@@ -91,7 +91,7 @@ def test_the_windows_samples_export_is_the_clis_byte_for_byte(qtbot, make_window
 
 
 def test_the_windows_samples_export_takes_memory_that_does_not_grow_with_the_session(qtbot, make_window, tmp_path):
-    session = write_session(tmp_path / "long.pingmos", 60_000)
+    session = write_session(tmp_path / "long.pingmos", 25_000)
     window = make_window()
     sessions = opened(qtbot, window, session)
     window.timer.stop()  # no update of the window computed meanwhile: the export's memory alone is traced
@@ -100,14 +100,17 @@ def test_the_windows_samples_export_takes_memory_that_does_not_grow_with_the_ses
         out = tmp_path / f"long.{fmt}"
         tracemalloc.start()
         try:
-            exported(qtbot, sessions, "samples", out)
+            # Traced, the export runs several times slower: under a loaded machine's 2 cores 60,000 probes once
+            # took more than a minute.
+            exported(qtbot, sessions, "samples", out, timeout_ms=WAIT_MS * 9)
             peaks[fmt] = tracemalloc.get_traced_memory()[1] / 2**20
         finally:
             tracemalloc.stop()
         assert sessions.last_message == f"exported to {out}"
-        assert out.stat().st_size > 5 * 2**20  # (6.3 MB of CSV, 15.6 MB of JSON)
-    # About 3 MB either way (the session's reading); with the text held whole, 12.6 MB (CSV) and 31.2 MB (JSON).
-    assert peaks["csv"] < 6 and peaks["json"] < 6, peaks
+        assert out.stat().st_size > 2 * 2**20  # (3.1 MB of CSV, 8.2 MB of JSON)
+    # 3.3 MB (CSV) and 3.7 MB (JSON), the session's reading; with the text held whole, 6.5 and 11.8 MB (60,000
+    # probes: 12.6 and 31.2 MB, and about 3 MB streamed: the bound tells the two apart at 25,000 as well).
+    assert peaks["csv"] < 5 and peaks["json"] < 5, peaks
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])

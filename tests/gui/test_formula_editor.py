@@ -306,3 +306,37 @@ def test_shift_tab_from_the_buttons_reaches_the_editor_and_check_has_a_key(windo
     qtbot.keyClick(editor.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     editor.wait_for_check()
     assert editor.result.toPlainText().startswith("OK - hop ")
+
+
+def test_saving_a_copy_keeps_the_model_settings_in_effect(window, qtbot):
+    """Saving the user's copy switches the table to it (``my_g107_jb``): it scored with the copy's own saved
+    settings, none yet, so the defaults (an adaptive buffer, G.711, 50 % one way) replaced the user's fixed buffer,
+    G.729A and 30 %, and the MOS changed with nothing in the formula changed."""
+    window.use_model("g107-jb")
+    qtbot.waitUntil(lambda: "buffer" in window.model_setting_widgets, timeout=WAIT_MS)
+    widgets = window.model_setting_widgets
+    widgets["buffer"].setCurrentText("fixed")
+    widgets["codec"].setCurrentText("g729a")
+    widgets["one_way_pct"].setText("30")
+    widgets["one_way_pct"].editingFinished.emit()
+    in_effect = dict(window.model_settings())
+    assert (in_effect["buffer"], in_effect["codec"], in_effect["one_way_pct"]) == ("fixed", "g729a", "30")
+    window.mark_dirty()
+    qtbot.waitUntil(
+        lambda: window.last_update.request.model_settings == window.model_settings() and window.quiet, timeout=WAIT_MS
+    )
+    before = mos_of(window, 5)
+    window.open_formula_editor()
+    editor = window.formula_editor
+    editor.wait_for_disk(qtbot)
+    assert editor.model_name == "my_g107_jb"
+    editor.save()  # the formula as it was copied: the same scores are expected
+    editor.wait_for_disk(qtbot)
+    assert window.model_name == "my_g107_jb"
+    qtbot.waitUntil(lambda: window.model_list_jobs.pending == 0, timeout=WAIT_MS)  # (the list is read again)
+    qtbot.waitUntil(lambda: window.last_update.snapshot.model == "my_g107_jb" and window.quiet, timeout=WAIT_MS)
+    assert dict(window.model_settings()) == in_effect
+    assert dict(window.last_update.request.model_settings) == in_effect
+    assert mos_of(window, 5) == pytest.approx(before)
+    # Kept for the copy: the window opened again shows them.
+    assert window.settings.model_settings("my_g107_jb") == {k: str(v) for k, v in in_effect.items()}

@@ -149,6 +149,18 @@ def test_only_the_default_model_is_called_the_default_in_the_list_and_in_a_copy(
             assert not calls_itself_default.search(copy.split('"""')[1]), m["name"]
 
 
+def test_the_list_says_which_model_is_the_default(capsys, config_dir):
+    """``pingmos models`` listed pingplotter first and g107-jb fifth with nothing saying which one ``--model``
+    defaults to: a newcomer reading top-down took pingplotter for it."""
+    from pingmos.scoring import DEFAULT_MODEL
+
+    code, out, _ = run(["models"], capsys)
+    marked = [line.split()[0] for line in out.splitlines() if ", the default)" in line]
+    assert code == 0 and marked == [DEFAULT_MODEL], out
+    code, out, _ = run(["models", "--format", "json"], capsys)
+    assert code == 0 and json.loads(out)["default_model"] == DEFAULT_MODEL
+
+
 def test_score_with_a_broken_user_formula_says_where(capsys, config_dir):
     (config_dir / "scoring").mkdir(parents=True)
     path = config_dir / "scoring" / "broken.py"

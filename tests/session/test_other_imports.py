@@ -71,7 +71,7 @@ def test_other_tools_files_work_on_the_command_line(capsys):
         ([{"type": "traceroute", "prb_id": 1, "dst_addr": "198.18.0.1", "timestamp": 1,
            "result": [{"hop": 1, "result": [{"from": "198.18.0.1", "rtt": -3}]}]}], "rtt '-3'"),
         ([{"type": "traceroute", "prb_id": 1, "dst_addr": "198.18.0.1", "timestamp": 1,
-           "result": [{"hop": 300, "result": []}]}], "hop '300'"),
+           "result": [{"hop": 300, "result": []}]}], "hop 300 is not"),
         ({"something": "else"}, "JSON, but not"),
     ],
 )  # fmt: skip

@@ -107,6 +107,16 @@ def _damage(doc, change):
         del doc["target"]
     elif change == "time range backwards":
         doc["time_range"]["to"] = doc["time_range"]["from"] - 1
+    # An R or MOS no model gives (scoring.model.check_result holds every model to R 0..150, MOS 1..4.5): shown as
+    # the file's own before (breaker-files: R 1000.0 beside MOS 4.40).
+    elif change == "r beyond any model's":
+        doc["hops"][1]["r"] = 1000
+    elif change == "negative r":
+        doc["hops"][1]["r"] = -3
+    elif change == "mos above 4.5":
+        doc["hops"][1]["mos"] = 4.8
+    elif change == "mos_ci above 4.5":
+        doc["hops"][1]["mos_ci"] = [4.0, 4.7]
     return doc
 
 
@@ -125,6 +135,10 @@ DAMAGE = {
     "responders beyond replies": "responders holds '198.18.4.2': 185",
     "no target": "target is None, not text",
     "time range backwards": "time_range ends (",
+    "r beyond any model's": "hops[1]: r 1000 is out of range (0 to 150)",
+    "negative r": "hops[1]: r -3 is out of range (0 to 150)",
+    "mos above 4.5": "hops[1]: mos 4.8 is out of range (1 to 4.5)",
+    "mos_ci above 4.5": "hops[1]: mos_ci 4.7 is out of range (1 to 4.5)",
 }
 
 

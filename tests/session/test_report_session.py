@@ -149,24 +149,30 @@ def test_alert_rules_that_could_never_clear_with_the_model_are_refused(capsys, t
     assert rc == 0 and out, err
 
 
+def recorded_run(monkeypatch, record: Path, path: list, settings: TraceSettings, rules, seed: int):
+    """(snapshot, Evidence, model) of a live report over the fake network ``path``, recorded to ``record`` with
+    ``rules`` judged as it runs (pingplotter's model), on a fake clock."""
+    clock = FakeClock()
+    monkeypatch.setattr("pingmos.run.Tracer", lambda s, n, cb, **kw: Tracer(s, n, cb, clock, "198.18.0.1"))
+    model = load_model("pingplotter")
+    net = FakeNetwork(path, clock, seed=seed)
+    evidence = Evidence("target.lab.test", settings, str(record), rules, model, clock=lambda: net.wall(clock.now))
+    snap, _ = runner.run_report(
+        "target.lab.test", settings, None, model, model.name, use_dns=False,
+        network_factory=lambda: net, observer=evidence.observe,
+    )  # fmt: skip
+    return snap, evidence, model
+
+
 def test_report_alerts_carry_the_one_diagnosis_live_and_reopened(tmp_path, monkeypatch, capsys):
     from pingmos.diagnosis import diagnose
     from pingmos.session.evidence import RunningDiagnosis
 
     # 30 % per-packet loss on the destination's own hop: the one diagnosis names hop 2 once the intervals allow.
     path = [FakeHop("198.18.0.2", 2.0), FakeHop(DST, 10.0, loss_pct=30.0)]
-    clock = FakeClock()
-    monkeypatch.setattr("pingmos.run.Tracer", lambda s, n, cb, **kw: Tracer(s, n, cb, clock, "198.18.0.1"))
     settings = TraceSettings(DST, rounds=120, interval_s=1.0)
     rules = [AlertRule("loss", "loss_pct", 5.0, window_s=20.0)]
-    model = load_model("pingplotter")
-    net = FakeNetwork(path, clock, seed=3)
-    evidence = Evidence("target.lab.test", settings, str(tmp_path / "run.pm"), rules, model,
-                        clock=lambda: net.wall(clock.now))  # fmt: skip
-    snap, _ = runner.run_report(
-        "target.lab.test", settings, None, model, model.name, use_dns=False,
-        network_factory=lambda: net, observer=evidence.observe,
-    )  # fmt: skip
+    snap, evidence, model = recorded_run(monkeypatch, tmp_path / "run.pm", path, settings, rules, seed=3)
     assert evidence.wait_alerts(30)
     fire = evidence.close(snap)[0]
     # The event carries the diagnosis in its message, its JSON (the session's event log) and the command's
@@ -289,17 +295,8 @@ def test_a_recorded_run_reports_the_counters_of_its_live_report(tmp_path, monkey
     # The destination at TTL 3 (150 ms), probed up to TTL 8: the first round's TTLs 4 and 5 go out before its answer
     # is in (no samples: they are no hop), and their answers then match no probe (unmatched).
     path = [FakeHop("198.18.0.2", 2.0), FakeHop("198.18.1.2", 4.0), FakeHop(DST, 150.0, loss_pct=20.0)]
-    clock = FakeClock()
-    monkeypatch.setattr("pingmos.run.Tracer", lambda s, n, cb, **kw: Tracer(s, n, cb, clock, "198.18.0.1"))
     settings = TraceSettings(DST, rounds=30, interval_s=0.5, max_ttl=8)
-    model = load_model("pingplotter")
-    net = FakeNetwork(path, clock, seed=5)
-    evidence = Evidence("target.lab.test", settings, str(tmp_path / "run.pm"), None, model,
-                        clock=lambda: net.wall(clock.now))  # fmt: skip
-    snap, _ = runner.run_report(
-        "target.lab.test", settings, None, model, model.name, use_dns=False,
-        network_factory=lambda: net, observer=evidence.observe,
-    )  # fmt: skip
+    snap, evidence, model = recorded_run(monkeypatch, tmp_path / "run.pm", path, settings, None, seed=5)
     evidence.close(snap)
     live = json.loads(to_json(snap))
     rc, out, _ = report(capsys, "--session", str(tmp_path / "run.pm"), "--model", "pingplotter", "--format", "json")

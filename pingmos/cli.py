@@ -1027,6 +1027,14 @@ def _version() -> str:
         return "unknown (not installed: run it through bash scripts/run)"
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: looked up only when asked (importlib.metadata is not among what a command loads at start)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"pingmos {_version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="pingmos",
@@ -1039,7 +1047,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", "-V", action="version", version=f"pingmos {_version()}",
+    parser.add_argument("--version", "-V", action=_VersionAction, nargs=0,
                         help="print pingmos's version and exit (say it when you report a bug)")  # fmt: skip
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, prog="pingmos")
     _add_report(sub)

@@ -251,11 +251,16 @@ class AlertEvent:
         return f"{self.value:.2f}{UNITS[self.metric]}"
 
     @property
+    def target_text(self) -> str:
+        """The target as the texts name it: an mtr --raw log names none ("fired for : MOS ..." before)."""
+        return self.target or "a trace whose target is unknown"
+
+    @property
     def message(self) -> str:
         what = "fired" if self.kind == FIRE else "cleared"
         name = self.title or self.rule
         if self.reason is not None:
-            return f"{name} {what} for {self.target}: ended: {self.reason}"
+            return f"{name} {what} for {self.target_text}: ended: {self.reason}"
         value = self.value_text
         where = f"hop {self.ttl}" + (f" ({self.address})" if self.address else "")
         if self.path_end:
@@ -264,7 +269,7 @@ class AlertEvent:
         if self.span_s is not None and self.span_s < self.window_s - 1.0:  # (a second: a probe's spacing)
             over = f"{_duration(max(1.0, round(self.span_s)))} (its {over} window is not full yet)"
         text = (
-            f"{name} {what} for {self.target}: {LABELS[self.metric]} {value} at {where} over the last "
+            f"{name} {what} for {self.target_text}: {LABELS[self.metric]} {value} at {where} over the last "
             f"{over} ({self.samples} probes; threshold {self.threshold:g}{UNITS[self.metric]})"
         )
         if self.diagnosis_status is not None and self.diagnosis_words in (None, "", self.diagnosis_status):

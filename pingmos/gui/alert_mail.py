@@ -85,7 +85,7 @@ def subject_of(events: Sequence[AlertEvent]) -> str:
     SUBJECT_CHARS characters, control characters as '?'."""
     first = events[0]
     what = "fired" if first.kind == FIRE else "cleared"
-    name, target = _elided(first.title or first.rule, NAME_CHARS), _elided(first.target, TARGET_CHARS)
+    name, target = _elided(first.title or first.rule, NAME_CHARS), _elided(first.target_text, TARGET_CHARS)
     if first.reason is not None:
         tail = f"ended: {first.reason}"
     else:

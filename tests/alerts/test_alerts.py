@@ -14,6 +14,7 @@ from pingmos.alerts import (
     DEFAULT_RULES,
     FIRE,
     AlertEngine,
+    AlertEvent,
     AlertRule,
     CommandRunner,
     RulesError,
@@ -448,3 +449,12 @@ def test_a_new_rule_set_goes_on_with_the_samples_and_the_unchanged_rules_state()
     (event,) = [e for e in fired if e.rule == loss.name]
     assert event.at == 90.0  # 30 s after it turned bad, as if nothing was edited
     assert event.samples >= 59 and "not full yet" not in event.message
+
+
+def test_an_alert_on_a_trace_without_a_target_names_none():
+    # The file breaker: alerts on an mtr --raw log that names no target read "mos fired for : MOS 1.00 at hop 2".
+    event = AlertEvent("mos", FIRE, 0.0, "", 2, "198.18.1.2", "mos", 1.0, 3.5, 60.0, 30)
+    assert " for a trace whose target is unknown: MOS 1.00 at hop 2 (198.18.1.2)" in event.message
+    assert " for : " not in event.message
+    named = dataclasses.replace(event, target="pbx.example")
+    assert " for pbx.example: MOS 1.00" in named.message

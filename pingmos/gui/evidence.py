@@ -155,7 +155,12 @@ class WindowEvidence(QObject):
 
     def update_shown(self, update) -> None:
         snapshot = update.snapshot
-        d = self.verdict_bar.show_snapshot(snapshot, self.window.thresholds, over=judged_words(self.window, snapshot))
+        if update.status.error is not None and update.status.samples == 0 and not self.is_replay(update.request.trace):
+            self.verdict_bar.show_nothing_measured()
+            d = None
+        else:
+            over = judged_words(self.window, snapshot)
+            d = self.verdict_bar.show_snapshot(snapshot, self.window.thresholds, over=over)
         self.marks.show(d)
         self.sessions.update_shown(snapshot, update.status.address)
         if self.is_replay(update.request.trace):

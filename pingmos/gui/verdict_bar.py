@@ -224,6 +224,13 @@ class VerdictBar(QWidget):
         self.copy_button.setEnabled(False)
         self.witness_button.setEnabled(False)
 
+    def show_nothing_measured(self) -> None:
+        """A trace that stopped before any probe was answered or lost (a refused target, no permission): no
+        verdict about a path nobody measured (it read "Not enough samples yet: no hop answered ... the path to
+        127.1" under the banner saying 127.1 was refused)."""
+        self.clear()
+        self._set_text("Verdict: none: nothing was measured (the message above says why).")
+
     def diagnose(self, snapshot: TraceSnapshot, thresholds: Thresholds) -> Diagnosis:
         """THE diagnosis of ``snapshot`` for this window: the producer's own when it has one, else
         ``pingmos.diagnosis.diagnose`` with the window's thresholds and the echo witnesses taken so far (each

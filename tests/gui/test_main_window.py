@@ -258,6 +258,9 @@ def test_an_error_is_shown_in_words_and_the_window_is_not_blank(qtbot, make_wind
     assert "permission to open raw sockets" in window.error_banner.text()
     assert window.start_action.text() == "Start"
     assert not window.table.isHidden() and not window.timeline.isHidden()
+    # No verdict about a path nobody measured (newcomer F17: "Not enough samples yet: no hop answered ...").
+    qtbot.waitUntil(lambda: "nothing was measured" in window.evidence.verdict_bar.label.text(), timeout=WAIT_MS)
+    assert "Not enough samples" not in window.evidence.verdict_bar.label.text()
     start_by_enter(qtbot, window, "")
     assert "Enter a host name" in window.error_banner.text()
 

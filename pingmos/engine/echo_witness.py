@@ -49,16 +49,6 @@ def echo_probe(
     where: dict[int, tuple[str, int]] = {}  # seq -> (address, index of the probe)
     seq = random.randrange(1, 0xFFFF - count * max(1, len(addresses)))
     start = clock.monotonic()
-    OWN_ECHOES.add(ident)
-    try:
-        _run(templates, network, count, interval_s, timeout_s, clock, matcher, results, where, seq, start)
-    finally:
-        OWN_ECHOES.release(ident, timeout_s)
-    return results
-
-
-def _run(templates, network, count, interval_s, timeout_s, clock, matcher, results, where, seq, start) -> None:
-    """``echo_probe``'s loop: send a round every ``interval_s``, match what comes, until every probe is settled."""
     sent_rounds = 0
 
     def handle(packets) -> None:
@@ -73,19 +63,21 @@ def _run(templates, network, count, interval_s, timeout_s, clock, matcher, resul
             if reply.responder == address:  # an echo reply from the address itself, not an error on the way
                 results[address][index] = sample.rtt_ms
 
-    while True:
-        now = clock.monotonic()
-        next_send = start + sent_rounds * interval_s if sent_rounds < count else None
-        wake = [t for t in (next_send, matcher.next_deadline()) if t is not None]
-        if not wake:
-            break
-        handle(network.recv(max(0.0, min(wake) - now)))
-        now = clock.monotonic()
-        matcher.expire(now)
-        if next_send is not None and now >= next_send:
-            for address, template in templates.items():
-                seq += 1
-                sent_at = network.send(template.packet(ECHO_TTL, seq), address)
-                matcher.add(template.key(seq), Outstanding(sent_rounds, ECHO_TTL, seq, sent_at, now + timeout_s))
-                where[seq] = (address, sent_rounds)
-            sent_rounds += 1
+    with OWN_ECHOES.using(ident, timeout_s):
+        while True:
+            now = clock.monotonic()
+            next_send = start + sent_rounds * interval_s if sent_rounds < count else None
+            wake = [t for t in (next_send, matcher.next_deadline()) if t is not None]
+            if not wake:
+                break
+            handle(network.recv(max(0.0, min(wake) - now)))
+            now = clock.monotonic()
+            matcher.expire(now)
+            if next_send is not None and now >= next_send:
+                for address, template in templates.items():
+                    seq += 1
+                    sent_at = network.send(template.packet(ECHO_TTL, seq), address)
+                    matcher.add(template.key(seq), Outstanding(sent_rounds, ECHO_TTL, seq, sent_at, now + timeout_s))
+                    where[seq] = (address, sent_rounds)
+                sent_rounds += 1
+    return results

@@ -25,6 +25,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import NamedTuple
 
 from pingmos.engine.events import Sample
@@ -64,6 +66,15 @@ class OwnEchoes:
         """The witness using ``ident`` is done; its late replies are still ours for ``linger_s`` seconds."""
         with self._lock:
             self._until[ident] = time.monotonic() + linger_s
+
+    @contextmanager
+    def using(self, ident: int, linger_s: float) -> Iterator[None]:
+        """``ident`` is ours while the block runs (``add``) and for ``linger_s`` after it (``release``)."""
+        self.add(ident)
+        try:
+            yield
+        finally:
+            self.release(ident, linger_s)
 
     def __contains__(self, ident: object) -> bool:
         with self._lock:
